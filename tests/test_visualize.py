@@ -1,0 +1,104 @@
+"""mms_mp.visualize and mms_mp.spectra: headless, lazy matplotlib, atomic output, known geometry in the figures."""
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from mms_mp.core import FrameError, InputError
+
+T0 = np.datetime64("2019-01-27T12:43:00", "ns")
+
+
+def test_import_does_not_import_matplotlib():
+    code = ("import sys, mms_mp.visualize, mms_mp.spectra, mms_mp.idl; "
+            "bad = [m for m in ('matplotlib', 'pyspedas') if m in sys.modules]; print(bad); assert not bad")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert r.returncode == 0, r.stdout + r.stderr
+
+
+def test_probe_colors_are_mms_convention():
+    from matplotlib.colors import to_rgb
+    from mms_mp.visualize import PROBE_COLORS
+    r, g, b = zip(*(to_rgb(PROBE_COLORS[p]) for p in "1234"))
+    assert PROBE_COLORS["1"] == "#000000"                       # MMS1 black
+    assert r[1] > 0.7 and g[1] < 0.3 and b[1] < 0.3              # MMS2 red
+    assert g[2] > r[2] and g[2] > b[2]                           # MMS3 green
+    assert b[3] > r[3] and b[3] > g[3]                           # MMS4 blue
+
+
+def test_save_figure_atomic_png_pdf_dpi(tmp_path):
+    import matplotlib.pyplot as plt
+    from PIL import Image
+    from mms_mp.visualize import save_figure
+    fig, ax = plt.subplots(figsize=(2, 1)); ax.plot([0, 1])
+    out = save_figure(fig, tmp_path / "a" / "f.png", dpi=300, pdf=True)
+    assert [p.suffix for p in out] == [".png", ".pdf"]
+    assert round(Image.open(out[0]).info["dpi"][0]) == 300
+    assert out[1].read_bytes().startswith(b"%PDF")
+    assert sorted(p.name for p in (tmp_path / "a").iterdir()) == ["f.pdf", "f.png"]
+    # a failing render leaves the previous file untouched
+    before = out[0].read_bytes()
+    with pytest.raises(InputError, match="dpi must be"):
+        save_figure(fig, out[0], dpi=0)
+    assert out[0].read_bytes() == before
+    plt.close(fig)
+
+
+def test_overlay_alignment_known_delays():
+    import matplotlib.pyplot as plt
+    from mms_mp.visualize import overlay_multi
+    t = T0 + (np.arange(-120, 121) * 1e9).astype("timedelta64[ns]")
+    s = np.arange(-120, 121, dtype=float)
+    lag = {"1": 0.0, "2": 3.0, "3": -2.0, "4": 7.5}
+    fig = overlay_multi({p: (t, np.tanh((s - d) / 5)) for p, d in lag.items()}, lag, ref="1")
+    for line in fig.axes[0].lines:
+        x = (line.get_xdata().astype("datetime64[ns]") - T0).astype("int64") / 1e9
+        assert abs(np.interp(0.0, line.get_ydata(), x)) < 5e-3
+    plt.close(fig)
+
+
+def test_timing_residuals_known():
+    import matplotlib.pyplot as plt
+    from mms_mp.visualize import plot_timing
+    n = np.array([1.0, 0, 0]); V = -40.0
+    r = {p: np.array([x, 0.0, 0.0]) for p, x in zip("1234", (0.0, 100.0, 300.0, 700.0))}
+    times = {p: T0 + np.timedelta64(int(r[p][0] / V * 1e9), "ns") for p in r}  # inward-moving boundary
+    fig = plot_timing(times, r, n, V, 2.0)
+    assert np.allclose(list(fig.mms_mp_residuals_s.values()), 0, atol=1e-8)
+    plt.close(fig)
+
+
+def test_formation_string_direction_and_frames():
+    import matplotlib.pyplot as plt
+    from mms_mp.visualize import plot_formation
+    d = np.array([0.3, -0.9, 0.3]); d /= np.linalg.norm(d)
+    r = {p: 1000 * np.ones(3) + k * d for p, k in zip("1234", (0, 150, 600, 970))}
+    fig = plot_formation(r, frame="GSM", normal=[1, 0, 0], normal_frame="GSM")
+    assert abs(abs(fig.mms_mp_string_dir @ d) - 1) < 1e-12
+    assert [a.get_xlabel() for a in fig.axes] == ["ΔX (km, GSM)", "ΔX (km, GSM)", "ΔY (km, GSM)"]
+    plt.close(fig)
+    with pytest.raises(FrameError, match="normal is in GSE but this operation needs GSM"):
+        plot_formation(r, frame="GSM", normal=[1, 0, 0], normal_frame="GSE")
+
+
+def test_simulated_marking_and_hostile_inputs():
+    import matplotlib.pyplot as plt
+    from mms_mp.visualize import plot_displacement, plot_hodogram, summary_single
+    t = T0 + (np.arange(10) * 1e9).astype("timedelta64[ns]")
+    fig = plot_displacement((t, np.arange(10.0)), np.ones(10), simulated=True)
+    assert any(x.get_gid() == "mms_mp_simulated" for x in fig.texts)
+    assert fig.axes[0].get_title().startswith("SIMULATED")
+    plt.close(fig)
+    fig = plot_displacement((t, np.arange(10.0)), simulated=False)
+    assert not any(x.get_gid() == "mms_mp_simulated" for x in fig.texts)
+    plt.close(fig)
+    with pytest.raises(InputError, match="10 time tags but 9 values"):
+        plot_displacement((t, np.arange(9.0)))
+    with pytest.raises(FrameError, match="needs LMN"):
+        plot_hodogram(np.ones((5, 3)), frame="GSM")
+    with pytest.raises(InputError, match="unknown probe"):
+        summary_single((t, np.ones((10, 3))), probe=7)
+    with pytest.raises(InputError, match="a crossing needs layer_start"):
+        summary_single((t, np.ones((10, 3))), crossings=[{"time": T0}])
+    plt.close("all")
