@@ -102,3 +102,31 @@ def test_simulated_marking_and_hostile_inputs():
     with pytest.raises(InputError, match="a crossing needs layer_start"):
         summary_single((t, np.ones((10, 3))), crossings=[{"time": T0}])
     plt.close("all")
+
+
+def test_spectrogram_gap_stays_blank_after_rebinning():
+    """Averaging burst records for display must never bridge a data gap."""
+    import matplotlib.pyplot as plt
+    from mms_mp.spectra import fpi_electron_spectrogram
+    sec = np.r_[np.arange(3000) * 0.03, 3000 * 0.03 + 5.0 + np.arange(3000) * 0.03]   # 5 s hole in DES burst
+    t = T0 + (sec * 1e9).astype("int64").astype("timedelta64[ns]")
+    E = np.geomspace(6, 28000, 32)
+    spec = np.ones((len(t), 32)) * 1e5
+    fig = fpi_electron_spectrogram((t, E, spec), probe=4, max_records=200)
+    qm = fig.axes[0].collections[0]
+    X = qm.get_coordinates()[:, 0, 0]                       # corner times, days
+    mask = np.ma.getmaskarray(qm.get_array()).reshape(len(X) - 1, -1).all(1)
+    widths = np.diff(X) * 86400
+    blank = widths[mask & (widths > 0)]
+    assert len(blank) == 1 and abs(blank[0] - 5.0) < 0.05     # exactly one blank, the hole (5 s + 0.03 − cadence)
+    assert len(X) // 2 <= 2 * 200 + 2                        # rebinned to about max_records columns
+    plt.close(fig)
+
+
+def test_spectrogram_mesh_rejects_bad_input():
+    from mms_mp.spectra import spectrogram_mesh
+    t = T0 + (np.arange(5) * 1e9).astype("timedelta64[ns]")
+    with pytest.raises(InputError, match="one row per time tag"):
+        spectrogram_mesh(t, np.ones(3), np.ones((4, 3)))
+    with pytest.raises(InputError, match="energy_eV must be positive"):
+        spectrogram_mesh(t, np.array([1.0, np.nan, 3.0]), np.ones((5, 3)))
