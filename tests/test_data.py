@@ -1,0 +1,247 @@
+"""mms_mp.data / mms_mp.layout against files with known content (offline; sockets are disabled by pytest.ini).
+
+The toy tree is written with `mms_mp.layout.write_product_cdf`: every catalogued product, values that are a
+known linear function of the (uncentred) record time, so every loaded sample can be checked exactly.
+"""
+import subprocess
+import sys
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from mms_mp.core import InputError, NoDataError
+from mms_mp.data import covers, load_event, Event, MissingDataWarning
+from mms_mp.layout import PRODUCTS, get_product, sdc_path, write_product_cdf
+
+T0 = np.datetime64("2019-01-27T12:40:00", "ns")
+W = ("2019-01-27T12:40:00", "2019-01-27T12:44:00")
+CADENCE = {("fgm", "srvy", ""): 1 / 16, ("fgm", "brst", ""): 1 / 128, ("fpi", "fast", "dis-moms"): 4.5,
+           ("fpi", "fast", "des-moms"): 4.5, ("fpi", "brst", "dis-moms"): 0.15, ("fpi", "brst", "des-moms"): 0.03,
+           ("hpca", "srvy", "moments"): 10.0, ("edp", "fast", "dce"): 1 / 32, ("edp", "brst", "dce"): 1 / 1024,
+           ("edp", "fast", "scpot"): 1 / 32, ("mec", "srvy", "epht89q"): 30.0}
+ENERGY = np.geomspace(10, 30000, 32)
+# CONTRIBUTING.md `Event` table: quantity -> (units, frame)
+CONTRACT = {"B_gse": ("nT", "GSE"), "B_gsm": ("nT", "GSM"), "Bmag": ("nT", "none"), "Ni": ("cm^-3", "none"),
+            "Ne": ("cm^-3", "none"), "Vi_gse": ("km/s", "GSE"), "Ve_gse": ("km/s", "GSE"), "Ti_para": ("eV", "none"),
+            "Ti_perp": ("eV", "none"), "Te_para": ("eV", "none"), "Te_perp": ("eV", "none"),
+            "Ei_spec": ("keV/(cm^2 s sr keV)", "none"), "Ee_spec": ("keV/(cm^2 s sr keV)", "none"),
+            "dis_errorflags": ("bits", "none"), "des_errorflags": ("bits", "none"), "E_gse": ("mV/m", "GSE"),
+            "scpot": ("V", "none"), "R_gse": ("km", "GSE"), "R_gsm": ("km", "GSM"), "Vsc_gse": ("km/s", "GSE"),
+            "Vsc_gsm": ("km/s", "GSM")}
+for sp in ("Hplus", "Heplus", "Heplusplus", "Oplus"):
+    CONTRACT.update({f"N_{sp}": ("cm^-3", "none"), f"V_{sp}_gse": ("km/s", "GSE"), f"V_{sp}_gsm": ("km/s", "GSM"),
+                     f"T_{sp}": ("eV", "none")})
+
+
+def f_of(name: str, s: np.ndarray) -> np.ndarray:
+    "Known value of quantity `name` at s seconds after T0 (uncentred record time)."
+    c = 1.0 + sum(map(ord, name)) % 97
+    return c + 0.01 * s
+
+
+def values_for(prod, t) -> dict:
+    s = (t - T0).astype(np.int64) / 1e9
+    out = {}
+    for v in prod.vars:
+        if v.kind == "flags": out[v.name] = np.zeros(len(t), np.uint32)
+        elif v.kind in ("vector", "vector4") and v.col is None: out[v.name] = np.column_stack([f_of(v.name, s), -f_of(v.name, s), 2 * f_of(v.name, s)])
+        elif v.kind == "spectrum": out[v.name] = f_of(v.name, s)[:, None] * np.arange(1, 33)
+        else: out[v.name] = f_of(v.name, s)
+    return out
+
+
+def write_product(root, probe, prod, a, b, version=None, t_file=None, **kw):
+    "Write records of `prod` from a to b (s after T0) into its file; burst files are named by their first record."
+    dt = CADENCE[prod.key]
+    t = T0 + np.round(np.arange(a, b, dt) * 1e9).astype("timedelta64[ns]")
+    vals = values_for(prod, t); vals.update(kw.pop("override", {}))
+    tf = t[0] if t_file is None else t_file
+    return write_product_cdf(sdc_path(root, probe, *prod.key, tf, version), probe, prod, t, vals, energy_eV=ENERGY,
+                             delta_s=dt if prod.centre else None, t_file=tf, version=version, **kw)
+
+
+def write_tree(root, probes=("1", "2")):
+    for p in probes:
+        for key, prod in PRODUCTS.items():
+            if prod.rate == "brst":  # two segments meeting at +120 s
+                write_product(root, p, prod, -30, 120); write_product(root, p, prod, 120, 300)
+            else:
+                write_product(root, p, prod, -60, 300, t_file=T0)
+    return root
+
+
+@pytest.fixture(scope="session")
+def tree(tmp_path_factory):
+    return write_tree(tmp_path_factory.mktemp("toy_l2"))
+
+
+@pytest.mark.parametrize("key", list(PRODUCTS), ids=lambda k: "/".join(x for x in k if x))
+def test_round_trip_every_product(tree, key):
+    prod = PRODUCTS[key]
+    ev = load_event(W, ("1", "2"), rate="srvy" if prod.rate != "brst" else "brst", instruments=prod.instrument,
+                    source="local", data_dir=tree)
+    dt = CADENCE[key]; shift = dt / 2 if prod.centre else 0.0
+    for p in ("1", "2"):
+        for v in prod.vars:
+            if v.name == "fgm_flag": continue
+            da = ev.get(p, v.name)
+            assert (da.attrs["units"], da.attrs["frame"]) == CONTRACT[v.name], v.name
+            assert (da.attrs["instrument"], da.attrs["rate"], da.attrs["var"]) == (prod.instrument, prod.rate, v.cdf_name(p, prod.rate))
+            assert da.attrs["simulated"] is True
+            t = da.time.values
+            assert t[0] >= np.datetime64(W[0]) and t[-1] < np.datetime64(W[1])
+            s = (t - T0).astype(np.int64) / 1e9 - shift  # back to the record start
+            grid = np.concatenate([np.arange(-30, 120, dt), np.arange(120, 300, dt)]) if prod.rate == "brst" else np.arange(-60, 300, dt)
+            grid = grid[(grid + shift >= 0) & (grid + shift < 240)]  # records whose centred tag is in the window
+            assert len(s) == len(grid), "every record of the window, none twice"
+            np.testing.assert_allclose(s, grid, atol=2e-9)
+            if v.kind == "flags": assert (da.values == 0).all(); continue
+            want = f_of(v.name, s)
+            if v.kind == "spectrum":
+                want = want[:, None] * np.arange(1, 33)
+                np.testing.assert_allclose(da.energy_eV.values[0], ENERGY, rtol=1e-6)
+            elif v.kind in ("vector", "vector4") and v.col is None:
+                want = np.column_stack([want, -want, 2 * want]); assert list(da.comp.values) == ["x", "y", "z"]
+            np.testing.assert_allclose(da.values, want, rtol=2e-7 * 4)
+
+
+def test_temperature_is_trace_over_three(tree):
+    ev = load_event(W, "1", rate="fast", instruments="fpi", source="local", data_dir=tree)
+    for q in ("i", "e"):
+        np.testing.assert_allclose(ev.get(1, f"T{q}"), (ev.get(1, f"T{q}_para") + 2 * ev.get(1, f"T{q}_perp")) / 3)
+
+
+def test_units_and_frames_of_catalogue_match_contract():
+    for prod in PRODUCTS.values():
+        for v in prod.vars:
+            if v.name != "fgm_flag": assert (v.units, v.frame) == CONTRACT[v.name], v.name
+
+
+def test_local_missing_is_recorded_and_never_downloads(tree, monkeypatch):
+    import mms_mp.data as data
+    def boom(*a, **k): raise AssertionError("download attempted with source='local'")
+    monkeypatch.setattr(data, "download_files", boom)
+    monkeypatch.setitem(sys.modules, "pyspedas", None)  # any `import pyspedas` would now fail
+    with pytest.warns(MissingDataWarning, match="mms3 fgm srvy: no fgm srvy files for mms3"):
+        ev = load_event(W, ("1", "3"), rate="srvy", instruments="fgm", source="local", data_dir=tree)
+    assert ev.has(1, "B_gse") and not ev.has(3, "B_gse")
+    m, = ev.missing
+    assert (m["probe"], m["instrument"], m["rate"]) == ("3", "fgm", "srvy")
+    assert m["searched"] == [str(tree / "mms3/fgm/srvy/l2/2019/01")]
+    with pytest.raises(NoDataError, match=r"(?s)mms3 fgm srvy.*run with source='sdc' to download, or drop probe 3"):
+        load_event(W, "3", instruments="fgm", source="local", data_dir=tree)
+
+
+def test_truncated_cdf_names_the_file(tree, tmp_path):
+    prod = get_product("mec", "srvy", "epht89q")
+    good = write_product(tmp_path, "1", prod, -60, 300, t_file=T0)
+    bad = write_product(tmp_path, "2", prod, -60, 300, t_file=T0)
+    bad.write_bytes(bad.read_bytes()[: bad.stat().st_size // 2])
+    with pytest.raises(NoDataError, match=f"cannot read {bad}.*corrupt or truncated"):
+        load_event(W, "2", instruments="mec", source="local", data_dir=tmp_path)
+    with pytest.warns(MissingDataWarning):
+        ev = load_event(W, ("1", "2"), instruments="mec", source="local", data_dir=tmp_path)
+    assert ev.has(1, "R_gse") and bad.name in ev.missing[0]["reason"]
+    assert [p["name"] for p in ev.provenance] == [good.name]
+
+
+def test_latest_version_wins(tmp_path):
+    prod = get_product("fgm", "srvy")
+    write_product(tmp_path, "1", prod, -60, 300, t_file=T0, version="5.176.0", override={"B_gse": np.zeros((5760, 3))})
+    new = write_product(tmp_path, "1", prod, -60, 300, t_file=T0, version="5.177.1")
+    (new.parent / (new.name.replace("5.177.1", "5.180.0") + ".part")).write_bytes(b"partial download")
+    ev = load_event(W, "1", instruments="fgm", rate="srvy", source="local", data_dir=tmp_path)
+    assert [p["version"] for p in ev.provenance] == ["5.177.1"]
+    s = (ev.get(1, "B_gse").time.values - T0).astype(np.int64) / 1e9
+    np.testing.assert_allclose(ev.get(1, "B_gse").values[:, 0], f_of("B_gse", s), rtol=1e-6)
+
+
+def test_fill_becomes_nan_and_gaps_stay_gaps(tmp_path):
+    prod = get_product("fgm", "srvy"); dt = 1 / 16
+    t = T0 + np.round(np.arange(0, 240, dt) * 1e9).astype("timedelta64[ns]")
+    keep = ~((t >= T0 + np.timedelta64(100, "s")) & (t < T0 + np.timedelta64(130, "s")))  # a 30 s gap
+    t = t[keep]; vals = values_for(prod, t)
+    vals["B_gse"][[10, 11, 500]] = np.nan  # written as FILLVAL -1e31
+    vals["fgm_flag"][[20, 21, 22]] = 1
+    write_product_cdf(sdc_path(tmp_path, 1, *prod.key, T0), 1, prod, t, vals)
+    ev = load_event(W, "1", instruments="fgm", rate="srvy", source="local", data_dir=tmp_path)
+    B = ev.get(1, "B_gse")
+    assert len(B) == keep.sum()  # nothing inserted into the gap
+    gap = np.diff(B.time.values).max().astype(np.int64) / 1e9
+    assert gap == pytest.approx(30 + dt)
+    assert np.isnan(B.values).any(1).nonzero()[0].tolist() == [10, 11, 20, 21, 22, 500]
+    assert ev.qc["1"]["B_gse"] == dict(n=int(keep.sum()), fill=3, flagged=3, nan=6)
+    assert not np.isnan(ev.get(1, "B_gsm").values[[10, 11, 500]]).any()  # fill only in B_gse
+    assert np.isnan(ev.get(1, "B_gsm").values[[20, 21, 22]]).all()  # the flag applies to every FGM field
+
+
+def test_fpi_invalid_errorflag_bits_nan_and_raw_flags_kept(tmp_path):
+    prod = get_product("fpi", "fast", "dis-moms")
+    fl = np.zeros(80, np.uint32); fl[[20, 21, 22]] = [1, 2 ** 4, 2 ** 11]  # manual flag, cold-plasma info bit, compression error
+    write_product(tmp_path, "1", prod, -60, 300, t_file=np.datetime64("2019-01-27T12:00"), override={"dis_errorflags": fl})
+    with pytest.warns(MissingDataWarning, match="des-moms"):
+        ev = load_event(W, "1", instruments="fpi", rate="fast", source="local", data_dir=tmp_path)
+    flags = ev.get(1, "dis_errorflags")
+    i = {int(f): k for k, f in enumerate(flags.values) if f}
+    ni = ev.get(1, "Ni").values
+    assert np.isnan(ni[i[1]]) and np.isnan(ni[i[2 ** 11]]) and not np.isnan(ni[i[16]])
+    assert ev.qc["1"]["Ni"]["flagged"] == 2 and ev.qc["1"]["dis_errorflags"]["nonzero"] == 3
+
+
+@pytest.mark.parametrize("kw,msg", [(dict(probes="7"), "MMS probes are 1, 2, 3, 4"),
+                                    (dict(instruments=("fgm", "scm")), "unknown instrument 'scm'"),
+                                    (dict(rate="fastest"), "unknown rate 'fastest'"),
+                                    (dict(source="cdaweb"), "unknown source 'cdaweb'"),
+                                    (dict(trange=("2019-01-27T12:44", "2019-01-27T12:40")), "is not before end")])
+def test_bad_arguments_raise_input_error(tree, kw, msg):
+    kw = {"trange": W, **kw}
+    with pytest.raises(InputError, match=msg):
+        load_event(kw.pop("trange"), source=kw.pop("source", "local"), data_dir=tree, **kw)
+
+
+def test_window_without_samples_says_no_data(tree):
+    with pytest.raises(NoDataError, match=r"no data in 2019-01-27T12:50:00.000Z–2019-01-27T12:51:00.000Z"):
+        load_event(("2019-01-27T12:50", "2019-01-27T12:51"), "1", instruments="fgm", rate="srvy", source="local", data_dir=tree)
+
+
+def test_auto_rate_takes_burst_only_when_it_covers(tmp_path):
+    srvy, brst = get_product("fgm", "srvy"), get_product("fgm", "brst")
+    write_product(tmp_path, "1", srvy, -60, 300, t_file=T0)
+    write_product(tmp_path, "1", brst, -30, 120)  # burst for the first half only
+    ev = load_event(W, "1", instruments="fgm", source="local", data_dir=tmp_path)
+    assert ev.get(1, "B_gse").attrs["rate"] == "srvy" and "do not cover" in ev.loaded[0]["rate_reason"]
+    ev = load_event(("2019-01-27T12:40", "2019-01-27T12:41"), "1", instruments="fgm", source="local", data_dir=tmp_path)
+    assert ev.get(1, "B_gse").attrs["rate"] == "brst" and ev.loaded[0]["rate_reason"] == "auto: burst files cover the window"
+
+
+def test_covers_known_cases():
+    t = np.datetime64("2019-01-27T12:00", "ns") + np.arange(0, 600) * np.timedelta64(1, "s")
+    a, b = t[0], t[-1] + np.timedelta64(1, "s")
+    assert covers(t, a, b)
+    assert not covers(np.delete(t, np.s_[100:200]), a, b)  # 100 s hole
+    assert not covers(t[:300], a, b)  # stops half way
+
+
+def test_event_helpers(tree):
+    ev = load_event(W, ("1", "2"), rate="srvy", instruments=("fgm", "mec"), source="local", data_dir=tree)
+    assert isinstance(ev, Event) and ev.probes == ["1", "2"] and ev.simulated
+    assert ev.has("mms2", "R_gsm") and not ev.has(2, "Ni")
+    with pytest.raises(NoDataError, match="mms2 has no 'Ni' in this event; it has B_gse, B_gsm, Bmag, R_gse"):
+        ev.get(2, "Ni")
+    ds = ev.dataset(1)
+    assert set(ds.data_vars) == {"B_gse", "B_gsm", "Bmag", "R_gse", "R_gsm", "Vsc_gse", "Vsc_gsm"}
+    assert ds["B_gse"].dims == ("time_fgm_srvy", "comp")
+    assert "mms1: 7 quantities (fgm:srvy, mec:srvy)" in repr(ev)
+    for pr in ev.provenance:
+        assert set(pr) == {"name", "path", "version", "size", "sha256", "probe", "instrument", "rate", "datatype"}
+        import hashlib
+        assert pr["sha256"] == hashlib.sha256(Path(pr["path"]).read_bytes()).hexdigest()
+        assert pr["size"] == Path(pr["path"]).stat().st_size
+
+
+def test_import_does_not_pull_pyspedas_or_matplotlib():
+    code = "import sys, mms_mp, mms_mp.layout, mms_mp.data; print('pyspedas' in sys.modules, 'matplotlib' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert out == ["False", "False"]
