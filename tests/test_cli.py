@@ -1,0 +1,136 @@
+"""`mms-mp` command line: every exit code provoked for real, and the JSON of a real demo run.
+
+Exit codes (mms_mp.cli): 0 ok, 2 bad arguments / InputError, 3 no usable data (NoDataError), 4 analysis failed.
+The simulated event comes from mms_mp.synthetic.demo_event_dir() (MMS_MP_CACHE is a temp dir, see conftest).
+"""
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from mms_mp.cli import build_parser, event_config, main
+from mms_mp.core import InputError
+from mms_mp.pipeline import validate_result_json
+
+TR = ["--start", "2019-01-27T12:15:00", "--end", "2019-01-27T12:55:00"]
+
+
+def cli(*args, timeout=300):
+    "Run `python -m mms_mp.cli ARGS` in a fresh interpreter (what a shell user gets)."
+    env = {**os.environ, "MPLBACKEND": "Agg"}
+    return subprocess.run([sys.executable, "-m", "mms_mp.cli", *map(str, args)], capture_output=True, text=True,
+                          timeout=timeout, env=env)
+
+
+@pytest.fixture(scope="session")
+def demo_dir():
+    from mms_mp.synthetic import demo_event_dir
+    return Path(demo_event_dir())
+
+
+@pytest.fixture(scope="session")
+def demo_run(demo_dir, tmp_path_factory):
+    "One real `mms-mp demo` run, shared by the tests that read its outputs."
+    out = tmp_path_factory.mktemp("demo")
+    r = cli("demo", "--outdir", out, "--quiet")
+    return r, out
+
+
+def test_demo_exit0_and_outputs(demo_run):
+    r, out = demo_run
+    assert r.returncode == 0, r.stderr
+    for f in ("mp_analysis.json", "layer_thickness.csv", "displacement_1.csv", "report.html", "figures/overview.png"):
+        assert (out / f).is_file(), f"demo did not write {f}"
+    assert not list(out.rglob("*.part")), "a temporary .part file was left behind"
+    assert "SIMULATED" in (out / "report.html").read_text()
+
+
+def test_demo_json_schema_and_known_answers(demo_run, demo_dir):
+    "The demo's JSON follows mms_mp/1 and its crossings/normals agree with the simulator's ground truth."
+    _, out = demo_run
+    doc = validate_result_json(json.loads((out / "mp_analysis.json").read_text()))
+    assert doc["schema"] == "mms_mp/1" and doc["frame"] == "GSE" and doc["provenance"]["simulated"] is True
+    assert all(len(f["sha256"]) == 64 for f in doc["provenance"]["files"]) and doc["provenance"]["files"]
+    truth = json.loads((demo_dir / "truth.json").read_text())
+    T = lambda s: np.datetime64(s.rstrip("Z"), "ns")
+    for c in (c for c in truth["crossings"] if c["complete"]):
+        # the detected layer centre must lie inside the true layer, with the right direction
+        hits = [x for x in doc["crossings"] if x["probe"] == c["probe"] and x["direction"] == c["direction"]
+                and T(c["layer_start"]) <= T(x["time"]) <= T(c["layer_end"])]
+        assert len(hits) == 1, f"truth crossing {c['probe']} {c['direction']} {c['time']}: detected {hits}"
+    n_true = np.array(truth["N"]["value"])
+    for p, l in doc["lmn"].items():
+        ang = np.degrees(np.arccos(np.clip(np.dot(l["N"], n_true), -1, 1)))
+        assert ang <= 3 * l["sigma_N_deg"], f"MMS{p}: N is {ang:.1f}° from the true normal, σ_N = {l['sigma_N_deg']:.1f}°"
+
+
+def test_exit2_time_order():
+    r = cli("analyze", "--start", "2019-01-27T12:55", "--end", "2019-01-27T12:15", "--source", "local")
+    assert r.returncode == 2, r.stderr
+    assert "is not before end" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_exit2_argparse_and_bad_probe():
+    r = cli("analyze", *TR, "--bogus")
+    assert r.returncode == 2 and "unrecognized arguments: --bogus" in r.stderr
+    assert main(["analyze", *TR, "--probes", "5", "--source", "local", "--quiet"]) == 2
+
+
+def test_exit2_config_unknown_parameter(tmp_path, capsys):
+    cfg = tmp_path / "event.toml"
+    cfg.write_text('source = "local"\n[detector]\np_enter = 0.7\nmin_dwel_s = 5.0\n')
+    assert main(["analyze", *TR, "--config", str(cfg), "--quiet", "--outdir", str(tmp_path / "o")]) == 2
+    assert "min_dwel_s" in capsys.readouterr().err
+    cfg.write_text('source = "local"\n[detector]\np_enter = 0.2\n')  # p_enter must be > 0.5
+    assert main(["analyze", *TR, "--config", str(cfg), "--quiet", "--outdir", str(tmp_path / "o")]) == 2
+
+
+def test_config_file_overridden_by_flags(tmp_path):
+    cfg = tmp_path / "event.toml"
+    cfg.write_text('start = "2019-01-27T12:00"\nend = "2019-01-27T13:00"\nprobes = ["1", "2"]\nrate = "brst"\n'
+                   '[lmn]\nratio_min = 8.0\n')
+    args = build_parser().parse_args(["analyze", "--config", str(cfg), "--probes", "3", "--end", "2019-01-27T12:30"])
+    c = event_config(args)
+    assert (c["start"], c["end"], c["probes"], c["rate"], c["lmn"]) == ("2019-01-27T12:00", "2019-01-27T12:30", ["3"], "brst", {"ratio_min": 8.0})
+    with pytest.raises(InputError, match="missing --start and --end"):
+        event_config(build_parser().parse_args(["analyze"]))
+
+
+def test_exit3_empty_data_dir(tmp_path):
+    r = cli("analyze", *TR, "--source", "local", "--data-dir", tmp_path / "nodata", "--outdir", tmp_path / "o")
+    assert r.returncode == 3, r.stderr
+    assert "no usable data" in r.stderr and "mms1" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_exit3_without_ephemeris(demo_dir, tmp_path, capsys):
+    "A data folder without MEC: no position, so no LMN for any probe → exit 3 naming what is missing."
+    root = tmp_path / "no_mec"
+    for f in demo_dir.rglob("*.cdf"):
+        if "_mec_" in f.name: continue
+        dst = root / f.relative_to(demo_dir); dst.parent.mkdir(parents=True, exist_ok=True); dst.symlink_to(f)
+    code = main(["analyze", *TR, "--source", "local", "--data-dir", str(root), "--outdir", str(tmp_path / "o"), "--quiet"])
+    err = capsys.readouterr().err
+    assert code == 3, err
+    assert "R_gse" in err and "LMN" in err
+
+
+def test_exit4_unwritable_output(demo_dir, tmp_path, capsys):
+    "The outputs cannot be written (a file sits where a parent folder must go) → exit 4 with the reason, no traceback."
+    (tmp_path / "afile").write_text("x")
+    args = ["analyze", *TR, "--probes", "1", "--source", "local", "--data-dir", str(demo_dir),
+            "--outdir", str(tmp_path / "afile" / "results")]
+    assert main(args + ["--quiet"]) == 4
+    err = capsys.readouterr().err
+    assert "analysis failed" in err and "afile" in err and "Traceback" not in err
+    assert main(args + ["-v"]) == 4
+    assert "Traceback" in capsys.readouterr().err
+
+
+def test_version_and_help():
+    r = cli("--version")
+    assert r.returncode == 0 and r.stdout.startswith("mms_mp ")
+    assert main(["--help"]) == 0

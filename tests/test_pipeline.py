@@ -1,0 +1,121 @@
+"""Pipeline outputs: the mms_mp/1 validator on hostile documents, and atomic writes under a crash mid-write."""
+import copy
+import json
+
+import numpy as np
+import pytest
+
+import mms_mp.core
+from mms_mp import __version__
+from mms_mp.core import InputError, parse_trange
+from mms_mp.pipeline import (AnalysisResult, StageStatus, check_config, merge_config, run_stage, validate_result_json,
+                             write_outputs)
+
+GOOD = {"schema": "mms_mp/1", "trange": ["2019-01-27T12:15:00.000Z", "2019-01-27T12:55:00.000Z"], "probes": ["1", "2"],
+        "frame": "GSE",
+        "lmn": {"1": {"L": [0, 0, 1], "M": [0, -1, 0], "N": [1, 0, 0], "frame": "GSE", "method": "MVA",
+                      "eigenvalues": [100.0, 10.0, 1.0], "ratios": {}, "sigma_N_deg": 2.0}},
+        "crossings": [{"probe": "2", "time": "2019-01-27T12:20:00.000Z", "direction": "out", "confidence": 0.9,
+                       "sigma_t_s": 0.1, "layer_start": "2019-01-27T12:19:50.000Z", "layer_end": "2019-01-27T12:20:10.000Z"}],
+        "timing": {"n_hat": [1, 0, 0], "V_km_s": 20.0, "sigma_n_deg": 3.0, "sigma_V_km_s": 2.0, "n_spacecraft": 2,
+                   "method": "constrained", "degenerate": True, "frame": "GSE",
+                   "formation": {"label": "string", "elongation": 0.99, "planarity": 0.5}},
+        "thickness": [{"probe": "2", "time": "2019-01-27T12:20:00.000Z", "thickness_km": 800.0, "sigma_km": 80.0}],
+        "displacement": {"1": {"max_abs_km": 3000.0, "sigma_random_km": 50.0, "sigma_systematic_km": None}},
+        "provenance": {"mms_mp_version": __version__, "files": [{"name": "a.cdf", "sha256": "0" * 64}],
+                       "simulated": True, "config": {}},
+        "status": {"load": {"status": "ok", "reason": None}}}
+
+
+def test_valid_document_passes():
+    assert validate_result_json(copy.deepcopy(GOOD)) == GOOD
+
+
+@pytest.mark.parametrize("path, value, message", [
+    (("schema",), "mms_mp/0", "$.schema: expected one of ['mms_mp/1']"),
+    (("frame",), "GSM", "$.frame: expected one of ['GSE']"),
+    (("timing", "frame"), "GSM", "$.timing.frame"),
+    (("timing", "n_hat"), [2, 0, 0], "timing.n_hat is not a unit vector"),
+    (("timing", "n_hat"), [1, 0], "$.timing.n_hat: expected 3 finite numbers"),
+    (("timing", "degenerate"), "no", "$.timing.degenerate: expected bool"),
+    (("timing", "n_spacecraft"), True, "$.timing.n_spacecraft: expected int"),
+    (("crossings", 0, "direction"), "up", "expected one of ['out', 'in']"),
+    (("crossings", 0, "time"), "2019-01-27T12:20:00", "expected ISO-8601 UTC with ms"),
+    (("crossings", 0, "probe"), "3", "not one of the analysed probes"),
+    (("lmn", "1", "N"), [0, 0, 1], "not orthonormal"),
+    (("thickness", 0, "thickness_km"), float("inf"), "expected a finite number"),
+    (("trange",), ["2019-01-27T12:55:00.000Z", "2019-01-27T12:15:00.000Z"], "is not before end"),
+])
+def test_hostile_documents_are_refused_with_the_place(path, value, message):
+    d = copy.deepcopy(GOOD); x = d
+    for k in path[:-1]: x = x[k]
+    x[path[-1]] = value
+    with pytest.raises(InputError, match="does not follow schema mms_mp/1") as e:
+        validate_result_json(d)
+    assert message in str(e.value)
+
+
+def test_missing_key_named():
+    d = copy.deepcopy(GOOD); del d["displacement"]
+    with pytest.raises(InputError, match=r"\$\.displacement: missing"):
+        validate_result_json(d)
+
+
+def test_config_contract():
+    with pytest.raises(InputError, match="unknown key"):
+        check_config({"strat": "2019-01-27"})
+    with pytest.raises(InputError, match="must be a table"):
+        check_config({"lmn": 5})
+    with pytest.raises(InputError, match="rate='fast'"):
+        check_config({"rate": "fast"})
+    assert merge_config({"lmn": {"a": 1, "b": 2}}, {"lmn": {"b": 3, "c": None}, "rate": None}) == {"lmn": {"a": 1, "b": 3}}
+
+
+def test_stage_failure_is_recorded_and_dependants_skipped():
+    st = {}
+    run_stage(st, "detect", lambda: (_ for _ in ()).throw(ValueError("no B_L jump")))
+    run_stage(st, "timing", lambda: 1, needs=("detect",))
+    assert (st["detect"].status, st["timing"].status) == ("failed", "skipped")
+    assert "no B_L jump" in st["detect"].reason and "detect" in st["timing"].reason
+
+
+def _small_result():
+    r = AnalysisResult(trange=parse_trange(("2019-01-27T12:15", "2019-01-27T12:55")), probes=["1"], simulated=True)
+    r.status["load"] = StageStatus("ok")
+    return r
+
+
+@pytest.mark.parametrize("crash", [RuntimeError("disk full"), KeyboardInterrupt()])
+def test_crash_mid_write_keeps_old_file(tmp_path, monkeypatch, crash):
+    "A crash while mp_analysis.json is being written leaves the previous file intact and no .part file."
+    write_outputs(_small_result(), tmp_path)
+    old = (tmp_path / "mp_analysis.json").read_text()
+    assert validate_result_json(json.loads(old))
+    real_dump = json.dump
+
+    def dump_then_crash(obj, f, **kw):
+        f.write(json.dumps(obj)[:40])  # half a document reaches the temporary file ...
+        raise crash                      # ... then the process "dies"
+
+    monkeypatch.setattr(mms_mp.core.json, "dump", dump_then_crash)
+    r = _small_result(); r.probes = ["1", "2"]
+    with pytest.raises(type(crash)):
+        write_outputs(r, tmp_path)
+    monkeypatch.setattr(mms_mp.core.json, "dump", real_dump)
+    assert (tmp_path / "mp_analysis.json").read_text() == old
+    assert not list(tmp_path.rglob("*.part")) and not list(tmp_path.rglob(".*.part"))
+
+
+def test_nan_written_as_null(tmp_path):
+    "σ values that are NaN (not computable) become JSON null, never the invalid token NaN."
+    class D:  # a displacement result with no systematic σ
+        t = np.array(["2019-01-27T12:15", "2019-01-27T12:16"], "datetime64[ns]")
+        disp_km = np.array([0.0, 600.0]); sigma_random_km = np.array([0.0, 10.0]); sigma_systematic_km = np.array([np.nan, np.nan])
+    r = _small_result(); r.displacement = {"1": D()}
+    write_outputs(r, tmp_path)
+    text = (tmp_path / "mp_analysis.json").read_text()
+    assert "NaN" not in text
+    d = json.loads(text)["displacement"]["1"]
+    assert d == {"max_abs_km": 600.0, "sigma_random_km": 10.0, "sigma_systematic_km": None}
+    csv = (tmp_path / "displacement_1.csv").read_text().splitlines()
+    assert csv[0].startswith("time,disp_km") and csv[2].startswith("2019-01-27T12:16:00.000Z,600.0")
