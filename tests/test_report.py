@@ -1,0 +1,62 @@
+"""The papermill event report: executed for real on the simulated event (offline; the kernel talks over loopback)."""
+import json
+from pathlib import Path
+
+import pytest
+
+from mms_mp.cli import report_template, run_report
+from mms_mp.core import NoDataError
+from mms_mp.pipeline import validate_result_json
+
+
+
+@pytest.fixture(scope="module")
+def demo_dir():
+    from mms_mp.synthetic import demo_event_dir
+    return Path(demo_event_dir())
+
+
+def test_template_has_one_typed_parameters_cell():
+    nb = json.loads(report_template().read_text())
+    cells = [c for c in nb["cells"] if "parameters" in c.get("metadata", {}).get("tags", [])]
+    assert len(cells) == 1
+    lines = [l for l in "".join(cells[0]["source"]).splitlines() if l and not l.startswith("#")]
+    assert lines and all(": " in l.split("=")[0] and "  # " in l for l in lines), "each parameter: `name: type = default  # meaning`"
+
+
+def test_shipped_copy_matches_source(repo_root):
+    "mms_mp/reports/event_report.ipynb (what an installed wheel uses) is the same as nbs/reports/event_report.ipynb."
+    src = repo_root / "nbs" / "reports" / "event_report.ipynb"
+    assert (repo_root / "mms_mp" / "reports" / "event_report.ipynb").read_bytes() == src.read_bytes(), \
+        "copy nbs/reports/event_report.ipynb to mms_mp/reports/ after editing the template"
+
+
+@pytest.mark.loopback
+@pytest.mark.enable_socket
+@pytest.mark.allow_hosts(["127.0.0.1"])
+def test_report_runs_on_simulated_event(demo_dir, tmp_path):
+    files = run_report(("2019-01-27T12:15", "2019-01-27T12:55"), tmp_path, ["1", "2", "3", "4"],
+                       source="local", data_dir=demo_dir)
+    assert set(files) == {"event_report.ipynb", "event_report.html"}
+    nb = json.loads((tmp_path / "event_report.ipynb").read_text())
+    errors = [o for c in nb["cells"] if c["cell_type"] == "code" for o in c.get("outputs", []) if o.get("output_type") == "error"]
+    assert not errors
+    assert any("injected-parameters" in c.get("metadata", {}).get("tags", []) for c in nb["cells"])
+    side = json.loads((tmp_path / "event_report.json").read_text())
+    validate_result_json({k: v for k, v in side.items() if k != "report_parameters"})
+    assert side["report_parameters"]["data_dir"] == str(demo_dir) and side["provenance"]["simulated"] is True
+    main = json.loads((tmp_path / "mp_analysis.json").read_text())
+    assert side["crossings"] == main["crossings"] and len(main["crossings"]) >= 4 * 7  # ≥ 7 complete crossings per probe
+    html = (tmp_path / "event_report.html").read_text()
+    assert "SIMULATED" in html and "<img" in html
+    assert not list(tmp_path.glob(".*.part*"))
+
+
+@pytest.mark.loopback
+@pytest.mark.enable_socket
+@pytest.mark.allow_hosts(["127.0.0.1"])
+def test_report_without_data_raises_nodata(tmp_path):
+    with pytest.raises(NoDataError, match="event report failed in cell .*NoDataError"):
+        run_report(("2019-01-27T12:15", "2019-01-27T12:55"), tmp_path / "r", ["1"], source="local",
+                   data_dir=tmp_path / "empty", html=False)
+    assert (tmp_path / "r" / "event_report.ipynb").is_file()  # the failed notebook is kept for inspection
