@@ -1,0 +1,146 @@
+"""Benchmark: `mms_mp.data.load_event` against a bare cdflib read of the same variables (and pySPEDAS).
+
+Usage:  .venv/bin/python bench/bench_load.py [--repeat 3] [--out bench/results/load.md]
+
+Cases (all SIMULATED data written by mms_mp.synthetic, in the SDC layout):
+  A. the 40-min 4-probe demo event, survey/fast rates (all five instruments)
+  B. the same event, burst rates (FGM/FPI/EDP-dce burst; HPCA, MEC, EDP scpot survey)
+  C. 1 h of 128 S/s FGM burst for 4 probes (460,800 samples per probe)
+Each measurement runs in its own subprocess: imports first (not timed), one warm-up read (page cache), then
+`--repeat` timed reads; the best and median wall times are reported. Peak memory is the subprocess's
+ru_maxrss, and its increase over the ru_maxrss after imports and warm-up setup.
+"""
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+CHILD = r'''
+import json, resource, sys, time, warnings
+import numpy as np
+warnings.simplefilter("ignore")
+how, d, t0, t1, rate, ins, repeat = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5], sys.argv[6].split(","), int(sys.argv[7])
+from mms_mp.layout import PRODUCTS, find_local_files
+from mms_mp.data import load_event, tt2000_to_datetime64, SURVEY, DATATYPES
+import cdflib
+if how == "pyspedas":
+    import pyspedas.projects.mms as mms
+    from pyspedas.projects.mms.config import CONFIG
+    CONFIG["local_data_dir"] = d
+
+def prods():
+    out = []
+    for i in ins:
+        for dt in DATATYPES[i]:
+            r = rate if (i, rate, dt) in PRODUCTS else SURVEY[i]
+            out.append(PRODUCTS[(i, r, dt)])
+    return out
+
+def files():
+    return [(pr, f) for pr in prods() for p in "1234" for f in find_local_files(d, p, *pr.key, (t0, t1))]
+
+FILES = files()
+
+def bare(conv):
+    n = 0
+    for pr, f in FILES:
+        c = cdflib.CDF(str(f.path)); p = f.probe
+        tt = c.varget(pr.epoch.format(p=p, rate=pr.rate))
+        t = tt2000_to_datetime64(tt) if conv == "vec" else np.asarray(cdflib.cdfepoch.to_datetime(tt))
+        for nm in dict.fromkeys(v.cdf_name(p, pr.rate) for v in pr.vars):
+            a = c.varget(nm); n += a.size
+    return n
+
+def run():
+    if how == "load_event":
+        ev = load_event((t0, t1), rate=rate, instruments=ins, source="local", data_dir=d); return len(ev.provenance)
+    if how == "bare": return bare("vec")
+    if how == "bare_to_datetime": return bare("cdflib")
+    if how == "pyspedas":
+        n = 0
+        for pr in prods():
+            for p in "1234":
+                r = getattr(mms, "mms_load_" + pr.instrument)(trange=[t0, t1], probe=p, data_rate=pr.rate, datatype=pr.datatype,
+                        level="l2", no_update=True, notplot=True, latest_version=True, time_clip=False)
+                n += len(r or {})
+        return n
+
+run()  # warm-up: page cache, lazy imports
+base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+ts = []
+for _ in range(repeat):
+    s = time.perf_counter(); run(); ts.append(time.perf_counter() - s)
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+print(json.dumps(dict(best=min(ts), median=float(np.median(ts)), peak_mb=peak / 1024, base_mb=base / 1024)))
+'''
+
+
+def measure(how, d, trange, rate, ins, repeat):
+    r = subprocess.run([sys.executable, "-c", CHILD, how, str(d), *trange, rate, ",".join(ins), str(repeat)],
+                       capture_output=True, text=True)
+    if r.returncode: raise RuntimeError(r.stderr[-2000:])
+    return json.loads(r.stdout.strip().splitlines()[-1])
+
+
+def machine():
+    import numpy, cdflib, xarray
+    cpu = next((l.split(":", 1)[1].strip() for l in Path("/proc/cpuinfo").read_text().splitlines() if l.startswith("model name")), platform.processor())
+    mem = next((l.split()[1] for l in Path("/proc/meminfo").read_text().splitlines() if l.startswith("MemTotal")), "?")
+    load = os.getloadavg()
+    return (f"{cpu}, {os.cpu_count()} cores, {int(mem) / 2**20:.0f} GB RAM, load average {load[0]:.1f} (shared machine), "
+            f"Python {platform.python_version()}, numpy {numpy.__version__}, cdflib {cdflib.__version__}, xarray {xarray.__version__}, "
+            f"{platform.system()} {platform.release()}")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--out", default=str(Path(__file__).parent / "results" / "load.md"))
+    ap.add_argument("--no-pyspedas", action="store_true", help="skip the pySPEDAS rows (its import alone costs ~4 s)")
+    a = ap.parse_args()
+    from mms_mp.synthetic import demo_event_dir, simulate_event
+    work = Path(tempfile.mkdtemp(prefix="mms_mp_bench_"))
+    t = time.perf_counter(); demo = demo_event_dir(); t_demo = time.perf_counter() - t
+    fgm1h = work / "fgm1h"
+    t = time.perf_counter(); simulate_event(fgm1h, trange=("2019-01-27T12:00", "2019-01-27T13:00"), products=("fgm_brst",)); t_sim = time.perf_counter() - t
+    ALL = ["fgm", "fpi", "hpca", "edp", "mec"]; W40 = ("2019-01-27T12:15", "2019-01-27T12:55"); W60 = ("2019-01-27T12:00", "2019-01-27T13:00")
+    cases = [("A. 40 min, 4 probes, survey/fast, all instruments", demo, W40, "srvy", ALL),
+             ("B. 40 min, 4 probes, burst, all instruments", demo, W40, "brst", ALL),
+             ("C. 1 h FGM burst 128 S/s, 4 probes", fgm1h, W60, "brst", ["fgm"])]
+    rows = []
+    for name, d, w, rate, ins in cases:
+        hows = ["load_event", "bare", "bare_to_datetime"] + ([] if a.no_pyspedas else ["pyspedas"])
+        res = {h: measure(h, d, w, rate, ins, a.repeat) for h in hows}
+        for h in hows:
+            r = res[h]
+            rows.append((name, h, r["best"], r["median"], r["best"] / res["bare"]["best"], r["peak_mb"], r["peak_mb"] - r["base_mb"]))
+            print(f"{name:52s} {h:18s} best {r['best']:.3f} s  median {r['median']:.3f} s  x{r['best'] / res['bare']['best']:.2f}  peak {r['peak_mb']:.0f} MB", flush=True)
+    lines = ["# load benchmark: `load_event` vs a bare cdflib read (SIMULATED data)", "",
+             f"Recorded {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} with `python bench/bench_load.py --repeat {a.repeat}`.", "",
+             f"Machine: {machine()}.", "",
+             f"Data: the simulated 2019-01-27 demo event (`demo_event_dir()`, built in {t_demo:.1f} s or taken from the cache) and a "
+             f"simulated 1 h of 128 S/s FGM burst for 4 probes (written in {t_sim:.1f} s).", "",
+             "- `load_event`: the full loader (find files, read the window, centre, clean times, fill → NaN, flags, xarray, sha256 provenance).",
+             "- `bare`: cdflib `varget` of the epoch and every catalogue variable of the same files, whole files, with the exact "
+             "vectorised TT2000 → datetime64 conversion; no slicing, no NaN handling, no xarray.",
+             "- `bare_to_datetime`: the same with `cdflib.cdfepoch.to_datetime`.",
+             "- `pyspedas`: pySPEDAS 2.2.1 `mms_load_*` with `no_update=True`, explicit datatype, `notplot=True`, `latest_version=True`.", "",
+             "Each row: its own subprocess, one warm-up read, then the best and median of the timed reads. Ratio = best / best of `bare`. "
+             "Peak = the subprocess's ru_maxrss; Δ = its growth during the timed reads.", "",
+             "| case | reader | best (s) | median (s) | ratio to bare | peak RSS (MB) | Δ RSS (MB) |", "|---|---|---|---|---|---|---|"]
+    lines += [f"| {n} | {h} | {b:.3f} | {m:.3f} | {r:.2f} | {p:.0f} | {dp:.0f} |" for n, h, b, m, r, p, dp in rows]
+    c = {h: (b, r) for n, h, b, m, r, p, dp in rows if n.startswith("C.")}
+    lines += ["", "Targets: `load_event` ≤ 1.5 × bare read; 1 h of 128 S/s FGM for 4 probes in ≤ 1 s.", "",
+              f"- case C `load_event`: {c['load_event'][0]:.2f} s ({'meets' if c['load_event'][0] <= 1 else 'misses'} the 1 s target), "
+              f"{c['load_event'][1]:.2f} × bare ({'meets' if c['load_event'][1] <= 1.5 else 'misses'} the 1.5 × target)."]
+    Path(a.out).parent.mkdir(parents=True, exist_ok=True); Path(a.out).write_text("\n".join(lines) + "\n")
+    print("wrote", a.out)
+
+
+if __name__ == "__main__":
+    main()
