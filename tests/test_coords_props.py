@@ -101,3 +101,28 @@ def test_hybrid_triad_outward(B, p, psi, ratio_min):
     from mms_mp.core import gsm_to_gse
     assert h.N @ gsm_to_gse(n_gse, psi) >= 0
     assert h.method in ("MVA", "model") and f"{h.ratio23:.2f}" in h.reason
+
+
+@SET
+@given(st.floats(2, 150), st.floats(-180, 180), st.floats(-15, 15), st.floats(0.5, 20), st.sampled_from(["1997", "1998"]))
+def test_shue_normal_perpendicular_to_surface(th_deg, ph_deg, bz, dp, model):
+    "Finite-difference tangents of the model surface along θ and azimuth are ⊥ the normal (surface gradient, not radial)."
+    from mms_mp.coords import shue_alpha, shue_r0
+    r0, al = shue_r0(bz, dp, model), shue_alpha(bz, dp, model)
+    S = lambda t, p: r0 * R_E_KM * (2 / (1 + np.cos(t))) ** al * np.array([np.cos(t), np.sin(t) * np.cos(p), np.sin(t) * np.sin(p)])
+    t, p, h = np.radians(th_deg), np.radians(ph_deg), 1e-6
+    n = shue_normal(1.2 * S(t, p), bz_nT=bz, dp_nPa=dp, model=model).normal[0]
+    for d in ((S(t + h, p) - S(t - h, p)), (S(t, p + h) - S(t, p - h))):
+        assert abs(n @ d / np.linalg.norm(d)) < 1e-6
+    assert n @ S(t, p) > 0
+
+
+@SET
+@given(fields, arrays(np.float64, 3, elements=finite))
+def test_mva_offset_invariance(B, c):
+    "A constant offset (e.g. a calibration offset) changes ⟨B⟩ but not the variance matrix: same eigenvalues and triad."
+    assume(_nondegenerate(B))
+    lam = np.linalg.eigvalsh(np.cov(B.T)); assume(np.min(np.diff(lam)) > 1e-3 * lam[-1])
+    r, ro = mva(B), mva(B + c)
+    np.testing.assert_allclose(ro.eigenvalues, r.eigenvalues, rtol=1e-6, atol=1e-9 * r.eigenvalues[0])
+    np.testing.assert_allclose(np.abs(np.einsum("ij,ij->i", ro.vectors, r.vectors)), 1, atol=1e-6)
