@@ -191,3 +191,23 @@ def test_pair_with_constraint_and_flags():
     assert r.geometry.label == "pair" and r.n_spacecraft == 2 and abs(r.V_km_s - 20) < 1e-9
     r = timing_normal({"1": RC, "2": RC + [100.0, 0, 0]}, {"1": 0.0, "2": 0.01}, sigma_t_s=0.1, normal=[1, 0, 0], normal_frame="GSE")
     assert any("not significant" in f for f in r.flags)
+
+
+def test_crossing_delays_dataarray_gaps_and_constant():
+    "DataArray input gives the same delays as (t, y); a gap is flagged; a constant reference and a vector series are refused."
+    xr = pytest.importorskip("xarray")
+    t0 = np.datetime64("2019-01-27T12:30:00", "ns")
+    s = np.arange(-40, 40, 1 / 16)
+    t = t0 + (s * 1e9).astype("int64").astype("timedelta64[ns]")
+    ser = {"1": (t, np.tanh(s / 2)), "2": (t, np.tanh((s - 1.25) / 2))}
+    a = crossing_delays(ser, t_center=t0, window_s=30, max_lag_s=5)
+    b = crossing_delays({p: xr.DataArray(y, dims="time", coords={"time": tt}) for p, (tt, y) in ser.items()}, t_center=t0, window_s=30, max_lag_s=5)
+    assert abs(a.delays_s["2"] - 1.25) < 0.01 and a.delays_s == b.delays_s
+    y_gap = ser["2"][1].copy(); y_gap[(s > 8) & (s < 11)] = np.nan
+    g = crossing_delays({"1": ser["1"], "2": (t, y_gap)}, t_center=t0, window_s=30, max_lag_s=5)
+    assert any("gap" in f for f in g.flags) and abs(g.delays_s["2"] - 1.25) < 0.05
+    with pytest.raises(InputError, match="constant over the window"):
+        crossing_delays({"1": (t, np.ones_like(s)), "2": ser["2"]}, t_center=t0, window_s=30, max_lag_s=5)
+    with pytest.raises(InputError, match="pass one component"):
+        crossing_delays({"1": xr.DataArray(np.zeros((s.size, 3)), dims=("time", "comp"), coords={"time": t}), "2": ser["2"]},
+                        t_center=t0, window_s=30)
