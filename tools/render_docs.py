@@ -143,6 +143,7 @@ _CSS = """
  body{max-width:1100px;margin:0 auto}
  .jp-RenderedImage img, .output_png img{max-width:100%;height:auto}
  blockquote{border-left:4px solid #9ab;margin-left:0;padding-left:12px;color:#345}
+ .jp-InputArea-editor pre, .jp-OutputArea-output pre{white-space:pre-wrap;word-break:break-word}
 </style>
 """
 
