@@ -179,6 +179,8 @@ def test_positions_at_interpolates_and_checks_frame():
     ({"1": [1, 2], "2": RC}, {"1": 0.0, "2": 1.0}, {}, InputError, "(3,) vector in km"),
     (np.zeros((4, 2)), [0, 1, 2, 3], {}, InputError, "(K,3) array"),
     ({"1": RC, "2": RC + 50}, {"1": 0.0, "2": 1.0}, {"frame": "XYZ"}, FrameError, "unknown frame"),
+    ({"1": RC, "2": RC + 50}, {"1": 0.0, "2": 1.0}, {"sigma_t_s": {"1": 0.1}}, InputError, "one σ per probe"),
+    ({"1": RC, "2": RC + 50}, {"1": 0.0, "2": 1.0}, {"sigma_t_s": np.nan}, InputError, "sigma_t_s must be > 0"),
 ])
 def test_hostile_inputs(positions, times, kw, err, msg):
     with pytest.raises(err, match=msg.replace("(", r"\(").replace(")", r"\)")):
@@ -211,3 +213,18 @@ def test_crossing_delays_dataarray_gaps_and_constant():
     with pytest.raises(InputError, match="pass one component"):
         crossing_delays({"1": xr.DataArray(np.zeros((s.size, 3)), dims=("time", "comp"), coords={"time": t}), "2": ser["2"]},
                         t_center=t0, window_s=30)
+
+
+def test_normal_object_frame_is_used_and_checked():
+    "A result object carrying .frame and .N (like coords.LMN) is read as such; a contradicting normal_frame is refused."
+    class Framed:  # the attributes timing_normal reads from an LMN
+        def __init__(self, N, frame, sigma_N_deg): self.N, self.frame, self.sigma_N_deg = np.asarray(N, float), frame, sigma_N_deg
+    pos = {"1": RC, "2": RC + [300.0, 40, 0], "3": RC + [600.0, 80, 1]}
+    n = unit([1.0, 0.2, 0.1]); V = 30.0
+    t = {p: float(n @ (r - RC)) / V for p, r in pos.items()}
+    r = timing_normal(pos, t, normal=Framed(n, "GSE", 3.0), normal_source="LMN")
+    assert abs(r.V_km_s - V) < 1e-6 and r.sigma_n_deg == 3.0 and np.isfinite(r.sigma_V_normal_km_s)
+    with pytest.raises(FrameError, match="needs GSE"):
+        timing_normal(pos, t, normal=Framed(n, "GSM", 3.0))
+    with pytest.raises(FrameError):
+        timing_normal(pos, t, normal=Framed(n, "GSM", 3.0), normal_frame="GSE")
