@@ -1,0 +1,88 @@
+"""Property tests of the crossing detector (mms_mp.boundary) on synthetic tanh crossing sequences.
+
+Known answer: a sequence of layer crossings at chosen times and directions, f(t) built from tanh steps, every
+quantity a + (b - a) f. The detector must return exactly those crossings, with the right directions, at the
+layer centres (f = 0.5); noise-only signals must give no crossing.
+"""
+import numpy as np
+from hypothesis import given, settings, strategies as st, HealthCheck
+
+from mms_mp.boundary import detect_crossings, DetectorCfg
+
+T0 = np.datetime64("2019-01-27T12:00:00", "ns")
+R = np.eye(3)  # LMN = GSE axes: B_L is B_x
+
+
+def to_t(x):
+    return T0 + (np.asarray(x) * 1e9).astype("int64").astype("timedelta64[ns]")
+
+
+def sequence(times, first_out, taus, B_sp, B_sh, n_sp, n_sh, noise_B, noise_n, seed, dur):
+    "Arrays of one probe crossing the layer at `times` (alternating directions), and f(t)."
+    rng = np.random.default_rng(seed)
+    tB = np.arange(0, dur, 1 / 16); tn = np.arange(0, dur, 4.5)
+
+    def f(t):
+        out = np.zeros_like(t) if first_out else np.ones_like(t)
+        for k, (tc, tau) in enumerate(zip(times, taus)):
+            step = 0.5 * (1 + np.tanh((t - tc) / tau))
+            out += step if (k % 2 == 0) == first_out else -step
+        return np.clip(out, 0, 1)
+
+    fB = f(tB)
+    B = np.c_[B_sp + (B_sh - B_sp) * fB, 10 * fB, np.full(tB.size, 2.0)] + rng.normal(0, noise_B, (tB.size, 3))
+    Ni = (n_sp + (n_sh - n_sp) * f(tn)) * (1 + rng.normal(0, noise_n, tn.size))
+    return dict(t_B=to_t(tB), B=B, t_n=to_t(tn), Ni=Ni)
+
+
+@st.composite
+def crossing_sequences(draw):
+    k = draw(st.integers(1, 5))
+    gaps = draw(st.lists(st.floats(120, 300), min_size=k, max_size=k))
+    times = 100 + np.cumsum(gaps) - gaps[0]
+    taus = draw(st.lists(st.floats(2.0, 15.0), min_size=k, max_size=k))
+    return dict(times=list(times), first_out=draw(st.booleans()), taus=taus,
+                B_sp=draw(st.floats(30, 55)), B_sh=draw(st.floats(-35, 5)),
+                n_sp=draw(st.floats(0.2, 1.0)), n_sh=draw(st.floats(8, 40)),
+                noise_B=draw(st.floats(0.05, 1.5)), noise_n=draw(st.floats(0.01, 0.08)),
+                seed=draw(st.integers(0, 10_000)), dur=float(times[-1] + 150))
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(crossing_sequences())
+def test_finds_every_crossing_with_direction_and_centre(p):
+    cr = detect_crossings(**sequence(**p), lmn=R, lmn_frame="GSE")
+    dirs = ["out" if (k % 2 == 0) == p["first_out"] else "in" for k in range(len(p["times"]))]
+    assert [c.direction for c in cr] == dirs
+    got = (np.array([c.time for c in cr]) - T0).astype("timedelta64[ns]").astype(np.int64) / 1e9
+    # centre to within 10 % of the layer time scale τ (and 0.5 s for sampling/noise at sharp layers)
+    tol = np.maximum(0.1 * np.array(p["taus"]), 0.5)
+    assert np.all(np.abs(got - np.array(p["times"])) < tol), (got, p["times"])
+    # edges: the 76 % width of a tanh(t/τ) step in time is 2 τ atanh(0.76) ≈ 1.99 τ
+    dur = np.array([c.duration_s for c in cr])
+    assert np.all(np.abs(dur - 2 * np.arctanh(0.76) * np.array(p["taus"])) < np.maximum(0.15 * dur, 1.0))
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.floats(-40, 60), st.floats(0.2, 40), st.floats(0.05, 3.0), st.floats(0.01, 0.1), st.integers(0, 10_000),
+       st.booleans())
+def test_no_crossing_on_noise_only(BL, n, noise_B, noise_n, seed, with_he):
+    rng = np.random.default_rng(seed)
+    tB = np.arange(0, 900, 1 / 16); tn = np.arange(0, 900, 4.5); th = np.arange(0, 900, 10.0)
+    B = np.c_[np.full(tB.size, BL), np.zeros(tB.size), np.full(tB.size, 2.0)] + rng.normal(0, noise_B, (tB.size, 3))
+    Ni = n * (1 + rng.normal(0, noise_n, tn.size))
+    he = dict(t_he=to_t(th), N_he=np.abs(0.02 * (1 + rng.normal(0, 0.3, th.size)))) if with_he else {}
+    cr = detect_crossings(to_t(tB), B, R, to_t(tn), Ni, lmn_frame="GSE", **he)
+    assert len(cr) == 0
+    assert "no_boundary_contrast" in cr.flags
+
+
+def test_hysteresis_ignores_excursion_shorter_than_dwell():
+    # a 3 s dip into the magnetosphere inside a long sheath stay: shorter than min_dwell_s = 5 s, so no crossing pair
+    p = dict(times=[100.0, 300.0, 303.0, 500.0], first_out=True, taus=[1.0, 0.3, 0.3, 1.0], B_sp=40, B_sh=-20,
+             n_sp=0.5, n_sh=20, noise_B=0.2, noise_n=0.02, seed=1, dur=650.0)
+    cr = detect_crossings(**sequence(**p), lmn=R, lmn_frame="GSE", cfg=DetectorCfg(min_dwell_s=5.0))
+    assert [c.direction for c in cr] == ["out", "in"]
+    # with a 1 s dwell the excursion counts: four crossings
+    cr1 = detect_crossings(**sequence(**p), lmn=R, lmn_frame="GSE", cfg=DetectorCfg(min_dwell_s=1.0, smooth_s=0.5))
+    assert [c.direction for c in cr1] == ["out", "in", "out", "in"]
