@@ -169,3 +169,20 @@ def test_bootstrap_constrained_coverage():
         bs = mva_bootstrap(B, n_boot=200, seed=seed, constraint="<Bn>=0")
         hits.append(_angle(bs.base.normal, R[2]) < 3 * bs.sigma_n_deg)
     assert np.mean(hits) >= 0.9
+
+
+def test_lmn_for_probe_missing_and_wrong_frame():
+    "Missing MEC, B in the wrong frame, or all-NaN positions give NoDataError/FrameError with what to do."
+    import xarray as xr
+    from mms_mp.core import NoDataError
+    from mms_mp.coords import lmn_for_probe
+    B, _ = _harris_sheet([1, 0.1, 0], [0, 0, 1], seed=0)
+    t = np.datetime64("2019-01-27T12:30", "ns") + np.arange(len(B)).astype("timedelta64[s]")
+    da = lambda v, fr: xr.DataArray(v, dims=("time", "comp"), coords={"time": t}, attrs={"frame": fr})
+    pos = np.tile([10 * R_E_KM, 0, 0], (len(t), 1))
+    with pytest.raises(NoDataError, match="R_gsm is missing"):
+        lmn_for_probe({"1": {"B_gse": da(B, "GSE"), "R_gse": da(pos, "GSE")}}, "1")
+    with pytest.raises(FrameError, match="B_gse of probe '1' is in GSM"):
+        lmn_for_probe({"1": {"B_gse": da(B, "GSM"), "R_gse": da(pos, "GSE"), "R_gsm": da(pos, "GSM")}}, "1")
+    with pytest.raises(NoDataError, match="no finite MEC position"):
+        lmn_for_probe({"1": {"B_gse": da(B, "GSE"), "R_gse": da(pos * np.nan, "GSE"), "R_gsm": da(pos * np.nan, "GSM")}}, "1")
