@@ -130,3 +130,43 @@ def test_spectrogram_mesh_rejects_bad_input():
         spectrogram_mesh(t, np.ones(3), np.ones((4, 3)))
     with pytest.raises(InputError, match="energy_eV must be positive"):
         spectrogram_mesh(t, np.array([1.0, np.nan, 3.0]), np.ones((5, 3)))
+
+
+def test_plot_timing_takes_a_timing_result_planar_boundary():
+    """A planar boundary swept at V past a tetrahedron: timing_normal recovers n̂ and V, the plot's residuals are 0."""
+    import matplotlib.pyplot as plt
+    from mms_mp.multispacecraft import timing_normal
+    from mms_mp.visualize import plot_timing
+    n = np.array([0.9, 0.4, 0.17]); n /= np.linalg.norm(n); V = 27.0
+    r = {"1": np.zeros(3), "2": np.array([100.0, 0, 0]), "3": np.array([0, 100.0, 0]), "4": np.array([0, 0, 100.0])}
+    times = {p: T0 + np.timedelta64(int(round(1e9 * (n @ x) / V)), "ns") for p, x in r.items()}
+    res = timing_normal(r, times, frame="GSE")
+    assert abs(res.V_km_s - V) < 1e-3 and abs(res.n_hat @ n - 1) < 1e-9
+    fig = plot_timing(times, r, res, frame="GSE")
+    assert np.allclose(list(fig.mms_mp_residuals_s.values()), 0, atol=1e-6)
+    assert "V = 27.0" in "".join(t.get_text() for t in fig.axes[0].texts)
+    plt.close(fig)
+    with pytest.raises(FrameError, match="timing normal is in GSE but this operation needs GSM"):
+        plot_timing(times, r, res, frame="GSM")
+
+
+def test_summary_event_refuses_mixed_frames():
+    """B in GSE with an LMN triad built in GSM must raise, not silently rotate the wrong vectors."""
+    import xarray as xr
+    from mms_mp.data import Event
+    from mms_mp.visualize import summary_event
+
+    class Lmn:  # the mms_mp.coords.LMN interface used here
+        R = np.eye(3); frame = "GSM"; method = "user"; N = np.array([0, 0, 1.0])
+        def to_lmn(self, vec, *, frame):
+            from mms_mp.core import check_frame
+            check_frame(frame, self.frame, "vector passed to to_lmn"); return np.asarray(vec) @ self.R.T
+
+    t = T0 + (np.arange(20) * 1e9).astype("timedelta64[ns]")
+    B = xr.DataArray(np.ones((20, 3)), dims=("time", "comp"), coords={"time": t, "comp": ["x", "y", "z"]},
+                     attrs={"units": "nT", "frame": "GSE", "simulated": True})
+    ev = Event((t[0], t[-1] + np.timedelta64(1, "s")), data={"1": {"B_gse": B}}, simulated=True)
+    with pytest.raises(FrameError, match="vector passed to to_lmn is in GSE but this operation needs GSM"):
+        summary_event(ev, 1, Lmn())
+    with pytest.raises(InputError, match="no B_gse"):
+        summary_event(Event(ev.trange, data={"1": {}}), 1, Lmn())

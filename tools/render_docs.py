@@ -187,7 +187,11 @@ def screenshot(html: Path, png: Path, *, width: int = 1280, height: int = 2000, 
 def render(names: list[str], out: Path, shots: bool = False) -> list[Path]:
     "Render notebooks to `out/<name>.html` (and screenshots); returns the HTML files."
     nbs = find_notebooks(names); out.mkdir(parents=True, exist_ok=True)
-    done = [(nb, page_name(nb), *preprocess(nb)) for nb in nbs]
+    done, failed = [], []
+    for nb in nbs:
+        try: done.append((nb, page_name(nb), *preprocess(nb)))
+        except Exception as e:  # one broken notebook must not hide the others' pages
+            failed.append(nb); print(f"render_docs: FAILED to preprocess {nb.relative_to(ROOT)}: {type(e).__name__}: {e}", file=sys.stderr)
     pages = [(n, "mms_mp" if n == "index" else t.split(":")[0][:40]) for _, n, _, t in done]
     files = []
     for nb, name, node, title in done:
@@ -196,6 +200,7 @@ def render(names: list[str], out: Path, shots: bool = False) -> list[Path]:
         if shots:
             png = screenshot(f, out / "screenshots" / f"{name}.png")
             print(f"screenshot {png}")
+    if failed: raise RuntimeError(f"{len(failed)} notebook(s) could not be rendered: {', '.join(p.name for p in failed)}")
     return files
 
 
