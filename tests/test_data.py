@@ -245,3 +245,24 @@ def test_import_does_not_pull_pyspedas_or_matplotlib():
     code = "import sys, mms_mp, mms_mp.layout, mms_mp.data; print('pyspedas' in sys.modules, 'matplotlib' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
     assert out == ["False", "False"]
+
+
+def test_unordered_and_repeated_tags_are_cleaned_and_fill_follows_its_record(tmp_path):
+    prod = get_product("fgm", "srvy"); dt = 1 / 16
+    t = T0 + np.round(np.arange(0, 240, dt) * 1e9).astype("timedelta64[ns]")
+    vals = values_for(prod, t)
+    i, j, k = 100, 101, 2000
+    t[[i, j]] = t[[j, i]]; vals["B_gse"][[i, j]] = vals["B_gse"][[j, i]]  # one backward step (records swapped)
+    t = np.insert(t, 50, t[50]); vals = {q: np.insert(a, 50, a[50], axis=0) for q, a in vals.items()}  # one repeated tag
+    vals["B_gse"][k] = np.nan  # fill, at the record whose time is t[k]
+    t_fill = t[k]
+    write_product_cdf(sdc_path(tmp_path, 1, *prod.key, T0), 1, prod, t, vals)
+    ev = load_event(W, "1", instruments="fgm", rate="srvy", source="local", data_dir=tmp_path)
+    B = ev.get(1, "B_gse"); tt = B.time.values
+    assert np.all(np.diff(tt) > np.timedelta64(0, "ns")) and len(tt) == 240 * 16
+    assert ev.loaded[0]["time_clean"] == {"duplicates": 1, "backward": 1, "nat": 0}
+    assert np.array_equal(tt[np.isnan(B.values).any(1)], [t_fill])
+    s = (tt - T0).astype(np.int64) / 1e9
+    ok = ~np.isnan(B.values[:, 0])
+    np.testing.assert_allclose(B.values[ok, 0], f_of("B_gse", s[ok]), rtol=1e-6)  # values moved with their tags
+    assert ev.qc["1"]["B_gse"]["fill"] == 1 and ev.qc["1"]["Bmag"]["fill"] == 0
