@@ -157,3 +157,14 @@ def test_matching_never_pairs_opposite_directions_or_beyond_window():
     mk = lambda p, s, d: Crossing(p, to_t(s), d, 1, 0.1, to_t(s), to_t(s), to_t(s), "t", ())
     cx = {"1": [mk("1", 100, "out")], "2": [mk("2", 105, "in"), mk("2", 400, "out")]}
     assert match_crossings(cx, max_delay_s=100) == []
+
+
+def test_hpca_gap_over_one_crossing_is_flagged_on_that_crossing_only():
+    a = probe(); th = np.arange(0, 700, 10.0)
+    f = 0.5 * (np.tanh((th - 200) / 8) - np.tanh((th - 500) / 8))
+    nhe = 0.03 * (1 - f); nhe[(th > 150) & (th < 250)] = np.nan        # HPCA gap across the first crossing
+    cr = detect_crossings(**a, t_he=to_t(th), N_he=nhe, lmn=R, lmn_frame="GSE")
+    np.testing.assert_allclose(times(cr), TRUE, atol=0.3)
+    assert "hpca_unavailable" in cr[0].flags and "He+ fraction" not in cr[0].features
+    assert "hpca_unavailable" not in cr[1].flags and "He+ fraction" in cr[1].features
+    assert cr[0].confidence < cr[1].confidence
