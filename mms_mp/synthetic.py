@@ -716,7 +716,9 @@ def cache_root(root=None, # explicit folder, or None
     return Path(platformdirs.user_cache_dir("mms_mp"))
 
 def _cache_key(scenario: str, seed: int) -> str:
-    src = "".join((resources.files("mms_mp") / f).read_text(encoding="utf-8") for f in ("synthetic.py", "layout.py"))
+    "Hash of the scenario's parameters, the seed and the code of the simulator and layout (not nbdev's cell-id comments)."
+    src = "".join(ln for f in ("synthetic.py", "layout.py") for ln in (resources.files("mms_mp") / f).read_text(encoding="utf-8").splitlines(True)
+                  if not ln.startswith("# %%"))
     blob = json.dumps({"params": asdict(scenario_params(scenario)), "seed": seed, "src": src}, sort_keys=True, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
