@@ -266,3 +266,12 @@ def test_unordered_and_repeated_tags_are_cleaned_and_fill_follows_its_record(tmp
     ok = ~np.isnan(B.values[:, 0])
     np.testing.assert_allclose(B.values[ok, 0], f_of("B_gse", s[ok]), rtol=1e-6)  # values moved with their tags
     assert ev.qc["1"]["B_gse"]["fill"] == 1 and ev.qc["1"]["Bmag"]["fill"] == 0
+
+
+def test_dataset_keeps_each_products_axes(tree):
+    ev = load_event(W, "1", rate="brst", instruments=("fpi", "fgm"), source="local", data_dir=tree)
+    ds = ev.dataset(1)
+    assert ds["Ei_spec"].dims == ("time_fpi_brst_dis_moms", "energy_fpi_brst_dis_moms")
+    assert ds["Ee_spec"].dims == ("time_fpi_brst_des_moms", "energy_fpi_brst_des_moms")
+    assert ds.sizes["time_fpi_brst_des_moms"] == len(ev.get(1, "Ne")) == 240 / 0.03
+    np.testing.assert_array_equal(ds["Ni"].values, ev.get(1, "Ni").values)
