@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import inspect
 import json
 import os
 import re
@@ -21,7 +20,7 @@ import numpy as np
 
 from .core import (InputError, NoDataError, R_E_KM, as_datetime64, from_seconds, gse_gsm_angle, gse_to_gsm,
                    iso_ms, parse_trange, seconds_since, write_json_atomic)
-from .layout import PROBES, Product, check_probe, file_time, get_product, sdc_path
+from .layout import PROBES, Product, check_probe, get_product, sdc_path
 
 # %% auto #0
 __all__ = ['FORMATION_FILE', 'SCENARIOS', 'M_PROTON_KG', 'M_ELECTRON_KG', 'E_CHARGE_C', 'ENERGY_TABLE_EV', 'PRODUCT_SPECS',
@@ -690,10 +689,11 @@ def simulate_event(out_dir, # folder to create (SDC layout below it, plus truth.
     probes = tuple(dict.fromkeys(check_probe(x) for x in probes))
     bad = [x for x in products if x not in PRODUCT_SPECS]
     if bad: raise InputError(f"unknown product(s) {bad}; choose from {', '.join(ALL_PRODUCTS)}")
-    fm = load_formation(); a, b = fm.span
-    if t0 - np.timedelta64(p.burst_segment_s.__int__() + 60, "s") < a or t1 + np.timedelta64(60, "s") > b:
-        raise InputError(f"trange {iso_ms(t0)}–{iso_ms(t1)} is outside the shipped ephemeris {iso_ms(a)}–{iso_ms(b)} "
-                         "(less a margin for burst segments and padding); simulate inside 2019-01-27 10:15–14:58 UT")
+    fm = load_formation(); a, b = fm.span; pad = np.timedelta64(60, "s")  # survey files carry 60 s either side
+    seg = int(np.ceil(seconds_since(t1, t0) / p.burst_segment_s)) * p.burst_segment_s if any("brst" in x for x in products) else 0.0
+    if t0 - pad < a or max(t1 + pad, t0 + np.timedelta64(int(seg * 1e9), "ns")) > b:
+        raise InputError(f"trange {iso_ms(t0)}–{iso_ms(t1)} (with 60 s padding and whole burst segments) is outside the shipped "
+                         f"ephemeris {iso_ms(a)}–{iso_ms(b)}; simulate inside 2019-01-27 10:02–14:58 UT")
     out_dir = Path(out_dir); tmp = _staged_dir(out_dir, overwrite)
     try:
         truth = event_truth(scenario, trange=(t0, t1), probes=probes, seed=seed, **physics)
