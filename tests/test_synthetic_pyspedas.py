@@ -46,7 +46,8 @@ def test_fgm_srvy_and_brst(ev):
             assert len({str(x)[:16] for x in t[::128 * 60]}) >= 3
 
 
-@pytest.mark.parametrize("rate,dtype,accum", [("fast", "dis-moms", 4.5), ("fast", "des-moms", 4.5), ("brst", "des-moms", 0.03)])
+@pytest.mark.parametrize("rate,dtype,accum", [("fast", "dis-moms", 4.5), ("fast", "des-moms", 4.5), ("brst", "dis-moms", 0.15),
+                                              ("brst", "des-moms", 0.03)])
 def test_fpi_moments_centred_and_spectra(ev, rate, dtype, accum):
     d, tr = ev
     sp = dtype[:3]
@@ -85,3 +86,18 @@ def test_hpca_edp_mec(ev):
     assert np.median(v[ok & (f < 0.01)]) > np.median(v[ok & (f > 0.99)]) + 3  # higher potential in the tenuous magnetosphere
     m = _load("mec", data_rate="srvy", datatype="epht89q")
     np.testing.assert_allclose(m["mms1_mec_r_gsm"]["y"], S.load_formation().position("1", m["mms1_mec_r_gsm"]["x"], "GSM"), atol=1e-6)
+
+
+def test_fgm_tplot_mode_deflags(ev):
+    """In its default (tplot) mode pySPEDAS sets B to NaN where the FGM flag is set, exactly at the flagged times."""
+    d, tr = ev
+    from pyspedas.projects import mms
+    from pyspedas import get_data
+    mms.fgm(trange=PTR, probe="1", data_rate="srvy", no_update=True, time_clip=False)
+    b = get_data("mms1_fgm_b_gse_srvy_l2_bvec")
+    t = np.asarray(b.times, float)
+    flagged = [x for x in tr.defects if x["kind"] == "fgm_flag" and x["probe"] == "1" and x["product"] == "fgm_srvy"][0]["times"]
+    filled = [x for x in tr.defects if x["kind"] == "fill" and x["probe"] == "1" and x["product"] == "fgm_srvy"][0]["times"]
+    tf = np.array([np.datetime64(x.rstrip("Z"), "ns") for x in flagged + filled]).astype("int64") / 1e9
+    nan = np.isnan(b.y).any(1)
+    np.testing.assert_allclose(np.sort(t[nan]), np.sort(tf), atol=1e-4)
