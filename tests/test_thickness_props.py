@@ -100,3 +100,9 @@ def test_many_crossings_and_timing_pairs():
     assert res[0].thickness_km == pytest.approx(2 * 300 * EDGE, rel=1e-6)
     assert res[1].thickness_km == pytest.approx(2 * 300 * EDGE, rel=1e-6)
     assert res[1].sigma_systematic_km == pytest.approx(2.0 * cr.duration_s)
+
+
+def test_layer_outside_the_velocity_data_is_nan_and_flagged():
+    cr, disp, pos, n = setup(400.0, 1.0, 0.0)     # 1 km/s: the layer spans ±400 s, beyond the 600 s of V_N
+    th = layer_thickness(cr, disp, positions=pos, n_hat=n)
+    assert np.isnan(th.thickness_km) and np.isnan(th.sigma_km) and "gap_in_layer" in th.flags
