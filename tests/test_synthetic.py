@@ -239,3 +239,17 @@ def test_demo_cache(tmp_path):
     d2 = S.demo_event_dir("fast_thin", root=tmp_path, rebuild=True)
     assert d2 == d1 and (d1 / "truth.json").stat().st_mtime_ns > m
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == [], "no build leftovers"
+
+
+def test_demo_cache_race(tmp_path, monkeypatch):
+    """Another process publishes the same event while this one builds: its copy is kept, nothing is left over."""
+    real = S.simulate_event
+    def racing(out_dir, **kw):
+        final = tmp_path / f"sim_20190127_default_{S._cache_key('default', 0)}"
+        t = real(final, trange=("2019-01-27T12:24", "2019-01-27T12:25"), probes=("1",), products=("mec_srvy",))  # the other process
+        (final / "winner").write_text("first")
+        return real(out_dir, trange=("2019-01-27T12:24", "2019-01-27T12:25"), probes=("2",), products=("mec_srvy",))
+    monkeypatch.setattr(S, "simulate_event", racing)
+    d = S.demo_event_dir(root=tmp_path)
+    assert (d / "winner").read_text() == "first" and S.load_truth(d).probes == ("1",)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [d.name], "no temporary build folders left"
