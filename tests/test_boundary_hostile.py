@@ -168,3 +168,13 @@ def test_hpca_gap_over_one_crossing_is_flagged_on_that_crossing_only():
     assert "hpca_unavailable" in cr[0].flags and "He+ fraction" not in cr[0].features
     assert "hpca_unavailable" not in cr[1].flags and "He+ fraction" in cr[1].features
     assert cr[0].confidence < cr[1].confidence
+
+
+def test_multi_missing_probe_or_lmn_is_clear():
+    ev = _event([0.0, 5.0])
+    with pytest.raises(NoDataError, match="probe '3' is not in the event"):
+        detect_crossings_multi(ev, R, probes=["1", "3"])
+    with pytest.raises(InputError, match="no LMN for probe '2'"):
+        detect_crossings_multi(ev, {"1": R}, max_delay_s=60)
+    with pytest.raises(InputError, match="plateau_frac must be in"):
+        DetectorCfg(plateau_frac=2)
