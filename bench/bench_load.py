@@ -8,7 +8,7 @@ Cases (all SIMULATED data written by mms_mp.synthetic, in the SDC layout):
   C. 1 h of 128 S/s FGM burst for 4 probes (460,800 samples per probe)
 Each measurement runs in its own subprocess: imports first (not timed), one warm-up read (page cache), then
 `--repeat` timed reads; the best and median wall times are reported. Peak memory is the subprocess's
-ru_maxrss, and its increase over the ru_maxrss after imports and warm-up setup.
+ru_maxrss, and its increase over the ru_maxrss after imports (before any data is read).
 """
 import argparse
 import json
@@ -70,8 +70,8 @@ def run():
                 n += len(r or {})
         return n
 
+base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # after imports and the file search
 run()  # warm-up: page cache, lazy imports
-base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 ts = []
 for _ in range(repeat):
     s = time.perf_counter(); run(); ts.append(time.perf_counter() - s)
@@ -131,7 +131,7 @@ def main():
              "- `bare_to_datetime`: the same with `cdflib.cdfepoch.to_datetime`.",
              "- `pyspedas`: pySPEDAS 2.2.1 `mms_load_*` with `no_update=True`, explicit datatype, `notplot=True`, `latest_version=True`.", "",
              "Each row: its own subprocess, one warm-up read, then the best and median of the timed reads. Ratio = best / best of `bare`. "
-             "Peak = the subprocess's ru_maxrss; Δ = its growth during the timed reads.", "",
+             "Peak = the subprocess's ru_maxrss; Δ = its growth over the RSS after imports, i.e. the memory the reads needed.", "",
              "| case | reader | best (s) | median (s) | ratio to bare | peak RSS (MB) | Δ RSS (MB) |", "|---|---|---|---|---|---|---|"]
     lines += [f"| {n} | {h} | {b:.3f} | {m:.3f} | {r:.2f} | {p:.0f} | {dp:.0f} |" for n, h, b, m, r, p, dp in rows]
     c = {h: (b, r) for n, h, b, m, r, p, dp in rows if n.startswith("C.")}
