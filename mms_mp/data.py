@@ -405,12 +405,16 @@ def _load_instrument(ev: Event, root: Path, p: str, ins: str, rate: str, source:
             reason = "auto: burst files cover the window"
         elif rate == "auto" and len(plan) == 1: reason = f"auto: {ins} has only {r}"
         for prod, pdata, errors in got:
+            if errors:  # some files unreadable: the rest is loaded, the loss is recorded (and warned about)
+                miss.append(_missing(p, prod, [str(Path(pdata.blocks[0].info.path).parent)],
+                                     "partly loaded, unreadable file(s) skipped: " + "; ".join(errors)))
             q, qc = product_quantities(pdata)
             ev.data.setdefault(p, {}).update(q); ev.qc.setdefault(p, {}).update(qc)
             ev.provenance += [_provenance(b, prod, pool) for b in pdata.blocks]
             ev.simulated |= any(b.simulated for b in pdata.blocks)
             ev.loaded.append(dict(probe=p, instrument=ins, rate=prod.rate, datatype=prod.datatype, rate_reason=reason,
                                   files=[b.info.name for b in pdata.blocks], n=len(pdata.time),
+                                  covers_window=bool(covers(pdata.time, t0, t1)),
                                   centre_shift_s=pdata.blocks[0].shift_s, time_clean=dict(duplicates=pdata.n_duplicates,
                                   backward=pdata.n_backward, nat=pdata.n_nat), unreadable=errors))
         ev.missing += miss

@@ -275,3 +275,16 @@ def test_dataset_keeps_each_products_axes(tree):
     assert ds["Ee_spec"].dims == ("time_fpi_brst_des_moms", "energy_fpi_brst_des_moms")
     assert ds.sizes["time_fpi_brst_des_moms"] == len(ev.get(1, "Ne")) == 240 / 0.03
     np.testing.assert_array_equal(ds["Ni"].values, ev.get(1, "Ni").values)
+
+
+def test_one_truncated_segment_loads_the_rest_and_names_the_file(tmp_path):
+    brst = get_product("fgm", "brst")
+    write_product(tmp_path, "1", brst, -30, 120)
+    bad = write_product(tmp_path, "1", brst, 120, 300)
+    bad.write_bytes(bad.read_bytes()[:1000])
+    with pytest.warns(MissingDataWarning, match=f"partly loaded, unreadable file.*cannot read {bad}"):
+        ev = load_event(W, "1", rate="brst", instruments="fgm", source="local", data_dir=tmp_path)
+    B = ev.get(1, "B_gse")
+    assert len(B) == 120 * 128 and B.time.values[-1] < T0 + np.timedelta64(120, "s")  # the first segment only
+    assert ev.loaded[0]["covers_window"] is False
+    assert [m["reason"].startswith("partly loaded") for m in ev.missing] == [True]
