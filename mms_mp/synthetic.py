@@ -160,6 +160,7 @@ class SimParams:
     B_sh_nT: float = 25.0 # magnetosheath tangential field, nT
     shear_deg: float = 130.0 # angle from +L to the magnetosheath tangential field (towards +M), deg
     B_N_nT: float = 2.0 # normal field, constant, nT
+    B_rot_nT: float = 12.0 # extra M-field at the layer centre, nT: the field rotates through the layer (B_M bump ∝ sech²(s/δ)); 0 gives a straight-line hodogram
     n_sp_cc: float = 0.5 # magnetospheric ion density, cm⁻³
     n_sh_cc: float = 20.0 # magnetosheath ion density, cm⁻³
     Ti_sp_eV: float = 3000.0 # magnetospheric ion temperature, eV
@@ -251,7 +252,7 @@ def plasma_state(s_km, # (T,) signed distance from the layer centre, km
     "Noise-free plasma and field at signed distance `s` in a layer moving at `vn` (the module's equations)."
     L, M, N = lmn_from_normal(p.normal_gse); f = layer_f(s_km, p.delta_km)[:, None]
     th = np.deg2rad(p.shear_deg); Bsh = p.B_sh_nT * (np.cos(th) * L + np.sin(th) * M)
-    B = p.B_N_nT * N + (1 - f) * p.B_sp_nT * L + f * Bsh
+    B = p.B_N_nT * N + (1 - f) * p.B_sp_nT * L + f * Bsh + 4 * f * (1 - f) * p.B_rot_nT * M
     V = f * (p.V_sh_L_kms * L + p.V_sh_M_kms * M) + np.asarray(vn_kms, float)[:, None] * N
     f = f[:, 0]; mix = lambda a, b: a + (b - a) * f
     n = mix(p.n_sp_cc, p.n_sh_cc); Ti = mix(p.Ti_sp_eV, p.Ti_sh_eV); Te = mix(p.Te_sp_eV, p.Te_sh_eV)
