@@ -7,7 +7,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip install --quiet --disable-pip-version-check --no-warn-script-location
 
-.PHONY: demo test export clean-nbs sync-check docs bench
+.PHONY: demo test export docs
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -27,5 +27,10 @@ test: $(PY)
 export: $(PY)
 	$(VENV)/bin/nbdev_export && $(VENV)/bin/nbdev_clean && $(PY) tools/make_readme.py
 
-bench: $(PY)
-	$(PY) bench/run_all.py
+# Docs without quarto: nbconvert HTML into _docs_html/ plus headless-Chromium screenshots of two pages.
+# Chromium and MathJax come from Debian (needs root); with quarto installed, `nbdev_docs` builds the site.
+docs: $(PY)
+	$(PIP) -e ".[dev]" 2>&1 | sed "/^WARNING: Location/d"
+	command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium libjs-mathjax)
+	$(PY) tools/render_docs.py
+	$(PY) tools/render_docs.py --screenshot index 04_coords
