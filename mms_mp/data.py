@@ -84,17 +84,20 @@ def _records(cdf, name, idx, contiguous):
     if contiguous: return cdf.varget(name, startrec=int(idx[0]), endrec=int(idx[-1]))
     return np.asarray(cdf.varget(name))[idx]
 
-def _fill_to_nan(raw, fv) -> tuple:
-    "float64 copy with FILLVAL `fv` and values ≤ −1e30 as NaN, and the flat indices of those values (None if none)."
+def _fill_index(raw, fv) -> np.ndarray | None:
+    "Flat indices of FILLVAL `fv` and of values ≤ −1e30 in `raw` (None when there are none)."
     raw = np.asarray(raw); fv = None if fv is None else float(np.ravel(fv)[0])
     other = fv is not None and fv > -1e30 and np.isfinite(fv)  # a FILLVAL the ≤ −1e30 test does not catch
-    a = raw.astype(np.float64)
-    if raw.size == 0 or (raw.min() > -1e30 and not other): return a, None  # fast path: min is NaN-aware (NaN fails >)
+    if raw.size == 0 or (raw.min() > -1e30 and not other): return None  # fast path: min is NaN-aware (NaN fails >)
     bad = raw <= -1e30
     if other: bad |= raw == np.asarray(fv).astype(raw.dtype)
-    if not bad.any(): return a, None
-    a[bad] = np.nan
-    return a, np.flatnonzero(bad)
+    return np.flatnonzero(bad) if bad.any() else None
+
+def _fill_to_nan(raw, fv) -> tuple:
+    "float64 copy with FILLVAL `fv` and values ≤ −1e30 as NaN, and the flat indices of those values (None if none)."
+    f = _fill_index(raw, fv); a = np.asarray(raw).astype(np.float64)
+    if f is not None: a.reshape(-1)[f] = np.nan
+    return a, f
 
 def _clean(t: np.ndarray):
     "`clean_times`, skipping the sort when the tags are already strictly increasing (the usual case)."
@@ -107,6 +110,7 @@ def read_product_file(info: FileInfo, # a file found by find_local_files (with .
                       prod: Product, # its catalogue entry
                       t0: np.datetime64, # window start (inclusive), UTC
                       t1: np.datetime64, # window end (exclusive), UTC
+                      raw: bool = False, # keep values in the file's dtype with fill not yet NaN (read_product converts once)
                      ) -> FileBlock: # the records inside [t0, t1)
     "Read the catalogue variables of one product file inside [t0, t1) with cdflib (fill → NaN, centred)."
     import cdflib
@@ -128,11 +132,14 @@ def read_product_file(info: FileInfo, # a file found by find_local_files (with .
             if not len(idx): continue
             try: rv = cdf.varinq(nm).Rec_Vary
             except ValueError: continue  # variable not in this file
-            raw = _records(cdf, nm, idx, contiguous) if rv else cdf.varget(nm)
-            if kinds.get(nm) == "flags": arrays[nm] = np.asarray(raw).astype(np.int64); continue
-            if np.asarray(raw).ndim and np.asarray(raw).shape[0] != len(idx):  # non-record-varying table
-                raw = np.broadcast_to(raw, (len(idx),) + np.shape(raw))
-            arrays[nm], fill[nm] = _fill_to_nan(raw, _att(cdf, "FILLVAL", nm))
+            vals = _records(cdf, nm, idx, contiguous) if rv else cdf.varget(nm)
+            if kinds.get(nm) == "flags": arrays[nm] = np.asarray(vals).astype(np.int64); continue
+            if not rv:  # non-record-varying (e.g. a fixed energy table): the same row for every record
+                v = np.asarray(vals); v = v[0] if v.ndim >= 2 and v.shape[0] == 1 else v
+                vals = np.broadcast_to(v, (len(idx),) + v.shape)
+            fv = _att(cdf, "FILLVAL", nm)
+            if raw: arrays[nm], fill[nm] = np.asarray(vals), _fill_index(vals, fv)
+            else: arrays[nm], fill[nm] = _fill_to_nan(vals, fv)
     except Exception as e:
         raise NoDataError(f"cannot read {path} ({type(e).__name__}: {e}); the file is corrupt or truncated: "
                           f"delete it and download it again (source='sdc')") from None
@@ -257,26 +264,27 @@ def read_product(files: list, # FileInfo list from find_local_files (one product
     "Read and join every file of one product; unreadable files are skipped and reported."
     blocks, errors = [], []
     for f in files:
-        try: blocks.append(read_product_file(f, prod, t0, t1))
+        try: blocks.append(read_product_file(f, prod, t0, t1, raw=True))
         except NoDataError as e: errors.append(str(e))
     blocks = [b for b in blocks if len(b.time)]
     if not blocks: return None, errors
     t = np.concatenate([b.time for b in blocks]) if len(blocks) > 1 else blocks[0].time
     order, rep = _clean(t)
-    arrays = {}
+    arrays, fill = {}, {}
+    starts = np.cumsum([0] + [len(b.time) for b in blocks])
     for k in dict.fromkeys(k for b in blocks for k in b.arrays):
-        shape = next(x.arrays[k].shape[1:] for x in blocks if k in x.arrays)
-        parts = [b.arrays[k] if k in b.arrays else np.full((len(b.time),) + shape, np.nan) for b in blocks]
-        a = np.concatenate(parts) if len(parts) > 1 else parts[0]
-        arrays[k] = a[order] if rep is not None else a
-    fill = {}
-    for k in arrays:  # flat fill indices of the joined array (sparse: fill values are rare)
-        if all(b.fill.get(k) is None for b in blocks): fill[k] = None; continue
-        w = int(np.prod(arrays[k].shape[1:], dtype=int)); starts = np.cumsum([0] + [len(b.time) for b in blocks])
-        f = np.concatenate([b.fill[k] + s0 * w for b, s0 in zip(blocks, starts) if b.fill.get(k) is not None])
-        if rep is not None:  # re-ordered records: move the indices with them
-            m = np.zeros(len(t) * w, bool); m[f] = True; f = np.flatnonzero(m.reshape(len(t), w)[order])
-        fill[k] = f
+        first = next(x.arrays[k] for x in blocks if k in x.arrays); shape = first.shape[1:]
+        isint = np.issubdtype(first.dtype, np.integer); w = int(np.prod(shape, dtype=int))
+        a = np.empty((len(t),) + shape, np.int64 if isint else np.float64)  # one conversion, straight into place
+        for b, s0 in zip(blocks, starts):
+            a[s0:s0 + len(b.time)] = b.arrays[k] if k in b.arrays else (0 if isint else np.nan)
+        fs = [b.fill[k] + s0 * w for b, s0 in zip(blocks, starts) if b.fill.get(k) is not None]
+        f = np.concatenate(fs) if fs else None
+        if f is not None: a.reshape(-1)[f] = np.nan  # fill values -> NaN (sparse: they are rare)
+        if rep is not None:  # re-ordered records: move values and fill indices with them
+            a = a[order]
+            if f is not None: m = np.zeros(len(t) * w, bool); m[f] = True; f = np.flatnonzero(m.reshape(len(t), w)[order])
+        arrays[k], fill[k] = a, f
     r = (rep.n_duplicates, rep.n_backward) if rep is not None else (0, 0)
     return ProductData(prod, blocks[0].info.probe, t[order] if rep is not None else t, arrays, fill, blocks,
                        r[0] + sum(b.n_duplicates for b in blocks), r[1] + sum(b.n_backward for b in blocks),

@@ -288,3 +288,24 @@ def test_one_truncated_segment_loads_the_rest_and_names_the_file(tmp_path):
     assert len(B) == 120 * 128 and B.time.values[-1] < T0 + np.timedelta64(120, "s")  # the first segment only
     assert ev.loaded[0]["covers_window"] is False
     assert [m["reason"].startswith("partly loaded") for m in ev.missing] == [True]
+
+
+def test_non_record_varying_energy_table_is_broadcast(tmp_path):
+    "Some products store a fixed energy table (one record); every spectrum row must get that table."
+    from cdflib.cdfwrite import CDF
+    from mms_mp.layout import datetime64_to_tt2000, global_attrs
+    prod = get_product("fpi", "fast", "dis-moms")
+    t = np.datetime64("2019-01-27T12:00", "ns") + np.arange(80) * np.timedelta64(4500, "ms")
+    path = sdc_path(tmp_path, 1, *prod.key, t[0]); path.parent.mkdir(parents=True)
+    f = CDF(str(path)); f.write_globalattrs({k: {0: v} for k, v in global_attrs(1, prod, t[0]).items()})
+    spec = lambda n, typ, dims, rv=True: {"Variable": n, "Data_Type": typ, "Num_Elements": 1, "Rec_Vary": rv, "Dim_Sizes": dims, "Compress": 0}
+    f.write_var(spec("Epoch", 33, []), {"VAR_TYPE": "support_data"}, datetime64_to_tt2000(t))
+    f.write_var(spec("mms1_dis_energy_fast", 21, [32], rv=False), {"VAR_TYPE": "support_data"}, ENERGY.astype(np.float32)[None, :])
+    f.write_var(spec("mms1_dis_energyspectr_omni_fast", 21, [32]), {"VAR_TYPE": "data", "DEPEND_0": "Epoch", "DEPEND_1": "mms1_dis_energy_fast",
+                "FILLVAL": [-1e31, "CDF_REAL4"]}, np.ones((80, 32), np.float32))
+    f.close()
+    with pytest.warns(MissingDataWarning):
+        ev = load_event(("2019-01-27T12:00", "2019-01-27T12:05"), "1", rate="fast", instruments="fpi", source="local", data_dir=tmp_path)
+    e = ev.get(1, "Ei_spec").energy_eV.values
+    assert e.shape == (len(ev.get(1, "Ei_spec")), 32)
+    np.testing.assert_allclose(e, np.broadcast_to(ENERGY, e.shape), rtol=1e-6)
