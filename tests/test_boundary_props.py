@@ -5,6 +5,7 @@ quantity a + (b - a) f. The detector must return exactly those crossings, with t
 layer centres (f = 0.5); noise-only signals must give no crossing.
 """
 import numpy as np
+import pytest
 from hypothesis import given, settings, strategies as st, HealthCheck
 
 from mms_mp.boundary import detect_crossings, DetectorCfg
@@ -86,3 +87,35 @@ def test_hysteresis_ignores_excursion_shorter_than_dwell():
     # with a 1 s dwell the excursion counts: four crossings
     cr1 = detect_crossings(**sequence(**p), lmn=R, lmn_frame="GSE", cfg=DetectorCfg(min_dwell_s=1.0, smooth_s=0.5))
     assert [c.direction for c in cr1] == ["out", "in", "out", "in"]
+
+
+def _bulged(alpha_deg, bulge=25.0, seed=0):
+    "Four crossings with a rotation bulge in B_M (sech², even about each centre), seen with L rotated by alpha."
+    from mms_mp.boundary import rotate_L
+    p = dict(times=[150.0, 400.0, 650.0, 900.0], first_out=True, taus=[10.0, 12.0, 9.0, 11.0], B_sp=40, B_sh=-16,
+             n_sp=0.5, n_sh=20, noise_B=0.2, noise_n=0.03, seed=seed, dur=1050.0)
+    a = sequence(**p)
+    tB = (a["t_B"] - T0).astype(np.int64) / 1e9
+    a["B"][:, 1] += sum(bulge / np.cosh((tB - tc) / tau) ** 2 for tc, tau in zip(p["times"], p["taus"]))
+    return a, p, rotate_L(R, np.radians(alpha_deg))
+
+
+@pytest.mark.parametrize("alpha", [-25.0, 15.0])
+def test_wrong_L_is_rotated_back_and_times_unbiased(alpha):
+    a, p, Rw = _bulged(alpha)
+    biased = detect_crossings(**a, lmn=Rw, lmn_frame="GSE", cfg=DetectorCfg(max_L_tilt_deg=0))
+    fixed = detect_crossings(**a, lmn=Rw, lmn_frame="GSE")
+    t = lambda cr: (np.array([c.time for c in cr]) - T0).astype("timedelta64[ns]").astype(np.int64) / 1e9
+    assert np.abs(t(biased) - p["times"]).max() > 1.0                     # the bulge biases the wrong L
+    assert np.abs(t(fixed) - p["times"]).max() < 0.5 and all("L_rotated" in c.flags for c in fixed)
+    import re
+    got = float(re.search(r"L rotated ([+-]\d+)°", fixed[0].method).group(1))
+    assert abs(got + alpha) <= 4                                          # rotated back by −alpha
+
+
+def test_right_L_with_bulge_is_left_alone():
+    a, p, Rr = _bulged(0.0)
+    cr = detect_crossings(**a, lmn=Rr, lmn_frame="GSE")
+    assert not any("L_rotated" in c.flags for c in cr)
+    got = (np.array([c.time for c in cr]) - T0).astype("timedelta64[ns]").astype(np.int64) / 1e9
+    assert np.abs(got - p["times"]).max() < 0.3
