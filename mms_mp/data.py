@@ -317,7 +317,7 @@ def product_quantities(pd_: ProductData, # one product read by read_product
             if fi is not None: fi = fi[(fi % w == v.col) if v.col is not None else (fi % w < 3)]
             a = a[:, v.col] if v.col is not None else a[:, :3]
         rows = None if fi is None or not len(fi) else np.unique(fi // w)  # records holding fill values
-        dims = ("time",) if a.ndim == 1 else ("time", "comp") if v.kind in ("vector", "vector4") else ("time", f"energy")
+        dims = ("time",) if a.ndim == 1 else ("time", "comp") if v.kind in ("vector", "vector4") else ("time", "energy")
         if dims[-1] == "comp": coords["comp"] = ["x", "y", "z"]
         if v.kind == "spectrum":
             dims = ("time", f"energy_{v.name}")
@@ -332,7 +332,7 @@ def product_quantities(pd_: ProductData, # one product read by read_product
     for k in dvars:
         da = ds[k]
         if any(d.startswith("energy_") for d in da.dims):  # back to the contract's names: dim "energy", coord "energy_eV"
-            da = da.rename({f"energy_{k}": "energy", f"energy_eV_{k}": "energy_eV"})
+            da = da.rename({n: m for n, m in ((f"energy_{k}", "energy"), (f"energy_eV_{k}", "energy_eV")) if n in da.dims or n in da.coords})
         out[k] = da.reset_coords(drop=True) if da.ndim == 1 else da.drop_vars([c for c in da.coords if c not in da.dims and c != "energy_eV"])
     for q in ("i", "e"):
         if f"T{q}_para" in out and f"T{q}_perp" in out:
