@@ -134,3 +134,15 @@ def test_version_and_help():
     r = cli("--version")
     assert r.returncode == 0 and r.stdout.startswith("mms_mp ")
     assert main(["--help"]) == 0
+
+
+def test_documented_config_example_is_accepted(tmp_path):
+    "The TOML example in nbs/16_cli.ipynb uses only parameters the stages accept."
+    from mms_mp.pipeline import check_sections, load_config
+    p = tmp_path / "event.toml"
+    p.write_text('start = "2019-01-27T12:15:00"\nend = "2019-01-27T12:55:00"\nprobes = ["1", "2", "3", "4"]\n'
+                 'rate = "brst"\nsource = "local"\ndata_dir = "~/mms_data"\noutdir = "results"\nplot = true\n'
+                 '[lmn]\nratio_min = 5.0\nbz_nT = -2.0\ndp_nPa = 2.0\n[detector]\np_enter = 0.7\nmin_dwell_s = 5.0\n'
+                 '[vn]\ncadence = "1s"\n[displacement]\nbias_sigma_km_s = 2.0\n[timing]\nsigma_r_km = 0.1\n')
+    cfg = check_sections(load_config(p))
+    assert cfg["lmn"]["bz_nT"] == -2.0 and cfg["timing"]["sigma_r_km"] == 0.1
