@@ -146,3 +146,12 @@ def test_documented_config_example_is_accepted(tmp_path):
                  '[vn]\ncadence = "1s"\n[displacement]\nbias_sigma_km_s = 2.0\n[timing]\nsigma_r_km = 0.1\n')
     cfg = check_sections(load_config(p))
     assert cfg["lmn"]["bz_nT"] == -2.0 and cfg["timing"]["sigma_r_km"] == 0.1
+
+
+def test_console_script_installed():
+    "`mms-mp` (settings.ini console_scripts) is installed beside this interpreter and answers --version."
+    exe = Path(sys.executable).parent / "mms-mp"
+    if not exe.exists():
+        pytest.skip("mms_mp is not installed as a package in this interpreter (no console script)")
+    r = subprocess.run([str(exe), "--version"], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0 and r.stdout.strip() == f"mms_mp {__import__('mms_mp').__version__}"
