@@ -409,6 +409,12 @@ def _load_instrument(ev: Event, root: Path, p: str, ins: str, rate: str, source:
             short = [m for m in miss if m["rate"] == "brst"] + [g for g in got if g[0].rate == "brst" and not covers(g[1].time, t0, t1)]
             if short or not any(g[0].rate == "brst" for g in got):
                 reason = f"auto: burst files {'missing' if any(isinstance(s, dict) for s in short) else 'do not cover the window'}; {plan[-1]} used"
+                # a burst file that exists but cannot be read is a problem to report, not a quiet fallback
+                ev.missing += [dict(m, reason=f"{m['reason']} ({plan[-1]} used instead)") for m in miss
+                               if m["rate"] == "brst" and not m["reason"].startswith("no ")]
+                ev.missing += [_missing(p, prod, [str(Path(pd.blocks[0].info.path).parent)],
+                                        f"unreadable burst file(s) skipped, {plan[-1]} used instead: " + "; ".join(err))
+                               for prod, pd, err in got if prod.rate == "brst" and err]
                 continue
             reason = "auto: burst files cover the window"
         elif rate == "auto" and len(plan) == 1: reason = f"auto: {ins} has only {r}"

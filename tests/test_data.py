@@ -309,3 +309,20 @@ def test_non_record_varying_energy_table_is_broadcast(tmp_path):
     e = ev.get(1, "Ei_spec").energy_eV.values
     assert e.shape == (len(ev.get(1, "Ei_spec")), 32)
     np.testing.assert_allclose(e, np.broadcast_to(ENERGY, e.shape), rtol=1e-6)
+
+
+def test_corrupt_burst_file_is_reported_not_silently_replaced(tmp_path):
+    "rate='auto' falls back to survey when a burst file is unreadable, and says so (missing + warning naming the file)."
+    import shutil, warnings
+    from mms_mp.synthetic import demo_event_dir
+    from mms_mp.data import load_event
+    d = tmp_path / "ev"; shutil.copytree(demo_event_dir(), d)
+    bad = sorted(d.glob("mms1/fgm/brst/l2/**/*.cdf"))[1]
+    bad.write_bytes(bad.read_bytes()[:5000])
+    with warnings.catch_warnings(record=True) as w:
+        warnings.simplefilter("always")
+        ev = load_event(("2019-01-27T12:15", "2019-01-27T12:55"), ("1",), instruments=("fgm",), rate="auto",
+                        source="local", data_dir=d)
+    assert ev.loaded[0]["rate"] == "srvy"
+    assert any(bad.name in m["reason"] and m["rate"] == "brst" for m in ev.missing)
+    assert any(bad.name in str(x.message) for x in w)
