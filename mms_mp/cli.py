@@ -13,6 +13,8 @@ import traceback
 import warnings
 from pathlib import Path
 
+import numpy as np
+
 from . import __version__
 from .core import MMSMPError, InputError, NoDataError, iso_ms
 
@@ -131,9 +133,15 @@ def summary_lines(res, # mms_mp.pipeline.AnalysisResult
     if t is not None:
         n = ", ".join(f"{x:+.3f}" for x in t.n_hat)
         out.append(f"timing [{t.method}]: n = ({n}) GSE, V = {t.V_km_s:.1f} ± {t.sigma_V_km_s:.1f} km/s")
-    for th in res.thickness[:8]:
-        from mms_mp.pipeline import thickness_json
-        j = thickness_json(th); out.append(f"thickness MMS{j['probe']} {j['time']}: {j['thickness_km']:.0f} ± {j['sigma_km']:.0f} km ({j['method']})")
+    from mms_mp.pipeline import thickness_json
+    th = [thickness_json(t) for t in res.thickness]
+    ok = [j for j in th if j["thickness_km"] is not None and np.isfinite(j["thickness_km"])]
+    if th:
+        for m in sorted({j["method"] for j in ok}):
+            v = np.array([j["thickness_km"] for j in ok if j["method"] == m]); s = np.array([j["sigma_km"] for j in ok if j["method"] == m])
+            out.append(f"thickness ({m}): median {np.median(v):.0f} km (range {v.min():.0f}–{v.max():.0f}, typical σ {np.median(s):.0f} km) over {v.size} crossings")
+        if len(ok) < len(th):
+            out.append(f"thickness: {len(th) - len(ok)} crossing(s) without a value (layer not wholly inside the data, or a gap in it); see layer_thickness.csv")
     for k in ("mp_analysis.json", "report.html"):
         if k in res.files: out.append(f"wrote {res.files[k]}")
     figs = [str(v) for k, v in res.files.items() if k.startswith("figures/")]
