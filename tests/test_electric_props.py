@@ -85,6 +85,23 @@ def test_moment_sigma_known_values():
     np.testing.assert_allclose(s, np.sqrt(4 + 239.67**2 / 2e5), rtol=1e-3)
 
 
+@given(st.lists(st.one_of(st.floats(-1e4, 1e4), st.just(float("nan"))), min_size=1, max_size=50))
+def test_moment_sigma_unphysical_moments_are_nan_without_warning(T):
+    # a noise-dominated moment (n ≤ 0 or T ≤ 0) has no defined v_th: σ must be NaN (not the floor), silently
+    import warnings
+    from mms_mp.electric import fpi_source
+    T = np.array(T); n = np.where(np.arange(len(T)) % 3 == 0, -0.1, 2.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        s = moment_sigma(n, T)
+        src = fpi_source(np.arange(len(T)) * 4.5, np.zeros((len(T), 3)), n, T)
+    phys = (n > 0) & (T > 0)
+    assert np.array_equal(np.isnan(s), ~phys) and np.all(s[phys] >= 2.0)
+    assert np.array_equal(src.good, phys)
+    bad = int(np.sum(~phys & np.isfinite(T)))
+    assert (str(bad) in src.note) if bad else src.note == ""
+
+
 def test_frames_and_hostile_inputs():
     t = np.arange(10.0); good = np.ones(10, bool)
     gse = VelocitySource(t, np.ones((10, 3)), np.ones(10), good, "GSE", "a")
