@@ -14,10 +14,11 @@ from .resample import interp_nogap, merge_vars
 
 # %% auto #0
 __all__ = ['DetectorCfg', 'clean_series', 'gap_mask', 'running_mean', 'level_crossings', 'two_levels', 'shorth', 'Feature',
-           'make_feature', 'lmn_matrix', 'ProbeFeatures', 'probe_features', 'FusedP', 'fuse_probability',
-           'enforce_dwell', 'hysteresis_states', 'Crossing', 'CrossingList', 'tilt_cost', 'best_tilt', 'rotate_L',
-           'crossings_from_states', 'detect_crossings', 'crossings_from_features', 'CrossingGroup', 'match_crossings',
-           'position_at', 'MultiCrossings', 'shared_levels', 'detect_crossings_multi']
+           'make_feature', 'judge_feature', 'lmn_matrix', 'ProbeFeatures', 'probe_features', 'relevel', 'FusedP',
+           'fuse_probability', 'enforce_dwell', 'hysteresis_states', 'Crossing', 'CrossingList', 'tilt_cost',
+           'best_tilt', 'rotate_L', 'crossings_from_states', 'detect_crossings', 'crossings_from_features',
+           'CrossingGroup', 'match_crossings', 'position_at', 'MultiCrossings', 'shared_levels',
+           'detect_crossings_multi']
 
 # %% ../nbs/10_boundary.ipynb #75cbeda0
 @dataclass
@@ -82,14 +83,20 @@ def gap_mask(ts: np.ndarray, # (N,) float seconds, strictly increasing
     if d.size < 2: return np.zeros(d.size, bool)
     pad = np.concatenate([np.full(3, np.nan), d, np.full(3, np.nan)])
     win = np.lib.stride_tricks.sliding_window_view(pad, 3)
-    left, right = win[: d.size], win[4: 4 + d.size]
-    with np.errstate(all="ignore"):
-        import warnings
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            local = np.fmax(np.nanmedian(left, 1), np.nanmedian(right, 1))
+    local = np.fmax(_med3(win[: d.size]), _med3(win[4: 4 + d.size]))   # 3 steps before / after step i
     local = np.where(np.isfinite(local), local, d)
     return (d > gap_factor * local) & (d > gap_min_s)
+
+def _med3(w: np.ndarray, # (K,3) windows; NaN = no step there (only at the ends of a series)
+         ) -> np.ndarray: # (K,) median of the finite values of each row, NaN if none (no warning)
+    "Row median of a 3-wide window in O(K): max(min(a,b), min(max(a,b),c)); rows with NaN use their finite values."
+    a, b, c = w[:, 0], w[:, 1], w[:, 2]
+    m = np.maximum(np.minimum(a, b), np.minimum(np.maximum(a, b), c))   # NaN wherever a value is missing
+    bad = np.flatnonzero(~np.isfinite(w).all(1))                          # at most 3 rows at each end of the series
+    if bad.size:
+        s = np.sort(w[bad], 1); k = np.isfinite(s).sum(1)               # NaN sorts last
+        m[bad] = np.select([k == 2, k == 1], [(s[:, 0] + s[:, 1]) / 2, s[:, 0]], np.nan)
+    return m
 
 # %% ../nbs/10_boundary.ipynb #0c587d63
 def running_mean(y: np.ndarray, # (N,) values on a uniform grid (NaN = missing)
@@ -150,6 +157,7 @@ class Feature:
     usable: bool  # passed the physical floor and the noise test
     reason: str = ""  # why not usable
     weight: float = 1.0  # fusion weight
+    floor: float = 0.0  # smallest physical level difference, units of y (for re-judging with shared levels)
 
     def score(self, y): # values, units of y
         "Score in [-1, 1], +1 magnetosheath-like."
@@ -168,12 +176,20 @@ def make_feature(name: str, # feature name
     "Levels, noise and the usability tests of one feature."
     t, y, _ = clean_series(t, y, name)
     lo, hi, nz = two_levels(y)
-    if not np.isfinite(lo): return Feature(name, t, y, lo, hi, nz, sheath_high, False, f"{name}: fewer than 10 finite samples", weight)
-    if levels is not None and np.isfinite(levels).all(): lo, hi = map(float, levels)
+    return judge_feature(Feature(name, t, y, lo, hi, nz, sheath_high, False, "", weight, floor), cfg, levels)
+
+def judge_feature(f: Feature, # a feature with its own levels and noise (from `make_feature`)
+                  cfg: DetectorCfg, # detector settings (min_snr)
+                  levels: tuple | None = None, # (low, high) to use instead of the feature's levels (ignored unless finite)
+                 ) -> Feature: # a new Feature with the levels used, `usable` and `reason` set (samples shared, not copied)
+    "The physical-floor and noise tests of one feature, optionally against other (formation-wide) levels."
+    from dataclasses import replace
+    if not np.isfinite(f.lo): return replace(f, usable=False, reason=f"{f.name}: fewer than 10 finite samples")
+    lo, hi = map(float, levels) if levels is not None and np.isfinite(levels).all() else (f.lo, f.hi)
     d = hi - lo
-    why = (f"{name}: levels differ by {d:.3g} < physical floor {floor:.3g}" if d < floor else
-           f"{name}: level difference {d:.3g} < {cfg.min_snr:g} × noise {nz:.3g}" if d < cfg.min_snr * nz else "")
-    return Feature(name, t, y, lo, hi, nz, sheath_high, why == "", why, weight)
+    why = (f"{f.name}: levels differ by {d:.3g} < physical floor {f.floor:.3g}" if d < f.floor else
+           f"{f.name}: level difference {d:.3g} < {cfg.min_snr:g} × noise {f.noise:.3g}" if d < cfg.min_snr * f.noise else "")
+    return replace(f, lo=lo, hi=hi, usable=why == "", reason=why)
 
 # %% ../nbs/10_boundary.ipynb #b4523240
 def lmn_matrix(lmn, # object with .R (3,3) rows [L;M;N] and .frame, or a (3,3) array
@@ -232,14 +248,30 @@ def probe_features(t_B, # (N,) datetime64 FGM times
         ni_h, okh = interp_nogap(seconds_since(tn, t0), ni[:, None], np.isfinite(ni), seconds_since(th, t0))
         ni_h = np.where(okh, ni_h[:, 0], np.nan)
         with np.errstate(all="ignore"): fr_he = nh / ni_h
-        f = make_feature("He+ fraction", th, fr_he, False, 0.0, cfg.w_he, cfg, lv("He+ fraction"))
-        if f.usable and not f.hi >= cfg.he_frac_min:
-            f.usable, f.reason = False, f"He+ fraction: magnetospheric level {f.hi:.2g} < he_frac_min {cfg.he_frac_min:g}"
-        feats["He+ fraction"] = f
+        feats["He+ fraction"] = _he_check(make_feature("He+ fraction", th, fr_he, False, 0.0, cfg.w_he, cfg, lv("He+ fraction")), cfg)
     else: flags.append("hpca_unavailable")
-    for k, f in feats.items():
-        if not f.usable: flags.append(f"{k.split()[0].replace('+', 'plus')}_unused")
-    return ProbeFeatures(str(probe), feats, t_B, Bl, sorted(set(flags)))
+    return ProbeFeatures(str(probe), feats, t_B, Bl, _feature_flags(flags, feats))
+
+def _he_check(f, cfg):
+    "He+ is only a magnetosphere marker if its magnetospheric fraction reaches he_frac_min."
+    if f.usable and not f.hi >= cfg.he_frac_min:
+        f.usable, f.reason = False, f"He+ fraction: magnetospheric level {f.hi:.2g} < he_frac_min {cfg.he_frac_min:g}"
+    return f
+
+def _feature_flags(flags, feats):
+    "Probe flags plus `<feature>_unused` for every unusable feature, sorted and unique."
+    return sorted(set(list(flags) + [f"{k.split()[0].replace('+', 'plus')}_unused" for k, f in feats.items() if not f.usable]))
+
+def relevel(pf: ProbeFeatures, # features of one probe with their own levels (from `probe_features` without `levels`)
+            levels: dict, # {feature name: (low, high)} shared levels (see `shared_levels`), units of each feature
+            cfg: DetectorCfg | None = None, # detector settings
+           ) -> ProbeFeatures: # same as `probe_features(..., levels=levels)`, without cleaning and sorting the samples again
+    "Judge a probe's features against shared levels (the samples, noise and B in LMN are reused)."
+    cfg = cfg or DetectorCfg()
+    feats = {k: judge_feature(f, cfg, levels.get(k)) for k, f in pf.features.items()}
+    if "He+ fraction" in feats: feats["He+ fraction"] = _he_check(feats["He+ fraction"], cfg)
+    base = [x for x in pf.flags if not x.endswith("_unused")]
+    return ProbeFeatures(pf.probe, feats, pf.t_B, pf.B_lmn, _feature_flags(base, feats))
 
 # %% ../nbs/10_boundary.ipynb #2f79075c
 @dataclass
@@ -335,9 +367,18 @@ class CrossingList(list):
 
 # %% ../nbs/10_boundary.ipynb #2951b547
 def _median_in(ts, y, a, b, min_len):
-    "Median of y over [a, b] if its samples span at least min_len s and has 3 samples, else NaN."
-    m = (ts >= a) & (ts <= b) & np.isfinite(y)
-    return float(np.median(y[m])) if m.sum() >= 3 and np.ptp(ts[m]) >= min_len else np.nan
+    "Median of y over [a, b] (ts sorted) if its samples span at least min_len s and has 3 samples, else NaN."
+    s = _window(ts, a, b); tw, yw = ts[s], y[s]; m = np.isfinite(yw)
+    return float(np.median(yw[m])) if m.sum() >= 3 and np.ptp(tw[m]) >= min_len else np.nan
+
+def _nanmedian(x):
+    "Median of the finite values of x; NaN, explicitly and without a warning, if there are none."
+    x = x[np.isfinite(x)]
+    return float(np.median(x)) if x.size else np.nan
+
+def _window(ts, a, b):
+    "Slice of the sorted times ts inside [a, b] (binary search: O(log N), not a full-length mask)."
+    return slice(int(np.searchsorted(ts, a, "left")), int(np.searchsorted(ts, b, "right")))
 
 def _time_layer(ts, y, span, zone, t_ref, before_lvl, after_lvl, cfg):
     "Half-level time, 76 % edges and σ_t of one transition in one linear quantity (times in s)."
@@ -346,7 +387,7 @@ def _time_layer(ts, y, span, zone, t_ref, before_lvl, after_lvl, cfg):
     if not np.isfinite(a - b):             # (none given: local medians beside the decision zone)
         a = _median_in(ts, y, max(span[0], zone[0] - W), zone[0], cfg.min_dwell_s)
         b = _median_in(ts, y, zone[1], min(span[1], zone[1] + W), cfg.min_dwell_s)
-    m = (ts >= span[0]) & (ts <= span[1]); tsm, ym = ts[m], y[m]
+    m = _window(ts, *span); tsm, ym = ts[m], y[m]
     if tsm.size < 4 or not np.isfinite(a - b) or a == b: return "no_data"
     dt = float(np.median(np.diff(tsm))); ysm = running_mean(ym, round(cfg.refine_smooth_s / dt))
     dlev = 0.0
@@ -369,17 +410,22 @@ def _time_layer(ts, y, span, zone, t_ref, before_lvl, after_lvl, cfg):
         if abs(b2 - a2) < 0.5 * abs(b - a): break
         dlev = abs((a2 + b2) - (a + b)) / 2; a, b = a2, b2   # how far the half-level moved: a level uncertainty
     mult = tc[(tc >= t_s) & (tc <= t_e)]; dlev = max(dlev, cfg.level_rel_sigma * abs(b - a))
-    noise = 1.4826 * np.median(np.abs(np.diff(ym[np.isfinite(ym)]))) / np.sqrt(2) / np.sqrt(max(round(cfg.refine_smooth_s / dt), 1))
+    noise = 1.4826 * _nanmedian(np.abs(np.diff(ym[np.isfinite(ym)]))) / np.sqrt(2) / np.sqrt(max(round(cfg.refine_smooth_s / dt), 1))
     slope = abs(b - a) * cfg.edge_frac / max(t_e - t_s, dt)
     sig = np.sqrt(dt ** 2 / 12 + (noise / slope) ** 2 + (dlev / slope) ** 2 + (np.std(mult) if mult.size > 1 else 0.0) ** 2)
     return dict(t_c=t_c, t_s=t_s, t_e=t_e, sigma=sig, a=a, b=b, edges_ok=ok, dt=dt)
 
 # %% ../nbs/10_boundary.ipynb #5464e261
-def _gap_len(ts, t_a, t_b, cfg):
-    "Longest data gap (s) overlapping [t_a, t_b] in samples ts (0 if none)."
-    if ts.size < 2: return np.inf
-    g = gap_mask(ts, cfg.gap_factor, cfg.gap_min_s); lo, hi = ts[:-1][g], ts[1:][g]
-    ov = (hi > t_a) & (lo < t_b)
+def _gaps(ts, cfg):
+    "(start, end) s of every data gap in samples ts, found once per series; None if fewer than 2 samples."
+    if ts.size < 2: return None
+    g = gap_mask(ts, cfg.gap_factor, cfg.gap_min_s)
+    return ts[:-1][g], ts[1:][g]
+
+def _gap_len(gaps, t_a, t_b):
+    "Longest data gap (s) of `gaps` (from `_gaps`) overlapping [t_a, t_b] (0 if none, inf if no samples)."
+    if gaps is None: return np.inf
+    lo, hi = gaps; ov = (hi > t_a) & (lo < t_b)
     return float((hi - lo)[ov].max()) if ov.any() else 0.0
 
 def tilt_cost(pf: ProbeFeatures, # features of one probe (B_lmn in the LMN being tested)
@@ -397,16 +443,25 @@ def tilt_cost(pf: ProbeFeatures, # features of one probe (B_lmn in the LMN being
         D = t_e - t_s; L = max(cfg.min_dwell_s, D / 2)
         A = np.array([_median_in(ts, Bt[:, k], t_s - D / 2 - W, t_s - D / 2, L) for k in range(2)])
         Z = np.array([_median_in(ts, Bt[:, k], t_e + D / 2, t_e + D / 2 + W, L) for k in range(2)])
-        m = (ts >= t_s - D) & (ts <= t_e + D)
-        if not np.isfinite(np.r_[A, Z]).all() or m.sum() < 10: continue
+        m = _window(ts, t_s - D, t_e + D)
+        if not np.isfinite(np.r_[A, Z]).all() or m.stop - m.start < 10: continue
         tw = ts[m]; Bs = np.c_[running_mean(Bt[m, 0], 8), running_mean(Bt[m, 1], 8)]
         F = (Bs @ E.T - A @ E.T) / ((Z - A) @ E.T)
-        th = np.full(alphas.size, np.nan)
-        for k in range(alphas.size):
-            tc, _ = level_crossings(tw, F[:, k], 0.5)
-            if tc.size: th[k] = tc[np.argmin(np.abs(tc - t_c))]
+        th = _nearest_crossings(tw, F, 0.5, t_c)
         if np.isfinite(th).all(): cost += (th - t_n) ** 2; n += 1
     return cost, n
+
+def _nearest_crossings(ts, F, level, t_ref):
+    "Per column of F (M,K): the `level` crossing nearest t_ref, s (NaN if none); all columns at once when F has no NaN."
+    if not np.isfinite(F).all():          # holes: level_crossings bridges them column by column (rare)
+        return np.array([(lambda tc: tc[np.argmin(np.abs(tc - t_ref))] if tc.size else np.nan)(level_crossings(ts, F[:, k], level)[0])
+                         for k in range(F.shape[1])])
+    d = F - level; j, k = np.nonzero((d[:-1] < 0) & (d[1:] >= 0) | (d[:-1] >= 0) & (d[1:] < 0))   # same rule as level_crossings
+    w = d[j, k] / (d[j, k] - d[j + 1, k]); tc = ts[j] + w * (ts[j + 1] - ts[j])
+    o = np.lexsort((np.abs(tc - t_ref), k))  # by column, then distance (stable: the earlier of equal distances first)
+    ks, first = np.unique(k[o], return_index=True)
+    th = np.full(F.shape[1], np.nan); th[ks] = tc[o][first]
+    return th
 
 def best_tilt(pairs, # iterable of (ProbeFeatures, crossings) timed with the LMN under test
               cfg: DetectorCfg, # settings (max_L_tilt_deg, tilt_step_deg, tilt_gain)
@@ -454,6 +509,9 @@ def crossings_from_states(pf: ProbeFeatures, # features of one probe
     zones = [(ts[last[state[b - 1]][b - 1]], ts[b]) for b in ch]
     prim = next((f for k in ("B_L", "density") if (f := pf.features.get(k)) is not None and f.usable), None)
     dens = pf.features.get("density"); wall = cfg.w_density + cfg.w_bl + cfg.w_he
+    if prim is not None: pts, lin = seconds_since(prim.t, fp.t0), _linear(prim); gaps = _gaps(pts, cfg)
+    if dens is not None: dts, dlin = seconds_since(dens.t, fp.t0), _linear(dens)
+    tB = seconds_since(pf.t_B, fp.t0)
     out = []
     for k, b in enumerate(ch):
         new = int(state[b]); z0, z1 = zones[k]
@@ -466,7 +524,6 @@ def crossings_from_states(pf: ProbeFeatures, # features of one probe
         if "He+ fraction" in fp.weights and "He+ fraction" not in used: flags.append("hpca_unavailable")
         cover = np.sqrt(sum(fp.weights[n] for n in used) / wall)
         if prim is not None:
-            pts = seconds_since(prim.t, fp.t0); lin = _linear(prim)
             lo_, hi_ = (10 ** prim.lo, 10 ** prim.hi) if prim.name == "density" else (prim.lo, prim.hi)
             sph, sh = (lo_, hi_) if prim.sheath_high else (hi_, lo_)
             r = _time_layer(pts, lin, span, (z0, z1), t_P, *((sph, sh) if new == 1 else (sh, sph)), cfg)
@@ -476,21 +533,20 @@ def crossings_from_states(pf: ProbeFeatures, # features of one probe
                 method = f"{prim.name} half-level"
                 if not r["edges_ok"]: flags.append("edge_unresolved")
             else: flags.append("timing_fallback_P")
-            gap = _gap_len(pts, min(t_s, z0), max(t_e, z1), cfg)
+            gap = _gap_len(gaps, min(t_s, z0), max(t_e, z1))
         else: gap = 0.0
         ok_grid = np.isfinite(P[(ts >= min(t_s, z0)) & (ts <= max(t_e, z1))])
         if not ok_grid.all(): gap = max(gap, cfg.grid_dt_s * (~ok_grid).sum())
-        conf = abs(np.nanmedian(P[(ts >= z1) & (ts <= z1 + cfg.level_window_s)]) -
-                   np.nanmedian(P[(ts >= z0 - cfg.level_window_s) & (ts <= z0)])) * cover
+        conf = abs(_nanmedian(P[(ts >= z1) & (ts <= z1 + cfg.level_window_s)]) -     # NaN if a side has no P at all
+                   _nanmedian(P[(ts >= z0 - cfg.level_window_s) & (ts <= z0)])) * cover
         t_dn = None
         if dens is not None and dens.usable and prim is not dens:
-            r2 = _time_layer(seconds_since(dens.t, fp.t0), 10 ** dens.y, span, (z0, z1), t_c, np.nan, np.nan, cfg)
+            r2 = _time_layer(dts, dlin, span, (z0, z1), t_c, np.nan, np.nan, cfg)
             if isinstance(r2, dict):
                 t_dn = r2["t_c"]
                 if abs(t_dn - t_c) > max(t_e - t_s, 2 * r2["dt"]): conf *= 0.5; flags.append("features_disagree")
         if gap > 0: flags.append("gap_across_crossing"); conf *= cfg.gap_confidence; sig = np.hypot(sig, gap / np.sqrt(12))
-        lay = (seconds_since(pf.t_B, fp.t0) >= t_s) & (seconds_since(pf.t_B, fp.t0) <= t_e)
-        bl = pf.B_lmn[lay]; bl = bl[np.isfinite(bl).all(1)]
+        bl = pf.B_lmn[_window(tB, t_s, t_e)]; bl = bl[np.isfinite(bl).all(1)]
         bn = float(bl[:, 2].mean() / np.linalg.norm(bl, axis=1).mean()) if len(bl) > 2 else np.nan
         out.append(Crossing(pf.probe, from_seconds(t_c, fp.t0), "out" if new == 1 else "in", float(np.clip(conf, 0, 1)),
                             float(sig), from_seconds(t_s, fp.t0), from_seconds(t_e, fp.t0), from_seconds(t_P, fp.t0),
@@ -637,7 +693,7 @@ def detect_crossings_multi(event, # Event (mms_mp.data) or {probe: {quantity: Da
         pfs = {p: probe_features(*a, probe=p, **kw) for p, a in args.items()}
         if share_levels and len(pfs) > 1:
             lv = shared_levels(pfs.values())
-            pfs = {p: probe_features(*a, probe=p, levels=lv, **kw) for p, a in args.items()}
+            pfs = {p: relevel(pf, lv, cfg) for p, pf in pfs.items()}   # == probe_features(..., levels=lv), cheaper
         return pfs, {p: crossings_from_features(pf, cfg) for p, pf in pfs.items()}
     pfs, per = run(args)
     alpha = best_tilt([(pfs[p], per[p]) for p in pfs], cfg)
@@ -649,7 +705,10 @@ def detect_crossings_multi(event, # Event (mms_mp.data) or {probe: {quantity: Da
                                           "for two probes; pass max_delay_s")
         tm = {p: pos[p][0][len(pos[p][0]) // 2] for p in pos}; ref = next(iter(tm))
         rr = np.array([position_at(*pos[p], tm[ref]) for p in pos])
-        max_delay_s = float(np.nanmax(np.linalg.norm(rr[:, None] - rr[None], axis=-1)) / cfg.min_boundary_speed_kms)
+        dist = np.linalg.norm(rr[:, None] - rr[None], axis=-1)
+        if not np.isfinite(dist).any(): raise InputError(f"the positions (R_{fr.lower()}) do not cover the middle of the event, "
+                                                         "so the probe separation is unknown; load MEC for the whole window or pass max_delay_s")
+        max_delay_s = float(np.nanmax(dist) / cfg.min_boundary_speed_kms)
     groups = []
     for g in match_crossings(per, max_delay_s):
         ref = next(p for p in probes if p in g)
