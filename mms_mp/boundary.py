@@ -452,8 +452,10 @@ def tilt_cost(pf: ProbeFeatures, # features of one probe (B_lmn in the LMN being
     return cost, n
 
 def _nearest_crossings(ts, F, level, t_ref):
-    "Per column of F (M,K): the `level` crossing nearest t_ref, s (NaN if none); all columns at once when F has no NaN."
-    if not np.isfinite(F).all():          # holes: level_crossings bridges them column by column (rare)
+    "Per column of F (M,K): the `level` crossing nearest t_ref, s (NaN if none); all columns at once when the holes are whole rows."
+    fin = np.isfinite(F); rows = fin.all(1)
+    if (rows | ~fin.any(1)).all(): ts, F = ts[rows], F[rows]   # holes (masked B) are whole rows: skip them, as level_crossings does
+    else:                                 # holes differ between columns: level_crossings column by column (rare)
         return np.array([(lambda tc: tc[np.argmin(np.abs(tc - t_ref))] if tc.size else np.nan)(level_crossings(ts, F[:, k], level)[0])
                          for k in range(F.shape[1])])
     d = F - level; j, k = np.nonzero((d[:-1] < 0) & (d[1:] >= 0) | (d[:-1] >= 0) & (d[1:] < 0))   # same rule as level_crossings
