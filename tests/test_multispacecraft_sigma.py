@@ -1,0 +1,115 @@
+"""Uncertainties of constrained (degenerate-formation) timing: n̂ carries the supplied normal's σ, σ_V is the total of the
+timing part (Birge-widened when χ²/dof > 1) and the normal part, and the Monte Carlo perturbs the normal as well.
+
+Known answers: a planar boundary n̂·r = V t crosses probe α at t_α = n̂·r_α/V; for probes on a string along û at angle θ to n̂,
+V depends on the normal only through û·n̂, so σ_V,N = |V| tanθ σ_N/√2; with Gaussian time errors k times larger than declared,
+the Birge-scaled error of the constrained V follows Student's t with K − 2 degrees of freedom.
+"""
+import numpy as np
+import pytest
+from hypothesis import given, settings, assume, strategies as st, HealthCheck
+
+from mms_mp.core import InputError
+from mms_mp.multispacecraft import timing_normal
+
+SET = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+RC = np.array([60000.0, 2000.0, 5000.0])  # a dayside magnetopause position, km GSE
+
+
+def unit(v):
+    v = np.asarray(v, float); return v / np.linalg.norm(v)
+
+
+vec3 = st.lists(st.floats(-1, 1, allow_nan=False), min_size=3, max_size=3).map(np.array).filter(lambda v: np.linalg.norm(v) > 0.2).map(unit)
+
+
+def string(u, spacing, seed):
+    "Four probes along û, `spacing` km apart, with ≤ 1 km perpendicular jitter (an MMS string of pearls), km."
+    j = np.random.default_rng(seed).uniform(-1, 1, (4, 3))
+    return RC + np.outer(np.arange(4) * spacing, u) + j - np.outer(j @ u, u)
+
+
+@SET
+@given(u=vec3, n=vec3, V=st.floats(5, 80), sN=st.floats(0.5, 8), spacing=st.floats(100, 800), seed=st.integers(0, 999))
+def test_constrained_sigma_is_total_and_analytic(u, n, V, sN, spacing, seed):
+    "Exact delays: n̂ = supplied normal with its σ; σ_V = σ_timing ⊕ |V| tanθ σ_N/√2; no residuals, so no Birge widening."
+    c = abs(n @ u); assume(0.3 < c < 0.98)
+    pos = string(u, spacing, seed); t = (pos - RC) @ n / V
+    r = timing_normal(pos, t, sigma_t_s=0.05, sigma_r_km=0.0, normal=n, normal_frame="GSE", normal_sigma_deg=sN)
+    assert r.constraint is not None and r.sigma_n_deg == sN and r.birge == 1.0
+    np.testing.assert_allclose(r.V_km_s, V, rtol=1e-6)
+    np.testing.assert_allclose(r.sigma_V_km_s, np.hypot(r.sigma_V_timing_km_s, r.sigma_V_normal_km_s), rtol=1e-12)
+    th = np.arccos(c)   # jitter ≤ 1 km against ≥ 100 km spacing: the pure-string formula holds to ~1 %
+    np.testing.assert_allclose(r.sigma_V_normal_km_s, V * np.tan(th) * np.radians(sN) / np.sqrt(2), rtol=0.03)
+    assert not any("unknown" in f for f in r.flags)
+
+
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(u=vec3, n=vec3, V=st.floats(10, 60), sN=st.floats(1, 6), seed=st.integers(0, 999))
+def test_monte_carlo_perturbs_normal_and_matches_linear_sigma(u, n, V, sN, seed):
+    "MC (times, positions and the normal perturbed) gives the same σ_V as the linear total within 20 %, and the normal's rms tilt ≈ σ_N."
+    c = abs(n @ u); assume(0.4 < c < 0.95)
+    pos = string(u, 300.0, seed); t = (pos - RC) @ n / V
+    r = timing_normal(pos, t, sigma_t_s=0.05, normal=n, normal_frame="GSE", normal_sigma_deg=sN, n_mc=3000, seed=seed)
+    assert abs(r.mc["sigma_V_km_s"] / r.sigma_V_km_s - 1) < 0.2
+    assert abs(r.mc["sigma_n_deg"] / sN - 1) < 0.1
+
+
+def test_sigma_from_lmn_object_and_unknown_sigma_flagged():
+    "An object with .N/.frame/.sigma_N_deg (an LMN) supplies σ_N; a plain vector without σ gives NaN σ_n and a flag."
+    class LMNLike:
+        def __init__(self, N, s): self.N, self.frame, self.sigma_N_deg = np.asarray(N, float), "GSE", s
+    u, n, V = unit([1, 0.5, 0.2]), unit([0.9, 0.3, -0.2]), -25.0
+    pos = string(u, 400.0, 1); t = (pos - RC) @ n / V
+    a = timing_normal(pos, t, normal=LMNLike(n, 4.0))
+    b = timing_normal(pos, t, normal=n, normal_frame="GSE", normal_sigma_deg=4.0)
+    assert a.sigma_n_deg == 4.0 and a.sigma_V_km_s == b.sigma_V_km_s and a.sigma_V_km_s > a.sigma_V_timing_km_s
+    c = timing_normal(pos, t, normal=n, normal_frame="GSE")
+    assert np.isnan(c.sigma_n_deg) and np.isnan(c.sigma_V_normal_km_s) and c.sigma_V_km_s == c.sigma_V_timing_km_s
+    assert any("σ of the supplied normal" in f and "unknown" in f for f in c.flags)
+    assert timing_normal(pos, t, normal=LMNLike(n, 4.0), normal_sigma_deg=0.0).sigma_V_km_s == c.sigma_V_km_s  # explicit σ wins
+    with pytest.raises(InputError, match="normal_sigma_deg must be ≥ 0"):
+        timing_normal(pos, t, normal=n, normal_frame="GSE", normal_sigma_deg=-1.0)
+
+
+def test_birge_widening_follows_student_t():
+    "Time errors 10× the declared σ_t: Birge-scaled z = (V − V_true)/σ_V follows Student t with K − 2 = 2 dof (median |z| = √(2/3))."
+    rng = np.random.default_rng(11)
+    u, n, V = unit([1, 0.4, 0.3]), unit([0.95, 0.25, 0.1]), 30.0
+    pos = string(u, 300.0, 2); t0 = (pos - RC) @ n / V
+    z, zraw = [], []
+    for _ in range(600):
+        r = timing_normal(pos, t0 + rng.normal(0, 0.5, 4), sigma_t_s=0.05, sigma_r_km=0.0, normal=n, normal_frame="GSE", normal_sigma_deg=0.0)
+        z.append((r.V_km_s - V) / r.sigma_V_km_s); zraw.append((r.V_km_s - V) / (r.sigma_V_km_s / r.birge))
+        assert r.birge == max(1.0, np.sqrt(r.chi2_red))
+    z, zraw = np.abs(z), np.abs(zraw)
+    assert abs(np.median(z) / np.sqrt(2 / 3) - 1) < 0.12          # t₂: P(|t| < √(2/3)) = 1/2
+    assert abs(np.mean(z < 2) - 2 / np.sqrt(6)) < 0.05            # t₂: P(|t| < 2) = 2/√6 = 0.816
+    assert np.median(zraw) > 5                                    # without widening σ is 10× too small
+
+
+@SET
+@given(seed=st.integers(0, 10_000), n=vec3, V=st.floats(5, 80))
+def test_unconstrained_tetrahedron_unchanged(seed, n, V):
+    "Four probes, three resolved directions: no degrees of freedom left, so no Birge widening; σ_V is the timing σ and n̂ has its own σ."
+    rng = np.random.default_rng(seed)
+    while True:
+        d = rng.normal(0, 100, (4, 3)); d -= d.mean(0)
+        lam = np.linalg.eigvalsh(d.T @ d / 4)
+        if np.sqrt(lam[0] / lam[2]) >= 0.4: break
+    r = timing_normal(RC + d, d @ n / V + rng.normal(0, 0.05, 4), sigma_t_s=0.05)
+    assume(r.resolved_dims == 3)
+    assert r.method == "4sc-lsq" and r.birge == 1.0 and np.isnan(r.chi2_red) and r.constraint is None
+    assert r.sigma_V_km_s == r.sigma_V_timing_km_s and np.isnan(r.sigma_V_normal_km_s) and np.isfinite(r.sigma_n_deg)
+    np.testing.assert_allclose(r.sigma_V_km_s, r.V_km_s**2 * np.sqrt(r.n_hat @ r.slowness_cov @ r.n_hat), rtol=1e-9)
+
+
+def test_string_projection_covariance_widened():
+    "Without a normal a string gives only m along the string; misfitting delays widen its covariance by birge² and say so."
+    u, n, V = unit([1, 0.4, 0.3]), unit([0.95, 0.25, 0.1]), 30.0
+    pos = string(u, 300.0, 3); t = (pos - RC) @ n / V
+    a = timing_normal(pos, t, sigma_t_s=0.05, sigma_r_km=0.0)
+    b = timing_normal(pos, t + np.array([0, 1.0, -1.0, 0]), sigma_t_s=0.05, sigma_r_km=0.0)
+    assert a.method.startswith("string-projection") and a.birge == 1.0 and b.birge > 10
+    np.testing.assert_allclose(np.trace(b.slowness_cov), b.birge**2 * np.trace(a.slowness_cov), rtol=1e-6)
+    assert any("Birge ratio" in f for f in b.flags)
