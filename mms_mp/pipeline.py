@@ -668,11 +668,11 @@ def stage_timing(res: AnalysisResult, # the analysis being built (updated in pla
     out, errs = [], []
     for g in groups:
         n0 = mean_normal(res.lmn, g.crossings, g.frame)
-        try:
+        sN = [res.lmn[p].sigma_N_deg for p in g.crossings if p in res.lmn and np.isfinite(res.lmn[p].sigma_N_deg)]
+        kw = {"normal_sigma_deg": float(np.mean(sN)) if sN else None, **cfg.get("timing", {})}  # σ of n̂₀: the probes' mean σ_N ([timing] may override)
+        try:  # constrained: timing_normal reports n̂ = n̂₀ with that σ and σ_V = timing (Birge-widened) ⊕ normal part
             t = ms.timing_normal(**g.timing_inputs(), normal=n0, normal_frame=g.frame, outward_hint=n0, hint_frame=g.frame,
-                                 normal_source="hybrid_lmn (mean N of the probes)", **cfg.get("timing", {}))
-            if getattr(t, "constraint", None) and not np.isfinite(t.sigma_n_deg):  # n̂ is the constraint: its σ is the LMN's
-                t = dataclasses.replace(t, sigma_n_deg=float(np.nanmean([res.lmn[p].sigma_N_deg for p in g.crossings])))
+                                 normal_source="hybrid_lmn (mean N of the probes)", **kw)
             out.append((g, t))
         except MMSMPError as e: errs.append(f"{iso_ms(g.crossings[g.ref].time)}: {e}")
     if not out: raise GeometryError("timing failed for every matched crossing: " + "; ".join(errs))
