@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from .core import (MMSMPError, InputError, NoDataError, GeometryError, parse_trange, iso_ms,
-                         as_datetime64, atomic_write, write_json_atomic)
+                         as_datetime64, atomic_write, write_json_atomic, seconds_since, from_seconds)
 from . import __version__
 
 # %% auto #0
@@ -244,7 +244,10 @@ def timing_json(t, # multispacecraft.TimingResult
            "formation": {"label": str(getattr(fm, "label", "unknown")), "elongation": _f(getattr(fm, "elongation", np.nan)),
                          "planarity": _f(getattr(fm, "planarity", np.nan)), "size_km": _f(getattr(fm, "size_km", np.nan))},
            "probes": [str(p) for p in getattr(t, "probes", [])],
-           "residuals_s": {str(k): _f(v) for k, v in (getattr(t, "residuals_s", None) or {}).items()}}
+           "residuals_s": {str(k): _f(v) for k, v in (getattr(t, "residuals_s", None) or {}).items()},
+           "sigma_V_timing_km_s": _f(getattr(t, "sigma_V_timing_km_s", np.nan)),  # timing/position part (Birge-widened)
+           "sigma_V_normal_km_s": _f(getattr(t, "sigma_V_normal_km_s", np.nan)),  # part from the constraint normal's σ
+           "birge": _f(getattr(t, "birge", np.nan)), "flags": [str(f) for f in getattr(t, "flags", [])]}
     if group is not None:
         out |= {"time": iso_ms(group.crossings[group.ref].time), "direction": str(group.direction), "ref_probe": str(group.ref)}
     return out
@@ -390,14 +393,25 @@ def plot_overview(event, # mms_mp.data.Event
     "Five-panel overview of all probes: |B|, B GSE, densities, He⁺ density and ion velocity."
     import matplotlib.pyplot as plt
     cols = probe_colors()
+    from mms_mp.resample import bin_average
     fig, ax = plt.subplots(5, 1, figsize=(8, 9), sharex=True)
     ls = ("-", "--", ":")
+    t0 = min(d["Bmag"]["time"].values[0] for d in (event[p] for p in probes) if "Bmag" in d)
+    def shown(x):  # display only: means in bins of ≥ the native cadence (~1500 per panel); empty bins stay NaN, so gaps stay blank
+        ts = seconds_since(x["time"].values, t0); y = np.asarray(x.values, float).reshape(len(ts), -1)
+        if len(ts) < 2: return x["time"].values, y
+        dt = max(float(np.median(np.diff(ts))), (ts[-1] - ts[0]) / 1500)
+        grid = np.arange(ts[0], ts[-1] + dt / 2, dt)
+        m, ok, _ = bin_average(ts, y, np.isfinite(y).all(1), grid, dt, min_samples=1)
+        return from_seconds(grid, t0), np.where(ok[:, None], m, np.nan)
     for p in probes:
         d, c = event[p], cols[p]
+        cache = {}
         def line(a, q, k=None, **kw):
             if q not in d: return
-            x = d[q]; y = x.values if k is None else x.values[:, k]
-            a.plot(x["time"].values, y, color=c, lw=0.7, **kw)
+            if q not in cache: cache[q] = shown(d[q])
+            t, y = cache[q]
+            a.plot(t, y[:, 0 if k is None else k], color=c, lw=0.7, **kw)
         line(ax[0], "Bmag", label=f"MMS{p}")
         for k in range(3): line(ax[1], "B_gse", k, ls=ls[k])
         line(ax[2], "Ni"); line(ax[2], "Ne", ls="--")
@@ -406,7 +420,9 @@ def plot_overview(event, # mms_mp.data.Event
     labels = ["|B| (nT)", "B GSE (nT)\nx — y -- z ··", "N (cm⁻³)\nNi — Ne --", "N He⁺ (cm⁻³)", "Vi GSE (km/s)\nx — y -- z ··"]
     for a, l in zip(ax, labels): a.set_ylabel(l, fontsize=8); a.tick_params(labelsize=7)
     for a, lo in ((ax[2], 1e-2), (ax[3], 1e-3)): a.set_yscale("log"); a.set_ylim(bottom=lo)
-    ax[0].legend(fontsize=7, ncol=4, loc="upper right")
+    ax[0].legend(fontsize=7, ncol=4, loc="lower left", bbox_to_anchor=(0, 1.0), frameon=False)
+    import matplotlib.ticker as mt
+    for a in (ax[2], ax[3]): a.yaxis.set_minor_formatter(mt.NullFormatter())
     ax[-1].set_xlabel("time (UTC)", fontsize=8)
     fig.suptitle(("SIMULATED " if simulated else "") + "MMS overview " + title, fontsize=10)
     fig.autofmt_xdate()
@@ -625,7 +641,7 @@ def stage_vn(res: AnalysisResult, # the analysis being built (updated in place)
     "Blended normal velocity V_N ± σ per probe (`mms_mp.electric.normal_velocity`) along that probe's LMN normal."
     el = _need("electric")
     out, errs = {}, []
-    kw = {"cadence": "1s", **cfg.get("vn", {})}
+    kw = {"cadence": "4.5s", **cfg.get("vn", {})}  # FPI fast cadence: one independent ion moment per bin (08_electric)
     for p, lmn in res.lmn.items():
         try: out[p] = el.normal_velocity(vn_sources(res.event, p), lmn, frame=lmn.frame, t_range=res.trange, **kw)
         except MMSMPError as e: errs.append(f"MMS{p}: {e}")
