@@ -15,8 +15,8 @@ from .resample import interp_nogap, merge_vars
 # %% auto #0
 __all__ = ['DetectorCfg', 'clean_series', 'gap_mask', 'running_mean', 'level_crossings', 'two_levels', 'shorth', 'Feature',
            'make_feature', 'judge_feature', 'lmn_matrix', 'ProbeFeatures', 'probe_features', 'relevel', 'FusedP',
-           'fuse_probability', 'enforce_dwell', 'hysteresis_states', 'Crossing', 'CrossingList', 'tilt_cost',
-           'best_tilt', 'rotate_L', 'crossings_from_states', 'detect_crossings', 'crossings_from_features',
+           'fuse_probability', 'enforce_dwell', 'hysteresis_states', 'Crossing', 'CrossingList', 'centre_fit',
+           'tilt_cost', 'best_tilt', 'rotate_L', 'crossings_from_states', 'detect_crossings', 'crossings_from_features',
            'CrossingGroup', 'match_crossings', 'position_at', 'MultiCrossings', 'shared_levels',
            'detect_crossings_multi']
 
@@ -49,6 +49,7 @@ class DetectorCfg:
     max_L_tilt_deg: float = 40.0  # largest rotation of L about N tried to make B_L and density agree, deg (0: never)
     tilt_step_deg: float = 1.0  # step of that scan, deg
     tilt_min_chi2: float = 9.0  # rotate only if the disagreement drops by this many χ² units (3σ for one parameter)
+    centre_fit_frac: float = 0.25  # half-width of the line fitted to time a density half-level, fraction of the 76 % layer
 
     def __post_init__(self):
         if not 0 < self.p_exit < 0.5 < self.p_enter < 1:
@@ -58,6 +59,7 @@ class DetectorCfg:
             if not getattr(self, k) > 0: raise InputError(f"DetectorCfg.{k} must be > 0, got {getattr(self, k)!r}")
         if not 0 < self.edge_frac < 1: raise InputError(f"edge_frac must be in (0, 1), got {self.edge_frac}")
         if min(self.w_density, self.w_bl, self.w_he) < 0: raise InputError("feature weights must be >= 0")
+        if not 0 < self.centre_fit_frac <= 1: raise InputError(f"centre_fit_frac must be in (0, 1], got {self.centre_fit_frac!r}")
         for k in ("plateau_frac", "gap_confidence", "level_rel_sigma"):
             if not 0 <= getattr(self, k) <= 1: raise InputError(f"DetectorCfg.{k} must be in [0, 1], got {getattr(self, k)!r}")
 
@@ -349,6 +351,7 @@ class Crossing:
     levels: dict = field(default_factory=dict)  # timing feature's asymptotic levels {"before","after"} (nT or cm^-3)
     bn_over_b: float = np.nan  # mean B_N / mean |B| over the layer (dimensionless)
     t_density: np.datetime64 | None = None  # density half-level time when density was not the timing feature
+    sigma_t_density: float = np.nan  # 1σ of `t_density`, s
 
     @property
     def duration_s(self) -> float: return float(seconds_since(self.layer_end, self.layer_start))  # layer duration, s
@@ -380,8 +383,8 @@ def _window(ts, a, b):
     "Slice of the sorted times ts inside [a, b] (binary search: O(log N), not a full-length mask)."
     return slice(int(np.searchsorted(ts, a, "left")), int(np.searchsorted(ts, b, "right")))
 
-def _time_layer(ts, y, span, zone, t_ref, before_lvl, after_lvl, cfg):
-    "Half-level time, 76 % edges and σ_t of one transition in one linear quantity (times in s)."
+def _time_layer(ts, y, span, zone, t_ref, before_lvl, after_lvl, cfg, fit=False):
+    "Half-level time, 76 % edges and σ_t of one transition in one linear quantity (times in s); `fit`: time it with `centre_fit`."
     W = cfg.level_window_s; e0 = (1 - cfg.edge_frac) / 2
     a, b = before_lvl, after_lvl           # first pass: the feature's global levels
     if not np.isfinite(a - b):             # (none given: local medians beside the decision zone)
@@ -413,7 +416,33 @@ def _time_layer(ts, y, span, zone, t_ref, before_lvl, after_lvl, cfg):
     noise = 1.4826 * _nanmedian(np.abs(np.diff(ym[np.isfinite(ym)]))) / np.sqrt(2) / np.sqrt(max(round(cfg.refine_smooth_s / dt), 1))
     slope = abs(b - a) * cfg.edge_frac / max(t_e - t_s, dt)
     sig = np.sqrt(dt ** 2 / 12 + (noise / slope) ** 2 + (dlev / slope) ** 2 + (np.std(mult) if mult.size > 1 else 0.0) ** 2)
+    if fit:                                # noisy tracer: the line fit replaces the nearest crossing and its scatter
+        t_f, s_f = centre_fit(ts, y, a, b, t_c, t_s, t_e, cfg.centre_fit_frac)
+        if np.isfinite(s_f): t_c, sig = t_f, np.sqrt(dt ** 2 / 12 + s_f ** 2 + (dlev / slope) ** 2)
     return dict(t_c=t_c, t_s=t_s, t_e=t_e, sigma=sig, a=a, b=b, edges_ok=ok, dt=dt)
+
+def centre_fit(ts: np.ndarray, # (N,) sample times, s (sorted)
+               y: np.ndarray, # (N,) raw (unsmoothed) samples of a linear layer tracer, NaN allowed
+               a: float, # level before the transition, units of y
+               b: float, # level after it, units of y
+               t0: float, # first guess of the half-level time, s (e.g. a half-level crossing)
+               t_s: float, # first 76 % edge, s
+               t_e: float, # second 76 % edge, s
+               frac: float = 0.25, # half-width of the fit window, fraction of t_e - t_s
+               n_iter: int = 8, # most re-centring steps
+              ) -> tuple[float, float]: # (half-level time s, its 1σ s); (t0, NaN) if no fit is possible
+    "Half-level time of a noisy tracer: a line fitted to the raw samples within ±frac·(t_e−t_s) of it, re-centred on its own half-level."
+    h = frac * (t_e - t_s); t = float(t0); sig = np.nan
+    for _ in range(n_iter):                # a loop over re-centring steps, not samples
+        s = _window(ts, t - h, t + h); x = ts[s] - t; f = (y[s] - a) / (b - a); ok = np.isfinite(f); x, f = x[ok], f[ok]
+        if x.size < 4: return float(t0), np.nan
+        xm, fm = x.mean(), f.mean(); sxx = ((x - xm) ** 2).sum(); sl = ((x - xm) * (f - fm)).sum() / sxx
+        if not sl > 0: return float(t0), np.nan    # the tracer does not rise through the window
+        f0 = fm - sl * xm; s2 = ((f - f0 - sl * x) ** 2).sum() / (x.size - 2)
+        sig = float(np.sqrt(s2 * (1 / x.size + xm ** 2 / sxx)) / sl)
+        t_new = float(np.clip(t + (0.5 - f0) / sl, t_s, t_e)); done = abs(t_new - t) < 1e-3 * h; t = t_new
+        if done: break
+    return t, sig
 
 # %% ../nbs/10_boundary.ipynb #5464e261
 def _gaps(ts, cfg):
@@ -433,7 +462,7 @@ def tilt_cost(pf: ProbeFeatures, # features of one probe (B_lmn in the LMN being
               t0: np.datetime64, # time origin of the computation
               alphas: np.ndarray, # (K,) trial rotations of L about N, rad
               cfg: DetectorCfg, # settings (level windows)
-             ) -> tuple[np.ndarray, int]: # (K,) Σ (t_half(B·L_α) − t_half(density))², s²; crossings used
+             ) -> tuple[np.ndarray, int]: # (K,) χ² = Σ (t_half(B·L_α) − t_density)² / (σ_density² + σ_B²); crossings used
     "How well the half-level time of B along L rotated by α about N agrees with the density half-level, summed over crossings."
     ts = seconds_since(pf.t_B, t0); Bt = pf.B_lmn[:, :2]; E = np.c_[np.cos(alphas), np.sin(alphas)]
     cost = np.zeros(alphas.size); n = 0; W = cfg.level_window_s
@@ -448,7 +477,8 @@ def tilt_cost(pf: ProbeFeatures, # features of one probe (B_lmn in the LMN being
         tw = ts[m]; Bs = np.c_[running_mean(Bt[m, 0], 8), running_mean(Bt[m, 1], 8)]
         F = (Bs @ E.T - A @ E.T) / ((Z - A) @ E.T)
         th = _nearest_crossings(tw, F, 0.5, t_c)
-        if np.isfinite(th).all(): cost += (th - t_n) ** 2; n += 1
+        w = 1.0 / (c.sigma_t_density ** 2 + c.sigma_t_s ** 2)   # χ² weight: slow or coarsely sampled layers count less
+        if np.isfinite(th).all() and np.isfinite(w): cost += w * (th - t_n) ** 2; n += 1
     return cost, n
 
 def _nearest_crossings(ts, F, level, t_ref):
@@ -528,7 +558,7 @@ def crossings_from_states(pf: ProbeFeatures, # features of one probe
         if prim is not None:
             lo_, hi_ = (10 ** prim.lo, 10 ** prim.hi) if prim.name == "density" else (prim.lo, prim.hi)
             sph, sh = (lo_, hi_) if prim.sheath_high else (hi_, lo_)
-            r = _time_layer(pts, lin, span, (z0, z1), t_P, *((sph, sh) if new == 1 else (sh, sph)), cfg)
+            r = _time_layer(pts, lin, span, (z0, z1), t_P, *((sph, sh) if new == 1 else (sh, sph)), cfg, fit=prim.name == "density")
             if r == "no_half_level": continue      # the timing feature never passed its half-level: no crossing
             if isinstance(r, dict):
                 t_c, t_s, t_e, sig, lv = r["t_c"], r["t_s"], r["t_e"], r["sigma"], {"before": r["a"], "after": r["b"]}
@@ -541,11 +571,11 @@ def crossings_from_states(pf: ProbeFeatures, # features of one probe
         if not ok_grid.all(): gap = max(gap, cfg.grid_dt_s * (~ok_grid).sum())
         conf = abs(_nanmedian(P[(ts >= z1) & (ts <= z1 + cfg.level_window_s)]) -     # NaN if a side has no P at all
                    _nanmedian(P[(ts >= z0 - cfg.level_window_s) & (ts <= z0)])) * cover
-        t_dn = None
+        t_dn, s_dn = None, np.nan
         if dens is not None and dens.usable and prim is not dens:
-            r2 = _time_layer(dts, dlin, span, (z0, z1), t_c, np.nan, np.nan, cfg)
+            r2 = _time_layer(dts, dlin, span, (z0, z1), t_c, np.nan, np.nan, cfg, fit=True)
             if isinstance(r2, dict):
-                t_dn = r2["t_c"]
+                t_dn, s_dn = r2["t_c"], r2["sigma"]
                 if abs(t_dn - t_c) > max(t_e - t_s, 2 * r2["dt"]): conf *= 0.5; flags.append("features_disagree")
         if gap > 0: flags.append("gap_across_crossing"); conf *= cfg.gap_confidence; sig = np.hypot(sig, gap / np.sqrt(12))
         bl = pf.B_lmn[_window(tB, t_s, t_e)]; bl = bl[np.isfinite(bl).all(1)]
@@ -553,7 +583,7 @@ def crossings_from_states(pf: ProbeFeatures, # features of one probe
         out.append(Crossing(pf.probe, from_seconds(t_c, fp.t0), "out" if new == 1 else "in", float(np.clip(conf, 0, 1)),
                             float(sig), from_seconds(t_s, fp.t0), from_seconds(t_e, fp.t0), from_seconds(t_P, fp.t0),
                             method, used, tuple(sorted(set(flags))), lv, bn,
-                            None if t_dn is None else from_seconds(t_dn, fp.t0)))
+                            None if t_dn is None else from_seconds(t_dn, fp.t0), float(s_dn)))
     return out
 
 # %% ../nbs/10_boundary.ipynb #bccff564
@@ -697,10 +727,14 @@ def detect_crossings_multi(event, # Event (mms_mp.data) or {probe: {quantity: Da
             lv = shared_levels(pfs.values())
             pfs = {p: relevel(pf, lv, cfg) for p, pf in pfs.items()}   # == probe_features(..., levels=lv), cheaper
         return pfs, {p: crossings_from_features(pf, cfg) for p, pf in pfs.items()}
+    Rs = {p: lmn_matrix(a[2], fr)[0] for p, a in args.items()}; L0 = next(iter(Rs.values()))[0]
+    Lm = np.mean([R[0] * np.sign(R[0] @ L0) for R in Rs.values()], 0)   # one boundary, one L: the probes' mean
+    Rs = {p: rotate_L(R, np.arctan2(np.sign(R[0] @ L0) * Lm @ R[1], np.sign(R[0] @ L0) * Lm @ R[0])) for p, R in Rs.items()}
+    args = {p: a[:2] + (Rs[p],) + a[3:] for p, a in args.items()}   # each L turned about its own N onto that mean
     pfs, per = run(args)
     alpha = best_tilt([(pfs[p], per[p]) for p in pfs], cfg)
     if alpha != 0.0:                      # one rotation for the formation (it corrects the LMN, shared by the probes)
-        args = {p: a[:2] + (rotate_L(lmn_matrix(a[2], fr)[0], alpha),) + a[3:] for p, a in args.items()}
+        args = {p: a[:2] + (rotate_L(Rs[p], alpha),) + a[3:] for p, a in args.items()}
         pfs, per = run(args); per = {p: _mark_tilt(c, alpha) for p, c in per.items()}
     if max_delay_s is None:
         if len(pos) < 2: raise InputError(f"cannot size the matching window without positions (R_{fr.lower()}) "
