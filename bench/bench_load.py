@@ -1,6 +1,6 @@
 """Benchmark: `mms_mp.data.load_event` against a bare cdflib read of the same variables (and pySPEDAS).
 
-Usage:  .venv/bin/python bench/bench_load.py [--repeat 3] [--out bench/results/load.md]
+Usage:  .venv/bin/python bench/bench_load.py [--repeat 3] [--rounds 3] [--before DIR] [--no-pyspedas] [--out bench/results/load.md]
 
 Cases (all SIMULATED data written by mms_mp.synthetic, in the SDC layout):
   A. the 40-min 4-probe demo event, survey/fast rates (all five instruments)
@@ -24,6 +24,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+import numpy as np
 
 CHILD = r'''
 import json, resource, sys, time, warnings
@@ -81,14 +83,16 @@ ts = []
 for _ in range(repeat):
     s = time.perf_counter(); run(); ts.append(time.perf_counter() - s)
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-print(json.dumps(dict(best=min(ts), median=float(np.median(ts)), peak_mb=peak / 1024, base_mb=base / 1024)))
+print(json.dumps(dict(ts=ts, peak_mb=peak / 1024, base_mb=base / 1024)))
 '''
 
 
-def measure(how, d, trange, rate, ins, repeat, cache):
+def measure(how, d, trange, rate, ins, repeat, cache, before=None):
     env = dict(os.environ, MMS_MP_CACHE=str(cache), MMS_MP_SHA256_CACHE="0" if how == "load_event_cold" else "1")
-    r = subprocess.run([sys.executable, "-c", CHILD, how.replace("_cold", ""), str(d), *trange, rate, ",".join(ins), str(repeat)],
-                       capture_output=True, text=True, env=env)
+    # `python -c` puts the working directory first on sys.path, ahead of the editable install: with cwd=before the
+    # child imports the older mms_mp extracted there
+    r = subprocess.run([sys.executable, "-c", CHILD, how.replace("_cold", "").replace("_before", ""), str(d), *trange, rate, ",".join(ins),
+                        str(repeat)], capture_output=True, text=True, env=env, cwd=before if how == "load_event_before" else None)
     if r.returncode: raise RuntimeError(r.stderr[-2000:])
     return json.loads(r.stdout.strip().splitlines()[-1])
 
@@ -108,6 +112,10 @@ def main():
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--out", default=str(Path(__file__).parent / "results" / "load.md"))
     ap.add_argument("--no-pyspedas", action="store_true", help="skip the pySPEDAS rows (its import alone costs ~4 s)")
+    ap.add_argument("--rounds", type=int, default=3, help="measure every reader once per round, rounds interleaved (a load burst "
+                    "on the shared machine then hits all readers alike); best and median over all rounds")
+    ap.add_argument("--before", default=None, help="folder holding an older mms_mp package (e.g. `git archive <rev> mms_mp | tar -x -C DIR`): "
+                    "adds a `load_event_before` row measured in the same rounds")
     a = ap.parse_args()
     from mms_mp.synthetic import demo_event_dir, simulate_event
     work = Path(tempfile.mkdtemp(prefix="mms_mp_bench_"))
@@ -118,17 +126,23 @@ def main():
     cases = [("A. 40 min, 4 probes, survey/fast, all instruments", demo, W40, "srvy", ALL),
              ("B. 40 min, 4 probes, burst, all instruments", demo, W40, "brst", ALL),
              ("C. 1 h FGM burst 128 S/s, 4 probes", fgm1h, W60, "brst", ["fgm"])]
-    rows = []; load0 = os.getloadavg()[0]
+    rows = []; load0 = os.getloadavg()[0]; t_run = time.perf_counter()
     for name, d, w, rate, ins in cases:
-        hows = ["load_event", "load_event_cold", "bare", "bare_to_datetime"] + ([] if a.no_pyspedas else ["pyspedas"])
-        res = {h: measure(h, d, w, rate, ins, a.repeat, work / "cache") for h in hows}
+        hows = (["load_event_before"] if a.before else []) + ["load_event", "load_event_cold", "bare", "bare_to_datetime"] + \
+               ([] if a.no_pyspedas else ["pyspedas"])
+        runs = {h: [] for h in hows}
+        for _ in range(a.rounds):
+            for h in hows: runs[h].append(measure(h, d, w, rate, ins, a.repeat, work / "cache", a.before))
+        res = {h: dict(best=min(min(r["ts"]) for r in rs), median=float(np.median([t for r in rs for t in r["ts"]])),
+                       peak_mb=max(r["peak_mb"] for r in rs), base_mb=min(r["base_mb"] for r in rs)) for h, rs in runs.items()}
         for h in hows:
             r = res[h]
             rows.append((name, h, r["best"], r["median"], r["best"] / res["bare"]["best"], r["peak_mb"], r["peak_mb"] - r["base_mb"]))
             print(f"{name:52s} {h:18s} best {r['best']:.3f} s  median {r['median']:.3f} s  x{r['best'] / res['bare']['best']:.2f}  peak {r['peak_mb']:.0f} MB", flush=True)
     lines = ["# load benchmark: `load_event` vs a bare cdflib read (SIMULATED data)", "",
-             f"Recorded {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} with `python bench/bench_load.py --repeat {a.repeat}`.", "",
-             f"Machine: {machine()}; load average {load0:.1f} when the run started.", "",
+             f"Recorded {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} with `python bench/bench_load.py --repeat {a.repeat} --rounds {a.rounds}"
+             f"{' --before DIR' if a.before else ''}{' --no-pyspedas' if a.no_pyspedas else ''}` ({time.perf_counter() - t_run:.0f} s).", "",
+             f"Machine: {machine()}; load average {load0:.1f} when the run started, {os.getloadavg()[0]:.1f} when it ended.", "",
              f"Data: the simulated 2019-01-27 demo event (`demo_event_dir()`, built in {t_demo:.1f} s or taken from the cache) and a "
              f"simulated 1 h of 128 S/s FGM burst for 4 probes (written in {t_sim:.1f} s).", "",
              "- `load_event`: the full loader (find files, read the window, centre, clean times, fill → NaN, flags, xarray, sha256 provenance), "
@@ -137,20 +151,23 @@ def main():
              "- `bare`: cdflib `varget` of the epoch and every catalogue variable of the same files, whole files, with the exact "
              "vectorised TT2000 → datetime64 conversion; no slicing, no NaN handling, no xarray.",
              "- `bare_to_datetime`: the same with `cdflib.cdfepoch.to_datetime`.",
-             "- `pyspedas`: pySPEDAS 2.2.1 `mms_load_*` with `no_update=True`, explicit datatype, `notplot=True`, `latest_version=True`.", "",
-             "Each row: its own subprocess, one warm-up read, then the best and median of the timed reads. Ratio = best / best of `bare`. "
+             "- `pyspedas`: pySPEDAS 2.2.1 `mms_load_*` with `no_update=True`, explicit datatype, `notplot=True`, `latest_version=True`.",
+             *([f"- `load_event_before`: `load_event` of the older mms_mp in `--before` ({a.before}), same rounds (it hashes every file on every read)."] if a.before else []),
+             "",
+             f"Each row: {a.rounds} subprocesses (one per round, rounds interleaved across readers), each with one warm-up read then {a.repeat} timed reads; "
+             "best and median over all timed reads. Ratio = best / best of `bare`. "
              "Peak = the subprocess's ru_maxrss; Δ = its growth over the RSS after imports, i.e. the memory the reads needed.", "",
              "| case | reader | best (s) | median (s) | ratio to bare | peak RSS (MB) | Δ RSS (MB) |", "|---|---|---|---|---|---|---|"]
     lines += [f"| {n} | {h} | {b:.3f} | {m:.3f} | {r:.2f} | {p:.0f} | {dp:.0f} |" for n, h, b, m, r, p, dp in rows]
     lines += ["", "Targets: `load_event` ≤ 1.5 × bare read; 1 h of 128 S/s FGM for 4 probes in ≤ 1 s.", ""]
     for n in dict.fromkeys(r[0] for r in rows):
         c = {h: (b, r) for n2, h, b, m, r, p, dp in rows if n2 == n}
-        for h in ("load_event", "load_event_cold"):
+        for h in [h for h in ("load_event_before", "load_event", "load_event_cold") if h in c]:
             lines.append(f"- {n.split('.')[0]} `{h}`: {c[h][0]:.2f} s, {c[h][1]:.2f} × bare "
                          f"({'meets' if c[h][1] <= 1.5 else 'misses'} the 1.5 × target)"
                          + (f"; {'meets' if c[h][0] <= 1 else 'misses'} the 1 s target" if n.startswith("C.") else "") + ".")
-    out = Path(a.out); keep = ""  # hand-written notes after the marker survive a re-run
-    if out.exists() and "\n## Earlier results" in out.read_text(): keep = out.read_text()[out.read_text().index("\n## Earlier results"):]
+    out = Path(a.out); keep = ""  # hand-written sections ("## ..." headings: notes, earlier results) survive a re-run
+    if out.exists() and "\n## " in out.read_text(): keep = out.read_text()[out.read_text().index("\n## "):]
     out.parent.mkdir(parents=True, exist_ok=True); out.write_text("\n".join(lines) + "\n" + keep)
     print("wrote", a.out)
 

@@ -296,7 +296,7 @@ class ProductData:
     time: np.ndarray # (N,) datetime64[ns] UTC, strictly increasing
     arrays: dict # CDF variable name -> (N,...) array
     fill: dict # CDF variable name -> flat indices of fill values, or None
-    blocks: list # the FileBlocks read
+    blocks: list # the FileBlocks read (file info, time-cleaning counts; their arrays are released once joined)
     n_duplicates: int # duplicate tags dropped (within and between files)
     n_backward: int # backward steps found
     n_nat: int # invalid tags dropped
@@ -333,6 +333,7 @@ def read_product(files: list, # FileInfo list from find_local_files (one product
             a = a[order]
             if f is not None: m = np.zeros(len(t) * w, bool); m[f] = True; f = np.flatnonzero(m.reshape(len(t), w)[order])
         arrays[k], fill[k] = a, f
+    for b in blocks: b.arrays, b.fill = {}, {}  # joined: release the per-file copies (their memory is reused, not faulted in anew)
     r = (rep.n_duplicates, rep.n_backward) if rep is not None else (0, 0)
     return ProductData(prod, blocks[0].info.probe, t[order] if rep is not None else t, arrays, fill, blocks,
                        r[0] + sum(b.n_duplicates for b in blocks), r[1] + sum(b.n_backward for b in blocks),
@@ -529,6 +530,11 @@ def _missing(p, prod, dirs, reason) -> dict:
 
 def _load_instrument(ev: Event, root: Path, p: str, ins: str, rate: str, source: str, t0, t1, pool=None):
     plan = _rate_plan(ins, rate); win = f"{iso_ms(t0)}–{iso_ms(t1)}"; reason = f"rate={rate!r} requested"
+    seen = []  # (ProductData, covers) pairs: covers() once per product read (rate="auto" asks twice)
+    def cov(pdata) -> bool:
+        for d, c in seen:
+            if d is pdata: return c
+        seen.append((pdata, bool(covers(pdata.time, t0, t1)))); return seen[-1][1]
     for k, r in enumerate(plan):
         got, miss = [], []
         for dt in DATATYPES[ins]:
@@ -545,7 +551,7 @@ def _load_instrument(ev: Event, root: Path, p: str, ins: str, rate: str, source:
                                      f"no data in {win} in {', '.join(f.name for f in files)}"))); continue
             got.append((prod, pdata, errors))
         if k < len(plan) - 1:  # rate="auto", burst attempt: keep it only if every burst product covers the window
-            short = [m for m in miss if m["rate"] == "brst"] + [g for g in got if g[0].rate == "brst" and not covers(g[1].time, t0, t1)]
+            short = [m for m in miss if m["rate"] == "brst"] + [g for g in got if g[0].rate == "brst" and not cov(g[1])]
             if short or not any(g[0].rate == "brst" for g in got):
                 reason = f"auto: burst files {'missing' if any(isinstance(s, dict) for s in short) else 'do not cover the window'}; {plan[-1]} used"
                 # a burst file that exists but cannot be read is a problem to report, not a quiet fallback
@@ -567,7 +573,7 @@ def _load_instrument(ev: Event, root: Path, p: str, ins: str, rate: str, source:
             ev.simulated |= any(b.simulated for b in pdata.blocks)
             ev.loaded.append(dict(probe=p, instrument=ins, rate=prod.rate, datatype=prod.datatype, rate_reason=reason,
                                   files=[b.info.name for b in pdata.blocks], n=len(pdata.time),
-                                  covers_window=bool(covers(pdata.time, t0, t1)),
+                                  covers_window=cov(pdata),
                                   centre_shift_s=pdata.blocks[0].shift_s, time_clean=dict(duplicates=pdata.n_duplicates,
                                   backward=pdata.n_backward, nat=pdata.n_nat), unreadable=errors))
         ev.missing += miss
