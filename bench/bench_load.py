@@ -108,6 +108,13 @@ def machine():
 
 
 def main():
+    import shutil
+    work = Path(tempfile.mkdtemp(prefix="mms_mp_bench_"))
+    try: run(work)
+    finally: shutil.rmtree(work, ignore_errors=True)  # the simulated 1 h event (~80 MB) and the children's cache
+
+
+def run(work):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--out", default=str(Path(__file__).parent / "results" / "load.md"))
@@ -118,7 +125,6 @@ def main():
                     "adds a `load_event_before` row measured in the same rounds")
     a = ap.parse_args()
     from mms_mp.synthetic import demo_event_dir, simulate_event
-    work = Path(tempfile.mkdtemp(prefix="mms_mp_bench_"))
     t = time.perf_counter(); demo = demo_event_dir(); t_demo = time.perf_counter() - t
     fgm1h = work / "fgm1h"
     t = time.perf_counter(); simulate_event(fgm1h, trange=("2019-01-27T12:00", "2019-01-27T13:00"), products=("fgm_brst",)); t_sim = time.perf_counter() - t
