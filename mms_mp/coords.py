@@ -463,6 +463,15 @@ def _window(da, trange):
     t0, t1 = parse_trange(trange)
     return da.sel(time=slice(t0, t1))
 
+def _position_at_centre(da, trange) -> np.ndarray:
+    "(1,3) position linearly interpolated to the window centre from the finite samples around it (empty if none bracket it)."
+    t = da["time"].values; r = np.asarray(da.values, float).reshape(-1, 3); ok = np.isfinite(r).all(axis=1); t, r = t[ok], r[ok]
+    from mms_mp.core import parse_trange
+    t0, t1 = parse_trange(trange); tc = t0 + (t1 - t0) // 2
+    if len(t) < 2 or not (t[0] <= tc <= t[-1]): return np.empty((0, 3))
+    x = (t - t[0]).astype("int64").astype(float); xc = float((tc - t[0]).astype("int64"))
+    return np.array([[np.interp(xc, x, r[:, j]) for j in range(3)]])
+
 def lmn_for_probe(event, # mms_mp.data.Event (or any mapping probe -> {quantity: DataArray})
                   probe, # probe key as used by the event
                   trange=None, # (start, end) window for MVA and the mean position; default all data
@@ -478,6 +487,7 @@ def lmn_for_probe(event, # mms_mp.data.Event (or any mapping probe -> {quantity:
     pos = {}
     for k, q in (("pos_gse_km", "R_gse"), ("pos_gsm_km", "R_gsm")):
         r = np.asarray(_window(d[q], trange).values, float).reshape(-1, 3); r = r[np.isfinite(r).all(axis=1)]
+        if not len(r) and trange is not None: r = _position_at_centre(d[q], trange)  # window shorter than MEC's 30 s cadence
         if not len(r): raise NoDataError(f"no finite MEC position ({q}) for probe {probe!r} in {trange}; widen trange or check the MEC files")
         pos[k] = r.mean(axis=0)
     return hybrid_lmn(B, pos.pop("pos_gsm_km"), frame="GSE", **pos, **kw)

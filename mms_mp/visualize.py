@@ -403,7 +403,7 @@ def summary_event(event, # mms_mp.data.Event (simulated or real)
                   trange=None, # (start, end) UTC window; default: the whole event
                   crossings=None, # crossings to shade (see shade_crossings)
                   max_points: int = 4000, # block-average high-rate series to at most this many points for drawing
-                  vn_cadence: str = "1s", # grid of the blended V_N
+                  vn_cadence: str = "4.5s", # grid of the blended V_N (FPI fast cadence: one ion moment per bin)
                   title: str | None = None, # figure title
                  ): # matplotlib Figure (summary_single's five panels)
     "Five-panel summary of one probe of an Event in the given LMN, with V_N blended from FPI ions and He⁺."

@@ -186,3 +186,22 @@ def test_lmn_for_probe_missing_and_wrong_frame():
         lmn_for_probe({"1": {"B_gse": da(B, "GSM"), "R_gse": da(pos, "GSE"), "R_gsm": da(pos, "GSM")}}, "1")
     with pytest.raises(NoDataError, match="no finite MEC position"):
         lmn_for_probe({"1": {"B_gse": da(B, "GSE"), "R_gse": da(pos * np.nan, "GSE"), "R_gsm": da(pos * np.nan, "GSM")}}, "1")
+
+
+def test_lmn_for_probe_short_window_interpolates_mec_position():
+    "A window shorter than MEC's 30 s cadence holds no MEC sample: the position is interpolated to its centre, not refused."
+    import warnings
+    from mms_mp.synthetic import demo_event_dir, load_truth
+    from mms_mp.data import load_event
+    from mms_mp.coords import lmn_for_probe
+    d = demo_event_dir(); tr = load_truth(d)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ev = load_event(tr.trange, ("1",), rate="srvy", instruments=("fgm", "mec"), source="local", data_dir=d)
+    c = tr.crossings_of("1")[1]
+    t_mec = ev["1"]["R_gse"]["time"].values
+    a = c.time - np.timedelta64(10, "s"); b = c.time + np.timedelta64(10, "s")
+    if ((t_mec >= a) & (t_mec <= b)).any():   # move the 20 s window between two MEC samples
+        k = np.searchsorted(t_mec, c.time); a, b = t_mec[k - 1] + np.timedelta64(5, "s"), t_mec[k] - np.timedelta64(5, "s")
+    l = lmn_for_probe(ev, "1", trange=(a, b))
+    assert np.degrees(np.arccos(min(1.0, abs(l.N @ tr.N_gse)))) < 5.0   # MVA or the model fallback, both near truth
