@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from .core import (MMSMPError, InputError, NoDataError, GeometryError, parse_trange, iso_ms,
-                         as_datetime64, atomic_write, write_json_atomic, seconds_since, from_seconds)
+                         as_datetime64, atomic_write, write_json_atomic, seconds_since, from_seconds, check_frame)
 from . import __version__
 
 # %% auto #0
@@ -618,22 +618,12 @@ def _xy(da): # DataArray → (time datetime64[ns], values float)
 
 def vn_sources(event, # mms_mp.data.Event
                probe: str, # probe
-               *, frame: str = "GSE", # frame of the velocities used
+               *, frame: str = "GSE", # frame of the velocities used (the event's E, B, Vi, V_He+ are GSE)
               ) -> dict: # {name: electric.VelocitySource} for E×B, FPI ions and HPCA He⁺ where loaded
-    "The velocity sources `electric.normal_velocity` blends, built from whatever the event holds."
-    el = _need("electric"); d, out = event[probe], {}
-    f = frame.lower()
-    if f"E_{f}" in d and f"B_{f}" in d:
-        out["ExB"] = el.exb_source(el.exb_velocity_sync(_xy(d[f"E_{f}"]), _xy(d[f"B_{f}"]), frame=frame))
-    if f"Vi_{f}" in d and "Ni" in d and "Ti" in d:
-        t, V = _xy(d[f"Vi_{f}"])
-        out["FPI ions"] = el.fpi_source(t, V, d["Ni"].values, d["Ti"].values, frame=frame)
-    if f"V_Heplus_{f}" in d and "N_Heplus" in d:
-        t, V = _xy(d[f"V_Heplus_{f}"])
-        T = d["T_Heplus"].values if "T_Heplus" in d else None
-        out["HPCA He+"] = el.heplus_source(t, V, d["N_Heplus"].values, T, frame=frame)
-    if not out: raise NoDataError(f"MMS{probe}: no E×B (E_{f}, B_{f}), FPI ion or HPCA He⁺ velocity in the event; V_N needs one")
-    return out
+    "The velocity sources `electric.normal_velocity` blends: `electric.event_sources`, with a pipeline-style error."
+    el = _need("electric"); check_frame(frame, "GSE", "V_N sources")
+    try: return el.event_sources(event, probe)
+    except InputError as e: raise NoDataError(f"MMS{probe}: {e}") from None
 
 def stage_vn(res: AnalysisResult, # the analysis being built (updated in place)
              cfg: dict, # configuration: top-level keys and per-stage sections
