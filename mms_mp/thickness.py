@@ -27,7 +27,7 @@ class Thickness:
     direction: str = ""  # "out" or "in"
     duration_s: float = np.nan  # layer_end − layer_start, s
     sigma_random_km: float = np.nan  # part of σ from random V_N errors, km
-    sigma_systematic_km: float = np.nan  # part from a V_N bias / n̂ error (or σ_V for timing), km
+    sigma_systematic_km: float = np.nan  # part from a V_N bias / n̂ error (timing: σ_V and the speed-variation model error), km
     sigma_edges_km: float = np.nan  # part from the edge-time σ, km
     sc_motion_km: float = np.nan  # spacecraft displacement along n̂ between the edges (included), km
     flags: tuple = ()  # e.g. "sc_motion_ignored", "gap_in_layer", crossing flags passed on
@@ -84,17 +84,30 @@ def layer_thickness(cr: Crossing, # one crossing (layer_start/layer_end = 76 % e
                      tuple(sorted(set(flags))))
 
 # %% ../nbs/11_thickness.ipynb #91ffede9
+def _vn_rms_dev(cr, disp, V, n=41):
+    "RMS over the layer of V_N(t) − V, km/s, V_N from the displacement's slope (±1 s); NaN if not covered."
+    t1 = np.datetime64(cr.layer_start, "ns"); D = cr.duration_s; h = np.timedelta64(1, "s")
+    q = t1 + (np.linspace(0.0, D, n) * 1e9).astype("int64").astype("timedelta64[ns]")
+    (xa, *_, sa), (xb, *_, sb) = _disp_at(disp, q - h), _disp_at(disp, q + h)
+    vn = (xb - xa) / 2.0
+    if np.any((sa < 0) | (sa != sb)) or not np.all(np.isfinite(vn)): return np.nan
+    return float(min(np.sqrt(np.mean((vn - V) ** 2)), np.sqrt(np.mean((vn + V) ** 2))))   # timing n̂ sign is arbitrary
+
 def timing_thickness(cr: Crossing, # one crossing (its 76 % edges and σ_t)
                      V_kms: float, # boundary speed along n̂ from timing, km/s (sign irrelevant)
                      sigma_V_kms: float = 0.0, # 1σ of V, km/s
                      sc_vn_kms: float = 0.0, # spacecraft velocity along n̂ (same sign convention as V), km/s
+                     disp=None, # DispResult of this probe (∫V_N along n̂, datetime64 times) to check the constant-speed assumption, or None
                     ) -> Thickness: # thickness = |V − v_sc,n| × duration, method "timing V × duration"
-    "Cross-check: constant timing speed relative to the spacecraft × the layer duration."
+    "Cross-check: constant timing speed relative to the spacecraft × the layer duration, σ incl. V_N(t) − V if known."
     D = cr.duration_s; u = abs(V_kms - sc_vn_kms)
     if not np.isfinite(u * D): raise InputError(f"timing speed {V_kms!r} km/s or layer duration {D!r} s is not finite")
-    s_sys = sigma_V_kms * D; s_edge = u * np.sqrt(2) * cr.sigma_t_s
+    s_sys = sigma_V_kms * D; s_edge = u * np.sqrt(2) * cr.sigma_t_s; flags = tuple(cr.flags)
+    dv = np.nan if disp is None else _vn_rms_dev(cr, disp, V_kms)
+    if np.isfinite(dv): s_sys = float(np.hypot(s_sys, dv * D))          # model error of "constant V across the layer"
+    else: flags = tuple(sorted(set(flags) | {"constant_speed_unchecked"}))
     return Thickness(cr.probe, cr.time, u * D, float(np.hypot(s_sys, s_edge)), "timing V × duration", cr.direction,
-                     D, 0.0, s_sys, s_edge, sc_vn_kms * D, cr.flags)
+                     D, 0.0, s_sys, s_edge, sc_vn_kms * D, flags)
 
 # %% ../nbs/11_thickness.ipynb #82a12b81
 def _get(obj, *names):
@@ -129,7 +142,7 @@ def layer_thicknesses(crossings, # list of Crossing (any probes), or {probe: lis
             if nt is not None and n is not None:      # express V along our n̂ (timing may have the opposite orientation)
                 check_frame(_get(tm, "frame") or frame, frame, "timing normal"); V = V * np.sign(np.dot(nt, n))
             vsc = out[-1].sc_motion_km / c.duration_s if np.isfinite(out[-1].sc_motion_km) else 0.0
-            chk.append(timing_thickness(c, float(V), float(sV or 0.0), vsc))
+            chk.append(timing_thickness(c, float(V), float(sV or 0.0), vsc, disp=d))
     return out + chk
 
 def _timing_for(c, timing):

@@ -106,3 +106,36 @@ def test_layer_outside_the_velocity_data_is_nan_and_flagged():
     cr, disp, pos, n = setup(400.0, 1.0, 0.0)     # 1 km/s: the layer spans ±400 s, beyond the 600 s of V_N
     th = layer_thickness(cr, disp, positions=pos, n_hat=n)
     assert np.isnan(th.thickness_km) and np.isnan(th.sigma_km) and "gap_in_layer" in th.flags
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.floats(200, 800), st.floats(15, 40), st.floats(-0.4, 0.4), st.floats(0.5, 2.0))
+def test_timing_sigma_covers_a_linearly_changing_speed(delta, V0, a_frac, v_ratio):
+    """Boundary speed V_N = V0 + a (t − t_c) across the layer, timing speed V0·v_ratio (another probe's crossing):
+    the true thickness is 2·0.996 δ; V × duration is off by D(mean V_N − V), which the σ from σ_V alone misses
+    but the σ with the V_N series (D·RMS(V_N − V) in quadrature) covers."""
+    w = delta * EDGE; D0 = 2 * w / V0; a = a_frac * V0 / D0      # speed changes by up to ±40 % of V0 across the layer
+    tt = np.arange(0, 800, 0.5); tc = 400.0
+    disp = integrate_disp(to_t(tt), V0 + a * (tt - tc), frame="GSE")
+    roots = [np.roots([a / 2, V0, -c]) for c in (w, -w)] if a != 0 else [[w / V0], [-w / V0]]
+    tau = np.array([min((r.real for r in rr if abs(r.imag) < 1e-9), key=abs) for rr in roots])
+    assume(np.all(np.abs(V0 + a * tau) > 3.0))                  # the boundary keeps moving across the whole layer
+    cr = Crossing("1", to_t(tc), "in", 0.9, 0.0, to_t(tc + tau.min()), to_t(tc + tau.max()), to_t(tc), "test", ())
+    assert layer_thickness(cr, disp).thickness_km == pytest.approx(2 * w, rel=1e-3)   # ∫V_N is exact
+    V = V0 * v_ratio
+    old, new = timing_thickness(cr, V, 0.5), timing_thickness(cr, V, 0.5, disp=disp)
+    err = abs(new.thickness_km - 2 * w)
+    assert "constant_speed_unchecked" in old.flags and "constant_speed_unchecked" not in new.flags
+    assert err <= new.sigma_km * 1.0001
+    D = cr.duration_s                                          # model part: D·|mean(V_N) − V| ≤ D·RMS ≤ its σ
+    assert new.sigma_systematic_km >= abs(2 * w - V * D) * 0.999
+    # via layer_thicknesses the displacement is passed on: same σ
+    chk = layer_thicknesses([cr], disp, timing=(V, 0.5))[-1]
+    assert chk.sigma_km == pytest.approx(new.sigma_km, rel=1e-9)
+
+
+def test_timing_constant_speed_adds_no_model_error():
+    cr, disp, pos, n = setup(400.0, 20.0, 0.0)
+    th = timing_thickness(cr, 20.0, 1.0, 0.0, disp=disp)
+    assert th.sigma_systematic_km == pytest.approx(1.0 * cr.duration_s, rel=1e-3)
+    assert "constant_speed_unchecked" not in th.flags
