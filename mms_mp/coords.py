@@ -251,7 +251,7 @@ def mva_scan(B: np.ndarray, # (N,3) magnetic field, nT, `frame`
         raise InputError(f"no window has {min_samples} finite samples of B; widen the windows or check t")
     ref = nrm[np.argmax(cnt)] if reference is None else np.asarray(reference, float) / np.linalg.norm(reference)
     sgn = np.where(nrm @ ref < 0, -1.0, 1.0)[:, None]; nrm = nrm * sgn
-    ang = np.degrees(np.arccos(np.clip(nrm @ ref, -1, 1)))
+    ang = np.degrees(np.arctan2(np.linalg.norm(np.cross(nrm, ref), axis=1), nrm @ ref))   # exact 0 for the reference itself
     return MVAScan(list(windows), nrm, r12, r23, sg, cnt, ref, ang, check_frame(frame, frame, "B"))
 
 # %% ../nbs/04_coords.ipynb #cfe6fabc

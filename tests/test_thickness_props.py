@@ -117,8 +117,10 @@ def test_timing_sigma_covers_a_linearly_changing_speed(delta, V0, a_frac, v_rati
     w = delta * EDGE; D0 = 2 * w / V0; a = a_frac * V0 / D0      # speed changes by up to ±40 % of V0 across the layer
     tt = np.arange(0, 800, 0.5); tc = 400.0
     disp = integrate_disp(to_t(tt), V0 + a * (tt - tc), frame="GSE")
-    roots = [np.roots([a / 2, V0, -c]) for c in (w, -w)] if a != 0 else [[w / V0], [-w / V0]]
-    tau = np.array([min((r.real for r in rr if abs(r.imag) < 1e-9), key=abs) for rr in roots])
+    # edge times solve a τ²/2 + V0 τ = ±w; the root nearest 0 in the cancellation-free form (also right for a → 0)
+    disc = V0 ** 2 + 2 * a * np.array([w, -w])
+    assume(np.all(disc > 0))                                    # both edges are reached
+    tau = 2 * np.array([w, -w]) / (V0 + np.sqrt(disc))
     assume(np.all(np.abs(V0 + a * tau) > 3.0))                  # the boundary keeps moving across the whole layer
     cr = Crossing("1", to_t(tc), "in", 0.9, 0.0, to_t(tc + tau.min()), to_t(tc + tau.max()), to_t(tc), "test", ())
     assert layer_thickness(cr, disp).thickness_km == pytest.approx(2 * w, rel=1e-3)   # ∫V_N is exact
