@@ -237,6 +237,7 @@ def normal_velocity(sources, # {name: VelocitySource} or a list of them
                     scatter_window: int = 15, # samples in the robust scatter window (0: model σ only)
                     birge: bool = True, # widen σ where the sources disagree (Birge ratio)
                     sigma_n_rad: float = 0.0, # 1σ of the normal direction, rad: adds (σ_n |v_t|)² (tangential flow leaking into V_N)
+                    align_to: str | None = "auto", # source whose sample times the grid passes through: "auto" (a moment source with the grid's cadence), a name, or None
                    ) -> NormalVelocity: # V_N ± σ on the grid with per-source V_N and contributions
     "Inverse-variance blend of V_N = v·n̂ from several velocity sources on one grid (frames checked)."
     frame = check_frame(frame, frame, "n_hat"); n = _unit_normal(n_hat, frame)
@@ -255,7 +256,7 @@ def normal_velocity(sources, # {name: VelocitySource} or a list of them
         own_sc = robust_scatter(np.where(s.good, vn, np.nan), scatter_window) if scatter_window else np.zeros(len(vn))
         series[k] = (s.t, np.column_stack([vn + corr, var, var_c, sys, own_sc ** 2]))   # scatter of the source itself, before the V∥ term
         goods[k] = s.good & np.isfinite(var) & np.isfinite(sys)
-    m = merge_vars(series, cadence, t_range=t_range, good=goods)
+    m = merge_vars(series, cadence, t_range=_aligned_range(sources, cadence, t_range, align_to), good=goods)
     V, W, used, per, pers = _blend(m, scatter_window)
     num = sum(np.where(used[k], W[k] * per[k], 0.0) for k in per); den = sum(np.where(used[k], W[k], 0.0) for k in per)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -273,6 +274,8 @@ def _vpar_estimate(exb, fpi, default):
     ti = f(np.asarray(fpi.t)[fpi.good]); vi = fpi.v_km_s[fpi.good]; te = f(np.asarray(exb.t))
     si = np.asarray(fpi.sigma_km_s, float)[fpi.good]
     si = np.sqrt(np.einsum("nii->n", si) / 3) if si.ndim == 3 else si
+    sc = np.sqrt(np.mean([robust_scatter(vi[:, i]) ** 2 for i in range(3)], axis=0))   # measured noise, where the model σ is too small
+    si = np.fmax(si, sc)
     j = np.clip(np.searchsorted(ti, te), 1, max(len(ti) - 1, 1)) if len(ti) > 1 else np.zeros(len(te), int)
     if len(ti) > 1: j = np.where(np.abs(ti[j - 1] - te) < np.abs(ti[j] - te), j - 1, j)
     near = np.abs(ti[j] - te) <= 1.5 * (np.median(np.diff(ti)) if len(ti) > 1 else 1.0)
@@ -282,6 +285,29 @@ def _vpar_estimate(exb, fpi, default):
     # reduces it only by the number of distinct FPI samples (ratio of cadences)
     rep = np.sqrt(max(1.0, (np.median(np.diff(ti)) if len(ti) > 1 else 1.0) / max(_accum(exb.t), 1e-9)))
     return np.where(use, vp, 0.0), np.where(use, si[j] * rep, 0.0), np.where(use, 0.0, sig)
+
+def _fsec(x):
+    "Times as float seconds (datetime64 → seconds since 1970)."
+    x = np.asarray(x)
+    return x.astype("datetime64[ns]").astype(np.int64) / 1e9 if x.dtype.kind == "M" else x.astype(float)
+
+def _aligned_range(sources, cadence, t_range, align_to):
+    "t_range whose start is moved forward (< one cadence) so that grid points fall on the sample times of `align_to`."
+    if align_to is None: return t_range
+    c = parse_cadence(cadence)
+    if align_to == "auto":   # a moment source sampled at the grid cadence: off-phase, every grid value would be an interpolation of two samples
+        align_to = next((k for k, s in sources.items() if s.b_hat is None and s.good.sum() > 1 and abs(_accum(np.asarray(s.t)[s.good]) / c - 1) < 0.02), None)
+        if align_to is None: return t_range
+    if align_to not in sources: raise InputError(f"align_to={align_to!r} is not a source; sources are {list(sources)}")
+    s = sources[align_to]; ts = _fsec(np.asarray(s.t)[s.good])
+    if not len(ts): return t_range
+    dt64 = np.asarray(s.t).dtype.kind == "M"
+    lo, hi = (t_range if t_range is not None else (min(np.min(x.t) for x in sources.values()), max(np.max(x.t) for x in sources.values())))
+    lo_s = float(_fsec(np.asarray([lo]).astype(np.asarray(s.t).dtype))[0])
+    ang = 2 * np.pi * ((ts - lo_s) % c) / c                       # circular mean of the sample phases (robust to jitter near 0)
+    ph = (np.arctan2(np.sin(ang).mean(), np.cos(ang).mean()) % (2 * np.pi)) * c / (2 * np.pi)
+    new_lo = np.datetime64(lo, "ns") + np.timedelta64(int(round(ph * 1e9)), "ns") if dt64 else lo + ph
+    return (new_lo, hi)
 
 def _blend(m, scatter_window):
     "Per-source V_N, weights and use masks on the grid (σ = max(model σ, robust scatter))."
