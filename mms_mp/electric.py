@@ -5,7 +5,8 @@
 # %% ../nbs/08_electric.ipynb #370831b7
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import math
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -14,8 +15,8 @@ from .resample import merge_vars, parse_cadence
 
 # %% auto #0
 __all__ = ['ExBResult', 'exb_velocity', 'exb_velocity_sync', 'VelocitySource', 'exb_source', 'moment_sigma', 'fpi_source',
-           'heplus_source', 'robust_scatter', 'NormalVelocity', 'normal_velocity', 'PerpCheck', 'vperp_agreement',
-           'event_sources']
+           'heplus_source', 'robust_scatter', 'NormalVelocity', 'normal_velocity', 'Smoothing',
+           'smooth_normal_velocity', 'PerpCheck', 'vperp_agreement', 'event_sources']
 
 # %% ../nbs/08_electric.ipynb #e5d62a89
 def _vec3(a, what, unit):
@@ -212,6 +213,8 @@ class NormalVelocity:
     n_hat: np.ndarray # (3,) unit normal, `frame`
     frame: str # frame of n̂ and of every source
     birge: np.ndarray # (G,) widening factor ≥ 1
+    cov_blocks: list | None = None # [(i0, C)]: covariance of V_N over grid samples i0…i0+len(C)−1, (km/s)² (set by smooth_normal_velocity; None: independent bins)
+    smoothing: "Smoothing | None" = None # how V_N was smoothed (smooth_normal_velocity); None: the plain blend
     @property
     def good(self) -> np.ndarray: return np.isfinite(self.V_N)
 
@@ -322,6 +325,90 @@ def _blend(m, scatter_window):
         per[k] = np.where(ok, vn, np.nan); pers[k] = np.where(ok, np.sqrt(var), np.nan)
         W[k] = np.where(ok, 1 / np.where(ok, var, 1.0), 0.0); used[k] = ok
     return None, W, used, per, pers
+
+# %% ../nbs/08_electric.ipynb #f3a1c002
+@dataclass
+class Smoothing:
+    "How a V_N series was smoothed: penalty order, the λ chosen in each block, and what it amounts to."
+    order: int # order of the difference penalty (2: curvature); 0: not smoothed
+    blocks: list # (i0, i1) grid index ranges smoothed independently (between gaps, at most max_block samples)
+    lam: list # λ per block, (km/s)⁻² (the data weights are 1/σ², (km/s)⁻²)
+    phi: list # noise scale φ̂ per block: residual χ² per degree of freedom (σ is widened by √φ̂ where φ̂ > 1)
+    edf: list # effective degrees of freedom of the fit per block
+    width_s: list # effective averaging time per block: cadence × (samples / edf), s
+    flags: tuple = () # "block_split" (a segment longer than max_block), "too_few_samples" (a block passed through unsmoothed), "no_usable_samples", "sigma_not_positive" (samples dropped)
+
+def _penalty_banded(n, order):
+    "DᵀD in upper banded form ((order+1, n)), D the order-th difference matrix of an n-sample series."
+    c = np.array([(-1) ** (order - m) * math.comb(order, m) for m in range(order + 1)], float)
+    j = np.arange(n); ab = np.zeros((order + 1, n))
+    for k in range(order + 1):          # diagonal k: Σ_m c_m c_{m+k} over the difference rows i = j − m that exist
+        dk = sum(c[m] * c[m + k] * ((j[:n - k] >= m) & (j[:n - k] <= n - order - 1 + m)) for m in range(order + 1 - k))
+        ab[order - k, k:] = dk
+    return ab
+
+def _whittaker(y, w, lam, P, order):
+    "(fit, banded Cholesky factor, penalised residual r, log|W + λP|) of the weighted Whittaker smoother."
+    from scipy.linalg import cholesky_banded, cho_solve_banded
+    ab = lam * P; ab[order] += w
+    cf = cholesky_banded(ab, lower=False)
+    v = cho_solve_banded((cf, False), w * y)
+    r = float(np.sum(w * (y - v) ** 2) + lam * np.sum(np.diff(v, order) ** 2))
+    return v, cf, r, 2 * float(np.sum(np.log(cf[order])))
+
+def _gml_lambda(y, w, P, order):
+    "λ maximising the generalised (restricted) marginal likelihood of the smoothing prior, noise scale profiled out."
+    from scipy.optimize import minimize_scalar
+    n, m = len(y), int(np.sum(w > 0)); w0 = float(np.median(w[w > 0]))
+    def nll(ll):
+        _, _, r, logdet = _whittaker(y, w, np.exp(ll), P, order)
+        return (m - order) * np.log(max(r, 1e-300)) + logdet - (n - order) * ll
+    grid = np.log(w0) + np.linspace(np.log(1e-4), np.log(1e12), 33)       # coarse scan (the likelihood can have flat stretches)
+    k = int(np.argmin([nll(g) for g in grid])); lo, hi = grid[max(k - 1, 0)], grid[min(k + 1, len(grid) - 1)]
+    return float(np.exp(minimize_scalar(nll, bounds=(lo, hi), method="bounded").x))
+
+def _blocks(good, cadence_s, max_gap_s, max_block):
+    "(i0, i1) index ranges of the good samples, split where more than max_gap_s is missing and every max_block samples."
+    i = np.flatnonzero(good)
+    if not len(i): return [], False
+    cut = np.flatnonzero(np.diff(i) * cadence_s > max_gap_s + 1e-9)
+    runs = [(a, b) for a, b in zip(np.r_[i[0], i[cut + 1]], np.r_[i[cut], i[-1]])]
+    out = [(a + k, min(a + k + max_block, b + 1) - 1) for a, b in runs for k in range(0, b - a + 1, max_block)]
+    return [(int(a), int(b)) for a, b in out], len(out) > len(runs)
+
+def smooth_normal_velocity(nv: NormalVelocity, # blended V_N ± σ on a uniform grid (normal_velocity)
+                           *,
+                           order: int = 2, # difference penalty order (2: penalise curvature); 0 returns nv unchanged
+                           lam=None, # fixed λ, (km/s)⁻²; None: chosen in each block by generalised maximum likelihood
+                           max_gap_s=None, # missing stretch that splits blocks, s; None: 3 grid steps
+                           max_block: int = 4000, # most samples smoothed together (the posterior covariance is dense per block)
+                          ) -> NormalVelocity: # smoothed V_N, posterior σ and covariance blocks; sources as in `nv`
+    "Penalised-least-squares (Whittaker) smoothing of a blended V_N with λ from the data and the posterior covariance."
+    from scipy.linalg import cho_solve_banded
+    if order == 0: return nv
+    if order not in (1, 2, 3): raise InputError(f"order must be 0 (off), 1, 2 or 3, got {order!r}")
+    t = np.asarray(nv.t); c = _accum(t); mg = 3 * c if max_gap_s is None else float(max_gap_s)
+    sig = np.asarray(nv.sigma_V_N, float); good = nv.good & np.isfinite(sig) & (sig > 0)
+    blocks, split = _blocks(good, c, mg, int(max_block))
+    V, S = np.full(len(t), np.nan), np.full(len(t), np.nan); cov, info, flags = [], {"lam": [], "phi": [], "edf": [], "width_s": []}, set()
+    for a, b in blocks:
+        sl = slice(a, b + 1); g = good[sl]; n, m = b - a + 1, int(g.sum())
+        w = np.where(g, 1 / np.where(g, sig[sl], 1.0) ** 2, 0.0); y = np.where(g, nv.V_N[sl], 0.0)
+        if m <= order + 2:                                   # too few samples to judge any smoothing: pass them through
+            V[sl], S[sl] = np.where(g, nv.V_N[sl], np.nan), np.where(g, sig[sl], np.nan); cov.append((a, np.diag(np.where(g, sig[sl] ** 2, 0.0))))
+            flags.add("too_few_samples"); [info[k].append(np.nan) for k in info]; continue
+        P = _penalty_banded(n, order); L = _gml_lambda(y, w, P, order) if lam is None else float(lam)
+        v, cf, r, _ = _whittaker(y, w, L, P, order)
+        C = cho_solve_banded((cf, False), np.eye(n)); edf = float(np.sum(w * np.diag(C)))
+        phi = r / max(m - order, 1); C *= max(phi, 1.0)              # widen only (Birge convention), never shrink σ
+        V[sl] = np.where(g, v, np.nan); S[sl] = np.where(g, np.sqrt(np.diag(C)), np.nan); cov.append((a, C))
+        for k, x in zip(info, (L, phi, edf, c * m / edf)): info[k].append(float(x))
+    if split: flags.add("block_split")
+    if not blocks: flags.add("no_usable_samples")                   # nothing finite with σ > 0: all NaN, said so
+    if np.any(np.isfinite(nv.V_N) & ~(sig > 0)): flags.add("sigma_not_positive")   # such samples are dropped, not trusted
+    sm = Smoothing(order, blocks, flags=tuple(sorted(flags)), **info)
+    return replace(nv, V_N=V, sigma_V_N=S, cov_blocks=cov, smoothing=sm)
+
 
 # %% ../nbs/08_electric.ipynb #fdc0a3c8
 @dataclass

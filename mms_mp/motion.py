@@ -12,7 +12,7 @@ import numpy as np
 from .core import InputError
 
 # %% auto #0
-__all__ = ['segments_of', 'cumtrapz_sigma', 'cumsimpson_sigma', 'DispResult', 'integrate_disp']
+__all__ = ['segments_of', 'cumtrapz_sigma', 'cumsimpson_sigma', 'DispResult', 'cumtrapz_sigma_cov', 'integrate_disp']
 
 # %% ../nbs/09_motion.ipynb #31fc87e6
 def _seconds(t, what="t"):
@@ -83,8 +83,28 @@ class DispResult:
     segments: list = field(default_factory=list) # [{"i0", "i1", "t0", "t1", "n"}] index range (inclusive) and times per segment
     scheme: str = "trap" # "trap" or "simpson"
     frame: str = "none" # frame of n̂ the V_N was projected on (for the record)
+    sigma_v_km_s: np.ndarray | None = None # (N,) 1σ of V_N given (independent part), km/s
+    cov_v: list | None = None # [(i0, C)] covariance blocks of V_N given, (km/s)² (None: independent samples)
     @property
     def sigma_total_km(self): return np.hypot(self.sigma_random_km, self.sigma_systematic_km)
+
+    def sigma_random_between(self, ta, # start time, same kind as `t`
+                             tb, # end time, same kind as `t`, same segment as ta
+                            ) -> float: # 1σ of X(tb) − X(ta) from the V_N errors, km (NaN outside one segment)
+        "Random 1σ of the displacement between two times, from the V_N covariance (the trapezoid weights of that interval)."
+        t0 = np.asarray(self.t)[:1]; ts, _ = _seconds(self.t)
+        q = np.sort(_seconds(np.concatenate([t0, np.asarray([ta, tb]).astype(t0.dtype)]))[0][1:])
+        if len(ts) < 2 or q[0] < ts[0] or q[1] > ts[-1]: return np.nan
+        j = np.clip(np.searchsorted(ts, q, side="right") - 1, 0, len(ts) - 2)
+        ids = {int(self.segment[x]) for x in (*j, *(j + 1))}
+        if len(ids) != 1 or min(ids) < 0: return np.nan               # the interval must lie inside one segment
+        if self.scheme != "trap" or self.sigma_v_km_s is None:    # independent increments: the difference of variances
+            s = np.interp(q, ts, self.sigma_random_km); return float(np.sqrt(max(s[1] ** 2 - s[0] ** 2, 0.0)))
+        i0 = next(s["i0"] for s in self.segments if s["i0"] <= j[0] <= s["i1"]); i1 = j[1] + 1
+        h = np.diff(ts[i0:i1 + 1]); al = (q - ts[j]) / np.diff(ts)[j]
+        d = np.zeros(len(h)); d[:j[1] - i0] += 1; d[j[1] - i0] += al[1]; d[:j[0] - i0] -= 1; d[j[0] - i0] -= al[0]
+        u = np.r_[0.5 * h * d, 0.0] + np.r_[0.0, 0.5 * h * d]       # weights on V_N samples i0..i1
+        return float(np.sqrt(max(u @ _seg_cov(i0, i1, self.cov_v, self.sigma_v_km_s) @ u, 0.0)))
 
 # %% ../nbs/09_motion.ipynb #c2412a9b
 def _sigma_array(s, n, what):
@@ -94,6 +114,24 @@ def _sigma_array(s, n, what):
     if s.shape != (n,): raise InputError(f"{what} must be a scalar or have shape ({n},), got {s.shape}")
     if np.any(s[np.isfinite(s)] < 0): raise InputError(f"{what} must be ≥ 0 (it is a 1σ uncertainty)")
     return s
+
+def _seg_cov(i0, i1, blocks, sv):
+    "(n,n) covariance of samples i0..i1: the given blocks where they cover, independent σ² elsewhere (km/s)²."
+    C = np.diag(np.nan_to_num(sv[i0:i1 + 1]) ** 2)
+    for b0, B in blocks or ():
+        a, b = max(i0, b0), min(i1, b0 + len(B) - 1)
+        if a > b: continue
+        C[a - i0:b - i0 + 1, a - i0:b - i0 + 1] = B[a - b0:b - b0 + 1, a - b0:b - b0 + 1]
+    return C
+
+def cumtrapz_sigma_cov(ts: np.ndarray, # (N,) times, s, one segment
+                       C: np.ndarray, # (N,N) covariance of v, (km/s)²
+                      ) -> np.ndarray: # (N,) σ_X km of the cumulative trapezoid integral from ts[0]
+    "Random σ of the cumulative trapezoid integral for correlated sample errors: diag of the prefix sums of A C Aᵀ."
+    if len(ts) < 2: return np.zeros(len(ts))
+    h = np.diff(ts); AC = 0.5 * h[:, None] * (C[:-1] + C[1:])          # (N−1,N): increments a_i = h_i (v_i + v_{i+1})/2
+    M = 0.5 * h[None, :] * (AC[:, :-1] + AC[:, 1:])                     # (N−1,N−1) = A C Aᵀ
+    return np.sqrt(np.maximum(np.r_[0.0, np.diagonal(np.cumsum(np.cumsum(M, 0), 1))], 0.0))
 
 def integrate_disp(t, # (N,) times: datetime64 or float s, strictly increasing
                    vN_km_s, # (N,) normal velocity V_N, km/s (positive outward along n̂)
@@ -105,9 +143,11 @@ def integrate_disp(t, # (N,) times: datetime64 or float s, strictly increasing
                    scheme: str = "trap", # "trap" (O(h²), exact for linear) or "simpson" (O(h⁴))
                    max_gap_s: float | None = None, # a longer step ends a segment, s; None: 3 × median step
                    frame: str = "none", # frame of the normal used for V_N (recorded only)
+                   cov_v=None, # [(i0, C)] covariance blocks of V_N, (km/s)², e.g. a smoothed series' cov_blocks; trapezoid only
                   ) -> DispResult: # displacement along n̂, km, per segment
     "Integrate V_N dt per gap-free segment with random (√N σ dt) and systematic (∝ elapsed time) 1σ."
     if scheme not in ("trap", "simpson"): raise InputError(f"scheme must be 'trap' or 'simpson', got {scheme!r}")
+    if cov_v is not None and scheme != "trap": raise InputError("cov_v (correlated V_N errors) is propagated for scheme='trap' only; use the trapezoid")
     v = np.asarray(vN_km_s, float); tt = np.asarray(t)
     if v.ndim != 1 or len(v) != len(tt): raise InputError(f"vN_km_s must be 1-D with one value per time: {v.shape} vs {tt.shape}")
     if len(v) == 0: raise InputError("no samples to integrate (empty t and vN_km_s); check the time range and the good masks")
@@ -125,7 +165,8 @@ def integrate_disp(t, # (N,) times: datetime64 or float s, strictly increasing
         i1 = i0 + int(np.argmax(np.r_[seg[i0:] != seg[i0], True])) - 1
         sl = slice(i0, i1 + 1); T = ts[sl] - ts[i0]
         X[sl], sr[sl] = integ(ts[sl], v[sl], sv[sl])
+        if cov_v is not None: sr[sl] = cumtrapz_sigma_cov(ts[sl], _seg_cov(i0, i1, cov_v, sv))
         vt_int = cumtrapz_sigma(ts[sl], np.nan_to_num(vt[sl]), np.zeros(i1 - i0 + 1))[0]
         ss[sl] = np.hypot(bias_sigma_km_s * T, sigma_n_rad * vt_int)
         segs.append(dict(i0=int(i0), i1=int(i1), t0=tt[i0], t1=tt[i1], n=int(i1 - i0 + 1)))
-    return DispResult(tt, X, sr, ss, seg, segs, scheme, frame)
+    return DispResult(tt, X, sr, ss, seg, segs, scheme, frame, sv, cov_v)

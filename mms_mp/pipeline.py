@@ -31,7 +31,7 @@ __all__ = ['CONFIG_KEYS', 'CONFIG_SECTIONS', 'RATES', 'SOURCES', 'STAGES', 'SCHE
 
 # %% ../nbs/15_pipeline.ipynb #9627eb74
 CONFIG_KEYS = {"start", "end", "probes", "rate", "source", "data_dir", "outdir", "plot", "pdf"}
-CONFIG_SECTIONS = {"lmn", "detector", "timing", "vn", "displacement"}
+CONFIG_SECTIONS = {"lmn", "detector", "timing", "vn", "smoothing", "displacement"}
 RATES, SOURCES = ("auto", "srvy", "brst"), ("auto", "sdc", "spdf", "local")
 
 def check_config(cfg: dict, # configuration: top-level keys and analysis sections
@@ -47,7 +47,7 @@ def check_config(cfg: dict, # configuration: top-level keys and analysis section
         if k in cfg and cfg[k] not in allowed: raise InputError(f"{where}: {k}={cfg[k]!r}; expected one of {allowed}")
     return cfg
 
-def load_config(path, # TOML file with the same keys as the CLI plus [lmn], [detector], [timing], [vn], [displacement]
+def load_config(path, # TOML file with the same keys as the CLI plus [lmn], [detector], [timing], [vn], [smoothing], [displacement]
                ) -> dict: # validated configuration
     "Read an analysis configuration from TOML (tomllib, or tomli on Python 3.10)."
     try: import tomllib
@@ -263,7 +263,8 @@ class AnalysisResult:
     lmn: dict = field(default_factory=dict)  # probe -> coords.LMN (GSE)
     crossings: list = field(default_factory=list)  # boundary.Crossing, all probes, time order
     matched: object = None  # matched crossing groups from boundary.detect_crossings_multi
-    vn: dict = field(default_factory=dict)  # probe -> electric normal-velocity result (km/s)
+    vn: dict = field(default_factory=dict)  # probe -> electric.NormalVelocity (km/s): the blend smoothed by electric.smooth_normal_velocity
+    vn_blend: dict = field(default_factory=dict)  # probe -> electric.NormalVelocity (km/s): the plain blend before smoothing
     displacement: dict = field(default_factory=dict)  # probe -> motion.DispResult (km)
     timing: object = None  # multispacecraft.TimingResult (GSE) of the best matched group (most probes, then confidence)
     timing_group: object = None  # the boundary.CrossingGroup `timing` came from
@@ -628,7 +629,7 @@ def vn_sources(event, # mms_mp.data.Event
 def stage_vn(res: AnalysisResult, # the analysis being built (updated in place)
              cfg: dict, # configuration: top-level keys and per-stage sections
             ): # probe -> electric.NormalVelocity (km/s, along that probe's N)
-    "Blended normal velocity V_N ± σ per probe (`mms_mp.electric.normal_velocity`) along that probe's LMN normal."
+    "Blended normal velocity V_N ± σ per probe (`electric.normal_velocity`) along that probe's LMN normal, then smoothed with λ from the data (`electric.smooth_normal_velocity`; [smoothing] order = 0 turns it off)."
     el = _need("electric")
     out, errs = {}, []
     kw = {"cadence": "4.5s", **cfg.get("vn", {})}  # FPI fast cadence: one independent ion moment per bin (08_electric)
@@ -636,20 +637,21 @@ def stage_vn(res: AnalysisResult, # the analysis being built (updated in place)
         try: out[p] = el.normal_velocity(vn_sources(res.event, p), lmn, frame=lmn.frame, t_range=res.trange, **kw)
         except MMSMPError as e: errs.append(f"MMS{p}: {e}")
     if not out: raise NoDataError("no probe gave V_N: " + "; ".join(errs))
-    res.vn = out
+    res.vn_blend = out
+    res.vn = {p: el.smooth_normal_velocity(v, **cfg.get("smoothing", {})) for p, v in out.items()}
     if errs: res.status["vn"].reason = "; ".join(errs)
     return out
 
 def stage_displacement(res: AnalysisResult, # the analysis being built (updated in place)
                        cfg: dict, # configuration: top-level keys and per-stage sections
                       ): # probe -> motion.DispResult (km)
-    "Boundary-normal displacement ∫V_N dt ± σ per probe (`mms_mp.motion.integrate_disp`); the LMN σ_N feeds the systematic part."
+    "Boundary-normal displacement ∫V_N dt ± σ per probe (`mms_mp.motion.integrate_disp`) with the smoothed V_N's covariance; the LMN σ_N feeds the systematic part."
     motion = _need("motion")
     out = {}
     for p, v in res.vn.items():
         sn = res.lmn[p].sigma_N_deg
         kw = {"sigma_n_rad": float(np.radians(sn)) if np.isfinite(sn) else 0.0, **cfg.get("displacement", {})}
-        out[p] = motion.integrate_disp(v.t, v.V_N, sigma_v=v.sigma_V_N, frame=v.frame, **kw)
+        out[p] = motion.integrate_disp(v.t, v.V_N, sigma_v=v.sigma_V_N, frame=v.frame, cov_v=v.cov_blocks, **kw)
     res.displacement = out
     return out
 
@@ -707,7 +709,8 @@ def stage_thickness(res: AnalysisResult, # the analysis being built (updated in 
 SECTION_TARGETS = {"lmn": ("coords", "hybrid_lmn", {"B", "pos_gsm_km", "frame", "psi_rad", "pos_gse_km"}),
                    "detector": ("boundary", "DetectorCfg", set()),
                    "vn": ("electric", "normal_velocity", {"sources", "n_hat", "frame", "t_range"}),
-                   "displacement": ("motion", "integrate_disp", {"t", "vN_km_s", "sigma_v", "frame"}),
+                   "smoothing": ("electric", "smooth_normal_velocity", {"nv"}),
+                   "displacement": ("motion", "integrate_disp", {"t", "vN_km_s", "sigma_v", "frame", "cov_v"}),
                    "timing": ("multispacecraft", "timing_normal", {"positions", "times", "frame", "normal", "sigma_t_s"})}
 
 def check_sections(cfg: dict, # configuration with analysis sections

@@ -53,6 +53,12 @@ def _disp_at(disp, t):
     f = lambda y: np.interp(q, x[ok], np.asarray(y, float)[ok])
     return f(disp.disp_km), f(disp.sigma_random_km), f(disp.sigma_systematic_km), sg
 
+def _sigma_between(disp, te, sr):
+    "Random σ of X(te[1]) − X(te[0]): from the V_N covariance where the displacement knows it, else the difference of variances."
+    f = getattr(disp, "sigma_random_between", None)
+    s = f(te[0], te[1]) if f is not None else np.nan
+    return float(s) if np.isfinite(s) else float(np.sqrt(max(sr[1] ** 2 - sr[0] ** 2, 0.0)))
+
 def layer_thickness(cr: Crossing, # one crossing (layer_start/layer_end = 76 % edges, sigma_t_s)
                     disp, # mms_mp.motion.DispResult of this probe (datetime64 times), km along n̂
                     *, positions=None, # (t datetime64 (K,), r (K,3) km) spacecraft positions in `frame`, or None
@@ -76,7 +82,7 @@ def layer_thickness(cr: Crossing, # one crossing (layer_start/layer_end = 76 % e
     dt = 2.0; h = np.timedelta64(1, "s")                 # V_N at the edges from the displacement itself (±1 s)
     vn = (_disp_at(disp, te + h)[0] - _disp_at(disp, te - h)[0]) / dt
     s_edge = float(np.hypot(*((vsc - vn) * cr.sigma_t_s)))
-    s_rand = float(np.sqrt(max(sr[1] ** 2 - sr[0] ** 2, 0.0))); s_sys = float(abs(ss[1] - ss[0]))
+    s_rand = _sigma_between(disp, te, sr); s_sys = float(abs(ss[1] - ss[0]))
     sig = float(np.sqrt(s_rand ** 2 + s_sys ** 2 + s_edge ** 2))
     ok = "gap_in_layer" not in flags and "edge_unresolved" not in flags   # no full layer → no thickness
     return Thickness(cr.probe, cr.time, float(abs(ds)) if ok else np.nan, sig if ok else np.nan, "integrated V_N",
