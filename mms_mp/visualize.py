@@ -153,9 +153,9 @@ def _plot_vn(ax, vn_sources, vn_blend):
         t, v, _ = _vn_triplet(x, f"V_N source {name}")
         ax.plot(t, v, lw=0.8, ls=styles[i % 4], color=f"C{i + 4}", label=name)
     if vn_blend is not None:
-        t, v, s = _vn_triplet(vn_blend, "V_N blend")
-        ax.plot(t, v, color="k", lw=1.2, label="blend")
-        if s is not None: ax.fill_between(t, v - s, v + s, color="0.5", alpha=0.35, lw=0, label="blend ± 1σ")
+        t, v, s = _vn_triplet(vn_blend, "V_N blend"); lab = "blend, smoothed" if getattr(vn_blend, "smoothing", None) else "blend"
+        ax.plot(t, v, color="k", lw=1.2, label=lab)
+        if s is not None: ax.fill_between(t, v - s, v + s, color="0.5", alpha=0.35, lw=0, label=f"{lab} ± 1σ")
     ax.axhline(0, color="0.6", lw=0.5); ax.set_ylabel("V$_N$ (km/s)\n+ outward")
 
 # %% ../nbs/12_visualize.ipynb #fbe40385
