@@ -26,9 +26,10 @@ from .layout import (INSTRUMENTS, PRODUCTS, PROBES, FileInfo, Product, check_pro
                            get_product, search_dirs, _TT2000_BASE, _TT2000_2017)
 
 # %% auto #0
-__all__ = ['SOURCES', 'RATES', 'SURVEY', 'DATATYPES', 'FPI_INVALID_BITS', 'FPI_INVALID_MASK', 'tt2000_to_datetime64', 'FileBlock',
-           'read_product_file', 'download_files', 'Event', 'ProductData', 'read_product', 'product_quantities',
-           'sha256_cache_file', 'file_sha256', 'MissingDataWarning', 'covers', 'default_data_dir', 'load_event']
+__all__ = ['SOURCES', 'RATES', 'SURVEY', 'DATATYPES', 'FPI_INVALID_BITS', 'FPI_INVALID_MASK', 'DATA_CENTRES',
+           'tt2000_to_datetime64', 'FileBlock', 'read_product_file', 'download_files', 'Event', 'ProductData',
+           'read_product', 'product_quantities', 'sha256_cache_file', 'file_sha256', 'MissingDataWarning', 'covers',
+           'reachable', 'default_data_dir', 'load_event']
 
 # %% ../nbs/03_data.ipynb #d82e2676
 SOURCES = ("auto", "local", "sdc", "spdf")
@@ -510,12 +511,31 @@ def covers(time: np.ndarray, # (N,) datetime64[ns] sample times
     tol = max(10**9, 10 * int(np.median(np.diff(n))))
     return head <= tol and tail <= tol and gap <= tol
 
-def _acquire(root: Path, p: str, prod: Product, t0, t1, source: str) -> tuple:
+DATA_CENTRES = {"sdc": "lasp.colorado.edu", "spdf": "cdaweb.gsfc.nasa.gov"}  # the hosts pySPEDAS's MMS loaders contact
+
+def reachable(source: str, # "sdc" or "spdf"
+              timeout_s: float = 3.0, # TCP connect timeout, s
+             ) -> tuple: # (True, "") if the data centre accepts a connection on port 443, else (False, why)
+    "Whether the data centre behind `source` can be reached at all (one TCP connection, no request)."
+    import socket
+    host = DATA_CENTRES[source]
+    try:
+        with socket.create_connection((host, 443), timeout=timeout_s): return True, ""
+    except Exception as e: return False, f"{host} unreachable ({type(e).__name__})"  # OSError, or a socket guard's error
+
+def _acquire(root: Path, p: str, prod: Product, t0, t1, source: str, net: dict | None = None) -> tuple:
+    "(local files after an optional download, note); `net` remembers an unreachable data centre for the rest of the load."
     files = find_local_files(root, p, *prod.key, (t0, t1)) if source in ("local", "auto") else []
     if source == "local" or (source == "auto" and _names_cover(files, prod, t0, t1)): return files, ""
-    try: download_files(root, p, prod, (t0, t1), "sdc" if source == "auto" else source); note = ""
-    except Exception as e: note = f"download from {'sdc' if source == 'auto' else source} failed ({type(e).__name__}: {e}); "
-    return find_local_files(root, p, *prod.key, (t0, t1)), note
+    src = "sdc" if source == "auto" else source; net = {} if net is None else net
+    if net.get(src): return files, f"not downloaded: {net[src]} (checked once in this load); "
+    try: download_files(root, p, prod, (t0, t1), src); note = ""
+    except Exception as e: note = f"download from {src} failed ({type(e).__name__}: {e}); "
+    new = find_local_files(root, p, *prod.key, (t0, t1))
+    if len(new) == len(files):         # nothing arrived (pySPEDAS returns [] after ~14 s of retries offline): is anyone there?
+        ok, why = reachable(src)
+        if not ok: net[src] = why; note += f"{why}; "
+    return new, note
 
 def _provenance(b: FileBlock, prod: Product, pool: ThreadPoolExecutor | None = None) -> dict:
     "Provenance entry; the sha256 comes from the digest cache, or is a Future (hashlib releases the GIL, so hashing overlaps reading)."
@@ -528,7 +548,7 @@ def _provenance(b: FileBlock, prod: Product, pool: ThreadPoolExecutor | None = N
 def _missing(p, prod, dirs, reason) -> dict:
     return dict(probe=p, instrument=prod.instrument, rate=prod.rate, datatype=prod.datatype, searched=dirs, reason=reason)
 
-def _load_instrument(ev: Event, root: Path, p: str, ins: str, rate: str, source: str, t0, t1, pool=None):
+def _load_instrument(ev: Event, root: Path, p: str, ins: str, rate: str, source: str, t0, t1, pool=None, net=None):
     plan = _rate_plan(ins, rate); win = f"{iso_ms(t0)}–{iso_ms(t1)}"; reason = f"rate={rate!r} requested"
     seen = []  # (ProductData, covers) pairs: covers() once per product read (rate="auto" asks twice)
     def cov(pdata) -> bool:
@@ -539,7 +559,7 @@ def _load_instrument(ev: Event, root: Path, p: str, ins: str, rate: str, source:
         got, miss = [], []
         for dt in DATATYPES[ins]:
             prod = PRODUCTS.get((ins, r, dt)) or PRODUCTS[(ins, SURVEY[ins], dt)]
-            files, note = _acquire(root, p, prod, t0, t1, source)
+            files, note = _acquire(root, p, prod, t0, t1, source, net)
             dirs = [str(d) for d in search_dirs(root, p, prod, (t0, t1))]
             if not files:
                 where = dirs[0] + (f" … {dirs[-1]}" if len(dirs) > 1 else "")
@@ -606,10 +626,10 @@ def load_event(trange, # (start, end) UTC: ISO strings or datetime64; data in [s
     if rate not in RATES: raise InputError(f"unknown rate {rate!r}; choose from {', '.join(RATES)}")
     if source not in SOURCES: raise InputError(f"unknown source {source!r}; choose from {', '.join(SOURCES)}")
     root = Path(data_dir) if data_dir is not None else default_data_dir()
-    ev = Event((t0, t1), source=source)
+    ev = Event((t0, t1), source=source); net = {}  # a data centre found unreachable is not tried again in this call
     with ThreadPoolExecutor(max_workers=1) as pool:
         for p in ps:
-            for i in dict.fromkeys(ins): _load_instrument(ev, root, p, i, rate, source, t0, t1, pool)
+            for i in dict.fromkeys(ins): _load_instrument(ev, root, p, i, rate, source, t0, t1, pool, net)
         for d in ev.provenance:
             if isinstance(d["sha256"], Future): d["sha256"] = d["sha256"].result()
     _sha_save()

@@ -89,3 +89,16 @@ def test_failed_download_is_reported(tmp_path, monkeypatch):
     monkeypatch.setattr(mms, "mms_load_fgm", down)
     with pytest.raises(NoDataError, match=r"download from sdc failed \(ConnectionError: no route to host\)"):
         load_event(W, "1", instruments="fgm", source="sdc", data_dir=tmp_path)
+
+
+def test_an_unreachable_data_centre_is_tried_once_per_load(tmp_path, monkeypatch):
+    """Offline, pySPEDAS returns nothing after ~14 s of retries per product. After the first empty download the data
+    centre is probed (here the socket guard refuses: unreachable), and the other products are not attempted."""
+    calls = []
+    def empty(**kw): calls.append(kw["datatype"]); return []
+    for name in LOADERS.values(): monkeypatch.setattr(mms, name, empty)
+    with pytest.raises(NoDataError) as e:
+        load_event(W, ("1", "2"), rate="srvy", source="sdc", data_dir=tmp_path)
+    assert len(calls) == 1                                             # 14 products, one attempt
+    msg = str(e.value)
+    assert "lasp.colorado.edu unreachable" in msg and msg.count("not downloaded: lasp.colorado.edu unreachable") == 13
