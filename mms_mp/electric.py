@@ -333,7 +333,7 @@ class Smoothing:
     order: int # order of the difference penalty (2: curvature); 0: not smoothed
     blocks: list # (i0, i1) grid index ranges smoothed independently (between gaps, at most max_block samples)
     lam: list # λ per block, (km/s)⁻² (the data weights are 1/σ², (km/s)⁻²)
-    phi: list # noise scale φ̂ per block: residual χ² per degree of freedom (σ is widened by √φ̂ where φ̂ > 1)
+    phi: list # noise scale φ̂ per block: weighted residual χ² / (m − edf) (σ is widened by √φ̂ where φ̂ > 1)
     edf: list # effective degrees of freedom of the fit per block
     width_s: list # effective averaging time per block: cadence × (samples / edf), s
     flags: tuple = () # "block_split" (a segment longer than max_block), "too_few_samples" (a block passed through unsmoothed), "no_usable_samples", "sigma_not_positive" (samples dropped)
@@ -356,16 +356,21 @@ def _whittaker(y, w, lam, P, order):
     r = float(np.sum(w * (y - v) ** 2) + lam * np.sum(np.diff(v, order) ** 2))
     return v, cf, r, 2 * float(np.sum(np.log(cf[order])))
 
-def _gml_lambda(y, w, P, order):
-    "λ maximising the generalised (restricted) marginal likelihood of the smoothing prior, noise scale profiled out."
+def _ubre_lambda(y, w, P, order):
+    "λ minimising the unbiased risk estimate RSS_w + 2·edf − m (known σ; Craven & Wahba 1979), edf from the eigenvalues."
+    from scipy.linalg import eig_banded
     from scipy.optimize import minimize_scalar
-    n, m = len(y), int(np.sum(w > 0)); w0 = float(np.median(w[w > 0]))
-    def nll(ll):
-        _, _, r, logdet = _whittaker(y, w, np.exp(ll), P, order)
-        return (m - order) * np.log(max(r, 1e-300)) + logdet - (n - order) * ll
-    grid = np.log(w0) + np.linspace(np.log(1e-4), np.log(1e12), 33)       # coarse scan (the likelihood can have flat stretches)
-    k = int(np.argmin([nll(g) for g in grid])); lo, hi = grid[max(k - 1, 0)], grid[min(k + 1, len(grid) - 1)]
-    return float(np.exp(minimize_scalar(nll, bounds=(lo, hi), method="bounded").x))
+    n, g = len(y), w > 0; m = int(g.sum()); w0 = float(np.median(w[g]))
+    s = 1 / np.sqrt(np.where(g, w, 1e-9 * w0))           # missing bins get a negligible weight here only: W must be > 0
+    ab = P.copy()
+    for k in range(order + 1): ab[order - k, k:] *= s[k:] * s[:n - k]
+    nu = np.maximum(eig_banded(ab, lower=False, eigvals_only=True), 0.0)   # tr H(λ) = Σ 1/(1 + λν) (Demmler–Reinsch)
+    def risk(ll):
+        v, _, _, _ = _whittaker(y, w, np.exp(ll), P, order)
+        return float(np.sum(w * (y - v) ** 2)) + 2 * float(np.sum(1 / (1 + np.exp(ll) * nu))) - m
+    grid = np.log(w0) + np.linspace(np.log(1e-4), np.log(1e12), 33)       # coarse scan, then Brent around the best
+    k = int(np.argmin([risk(x) for x in grid])); lo, hi = grid[max(k - 1, 0)], grid[min(k + 1, len(grid) - 1)]
+    return float(np.exp(minimize_scalar(risk, bounds=(lo, hi), method="bounded").x))
 
 def _blocks(good, cadence_s, max_gap_s, max_block):
     "(i0, i1) index ranges of the good samples, split where more than max_gap_s is missing and every max_block samples."
@@ -379,11 +384,11 @@ def _blocks(good, cadence_s, max_gap_s, max_block):
 def smooth_normal_velocity(nv: NormalVelocity, # blended V_N ± σ on a uniform grid (normal_velocity)
                            *,
                            order: int = 2, # difference penalty order (2: penalise curvature); 0 returns nv unchanged
-                           lam=None, # fixed λ, (km/s)⁻²; None: chosen in each block by generalised maximum likelihood
+                           lam=None, # fixed λ, (km/s)⁻²; None: chosen in each block by the unbiased risk estimate
                            max_gap_s=None, # missing stretch that splits blocks, s; None: 3 grid steps
                            max_block: int = 4000, # most samples smoothed together (the posterior covariance is dense per block)
                           ) -> NormalVelocity: # smoothed V_N, posterior σ and covariance blocks; sources as in `nv`
-    "Penalised-least-squares (Whittaker) smoothing of a blended V_N with λ from the data and the posterior covariance."
+    "Penalised-least-squares (Whittaker) smoothing of a blended V_N, λ by unbiased risk from its σ, with the posterior covariance."
     from scipy.linalg import cho_solve_banded
     if order == 0: return nv
     if order not in (1, 2, 3): raise InputError(f"order must be 0 (off), 1, 2 or 3, got {order!r}")
@@ -397,10 +402,10 @@ def smooth_normal_velocity(nv: NormalVelocity, # blended V_N ± σ on a uniform 
         if m <= order + 2:                                   # too few samples to judge any smoothing: pass them through
             V[sl], S[sl] = np.where(g, nv.V_N[sl], np.nan), np.where(g, sig[sl], np.nan); cov.append((a, np.diag(np.where(g, sig[sl] ** 2, 0.0))))
             flags.add("too_few_samples"); [info[k].append(np.nan) for k in info]; continue
-        P = _penalty_banded(n, order); L = _gml_lambda(y, w, P, order) if lam is None else float(lam)
-        v, cf, r, _ = _whittaker(y, w, L, P, order)
+        P = _penalty_banded(n, order); L = _ubre_lambda(y, w, P, order) if lam is None else float(lam)
+        v, cf, _, _ = _whittaker(y, w, L, P, order)
         C = cho_solve_banded((cf, False), np.eye(n)); edf = float(np.sum(w * np.diag(C)))
-        phi = r / max(m - order, 1); C *= max(phi, 1.0)              # widen only (Birge convention), never shrink σ
+        phi = float(np.sum(w * (y - v) ** 2)) / max(m - edf, 1.0); C *= max(phi, 1.0)   # widen only (Birge convention), never shrink σ
         V[sl] = np.where(g, v, np.nan); S[sl] = np.where(g, np.sqrt(np.diag(C)), np.nan); cov.append((a, C))
         for k, x in zip(info, (L, phi, edf, c * m / edf)): info[k].append(float(x))
     if split: flags.add("block_split")

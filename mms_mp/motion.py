@@ -100,11 +100,11 @@ class DispResult:
         if len(ids) != 1 or min(ids) < 0: return np.nan               # the interval must lie inside one segment
         if self.scheme != "trap" or self.sigma_v_km_s is None:    # independent increments: the difference of variances
             s = np.interp(q, ts, self.sigma_random_km); return float(np.sqrt(max(s[1] ** 2 - s[0] ** 2, 0.0)))
-        i0 = next(s["i0"] for s in self.segments if s["i0"] <= j[0] <= s["i1"]); i1 = j[1] + 1
-        h = np.diff(ts[i0:i1 + 1]); al = (q - ts[j]) / np.diff(ts)[j]
-        d = np.zeros(len(h)); d[:j[1] - i0] += 1; d[j[1] - i0] += al[1]; d[:j[0] - i0] -= 1; d[j[0] - i0] -= al[0]
-        u = np.r_[0.5 * h * d, 0.0] + np.r_[0.0, 0.5 * h * d]       # weights on V_N samples i0..i1
-        return float(np.sqrt(max(u @ _seg_cov(i0, i1, self.cov_v, self.sigma_v_km_s) @ u, 0.0)))
+        k0, k1 = int(j[0]), int(j[1]) + 1                             # only samples k0..k1 carry weight
+        h = np.diff(ts[k0:k1 + 1]); al = (q - ts[j]) / np.diff(ts)[j]
+        d = np.zeros(len(h)); d[:k1 - 1 - k0] = 1; d[k1 - 1 - k0] += al[1]; d[0] -= al[0]   # increments inside [ta, tb]
+        u = np.r_[0.5 * h * d, 0.0] + np.r_[0.0, 0.5 * h * d]       # trapezoid weights on V_N samples k0..k1
+        return float(np.sqrt(max(u @ _seg_cov(k0, k1, self.cov_v, self.sigma_v_km_s) @ u, 0.0)))
 
 # %% ../nbs/09_motion.ipynb #c2412a9b
 def _sigma_array(s, n, what):
@@ -115,23 +115,39 @@ def _sigma_array(s, n, what):
     if np.any(s[np.isfinite(s)] < 0): raise InputError(f"{what} must be ≥ 0 (it is a 1σ uncertainty)")
     return s
 
-def _seg_cov(i0, i1, blocks, sv):
-    "(n,n) covariance of samples i0..i1: the given blocks where they cover, independent σ² elsewhere (km/s)²."
-    C = np.diag(np.nan_to_num(sv[i0:i1 + 1]) ** 2)
+def _local_blocks(i0, i1, blocks):
+    "The parts of covariance blocks [(b0, B)] that fall inside samples i0..i1, as (index from i0, sub-block)."
+    out = []
     for b0, B in blocks or ():
         a, b = max(i0, b0), min(i1, b0 + len(B) - 1)
-        if a > b: continue
-        C[a - i0:b - i0 + 1, a - i0:b - i0 + 1] = B[a - b0:b - b0 + 1, a - b0:b - b0 + 1]
+        if a <= b: out.append((a - i0, B[a - b0:b - b0 + 1, a - b0:b - b0 + 1]))
+    return out
+
+def _seg_cov(i0, i1, blocks, sv):
+    "(n,n) covariance of samples i0..i1 (a short interval): the blocks where they cover, independent σ² elsewhere, (km/s)²."
+    C = np.diag(np.nan_to_num(sv[i0:i1 + 1]) ** 2)
+    for a, B in _local_blocks(i0, i1, blocks): C[a:a + len(B), a:a + len(B)] = B
     return C
 
 def cumtrapz_sigma_cov(ts: np.ndarray, # (N,) times, s, one segment
-                       C: np.ndarray, # (N,N) covariance of v, (km/s)²
+                       sv: np.ndarray, # (N,) independent 1σ of v outside the blocks, km/s
+                       blocks: list, # [(a, B)]: covariance B (km/s)² of samples a…a+len(B)−1 (segment indices), zero between blocks
                       ) -> np.ndarray: # (N,) σ_X km of the cumulative trapezoid integral from ts[0]
-    "Random σ of the cumulative trapezoid integral for correlated sample errors: diag of the prefix sums of A C Aᵀ."
-    if len(ts) < 2: return np.zeros(len(ts))
-    h = np.diff(ts); AC = 0.5 * h[:, None] * (C[:-1] + C[1:])          # (N−1,N): increments a_i = h_i (v_i + v_{i+1})/2
-    M = 0.5 * h[None, :] * (AC[:, :-1] + AC[:, 1:])                     # (N−1,N−1) = A C Aᵀ
-    return np.sqrt(np.maximum(np.r_[0.0, np.diagonal(np.cumsum(np.cumsum(M, 0), 1))], 0.0))
+    "Random σ of the cumulative trapezoid integral with a block-diagonal V_N covariance; memory O(block²), never O(N²)."
+    n = len(ts)
+    if n < 2: return np.zeros(n)
+    h = np.diff(ts); f = 0.5 * (np.r_[0.0, h] + np.r_[h, 0.0])       # weight of v_i in X_k once k > i (trapezoid)
+    hk = 0.5 * np.r_[0.0, h]                                          # weight of v_k in X_k: h_{k-1}/2
+    ind = np.nan_to_num(sv) ** 2; inblk = np.zeros(n, bool); ckk = ind.copy()
+    t1, t2, k = np.zeros(n), np.zeros(n), np.arange(n)               # t1: Σ_{i,j<k} f_i f_j C_ij; t2: Σ_{j<k} f_j C_kj
+    for a, B in blocks:
+        m = len(B); sl = slice(a, a + m); fb = f[sl]; inblk[sl] = True; ckk[sl] = np.diag(B)
+        P = np.diagonal(np.cumsum(np.cumsum(B * np.outer(fb, fb), 0), 1))   # P[q] = Σ_{i,j ≤ q} within the block
+        q = np.clip(k - 1 - a, -1, m - 1); t1 += np.where(q >= 0, P[np.maximum(q, 0)], 0.0)
+        if m > 1: t2[a + 1:a + m] += np.cumsum(B * fb[None, :], axis=1)[np.arange(1, m), np.arange(m - 1)]
+    t1 += np.r_[0.0, np.cumsum(np.where(inblk, 0.0, f ** 2 * ind))[:-1]]   # independent samples: diagonal terms only
+    var = t1 + 2 * hk * t2 + hk ** 2 * ckk; var[0] = 0.0
+    return np.sqrt(np.maximum(var, 0.0))
 
 def integrate_disp(t, # (N,) times: datetime64 or float s, strictly increasing
                    vN_km_s, # (N,) normal velocity V_N, km/s (positive outward along n̂)
@@ -165,7 +181,7 @@ def integrate_disp(t, # (N,) times: datetime64 or float s, strictly increasing
         i1 = i0 + int(np.argmax(np.r_[seg[i0:] != seg[i0], True])) - 1
         sl = slice(i0, i1 + 1); T = ts[sl] - ts[i0]
         X[sl], sr[sl] = integ(ts[sl], v[sl], sv[sl])
-        if cov_v is not None: sr[sl] = cumtrapz_sigma_cov(ts[sl], _seg_cov(i0, i1, cov_v, sv))
+        if cov_v is not None: sr[sl] = cumtrapz_sigma_cov(ts[sl], sv[sl], _local_blocks(i0, i1, cov_v))
         vt_int = cumtrapz_sigma(ts[sl], np.nan_to_num(vt[sl]), np.zeros(i1 - i0 + 1))[0]
         ss[sl] = np.hypot(bias_sigma_km_s * T, sigma_n_rad * vt_int)
         segs.append(dict(i0=int(i0), i1=int(i1), t0=tt[i0], t1=tt[i1], n=int(i1 - i0 + 1)))

@@ -28,7 +28,7 @@ def test_polynomials_in_the_null_space_come_back_exactly(order, a, b, c, loglam,
 @settings(max_examples=25, deadline=None)
 @given(st.integers(0, 10_000), st.floats(2.0, 8.0), st.floats(150, 900), st.floats(5, 40))
 def test_smoothing_beats_the_blend_and_its_sigma_covers(seed, sigma, period, amp):
-    """Smooth truth (one sinusoid, period ≥ 150 s) plus white noise at 4.5 s: the GML smoother lowers the RMS error
+    """Smooth truth (one sinusoid, period ≥ 150 s) plus white noise at 4.5 s: the smoother (λ by unbiased risk) lowers the RMS error
     and ≥ 85 % of its samples are within 2σ (the posterior σ is honest, not tuned)."""
     rng = np.random.default_rng(seed); t = np.arange(0, 1800, 4.5)
     v = amp * np.sin(2 * np.pi * t / period + seed)
