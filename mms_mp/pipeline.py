@@ -24,10 +24,11 @@ from . import __version__
 __all__ = ['CONFIG_KEYS', 'CONFIG_SECTIONS', 'RATES', 'SOURCES', 'STAGES', 'SCHEMA', 'NUM', 'NUMN', 'ISO', 'ISON', 'VEC3',
            'RESULT_SCHEMA', 'SECTION_TARGETS', 'FATAL_STAGES', 'check_config', 'load_config', 'merge_config',
            'StageStatus', 'optional_module', 'run_stage', 'validate_result_json', 'lmn_json', 'crossing_json',
-           'timing_json', 'AnalysisResult', 'disp_json', 'thickness_json', 'check_probes', 'stage_load', 'probe_colors',
-           'save_fig', 'plot_overview', 'write_csv_atomic', 'write_tables', 'write_html_report', 'report_sidecar',
-           'make_figures', 'write_outputs', 'stage_quality', 'stage_lmn', 'stage_detect', 'vn_sources', 'stage_vn',
-           'stage_displacement', 'mean_normal', 'stage_timing', 'stage_thickness', 'check_sections', 'analyze']
+           'timing_json', 'AnalysisResult', 'disp_json', 'vn_json', 'thickness_json', 'check_probes', 'stage_load',
+           'probe_colors', 'save_fig', 'plot_overview', 'write_csv_atomic', 'write_tables', 'write_html_report',
+           'report_sidecar', 'make_figures', 'write_outputs', 'stage_quality', 'stage_lmn', 'stage_detect',
+           'vn_sources', 'stage_vn', 'stage_displacement', 'mean_normal', 'stage_timing', 'stage_thickness',
+           'check_sections', 'analyze']
 
 # %% ../nbs/15_pipeline.ipynb #9627eb74
 CONFIG_KEYS = {"start", "end", "probes", "rate", "source", "data_dir", "outdir", "plot", "pdf"}
@@ -126,10 +127,12 @@ _TIMING = {"n_hat": VEC3, "V_km_s": NUMN, "sigma_n_deg": NUMN, "sigma_V_km_s": N
            "formation": {"label": str, "elongation": NUMN, "planarity": NUMN}}
 _THICK = {"probe": str, "time": ISO, "thickness_km": NUMN, "sigma_km": NUMN}
 _DISP = {"max_abs_km": NUMN, "sigma_random_km": NUMN, "sigma_systematic_km": NUMN}
+_VN = {"frame": ("enum", "GSE"), "n_hat": VEC3, "cadence_s": NUMN, "rms_sigma_km_s": NUMN, "sources": ("list", str),
+       "smoothing": ("nullable", {"order": int, "width_s": ("list", NUMN), "lam": ("list", NUMN), "phi": ("list", NUMN), "flags": ("list", str)})}
 _STATUS = {"status": ("enum", "ok", "failed", "skipped", "unavailable", "pending"), "reason": (str, None)}
 RESULT_SCHEMA = {"schema": ("enum", SCHEMA), "trange": ("list", ISO, 2), "probes": ("list", str),
                  "frame": ("enum", "GSE"), "lmn": ("map", _LMN), "crossings": ("list", _CROSSING),
-                 "timing": ("nullable", _TIMING), "thickness": ("list", _THICK), "displacement": ("map", _DISP),
+                 "timing": ("nullable", _TIMING), "thickness": ("list", _THICK), "displacement": ("map", _DISP), "vn": ("map", _VN),
                  "provenance": {"mms_mp_version": str, "files": ("list", {"name": str, "sha256": str}),
                                 "simulated": bool, "config": dict},
                  "status": ("map", _STATUS)}
@@ -290,6 +293,7 @@ class AnalysisResult:
                 "timing_groups": [timing_json(t, g) for g, t in self.timings],
                 "thickness": [thickness_json(t) for t in self.thickness],
                 "displacement": {p: disp_json(d) for p, d in self.displacement.items()},
+                "vn": {p: vn_json(v) for p, v in self.vn.items()},
                 "provenance": {"mms_mp_version": __version__, "files": prov, "simulated": bool(self.simulated),
                                "config": _jsonable(self.config),
                                "missing": _jsonable(list(getattr(ev, "missing", None) or [])),
@@ -313,6 +317,16 @@ def disp_json(d, # motion.DispResult
     last = lambda name: _f(np.asarray(getattr(d, name, np.nan), float).ravel()[-1]) if np.size(getattr(d, name, np.nan)) else np.nan
     return {"max_abs_km": _f(np.nanmax(np.abs(s))) if np.isfinite(s).any() else np.nan,
             "sigma_random_km": last("sigma_random_km"), "sigma_systematic_km": last("sigma_systematic_km")}
+
+def vn_json(v, # electric.NormalVelocity (smoothed or not)
+           ) -> dict: # frame, n̂, grid cadence, RMS σ (km/s), sources, and how it was smoothed (None: the plain blend)
+    "JSON entry of one probe's V_N: what it was projected on, its σ and the smoothing's averaging time per block."
+    t = np.asarray(v.t); s = np.asarray(v.sigma_V_N, float); sm = getattr(v, "smoothing", None)
+    cad = float(np.median(np.diff(t).astype("timedelta64[ns]").astype(np.int64)) / 1e9) if len(t) > 1 else np.nan
+    return {"frame": v.frame, "n_hat": [_f(x) for x in v.n_hat], "cadence_s": _f(cad),
+            "rms_sigma_km_s": _f(np.sqrt(np.nanmean(s ** 2))) if np.isfinite(s).any() else np.nan, "sources": sorted(v.per_source),
+            "smoothing": None if sm is None else {"order": int(sm.order), "width_s": [_f(x) for x in sm.width_s], "lam": [_f(x) for x in sm.lam],
+                                                  "phi": [_f(x) for x in sm.phi], "flags": list(sm.flags)}}
 
 def thickness_json(t, # thickness.Thickness
                   ) -> dict: # probe, time ISO, thickness_km and sigma_km (km), method
@@ -442,7 +456,7 @@ def write_csv_atomic(path, # destination .csv
 def write_tables(res: AnalysisResult, # the analysis
                  outdir: Path, # output folder
                 ) -> dict: # name -> path written
-    "layer_thickness.csv and displacement_<probe>.csv."
+    "layer_thickness.csv, displacement_<probe>.csv and normal_velocity_<probe>.csv (smoothed V_N, the blend, each source; km/s)."
     import pandas as pd
     out = {}
     th = [thickness_json(t) for t in res.thickness]
@@ -454,6 +468,11 @@ def write_tables(res: AnalysisResult, # the analysis
                            **{k: np.asarray(getattr(d, k), float) for k in
                               ("disp_km", "sigma_random_km", "sigma_systematic_km", "sigma_total_km") if hasattr(d, k)}})
         out[f"displacement_{p}.csv"] = write_csv_atomic(outdir / f"displacement_{p}.csv", df)
+    for p, v in res.vn.items():
+        b = res.vn_blend.get(p, v); col = lambda k: "V_N_" + "".join(ch if ch.isalnum() else "_" for ch in k) + "_kms"
+        df = pd.DataFrame({"time": iso_ms(np.asarray(v.t)), "V_N_kms": v.V_N, "sigma_V_N_kms": v.sigma_V_N,
+                           "V_N_blend_kms": b.V_N, "sigma_V_N_blend_kms": b.sigma_V_N, **{col(k): x for k, x in b.per_source.items()}})
+        out[f"normal_velocity_{p}.csv"] = write_csv_atomic(outdir / f"normal_velocity_{p}.csv", df)
     return out
 
 # %% ../nbs/15_pipeline.ipynb #2ec49f36

@@ -43,7 +43,7 @@ def demo_run(demo_dir, tmp_path_factory):
 def test_demo_exit0_and_outputs(demo_run):
     r, out = demo_run
     assert r.returncode == 0, r.stderr
-    for f in ("mp_analysis.json", "layer_thickness.csv", "displacement_1.csv", "report.html", "figures/overview.png"):
+    for f in ("mp_analysis.json", "layer_thickness.csv", "displacement_1.csv", "normal_velocity_1.csv", "report.html", "figures/overview.png"):
         assert (out / f).is_file(), f"demo did not write {f}"
     assert not list(out.rglob("*.part")), "a temporary .part file was left behind"
     assert "SIMULATED" in (out / "report.html").read_text()
@@ -155,3 +155,25 @@ def test_console_script_installed():
         pytest.skip("mms_mp is not installed as a package in this interpreter (no console script)")
     r = subprocess.run([str(exe), "--version"], capture_output=True, text=True, timeout=120)
     assert r.returncode == 0 and r.stdout.strip() == f"mms_mp {__import__('mms_mp').__version__}"
+
+
+def test_demo_vn_is_smoothed_and_within_10_percent_of_truth(demo_run, demo_dir):
+    "normal_velocity_<p>.csv: the smoothed V_N (JSON says how) is within 10 % RMS of the simulator's V_N at its crossings."
+    import pandas as pd
+    _, out = demo_run
+    doc = json.loads((out / "mp_analysis.json").read_text())
+    truth = json.loads((demo_dir / "truth.json").read_text())
+    T = lambda s: np.datetime64(s.rstrip("Z"), "ns")
+    ts = np.array([T(x) for x in truth["series"]["time"]]); vt = np.array(truth["series"]["V_N_kms"])
+    for p in ("1", "2", "3", "4"):
+        sm = doc["vn"][p]["smoothing"]
+        assert sm["order"] == 2 and all(10 < w < 120 for w in sm["width_s"]), sm        # an averaging time, stated
+        df = pd.read_csv(out / f"normal_velocity_{p}.csv")
+        assert {"V_N_kms", "sigma_V_N_kms", "V_N_blend_kms", "V_N_ExB_kms", "V_N_FPI_ions_kms"} <= set(df.columns)
+        t = np.array([T(x) for x in df["time"]]); v = df["V_N_kms"].to_numpy()
+        near = np.zeros(len(t), bool)
+        for c in truth["crossings"]:
+            if c["probe"] == p: near |= (t >= T(c["layer_start"]) - np.timedelta64(60, "s")) & (t <= T(c["layer_end"]) + np.timedelta64(60, "s"))
+        near &= np.isfinite(v)
+        true_v = np.interp(t[near].astype(np.int64), ts.astype(np.int64), vt)
+        assert np.sqrt(np.mean((v[near] - true_v) ** 2)) < 0.10 * np.sqrt(np.mean(true_v ** 2))

@@ -22,6 +22,8 @@ GOOD = {"schema": "mms_mp/1", "trange": ["2019-01-27T12:15:00.000Z", "2019-01-27
                    "formation": {"label": "string", "elongation": 0.99, "planarity": 0.5}},
         "thickness": [{"probe": "2", "time": "2019-01-27T12:20:00.000Z", "thickness_km": 800.0, "sigma_km": 80.0}],
         "displacement": {"1": {"max_abs_km": 3000.0, "sigma_random_km": 50.0, "sigma_systematic_km": None}},
+        "vn": {"1": {"frame": "GSE", "n_hat": [1, 0, 0], "cadence_s": 4.5, "rms_sigma_km_s": 2.0, "sources": ["ExB", "FPI ions"],
+                     "smoothing": {"order": 2, "width_s": [35.0], "lam": [9.5], "phi": [0.9], "flags": []}}},
         "provenance": {"mms_mp_version": __version__, "files": [{"name": "a.cdf", "sha256": "0" * 64}],
                        "simulated": True, "config": {}},
         "status": {"load": {"status": "ok", "reason": None}}}
@@ -44,6 +46,8 @@ def test_valid_document_passes():
     (("crossings", 0, "probe"), "3", "not one of the analysed probes"),
     (("lmn", "1", "N"), [0, 0, 1], "not orthonormal"),
     (("thickness", 0, "thickness_km"), float("inf"), "expected a finite number"),
+    (("vn", "1", "frame"), "GSM", "$.vn.1.frame: expected one of ['GSE']"),
+    (("vn", "1", "smoothing", "order"), "2", "$.vn.1.smoothing.order: expected int"),
     (("trange",), ["2019-01-27T12:55:00.000Z", "2019-01-27T12:15:00.000Z"], "is not before end"),
 ])
 def test_hostile_documents_are_refused_with_the_place(path, value, message):
