@@ -736,6 +736,7 @@ def detect_crossings_multi(event, # Event (mms_mp.data) or {probe: {quantity: Da
     if alpha != 0.0:                      # one rotation for the formation (it corrects the LMN, shared by the probes)
         args = {p: a[:2] + (rotate_L(Rs[p], alpha),) + a[3:] for p, a in args.items()}
         pfs, per = run(args); per = {p: _mark_tilt(c, alpha) for p, c in per.items()}
+    if max_delay_s is None and len(args) < 2: max_delay_s = 0.0     # one probe: its crossings, nothing to match
     if max_delay_s is None:
         if len(pos) < 2: raise InputError(f"cannot size the matching window without positions (R_{fr.lower()}) "
                                           "for two probes; pass max_delay_s")

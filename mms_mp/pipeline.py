@@ -690,6 +690,8 @@ def stage_timing(res: AnalysisResult, # the analysis being built (updated in pla
                 ): # [(CrossingGroup, TimingResult GSE)]
     "Timing normal and speed for every crossing seen by ≥ 2 probes (`multispacecraft.timing_normal`), positions at the crossing times; the hybrid-LMN normal constrains degenerate (string/planar) formations."
     ms = _need("multispacecraft")
+    if len(res.matched.crossings) < 2:
+        raise GeometryError(f"multi-spacecraft timing needs at least 2 probes; this analysis has {', '.join('MMS' + p for p in res.matched.crossings) or 'none'}")
     groups = [g for g in res.matched.groups if len(g.crossings) >= 2 and len(g.positions_km) == len(g.crossings)]
     if not groups: raise GeometryError("no crossing was matched on two or more probes with positions, so timing is not possible")
     out, errs = [], []

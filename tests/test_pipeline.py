@@ -123,3 +123,20 @@ def test_nan_written_as_null(tmp_path):
     assert d == {"max_abs_km": 600.0, "sigma_random_km": 10.0, "sigma_systematic_km": None}
     csv = (tmp_path / "displacement_1.csv").read_text().splitlines()
     assert csv[0].startswith("time,disp_km") and csv[2].startswith("2019-01-27T12:16:00.000Z,600.0")
+
+
+def test_one_spacecraft_is_a_degraded_result_not_a_failure():
+    """One probe: crossings, V_N, displacement and thickness as usual; timing says it needs two probes."""
+    import warnings
+    from mms_mp.pipeline import analyze
+    from mms_mp.synthetic import demo_event_dir, load_truth
+    d = demo_event_dir("default"); tr = load_truth(d)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        r = analyze(tr.trange, ("2",), rate="srvy", source="local", data_dir=d)
+    st = {k: v.status for k, v in r.status.items()}
+    assert st == {"load": "ok", "quality": "ok", "lmn": "ok", "detect": "ok", "vn": "ok", "displacement": "ok",
+                  "timing": "failed", "thickness": "ok"}, r.status
+    assert "needs at least 2 probes" in r.status["timing"].reason and "MMS2" in r.status["timing"].reason
+    assert len(r.crossings) == len(tr.crossings_of("2"))                        # every true crossing of MMS2
+    assert all(x.method == "integrated V_N" for x in r.thickness) and r.thickness
