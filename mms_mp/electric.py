@@ -273,8 +273,7 @@ def _vpar_estimate(exb, fpi, default):
     "(V∥ correction, its random 1σ, systematic 1σ) on the E×B samples from the nearest good FPI ion sample."
     corr, sig = np.zeros(len(exb.t)), np.full(len(exb.t), float(default))
     if fpi is None or not fpi.good.any(): return corr, 0 * sig, sig
-    f = lambda x: x.astype("datetime64[ns]").astype(np.int64) / 1e9 if x.dtype.kind == "M" else x.astype(float)
-    ti = f(np.asarray(fpi.t)[fpi.good]); vi = fpi.v_km_s[fpi.good]; te = f(np.asarray(exb.t))
+    ti = _fsec(np.asarray(fpi.t)[fpi.good]); vi = fpi.v_km_s[fpi.good]; te = _fsec(exb.t)
     si = np.asarray(fpi.sigma_km_s, float)[fpi.good]
     si = np.sqrt(np.einsum("nii->n", si) / 3) if si.ndim == 3 else si
     sc = np.sqrt(np.mean([robust_scatter(vi[:, i]) ** 2 for i in range(3)], axis=0))   # measured noise, where the model σ is too small
@@ -348,13 +347,11 @@ def _penalty_banded(n, order):
     return ab
 
 def _whittaker(y, w, lam, P, order):
-    "(fit, banded Cholesky factor, penalised residual r, log|W + λP|) of the weighted Whittaker smoother."
+    "(fit, banded Cholesky factor of W + λP) of the weighted Whittaker smoother."
     from scipy.linalg import cholesky_banded, cho_solve_banded
     ab = lam * P; ab[order] += w
     cf = cholesky_banded(ab, lower=False)
-    v = cho_solve_banded((cf, False), w * y)
-    r = float(np.sum(w * (y - v) ** 2) + lam * np.sum(np.diff(v, order) ** 2))
-    return v, cf, r, 2 * float(np.sum(np.log(cf[order])))
+    return cho_solve_banded((cf, False), w * y), cf
 
 def _ubre_lambda(y, w, P, order):
     "λ minimising the unbiased risk estimate RSS_w + 2·edf − m (known σ; Craven & Wahba 1979), edf from the eigenvalues."
@@ -366,7 +363,7 @@ def _ubre_lambda(y, w, P, order):
     for k in range(order + 1): ab[order - k, k:] *= s[k:] * s[:n - k]
     nu = np.maximum(eig_banded(ab, lower=False, eigvals_only=True), 0.0)   # tr H(λ) = Σ 1/(1 + λν) (Demmler–Reinsch)
     def risk(ll):
-        v, _, _, _ = _whittaker(y, w, np.exp(ll), P, order)
+        v, _ = _whittaker(y, w, np.exp(ll), P, order)
         return float(np.sum(w * (y - v) ** 2)) + 2 * float(np.sum(1 / (1 + np.exp(ll) * nu))) - m
     grid = np.log(w0) + np.linspace(np.log(1e-4), np.log(1e12), 33)       # coarse scan, then Brent around the best
     k = int(np.argmin([risk(x) for x in grid])); lo, hi = grid[max(k - 1, 0)], grid[min(k + 1, len(grid) - 1)]
@@ -401,9 +398,11 @@ def smooth_normal_velocity(nv: NormalVelocity, # blended V_N ± σ on a uniform 
         w = np.where(g, 1 / np.where(g, sig[sl], 1.0) ** 2, 0.0); y = np.where(g, nv.V_N[sl], 0.0)
         if m <= order + 2:                                   # too few samples to judge any smoothing: pass them through
             V[sl], S[sl] = np.where(g, nv.V_N[sl], np.nan), np.where(g, sig[sl], np.nan); cov.append((a, np.diag(np.where(g, sig[sl] ** 2, 0.0))))
-            flags.add("too_few_samples"); [info[k].append(np.nan) for k in info]; continue
+            flags.add("too_few_samples")
+            for k in info: info[k].append(np.nan)
+            continue
         P = _penalty_banded(n, order); L = _ubre_lambda(y, w, P, order) if lam is None else float(lam)
-        v, cf, _, _ = _whittaker(y, w, L, P, order)
+        v, cf = _whittaker(y, w, L, P, order)
         C = cho_solve_banded((cf, False), np.eye(n)); edf = float(np.sum(w * np.diag(C)))
         phi = float(np.sum(w * (y - v) ** 2)) / max(m - edf, 1.0); C *= max(phi, 1.0)   # widen only (Birge convention), never shrink σ
         V[sl] = np.where(g, v, np.nan); S[sl] = np.where(g, np.sqrt(np.diag(C)), np.nan); cov.append((a, C))
