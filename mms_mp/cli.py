@@ -129,6 +129,10 @@ def summary_lines(res, # mms_mp.pipeline.AnalysisResult
     for p in res.probes:
         cs = [c for c in res.crossings if str(c.probe) == p]
         if cs: out.append(f"MMS{p}: {len(cs)} crossings ({sum(c.direction == 'out' for c in cs)} out, {sum(c.direction == 'in' for c in cs)} in)")
+        v = res.vn.get(p); sm = getattr(v, "smoothing", None)
+        if v is not None and np.isfinite(v.sigma_V_N).any():
+            how = f"smoothed over ≈ {np.nanmean(sm.width_s):.0f} s" if sm is not None and np.isfinite(sm.width_s).any() else "blend, not smoothed"
+            out.append(f"MMS{p}: V_N along its N ({v.frame}), {how}, RMS σ {np.sqrt(np.nanmean(v.sigma_V_N ** 2)):.1f} km/s")
     t = res.timing
     if t is not None:
         n = ", ".join(f"{x:+.3f}" for x in t.n_hat)
