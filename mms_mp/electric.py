@@ -389,6 +389,9 @@ def smooth_normal_velocity(nv: NormalVelocity, # blended V_N ± σ on a uniform 
     from scipy.linalg import cho_solve_banded
     if order == 0: return nv
     if order not in (1, 2, 3): raise InputError(f"order must be 0 (off), 1, 2 or 3, got {order!r}")
+    if lam is not None and not (np.isfinite(lam) and lam > 0): raise InputError(f"lam must be a positive number, (km/s)⁻², or None (chosen from the data); got {lam!r}")
+    if not (isinstance(max_block, (int, np.integer)) and max_block >= 10): raise InputError(f"max_block must be an integer ≥ 10 samples, got {max_block!r}")
+    if max_gap_s is not None and not (np.isfinite(max_gap_s) and max_gap_s >= 0): raise InputError(f"max_gap_s must be ≥ 0 s or None, got {max_gap_s!r}")
     t = np.asarray(nv.t); c = _accum(t); mg = 3 * c if max_gap_s is None else float(max_gap_s)
     sig = np.asarray(nv.sigma_V_N, float); good = nv.good & np.isfinite(sig) & (sig > 0)
     blocks, split = _blocks(good, c, mg, int(max_block))

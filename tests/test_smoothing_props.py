@@ -59,6 +59,10 @@ def test_degraded_inputs_are_flagged_not_errors():
     assert "block_split" in long.smoothing.flags and len(long.smoothing.blocks) == 3
     with pytest.raises(InputError, match="order must be"):
         smooth_normal_velocity(nv(t, np.ones(len(t)), 1.0), order=5)
+    for bad, msg in ((dict(lam=-1.0), "lam must be a positive"), (dict(lam=np.nan), "lam must be a positive"),
+                     (dict(max_block=3), "max_block must be"), (dict(max_gap_s=-5.0), "max_gap_s must be")):
+        with pytest.raises(InputError, match=msg):
+            smooth_normal_velocity(nv(t, np.ones(len(t)), 1.0), **bad)
 
 
 @settings(max_examples=30, deadline=None)
