@@ -382,7 +382,7 @@ def smooth_normal_velocity(nv: NormalVelocity, # blended V_N ± σ on a uniform 
                            *,
                            order: int = 2, # difference penalty order (2: penalise curvature); 0 returns nv unchanged
                            lam=None, # fixed λ, (km/s)⁻²; None: chosen in each block by the unbiased risk estimate
-                           max_gap_s=None, # missing stretch that splits blocks, s; None: 3 grid steps
+                           max_gap_s=None, # a step between usable bins longer than this splits blocks, s; None: 3 grid steps (3 missing bins split)
                            max_block: int = 4000, # most samples smoothed together (the posterior covariance is dense per block)
                           ) -> NormalVelocity: # smoothed V_N, posterior σ and covariance blocks; sources as in `nv`
     "Penalised-least-squares (Whittaker) smoothing of a blended V_N, λ by unbiased risk from its σ, with the posterior covariance."
