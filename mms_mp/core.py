@@ -15,10 +15,11 @@ from pathlib import Path
 import numpy as np
 
 # %% auto #0
-__all__ = ['FRAMES', 'R_E_KM', 'MU0', 'M_P_KG', 'MMSMPError', 'InputError', 'FrameError', 'NoDataError', 'GeometryError',
+__all__ = ['FRAMES', 'LEAP_SECONDS', 'TT2000_UTC0', 'TT2000_FILL', 'R_E_KM', 'MU0', 'M_P_KG', 'Q_E_C', 'EXIT_OK', 'EXIT_USAGE',
+           'EXIT_NODATA', 'EXIT_FAILED', 'MMSMPError', 'InputError', 'FrameError', 'NoDataError', 'GeometryError',
            'check_frame', 'rotate_about_x', 'gse_gsm_angle', 'gse_to_gsm', 'gsm_to_gse', 'as_datetime64',
-           'parse_trange', 'seconds_since', 'from_seconds', 'iso_ms', 'TimeCleanReport', 'clean_times', 'atomic_write',
-           'write_json_atomic']
+           'parse_trange', 'seconds_since', 'from_seconds', 'iso_ms', 'tt2000_to_datetime64', 'datetime64_to_tt2000',
+           'TimeCleanReport', 'clean_times', 'atomic_write', 'write_json_atomic', 'exit_code', 'cache_root']
 
 # %% ../nbs/00_core.ipynb #866e3565
 class MMSMPError(Exception):
@@ -126,6 +127,44 @@ def iso_ms(t) -> str | list[str]:
     if a.ndim == 0: return str(a) + "Z"
     return [str(x) + "Z" for x in a]
 
+# %% ../nbs/00_core.ipynb #35833861
+LEAP_SECONDS = (  # (UTC day from which TAI − UTC holds, TAI − UTC in s): IERS Bulletin C
+    ("1972-01-01", 10), ("1972-07-01", 11), ("1973-01-01", 12), ("1974-01-01", 13), ("1975-01-01", 14),
+    ("1976-01-01", 15), ("1977-01-01", 16), ("1978-01-01", 17), ("1979-01-01", 18), ("1980-01-01", 19),
+    ("1981-07-01", 20), ("1982-07-01", 21), ("1983-07-01", 22), ("1985-07-01", 23), ("1988-01-01", 24),
+    ("1990-01-01", 25), ("1991-01-01", 26), ("1992-07-01", 27), ("1993-07-01", 28), ("1994-07-01", 29),
+    ("1996-01-01", 30), ("1997-07-01", 31), ("1999-01-01", 32), ("2006-01-01", 33), ("2009-01-01", 34),
+    ("2012-07-01", 35), ("2015-07-01", 36), ("2017-01-01", 37))
+TT2000_UTC0 = np.datetime64("2000-01-01T11:58:55.816", "ns")  # UTC of TT2000 = 0 when TAI − UTC = 32 s
+TT2000_FILL = np.iinfo(np.int64).min  # CDF fill value of a TT2000 variable
+
+def _leap_table() -> tuple[np.ndarray, np.ndarray]:
+    "(UTC day starts as int64 ns since TT2000_UTC0, TAI − UTC − 32 s in ns)."
+    days = np.array([d for d, _ in LEAP_SECONDS], "datetime64[ns]")
+    extra = np.array([s - 32 for _, s in LEAP_SECONDS], np.int64) * 1_000_000_000
+    return (days - TT2000_UTC0).astype(np.int64), extra
+
+# %% ../nbs/00_core.ipynb #77542052
+def tt2000_to_datetime64(tt, # CDF_TIME_TT2000 values, int64 ns
+                        ) -> np.ndarray: # datetime64[ns] UTC; fill (−2⁶³) → NaT
+    "TT2000 → UTC for any date since 1972, vectorised through the leap-second table."
+    tt = np.asarray(tt, np.int64)
+    day, extra = _leap_table()
+    i = np.searchsorted(day + extra, tt, side="right") - 1
+    out = TT2000_UTC0 + (tt - extra[np.maximum(i, 0)]).astype("timedelta64[ns]")
+    return np.where((tt == TT2000_FILL) | (i < 0), np.datetime64("NaT", "ns"), out)
+
+def datetime64_to_tt2000(t, # UTC times: datetime64 or anything `as_datetime64` reads
+                        ) -> np.ndarray: # int64 TT2000 ns; NaT → the TT2000 fill value
+    "UTC → TT2000 for any date since 1972, the exact inverse of `tt2000_to_datetime64`."
+    t = np.asarray(as_datetime64(t), "datetime64[ns]")
+    ns = (t - TT2000_UTC0).astype(np.int64)
+    day, extra = _leap_table()
+    i = np.searchsorted(day, ns, side="right") - 1
+    if np.any((i < 0) & ~np.isnat(t)):
+        raise InputError("TT2000 conversion starts at 1972-01-01 (the first leap second); earlier times given")
+    return np.where(np.isnat(t), TT2000_FILL, ns + extra[np.maximum(i, 0)])
+
 # %% ../nbs/00_core.ipynb #e6bab065
 @dataclass
 class TimeCleanReport:
@@ -186,7 +225,28 @@ def write_json_atomic(path, obj, indent: int = 2) -> Path:
     with atomic_write(path) as f: json.dump(_clean(obj), f, indent=indent, default=_json_default, allow_nan=False)
     return Path(path)
 
-# %% ../nbs/00_core.ipynb #4378bc4d
+# %% ../nbs/00_core.ipynb #dfbcf61e
 R_E_KM = 6371.2  # Earth radius, km (IGRF reference radius, the convention of the Shue papers and pySPEDAS)
 MU0 = 4e-7 * np.pi  # vacuum permeability, H/m
-M_P_KG = 1.67262192e-27  # proton mass, kg
+M_P_KG = 1.67262192e-27  # proton mass, kg (CODATA 2018)
+Q_E_C = 1.602176634e-19  # elementary charge, C (exact, SI 2019)
+
+# %% ../nbs/00_core.ipynb #e647f321
+EXIT_OK, EXIT_USAGE, EXIT_NODATA, EXIT_FAILED = 0, 2, 3, 4
+
+def exit_code(err: BaseException | None, # the exception that ended the command (None: success)
+             ) -> int: # process exit code
+    "Map an exception to the exit code: InputError 2, NoDataError 3, anything else 4."
+    if err is None: return EXIT_OK
+    if isinstance(err, InputError): return EXIT_USAGE
+    if isinstance(err, NoDataError): return EXIT_NODATA
+    return EXIT_FAILED
+
+# %% ../nbs/00_core.ipynb #a23779b9
+def cache_root(root=None, # explicit folder, or None
+              ) -> Path: # $MMS_MP_CACHE if set, else platformdirs.user_cache_dir("mms_mp")
+    "Folder for mms_mp's caches: simulated events and file digests."
+    if root: return Path(root)
+    if os.environ.get("MMS_MP_CACHE"): return Path(os.environ["MMS_MP_CACHE"])
+    import platformdirs
+    return Path(platformdirs.user_cache_dir("mms_mp"))
