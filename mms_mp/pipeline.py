@@ -25,10 +25,9 @@ __all__ = ['CONFIG_KEYS', 'CONFIG_SECTIONS', 'RATES', 'SOURCES', 'STAGES', 'SCHE
            'RESULT_SCHEMA', 'SECTION_TARGETS', 'FATAL_STAGES', 'check_config', 'load_config', 'merge_config',
            'StageStatus', 'optional_module', 'run_stage', 'validate_result_json', 'lmn_json', 'crossing_json',
            'timing_json', 'AnalysisResult', 'disp_json', 'vn_json', 'thickness_json', 'check_probes', 'stage_load',
-           'probe_colors', 'save_fig', 'plot_overview', 'write_csv_atomic', 'write_tables', 'write_html_report',
-           'report_sidecar', 'make_figures', 'write_outputs', 'stage_quality', 'stage_lmn', 'stage_detect',
-           'vn_sources', 'stage_vn', 'stage_displacement', 'mean_normal', 'stage_timing', 'stage_thickness',
-           'check_sections', 'analyze']
+           'save_fig', 'write_csv_atomic', 'write_tables', 'write_html_report', 'report_sidecar', 'make_figures',
+           'write_outputs', 'stage_quality', 'stage_lmn', 'stage_detect', 'vn_sources', 'stage_vn',
+           'stage_displacement', 'mean_normal', 'stage_timing', 'stage_thickness', 'check_sections', 'analyze']
 
 # %% ../nbs/15_pipeline.ipynb #9627eb74
 CONFIG_KEYS = {"start", "end", "probes", "rate", "source", "data_dir", "outdir", "plot", "pdf"}
@@ -372,78 +371,17 @@ def stage_load(res: AnalysisResult, # the analysis being built (updated in place
     return ev
 
 # %% ../nbs/15_pipeline.ipynb #c55b79ba
-_FALLBACK_COLORS = {"1": "black", "2": "red", "3": "teal", "4": "blue"}
-
-def probe_colors() -> dict: # probe "1".."4" -> matplotlib colour
-    "Probe → colour, from `mms_mp.visualize.PROBE_COLORS` when available (MMS convention)."
-    vis = optional_module("visualize")
-    cols = getattr(vis, "PROBE_COLORS", None) if vis else None
-    return {p: (cols.get(p, cols.get(f"mms{p}", cols.get(int(p), c))) if isinstance(cols, dict) else c)
-            for p, c in _FALLBACK_COLORS.items()}
-
 def save_fig(fig, # matplotlib Figure
              path, # destination .png (a .pdf is written beside it when pdf=True)
              *, pdf: bool = False, # also write a PDF
              dpi: int = 90, # PNG resolution, dots per inch
             ) -> list: # paths written
-    "Save a figure atomically (PNG, optional PDF), through `mms_mp.visualize.save_figure` when it exists."
+    "Save a figure atomically (PNG, optional PDF) through `mms_mp.visualize.save_figure`, then close it."
     import matplotlib.pyplot as plt
-    vis = optional_module("visualize"); path = Path(path)
-    try:
-        if vis is not None and hasattr(vis, "save_figure"): return list(vis.save_figure(fig, path, dpi=dpi, pdf=pdf))
-        out = []
-        for ext in ([".png", ".pdf"] if pdf else [".png"]):
-            with atomic_write(path.with_suffix(ext), "wb") as f: fig.savefig(f, format=ext[1:], dpi=dpi, bbox_inches="tight")
-            out.append(path.with_suffix(ext))
-        return out
-    finally:
-        plt.close(fig)
+    from mms_mp.visualize import save_figure
+    try: return list(save_figure(fig, Path(path), dpi=dpi, pdf=pdf))
+    finally: plt.close(fig)
 
-# %% ../nbs/15_pipeline.ipynb #b4b6d335
-def plot_overview(event, # mms_mp.data.Event
-                  probes, # probes to draw
-                  *, simulated: bool = False, # tag the title "SIMULATED"
-                  title: str = "", # extra title text
-                 ):  # matplotlib Figure: |B|, B (GSE), Ni/Ne, He⁺ density, Vi (GSE), all probes
-    "Five-panel overview of all probes: |B|, B GSE, densities, He⁺ density and ion velocity."
-    import matplotlib.pyplot as plt
-    cols = probe_colors()
-    from mms_mp.resample import bin_average
-    fig, ax = plt.subplots(5, 1, figsize=(8, 9), sharex=True)
-    ls = ("-", "--", ":")
-    t0 = min(d["Bmag"]["time"].values[0] for d in (event[p] for p in probes) if "Bmag" in d)
-    def shown(x):  # display only: means in bins of ≥ the native cadence (~1500 per panel); empty bins stay NaN, so gaps stay blank
-        ts = seconds_since(x["time"].values, t0); y = np.asarray(x.values, float).reshape(len(ts), -1)
-        if len(ts) < 2: return x["time"].values, y
-        dt = max(float(np.median(np.diff(ts))), (ts[-1] - ts[0]) / 1500)
-        grid = np.arange(ts[0], ts[-1] + dt / 2, dt)
-        m, ok, _ = bin_average(ts, y, np.isfinite(y).all(1), grid, dt, min_samples=1)
-        return from_seconds(grid, t0), np.where(ok[:, None], m, np.nan)
-    for p in probes:
-        d, c = event[p], cols[p]
-        cache = {}
-        def line(a, q, k=None, **kw):
-            if q not in d: return
-            if q not in cache: cache[q] = shown(d[q])
-            t, y = cache[q]
-            a.plot(t, y[:, 0 if k is None else k], color=c, lw=0.7, **kw)
-        line(ax[0], "Bmag", label=f"MMS{p}")
-        for k in range(3): line(ax[1], "B_gse", k, ls=ls[k])
-        line(ax[2], "Ni"); line(ax[2], "Ne", ls="--")
-        line(ax[3], "N_Heplus")
-        for k in range(3): line(ax[4], "Vi_gse", k, ls=ls[k])
-    labels = ["|B| (nT)", "B GSE (nT)\nx — y -- z ··", "N (cm⁻³)\nNi — Ne --", "N He⁺ (cm⁻³)", "Vi GSE (km/s)\nx — y -- z ··"]
-    for a, l in zip(ax, labels): a.set_ylabel(l, fontsize=8); a.tick_params(labelsize=7)
-    for a, lo in ((ax[2], 1e-2), (ax[3], 1e-3)): a.set_yscale("log"); a.set_ylim(bottom=lo)
-    ax[0].legend(fontsize=7, ncol=4, loc="lower left", bbox_to_anchor=(0, 1.0), frameon=False)
-    import matplotlib.ticker as mt
-    for a in (ax[2], ax[3]): a.yaxis.set_minor_formatter(mt.NullFormatter())
-    ax[-1].set_xlabel("time (UTC)", fontsize=8)
-    fig.suptitle(("SIMULATED " if simulated else "") + "MMS overview " + title, fontsize=10)
-    fig.autofmt_xdate()
-    vis = optional_module("visualize")
-    if vis is not None and simulated and hasattr(vis, "mark_simulated"): vis.mark_simulated(fig, simulated)
-    return fig
 
 # %% ../nbs/15_pipeline.ipynb #dfcf4ddf
 def write_csv_atomic(path, # destination .csv
@@ -525,6 +463,7 @@ def make_figures(res: AnalysisResult, # the analysis
                 ) -> dict: # figure name -> [paths]
     "Overview of all probes plus the `mms_mp.visualize` figures whose inputs exist; failures are logged, not fatal."
     out, log, sim, t0 = {}, logging.getLogger("mms_mp.pipeline"), res.simulated, time.perf_counter()
+    from mms_mp.visualize import plot_overview
     jobs = [("overview", lambda: plot_overview(res.event, res.probes, simulated=sim,
                                                title=f"{iso_ms(res.trange[0])[:16]}–{iso_ms(res.trange[1])[11:16]}"))]
     vis = optional_module("visualize")

@@ -10,13 +10,13 @@ from pathlib import Path
 
 import numpy as np
 
-from .core import InputError, FrameError, check_frame, atomic_write, as_datetime64, seconds_since, M_P_KG
+from .core import InputError, FrameError, check_frame, atomic_write, as_datetime64, seconds_since, from_seconds, M_P_KG
 from .layout import check_probe
 
 # %% auto #0
 __all__ = ['PROBE_COLORS', 'LMN_COLORS', 'probe_color', 'as_series', 'shade_crossings', 'mark_simulated', 'save_figure',
            'figure_png', 'dynamic_pressure', 'summary_single', 'overlay_multi', 'plot_displacement', 'plot_formation',
-           'plot_timing', 'plot_hodogram', 'summary_event']
+           'plot_timing', 'plot_hodogram', 'plot_overview', 'summary_event']
 
 # %% ../nbs/12_visualize.ipynb #f117c02f
 PROBE_COLORS = {"1": "#000000", "2": "#d62728", "3": "#1a9850", "4": "#1f77b4"}  # MMS1 black, MMS2 red, MMS3 green, MMS4 blue
@@ -385,6 +385,57 @@ def plot_hodogram(B_lmn, # (t, (N,3)), DataArray, or (N,3) array: B in LMN, nT
     else: axs[0].set_title(title or f"{pr}hodograms (LMN)", fontsize=10)
     cb = fig.colorbar(sc, ax=axs[1], shrink=0.8, pad=0.03); cb.set_ticks([0, 1]); cb.set_ticklabels(["start", "end"])
     return mark_simulated(fig, simulated)
+
+# %% ../nbs/12_visualize.ipynb #43a91476
+def plot_overview(event, # mms_mp.data.Event
+                  probes, # probes to draw
+                  *, simulated: bool = False, # tag the title "SIMULATED"
+                  title: str = "", # extra title text
+                 ):  # matplotlib Figure: |B|, B (GSE), Ni/Ne, He⁺ density, Vi (GSE), all probes
+    "Five-panel overview of all probes: |B|, B GSE, densities, He⁺ density and ion velocity."
+    import matplotlib.pyplot as plt
+    from mms_mp.resample import bin_average
+    fig, ax = plt.subplots(5, 1, figsize=(8, 9), sharex=True)
+    ls = ("-", "--", ":")
+    t0 = min(d["Bmag"]["time"].values[0] for d in (event[p] for p in probes) if "Bmag" in d)
+    def shown(x):  # display only: bin means of ≥ the native cadence (~1500 per panel); empty bins stay NaN
+        ts = seconds_since(x["time"].values, t0)
+        y = np.asarray(x.values, float).reshape(len(ts), -1)
+        if len(ts) < 2: return x["time"].values, y
+        dt = max(float(np.median(np.diff(ts))), (ts[-1] - ts[0]) / 1500)
+        grid = np.arange(ts[0], ts[-1] + dt / 2, dt)
+        m, ok, _ = bin_average(ts, y, np.isfinite(y).all(1), grid, dt, min_samples=1)
+        return from_seconds(grid, t0), np.where(ok[:, None], m, np.nan)
+    for p in probes:
+        d, c = event[p], probe_color(p)
+        cache = {}
+        def line(a, q, k=None, **kw):
+            if q not in d: return
+            if q not in cache: cache[q] = shown(d[q])
+            t, y = cache[q]
+            a.plot(t, y[:, 0 if k is None else k], color=c, lw=0.7, **kw)
+        line(ax[0], "Bmag", label=f"MMS{p}")
+        for k in range(3): line(ax[1], "B_gse", k, ls=ls[k])
+        line(ax[2], "Ni")
+        line(ax[2], "Ne", ls="--")
+        line(ax[3], "N_Heplus")
+        for k in range(3): line(ax[4], "Vi_gse", k, ls=ls[k])
+    labels = ["|B| (nT)", "B GSE (nT)\nx — y -- z ··", "N (cm⁻³)\nNi — Ne --", "N He⁺ (cm⁻³)",
+              "Vi GSE (km/s)\nx — y -- z ··"]
+    for a, l in zip(ax, labels):
+        a.set_ylabel(l, fontsize=8)
+        a.tick_params(labelsize=7)
+    for a, lo in ((ax[2], 1e-2), (ax[3], 1e-3)):
+        a.set_yscale("log")
+        a.set_ylim(bottom=lo)
+    ax[0].legend(fontsize=7, ncol=4, loc="lower left", bbox_to_anchor=(0, 1.0), frameon=False)
+    import matplotlib.ticker as mt
+    for a in (ax[2], ax[3]): a.yaxis.set_minor_formatter(mt.NullFormatter())
+    ax[-1].set_xlabel("time (UTC)", fontsize=8)
+    fig.suptitle(("SIMULATED " if simulated else "") + "MMS overview " + title, fontsize=10)
+    fig.autofmt_xdate()
+    if simulated: mark_simulated(fig, simulated)
+    return fig
 
 # %% ../nbs/12_visualize.ipynb #b74fbe47
 def _block_mean(t, y, max_points):
