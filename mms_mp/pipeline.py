@@ -529,20 +529,10 @@ def write_outputs(res: AnalysisResult, # the analysis
 def stage_quality(res: AnalysisResult, # the analysis being built (updated in place)
                   cfg: dict, # configuration: top-level keys and per-stage sections
                  ): # probe -> {quantity: removed-sample counts}
-    "Apply `mms_mp.quality.event_masks` per probe: removed samples become NaN; counts kept per quantity."
-    quality = _need("quality")
-    import xarray as xr
-    counts = {}
-    for p in res.probes:
-        d, c = res.event[p], {}
-        for name, m in quality.event_masks(res.event, p).items():
-            if m.n_removed:
-                da = d[name]
-                d[name] = da.where(xr.DataArray(np.asarray(m.good, bool), dims="time", coords={"time": da["time"]}))
-            c[name] = {"removed": m.n_removed, "of": m.n, **{f"why: {k}": v for k, v in m.reasons.items() if v}}
-        counts[p] = c
-    res.quality = counts
-    return counts
+    "Apply the instrument quality masks once (`mms_mp.quality.apply_masks`): removed samples become NaN."
+    from mms_mp.quality import apply_masks
+    res.quality = apply_masks(res.event, res.probes)
+    return res.quality
 
 def stage_lmn(res: AnalysisResult, # the analysis being built (updated in place)
               cfg: dict, # configuration: top-level keys and per-stage sections

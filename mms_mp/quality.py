@@ -13,7 +13,7 @@ from .core import InputError
 
 # %% auto #0
 __all__ = ['FPI_MOMS_BITS', 'FPI_REJECT', 'QualityMask', 'finite_mask', 'fgm_mask', 'decode_fpi_errorflags', 'fpi_mask',
-           'edp_mask', 'hpca_mask', 'event_masks']
+           'edp_mask', 'hpca_mask', 'event_masks', 'apply_masks']
 
 # %% ../nbs/06_quality.ipynb #4a4bbbfc
 @dataclass
@@ -181,3 +181,20 @@ def event_masks(event, # mms_mp.data.Event (event[probe] → {quantity: DataArra
         elif name.startswith("N_"): out[name] = hpca_mask(vals)
         else: out[name] = QualityMask(finite_mask(vals), {"non-finite values": int((~finite_mask(vals)).sum())}, {}, str(da.attrs.get("instrument", "")))
     return out
+
+# %% ../nbs/06_quality.ipynb #2636a888
+def apply_masks(event, # mms_mp.data.Event, changed in place
+                probes=None, # probes to mask (default: all in the event)
+               ) -> dict: # probe -> {quantity: {"removed", "of", "why: <reason>": count}}
+    "Set every sample that `event_masks` does not find good to NaN, in place; return the counts."
+    import xarray as xr
+    counts = {}
+    for p in (probes if probes is not None else event.probes):
+        d, c = event[p], {}
+        for name, m in event_masks(event, p).items():
+            if m.n_removed:
+                good = xr.DataArray(np.asarray(m.good, bool), dims="time", coords={"time": d[name]["time"]})
+                d[name] = d[name].where(good)
+            c[name] = {"removed": m.n_removed, "of": m.n, **{f"why: {k}": v for k, v in m.reasons.items() if v}}
+        counts[p] = c
+    return counts
