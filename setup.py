@@ -12,10 +12,8 @@ cfg = cfg["DEFAULT"]
 for key in "version description keywords author author_email license min_python lib_name user".split():
     assert key in cfg, f"settings.ini is missing `{key}`"
 
-licenses = {"apache2": ("Apache Software License 2.0", "OSI Approved :: Apache Software License")}
 statuses = ["1 - Planning", "2 - Pre-Alpha", "3 - Alpha", "4 - Beta", "5 - Production/Stable", "6 - Mature", "7 - Inactive"]
 py_versions = "3.10 3.11 3.12 3.13".split()
-lic = licenses[cfg["license"]]
 min_python = cfg["min_python"]
 
 
@@ -32,22 +30,23 @@ setuptools.setup(
     long_description_content_type="text/markdown",
     author=cfg["author"],
     author_email=cfg["author_email"],
-    license=lic[0],
+    license=cfg["license"],  # an SPDX expression (PEP 639); no license classifier
     url=cfg["git_url"],
     keywords=cfg["keywords"],
     classifiers=[
         "Development Status :: " + statuses[int(cfg["status"])],
         "Intended Audience :: " + cfg["audience"].title(),
-        "License :: " + lic[1],
         "Natural Language :: " + cfg["language"].title(),
         "Topic :: Scientific/Engineering :: Physics",
         "Topic :: Scientific/Engineering :: Astronomy",
     ] + ["Programming Language :: Python :: " + v for v in py_versions[py_versions.index(min_python):]],
-    packages=setuptools.find_packages(include=[cfg["lib_name"], cfg["lib_name"] + ".*"]),
-    include_package_data=True,
-    package_data={cfg["lib_name"]: ["resources/*", "resources/**/*", "reports/*.ipynb"]},
+    # resources/ (formation table) and reports/ (papermill template) are data folders: listed as packages so that
+    # their files install with the code, and their files named explicitly.
+    packages=setuptools.find_namespace_packages(include=[cfg["lib_name"], cfg["lib_name"] + ".*"]),
+    package_data={cfg["lib_name"] + ".resources": ["*.csv"], cfg["lib_name"] + ".reports": ["*.ipynb"]},
     install_requires=_reqs("requirements"),
-    extras_require={"dev": _reqs("dev_requirements")},
+    extras_require={"report": _reqs("report_requirements"), "batch": _reqs("batch_requirements"),
+                    "dev": _reqs("dev_requirements") + _reqs("report_requirements") + _reqs("batch_requirements")},
     python_requires=">=" + min_python,
     zip_safe=False,
     entry_points={
