@@ -43,7 +43,7 @@ setuptools.setup(
     # resources/ (formation table) and reports/ (papermill template) are data folders: listed as packages so that
     # their files install with the code, and their files named explicitly.
     packages=setuptools.find_namespace_packages(include=[cfg["lib_name"], cfg["lib_name"] + ".*"]),
-    package_data={cfg["lib_name"] + ".resources": ["*.csv"], cfg["lib_name"] + ".reports": ["*.ipynb"]},
+    package_data={cfg["lib_name"] + ".resources": ["*.csv", "*.json"], cfg["lib_name"] + ".reports": ["*.ipynb"]},
     install_requires=_reqs("requirements"),
     extras_require={"report": _reqs("report_requirements"), "batch": _reqs("batch_requirements"),
                     "dev": _reqs("dev_requirements") + _reqs("report_requirements") + _reqs("batch_requirements")},
