@@ -14,6 +14,7 @@ import cdflib
 import numpy as np
 import pytest
 
+from mms_mp.core import R_E_KM
 from mms_mp.data import FPI_INVALID_MASK, load_event
 
 ROOT = Path(__file__).parent / "fixtures" / "real"
@@ -93,20 +94,32 @@ def test_fgm_pair_joined_and_clipped_to_the_event_window():
     assert 7_811_000 <= dt.min() and dt.max() <= 7_813_000  # 128 S/s across the file boundary too
 
 
-def test_fgm_positions_are_in_the_files_but_not_loaded():
-    """Each FGM file carries `r_gse` every 30 s on `Epoch_state`, running past its last B sample; the
-    pair repeats 3 of those records. The loader's FGM product reads B only, so no position comes back."""
-    a, b = (cdflib.CDF(str(FGM / n)) for n in sorted(FGM_FILES)[:2])
+@pytest.mark.parametrize("day, n_shared, past_s", [("2015/09/02", 3, 19.67), ("2019/11/30", 5, 60.08)])
+def test_fgm_positions_are_in_the_files_but_not_loaded(day, n_shared, past_s):
+    """Each FGM file carries `r_gse` every 30 s on `Epoch_state`, running past its last B sample;
+    consecutive files repeat some of those records with identical values. The loader's FGM product reads
+    B only, so no position comes back (and there is no MEC file)."""
+    pair = [n for n in sorted(FGM_FILES) if n.startswith(day)]
+    a, b = (cdflib.CDF(str(FGM / n)) for n in pair)
     ta, tb = raw_times(a, "Epoch_state"), raw_times(b, "Epoch_state")
-    assert np.all(np.diff(ta) == np.timedelta64(30, "s")) and ta[-1] > raw_times(a)[-1]
+    assert np.all(np.diff(ta) == np.timedelta64(30, "s")) and np.all(np.diff(tb) == np.timedelta64(30, "s"))
+    for c, ts in ((a, ta), (b, tb)):
+        assert (ts[-1] - raw_times(c)[-1]) / np.timedelta64(1, "s") == pytest.approx(past_s, abs=0.01)
     shared = np.intersect1d(ta, tb)
-    assert len(shared) == 3
+    assert len(shared) == n_shared
     ra, rb = a.varget("mms1_fgm_r_gse_brst_l2"), b.varget("mms1_fgm_r_gse_brst_l2")
     np.testing.assert_array_equal(ra[np.isin(ta, shared)], rb[np.isin(tb, shared)])
-    assert 11.8 < np.linalg.norm(ra[0, :3]) / 6371.2 < 12.1  # |r| ≈ 12 R_E on the dusk flank
-    ev, _ = load("2015-09-02T16:58:44", "2015-09-02T17:07:04", instruments=("fgm", "mec"))
-    assert not ev.has("1", "R_gse")
+    t0, t1 = raw_times(a)[0], raw_times(b)[-1] + NS
+    ev, _ = load(t0, t1, instruments=("fgm", "mec"))
+    assert not ev.has("1", "R_gse") and not ev.has("1", "R_gsm")
     assert [m["instrument"] for m in ev.missing] == ["mec"]
+
+
+def test_fgm_position_is_on_the_dusk_flank():
+    "2015-09-02: |r| ≈ 12 R_E, GSE ≈ (1.5, 11.9, −0.3) R_E."
+    r = cdflib.CDF(str(FGM / sorted(FGM_FILES)[0])).varget("mms1_fgm_r_gse_brst_l2")
+    np.testing.assert_allclose(r[0, :3] / R_E_KM, [1.55, 11.88, -0.29], atol=0.01)
+    np.testing.assert_allclose(r[:, 3], np.linalg.norm(r[:, :3].astype(float), axis=1), rtol=1e-6)
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -149,3 +162,111 @@ def test_fpi_errorflags_decoded_bit_by_bit():
     assert ev.qc["1"]["dis_errorflags"]["invalidating"] == 0 and ev.qc["1"]["Ni"]["nan"] == 0
     assert ev["1"]["dis_errorflags"].values.max() == 8704
     assert [m["datatype"] for m in ev.missing] == ["des-moms"] and len(warned) == 1  # no DES burst file here
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Edited copies: fill values, the flag's own fill value, a bad time tag, a duplicated boundary record
+# ---------------------------------------------------------------------------------------------------------
+
+def copy_cdf(src: Path, dst: Path, edit=None) -> Path:
+    """Rewrite every variable and attribute of `src` into `dst` with cdflib, uncompressed. `edit(records)`
+    may change the dict {name: array} of `Epoch` and the variables on it (same number of rows for all)."""
+    from cdflib.cdfwrite import CDF
+    r = cdflib.CDF(str(src))
+    names = r.cdf_info().zVariables
+    on_epoch = [v for v in names if v == "Epoch" or r.varattsget(v).get("DEPEND_0") == "Epoch"]
+    records = {v: r.varget(v) for v in on_epoch}
+    if edit is not None: edit(records)
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    w = CDF(str(dst), cdf_spec={"Compressed": False}, delete=True)
+    try:
+        w.write_globalattrs({k: dict(enumerate(v)) for k, v in r.globalattsget().items()})
+        for v in names:
+            vi = r.varinq(v)
+            attrs = {}
+            for a in r.varattsget(v):
+                d = r.attget(a, v)
+                attrs[a] = d.Data if d.Data_Type == "CDF_CHAR" else [d.Data, d.Data_Type]
+            spec = {"Variable": v, "Data_Type": vi.Data_Type, "Num_Elements": vi.Num_Elements,
+                    "Rec_Vary": vi.Rec_Vary, "Dim_Sizes": vi.Dim_Sizes, "Compress": 0}
+            w.write_var(spec, var_attrs=attrs, var_data=records[v] if v in records else r.varget(v))
+    finally:
+        w.close()
+    return dst
+
+
+PAIR = sorted(FGM_FILES)[:2]  # 2015-09-02, 16:58:44 and 17:02:04
+
+
+def test_unchanged_copy_loads_identically(tmp_path):
+    "The copier itself changes nothing the loader reads."
+    copy_cdf(FGM / PAIR[0], tmp_path / "mms1/fgm/brst/l2" / PAIR[0])
+    t = raw_times(cdflib.CDF(str(FGM / PAIR[0])))
+    a, _ = load(t[0], t[-1] + NS)
+    b, _ = load(t[0], t[-1] + NS, root=tmp_path)
+    for q in ("B_gse", "B_gsm", "Bmag"):
+        np.testing.assert_array_equal(b["1"][q].values, a["1"][q].values)
+        np.testing.assert_array_equal(b["1"][q].time.values, a["1"][q].time.values)
+
+
+def test_fill_values_and_flags_become_nan(tmp_path):
+    """FILLVAL (−1e31) turns only the element that holds it into NaN; a nonzero flag, and the flag's own
+    fill value 0xFFFFFFFF (quality unknown), turn the whole record into NaN. `qc` counts records."""
+    fill, flag_fill = np.float32(-1e31), np.uint32(0xFFFFFFFF)
+    def edit(rec):
+        gse, gsm, flag = rec["mms1_fgm_b_gse_brst_l2"], rec["mms1_fgm_b_gsm_brst_l2"], rec["mms1_fgm_flag_brst_l2"]
+        gse[100, 1] = fill                  # one component
+        gse[200, :] = fill                  # the whole vector, |B| too
+        gsm[300, 2] = fill                  # the other frame only
+        flag[400] = flag_fill               # flag unknown
+        flag[500] = 1 << 4                  # bit 4: B1 saturated
+    copy_cdf(FGM / PAIR[0], tmp_path / "mms1/fgm/brst/l2" / PAIR[0], edit)
+    cdf = cdflib.CDF(str(FGM / PAIR[0]))
+    t, gse, gsm = raw_times(cdf), cdf.varget("mms1_fgm_b_gse_brst_l2"), cdf.varget("mms1_fgm_b_gsm_brst_l2")
+    ev, _ = load(t[0], t[-1] + NS, root=tmp_path)
+    d = ev["1"]
+    want_gse, want_gsm, want_mag = gse[:, :3].astype(float), gsm[:, :3].astype(float), gse[:, 3].astype(float)
+    want_gse[100, 1] = np.nan
+    want_gse[200] = want_mag[200] = np.nan
+    want_gsm[300, 2] = np.nan
+    for k in (400, 500): want_gse[k] = want_gsm[k] = want_mag[k] = np.nan
+    np.testing.assert_array_equal(d["B_gse"].values, want_gse)
+    np.testing.assert_array_equal(d["B_gsm"].values, want_gsm)
+    np.testing.assert_array_equal(d["Bmag"].values, want_mag)
+    np.testing.assert_array_equal(d["B_gse"].time.values, t)  # no record is dropped
+    n = len(t)
+    assert ev.qc["1"]["B_gse"] == dict(n=n, fill=2, flagged=2, nan=4)
+    assert ev.qc["1"]["B_gsm"] == dict(n=n, fill=1, flagged=2, nan=3)
+    assert ev.qc["1"]["Bmag"] == dict(n=n, fill=1, flagged=2, nan=3)
+
+
+def test_fill_time_tag_drops_its_record(tmp_path):
+    "A TT2000 fill (−2⁶³) in `Epoch` is no time at all: that record is dropped and counted."
+    copy_cdf(FGM / PAIR[0], tmp_path / "mms1/fgm/brst/l2" / PAIR[0],
+             lambda rec: rec["Epoch"].__setitem__(600, np.iinfo(np.int64).min))
+    cdf = cdflib.CDF(str(FGM / PAIR[0]))
+    t, gse = raw_times(cdf), cdf.varget("mms1_fgm_b_gse_brst_l2")
+    ev, _ = load(t[0], t[-1] + NS, root=tmp_path)
+    keep = np.arange(len(t)) != 600
+    np.testing.assert_array_equal(ev["1"]["B_gse"].time.values, t[keep])
+    np.testing.assert_array_equal(ev["1"]["B_gse"].values, gse[keep, :3].astype(float))
+    assert ev.loaded[0]["time_clean"] == dict(duplicates=0, backward=0, nat=1)
+
+
+def test_duplicated_boundary_record_is_kept_once(tmp_path):
+    "The second file repeats the first file's last record (time and values): the join keeps one."
+    first = cdflib.CDF(str(FGM / PAIR[0]))
+    last = {v: first.varget(v)[-1:] for v in ("Epoch", "mms1_fgm_b_gse_brst_l2", "mms1_fgm_b_gsm_brst_l2",
+                                              "mms1_fgm_flag_brst_l2")}
+    def edit(rec):
+        for v in rec: rec[v] = np.concatenate([last[v] if v in last else rec[v][:1], rec[v]])
+    copy_cdf(FGM / PAIR[0], tmp_path / "mms1/fgm/brst/l2" / PAIR[0])
+    copy_cdf(FGM / PAIR[1], tmp_path / "mms1/fgm/brst/l2" / PAIR[1], edit)
+    assert cdflib.CDF(str(tmp_path / "mms1/fgm/brst/l2" / PAIR[1])).varinq("Epoch").Last_Rec == 38400
+    w = ("2015-09-02T16:58:44", "2015-09-02T17:07:04")
+    a, _ = load(*w)
+    b, _ = load(*w, root=tmp_path)
+    np.testing.assert_array_equal(b["1"]["B_gse"].time.values, a["1"]["B_gse"].time.values)
+    np.testing.assert_array_equal(b["1"]["B_gse"].values, a["1"]["B_gse"].values)
+    assert [x["time_clean"] for x in b.loaded] == [dict(duplicates=1, backward=0, nat=0)]
+    assert [x["time_clean"] for x in a.loaded] == [dict(duplicates=0, backward=0, nat=0)]
