@@ -33,7 +33,8 @@ import numpy as np
 warnings.simplefilter("ignore")
 how, d, t0, t1, rate, ins, repeat = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5], sys.argv[6].split(","), int(sys.argv[7])
 from mms_mp.layout import PRODUCTS, find_local_files
-from mms_mp.data import load_event, tt2000_to_datetime64, SURVEY, DATATYPES
+from mms_mp.core import tt2000_to_datetime64
+from mms_mp.data import load_event, SURVEY, DATATYPES
 import cdflib
 if how == "pyspedas":
     import pyspedas.projects.mms as mms

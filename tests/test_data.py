@@ -293,7 +293,8 @@ def test_one_truncated_segment_loads_the_rest_and_names_the_file(tmp_path):
 def test_non_record_varying_energy_table_is_broadcast(tmp_path):
     "Some products store a fixed energy table (one record); every spectrum row must get that table."
     from cdflib.cdfwrite import CDF
-    from mms_mp.layout import datetime64_to_tt2000, global_attrs
+    from mms_mp.core import datetime64_to_tt2000
+    from mms_mp.layout import global_attrs
     prod = get_product("fpi", "fast", "dis-moms")
     t = np.datetime64("2019-01-27T12:00", "ns") + np.arange(80) * np.timedelta64(4500, "ms")
     path = sdc_path(tmp_path, 1, *prod.key, t[0]); path.parent.mkdir(parents=True)
@@ -326,3 +327,51 @@ def test_corrupt_burst_file_is_reported_not_silently_replaced(tmp_path):
     assert ev.loaded[0]["rate"] == "srvy"
     assert any(bad.name in m["reason"] and m["rate"] == "brst" for m in ev.missing)
     assert any(bad.name in str(x.message) for x in w)
+
+
+def _random_tt2000(n=20_000, seed=7):
+    "Random TT2000 values 2015–2030, plus dense samples on the 2015-06-30 and 2016-12-31 leap-second days."
+    import cdflib
+    rng = np.random.default_rng(seed)
+    lo, hi = (cdflib.cdfepoch.compute_tt2000([y, 1, 1, 0, 0, 0, 0, 0, 0]) for y in (2015, 2030))
+    tt = [rng.integers(lo, hi, n)]
+    for day in ([2015, 6, 30], [2016, 12, 31]):
+        d0 = cdflib.cdfepoch.compute_tt2000(day + [0, 0, 0, 0, 0, 0])
+        tt.append(d0 + rng.integers(0, 86_401 * 10**9, 2_000))  # the whole day, its 61-s last minute included
+        tt.append(d0 + 86_398 * 10**9 + rng.integers(0, 4 * 10**9, 500))  # 23:59:58 .. 00:00:01 next day
+    return np.concatenate(tt).astype(np.int64)
+
+
+def test_tt2000_conversion_equals_cdflib_2015_to_2030():
+    "The loader's TT2000 → UTC conversion equals cdflib's to the nanosecond, leap-second days included."
+    import cdflib
+    import mms_mp.core, mms_mp.data
+    assert mms_mp.data.tt2000_to_datetime64 is mms_mp.core.tt2000_to_datetime64  # the one converter
+    tt = _random_tt2000()
+    want = np.array(cdflib.cdfepoch.to_datetime(tt), "datetime64[ns]")
+    np.testing.assert_array_equal(mms_mp.data.tt2000_to_datetime64(tt), want)
+
+
+def test_loader_reads_random_epochs_like_cdflib(tmp_path):
+    "Epochs written straight as TT2000 (2015–2030, leap-second days included) come back from the reader as cdflib reads them."
+    import cdflib
+    from cdflib.cdfwrite import CDF
+    from mms_mp.data import read_product_file
+    from mms_mp.layout import global_attrs, parse_filename
+    prod = get_product("mec", "srvy", "epht89q")
+    tt = np.unique(_random_tt2000(n=5_000, seed=11))
+    for day in ([2015, 6, 30], [2016, 12, 31]):  # the inserted second 23:59:60 has no datetime64 of its own:
+        ls = cdflib.cdfepoch.compute_tt2000(day + [23, 59, 60, 0, 0, 0])  # it repeats 00:00:00 of the next day
+        tt = tt[(tt < ls) | (tt >= ls + 10**9)]
+    t = np.array(cdflib.cdfepoch.to_datetime(tt), "datetime64[ns]")
+    path = sdc_path(tmp_path, 1, *prod.key, t[0]); path.parent.mkdir(parents=True)
+    f = CDF(str(path)); f.write_globalattrs({k: {0: v} for k, v in global_attrs(1, prod, t[0]).items()})
+    spec = lambda n, typ, dims: {"Variable": n, "Data_Type": typ, "Num_Elements": 1, "Rec_Vary": True,
+                                 "Dim_Sizes": dims, "Compress": 0}
+    f.write_var(spec("Epoch", 33, []), {"VAR_TYPE": "support_data"}, tt)
+    f.write_var(spec("mms1_mec_r_gse", 21, [3]), {"VAR_TYPE": "data", "DEPEND_0": "Epoch"},
+                np.ones((len(tt), 3), np.float32))
+    f.close()
+    info = parse_filename(path)
+    blk = read_product_file(info, prod, t[0], t[-1] + np.timedelta64(1, "ns"))
+    np.testing.assert_array_equal(blk.time, t)
