@@ -62,7 +62,7 @@ def test_screenshot_is_a_real_page(render_docs, site):
 
 def test_every_notebook_renders_through_nbdev_docs_processing(render_docs, tmp_path):
     """nbdev's docs step runs every exported cell and every cell holding an import on its own; a cell that
-    mixes imports with code that needs earlier cells breaks the page (STYLE.md: import cells hold imports only).
+    mixes imports with code that needs earlier cells breaks the page (import cells hold imports only).
     Rendering all notebooks proves each page builds for a reader (quarto users get the same preprocessing)."""
     nbs = render_docs.find_notebooks([])
     files = render_docs.render([], tmp_path)          # raises RuntimeError naming any page that fails
