@@ -184,7 +184,7 @@ def fpi_ion_spectrogram(event_or_arrays, # Event, Ei_spec DataArray or (t, energ
                         crossings=None, # crossings, white: edges dashed, centre solid
                         *,
                         trange=None, # (start, end) UTC window to draw
-                        max_records: int | None = 4000, # most columns drawn (averaging never crosses a gap)
+                        max_records: int | None = 4000, # at most this many columns drawn
                         gap_factor: float = 1.5, # a step > gap_factor × cadence is drawn blank
                         simulated: bool | None = None, # watermark (default: from the data)
                         vmin=None, vmax=None, # colour limits (default: 1st, 99.9th pct)
@@ -201,7 +201,7 @@ def fpi_electron_spectrogram(event_or_arrays, # Event, Ee_spec DataArray or (t, 
                              crossings=None, # crossings, white: edges dashed, centre solid
                              *,
                              trange=None, # (start, end) UTC window to draw
-                             max_records: int | None = 4000, # most columns drawn (averaging never crosses a gap)
+                             max_records: int | None = 4000, # at most this many columns drawn
                              gap_factor: float = 1.5, # a step > gap_factor × cadence is drawn blank
                              simulated: bool | None = None, # watermark (default: from the data)
                              vmin=None, vmax=None, # colour limits (default: 1st, 99.9th pct)
