@@ -62,8 +62,21 @@ def test_screenshot_is_a_real_page(render_docs, site):
 
 def test_every_notebook_renders_through_nbdev_docs_processing(render_docs, tmp_path):
     """nbdev's docs step runs every exported cell and every cell holding an import on its own; a cell that
-    mixes imports with code that needs earlier cells breaks the page (STYLE.md: import cells hold imports only).
+    mixes imports with code that needs earlier cells breaks the page (import cells hold imports only).
     Rendering all notebooks proves each page builds for a reader (quarto users get the same preprocessing)."""
     nbs = render_docs.find_notebooks([])
     files = render_docs.render([], tmp_path)          # raises RuntimeError naming any page that fails
     assert len(files) == len(nbs) and len(files) >= 20
+
+
+def test_user_pages_in_sidebar_and_linked_from_index(repo_root):
+    """The conventions and MMS-files pages exist, sit in the docs sidebar, and the index links them."""
+    import json
+    quarto = (repo_root / "nbs" / "_quarto.yml").read_text(encoding="utf-8")
+    index = json.loads((repo_root / "nbs" / "index.ipynb").read_text(encoding="utf-8"))
+    md = "".join("".join(c["source"]) for c in index["cells"] if c["cell_type"] == "markdown")
+    for page in ("explanations/conventions.ipynb", "explanations/mms_files.ipynb"):
+        assert (repo_root / "nbs" / page).exists()
+        assert f"- {page}" in quarto
+        assert f"]({page})" in md
+
