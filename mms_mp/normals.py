@@ -66,14 +66,15 @@ def nested_scan(t, # (N,) datetime64 sample times
                 duration_s: float, # the crossing layer's duration, s
                 *, frame: str = "GSE", # frame of B
                 limits=(None, None), # (earliest, latest) datetime64 a window may reach, or None
-                factors=np.geomspace(0.75, 6, 10), # window lengths in layer durations
+                factors=None, # window lengths in layer durations (None: 10, geometric, 0.75–6)
                 constraint: str | None = None, # None or "<Bn>=0"
                ) -> NestedScan: # one row per window with enough samples
     "MVA over windows of `factors` × the layer duration centred on the crossing, cut at `limits`."
     c = as_datetime64(centre)
     ts, ok = seconds_since(t, c), np.isfinite(B).all(axis=1)
     lo, hi = (s * np.inf if x is None else seconds_since(x, c) for s, x in zip((-1, 1), limits))
-    half = np.asarray(factors, float) * max(duration_s, 0.0) / 2
+    f = np.geomspace(0.75, 6, 10) if factors is None else np.asarray(factors, float)
+    half = f * max(duration_s, 0.0) / 2
     wins = np.unique(np.column_stack([np.maximum(-half, lo), np.minimum(half, hi)]), axis=0)
     rows = []
     for a, b in wins:   # a loop over windows (≤ 10), never over samples
