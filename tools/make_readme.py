@@ -1,7 +1,7 @@
 """Write README.md from nbs/index.ipynb without quarto (nbdev_readme needs quarto, absent here).
 
 Markdown cells are copied; visible code cells become fenced Python with their text output; hidden
-cells (`#| hide`) are skipped; images are referenced from nbs/ so links work from the repo root.
+cells (`#| hide`) are skipped; images and links to other pages are made relative to the repo root (nbs/...).
 `--check` exits 1 if README.md is out of step instead of writing it.
 """
 import json
@@ -24,7 +24,7 @@ def render(nb_path: Path) -> str:
     for cell in nb["cells"]:
         src = _src(cell)
         if cell["cell_type"] == "markdown":
-            src = re.sub(r"\]\((?!https?://|#|/)(images/[^)]+)\)", r"](nbs/\1)", src)
+            src = re.sub(r"\]\((?!https?://|#|/|mailto:)([^)]+)\)", r"](nbs/\1)", src)  # links relative to nbs/
             out.append(src.strip() + "\n\n")
         elif cell["cell_type"] == "code":
             lines = src.splitlines()
