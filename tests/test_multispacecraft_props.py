@@ -38,7 +38,7 @@ def cross_times(d, n, V):
 @SET
 @given(seed=st.integers(0, 10_000), size=st.floats(10, 300), n=vec3, V=speed)
 def test_random_boundary_random_tetrahedron(seed, size, n, V):
-    "Noise-free crossings: 4sc timing returns n̂ and V exactly; with an outward hint along n̂ the signs follow physics.md."
+    "Noise-free crossings: 4sc timing returns n̂ and V exactly; with an outward hint along n̂ the signs follow the sign conventions (n̂ outward, V_N > 0 outward)."
     d = tetrahedron(seed, size)
     r = timing_normal(RC + d, cross_times(d, n, V), sigma_t_s=1e-3, sigma_r_km=1e-3, outward_hint=n, hint_frame="GSE")
     assert r.method == "4sc-lsq" and not r.degenerate and r.resolved_dims == 3
