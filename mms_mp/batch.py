@@ -179,7 +179,7 @@ def _run_distributed(evs, out, mode, workers, scheduler, processes, progress, # 
 def run_batch(events, # events CSV path, or a list of event dicts (read_events)
               out, # output folder: <out>/<event>/... and <out>/summary.csv
               *, workers: int = 2, # parallel workers (LocalCluster processes, or local workers)
-              scheduler: str | None = None, # None: a LocalCluster; "tcp://host:port"; LOCAL_SCHEDULERS
+              scheduler: str | None = None, # None (a LocalCluster), "tcp://host:port" or local
               mode: str = "analyze", # "analyze" or "report" per event
               processes: bool = True, # LocalCluster workers as processes, or threads (no figures)
               progress: bool = False, # progress bar while events finish

@@ -27,10 +27,11 @@ from .batch import run_batch
 __all__ = ['NOISY_LOGGERS', 'DEFAULT_TRANGE', 'COMMANDS', 'setup_logging', 'build_parser', 'event_config', 'summary_lines',
            'cmd_analyze', 'demo_data', 'cmd_demo', 'cmd_report', 'cmd_batch', 'main']
 
-# %% ../nbs/16_cli.ipynb #b38e8892
+# %% ../nbs/16_cli.ipynb #b38e8892a
 NOISY_LOGGERS = ("pyspedas", "pytplot", "cdflib", "urllib3", "matplotlib", "distributed",
                  "papermill", "traitlets")
 
+# %% ../nbs/16_cli.ipynb #b38e8892b
 def setup_logging(verbose: int = 0, # -v count
                   quiet: bool = False, # only errors
                  ) -> int: # the level set on the mms_mp logger
@@ -108,7 +109,8 @@ def _batch_parser(sub):
                    help="LocalCluster worker processes (default 2)")
     b.add_argument("--scheduler", default=None,
                    help="tcp://host:port of an existing dask scheduler, or threads/processes/"
-                        "synchronous for dask's local schedulers (no TCP); default: a new LocalCluster")
+                        "synchronous for dask's local schedulers (no TCP); "
+                        "default: a new LocalCluster")
     b.add_argument("--mode", choices=("analyze", "report"), default="analyze",
                    help="what to run per event")
     _common(b)
@@ -134,7 +136,8 @@ def event_config(args, # parsed arguments of analyze/report
     # `report` has no --outdir, --plot, --pdf
     cfg = merge_config(base, {k: getattr(args, k, None) for k in keys})
     missing = [k for k in ("start", "end") if not cfg.get(k)]
-    if missing: raise InputError(f"missing --{' and --'.join(missing)}: give the event's time range, "
+    flags = " and --".join(missing)
+    if missing: raise InputError(f"missing --{flags}: give the event's time range, "
                                  "e.g. --start 2019-01-27T12:15 --end 2019-01-27T12:55 "
                                  "(or start/end in --config)")
     return cfg
@@ -270,9 +273,10 @@ def cmd_batch(args, # parsed arguments (build_parser)
             print(f"  {r['event']}: {r['status']}: {r['error']}")
     return EXIT_OK
 
-# %% ../nbs/16_cli.ipynb #f31359c4
+# %% ../nbs/16_cli.ipynb #f31359c4a
 COMMANDS = {"demo": cmd_demo, "analyze": cmd_analyze, "report": cmd_report, "batch": cmd_batch}
 
+# %% ../nbs/16_cli.ipynb #f31359c4b
 def main(argv: list | None = None, # arguments (None: sys.argv[1:])
         ) -> int: # exit code: 0 ok, 2 bad arguments, 3 no usable data, 4 analysis failed
     "Entry point of the `mms-mp` console script."
