@@ -12,27 +12,20 @@ from pathlib import Path
 
 import numpy as np
 
-from .core import MMSMPError, InputError, NoDataError, iso_ms, atomic_write
+from .core import InputError, EXIT_OK, EXIT_FAILED, exit_code, parse_trange
+from .pipeline import analyze
+from .outputs import write_csv_atomic
+from .report import run_report
 
 # %% auto #0
-__all__ = ['EVENT_COLUMNS', 'SUMMARY_COLUMNS', 'LOCAL_SCHEDULERS', 'read_events', 'summary_row', 'prepare_data', 'run_event',
-           'run_batch']
+__all__ = ['EVENT_COLUMNS', 'SUMMARY_COLUMNS', 'BATCH_HINT', 'LOCAL_SCHEDULERS', 'read_events', 'summary_row', 'prepare_data',
+           'run_event', 'run_batch']
 
-# %% ../nbs/17_batch.ipynb #2e08713b
+# %% ../nbs/17_batch.ipynb #41ed4815
 EVENT_COLUMNS = ("name", "start", "end", "probes", "data_dir", "source", "rate", "scenario", "seed")
 
-def read_events(path, # CSV file, one event per row
-               ) -> list: # list of dicts with every column of EVENT_COLUMNS (None where absent)
-    "Read and check an events CSV (required columns start,end; unknown columns refused)."
-    import pandas as pd
-    from mms_mp.core import parse_trange
-    p = Path(path)
-    if not p.is_file(): raise InputError(f"events file {p} does not exist; give a CSV with columns start,end[,probes,data_dir,...]")
-    df = pd.read_csv(p, dtype=str, keep_default_na=False, skipinitialspace=True)
-    unknown = [c for c in df.columns if c not in EVENT_COLUMNS]
-    if unknown: raise InputError(f"{p}: unknown column(s) {unknown}; allowed: {list(EVENT_COLUMNS)}")
-    if not {"start", "end"} <= set(df.columns): raise InputError(f"{p}: needs columns start and end, has {list(df.columns)}")
-    if df.empty: raise InputError(f"{p} has no events")
+def _event_rows(df, p: Path) -> list:
+    "One dict per row with every column of EVENT_COLUMNS, named, its time range checked."
     rows = []
     for i, r in enumerate(df.to_dict("records")):
         ev = {c: (r.get(c) or None) for c in EVENT_COLUMNS}
@@ -40,30 +33,55 @@ def read_events(path, # CSV file, one event per row
         try: parse_trange((ev["start"], ev["end"]))
         except InputError as e: raise InputError(f"{p} row {i + 1} ({ev['name']}): {e}") from None
         rows.append(ev)
-    names = [r["name"] for r in rows]
-    if len(set(names)) != len(names): raise InputError(f"{p}: event names must be unique (they name output folders): {names}")
     return rows
 
-# %% ../nbs/17_batch.ipynb #89b46615
-SUMMARY_COLUMNS = ("event", "start", "end", "status", "exit_code", "error", "simulated", "n_crossings",
-                   "n_probes_crossing", "timing_method", "n_x_gse", "n_y_gse", "n_z_gse", "V_km_s", "sigma_V_km_s",
-                   "sigma_n_deg", "thickness_median_km", "thickness_n", "stages_failed", "seconds", "outdir")
+# %% ../nbs/17_batch.ipynb #2206f40f
+def read_events(path, # CSV file, one event per row
+               ) -> list: # list of dicts with every column of EVENT_COLUMNS (None where absent)
+    "Read and check an events CSV (required columns start,end; unknown columns refused)."
+    import pandas as pd
+    p = Path(path)
+    if not p.is_file():
+        raise InputError(f"events file {p} does not exist; give a CSV with columns "
+                         "start,end[,probes,data_dir,...]")
+    df = pd.read_csv(p, dtype=str, keep_default_na=False, skipinitialspace=True)
+    unknown = [c for c in df.columns if c not in EVENT_COLUMNS]
+    if unknown:
+        raise InputError(f"{p}: unknown column(s) {unknown}; allowed: {list(EVENT_COLUMNS)}")
+    if not {"start", "end"} <= set(df.columns):
+        raise InputError(f"{p}: needs columns start and end, has {list(df.columns)}")
+    if df.empty: raise InputError(f"{p} has no events")
+    rows = _event_rows(df, p)
+    names = [r["name"] for r in rows]
+    if len(set(names)) != len(names):
+        raise InputError(f"{p}: event names must be unique (they name output folders): {names}")
+    return rows
 
+# %% ../nbs/17_batch.ipynb #5202966f
+SUMMARY_COLUMNS = ("event", "start", "end", "status", "exit_code", "error", "simulated",
+                   "n_crossings", "n_probes_crossing", "timing_method", "n_x_gse", "n_y_gse",
+                   "n_z_gse", "V_km_s", "sigma_V_km_s", "sigma_n_deg", "thickness_median_km",
+                   "thickness_n", "stages_failed", "seconds", "outdir")
+
+# %% ../nbs/17_batch.ipynb #0c4db7f8
 def summary_row(doc: dict, # a parsed mp_analysis.json
                ) -> dict: # summary fields: n̂ (GSE), V (km/s), median thickness (km), crossings
-    "The survey's summary fields for one analysed event (thickness: median of the ∫V_N dt estimates)."
+    "The summary fields of one analysed event (thickness: median of the ∫V_N dt estimates)."
     t = doc.get("timing") or {}
     n = t.get("n_hat") or [np.nan] * 3
     th = [x["thickness_km"] for x in doc.get("thickness", []) if x.get("thickness_km") is not None
           and x.get("method") in (None, "integrated V_N")]
     bad = [k for k, v in doc.get("status", {}).items() if v.get("status") != "ok"]
+    crs = doc["crossings"]
     return {"status": "ok" if not bad else "partial", "simulated": doc["provenance"]["simulated"],
-            "n_crossings": len(doc["crossings"]), "n_probes_crossing": len({c["probe"] for c in doc["crossings"]}),
+            "n_crossings": len(crs), "n_probes_crossing": len({c["probe"] for c in crs}),
             "timing_method": t.get("method"), "n_x_gse": n[0], "n_y_gse": n[1], "n_z_gse": n[2],
-            "V_km_s": t.get("V_km_s"), "sigma_V_km_s": t.get("sigma_V_km_s"), "sigma_n_deg": t.get("sigma_n_deg"),
+            "V_km_s": t.get("V_km_s"), "sigma_V_km_s": t.get("sigma_V_km_s"),
+            "sigma_n_deg": t.get("sigma_n_deg"),
             "thickness_median_km": float(np.median(th)) if th else np.nan, "thickness_n": len(th),
             "stages_failed": " ".join(bad)}
 
+# %% ../nbs/17_batch.ipynb #c1596cc0
 def prepare_data(ev: dict, # one event row (read_events)
                 ):  # data folder to analyse (Path or None)
     "Simulate the event's scenario into its data_dir when asked and not yet there."
@@ -73,89 +91,109 @@ def prepare_data(ev: dict, # one event row (read_events)
     d = Path(ev["data_dir"])
     if not (d / "truth.json").exists():
         probes = tuple((ev.get("probes") or "1 2 3 4").replace(",", " ").split())
-        synthetic.simulate_event(d, trange=(ev["start"], ev["end"]), probes=probes, scenario=ev["scenario"],
-                                 seed=int(ev.get("seed") or 0))
+        synthetic.simulate_event(d, trange=(ev["start"], ev["end"]), probes=probes,
+                                 scenario=ev["scenario"], seed=int(ev.get("seed") or 0))
     return d
 
+# %% ../nbs/17_batch.ipynb #7d459671
+def _event_job(ev: dict, odir: Path, mode: str, plot: bool):
+    "Analyse (or report on) one event into `odir`."
+    probes = (ev.get("probes") or "1 2 3 4").replace(",", " ").split()
+    source = ev.get("source") or ("local" if ev.get("scenario") else "auto")
+    kw = dict(source=source, data_dir=prepare_data(ev), rate=ev.get("rate") or "auto")
+    if mode == "report": run_report((ev["start"], ev["end"]), odir, probes, **kw)
+    else: analyze((ev["start"], ev["end"]), probes, outdir=odir, plot=plot, **kw)
+
+# %% ../nbs/17_batch.ipynb #67f193ac
 def run_event(ev: dict, # one event row (read_events)
               out, # survey output folder; the event writes to out/<name>
-              mode: str = "analyze", # "analyze" (JSON, CSV, figures) or "report" (papermill notebook + HTML too)
-              plot: bool = True, # figures with "analyze" (pyplot is not thread-safe: False for thread workers)
+              mode: str = "analyze", # "analyze" (JSON, CSV, figures) or "report" (+ notebook, HTML)
+              plot: bool = True, # figures with "analyze" (False on threads: pyplot unsafe)
              ) -> dict: # one summary row (SUMMARY_COLUMNS)
-    "Run one event of a survey and return its summary row; errors become a failed row, never an exception."
+    "Run one event and return its summary row; an error becomes a failed row, never an exception."
     import json
-    from mms_mp.cli import exit_code
-    t0 = time.perf_counter(); odir = Path(out) / ev["name"]
-    row = {c: None for c in SUMMARY_COLUMNS} | {"event": ev["name"], "start": ev["start"], "end": ev["end"], "outdir": str(odir)}
+    t0, odir = time.perf_counter(), Path(out) / ev["name"]
+    row = dict.fromkeys(SUMMARY_COLUMNS) | {"event": ev["name"], "start": ev["start"],
+                                            "end": ev["end"], "outdir": str(odir)}
     try:
-        probes = (ev.get("probes") or "1 2 3 4").replace(",", " ").split()
-        d = prepare_data(ev)
-        kw = dict(source=ev.get("source") or ("local" if ev.get("scenario") else "auto"), data_dir=d, rate=ev.get("rate") or "auto")
-        if mode == "report":
-            from mms_mp.cli import run_report
-            run_report((ev["start"], ev["end"]), odir, probes, **kw)
-        else:
-            from mms_mp.pipeline import analyze
-            analyze((ev["start"], ev["end"]), probes, outdir=odir, plot=plot, **kw)
+        _event_job(ev, odir, mode, plot)
         doc = json.loads((odir / "mp_analysis.json").read_text())
-        row |= summary_row(doc) | {"exit_code": 0}
+        row |= summary_row(doc) | {"exit_code": EXIT_OK}
     except Exception as e:
         row |= {"status": "failed", "exit_code": exit_code(e), "error": f"{type(e).__name__}: {e}"}
-        logging.getLogger("mms_mp.batch").debug("event %s failed\n%s", ev["name"], traceback.format_exc())
+        log = logging.getLogger("mms_mp.batch")
+        log.debug("event %s failed\n%s", ev["name"], traceback.format_exc())
     row["seconds"] = round(time.perf_counter() - t0, 2)
     return row
 
-# %% ../nbs/17_batch.ipynb #c47ca622
-LOCAL_SCHEDULERS = ("threads", "processes", "synchronous")  # dask's own schedulers: no dask.distributed, no TCP
+# %% ../nbs/17_batch.ipynb #fc0b9750
+BATCH_HINT = 'pip install "mms_mp[batch]"'
+#: dask's own schedulers: no dask.distributed, no TCP
+LOCAL_SCHEDULERS = ("threads", "processes", "synchronous")
 
 def _failed_row(ev, # event dict
                 err: str, # error text
                ) -> dict: # summary row with status failed, exit code 4
     "Summary row of an event whose worker died."
-    return {c: None for c in SUMMARY_COLUMNS} | {"event": ev["name"], "start": ev["start"], "end": ev["end"],
-                                                 "status": "failed", "exit_code": 4, "error": err}
+    fields = {"event": ev["name"], "start": ev["start"], "end": ev["end"], "status": "failed",
+              "exit_code": EXIT_FAILED, "error": err}
+    return dict.fromkeys(SUMMARY_COLUMNS) | fields
 
+# %% ../nbs/17_batch.ipynb #d68ef1e5
+def _run_local(evs, out, mode, workers, scheduler, # as run_batch
+              ) -> list: # summary rows in event order
+    "One task per event on a dask local scheduler (threads: no figures, pyplot is not thread-safe)."
+    try: import dask
+    except ImportError:
+        raise InputError(f"dask's local schedulers need dask: {BATCH_HINT}") from None
+    plot = scheduler != "threads"
+    tasks = [dask.delayed(run_event, pure=False)(ev, str(out), mode, plot) for ev in evs]
+    return list(dask.compute(*tasks, scheduler=scheduler, num_workers=workers))
+
+# %% ../nbs/17_batch.ipynb #0e319d17
 def _run_distributed(evs, out, mode, workers, scheduler, processes, progress, # as run_batch
                     ) -> list: # summary rows in event order
-    "One task per event on a dask.distributed cluster (a new LocalCluster, or the scheduler at `scheduler`)."
-    from dask.distributed import Client, LocalCluster, as_completed
+    "One task per event on a dask.distributed cluster (a new LocalCluster, or `scheduler`)."
+    try: from dask.distributed import Client, LocalCluster, as_completed
+    except ImportError:
+        raise InputError(f"a dask.distributed cluster needs the extra: {BATCH_HINT}") from None
     from tqdm.auto import tqdm
-    cluster = None if scheduler else LocalCluster(n_workers=workers, threads_per_worker=1, processes=processes,
-                                                  dashboard_address=None, silence_logs=logging.ERROR)
-    rows = {}
+    cluster = None if scheduler else LocalCluster(n_workers=workers, threads_per_worker=1,
+                                                  processes=processes, dashboard_address=None,
+                                                  silence_logs=logging.ERROR)
+    rows, n = {}, len(evs)
     try:
         with Client(scheduler or cluster) as client:
-            futs = client.map(run_event, evs, [str(out)] * len(evs), [mode] * len(evs), [processes] * len(evs), pure=False)
-            for f in tqdm(as_completed(futs), total=len(futs), disable=not progress, desc="events"):
+            futs = client.map(run_event, evs, [str(out)] * n, [mode] * n, [processes] * n,
+                              pure=False)
+            for f in tqdm(as_completed(futs), total=n, disable=not progress, desc="events"):
                 i = futs.index(f)
                 try: rows[i] = f.result()
-                except Exception as e: rows[i] = _failed_row(evs[i], f"worker lost: {e}")  # the worker itself died
+                except Exception as e:  # the worker itself died
+                    rows[i] = _failed_row(evs[i], f"worker lost: {e}")
     finally:
         if cluster is not None: cluster.close()
-    return [rows[i] for i in range(len(evs))]
+    return [rows[i] for i in range(n)]
 
+# %% ../nbs/17_batch.ipynb #afbfb249
 def run_batch(events, # events CSV path, or a list of event dicts (read_events)
               out, # output folder: <out>/<event>/... and <out>/summary.csv
-              *, workers: int = 2, # parallel workers (LocalCluster processes, or local scheduler workers)
-              scheduler: str | None = None, # None: new LocalCluster; "tcp://host:port": existing cluster; "threads"/"processes"/"synchronous": dask's local schedulers
+              *, workers: int = 2, # parallel workers (LocalCluster processes, or local workers)
+              scheduler: str | None = None, # None (a LocalCluster), "tcp://host:port" or local
               mode: str = "analyze", # "analyze" or "report" per event
-              processes: bool = True, # LocalCluster workers as processes (True) or threads (then no figures)
+              processes: bool = True, # LocalCluster workers as processes, or threads (no figures)
               progress: bool = False, # progress bar while events finish
              ):  # pandas DataFrame, one row per event (also written as summary.csv)
     "Run every event in parallel with Dask and collate summary.csv; failures are rows, not crashes."
     import pandas as pd
-    from mms_mp.pipeline import write_csv_atomic
     evs = read_events(events) if isinstance(events, (str, Path)) else list(events)
-    if mode not in ("analyze", "report"): raise InputError(f"mode={mode!r}; expected 'analyze' or 'report'")
+    if mode not in ("analyze", "report"):
+        raise InputError(f"mode={mode!r}; expected 'analyze' or 'report'")
     if workers < 1: raise InputError(f"workers={workers}; need at least 1")
-    out = Path(out); out.mkdir(parents=True, exist_ok=True)
-    if scheduler in LOCAL_SCHEDULERS:
-        import dask
-        plot = scheduler != "threads"  # pyplot is not thread-safe
-        tasks = [dask.delayed(run_event, pure=False)(ev, str(out), mode, plot) for ev in evs]
-        rows = list(dask.compute(*tasks, scheduler=scheduler, num_workers=workers))
-    else:
-        rows = _run_distributed(evs, out, mode, workers, scheduler, processes, progress)
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    if scheduler in LOCAL_SCHEDULERS: rows = _run_local(evs, out, mode, workers, scheduler)
+    else: rows = _run_distributed(evs, out, mode, workers, scheduler, processes, progress)
     df = pd.DataFrame(rows, columns=list(SUMMARY_COLUMNS))
     write_csv_atomic(out / "summary.csv", df)
     return df

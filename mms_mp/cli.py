@@ -16,156 +16,208 @@ from pathlib import Path
 import numpy as np
 
 from . import __version__
-from .core import MMSMPError, InputError, NoDataError, iso_ms
+from .core import InputError, iso_ms, EXIT_OK, EXIT_USAGE, EXIT_NODATA, EXIT_FAILED, exit_code
+from .config import CONFIG_SECTIONS, load_config, merge_config
+from .schema import thickness_json
+from .pipeline import analyze
+from .report import run_report
+from .batch import run_batch
 
 # %% auto #0
-__all__ = ['EXIT_OK', 'EXIT_USAGE', 'EXIT_NODATA', 'EXIT_FAILED', 'NOISY_LOGGERS', 'DEFAULT_TRANGE', 'COMMANDS', 'exit_code',
-           'setup_logging', 'build_parser', 'event_config', 'summary_lines', 'cmd_analyze', 'demo_data', 'cmd_demo',
-           'report_template', 'run_report', 'cmd_report', 'cmd_batch', 'main']
+__all__ = ['NOISY_LOGGERS', 'DEFAULT_TRANGE', 'COMMANDS', 'setup_logging', 'build_parser', 'event_config', 'summary_lines',
+           'cmd_analyze', 'demo_data', 'cmd_demo', 'cmd_report', 'cmd_batch', 'main']
 
-# %% ../nbs/16_cli.ipynb #7d8c0091
-EXIT_OK, EXIT_USAGE, EXIT_NODATA, EXIT_FAILED = 0, 2, 3, 4
+# %% ../nbs/16_cli.ipynb #b38e8892a
+NOISY_LOGGERS = ("pyspedas", "pytplot", "cdflib", "urllib3", "matplotlib", "distributed",
+                 "papermill", "traitlets")
 
-def exit_code(err: BaseException | None, # the exception that ended the command (None: success)
-             ) -> int: # process exit code
-    "Map an exception to the CLI's exit code (InputError 2, NoDataError 3, anything else 4)."
-    if err is None: return EXIT_OK
-    if isinstance(err, InputError): return EXIT_USAGE
-    if isinstance(err, NoDataError): return EXIT_NODATA
-    return EXIT_FAILED
-
-# %% ../nbs/16_cli.ipynb #b38e8892
-NOISY_LOGGERS = ("pyspedas", "pytplot", "cdflib", "urllib3", "matplotlib", "distributed", "papermill", "traitlets")
-
+# %% ../nbs/16_cli.ipynb #b38e8892b
 def setup_logging(verbose: int = 0, # -v count
                   quiet: bool = False, # only errors
                  ) -> int: # the level set on the mms_mp logger
     "Configure mms_mp's logger and hold third-party chatter (pySPEDAS) at WARNING."
     level = logging.ERROR if quiet else logging.DEBUG if verbose else logging.INFO
     root = logging.getLogger()
-    if not root.handlers: logging.basicConfig(format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    if not root.handlers:
+        logging.basicConfig(format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     logging.getLogger("mms_mp").setLevel(level)
-    for n in NOISY_LOGGERS: logging.getLogger(n).setLevel(logging.DEBUG if verbose > 1 else logging.WARNING)
-    logging.captureWarnings(True)  # warnings (e.g. MissingDataWarning) become log records: --quiet hides them
+    for n in NOISY_LOGGERS:
+        logging.getLogger(n).setLevel(logging.DEBUG if verbose > 1 else logging.WARNING)
+    logging.captureWarnings(True)  # warnings (MissingDataWarning, ...) become log records
     logging.getLogger("py.warnings").setLevel(logging.ERROR if quiet else logging.WARNING)
-    if not verbose: warnings.filterwarnings("ignore", category=RuntimeWarning)  # numpy NaN chatter; -v shows it
+    if not verbose:  # numpy NaN chatter; -v shows it
+        warnings.filterwarnings("ignore", category=RuntimeWarning)
     root.setLevel(logging.WARNING if verbose < 2 else logging.DEBUG)
     return level
 
-# %% ../nbs/16_cli.ipynb #75a05e90
+# %% ../nbs/16_cli.ipynb #9a2260b8
 def _common(p):
-    p.add_argument("-v", "--verbose", action="count", default=0, help="more messages (-v -v: also pySPEDAS); tracebacks on error")
+    p.add_argument("-v", "--verbose", action="count", default=0,
+                   help="more messages (-v -v: also pySPEDAS); tracebacks on error")
     p.add_argument("--quiet", action="store_true", help="only errors")
 
-def _event_args(p, outdir_default):
+def _event_args(p):
     p.add_argument("--start", help="start time, ISO-8601 UTC, e.g. 2019-01-27T12:15:00")
     p.add_argument("--end", help="end time, ISO-8601 UTC")
-    p.add_argument("--probes", nargs="+", default=None, metavar="P", help="MMS probes (default 1 2 3 4)")
-    p.add_argument("--rate", choices=("auto", "srvy", "brst"), default=None, help="data rate (default auto)")
+    p.add_argument("--probes", nargs="+", default=None, metavar="P",
+                   help="MMS probes (default 1 2 3 4)")
+    p.add_argument("--rate", choices=("auto", "srvy", "brst"), default=None,
+                   help="data rate (default auto)")
     p.add_argument("--source", choices=("auto", "sdc", "spdf", "local"), default=None,
-                   help="auto: local files if they cover the request, else download; local: never download")
+                   help="auto: local files if they cover the request, else download; "
+                        "local: never download")
     p.add_argument("--data-dir", default=None, help="local MMS data root (SDC layout)")
-    p.add_argument("--config", default=None, help="TOML file with the same keys and analysis parameters")
+    p.add_argument("--config", default=None,
+                   help="TOML file with the same keys and analysis parameters")
 
-def build_parser() -> argparse.ArgumentParser:
-    "The `mms-mp` argument parser (sub-commands demo, analyze, report, batch)."
-    ap = argparse.ArgumentParser(prog="mms-mp", description="MMS magnetopause crossings: LMN, detection, motion, timing, thickness.")
-    ap.add_argument("--version", action="version", version=f"mms_mp {__version__}")
-    sub = ap.add_subparsers(dest="command", required=True, metavar="{demo,analyze,report,batch}")
-    d = sub.add_parser("demo", help="simulate the 2019-01-27 event offline and analyse it (no network)")
-    d.add_argument("--data-dir", default=None, help="where to write the simulated CDFs (default: the user cache)")
+# %% ../nbs/16_cli.ipynb #77a9ed58
+def _demo_parser(sub):
+    d = sub.add_parser("demo",
+                       help="simulate the 2019-01-27 event offline and analyse it (no network)")
+    d.add_argument("--data-dir", default=None,
+                   help="where to write the simulated CDFs (default: the user cache)")
     d.add_argument("--outdir", default="mms_mp_demo", help="output folder (default ./mms_mp_demo)")
-    d.add_argument("--scenario", default="default", help="simulator scenario (mms_mp.synthetic.SCENARIOS)")
+    d.add_argument("--scenario", default="default",
+                   help="simulator scenario (mms_mp.synthetic.SCENARIOS)")
     d.add_argument("--pdf", action="store_true", help="PDF figures too")
     _common(d)
+
+def _analyze_parser(sub):
     a = sub.add_parser("analyze", help="analyse one event: JSON, CSV, figures")
-    _event_args(a, "results")
+    _event_args(a)
     a.add_argument("--outdir", default=None, help="output folder (default ./results)")
     a.add_argument("--plot", action="store_true", default=None, help="write figures/*.png")
-    a.add_argument("--pdf", action="store_true", default=None, help="PDF figures too (implies --plot)")
+    a.add_argument("--pdf", action="store_true", default=None,
+                   help="PDF figures too (implies --plot)")
     _common(a)
+
+# %% ../nbs/16_cli.ipynb #08a5b0ee
+def _report_parser(sub):
     r = sub.add_parser("report", help="run the papermill event report and render HTML")
-    _event_args(r, "report")
-    r.add_argument("--out", required=True, help="output folder for the executed notebook, HTML and JSON")
+    _event_args(r)
+    r.add_argument("--out", required=True,
+                   help="output folder for the executed notebook, HTML and JSON")
     _common(r)
+
+def _batch_parser(sub):
     b = sub.add_parser("batch", help="run many events in parallel with dask.distributed")
-    b.add_argument("events", help="CSV with columns start,end[,probes,data_dir,source,rate,scenario,name]")
-    b.add_argument("--out", required=True, help="output folder: one sub-folder per event and summary.csv")
-    b.add_argument("--workers", type=int, default=2, help="LocalCluster worker processes (default 2)")
-    b.add_argument("--scheduler", default=None, help="tcp://host:port of an existing dask scheduler, or threads/processes/synchronous for dask's local schedulers (no TCP); default: a new LocalCluster")
-    b.add_argument("--mode", choices=("analyze", "report"), default="analyze", help="what to run per event")
+    b.add_argument("events",
+                   help="CSV with columns start,end[,probes,data_dir,source,rate,scenario,name]")
+    b.add_argument("--out", required=True,
+                   help="output folder: one sub-folder per event and summary.csv")
+    b.add_argument("--workers", type=int, default=2,
+                   help="LocalCluster worker processes (default 2)")
+    b.add_argument("--scheduler", default=None,
+                   help="tcp://host:port of an existing dask scheduler, or threads/processes/"
+                        "synchronous for dask's local schedulers (no TCP); "
+                        "default: a new LocalCluster")
+    b.add_argument("--mode", choices=("analyze", "report"), default="analyze",
+                   help="what to run per event")
     _common(b)
+
+# %% ../nbs/16_cli.ipynb #0c6a2327
+def build_parser() -> argparse.ArgumentParser:
+    "The `mms-mp` argument parser (sub-commands demo, analyze, report, batch)."
+    ap = argparse.ArgumentParser(prog="mms-mp", description="MMS magnetopause crossings: LMN, "
+                                 "detection, motion, timing, thickness.")
+    ap.add_argument("--version", action="version", version=f"mms_mp {__version__}")
+    sub = ap.add_subparsers(dest="command", required=True, metavar="{demo,analyze,report,batch}")
+    for add in (_demo_parser, _analyze_parser, _report_parser, _batch_parser): add(sub)
     return ap
 
-# %% ../nbs/16_cli.ipynb #dfdfc57e
+# %% ../nbs/16_cli.ipynb #32815341
 DEFAULT_TRANGE = ("2019-01-27T12:15:00", "2019-01-27T12:55:00")
 
 def event_config(args, # parsed arguments of analyze/report
                 ) -> dict: # merged configuration (start and end present)
     "Configuration from `--config` (if any) overridden by the flags given on the command line."
-    from mms_mp.pipeline import load_config, merge_config
-    base = load_config(args.config) if getattr(args, "config", None) else {}
-    flags = {k: getattr(args, k, None) for k in ("start", "end", "probes", "rate", "source", "data_dir", "outdir", "plot", "pdf")}
-    cfg = merge_config(base, flags)
+    base = load_config(args.config) if args.config else {}
+    keys = ("start", "end", "probes", "rate", "source", "data_dir", "outdir", "plot", "pdf")
+    # `report` has no --outdir, --plot, --pdf
+    cfg = merge_config(base, {k: getattr(args, k, None) for k in keys})
     missing = [k for k in ("start", "end") if not cfg.get(k)]
-    if missing: raise InputError(f"missing --{' and --'.join(missing)}: give the event's time range, "
-                                 "e.g. --start 2019-01-27T12:15 --end 2019-01-27T12:55 (or start/end in --config)")
+    flags = " and --".join(missing)
+    if missing: raise InputError(f"missing --{flags}: give the event's time range, "
+                                 "e.g. --start 2019-01-27T12:15 --end 2019-01-27T12:55 "
+                                 "(or start/end in --config)")
     return cfg
 
+# %% ../nbs/16_cli.ipynb #adf73ca6
 def _analysis_params(cfg: dict, # merged configuration
                     ) -> dict: # only the per-stage sections
     "The analysis sections of a configuration (what `analyze(config=...)` takes)."
-    from mms_mp.pipeline import CONFIG_SECTIONS
     return {k: v for k, v in cfg.items() if k in CONFIG_SECTIONS}
 
-def summary_lines(res, # mms_mp.pipeline.AnalysisResult
+# %% ../nbs/16_cli.ipynb #b70d63ac
+def _crossing_lines(res) -> list:
+    "Per probe: crossings found (out/in) and the V_N's smoothing and RMS σ."
+    out = []
+    for p in res.probes:
+        cs = [c for c in res.crossings if str(c.probe) == p]
+        n_out = sum(c.direction == "out" for c in cs)
+        if cs: out.append(f"MMS{p}: {len(cs)} crossings ({n_out} out, {len(cs) - n_out} in)")
+        v = res.vn.get(p)
+        if v is None or not np.isfinite(v.sigma_V_N).any(): continue
+        sm = v.smoothing
+        smoothed = sm is not None and np.isfinite(sm.width_s).any()
+        how = "blend, not smoothed"
+        if smoothed: how = f"smoothed over ≈ {np.nanmean(sm.width_s):.0f} s"
+        rms = np.sqrt(np.nanmean(v.sigma_V_N ** 2))
+        out.append(f"MMS{p}: V_N along its N ({v.frame}), {how}, RMS σ {rms:.1f} km/s")
+    return out
+
+# %% ../nbs/16_cli.ipynb #dc429b05
+def _thickness_lines(res) -> list:
+    "Median, range and typical σ of the layer thickness per method (km)."
+    th = [thickness_json(t) for t in res.thickness]
+    ok = [j for j in th if j["thickness_km"] is not None and np.isfinite(j["thickness_km"])]
+    out = []
+    for m in sorted({j["method"] for j in ok}):
+        v = np.array([j["thickness_km"] for j in ok if j["method"] == m])
+        s = np.array([j["sigma_km"] for j in ok if j["method"] == m])
+        out.append(f"thickness ({m}): median {np.median(v):.0f} km "
+                   f"(range {v.min():.0f}–{v.max():.0f}, typical σ {np.median(s):.0f} km) "
+                   f"over {v.size} crossings")
+    if len(ok) < len(th):
+        out.append(f"thickness: {len(th) - len(ok)} crossing(s) without a value (layer not wholly "
+                   "inside the data, or a gap in it); see layer_thickness.csv")
+    return out
+
+# %% ../nbs/16_cli.ipynb #59267d8e
+def summary_lines(res, # mms_mp.stages.AnalysisResult
                  ) -> list: # printable lines
     "A short human summary of an analysis: stages, crossings, timing, thickness, files."
     tag = "SIMULATED " if res.simulated else ""
-    out = [f"{tag}event {iso_ms(res.trange[0])} – {iso_ms(res.trange[1])}, probes {' '.join(res.probes)}"]
-    out.append("stages: " + ", ".join(f"{k} {v.status}" for k, v in res.status.items()))
-    bad = [f"  {k}: {v.reason}" for k, v in res.status.items() if v.status not in ("ok",) and v.reason]
-    out += bad
-    for p in res.probes:
-        cs = [c for c in res.crossings if str(c.probe) == p]
-        if cs: out.append(f"MMS{p}: {len(cs)} crossings ({sum(c.direction == 'out' for c in cs)} out, {sum(c.direction == 'in' for c in cs)} in)")
-        v = res.vn.get(p); sm = getattr(v, "smoothing", None)
-        if v is not None and np.isfinite(v.sigma_V_N).any():
-            how = f"smoothed over ≈ {np.nanmean(sm.width_s):.0f} s" if sm is not None and np.isfinite(sm.width_s).any() else "blend, not smoothed"
-            out.append(f"MMS{p}: V_N along its N ({v.frame}), {how}, RMS σ {np.sqrt(np.nanmean(v.sigma_V_N ** 2)):.1f} km/s")
+    t0, t1 = iso_ms(res.trange[0]), iso_ms(res.trange[1])
+    out = [f"{tag}event {t0} – {t1}, probes {' '.join(res.probes)}",
+           "stages: " + ", ".join(f"{k} {v.status}" for k, v in res.status.items())]
+    out += [f"  {k}: {v.reason}" for k, v in res.status.items() if v.status != "ok" and v.reason]
+    out += _crossing_lines(res)
     t = res.timing
     if t is not None:
         n = ", ".join(f"{x:+.3f}" for x in t.n_hat)
-        out.append(f"timing [{t.method}]: n = ({n}) GSE, V = {t.V_km_s:.1f} ± {t.sigma_V_km_s:.1f} km/s")
-    from mms_mp.pipeline import thickness_json
-    th = [thickness_json(t) for t in res.thickness]
-    ok = [j for j in th if j["thickness_km"] is not None and np.isfinite(j["thickness_km"])]
-    if th:
-        for m in sorted({j["method"] for j in ok}):
-            v = np.array([j["thickness_km"] for j in ok if j["method"] == m]); s = np.array([j["sigma_km"] for j in ok if j["method"] == m])
-            out.append(f"thickness ({m}): median {np.median(v):.0f} km (range {v.min():.0f}–{v.max():.0f}, typical σ {np.median(s):.0f} km) over {v.size} crossings")
-        if len(ok) < len(th):
-            out.append(f"thickness: {len(th) - len(ok)} crossing(s) without a value (layer not wholly inside the data, or a gap in it); see layer_thickness.csv")
-    for k in ("mp_analysis.json", "report.html"):
-        if k in res.files: out.append(f"wrote {res.files[k]}")
+        speed = f"{t.V_km_s:.1f} ± {t.sigma_V_km_s:.1f} km/s"
+        out.append(f"timing [{t.method}]: n = ({n}) GSE, V = {speed}")
+    out += _thickness_lines(res)
+    out += [f"wrote {res.files[k]}" for k in ("mp_analysis.json", "report.html") if k in res.files]
     figs = [str(v) for k, v in res.files.items() if k.startswith("figures/")]
-    if figs: out.append(f"figures: {', '.join(figs)}")
-    return out
+    return out + ([f"figures: {', '.join(figs)}"] if figs else [])
 
+# %% ../nbs/16_cli.ipynb #d621d422
 def cmd_analyze(args, # parsed arguments (build_parser)
                ) -> int: # exit code (errors are raised and mapped by main)
     "`mms-mp analyze`: one event → OUTDIR/mp_analysis.json, CSVs, figures."
-    from mms_mp.pipeline import analyze
     cfg = event_config(args)
-    res = analyze((cfg["start"], cfg["end"]), cfg.get("probes") or ("1", "2", "3", "4"), rate=cfg.get("rate", "auto"),
-                  source=cfg.get("source", "auto"), data_dir=cfg.get("data_dir"), outdir=cfg.get("outdir") or "results",
-                  config=_analysis_params(cfg), plot=bool(cfg.get("plot") or cfg.get("pdf")), pdf=bool(cfg.get("pdf")),
-                  progress=not args.quiet)
+    res = analyze((cfg["start"], cfg["end"]), cfg.get("probes") or ("1", "2", "3", "4"),
+                  rate=cfg.get("rate", "auto"), source=cfg.get("source", "auto"),
+                  data_dir=cfg.get("data_dir"), outdir=cfg.get("outdir") or "results",
+                  config=_analysis_params(cfg), plot=bool(cfg.get("plot") or cfg.get("pdf")),
+                  pdf=bool(cfg.get("pdf")), progress=not args.quiet)
     if not args.quiet: print("\n".join(summary_lines(res)))
     return EXIT_OK
 
-# %% ../nbs/16_cli.ipynb #4c0fb717
-def demo_data(data_dir=None, # folder for the simulated CDFs (None: the shared cache of mms_mp.synthetic)
+# %% ../nbs/16_cli.ipynb #0ba42c8e
+def demo_data(data_dir=None, # folder for the simulated CDFs (None: the shared cache)
               scenario: str = "default", # simulator scenario
              ) -> tuple: # (data folder, (start, end) ISO, probes)
     "The simulated 2019-01-27 event on disk: its folder, time range and probes (built once)."
@@ -175,98 +227,56 @@ def demo_data(data_dir=None, # folder for the simulated CDFs (None: the shared c
         d = Path(data_dir)
         if not (d / "truth.json").exists(): synthetic.simulate_event(d, scenario=scenario)
     truth = synthetic.load_truth(d)
-    tr = getattr(truth, "trange", None) or DEFAULT_TRANGE
-    probes = [str(p) for p in (getattr(truth, "probes", None) or ("1", "2", "3", "4"))]
+    tr = truth.trange or DEFAULT_TRANGE
+    probes = [str(p) for p in (truth.probes or ("1", "2", "3", "4"))]
     return d, (iso_ms(tr[0]), iso_ms(tr[1])), probes
 
+# %% ../nbs/16_cli.ipynb #c03563c8
 def cmd_demo(args, # parsed arguments (build_parser)
             ) -> int: # exit code (errors are raised and mapped by main)
-    "`mms-mp demo`: simulate the 2019-01-27 event, analyse it offline, write everything to --outdir."
-    from mms_mp.pipeline import analyze
+    "`mms-mp demo`: simulate the 2019-01-27 event, analyse it offline, write all to --outdir."
     t0 = time.perf_counter()
-    if not args.quiet: print("mms-mp demo: SIMULATED data from mms_mp.synthetic (no network), MMS 2019-01-27 formation", file=sys.stderr)
+    if not args.quiet: print("mms-mp demo: SIMULATED data from mms_mp.synthetic (no network), "
+                             "MMS 2019-01-27 formation", file=sys.stderr)
     d, trange, probes = demo_data(args.data_dir, args.scenario)
-    res = analyze(trange, probes, source="local", data_dir=d, outdir=args.outdir, plot=True, pdf=args.pdf,
-                  progress=not args.quiet)
+    res = analyze(trange, probes, source="local", data_dir=d, outdir=args.outdir, plot=True,
+                  pdf=args.pdf, progress=not args.quiet)
     if not args.quiet:
         print("\n".join(summary_lines(res)))
         print(f"SIMULATED demo done in {time.perf_counter() - t0:.1f} s; data in {d}")
     return EXIT_OK
 
-# %% ../nbs/16_cli.ipynb #68727f46
-def report_template() -> Path:
-    "Path of the event-report template (source checkout first, then the copy shipped in the package)."
-    here = Path(__file__).resolve().parent
-    for p in (here.parent / "nbs" / "reports" / "event_report.ipynb", here / "reports" / "event_report.ipynb"):
-        if p.is_file(): return p
-    raise MMSMPError("the event-report template is missing from this installation (mms_mp/reports/event_report.ipynb); reinstall mms_mp")
-
-def run_report(trange, # (start, end) ISO, UTC
-               out, # output folder: event_report.ipynb, event_report.html, the analysis outputs
-               probes=("1", "2", "3", "4"), # MMS probes
-               *, source: str = "auto", # data source
-               data_dir=None, # local data root
-               rate: str = "auto", # data rate
-               config: dict | None = None, # analysis sections (lmn, detector, ...)
-               html: bool = True, # render HTML with nbconvert
-               kernel_name: str = "python3", # Jupyter kernel (python3 = this interpreter)
-              ) -> dict: # name -> path of the files written
-    "Execute the event report with papermill for one event and render it to HTML."
-    try:
-        import papermill as pm
-    except ImportError:
-        raise MMSMPError("mms-mp report needs papermill, nbconvert and ipykernel: pip install 'mms_mp[dev]' "
-                         "or pip install papermill nbconvert ipykernel") from None
-    from mms_mp.core import parse_trange, atomic_write
-    t0, t1 = parse_trange(trange)
-    out = Path(out); out.mkdir(parents=True, exist_ok=True)
-    params = {"start": iso_ms(t0), "end": iso_ms(t1), "probes": " ".join(str(p) for p in probes), "source": source,
-              "rate": rate, "data_dir": str(data_dir) if data_dir else "", "outdir": str(out.resolve()),
-              "config_json": __import__("json").dumps(config or {})}
-    nb_out = out / "event_report.ipynb"
-    tmp = out / ".event_report.part.ipynb"
-    try:
-        pm.execute_notebook(str(report_template()), str(tmp), parameters=params, kernel_name=kernel_name,
-                            progress_bar=False, cwd=str(out), log_output=False, language="python")
-    except pm.PapermillExecutionError as e:
-        err = {"NoDataError": NoDataError, "InputError": InputError}.get(e.ename, MMSMPError)
-        raise err(f"event report failed in cell {e.exec_count}: {e.ename}: {e.evalue}") from None
-    finally:
-        if tmp.exists(): tmp.replace(nb_out)
-    files = {"event_report.ipynb": nb_out}
-    if html:
-        from nbconvert import HTMLExporter
-        body, _ = HTMLExporter().from_filename(str(nb_out))
-        with atomic_write(out / "event_report.html") as f: f.write(body)
-        files["event_report.html"] = out / "event_report.html"
-    return files
-
+# %% ../nbs/16_cli.ipynb #4b25c05e
 def cmd_report(args, # parsed arguments (build_parser)
               ) -> int: # exit code (errors are raised and mapped by main)
     "`mms-mp report`: execute the papermill template for one event, write notebook + HTML + JSON."
     cfg = event_config(args)
-    files = run_report((cfg["start"], cfg["end"]), args.out, cfg.get("probes") or ("1", "2", "3", "4"),
-                       source=cfg.get("source", "auto"), data_dir=cfg.get("data_dir"), rate=cfg.get("rate", "auto"),
+    probes = cfg.get("probes") or ("1", "2", "3", "4")
+    files = run_report((cfg["start"], cfg["end"]), args.out, probes,
+                       source=cfg.get("source", "auto"), data_dir=cfg.get("data_dir"),
+                       rate=cfg.get("rate", "auto"),
                        config=_analysis_params(cfg))
     if not args.quiet:
         for k, p in files.items(): print(f"wrote {p}")
     return EXIT_OK
 
+# %% ../nbs/16_cli.ipynb #f1efc1a4
 def cmd_batch(args, # parsed arguments (build_parser)
              ) -> int: # exit code (errors are raised and mapped by main)
     "`mms-mp batch`: every event of a CSV in parallel (dask.distributed) → OUT/summary.csv."
-    from mms_mp.batch import run_batch
-    summ = run_batch(args.events, args.out, workers=args.workers, scheduler=args.scheduler, mode=args.mode,
-                     progress=not args.quiet)
+    summ = run_batch(args.events, args.out, workers=args.workers, scheduler=args.scheduler,
+                     mode=args.mode, progress=not args.quiet)
     if not args.quiet:
         n_ok = int((summ["status"] == "ok").sum())
         print(f"{n_ok}/{len(summ)} events ok; summary in {Path(args.out) / 'summary.csv'}")
-        for _, r in summ[summ["status"] != "ok"].iterrows(): print(f"  {r['event']}: {r['status']}: {r['error']}")
+        for _, r in summ[summ["status"] != "ok"].iterrows():
+            print(f"  {r['event']}: {r['status']}: {r['error']}")
     return EXIT_OK
 
-# %% ../nbs/16_cli.ipynb #f31359c4
+# %% ../nbs/16_cli.ipynb #f31359c4a
 COMMANDS = {"demo": cmd_demo, "analyze": cmd_analyze, "report": cmd_report, "batch": cmd_batch}
 
+# %% ../nbs/16_cli.ipynb #f31359c4b
 def main(argv: list | None = None, # arguments (None: sys.argv[1:])
         ) -> int: # exit code: 0 ok, 2 bad arguments, 3 no usable data, 4 analysis failed
     "Entry point of the `mms-mp` console script."
@@ -278,11 +288,13 @@ def main(argv: list | None = None, # arguments (None: sys.argv[1:])
         print("mms-mp: interrupted", file=sys.stderr); return 130
     except Exception as e:
         code = exit_code(e)
-        kind = {EXIT_USAGE: "bad input", EXIT_NODATA: "no usable data", EXIT_FAILED: "analysis failed"}[code]
+        kind = {EXIT_USAGE: "bad input", EXIT_NODATA: "no usable data",
+                EXIT_FAILED: "analysis failed"}[code]
         if args.verbose: traceback.print_exc(file=sys.stderr)
         print(f"mms-mp {args.command}: {kind}: {type(e).__name__}: {e}", file=sys.stderr)
         return code
 
 # %% ../nbs/16_cli.ipynb #277c4ab5
-if __name__ == "__main__" and "__file__" in globals():  # `python -m mms_mp.cli`; inert inside a notebook
+# `python -m mms_mp.cli`; inert inside a notebook
+if __name__ == "__main__" and "__file__" in globals():
     sys.exit(main())

@@ -14,7 +14,7 @@ import pytest
 
 from mms_mp.cli import build_parser, event_config, main
 from mms_mp.core import InputError
-from mms_mp.pipeline import validate_result_json
+from mms_mp.schema import validate_result_json
 
 TR = ["--start", "2019-01-27T12:15:00", "--end", "2019-01-27T12:55:00"]
 
@@ -118,14 +118,27 @@ def test_exit3_without_ephemeris(demo_dir, tmp_path, capsys):
     assert "R_gse" in err and "LMN" in err
 
 
-def test_exit4_unwritable_output(demo_dir, tmp_path, capsys):
-    "The outputs cannot be written (a file sits where a parent folder must go) → exit 4 with the reason, no traceback."
+def test_exit2_uncreatable_output(demo_dir, tmp_path, capsys):
+    "An --outdir that cannot be created (a file sits where a parent folder must go) is a bad argument → exit 2."
     (tmp_path / "afile").write_text("x")
     args = ["analyze", *TR, "--probes", "1", "--source", "local", "--data-dir", str(demo_dir),
             "--outdir", str(tmp_path / "afile" / "results")]
+    assert main(args + ["--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "bad input" in err and "afile" in err and "Traceback" not in err
+    assert main(args + ["-v"]) == 2
+    assert "Traceback" in capsys.readouterr().err
+
+
+def test_exit4_analysis_failure(tmp_path, monkeypatch, capsys):
+    "Any other exception (here a bug inside analyze) → exit 4 with the reason, no traceback unless -v."
+    import mms_mp.cli
+    def broken(*a, **kw): raise RuntimeError("disk full")
+    monkeypatch.setattr(mms_mp.cli, "analyze", broken)
+    args = ["analyze", *TR, "--probes", "1", "--source", "local", "--outdir", str(tmp_path / "o")]
     assert main(args + ["--quiet"]) == 4
     err = capsys.readouterr().err
-    assert "analysis failed" in err and "afile" in err and "Traceback" not in err
+    assert "analysis failed: RuntimeError: disk full" in err and "Traceback" not in err
     assert main(args + ["-v"]) == 4
     assert "Traceback" in capsys.readouterr().err
 
@@ -138,7 +151,7 @@ def test_version_and_help():
 
 def test_documented_config_example_is_accepted(tmp_path):
     "The TOML example in nbs/16_cli.ipynb uses only parameters the stages accept."
-    from mms_mp.pipeline import check_sections, load_config
+    from mms_mp.config import check_sections, load_config
     p = tmp_path / "event.toml"
     p.write_text('start = "2019-01-27T12:15:00"\nend = "2019-01-27T12:55:00"\nprobes = ["1", "2", "3", "4"]\n'
                  'rate = "brst"\nsource = "local"\ndata_dir = "~/mms_data"\noutdir = "results"\nplot = true\n'

@@ -8,8 +8,10 @@ import pytest
 import mms_mp.core
 from mms_mp import __version__
 from mms_mp.core import InputError, parse_trange
-from mms_mp.pipeline import (AnalysisResult, StageStatus, check_config, merge_config, run_stage, validate_result_json,
-                             write_outputs)
+from mms_mp.config import check_config, merge_config
+from mms_mp.outputs import write_outputs
+from mms_mp.schema import validate_result_json
+from mms_mp.stages import AnalysisResult, StageStatus, run_stage
 
 GOOD = {"schema": "mms_mp/1", "trange": ["2019-01-27T12:15:00.000Z", "2019-01-27T12:55:00.000Z"], "probes": ["1", "2"],
         "frame": "GSE",
@@ -115,6 +117,7 @@ def test_nan_written_as_null(tmp_path):
     class D:  # a displacement result with no systematic σ
         t = np.array(["2019-01-27T12:15", "2019-01-27T12:16"], "datetime64[ns]")
         disp_km = np.array([0.0, 600.0]); sigma_random_km = np.array([0.0, 10.0]); sigma_systematic_km = np.array([np.nan, np.nan])
+        sigma_total_km = np.array([0.0, 10.0])
     r = _small_result(); r.displacement = {"1": D()}
     write_outputs(r, tmp_path)
     text = (tmp_path / "mp_analysis.json").read_text()

@@ -4,9 +4,9 @@ from pathlib import Path
 
 import pytest
 
-from mms_mp.cli import report_template, run_report
+from mms_mp.report import report_template, run_report
 from mms_mp.core import NoDataError
-from mms_mp.pipeline import validate_result_json
+from mms_mp.schema import validate_result_json
 
 
 
