@@ -659,7 +659,7 @@ def match_crossings(crossings: dict, # probe -> list of Crossing
     for p in probes:
         if p == ref: continue
         C = crossings[p]; tp = np.array([c.time for c in C], "datetime64[ns]"); dp = np.array([c.direction for c in C])
-        dt = np.abs((tp[None, :] - tr[:, None]).astype("timedelta64[ns]").astype(np.int64) / 1e9)
+        dt = np.abs(seconds_since(tp[None, :], tr[:, None]))
         ok = (dr[:, None] == dp[None, :]) & (dt <= max_delay_s)
         i, j = np.nonzero(ok); order = np.argsort(dt[i, j], kind="stable"); used_i, used_j = set(), set()
         for a, b in zip(i[order], j[order]):
@@ -684,6 +684,8 @@ class MultiCrossings:
     groups: list  # CrossingGroup, in time order
     max_delay_s: float  # matching window used, s
     frame: str  # frame of B, LMN and positions
+    R_used: dict = field(default_factory=dict)  # probe -> (3,3) rows L, M, N in `frame` that timed it
+    tilt_deg: float = 0.0  # common rotation of L about N applied by `best_tilt`, deg (0.0: none)
 
 def shared_levels(pfs, # iterable of ProbeFeatures (same LMN frame)
                  ) -> dict: # {feature name: (low, high)} from the pooled samples
@@ -736,6 +738,7 @@ def detect_crossings_multi(event, # Event (mms_mp.data) or {probe: {quantity: Da
     if alpha != 0.0:                      # one rotation for the formation (it corrects the LMN, shared by the probes)
         args = {p: a[:2] + (rotate_L(Rs[p], alpha),) + a[3:] for p, a in args.items()}
         pfs, per = run(args); per = {p: _mark_tilt(c, alpha) for p, c in per.items()}
+    R_used = {p: a[2] for p, a in args.items()}       # after the mean-L turn and the tilt
     if max_delay_s is None and len(args) < 2: max_delay_s = 0.0     # one probe: its crossings, nothing to match
     if max_delay_s is None:
         if len(pos) < 2: raise InputError(f"cannot size the matching window without positions (R_{fr.lower()}) "
@@ -752,4 +755,4 @@ def detect_crossings_multi(event, # Event (mms_mp.data) or {probe: {quantity: Da
         P = {p: position_at(*pos[p], c.time) for p, c in g.items() if p in pos}
         groups.append(CrossingGroup(g[ref].direction, {p: g[p] for p in probes if p in g}, P, fr, ref))
     groups.sort(key=lambda g: g.crossings[g.ref].time)
-    return MultiCrossings(per, groups, max_delay_s, fr)
+    return MultiCrossings(per, groups, max_delay_s, fr, R_used, float(np.degrees(alpha)))

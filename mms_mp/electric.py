@@ -10,7 +10,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from .core import InputError, FrameError, check_frame, M_P_KG
+from .core import InputError, FrameError, check_frame, M_P_KG, Q_E_C, from_seconds, seconds_since
 from .resample import merge_vars, parse_cadence
 
 # %% auto #0
@@ -24,6 +24,17 @@ def _vec3(a, what, unit):
     if a.ndim == 1 and a.shape[0] == 3: a = a[None, :]
     if a.ndim != 2 or a.shape[1] not in (3, 4): raise InputError(f"{what} must be (N,3) vectors in {unit}, got shape {a.shape}")
     return a[:, :3]
+
+def _fsec(x):
+    "Times as float seconds (datetime64 → seconds since 1970)."
+    x = np.asarray(x)
+    return seconds_since(x, "1970-01-01") if x.dtype.kind == "M" else x.astype(float)
+
+def _accum(t):
+    "Median sample spacing, s (the accumulation time of back-to-back moments)."
+    t = np.asarray(t)
+    if len(t) < 2: return 4.5
+    return float(np.median(np.diff(_fsec(t))))
 
 def _cross_mat(a):
     "(N,3,3) matrices [a]× with [a]× x = a × x."
@@ -85,8 +96,7 @@ def exb_velocity_sync(E, # (t, (N,3) E mV/m): EDP electric field in `frame`
     (tE, yE), (tB, yB) = E, B
     yB = np.asarray(yB, float)[:, :3] if np.ndim(yB) == 2 else yB
     if len(tE) < 2 or len(tB) < 2: raise InputError(f"E has {len(tE)} and B {len(tB)} samples; E×B needs at least 2 of each")
-    own = lambda t: float(np.median(np.diff(np.asarray(t).astype("datetime64[ns]").astype(np.int64) / 1e9 if np.asarray(t).dtype.kind == "M" else np.asarray(t, float))))
-    c = max(own(tE), own(tB)) if cadence is None else parse_cadence(cadence)
+    c = max(_accum(tE), _accum(tB)) if cadence is None else parse_cadence(cadence)
     if t_range is None: t_range = (max(np.min(tE), np.min(tB)), min(np.max(tE), np.max(tB)))
     try: m = merge_vars({"E": (tE, yE), "B": (tB, yB)}, c, t_range=t_range)
     except InputError as e: raise InputError(f"E and B cannot be put on one grid: {e}") from None
@@ -138,15 +148,8 @@ def moment_sigma(n_cm3, # (N,) density, cm⁻³
     # n ≤ 0 or T ≤ 0 can only come from a noise-dominated distribution (too few counts): v_th and hence σ are
     # undefined there, and the floor alone would claim the best accuracy for the worst sample. NaN makes it not good.
     phys = (n > 0) & (T > 0)
-    vth2 = 2 * np.where(phys, T, 1.0) * 1.602176634e-19 / (mass_amu * M_P_KG) / 1e6      # (km/s)²
+    vth2 = 2 * np.where(phys, T, 1.0) * Q_E_C / (mass_amu * M_P_KG) / 1e6      # (km/s)²
     return np.where(phys, np.sqrt(floor_km_s ** 2 + vth2 / (kappa * np.where(phys, n, 1.0))), np.nan)
-
-def _accum(t):
-    "Median sample spacing, s (the accumulation time of back-to-back moments)."
-    t = np.asarray(t)
-    if len(t) < 2: return 4.5
-    d = np.diff(t.astype("datetime64[ns]").astype(np.int64) / 1e9 if t.dtype.kind == "M" else t.astype(float))
-    return float(np.median(d))
 
 def fpi_source(t, # (N,) FPI sample times (centred), datetime64[ns] or float s
                V_km_s, # (N,3) ion bulk velocity, km/s, `frame`
@@ -288,11 +291,6 @@ def _vpar_estimate(exb, fpi, default):
     rep = np.sqrt(max(1.0, (np.median(np.diff(ti)) if len(ti) > 1 else 1.0) / max(_accum(exb.t), 1e-9)))
     return np.where(use, vp, 0.0), np.where(use, si[j] * rep, 0.0), np.where(use, 0.0, sig)
 
-def _fsec(x):
-    "Times as float seconds (datetime64 → seconds since 1970)."
-    x = np.asarray(x)
-    return x.astype("datetime64[ns]").astype(np.int64) / 1e9 if x.dtype.kind == "M" else x.astype(float)
-
 def _aligned_range(sources, cadence, t_range, align_to):
     "t_range whose start is moved forward (< one cadence) so that grid points fall on the sample times of `align_to`."
     if align_to is None: return t_range
@@ -308,7 +306,7 @@ def _aligned_range(sources, cadence, t_range, align_to):
     lo_s = float(_fsec(np.asarray([lo]).astype(np.asarray(s.t).dtype))[0])
     ang = 2 * np.pi * ((ts - lo_s) % c) / c                       # circular mean of the sample phases (robust to jitter near 0)
     ph = (np.arctan2(np.sin(ang).mean(), np.cos(ang).mean()) % (2 * np.pi)) * c / (2 * np.pi)
-    new_lo = np.datetime64(lo, "ns") + np.timedelta64(int(round(ph * 1e9)), "ns") if dt64 else lo + ph
+    new_lo = from_seconds(ph, lo) if dt64 else lo + ph
     return (new_lo, hi)
 
 def _blend(m, scatter_window):
@@ -454,16 +452,15 @@ def event_sources(event, # mms_mp.data.Event
                   sigma_B_nT: float = 0.1, # FGM 1σ per component, nT
                   t_range=None, # (start, end) datetime64 for E×B; None: the E/B overlap
                  ) -> dict: # {name: VelocitySource} in GSE
-    "E×B, FPI-ion and HPCA-He⁺ velocity sources of one probe of an Event (GSE)."
-    from mms_mp.quality import event_masks
-    d = event[probe]; masks = event_masks(event, probe); out = {}
+    "E×B, FPI-ion and HPCA-He⁺ sources of one probe, read as given: mask the event with `quality.apply_masks` first."
+    d, out = event[probe], {}
     ts = lambda k: (d[k].time.values, d[k].values)
     if "E_gse" in d and "B_gse" in d:
         out["ExB"] = exb_source(exb_velocity_sync(ts("E_gse"), ts("B_gse"), frame="GSE", t_range=t_range,
                                                   sigma_E_mVm=sigma_E_mVm, sigma_B_nT=sigma_B_nT))
     if all(k in d for k in ("Vi_gse", "Ni", "Ti")):
-        out["FPI ions"] = fpi_source(d["Vi_gse"].time.values, d["Vi_gse"].values, d["Ni"].values, d["Ti"].values,
-                                     good=masks["Vi_gse"].good & masks["Ni"].good)
+        out["FPI ions"] = fpi_source(d["Vi_gse"].time.values, d["Vi_gse"].values, d["Ni"].values,
+                                     d["Ti"].values)
     if all(k in d for k in ("V_Heplus_gse", "N_Heplus")):
         out["HPCA He+"] = heplus_source(d["V_Heplus_gse"].time.values, d["V_Heplus_gse"].values, d["N_Heplus"].values,
                                         d["T_Heplus"].values if "T_Heplus" in d else None)

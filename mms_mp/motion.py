@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .core import InputError
+from .core import InputError, seconds_since
 
 # %% auto #0
 __all__ = ['segments_of', 'cumtrapz_sigma', 'cumsimpson_sigma', 'DispResult', 'cumtrapz_sigma_cov', 'integrate_disp']
@@ -22,7 +22,7 @@ def _seconds(t, what="t"):
     if t.dtype.kind == "M":
         ti = t.astype("datetime64[ns]")
         if np.isnat(ti).any(): raise InputError(f"{what} contains NaT; drop them (mms_mp.core.clean_times) before integrating")
-        return (ti - ti[0]).astype(np.int64) / 1e9, "dt64"
+        return seconds_since(ti, ti[0]), "dt64"
     if t.dtype.kind not in "fiu": raise InputError(f"{what} must be datetime64 or float seconds, got dtype {t.dtype}")
     tf = t.astype(float)
     if not np.isfinite(tf).all(): raise InputError(f"{what} contains NaN/inf times; drop them before integrating")

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .boundary import Crossing, position_at
-from .core import InputError, check_frame, iso_ms, seconds_since
+from .core import InputError, check_frame, from_seconds, iso_ms, seconds_since
 
 # %% auto #0
 __all__ = ['Thickness', 'layer_thickness', 'timing_thickness', 'layer_thicknesses']
@@ -93,7 +93,7 @@ def layer_thickness(cr: Crossing, # one crossing (layer_start/layer_end = 76 % e
 def _vn_rms_dev(cr, disp, V, n=41):
     "RMS over the layer of V_N(t) − V, km/s, V_N from the displacement's slope (±1 s); NaN if not covered."
     t1 = np.datetime64(cr.layer_start, "ns"); D = cr.duration_s; h = np.timedelta64(1, "s")
-    q = t1 + (np.linspace(0.0, D, n) * 1e9).astype("int64").astype("timedelta64[ns]")
+    q = from_seconds(np.linspace(0.0, D, n), t1)
     (xa, *_, sa), (xb, *_, sb) = _disp_at(disp, q - h), _disp_at(disp, q + h)
     vn = (xb - xa) / 2.0
     if np.any((sa < 0) | (sa != sb)) or not np.all(np.isfinite(vn)): return np.nan
