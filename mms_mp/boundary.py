@@ -9,7 +9,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .core import InputError, NoDataError, as_datetime64, check_frame, clean_times, from_seconds, iso_ms, seconds_since
+from .core import (InputError, NoDataError, as_datetime64, check_frame, clean_times, from_seconds,
+                         iso_ms, seconds_since)
 from .resample import interp_nogap, merge_vars
 
 # %% auto #0
@@ -41,7 +42,7 @@ class DetectorCfg:
     gap_factor: float = 3.0  # a time step > gap_factor × local cadence (and > gap_min_s) is a data gap
     gap_min_s: float = 1.0  # time steps shorter than this are never gaps, s
     level_window_s: float = 60.0  # window each side of a crossing for the local asymptotic levels, s
-    plateau_frac: float = 0.98  # a local level must reach this fraction of the global jump, else the global level is kept
+    plateau_frac: float = 0.98  # a local level must reach this fraction of the global jump
     level_rel_sigma: float = 0.003  # 1σ of the half-level as a fraction of the jump (plateaus still hold tanh tails)
     edge_frac: float = 0.76  # fraction of the change between the layer edges (76 %: the 2δ of a tanh)
     gap_confidence: float = 0.3  # confidence factor for a crossing with a data gap across it
@@ -49,7 +50,7 @@ class DetectorCfg:
     max_L_tilt_deg: float = 40.0  # largest rotation of L about N tried to make B_L and density agree, deg (0: never)
     tilt_step_deg: float = 1.0  # step of that scan, deg
     tilt_min_chi2: float = 9.0  # rotate only if the disagreement drops by this many χ² units (3σ for one parameter)
-    centre_fit_frac: float = 0.25  # half-width of the line fitted to time a density half-level, fraction of the 76 % layer
+    centre_fit_frac: float = 0.25  # half-width of the density centre fit, fraction of the layer
 
     def __post_init__(self):
         if not 0 < self.p_exit < 0.5 < self.p_enter < 1:
@@ -132,8 +133,8 @@ def running_mean(y: np.ndarray, # (N,) values on a uniform grid (NaN = missing)
 def level_crossings(ts: np.ndarray, # (N,) float seconds
                     y: np.ndarray, # (N,) values (NaN skipped)
                     level: float, # level to cross, units of y
-                   ) -> tuple[np.ndarray, np.ndarray]: # (crossing times s by linear interpolation, +1 rising / -1 falling)
-    "Every time `y` passes through `level` (vectorised; NaN samples are skipped, so a crossing inside a hole is bridged)."
+                   ) -> tuple[np.ndarray, np.ndarray]: # (times s, +1 rising / -1 falling)
+    "Every time `y` passes through `level` (vectorised; NaN samples are skipped, so holes are bridged)."
     ok = np.isfinite(y)
     ts, d = ts[ok], y[ok] - level
     j = np.flatnonzero((d[:-1] < 0) & (d[1:] >= 0) | (d[:-1] >= 0) & (d[1:] < 0))
@@ -200,7 +201,7 @@ def make_feature(name: str, # feature name
                  floor: float, # smallest level difference that is physical, units of y
                  weight: float, # fusion weight
                  cfg: DetectorCfg, # detector settings (min_snr)
-                 levels: tuple | None = None, # (low, high) levels to use instead of this series' own (e.g. formation-wide)
+                 levels: tuple | None = None, # (low, high) instead of the series' own
                 ) -> Feature: # the feature, usable or not with the reason
     "Levels, noise and the usability tests of one feature."
     t, y, _ = clean_series(t, y, name)
@@ -212,8 +213,8 @@ def make_feature(name: str, # feature name
 # %% ../nbs/10_boundary.ipynb #f00a4517
 def judge_feature(f: Feature, # a feature with its own levels and noise (from `make_feature`)
                   cfg: DetectorCfg, # detector settings (min_snr)
-                  levels: tuple | None = None, # (low, high) to use instead of the feature's levels (ignored unless finite)
-                 ) -> Feature: # a new Feature with the levels used, `usable` and `reason` set (samples shared, not copied)
+                  levels: tuple | None = None, # (low, high) instead of its own (if finite)
+                 ) -> Feature: # new Feature: levels, `usable`, `reason` (samples shared)
     "The physical-floor and noise tests of one feature, optionally against other (formation-wide) levels."
     from dataclasses import replace
     if not np.isfinite(f.lo):
@@ -350,7 +351,7 @@ def _feature_flags(flags, feats):
 def relevel(pf: ProbeFeatures, # features of one probe with their own levels (from `probe_features` without `levels`)
             levels: dict, # {feature name: (low, high)} shared levels (see `shared_levels`), units of each feature
             cfg: DetectorCfg | None = None, # detector settings
-           ) -> ProbeFeatures: # same as `probe_features(..., levels=levels)`, without cleaning and sorting the samples again
+           ) -> ProbeFeatures: # as `probe_features(..., levels=levels)`, cheaper
     "Judge a probe's features against shared levels (the samples, noise and B in LMN are reused)."
     cfg = cfg or DetectorCfg()
     feats = {k: judge_feature(f, cfg, levels.get(k)) for k, f in pf.features.items()}
@@ -504,7 +505,7 @@ def _window(ts, a, b):
 
 # %% ../nbs/10_boundary.ipynb #1a393d16
 def _time_layer(ts, y, span, zone, t_ref, before_lvl, after_lvl, cfg, fit=False):
-    "Half-level time, 76 % edges and σ_t of one transition in one linear quantity (times in s); `fit`: time it with `centre_fit`."
+    "Half-level time, 76 % edges and σ_t of one transition (times in s); `fit`: time it with `centre_fit`."
     W = cfg.level_window_s
     e0 = (1 - cfg.edge_frac) / 2
     a, b = before_lvl, after_lvl           # first pass: the feature's global levels
@@ -533,7 +534,7 @@ def _time_layer(ts, y, span, zone, t_ref, before_lvl, after_lvl, cfg, fit=False)
         b2 = _median_in(tsm, ym, t_e + D / 2, min(span[1], t_e + D / 2 + W), L)
         a2 = a2 if np.isfinite(a2) else a
         b2 = b2 if np.isfinite(b2) else b
-        if np.isfinite(before_lvl - after_lvl):   # a plateau short of plateau_frac of the global jump is a partial excursion
+        if np.isfinite(before_lvl - after_lvl):   # short of plateau_frac: partial excursion
             jump = after_lvl - before_lvl
             if (b2 - before_lvl) / jump < cfg.plateau_frac: b2 = after_lvl
             if (after_lvl - a2) / jump < cfg.plateau_frac: a2 = before_lvl
@@ -571,7 +572,7 @@ def centre_fit(ts: np.ndarray, # (N,) sample times, s (sorted)
                frac: float = 0.25, # half-width of the fit window, fraction of t_e - t_s
                n_iter: int = 8, # most re-centring steps
               ) -> tuple[float, float]: # (half-level time s, its 1σ s); (t0, NaN) if no fit is possible
-    "Half-level time of a noisy tracer: a line fitted to the raw samples within ±frac·(t_e−t_s) of it, re-centred on its own half-level."
+    "Half-level time of a noisy tracer: a line fitted within ±frac·(t_e−t_s), re-centred on its half-level."
     h = frac * (t_e - t_s)
     t = float(t0)
     sig = np.nan
@@ -616,8 +617,8 @@ def tilt_cost(pf: ProbeFeatures, # features of one probe (B_lmn in the LMN being
               t0: np.datetime64, # time origin of the computation
               alphas: np.ndarray, # (K,) trial rotations of L about N, rad
               cfg: DetectorCfg, # settings (level windows)
-             ) -> tuple[np.ndarray, int]: # (K,) χ² = Σ (t_half(B·L_α) − t_density)² / (σ_density² + σ_B²); crossings used
-    "How well the half-level time of B along L rotated by α about N agrees with the density half-level, summed over crossings."
+             ) -> tuple[np.ndarray, int]: # ((K,) χ² per angle, crossings used)
+    "χ² agreement of the B·L_α half-level time with the density half-level (L_α: L turned by α about N)."
     ts = seconds_since(pf.t_B, t0)
     Bt = pf.B_lmn[:, :2]
     E = np.c_[np.cos(alphas), np.sin(alphas)]
@@ -648,10 +649,11 @@ def tilt_cost(pf: ProbeFeatures, # features of one probe (B_lmn in the LMN being
 
 # %% ../nbs/10_boundary.ipynb #96c659fb
 def _nearest_crossings(ts, F, level, t_ref):
-    "Per column of F (M,K): the `level` crossing nearest t_ref, s (NaN if none); all columns at once when the holes are whole rows."
+    "Per column of F (M,K): the `level` crossing nearest t_ref, s (NaN if none), vectorised where possible."
     fin = np.isfinite(F)
     rows = fin.all(1)
-    if (rows | ~fin.any(1)).all(): ts, F = ts[rows], F[rows]   # holes (masked B) are whole rows: skip them, as level_crossings does
+    if (rows | ~fin.any(1)).all():     # holes (masked B) are whole rows: skip them, as level_crossings does
+        ts, F = ts[rows], F[rows]
     else:                                 # holes differ between columns: level_crossings column by column (rare)
         return np.array(
             [
@@ -675,7 +677,7 @@ def _nearest_crossings(ts, F, level, t_ref):
 def best_tilt(pairs, # iterable of (ProbeFeatures, crossings) timed with the LMN under test
               cfg: DetectorCfg, # settings (max_L_tilt_deg, tilt_step_deg, tilt_gain)
              ) -> float: # rotation of L about N to apply, rad (0 if none helps enough)
-    "Rotation of L about N that best reconciles the B_L and density half-level times over all crossings given (χ² test)."
+    "Rotation of L about N that best reconciles B_L and density half-level times over all crossings (χ² test)."
     if cfg.max_L_tilt_deg <= 0: return 0.0
     al = np.radians(np.arange(-cfg.max_L_tilt_deg, cfg.max_L_tilt_deg + 1e-9, cfg.tilt_step_deg))
     tot, n = np.zeros(al.size), 0
@@ -983,7 +985,7 @@ def detect_crossings_multi(event, # Event (mms_mp.data) or {probe: {quantity: Da
                            *, probes=None, # probes to use (default: all in the event)
                            frame: str = "GSE", # frame of B and positions: uses B_gse/R_gse or B_gsm/R_gsm
                            cfg: DetectorCfg | None = None, # detector settings
-                           max_delay_s: float | None = None, # matching window, s (default: D_max / min_boundary_speed_kms)
+                           max_delay_s: float | None = None, # matching window, s (None: D_max / V_min)
                            share_levels: bool = True, # asymptotic levels from all probes pooled (see text)
                           ) -> MultiCrossings: # per-probe crossings and matched groups with positions
     "Detect crossings on every probe and match them across spacecraft."
@@ -993,7 +995,8 @@ def detect_crossings_multi(event, # Event (mms_mp.data) or {probe: {quantity: Da
     args, pos = {}, {}
     for p in probes:
         try: d = event[p]
-        except (KeyError, IndexError, TypeError): raise NoDataError(f"probe {p!r} is not in the event; load it or leave it out of probes") from None
+        except (KeyError, IndexError, TypeError):
+            raise NoDataError(f"probe {p!r} is not in the event; load it or leave it out of probes") from None
         if isinstance(lmn, dict) and p not in lmn:
             raise InputError(f"no LMN for probe {p!r}; give one per probe or a single LMN for all")
         tB, B = _arrays(d, f"B_{fr.lower()}")

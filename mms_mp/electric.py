@@ -139,7 +139,7 @@ class VelocitySource:
     note: str = "" # why samples were marked not good beyond the given mask (e.g. unphysical moments)
 
     def normal(self, n_hat, v_par=None):
-        "(V_N, its own variance, variance of the V∥ correction, systematic variance) for a unit `n_hat` in the same frame."
+        "(V_N, V∥ correction, own variance, correction variance, systematic variance) along unit `n_hat`, same frame."
         vn = self.v_km_s @ n_hat
         s = np.asarray(self.sigma_km_s, float)
         var = np.einsum("i,nij,j->n", n_hat, s, n_hat) if s.ndim == 3 else s ** 2
@@ -285,7 +285,7 @@ class NormalVelocity:
     n_hat: np.ndarray # (3,) unit normal, `frame`
     frame: str # frame of n̂ and of every source
     birge: np.ndarray # (G,) widening factor ≥ 1
-    cov_blocks: list | None = None # [(i0, C)]: covariance of V_N over grid samples i0…i0+len(C)−1, (km/s)² (set by smooth_normal_velocity; None: independent bins)
+    cov_blocks: list | None = None # [(i0, C)]: V_N covariance of samples i0…, (km/s)²; None: independent
     smoothing: "Smoothing | None" = None # how V_N was smoothed (smooth_normal_velocity); None: the plain blend
     @property
     def good(self) -> np.ndarray: return np.isfinite(self.V_N)
@@ -307,13 +307,13 @@ def normal_velocity(sources, # {name: VelocitySource} or a list of them
                     frame: str, # frame of n̂; every source must be in it
                     cadence="1s", # common grid spacing
                     t_range=None, # (start, end) of the grid; None: union of the sources
-                    exb_parallel: str = "fpi", # "fpi": add (V_i·b̂)(b̂·n̂) to E×B where FPI is good (σ from FPI); "sigma": σ term only
+                    exb_parallel: str = "fpi", # "fpi": add (V_i·b̂)(b̂·n̂) where FPI is good; "sigma": σ only
                     v_par_km_s=None, # a fixed |V∥| for the E×B σ term instead (no correction), km/s
                     v_par_default_km_s: float = 150.0, # |V∥| assumed where FPI gives no estimate, km/s
                     scatter_window: int = 15, # samples in the robust scatter window (0: model σ only)
                     birge: bool = True, # widen σ where the sources disagree (Birge ratio)
-                    sigma_n_rad: float = 0.0, # 1σ of the normal direction, rad: adds (σ_n |v_t|)² (tangential flow leaking into V_N)
-                    align_to: str | None = "auto", # source whose sample times the grid passes through: "auto" (a moment source with the grid's cadence), a name, or None
+                    sigma_n_rad: float = 0.0, # 1σ of n̂, rad: adds (σ_n |v_t|)² (tangential flow)
+                    align_to: str | None = "auto", # source the grid is phased on: "auto", a name, or None
                    ) -> NormalVelocity: # V_N ± σ on the grid with per-source V_N and contributions
     "Inverse-variance blend of V_N = v·n̂ from several velocity sources on one grid (frames checked)."
     frame = check_frame(frame, frame, "n_hat")
@@ -346,7 +346,7 @@ def normal_velocity(sources, # {name: VelocitySource} or a list of them
             if scatter_window
             else np.zeros(len(vn))
         )
-        series[k] = (s.t, np.column_stack([vn + corr, var, var_c, sys, own_sc ** 2]))   # scatter of the source itself, before the V∥ term
+        series[k] = (s.t, np.column_stack([vn + corr, var, var_c, sys, own_sc ** 2]))   # own scatter, before V∥
         goods[k] = s.good & np.isfinite(var) & np.isfinite(sys)
     m = merge_vars(
         series, cadence, t_range=_aligned_range(sources, cadence, t_range, align_to), good=goods
@@ -378,7 +378,7 @@ def _vpar_estimate(exb, fpi, default):
     te = _fsec(exb.t)
     si = np.asarray(fpi.sigma_km_s, float)[fpi.good]
     si = np.sqrt(np.einsum("nii->n", si) / 3) if si.ndim == 3 else si
-    sc = np.sqrt(np.mean([robust_scatter(vi[:, i]) ** 2 for i in range(3)], axis=0))   # measured noise, where the model σ is too small
+    sc = np.sqrt(np.mean([robust_scatter(vi[:, i]) ** 2 for i in range(3)], axis=0))   # measured noise
     si = np.fmax(si, sc)
     j = (
         np.clip(np.searchsorted(ti, te), 1, max(len(ti) - 1, 1))
@@ -401,7 +401,7 @@ def _aligned_range(sources, cadence, t_range, align_to):
     "t_range whose start is moved forward (< one cadence) so that grid points fall on the sample times of `align_to`."
     if align_to is None: return t_range
     c = parse_cadence(cadence)
-    if align_to == "auto":   # a moment source sampled at the grid cadence: off-phase, every grid value would be an interpolation of two samples
+    if align_to == "auto":   # a moment source at the grid cadence: off-phase, every bin would interpolate
         align_to = next(
             (
                 k
@@ -428,7 +428,7 @@ def _aligned_range(sources, cadence, t_range, align_to):
         )
     )
     lo_s = float(_fsec(np.asarray([lo]).astype(np.asarray(s.t).dtype))[0])
-    ang = 2 * np.pi * ((ts - lo_s) % c) / c                       # circular mean of the sample phases (robust to jitter near 0)
+    ang = 2 * np.pi * ((ts - lo_s) % c) / c     # circular mean of the phases (robust to jitter near 0)
     ph = (np.arctan2(np.sin(ang).mean(), np.cos(ang).mean()) % (2 * np.pi)) * c / (2 * np.pi)
     new_lo = from_seconds(ph, lo) if dt64 else lo + ph
     return (new_lo, hi)
@@ -461,7 +461,7 @@ class Smoothing:
     phi: list # noise scale φ̂ per block: weighted residual χ² / (m − edf) (σ is widened by √φ̂ where φ̂ > 1)
     edf: list # effective degrees of freedom of the fit per block
     width_s: list # effective averaging time per block: cadence × (samples / edf), s
-    flags: tuple = () # "block_split" (a segment longer than max_block), "too_few_samples" (a block passed through unsmoothed), "no_usable_samples", "sigma_not_positive" (samples dropped)
+    flags: tuple = () # "block_split", "too_few_samples", "no_usable_samples", "sigma_not_positive"
 
 # %% ../nbs/08_electric.ipynb #759c62c6
 def _penalty_banded(n, order):
@@ -488,7 +488,7 @@ def _whittaker(y, w, lam, P, order):
 
 # %% ../nbs/08_electric.ipynb #105ce8e9
 def _ubre_lambda(y, w, P, order):
-    "λ minimising the unbiased risk estimate RSS_w + 2·edf − m (known σ; Craven & Wahba 1979), edf from the eigenvalues."
+    "λ minimising the unbiased risk RSS_w + 2·edf − m (known σ; Craven & Wahba 1979), edf from eigenvalues."
     from scipy.linalg import eig_banded
     from scipy.optimize import minimize_scalar
     n, g = len(y), w > 0
@@ -525,10 +525,10 @@ def smooth_normal_velocity(nv: NormalVelocity, # blended V_N ± σ on a uniform 
                            *,
                            order: int = 2, # difference penalty order (2: penalise curvature); 0 returns nv unchanged
                            lam=None, # fixed λ, (km/s)⁻²; None: chosen in each block by the unbiased risk estimate
-                           max_gap_s=None, # a step between usable bins longer than this splits blocks, s; None: 3 grid steps (3 missing bins split)
-                           max_block: int = 4000, # most samples smoothed together (the posterior covariance is dense per block)
+                           max_gap_s=None, # longer step between usable bins splits blocks, s; None: 3 steps
+                           max_block: int = 4000, # most samples smoothed together (dense covariance)
                           ) -> NormalVelocity: # smoothed V_N, posterior σ and covariance blocks; sources as in `nv`
-    "Penalised-least-squares (Whittaker) smoothing of a blended V_N, λ by unbiased risk from its σ, with the posterior covariance."
+    "Whittaker (penalised least squares) smoothing of a blended V_N; λ by unbiased risk; posterior covariance."
     from scipy.linalg import cho_solve_banded
     if order == 0: return nv
     if order not in (1, 2, 3): raise InputError(f"order must be 0 (off), 1, 2 or 3, got {order!r}")

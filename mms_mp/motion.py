@@ -69,7 +69,9 @@ def cumsimpson_sigma(ts: np.ndarray, # (N,) times, s, one segment
     "Cumulative Simpson integral (scipy) and its random σ from the composite Simpson weights."
     if len(ts) < 3: return cumtrapz_sigma(ts, v, sv)
     try: from scipy.integrate import cumulative_simpson
-    except ImportError: raise InputError("scheme='simpson' needs scipy ≥ 1.12 (cumulative_simpson); upgrade scipy or use scheme='trap'") from None
+    except ImportError:
+        raise InputError("scheme='simpson' needs scipy ≥ 1.12 (cumulative_simpson); "
+                         "upgrade scipy or use scheme='trap'") from None
     X = cumulative_simpson(v, x=ts, initial=0.0)
     h = np.r_[np.diff(ts), np.diff(ts)[-1]]
     hl = 0.5 * (h + np.r_[h[0], h[:-1]])   # local step at each sample
@@ -95,7 +97,7 @@ class DispResult:
     sigma_random_km: np.ndarray # (N,) 1σ from independent V_N errors, km
     sigma_systematic_km: np.ndarray # (N,) 1σ from a V_N bias and an n̂ error, km (fully correlated in time)
     segment: np.ndarray # (N,) int segment id, -1 where not integrated
-    segments: list = field(default_factory=list) # [{"i0", "i1", "t0", "t1", "n"}] index range (inclusive) and times per segment
+    segments: list = field(default_factory=list) # [{"i0", "i1", "t0", "t1", "n"}] per segment
     scheme: str = "trap" # "trap" or "simpson"
     frame: str = "none" # frame of n̂ the V_N was projected on (for the record)
     sigma_v_km_s: np.ndarray | None = None # (N,) 1σ of V_N given (independent part), km/s
@@ -106,7 +108,7 @@ class DispResult:
     def sigma_random_between(self, ta, # start time, same kind as `t`
                              tb, # end time, same kind as `t`, same segment as ta
                             ) -> float: # 1σ of X(tb) − X(ta) from the V_N errors, km (NaN outside one segment)
-        "Random 1σ of the displacement between two times, from the V_N covariance (the trapezoid weights of that interval)."
+        "Random 1σ of the displacement between two times, from the V_N covariance (trapezoid weights)."
         t0 = np.asarray(self.t)[:1]
         ts, _ = _seconds(self.t)
         q = np.sort(_seconds(np.concatenate([t0, np.asarray([ta, tb]).astype(t0.dtype)]))[0][1:])
@@ -154,7 +156,7 @@ def _local_blocks(i0, i1, blocks):
 
 # %% ../nbs/09_motion.ipynb #09ca7b3d
 def _seg_cov(i0, i1, blocks, sv):
-    "(n,n) covariance of samples i0..i1 (a short interval): the blocks where they cover, independent σ² elsewhere, (km/s)²."
+    "(n,n) covariance of samples i0..i1, (km/s)²: the blocks where they cover, independent σ² elsewhere."
     C = np.diag(np.nan_to_num(sv[i0:i1 + 1]) ** 2)
     for a, B in _local_blocks(i0, i1, blocks): C[a:a + len(B), a:a + len(B)] = B
     return C
@@ -162,7 +164,7 @@ def _seg_cov(i0, i1, blocks, sv):
 # %% ../nbs/09_motion.ipynb #0fc9864e
 def cumtrapz_sigma_cov(ts: np.ndarray, # (N,) times, s, one segment
                        sv: np.ndarray, # (N,) independent 1σ of v outside the blocks, km/s
-                       blocks: list, # [(a, B)]: covariance B (km/s)² of samples a…a+len(B)−1 (segment indices), zero between blocks
+                       blocks: list, # [(a, B)]: covariance B (km/s)² of samples a…, zero between
                       ) -> np.ndarray: # (N,) σ_X km of the cumulative trapezoid integral from ts[0]
     "Random σ of the cumulative trapezoid integral with a block-diagonal V_N covariance; memory O(block²), never O(N²)."
     n = len(ts)
@@ -201,7 +203,7 @@ def integrate_disp(t, # (N,) times: datetime64 or float s, strictly increasing
                    scheme: str = "trap", # "trap" (O(h²), exact for linear) or "simpson" (O(h⁴))
                    max_gap_s: float | None = None, # a longer step ends a segment, s; None: 3 × median step
                    frame: str = "none", # frame of the normal used for V_N (recorded only)
-                   cov_v=None, # [(i0, C)] covariance blocks of V_N, (km/s)², e.g. a smoothed series' cov_blocks; trapezoid only
+                   cov_v=None, # [(i0, C)] V_N covariance blocks, (km/s)²; trapezoid only
                   ) -> DispResult: # displacement along n̂, km, per segment
     "Integrate V_N dt per gap-free segment with random (√N σ dt) and systematic (∝ elapsed time) 1σ."
     if scheme not in ("trap", "simpson"):

@@ -27,7 +27,7 @@ class Thickness:
     direction: str = ""  # "out" or "in"
     duration_s: float = np.nan  # layer_end − layer_start, s
     sigma_random_km: float = np.nan  # part of σ from random V_N errors, km
-    sigma_systematic_km: float = np.nan  # part from a V_N bias / n̂ error (timing: σ_V and the speed-variation model error), km
+    sigma_systematic_km: float = np.nan  # from a V_N bias / n̂ error, km
     sigma_edges_km: float = np.nan  # part from the edge-time σ, km
     sc_motion_km: float = np.nan  # spacecraft displacement along n̂ between the edges (included), km
     flags: tuple = ()  # e.g. "sc_motion_ignored", "gap_in_layer", crossing flags passed on
@@ -67,7 +67,7 @@ def _disp_at(disp, t):
 
 # %% ../nbs/11_thickness.ipynb #c4303227
 def _sigma_between(disp, te, sr):
-    "Random σ of X(te[1]) − X(te[0]): from the V_N covariance where the displacement knows it, else the difference of variances."
+    "Random σ of X(te[1]) − X(te[0]): from the V_N covariance if known, else the difference of variances."
     f = getattr(disp, "sigma_random_between", None)
     s = f(te[0], te[1]) if f is not None else np.nan
     return float(s) if np.isfinite(s) else float(np.sqrt(max(sr[1] ** 2 - sr[0] ** 2, 0.0)))
@@ -142,7 +142,7 @@ def timing_thickness(cr: Crossing, # one crossing (its 76 % edges and σ_t)
                      V_kms: float, # boundary speed along n̂ from timing, km/s (sign irrelevant)
                      sigma_V_kms: float = 0.0, # 1σ of V, km/s
                      sc_vn_kms: float = 0.0, # spacecraft velocity along n̂ (same sign convention as V), km/s
-                     disp=None, # DispResult of this probe (∫V_N along n̂, datetime64 times) to check the constant-speed assumption, or None
+                     disp=None, # DispResult of this probe (checks constant speed), or None
                     ) -> Thickness: # thickness = |V − v_sc,n| × duration, method "timing V × duration"
     "Cross-check: constant timing speed relative to the spacecraft × the layer duration, σ incl. V_N(t) − V if known."
     D = cr.duration_s
@@ -184,7 +184,7 @@ def layer_thicknesses(crossings, # list of Crossing (any probes), or {probe: lis
                       *, positions=None, # {probe: (t datetime64, r (K,3) km)} in `frame`, or None
                       n_hat=None, # (3,) unit normal in `frame`, or {probe: (3,)}
                       frame: str = "GSE", # frame of positions and n_hat
-                      timing=None, # list of (CrossingGroup, TimingResult) pairs, or one result / (V, σ_V) for all; None: no cross-check
+                      timing=None, # [(CrossingGroup, TimingResult)], one result or (V, σ_V); None
                      ) -> list: # Thickness per crossing ("integrated V_N"), then the timing cross-checks if asked
     "Thickness ± σ for every crossing from ∫V_N dt, plus V_timing × duration where a timing result applies."
     if isinstance(crossings, dict): crossings = [c for v in crossings.values() for c in v]
@@ -192,7 +192,8 @@ def layer_thicknesses(crossings, # list of Crossing (any probes), or {probe: lis
     for c in crossings:
         if isinstance(disp, dict) and c.probe not in disp:
             raise InputError(
-                f"no displacement for probe {c.probe!r}; integrate its V_N (motion.integrate_disp) or drop its crossings"
+                f"no displacement for probe {c.probe!r}; integrate its V_N (motion.integrate_disp) "
+                "or drop its crossings"
             )
         d = disp[c.probe] if isinstance(disp, dict) else disp
         pos = positions.get(c.probe) if isinstance(positions, dict) else positions
@@ -213,7 +214,7 @@ def layer_thicknesses(crossings, # list of Crossing (any probes), or {probe: lis
                     "timing result has no speed (looked for V_km_s, V_kms, V); pass (V, sigma_V) in km/s"
                 )
             nt = None if isinstance(tm, tuple) else _get(tm, "n_hat")
-            if nt is not None and n is not None:      # express V along our n̂ (timing may have the opposite orientation)
+            if nt is not None and n is not None:  # V along our n̂ (timing's may be flipped)
                 check_frame(_get(tm, "frame") or frame, frame, "timing normal")
                 V = V * np.sign(np.dot(nt, n))
             vsc = out[-1].sc_motion_km / c.duration_s if np.isfinite(out[-1].sc_motion_km) else 0.0
