@@ -24,7 +24,7 @@ __all__ = ['DetectorCfg', 'clean_series', 'gap_mask', 'running_mean', 'level_cro
 # %% ../nbs/10_boundary.ipynb #75cbeda0
 @dataclass
 class DetectorCfg:
-    "Thresholds of the crossing detector, in physical units or seconds (defaults justified in the derivation)."
+    "Thresholds of the crossing detector, in physical units or seconds (defaults justified in the text)."
     p_enter: float = 0.7  # enter the magnetosheath state when P(msh) rises above this
     p_exit: float = 0.3  # go back to the magnetosphere state when P(msh) falls below this
     min_dwell_s: float = 5.0  # shortest stay in a region that counts, s
