@@ -46,6 +46,20 @@ def _cross_mat(a):
     x, y, w = a[:, 0], a[:, 1], a[:, 2]
     return np.stack([np.stack([z, -w, y], 1), np.stack([w, z, -x], 1), np.stack([-y, x, z], 1)], 1)
 
+# %% ../nbs/08_electric.ipynb #ada6ec4a
+def _exb_cov(E, B, sE, sB):
+    "(v km/s, cov (km/s)²) of v = 10³ E×B/|B|² from (N,3) E mV/m, B nT and (N,) σ_E, σ_B per component."
+    B2 = np.einsum("ni,ni->n", B, B)
+    ExB = np.cross(E, B)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        v = 1e3 * ExB / B2[:, None]
+        JE = -1e3 * _cross_mat(B) / B2[:, None, None]
+        JB = 1e3 * (_cross_mat(E) / B2[:, None, None]
+                    - 2 * ExB[:, :, None] * B[:, None, :] / (B2 ** 2)[:, None, None])
+        cE = sE[:, None, None] ** 2 * JE @ JE.transpose(0, 2, 1)
+        cov = cE + sB[:, None, None] ** 2 * JB @ JB.transpose(0, 2, 1)
+    return v, cov
+
 # %% ../nbs/08_electric.ipynb #0954bd8a
 @dataclass
 class ExBResult:
@@ -82,19 +96,9 @@ def exb_velocity(E_mVm, # (N,3) electric field, mV/m, `frame`
         )
     sE = np.broadcast_to(np.asarray(sigma_E_mVm, float), (len(E),))
     sB = np.broadcast_to(np.asarray(sigma_B_nT, float), (len(E),))
-    B2 = np.einsum("ni,ni->n", B, B)
-    Bm = np.sqrt(B2)
-    ExB = np.cross(E, B)
+    v, cov = _exb_cov(E, B, sE, sB)
+    Bm = np.sqrt(np.einsum("ni,ni->n", B, B))
     with np.errstate(invalid="ignore", divide="ignore"):
-        v = 1e3 * ExB / B2[:, None]
-        JE = -1e3 * _cross_mat(B) / B2[:, None, None]
-        JB = 1e3 * (
-            _cross_mat(E) / B2[:, None, None]
-            - 2 * ExB[:, :, None] * B[:, None, :] / (B2**2)[:, None, None]
-        )
-        cov = sE[:, None, None] ** 2 * JE @ JE.transpose(0, 2, 1) + sB[
-            :, None, None
-        ] ** 2 * JB @ JB.transpose(0, 2, 1)
         bh = B / Bm[:, None]
     small = ~(Bm >= b_min_nT)
     good = np.isfinite(v).all(1) & np.isfinite(cov).all((1, 2)) & ~small
@@ -300,6 +304,20 @@ def _unit_normal(n_hat, frame):
         raise InputError(f"n_hat must be a finite non-zero 3-vector in {frame}, got {n_hat!r}")
     return n / np.linalg.norm(n)
 
+# %% ../nbs/08_electric.ipynb #3533ae0d
+def _ivw_mean(per, W, used, birge=True):
+    "(mean, σ, Birge factor) per sample of {source: values} with weights W = 1/σ² where `used`; σ = 1/√ΣW × factor."
+    num = sum(np.where(used[k], W[k] * per[k], 0.0) for k in per)
+    den = sum(np.where(used[k], W[k], 0.0) for k in per)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        VN = np.where(den > 0, num / den, np.nan)
+        sig = 1 / np.sqrt(den)
+        chi2 = sum(np.where(used[k], W[k] * (per[k] - VN) ** 2, 0.0) for k in per)
+        k_n = sum(used[k].astype(int) for k in per)
+        fac = np.ones(len(VN))
+        if birge: fac = np.where(k_n >= 2, np.sqrt(np.maximum(chi2 / np.maximum(k_n - 1, 1), 1.0)), 1.0)
+    return VN, np.where(den > 0, sig * fac, np.nan), fac
+
 # %% ../nbs/08_electric.ipynb #8fc93922
 def normal_velocity(sources, # {name: VelocitySource} or a list of them
                     n_hat, # (3,) normal (outward) in `frame`, or an mms_mp.coords.LMN
@@ -352,21 +370,8 @@ def normal_velocity(sources, # {name: VelocitySource} or a list of them
         series, cadence, t_range=_aligned_range(sources, cadence, t_range, align_to), good=goods
     )
     V, W, used, per, pers = _blend(m, scatter_window)
-    num = sum(np.where(used[k], W[k] * per[k], 0.0) for k in per)
-    den = sum(np.where(used[k], W[k], 0.0) for k in per)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        VN = np.where(den > 0, num / den, np.nan)
-        sig = 1 / np.sqrt(den)
-        chi2 = sum(np.where(used[k], W[k] * (per[k] - VN) ** 2, 0.0) for k in per)
-        k_n = sum(used[k].astype(int) for k in per)
-        fac = (
-            np.where(k_n >= 2, np.sqrt(np.maximum(chi2 / np.maximum(k_n - 1, 1), 1.0)), 1.0)
-            if birge
-            else np.ones(len(VN))
-        )
-    return NormalVelocity(
-        m.t, VN, np.where(den > 0, sig * fac, np.nan), used, per, pers, n, frame, fac
-    )
+    VN, sig, fac = _ivw_mean(per, W, used, birge=birge)
+    return NormalVelocity(m.t, VN, sig, used, per, pers, n, frame, fac)
 
 # %% ../nbs/08_electric.ipynb #35c77094
 def _vpar_estimate(exb, fpi, default):
@@ -520,6 +525,18 @@ def _blocks(good, cadence_s, max_gap_s, max_block):
     ]
     return [(int(a), int(b)) for a, b in out], len(out) > len(runs)
 
+# %% ../nbs/08_electric.ipynb #19e14c83
+def _check_smoothing(order, lam, max_block, max_gap_s):
+    "Refuse smoother settings that cannot work, saying what is expected (see `smooth_normal_velocity`)."
+    if order not in (1, 2, 3): raise InputError(f"order must be 0 (off), 1, 2 or 3, got {order!r}")
+    if lam is not None and not (np.isfinite(lam) and lam > 0):
+        raise InputError(f"lam must be a positive number, (km/s)⁻², or None (chosen from the data); "
+                         f"got {lam!r}")
+    if not (isinstance(max_block, (int, np.integer)) and max_block >= 10):
+        raise InputError(f"max_block must be an integer ≥ 10 samples, got {max_block!r}")
+    if max_gap_s is not None and not (np.isfinite(max_gap_s) and max_gap_s >= 0):
+        raise InputError(f"max_gap_s must be ≥ 0 s or None, got {max_gap_s!r}")
+
 # %% ../nbs/08_electric.ipynb #41ef3491
 def smooth_normal_velocity(nv: NormalVelocity, # blended V_N ± σ on a uniform grid (normal_velocity)
                            *,
@@ -531,15 +548,7 @@ def smooth_normal_velocity(nv: NormalVelocity, # blended V_N ± σ on a uniform 
     "Whittaker (penalised least squares) smoothing of a blended V_N; λ by unbiased risk; posterior covariance."
     from scipy.linalg import cho_solve_banded
     if order == 0: return nv
-    if order not in (1, 2, 3): raise InputError(f"order must be 0 (off), 1, 2 or 3, got {order!r}")
-    if lam is not None and not (np.isfinite(lam) and lam > 0):
-        raise InputError(
-            f"lam must be a positive number, (km/s)⁻², or None (chosen from the data); got {lam!r}"
-        )
-    if not (isinstance(max_block, (int, np.integer)) and max_block >= 10):
-        raise InputError(f"max_block must be an integer ≥ 10 samples, got {max_block!r}")
-    if max_gap_s is not None and not (np.isfinite(max_gap_s) and max_gap_s >= 0):
-        raise InputError(f"max_gap_s must be ≥ 0 s or None, got {max_gap_s!r}")
+    _check_smoothing(order, lam, max_block, max_gap_s)
     t = np.asarray(nv.t)
     c = _accum(t)
     mg = 3 * c if max_gap_s is None else float(max_gap_s)
