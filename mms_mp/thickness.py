@@ -13,7 +13,7 @@ from .boundary import Crossing, position_at
 from .core import InputError, check_frame, from_seconds, iso_ms, seconds_since
 
 # %% auto #0
-__all__ = ['Thickness', 'layer_thickness', 'timing_thickness', 'layer_thicknesses']
+__all__ = ['Thickness', 'sc_motion_along', 'layer_thickness', 'timing_thickness', 'layer_thicknesses']
 
 # %% ../nbs/11_thickness.ipynb #ccfc1e97
 @dataclass
@@ -72,6 +72,19 @@ def _sigma_between(disp, te, sr):
     s = f(te[0], te[1]) if f is not None else np.nan
     return float(s) if np.isfinite(s) else float(np.sqrt(max(sr[1] ** 2 - sr[0] ** 2, 0.0)))
 
+# %% ../nbs/11_thickness.ipynb #eeb47ff2
+def sc_motion_along(positions, # (t datetime64 (K,), r (K,3) km) spacecraft positions
+                    n_hat, # (3,) normal, same frame as r
+                    te, # (2,) datetime64 layer edges
+                   ) -> tuple[float, np.ndarray]: # (n̂·Δr between the edges km, (2,) n̂·v_sc at the edges km/s)
+    "The spacecraft's own motion along n̂ across a layer: its displacement and its speed at the two edges."
+    n = np.asarray(n_hat, float) / np.linalg.norm(np.asarray(n_hat, float))
+    r = position_at(*positions, te) @ n
+    tp = np.asarray(positions[0])
+    xp = seconds_since(tp, tp[0])
+    vn = np.gradient(np.asarray(positions[1], float) @ n, xp)
+    return float(r[1] - r[0]), np.interp(seconds_since(te, tp[0]), xp, vn)
+
 # %% ../nbs/11_thickness.ipynb #d750afb1
 def layer_thickness(cr: Crossing, # one crossing (layer_start/layer_end = 76 % edges, sigma_t_s)
                     disp, # mms_mp.motion.DispResult of this probe (datetime64 times), km along n̂
@@ -92,14 +105,7 @@ def layer_thickness(cr: Crossing, # one crossing (layer_start/layer_end = 76 % e
                 "positions were given without n_hat; pass the unit normal in the same frame"
             )
         check_frame(n_frame or frame, frame, "n_hat")
-        n = np.asarray(n_hat, float)
-        n = n / np.linalg.norm(n)
-        r = position_at(*positions, te) @ n
-        dn = float(r[1] - r[0])
-        tp = np.asarray(positions[0])
-        xp = seconds_since(tp, tp[0])
-        rn = np.asarray(positions[1], float) @ n
-        vsc = np.interp(seconds_since(te, tp[0]), xp, np.gradient(rn, xp))   # n̂·v_sc at the edges, km/s
+        dn, vsc = sc_motion_along(positions, n_hat, te)
     else: flags.append("sc_motion_ignored")
     ds = dn - (X[1] - X[0])
     dt = 2.0
@@ -110,20 +116,9 @@ def layer_thickness(cr: Crossing, # one crossing (layer_start/layer_end = 76 % e
     s_sys = float(abs(ss[1] - ss[0]))
     sig = float(np.sqrt(s_rand ** 2 + s_sys ** 2 + s_edge ** 2))
     ok = "gap_in_layer" not in flags and "edge_unresolved" not in flags   # no full layer → no thickness
-    return Thickness(
-        cr.probe,
-        cr.time,
-        float(abs(ds)) if ok else np.nan,
-        sig if ok else np.nan,
-        "integrated V_N",
-        cr.direction,
-        cr.duration_s,
-        s_rand,
-        s_sys,
-        s_edge,
-        dn if positions is not None else np.nan,
-        tuple(sorted(set(flags))),
-    )
+    return Thickness(cr.probe, cr.time, float(abs(ds)) if ok else np.nan, sig if ok else np.nan,
+                     "integrated V_N", cr.direction, cr.duration_s, s_rand, s_sys, s_edge,
+                     dn if positions is not None else np.nan, tuple(sorted(set(flags))))
 
 # %% ../nbs/11_thickness.ipynb #91ffede9
 def _vn_rms_dev(cr, disp, V, n=41):
