@@ -22,9 +22,8 @@ def _seconds(t, what="t"):
     if t.dtype.kind == "M":
         ti = t.astype("datetime64[ns]")
         if np.isnat(ti).any():
-            raise InputError(
-                f"{what} contains NaT; drop them (mms_mp.core.clean_times) before integrating"
-            )
+            raise InputError(f"{what} contains NaT; drop them (mms_mp.core.clean_times) "
+                             "before integrating")
         return seconds_since(ti, ti[0]), "dt64"
     if t.dtype.kind not in "fiu":
         raise InputError(f"{what} must be datetime64 or float seconds, got dtype {t.dtype}")
@@ -40,8 +39,7 @@ def segments_of(ts: np.ndarray, # (N,) times, s, strictly increasing
                ) -> np.ndarray: # (N,) int segment id per sample, -1 for unusable samples
     "Label runs of usable samples that are not separated by a step longer than `max_gap_s`."
     brk = np.r_[True, (np.diff(ts) > max_gap_s) | ~ok[:-1]]   # a new segment starts here
-    seg = np.cumsum(brk) - 1
-    seg = np.where(ok, seg, -1)
+    seg = np.where(ok, np.cumsum(brk) - 1, -1)
     _, inv = np.unique(seg[ok], return_inverse=True)          # renumber 0..S-1 without holes
     out = np.full(len(ts), -1)
     out[ok] = inv
@@ -134,11 +132,8 @@ class DispResult:
 def _sigma_array(s, n, what):
     "Broadcast a scalar or (N,) σ to (N,), refusing negative values."
     if s is None: return np.zeros(n)
-    s = (
-        np.broadcast_to(np.asarray(s, float), (n,)).copy()
-        if np.ndim(s) == 0
-        else np.asarray(s, float)
-    )
+    s = np.asarray(s, float)
+    if np.ndim(s) == 0: s = np.broadcast_to(s, (n,)).copy()
     if s.shape != (n,):
         raise InputError(f"{what} must be a scalar or have shape ({n},), got {s.shape}")
     if np.any(s[np.isfinite(s)] < 0):
