@@ -77,12 +77,10 @@ def clean_series(t, # (N,) time tags, datetime64 or ISO strings
                  what: str = "series", # name for messages
                 ) -> tuple[np.ndarray, np.ndarray, bool]: # (datetime64[ns] strictly increasing, values, repaired?)
     "Sort by time, drop NaT and duplicate tags (first kept); `repaired` says whether anything changed."
-    t = np.asarray(as_datetime64(np.asarray(t))).reshape(-1)
-    y = np.asarray(y, float)
+    t, y = np.asarray(as_datetime64(np.asarray(t))).reshape(-1), np.asarray(y, float)
     if y.shape[0] != t.shape[0]:
-        raise InputError(
-            f"{what}: {t.shape[0]} time tags but {y.shape[0]} values; pass one value (row) per time tag"
-        )
+        raise InputError(f"{what}: {t.shape[0]} time tags but {y.shape[0]} values; "
+                         "pass one value (row) per time tag")
     idx, rep = clean_times(t)
     return t[idx], y[idx], rep.changed
 
@@ -239,13 +237,10 @@ def lmn_matrix(lmn, # object with .R (3,3) rows [L;M;N] and .frame, or a (3,3) a
                frame: str | None = None, # frame of a bare array (ignored for objects, which carry their own)
               ) -> tuple[np.ndarray, str]: # (R rows L,M,N unit vectors, frame)
     "Rotation matrix and frame from an LMN result or a bare array (rows must be orthonormal)."
-    R = np.asarray(getattr(lmn, "R", lmn), float)
-    fr = getattr(lmn, "frame", frame)
+    R, fr = np.asarray(getattr(lmn, "R", lmn), float), getattr(lmn, "frame", frame)
     if R.shape != (3, 3) or not np.allclose(R @ R.T, np.eye(3), atol=1e-3):
-        raise InputError(
-            f"LMN must be a 3×3 orthonormal matrix with rows L, M, N; got shape {R.shape}; "
-            "pass mms_mp.coords.hybrid_lmn(...) or np.vstack([L, M, N])"
-        )
+        raise InputError(f"LMN must be a 3×3 orthonormal matrix with rows L, M, N; got shape {R.shape}; "
+                         "pass mms_mp.coords.hybrid_lmn(...) or np.vstack([L, M, N])")
     if fr is None:
         raise InputError("a bare LMN matrix needs its frame: pass lmn_frame='GSE' (or 'GSM')")
     return R, check_frame(fr, fr, "LMN")
@@ -336,16 +331,8 @@ def _he_check(f, cfg):
 # %% ../nbs/10_boundary.ipynb #2ef6b298
 def _feature_flags(flags, feats):
     "Probe flags plus `<feature>_unused` for every unusable feature, sorted and unique."
-    return sorted(
-        set(
-            list(flags)
-            + [
-                f"{k.split()[0].replace('+', 'plus')}_unused"
-                for k, f in feats.items()
-                if not f.usable
-            ]
-        )
-    )
+    bad = [f"{k.split()[0].replace('+', 'plus')}_unused" for k, f in feats.items() if not f.usable]
+    return sorted(set(list(flags) + bad))
 
 # %% ../nbs/10_boundary.ipynb #864ad9bf
 def relevel(pf: ProbeFeatures, # features of one probe with their own levels (from `probe_features` without `levels`)
@@ -425,9 +412,7 @@ def hysteresis_states(ts: np.ndarray, # (G,) grid, s
                      ) -> tuple[np.ndarray, np.ndarray]: # (state after dwell filter, raw candidates) both int8, -1/0/1
     "Two-threshold state machine: the state holds the last decided candidate (vectorised forward fill)."
     cfg = cfg or DetectorCfg()
-    cand = np.full(P.shape, -1, np.int8)
-    cand[P > cfg.p_enter] = 1
-    cand[P < cfg.p_exit] = 0
+    cand = np.where(P > cfg.p_enter, 1, np.where(P < cfg.p_exit, 0, -1)).astype(np.int8)
     idx = np.maximum.accumulate(np.where(cand >= 0, np.arange(P.size), -1))
     state = np.where(idx >= 0, cand[np.maximum(idx, 0)], -1).astype(np.int8)
     return enforce_dwell(ts, state, cfg.min_dwell_s), cand
