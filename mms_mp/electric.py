@@ -49,8 +49,7 @@ def _cross_mat(a):
 # %% ../nbs/08_electric.ipynb #ada6ec4a
 def _exb_cov(E, B, sE, sB):
     "(v km/s, cov (km/s)²) of v = 10³ E×B/|B|² from (N,3) E mV/m, B nT and (N,) σ_E, σ_B per component."
-    B2 = np.einsum("ni,ni->n", B, B)
-    ExB = np.cross(E, B)
+    B2, ExB = np.einsum("ni,ni->n", B, B), np.cross(E, B)
     with np.errstate(invalid="ignore", divide="ignore"):
         v = 1e3 * ExB / B2[:, None]
         JE = -1e3 * _cross_mat(B) / B2[:, None, None]
@@ -267,8 +266,7 @@ def robust_scatter(x, # (N,) series, any units (NaN = not usable)
     "Local noise σ from second differences of consecutive usable samples: 1.4826 median|Δ²x|/√6 in a sliding window."
     from scipy.ndimage import median_filter
     x = np.asarray(x, float)
-    ok = np.flatnonzero(np.isfinite(x))
-    out = np.full(len(x), np.nan)
+    ok, out = np.flatnonzero(np.isfinite(x)), np.full(len(x), np.nan)
     if len(ok) < 3: return out
     xs = x[ok]
     d = np.abs(xs[2:] - 2 * xs[1:-1] + xs[:-2])
@@ -310,8 +308,7 @@ def _ivw_mean(per, W, used, birge=True):
     num = sum(np.where(used[k], W[k] * per[k], 0.0) for k in per)
     den = sum(np.where(used[k], W[k], 0.0) for k in per)
     with np.errstate(invalid="ignore", divide="ignore"):
-        VN = np.where(den > 0, num / den, np.nan)
-        sig = 1 / np.sqrt(den)
+        VN, sig = np.where(den > 0, num / den, np.nan), 1 / np.sqrt(den)
         chi2 = sum(np.where(used[k], W[k] * (per[k] - VN) ** 2, 0.0) for k in per)
         k_n = sum(used[k].astype(int) for k in per)
         fac = np.ones(len(VN))
@@ -475,10 +472,8 @@ def _penalty_banded(n, order):
     j = np.arange(n)
     ab = np.zeros((order + 1, n))
     for k in range(order + 1):          # diagonal k: Σ_m c_m c_{m+k} over the difference rows i = j − m that exist
-        dk = sum(
-            c[m] * c[m + k] * ((j[: n - k] >= m) & (j[: n - k] <= n - order - 1 + m))
-            for m in range(order + 1 - k)
-        )
+        dk = sum(c[m] * c[m + k] * ((j[:n - k] >= m) & (j[:n - k] <= n - order - 1 + m))
+                 for m in range(order + 1 - k))
         ab[order - k, k:] = dk
     return ab
 
@@ -518,11 +513,8 @@ def _blocks(good, cadence_s, max_gap_s, max_block):
     if not len(i): return [], False
     cut = np.flatnonzero(np.diff(i) * cadence_s > max_gap_s + 1e-9)
     runs = [(a, b) for a, b in zip(np.r_[i[0], i[cut + 1]], np.r_[i[cut], i[-1]])]
-    out = [
-        (a + k, min(a + k + max_block, b + 1) - 1)
-        for a, b in runs
-        for k in range(0, b - a + 1, max_block)
-    ]
+    out = [(a + k, min(a + k + max_block, b + 1) - 1)
+           for a, b in runs for k in range(0, b - a + 1, max_block)]
     return [(int(a), int(b)) for a, b in out], len(out) > len(runs)
 
 # %% ../nbs/08_electric.ipynb #19e14c83
