@@ -9,7 +9,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .core import InputError, NoDataError, as_datetime64, check_frame, clean_times, from_seconds, iso_ms, seconds_since
+from .core import (InputError, NoDataError, as_datetime64, check_frame, clean_times, from_seconds,
+                         iso_ms, seconds_since)
 from .resample import interp_nogap, merge_vars
 
 # %% auto #0
@@ -23,7 +24,7 @@ __all__ = ['DetectorCfg', 'clean_series', 'gap_mask', 'running_mean', 'level_cro
 # %% ../nbs/10_boundary.ipynb #75cbeda0
 @dataclass
 class DetectorCfg:
-    "Thresholds of the crossing detector, in physical units or seconds (defaults justified in the derivation)."
+    "Thresholds of the crossing detector, in physical units or seconds (defaults justified in the text)."
     p_enter: float = 0.7  # enter the magnetosheath state when P(msh) rises above this
     p_exit: float = 0.3  # go back to the magnetosphere state when P(msh) falls below this
     min_dwell_s: float = 5.0  # shortest stay in a region that counts, s
@@ -41,27 +42,34 @@ class DetectorCfg:
     gap_factor: float = 3.0  # a time step > gap_factor × local cadence (and > gap_min_s) is a data gap
     gap_min_s: float = 1.0  # time steps shorter than this are never gaps, s
     level_window_s: float = 60.0  # window each side of a crossing for the local asymptotic levels, s
-    plateau_frac: float = 0.98  # a local level must reach this fraction of the global jump, else the global level is kept
+    plateau_frac: float = 0.98  # a local level must reach this fraction of the global jump
     level_rel_sigma: float = 0.003  # 1σ of the half-level as a fraction of the jump (plateaus still hold tanh tails)
-    edge_frac: float = 0.76  # fraction of the change between the layer edges (physics.md: 76 %)
+    edge_frac: float = 0.76  # fraction of the change between the layer edges (76 %: the 2δ of a tanh)
     gap_confidence: float = 0.3  # confidence factor for a crossing with a data gap across it
     min_boundary_speed_kms: float = 5.0  # slowest boundary speed assumed when matching probes, km/s
     max_L_tilt_deg: float = 40.0  # largest rotation of L about N tried to make B_L and density agree, deg (0: never)
     tilt_step_deg: float = 1.0  # step of that scan, deg
     tilt_min_chi2: float = 9.0  # rotate only if the disagreement drops by this many χ² units (3σ for one parameter)
-    centre_fit_frac: float = 0.25  # half-width of the line fitted to time a density half-level, fraction of the 76 % layer
+    centre_fit_frac: float = 0.25  # half-width of the density centre fit, fraction of the layer
 
     def __post_init__(self):
         if not 0 < self.p_exit < 0.5 < self.p_enter < 1:
-            raise InputError(f"need 0 < p_exit < 0.5 < p_enter < 1, got p_exit={self.p_exit}, p_enter={self.p_enter}; "
-                             "e.g. p_exit=0.3, p_enter=0.7")
+            raise InputError(
+                f"need 0 < p_exit < 0.5 < p_enter < 1, got p_exit={self.p_exit}, p_enter={self.p_enter}; "
+                "e.g. p_exit=0.3, p_enter=0.7"
+            )
         for k in ("min_dwell_s", "grid_dt_s", "smooth_s", "gain", "level_window_s", "min_boundary_speed_kms"):
-            if not getattr(self, k) > 0: raise InputError(f"DetectorCfg.{k} must be > 0, got {getattr(self, k)!r}")
-        if not 0 < self.edge_frac < 1: raise InputError(f"edge_frac must be in (0, 1), got {self.edge_frac}")
-        if min(self.w_density, self.w_bl, self.w_he) < 0: raise InputError("feature weights must be >= 0")
-        if not 0 < self.centre_fit_frac <= 1: raise InputError(f"centre_fit_frac must be in (0, 1], got {self.centre_fit_frac!r}")
+            if not getattr(self, k) > 0:
+                raise InputError(f"DetectorCfg.{k} must be > 0, got {getattr(self, k)!r}")
+        if not 0 < self.edge_frac < 1:
+            raise InputError(f"edge_frac must be in (0, 1), got {self.edge_frac}")
+        if min(self.w_density, self.w_bl, self.w_he) < 0:
+            raise InputError("feature weights must be >= 0")
+        if not 0 < self.centre_fit_frac <= 1:
+            raise InputError(f"centre_fit_frac must be in (0, 1], got {self.centre_fit_frac!r}")
         for k in ("plateau_frac", "gap_confidence", "level_rel_sigma"):
-            if not 0 <= getattr(self, k) <= 1: raise InputError(f"DetectorCfg.{k} must be in [0, 1], got {getattr(self, k)!r}")
+            if not 0 <= getattr(self, k) <= 1:
+                raise InputError(f"DetectorCfg.{k} must be in [0, 1], got {getattr(self, k)!r}")
 
 # %% ../nbs/10_boundary.ipynb #6e1fe0ae
 def clean_series(t, # (N,) time tags, datetime64 or ISO strings
@@ -69,9 +77,10 @@ def clean_series(t, # (N,) time tags, datetime64 or ISO strings
                  what: str = "series", # name for messages
                 ) -> tuple[np.ndarray, np.ndarray, bool]: # (datetime64[ns] strictly increasing, values, repaired?)
     "Sort by time, drop NaT and duplicate tags (first kept); `repaired` says whether anything changed."
-    t = np.asarray(as_datetime64(np.asarray(t))).reshape(-1); y = np.asarray(y, float)
+    t, y = np.asarray(as_datetime64(np.asarray(t))).reshape(-1), np.asarray(y, float)
     if y.shape[0] != t.shape[0]:
-        raise InputError(f"{what}: {t.shape[0]} time tags but {y.shape[0]} values; pass one value (row) per time tag")
+        raise InputError(f"{what}: {t.shape[0]} time tags but {y.shape[0]} values; "
+                         "pass one value (row) per time tag")
     idx, rep = clean_times(t)
     return t[idx], y[idx], rep.changed
 
@@ -89,6 +98,7 @@ def gap_mask(ts: np.ndarray, # (N,) float seconds, strictly increasing
     local = np.where(np.isfinite(local), local, d)
     return (d > gap_factor * local) & (d > gap_min_s)
 
+# %% ../nbs/10_boundary.ipynb #8af806ba
 def _med3(w: np.ndarray, # (K,3) windows; NaN = no step there (only at the ends of a series)
          ) -> np.ndarray: # (K,) median of the finite values of each row, NaN if none (no warning)
     "Row median of a 3-wide window in O(K): max(min(a,b), min(max(a,b),c)); rows with NaN use their finite values."
@@ -96,7 +106,8 @@ def _med3(w: np.ndarray, # (K,3) windows; NaN = no step there (only at the ends 
     m = np.maximum(np.minimum(a, b), np.minimum(np.maximum(a, b), c))   # NaN wherever a value is missing
     bad = np.flatnonzero(~np.isfinite(w).all(1))                          # at most 3 rows at each end of the series
     if bad.size:
-        s = np.sort(w[bad], 1); k = np.isfinite(s).sum(1)               # NaN sorts last
+        s = np.sort(w[bad], 1)
+        k = np.isfinite(s).sum(1)               # NaN sorts last
         m[bad] = np.select([k == 2, k == 1], [(s[:, 0] + s[:, 1]) / 2, s[:, 0]], np.nan)
     return m
 
@@ -107,8 +118,12 @@ def running_mean(y: np.ndarray, # (N,) values on a uniform grid (NaN = missing)
     "Centred running mean that ignores NaN neighbours and keeps NaN holes as holes."
     n = max(int(n), 1)
     if n == 1: return y.astype(float).copy()
-    ok = np.isfinite(y); c = np.concatenate([[0.], np.cumsum(np.where(ok, y, 0.))]); k = np.concatenate([[0], np.cumsum(ok)])
-    i = np.arange(y.size); lo = np.clip(i - n // 2, 0, y.size); hi = np.clip(i - n // 2 + n, 0, y.size)
+    ok = np.isfinite(y)
+    c = np.concatenate([[0.], np.cumsum(np.where(ok, y, 0.))])
+    k = np.concatenate([[0], np.cumsum(ok)])
+    i = np.arange(y.size)
+    lo = np.clip(i - n // 2, 0, y.size)
+    hi = np.clip(i - n // 2 + n, 0, y.size)
     with np.errstate(all="ignore"): m = (c[hi] - c[lo]) / (k[hi] - k[lo])
     return np.where(ok, m, np.nan)
 
@@ -116,9 +131,10 @@ def running_mean(y: np.ndarray, # (N,) values on a uniform grid (NaN = missing)
 def level_crossings(ts: np.ndarray, # (N,) float seconds
                     y: np.ndarray, # (N,) values (NaN skipped)
                     level: float, # level to cross, units of y
-                   ) -> tuple[np.ndarray, np.ndarray]: # (crossing times s by linear interpolation, +1 rising / -1 falling)
-    "Every time `y` passes through `level` (vectorised; NaN samples are skipped, so a crossing inside a hole is bridged)."
-    ok = np.isfinite(y); ts, d = ts[ok], y[ok] - level
+                   ) -> tuple[np.ndarray, np.ndarray]: # (times s, +1 rising / -1 falling)
+    "Every time `y` passes through `level` (vectorised; NaN samples are skipped, so holes are bridged)."
+    ok = np.isfinite(y)
+    ts, d = ts[ok], y[ok] - level
     j = np.flatnonzero((d[:-1] < 0) & (d[1:] >= 0) | (d[:-1] >= 0) & (d[1:] < 0))
     w = d[j] / (d[j] - d[j + 1])
     return ts[j] + w * (ts[j + 1] - ts[j]), np.where(d[j + 1] > d[j], 1, -1)
@@ -130,18 +146,27 @@ def two_levels(y: np.ndarray, # (N,) values of one feature (NaN ignored), any un
     "Two-cluster (Otsu) split of a 1-D sample: class shorths as levels, noise from the MAD of first differences."
     v = y[np.isfinite(y)]
     if v.size < 10: return np.nan, np.nan, np.nan
-    s = np.sort(v); n = s.size; k = np.arange(1, n)
-    c = np.cumsum(s)[:-1]; w0 = k / n; m0 = c / k; m1 = (s.sum() - c) / (n - k)
+    s = np.sort(v)
+    n = s.size
+    k = np.arange(1, n)
+    c = np.cumsum(s)[:-1]
+    w0 = k / n
+    m0 = c / k
+    m1 = (s.sum() - c) / (n - k)
     bv = w0 * (1 - w0) * (m1 - m0) ** 2
-    kmin = max(int(np.ceil(min_frac * n)), 1); bv[: kmin - 1] = -1; bv[n - kmin:] = -1
+    kmin = max(int(np.ceil(min_frac * n)), 1)
+    bv[: kmin - 1] = -1
+    bv[n - kmin:] = -1
     kb = int(np.argmax(bv)) + 1
     noise = 1.4826 * np.median(np.abs(np.diff(v) - np.median(np.diff(v)))) / np.sqrt(2)
     return shorth(s[:kb]), shorth(s[kb:]), float(noise)
 
+# %% ../nbs/10_boundary.ipynb #70ab9da7
 def shorth(s: np.ndarray, # (n,) sorted finite values
           ) -> float: # mode-like location: median of the shortest interval holding half of the values
     "Location of the densest half of a sorted sample (Rousseeuw 1984 'shorth'): a robust mode."
-    n = s.size; h = max(n // 2, 1)
+    n = s.size
+    h = max(n // 2, 1)
     i = int(np.argmin(s[h - 1:] - s[: n - h + 1]))
     return float(np.median(s[i: i + h]))
 
@@ -166,6 +191,7 @@ class Feature:
         x = 2 * (np.asarray(y, float) - self.lo) / (self.hi - self.lo) - 1
         return np.clip(x if self.sheath_high else -x, -1, 1)
 
+# %% ../nbs/10_boundary.ipynb #27c33df7
 def make_feature(name: str, # feature name
                  t, # (N,) datetime64 time tags
                  y, # (N,) values (see `Feature.y`)
@@ -173,24 +199,37 @@ def make_feature(name: str, # feature name
                  floor: float, # smallest level difference that is physical, units of y
                  weight: float, # fusion weight
                  cfg: DetectorCfg, # detector settings (min_snr)
-                 levels: tuple | None = None, # (low, high) levels to use instead of this series' own (e.g. formation-wide)
+                 levels: tuple | None = None, # (low, high) instead of the series' own
                 ) -> Feature: # the feature, usable or not with the reason
     "Levels, noise and the usability tests of one feature."
     t, y, _ = clean_series(t, y, name)
     lo, hi, nz = two_levels(y)
-    return judge_feature(Feature(name, t, y, lo, hi, nz, sheath_high, False, "", weight, floor), cfg, levels)
+    return judge_feature(
+        Feature(name, t, y, lo, hi, nz, sheath_high, False, "", weight, floor), cfg, levels
+    )
 
+# %% ../nbs/10_boundary.ipynb #f00a4517
 def judge_feature(f: Feature, # a feature with its own levels and noise (from `make_feature`)
                   cfg: DetectorCfg, # detector settings (min_snr)
-                  levels: tuple | None = None, # (low, high) to use instead of the feature's levels (ignored unless finite)
-                 ) -> Feature: # a new Feature with the levels used, `usable` and `reason` set (samples shared, not copied)
+                  levels: tuple | None = None, # (low, high) instead of its own (if finite)
+                 ) -> Feature: # new Feature: levels, `usable`, `reason` (samples shared)
     "The physical-floor and noise tests of one feature, optionally against other (formation-wide) levels."
     from dataclasses import replace
-    if not np.isfinite(f.lo): return replace(f, usable=False, reason=f"{f.name}: fewer than 10 finite samples")
-    lo, hi = map(float, levels) if levels is not None and np.isfinite(levels).all() else (f.lo, f.hi)
+    if not np.isfinite(f.lo):
+        return replace(f, usable=False, reason=f"{f.name}: fewer than 10 finite samples")
+    lo, hi = (
+        map(float, levels) if levels is not None and np.isfinite(levels).all() else (f.lo, f.hi)
+    )
     d = hi - lo
-    why = (f"{f.name}: levels differ by {d:.3g} < physical floor {f.floor:.3g}" if d < f.floor else
-           f"{f.name}: level difference {d:.3g} < {cfg.min_snr:g} × noise {f.noise:.3g}" if d < cfg.min_snr * f.noise else "")
+    why = (
+        f"{f.name}: levels differ by {d:.3g} < physical floor {f.floor:.3g}"
+        if d < f.floor
+        else (
+            f"{f.name}: level difference {d:.3g} < {cfg.min_snr:g} × noise {f.noise:.3g}"
+            if d < cfg.min_snr * f.noise
+            else ""
+        )
+    )
     return replace(f, lo=lo, hi=hi, usable=why == "", reason=why)
 
 # %% ../nbs/10_boundary.ipynb #b4523240
@@ -198,13 +237,15 @@ def lmn_matrix(lmn, # object with .R (3,3) rows [L;M;N] and .frame, or a (3,3) a
                frame: str | None = None, # frame of a bare array (ignored for objects, which carry their own)
               ) -> tuple[np.ndarray, str]: # (R rows L,M,N unit vectors, frame)
     "Rotation matrix and frame from an LMN result or a bare array (rows must be orthonormal)."
-    R = np.asarray(getattr(lmn, "R", lmn), float); fr = getattr(lmn, "frame", frame)
+    R, fr = np.asarray(getattr(lmn, "R", lmn), float), getattr(lmn, "frame", frame)
     if R.shape != (3, 3) or not np.allclose(R @ R.T, np.eye(3), atol=1e-3):
         raise InputError(f"LMN must be a 3×3 orthonormal matrix with rows L, M, N; got shape {R.shape}; "
                          "pass mms_mp.coords.hybrid_lmn(...) or np.vstack([L, M, N])")
-    if fr is None: raise InputError("a bare LMN matrix needs its frame: pass lmn_frame='GSE' (or 'GSM')")
+    if fr is None:
+        raise InputError("a bare LMN matrix needs its frame: pass lmn_frame='GSE' (or 'GSM')")
     return R, check_frame(fr, fr, "LMN")
 
+# %% ../nbs/10_boundary.ipynb #a02da6a9
 @dataclass
 class ProbeFeatures:
     "The features of one probe and the B components in LMN (for timing and B_N reporting)."
@@ -232,42 +273,72 @@ def probe_features(t_B, # (N,) datetime64 FGM times
                    levels: dict | None = None, # {feature name: (low, high)} shared levels (see `shared_levels`)
                   ) -> ProbeFeatures: # features with levels and usability
     "Density, B_L and He+ fraction features of one probe (B rotated to LMN in a checked frame)."
-    cfg = cfg or DetectorCfg(); R, fr = lmn_matrix(lmn, lmn_frame); check_frame(B_frame, fr, f"B of probe {probe}")
+    cfg = cfg or DetectorCfg()
+    R, fr = lmn_matrix(lmn, lmn_frame)
+    check_frame(B_frame, fr, f"B of probe {probe}")
     lv = (levels or {}).get
     flags = []
-    t_B, B, rep = clean_series(t_B, B, f"B (probe {probe})"); flags += ["times_repaired"] * rep
-    if B.ndim != 2 or B.shape[1] < 3: raise InputError(f"B (probe {probe}) must be (N,3) nT, got shape {B.shape}")
+    t_B, B, rep = clean_series(t_B, B, f"B (probe {probe})")
+    flags += ["times_repaired"] * rep
+    if B.ndim != 2 or B.shape[1] < 3:
+        raise InputError(f"B (probe {probe}) must be (N,3) nT, got shape {B.shape}")
     Bl = B[:, :3] @ R.T
-    feats = {"B_L": make_feature("B_L", t_B, Bl[:, 0], False, cfg.min_bl_jump_nT, cfg.w_bl, cfg, lv("B_L"))}
+    feats = {
+        "B_L": make_feature(
+            "B_L", t_B, Bl[:, 0], False, cfg.min_bl_jump_nT, cfg.w_bl, cfg, lv("B_L")
+        )
+    }
     if Ni is not None and t_n is not None:
-        tn, ni, rep = clean_series(t_n, Ni, f"Ni (probe {probe})"); flags += ["times_repaired"] * rep
+        tn, ni, rep = clean_series(t_n, Ni, f"Ni (probe {probe})")
+        flags += ["times_repaired"] * rep
         with np.errstate(all="ignore"): ln = np.log10(np.where(ni > 0, ni, np.nan))
-        feats["density"] = make_feature("density", tn, ln, True, np.log10(cfg.min_density_ratio), cfg.w_density, cfg, lv("density"))
+        feats["density"] = make_feature(
+            "density",
+            tn,
+            ln,
+            True,
+            np.log10(cfg.min_density_ratio),
+            cfg.w_density,
+            cfg,
+            lv("density"),
+        )
     else: flags.append("density_unavailable")
     if N_he is not None and t_he is not None and Ni is not None and np.isfinite(np.asarray(N_he, float)).sum() >= 10:
         th, nh, rep = clean_series(t_he, N_he, f"N_He+ (probe {probe})")
         t0 = tn[0] if len(tn) else th[0]
-        ni_h, okh = interp_nogap(seconds_since(tn, t0), ni[:, None], np.isfinite(ni), seconds_since(th, t0))
+        ni_h, okh = interp_nogap(
+            seconds_since(tn, t0), ni[:, None], np.isfinite(ni), seconds_since(th, t0)
+        )
         ni_h = np.where(okh, ni_h[:, 0], np.nan)
         with np.errstate(all="ignore"): fr_he = nh / ni_h
-        feats["He+ fraction"] = _he_check(make_feature("He+ fraction", th, fr_he, False, 0.0, cfg.w_he, cfg, lv("He+ fraction")), cfg)
+        feats["He+ fraction"] = _he_check(
+            make_feature("He+ fraction", th, fr_he, False, 0.0, cfg.w_he, cfg, lv("He+ fraction")),
+            cfg,
+        )
     else: flags.append("hpca_unavailable")
     return ProbeFeatures(str(probe), feats, t_B, Bl, _feature_flags(flags, feats))
 
+# %% ../nbs/10_boundary.ipynb #74489a4d
 def _he_check(f, cfg):
     "He+ is only a magnetosphere marker if its magnetospheric fraction reaches he_frac_min."
     if f.usable and not f.hi >= cfg.he_frac_min:
-        f.usable, f.reason = False, f"He+ fraction: magnetospheric level {f.hi:.2g} < he_frac_min {cfg.he_frac_min:g}"
+        f.usable, f.reason = (
+            False,
+            f"He+ fraction: magnetospheric level {f.hi:.2g} < he_frac_min {cfg.he_frac_min:g}",
+        )
     return f
 
+# %% ../nbs/10_boundary.ipynb #2ef6b298
 def _feature_flags(flags, feats):
     "Probe flags plus `<feature>_unused` for every unusable feature, sorted and unique."
-    return sorted(set(list(flags) + [f"{k.split()[0].replace('+', 'plus')}_unused" for k, f in feats.items() if not f.usable]))
+    bad = [f"{k.split()[0].replace('+', 'plus')}_unused" for k, f in feats.items() if not f.usable]
+    return sorted(set(list(flags) + bad))
 
+# %% ../nbs/10_boundary.ipynb #864ad9bf
 def relevel(pf: ProbeFeatures, # features of one probe with their own levels (from `probe_features` without `levels`)
             levels: dict, # {feature name: (low, high)} shared levels (see `shared_levels`), units of each feature
             cfg: DetectorCfg | None = None, # detector settings
-           ) -> ProbeFeatures: # same as `probe_features(..., levels=levels)`, without cleaning and sorting the samples again
+           ) -> ProbeFeatures: # as `probe_features(..., levels=levels)`, cheaper
     "Judge a probe's features against shared levels (the samples, noise and B in LMN are reused)."
     cfg = cfg or DetectorCfg()
     feats = {k: judge_feature(f, cfg, levels.get(k)) for k, f in pf.features.items()}
@@ -288,6 +359,7 @@ class FusedP:
     @property
     def t(self): return from_seconds(self.ts, self.t0)
 
+# %% ../nbs/10_boundary.ipynb #34afe967
 def fuse_probability(pf: ProbeFeatures, # features of one probe
                      cfg: DetectorCfg | None = None, # detector settings
                     ) -> FusedP: # P(magnetosheath) on a grid of cfg.grid_dt_s
@@ -295,13 +367,21 @@ def fuse_probability(pf: ProbeFeatures, # features of one probe
     cfg = cfg or DetectorCfg()
     used = [f for f in pf.features.values() if f.usable and f.weight > 0]
     if not used: raise InputError(f"probe {pf.probe}: no usable feature to fuse")
-    t0 = min(f.t[0] for f in used); t1 = max(f.t[-1] for f in used)
-    tg, vals, good = merge_vars({f.name: (f.t, f.score(f.y)) for f in used}, cfg.grid_dt_s, t_range=(t0, t1))
-    ts = seconds_since(tg, t0); num = np.zeros(ts.size); den = np.zeros(ts.size); scores = {}
+    t0 = min(f.t[0] for f in used)
+    t1 = max(f.t[-1] for f in used)
+    tg, vals, good = merge_vars(
+        {f.name: (f.t, f.score(f.y)) for f in used}, cfg.grid_dt_s, t_range=(t0, t1)
+    )
+    ts = seconds_since(tg, t0)
+    num = np.zeros(ts.size)
+    den = np.zeros(ts.size)
+    scores = {}
     for f in used:
         sc = np.where(good[f.name], vals[f.name], np.nan)
         sc = scores[f.name] = running_mean(sc, round(cfg.smooth_s / cfg.grid_dt_s))
-        m = np.isfinite(sc); num += f.weight * np.where(m, sc, 0.0); den += f.weight * m
+        m = np.isfinite(sc)
+        num += f.weight * np.where(m, sc, 0.0)
+        den += f.weight * m
     with np.errstate(all="ignore"): z = num / den
     P = 1.0 / (1.0 + np.exp(-cfg.gain * z))
     return FusedP(t0, ts, P, scores, {f.name: f.weight for f in used})
@@ -314,21 +394,25 @@ def enforce_dwell(ts: np.ndarray, # (G,) grid, s
     "Remove stays shorter than `min_dwell_s`, shortest first (a loop over state changes, not samples)."
     state = state.copy()
     while True:
-        st = np.r_[0, np.flatnonzero(np.diff(state) != 0) + 1]; en = np.r_[st[1:], state.size]
+        st = np.r_[0, np.flatnonzero(np.diff(state) != 0) + 1]
+        en = np.r_[st[1:], state.size]
         if st.size < 3: return state
-        k = np.arange(1, st.size - 1); k = k[state[st[k - 1]] >= 0]
+        k = np.arange(1, st.size - 1)
+        k = k[state[st[k - 1]] >= 0]
         if not k.size: return state
-        dur = ts[en[k]] - ts[st[k]]; i = int(np.argmin(dur))
+        dur = ts[en[k]] - ts[st[k]]
+        i = int(np.argmin(dur))
         if dur[i] >= min_dwell_s: return state
         state[st[k[i]]: en[k[i]]] = state[st[k[i] - 1]]
 
+# %% ../nbs/10_boundary.ipynb #11bf1515
 def hysteresis_states(ts: np.ndarray, # (G,) grid, s
                       P: np.ndarray, # (G,) P(magnetosheath), NaN allowed
                       cfg: DetectorCfg | None = None, # thresholds and dwell
                      ) -> tuple[np.ndarray, np.ndarray]: # (state after dwell filter, raw candidates) both int8, -1/0/1
     "Two-threshold state machine: the state holds the last decided candidate (vectorised forward fill)."
     cfg = cfg or DetectorCfg()
-    cand = np.full(P.shape, -1, np.int8); cand[P > cfg.p_enter] = 1; cand[P < cfg.p_exit] = 0
+    cand = np.where(P > cfg.p_enter, 1, np.where(P < cfg.p_exit, 0, -1)).astype(np.int8)
     idx = np.maximum.accumulate(np.where(cand >= 0, np.arange(P.size), -1))
     state = np.where(idx >= 0, cand[np.maximum(idx, 0)], -1).astype(np.int8)
     return enforce_dwell(ts, state, cfg.min_dwell_s), cand
@@ -358,69 +442,111 @@ class Crossing:
 
     def to_dict(self) -> dict:
         "JSON-ready dict (times ISO-8601 UTC ms)."
-        return dict(probe=self.probe, time=iso_ms(self.time), direction=self.direction, confidence=float(self.confidence),
-                    sigma_t_s=float(self.sigma_t_s), layer_start=iso_ms(self.layer_start), layer_end=iso_ms(self.layer_end),
-                    method=self.method, features=list(self.features), flags=list(self.flags),
-                    bn_over_b=float(self.bn_over_b))
+        return dict(
+            probe=self.probe,
+            time=iso_ms(self.time),
+            direction=self.direction,
+            confidence=float(self.confidence),
+            sigma_t_s=float(self.sigma_t_s),
+            layer_start=iso_ms(self.layer_start),
+            layer_end=iso_ms(self.layer_end),
+            method=self.method,
+            features=list(self.features),
+            flags=list(self.flags),
+            bn_over_b=float(self.bn_over_b),
+        )
 
+# %% ../nbs/10_boundary.ipynb #9c8ebbf9
 class CrossingList(list):
     "A list of `Crossing` that also carries the probe's flags, features and fused probability (for plots)."
     def __init__(self, items=(), probe="?", flags=(), features=None, fused=None, states=None):
-        super().__init__(items); self.probe, self.flags, self.features, self.fused, self.states = probe, list(flags), features, fused, states
+        super().__init__(items)
+        self.probe, self.flags, self.features, self.fused, self.states = (
+            probe,
+            list(flags),
+            features,
+            fused,
+            states,
+        )
 
 # %% ../nbs/10_boundary.ipynb #2951b547
 def _median_in(ts, y, a, b, min_len):
     "Median of y over [a, b] (ts sorted) if its samples span at least min_len s and has 3 samples, else NaN."
-    s = _window(ts, a, b); tw, yw = ts[s], y[s]; m = np.isfinite(yw)
+    s = _window(ts, a, b)
+    tw, yw = ts[s], y[s]
+    m = np.isfinite(yw)
     return float(np.median(yw[m])) if m.sum() >= 3 and np.ptp(tw[m]) >= min_len else np.nan
 
+# %% ../nbs/10_boundary.ipynb #bbe73663
 def _nanmedian(x):
     "Median of the finite values of x; NaN, explicitly and without a warning, if there are none."
     x = x[np.isfinite(x)]
     return float(np.median(x)) if x.size else np.nan
 
+# %% ../nbs/10_boundary.ipynb #c8f3b908
 def _window(ts, a, b):
     "Slice of the sorted times ts inside [a, b] (binary search: O(log N), not a full-length mask)."
     return slice(int(np.searchsorted(ts, a, "left")), int(np.searchsorted(ts, b, "right")))
 
+# %% ../nbs/10_boundary.ipynb #1a393d16
 def _time_layer(ts, y, span, zone, t_ref, before_lvl, after_lvl, cfg, fit=False):
-    "Half-level time, 76 % edges and σ_t of one transition in one linear quantity (times in s); `fit`: time it with `centre_fit`."
-    W = cfg.level_window_s; e0 = (1 - cfg.edge_frac) / 2
+    "Half-level time, 76 % edges and σ_t of one transition (times in s); `fit`: time it with `centre_fit`."
+    W = cfg.level_window_s
+    e0 = (1 - cfg.edge_frac) / 2
     a, b = before_lvl, after_lvl           # first pass: the feature's global levels
     if not np.isfinite(a - b):             # (none given: local medians beside the decision zone)
         a = _median_in(ts, y, max(span[0], zone[0] - W), zone[0], cfg.min_dwell_s)
         b = _median_in(ts, y, zone[1], min(span[1], zone[1] + W), cfg.min_dwell_s)
-    m = _window(ts, *span); tsm, ym = ts[m], y[m]
+    m = _window(ts, *span)
+    tsm, ym = ts[m], y[m]
     if tsm.size < 4 or not np.isfinite(a - b) or a == b: return "no_data"
-    dt = float(np.median(np.diff(tsm))); ysm = running_mean(ym, round(cfg.refine_smooth_s / dt))
+    dt = float(np.median(np.diff(tsm)))
+    ysm = running_mean(ym, round(cfg.refine_smooth_s / dt))
     dlev = 0.0
     for _ in range(2):                     # second pass: levels from outside the first-pass edges
         fx = (ysm - a) / (b - a)
         tc, _ = level_crossings(tsm, fx, 0.5)
         if not tc.size: return "no_half_level"
         t_c = tc[np.argmin(np.abs(tc - t_ref))]
-        c0, _ = level_crossings(tsm, fx, e0); c1, _ = level_crossings(tsm, fx, 1 - e0)
+        c0, _ = level_crossings(tsm, fx, e0)
+        c1, _ = level_crossings(tsm, fx, 1 - e0)
         ok = (c0[c0 < t_c].size > 0) and (c1[c1 > t_c].size > 0)
-        t_s = c0[c0 < t_c].max() if c0[c0 < t_c].size else span[0]; t_e = c1[c1 > t_c].min() if c1[c1 > t_c].size else span[1]
-        D = t_e - t_s; L = max(cfg.min_dwell_s, D / 2)   # plateau: ≥ half a layer long, half a layer beyond the edge
+        t_s = c0[c0 < t_c].max() if c0[c0 < t_c].size else span[0]
+        t_e = c1[c1 > t_c].min() if c1[c1 > t_c].size else span[1]
+        D = t_e - t_s
+        L = max(cfg.min_dwell_s, D / 2)   # plateau: ≥ half a layer long, half a layer beyond the edge
         a2 = _median_in(tsm, ym, max(span[0], t_s - D / 2 - W), t_s - D / 2, L)
         b2 = _median_in(tsm, ym, t_e + D / 2, min(span[1], t_e + D / 2 + W), L)
-        a2 = a2 if np.isfinite(a2) else a; b2 = b2 if np.isfinite(b2) else b
-        if np.isfinite(before_lvl - after_lvl):   # a plateau short of plateau_frac of the global jump is a partial excursion
+        a2 = a2 if np.isfinite(a2) else a
+        b2 = b2 if np.isfinite(b2) else b
+        if np.isfinite(before_lvl - after_lvl):   # short of plateau_frac: partial excursion
             jump = after_lvl - before_lvl
             if (b2 - before_lvl) / jump < cfg.plateau_frac: b2 = after_lvl
             if (after_lvl - a2) / jump < cfg.plateau_frac: a2 = before_lvl
         if abs(b2 - a2) < 0.5 * abs(b - a): break
-        dlev = abs((a2 + b2) - (a + b)) / 2; a, b = a2, b2   # how far the half-level moved: a level uncertainty
-    mult = tc[(tc >= t_s) & (tc <= t_e)]; dlev = max(dlev, cfg.level_rel_sigma * abs(b - a))
-    noise = 1.4826 * _nanmedian(np.abs(np.diff(ym[np.isfinite(ym)]))) / np.sqrt(2) / np.sqrt(max(round(cfg.refine_smooth_s / dt), 1))
+        dlev = abs((a2 + b2) - (a + b)) / 2
+        a, b = a2, b2   # how far the half-level moved: a level uncertainty
+    mult = tc[(tc >= t_s) & (tc <= t_e)]
+    dlev = max(dlev, cfg.level_rel_sigma * abs(b - a))
+    noise = (
+        1.4826
+        * _nanmedian(np.abs(np.diff(ym[np.isfinite(ym)])))
+        / np.sqrt(2)
+        / np.sqrt(max(round(cfg.refine_smooth_s / dt), 1))
+    )
     slope = abs(b - a) * cfg.edge_frac / max(t_e - t_s, dt)
-    sig = np.sqrt(dt ** 2 / 12 + (noise / slope) ** 2 + (dlev / slope) ** 2 + (np.std(mult) if mult.size > 1 else 0.0) ** 2)
+    sig = np.sqrt(
+        dt**2 / 12
+        + (noise / slope) ** 2
+        + (dlev / slope) ** 2
+        + (np.std(mult) if mult.size > 1 else 0.0) ** 2
+    )
     if fit:                                # noisy tracer: the line fit replaces the nearest crossing and its scatter
         t_f, s_f = centre_fit(ts, y, a, b, t_c, t_s, t_e, cfg.centre_fit_frac)
         if np.isfinite(s_f): t_c, sig = t_f, np.sqrt(dt ** 2 / 12 + s_f ** 2 + (dlev / slope) ** 2)
     return dict(t_c=t_c, t_s=t_s, t_e=t_e, sigma=sig, a=a, b=b, edges_ok=ok, dt=dt)
 
+# %% ../nbs/10_boundary.ipynb #5380baa9
 def centre_fit(ts: np.ndarray, # (N,) sample times, s (sorted)
                y: np.ndarray, # (N,) raw (unsmoothed) samples of a linear layer tracer, NaN allowed
                a: float, # level before the transition, units of y
@@ -431,16 +557,27 @@ def centre_fit(ts: np.ndarray, # (N,) sample times, s (sorted)
                frac: float = 0.25, # half-width of the fit window, fraction of t_e - t_s
                n_iter: int = 8, # most re-centring steps
               ) -> tuple[float, float]: # (half-level time s, its 1σ s); (t0, NaN) if no fit is possible
-    "Half-level time of a noisy tracer: a line fitted to the raw samples within ±frac·(t_e−t_s) of it, re-centred on its own half-level."
-    h = frac * (t_e - t_s); t = float(t0); sig = np.nan
+    "Half-level time of a noisy tracer: a line fitted within ±frac·(t_e−t_s), re-centred on its half-level."
+    h = frac * (t_e - t_s)
+    t = float(t0)
+    sig = np.nan
     for _ in range(n_iter):                # a loop over re-centring steps, not samples
-        s = _window(ts, t - h, t + h); x = ts[s] - t; f = (y[s] - a) / (b - a); ok = np.isfinite(f); x, f = x[ok], f[ok]
+        s = _window(ts, t - h, t + h)
+        x = ts[s] - t
+        f = (y[s] - a) / (b - a)
+        ok = np.isfinite(f)
+        x, f = x[ok], f[ok]
         if x.size < 4: return float(t0), np.nan
-        xm, fm = x.mean(), f.mean(); sxx = ((x - xm) ** 2).sum(); sl = ((x - xm) * (f - fm)).sum() / sxx
+        xm, fm = x.mean(), f.mean()
+        sxx = ((x - xm) ** 2).sum()
+        sl = ((x - xm) * (f - fm)).sum() / sxx
         if not sl > 0: return float(t0), np.nan    # the tracer does not rise through the window
-        f0 = fm - sl * xm; s2 = ((f - f0 - sl * x) ** 2).sum() / (x.size - 2)
+        f0 = fm - sl * xm
+        s2 = ((f - f0 - sl * x) ** 2).sum() / (x.size - 2)
         sig = float(np.sqrt(s2 * (1 / x.size + xm ** 2 / sxx)) / sl)
-        t_new = float(np.clip(t + (0.5 - f0) / sl, t_s, t_e)); done = abs(t_new - t) < 1e-3 * h; t = t_new
+        t_new = float(np.clip(t + (0.5 - f0) / sl, t_s, t_e))
+        done = abs(t_new - t) < 1e-3 * h
+        t = t_new
         if done: break
     return t, sig
 
@@ -451,72 +588,112 @@ def _gaps(ts, cfg):
     g = gap_mask(ts, cfg.gap_factor, cfg.gap_min_s)
     return ts[:-1][g], ts[1:][g]
 
+# %% ../nbs/10_boundary.ipynb #2da3fa06
 def _gap_len(gaps, t_a, t_b):
     "Longest data gap (s) of `gaps` (from `_gaps`) overlapping [t_a, t_b] (0 if none, inf if no samples)."
     if gaps is None: return np.inf
-    lo, hi = gaps; ov = (hi > t_a) & (lo < t_b)
+    lo, hi = gaps
+    ov = (hi > t_a) & (lo < t_b)
     return float((hi - lo)[ov].max()) if ov.any() else 0.0
 
+# %% ../nbs/10_boundary.ipynb #6ee91eae
 def tilt_cost(pf: ProbeFeatures, # features of one probe (B_lmn in the LMN being tested)
               crossings: list, # its crossings timed on B_L, with t_density
               t0: np.datetime64, # time origin of the computation
               alphas: np.ndarray, # (K,) trial rotations of L about N, rad
               cfg: DetectorCfg, # settings (level windows)
-             ) -> tuple[np.ndarray, int]: # (K,) χ² = Σ (t_half(B·L_α) − t_density)² / (σ_density² + σ_B²); crossings used
-    "How well the half-level time of B along L rotated by α about N agrees with the density half-level, summed over crossings."
-    ts = seconds_since(pf.t_B, t0); Bt = pf.B_lmn[:, :2]; E = np.c_[np.cos(alphas), np.sin(alphas)]
-    cost = np.zeros(alphas.size); n = 0; W = cfg.level_window_s
+             ) -> tuple[np.ndarray, int]: # ((K,) χ² per angle, crossings used)
+    "χ² agreement of the B·L_α half-level time with the density half-level (L_α: L turned by α about N)."
+    ts = seconds_since(pf.t_B, t0)
+    Bt = pf.B_lmn[:, :2]
+    E = np.c_[np.cos(alphas), np.sin(alphas)]
+    cost = np.zeros(alphas.size)
+    n = 0
+    W = cfg.level_window_s
     for c in crossings:               # a loop over crossings (and angles), not samples
-        if c.t_density is None or {"edge_unresolved", "gap_across_crossing"} & set(c.flags): continue
-        t_c, t_s, t_e, t_n = (float(seconds_since(x, t0)) for x in (c.time, c.layer_start, c.layer_end, c.t_density))
-        D = t_e - t_s; L = max(cfg.min_dwell_s, D / 2)
+        if c.t_density is None or {"edge_unresolved", "gap_across_crossing"} & set(c.flags):
+            continue
+        t_c, t_s, t_e, t_n = (
+            float(seconds_since(x, t0)) for x in (c.time, c.layer_start, c.layer_end, c.t_density)
+        )
+        D = t_e - t_s
+        L = max(cfg.min_dwell_s, D / 2)
         A = np.array([_median_in(ts, Bt[:, k], t_s - D / 2 - W, t_s - D / 2, L) for k in range(2)])
         Z = np.array([_median_in(ts, Bt[:, k], t_e + D / 2, t_e + D / 2 + W, L) for k in range(2)])
         m = _window(ts, t_s - D, t_e + D)
         if not np.isfinite(np.r_[A, Z]).all() or m.stop - m.start < 10: continue
-        tw = ts[m]; Bs = np.c_[running_mean(Bt[m, 0], 8), running_mean(Bt[m, 1], 8)]
+        tw = ts[m]
+        Bs = np.c_[running_mean(Bt[m, 0], 8), running_mean(Bt[m, 1], 8)]
         F = (Bs @ E.T - A @ E.T) / ((Z - A) @ E.T)
         th = _nearest_crossings(tw, F, 0.5, t_c)
         w = 1.0 / (c.sigma_t_density ** 2 + c.sigma_t_s ** 2)   # χ² weight: slow or coarsely sampled layers count less
-        if np.isfinite(th).all() and np.isfinite(w): cost += w * (th - t_n) ** 2; n += 1
+        if np.isfinite(th).all() and np.isfinite(w):
+            cost += w * (th - t_n) ** 2
+            n += 1
     return cost, n
 
+# %% ../nbs/10_boundary.ipynb #96c659fb
 def _nearest_crossings(ts, F, level, t_ref):
-    "Per column of F (M,K): the `level` crossing nearest t_ref, s (NaN if none); all columns at once when the holes are whole rows."
-    fin = np.isfinite(F); rows = fin.all(1)
-    if (rows | ~fin.any(1)).all(): ts, F = ts[rows], F[rows]   # holes (masked B) are whole rows: skip them, as level_crossings does
+    "Per column of F (M,K): the `level` crossing nearest t_ref, s (NaN if none), vectorised where possible."
+    fin = np.isfinite(F)
+    rows = fin.all(1)
+    if (rows | ~fin.any(1)).all():     # holes (masked B) are whole rows: skip them, as level_crossings does
+        ts, F = ts[rows], F[rows]
     else:                                 # holes differ between columns: level_crossings column by column (rare)
-        return np.array([(lambda tc: tc[np.argmin(np.abs(tc - t_ref))] if tc.size else np.nan)(level_crossings(ts, F[:, k], level)[0])
-                         for k in range(F.shape[1])])
-    d = F - level; j, k = np.nonzero((d[:-1] < 0) & (d[1:] >= 0) | (d[:-1] >= 0) & (d[1:] < 0))   # same rule as level_crossings
-    w = d[j, k] / (d[j, k] - d[j + 1, k]); tc = ts[j] + w * (ts[j + 1] - ts[j])
+        return np.array(
+            [
+                (lambda tc: tc[np.argmin(np.abs(tc - t_ref))] if tc.size else np.nan)(
+                    level_crossings(ts, F[:, k], level)[0]
+                )
+                for k in range(F.shape[1])
+            ]
+        )
+    d = F - level
+    j, k = np.nonzero((d[:-1] < 0) & (d[1:] >= 0) | (d[:-1] >= 0) & (d[1:] < 0))   # same rule as level_crossings
+    w = d[j, k] / (d[j, k] - d[j + 1, k])
+    tc = ts[j] + w * (ts[j + 1] - ts[j])
     o = np.lexsort((np.abs(tc - t_ref), k))  # by column, then distance (stable: the earlier of equal distances first)
     ks, first = np.unique(k[o], return_index=True)
-    th = np.full(F.shape[1], np.nan); th[ks] = tc[o][first]
+    th = np.full(F.shape[1], np.nan)
+    th[ks] = tc[o][first]
     return th
 
+# %% ../nbs/10_boundary.ipynb #b51a5d85
 def best_tilt(pairs, # iterable of (ProbeFeatures, crossings) timed with the LMN under test
               cfg: DetectorCfg, # settings (max_L_tilt_deg, tilt_step_deg, tilt_gain)
              ) -> float: # rotation of L about N to apply, rad (0 if none helps enough)
-    "Rotation of L about N that best reconciles the B_L and density half-level times over all crossings given (χ² test)."
+    "Rotation of L about N that best reconciles B_L and density half-level times over all crossings (χ² test)."
     if cfg.max_L_tilt_deg <= 0: return 0.0
     al = np.radians(np.arange(-cfg.max_L_tilt_deg, cfg.max_L_tilt_deg + 1e-9, cfg.tilt_step_deg))
     tot, n = np.zeros(al.size), 0
     for pf, crs in pairs:
         if not ({"B_L", "density"} <= set(pf.used)) or not len(crs): continue
-        c, k = tilt_cost(pf, crs, pf.t_B[0], al, cfg); tot += c; n += k
+        c, k = tilt_cost(pf, crs, pf.t_B[0], al, cfg)
+        tot += c
+        n += k
     i0, ib = int(np.argmin(np.abs(al))), int(np.argmin(tot))
     if n < 3 or ib == i0: return 0.0
     s2 = max(tot[ib] / (n - 1), 1e-12)          # scatter of the density times about the best B_L' times, s²
     return float(al[ib]) if (tot[i0] - tot[ib]) / s2 >= cfg.tilt_min_chi2 else 0.0
 
+# %% ../nbs/10_boundary.ipynb #a39f83d2
 def _mark_tilt(crs, alpha):
     "Record the L rotation in each crossing's method and flags."
     from dataclasses import replace
     txt = f" (L rotated {np.degrees(alpha):+.0f}° about N to agree with the density half-level)"
-    return CrossingList([replace(c, method=c.method + txt, flags=tuple(sorted(set(c.flags) | {"L_rotated"}))) for c in crs],
-                        crs.probe, list(crs.flags) + ["L_rotated"], crs.features, crs.fused, crs.states)
+    return CrossingList(
+        [
+            replace(c, method=c.method + txt, flags=tuple(sorted(set(c.flags) | {"L_rotated"})))
+            for c in crs
+        ],
+        crs.probe,
+        list(crs.flags) + ["L_rotated"],
+        crs.features,
+        crs.fused,
+        crs.states,
+    )
 
+# %% ../nbs/10_boundary.ipynb #8fe69df9
 def rotate_L(R: np.ndarray, # (3,3) rows L, M, N
              alpha_rad: float, # rotation of L toward M about N, rad
             ) -> np.ndarray: # (3,3) rows L', M', N (same frame)
@@ -524,10 +701,12 @@ def rotate_L(R: np.ndarray, # (3,3) rows L, M, N
     c, s = np.cos(alpha_rad), np.sin(alpha_rad)
     return np.array([[c, s, 0.0], [-s, c, 0.0], [0.0, 0.0, 1.0]]) @ R
 
+# %% ../nbs/10_boundary.ipynb #f25d1f2c
 def _linear(f: Feature):
     "The quantity whose half-level is the layer centre: n (not log n) for density, B_L as is."
     return 10 ** f.y if f.name == "density" else f.y
 
+# %% ../nbs/10_boundary.ipynb #e82fe5b7
 def crossings_from_states(pf: ProbeFeatures, # features of one probe
                           fp: FusedP, # fused probability
                           state: np.ndarray, # (G,) hysteresis state
@@ -535,33 +714,63 @@ def crossings_from_states(pf: ProbeFeatures, # features of one probe
                           cfg: DetectorCfg | None = None, # detector settings
                          ) -> list: # list of Crossing
     "Turn each state change into a timed `Crossing` (a loop over state changes)."
-    cfg = cfg or DetectorCfg(); ts, P = fp.ts, fp.P
+    cfg = cfg or DetectorCfg()
+    ts, P = fp.ts, fp.P
     ch = np.flatnonzero((state[1:] != state[:-1]) & (state[:-1] >= 0)) + 1
     last = {v: np.maximum.accumulate(np.where(cand == v, np.arange(cand.size), -1)) for v in (0, 1)}
     zones = [(ts[last[state[b - 1]][b - 1]], ts[b]) for b in ch]
-    prim = next((f for k in ("B_L", "density") if (f := pf.features.get(k)) is not None and f.usable), None)
-    dens = pf.features.get("density"); wall = cfg.w_density + cfg.w_bl + cfg.w_he
-    if prim is not None: pts, lin = seconds_since(prim.t, fp.t0), _linear(prim); gaps = _gaps(pts, cfg)
+    prim = next(
+        (f for k in ("B_L", "density") if (f := pf.features.get(k)) is not None and f.usable), None
+    )
+    dens = pf.features.get("density")
+    wall = cfg.w_density + cfg.w_bl + cfg.w_he
+    if prim is not None:
+        pts, lin = seconds_since(prim.t, fp.t0), _linear(prim)
+        gaps = _gaps(pts, cfg)
     if dens is not None: dts, dlin = seconds_since(dens.t, fp.t0), _linear(dens)
     tB = seconds_since(pf.t_B, fp.t0)
     out = []
     for k, b in enumerate(ch):
-        new = int(state[b]); z0, z1 = zones[k]
-        span = (zones[k - 1][1] if k else ts[0] - cfg.level_window_s, zones[k + 1][0] if k + 1 < len(ch) else ts[-1] + cfg.level_window_s)
-        seg = (ts >= z0) & (ts <= z1); tp, _ = level_crossings(ts[seg], P[seg], 0.5)
+        new = int(state[b])
+        z0, z1 = zones[k]
+        span = (
+            zones[k - 1][1] if k else ts[0] - cfg.level_window_s,
+            zones[k + 1][0] if k + 1 < len(ch) else ts[-1] + cfg.level_window_s,
+        )
+        seg = (ts >= z0) & (ts <= z1)
+        tp, _ = level_crossings(ts[seg], P[seg], 0.5)
         t_P = float(np.median(tp)) if tp.size else 0.5 * (z0 + z1)
-        flags = list(pf.flags); method = "P=0.5"; t_c, t_s, t_e, sig, lv = t_P, z0, z1, (z1 - z0) / np.sqrt(12), {}
+        flags = list(pf.flags)
+        method = "P=0.5"
+        t_c, t_s, t_e, sig, lv = t_P, z0, z1, (z1 - z0) / np.sqrt(12), {}
         near = (ts >= z0 - cfg.smooth_s) & (ts <= z1 + cfg.smooth_s)    # features present at this crossing
         used = tuple(n for n, sc in fp.scores.items() if np.isfinite(sc[near]).any())
-        if "He+ fraction" in fp.weights and "He+ fraction" not in used: flags.append("hpca_unavailable")
+        if "He+ fraction" in fp.weights and "He+ fraction" not in used:
+            flags.append("hpca_unavailable")
         cover = np.sqrt(sum(fp.weights[n] for n in used) / wall)
         if prim is not None:
-            lo_, hi_ = (10 ** prim.lo, 10 ** prim.hi) if prim.name == "density" else (prim.lo, prim.hi)
+            lo_, hi_ = (10**prim.lo, 10**prim.hi) if prim.name == "density" else (prim.lo, prim.hi)
             sph, sh = (lo_, hi_) if prim.sheath_high else (hi_, lo_)
-            r = _time_layer(pts, lin, span, (z0, z1), t_P, *((sph, sh) if new == 1 else (sh, sph)), cfg, fit=prim.name == "density")
-            if r == "no_half_level": continue      # the timing feature never passed its half-level: no crossing
+            r = _time_layer(
+                pts,
+                lin,
+                span,
+                (z0, z1),
+                t_P,
+                *((sph, sh) if new == 1 else (sh, sph)),
+                cfg,
+                fit=prim.name == "density"
+            )
+            if r == "no_half_level":
+                continue      # the timing feature never passed its half-level: no crossing
             if isinstance(r, dict):
-                t_c, t_s, t_e, sig, lv = r["t_c"], r["t_s"], r["t_e"], r["sigma"], {"before": r["a"], "after": r["b"]}
+                t_c, t_s, t_e, sig, lv = (
+                    r["t_c"],
+                    r["t_s"],
+                    r["t_e"],
+                    r["sigma"],
+                    {"before": r["a"], "after": r["b"]},
+                )
                 method = f"{prim.name} half-level"
                 if not r["edges_ok"]: flags.append("edge_unresolved")
             else: flags.append("timing_fallback_P")
@@ -576,14 +785,35 @@ def crossings_from_states(pf: ProbeFeatures, # features of one probe
             r2 = _time_layer(dts, dlin, span, (z0, z1), t_c, np.nan, np.nan, cfg, fit=True)
             if isinstance(r2, dict):
                 t_dn, s_dn = r2["t_c"], r2["sigma"]
-                if abs(t_dn - t_c) > max(t_e - t_s, 2 * r2["dt"]): conf *= 0.5; flags.append("features_disagree")
-        if gap > 0: flags.append("gap_across_crossing"); conf *= cfg.gap_confidence; sig = np.hypot(sig, gap / np.sqrt(12))
-        bl = pf.B_lmn[_window(tB, t_s, t_e)]; bl = bl[np.isfinite(bl).all(1)]
+                if abs(t_dn - t_c) > max(t_e - t_s, 2 * r2["dt"]):
+                    conf *= 0.5
+                    flags.append("features_disagree")
+        if gap > 0:
+            flags.append("gap_across_crossing")
+            conf *= cfg.gap_confidence
+            sig = np.hypot(sig, gap / np.sqrt(12))
+        bl = pf.B_lmn[_window(tB, t_s, t_e)]
+        bl = bl[np.isfinite(bl).all(1)]
         bn = float(bl[:, 2].mean() / np.linalg.norm(bl, axis=1).mean()) if len(bl) > 2 else np.nan
-        out.append(Crossing(pf.probe, from_seconds(t_c, fp.t0), "out" if new == 1 else "in", float(np.clip(conf, 0, 1)),
-                            float(sig), from_seconds(t_s, fp.t0), from_seconds(t_e, fp.t0), from_seconds(t_P, fp.t0),
-                            method, used, tuple(sorted(set(flags))), lv, bn,
-                            None if t_dn is None else from_seconds(t_dn, fp.t0), float(s_dn)))
+        out.append(
+            Crossing(
+                pf.probe,
+                from_seconds(t_c, fp.t0),
+                "out" if new == 1 else "in",
+                float(np.clip(conf, 0, 1)),
+                float(sig),
+                from_seconds(t_s, fp.t0),
+                from_seconds(t_e, fp.t0),
+                from_seconds(t_P, fp.t0),
+                method,
+                used,
+                tuple(sorted(set(flags))),
+                lv,
+                bn,
+                None if t_dn is None else from_seconds(t_dn, fp.t0),
+                float(s_dn),
+            )
+        )
     return out
 
 # %% ../nbs/10_boundary.ipynb #bccff564
@@ -602,26 +832,35 @@ def detect_crossings(t_B, # (N,) datetime64 FGM times
                     ) -> CrossingList: # crossings in time order (empty if the data show no boundary)
     "Magnetopause crossings of one probe: features → P(magnetosheath) → hysteresis → timed crossings."
     cfg = cfg or DetectorCfg()
-    args = (t_B, B, lmn, t_n, Ni, t_he, N_he); kw = dict(probe=probe, B_frame=B_frame, lmn_frame=lmn_frame, cfg=cfg, levels=levels)
-    pf = probe_features(*args, **kw); crs = crossings_from_features(pf, cfg)
+    args = (t_B, B, lmn, t_n, Ni, t_he, N_he)
+    kw = dict(probe=probe, B_frame=B_frame, lmn_frame=lmn_frame, cfg=cfg, levels=levels)
+    pf = probe_features(*args, **kw)
+    crs = crossings_from_features(pf, cfg)
     alpha = best_tilt([(pf, crs)], cfg) if pf.used else 0.0
     if alpha == 0.0: return crs
     R, fr = lmn_matrix(lmn, lmn_frame)
     pf = probe_features(t_B, B, rotate_L(R, alpha), t_n, Ni, t_he, N_he, **{**kw, "lmn_frame": fr})
     return _mark_tilt(crossings_from_features(pf, cfg), alpha)
 
+# %% ../nbs/10_boundary.ipynb #4d65291f
 def crossings_from_features(pf: ProbeFeatures, # features of one probe
                             cfg: DetectorCfg | None = None, # detector settings
                            ) -> CrossingList: # crossings in time order
     "Fusion, hysteresis and timing on prepared features (empty list, flagged, if no feature shows a boundary)."
-    cfg = cfg or DetectorCfg(); probe = pf.probe
+    cfg = cfg or DetectorCfg()
+    probe = pf.probe
     if not pf.used:
         if all(np.isfinite(f.y).sum() < 10 for f in pf.features.values()):
-            raise NoDataError(f"probe {probe}: B, Ni and He+ have no finite samples (all NaN or fill); "
-                              "check the quality masks and the time range, or drop this probe")
+            raise NoDataError(
+                f"probe {probe}: B, Ni and He+ have no finite samples (all NaN or fill); "
+                "check the quality masks and the time range, or drop this probe"
+            )
         return CrossingList([], probe, pf.flags + ["no_boundary_contrast"], pf)
-    fp = fuse_probability(pf, cfg); state, cand = hysteresis_states(fp.ts, fp.P, cfg)
-    return CrossingList(crossings_from_states(pf, fp, state, cand, cfg), probe, pf.flags, pf, fp, state)
+    fp = fuse_probability(pf, cfg)
+    state, cand = hysteresis_states(fp.ts, fp.P, cfg)
+    return CrossingList(
+        crossings_from_states(pf, fp, state, cand, cfg), probe, pf.flags, pf, fp, state
+    )
 
 # %% ../nbs/10_boundary.ipynb #8ad397dd
 @dataclass
@@ -639,40 +878,60 @@ class CrossingGroup:
     def sigma_t_s(self) -> dict: return {p: c.sigma_t_s for p, c in self.crossings.items()}  # s per probe
     @property
     def delays_s(self) -> dict:  # s per probe, relative to `ref`
-        return {p: float(seconds_since(c.time, self.crossings[self.ref].time)) for p, c in self.crossings.items()}
+        return {
+            p: float(seconds_since(c.time, self.crossings[self.ref].time))
+            for p, c in self.crossings.items()
+        }
     @property
     def confidence(self) -> float: return float(min(c.confidence for c in self.crossings.values()))  # weakest member
 
     def timing_inputs(self) -> dict:
         "Keyword arguments for `mms_mp.multispacecraft.timing_normal` (positions at the crossing times)."
-        return dict(positions=self.positions_km, times=self.times, sigma_t_s=self.sigma_t_s, frame=self.frame)
+        return dict(
+            positions=self.positions_km,
+            times=self.times,
+            sigma_t_s=self.sigma_t_s,
+            frame=self.frame,
+        )
 
+# %% ../nbs/10_boundary.ipynb #8ef8fe60
 def match_crossings(crossings: dict, # probe -> list of Crossing
                     max_delay_s: float, # largest delay between probes for the same crossing, s
                    ) -> list: # list of dict probe -> Crossing (≥ 2 probes each), in time order
     "Pair each probe's crossings with the reference probe's: same direction, |Δt| ≤ max_delay_s, closest first."
     probes = [p for p in crossings if len(crossings[p])]
     if len(probes) < 2: return []
-    ref = max(probes, key=lambda p: len(crossings[p])); R = crossings[ref]
-    tr = np.array([c.time for c in R], "datetime64[ns]"); dr = np.array([c.direction for c in R])
+    ref = max(probes, key=lambda p: len(crossings[p]))
+    R = crossings[ref]
+    tr = np.array([c.time for c in R], "datetime64[ns]")
+    dr = np.array([c.direction for c in R])
     groups = [{ref: c} for c in R]
     for p in probes:
         if p == ref: continue
-        C = crossings[p]; tp = np.array([c.time for c in C], "datetime64[ns]"); dp = np.array([c.direction for c in C])
-        dt = np.abs((tp[None, :] - tr[:, None]).astype("timedelta64[ns]").astype(np.int64) / 1e9)
+        C = crossings[p]
+        tp = np.array([c.time for c in C], "datetime64[ns]")
+        dp = np.array([c.direction for c in C])
+        dt = np.abs(seconds_since(tp[None, :], tr[:, None]))
         ok = (dr[:, None] == dp[None, :]) & (dt <= max_delay_s)
-        i, j = np.nonzero(ok); order = np.argsort(dt[i, j], kind="stable"); used_i, used_j = set(), set()
+        i, j = np.nonzero(ok)
+        order = np.argsort(dt[i, j], kind="stable")
+        used_i, used_j = set(), set()
         for a, b in zip(i[order], j[order]):
             if a in used_i or b in used_j: continue
-            groups[a][p] = C[b]; used_i.add(a); used_j.add(b)
+            groups[a][p] = C[b]
+            used_i.add(a)
+            used_j.add(b)
     return [g for g in groups if len(g) >= 2]
 
+# %% ../nbs/10_boundary.ipynb #3ea8b666
 def position_at(t_pos, # (K,) datetime64 times of the positions (MEC)
                 r, # (K,3) positions, km
                 t, # datetime64 time(s) wanted
                ) -> np.ndarray: # (3,) or (n,3) positions, km, same frame as r
     "Spacecraft position at given times by linear interpolation (NaN outside the ephemeris)."
-    t_pos, r, _ = clean_series(t_pos, r, "positions"); x = seconds_since(t_pos, t_pos[0]); q = np.atleast_1d(seconds_since(t, t_pos[0]))
+    t_pos, r, _ = clean_series(t_pos, r, "positions")
+    x = seconds_since(t_pos, t_pos[0])
+    q = np.atleast_1d(seconds_since(t, t_pos[0]))
     out = np.stack([np.interp(q, x, r[:, k], left=np.nan, right=np.nan) for k in range(3)], -1)
     return out[0] if np.ndim(t) == 0 else out
 
@@ -684,7 +943,10 @@ class MultiCrossings:
     groups: list  # CrossingGroup, in time order
     max_delay_s: float  # matching window used, s
     frame: str  # frame of B, LMN and positions
+    R_used: dict = field(default_factory=dict)  # probe -> (3,3) rows L, M, N in `frame` that timed it
+    tilt_deg: float = 0.0  # common rotation of L about N applied by `best_tilt`, deg (0.0: none)
 
+# %% ../nbs/10_boundary.ipynb #31b9a18e
 def shared_levels(pfs, # iterable of ProbeFeatures (same LMN frame)
                  ) -> dict: # {feature name: (low, high)} from the pooled samples
     "Formation-wide levels: the two-cluster fit on every probe's samples of a feature pooled."
@@ -693,30 +955,42 @@ def shared_levels(pfs, # iterable of ProbeFeatures (same LMN frame)
         for k, f in pf.features.items(): pool.setdefault(k, []).append(f.y[np.isfinite(f.y)])
     return {k: two_levels(np.concatenate(v))[:2] for k, v in pool.items()}
 
+# %% ../nbs/10_boundary.ipynb #3c9d7871
 def _arrays(d, q):
     "(time datetime64, values) of quantity q from a probe's dict of DataArrays, or (None, None)."
     da = d.get(q) if hasattr(d, "get") else None
     if da is None: return None, None
-    return np.asarray(da["time"].values if hasattr(da, "coords") else da[0]), np.asarray(da.values if hasattr(da, "coords") else da[1], float)
+    return np.asarray(da["time"].values if hasattr(da, "coords") else da[0]), np.asarray(
+        da.values if hasattr(da, "coords") else da[1], float
+    )
 
+# %% ../nbs/10_boundary.ipynb #5383bcb6
 def detect_crossings_multi(event, # Event (mms_mp.data) or {probe: {quantity: DataArray}}
                            lmn, # LMN for all probes, or {probe: LMN}; bare 3×3 arrays are taken in `frame`
                            *, probes=None, # probes to use (default: all in the event)
                            frame: str = "GSE", # frame of B and positions: uses B_gse/R_gse or B_gsm/R_gsm
                            cfg: DetectorCfg | None = None, # detector settings
-                           max_delay_s: float | None = None, # matching window, s (default: D_max / min_boundary_speed_kms)
+                           max_delay_s: float | None = None, # matching window, s (None: D_max / V_min)
                            share_levels: bool = True, # asymptotic levels from all probes pooled (see text)
                           ) -> MultiCrossings: # per-probe crossings and matched groups with positions
     "Detect crossings on every probe and match them across spacecraft."
-    cfg = cfg or DetectorCfg(); fr = frame.upper(); probes = list(probes or getattr(event, "probes", None) or list(event.keys()))
+    cfg = cfg or DetectorCfg()
+    fr = frame.upper()
+    probes = list(probes or getattr(event, "probes", None) or list(event.keys()))
     args, pos = {}, {}
     for p in probes:
         try: d = event[p]
-        except (KeyError, IndexError, TypeError): raise NoDataError(f"probe {p!r} is not in the event; load it or leave it out of probes") from None
-        if isinstance(lmn, dict) and p not in lmn: raise InputError(f"no LMN for probe {p!r}; give one per probe or a single LMN for all")
+        except (KeyError, IndexError, TypeError):
+            raise NoDataError(f"probe {p!r} is not in the event; load it or leave it out of probes") from None
+        if isinstance(lmn, dict) and p not in lmn:
+            raise InputError(f"no LMN for probe {p!r}; give one per probe or a single LMN for all")
         tB, B = _arrays(d, f"B_{fr.lower()}")
-        if tB is None: raise NoDataError(f"probe {p}: no B_{fr.lower()} in the event; load FGM for it or drop the probe")
-        tn, ni = _arrays(d, "Ni"); th, nh = _arrays(d, "N_Heplus")
+        if tB is None:
+            raise NoDataError(
+                f"probe {p}: no B_{fr.lower()} in the event; load FGM for it or drop the probe"
+            )
+        tn, ni = _arrays(d, "Ni")
+        th, nh = _arrays(d, "N_Heplus")
         args[p] = (tB, B, lmn[p] if isinstance(lmn, dict) else lmn, tn, ni, th, nh)
         tr, r = _arrays(d, f"R_{fr.lower()}")
         if tr is not None: pos[p] = (tr, r)
@@ -727,29 +1001,43 @@ def detect_crossings_multi(event, # Event (mms_mp.data) or {probe: {quantity: Da
             lv = shared_levels(pfs.values())
             pfs = {p: relevel(pf, lv, cfg) for p, pf in pfs.items()}   # == probe_features(..., levels=lv), cheaper
         return pfs, {p: crossings_from_features(pf, cfg) for p, pf in pfs.items()}
-    Rs = {p: lmn_matrix(a[2], fr)[0] for p, a in args.items()}; L0 = next(iter(Rs.values()))[0]
+    Rs = {p: lmn_matrix(a[2], fr)[0] for p, a in args.items()}
+    L0 = next(iter(Rs.values()))[0]
     Lm = np.mean([R[0] * np.sign(R[0] @ L0) for R in Rs.values()], 0)   # one boundary, one L: the probes' mean
-    Rs = {p: rotate_L(R, np.arctan2(np.sign(R[0] @ L0) * Lm @ R[1], np.sign(R[0] @ L0) * Lm @ R[0])) for p, R in Rs.items()}
+    Rs = {
+        p: rotate_L(R, np.arctan2(np.sign(R[0] @ L0) * Lm @ R[1], np.sign(R[0] @ L0) * Lm @ R[0]))
+        for p, R in Rs.items()
+    }
     args = {p: a[:2] + (Rs[p],) + a[3:] for p, a in args.items()}   # each L turned about its own N onto that mean
     pfs, per = run(args)
     alpha = best_tilt([(pfs[p], per[p]) for p in pfs], cfg)
     if alpha != 0.0:                      # one rotation for the formation (it corrects the LMN, shared by the probes)
         args = {p: a[:2] + (rotate_L(Rs[p], alpha),) + a[3:] for p, a in args.items()}
-        pfs, per = run(args); per = {p: _mark_tilt(c, alpha) for p, c in per.items()}
-    if max_delay_s is None and len(args) < 2: max_delay_s = 0.0     # one probe: its crossings, nothing to match
+        pfs, per = run(args)
+        per = {p: _mark_tilt(c, alpha) for p, c in per.items()}
+    R_used = {p: a[2] for p, a in args.items()}       # after the mean-L turn and the tilt
+    if max_delay_s is None and len(args) < 2:
+        max_delay_s = 0.0     # one probe: its crossings, nothing to match
     if max_delay_s is None:
-        if len(pos) < 2: raise InputError(f"cannot size the matching window without positions (R_{fr.lower()}) "
+        if len(pos) < 2:
+            raise InputError(f"cannot size the matching window without positions (R_{fr.lower()}) "
                                           "for two probes; pass max_delay_s")
-        tm = {p: pos[p][0][len(pos[p][0]) // 2] for p in pos}; ref = next(iter(tm))
+        tm = {p: pos[p][0][len(pos[p][0]) // 2] for p in pos}
+        ref = next(iter(tm))
         rr = np.array([position_at(*pos[p], tm[ref]) for p in pos])
         dist = np.linalg.norm(rr[:, None] - rr[None], axis=-1)
-        if not np.isfinite(dist).any(): raise InputError(f"the positions (R_{fr.lower()}) do not cover the middle of the event, "
-                                                         "so the probe separation is unknown; load MEC for the whole window or pass max_delay_s")
+        if not np.isfinite(dist).any():
+            raise InputError(
+                f"the positions (R_{fr.lower()}) do not cover the middle of the event, "
+                "so the probe separation is unknown; load MEC for the whole window or pass max_delay_s"
+            )
         max_delay_s = float(np.nanmax(dist) / cfg.min_boundary_speed_kms)
     groups = []
     for g in match_crossings(per, max_delay_s):
         ref = next(p for p in probes if p in g)
         P = {p: position_at(*pos[p], c.time) for p, c in g.items() if p in pos}
-        groups.append(CrossingGroup(g[ref].direction, {p: g[p] for p in probes if p in g}, P, fr, ref))
+        groups.append(
+            CrossingGroup(g[ref].direction, {p: g[p] for p in probes if p in g}, P, fr, ref)
+        )
     groups.sort(key=lambda g: g.crossings[g.ref].time)
-    return MultiCrossings(per, groups, max_delay_s, fr)
+    return MultiCrossings(per, groups, max_delay_s, fr, R_used, float(np.degrees(alpha)))

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from .core import InputError, FrameError, check_frame, M_P_KG
+from .core import InputError, FrameError, check_frame, M_P_KG, Q_E_C, from_seconds, seconds_since
 from .resample import merge_vars, parse_cadence
 
 # %% auto #0
@@ -22,14 +22,44 @@ __all__ = ['ExBResult', 'exb_velocity', 'exb_velocity_sync', 'VelocitySource', '
 def _vec3(a, what, unit):
     a = np.asarray(a, float)
     if a.ndim == 1 and a.shape[0] == 3: a = a[None, :]
-    if a.ndim != 2 or a.shape[1] not in (3, 4): raise InputError(f"{what} must be (N,3) vectors in {unit}, got shape {a.shape}")
+    if a.ndim != 2 or a.shape[1] not in (3, 4):
+        raise InputError(f"{what} must be (N,3) vectors in {unit}, got shape {a.shape}")
     return a[:, :3]
 
+# %% ../nbs/08_electric.ipynb #570f8fa4
+def _fsec(x):
+    "Times as float seconds (datetime64 → seconds since 1970)."
+    x = np.asarray(x)
+    return seconds_since(x, "1970-01-01") if x.dtype.kind == "M" else x.astype(float)
+
+# %% ../nbs/08_electric.ipynb #4bbe2a0a
+def _accum(t):
+    "Median sample spacing, s (the accumulation time of back-to-back moments)."
+    t = np.asarray(t)
+    if len(t) < 2: return 4.5
+    return float(np.median(np.diff(_fsec(t))))
+
+# %% ../nbs/08_electric.ipynb #46775f26
 def _cross_mat(a):
     "(N,3,3) matrices [a]× with [a]× x = a × x."
-    z = np.zeros(len(a)); x, y, w = a[:, 0], a[:, 1], a[:, 2]
+    z = np.zeros(len(a))
+    x, y, w = a[:, 0], a[:, 1], a[:, 2]
     return np.stack([np.stack([z, -w, y], 1), np.stack([w, z, -x], 1), np.stack([-y, x, z], 1)], 1)
 
+# %% ../nbs/08_electric.ipynb #ada6ec4a
+def _exb_cov(E, B, sE, sB):
+    "(v km/s, cov (km/s)²) of v = 10³ E×B/|B|² from (N,3) E mV/m, B nT and (N,) σ_E, σ_B per component."
+    B2, ExB = np.einsum("ni,ni->n", B, B), np.cross(E, B)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        v = 1e3 * ExB / B2[:, None]
+        JE = -1e3 * _cross_mat(B) / B2[:, None, None]
+        JB = 1e3 * (_cross_mat(E) / B2[:, None, None]
+                    - 2 * ExB[:, :, None] * B[:, None, :] / (B2 ** 2)[:, None, None])
+        cE = sE[:, None, None] ** 2 * JE @ JE.transpose(0, 2, 1)
+        cov = cE + sB[:, None, None] ** 2 * JB @ JB.transpose(0, 2, 1)
+    return v, cov
+
+# %% ../nbs/08_electric.ipynb #0954bd8a
 @dataclass
 class ExBResult:
     "E×B drift velocity with its covariance, on the E/B samples; all vectors in `frame`."
@@ -44,6 +74,7 @@ class ExBResult:
     @property
     def sigma_km_s(self) -> np.ndarray: return np.sqrt(np.einsum("nii->ni", self.cov_km2_s2))
 
+# %% ../nbs/08_electric.ipynb #1a1b409f
 def exb_velocity(E_mVm, # (N,3) electric field, mV/m, `frame`
                  B_nT, # (N,3) or (N,4) magnetic field, nT, `frame` (a 4th |B| column is ignored)
                  *,
@@ -55,16 +86,18 @@ def exb_velocity(E_mVm, # (N,3) electric field, mV/m, `frame`
                  t=None, # optional (N,) times carried to the result
                 ) -> ExBResult: # v = 1e3 E×B/|B|² km/s with covariance, in `frame`
     "E×B drift (km/s) from E (mV/m) and B (nT) with linearly propagated covariance; flags small |B|."
-    frame = check_frame(frame, frame, "E"); check_frame(B_frame or frame, frame, "B")
+    frame = check_frame(frame, frame, "E")
+    check_frame(B_frame or frame, frame, "B")
     E, B = _vec3(E_mVm, "E_mVm", "mV/m"), _vec3(B_nT, "B_nT", "nT")
-    if len(E) != len(B): raise InputError(f"E has {len(E)} samples and B {len(B)}; put them on one time base first (exb_velocity_sync)")
-    sE = np.broadcast_to(np.asarray(sigma_E_mVm, float), (len(E),)); sB = np.broadcast_to(np.asarray(sigma_B_nT, float), (len(E),))
-    B2 = np.einsum("ni,ni->n", B, B); Bm = np.sqrt(B2); ExB = np.cross(E, B)
+    if len(E) != len(B):
+        raise InputError(
+            f"E has {len(E)} samples and B {len(B)}; put them on one time base first (exb_velocity_sync)"
+        )
+    sE = np.broadcast_to(np.asarray(sigma_E_mVm, float), (len(E),))
+    sB = np.broadcast_to(np.asarray(sigma_B_nT, float), (len(E),))
+    v, cov = _exb_cov(E, B, sE, sB)
+    Bm = np.sqrt(np.einsum("ni,ni->n", B, B))
     with np.errstate(invalid="ignore", divide="ignore"):
-        v = 1e3 * ExB / B2[:, None]
-        JE = -1e3 * _cross_mat(B) / B2[:, None, None]
-        JB = 1e3 * (_cross_mat(E) / B2[:, None, None] - 2 * ExB[:, :, None] * B[:, None, :] / (B2 ** 2)[:, None, None])
-        cov = sE[:, None, None] ** 2 * JE @ JE.transpose(0, 2, 1) + sB[:, None, None] ** 2 * JB @ JB.transpose(0, 2, 1)
         bh = B / Bm[:, None]
     small = ~(Bm >= b_min_nT)
     good = np.isfinite(v).all(1) & np.isfinite(cov).all((1, 2)) & ~small
@@ -81,12 +114,13 @@ def exb_velocity_sync(E, # (t, (N,3) E mV/m): EDP electric field in `frame`
                       **kw, # sigma_E_mVm, sigma_B_nT (scalars), b_min_nT: passed to exb_velocity
                      ) -> ExBResult: # drift on the common grid (good also requires E and B present there)
     "E×B drift after putting E and B on one time base with merge_vars (bins for the faster, no gap bridging)."
-    check_frame(frame, frame, "E"); check_frame(B_frame or frame, frame, "B")
+    check_frame(frame, frame, "E")
+    check_frame(B_frame or frame, frame, "B")
     (tE, yE), (tB, yB) = E, B
     yB = np.asarray(yB, float)[:, :3] if np.ndim(yB) == 2 else yB
-    if len(tE) < 2 or len(tB) < 2: raise InputError(f"E has {len(tE)} and B {len(tB)} samples; E×B needs at least 2 of each")
-    own = lambda t: float(np.median(np.diff(np.asarray(t).astype("datetime64[ns]").astype(np.int64) / 1e9 if np.asarray(t).dtype.kind == "M" else np.asarray(t, float))))
-    c = max(own(tE), own(tB)) if cadence is None else parse_cadence(cadence)
+    if len(tE) < 2 or len(tB) < 2:
+        raise InputError(f"E has {len(tE)} and B {len(tB)} samples; E×B needs at least 2 of each")
+    c = max(_accum(tE), _accum(tB)) if cadence is None else parse_cadence(cadence)
     if t_range is None: t_range = (max(np.min(tE), np.min(tB)), min(np.max(tE), np.max(tB)))
     try: m = merge_vars({"E": (tE, yE), "B": (tB, yB)}, c, t_range=t_range)
     except InputError as e: raise InputError(f"E and B cannot be put on one grid: {e}") from None
@@ -108,23 +142,31 @@ class VelocitySource:
     note: str = "" # why samples were marked not good beyond the given mask (e.g. unphysical moments)
 
     def normal(self, n_hat, v_par=None):
-        "(V_N, its own variance, variance of the V∥ correction, systematic variance) for a unit `n_hat` in the same frame."
+        "(V_N, V∥ correction, own variance, correction variance, systematic variance) along unit `n_hat`, same frame."
         vn = self.v_km_s @ n_hat
         s = np.asarray(self.sigma_km_s, float)
         var = np.einsum("i,nij,j->n", n_hat, s, n_hat) if s.ndim == 3 else s ** 2
         sys, var_c, corr = np.zeros(len(vn)), np.zeros(len(vn)), np.zeros(len(vn))
         if self.b_hat is not None and v_par is not None:     # E×B: the field-aligned part, where it is measured
-            bn = self.b_hat @ n_hat; c, sig_rand, sig_sys = v_par
-            corr = np.nan_to_num(c) * bn; var_c = (sig_rand * bn) ** 2; sys = (sig_sys * bn) ** 2
+            bn = self.b_hat @ n_hat
+            c, sig_rand, sig_sys = v_par
+            corr = np.nan_to_num(c) * bn
+            var_c = (sig_rand * bn) ** 2
+            sys = (sig_sys * bn) ** 2
         return vn, corr, var, var_c, sys
 
+# %% ../nbs/08_electric.ipynb #c2b5a6a5
 def exb_source(r: ExBResult, # E×B drift (with times, e.g. from exb_velocity_sync)
                name: str = "ExB", # label of the source in the blend
               ) -> VelocitySource: # source with the propagated covariance and b̂
     "Wrap an ExBResult as a velocity source (b̂ kept for the field-aligned σ term)."
-    if r.t is None: raise InputError("the E×B result has no times; pass t= to exb_velocity or use exb_velocity_sync")
+    if r.t is None:
+        raise InputError(
+            "the E×B result has no times; pass t= to exb_velocity or use exb_velocity_sync"
+        )
     return VelocitySource(r.t, r.v_km_s, r.cov_km2_s2, r.good, r.frame, name, r.b_hat)
 
+# %% ../nbs/08_electric.ipynb #37a5409e
 def moment_sigma(n_cm3, # (N,) density, cm⁻³
                  T_eV, # (N,) temperature, eV
                  *,
@@ -134,20 +176,16 @@ def moment_sigma(n_cm3, # (N,) density, cm⁻³
                  floor_km_s: float = 2.0, # systematic floor, km/s
                 ) -> np.ndarray: # (N,) 1σ per velocity component, km/s; NaN where n ≤ 0 or T ≤ 0 (unphysical moment)
     "Counting-statistics σ of a bulk velocity moment: sqrt(floor² + v_th²/(κ τ n)), NaN for an unphysical n or T."
-    n = np.asarray(n_cm3, float); T = np.asarray(T_eV, float); kappa = kappa_per_s * accum_s
+    n = np.asarray(n_cm3, float)
+    T = np.asarray(T_eV, float)
+    kappa = kappa_per_s * accum_s
     # n ≤ 0 or T ≤ 0 can only come from a noise-dominated distribution (too few counts): v_th and hence σ are
     # undefined there, and the floor alone would claim the best accuracy for the worst sample. NaN makes it not good.
     phys = (n > 0) & (T > 0)
-    vth2 = 2 * np.where(phys, T, 1.0) * 1.602176634e-19 / (mass_amu * M_P_KG) / 1e6      # (km/s)²
-    return np.where(phys, np.sqrt(floor_km_s ** 2 + vth2 / (kappa * np.where(phys, n, 1.0))), np.nan)
+    vth2 = 2 * np.where(phys, T, 1.0) * Q_E_C / (mass_amu * M_P_KG) / 1e6      # (km/s)²
+    return np.where(phys, np.sqrt(floor_km_s**2 + vth2 / (kappa * np.where(phys, n, 1.0))), np.nan)
 
-def _accum(t):
-    "Median sample spacing, s (the accumulation time of back-to-back moments)."
-    t = np.asarray(t)
-    if len(t) < 2: return 4.5
-    d = np.diff(t.astype("datetime64[ns]").astype(np.int64) / 1e9 if t.dtype.kind == "M" else t.astype(float))
-    return float(np.median(d))
-
+# %% ../nbs/08_electric.ipynb #de58965a
 def fpi_source(t, # (N,) FPI sample times (centred), datetime64[ns] or float s
                V_km_s, # (N,3) ion bulk velocity, km/s, `frame`
                N_cm3, # (N,) ion density, cm⁻³
@@ -160,15 +198,32 @@ def fpi_source(t, # (N,) FPI sample times (centred), datetime64[ns] or float s
                name: str = "FPI ions", # label of the source in the blend
               ) -> VelocitySource: # source with isotropic σ per component, km/s
     "FPI ion bulk velocity (km/s, `frame`) with the counting σ from N (cm⁻³), T (eV) and the sample spacing."
-    V = _vec3(V_km_s, "V_km_s", "km/s"); s = moment_sigma(N_cm3, T_eV, accum_s=_accum(t), kappa_per_s=kappa_per_s, floor_km_s=floor_km_s)
+    V = _vec3(V_km_s, "V_km_s", "km/s")
+    s = moment_sigma(N_cm3, T_eV, accum_s=_accum(t), kappa_per_s=kappa_per_s, floor_km_s=floor_km_s)
     g = np.isfinite(V).all(1) & np.isfinite(s) & (True if good is None else np.asarray(good, bool))
-    return VelocitySource(np.asarray(t), V, s, g, check_frame(frame, frame, "FPI velocity"), name, note=_unphys_note(N_cm3, T_eV))
+    return VelocitySource(
+        np.asarray(t),
+        V,
+        s,
+        g,
+        check_frame(frame, frame, "FPI velocity"),
+        name,
+        note=_unphys_note(N_cm3, T_eV),
+    )
 
+# %% ../nbs/08_electric.ipynb #e5f2c583
 def _unphys_note(n, T):
     "Count of samples with a non-positive density or temperature moment (σ undefined, so not good)."
-    k = int(np.sum(~((np.asarray(n, float) > 0) & (np.asarray(T, float) > 0)) & np.isfinite(n) & np.isfinite(T)))
+    k = int(
+        np.sum(
+            ~((np.asarray(n, float) > 0) & (np.asarray(T, float) > 0))
+            & np.isfinite(n)
+            & np.isfinite(T)
+        )
+    )
     return f"{k} samples with n ≤ 0 or T ≤ 0 (noise-dominated moments) marked not good" if k else ""
 
+# %% ../nbs/08_electric.ipynb #a67581c9
 def heplus_source(t, # (N,) HPCA sample times (centred), datetime64[ns] or float s
                   V_km_s, # (N,3) He⁺ bulk velocity, km/s, `frame`
                   N_cm3, # (N,) He⁺ density, cm⁻³
@@ -182,11 +237,27 @@ def heplus_source(t, # (N,) HPCA sample times (centred), datetime64[ns] or float
                   name: str = "HPCA He+", # label of the source in the blend
                  ) -> VelocitySource: # source with isotropic σ per component, km/s
     "HPCA He⁺ bulk velocity (km/s, `frame`), good only where N_He⁺ ≥ n_min_cm3 (magnetospheric side)."
-    V = _vec3(V_km_s, "V_km_s", "km/s"); n = np.asarray(N_cm3, float)
+    V = _vec3(V_km_s, "V_km_s", "km/s")
+    n = np.asarray(N_cm3, float)
     T = np.full(len(n), 10.0) if T_eV is None else np.asarray(T_eV, float)      # cold: ~10 eV if not given
-    s = moment_sigma(n, T, mass_amu=4.0, accum_s=_accum(t), kappa_per_s=kappa_per_s, floor_km_s=floor_km_s)
-    g = np.isfinite(V).all(1) & np.isfinite(s) & (n >= n_min_cm3) & (True if good is None else np.asarray(good, bool))
-    return VelocitySource(np.asarray(t), V, s, g, check_frame(frame, frame, "He+ velocity"), name, note=_unphys_note(n, T))
+    s = moment_sigma(
+        n, T, mass_amu=4.0, accum_s=_accum(t), kappa_per_s=kappa_per_s, floor_km_s=floor_km_s
+    )
+    g = (
+        np.isfinite(V).all(1)
+        & np.isfinite(s)
+        & (n >= n_min_cm3)
+        & (True if good is None else np.asarray(good, bool))
+    )
+    return VelocitySource(
+        np.asarray(t),
+        V,
+        s,
+        g,
+        check_frame(frame, frame, "He+ velocity"),
+        name,
+        note=_unphys_note(n, T),
+    )
 
 # %% ../nbs/08_electric.ipynb #ee4cfd9a
 def robust_scatter(x, # (N,) series, any units (NaN = not usable)
@@ -194,13 +265,16 @@ def robust_scatter(x, # (N,) series, any units (NaN = not usable)
                   ) -> np.ndarray: # (N,) robust 1σ of the sample-to-sample noise, same units (NaN at unusable samples)
     "Local noise σ from second differences of consecutive usable samples: 1.4826 median|Δ²x|/√6 in a sliding window."
     from scipy.ndimage import median_filter
-    x = np.asarray(x, float); ok = np.flatnonzero(np.isfinite(x)); out = np.full(len(x), np.nan)
+    x = np.asarray(x, float)
+    ok, out = np.flatnonzero(np.isfinite(x)), np.full(len(x), np.nan)
     if len(ok) < 3: return out
-    xs = x[ok]; d = np.abs(xs[2:] - 2 * xs[1:-1] + xs[:-2])
+    xs = x[ok]
+    d = np.abs(xs[2:] - 2 * xs[1:-1] + xs[:-2])
     m = median_filter(d, size=min(window, len(d)), mode="nearest") * 1.4826 / np.sqrt(6)
     out[ok] = np.r_[m[0], m, m[-1]]
     return out
 
+# %% ../nbs/08_electric.ipynb #408abab5
 @dataclass
 class NormalVelocity:
     "Blended boundary-normal velocity V_N ± σ on a common grid, with each source's V_N and whether it was used."
@@ -213,7 +287,7 @@ class NormalVelocity:
     n_hat: np.ndarray # (3,) unit normal, `frame`
     frame: str # frame of n̂ and of every source
     birge: np.ndarray # (G,) widening factor ≥ 1
-    cov_blocks: list | None = None # [(i0, C)]: covariance of V_N over grid samples i0…i0+len(C)−1, (km/s)² (set by smooth_normal_velocity; None: independent bins)
+    cov_blocks: list | None = None # [(i0, C)]: V_N covariance of samples i0…, (km/s)²; None: independent
     smoothing: "Smoothing | None" = None # how V_N was smoothed (smooth_normal_velocity); None: the plain blend
     @property
     def good(self) -> np.ndarray: return np.isfinite(self.V_N)
@@ -228,101 +302,155 @@ def _unit_normal(n_hat, frame):
         raise InputError(f"n_hat must be a finite non-zero 3-vector in {frame}, got {n_hat!r}")
     return n / np.linalg.norm(n)
 
+# %% ../nbs/08_electric.ipynb #3533ae0d
+def _ivw_mean(per, W, used, birge=True):
+    "(mean, σ, Birge factor) per sample of {source: values} with weights W = 1/σ² where `used`; σ = 1/√ΣW × factor."
+    num = sum(np.where(used[k], W[k] * per[k], 0.0) for k in per)
+    den = sum(np.where(used[k], W[k], 0.0) for k in per)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        VN, sig = np.where(den > 0, num / den, np.nan), 1 / np.sqrt(den)
+        chi2 = sum(np.where(used[k], W[k] * (per[k] - VN) ** 2, 0.0) for k in per)
+        k_n = sum(used[k].astype(int) for k in per)
+        fac = np.ones(len(VN))
+        if birge: fac = np.where(k_n >= 2, np.sqrt(np.maximum(chi2 / np.maximum(k_n - 1, 1), 1.0)), 1.0)
+    return VN, np.where(den > 0, sig * fac, np.nan), fac
+
+# %% ../nbs/08_electric.ipynb #8fc93922
 def normal_velocity(sources, # {name: VelocitySource} or a list of them
                     n_hat, # (3,) normal (outward) in `frame`, or an mms_mp.coords.LMN
                     *,
                     frame: str, # frame of n̂; every source must be in it
                     cadence="1s", # common grid spacing
                     t_range=None, # (start, end) of the grid; None: union of the sources
-                    exb_parallel: str = "fpi", # "fpi": add (V_i·b̂)(b̂·n̂) to E×B where FPI is good (σ from FPI); "sigma": σ term only
+                    exb_parallel: str = "fpi", # "fpi": add (V_i·b̂)(b̂·n̂) where FPI is good; "sigma": σ only
                     v_par_km_s=None, # a fixed |V∥| for the E×B σ term instead (no correction), km/s
                     v_par_default_km_s: float = 150.0, # |V∥| assumed where FPI gives no estimate, km/s
                     scatter_window: int = 15, # samples in the robust scatter window (0: model σ only)
                     birge: bool = True, # widen σ where the sources disagree (Birge ratio)
-                    sigma_n_rad: float = 0.0, # 1σ of the normal direction, rad: adds (σ_n |v_t|)² (tangential flow leaking into V_N)
-                    align_to: str | None = "auto", # source whose sample times the grid passes through: "auto" (a moment source with the grid's cadence), a name, or None
+                    sigma_n_rad: float = 0.0, # 1σ of n̂, rad: adds (σ_n |v_t|)² (tangential flow)
+                    align_to: str | None = "auto", # source the grid is phased on: "auto", a name, or None
                    ) -> NormalVelocity: # V_N ± σ on the grid with per-source V_N and contributions
     "Inverse-variance blend of V_N = v·n̂ from several velocity sources on one grid (frames checked)."
-    frame = check_frame(frame, frame, "n_hat"); n = _unit_normal(n_hat, frame)
-    if isinstance(sources, (list, tuple)): sources = {s.name or f"source{i}": s for i, s in enumerate(sources)}
-    if not sources: raise InputError("no velocity sources given; pass at least one VelocitySource (exb_source, fpi_source, heplus_source)")
+    frame = check_frame(frame, frame, "n_hat")
+    n = _unit_normal(n_hat, frame)
+    if isinstance(sources, (list, tuple)):
+        sources = {s.name or f"source{i}": s for i, s in enumerate(sources)}
+    if not sources:
+        raise InputError(
+            "no velocity sources given; pass at least one VelocitySource (exb_source, fpi_source, heplus_source)"
+        )
     for k, s in sources.items(): check_frame(s.frame, frame, f"velocity source {k!r}")
     fpi = next((s for s in sources.values() if s.b_hat is None and "FPI" in s.name.upper()), None)
     series, goods = {}, {}
     for k, s in sources.items():
         vpar = None
         if s.b_hat is not None:
-            vpar = (np.zeros(len(s.t)), np.zeros(len(s.t)), np.full(len(s.t), float(v_par_km_s))) if v_par_km_s is not None else \
-                   _vpar_estimate(s, fpi if exb_parallel == "fpi" else None, v_par_default_km_s)
+            vpar = (
+                (np.zeros(len(s.t)), np.zeros(len(s.t)), np.full(len(s.t), float(v_par_km_s)))
+                if v_par_km_s is not None
+                else _vpar_estimate(s, fpi if exb_parallel == "fpi" else None, v_par_default_km_s)
+            )
         vn, corr, var, var_c, sys = s.normal(n, vpar)
-        if sigma_n_rad: sys = sys + (sigma_n_rad * np.linalg.norm(s.v_km_s - np.outer(s.v_km_s @ n, n), axis=1)) ** 2
-        own_sc = robust_scatter(np.where(s.good, vn, np.nan), scatter_window) if scatter_window else np.zeros(len(vn))
-        series[k] = (s.t, np.column_stack([vn + corr, var, var_c, sys, own_sc ** 2]))   # scatter of the source itself, before the V∥ term
+        if sigma_n_rad:
+            sys = (
+                sys
+                + (sigma_n_rad * np.linalg.norm(s.v_km_s - np.outer(s.v_km_s @ n, n), axis=1)) ** 2
+            )
+        own_sc = (
+            robust_scatter(np.where(s.good, vn, np.nan), scatter_window)
+            if scatter_window
+            else np.zeros(len(vn))
+        )
+        series[k] = (s.t, np.column_stack([vn + corr, var, var_c, sys, own_sc ** 2]))   # own scatter, before V∥
         goods[k] = s.good & np.isfinite(var) & np.isfinite(sys)
-    m = merge_vars(series, cadence, t_range=_aligned_range(sources, cadence, t_range, align_to), good=goods)
+    m = merge_vars(
+        series, cadence, t_range=_aligned_range(sources, cadence, t_range, align_to), good=goods
+    )
     V, W, used, per, pers = _blend(m, scatter_window)
-    num = sum(np.where(used[k], W[k] * per[k], 0.0) for k in per); den = sum(np.where(used[k], W[k], 0.0) for k in per)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        VN = np.where(den > 0, num / den, np.nan); sig = 1 / np.sqrt(den)
-        chi2 = sum(np.where(used[k], W[k] * (per[k] - VN) ** 2, 0.0) for k in per); k_n = sum(used[k].astype(int) for k in per)
-        fac = np.where(k_n >= 2, np.sqrt(np.maximum(chi2 / np.maximum(k_n - 1, 1), 1.0)), 1.0) if birge else np.ones(len(VN))
-    return NormalVelocity(m.t, VN, np.where(den > 0, sig * fac, np.nan), used, per, pers, n, frame, fac)
+    VN, sig, fac = _ivw_mean(per, W, used, birge=birge)
+    return NormalVelocity(m.t, VN, sig, used, per, pers, n, frame, fac)
 
 # %% ../nbs/08_electric.ipynb #35c77094
 def _vpar_estimate(exb, fpi, default):
     "(V∥ correction, its random 1σ, systematic 1σ) on the E×B samples from the nearest good FPI ion sample."
     corr, sig = np.zeros(len(exb.t)), np.full(len(exb.t), float(default))
     if fpi is None or not fpi.good.any(): return corr, 0 * sig, sig
-    ti = _fsec(np.asarray(fpi.t)[fpi.good]); vi = fpi.v_km_s[fpi.good]; te = _fsec(exb.t)
+    ti = _fsec(np.asarray(fpi.t)[fpi.good])
+    vi = fpi.v_km_s[fpi.good]
+    te = _fsec(exb.t)
     si = np.asarray(fpi.sigma_km_s, float)[fpi.good]
     si = np.sqrt(np.einsum("nii->n", si) / 3) if si.ndim == 3 else si
-    sc = np.sqrt(np.mean([robust_scatter(vi[:, i]) ** 2 for i in range(3)], axis=0))   # measured noise, where the model σ is too small
+    sc = np.sqrt(np.mean([robust_scatter(vi[:, i]) ** 2 for i in range(3)], axis=0))   # measured noise
     si = np.fmax(si, sc)
-    j = np.clip(np.searchsorted(ti, te), 1, max(len(ti) - 1, 1)) if len(ti) > 1 else np.zeros(len(te), int)
+    j = (
+        np.clip(np.searchsorted(ti, te), 1, max(len(ti) - 1, 1))
+        if len(ti) > 1
+        else np.zeros(len(te), int)
+    )
     if len(ti) > 1: j = np.where(np.abs(ti[j - 1] - te) < np.abs(ti[j] - te), j - 1, j)
     near = np.abs(ti[j] - te) <= 1.5 * (np.median(np.diff(ti)) if len(ti) > 1 else 1.0)
     vp = np.einsum("ni,ni->n", vi[j], exb.b_hat)
     use = near & np.isfinite(vp) & np.isfinite(si[j])
     # an FPI error repeats on the E×B samples that share one FPI sample: scale so that averaging n E×B samples
     # reduces it only by the number of distinct FPI samples (ratio of cadences)
-    rep = np.sqrt(max(1.0, (np.median(np.diff(ti)) if len(ti) > 1 else 1.0) / max(_accum(exb.t), 1e-9)))
+    rep = np.sqrt(
+        max(1.0, (np.median(np.diff(ti)) if len(ti) > 1 else 1.0) / max(_accum(exb.t), 1e-9))
+    )
     return np.where(use, vp, 0.0), np.where(use, si[j] * rep, 0.0), np.where(use, 0.0, sig)
 
-def _fsec(x):
-    "Times as float seconds (datetime64 → seconds since 1970)."
-    x = np.asarray(x)
-    return x.astype("datetime64[ns]").astype(np.int64) / 1e9 if x.dtype.kind == "M" else x.astype(float)
-
+# %% ../nbs/08_electric.ipynb #cc6c7382
 def _aligned_range(sources, cadence, t_range, align_to):
     "t_range whose start is moved forward (< one cadence) so that grid points fall on the sample times of `align_to`."
     if align_to is None: return t_range
     c = parse_cadence(cadence)
-    if align_to == "auto":   # a moment source sampled at the grid cadence: off-phase, every grid value would be an interpolation of two samples
-        align_to = next((k for k, s in sources.items() if s.b_hat is None and s.good.sum() > 1 and abs(_accum(np.asarray(s.t)[s.good]) / c - 1) < 0.02), None)
+    if align_to == "auto":   # a moment source at the grid cadence: off-phase, every bin would interpolate
+        align_to = next(
+            (
+                k
+                for k, s in sources.items()
+                if s.b_hat is None
+                and s.good.sum() > 1
+                and abs(_accum(np.asarray(s.t)[s.good]) / c - 1) < 0.02
+            ),
+            None,
+        )
         if align_to is None: return t_range
-    if align_to not in sources: raise InputError(f"align_to={align_to!r} is not a source; sources are {list(sources)}")
-    s = sources[align_to]; ts = _fsec(np.asarray(s.t)[s.good])
+    if align_to not in sources:
+        raise InputError(f"align_to={align_to!r} is not a source; sources are {list(sources)}")
+    s = sources[align_to]
+    ts = _fsec(np.asarray(s.t)[s.good])
     if not len(ts): return t_range
     dt64 = np.asarray(s.t).dtype.kind == "M"
-    lo, hi = (t_range if t_range is not None else (min(np.min(x.t) for x in sources.values()), max(np.max(x.t) for x in sources.values())))
+    lo, hi = (
+        t_range
+        if t_range is not None
+        else (
+            min(np.min(x.t) for x in sources.values()),
+            max(np.max(x.t) for x in sources.values()),
+        )
+    )
     lo_s = float(_fsec(np.asarray([lo]).astype(np.asarray(s.t).dtype))[0])
-    ang = 2 * np.pi * ((ts - lo_s) % c) / c                       # circular mean of the sample phases (robust to jitter near 0)
+    ang = 2 * np.pi * ((ts - lo_s) % c) / c     # circular mean of the phases (robust to jitter near 0)
     ph = (np.arctan2(np.sin(ang).mean(), np.cos(ang).mean()) % (2 * np.pi)) * c / (2 * np.pi)
-    new_lo = np.datetime64(lo, "ns") + np.timedelta64(int(round(ph * 1e9)), "ns") if dt64 else lo + ph
+    new_lo = from_seconds(ph, lo) if dt64 else lo + ph
     return (new_lo, hi)
 
+# %% ../nbs/08_electric.ipynb #6d2ddfa0
 def _blend(m, scatter_window):
     "Per-source V_N, weights and use masks on the grid (σ = max(model σ, robust scatter))."
     per, pers, W, used = {}, {}, {}, {}
     for k, y in m.values.items():
-        g = m.good[k]; vn, var_m, var_c, var_sys, var_sc = (y[:, i] for i in range(5))
+        g = m.good[k]
+        vn, var_m, var_c, var_sys, var_sc = (y[:, i] for i in range(5))
         cnt = np.maximum(m.counts[k], 1)                      # samples averaged into each bin (1 where interpolated)
         # independent sample errors average down; the V∥ correction's error is added (the scatter cannot see it,
         # it repeats over the E×B samples of one FPI sample); the systematic term is not averaged down
         var = np.fmax(var_m, np.nan_to_num(var_sc)) / cnt + var_c / cnt + var_sys
         ok = g & np.isfinite(vn) & np.isfinite(var) & (var > 0)
-        per[k] = np.where(ok, vn, np.nan); pers[k] = np.where(ok, np.sqrt(var), np.nan)
-        W[k] = np.where(ok, 1 / np.where(ok, var, 1.0), 0.0); used[k] = ok
+        per[k] = np.where(ok, vn, np.nan)
+        pers[k] = np.where(ok, np.sqrt(var), np.nan)
+        W[k] = np.where(ok, 1 / np.where(ok, var, 1.0), 0.0)
+        used[k] = ok
     return None, W, used, per, pers
 
 # %% ../nbs/08_electric.ipynb #f3a1c002
@@ -335,29 +463,37 @@ class Smoothing:
     phi: list # noise scale φ̂ per block: weighted residual χ² / (m − edf) (σ is widened by √φ̂ where φ̂ > 1)
     edf: list # effective degrees of freedom of the fit per block
     width_s: list # effective averaging time per block: cadence × (samples / edf), s
-    flags: tuple = () # "block_split" (a segment longer than max_block), "too_few_samples" (a block passed through unsmoothed), "no_usable_samples", "sigma_not_positive" (samples dropped)
+    flags: tuple = () # "block_split", "too_few_samples", "no_usable_samples", "sigma_not_positive"
 
+# %% ../nbs/08_electric.ipynb #759c62c6
 def _penalty_banded(n, order):
     "DᵀD in upper banded form ((order+1, n)), D the order-th difference matrix of an n-sample series."
     c = np.array([(-1) ** (order - m) * math.comb(order, m) for m in range(order + 1)], float)
-    j = np.arange(n); ab = np.zeros((order + 1, n))
+    j = np.arange(n)
+    ab = np.zeros((order + 1, n))
     for k in range(order + 1):          # diagonal k: Σ_m c_m c_{m+k} over the difference rows i = j − m that exist
-        dk = sum(c[m] * c[m + k] * ((j[:n - k] >= m) & (j[:n - k] <= n - order - 1 + m)) for m in range(order + 1 - k))
+        dk = sum(c[m] * c[m + k] * ((j[:n - k] >= m) & (j[:n - k] <= n - order - 1 + m))
+                 for m in range(order + 1 - k))
         ab[order - k, k:] = dk
     return ab
 
+# %% ../nbs/08_electric.ipynb #0ac0b259
 def _whittaker(y, w, lam, P, order):
     "(fit, banded Cholesky factor of W + λP) of the weighted Whittaker smoother."
     from scipy.linalg import cholesky_banded, cho_solve_banded
-    ab = lam * P; ab[order] += w
+    ab = lam * P
+    ab[order] += w
     cf = cholesky_banded(ab, lower=False)
     return cho_solve_banded((cf, False), w * y), cf
 
+# %% ../nbs/08_electric.ipynb #105ce8e9
 def _ubre_lambda(y, w, P, order):
-    "λ minimising the unbiased risk estimate RSS_w + 2·edf − m (known σ; Craven & Wahba 1979), edf from the eigenvalues."
+    "λ minimising the unbiased risk RSS_w + 2·edf − m (known σ; Craven & Wahba 1979), edf from eigenvalues."
     from scipy.linalg import eig_banded
     from scipy.optimize import minimize_scalar
-    n, g = len(y), w > 0; m = int(g.sum()); w0 = float(np.median(w[g]))
+    n, g = len(y), w > 0
+    m = int(g.sum())
+    w0 = float(np.median(w[g]))
     s = 1 / np.sqrt(np.where(g, w, 1e-9 * w0))           # missing bins get a negligible weight here only: W must be > 0
     ab = P.copy()
     for k in range(order + 1): ab[order - k, k:] *= s[k:] * s[:n - k]
@@ -366,56 +502,83 @@ def _ubre_lambda(y, w, P, order):
         v, _ = _whittaker(y, w, np.exp(ll), P, order)
         return float(np.sum(w * (y - v) ** 2)) + 2 * float(np.sum(1 / (1 + np.exp(ll) * nu))) - m
     grid = np.log(w0) + np.linspace(np.log(1e-4), np.log(1e12), 33)       # coarse scan, then Brent around the best
-    k = int(np.argmin([risk(x) for x in grid])); lo, hi = grid[max(k - 1, 0)], grid[min(k + 1, len(grid) - 1)]
+    k = int(np.argmin([risk(x) for x in grid]))
+    lo, hi = grid[max(k - 1, 0)], grid[min(k + 1, len(grid) - 1)]
     return float(np.exp(minimize_scalar(risk, bounds=(lo, hi), method="bounded").x))
 
+# %% ../nbs/08_electric.ipynb #005e0cc2
 def _blocks(good, cadence_s, max_gap_s, max_block):
     "(i0, i1) index ranges of the good samples, split where more than max_gap_s is missing and every max_block samples."
     i = np.flatnonzero(good)
     if not len(i): return [], False
     cut = np.flatnonzero(np.diff(i) * cadence_s > max_gap_s + 1e-9)
     runs = [(a, b) for a, b in zip(np.r_[i[0], i[cut + 1]], np.r_[i[cut], i[-1]])]
-    out = [(a + k, min(a + k + max_block, b + 1) - 1) for a, b in runs for k in range(0, b - a + 1, max_block)]
+    out = [(a + k, min(a + k + max_block, b + 1) - 1)
+           for a, b in runs for k in range(0, b - a + 1, max_block)]
     return [(int(a), int(b)) for a, b in out], len(out) > len(runs)
 
+# %% ../nbs/08_electric.ipynb #19e14c83
+def _check_smoothing(order, lam, max_block, max_gap_s):
+    "Refuse smoother settings that cannot work, saying what is expected (see `smooth_normal_velocity`)."
+    if order not in (1, 2, 3): raise InputError(f"order must be 0 (off), 1, 2 or 3, got {order!r}")
+    if lam is not None and not (np.isfinite(lam) and lam > 0):
+        raise InputError(f"lam must be a positive number, (km/s)⁻², or None (chosen from the data); "
+                         f"got {lam!r}")
+    if not (isinstance(max_block, (int, np.integer)) and max_block >= 10):
+        raise InputError(f"max_block must be an integer ≥ 10 samples, got {max_block!r}")
+    if max_gap_s is not None and not (np.isfinite(max_gap_s) and max_gap_s >= 0):
+        raise InputError(f"max_gap_s must be ≥ 0 s or None, got {max_gap_s!r}")
+
+# %% ../nbs/08_electric.ipynb #41ef3491
 def smooth_normal_velocity(nv: NormalVelocity, # blended V_N ± σ on a uniform grid (normal_velocity)
                            *,
                            order: int = 2, # difference penalty order (2: penalise curvature); 0 returns nv unchanged
                            lam=None, # fixed λ, (km/s)⁻²; None: chosen in each block by the unbiased risk estimate
-                           max_gap_s=None, # a step between usable bins longer than this splits blocks, s; None: 3 grid steps (3 missing bins split)
-                           max_block: int = 4000, # most samples smoothed together (the posterior covariance is dense per block)
+                           max_gap_s=None, # longer step between usable bins splits blocks, s; None: 3 steps
+                           max_block: int = 4000, # most samples smoothed together (dense covariance)
                           ) -> NormalVelocity: # smoothed V_N, posterior σ and covariance blocks; sources as in `nv`
-    "Penalised-least-squares (Whittaker) smoothing of a blended V_N, λ by unbiased risk from its σ, with the posterior covariance."
+    "Whittaker (penalised least squares) smoothing of a blended V_N; λ by unbiased risk; posterior covariance."
     from scipy.linalg import cho_solve_banded
     if order == 0: return nv
-    if order not in (1, 2, 3): raise InputError(f"order must be 0 (off), 1, 2 or 3, got {order!r}")
-    if lam is not None and not (np.isfinite(lam) and lam > 0): raise InputError(f"lam must be a positive number, (km/s)⁻², or None (chosen from the data); got {lam!r}")
-    if not (isinstance(max_block, (int, np.integer)) and max_block >= 10): raise InputError(f"max_block must be an integer ≥ 10 samples, got {max_block!r}")
-    if max_gap_s is not None and not (np.isfinite(max_gap_s) and max_gap_s >= 0): raise InputError(f"max_gap_s must be ≥ 0 s or None, got {max_gap_s!r}")
-    t = np.asarray(nv.t); c = _accum(t); mg = 3 * c if max_gap_s is None else float(max_gap_s)
-    sig = np.asarray(nv.sigma_V_N, float); good = nv.good & np.isfinite(sig) & (sig > 0)
+    _check_smoothing(order, lam, max_block, max_gap_s)
+    t = np.asarray(nv.t)
+    c = _accum(t)
+    mg = 3 * c if max_gap_s is None else float(max_gap_s)
+    sig = np.asarray(nv.sigma_V_N, float)
+    good = nv.good & np.isfinite(sig) & (sig > 0)
     blocks, split = _blocks(good, c, mg, int(max_block))
-    V, S = np.full(len(t), np.nan), np.full(len(t), np.nan); cov, info, flags = [], {"lam": [], "phi": [], "edf": [], "width_s": []}, set()
+    V, S = np.full(len(t), np.nan), np.full(len(t), np.nan)
+    cov, info, flags = [], {"lam": [], "phi": [], "edf": [], "width_s": []}, set()
     for a, b in blocks:
-        sl = slice(a, b + 1); g = good[sl]; n, m = b - a + 1, int(g.sum())
-        w = np.where(g, 1 / np.where(g, sig[sl], 1.0) ** 2, 0.0); y = np.where(g, nv.V_N[sl], 0.0)
+        sl = slice(a, b + 1)
+        g = good[sl]
+        n, m = b - a + 1, int(g.sum())
+        w = np.where(g, 1 / np.where(g, sig[sl], 1.0) ** 2, 0.0)
+        y = np.where(g, nv.V_N[sl], 0.0)
         if m <= order + 2:                                   # too few samples to judge any smoothing: pass them through
-            V[sl], S[sl] = np.where(g, nv.V_N[sl], np.nan), np.where(g, sig[sl], np.nan); cov.append((a, np.diag(np.where(g, sig[sl] ** 2, 0.0))))
+            V[sl], S[sl] = np.where(g, nv.V_N[sl], np.nan), np.where(g, sig[sl], np.nan)
+            cov.append((a, np.diag(np.where(g, sig[sl] ** 2, 0.0))))
             flags.add("too_few_samples")
             for k in info: info[k].append(np.nan)
             continue
-        P = _penalty_banded(n, order); L = _ubre_lambda(y, w, P, order) if lam is None else float(lam)
+        P = _penalty_banded(n, order)
+        L = _ubre_lambda(y, w, P, order) if lam is None else float(lam)
         v, cf = _whittaker(y, w, L, P, order)
-        C = cho_solve_banded((cf, False), np.eye(n)); edf = float(np.sum(w * np.diag(C)))
-        phi = float(np.sum(w * (y - v) ** 2)) / max(m - edf, 1.0); C *= max(phi, 1.0)   # widen only (Birge convention), never shrink σ
-        V[sl] = np.where(g, v, np.nan); S[sl] = np.where(g, np.sqrt(np.diag(C)), np.nan); cov.append((a, C))
+        C = cho_solve_banded((cf, False), np.eye(n))
+        edf = float(np.sum(w * np.diag(C)))
+        phi = float(np.sum(w * (y - v) ** 2)) / max(m - edf, 1.0)
+        C *= max(phi, 1.0)   # widen only (Birge convention), never shrink σ
+        V[sl] = np.where(g, v, np.nan)
+        S[sl] = np.where(g, np.sqrt(np.diag(C)), np.nan)
+        cov.append((a, C))
         for k, x in zip(info, (L, phi, edf, c * m / edf)): info[k].append(float(x))
     if split: flags.add("block_split")
-    if not blocks: flags.add("no_usable_samples")                   # nothing finite with σ > 0: all NaN, said so
-    if np.any(np.isfinite(nv.V_N) & ~(sig > 0)): flags.add("sigma_not_positive")   # such samples are dropped, not trusted
+    if not blocks:
+        flags.add("no_usable_samples")                   # nothing finite with σ > 0: all NaN, said so
+    if np.any(np.isfinite(nv.V_N) & ~(sig > 0)):
+        flags.add("sigma_not_positive")   # such samples are dropped, not trusted
     sm = Smoothing(order, blocks, flags=tuple(sorted(flags)), **info)
     return replace(nv, V_N=V, sigma_V_N=S, cov_blocks=cov, smoothing=sm)
-
 
 # %% ../nbs/08_electric.ipynb #fdc0a3c8
 @dataclass
@@ -427,6 +590,7 @@ class PerpCheck:
     frac_agree: float # fraction of common good samples with z < 3
     frame: str
 
+# %% ../nbs/08_electric.ipynb #1e1cde85
 def vperp_agreement(fpi: VelocitySource, # FPI ion source
                     exb: ExBResult, # E×B drift with times
                     *,
@@ -435,16 +599,37 @@ def vperp_agreement(fpi: VelocitySource, # FPI ion source
     "Compare FPI v⊥ (perpendicular to b̂) with E×B on a common grid."
     check_frame(fpi.frame, exb.frame, "FPI velocity")
     if exb.t is None: raise InputError("the E×B result has no times; pass t= to exb_velocity")
-    m = merge_vars({"vi": (fpi.t, fpi.v_km_s), "si": (fpi.t, np.broadcast_to(np.asarray(fpi.sigma_km_s, float).reshape(len(fpi.t), -1)[:, :1], (len(fpi.t), 1))),
-                    "ve": (exb.t, exb.v_km_s), "se": (exb.t, exb.sigma_km_s), "b": (exb.t, exb.b_hat)},
-                   cadence, good={"vi": fpi.good, "si": fpi.good, "ve": exb.good, "se": exb.good, "b": exb.good})
-    b = m.values["b"] / np.linalg.norm(m.values["b"], axis=1)[:, None]; vi = m.values["vi"]
+    m = merge_vars(
+        {
+            "vi": (fpi.t, fpi.v_km_s),
+            "si": (
+                fpi.t,
+                np.broadcast_to(
+                    np.asarray(fpi.sigma_km_s, float).reshape(len(fpi.t), -1)[:, :1],
+                    (len(fpi.t), 1),
+                ),
+            ),
+            "ve": (exb.t, exb.v_km_s),
+            "se": (exb.t, exb.sigma_km_s),
+            "b": (exb.t, exb.b_hat),
+        },
+        cadence,
+        good={"vi": fpi.good, "si": fpi.good, "ve": exb.good, "se": exb.good, "b": exb.good},
+    )
+    b = m.values["b"] / np.linalg.norm(m.values["b"], axis=1)[:, None]
+    vi = m.values["vi"]
     vperp = vi - np.einsum("ni,ni->n", vi, b)[:, None] * b
     dv = vperp - m.values["ve"]
     s = np.sqrt(m.values["si"][:, 0] ** 2 + np.mean(m.values["se"] ** 2, axis=1))
     ok = m.good["vi"] & m.good["ve"] & m.good["b"] & m.good["se"]
     z = np.where(ok, np.linalg.norm(dv, axis=1) / np.sqrt(3) / s, np.nan)
-    return PerpCheck(m.t, np.where(ok[:, None], dv, np.nan), z, float(np.mean(z[ok] < 3)) if ok.any() else np.nan, exb.frame)
+    return PerpCheck(
+        m.t,
+        np.where(ok[:, None], dv, np.nan),
+        z,
+        float(np.mean(z[ok] < 3)) if ok.any() else np.nan,
+        exb.frame,
+    )
 
 # %% ../nbs/08_electric.ipynb #5e637689
 def event_sources(event, # mms_mp.data.Event
@@ -454,18 +639,32 @@ def event_sources(event, # mms_mp.data.Event
                   sigma_B_nT: float = 0.1, # FGM 1σ per component, nT
                   t_range=None, # (start, end) datetime64 for E×B; None: the E/B overlap
                  ) -> dict: # {name: VelocitySource} in GSE
-    "E×B, FPI-ion and HPCA-He⁺ velocity sources of one probe of an Event (GSE)."
-    from mms_mp.quality import event_masks
-    d = event[probe]; masks = event_masks(event, probe); out = {}
+    "E×B, FPI-ion and HPCA-He⁺ sources of one probe, read as given: mask the event with `quality.apply_masks` first."
+    d, out = event[probe], {}
     ts = lambda k: (d[k].time.values, d[k].values)
     if "E_gse" in d and "B_gse" in d:
-        out["ExB"] = exb_source(exb_velocity_sync(ts("E_gse"), ts("B_gse"), frame="GSE", t_range=t_range,
-                                                  sigma_E_mVm=sigma_E_mVm, sigma_B_nT=sigma_B_nT))
+        out["ExB"] = exb_source(
+            exb_velocity_sync(
+                ts("E_gse"),
+                ts("B_gse"),
+                frame="GSE",
+                t_range=t_range,
+                sigma_E_mVm=sigma_E_mVm,
+                sigma_B_nT=sigma_B_nT,
+            )
+        )
     if all(k in d for k in ("Vi_gse", "Ni", "Ti")):
-        out["FPI ions"] = fpi_source(d["Vi_gse"].time.values, d["Vi_gse"].values, d["Ni"].values, d["Ti"].values,
-                                     good=masks["Vi_gse"].good & masks["Ni"].good)
+        out["FPI ions"] = fpi_source(d["Vi_gse"].time.values, d["Vi_gse"].values, d["Ni"].values,
+                                     d["Ti"].values)
     if all(k in d for k in ("V_Heplus_gse", "N_Heplus")):
-        out["HPCA He+"] = heplus_source(d["V_Heplus_gse"].time.values, d["V_Heplus_gse"].values, d["N_Heplus"].values,
-                                        d["T_Heplus"].values if "T_Heplus" in d else None)
-    if not out: raise InputError(f"mms{probe} has none of E_gse+B_gse, Vi_gse+Ni+Ti, V_Heplus_gse+N_Heplus; load FGM+EDP, FPI or HPCA")
+        out["HPCA He+"] = heplus_source(
+            d["V_Heplus_gse"].time.values,
+            d["V_Heplus_gse"].values,
+            d["N_Heplus"].values,
+            d["T_Heplus"].values if "T_Heplus" in d else None,
+        )
+    if not out:
+        raise InputError(
+            f"mms{probe} has none of E_gse+B_gse, Vi_gse+Ni+Ti, V_Heplus_gse+N_Heplus; load FGM+EDP, FPI or HPCA"
+        )
     return out

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .core import InputError
+from .core import InputError, seconds_since
 
 # %% auto #0
 __all__ = ['segments_of', 'cumtrapz_sigma', 'cumsimpson_sigma', 'DispResult', 'cumtrapz_sigma_cov', 'integrate_disp']
@@ -21,23 +21,28 @@ def _seconds(t, what="t"):
     if t.ndim != 1: raise InputError(f"{what} must be 1-D, got shape {t.shape}")
     if t.dtype.kind == "M":
         ti = t.astype("datetime64[ns]")
-        if np.isnat(ti).any(): raise InputError(f"{what} contains NaT; drop them (mms_mp.core.clean_times) before integrating")
-        return (ti - ti[0]).astype(np.int64) / 1e9, "dt64"
-    if t.dtype.kind not in "fiu": raise InputError(f"{what} must be datetime64 or float seconds, got dtype {t.dtype}")
+        if np.isnat(ti).any():
+            raise InputError(f"{what} contains NaT; drop them (mms_mp.core.clean_times) "
+                             "before integrating")
+        return seconds_since(ti, ti[0]), "dt64"
+    if t.dtype.kind not in "fiu":
+        raise InputError(f"{what} must be datetime64 or float seconds, got dtype {t.dtype}")
     tf = t.astype(float)
-    if not np.isfinite(tf).all(): raise InputError(f"{what} contains NaN/inf times; drop them before integrating")
+    if not np.isfinite(tf).all():
+        raise InputError(f"{what} contains NaN/inf times; drop them before integrating")
     return tf - tf[0], "float"
 
+# %% ../nbs/09_motion.ipynb #908f51c0
 def segments_of(ts: np.ndarray, # (N,) times, s, strictly increasing
                 ok: np.ndarray, # (N,) bool, sample usable (finite v)
                 max_gap_s: float, # longest step inside a segment, s
                ) -> np.ndarray: # (N,) int segment id per sample, -1 for unusable samples
     "Label runs of usable samples that are not separated by a step longer than `max_gap_s`."
     brk = np.r_[True, (np.diff(ts) > max_gap_s) | ~ok[:-1]]   # a new segment starts here
-    seg = np.cumsum(brk) - 1
-    seg = np.where(ok, seg, -1)
+    seg = np.where(ok, np.cumsum(brk) - 1, -1)
     _, inv = np.unique(seg[ok], return_inverse=True)          # renumber 0..S-1 without holes
-    out = np.full(len(ts), -1); out[ok] = inv
+    out = np.full(len(ts), -1)
+    out[ok] = inv
     return out
 
 # %% ../nbs/09_motion.ipynb #2cf8ff52
@@ -46,13 +51,15 @@ def cumtrapz_sigma(ts: np.ndarray, # (N,) times, s, one segment
                    sv: np.ndarray, # (N,) independent 1σ of v, km/s
                   ) -> tuple[np.ndarray, np.ndarray]: # (X km from 0 at ts[0], σ_X km)
     "Cumulative trapezoid integral and its random σ for independent sample errors (trapezoid weights)."
-    h = np.diff(ts); X = np.r_[0.0, np.cumsum(0.5 * h * (v[1:] + v[:-1]))]
+    h = np.diff(ts)
+    X = np.r_[0.0, np.cumsum(0.5 * h * (v[1:] + v[:-1]))]
     if len(ts) < 2: return X, np.zeros(len(ts))
     wi = 0.5 * (h[:-1] + h[1:])                               # interior weights
     inner = np.r_[0.0, np.cumsum((wi * sv[1:-1]) ** 2)]       # sum over 0<i<n, for n = 1..N-1
     var = (0.5 * h[0] * sv[0]) ** 2 + inner + (0.5 * h * sv[1:]) ** 2
     return X, np.sqrt(np.r_[0.0, var])
 
+# %% ../nbs/09_motion.ipynb #8e3906a5
 def cumsimpson_sigma(ts: np.ndarray, # (N,) times, s, one segment
                      v: np.ndarray, # (N,) velocity, km/s
                      sv: np.ndarray, # (N,) independent 1σ of v, km/s
@@ -60,15 +67,23 @@ def cumsimpson_sigma(ts: np.ndarray, # (N,) times, s, one segment
     "Cumulative Simpson integral (scipy) and its random σ from the composite Simpson weights."
     if len(ts) < 3: return cumtrapz_sigma(ts, v, sv)
     try: from scipy.integrate import cumulative_simpson
-    except ImportError: raise InputError("scheme='simpson' needs scipy ≥ 1.12 (cumulative_simpson); upgrade scipy or use scheme='trap'") from None
+    except ImportError:
+        raise InputError("scheme='simpson' needs scipy ≥ 1.12 (cumulative_simpson); "
+                         "upgrade scipy or use scheme='trap'") from None
     X = cumulative_simpson(v, x=ts, initial=0.0)
-    h = np.r_[np.diff(ts), np.diff(ts)[-1]]; hl = 0.5 * (h + np.r_[h[0], h[:-1]])   # local step at each sample
+    h = np.r_[np.diff(ts), np.diff(ts)[-1]]
+    hl = 0.5 * (h + np.r_[h[0], h[:-1]])   # local step at each sample
     c = np.where(np.arange(len(ts)) % 2 == 1, 16.0, 4.0) * (hl / 3 * sv) ** 2
     var_even = np.cumsum(c) - 3 * (hl[0] / 3 * sv[0]) ** 2 - 3 * (hl / 3 * sv) ** 2   # ends weigh 1, not 2
     var_even[0] = 0.0
-    var = var_even.copy(); odd = np.arange(1, len(ts), 2)
+    var = var_even.copy()
+    odd = np.arange(1, len(ts), 2)
     nxt = np.minimum(odd + 1, len(ts) - 1)
-    var[odd] = np.where(odd + 1 < len(ts), 0.5 * (var_even[odd - 1] + var_even[nxt]), var_even[odd - 1] + (0.5 * h[odd - 1] * sv[odd]) ** 2 * 4)
+    var[odd] = np.where(
+        odd + 1 < len(ts),
+        0.5 * (var_even[odd - 1] + var_even[nxt]),
+        var_even[odd - 1] + (0.5 * h[odd - 1] * sv[odd]) ** 2 * 4,
+    )
     return X, np.sqrt(np.maximum(var, 0.0))
 
 # %% ../nbs/09_motion.ipynb #e4642c12
@@ -80,7 +95,7 @@ class DispResult:
     sigma_random_km: np.ndarray # (N,) 1σ from independent V_N errors, km
     sigma_systematic_km: np.ndarray # (N,) 1σ from a V_N bias and an n̂ error, km (fully correlated in time)
     segment: np.ndarray # (N,) int segment id, -1 where not integrated
-    segments: list = field(default_factory=list) # [{"i0", "i1", "t0", "t1", "n"}] index range (inclusive) and times per segment
+    segments: list = field(default_factory=list) # [{"i0", "i1", "t0", "t1", "n"}] per segment
     scheme: str = "trap" # "trap" or "simpson"
     frame: str = "none" # frame of n̂ the V_N was projected on (for the record)
     sigma_v_km_s: np.ndarray | None = None # (N,) 1σ of V_N given (independent part), km/s
@@ -91,18 +106,25 @@ class DispResult:
     def sigma_random_between(self, ta, # start time, same kind as `t`
                              tb, # end time, same kind as `t`, same segment as ta
                             ) -> float: # 1σ of X(tb) − X(ta) from the V_N errors, km (NaN outside one segment)
-        "Random 1σ of the displacement between two times, from the V_N covariance (the trapezoid weights of that interval)."
-        t0 = np.asarray(self.t)[:1]; ts, _ = _seconds(self.t)
+        "Random 1σ of the displacement between two times, from the V_N covariance (trapezoid weights)."
+        t0 = np.asarray(self.t)[:1]
+        ts, _ = _seconds(self.t)
         q = np.sort(_seconds(np.concatenate([t0, np.asarray([ta, tb]).astype(t0.dtype)]))[0][1:])
         if len(ts) < 2 or q[0] < ts[0] or q[1] > ts[-1]: return np.nan
         j = np.clip(np.searchsorted(ts, q, side="right") - 1, 0, len(ts) - 2)
         ids = {int(self.segment[x]) for x in (*j, *(j + 1))}
-        if len(ids) != 1 or min(ids) < 0: return np.nan               # the interval must lie inside one segment
+        if len(ids) != 1 or min(ids) < 0:
+            return np.nan               # the interval must lie inside one segment
         if self.scheme != "trap" or self.sigma_v_km_s is None:    # independent increments: the difference of variances
-            s = np.interp(q, ts, self.sigma_random_km); return float(np.sqrt(max(s[1] ** 2 - s[0] ** 2, 0.0)))
+            s = np.interp(q, ts, self.sigma_random_km)
+            return float(np.sqrt(max(s[1] ** 2 - s[0] ** 2, 0.0)))
         k0, k1 = int(j[0]), int(j[1]) + 1                             # only samples k0..k1 carry weight
-        h = np.diff(ts[k0:k1 + 1]); al = (q - ts[j]) / np.diff(ts)[j]
-        d = np.zeros(len(h)); d[:k1 - 1 - k0] = 1; d[k1 - 1 - k0] += al[1]; d[0] -= al[0]   # increments inside [ta, tb]
+        h = np.diff(ts[k0:k1 + 1])
+        al = (q - ts[j]) / np.diff(ts)[j]
+        d = np.zeros(len(h))
+        d[:k1 - 1 - k0] = 1
+        d[k1 - 1 - k0] += al[1]
+        d[0] -= al[0]   # increments inside [ta, tb]
         u = np.r_[0.5 * h * d, 0.0] + np.r_[0.0, 0.5 * h * d]       # trapezoid weights on V_N samples k0..k1
         return float(np.sqrt(max(u @ _seg_cov(k0, k1, self.cov_v, self.sigma_v_km_s) @ u, 0.0)))
 
@@ -110,11 +132,15 @@ class DispResult:
 def _sigma_array(s, n, what):
     "Broadcast a scalar or (N,) σ to (N,), refusing negative values."
     if s is None: return np.zeros(n)
-    s = np.broadcast_to(np.asarray(s, float), (n,)).copy() if np.ndim(s) == 0 else np.asarray(s, float)
-    if s.shape != (n,): raise InputError(f"{what} must be a scalar or have shape ({n},), got {s.shape}")
-    if np.any(s[np.isfinite(s)] < 0): raise InputError(f"{what} must be ≥ 0 (it is a 1σ uncertainty)")
+    s = np.asarray(s, float)
+    if np.ndim(s) == 0: s = np.broadcast_to(s, (n,)).copy()
+    if s.shape != (n,):
+        raise InputError(f"{what} must be a scalar or have shape ({n},), got {s.shape}")
+    if np.any(s[np.isfinite(s)] < 0):
+        raise InputError(f"{what} must be ≥ 0 (it is a 1σ uncertainty)")
     return s
 
+# %% ../nbs/09_motion.ipynb #d0d55b6a
 def _local_blocks(i0, i1, blocks):
     "The parts of covariance blocks [(b0, B)] that fall inside samples i0..i1, as (index from i0, sub-block)."
     out = []
@@ -123,32 +149,45 @@ def _local_blocks(i0, i1, blocks):
         if a <= b: out.append((a - i0, B[a - b0:b - b0 + 1, a - b0:b - b0 + 1]))
     return out
 
+# %% ../nbs/09_motion.ipynb #09ca7b3d
 def _seg_cov(i0, i1, blocks, sv):
-    "(n,n) covariance of samples i0..i1 (a short interval): the blocks where they cover, independent σ² elsewhere, (km/s)²."
+    "(n,n) covariance of samples i0..i1, (km/s)²: the blocks where they cover, independent σ² elsewhere."
     C = np.diag(np.nan_to_num(sv[i0:i1 + 1]) ** 2)
     for a, B in _local_blocks(i0, i1, blocks): C[a:a + len(B), a:a + len(B)] = B
     return C
 
+# %% ../nbs/09_motion.ipynb #0fc9864e
 def cumtrapz_sigma_cov(ts: np.ndarray, # (N,) times, s, one segment
                        sv: np.ndarray, # (N,) independent 1σ of v outside the blocks, km/s
-                       blocks: list, # [(a, B)]: covariance B (km/s)² of samples a…a+len(B)−1 (segment indices), zero between blocks
+                       blocks: list, # [(a, B)]: covariance B (km/s)² of samples a…, zero between
                       ) -> np.ndarray: # (N,) σ_X km of the cumulative trapezoid integral from ts[0]
     "Random σ of the cumulative trapezoid integral with a block-diagonal V_N covariance; memory O(block²), never O(N²)."
     n = len(ts)
     if n < 2: return np.zeros(n)
-    h = np.diff(ts); f = 0.5 * (np.r_[0.0, h] + np.r_[h, 0.0])       # weight of v_i in X_k once k > i (trapezoid)
+    h = np.diff(ts)
+    f = 0.5 * (np.r_[0.0, h] + np.r_[h, 0.0])       # weight of v_i in X_k once k > i (trapezoid)
     hk = 0.5 * np.r_[0.0, h]                                          # weight of v_k in X_k: h_{k-1}/2
-    ind = np.nan_to_num(sv) ** 2; inblk = np.zeros(n, bool); ckk = ind.copy()
+    ind = np.nan_to_num(sv) ** 2
+    inblk = np.zeros(n, bool)
+    ckk = ind.copy()
     t1, t2, k = np.zeros(n), np.zeros(n), np.arange(n)               # t1: Σ_{i,j<k} f_i f_j C_ij; t2: Σ_{j<k} f_j C_kj
     for a, B in blocks:
-        m = len(B); sl = slice(a, a + m); fb = f[sl]; inblk[sl] = True; ckk[sl] = np.diag(B)
+        m = len(B)
+        sl = slice(a, a + m)
+        fb = f[sl]
+        inblk[sl] = True
+        ckk[sl] = np.diag(B)
         P = np.diagonal(np.cumsum(np.cumsum(B * np.outer(fb, fb), 0), 1))   # P[q] = Σ_{i,j ≤ q} within the block
-        q = np.clip(k - 1 - a, -1, m - 1); t1 += np.where(q >= 0, P[np.maximum(q, 0)], 0.0)
-        if m > 1: t2[a + 1:a + m] += np.cumsum(B * fb[None, :], axis=1)[np.arange(1, m), np.arange(m - 1)]
+        q = np.clip(k - 1 - a, -1, m - 1)
+        t1 += np.where(q >= 0, P[np.maximum(q, 0)], 0.0)
+        if m > 1:
+            t2[a + 1:a + m] += np.cumsum(B * fb[None, :], axis=1)[np.arange(1, m), np.arange(m - 1)]
     t1 += np.r_[0.0, np.cumsum(np.where(inblk, 0.0, f ** 2 * ind))[:-1]]   # independent samples: diagonal terms only
-    var = t1 + 2 * hk * t2 + hk ** 2 * ckk; var[0] = 0.0
+    var = t1 + 2 * hk * t2 + hk ** 2 * ckk
+    var[0] = 0.0
     return np.sqrt(np.maximum(var, 0.0))
 
+# %% ../nbs/09_motion.ipynb #68b93703
 def integrate_disp(t, # (N,) times: datetime64 or float s, strictly increasing
                    vN_km_s, # (N,) normal velocity V_N, km/s (positive outward along n̂)
                    *,
@@ -159,29 +198,49 @@ def integrate_disp(t, # (N,) times: datetime64 or float s, strictly increasing
                    scheme: str = "trap", # "trap" (O(h²), exact for linear) or "simpson" (O(h⁴))
                    max_gap_s: float | None = None, # a longer step ends a segment, s; None: 3 × median step
                    frame: str = "none", # frame of the normal used for V_N (recorded only)
-                   cov_v=None, # [(i0, C)] covariance blocks of V_N, (km/s)², e.g. a smoothed series' cov_blocks; trapezoid only
+                   cov_v=None, # [(i0, C)] V_N covariance blocks, (km/s)²; trapezoid only
                   ) -> DispResult: # displacement along n̂, km, per segment
     "Integrate V_N dt per gap-free segment with random (√N σ dt) and systematic (∝ elapsed time) 1σ."
-    if scheme not in ("trap", "simpson"): raise InputError(f"scheme must be 'trap' or 'simpson', got {scheme!r}")
-    if cov_v is not None and scheme != "trap": raise InputError("cov_v (correlated V_N errors) is propagated for scheme='trap' only; use the trapezoid")
-    v = np.asarray(vN_km_s, float); tt = np.asarray(t)
-    if v.ndim != 1 or len(v) != len(tt): raise InputError(f"vN_km_s must be 1-D with one value per time: {v.shape} vs {tt.shape}")
-    if len(v) == 0: raise InputError("no samples to integrate (empty t and vN_km_s); check the time range and the good masks")
+    if scheme not in ("trap", "simpson"):
+        raise InputError(f"scheme must be 'trap' or 'simpson', got {scheme!r}")
+    if cov_v is not None and scheme != "trap":
+        raise InputError(
+            "cov_v (correlated V_N errors) is propagated for scheme='trap' only; use the trapezoid"
+        )
+    v = np.asarray(vN_km_s, float)
+    tt = np.asarray(t)
+    if v.ndim != 1 or len(v) != len(tt):
+        raise InputError(f"vN_km_s must be 1-D with one value per time: {v.shape} vs {tt.shape}")
+    if len(v) == 0:
+        raise InputError(
+            "no samples to integrate (empty t and vN_km_s); check the time range and the good masks"
+        )
     ts, _ = _seconds(tt)
-    if np.any(np.diff(ts) <= 0): raise InputError("times must be strictly increasing; sort and de-duplicate them first "
-                                                  "(idx, report = mms_mp.core.clean_times(t); use t[idx], v[idx])")
-    sv = _sigma_array(sigma_v, len(v), "sigma_v"); vt = _sigma_array(vt_km_s, len(v), "vt_km_s")
+    if np.any(np.diff(ts) <= 0):
+        raise InputError(
+            "times must be strictly increasing; sort and de-duplicate them first "
+            "(idx, report = mms_mp.core.clean_times(t); use t[idx], v[idx])"
+        )
+    sv = _sigma_array(sigma_v, len(v), "sigma_v")
+    vt = _sigma_array(vt_km_s, len(v), "vt_km_s")
     ok = np.isfinite(v) & np.isfinite(sv)
-    mg = 3.0 * float(np.median(np.diff(ts))) if (max_gap_s is None and len(ts) > 1) else (max_gap_s or np.inf)
+    mg = (
+        3.0 * float(np.median(np.diff(ts)))
+        if (max_gap_s is None and len(ts) > 1)
+        else (max_gap_s or np.inf)
+    )
     seg = segments_of(ts, ok, mg)
-    X, sr, ss = (np.full(len(v), np.nan) for _ in range(3)); segs = []
+    X, sr, ss = (np.full(len(v), np.nan) for _ in range(3))
+    segs = []
     integ = cumtrapz_sigma if scheme == "trap" else cumsimpson_sigma
     starts = np.flatnonzero(np.r_[True, np.diff(seg) != 0] & (seg >= 0))
     for i0 in starts:                                         # loop over segments, not samples
         i1 = i0 + int(np.argmax(np.r_[seg[i0:] != seg[i0], True])) - 1
-        sl = slice(i0, i1 + 1); T = ts[sl] - ts[i0]
+        sl = slice(i0, i1 + 1)
+        T = ts[sl] - ts[i0]
         X[sl], sr[sl] = integ(ts[sl], v[sl], sv[sl])
-        if cov_v is not None: sr[sl] = cumtrapz_sigma_cov(ts[sl], sv[sl], _local_blocks(i0, i1, cov_v))
+        if cov_v is not None:
+            sr[sl] = cumtrapz_sigma_cov(ts[sl], sv[sl], _local_blocks(i0, i1, cov_v))
         vt_int = cumtrapz_sigma(ts[sl], np.nan_to_num(vt[sl]), np.zeros(i1 - i0 + 1))[0]
         ss[sl] = np.hypot(bias_sigma_km_s * T, sigma_n_rad * vt_int)
         segs.append(dict(i0=int(i0), i1=int(i1), t0=tt[i0], t1=tt[i1], n=int(i1 - i0 + 1)))

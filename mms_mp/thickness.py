@@ -10,10 +10,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from .boundary import Crossing, position_at
-from .core import InputError, check_frame, iso_ms, seconds_since
+from .core import InputError, check_frame, from_seconds, iso_ms, seconds_since
 
 # %% auto #0
-__all__ = ['Thickness', 'layer_thickness', 'timing_thickness', 'layer_thicknesses']
+__all__ = ['Thickness', 'sc_motion_along', 'layer_thickness', 'timing_thickness', 'layer_thicknesses']
 
 # %% ../nbs/11_thickness.ipynb #ccfc1e97
 @dataclass
@@ -27,25 +27,37 @@ class Thickness:
     direction: str = ""  # "out" or "in"
     duration_s: float = np.nan  # layer_end − layer_start, s
     sigma_random_km: float = np.nan  # part of σ from random V_N errors, km
-    sigma_systematic_km: float = np.nan  # part from a V_N bias / n̂ error (timing: σ_V and the speed-variation model error), km
+    sigma_systematic_km: float = np.nan  # from a V_N bias / n̂ error, km
     sigma_edges_km: float = np.nan  # part from the edge-time σ, km
     sc_motion_km: float = np.nan  # spacecraft displacement along n̂ between the edges (included), km
     flags: tuple = ()  # e.g. "sc_motion_ignored", "gap_in_layer", crossing flags passed on
 
     def to_dict(self) -> dict:
         "JSON-ready dict."
-        return dict(probe=self.probe, time=iso_ms(self.time), thickness_km=float(self.thickness_km),
-                    sigma_km=float(self.sigma_km), method=self.method, direction=self.direction,
-                    duration_s=float(self.duration_s), sc_motion_km=float(self.sc_motion_km), flags=list(self.flags))
+        return dict(
+            probe=self.probe,
+            time=iso_ms(self.time),
+            thickness_km=float(self.thickness_km),
+            sigma_km=float(self.sigma_km),
+            method=self.method,
+            direction=self.direction,
+            duration_s=float(self.duration_s),
+            sc_motion_km=float(self.sc_motion_km),
+            flags=list(self.flags),
+        )
 
 # %% ../nbs/11_thickness.ipynb #1779a5ce
 def _disp_at(disp, t):
     "Displacement, its random and systematic σ and segment id at datetime64 times `t` (linear interpolation)."
     td = np.asarray(disp.t)
     if td.dtype.kind != "M":
-        raise InputError("the displacement's times are float seconds; integrate V_N on datetime64 times "
-                         "(integrate_disp(t_datetime64, ...)) so they can be matched with crossing times")
-    ok = np.isfinite(disp.disp_km); x = seconds_since(td, td[0]); q = seconds_since(np.asarray(t), td[0])
+        raise InputError(
+            "the displacement's times are float seconds; integrate V_N on datetime64 times "
+            "(integrate_disp(t_datetime64, ...)) so they can be matched with crossing times"
+        )
+    ok = np.isfinite(disp.disp_km)
+    x = seconds_since(td, td[0])
+    q = seconds_since(np.asarray(t), td[0])
     if ok.sum() < 2: return [np.full(np.shape(q), np.nan)] * 3 + [np.full(np.shape(q), -1)]
     seg = np.asarray(disp.segment)
     j = np.clip(np.searchsorted(x, q, side="right") - 1, 0, x.size - 2)
@@ -53,12 +65,27 @@ def _disp_at(disp, t):
     f = lambda y: np.interp(q, x[ok], np.asarray(y, float)[ok])
     return f(disp.disp_km), f(disp.sigma_random_km), f(disp.sigma_systematic_km), sg
 
+# %% ../nbs/11_thickness.ipynb #c4303227
 def _sigma_between(disp, te, sr):
-    "Random σ of X(te[1]) − X(te[0]): from the V_N covariance where the displacement knows it, else the difference of variances."
+    "Random σ of X(te[1]) − X(te[0]): from the V_N covariance if known, else the difference of variances."
     f = getattr(disp, "sigma_random_between", None)
     s = f(te[0], te[1]) if f is not None else np.nan
     return float(s) if np.isfinite(s) else float(np.sqrt(max(sr[1] ** 2 - sr[0] ** 2, 0.0)))
 
+# %% ../nbs/11_thickness.ipynb #eeb47ff2
+def sc_motion_along(positions, # (t datetime64 (K,), r (K,3) km) spacecraft positions
+                    n_hat, # (3,) normal, same frame as r
+                    te, # (2,) datetime64 layer edges
+                   ) -> tuple[float, np.ndarray]: # (n̂·Δr between the edges km, (2,) n̂·v_sc at the edges km/s)
+    "The spacecraft's own motion along n̂ across a layer: its displacement and its speed at the two edges."
+    n = np.asarray(n_hat, float) / np.linalg.norm(np.asarray(n_hat, float))
+    r = position_at(*positions, te) @ n
+    tp = np.asarray(positions[0])
+    xp = seconds_since(tp, tp[0])
+    vn = np.gradient(np.asarray(positions[1], float) @ n, xp)
+    return float(r[1] - r[0]), np.interp(seconds_since(te, tp[0]), xp, vn)
+
+# %% ../nbs/11_thickness.ipynb #d750afb1
 def layer_thickness(cr: Crossing, # one crossing (layer_start/layer_end = 76 % edges, sigma_t_s)
                     disp, # mms_mp.motion.DispResult of this probe (datetime64 times), km along n̂
                     *, positions=None, # (t datetime64 (K,), r (K,3) km) spacecraft positions in `frame`, or None
@@ -68,52 +95,75 @@ def layer_thickness(cr: Crossing, # one crossing (layer_start/layer_end = 76 % e
                    ) -> Thickness: # thickness ± σ, method "integrated V_N"
     "Thickness |n̂·Δr_sc − ΔX| between the crossing's 76 % edges, with random, systematic and edge σ."
     te = np.array([cr.layer_start, cr.layer_end], "datetime64[ns]")
-    X, sr, ss, sg = _disp_at(disp, te); flags = list(cr.flags)
+    X, sr, ss, sg = _disp_at(disp, te)
+    flags = list(cr.flags)
     if sg[0] < 0 or sg[0] != sg[1]: flags.append("gap_in_layer")
     dn, vsc = 0.0, np.zeros(2)
     if positions is not None:
-        if n_hat is None: raise InputError("positions were given without n_hat; pass the unit normal in the same frame")
-        check_frame(n_frame or frame, frame, "n_hat"); n = np.asarray(n_hat, float); n = n / np.linalg.norm(n)
-        r = position_at(*positions, te) @ n; dn = float(r[1] - r[0])
-        tp = np.asarray(positions[0]); xp = seconds_since(tp, tp[0]); rn = np.asarray(positions[1], float) @ n
-        vsc = np.interp(seconds_since(te, tp[0]), xp, np.gradient(rn, xp))   # n̂·v_sc at the edges, km/s
+        if n_hat is None:
+            raise InputError(
+                "positions were given without n_hat; pass the unit normal in the same frame"
+            )
+        check_frame(n_frame or frame, frame, "n_hat")
+        dn, vsc = sc_motion_along(positions, n_hat, te)
     else: flags.append("sc_motion_ignored")
     ds = dn - (X[1] - X[0])
-    dt = 2.0; h = np.timedelta64(1, "s")                 # V_N at the edges from the displacement itself (±1 s)
+    dt = 2.0
+    h = np.timedelta64(1, "s")                 # V_N at the edges from the displacement itself (±1 s)
     vn = (_disp_at(disp, te + h)[0] - _disp_at(disp, te - h)[0]) / dt
     s_edge = float(np.hypot(*((vsc - vn) * cr.sigma_t_s)))
-    s_rand = _sigma_between(disp, te, sr); s_sys = float(abs(ss[1] - ss[0]))
+    s_rand = _sigma_between(disp, te, sr)
+    s_sys = float(abs(ss[1] - ss[0]))
     sig = float(np.sqrt(s_rand ** 2 + s_sys ** 2 + s_edge ** 2))
     ok = "gap_in_layer" not in flags and "edge_unresolved" not in flags   # no full layer → no thickness
-    return Thickness(cr.probe, cr.time, float(abs(ds)) if ok else np.nan, sig if ok else np.nan, "integrated V_N",
-                     cr.direction, cr.duration_s, s_rand, s_sys, s_edge, dn if positions is not None else np.nan,
-                     tuple(sorted(set(flags))))
+    return Thickness(cr.probe, cr.time, float(abs(ds)) if ok else np.nan, sig if ok else np.nan,
+                     "integrated V_N", cr.direction, cr.duration_s, s_rand, s_sys, s_edge,
+                     dn if positions is not None else np.nan, tuple(sorted(set(flags))))
 
 # %% ../nbs/11_thickness.ipynb #91ffede9
 def _vn_rms_dev(cr, disp, V, n=41):
     "RMS over the layer of V_N(t) − V, km/s, V_N from the displacement's slope (±1 s); NaN if not covered."
-    t1 = np.datetime64(cr.layer_start, "ns"); D = cr.duration_s; h = np.timedelta64(1, "s")
-    q = t1 + (np.linspace(0.0, D, n) * 1e9).astype("int64").astype("timedelta64[ns]")
+    t1 = np.datetime64(cr.layer_start, "ns")
+    D = cr.duration_s
+    h = np.timedelta64(1, "s")
+    q = from_seconds(np.linspace(0.0, D, n), t1)
     (xa, *_, sa), (xb, *_, sb) = _disp_at(disp, q - h), _disp_at(disp, q + h)
     vn = (xb - xa) / 2.0
     if np.any((sa < 0) | (sa != sb)) or not np.all(np.isfinite(vn)): return np.nan
     return float(min(np.sqrt(np.mean((vn - V) ** 2)), np.sqrt(np.mean((vn + V) ** 2))))   # timing n̂ sign is arbitrary
 
+# %% ../nbs/11_thickness.ipynb #32399197
 def timing_thickness(cr: Crossing, # one crossing (its 76 % edges and σ_t)
                      V_kms: float, # boundary speed along n̂ from timing, km/s (sign irrelevant)
                      sigma_V_kms: float = 0.0, # 1σ of V, km/s
                      sc_vn_kms: float = 0.0, # spacecraft velocity along n̂ (same sign convention as V), km/s
-                     disp=None, # DispResult of this probe (∫V_N along n̂, datetime64 times) to check the constant-speed assumption, or None
+                     disp=None, # DispResult of this probe (checks constant speed), or None
                     ) -> Thickness: # thickness = |V − v_sc,n| × duration, method "timing V × duration"
     "Cross-check: constant timing speed relative to the spacecraft × the layer duration, σ incl. V_N(t) − V if known."
-    D = cr.duration_s; u = abs(V_kms - sc_vn_kms)
-    if not np.isfinite(u * D): raise InputError(f"timing speed {V_kms!r} km/s or layer duration {D!r} s is not finite")
-    s_sys = sigma_V_kms * D; s_edge = u * np.sqrt(2) * cr.sigma_t_s; flags = tuple(cr.flags)
+    D = cr.duration_s
+    u = abs(V_kms - sc_vn_kms)
+    if not np.isfinite(u * D):
+        raise InputError(f"timing speed {V_kms!r} km/s or layer duration {D!r} s is not finite")
+    s_sys = sigma_V_kms * D
+    s_edge = u * np.sqrt(2) * cr.sigma_t_s
+    flags = tuple(cr.flags)
     dv = np.nan if disp is None else _vn_rms_dev(cr, disp, V_kms)
     if np.isfinite(dv): s_sys = float(np.hypot(s_sys, dv * D))          # model error of "constant V across the layer"
     else: flags = tuple(sorted(set(flags) | {"constant_speed_unchecked"}))
-    return Thickness(cr.probe, cr.time, u * D, float(np.hypot(s_sys, s_edge)), "timing V × duration", cr.direction,
-                     D, 0.0, s_sys, s_edge, sc_vn_kms * D, flags)
+    return Thickness(
+        cr.probe,
+        cr.time,
+        u * D,
+        float(np.hypot(s_sys, s_edge)),
+        "timing V × duration",
+        cr.direction,
+        D,
+        0.0,
+        s_sys,
+        s_edge,
+        sc_vn_kms * D,
+        flags,
+    )
 
 # %% ../nbs/11_thickness.ipynb #82a12b81
 def _get(obj, *names):
@@ -123,34 +173,50 @@ def _get(obj, *names):
         if v is not None: return v
     return None
 
+# %% ../nbs/11_thickness.ipynb #76edbab1
 def layer_thicknesses(crossings, # list of Crossing (any probes), or {probe: list of Crossing}
                       disp, # DispResult for every probe, or {probe: DispResult}
                       *, positions=None, # {probe: (t datetime64, r (K,3) km)} in `frame`, or None
                       n_hat=None, # (3,) unit normal in `frame`, or {probe: (3,)}
                       frame: str = "GSE", # frame of positions and n_hat
-                      timing=None, # list of (CrossingGroup, TimingResult) pairs, or one result / (V, σ_V) for all; None: no cross-check
+                      timing=None, # [(CrossingGroup, TimingResult)], one result or (V, σ_V); None
                      ) -> list: # Thickness per crossing ("integrated V_N"), then the timing cross-checks if asked
     "Thickness ± σ for every crossing from ∫V_N dt, plus V_timing × duration where a timing result applies."
     if isinstance(crossings, dict): crossings = [c for v in crossings.values() for c in v]
     out, chk = [], []
     for c in crossings:
         if isinstance(disp, dict) and c.probe not in disp:
-            raise InputError(f"no displacement for probe {c.probe!r}; integrate its V_N (motion.integrate_disp) or drop its crossings")
+            raise InputError(
+                f"no displacement for probe {c.probe!r}; integrate its V_N (motion.integrate_disp) "
+                "or drop its crossings"
+            )
         d = disp[c.probe] if isinstance(disp, dict) else disp
         pos = positions.get(c.probe) if isinstance(positions, dict) else positions
         n = n_hat.get(c.probe) if isinstance(n_hat, dict) else n_hat
         out.append(layer_thickness(c, d, positions=pos, n_hat=n, frame=frame))
         tm = _timing_for(c, timing)
         if tm is not None:
-            V, sV = tm if isinstance(tm, tuple) else (_get(tm, "V_km_s", "V_kms", "V"), _get(tm, "sigma_V_km_s", "sigma_V_kms", "sigma_V"))
-            if V is None: raise InputError("timing result has no speed (looked for V_km_s, V_kms, V); pass (V, sigma_V) in km/s")
+            V, sV = (
+                tm
+                if isinstance(tm, tuple)
+                else (
+                    _get(tm, "V_km_s", "V_kms", "V"),
+                    _get(tm, "sigma_V_km_s", "sigma_V_kms", "sigma_V"),
+                )
+            )
+            if V is None:
+                raise InputError(
+                    "timing result has no speed (looked for V_km_s, V_kms, V); pass (V, sigma_V) in km/s"
+                )
             nt = None if isinstance(tm, tuple) else _get(tm, "n_hat")
-            if nt is not None and n is not None:      # express V along our n̂ (timing may have the opposite orientation)
-                check_frame(_get(tm, "frame") or frame, frame, "timing normal"); V = V * np.sign(np.dot(nt, n))
+            if nt is not None and n is not None:  # V along our n̂ (timing's may be flipped)
+                check_frame(_get(tm, "frame") or frame, frame, "timing normal")
+                V = V * np.sign(np.dot(nt, n))
             vsc = out[-1].sc_motion_km / c.duration_s if np.isfinite(out[-1].sc_motion_km) else 0.0
             chk.append(timing_thickness(c, float(V), float(sV or 0.0), vsc, disp=d))
     return out + chk
 
+# %% ../nbs/11_thickness.ipynb #4872c1ac
 def _timing_for(c, timing):
     "The timing result that applies to crossing c: its group's, or the single one given."
     if timing is None: return None
