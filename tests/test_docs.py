@@ -27,7 +27,7 @@ def test_pages_have_title_summary_and_navigation(site):
     idx, idl = pages["index"], pages["14_idl"]
     assert re.search(r"<h1[^>]*>\s*mms_mp", idx)                                   # index title
     assert re.search(r"<h1[^>]*>\s*IDL SPEDAS comparison", idl)                    # module title from the front matter
-    assert "Read LMN triads and tplot time series" in idl                          # the one-line summary
+    assert "Read IDL SPEDAS .sav LMN triads and tplot series" in idl              # the one-line summary
     for p in pages.values():
         assert 'href="index.html"' in p and 'href="14_idl.html"' in p              # nav bar links every page
 
