@@ -18,16 +18,17 @@ from pathlib import Path
 
 import numpy as np
 
-from .core import (InputError, NoDataError, R_E_KM, as_datetime64, from_seconds, gse_gsm_angle, gse_to_gsm,
-                   iso_ms, parse_trange, seconds_since, write_json_atomic)
+from .core import (InputError, NoDataError, M_P_KG, Q_E_C, R_E_KM, as_datetime64, cache_root,
+                         from_seconds, gse_gsm_angle, gse_to_gsm, iso_ms, parse_trange, seconds_since,
+                         write_json_atomic)
 from .layout import PROBES, Product, check_probe, get_product, sdc_path
+from .cdfwrite import write_l2_cdf
 
 # %% auto #0
-__all__ = ['FORMATION_FILE', 'SCENARIOS', 'M_PROTON_KG', 'M_ELECTRON_KG', 'E_CHARGE_C', 'ENERGY_TABLE_EV', 'PRODUCT_SPECS',
-           'ALL_PRODUCTS', 'read_defeph', 'build_formation_table', 'Formation', 'load_formation', 'SimParams',
-           'scenario_params', 'lmn_from_normal', 'boundary_vn', 'boundary_x', 'layer_f', 'plasma_state', 'Crossing',
-           'Truth', 'find_crossings', 'to_tt2000', 'write_l2_cdf', 'maxwellian_def', 'truth_to_dict', 'load_truth',
-           'event_truth', 'simulate_event', 'cache_root', 'demo_event_dir']
+__all__ = ['FORMATION_FILE', 'SCENARIOS', 'M_ELECTRON_KG', 'ENERGY_TABLE_EV', 'PRODUCT_SPECS', 'ALL_PRODUCTS', 'read_defeph',
+           'build_formation_table', 'Formation', 'load_formation', 'SimParams', 'scenario_params', 'lmn_from_normal',
+           'boundary_vn', 'boundary_x', 'layer_f', 'plasma_state', 'Crossing', 'Truth', 'find_crossings',
+           'maxwellian_def', 'truth_to_dict', 'load_truth', 'event_truth', 'simulate_event', 'demo_event_dir']
 
 # %% ../nbs/02_synthetic.ipynb #a55b81f8
 FORMATION_FILE = "mms_formation_20190127.csv"
@@ -365,82 +366,8 @@ def find_crossings(truth: Truth, # event truth (params, r_ref)
                             float(truth.V_N(tc[k])), te[j - 1], te[j], bool(side[j - 1] != side[j])))
     return out
 
-# %% ../nbs/02_synthetic.ipynb #15ef588f
-_TT2000_UTC0 = np.datetime64("2000-01-01T11:58:55.816", "ns")  # TT2000 = 0, as UTC (leap seconds before 2017: 5 since 2000)
-
-def to_tt2000(t, # UTC datetime64 times, on or after 2017-01-01
-             ) -> np.ndarray: # int64 CDF TT2000, ns
-    "Exact UTC → TT2000 for dates after the last leap second (2017-01-01)."
-    t = np.asarray(as_datetime64(t), "datetime64[ns]")
-    if np.any(t < np.datetime64("2017-01-01")): raise InputError("to_tt2000 handles dates from 2017-01-01 only (no leap seconds after that)")
-    return (t - _TT2000_UTC0).astype("int64") + 5_000_000_000
-
-_REAL4, _REAL8, _TT, _UINT4, _CHAR = 21, 22, 33, 14, 51
-_LABELS = {"vector4": ["x", "y", "z", "|B|"], "vector": ["x", "y", "z"]}
-
-def _var_spec(name, dtype, dims, rec_vary=True, nelem=1):
-    return {"Variable": name, "Data_Type": dtype, "Num_Elements": nelem, "Rec_Vary": rec_vary, "Dim_Sizes": list(dims), "Compress": 0}
-
-def write_l2_cdf(path, # destination .cdf (its folder must exist)
-                 probe: str, # "1".."4"
-                 prod: Product, # layout catalogue entry
-                 t, # (T,) UTC datetime64 epochs (FPI/HPCA: accumulation start)
-                 data: dict, # CDF variable name -> (T,...) array (flags first for FPI)
-                 spectra_energy: dict | None = None, # energy-table variable name -> (T, n_E) eV
-                 accum_s: float = 0.0, # accumulation time for DELTA_PLUS_VAR, s (centred products)
-                 note: str = "", # Generation_note text
-                ) -> Path: # the file written
-    "Write one MMS-L2-format CDF with the attributes pySPEDAS needs (see mms-l2-offline.md)."
-    from cdflib.cdfwrite import CDF
-    path = Path(path); epoch = prod.epoch.format(p=probe, rate=prod.rate); lfid = path.stem
-    dt = f"{prod.rate}_l2" + (f"_{prod.datatype}" if prod.datatype else "")
-    g = {"Project": "STP>Solar-Terrestrial Physics", "Mission_group": "MMS", "Source_name": f"MMS{probe}>MMS Satellite Number {probe}",
-         "Discipline": "Space Physics>Magnetospheric Science", "Data_type": dt, "Descriptor": prod.instrument.upper(),
-         "Data_version": lfid.rsplit("_v", 1)[-1], "Logical_file_id": lfid, "Logical_source": lfid.rsplit("_", 2)[0],
-         "MMS_MP_SIMULATED": "true", "Generation_note": note or "SIMULATED by mms_mp.synthetic: not MMS data"}
-    cdf = CDF(str(path), cdf_spec={"Compressed": False}, delete=True)
-    try:
-        cdf.write_globalattrs({k: {0: v} for k, v in g.items()})
-        ea = {"VAR_TYPE": "support_data", "FIELDNAM": "Time", "UNITS": "ns", "FILLVAL": [-9223372036854775808, "CDF_TIME_TT2000"]}
-        if accum_s:
-            ea |= {"DELTA_PLUS_VAR": f"{epoch}_plus_var", "DELTA_MINUS_VAR": f"{epoch}_minus_var"}
-        cdf.write_var(_var_spec(epoch, _TT, []), var_attrs=ea, var_data=to_tt2000(t))
-        if accum_s:
-            for nm, v in ((f"{epoch}_plus_var", int(round(accum_s * 1e9))), (f"{epoch}_minus_var", 0)):
-                cdf.write_var(_var_spec(nm, 8, [], rec_vary=False), var_attrs={"VAR_TYPE": "support_data", "UNITS": "ns", "SI_CONVERSION": "1e-9>s"},
-                              var_data=np.array([v], "int64"))
-        kinds = {v.cdf_name(probe, prod.rate): v for v in prod.vars if v.col is None}; labels = set()
-        if accum_s and not any(v.kind == "flags" for v in prod.vars):  # pySPEDAS does not centre a file's first variable (trap 6)
-            cdf.write_var(_var_spec(f"mms{probe}_{prod.instrument}_record_index", _UINT4, []), var_attrs={"VAR_TYPE": "support_data",
-                          "DEPEND_0": epoch, "CATDESC": "record number (simulator support variable, written first)"},
-                          var_data=np.arange(len(t), dtype="uint32"))
-        for name, arr in sorted(data.items(), key=lambda kv: kinds[kv[0]].kind != "flags"):
-            var = kinds[name]; arr = np.asarray(arr)
-            a = {"VAR_TYPE": "support_data" if var.kind == "flags" else "data", "DEPEND_0": epoch, "UNITS": var.units,
-                 "FIELDNAM": name, "CATDESC": f"SIMULATED {var.name or name}", "COORDINATE_SYSTEM": var.frame}
-            if var.kind == "flags":
-                cdf.write_var(_var_spec(name, _UINT4, arr.shape[1:]), var_attrs=a | {"FILLVAL": [4294967295, "CDF_UINT4"]}, var_data=arr.astype("uint32"))
-                continue
-            typ, npt = (_REAL8, "float64") if prod.instrument == "mec" else (_REAL4, "float32")
-            a["FILLVAL"] = [-1e31, "CDF_REAL8" if typ == _REAL8 else "CDF_REAL4"]
-            if var.kind in _LABELS:
-                lab = f"{name}_labl"; a["LABL_PTR_1"] = lab
-                if lab not in labels:
-                    labels.add(lab)
-                    L = [f"{c}_{var.frame.lower()}" if c != "|B|" else c for c in _LABELS[var.kind]]
-                    cdf.write_var(_var_spec(lab, _CHAR, [len(L)], rec_vary=False, nelem=max(map(len, L))),
-                                  var_attrs={"VAR_TYPE": "metadata"}, var_data=L)
-            if var.kind == "spectrum":
-                en = var.depend_1.format(p=probe, rate=prod.rate); a["DEPEND_1"] = en
-                cdf.write_var(_var_spec(en, _REAL4, arr.shape[1:]), var_attrs={"VAR_TYPE": "support_data", "DEPEND_0": epoch, "UNITS": "eV",
-                              "FILLVAL": [-1e31, "CDF_REAL4"]}, var_data=np.asarray(spectra_energy[en], "float32"))
-            cdf.write_var(_var_spec(name, typ, arr.shape[1:]), var_attrs=a, var_data=arr.astype(npt))
-    finally:
-        cdf.close()
-    return path
-
 # %% ../nbs/02_synthetic.ipynb #294ae5b0
-M_PROTON_KG, M_ELECTRON_KG, E_CHARGE_C = 1.67262192e-27, 9.1093837e-31, 1.602176634e-19
+M_ELECTRON_KG = 9.1093837e-31  # electron mass, kg (CODATA 2018)
 
 def maxwellian_def(E_eV, # (n_E,) or (T, n_E) energies, eV
                    n_cc, # (T,) density, cm⁻³
@@ -448,7 +375,7 @@ def maxwellian_def(E_eV, # (n_E,) or (T, n_E) energies, eV
                    mass_kg: float, # particle mass, kg
                   ) -> np.ndarray: # (T, n_E) omni differential energy flux, keV/(cm² s sr keV)
     "Differential energy flux 2E²f(v)/m² of an isotropic Maxwellian (counted per cm², energy/energy dimensionless)."
-    E = np.asarray(E_eV, float) * E_CHARGE_C; kT = np.asarray(T_eV, float)[:, None] * E_CHARGE_C
+    E = np.asarray(E_eV, float) * Q_E_C; kT = np.asarray(T_eV, float)[:, None] * Q_E_C
     f = np.asarray(n_cc, float)[:, None] * 1e6 * (mass_kg / (2 * np.pi * kT)) ** 1.5 * np.exp(-E / kT)
     return 2 * E ** 2 / mass_kg ** 2 * f * 1e-4
 
@@ -514,7 +441,7 @@ def _sim_fpi(truth, probe, prod, t, rng, defects):
     N = st["n"] * (1 + k * p.fpi_n_rel * w * g())
     V = st["V_gse"] + (k * (p.dis_v_noise_kms if q == "i" else p.des_v_noise_kms) * w)[:, None] * g(n, 3)
     T = st["T" + q] * (1 + k * p.fpi_T_rel * w * g()); a = p.T_perp_over_para
-    Tsp, Tsh, m = (p.Ti_sp_eV, p.Ti_sh_eV, M_PROTON_KG) if q == "i" else (p.Te_sp_eV, p.Te_sh_eV, M_ELECTRON_KG)
+    Tsp, Tsh, m = (p.Ti_sp_eV, p.Ti_sh_eV, M_P_KG) if q == "i" else (p.Te_sp_eV, p.Te_sh_eV, M_ELECTRON_KG)
     E = np.broadcast_to(ENERGY_TABLE_EV[q], (n, 32))
     spec = (maxwellian_def(E, p.n_sp_cc * (1 - st["f"]), np.full(n, Tsp), m) + maxwellian_def(E, p.n_sh_cc * st["f"], np.full(n, Tsh), m))
     spec = spec * np.exp(0.15 * k * g(n, 32)) + (1e3 if q == "i" else 1e4)
@@ -708,18 +635,11 @@ def simulate_event(out_dir, # folder to create (SDC layout below it, plus truth.
     return truth
 
 # %% ../nbs/02_synthetic.ipynb #c4a77124
-def cache_root(root=None, # explicit folder, or None
-              ) -> Path: # $MMS_MP_CACHE if set, else platformdirs.user_cache_dir("mms_mp")
-    "Folder that holds cached simulated events."
-    if root: return Path(root)
-    if os.environ.get("MMS_MP_CACHE"): return Path(os.environ["MMS_MP_CACHE"])
-    import platformdirs
-    return Path(platformdirs.user_cache_dir("mms_mp"))
-
 def _cache_key(scenario: str, seed: int) -> str:
-    "Hash of the scenario's parameters, the seed and the code of the simulator and layout (not nbdev's cell-id comments)."
-    src = "".join(ln for f in ("synthetic.py", "layout.py") for ln in (resources.files("mms_mp") / f).read_text(encoding="utf-8").splitlines(True)
-                  if not ln.startswith("# %%"))
+    "Hash of the scenario's parameters, the seed and the simulator's code (not nbdev's cell-id comments)."
+    files = ("synthetic.py", "layout.py", "cdfwrite.py")
+    text = "".join((resources.files("mms_mp") / f).read_text(encoding="utf-8") for f in files)
+    src = "".join(ln for ln in text.splitlines(True) if not ln.startswith("# %%"))
     blob = json.dumps({"params": asdict(scenario_params(scenario)), "seed": seed, "src": src}, sort_keys=True, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
