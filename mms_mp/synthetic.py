@@ -46,6 +46,7 @@ def read_defeph(path, # MMS DEFEPH .V01 ASCII file
     k = np.ones(len(t), bool) if trange is None else (t >= parse_trange(trange)[0]) & (t <= parse_trange(trange)[1])
     return t[k], rows[k, 5:8], rows[k, 8:11]
 
+# %% ../nbs/02_synthetic.ipynb #0f8dffd1
 def build_formation_table(defeph_dir, # folder with MMS{1..4}_DEFEPH_2019027_2019028.V01
                           trange=("2019-01-27T10:00", "2019-01-27T15:00"), # UTC window to keep
                          ): # pandas.DataFrame: time, probe, r_gse/r_gsm (km), v_gse/v_gsm (km/s) columns
@@ -57,7 +58,8 @@ def build_formation_table(defeph_dir, # folder with MMS{1..4}_DEFEPH_2019027_201
         files = sorted(Path(defeph_dir).glob(f"MMS{p}_DEFEPH_*.V01"))
         if not files: raise NoDataError(f"no MMS{p}_DEFEPH_*.V01 in {defeph_dir}; use the shipped table (load_formation())")
         t, r, v = (np.concatenate(x) for x in zip(*(read_defeph(f, trange) for f in files)))
-        t, i = np.unique(t, return_index=True); r, v = r[i], v[i]
+        t, i = np.unique(t, return_index=True)
+        r, v = r[i], v[i]
         ts = (t - np.datetime64(0, "ns")).astype("int64") / 1e9
         d = {"time": t, "probe": int(p)}
         for q, x in (("r", r), ("v", v)):
@@ -80,7 +82,9 @@ class Formation:
 
     def _interp(self, probe, t, table):
         from scipy.interpolate import CubicSpline
-        p = check_probe(probe); t = np.atleast_1d(as_datetime64(t)); t0, t1 = self.span
+        p = check_probe(probe)
+        t = np.atleast_1d(as_datetime64(t))
+        t0, t1 = self.span
         if np.any(t < t0) or np.any(t > t1):
             raise InputError(f"times outside the shipped ephemeris {iso_ms(t0)}–{iso_ms(t1)}; "
                              "simulate inside 2019-01-27 10:00–15:00 UT")
@@ -96,19 +100,22 @@ class Formation:
                  frame: str = "GSE", # "GSE" or "GSM"
                 ) -> np.ndarray: # (N,3) position, km, in `frame`
         "Spacecraft position at `t`: cubic spline through the 30 s GSE ephemeris, rotated by ψ(t) for GSM."
-        v, t = self._interp(probe, t, self.r); return self._to(v, t, frame)
+        v, t = self._interp(probe, t, self.r)
+        return self._to(v, t, frame)
 
     def velocity(self, probe, # probe 1..4
                  t, # UTC times, inside `span`
                  frame: str = "GSE", # "GSE" or "GSM"
                 ) -> np.ndarray: # (N,3) velocity, km/s, in `frame`
         "Spacecraft (inertial) velocity at `t`, km/s, in `frame` (vector rotated into the frame, as MEC gives it)."
-        v, t = self._interp(probe, t, self.v); return self._to(v, t, frame)
+        v, t = self._interp(probe, t, self.v)
+        return self._to(v, t, frame)
 
     def psi(self, t, # UTC times
            ) -> np.ndarray: # (N,) GSE→GSM rotation angle, rad (mms_mp.core convention)
         "GSE→GSM angle ψ(t): from the paired GSE/GSM positions of probe 1 at the table times, linearly interpolated."
-        t = np.atleast_1d(as_datetime64(t)); t0 = self.span[0]
+        t = np.atleast_1d(as_datetime64(t))
+        t0 = self.span[0]
         psi = gse_gsm_angle(self.r["1", "GSE"], self.r["1", "GSM"])
         return np.interp(seconds_since(t, t0), seconds_since(self.t["1"], t0), psi)
 
@@ -128,6 +135,7 @@ class Formation:
         return {"separations_km": sep, "singular_values_km": np.linalg.svd(R - R.mean(0), compute_uv=False).tolist(),
                 "centroid_gse_km": R.mean(0).tolist(), "frame": "GSE", "time": iso_ms(as_datetime64(t))}
 
+# %% ../nbs/02_synthetic.ipynb #68965acc
 @functools.lru_cache(maxsize=2)
 def load_formation(path=None, # CSV like the shipped table; default: the table inside the package
                   ) -> Formation:
@@ -200,6 +208,7 @@ class SimParams:
         if bad: raise InputError(f"unknown simulation parameter(s) {sorted(bad)}; SimParams has {[f.name for f in fields(self)]}")
         return replace(self, **{k: tuple(v) if isinstance(v, list) else v for k, v in kw.items()})
 
+# %% ../nbs/02_synthetic.ipynb #5b9d1762
 SCENARIOS = {
     "default": {},
     "fast_thin": dict(delta_km=150.0, vn_amp_kms=(32.0, 14.0)),
@@ -216,14 +225,18 @@ def scenario_params(scenario: str = "default", # a key of SCENARIOS
 # %% ../nbs/02_synthetic.ipynb #4cb29c28
 def lmn_from_normal(normal_gse, # outward normal, GSE (any length)
                    ) -> np.ndarray: # (3,3) rows L, M, N, unit vectors in GSE
-    "Boundary triad: N = n̂, L = +Z_GSE projected ⊥ n̂, M = N × L (physics.md)."
-    n = np.asarray(normal_gse, float); nn = np.linalg.norm(n)
+    "Boundary triad: N = n̂, L = +Z_GSE projected ⊥ n̂, M = N × L (see the conventions page)."
+    n = np.asarray(normal_gse, float)
+    nn = np.linalg.norm(n)
     if n.shape != (3,) or not np.isfinite(nn) or nn == 0: raise InputError(f"normal must be a non-zero 3-vector, got {normal_gse!r}")
-    n = n / nn; z = np.array([0.0, 0.0, 1.0])
+    n = n / nn
+    z = np.array([0.0, 0.0, 1.0])
     if abs(n @ z) > 0.99: raise InputError("normal is within 8° of Z_GSE, so L (Z projected ⊥ n̂) is undefined; choose a tilted normal")
-    L = z - (z @ n) * n; L /= np.linalg.norm(L)
+    L = z - (z @ n) * n
+    L /= np.linalg.norm(L)
     return np.array([L, np.cross(n, L), n])
 
+# %% ../nbs/02_synthetic.ipynb #a38064cf
 def boundary_vn(tau_s, # time since t_ref, s
                 p: SimParams, # vn_mean_kms, vn_amp_kms, vn_period_s, vn_phase_rad are used
                ) -> np.ndarray: # boundary normal speed V_N, km/s (positive outward along n̂)
@@ -231,14 +244,17 @@ def boundary_vn(tau_s, # time since t_ref, s
     tau = np.asarray(tau_s, float)[..., None]
     return p.vn_mean_kms + np.sum(np.array(p.vn_amp_kms) * np.cos(2 * np.pi * tau / np.array(p.vn_period_s) + np.array(p.vn_phase_rad)), -1)
 
+# %% ../nbs/02_synthetic.ipynb #ad804145
 def boundary_x(tau_s, # time since t_ref, s
                p: SimParams, # x0_km and the V_N parameters are used
               ) -> np.ndarray: # boundary position X along n̂ (GSE) from r_ref, km
     "X(τ) = X₀ + V̄τ + Σ A_k P_k/2π [sin(2πτ/P_k + φ_k) − sin φ_k], the exact integral of `boundary_vn`."
-    tau = np.asarray(tau_s, float); A, P, ph = (np.array(x) for x in (p.vn_amp_kms, p.vn_period_s, p.vn_phase_rad))
+    tau = np.asarray(tau_s, float)
+    A, P, ph = (np.array(x) for x in (p.vn_amp_kms, p.vn_period_s, p.vn_phase_rad))
     osc = A * P / (2 * np.pi) * (np.sin(2 * np.pi * tau[..., None] / P + ph) - np.sin(ph))
     return p.x0_km + p.vn_mean_kms * tau + osc.sum(-1)
 
+# %% ../nbs/02_synthetic.ipynb #9b84a89c
 def layer_f(s_km, # signed distance from the layer centre, km (negative: magnetosphere side)
             delta_km: float, # tanh half-thickness δ, km
            ) -> np.ndarray: # magnetosheath fraction f in [0, 1]
@@ -251,12 +267,17 @@ def plasma_state(s_km, # (T,) signed distance from the layer centre, km
                  p: SimParams, # physics
                 ) -> dict: # quantity -> (T,) or (T,3) array; vectors in GSE (B nT, V km/s, E mV/m), n cm⁻³, T eV
     "Noise-free plasma and field at signed distance `s` in a layer moving at `vn` (the module's equations)."
-    L, M, N = lmn_from_normal(p.normal_gse); f = layer_f(s_km, p.delta_km)[:, None]
-    th = np.deg2rad(p.shear_deg); Bsh = p.B_sh_nT * (np.cos(th) * L + np.sin(th) * M)
+    L, M, N = lmn_from_normal(p.normal_gse)
+    f = layer_f(s_km, p.delta_km)[:, None]
+    th = np.deg2rad(p.shear_deg)
+    Bsh = p.B_sh_nT * (np.cos(th) * L + np.sin(th) * M)
     B = p.B_N_nT * N + (1 - f) * p.B_sp_nT * L + f * Bsh + 4 * f * (1 - f) * p.B_rot_nT * M
     V = f * (p.V_sh_L_kms * L + p.V_sh_M_kms * M) + np.asarray(vn_kms, float)[:, None] * N
-    f = f[:, 0]; mix = lambda a, b: a + (b - a) * f
-    n = mix(p.n_sp_cc, p.n_sh_cc); Ti = mix(p.Ti_sp_eV, p.Ti_sh_eV); Te = mix(p.Te_sp_eV, p.Te_sh_eV)
+    f = f[:, 0]
+    mix = lambda a, b: a + (b - a) * f
+    n = mix(p.n_sp_cc, p.n_sh_cc)
+    Ti = mix(p.Ti_sp_eV, p.Ti_sh_eV)
+    Te = mix(p.Te_sp_eV, p.Te_sh_eV)
     return {"f": f, "B_gse": B, "V_gse": V, "E_gse": -1e-3 * np.cross(V, B), "n": n, "Ti": Ti, "Te": Te,
             "n_Heplus": p.nHe_sp_cc * (1 - f), "n_Heplusplus": p.heplusplus_frac * p.n_sh_cc * f,
             "n_Oplus": p.nO_sp_cc * (1 - f) + 0.001 * f, "T_Heplus": mix(p.THe_sp_eV, p.Ti_sh_eV)}
@@ -277,6 +298,7 @@ class Crossing:
     @property
     def duration_s(self) -> float: return float(seconds_since(self.layer_end, self.layer_start))
 
+# %% ../nbs/02_synthetic.ipynb #8dece9f1
 def _roots(t64, # (T,) datetime64[ns] grid
            y, # (T,) function values on the grid
           ) -> tuple: # (root times datetime64[ns], grid index before each root, sign of the change ±1)
@@ -346,12 +368,15 @@ class Truth:
         "Separations and singular values of the formation at t_ref (km, GSE)."
         return load_formation().shape(self.t_ref)
 
+# %% ../nbs/02_synthetic.ipynb #58405624
 def find_crossings(truth: Truth, # event truth (params, r_ref)
                    probe, # probe 1..4
                    step_s: float = 0.1, # search grid, s
                   ) -> list: # list of Crossing in time order
     "True layer-centre crossings of one probe in `truth.trange` (edges may fall up to 5 min outside it)."
-    t0, t1 = truth.trange; fm = load_formation(); pad = np.timedelta64(300, "s")  # edges may lie just outside the window
+    t0, t1 = truth.trange
+    fm = load_formation()
+    pad = np.timedelta64(300, "s")  # edges may lie just outside the window
     a, b = max(t0 - pad, fm.span[0]), min(t1 + pad, fm.span[1])
     t = a + (np.arange(0, seconds_since(b, a), step_s) * 1e9).astype("int64").astype("timedelta64[ns]")
     s = truth.s(probe, t)
@@ -375,16 +400,20 @@ def maxwellian_def(E_eV, # (n_E,) or (T, n_E) energies, eV
                    mass_kg: float, # particle mass, kg
                   ) -> np.ndarray: # (T, n_E) omni differential energy flux, keV/(cm² s sr keV)
     "Differential energy flux 2E²f(v)/m² of an isotropic Maxwellian (counted per cm², energy/energy dimensionless)."
-    E = np.asarray(E_eV, float) * Q_E_C; kT = np.asarray(T_eV, float)[:, None] * Q_E_C
+    E = np.asarray(E_eV, float) * Q_E_C
+    kT = np.asarray(T_eV, float)[:, None] * Q_E_C
     f = np.asarray(n_cc, float)[:, None] * 1e6 * (mass_kg / (2 * np.pi * kT)) ** 1.5 * np.exp(-E / kT)
     return 2 * E ** 2 / mass_kg ** 2 * f * 1e-4
 
+# %% ../nbs/02_synthetic.ipynb #d1dbe142
 def _grid(t0, t1, dt_s):
     "Sample times k·dt (from the day start) inside [t0, t1)."
-    d = int(round(dt_s * 1e9)); day = t0.astype("datetime64[D]").astype("datetime64[ns]")
+    d = int(round(dt_s * 1e9))
+    day = t0.astype("datetime64[D]").astype("datetime64[ns]")
     a, b = (t0 - day).astype("int64"), (t1 - day).astype("int64")
     return day + (np.arange(-(-a // d), -(-b // d)) * d).astype("timedelta64[ns]")
 
+# %% ../nbs/02_synthetic.ipynb #966c5270
 def _observe(truth, probe, t, accum_s=0.0, nsub=1):
     "True state seen by `probe` at `t`, averaged over [t, t + accum_s] with `nsub` sub-samples."
     off = ((np.arange(nsub) + 0.5) / nsub * accum_s * 1e9).astype("int64").astype("timedelta64[ns]") if accum_s else np.zeros(1, "timedelta64[ns]")
@@ -392,6 +421,7 @@ def _observe(truth, probe, t, accum_s=0.0, nsub=1):
     st = plasma_state(truth.s(probe, tt), truth.V_N(tt), truth.params)
     return {k: v.reshape(len(t), len(off), *v.shape[1:]).mean(1) for k, v in st.items()}
 
+# %% ../nbs/02_synthetic.ipynb #16fb0492
 def _iso_ns(t): return [str(x) + "Z" for x in np.asarray(t, "datetime64[ns]")]
 
 def _pick(rng, t, n, trange, avoid=None):
@@ -401,6 +431,7 @@ def _pick(rng, t, n, trange, avoid=None):
     cand = np.flatnonzero(ok)
     return np.sort(rng.choice(cand, n, replace=False)) if n and len(cand) >= 10 * n else np.array([], int)
 
+# %% ../nbs/02_synthetic.ipynb #dc397953
 def _fill(rng, arrays, n, what, probe, t, defects, trange, avoid=None):
     "Set `n` random records (inside `trange`, not in `avoid`) of every float array to −1e31; note them in `defects`."
     i = _pick(rng, t, n, trange, avoid)
@@ -408,10 +439,12 @@ def _fill(rng, arrays, n, what, probe, t, defects, trange, avoid=None):
     for a in arrays: a[i] = -1e31
     defects.append({"kind": "fill", "probe": probe, "product": what, "times": _iso_ns(t[i])})
 
+# %% ../nbs/02_synthetic.ipynb #e632d073
 def _cut(t, start, dur_s):
     "Mask keeping samples outside [start, start + dur_s)."
     if not start or not dur_s: return np.ones(len(t), bool)
-    a = as_datetime64(start); return ~((t >= a) & (t < a + np.timedelta64(int(dur_s * 1e9), "ns")))
+    a = as_datetime64(start)
+    return ~((t >= a) & (t < a + np.timedelta64(int(dur_s * 1e9), "ns")))
 
 # %% ../nbs/02_synthetic.ipynb #88a02e57
 def _name(prod, probe, q): return prod.var(q).cdf_name(probe, prod.rate)
@@ -419,28 +452,37 @@ def _flagname(prod, probe): return next(v for v in prod.vars if v.kind == "flags
 def _noise_k(p, rate): return p.noise_scale * (p.brst_noise_factor if rate == "brst" else 1.0)
 
 def _sim_fgm(truth, probe, prod, t, rng, defects):
-    p = truth.params; st = _observe(truth, probe, t); n = len(t)
+    p = truth.params
+    st = _observe(truth, probe, t)
+    n = len(t)
     B = st["B_gse"] + p.fgm_noise_nT * p.noise_scale * rng.standard_normal((n, 3))
     flag = np.zeros(n, "uint32")
     i = _pick(rng, t, p.n_flag, truth.trange)
     if len(i):
-        flag[i] = 1; B[i] += 30.0
+        flag[i] = 1
+        B[i] += 30.0
         defects.append({"kind": "fgm_flag", "probe": probe, "product": f"fgm_{prod.rate}", "times": _iso_ns(t[i]), "note": "flag=1, B spiked by +30 nT"})
     Bm = gse_to_gsm(B, load_formation().psi(t))
     gse, gsm = (np.column_stack([x, np.linalg.norm(x, axis=1)]) for x in (B, Bm))
     _fill(rng, [gse, gsm], p.n_fill, f"fgm_{prod.rate}", probe, t, defects, truth.trange, avoid=flag)
     return {_name(prod, probe, "B_gse"): gse, _name(prod, probe, "B_gsm"): gsm, _flagname(prod, probe): flag}, 0.0
 
+# %% ../nbs/02_synthetic.ipynb #e6a9c4fc
 ENERGY_TABLE_EV = {"i": np.geomspace(10.0, 30000.0, 32), "e": np.geomspace(6.0, 28000.0, 32)}  # FPI-like log energies, eV
 
 def _sim_fpi(truth, probe, prod, t, rng, defects):
-    p = truth.params; q = "i" if prod.datatype.startswith("dis") else "e"; n = len(t)
+    p = truth.params
+    q = "i" if prod.datatype.startswith("dis") else "e"
+    n = len(t)
     accum = 4.5 if prod.rate == "fast" else (0.15 if q == "i" else 0.03)
     st = _observe(truth, probe, t, accum, 5 if prod.rate == "fast" else 1)
-    k = _noise_k(p, prod.rate); w = np.sqrt(p.n_sh_cc / st["n"]); g = lambda *s: rng.standard_normal(s or (n,))
+    k = _noise_k(p, prod.rate)
+    w = np.sqrt(p.n_sh_cc / st["n"])
+    g = lambda *s: rng.standard_normal(s or (n,))
     N = st["n"] * (1 + k * p.fpi_n_rel * w * g())
     V = st["V_gse"] + (k * (p.dis_v_noise_kms if q == "i" else p.des_v_noise_kms) * w)[:, None] * g(n, 3)
-    T = st["T" + q] * (1 + k * p.fpi_T_rel * w * g()); a = p.T_perp_over_para
+    T = st["T" + q] * (1 + k * p.fpi_T_rel * w * g())
+    a = p.T_perp_over_para
     Tsp, Tsh, m = (p.Ti_sp_eV, p.Ti_sh_eV, M_P_KG) if q == "i" else (p.Te_sp_eV, p.Te_sh_eV, M_ELECTRON_KG)
     E = np.broadcast_to(ENERGY_TABLE_EV[q], (n, 32))
     spec = (maxwellian_def(E, p.n_sp_cc * (1 - st["f"]), np.full(n, Tsp), m) + maxwellian_def(E, p.n_sh_cc * st["f"], np.full(n, Tsh), m))
@@ -456,23 +498,33 @@ def _sim_fpi(truth, probe, prod, t, rng, defects):
     return ({nm(prod.datatype[:3] + "_errorflags"): flags, nm(f"N{q}"): N, nm(f"V{q}_gse"): V,
              nm(f"T{q}_para"): Tpa, nm(f"T{q}_perp"): Tpe, nm(f"E{q}_spec"): spec}, accum)
 
+# %% ../nbs/02_synthetic.ipynb #83a7848c
 def _sim_hpca(truth, probe, prod, t, rng, defects):
-    p = truth.params; st = _observe(truth, probe, t, 10.0, 5); n = len(t); k = p.noise_scale; psi = load_formation().psi(t)
+    p = truth.params
+    st = _observe(truth, probe, t, 10.0, 5)
+    n = len(t)
+    k = p.noise_scale
+    psi = load_formation().psi(t)
     dens = {"Hplus": st["n"] - 2 * st["n_Heplusplus"], "Heplus": st["n_Heplus"], "Heplusplus": st["n_Heplusplus"], "Oplus": st["n_Oplus"]}
     temp = {"Hplus": st["Ti"], "Heplus": st["T_Heplus"], "Heplusplus": 4 * st["Ti"], "Oplus": st["Ti"]}
     out, arrs = {}, []
     for sp, d in dens.items():
         N = np.clip(d * (1 + k * p.hpca_rel * rng.standard_normal(n)) + 0.002 * k * rng.standard_normal(n), 1e-4, None)
         sv = np.minimum(k * p.hpca_v_noise_kms / np.sqrt(np.maximum(d, 1e-3)), 300.0)
-        V = st["V_gse"] + sv[:, None] * rng.standard_normal((n, 3)); Vm = gse_to_gsm(V, psi)
+        V = st["V_gse"] + sv[:, None] * rng.standard_normal((n, 3))
+        Vm = gse_to_gsm(V, psi)
         T = temp[sp] * (1 + 0.1 * k * rng.standard_normal(n))
         out |= {_name(prod, probe, f"N_{sp}"): N, _name(prod, probe, f"V_{sp}_gse"): V, _name(prod, probe, f"V_{sp}_gsm"): Vm, _name(prod, probe, f"T_{sp}"): T}
         arrs += [N, V, Vm, T]
     _fill(rng, arrs, p.n_fill, "hpca_srvy_moments", probe, t, defects, truth.trange)
     return out, 10.0
 
+# %% ../nbs/02_synthetic.ipynb #1a05ffb5
 def _sim_edp(truth, probe, prod, t, rng, defects):
-    p = truth.params; st = _observe(truth, probe, t); n = len(t); k = p.noise_scale
+    p = truth.params
+    st = _observe(truth, probe, t)
+    n = len(t)
+    k = p.noise_scale
     if prod.datatype == "dce":
         E = st["E_gse"] + k * p.edp_noise_mVm * rng.standard_normal((n, 3))
         _fill(rng, [E], p.n_fill, "edp_fast_dce", probe, t, defects, truth.trange)
@@ -481,6 +533,7 @@ def _sim_edp(truth, probe, prod, t, rng, defects):
     _fill(rng, [V], p.n_fill, "edp_fast_scpot", probe, t, defects, truth.trange)
     return {_name(prod, probe, "scpot"): V}, 0.0
 
+# %% ../nbs/02_synthetic.ipynb #2316ce1a
 def _sim_mec(truth, probe, prod, t, rng, defects):
     fm = load_formation()
     return {_name(prod, probe, q): f(probe, t, fr) for q, f, fr in
@@ -501,15 +554,19 @@ ALL_PRODUCTS = tuple(PRODUCT_SPECS)
 # %% ../nbs/02_synthetic.ipynb #768a2026
 def _write_product(root, truth, probe, token, t0, t1, seed, defects) -> list:
     "Simulate and write every file of one product token for one probe; returns the paths."
-    keys, cadences, gen = PRODUCT_SPECS[token]; p = truth.params; paths = []
+    keys, cadences, gen = PRODUCT_SPECS[token]
+    p = truth.params
+    paths = []
     for j, (key, dt) in enumerate(zip(keys, cadences)):
-        prod = get_product(*key); pad = np.timedelta64(60, "s")
+        prod = get_product(*key)
+        pad = np.timedelta64(60, "s")
         if prod.rate == "brst":
             seg = np.timedelta64(int(p.burst_segment_s * 1e9), "ns")
             starts = t0 + seg * np.arange(int(np.ceil(seconds_since(t1, t0) / p.burst_segment_s)))
             chunks = [(s, _grid(s, s + seg, dt)) for s in starts]
         else:
-            t = _grid(t0 - pad, t1 + pad, dt); step = {"daily": 86400, "2h": 7200}[prod.granularity] * 10**9
+            t = _grid(t0 - pad, t1 + pad, dt)
+            step = {"daily": 86400, "2h": 7200}[prod.granularity] * 10**9
             bins = t.astype("int64") // step
             chunks = [(np.datetime64(int(b * step), "ns"), t[bins == b]) for b in np.unique(bins)]
         for c, (ftime, t) in enumerate(chunks):
@@ -525,7 +582,8 @@ def _write_product(root, truth, probe, token, t0, t1, seed, defects) -> list:
             if not len(t): continue
             rng = np.random.default_rng([seed, int(probe), ALL_PRODUCTS.index(token), j, c])
             data, accum = gen(truth, probe, prod, t, rng, defects)
-            path = sdc_path(root, probe, *key, ftime); path.parent.mkdir(parents=True, exist_ok=True)
+            path = sdc_path(root, probe, *key, ftime)
+            path.parent.mkdir(parents=True, exist_ok=True)
             note = (f"SIMULATED by mms_mp.synthetic (scenario {truth.scenario!r}, seed {seed}): a model magnetopause on the real "
                     "2019-01-27 MMS ephemeris. Not MMS data.")
             paths.append(write_l2_cdf(path, probe, prod, t, data, {v.depend_1.format(p=probe, rate=prod.rate): np.broadcast_to(
@@ -538,8 +596,12 @@ def _vec(v, frame, units): return {"frame": frame, "units": units, "value": [flo
 def truth_to_dict(truth: Truth, # ground truth of an event
                  ) -> dict: # JSON-ready (ISO times, lists; vectors as {"frame", "units", "value"})
     "JSON-ready ground truth; every vector states its frame and units."
-    p = truth.params; L, M, N = truth.lmn_gse; Lm, Mm, Nm = truth.lmn_gsm; t0, t1 = truth.trange
-    ser = truth.series(1.0); th = np.deg2rad(p.shear_deg)
+    p = truth.params
+    L, M, N = truth.lmn_gse
+    Lm, Mm, Nm = truth.lmn_gsm
+    t0, t1 = truth.trange
+    ser = truth.series(1.0)
+    th = np.deg2rad(p.shear_deg)
     side = lambda f, n, Ti, Te, Bt: {"B_lmn": _vec([Bt[0], Bt[1], p.B_N_nT], "LMN", "nT"), "n_cc": n, "Ti_eV": Ti, "Te_eV": Te,
                                      "V_lmn_tangential": _vec([f * p.V_sh_L_kms, f * p.V_sh_M_kms, 0.0], "LMN", "km/s")}
     return {
@@ -560,6 +622,7 @@ def truth_to_dict(truth: Truth, # ground truth of an event
         "defects": truth.defects, "files": truth.files,
     }
 
+# %% ../nbs/02_synthetic.ipynb #e2718faa
 def load_truth(event_dir, # folder written by simulate_event (or demo_event_dir())
               ) -> Truth:
     "Read `truth.json` of a simulated event back into a `Truth`."
@@ -581,15 +644,23 @@ def _staged_dir(out_dir: Path, overwrite: bool) -> Path:
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     return Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", suffix=".part", dir=out_dir.parent))
 
+# %% ../nbs/02_synthetic.ipynb #0f27411b
 def _publish(tmp: Path, out_dir: Path) -> bool:
     "Move a finished folder into place atomically; False when another process published `out_dir` first."
     if out_dir.exists() and not any(out_dir.iterdir()): out_dir.rmdir()
-    try: os.rename(tmp, out_dir); return True
+    try:
+        os.rename(tmp, out_dir)
+        return True
     except OSError:
         if not out_dir.exists(): raise
-        old = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", suffix=".old", dir=out_dir.parent)); old.rmdir()
-        os.rename(out_dir, old); os.rename(tmp, out_dir); shutil.rmtree(old, ignore_errors=True); return True
+        old = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", suffix=".old", dir=out_dir.parent))
+        old.rmdir()
+        os.rename(out_dir, old)
+        os.rename(tmp, out_dir)
+        shutil.rmtree(old, ignore_errors=True)
+        return True
 
+# %% ../nbs/02_synthetic.ipynb #d8a2da98
 def event_truth(scenario: str = "default", # a key of SCENARIOS
                 *, trange=("2019-01-27T12:15", "2019-01-27T12:55"), # UTC window
                 probes=PROBES, # probes
@@ -597,12 +668,15 @@ def event_truth(scenario: str = "default", # a key of SCENARIOS
                 **physics, # SimParams overrides
                ) -> Truth: # ground truth with crossings, no files written
     "The ground truth `simulate_event` would write, without writing any file (fast: for planning and tests)."
-    p = scenario_params(scenario, **physics); t0, t1 = parse_trange(trange); fm = load_formation()
+    p = scenario_params(scenario, **physics)
+    t0, t1 = parse_trange(trange)
+    fm = load_formation()
     probes = tuple(dict.fromkeys(check_probe(x) for x in probes))
     truth = Truth(p, scenario, int(seed), (t0, t1), probes, fm.centroid(p.t_ref, "GSE")[0], float(fm.psi(p.t_ref)[0]))
     truth.crossings = [c for q in probes for c in find_crossings(truth, q)]
     return truth
 
+# %% ../nbs/02_synthetic.ipynb #20d922b7
 def simulate_event(out_dir, # folder to create (SDC layout below it, plus truth.json)
                    *, trange=("2019-01-27T12:15", "2019-01-27T12:55"), # UTC window, inside 2019-01-27 10:00–15:00
                    probes=PROBES, # probes to write
@@ -613,16 +687,20 @@ def simulate_event(out_dir, # folder to create (SDC layout below it, plus truth.
                    **physics, # SimParams overrides (e.g. delta_km=300)
                   ) -> Truth: # the ground truth (also in out_dir/truth.json)
     "Write a simulated MMS magnetopause event (L2 CDFs + truth.json) into `out_dir`, atomically."
-    p = scenario_params(scenario, **physics); t0, t1 = parse_trange(trange)
+    p = scenario_params(scenario, **physics)
+    t0, t1 = parse_trange(trange)
     probes = tuple(dict.fromkeys(check_probe(x) for x in probes))
     bad = [x for x in products if x not in PRODUCT_SPECS]
     if bad: raise InputError(f"unknown product(s) {bad}; choose from {', '.join(ALL_PRODUCTS)}")
-    fm = load_formation(); a, b = fm.span; pad = np.timedelta64(60, "s")  # survey files carry 60 s either side
+    fm = load_formation()
+    a, b = fm.span
+    pad = np.timedelta64(60, "s")  # survey files carry 60 s either side
     seg = int(np.ceil(seconds_since(t1, t0) / p.burst_segment_s)) * p.burst_segment_s if any("brst" in x for x in products) else 0.0
     if t0 - pad < a or max(t1 + pad, t0 + np.timedelta64(int(seg * 1e9), "ns")) > b:
         raise InputError(f"trange {iso_ms(t0)}–{iso_ms(t1)} (with 60 s padding and whole burst segments) is outside the shipped "
                          f"ephemeris {iso_ms(a)}–{iso_ms(b)}; simulate inside 2019-01-27 10:02–14:58 UT")
-    out_dir = Path(out_dir); tmp = _staged_dir(out_dir, overwrite)
+    out_dir = Path(out_dir)
+    tmp = _staged_dir(out_dir, overwrite)
     try:
         truth = event_truth(scenario, trange=(t0, t1), probes=probes, seed=seed, **physics)
         for q in probes:
@@ -631,7 +709,8 @@ def simulate_event(out_dir, # folder to create (SDC layout below it, plus truth.
         write_json_atomic(tmp / "truth.json", truth_to_dict(truth))
         _publish(tmp, out_dir)
     except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True); raise
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
     return truth
 
 # %% ../nbs/02_synthetic.ipynb #c4a77124
@@ -643,6 +722,7 @@ def _cache_key(scenario: str, seed: int) -> str:
     blob = json.dumps({"params": asdict(scenario_params(scenario)), "seed": seed, "src": src}, sort_keys=True, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
+# %% ../nbs/02_synthetic.ipynb #8c6c9374
 def demo_event_dir(scenario: str = "default", # a key of SCENARIOS
                    *, root=None, # cache folder (default: cache_root())
                    rebuild: bool = False, # simulate again even if cached
@@ -661,6 +741,7 @@ def demo_event_dir(scenario: str = "default", # a key of SCENARIOS
     _prune_stale(d)
     return d
 
+# %% ../nbs/02_synthetic.ipynb #b86f29f3
 def _prune_stale(d: Path, min_age_s: float = 3600.0):
     "Delete cached builds of the same scenario made by other simulator versions, once they are `min_age_s` old."
     import time

@@ -40,7 +40,7 @@ def test_truth_json_schema(small):
         assert j[k]["frame"] in ("GSE", "GSM") and len(j[k]["value"]) == 3 and j[k]["units"]
     N, L, M = (np.array(j[k]["value"]) for k in "NLM")
     np.testing.assert_allclose([N @ N, L @ L, N @ L], [1, 1, 0], atol=1e-12)
-    np.testing.assert_allclose(np.cross(N, L), M, atol=1e-12)  # M = N x L (physics.md)
+    np.testing.assert_allclose(np.cross(N, L), M, atol=1e-12)  # M = N x L (conventions page)
     np.testing.assert_allclose(gse_to_gsm(N, j["psi_ref_rad"]), j["N_gsm"]["value"], atol=1e-12)
     assert j["thickness_km"] == 2 * j["delta_km"]
     for side in ("magnetosphere", "magnetosheath"):

@@ -1,4 +1,4 @@
-"""pySPEDAS loads every simulated product offline, as it loads real MMS L2 files (mms-l2-offline.md).
+"""pySPEDAS loads every simulated product offline, as it loads real MMS L2 files (see nbs/explanations/mms_files.ipynb).
 
 Each load uses `no_update=True`, an explicit datatype, `notplot=True` and CONFIG['local_data_dir']
 pointed at a simulated event; sockets are disabled for the whole suite. Values are checked against the
