@@ -33,30 +33,50 @@ __all__ = ['FORMATION_FILE', 'SCENARIOS', 'M_ELECTRON_KG', 'ENERGY_TABLE_EV', 'P
 # %% ../nbs/02_synthetic.ipynb #a55b81f8
 FORMATION_FILE = "mms_formation_20190127.csv"
 
-def read_defeph(path, # MMS DEFEPH .V01 ASCII file
-                trange=None, # optional (start, end) UTC to keep
-               ) -> tuple: # (time datetime64[ns] (N,), r km J2000 (N,3), v km/s J2000 (N,3))
+
+def read_defeph(
+    path,  # MMS DEFEPH .V01 ASCII file
+    trange=None,  # optional (start, end) UTC to keep
+) -> tuple:  # (time datetime64[ns] (N,), r km J2000 (N,3), v km/s J2000 (N,3))
     "Read one MMS definitive-ephemeris file (UTC epochs like `2019-027/12:43:23.203`)."
-    rx = re.compile(r"^(\d{4})-(\d{3})/(\d\d):(\d\d):(\d\d\.\d+)\s+\S+\s+(\S+)\s+(\S+)\s+(\S+)\s+(\S+)\s+(\S+)\s+(\S+)", re.M)
+    rx = re.compile(
+        r"^(\d{4})-(\d{3})/(\d\d):(\d\d):(\d\d\.\d+)\s+\S+\s+(\S+)\s+(\S+)\s+(\S+)\s+(\S+)\s+(\S+)\s+(\S+)",
+        re.M,
+    )
     rows = np.array(rx.findall(Path(path).read_text()), dtype=float)
-    if not len(rows): raise InputError(f"{path} has no ephemeris records like '2019-027/12:43:23.203 ...'; is it a DEFEPH .V01 file?")
-    day = (rows[:, 0].astype(int) - 1970).astype("datetime64[Y]").astype("datetime64[D]") + (rows[:, 1].astype(int) - 1)
+    if not len(rows):
+        raise InputError(
+            f"{path} has no ephemeris records like '2019-027/12:43:23.203 ...'; is it a DEFEPH .V01"
+            " file?"
+        )
+    day = (rows[:, 0].astype(int) - 1970).astype("datetime64[Y]").astype("datetime64[D]") + (
+        rows[:, 1].astype(int) - 1
+    )
     ns = np.round((rows[:, 2] * 3600 + rows[:, 3] * 60 + rows[:, 4]) * 1e9).astype("int64")
     t = day.astype("datetime64[ns]") + ns.astype("timedelta64[ns]")
-    k = np.ones(len(t), bool) if trange is None else (t >= parse_trange(trange)[0]) & (t <= parse_trange(trange)[1])
+    k = (
+        np.ones(len(t), bool)
+        if trange is None
+        else (t >= parse_trange(trange)[0]) & (t <= parse_trange(trange)[1])
+    )
     return t[k], rows[k, 5:8], rows[k, 8:11]
 
 # %% ../nbs/02_synthetic.ipynb #0f8dffd1
-def build_formation_table(defeph_dir, # folder with MMS{1..4}_DEFEPH_2019027_2019028.V01
-                          trange=("2019-01-27T10:00", "2019-01-27T15:00"), # UTC window to keep
-                         ): # pandas.DataFrame: time, probe, r_gse/r_gsm (km), v_gse/v_gsm (km/s) columns
+def build_formation_table(
+    defeph_dir,  # folder with MMS{1..4}_DEFEPH_2019027_2019028.V01
+    trange=("2019-01-27T10:00", "2019-01-27T15:00"),  # UTC window to keep
+):  # pandas.DataFrame: time, probe, r_gse/r_gsm (km), v_gse/v_gsm (km/s) columns
     "Convert the DEFEPH J2000 ephemeris of the 4 probes to GSE and GSM with pySPEDAS `cotrans`."
     import pandas as pd
     from pyspedas import cotrans
+
     out = []
     for p in PROBES:
         files = sorted(Path(defeph_dir).glob(f"MMS{p}_DEFEPH_*.V01"))
-        if not files: raise NoDataError(f"no MMS{p}_DEFEPH_*.V01 in {defeph_dir}; use the shipped table (load_formation())")
+        if not files:
+            raise NoDataError(
+                f"no MMS{p}_DEFEPH_*.V01 in {defeph_dir}; use the shipped table (load_formation())"
+            )
         t, r, v = (np.concatenate(x) for x in zip(*(read_defeph(f, trange) for f in files)))
         t, i = np.unique(t, return_index=True)
         r, v = r[i], v[i]
@@ -65,7 +85,8 @@ def build_formation_table(defeph_dir, # folder with MMS{1..4}_DEFEPH_2019027_201
         for q, x in (("r", r), ("v", v)):
             for fr in ("gse", "gsm"):
                 y = cotrans(time_in=ts, data_in=x, coord_in="j2000", coord_out=fr, quiet=True)
-                for j, c in enumerate("xyz"): d[f"{q}_{fr}_{c}_{'km' if q == 'r' else 'kms'}"] = y[:, j]
+                for j, c in enumerate("xyz"):
+                    d[f"{q}_{fr}_{c}_{'km' if q == 'r' else 'kms'}"] = y[:, j]
         out.append(pd.DataFrame(d))
     return pd.concat(out, ignore_index=True)
 
@@ -73,75 +94,114 @@ def build_formation_table(defeph_dir, # folder with MMS{1..4}_DEFEPH_2019027_201
 @dataclass(frozen=True)
 class Formation:
     "The shipped 2019-01-27 MMS ephemeris: per-probe time tags and GSE/GSM position (km) and velocity (km/s)."
-    t: dict # probe -> (N,) datetime64[ns] UTC
-    r: dict # (probe, frame) -> (N,3) position, km, frame "GSE" or "GSM"
-    v: dict # (probe, frame) -> (N,3) velocity, km/s, frame "GSE" or "GSM"
+
+    t: dict  # probe -> (N,) datetime64[ns] UTC
+    r: dict  # (probe, frame) -> (N,3) position, km, frame "GSE" or "GSM"
+    v: dict  # (probe, frame) -> (N,3) velocity, km/s, frame "GSE" or "GSM"
 
     @property
-    def span(self) -> tuple: return (max(t[0] for t in self.t.values()), min(t[-1] for t in self.t.values()))
+    def span(self) -> tuple:
+        return (max(t[0] for t in self.t.values()), min(t[-1] for t in self.t.values()))
 
     def _interp(self, probe, t, table):
         from scipy.interpolate import CubicSpline
+
         p = check_probe(probe)
         t = np.atleast_1d(as_datetime64(t))
         t0, t1 = self.span
         if np.any(t < t0) or np.any(t > t1):
-            raise InputError(f"times outside the shipped ephemeris {iso_ms(t0)}–{iso_ms(t1)}; "
-                             "simulate inside 2019-01-27 10:00–15:00 UT")
-        return CubicSpline(seconds_since(self.t[p], t0), table[p, "GSE"], axis=0)(seconds_since(t, t0)), t
+            raise InputError(
+                f"times outside the shipped ephemeris {iso_ms(t0)}–{iso_ms(t1)}; "
+                "simulate inside 2019-01-27 10:00–15:00 UT"
+            )
+        return (
+            CubicSpline(seconds_since(self.t[p], t0), table[p, "GSE"], axis=0)(
+                seconds_since(t, t0)
+            ),
+            t,
+        )
 
     def _to(self, v, t, frame):
         fr = str(frame).upper()
-        if fr not in ("GSE", "GSM"): raise InputError(f"formation vectors exist in GSE and GSM, not {frame!r}")
+        if fr not in ("GSE", "GSM"):
+            raise InputError(f"formation vectors exist in GSE and GSM, not {frame!r}")
         return v if fr == "GSE" else gse_to_gsm(v, self.psi(t))
 
-    def position(self, probe, # probe 1..4
-                 t, # UTC times (datetime64 or ISO), inside `span`
-                 frame: str = "GSE", # "GSE" or "GSM"
-                ) -> np.ndarray: # (N,3) position, km, in `frame`
+    def position(
+        self,
+        probe,  # probe 1..4
+        t,  # UTC times (datetime64 or ISO), inside `span`
+        frame: str = "GSE",  # "GSE" or "GSM"
+    ) -> np.ndarray:  # (N,3) position, km, in `frame`
         "Spacecraft position at `t`: cubic spline through the 30 s GSE ephemeris, rotated by ψ(t) for GSM."
         v, t = self._interp(probe, t, self.r)
         return self._to(v, t, frame)
 
-    def velocity(self, probe, # probe 1..4
-                 t, # UTC times, inside `span`
-                 frame: str = "GSE", # "GSE" or "GSM"
-                ) -> np.ndarray: # (N,3) velocity, km/s, in `frame`
+    def velocity(
+        self,
+        probe,  # probe 1..4
+        t,  # UTC times, inside `span`
+        frame: str = "GSE",  # "GSE" or "GSM"
+    ) -> np.ndarray:  # (N,3) velocity, km/s, in `frame`
         "Spacecraft (inertial) velocity at `t`, km/s, in `frame` (vector rotated into the frame, as MEC gives it)."
         v, t = self._interp(probe, t, self.v)
         return self._to(v, t, frame)
 
-    def psi(self, t, # UTC times
-           ) -> np.ndarray: # (N,) GSE→GSM rotation angle, rad (mms_mp.core convention)
+    def psi(
+        self,
+        t,  # UTC times
+    ) -> np.ndarray:  # (N,) GSE→GSM rotation angle, rad (mms_mp.core convention)
         "GSE→GSM angle ψ(t): from the paired GSE/GSM positions of probe 1 at the table times, linearly interpolated."
         t = np.atleast_1d(as_datetime64(t))
         t0 = self.span[0]
         psi = gse_gsm_angle(self.r["1", "GSE"], self.r["1", "GSM"])
         return np.interp(seconds_since(t, t0), seconds_since(self.t["1"], t0), psi)
 
-    def centroid(self, t, # UTC times
-                 frame: str = "GSE", # "GSE" or "GSM"
-                 probes=PROBES, # probes to average
-                ) -> np.ndarray: # (N,3) mean position, km, in `frame`
+    def centroid(
+        self,
+        t,  # UTC times
+        frame: str = "GSE",  # "GSE" or "GSM"
+        probes=PROBES,  # probes to average
+    ) -> np.ndarray:  # (N,3) mean position, km, in `frame`
         "Formation centroid at `t`."
         return np.mean([self.position(p, t, frame) for p in probes], axis=0)
 
-    def shape(self, t, # one UTC time
-              probes=PROBES, # probes to include
-             ) -> dict: # separations (km), singular values of the centred position matrix (km), centroid GSE (km)
+    def shape(
+        self,
+        t,  # one UTC time
+        probes=PROBES,  # probes to include
+    ) -> (
+        dict
+    ):  # separations (km), singular values of the centred position matrix (km), centroid GSE (km)
         "Formation geometry at one time: pair separations and singular values (a string of pearls has sv2, sv3 ≈ 0)."
         R = np.array([self.position(p, t, "GSE")[0] for p in probes])
-        sep = {f"{a}-{b}": float(np.linalg.norm(R[i] - R[j])) for i, a in enumerate(probes) for j, b in enumerate(probes) if j > i}
-        return {"separations_km": sep, "singular_values_km": np.linalg.svd(R - R.mean(0), compute_uv=False).tolist(),
-                "centroid_gse_km": R.mean(0).tolist(), "frame": "GSE", "time": iso_ms(as_datetime64(t))}
+        sep = {
+            f"{a}-{b}": float(np.linalg.norm(R[i] - R[j]))
+            for i, a in enumerate(probes)
+            for j, b in enumerate(probes)
+            if j > i
+        }
+        return {
+            "separations_km": sep,
+            "singular_values_km": np.linalg.svd(R - R.mean(0), compute_uv=False).tolist(),
+            "centroid_gse_km": R.mean(0).tolist(),
+            "frame": "GSE",
+            "time": iso_ms(as_datetime64(t)),
+        }
 
 # %% ../nbs/02_synthetic.ipynb #68965acc
 @functools.lru_cache(maxsize=2)
-def load_formation(path=None, # CSV like the shipped table; default: the table inside the package
-                  ) -> Formation:
+def load_formation(
+    path=None,  # CSV like the shipped table; default: the table inside the package
+) -> Formation:
     "Load the shipped 2019-01-27 formation table (or a rebuilt one) into a `Formation`."
-    path = Path(path) if path else Path(str(resources.files("mms_mp") / "resources" / FORMATION_FILE))
-    if not path.exists(): raise NoDataError(f"formation table {path} is missing; reinstall mms_mp (it ships in mms_mp/resources)")
+    path = (
+        Path(path) if path else Path(str(resources.files("mms_mp") / "resources" / FORMATION_FILE))
+    )
+    if not path.exists():
+        raise NoDataError(
+            f"formation table {path} is missing; reinstall mms_mp (it ships in mms_mp/resources)"
+        )
     a = np.genfromtxt(path, delimiter=",", names=True, dtype=None, encoding="utf-8")
     t, r, v = {}, {}, {}
     for p in PROBES:
@@ -157,55 +217,70 @@ def load_formation(path=None, # CSV like the shipped table; default: the table i
 @dataclass(frozen=True)
 class SimParams:
     "Every physical parameter of a simulated event (ground truth). Units are in the names; vectors are GSE."
-    normal_gse: tuple = (0.91239, 0.40135, 0.08044) # outward normal n̂, GSE (Shue 1998 at the 12:35 centroid, tilted 4°), renormalised
-    t_ref: str = "2019-01-27T12:35:00" # UTC: origin of τ, and r_ref = formation centroid then
-    x0_km: float = 0.0 # boundary position X at t_ref along n̂ from r_ref, km
-    delta_km: float = 400.0 # tanh half-thickness δ, km (76 % thickness ≈ 2δ)
-    vn_mean_kms: float = -2.3 # constant part of V_N, km/s
-    vn_amp_kms: tuple = (25.0, 12.0) # amplitudes A_k of the V_N sinusoids, km/s
-    vn_period_s: tuple = (600.0, 210.0) # periods P_k, s
-    vn_phase_rad: tuple = (0.3, 1.7) # phases φ_k at t_ref, rad
-    B_sp_nT: float = 40.0 # magnetospheric tangential field, along +L, nT
-    B_sh_nT: float = 25.0 # magnetosheath tangential field, nT
-    shear_deg: float = 130.0 # angle from +L to the magnetosheath tangential field (towards +M), deg
-    B_N_nT: float = 2.0 # normal field, constant, nT
-    B_rot_nT: float = 12.0 # extra M-field at the layer centre, nT: the field rotates through the layer (B_M bump ∝ sech²(s/δ)); 0 gives a straight-line hodogram
-    n_sp_cc: float = 0.5 # magnetospheric ion density, cm⁻³
-    n_sh_cc: float = 20.0 # magnetosheath ion density, cm⁻³
-    Ti_sp_eV: float = 3000.0 # magnetospheric ion temperature, eV
-    Ti_sh_eV: float = 300.0 # magnetosheath ion temperature, eV
-    Te_sp_eV: float = 800.0 # magnetospheric electron temperature, eV
-    Te_sh_eV: float = 40.0 # magnetosheath electron temperature, eV
-    T_perp_over_para: float = 1.15 # temperature anisotropy T⊥/T∥ (both species, both sides)
-    nHe_sp_cc: float = 0.05 # cold He⁺ density on the magnetospheric side, cm⁻³ (zero in the sheath)
-    THe_sp_eV: float = 10.0 # cold He⁺ temperature, eV
-    heplusplus_frac: float = 0.03 # He⁺⁺ / ion density in the magnetosheath
-    nO_sp_cc: float = 0.01 # O⁺ density on the magnetospheric side, cm⁻³
-    V_sh_L_kms: float = -30.0 # magnetosheath tangential flow, L component, km/s
-    V_sh_M_kms: float = -150.0 # magnetosheath tangential flow, M component, km/s
-    noise_scale: float = 1.0 # multiplies every noise level below
-    fgm_noise_nT: float = 0.1 # FGM noise per component, nT
-    fpi_n_rel: float = 0.03 # FPI relative density noise in the magnetosheath (grows as 1/√n)
-    dis_v_noise_kms: float = 5.0 # DIS fast velocity noise in the magnetosheath, km/s (grows as 1/√n)
-    des_v_noise_kms: float = 10.0 # DES fast velocity noise in the magnetosheath, km/s
-    fpi_T_rel: float = 0.05 # FPI relative temperature noise
-    brst_noise_factor: float = 2.5 # burst moments noise relative to fast
-    hpca_rel: float = 0.10 # HPCA relative density noise
-    hpca_v_noise_kms: float = 15.0 # HPCA velocity noise at 1 cm⁻³, km/s (grows as 1/√n)
-    edp_noise_mVm: float = 0.4 # EDP noise per component, mV/m
-    n_fill: int = 3 # fill-value (−1e31) records per product and probe
-    n_flag: int = 4 # FGM samples flagged (and spiked) / FPI records with errorflags, per probe
-    gap_probe: str = "3" # probe with a data gap in FGM and FPI ("" for none)
-    gap_start: str = "2019-01-27T12:29:30" # UTC start of that gap
-    gap_s: float = 45.0 # gap length, s
-    hpca_gap_start: str = "" # UTC start of an HPCA gap on every probe ("" for none)
-    hpca_gap_s: float = 0.0 # HPCA gap length, s
-    burst_segment_s: float = 600.0 # burst segment (file) length, s
+
+    normal_gse: tuple = (
+        0.91239,
+        0.40135,
+        0.08044,
+    )  # outward normal n̂, GSE (Shue 1998 at the 12:35 centroid, tilted 4°), renormalised
+    t_ref: str = "2019-01-27T12:35:00"  # UTC: origin of τ, and r_ref = formation centroid then
+    x0_km: float = 0.0  # boundary position X at t_ref along n̂ from r_ref, km
+    delta_km: float = 400.0  # tanh half-thickness δ, km (76 % thickness ≈ 2δ)
+    vn_mean_kms: float = -2.3  # constant part of V_N, km/s
+    vn_amp_kms: tuple = (25.0, 12.0)  # amplitudes A_k of the V_N sinusoids, km/s
+    vn_period_s: tuple = (600.0, 210.0)  # periods P_k, s
+    vn_phase_rad: tuple = (0.3, 1.7)  # phases φ_k at t_ref, rad
+    B_sp_nT: float = 40.0  # magnetospheric tangential field, along +L, nT
+    B_sh_nT: float = 25.0  # magnetosheath tangential field, nT
+    shear_deg: float = (
+        130.0  # angle from +L to the magnetosheath tangential field (towards +M), deg
+    )
+    B_N_nT: float = 2.0  # normal field, constant, nT
+    B_rot_nT: float = 12.0  # extra M-field at the layer centre, nT: the field rotates through the layer (B_M bump ∝ sech²(s/δ)); 0 gives a straight-line hodogram
+    n_sp_cc: float = 0.5  # magnetospheric ion density, cm⁻³
+    n_sh_cc: float = 20.0  # magnetosheath ion density, cm⁻³
+    Ti_sp_eV: float = 3000.0  # magnetospheric ion temperature, eV
+    Ti_sh_eV: float = 300.0  # magnetosheath ion temperature, eV
+    Te_sp_eV: float = 800.0  # magnetospheric electron temperature, eV
+    Te_sh_eV: float = 40.0  # magnetosheath electron temperature, eV
+    T_perp_over_para: float = 1.15  # temperature anisotropy T⊥/T∥ (both species, both sides)
+    nHe_sp_cc: float = (
+        0.05  # cold He⁺ density on the magnetospheric side, cm⁻³ (zero in the sheath)
+    )
+    THe_sp_eV: float = 10.0  # cold He⁺ temperature, eV
+    heplusplus_frac: float = 0.03  # He⁺⁺ / ion density in the magnetosheath
+    nO_sp_cc: float = 0.01  # O⁺ density on the magnetospheric side, cm⁻³
+    V_sh_L_kms: float = -30.0  # magnetosheath tangential flow, L component, km/s
+    V_sh_M_kms: float = -150.0  # magnetosheath tangential flow, M component, km/s
+    noise_scale: float = 1.0  # multiplies every noise level below
+    fgm_noise_nT: float = 0.1  # FGM noise per component, nT
+    fpi_n_rel: float = 0.03  # FPI relative density noise in the magnetosheath (grows as 1/√n)
+    dis_v_noise_kms: float = (
+        5.0  # DIS fast velocity noise in the magnetosheath, km/s (grows as 1/√n)
+    )
+    des_v_noise_kms: float = 10.0  # DES fast velocity noise in the magnetosheath, km/s
+    fpi_T_rel: float = 0.05  # FPI relative temperature noise
+    brst_noise_factor: float = 2.5  # burst moments noise relative to fast
+    hpca_rel: float = 0.10  # HPCA relative density noise
+    hpca_v_noise_kms: float = 15.0  # HPCA velocity noise at 1 cm⁻³, km/s (grows as 1/√n)
+    edp_noise_mVm: float = 0.4  # EDP noise per component, mV/m
+    n_fill: int = 3  # fill-value (−1e31) records per product and probe
+    n_flag: int = 4  # FGM samples flagged (and spiked) / FPI records with errorflags, per probe
+    gap_probe: str = "3"  # probe with a data gap in FGM and FPI ("" for none)
+    gap_start: str = "2019-01-27T12:29:30"  # UTC start of that gap
+    gap_s: float = 45.0  # gap length, s
+    hpca_gap_start: str = ""  # UTC start of an HPCA gap on every probe ("" for none)
+    hpca_gap_s: float = 0.0  # HPCA gap length, s
+    burst_segment_s: float = 600.0  # burst segment (file) length, s
 
     def override(self, **kw) -> "SimParams":
         "A copy with some parameters changed; `InputError` on unknown names."
         bad = set(kw) - {f.name for f in fields(self)}
-        if bad: raise InputError(f"unknown simulation parameter(s) {sorted(bad)}; SimParams has {[f.name for f in fields(self)]}")
+        if bad:
+            raise InputError(
+                f"unknown simulation parameter(s) {sorted(bad)}; SimParams has"
+                f" {[f.name for f in fields(self)]}"
+            )
         return replace(self, **{k: tuple(v) if isinstance(v, list) else v for k, v in kw.items()})
 
 # %% ../nbs/02_synthetic.ipynb #5b9d1762
@@ -215,34 +290,48 @@ SCENARIOS = {
     "noisy_hpca_gap": dict(noise_scale=3.0, hpca_gap_start="2019-01-27T12:24:00", hpca_gap_s=180.0),
 }
 
-def scenario_params(scenario: str = "default", # a key of SCENARIOS
-                    **physics, # further SimParams overrides
-                   ) -> SimParams:
+
+def scenario_params(
+    scenario: str = "default",  # a key of SCENARIOS
+    **physics,  # further SimParams overrides
+) -> SimParams:
     "SimParams for a named scenario plus overrides."
-    if scenario not in SCENARIOS: raise InputError(f"unknown scenario {scenario!r}; choose one of {', '.join(SCENARIOS)}")
+    if scenario not in SCENARIOS:
+        raise InputError(f"unknown scenario {scenario!r}; choose one of {', '.join(SCENARIOS)}")
     return SimParams().override(**{**SCENARIOS[scenario], **physics})
 
 # %% ../nbs/02_synthetic.ipynb #4cb29c28
-def lmn_from_normal(normal_gse, # outward normal, GSE (any length)
-                   ) -> np.ndarray: # (3,3) rows L, M, N, unit vectors in GSE
+def lmn_from_normal(
+    normal_gse,  # outward normal, GSE (any length)
+) -> np.ndarray:  # (3,3) rows L, M, N, unit vectors in GSE
     "Boundary triad: N = n̂, L = +Z_GSE projected ⊥ n̂, M = N × L (see the conventions page)."
     n = np.asarray(normal_gse, float)
     nn = np.linalg.norm(n)
-    if n.shape != (3,) or not np.isfinite(nn) or nn == 0: raise InputError(f"normal must be a non-zero 3-vector, got {normal_gse!r}")
+    if n.shape != (3,) or not np.isfinite(nn) or nn == 0:
+        raise InputError(f"normal must be a non-zero 3-vector, got {normal_gse!r}")
     n = n / nn
     z = np.array([0.0, 0.0, 1.0])
-    if abs(n @ z) > 0.99: raise InputError("normal is within 8° of Z_GSE, so L (Z projected ⊥ n̂) is undefined; choose a tilted normal")
+    if abs(n @ z) > 0.99:
+        raise InputError(
+            "normal is within 8° of Z_GSE, so L (Z projected ⊥ n̂) is undefined; choose a tilted"
+            " normal"
+        )
     L = z - (z @ n) * n
     L /= np.linalg.norm(L)
     return np.array([L, np.cross(n, L), n])
 
 # %% ../nbs/02_synthetic.ipynb #a38064cf
-def boundary_vn(tau_s, # time since t_ref, s
-                p: SimParams, # vn_mean_kms, vn_amp_kms, vn_period_s, vn_phase_rad are used
-               ) -> np.ndarray: # boundary normal speed V_N, km/s (positive outward along n̂)
+def boundary_vn(
+    tau_s,  # time since t_ref, s
+    p: SimParams,  # vn_mean_kms, vn_amp_kms, vn_period_s, vn_phase_rad are used
+) -> np.ndarray:  # boundary normal speed V_N, km/s (positive outward along n̂)
     "V_N(τ) = V̄ + Σ A_k cos(2πτ/P_k + φ_k)."
     tau = np.asarray(tau_s, float)[..., None]
-    return p.vn_mean_kms + np.sum(np.array(p.vn_amp_kms) * np.cos(2 * np.pi * tau / np.array(p.vn_period_s) + np.array(p.vn_phase_rad)), -1)
+    return p.vn_mean_kms + np.sum(
+        np.array(p.vn_amp_kms)
+        * np.cos(2 * np.pi * tau / np.array(p.vn_period_s) + np.array(p.vn_phase_rad)),
+        -1,
+    )
 
 # %% ../nbs/02_synthetic.ipynb #ad804145
 def boundary_x(tau_s, # time since t_ref, s
@@ -311,74 +400,113 @@ def _roots(t64, # (T,) datetime64[ns] grid
 @dataclass
 class Truth:
     "Ground truth of one simulated event: parameters, geometry, boundary motion and true crossings."
-    params: SimParams # every physical parameter
-    scenario: str # scenario name
-    seed: int # noise seed
-    trange: tuple # (start, end) datetime64[ns] UTC
-    probes: tuple # probes simulated
-    r_ref_gse_km: np.ndarray # (3,) formation centroid at t_ref, km, GSE
-    psi_ref_rad: float # GSE→GSM angle at t_ref, rad
-    crossings: list = field(default_factory=list) # list of Crossing, time order per probe
-    defects: list = field(default_factory=list) # fills, flags and gaps written on purpose (dicts)
-    files: list = field(default_factory=list) # CDF paths relative to the event folder
-    simulated: bool = True # always True: this is not MMS data
+
+    params: SimParams  # every physical parameter
+    scenario: str  # scenario name
+    seed: int  # noise seed
+    trange: tuple  # (start, end) datetime64[ns] UTC
+    probes: tuple  # probes simulated
+    r_ref_gse_km: np.ndarray  # (3,) formation centroid at t_ref, km, GSE
+    psi_ref_rad: float  # GSE→GSM angle at t_ref, rad
+    crossings: list = field(default_factory=list)  # list of Crossing, time order per probe
+    defects: list = field(default_factory=list)  # fills, flags and gaps written on purpose (dicts)
+    files: list = field(default_factory=list)  # CDF paths relative to the event folder
+    simulated: bool = True  # always True: this is not MMS data
 
     @property
-    def t_ref(self) -> np.datetime64: return as_datetime64(self.params.t_ref)
-    @property
-    def lmn_gse(self) -> np.ndarray: return lmn_from_normal(self.params.normal_gse)
-    @property
-    def lmn_gsm(self) -> np.ndarray: return gse_to_gsm(self.lmn_gse, self.psi_ref_rad)
-    @property
-    def N_gse(self) -> np.ndarray: return self.lmn_gse[2]
-    @property
-    def N_gsm(self) -> np.ndarray: return self.lmn_gsm[2]
-    @property
-    def thickness_km(self) -> float: return 2 * self.params.delta_km
-    @property
-    def edge_s_km(self) -> float: return self.params.delta_km * float(np.arctanh(0.76))
+    def t_ref(self) -> np.datetime64:
+        return as_datetime64(self.params.t_ref)
 
-    def V_N(self, t, # UTC times
-           ) -> np.ndarray: # boundary normal speed, km/s, positive along n̂ (outward)
+    @property
+    def lmn_gse(self) -> np.ndarray:
+        return lmn_from_normal(self.params.normal_gse)
+
+    @property
+    def lmn_gsm(self) -> np.ndarray:
+        return gse_to_gsm(self.lmn_gse, self.psi_ref_rad)
+
+    @property
+    def N_gse(self) -> np.ndarray:
+        return self.lmn_gse[2]
+
+    @property
+    def N_gsm(self) -> np.ndarray:
+        return self.lmn_gsm[2]
+
+    @property
+    def thickness_km(self) -> float:
+        return 2 * self.params.delta_km
+
+    @property
+    def edge_s_km(self) -> float:
+        return self.params.delta_km * float(np.arctanh(0.76))
+
+    def V_N(
+        self,
+        t,  # UTC times
+    ) -> np.ndarray:  # boundary normal speed, km/s, positive along n̂ (outward)
         "True boundary normal speed."
         return boundary_vn(seconds_since(t, self.t_ref), self.params)
-    def X(self, t, # UTC times
-         ) -> np.ndarray: # boundary position along n̂ from r_ref, km (GSE geometry)
+
+    def X(
+        self,
+        t,  # UTC times
+    ) -> np.ndarray:  # boundary position along n̂ from r_ref, km (GSE geometry)
         "True boundary position."
         return boundary_x(seconds_since(t, self.t_ref), self.params)
-    def s(self, probe, # probe 1..4
-          t, # UTC times
-         ) -> np.ndarray: # signed distance from the layer centre, km (negative: magnetosphere side)
+
+    def s(
+        self,
+        probe,  # probe 1..4
+        t,  # UTC times
+    ) -> np.ndarray:  # signed distance from the layer centre, km (negative: magnetosphere side)
         "True signed distance s = n̂·(r − r_ref) − X(t) of one probe."
         r = load_formation().position(probe, t, "GSE")
         return (r - self.r_ref_gse_km) @ self.N_gse - self.X(t)
-    def f(self, probe, # probe 1..4
-          t, # UTC times
-         ) -> np.ndarray: # magnetosheath fraction (0 magnetosphere, 1 magnetosheath)
+
+    def f(
+        self,
+        probe,  # probe 1..4
+        t,  # UTC times
+    ) -> np.ndarray:  # magnetosheath fraction (0 magnetosphere, 1 magnetosheath)
         "True layer fraction f(s) seen by one probe."
         return layer_f(self.s(probe, t), self.params.delta_km)
+
     def crossings_of(self, probe) -> list:
         "True crossings of one probe."
         return [c for c in self.crossings if c.probe == check_probe(probe)]
+
     def series(self, step_s: float = 1.0) -> dict:
         "The truth sampled every `step_s` over `trange`: time (datetime64), V_N (km/s), X (km), s per probe (km)."
-        t = from_seconds(np.arange(0, seconds_since(self.trange[1], self.trange[0]) + step_s / 2, step_s), self.trange[0])
-        return {"time": t, "V_N_kms": self.V_N(t), "X_km": self.X(t), **{f"s_mms{q}_km": self.s(q, t) for q in self.probes}}
+        t = from_seconds(
+            np.arange(0, seconds_since(self.trange[1], self.trange[0]) + step_s / 2, step_s),
+            self.trange[0],
+        )
+        return {
+            "time": t,
+            "V_N_kms": self.V_N(t),
+            "X_km": self.X(t),
+            **{f"s_mms{q}_km": self.s(q, t) for q in self.probes},
+        }
+
     def formation_shape(self) -> dict:
         "Separations and singular values of the formation at t_ref (km, GSE)."
         return load_formation().shape(self.t_ref)
 
 # %% ../nbs/02_synthetic.ipynb #58405624
-def find_crossings(truth: Truth, # event truth (params, r_ref)
-                   probe, # probe 1..4
-                   step_s: float = 0.1, # search grid, s
-                  ) -> list: # list of Crossing in time order
+def find_crossings(
+    truth: Truth,  # event truth (params, r_ref)
+    probe,  # probe 1..4
+    step_s: float = 0.1,  # search grid, s
+) -> list:  # list of Crossing in time order
     "True layer-centre crossings of one probe in `truth.trange` (edges may fall up to 5 min outside it)."
     t0, t1 = truth.trange
     fm = load_formation()
     pad = np.timedelta64(300, "s")  # edges may lie just outside the window
     a, b = max(t0 - pad, fm.span[0]), min(t1 + pad, fm.span[1])
-    t = a + (np.arange(0, seconds_since(b, a), step_s) * 1e9).astype("int64").astype("timedelta64[ns]")
+    t = a + (np.arange(0, seconds_since(b, a), step_s) * 1e9).astype("int64").astype(
+        "timedelta64[ns]"
+    )
     s = truth.s(probe, t)
     tc, _, sg = _roots(t, s)
     te, ie, _ = _roots(t, np.abs(s) - truth.edge_s_km)
@@ -386,9 +514,20 @@ def find_crossings(truth: Truth, # event truth (params, r_ref)
     out = []
     for k in range(len(tc)):  # a handful of crossings: the loop is over events, not samples
         j = np.searchsorted(te, tc[k])
-        if not t0 <= tc[k] < t1 or j == 0 or j == len(te): continue  # centre outside the window, or an edge beyond the ephemeris
-        out.append(Crossing(check_probe(probe), tc[k], "out" if sg[k] > 0 else "in", fm.position(probe, tc[k], "GSE")[0],
-                            float(truth.V_N(tc[k])), te[j - 1], te[j], bool(side[j - 1] != side[j])))
+        if not t0 <= tc[k] < t1 or j == 0 or j == len(te):
+            continue  # centre outside the window, or an edge beyond the ephemeris
+        out.append(
+            Crossing(
+                check_probe(probe),
+                tc[k],
+                "out" if sg[k] > 0 else "in",
+                fm.position(probe, tc[k], "GSE")[0],
+                float(truth.V_N(tc[k])),
+                te[j - 1],
+                te[j],
+                bool(side[j - 1] != side[j]),
+            )
+        )
     return out
 
 # %% ../nbs/02_synthetic.ipynb #294ae5b0
@@ -416,7 +555,11 @@ def _grid(t0, t1, dt_s):
 # %% ../nbs/02_synthetic.ipynb #966c5270
 def _observe(truth, probe, t, accum_s=0.0, nsub=1):
     "True state seen by `probe` at `t`, averaged over [t, t + accum_s] with `nsub` sub-samples."
-    off = ((np.arange(nsub) + 0.5) / nsub * accum_s * 1e9).astype("int64").astype("timedelta64[ns]") if accum_s else np.zeros(1, "timedelta64[ns]")
+    off = (
+        ((np.arange(nsub) + 0.5) / nsub * accum_s * 1e9).astype("int64").astype("timedelta64[ns]")
+        if accum_s
+        else np.zeros(1, "timedelta64[ns]")
+    )
     tt = (t[:, None] + off).ravel()
     st = plasma_state(truth.s(probe, tt), truth.V_N(tt), truth.params)
     return {k: v.reshape(len(t), len(off), *v.shape[1:]).mean(1) for k, v in st.items()}
@@ -447,9 +590,17 @@ def _cut(t, start, dur_s):
     return ~((t >= a) & (t < a + np.timedelta64(int(dur_s * 1e9), "ns")))
 
 # %% ../nbs/02_synthetic.ipynb #88a02e57
-def _name(prod, probe, q): return prod.var(q).cdf_name(probe, prod.rate)
-def _flagname(prod, probe): return next(v for v in prod.vars if v.kind == "flags").cdf_name(probe, prod.rate)
-def _noise_k(p, rate): return p.noise_scale * (p.brst_noise_factor if rate == "brst" else 1.0)
+def _name(prod, probe, q):
+    return prod.var(q).cdf_name(probe, prod.rate)
+
+
+def _flagname(prod, probe):
+    return next(v for v in prod.vars if v.kind == "flags").cdf_name(probe, prod.rate)
+
+
+def _noise_k(p, rate):
+    return p.noise_scale * (p.brst_noise_factor if rate == "brst" else 1.0)
+
 
 def _sim_fgm(truth, probe, prod, t, rng, defects):
     p = truth.params
@@ -461,14 +612,32 @@ def _sim_fgm(truth, probe, prod, t, rng, defects):
     if len(i):
         flag[i] = 1
         B[i] += 30.0
-        defects.append({"kind": "fgm_flag", "probe": probe, "product": f"fgm_{prod.rate}", "times": _iso_ns(t[i]), "note": "flag=1, B spiked by +30 nT"})
+        defects.append(
+            {
+                "kind": "fgm_flag",
+                "probe": probe,
+                "product": f"fgm_{prod.rate}",
+                "times": _iso_ns(t[i]),
+                "note": "flag=1, B spiked by +30 nT",
+            }
+        )
     Bm = gse_to_gsm(B, load_formation().psi(t))
     gse, gsm = (np.column_stack([x, np.linalg.norm(x, axis=1)]) for x in (B, Bm))
-    _fill(rng, [gse, gsm], p.n_fill, f"fgm_{prod.rate}", probe, t, defects, truth.trange, avoid=flag)
-    return {_name(prod, probe, "B_gse"): gse, _name(prod, probe, "B_gsm"): gsm, _flagname(prod, probe): flag}, 0.0
+    _fill(
+        rng, [gse, gsm], p.n_fill, f"fgm_{prod.rate}", probe, t, defects, truth.trange, avoid=flag
+    )
+    return {
+        _name(prod, probe, "B_gse"): gse,
+        _name(prod, probe, "B_gsm"): gsm,
+        _flagname(prod, probe): flag,
+    }, 0.0
 
 # %% ../nbs/02_synthetic.ipynb #e6a9c4fc
-ENERGY_TABLE_EV = {"i": np.geomspace(10.0, 30000.0, 32), "e": np.geomspace(6.0, 28000.0, 32)}  # FPI-like log energies, eV
+ENERGY_TABLE_EV = {
+    "i": np.geomspace(10.0, 30000.0, 32),
+    "e": np.geomspace(6.0, 28000.0, 32),
+}  # FPI-like log energies, eV
+
 
 def _sim_fpi(truth, probe, prod, t, rng, defects):
     p = truth.params
@@ -480,23 +649,55 @@ def _sim_fpi(truth, probe, prod, t, rng, defects):
     w = np.sqrt(p.n_sh_cc / st["n"])
     g = lambda *s: rng.standard_normal(s or (n,))
     N = st["n"] * (1 + k * p.fpi_n_rel * w * g())
-    V = st["V_gse"] + (k * (p.dis_v_noise_kms if q == "i" else p.des_v_noise_kms) * w)[:, None] * g(n, 3)
+    V = st["V_gse"] + (k * (p.dis_v_noise_kms if q == "i" else p.des_v_noise_kms) * w)[:, None] * g(
+        n, 3
+    )
     T = st["T" + q] * (1 + k * p.fpi_T_rel * w * g())
     a = p.T_perp_over_para
-    Tsp, Tsh, m = (p.Ti_sp_eV, p.Ti_sh_eV, M_P_KG) if q == "i" else (p.Te_sp_eV, p.Te_sh_eV, M_ELECTRON_KG)
+    Tsp, Tsh, m = (
+        (p.Ti_sp_eV, p.Ti_sh_eV, M_P_KG) if q == "i" else (p.Te_sp_eV, p.Te_sh_eV, M_ELECTRON_KG)
+    )
     E = np.broadcast_to(ENERGY_TABLE_EV[q], (n, 32))
-    spec = (maxwellian_def(E, p.n_sp_cc * (1 - st["f"]), np.full(n, Tsp), m) + maxwellian_def(E, p.n_sh_cc * st["f"], np.full(n, Tsh), m))
+    spec = maxwellian_def(E, p.n_sp_cc * (1 - st["f"]), np.full(n, Tsp), m) + maxwellian_def(
+        E, p.n_sh_cc * st["f"], np.full(n, Tsh), m
+    )
     spec = spec * np.exp(0.15 * k * g(n, 32)) + (1e3 if q == "i" else 1e4)
     flags = np.zeros(n, "uint32")
     i = _pick(rng, t, p.n_flag, truth.trange)
     if len(i):
         flags[i] = 1
-        defects.append({"kind": "fpi_errorflag", "probe": probe, "product": f"fpi_{prod.rate}_{prod.datatype}", "times": _iso_ns(t[i])})
+        defects.append(
+            {
+                "kind": "fpi_errorflag",
+                "probe": probe,
+                "product": f"fpi_{prod.rate}_{prod.datatype}",
+                "times": _iso_ns(t[i]),
+            }
+        )
     Tpa, Tpe = T * 3 / (1 + 2 * a), T * 3 * a / (1 + 2 * a)
-    _fill(rng, [N, V, Tpa, Tpe, spec], p.n_fill, f"fpi_{prod.rate}_{prod.datatype}", probe, t, defects, truth.trange, avoid=flags)
+    _fill(
+        rng,
+        [N, V, Tpa, Tpe, spec],
+        p.n_fill,
+        f"fpi_{prod.rate}_{prod.datatype}",
+        probe,
+        t,
+        defects,
+        truth.trange,
+        avoid=flags,
+    )
     nm = lambda x: _name(prod, probe, x)
-    return ({nm(prod.datatype[:3] + "_errorflags"): flags, nm(f"N{q}"): N, nm(f"V{q}_gse"): V,
-             nm(f"T{q}_para"): Tpa, nm(f"T{q}_perp"): Tpe, nm(f"E{q}_spec"): spec}, accum)
+    return (
+        {
+            nm(prod.datatype[:3] + "_errorflags"): flags,
+            nm(f"N{q}"): N,
+            nm(f"V{q}_gse"): V,
+            nm(f"T{q}_para"): Tpa,
+            nm(f"T{q}_perp"): Tpe,
+            nm(f"E{q}_spec"): spec,
+        },
+        accum,
+    )
 
 # %% ../nbs/02_synthetic.ipynb #83a7848c
 def _sim_hpca(truth, probe, prod, t, rng, defects):
@@ -505,16 +706,35 @@ def _sim_hpca(truth, probe, prod, t, rng, defects):
     n = len(t)
     k = p.noise_scale
     psi = load_formation().psi(t)
-    dens = {"Hplus": st["n"] - 2 * st["n_Heplusplus"], "Heplus": st["n_Heplus"], "Heplusplus": st["n_Heplusplus"], "Oplus": st["n_Oplus"]}
-    temp = {"Hplus": st["Ti"], "Heplus": st["T_Heplus"], "Heplusplus": 4 * st["Ti"], "Oplus": st["Ti"]}
+    dens = {
+        "Hplus": st["n"] - 2 * st["n_Heplusplus"],
+        "Heplus": st["n_Heplus"],
+        "Heplusplus": st["n_Heplusplus"],
+        "Oplus": st["n_Oplus"],
+    }
+    temp = {
+        "Hplus": st["Ti"],
+        "Heplus": st["T_Heplus"],
+        "Heplusplus": 4 * st["Ti"],
+        "Oplus": st["Ti"],
+    }
     out, arrs = {}, []
     for sp, d in dens.items():
-        N = np.clip(d * (1 + k * p.hpca_rel * rng.standard_normal(n)) + 0.002 * k * rng.standard_normal(n), 1e-4, None)
+        N = np.clip(
+            d * (1 + k * p.hpca_rel * rng.standard_normal(n)) + 0.002 * k * rng.standard_normal(n),
+            1e-4,
+            None,
+        )
         sv = np.minimum(k * p.hpca_v_noise_kms / np.sqrt(np.maximum(d, 1e-3)), 300.0)
         V = st["V_gse"] + sv[:, None] * rng.standard_normal((n, 3))
         Vm = gse_to_gsm(V, psi)
         T = temp[sp] * (1 + 0.1 * k * rng.standard_normal(n))
-        out |= {_name(prod, probe, f"N_{sp}"): N, _name(prod, probe, f"V_{sp}_gse"): V, _name(prod, probe, f"V_{sp}_gsm"): Vm, _name(prod, probe, f"T_{sp}"): T}
+        out |= {
+            _name(prod, probe, f"N_{sp}"): N,
+            _name(prod, probe, f"V_{sp}_gse"): V,
+            _name(prod, probe, f"V_{sp}_gsm"): Vm,
+            _name(prod, probe, f"T_{sp}"): T,
+        }
         arrs += [N, V, Vm, T]
     _fill(rng, arrs, p.n_fill, "hpca_srvy_moments", probe, t, defects, truth.trange)
     return out, 10.0
@@ -536,15 +756,27 @@ def _sim_edp(truth, probe, prod, t, rng, defects):
 # %% ../nbs/02_synthetic.ipynb #2316ce1a
 def _sim_mec(truth, probe, prod, t, rng, defects):
     fm = load_formation()
-    return {_name(prod, probe, q): f(probe, t, fr) for q, f, fr in
-            (("R_gse", fm.position, "GSE"), ("R_gsm", fm.position, "GSM"), ("Vsc_gse", fm.velocity, "GSE"), ("Vsc_gsm", fm.velocity, "GSM"))}, 0.0
+    return {
+        _name(prod, probe, q): f(probe, t, fr)
+        for q, f, fr in (
+            ("R_gse", fm.position, "GSE"),
+            ("R_gsm", fm.position, "GSM"),
+            ("Vsc_gse", fm.velocity, "GSE"),
+            ("Vsc_gsm", fm.velocity, "GSM"),
+        )
+    }, 0.0
+
 
 # product token -> (catalogue keys, cadence s per datatype, generator)
 PRODUCT_SPECS = {
     "fgm_srvy": ([("fgm", "srvy", "")], [1 / 16], _sim_fgm),
     "fgm_brst": ([("fgm", "brst", "")], [1 / 128], _sim_fgm),
     "fpi_fast": ([("fpi", "fast", "dis-moms"), ("fpi", "fast", "des-moms")], [4.5, 4.5], _sim_fpi),
-    "fpi_brst": ([("fpi", "brst", "dis-moms"), ("fpi", "brst", "des-moms")], [0.15, 0.03], _sim_fpi),
+    "fpi_brst": (
+        [("fpi", "brst", "dis-moms"), ("fpi", "brst", "des-moms")],
+        [0.15, 0.03],
+        _sim_fpi,
+    ),
     "hpca_srvy": ([("hpca", "srvy", "moments")], [10.0], _sim_hpca),
     "edp_fast": ([("edp", "fast", "dce"), ("edp", "fast", "scpot")], [1 / 32, 1 / 32], _sim_edp),
     "mec_srvy": ([("mec", "srvy", "epht89q")], [30.0], _sim_mec),
@@ -572,29 +804,68 @@ def _write_product(root, truth, probe, token, t0, t1, seed, defects) -> list:
         for c, (ftime, t) in enumerate(chunks):
             if probe == p.gap_probe and prod.instrument in ("fgm", "fpi"):
                 keep = _cut(t, p.gap_start, p.gap_s)
-                if not keep.all(): defects.append({"kind": "gap", "probe": probe, "product": f"{prod.instrument}_{prod.rate}_{prod.datatype}".rstrip("_"),
-                                                   "start": p.gap_start, "duration_s": p.gap_s})
+                if not keep.all():
+                    defects.append(
+                        {
+                            "kind": "gap",
+                            "probe": probe,
+                            "product": f"{prod.instrument}_{prod.rate}_{prod.datatype}".rstrip("_"),
+                            "start": p.gap_start,
+                            "duration_s": p.gap_s,
+                        }
+                    )
                 t = t[keep]
             if prod.instrument == "hpca":
                 keep = _cut(t, p.hpca_gap_start, p.hpca_gap_s)
-                if not keep.all(): defects.append({"kind": "gap", "probe": probe, "product": "hpca_srvy_moments", "start": p.hpca_gap_start, "duration_s": p.hpca_gap_s})
+                if not keep.all():
+                    defects.append(
+                        {
+                            "kind": "gap",
+                            "probe": probe,
+                            "product": "hpca_srvy_moments",
+                            "start": p.hpca_gap_start,
+                            "duration_s": p.hpca_gap_s,
+                        }
+                    )
                 t = t[keep]
-            if not len(t): continue
+            if not len(t):
+                continue
             rng = np.random.default_rng([seed, int(probe), ALL_PRODUCTS.index(token), j, c])
             data, accum = gen(truth, probe, prod, t, rng, defects)
             path = sdc_path(root, probe, *key, ftime)
             path.parent.mkdir(parents=True, exist_ok=True)
-            note = (f"SIMULATED by mms_mp.synthetic (scenario {truth.scenario!r}, seed {seed}): a model magnetopause on the real "
-                    "2019-01-27 MMS ephemeris. Not MMS data.")
-            paths.append(write_l2_cdf(path, probe, prod, t, data, {v.depend_1.format(p=probe, rate=prod.rate): np.broadcast_to(
-                ENERGY_TABLE_EV["i" if "dis" in prod.datatype else "e"], (len(t), 32)) for v in prod.vars if v.kind == "spectrum"}, accum, note))
+            note = (
+                f"SIMULATED by mms_mp.synthetic (scenario {truth.scenario!r}, seed {seed}): a model"
+                " magnetopause on the real 2019-01-27 MMS ephemeris. Not MMS data."
+            )
+            paths.append(
+                write_l2_cdf(
+                    path,
+                    probe,
+                    prod,
+                    t,
+                    data,
+                    {
+                        v.depend_1.format(p=probe, rate=prod.rate): np.broadcast_to(
+                            ENERGY_TABLE_EV["i" if "dis" in prod.datatype else "e"], (len(t), 32)
+                        )
+                        for v in prod.vars
+                        if v.kind == "spectrum"
+                    },
+                    accum,
+                    note,
+                )
+            )
     return paths
 
 # %% ../nbs/02_synthetic.ipynb #81d43a48
-def _vec(v, frame, units): return {"frame": frame, "units": units, "value": [float(x) for x in np.asarray(v).ravel()]}
+def _vec(v, frame, units):
+    return {"frame": frame, "units": units, "value": [float(x) for x in np.asarray(v).ravel()]}
 
-def truth_to_dict(truth: Truth, # ground truth of an event
-                 ) -> dict: # JSON-ready (ISO times, lists; vectors as {"frame", "units", "value"})
+
+def truth_to_dict(
+    truth: Truth,  # ground truth of an event
+) -> dict:  # JSON-ready (ISO times, lists; vectors as {"frame", "units", "value"})
     "JSON-ready ground truth; every vector states its frame and units."
     p = truth.params
     L, M, N = truth.lmn_gse
@@ -602,45 +873,111 @@ def truth_to_dict(truth: Truth, # ground truth of an event
     t0, t1 = truth.trange
     ser = truth.series(1.0)
     th = np.deg2rad(p.shear_deg)
-    side = lambda f, n, Ti, Te, Bt: {"B_lmn": _vec([Bt[0], Bt[1], p.B_N_nT], "LMN", "nT"), "n_cc": n, "Ti_eV": Ti, "Te_eV": Te,
-                                     "V_lmn_tangential": _vec([f * p.V_sh_L_kms, f * p.V_sh_M_kms, 0.0], "LMN", "km/s")}
+    side = lambda f, n, Ti, Te, Bt: {
+        "B_lmn": _vec([Bt[0], Bt[1], p.B_N_nT], "LMN", "nT"),
+        "n_cc": n,
+        "Ti_eV": Ti,
+        "Te_eV": Te,
+        "V_lmn_tangential": _vec([f * p.V_sh_L_kms, f * p.V_sh_M_kms, 0.0], "LMN", "km/s"),
+    }
     return {
-        "simulated": True, "generator": "mms_mp.synthetic", "note": "SIMULATED event: a model magnetopause on the real 2019-01-27 MMS ephemeris",
-        "scenario": truth.scenario, "seed": truth.seed, "trange": iso_ms(np.array(truth.trange)), "probes": list(truth.probes),
+        "simulated": True,
+        "generator": "mms_mp.synthetic",
+        "note": "SIMULATED event: a model magnetopause on the real 2019-01-27 MMS ephemeris",
+        "scenario": truth.scenario,
+        "seed": truth.seed,
+        "trange": iso_ms(np.array(truth.trange)),
+        "probes": list(truth.probes),
         "params": {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(p).items()},
-        "t_ref": iso_ms(truth.t_ref), "r_ref": _vec(truth.r_ref_gse_km, "GSE", "km"), "psi_ref_rad": truth.psi_ref_rad,
-        "N": _vec(N, "GSE", "1"), "L": _vec(L, "GSE", "1"), "M": _vec(M, "GSE", "1"),
-        "N_gsm": _vec(Nm, "GSM", "1"), "L_gsm": _vec(Lm, "GSM", "1"), "M_gsm": _vec(Mm, "GSM", "1"),
-        "delta_km": p.delta_km, "thickness_km": truth.thickness_km, "edge_s_km": truth.edge_s_km, "B_N_nT": p.B_N_nT, "shear_deg": p.shear_deg,
+        "t_ref": iso_ms(truth.t_ref),
+        "r_ref": _vec(truth.r_ref_gse_km, "GSE", "km"),
+        "psi_ref_rad": truth.psi_ref_rad,
+        "N": _vec(N, "GSE", "1"),
+        "L": _vec(L, "GSE", "1"),
+        "M": _vec(M, "GSE", "1"),
+        "N_gsm": _vec(Nm, "GSM", "1"),
+        "L_gsm": _vec(Lm, "GSM", "1"),
+        "M_gsm": _vec(Mm, "GSM", "1"),
+        "delta_km": p.delta_km,
+        "thickness_km": truth.thickness_km,
+        "edge_s_km": truth.edge_s_km,
+        "B_N_nT": p.B_N_nT,
+        "shear_deg": p.shear_deg,
         "magnetosphere": side(0.0, p.n_sp_cc, p.Ti_sp_eV, p.Te_sp_eV, (p.B_sp_nT, 0.0)),
-        "magnetosheath": side(1.0, p.n_sh_cc, p.Ti_sh_eV, p.Te_sh_eV, (p.B_sh_nT * np.cos(th), p.B_sh_nT * np.sin(th))),
+        "magnetosheath": side(
+            1.0, p.n_sh_cc, p.Ti_sh_eV, p.Te_sh_eV, (p.B_sh_nT * np.cos(th), p.B_sh_nT * np.sin(th))
+        ),
         "formation": truth.formation_shape(),
-        "crossings": [{"probe": c.probe, "time": iso_ms(c.time), "direction": c.direction, "position": _vec(c.r_gse_km, "GSE", "km"),
-                       "V_N_kms": c.V_N_kms, "layer_start": iso_ms(c.layer_start), "layer_end": iso_ms(c.layer_end),
-                       "duration_s": c.duration_s, "complete": c.complete} for c in truth.crossings],
-        "series": {k: iso_ms(v) if k == "time" else np.round(v, 4).tolist() for k, v in ser.items()},
-        "defects": truth.defects, "files": truth.files,
+        "crossings": [
+            {
+                "probe": c.probe,
+                "time": iso_ms(c.time),
+                "direction": c.direction,
+                "position": _vec(c.r_gse_km, "GSE", "km"),
+                "V_N_kms": c.V_N_kms,
+                "layer_start": iso_ms(c.layer_start),
+                "layer_end": iso_ms(c.layer_end),
+                "duration_s": c.duration_s,
+                "complete": c.complete,
+            }
+            for c in truth.crossings
+        ],
+        "series": {
+            k: iso_ms(v) if k == "time" else np.round(v, 4).tolist() for k, v in ser.items()
+        },
+        "defects": truth.defects,
+        "files": truth.files,
     }
 
 # %% ../nbs/02_synthetic.ipynb #e2718faa
-def load_truth(event_dir, # folder written by simulate_event (or demo_event_dir())
-              ) -> Truth:
+def load_truth(
+    event_dir,  # folder written by simulate_event (or demo_event_dir())
+) -> Truth:
     "Read `truth.json` of a simulated event back into a `Truth`."
     f = Path(event_dir) / "truth.json"
-    if not f.exists(): raise NoDataError(f"no truth.json in {event_dir}; it is not a simulated event folder (make one with simulate_event or demo_event_dir)")
+    if not f.exists():
+        raise NoDataError(
+            f"no truth.json in {event_dir}; it is not a simulated event folder (make one with"
+            " simulate_event or demo_event_dir)"
+        )
     d = json.loads(f.read_text(encoding="utf-8"))
-    if d.get("simulated") is not True: raise InputError(f"{f} does not say simulated: true; not written by mms_mp.synthetic")
+    if d.get("simulated") is not True:
+        raise InputError(f"{f} does not say simulated: true; not written by mms_mp.synthetic")
     p = SimParams().override(**d["params"])
-    cr = [Crossing(c["probe"], as_datetime64(c["time"]), c["direction"], np.array(c["position"]["value"]), c["V_N_kms"],
-                   as_datetime64(c["layer_start"]), as_datetime64(c["layer_end"]), c["complete"]) for c in d["crossings"]]
-    return Truth(p, d["scenario"], d["seed"], parse_trange(d["trange"]), tuple(d["probes"]), np.array(d["r_ref"]["value"]),
-                 d["psi_ref_rad"], cr, d["defects"], d["files"])
+    cr = [
+        Crossing(
+            c["probe"],
+            as_datetime64(c["time"]),
+            c["direction"],
+            np.array(c["position"]["value"]),
+            c["V_N_kms"],
+            as_datetime64(c["layer_start"]),
+            as_datetime64(c["layer_end"]),
+            c["complete"],
+        )
+        for c in d["crossings"]
+    ]
+    return Truth(
+        p,
+        d["scenario"],
+        d["seed"],
+        parse_trange(d["trange"]),
+        tuple(d["probes"]),
+        np.array(d["r_ref"]["value"]),
+        d["psi_ref_rad"],
+        cr,
+        d["defects"],
+        d["files"],
+    )
 
 # %% ../nbs/02_synthetic.ipynb #aa66b920
 def _staged_dir(out_dir: Path, overwrite: bool) -> Path:
     "A fresh hidden folder beside `out_dir` to build into (moved into place at the end)."
     if out_dir.exists() and any(out_dir.iterdir()) and not overwrite:
-        raise InputError(f"{out_dir} exists and is not empty; pass overwrite=True to replace it, or choose a new folder")
+        raise InputError(
+            f"{out_dir} exists and is not empty; pass overwrite=True to replace it, or choose a new"
+            " folder"
+        )
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     return Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", suffix=".part", dir=out_dir.parent))
 
@@ -677,35 +1014,48 @@ def event_truth(scenario: str = "default", # a key of SCENARIOS
     return truth
 
 # %% ../nbs/02_synthetic.ipynb #20d922b7
-def simulate_event(out_dir, # folder to create (SDC layout below it, plus truth.json)
-                   *, trange=("2019-01-27T12:15", "2019-01-27T12:55"), # UTC window, inside 2019-01-27 10:00–15:00
-                   probes=PROBES, # probes to write
-                   seed: int = 0, # noise seed: same seed, same files
-                   scenario: str = "default", # a key of SCENARIOS
-                   products=ALL_PRODUCTS, # product tokens, keys of PRODUCT_SPECS
-                   overwrite: bool = False, # replace an existing non-empty out_dir
-                   **physics, # SimParams overrides (e.g. delta_km=300)
-                  ) -> Truth: # the ground truth (also in out_dir/truth.json)
+def simulate_event(
+    out_dir,  # folder to create (SDC layout below it, plus truth.json)
+    *,
+    trange=("2019-01-27T12:15", "2019-01-27T12:55"),  # UTC window, inside 2019-01-27 10:00–15:00
+    probes=PROBES,  # probes to write
+    seed: int = 0,  # noise seed: same seed, same files
+    scenario: str = "default",  # a key of SCENARIOS
+    products=ALL_PRODUCTS,  # product tokens, keys of PRODUCT_SPECS
+    overwrite: bool = False,  # replace an existing non-empty out_dir
+    **physics,  # SimParams overrides (e.g. delta_km=300)
+) -> Truth:  # the ground truth (also in out_dir/truth.json)
     "Write a simulated MMS magnetopause event (L2 CDFs + truth.json) into `out_dir`, atomically."
     p = scenario_params(scenario, **physics)
     t0, t1 = parse_trange(trange)
     probes = tuple(dict.fromkeys(check_probe(x) for x in probes))
     bad = [x for x in products if x not in PRODUCT_SPECS]
-    if bad: raise InputError(f"unknown product(s) {bad}; choose from {', '.join(ALL_PRODUCTS)}")
+    if bad:
+        raise InputError(f"unknown product(s) {bad}; choose from {', '.join(ALL_PRODUCTS)}")
     fm = load_formation()
     a, b = fm.span
     pad = np.timedelta64(60, "s")  # survey files carry 60 s either side
-    seg = int(np.ceil(seconds_since(t1, t0) / p.burst_segment_s)) * p.burst_segment_s if any("brst" in x for x in products) else 0.0
+    seg = (
+        int(np.ceil(seconds_since(t1, t0) / p.burst_segment_s)) * p.burst_segment_s
+        if any("brst" in x for x in products)
+        else 0.0
+    )
     if t0 - pad < a or max(t1 + pad, t0 + np.timedelta64(int(seg * 1e9), "ns")) > b:
-        raise InputError(f"trange {iso_ms(t0)}–{iso_ms(t1)} (with 60 s padding and whole burst segments) is outside the shipped "
-                         f"ephemeris {iso_ms(a)}–{iso_ms(b)}; simulate inside 2019-01-27 10:02–14:58 UT")
+        raise InputError(
+            f"trange {iso_ms(t0)}–{iso_ms(t1)} (with 60 s padding and whole burst segments) is"
+            f" outside the shipped ephemeris {iso_ms(a)}–{iso_ms(b)}; simulate inside 2019-01-27"
+            " 10:02–14:58 UT"
+        )
     out_dir = Path(out_dir)
     tmp = _staged_dir(out_dir, overwrite)
     try:
         truth = event_truth(scenario, trange=(t0, t1), probes=probes, seed=seed, **physics)
         for q in probes:
             for tok in products:
-                truth.files += [str(x.relative_to(tmp)) for x in _write_product(tmp, truth, q, tok, t0, t1, int(seed), truth.defects)]
+                truth.files += [
+                    str(x.relative_to(tmp))
+                    for x in _write_product(tmp, truth, q, tok, t0, t1, int(seed), truth.defects)
+                ]
         write_json_atomic(tmp / "truth.json", truth_to_dict(truth))
         _publish(tmp, out_dir)
     except BaseException:
@@ -719,23 +1069,32 @@ def _cache_key(scenario: str, seed: int) -> str:
     files = ("synthetic.py", "layout.py", "cdfwrite.py")
     text = "".join((resources.files("mms_mp") / f).read_text(encoding="utf-8") for f in files)
     src = "".join(ln for ln in text.splitlines(True) if not ln.startswith("# %%"))
-    blob = json.dumps({"params": asdict(scenario_params(scenario)), "seed": seed, "src": src}, sort_keys=True, default=str)
+    blob = json.dumps(
+        {"params": asdict(scenario_params(scenario)), "seed": seed, "src": src},
+        sort_keys=True,
+        default=str,
+    )
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 # %% ../nbs/02_synthetic.ipynb #8c6c9374
-def demo_event_dir(scenario: str = "default", # a key of SCENARIOS
-                   *, root=None, # cache folder (default: cache_root())
-                   rebuild: bool = False, # simulate again even if cached
-                  ) -> Path: # folder with the SDC-layout CDFs and truth.json
+def demo_event_dir(
+    scenario: str = "default",  # a key of SCENARIOS
+    *,
+    root=None,  # cache folder (default: cache_root())
+    rebuild: bool = False,  # simulate again even if cached
+) -> Path:  # folder with the SDC-layout CDFs and truth.json
     "The simulated 2019-01-27 12:15–12:55 event for `scenario`, built once and cached (key: parameters, seed, simulator source)."
-    if scenario not in SCENARIOS: raise InputError(f"unknown scenario {scenario!r}; choose one of {', '.join(SCENARIOS)}")
+    if scenario not in SCENARIOS:
+        raise InputError(f"unknown scenario {scenario!r}; choose one of {', '.join(SCENARIOS)}")
     d = cache_root(root) / f"sim_20190127_{scenario}_{_cache_key(scenario, 0)}"
-    if (d / "truth.json").exists() and not rebuild: return d
+    if (d / "truth.json").exists() and not rebuild:
+        return d
     d.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{d.name}.", suffix=".build", dir=d.parent))
     try:
         simulate_event(tmp / "ev", scenario=scenario, seed=0)
-        if rebuild or not (d / "truth.json").exists(): _publish(tmp / "ev", d)  # a racing builder's identical copy is kept otherwise
+        if rebuild or not (d / "truth.json").exists():
+            _publish(tmp / "ev", d)  # a racing builder's identical copy is kept otherwise
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     _prune_stale(d)
