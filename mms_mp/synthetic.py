@@ -783,79 +783,60 @@ PRODUCT_SPECS = {
 }
 ALL_PRODUCTS = tuple(PRODUCT_SPECS)
 
-# %% ../nbs/02_synthetic.ipynb #768a2026
+# %% ../nbs/02_synthetic.ipynb #7c7064bf
+def _file_chunks(prod, p, t0, t1, dt):
+    "(file time, record times) of every file of `prod` for the window [t0, t1)."
+    if prod.rate == "brst":
+        seg = np.timedelta64(int(p.burst_segment_s * 1e9), "ns")
+        starts = t0 + seg * np.arange(int(np.ceil(seconds_since(t1, t0) / p.burst_segment_s)))
+        return [(s, _grid(s, s + seg, dt)) for s in starts]
+    pad = np.timedelta64(60, "s")
+    t = _grid(t0 - pad, t1 + pad, dt)
+    step = {"daily": 86400, "2h": 7200}[prod.granularity] * 10**9
+    bins = t.astype("int64") // step
+    return [(np.datetime64(int(b * step), "ns"), t[bins == b]) for b in np.unique(bins)]
+
+# %% ../nbs/02_synthetic.ipynb #61251ebb
+def _cut_gaps(t, prod, probe, p, defects):
+    "Drop the records inside the scenario's gaps for this product; note each gap in `defects`."
+    gaps = []
+    if probe == p.gap_probe and prod.instrument in ("fgm", "fpi"):
+        name = f"{prod.instrument}_{prod.rate}_{prod.datatype}".rstrip("_")
+        gaps.append((name, p.gap_start, p.gap_s))
+    if prod.instrument == "hpca": gaps.append(("hpca_srvy_moments", p.hpca_gap_start, p.hpca_gap_s))
+    for name, start, dur in gaps:
+        keep = _cut(t, start, dur)
+        if not keep.all():
+            defects.append({"kind": "gap", "probe": probe, "product": name, "start": start,
+                            "duration_s": dur})
+        t = t[keep]
+    return t
+
+# %% ../nbs/02_synthetic.ipynb #ebf06624
+def _write_file(root, truth, probe, prod, key, ftime, t, data, accum, seed):
+    "Write one simulated product file; returns its path."
+    path = sdc_path(root, probe, *key, ftime)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    table = ENERGY_TABLE_EV["i" if "dis" in prod.datatype else "e"]
+    energy = {v.depend_1.format(p=probe, rate=prod.rate): np.broadcast_to(table, (len(t), 32))
+              for v in prod.vars if v.kind == "spectrum"}
+    note = (f"SIMULATED by mms_mp.synthetic (scenario {truth.scenario!r}, seed {seed}): a model"
+            " magnetopause on the real 2019-01-27 MMS ephemeris. Not MMS data.")
+    return write_l2_cdf(path, probe, prod, t, data, energy, accum, note)
+
+# %% ../nbs/02_synthetic.ipynb #08133345
 def _write_product(root, truth, probe, token, t0, t1, seed, defects) -> list:
     "Simulate and write every file of one product token for one probe; returns the paths."
     keys, cadences, gen = PRODUCT_SPECS[token]
-    p = truth.params
     paths = []
     for j, (key, dt) in enumerate(zip(keys, cadences)):
         prod = get_product(*key)
-        pad = np.timedelta64(60, "s")
-        if prod.rate == "brst":
-            seg = np.timedelta64(int(p.burst_segment_s * 1e9), "ns")
-            starts = t0 + seg * np.arange(int(np.ceil(seconds_since(t1, t0) / p.burst_segment_s)))
-            chunks = [(s, _grid(s, s + seg, dt)) for s in starts]
-        else:
-            t = _grid(t0 - pad, t1 + pad, dt)
-            step = {"daily": 86400, "2h": 7200}[prod.granularity] * 10**9
-            bins = t.astype("int64") // step
-            chunks = [(np.datetime64(int(b * step), "ns"), t[bins == b]) for b in np.unique(bins)]
-        for c, (ftime, t) in enumerate(chunks):
-            if probe == p.gap_probe and prod.instrument in ("fgm", "fpi"):
-                keep = _cut(t, p.gap_start, p.gap_s)
-                if not keep.all():
-                    defects.append(
-                        {
-                            "kind": "gap",
-                            "probe": probe,
-                            "product": f"{prod.instrument}_{prod.rate}_{prod.datatype}".rstrip("_"),
-                            "start": p.gap_start,
-                            "duration_s": p.gap_s,
-                        }
-                    )
-                t = t[keep]
-            if prod.instrument == "hpca":
-                keep = _cut(t, p.hpca_gap_start, p.hpca_gap_s)
-                if not keep.all():
-                    defects.append(
-                        {
-                            "kind": "gap",
-                            "probe": probe,
-                            "product": "hpca_srvy_moments",
-                            "start": p.hpca_gap_start,
-                            "duration_s": p.hpca_gap_s,
-                        }
-                    )
-                t = t[keep]
-            if not len(t):
-                continue
+        for c, (ftime, t) in enumerate(_file_chunks(prod, truth.params, t0, t1, dt)):
+            t = _cut_gaps(t, prod, probe, truth.params, defects)
+            if not len(t): continue
             rng = np.random.default_rng([seed, int(probe), ALL_PRODUCTS.index(token), j, c])
             data, accum = gen(truth, probe, prod, t, rng, defects)
-            path = sdc_path(root, probe, *key, ftime)
-            path.parent.mkdir(parents=True, exist_ok=True)
-            note = (
-                f"SIMULATED by mms_mp.synthetic (scenario {truth.scenario!r}, seed {seed}): a model"
-                " magnetopause on the real 2019-01-27 MMS ephemeris. Not MMS data."
-            )
-            paths.append(
-                write_l2_cdf(
-                    path,
-                    probe,
-                    prod,
-                    t,
-                    data,
-                    {
-                        v.depend_1.format(p=probe, rate=prod.rate): np.broadcast_to(
-                            ENERGY_TABLE_EV["i" if "dis" in prod.datatype else "e"], (len(t), 32)
-                        )
-                        for v in prod.vars
-                        if v.kind == "spectrum"
-                    },
-                    accum,
-                    note,
-                )
-            )
+            paths.append(_write_file(root, truth, probe, prod, key, ftime, t, data, accum, seed))
     return paths
 
 # %% ../nbs/02_synthetic.ipynb #81d43a48
