@@ -61,7 +61,8 @@ def write_epoch(cdf, # an open cdflib CDF writer
     "Write the TT2000 epoch and, for an accumulation, its DELTA_PLUS/MINUS_VAR in seconds."
     ea = {"VAR_TYPE": "support_data", "FIELDNAM": "Time", "UNITS": "ns",
           "FILLVAL": fill_attr("TT2000")}
-    if accum_s: ea |= {"DELTA_PLUS_VAR": f"{epoch}_plus_var", "DELTA_MINUS_VAR": f"{epoch}_minus_var"}
+    if accum_s:
+        ea |= {"DELTA_PLUS_VAR": f"{epoch}_plus_var", "DELTA_MINUS_VAR": f"{epoch}_minus_var"}
     cdf.write_var(var_spec(epoch, "TT2000"), var_attrs=ea, var_data=datetime64_to_tt2000(t))
     if not accum_s: return
     da = {"VAR_TYPE": "support_data", "UNITS": "s", "SI_CONVERSION": "1.0>s"}
@@ -100,13 +101,15 @@ def write_data_var(cdf, # an open cdflib CDF writer
     a = _data_attrs(name, var, epoch)
     arr = np.asarray(arr)
     if var.kind == "flags":
-        cdf.write_var(var_spec(name, "UINT4", arr.shape[1:]), var_attrs=a | {"FILLVAL": fill_attr("UINT4")},
-                      var_data=arr.astype("uint32"))
+        a["FILLVAL"] = fill_attr("UINT4")
+        spec = var_spec(name, "UINT4", arr.shape[1:])
+        cdf.write_var(spec, var_attrs=a, var_data=arr.astype("uint32"))
         return
     if var.kind in LABELS: a["LABL_PTR_1"] = f"{name}_labl"
     if depend_1: a["DEPEND_1"] = depend_1
     a["FILLVAL"] = fill_attr(ctype)
-    vals = np.where(np.isnan(arr), FILLVAL[ctype], arr).astype("float64" if ctype == "REAL8" else "float32")
+    vals = np.where(np.isnan(arr), FILLVAL[ctype], arr)
+    vals = vals.astype("float64" if ctype == "REAL8" else "float32")
     cdf.write_var(var_spec(name, ctype, arr.shape[1:]), var_attrs=a, var_data=vals)
 
 # %% ../nbs/01a_cdfwrite.ipynb #2bd06ca5
@@ -124,7 +127,8 @@ def write_energy(cdf, # an open cdflib CDF writer
 def _ordered(prod, probe, data):
     "The (name, Var, array) triples of `data`, flags first."
     kinds = {v.cdf_name(probe, prod.rate): v for v in prod.vars if v.col is None}
-    return [(n, kinds[n], a) for n, a in sorted(data.items(), key=lambda kv: kinds[kv[0]].kind != "flags")]
+    names = sorted(data, key=lambda n: kinds[n].kind != "flags")
+    return [(n, kinds[n], data[n]) for n in names]
 
 def _record_index(cdf, probe, prod, epoch, n):
     a = {"VAR_TYPE": "support_data", "DEPEND_0": epoch,
@@ -184,7 +188,8 @@ def product_data(probe, # probe 1..4
     for v in prod.vars:
         if v.col is not None or v.name not in values: continue
         a = np.asarray(values[v.name], "uint32" if v.kind == "flags" else float)
-        if v.kind == "vector4": a = np.column_stack([a, values.get("Bmag", np.linalg.norm(a, axis=1))])
+        if v.kind == "vector4":
+            a = np.column_stack([a, values.get("Bmag", np.linalg.norm(a, axis=1))])
         out.setdefault(v.cdf_name(probe, prod.rate), a)
     return out
 
@@ -193,7 +198,7 @@ def write_product_cdf(path, # output .cdf path (parents created)
                       probe, # probe 1..4
                       prod: Product, # catalogue entry
                       time, # (N,) datetime64 record times, UTC (FPI/HPCA: accumulation starts)
-                      values: dict, # canonical name -> (N,) scalar/flags, (N,3) vector, (N,E) spectrum
+                      values: dict, # canonical name -> (N,), (N,3) or (N,E) array
                       energy_eV=None, # (E,) or (N,E) energy table of the spectra, eV
                       delta_s: float | None = None, # FPI/HPCA accumulation time, s
                       t_file=None, # file-name time (default: time[0])
@@ -205,6 +210,7 @@ def write_product_cdf(path, # output .cdf path (parents created)
     path.parent.mkdir(parents=True, exist_ok=True)
     data = product_data(p, prod, values)
     en = {v.depend_1.format(p=p, rate=prod.rate) for v in prod.vars if v.kind == "spectrum"}
-    E = {e: np.broadcast_to(np.asarray(energy_eV, float), (len(time), np.shape(energy_eV)[-1])) for e in en}
+    table = np.asarray(energy_eV, float)
+    E = {e: np.broadcast_to(table, (len(time), table.shape[-1])) for e in en}
     accum = (delta_s or 0.0) if prod.centre else 0.0
     return write_l2_cdf(path, p, prod, time, data, E, accum, "", t_file, version, simulated)
