@@ -19,9 +19,9 @@ from pathlib import Path
 import numpy as np
 
 from .core import (InputError, NoDataError, M_P_KG, Q_E_C, R_E_KM, as_datetime64, cache_root,
-                         from_seconds, gse_gsm_angle, gse_to_gsm, iso_ms, parse_trange, seconds_since,
-                         write_json_atomic)
-from .layout import PROBES, Product, check_probe, get_product, sdc_path
+                         from_seconds, gse_gsm_angle, gse_to_gsm, iso_ms, parse_trange,
+                         seconds_since, write_json_atomic)
+from .layout import PROBES, check_probe, get_product, sdc_path
 from .cdfwrite import write_l2_cdf
 
 # %% auto #0
