@@ -1,6 +1,7 @@
 """Shared test setup. Every test runs offline (pytest-socket, see pytest.ini) and headless.
 
-The simulated events that notebooks and tests share are cached by `mms_mp.synthetic.demo_event_dir`.
+The simulated events that notebooks and tests share are cached by `mms_mp.synthetic.demo_event_dir`
+under `mms_mp.core.cache_root()` ($MMS_MP_CACHE when set).
 The suite points that cache at a fresh temporary folder, so a run never depends on what an earlier
 run (or the user's own cache) left behind, and each scenario is simulated at most once per run.
 """

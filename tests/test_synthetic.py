@@ -40,7 +40,7 @@ def test_truth_json_schema(small):
         assert j[k]["frame"] in ("GSE", "GSM") and len(j[k]["value"]) == 3 and j[k]["units"]
     N, L, M = (np.array(j[k]["value"]) for k in "NLM")
     np.testing.assert_allclose([N @ N, L @ L, N @ L], [1, 1, 0], atol=1e-12)
-    np.testing.assert_allclose(np.cross(N, L), M, atol=1e-12)  # M = N x L (physics.md)
+    np.testing.assert_allclose(np.cross(N, L), M, atol=1e-12)  # M = N x L (conventions page)
     np.testing.assert_allclose(gse_to_gsm(N, j["psi_ref_rad"]), j["N_gsm"]["value"], atol=1e-12)
     assert j["thickness_km"] == 2 * j["delta_km"]
     for side in ("magnetosphere", "magnetosheath"):
@@ -253,3 +253,17 @@ def test_demo_cache_race(tmp_path, monkeypatch):
     d = S.demo_event_dir(root=tmp_path)
     assert (d / "winner").read_text() == "first" and S.load_truth(d).probes == ("1",)
     assert sorted(p.name for p in tmp_path.iterdir()) == [d.name], "no temporary build folders left"
+
+
+def test_cache_key_covers_the_cdf_writer(tmp_path, monkeypatch):
+    """A change to the CDF writer (as to the simulator or the layout) gives the demo event a new cache folder."""
+    import shutil
+    from importlib import resources
+    pkg = resources.files("mms_mp")
+    for f in ("synthetic.py", "layout.py", "cdfwrite.py"):
+        shutil.copy(pkg / f, tmp_path / f)
+    monkeypatch.setattr(S.resources, "files", lambda name: tmp_path)
+    k0 = S._cache_key("default", 0)
+    assert S._cache_key("default", 0) == k0
+    (tmp_path / "cdfwrite.py").write_text((tmp_path / "cdfwrite.py").read_text() + "\nX = 1\n")
+    assert S._cache_key("default", 0) != k0

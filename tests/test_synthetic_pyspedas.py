@@ -1,4 +1,4 @@
-"""pySPEDAS loads every simulated product offline, as it loads real MMS L2 files (mms-l2-offline.md).
+"""pySPEDAS loads every simulated product offline, as it loads real MMS L2 files (see nbs/explanations/mms_files.ipynb).
 
 Each load uses `no_update=True`, an explicit datatype, `notplot=True` and CONFIG['local_data_dir']
 pointed at a simulated event; sockets are disabled for the whole suite. Values are checked against the
@@ -101,3 +101,34 @@ def test_fgm_tplot_mode_deflags(ev):
     tf = np.array([np.datetime64(x.rstrip("Z"), "ns") for x in flagged + filled]).astype("int64") / 1e9
     nan = np.isnan(b.y).any(1)
     np.testing.assert_allclose(np.sort(t[nan]), np.sort(tf), atol=1e-4)
+
+
+@pytest.mark.parametrize("rate,accum", [("fast", 4.5), ("brst", 0.15)])
+def test_epoch_half_widths_as_real_fpi_files(ev, rate, accum):
+    """The epoch carries DELTA_PLUS_VAR as a real SDC FPI file does: a non-record-varying CDF_REAL4 in seconds."""
+    import cdflib
+    d, tr = ev
+    f = sorted(d.rglob(f"mms1_fpi_{rate}_l2_dis-moms_*.cdf"))[0]
+    c = cdflib.CDF(str(f)); ep = "Epoch"
+    att = c.varattsget(ep)
+    assert (att["DELTA_PLUS_VAR"], att["DELTA_MINUS_VAR"]) == ("Epoch_plus_var", "Epoch_minus_var")
+    inq = c.varinq("Epoch_plus_var")
+    assert inq.Data_Type_Description == "CDF_REAL4" and not inq.Rec_Vary
+    pa = c.varattsget("Epoch_plus_var")
+    assert (pa["UNITS"], pa["SI_CONVERSION"]) == ("s", "1.0>s")
+    assert float(c.varget("Epoch_plus_var")) == np.float32(accum) and float(c.varget("Epoch_minus_var")) == 0.0
+
+
+@pytest.mark.parametrize("rate,accum", [("srvy", 4.5), ("brst", 0.15)])
+def test_load_event_centres_fpi_by_half_the_accumulation(ev, rate, accum):
+    """`data.load_event` moves each FPI record from its accumulation start by exactly half the accumulation."""
+    import cdflib
+    from mms_mp.data import load_event
+    d, tr = ev
+    e = load_event(TR, probes="1", rate=rate, instruments=("fpi",), source="local", data_dir=d)
+    t = e["1"]["Ni"].time.values
+    fr = "fast" if rate == "srvy" else "brst"
+    raw = np.concatenate([cdflib.cdfepoch.to_datetime(cdflib.CDF(str(f)).varget("Epoch"))
+                          for f in sorted(d.rglob(f"mms1_fpi_{fr}_l2_dis-moms_*.cdf"))]).astype("datetime64[ns]")
+    start = raw[np.searchsorted(raw, t, "right") - 1]  # the accumulation each record belongs to
+    np.testing.assert_allclose((t - start).astype("int64") / 1e9, np.float32(accum) / 2, atol=1e-9)
