@@ -71,7 +71,8 @@ def gse_gsm_angle(r_gse: np.ndarray, # (N,3) one set of vectors in GSE (e.g. MEC
     "GSE→GSM rotation angle about X from paired vectors (needs a non-zero Y–Z component)."
     r_gse, r_gsm = np.atleast_2d(r_gse), np.atleast_2d(r_gsm)
     if not np.allclose(r_gse[:, 0], r_gsm[:, 0], rtol=1e-6, atol=1e-6 * np.abs(r_gse).max()):
-        raise FrameError("GSE and GSM vectors must share the X component; these do not, so they are not one vector in two frames")
+        raise FrameError("GSE and GSM vectors must share the X component; these do not, "
+                         "so they are not one vector in two frames")
     return np.arctan2(r_gse[:, 1] * r_gsm[:, 2] - r_gse[:, 2] * r_gsm[:, 1],
                       r_gse[:, 1] * r_gsm[:, 1] + r_gse[:, 2] * r_gsm[:, 2])
 

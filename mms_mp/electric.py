@@ -172,9 +172,9 @@ def moment_sigma(n_cm3, # (N,) density, cm⁻³
                  *,
                  mass_amu: float = 1.0, # ion mass, proton masses
                  accum_s: float = 4.5, # accumulation time of one sample, s (FPI fast 4.5, DIS burst 0.15, HPCA 10)
-                 kappa_per_s: float = 2.2e3, # counts per second per cm⁻³ (FPI DIS: 1e4 per 4.5 s; HPCA He⁺ far fewer)
+                 kappa_per_s: float = 2.2e3, # counts s⁻¹ per cm⁻³ (FPI DIS: 1e4 per 4.5 s)
                  floor_km_s: float = 2.0, # systematic floor, km/s
-                ) -> np.ndarray: # (N,) 1σ per velocity component, km/s; NaN where n ≤ 0 or T ≤ 0 (unphysical moment)
+                ) -> np.ndarray: # (N,) 1σ per component, km/s; NaN where n ≤ 0 or T ≤ 0
     "Counting-statistics σ of a bulk velocity moment: sqrt(floor² + v_th²/(κ τ n)), NaN for an unphysical n or T."
     n = np.asarray(n_cm3, float)
     T = np.asarray(T_eV, float)
@@ -263,7 +263,7 @@ def heplus_source(t, # (N,) HPCA sample times (centred), datetime64[ns] or float
 def robust_scatter(x, # (N,) series, any units (NaN = not usable)
                    window: int = 15, # usable samples in the sliding window
                   ) -> np.ndarray: # (N,) robust 1σ of the sample-to-sample noise, same units (NaN at unusable samples)
-    "Local noise σ from second differences of consecutive usable samples: 1.4826 median|Δ²x|/√6 in a sliding window."
+    "Local noise σ from second differences of usable samples: 1.4826 median|Δ²x|/√6, sliding."
     from scipy.ndimage import median_filter
     x = np.asarray(x, float)
     ok, out = np.flatnonzero(np.isfinite(x)), np.full(len(x), np.nan)
@@ -304,7 +304,7 @@ def _unit_normal(n_hat, frame):
 
 # %% ../nbs/08_electric.ipynb #3533ae0d
 def _ivw_mean(per, W, used, birge=True):
-    "(mean, σ, Birge factor) per sample of {source: values} with weights W = 1/σ² where `used`; σ = 1/√ΣW × factor."
+    "(mean, σ, Birge factor) per sample: weights W = 1/σ² where `used`; σ = 1/√ΣW × factor."
     num = sum(np.where(used[k], W[k] * per[k], 0.0) for k in per)
     den = sum(np.where(used[k], W[k], 0.0) for k in per)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -460,7 +460,7 @@ class Smoothing:
     order: int # order of the difference penalty (2: curvature); 0: not smoothed
     blocks: list # (i0, i1) grid index ranges smoothed independently (between gaps, at most max_block samples)
     lam: list # λ per block, (km/s)⁻² (the data weights are 1/σ², (km/s)⁻²)
-    phi: list # noise scale φ̂ per block: weighted residual χ² / (m − edf) (σ is widened by √φ̂ where φ̂ > 1)
+    phi: list # noise scale φ̂ per block: χ²/(m − edf); σ widened by √φ̂ where φ̂ > 1
     edf: list # effective degrees of freedom of the fit per block
     width_s: list # effective averaging time per block: cadence × (samples / edf), s
     flags: tuple = () # "block_split", "too_few_samples", "no_usable_samples", "sigma_not_positive"
@@ -497,7 +497,8 @@ def _ubre_lambda(y, w, P, order):
     s = 1 / np.sqrt(np.where(g, w, 1e-9 * w0))           # missing bins get a negligible weight here only: W must be > 0
     ab = P.copy()
     for k in range(order + 1): ab[order - k, k:] *= s[k:] * s[:n - k]
-    nu = np.maximum(eig_banded(ab, lower=False, eigvals_only=True), 0.0)   # tr H(λ) = Σ 1/(1 + λν) (Demmler–Reinsch)
+    # tr H(λ) = Σ 1/(1 + λν) (Demmler–Reinsch)
+    nu = np.maximum(eig_banded(ab, lower=False, eigvals_only=True), 0.0)
     def risk(ll):
         v, _ = _whittaker(y, w, np.exp(ll), P, order)
         return float(np.sum(w * (y - v) ** 2)) + 2 * float(np.sum(1 / (1 + np.exp(ll) * nu))) - m

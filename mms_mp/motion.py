@@ -161,7 +161,7 @@ def cumtrapz_sigma_cov(ts: np.ndarray, # (N,) times, s, one segment
                        sv: np.ndarray, # (N,) independent 1σ of v outside the blocks, km/s
                        blocks: list, # [(a, B)]: covariance B (km/s)² of samples a…, zero between
                       ) -> np.ndarray: # (N,) σ_X km of the cumulative trapezoid integral from ts[0]
-    "Random σ of the cumulative trapezoid integral with a block-diagonal V_N covariance; memory O(block²), never O(N²)."
+    "Random σ of the cumulative trapezoid with a block-diagonal V_N covariance; memory O(block²)."
     n = len(ts)
     if n < 2: return np.zeros(n)
     h = np.diff(ts)
@@ -170,7 +170,8 @@ def cumtrapz_sigma_cov(ts: np.ndarray, # (N,) times, s, one segment
     ind = np.nan_to_num(sv) ** 2
     inblk = np.zeros(n, bool)
     ckk = ind.copy()
-    t1, t2, k = np.zeros(n), np.zeros(n), np.arange(n)               # t1: Σ_{i,j<k} f_i f_j C_ij; t2: Σ_{j<k} f_j C_kj
+    # t1: Σ_{i,j<k} f_i f_j C_ij; t2: Σ_{j<k} f_j C_kj
+    t1, t2, k = np.zeros(n), np.zeros(n), np.arange(n)
     for a, B in blocks:
         m = len(B)
         sl = slice(a, a + m)

@@ -139,7 +139,7 @@ def timing_thickness(cr: Crossing, # one crossing (its 76 % edges and σ_t)
                      sc_vn_kms: float = 0.0, # spacecraft velocity along n̂ (same sign convention as V), km/s
                      disp=None, # DispResult of this probe (checks constant speed), or None
                     ) -> Thickness: # thickness = |V − v_sc,n| × duration, method "timing V × duration"
-    "Cross-check: constant timing speed relative to the spacecraft × the layer duration, σ incl. V_N(t) − V if known."
+    "Cross-check: timing speed relative to the spacecraft × layer duration; σ with V_N(t) − V if known."
     D = cr.duration_s
     u = abs(V_kms - sc_vn_kms)
     if not np.isfinite(u * D):
