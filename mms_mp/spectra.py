@@ -15,7 +15,7 @@ from .layout import check_probe
 from .visualize import crossing_span, time_axis, mark_simulated, PROBE_COLORS
 
 # %% auto #0
-__all__ = ['SpecMesh', 'spectrogram_mesh', 'fpi_ion_spectrogram', 'fpi_electron_spectrogram']
+__all__ = ['SpecMesh', 'spectrogram_mesh', 'fpi_spectrogram', 'fpi_ion_spectrogram', 'fpi_electron_spectrogram']
 
 # %% ../nbs/13_spectra.ipynb #7d99212b
 @dataclass
@@ -163,7 +163,7 @@ def _mark_crossings(ax, crossings, p):
 # %% ../nbs/13_spectra.ipynb #d19bb932
 def _spectrogram(src, probe, which, ax, crossings, trange, max_records, gap_factor, simulated,
                  vmin, vmax, cmap):
-    "Draw one FPI omni spectrogram (see `fpi_ion_spectrogram`)."
+    "Draw one FPI omni spectrogram (see `fpi_spectrogram`)."
     import matplotlib.pyplot as plt
     from matplotlib.colors import LogNorm
     p = check_probe(probe)
@@ -178,35 +178,31 @@ def _spectrogram(src, probe, which, ax, crossings, trange, max_records, gap_fact
     return mark_simulated(ax.figure, sim)
 
 # %% ../nbs/13_spectra.ipynb #09936e33
-def fpi_ion_spectrogram(event_or_arrays, # Event, Ei_spec DataArray or (t, energy_eV, spec)
-                        probe=1, # probe 1–4
-                        ax=None, # Axes to draw into (default: a new figure)
-                        crossings=None, # crossings, white: edges dashed, centre solid
-                        *,
-                        trange=None, # (start, end) UTC window to draw
-                        max_records: int | None = 4000, # at most this many columns drawn
-                        gap_factor: float = 1.5, # a step > gap_factor × cadence is drawn blank
-                        simulated: bool | None = None, # watermark (default: from the data)
-                        vmin=None, vmax=None, # colour limits (default: 1st, 99.9th pct)
-                        cmap: str = "viridis", # colour map
-                       ): # matplotlib Figure
-    "FPI DIS omni-directional energy spectrogram (log E, log colour, gaps blank)."
-    return _spectrogram(event_or_arrays, probe, "i", ax, crossings, trange, max_records, gap_factor,
+def fpi_spectrogram(event_or_arrays, # Event, Ei_spec/Ee_spec DataArray or (t, energy_eV, spec)
+                    probe=1, # probe 1–4
+                    ax=None, # Axes to draw into (default: a new figure)
+                    crossings=None, # crossings, white: edges dashed, centre solid
+                    *,
+                    species: str = "i", # "i" ions (FPI DIS) or "e" electrons (FPI DES)
+                    trange=None, # (start, end) UTC window to draw
+                    max_records: int | None = 4000, # at most this many columns drawn
+                    gap_factor: float = 1.5, # a step > gap_factor × cadence is drawn blank
+                    simulated: bool | None = None, # watermark (default: from the data)
+                    vmin=None, vmax=None, # colour limits (default: 1st, 99.9th pct)
+                    cmap: str = "viridis", # colour map
+                   ): # matplotlib Figure
+    "FPI omni-directional energy spectrogram of ions or electrons (log E, log colour, gaps blank)."
+    if species not in ("i", "e"): raise InputError(f"species must be 'i' or 'e', got {species!r}")
+    return _spectrogram(event_or_arrays, probe, species, ax, crossings, trange, max_records, gap_factor,
                         simulated, vmin, vmax, cmap)
 
+def fpi_ion_spectrogram(event_or_arrays, *args, **kw):
+    "FPI DIS spectrogram: `fpi_spectrogram(..., species='i')`."
+    return fpi_spectrogram(event_or_arrays, *args, species="i", **kw)
+
+
 # %% ../nbs/13_spectra.ipynb #aa8bc50a
-def fpi_electron_spectrogram(event_or_arrays, # Event, Ee_spec DataArray or (t, energy_eV, spec)
-                             probe=1, # probe 1–4
-                             ax=None, # Axes to draw into (default: a new figure)
-                             crossings=None, # crossings, white: edges dashed, centre solid
-                             *,
-                             trange=None, # (start, end) UTC window to draw
-                             max_records: int | None = 4000, # at most this many columns drawn
-                             gap_factor: float = 1.5, # a step > gap_factor × cadence is drawn blank
-                             simulated: bool | None = None, # watermark (default: from the data)
-                             vmin=None, vmax=None, # colour limits (default: 1st, 99.9th pct)
-                             cmap: str = "viridis", # colour map
-                            ): # matplotlib Figure
-    "FPI DES omni-directional energy spectrogram (same options as `fpi_ion_spectrogram`)."
-    return _spectrogram(event_or_arrays, probe, "e", ax, crossings, trange, max_records, gap_factor,
-                        simulated, vmin, vmax, cmap)
+def fpi_electron_spectrogram(event_or_arrays, *args, **kw):
+    "FPI DES spectrogram: `fpi_spectrogram(..., species='e')`."
+    return fpi_spectrogram(event_or_arrays, *args, species="e", **kw)
+
