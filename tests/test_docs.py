@@ -80,3 +80,11 @@ def test_user_pages_in_sidebar_and_linked_from_index(repo_root):
         assert f"- {page}" in quarto
         assert f"]({page})" in md
 
+
+
+def test_every_notebook_is_in_the_sidebar(repo_root):
+    """No page is orphaned: every notebook under nbs/ appears in the docs sidebar (nbs/_quarto.yml)."""
+    nbs = repo_root / "nbs"
+    quarto = (nbs / "_quarto.yml").read_text(encoding="utf-8")
+    pages = sorted(str(p.relative_to(nbs)) for p in nbs.rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts)
+    assert [p for p in pages if f"- {p}" not in quarto] == []
