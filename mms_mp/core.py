@@ -19,7 +19,8 @@ __all__ = ['FRAMES', 'LEAP_SECONDS', 'TT2000_UTC0', 'TT2000_FILL', 'R_E_KM', 'MU
            'EXIT_NODATA', 'EXIT_FAILED', 'MMSMPError', 'InputError', 'FrameError', 'NoDataError', 'GeometryError',
            'check_frame', 'rotate_about_x', 'gse_gsm_angle', 'gse_to_gsm', 'gsm_to_gse', 'as_datetime64',
            'parse_trange', 'seconds_since', 'from_seconds', 'iso_ms', 'tt2000_to_datetime64', 'datetime64_to_tt2000',
-           'TimeCleanReport', 'clean_times', 'atomic_write', 'write_json_atomic', 'exit_code', 'cache_root']
+           'TimeCleanReport', 'clean_times', 'atomic_write', 'write_json_atomic', 'exit_code', 'cache_root',
+           'format_sigma']
 
 # %% ../nbs/00_core.ipynb #866e3565
 class MMSMPError(Exception):
@@ -251,3 +252,21 @@ def cache_root(root=None, # explicit folder, or None
     if os.environ.get("MMS_MP_CACHE"): return Path(os.environ["MMS_MP_CACHE"])
     import platformdirs
     return Path(platformdirs.user_cache_dir("mms_mp"))
+
+# %% ../nbs/00_core.ipynb #a3020ee5
+def format_sigma(x: float, # value
+                 sigma: float, # its 1σ, same unit (NaN or ≤ 0: no σ known)
+                 unit: str = "", # unit to append, e.g. "km/s"
+                ) -> str: # e.g. "12.3 ± 0.4 km/s"; a value without σ keeps 3 significant figures
+    "Value ± σ rounded to what σ supports (PDG rule), with its unit."
+    u = f" {unit}" if unit else ""
+    if x is None or not np.isfinite(x): return f"n/a{u}"
+    if sigma is None or not np.isfinite(sigma) or sigma <= 0: return f"{x:.3g}{u}"
+    e = int(np.floor(np.log10(sigma)))
+    lead = int(round(sigma / 10 ** (e - 2), 6))  # three leading digits of σ
+    nd = 1 if lead >= 355 else 2               # PDG: 100–354 → two digits, 355–999 → one
+    dec = nd - 1 - e
+    s_r, x_r = round(sigma, dec), round(x, dec)
+    if s_r >= 10 ** (e + 1): dec -= 1          # σ rounded up to the next decade (e.g. 0.97 → 1.0)
+    fmt = (lambda v: f"{v:.{dec}f}") if dec > 0 else (lambda v: f"{round(v, dec):.0f}")
+    return f"{fmt(x_r)} ± {fmt(s_r)}{u}"
