@@ -23,14 +23,14 @@ from concurrent.futures import Future, ThreadPoolExecutor
 
 from .core import (InputError, NoDataError, as_datetime64, cache_root, clean_times, iso_ms,
                          parse_trange, tt2000_to_datetime64, write_json_atomic)
-from .layout import (INSTRUMENTS, PRODUCTS, PROBES, FileInfo, Product, check_probe, file_time,
-                           find_local_files, get_product, parse_filename, sdc_dir, search_dirs)
+from .layout import (INSTRUMENTS, PRODUCTS, PROBES, STATE, FileInfo, Product, check_probe,
+                           file_time, find_local_files, get_product, parse_filename, sdc_dir, search_dirs)
 
 # %% auto #0
-__all__ = ['SOURCES', 'RATES', 'SURVEY', 'DATATYPES', 'FPI_INVALID_BITS', 'FPI_INVALID_MASK', 'DATA_CENTRES', 'FileBlock',
-           'read_product_file', 'download_files', 'Event', 'ProductData', 'read_product', 'product_quantities',
-           'sha256_cache_file', 'file_sha256', 'MissingDataWarning', 'covers', 'reachable', 'default_data_dir',
-           'load_event']
+__all__ = ['SOURCES', 'RATES', 'SURVEY', 'DATATYPES', 'FPI_INVALID_BITS', 'FPI_INVALID_MASK', 'DATA_CENTRES', 'POSITION_SOURCE',
+           'FileBlock', 'read_product_file', 'download_files', 'Event', 'ProductData', 'read_product',
+           'product_quantities', 'sha256_cache_file', 'file_sha256', 'MissingDataWarning', 'covers', 'reachable',
+           'uncovered', 'read_state', 'default_data_dir', 'load_event']
 
 # %% ../nbs/03_data.ipynb #6a194004
 SOURCES = ("auto", "local", "sdc", "spdf")
@@ -167,9 +167,13 @@ def _clean(t: np.ndarray):
 
 # %% ../nbs/03_data.ipynb #e6a53dd6
 def _epochs(m: _Meta, prod: Product, p: str) -> tuple:
-    "(centred epochs as datetime64[ns], centring shift in s) of one open product file."
+    "(centred epochs as datetime64[ns], centring shift in s); none for an absent state epoch."
     ep = prod.epoch.format(p=p, rate=prod.rate)
-    t = tt2000_to_datetime64(m.get(ep, m.vdr(ep)))
+    try: vdr = m.vdr(ep)
+    except ValueError:
+        if prod.part: return np.array([], "datetime64[ns]"), np.float64(0.0)  # e.g. no Epoch_state
+        raise
+    t = tt2000_to_datetime64(m.get(ep, vdr))
     shift = _centre_shift_s(m, ep) if prod.centre else np.float64(0.0)
     if np.any(shift != 0):
         t = t + np.round(np.broadcast_to(shift, t.shape) * 1e9).astype("timedelta64[ns]")
@@ -303,6 +307,7 @@ class Event:
     missing: list = field(default_factory=list) # per product not loaded: searched dirs, reason
     qc: dict = field(default_factory=dict) # probe -> quantity -> {"n", "fill", "flagged", "nan"}
     loaded: list = field(default_factory=list) # per product loaded: rate, reason, files, shift
+    rates: list = field(default_factory=list) # per product and rate: stretch used or files not, why
     simulated: bool = False # True when any file carries MMS_MP_SIMULATED = "true"
     source: str = "local" # the `source` argument used
 
@@ -332,8 +337,9 @@ class Event:
         "One probe's quantities as one Dataset; each product keeps its axes (`time_<product>`)."
         out = {}
         for k, da in self[probe].items():
-            parts = (da.attrs["instrument"], da.attrs["rate"], da.attrs.get("datatype", ""))
-            sfx = "_".join(x for x in parts if x).replace("-", "_")
+            a = da.attrs
+            parts = (a["instrument"], a["rate"], a.get("datatype", ""), a.get("part", ""))
+            sfx = "_".join(x for x in parts if x).replace("-", "_").replace("+", "_")
             ren = {"time": f"time_{sfx}"}
             if "energy" in da.dims: ren.update(energy=f"energy_{sfx}", energy_eV=f"energy_eV_{sfx}")
             out[k] = da.rename(ren)
@@ -347,6 +353,14 @@ class Event:
             rates = sorted({f"{l['instrument']}:{l['rate']}" for l in self.loaded
                             if l['probe'] == p})
             lines.append(f"  mms{p}: {len(self.data[p])} quantities ({', '.join(rates)})")
+            pos = self.data[p].get("R_gse")
+            if pos is not None and "position_source" in pos.attrs:
+                lines.append(f"  mms{p}: R_gse, R_gsm from {pos.attrs['position_source']}")
+        for r in self.rates:
+            if r["used"] and not r["partial"]: continue
+            what = f"mms{r['probe']} {r['instrument']} {r['rate']} {r['datatype']}".rstrip()
+            how = f"used {r['span'][0]}–{r['span'][1]}" if r["used"] else "not used"
+            lines.append(f"  {what} {how}: {r['reason']}")
         for m in self.missing:
             what = f"mms{m['probe']} {m['instrument']} {m['rate']} {m['datatype']}"
             lines.append(f"  missing {what}: {m['reason']}")
@@ -515,6 +529,7 @@ def product_quantities(pd_: ProductData, # one product read by read_product
         fi = pd_.fill.get(nm)
         attrs = dict(units=v.units, frame=v.frame, instrument=prod.instrument, rate=prod.rate,
                      datatype=prod.datatype, source=src, var=nm, simulated=sim)
+        if prod.part: attrs["part"] = prod.part
         if v.kind == "flags":
             dvars[v.name] = (("time",), a, attrs)
             qc[v.name] = dict(n=N, nonzero=int(np.count_nonzero(a)), invalidating=nbad)
@@ -652,7 +667,7 @@ def covers(time: np.ndarray, # (N,) datetime64[ns] sample times
 DATA_CENTRES = {"sdc": "lasp.colorado.edu", "spdf": "cdaweb.gsfc.nasa.gov"}
 
 def reachable(source: str, # "sdc" or "spdf"
-              timeout_s: float = 3.0, # TCP connect timeout, s
+              timeout_s: float = 2.0, # TCP connect timeout, s
              ) -> tuple: # (True, "") if it accepts a connection on port 443, else (False, why)
     "Whether the data centre behind `source` can be reached (one TCP connection, no request)."
     import socket
@@ -660,29 +675,23 @@ def reachable(source: str, # "sdc" or "spdf"
     try:
         with socket.create_connection((host, 443), timeout=timeout_s): return True, ""
     except Exception as e:  # OSError, or a socket guard's error
-        return False, f"{host} unreachable ({type(e).__name__})"
+        return False, f"data centre {host} not reachable ({type(e).__name__})"
 
 # %% ../nbs/03_data.ipynb #efc08ada
 def _acquire(root: Path, p: str, prod: Product, t0, t1, source: str,
              net: dict | None = None) -> tuple:
-    "(local files after an optional download, note); `net` remembers an unreachable data centre."
+    "(local files after an optional download, note); `net` keeps each data centre's reachability."
     files = find_local_files(root, p, *prod.key, (t0, t1)) if source in ("local", "auto") else []
     if source == "local" or (source == "auto" and _names_cover(files, prod, t0, t1)):
         return files, ""
     src = "sdc" if source == "auto" else source
     net = {} if net is None else net
-    if net.get(src): return files, f"not downloaded: {net[src]} (checked once in this load); "
+    if src not in net: net[src] = reachable(src)[1]  # once per load, before the first download
+    if net[src]: return files, f"not downloaded: {net[src]} (checked before downloading); "
     note = ""
     try: download_files(root, p, prod, (t0, t1), src)
     except Exception as e: note = f"download from {src} failed ({type(e).__name__}: {e}); "
-    new = find_local_files(root, p, *prod.key, (t0, t1))
-    # nothing arrived (offline, pySPEDAS returns [] after ~14 s of retries): is anyone there?
-    if len(new) == len(files):
-        ok, why = reachable(src)
-        if not ok:
-            net[src] = why
-            note += f"{why}; "
-    return new, note
+    return find_local_files(root, p, *prod.key, (t0, t1)), note
 
 # %% ../nbs/03_data.ipynb #3904a78b
 def _provenance(b: FileBlock, prod: Product, pool: ThreadPoolExecutor | None = None) -> dict:
@@ -712,41 +721,72 @@ def _no_files(ins: str, prod: Product, p: str, dirs: list) -> str:
     what = f"no {ins} {prod.rate} {prod.datatype or ''} files"
     return f"{what} for mms{p} under {where}".replace("  ", " ")
 
-# %% ../nbs/03_data.ipynb #44639581
+# %% ../nbs/03_data.ipynb #08dffa59
+def _read_one(root: Path, p: str, prod: Product, source: str, t0, t1, net) -> tuple:
+    "(ProductData or None, unreadable-file errors, `_missing` entry or None) of one product."
+    files, note = _acquire(root, p, prod, t0, t1, source, net)
+    dirs = [str(d) for d in search_dirs(root, p, prod, (t0, t1))]
+    if not files:
+        return None, [], _missing(p, prod, dirs, note + _no_files(prod.instrument, prod, p, dirs))
+    pdata, errors = read_product(files, prod, t0, t1)
+    if pdata is not None: return pdata, errors, None
+    names = ", ".join(f.name for f in files)
+    why = "; ".join(errors) if errors else f"no data in {iso_ms(t0)}–{iso_ms(t1)} in {names}"
+    return None, errors, _missing(p, prod, dirs, note + why)
+
+# %% ../nbs/03_data.ipynb #abb534ba
 def _read_rate(root: Path, p: str, ins: str, r: str, source: str, t0, t1, net) -> tuple:
     "(got, miss) of one instrument at rate `r`: [(prod, ProductData, errors)], [`_missing`...]."
     got, miss = [], []
     for dt in DATATYPES[ins]:
         prod = PRODUCTS.get((ins, r, dt)) or PRODUCTS[(ins, SURVEY[ins], dt)]
-        files, note = _acquire(root, p, prod, t0, t1, source, net)
-        dirs = [str(d) for d in search_dirs(root, p, prod, (t0, t1))]
-        if not files:
-            miss.append(_missing(p, prod, dirs, note + _no_files(ins, prod, p, dirs)))
-            continue
-        pdata, errors = read_product(files, prod, t0, t1)
-        if pdata is None:
-            names = ", ".join(f.name for f in files)
-            win = f"{iso_ms(t0)}–{iso_ms(t1)}"
-            why = "; ".join(errors) if errors else f"no data in {win} in {names}"
-            miss.append(_missing(p, prod, dirs, note + why))
-            continue
-        got.append((prod, pdata, errors))
+        pdata, errors, m = _read_one(root, p, prod, source, t0, t1, net)
+        if m is None: got.append((prod, pdata, errors))
+        else: miss.append(m)
     return got, miss
 
-# %% ../nbs/03_data.ipynb #4169a9ac
-def _burst_shortfall(ev: Event, p: str, got: list, miss: list, cov, survey: str) -> str | None:
-    "None when burst covers the window; else why `survey` is used (unreadable burst files noted)."
-    short = [m for m in miss if m["rate"] == "brst"]
-    short += [g for g in got if g[0].rate == "brst" and not cov(g[1])]
-    if not short and any(g[0].rate == "brst" for g in got): return None
-    what = "missing" if any(isinstance(s, dict) for s in short) else "do not cover the window"
-    # a burst file that exists but cannot be read is a problem to report, not a quiet fallback
-    ev.missing += [dict(m, reason=f"{m['reason']} ({survey} used instead)") for m in miss
-                   if m["rate"] == "brst" and not m["reason"].startswith("no ")]
-    skipped = f"unreadable burst file(s) skipped, {survey} used instead: "
-    ev.missing += [_missing(p, prod, [str(Path(pd.blocks[0].info.path).parent)], skipped + "; ".join(err))
-                   for prod, pd, err in got if prod.rate == "brst" and err]
-    return f"auto: burst files {what}; {survey} used"
+# %% ../nbs/03_data.ipynb #309f1327
+def uncovered(spans: list, # [(first, last)] sample times of each file, datetime64[ns], by time
+              t0: np.datetime64, t1: np.datetime64, # window, UTC
+              tol: np.timedelta64, # a shorter stretch does not count
+             ) -> list: # [(a, b)]: stretches [a, b) of the window that no file reaches
+    "The stretches of [t0, t1) outside every file's [first, last] sample, longer than `tol`."
+    out, at = [], t0
+    for first, last in spans:
+        if first - at > tol: out.append((at, first))
+        at = max(at, last + np.timedelta64(1, "ns"))
+    if t1 - at > tol: out.append((at, t1))
+    return out
+
+# %% ../nbs/03_data.ipynb #cc494966
+def _holes(pdata: ProductData, t0, t1) -> list:
+    "Stretches of [t0, t1) that no file of `pdata` reaches (tolerance as in `covers`)."
+    n = pdata.time.view(np.int64)
+    tol = max(10**9, 10 * int(np.median(np.diff(n)))) if len(n) > 1 else 10**9
+    spans = [(b.time[0], b.time[-1]) for b in pdata.blocks]
+    return uncovered(spans, t0, t1, np.timedelta64(tol, "ns"))
+
+# %% ../nbs/03_data.ipynb #2b2bc419
+def _rate_entry(p: str, prod: Product, used: bool, files: list, reason: str, time=None,
+                partial: bool = False) -> dict:
+    "One `Event.rates` entry: a product's rate over a stretch of the window, or files not used."
+    span = [iso_ms(time[0]), iso_ms(time[-1])] if time is not None and len(time) else None
+    return dict(probe=p, instrument=prod.instrument, datatype=prod.datatype, rate=prod.rate,
+                used=used, span=span, files=files, reason=reason, partial=partial)
+
+# %% ../nbs/03_data.ipynb #7557c9a1
+def _join_pieces(qs: list) -> tuple:
+    "Quantities and qc of one product read in pieces (disjoint stretches), joined in time order."
+    if len(qs) == 1: return qs[0]
+    out, qc = {}, {}
+    for k in qs[0][0]:
+        das = [q[k] for q, _ in qs if k in q]
+        da = xr.concat(das, "time", combine_attrs="override").sortby("time")
+        for a in ("rate", "source", "var"):
+            da.attrs[a] = "+".join(dict.fromkeys(d.attrs[a] for d in das))
+        out[k] = da
+        qc[k] = {c: sum(x[k][c] for _, x in qs if k in x) for c in qs[0][1][k]}
+    return out, qc
 
 # %% ../nbs/03_data.ipynb #834e7112
 def _loaded_entry(p: str, ins: str, prod: Product, pdata: ProductData, reason: str,
@@ -759,41 +799,146 @@ def _loaded_entry(p: str, ins: str, prod: Product, pdata: ProductData, reason: s
                 unreadable=errors)
 
 # %% ../nbs/03_data.ipynb #cc8a65b1
-def _record(ev: Event, p: str, ins: str, got: list, miss: list, reason: str, cov, pool):
-    "Add the products read to `ev`: quantities, qc, provenance, `loaded`; then the missing ones."
-    for prod, pdata, errors in got:
+def _record(ev: Event, p: str, ins: str, pieces: list, reason: str, pool, partial=False):
+    "Add one product, read in one or more pieces: quantities, qc, provenance, `loaded`, `rates`."
+    t0, t1 = ev.trange
+    for prod, pdata, errors in pieces:
         if errors:  # files unreadable: the rest is loaded, the loss recorded (and warned about)
             where = [str(Path(pdata.blocks[0].info.path).parent)]
             why = "partly loaded, unreadable file(s) skipped: " + "; ".join(errors)
-            miss.append(_missing(p, prod, where, why))
-        q, qc = product_quantities(pdata)
-        ev.data.setdefault(p, {}).update(q)
-        ev.qc.setdefault(p, {}).update(qc)
+            ev.missing.append(_missing(p, prod, where, why))
         ev.provenance += [_provenance(b, prod, pool) for b in pdata.blocks]
         ev.simulated |= any(b.simulated for b in pdata.blocks)
-        ev.loaded.append(_loaded_entry(p, ins, prod, pdata, reason, cov(pdata), errors))
-    ev.missing += miss
+        cov = bool(covers(pdata.time, t0, t1))
+        ev.loaded.append(_loaded_entry(p, ins, prod, pdata, reason, cov, errors))
+        names = [b.info.name for b in pdata.blocks]
+        ev.rates.append(_rate_entry(p, prod, True, names, reason, pdata.time, partial))
+    q, qc = _join_pieces([product_quantities(d) for _, d, _ in pieces])
+    ev.data.setdefault(p, {}).update(q)
+    ev.qc.setdefault(p, {}).update(qc)
 
-# %% ../nbs/03_data.ipynb #0f0b178f
+# %% ../nbs/03_data.ipynb #41c74cf8
+def _splice(ev: Event, p: str, ins: str, brst: tuple, srvy: tuple, holes: list, pool):
+    "Burst where its files reach, survey in the `holes`; burst alone when survey has no data."
+    (pb, b), (ps, s, serr, smiss) = brst, srvy
+    reach = f"{iso_ms(b.time[0])}–{iso_ms(b.time[-1])}"
+    files = [x.info for x in s.blocks] if s is not None else []
+    fill = [d for d in (read_product(files, ps, a, z)[0] for a, z in holes) if d is not None]
+    pieces = [(pb, b, [])] + [(ps, d, serr if k == 0 else []) for k, d in enumerate(fill)]
+    if fill:
+        return _record(ev, p, ins, pieces, f"auto: burst files reach {reach} only; "
+                       f"{ps.rate} fills the rest", pool, partial=True)
+    why = smiss["reason"] if smiss else f"no {ps.rate} samples outside the burst files"
+    ev.rates.append(_rate_entry(p, ps, False, [f.name for f in files], why))
+    reason = f"auto: burst files reach {reach} only; no {ps.rate} data for the rest: burst alone"
+    _record(ev, p, ins, pieces, reason, pool, partial=True)
+
+# %% ../nbs/03_data.ipynb #c4f4b9c4
+def _burst_rejected(ev: Event, p: str, brst: tuple, survey: str | None):
+    "Record burst files not used (`rates`); unreadable ones also in `missing`, never quietly."
+    pb, b, berr, bmiss = brst
+    names = [x.info.name for x in b.blocks] if b is not None else []
+    why = bmiss["reason"] if bmiss else "burst samples do not cover the window"
+    ev.rates.append(_rate_entry(p, pb, False, names, why))
+    instead = f" ({survey} used instead)" if survey else ""
+    if bmiss and not bmiss["reason"].startswith("no "):
+        ev.missing.append(dict(bmiss, reason=bmiss["reason"] + instead))
+    if b is not None and berr:
+        where = [str(Path(b.blocks[0].info.path).parent)]
+        head = "unreadable burst file(s) skipped" + (f", {survey} used instead" if survey else "")
+        ev.missing.append(_missing(p, pb, where, head + ": " + "; ".join(berr)))
+
+# %% ../nbs/03_data.ipynb #d9c00ef3
+def _fallback(ev: Event, p: str, ins: str, brst: tuple, srvy: tuple, pool):
+    "Survey for the whole window (burst missing, unreadable or with a dropout); else burst alone."
+    (pb, b, berr, bmiss), (ps, s, serr, smiss) = brst, srvy
+    what = "missing" if b is None else "do not cover the window"
+    if s is None and b is not None:
+        ev.rates.append(_rate_entry(p, ps, False, [], smiss["reason"]))
+        reason = f"auto: burst files {what} and no {ps.rate} data: burst alone"
+        return _record(ev, p, ins, [(pb, b, berr)], reason, pool, partial=True)
+    _burst_rejected(ev, p, brst, ps.rate if s is not None else None)
+    if s is None:
+        ev.missing.append(smiss)
+        return
+    _record(ev, p, ins, [(ps, s, serr)], f"auto: burst files {what}; {ps.rate} used", pool)
+
+# %% ../nbs/03_data.ipynb #fe2a5e9a
+def _load_auto(ev: Event, root: Path, p: str, ins: str, dt: str, source: str, t0, t1, pool, net):
+    "rate='auto' for one product: burst where burst files reach, survey elsewhere; all recorded."
+    ps, pb = PRODUCTS[(ins, SURVEY[ins], dt)], PRODUCTS.get((ins, "brst", dt))
+    b, berr, bmiss = _read_one(root, p, pb, source, t0, t1, net) if pb else (None, [], None)
+    if b is not None and covers(b.time, t0, t1):
+        return _record(ev, p, ins, [(pb, b, berr)], "auto: burst files cover the window", pool)
+    s, serr, smiss = _read_one(root, p, ps, source, t0, t1, net)
+    if pb is None and s is None: ev.missing.append(smiss)
+    if pb is None and s is not None:
+        _record(ev, p, ins, [(ps, s, serr)], f"auto: {ins} {dt} has only {ps.rate}", pool)
+    if pb is None: return
+    holes = _holes(b, t0, t1) if b is not None and not berr else []
+    if holes: return _splice(ev, p, ins, (pb, b), (ps, s, serr, smiss), holes, pool)
+    _fallback(ev, p, ins, (pb, b, berr, bmiss), (ps, s, serr, smiss), pool)
+
+# %% ../nbs/03_data.ipynb #747c4688
 def _load_instrument(ev: Event, root: Path, p: str, ins: str, rate: str, source: str, t0, t1,
                      pool=None, net=None):
-    "Load one instrument of one probe into `ev`: burst when asked (or, for 'auto', when it covers)."
+    "Load one instrument of one probe into `ev`: the rate asked for, or per product for 'auto'."
     plan = _rate_plan(ins, rate)
-    reason = f"rate={rate!r} requested"
-    seen = []  # (ProductData, covers) pairs: covers() once per product (rate="auto" asks twice)
-    def cov(pdata) -> bool:
-        for d, c in seen:
-            if d is pdata: return c
-        seen.append((pdata, bool(covers(pdata.time, t0, t1))))
-        return seen[-1][1]
-    for k, r in enumerate(plan):
-        got, miss = _read_rate(root, p, ins, r, source, t0, t1, net)
-        if k < len(plan) - 1:  # rate="auto", burst attempt: kept only if every burst product covers
-            reason = _burst_shortfall(ev, p, got, miss, cov, plan[-1])
-            if reason: continue
-            reason = "auto: burst files cover the window"
-        elif rate == "auto" and len(plan) == 1: reason = f"auto: {ins} has only {r}"
-        _record(ev, p, ins, got, miss, reason, cov, pool)
+    if len(plan) > 1:
+        for dt in DATATYPES[ins]: _load_auto(ev, root, p, ins, dt, source, t0, t1, pool, net)
+        return
+    reason = f"auto: {ins} has only {plan[0]}" if rate == "auto" else f"rate={rate!r} requested"
+    got, miss = _read_rate(root, p, ins, plan[0], source, t0, t1, net)
+    for g in got: _record(ev, p, ins, [g], reason, pool)
+    ev.missing += miss
+
+# %% ../nbs/03_data.ipynb #b438365f
+POSITION_SOURCE = "FGM state (MEC absent)"
+
+def _state_bounds(t: np.ndarray, t0, t1) -> tuple:
+    "[a, b) holding the records in [t0, t1) and one record on either side, of sorted tags `t`."
+    i0 = max(int(np.searchsorted(t, t0, "right")) - 1, 0)
+    i1 = min(int(np.searchsorted(t, t1, "left")), len(t) - 1)
+    return t[i0], t[i1] + np.timedelta64(1, "ns")
+
+# %% ../nbs/03_data.ipynb #65d51d1f
+def read_state(files: list, # FileInfo list of one FGM product (the files B was read from)
+               prod: Product, # its `STATE` entry
+               t0: np.datetime64, t1: np.datetime64, # window, UTC
+              ) -> tuple: # (ProductData or None, error messages naming unreadable files)
+    "FGM state records of `files`: deduplicated, sorted, in [t0, t1) plus one on either side."
+    wide = np.timedelta64(int(prod.max_span_s * 1e9), "ns")
+    pdata, errors = read_product(files, prod, t0 - wide, t1 + wide)
+    if pdata is None: return None, errors
+    return read_product(files, prod, *_state_bounds(pdata.time, t0, t1))
+
+# %% ../nbs/03_data.ipynb #40345d33
+def _fgm_files(ev: Event, p: str) -> dict:
+    "rate -> FileInfo list of the FGM files `ev` read for probe `p` (survey first: daily files)."
+    out = {}
+    for d in ev.provenance:
+        if (d["probe"], d["instrument"]) == (p, "fgm"):
+            out.setdefault(d["rate"], []).append(parse_filename(d["path"]))
+    return dict(sorted(out.items(), key=lambda kv: kv[0] == "brst"))
+
+# %% ../nbs/03_data.ipynb #2d1008a0
+def _positions_from_fgm(ev: Event, p: str):
+    "R_gse, R_gsm of probe `p` from the state records of its FGM files, when MEC gave none."
+    if ev.has(p, "R_gse") or ev.has(p, "R_gsm"): return
+    t0, t1 = ev.trange
+    for rate, files in _fgm_files(ev, p).items():
+        prod = STATE[("fgm", rate, "")]
+        pdata, errors = read_state(files, prod, t0, t1)
+        if pdata is None: continue
+        q, qc = product_quantities(pdata)
+        for da in q.values(): da.attrs["position_source"] = POSITION_SOURCE
+        ev.data[p].update(q)
+        ev.qc[p].update(qc)
+        cov = bool(covers(pdata.time, t0, t1))
+        ev.loaded.append(dict(_loaded_entry(p, "fgm", prod, pdata, POSITION_SOURCE, cov, errors),
+                              part=prod.part))
+        names = [b.info.name for b in pdata.blocks]
+        ev.rates.append(_rate_entry(p, prod, True, names, POSITION_SOURCE, pdata.time))
         return
 
 # %% ../nbs/03_data.ipynb #1c3f4dda
@@ -859,6 +1004,7 @@ def load_event(trange, # (start, end) UTC: ISO strings or datetime64; data in [s
         for p in ps:
             for i in dict.fromkeys(ins):
                 _load_instrument(ev, root, p, i, rate, source, t0, t1, pool, net)
+            _positions_from_fgm(ev, p)
         for d in ev.provenance:
             if isinstance(d["sha256"], Future): d["sha256"] = d["sha256"].result()
     _sha_save()

@@ -15,7 +15,7 @@ import numpy as np
 from .core import InputError, as_datetime64, datetime64_to_tt2000, parse_trange
 
 # %% auto #0
-__all__ = ['KINDS', 'HPCA_SPECIES', 'PRODUCTS', 'PROBES', 'INSTRUMENTS', 'Var', 'Product', 'check_probe', 'get_product',
+__all__ = ['KINDS', 'HPCA_SPECIES', 'PRODUCTS', 'PROBES', 'INSTRUMENTS', 'STATE', 'Var', 'Product', 'check_probe', 'get_product',
            'products_for', 'file_time', 'sdc_filename', 'sdc_dir', 'sdc_path', 'global_attrs', 'write_product_cdf',
            'FileInfo', 'parse_filename', 'search_dirs', 'latest_versions', 'find_local_files']
 
@@ -51,6 +51,7 @@ class Product:
     vars: tuple # tuple of Var
     centre: bool = False # time tags mark the accumulation start: centre with DELTA_PLUS/MINUS_VAR
     max_span_s: float = 86400.0 # longest time a single file can cover, s
+    part: str = "" # "": the product's own variables; "state": FGM position on its own epoch
 
     @property
     def key(self) -> tuple: return (self.instrument, self.rate, self.datatype)
@@ -128,6 +129,17 @@ PRODUCTS = {p.key: p for p in [_fgm("srvy"), _fgm("brst"), _fpi("fast", "i"), _f
                                _edp("brst", "dce"), _edp("fast", "scpot"), _mec()]}
 PROBES = ("1", "2", "3", "4")
 INSTRUMENTS = ("fgm", "fpi", "hpca", "edp", "mec")
+
+# %% ../nbs/01_layout.ipynb #43e2c182
+def _fgm_state(rate):
+    "FGM's copy of the spacecraft position: (x, y, z, |r|) in km every 30 s on `Epoch_state`."
+    f = _fgm(rate)
+    return Product("fgm", rate, "", f.granularity, f.digits, f.version, "Epoch_state", (
+        Var("R_gse", "mms{p}_fgm_r_gse_{rate}_l2", "km", "GSE", "vector4"),
+        Var("R_gsm", "mms{p}_fgm_r_gsm_{rate}_l2", "km", "GSM", "vector4")),
+        max_span_s=f.max_span_s, part="state")
+
+STATE = {k: _fgm_state(k[1]) for k in PRODUCTS if k[0] == "fgm"}
 
 # %% ../nbs/01_layout.ipynb #ed6705a9
 def check_probe(probe, # probe as 1, "1" or "mms1"

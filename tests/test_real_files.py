@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from mms_mp.core import R_E_KM
-from mms_mp.data import FPI_INVALID_MASK, load_event
+from mms_mp.data import FPI_INVALID_MASK, POSITION_SOURCE, load_event
 
 ROOT = Path(__file__).parent / "fixtures" / "real"
 FGM = ROOT / "mms1" / "fgm" / "brst" / "l2"
@@ -62,13 +62,14 @@ def test_fgm_file_matches_cdflib_exactly(name):
     ev, warned = load(t[0], t[-1] + NS)
     assert warned == [] and ev.missing == []
     d = ev["1"]
-    assert sorted(d) == ["B_gse", "B_gsm", "Bmag"]
+    assert sorted(d) == ["B_gse", "B_gsm", "Bmag", "R_gse", "R_gsm"]  # positions: FGM state records, no MEC
     np.testing.assert_array_equal(d["B_gse"].time.values, t)
     np.testing.assert_array_equal(d["B_gse"].values, gse[:, :3].astype(np.float64))
     np.testing.assert_array_equal(d["B_gsm"].values, gsm[:, :3].astype(np.float64))
     np.testing.assert_array_equal(d["Bmag"].values, gse[:, 3].astype(np.float64))
     assert d["B_gse"].attrs["units"] == "nT" and d["B_gse"].attrs["frame"] == "GSE"
-    (lo,) = ev.loaded
+    lo, state = ev.loaded
+    assert state["rate_reason"] == POSITION_SOURCE and state["part"] == "state"
     assert lo["n"] == n and lo["centre_shift_s"] == 0.0  # FGM Epoch is already the centre of each sample
     assert lo["time_clean"] == dict(duplicates=0, backward=0, nat=0)
     (pv,) = ev.provenance
@@ -95,10 +96,11 @@ def test_fgm_pair_joined_and_clipped_to_the_event_window():
 
 
 @pytest.mark.parametrize("day, n_shared, past_s", [("2015/09/02", 3, 19.67), ("2019/11/30", 5, 60.08)])
-def test_fgm_positions_are_in_the_files_but_not_loaded(day, n_shared, past_s):
+def test_fgm_positions_are_loaded_when_mec_is_absent(day, n_shared, past_s):
     """Each FGM file carries `r_gse` every 30 s on `Epoch_state`, running past its last B sample;
-    consecutive files repeat some of those records with identical values. The loader's FGM product reads
-    B only, so no position comes back (and there is no MEC file)."""
+    consecutive files repeat some of those records with identical values. With no MEC file, the loader
+    returns them as R_gse/R_gsm: deduplicated, strictly increasing, within the window ± 30 s (one record
+    beyond each end), equal to the raw records, and says where they come from."""
     pair = [n for n in sorted(FGM_FILES) if n.startswith(day)]
     a, b = (cdflib.CDF(str(FGM / n)) for n in pair)
     ta, tb = raw_times(a, "Epoch_state"), raw_times(b, "Epoch_state")
@@ -111,8 +113,23 @@ def test_fgm_positions_are_in_the_files_but_not_loaded(day, n_shared, past_s):
     np.testing.assert_array_equal(ra[np.isin(ta, shared)], rb[np.isin(tb, shared)])
     t0, t1 = raw_times(a)[0], raw_times(b)[-1] + NS
     ev, _ = load(t0, t1, instruments=("fgm", "mec"))
-    assert not ev.has("1", "R_gse") and not ev.has("1", "R_gsm")
     assert [m["instrument"] for m in ev.missing] == ["mec"]
+    ts, order = np.unique(np.concatenate([ta, tb]), return_index=True)  # sorted, first of each repeat
+    for q, var in (("R_gse", "mms1_fgm_r_gse_brst_l2"), ("R_gsm", "mms1_fgm_r_gsm_brst_l2")):
+        r = ev["1"][q]
+        t = r.time.values
+        assert np.all(np.diff(t) > np.timedelta64(0, "ns")) and len(np.unique(t)) == len(t)
+        assert t[0] <= t0 and t[-1] >= t1 - NS  # one record on either side of the window ...
+        assert t0 - t[0] <= np.timedelta64(30, "s") and t[-1] - t1 <= np.timedelta64(30, "s")  # ... and only one
+        raw = np.concatenate([a.varget(var), b.varget(var)])[order]
+        keep = np.isin(ts, t)
+        np.testing.assert_array_equal(t, ts[keep])
+        np.testing.assert_array_equal(r.values, raw[keep, :3].astype(np.float64))
+        assert r.attrs["position_source"] == POSITION_SOURCE and r.attrs["units"] == "km"
+        assert r.attrs["frame"] == q[-3:].upper() and r.attrs["source"] == ",".join(Path(n).name for n in pair)
+    (st,) = [x for x in ev.loaded if x["rate_reason"] == POSITION_SOURCE]
+    assert st["time_clean"]["duplicates"] == n_shared
+    assert "R_gse, R_gsm from FGM state (MEC absent)" in ev.summary()
 
 
 def test_fgm_position_is_on_the_dusk_flank():
@@ -268,5 +285,54 @@ def test_duplicated_boundary_record_is_kept_once(tmp_path):
     b, _ = load(*w, root=tmp_path)
     np.testing.assert_array_equal(b["1"]["B_gse"].time.values, a["1"]["B_gse"].time.values)
     np.testing.assert_array_equal(b["1"]["B_gse"].values, a["1"]["B_gse"].values)
-    assert [x["time_clean"] for x in b.loaded] == [dict(duplicates=1, backward=0, nat=0)]
-    assert [x["time_clean"] for x in a.loaded] == [dict(duplicates=0, backward=0, nat=0)]
+    b_only = lambda ev: [x["time_clean"] for x in ev.loaded if x["rate_reason"] != POSITION_SOURCE]
+    assert b_only(b) == [dict(duplicates=1, backward=0, nat=0)]
+    assert b_only(a) == [dict(duplicates=0, backward=0, nat=0)]
+
+
+# ---------------------------------------------------------------------------------------------------------
+# rate="auto" on a window wider than the burst files, and source="auto" offline
+# ---------------------------------------------------------------------------------------------------------
+
+def test_auto_rate_keeps_burst_where_burst_files_reach():
+    """16:58–17:08: burst files reach 16:58:44.459–17:07:04.458 only and there is no survey file. `rate="auto"`
+    returns the burst B (not NoDataError) and records which rate was used where, and why."""
+    t0, t1 = np.datetime64("2015-09-02T16:58", "ns"), np.datetime64("2015-09-02T17:08", "ns")
+    ev, warned = load(t0, t1, rate="auto")
+    ref, _ = load(t0, t1, rate="brst")
+    assert warned == [] and ev.missing == []
+    for q in ("B_gse", "B_gsm", "Bmag", "R_gse"):
+        np.testing.assert_array_equal(ev["1"][q].values, ref["1"][q].values)
+        np.testing.assert_array_equal(ev["1"][q].time.values, ref["1"][q].time.values)
+    assert ev["1"]["B_gse"].attrs["rate"] == "brst" and len(ev["1"]["B_gse"]) == 25600 + 38400
+    srvy, brst, _pos = ev.rates
+    assert (srvy["rate"], srvy["used"], srvy["files"]) == ("srvy", False, [])
+    assert srvy["reason"].startswith("no fgm srvy files for mms1 under")
+    assert (brst["rate"], brst["used"], brst["partial"]) == ("brst", True, True)
+    assert brst["span"] == ["2015-09-02T16:58:44.459Z", "2015-09-02T17:07:04.457Z"]
+    assert brst["files"] == [Path(n).name for n in PAIR]
+    assert "burst files reach" in brst["reason"] and "burst alone" in brst["reason"]
+    lo = [x for x in ev.loaded if x["rate_reason"] != POSITION_SOURCE]
+    assert [(x["rate"], x["covers_window"]) for x in lo] == [("brst", False)]
+    assert "mms1 fgm srvy not used: no fgm srvy files" in ev.summary()
+
+
+def test_offline_auto_source_gives_up_fast_and_says_why(monkeypatch):
+    """source="auto" with no survey and no MEC file on disk: the data centre is checked once before any
+    download (sockets are blocked here), nothing is downloaded, and each reason says it was not reachable."""
+    import time
+    import mms_mp.data
+    tried = []
+    monkeypatch.setattr(mms_mp.data, "download_files", lambda *a, **k: tried.append(a))
+    t0 = time.perf_counter()
+    with warnings.catch_warnings(record=True):
+        warnings.simplefilter("always")
+        ev = load_event(("2015-09-02T16:58", "2015-09-02T17:08"), "1", instruments=("fgm", "mec"),
+                        source="auto", data_dir=ROOT)
+    assert time.perf_counter() - t0 < 2.0
+    assert ev["1"]["B_gse"].attrs["rate"] == "brst" and ev.has("1", "R_gse")
+    (mec,) = ev.missing
+    assert mec["instrument"] == "mec" and "data centre lasp.colorado.edu not reachable" in mec["reason"]
+    (srvy,) = [r for r in ev.rates if not r["used"]]
+    assert "data centre lasp.colorado.edu not reachable" in srvy["reason"]
+    assert tried == []  # no download was attempted
