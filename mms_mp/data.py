@@ -27,10 +27,10 @@ from .layout import (INSTRUMENTS, PRODUCTS, PROBES, STATE, FileInfo, Product, ch
                            file_time, find_local_files, get_product, parse_filename, sdc_dir, search_dirs)
 
 # %% auto #0
-__all__ = ['SOURCES', 'RATES', 'SURVEY', 'DATATYPES', 'FPI_INVALID_BITS', 'FPI_INVALID_MASK', 'DATA_CENTRES', 'POSITION_SOURCE',
-           'FileBlock', 'read_product_file', 'download_files', 'Event', 'ProductData', 'read_product',
-           'product_quantities', 'sha256_cache_file', 'file_sha256', 'MissingDataWarning', 'covers', 'reachable',
-           'uncovered', 'read_state', 'default_data_dir', 'load_event']
+__all__ = ['SOURCES', 'RATES', 'SURVEY', 'DATATYPES', 'FPI_INVALID_BITS', 'FPI_INVALID_MASK', 'OUT_OF_RANGE', 'DATA_CENTRES',
+           'POSITION_SOURCE', 'FileBlock', 'read_product_file', 'download_files', 'Event', 'ProductData',
+           'read_product', 'product_quantities', 'sha256_cache_file', 'file_sha256', 'MissingDataWarning', 'covers',
+           'reachable', 'uncovered', 'read_state', 'default_data_dir', 'load_event']
 
 # %% ../nbs/03_data.ipynb #6a194004
 SOURCES = ("auto", "local", "sdc", "spdf")
@@ -55,6 +55,7 @@ class FileBlock:
     n_backward: int = 0 # backward time steps found (fixed by sorting)
     n_nat: int = 0 # invalid time tags dropped
     simulated: bool = False # file carries MMS_MP_SIMULATED = "true"
+    out_of_range: dict = field(default_factory=dict) # CDF name -> flat indices outside VALIDMIN/MAX
 
 # %% ../nbs/03_data.ipynb #c986176d
 class _Meta:
@@ -150,6 +151,21 @@ def _fill_index(raw, fv) -> np.ndarray | None:
     if other: bad |= raw == np.asarray(fv).astype(raw.dtype)
     return np.flatnonzero(bad) if bad.any() else None
 
+# %% ../nbs/03_data.ipynb #35fe5335
+OUT_OF_RANGE = "values outside VALIDMIN–VALIDMAX set to NaN (counted in fill)"
+
+def _range_index(m: _Meta, name: str, raw, fill) -> np.ndarray | None:
+    "Flat indices of the values outside VALIDMIN–VALIDMAX that are not fill (None when none)."
+    lo, hi = m.att("VALIDMIN", name), m.att("VALIDMAX", name)
+    raw = np.asarray(raw)
+    if lo is None or hi is None or raw.size == 0 or raw.dtype.kind != "f": return None
+    try: bad = (raw < np.asarray(lo, raw.dtype)) | (raw > np.asarray(hi, raw.dtype))
+    except ValueError: return None  # limits of another shape: not applied
+    if not bad.any(): return None
+    out = np.flatnonzero(bad)
+    if fill is not None: out = np.setdiff1d(out, fill, assume_unique=True)
+    return out if len(out) else None
+
 # %% ../nbs/03_data.ipynb #d393de11
 def _fill_to_nan(raw, fv) -> tuple:
     "float64 copy with FILLVAL `fv` and values ≤ −1e30 as NaN, and their flat indices (or None)."
@@ -157,6 +173,35 @@ def _fill_to_nan(raw, fv) -> tuple:
     a = np.asarray(raw).astype(np.float64)
     if f is not None: a.reshape(-1)[f] = np.nan
     return a, f
+
+# %% ../nbs/03_data.ipynb #75a10877
+class _Rejected(ValueError):
+    "A file whose content contradicts its name or the catalogue: skipped, with the reason."
+
+_SHAPES = {"vector4": (4,), "vector": (3,), "scalar": (), "flags": ()}
+
+def _check_shape(v: Var, name: str, vals):
+    "`_Rejected` when a variable's records do not have the shape its kind needs (e.g. (N,3) for (N,4))."
+    want, got = _SHAPES.get(v.kind), np.shape(vals)[1:]
+    if v.kind == "spectrum" and len(got) == 1: return
+    if got != want:
+        exp = "(N, E)" if want is None else str(("N",) + want).replace("'", "")
+        raise _Rejected(f"{name} has records of shape {got}, expected {exp}")
+
+# %% ../nbs/03_data.ipynb #5cbebecd
+def _global(m: _Meta, name: str) -> str:
+    "Global attribute `name` as one string ('' when absent)."
+    v = m.att(name, 0)
+    return "" if v is None else str(np.ravel(v)[0]).strip()
+
+def _check_identity(m: _Meta, info: FileInfo):
+    "`_Rejected` when the file's own global attributes name another probe, instrument or rate."
+    src, lfid = _global(m, "Source_name"), _global(m, "Logical_file_id").lower()
+    if src and not src.upper().startswith(f"MMS{info.probe}>"):
+        raise _Rejected(f"its Source_name {src!r} is not MMS{info.probe}, as its name says")
+    want = f"mms{info.probe}_{info.instrument}_{info.rate}_l2"
+    if lfid and not lfid.startswith(want):
+        raise _Rejected(f"its Logical_file_id {lfid!r} is not a {want} file, as its name says")
 
 # %% ../nbs/03_data.ipynb #4e55f891
 def _clean(t: np.ndarray):
@@ -193,28 +238,30 @@ def _window(t: np.ndarray, t0, t1) -> tuple:
 
 # %% ../nbs/03_data.ipynb #0e0713ec
 def _read_vars(m: _Meta, prod: Product, p: str, idx, contiguous: bool, raw: bool) -> tuple:
-    "({CDF name: records idx}, {CDF name: flat fill indices or None}) of the catalogue variables."
-    arrays, fill = {}, {}
-    names = [v.cdf_name(p, prod.rate) for v in prod.vars]
-    names += [v.depend_1.format(p=p, rate=prod.rate) for v in prod.vars if v.depend_1]
-    kinds = {v.cdf_name(p, prod.rate): v.kind for v in prod.vars}
+    "(records, fill and out-of-range flat indices, out-of-range flat indices) per CDF variable."
+    arrays, fill, oor = {}, {}, {}
+    byname = {v.cdf_name(p, prod.rate): v for v in prod.vars}
+    names = list(byname) + [v.depend_1.format(p=p, rate=prod.rate) for v in prod.vars if v.depend_1]
     for nm in dict.fromkeys(names):
         if not len(idx): continue
         try: vdr = m.vdr(nm)
         except ValueError: continue  # variable not in this file
         rv = vdr.record_vary
         vals = _records(m, nm, vdr, idx, contiguous) if rv else m.get(nm, vdr)
-        if kinds.get(nm) == "flags":
+        if nm in byname and rv: _check_shape(byname[nm], nm, vals)
+        if nm in byname and byname[nm].kind == "flags":
             arrays[nm] = np.asarray(vals) if raw else np.asarray(vals).astype(np.int64)
             continue
         if not rv:  # not record-varying (e.g. a fixed energy table): the same row for every record
             v = np.asarray(vals)
             v = v[0] if v.ndim >= 2 and v.shape[0] == 1 else v
             vals = np.broadcast_to(v, (len(idx),) + v.shape)
-        fv = m.att("FILLVAL", nm)
-        if raw: arrays[nm], fill[nm] = np.asarray(vals), _fill_index(vals, fv)
-        else: arrays[nm], fill[nm] = _fill_to_nan(vals, fv)
-    return arrays, fill
+        f = _fill_index(vals, m.att("FILLVAL", nm))
+        r = oor[nm] = _range_index(m, nm, vals, f)
+        fill[nm] = f if r is None else r if f is None else np.union1d(f, r)
+        arrays[nm] = np.asarray(vals) if raw else _fill_to_nan(vals, None)[0]
+        if not raw and fill[nm] is not None: arrays[nm].reshape(-1)[fill[nm]] = np.nan
+    return arrays, fill, oor
 
 # %% ../nbs/03_data.ipynb #674cc498
 def _one_shift(shift) -> float:
@@ -234,15 +281,18 @@ def read_product_file(info: FileInfo, # a file found by find_local_files (with .
     import cdflib
     try:
         m = _Meta(cdflib.CDF(str(info.path)))
+        _check_identity(m, info)
         t, shift = _epochs(m, prod, info.probe)
         idx, contiguous, ts, i0, i1, rep = _window(t, t0, t1)
         sim = str(m.att("MMS_MP_SIMULATED", 0) or "").strip().lower() == "true"
-        arrays, fill = _read_vars(m, prod, info.probe, idx, contiguous, raw)
+        arrays, fill, oor = _read_vars(m, prod, info.probe, idx, contiguous, raw)
+    except _Rejected as e:
+        raise NoDataError(f"{info.path} skipped: {e}") from None
     except Exception as e:
         raise NoDataError(f"cannot read {info.path} ({type(e).__name__}: {e}); the file is corrupt "
                           f"or truncated: delete it and download it again (source='sdc')") from None
     r = (rep.n_duplicates, rep.n_backward, rep.n_nat) if rep is not None else (0, 0, 0)
-    return FileBlock(info, ts[i0:i1], arrays, fill, _one_shift(shift), *r, sim)
+    return FileBlock(info, ts[i0:i1], arrays, fill, _one_shift(shift), *r, sim, oor)
 
 # %% ../nbs/03_data.ipynb #d8b3a94e
 _LOADERS = {"fgm": "mms_load_fgm", "fpi": "mms_load_fpi", "hpca": "mms_load_hpca",
@@ -380,8 +430,20 @@ class ProductData:
     n_duplicates: int # duplicate tags dropped (within and between files)
     n_backward: int # backward steps found
     n_nat: int # invalid tags dropped
+    out_of_range: dict = field(default_factory=dict) # CDF name -> flat indices outside VALIDMIN/MAX
 
 # %% ../nbs/03_data.ipynb #961b33bc
+def _join_index(parts: list, starts, w: int, n: int, order) -> np.ndarray | None:
+    "Flat indices (or None) of each block, as indices into the joined, `order`ed (n, w) array."
+    fs = [f + s0 * w for f, s0 in zip(parts, starts) if f is not None]
+    if not fs: return None
+    f = np.concatenate(fs)
+    if order is None: return f
+    m = np.zeros(n * w, bool)  # re-ordered records: move the indices with them
+    m[f] = True
+    return np.flatnonzero(m.reshape(n, w)[order])
+
+# %% ../nbs/03_data.ipynb #8f6985ef
 def _join_var(blocks: list, k: str, starts, n: int, isint: bool, order) -> tuple:
     "Variable `k` of all blocks as one (n,...) array (fill → NaN, `order`ed) and its fill indices."
     shape = next(x.arrays[k] for x in blocks if k in x.arrays).shape[1:]
@@ -390,15 +452,9 @@ def _join_var(blocks: list, k: str, starts, n: int, isint: bool, order) -> tuple
     for b, s0 in zip(blocks, starts):
         a[s0:s0 + len(b.time)] = b.arrays[k] if k in b.arrays else (0 if isint else np.nan)
     fs = [b.fill[k] + s0 * w for b, s0 in zip(blocks, starts) if b.fill.get(k) is not None]
-    f = np.concatenate(fs) if fs else None
-    if f is not None: a.reshape(-1)[f] = np.nan  # fill values -> NaN (sparse: they are rare)
-    if order is None: return a, f
-    a = a[order]  # re-ordered records: move values and fill indices with them
-    if f is not None:
-        m = np.zeros(n * w, bool)
-        m[f] = True
-        f = np.flatnonzero(m.reshape(n, w)[order])
-    return a, f
+    if fs: a.reshape(-1)[np.concatenate(fs)] = np.nan  # fill values -> NaN (sparse: they are rare)
+    f = _join_index([b.fill.get(k) for b in blocks], starts, w, n, order)
+    return (a, f) if order is None else (a[order], f)
 
 # %% ../nbs/03_data.ipynb #652d5b55
 def _join_times(blocks: list) -> tuple:
@@ -430,13 +486,15 @@ def read_product(files: list, # FileInfo list from find_local_files (one product
         first = next(x.arrays[k] for x in blocks if k in x.arrays)
         isint = k in flags or np.issubdtype(first.dtype, np.integer)  # raw flags: converted here
         arrays[k], fill[k] = _join_var(blocks, k, starts, len(t), isint, order)
+    oor = {k: _join_index([b.out_of_range.get(k) for b in blocks], starts,
+                          int(np.prod(arrays[k].shape[1:], dtype=int)), len(t), order) for k in arrays}
     for b in blocks: b.arrays, b.fill = {}, {}  # joined: release the per-file copies
     r = (rep.n_duplicates, rep.n_backward) if rep is not None else (0, 0)
     n_dup = r[0] + sum(b.n_duplicates for b in blocks)
     n_back = r[1] + sum(b.n_backward for b in blocks)
     t = t[order] if rep is not None else t
     pdata = ProductData(prod, blocks[0].info.probe, t, arrays, fill, blocks, n_dup, n_back,
-                        sum(b.n_nat for b in blocks))
+                        sum(b.n_nat for b in blocks), {k: i for k, i in oor.items() if i is not None})
     return pdata, errors
 
 # %% ../nbs/03_data.ipynb #64d08a5c
@@ -511,6 +569,12 @@ def _add_temperatures(out: dict, qc: dict, N: int):
             out[f"T{q}"] = T
             qc[f"T{q}"] = dict(n=N, fill=0, flagged=0, nan=int(np.isnan(T.values).sum()))
 
+# %% ../nbs/03_data.ipynb #9750fad3
+def _columns(idx, w: int, col: int | None):
+    "Flat indices of an (N, w) vector4 array that fall in column `col` (None: the first three)."
+    if idx is None: return None
+    return idx[(idx % w == col) if col is not None else (idx % w < 3)]
+
 # %% ../nbs/03_data.ipynb #3dc7b802
 def product_quantities(pd_: ProductData, # one product read by read_product
                       ) -> tuple: # ({quantity: DataArray}, {quantity: qc counts})
@@ -526,7 +590,7 @@ def product_quantities(pd_: ProductData, # one product read by read_product
         nm = v.cdf_name(p, prod.rate)
         if nm not in pd_.arrays or v.name == "fgm_flag": continue
         a = pd_.arrays[nm]
-        fi = pd_.fill.get(nm)
+        fi, oi = pd_.fill.get(nm), pd_.out_of_range.get(nm)
         attrs = dict(units=v.units, frame=v.frame, instrument=prod.instrument, rate=prod.rate,
                      datatype=prod.datatype, source=src, var=nm, simulated=sim)
         if prod.part: attrs["part"] = prod.part
@@ -536,7 +600,7 @@ def product_quantities(pd_: ProductData, # one product read by read_product
             continue
         w = int(np.prod(a.shape[1:], dtype=int))
         if v.kind == "vector4":
-            if fi is not None: fi = fi[(fi % w == v.col) if v.col is not None else (fi % w < 3)]
+            fi, oi = _columns(fi, w, v.col), _columns(oi, w, v.col)
             a = a[:, v.col] if v.col is not None else a[:, :3]
         # records holding fill values
         rows = None if fi is None or not len(fi) else np.unique(fi // w)
@@ -549,6 +613,8 @@ def product_quantities(pd_: ProductData, # one product read by read_product
         nf = 0 if rows is None else len(rows)
         both = nbad + nf - (int(bad[rows].sum()) if nf else 0)
         qc[v.name] = dict(n=N, fill=nf, flagged=both - nf, nan=both)
+        if oi is not None and len(oi):  # records outside VALIDMIN/VALIDMAX: NaN, counted in fill
+            qc[v.name].update(out_of_range=len(np.unique(oi // w)), screening=OUT_OF_RANGE)
     out = _dataarrays(pd_.time, dvars, energy)
     _add_temperatures(out, qc, N)
     return out, qc

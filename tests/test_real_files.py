@@ -14,7 +14,7 @@ import cdflib
 import numpy as np
 import pytest
 
-from mms_mp.core import R_E_KM
+from mms_mp.core import R_E_KM, NoDataError
 from mms_mp.data import FPI_INVALID_MASK, POSITION_SOURCE, load_event
 
 ROOT = Path(__file__).parent / "fixtures" / "real"
@@ -185,9 +185,10 @@ def test_fpi_errorflags_decoded_bit_by_bit():
 # Edited copies: fill values, the flag's own fill value, a bad time tag, a duplicated boundary record
 # ---------------------------------------------------------------------------------------------------------
 
-def copy_cdf(src: Path, dst: Path, edit=None) -> Path:
+def copy_cdf(src: Path, dst: Path, edit=None, dims=None, globals_=None) -> Path:
     """Rewrite every variable and attribute of `src` into `dst` with cdflib, uncompressed. `edit(records)`
-    may change the dict {name: array} of `Epoch` and the variables on it (same number of rows for all)."""
+    may change the dict {name: array} of `Epoch` and the variables on it (same number of rows for all);
+    `dims` gives new record shapes {name: Dim_Sizes}, `globals_` other global attributes."""
     from cdflib.cdfwrite import CDF
     r = cdflib.CDF(str(src))
     names = r.cdf_info().zVariables
@@ -197,7 +198,8 @@ def copy_cdf(src: Path, dst: Path, edit=None) -> Path:
     dst.parent.mkdir(parents=True, exist_ok=True)
     w = CDF(str(dst), cdf_spec={"Compressed": False}, delete=True)
     try:
-        w.write_globalattrs({k: dict(enumerate(v)) for k, v in r.globalattsget().items()})
+        ga = r.globalattsget() if globals_ is None else globals_
+        w.write_globalattrs({k: dict(enumerate(v)) for k, v in ga.items()})
         for v in names:
             vi = r.varinq(v)
             attrs = {}
@@ -205,7 +207,7 @@ def copy_cdf(src: Path, dst: Path, edit=None) -> Path:
                 d = r.attget(a, v)
                 attrs[a] = d.Data if d.Data_Type == "CDF_CHAR" else [d.Data, d.Data_Type]
             spec = {"Variable": v, "Data_Type": vi.Data_Type, "Num_Elements": vi.Num_Elements,
-                    "Rec_Vary": vi.Rec_Vary, "Dim_Sizes": vi.Dim_Sizes, "Compress": 0}
+                    "Rec_Vary": vi.Rec_Vary, "Dim_Sizes": (dims or {}).get(v, vi.Dim_Sizes), "Compress": 0}
             w.write_var(spec, var_attrs=attrs, var_data=records[v] if v in records else r.varget(v))
     finally:
         w.close()
@@ -336,3 +338,62 @@ def test_offline_auto_source_gives_up_fast_and_says_why(monkeypatch):
     (srvy,) = [r for r in ev.rates if not r["used"]]
     assert "data centre lasp.colorado.edu not reachable" in srvy["reason"]
     assert tried == []  # no download was attempted
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Screening on edited copies: VALIDMIN/VALIDMAX, the file's own probe, a variable of the wrong shape
+# ---------------------------------------------------------------------------------------------------------
+
+def test_values_outside_validmin_validmax_become_nan_and_are_counted(tmp_path):
+    """B limits in these files: ±20000 nT per component, 0–20000 nT for |B|. A component at 30000 nT and a
+    negative |B| become NaN (that element only); `qc` counts the records, says why, and fill stays fill."""
+    def edit(rec):
+        gse = rec["mms1_fgm_b_gse_brst_l2"]
+        gse[100, 0] = 30000.0   # B_x out of range
+        gse[200, 3] = -5.0      # |B| out of range
+        gse[300, 1] = -1e31     # fill, not out of range
+    copy_cdf(FGM / PAIR[0], tmp_path / "mms1/fgm/brst/l2" / PAIR[0], edit)
+    cdf = cdflib.CDF(str(FGM / PAIR[0]))
+    t, gse = raw_times(cdf), cdf.varget("mms1_fgm_b_gse_brst_l2")
+    ev, _ = load(t[0], t[-1] + NS, root=tmp_path)
+    want, mag = gse[:, :3].astype(float), gse[:, 3].astype(float)
+    want[100, 0] = want[300, 1] = mag[200] = np.nan
+    np.testing.assert_array_equal(ev["1"]["B_gse"].values, want)
+    np.testing.assert_array_equal(ev["1"]["Bmag"].values, mag)
+    q = ev.qc["1"]
+    assert q["B_gse"]["out_of_range"] == 1 and q["B_gse"]["fill"] == 2 and q["B_gse"]["nan"] == 2
+    assert q["Bmag"]["out_of_range"] == 1 and "VALIDMIN" in q["Bmag"]["screening"]
+    assert "out_of_range" not in q["B_gsm"]  # the other frame is untouched
+
+
+def test_a_file_of_another_probe_is_dropped_with_a_reason(tmp_path):
+    "A file named mms1 whose own global attributes say MMS2 is not read: event.missing says why."
+    src, dst = FGM / PAIR[0], tmp_path / "mms1/fgm/brst/l2" / PAIR[0]
+    copy_cdf(src, dst)
+    r = cdflib.CDF(str(src))
+    ga = r.globalattsget()
+    ga["Source_name"] = ["MMS2>MMS Satellite Number 2"]
+    _rewrite_globals(dst, ga)
+    copy_cdf(FGM / PAIR[1], tmp_path / "mms1/fgm/brst/l2" / PAIR[1])
+    ev, warned = load("2015-09-02T16:58:44", "2015-09-02T17:07:04", root=tmp_path)
+    assert [p["name"] for p in ev.provenance] == [Path(PAIR[1]).name]  # the good file is still read
+    (m,) = ev.missing
+    assert "Source_name 'MMS2>MMS Satellite Number 2' is not MMS1" in m["reason"] and Path(PAIR[0]).name in m["reason"]
+    assert len(warned) == 1
+
+
+def test_a_variable_of_the_wrong_shape_drops_the_product_with_a_reason(tmp_path):
+    "B_gse with 3 columns where the catalogue needs (x, y, z, |B|): no IndexError, the reason names the variable."
+    def edit(rec): rec["mms1_fgm_b_gse_brst_l2"] = np.ascontiguousarray(rec["mms1_fgm_b_gse_brst_l2"][:, :3])
+    copy_cdf(FGM / PAIR[0], tmp_path / "mms1/fgm/brst/l2" / PAIR[0], edit, dims={"mms1_fgm_b_gse_brst_l2": [3]})
+    t = raw_times(cdflib.CDF(str(FGM / PAIR[0])))
+    with pytest.raises(NoDataError, match=r"mms1_fgm_b_gse_brst_l2 has records of shape \(3,\), expected \(N, 4\)"):
+        load(t[0], t[-1] + NS, root=tmp_path)
+
+
+def _rewrite_globals(path: Path, ga: dict):
+    "Rewrite `path` with the global attributes `ga` (every variable copied unchanged)."
+    tmp = path.with_name("x_" + path.name)
+    path.rename(tmp)
+    copy_cdf(tmp, path, globals_=ga)
+    tmp.unlink()
