@@ -23,8 +23,9 @@ from concurrent.futures import Future, ThreadPoolExecutor
 
 from .core import (InputError, NoDataError, as_datetime64, cache_root, clean_times, iso_ms,
                          parse_trange, tt2000_to_datetime64, write_json_atomic)
-from .layout import (INSTRUMENTS, PRODUCTS, PROBES, STATE, FileInfo, Product, check_probe,
-                           file_time, find_local_files, get_product, parse_filename, sdc_dir, search_dirs)
+from .layout import (INSTRUMENTS, PRODUCTS, PROBES, STATE, FileInfo, Product, Var,
+                           check_probe, file_time, find_local_files, get_product, parse_filename,
+                           sdc_dir, search_dirs)
 
 # %% auto #0
 __all__ = ['SOURCES', 'RATES', 'SURVEY', 'DATATYPES', 'FPI_INVALID_BITS', 'FPI_INVALID_MASK', 'OUT_OF_RANGE', 'DATA_CENTRES',
@@ -178,10 +179,11 @@ def _fill_to_nan(raw, fv) -> tuple:
 class _Rejected(ValueError):
     "A file whose content contradicts its name or the catalogue: skipped, with the reason."
 
+# %% ../nbs/03_data.ipynb #dea82aae
 _SHAPES = {"vector4": (4,), "vector": (3,), "scalar": (), "flags": ()}
 
 def _check_shape(v: Var, name: str, vals):
-    "`_Rejected` when a variable's records do not have the shape its kind needs (e.g. (N,3) for (N,4))."
+    "`_Rejected` when a variable's records lack the shape its kind needs (e.g. (N,3) for (N,4))."
     want, got = _SHAPES.get(v.kind), np.shape(vals)[1:]
     if v.kind == "spectrum" and len(got) == 1: return
     if got != want:
