@@ -21,7 +21,7 @@ import pandas as pd
 import xarray as xr
 from concurrent.futures import Future, ThreadPoolExecutor
 
-from .core import (InputError, NoDataError, as_datetime64, cache_root, clean_times, iso_ms,
+from .core import (InputError, NoDataError, as_datetime64, cache_root, iso_ms,
                          parse_trange, tt2000_to_datetime64, write_json_atomic)
 from .layout import (INSTRUMENTS, PRODUCTS, PROBES, STATE, FileInfo, Product, Var,
                            check_probe, file_time, find_local_files, get_product, parse_filename,
@@ -29,9 +29,9 @@ from .layout import (INSTRUMENTS, PRODUCTS, PROBES, STATE, FileInfo, Product, Va
 
 # %% auto #0
 __all__ = ['SOURCES', 'RATES', 'SURVEY', 'DATATYPES', 'FPI_INVALID_BITS', 'FPI_INVALID_MASK', 'OUT_OF_RANGE', 'DATA_CENTRES',
-           'POSITION_SOURCE', 'FileBlock', 'read_product_file', 'download_files', 'Event', 'ProductData',
-           'read_product', 'product_quantities', 'sha256_cache_file', 'file_sha256', 'MissingDataWarning', 'covers',
-           'reachable', 'uncovered', 'read_state', 'default_data_dir', 'load_event']
+           'POSITION_SOURCE', 'FileBlock', 'TimeOrder', 'time_order', 'read_product_file', 'download_files', 'Event',
+           'ProductData', 'read_product', 'product_quantities', 'sha256_cache_file', 'file_sha256',
+           'MissingDataWarning', 'covers', 'reachable', 'uncovered', 'read_state', 'default_data_dir', 'load_event']
 
 # %% ../nbs/03_data.ipynb #6a194004
 SOURCES = ("auto", "local", "sdc", "spdf")
@@ -53,10 +53,11 @@ class FileBlock:
     fill: dict # CDF variable name -> flat indices (C order) of fill values, or None
     shift_s: float # centring shift added to the epochs, s (0 when not centred)
     n_duplicates: int = 0 # duplicate time tags dropped
-    n_backward: int = 0 # backward time steps found (fixed by sorting)
+    n_backward: int = 0 # backward time steps found
     n_nat: int = 0 # invalid time tags dropped
     simulated: bool = False # file carries MMS_MP_SIMULATED = "true"
     out_of_range: dict = field(default_factory=dict) # CDF name -> flat indices outside VALIDMIN/MAX
+    n_dropped: int = 0 # records of a block jumping back in time, dropped
 
 # %% ../nbs/03_data.ipynb #c986176d
 class _Meta:
@@ -205,12 +206,29 @@ def _check_identity(m: _Meta, info: FileInfo):
     if lfid and not lfid.startswith(want):
         raise _Rejected(f"its Logical_file_id {lfid!r} is not a {want} file, as its name says")
 
-# %% ../nbs/03_data.ipynb #4e55f891
-def _clean(t: np.ndarray):
-    "`clean_times`, skipping the sort when the tags already increase strictly (the usual case)."
+# %% ../nbs/03_data.ipynb #d71414df
+@dataclass
+class TimeOrder:
+    "What `time_order` found in the time tags of a file or of a join of files."
+    n_duplicates: int # records repeating an earlier tag (dropped; the first is kept)
+    n_backward: int # backward steps between consecutive records
+    n_nat: int # invalid tags (TT2000 fill) dropped
+    n_dropped: int # other records earlier than a record before them (a block jumping back), dropped
+
+# %% ../nbs/03_data.ipynb #3fce53d0
+def time_order(t: np.ndarray, # (N,) datetime64[ns] time tags, in file order
+              ) -> tuple: # (indices of the records kept, strictly increasing tags; TimeOrder or None)
+    "Keep each record later than every record before it: repeats, NaT and backward blocks dropped."
     if len(t) < 2 or (not np.isnat(t[0]) and bool(np.all(t[1:] > t[:-1]))):
         return np.arange(len(t)), None
-    return clean_times(t)
+    good = np.flatnonzero(~np.isnat(t))
+    n = t[good].astype("datetime64[ns]").view(np.int64)
+    latest = np.maximum.accumulate(np.concatenate([[np.iinfo(np.int64).min], n[:-1]]))
+    keep = n > latest
+    drop = n[~keep]
+    dup = int(np.isin(drop, n[keep]).sum())
+    back = int(np.sum(np.diff(n) < 0))
+    return good[keep], TimeOrder(dup, back, len(t) - len(good), len(drop) - dup)
 
 # %% ../nbs/03_data.ipynb #e6a53dd6
 def _epochs(m: _Meta, prod: Product, p: str) -> tuple:
@@ -228,8 +246,8 @@ def _epochs(m: _Meta, prod: Product, p: str) -> tuple:
 
 # %% ../nbs/03_data.ipynb #5696d4b9
 def _window(t: np.ndarray, t0, t1) -> tuple:
-    "(record indices in [t0, t1), contiguous?, sorted tags, i0, i1, clean_times report or None)."
-    order, rep = _clean(t)
+    "(record indices in [t0, t1), contiguous?, kept tags, i0, i1, `TimeOrder` or None)."
+    order, rep = time_order(t)
     ts = t[order] if rep is not None else t
     i0, i1 = np.searchsorted(ts, t0, "left"), np.searchsorted(ts, t1, "left")
     idx = order[i0:i1]
@@ -294,7 +312,8 @@ def read_product_file(info: FileInfo, # a file found by find_local_files (with .
         raise NoDataError(f"cannot read {info.path} ({type(e).__name__}: {e}); the file is corrupt "
                           f"or truncated: delete it and download it again (source='sdc')") from None
     r = (rep.n_duplicates, rep.n_backward, rep.n_nat) if rep is not None else (0, 0, 0)
-    return FileBlock(info, ts[i0:i1], arrays, fill, _one_shift(shift), *r, sim, oor)
+    drop = rep.n_dropped if rep is not None else 0
+    return FileBlock(info, ts[i0:i1], arrays, fill, _one_shift(shift), *r, sim, oor, drop)
 
 # %% ../nbs/03_data.ipynb #d8b3a94e
 _LOADERS = {"fgm": "mms_load_fgm", "fpi": "mms_load_fpi", "hpca": "mms_load_hpca",
@@ -433,6 +452,7 @@ class ProductData:
     n_backward: int # backward steps found
     n_nat: int # invalid tags dropped
     out_of_range: dict = field(default_factory=dict) # CDF name -> flat indices outside VALIDMIN/MAX
+    n_dropped: int = 0 # records of blocks jumping back in time, dropped (within and between files)
 
 # %% ../nbs/03_data.ipynb #961b33bc
 def _join_index(parts: list, starts, w: int, n: int, order) -> np.ndarray | None:
@@ -460,11 +480,11 @@ def _join_var(blocks: list, k: str, starts, n: int, isint: bool, order) -> tuple
 
 # %% ../nbs/03_data.ipynb #652d5b55
 def _join_times(blocks: list) -> tuple:
-    "(joined tags, order or None, clean_times report or None) of strictly increasing blocks."
+    "(joined tags, records kept or None, `TimeOrder` or None) of strictly increasing blocks."
     t = np.concatenate([b.time for b in blocks]) if len(blocks) > 1 else blocks[0].time
     # the join increases strictly too when every block starts after the previous one ends
     if all(b.time[0] > a.time[-1] for a, b in zip(blocks, blocks[1:])): return t, None, None
-    order, rep = _clean(t)
+    order, rep = time_order(t)
     return t, (order if rep is not None else None), rep
 
 # %% ../nbs/03_data.ipynb #7d716308
@@ -491,12 +511,13 @@ def read_product(files: list, # FileInfo list from find_local_files (one product
     oor = {k: _join_index([b.out_of_range.get(k) for b in blocks], starts,
                           int(np.prod(arrays[k].shape[1:], dtype=int)), len(t), order) for k in arrays}
     for b in blocks: b.arrays, b.fill = {}, {}  # joined: release the per-file copies
-    r = (rep.n_duplicates, rep.n_backward) if rep is not None else (0, 0)
+    r = (rep.n_duplicates, rep.n_backward, rep.n_dropped) if rep is not None else (0, 0, 0)
     n_dup = r[0] + sum(b.n_duplicates for b in blocks)
     n_back = r[1] + sum(b.n_backward for b in blocks)
     t = t[order] if rep is not None else t
     pdata = ProductData(prod, blocks[0].info.probe, t, arrays, fill, blocks, n_dup, n_back,
-                        sum(b.n_nat for b in blocks), {k: i for k, i in oor.items() if i is not None})
+                        sum(b.n_nat for b in blocks), {k: i for k, i in oor.items() if i is not None},
+                        r[2] + sum(b.n_dropped for b in blocks))
     return pdata, errors
 
 # %% ../nbs/03_data.ipynb #64d08a5c
@@ -861,6 +882,9 @@ def _loaded_entry(p: str, ins: str, prod: Product, pdata: ProductData, reason: s
                   covers_window: bool, errors: list) -> dict:
     "One `Event.loaded` entry: rate and why, files, samples, coverage, centring, time cleaning."
     tc = dict(duplicates=pdata.n_duplicates, backward=pdata.n_backward, nat=pdata.n_nat)
+    if pdata.n_dropped:
+        tc.update(dropped=pdata.n_dropped, why="records earlier than a record before them "
+                  "(a block jumping back in time) dropped, not re-sorted")
     return dict(probe=p, instrument=ins, rate=prod.rate, datatype=prod.datatype, rate_reason=reason,
                 files=[b.info.name for b in pdata.blocks], n=len(pdata.time),
                 covers_window=covers_window, centre_shift_s=pdata.blocks[0].shift_s, time_clean=tc,

@@ -299,7 +299,8 @@ def test_import_does_not_pull_pyspedas_or_matplotlib():
     assert out == ["False", "False"]
 
 
-def test_unordered_and_repeated_tags_are_cleaned_and_fill_follows_its_record(tmp_path):
+def test_backward_and_repeated_tags_are_dropped_and_fill_follows_its_record(tmp_path):
+    "A record behind the one before it is dropped (not re-sorted into the data), a repeat keeps its first record."
     prod = get_product("fgm", "srvy"); dt = 1 / 16
     t = T0 + np.round(np.arange(0, 240, dt) * 1e9).astype("timedelta64[ns]")
     vals = values_for(prod, t)
@@ -311,8 +312,11 @@ def test_unordered_and_repeated_tags_are_cleaned_and_fill_follows_its_record(tmp
     write_product_cdf(sdc_path(tmp_path, 1, *prod.key, T0), 1, prod, t, vals)
     ev = load_event(W, "1", instruments="fgm", rate="srvy", source="local", data_dir=tmp_path)
     B = ev.get(1, "B_gse"); tt = B.time.values
-    assert np.all(np.diff(tt) > np.timedelta64(0, "ns")) and len(tt) == 240 * 16
-    assert ev.loaded[0]["time_clean"] == {"duplicates": 1, "backward": 1, "nat": 0}
+    t_back = T0 + np.timedelta64(int(100 * dt * 1e9), "ns")  # the record that came after a later one
+    assert np.all(np.diff(tt) > np.timedelta64(0, "ns")) and len(tt) == 240 * 16 - 1 and t_back not in tt
+    tc = ev.loaded[0]["time_clean"]
+    assert {k: tc[k] for k in ("duplicates", "backward", "nat", "dropped")} == {"duplicates": 1, "backward": 1, "nat": 0, "dropped": 1}
+    assert "jumping back in time" in tc["why"]
     assert np.array_equal(tt[np.isnan(B.values).any(1)], [t_fill])
     s = (tt - T0).astype(np.int64) / 1e9
     ok = ~np.isnan(B.values[:, 0])

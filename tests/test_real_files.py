@@ -397,3 +397,19 @@ def _rewrite_globals(path: Path, ga: dict):
     path.rename(tmp)
     copy_cdf(tmp, path, globals_=ga)
     tmp.unlink()
+
+
+def test_a_block_jumping_back_in_time_is_dropped_with_a_reason(tmp_path):
+    """Records 1000–1099 of a real file rewritten 2 s earlier (a block that jumps back): they are dropped, not
+    re-sorted into the data; every other record is returned unchanged and the load report says why."""
+    def edit(rec): rec["Epoch"][1000:1100] -= 2_000_000_000
+    copy_cdf(FGM / PAIR[0], tmp_path / "mms1/fgm/brst/l2" / PAIR[0], edit)
+    cdf = cdflib.CDF(str(FGM / PAIR[0]))
+    t, gse = raw_times(cdf), cdf.varget("mms1_fgm_b_gse_brst_l2")
+    ev, _ = load(t[0], t[-1] + NS, root=tmp_path)
+    keep = np.ones(len(t), bool)
+    keep[1000:1100] = False
+    np.testing.assert_array_equal(ev["1"]["B_gse"].time.values, t[keep])
+    np.testing.assert_array_equal(ev["1"]["B_gse"].values, gse[keep, :3].astype(np.float64))
+    tc = ev.loaded[0]["time_clean"]
+    assert (tc["backward"], tc["dropped"], tc["duplicates"]) == (1, 100, 0) and "jumping back" in tc["why"]
