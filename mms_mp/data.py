@@ -13,7 +13,7 @@ import sys
 import time
 import warnings
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -156,13 +156,22 @@ def _fill_index(raw, fv) -> np.ndarray | None:
 # %% ../nbs/03_data.ipynb #35fe5335
 OUT_OF_RANGE = "values outside VALIDMIN–VALIDMAX set to NaN (counted in fill)"
 
+def _inside(raw, lo, hi) -> bool:
+    "True when every value of `raw` is surely inside its column's [lo, hi] (a quick test, no copy)."
+    a, lo, hi = raw.reshape(len(raw), -1), lo.reshape(-1), hi.reshape(-1)
+    if a.min() >= lo.max() and a.max() <= hi.min(): return True  # one range fits every column
+    if a.shape[1] > 8: return False
+    return all(a[:, j].min() >= lo[j] and a[:, j].max() <= hi[j] for j in range(a.shape[1]))
+
 def _range_index(m: _Meta, name: str, raw, fill) -> np.ndarray | None:
     "Flat indices of the values outside VALIDMIN–VALIDMAX that are not fill (None when none)."
     lo, hi = m.att("VALIDMIN", name), m.att("VALIDMAX", name)
     raw = np.asarray(raw)
     if lo is None or hi is None or raw.size == 0 or raw.dtype.kind != "f": return None
-    try: bad = (raw < np.asarray(lo, raw.dtype)) | (raw > np.asarray(hi, raw.dtype))
+    try: lo, hi = (np.broadcast_to(np.asarray(x, raw.dtype), raw.shape[1:]) for x in (lo, hi))
     except ValueError: return None  # limits of another shape: not applied
+    if _inside(raw, lo, hi): return None  # the usual case: NaN and fill take the path below
+    bad = (raw < lo) | (raw > hi)
     if not bad.any(): return None
     out = np.flatnonzero(bad)
     if fill is not None: out = np.setdiff1d(out, fill, assume_unique=True)
@@ -988,12 +997,25 @@ def _load_instrument(ev: Event, root: Path, p: str, ins: str, rate: str, source:
 POSITION_SOURCE = "FGM state (MEC absent)"
 
 def _state_bounds(t: np.ndarray, t0, t1) -> tuple:
-    "[a, b) holding the records in [t0, t1) and one record on either side, of sorted tags `t`."
+    "(i0, i1): records [i0, i1) of sorted tags `t` in [t0, t1) plus one record on either side."
     i0 = max(int(np.searchsorted(t, t0, "right")) - 1, 0)
-    i1 = min(int(np.searchsorted(t, t1, "left")), len(t) - 1)
-    return t[i0], t[i1] + np.timedelta64(1, "ns")
+    i1 = min(int(np.searchsorted(t, t1, "left")), len(t) - 1) + 1
+    return i0, i1
 
-# %% ../nbs/03_data.ipynb #65d51d1f
+# %% ../nbs/03_data.ipynb #59eb3570
+def _take(pdata: ProductData, i0: int, i1: int) -> ProductData:
+    "Records [i0, i1) of `pdata` (fill and out-of-range indices moved with them)."
+    def cut(f, w):
+        if f is None: return None
+        f = f[(f >= i0 * w) & (f < i1 * w)] - i0 * w
+        return f if len(f) else None
+    ws = {k: int(np.prod(a.shape[1:], dtype=int)) for k, a in pdata.arrays.items()}
+    return replace(pdata, time=pdata.time[i0:i1],
+                   arrays={k: a[i0:i1] for k, a in pdata.arrays.items()},
+                   fill={k: cut(f, ws[k]) for k, f in pdata.fill.items()},
+                   out_of_range={k: cut(f, ws[k]) for k, f in pdata.out_of_range.items()})
+
+# %% ../nbs/03_data.ipynb #ed2794ef
 def read_state(files: list, # FileInfo list of one FGM product (the files B was read from)
                prod: Product, # its `STATE` entry
                t0: np.datetime64, t1: np.datetime64, # window, UTC
@@ -1002,7 +1024,7 @@ def read_state(files: list, # FileInfo list of one FGM product (the files B was 
     wide = np.timedelta64(int(prod.max_span_s * 1e9), "ns")
     pdata, errors = read_product(files, prod, t0 - wide, t1 + wide)
     if pdata is None: return None, errors
-    return read_product(files, prod, *_state_bounds(pdata.time, t0, t1))
+    return _take(pdata, *_state_bounds(pdata.time, t0, t1)), errors
 
 # %% ../nbs/03_data.ipynb #40345d33
 def _fgm_files(ev: Event, p: str) -> dict:
