@@ -226,7 +226,7 @@ class TimeOrder:
 
 # %% ../nbs/03_data.ipynb #3fce53d0
 def time_order(t: np.ndarray, # (N,) datetime64[ns] time tags, in file order
-              ) -> tuple: # (indices of the records kept, strictly increasing tags; TimeOrder or None)
+              ) -> tuple: # (indices of the records kept: increasing tags, TimeOrder or None)
     "Keep each record later than every record before it: repeats, NaT and backward blocks dropped."
     if len(t) < 2 or (not np.isnat(t[0]) and bool(np.all(t[1:] > t[:-1]))):
         return np.arange(len(t)), None
@@ -377,6 +377,20 @@ def download_files(root, # data root to download into (SDC layout)
     if source == "spdf" and prod.rate == "brst": _spdf_brst_to_sdc(root, p, prod, t0, t1)
     return list(out or [])
 
+# %% ../nbs/03_data.ipynb #2e23d9f2
+def _report_lines(data: dict, rates: list) -> list:
+    "Summary lines: positions from FGM; rates used for part of the window; files seen, not used."
+    lines = []
+    for p, d in sorted(data.items()):
+        src = d["R_gse"].attrs.get("position_source") if "R_gse" in d else None
+        if src: lines.append(f"  mms{p}: R_gse, R_gsm from {src}")
+    for r in rates:
+        if not (r["partial"] or (not r["used"] and r["files"])): continue  # the notable ones
+        what = f"mms{r['probe']} {r['instrument']} {r['rate']} {r['datatype']}".rstrip()
+        how = f"used {r['span'][0]}–{r['span'][1]}" if r["used"] else "not used"
+        lines.append(f"  {what} {how}: {r['reason']}")
+    return lines
+
 # %% ../nbs/03_data.ipynb #85433b7b
 @dataclass
 class Event:
@@ -433,14 +447,7 @@ class Event:
             rates = sorted({f"{l['instrument']}:{l['rate']}" for l in self.loaded
                             if l['probe'] == p})
             lines.append(f"  mms{p}: {len(self.data[p])} quantities ({', '.join(rates)})")
-            pos = self.data[p].get("R_gse")
-            if pos is not None and "position_source" in pos.attrs:
-                lines.append(f"  mms{p}: R_gse, R_gsm from {pos.attrs['position_source']}")
-        for r in self.rates:
-            if r["used"] and not r["partial"]: continue
-            what = f"mms{r['probe']} {r['instrument']} {r['rate']} {r['datatype']}".rstrip()
-            how = f"used {r['span'][0]}–{r['span'][1]}" if r["used"] else "not used"
-            lines.append(f"  {what} {how}: {r['reason']}")
+        lines += _report_lines(self.data, self.rates)
         for m in self.missing:
             what = f"mms{m['probe']} {m['instrument']} {m['rate']} {m['datatype']}"
             lines.append(f"  missing {what}: {m['reason']}")
@@ -517,15 +524,17 @@ def read_product(files: list, # FileInfo list from find_local_files (one product
         first = next(x.arrays[k] for x in blocks if k in x.arrays)
         isint = k in flags or np.issubdtype(first.dtype, np.integer)  # raw flags: converted here
         arrays[k], fill[k] = _join_var(blocks, k, starts, len(t), isint, order)
-    oor = {k: _join_index([b.out_of_range.get(k) for b in blocks], starts,
-                          int(np.prod(arrays[k].shape[1:], dtype=int)), len(t), order) for k in arrays}
+    ws = {k: int(np.prod(a.shape[1:], dtype=int)) for k, a in arrays.items()}
+    oor = {k: _join_index([b.out_of_range.get(k) for b in blocks], starts, ws[k], len(t), order)
+           for k in arrays}
+    oor = {k: i for k, i in oor.items() if i is not None}
     for b in blocks: b.arrays, b.fill = {}, {}  # joined: release the per-file copies
     r = (rep.n_duplicates, rep.n_backward, rep.n_dropped) if rep is not None else (0, 0, 0)
     n_dup = r[0] + sum(b.n_duplicates for b in blocks)
     n_back = r[1] + sum(b.n_backward for b in blocks)
     t = t[order] if rep is not None else t
     pdata = ProductData(prod, blocks[0].info.probe, t, arrays, fill, blocks, n_dup, n_back,
-                        sum(b.n_nat for b in blocks), {k: i for k, i in oor.items() if i is not None},
+                        sum(b.n_nat for b in blocks), oor,
                         r[2] + sum(b.n_dropped for b in blocks))
     return pdata, errors
 
@@ -927,11 +936,11 @@ def _splice(ev: Event, p: str, ins: str, brst: tuple, srvy: tuple, holes: list, 
     fill = [d for d in (read_product(files, ps, a, z)[0] for a, z in holes) if d is not None]
     pieces = [(pb, b, [])] + [(ps, d, serr if k == 0 else []) for k, d in enumerate(fill)]
     if fill:
-        return _record(ev, p, ins, pieces, f"auto: burst files reach {reach} only; "
+        return _record(ev, p, ins, pieces, f"auto: burst files reach {reach} only, "
                        f"{ps.rate} fills the rest", pool, partial=True)
     why = smiss["reason"] if smiss else f"no {ps.rate} samples outside the burst files"
-    ev.rates.append(_rate_entry(p, ps, False, [f.name for f in files], why))
-    reason = f"auto: burst files reach {reach} only; no {ps.rate} data for the rest: burst alone"
+    ev.rates.append(_rate_entry(p, ps, False, [f.name for f in files], why, partial=True))
+    reason = f"auto: burst files reach {reach} only, no {ps.rate} data for the rest: burst alone"
     _record(ev, p, ins, pieces, reason, pool, partial=True)
 
 # %% ../nbs/03_data.ipynb #c4f4b9c4
@@ -955,7 +964,7 @@ def _fallback(ev: Event, p: str, ins: str, brst: tuple, srvy: tuple, pool):
     (pb, b, berr, bmiss), (ps, s, serr, smiss) = brst, srvy
     what = "missing" if b is None else "do not cover the window"
     if s is None and b is not None:
-        ev.rates.append(_rate_entry(p, ps, False, [], smiss["reason"]))
+        ev.rates.append(_rate_entry(p, ps, False, [], smiss["reason"], partial=True))
         reason = f"auto: burst files {what} and no {ps.rate} data: burst alone"
         return _record(ev, p, ins, [(pb, b, berr)], reason, pool, partial=True)
     _burst_rejected(ev, p, brst, ps.rate if s is not None else None)
@@ -1105,7 +1114,7 @@ def load_event(trange, # (start, end) UTC: ISO strings or datetime64; data in [s
                *,
                rate: str = "auto", # "auto", "srvy"/"fast" (survey class) or "brst"
                instruments=INSTRUMENTS, # subset of ("fgm","fpi","hpca","edp","mec")
-               source: str = "auto", # "local" (no network), "sdc", "spdf" or "auto" (local if covered)
+               source: str = "auto", # "local" (offline), "sdc", "spdf" or "auto" (local if covered)
                data_dir=None, # SDC-layout data root (default: default_data_dir())
               ) -> Event: # per-probe DataArrays (nT, cm^-3, km/s, eV, mV/m, V, km; frames in attrs)
     "Load MMS L2 FGM, FPI, HPCA, EDP and MEC data of one window into an `Event` (CONTRIBUTING.md)."

@@ -294,7 +294,7 @@ def write_product_cdf(path, # output .cdf path (parents created)
                       probe, # probe 1..4
                       prod: Product, # catalogue entry
                       time, # (N,) datetime64 record times, UTC (FPI/HPCA: accumulation starts)
-                      values: dict, # canonical name -> (N,) scalar/flags, (N,3) vector, (N,E) spectrum
+                      values: dict, # name -> (N,) scalar/flags, (N,3) vector, (N,E) spectrum
                       energy_eV=None, # (E,) or (N,E) energy table of the spectra, eV
                       delta_s: float | None = None, # FPI/HPCA accumulation time, s
                       t_file=None, # file-name time (default: time[0])
