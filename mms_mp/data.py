@@ -13,6 +13,7 @@ import sys
 import time
 import warnings
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -115,6 +116,17 @@ class _Meta:
             try: return self.cdf._get_attdata(adr, num, n, first).Data
             except KeyError: return None
         return None
+
+# %% ../nbs/03_data.ipynb #6d757be5
+_OPENED: ContextVar = ContextVar("_OPENED", default=None)  # path -> _Meta, within one load_event
+
+def _open(path) -> _Meta:
+    "The `_Meta` of a CDF; within `load_event` each file is opened once (its state reuses it)."
+    import cdflib
+    opened = _OPENED.get()
+    if opened is None: return _Meta(cdflib.CDF(str(path)))
+    if str(path) not in opened: opened[str(path)] = _Meta(cdflib.CDF(str(path)))
+    return opened[str(path)]
 
 # %% ../nbs/03_data.ipynb #e6189d09
 def _si_seconds(m: _Meta, name) -> np.ndarray:
@@ -307,9 +319,8 @@ def read_product_file(info: FileInfo, # a file found by find_local_files (with .
                       raw: bool = False, # file dtype, fill not yet NaN (read_product converts)
                      ) -> FileBlock: # the records inside [t0, t1)
     "Read the catalogue variables of one file inside [t0, t1) with cdflib (fill → NaN, centred)."
-    import cdflib
     try:
-        m = _Meta(cdflib.CDF(str(info.path)))
+        m = _open(info.path)
         _check_identity(m, info)
         t, shift = _epochs(m, prod, info.probe)
         idx, contiguous, ts, i0, i1, rep = _window(t, t0, t1)
@@ -1108,6 +1119,21 @@ def _report_missing(ev: Event, ps: list, root: Path, source: str):
     msg = f"{len(ev.missing)} product(s) not loaded (see event.missing):\n" + "\n".join(lines)
     warnings.warn(MissingDataWarning(msg), stacklevel=3)
 
+# %% ../nbs/03_data.ipynb #ef8e09fb
+def _load_all(ev: Event, root: Path, ps: list, ins: list, rate: str, source: str):
+    "Every probe and instrument into `ev`: each file opened once, digests computed alongside."
+    t0, t1 = ev.trange
+    net, opened = {}, _OPENED.set({})  # net: a data centre found unreachable is not tried again
+    try:
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            for p in ps:
+                for i in dict.fromkeys(ins):
+                    _load_instrument(ev, root, p, i, rate, source, t0, t1, pool, net)
+                _positions_from_fgm(ev, p)
+            for d in ev.provenance:
+                if isinstance(d["sha256"], Future): d["sha256"] = d["sha256"].result()
+    finally: _OPENED.reset(opened)
+
 # %% ../nbs/03_data.ipynb #65a93734
 def load_event(trange, # (start, end) UTC: ISO strings or datetime64; data in [start, end)
                probes=PROBES, # probes, e.g. ("1","2","3","4"), "mms1" or 3
@@ -1122,14 +1148,7 @@ def load_event(trange, # (start, end) UTC: ISO strings or datetime64; data in [s
     ps, ins = _check_request(probes, instruments, rate, source)
     root = Path(data_dir) if data_dir is not None else default_data_dir()
     ev = Event((t0, t1), source=source)
-    net = {}  # a data centre found unreachable is not tried again in this call
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        for p in ps:
-            for i in dict.fromkeys(ins):
-                _load_instrument(ev, root, p, i, rate, source, t0, t1, pool, net)
-            _positions_from_fgm(ev, p)
-        for d in ev.provenance:
-            if isinstance(d["sha256"], Future): d["sha256"] = d["sha256"].result()
+    _load_all(ev, root, ps, ins, rate, source)
     _sha_save()
     _report_missing(ev, ps, root, source)
     return ev
