@@ -120,11 +120,11 @@ class _Meta:
 # %% ../nbs/03_data.ipynb #6d757be5
 _OPENED: ContextVar = ContextVar("_OPENED", default=None)  # path -> _Meta, within one load_event
 
-def _open(path) -> _Meta:
-    "The `_Meta` of a CDF; within `load_event` each file is opened once (its state reuses it)."
+def _open(path, keep: bool = False) -> _Meta:
+    "The `_Meta` of a CDF; within `load_event` a file kept open (FGM: its state) is opened once."
     import cdflib
     opened = _OPENED.get()
-    if opened is None: return _Meta(cdflib.CDF(str(path)))
+    if opened is None or not (keep or str(path) in opened): return _Meta(cdflib.CDF(str(path)))
     if str(path) not in opened: opened[str(path)] = _Meta(cdflib.CDF(str(path)))
     return opened[str(path)]
 
@@ -320,7 +320,7 @@ def read_product_file(info: FileInfo, # a file found by find_local_files (with .
                      ) -> FileBlock: # the records inside [t0, t1)
     "Read the catalogue variables of one file inside [t0, t1) with cdflib (fill → NaN, centred)."
     try:
-        m = _open(info.path)
+        m = _open(info.path, keep=prod.key in STATE)
         _check_identity(m, info)
         t, shift = _epochs(m, prod, info.probe)
         idx, contiguous, ts, i0, i1, rep = _window(t, t0, t1)
@@ -1130,6 +1130,7 @@ def _load_all(ev: Event, root: Path, ps: list, ins: list, rate: str, source: str
                 for i in dict.fromkeys(ins):
                     _load_instrument(ev, root, p, i, rate, source, t0, t1, pool, net)
                 _positions_from_fgm(ev, p)
+                _OPENED.get().clear()  # this probe's files are closed
             for d in ev.provenance:
                 if isinstance(d["sha256"], Future): d["sha256"] = d["sha256"].result()
     finally: _OPENED.reset(opened)
