@@ -785,15 +785,22 @@ def covers(time: np.ndarray, # (N,) datetime64[ns] sample times
 DATA_CENTRES = {"sdc": "lasp.colorado.edu", "spdf": "cdaweb.gsfc.nasa.gov"}
 
 def reachable(source: str, # "sdc" or "spdf"
-              timeout_s: float = 2.0, # TCP connect timeout, s
+              timeout_s: float = 2.0, # longest wait, s (name lookup and TCP connect together)
              ) -> tuple: # (True, "") if it accepts a connection on port 443, else (False, why)
     "Whether the data centre behind `source` can be reached (one TCP connection, no request)."
     import socket
-    host = DATA_CENTRES[source]
-    try:
-        with socket.create_connection((host, 443), timeout=timeout_s): return True, ""
-    except Exception as e:  # OSError, or a socket guard's error
-        return False, f"data centre {host} not reachable ({type(e).__name__})"
+    import threading
+    host, why = DATA_CENTRES[source], []
+    def probe():  # in a thread: a name lookup has no timeout of its own
+        try:
+            with socket.create_connection((host, 443), timeout=timeout_s): why.append("")
+        except Exception as e:  # OSError, or a socket guard's error
+            why.append(f"data centre {host} not reachable ({type(e).__name__})")
+    th = threading.Thread(target=probe, daemon=True)
+    th.start()
+    th.join(timeout_s)
+    if not why: return False, f"data centre {host} not reachable (no answer within {timeout_s:g} s)"
+    return why[0] == "", why[0]
 
 # %% ../nbs/03_data.ipynb #efc08ada
 def _acquire(root: Path, p: str, prod: Product, t0, t1, source: str,

@@ -125,3 +125,18 @@ def test_reachable_says_why_in_well_under_its_timeout(monkeypatch):
     t0 = time.perf_counter()
     ok, why = mms_mp.data.reachable("sdc")
     assert not ok and why.startswith("data centre 127.0.0.1 not reachable") and time.perf_counter() - t0 < 2.0
+
+
+def test_reachable_gives_up_after_its_timeout(monkeypatch):
+    "A data centre that never answers (a name lookup or connect that hangs) is reported after `timeout_s`."
+    import socket
+    import threading
+    import time
+    import mms_mp.data
+    release = threading.Event()
+    monkeypatch.setattr(socket, "create_connection", lambda *a, **k: release.wait(5) or (_ for _ in ()).throw(OSError()))
+    t0 = time.perf_counter()
+    ok, why = mms_mp.data.reachable("spdf", timeout_s=0.3)
+    release.set()
+    assert not ok and why == "data centre cdaweb.gsfc.nasa.gov not reachable (no answer within 0.3 s)"
+    assert time.perf_counter() - t0 < 1.0
