@@ -2,10 +2,12 @@
 
 Usage:  .venv/bin/python bench/bench_load.py [--repeat 3] [--rounds 3] [--before DIR] [--no-pyspedas] [--out bench/results/load.md]
 
-Cases (all SIMULATED data written by mms_mp.synthetic, in the SDC layout):
+Cases (A-C: SIMULATED data written by mms_mp.synthetic, in the SDC layout; D: real MMS files):
   A. the 40-min 4-probe demo event, survey/fast rates (all five instruments)
   B. the same event, burst rates (FGM/FPI/EDP-dce burst; HPCA, MEC, EDP scpot survey)
   C. 1 h of 128 S/s FGM burst for 4 probes (460,800 samples per probe)
+  D. the real MMS1 FGM burst files of 2015-09-02 in tests/fixtures/real (2 files, 64,000 samples; no MEC
+     file, so the loader also reads the FGM state positions, and so does the bare read)
 Each measurement runs in its own subprocess: imports first (not timed), one warm-up read (page cache), then
 `--repeat` timed reads; the best and median wall times are reported. Peak memory is the subprocess's
 ru_maxrss, and its increase over the ru_maxrss after imports (before any data is read).
@@ -32,7 +34,10 @@ import json, resource, sys, time, warnings
 import numpy as np
 warnings.simplefilter("ignore")
 how, d, t0, t1, rate, ins, repeat = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5], sys.argv[6].split(","), int(sys.argv[7])
+probes = sys.argv[8]
 from mms_mp.layout import PRODUCTS, find_local_files
+try: from mms_mp.layout import STATE  # FGM state positions (read by the loader when MEC is absent)
+except ImportError: STATE = {}
 from mms_mp.core import tt2000_to_datetime64
 from mms_mp.data import load_event, SURVEY, DATATYPES
 import cdflib
@@ -50,7 +55,7 @@ def prods():
     return out
 
 def files():
-    return [(pr, f) for pr in prods() for p in "1234" for f in find_local_files(d, p, *pr.key, (t0, t1))]
+    return [(pr, f) for pr in prods() for p in probes for f in find_local_files(d, p, *pr.key, (t0, t1))]
 
 FILES = files()
 
@@ -62,17 +67,21 @@ def bare(conv):
         t = tt2000_to_datetime64(tt) if conv == "vec" else np.asarray(cdflib.cdfepoch.to_datetime(tt))
         for nm in dict.fromkeys(v.cdf_name(p, pr.rate) for v in pr.vars):
             a = c.varget(nm); n += a.size
+        st = STATE.get(pr.key)
+        if st is None or "mec" in ins or st.epoch not in c.cdf_info().zVariables: continue
+        tt = tt2000_to_datetime64(c.varget(st.epoch))
+        for v in st.vars: n += c.varget(v.cdf_name(p, st.rate)).size
     return n
 
 def run():
     if how == "load_event":
-        ev = load_event((t0, t1), rate=rate, instruments=ins, source="local", data_dir=d); return len(ev.provenance)
+        ev = load_event((t0, t1), tuple(probes), rate=rate, instruments=ins, source="local", data_dir=d); return len(ev.provenance)
     if how == "bare": return bare("vec")
     if how == "bare_to_datetime": return bare("cdflib")
     if how == "pyspedas":
         n = 0
         for pr in prods():
-            for p in "1234":
+            for p in probes:
                 r = getattr(mms, "mms_load_" + pr.instrument)(trange=[t0, t1], probe=p, data_rate=pr.rate, datatype=pr.datatype,
                         level="l2", no_update=True, notplot=True, latest_version=True, time_clip=False)
                 n += len(r or {})
@@ -88,12 +97,12 @@ print(json.dumps(dict(ts=ts, peak_mb=peak / 1024, base_mb=base / 1024)))
 '''
 
 
-def measure(how, d, trange, rate, ins, repeat, cache, before=None):
+def measure(how, d, trange, rate, ins, repeat, cache, before=None, probes="1234"):
     env = dict(os.environ, MMS_MP_CACHE=str(cache), MMS_MP_SHA256_CACHE="0" if how == "load_event_cold" else "1")
     # `python -c` puts the working directory first on sys.path, ahead of the editable install: with cwd=before the
     # child imports the older mms_mp extracted there
     r = subprocess.run([sys.executable, "-c", CHILD, how.replace("_cold", "").replace("_before", ""), str(d), *trange, rate, ",".join(ins),
-                        str(repeat)], capture_output=True, text=True, env=env, cwd=before if how == "load_event_before" else None)
+                        str(repeat), probes], capture_output=True, text=True, env=env, cwd=before if how == "load_event_before" else None)
     if r.returncode: raise RuntimeError(r.stderr[-2000:])
     return json.loads(r.stdout.strip().splitlines()[-1])
 
@@ -129,29 +138,32 @@ def run(work):
     t = time.perf_counter(); demo = demo_event_dir(); t_demo = time.perf_counter() - t
     fgm1h = work / "fgm1h"
     t = time.perf_counter(); simulate_event(fgm1h, trange=("2019-01-27T12:00", "2019-01-27T13:00"), products=("fgm_brst",)); t_sim = time.perf_counter() - t
+    REAL, WREAL = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "real", ("2015-09-02T16:58:44", "2015-09-02T17:07:05")
     ALL = ["fgm", "fpi", "hpca", "edp", "mec"]; W40 = ("2019-01-27T12:15", "2019-01-27T12:55"); W60 = ("2019-01-27T12:00", "2019-01-27T13:00")
     cases = [("A. 40 min, 4 probes, survey/fast, all instruments", demo, W40, "srvy", ALL),
              ("B. 40 min, 4 probes, burst, all instruments", demo, W40, "brst", ALL),
-             ("C. 1 h FGM burst 128 S/s, 4 probes", fgm1h, W60, "brst", ["fgm"])]
+             ("C. 1 h FGM burst 128 S/s, 4 probes", fgm1h, W60, "brst", ["fgm"]),
+             ("D. real MMS1 FGM burst 2015-09-02, 2 files (with FGM positions)", REAL, WREAL, "brst", ["fgm"])]
     rows = []; load0 = os.getloadavg()[0]; t_run = time.perf_counter()
     for name, d, w, rate, ins in cases:
         hows = (["load_event_before"] if a.before else []) + ["load_event", "load_event_cold", "bare", "bare_to_datetime"] + \
                ([] if a.no_pyspedas else ["pyspedas"])
         runs = {h: [] for h in hows}
         for _ in range(a.rounds):
-            for h in hows: runs[h].append(measure(h, d, w, rate, ins, a.repeat, work / "cache", a.before))
+            for h in hows: runs[h].append(measure(h, d, w, rate, ins, a.repeat, work / "cache", a.before, "1" if d == REAL else "1234"))
         res = {h: dict(best=min(min(r["ts"]) for r in rs), median=float(np.median([t for r in rs for t in r["ts"]])),
                        peak_mb=max(r["peak_mb"] for r in rs), base_mb=min(r["base_mb"] for r in rs)) for h, rs in runs.items()}
         for h in hows:
             r = res[h]
             rows.append((name, h, r["best"], r["median"], r["best"] / res["bare"]["best"], r["peak_mb"], r["peak_mb"] - r["base_mb"]))
             print(f"{name:52s} {h:18s} best {r['best']:.3f} s  median {r['median']:.3f} s  x{r['best'] / res['bare']['best']:.2f}  peak {r['peak_mb']:.0f} MB", flush=True)
-    lines = ["# load benchmark: `load_event` vs a bare cdflib read (SIMULATED data)", "",
+    lines = ["# load benchmark: `load_event` vs a bare cdflib read (SIMULATED data; case D: real MMS files)", "",
              f"Recorded {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} with `python bench/bench_load.py --repeat {a.repeat} --rounds {a.rounds}"
              f"{' --before DIR' if a.before else ''}{' --no-pyspedas' if a.no_pyspedas else ''}` ({time.perf_counter() - t_run:.0f} s).", "",
              f"Machine: {machine()}; load average {load0:.1f} when the run started, {os.getloadavg()[0]:.1f} when it ended.", "",
              f"Data: the simulated 2019-01-27 demo event (`demo_event_dir()`, built in {t_demo:.1f} s or taken from the cache) and a "
-             f"simulated 1 h of 128 S/s FGM burst for 4 probes (written in {t_sim:.1f} s).", "",
+             f"simulated 1 h of 128 S/s FGM burst for 4 probes (written in {t_sim:.1f} s); case D reads the real MMS1 FGM burst "
+             "files in tests/fixtures/real.", "",
              "- `load_event`: the full loader (find files, read the window, centre, clean times, fill → NaN, flags, xarray, sha256 provenance), "
              "warm: every file's sha256 from the digest cache (files loaded before, unchanged).",
              "- `load_event_cold`: the same with `MMS_MP_SHA256_CACHE=0`: every file hashed (sha256) on every read, as on a first load.",

@@ -13,7 +13,8 @@ import sys
 import time
 import warnings
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from contextvars import ContextVar
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -21,16 +22,17 @@ import pandas as pd
 import xarray as xr
 from concurrent.futures import Future, ThreadPoolExecutor
 
-from .core import (InputError, NoDataError, as_datetime64, cache_root, clean_times, iso_ms,
+from .core import (InputError, NoDataError, as_datetime64, cache_root, iso_ms,
                          parse_trange, tt2000_to_datetime64, write_json_atomic)
-from .layout import (INSTRUMENTS, PRODUCTS, PROBES, FileInfo, Product, check_probe, file_time,
-                           find_local_files, get_product, parse_filename, sdc_dir, search_dirs)
+from .layout import (INSTRUMENTS, PRODUCTS, PROBES, STATE, FileInfo, Product, Var,
+                           check_probe, file_time, find_local_files, get_product, parse_filename,
+                           sdc_dir, search_dirs)
 
 # %% auto #0
-__all__ = ['SOURCES', 'RATES', 'SURVEY', 'DATATYPES', 'FPI_INVALID_BITS', 'FPI_INVALID_MASK', 'DATA_CENTRES', 'FileBlock',
-           'read_product_file', 'download_files', 'Event', 'ProductData', 'read_product', 'product_quantities',
-           'sha256_cache_file', 'file_sha256', 'MissingDataWarning', 'covers', 'reachable', 'default_data_dir',
-           'load_event']
+__all__ = ['SOURCES', 'RATES', 'SURVEY', 'DATATYPES', 'FPI_INVALID_BITS', 'FPI_INVALID_MASK', 'OUT_OF_RANGE', 'DATA_CENTRES',
+           'POSITION_SOURCE', 'FileBlock', 'TimeOrder', 'time_order', 'read_product_file', 'download_files', 'Event',
+           'ProductData', 'read_product', 'product_quantities', 'sha256_cache_file', 'file_sha256',
+           'MissingDataWarning', 'covers', 'reachable', 'uncovered', 'read_state', 'default_data_dir', 'load_event']
 
 # %% ../nbs/03_data.ipynb #6a194004
 SOURCES = ("auto", "local", "sdc", "spdf")
@@ -52,9 +54,11 @@ class FileBlock:
     fill: dict # CDF variable name -> flat indices (C order) of fill values, or None
     shift_s: float # centring shift added to the epochs, s (0 when not centred)
     n_duplicates: int = 0 # duplicate time tags dropped
-    n_backward: int = 0 # backward time steps found (fixed by sorting)
+    n_backward: int = 0 # backward time steps found
     n_nat: int = 0 # invalid time tags dropped
     simulated: bool = False # file carries MMS_MP_SIMULATED = "true"
+    out_of_range: dict = field(default_factory=dict) # CDF name -> flat indices outside VALIDMIN/MAX
+    n_dropped: int = 0 # records of a block jumping back in time, dropped
 
 # %% ../nbs/03_data.ipynb #c986176d
 class _Meta:
@@ -113,6 +117,17 @@ class _Meta:
             except KeyError: return None
         return None
 
+# %% ../nbs/03_data.ipynb #6d757be5
+_OPENED: ContextVar = ContextVar("_OPENED", default=None)  # path -> _Meta, within one load_event
+
+def _open(path, keep: bool = False) -> _Meta:
+    "The `_Meta` of a CDF; within `load_event` a file kept open (FGM: its state) is opened once."
+    import cdflib
+    opened = _OPENED.get()
+    if opened is None or not (keep or str(path) in opened): return _Meta(cdflib.CDF(str(path)))
+    if str(path) not in opened: opened[str(path)] = _Meta(cdflib.CDF(str(path)))
+    return opened[str(path)]
+
 # %% ../nbs/03_data.ipynb #e6189d09
 def _si_seconds(m: _Meta, name) -> np.ndarray:
     "Values of variable `name` in s, through its SI_CONVERSION (or its UNITS)."
@@ -150,6 +165,30 @@ def _fill_index(raw, fv) -> np.ndarray | None:
     if other: bad |= raw == np.asarray(fv).astype(raw.dtype)
     return np.flatnonzero(bad) if bad.any() else None
 
+# %% ../nbs/03_data.ipynb #35fe5335
+OUT_OF_RANGE = "values outside VALIDMIN–VALIDMAX set to NaN (counted in fill)"
+
+def _inside(raw, lo, hi) -> bool:
+    "True when every value of `raw` is surely inside its column's [lo, hi] (a quick test, no copy)."
+    a, lo, hi = raw.reshape(len(raw), -1), lo.reshape(-1), hi.reshape(-1)
+    if a.min() >= lo.max() and a.max() <= hi.min(): return True  # one range fits every column
+    if a.shape[1] > 8: return False
+    return all(a[:, j].min() >= lo[j] and a[:, j].max() <= hi[j] for j in range(a.shape[1]))
+
+def _range_index(m: _Meta, name: str, raw, fill) -> np.ndarray | None:
+    "Flat indices of the values outside VALIDMIN–VALIDMAX that are not fill (None when none)."
+    lo, hi = m.att("VALIDMIN", name), m.att("VALIDMAX", name)
+    raw = np.asarray(raw)
+    if lo is None or hi is None or raw.size == 0 or raw.dtype.kind != "f": return None
+    try: lo, hi = (np.broadcast_to(np.asarray(x, raw.dtype), raw.shape[1:]) for x in (lo, hi))
+    except ValueError: return None  # limits of another shape: not applied
+    if _inside(raw, lo, hi): return None  # the usual case: NaN and fill take the path below
+    bad = (raw < lo) | (raw > hi)
+    if not bad.any(): return None
+    out = np.flatnonzero(bad)
+    if fill is not None: out = np.setdiff1d(out, fill, assume_unique=True)
+    return out if len(out) else None
+
 # %% ../nbs/03_data.ipynb #d393de11
 def _fill_to_nan(raw, fv) -> tuple:
     "float64 copy with FILLVAL `fv` and values ≤ −1e30 as NaN, and their flat indices (or None)."
@@ -158,18 +197,69 @@ def _fill_to_nan(raw, fv) -> tuple:
     if f is not None: a.reshape(-1)[f] = np.nan
     return a, f
 
-# %% ../nbs/03_data.ipynb #4e55f891
-def _clean(t: np.ndarray):
-    "`clean_times`, skipping the sort when the tags already increase strictly (the usual case)."
+# %% ../nbs/03_data.ipynb #75a10877
+class _Rejected(ValueError):
+    "A file whose content contradicts its name or the catalogue: skipped, with the reason."
+
+# %% ../nbs/03_data.ipynb #dea82aae
+_SHAPES = {"vector4": (4,), "vector": (3,), "scalar": (), "flags": ()}
+
+def _check_shape(v: Var, name: str, vals):
+    "`_Rejected` when a variable's records lack the shape its kind needs (e.g. (N,3) for (N,4))."
+    want, got = _SHAPES.get(v.kind), np.shape(vals)[1:]
+    if v.kind == "spectrum" and len(got) == 1: return
+    if got != want:
+        exp = "(N, E)" if want is None else str(("N",) + want).replace("'", "")
+        raise _Rejected(f"{name} has records of shape {got}, expected {exp}")
+
+# %% ../nbs/03_data.ipynb #5cbebecd
+def _global(m: _Meta, name: str) -> str:
+    "Global attribute `name` as one string ('' when absent)."
+    v = m.att(name, 0)
+    return "" if v is None else str(np.ravel(v)[0]).strip()
+
+def _check_identity(m: _Meta, info: FileInfo):
+    "`_Rejected` when the file's own global attributes name another probe, instrument or rate."
+    src, lfid = _global(m, "Source_name"), _global(m, "Logical_file_id").lower()
+    if src and not src.upper().startswith(f"MMS{info.probe}>"):
+        raise _Rejected(f"its Source_name {src!r} is not MMS{info.probe}, as its name says")
+    want = f"mms{info.probe}_{info.instrument}_{info.rate}_l2"
+    if lfid and not lfid.startswith(want):
+        raise _Rejected(f"its Logical_file_id {lfid!r} is not a {want} file, as its name says")
+
+# %% ../nbs/03_data.ipynb #d71414df
+@dataclass
+class TimeOrder:
+    "What `time_order` found in the time tags of a file or of a join of files."
+    n_duplicates: int # records repeating an earlier tag (dropped; the first is kept)
+    n_backward: int # backward steps between consecutive records
+    n_nat: int # invalid tags (TT2000 fill) dropped
+    n_dropped: int # other records earlier than a record before them (a block jumping back), dropped
+
+# %% ../nbs/03_data.ipynb #3fce53d0
+def time_order(t: np.ndarray, # (N,) datetime64[ns] time tags, in file order
+              ) -> tuple: # (indices of the records kept: increasing tags, TimeOrder or None)
+    "Keep each record later than every record before it: repeats, NaT and backward blocks dropped."
     if len(t) < 2 or (not np.isnat(t[0]) and bool(np.all(t[1:] > t[:-1]))):
         return np.arange(len(t)), None
-    return clean_times(t)
+    good = np.flatnonzero(~np.isnat(t))
+    n = t[good].astype("datetime64[ns]").view(np.int64)
+    latest = np.maximum.accumulate(np.concatenate([[np.iinfo(np.int64).min], n[:-1]]))
+    keep = n > latest
+    drop = n[~keep]
+    dup = int(np.isin(drop, n[keep]).sum())
+    back = int(np.sum(np.diff(n) < 0))
+    return good[keep], TimeOrder(dup, back, len(t) - len(good), len(drop) - dup)
 
 # %% ../nbs/03_data.ipynb #e6a53dd6
 def _epochs(m: _Meta, prod: Product, p: str) -> tuple:
-    "(centred epochs as datetime64[ns], centring shift in s) of one open product file."
+    "(centred epochs as datetime64[ns], centring shift in s); none for an absent state epoch."
     ep = prod.epoch.format(p=p, rate=prod.rate)
-    t = tt2000_to_datetime64(m.get(ep, m.vdr(ep)))
+    try: vdr = m.vdr(ep)
+    except ValueError:
+        if prod.part: return np.array([], "datetime64[ns]"), np.float64(0.0)  # e.g. no Epoch_state
+        raise
+    t = tt2000_to_datetime64(m.get(ep, vdr))
     shift = _centre_shift_s(m, ep) if prod.centre else np.float64(0.0)
     if np.any(shift != 0):
         t = t + np.round(np.broadcast_to(shift, t.shape) * 1e9).astype("timedelta64[ns]")
@@ -177,8 +267,8 @@ def _epochs(m: _Meta, prod: Product, p: str) -> tuple:
 
 # %% ../nbs/03_data.ipynb #5696d4b9
 def _window(t: np.ndarray, t0, t1) -> tuple:
-    "(record indices in [t0, t1), contiguous?, sorted tags, i0, i1, clean_times report or None)."
-    order, rep = _clean(t)
+    "(record indices in [t0, t1), contiguous?, kept tags, i0, i1, `TimeOrder` or None)."
+    order, rep = time_order(t)
     ts = t[order] if rep is not None else t
     i0, i1 = np.searchsorted(ts, t0, "left"), np.searchsorted(ts, t1, "left")
     idx = order[i0:i1]
@@ -189,28 +279,30 @@ def _window(t: np.ndarray, t0, t1) -> tuple:
 
 # %% ../nbs/03_data.ipynb #0e0713ec
 def _read_vars(m: _Meta, prod: Product, p: str, idx, contiguous: bool, raw: bool) -> tuple:
-    "({CDF name: records idx}, {CDF name: flat fill indices or None}) of the catalogue variables."
-    arrays, fill = {}, {}
-    names = [v.cdf_name(p, prod.rate) for v in prod.vars]
-    names += [v.depend_1.format(p=p, rate=prod.rate) for v in prod.vars if v.depend_1]
-    kinds = {v.cdf_name(p, prod.rate): v.kind for v in prod.vars}
+    "(records, fill and out-of-range flat indices, out-of-range flat indices) per CDF variable."
+    arrays, fill, oor = {}, {}, {}
+    byname = {v.cdf_name(p, prod.rate): v for v in prod.vars}
+    names = list(byname) + [v.depend_1.format(p=p, rate=prod.rate) for v in prod.vars if v.depend_1]
     for nm in dict.fromkeys(names):
         if not len(idx): continue
         try: vdr = m.vdr(nm)
         except ValueError: continue  # variable not in this file
         rv = vdr.record_vary
         vals = _records(m, nm, vdr, idx, contiguous) if rv else m.get(nm, vdr)
-        if kinds.get(nm) == "flags":
+        if nm in byname and rv: _check_shape(byname[nm], nm, vals)
+        if nm in byname and byname[nm].kind == "flags":
             arrays[nm] = np.asarray(vals) if raw else np.asarray(vals).astype(np.int64)
             continue
         if not rv:  # not record-varying (e.g. a fixed energy table): the same row for every record
             v = np.asarray(vals)
             v = v[0] if v.ndim >= 2 and v.shape[0] == 1 else v
             vals = np.broadcast_to(v, (len(idx),) + v.shape)
-        fv = m.att("FILLVAL", nm)
-        if raw: arrays[nm], fill[nm] = np.asarray(vals), _fill_index(vals, fv)
-        else: arrays[nm], fill[nm] = _fill_to_nan(vals, fv)
-    return arrays, fill
+        f = _fill_index(vals, m.att("FILLVAL", nm))
+        r = oor[nm] = _range_index(m, nm, vals, f)
+        fill[nm] = f if r is None else r if f is None else np.union1d(f, r)
+        arrays[nm] = np.asarray(vals) if raw else _fill_to_nan(vals, None)[0]
+        if not raw and fill[nm] is not None: arrays[nm].reshape(-1)[fill[nm]] = np.nan
+    return arrays, fill, oor
 
 # %% ../nbs/03_data.ipynb #674cc498
 def _one_shift(shift) -> float:
@@ -227,18 +319,21 @@ def read_product_file(info: FileInfo, # a file found by find_local_files (with .
                       raw: bool = False, # file dtype, fill not yet NaN (read_product converts)
                      ) -> FileBlock: # the records inside [t0, t1)
     "Read the catalogue variables of one file inside [t0, t1) with cdflib (fill → NaN, centred)."
-    import cdflib
     try:
-        m = _Meta(cdflib.CDF(str(info.path)))
+        m = _open(info.path, keep=prod.key in STATE)
+        _check_identity(m, info)
         t, shift = _epochs(m, prod, info.probe)
         idx, contiguous, ts, i0, i1, rep = _window(t, t0, t1)
         sim = str(m.att("MMS_MP_SIMULATED", 0) or "").strip().lower() == "true"
-        arrays, fill = _read_vars(m, prod, info.probe, idx, contiguous, raw)
+        arrays, fill, oor = _read_vars(m, prod, info.probe, idx, contiguous, raw)
+    except _Rejected as e:
+        raise NoDataError(f"{info.path} skipped: {e}") from None
     except Exception as e:
         raise NoDataError(f"cannot read {info.path} ({type(e).__name__}: {e}); the file is corrupt "
                           f"or truncated: delete it and download it again (source='sdc')") from None
     r = (rep.n_duplicates, rep.n_backward, rep.n_nat) if rep is not None else (0, 0, 0)
-    return FileBlock(info, ts[i0:i1], arrays, fill, _one_shift(shift), *r, sim)
+    drop = rep.n_dropped if rep is not None else 0
+    return FileBlock(info, ts[i0:i1], arrays, fill, _one_shift(shift), *r, sim, oor, drop)
 
 # %% ../nbs/03_data.ipynb #d8b3a94e
 _LOADERS = {"fgm": "mms_load_fgm", "fpi": "mms_load_fpi", "hpca": "mms_load_hpca",
@@ -293,6 +388,20 @@ def download_files(root, # data root to download into (SDC layout)
     if source == "spdf" and prod.rate == "brst": _spdf_brst_to_sdc(root, p, prod, t0, t1)
     return list(out or [])
 
+# %% ../nbs/03_data.ipynb #2e23d9f2
+def _report_lines(data: dict, rates: list) -> list:
+    "Summary lines: positions from FGM; rates used for part of the window; files seen, not used."
+    lines = []
+    for p, d in sorted(data.items()):
+        src = d["R_gse"].attrs.get("position_source") if "R_gse" in d else None
+        if src: lines.append(f"  mms{p}: R_gse, R_gsm from {src}")
+    for r in rates:
+        if not (r["partial"] or (not r["used"] and r["files"])): continue  # the notable ones
+        what = f"mms{r['probe']} {r['instrument']} {r['rate']} {r['datatype']}".rstrip()
+        how = f"used {r['span'][0]}–{r['span'][1]}" if r["used"] else "not used"
+        lines.append(f"  {what} {how}: {r['reason']}")
+    return lines
+
 # %% ../nbs/03_data.ipynb #85433b7b
 @dataclass
 class Event:
@@ -303,6 +412,7 @@ class Event:
     missing: list = field(default_factory=list) # per product not loaded: searched dirs, reason
     qc: dict = field(default_factory=dict) # probe -> quantity -> {"n", "fill", "flagged", "nan"}
     loaded: list = field(default_factory=list) # per product loaded: rate, reason, files, shift
+    rates: list = field(default_factory=list) # per product and rate: stretch used or files not, why
     simulated: bool = False # True when any file carries MMS_MP_SIMULATED = "true"
     source: str = "local" # the `source` argument used
 
@@ -332,8 +442,9 @@ class Event:
         "One probe's quantities as one Dataset; each product keeps its axes (`time_<product>`)."
         out = {}
         for k, da in self[probe].items():
-            parts = (da.attrs["instrument"], da.attrs["rate"], da.attrs.get("datatype", ""))
-            sfx = "_".join(x for x in parts if x).replace("-", "_")
+            a = da.attrs
+            parts = (a["instrument"], a["rate"], a.get("datatype", ""), a.get("part", ""))
+            sfx = "_".join(x for x in parts if x).replace("-", "_").replace("+", "_")
             ren = {"time": f"time_{sfx}"}
             if "energy" in da.dims: ren.update(energy=f"energy_{sfx}", energy_eV=f"energy_eV_{sfx}")
             out[k] = da.rename(ren)
@@ -347,6 +458,7 @@ class Event:
             rates = sorted({f"{l['instrument']}:{l['rate']}" for l in self.loaded
                             if l['probe'] == p})
             lines.append(f"  mms{p}: {len(self.data[p])} quantities ({', '.join(rates)})")
+        lines += _report_lines(self.data, self.rates)
         for m in self.missing:
             what = f"mms{m['probe']} {m['instrument']} {m['rate']} {m['datatype']}"
             lines.append(f"  missing {what}: {m['reason']}")
@@ -366,8 +478,21 @@ class ProductData:
     n_duplicates: int # duplicate tags dropped (within and between files)
     n_backward: int # backward steps found
     n_nat: int # invalid tags dropped
+    out_of_range: dict = field(default_factory=dict) # CDF name -> flat indices outside VALIDMIN/MAX
+    n_dropped: int = 0 # records of blocks jumping back in time, dropped (within and between files)
 
 # %% ../nbs/03_data.ipynb #961b33bc
+def _join_index(parts: list, starts, w: int, n: int, order) -> np.ndarray | None:
+    "Flat indices (or None) of each block, as indices into the joined, `order`ed (n, w) array."
+    fs = [f + s0 * w for f, s0 in zip(parts, starts) if f is not None]
+    if not fs: return None
+    f = np.concatenate(fs)
+    if order is None: return f
+    m = np.zeros(n * w, bool)  # re-ordered records: move the indices with them
+    m[f] = True
+    return np.flatnonzero(m.reshape(n, w)[order])
+
+# %% ../nbs/03_data.ipynb #8f6985ef
 def _join_var(blocks: list, k: str, starts, n: int, isint: bool, order) -> tuple:
     "Variable `k` of all blocks as one (n,...) array (fill → NaN, `order`ed) and its fill indices."
     shape = next(x.arrays[k] for x in blocks if k in x.arrays).shape[1:]
@@ -376,23 +501,17 @@ def _join_var(blocks: list, k: str, starts, n: int, isint: bool, order) -> tuple
     for b, s0 in zip(blocks, starts):
         a[s0:s0 + len(b.time)] = b.arrays[k] if k in b.arrays else (0 if isint else np.nan)
     fs = [b.fill[k] + s0 * w for b, s0 in zip(blocks, starts) if b.fill.get(k) is not None]
-    f = np.concatenate(fs) if fs else None
-    if f is not None: a.reshape(-1)[f] = np.nan  # fill values -> NaN (sparse: they are rare)
-    if order is None: return a, f
-    a = a[order]  # re-ordered records: move values and fill indices with them
-    if f is not None:
-        m = np.zeros(n * w, bool)
-        m[f] = True
-        f = np.flatnonzero(m.reshape(n, w)[order])
-    return a, f
+    if fs: a.reshape(-1)[np.concatenate(fs)] = np.nan  # fill values -> NaN (sparse: they are rare)
+    f = _join_index([b.fill.get(k) for b in blocks], starts, w, n, order)
+    return (a, f) if order is None else (a[order], f)
 
 # %% ../nbs/03_data.ipynb #652d5b55
 def _join_times(blocks: list) -> tuple:
-    "(joined tags, order or None, clean_times report or None) of strictly increasing blocks."
+    "(joined tags, records kept or None, `TimeOrder` or None) of strictly increasing blocks."
     t = np.concatenate([b.time for b in blocks]) if len(blocks) > 1 else blocks[0].time
     # the join increases strictly too when every block starts after the previous one ends
     if all(b.time[0] > a.time[-1] for a, b in zip(blocks, blocks[1:])): return t, None, None
-    order, rep = _clean(t)
+    order, rep = time_order(t)
     return t, (order if rep is not None else None), rep
 
 # %% ../nbs/03_data.ipynb #7d716308
@@ -416,13 +535,18 @@ def read_product(files: list, # FileInfo list from find_local_files (one product
         first = next(x.arrays[k] for x in blocks if k in x.arrays)
         isint = k in flags or np.issubdtype(first.dtype, np.integer)  # raw flags: converted here
         arrays[k], fill[k] = _join_var(blocks, k, starts, len(t), isint, order)
+    ws = {k: int(np.prod(a.shape[1:], dtype=int)) for k, a in arrays.items()}
+    oor = {k: _join_index([b.out_of_range.get(k) for b in blocks], starts, ws[k], len(t), order)
+           for k in arrays}
+    oor = {k: i for k, i in oor.items() if i is not None}
     for b in blocks: b.arrays, b.fill = {}, {}  # joined: release the per-file copies
-    r = (rep.n_duplicates, rep.n_backward) if rep is not None else (0, 0)
+    r = (rep.n_duplicates, rep.n_backward, rep.n_dropped) if rep is not None else (0, 0, 0)
     n_dup = r[0] + sum(b.n_duplicates for b in blocks)
     n_back = r[1] + sum(b.n_backward for b in blocks)
     t = t[order] if rep is not None else t
     pdata = ProductData(prod, blocks[0].info.probe, t, arrays, fill, blocks, n_dup, n_back,
-                        sum(b.n_nat for b in blocks))
+                        sum(b.n_nat for b in blocks), oor,
+                        r[2] + sum(b.n_dropped for b in blocks))
     return pdata, errors
 
 # %% ../nbs/03_data.ipynb #64d08a5c
@@ -497,6 +621,12 @@ def _add_temperatures(out: dict, qc: dict, N: int):
             out[f"T{q}"] = T
             qc[f"T{q}"] = dict(n=N, fill=0, flagged=0, nan=int(np.isnan(T.values).sum()))
 
+# %% ../nbs/03_data.ipynb #9750fad3
+def _columns(idx, w: int, col: int | None):
+    "Flat indices of an (N, w) vector4 array that fall in column `col` (None: the first three)."
+    if idx is None: return None
+    return idx[(idx % w == col) if col is not None else (idx % w < 3)]
+
 # %% ../nbs/03_data.ipynb #3dc7b802
 def product_quantities(pd_: ProductData, # one product read by read_product
                       ) -> tuple: # ({quantity: DataArray}, {quantity: qc counts})
@@ -512,16 +642,17 @@ def product_quantities(pd_: ProductData, # one product read by read_product
         nm = v.cdf_name(p, prod.rate)
         if nm not in pd_.arrays or v.name == "fgm_flag": continue
         a = pd_.arrays[nm]
-        fi = pd_.fill.get(nm)
+        fi, oi = pd_.fill.get(nm), pd_.out_of_range.get(nm)
         attrs = dict(units=v.units, frame=v.frame, instrument=prod.instrument, rate=prod.rate,
                      datatype=prod.datatype, source=src, var=nm, simulated=sim)
+        if prod.part: attrs["part"] = prod.part
         if v.kind == "flags":
             dvars[v.name] = (("time",), a, attrs)
             qc[v.name] = dict(n=N, nonzero=int(np.count_nonzero(a)), invalidating=nbad)
             continue
         w = int(np.prod(a.shape[1:], dtype=int))
         if v.kind == "vector4":
-            if fi is not None: fi = fi[(fi % w == v.col) if v.col is not None else (fi % w < 3)]
+            fi, oi = _columns(fi, w, v.col), _columns(oi, w, v.col)
             a = a[:, v.col] if v.col is not None else a[:, :3]
         # records holding fill values
         rows = None if fi is None or not len(fi) else np.unique(fi // w)
@@ -534,6 +665,8 @@ def product_quantities(pd_: ProductData, # one product read by read_product
         nf = 0 if rows is None else len(rows)
         both = nbad + nf - (int(bad[rows].sum()) if nf else 0)
         qc[v.name] = dict(n=N, fill=nf, flagged=both - nf, nan=both)
+        if oi is not None and len(oi):  # records outside VALIDMIN/VALIDMAX: NaN, counted in fill
+            qc[v.name].update(out_of_range=len(np.unique(oi // w)), screening=OUT_OF_RANGE)
     out = _dataarrays(pd_.time, dvars, energy)
     _add_temperatures(out, qc, N)
     return out, qc
@@ -652,37 +785,38 @@ def covers(time: np.ndarray, # (N,) datetime64[ns] sample times
 DATA_CENTRES = {"sdc": "lasp.colorado.edu", "spdf": "cdaweb.gsfc.nasa.gov"}
 
 def reachable(source: str, # "sdc" or "spdf"
-              timeout_s: float = 3.0, # TCP connect timeout, s
+              timeout_s: float = 2.0, # longest wait, s (name lookup and TCP connect together)
              ) -> tuple: # (True, "") if it accepts a connection on port 443, else (False, why)
     "Whether the data centre behind `source` can be reached (one TCP connection, no request)."
     import socket
-    host = DATA_CENTRES[source]
-    try:
-        with socket.create_connection((host, 443), timeout=timeout_s): return True, ""
-    except Exception as e:  # OSError, or a socket guard's error
-        return False, f"{host} unreachable ({type(e).__name__})"
+    import threading
+    host, why = DATA_CENTRES[source], []
+    def probe():  # in a thread: a name lookup has no timeout of its own
+        try:
+            with socket.create_connection((host, 443), timeout=timeout_s): why.append("")
+        except Exception as e:  # OSError, or a socket guard's error
+            why.append(f"data centre {host} not reachable ({type(e).__name__})")
+    th = threading.Thread(target=probe, daemon=True)
+    th.start()
+    th.join(timeout_s)
+    if not why: return False, f"data centre {host} not reachable (no answer within {timeout_s:g} s)"
+    return why[0] == "", why[0]
 
 # %% ../nbs/03_data.ipynb #efc08ada
 def _acquire(root: Path, p: str, prod: Product, t0, t1, source: str,
              net: dict | None = None) -> tuple:
-    "(local files after an optional download, note); `net` remembers an unreachable data centre."
+    "(local files after an optional download, note); `net` keeps each data centre's reachability."
     files = find_local_files(root, p, *prod.key, (t0, t1)) if source in ("local", "auto") else []
     if source == "local" or (source == "auto" and _names_cover(files, prod, t0, t1)):
         return files, ""
     src = "sdc" if source == "auto" else source
     net = {} if net is None else net
-    if net.get(src): return files, f"not downloaded: {net[src]} (checked once in this load); "
+    if src not in net: net[src] = reachable(src)[1]  # once per load, before the first download
+    if net[src]: return files, f"not downloaded: {net[src]} (checked before downloading); "
     note = ""
     try: download_files(root, p, prod, (t0, t1), src)
     except Exception as e: note = f"download from {src} failed ({type(e).__name__}: {e}); "
-    new = find_local_files(root, p, *prod.key, (t0, t1))
-    # nothing arrived (offline, pySPEDAS returns [] after ~14 s of retries): is anyone there?
-    if len(new) == len(files):
-        ok, why = reachable(src)
-        if not ok:
-            net[src] = why
-            note += f"{why}; "
-    return new, note
+    return find_local_files(root, p, *prod.key, (t0, t1)), note
 
 # %% ../nbs/03_data.ipynb #3904a78b
 def _provenance(b: FileBlock, prod: Product, pool: ThreadPoolExecutor | None = None) -> dict:
@@ -712,88 +846,240 @@ def _no_files(ins: str, prod: Product, p: str, dirs: list) -> str:
     what = f"no {ins} {prod.rate} {prod.datatype or ''} files"
     return f"{what} for mms{p} under {where}".replace("  ", " ")
 
-# %% ../nbs/03_data.ipynb #44639581
+# %% ../nbs/03_data.ipynb #08dffa59
+def _read_one(root: Path, p: str, prod: Product, source: str, t0, t1, net) -> tuple:
+    "(ProductData or None, unreadable-file errors, `_missing` entry or None) of one product."
+    files, note = _acquire(root, p, prod, t0, t1, source, net)
+    dirs = [str(d) for d in search_dirs(root, p, prod, (t0, t1))]
+    if not files:
+        return None, [], _missing(p, prod, dirs, note + _no_files(prod.instrument, prod, p, dirs))
+    pdata, errors = read_product(files, prod, t0, t1)
+    if pdata is not None: return pdata, errors, None
+    names = ", ".join(f.name for f in files)
+    why = "; ".join(errors) if errors else f"no data in {iso_ms(t0)}–{iso_ms(t1)} in {names}"
+    return None, errors, _missing(p, prod, dirs, note + why)
+
+# %% ../nbs/03_data.ipynb #abb534ba
 def _read_rate(root: Path, p: str, ins: str, r: str, source: str, t0, t1, net) -> tuple:
     "(got, miss) of one instrument at rate `r`: [(prod, ProductData, errors)], [`_missing`...]."
     got, miss = [], []
     for dt in DATATYPES[ins]:
         prod = PRODUCTS.get((ins, r, dt)) or PRODUCTS[(ins, SURVEY[ins], dt)]
-        files, note = _acquire(root, p, prod, t0, t1, source, net)
-        dirs = [str(d) for d in search_dirs(root, p, prod, (t0, t1))]
-        if not files:
-            miss.append(_missing(p, prod, dirs, note + _no_files(ins, prod, p, dirs)))
-            continue
-        pdata, errors = read_product(files, prod, t0, t1)
-        if pdata is None:
-            names = ", ".join(f.name for f in files)
-            win = f"{iso_ms(t0)}–{iso_ms(t1)}"
-            why = "; ".join(errors) if errors else f"no data in {win} in {names}"
-            miss.append(_missing(p, prod, dirs, note + why))
-            continue
-        got.append((prod, pdata, errors))
+        pdata, errors, m = _read_one(root, p, prod, source, t0, t1, net)
+        if m is None: got.append((prod, pdata, errors))
+        else: miss.append(m)
     return got, miss
 
-# %% ../nbs/03_data.ipynb #4169a9ac
-def _burst_shortfall(ev: Event, p: str, got: list, miss: list, cov, survey: str) -> str | None:
-    "None when burst covers the window; else why `survey` is used (unreadable burst files noted)."
-    short = [m for m in miss if m["rate"] == "brst"]
-    short += [g for g in got if g[0].rate == "brst" and not cov(g[1])]
-    if not short and any(g[0].rate == "brst" for g in got): return None
-    what = "missing" if any(isinstance(s, dict) for s in short) else "do not cover the window"
-    # a burst file that exists but cannot be read is a problem to report, not a quiet fallback
-    ev.missing += [dict(m, reason=f"{m['reason']} ({survey} used instead)") for m in miss
-                   if m["rate"] == "brst" and not m["reason"].startswith("no ")]
-    skipped = f"unreadable burst file(s) skipped, {survey} used instead: "
-    ev.missing += [_missing(p, prod, [str(Path(pd.blocks[0].info.path).parent)], skipped + "; ".join(err))
-                   for prod, pd, err in got if prod.rate == "brst" and err]
-    return f"auto: burst files {what}; {survey} used"
+# %% ../nbs/03_data.ipynb #309f1327
+def uncovered(spans: list, # [(first, last)] sample times of each file, datetime64[ns], by time
+              t0: np.datetime64, t1: np.datetime64, # window, UTC
+              tol: np.timedelta64, # a shorter stretch does not count
+             ) -> list: # [(a, b)]: stretches [a, b) of the window that no file reaches
+    "The stretches of [t0, t1) outside every file's [first, last] sample, longer than `tol`."
+    out, at = [], t0
+    for first, last in spans:
+        if first - at > tol: out.append((at, first))
+        at = max(at, last + np.timedelta64(1, "ns"))
+    if t1 - at > tol: out.append((at, t1))
+    return out
+
+# %% ../nbs/03_data.ipynb #cc494966
+def _holes(pdata: ProductData, t0, t1) -> list:
+    "Stretches of [t0, t1) that no file of `pdata` reaches (tolerance as in `covers`)."
+    n = pdata.time.view(np.int64)
+    tol = max(10**9, 10 * int(np.median(np.diff(n)))) if len(n) > 1 else 10**9
+    spans = [(b.time[0], b.time[-1]) for b in pdata.blocks]
+    return uncovered(spans, t0, t1, np.timedelta64(tol, "ns"))
+
+# %% ../nbs/03_data.ipynb #2b2bc419
+def _rate_entry(p: str, prod: Product, used: bool, files: list, reason: str, time=None,
+                partial: bool = False) -> dict:
+    "One `Event.rates` entry: a product's rate over a stretch of the window, or files not used."
+    span = [iso_ms(time[0]), iso_ms(time[-1])] if time is not None and len(time) else None
+    return dict(probe=p, instrument=prod.instrument, datatype=prod.datatype, rate=prod.rate,
+                used=used, span=span, files=files, reason=reason, partial=partial)
+
+# %% ../nbs/03_data.ipynb #7557c9a1
+def _join_pieces(qs: list) -> tuple:
+    "Quantities and qc of one product read in pieces (disjoint stretches), joined in time order."
+    if len(qs) == 1: return qs[0]
+    out, qc = {}, {}
+    for k in qs[0][0]:
+        das = [q[k] for q, _ in qs if k in q]
+        da = xr.concat(das, "time", combine_attrs="override").sortby("time")
+        for a in ("rate", "source", "var"):
+            da.attrs[a] = "+".join(dict.fromkeys(d.attrs[a] for d in das))
+        out[k] = da
+        qc[k] = {c: sum(x[k][c] for _, x in qs if k in x) for c in qs[0][1][k]}
+    return out, qc
 
 # %% ../nbs/03_data.ipynb #834e7112
 def _loaded_entry(p: str, ins: str, prod: Product, pdata: ProductData, reason: str,
                   covers_window: bool, errors: list) -> dict:
     "One `Event.loaded` entry: rate and why, files, samples, coverage, centring, time cleaning."
     tc = dict(duplicates=pdata.n_duplicates, backward=pdata.n_backward, nat=pdata.n_nat)
+    if pdata.n_dropped:
+        tc.update(dropped=pdata.n_dropped, why="records earlier than a record before them "
+                  "(a block jumping back in time) dropped, not re-sorted")
     return dict(probe=p, instrument=ins, rate=prod.rate, datatype=prod.datatype, rate_reason=reason,
                 files=[b.info.name for b in pdata.blocks], n=len(pdata.time),
                 covers_window=covers_window, centre_shift_s=pdata.blocks[0].shift_s, time_clean=tc,
                 unreadable=errors)
 
 # %% ../nbs/03_data.ipynb #cc8a65b1
-def _record(ev: Event, p: str, ins: str, got: list, miss: list, reason: str, cov, pool):
-    "Add the products read to `ev`: quantities, qc, provenance, `loaded`; then the missing ones."
-    for prod, pdata, errors in got:
+def _record(ev: Event, p: str, ins: str, pieces: list, reason: str, pool, partial=False):
+    "Add one product, read in one or more pieces: quantities, qc, provenance, `loaded`, `rates`."
+    t0, t1 = ev.trange
+    for prod, pdata, errors in pieces:
         if errors:  # files unreadable: the rest is loaded, the loss recorded (and warned about)
             where = [str(Path(pdata.blocks[0].info.path).parent)]
             why = "partly loaded, unreadable file(s) skipped: " + "; ".join(errors)
-            miss.append(_missing(p, prod, where, why))
-        q, qc = product_quantities(pdata)
-        ev.data.setdefault(p, {}).update(q)
-        ev.qc.setdefault(p, {}).update(qc)
+            ev.missing.append(_missing(p, prod, where, why))
         ev.provenance += [_provenance(b, prod, pool) for b in pdata.blocks]
         ev.simulated |= any(b.simulated for b in pdata.blocks)
-        ev.loaded.append(_loaded_entry(p, ins, prod, pdata, reason, cov(pdata), errors))
-    ev.missing += miss
+        cov = bool(covers(pdata.time, t0, t1))
+        ev.loaded.append(_loaded_entry(p, ins, prod, pdata, reason, cov, errors))
+        names = [b.info.name for b in pdata.blocks]
+        ev.rates.append(_rate_entry(p, prod, True, names, reason, pdata.time, partial))
+    q, qc = _join_pieces([product_quantities(d) for _, d, _ in pieces])
+    ev.data.setdefault(p, {}).update(q)
+    ev.qc.setdefault(p, {}).update(qc)
 
-# %% ../nbs/03_data.ipynb #0f0b178f
+# %% ../nbs/03_data.ipynb #41c74cf8
+def _splice(ev: Event, p: str, ins: str, brst: tuple, srvy: tuple, holes: list, pool):
+    "Burst where its files reach, survey in the `holes`; burst alone when survey has no data."
+    (pb, b), (ps, s, serr, smiss) = brst, srvy
+    reach = f"{iso_ms(b.time[0])}–{iso_ms(b.time[-1])}"
+    files = [x.info for x in s.blocks] if s is not None else []
+    fill = [d for d in (read_product(files, ps, a, z)[0] for a, z in holes) if d is not None]
+    pieces = [(pb, b, [])] + [(ps, d, serr if k == 0 else []) for k, d in enumerate(fill)]
+    if fill:
+        return _record(ev, p, ins, pieces, f"auto: burst files reach {reach} only, "
+                       f"{ps.rate} fills the rest", pool, partial=True)
+    why = smiss["reason"] if smiss else f"no {ps.rate} samples outside the burst files"
+    ev.rates.append(_rate_entry(p, ps, False, [f.name for f in files], why, partial=True))
+    reason = f"auto: burst files reach {reach} only, no {ps.rate} data for the rest: burst alone"
+    _record(ev, p, ins, pieces, reason, pool, partial=True)
+
+# %% ../nbs/03_data.ipynb #c4f4b9c4
+def _burst_rejected(ev: Event, p: str, brst: tuple, survey: str | None):
+    "Record burst files not used (`rates`); unreadable ones also in `missing`, never quietly."
+    pb, b, berr, bmiss = brst
+    names = [x.info.name for x in b.blocks] if b is not None else []
+    why = bmiss["reason"] if bmiss else "burst samples do not cover the window"
+    ev.rates.append(_rate_entry(p, pb, False, names, why))
+    instead = f" ({survey} used instead)" if survey else ""
+    if bmiss and not bmiss["reason"].startswith("no "):
+        ev.missing.append(dict(bmiss, reason=bmiss["reason"] + instead))
+    if b is not None and berr:
+        where = [str(Path(b.blocks[0].info.path).parent)]
+        head = "unreadable burst file(s) skipped" + (f", {survey} used instead" if survey else "")
+        ev.missing.append(_missing(p, pb, where, head + ": " + "; ".join(berr)))
+
+# %% ../nbs/03_data.ipynb #d9c00ef3
+def _fallback(ev: Event, p: str, ins: str, brst: tuple, srvy: tuple, pool):
+    "Survey for the whole window (burst missing, unreadable or with a dropout); else burst alone."
+    (pb, b, berr, bmiss), (ps, s, serr, smiss) = brst, srvy
+    what = "missing" if b is None else "do not cover the window"
+    if s is None and b is not None:
+        ev.rates.append(_rate_entry(p, ps, False, [], smiss["reason"], partial=True))
+        reason = f"auto: burst files {what} and no {ps.rate} data: burst alone"
+        return _record(ev, p, ins, [(pb, b, berr)], reason, pool, partial=True)
+    _burst_rejected(ev, p, brst, ps.rate if s is not None else None)
+    if s is None:
+        ev.missing.append(smiss)
+        return
+    _record(ev, p, ins, [(ps, s, serr)], f"auto: burst files {what}; {ps.rate} used", pool)
+
+# %% ../nbs/03_data.ipynb #fe2a5e9a
+def _load_auto(ev: Event, root: Path, p: str, ins: str, dt: str, source: str, t0, t1, pool, net):
+    "rate='auto' for one product: burst where burst files reach, survey elsewhere; all recorded."
+    ps, pb = PRODUCTS[(ins, SURVEY[ins], dt)], PRODUCTS.get((ins, "brst", dt))
+    b, berr, bmiss = _read_one(root, p, pb, source, t0, t1, net) if pb else (None, [], None)
+    if b is not None and covers(b.time, t0, t1):
+        return _record(ev, p, ins, [(pb, b, berr)], "auto: burst files cover the window", pool)
+    s, serr, smiss = _read_one(root, p, ps, source, t0, t1, net)
+    if pb is None and s is None: ev.missing.append(smiss)
+    if pb is None and s is not None:
+        _record(ev, p, ins, [(ps, s, serr)], f"auto: {ins} {dt} has only {ps.rate}", pool)
+    if pb is None: return
+    holes = _holes(b, t0, t1) if b is not None and not berr else []
+    if holes: return _splice(ev, p, ins, (pb, b), (ps, s, serr, smiss), holes, pool)
+    _fallback(ev, p, ins, (pb, b, berr, bmiss), (ps, s, serr, smiss), pool)
+
+# %% ../nbs/03_data.ipynb #747c4688
 def _load_instrument(ev: Event, root: Path, p: str, ins: str, rate: str, source: str, t0, t1,
                      pool=None, net=None):
-    "Load one instrument of one probe into `ev`: burst when asked (or, for 'auto', when it covers)."
+    "Load one instrument of one probe into `ev`: the rate asked for, or per product for 'auto'."
     plan = _rate_plan(ins, rate)
-    reason = f"rate={rate!r} requested"
-    seen = []  # (ProductData, covers) pairs: covers() once per product (rate="auto" asks twice)
-    def cov(pdata) -> bool:
-        for d, c in seen:
-            if d is pdata: return c
-        seen.append((pdata, bool(covers(pdata.time, t0, t1))))
-        return seen[-1][1]
-    for k, r in enumerate(plan):
-        got, miss = _read_rate(root, p, ins, r, source, t0, t1, net)
-        if k < len(plan) - 1:  # rate="auto", burst attempt: kept only if every burst product covers
-            reason = _burst_shortfall(ev, p, got, miss, cov, plan[-1])
-            if reason: continue
-            reason = "auto: burst files cover the window"
-        elif rate == "auto" and len(plan) == 1: reason = f"auto: {ins} has only {r}"
-        _record(ev, p, ins, got, miss, reason, cov, pool)
+    if len(plan) > 1:
+        for dt in DATATYPES[ins]: _load_auto(ev, root, p, ins, dt, source, t0, t1, pool, net)
+        return
+    reason = f"auto: {ins} has only {plan[0]}" if rate == "auto" else f"rate={rate!r} requested"
+    got, miss = _read_rate(root, p, ins, plan[0], source, t0, t1, net)
+    for g in got: _record(ev, p, ins, [g], reason, pool)
+    ev.missing += miss
+
+# %% ../nbs/03_data.ipynb #b438365f
+POSITION_SOURCE = "FGM state (MEC absent)"
+
+def _state_bounds(t: np.ndarray, t0, t1) -> tuple:
+    "(i0, i1): records [i0, i1) of sorted tags `t` in [t0, t1) plus one record on either side."
+    i0 = max(int(np.searchsorted(t, t0, "right")) - 1, 0)
+    i1 = min(int(np.searchsorted(t, t1, "left")), len(t) - 1) + 1
+    return i0, i1
+
+# %% ../nbs/03_data.ipynb #59eb3570
+def _take(pdata: ProductData, i0: int, i1: int) -> ProductData:
+    "Records [i0, i1) of `pdata` (fill and out-of-range indices moved with them)."
+    def cut(f, w):
+        if f is None: return None
+        f = f[(f >= i0 * w) & (f < i1 * w)] - i0 * w
+        return f if len(f) else None
+    ws = {k: int(np.prod(a.shape[1:], dtype=int)) for k, a in pdata.arrays.items()}
+    return replace(pdata, time=pdata.time[i0:i1],
+                   arrays={k: a[i0:i1] for k, a in pdata.arrays.items()},
+                   fill={k: cut(f, ws[k]) for k, f in pdata.fill.items()},
+                   out_of_range={k: cut(f, ws[k]) for k, f in pdata.out_of_range.items()})
+
+# %% ../nbs/03_data.ipynb #ed2794ef
+def read_state(files: list, # FileInfo list of one FGM product (the files B was read from)
+               prod: Product, # its `STATE` entry
+               t0: np.datetime64, t1: np.datetime64, # window, UTC
+              ) -> tuple: # (ProductData or None, error messages naming unreadable files)
+    "FGM state records of `files`: deduplicated, sorted, in [t0, t1) plus one on either side."
+    wide = np.timedelta64(int(prod.max_span_s * 1e9), "ns")
+    pdata, errors = read_product(files, prod, t0 - wide, t1 + wide)
+    if pdata is None: return None, errors
+    return _take(pdata, *_state_bounds(pdata.time, t0, t1)), errors
+
+# %% ../nbs/03_data.ipynb #40345d33
+def _fgm_files(ev: Event, p: str) -> dict:
+    "rate -> FileInfo list of the FGM files `ev` read for probe `p` (survey first: daily files)."
+    out = {}
+    for d in ev.provenance:
+        if (d["probe"], d["instrument"]) == (p, "fgm"):
+            out.setdefault(d["rate"], []).append(parse_filename(d["path"]))
+    return dict(sorted(out.items(), key=lambda kv: kv[0] == "brst"))
+
+# %% ../nbs/03_data.ipynb #2d1008a0
+def _positions_from_fgm(ev: Event, p: str):
+    "R_gse, R_gsm of probe `p` from the state records of its FGM files, when MEC gave none."
+    if ev.has(p, "R_gse") or ev.has(p, "R_gsm"): return
+    t0, t1 = ev.trange
+    for rate, files in _fgm_files(ev, p).items():
+        prod = STATE[("fgm", rate, "")]
+        pdata, errors = read_state(files, prod, t0, t1)
+        if pdata is None: continue
+        q, qc = product_quantities(pdata)
+        for da in q.values(): da.attrs["position_source"] = POSITION_SOURCE
+        ev.data[p].update(q)
+        ev.qc[p].update(qc)
+        cov = bool(covers(pdata.time, t0, t1))
+        ev.loaded.append(dict(_loaded_entry(p, "fgm", prod, pdata, POSITION_SOURCE, cov, errors),
+                              part=prod.part))
+        names = [b.info.name for b in pdata.blocks]
+        ev.rates.append(_rate_entry(p, prod, True, names, POSITION_SOURCE, pdata.time))
         return
 
 # %% ../nbs/03_data.ipynb #1c3f4dda
@@ -840,13 +1126,29 @@ def _report_missing(ev: Event, ps: list, root: Path, source: str):
     msg = f"{len(ev.missing)} product(s) not loaded (see event.missing):\n" + "\n".join(lines)
     warnings.warn(MissingDataWarning(msg), stacklevel=3)
 
+# %% ../nbs/03_data.ipynb #ef8e09fb
+def _load_all(ev: Event, root: Path, ps: list, ins: list, rate: str, source: str):
+    "Every probe and instrument into `ev`: each file opened once, digests computed alongside."
+    t0, t1 = ev.trange
+    net, opened = {}, _OPENED.set({})  # net: a data centre found unreachable is not tried again
+    try:
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            for p in ps:
+                for i in dict.fromkeys(ins):
+                    _load_instrument(ev, root, p, i, rate, source, t0, t1, pool, net)
+                _positions_from_fgm(ev, p)
+                _OPENED.get().clear()  # this probe's files are closed
+            for d in ev.provenance:
+                if isinstance(d["sha256"], Future): d["sha256"] = d["sha256"].result()
+    finally: _OPENED.reset(opened)
+
 # %% ../nbs/03_data.ipynb #65a93734
 def load_event(trange, # (start, end) UTC: ISO strings or datetime64; data in [start, end)
                probes=PROBES, # probes, e.g. ("1","2","3","4"), "mms1" or 3
                *,
                rate: str = "auto", # "auto", "srvy"/"fast" (survey class) or "brst"
                instruments=INSTRUMENTS, # subset of ("fgm","fpi","hpca","edp","mec")
-               source: str = "auto", # "local" (no network), "sdc", "spdf" or "auto" (local if covered)
+               source: str = "auto", # "local" (offline), "sdc", "spdf" or "auto" (local if covered)
                data_dir=None, # SDC-layout data root (default: default_data_dir())
               ) -> Event: # per-probe DataArrays (nT, cm^-3, km/s, eV, mV/m, V, km; frames in attrs)
     "Load MMS L2 FGM, FPI, HPCA, EDP and MEC data of one window into an `Event` (CONTRIBUTING.md)."
@@ -854,13 +1156,7 @@ def load_event(trange, # (start, end) UTC: ISO strings or datetime64; data in [s
     ps, ins = _check_request(probes, instruments, rate, source)
     root = Path(data_dir) if data_dir is not None else default_data_dir()
     ev = Event((t0, t1), source=source)
-    net = {}  # a data centre found unreachable is not tried again in this call
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        for p in ps:
-            for i in dict.fromkeys(ins):
-                _load_instrument(ev, root, p, i, rate, source, t0, t1, pool, net)
-        for d in ev.provenance:
-            if isinstance(d["sha256"], Future): d["sha256"] = d["sha256"].result()
+    _load_all(ev, root, ps, ins, rate, source)
     _sha_save()
     _report_missing(ev, ps, root, source)
     return ev

@@ -15,7 +15,7 @@ import numpy as np
 from .core import InputError, as_datetime64, datetime64_to_tt2000, parse_trange
 
 # %% auto #0
-__all__ = ['KINDS', 'HPCA_SPECIES', 'PRODUCTS', 'PROBES', 'INSTRUMENTS', 'Var', 'Product', 'check_probe', 'get_product',
+__all__ = ['KINDS', 'HPCA_SPECIES', 'PRODUCTS', 'PROBES', 'INSTRUMENTS', 'STATE', 'Var', 'Product', 'check_probe', 'get_product',
            'products_for', 'file_time', 'sdc_filename', 'sdc_dir', 'sdc_path', 'global_attrs', 'write_product_cdf',
            'FileInfo', 'parse_filename', 'search_dirs', 'latest_versions', 'find_local_files']
 
@@ -51,6 +51,7 @@ class Product:
     vars: tuple # tuple of Var
     centre: bool = False # time tags mark the accumulation start: centre with DELTA_PLUS/MINUS_VAR
     max_span_s: float = 86400.0 # longest time a single file can cover, s
+    part: str = "" # "": the product's own variables; "state": FGM position on its own epoch
 
     @property
     def key(self) -> tuple: return (self.instrument, self.rate, self.datatype)
@@ -128,6 +129,17 @@ PRODUCTS = {p.key: p for p in [_fgm("srvy"), _fgm("brst"), _fpi("fast", "i"), _f
                                _edp("brst", "dce"), _edp("fast", "scpot"), _mec()]}
 PROBES = ("1", "2", "3", "4")
 INSTRUMENTS = ("fgm", "fpi", "hpca", "edp", "mec")
+
+# %% ../nbs/01_layout.ipynb #43e2c182
+def _fgm_state(rate):
+    "FGM's copy of the spacecraft position: (x, y, z, |r|) in km every 30 s on `Epoch_state`."
+    f = _fgm(rate)
+    return Product("fgm", rate, "", f.granularity, f.digits, f.version, "Epoch_state", (
+        Var("R_gse", "mms{p}_fgm_r_gse_{rate}_l2", "km", "GSE", "vector4"),
+        Var("R_gsm", "mms{p}_fgm_r_gsm_{rate}_l2", "km", "GSM", "vector4")),
+        max_span_s=f.max_span_s, part="state")
+
+STATE = {k: _fgm_state(k[1]) for k in PRODUCTS if k[0] == "fgm"}
 
 # %% ../nbs/01_layout.ipynb #ed6705a9
 def check_probe(probe, # probe as 1, "1" or "mms1"
@@ -239,59 +251,74 @@ def global_attrs(probe, # probe 1..4
             "Instrument_type": prod.instrument.upper(), "Data_type": dtype,
             "Logical_file_id": name[:-4], "Data_version": version or prod.version}
 
-# %% ../nbs/01_layout.ipynb #9cc17b10
+# %% ../nbs/01_layout.ipynb #ee6b388f
 _CDF_T = {"REAL4": 21, "REAL8": 22, "UINT4": 14, "TT2000": 33}
 
 def _spec(name, ctype, shape, rec=True):
     return {"Variable": name, "Data_Type": _CDF_T[ctype], "Num_Elements": 1, "Rec_Vary": rec,
             "Dim_Sizes": list(shape), "Compress": 0}
 
-def write_product_cdf(path, # output .cdf path (parents created)
-                      probe, # probe 1..4
-                      prod: Product, # catalogue entry
-                      time, # (N,) datetime64 record times, UTC (FPI/HPCA: accumulation starts)
-                      values: dict, # canonical name -> array: (N,) scalar/flags, (N,3) vector, (N,E) spectrum
-                      energy_eV=None, # (E,) or (N,E) energy table of the spectra, eV
-                      delta_s: float | None = None, # FPI/HPCA accumulation time, s (Epoch DELTA_PLUS_VAR)
-                      t_file=None, # file-name time (default: time[0])
-                      version: str | None = None, # "X.Y.Z"; default: catalogue version
-                      simulated: bool = True, # write the global attribute MMS_MP_SIMULATED = "true"
-                     ) -> Path: # the written file
-    "Write one minimal MMS L2-format product CDF (float data REAL4, FILLVAL −1e31, NaN written as fill)."
-    from cdflib.cdfwrite import CDF
-    p = check_probe(probe); path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
-    if path.exists(): path.unlink()
-    time = as_datetime64(time); ga = global_attrs(p, prod, time[0] if t_file is None else t_file, version)
-    if simulated: ga["MMS_MP_SIMULATED"] = "true"
-    f = CDF(str(path)); f.write_globalattrs({k: {0: v} for k, v in ga.items()})
-    ep = prod.epoch.format(p=p, rate=prod.rate); eatt = {"VAR_TYPE": "support_data"}
+# %% ../nbs/01_layout.ipynb #ffabe69d
+def _write_epoch(f, prod: Product, p: str, time: np.ndarray, delta_s) -> str:
+    "Write the TT2000 epoch (and FPI/HPCA accumulation half-widths); returns its name."
+    ep = prod.epoch.format(p=p, rate=prod.rate)
+    eatt = {"VAR_TYPE": "support_data"}
     if prod.centre and delta_s:
         eatt.update(DELTA_PLUS_VAR=ep + "_plus_var", DELTA_MINUS_VAR=ep + "_minus_var")
     f.write_var(_spec(ep, "TT2000", []), eatt, datetime64_to_tt2000(time))
     if prod.centre and delta_s:
+        att = {"VAR_TYPE": "support_data", "UNITS": "ms", "SI_CONVERSION": "1.0e-3>s"}
         for nm, v in ((ep + "_plus_var", delta_s * 1e3), (ep + "_minus_var", 0.0)):
-            f.write_var(_spec(nm, "REAL4", [], rec=False), {"VAR_TYPE": "support_data", "UNITS": "ms",
-                        "SI_CONVERSION": "1.0e-3>s"}, np.array([v], np.float32))
-    vs = sorted(prod.vars, key=lambda v: v.kind != "flags")  # flags first (FPI files put errorflags first)
+            f.write_var(_spec(nm, "REAL4", [], rec=False), att, np.array([v], np.float32))
+    return ep
+
+# %% ../nbs/01_layout.ipynb #8b25a8e3
+def _write_data(f, v: Var, name: str, att: dict, values: dict, energy_eV, p: str, rate: str):
+    "Write one float variable (REAL4, NaN as FILLVAL −1e31), with its energy table for a spectrum."
+    a = np.asarray(values[v.name], float)
+    if v.kind == "vector4":
+        if v.col is not None: return  # |B| is the fourth column of the vector, written with it
+        a = np.column_stack([a, values.get("Bmag", np.linalg.norm(a, axis=1))])
+    if v.kind == "spectrum":
+        en = v.depend_1.format(p=p, rate=rate)
+        att["DEPEND_1"] = en
+        e = np.ascontiguousarray(np.broadcast_to(np.asarray(energy_eV, np.float32), a.shape))
+        eatt = {"VAR_TYPE": "support_data", "DEPEND_0": att["DEPEND_0"], "UNITS": "eV"}
+        f.write_var(_spec(en, "REAL4", a.shape[1:]), eatt, e)
+    att["FILLVAL"] = [-1e31, "CDF_REAL4"]
+    a = np.where(np.isnan(a), -1e31, a).astype(np.float32)
+    f.write_var(_spec(name, "REAL4", a.shape[1:]), att, a)
+
+# %% ../nbs/01_layout.ipynb #f3e60823
+def write_product_cdf(path, # output .cdf path (parents created)
+                      probe, # probe 1..4
+                      prod: Product, # catalogue entry
+                      time, # (N,) datetime64 record times, UTC (FPI/HPCA: accumulation starts)
+                      values: dict, # name -> (N,) scalar/flags, (N,3) vector, (N,E) spectrum
+                      energy_eV=None, # (E,) or (N,E) energy table of the spectra, eV
+                      delta_s: float | None = None, # FPI/HPCA accumulation time, s
+                      t_file=None, # file-name time (default: time[0])
+                      version: str | None = None, # "X.Y.Z"; default: catalogue version
+                      simulated: bool = True, # write the global attribute MMS_MP_SIMULATED = "true"
+                     ) -> Path: # the written file
+    "Write one minimal MMS L2-format product CDF (float data REAL4, FILLVAL −1e31, NaN as fill)."
+    from cdflib.cdfwrite import CDF
+    p, path, time = check_probe(probe), Path(path), as_datetime64(time)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.exists(): path.unlink()
+    ga = global_attrs(p, prod, time[0] if t_file is None else t_file, version)
+    if simulated: ga["MMS_MP_SIMULATED"] = "true"
+    f = CDF(str(path))
+    f.write_globalattrs({k: {0: v} for k, v in ga.items()})
+    ep = _write_epoch(f, prod, p, time, delta_s)
     done = set()
-    for v in vs:
+    for v in sorted(prod.vars, key=lambda v: v.kind != "flags"):  # flags first, as FPI files
         name = v.cdf_name(p, prod.rate)
         if name in done or v.name not in values: continue
-        done.add(name); att = {"VAR_TYPE": "data", "DEPEND_0": ep, "UNITS": v.units, "FIELDNAM": name}
-        if v.kind == "flags":
-            f.write_var(_spec(name, "UINT4", []), att, np.asarray(values[v.name], np.uint32)); continue
-        a = np.asarray(values[v.name], float)
-        if v.kind == "vector4":
-            b = values.get("Bmag", np.linalg.norm(a, axis=1)) if v.col is None else None
-            a = np.column_stack([a, b]) if v.col is None else None
-        if v.kind == "spectrum":
-            en = v.depend_1.format(p=p, rate=prod.rate); att["DEPEND_1"] = en
-            e = np.broadcast_to(np.asarray(energy_eV, np.float32), a.shape)
-            f.write_var(_spec(en, "REAL4", a.shape[1:]),
-                        {"VAR_TYPE": "support_data", "DEPEND_0": ep, "UNITS": "eV"}, np.ascontiguousarray(e))
-        if a is None: continue
-        att["FILLVAL"] = [-1e31, "CDF_REAL4"]
-        f.write_var(_spec(name, "REAL4", a.shape[1:]), att, np.where(np.isnan(a), -1e31, a).astype(np.float32))
+        done.add(name)
+        att = {"VAR_TYPE": "data", "DEPEND_0": ep, "UNITS": v.units, "FIELDNAM": name}
+        if v.kind != "flags": _write_data(f, v, name, att, values, energy_eV, p, prod.rate)
+        else: f.write_var(_spec(name, "UINT4", []), att, np.asarray(values[v.name], np.uint32))
     f.close()
     return path
 

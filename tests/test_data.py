@@ -206,14 +206,66 @@ def test_window_without_samples_says_no_data(tree):
         load_event(("2019-01-27T12:50", "2019-01-27T12:51"), "1", instruments="fgm", rate="srvy", source="local", data_dir=tree)
 
 
-def test_auto_rate_takes_burst_only_when_it_covers(tmp_path):
+def test_auto_rate_takes_burst_where_its_files_reach_and_survey_elsewhere(tmp_path):
     srvy, brst = get_product("fgm", "srvy"), get_product("fgm", "brst")
     write_product(tmp_path, "1", srvy, -60, 300, t_file=T0)
     write_product(tmp_path, "1", brst, -30, 120)  # burst for the first half only
     ev = load_event(W, "1", instruments="fgm", source="local", data_dir=tmp_path)
-    assert ev.get(1, "B_gse").attrs["rate"] == "srvy" and "do not cover" in ev.loaded[0]["rate_reason"]
+    B = ev.get(1, "B_gse")
+    s = (B.time.values - T0).astype(np.int64) / 1e9
+    assert B.attrs["rate"] == "brst+srvy" and np.all(np.diff(s) > 0)
+    dt = np.diff(s)
+    np.testing.assert_allclose(dt[s[1:] < 120], 1 / 128, atol=1e-6)  # burst where the burst file reaches
+    np.testing.assert_allclose(dt[s[:-1] > 120], 1 / 16, atol=1e-6)  # survey after it
+    np.testing.assert_allclose(B.values[:, 0], f_of("B_gse", s), rtol=1e-6)
+    used = [(r["rate"], r["span"]) for r in ev.rates if r["used"]]
+    assert [u[0] for u in used] == ["brst", "srvy"] and all(r["partial"] for r in ev.rates)
+    assert used[1][1][0] > used[0][1][1]  # survey starts after the last burst sample
+    assert [x["rate"] for x in ev.loaded] == ["brst", "srvy"]
+    assert "srvy fills the rest" in ev.loaded[0]["rate_reason"]
+    assert ev.qc["1"]["B_gse"]["n"] == len(B) and not ev.missing
     ev = load_event(("2019-01-27T12:40", "2019-01-27T12:41"), "1", instruments="fgm", source="local", data_dir=tmp_path)
     assert ev.get(1, "B_gse").attrs["rate"] == "brst" and ev.loaded[0]["rate_reason"] == "auto: burst files cover the window"
+
+
+def test_auto_rate_on_the_simulated_event(tmp_path):
+    """12:14–12:20: the simulated burst files start at 12:15, survey has a minute more: burst from 12:15, survey
+    before, and each piece equals what the single-rate loads return there. The 45 s dropout of probe 3 lies
+    inside a burst file: survey for the whole window, as before, with the burst files listed as not used."""
+    from mms_mp.synthetic import demo_event_dir
+    sim = demo_event_dir()
+    w, cut = ("2019-01-27T12:14", "2019-01-27T12:20"), np.datetime64("2019-01-27T12:15", "ns")
+    ev = load_event(w, "1", instruments="fgm", source="local", data_dir=sim)
+    b = load_event(("2019-01-27T12:15", w[1]), "1", instruments="fgm", rate="brst", source="local", data_dir=sim)
+    s = load_event((w[0], "2019-01-27T12:15"), "1", instruments="fgm", rate="srvy", source="local", data_dir=sim)
+    B = ev.get(1, "B_gse")
+    assert B.attrs["rate"] == "brst+srvy"
+    late = B.time.values >= cut
+    for part, ref in ((late, b), (~late, s)):
+        np.testing.assert_array_equal(B.time.values[part], ref.get(1, "B_gse").time.values)
+        np.testing.assert_array_equal(B.values[part], ref.get(1, "B_gse").values)
+    assert [(r["rate"], r["used"]) for r in ev.rates] == [("brst", True), ("srvy", True)]
+    ev3 = load_event(("2019-01-27T12:15", "2019-01-27T12:55"), "3", instruments="fgm", source="local", data_dir=sim)
+    assert [x["rate"] for x in ev3.loaded] == ["srvy"]
+    assert ev3.loaded[0]["rate_reason"] == "auto: burst files do not cover the window; srvy used"
+    (rej,) = [r for r in ev3.rates if not r["used"]]
+    assert rej["rate"] == "brst" and len(rej["files"]) >= 4 and "do not cover" in rej["reason"]
+
+
+def test_mec_positions_win_over_fgm_state(tmp_path):
+    "With a MEC file the positions are MEC's, bit for bit, whether or not FGM is loaded too."
+    from mms_mp.synthetic import demo_event_dir
+    sim = demo_event_dir()
+    w = ("2019-01-27T12:20", "2019-01-27T12:30")
+    both = load_event(w, ("1", "2"), instruments=("fgm", "mec"), source="local", data_dir=sim)
+    mec = load_event(w, ("1", "2"), instruments="mec", source="local", data_dir=sim)
+    for p in ("1", "2"):
+        for q in ("R_gse", "R_gsm"):
+            a, b = both.get(p, q), mec.get(p, q)
+            np.testing.assert_array_equal(a.values, b.values)
+            np.testing.assert_array_equal(a.time.values, b.time.values)
+            assert a.attrs == b.attrs and a.attrs["instrument"] == "mec" and "position_source" not in a.attrs
+    assert not any(x["rate_reason"].startswith("FGM state") for x in both.loaded)
 
 
 def test_covers_known_cases():
@@ -247,7 +299,8 @@ def test_import_does_not_pull_pyspedas_or_matplotlib():
     assert out == ["False", "False"]
 
 
-def test_unordered_and_repeated_tags_are_cleaned_and_fill_follows_its_record(tmp_path):
+def test_backward_and_repeated_tags_are_dropped_and_fill_follows_its_record(tmp_path):
+    "A record behind the one before it is dropped (not re-sorted into the data), a repeat keeps its first record."
     prod = get_product("fgm", "srvy"); dt = 1 / 16
     t = T0 + np.round(np.arange(0, 240, dt) * 1e9).astype("timedelta64[ns]")
     vals = values_for(prod, t)
@@ -259,8 +312,11 @@ def test_unordered_and_repeated_tags_are_cleaned_and_fill_follows_its_record(tmp
     write_product_cdf(sdc_path(tmp_path, 1, *prod.key, T0), 1, prod, t, vals)
     ev = load_event(W, "1", instruments="fgm", rate="srvy", source="local", data_dir=tmp_path)
     B = ev.get(1, "B_gse"); tt = B.time.values
-    assert np.all(np.diff(tt) > np.timedelta64(0, "ns")) and len(tt) == 240 * 16
-    assert ev.loaded[0]["time_clean"] == {"duplicates": 1, "backward": 1, "nat": 0}
+    t_back = T0 + np.timedelta64(int(100 * dt * 1e9), "ns")  # the record that came after a later one
+    assert np.all(np.diff(tt) > np.timedelta64(0, "ns")) and len(tt) == 240 * 16 - 1 and t_back not in tt
+    tc = ev.loaded[0]["time_clean"]
+    assert {k: tc[k] for k in ("duplicates", "backward", "nat", "dropped")} == {"duplicates": 1, "backward": 1, "nat": 0, "dropped": 1}
+    assert "jumping back in time" in tc["why"]
     assert np.array_equal(tt[np.isnan(B.values).any(1)], [t_fill])
     s = (tt - T0).astype(np.int64) / 1e9
     ok = ~np.isnan(B.values[:, 0])

@@ -21,7 +21,14 @@ LOADERS = {"fgm": "mms_load_fgm", "fpi": "mms_load_fpi", "hpca": "mms_load_hpca"
 
 
 @pytest.fixture
-def fakes(monkeypatch):
+def online(monkeypatch):
+    "The data centres answer (the reachability check passes although sockets are blocked here)."
+    import mms_mp.data
+    monkeypatch.setattr(mms_mp.data, "reachable", lambda source, timeout_s=2.0: (True, ""))
+
+
+@pytest.fixture
+def fakes(monkeypatch, online):
     calls = []
 
     def make(ins):
@@ -84,21 +91,52 @@ def test_local_never_calls_pyspedas(tmp_path, fakes):
     assert fakes == []
 
 
-def test_failed_download_is_reported(tmp_path, monkeypatch):
+def test_failed_download_is_reported(tmp_path, monkeypatch, online):
     def down(**kw): raise ConnectionError("no route to host")
     monkeypatch.setattr(mms, "mms_load_fgm", down)
     with pytest.raises(NoDataError, match=r"download from sdc failed \(ConnectionError: no route to host\)"):
         load_event(W, "1", instruments="fgm", source="sdc", data_dir=tmp_path)
 
 
-def test_an_unreachable_data_centre_is_tried_once_per_load(tmp_path, monkeypatch):
-    """Offline, pySPEDAS returns nothing after ~14 s of retries per product. After the first empty download the data
-    centre is probed (here the socket guard refuses: unreachable), and the other products are not attempted."""
-    calls = []
+def test_an_unreachable_data_centre_is_checked_once_before_any_download(tmp_path, monkeypatch):
+    """Offline, pySPEDAS returns nothing after ~14 s of retries per product. The data centre is probed once per load,
+    before the first download (here the socket guard refuses: not reachable); no product is then attempted."""
+    import time
+    import mms_mp.data
+    calls, probes = [], []
     def empty(**kw): calls.append(kw["datatype"]); return []
     for name in LOADERS.values(): monkeypatch.setattr(mms, name, empty)
+    real = mms_mp.data.reachable
+    monkeypatch.setattr(mms_mp.data, "reachable", lambda src, timeout_s=2.0: probes.append(src) or real(src, timeout_s))
+    t0 = time.perf_counter()
     with pytest.raises(NoDataError) as e:
         load_event(W, ("1", "2"), rate="srvy", source="sdc", data_dir=tmp_path)
-    assert len(calls) == 1                                             # 14 products, one attempt
+    assert time.perf_counter() - t0 < 2.0
+    assert calls == [] and probes == ["sdc"]                           # 14 products, no attempt, one probe
     msg = str(e.value)
-    assert "lasp.colorado.edu unreachable" in msg and msg.count("not downloaded: lasp.colorado.edu unreachable") == 13
+    assert msg.count("not downloaded: data centre lasp.colorado.edu not reachable") == 14
+
+
+def test_reachable_says_why_in_well_under_its_timeout(monkeypatch):
+    "A refused connection is reported at once, naming the host."
+    import time
+    import mms_mp.data
+    monkeypatch.setitem(mms_mp.data.DATA_CENTRES, "sdc", "127.0.0.1")
+    t0 = time.perf_counter()
+    ok, why = mms_mp.data.reachable("sdc")
+    assert not ok and why.startswith("data centre 127.0.0.1 not reachable") and time.perf_counter() - t0 < 2.0
+
+
+def test_reachable_gives_up_after_its_timeout(monkeypatch):
+    "A data centre that never answers (a name lookup or connect that hangs) is reported after `timeout_s`."
+    import socket
+    import threading
+    import time
+    import mms_mp.data
+    release = threading.Event()
+    monkeypatch.setattr(socket, "create_connection", lambda *a, **k: release.wait(5) or (_ for _ in ()).throw(OSError()))
+    t0 = time.perf_counter()
+    ok, why = mms_mp.data.reachable("spdf", timeout_s=0.3)
+    release.set()
+    assert not ok and why == "data centre cdaweb.gsfc.nasa.gov not reachable (no answer within 0.3 s)"
+    assert time.perf_counter() - t0 < 1.0

@@ -14,8 +14,8 @@ import cdflib
 import numpy as np
 import pytest
 
-from mms_mp.core import R_E_KM
-from mms_mp.data import FPI_INVALID_MASK, load_event
+from mms_mp.core import R_E_KM, NoDataError
+from mms_mp.data import FPI_INVALID_MASK, POSITION_SOURCE, load_event
 
 ROOT = Path(__file__).parent / "fixtures" / "real"
 FGM = ROOT / "mms1" / "fgm" / "brst" / "l2"
@@ -62,13 +62,14 @@ def test_fgm_file_matches_cdflib_exactly(name):
     ev, warned = load(t[0], t[-1] + NS)
     assert warned == [] and ev.missing == []
     d = ev["1"]
-    assert sorted(d) == ["B_gse", "B_gsm", "Bmag"]
+    assert sorted(d) == ["B_gse", "B_gsm", "Bmag", "R_gse", "R_gsm"]  # positions: FGM state records, no MEC
     np.testing.assert_array_equal(d["B_gse"].time.values, t)
     np.testing.assert_array_equal(d["B_gse"].values, gse[:, :3].astype(np.float64))
     np.testing.assert_array_equal(d["B_gsm"].values, gsm[:, :3].astype(np.float64))
     np.testing.assert_array_equal(d["Bmag"].values, gse[:, 3].astype(np.float64))
     assert d["B_gse"].attrs["units"] == "nT" and d["B_gse"].attrs["frame"] == "GSE"
-    (lo,) = ev.loaded
+    lo, state = ev.loaded
+    assert state["rate_reason"] == POSITION_SOURCE and state["part"] == "state"
     assert lo["n"] == n and lo["centre_shift_s"] == 0.0  # FGM Epoch is already the centre of each sample
     assert lo["time_clean"] == dict(duplicates=0, backward=0, nat=0)
     (pv,) = ev.provenance
@@ -95,10 +96,11 @@ def test_fgm_pair_joined_and_clipped_to_the_event_window():
 
 
 @pytest.mark.parametrize("day, n_shared, past_s", [("2015/09/02", 3, 19.67), ("2019/11/30", 5, 60.08)])
-def test_fgm_positions_are_in_the_files_but_not_loaded(day, n_shared, past_s):
+def test_fgm_positions_are_loaded_when_mec_is_absent(day, n_shared, past_s):
     """Each FGM file carries `r_gse` every 30 s on `Epoch_state`, running past its last B sample;
-    consecutive files repeat some of those records with identical values. The loader's FGM product reads
-    B only, so no position comes back (and there is no MEC file)."""
+    consecutive files repeat some of those records with identical values. With no MEC file, the loader
+    returns them as R_gse/R_gsm: deduplicated, strictly increasing, within the window ± 30 s (one record
+    beyond each end), equal to the raw records, and says where they come from."""
     pair = [n for n in sorted(FGM_FILES) if n.startswith(day)]
     a, b = (cdflib.CDF(str(FGM / n)) for n in pair)
     ta, tb = raw_times(a, "Epoch_state"), raw_times(b, "Epoch_state")
@@ -111,8 +113,23 @@ def test_fgm_positions_are_in_the_files_but_not_loaded(day, n_shared, past_s):
     np.testing.assert_array_equal(ra[np.isin(ta, shared)], rb[np.isin(tb, shared)])
     t0, t1 = raw_times(a)[0], raw_times(b)[-1] + NS
     ev, _ = load(t0, t1, instruments=("fgm", "mec"))
-    assert not ev.has("1", "R_gse") and not ev.has("1", "R_gsm")
     assert [m["instrument"] for m in ev.missing] == ["mec"]
+    ts, order = np.unique(np.concatenate([ta, tb]), return_index=True)  # sorted, first of each repeat
+    for q, var in (("R_gse", "mms1_fgm_r_gse_brst_l2"), ("R_gsm", "mms1_fgm_r_gsm_brst_l2")):
+        r = ev["1"][q]
+        t = r.time.values
+        assert np.all(np.diff(t) > np.timedelta64(0, "ns")) and len(np.unique(t)) == len(t)
+        assert t[0] <= t0 and t[-1] >= t1 - NS  # one record on either side of the window ...
+        assert t0 - t[0] <= np.timedelta64(30, "s") and t[-1] - t1 <= np.timedelta64(30, "s")  # ... and only one
+        raw = np.concatenate([a.varget(var), b.varget(var)])[order]
+        keep = np.isin(ts, t)
+        np.testing.assert_array_equal(t, ts[keep])
+        np.testing.assert_array_equal(r.values, raw[keep, :3].astype(np.float64))
+        assert r.attrs["position_source"] == POSITION_SOURCE and r.attrs["units"] == "km"
+        assert r.attrs["frame"] == q[-3:].upper() and r.attrs["source"] == ",".join(Path(n).name for n in pair)
+    (st,) = [x for x in ev.loaded if x["rate_reason"] == POSITION_SOURCE]
+    assert st["time_clean"]["duplicates"] == n_shared
+    assert "R_gse, R_gsm from FGM state (MEC absent)" in ev.summary()
 
 
 def test_fgm_position_is_on_the_dusk_flank():
@@ -168,9 +185,10 @@ def test_fpi_errorflags_decoded_bit_by_bit():
 # Edited copies: fill values, the flag's own fill value, a bad time tag, a duplicated boundary record
 # ---------------------------------------------------------------------------------------------------------
 
-def copy_cdf(src: Path, dst: Path, edit=None) -> Path:
+def copy_cdf(src: Path, dst: Path, edit=None, dims=None, globals_=None) -> Path:
     """Rewrite every variable and attribute of `src` into `dst` with cdflib, uncompressed. `edit(records)`
-    may change the dict {name: array} of `Epoch` and the variables on it (same number of rows for all)."""
+    may change the dict {name: array} of `Epoch` and the variables on it (same number of rows for all);
+    `dims` gives new record shapes {name: Dim_Sizes}, `globals_` other global attributes."""
     from cdflib.cdfwrite import CDF
     r = cdflib.CDF(str(src))
     names = r.cdf_info().zVariables
@@ -180,7 +198,8 @@ def copy_cdf(src: Path, dst: Path, edit=None) -> Path:
     dst.parent.mkdir(parents=True, exist_ok=True)
     w = CDF(str(dst), cdf_spec={"Compressed": False}, delete=True)
     try:
-        w.write_globalattrs({k: dict(enumerate(v)) for k, v in r.globalattsget().items()})
+        ga = r.globalattsget() if globals_ is None else globals_
+        w.write_globalattrs({k: dict(enumerate(v)) for k, v in ga.items()})
         for v in names:
             vi = r.varinq(v)
             attrs = {}
@@ -188,7 +207,7 @@ def copy_cdf(src: Path, dst: Path, edit=None) -> Path:
                 d = r.attget(a, v)
                 attrs[a] = d.Data if d.Data_Type == "CDF_CHAR" else [d.Data, d.Data_Type]
             spec = {"Variable": v, "Data_Type": vi.Data_Type, "Num_Elements": vi.Num_Elements,
-                    "Rec_Vary": vi.Rec_Vary, "Dim_Sizes": vi.Dim_Sizes, "Compress": 0}
+                    "Rec_Vary": vi.Rec_Vary, "Dim_Sizes": (dims or {}).get(v, vi.Dim_Sizes), "Compress": 0}
             w.write_var(spec, var_attrs=attrs, var_data=records[v] if v in records else r.varget(v))
     finally:
         w.close()
@@ -268,5 +287,129 @@ def test_duplicated_boundary_record_is_kept_once(tmp_path):
     b, _ = load(*w, root=tmp_path)
     np.testing.assert_array_equal(b["1"]["B_gse"].time.values, a["1"]["B_gse"].time.values)
     np.testing.assert_array_equal(b["1"]["B_gse"].values, a["1"]["B_gse"].values)
-    assert [x["time_clean"] for x in b.loaded] == [dict(duplicates=1, backward=0, nat=0)]
-    assert [x["time_clean"] for x in a.loaded] == [dict(duplicates=0, backward=0, nat=0)]
+    b_only = lambda ev: [x["time_clean"] for x in ev.loaded if x["rate_reason"] != POSITION_SOURCE]
+    assert b_only(b) == [dict(duplicates=1, backward=0, nat=0)]
+    assert b_only(a) == [dict(duplicates=0, backward=0, nat=0)]
+
+
+# ---------------------------------------------------------------------------------------------------------
+# rate="auto" on a window wider than the burst files, and source="auto" offline
+# ---------------------------------------------------------------------------------------------------------
+
+def test_auto_rate_keeps_burst_where_burst_files_reach():
+    """16:58–17:08: burst files reach 16:58:44.459–17:07:04.458 only and there is no survey file. `rate="auto"`
+    returns the burst B (not NoDataError) and records which rate was used where, and why."""
+    t0, t1 = np.datetime64("2015-09-02T16:58", "ns"), np.datetime64("2015-09-02T17:08", "ns")
+    ev, warned = load(t0, t1, rate="auto")
+    ref, _ = load(t0, t1, rate="brst")
+    assert warned == [] and ev.missing == []
+    for q in ("B_gse", "B_gsm", "Bmag", "R_gse"):
+        np.testing.assert_array_equal(ev["1"][q].values, ref["1"][q].values)
+        np.testing.assert_array_equal(ev["1"][q].time.values, ref["1"][q].time.values)
+    assert ev["1"]["B_gse"].attrs["rate"] == "brst" and len(ev["1"]["B_gse"]) == 25600 + 38400
+    srvy, brst, _pos = ev.rates
+    assert (srvy["rate"], srvy["used"], srvy["files"]) == ("srvy", False, [])
+    assert srvy["reason"].startswith("no fgm srvy files for mms1 under")
+    assert (brst["rate"], brst["used"], brst["partial"]) == ("brst", True, True)
+    assert brst["span"] == ["2015-09-02T16:58:44.459Z", "2015-09-02T17:07:04.457Z"]
+    assert brst["files"] == [Path(n).name for n in PAIR]
+    assert "burst files reach" in brst["reason"] and "burst alone" in brst["reason"]
+    lo = [x for x in ev.loaded if x["rate_reason"] != POSITION_SOURCE]
+    assert [(x["rate"], x["covers_window"]) for x in lo] == [("brst", False)]
+    assert "mms1 fgm srvy not used: no fgm srvy files" in ev.summary()
+
+
+def test_offline_auto_source_gives_up_fast_and_says_why(monkeypatch):
+    """source="auto" with no survey and no MEC file on disk: the data centre is checked once before any
+    download (sockets are blocked here), nothing is downloaded, and each reason says it was not reachable."""
+    import time
+    import mms_mp.data
+    tried = []
+    monkeypatch.setattr(mms_mp.data, "download_files", lambda *a, **k: tried.append(a))
+    t0 = time.perf_counter()
+    with warnings.catch_warnings(record=True):
+        warnings.simplefilter("always")
+        ev = load_event(("2015-09-02T16:58", "2015-09-02T17:08"), "1", instruments=("fgm", "mec"),
+                        source="auto", data_dir=ROOT)
+    assert time.perf_counter() - t0 < 2.0
+    assert ev["1"]["B_gse"].attrs["rate"] == "brst" and ev.has("1", "R_gse")
+    (mec,) = ev.missing
+    assert mec["instrument"] == "mec" and "data centre lasp.colorado.edu not reachable" in mec["reason"]
+    (srvy,) = [r for r in ev.rates if not r["used"]]
+    assert "data centre lasp.colorado.edu not reachable" in srvy["reason"]
+    assert tried == []  # no download was attempted
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Screening on edited copies: VALIDMIN/VALIDMAX, the file's own probe, a variable of the wrong shape
+# ---------------------------------------------------------------------------------------------------------
+
+def test_values_outside_validmin_validmax_become_nan_and_are_counted(tmp_path):
+    """B limits in these files: ±20000 nT per component, 0–20000 nT for |B|. A component at 30000 nT and a
+    negative |B| become NaN (that element only); `qc` counts the records, says why, and fill stays fill."""
+    def edit(rec):
+        gse = rec["mms1_fgm_b_gse_brst_l2"]
+        gse[100, 0] = 30000.0   # B_x out of range
+        gse[200, 3] = -5.0      # |B| out of range
+        gse[300, 1] = -1e31     # fill, not out of range
+    copy_cdf(FGM / PAIR[0], tmp_path / "mms1/fgm/brst/l2" / PAIR[0], edit)
+    cdf = cdflib.CDF(str(FGM / PAIR[0]))
+    t, gse = raw_times(cdf), cdf.varget("mms1_fgm_b_gse_brst_l2")
+    ev, _ = load(t[0], t[-1] + NS, root=tmp_path)
+    want, mag = gse[:, :3].astype(float), gse[:, 3].astype(float)
+    want[100, 0] = want[300, 1] = mag[200] = np.nan
+    np.testing.assert_array_equal(ev["1"]["B_gse"].values, want)
+    np.testing.assert_array_equal(ev["1"]["Bmag"].values, mag)
+    q = ev.qc["1"]
+    assert q["B_gse"]["out_of_range"] == 1 and q["B_gse"]["fill"] == 2 and q["B_gse"]["nan"] == 2
+    assert q["Bmag"]["out_of_range"] == 1 and "VALIDMIN" in q["Bmag"]["screening"]
+    assert "out_of_range" not in q["B_gsm"]  # the other frame is untouched
+
+
+def test_a_file_of_another_probe_is_dropped_with_a_reason(tmp_path):
+    "A file named mms1 whose own global attributes say MMS2 is not read: event.missing says why."
+    src, dst = FGM / PAIR[0], tmp_path / "mms1/fgm/brst/l2" / PAIR[0]
+    copy_cdf(src, dst)
+    r = cdflib.CDF(str(src))
+    ga = r.globalattsget()
+    ga["Source_name"] = ["MMS2>MMS Satellite Number 2"]
+    _rewrite_globals(dst, ga)
+    copy_cdf(FGM / PAIR[1], tmp_path / "mms1/fgm/brst/l2" / PAIR[1])
+    ev, warned = load("2015-09-02T16:58:44", "2015-09-02T17:07:04", root=tmp_path)
+    assert [p["name"] for p in ev.provenance] == [Path(PAIR[1]).name]  # the good file is still read
+    (m,) = ev.missing
+    assert "Source_name 'MMS2>MMS Satellite Number 2' is not MMS1" in m["reason"] and Path(PAIR[0]).name in m["reason"]
+    assert len(warned) == 1
+
+
+def test_a_variable_of_the_wrong_shape_drops_the_product_with_a_reason(tmp_path):
+    "B_gse with 3 columns where the catalogue needs (x, y, z, |B|): no IndexError, the reason names the variable."
+    def edit(rec): rec["mms1_fgm_b_gse_brst_l2"] = np.ascontiguousarray(rec["mms1_fgm_b_gse_brst_l2"][:, :3])
+    copy_cdf(FGM / PAIR[0], tmp_path / "mms1/fgm/brst/l2" / PAIR[0], edit, dims={"mms1_fgm_b_gse_brst_l2": [3]})
+    t = raw_times(cdflib.CDF(str(FGM / PAIR[0])))
+    with pytest.raises(NoDataError, match=r"mms1_fgm_b_gse_brst_l2 has records of shape \(3,\), expected \(N, 4\)"):
+        load(t[0], t[-1] + NS, root=tmp_path)
+
+
+def _rewrite_globals(path: Path, ga: dict):
+    "Rewrite `path` with the global attributes `ga` (every variable copied unchanged)."
+    tmp = path.with_name("x_" + path.name)
+    path.rename(tmp)
+    copy_cdf(tmp, path, globals_=ga)
+    tmp.unlink()
+
+
+def test_a_block_jumping_back_in_time_is_dropped_with_a_reason(tmp_path):
+    """Records 1000–1099 of a real file rewritten 2 s earlier (a block that jumps back): they are dropped, not
+    re-sorted into the data; every other record is returned unchanged and the load report says why."""
+    def edit(rec): rec["Epoch"][1000:1100] -= 2_000_000_000
+    copy_cdf(FGM / PAIR[0], tmp_path / "mms1/fgm/brst/l2" / PAIR[0], edit)
+    cdf = cdflib.CDF(str(FGM / PAIR[0]))
+    t, gse = raw_times(cdf), cdf.varget("mms1_fgm_b_gse_brst_l2")
+    ev, _ = load(t[0], t[-1] + NS, root=tmp_path)
+    keep = np.ones(len(t), bool)
+    keep[1000:1100] = False
+    np.testing.assert_array_equal(ev["1"]["B_gse"].time.values, t[keep])
+    np.testing.assert_array_equal(ev["1"]["B_gse"].values, gse[keep, :3].astype(np.float64))
+    tc = ev.loaded[0]["time_clean"]
+    assert (tc["backward"], tc["dropped"], tc["duplicates"]) == (1, 100, 0) and "jumping back" in tc["why"]
