@@ -475,6 +475,27 @@ def _solve(D, tau, w_t, Bs, sigma_r_km) -> tuple:
     m, Cs, res = _lsq(D, tau, w, Bs)
     return m, Cs, res, w
 
+# %% ../nbs/05_multispacecraft.ipynb #f9e84ff4
+def _judged_formation(positions, # positions at the crossing times (dict or (K,3)), km
+                      formation, # the same probes at one common time, km, or None
+                      **kw, # frame, string_E, planar_P for `formation_geometry`
+                     ) -> tuple: # (FormationGeometry at one time, flags)
+    "The formation's shape from positions at one common time, flagged when the crossing positions differ."
+    at_cross = formation_geometry(positions, **kw)
+    if formation is None: return at_cross, []
+    if isinstance(formation, dict) and isinstance(positions, dict):
+        if set(formation) != set(positions):
+            raise InputError(f"formation has probes {sorted(map(str, formation))}, positions have "
+                             f"{sorted(map(str, positions))}; give both for the same probes")
+        formation = {k: formation[k] for k in positions}
+    geo = formation_geometry(formation, **kw)
+    if len(geo.probes) != len(at_cross.probes):
+        raise InputError(f"formation has {len(geo.probes)} probes, positions {len(at_cross.probes)}")
+    if geo.label == at_cross.label: return geo, []
+    return geo, [f"the formation is a {geo.label} at one time (E = {geo.elongation:.3f}) but the "
+                 f"positions at the crossing times look {at_cross.label}: spacecraft motion between the "
+                 f"crossings is not formation extent; judged as a {geo.label}"]
+
 # %% ../nbs/05_multispacecraft.ipynb #d286db19
 def timing_normal(positions, # dict probe → (3,) position at that probe's crossing time, km; or (K,3) array
                   times, # dict probe → crossing time (datetime64/ISO, or float s); or (K,) array
@@ -493,10 +514,12 @@ def timing_normal(positions, # dict probe → (3,) position at that probe's cros
                   normal_sigma_deg: float | None = None, # 1σ direction error of `normal`, deg (None: its own σ)
                   string_E: float = 0.9, # elongation at or above which the formation is a "string"
                   planar_P: float = 0.9, # planarity at or above which it is "planar"
+                  formation=None, # positions at ONE common time, km, as `positions` (None: `positions`)
                  ) -> TimingResult: # n̂ ± σ_n (deg), V (km/s) ± σ (timing and normal parts), method, degeneracy
     "Boundary normal and speed from crossing times at 2–4 spacecraft (constrained if degenerate)."
     frame = check_frame(frame, frame, "positions")
-    geo = formation_geometry(positions, frame=frame, string_E=string_E, planar_P=planar_P)
+    geo, gflags = _judged_formation(positions, formation, frame=frame, string_E=string_E,
+                                    planar_P=planar_P)
     keys, r = _as_positions(positions)
     tau, t_ref = _as_times(times, keys)
     sig_t = _sigma_t(sigma_t_s, keys)
@@ -512,6 +535,7 @@ def timing_normal(positions, # dict probe → (3,) position at that probe's cros
     C = birge**2 * (Bs.T @ Cs @ Bs)
     out = _timing_fields(m, C, B, D, tau, w, constrained, n0, hint, normal_source, len(keys))
     out.update(chi2_red=chi2, birge=birge, sigma_V_timing_km_s=out["sigma_V_km_s"])
+    out["flags"] = gflags + out["flags"]
     if birge > 1: out["flags"].append(_birge_flag(chi2, birge, res))
     sn = _normal_sigma(normal, normal_sigma_deg) if constrained else np.nan
     if constrained: _add_normal_error(out, D, tau, w, n0, sn, normal_source)
@@ -556,10 +580,14 @@ def positions_at(r_by_probe: dict, # probe → DataArray (time, comp) with attrs
 def timing_from_crossings(times: dict, # probe → crossing time (datetime64/ISO)
                           r_by_probe: dict, # probe → positions as for `positions_at`, km
                           *, frame: str = "GSE", # frame of the positions
+                          t_formation=None, # common time of the formation's shape (None: the first probe's)
                           **kw, # passed to `timing_normal` (sigma_t_s, normal, normal_frame, outward_hint, ...)
                          ) -> TimingResult: # as `timing_normal`
-    "Timing normal from crossing times and position series: positions taken at each probe's crossing time."
-    return timing_normal(positions_at(r_by_probe, times, frame=frame), times, frame=frame, **kw)
+    "Timing from crossing times and position series: positions at each crossing, shape at one time."
+    t0 = next(iter(times.values())) if t_formation is None else t_formation
+    form = positions_at(r_by_probe, {p: t0 for p in times}, frame=frame)
+    return timing_normal(positions_at(r_by_probe, times, frame=frame), times, frame=frame,
+                         formation=form, **kw)
 
 # %% ../nbs/05_multispacecraft.ipynb #d0b65f77
 def _series(x, # (t, y) pair, or a 1-D xarray.DataArray with dim "time"
