@@ -11,10 +11,11 @@ import numpy as np
 
 from .core import (InputError, FrameError, GeometryError, check_frame, as_datetime64, seconds_since,
                          from_seconds, iso_ms, R_E_KM)
+from .normals import autocorr_time
 
 # %% auto #0
 __all__ = ['FormationGeometry', 'formation_geometry', 'TimingResult', 'timing_normal', 'positions_at', 'timing_from_crossings',
-           'DelayResult', 'crossing_delays']
+           'DelayResult', 'crossing_delays', 'GroupDelays', 'group_delays']
 
 # %% ../nbs/05_multispacecraft.ipynb #b0489d1d
 def _positions_array(positions, # dict probe → (3,) km, or (K,3) array, km
@@ -776,3 +777,92 @@ def crossing_delays(series_by_probe: dict, # probe → (t datetime64, y) or 1-D 
         out["d"][p], out["s"][p], out["r"][p] = row
     times = {p: from_seconds(d, tc) for p, d in out["d"].items()}
     return DelayResult(ref, out["d"], out["s"], out["r"], times, quantity_name, float(window_s), float(h), flags)
+
+# %% ../nbs/05_multispacecraft.ipynb #6c0d24a7
+def _layer(c, # a crossing with .time, .layer_start, .layer_end
+          ) -> tuple: # (crossing time, layer start, layer end), datetime64[ns]
+    "The crossing time and layer edges of one crossing."
+    return tuple(as_datetime64(getattr(c, k)) for k in ("time", "layer_start", "layer_end"))
+
+def _group_window(cr: dict, # probe → crossing
+                  ref, # reference probe
+                  margin: float, # margin on each side, in layer durations
+                 ) -> tuple: # (window length s, largest lag s)
+    "Correlation window around the reference crossing (its layer ± margin × duration) and the lag range."
+    t, a, b = _layer(cr[ref])
+    D = max(float(seconds_since(b, a)), 1e-9)
+    half = max(-float(seconds_since(a, t)), float(seconds_since(b, t))) + margin * D
+    lag = max(abs(float(seconds_since(_layer(c)[0], t))) for c in cr.values()) + D / 2
+    return 2 * half, lag
+
+# %% ../nbs/05_multispacecraft.ipynb #8ecdd693
+def _misfit_tau_s(ref_ser, # (t datetime64, y) of the reference probe
+                  p_ser, # (t datetime64, y) of the probe
+                  delay: float, # the probe's delay, s
+                  tc, # window centre, datetime64
+                  window_s: float, # window length, s
+                  h: float, # grid step, s
+                 ) -> float: # integrated correlation time of the misfit, s
+    "Correlation time of what is left after fitting the shifted probe series to the reference one."
+    g = np.arange(-window_s / 2, window_s / 2 + h / 2, h)
+    yr = np.interp(g, seconds_since(ref_ser[0], tc), ref_ser[1])
+    yp = np.interp(g + delay, seconds_since(p_ser[0], tc), p_ser[1])
+    yr, yp = yr - yr.mean(), yp - yp.mean()
+    return autocorr_time(yp - (yp @ yr) / (yr @ yr) * yr) * h
+
+# %% ../nbs/05_multispacecraft.ipynb #91b49b90
+@dataclass
+class GroupDelays:
+    "Cross-correlation delays of one crossing matched across probes, ready for `timing_normal`."
+    delays: DelayResult # delays (s) ± σ (s, widened for correlated noise) relative to `ref`
+    ref: object # reference probe
+    positions_km: dict # probe → (3,) position at t_ref + delay, km, `frame`
+    formation_km: dict # probe → (3,) position at t_ref (the shape at one time), km, `frame`
+    sigma_t_s: dict # probe → 1σ of its crossing time for timing, s (at least the floor)
+    noise_factor: dict # probe → σ widening for correlated noise, sqrt(τ_misfit / cadence) ≥ 1
+    frame: str # frame of the positions
+    def timing_inputs(self) -> dict:
+        "Keyword arguments for `timing_normal`: positions, times, σ_t, formation at one time, frame."
+        return dict(positions=self.positions_km, times=self.delays.times, sigma_t_s=self.sigma_t_s,
+                    formation=self.formation_km, frame=self.frame)
+
+# %% ../nbs/05_multispacecraft.ipynb #1395ddf1
+def _widen(d: DelayResult, # delays from `crossing_delays` (changed in place)
+           clean: dict, # probe → (t, y) without NaN
+           cad: dict, # probe → native cadence, s
+           tc, # window centre, datetime64
+          ) -> dict: # probe → widening factor ≥ 1
+    "Widen each delay σ for the correlation time of its misfit; return the factors."
+    fac = {}
+    for p in clean:   # a loop over ≤ 4 probes
+        tau = _misfit_tau_s(clean[d.ref], clean[p], d.delays_s[p], tc, d.window_s, d.dt_s)
+        fac[p] = 1.0 if p == d.ref else float(np.sqrt(max(1.0, tau / max(cad[p], cad[d.ref]))))
+    d.sigma_s = {p: s * fac[p] for p, s in d.sigma_s.items()}
+    return fac
+
+# %% ../nbs/05_multispacecraft.ipynb #1b76006c
+def group_delays(group, # a CrossingGroup, or dict probe → crossing (.time, .layer_start, .layer_end)
+                 series_by_probe: dict, # probe → (t, y) or 1-D DataArray: B along L (nT), or |B| (nT)
+                 r_by_probe: dict, # probe → position series as for `positions_at`, km, `frame`
+                 *, ref=None, # reference probe (default: the group's ref, else the first probe)
+                 margin: float = 1.0, # window: reference layer ± margin layer durations
+                 frame: str = "GSE", # frame of the positions
+                 sigma_floor_s: float = 0.01, # smallest σ_t handed to timing, s (the reference's σ_t)
+                 quantity_name: str = "B_L", # what is correlated, for messages
+                 **kw, # passed to `crossing_delays` (dt_s, detrend, min_corr, taper)
+                ) -> GroupDelays: # delays ± σ (s) and the inputs of `timing_normal`
+    "Delays of a matched crossing by cross-correlation over its layer, with positions for timing."
+    cr = group.crossings if hasattr(group, "crossings") else group
+    ref = (getattr(group, "ref", None) or next(iter(cr))) if ref is None else ref
+    if not set(cr) <= set(series_by_probe):
+        raise InputError(f"crossings for probes {sorted(cr)} but series for {sorted(series_by_probe)}")
+    tc, (W, lag) = _layer(cr[ref])[0], _group_window(cr, ref, margin)
+    clean = {p: _series(series_by_probe[p], p) for p in cr}
+    cad = {p: float(np.median(np.diff(seconds_since(t, tc)))) for p, (t, _) in clean.items()}
+    d = crossing_delays(clean, t_center=tc, window_s=W, max_lag_s=lag, ref=ref,
+                        quantity_name=quantity_name, **{"dt_s": min(cad.values()), **kw})
+    fac = _widen(d, clean, cad, tc)
+    pos = positions_at(r_by_probe, d.times, frame=frame)
+    form = positions_at(r_by_probe, {p: tc for p in cr}, frame=frame)
+    sig = {p: max(s, sigma_floor_s) for p, s in d.sigma_s.items()}
+    return GroupDelays(d, ref, pos, form, sig, fac, frame)
