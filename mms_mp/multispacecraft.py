@@ -15,7 +15,7 @@ from .normals import autocorr_time
 
 # %% auto #0
 __all__ = ['FormationGeometry', 'formation_geometry', 'TimingResult', 'timing_normal', 'positions_at', 'timing_from_crossings',
-           'DelayResult', 'crossing_delays', 'GroupDelays', 'group_delays']
+           'DelayResult', 'crossing_delays', 'GroupDelays', 'group_delays', 'AlignedStack', 'stack_aligned']
 
 # %% ../nbs/05_multispacecraft.ipynb #b0489d1d
 def _positions_array(positions, # dict probe → (3,) km, or (K,3) array, km
@@ -866,3 +866,64 @@ def group_delays(group, # a CrossingGroup, or dict probe → crossing (.time, .l
     form = positions_at(r_by_probe, {p: tc for p in cr}, frame=frame)
     sig = {p: max(s, sigma_floor_s) for p, s in d.sigma_s.items()}
     return GroupDelays(d, ref, pos, form, sig, fac, frame)
+
+# %% ../nbs/05_multispacecraft.ipynb #9db072e9
+def _interp_no_bridge(ts, # (N,) sample times, s, increasing
+                      y, # (N,K) values (rows with NaN are dropped first)
+                      tau, # (G,) grid times, s
+                     ) -> np.ndarray: # (G,K) values on the grid, NaN in gaps and outside the data
+    "Linear interpolation onto a grid that leaves NaN wherever neighbouring samples are > 1.5 cadences apart."
+    ok = np.isfinite(y).all(axis=1)
+    ts, y = ts[ok], y[ok]
+    if len(ts) < 2: return np.full((len(tau), y.shape[1]), np.nan)
+    out = np.column_stack([np.interp(tau, ts, y[:, k], left=np.nan, right=np.nan) for k in range(y.shape[1])])
+    i = np.clip(np.searchsorted(ts, tau, side="right"), 1, len(ts) - 1)
+    bridged = (ts[i] - ts[i - 1] > 1.5 * np.median(np.diff(ts))) & (ts[i - 1] != tau)
+    out[bridged] = np.nan
+    return out
+
+# %% ../nbs/05_multispacecraft.ipynb #354961b2
+@dataclass
+class AlignedStack:
+    "Several probes' series on one time axis relative to each probe's crossing."
+    tau_s: np.ndarray # (G,) time from the crossing, s
+    values: dict # probe → (G,) or (G,K) values on tau_s, the inputs' units and frame (NaN: no data)
+    crossing_times: dict # probe → datetime64[ns] crossing time used
+    window: tuple # (before, after) kept around each crossing, s
+
+# %% ../nbs/05_multispacecraft.ipynb #5c19c464
+def _around(x, # (t datetime64, y) pair or a DataArray with dim "time"
+            tc, # crossing time, datetime64
+            before: float, # seconds kept before tc
+            after: float, # seconds kept after tc
+           ) -> tuple: # (τ s, y) over [−before, after] of tc and one sample beyond each end
+    "A series cut to [−before, after] s around its crossing time (sorted times), on τ = t − tc."
+    if hasattr(x, "dims"): t, y = x["time"].values, np.asarray(x.values, float)
+    else: t, y = x[0], np.asarray(x[1], float)
+    ts = seconds_since(np.asarray(t), tc)
+    lo = max(int(np.searchsorted(ts, -before, side="right")) - 1, 0)
+    hi = int(np.searchsorted(ts, after, side="left")) + 1
+    return ts[lo:hi], y[lo:hi]
+
+# %% ../nbs/05_multispacecraft.ipynb #497e7125
+def stack_aligned(series: dict, # probe → (t datetime64 (N,), y (N,) or (N,K)) or DataArray with dim time
+                  crossing_times: dict, # probe → crossing time (datetime64 or ISO string)
+                  window, # seconds kept around each crossing: s (symmetric) or (before, after)
+                  *, dt_s: float | None = None, # grid step, s (default: the coarsest probe's median cadence)
+                 ) -> AlignedStack: # every probe on τ = t − t_cross, values in the inputs' units and frame
+    "Cut each probe's series around its own crossing and put all on one τ grid (gaps kept as NaN)."
+    if not series: raise InputError("stack_aligned needs at least one probe's series")
+    if set(series) != set(crossing_times):
+        raise InputError(f"series for probes {sorted(series)} but crossing times for {sorted(crossing_times)}")
+    before, after = (window, window) if np.isscalar(window) else window
+    if not (before >= 0 and after >= 0 and before + after > 0):
+        raise InputError(f"window must be ≥ 0 s on each side and not empty, got {window!r}")
+    tcs = {p: as_datetime64(crossing_times[p]) for p in series}
+    cut = {p: _around(series[p], tcs[p], before, after) for p in series}
+    cad = [np.median(np.diff(ts)) for ts, _ in cut.values() if len(ts) > 1]
+    step = dt_s or (max(cad) if cad else None)
+    if not step or step <= 0: raise InputError("no probe has two samples in the window; widen it")
+    tau = np.arange(-before, after + step / 2, step)
+    vals = {p: _interp_no_bridge(ts, y.reshape(len(ts), -1), tau) for p, (ts, y) in cut.items()}
+    vals = {p: v[:, 0] if cut[p][1].ndim == 1 else v for p, v in vals.items()}
+    return AlignedStack(tau, vals, tcs, (before, after))
