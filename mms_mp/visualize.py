@@ -14,6 +14,7 @@ from .core import (InputError, check_frame, atomic_write, as_datetime64, seconds
                          from_seconds, M_P_KG)
 from .layout import check_probe
 from .resample import bin_average
+from .multispacecraft import stack_aligned
 
 # %% auto #0
 __all__ = ['PROBE_COLORS', 'LMN_COLORS', 'probe_color', 'as_series', 'break_gaps', 'plot_series', 'crossing_span',
@@ -324,6 +325,19 @@ def _shifts(probes, delays, ref) -> dict:
     sec = {p: _delay_seconds(d, np.datetime64(dl[ref]) if is_time else None) for p, d in dl.items()}
     return {p: sec[p] - sec[ref] for p in probes}
 
+# %% ../nbs/12_visualize.ipynb #3a02a8fa
+def _aligned(ser: dict, # probe → (t datetime64, y) of one quantity
+             sh: dict, # probe → delay relative to `ref`, s
+             ref, # reference probe
+            ) -> tuple: # (grid times of `ref`, datetime64[ns]; probe → values on the grid, NaN in gaps)
+    "Every probe's series moved back by its delay onto one time grid of the reference probe."
+    tc = ser[ref][0][len(ser[ref][0]) // 2]
+    ct = {p: from_seconds(sh[p], tc) for p in ser}
+    before = max(float(seconds_since(ct[p], t[0])) for p, (t, _) in ser.items())
+    after = max(float(seconds_since(t[-1], ct[p])) for p, (t, _) in ser.items())
+    st = stack_aligned(ser, ct, (before, after))
+    return from_seconds(st.tau_s, tc), st.values
+
 # %% ../nbs/12_visualize.ipynb #71fabb8d
 def overlay_multi(series: dict, # {probe: (t, y)} one scalar quantity per probe (e.g. B_L, nT)
                   delays: dict | None = None, # {probe: delay s, timedelta64, or crossing time}
@@ -340,13 +354,12 @@ def overlay_multi(series: dict, # {probe: (t, y)} one scalar quantity per probe 
     keys = {check_probe(k): v for k, v in series.items()}
     ref = check_probe(ref) if ref is not None else next(iter(keys))
     sh = _shifts(list(keys), delays, ref)
+    tg, vals = _aligned({p: as_series(x, f"MMS{p}") for p, x in keys.items()}, sh, ref)
     fig, axs = _new_fig(1, figsize=figsize)
     ax = axs[0, 0]
-    for p, x in keys.items():
-        t, y = as_series(x, f"MMS{p}")
-        t = t - np.timedelta64(int(round(sh[p] * 1e9)), "ns")
+    for p, y in vals.items():
         lab = f"MMS{p} (shift {-sh[p]:+.2f} s)"
-        plot_series(ax, (t, y), color=PROBE_COLORS[p], lw=1, label=lab)
+        plot_series(ax, (tg, y), color=PROBE_COLORS[p], lw=1, label=lab)
     shade_crossings(ax, crossings, probe=ref)
     ax.set_ylabel(ylabel)
     ax.legend(fontsize=7, ncol=4, loc="upper left")
