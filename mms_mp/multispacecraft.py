@@ -481,7 +481,7 @@ def _judged_formation(positions, # positions at the crossing times (dict or (K,3
                       formation, # the same probes at one common time, km, or None
                       **kw, # frame, string_E, planar_P for `formation_geometry`
                      ) -> tuple: # (FormationGeometry at one time, flags)
-    "The formation's shape from positions at one common time, flagged when the crossing positions differ."
+    "The formation's shape at one common time, flagged if the crossing positions look different."
     at_cross = formation_geometry(positions, **kw)
     if formation is None: return at_cross, []
     if isinstance(formation, dict) and isinstance(positions, dict):
@@ -491,32 +491,33 @@ def _judged_formation(positions, # positions at the crossing times (dict or (K,3
         formation = {k: formation[k] for k in positions}
     geo = formation_geometry(formation, **kw)
     if len(geo.probes) != len(at_cross.probes):
-        raise InputError(f"formation has {len(geo.probes)} probes, positions {len(at_cross.probes)}")
+        raise InputError(f"formation has {len(geo.probes)} probes, positions "
+                         f"{len(at_cross.probes)}; give both for the same probes")
     if geo.label == at_cross.label: return geo, []
-    return geo, [f"the formation is a {geo.label} at one time (E = {geo.elongation:.3f}) but the "
-                 f"positions at the crossing times look {at_cross.label}: spacecraft motion between the "
-                 f"crossings is not formation extent; judged as a {geo.label}"]
+    return geo, [f"the formation is a {geo.label} at one time (E = {geo.elongation:.3f}) but "
+                 f"the positions at the crossing times look {at_cross.label}: spacecraft motion "
+                 f"between the crossings is not formation extent; judged as a {geo.label}"]
 
 # %% ../nbs/05_multispacecraft.ipynb #d286db19
-def timing_normal(positions, # dict probe → (3,) position at that probe's crossing time, km; or (K,3) array
+def timing_normal(positions, # dict probe → (3,) position at its crossing time, km; or (K,3)
                   times, # dict probe → crossing time (datetime64/ISO, or float s); or (K,) array
-                  *, sigma_t_s=0.1, # 1σ crossing-time error, s: scalar or dict probe → σ (e.g. crossing_delays)
+                  *, sigma_t_s=0.1, # 1σ crossing-time error, s: scalar or dict probe → σ
                   sigma_r_km: float = 0.1, # 1σ position error per component, km (assumed)
-                  normal=None, # optional constraint normal (3,) or a result with .frame and .n_hat/.N (outward)
+                  normal=None, # constraint normal (3,), or a result with .frame and .n_hat/.N (outward)
                   normal_frame: str | None = None, # frame of `normal` when it is a plain vector
-                  normal_source: str = "supplied normal", # where `normal` came from, in .method/.constraint
-                  outward_hint=None, # optional vector pointing roughly outward (magnetosphere → sheath)
+                  normal_source: str = "supplied normal", # where `normal` came from (.method)
+                  outward_hint=None, # a vector roughly outward (magnetosphere → sheath)
                   hint_frame: str | None = None, # frame of `outward_hint` when it is a plain vector
                   frame: str = "GSE", # frame of the positions
-                  constrain: str = "auto", # "auto": use `normal` only if degenerate; "always": always constrain
+                  constrain: str = "auto", # "auto": `normal` only if degenerate; "always"
                   resolve_frac: float = 0.2, # a direction is resolved if σ(m_i) ≤ resolve_frac·|m|
                   n_mc: int = 0, # Monte Carlo draws for σ (0 = linear propagation only)
                   seed: int = 0, # Monte Carlo seed
-                  normal_sigma_deg: float | None = None, # 1σ direction error of `normal`, deg (None: its own σ)
+                  normal_sigma_deg: float | None = None, # 1σ of `normal`, deg (None: its own σ)
                   string_E: float = 0.9, # elongation at or above which the formation is a "string"
                   planar_P: float = 0.9, # planarity at or above which it is "planar"
-                  formation=None, # positions at ONE common time, km, as `positions` (None: `positions`)
-                 ) -> TimingResult: # n̂ ± σ_n (deg), V (km/s) ± σ (timing and normal parts), method, degeneracy
+                  formation=None, # positions at ONE common time, km (None: `positions`)
+                 ) -> TimingResult: # n̂ ± σ_n (deg), V ± σ (km/s), method, degeneracy
     "Boundary normal and speed from crossing times at 2–4 spacecraft (constrained if degenerate)."
     frame = check_frame(frame, frame, "positions")
     geo, gflags = _judged_formation(positions, formation, frame=frame, string_E=string_E,
@@ -526,13 +527,14 @@ def timing_normal(positions, # dict probe → (3,) position at that probe's cros
     sig_t = _sigma_t(sigma_t_s, keys)
     _check_delays(tau)
     D, w_t = r - geo.center_km, 1 / sig_t**2
-    hint, n0 = _hint_and_normal(outward_hint, hint_frame, normal, normal_frame, normal_source, frame)
+    hint, n0 = _hint_and_normal(outward_hint, hint_frame, normal, normal_frame, normal_source,
+                                frame)
     B = _resolved_basis(D, tau, w_t, geo, sigma_r_km, resolve_frac)
     constrained = n0 is not None and (len(B) < 3 or constrain == "always")
     if constrained: _check_not_perpendicular(B, n0, geo.label, normal_source)
     Bs = n0[None] if constrained else B
     m, Cs, res, w = _solve(D, tau, w_t, Bs, sigma_r_km)
-    chi2, birge = _birge(res, w, len(keys) - len(Bs) - 1) # spare equations: slowness in span(Bs) + offset
+    chi2, birge = _birge(res, w, len(keys) - len(Bs) - 1) # spare: K − solved dims − offset
     C = birge**2 * (Bs.T @ Cs @ Bs)
     out = _timing_fields(m, C, B, D, tau, w, constrained, n0, hint, normal_source, len(keys))
     out.update(chi2_red=chi2, birge=birge, sigma_V_timing_km_s=out["sigma_V_km_s"])
@@ -581,8 +583,8 @@ def positions_at(r_by_probe: dict, # probe → DataArray (time, comp) with attrs
 def timing_from_crossings(times: dict, # probe → crossing time (datetime64/ISO)
                           r_by_probe: dict, # probe → positions as for `positions_at`, km
                           *, frame: str = "GSE", # frame of the positions
-                          t_formation=None, # common time of the formation's shape (None: the first probe's)
-                          **kw, # passed to `timing_normal` (sigma_t_s, normal, normal_frame, outward_hint, ...)
+                          t_formation=None, # time of the shape (None: first crossing)
+                          **kw, # passed to `timing_normal` (sigma_t_s, normal, ...)
                          ) -> TimingResult: # as `timing_normal`
     "Timing from crossing times and position series: positions at each crossing, shape at one time."
     t0 = next(iter(times.values())) if t_formation is None else t_formation
@@ -788,7 +790,7 @@ def _group_window(cr: dict, # probe → crossing
                   ref, # reference probe
                   margin: float, # margin on each side, in layer durations
                  ) -> tuple: # (window length s, largest lag s)
-    "Correlation window around the reference crossing (its layer ± margin × duration) and the lag range."
+    "Correlation window (reference layer ± margin durations) and lag range, s."
     t, a, b = _layer(cr[ref])
     D = max(float(seconds_since(b, a)), 1e-9)
     half = max(-float(seconds_since(a, t)), float(seconds_since(b, t))) + margin * D
@@ -822,7 +824,7 @@ class GroupDelays:
     noise_factor: dict # probe → σ widening for correlated noise, sqrt(τ_misfit / cadence) ≥ 1
     frame: str # frame of the positions
     def timing_inputs(self) -> dict:
-        "Keyword arguments for `timing_normal`: positions, times, σ_t, formation at one time, frame."
+        "Keyword arguments for `timing_normal` (positions, times, σ_t, formation, frame)."
         return dict(positions=self.positions_km, times=self.delays.times, sigma_t_s=self.sigma_t_s,
                     formation=self.formation_km, frame=self.frame)
 
@@ -841,13 +843,13 @@ def _widen(d: DelayResult, # delays from `crossing_delays` (changed in place)
     return fac
 
 # %% ../nbs/05_multispacecraft.ipynb #1b76006c
-def group_delays(group, # a CrossingGroup, or dict probe → crossing (.time, .layer_start, .layer_end)
-                 series_by_probe: dict, # probe → (t, y) or 1-D DataArray: B along L (nT), or |B| (nT)
+def group_delays(group, # CrossingGroup, or dict probe → crossing (.time, .layer_start, .layer_end)
+                 series_by_probe: dict, # probe → (t, y) or 1-D DataArray: B_L or |B|, nT
                  r_by_probe: dict, # probe → position series as for `positions_at`, km, `frame`
                  *, ref=None, # reference probe (default: the group's ref, else the first probe)
                  margin: float = 1.0, # window: reference layer ± margin layer durations
                  frame: str = "GSE", # frame of the positions
-                 sigma_floor_s: float = 0.01, # smallest σ_t handed to timing, s (the reference's σ_t)
+                 sigma_floor_s: float = 0.01, # smallest σ_t for timing, s (the reference's)
                  quantity_name: str = "B_L", # what is correlated, for messages
                  **kw, # passed to `crossing_delays` (dt_s, detrend, min_corr, taper)
                 ) -> GroupDelays: # delays ± σ (s) and the inputs of `timing_normal`
@@ -855,7 +857,8 @@ def group_delays(group, # a CrossingGroup, or dict probe → crossing (.time, .l
     cr = group.crossings if hasattr(group, "crossings") else group
     ref = (getattr(group, "ref", None) or next(iter(cr))) if ref is None else ref
     if not set(cr) <= set(series_by_probe):
-        raise InputError(f"crossings for probes {sorted(cr)} but series for {sorted(series_by_probe)}")
+        raise InputError(f"crossings for probes {sorted(cr)} but series for "
+                         f"{sorted(series_by_probe)}; give a series for every probe")
     tc, (W, lag) = _layer(cr[ref])[0], _group_window(cr, ref, margin)
     clean = {p: _series(series_by_probe[p], p) for p in cr}
     cad = {p: float(np.median(np.diff(seconds_since(t, tc)))) for p, (t, _) in clean.items()}
@@ -872,11 +875,11 @@ def _interp_no_bridge(ts, # (N,) sample times, s, increasing
                       y, # (N,K) values (rows with NaN are dropped first)
                       tau, # (G,) grid times, s
                      ) -> np.ndarray: # (G,K) values on the grid, NaN in gaps and outside the data
-    "Linear interpolation onto a grid that leaves NaN wherever neighbouring samples are > 1.5 cadences apart."
+    "Linear interpolation onto a grid; NaN where the neighbouring samples are > 1.5 cadences apart."
     ok = np.isfinite(y).all(axis=1)
     ts, y = ts[ok], y[ok]
     if len(ts) < 2: return np.full((len(tau), y.shape[1]), np.nan)
-    out = np.column_stack([np.interp(tau, ts, y[:, k], left=np.nan, right=np.nan) for k in range(y.shape[1])])
+    out = np.column_stack([np.interp(tau, ts, yk, left=np.nan, right=np.nan) for yk in y.T])
     i = np.clip(np.searchsorted(ts, tau, side="right"), 1, len(ts) - 1)
     bridged = (ts[i] - ts[i - 1] > 1.5 * np.median(np.diff(ts))) & (ts[i - 1] != tau)
     out[bridged] = np.nan
@@ -906,15 +909,16 @@ def _around(x, # (t datetime64, y) pair or a DataArray with dim "time"
     return ts[lo:hi], y[lo:hi]
 
 # %% ../nbs/05_multispacecraft.ipynb #497e7125
-def stack_aligned(series: dict, # probe → (t datetime64 (N,), y (N,) or (N,K)) or DataArray with dim time
+def stack_aligned(series: dict, # probe → (t datetime64 (N,), y (N,) or (N,K)), or DataArray
                   crossing_times: dict, # probe → crossing time (datetime64 or ISO string)
                   window, # seconds kept around each crossing: s (symmetric) or (before, after)
-                  *, dt_s: float | None = None, # grid step, s (default: the coarsest probe's median cadence)
-                 ) -> AlignedStack: # every probe on τ = t − t_cross, values in the inputs' units and frame
+                  *, dt_s: float | None = None, # grid step, s (None: the coarsest median cadence)
+                 ) -> AlignedStack: # every probe on τ = t − t_cross, inputs' units and frame
     "Cut each probe's series around its own crossing and put all on one τ grid (gaps kept as NaN)."
     if not series: raise InputError("stack_aligned needs at least one probe's series")
     if set(series) != set(crossing_times):
-        raise InputError(f"series for probes {sorted(series)} but crossing times for {sorted(crossing_times)}")
+        raise InputError(f"series for probes {sorted(series)} but crossing times for "
+                         f"{sorted(crossing_times)}; give one crossing time per series")
     before, after = (window, window) if np.isscalar(window) else window
     if not (before >= 0 and after >= 0 and before + after > 0):
         raise InputError(f"window must be ≥ 0 s on each side and not empty, got {window!r}")

@@ -329,7 +329,7 @@ def _shifts(probes, delays, ref) -> dict:
 def _aligned(ser: dict, # probe → (t datetime64, y) of one quantity
              sh: dict, # probe → delay relative to `ref`, s
              ref, # reference probe
-            ) -> tuple: # (grid times of `ref`, datetime64[ns]; probe → values on the grid, NaN in gaps)
+            ) -> tuple: # (grid times, datetime64[ns]; probe → values on the grid, NaN in gaps)
     "Every probe's series moved back by its delay onto one time grid of the reference probe."
     tc = ser[ref][0][len(ser[ref][0]) // 2]
     ct = {p: from_seconds(sh[p], tc) for p in ser}
@@ -438,19 +438,21 @@ def _published(published, # None, a PublishedNormal, or dict probe → Published
                normal, # our (3,) normal in `frame`, or None
                probe, # probe whose published normal is drawn when `published` is a dict
                frame: str, # frame of the figure
-              ) -> tuple | None: # (unit normal, legend label, angle to ours deg, published V km/s) or None
+              ) -> tuple | None: # (unit normal, label, angle to ours deg, its V km/s) or None
     "The published normal to draw, its label (source, angle to ours) and that angle."
     if published is None: return None
     pub = published
     if isinstance(published, dict):
         pubs = {check_probe(k): v for k, v in published.items()}
-        if probe not in pubs: raise InputError(f"no published normal for MMS{probe}; have {sorted(pubs)}")
+        if probe not in pubs:
+            raise InputError(f"no published normal for MMS{probe}; have {sorted(pubs)}")
         pub = pubs[probe]
     check_frame(pub.frame, frame, f"published normal ({pub.source or 'no source'})")
     n = np.asarray(pub.n_hat, float) / np.linalg.norm(pub.n_hat)
     ang = np.nan if normal is None else float(np.degrees(np.arccos(min(1.0, abs(
         n @ np.asarray(normal, float) / np.linalg.norm(normal))))))
-    label = f"{pub.source or 'published'} (MMS{pub.probe})" + ("" if np.isnan(ang) else f", {ang:.1f}° from n̂")
+    label = f"{pub.source or 'published'} (MMS{pub.probe})"
+    if not np.isnan(ang): label += f", {ang:.1f}° from n̂"
     return n, label, ang, float(pub.V_km_s)
 
 # %% ../nbs/12_visualize.ipynb #213f8297
@@ -458,7 +460,8 @@ def _published_arrow(ax, pub: tuple, length: float, ij):
     "A dashed purple arrow for the published normal, with its label in the legend."
     i, j = ij
     n = length * pub[0]
-    ax.annotate("", (n[i], n[j]), (0, 0), arrowprops=dict(arrowstyle="->", color="C4", lw=1.5, ls="--"))
+    arrow = dict(arrowstyle="->", color="C4", lw=1.5, ls="--")
+    ax.annotate("", (n[i], n[j]), (0, 0), arrowprops=arrow)
     ax.plot([], [], color="C4", ls="--", label=pub[1])
 
 # %% ../nbs/12_visualize.ipynb #47fa78f5
@@ -487,12 +490,12 @@ def plot_formation(r: dict, # {probe: (3,) position, km} in `frame`
                    frame: str = "GSE", # frame of the positions
                    normal=None, # (3,) boundary normal in `normal_frame` (unit vector)
                    normal_frame: str | None = None, # frame of `normal`; must be `frame`
-                   published=None, # overlay.PublishedNormal, or dict probe → one, in `frame` (drawn beside n̂)
+                   published=None, # overlay.PublishedNormal or dict probe → one, `frame`
                    simulated: bool = False, # watermark as simulated
                    title: str | None = None, # figure title
                    figsize=(9, 3.4), # inches
                   ): # Figure: X–Y, X–Z, Y–Z panels; .mms_mp_string_dir the string direction
-    "Formation in three projections (km from centroid) with n̂, a published normal and the string direction."
+    "Formation in three projections (km from centroid), n̂, a published normal, string direction."
     frame, P = check_frame(frame, frame, "positions"), _positions(r)
     if normal is not None: check_frame(normal_frame or frame, frame, "normal")
     u = string_direction(P)
@@ -544,12 +547,12 @@ def plot_timing(times: dict, # {probe: crossing time, datetime64}
                 *,
                 frame: str = "GSE", # frame of positions and normal (one frame for both)
                 ref=None, # reference probe (default: first key of `times`)
-                published=None, # overlay.PublishedNormal, or dict probe → one (ref's used), in `frame`
+                published=None, # overlay.PublishedNormal or dict probe → one (ref's), `frame`
                 simulated: bool = False, # watermark as simulated
                 title: str | None = None, # figure title
                 figsize=(7, 4.5), # inches
                ): # matplotlib Figure: delays vs n̂·Δr, and residuals (.mms_mp_residuals_s)
-    "Timing check: delays vs n̂·Δr, the line Δt = n̂·Δr / V, residuals, and a published normal's delays."
+    "Timing check: delays vs n̂·Δr, the line Δt = n̂·Δr / V, residuals, published delays."
     frame, P = check_frame(frame, frame, "positions and normal"), _positions(r)
     n, V, sigma_V = _timing_inputs(normal, V, sigma_V, frame)
     ref, ps, x, dt, res = _timing_points(times, P, n, V, ref)
@@ -582,7 +585,7 @@ def _timing_labels(a0, a1, ref, frame, V, sigma_V, title):
 
 # %% ../nbs/12_visualize.ipynb #92db0457
 def _published_delays(a0, pub: tuple, P: dict, ps: list, x, ref, V: float) -> dict:
-    "Plot and return the delays (s) a published normal predicts, n̂_pub·Δr / V_pub (V_pub NaN: ours)."
+    "Plot and return the delays (s) a published normal predicts: n̂_pub·Δr / V_pub (or our V)."
     Vp = pub[3] if np.isfinite(pub[3]) else V
     tp = np.array([pub[0] @ (P[p] - P[ref]) for p in ps]) / Vp
     a0.plot(x, tp, "D", mfc="none", color="C4", ms=8, label=pub[1])
