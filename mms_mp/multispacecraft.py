@@ -12,6 +12,7 @@ import numpy as np
 from .core import (InputError, FrameError, GeometryError, check_frame, as_datetime64, seconds_since,
                          from_seconds, iso_ms, R_E_KM)
 from .normals import autocorr_time
+from .resample import interp_nogap
 
 # %% auto #0
 __all__ = ['FormationGeometry', 'formation_geometry', 'TimingResult', 'timing_normal', 'positions_at', 'timing_from_crossings',
@@ -871,19 +872,15 @@ def group_delays(group, # CrossingGroup, or dict probe → crossing (.time, .lay
     return GroupDelays(d, ref, pos, form, sig, fac, frame)
 
 # %% ../nbs/05_multispacecraft.ipynb #9db072e9
-def _interp_no_bridge(ts, # (N,) sample times, s, increasing
-                      y, # (N,K) values (rows with NaN are dropped first)
-                      tau, # (G,) grid times, s
-                     ) -> np.ndarray: # (G,K) values on the grid, NaN in gaps and outside the data
-    "Linear interpolation onto a grid; NaN where the neighbouring samples are > 1.5 cadences apart."
-    ok = np.isfinite(y).all(axis=1)
-    ts, y = ts[ok], y[ok]
-    if len(ts) < 2: return np.full((len(tau), y.shape[1]), np.nan)
-    out = np.column_stack([np.interp(tau, ts, yk, left=np.nan, right=np.nan) for yk in y.T])
-    i = np.clip(np.searchsorted(ts, tau, side="right"), 1, len(ts) - 1)
-    bridged = (ts[i] - ts[i - 1] > 1.5 * np.median(np.diff(ts))) & (ts[i - 1] != tau)
-    out[bridged] = np.nan
-    return out
+def _on_tau(ts, # (N,) sample times, s, increasing
+            y, # (N,) or (N,K) values (NaN: a bad sample)
+            tau, # (G,) grid times, s
+           ) -> np.ndarray: # (G,) or (G,K) values on the grid, NaN in gaps and outside the data
+    "One probe's values on the τ grid by `mms_mp.resample.interp_nogap` (gaps are never bridged)."
+    y2 = y.reshape(len(ts), -1)
+    out, ok = interp_nogap(ts, y2, np.isfinite(y2).all(axis=1), tau)
+    out[~ok] = np.nan
+    return out[:, 0] if y.ndim == 1 else out
 
 # %% ../nbs/05_multispacecraft.ipynb #354961b2
 @dataclass
@@ -928,6 +925,5 @@ def stack_aligned(series: dict, # probe → (t datetime64 (N,), y (N,) or (N,K))
     step = dt_s or (max(cad) if cad else None)
     if not step or step <= 0: raise InputError("no probe has two samples in the window; widen it")
     tau = np.arange(-before, after + step / 2, step)
-    vals = {p: _interp_no_bridge(ts, y.reshape(len(ts), -1), tau) for p, (ts, y) in cut.items()}
-    vals = {p: v[:, 0] if cut[p][1].ndim == 1 else v for p, v in vals.items()}
+    vals = {p: _on_tau(ts, y, tau) for p, (ts, y) in cut.items()}
     return AlignedStack(tau, vals, tcs, (before, after))
