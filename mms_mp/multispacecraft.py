@@ -488,16 +488,16 @@ def _judged_formation(positions, # positions at the crossing times (dict or (K,3
     if isinstance(formation, dict) and isinstance(positions, dict):
         if set(formation) != set(positions):
             raise InputError(f"formation has probes {sorted(map(str, formation))}, positions have "
-                             f"{sorted(map(str, positions))}; give both for the same probes")
+                             f"{sorted(map(str, positions))}: give both for the same probes")
         formation = {k: formation[k] for k in positions}
     geo = formation_geometry(formation, **kw)
     if len(geo.probes) != len(at_cross.probes):
         raise InputError(f"formation has {len(geo.probes)} probes, positions "
-                         f"{len(at_cross.probes)}; give both for the same probes")
+                         f"{len(at_cross.probes)}: give both for the same probes")
     if geo.label == at_cross.label: return geo, []
     return geo, [f"the formation is a {geo.label} at one time (E = {geo.elongation:.3f}) but "
                  f"the positions at the crossing times look {at_cross.label}: spacecraft motion "
-                 f"between the crossings is not formation extent; judged as a {geo.label}"]
+                 f"between the crossings is not formation extent, so it is judged a {geo.label}"]
 
 # %% ../nbs/05_multispacecraft.ipynb #d286db19
 def timing_normal(positions, # dict probe → (3,) position at its crossing time, km; or (K,3)
@@ -843,6 +843,19 @@ def _widen(d: DelayResult, # delays from `crossing_delays` (changed in place)
     d.sigma_s = {p: s * fac[p] for p, s in d.sigma_s.items()}
     return fac
 
+# %% ../nbs/05_multispacecraft.ipynb #2478f526
+def _group_xcorr(cr: dict, # probe → crossing
+                 clean: dict, # probe → (t, y) without NaN
+                 ref, # reference probe
+                 margin: float, # window margin, layer durations
+                 dt_s: float, # default grid step, s (the finest cadence)
+                 kw: dict, # options for `crossing_delays` (they override dt_s)
+                ) -> DelayResult: # delays relative to `ref`, times t_ref + delay
+    "Cross-correlate every probe with the reference over the reference layer ± margin."
+    W, lag = _group_window(cr, ref, margin)
+    return crossing_delays(clean, t_center=_layer(cr[ref])[0], window_s=W, max_lag_s=lag, ref=ref,
+                           **{"dt_s": dt_s, **kw})
+
 # %% ../nbs/05_multispacecraft.ipynb #1b76006c
 def group_delays(group, # CrossingGroup, or dict probe → crossing (.time, .layer_start, .layer_end)
                  series_by_probe: dict, # probe → (t, y) or 1-D DataArray: B_L or |B|, nT
@@ -859,12 +872,11 @@ def group_delays(group, # CrossingGroup, or dict probe → crossing (.time, .lay
     ref = (getattr(group, "ref", None) or next(iter(cr))) if ref is None else ref
     if not set(cr) <= set(series_by_probe):
         raise InputError(f"crossings for probes {sorted(cr)} but series for "
-                         f"{sorted(series_by_probe)}; give a series for every probe")
-    tc, (W, lag) = _layer(cr[ref])[0], _group_window(cr, ref, margin)
+                         f"{sorted(series_by_probe)}: give a series for every probe")
+    tc = _layer(cr[ref])[0]
     clean = {p: _series(series_by_probe[p], p) for p in cr}
     cad = {p: float(np.median(np.diff(seconds_since(t, tc)))) for p, (t, _) in clean.items()}
-    d = crossing_delays(clean, t_center=tc, window_s=W, max_lag_s=lag, ref=ref,
-                        quantity_name=quantity_name, **{"dt_s": min(cad.values()), **kw})
+    d = _group_xcorr(cr, clean, ref, margin, min(cad.values()), dict(quantity_name=quantity_name, **kw))
     fac = _widen(d, clean, cad, tc)
     pos = positions_at(r_by_probe, d.times, frame=frame)
     form = positions_at(r_by_probe, {p: tc for p in cr}, frame=frame)
@@ -905,6 +917,21 @@ def _around(x, # (t datetime64, y) pair or a DataArray with dim "time"
     hi = int(np.searchsorted(ts, after, side="left")) + 1
     return ts[lo:hi], y[lo:hi]
 
+# %% ../nbs/05_multispacecraft.ipynb #a0cc2314
+def _stack_window(series: dict, # probe → series
+                  crossing_times: dict, # probe → crossing time
+                  window, # s, or (before, after) s
+                 ) -> tuple: # (before, after), s
+    "Check the probes and the window of `stack_aligned`; return (before, after) in s."
+    if not series: raise InputError("stack_aligned needs at least one probe's series")
+    if set(series) != set(crossing_times):
+        raise InputError(f"series for probes {sorted(series)} but crossing times for "
+                         f"{sorted(crossing_times)}: give one crossing time per series")
+    before, after = (window, window) if np.isscalar(window) else window
+    if not (before >= 0 and after >= 0 and before + after > 0):
+        raise InputError(f"window must be ≥ 0 s on each side and not empty, got {window!r}")
+    return float(before), float(after)
+
 # %% ../nbs/05_multispacecraft.ipynb #497e7125
 def stack_aligned(series: dict, # probe → (t datetime64 (N,), y (N,) or (N,K)), or DataArray
                   crossing_times: dict, # probe → crossing time (datetime64 or ISO string)
@@ -912,18 +939,12 @@ def stack_aligned(series: dict, # probe → (t datetime64 (N,), y (N,) or (N,K))
                   *, dt_s: float | None = None, # grid step, s (None: the coarsest median cadence)
                  ) -> AlignedStack: # every probe on τ = t − t_cross, inputs' units and frame
     "Cut each probe's series around its own crossing and put all on one τ grid (gaps kept as NaN)."
-    if not series: raise InputError("stack_aligned needs at least one probe's series")
-    if set(series) != set(crossing_times):
-        raise InputError(f"series for probes {sorted(series)} but crossing times for "
-                         f"{sorted(crossing_times)}; give one crossing time per series")
-    before, after = (window, window) if np.isscalar(window) else window
-    if not (before >= 0 and after >= 0 and before + after > 0):
-        raise InputError(f"window must be ≥ 0 s on each side and not empty, got {window!r}")
+    before, after = _stack_window(series, crossing_times, window)
     tcs = {p: as_datetime64(crossing_times[p]) for p in series}
     cut = {p: _around(series[p], tcs[p], before, after) for p in series}
     cad = [np.median(np.diff(ts)) for ts, _ in cut.values() if len(ts) > 1]
     step = dt_s or (max(cad) if cad else None)
-    if not step or step <= 0: raise InputError("no probe has two samples in the window; widen it")
+    if not step or step <= 0: raise InputError("no probe has two samples in the window: widen it")
     tau = np.arange(-before, after + step / 2, step)
     vals = {p: _on_tau(ts, y, tau) for p, (ts, y) in cut.items()}
     return AlignedStack(tau, vals, tcs, (before, after))
