@@ -14,9 +14,9 @@ from .core import (InputError, FrameError, GeometryError, NoDataError, check_fra
                          R_E_KM)
 
 # %% auto #0
-__all__ = ['MIN_SAMPLES', 'SHUE_MODELS', 'MVAResult', 'mva', 'MVABootstrap', 'mva_bootstrap', 'nested_windows', 'sliding_windows',
-           'MVAScan', 'mva_scan', 'shue_r0', 'shue_alpha', 'ShueResult', 'shue_normal', 'LMN', 'lmn_from_vectors',
-           'hybrid_lmn', 'lmn_for_probe']
+__all__ = ['MIN_SAMPLES', 'SHUE_MODELS', 'MVAResult', 'no_min_variance', 'mva', 'MVABootstrap', 'mva_bootstrap', 'nested_windows',
+           'sliding_windows', 'MVAScan', 'mva_scan', 'shue_r0', 'shue_alpha', 'ShueResult', 'shue_normal', 'LMN',
+           'lmn_from_vectors', 'hybrid_lmn', 'lmn_for_probe']
 
 # %% ../nbs/04_coords.ipynb #1020c824
 MIN_SAMPLES = 10 # fewest finite samples MVA accepts (a 3x3 covariance from fewer is noise)
@@ -74,6 +74,9 @@ class MVAResult:
     def sigma_n_deg(self) -> float:
         "1σ cone of the normal, deg: hypot(Δφ13, Δφ23)."
         return float(np.hypot(self.dphi13_deg, self.dphi23_deg))
+    @property
+    def degenerate(self) -> bool: # True when no minimum-variance direction exists
+        return no_min_variance(self.eigenvalues, self.constraint is not None)
 
 # %% ../nbs/04_coords.ipynb #5969545c
 def _dphi(lam, i, j, M):
@@ -121,25 +124,43 @@ def _mva_errors(lam, # (3,) variances along the rows, nT²
         d[(0, 1)], d[(1, 2)] = np.nan, float(np.degrees(np.sqrt(lam[2] / (m - 1)) / np.linalg.norm(Bm)))
     return d
 
+# %% ../nbs/04_coords.ipynb #5ec996ee
+def no_min_variance(lam, # (3,) variances along the MVA rows, nT²
+                    constrained: bool = False, # rows of the ⟨B_N⟩ = 0 variant (x2 ∥ ⟨B⟩)
+                   ) -> bool: # True when x3 is undefined
+    "True when the variances leave no minimum-variance direction (λ2 = λ3, or all zero)."
+    lam = np.asarray(lam, float)
+    gap = lam[0] - lam[2] if constrained else lam[1] - lam[2]
+    return bool(gap <= 1e-10 * max(lam.sum(), 0.0))
+
+def _degenerate_msg(lam, m: int) -> str:
+    "The message of an MVA with no minimum-variance direction."
+    return (f"no minimum-variance direction: eigenvalues {np.round(lam, 6)} nT² over {m} samples "
+            "(λ2 ≈ λ3: a constant field, or one varying along one axis); the normal is undefined. "
+            "Widen the window to include the rotation, or use a model normal (hybrid_lmn)")
+
 # %% ../nbs/04_coords.ipynb #f23cc8ab
 def mva(B: np.ndarray, # (N,3) magnetic field, nT, any Cartesian frame (rows with NaN are dropped)
-        *, constraint: str | None = None, # None, or "<Bn>=0" for the constrained normal (S&S §8.2.6)
+        *, constraint: str | None = None, # None, or "<Bn>=0": the constrained normal (S&S §8.2.6)
         frame: str = "GSE", # frame of B; carried to the result
         min_samples: int = MIN_SAMPLES, # fewest finite samples accepted
-       ) -> MVAResult: # eigenvalues (nT²), rows (max,int,min) in `frame`, errors (deg), ⟨Bn⟩ ± σ (nT)
-    "Minimum variance analysis of B with Sonnerup–Scheible (1998) statistical errors."
+        allow_degenerate: bool = False, # True: return it flagged (.degenerate), not raise
+       ) -> MVAResult: # eigenvalues (nT²), rows (max,int,min) `frame`, errors (deg), ⟨Bn⟩ ± σ (nT)
+    "Minimum variance analysis of B, Sonnerup–Scheible (1998) errors; refuses λ2 ≈ λ3."
     frame = check_frame(frame, frame, "B")
     if constraint not in (None, "<Bn>=0"):
         raise InputError(f"constraint must be None or '<Bn>=0', got {constraint!r}")
     X, n_nan = _vectors(B)
     m = len(X)
     if m < min_samples:
-        raise InputError(f"MVA needs at least {min_samples} finite samples, got {m} ({n_nan} NaN rows "
-                         f"dropped); widen the window or use a model normal (hybrid_lmn)")
+        raise InputError(f"MVA needs at least {min_samples} finite samples, got {m} ({n_nan} NaN "
+                         "rows dropped); widen the window or use a model normal (hybrid_lmn)")
     Bm = X.mean(axis=0)
     Mv = (X - Bm).T @ (X - Bm) / m
     lam, R = _triad_unconstrained(Mv) if constraint is None else _triad_constrained(Mv, Bm)
     d = _mva_errors(lam, m, Bm, constraint is not None)
+    if no_min_variance(lam, constraint is not None) and not allow_degenerate:
+        raise GeometryError(_degenerate_msg(lam, m))
     Bx = R @ Bm
     return MVAResult(lam, R, frame, m, n_nan, Bm, d[(0, 1)], d[(0, 2)], d[(1, 2)], float(Bx[2]),
                      _sigma_bn(lam, d, Bx, m), constraint)
@@ -289,8 +310,8 @@ def _scan_rows(B, # (N,3) field, nT
                windows, # K (t0, t1)
                min_samples: int, # windows with fewer finite samples stay NaN
                **kw, # passed to `mva`
-              ) -> tuple: # ((K,3) normals, (K,) λ1/λ2, (K,) λ2/λ3, (K,) σ_n deg, (K,) finite samples)
-    "MVA on each window (a loop over windows, never over samples); NaN rows where too few samples."
+              ) -> tuple: # ((K,3) normals, (K,) λ1/λ2, λ2/λ3, σ_n deg, finite samples)
+    "MVA per window (a loop over windows, not samples); NaN rows: too few samples or no λ3."
     K = len(windows)
     nrm = np.full((K, 3), np.nan)
     r12, r23, sg = (np.full(K, np.nan) for _ in range(3))
@@ -300,7 +321,8 @@ def _scan_rows(B, # (N,3) field, nT
         sel = (t >= a) & (t <= b)
         cnt[k] = int(np.isfinite(B[sel]).all(axis=1).sum())
         if cnt[k] < min_samples: continue
-        r = mva(B[sel], min_samples=min_samples, **kw)
+        r = mva(B[sel], min_samples=min_samples, allow_degenerate=True, **kw)
+        if r.degenerate: continue
         nrm[k], r12[k], r23[k], sg[k] = r.normal, r.ratio12, r.ratio23, r.sigma_n_deg
     return nrm, r12, r23, sg, cnt
 
@@ -543,10 +565,10 @@ _ZG = np.array([0.0, 0.0, 1.0]) # Z_GSM
 
 def _no_position_reference(mv, frame, psi_rad, ratio_min) -> tuple:
     "(n_ref, z_ref, None, NaN, note) when no position is given; refuse a poor MVA normal."
-    if mv.ratio23 < ratio_min:
-        raise GeometryError(f"MVA normal is poorly determined (λ2/λ3 = {mv.ratio23:.2f} < ratio_min "
-                            f"{ratio_min}) and no position was given for the model normal; pass pos_gsm_km "
-                            "(and psi_rad for GSE data)")
+    if mv.degenerate or mv.ratio23 < ratio_min:
+        raise GeometryError(f"MVA normal is poorly determined (λ2/λ3 = {mv.ratio23:.2f} < "
+                            f"ratio_min {ratio_min}) and no position was given for the model normal; "
+                            "pass pos_gsm_km (and psi_rad for GSE data)")
     note = "; no position: N sign from N·X > 0 (dayside)"
     z = _ZG if frame == "GSM" else (_ZG if psi_rad is None else gsm_to_gse(_ZG, psi_rad))
     if frame == "GSE" and psi_rad is None: note += "; no ψ: L sign from Z_GSE"
@@ -565,12 +587,13 @@ def _model_reference(frame, pos_gsm_km, psi, bz_nT, dp_nPa, model, aberration_de
 def _choose_N(mv, n_mod, sig_mod, ratio_min, label) -> tuple:
     "(N sign-aligned with n_mod, method, σ_N deg, reason)."
     r23 = mv.ratio23
-    if r23 >= ratio_min:
+    if r23 >= ratio_min and not mv.degenerate:
         N, method, sig = mv.normal, "MVA", mv.sigma_n_deg
         why = f"λ2/λ3 = {r23:.2f} ≥ ratio_min {ratio_min}: N from MVA x3"
     else:
         N, method, sig = n_mod, "model", sig_mod
         why = f"λ2/λ3 = {r23:.2f} < ratio_min {ratio_min}: N from {label}"
+        if mv.degenerate: why = f"λ2/λ3 = {r23:.2f}: no minimum-variance direction, N from {label}"
     return (N if N @ n_mod >= 0 else -N), method, sig, why
 
 # %% ../nbs/04_coords.ipynb #288ea7ed
@@ -590,18 +613,18 @@ def hybrid_lmn(B: np.ndarray, # (N,3) magnetic field over the crossing, nT, `fra
                psi_rad: float | None = None, # GSE→GSM angle ψ, rad (mms_mp.core.gse_gsm_angle)
                pos_gse_km=None, # (3,) or (K,3) the same position(s) in GSE, km, to derive ψ
                ratio_min: float = 5.0, # λ2/λ3 at or above which the MVA normal is used
-               ratio_l_min: float = 3.0, # λ1/λ2 at or above which L comes from MVA x1 (else Z_GSM ⊥ N)
+               ratio_l_min: float = 3.0, # λ1/λ2 from which L is MVA x1 (else Z_GSM ⊥ N)
                model: str = "1998", # Shue model for the fallback
                bz_nT: float = 0.0, # IMF Bz for the model, nT
                dp_nPa: float = 2.0, # dynamic pressure for the model, nPa
                bz_spread_nT: float = 5.0, # Bz range (±) in the model-normal uncertainty, nT
-               aberration_deg: float = 0.0, # aberration of the model axis about Z_GSM, deg (shue_normal)
+               aberration_deg: float = 0.0, # model axis aberration about Z_GSM, deg (shue_normal)
               ) -> LMN: # rows [L; M; N] in `frame`, N outward, with method, reason and sigma_N_deg
-    "LMN from MVA where its eigenvalue ratios are good, else N from the Shue model; N outward, L ≈ +Z_GSM."
+    "LMN from MVA where its eigenvalue ratios are good, else N from the Shue model; N outward."
     frame = check_frame(frame, frame, "B")
     if frame not in ("GSE", "GSM"):
         raise FrameError(f"hybrid_lmn needs B in GSE or GSM (the model is GSM), got {frame}")
-    mv = mva(B, frame=frame)
+    mv = mva(B, frame=frame, allow_degenerate=True)
     pos_gsm_km = _gsm_position(pos_gsm_km, pos_gse_km, psi_rad)
     if pos_gsm_km is None:
         n_mod, z, sh, sig_mod, note = _no_position_reference(mv, frame, psi_rad, ratio_min)
@@ -609,7 +632,8 @@ def hybrid_lmn(B: np.ndarray, # (N,3) magnetic field over the crossing, nT, `fra
         psi = _psi(frame, psi_rad, pos_gse_km, pos_gsm_km)
         n_mod, z, sh, sig_mod, note = _model_reference(frame, pos_gsm_km, psi, bz_nT, dp_nPa, model,
                                                        aberration_deg, bz_spread_nT)
-    ang = np.nan if sh is None else float(np.degrees(np.arccos(np.clip(abs(mv.normal @ n_mod), 0, 1))))
+    cos = np.clip(abs(mv.normal @ n_mod), 0, 1)
+    ang = np.nan if sh is None else float(np.degrees(np.arccos(cos)))
     label = f"Shue {model} model (Bz {bz_nT} nT, Dp {dp_nPa} nPa)"
     N, method, sig, why = _choose_N(mv, n_mod, sig_mod, ratio_min, label)
     L, lwhy = _choose_L(mv, N, z, ratio_l_min)

@@ -11,10 +11,12 @@ import numpy as np
 
 from .core import (InputError, FrameError, GeometryError, check_frame, as_datetime64, seconds_since,
                          from_seconds, iso_ms, R_E_KM)
+from .normals import autocorr_time
+from .resample import interp_nogap
 
 # %% auto #0
 __all__ = ['FormationGeometry', 'formation_geometry', 'TimingResult', 'timing_normal', 'positions_at', 'timing_from_crossings',
-           'DelayResult', 'crossing_delays']
+           'DelayResult', 'crossing_delays', 'GroupDelays', 'group_delays', 'AlignedStack', 'stack_aligned']
 
 # %% ../nbs/05_multispacecraft.ipynb #b0489d1d
 def _positions_array(positions, # dict probe → (3,) km, or (K,3) array, km
@@ -475,43 +477,69 @@ def _solve(D, tau, w_t, Bs, sigma_r_km) -> tuple:
     m, Cs, res = _lsq(D, tau, w, Bs)
     return m, Cs, res, w
 
+# %% ../nbs/05_multispacecraft.ipynb #f9e84ff4
+def _judged_formation(positions, # positions at the crossing times (dict or (K,3)), km
+                      formation, # the same probes at one common time, km, or None
+                      **kw, # frame, string_E, planar_P for `formation_geometry`
+                     ) -> tuple: # (FormationGeometry at one time, flags)
+    "The formation's shape at one common time, flagged if the crossing positions look different."
+    at_cross = formation_geometry(positions, **kw)
+    if formation is None: return at_cross, []
+    if isinstance(formation, dict) and isinstance(positions, dict):
+        if set(formation) != set(positions):
+            raise InputError(f"formation has probes {sorted(map(str, formation))}, positions have "
+                             f"{sorted(map(str, positions))}: give both for the same probes")
+        formation = {k: formation[k] for k in positions}
+    geo = formation_geometry(formation, **kw)
+    if len(geo.probes) != len(at_cross.probes):
+        raise InputError(f"formation has {len(geo.probes)} probes, positions "
+                         f"{len(at_cross.probes)}: give both for the same probes")
+    if geo.label == at_cross.label: return geo, []
+    return geo, [f"the formation is a {geo.label} at one time (E = {geo.elongation:.3f}) but "
+                 f"the positions at the crossing times look {at_cross.label}: spacecraft motion "
+                 f"between the crossings is not formation extent, so it is judged a {geo.label}"]
+
 # %% ../nbs/05_multispacecraft.ipynb #d286db19
-def timing_normal(positions, # dict probe → (3,) position at that probe's crossing time, km; or (K,3) array
+def timing_normal(positions, # dict probe → (3,) position at its crossing time, km; or (K,3)
                   times, # dict probe → crossing time (datetime64/ISO, or float s); or (K,) array
-                  *, sigma_t_s=0.1, # 1σ crossing-time error, s: scalar or dict probe → σ (e.g. crossing_delays)
+                  *, sigma_t_s=0.1, # 1σ crossing-time error, s: scalar or dict probe → σ
                   sigma_r_km: float = 0.1, # 1σ position error per component, km (assumed)
-                  normal=None, # optional constraint normal (3,) or a result with .frame and .n_hat/.N (outward)
+                  normal=None, # constraint normal (3,), or a result with .frame and .n_hat/.N (outward)
                   normal_frame: str | None = None, # frame of `normal` when it is a plain vector
-                  normal_source: str = "supplied normal", # where `normal` came from, in .method/.constraint
-                  outward_hint=None, # optional vector pointing roughly outward (magnetosphere → sheath)
+                  normal_source: str = "supplied normal", # where `normal` came from (.method)
+                  outward_hint=None, # a vector roughly outward (magnetosphere → sheath)
                   hint_frame: str | None = None, # frame of `outward_hint` when it is a plain vector
                   frame: str = "GSE", # frame of the positions
-                  constrain: str = "auto", # "auto": use `normal` only if degenerate; "always": always constrain
+                  constrain: str = "auto", # "auto": `normal` only if degenerate; "always"
                   resolve_frac: float = 0.2, # a direction is resolved if σ(m_i) ≤ resolve_frac·|m|
                   n_mc: int = 0, # Monte Carlo draws for σ (0 = linear propagation only)
                   seed: int = 0, # Monte Carlo seed
-                  normal_sigma_deg: float | None = None, # 1σ direction error of `normal`, deg (None: its own σ)
+                  normal_sigma_deg: float | None = None, # 1σ of `normal`, deg (None: its own σ)
                   string_E: float = 0.9, # elongation at or above which the formation is a "string"
                   planar_P: float = 0.9, # planarity at or above which it is "planar"
-                 ) -> TimingResult: # n̂ ± σ_n (deg), V (km/s) ± σ (timing and normal parts), method, degeneracy
+                  formation=None, # positions at ONE common time, km (None: `positions`)
+                 ) -> TimingResult: # n̂ ± σ_n (deg), V ± σ (km/s), method, degeneracy
     "Boundary normal and speed from crossing times at 2–4 spacecraft (constrained if degenerate)."
     frame = check_frame(frame, frame, "positions")
-    geo = formation_geometry(positions, frame=frame, string_E=string_E, planar_P=planar_P)
+    geo, gflags = _judged_formation(positions, formation, frame=frame, string_E=string_E,
+                                    planar_P=planar_P)
     keys, r = _as_positions(positions)
     tau, t_ref = _as_times(times, keys)
     sig_t = _sigma_t(sigma_t_s, keys)
     _check_delays(tau)
     D, w_t = r - geo.center_km, 1 / sig_t**2
-    hint, n0 = _hint_and_normal(outward_hint, hint_frame, normal, normal_frame, normal_source, frame)
+    hint, n0 = _hint_and_normal(outward_hint, hint_frame, normal, normal_frame, normal_source,
+                                frame)
     B = _resolved_basis(D, tau, w_t, geo, sigma_r_km, resolve_frac)
     constrained = n0 is not None and (len(B) < 3 or constrain == "always")
     if constrained: _check_not_perpendicular(B, n0, geo.label, normal_source)
     Bs = n0[None] if constrained else B
     m, Cs, res, w = _solve(D, tau, w_t, Bs, sigma_r_km)
-    chi2, birge = _birge(res, w, len(keys) - len(Bs) - 1) # spare equations: slowness in span(Bs) + offset
+    chi2, birge = _birge(res, w, len(keys) - len(Bs) - 1) # spare: K − solved dims − offset
     C = birge**2 * (Bs.T @ Cs @ Bs)
     out = _timing_fields(m, C, B, D, tau, w, constrained, n0, hint, normal_source, len(keys))
     out.update(chi2_red=chi2, birge=birge, sigma_V_timing_km_s=out["sigma_V_km_s"])
+    out["flags"] = gflags + out["flags"]
     if birge > 1: out["flags"].append(_birge_flag(chi2, birge, res))
     sn = _normal_sigma(normal, normal_sigma_deg) if constrained else np.nan
     if constrained: _add_normal_error(out, D, tau, w, n0, sn, normal_source)
@@ -556,10 +584,14 @@ def positions_at(r_by_probe: dict, # probe → DataArray (time, comp) with attrs
 def timing_from_crossings(times: dict, # probe → crossing time (datetime64/ISO)
                           r_by_probe: dict, # probe → positions as for `positions_at`, km
                           *, frame: str = "GSE", # frame of the positions
-                          **kw, # passed to `timing_normal` (sigma_t_s, normal, normal_frame, outward_hint, ...)
+                          t_formation=None, # time of the shape (None: first crossing)
+                          **kw, # passed to `timing_normal` (sigma_t_s, normal, ...)
                          ) -> TimingResult: # as `timing_normal`
-    "Timing normal from crossing times and position series: positions taken at each probe's crossing time."
-    return timing_normal(positions_at(r_by_probe, times, frame=frame), times, frame=frame, **kw)
+    "Timing from crossing times and position series: positions at each crossing, shape at one time."
+    t0 = next(iter(times.values())) if t_formation is None else t_formation
+    form = positions_at(r_by_probe, {p: t0 for p in times}, frame=frame)
+    return timing_normal(positions_at(r_by_probe, times, frame=frame), times, frame=frame,
+                         formation=form, **kw)
 
 # %% ../nbs/05_multispacecraft.ipynb #d0b65f77
 def _series(x, # (t, y) pair, or a 1-D xarray.DataArray with dim "time"
@@ -748,3 +780,171 @@ def crossing_delays(series_by_probe: dict, # probe → (t datetime64, y) or 1-D 
         out["d"][p], out["s"][p], out["r"][p] = row
     times = {p: from_seconds(d, tc) for p, d in out["d"].items()}
     return DelayResult(ref, out["d"], out["s"], out["r"], times, quantity_name, float(window_s), float(h), flags)
+
+# %% ../nbs/05_multispacecraft.ipynb #6c0d24a7
+def _layer(c, # a crossing with .time, .layer_start, .layer_end
+          ) -> tuple: # (crossing time, layer start, layer end), datetime64[ns]
+    "The crossing time and layer edges of one crossing."
+    return tuple(as_datetime64(getattr(c, k)) for k in ("time", "layer_start", "layer_end"))
+
+def _group_window(cr: dict, # probe → crossing
+                  ref, # reference probe
+                  margin: float, # margin on each side, in layer durations
+                 ) -> tuple: # (window length s, largest lag s)
+    "Correlation window (reference layer ± margin durations) and lag range, s."
+    t, a, b = _layer(cr[ref])
+    D = max(float(seconds_since(b, a)), 1e-9)
+    half = max(-float(seconds_since(a, t)), float(seconds_since(b, t))) + margin * D
+    lag = max(abs(float(seconds_since(_layer(c)[0], t))) for c in cr.values()) + D / 2
+    return 2 * half, lag
+
+# %% ../nbs/05_multispacecraft.ipynb #8ecdd693
+def _misfit_tau_s(ref_ser, # (t datetime64, y) of the reference probe
+                  p_ser, # (t datetime64, y) of the probe
+                  delay: float, # the probe's delay, s
+                  tc, # window centre, datetime64
+                  window_s: float, # window length, s
+                  h: float, # grid step, s
+                 ) -> float: # integrated correlation time of the misfit, s
+    "Correlation time of what is left after fitting the shifted probe series to the reference one."
+    g = np.arange(-window_s / 2, window_s / 2 + h / 2, h)
+    yr = np.interp(g, seconds_since(ref_ser[0], tc), ref_ser[1])
+    yp = np.interp(g + delay, seconds_since(p_ser[0], tc), p_ser[1])
+    yr, yp = yr - yr.mean(), yp - yp.mean()
+    return autocorr_time(yp - (yp @ yr) / (yr @ yr) * yr) * h
+
+# %% ../nbs/05_multispacecraft.ipynb #91b49b90
+@dataclass
+class GroupDelays:
+    "Cross-correlation delays of one crossing matched across probes, ready for `timing_normal`."
+    delays: DelayResult # delays (s) ± σ (s, widened for correlated noise) relative to `ref`
+    ref: object # reference probe
+    positions_km: dict # probe → (3,) position at t_ref + delay, km, `frame`
+    formation_km: dict # probe → (3,) position at t_ref (the shape at one time), km, `frame`
+    sigma_t_s: dict # probe → 1σ of its crossing time for timing, s (at least the floor)
+    noise_factor: dict # probe → σ widening for correlated noise, sqrt(τ_misfit / cadence) ≥ 1
+    frame: str # frame of the positions
+    def timing_inputs(self) -> dict:
+        "Keyword arguments for `timing_normal` (positions, times, σ_t, formation, frame)."
+        return dict(positions=self.positions_km, times=self.delays.times, sigma_t_s=self.sigma_t_s,
+                    formation=self.formation_km, frame=self.frame)
+
+# %% ../nbs/05_multispacecraft.ipynb #1395ddf1
+def _widen(d: DelayResult, # delays from `crossing_delays` (changed in place)
+           clean: dict, # probe → (t, y) without NaN
+           cad: dict, # probe → native cadence, s
+           tc, # window centre, datetime64
+          ) -> dict: # probe → widening factor ≥ 1
+    "Widen each delay σ for the correlation time of its misfit; return the factors."
+    fac = {}
+    for p in clean:   # a loop over ≤ 4 probes
+        tau = _misfit_tau_s(clean[d.ref], clean[p], d.delays_s[p], tc, d.window_s, d.dt_s)
+        fac[p] = 1.0 if p == d.ref else float(np.sqrt(max(1.0, tau / max(cad[p], cad[d.ref]))))
+    d.sigma_s = {p: s * fac[p] for p, s in d.sigma_s.items()}
+    return fac
+
+# %% ../nbs/05_multispacecraft.ipynb #2478f526
+def _group_xcorr(cr: dict, # probe → crossing
+                 clean: dict, # probe → (t, y) without NaN
+                 ref, # reference probe
+                 margin: float, # window margin, layer durations
+                 dt_s: float, # default grid step, s (the finest cadence)
+                 kw: dict, # options for `crossing_delays` (they override dt_s)
+                ) -> DelayResult: # delays relative to `ref`, times t_ref + delay
+    "Cross-correlate every probe with the reference over the reference layer ± margin."
+    W, lag = _group_window(cr, ref, margin)
+    return crossing_delays(clean, t_center=_layer(cr[ref])[0], window_s=W, max_lag_s=lag, ref=ref,
+                           **{"dt_s": dt_s, **kw})
+
+# %% ../nbs/05_multispacecraft.ipynb #1b76006c
+def group_delays(group, # CrossingGroup, or dict probe → crossing (.time, .layer_start, .layer_end)
+                 series_by_probe: dict, # probe → (t, y) or 1-D DataArray: B_L or |B|, nT
+                 r_by_probe: dict, # probe → position series as for `positions_at`, km, `frame`
+                 *, ref=None, # reference probe (default: the group's ref, else the first probe)
+                 margin: float = 1.0, # window: reference layer ± margin layer durations
+                 frame: str = "GSE", # frame of the positions
+                 sigma_floor_s: float = 0.01, # smallest σ_t for timing, s (the reference's)
+                 quantity_name: str = "B_L", # what is correlated, for messages
+                 **kw, # passed to `crossing_delays` (dt_s, detrend, min_corr, taper)
+                ) -> GroupDelays: # delays ± σ (s) and the inputs of `timing_normal`
+    "Delays of a matched crossing by cross-correlation over its layer, with positions for timing."
+    cr = group.crossings if hasattr(group, "crossings") else group
+    ref = (getattr(group, "ref", None) or next(iter(cr))) if ref is None else ref
+    if not set(cr) <= set(series_by_probe):
+        raise InputError(f"crossings for probes {sorted(cr)} but series for "
+                         f"{sorted(series_by_probe)}: give a series for every probe")
+    tc = _layer(cr[ref])[0]
+    clean = {p: _series(series_by_probe[p], p) for p in cr}
+    cad = {p: float(np.median(np.diff(seconds_since(t, tc)))) for p, (t, _) in clean.items()}
+    d = _group_xcorr(cr, clean, ref, margin, min(cad.values()), dict(quantity_name=quantity_name, **kw))
+    fac = _widen(d, clean, cad, tc)
+    pos = positions_at(r_by_probe, d.times, frame=frame)
+    form = positions_at(r_by_probe, {p: tc for p in cr}, frame=frame)
+    sig = {p: max(s, sigma_floor_s) for p, s in d.sigma_s.items()}
+    return GroupDelays(d, ref, pos, form, sig, fac, frame)
+
+# %% ../nbs/05_multispacecraft.ipynb #9db072e9
+def _on_tau(ts, # (N,) sample times, s, increasing
+            y, # (N,) or (N,K) values (NaN: a bad sample)
+            tau, # (G,) grid times, s
+           ) -> np.ndarray: # (G,) or (G,K) values on the grid, NaN in gaps and outside the data
+    "One probe's values on the τ grid by `mms_mp.resample.interp_nogap` (gaps are never bridged)."
+    y2 = y.reshape(len(ts), -1)
+    out, ok = interp_nogap(ts, y2, np.isfinite(y2).all(axis=1), tau)
+    out[~ok] = np.nan
+    return out[:, 0] if y.ndim == 1 else out
+
+# %% ../nbs/05_multispacecraft.ipynb #354961b2
+@dataclass
+class AlignedStack:
+    "Several probes' series on one time axis relative to each probe's crossing."
+    tau_s: np.ndarray # (G,) time from the crossing, s
+    values: dict # probe → (G,) or (G,K) values on tau_s, the inputs' units and frame (NaN: no data)
+    crossing_times: dict # probe → datetime64[ns] crossing time used
+    window: tuple # (before, after) kept around each crossing, s
+
+# %% ../nbs/05_multispacecraft.ipynb #5c19c464
+def _around(x, # (t datetime64, y) pair or a DataArray with dim "time"
+            tc, # crossing time, datetime64
+            before: float, # seconds kept before tc
+            after: float, # seconds kept after tc
+           ) -> tuple: # (τ s, y) over [−before, after] of tc and one sample beyond each end
+    "A series cut to [−before, after] s around its crossing time (sorted times), on τ = t − tc."
+    if hasattr(x, "dims"): t, y = x["time"].values, np.asarray(x.values, float)
+    else: t, y = x[0], np.asarray(x[1], float)
+    ts = seconds_since(np.asarray(t), tc)
+    lo = max(int(np.searchsorted(ts, -before, side="right")) - 1, 0)
+    hi = int(np.searchsorted(ts, after, side="left")) + 1
+    return ts[lo:hi], y[lo:hi]
+
+# %% ../nbs/05_multispacecraft.ipynb #a0cc2314
+def _stack_window(series: dict, # probe → series
+                  crossing_times: dict, # probe → crossing time
+                  window, # s, or (before, after) s
+                 ) -> tuple: # (before, after), s
+    "Check the probes and the window of `stack_aligned`; return (before, after) in s."
+    if not series: raise InputError("stack_aligned needs at least one probe's series")
+    if set(series) != set(crossing_times):
+        raise InputError(f"series for probes {sorted(series)} but crossing times for "
+                         f"{sorted(crossing_times)}: give one crossing time per series")
+    before, after = (window, window) if np.isscalar(window) else window
+    if not (before >= 0 and after >= 0 and before + after > 0):
+        raise InputError(f"window must be ≥ 0 s on each side and not empty, got {window!r}")
+    return float(before), float(after)
+
+# %% ../nbs/05_multispacecraft.ipynb #497e7125
+def stack_aligned(series: dict, # probe → (t datetime64 (N,), y (N,) or (N,K)), or DataArray
+                  crossing_times: dict, # probe → crossing time (datetime64 or ISO string)
+                  window, # seconds kept around each crossing: s (symmetric) or (before, after)
+                  *, dt_s: float | None = None, # grid step, s (None: the coarsest median cadence)
+                 ) -> AlignedStack: # every probe on τ = t − t_cross, inputs' units and frame
+    "Cut each probe's series around its own crossing and put all on one τ grid (gaps kept as NaN)."
+    before, after = _stack_window(series, crossing_times, window)
+    tcs = {p: as_datetime64(crossing_times[p]) for p in series}
+    cut = {p: _around(series[p], tcs[p], before, after) for p in series}
+    cad = [np.median(np.diff(ts)) for ts, _ in cut.values() if len(ts) > 1]
+    step = dt_s or (max(cad) if cad else None)
+    if not step or step <= 0: raise InputError("no probe has two samples in the window: widen it")
+    tau = np.arange(-before, after + step / 2, step)
+    vals = {p: _on_tau(ts, y, tau) for p, (ts, y) in cut.items()}
+    return AlignedStack(tau, vals, tcs, (before, after))

@@ -14,6 +14,7 @@ from .core import (InputError, check_frame, atomic_write, as_datetime64, seconds
                          from_seconds, M_P_KG)
 from .layout import check_probe
 from .resample import bin_average
+from .multispacecraft import stack_aligned
 
 # %% auto #0
 __all__ = ['PROBE_COLORS', 'LMN_COLORS', 'probe_color', 'as_series', 'break_gaps', 'plot_series', 'crossing_span',
@@ -324,6 +325,19 @@ def _shifts(probes, delays, ref) -> dict:
     sec = {p: _delay_seconds(d, np.datetime64(dl[ref]) if is_time else None) for p, d in dl.items()}
     return {p: sec[p] - sec[ref] for p in probes}
 
+# %% ../nbs/12_visualize.ipynb #3a02a8fa
+def _aligned(ser: dict, # probe → (t datetime64, y) of one quantity
+             sh: dict, # probe → delay relative to `ref`, s
+             ref, # reference probe
+            ) -> tuple: # (grid times, datetime64[ns]; probe → values on the grid, NaN in gaps)
+    "Every probe's series moved back by its delay onto one time grid of the reference probe."
+    tc = ser[ref][0][len(ser[ref][0]) // 2]
+    ct = {p: from_seconds(sh[p], tc) for p in ser}
+    before = max(float(seconds_since(ct[p], t[0])) for p, (t, _) in ser.items())
+    after = max(float(seconds_since(t[-1], ct[p])) for p, (t, _) in ser.items())
+    st = stack_aligned(ser, ct, (before, after))
+    return from_seconds(st.tau_s, tc), st.values
+
 # %% ../nbs/12_visualize.ipynb #71fabb8d
 def overlay_multi(series: dict, # {probe: (t, y)} one scalar quantity per probe (e.g. B_L, nT)
                   delays: dict | None = None, # {probe: delay s, timedelta64, or crossing time}
@@ -340,13 +354,12 @@ def overlay_multi(series: dict, # {probe: (t, y)} one scalar quantity per probe 
     keys = {check_probe(k): v for k, v in series.items()}
     ref = check_probe(ref) if ref is not None else next(iter(keys))
     sh = _shifts(list(keys), delays, ref)
+    tg, vals = _aligned({p: as_series(x, f"MMS{p}") for p, x in keys.items()}, sh, ref)
     fig, axs = _new_fig(1, figsize=figsize)
     ax = axs[0, 0]
-    for p, x in keys.items():
-        t, y = as_series(x, f"MMS{p}")
-        t = t - np.timedelta64(int(round(sh[p] * 1e9)), "ns")
+    for p, y in vals.items():
         lab = f"MMS{p} (shift {-sh[p]:+.2f} s)"
-        plot_series(ax, (t, y), color=PROBE_COLORS[p], lw=1, label=lab)
+        plot_series(ax, (tg, y), color=PROBE_COLORS[p], lw=1, label=lab)
     shade_crossings(ax, crossings, probe=ref)
     ax.set_ylabel(ylabel)
     ax.legend(fontsize=7, ncol=4, loc="upper left")
@@ -420,8 +433,39 @@ def string_direction(P: dict, # {probe: (3,) position, km}
     u = np.linalg.svd(X - X.mean(0), full_matrices=False)[2][0]
     return -u if u @ np.ones(3) < 0 else u
 
+# %% ../nbs/12_visualize.ipynb #7e79439d
+def _published(published, # None, a PublishedNormal, or dict probe → PublishedNormal
+               normal, # our (3,) normal in `frame`, or None
+               probe, # probe whose published normal is drawn when `published` is a dict
+               frame: str, # frame of the figure
+              ) -> tuple | None: # (unit normal, label, angle to ours deg, its V km/s) or None
+    "The published normal to draw, its label (source, angle to ours) and that angle."
+    if published is None: return None
+    pub = published
+    if isinstance(published, dict):
+        pubs = {check_probe(k): v for k, v in published.items()}
+        if probe not in pubs:
+            raise InputError(f"no published normal for MMS{probe}; have {sorted(pubs)}")
+        pub = pubs[probe]
+    check_frame(pub.frame, frame, f"published normal ({pub.source or 'no source'})")
+    n = np.asarray(pub.n_hat, float) / np.linalg.norm(pub.n_hat)
+    ang = np.nan if normal is None else float(np.degrees(np.arccos(min(1.0, abs(
+        n @ np.asarray(normal, float) / np.linalg.norm(normal))))))
+    label = f"{pub.source or 'published'} (MMS{pub.probe})"
+    if not np.isnan(ang): label += f", {ang:.1f}° from n̂"
+    return n, label, ang, float(pub.V_km_s)
+
+# %% ../nbs/12_visualize.ipynb #213f8297
+def _published_arrow(ax, pub: tuple, length: float, ij):
+    "A dashed purple arrow for the published normal, with its label in the legend."
+    i, j = ij
+    n = length * pub[0]
+    arrow = dict(arrowstyle="->", color="C4", lw=1.5, ls="--")
+    ax.annotate("", (n[i], n[j]), (0, 0), arrowprops=arrow)
+    ax.plot([], [], color="C4", ls="--", label=pub[1])
+
 # %% ../nbs/12_visualize.ipynb #47fa78f5
-def _formation_panel(ax, P, u, normal, ij, frame):
+def _formation_panel(ax, P, u, normal, ij, frame, pub=None):
     "One projection (axes i, j) of a formation around its centroid, with the string line and n̂."
     i, j = ij
     c = np.mean(list(P.values()), axis=0)
@@ -434,6 +478,7 @@ def _formation_panel(ax, P, u, normal, ij, frame):
         n = 0.8 * span * np.asarray(normal, float) / np.linalg.norm(normal)
         ax.annotate("", (n[i], n[j]), (0, 0), arrowprops=dict(arrowstyle="->", color="C1", lw=1.5))
         ax.text(n[i], n[j], " n̂", color="C1", fontsize=9)
+    if pub is not None: _published_arrow(ax, pub, 0.8 * span, ij)
     ax.set(xlabel=f"Δ{'XYZ'[i]} (km, {frame})", ylabel=f"Δ{'XYZ'[j]} (km, {frame})",
            xlim=(-1.15 * span, 1.15 * span), ylim=(-1.15 * span, 1.15 * span), aspect="equal")
     ax.axhline(0, color="0.85", lw=0.5)
@@ -445,22 +490,25 @@ def plot_formation(r: dict, # {probe: (3,) position, km} in `frame`
                    frame: str = "GSE", # frame of the positions
                    normal=None, # (3,) boundary normal in `normal_frame` (unit vector)
                    normal_frame: str | None = None, # frame of `normal`; must be `frame`
+                   published=None, # overlay.PublishedNormal or dict probe → one, `frame`
                    simulated: bool = False, # watermark as simulated
                    title: str | None = None, # figure title
                    figsize=(9, 3.4), # inches
                   ): # Figure: X–Y, X–Z, Y–Z panels; .mms_mp_string_dir the string direction
-    "Formation in three projections (km from centroid) with n̂ and the string direction."
+    "Formation in three projections (km from centroid), n̂, a published normal, string direction."
     frame, P = check_frame(frame, frame, "positions"), _positions(r)
     if normal is not None: check_frame(normal_frame or frame, frame, "normal")
     u = string_direction(P)
+    pub = _published(published, normal, next(iter(P)), frame)
     fig, axs = _new_fig(1, 3, figsize=figsize, sharex=False)
     for ax, ij in zip(axs[0], ((0, 1), (0, 2), (1, 2))):
-        _formation_panel(ax, P, u, normal, ij, frame)
+        _formation_panel(ax, P, u, normal, ij, frame, pub)
     axs[0, 0].legend(fontsize=7, loc="lower left", ncol=2)
     title = title or f"Formation around the centroid ({frame}); dashed: string direction"
     fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     fig.mms_mp_string_dir = u
+    fig.mms_mp_published_angle_deg = np.nan if pub is None else pub[2]
     return mark_simulated(fig, simulated)
 
 # %% ../nbs/12_visualize.ipynb #572e1c9d
@@ -499,11 +547,12 @@ def plot_timing(times: dict, # {probe: crossing time, datetime64}
                 *,
                 frame: str = "GSE", # frame of positions and normal (one frame for both)
                 ref=None, # reference probe (default: first key of `times`)
+                published=None, # overlay.PublishedNormal or dict probe → one (ref's), `frame`
                 simulated: bool = False, # watermark as simulated
                 title: str | None = None, # figure title
                 figsize=(7, 4.5), # inches
                ): # matplotlib Figure: delays vs n̂·Δr, and residuals (.mms_mp_residuals_s)
-    "Timing check: crossing delays vs n̂·Δr with the fitted line Δt = n̂·Δr / V, and residuals."
+    "Timing check: delays vs n̂·Δr, the line Δt = n̂·Δr / V, residuals, published delays."
     frame, P = check_frame(frame, frame, "positions and normal"), _positions(r)
     n, V, sigma_V = _timing_inputs(normal, V, sigma_V, frame)
     ref, ps, x, dt, res = _timing_points(times, P, n, V, ref)
@@ -514,6 +563,8 @@ def plot_timing(times: dict, # {probe: crossing time, datetime64}
     for p, xi, ti, ri in zip(ps, x, dt, res):
         a0.plot(xi, ti, "o", color=PROBE_COLORS[p], ms=7, label=f"MMS{p}")
         a1.plot(xi, ri, "o", color=PROBE_COLORS[p], ms=6)
+    pub = _published(published, n, ref, frame)
+    if pub is not None: fig.mms_mp_published_delays_s = _published_delays(a0, pub, P, ps, x, ref, V)
     _timing_labels(a0, a1, ref, frame, V, sigma_V, title)
     fig.tight_layout()
     fig.mms_mp_residuals_s = dict(zip(ps, res))
@@ -531,6 +582,14 @@ def _timing_labels(a0, a1, ref, frame, V, sigma_V, title):
             bbox=dict(fc="w", ec="0.7"))
     a0.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
     a0.set_title(title or "Timing: delays vs normal separation", fontsize=10)
+
+# %% ../nbs/12_visualize.ipynb #92db0457
+def _published_delays(a0, pub: tuple, P: dict, ps: list, x, ref, V: float) -> dict:
+    "Plot and return the delays (s) a published normal predicts: n̂_pub·Δr / V_pub (or our V)."
+    Vp = pub[3] if np.isfinite(pub[3]) else V
+    tp = np.array([pub[0] @ (P[p] - P[ref]) for p in ps]) / Vp
+    a0.plot(x, tp, "D", mfc="none", color="C4", ms=8, label=pub[1])
+    return dict(zip(ps, tp))
 
 # %% ../nbs/12_visualize.ipynb #6caa3a27
 def _hodogram_panel(ax, b, j):

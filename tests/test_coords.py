@@ -205,3 +205,29 @@ def test_lmn_for_probe_short_window_interpolates_mec_position():
         k = np.searchsorted(t_mec, c.time); a, b = t_mec[k - 1] + np.timedelta64(5, "s"), t_mec[k] - np.timedelta64(5, "s")
     l = lmn_for_probe(ev, "1", trange=(a, b))
     assert np.degrees(np.arccos(min(1.0, abs(l.N @ tr.N_gse)))) < 5.0   # MVA or the model fallback, both near truth
+
+
+@pytest.mark.parametrize("axis", [[1.0, 0, 0], [0.3, -0.8, 0.5], [0, 0, 1.0]])
+def test_mva_no_min_variance_raises(axis):
+    "A field varying along one axis only (λ2 = λ3 = 0) or constant has no normal: GeometryError, never σ = NaN."
+    B1 = 20 + np.outer(np.linspace(-5, 5, 80), axis)
+    const = np.tile([4.0, -2.0, 30.0], (80, 1))
+    for B, constraint in ((B1, None), (const, None), (const, "<Bn>=0")):
+        with pytest.raises(GeometryError, match="no minimum-variance direction"):
+            mva(B, constraint=constraint)
+    r = mva(B1, allow_degenerate=True)
+    assert r.degenerate  # its σ would be 0 or NaN: meaningless, so mva refuses it by default
+
+
+def test_hybrid_and_scan_handle_degenerate_windows():
+    "hybrid_lmn falls back to the model and says why; a scan leaves a degenerate window as a NaN row."
+    pos = np.array([10.0, 1.0, 1.0]) * R_E_KM
+    B = 20 + np.outer(np.linspace(-5, 5, 80), [0, 0.6, 0.8])
+    h = hybrid_lmn(B, pos, frame="GSM")
+    assert h.method == "model" and "no minimum-variance direction" in h.reason
+    with pytest.raises(GeometryError, match="pass pos_gsm_km"):
+        hybrid_lmn(B, None, frame="GSM")
+    Bs, _ = _harris_sheet([1, 0, 0], [0, 0, 1], n=200, seed=0)
+    Bs[:100] = Bs[0]  # a constant first half
+    sc = mva_scan(Bs, np.arange(200.0), [(0.0, 99.0), (0.0, 199.0)])
+    assert np.isnan(sc.normals[0]).all() and np.isfinite(sc.normals[1]).all()

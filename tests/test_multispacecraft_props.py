@@ -228,3 +228,37 @@ def test_normal_object_frame_is_used_and_checked():
         timing_normal(pos, t, normal=Framed(n, "GSM", 3.0))
     with pytest.raises(FrameError):
         timing_normal(pos, t, normal=Framed(n, "GSM", 3.0), normal_frame="GSE")
+
+
+@SET
+@given(tilt=st.sampled_from([0.0, 35.0, 70.0, 90.0]), n=vec3, V=speed, v_sc=st.floats(1, 6),
+       K=st.integers(2, 4), seed=st.integers(0, 10_000))
+def test_moving_string_judged_at_one_time(tilt, n, V, v_sc, K, seed):
+    """A collinear string (along n̂, oblique, ⟂ n̂) whose probes fly on for tens of seconds between crossings: with the
+    formation at one time it is always a degenerate string/pair, and a string ⟂ n̂ never yields a confident speed."""
+    rng = np.random.default_rng(seed)
+    a, b = unit(np.cross(n, rng.normal(size=3))), n
+    u = np.cos(np.radians(tilt)) * b + np.sin(np.radians(tilt)) * a        # string direction, `tilt` from n̂
+    vel = v_sc * unit(rng.normal(size=3))                                   # common spacecraft velocity, km/s
+    r0 = {str(i + 1): RC + 300.0 * i * u for i in range(K)}
+    t = {p: float(n @ (r - RC)) / (V - n @ vel) + rng.normal(0, 3.0) for p, r in r0.items()}  # + detection error
+    assume(np.ptp(list(t.values())) > 5)
+    at = {p: r + vel * t[p] for p, r in r0.items()}
+    res = timing_normal(at, t, sigma_t_s=3.0, formation=r0)
+    assert res.geometry.label in ("string", "pair") and res.degenerate and res.resolved_dims == 1
+    assert np.isnan(res.V_km_s)                                             # unconstrained: no speed, only a bound
+    if tilt == 90.0:
+        with pytest.raises(GeometryError, match="perpendicular"):
+            timing_normal(at, t, sigma_t_s=3.0, formation=r0, normal=n, normal_frame="GSE")
+
+
+def test_timing_from_crossings_uses_one_time_for_the_shape():
+    "timing_from_crossings interpolates the positions to one time for the shape and to each crossing for the fit."
+    u, v = np.array([0.0, 1, 0]), np.array([0.0, 0, 3.0])  # string along Y, probes moving along Z at 3 km/s
+    t0 = np.datetime64("2019-01-27T12:00:00", "ns")
+    tt = t0 + np.array([-200, 200], "timedelta64[s]")
+    ser = {p: (tt, np.array([RC + 300 * i * u - 200 * v, RC + 300 * i * u + 200 * v])) for i, p in enumerate("1234")}
+    times = {p: t0 + np.timedelta64(s, "s") for p, s in zip("1234", (0, 40, 77, 15))}
+    r = timing_from_crossings(times, ser)
+    assert r.geometry.label == "string" and r.degenerate and np.isnan(r.V_km_s)
+    assert "spacecraft motion" in r.flags[0]

@@ -113,3 +113,35 @@ def test_string_projection_covariance_widened():
     assert a.method.startswith("string-projection") and a.birge == 1.0 and b.birge > 10
     np.testing.assert_allclose(np.trace(b.slowness_cov), b.birge**2 * np.trace(a.slowness_cov), rtol=1e-6)
     assert any("Birge ratio" in f for f in b.flags)
+
+
+def test_group_delays_two_and_three_probes_red_noise():
+    "group_delays on 2 and 3 probes (a CrossingGroup-like object with .ref): delays within 2σ, σ ≥ 0.9 × scatter."
+    from types import SimpleNamespace
+    from mms_mp.core import from_seconds
+    from mms_mp.multispacecraft import group_delays
+    t0, n, V, dl = np.datetime64("2019-01-27T12:30:00", "ns"), np.array([0.6, 0.8, 0.0]), -15.0, 150.0
+    r = {"1": np.zeros(3), "2": np.array([80.0, 20, 10]), "3": np.array([-30.0, 90, -40])}
+    tt = {p: float(n @ v) / V for p, v in r.items()}
+    rng = np.random.default_rng(4)
+    a = np.exp(-1 / 16 / 0.4)
+    for probes in ("12", "123"):
+        err, sig = [], []
+        for _ in range(40):
+            s = np.arange(-80, 80, 1 / 16)
+            def noise():
+                w = rng.normal(0, np.sqrt(1 - a * a), s.size + 200)
+                return np.convolve(w, a ** np.arange(200), "valid")[:s.size]
+            ser = {p: (from_seconds(s, t0), 25 * np.tanh(V * (s - tt[p]) / dl) + noise()) for p in probes}
+            cr = {p: SimpleNamespace(time=from_seconds(tt[p] + rng.normal(0, 1), t0),
+                                     layer_start=from_seconds(tt[p] - 10, t0), layer_end=from_seconds(tt[p] + 10, t0))
+                  for p in probes}
+            grp = SimpleNamespace(crossings=cr, ref="2")
+            rp = {p: (from_seconds(np.array([-200.0, 200.0]), t0), np.array([r[p], r[p]])) for p in probes}
+            g = group_delays(grp, ser, rp)
+            assert g.ref == "2" and g.delays.sigma_s["2"] == 0 and g.sigma_t_s["2"] == 0.01
+            err.append([g.delays.delays_s[p] - (tt[p] - tt["2"]) for p in probes if p != "2"])
+            sig.append([g.delays.sigma_s[p] for p in probes if p != "2"])
+        err, sig = np.array(err), np.array(sig)
+        assert (np.abs(err) <= 2 * sig).mean() >= 0.85
+        assert (sig.mean(0) >= 0.9 * err.std(0)).all(), (err.std(0), sig.mean(0))

@@ -267,3 +267,23 @@ def test_a_probe_label_appears_once_in_a_stage_message():
     with pytest.raises(MMSMPError) as e:
         stage_vn(res, {})
     assert "MMS1: MMS1:" not in str(e.value) and str(e.value).count("MMS1") + str(e.value).count("mms1") == 1
+
+
+def test_published_normal_in_formation_and_timing():
+    "A published normal is drawn beside ours with its angle; without our normal the angle is NaN; a GSM one is refused."
+    from mms_mp.overlay import PublishedNormal
+    from mms_mp.visualize import plot_formation, plot_timing
+    n = np.array([1.0, 0, 0])
+    r = {p: np.array([60000.0, 0, 0]) + np.array([100.0 * i, 60 * (i % 2), 30 * (i // 2)]) for i, p in enumerate("1234")}
+    times = {p: T0 + np.timedelta64(int(1e9 * (n @ (r[p] - r["1"])) / 20.0), "ns") for p in r}
+    pub = {p: PublishedNormal(p, np.array([0.0, 1, 0]), "GSE", source="Roe (2019)") for p in "12"}
+    f = plot_formation(r, normal=n, published=pub)
+    assert abs(f.mms_mp_published_angle_deg - 90) < 1e-9
+    assert np.isnan(plot_formation(r, published=pub).mms_mp_published_angle_deg)
+    g = plot_timing(times, r, n, 20.0, published=pub, ref="2")
+    want = {"1": -3.0, "2": 0.0, "3": -3.0, "4": 0.0}  # n_pub·(r − r_2)/V with our V (none published)
+    assert all(abs(g.mms_mp_published_delays_s[p] - v) < 1e-9 for p, v in want.items())
+    with pytest.raises(FrameError, match="is in GSM"):
+        plot_formation(r, normal=n, published=PublishedNormal("1", n, "GSM"))
+    import matplotlib.pyplot as plt
+    plt.close("all")
