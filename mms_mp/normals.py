@@ -14,7 +14,7 @@ from .coords import MIN_SAMPLES, mva
 
 # %% auto #0
 __all__ = ['autocorr_time', 'NestedScan', 'window_mva', 'nested_scan', 'plateau', 'CrossingNormal', 'orient_triad',
-           'plateau_normal', 'fallback_normal', 'crossing_normal', 'crossing_normals']
+           'plateau_normal', 'no_window_normal', 'fallback_normal', 'crossing_normal', 'crossing_normals']
 
 # %% ../nbs/04b_normals.ipynb #ce45ddae
 def autocorr_time(x: np.ndarray, # (N,) a series on a uniform time grid, any units (NaN not allowed)
@@ -55,7 +55,8 @@ def window_mva(B: np.ndarray, # (n,3) field inside one window, nT, `frame`, no N
                constraint: str | None = None, # None or "<Bn>=0"
               ) -> tuple: # (MVAResult, n_eff, σ cone with n_eff samples, deg)
     "MVA of one window with its σ inflated for the autocorrelation of B along the normal."
-    r = mva(B, frame=frame, constraint=constraint)
+    r = mva(B, frame=frame, constraint=constraint, allow_degenerate=True)
+    if r.degenerate: return r, np.nan, np.nan
     n_eff = max(len(B) / autocorr_time(B @ r.normal), 2.0)
     return r, n_eff, r.sigma_n_deg * np.sqrt((len(B) - 1) / max(n_eff - 1, 1.0))
 
@@ -80,8 +81,10 @@ def nested_scan(t, # (N,) datetime64 sample times
     for a, b in wins:   # a loop over windows (≤ 10), never over samples
         sel = ok & (ts >= a) & (ts <= b)
         if sel.sum() < MIN_SAMPLES: continue
-        rows.append((a, b, sel.sum()) + window_mva(B[sel], frame, constraint))
-    if not rows: raise InputError(f"no window around {c} holds {MIN_SAMPLES} finite samples of B")
+        r = window_mva(B[sel], frame, constraint)
+        if np.isfinite(r[1]): rows.append((a, b, sel.sum()) + r)   # no λ2 ≠ λ3: no normal here
+    if not rows: raise InputError(f"no window around {c} holds {MIN_SAMPLES} finite samples of B "
+                                  "with a minimum-variance direction")
     rows.sort(key=lambda r: r[1] - r[0])
     N = np.array([r[3].normal for r in rows])
     N *= np.where(N @ N[0] < 0, -1.0, 1.0)[:, None]
@@ -176,6 +179,13 @@ def plateau_normal(scan: NestedScan, # nested-window MVA of one crossing
                           scan.eigenvalues[k], float(scan.n_eff[k]), why, flags)
 
 # %% ../nbs/04b_normals.ipynb #0b3fbc19
+def no_window_normal(R_ref, frame, sigma_ref_deg, source, centre, why) -> CrossingNormal:
+    "The reference normal, flagged, for a crossing with no usable MVA window at all."
+    c = as_datetime64(centre)
+    return CrossingNormal(R_ref[2], R_ref[0], R_ref[1], frame, float(sigma_ref_deg), float(sigma_ref_deg),
+                          np.nan, f"fallback: {source}", (c, c), np.full(3, np.nan), np.nan, why,
+                          ("unstable_normal", "no_mva_window"))
+
 def fallback_normal(scan: NestedScan, # nested-window MVA of one crossing
                     R_ref: np.ndarray, # (3,3) reference rows L, M, N (N outward), `scan.frame`
                     sigma_ref_deg: float, # 1σ of the reference normal, deg
@@ -208,7 +218,8 @@ def crossing_normal(t, # (N,) datetime64 sample times
                    ) -> CrossingNormal: # the crossing's normal, σ in two parts, method and reason
     "Normal of one crossing from nested-window MVA, or a flagged fallback with its reason."
     R_ref = np.asarray(R_ref, float)
-    scan = nested_scan(t, B, centre, duration_s, frame=frame, limits=limits, constraint=constraint)
+    try: scan = nested_scan(t, B, centre, duration_s, frame=frame, limits=limits, constraint=constraint)
+    except InputError as e: return no_window_normal(R_ref, frame, sigma_ref_deg, ref_source, centre, str(e))
     run = plateau(scan, plateau_deg=plateau_deg, ratio_min=ratio_min)
     if len(run) >= min_windows: return plateau_normal(scan, run, R_ref, constraint)
     why = (f"no stable plateau: the longest run of windows with λ2/λ3 ≥ {ratio_min:g} agreeing within "
