@@ -150,7 +150,7 @@ def _unit_check(v, where: str, errs: list):
             errs.append(f"{where} is not a unit vector (|n| = {np.linalg.norm(v):.6f})")
 
 def _crossing_checks(d: dict, errs: list):
-    "Every crossing's probe is analysed; its normal's n̂, L, M are unit, orthonormal, right-handed."
+    "Each crossing's probe is analysed; its normal's n̂, L, M: a unit, right-handed triad."
     for i, c in enumerate(d.get("crossings") or []):
         if not isinstance(c, dict): continue
         if c.get("probe") not in d.get("probes", []):
@@ -201,8 +201,8 @@ def _iso(t):
 
 # %% ../nbs/14b_schema.ipynb #a55763d6
 def lmn_json(lmn, # coords.LMN
-             spread: dict | None = None, # per-crossing normals' spread about N (`stages.normal_spread`)
-            ) -> dict: # L, M, N (unit, `frame`), method, eigenvalues (nT²), ratios, σ_N (deg), spread
+             spread: dict | None = None, # spread of the crossing normals about N, deg
+            ) -> dict: # L, M, N (`frame`), method, eigenvalues (nT²), ratios, σ_N, spread (deg)
     "JSON entry of one `coords.LMN` (rows of `.R` are L, M, N in `lmn.frame`)."
     R = np.asarray(lmn.R, float)
     ev = None if lmn.mva is None else lmn.mva.eigenvalues

@@ -362,7 +362,7 @@ def _constrained_timing(res: AnalysisResult, g, cfg: dict):
     "Timing of one group; a degenerate formation is constrained to `group_normal` and its σ."
     n0, s0, source = group_normal(res, g)
     kw = {"normal_sigma_deg": s0, **cfg.get("timing", {})}
-    # timing_normal reports n̂ = n̂₀ with that σ and σ_V = timing part (Birge-widened) ⊕ normal part
+    # n̂ = n̂₀ with that σ; σ_V = timing part (Birge-widened) ⊕ normal part
     return timing_normal(**g.timing_inputs(), normal=n0, normal_frame=g.frame, outward_hint=n0,
                          hint_frame=g.frame, normal_source=source, **kw)
 
