@@ -69,6 +69,7 @@ def _stages(doc: dict, status: str) -> str:
     "Names of the stages with this status, space separated."
     return " ".join(k for k, v in doc.get("status", {}).items() if v.get("status") == status)
 
+# %% ../nbs/17_batch.ipynb #8583038d
 def summary_row(doc: dict, # a parsed mp_analysis.json
                ) -> dict: # summary fields: n̂ (GSE), V (km/s), median thickness (km), crossings
     "The summary fields of one analysed event (thickness: median of the ∫V_N dt estimates)."

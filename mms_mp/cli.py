@@ -59,6 +59,7 @@ def _common(p):
                    help="more messages (-v -v: also pySPEDAS); tracebacks on error")
     p.add_argument("--quiet", action="store_true", help="only errors")
 
+# %% ../nbs/16_cli.ipynb #6d9b713d
 def _event_args(p):
     p.add_argument("--start", help="start time, ISO-8601 UTC, e.g. 2019-01-27T12:15:00")
     p.add_argument("--end", help="end time, ISO-8601 UTC")
@@ -85,6 +86,7 @@ def _demo_parser(sub):
     d.add_argument("--pdf", action="store_true", help="PDF figures too")
     _common(d)
 
+# %% ../nbs/16_cli.ipynb #4d3247cc
 def _analyze_parser(sub):
     a = sub.add_parser("analyze", help="analyse one event: JSON, CSV, figures")
     _event_args(a)
@@ -104,6 +106,7 @@ def _report_parser(sub):
                    help="output folder for the executed notebook, HTML and JSON")
     _common(r)
 
+# %% ../nbs/16_cli.ipynb #75e16c44
 def _batch_parser(sub):
     b = sub.add_parser("batch", help="run many events in parallel with dask.distributed")
     b.add_argument("events",
@@ -127,6 +130,7 @@ def _overlay_parser(sub):
     o.add_argument("path", nargs="?", default=None, help="file to write (default: stdout)")
     _common(o)
 
+# %% ../nbs/16_cli.ipynb #9360dfe2
 def build_parser() -> argparse.ArgumentParser:
     "The `mms-mp` argument parser (sub-commands demo, analyze, report, batch, overlay-template)."
     ap = argparse.ArgumentParser(prog="mms-mp", description="MMS magnetopause crossings: LMN, "
@@ -216,6 +220,7 @@ def _normal_lines(res) -> list:
         out.append(line)
     return out
 
+# %% ../nbs/16_cli.ipynb #dd3a7b6e
 def _comparison_lines(res) -> list:
     "Our normals (and timing speeds) against the published ones: angle and σ units."
     if not res.comparison: return []

@@ -85,6 +85,7 @@ def _fmt(v):
     if isinstance(v, list): return "[" + ", ".join(_fmt(x) for x in v) + "]"
     return "" if v is None else str(v)
 
+# %% ../nbs/14d_outputs.ipynb #0623d780
 def html_table(rows: list, # dicts
                cols: list, # keys shown, in order
               ) -> str: # an HTML <table> (or "none")

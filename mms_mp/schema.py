@@ -135,6 +135,7 @@ def _triad_checks(R: list, # [L, M, N] as lists
     elif np.linalg.det(R) < 0:
         errs.append(f"{where}: [L; M; N] is left-handed (M must be N × L)")
 
+# %% ../nbs/14b_schema.ipynb #3cb29dc3
 def _lmn_checks(d: dict, errs: list):
     "Every LMN triad belongs to an analysed probe and is orthonormal and right-handed."
     for p, l in (d.get("lmn") or {}).items():
@@ -149,6 +150,7 @@ def _unit_check(v, where: str, errs: list):
         if abs(np.linalg.norm(v) - 1) >= 1e-6:
             errs.append(f"{where} is not a unit vector (|n| = {np.linalg.norm(v):.6f})")
 
+# %% ../nbs/14b_schema.ipynb #559ba0ed
 def _crossing_checks(d: dict, errs: list):
     "Each crossing's probe is analysed; its normal's n̂, L, M: a unit, right-handed triad."
     for i, c in enumerate(d.get("crossings") or []):
@@ -193,8 +195,10 @@ def _f(x):
     try: return float(x)
     except (TypeError, ValueError): return float("nan")
 
+# %% ../nbs/14b_schema.ipynb #a04fab2b
 def _vec(v): return [float(a) for a in np.asarray(v, float).ravel()[:3]]
 
+# %% ../nbs/14b_schema.ipynb #3da7959c
 def _iso(t):
     if t is None or (isinstance(t, float) and np.isnan(t)): return None
     return None if np.isnat(as_datetime64(t)) else iso_ms(t)
@@ -322,6 +326,7 @@ def _crossings_json(res) -> list:
     "Every crossing, with its normal and flags (`AnalysisResult.normal_of`, `.flags_of`)."
     return [crossing_json(c, res.normal_of(c), res.flags_of(c)) for c in res.crossings]
 
+# %% ../nbs/14b_schema.ipynb #fcc70560
 def result_json(res, # stages.AnalysisResult
                ) -> dict: # the `mms_mp/2` document
     "The JSON document of an analysis (see `validate_result_json`)."

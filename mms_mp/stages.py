@@ -54,6 +54,7 @@ def _needs_reason(status: dict, bad: list) -> str:
     what = ", ".join(f"{n} {status.get(n, StageStatus()).status}" for n in bad)
     return f"needs stage(s) {bad}, which did not succeed ({what})"
 
+# %% ../nbs/14c_stages.ipynb #9b119be1
 def run_stage(status: dict, # stage name -> StageStatus, updated in place
               name: str, # stage name
               fn, # callable doing the stage's work; its return value is passed back
@@ -386,6 +387,7 @@ def stage_timing(res: AnalysisResult, # the analysis being built (updated in pla
 def _xy(da): # DataArray → (time datetime64[ns], values float)
     return np.asarray(da["time"].values), np.asarray(da.values, float)
 
+# %% ../nbs/14c_stages.ipynb #589e7cd7
 def stage_thickness(res: AnalysisResult, # the analysis being built (updated in place)
                     cfg: dict, # configuration: top-level keys and per-stage sections
                    ): # list of thickness.Thickness (km)
@@ -428,6 +430,7 @@ def _probe_comparison(res: AnalysisResult, p: str, pub) -> dict:
     if med: out["crossing_median"] = compare_normal(*med, pub, psi_rad=psi)
     return out
 
+# %% ../nbs/14c_stages.ipynb #57f502cd
 def _timing_comparison(res: AnalysisResult, g, t) -> dict | None:
     "One timing group's n̂ and V against the published normal of its reference (or another) probe."
     ps = [p for p in [g.ref, *g.crossings] if p in res.published]

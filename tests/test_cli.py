@@ -231,10 +231,11 @@ def test_documented_config_example_is_accepted(tmp_path):
     p = tmp_path / "event.toml"
     p.write_text('start = "2019-01-27T12:15:00"\nend = "2019-01-27T12:55:00"\nprobes = ["1", "2", "3", "4"]\n'
                  'rate = "brst"\nsource = "local"\ndata_dir = "~/mms_data"\noutdir = "results"\nplot = true\n'
+                 'overlay_json = "published.json"\n[normals]\nplateau_deg = 10.0\nratio_min = 2.0\n'
                  '[lmn]\nratio_min = 5.0\nbz_nT = -2.0\ndp_nPa = 2.0\n[detector]\np_enter = 0.7\nmin_dwell_s = 5.0\n'
                  '[vn]\ncadence = "1s"\n[displacement]\nbias_sigma_km_s = 2.0\n[timing]\nsigma_r_km = 0.1\n')
     cfg = check_sections(load_config(p))
-    assert cfg["lmn"]["bz_nT"] == -2.0 and cfg["timing"]["sigma_r_km"] == 0.1
+    assert cfg["lmn"]["bz_nT"] == -2.0 and cfg["timing"]["sigma_r_km"] == 0.1 and cfg["normals"]["ratio_min"] == 2.0
 
 
 def test_console_script_installed():
