@@ -28,7 +28,7 @@ from .schema import result_json
 # %% auto #0
 __all__ = ['STAGES', 'StageStatus', 'StageSkipped', 'run_stage', 'crossing_key', 'AnalysisResult', 'check_probes', 'stage_load',
            'stage_quality', 'stage_lmn', 'edge_flags', 'stage_detect', 'probe_normals', 'angles_deg', 'normal_spread',
-           'stage_normals', 'probe_message', 'vn_sources', 'stage_vn', 'stage_displacement', 'mean_normal',
+           'probe_message', 'stage_normals', 'vn_sources', 'stage_vn', 'stage_displacement', 'mean_normal',
            'weighted_normal', 'group_normal', 'stage_timing', 'stage_thickness', 'event_psi', 'median_normal',
            'stage_compare']
 
@@ -242,17 +242,6 @@ def normal_spread(normals: list, # normals.CrossingNormal of one probe's crossin
             "max": float(a.max()) if len(a) else np.nan,
             "n_local": len(local), "n_fallback": len(normals) - len(local)}
 
-# %% ../nbs/14c_stages.ipynb #18135ad2
-def stage_normals(res: AnalysisResult, # the analysis being built (updated in place)
-                  cfg: dict, # configuration: top-level keys and per-stage sections
-                 ): # probe -> [normals.CrossingNormal] (GSE), in the order of its crossings
-    "A normal per crossing of every probe (`normals.crossing_normals`), and their spread per probe."
-    have = [p for p, c in res.matched.crossings.items() if len(c)]
-    if not have: raise StageSkipped("no crossing was detected, so there is no crossing normal")
-    res.normals = {p: probe_normals(res, p, cfg) for p in have}
-    res.normal_spread = {p: normal_spread(res.normals[p], res.lmn[p].N) for p in have}
-    return res.normals
-
 # %% ../nbs/14c_stages.ipynb #a6504475
 def probe_message(p: str, # probe
                   e: Exception, # an error about that probe
@@ -260,6 +249,24 @@ def probe_message(p: str, # probe
     "An error's message prefixed with `MMS<p>: ` unless it already names the probe."
     m = str(e)
     return m if f"mms{p}" in m.lower() else f"MMS{p}: {m}"
+
+# %% ../nbs/14c_stages.ipynb #18135ad2
+def stage_normals(res: AnalysisResult, # the analysis being built (updated in place)
+                  cfg: dict, # configuration: top-level keys and per-stage sections
+                 ): # probe -> [normals.CrossingNormal] (GSE), in the order of its crossings
+    "A normal per crossing of every probe (`normals.crossing_normals`), and their spread per probe."
+    have = [p for p, c in res.matched.crossings.items() if len(c)]
+    if not have: raise StageSkipped("no crossing was detected, so there is no crossing normal")
+    out, errs = {}, {}
+    for p in have:
+        try: out[p] = probe_normals(res, p, cfg)
+        except MMSMPError as e: errs[p] = e
+    msg = "; ".join(probe_message(p, e) for p, e in errs.items())
+    if not out: raise GeometryError("no probe gave crossing normals: " + msg)
+    res.normals = out
+    res.normal_spread = {p: normal_spread(ns, res.lmn[p].N) for p, ns in out.items()}
+    if errs: res.status["normals"].reason = msg
+    return out
 
 # %% ../nbs/14c_stages.ipynb #f8f17926
 def vn_sources(event, # mms_mp.data.Event
