@@ -344,7 +344,7 @@ def group_normal(res: AnalysisResult, # the analysis, after `normals`
                 ) -> tuple: # (n̂₀ (3,) GSE, σ deg or None, source text)
     "Timing constraint of a group: its crossings' local normals, σ-weighted; else the mean LMN N."
     ns = [n for c in g.crossings.values() if (n := res.normal_of(c)) is not None
-          and not n.method.startswith("fallback")]
+          and not n.method.startswith("fallback") and n.sigma_deg > 0]  # NaN > 0 is False
     if ns:
         n0, s0 = weighted_normal([n.n_hat for n in ns], [n.sigma_deg for n in ns])
         return n0, s0, f"per-crossing MVA normals (σ-weighted mean of {len(ns)})"
