@@ -11,6 +11,7 @@ from pathlib import Path
 
 from .core import InputError
 from .coords import hybrid_lmn
+from .normals import crossing_normal
 from .boundary import DetectorCfg
 from .electric import normal_velocity, smooth_normal_velocity
 from .motion import integrate_disp
@@ -21,8 +22,9 @@ __all__ = ['CONFIG_KEYS', 'CONFIG_SECTIONS', 'RATES', 'SOURCES', 'SECTION_TARGET
            'section_params', 'check_sections']
 
 # %% ../nbs/14a_config.ipynb #eabc52bf
-CONFIG_KEYS = {"start", "end", "probes", "rate", "source", "data_dir", "outdir", "plot", "pdf"}
-CONFIG_SECTIONS = {"lmn", "detector", "timing", "vn", "smoothing", "displacement"}
+CONFIG_KEYS = {"start", "end", "probes", "rate", "source", "data_dir", "outdir", "plot", "pdf",
+               "overlay_json"}
+CONFIG_SECTIONS = {"lmn", "detector", "normals", "timing", "vn", "smoothing", "displacement"}
 RATES, SOURCES = ("auto", "srvy", "brst"), ("auto", "sdc", "spdf", "local")
 
 # %% ../nbs/14a_config.ipynb #1753a482
@@ -72,6 +74,8 @@ def merge_config(base: dict, # configuration from a file (or {})
 SECTION_TARGETS = {
     "lmn": (hybrid_lmn, {"B", "pos_gsm_km", "frame", "psi_rad", "pos_gse_km"}),
     "detector": (DetectorCfg, set()),
+    "normals": (crossing_normal, {"t", "B", "centre", "duration_s", "R_ref", "frame",
+                                  "sigma_ref_deg", "ref_source", "limits"}),
     "vn": (normal_velocity, {"sources", "n_hat", "frame", "t_range"}),
     "smoothing": (smooth_normal_velocity, {"nv"}),
     "displacement": (integrate_disp, {"t", "vN_km_s", "sigma_v", "frame", "cov_v"}),

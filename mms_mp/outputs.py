@@ -85,6 +85,7 @@ def _fmt(v):
     if isinstance(v, list): return "[" + ", ".join(_fmt(x) for x in v) + "]"
     return "" if v is None else str(v)
 
+# %% ../nbs/14d_outputs.ipynb #0623d780
 def html_table(rows: list, # dicts
                cols: list, # keys shown, in order
               ) -> str: # an HTML <table> (or "none")
@@ -95,19 +96,31 @@ def html_table(rows: list, # dicts
     body = "".join("<tr>" + "".join(cell(r, c) for c in cols) + "</tr>" for r in rows)
     return f"<table><tr>{head}</tr>{body}</table>"
 
-# %% ../nbs/14d_outputs.ipynb #fda3ebd0
+# %% ../nbs/14d_outputs.ipynb #a9ee9972
 _TIMING_COLS = ["method", "n_hat", "V_km_s", "sigma_V_km_s", "sigma_n_deg", "n_spacecraft",
                 "degenerate"]
 
+def _normal_rows(doc: dict) -> list:
+    "One row per crossing: its normal (GSE), σ, method and flags."
+    keys = ("n_hat", "sigma_deg", "sigma_window_deg", "method")
+    return [{"probe": c["probe"], "time": c["time"], "flags": ", ".join(c["flags"]),
+             **{k: c["normal"][k] for k in keys}} for c in doc["crossings"] if c["normal"]]
+
+# %% ../nbs/14d_outputs.ipynb #58f124aa
 def _html_sections(doc: dict) -> list:
-    "Stage, LMN, crossing, timing, thickness and displacement tables of one document."
+    "Stage, LMN, crossing, normal, timing, thickness and displacement tables of one document."
     per_probe = lambda k: [{"probe": p, **v} for p, v in doc[k].items()]
+    lmn = [r | (r["per_crossing_spread_deg"] or {}) for r in per_probe("lmn")]
     return ["<h2>Stages</h2>", html_table([{"stage": k, **v} for k, v in doc["status"].items()],
                                           ["stage", "status", "reason", "seconds"]),
-            "<h2>LMN (GSE)</h2>",
-            html_table(per_probe("lmn"), ["probe", "method", "N", "L", "sigma_N_deg"]),
+            "<h2>LMN (GSE): the event's mean triad, and the spread of crossing normals (deg)</h2>",
+            html_table(lmn, ["probe", "method", "N", "L", "sigma_N_deg", "median", "max",
+                             "n_local", "n_fallback"]),
             "<h2>Crossings</h2>",
             html_table(doc["crossings"], ["probe", "time", "direction", "confidence", "sigma_t_s"]),
+            "<h2>A normal per crossing (GSE)</h2>",
+            html_table(_normal_rows(doc), ["probe", "time", "n_hat", "sigma_deg",
+                                           "sigma_window_deg", "method", "flags"]),
             "<h2>Timing (GSE)</h2>",
             html_table([doc["timing"]] if doc["timing"] else [], _TIMING_COLS),
             "<h2>Thickness</h2>",
@@ -145,7 +158,7 @@ def report_sidecar(res: AnalysisResult, # the analysis shown in a report
                    path, # destination .json
                    parameters: dict | None = None, # the report's parameters
                   ) -> Path: # path written
-    "JSON sidecar of a report: the validated `mms_mp/1` document plus the report parameters."
+    "JSON sidecar of a report: the validated `mms_mp/2` document plus the report parameters."
     doc = validate_result_json(res.to_json())
     return write_json_atomic(path, {**doc, "report_parameters": jsonable(parameters or {})})
 

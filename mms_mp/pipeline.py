@@ -8,10 +8,11 @@ from __future__ import annotations
 import sys
 
 from .core import parse_trange
+from .overlay import read_overlay
 from .config import merge_config, check_sections
 from .stages import (AnalysisResult, run_stage, check_probes, stage_load, stage_quality,
-                           stage_lmn, stage_detect, stage_vn, stage_displacement, stage_timing,
-                           stage_thickness)
+                           stage_lmn, stage_detect, stage_normals, stage_vn, stage_displacement,
+                           stage_timing, stage_thickness, stage_compare)
 from .outputs import outdir_ready, write_outputs
 
 # %% auto #0
@@ -21,13 +22,14 @@ __all__ = ['FATAL_STAGES', 'PLAN', 'analyze']
 FATAL_STAGES = ("load", "lmn")  # every later stage needs these: their failure ends the analysis
 
 PLAN = (("quality", stage_quality, ("load",)), ("lmn", stage_lmn, ("load",)),
-        ("detect", stage_detect, ("lmn",)), ("vn", stage_vn, ("lmn",)),
-        ("displacement", stage_displacement, ("vn",)), ("timing", stage_timing, ("detect",)),
+        ("detect", stage_detect, ("lmn",)), ("normals", stage_normals, ("detect",)),
+        ("vn", stage_vn, ("lmn",)), ("displacement", stage_displacement, ("vn",)),
+        ("timing", stage_timing, ("detect",)),
         ("thickness", stage_thickness, ("detect", "displacement")))
 
 # %% ../nbs/15_pipeline.ipynb #43aa306c
 def _run_plan(res: AnalysisResult, cfg: dict, outdir, plot: bool, pdf: bool, bar):
-    "Load, then every stage of PLAN, then the outputs (when `outdir`), advancing the progress bar."
+    "Load, every stage of PLAN, the comparison (with published normals), then the outputs."
     bar.set_postfix_str("load")
     run_stage(res.status, "load", lambda: stage_load(res, cfg), fatal=True)
     bar.update()
@@ -36,6 +38,8 @@ def _run_plan(res: AnalysisResult, cfg: dict, outdir, plot: bool, pdf: bool, bar
         fatal = name in FATAL_STAGES
         run_stage(res.status, name, lambda fn=fn: fn(res, cfg), needs=needs, fatal=fatal)
         bar.update()
+    if res.published: run_stage(res.status, "compare", lambda: stage_compare(res, cfg),
+                                needs=("lmn",))
     if not outdir: return
     bar.set_postfix_str("outputs")
     write = lambda: write_outputs(res, outdir, plot=plot, pdf=pdf)
@@ -53,6 +57,7 @@ def analyze(trange, # (start, end): ISO strings or datetime64, UTC
             plot: bool = False, # write figures/*.png
             pdf: bool = False, # also PDF figures
             progress: bool = False, # tqdm progress bar on stderr
+            overlay_json=None, # JSON file of published normals to compare with (mms_mp.overlay)
            ) -> AnalysisResult: # every stage's result and status (vectors GSE)
     "Run the whole magnetopause analysis for one event and optionally write its outputs."
     from tqdm.auto import tqdm
@@ -60,6 +65,7 @@ def analyze(trange, # (start, end): ISO strings or datetime64, UTC
     flags = {"rate": rate, "source": source, "data_dir": str(data_dir) if data_dir else None}
     cfg = check_sections(merge_config(config or {}, flags))
     res = AnalysisResult(trange=(t0, t1), probes=check_probes(probes), config=cfg)
+    if overlay_json: res.published = read_overlay(overlay_json, res.probes)  # bad file: exit 2
     if outdir: outdir_ready(outdir)  # fail before the work, not after it
     bar = tqdm(total=len(PLAN) + 1 + bool(outdir), disable=not progress, desc="mms-mp",
                unit="stage", file=sys.stderr)

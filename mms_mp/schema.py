@@ -15,19 +15,27 @@ from . import __version__
 
 # %% auto #0
 __all__ = ['SCHEMA', 'NUM', 'NUMN', 'ISO', 'ISON', 'VEC3', 'RESULT_SCHEMA', 'is_num', 'check_value', 'physics_checks',
-           'validate_result_json', 'lmn_json', 'crossing_json', 'timing_json', 'disp_json', 'vn_json', 'thickness_json',
-           'jsonable', 'result_json']
+           'validate_result_json', 'lmn_json', 'normal_json', 'crossing_json', 'detection_json', 'timing_json',
+           'disp_json', 'vn_json', 'thickness_json', 'jsonable', 'result_json']
 
-# %% ../nbs/14b_schema.ipynb #d760f1f4
-SCHEMA = "mms_mp/1"
+# %% ../nbs/14b_schema.ipynb #606ce42d
+SCHEMA = "mms_mp/2"
 _ISO_RE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
 NUM, NUMN, ISO, ISON, VEC3 = "num", "num|null", "iso", "iso|null", "vec3"
 
-# %% ../nbs/14b_schema.ipynb #2929d904
+# %% ../nbs/14b_schema.ipynb #2809c3cc
+_SPREAD = {"median": NUMN, "max": NUMN, "n_local": int, "n_fallback": int}
 _LMN = {"L": VEC3, "M": VEC3, "N": VEC3, "frame": ("enum", "GSE"), "method": str,
-        "eigenvalues": ("list", NUMN, 3), "ratios": dict, "sigma_N_deg": NUMN}
+        "eigenvalues": ("list", NUMN, 3), "ratios": dict, "sigma_N_deg": NUMN,
+        "per_crossing_spread_deg": ("nullable", _SPREAD)}
+_NORMAL = {"n_hat": VEC3, "L": VEC3, "M": VEC3, "frame": ("enum", "GSE"), "sigma_deg": NUMN,
+           "sigma_random_deg": NUMN, "sigma_window_deg": NUMN, "method": str,
+           "window": ("list", ISO, 2), "eigenvalues": ("list", NUMN, 3), "lambda2_lambda3": NUMN,
+           "n_eff": NUMN, "reason": str, "flags": ("list", str)}
 _CROSSING = {"probe": str, "time": ISO, "direction": ("enum", "out", "in"), "confidence": NUMN,
-             "sigma_t_s": NUMN, "layer_start": ISON, "layer_end": ISON}
+             "sigma_t_s": NUMN, "layer_start": ISON, "layer_end": ISON, "flags": ("list", str),
+             "normal": ("nullable", _NORMAL)}
+_DETECTION = {"frame": ("enum", "GSE"), "tilt_deg": NUMN, "L": ("map", VEC3)}
 _TIMING = {"n_hat": VEC3, "V_km_s": NUMN, "sigma_n_deg": NUMN, "sigma_V_km_s": NUMN,
            "n_spacecraft": int, "method": str, "degenerate": bool, "frame": ("enum", "GSE"),
            "formation": {"label": str, "elongation": NUMN, "planarity": NUMN}}
@@ -39,13 +47,14 @@ _VN = {"frame": ("enum", "GSE"), "n_hat": VEC3, "cadence_s": NUMN, "rms_sigma_km
        "sources": ("list", str), "smoothing": ("nullable", _SMOOTH)}
 _STATUS = {"status": ("enum", "ok", "failed", "skipped", "pending"), "reason": (str, None)}
 
-# %% ../nbs/14b_schema.ipynb #c5803f44
+# %% ../nbs/14b_schema.ipynb #f5a8b3cc
 _PROVENANCE = {"mms_mp_version": str, "files": ("list", {"name": str, "sha256": str}),
                "simulated": bool, "config": dict}
 RESULT_SCHEMA = {"schema": ("enum", SCHEMA), "trange": ("list", ISO, 2), "probes": ("list", str),
                  "frame": ("enum", "GSE"), "lmn": ("map", _LMN), "crossings": ("list", _CROSSING),
-                 "timing": ("nullable", _TIMING), "thickness": ("list", _THICK),
-                 "displacement": ("map", _DISP), "vn": ("map", _VN),
+                 "detection": ("nullable", _DETECTION), "timing": ("nullable", _TIMING),
+                 "thickness": ("list", _THICK), "displacement": ("map", _DISP),
+                 "vn": ("map", _VN), "comparison": ("nullable", dict),
                  "provenance": _PROVENANCE, "status": ("map", _STATUS)}
 
 # %% ../nbs/14b_schema.ipynb #cf7558e3
@@ -113,44 +122,67 @@ def check_value(x, # a parsed JSON value
     else: _check_tuple(x, spec, path, errs)
     return errs
 
-# %% ../nbs/14b_schema.ipynb #87df64c5
+# %% ../nbs/14b_schema.ipynb #024a5833
+def _triad_checks(R: list, # [L, M, N] as lists
+                  where: str, # path, for messages
+                  errs: list):
+    "One triad: orthonormal and right-handed (M = N × L)."
+    try: R = np.array(R, float)
+    except (TypeError, ValueError): return
+    if R.shape != (3, 3): return
+    if not np.allclose(R @ R.T, np.eye(3), atol=1e-6):
+        errs.append(f"{where}: L, M, N are not orthonormal")
+    elif np.linalg.det(R) < 0:
+        errs.append(f"{where}: [L; M; N] is left-handed (M must be N × L)")
+
+# %% ../nbs/14b_schema.ipynb #3cb29dc3
 def _lmn_checks(d: dict, errs: list):
     "Every LMN triad belongs to an analysed probe and is orthonormal and right-handed."
     for p, l in (d.get("lmn") or {}).items():
         if p not in d.get("probes", []):
             errs.append(f"lmn.{p}: probe not in probes {d.get('probes')}")
-        try:
-            R = np.array([l["L"], l["M"], l["N"]], float)
-            if not np.allclose(R @ R.T, np.eye(3), atol=1e-6):
-                errs.append(f"lmn.{p}: L, M, N are not orthonormal")
-            elif np.linalg.det(R) < 0:
-                errs.append(f"lmn.{p}: [L; M; N] is left-handed (M must be N × L)")
-        except (KeyError, TypeError, ValueError): pass
+        if isinstance(l, dict): _triad_checks([l.get(k) for k in "LMN"], f"lmn.{p}", errs)
 
-# %% ../nbs/14b_schema.ipynb #ac221d52
+# %% ../nbs/14b_schema.ipynb #e4e2ad6b
+def _unit_check(v, where: str, errs: list):
+    "A list of three finite numbers must have length 1."
+    if isinstance(v, list) and len(v) == 3 and all(is_num(x) for x in v):
+        if abs(np.linalg.norm(v) - 1) >= 1e-6:
+            errs.append(f"{where} is not a unit vector (|n| = {np.linalg.norm(v):.6f})")
+
+# %% ../nbs/14b_schema.ipynb #559ba0ed
+def _crossing_checks(d: dict, errs: list):
+    "Each crossing's probe is analysed; its normal's n̂, L, M: a unit, right-handed triad."
+    for i, c in enumerate(d.get("crossings") or []):
+        if not isinstance(c, dict): continue
+        if c.get("probe") not in d.get("probes", []):
+            errs.append(f"crossings[{i}].probe {c.get('probe')!r} is not one of the analysed "
+                        "probes")
+        n = c.get("normal")
+        if not isinstance(n, dict): continue
+        for k in ("n_hat", "L", "M"): _unit_check(n.get(k), f"crossings[{i}].normal.{k}", errs)
+        _triad_checks([n.get("L"), n.get("M"), n.get("n_hat")], f"crossings[{i}].normal", errs)
+
+# %% ../nbs/14b_schema.ipynb #8652a4ed
 def physics_checks(d: dict, # a document that passed the type checks
                    errs: list, # problems found so far (appended to)
                   ) -> list: # errs
-    "Checks a type schema cannot express: unit vectors, orthonormal LMN, probes, time order."
+    "Checks a type schema cannot express: unit vectors, orthonormal triads, probes, time order."
     _lmn_checks(d, errs)
-    for i, c in enumerate(d.get("crossings") or []):
-        if isinstance(c, dict) and c.get("probe") not in d.get("probes", []):
-            errs.append(f"crossings[{i}].probe {c.get('probe')!r} is not one of the analysed "
-                        "probes")
-    n = (d.get("timing") or {}).get("n_hat")
-    vec = isinstance(n, list) and len(n) == 3 and all(is_num(v) for v in n)
-    if vec and abs(np.linalg.norm(n) - 1) >= 1e-6:
-        errs.append(f"timing.n_hat is not a unit vector (|n| = {np.linalg.norm(n):.6f})")
+    _crossing_checks(d, errs)
+    _unit_check((d.get("timing") or {}).get("n_hat"), "timing.n_hat", errs)
+    for p, v in ((d.get("detection") or {}).get("L") or {}).items():
+        _unit_check(v, f"detection.L.{p}", errs)
     tr = d.get("trange")
     iso = isinstance(tr, list) and len(tr) == 2 and all(isinstance(s, str) and _ISO_RE.match(s)
                                                         for s in tr)
     if iso and not tr[0] < tr[1]: errs.append(f"trange: start {tr[0]} is not before end {tr[1]}")
     return errs
 
-# %% ../nbs/14b_schema.ipynb #1bae5ee8
+# %% ../nbs/14b_schema.ipynb #81eedb93
 def validate_result_json(d: dict, # a parsed mp_analysis.json document
                         ) -> dict: # the same document when valid
-    "Check a result document against schema `mms_mp/1`; raise `InputError` listing every problem."
+    "Check a result document against schema `mms_mp/2`; raise `InputError` listing every problem."
     errs = check_value(d, RESULT_SCHEMA, "$", [])
     if not errs: physics_checks(d, errs)
     if errs: raise InputError(f"result does not follow schema {SCHEMA} ({len(errs)} problem(s)): "
@@ -163,31 +195,57 @@ def _f(x):
     try: return float(x)
     except (TypeError, ValueError): return float("nan")
 
+# %% ../nbs/14b_schema.ipynb #a04fab2b
 def _vec(v): return [float(a) for a in np.asarray(v, float).ravel()[:3]]
 
+# %% ../nbs/14b_schema.ipynb #3da7959c
 def _iso(t):
     if t is None or (isinstance(t, float) and np.isnan(t)): return None
     return None if np.isnat(as_datetime64(t)) else iso_ms(t)
 
-# %% ../nbs/14b_schema.ipynb #8739f861
+# %% ../nbs/14b_schema.ipynb #a55763d6
 def lmn_json(lmn, # coords.LMN
-            ) -> dict: # L, M, N (unit, `frame`), method, eigenvalues (nT²), ratios, σ_N (deg)
+             spread: dict | None = None, # spread of the crossing normals about N, deg
+            ) -> dict: # L, M, N (`frame`), method, eigenvalues (nT²), ratios, σ_N, spread (deg)
     "JSON entry of one `coords.LMN` (rows of `.R` are L, M, N in `lmn.frame`)."
     R = np.asarray(lmn.R, float)
     ev = None if lmn.mva is None else lmn.mva.eigenvalues
+    sp = None if spread is None else {k: (_f(v) if k in ("median", "max") else int(v))
+                                      for k, v in spread.items()}
     return {"L": _vec(R[0]), "M": _vec(R[1]), "N": _vec(R[2]), "frame": str(lmn.frame).upper(),
             "method": str(lmn.method), "reason": str(lmn.reason),
             "eigenvalues": [_f(x) for x in ev] if ev is not None else [None] * 3,
             "ratios": {"lambda1_lambda2": _f(lmn.ratio12), "lambda2_lambda3": _f(lmn.ratio23)},
-            "sigma_N_deg": _f(lmn.sigma_N_deg), "angle_mva_model_deg": _f(lmn.angle_mva_model_deg)}
+            "sigma_N_deg": _f(lmn.sigma_N_deg), "angle_mva_model_deg": _f(lmn.angle_mva_model_deg),
+            "per_crossing_spread_deg": sp}
 
-# %% ../nbs/14b_schema.ipynb #85d82ae1
+# %% ../nbs/14b_schema.ipynb #fd241c0f
+def normal_json(n, # normals.CrossingNormal
+               ) -> dict: # its `as_dict()`, non-finite numbers as NaN (written as null)
+    "JSON entry of one crossing's normal (vectors in `n.frame`, angles deg, eigenvalues nT²)."
+    d = n.as_dict()
+    num = ("sigma_deg", "sigma_random_deg", "sigma_window_deg", "lambda2_lambda3", "n_eff")
+    return d | {k: _f(d[k]) for k in num} | {"eigenvalues": [_f(x) for x in d["eigenvalues"]],
+                                             "frame": str(d["frame"]).upper()}
+
+# %% ../nbs/14b_schema.ipynb #6487308f
 def crossing_json(c, # boundary.Crossing
-                 ) -> dict: # probe, times ISO-8601 UTC ms, direction, confidence (0–1), σ_t (s)
-    "JSON entry of one `boundary.Crossing`."
+                  normal=None, # its normals.CrossingNormal (None: not computed)
+                  flags=None, # its flags (None: the detector's `c.flags`)
+                 ) -> dict: # probe, times ISO-8601 UTC ms, direction, confidence, σ_t (s), ...
+    "JSON entry of one `boundary.Crossing`, with its flags and normal."
     return {"probe": str(c.probe), "time": iso_ms(c.time), "direction": str(c.direction),
             "confidence": _f(c.confidence), "sigma_t_s": _f(c.sigma_t_s),
-            "layer_start": _iso(c.layer_start), "layer_end": _iso(c.layer_end)}
+            "layer_start": _iso(c.layer_start), "layer_end": _iso(c.layer_end),
+            "flags": [str(f) for f in (c.flags if flags is None else flags)],
+            "normal": None if normal is None else normal_json(normal)}
+
+# %% ../nbs/14b_schema.ipynb #7a428522
+def detection_json(mc, # boundary.MultiCrossings
+                  ) -> dict: # frame, common tilt (deg), and the L the detector used per probe
+    "The L each probe's detector used: the event LMN turned onto the mean L and by the tilt."
+    return {"frame": str(mc.frame).upper(), "tilt_deg": _f(mc.tilt_deg),
+            "L": {str(p): _vec(np.asarray(R, float)[0]) for p, R in mc.R_used.items()}}
 
 # %% ../nbs/14b_schema.ipynb #b98cea2c
 def _formation_json(fm) -> dict:
@@ -264,21 +322,28 @@ def jsonable(x):
     return x if isinstance(x, (str, int, float, bool)) or x is None else str(x)
 
 # %% ../nbs/14b_schema.ipynb #3c780791
+def _crossings_json(res) -> list:
+    "Every crossing, with its normal and flags (`AnalysisResult.normal_of`, `.flags_of`)."
+    return [crossing_json(c, res.normal_of(c), res.flags_of(c)) for c in res.crossings]
+
+# %% ../nbs/14b_schema.ipynb #fcc70560
 def result_json(res, # stages.AnalysisResult
-               ) -> dict: # the `mms_mp/1` document
+               ) -> dict: # the `mms_mp/2` document
     "The JSON document of an analysis (see `validate_result_json`)."
     ev = res.event
     files, missing = (ev.provenance, ev.missing) if ev is not None else ([], [])
     prov = [{"name": str(p.get("name")), "sha256": str(p.get("sha256"))} for p in files]
     return {"schema": SCHEMA, "trange": [iso_ms(res.trange[0]), iso_ms(res.trange[1])],
             "probes": [str(p) for p in res.probes], "frame": "GSE",
-            "lmn": {p: lmn_json(l) for p, l in res.lmn.items()},
-            "crossings": [crossing_json(c) for c in res.crossings],
+            "lmn": {p: lmn_json(l, res.normal_spread.get(p)) for p, l in res.lmn.items()},
+            "crossings": _crossings_json(res),
+            "detection": detection_json(res.matched) if res.matched is not None else None,
             "timing": timing_json(res.timing, res.timing_group) if res.timing is not None else None,
             "timing_groups": [timing_json(t, g) for g, t in res.timings],
             "thickness": [thickness_json(t) for t in res.thickness],
             "displacement": {p: disp_json(d) for p, d in res.displacement.items()},
             "vn": {p: vn_json(v) for p, v in res.vn.items()},
+            "comparison": jsonable(res.comparison) if res.comparison is not None else None,
             "provenance": {"mms_mp_version": __version__, "files": prov,
                            "simulated": bool(res.simulated),
                            "config": jsonable(res.config), "missing": jsonable(list(missing)),

@@ -11,25 +11,30 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .core import MMSMPError, InputError, NoDataError, GeometryError, iso_ms, check_frame
+from .core import (MMSMPError, InputError, NoDataError, GeometryError, iso_ms, check_frame,
+                         gse_gsm_angle)
 from .data import load_event
 from .quality import apply_masks
 from .coords import lmn_for_probe
+from .normals import crossing_normals
 from .boundary import DetectorCfg, detect_crossings_multi
 from .electric import event_sources, normal_velocity, smooth_normal_velocity
 from .motion import integrate_disp
 from .multispacecraft import timing_normal
 from .thickness import layer_thicknesses
+from .overlay import compare_normal
 from .schema import result_json
 
 # %% auto #0
-__all__ = ['STAGES', 'StageStatus', 'run_stage', 'AnalysisResult', 'check_probes', 'stage_load', 'stage_quality', 'stage_lmn',
-           'stage_detect', 'vn_sources', 'stage_vn', 'stage_displacement', 'mean_normal', 'stage_timing',
-           'stage_thickness']
+__all__ = ['STAGES', 'StageStatus', 'StageSkipped', 'run_stage', 'crossing_key', 'AnalysisResult', 'check_probes', 'stage_load',
+           'stage_quality', 'stage_lmn', 'edge_flags', 'stage_detect', 'probe_normals', 'angles_deg', 'normal_spread',
+           'probe_message', 'stage_normals', 'vn_sources', 'stage_vn', 'stage_displacement', 'mean_normal',
+           'weighted_normal', 'group_normal', 'stage_timing', 'stage_thickness', 'event_psi', 'median_normal',
+           'stage_compare']
 
 # %% ../nbs/14c_stages.ipynb #5148ace3
-STAGES = ("load", "quality", "lmn", "detect", "vn", "displacement", "timing", "thickness",
-          "outputs")
+STAGES = ("load", "quality", "lmn", "detect", "normals", "vn", "displacement", "timing",
+          "thickness", "outputs")
 
 @dataclass
 class StageStatus:
@@ -40,7 +45,16 @@ class StageStatus:
     def as_dict(self):
         return {"status": self.status, "reason": self.reason, "seconds": round(self.seconds, 3)}
 
+class StageSkipped(NoDataError):
+    "A stage this event has no input for (no plasma data, one spacecraft): skipped, not failed."
+
 # %% ../nbs/14c_stages.ipynb #1cecc9b4
+def _needs_reason(status: dict, bad: list) -> str:
+    "Why a stage is skipped: the stages it needs and what became of them."
+    what = ", ".join(f"{n} {status.get(n, StageStatus()).status}" for n in bad)
+    return f"needs stage(s) {bad}, which did not succeed ({what})"
+
+# %% ../nbs/14c_stages.ipynb #9b119be1
 def run_stage(status: dict, # stage name -> StageStatus, updated in place
               name: str, # stage name
               fn, # callable doing the stage's work; its return value is passed back
@@ -51,13 +65,14 @@ def run_stage(status: dict, # stage name -> StageStatus, updated in place
     st = status.setdefault(name, StageStatus())
     bad = [n for n in needs if status.get(n, StageStatus()).status != "ok"]
     if bad:
-        st.status, st.reason = "skipped", f"needs stage(s) {bad}, which did not succeed"
+        st.status, st.reason = "skipped", _needs_reason(status, bad)
         return None
     t0 = time.perf_counter()
     try:
         out = fn()
         st.status = "ok"
         return out
+    except StageSkipped as e: st.status, st.reason = "skipped", str(e)
     except Exception as e:
         st.status, st.reason = "failed", f"{type(e).__name__}: {e}"
         logging.getLogger("mms_mp.pipeline").debug("stage %s failed", name, exc_info=True)
@@ -66,7 +81,13 @@ def run_stage(status: dict, # stage name -> StageStatus, updated in place
         st.seconds = time.perf_counter() - t0
     return None
 
-# %% ../nbs/14c_stages.ipynb #13cc3ca0
+# %% ../nbs/14c_stages.ipynb #9e5ec562
+def crossing_key(c, # boundary.Crossing
+                ) -> tuple: # (probe, time datetime64[ns]): unique within one analysis
+    "The key of one crossing in the result's per-crossing tables."
+    return str(c.probe), np.datetime64(c.time, "ns")
+
+# %% ../nbs/14c_stages.ipynb #c17ba215
 @dataclass
 class AnalysisResult:
     "Everything `analyze` produced: module result objects per stage, stage statuses, written files."
@@ -74,9 +95,12 @@ class AnalysisResult:
     probes: list  # probes analysed, e.g. ["1","2","3","4"]
     config: dict = field(default_factory=dict)  # the configuration used
     event: object = None  # mms_mp.data.Event
-    lmn: dict = field(default_factory=dict)  # probe -> coords.LMN (GSE)
+    lmn: dict = field(default_factory=dict)  # probe -> coords.LMN (GSE), the event's mean triad
     crossings: list = field(default_factory=list)  # boundary.Crossing, all probes, time order
     matched: object = None  # boundary.MultiCrossings: crossings matched across probes
+    edge_flags: dict = field(default_factory=dict)  # crossing_key -> flags added by the pipeline
+    normals: dict = field(default_factory=dict)  # probe -> [normals.CrossingNormal] per crossing
+    normal_spread: dict = field(default_factory=dict)  # probe -> spread about the event N (deg)
     vn: dict = field(default_factory=dict)  # probe -> electric.NormalVelocity (km/s), smoothed
     vn_blend: dict = field(default_factory=dict)  # probe -> NormalVelocity (km/s), unsmoothed
     displacement: dict = field(default_factory=dict)  # probe -> motion.DispResult (km)
@@ -84,6 +108,8 @@ class AnalysisResult:
     timing_group: object = None  # the boundary.CrossingGroup `timing` came from
     timings: list = field(default_factory=list)  # (CrossingGroup, TimingResult) per matched group
     thickness: list = field(default_factory=list)  # thickness.Thickness results (km)
+    published: dict = field(default_factory=dict)  # probe -> overlay.PublishedNormal
+    comparison: dict | None = None  # ours against the published normals (overlay.compare_normal)
     quality: dict = field(default_factory=dict)  # probe -> {quantity: samples the masks removed}
     status: dict = field(default_factory=dict)  # stage -> StageStatus
     files: dict = field(default_factory=dict)  # output name -> Path
@@ -92,8 +118,15 @@ class AnalysisResult:
     @property
     def ok(self) -> bool: return all(s.status == "ok" for s in self.status.values())
 
+    def normal_of(self, c): # -> normals.CrossingNormal of crossing `c`, or None
+        crs = self.matched.crossings.get(c.probe, []) if self.matched is not None else []
+        return next((n for x, n in zip(crs, self.normals.get(c.probe, [])) if x is c), None)
+
+    def flags_of(self, c) -> list: # the detector's flags of `c`, then the pipeline's
+        return list(dict.fromkeys((*c.flags, *self.edge_flags.get(crossing_key(c), ()))))
+
     def to_json(self) -> dict:
-        "The `mms_mp/1` JSON document (see `mms_mp.schema.validate_result_json`)."
+        "The `mms_mp/2` JSON document (see `mms_mp.schema.validate_result_json`)."
         return result_json(self)
 
 # %% ../nbs/14c_stages.ipynb #c70c9e61
@@ -153,7 +186,17 @@ def stage_lmn(res: AnalysisResult, # the analysis being built (updated in place)
     if errs: res.status["lmn"].reason = msg
     return out
 
-# %% ../nbs/14c_stages.ipynb #a495270d
+# %% ../nbs/14c_stages.ipynb #e02ceef3
+def edge_flags(c, # boundary.Crossing
+               t_span: tuple, # (first, last) datetime64 time of the probe's B samples
+              ) -> tuple: # ("layer_edge_beyond_data",) or ()
+    "Flag a crossing whose layer start or end lies outside the loaded magnetic-field data."
+    edges = [np.datetime64(x, "ns") for x in (c.layer_start, c.layer_end)
+             if x is not None and not np.isnat(np.datetime64(x, "ns"))]
+    out = any(x < t_span[0] or x > t_span[1] for x in edges)
+    return ("layer_edge_beyond_data",) if out else ()
+
+# %% ../nbs/14c_stages.ipynb #6bae5ac7
 def stage_detect(res: AnalysisResult, # the analysis being built (updated in place)
                  cfg: dict, # configuration: top-level keys and per-stage sections
                 ): # boundary.MultiCrossings
@@ -163,9 +206,69 @@ def stage_detect(res: AnalysisResult, # the analysis being built (updated in pla
     res.matched = mc
     res.crossings = sorted((c for p in mc.crossings for c in mc.crossings[p]),
                            key=lambda c: (c.time, c.probe))
+    t = {p: res.event[p]["B_gse"]["time"].values for p in mc.crossings}
+    flags = {crossing_key(c): edge_flags(c, (t[c.probe][0], t[c.probe][-1])) for c in res.crossings}
+    res.edge_flags = {k: v for k, v in flags.items() if v}
     return mc
 
-# %% ../nbs/14c_stages.ipynb #7bdd71c8
+# %% ../nbs/14c_stages.ipynb #1431f291
+def probe_normals(res: AnalysisResult, # the analysis, after `detect`
+                  p: str, # probe
+                  cfg: dict, # configuration; section [normals] goes to `crossing_normal`
+                 ) -> list: # one normals.CrossingNormal per crossing of `p` (GSE)
+    "Normals of one probe's crossings, referenced to the LMN its detector used."
+    B, lmn = res.event[p]["B_gse"], res.lmn[p]
+    return crossing_normals(B["time"].values, np.asarray(B.values, float),
+                            list(res.matched.crossings[p]), res.matched.R_used[p], frame="GSE",
+                            sigma_ref_deg=lmn.sigma_N_deg, ref_source=f"event LMN ({lmn.method})",
+                            **cfg.get("normals", {}))
+
+# %% ../nbs/14c_stages.ipynb #83c65479
+def angles_deg(N: np.ndarray, # (K,3) unit vectors
+               n: np.ndarray, # (3,) unit vector, same frame
+              ) -> np.ndarray: # (K,) angles, deg (0–180)
+    "Angles between unit vectors and one direction (arctan2: exact near 0°)."
+    N = np.asarray(N, float).reshape(-1, 3)
+    return np.degrees(np.arctan2(np.linalg.norm(np.cross(N, n), axis=1), N @ n))
+
+# %% ../nbs/14c_stages.ipynb #c61b21c7
+def normal_spread(normals: list, # normals.CrossingNormal of one probe's crossings
+                  N: np.ndarray, # (3,) the event's mean normal, same frame
+                 ) -> dict: # median and max angle of the local normals from N (deg), counts
+    "Spread of the per-crossing normals about the event normal; fallbacks (= N) are counted apart."
+    local = [x.n_hat for x in normals if not x.method.startswith("fallback")]
+    a = angles_deg(np.array(local), np.asarray(N, float))
+    return {"median": float(np.median(a)) if len(a) else np.nan,
+            "max": float(a.max()) if len(a) else np.nan,
+            "n_local": len(local), "n_fallback": len(normals) - len(local)}
+
+# %% ../nbs/14c_stages.ipynb #a6504475
+def probe_message(p: str, # probe
+                  e: Exception, # an error about that probe
+                 ) -> str: # the message, naming the probe once
+    "An error's message prefixed with `MMS<p>: ` unless it already names the probe."
+    m = str(e)
+    return m if f"mms{p}" in m.lower() else f"MMS{p}: {m}"
+
+# %% ../nbs/14c_stages.ipynb #18135ad2
+def stage_normals(res: AnalysisResult, # the analysis being built (updated in place)
+                  cfg: dict, # configuration: top-level keys and per-stage sections
+                 ): # probe -> [normals.CrossingNormal] (GSE), in the order of its crossings
+    "A normal per crossing of every probe (`normals.crossing_normals`), and their spread per probe."
+    have = [p for p, c in res.matched.crossings.items() if len(c)]
+    if not have: raise StageSkipped("no crossing was detected, so there is no crossing normal")
+    out, errs = {}, {}
+    for p in have:
+        try: out[p] = probe_normals(res, p, cfg)
+        except MMSMPError as e: errs[p] = e
+    msg = "; ".join(probe_message(p, e) for p, e in errs.items())
+    if not out: raise GeometryError("no probe gave crossing normals: " + msg)
+    res.normals = out
+    res.normal_spread = {p: normal_spread(ns, res.lmn[p].N) for p, ns in out.items()}
+    if errs: res.status["normals"].reason = msg
+    return out
+
+# %% ../nbs/14c_stages.ipynb #f8f17926
 def vn_sources(event, # mms_mp.data.Event
                probe: str, # probe
                *, frame: str = "GSE", # frame of the velocities (E, B, Vi, V_He+ are GSE)
@@ -173,23 +276,26 @@ def vn_sources(event, # mms_mp.data.Event
     "The velocity sources `normal_velocity` blends (`event_sources`); none is `NoDataError`."
     check_frame(frame, "GSE", "V_N sources")
     try: return event_sources(event, probe)
-    except InputError as e: raise NoDataError(f"MMS{probe}: {e}") from None
+    except InputError as e: raise NoDataError(probe_message(probe, e)) from None
 
 # %% ../nbs/14c_stages.ipynb #6ff7a635
 def stage_vn(res: AnalysisResult, # the analysis being built (updated in place)
              cfg: dict, # configuration: top-level keys and per-stage sections
             ): # probe -> electric.NormalVelocity (km/s, along that probe's N)
     "Blended V_N ± σ per probe along its LMN normal (`electric.normal_velocity`), then smoothed."
-    out, errs = {}, []
+    out, errs = {}, {}
     kw = {"cadence": "4.5s", **cfg.get("vn", {})}  # FPI fast cadence: one ion moment per bin
     for p, lmn in res.lmn.items():
         try: out[p] = normal_velocity(vn_sources(res.event, p), lmn, frame=lmn.frame,
                                       t_range=res.trange, **kw)
-        except MMSMPError as e: errs.append(f"MMS{p}: {e}")
-    if not out: raise NoDataError("no probe gave V_N: " + "; ".join(errs))
+        except MMSMPError as e: errs[p] = e
+    msg = "; ".join(probe_message(p, e) for p, e in errs.items())
+    if not out:  # no velocity data at all (an FGM-only event) is a skip, not a failure
+        nodata = all(isinstance(e, NoDataError) for e in errs.values())
+        raise (StageSkipped if nodata else NoDataError)("no V_N (no plasma or E data): " + msg)
     res.vn_blend = out
     res.vn = {p: smooth_normal_velocity(v, **cfg.get("smoothing", {})) for p, v in out.items()}
-    if errs: res.status["vn"].reason = "; ".join(errs)
+    if errs: res.status["vn"].reason = msg
     return out
 
 # %% ../nbs/14c_stages.ipynb #7c57934a
@@ -219,30 +325,54 @@ def mean_normal(lmn: dict, # probe -> coords.LMN
     n = np.mean(Ns, axis=0)
     return n / np.linalg.norm(n)
 
-# %% ../nbs/14c_stages.ipynb #b1d88dd8
+# %% ../nbs/14c_stages.ipynb #7ef21f9f
+def weighted_normal(N: np.ndarray, # (K,3) unit normals, one frame, on one side (n·n_ref ≥ 0)
+                    sigma_deg: np.ndarray, # (K,) their 1σ cones, deg (finite, > 0)
+                   ) -> tuple: # (unit mean normal (3,), its 1σ cone, deg)
+    "σ-weighted mean of unit normals; its σ widened by the Birge ratio when they disagree."
+    N, s = np.asarray(N, float).reshape(-1, 3), np.asarray(sigma_deg, float)
+    w = 1 / s ** 2
+    n = (w[:, None] * N).sum(axis=0)
+    n /= np.linalg.norm(n)
+    chi2 = float(np.sum(w * angles_deg(N, n) ** 2))
+    birge = np.sqrt(chi2 / (len(s) - 1)) if len(s) > 1 else 1.0
+    return n, float(max(1.0, birge) / np.sqrt(w.sum()))
+
+# %% ../nbs/14c_stages.ipynb #6aed1220
+def group_normal(res: AnalysisResult, # the analysis, after `normals`
+                 g, # boundary.CrossingGroup
+                ) -> tuple: # (n̂₀ (3,) GSE, σ deg or None, source text)
+    "Timing constraint of a group: its crossings' local normals, σ-weighted; else the mean LMN N."
+    ns = [n for c in g.crossings.values() if (n := res.normal_of(c)) is not None
+          and not n.method.startswith("fallback") and n.sigma_deg > 0]  # NaN > 0 is False
+    if ns:
+        n0, s0 = weighted_normal([n.n_hat for n in ns], [n.sigma_deg for n in ns])
+        return n0, s0, f"per-crossing MVA normals (σ-weighted mean of {len(ns)})"
+    sN = [s for p in g.crossings if p in res.lmn and np.isfinite(s := res.lmn[p].sigma_N_deg)]
+    n0 = mean_normal(res.lmn, g.crossings, g.frame)
+    return n0, float(np.mean(sN)) if sN else None, "hybrid_lmn (mean N of the probes)"
+
+# %% ../nbs/14c_stages.ipynb #a1bb92ae
 def _timing_groups(res: AnalysisResult) -> list:
     "Matched crossing groups seen by ≥ 2 probes with positions; GeometryError when there is none."
     if len(res.matched.crossings) < 2:
         have = ", ".join("MMS" + p for p in res.matched.crossings) or "none"
-        raise GeometryError(f"multi-spacecraft timing needs at least 2 probes; this analysis has "
-                            f"{have}")
+        raise StageSkipped(f"multi-spacecraft timing needs at least 2 probes; this analysis has "
+                           f"{have}")
     groups = [g for g in res.matched.groups
               if len(g.crossings) >= 2 and len(g.positions_km) == len(g.crossings)]
     if not groups: raise GeometryError("no crossing was matched on two or more probes with "
                                        "positions, so timing is not possible")
     return groups
 
-# %% ../nbs/14c_stages.ipynb #242fd3f0
+# %% ../nbs/14c_stages.ipynb #55a2c622
 def _constrained_timing(res: AnalysisResult, g, cfg: dict):
-    "Timing of one group with n̂ fixed to the probes' mean LMN normal, σ of n̂₀ their mean σ_N."
-    n0 = mean_normal(res.lmn, g.crossings, g.frame)
-    sN = [res.lmn[p].sigma_N_deg for p in g.crossings if p in res.lmn]
-    sN = [s for s in sN if np.isfinite(s)]
-    kw = {"normal_sigma_deg": float(np.mean(sN)) if sN else None, **cfg.get("timing", {})}
-    # timing_normal reports n̂ = n̂₀ with that σ and σ_V = timing part (Birge-widened) ⊕ normal part
+    "Timing of one group; a degenerate formation is constrained to `group_normal` and its σ."
+    n0, s0, source = group_normal(res, g)
+    kw = {"normal_sigma_deg": s0, **cfg.get("timing", {})}
+    # n̂ = n̂₀ with that σ; σ_V = timing part (Birge-widened) ⊕ normal part
     return timing_normal(**g.timing_inputs(), normal=n0, normal_frame=g.frame, outward_hint=n0,
-                         hint_frame=g.frame, normal_source="hybrid_lmn (mean N of the probes)",
-                         **kw)
+                         hint_frame=g.frame, normal_source=source, **kw)
 
 # %% ../nbs/14c_stages.ipynb #b15c5bba
 def stage_timing(res: AnalysisResult, # the analysis being built (updated in place)
@@ -264,6 +394,7 @@ def stage_timing(res: AnalysisResult, # the analysis being built (updated in pla
 def _xy(da): # DataArray → (time datetime64[ns], values float)
     return np.asarray(da["time"].values), np.asarray(da.values, float)
 
+# %% ../nbs/14c_stages.ipynb #589e7cd7
 def stage_thickness(res: AnalysisResult, # the analysis being built (updated in place)
                     cfg: dict, # configuration: top-level keys and per-stage sections
                    ): # list of thickness.Thickness (km)
@@ -276,3 +407,51 @@ def stage_thickness(res: AnalysisResult, # the analysis being built (updated in 
                                       n_hat={p: res.lmn[p].N for p in ps}, frame="GSE",
                                       timing=res.timings or None)
     return res.thickness
+
+# %% ../nbs/14c_stages.ipynb #7217ad71
+def event_psi(event, # mms_mp.data.Event
+              p: str, # probe
+             ) -> float | None: # GSE→GSM angle ψ, rad (None without both positions)
+    "Mean GSE→GSM angle of one probe from its positions in both frames (`core.gse_gsm_angle`)."
+    d = event[p]
+    if not ("R_gse" in d and "R_gsm" in d): return None
+    r_gse, r_gsm = np.asarray(d["R_gse"].values, float), np.asarray(d["R_gsm"].values, float)
+    return float(np.mean(gse_gsm_angle(r_gse, r_gsm)))
+
+# %% ../nbs/14c_stages.ipynb #dfed5bdf
+def median_normal(normals: list, # normals.CrossingNormal of one probe
+                 ) -> tuple: # (unit median normal (3,), median σ deg) of the local ones, or None
+    "Component-wise median of the local per-crossing normals, normalised, with their median σ."
+    local = [n for n in normals if not n.method.startswith("fallback")]
+    if not local: return None
+    m = np.median([n.n_hat for n in local], axis=0)
+    return m / np.linalg.norm(m), float(np.median([n.sigma_deg for n in local]))
+
+# %% ../nbs/14c_stages.ipynb #77059e02
+def _probe_comparison(res: AnalysisResult, p: str, pub) -> dict:
+    "One probe: the event LMN N and the median per-crossing normal against the published normal."
+    psi, lmn = event_psi(res.event, p), res.lmn[p]
+    out = {"event_lmn": compare_normal(lmn.N, lmn.sigma_N_deg, pub, psi_rad=psi),
+           "crossing_median": None}
+    med = median_normal(res.normals.get(p, []))
+    if med: out["crossing_median"] = compare_normal(*med, pub, psi_rad=psi)
+    return out
+
+# %% ../nbs/14c_stages.ipynb #57f502cd
+def _timing_comparison(res: AnalysisResult, g, t) -> dict | None:
+    "One timing group's n̂ and V against the published normal of its reference (or another) probe."
+    ps = [p for p in [g.ref, *g.crossings] if p in res.published]
+    if not ps: return None
+    cmp = compare_normal(t.n_hat, t.sigma_n_deg, res.published[ps[0]], V_ours=t.V_km_s,
+                         sigma_V_ours=t.sigma_V_km_s, psi_rad=event_psi(res.event, ps[0]))
+    return {"time": iso_ms(g.crossings[g.ref].time), "ref_probe": str(g.ref)} | cmp
+
+# %% ../nbs/14c_stages.ipynb #7ec79fb7
+def stage_compare(res: AnalysisResult, # the analysis being built (updated in place)
+                  cfg: dict, # configuration: top-level keys and per-stage sections
+                 ) -> dict: # {"per_probe": {probe: {...}}, "timing": [...]} (GSE, deg, km/s)
+    "Our normals and speeds against the published ones of `res.published` (`compare_normal`)."
+    per = {p: _probe_comparison(res, p, pub) for p, pub in res.published.items() if p in res.lmn}
+    tim = [c for g, t in res.timings if (c := _timing_comparison(res, g, t)) is not None]
+    res.comparison = {"per_probe": per, "timing": tim}
+    return res.comparison

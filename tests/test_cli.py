@@ -50,10 +50,10 @@ def test_demo_exit0_and_outputs(demo_run):
 
 
 def test_demo_json_schema_and_known_answers(demo_run, demo_dir):
-    "The demo's JSON follows mms_mp/1 and its crossings/normals agree with the simulator's ground truth."
+    "The demo's JSON follows mms_mp/2 and its crossings/normals agree with the simulator's ground truth."
     _, out = demo_run
     doc = validate_result_json(json.loads((out / "mp_analysis.json").read_text()))
-    assert doc["schema"] == "mms_mp/1" and doc["frame"] == "GSE" and doc["provenance"]["simulated"] is True
+    assert doc["schema"] == "mms_mp/2" and doc["frame"] == "GSE" and doc["provenance"]["simulated"] is True
     assert all(len(f["sha256"]) == 64 for f in doc["provenance"]["files"]) and doc["provenance"]["files"]
     truth = json.loads((demo_dir / "truth.json").read_text())
     T = lambda s: np.datetime64(s.rstrip("Z"), "ns")
@@ -66,6 +66,13 @@ def test_demo_json_schema_and_known_answers(demo_run, demo_dir):
     for p, l in doc["lmn"].items():
         ang = np.degrees(np.arccos(np.clip(np.dot(l["N"], n_true), -1, 1)))
         assert ang <= 3 * l["sigma_N_deg"], f"MMS{p}: N is {ang:.1f}° from the true normal, σ_N = {l['sigma_N_deg']:.1f}°"
+        assert l["per_crossing_spread_deg"]["n_fallback"] == 0 and l["per_crossing_spread_deg"]["max"] < 1.0
+    for c in doc["crossings"]:  # a planar boundary: every crossing's own normal is the true one
+        n = c["normal"]
+        assert n["frame"] == "GSE" and n["method"].startswith("mva_nested") and isinstance(c["flags"], list)
+        assert np.degrees(np.arccos(np.clip(np.dot(n["n_hat"], n_true), -1, 1))) < 1.0
+    assert set(doc["detection"]["L"]) == {"1", "2", "3", "4"} and doc["comparison"] is None
+    assert all("per-crossing MVA normals" in g["method"] for g in doc["timing_groups"])
 
 
 def test_exit2_time_order():
@@ -143,10 +150,79 @@ def test_exit4_analysis_failure(tmp_path, monkeypatch, capsys):
     assert "Traceback" in capsys.readouterr().err
 
 
-def test_version_and_help():
+def test_version_and_help(capsys):
     r = cli("--version")
     assert r.returncode == 0 and r.stdout.startswith("mms_mp ")
     assert main(["--help"]) == 0
+    out = capsys.readouterr().out
+    assert all(c in out for c in ("demo", "analyze", "report", "batch", "overlay-template"))
+
+
+SHORT = ["--start", "2019-01-27T12:16", "--end", "2019-01-27T12:22"]
+
+
+def test_original_form_python_m_without_subcommand(demo_dir, tmp_path):
+    "`python -m mms_mp.cli --start ... --end ... --probes ... --plot` (the original toolkit's form) runs analyze."
+    r = cli(*SHORT, "--probes", "1", "2", "--plot", "--source", "local", "--data-dir", demo_dir,
+            "--outdir", tmp_path, "--quiet")
+    assert r.returncode == 0, r.stderr
+    assert (tmp_path / "mp_analysis.json").is_file() and (tmp_path / "figures" / "overview.png").is_file()
+
+
+def test_original_form_main_without_subcommand(demo_dir, tmp_path, capsys):
+    "`mms-mp --start ...` with no sub-command is `mms-mp analyze --start ...`; its summary names the stages."
+    code = main([*SHORT, "--probes", "1", "--source", "local", "--data-dir", str(demo_dir), "--outdir", str(tmp_path)])
+    out = capsys.readouterr().out
+    assert code == 0 and "stages: load ok" in out and "timing skipped" in out and "needs at least 2 probes" in out
+    assert "crossing normals 1 local" in out
+
+
+def test_overlay_template_stdout_and_path(tmp_path, capsys):
+    from mms_mp.overlay import overlay_template, read_overlay
+    assert main(["overlay-template"]) == 0
+    assert json.loads(capsys.readouterr().out) == json.loads(overlay_template())
+    assert main(["overlay-template", str(tmp_path / "pub.json"), "--quiet"]) == 0
+    assert set(read_overlay(tmp_path / "pub.json", ["1", "2", "3", "4"])) == {"1", "2", "3", "4"}
+
+
+@pytest.mark.parametrize("doc, message", [
+    ({"per_probe": {"1": {"V_ph_km_s": 20}}}, "missing key 'n_hat'"),
+    ({"per_probe": {"1": {"n_hat": [0.5, 0, 0]}}}, "has length 0.5"),
+    ({"per_probe": {"1": {"n_hat": [0, 0, 0]}}}, "has length 0"),
+    ({"per_probe": {"1": {"n_hat": [1, 0, 0], "frame": "HGI"}}}, "unknown frame 'HGI'"),
+    ({"per_probe": {"2": {"n_hat": [1, 0, 0]}}}, "probe 2 is not in this run"),
+    ({"normals": {}}, "needs an object 'per_probe'"),
+])
+def test_exit2_bad_overlay_file(demo_dir, tmp_path, capsys, doc, message):
+    f = tmp_path / "pub.json"
+    f.write_text(json.dumps(doc))
+    code = main(["analyze", *SHORT, "--probes", "1", "--source", "local", "--data-dir", str(demo_dir),
+                 "--outdir", str(tmp_path / "o"), "--overlay-json", str(f), "--quiet"])
+    err = capsys.readouterr().err
+    assert code == 2 and "bad input" in err and message in err, err
+    assert not (tmp_path / "o").exists()  # refused before any work
+
+
+def test_exit2_missing_overlay_file(tmp_path, capsys):
+    code = main(["analyze", *SHORT, "--probes", "1", "--source", "local", "--outdir", str(tmp_path / "o"),
+                 "--overlay-json", str(tmp_path / "none.json"), "--quiet"])
+    assert code == 2 and "does not exist" in capsys.readouterr().err
+
+
+def test_overlay_comparison_in_json(demo_dir, tmp_path):
+    "With the simulator's true normal as the published one, our normals are within a degree of it."
+    truth = json.loads((demo_dir / "truth.json").read_text())
+    f = tmp_path / "pub.json"
+    f.write_text(json.dumps({"per_probe": {p: {"n_hat": truth["N"]["value"], "V_ph_km_s": 20.0} for p in "12"}}))
+    assert main(["analyze", *SHORT, "--probes", "1", "2", "--source", "local", "--data-dir", str(demo_dir),
+                 "--outdir", str(tmp_path / "o"), "--overlay-json", str(f), "--quiet"]) == 0
+    doc = validate_result_json(json.loads((tmp_path / "o" / "mp_analysis.json").read_text()))
+    cmp = doc["comparison"]
+    assert doc["status"]["compare"]["status"] == "ok" and set(cmp["per_probe"]) == {"1", "2"}
+    for c in cmp["per_probe"].values():
+        assert c["event_lmn"]["angle_deg"] < 1.0 and c["crossing_median"]["angle_deg"] < 1.0
+    assert len(cmp["timing"]) == len(doc["timing_groups"]) >= 1
+    assert all(abs(t["dV_km_s"] - (g["V_km_s"] - 20.0)) < 1e-9 for t, g in zip(cmp["timing"], doc["timing_groups"]))
 
 
 def test_documented_config_example_is_accepted(tmp_path):
@@ -155,10 +231,11 @@ def test_documented_config_example_is_accepted(tmp_path):
     p = tmp_path / "event.toml"
     p.write_text('start = "2019-01-27T12:15:00"\nend = "2019-01-27T12:55:00"\nprobes = ["1", "2", "3", "4"]\n'
                  'rate = "brst"\nsource = "local"\ndata_dir = "~/mms_data"\noutdir = "results"\nplot = true\n'
+                 'overlay_json = "published.json"\n[normals]\nplateau_deg = 10.0\nratio_min = 2.0\n'
                  '[lmn]\nratio_min = 5.0\nbz_nT = -2.0\ndp_nPa = 2.0\n[detector]\np_enter = 0.7\nmin_dwell_s = 5.0\n'
                  '[vn]\ncadence = "1s"\n[displacement]\nbias_sigma_km_s = 2.0\n[timing]\nsigma_r_km = 0.1\n')
     cfg = check_sections(load_config(p))
-    assert cfg["lmn"]["bz_nT"] == -2.0 and cfg["timing"]["sigma_r_km"] == 0.1
+    assert cfg["lmn"]["bz_nT"] == -2.0 and cfg["timing"]["sigma_r_km"] == 0.1 and cfg["normals"]["ratio_min"] == 2.0
 
 
 def test_console_script_installed():

@@ -1,4 +1,4 @@
-"""Pipeline outputs: the mms_mp/1 validator on hostile documents, and atomic writes under a crash mid-write."""
+"""Pipeline outputs: the mms_mp/2 validator on hostile documents, and atomic writes under a crash mid-write."""
 import copy
 import json
 
@@ -13,12 +13,19 @@ from mms_mp.outputs import write_outputs
 from mms_mp.schema import validate_result_json
 from mms_mp.stages import AnalysisResult, StageStatus, run_stage
 
-GOOD = {"schema": "mms_mp/1", "trange": ["2019-01-27T12:15:00.000Z", "2019-01-27T12:55:00.000Z"], "probes": ["1", "2"],
+NORMAL = {"n_hat": [1, 0, 0], "L": [0, 0, 1], "M": [0, -1, 0], "frame": "GSE", "sigma_deg": 5.0, "sigma_random_deg": 3.0,
+          "sigma_window_deg": 4.0, "method": "mva_nested", "window": ["2019-01-27T12:19:50.000Z", "2019-01-27T12:20:10.000Z"],
+          "eigenvalues": [100.0, 10.0, 1.0], "lambda2_lambda3": 10.0, "n_eff": 40.0, "reason": "stable plateau", "flags": []}
+GOOD = {"schema": "mms_mp/2", "trange": ["2019-01-27T12:15:00.000Z", "2019-01-27T12:55:00.000Z"], "probes": ["1", "2"],
         "frame": "GSE",
         "lmn": {"1": {"L": [0, 0, 1], "M": [0, -1, 0], "N": [1, 0, 0], "frame": "GSE", "method": "MVA",
-                      "eigenvalues": [100.0, 10.0, 1.0], "ratios": {}, "sigma_N_deg": 2.0}},
+                      "eigenvalues": [100.0, 10.0, 1.0], "ratios": {}, "sigma_N_deg": 2.0,
+                      "per_crossing_spread_deg": {"median": 12.0, "max": 40.0, "n_local": 3, "n_fallback": 1}}},
         "crossings": [{"probe": "2", "time": "2019-01-27T12:20:00.000Z", "direction": "out", "confidence": 0.9,
-                       "sigma_t_s": 0.1, "layer_start": "2019-01-27T12:19:50.000Z", "layer_end": "2019-01-27T12:20:10.000Z"}],
+                       "sigma_t_s": 0.1, "layer_start": "2019-01-27T12:19:50.000Z", "layer_end": "2019-01-27T12:20:10.000Z",
+                       "flags": ["density_unavailable", "layer_edge_beyond_data"], "normal": NORMAL}],
+        "detection": {"frame": "GSE", "tilt_deg": 0.0, "L": {"1": [0, 0, 1], "2": [0, 0, 1]}},
+        "comparison": None,
         "timing": {"n_hat": [1, 0, 0], "V_km_s": 20.0, "sigma_n_deg": 3.0, "sigma_V_km_s": 2.0, "n_spacecraft": 2,
                    "method": "constrained", "degenerate": True, "frame": "GSE",
                    "formation": {"label": "string", "elongation": 0.99, "planarity": 0.5}},
@@ -36,7 +43,7 @@ def test_valid_document_passes():
 
 
 @pytest.mark.parametrize("path, value, message", [
-    (("schema",), "mms_mp/0", "$.schema: expected one of ['mms_mp/1']"),
+    (("schema",), "mms_mp/1", "$.schema: expected one of ['mms_mp/2']"),
     (("frame",), "GSM", "$.frame: expected one of ['GSE']"),
     (("timing", "frame"), "GSM", "$.timing.frame"),
     (("timing", "n_hat"), [2, 0, 0], "timing.n_hat is not a unit vector"),
@@ -51,12 +58,20 @@ def test_valid_document_passes():
     (("vn", "1", "frame"), "GSM", "$.vn.1.frame: expected one of ['GSE']"),
     (("vn", "1", "smoothing", "order"), "2", "$.vn.1.smoothing.order: expected int"),
     (("trange",), ["2019-01-27T12:55:00.000Z", "2019-01-27T12:15:00.000Z"], "is not before end"),
+    (("crossings", 0, "flags"), "edge", "$.crossings[0].flags: expected a list"),
+    (("crossings", 0, "normal", "n_hat"), [0, 0, 2], "crossings[0].normal.n_hat is not a unit vector"),
+    (("crossings", 0, "normal", "L"), [0, 1, 0], "crossings[0].normal: L, M, N are not orthonormal"),
+    (("crossings", 0, "normal", "M"), [0, 1, 0], "crossings[0].normal: [L; M; N] is left-handed"),
+    (("crossings", 0, "normal", "frame"), "GSM", "$.crossings[0].normal.frame: expected one of ['GSE']"),
+    (("crossings", 0, "normal", "window"), ["2019-01-27T12:19:50.000Z"], "$.crossings[0].normal.window: expected 2 items"),
+    (("detection", "L", "1"), [0, 0, 3], "detection.L.1 is not a unit vector"),
+    (("lmn", "1", "per_crossing_spread_deg", "n_local"), 2.5, "per_crossing_spread_deg.n_local: expected int"),
 ])
 def test_hostile_documents_are_refused_with_the_place(path, value, message):
     d = copy.deepcopy(GOOD); x = d
     for k in path[:-1]: x = x[k]
     x[path[-1]] = value
-    with pytest.raises(InputError, match="does not follow schema mms_mp/1") as e:
+    with pytest.raises(InputError, match="does not follow schema mms_mp/2") as e:
         validate_result_json(d)
     assert message in str(e.value)
 
@@ -129,7 +144,7 @@ def test_nan_written_as_null(tmp_path):
 
 
 def test_one_spacecraft_is_a_degraded_result_not_a_failure():
-    """One probe: crossings, V_N, displacement and thickness as usual; timing says it needs two probes."""
+    """One probe: crossings, normals, V_N, displacement and thickness as usual; timing is skipped, saying it needs two probes."""
     import warnings
     from mms_mp.pipeline import analyze
     from mms_mp.synthetic import demo_event_dir, load_truth
@@ -138,8 +153,25 @@ def test_one_spacecraft_is_a_degraded_result_not_a_failure():
         warnings.simplefilter("ignore")
         r = analyze(tr.trange, ("2",), rate="srvy", source="local", data_dir=d)
     st = {k: v.status for k, v in r.status.items()}
-    assert st == {"load": "ok", "quality": "ok", "lmn": "ok", "detect": "ok", "vn": "ok", "displacement": "ok",
-                  "timing": "failed", "thickness": "ok"}, r.status
+    assert st == {"load": "ok", "quality": "ok", "lmn": "ok", "detect": "ok", "normals": "ok", "vn": "ok",
+                  "displacement": "ok", "timing": "skipped", "thickness": "ok"}, r.status
     assert "needs at least 2 probes" in r.status["timing"].reason and "MMS2" in r.status["timing"].reason
     assert len(r.crossings) == len(tr.crossings_of("2"))                        # every true crossing of MMS2
     assert all(x.method == "integrated V_N" for x in r.thickness) and r.thickness
+
+
+def test_missing_detection_and_normal_keys_named():
+    d = copy.deepcopy(GOOD); del d["detection"]; del d["crossings"][0]["normal"]
+    with pytest.raises(InputError, match=r"\$\.detection: missing") as e:
+        validate_result_json(d)
+    assert "$.crossings[0].normal: missing" in str(e.value)
+
+
+def test_stage_skipped_is_not_a_failure():
+    from mms_mp.stages import StageSkipped
+    def no_plasma(): raise StageSkipped("no FPI, HPCA or EDP data")
+    st = {}
+    run_stage(st, "vn", no_plasma)
+    run_stage(st, "displacement", lambda: 1, needs=("vn",))
+    assert (st["vn"].status, st["vn"].reason) == ("skipped", "no FPI, HPCA or EDP data")
+    assert st["displacement"].status == "skipped" and "vn skipped" in st["displacement"].reason
