@@ -254,8 +254,6 @@ def test_summary_event_draws_the_callers_vn():
         summary_event(ev, 1, Lmn(), vn=vn)
 
 
-@pytest.mark.xfail(reason="pipeline.stage_vn prefixes 'MMS{p}: ' to a message vn_sources already prefixed "
-                          "(fix in nbs/15_pipeline.ipynb)", strict=False, raises=AssertionError)
 def test_a_probe_label_appears_once_in_a_stage_message():
     """An FGM-only probe has no V_N source: the stage message names the probe once, not 'MMS1: MMS1:'."""
     from mms_mp.core import MMSMPError
