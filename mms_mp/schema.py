@@ -258,6 +258,7 @@ def _formation_json(fm) -> dict:
 # %% ../nbs/14b_schema.ipynb #342eb686
 def timing_json(t, # multispacecraft.TimingResult
                 group=None, # the boundary.CrossingGroup it came from (adds time and direction)
+                delays=None, # the group's delays: {method, delays_s, sigma_s, xcorr} (s)
                ) -> dict: # n̂ (unit, GSE), V and σ (km/s), σ_n (deg), method, formation metrics
     "JSON entry of a `multispacecraft.TimingResult` (formation metrics included)."
     out = {"n_hat": _vec(t.n_hat), "V_km_s": _f(t.V_km_s), "sigma_n_deg": _f(t.sigma_n_deg),
@@ -269,6 +270,14 @@ def timing_json(t, # multispacecraft.TimingResult
            "sigma_V_timing_km_s": _f(t.sigma_V_timing_km_s),  # timing/position part (Birge-widened)
            "sigma_V_normal_km_s": _f(t.sigma_V_normal_km_s),  # part from the constraint normal's σ
            "birge": _f(t.birge), "flags": [str(f) for f in t.flags]}
+    if delays is not None:
+        per = lambda d: {str(k): _f(v) for k, v in d.items()}
+        x = delays["xcorr"]
+        out["delays"] = {"method": str(delays["method"]), "delays_s": per(delays["delays_s"]),
+                         "sigma_s": per(delays["sigma_s"]),
+                         "xcorr_check": {"reason": x["reason"]} if "reason" in x else {
+                             "delays_s": per(x["delays_s"]), "sigma_s": per(x["sigma_s"]),
+                             "peak_corr": per(x["peak_corr"]), "flags": [str(f) for f in x["flags"]]}}
     if group is None: return out
     t_ref = group.crossings[group.ref].time
     return out | {"time": iso_ms(t_ref), "direction": str(group.direction),
@@ -333,13 +342,17 @@ def result_json(res, # stages.AnalysisResult
     ev = res.event
     files, missing = (ev.provenance, ev.missing) if ev is not None else ([], [])
     prov = [{"name": str(p.get("name")), "sha256": str(p.get("sha256"))} for p in files]
+    delays = res.delays if len(res.delays) == len(res.timings) else [None] * len(res.timings)
+    best = next((k for k, (g, _) in enumerate(res.timings) if g is res.timing_group), None)
     return {"schema": SCHEMA, "trange": [iso_ms(res.trange[0]), iso_ms(res.trange[1])],
             "probes": [str(p) for p in res.probes], "frame": "GSE",
             "lmn": {p: lmn_json(l, res.normal_spread.get(p)) for p, l in res.lmn.items()},
             "crossings": _crossings_json(res),
             "detection": detection_json(res.matched) if res.matched is not None else None,
-            "timing": timing_json(res.timing, res.timing_group) if res.timing is not None else None,
-            "timing_groups": [timing_json(t, g) for g, t in res.timings],
+            "timing": (timing_json(res.timing, res.timing_group, None if best is None else delays[best])
+                       if res.timing is not None
+                       else None),
+            "timing_groups": [timing_json(t, g, d) for (g, t), d in zip(res.timings, delays)],
             "thickness": [thickness_json(t) for t in res.thickness],
             "displacement": {p: disp_json(d) for p, d in res.displacement.items()},
             "vn": {p: vn_json(v) for p, v in res.vn.items()},

@@ -20,7 +20,7 @@ from .normals import crossing_normals
 from .boundary import DetectorCfg, detect_crossings_multi
 from .electric import event_sources, normal_velocity, smooth_normal_velocity
 from .motion import integrate_disp
-from .multispacecraft import timing_normal
+from .multispacecraft import timing_normal, group_delays, positions_at
 from .thickness import layer_thicknesses
 from .overlay import compare_normal
 from .schema import result_json
@@ -29,8 +29,8 @@ from .schema import result_json
 __all__ = ['STAGES', 'StageStatus', 'StageSkipped', 'run_stage', 'crossing_key', 'AnalysisResult', 'check_probes', 'stage_load',
            'stage_quality', 'stage_lmn', 'edge_flags', 'stage_detect', 'probe_normals', 'angles_deg', 'normal_spread',
            'probe_message', 'stage_normals', 'vn_sources', 'stage_vn', 'stage_displacement', 'mean_normal',
-           'weighted_normal', 'group_normal', 'stage_timing', 'stage_thickness', 'event_psi', 'median_normal',
-           'stage_compare']
+           'weighted_normal', 'group_normal', 'xcorr_check', 'group_timing_inputs', 'stage_timing', 'stage_thickness',
+           'event_psi', 'median_normal', 'stage_compare']
 
 # %% ../nbs/14c_stages.ipynb #5148ace3
 STAGES = ("load", "quality", "lmn", "detect", "normals", "vn", "displacement", "timing",
@@ -107,6 +107,7 @@ class AnalysisResult:
     timing: object = None  # multispacecraft.TimingResult (GSE) of the group with most probes
     timing_group: object = None  # the boundary.CrossingGroup `timing` came from
     timings: list = field(default_factory=list)  # (CrossingGroup, TimingResult) per matched group
+    delays: list = field(default_factory=list)  # per timing group: how its delays were measured, s
     thickness: list = field(default_factory=list)  # thickness.Thickness results (km)
     published: dict = field(default_factory=dict)  # probe -> overlay.PublishedNormal
     comparison: dict | None = None  # ours against the published normals (overlay.compare_normal)
@@ -365,14 +366,42 @@ def _timing_groups(res: AnalysisResult) -> list:
                                        "positions, so timing is not possible")
     return groups
 
+# %% ../nbs/14c_stages.ipynb #b7dfd2a0
+def _xy(da): # DataArray → (time datetime64[ns], values float)
+    return np.asarray(da["time"].values), np.asarray(da.values, float)
+
+# %% ../nbs/14c_stages.ipynb #7bbe3c55
+def xcorr_check(res: AnalysisResult, # the analysis, after `detect`
+                g, # boundary.CrossingGroup
+               ) -> dict: # {delays_s, sigma_s, peak_corr, flags} or {reason} when it cannot be measured
+    "Delays of a group by cross-correlating B_L over the reference layer (`group_delays`), as a check."
+    r = {p: res.event[p]["R_gse"] for p in g.crossings}
+    B_L = {p: (t, b[:, :3] @ res.matched.R_used[p][0])
+           for p in g.crossings for t, b in [_xy(res.event[p]["B_gse"])]}
+    try: gd = group_delays(g, B_L, r, frame=g.frame)
+    except MMSMPError as e: return {"reason": str(e)}
+    return {"delays_s": gd.delays.delays_s, "sigma_s": gd.sigma_t_s, "peak_corr": gd.delays.peak_corr,
+            "flags": list(gd.delays.flags)}
+
+def group_timing_inputs(res: AnalysisResult, # the analysis, after `detect`
+                        g, # boundary.CrossingGroup
+                       ) -> tuple: # (keyword arguments of `timing_normal`, {method, delays_s, sigma_s, xcorr})
+    "Timing inputs of a group: detected times, formation at the reference time; xcorr delays as a check."
+    r = {p: res.event[p]["R_gse"] for p in g.crossings}
+    form = positions_at(r, {p: g.crossings[g.ref].time for p in g.crossings}, frame=g.frame)
+    return {**g.timing_inputs(), "formation": form}, {
+        "method": "detected crossing times (layer centres)", "delays_s": g.delays_s,
+        "sigma_s": g.sigma_t_s, "xcorr": xcorr_check(res, g)}
+
 # %% ../nbs/14c_stages.ipynb #55a2c622
-def _constrained_timing(res: AnalysisResult, g, cfg: dict):
-    "Timing of one group; a degenerate formation is constrained to `group_normal` and its σ."
+def _constrained_timing(res: AnalysisResult, g, cfg: dict) -> tuple:
+    "(timing, delays) of one group; a degenerate formation is constrained to `group_normal` and its σ."
     n0, s0, source = group_normal(res, g)
     kw = {"normal_sigma_deg": s0, **cfg.get("timing", {})}
+    inputs, delays = group_timing_inputs(res, g)
     # n̂ = n̂₀ with that σ; σ_V = timing part (Birge-widened) ⊕ normal part
-    return timing_normal(**g.timing_inputs(), normal=n0, normal_frame=g.frame, outward_hint=n0,
-                         hint_frame=g.frame, normal_source=source, **kw)
+    return timing_normal(**inputs, normal=n0, normal_frame=g.frame, outward_hint=n0,
+                         hint_frame=g.frame, normal_source=source, **kw), delays
 
 # %% ../nbs/14c_stages.ipynb #b15c5bba
 def stage_timing(res: AnalysisResult, # the analysis being built (updated in place)
@@ -381,18 +410,14 @@ def stage_timing(res: AnalysisResult, # the analysis being built (updated in pla
     "Constrained timing normal and speed for every crossing seen by ≥ 2 probes (`timing_normal`)."
     out, errs = [], []
     for g in _timing_groups(res):
-        try: out.append((g, _constrained_timing(res, g, cfg)))
+        try: out.append((g,) + _constrained_timing(res, g, cfg))
         except MMSMPError as e: errs.append(f"{iso_ms(g.crossings[g.ref].time)}: {e}")
     if not out: raise GeometryError("timing failed for every matched crossing: " + "; ".join(errs))
-    res.timings = out
-    g, t = max(out, key=lambda gt: (gt[1].n_spacecraft, gt[0].confidence))
-    res.timing, res.timing_group = t, g
+    res.timings, res.delays = [(g, t) for g, t, _ in out], [d for _, _, d in out]
+    k = max(range(len(out)), key=lambda k: (out[k][1].n_spacecraft, out[k][0].confidence))
+    res.timing, res.timing_group = out[k][1], out[k][0]
     if errs: res.status["timing"].reason = "; ".join(errs)
-    return out
-
-# %% ../nbs/14c_stages.ipynb #b7dfd2a0
-def _xy(da): # DataArray → (time datetime64[ns], values float)
-    return np.asarray(da["time"].values), np.asarray(da.values, float)
+    return res.timings
 
 # %% ../nbs/14c_stages.ipynb #589e7cd7
 def stage_thickness(res: AnalysisResult, # the analysis being built (updated in place)
