@@ -80,7 +80,7 @@ def build_formation_table(
         t, r, v = (np.concatenate(x) for x in zip(*(read_defeph(f, trange) for f in files)))
         t, i = np.unique(t, return_index=True)
         r, v = r[i], v[i]
-        ts = (t - np.datetime64(0, "ns")).astype("int64") / 1e9
+        ts = seconds_since(t, np.datetime64(0, "ns"))  # Unix seconds, as cotrans wants
         d = {"time": t, "probe": int(p)}
         for q, x in (("r", r), ("v", v)):
             for fr in ("gse", "gsm"):
