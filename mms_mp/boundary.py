@@ -16,12 +16,12 @@ from .resample import interp_nogap, merge_vars
 # %% auto #0
 __all__ = ['DetectorCfg', 'clean_series', 'gap_mask', 'running_mean', 'level_crossings', 'two_levels', 'shorth', 'Feature',
            'make_feature', 'judge_feature', 'lmn_matrix', 'ProbeFeatures', 'probe_features', 'relevel', 'FusedP',
-           'fuse_probability', 'enforce_dwell', 'hysteresis_states', 'Crossing', 'CrossingList', 'centre_fit',
-           'tilt_cost', 'best_tilt', 'rotate_L', 'crossings_from_states', 'detect_crossings', 'crossings_from_features',
-           'CrossingGroup', 'match_crossings', 'position_at', 'MultiCrossings', 'shared_levels',
-           'detect_crossings_multi']
+           'fuse_probability', 'enforce_dwell', 'hysteresis_states', 'Crossing', 'CrossingList', 'sigma_t_floor',
+           'centre_fit', 'tilt_cost', 'best_tilt', 'rotate_L', 'contrast_windows', 'crossing_contrast',
+           'crossings_from_states', 'detect_crossings', 'crossings_from_features', 'CrossingGroup', 'match_crossings',
+           'position_at', 'MultiCrossings', 'shared_levels', 'detect_crossings_multi']
 
-# %% ../nbs/10_boundary.ipynb #75cbeda0
+# %% ../nbs/10_boundary.ipynb #c76e71af
 @dataclass
 class DetectorCfg:
     "Thresholds of the crossing detector, in physical units or seconds (defaults justified in the text)."
@@ -30,35 +30,37 @@ class DetectorCfg:
     min_dwell_s: float = 5.0  # shortest stay in a region that counts, s
     grid_dt_s: float = 0.5  # spacing of the common grid of the fused probability, s
     smooth_s: float = 2.0  # running mean of each feature score before fusion, s
-    refine_smooth_s: float = 0.5  # running mean of the high-cadence feature before half-level timing, s
+    refine_smooth_s: float = 0.5  # running mean of the high-cadence feature before timing, s
     w_density: float = 1.0  # weight of the log-density feature
     w_bl: float = 1.0  # weight of the B_L feature
     w_he: float = 0.5  # weight of the He+ fraction feature
     gain: float = 5.0  # logistic gain k in P = 1/(1+exp(-k z))
-    min_density_ratio: float = 3.0  # smallest sheath/magnetosphere density ratio for density to be used
-    min_bl_jump_nT: float = 10.0  # smallest B_L jump between the two levels for B_L to be used, nT
-    he_frac_min: float = 0.002  # smallest magnetospheric He+ fraction N_He+/Ni for He+ to be used
+    min_density_ratio: float = 3.0  # smallest sheath/magnetosphere density ratio to use density
+    min_bl_jump_nT: float = 10.0  # smallest B_L jump between the two levels to use B_L, nT
+    he_frac_min: float = 0.002  # smallest magnetospheric N_He+/Ni to use He+
     min_snr: float = 5.0  # level difference / sample noise needed for a feature to be used
-    gap_factor: float = 3.0  # a time step > gap_factor × local cadence (and > gap_min_s) is a data gap
+    gap_factor: float = 3.0  # a step > gap_factor × local cadence (and > gap_min_s) is a gap
     gap_min_s: float = 1.0  # time steps shorter than this are never gaps, s
-    level_window_s: float = 60.0  # window each side of a crossing for the local asymptotic levels, s
+    level_window_s: float = 60.0  # longest window each side of a crossing for its levels, s
+    level_window_layers: float = 3.0  # confidence level windows, in layer durations
     plateau_frac: float = 0.98  # a local level must reach this fraction of the global jump
-    level_rel_sigma: float = 0.003  # 1σ of the half-level as a fraction of the jump (plateaus still hold tanh tails)
-    edge_frac: float = 0.76  # fraction of the change between the layer edges (76 %: the 2δ of a tanh)
+    level_rel_sigma: float = 0.003  # 1σ of the half-level, fraction of the jump (tanh tails)
+    edge_frac: float = 0.76  # fraction of the change between the layer edges (the 2δ of a tanh)
     gap_confidence: float = 0.3  # confidence factor for a crossing with a data gap across it
-    min_boundary_speed_kms: float = 5.0  # slowest boundary speed assumed when matching probes, km/s
-    max_L_tilt_deg: float = 40.0  # largest rotation of L about N tried to make B_L and density agree, deg (0: never)
+    min_boundary_speed_kms: float = 5.0  # slowest boundary speed assumed in matching, km/s
+    max_L_tilt_deg: float = 40.0  # largest rotation of L about N tried, deg (0: never)
     tilt_step_deg: float = 1.0  # step of that scan, deg
-    tilt_min_chi2: float = 9.0  # rotate only if the disagreement drops by this many χ² units (3σ for one parameter)
+    tilt_min_chi2: float = 9.0  # rotate only if the χ² drops by this much (3σ for one parameter)
     centre_fit_frac: float = 0.25  # half-width of the density centre fit, fraction of the layer
 
     def __post_init__(self):
         if not 0 < self.p_exit < 0.5 < self.p_enter < 1:
             raise InputError(
-                f"need 0 < p_exit < 0.5 < p_enter < 1, got p_exit={self.p_exit}, p_enter={self.p_enter}; "
-                "e.g. p_exit=0.3, p_enter=0.7"
+                f"need 0 < p_exit < 0.5 < p_enter < 1, got p_exit={self.p_exit}, "
+                f"p_enter={self.p_enter}; e.g. p_exit=0.3, p_enter=0.7"
             )
-        for k in ("min_dwell_s", "grid_dt_s", "smooth_s", "gain", "level_window_s", "min_boundary_speed_kms"):
+        for k in ("min_dwell_s", "grid_dt_s", "smooth_s", "gain", "level_window_s",
+                  "level_window_layers", "min_boundary_speed_kms"):
             if not getattr(self, k) > 0:
                 raise InputError(f"DetectorCfg.{k} must be > 0, got {getattr(self, k)!r}")
         if not 0 < self.edge_frac < 1:
@@ -488,9 +490,53 @@ def _window(ts, a, b):
     "Slice of the sorted times ts inside [a, b] (binary search: O(log N), not a full-length mask)."
     return slice(int(np.searchsorted(ts, a, "left")), int(np.searchsorted(ts, b, "right")))
 
-# %% ../nbs/10_boundary.ipynb #1a393d16
-def _time_layer(ts, y, span, zone, t_ref, before_lvl, after_lvl, cfg, fit=False):
-    "Half-level time, 76 % edges and σ_t of one transition (times in s); `fit`: time it with `centre_fit`."
+# %% ../nbs/10_boundary.ipynb #4a23aa25
+def sigma_t_floor(dt: float, # sample spacing of the timed series, s
+                  D: float, # layer duration between the 76 % edges, s
+                  jump: float, # level change across the layer, units of the series
+                  level_noise: float, # 1σ spread of the series about its levels, same units
+                  edge_frac: float = 0.76, # fraction of the jump between the two edges
+                 ) -> float: # smallest honest 1σ of the half-level time, s (≥ dt/√12)
+    "σ_t floor: the quantisation of the sample times and the level noise over the layer's mean slope."
+    slope = edge_frac * abs(jump) / max(D, dt)
+    return float(np.hypot(dt / np.sqrt(12), level_noise / slope))
+
+# %% ../nbs/10_boundary.ipynb #da4f6f66
+def _edges(ts, fx, t_c, e0, span, data):
+    "76 % edges around t_c (s), whether both were found, and whether one fell back beyond the data."
+    c0, _ = level_crossings(ts, fx, e0)
+    c1, _ = level_crossings(ts, fx, 1 - e0)
+    c0, c1 = c0[c0 < t_c], c1[c1 > t_c]
+    t_s = c0.max() if c0.size else max(span[0], data[0])     # never before the first sample
+    t_e = c1.min() if c1.size else min(span[1], data[1])     # never after the last one
+    beyond = (not c0.size and span[0] < data[0]) or (not c1.size and span[1] > data[1])
+    return t_s, t_e, bool(c0.size and c1.size), bool(beyond)
+
+# %% ../nbs/10_boundary.ipynb #d5bb0b43
+def _level_noise(ts, y, windows):
+    "rms over the plateau windows of the robust spread (1.4826 MAD) of y about its level; 0 if none."
+    s = []
+    for a, b in windows:
+        w = y[_window(ts, a, b)]
+        w = w[np.isfinite(w)]
+        if w.size >= 3: s.append(1.4826 * np.median(np.abs(w - np.median(w))))
+    return float(np.sqrt(np.mean(np.square(s)))) if s else 0.0
+
+# %% ../nbs/10_boundary.ipynb #2f3fe935
+def _plateaus(t_s, t_e, span, W):
+    "Plateau windows (s): up to W each side, starting half a layer duration beyond each edge."
+    D = t_e - t_s
+    return (max(span[0], t_s - D / 2 - W), t_s - D / 2), (t_e + D / 2, min(span[1], t_e + D / 2 + W))
+
+# %% ../nbs/10_boundary.ipynb #4f92c293
+def _sample_noise(y, n):
+    "1σ sample noise of y from its successive differences (robust), reduced by an n-sample mean."
+    d = np.abs(np.diff(y[np.isfinite(y)]))
+    return 1.4826 * _nanmedian(d) / np.sqrt(2) / np.sqrt(max(n, 1))
+
+# %% ../nbs/10_boundary.ipynb #a52c2fc5
+def _time_layer(ts, y, span, zone, t_ref, before_lvl, after_lvl, cfg, fit=False, floor=True):
+    "Half-level time, 76 % edges, σ_t and flags of one transition (s); `fit`: time with `centre_fit`."
     W = cfg.level_window_s
     e0 = (1 - cfg.edge_frac) / 2
     a, b = before_lvl, after_lvl           # first pass: the feature's global levels
@@ -500,23 +546,21 @@ def _time_layer(ts, y, span, zone, t_ref, before_lvl, after_lvl, cfg, fit=False)
     m = _window(ts, *span)
     tsm, ym = ts[m], y[m]
     if tsm.size < 4 or not np.isfinite(a - b) or a == b: return "no_data"
+    fin = ts[np.isfinite(y)]
     dt = float(np.median(np.diff(tsm)))
-    ysm = running_mean(ym, round(cfg.refine_smooth_s / dt))
+    nsm = round(cfg.refine_smooth_s / dt)
+    ysm = running_mean(ym, nsm)
     dlev = 0.0
     for _ in range(2):                     # second pass: levels from outside the first-pass edges
         fx = (ysm - a) / (b - a)
         tc, _ = level_crossings(tsm, fx, 0.5)
         if not tc.size: return "no_half_level"
         t_c = tc[np.argmin(np.abs(tc - t_ref))]
-        c0, _ = level_crossings(tsm, fx, e0)
-        c1, _ = level_crossings(tsm, fx, 1 - e0)
-        ok = (c0[c0 < t_c].size > 0) and (c1[c1 > t_c].size > 0)
-        t_s = c0[c0 < t_c].max() if c0[c0 < t_c].size else span[0]
-        t_e = c1[c1 > t_c].min() if c1[c1 > t_c].size else span[1]
-        D = t_e - t_s
-        L = max(cfg.min_dwell_s, D / 2)   # plateau: ≥ half a layer long, half a layer beyond the edge
-        a2 = _median_in(tsm, ym, max(span[0], t_s - D / 2 - W), t_s - D / 2, L)
-        b2 = _median_in(tsm, ym, t_e + D / 2, min(span[1], t_e + D / 2 + W), L)
+        t_s, t_e, ok, beyond = _edges(tsm, fx, t_c, e0, span, (fin[0], fin[-1]))
+        L = max(cfg.min_dwell_s, (t_e - t_s) / 2)   # plateau: ≥ half a layer long
+        (p0, p1), (q0, q1) = _plateaus(t_s, t_e, span, W)
+        a2 = _median_in(tsm, ym, p0, p1, L)
+        b2 = _median_in(tsm, ym, q0, q1, L)
         a2 = a2 if np.isfinite(a2) else a
         b2 = b2 if np.isfinite(b2) else b
         if np.isfinite(before_lvl - after_lvl):   # short of plateau_frac: partial excursion
@@ -524,27 +568,21 @@ def _time_layer(ts, y, span, zone, t_ref, before_lvl, after_lvl, cfg, fit=False)
             if (b2 - before_lvl) / jump < cfg.plateau_frac: b2 = after_lvl
             if (after_lvl - a2) / jump < cfg.plateau_frac: a2 = before_lvl
         if abs(b2 - a2) < 0.5 * abs(b - a): break
-        dlev = abs((a2 + b2) - (a + b)) / 2
-        a, b = a2, b2   # how far the half-level moved: a level uncertainty
+        dlev = abs((a2 + b2) - (a + b)) / 2     # how far the half-level moved: a level uncertainty
+        a, b = a2, b2
     mult = tc[(tc >= t_s) & (tc <= t_e)]
     dlev = max(dlev, cfg.level_rel_sigma * abs(b - a))
-    noise = (
-        1.4826
-        * _nanmedian(np.abs(np.diff(ym[np.isfinite(ym)])))
-        / np.sqrt(2)
-        / np.sqrt(max(round(cfg.refine_smooth_s / dt), 1))
-    )
     slope = abs(b - a) * cfg.edge_frac / max(t_e - t_s, dt)
-    sig = np.sqrt(
-        dt**2 / 12
-        + (noise / slope) ** 2
-        + (dlev / slope) ** 2
-        + (np.std(mult) if mult.size > 1 else 0.0) ** 2
-    )
-    if fit:                                # noisy tracer: the line fit replaces the nearest crossing and its scatter
+    spread = np.std(mult) if mult.size > 1 else 0.0
+    sig = np.sqrt(dt**2 / 12 + (_sample_noise(ym, nsm) / slope) ** 2 + (dlev / slope) ** 2 + spread**2)
+    plats = _plateaus(t_s, t_e, span, W)
+    if fit:                                # noisy tracer: the line fit replaces the nearest crossing
         t_f, s_f = centre_fit(ts, y, a, b, t_c, t_s, t_e, cfg.centre_fit_frac)
         if np.isfinite(s_f): t_c, sig = t_f, np.sqrt(dt ** 2 / 12 + s_f ** 2 + (dlev / slope) ** 2)
-    return dict(t_c=t_c, t_s=t_s, t_e=t_e, sigma=sig, a=a, b=b, edges_ok=ok, dt=dt)
+        ysm = running_mean(ym, round(2 * cfg.centre_fit_frac * (t_e - t_s) / dt))   # as the fit sees it
+    if floor: sig = max(sig, sigma_t_floor(dt, t_e - t_s, b - a, _level_noise(tsm, ysm, plats), cfg.edge_frac))
+    flags = ["edge_unresolved"] * (not ok) + ["layer_edge_beyond_data"] * beyond
+    return dict(t_c=t_c, t_s=t_s, t_e=t_e, sigma=sig, a=a, b=b, flags=flags, dt=dt)
 
 # %% ../nbs/10_boundary.ipynb #5380baa9
 def centre_fit(ts: np.ndarray, # (N,) sample times, s (sorted)
@@ -706,7 +744,147 @@ def _linear(f: Feature):
     "The quantity whose half-level is the layer centre: n (not log n) for density, B_L as is."
     return 10 ** f.y if f.name == "density" else f.y
 
-# %% ../nbs/10_boundary.ipynb #e82fe5b7
+# %% ../nbs/10_boundary.ipynb #36cbdaa5
+def contrast_windows(t_s: float, # first 76 % edge of the layer, s
+                     t_e: float, # second edge, s
+                     lo: float, # halfway to the previous crossing (or the first grid time), s
+                     hi: float, # halfway to the next crossing (or the last grid time), s
+                     cfg: DetectorCfg, # smooth_s, level_window_layers, level_window_s
+                    ) -> tuple: # ((a0, a1), (b0, b1)) level windows before and after the layer, s
+    "Level windows a few layer durations wide beside the layer, stopping halfway to the neighbours."
+    g = cfg.smooth_s / 2
+    w = min(max(cfg.level_window_layers * (t_e - t_s), cfg.smooth_s), cfg.level_window_s)
+    a1, b0 = max(t_s - g, lo), min(t_e + g, hi)
+    return (max(lo, a1 - w), a1), (b0, min(hi, b0 + w))
+
+# %% ../nbs/10_boundary.ipynb #8553e3b1
+def _side_level(ts, P, a, b, at):
+    "Median of P over [a, b]; P interpolated at `at` if the window holds no finite sample."
+    v = _nanmedian(P[_window(ts, a, b)])
+    ok = np.isfinite(P)
+    return v if np.isfinite(v) or not ok.any() else float(np.interp(at, ts[ok], P[ok]))
+
+# %% ../nbs/10_boundary.ipynb #98445020
+def crossing_contrast(ts: np.ndarray, # (G,) grid of the fused probability, s
+                      P: np.ndarray, # (G,) P(magnetosheath), NaN allowed
+                      t_s: float, # first 76 % edge of the layer, s
+                      t_e: float, # second edge, s
+                      lo: float, # halfway to the previous crossing (or the first grid time), s
+                      hi: float, # halfway to the next crossing (or the last grid time), s
+                      cfg: DetectorCfg | None = None, # smooth_s, level_window_layers, level_window_s
+                     ) -> float: # |P after − P before| in [0, 1]; NaN if P has no data at all
+    "Contrast of P(magnetosheath) across one layer, from levels on the crossing's own scale."
+    (a0, a1), (b0, b1) = contrast_windows(t_s, t_e, lo, hi, cfg or DetectorCfg())
+    return abs(_side_level(ts, P, b0, b1, b0) - _side_level(ts, P, a0, a1, a1))
+
+# %% ../nbs/10_boundary.ipynb #8bb1793d
+def _decision_zones(ts, state, cand):
+    "State changes and their zones (s): last sample beyond the old threshold, first beyond the new."
+    ch = np.flatnonzero((state[1:] != state[:-1]) & (state[:-1] >= 0)) + 1
+    last = {v: np.maximum.accumulate(np.where(cand == v, np.arange(cand.size), -1)) for v in (0, 1)}
+    return ch, [(ts[last[state[b - 1]][b - 1]], ts[b]) for b in ch]
+
+# %% ../nbs/10_boundary.ipynb #1dc26b0a
+def _coverage(fp, z0, z1, cfg):
+    "Features with data at a decision zone, and the confidence factor √(W_used/W_all) they give."
+    near = (fp.ts >= z0 - cfg.smooth_s) & (fp.ts <= z1 + cfg.smooth_s)
+    used = tuple(n for n, sc in fp.scores.items() if np.isfinite(sc[near]).any())
+    wall = cfg.w_density + cfg.w_bl + cfg.w_he
+    return used, np.sqrt(sum(fp.weights[n] for n in used) / wall)
+
+# %% ../nbs/10_boundary.ipynb #d38301c6
+def _timing_context(pf, fp, cfg):
+    "The timing feature (B_L, else density) and density as float seconds and linear values, with gaps."
+    prim = next((f for k in ("B_L", "density") if (f := pf.features.get(k)) is not None and f.usable), None)
+    dens = pf.features.get("density")
+    ctx = dict(prim=prim, dens=dens if dens is not None and dens.usable and dens is not prim else None)
+    if prim is not None:
+        ctx.update(pts=seconds_since(prim.t, fp.t0), lin=_linear(prim))
+        ctx["gaps"] = _gaps(ctx["pts"], cfg)
+    if ctx["dens"] is not None: ctx.update(dts=seconds_since(dens.t, fp.t0), dlin=_linear(dens))
+    return ctx
+
+# %% ../nbs/10_boundary.ipynb #5c1c4d88
+def _time_prim(ctx, span, zone, t_P, new, cfg):
+    "Time one state change on the timing feature: a `_time_layer` dict, 'no_half_level' or 'no_data'."
+    f = ctx["prim"]
+    lo_, hi_ = (10**f.lo, 10**f.hi) if f.name == "density" else (f.lo, f.hi)
+    sph, sh = (lo_, hi_) if f.sheath_high else (hi_, lo_)
+    lv = (sph, sh) if new == 1 else (sh, sph)
+    return _time_layer(ctx["pts"], ctx["lin"], span, zone, t_P, *lv, cfg, fit=f.name == "density")
+
+# %% ../nbs/10_boundary.ipynb #071b31c5
+def _density_check(ctx, span, zone, t_c, D, cfg):
+    "(density half-level time s or None, its σ s, agrees with t_c) when density is not the timing feature."
+    if ctx["dens"] is None: return None, np.nan, True
+    r = _time_layer(ctx["dts"], ctx["dlin"], span, zone, t_c, np.nan, np.nan, cfg, fit=True, floor=False)
+    if not isinstance(r, dict): return None, np.nan, True
+    return r["t_c"], r["sigma"], abs(r["t_c"] - t_c) <= max(D, 2 * r["dt"])
+
+# %% ../nbs/10_boundary.ipynb #c04068db
+def _bn_over_b(pf, t0, t_s, t_e):
+    "Mean B_N / mean |B| over the layer [t_s, t_e] (s since t0); NaN with fewer than 3 samples."
+    bl = pf.B_lmn[_window(seconds_since(pf.t_B, t0), t_s, t_e)]
+    bl = bl[np.isfinite(bl).all(1)]
+    return float(bl[:, 2].mean() / np.linalg.norm(bl, axis=1).mean()) if len(bl) > 2 else np.nan
+
+# %% ../nbs/10_boundary.ipynb #7bce4c4f
+def _one_timing(ctx, fp, span, zone, t_P, new, cfg):
+    "(t_c, t_s, t_e, σ s, levels, method, flags, gap s) of one state change, or None if no crossing."
+    z0, z1 = zone
+    if ctx["prim"] is None: return t_P, z0, z1, (z1 - z0) / np.sqrt(12), {}, "P=0.5", [], 0.0
+    r = _time_prim(ctx, span, zone, t_P, new, cfg)
+    if r == "no_half_level": return None      # the timing feature never passed its half-level
+    if not isinstance(r, dict):
+        t_s, t_e, out = z0, z1, (t_P, z0, z1, (z1 - z0) / np.sqrt(12), {}, "P=0.5", ["timing_fallback_P"])
+    else:
+        t_s, t_e = r["t_s"], r["t_e"]
+        lv = {"before": r["a"], "after": r["b"]}
+        out = (r["t_c"], t_s, t_e, r["sigma"], lv, f"{ctx['prim'].name} half-level", r["flags"])
+        if _gap_len(ctx["gaps"], t_s, t_e) > 0: out[-1].append("layer_edge_beyond_data")
+    return *out, _gap_len(ctx["gaps"], min(t_s, z0), max(t_e, z1))
+
+# %% ../nbs/10_boundary.ipynb #15bebe77
+def _one_crossing(pf, fp, ctx, span, zone, new, cfg):
+    "One state change → (Crossing whose confidence is still to be set, its confidence factor) or None."
+    ts, P = fp.ts, fp.P
+    z0, z1 = zone
+    seg = (ts >= z0) & (ts <= z1)
+    tp, _ = level_crossings(ts[seg], P[seg], 0.5)
+    t_P = float(np.median(tp)) if tp.size else 0.5 * (z0 + z1)
+    used, factor = _coverage(fp, z0, z1, cfg)
+    no_he = "He+ fraction" in fp.weights and "He+ fraction" not in used
+    flags = list(pf.flags) + ["hpca_unavailable"] * no_he
+    r = _one_timing(ctx, fp, span, zone, t_P, new, cfg)
+    if r is None: return None
+    t_c, t_s, t_e, sig, lv, method, fl, gap = r
+    ok_grid = np.isfinite(P[(ts >= min(t_s, z0)) & (ts <= max(t_e, z1))])
+    if not ok_grid.all(): gap = max(gap, cfg.grid_dt_s * (~ok_grid).sum())
+    t_dn, s_dn, agree = _density_check(ctx, span, zone, t_c, t_e - t_s, cfg)
+    if not agree: factor, fl = factor * 0.5, fl + ["features_disagree"]
+    if gap > 0:
+        factor, fl = factor * cfg.gap_confidence, fl + ["gap_across_crossing"]
+        sig = np.hypot(sig, gap / np.sqrt(12))
+    at = lambda s: from_seconds(s, fp.t0)
+    c = Crossing(pf.probe, at(t_c), "out" if new == 1 else "in", np.nan, float(sig), at(t_s), at(t_e),
+                 at(t_P), method, used, tuple(sorted(set(flags + fl))), lv, _bn_over_b(pf, fp.t0, t_s, t_e),
+                 None if t_dn is None else at(t_dn), float(s_dn))
+    return c, factor
+
+# %% ../nbs/10_boundary.ipynb #e013dc6e
+def _set_confidence(crs, factors, fp, cfg):
+    "Confidence = own-scale P contrast × factor, the level windows stopping halfway to the neighbours."
+    from dataclasses import replace
+    tc = np.array([float(seconds_since(c.time, fp.t0)) for c in crs])
+    mid = (tc[1:] + tc[:-1]) / 2
+    out = []
+    for c, fac, lo, hi in zip(crs, factors, np.r_[fp.ts[:1], mid], np.r_[mid, fp.ts[-1:]]):
+        t_s, t_e = (float(seconds_since(x, fp.t0)) for x in (c.layer_start, c.layer_end))
+        con = crossing_contrast(fp.ts, fp.P, t_s, t_e, lo, hi, cfg)
+        out.append(replace(c, confidence=float(np.clip(con * fac, 0, 1))))
+    return out
+
+# %% ../nbs/10_boundary.ipynb #a365c9d9
 def crossings_from_states(pf: ProbeFeatures, # features of one probe
                           fp: FusedP, # fused probability
                           state: np.ndarray, # (G,) hysteresis state
@@ -715,106 +893,16 @@ def crossings_from_states(pf: ProbeFeatures, # features of one probe
                          ) -> list: # list of Crossing
     "Turn each state change into a timed `Crossing` (a loop over state changes)."
     cfg = cfg or DetectorCfg()
-    ts, P = fp.ts, fp.P
-    ch = np.flatnonzero((state[1:] != state[:-1]) & (state[:-1] >= 0)) + 1
-    last = {v: np.maximum.accumulate(np.where(cand == v, np.arange(cand.size), -1)) for v in (0, 1)}
-    zones = [(ts[last[state[b - 1]][b - 1]], ts[b]) for b in ch]
-    prim = next(
-        (f for k in ("B_L", "density") if (f := pf.features.get(k)) is not None and f.usable), None
-    )
-    dens = pf.features.get("density")
-    wall = cfg.w_density + cfg.w_bl + cfg.w_he
-    if prim is not None:
-        pts, lin = seconds_since(prim.t, fp.t0), _linear(prim)
-        gaps = _gaps(pts, cfg)
-    if dens is not None: dts, dlin = seconds_since(dens.t, fp.t0), _linear(dens)
-    tB = seconds_since(pf.t_B, fp.t0)
-    out = []
+    ts = fp.ts
+    ch, zones = _decision_zones(ts, state, cand)
+    ctx = _timing_context(pf, fp, cfg)
+    res = []
     for k, b in enumerate(ch):
-        new = int(state[b])
-        z0, z1 = zones[k]
-        span = (
-            zones[k - 1][1] if k else ts[0] - cfg.level_window_s,
-            zones[k + 1][0] if k + 1 < len(ch) else ts[-1] + cfg.level_window_s,
-        )
-        seg = (ts >= z0) & (ts <= z1)
-        tp, _ = level_crossings(ts[seg], P[seg], 0.5)
-        t_P = float(np.median(tp)) if tp.size else 0.5 * (z0 + z1)
-        flags = list(pf.flags)
-        method = "P=0.5"
-        t_c, t_s, t_e, sig, lv = t_P, z0, z1, (z1 - z0) / np.sqrt(12), {}
-        near = (ts >= z0 - cfg.smooth_s) & (ts <= z1 + cfg.smooth_s)    # features present at this crossing
-        used = tuple(n for n, sc in fp.scores.items() if np.isfinite(sc[near]).any())
-        if "He+ fraction" in fp.weights and "He+ fraction" not in used:
-            flags.append("hpca_unavailable")
-        cover = np.sqrt(sum(fp.weights[n] for n in used) / wall)
-        if prim is not None:
-            lo_, hi_ = (10**prim.lo, 10**prim.hi) if prim.name == "density" else (prim.lo, prim.hi)
-            sph, sh = (lo_, hi_) if prim.sheath_high else (hi_, lo_)
-            r = _time_layer(
-                pts,
-                lin,
-                span,
-                (z0, z1),
-                t_P,
-                *((sph, sh) if new == 1 else (sh, sph)),
-                cfg,
-                fit=prim.name == "density"
-            )
-            if r == "no_half_level":
-                continue      # the timing feature never passed its half-level: no crossing
-            if isinstance(r, dict):
-                t_c, t_s, t_e, sig, lv = (
-                    r["t_c"],
-                    r["t_s"],
-                    r["t_e"],
-                    r["sigma"],
-                    {"before": r["a"], "after": r["b"]},
-                )
-                method = f"{prim.name} half-level"
-                if not r["edges_ok"]: flags.append("edge_unresolved")
-            else: flags.append("timing_fallback_P")
-            gap = _gap_len(gaps, min(t_s, z0), max(t_e, z1))
-        else: gap = 0.0
-        ok_grid = np.isfinite(P[(ts >= min(t_s, z0)) & (ts <= max(t_e, z1))])
-        if not ok_grid.all(): gap = max(gap, cfg.grid_dt_s * (~ok_grid).sum())
-        conf = abs(_nanmedian(P[(ts >= z1) & (ts <= z1 + cfg.level_window_s)]) -     # NaN if a side has no P at all
-                   _nanmedian(P[(ts >= z0 - cfg.level_window_s) & (ts <= z0)])) * cover
-        t_dn, s_dn = None, np.nan
-        if dens is not None and dens.usable and prim is not dens:
-            r2 = _time_layer(dts, dlin, span, (z0, z1), t_c, np.nan, np.nan, cfg, fit=True)
-            if isinstance(r2, dict):
-                t_dn, s_dn = r2["t_c"], r2["sigma"]
-                if abs(t_dn - t_c) > max(t_e - t_s, 2 * r2["dt"]):
-                    conf *= 0.5
-                    flags.append("features_disagree")
-        if gap > 0:
-            flags.append("gap_across_crossing")
-            conf *= cfg.gap_confidence
-            sig = np.hypot(sig, gap / np.sqrt(12))
-        bl = pf.B_lmn[_window(tB, t_s, t_e)]
-        bl = bl[np.isfinite(bl).all(1)]
-        bn = float(bl[:, 2].mean() / np.linalg.norm(bl, axis=1).mean()) if len(bl) > 2 else np.nan
-        out.append(
-            Crossing(
-                pf.probe,
-                from_seconds(t_c, fp.t0),
-                "out" if new == 1 else "in",
-                float(np.clip(conf, 0, 1)),
-                float(sig),
-                from_seconds(t_s, fp.t0),
-                from_seconds(t_e, fp.t0),
-                from_seconds(t_P, fp.t0),
-                method,
-                used,
-                tuple(sorted(set(flags))),
-                lv,
-                bn,
-                None if t_dn is None else from_seconds(t_dn, fp.t0),
-                float(s_dn),
-            )
-        )
-    return out
+        span = (zones[k - 1][1] if k else ts[0] - cfg.level_window_s,
+                zones[k + 1][0] if k + 1 < len(ch) else ts[-1] + cfg.level_window_s)
+        r = _one_crossing(pf, fp, ctx, span, zones[k], int(state[b]), cfg)
+        if r is not None: res.append(r)
+    return _set_confidence([c for c, _ in res], [f for _, f in res], fp, cfg)
 
 # %% ../nbs/10_boundary.ipynb #bccff564
 def detect_crossings(t_B, # (N,) datetime64 FGM times
