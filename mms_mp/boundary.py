@@ -473,7 +473,7 @@ class CrossingList(list):
 
 # %% ../nbs/10_boundary.ipynb #2951b547
 def _median_in(ts, y, a, b, min_len):
-    "Median of y over [a, b] (ts sorted) if its samples span at least min_len s and has 3 samples, else NaN."
+    "Median of y over [a, b] (ts sorted) if ≥ 3 finite samples span ≥ min_len s, else NaN."
     s = _window(ts, a, b)
     tw, yw = ts[s], y[s]
     m = np.isfinite(yw)
@@ -497,7 +497,7 @@ def sigma_t_floor(dt: float, # sample spacing of the timed series, s
                   level_noise: float, # 1σ spread of the series about its levels, same units
                   edge_frac: float = 0.76, # fraction of the jump between the two edges
                  ) -> float: # smallest honest 1σ of the half-level time, s (≥ dt/√12)
-    "σ_t floor: the quantisation of the sample times and the level noise over the layer's mean slope."
+    "σ_t floor: quantisation of the sample times and level noise over the layer's mean slope."
     slope = edge_frac * abs(jump) / max(D, dt)
     return float(np.hypot(dt / np.sqrt(12), level_noise / slope))
 
@@ -514,7 +514,7 @@ def _edges(ts, fx, t_c, e0, span, data):
 
 # %% ../nbs/10_boundary.ipynb #d5bb0b43
 def _level_noise(ts, y, windows):
-    "rms over the plateau windows of the robust spread (1.4826 MAD) of y about its level; 0 if none."
+    "rms over the plateau windows of the robust spread (1.4826 MAD) of y; 0 if none."
     s = []
     for a, b in windows:
         w = y[_window(ts, a, b)]
@@ -526,7 +526,8 @@ def _level_noise(ts, y, windows):
 def _plateaus(t_s, t_e, span, W):
     "Plateau windows (s): up to W each side, starting half a layer duration beyond each edge."
     D = t_e - t_s
-    return (max(span[0], t_s - D / 2 - W), t_s - D / 2), (t_e + D / 2, min(span[1], t_e + D / 2 + W))
+    a1, b0 = t_s - D / 2, t_e + D / 2
+    return (max(span[0], a1 - W), a1), (b0, min(span[1], b0 + W))
 
 # %% ../nbs/10_boundary.ipynb #4f92c293
 def _sample_noise(y, n):
@@ -536,7 +537,7 @@ def _sample_noise(y, n):
 
 # %% ../nbs/10_boundary.ipynb #a52c2fc5
 def _time_layer(ts, y, span, zone, t_ref, before_lvl, after_lvl, cfg, fit=False, floor=True):
-    "Half-level time, 76 % edges, σ_t and flags of one transition (s); `fit`: time with `centre_fit`."
+    "Half-level time, 76 % edges, σ_t and flags of one transition (s); `fit`: use `centre_fit`."
     W = cfg.level_window_s
     e0 = (1 - cfg.edge_frac) / 2
     a, b = before_lvl, after_lvl           # first pass: the feature's global levels
@@ -574,13 +575,17 @@ def _time_layer(ts, y, span, zone, t_ref, before_lvl, after_lvl, cfg, fit=False,
     dlev = max(dlev, cfg.level_rel_sigma * abs(b - a))
     slope = abs(b - a) * cfg.edge_frac / max(t_e - t_s, dt)
     spread = np.std(mult) if mult.size > 1 else 0.0
-    sig = np.sqrt(dt**2 / 12 + (_sample_noise(ym, nsm) / slope) ** 2 + (dlev / slope) ** 2 + spread**2)
+    noise = _sample_noise(ym, nsm)
+    sig = np.sqrt(dt**2 / 12 + (noise / slope) ** 2 + (dlev / slope) ** 2 + spread**2)
     plats = _plateaus(t_s, t_e, span, W)
-    if fit:                                # noisy tracer: the line fit replaces the nearest crossing
+    if fit:                      # noisy tracer: the line fit replaces the nearest crossing
         t_f, s_f = centre_fit(ts, y, a, b, t_c, t_s, t_e, cfg.centre_fit_frac)
         if np.isfinite(s_f): t_c, sig = t_f, np.sqrt(dt ** 2 / 12 + s_f ** 2 + (dlev / slope) ** 2)
-        ysm = running_mean(ym, round(2 * cfg.centre_fit_frac * (t_e - t_s) / dt))   # as the fit sees it
-    if floor: sig = max(sig, sigma_t_floor(dt, t_e - t_s, b - a, _level_noise(tsm, ysm, plats), cfg.edge_frac))
+        # the series as the fit sees it: averaged over the fit window
+        ysm = running_mean(ym, round(2 * cfg.centre_fit_frac * (t_e - t_s) / dt))
+    if floor:
+        lnoise = _level_noise(tsm, ysm, plats)
+        sig = max(sig, sigma_t_floor(dt, t_e - t_s, b - a, lnoise, cfg.edge_frac))
     flags = ["edge_unresolved"] * (not ok) + ["layer_edge_beyond_data"] * beyond
     return dict(t_c=t_c, t_s=t_s, t_e=t_e, sigma=sig, a=a, b=b, flags=flags, dt=dt)
 
@@ -594,8 +599,8 @@ def centre_fit(ts: np.ndarray, # (N,) sample times, s (sorted)
                t_e: float, # second 76 % edge, s
                frac: float = 0.25, # half-width of the fit window, fraction of t_e - t_s
                n_iter: int = 8, # most re-centring steps
-              ) -> tuple[float, float]: # (half-level time s, its 1σ s); (t0, NaN) if no fit is possible
-    "Half-level time of a noisy tracer: a line fitted within ±frac·(t_e−t_s), re-centred on its half-level."
+              ) -> tuple[float, float]: # (half-level time s, its 1σ s); (t0, NaN) if no fit
+    "Half-level time of a noisy tracer: a line fit within ±frac·(t_e−t_s), re-centred on its half-level."
     h = frac * (t_e - t_s)
     t = float(t0)
     sig = np.nan
@@ -621,14 +626,14 @@ def centre_fit(ts: np.ndarray, # (N,) sample times, s (sorted)
 
 # %% ../nbs/10_boundary.ipynb #5464e261
 def _gaps(ts, cfg):
-    "(start, end) s of every data gap in samples ts, found once per series; None if fewer than 2 samples."
+    "(start, end) s of every data gap in samples ts; None if fewer than 2 samples."
     if ts.size < 2: return None
     g = gap_mask(ts, cfg.gap_factor, cfg.gap_min_s)
     return ts[:-1][g], ts[1:][g]
 
 # %% ../nbs/10_boundary.ipynb #2da3fa06
 def _gap_len(gaps, t_a, t_b):
-    "Longest data gap (s) of `gaps` (from `_gaps`) overlapping [t_a, t_b] (0 if none, inf if no samples)."
+    "Longest gap (s) of `gaps` (from `_gaps`) overlapping [t_a, t_b]; 0 if none, inf if no samples."
     if gaps is None: return np.inf
     lo, hi = gaps
     ov = (hi > t_a) & (lo < t_b)
@@ -641,7 +646,7 @@ def tilt_cost(pf: ProbeFeatures, # features of one probe (B_lmn in the LMN being
               alphas: np.ndarray, # (K,) trial rotations of L about N, rad
               cfg: DetectorCfg, # settings (level windows)
              ) -> tuple[np.ndarray, int]: # ((K,) χ² per angle, crossings used)
-    "χ² agreement of the B·L_α half-level time with the density half-level (L_α: L turned by α about N)."
+    "χ² agreement of the B·L_α half-level time with the density one (L_α: L turned by α about N)."
     ts = seconds_since(pf.t_B, t0)
     Bt = pf.B_lmn[:, :2]
     E = np.c_[np.cos(alphas), np.sin(alphas)]
@@ -664,7 +669,8 @@ def tilt_cost(pf: ProbeFeatures, # features of one probe (B_lmn in the LMN being
         Bs = np.c_[running_mean(Bt[m, 0], 8), running_mean(Bt[m, 1], 8)]
         F = (Bs @ E.T - A @ E.T) / ((Z - A) @ E.T)
         th = _nearest_crossings(tw, F, 0.5, t_c)
-        w = 1.0 / (c.sigma_t_density ** 2 + c.sigma_t_s ** 2)   # χ² weight: slow or coarsely sampled layers count less
+        # χ² weight: slow or coarsely sampled layers count less
+        w = 1.0 / (c.sigma_t_density ** 2 + c.sigma_t_s ** 2)
         if np.isfinite(th).all() and np.isfinite(w):
             cost += w * (th - t_n) ** 2
             n += 1
@@ -672,12 +678,13 @@ def tilt_cost(pf: ProbeFeatures, # features of one probe (B_lmn in the LMN being
 
 # %% ../nbs/10_boundary.ipynb #96c659fb
 def _nearest_crossings(ts, F, level, t_ref):
-    "Per column of F (M,K): the `level` crossing nearest t_ref, s (NaN if none), vectorised where possible."
+    "Per column of F (M,K): the `level` crossing nearest t_ref, s (NaN if none), vectorised."
     fin = np.isfinite(F)
     rows = fin.all(1)
-    if (rows | ~fin.any(1)).all():     # holes (masked B) are whole rows: skip them, as level_crossings does
+    # holes (masked B) are whole rows: skip them, as level_crossings does
+    if (rows | ~fin.any(1)).all():
         ts, F = ts[rows], F[rows]
-    else:                                 # holes differ between columns: level_crossings column by column (rare)
+    else:                                 # holes differ between columns: column by column (rare)
         return np.array(
             [
                 (lambda tc: tc[np.argmin(np.abs(tc - t_ref))] if tc.size else np.nan)(
@@ -687,10 +694,12 @@ def _nearest_crossings(ts, F, level, t_ref):
             ]
         )
     d = F - level
-    j, k = np.nonzero((d[:-1] < 0) & (d[1:] >= 0) | (d[:-1] >= 0) & (d[1:] < 0))   # same rule as level_crossings
+    # the same rule as level_crossings
+    j, k = np.nonzero((d[:-1] < 0) & (d[1:] >= 0) | (d[:-1] >= 0) & (d[1:] < 0))
     w = d[j, k] / (d[j, k] - d[j + 1, k])
     tc = ts[j] + w * (ts[j + 1] - ts[j])
-    o = np.lexsort((np.abs(tc - t_ref), k))  # by column, then distance (stable: the earlier of equal distances first)
+    # by column, then distance (stable: the earlier of equal distances first)
+    o = np.lexsort((np.abs(tc - t_ref), k))
     ks, first = np.unique(k[o], return_index=True)
     th = np.full(F.shape[1], np.nan)
     th[ks] = tc[o][first]
@@ -700,7 +709,7 @@ def _nearest_crossings(ts, F, level, t_ref):
 def best_tilt(pairs, # iterable of (ProbeFeatures, crossings) timed with the LMN under test
               cfg: DetectorCfg, # settings (max_L_tilt_deg, tilt_step_deg, tilt_gain)
              ) -> float: # rotation of L about N to apply, rad (0 if none helps enough)
-    "Rotation of L about N that best reconciles B_L and density half-level times over all crossings (χ² test)."
+    "Rotation of L about N that best reconciles B_L and density half-level times (χ² test)."
     if cfg.max_L_tilt_deg <= 0: return 0.0
     al = np.radians(np.arange(-cfg.max_L_tilt_deg, cfg.max_L_tilt_deg + 1e-9, cfg.tilt_step_deg))
     tot, n = np.zeros(al.size), 0
@@ -711,7 +720,7 @@ def best_tilt(pairs, # iterable of (ProbeFeatures, crossings) timed with the LMN
         n += k
     i0, ib = int(np.argmin(np.abs(al))), int(np.argmin(tot))
     if n < 3 or ib == i0: return 0.0
-    s2 = max(tot[ib] / (n - 1), 1e-12)          # scatter of the density times about the best B_L' times, s²
+    s2 = max(tot[ib] / (n - 1), 1e-12)   # scatter of density times about the best B_L' times, s²
     return float(al[ib]) if (tot[i0] - tot[ib]) / s2 >= cfg.tilt_min_chi2 else 0.0
 
 # %% ../nbs/10_boundary.ipynb #a39f83d2
@@ -771,7 +780,7 @@ def crossing_contrast(ts: np.ndarray, # (G,) grid of the fused probability, s
                       t_e: float, # second edge, s
                       lo: float, # halfway to the previous crossing (or the first grid time), s
                       hi: float, # halfway to the next crossing (or the last grid time), s
-                      cfg: DetectorCfg | None = None, # smooth_s, level_window_layers, level_window_s
+                      cfg: DetectorCfg | None = None, # smooth_s and the level_window_* settings
                      ) -> float: # |P after − P before| in [0, 1]; NaN if P has no data at all
     "Contrast of P(magnetosheath) across one layer, from levels on the crossing's own scale."
     (a0, a1), (b0, b1) = contrast_windows(t_s, t_e, lo, hi, cfg or DetectorCfg())
@@ -794,10 +803,12 @@ def _coverage(fp, z0, z1, cfg):
 
 # %% ../nbs/10_boundary.ipynb #d38301c6
 def _timing_context(pf, fp, cfg):
-    "The timing feature (B_L, else density) and density as float seconds and linear values, with gaps."
-    prim = next((f for k in ("B_L", "density") if (f := pf.features.get(k)) is not None and f.usable), None)
+    "Timing feature (B_L, else density) and density as seconds and linear values, with gaps."
+    usable = [f for k in ("B_L", "density") if (f := pf.features.get(k)) is not None and f.usable]
+    prim = usable[0] if usable else None
     dens = pf.features.get("density")
-    ctx = dict(prim=prim, dens=dens if dens is not None and dens.usable and dens is not prim else None)
+    other = dens is not None and dens.usable and dens is not prim
+    ctx = dict(prim=prim, dens=dens if other else None)
     if prim is not None:
         ctx.update(pts=seconds_since(prim.t, fp.t0), lin=_linear(prim))
         ctx["gaps"] = _gaps(ctx["pts"], cfg)
@@ -806,7 +817,7 @@ def _timing_context(pf, fp, cfg):
 
 # %% ../nbs/10_boundary.ipynb #5c1c4d88
 def _time_prim(ctx, span, zone, t_P, new, cfg):
-    "Time one state change on the timing feature: a `_time_layer` dict, 'no_half_level' or 'no_data'."
+    "Time one state change on the timing feature: `_time_layer`'s dict or its reason string."
     f = ctx["prim"]
     lo_, hi_ = (10**f.lo, 10**f.hi) if f.name == "density" else (f.lo, f.hi)
     sph, sh = (lo_, hi_) if f.sheath_high else (hi_, lo_)
@@ -815,9 +826,10 @@ def _time_prim(ctx, span, zone, t_P, new, cfg):
 
 # %% ../nbs/10_boundary.ipynb #071b31c5
 def _density_check(ctx, span, zone, t_c, D, cfg):
-    "(density half-level time s or None, its σ s, agrees with t_c) when density is not the timing feature."
+    "(density half-level time s or None, its σ s, agrees with t_c) if density is not the timer."
     if ctx["dens"] is None: return None, np.nan, True
-    r = _time_layer(ctx["dts"], ctx["dlin"], span, zone, t_c, np.nan, np.nan, cfg, fit=True, floor=False)
+    r = _time_layer(ctx["dts"], ctx["dlin"], span, zone, t_c, np.nan, np.nan, cfg,
+                    fit=True, floor=False)
     if not isinstance(r, dict): return None, np.nan, True
     return r["t_c"], r["sigma"], abs(r["t_c"] - t_c) <= max(D, 2 * r["dt"])
 
@@ -830,13 +842,14 @@ def _bn_over_b(pf, t0, t_s, t_e):
 
 # %% ../nbs/10_boundary.ipynb #7bce4c4f
 def _one_timing(ctx, fp, span, zone, t_P, new, cfg):
-    "(t_c, t_s, t_e, σ s, levels, method, flags, gap s) of one state change, or None if no crossing."
+    "(t_c, t_s, t_e, σ s, levels, method, flags, gap s) of one state change; None: no crossing."
     z0, z1 = zone
     if ctx["prim"] is None: return t_P, z0, z1, (z1 - z0) / np.sqrt(12), {}, "P=0.5", [], 0.0
     r = _time_prim(ctx, span, zone, t_P, new, cfg)
     if r == "no_half_level": return None      # the timing feature never passed its half-level
     if not isinstance(r, dict):
-        t_s, t_e, out = z0, z1, (t_P, z0, z1, (z1 - z0) / np.sqrt(12), {}, "P=0.5", ["timing_fallback_P"])
+        t_s, t_e = z0, z1
+        out = (t_P, z0, z1, (z1 - z0) / np.sqrt(12), {}, "P=0.5", ["timing_fallback_P"])
     else:
         t_s, t_e = r["t_s"], r["t_e"]
         lv = {"before": r["a"], "after": r["b"]}
@@ -846,7 +859,7 @@ def _one_timing(ctx, fp, span, zone, t_P, new, cfg):
 
 # %% ../nbs/10_boundary.ipynb #15bebe77
 def _one_crossing(pf, fp, ctx, span, zone, new, cfg):
-    "One state change → (Crossing whose confidence is still to be set, its confidence factor) or None."
+    "One state change → (Crossing, confidence still to set; its confidence factor) or None."
     ts, P = fp.ts, fp.P
     z0, z1 = zone
     seg = (ts >= z0) & (ts <= z1)
@@ -866,14 +879,15 @@ def _one_crossing(pf, fp, ctx, span, zone, new, cfg):
         factor, fl = factor * cfg.gap_confidence, fl + ["gap_across_crossing"]
         sig = np.hypot(sig, gap / np.sqrt(12))
     at = lambda s: from_seconds(s, fp.t0)
-    c = Crossing(pf.probe, at(t_c), "out" if new == 1 else "in", np.nan, float(sig), at(t_s), at(t_e),
-                 at(t_P), method, used, tuple(sorted(set(flags + fl))), lv, _bn_over_b(pf, fp.t0, t_s, t_e),
+    bn = _bn_over_b(pf, fp.t0, t_s, t_e)
+    c = Crossing(pf.probe, at(t_c), "out" if new == 1 else "in", np.nan, float(sig), at(t_s),
+                 at(t_e), at(t_P), method, used, tuple(sorted(set(flags + fl))), lv, bn,
                  None if t_dn is None else at(t_dn), float(s_dn))
     return c, factor
 
 # %% ../nbs/10_boundary.ipynb #e013dc6e
 def _set_confidence(crs, factors, fp, cfg):
-    "Confidence = own-scale P contrast × factor, the level windows stopping halfway to the neighbours."
+    "Confidence = own-scale P contrast × factor (level windows stop halfway to the neighbours)."
     from dataclasses import replace
     tc = np.array([float(seconds_since(c.time, fp.t0)) for c in crs])
     mid = (tc[1:] + tc[:-1]) / 2
@@ -907,7 +921,7 @@ def crossings_from_states(pf: ProbeFeatures, # features of one probe
 # %% ../nbs/10_boundary.ipynb #bccff564
 def detect_crossings(t_B, # (N,) datetime64 FGM times
                      B, # (N,3) magnetic field, nT, in `B_frame`
-                     lmn, # LMN: object with .R/.frame (mms_mp.coords) or 3×3 array rows L,M,N with `lmn_frame`
+                     lmn, # LMN: object with .R/.frame (mms_mp.coords) or 3×3 rows L,M,N + `lmn_frame`
                      t_n=None, # (M,) datetime64 ion-moment times (centred)
                      Ni=None, # (M,) ion density, cm^-3
                      t_he=None, # (K,) datetime64 HPCA times (centred); None if HPCA is unavailable
@@ -916,9 +930,9 @@ def detect_crossings(t_B, # (N,) datetime64 FGM times
                      B_frame: str = "GSE", # frame of B
                      lmn_frame: str | None = None, # frame of a bare LMN array
                      cfg: DetectorCfg | None = None, # detector settings
-                     levels: dict | None = None, # {feature: (low, high)} shared levels; None: this probe's own
-                    ) -> CrossingList: # crossings in time order (empty if the data show no boundary)
-    "Magnetopause crossings of one probe: features → P(magnetosheath) → hysteresis → timed crossings."
+                     levels: dict | None = None, # {feature: (low, high)} shared levels; None: own
+                    ) -> CrossingList: # crossings in time order (empty: the data show no boundary)
+    "Magnetopause crossings of one probe: features → P(msh) → hysteresis → timed crossings."
     cfg = cfg or DetectorCfg()
     args = (t_B, B, lmn, t_n, Ni, t_he, N_he)
     kw = dict(probe=probe, B_frame=B_frame, lmn_frame=lmn_frame, cfg=cfg, levels=levels)
@@ -934,7 +948,7 @@ def detect_crossings(t_B, # (N,) datetime64 FGM times
 def crossings_from_features(pf: ProbeFeatures, # features of one probe
                             cfg: DetectorCfg | None = None, # detector settings
                            ) -> CrossingList: # crossings in time order
-    "Fusion, hysteresis and timing on prepared features (empty list, flagged, if no feature shows a boundary)."
+    "Fusion, hysteresis and timing on prepared features (empty, flagged, if none shows a boundary)."
     cfg = cfg or DetectorCfg()
     probe = pf.probe
     if not pf.used:
