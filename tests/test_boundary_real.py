@@ -16,8 +16,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mms_mp.boundary import (DetectorCfg, crossing_contrast, detect_crossings,
-                             detect_crossings_multi)
+from mms_mp.boundary import DetectorCfg, crossing_contrast, detect_crossings
+from mms_mp.boundary_multi import detect_crossings_multi
 from mms_mp.coords import mva
 from mms_mp.core import seconds_since
 from mms_mp.data import load_event
