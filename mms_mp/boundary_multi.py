@@ -22,14 +22,14 @@ class CrossingGroup:
     "One boundary crossing matched across probes."
     direction: str  # "out" or "in"
     crossings: dict  # probe -> Crossing
-    positions_km: dict  # probe -> (3,) spacecraft position at its crossing time, km, `frame` (empty if unknown)
+    positions_km: dict  # probe -> (3,) position at its crossing time, km, `frame` (empty: unknown)
     frame: str  # frame of the positions
     ref: str  # reference probe (delays are relative to it)
 
     @property
-    def times(self) -> dict: return {p: c.time for p, c in self.crossings.items()}  # datetime64 per probe
+    def times(self) -> dict: return {p: c.time for p, c in self.crossings.items()}  # datetime64
     @property
-    def sigma_t_s(self) -> dict: return {p: c.sigma_t_s for p, c in self.crossings.items()}  # s per probe
+    def sigma_t_s(self) -> dict: return {p: c.sigma_t_s for p, c in self.crossings.items()}  # s
     @property
     def delays_s(self) -> dict:  # s per probe, relative to `ref`
         return {
@@ -37,10 +37,11 @@ class CrossingGroup:
             for p, c in self.crossings.items()
         }
     @property
-    def confidence(self) -> float: return float(min(c.confidence for c in self.crossings.values()))  # weakest member
+    def confidence(self) -> float:  # the weakest member's
+        return float(min(c.confidence for c in self.crossings.values()))
 
     def timing_inputs(self) -> dict:
-        "Keyword arguments for `mms_mp.multispacecraft.timing_normal` (positions at the crossing times)."
+        "Keyword arguments for `multispacecraft.timing_normal` (positions at the crossing times)."
         return dict(
             positions=self.positions_km,
             times=self.times,
@@ -52,7 +53,7 @@ class CrossingGroup:
 def match_crossings(crossings: dict, # probe -> list of Crossing
                     max_delay_s: float, # largest delay between probes for the same crossing, s
                    ) -> list: # list of dict probe -> Crossing (≥ 2 probes each), in time order
-    "Pair each probe's crossings with the reference probe's: same direction, |Δt| ≤ max_delay_s, closest first."
+    "Pair each probe's crossings with the reference's: same direction, |Δt| ≤ max_delay_s, closest first."
     probes = [p for p in crossings if len(crossings[p])]
     if len(probes) < 2: return []
     ref = max(probes, key=lambda p: len(crossings[p]))
@@ -85,7 +86,7 @@ class MultiCrossings:
     groups: list  # CrossingGroup, in time order
     max_delay_s: float  # matching window used, s
     frame: str  # frame of B, LMN and positions
-    R_used: dict = field(default_factory=dict)  # probe -> (3,3) rows L, M, N in `frame` that timed it
+    R_used: dict = field(default_factory=dict)  # probe -> (3,3) rows L, M, N (`frame`) that timed it
     tilt_deg: float = 0.0  # common rotation of L about N applied by `best_tilt`, deg (0.0: none)
 
 # %% ../nbs/10c_boundary_multi.ipynb #31b9a18e
@@ -108,13 +109,13 @@ def _arrays(d, q):
 
 # %% ../nbs/10c_boundary_multi.ipynb #5383bcb6
 def detect_crossings_multi(event, # Event (mms_mp.data) or {probe: {quantity: DataArray}}
-                           lmn, # LMN for all probes, or {probe: LMN}; bare 3×3 arrays are taken in `frame`
+                           lmn, # LMN for all probes, or {probe: LMN}; bare 3×3 arrays in `frame`
                            *, probes=None, # probes to use (default: all in the event)
-                           frame: str = "GSE", # frame of B and positions: uses B_gse/R_gse or B_gsm/R_gsm
+                           frame: str = "GSE", # frame of B and positions: B_gse/R_gse or B_gsm/R_gsm
                            cfg: DetectorCfg | None = None, # detector settings
-                           max_delay_s: float | None = None, # matching window, s (None: D_max / V_min)
-                           share_levels: bool = True, # asymptotic levels from all probes pooled (see text)
-                          ) -> MultiCrossings: # per-probe crossings and matched groups with positions
+                           max_delay_s: float | None = None, # matching window, s (None: D_max/V_min)
+                           share_levels: bool = True, # asymptotic levels from all probes pooled
+                          ) -> MultiCrossings: # per-probe crossings, matched groups with positions
     "Detect crossings on every probe and match them across spacecraft."
     cfg = cfg or DetectorCfg()
     fr = frame.upper()
@@ -123,7 +124,8 @@ def detect_crossings_multi(event, # Event (mms_mp.data) or {probe: {quantity: Da
     for p in probes:
         try: d = event[p]
         except (KeyError, IndexError, TypeError):
-            raise NoDataError(f"probe {p!r} is not in the event; load it or leave it out of probes") from None
+            raise NoDataError(f"probe {p!r} is not in the event; load it or leave it out of probes"
+                              ) from None
         if isinstance(lmn, dict) and p not in lmn:
             raise InputError(f"no LMN for probe {p!r}; give one per probe or a single LMN for all")
         tB, B = _arrays(d, f"B_{fr.lower()}")
@@ -141,19 +143,22 @@ def detect_crossings_multi(event, # Event (mms_mp.data) or {probe: {quantity: Da
         pfs = {p: probe_features(*a, probe=p, **kw) for p, a in args.items()}
         if share_levels and len(pfs) > 1:
             lv = shared_levels(pfs.values())
-            pfs = {p: relevel(pf, lv, cfg) for p, pf in pfs.items()}   # == probe_features(..., levels=lv), cheaper
+            # the same as probe_features(..., levels=lv), cheaper
+            pfs = {p: relevel(pf, lv, cfg) for p, pf in pfs.items()}
         return pfs, {p: crossings_from_features(pf, cfg) for p, pf in pfs.items()}
     Rs = {p: lmn_matrix(a[2], fr)[0] for p, a in args.items()}
     L0 = next(iter(Rs.values()))[0]
-    Lm = np.mean([R[0] * np.sign(R[0] @ L0) for R in Rs.values()], 0)   # one boundary, one L: the probes' mean
+    # one boundary, one L: the probes' mean
+    Lm = np.mean([R[0] * np.sign(R[0] @ L0) for R in Rs.values()], 0)
     Rs = {
         p: rotate_L(R, np.arctan2(np.sign(R[0] @ L0) * Lm @ R[1], np.sign(R[0] @ L0) * Lm @ R[0]))
         for p, R in Rs.items()
     }
-    args = {p: a[:2] + (Rs[p],) + a[3:] for p, a in args.items()}   # each L turned about its own N onto that mean
+    # each L turned about its own N onto that mean
+    args = {p: a[:2] + (Rs[p],) + a[3:] for p, a in args.items()}
     pfs, per = run(args)
     alpha = best_tilt([(pfs[p], per[p]) for p in pfs], cfg)
-    if alpha != 0.0:                      # one rotation for the formation (it corrects the LMN, shared by the probes)
+    if alpha != 0.0:       # one rotation for the formation (it corrects the LMN the probes share)
         args = {p: a[:2] + (rotate_L(Rs[p], alpha),) + a[3:] for p, a in args.items()}
         pfs, per = run(args)
         per = {p: mark_tilt(c, alpha) for p, c in per.items()}
@@ -171,7 +176,8 @@ def detect_crossings_multi(event, # Event (mms_mp.data) or {probe: {quantity: Da
         if not np.isfinite(dist).any():
             raise InputError(
                 f"the positions (R_{fr.lower()}) do not cover the middle of the event, "
-                "so the probe separation is unknown; load MEC for the whole window or pass max_delay_s"
+                "so the probe separation is unknown; load MEC for the whole window or pass "
+                "max_delay_s"
             )
         max_delay_s = float(np.nanmax(dist) / cfg.min_boundary_speed_kms)
     groups = []

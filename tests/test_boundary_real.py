@@ -1,14 +1,14 @@
 """The crossing detector on real MMS1 FGM burst files and on the simulated scenarios (offline).
 
-Real data (tests/fixtures/real, see its README.md): on 2015-09-02 MMS1 is on the dusk flank while the
-magnetopause passes every 20–60 s; on 2019-11-30 the field is steady (~24 nT), with no crossing. With B
-alone and a window LMN (MVA of the whole interval) every crossing must carry a σ_t no smaller than the
-quantisation of the sample times (Δt/√12), a confidence in (0, 1] and layer edges inside the data. The
-thresholds are the detector's defaults, chosen from the physics and the simulated scenarios, never tuned
-to these files.
+Real data (tests/fixtures/real, see its README.md): on 2015-09-02 MMS1 is on the dusk flank
+while the magnetopause passes every 20–60 s; on 2019-11-30 the field is steady (~24 nT), with no
+crossing. With B alone and a window LMN (MVA of the whole interval) every crossing must carry a
+σ_t no smaller than the quantisation of the sample times (Δt/√12), a confidence in (0, 1] and
+layer edges inside the data. The thresholds are the detector's defaults, chosen from the physics
+and the simulated scenarios, never tuned to these files.
 
-Simulated data: the validation of 10b_boundary_validation (true LMN, survey rate) keeps its numbers:
-every true crossing found, none invented, median |Δt| no worse than the values recorded there.
+Simulated data: the validation of 10b_boundary_validation (true LMN, survey rate) keeps its
+numbers: every true crossing found, none invented, median |Δt| no worse than recorded there.
 """
 import warnings
 from pathlib import Path
@@ -74,8 +74,9 @@ def test_flank_shorter_dwell_keeps_the_same_contracts():
 
 
 def test_data_ending_inside_a_layer_flag_the_edge():
-    """Out at 60 s, in at 130 s, out at 200 s through tanh layers 16 s wide (76 % edges at ± 8 s), in data
-    that end at 205 s: the last trailing edge is the last sample, flagged, never a time beyond the data."""
+    """Out at 60 s, in at 130 s, out at 200 s through tanh layers 16 s wide (76 % edges at ± 8 s),
+    in data that end at 205 s: the last trailing edge is the last sample, flagged, never a time
+    beyond the data."""
     T0 = np.datetime64("2015-09-02T17:00:00", "ns")
     ts = np.arange(0, 205, 1 / 128)
     step = lambda t0: 0.5 * (1 + np.tanh((ts - t0) / (8 / np.arctanh(0.76))))
