@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from mms_mp.boundary import detect_crossings, detect_crossings_multi, match_crossings, DetectorCfg
+from mms_mp.boundary import detect_crossings, DetectorCfg
+from mms_mp.boundary_multi import detect_crossings_multi, match_crossings
 from mms_mp.core import InputError, NoDataError, FrameError, write_json_atomic
 
 T0 = np.datetime64("2019-01-27T12:00:00", "ns")
