@@ -17,7 +17,8 @@ from .data import load_event
 from .quality import apply_masks
 from .coords import lmn_for_probe
 from .normals import crossing_normals
-from .boundary import DetectorCfg, detect_crossings_multi
+from .boundary import DetectorCfg
+from .boundary_multi import detect_crossings_multi
 from .electric import event_sources, normal_velocity, smooth_normal_velocity
 from .motion import integrate_disp
 from .multispacecraft import timing_normal, group_delays, positions_at
