@@ -115,7 +115,8 @@ def layer_thickness(cr: Crossing, # one crossing (layer_start/layer_end = 76 % e
     s_rand = _sigma_between(disp, te, sr)
     s_sys = float(abs(ss[1] - ss[0]))
     sig = float(np.sqrt(s_rand ** 2 + s_sys ** 2 + s_edge ** 2))
-    ok = "gap_in_layer" not in flags and "edge_unresolved" not in flags   # no full layer → no thickness
+    # no full layer → no thickness (an edge beyond the data would give only a lower bound)
+    ok = not {"gap_in_layer", "edge_unresolved", "layer_edge_beyond_data"} & set(flags)
     return Thickness(cr.probe, cr.time, float(abs(ds)) if ok else np.nan, sig if ok else np.nan,
                      "integrated V_N", cr.direction, cr.duration_s, s_rand, s_sys, s_edge,
                      dn if positions is not None else np.nan, tuple(sorted(set(flags))))
