@@ -59,7 +59,8 @@ def rotate_about_x(v: np.ndarray, # (...,3) vectors
                    psi_rad, # rotation angle(s), rad; scalar or broadcastable to v[...,0]
                   ) -> np.ndarray: # (...,3) rotated vectors, same units
     "Rotate vectors about the X axis by `psi_rad` (right-handed, active)."
-    v = np.asarray(v, float); c, s = np.cos(psi_rad), np.sin(psi_rad)
+    v = np.asarray(v, float)
+    c, s = np.cos(psi_rad), np.sin(psi_rad)
     out = np.empty(np.broadcast_shapes(v.shape, np.shape(c) + (3,)) if np.ndim(c) else v.shape)
     out[..., 0] = v[..., 0]
     out[..., 1] = c * v[..., 1] - s * v[..., 2]
@@ -171,7 +172,10 @@ def datetime64_to_tt2000(t, # UTC times: datetime64 or anything `as_datetime64` 
 @dataclass
 class TimeCleanReport:
     "What `clean_times` changed: counts of dropped duplicates, backward steps found, NaT removed."
-    n_in: int; n_duplicates: int; n_backward: int; n_nat: int
+    n_in: int  # time tags given
+    n_duplicates: int  # repeated tags dropped
+    n_backward: int  # backward steps found
+    n_nat: int  # NaT tags dropped
     @property
     def changed(self) -> bool: return bool(self.n_duplicates or self.n_backward or self.n_nat)
 
@@ -183,25 +187,30 @@ def clean_times(t: np.ndarray, # (N,) datetime64 time tags
     n_back = int(np.sum(np.diff(t[good].astype(np.int64)) < 0))
     order = good[np.argsort(t[good], kind="stable")]
     ts = t[order]
-    keep = np.ones(len(order), bool); keep[1:] = ts[1:] != ts[:-1]
+    keep = np.ones(len(order), bool)
+    keep[1:] = ts[1:] != ts[:-1]
     return order[keep], TimeCleanReport(len(t), int((~keep).sum()), n_back, len(t) - len(good))
 
 # %% ../nbs/00_core.ipynb #b5464488
 def _umask() -> int:
-    m = os.umask(0o022); os.umask(m); return m
+    m = os.umask(0o022)
+    os.umask(m)
+    return m
 
 @contextmanager
 def atomic_write(path, # destination file
                  mode: str = "w", # "w" (text, UTF-8) or "wb"
                 ):
     "Context manager yielding a file object whose content replaces `path` only if the block succeeds."
-    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
     try:
         os.chmod(tmp, path.stat().st_mode & 0o7777 if path.exists() else 0o666 & ~_umask())  # mkstemp makes 0600
         with os.fdopen(fd, mode, **({} if "b" in mode else {"encoding": "utf-8", "newline": ""})) as f:
             yield f
-            f.flush(); os.fsync(f.fileno())
+            f.flush()
+            os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException:
         try: os.unlink(tmp)

@@ -100,3 +100,13 @@ def test_no_outside_docs_cited():
     pat = re.compile(r"physics\.md|mms-l2-offline\.md|STYLE\.md|\.\./shared")
     files = list((ROOT / "nbs").rglob("*.ipynb")) + list(MODULES.values()) + [ROOT / "README.md"]
     assert [str(f.relative_to(ROOT)) for f in files if pat.search(f.read_text(encoding="utf-8"))] == []
+
+
+def test_no_packed_statements():
+    "No two statements share a line (`a; b`): a `;` token outside strings and comments does not occur."
+    import io
+    import tokenize
+    packed = [f"{p.name}:{t.start[0]}" for p in MODULES.values()
+              for t in tokenize.generate_tokens(io.StringIO(p.read_text(encoding="utf-8")).readline)
+              if t.type == tokenize.OP and t.string == ";"]
+    assert packed == []
