@@ -1,0 +1,183 @@
+"""An output set under real signals: writer processes killed at random moments, two writers at once.
+
+Each writer is a child Python process that fills an `output_set` slowly (a sleep between files) into
+an OUT that already holds a complete set. After every kill, OUT must be exactly the set it was or
+exactly the complete new set (checked file by file and against its manifest), and no staging or
+old folder may be left, except after SIGKILL, which the next run cleans up.
+"""
+import errno
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from mms_mp.core import EXIT_USAGE, InputError, exit_code
+from mms_mp.outset import OutdirBusy, check_set, output_set, read_manifest, set_files
+
+ROOT = Path(__file__).resolve().parents[1]
+
+WRITER = r"""
+import sys, time
+from pathlib import Path
+from mms_mp.core import MMSMPError, exit_code
+from mms_mp.outset import output_set
+out, tag, n, dt = sys.argv[1], sys.argv[2], int(sys.argv[3]), float(sys.argv[4])
+try:
+    with output_set(out) as st:
+        print("staging", flush=True)
+        (st / "figures").mkdir()
+        for i in range(n):
+            (st / ("figures" if i % 2 else ".") / f"f{i}.txt").write_text(f"{tag} {i}\n")
+            time.sleep(dt)
+except MMSMPError as e:
+    print(e, file=sys.stderr)
+    sys.exit(exit_code(e))
+"""
+
+
+def expected(tag, n):
+    "relative path -> content of the set a writer with this tag and count makes."
+    return {f"{'figures/' if i % 2 else ''}f{i}.txt": f"{tag} {i}\n" for i in range(n)}
+
+
+def snapshot(out: Path) -> dict:
+    return {r: (out / r).read_text() for r in set_files(out)}
+
+
+def siblings(out: Path) -> list:
+    "Hidden staging/old folders beside OUT (the lock file is allowed to stay)."
+    return sorted(p.name for p in out.parent.iterdir() if p.name.startswith(f".{out.name}.")
+                  and p.name != f".{out.name}.lock")
+
+
+def writer(out, tag, n, dt):
+    env = dict(os.environ, PYTHONPATH=str(ROOT), PYTHONUNBUFFERED="1")
+    return subprocess.Popen([sys.executable, "-c", WRITER, str(out), tag, str(n), str(dt)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+
+
+def write_here(out, files):
+    with output_set(out) as st:
+        for rel, text in files.items():
+            (st / rel).parent.mkdir(parents=True, exist_ok=True)
+            (st / rel).write_text(text)
+
+
+@pytest.fixture
+def out(tmp_path):
+    out = tmp_path / "OUT"
+    write_here(out, expected("old", 3))
+    return out
+
+
+def test_kills_leave_old_or_new_set(out):
+    "SIGINT and SIGTERM at random moments: OUT is exactly the set before or the complete new set."
+    rng, seen = random.Random(20190127), set()
+    for k in range(10):
+        before, new = snapshot(out), expected(f"new{k}", 6)
+        p = writer(out, f"new{k}", 6, 0.08)
+        assert p.stdout.readline() == "staging\n"
+        time.sleep(rng.uniform(0.0, 0.7))
+        p.send_signal(rng.choice([signal.SIGINT, signal.SIGTERM]))
+        p.communicate(timeout=10)
+        now = snapshot(out)
+        assert now in (before, new), f"kill {k}: a mix of two sets"
+        assert check_set(out) == []
+        assert siblings(out) == []
+        seen.add("new" if now == new else "old")
+    assert "old" in seen  # most kills land before the swap; a late one may find the new set done
+
+
+def test_sigkill_staging_is_cleaned_by_next_run(out):
+    "SIGKILL leaves the staging folder; the next run removes it (its writer is dead)."
+    before = snapshot(out)
+    p = writer(out, "killed", 6, 0.2)
+    assert p.stdout.readline() == "staging\n"
+    time.sleep(0.3)
+    p.kill()
+    p.communicate(timeout=10)
+    assert snapshot(out) == before and check_set(out) == []
+    assert [s.split("-")[0] for s in siblings(out)] == [".OUT.staging"]
+    write_here(out, expected("next", 2))
+    assert snapshot(out) == expected("next", 2) and siblings(out) == []
+
+
+def test_sigkill_mid_swap_restores_old_set(out, tmp_path):
+    "A writer killed between its two renames leaves OUT missing: the next run puts the old set back."
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    before = snapshot(out)
+    out.rename(tmp_path / f".OUT.old-{dead.pid}-0abc")
+    (tmp_path / f".OUT.staging-{dead.pid}-0def").mkdir()
+    with pytest.raises(RuntimeError):
+        with output_set(out):
+            assert snapshot(out) == before  # restored before the writer starts
+            raise RuntimeError("stop")
+    assert snapshot(out) == before and check_set(out) == [] and siblings(out) == []
+
+
+def test_two_writers_one_refused(out):
+    "Two runs into one OUT: the second fails at once with exit 2 naming OUT and the holder's pid."
+    a = writer(out, "A", 4, 0.1)
+    assert a.stdout.readline() == "staging\n"
+    t0 = time.monotonic()
+    b = writer(out, "B", 4, 0.1)
+    _, err_b = b.communicate(timeout=10)
+    a.communicate(timeout=10)
+    assert (a.returncode, b.returncode) == (0, EXIT_USAGE) and issubclass(OutdirBusy, InputError)
+    assert f"{out} is being written by another mms_mp run (pid {a.pid})" in err_b
+    assert time.monotonic() - t0 < 3  # refused at once, not after A finished waiting
+    assert snapshot(out) == expected("A", 4) and check_set(out) == [] and siblings(out) == []
+
+
+def test_rerun_with_fewer_files_leaves_none_of_the_old(out):
+    write_here(out, {"mp_analysis.json": "{}", "figures/mms1.png": "png"})
+    assert set_files(out) == ["figures/mms1.png", "mp_analysis.json"]
+    assert [f["path"] for f in read_manifest(out)["files"]] == set_files(out)
+
+
+def test_sigterm_handler_restored(out):
+    "The SIGTERM handler is installed only for the duration of the set."
+    def mine(signum, frame): pass
+    prev = signal.signal(signal.SIGTERM, mine)
+    try:
+        with output_set(out):
+            assert signal.getsignal(signal.SIGTERM) is not mine
+        assert signal.getsignal(signal.SIGTERM) is mine
+    finally:
+        signal.signal(signal.SIGTERM, prev)
+
+
+def test_unusable_outdirs(tmp_path, monkeypatch):
+    "A file in OUT's place, a parent that cannot be made, a read-only filesystem: InputError, exit 2."
+    (tmp_path / "f").write_text("x")
+    for bad, msg in [(tmp_path / "f", "is a file"), ("/proc/mms_mp/out", "cannot create the parent"),
+                     ("/", "mount point"), (tmp_path / "f" / "out", "cannot create the parent")]:
+        with pytest.raises(InputError, match=msg) as e:
+            with output_set(bad): pass
+        assert exit_code(e.value) == EXIT_USAGE
+    real_open = os.open
+    def ro_open(path, flags, *a):
+        if str(path).endswith(".lock"): raise OSError(errno.EROFS, os.strerror(errno.EROFS), path)
+        return real_open(path, flags, *a)
+    monkeypatch.setattr(os, "open", ro_open)
+    with pytest.raises(InputError, match="Read-only file system"):
+        with output_set(tmp_path / "ro"): pass
+    assert not (tmp_path / "ro").exists()
+
+
+def test_own_folder_not_replaced(tmp_path):
+    "A folder with files but no manifest is refused unless force=True."
+    own = tmp_path / "own"
+    own.mkdir()
+    (own / "notes.txt").write_text("mine")
+    with pytest.raises(InputError, match="not an mms_mp output set"):
+        with output_set(own): pass
+    assert (own / "notes.txt").read_text() == "mine"
+    with output_set(own, force=True) as st: (st / "a.csv").write_text("x")
+    assert set_files(own) == ["a.csv"]
