@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 from .core import parse_trange
 from .overlay import read_overlay
@@ -13,7 +14,8 @@ from .config import merge_config, check_sections
 from .stages import (AnalysisResult, run_stage, check_probes, stage_load, stage_quality,
                            stage_lmn, stage_detect, stage_normals, stage_vn, stage_displacement,
                            stage_timing, stage_thickness, stage_compare)
-from .outputs import outdir_ready, write_outputs
+from .outputs import write_outputs
+from .outset import output_set
 
 # %% auto #0
 __all__ = ['FATAL_STAGES', 'PLAN', 'analyze']
@@ -66,9 +68,12 @@ def analyze(trange, # (start, end): ISO strings or datetime64, UTC
     cfg = check_sections(merge_config(config or {}, flags))
     res = AnalysisResult(trange=(t0, t1), probes=check_probes(probes), config=cfg)
     if overlay_json: res.published = read_overlay(overlay_json, res.probes)  # bad file: exit 2
-    if outdir: outdir_ready(outdir)  # fail before the work, not after it
     bar = tqdm(total=len(PLAN) + 1 + bool(outdir), disable=not progress, desc="mms-mp",
                unit="stage", file=sys.stderr)
-    try: _run_plan(res, cfg, outdir, plot, pdf, bar)
+    try:
+        if not outdir: _run_plan(res, cfg, None, plot, pdf, bar)
+        else:   # one unit: a staging folder that replaces outdir only when complete (mms_mp.outset)
+            with output_set(outdir) as stage: _run_plan(res, cfg, stage, plot, pdf, bar)
+            res.files = {k: Path(outdir) / Path(v).relative_to(stage) for k, v in res.files.items()}
     finally: bar.close()
     return res

@@ -267,3 +267,18 @@ def test_demo_vn_is_smoothed_and_within_10_percent_of_truth(demo_run, demo_dir):
         near &= np.isfinite(v)
         true_v = np.interp(t[near].astype(np.int64), ts.astype(np.int64), vt)
         assert np.sqrt(np.mean((v[near] - true_v) ** 2)) < 0.10 * np.sqrt(np.mean(true_v ** 2))
+
+
+def test_rerun_leaves_only_this_runs_files(demo_dir, tmp_path):
+    "A rerun replaces the output folder as one unit: no figure, table or link of the earlier run survives."
+    out = tmp_path / "out"
+    base = (*SHORT, "--source", "local", "--data-dir", demo_dir, "--outdir", out, "--quiet")
+    assert cli(*base, "--probes", "1", "2", "--plot").returncode == 0
+    assert (out / "figures" / "summary_mms2.png").is_file() and (out / "manifest.json").is_file()
+    r = cli(*base, "--probes", "1")
+    assert r.returncode == 0, r.stderr
+    files = {f["path"] for f in json.loads((out / "manifest.json").read_text())["files"]}
+    assert not (out / "figures").exists() and not any("mms2" in f or f.startswith("figures/") for f in files)
+    assert {f.name for f in out.iterdir()} == files | {"manifest.json"}
+    assert ".png" not in (out / "report.html").read_text()
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".out.") and "staging" in p.name]
