@@ -513,12 +513,15 @@ def _edges(ts, fx, t_c, e0, span, data):
 
 # %% ../nbs/10_boundary.ipynb #d5bb0b43
 def _level_noise(ts, y, windows):
-    "rms over the plateau windows of the robust spread (1.4826 MAD) of y; 0 if none."
+    "rms over the plateau windows of the robust spread (1.4826 MAD) of y about a line in t; 0 if none."
     s = []
-    for a, b in windows:
-        w = y[_window(ts, a, b)]
-        w = w[np.isfinite(w)]
-        if w.size >= 3: s.append(1.4826 * np.median(np.abs(w - np.median(w))))
+    for a, b in windows:   # a trend (the layer's own tail, a drifting level) is not noise: fit it out
+        sel = _window(ts, a, b)
+        t, w = ts[sel], y[sel]
+        ok = np.isfinite(w)
+        if ok.sum() < 3: continue
+        r = w[ok] - np.polyval(np.polyfit(t[ok] - t[ok].mean(), w[ok], 1), t[ok] - t[ok].mean())
+        s.append(1.4826 * np.median(np.abs(r - np.median(r))))
     return float(np.sqrt(np.mean(np.square(s)))) if s else 0.0
 
 # %% ../nbs/10_boundary.ipynb #2f3fe935
