@@ -14,13 +14,8 @@ MODULES = {p.stem: p for p in PKG.glob("*.py") if p.name not in ("__init__.py", 
 
 # Layers, lowest first: a module may import only from its own layer's predecessors (earlier in this list).
 LAYERS = ["core", "layout", "cdfwrite", "data", "synthetic", "resample", "quality", "coords", "normals", "multispacecraft",
-<<<<<<< HEAD
-          "electric", "motion", "boundary", "boundary_multi", "thickness", "overlay", "idl", "visualize", "spectra", "config", "schema",
-          "stages", "outputs", "pipeline", "report", "batch", "cli"]
-=======
-          "electric", "motion", "boundary", "thickness", "overlay", "idl", "visualize", "spectra", "config", "schema",
-          "stages", "outset", "outputs", "pipeline", "report", "batch", "cli"]
->>>>>>> wt_outset
+          "electric", "motion", "boundary", "boundary_multi", "thickness", "overlay", "idl", "visualize", "spectra",
+          "config", "schema", "stages", "outset", "outputs", "pipeline", "report", "batch", "cli"]
 
 
 def package_imports(path: Path) -> set:
