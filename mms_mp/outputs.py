@@ -128,7 +128,8 @@ def _normal_rows(doc: dict) -> list:
     "One row per crossing: its normal (GSE) rounded to its σ, σ, method and flags."
     def row(c):
         n = c["normal"]
-        return {"probe": c["probe"], "time": c["time"], "n_hat": vec_to_sigma(n["n_hat"], n["sigma_deg"]),
+        return {"probe": c["probe"], "time": c["time"],
+                "n_hat": vec_to_sigma(n["n_hat"], n["sigma_deg"]),
                 "σ": sig2(n["sigma_deg"], "deg"), "σ window": sig2(n["sigma_window_deg"], "deg"),
                 "method": n["method"], "flags": ", ".join(c["flags"])}
     return [row(c) for c in doc["crossings"] if c["normal"]]
@@ -160,9 +161,10 @@ def _thickness_rows(doc: dict, probe: str | None = None) -> list:
 
 # %% ../nbs/14d_outputs.ipynb #3d3fd4f2
 def _stage_rows(doc: dict) -> list:
-    "Only the stages that did not run, or ran degraded, with their reasons."
-    return [{"stage": k, "status": v["status"], "reason": v["reason"]}
-            for k, v in doc["status"].items() if v["status"] != "ok"]
+    "Only the stages that did not run, or ran degraded (ok with a caveat), with their reasons."
+    state = lambda v: "degraded" if v["status"] == "ok" else v["status"]
+    return [{"stage": k, "status": state(v), "reason": v["reason"]}
+            for k, v in doc["status"].items() if v["status"] != "ok" or v["reason"]]
 
 # %% ../nbs/14d_outputs.ipynb #6a863577
 def _probe_sections(doc: dict, p: str) -> list:
@@ -171,7 +173,8 @@ def _probe_sections(doc: dict, p: str) -> list:
     dsig = np.hypot(d["sigma_random_km"], d["sigma_systematic_km"]) if d else np.nan
     disp = [{"max |Δs|": format_sigma(d["max_abs_km"], dsig, "km")}] if d else []
     return [f"<h3>MMS{html.escape(p)}</h3>",
-            html_table(_crossing_rows(doc, p), ["time", "direction", "confidence", "σ_t", "flags"]),
+            html_table(_crossing_rows(doc, p),
+                       ["time", "direction", "confidence", "σ_t", "flags"]),
             html_table(_thickness_rows(doc, p), ["time", "method", "thickness"]),
             html_table(disp, ["max |Δs|"])]
 
@@ -193,15 +196,17 @@ def _html_sections(doc: dict) -> list:
 
 # %% ../nbs/14d_outputs.ipynb #09ec3e6a
 def _headlines(doc: dict) -> list:
-    "Headline results, each `value ± σ unit`: event normals, timing n̂ and V, thickness, crossings."
+    "Headline results, `value ± σ unit`: event normals, timing n̂ and V, thickness, crossings."
     out = [f"MMS{p} event N ({r['method']}): {vec_to_sigma(r['N'], r['sigma_N_deg'])}"
            f" (σ {sig2(r['sigma_N_deg'], 'deg')})" for p, r in doc["lmn"].items()]
     t = doc["timing"]
     if t: out.append(f"timing n̂ {vec_to_sigma(t['n_hat'], t['sigma_n_deg'])}, "
                      f"V = {format_sigma(t['V_km_s'], t['sigma_V_km_s'], 'km/s')}")
-    th = [format_sigma(x["thickness_km"], x["sigma_km"], "km") for x in doc["thickness"]]
+    th = [format_sigma(x["thickness_km"], x["sigma_km"], "km") for x in doc["thickness"]
+          if np.isfinite(x["thickness_km"])]
     if th: out.append("thickness: " + "; ".join(th))
-    n_loc = sum(1 for c in doc["crossings"] if c["normal"] and not c["normal"]["method"].startswith("fallback"))
+    local = lambda c: c["normal"] and not c["normal"]["method"].startswith("fallback")
+    n_loc = sum(1 for c in doc["crossings"] if local(c))
     return out + [f"{len(doc['crossings'])} crossings, {n_loc} with a local normal"]
 
 # %% ../nbs/14d_outputs.ipynb #7e8557c3
@@ -211,7 +216,8 @@ def summary_card(doc: dict, # the `mms_mp/2` document
     e, prov, cfg = html.escape, doc["provenance"], doc["provenance"]["config"]
     src = ("SIMULATED data (mms_mp.synthetic)" if prov["simulated"]
            else f"REAL data, {len(prov['files'])} files")
-    head = [f"event {doc['trange'][0]} – {doc['trange'][1]}", f"probes {', '.join(doc['probes'])}",
+    head = [f"event {doc['trange'][0]} – {doc['trange'][1]}",
+            f"probes {', '.join(doc['probes'])}",
             f"rate {cfg.get('rate', 'auto')}", src]
     items = "".join(f"<li>{e(s)}</li>" for s in _headlines(doc))
     return (f"<div class='card'><p><b>{e(' · '.join(head))}</b></p><ul>{items}</ul>"
@@ -225,8 +231,8 @@ _FIG_ORDER = (("overview", "All probes: |B|, B (GSE), densities and ion velocity
               ("displacement", "Boundary displacement Δs(t) integrated from V_N, with its σ."))
 
 def report_figures(files: dict, # name -> path written (`res.files` or `make_figures`' paths)
-                  ) -> list: # (relative name, caption), overview → summaries → timing → formation → displacement
-    "This run's PNG figures in reading order, each with a one-line caption."
+                  ) -> list: # (relative name, caption) in reading order
+    "This run's PNGs, overview → summaries → timing → formation → displacement, captioned."
     names = [n for n in files if n.startswith("figures/") and n.endswith(".png")]
     rank = lambda n: next((k for k, (s, _) in enumerate(_FIG_ORDER) if n[8:].startswith(s)), 9)
     cap = lambda n: _FIG_ORDER[rank(n)][1] if rank(n) < 9 else ""
