@@ -203,7 +203,7 @@ def _headlines(doc: dict) -> list:
     if t: out.append(f"timing n̂ {vec_to_sigma(t['n_hat'], t['sigma_n_deg'])}, "
                      f"V = {format_sigma(t['V_km_s'], t['sigma_V_km_s'], 'km/s')}")
     th = [format_sigma(x["thickness_km"], x["sigma_km"], "km") for x in doc["thickness"]
-          if np.isfinite(x["thickness_km"])]
+          if x["thickness_km"] is not None and np.isfinite(x["thickness_km"])]
     if th: out.append("thickness: " + "; ".join(th))
     local = lambda c: c["normal"] and not c["normal"]["method"].startswith("fallback")
     n_loc = sum(1 for c in doc["crossings"] if local(c))
