@@ -12,15 +12,15 @@ from pathlib import Path
 
 import numpy as np
 
-from .core import InputError, iso_ms, atomic_write, write_json_atomic
+from .core import InputError, iso_ms, atomic_write, write_json_atomic, format_sigma
 from .schema import validate_result_json, thickness_json, jsonable
 from .stages import AnalysisResult, StageStatus
 from .visualize import (plot_overview, save_figure, summary_single, plot_displacement,
                               plot_formation, plot_timing)
 
 # %% auto #0
-__all__ = ['save_fig', 'write_csv_atomic', 'write_tables', 'html_table', 'write_html_report', 'report_sidecar', 'figure_jobs',
-           'make_figures', 'outdir_ready', 'write_outputs']
+__all__ = ['save_fig', 'write_csv_atomic', 'write_tables', 'html_table', 'vec_to_sigma', 'sig2', 'summary_card', 'report_figures',
+           'write_html_report', 'report_sidecar', 'figure_jobs', 'make_figures', 'outdir_ready', 'write_outputs']
 
 # %% ../nbs/14d_outputs.ipynb #e5a07bc5
 def save_fig(fig, # matplotlib Figure
@@ -79,77 +79,185 @@ def write_tables(res: AnalysisResult, # the analysis
         out[f"normal_velocity_{p}.csv"] = write_csv_atomic(outdir / f"normal_velocity_{p}.csv", df)
     return out
 
-# %% ../nbs/14d_outputs.ipynb #b7909212
+# %% ../nbs/14d_outputs.ipynb #b1d65889
 def _fmt(v):
-    if isinstance(v, float): return f"{v:.4g}"
+    if isinstance(v, float): return f"{v:.3g}"
     if isinstance(v, list): return "[" + ", ".join(_fmt(x) for x in v) + "]"
     return "" if v is None else str(v)
 
-# %% ../nbs/14d_outputs.ipynb #0623d780
+# %% ../nbs/14d_outputs.ipynb #7fe30357
 def html_table(rows: list, # dicts
                cols: list, # keys shown, in order
               ) -> str: # an HTML <table> (or "none")
-    "An HTML table of `rows`, numbers to 4 significant digits, text escaped."
+    "An HTML table of `rows`, numbers to 3 significant digits, text escaped."
     if not rows: return "<p><i>none</i></p>"
     head = "".join(f"<th>{html.escape(c)}</th>" for c in cols)
     cell = lambda r, c: f"<td>{html.escape(_fmt(r.get(c)))}</td>"
     body = "".join("<tr>" + "".join(cell(r, c) for c in cols) + "</tr>" for r in rows)
     return f"<table><tr>{head}</tr>{body}</table>"
 
-# %% ../nbs/14d_outputs.ipynb #a9ee9972
-_TIMING_COLS = ["method", "n_hat", "V_km_s", "sigma_V_km_s", "sigma_n_deg", "n_spacecraft",
-                "degenerate"]
+# %% ../nbs/14d_outputs.ipynb #21f3e8b0
+def vec_to_sigma(v: list, # unit vector components
+                 sigma_deg: float, # its angular 1σ, deg (NaN/None: 3 significant figures)
+                ) -> str: # "[a, b, c]", each rounded to the σ in radians
+    "A unit vector with its components rounded to what its angular σ supports."
+    s = np.radians(sigma_deg) if sigma_deg is not None else np.nan
+    return "[" + ", ".join(format_sigma(x, s).split(" ± ")[0] for x in v) + "]"
 
+# %% ../nbs/14d_outputs.ipynb #6c4ffdec
+def sig2(x, # a σ shown alone
+         unit: str = "", # its unit
+        ) -> str: # two significant digits, with the unit
+    "A σ on its own, to two significant digits."
+    if x is None or not np.isfinite(x): return "n/a"
+    return f"{x:.2g}" + (f" {unit}" if unit else "")
+
+# %% ../nbs/14d_outputs.ipynb #9ccbf1e4
+def _lmn_rows(doc: dict) -> list:
+    "One row per probe: the event's N (GSE) rounded to σ_N, σ_N and the crossing-normal spread."
+    def row(p, r):
+        sp = r["per_crossing_spread_deg"] or {}
+        return {"probe": p, "method": r["method"], "N": vec_to_sigma(r["N"], r["sigma_N_deg"]),
+                "σ_N": sig2(r["sigma_N_deg"], "deg"), "spread median (deg)": sp.get("median"),
+                "spread max (deg)": sp.get("max"), "n_local": sp.get("n_local"),
+                "n_fallback": sp.get("n_fallback")}
+    return [row(p, r) for p, r in doc["lmn"].items()]
+
+# %% ../nbs/14d_outputs.ipynb #21cafc14
 def _normal_rows(doc: dict) -> list:
-    "One row per crossing: its normal (GSE), σ, method and flags."
-    keys = ("n_hat", "sigma_deg", "sigma_window_deg", "method")
-    return [{"probe": c["probe"], "time": c["time"], "flags": ", ".join(c["flags"]),
-             **{k: c["normal"][k] for k in keys}} for c in doc["crossings"] if c["normal"]]
+    "One row per crossing: its normal (GSE) rounded to its σ, σ, method and flags."
+    def row(c):
+        n = c["normal"]
+        return {"probe": c["probe"], "time": c["time"],
+                "n_hat": vec_to_sigma(n["n_hat"], n["sigma_deg"]),
+                "σ": sig2(n["sigma_deg"], "deg"), "σ window": sig2(n["sigma_window_deg"], "deg"),
+                "method": n["method"], "flags": ", ".join(c["flags"])}
+    return [row(c) for c in doc["crossings"] if c["normal"]]
 
-# %% ../nbs/14d_outputs.ipynb #58f124aa
+# %% ../nbs/14d_outputs.ipynb #9168244e
+def _timing_rows(doc: dict) -> list:
+    "The timing result (GSE): n̂ rounded to σ_n, V ± σ_V, and its flags."
+    t = doc["timing"]
+    if not t: return []
+    return [{"method": t["method"], "n_hat": vec_to_sigma(t["n_hat"], t["sigma_n_deg"]),
+             "σ_n": sig2(t["sigma_n_deg"], "deg"),
+             "V": format_sigma(t["V_km_s"], t["sigma_V_km_s"], "km/s"),
+             "spacecraft": t["n_spacecraft"], "degenerate": t["degenerate"],
+             "flags": ", ".join(t["flags"])}]
+
+# %% ../nbs/14d_outputs.ipynb #15d8cfe7
+def _crossing_rows(doc: dict, probe: str) -> list:
+    "One probe's crossings: time, direction, confidence, σ_t and flags."
+    return [{"time": c["time"], "direction": c["direction"], "confidence": c["confidence"],
+             "σ_t": sig2(c["sigma_t_s"], "s"), "flags": ", ".join(c["flags"])}
+            for c in doc["crossings"] if c["probe"] == probe]
+
+# %% ../nbs/14d_outputs.ipynb #017279bc
+def _thickness_rows(doc: dict, probe: str | None = None) -> list:
+    "Layer thickness ± σ (km) per crossing, of one probe or all."
+    return [{"probe": t["probe"], "time": t["time"], "method": t["method"],
+             "thickness": format_sigma(t["thickness_km"], t["sigma_km"], "km")}
+            for t in doc["thickness"] if probe is None or t["probe"] == probe]
+
+# %% ../nbs/14d_outputs.ipynb #3d3fd4f2
+def _stage_rows(doc: dict) -> list:
+    "Only the stages that did not run, or ran degraded (ok with a caveat), with their reasons."
+    state = lambda v: "degraded" if v["status"] == "ok" else v["status"]
+    return [{"stage": k, "status": state(v), "reason": v["reason"]}
+            for k, v in doc["status"].items() if v["status"] != "ok" or v["reason"]]
+
+# %% ../nbs/14d_outputs.ipynb #6a863577
+def _probe_sections(doc: dict, p: str) -> list:
+    "One probe's tables: crossings with flags, thickness, displacement."
+    d = doc["displacement"].get(p)
+    dsig = np.hypot(d["sigma_random_km"], d["sigma_systematic_km"]) if d else np.nan
+    disp = [{"max |Δs|": format_sigma(d["max_abs_km"], dsig, "km")}] if d else []
+    return [f"<h3>MMS{html.escape(p)}</h3>",
+            html_table(_crossing_rows(doc, p),
+                       ["time", "direction", "confidence", "σ_t", "flags"]),
+            html_table(_thickness_rows(doc, p), ["time", "method", "thickness"]),
+            html_table(disp, ["max |Δs|"])]
+
+# %% ../nbs/14d_outputs.ipynb #c7255ed0
 def _html_sections(doc: dict) -> list:
-    "Stage, LMN, crossing, normal, timing, thickness and displacement tables of one document."
-    per_probe = lambda k: [{"probe": p, **v} for p, v in doc[k].items()]
-    lmn = [r | (r["per_crossing_spread_deg"] or {}) for r in per_probe("lmn")]
-    return ["<h2>Stages</h2>", html_table([{"stage": k, **v} for k, v in doc["status"].items()],
-                                          ["stage", "status", "reason", "seconds"]),
-            "<h2>LMN (GSE): the event's mean triad, and the spread of crossing normals (deg)</h2>",
-            html_table(lmn, ["probe", "method", "N", "L", "sigma_N_deg", "median", "max",
-                             "n_local", "n_fallback"]),
-            "<h2>Crossings</h2>",
-            html_table(doc["crossings"], ["probe", "time", "direction", "confidence", "sigma_t_s"]),
+    "Stage reasons (only where not ok), LMN, per-crossing normals, timing, per-probe tables."
+    stages = _stage_rows(doc)
+    out = ["<h2>Stages not run or degraded</h2>", html_table(stages, ["stage", "status", "reason"])]
+    out = out if stages else []
+    out += ["<h2>LMN (GSE): the event's mean normal and the spread of crossing normals</h2>",
+            html_table(_lmn_rows(doc), list(_lmn_rows(doc)[0]) if doc["lmn"] else []),
             "<h2>A normal per crossing (GSE)</h2>",
-            html_table(_normal_rows(doc), ["probe", "time", "n_hat", "sigma_deg",
-                                           "sigma_window_deg", "method", "flags"]),
+            html_table(_normal_rows(doc), ["probe", "time", "n_hat", "σ", "σ window", "method",
+                                           "flags"]),
             "<h2>Timing (GSE)</h2>",
-            html_table([doc["timing"]] if doc["timing"] else [], _TIMING_COLS),
-            "<h2>Thickness</h2>",
-            html_table(doc["thickness"], ["probe", "time", "method", "thickness_km", "sigma_km"]),
-            "<h2>Displacement</h2>", html_table(per_probe("displacement"), ["probe", "max_abs_km",
-                                                "sigma_random_km", "sigma_systematic_km"])]
+            html_table(_timing_rows(doc), ["method", "n_hat", "σ_n", "V", "spacecraft",
+                                           "degenerate", "flags"]), "<h2>Per probe</h2>"]
+    return out + [s for p in doc["probes"] for s in _probe_sections(doc, p)]
 
-# %% ../nbs/14d_outputs.ipynb #37d48b1f
+# %% ../nbs/14d_outputs.ipynb #09ec3e6a
+def _headlines(doc: dict) -> list:
+    "Headline results, `value ± σ unit`: event normals, timing n̂ and V, thickness, crossings."
+    out = [f"MMS{p} event N ({r['method']}): {vec_to_sigma(r['N'], r['sigma_N_deg'])}"
+           f" (σ {sig2(r['sigma_N_deg'], 'deg')})" for p, r in doc["lmn"].items()]
+    t = doc["timing"]
+    if t: out.append(f"timing n̂ {vec_to_sigma(t['n_hat'], t['sigma_n_deg'])}, "
+                     f"V = {format_sigma(t['V_km_s'], t['sigma_V_km_s'], 'km/s')}")
+    th = [format_sigma(x["thickness_km"], x["sigma_km"], "km") for x in doc["thickness"]
+          if x["thickness_km"] is not None and np.isfinite(x["thickness_km"])]
+    if th: out.append("thickness: " + "; ".join(th))
+    local = lambda c: c["normal"] and not c["normal"]["method"].startswith("fallback")
+    n_loc = sum(1 for c in doc["crossings"] if local(c))
+    return out + [f"{len(doc['crossings'])} crossings, {n_loc} with a local normal"]
+
+# %% ../nbs/14d_outputs.ipynb #7e8557c3
+def summary_card(doc: dict, # the `mms_mp/2` document
+                ) -> str: # an HTML <div class="card">
+    "The card at the top: event, probes, rates, data source and the headline results."
+    e, prov, cfg = html.escape, doc["provenance"], doc["provenance"]["config"]
+    src = ("SIMULATED data (mms_mp.synthetic)" if prov["simulated"]
+           else f"REAL data, {len(prov['files'])} files")
+    head = [f"event {doc['trange'][0]} – {doc['trange'][1]}",
+            f"probes {', '.join(doc['probes'])}",
+            f"rate {cfg.get('rate', 'auto')}", src]
+    items = "".join(f"<li>{e(s)}</li>" for s in _headlines(doc))
+    return (f"<div class='card'><p><b>{e(' · '.join(head))}</b></p><ul>{items}</ul>"
+            f"<p>mms_mp {e(prov['mms_mp_version'])}; all vectors GSE</p></div>")
+
+# %% ../nbs/14d_outputs.ipynb #790b9cf1
+_FIG_ORDER = (("overview", "All probes: |B|, B (GSE), densities and ion velocity over the event."),
+              ("summary", "B in the probe's LMN frame, densities, V_N and the detected crossings."),
+              ("timing", "Crossing times against position along the timing normal."),
+              ("formation", "The spacecraft formation and the timing normal."),
+              ("displacement", "Boundary displacement Δs(t) integrated from V_N, with its σ."))
+
+def report_figures(files: dict, # name -> path written (`res.files` or `make_figures`' paths)
+                  ) -> list: # (relative name, caption) in reading order
+    "This run's PNGs, overview → summaries → timing → formation → displacement, captioned."
+    names = [n for n in files if n.startswith("figures/") and n.endswith(".png")]
+    rank = lambda n: next((k for k, (s, _) in enumerate(_FIG_ORDER) if n[8:].startswith(s)), 9)
+    cap = lambda n: _FIG_ORDER[rank(n)][1] if rank(n) < 9 else ""
+    return [(n, cap(n)) for n in sorted(names, key=lambda n: (rank(n), n))]
+
+# %% ../nbs/14d_outputs.ipynb #f7aa2b1c
 _PAGE = ("<!doctype html><html><head><meta charset='utf-8'><title>mms_mp report</title><style>"
          "body{font-family:sans-serif;max-width:60em;margin:auto}table{border-collapse:collapse}"
-         "td,th{border:1px solid #bbb;padding:2px 6px;font-size:90%}</style></head><body>"
-         "{}</body></html>")
+         "td,th{border:1px solid #bbb;padding:2px 6px;font-size:90%}"
+         ".card{border:2px solid #446;border-radius:6px;padding:4px 12px;background:#f4f6fa}"
+         "</style></head><body>{}</body></html>")
 
 def write_html_report(res: AnalysisResult, # the analysis
                       outdir: Path, # output folder (figures/ is linked relatively)
                       doc: dict | None = None, # the JSON document (computed when None)
+                      files: dict | None = None, # this run's files (default `res.files`)
                      ) -> Path: # report.html
-    "A self-contained HTML summary of the result (tables + figure links), written atomically."
+    "One offline HTML page: summary card, this run's figures in reading order, tables per probe."
     doc, e = doc or res.to_json(), html.escape
-    sim = "SIMULATED data (mms_mp.synthetic) — " if doc["provenance"]["simulated"] else ""
-    t0, t1 = doc["trange"]
-    parts = [f"<h1>{e(sim)}MMS magnetopause analysis {e(t0)} – {e(t1)}</h1>",
-             f"<p>probes {', '.join(doc['probes'])}; "
-             f"mms_mp {e(doc['provenance']['mms_mp_version'])}; "
-             "all vectors GSE</p>"] + _html_sections(doc)
-    figs = sorted((outdir / "figures").glob("*.png")) if (outdir / "figures").is_dir() else []
-    img = lambda f: (f'<p><img src="figures/{e(f.name)}" style="max-width:100%"><br>'
-                     f'{e(sim)}{e(f.stem)}</p>')
-    parts += ["<h2>Figures</h2>"] + [img(f) for f in figs]
+    sim = "SIMULATED — " if doc["provenance"]["simulated"] else ""
+    img = lambda n, c: (f'<figure><img src="{e(n)}" style="max-width:100%">'
+                        f'<figcaption>{e(sim)}{e(c)}</figcaption></figure>')
+    figs = report_figures(res.files if files is None else files)
+    parts = [f"<h1>{e(sim)}MMS magnetopause analysis</h1>", summary_card(doc)]
+    parts += [img(n, c) for n, c in figs] + _html_sections(doc)
     with atomic_write(outdir / "report.html") as f: f.write(_PAGE.replace("{}", "\n".join(parts)))
     return outdir / "report.html"
 
@@ -243,6 +351,6 @@ def write_outputs(res: AnalysisResult, # the analysis
     res.status["outputs"] = StageStatus("ok", None, time.perf_counter() - t0)  # time up to the JSON
     doc = validate_result_json(res.to_json())
     files["mp_analysis.json"] = write_json_atomic(outdir / "mp_analysis.json", doc)
-    if html: files["report.html"] = write_html_report(res, outdir, doc)
+    if html: files["report.html"] = write_html_report(res, outdir, doc, {**res.files, **files})
     res.files.update(files)
     return files

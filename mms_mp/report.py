@@ -72,11 +72,12 @@ def execute_report(params: dict, # report_parameters
 # %% ../nbs/15a_report.ipynb #1d81e7a7
 def render_html(nb_path: Path, # executed notebook
                ) -> Path: # the HTML page beside it
-    "Render an executed notebook to HTML with nbconvert, atomically."
+    "Render an executed notebook to HTML with nbconvert, code and prompts hidden, atomically."
     try: from nbconvert import HTMLExporter
     except ImportError:
         raise InputError(f"rendering the report needs nbconvert: {REPORT_HINT}") from None
-    body, _ = HTMLExporter().from_filename(str(nb_path))
+    exp = HTMLExporter(exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True)
+    body, _ = exp.from_filename(str(nb_path))
     dst = nb_path.with_suffix(".html")
     with atomic_write(dst) as f: f.write(body)
     return dst

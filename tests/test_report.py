@@ -49,6 +49,15 @@ def test_report_runs_on_simulated_event(demo_dir, tmp_path):
     assert side["crossings"] == main["crossings"] and len(main["crossings"]) >= 4 * 7  # ≥ 7 complete crossings per probe
     html = (tmp_path / "event_report.html").read_text()
     assert "SIMULATED" in html and "<img" in html
+    assert "Warning" not in html and "Traceback" not in html
+    hidden = ("hl-ipython3", 'class="jp-InputPrompt', "In&nbsp;[")  # code, input prompts
+    assert not [h for h in hidden if h in html], "input cells are hidden"
+    assert "from mms_mp" not in html, "no code in the page"
+    assert 'class="card"' in html
+    seg = html.split('id="Overview"')[1].split("<h2")[0]
+    assert seg.count("<img") == 1, "the Overview section shows the overview figure only"
+    for o in (o for c in nb["cells"] for o in c.get("outputs", [])):
+        assert o.get("name") != "stderr", o
     assert not list(tmp_path.glob(".*.part*"))
 
 
