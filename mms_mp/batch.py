@@ -125,7 +125,8 @@ def run_event(ev: dict, # one event row (read_events)
                                             "end": ev["end"], "outdir": str(odir)}
     try:
         _event_job(ev, odir, mode, plot)
-        doc = json.loads((odir / "mp_analysis.json").read_text())
+        sub = odir / "analysis" if mode == "report" else odir  # run_report: the analysis set in analysis/
+        doc = json.loads((sub / "mp_analysis.json").read_text())
         row |= summary_row(doc) | {"exit_code": EXIT_OK}
     except Exception as e:
         row |= {"status": "failed", "exit_code": exit_code(e), "error": f"{type(e).__name__}: {e}"}

@@ -48,7 +48,8 @@ def report_parameters(trange, # (start, end) ISO, UTC
     t0, t1 = parse_trange(trange)
     return {"start": iso_ms(t0), "end": iso_ms(t1), "probes": " ".join(str(p) for p in probes),
             "source": source, "rate": rate, "data_dir": str(data_dir) if data_dir else "",
-            "outdir": str(Path(out).resolve()), "config_json": json.dumps(config or {})}
+            "outdir": str(Path(out).resolve() / "analysis"),
+            "sidecar": str(Path(out).resolve() / "event_report.json"), "config_json": json.dumps(config or {})}
 
 # %% ../nbs/15a_report.ipynb #26ba1b18
 def execute_report(params: dict, # report_parameters
@@ -84,7 +85,7 @@ def render_html(nb_path: Path, # executed notebook
 
 # %% ../nbs/15a_report.ipynb #109df9a8
 def run_report(trange, # (start, end) ISO, UTC
-               out, # output folder: event_report.ipynb, event_report.html, the analysis outputs
+               out, # output folder: event_report.ipynb/.html/.json; the analysis outputs in out/analysis
                probes=("1", "2", "3", "4"), # MMS probes
                *, source: str = "auto", # data source
                data_dir=None, # local data root
@@ -100,4 +101,4 @@ def run_report(trange, # (start, end) ISO, UTC
     out.mkdir(parents=True, exist_ok=True)
     files = {"event_report.ipynb": execute_report(params, out, kernel_name)}
     if html: files["event_report.html"] = render_html(files["event_report.ipynb"])
-    return files
+    return files | {"event_report.json": out / "event_report.json", "analysis": out / "analysis"}

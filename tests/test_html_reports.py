@@ -6,6 +6,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
+from mms_mp.outset import utc_now, write_manifest
 
 from mms_mp.pipeline import analyze
 
@@ -64,6 +65,7 @@ def sim_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("sim")
     (out / "figures").mkdir()
     (out / "figures" / "stale_from_an_old_run.png").write_bytes(b"")
+    write_manifest(out, utc_now())  # an earlier run's output set, which the new run replaces whole
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         res = analyze(SIM, ["1", "2", "3", "4"], source="local", data_dir=demo_event_dir(),

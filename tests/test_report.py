@@ -4,6 +4,7 @@ from pathlib import Path
 
 import pytest
 
+from mms_mp.outset import check_set
 from mms_mp.report import report_template, run_report
 from mms_mp.core import NoDataError
 from mms_mp.schema import validate_result_json
@@ -37,7 +38,7 @@ def test_shipped_copy_matches_source(repo_root):
 def test_report_runs_on_simulated_event(demo_dir, tmp_path):
     files = run_report(("2019-01-27T12:15", "2019-01-27T12:55"), tmp_path, ["1", "2", "3", "4"],
                        source="local", data_dir=demo_dir)
-    assert set(files) == {"event_report.ipynb", "event_report.html"}
+    assert set(files) == {"event_report.ipynb", "event_report.html", "event_report.json", "analysis"}
     nb = json.loads((tmp_path / "event_report.ipynb").read_text())
     errors = [o for c in nb["cells"] if c["cell_type"] == "code" for o in c.get("outputs", []) if o.get("output_type") == "error"]
     assert not errors
@@ -45,7 +46,8 @@ def test_report_runs_on_simulated_event(demo_dir, tmp_path):
     side = json.loads((tmp_path / "event_report.json").read_text())
     validate_result_json({k: v for k, v in side.items() if k != "report_parameters"})
     assert side["report_parameters"]["data_dir"] == str(demo_dir) and side["provenance"]["simulated"] is True
-    main = json.loads((tmp_path / "mp_analysis.json").read_text())
+    assert not check_set(tmp_path / "analysis"), "the analysis outputs are a complete output set"
+    main = json.loads((tmp_path / "analysis" / "mp_analysis.json").read_text())
     assert side["crossings"] == main["crossings"] and len(main["crossings"]) >= 4 * 7  # ≥ 7 complete crossings per probe
     html = (tmp_path / "event_report.html").read_text()
     assert "SIMULATED" in html and "<img" in html
@@ -59,6 +61,10 @@ def test_report_runs_on_simulated_event(demo_dir, tmp_path):
     for o in (o for c in nb["cells"] for o in c.get("outputs", [])):
         assert o.get("name") != "stderr", o
     assert not list(tmp_path.glob(".*.part*"))
+    again = run_report(("2019-01-27T12:16", "2019-01-27T12:22"), tmp_path, ["1"], source="local",
+                       data_dir=demo_dir, html=False)  # a rerun into the same folder replaces the set
+    assert json.loads((again["analysis"] / "mp_analysis.json").read_text())["probes"] == ["1"]
+    assert not check_set(tmp_path / "analysis")
 
 
 @pytest.mark.loopback
