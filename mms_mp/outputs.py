@@ -289,9 +289,12 @@ def _timing_jobs(res: AnalysisResult) -> list:
     "(name, callable) of the formation and timing figures of the best timing group."
     if res.timing is None: return []
     t, g, sim = res.timing, res.timing_group, res.simulated
-    formation = lambda: plot_formation(g.positions_km, frame=g.frame, normal=t.n_hat, simulated=sim)
+    pubs = [res.published[p] for p in [g.ref, *g.positions_km] if p in res.published]
+    pub = pubs[0] if pubs else None  # the reference probe's published normal, else another's
+    formation = lambda: plot_formation(g.positions_km, frame=g.frame, normal=t.n_hat, simulated=sim,
+                                       published=pub)
     timing = lambda: plot_timing(g.times, g.positions_km, t.n_hat, t.V_km_s, t.sigma_V_km_s,
-                                 frame=t.frame, ref=g.ref, simulated=sim)
+                                 frame=t.frame, ref=g.ref, simulated=sim, published=pub)
     return [("formation", formation), ("timing", timing)]
 
 # %% ../nbs/14d_outputs.ipynb #9777d1f1

@@ -282,3 +282,20 @@ def test_rerun_leaves_only_this_runs_files(demo_dir, tmp_path):
     assert {f.name for f in out.iterdir()} == files | {"manifest.json"}
     assert ".png" not in (out / "report.html").read_text()
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".out.") and "staging" in p.name]
+
+
+def test_overlay_drawn_in_timing_figures(demo_dir, tmp_path):
+    "The published normal reaches the formation and timing figures: the angle drawn is the one the JSON reports."
+    from mms_mp.outputs import figure_jobs
+    from mms_mp.pipeline import analyze
+    import matplotlib.pyplot as plt
+    truth = json.loads((demo_dir / "truth.json").read_text())
+    f = tmp_path / "pub.json"
+    f.write_text(json.dumps({"per_probe": {p: {"n_hat": truth["N"]["value"], "V_ph_km_s": 20.0} for p in "12"}}))
+    res = analyze(SHORT[1::2], ["1", "2"], source="local", data_dir=demo_dir, overlay_json=f)
+    jobs = dict(figure_jobs(res))
+    fig = jobs["formation"]()
+    assert fig.mms_mp_published_angle_deg < 1.0  # the simulator's truth vs our timing n̂
+    fig2 = jobs["timing"]()
+    assert set(fig2.mms_mp_published_delays_s) == {"1", "2"}
+    plt.close("all")
