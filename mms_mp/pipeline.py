@@ -13,7 +13,8 @@ from .overlay import read_overlay
 from .config import merge_config, check_sections
 from .stages import (AnalysisResult, run_stage, check_probes, stage_load, stage_quality,
                            stage_lmn, stage_detect, stage_normals, stage_vn, stage_displacement,
-                           stage_timing, stage_thickness, stage_compare)
+                           stage_timing, stage_thickness, stage_compare,
+                           stage_crossing_vn)
 from .outputs import write_outputs
 from .outset import output_set
 
@@ -26,7 +27,7 @@ FATAL_STAGES = ("load", "lmn")  # every later stage needs these: their failure e
 PLAN = (("quality", stage_quality, ("load",)), ("lmn", stage_lmn, ("load",)),
         ("detect", stage_detect, ("lmn",)), ("normals", stage_normals, ("detect",)),
         ("vn", stage_vn, ("lmn",)), ("displacement", stage_displacement, ("vn",)),
-        ("timing", stage_timing, ("detect",)),
+        ("crossing_vn", stage_crossing_vn, ("normals", "vn")), ("timing", stage_timing, ("detect",)),
         ("thickness", stage_thickness, ("detect", "displacement")))
 
 # %% ../nbs/15_pipeline.ipynb #43aa306c

@@ -15,8 +15,8 @@ from . import __version__
 
 # %% auto #0
 __all__ = ['SCHEMA', 'NUM', 'NUMN', 'ISO', 'ISON', 'VEC3', 'RESULT_SCHEMA', 'is_num', 'check_value', 'physics_checks',
-           'validate_result_json', 'lmn_json', 'normal_json', 'crossing_json', 'detection_json', 'timing_json',
-           'disp_json', 'vn_json', 'thickness_json', 'jsonable', 'result_json']
+           'validate_result_json', 'lmn_json', 'normal_json', 'local_vn_json', 'crossing_json', 'detection_json',
+           'timing_json', 'disp_json', 'vn_json', 'thickness_json', 'jsonable', 'result_json']
 
 # %% ../nbs/14b_schema.ipynb #606ce42d
 SCHEMA = "mms_mp/2"
@@ -228,17 +228,28 @@ def normal_json(n, # normals.CrossingNormal
     return d | {k: _f(d[k]) for k in num} | {"eigenvalues": [_f(x) for x in d["eigenvalues"]],
                                              "frame": str(d["frame"]).upper()}
 
+# %% ../nbs/14b_schema.ipynb #6aa83f1f
+def local_vn_json(lv, # stages.LocalVN of one crossing
+                 ) -> dict: # V_N at the crossing ± σ (km/s), the normal it is along, its displacement σ
+    "JSON entry of the V_N along one crossing's own normal."
+    t = np.asarray(lv.vn.t)
+    return {"V_N_km_s": _f(lv.V_N_km_s), "sigma_V_N_km_s": _f(lv.sigma_V_N_km_s), "frame": lv.vn.frame,
+            "n_hat": _vec(lv.n_hat), "normal_method": str(lv.normal_method),
+            "window": [iso_ms(t[0]), iso_ms(t[-1])] if len(t) else None}
+
 # %% ../nbs/14b_schema.ipynb #6487308f
 def crossing_json(c, # boundary.Crossing
                   normal=None, # its normals.CrossingNormal (None: not computed)
                   flags=None, # its flags (None: the detector's `c.flags`)
+                  local=None, # its stages.LocalVN (V_N along its own normal), or None
                  ) -> dict: # probe, times ISO-8601 UTC ms, direction, confidence, σ_t (s), ...
     "JSON entry of one `boundary.Crossing`, with its flags and normal."
     return {"probe": str(c.probe), "time": iso_ms(c.time), "direction": str(c.direction),
             "confidence": _f(c.confidence), "sigma_t_s": _f(c.sigma_t_s),
             "layer_start": _iso(c.layer_start), "layer_end": _iso(c.layer_end),
             "flags": [str(f) for f in (c.flags if flags is None else flags)],
-            "normal": None if normal is None else normal_json(normal)}
+            "normal": None if normal is None else normal_json(normal),
+            "vn": None if local is None else local_vn_json(local)}
 
 # %% ../nbs/14b_schema.ipynb #7a428522
 def detection_json(mc, # boundary.MultiCrossings
@@ -318,7 +329,8 @@ def thickness_json(t, # thickness.Thickness
                   ) -> dict: # probe, time ISO, thickness_km and sigma_km (km), method
     "JSON entry of one layer-thickness result (km)."
     return {"probe": str(t.probe), "time": iso_ms(t.time), "thickness_km": _f(t.thickness_km),
-            "sigma_km": _f(t.sigma_km), "method": str(t.method)}
+            "sigma_km": _f(t.sigma_km), "method": str(t.method), "normal": str(t.normal),
+            "flags": [str(f) for f in t.flags]}
 
 # %% ../nbs/14b_schema.ipynb #a7fe7fac
 def jsonable(x):
@@ -333,7 +345,7 @@ def jsonable(x):
 # %% ../nbs/14b_schema.ipynb #3c780791
 def _crossings_json(res) -> list:
     "Every crossing, with its normal and flags (`AnalysisResult.normal_of`, `.flags_of`)."
-    return [crossing_json(c, res.normal_of(c), res.flags_of(c)) for c in res.crossings]
+    return [crossing_json(c, res.normal_of(c), res.flags_of(c), res.local_vn_of(c)) for c in res.crossings]
 
 # %% ../nbs/14b_schema.ipynb #fcc70560
 def result_json(res, # stages.AnalysisResult

@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 from .core import (MMSMPError, InputError, NoDataError, GeometryError, iso_ms, check_frame,
-                         gse_gsm_angle)
+                         gse_gsm_angle, seconds_since)
 from .data import load_event
 from .quality import apply_masks
 from .coords import lmn_for_probe
@@ -29,13 +29,14 @@ from .schema import result_json
 # %% auto #0
 __all__ = ['STAGES', 'StageStatus', 'StageSkipped', 'run_stage', 'crossing_key', 'AnalysisResult', 'check_probes', 'stage_load',
            'stage_quality', 'stage_lmn', 'edge_flags', 'stage_detect', 'probe_normals', 'angles_deg', 'normal_spread',
-           'probe_message', 'stage_normals', 'vn_sources', 'stage_vn', 'stage_displacement', 'mean_normal',
-           'weighted_normal', 'group_normal', 'xcorr_check', 'group_timing_inputs', 'stage_timing', 'stage_thickness',
-           'event_psi', 'median_normal', 'stage_compare']
+           'probe_message', 'stage_normals', 'vn_sources', 'stage_vn', 'stage_displacement', 'LocalVN',
+           'crossing_window', 'crossing_vn', 'stage_crossing_vn', 'mean_normal', 'weighted_normal', 'group_normal',
+           'xcorr_check', 'group_timing_inputs', 'stage_timing', 'crossing_thickness', 'stage_thickness', 'event_psi',
+           'median_normal', 'stage_compare']
 
 # %% ../nbs/14c_stages.ipynb #5148ace3
-STAGES = ("load", "quality", "lmn", "detect", "normals", "vn", "displacement", "timing",
-          "thickness", "outputs")
+STAGES = ("load", "quality", "lmn", "detect", "normals", "vn", "displacement", "crossing_vn",
+          "timing", "thickness", "outputs")
 
 @dataclass
 class StageStatus:
@@ -109,6 +110,7 @@ class AnalysisResult:
     timing_group: object = None  # the boundary.CrossingGroup `timing` came from
     timings: list = field(default_factory=list)  # (CrossingGroup, TimingResult) per matched group
     delays: list = field(default_factory=list)  # per timing group: how its delays were measured, s
+    local_vn: dict = field(default_factory=dict)  # crossing_key -> LocalVN: V_N along its own normal
     thickness: list = field(default_factory=list)  # thickness.Thickness results (km)
     published: dict = field(default_factory=dict)  # probe -> overlay.PublishedNormal
     comparison: dict | None = None  # ours against the published normals (overlay.compare_normal)
@@ -123,6 +125,9 @@ class AnalysisResult:
     def normal_of(self, c): # -> normals.CrossingNormal of crossing `c`, or None
         crs = self.matched.crossings.get(c.probe, []) if self.matched is not None else []
         return next((n for x, n in zip(crs, self.normals.get(c.probe, [])) if x is c), None)
+
+    def local_vn_of(self, c): # -> LocalVN of crossing `c` (V_N along its own normal), or None
+        return self.local_vn.get(crossing_key(c))
 
     def flags_of(self, c) -> list: # the detector's flags of `c`, then the pipeline's
         return list(dict.fromkeys((*c.flags, *self.edge_flags.get(crossing_key(c), ()))))
@@ -315,6 +320,64 @@ def stage_displacement(res: AnalysisResult, # the analysis being built (updated 
     res.displacement = out
     return out
 
+# %% ../nbs/14c_stages.ipynb #d7b5dd14
+@dataclass
+class LocalVN:
+    "V_N and displacement along one crossing's own normal, over its layer ± a margin."
+    n_hat: np.ndarray  # (3,) the crossing's unit normal, GSE
+    normal_method: str  # how that normal was found (normals.CrossingNormal.method)
+    vn: object  # electric.NormalVelocity (smoothed), km/s along n_hat
+    disp: object  # motion.DispResult, km along n_hat
+    V_N_km_s: float  # V_N at the crossing time, km/s (positive along n_hat)
+    sigma_V_N_km_s: float  # its 1σ, km/s
+
+# %% ../nbs/14c_stages.ipynb #b51a50d5
+def crossing_window(c, # boundary.Crossing
+                    trange: tuple, # (start, end) of the analysis, datetime64[ns]
+                    margin_s: float, # margin on each side of the layer, s
+                   ) -> tuple: # (start, end) datetime64[ns], inside `trange`
+    "The crossing's layer (or its time, if no edge is known) widened by `margin_s`, clipped to the window."
+    edges = [np.datetime64(x, "ns") for x in (c.layer_start, c.layer_end) if x is not None]
+    m = np.timedelta64(int(round(margin_s * 1e9)), "ns")
+    lo, hi = min(edges or [c.time]) - m, max(edges or [c.time]) + m
+    return max(lo, np.datetime64(trange[0], "ns")), min(hi, np.datetime64(trange[1], "ns"))
+
+# %% ../nbs/14c_stages.ipynb #f9661081
+def crossing_vn(res: AnalysisResult, # the analysis, after `normals` and `vn`
+                c, # boundary.Crossing with a normal (`res.normal_of(c)`)
+                cfg: dict, # configuration: sections vn, smoothing, displacement
+                margin_s: float = 120.0, # V_N is formed over the layer ± this margin, s
+               ) -> LocalVN: # V_N and displacement along the crossing's own normal
+    "V_N along one crossing's own normal (blended, smoothed) and its integral, around that crossing."
+    n = res.normal_of(c)
+    kw = {"cadence": "4.5s", **cfg.get("vn", {})}
+    t_range = crossing_window(c, res.trange, margin_s)
+    v = normal_velocity(vn_sources(res.event, c.probe), n.n_hat, frame=n.frame, t_range=t_range, **kw)
+    v = smooth_normal_velocity(v, **cfg.get("smoothing", {}))
+    sn = float(np.radians(n.sigma_deg)) if np.isfinite(n.sigma_deg) else 0.0
+    d = integrate_disp(v.t, v.V_N, sigma_v=v.sigma_V_N, frame=v.frame, cov_v=v.cov_blocks,
+                       **{"sigma_n_rad": sn, **cfg.get("displacement", {})})
+    x = seconds_since(v.t, c.time)
+    ok = np.isfinite(v.V_N)
+    at = lambda y: float(np.interp(0.0, x[ok], y[ok])) if ok.sum() > 1 else np.nan
+    return LocalVN(np.asarray(n.n_hat, float), n.method, v, d, at(v.V_N), at(v.sigma_V_N))
+
+# %% ../nbs/14c_stages.ipynb #e41d4ebb
+def stage_crossing_vn(res: AnalysisResult, # the analysis being built (updated in place)
+                      cfg: dict, # configuration: top-level keys and per-stage sections
+                     ): # crossing_key -> LocalVN
+    "V_N and displacement along every crossing's own normal (`crossing_vn`), where V_N exists."
+    crs = [c for c in res.crossings if c.probe in res.vn and res.normal_of(c) is not None]
+    if not crs: raise StageSkipped("no crossing has both a normal and V_N")
+    out, errs = {}, []
+    for c in crs:
+        try: out[crossing_key(c)] = crossing_vn(res, c, cfg)
+        except MMSMPError as e: errs.append(f"MMS{c.probe} {iso_ms(c.time)}: {e}")
+    if not out: raise NoDataError("no crossing gave V_N along its own normal: " + "; ".join(errs))
+    res.local_vn = out
+    if errs: res.status["crossing_vn"].reason = "; ".join(errs)
+    return out
+
 # %% ../nbs/14c_stages.ipynb #8332e294
 def mean_normal(lmn: dict, # probe -> coords.LMN
                 probes, # probes to average over
@@ -420,18 +483,28 @@ def stage_timing(res: AnalysisResult, # the analysis being built (updated in pla
     if errs: res.status["timing"].reason = "; ".join(errs)
     return res.timings
 
-# %% ../nbs/14c_stages.ipynb #589e7cd7
+# %% ../nbs/14c_stages.ipynb #fd937d7b
+def crossing_thickness(res: AnalysisResult, # the analysis, after `displacement` (and `crossing_vn`)
+                       c, # boundary.Crossing
+                       pos, # (t, r km GSE) positions of its probe, or None
+                      ) -> list: # [integrated V_N thickness, timing cross-check if its group has timing]
+    "One crossing's thickness: along its own normal when `crossing_vn` gave one, else the event N."
+    lv = res.local_vn.get(crossing_key(c))
+    n, disp = (lv.n_hat, lv.disp) if lv else (res.lmn[c.probe].N, res.displacement[c.probe])
+    along = f"crossing normal ({lv.normal_method})" if lv else "event LMN N"
+    ts = layer_thicknesses([c], disp, positions=pos, n_hat=n, frame="GSE", timing=res.timings or None)
+    return [replace(t, normal=along) for t in ts]
+
+# %% ../nbs/14c_stages.ipynb #efebefce
 def stage_thickness(res: AnalysisResult, # the analysis being built (updated in place)
                     cfg: dict, # configuration: top-level keys and per-stage sections
                    ): # list of thickness.Thickness (km)
-    "Layer thickness ± σ per crossing (`mms_mp.thickness.layer_thicknesses`)."
+    "Layer thickness ± σ per crossing (`thickness.layer_thicknesses`), along the crossing's own normal."
     crs = [c for c in res.crossings if c.probe in res.displacement]
     if not crs: raise NoDataError("no crossing on a probe with a displacement series")
-    ps = sorted({c.probe for c in crs})
-    pos = {p: _xy(res.event[p]["R_gse"]) for p in ps if "R_gse" in res.event[p]}
-    res.thickness = layer_thicknesses(crs, res.displacement, positions=pos or None,
-                                      n_hat={p: res.lmn[p].N for p in ps}, frame="GSE",
-                                      timing=res.timings or None)
+    pos = {p: _xy(res.event[p]["R_gse"]) for p in {c.probe for c in crs} if "R_gse" in res.event[p]}
+    out = [crossing_thickness(res, c, pos.get(c.probe)) for c in crs]
+    res.thickness = [t for ts in out for t in ts[:1]] + [t for ts in out for t in ts[1:]]
     return res.thickness
 
 # %% ../nbs/14c_stages.ipynb #7217ad71

@@ -31,6 +31,7 @@ class Thickness:
     sigma_edges_km: float = np.nan  # part from the edge-time σ, km
     sc_motion_km: float = np.nan  # spacecraft displacement along n̂ between the edges (included), km
     flags: tuple = ()  # e.g. "sc_motion_ignored", "gap_in_layer", crossing flags passed on
+    normal: str = ""  # the normal n̂ it is measured along (e.g. "event LMN N"); "" when not stated
 
     def to_dict(self) -> dict:
         "JSON-ready dict."
@@ -44,6 +45,7 @@ class Thickness:
             duration_s=float(self.duration_s),
             sc_motion_km=float(self.sc_motion_km),
             flags=list(self.flags),
+            normal=self.normal,
         )
 
 # %% ../nbs/11_thickness.ipynb #1779a5ce

@@ -299,3 +299,25 @@ def test_overlay_drawn_in_timing_figures(demo_dir, tmp_path):
     fig2 = jobs["timing"]()
     assert set(fig2.mms_mp_published_delays_s) == {"1", "2"}
     plt.close("all")
+
+
+def test_demo_vn_along_each_crossing_normal(demo_run, demo_dir):
+    "Each crossing's V_N along its own normal matches the simulator's V_N at that crossing within its σ."
+    _, out = demo_run
+    doc = json.loads((out / "mp_analysis.json").read_text())
+    truth = json.loads((demo_dir / "truth.json").read_text())
+    T = lambda s: np.datetime64(s.rstrip("Z"), "ns")
+    n_true = np.array(truth["N"]["value"])
+    z = []
+    for c in doc["crossings"]:
+        v = c["vn"]
+        assert v is not None and v["frame"] == "GSE" and v["normal_method"] == c["normal"]["method"]
+        assert np.allclose(v["n_hat"], c["normal"]["n_hat"])
+        tc = min((x for x in truth["crossings"] if x["probe"] == c["probe"]),
+                 key=lambda x: abs(T(x["time"]) - T(c["time"])))
+        want = np.sign(np.dot(v["n_hat"], n_true)) * tc["V_N_kms"]  # truth V_N is along the true +N
+        z.append((v["V_N_km_s"] - want) / v["sigma_V_N_km_s"])
+    z = np.abs(z)
+    assert len(z) >= 28 and z.max() < 3.5 and np.median(z) < 1.5, z
+    integrated = [t for t in doc["thickness"] if t["method"] == "integrated V_N"]
+    assert integrated and all(t["normal"].startswith("crossing normal") for t in integrated)

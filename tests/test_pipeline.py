@@ -154,7 +154,7 @@ def test_one_spacecraft_is_a_degraded_result_not_a_failure():
         r = analyze(tr.trange, ("2",), rate="srvy", source="local", data_dir=d)
     st = {k: v.status for k, v in r.status.items()}
     assert st == {"load": "ok", "quality": "ok", "lmn": "ok", "detect": "ok", "normals": "ok", "vn": "ok",
-                  "displacement": "ok", "timing": "skipped", "thickness": "ok"}, r.status
+                  "displacement": "ok", "crossing_vn": "ok", "timing": "skipped", "thickness": "ok"}, r.status
     assert "needs at least 2 probes" in r.status["timing"].reason and "MMS2" in r.status["timing"].reason
     assert len(r.crossings) == len(tr.crossings_of("2"))                        # every true crossing of MMS2
     assert all(x.method == "integrated V_N" for x in r.thickness) and r.thickness
