@@ -272,6 +272,9 @@ def stage_normals(res: AnalysisResult, # the analysis being built (updated in pl
     if not out: raise GeometryError("no probe gave crossing normals: " + msg)
     res.normals = out
     res.normal_spread = {p: normal_spread(ns, res.lmn[p].N) for p, ns in out.items()}
+    for c in (c for p in out for c in res.matched.crossings[p]):  # no stable local normal: say so
+        if "unstable_normal" in res.normal_of(c).flags:
+            res.edge_flags[crossing_key(c)] = (*res.edge_flags.get(crossing_key(c), ()), "no_stable_normal")
     if errs: res.status["normals"].reason = msg
     return out
 

@@ -94,3 +94,12 @@ def test_fgm_only_positions_come_from_the_fgm_files(kh_result):
     assert (np.diff(t.astype("int64")) > 0).all()
     lo, hi = (np.datetime64(x, "ns") for x in KH)
     assert t[0] <= lo and t[-1] >= hi and t[0] >= lo - np.timedelta64(30, "s") and t[-1] <= hi + np.timedelta64(30, "s")
+
+
+def test_fgm_only_crossing_without_stable_normal_is_flagged(kh_result):
+    "A crossing whose nested windows give no stable normal carries `no_stable_normal`; the others do not."
+    doc = kh_result.to_json()
+    for c in doc["crossings"]:
+        unstable = "unstable_normal" in c["normal"]["flags"]
+        assert unstable == ("no_stable_normal" in c["flags"]), c
+        assert unstable == c["normal"]["method"].startswith("fallback"), c
