@@ -46,8 +46,9 @@ class NestedScan:
     frame: str  # frame of `normals`
     @property
     def ratio23(self) -> np.ndarray:
-        "λ2/λ3 of every window."
-        return self.eigenvalues[:, 1] / self.eigenvalues[:, 2]
+        "λ2/λ3 of every window (inf where λ3 = 0: a noise-free minimum-variance direction)."
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return self.eigenvalues[:, 1] / self.eigenvalues[:, 2]
 
 # %% ../nbs/04b_normals.ipynb #01a55efb
 def window_mva(B: np.ndarray, # (n,3) field inside one window, nT, `frame`, no NaN
