@@ -651,18 +651,34 @@ def _detrended(a, # (..., nw) segments
         a = a - np.multiply.outer((a @ (ws * x)) / (xc ** 2 @ ws), xc)
     return a
 
-# %% ../nbs/05_multispacecraft.ipynb #d0a5b431
+# %% ../nbs/05_multispacecraft.ipynb #1e0d971a
+def _corr_valid(y: np.ndarray, # (n,) series
+                k: np.ndarray, # (m,) kernel, m ≤ n
+               ) -> np.ndarray: # (n − m + 1,) out[l] = Σ_i k[i]·y[l + i]
+    "Sliding dot product of k along y, by FFT: O(n log n) instead of O(n·m)."
+    n = len(y) + len(k) - 1
+    nf = 1 << (n - 1).bit_length()
+    r = np.fft.irfft(np.fft.rfft(y, nf) * np.conj(np.fft.rfft(k, nf)), nf)
+    return r[: len(y) - len(k) + 1]
+
+# %% ../nbs/05_multispacecraft.ipynb #44de9411
 def _weighted_xcorr(yr, yp, nL, w, detrend) -> np.ndarray:
     "ρ(ℓ) for ℓ = −nL…nL grid steps: weighted normalised correlation of yr with the shifted yp."
-    nw = len(yr)
-    ws = w / w.sum()
-    S = np.lib.stride_tricks.sliding_window_view(yp, nw)[: 2 * nL + 1] # (nlag, nw)
+    nw, W = len(yr), w.sum()
     x = np.arange(nw) - (nw - 1) / 2
-    a, b = _detrended(yr, ws, x, detrend), _detrended(S, ws, x, detrend)
+    a = _detrended(yr, w / W, x, detrend)
     if not a @ (w * a) > 1e-12 * (yr @ (w * yr)):
         raise InputError("the reference series is constant over the window; nothing to correlate "
                          "(choose another quantity or window)")
-    return (b @ (w * a)) / np.sqrt((a @ (w * a)) * ((b * b) @ w))
+    y = np.asarray(yp[: nw + 2 * nL], float)
+    y = y - y.mean()                          # a constant shift changes no b_ℓ, and keeps sums small
+    S1, S2 = _corr_valid(y, w), _corr_valid(y * y, w)
+    power = S2 - S1 ** 2 / W
+    if detrend == "linear":
+        xc = x - x @ w / W
+        power = power - _corr_valid(y, w * xc) ** 2 / (xc ** 2 @ w)
+    power = np.maximum(power, 1e-300)
+    return _corr_valid(y, w * a) / np.sqrt((a @ (w * a)) * power)
 
 # %% ../nbs/05_multispacecraft.ipynb #107e8513
 def _parabola_peak(rho, # (2 nL + 1,) correlation at lags −nL…nL
