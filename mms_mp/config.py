@@ -6,7 +6,10 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import inspect
+import math
+import os
 from pathlib import Path
 
 from .core import InputError
@@ -18,14 +21,20 @@ from .motion import integrate_disp
 from .multispacecraft import timing_normal
 
 # %% auto #0
-__all__ = ['CONFIG_KEYS', 'CONFIG_SECTIONS', 'RATES', 'SOURCES', 'SECTION_TARGETS', 'check_config', 'load_config', 'merge_config',
-           'section_params', 'check_sections']
+__all__ = ['CONFIG_KEYS', 'CONFIG_SECTIONS', 'RATES', 'SOURCES', 'KEY_TYPES', 'SECTION_TARGETS', 'POSITIVE', 'NON_NEGATIVE',
+           'FRACTION', 'LIMITS', 'check_config', 'load_config', 'merge_config', 'section_params', 'Range',
+           'annotation_types', 'param_annotations', 'value_problem', 'check_sections']
 
 # %% ../nbs/14a_config.ipynb #eabc52bf
 CONFIG_KEYS = {"start", "end", "probes", "rate", "source", "data_dir", "outdir", "plot", "pdf",
                "overlay_json"}
 CONFIG_SECTIONS = {"lmn", "detector", "normals", "timing", "vn", "smoothing", "displacement"}
 RATES, SOURCES = ("auto", "srvy", "brst"), ("auto", "sdc", "spdf", "local")
+_TIME, _PATH = (str, datetime.date), (str, os.PathLike)  # a TOML date-time is a datetime.datetime
+#: top-level key -> the types it may have (a time is ISO text, never a number: `start = 123` is refused)
+KEY_TYPES = {"start": _TIME, "end": _TIME, "probes": (list, tuple, str, int), "rate": (str,),
+             "source": (str,), "data_dir": _PATH, "outdir": _PATH, "overlay_json": _PATH,
+             "plot": (bool,), "pdf": (bool,)}
 
 # %% ../nbs/14a_config.ipynb #1753a482
 def check_config(cfg: dict, # configuration: top-level keys and analysis sections
@@ -38,6 +47,11 @@ def check_config(cfg: dict, # configuration: top-level keys and analysis section
     for s in CONFIG_SECTIONS & set(cfg):
         if not isinstance(cfg[s], dict):
             raise InputError(f"{where}: [{s}] must be a table of parameters, got {cfg[s]!r}")
+    for k, v in ((k, v) for k, v in cfg.items() if k in KEY_TYPES):
+        types = KEY_TYPES[k]
+        if not isinstance(v, types) or (isinstance(v, bool) and bool not in types):
+            names = " or ".join(t.__name__ for t in types)
+            raise InputError(f"{where}: {k} = {v!r} has type {type(v).__name__}; expected {names}")
     for k, allowed in (("rate", RATES), ("source", SOURCES)):
         if k in cfg and cfg[k] not in allowed:
             raise InputError(f"{where}: {k}={cfg[k]!r}; expected one of {allowed}")
@@ -78,8 +92,9 @@ SECTION_TARGETS = {
                                   "sigma_ref_deg", "ref_source", "limits"}),
     "vn": (normal_velocity, {"sources", "n_hat", "frame", "t_range"}),
     "smoothing": (smooth_normal_velocity, {"nv"}),
-    "displacement": (integrate_disp, {"t", "vN_km_s", "sigma_v", "frame", "cov_v"}),
-    "timing": (timing_normal, {"positions", "times", "frame", "normal", "sigma_t_s"})}
+    "displacement": (integrate_disp, {"t", "vN_km_s", "sigma_v", "frame", "cov_v", "vt_km_s"}),
+    "timing": (timing_normal, {"positions", "times", "frame", "normal", "sigma_t_s", "normal_frame",
+                               "normal_source", "outward_hint", "hint_frame", "formation"})}
 
 # %% ../nbs/14a_config.ipynb #389b298d
 def section_params(target, # function or dataclass a section is passed to
@@ -90,10 +105,77 @@ def section_params(target, # function or dataclass a section is passed to
              else set(inspect.signature(target).parameters))
     return names - own - {"kw", "kwargs"}
 
-# %% ../nbs/14a_config.ipynb #f7d28ef8
+# %% ../nbs/14a_config.ipynb #463213ef
+@dataclasses.dataclass(frozen=True)
+class Range:
+    "An allowed numeric interval; `open_lo` excludes the lower bound."
+    lo: float | None = None  # lower bound (None: unbounded)
+    hi: float | None = None  # upper bound, inclusive (None: unbounded)
+    open_lo: bool = False  # True: the value must exceed `lo`
+
+    def ok(self, v) -> bool:
+        "Whether the number v lies in the interval."
+        above = self.lo is None or (v > self.lo if self.open_lo else v >= self.lo)
+        return above and (self.hi is None or v <= self.hi)
+
+    def __str__(self):
+        lo = "" if self.lo is None else f"{'>' if self.open_lo else '≥'} {self.lo:g}"
+        hi = "" if self.hi is None else f"≤ {self.hi:g}"
+        return " and ".join(x for x in (lo, hi) if x) or "any number"
+
+# %% ../nbs/14a_config.ipynb #af699f0a
+POSITIVE, NON_NEGATIVE, FRACTION = Range(0, open_lo=True), Range(0), Range(0, 1)
+#: section -> parameter -> Range, or a tuple of the allowed values
+LIMITS = {
+    "lmn": {"ratio_min": Range(1), "ratio_l_min": Range(1), "model": ("1997", "1998"), "dp_nPa": POSITIVE,
+            "bz_spread_nT": NON_NEGATIVE, "aberration_deg": Range(-90, 90)},
+    "normals": {"plateau_deg": Range(0, 90, True), "ratio_min": Range(1), "min_windows": Range(1),
+                "constraint": (None, "<Bn>=0")},
+    "vn": {"v_par_km_s": NON_NEGATIVE, "v_par_default_km_s": NON_NEGATIVE, "scatter_window": NON_NEGATIVE,
+           "sigma_n_rad": Range(0, 1.5708), "exb_parallel": ("fpi", "sigma")},
+    "smoothing": {"order": (0, 1, 2, 3), "lam": POSITIVE, "max_gap_s": POSITIVE, "max_block": Range(2)},
+    "displacement": {"bias_sigma_km_s": NON_NEGATIVE, "sigma_n_rad": Range(0, 1.5708),
+                     "scheme": ("trap", "simpson"), "max_gap_s": POSITIVE},
+    "timing": {"sigma_r_km": NON_NEGATIVE, "constrain": ("auto", "always"), "resolve_frac": FRACTION,
+               "n_mc": NON_NEGATIVE, "normal_sigma_deg": Range(0, 180), "string_E": FRACTION,
+               "planar_P": FRACTION}}
+
+# %% ../nbs/14a_config.ipynb #9bcbe469
+def annotation_types(annotation, # a parameter's annotation (a string under `from __future__ import annotations`)
+                     default, # its default, for an unannotated parameter
+                    ) -> tuple: # allowed Python types; float admits int; () when unknown
+    "The JSON/TOML types a parameter accepts, from its annotation."
+    text = annotation if isinstance(annotation, str) else getattr(annotation, "__name__", "")
+    if annotation is inspect.Parameter.empty: text = type(default).__name__ if default is not None else ""
+    names = {"float": (int, float), "int": (int,), "bool": (bool,), "str": (str,), "None": (type(None),)}
+    return tuple(t for w in text.replace(" ", "").split("|") for t in names.get(w, ()))
+
+# %% ../nbs/14a_config.ipynb #4544777a
+def param_annotations(target, # function or dataclass a section is passed to
+                     ) -> dict: # parameter -> (annotation, default)
+    "Each parameter's annotation and default (dataclass fields or signature)."
+    if dataclasses.is_dataclass(target):
+        return {f.name: (f.type, f.default) for f in dataclasses.fields(target)}
+    return {n: (p.annotation, p.default) for n, p in inspect.signature(target).parameters.items()}
+
+# %% ../nbs/14a_config.ipynb #3e2416d3
+def value_problem(v, # the configured value
+                  types: tuple, # allowed types (`annotation_types`); () when unknown
+                  limit, # Range, tuple of allowed values, or None
+                 ) -> str | None: # what is wrong, or None
+    "Why a configured value is not allowed (wrong type, not finite, out of range, not one of the words)."
+    if isinstance(limit, tuple): return None if v in limit else f"expected one of {list(limit)}"
+    num = isinstance(v, (int, float)) and not isinstance(v, bool)
+    if types and not any(isinstance(v, t) and (t is bool) == isinstance(v, bool) for t in types):
+        return f"expected {' or '.join(dict.fromkeys(t.__name__ for t in types))}"
+    if num and not math.isfinite(v): return "expected a finite number"
+    if num and limit is not None and not limit.ok(v): return f"expected a number {limit}"
+    return None
+
+# %% ../nbs/14a_config.ipynb #cc0eccef
 def check_sections(cfg: dict, # configuration with analysis sections
                   ) -> dict: # the same configuration
-    "Refuse parameters a stage's target does not take (and bad DetectorCfg values) before any work."
+    "Refuse parameters a stage's target does not take, and values of the wrong type or range."
     for sec, params in cfg.items():
         if sec not in SECTION_TARGETS or not params: continue
         target, own = SECTION_TARGETS[sec]
@@ -103,5 +185,9 @@ def check_sections(cfg: dict, # configuration with analysis sections
         if bad:
             raise InputError(f"[{sec}] has unknown parameter(s) {bad}; {name} takes "
                              f"{sorted(allowed)}")
+        ann = param_annotations(target)
+        for k, v in params.items():
+            why = value_problem(v, annotation_types(*ann[k]), LIMITS.get(sec, {}).get(k))
+            if why: raise InputError(f"[{sec}] {k} = {v!r}: {why}")
         if sec == "detector": target(**params)  # DetectorCfg validates its values
     return cfg

@@ -320,10 +320,10 @@ def normal_velocity(sources, # {name: VelocitySource} or a list of them
                     n_hat, # (3,) normal (outward) in `frame`, or an mms_mp.coords.LMN
                     *,
                     frame: str, # frame of n̂; every source must be in it
-                    cadence="1s", # common grid spacing
+                    cadence: str | float = "1s", # common grid spacing: "4.5s", or seconds
                     t_range=None, # (start, end) of the grid; None: union of the sources
                     exb_parallel: str = "fpi", # "fpi": add (V_i·b̂)(b̂·n̂) where FPI is good; "sigma": σ only
-                    v_par_km_s=None, # a fixed |V∥| for the E×B σ term instead (no correction), km/s
+                    v_par_km_s: float | None = None, # a fixed |V∥| for the E×B σ term instead (no correction), km/s
                     v_par_default_km_s: float = 150.0, # |V∥| assumed where FPI gives no estimate, km/s
                     scatter_window: int = 15, # samples in the robust scatter window (0: model σ only)
                     birge: bool = True, # widen σ where the sources disagree (Birge ratio)
@@ -534,8 +534,8 @@ def _check_smoothing(order, lam, max_block, max_gap_s):
 def smooth_normal_velocity(nv: NormalVelocity, # blended V_N ± σ on a uniform grid (normal_velocity)
                            *,
                            order: int = 2, # difference penalty order (2: penalise curvature); 0 returns nv unchanged
-                           lam=None, # fixed λ, (km/s)⁻²; None: chosen in each block by the unbiased risk estimate
-                           max_gap_s=None, # longer step between usable bins splits blocks, s; None: 3 steps
+                           lam: float | None = None, # fixed λ, (km/s)⁻²; None: chosen per block (unbiased risk)
+                           max_gap_s: float | None = None, # a longer step between bins splits blocks, s; None: 3 steps
                            max_block: int = 4000, # most samples smoothed together (dense covariance)
                           ) -> NormalVelocity: # smoothed V_N, posterior σ and covariance blocks; sources as in `nv`
     "Whittaker (penalised least squares) smoothing of a blended V_N; λ by unbiased risk; posterior covariance."
