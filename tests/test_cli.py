@@ -40,6 +40,18 @@ def demo_run(demo_dir, tmp_path_factory):
     return r, out
 
 
+def T(s):
+    "An ISO-8601 'Z' time as datetime64[ns]."
+    return np.datetime64(s.rstrip("Z"), "ns")
+
+
+def demo_docs(demo_run, demo_dir):
+    "(output folder, its mp_analysis.json, the simulator's truth.json) of the shared demo run."
+    out = demo_run[1]
+    return (out, json.loads((out / "mp_analysis.json").read_text()),
+            json.loads((demo_dir / "truth.json").read_text()))
+
+
 def test_demo_exit0_and_outputs(demo_run):
     r, out = demo_run
     assert r.returncode == 0, r.stderr
@@ -56,7 +68,6 @@ def test_demo_json_schema_and_known_answers(demo_run, demo_dir):
     assert doc["schema"] == "mms_mp/2" and doc["frame"] == "GSE" and doc["provenance"]["simulated"] is True
     assert all(len(f["sha256"]) == 64 for f in doc["provenance"]["files"]) and doc["provenance"]["files"]
     truth = json.loads((demo_dir / "truth.json").read_text())
-    T = lambda s: np.datetime64(s.rstrip("Z"), "ns")
     for c in (c for c in truth["crossings"] if c["complete"]):
         # the detected layer centre must lie inside the true layer, with the right direction
         hits = [x for x in doc["crossings"] if x["probe"] == c["probe"] and x["direction"] == c["direction"]
@@ -250,10 +261,7 @@ def test_console_script_installed():
 def test_demo_vn_is_smoothed_and_within_10_percent_of_truth(demo_run, demo_dir):
     "normal_velocity_<p>.csv: the smoothed V_N (JSON says how) is within 10 % RMS of the simulator's V_N at its crossings."
     import pandas as pd
-    _, out = demo_run
-    doc = json.loads((out / "mp_analysis.json").read_text())
-    truth = json.loads((demo_dir / "truth.json").read_text())
-    T = lambda s: np.datetime64(s.rstrip("Z"), "ns")
+    out, doc, truth = demo_docs(demo_run, demo_dir)
     ts = np.array([T(x) for x in truth["series"]["time"]]); vt = np.array(truth["series"]["V_N_kms"])
     for p in ("1", "2", "3", "4"):
         sm = doc["vn"][p]["smoothing"]
@@ -303,10 +311,7 @@ def test_overlay_drawn_in_timing_figures(demo_dir, tmp_path):
 
 def test_demo_vn_along_each_crossing_normal(demo_run, demo_dir):
     "Each crossing's V_N along its own normal matches the simulator's V_N at that crossing within its σ."
-    _, out = demo_run
-    doc = json.loads((out / "mp_analysis.json").read_text())
-    truth = json.loads((demo_dir / "truth.json").read_text())
-    T = lambda s: np.datetime64(s.rstrip("Z"), "ns")
+    _, doc, truth = demo_docs(demo_run, demo_dir)
     n_true = np.array(truth["N"]["value"])
     z = []
     for c in doc["crossings"]:
