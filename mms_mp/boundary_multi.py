@@ -14,7 +14,8 @@ from .boundary import (DetectorCfg, best_tilt, crossings_from_features, lmn_matr
                              position_at, probe_features, relevel, rotate_L, two_levels)
 
 # %% auto #0
-__all__ = ['CrossingGroup', 'match_crossings', 'MultiCrossings', 'shared_levels', 'detect_crossings_multi']
+__all__ = ['CrossingGroup', 'match_crossings', 'MultiCrossings', 'shared_levels', 'probe_inputs', 'onto_mean_L',
+           'matching_window', 'detect_crossings_multi']
 
 # %% ../nbs/10c_boundary_multi.ipynb #8ad397dd
 @dataclass
@@ -98,7 +99,7 @@ def shared_levels(pfs, # iterable of ProbeFeatures (same LMN frame)
         for k, f in pf.features.items(): pool.setdefault(k, []).append(f.y[np.isfinite(f.y)])
     return {k: two_levels(np.concatenate(v))[:2] for k, v in pool.items()}
 
-# %% ../nbs/10c_boundary_multi.ipynb #3c9d7871
+# %% ../nbs/10c_boundary_multi.ipynb #95942cd3
 def _arrays(d, q):
     "(time datetime64, values) of quantity q from a probe's dict of DataArrays, or (None, None)."
     da = d.get(q) if hasattr(d, "get") else None
@@ -107,7 +108,71 @@ def _arrays(d, q):
         da.values if hasattr(da, "coords") else da[1], float
     )
 
-# %% ../nbs/10c_boundary_multi.ipynb #5383bcb6
+# %% ../nbs/10c_boundary_multi.ipynb #a5f41945
+def probe_inputs(event, # Event or {probe: {quantity: DataArray}}
+                 p: str, # probe
+                 lmn, # one LMN for all probes, or {probe: LMN}
+                 fr: str, # frame of B and positions, upper case
+                ) -> tuple: # ((t_B, B, LMN, t_n, Ni, t_He, N_He+), (t_R, R) or None)
+    "One probe's detector inputs and positions; a missing probe, LMN or B is refused with its reason."
+    try: d = event[p]
+    except (KeyError, IndexError, TypeError):
+        raise NoDataError(f"probe {p!r} is not in the event; load it or leave it out of probes") from None
+    if isinstance(lmn, dict) and p not in lmn:
+        raise InputError(f"no LMN for probe {p!r}; give one per probe or a single LMN for all")
+    tB, B = _arrays(d, f"B_{fr.lower()}")
+    if tB is None:
+        raise NoDataError(f"probe {p}: no B_{fr.lower()} in the event; load FGM for it or drop the probe")
+    R = lmn[p] if isinstance(lmn, dict) else lmn
+    tr, r = _arrays(d, f"R_{fr.lower()}")
+    return (tB, B, R, *_arrays(d, "Ni"), *_arrays(d, "N_Heplus")), (None if tr is None else (tr, r))
+
+# %% ../nbs/10c_boundary_multi.ipynb #36829240
+def onto_mean_L(Rs: dict, # probe -> (3,3) rows L, M, N (one frame)
+               ) -> dict: # probe -> the same triad with L turned about its own N onto the probes' mean L
+    "One boundary, one L: each probe's L turned about its own N onto the probes' mean L."
+    L0 = next(iter(Rs.values()))[0]
+    Lm = np.mean([R[0] * np.sign(R[0] @ L0) for R in Rs.values()], 0)
+    turn = lambda R, s: np.arctan2(s * Lm @ R[1], s * Lm @ R[0])
+    return {p: rotate_L(R, turn(R, np.sign(R[0] @ L0))) for p, R in Rs.items()}
+
+# %% ../nbs/10c_boundary_multi.ipynb #ce703b07
+def matching_window(pos: dict, # probe -> (t, r km) positions in `fr`
+                    fr: str, # frame name, for messages
+                    min_speed_kms: float, # slowest boundary speed that counts (DetectorCfg.min_boundary_speed_kms)
+                   ) -> float: # largest delay between probes for one crossing, s: D_max / V_min
+    "The matching window: the largest probe separation (mid-event) over the slowest boundary speed."
+    if len(pos) < 2:
+        raise InputError(f"cannot size the matching window without positions (R_{fr.lower()}) "
+                         "for two probes; pass max_delay_s")
+    tm = next(iter(pos.values()))[0]
+    rr = np.array([position_at(*pos[p], tm[len(tm) // 2]) for p in pos])
+    dist = np.linalg.norm(rr[:, None] - rr[None], axis=-1)
+    if not np.isfinite(dist).any():
+        raise InputError(f"the positions (R_{fr.lower()}) do not cover the middle of the event, so the "
+                         "probe separation is unknown; load MEC for the whole window or pass max_delay_s")
+    return float(np.nanmax(dist) / min_speed_kms)
+
+# %% ../nbs/10c_boundary_multi.ipynb #7c323592
+def _detect_all(args: dict, cfg: DetectorCfg, fr: str, share_levels: bool) -> tuple:
+    "(features, crossings) of every probe; levels pooled over the probes when `share_levels`."
+    pfs = {p: probe_features(*a, probe=p, B_frame=fr, lmn_frame=fr, cfg=cfg) for p, a in args.items()}
+    if share_levels and len(pfs) > 1:   # the same as probe_features(..., levels=lv), cheaper
+        lv = shared_levels(pfs.values())
+        pfs = {p: relevel(pf, lv, cfg) for p, pf in pfs.items()}
+    return pfs, {p: crossings_from_features(pf, cfg) for p, pf in pfs.items()}
+
+# %% ../nbs/10c_boundary_multi.ipynb #eaba38ee
+def _groups(per: dict, pos: dict, probes: list, fr: str, max_delay_s: float) -> list:
+    "Matched crossings as CrossingGroups in time order, with each probe's position at its crossing."
+    groups = []
+    for g in match_crossings(per, max_delay_s):
+        ref = next(p for p in probes if p in g)
+        P = {p: position_at(*pos[p], c.time) for p, c in g.items() if p in pos}
+        groups.append(CrossingGroup(g[ref].direction, {p: g[p] for p in probes if p in g}, P, fr, ref))
+    return sorted(groups, key=lambda g: g.crossings[g.ref].time)
+
+# %% ../nbs/10c_boundary_multi.ipynb #721723da
 def detect_crossings_multi(event, # Event (mms_mp.data) or {probe: {quantity: DataArray}}
                            lmn, # LMN for all probes, or {probe: LMN}; bare 3×3 arrays in `frame`
                            *, probes=None, # probes to use (default: all in the event)
@@ -117,75 +182,20 @@ def detect_crossings_multi(event, # Event (mms_mp.data) or {probe: {quantity: Da
                            share_levels: bool = True, # asymptotic levels from all probes pooled
                           ) -> MultiCrossings: # per-probe crossings, matched groups with positions
     "Detect crossings on every probe and match them across spacecraft."
-    cfg = cfg or DetectorCfg()
-    fr = frame.upper()
+    cfg, fr = cfg or DetectorCfg(), frame.upper()
     probes = list(probes or getattr(event, "probes", None) or list(event.keys()))
-    args, pos = {}, {}
-    for p in probes:
-        try: d = event[p]
-        except (KeyError, IndexError, TypeError):
-            raise NoDataError(f"probe {p!r} is not in the event; load it or leave it out of probes"
-                              ) from None
-        if isinstance(lmn, dict) and p not in lmn:
-            raise InputError(f"no LMN for probe {p!r}; give one per probe or a single LMN for all")
-        tB, B = _arrays(d, f"B_{fr.lower()}")
-        if tB is None:
-            raise NoDataError(
-                f"probe {p}: no B_{fr.lower()} in the event; load FGM for it or drop the probe"
-            )
-        tn, ni = _arrays(d, "Ni")
-        th, nh = _arrays(d, "N_Heplus")
-        args[p] = (tB, B, lmn[p] if isinstance(lmn, dict) else lmn, tn, ni, th, nh)
-        tr, r = _arrays(d, f"R_{fr.lower()}")
-        if tr is not None: pos[p] = (tr, r)
-    kw = dict(B_frame=fr, lmn_frame=fr, cfg=cfg)
-    def run(args):
-        pfs = {p: probe_features(*a, probe=p, **kw) for p, a in args.items()}
-        if share_levels and len(pfs) > 1:
-            lv = shared_levels(pfs.values())
-            # the same as probe_features(..., levels=lv), cheaper
-            pfs = {p: relevel(pf, lv, cfg) for p, pf in pfs.items()}
-        return pfs, {p: crossings_from_features(pf, cfg) for p, pf in pfs.items()}
-    Rs = {p: lmn_matrix(a[2], fr)[0] for p, a in args.items()}
-    L0 = next(iter(Rs.values()))[0]
-    # one boundary, one L: the probes' mean
-    Lm = np.mean([R[0] * np.sign(R[0] @ L0) for R in Rs.values()], 0)
-    Rs = {
-        p: rotate_L(R, np.arctan2(np.sign(R[0] @ L0) * Lm @ R[1], np.sign(R[0] @ L0) * Lm @ R[0]))
-        for p, R in Rs.items()
-    }
-    # each L turned about its own N onto that mean
-    args = {p: a[:2] + (Rs[p],) + a[3:] for p, a in args.items()}
-    pfs, per = run(args)
+    got = {p: probe_inputs(event, p, lmn, fr) for p in probes}
+    pos = {p: r for p, (_, r) in got.items() if r is not None}
+    Rs = onto_mean_L({p: lmn_matrix(a[2], fr)[0] for p, (a, _) in got.items()})
+    args = {p: a[:2] + (Rs[p],) + a[3:] for p, (a, _) in got.items()}
+    pfs, per = _detect_all(args, cfg, fr, share_levels)
     alpha = best_tilt([(pfs[p], per[p]) for p in pfs], cfg)
     if alpha != 0.0:       # one rotation for the formation (it corrects the LMN the probes share)
         args = {p: a[:2] + (rotate_L(Rs[p], alpha),) + a[3:] for p, a in args.items()}
-        pfs, per = run(args)
+        pfs, per = _detect_all(args, cfg, fr, share_levels)
         per = {p: mark_tilt(c, alpha) for p, c in per.items()}
+    if max_delay_s is None:   # one probe: its crossings, nothing to match
+        max_delay_s = 0.0 if len(args) < 2 else matching_window(pos, fr, cfg.min_boundary_speed_kms)
     R_used = {p: a[2] for p, a in args.items()}       # after the mean-L turn and the tilt
-    if max_delay_s is None and len(args) < 2:
-        max_delay_s = 0.0     # one probe: its crossings, nothing to match
-    if max_delay_s is None:
-        if len(pos) < 2:
-            raise InputError(f"cannot size the matching window without positions (R_{fr.lower()}) "
-                                          "for two probes; pass max_delay_s")
-        tm = {p: pos[p][0][len(pos[p][0]) // 2] for p in pos}
-        ref = next(iter(tm))
-        rr = np.array([position_at(*pos[p], tm[ref]) for p in pos])
-        dist = np.linalg.norm(rr[:, None] - rr[None], axis=-1)
-        if not np.isfinite(dist).any():
-            raise InputError(
-                f"the positions (R_{fr.lower()}) do not cover the middle of the event, "
-                "so the probe separation is unknown; load MEC for the whole window or pass "
-                "max_delay_s"
-            )
-        max_delay_s = float(np.nanmax(dist) / cfg.min_boundary_speed_kms)
-    groups = []
-    for g in match_crossings(per, max_delay_s):
-        ref = next(p for p in probes if p in g)
-        P = {p: position_at(*pos[p], c.time) for p, c in g.items() if p in pos}
-        groups.append(
-            CrossingGroup(g[ref].direction, {p: g[p] for p in probes if p in g}, P, fr, ref)
-        )
-    groups.sort(key=lambda g: g.crossings[g.ref].time)
-    return MultiCrossings(per, groups, max_delay_s, fr, R_used, float(np.degrees(alpha)))
+    return MultiCrossings(per, _groups(per, pos, probes, fr, max_delay_s), max_delay_s, fr, R_used,
+                          float(np.degrees(alpha)))
