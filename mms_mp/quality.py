@@ -13,7 +13,7 @@ from .core import InputError
 
 # %% auto #0
 __all__ = ['FPI_MOMS_BITS', 'FPI_REJECT', 'QualityMask', 'finite_mask', 'fgm_mask', 'decode_fpi_errorflags', 'fpi_mask',
-           'edp_mask', 'hpca_mask', 'event_masks', 'apply_masks']
+           'edp_mask', 'hpca_mask', 'spike_mask', 'event_masks', 'apply_masks']
 
 # %% ../nbs/06_quality.ipynb #751c893d
 def _add_counts(a: dict, b: dict) -> dict:
@@ -206,6 +206,38 @@ def hpca_mask(density=None, # (N,) HPCA number density, cm⁻³ (fill/zero when 
         good = _and_finite(good, reasons, values, "non-finite values", msg)
     return QualityMask(good, reasons, {}, "HPCA")
 
+# %% ../nbs/06_quality.ipynb #e26cfa98
+def _local_scale(ad: np.ndarray, # (n,) |increments| of one component, finite
+                 idx: np.ndarray, # sample indices where the scale is needed
+                 block: int, # samples per block
+                ) -> np.ndarray: # robust noise σ at those samples, same units as the series
+    "Robust noise σ from the increments in each sample's block of `block` (floor: the whole series' σ)."
+    nb = max(len(ad) // block, 1)
+    per = np.median(ad[: nb * block].reshape(nb, -1), axis=1) if len(ad) >= block else np.median(ad)[None]
+    return 1.4826 / np.sqrt(2) * np.maximum(per[np.minimum(idx // block, nb - 1)], np.median(ad))
+
+# %% ../nbs/06_quality.ipynb #f144227f
+def spike_mask(values, # (N,) or (N,K) samples on a uniform time base (e.g. B, nT); NaN = missing
+               max_width: int = 3, # widest excursion that counts as a spike, samples
+               n_sigma: float = 20.0, # threshold in units of the local noise σ
+               scale_block: int = 128, # samples per block for the local noise σ
+              ) -> QualityMask: # good where no component is a spike (missing samples are not counted)
+    "Samples at most `max_width` wide that stand `n_sigma` local-noise σ off their running median."
+    from scipy.ndimage import median_filter
+    v = np.asarray(values, float)
+    v = v.reshape(len(v), -1)
+    bad = np.zeros(len(v), bool)
+    for y in v.T:                          # a loop over components (≤ 4), never over samples
+        ok = np.flatnonzero(np.isfinite(y))
+        if ok.size < 2 * max_width + 2: continue
+        yy = y[ok]
+        dev = np.abs(yy - median_filter(yy, size=2 * max_width + 1, mode="nearest"))
+        ad = np.abs(np.diff(yy, append=yy[-1]))
+        cand = np.flatnonzero(dev > n_sigma * 1.4826 / np.sqrt(2) * np.median(ad))  # over the floor
+        hit = cand[dev[cand] > n_sigma * np.maximum(_local_scale(ad, cand, scale_block), 1e-12)]
+        bad[ok[hit]] = True
+    return QualityMask(~bad, {"spike": int(bad.sum())}, {}, "")
+
 # %% ../nbs/06_quality.ipynb #cee8c6a4
 def _nearest_index(tf, # (M,) sorted times, int64 ns, M ≥ 1
                    tq, # (N,) query times, int64 ns
@@ -250,13 +282,14 @@ def _fpi_quantity_mask(d, # {quantity: DataArray} of one probe
 # %% ../nbs/06_quality.ipynb #32830306
 def _other_mask(name, # quantity name
                 da, # its DataArray
-               ) -> QualityMask: # HPCA density rules for "N_*", finite values for the rest
+               ) -> QualityMask: # HPCA rules for "N_*"; finite values (and no spikes in B_*) for the rest
     "Mask of a quantity without FPI errorflags."
     vals = np.asarray(da.values)
     if name.startswith("N_"): return hpca_mask(vals)
     fin = finite_mask(vals)
     who = str(da.attrs.get("instrument", ""))
-    return QualityMask(fin, {"non-finite values": int((~fin).sum())}, {}, who)
+    m = QualityMask(fin, {"non-finite values": int((~fin).sum())}, {}, who)
+    return m & spike_mask(vals) if name.startswith("B_") and vals.ndim == 2 else m
 
 # %% ../nbs/06_quality.ipynb #02e29e49
 def event_masks(event, # mms_mp.data.Event (event[probe] → {quantity: DataArray})

@@ -1,0 +1,70 @@
+"""Spike screening (mms_mp.quality.spike_mask, applied to B by apply_masks): glitches of 1–3 samples are
+removed and counted; steps, however sharp, and real current sheets are kept."""
+import warnings
+from pathlib import Path
+
+import numpy as np
+from hypothesis import given, settings, strategies as st
+
+from mms_mp.data import load_event
+from mms_mp.quality import apply_masks, spike_mask
+
+REAL = Path(__file__).parent / "fixtures" / "real"
+
+
+@settings(max_examples=60, deadline=None)
+@given(width=st.floats(0.1, 50.0), jump=st.floats(1.0, 200.0), noise=st.floats(0.0, 1.0),
+       seed=st.integers(0, 2**16))
+def test_a_current_sheet_is_never_a_spike(width, jump, noise, seed):
+    "A tanh reversal of any width (down to a fraction of a sample) and size, in noise: nothing removed."
+    rng = np.random.default_rng(seed)
+    s = np.arange(-400, 400) / width
+    B = np.column_stack([jump / 2 * np.tanh(s), 3 + 0 * s, -5 + 0 * s]) + rng.normal(0, noise + 1e-3, (800, 3))
+    assert spike_mask(B).good.all()
+
+
+@settings(max_examples=60, deadline=None)
+@given(n=st.integers(1, 3), size=st.floats(50.0, 1e4), comp=st.integers(0, 2), seed=st.integers(0, 2**16))
+def test_a_glitch_of_up_to_three_samples_is_removed(n, size, comp, seed):
+    "A glitch of n ≤ 3 samples, ≥ 50 nT, on a noisy quiet field: exactly its samples are removed."
+    rng = np.random.default_rng(seed)
+    B = np.array([20.0, -4.0, 7.0]) + rng.normal(0, 0.1, (600, 3))
+    at = rng.integers(10, 580)
+    B[at:at + n, comp] += size * rng.choice([-1, 1])
+    q = spike_mask(B)
+    assert np.flatnonzero(~q.good).tolist() == list(range(at, at + n)) and q.reasons["spike"] == n
+
+
+def _demo_event():
+    from mms_mp.synthetic import demo_event_dir
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return load_event(("2019-01-27T12:15", "2019-01-27T12:35"), ("1", "2"), source="local",
+                          data_dir=demo_event_dir())
+
+
+def test_apply_masks_removes_injected_spikes_and_counts_them():
+    "SIMULATED event with 25 glitches injected into MMS1 B: each becomes NaN and 'why: spike' counts them."
+    ev = _demo_event()
+    B = ev["1"]["B_gse"]
+    rng = np.random.default_rng(7)
+    at = np.sort(rng.choice(np.arange(100, B.shape[0] - 100, 50), 25, replace=False))
+    vals = B.values.copy()
+    vals[at, 0] += 300.0
+    ev["1"]["B_gse"] = B.copy(data=vals)
+    before = np.isnan(vals).any(axis=1)
+    counts = apply_masks(ev, ["1", "2"])
+    after = np.isnan(ev["1"]["B_gse"].values).any(axis=1)
+    assert after[at].all() and counts["1"]["B_gse"]["why: spike"] == 25
+    assert (after & ~before).sum() == 25                      # nothing else removed
+    assert counts["2"]["B_gse"].get("why: spike", 0) == 0     # the untouched probe keeps every sample
+
+
+def test_real_current_sheets_are_kept():
+    "REAL MMS1 burst B (2015-09-02 dusk flank, dozens of sharp current sheets; 2019-11-30 quiet): no spike."
+    for tr in (("2015-09-02T16:58:44", "2015-09-02T17:07:04"), ("2019-11-30T09:11:53", "2019-11-30T09:16:53")):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            ev = load_event(tr, ("1",), rate="brst", source="local", data_dir=REAL)
+        counts = apply_masks(ev, ["1"])
+        assert counts["1"]["B_gse"].get("why: spike", 0) == 0, counts
