@@ -85,9 +85,13 @@ def write_labels(cdf, # an open cdflib CDF writer
 
 # %% ../nbs/01a_cdfwrite.ipynb #73c38617
 def _data_attrs(name, var, epoch):
-    return {"VAR_TYPE": "support_data" if var.kind == "flags" else "data", "DEPEND_0": epoch,
-            "UNITS": var.units, "FIELDNAM": name, "CATDESC": var.name or name,
-            "COORDINATE_SYSTEM": var.frame}
+    a = {"VAR_TYPE": "support_data" if var.kind == "flags" else "data", "DEPEND_0": epoch,
+         "UNITS": var.units, "FIELDNAM": name, "CATDESC": var.name or name,
+         "COORDINATE_SYSTEM": var.frame}
+    if var.valid:   # the instrument's valid range, as real L2 files give it (REAL4 per column)
+        a |= {"VALIDMIN": [np.float32(var.valid[0]), "CDF_REAL4"],
+              "VALIDMAX": [np.float32(var.valid[1]), "CDF_REAL4"]}
+    return a
 
 def write_data_var(cdf, # an open cdflib CDF writer
                    name: str, # CDF variable name

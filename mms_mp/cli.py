@@ -239,7 +239,7 @@ def summary_lines(res, # mms_mp.stages.AnalysisResult
     t0, t1 = iso_ms(res.trange[0]), iso_ms(res.trange[1])
     out = [f"{tag}event {t0} – {t1}, probes {' '.join(res.probes)}",
            "stages: " + ", ".join(f"{k} {v.status}" for k, v in res.status.items())]
-    out += [f"  {k}: {v.reason}" for k, v in res.status.items() if v.status != "ok" and v.reason]
+    out += [f"  {k}: {v.reason}" for k, v in res.status.items() if v.reason]  # not run, or degraded
     out += _crossing_lines(res) + _normal_lines(res)
     t = res.timing
     if t is not None:

@@ -661,15 +661,13 @@ def _position_at_centre(da, trange) -> np.ndarray:
 
 # %% ../nbs/04_coords.ipynb #12d2dfe8
 def _probe_data(event, probe) -> dict:
-    "The probe's quantities, refused unless B_gse, R_gse and R_gsm are all there."
+    "The probe's quantities, refused unless B_gse is there (positions are optional)."
     try: d = event[probe]
     except (KeyError, IndexError, TypeError):
         raise NoDataError(f"probe {probe!r} is not in the event; load it or choose another "
                           "probe") from None
-    for q in ("B_gse", "R_gse", "R_gsm"):
-        if q not in d:
-            raise NoDataError(f"{q} is missing for probe {probe!r}; lmn_for_probe needs FGM B_gse "
-                              "and MEC R_gse, R_gsm")
+    if "B_gse" not in d:
+        raise NoDataError(f"B_gse is missing for probe {probe!r}; lmn_for_probe needs FGM B_gse")
     return d
 
 # %% ../nbs/04_coords.ipynb #9a96bbd9
@@ -690,10 +688,12 @@ def lmn_for_probe(event, # mms_mp.data.Event (or any mapping probe -> {quantity:
                   trange=None, # (start, end) window for MVA and the mean position; default all data
                   **kw, # passed to hybrid_lmn (ratio_min, model, bz_nT, dp_nPa, ...)
                  ) -> LMN: # triad in GSE for that probe
-    "Hybrid LMN for one probe: B_gse over `trange`, mean MEC positions (GSE, GSM) for the model and ψ."
+    "Hybrid LMN for one probe: B_gse over `trange`, mean positions (GSE, GSM) for the model and ψ."
     d = _probe_data(event, probe)
     check_frame(d["B_gse"].attrs.get("frame", "GSE"), "GSE", f"B_gse of probe {probe!r}")
     B = np.asarray(_window(d["B_gse"], trange).values, float)
+    if not ("R_gse" in d and "R_gsm" in d):   # no position: MVA alone, and only where it is well defined
+        return hybrid_lmn(B, None, frame="GSE", **kw)
     pos_gse = _mean_position(d, "R_gse", trange, probe)
     pos_gsm = _mean_position(d, "R_gsm", trange, probe)
     return hybrid_lmn(B, pos_gsm, frame="GSE", pos_gse_km=pos_gse, **kw)

@@ -15,9 +15,9 @@ import numpy as np
 from .core import InputError, as_datetime64, datetime64_to_tt2000, parse_trange
 
 # %% auto #0
-__all__ = ['KINDS', 'HPCA_SPECIES', 'PRODUCTS', 'PROBES', 'INSTRUMENTS', 'STATE', 'Var', 'Product', 'check_probe', 'get_product',
-           'products_for', 'file_time', 'sdc_filename', 'sdc_dir', 'sdc_path', 'global_attrs', 'write_product_cdf',
-           'FileInfo', 'parse_filename', 'search_dirs', 'latest_versions', 'find_local_files']
+__all__ = ['KINDS', 'FGM_VALID', 'HPCA_SPECIES', 'PRODUCTS', 'PROBES', 'INSTRUMENTS', 'STATE', 'Var', 'Product', 'check_probe',
+           'get_product', 'products_for', 'file_time', 'sdc_filename', 'sdc_dir', 'sdc_path', 'global_attrs',
+           'write_product_cdf', 'FileInfo', 'parse_filename', 'search_dirs', 'latest_versions', 'find_local_files']
 
 # %% ../nbs/01_layout.ipynb #fe882e7f
 KINDS = ("vector4", "vector", "scalar", "spectrum", "flags")
@@ -32,6 +32,7 @@ class Var:
     kind: str # one of KINDS: vector4 (FGM Bx,By,Bz,|B|), vector, scalar, spectrum, flags
     col: int | None = None # for a quantity taken from one column of a vector4 (|B| = column 3)
     depend_1: str = "" # template of the spectrum's energy-table variable (eV), spectra only
+    valid: tuple = () # (VALIDMIN, VALIDMAX) per component as real L2 files state them; () when not written
 
     def cdf_name(self, probe, rate: str) -> str:
         "The CDF variable name for probe `probe` ('1'..'4') and data rate `rate`."
@@ -66,12 +67,15 @@ class Product:
                          f"{name!r}; it has {have}")
 
 # %% ../nbs/01_layout.ipynb #43198628
+#: FGM B VALIDMIN/VALIDMAX (nT) per column (x, y, z, |B|), as the real L2 files (v4.18.0) state them
+FGM_VALID = ((-20000.0, -20000.0, -20000.0, 0.0), (20000.0, 20000.0, 20000.0, 20000.0))
+
 def _fgm(rate):
     brst = rate == "brst"
     return Product("fgm", rate, "", "segment" if brst else "daily", 14 if brst else 8,
                    "5.177.0", "Epoch", (
-        Var("B_gse", "mms{p}_fgm_b_gse_{rate}_l2", "nT", "GSE", "vector4"),
-        Var("B_gsm", "mms{p}_fgm_b_gsm_{rate}_l2", "nT", "GSM", "vector4"),
+        Var("B_gse", "mms{p}_fgm_b_gse_{rate}_l2", "nT", "GSE", "vector4", valid=FGM_VALID),
+        Var("B_gsm", "mms{p}_fgm_b_gsm_{rate}_l2", "nT", "GSM", "vector4", valid=FGM_VALID),
         Var("Bmag", "mms{p}_fgm_b_gse_{rate}_l2", "nT", "none", "vector4", col=3),
         Var("fgm_flag", "mms{p}_fgm_flag_{rate}_l2", "bits", "none", "flags")),
         max_span_s=3600.0 if brst else 86400.0)

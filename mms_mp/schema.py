@@ -51,6 +51,7 @@ _STATUS = {"status": ("enum", "ok", "failed", "skipped", "pending"), "reason": (
 _PROVENANCE = {"mms_mp_version": str, "files": ("list", {"name": str, "sha256": str}),
                "simulated": bool, "config": dict}
 RESULT_SCHEMA = {"schema": ("enum", SCHEMA), "trange": ("list", ISO, 2), "probes": ("list", str),
+                 "probes_dropped": ("map", str),
                  "frame": ("enum", "GSE"), "lmn": ("map", _LMN), "crossings": ("list", _CROSSING),
                  "detection": ("nullable", _DETECTION), "timing": ("nullable", _TIMING),
                  "thickness": ("list", _THICK), "displacement": ("map", _DISP),
@@ -358,6 +359,7 @@ def result_json(res, # stages.AnalysisResult
     best = next((k for k, (g, _) in enumerate(res.timings) if g is res.timing_group), None)
     return {"schema": SCHEMA, "trange": [iso_ms(res.trange[0]), iso_ms(res.trange[1])],
             "probes": [str(p) for p in res.probes], "frame": "GSE",
+            "probes_dropped": {str(p): str(r) for p, r in res.dropped.items()},
             "lmn": {p: lmn_json(l, res.normal_spread.get(p)) for p, l in res.lmn.items()},
             "crossings": _crossings_json(res),
             "detection": detection_json(res.matched) if res.matched is not None else None,

@@ -27,9 +27,9 @@ from .overlay import compare_normal
 from .schema import result_json
 
 # %% auto #0
-__all__ = ['STAGES', 'StageStatus', 'StageSkipped', 'run_stage', 'crossing_key', 'AnalysisResult', 'check_probes', 'stage_load',
-           'stage_quality', 'stage_lmn', 'edge_flags', 'stage_detect', 'probe_normals', 'angles_deg', 'normal_spread',
-           'probe_message', 'stage_normals', 'vn_sources', 'stage_vn', 'stage_displacement', 'LocalVN',
+__all__ = ['STAGES', 'StageStatus', 'StageSkipped', 'run_stage', 'crossing_key', 'AnalysisResult', 'check_probes', 'drop_reason',
+           'stage_load', 'stage_quality', 'stage_lmn', 'edge_flags', 'stage_detect', 'probe_normals', 'angles_deg',
+           'normal_spread', 'probe_message', 'stage_normals', 'vn_sources', 'stage_vn', 'stage_displacement', 'LocalVN',
            'crossing_window', 'crossing_vn', 'stage_crossing_vn', 'mean_normal', 'weighted_normal', 'group_normal',
            'xcorr_check', 'group_timing_inputs', 'stage_timing', 'crossing_thickness', 'stage_thickness', 'event_psi',
            'median_normal', 'stage_compare']
@@ -95,6 +95,7 @@ class AnalysisResult:
     "Everything `analyze` produced: module result objects per stage, stage statuses, written files."
     trange: tuple  # (start, end) datetime64[ns] UTC
     probes: list  # probes analysed, e.g. ["1","2","3","4"]
+    dropped: dict = field(default_factory=dict)  # requested probe -> why it produced nothing
     config: dict = field(default_factory=dict)  # the configuration used
     event: object = None  # mms_mp.data.Event
     lmn: dict = field(default_factory=dict)  # probe -> coords.LMN (GSE), the event's mean triad
@@ -150,21 +151,33 @@ def check_probes(probes, # probe ids: "1".."4", ints, or "mms1".."mms4"
     if not out: raise InputError("no probes given; use e.g. --probes 1 2 3 4")
     return sorted(set(out))
 
-# %% ../nbs/14c_stages.ipynb #24e67b8f
+# %% ../nbs/14c_stages.ipynb #3c5a9a88
+def drop_reason(ev, # mms_mp.data.Event
+                p: str, # a requested probe that has no FGM field
+               ) -> str: # why it produced nothing
+    "Why a requested probe gives nothing: the loader's reasons for its FGM, or that B was absent."
+    why = [m["reason"] for m in ev.missing if m.get("probe") == p and m.get("instrument") == "fgm"]
+    return "; ".join(dict.fromkeys(why)) or "its FGM files hold no B_gse field"
+
+# %% ../nbs/14c_stages.ipynb #ea625638
 def stage_load(res: AnalysisResult, # the analysis being built (updated in place)
                cfg: dict, # configuration: top-level keys and per-stage sections
               ): # mms_mp.data.Event
-    "Load the event with `mms_mp.data.load_event`; drop probes without FGM, keep the reason."
+    "Load the event with `mms_mp.data.load_event`; drop probes without FGM, each with its reason."
     src, ddir = cfg.get("source", "auto"), cfg.get("data_dir")
     ev = load_event((res.trange[0], res.trange[1]), tuple(res.probes), rate=cfg.get("rate", "auto"),
                     source=src, data_dir=ddir)
     have = [p for p in res.probes if ev.has(p, "B_gse")]
+    res.dropped = {p: drop_reason(ev, p) for p in res.probes if p not in have}
     if not have:
         raise NoDataError(f"no FGM magnetic field for probes {res.probes} in "
                           f"{iso_ms(res.trange[0])}–{iso_ms(res.trange[1])} (source={src}, "
                           f"data_dir={ddir}); check the time range and data directory, "
-                          "or use --source sdc to download")
+                          "or use --source sdc to download ("
+                          + "; ".join(f"MMS{p}: {r}" for p, r in res.dropped.items()) + ")")
     res.event, res.probes, res.simulated = ev, have, bool(ev.simulated)
+    if res.dropped:
+        res.status["load"].reason = "; ".join(f"MMS{p} produced nothing: {r}" for p, r in res.dropped.items())
     return ev
 
 # %% ../nbs/14c_stages.ipynb #746ed00b

@@ -172,7 +172,7 @@ def test_bootstrap_constrained_coverage():
 
 
 def test_lmn_for_probe_missing_and_wrong_frame():
-    "Missing MEC, B in the wrong frame, or all-NaN positions give NoDataError/FrameError with what to do."
+    "No positions (MVA alone, or a clear refusal), B in the wrong frame, or all-NaN positions: clear errors."
     import xarray as xr
     from mms_mp.core import NoDataError
     from mms_mp.coords import lmn_for_probe
@@ -180,8 +180,12 @@ def test_lmn_for_probe_missing_and_wrong_frame():
     t = np.datetime64("2019-01-27T12:30", "ns") + np.arange(len(B)).astype("timedelta64[s]")
     da = lambda v, fr: xr.DataArray(v, dims=("time", "comp"), coords={"time": t}, attrs={"frame": fr})
     pos = np.tile([10 * R_E_KM, 0, 0], (len(t), 1))
-    with pytest.raises(NoDataError, match="R_gsm is missing"):
-        lmn_for_probe({"1": {"B_gse": da(B, "GSE"), "R_gse": da(pos, "GSE")}}, "1")
+    # no position (no MEC, no FGM state): MVA alone, said so; a poor MVA without positions is refused
+    lmn = lmn_for_probe({"1": {"B_gse": da(B, "GSE"), "R_gse": da(pos, "GSE")}}, "1")
+    assert lmn.method == "MVA" and "no position" in lmn.reason
+    noise = np.random.default_rng(1).normal(0, 1, B.shape)
+    with pytest.raises(GeometryError, match="no position was given"):
+        lmn_for_probe({"1": {"B_gse": da(noise, "GSE")}}, "1")
     with pytest.raises(FrameError, match="B_gse of probe '1' is in GSM"):
         lmn_for_probe({"1": {"B_gse": da(B, "GSM"), "R_gse": da(pos, "GSE"), "R_gsm": da(pos, "GSM")}}, "1")
     with pytest.raises(NoDataError, match="no finite MEC position"):

@@ -16,7 +16,7 @@ from mms_mp.stages import AnalysisResult, StageStatus, run_stage
 NORMAL = {"n_hat": [1, 0, 0], "L": [0, 0, 1], "M": [0, -1, 0], "frame": "GSE", "sigma_deg": 5.0, "sigma_random_deg": 3.0,
           "sigma_window_deg": 4.0, "method": "mva_nested", "window": ["2019-01-27T12:19:50.000Z", "2019-01-27T12:20:10.000Z"],
           "eigenvalues": [100.0, 10.0, 1.0], "lambda2_lambda3": 10.0, "n_eff": 40.0, "reason": "stable plateau", "flags": []}
-GOOD = {"schema": "mms_mp/2", "trange": ["2019-01-27T12:15:00.000Z", "2019-01-27T12:55:00.000Z"], "probes": ["1", "2"],
+GOOD = {"schema": "mms_mp/2", "trange": ["2019-01-27T12:15:00.000Z", "2019-01-27T12:55:00.000Z"], "probes": ["1", "2"], "probes_dropped": {"3": "no fgm srvy files for mms3"},
         "frame": "GSE",
         "lmn": {"1": {"L": [0, 0, 1], "M": [0, -1, 0], "N": [1, 0, 0], "frame": "GSE", "method": "MVA",
                       "eigenvalues": [100.0, 10.0, 1.0], "ratios": {}, "sigma_N_deg": 2.0,
