@@ -19,8 +19,9 @@ from .visualize import (plot_overview, save_figure, summary_single, plot_displac
                               plot_formation, plot_timing)
 
 # %% auto #0
-__all__ = ['save_fig', 'write_csv_atomic', 'write_tables', 'html_table', 'vec_to_sigma', 'sig2', 'summary_card', 'report_figures',
-           'write_html_report', 'report_sidecar', 'figure_jobs', 'make_figures', 'outdir_ready', 'write_outputs']
+__all__ = ['SECTIONS', 'save_fig', 'write_csv_atomic', 'write_tables', 'html_table', 'vec_to_sigma', 'sig2', 'section_html',
+           'summary_card', 'report_figures', 'write_html_report', 'report_sidecar', 'figure_jobs', 'make_figures',
+           'outdir_ready', 'write_outputs']
 
 # %% ../nbs/14d_outputs.ipynb #e5a07bc5
 def save_fig(fig, # matplotlib Figure
@@ -148,14 +149,16 @@ def _timing_rows(doc: dict) -> list:
 # %% ../nbs/14d_outputs.ipynb #15d8cfe7
 def _crossing_rows(doc: dict, probe: str) -> list:
     "One probe's crossings: time, direction, confidence, σ_t and flags."
+    vn = lambda v: format_sigma(v["V_N_km_s"], v["sigma_V_N_km_s"], "km/s") if v else None
     return [{"time": c["time"], "direction": c["direction"], "confidence": c["confidence"],
-             "σ_t": sig2(c["sigma_t_s"], "s"), "flags": ", ".join(c["flags"])}
+             "σ_t": sig2(c["sigma_t_s"], "s"), "V_N (own normal)": vn(c.get("vn")),
+             "flags": ", ".join(c["flags"])}
             for c in doc["crossings"] if c["probe"] == probe]
 
 # %% ../nbs/14d_outputs.ipynb #017279bc
 def _thickness_rows(doc: dict, probe: str | None = None) -> list:
     "Layer thickness ± σ (km) per crossing, of one probe or all."
-    return [{"probe": t["probe"], "time": t["time"], "method": t["method"],
+    return [{"probe": t["probe"], "time": t["time"], "method": t["method"], "along": t.get("normal"),
              "thickness": format_sigma(t["thickness_km"], t["sigma_km"], "km")}
             for t in doc["thickness"] if probe is None or t["probe"] == probe]
 
@@ -174,25 +177,43 @@ def _probe_sections(doc: dict, p: str) -> list:
     disp = [{"max |Δs|": format_sigma(d["max_abs_km"], dsig, "km")}] if d else []
     return [f"<h3>MMS{html.escape(p)}</h3>",
             html_table(_crossing_rows(doc, p),
-                       ["time", "direction", "confidence", "σ_t", "flags"]),
-            html_table(_thickness_rows(doc, p), ["time", "method", "thickness"]),
+                       ["time", "direction", "confidence", "σ_t", "V_N (own normal)", "flags"]),
+            html_table(_thickness_rows(doc, p), ["time", "method", "along", "thickness"]),
             html_table(disp, ["max |Δs|"])]
 
-# %% ../nbs/14d_outputs.ipynb #c7255ed0
+# %% ../nbs/14d_outputs.ipynb #eea02919
+def _missing_rows(doc: dict) -> list:
+    "Products the loader did not load, each with its reason."
+    keys = ("probe", "instrument", "rate", "reason")
+    return [{k: m.get(k) for k in keys} for m in doc["provenance"].get("missing", [])]
+
+# %% ../nbs/14d_outputs.ipynb #5dd65881
+#: section -> (its rows from the document, columns shown; None: every key of the first row)
+SECTIONS = {"missing": (_missing_rows, ["probe", "instrument", "rate", "reason"]),
+            "stages": (_stage_rows, ["stage", "status", "reason"]), "lmn": (_lmn_rows, None),
+            "normals": (_normal_rows, ["probe", "time", "n_hat", "σ", "σ window", "method", "flags"]),
+            "timing": (_timing_rows, ["method", "n_hat", "σ_n", "V", "spacecraft", "degenerate", "flags"])}
+
+def section_html(doc: dict, # the `mms_mp/2` document
+                 name: str, # a key of SECTIONS, or "probes" (per-probe crossings, thickness, displacement)
+                ) -> str: # the section's σ-rounded table(s) as HTML; "" when it has no rows
+    "One section of the report layout that report.html and the papermill report share."
+    if name == "probes": return "".join(s for p in doc["probes"] for s in _probe_sections(doc, p))
+    if name not in SECTIONS: raise InputError(f"no report section {name!r}; have {sorted(SECTIONS)}, probes")
+    rows_of, cols = SECTIONS[name]
+    rows = rows_of(doc)
+    return html_table(rows, cols or list(rows[0])) if rows else ""
+
+# %% ../nbs/14d_outputs.ipynb #c06917da
 def _html_sections(doc: dict) -> list:
     "Stage reasons (only where not ok), LMN, per-crossing normals, timing, per-probe tables."
-    stages = _stage_rows(doc)
-    out = ["<h2>Stages not run or degraded</h2>", html_table(stages, ["stage", "status", "reason"])]
-    out = out if stages else []
+    stages = section_html(doc, "stages")
+    out = ["<h2>Stages not run or degraded</h2>", stages] if stages else []
     out += ["<h2>LMN (GSE): the event's mean normal and the spread of crossing normals</h2>",
-            html_table(_lmn_rows(doc), list(_lmn_rows(doc)[0]) if doc["lmn"] else []),
-            "<h2>A normal per crossing (GSE)</h2>",
-            html_table(_normal_rows(doc), ["probe", "time", "n_hat", "σ", "σ window", "method",
-                                           "flags"]),
-            "<h2>Timing (GSE)</h2>",
-            html_table(_timing_rows(doc), ["method", "n_hat", "σ_n", "V", "spacecraft",
-                                           "degenerate", "flags"]), "<h2>Per probe</h2>"]
-    return out + [s for p in doc["probes"] for s in _probe_sections(doc, p)]
+            section_html(doc, "lmn"), "<h2>A normal per crossing (GSE)</h2>",
+            section_html(doc, "normals") or html_table([], []), "<h2>Timing (GSE)</h2>",
+            section_html(doc, "timing") or html_table([], []), "<h2>Per probe</h2>"]
+    return out + [section_html(doc, "probes")]
 
 # %% ../nbs/14d_outputs.ipynb #09ec3e6a
 def _headlines(doc: dict) -> list:

@@ -47,7 +47,7 @@ def report_parameters(trange, # (start, end) ISO, UTC
     "The values injected into the template's `parameters` cell."
     t0, t1 = parse_trange(trange)
     return {"start": iso_ms(t0), "end": iso_ms(t1), "probes": " ".join(str(p) for p in probes),
-            "source": source, "rate": rate, "data_dir": str(data_dir) if data_dir else "",
+            "source": source, "rate": rate, "data_dir": str(Path(data_dir).resolve()) if data_dir else "",  # papermill runs in `out`
             "outdir": str(Path(out).resolve() / "analysis"),
             "sidecar": str(Path(out).resolve() / "event_report.json"), "config_json": json.dumps(config or {})}
 

@@ -32,6 +32,30 @@ def test_shipped_copy_matches_source(repo_root):
         "copy nbs/reports/event_report.ipynb to mms_mp/reports/ after editing the template"
 
 
+def check_report_page(out: Path, nb: dict) -> str:
+    "What every papermill report page must pass: no errors or warnings, no code, figures of this run, σ-rounding."
+    from test_html_reports import Page, _decimals
+    html = (out / "event_report.html").read_text()
+    errors = [o for c in nb["cells"] if c["cell_type"] == "code" for o in c.get("outputs", [])
+              if o.get("output_type") == "error" or o.get("name") == "stderr"]
+    assert not errors, errors
+    assert "Warning" not in html and "Traceback" not in html
+    hidden = ("hl-ipython3", 'class="jp-InputPrompt', "In&nbsp;[")  # code, input prompts
+    assert not [h for h in hidden if h in html], "input cells are hidden"
+    assert "from mms_mp" not in html and 'class="card"' in html
+    page = Page(html)
+    figs = sorted((out / "analysis" / "figures").glob("*.png"))
+    assert len(page.imgs) == len(figs) and all(s.startswith("data:image/png") for s in page.imgs)
+    seg = html.split('id="Overview"')[1].split("<h2")[0]
+    assert seg.count("<img") == 1, "the Overview section shows the overview figure only"
+    for c in page.cells:
+        for v, sg in __import__("re").findall(r"(-?[\d.]+) ± ([\d.]+)", c):
+            assert _decimals(v) == _decimals(sg), c
+    assert not [c for c in page.cells if __import__("re").fullmatch(r"-?\d+\.\d{5,}", c.strip())], \
+        "no bare number with five or more decimals in a table"
+    return html
+
+
 @pytest.mark.loopback
 @pytest.mark.enable_socket
 @pytest.mark.allow_hosts(["127.0.0.1"])
@@ -40,8 +64,7 @@ def test_report_runs_on_simulated_event(demo_dir, tmp_path):
                        source="local", data_dir=demo_dir)
     assert set(files) == {"event_report.ipynb", "event_report.html", "event_report.json", "analysis"}
     nb = json.loads((tmp_path / "event_report.ipynb").read_text())
-    errors = [o for c in nb["cells"] if c["cell_type"] == "code" for o in c.get("outputs", []) if o.get("output_type") == "error"]
-    assert not errors
+    html = check_report_page(tmp_path, nb)
     assert any("injected-parameters" in c.get("metadata", {}).get("tags", []) for c in nb["cells"])
     side = json.loads((tmp_path / "event_report.json").read_text())
     validate_result_json({k: v for k, v in side.items() if k != "report_parameters"})
@@ -49,17 +72,7 @@ def test_report_runs_on_simulated_event(demo_dir, tmp_path):
     assert not check_set(tmp_path / "analysis"), "the analysis outputs are a complete output set"
     main = json.loads((tmp_path / "analysis" / "mp_analysis.json").read_text())
     assert side["crossings"] == main["crossings"] and len(main["crossings"]) >= 4 * 7  # ≥ 7 complete crossings per probe
-    html = (tmp_path / "event_report.html").read_text()
-    assert "SIMULATED" in html and "<img" in html
-    assert "Warning" not in html and "Traceback" not in html
-    hidden = ("hl-ipython3", 'class="jp-InputPrompt', "In&nbsp;[")  # code, input prompts
-    assert not [h for h in hidden if h in html], "input cells are hidden"
-    assert "from mms_mp" not in html, "no code in the page"
-    assert 'class="card"' in html
-    seg = html.split('id="Overview"')[1].split("<h2")[0]
-    assert seg.count("<img") == 1, "the Overview section shows the overview figure only"
-    for o in (o for c in nb["cells"] for o in c.get("outputs", [])):
-        assert o.get("name") != "stderr", o
+    assert "SIMULATED" in html and "<img" in html and " ± " in html
     assert not list(tmp_path.glob(".*.part*"))
     again = run_report(("2019-01-27T12:16", "2019-01-27T12:22"), tmp_path, ["1"], source="local",
                        data_dir=demo_dir, html=False)  # a rerun into the same folder replaces the set
@@ -75,3 +88,22 @@ def test_report_without_data_raises_nodata(tmp_path):
         run_report(("2019-01-27T12:15", "2019-01-27T12:55"), tmp_path / "r", ["1"], source="local",
                    data_dir=tmp_path / "empty", html=False)
     assert (tmp_path / "r" / "event_report.ipynb").is_file()  # the failed notebook is kept for inspection
+
+
+@pytest.mark.loopback
+@pytest.mark.enable_socket
+@pytest.mark.allow_hosts(["127.0.0.1"])
+def test_report_on_real_fgm_only_data(tmp_path, repo_root):
+    "REAL MMS1 FGM burst files (2015-09-02): the report runs, says REAL, lists what was not loaded, and says why"
+    " the plasma and timing sections are empty."
+    real = repo_root / "tests" / "fixtures" / "real"
+    files = run_report(("2015-09-02T16:58:44", "2015-09-02T17:07:04"), tmp_path, ["1"], source="local",
+                       data_dir=real, rate="brst")
+    nb = json.loads(files["event_report.ipynb"].read_text())
+    html = check_report_page(tmp_path, nb)
+    from test_html_reports import Page
+    card = " ".join(Page(html).card)
+    assert "REAL data, 2 files" in card and "SIMULATED" not in card
+    assert "Products not loaded" in html and "no fpi brst dis-moms files" in html
+    assert "No timing: multi-spacecraft timing needs at least 2 probes" in html
+    assert "no_stable_normal" in html or "mva_nested" in html       # crossing normals are listed
