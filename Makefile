@@ -34,3 +34,4 @@ docs: $(PY)
 	command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium libjs-mathjax)
 	$(PY) tools/render_docs.py
 	$(PY) tools/render_docs.py --screenshot index 04_coords
+	$(PY) tools/render_docs.py --reports

@@ -223,9 +223,12 @@ def _headlines(doc: dict) -> list:
     t = doc["timing"]
     if t: out.append(f"timing n̂ {vec_to_sigma(t['n_hat'], t['sigma_n_deg'])}, "
                      f"V = {format_sigma(t['V_km_s'], t['sigma_V_km_s'], 'km/s')}")
-    th = [format_sigma(x["thickness_km"], x["sigma_km"], "km") for x in doc["thickness"]
-          if x["thickness_km"] is not None and np.isfinite(x["thickness_km"])]
-    if th: out.append("thickness: " + "; ".join(th))
+    th = [(x["thickness_km"], x["sigma_km"]) for x in doc["thickness"] if x["method"] == "integrated V_N"
+          and x["thickness_km"] is not None and np.isfinite(x["thickness_km"])]
+    if th:
+        v, s = np.array(th, float).T
+        out.append(f"thickness (∫V_N dt across each layer): median {format_sigma(np.median(v), np.median(s), 'km')}"
+                   f" (σ typical of one crossing), range {v.min():.0f}–{v.max():.0f} km over {len(v)} crossings")
     local = lambda c: c["normal"] and not c["normal"]["method"].startswith("fallback")
     n_loc = sum(1 for c in doc["crossings"] if local(c))
     return out + [f"{len(doc['crossings'])} crossings, {n_loc} with a local normal"]

@@ -204,15 +204,35 @@ def render(names: list[str], out: Path, shots: bool = False) -> list[Path]:
     return files
 
 
+def render_reports(out: Path) -> list[Path]:
+    """Both report pages of the SIMULATED demo event: `report.html` of an `analyze --plot` run and the papermill
+    `event_report.html`, each screenshotted twice: the first screen (1280×900) and the whole page."""
+    from mms_mp.pipeline import analyze
+    from mms_mp.report import run_report
+    from mms_mp.synthetic import demo_event_dir
+    d, tr, shots = demo_event_dir(), ("2019-01-27T12:15", "2019-01-27T12:55"), []
+    analyze(tr, ["1", "2", "3", "4"], source="local", data_dir=d, outdir=out / "analyze", plot=True)
+    run_report(tr, out / "papermill", ["1", "2", "3", "4"], source="local", data_dir=d)
+    for name, page in (("report_html", out / "analyze" / "report.html"),
+                       ("event_report", out / "papermill" / "event_report.html")):
+        shots += [screenshot(page, out / "screenshots" / f"{name}_first_screen.png", height=900),
+                  screenshot(page, out / "screenshots" / f"{name}_page.png", height=6000)]
+    for png in shots: print(f"screenshot {png}")
+    return shots
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("notebooks", nargs="*", help="notebook names (e.g. index 12_visualize) or paths; default: all")
     ap.add_argument("--out", default=str(ROOT / "_docs_html"), help="output folder (default: _docs_html/)")
     ap.add_argument("--screenshot", action="store_true", help="also take headless-Chromium screenshots")
+    ap.add_argument("--reports", action="store_true",
+                    help="instead: build both report pages of the simulated demo into OUT/reports and screenshot them")
     a = ap.parse_args(argv)
     os.environ.setdefault("MPLBACKEND", "Agg")
     try:
-        render(a.notebooks, Path(a.out), a.screenshot)
+        if a.reports: render_reports(Path(a.out) / "reports")
+        else: render(a.notebooks, Path(a.out), a.screenshot)
     except (RuntimeError, subprocess.TimeoutExpired) as e:
         print(f"render_docs: {e}", file=sys.stderr); return 1
     return 0
