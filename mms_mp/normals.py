@@ -13,8 +13,22 @@ from .core import InputError, check_frame, as_datetime64, seconds_since, from_se
 from .coords import MIN_SAMPLES, mva
 
 # %% auto #0
-__all__ = ['autocorr_time', 'NestedScan', 'window_mva', 'nested_scan', 'plateau', 'CrossingNormal', 'orient_triad',
+__all__ = ['fft_len', 'autocorr_time', 'NestedScan', 'window_mva', 'nested_scan', 'plateau', 'CrossingNormal', 'orient_triad',
            'plateau_normal', 'no_window_normal', 'fallback_normal', 'crossing_normal', 'crossing_normals']
+
+# %% ../nbs/04b_normals.ipynb #b1f7c0a2
+def fft_len(m: int, # smallest length wanted
+           ) -> int: # smallest 2^a 3^b 5^c ≥ m
+    "A length ≥ m with only the factors 2, 3 and 5, where numpy's FFT is fast."
+    best, p5 = 2 * max(int(m), 1), 1
+    while p5 < best:
+        p35 = p5
+        while p35 < best:
+            p = p35
+            while p < m: p *= 2
+            best, p35 = min(best, p), p35 * 3
+        p5 *= 5
+    return best
 
 # %% ../nbs/04b_normals.ipynb #ce45ddae
 def autocorr_time(x: np.ndarray, # (N,) a series on a uniform time grid, any units (NaN not allowed)
@@ -23,8 +37,9 @@ def autocorr_time(x: np.ndarray, # (N,) a series on a uniform time grid, any uni
     x = np.asarray(x, float) - np.mean(x)
     n = len(x)
     if n < 3 or not np.any(x): return 1.0
-    f = np.fft.rfft(x, 2 * n)
-    ac = np.fft.irfft(f * np.conj(f))[:n]
+    m = fft_len(2 * n)   # zero padding ≥ 2n − 1: the linear (not circular) autocorrelation
+    f = np.fft.rfft(x, m)
+    ac = np.fft.irfft(f * np.conj(f), m)[:n]
     rho = ac[1:] / ac[0]
     stop = np.flatnonzero(rho <= 0)
     k = stop[0] if len(stop) else n - 1
@@ -61,6 +76,18 @@ def window_mva(B: np.ndarray, # (n,3) field inside one window, nT, `frame`, no N
     n_eff = max(len(B) / autocorr_time(B @ r.normal), 2.0)
     return r, n_eff, r.sigma_n_deg * np.sqrt((len(B) - 1) / max(n_eff - 1, 1.0))
 
+# %% ../nbs/04b_normals.ipynb #c2a9d1e0
+def _span(t: np.ndarray, # (N,) datetime64[ns] sample times
+          c: np.datetime64, # origin of the window times
+          wins: np.ndarray, # (K,2) window start and end, s from c
+         ) -> tuple: # (i, j): t[i:j] holds every sample of every window (all of t if unsorted or unbounded)
+    "Index range of the samples the widest window can reach, by binary search on sorted times."
+    a, b = (np.min(wins[:, 0]), np.max(wins[:, 1])) if len(wins) else (np.nan, np.nan)
+    if not (np.isfinite(a) and np.isfinite(b)) or not np.all(t[1:] >= t[:-1]): return 0, len(t)
+    pad = np.timedelta64(1, "us")   # windows are compared in float s later: the pad keeps every edge sample
+    i = np.searchsorted(t, from_seconds(a, c) - pad)
+    return int(i), int(np.searchsorted(t, from_seconds(b, c) + pad, "right"))
+
 # %% ../nbs/04b_normals.ipynb #8a18314d
 def nested_scan(t, # (N,) datetime64 sample times
                 B: np.ndarray, # (N,3) magnetic field, nT, `frame`
@@ -72,12 +99,14 @@ def nested_scan(t, # (N,) datetime64 sample times
                 constraint: str | None = None, # None or "<Bn>=0"
                ) -> NestedScan: # one row per window with enough samples
     "MVA over windows of `factors` × the layer duration centred on the crossing, cut at `limits`."
-    c = as_datetime64(centre)
-    ts, ok = seconds_since(t, c), np.isfinite(B).all(axis=1)
+    c, t = as_datetime64(centre), as_datetime64(t)
     lo, hi = (s * np.inf if x is None else seconds_since(x, c) for s, x in zip((-1, 1), limits))
     f = np.geomspace(0.75, 6, 10) if factors is None else np.asarray(factors, float)
     half = f * max(duration_s, 0.0) / 2
     wins = np.unique(np.column_stack([np.maximum(-half, lo), np.minimum(half, hi)]), axis=0)
+    i, j = _span(t, c, wins)
+    t, B = t[i:j], np.asarray(B)[i:j]
+    ts, ok = seconds_since(t, c), np.isfinite(B).all(axis=1)
     rows = []
     for a, b in wins:   # a loop over windows (≤ 10), never over samples
         sel = ok & (ts >= a) & (ts <= b)
