@@ -78,10 +78,12 @@ def clean_series(t, # (N,) time tags, datetime64 or ISO strings
                  what: str = "series", # name for messages
                 ) -> tuple[np.ndarray, np.ndarray, bool]: # (datetime64[ns] strictly increasing, values, repaired?)
     "Sort by time, drop NaT and duplicate tags (first kept); `repaired` says whether anything changed."
-    t, y = np.asarray(as_datetime64(np.asarray(t))).reshape(-1), np.asarray(y, float)
+    t, y = np.asarray(t), np.asarray(y, float)
+    t = (t if t.dtype == np.dtype("datetime64[ns]") else np.asarray(as_datetime64(t))).reshape(-1)
     if y.shape[0] != t.shape[0]:
         raise InputError(f"{what}: {t.shape[0]} time tags but {y.shape[0]} values; "
                          "pass one value (row) per time tag")
+    if t.size > 1 and np.all(t[1:] > t[:-1]): return t, y, False   # already clean (NaT fails every test): no copy
     idx, rep = clean_times(t)
     return t[idx], y[idx], rep.changed
 
