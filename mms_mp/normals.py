@@ -77,7 +77,8 @@ def window_mva(B: np.ndarray, # (n,3) field inside one window, nT, `frame`, no N
     return r, n_eff, r.sigma_n_deg * np.sqrt((len(B) - 1) / max(n_eff - 1, 1.0))
 
 # %% ../nbs/04b_normals.ipynb #c2a9d1e0
-def _ns(t) -> np.ndarray: # datetime64[ns] (no copy when t already is)
+def _ns(t, # (N,) times: datetime64 of any unit, or ISO strings
+       ) -> np.ndarray: # datetime64[ns] (no copy when t already is)
     "Times as datetime64[ns] without copying an array that already is one."
     a = np.asarray(t)
     return a if a.dtype == np.dtype("datetime64[ns]") else np.asarray(as_datetime64(t))
