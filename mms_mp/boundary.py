@@ -78,10 +78,12 @@ def clean_series(t, # (N,) time tags, datetime64 or ISO strings
                  what: str = "series", # name for messages
                 ) -> tuple[np.ndarray, np.ndarray, bool]: # (datetime64[ns] strictly increasing, values, repaired?)
     "Sort by time, drop NaT and duplicate tags (first kept); `repaired` says whether anything changed."
-    t, y = np.asarray(as_datetime64(np.asarray(t))).reshape(-1), np.asarray(y, float)
+    t, y = np.asarray(t), np.asarray(y, float)
+    t = (t if t.dtype == np.dtype("datetime64[ns]") else np.asarray(as_datetime64(t))).reshape(-1)
     if y.shape[0] != t.shape[0]:
         raise InputError(f"{what}: {t.shape[0]} time tags but {y.shape[0]} values; "
                          "pass one value (row) per time tag")
+    if t.size > 1 and np.all(t[1:] > t[:-1]): return t, y, False   # already clean (NaT fails every test): no copy
     idx, rep = clean_times(t)
     return t[idx], y[idx], rep.changed
 
@@ -489,6 +491,22 @@ def _window(ts, a, b):
     "Slice of the sorted times ts inside [a, b] (binary search: O(log N), not a full-length mask)."
     return slice(int(np.searchsorted(ts, a, "left")), int(np.searchsorted(ts, b, "right")))
 
+# %% ../nbs/10_boundary.ipynb #d4e1f2a0
+def _finite_ends(ts, # (N,) times
+                 y, # (N,) values, NaN = missing
+                ) -> np.ndarray: # times of the first and last finite y (empty if there is none)
+    "First and last time with finite y, scanning in growing blocks from each end (no full-length pass)."
+    def first(v):
+        s, k = 0, 256
+        while s < len(v):
+            j = np.flatnonzero(np.isfinite(v[s:s + k]))
+            if j.size: return s + int(j[0])
+            s, k = s + k, 2 * k
+        return None
+    i = first(y)
+    if i is None: return ts[:0]
+    return ts[[i, len(y) - 1 - first(y[::-1])]]
+
 # %% ../nbs/10_boundary.ipynb #4a23aa25
 def sigma_t_floor(dt: float, # sample spacing of the timed series, s
                   D: float, # layer duration between the 76 % edges, s
@@ -549,7 +567,7 @@ def _time_layer(ts, y, span, zone, t_ref, before_lvl, after_lvl, cfg, fit=False,
     m = _window(ts, *span)
     tsm, ym = ts[m], y[m]
     if tsm.size < 4 or not np.isfinite(a - b) or a == b: return "no_data"
-    fin = ts[np.isfinite(y)]
+    fin = _finite_ends(ts, y)
     dt = float(np.median(np.diff(tsm)))
     nsm = round(cfg.refine_smooth_s / dt)
     ysm = running_mean(ym, nsm)
@@ -800,7 +818,7 @@ def _decision_zones(ts, state, cand):
 # %% ../nbs/10_boundary.ipynb #1dc26b0a
 def _coverage(fp, z0, z1, cfg):
     "Features with data at a decision zone, and the confidence factor √(W_used/W_all) they give."
-    near = (fp.ts >= z0 - cfg.smooth_s) & (fp.ts <= z1 + cfg.smooth_s)
+    near = _window(fp.ts, z0 - cfg.smooth_s, z1 + cfg.smooth_s)
     used = tuple(n for n, sc in fp.scores.items() if np.isfinite(sc[near]).any())
     wall = cfg.w_density + cfg.w_bl + cfg.w_he
     return used, np.sqrt(sum(fp.weights[n] for n in used) / wall)
@@ -840,7 +858,10 @@ def _density_check(ctx, span, zone, t_c, D, cfg):
 # %% ../nbs/10_boundary.ipynb #c04068db
 def _bn_over_b(pf, t0, t_s, t_e):
     "Mean B_N / mean |B| over the layer [t_s, t_e] (s since t0); NaN with fewer than 3 samples."
-    bl = pf.B_lmn[_window(seconds_since(pf.t_B, t0), t_s, t_e)]
+    pad = np.timedelta64(1, "us")   # candidate rows by datetime (t_B is sorted); the float test decides
+    i, j = ((int(np.searchsorted(pf.t_B, from_seconds(x, t0) + d, side)) for x, d, side in
+             ((t_s, -pad, "left"), (t_e, pad, "right"))) if np.isfinite([t_s, t_e]).all() else (0, len(pf.t_B)))
+    bl = pf.B_lmn[i:j][_window(seconds_since(pf.t_B[i:j], t0), t_s, t_e)]
     bl = bl[np.isfinite(bl).all(1)]
     return float(bl[:, 2].mean() / np.linalg.norm(bl, axis=1).mean()) if len(bl) > 2 else np.nan
 
@@ -866,7 +887,7 @@ def _one_crossing(pf, fp, ctx, span, zone, new, cfg):
     "One state change → (Crossing, confidence still to set; its confidence factor) or None."
     ts, P = fp.ts, fp.P
     z0, z1 = zone
-    seg = (ts >= z0) & (ts <= z1)
+    seg = _window(ts, z0, z1)
     tp, _ = level_crossings(ts[seg], P[seg], 0.5)
     t_P = float(np.median(tp)) if tp.size else 0.5 * (z0 + z1)
     used, factor = _coverage(fp, z0, z1, cfg)
@@ -875,7 +896,7 @@ def _one_crossing(pf, fp, ctx, span, zone, new, cfg):
     r = _one_timing(ctx, fp, span, zone, t_P, new, cfg)
     if r is None: return None
     t_c, t_s, t_e, sig, lv, method, fl, gap = r
-    ok_grid = np.isfinite(P[(ts >= min(t_s, z0)) & (ts <= max(t_e, z1))])
+    ok_grid = np.isfinite(P[_window(ts, min(t_s, z0), max(t_e, z1))])
     if not ok_grid.all(): gap = max(gap, cfg.grid_dt_s * (~ok_grid).sum())
     t_dn, s_dn, agree = _density_check(ctx, span, zone, t_c, t_e - t_s, cfg)
     if not agree: factor, fl = factor * 0.5, fl + ["features_disagree"]

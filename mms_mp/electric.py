@@ -633,6 +633,8 @@ def vperp_agreement(fpi: VelocitySource, # FPI ion source
     )
 
 # %% ../nbs/08_electric.ipynb #5e637689
+_SRC_KEYS = ("E_gse", "B_gse", "Vi_gse", "Ni", "Ti", "V_Heplus_gse", "N_Heplus", "T_Heplus")
+
 def event_sources(event, # mms_mp.data.Event
                   probe, # probe 1..4
                   *,
@@ -641,7 +643,19 @@ def event_sources(event, # mms_mp.data.Event
                   t_range=None, # (start, end) datetime64 for E×B; None: the E/B overlap
                  ) -> dict: # {name: VelocitySource} in GSE
     "E×B, FPI-ion and HPCA-He⁺ sources of one probe, read as given: mask the event with `quality.apply_masks` first."
-    d, out = event[probe], {}
+    d = event[probe]
+    key = (str(probe), float(sigma_E_mVm), float(sigma_B_nT), repr(t_range))
+    ins = tuple(d.get(k) for k in _SRC_KEYS)   # the DataArrays read: the memo holds only while they are the same
+    memo = vars(event).setdefault("_vn_sources", {}) if hasattr(event, "__dict__") else {}
+    hit = memo.get(key)
+    if hit is not None and all(a is b for a, b in zip(hit[0], ins)): return dict(hit[1])
+    out = _event_sources(d, probe, sigma_E_mVm, sigma_B_nT, t_range)
+    memo[key] = (ins, out)
+    return dict(out)
+
+def _event_sources(d, probe, sigma_E_mVm, sigma_B_nT, t_range) -> dict:
+    "The sources of `event_sources` from one probe's {quantity: DataArray}."
+    out = {}
     ts = lambda k: (d[k].time.values, d[k].values)
     if "E_gse" in d and "B_gse" in d:
         out["ExB"] = exb_source(

@@ -13,8 +13,22 @@ from .core import InputError, check_frame, as_datetime64, seconds_since, from_se
 from .coords import MIN_SAMPLES, mva
 
 # %% auto #0
-__all__ = ['autocorr_time', 'NestedScan', 'window_mva', 'nested_scan', 'plateau', 'CrossingNormal', 'orient_triad',
+__all__ = ['fft_len', 'autocorr_time', 'NestedScan', 'window_mva', 'nested_scan', 'plateau', 'CrossingNormal', 'orient_triad',
            'plateau_normal', 'no_window_normal', 'fallback_normal', 'crossing_normal', 'crossing_normals']
+
+# %% ../nbs/04b_normals.ipynb #b1f7c0a2
+def fft_len(m: int, # smallest length wanted
+           ) -> int: # smallest 2^a 3^b 5^c ≥ m
+    "A length ≥ m with only the factors 2, 3 and 5, where numpy's FFT is fast."
+    best, p5 = 2 * max(int(m), 1), 1
+    while p5 < best:
+        p35 = p5
+        while p35 < best:
+            p = p35
+            while p < m: p *= 2
+            best, p35 = min(best, p), p35 * 3
+        p5 *= 5
+    return best
 
 # %% ../nbs/04b_normals.ipynb #ce45ddae
 def autocorr_time(x: np.ndarray, # (N,) a series on a uniform time grid, any units (NaN not allowed)
@@ -23,8 +37,9 @@ def autocorr_time(x: np.ndarray, # (N,) a series on a uniform time grid, any uni
     x = np.asarray(x, float) - np.mean(x)
     n = len(x)
     if n < 3 or not np.any(x): return 1.0
-    f = np.fft.rfft(x, 2 * n)
-    ac = np.fft.irfft(f * np.conj(f))[:n]
+    m = fft_len(2 * n)   # zero padding ≥ 2n − 1: the linear (not circular) autocorrelation
+    f = np.fft.rfft(x, m)
+    ac = np.fft.irfft(f * np.conj(f), m)[:n]
     rho = ac[1:] / ac[0]
     stop = np.flatnonzero(rho <= 0)
     k = stop[0] if len(stop) else n - 1
@@ -61,6 +76,26 @@ def window_mva(B: np.ndarray, # (n,3) field inside one window, nT, `frame`, no N
     n_eff = max(len(B) / autocorr_time(B @ r.normal), 2.0)
     return r, n_eff, r.sigma_n_deg * np.sqrt((len(B) - 1) / max(n_eff - 1, 1.0))
 
+# %% ../nbs/04b_normals.ipynb #c2a9d1e0
+def _ns(t, # (N,) times: datetime64 of any unit, or ISO strings
+       ) -> np.ndarray: # datetime64[ns] (no copy when t already is)
+    "Times as datetime64[ns] without copying an array that already is one."
+    a = np.asarray(t)
+    return a if a.dtype == np.dtype("datetime64[ns]") else np.asarray(as_datetime64(t))
+
+def _span(t: np.ndarray, # (N,) datetime64[ns] sample times
+          c: np.datetime64, # origin of the window times
+          wins: np.ndarray, # (K,2) window start and end, s from c
+          is_sorted: bool | None = None, # t known to be non-decreasing (None: check, O(N))
+         ) -> tuple: # (i, j): t[i:j] holds every sample of every window (all of t if unsorted or unbounded)
+    "Index range of the samples the widest window can reach, by binary search on sorted times."
+    a, b = (np.min(wins[:, 0]), np.max(wins[:, 1])) if len(wins) else (np.nan, np.nan)
+    if is_sorted is None: is_sorted = bool(np.all(t[1:] >= t[:-1]))
+    if not (np.isfinite(a) and np.isfinite(b) and is_sorted): return 0, len(t)
+    pad = np.timedelta64(1, "us")   # windows are compared in float s later: the pad keeps every edge sample
+    i = np.searchsorted(t, from_seconds(a, c) - pad)
+    return int(i), int(np.searchsorted(t, from_seconds(b, c) + pad, "right"))
+
 # %% ../nbs/04b_normals.ipynb #8a18314d
 def nested_scan(t, # (N,) datetime64 sample times
                 B: np.ndarray, # (N,3) magnetic field, nT, `frame`
@@ -70,14 +105,17 @@ def nested_scan(t, # (N,) datetime64 sample times
                 limits=(None, None), # (earliest, latest) datetime64 a window may reach, or None
                 factors=None, # window lengths in layer durations (None: 10, geometric, 0.75–6)
                 constraint: str | None = None, # None or "<Bn>=0"
+                is_sorted: bool | None = None, # t known to be non-decreasing (None: checked here, O(N))
                ) -> NestedScan: # one row per window with enough samples
     "MVA over windows of `factors` × the layer duration centred on the crossing, cut at `limits`."
-    c = as_datetime64(centre)
-    ts, ok = seconds_since(t, c), np.isfinite(B).all(axis=1)
+    c, t = as_datetime64(centre), _ns(t)
     lo, hi = (s * np.inf if x is None else seconds_since(x, c) for s, x in zip((-1, 1), limits))
     f = np.geomspace(0.75, 6, 10) if factors is None else np.asarray(factors, float)
     half = f * max(duration_s, 0.0) / 2
     wins = np.unique(np.column_stack([np.maximum(-half, lo), np.minimum(half, hi)]), axis=0)
+    i, j = _span(t, c, wins, is_sorted)
+    t, B = t[i:j], np.asarray(B)[i:j]
+    ts, ok = seconds_since(t, c), np.isfinite(B).all(axis=1)
     rows = []
     for a, b in wins:   # a loop over windows (≤ 10), never over samples
         sel = ok & (ts >= a) & (ts <= b)
@@ -216,10 +254,12 @@ def crossing_normal(t, # (N,) datetime64 sample times
                     plateau_deg: float = 10.0, # see `plateau`
                     ratio_min: float = 2.0, # see `plateau`
                     min_windows: int = 3, # fewest windows in a stable plateau
+                    is_sorted: bool | None = None, # t known to be non-decreasing (None: checked, O(N))
                    ) -> CrossingNormal: # the crossing's normal, σ in two parts, method and reason
     "Normal of one crossing from nested-window MVA, or a flagged fallback with its reason."
     R_ref = np.asarray(R_ref, float)
-    try: scan = nested_scan(t, B, centre, duration_s, frame=frame, limits=limits, constraint=constraint)
+    try: scan = nested_scan(t, B, centre, duration_s, frame=frame, limits=limits, constraint=constraint,
+                            is_sorted=is_sorted)
     except InputError as e: return no_window_normal(R_ref, frame, sigma_ref_deg, ref_source, centre, str(e))
     run = plateau(scan, plateau_deg=plateau_deg, ratio_min=ratio_min)
     if len(run) >= min_windows: return plateau_normal(scan, run, R_ref, constraint)
@@ -235,6 +275,8 @@ def crossing_normals(t, # (N,) datetime64 FGM times
                      **kw, # passed to `crossing_normal` (frame, sigma_ref_deg, ref_source, ...)
                     ) -> list: # one CrossingNormal per crossing
     "Every crossing's normal, each from windows that stop halfway to its neighbours."
+    t = _ns(t)
+    kw.setdefault("is_sorted", bool(np.all(t[1:] >= t[:-1])))   # once, not once per crossing
     ts = [c.time for c in crossings]
     mids = [None] + [a + (b - a) // 2 for a, b in zip(ts[:-1], ts[1:])] + [None]
     return [crossing_normal(t, B, c.time, c.duration_s, R_ref, limits=(mids[i], mids[i + 1]), **kw)
