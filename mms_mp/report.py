@@ -46,8 +46,9 @@ def report_parameters(trange, # (start, end) ISO, UTC
                      ) -> dict: # papermill parameters: strings, so they also fit a command line
     "The values injected into the template's `parameters` cell."
     t0, t1 = parse_trange(trange)
+    ddir = str(Path(data_dir).resolve()) if data_dir else ""   # absolute: papermill runs in `out`
     return {"start": iso_ms(t0), "end": iso_ms(t1), "probes": " ".join(str(p) for p in probes),
-            "source": source, "rate": rate, "data_dir": str(Path(data_dir).resolve()) if data_dir else "",  # papermill runs in `out`
+            "source": source, "rate": rate, "data_dir": ddir,
             "outdir": str(Path(out).resolve() / "analysis"),
             "sidecar": str(Path(out).resolve() / "event_report.json"), "config_json": json.dumps(config or {})}
 

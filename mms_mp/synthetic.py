@@ -272,6 +272,11 @@ class SimParams:
     hpca_gap_start: str = ""  # UTC start of an HPCA gap on every probe ("" for none)
     hpca_gap_s: float = 0.0  # HPCA gap length, s
     burst_segment_s: float = 600.0  # burst segment (file) length, s
+    wave_amp_km: float = 0.0  # surface-wave amplitude along the mean normal, km (0: a planar boundary)
+    wave_length_km: float = 20000.0  # surface-wave wavelength along M, km
+    wave_speed_kms: float = -150.0  # surface-wave phase speed along M, km/s (with the sheath flow)
+    red_noise_nT: float = 0.0  # correlated (AR(1)) FGM noise per component, nT (0: none)
+    red_noise_tau_s: float = 2.0  # correlation time of that noise, s
 
     def override(self, **kw) -> "SimParams":
         "A copy with some parameters changed; `InputError` on unknown names."
@@ -288,6 +293,7 @@ SCENARIOS = {
     "default": {},
     "fast_thin": dict(delta_km=150.0, vn_amp_kms=(32.0, 14.0)),
     "noisy_hpca_gap": dict(noise_scale=3.0, hpca_gap_start="2019-01-27T12:24:00", hpca_gap_s=180.0),
+    "surface_waves": dict(wave_amp_km=2500.0, red_noise_nT=0.3, red_noise_tau_s=2.0),
 }
 
 
@@ -383,6 +389,7 @@ class Crossing:
     layer_start: np.datetime64 # UTC, the earlier 76 %-edge time (|s| = δ·atanh 0.76)
     layer_end: np.datetime64 # UTC, the later 76 %-edge time
     complete: bool # True when the edges are on opposite sides (a full traversal)
+    normal_gse: np.ndarray | None = None # (3,) local unit normal at `time`, GSE (None: the planar N)
 
     @property
     def duration_s(self) -> float: return float(seconds_since(self.layer_end, self.layer_start))
@@ -460,9 +467,43 @@ class Truth:
         probe,  # probe 1..4
         t,  # UTC times
     ) -> np.ndarray:  # signed distance from the layer centre, km (negative: magnetosphere side)
-        "True signed distance s = n̂·(r − r_ref) − X(t) of one probe."
-        r = load_formation().position(probe, t, "GSE")
-        return (r - self.r_ref_gse_km) @ self.N_gse - self.X(t)
+        "True signed distance s = F/|∇F|, F = n̂·(r − r_ref) − X(t) − η (η: surface waves, 0 if planar)."
+        F, a, _ = self.surface(probe, t)
+        return F / np.sqrt(1 + a**2)
+
+    def surface(
+        self,
+        probe,  # probe 1..4
+        t,  # UTC times
+    ) -> tuple:  # (F km, slope a = ∂η/∂ξ, ∂η/∂t km/s) at the probe
+        "The boundary function F = n̂·(r − r_ref) − X(t) − η(ξ, t), η = A sin k(ξ − c τ), ξ = M·(r − r_ref)."
+        p = self.params
+        r = load_formation().position(probe, t, "GSE") - self.r_ref_gse_km
+        F = r @ self.N_gse - self.X(t)
+        if not p.wave_amp_km: return F, np.zeros_like(F), np.zeros_like(F)
+        k = 2 * np.pi / p.wave_length_km
+        ph = k * (r @ self.lmn_gse[1] - p.wave_speed_kms * seconds_since(t, self.t_ref))
+        A = p.wave_amp_km
+        return F - A * np.sin(ph), A * k * np.cos(ph), -A * k * p.wave_speed_kms * np.cos(ph)
+
+    def local_normal(
+        self,
+        probe,  # probe 1..4
+        t,  # UTC times
+    ) -> np.ndarray:  # (T,3) unit normal ∇F/|∇F| at the probe, GSE, outward
+        "The local boundary normal (N − a M)/√(1 + a²) where the probe is."
+        _, a, _ = self.surface(probe, t)
+        L, M, N = self.lmn_gse
+        return (N[None] - a[:, None] * M[None]) / np.sqrt(1 + a**2)[:, None]
+
+    def V_N_local(
+        self,
+        probe,  # probe 1..4
+        t,  # UTC times
+    ) -> np.ndarray:  # the surface's speed along its local normal, km/s (outward positive)
+        "Local normal speed (dX/dt + ∂η/∂t)/|∇F| of the surface where the probe is."
+        _, a, eta_t = self.surface(probe, t)
+        return (self.V_N(t) + eta_t) / np.sqrt(1 + a**2)
 
     def f(
         self,
@@ -522,10 +563,11 @@ def find_crossings(
                 tc[k],
                 "out" if sg[k] > 0 else "in",
                 fm.position(probe, tc[k], "GSE")[0],
-                float(truth.V_N(tc[k])),
+                float(truth.V_N_local(probe, tc[k : k + 1])[0]),
                 te[j - 1],
                 te[j],
                 bool(side[j - 1] != side[j]),
+                truth.local_normal(probe, tc[k : k + 1])[0],
             )
         )
     return out
@@ -561,8 +603,20 @@ def _observe(truth, probe, t, accum_s=0.0, nsub=1):
         else np.zeros(1, "timedelta64[ns]")
     )
     tt = (t[:, None] + off).ravel()
-    st = plasma_state(truth.s(probe, tt), truth.V_N(tt), truth.params)
+    F, a, eta_t = truth.surface(probe, tt)
+    g = np.sqrt(1 + a**2)
+    st = plasma_state(F / g, (truth.V_N(tt) + eta_t) / g, truth.params)
+    if truth.params.wave_amp_km: st = _tilted(st, truth.lmn_gse, a)
     return {k: v.reshape(len(t), len(off), *v.shape[1:]).mean(1) for k, v in st.items()}
+
+
+def _tilted(st, R, a):
+    "Vectors of a planar-layer state turned into the local frame: N → (N − aM)/√(1+a²), about L."
+    L, M, N = R
+    c, s = 1 / np.sqrt(1 + a**2), a / np.sqrt(1 + a**2)
+    Nl, Ml = c[:, None] * N - s[:, None] * M, c[:, None] * M + s[:, None] * N
+    turn = lambda v: np.outer(v @ L, L) + (v @ M)[:, None] * Ml + (v @ N)[:, None] * Nl
+    return st | {k: turn(st[k]) for k in ("B_gse", "V_gse", "E_gse")}
 
 # %% ../nbs/02_synthetic.ipynb #16fb0492
 def _iso_ns(t): return [str(x) + "Z" for x in np.asarray(t, "datetime64[ns]")]
@@ -601,12 +655,28 @@ def _flagname(prod, probe):
 def _noise_k(p, rate):
     return p.noise_scale * (p.brst_noise_factor if rate == "brst" else 1.0)
 
+# %% ../nbs/02_synthetic.ipynb #f25cbdd6
+def _red_noise(rng, # numpy Generator
+               t, # (n,) datetime64 sample times (uniform)
+               sigma: float, # standard deviation per component, nT
+               tau_s: float, # correlation time, s
+              ) -> np.ndarray: # (n,3) stationary AR(1) noise: ⟨x_i x_j⟩ = σ² exp(−|t_i − t_j|/τ)
+    "Correlated (red) FGM noise: a first-order autoregressive series per component."
+    from scipy.signal import lfilter
+    n = len(t)
+    dt = float(np.median(seconds_since(t[1:], t[:-1]))) if n > 1 else tau_s
+    phi = np.exp(-dt / tau_s)
+    e = rng.standard_normal((n, 3)) * sigma * np.sqrt(1 - phi**2)
+    e[0] = rng.standard_normal(3) * sigma          # start in the stationary state
+    return lfilter([1.0], [1.0, -phi], e, axis=0)
+
 # %% ../nbs/02_synthetic.ipynb #6494804c
 def _sim_fgm(truth, probe, prod, t, rng, defects):
     p = truth.params
     st = _observe(truth, probe, t)
     n = len(t)
     B = st["B_gse"] + p.fgm_noise_nT * p.noise_scale * rng.standard_normal((n, 3))
+    if p.red_noise_nT: B += _red_noise(rng, t, p.red_noise_nT * p.noise_scale, p.red_noise_tau_s)
     flag = np.zeros(n, "uint32")
     i = _pick(rng, t, p.n_flag, truth.trange)
     if len(i):
@@ -896,6 +966,7 @@ def truth_to_dict(
                 "direction": c.direction,
                 "position": _vec(c.r_gse_km, "GSE", "km"),
                 "V_N_kms": c.V_N_kms,
+                "normal": _vec(truth.N_gse if c.normal_gse is None else c.normal_gse, "GSE", "1"),
                 "layer_start": iso_ms(c.layer_start),
                 "layer_end": iso_ms(c.layer_end),
                 "duration_s": c.duration_s,
@@ -935,6 +1006,7 @@ def load_truth(
             as_datetime64(c["layer_start"]),
             as_datetime64(c["layer_end"]),
             c["complete"],
+            np.array(c["normal"]["value"]) if "normal" in c else None,
         )
         for c in d["crossings"]
     ]

@@ -1,0 +1,107 @@
+"""The non-planar simulator scenario `surface_waves` (SIMULATED): its truth is self-consistent and the planar
+scenarios are untouched. Known answers are analytic: F = n̂·(r − r_ref) − X(t) − A sin k(ξ − cτ)."""
+import warnings
+
+import numpy as np
+import pytest
+
+from mms_mp.synthetic import event_truth, scenario_params
+
+GRID_S = 0.5
+
+
+@pytest.fixture(scope="module")
+def waves():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return event_truth("surface_waves")
+
+
+def _grid(tr):
+    t0, t1 = tr.trange
+    return t0 + (np.arange(0, (t1 - t0) / np.timedelta64(1, "s"), GRID_S) * 1e9).astype("int64").astype(
+        "timedelta64[ns]")
+
+
+def test_planar_scenarios_have_no_waves_and_the_same_truth():
+    "amplitude 0: s is the plane's signed distance, the local normal is N and V_N_local is V_N, exactly."
+    tr = event_truth("default")
+    t = _grid(tr)[::200]
+    F, a, eta_t = tr.surface("1", t)
+    assert not a.any() and not eta_t.any()
+    np.testing.assert_array_equal(tr.s("1", t), F)
+    np.testing.assert_array_equal(tr.V_N_local("1", t), tr.V_N(t))
+    assert np.allclose(tr.local_normal("1", t), tr.N_gse)
+    assert all(c.normal_gse is not None and np.allclose(c.normal_gse, tr.N_gse) for c in tr.crossings)
+    assert scenario_params("default").wave_amp_km == 0 and scenario_params("default").red_noise_nT == 0
+
+
+def test_local_normal_is_the_unit_gradient(waves):
+    "n̂ = ∇F/|∇F| checked by finite differences of F along N and M at the probe."
+    t = _grid(waves)[::97]
+    n = waves.local_normal("2", t)
+    np.testing.assert_allclose(np.linalg.norm(n, axis=1), 1.0, atol=1e-12)
+    L, M, N = waves.lmn_gse
+    p = waves.params
+    k = 2 * np.pi / p.wave_length_km
+    for tt, nn in zip(t[:5], n[:5]):
+        from mms_mp.synthetic import load_formation
+        from mms_mp.core import seconds_since
+        x = load_formation().position("2", tt, "GSE")[0] - waves.r_ref_gse_km
+        ph = k * (x @ M - p.wave_speed_kms * seconds_since(tt, waves.t_ref))
+        grad = N - p.wave_amp_km * k * np.cos(ph) * M
+        np.testing.assert_allclose(nn, grad / np.linalg.norm(grad), atol=1e-12)
+
+
+def test_crossings_are_the_sign_changes_of_s_and_tilts_span_10_to_38_deg(waves):
+    t = _grid(waves)
+    for p in "1234":
+        s = waves.s(p, t)
+        roots = np.flatnonzero(np.sign(s[:-1]) != np.sign(s[1:]))
+        crs = waves.crossings_of(p)
+        assert abs(len(roots) - len(crs)) <= 2        # crossings near the window edges may be left out
+        for c in crs:
+            assert abs(waves.s(p, np.array([c.time]))[0]) < 1e-3 * waves.params.delta_km
+    tilts = [np.degrees(np.arccos(abs(c.normal_gse @ waves.N_gse))) for c in waves.crossings]
+    assert min(tilts) <= 15 and max(tilts) >= 35
+
+
+def test_near_misses_are_not_crossings(waves):
+    "Where a wave comes within 2000 km of a probe and turns back, s keeps its sign and no crossing is made."
+    t = _grid(waves)
+    n_near = 0
+    for p in "1234":
+        s = waves.s(p, t)
+        ds = np.diff(s)
+        ext = np.flatnonzero(np.sign(ds[:-1]) != np.sign(ds[1:])) + 1
+        for i in ext:
+            w = slice(max(i - 120, 0), min(i + 120, len(s)))
+            if abs(s[i]) < 2000 and np.all(np.sign(s[w]) == np.sign(s[i])):
+                n_near += 1
+                near = [c for c in waves.crossings_of(p) if abs(c.time - t[i]) < np.timedelta64(60, "s")]
+                assert not near, (p, t[i], near)
+    assert n_near >= 4
+
+
+def test_red_noise_only_in_the_wave_scenario():
+    from mms_mp.synthetic import _red_noise
+    t = np.datetime64("2019-01-27T12:00", "ns") + np.arange(100_000) * np.timedelta64(62_500_000, "ns")
+    x = _red_noise(np.random.default_rng(3), t, 0.3, 2.0)
+    assert abs(x.std() - 0.3) < 0.02
+    lag = int(2.0 / 0.0625)
+    assert abs(np.corrcoef(x[:-lag, 1], x[lag:, 1])[0, 1] - np.exp(-1)) < 0.03
+    assert scenario_params("surface_waves").red_noise_nT > 0
+
+
+def test_truth_round_trips_through_json(tmp_path):
+    "simulate_event writes the local normal of every crossing; load_truth reads it back."
+    from mms_mp.synthetic import load_truth, simulate_event
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        simulate_event(tmp_path / "ev", trange=("2019-01-27T12:15", "2019-01-27T12:25"), probes=("1",),
+                       scenario="surface_waves")
+    back = load_truth(tmp_path / "ev")
+    assert back.crossings and all(c.normal_gse is not None for c in back.crossings)
+    ref = event_truth("surface_waves", trange=("2019-01-27T12:15", "2019-01-27T12:25"), probes=("1",))
+    for a, b in zip(back.crossings, ref.crossings):
+        np.testing.assert_allclose(a.normal_gse, b.normal_gse, atol=1e-12)
