@@ -172,6 +172,50 @@ def test_random_bytes_fgm_file(sim, tmp_path):
     _dropped_probe_1(sim, tmp_path, np.random.default_rng(0).bytes(200_000), "")
 
 
+def _rewritten(sim, tmp_path, edit=None, dims=None, globals_=None):
+    "Probe 1's survey FGM file rewritten by the CDF copier of test_real_files; returns (tree, file)."
+    from test_real_files import copy_cdf
+    root, f = broken(sim, tmp_path)
+    src = tmp_path / "orig.cdf"
+    shutil.copy(f, src)
+    f.unlink()
+    copy_cdf(src, f, edit, dims=dims, globals_=globals_)
+    return root, f
+
+
+def test_fgm_file_of_another_probe_is_refused(sim, tmp_path):
+    "MMS2's data under MMS1's name (its Source_name says MMS2): not read as MMS1, and the reason says why."
+    src = sorted((sim / "mms1/fgm/srvy").rglob("*.cdf"))[0]
+    ga = cdflib.CDF(str(src)).globalattsget()
+    ga["Source_name"] = ["MMS2>MMS Satellite Number 2"]
+    root, f = _rewritten(sim, tmp_path, globals_=ga)
+    res = run(root)
+    assert "1" in res.dropped and "is not MMS1" in res.dropped["1"], res.dropped
+
+
+def test_fgm_variable_of_the_wrong_shape_is_refused(sim, tmp_path):
+    "B with 3 columns where L2 has (x, y, z, |B|): the product is dropped with the variable named, no IndexError."
+    def edit(rec):
+        k = _bvar(rec)
+        rec[k] = np.ascontiguousarray(rec[k][:, :3])
+    src = sorted((sim / "mms1/fgm/srvy").rglob("*.cdf"))[0]
+    k = next(v for v in cdflib.CDF(str(src)).cdf_info().zVariables if v.endswith("_b_gse_srvy_l2"))
+    root, f = _rewritten(sim, tmp_path, edit, dims={k: [3]})
+    res = run(root)
+    assert "1" in res.dropped and k in res.dropped["1"] and "expected (N, 4)" in res.dropped["1"]
+
+
+def test_fgm_file_without_its_field_is_refused(sim, tmp_path):
+    "An FGM file whose B variables are all fill: probe 1 gives no field and says so; the others run."
+    def edit(rec):
+        for k in [k for k in rec if "_b_" in k and k.endswith("_srvy_l2")]: rec[k][:] = -1e31
+    root, f = _rewritten(sim, tmp_path, edit)
+    res = run(root)
+    assert np.isnan(res.event["1"]["B_gse"].values).all()
+    assert "1" not in res.lmn and "MMS1: all" in res.status["lmn"].reason and "NaN" in res.status["lmn"].reason
+    assert set(res.lmn) == {"2", "3", "4"} and res.timing is not None     # the other three still time
+
+
 def test_every_fgm_file_unreadable_exit_3(sim, tmp_path):
     root = tmp_path / "tree"
     shutil.copytree(sim, root, copy_function=os.link)
@@ -433,4 +477,5 @@ def test_a_rerun_replaces_the_set_without_stale_files(sim, good_set, tmp_path):
     assert not check_set(out)
     files = {f["path"] for f in json.loads((out / "manifest.json").read_text())["files"]}
     assert not any("_2." in f for f in files), "nothing of the 2-probe run is left"
+
 
