@@ -89,7 +89,7 @@ SECTION_TARGETS = {
     "lmn": (hybrid_lmn, {"B", "pos_gsm_km", "frame", "psi_rad", "pos_gse_km"}),
     "detector": (DetectorCfg, set()),
     "normals": (crossing_normal, {"t", "B", "centre", "duration_s", "R_ref", "frame",
-                                  "sigma_ref_deg", "ref_source", "limits"}),
+                                  "sigma_ref_deg", "ref_source", "limits", "is_sorted"}),
     "vn": (normal_velocity, {"sources", "n_hat", "frame", "t_range"}),
     "smoothing": (smooth_normal_velocity, {"nv"}),
     "displacement": (integrate_disp, {"t", "vN_km_s", "sigma_v", "frame", "cov_v", "vt_km_s"}),

@@ -124,16 +124,24 @@ def test_exit3_empty_data_dir(tmp_path):
     assert "no usable data" in r.stderr and "mms1" in r.stderr and "Traceback" not in r.stderr
 
 
-def test_exit3_without_ephemeris(demo_dir, tmp_path, capsys):
-    "A data folder without MEC: no position, so no LMN for any probe → exit 3 naming what is missing."
+def test_without_ephemeris_mva_alone_and_no_timing(demo_dir, tmp_path, capsys):
+    """A data folder without MEC (and, in the simulator, no FGM state positions): the LMN is MVA alone, said so,
+    and it matches the simulator's N; timing, which needs positions, says why it did not run."""
     root = tmp_path / "no_mec"
     for f in demo_dir.rglob("*.cdf"):
         if "_mec_" in f.name: continue
-        dst = root / f.relative_to(demo_dir); dst.parent.mkdir(parents=True, exist_ok=True); dst.symlink_to(f)
-    code = main(["analyze", *TR, "--source", "local", "--data-dir", str(root), "--outdir", str(tmp_path / "o"), "--quiet"])
-    err = capsys.readouterr().err
-    assert code == 3, err
-    assert "R_gse" in err and "LMN" in err
+        dst = root / f.relative_to(demo_dir)
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        dst.symlink_to(f)
+    code = main(["analyze", *TR, "--source", "local", "--data-dir", str(root), "--outdir", str(tmp_path / "o"),
+                 "--quiet"])
+    assert code == 0, capsys.readouterr().err
+    doc = json.loads((tmp_path / "o" / "mp_analysis.json").read_text())
+    truth = json.loads((demo_dir / "truth.json").read_text())
+    for r in doc["lmn"].values():
+        assert r["method"] == "MVA" and "no position" in r["reason"]
+        assert np.degrees(np.arccos(abs(np.dot(r["N"], truth["N"]["value"])))) < 1.0
+    assert doc["status"]["timing"]["status"] != "ok" and doc["status"]["timing"]["reason"]
 
 
 def test_exit2_uncreatable_output(demo_dir, tmp_path, capsys):
