@@ -333,6 +333,8 @@ def test_clock_jump_block_is_dropped_not_resorted(sim, tmp_path, shift_ns):
     res = run(_edit_fgm(sim, tmp_path, edit), ("1",))
     tc = next(x["time_clean"] for x in res.event.loaded if x["instrument"] == "fgm")
     assert tc["backward"] == 1 and tc.get("dropped", 0) + tc["duplicates"] >= 640, tc
+    (rep,) = [x for x in res.to_json()["provenance"]["time_order"] if x["instrument"] == "fgm"]
+    assert rep["backward"] == 1 and rep.get("dropped", 0) + rep["duplicates"] >= 640   # reported in the JSON
     t = res.event["1"]["B_gse"].time.values
     assert np.all(np.diff(t) > np.timedelta64(0))
     good = run(sim, ("1",)).event["1"]["B_gse"]          # every kept sample is the clean file's
