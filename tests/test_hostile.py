@@ -314,6 +314,23 @@ def test_spikes_are_removed_and_counted(sim, tmp_path):
     assert res.quality["1"]["B_gse"]["why: spike"] == 20
 
 
+def test_offset_block_inside_a_layer_is_removed_and_the_normals_stay_true(sim, tmp_path):
+    "10 s of MMS1 B shifted by +300 nT (within VALIDMAX) across its first crossing: the spike test removes the block."
+    def edit(rec):
+        t = cdflib.cdfepoch.to_datetime(rec["Epoch"])
+        at = (t >= np.datetime64("2019-01-27T12:24:50")) & (t < np.datetime64("2019-01-27T12:25:00"))
+        b = rec[_bvar(rec)]
+        b[at, 0] += 300.0
+        b[at, 3] = np.linalg.norm(b[at, :3], axis=1)
+    res = run(_edit_fgm(sim, tmp_path, edit))
+    assert res.quality["1"]["B_gse"]["why: offset block"] == 160           # 10 s of 16 S/s, every sample
+    assert all("why: offset block" not in res.quality[p]["B_gse"] for p in "234")
+    n = np.array(json.loads((sim / "truth.json").read_text())["N"]["value"])
+    off = lambda v: np.degrees(np.arccos(min(1.0, abs(np.asarray(v) @ n))))
+    assert off(res.lmn["1"].N) < 2 and all(off(res.normal_of(c).n_hat) < 2 for c in res.crossings)
+    assert off(res.timing.n_hat) < 2                  # unscreened, MMS1's normal is ≈ 66° off
+
+
 def test_constant_field_has_no_normal_and_says_so(sim, tmp_path):
     "B constant (no minimum-variance direction): the LMN falls back to the model, crossing normals are flagged."
     def edit(rec):
