@@ -405,6 +405,7 @@ def test_offset_block_inside_a_layer_is_removed_and_the_normals_stay_true(sim, t
     res = run(_edit_fgm(sim, tmp_path, edit))
     assert res.quality["1"]["B_gse"]["why: offset block"] == 160           # 10 s of 16 S/s, every sample
     assert all("why: offset block" not in res.quality[p]["B_gse"] for p in "234")
+    assert res.to_json()["provenance"]["quality"]["1"]["B_gse"]["why: offset block"] == 160   # reported in the JSON
     n = np.array(json.loads((sim / "truth.json").read_text())["N"]["value"])
     off = lambda v: np.degrees(np.arccos(min(1.0, abs(np.asarray(v) @ n))))
     assert off(res.lmn["1"].N) < 2 and all(off(res.normal_of(c).n_hat) < 2 for c in res.crossings)
@@ -421,6 +422,29 @@ def test_constant_field_has_no_normal_and_says_so(sim, tmp_path):
     for c in res.crossings:          # the density contrast still finds crossings; their normals fall back
         n = res.normal_of(c)
         assert n.method.startswith("fallback") and "no_stable_normal" in res.flags_of(c)
+
+
+MVA_FLAT = {
+    "constant": np.tile([10.0, -3.0, 4.0], (500, 1)),
+    "one axis": np.column_stack([np.linspace(-20, 20, 500), np.full(500, 3.0), np.full(500, 5.0)]),
+    "reversal through zero along one axis": np.column_stack([np.linspace(-20, 20, 500), np.zeros(500), np.zeros(500)]),
+}
+
+
+@pytest.mark.parametrize("case", list(MVA_FLAT))
+def test_mva_without_a_minimum_variance_direction_refuses(case):
+    "λ2 ≈ λ3 (a constant field, or one varying along one axis): a GeometryError, never an arbitrary axis."
+    from mms_mp.coords import mva
+    from mms_mp.core import GeometryError
+    with pytest.raises(GeometryError, match="no minimum-variance direction"):
+        mva(MVA_FLAT[case])
+
+
+def test_mva_of_noise_alone_reports_its_own_uncertainty():
+    "Isotropic noise about a constant field: an answer, but with error angles that say it is not a normal."
+    from mms_mp.coords import mva
+    r = mva(np.array([10.0, -3.0, 4.0]) + np.random.default_rng(0).normal(0, 0.1, (500, 3)))
+    assert r.dphi23_deg > 10 and r.eigenvalues[1] / r.eigenvalues[2] < 1.5
 
 
 @pytest.mark.parametrize("shift_ns", [300_000_000_000, 300_030_000_000])
