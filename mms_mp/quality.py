@@ -244,6 +244,7 @@ def offset_mask(values, # (N,) or (N,K) samples on a uniform time base (e.g. B, 
                 n_mad: float = 10.0, # an edge's increment, in robust σ of the increments
                 back_tol: float = 0.25, # the jump back cancels the jump off to this fraction of its length
                 scale_block: int = 128, # samples per block for the robust σ
+                t=None, # (N,) time tags; a step over 1.5 median cadences is a gap, never an edge
                ) -> QualityMask: # good outside offset blocks (missing samples are not counted)
     "Blocks that jump off the series in one sample step and jump back by the opposite vector."
     v = np.asarray(values, float)
@@ -256,7 +257,10 @@ def offset_mask(values, # (N,) or (N,K) samples on a uniform time base (e.g. B, 
         sig = np.column_stack([np.sqrt(2) * _local_scale(a, at, scale_block) for a in np.abs(d).T])
         mag = np.linalg.norm(d, axis=1)
         near = np.maximum(np.r_[0, mag[:-1]], np.r_[mag[1:], 0])
-        edges = np.flatnonzero((np.max(np.abs(d) / np.maximum(sig, 1e-12), axis=1) > n_mad) & (near <= mag / 4))
+        step = np.diff(ok).astype(float) if t is None else np.diff(np.asarray(t, "datetime64[ns]")[ok]).astype(float)
+        joined = step <= 1.5 * np.median(step)     # across missing samples or a time gap: no edge
+        big = np.max(np.abs(d) / np.maximum(sig, 1e-12), axis=1) > n_mad
+        edges = np.flatnonzero(big & (near <= mag / 4) & joined)
         last = -1
         for a, i in enumerate(edges):              # edges are few (none in clean data)
             back = [j for j in edges[a + 1:] if 2 <= j - i <= max_len and i > last
@@ -317,7 +321,7 @@ def _other_mask(name, # quantity name
     fin = finite_mask(vals)
     who = str(da.attrs.get("instrument", ""))
     m = QualityMask(fin, {"non-finite values": int((~fin).sum())}, {}, who)
-    return m & spike_mask(vals) & offset_mask(vals) if name.startswith("B_") and vals.ndim == 2 else m
+    return m & spike_mask(vals) & offset_mask(vals, t=da.time.values) if name.startswith("B_") and vals.ndim == 2 else m
 
 # %% ../nbs/06_quality.ipynb #02e29e49
 def event_masks(event, # mms_mp.data.Event (event[probe] → {quantity: DataArray})
