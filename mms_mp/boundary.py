@@ -833,7 +833,7 @@ def _timing_context(pf, fp, cfg):
     ctx = dict(prim=prim, dens=dens if other else None)
     if prim is not None:
         ctx.update(pts=seconds_since(prim.t, fp.t0), lin=_linear(prim))
-        ctx["gaps"] = _gaps(ctx["pts"], cfg)
+        ctx["gaps"] = _gaps(ctx["pts"][np.isfinite(ctx["lin"])], cfg)  # NaN (fill, screened) samples are gaps too
     if ctx["dens"] is not None: ctx.update(dts=seconds_since(dens.t, fp.t0), dlin=_linear(dens))
     return ctx
 

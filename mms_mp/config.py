@@ -189,5 +189,7 @@ def check_sections(cfg: dict, # configuration with analysis sections
         for k, v in params.items():
             why = value_problem(v, annotation_types(*ann[k]), LIMITS.get(sec, {}).get(k))
             if why: raise InputError(f"[{sec}] {k} = {v!r}: {why}")
-        if sec == "detector": target(**params)  # DetectorCfg validates its values
+        if sec == "detector":  # DetectorCfg validates its values; its message gets the section in front
+            try: target(**params)
+            except InputError as e: raise InputError(f"[{sec}] {e}") from None
     return cfg

@@ -107,6 +107,10 @@ def parse_trange(trange, # (start, end): ISO strings, datetimes or datetime64
     "Validate a time range: two times, start strictly before end."
     try: t0, t1 = trange
     except (TypeError, ValueError): raise InputError(f"trange must be (start, end), got {trange!r}") from None
+    for name, t in (("start", t0), ("end", t1)):  # a bare number would be read as ns or s since 1970
+        if isinstance(t, (int, float, np.integer, np.floating)):
+            raise InputError(f"trange {name} = {t!r} is a number, not a time; "
+                             "use ISO-8601 like \x272019-01-27T12:15:00\x27")
     t0, t1 = as_datetime64(t0), as_datetime64(t1)
     if np.isnat(t0) or np.isnat(t1): raise InputError(f"trange contains NaT: {trange!r}")
     if not t0 < t1: raise InputError(f"trange start {iso_ms(t0)} is not before end {iso_ms(t1)}")

@@ -13,7 +13,7 @@ from .core import InputError
 
 # %% auto #0
 __all__ = ['FPI_MOMS_BITS', 'FPI_REJECT', 'QualityMask', 'finite_mask', 'fgm_mask', 'decode_fpi_errorflags', 'fpi_mask',
-           'edp_mask', 'hpca_mask', 'spike_mask', 'event_masks', 'apply_masks']
+           'edp_mask', 'hpca_mask', 'spike_mask', 'offset_mask', 'event_masks', 'apply_masks']
 
 # %% ../nbs/06_quality.ipynb #751c893d
 def _add_counts(a: dict, b: dict) -> dict:
@@ -238,6 +238,38 @@ def spike_mask(values, # (N,) or (N,K) samples on a uniform time base (e.g. B, n
         bad[ok[hit]] = True
     return QualityMask(~bad, {"spike": int(bad.sum())}, {}, "")
 
+# %% ../nbs/06_quality.ipynb #6c28ae31
+def offset_mask(values, # (N,) or (N,K) samples on a uniform time base (e.g. B, nT); NaN = missing
+                max_len: int = 1280, # longest offset block, samples
+                n_mad: float = 10.0, # an edge's increment, in robust σ of the increments
+                back_tol: float = 0.25, # the jump back cancels the jump off to this fraction of its length
+                scale_block: int = 128, # samples per block for the robust σ
+                t=None, # (N,) time tags; a step over 1.5 median cadences is a gap, never an edge
+               ) -> QualityMask: # good outside offset blocks (missing samples are not counted)
+    "Blocks that jump off the series in one sample step and jump back by the opposite vector."
+    v = np.asarray(values, float)
+    v = v.reshape(len(v), -1)
+    ok = np.flatnonzero(np.isfinite(v).all(axis=1))
+    bad = np.zeros(len(v), bool)
+    d = np.diff(v[ok], axis=0)
+    if len(d) > 4:
+        at = np.arange(len(d))
+        sig = np.column_stack([np.sqrt(2) * _local_scale(a, at, scale_block) for a in np.abs(d).T])
+        mag = np.linalg.norm(d, axis=1)
+        near = np.maximum(np.r_[0, mag[:-1]], np.r_[mag[1:], 0])
+        step = np.diff(ok).astype(float) if t is None else np.diff(np.asarray(t, "datetime64[ns]")[ok]).astype(float)
+        joined = step <= 1.5 * np.median(step)     # across missing samples or a time gap: no edge
+        big = np.max(np.abs(d) / np.maximum(sig, 1e-12), axis=1) > n_mad
+        edges = np.flatnonzero(big & (near <= mag / 4) & joined)
+        last = -1
+        for a, i in enumerate(edges):              # edges are few (none in clean data)
+            back = [j for j in edges[a + 1:] if 2 <= j - i <= max_len and i > last
+                    and np.linalg.norm(d[i] + d[j]) <= back_tol * mag[i]]
+            if back:
+                bad[ok[i + 1: back[0] + 1]] = True
+                last = back[0]
+    return QualityMask(~bad, {"offset block": int(bad.sum())}, {}, "")
+
 # %% ../nbs/06_quality.ipynb #cee8c6a4
 def _nearest_index(tf, # (M,) sorted times, int64 ns, M ≥ 1
                    tq, # (N,) query times, int64 ns
@@ -282,14 +314,14 @@ def _fpi_quantity_mask(d, # {quantity: DataArray} of one probe
 # %% ../nbs/06_quality.ipynb #32830306
 def _other_mask(name, # quantity name
                 da, # its DataArray
-               ) -> QualityMask: # HPCA rules for "N_*"; finite values (and no spikes in B_*) for the rest
+               ) -> QualityMask: # HPCA rules for "N_*"; finite values (no spikes or offset blocks in B_*) otherwise
     "Mask of a quantity without FPI errorflags."
     vals = np.asarray(da.values)
     if name.startswith("N_"): return hpca_mask(vals)
     fin = finite_mask(vals)
     who = str(da.attrs.get("instrument", ""))
     m = QualityMask(fin, {"non-finite values": int((~fin).sum())}, {}, who)
-    return m & spike_mask(vals) if name.startswith("B_") and vals.ndim == 2 else m
+    return m & spike_mask(vals) & offset_mask(vals, t=da.time.values) if name.startswith("B_") and vals.ndim == 2 else m
 
 # %% ../nbs/06_quality.ipynb #02e29e49
 def event_masks(event, # mms_mp.data.Event (event[probe] → {quantity: DataArray})

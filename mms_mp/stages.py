@@ -157,7 +157,11 @@ def drop_reason(ev, # mms_mp.data.Event
                ) -> str: # why it produced nothing
     "Why a requested probe gives nothing: the loader's reasons for its FGM, or that B was absent."
     why = [m["reason"] for m in ev.missing if m.get("probe") == p and m.get("instrument") == "fgm"]
-    return "; ".join(dict.fromkeys(why)) or "its FGM files hold no B_gse field"
+    files = [x["name"] for x in ev.provenance if x.get("probe") == p and x.get("instrument") == "fgm"]
+    if ev.has(p, "B_gse"):
+        n = ev[p]["B_gse"].shape[0]
+        return f"all {n} samples of B_gse in its FGM files {files} are fill, NaN or outside VALIDMIN/VALIDMAX"
+    return "; ".join(dict.fromkeys(why)) or f"its FGM files {files} hold no B_gse field"
 
 # %% ../nbs/14c_stages.ipynb #ea625638
 def stage_load(res: AnalysisResult, # the analysis being built (updated in place)
@@ -167,7 +171,7 @@ def stage_load(res: AnalysisResult, # the analysis being built (updated in place
     src, ddir = cfg.get("source", "auto"), cfg.get("data_dir")
     ev = load_event((res.trange[0], res.trange[1]), tuple(res.probes), rate=cfg.get("rate", "auto"),
                     source=src, data_dir=ddir)
-    have = [p for p in res.probes if ev.has(p, "B_gse")]
+    have = [p for p in res.probes if ev.has(p, "B_gse") and np.isfinite(ev[p]["B_gse"].values).any()]
     res.dropped = {p: drop_reason(ev, p) for p in res.probes if p not in have}
     if not have:
         raise NoDataError(f"no FGM magnetic field for probes {res.probes} in "

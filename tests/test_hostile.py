@@ -132,6 +132,7 @@ BAD_CONFIG = {
     "plot = yes": ('plot = "yes"\n', "plot = 'yes' has type str; expected bool"),
     "p_enter below p_exit": ('[detector]\np_enter = 0.2\n', "p_enter"),
     "not TOML": ('[lmn\nratio_min = 5\n', "not valid TOML"),
+    "negative dwell": ('[detector]\nmin_dwell_s = -3\n', "[detector] DetectorCfg.min_dwell_s must be > 0, got -3"),
     "pipeline's own argument": ('[timing]\noutward_hint = [1, 0, 0]\n', "[timing] has unknown parameter(s)"),
 }
 
@@ -144,6 +145,34 @@ def test_bad_config_exit_2_naming_the_key(case, sim, tmp_path):
     code, line = cli(tmp_path, *ARGS, "--config", str(cfg), data=sim)
     assert code == 2 and msg in line, (code, line)
     assert not (tmp_path / "out").exists()
+
+
+API_BAD = {
+    "ratio as text": ({"lmn": {"ratio_min": "five"}}, "[lmn] ratio_min = 'five': expected int or float"),
+    "negative lambda": ({"smoothing": {"lam": -1}}, "[smoothing] lam = -1: expected a number > 0"),
+    "integer count as float": ({"timing": {"n_mc": 1.5}}, "[timing] n_mc = 1.5: expected int"),
+    "zero windows": ({"normals": {"min_windows": 0}}, "[normals] min_windows = 0: expected a number ≥ 1"),
+    "model as number": ({"lmn": {"model": 1997}}, "expected one of ['1997', '1998']"),
+    "p_enter over 1": ({"detector": {"p_enter": 2}}, "[detector] need 0 < p_exit < 0.5 < p_enter < 1"),
+}
+
+
+@pytest.mark.parametrize("case", list(API_BAD))
+def test_bad_api_config_is_an_input_error(case, sim):
+    "The same checks on `analyze(config=...)`: an InputError naming [section] key = value and what is allowed."
+    from mms_mp.core import InputError
+    cfg, msg = API_BAD[case]
+    with pytest.raises(InputError) as e:
+        run(sim, ("1",), config=cfg)
+    assert msg in str(e.value), str(e.value)
+
+
+@pytest.mark.parametrize("trange", [(123, W[1]), (W[0], 1.5e18)])
+def test_a_number_for_a_time_is_refused(sim, trange):
+    "A bare number is not read as a time since 1970 (which would be a 49-year window)."
+    from mms_mp.core import InputError
+    with pytest.raises(InputError, match="is a number, not a time"):
+        analyze(trange, ["1"], rate="srvy", source="local", data_dir=sim)
 
 
 # ---------------------------------------------------------------------------------------------- files
@@ -206,14 +235,28 @@ def test_fgm_variable_of_the_wrong_shape_is_refused(sim, tmp_path):
 
 
 def test_fgm_file_without_its_field_is_refused(sim, tmp_path):
-    "An FGM file whose B variables are all fill: probe 1 gives no field and says so; the others run."
+    "An FGM file whose B variables are all fill: probe 1 is dropped with the reason; the others run."
     def edit(rec):
         for k in [k for k in rec if "_b_" in k and k.endswith("_srvy_l2")]: rec[k][:] = -1e31
     root, f = _rewritten(sim, tmp_path, edit)
     res = run(root)
     assert np.isnan(res.event["1"]["B_gse"].values).all()
-    assert "1" not in res.lmn and "MMS1: all" in res.status["lmn"].reason and "NaN" in res.status["lmn"].reason
+    assert res.probes == ["2", "3", "4"] and "are fill, NaN or outside VALIDMIN/VALIDMAX" in res.dropped["1"]
     assert set(res.lmn) == {"2", "3", "4"} and res.timing is not None     # the other three still time
+
+
+def test_dropped_probe_is_named_in_the_summary_and_the_json(sim, tmp_path, capsys):
+    "CLI, MMS1's FGM file truncated to nothing: exit 0 for three probes, MMS1 and its reason printed and written."
+    root, f = broken(sim, tmp_path)
+    replace(f, b"")
+    out = tmp_path / "out"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        code = main(["analyze", *ARGS, "--data-dir", str(root), "--outdir", str(out)])
+    text = capsys.readouterr().out
+    assert code == 0 and "probes 2 3 4" in text and "MMS1 produced nothing" in text and f.name in text, text
+    doc = json.loads((out / "mp_analysis.json").read_text())
+    assert f.name in doc["probes_dropped"]["1"] and doc["probes"] == ["2", "3", "4"]
 
 
 def test_every_fgm_file_unreadable_exit_3(sim, tmp_path):
@@ -289,6 +332,43 @@ def _bvar(rec):
     return next(k for k in rec if k.endswith("_b_gse_srvy_l2"))
 
 
+def _dropped_fgm_1(root, f, why: str):
+    "MMS1 dropped from a full run of `root` with `why` (and the file's name) in its reason, in JSON and status."
+    res = run(root)
+    assert res.probes == ["2", "3", "4"] and why in res.dropped["1"] and f.name in res.dropped["1"], res.dropped
+    assert res.to_json()["probes_dropped"]["1"] == res.dropped["1"] and "MMS1 produced nothing" in (
+        res.status["load"].reason)
+
+
+def test_fgm_file_of_another_probe_is_dropped(sim, tmp_path):
+    "MMS2's FGM file under MMS1's name (its own Source_name says MMS2): MMS1 is dropped, never timed as MMS1."
+    root, f = broken(sim, tmp_path)
+    (f2,) = sorted((root / "mms2/fgm/srvy").rglob("*.cdf"))[:1]
+    f.unlink()
+    shutil.copy(f2, f)
+    _dropped_fgm_1(root, f, "is not MMS1")
+
+
+def test_fgm_file_without_its_field_variable_is_dropped(sim, tmp_path, monkeypatch):
+    "An FGM file with no B_gse variable at all: MMS1 is dropped with a reason, the others are analysed."
+    from test_real_files import copy_cdf
+    root, f = broken(sim, tmp_path)
+    src = tmp_path / "orig.cdf"
+    shutil.copy(f, src)
+    info = cdflib.CDF.cdf_info
+
+    def without_b(self):                                   # the copier sees no B_gse variable
+        i = info(self)
+        i.zVariables = [v for v in i.zVariables if "_b_gse_" not in v]
+        return i
+    monkeypatch.setattr(cdflib.CDF, "cdf_info", without_b)
+    f.unlink()
+    copy_cdf(src, f)
+    monkeypatch.undo()
+    assert not [v for v in cdflib.CDF(str(f)).cdf_info().zVariables if "_b_gse_" in v]
+    _dropped_fgm_1(root, f, "hold no B_gse field")
+
+
 def test_fill_values_become_nan_and_are_counted(sim, tmp_path):
     def edit(rec): rec[_bvar(rec)][5000:5100] = -1e31
     res = run(_edit_fgm(sim, tmp_path, edit), ("1",))
@@ -314,6 +394,24 @@ def test_spikes_are_removed_and_counted(sim, tmp_path):
     assert res.quality["1"]["B_gse"]["why: spike"] == 20
 
 
+def test_offset_block_inside_a_layer_is_removed_and_the_normals_stay_true(sim, tmp_path):
+    "10 s of MMS1 B shifted by +300 nT (within VALIDMAX) across its first crossing: the spike test removes the block."
+    def edit(rec):
+        t = cdflib.cdfepoch.to_datetime(rec["Epoch"])
+        at = (t >= np.datetime64("2019-01-27T12:24:50")) & (t < np.datetime64("2019-01-27T12:25:00"))
+        b = rec[_bvar(rec)]
+        b[at, 0] += 300.0
+        b[at, 3] = np.linalg.norm(b[at, :3], axis=1)
+    res = run(_edit_fgm(sim, tmp_path, edit))
+    assert res.quality["1"]["B_gse"]["why: offset block"] == 160           # 10 s of 16 S/s, every sample
+    assert all("why: offset block" not in res.quality[p]["B_gse"] for p in "234")
+    assert res.to_json()["provenance"]["quality"]["1"]["B_gse"]["why: offset block"] == 160   # reported in the JSON
+    n = np.array(json.loads((sim / "truth.json").read_text())["N"]["value"])
+    off = lambda v: np.degrees(np.arccos(min(1.0, abs(np.asarray(v) @ n))))
+    assert off(res.lmn["1"].N) < 2 and all(off(res.normal_of(c).n_hat) < 2 for c in res.crossings)
+    assert off(res.timing.n_hat) < 2                  # unscreened, MMS1's normal is ≈ 66° off
+
+
 def test_constant_field_has_no_normal_and_says_so(sim, tmp_path):
     "B constant (no minimum-variance direction): the LMN falls back to the model, crossing normals are flagged."
     def edit(rec):
@@ -324,6 +422,29 @@ def test_constant_field_has_no_normal_and_says_so(sim, tmp_path):
     for c in res.crossings:          # the density contrast still finds crossings; their normals fall back
         n = res.normal_of(c)
         assert n.method.startswith("fallback") and "no_stable_normal" in res.flags_of(c)
+
+
+MVA_FLAT = {
+    "constant": np.tile([10.0, -3.0, 4.0], (500, 1)),
+    "one axis": np.column_stack([np.linspace(-20, 20, 500), np.full(500, 3.0), np.full(500, 5.0)]),
+    "reversal through zero along one axis": np.column_stack([np.linspace(-20, 20, 500), np.zeros(500), np.zeros(500)]),
+}
+
+
+@pytest.mark.parametrize("case", list(MVA_FLAT))
+def test_mva_without_a_minimum_variance_direction_refuses(case):
+    "λ2 ≈ λ3 (a constant field, or one varying along one axis): a GeometryError, never an arbitrary axis."
+    from mms_mp.coords import mva
+    from mms_mp.core import GeometryError
+    with pytest.raises(GeometryError, match="no minimum-variance direction"):
+        mva(MVA_FLAT[case])
+
+
+def test_mva_of_noise_alone_reports_its_own_uncertainty():
+    "Isotropic noise about a constant field: an answer, but with error angles that say it is not a normal."
+    from mms_mp.coords import mva
+    r = mva(np.array([10.0, -3.0, 4.0]) + np.random.default_rng(0).normal(0, 0.1, (500, 3)))
+    assert r.dphi23_deg > 10 and r.eigenvalues[1] / r.eigenvalues[2] < 1.5
 
 
 @pytest.mark.parametrize("shift_ns", [300_000_000_000, 300_030_000_000])
@@ -349,13 +470,40 @@ def test_duplicate_records_are_dropped_and_counted(sim, tmp_path):
     assert np.all(np.diff(res.event["1"]["B_gse"].time.values) > np.timedelta64(0))
 
 
+def _across_first_crossing(rec):
+    "Rows of MMS1's FGM records in 12:24:40–12:25:20, across its first crossing (truth 12:24:59.7)."
+    t = cdflib.cdfepoch.to_datetime(rec["Epoch"])
+    return (t >= np.datetime64("2019-01-27T12:24:40")) & (t < np.datetime64("2019-01-27T12:25:20"))
+
+
+def _first_crossing_flagged(sim, res):
+    "MMS1's first crossing is flagged as across a gap, and its σ_t covers the 40 s missing."
+    truth = np.datetime64(json.loads((sim / "truth.json").read_text())["crossings"][0]["time"].rstrip("Z"), "ns")
+    (c,) = [c for c in res.crossings if abs(c.time - truth) < np.timedelta64(30, "s")]
+    assert "gap_across_crossing" in res.flags_of(c) and c.sigma_t_s > 5                    # 40 s / √12 ≈ 11.5 s
+    assert abs((c.time - truth) / np.timedelta64(1, "s")) < 2 * c.sigma_t_s
+
+
 def test_gap_over_a_crossing_is_flagged(sim, tmp_path):
-    "Probe 3 of the simulated event has a 45 s FGM gap by design; a crossing across it is flagged, never timed."
-    res = run(sim, ("3",))
-    flags = [f for c in res.crossings for f in res.flags_of(c)]
-    th = [t for t in res.thickness if "gap_in_layer" in t.flags]
-    assert all(not np.isfinite(t.thickness_km) for t in th)
-    assert res.status["detect"].status == "ok" and isinstance(flags, list)
+    "40 s of MMS1 FGM records missing across its first crossing: flagged, with a σ_t that covers the gap."
+    def edit(rec):
+        keep = ~_across_first_crossing(rec)
+        for k in list(rec): rec[k] = rec[k][keep]
+    _first_crossing_flagged(sim, run(_edit_fgm(sim, tmp_path, edit), ("1",)))
+
+
+def test_fill_over_a_crossing_is_a_gap_and_flagged(sim, tmp_path):
+    "The same 40 s present but NaN (as fill or screened values become): a gap, flagged the same way."
+    def edit(rec): rec[_bvar(rec)][_across_first_crossing(rec)] = np.nan
+    _first_crossing_flagged(sim, run(_edit_fgm(sim, tmp_path, edit), ("1",)))
+
+
+def test_all_nan_field_drops_the_probe_with_a_reason(sim, tmp_path):
+    "Every B sample of MMS1 NaN: MMS1 is dropped (not kept as a probe that silently produces nothing)."
+    def edit(rec): rec[_bvar(rec)][:] = np.nan
+    root = _edit_fgm(sim, tmp_path, edit)
+    (f,) = sorted((root / "mms1/fgm/srvy").rglob("*.cdf"))
+    _dropped_fgm_1(root, f, "are fill, NaN or outside VALIDMIN/VALIDMAX")
 
 
 # ---------------------------------------------------------------------------------------------- formations

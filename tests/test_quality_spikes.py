@@ -7,7 +7,7 @@ import numpy as np
 from hypothesis import given, settings, strategies as st
 
 from mms_mp.data import load_event
-from mms_mp.quality import apply_masks, spike_mask
+from mms_mp.quality import apply_masks, offset_mask, spike_mask
 
 REAL = Path(__file__).parent / "fixtures" / "real"
 
@@ -20,7 +20,7 @@ def test_a_current_sheet_is_never_a_spike(width, jump, noise, seed):
     rng = np.random.default_rng(seed)
     s = np.arange(-400, 400) / width
     B = np.column_stack([jump / 2 * np.tanh(s), 3 + 0 * s, -5 + 0 * s]) + rng.normal(0, noise + 1e-3, (800, 3))
-    assert spike_mask(B).good.all()
+    assert spike_mask(B).good.all() and offset_mask(B).good.all()
 
 
 @settings(max_examples=60, deadline=None)
@@ -33,6 +33,31 @@ def test_a_glitch_of_up_to_three_samples_is_removed(n, size, comp, seed):
     B[at:at + n, comp] += size * rng.choice([-1, 1])
     q = spike_mask(B)
     assert np.flatnonzero(~q.good).tolist() == list(range(at, at + n)) and q.reasons["spike"] == n
+
+
+@settings(max_examples=60, deadline=None)
+@given(n=st.integers(2, 1280), size=st.floats(5.0, 1e4), seed=st.integers(0, 2**16))
+def test_an_offset_block_is_removed_exactly(n, size, seed):
+    "A block of 2–1280 samples shifted by a random vector of ≥ 5 nT (noise 0.1 nT), then back: exactly it is removed."
+    rng = np.random.default_rng(seed)
+    B = np.array([20.0, -4.0, 7.0]) + rng.normal(0, 0.1, (1600, 3))
+    u = rng.normal(size=3)
+    at = rng.integers(10, 1600 - n - 10)
+    B[at:at + n] += size * u / np.linalg.norm(u)
+    q = offset_mask(B)
+    assert np.flatnonzero(~q.good).tolist() == list(range(at, at + n)) and q.reasons["offset block"] == n
+
+
+@settings(max_examples=40, deadline=None)
+@given(n=st.integers(2, 400), size=st.floats(5.0, 200.0), turn=st.floats(20.0, 180.0), seed=st.integers(0, 2**16))
+def test_an_excursion_that_comes_back_rotated_is_kept(n, size, turn, seed):
+    "Off and back in one sample each, but the return jump rotated by ≥ 20°: not an offset, nothing removed."
+    rng = np.random.default_rng(seed)
+    B = np.array([20.0, -4.0, 7.0]) + rng.normal(0, 0.1, (1000, 3))
+    a = np.radians(turn)
+    B[400:400 + n] += [size, 0.0, 0.0]
+    B[400 + n:] += [size * (1 - np.cos(a)), size * np.sin(a), 0.0]      # the level after differs
+    assert offset_mask(B).good.all()
 
 
 def _demo_event():
@@ -68,3 +93,4 @@ def test_real_current_sheets_are_kept():
             ev = load_event(tr, ("1",), rate="brst", source="local", data_dir=REAL)
         counts = apply_masks(ev, ["1"])
         assert counts["1"]["B_gse"].get("why: spike", 0) == 0, counts
+        assert counts["1"]["B_gse"].get("why: offset block", 0) == 0, counts
