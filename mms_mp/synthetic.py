@@ -27,7 +27,7 @@ from .cdfwrite import write_l2_cdf
 # %% auto #0
 __all__ = ['FORMATION_FILE', 'SCENARIOS', 'M_ELECTRON_KG', 'ENERGY_TABLE_EV', 'PRODUCT_SPECS', 'ALL_PRODUCTS', 'read_defeph',
            'build_formation_table', 'Formation', 'load_formation', 'SimParams', 'scenario_params', 'lmn_from_normal',
-           'boundary_vn', 'boundary_x', 'layer_f', 'plasma_state', 'Crossing', 'Truth', 'find_crossings',
+           'boundary_vn', 'boundary_x', 'layer_f', 'plasma_state', 'Crossing', 'WaveSurface', 'Truth', 'find_crossings',
            'maxwellian_def', 'truth_to_dict', 'load_truth', 'event_truth', 'simulate_event', 'demo_event_dir']
 
 # %% ../nbs/02_synthetic.ipynb #a55b81f8
@@ -403,9 +403,48 @@ def _roots(t64, # (T,) datetime64[ns] grid
     x = y[i] / (y[i] - y[i + 1]) * seconds_since(t64[i + 1], t64[i])
     return t64[i] + np.round(1e9 * x).astype("int64").astype("timedelta64[ns]"), i, np.sign(y[i + 1] - y[i])
 
+# %% ../nbs/02_synthetic.ipynb #wavesurf
+class WaveSurface:
+    "The boundary surface of a `Truth`: planar, or rippled by a travelling wave (`SimParams.wave_amp_km`)."
+
+    def surface(
+        self,
+        probe,  # probe 1..4
+        t,  # UTC times
+    ) -> tuple:  # (F km, slope a = ∂η/∂ξ, ∂η/∂t km/s) at the probe
+        "F = n̂·(r − r_ref) − X(t) − η(ξ, t), with η = A sin k(ξ − cτ) and ξ = M·(r − r_ref)."
+        p = self.params
+        r = load_formation().position(probe, t, "GSE") - self.r_ref_gse_km
+        F = r @ self.N_gse - self.X(t)
+        if not p.wave_amp_km: return F, np.zeros_like(F), np.zeros_like(F)
+        k = 2 * np.pi / p.wave_length_km
+        ph = k * (r @ self.lmn_gse[1] - p.wave_speed_kms * seconds_since(t, self.t_ref))
+        A = p.wave_amp_km
+        return F - A * np.sin(ph), A * k * np.cos(ph), -A * k * p.wave_speed_kms * np.cos(ph)
+
+    def local_normal(
+        self,
+        probe,  # probe 1..4
+        t,  # UTC times
+    ) -> np.ndarray:  # (T,3) unit normal ∇F/|∇F| at the probe, GSE, outward
+        "The local boundary normal (N − a M)/√(1 + a²) where the probe is."
+        _, a, _ = self.surface(probe, t)
+        L, M, N = self.lmn_gse
+        return (N[None] - a[:, None] * M[None]) / np.sqrt(1 + a**2)[:, None]
+
+    def V_N_local(
+        self,
+        probe,  # probe 1..4
+        t,  # UTC times
+    ) -> np.ndarray:  # the surface's speed along its local normal, km/s (outward positive)
+        "Local normal speed (dX/dt + ∂η/∂t)/|∇F| of the surface where the probe is."
+        _, a, eta_t = self.surface(probe, t)
+        return (self.V_N(t) + eta_t) / np.sqrt(1 + a**2)
+
+
 # %% ../nbs/02_synthetic.ipynb #e1402765
 @dataclass
-class Truth:
+class Truth(WaveSurface):
     "Ground truth of one simulated event: parameters, geometry, boundary motion and true crossings."
 
     params: SimParams  # every physical parameter
@@ -470,40 +509,6 @@ class Truth:
         "True signed distance s = F/|∇F|, F = n̂·(r − r_ref) − X(t) − η (η: surface waves, 0 if planar)."
         F, a, _ = self.surface(probe, t)
         return F / np.sqrt(1 + a**2)
-
-    def surface(
-        self,
-        probe,  # probe 1..4
-        t,  # UTC times
-    ) -> tuple:  # (F km, slope a = ∂η/∂ξ, ∂η/∂t km/s) at the probe
-        "The boundary function F = n̂·(r − r_ref) − X(t) − η(ξ, t), η = A sin k(ξ − c τ), ξ = M·(r − r_ref)."
-        p = self.params
-        r = load_formation().position(probe, t, "GSE") - self.r_ref_gse_km
-        F = r @ self.N_gse - self.X(t)
-        if not p.wave_amp_km: return F, np.zeros_like(F), np.zeros_like(F)
-        k = 2 * np.pi / p.wave_length_km
-        ph = k * (r @ self.lmn_gse[1] - p.wave_speed_kms * seconds_since(t, self.t_ref))
-        A = p.wave_amp_km
-        return F - A * np.sin(ph), A * k * np.cos(ph), -A * k * p.wave_speed_kms * np.cos(ph)
-
-    def local_normal(
-        self,
-        probe,  # probe 1..4
-        t,  # UTC times
-    ) -> np.ndarray:  # (T,3) unit normal ∇F/|∇F| at the probe, GSE, outward
-        "The local boundary normal (N − a M)/√(1 + a²) where the probe is."
-        _, a, _ = self.surface(probe, t)
-        L, M, N = self.lmn_gse
-        return (N[None] - a[:, None] * M[None]) / np.sqrt(1 + a**2)[:, None]
-
-    def V_N_local(
-        self,
-        probe,  # probe 1..4
-        t,  # UTC times
-    ) -> np.ndarray:  # the surface's speed along its local normal, km/s (outward positive)
-        "Local normal speed (dX/dt + ∂η/∂t)/|∇F| of the surface where the probe is."
-        _, a, eta_t = self.surface(probe, t)
-        return (self.V_N(t) + eta_t) / np.sqrt(1 + a**2)
 
     def f(
         self,
