@@ -277,6 +277,9 @@ class SimParams:
     wave_speed_kms: float = -150.0  # surface-wave phase speed along M, km/s (with the sheath flow)
     red_noise_nT: float = 0.0  # correlated (AR(1)) FGM noise per component, nT (0: none)
     red_noise_tau_s: float = 2.0  # correlation time of that noise, s
+    turb_nT: float = 0.0  # magnetosheath turbulence, rms per component at f = 1, nT (0: none)
+    turb_index: float = 5 / 3  # power-law index α of its spectrum, P(ν) ∝ ν^−α
+    turb_band_hz: tuple = (0.003, 2.0)  # frequency band of its modes, Hz (probe frame)
 
     def override(self, **kw) -> "SimParams":
         "A copy with some parameters changed; `InputError` on unknown names."
@@ -293,7 +296,8 @@ SCENARIOS = {
     "default": {},
     "fast_thin": dict(delta_km=150.0, vn_amp_kms=(32.0, 14.0)),
     "noisy_hpca_gap": dict(noise_scale=3.0, hpca_gap_start="2019-01-27T12:24:00", hpca_gap_s=180.0),
-    "surface_waves": dict(wave_amp_km=2500.0, red_noise_nT=0.3, red_noise_tau_s=2.0),
+    "surface_waves": dict(wave_amp_km=2500.0, red_noise_nT=0.3, red_noise_tau_s=2.0,
+                          turb_nT=1.5),
 }
 
 
@@ -675,6 +679,28 @@ def _red_noise(rng, # numpy Generator
     e[0] = rng.standard_normal(3) * sigma          # start in the stationary state
     return lfilter([1.0], [1.0, -phi], e, axis=0)
 
+# %% ../nbs/02_synthetic.ipynb #68ceb48b
+def _sheath_turbulence(truth, # event truth (params, seed, geometry)
+                       probe, # probe 1..4
+                       t, # (n,) datetime64 sample times
+                       n_modes: int = 96, # number of random-phase modes, log-spaced over `turb_band_hz`
+                      ) -> np.ndarray: # (n,3) δB in GSE, nT, zero in the magnetosphere
+    "Broadband magnetosheath turbulence: random-phase modes with P(ν) ∝ ν^−α, frozen in the sheath flow, × f(s)."
+    p = truth.params
+    rng = np.random.default_rng([truth.seed, 4242])   # one field for the event: every probe and rate sees it
+    nu = np.geomspace(*p.turb_band_hz, n_modes)
+    amp = np.sqrt(nu ** -p.turb_index * np.gradient(nu))
+    amp *= p.turb_nT * p.noise_scale * np.sqrt(2 / np.sum(amp**2))   # rms turb_nT per component
+    phase = rng.uniform(0, 2 * np.pi, (n_modes, 3))
+    L, M, _ = truth.lmn_gse
+    V = p.V_sh_L_kms * L + p.V_sh_M_kms * M   # convected past the probes (Taylor): δB(t − r·V/V²)
+    r = load_formation().position(probe, t, "GSE") - truth.r_ref_gse_km
+    tau = seconds_since(t, truth.t_ref) - r @ V / (V @ V)
+    dB = np.zeros((len(t), 3))
+    for k in range(n_modes):
+        dB += amp[k] * np.sin(2 * np.pi * nu[k] * tau[:, None] + phase[k])
+    return dB * truth.f(probe, t)[:, None]
+
 # %% ../nbs/02_synthetic.ipynb #6494804c
 def _sim_fgm(truth, probe, prod, t, rng, defects):
     p = truth.params
@@ -682,6 +708,7 @@ def _sim_fgm(truth, probe, prod, t, rng, defects):
     n = len(t)
     B = st["B_gse"] + p.fgm_noise_nT * p.noise_scale * rng.standard_normal((n, 3))
     if p.red_noise_nT: B += _red_noise(rng, t, p.red_noise_nT * p.noise_scale, p.red_noise_tau_s)
+    if p.turb_nT: B += _sheath_turbulence(truth, probe, t)
     flag = np.zeros(n, "uint32")
     i = _pick(rng, t, p.n_flag, truth.trange)
     if len(i):
