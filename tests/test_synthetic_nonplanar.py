@@ -105,3 +105,26 @@ def test_truth_round_trips_through_json(tmp_path):
     ref = event_truth("surface_waves", trange=("2019-01-27T12:15", "2019-01-27T12:25"), probes=("1",))
     for a, b in zip(back.crossings, ref.crossings):
         np.testing.assert_allclose(a.normal_gse, b.normal_gse, atol=1e-12)
+
+
+def test_sheath_turbulence_is_a_power_law_in_the_sheath_only(waves):
+    "δB: zero in the magnetosphere, ~turb_nT rms deep in the sheath, spectral slope ≈ −5/3, absent elsewhere."
+    from mms_mp.synthetic import _sheath_turbulence
+    for name in ("default", "fast_thin", "noisy_hpca_gap"):
+        assert scenario_params(name).turb_nT == 0
+    p = waves.params
+    t = np.datetime64("2019-01-27T12:15", "ns") + np.arange(2400 * 8) * np.timedelta64(125_000_000, "ns")
+    f = waves.f(1, t)
+    d = _sheath_turbulence(waves, 1, t)
+    assert np.abs(d[f < 1e-6]).max() < 1e-3 * p.turb_nT
+    assert np.all(np.abs(d[f > 0.999].std(0) / p.turb_nT - 1) < 0.35)
+    # deep in the sheath (boundary moved 10⁶ km inward) f = 1: band powers fall as ∫ν^−α dν over octaves
+    from dataclasses import replace
+    deep = replace(waves, params=p.override(x0_km=-1e6))
+    x = _sheath_turbulence(deep, 1, t)
+    assert np.all(np.abs(x.std(0) / p.turb_nT - 1) < 0.35)
+    nu = np.fft.rfftfreq(len(t), 0.125)
+    P = (np.abs(np.fft.rfft(x, axis=0)) ** 2).sum(1)
+    octave = [P[(nu >= a) & (nu < 2 * a)].sum() for a in (0.01, 0.1, 1.0)]
+    ratios = np.log10(np.array(octave[:-1]) / octave[1:])      # per decade: (α − 1) = 2/3 for α = 5/3
+    assert np.all(np.abs(ratios - (p.turb_index - 1)) < 0.25), ratios
