@@ -275,6 +275,7 @@ class SimParams:
     wave_amp_km: float = 0.0  # surface-wave amplitude along the mean normal, km (0: a planar boundary)
     wave_length_km: float = 20000.0  # surface-wave wavelength along M, km
     wave_speed_kms: float = -150.0  # surface-wave phase speed along M, km/s (with the sheath flow)
+    wave_steep: float = 0.0  # steepening b in η = A sin(φ + b sin φ), 0 ≤ b < 1 (0: a sine; max slope × (1 + b))
     red_noise_nT: float = 0.0  # correlated (AR(1)) FGM noise per component, nT (0: none)
     red_noise_tau_s: float = 2.0  # correlation time of that noise, s
     turb_nT: float = 0.0  # magnetosheath turbulence, rms per component at f = 1, nT (0: none)
@@ -296,7 +297,7 @@ SCENARIOS = {
     "default": {},
     "fast_thin": dict(delta_km=150.0, vn_amp_kms=(32.0, 14.0)),
     "noisy_hpca_gap": dict(noise_scale=3.0, hpca_gap_start="2019-01-27T12:24:00", hpca_gap_s=180.0),
-    "surface_waves": dict(wave_amp_km=2500.0, red_noise_nT=0.3, red_noise_tau_s=2.0,
+    "surface_waves": dict(wave_amp_km=2500.0, wave_steep=0.4, red_noise_nT=0.3, red_noise_tau_s=2.0,
                           turb_nT=1.5),
 }
 
@@ -416,7 +417,7 @@ class WaveSurface:
         probe,  # probe 1..4
         t,  # UTC times
     ) -> tuple:  # (F km, slope a = ∂η/∂ξ, ∂η/∂t km/s) at the probe
-        "F = n̂·(r − r_ref) − X(t) − η(ξ, t), with η = A sin k(ξ − cτ) and ξ = M·(r − r_ref)."
+        "F = n̂·(r − r_ref) − X(t) − η, η = A sin(φ + b sin φ), φ = k(ξ − cτ), ξ = M·(r − r_ref)."
         p = self.params
         r = load_formation().position(probe, t, "GSE") - self.r_ref_gse_km
         F = r @ self.N_gse - self.X(t)
@@ -424,7 +425,10 @@ class WaveSurface:
         k = 2 * np.pi / p.wave_length_km
         ph = k * (r @ self.lmn_gse[1] - p.wave_speed_kms * seconds_since(t, self.t_ref))
         A = p.wave_amp_km
-        return F - A * np.sin(ph), A * k * np.cos(ph), -A * k * p.wave_speed_kms * np.cos(ph)
+        b = p.wave_steep   # b > 0: one flank steeper than the other (a steepened wave), single-valued for b < 1
+        psi = ph + b * np.sin(ph)
+        d = A * np.cos(psi) * (1 + b * np.cos(ph))   # ∂η/∂φ
+        return F - A * np.sin(psi), k * d, -k * p.wave_speed_kms * d
 
     def local_normal(
         self,
