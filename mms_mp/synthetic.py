@@ -689,7 +689,7 @@ def _sheath_turbulence(truth, # event truth (params, seed, geometry)
                        t, # (n,) datetime64 sample times
                        n_modes: int = 96, # number of random-phase modes, log-spaced over `turb_band_hz`
                       ) -> np.ndarray: # (n,3) δB in GSE, nT, zero in the magnetosphere
-    "Broadband magnetosheath turbulence: random-phase modes with P(ν) ∝ ν^−α, frozen in the sheath flow, × f(s)."
+    "Magnetosheath turbulence: random-phase modes, P(ν) ∝ ν^−α, frozen in the sheath flow, times f(s)."
     p = truth.params
     rng = np.random.default_rng([truth.seed, 4242])   # one field for the event: every probe and rate sees it
     nu = np.geomspace(*p.turb_band_hz, n_modes)
@@ -1006,6 +1006,7 @@ def truth_to_dict(
                 "layer_start": iso_ms(c.layer_start),
                 "layer_end": iso_ms(c.layer_end),
                 "duration_s": c.duration_s,
+                "thickness_km": 2 * truth.edge_s_km,  # 76 %-edge to edge, along this crossing's local normal
                 "complete": c.complete,
             }
             for c in truth.crossings

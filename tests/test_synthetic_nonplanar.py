@@ -1,5 +1,6 @@
 """The non-planar simulator scenario `surface_waves` (SIMULATED): its truth is self-consistent and the planar
-scenarios are untouched. Known answers are analytic: F = n̂·(r − r_ref) − X(t) − A sin(φ + b sin φ), φ = k(ξ − cτ)."""
+scenarios are untouched. Known answers are analytic:
+F = n̂·(r − r_ref) − X(t) − A sin(φ + b sin φ), φ = k(ξ − cτ)."""
 import warnings
 
 import numpy as np
@@ -107,6 +108,12 @@ def test_truth_round_trips_through_json(tmp_path):
     ref = event_truth("surface_waves", trange=("2019-01-27T12:15", "2019-01-27T12:25"), probes=("1",))
     for a, b in zip(back.crossings, ref.crossings):
         np.testing.assert_allclose(a.normal_gse, b.normal_gse, atol=1e-12)
+    import json
+    doc = json.loads((tmp_path / "ev" / "truth.json").read_text())
+    p = ref.params
+    for c, r in zip(doc["crossings"], ref.crossings):     # width along the local normal: 2δ·atanh 0.76
+        assert c["thickness_km"] == pytest.approx(2 * p.delta_km * np.arctanh(0.76))
+        assert c["V_N_kms"] == pytest.approx(r.V_N_kms) and c["normal"]["frame"] == "GSE"
 
 
 def test_sheath_turbulence_is_a_power_law_in_the_sheath_only(waves):
