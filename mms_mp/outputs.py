@@ -248,8 +248,8 @@ def summary_card(doc: dict, # the `mms_mp/2` document
             f"<p>mms_mp {e(prov['mms_mp_version'])}; all vectors GSE</p></div>")
 
 # %% ../nbs/14d_outputs.ipynb #790b9cf1
-_FIG_ORDER = (("overview", "All probes: |B|, B (GSE), densities and ion velocity over the event."),
-              ("summary", "B in the probe's LMN frame, densities, V_N and the detected crossings."),
+_FIG_ORDER = (("overview", "All probes: |B|, B (GSE) and, where loaded, densities and ion velocity."),
+              ("summary", "B in the probe's LMN frame, the detected crossings and, where loaded, densities and V_N."),
               ("timing", "Crossing times against position along the timing normal."),
               ("formation", "The spacecraft formation and the timing normal."),
               ("displacement", "Boundary displacement Δs(t) integrated from V_N, with its σ."))
