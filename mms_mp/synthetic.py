@@ -430,6 +430,16 @@ class WaveSurface:
         d = A * np.cos(psi) * (1 + b * np.cos(ph))   # ∂η/∂φ
         return F - A * np.sin(psi), k * d, -k * p.wave_speed_kms * d
 
+    def local(
+        self,
+        probe,  # probe 1..4
+        t,  # UTC times
+    ) -> tuple:  # (signed distance s km, local normal speed km/s outward, slope a) at the probe
+        "s = F/|∇F| and V_N = (dX/dt + ∂η/∂t)/|∇F| with |∇F| = √(1 + a²): the one place they are formed."
+        F, a, eta_t = self.surface(probe, t)
+        g = np.sqrt(1 + a**2)
+        return F / g, (self.V_N(t) + eta_t) / g, a
+
     def local_normal(
         self,
         probe,  # probe 1..4
@@ -446,8 +456,7 @@ class WaveSurface:
         t,  # UTC times
     ) -> np.ndarray:  # the surface's speed along its local normal, km/s (outward positive)
         "Local normal speed (dX/dt + ∂η/∂t)/|∇F| of the surface where the probe is."
-        _, a, eta_t = self.surface(probe, t)
-        return (self.V_N(t) + eta_t) / np.sqrt(1 + a**2)
+        return self.local(probe, t)[1]
 
 
 # %% ../nbs/02_synthetic.ipynb #e1402765
@@ -515,8 +524,7 @@ class Truth(WaveSurface):
         t,  # UTC times
     ) -> np.ndarray:  # signed distance from the layer centre, km (negative: magnetosphere side)
         "True signed distance s = F/|∇F|, F = n̂·(r − r_ref) − X(t) − η (η: surface waves, 0 if planar)."
-        F, a, _ = self.surface(probe, t)
-        return F / np.sqrt(1 + a**2)
+        return self.local(probe, t)[0]
 
     def f(
         self,
@@ -616,9 +624,8 @@ def _observe(truth, probe, t, accum_s=0.0, nsub=1):
         else np.zeros(1, "timedelta64[ns]")
     )
     tt = (t[:, None] + off).ravel()
-    F, a, eta_t = truth.surface(probe, tt)
-    g = np.sqrt(1 + a**2)
-    st = plasma_state(F / g, (truth.V_N(tt) + eta_t) / g, truth.params)
+    s, vn, a = truth.local(probe, tt)
+    st = plasma_state(s, vn, truth.params)
     if truth.params.wave_amp_km: st = _tilted(st, truth.lmn_gse, a)
     return {k: v.reshape(len(t), len(off), *v.shape[1:]).mean(1) for k, v in st.items()}
 
