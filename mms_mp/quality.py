@@ -263,8 +263,9 @@ def offset_mask(values, # (N,) or (N,K) samples on a uniform time base (e.g. B, 
         edges = np.flatnonzero(big & (near <= mag / 4) & joined)
         last = -1
         for a, i in enumerate(edges):              # edges are few (none in clean data)
-            back = [j for j in edges[a + 1:] if 2 <= j - i <= max_len and i > last
-                    and np.linalg.norm(d[i] + d[j]) <= back_tol * mag[i]]
+            if i <= last: continue                 # inside a block already removed
+            later = edges[a + 1: np.searchsorted(edges, i + max_len, "right")]   # only edges within max_len
+            back = [j for j in later if j - i >= 2 and np.linalg.norm(d[i] + d[j]) <= back_tol * mag[i]]
             if back:
                 bad[ok[i + 1: back[0] + 1]] = True
                 last = back[0]
