@@ -26,7 +26,7 @@ class DetectorCfg:
     "Thresholds of the crossing detector, in physical units or seconds (defaults justified in the text)."
     p_enter: float = 0.7  # enter the magnetosheath state when P(msh) rises above this
     p_exit: float = 0.3  # go back to the magnetosphere state when P(msh) falls below this
-    min_dwell_s: float = 5.0  # shortest stay in a region that counts, s
+    min_dwell_s: float | None = None  # shortest stay in a region that counts, s (None: smooth_s)
     grid_dt_s: float = 0.5  # spacing of the common grid of the fused probability, s
     smooth_s: float = 2.0  # running mean of each feature score before fusion, s
     refine_smooth_s: float = 0.5  # running mean of the high-cadence feature before timing, s
@@ -53,12 +53,13 @@ class DetectorCfg:
     centre_fit_frac: float = 0.25  # half-width of the density centre fit, fraction of the layer
 
     def __post_init__(self):
+        if self.min_dwell_s is None: self.min_dwell_s = self.smooth_s   # the shortest stay P resolves
         if not 0 < self.p_exit < 0.5 < self.p_enter < 1:
             raise InputError(
                 f"need 0 < p_exit < 0.5 < p_enter < 1, got p_exit={self.p_exit}, "
                 f"p_enter={self.p_enter}; e.g. p_exit=0.3, p_enter=0.7"
             )
-        for k in ("min_dwell_s", "grid_dt_s", "smooth_s", "gain", "level_window_s",
+        for k in ("smooth_s", "min_dwell_s", "grid_dt_s", "gain", "level_window_s",
                   "level_window_layers", "min_boundary_speed_kms"):
             if not getattr(self, k) > 0:
                 raise InputError(f"DetectorCfg.{k} must be > 0, got {getattr(self, k)!r}")
