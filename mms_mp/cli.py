@@ -309,6 +309,13 @@ def cmd_report(args, # parsed arguments (build_parser)
         for k, p in files.items(): print(f"wrote {p}")
     return EXIT_OK
 
+# %% ../nbs/16_cli.ipynb #a7261b55
+def _not_ok(r, # one summary row whose status is not "ok"
+           ) -> str: # what went wrong, for the console
+    "A failed event's error, or the stages a partial one did not complete."
+    if r["status"] == "failed": return f"failed (exit {r['exit_code']}): {r['error']}"
+    return f"partial: stages failed: {r['stages_failed'] or 'none'}; skipped: {r['stages_skipped'] or 'none'}"
+
 # %% ../nbs/16_cli.ipynb #f1efc1a4
 def cmd_batch(args, # parsed arguments (build_parser)
              ) -> int: # exit code (errors are raised and mapped by main)
@@ -318,9 +325,8 @@ def cmd_batch(args, # parsed arguments (build_parser)
     if not args.quiet:
         n_ok = int((summ["status"] == "ok").sum())
         print(f"{n_ok}/{len(summ)} events ok; summary in {Path(args.out) / 'summary.csv'}")
-        for _, r in summ[summ["status"] != "ok"].iterrows():
-            print(f"  {r['event']}: {r['status']}: {r['error']}")
-    return EXIT_OK
+        for _, r in summ[summ["status"] != "ok"].iterrows(): print(f"  {r['event']}: {_not_ok(r)}")
+    return EXIT_FAILED if (summ["status"] == "failed").any() else EXIT_OK
 
 # %% ../nbs/16_cli.ipynb #b9312657
 def cmd_overlay_template(args, # parsed arguments (build_parser)
