@@ -177,6 +177,27 @@ def _get(obj, *names):
     return None
 
 # %% ../nbs/11_thickness.ipynb #76edbab1
+def _timing_speed(tm, # TimingResult (or a dict: V_km_s, sigma_V_km_s, n_hat, frame), or (V, σ_V) km/s
+                  n, # (3,) our unit normal in `frame`, or None
+                  frame: str, # frame of `n`
+                 ) -> tuple: # (V, σ_V) km/s along our n̂ (the timing normal may be flipped)
+    "The boundary speed of a timing result, along our normal; InputError when it has no speed."
+    V, sV = (
+        tm
+        if isinstance(tm, tuple)
+        else (_get(tm, "V_km_s", "V_kms", "V"), _get(tm, "sigma_V_km_s", "sigma_V_kms", "sigma_V"))
+    )
+    if V is None:
+        raise InputError(
+            "timing result has no speed (looked for V_km_s, V_kms, V); pass (V, sigma_V) in km/s"
+        )
+    nt = None if isinstance(tm, tuple) else _get(tm, "n_hat")
+    if nt is not None and n is not None:  # V along our n̂ (timing's may be flipped)
+        check_frame(_get(tm, "frame") or frame, frame, "timing normal")
+        V = V * np.sign(np.dot(nt, n))
+    return float(V), float(sV or 0.0)
+
+# %% ../nbs/11_thickness.ipynb #fa908fb0
 def layer_thicknesses(crossings, # list of Crossing (any probes), or {probe: list of Crossing}
                       disp, # DispResult for every probe, or {probe: DispResult}
                       *, positions=None, # {probe: (t datetime64, r (K,3) km)} in `frame`, or None
@@ -198,25 +219,10 @@ def layer_thicknesses(crossings, # list of Crossing (any probes), or {probe: lis
         n = n_hat.get(c.probe) if isinstance(n_hat, dict) else n_hat
         out.append(layer_thickness(c, d, positions=pos, n_hat=n, frame=frame))
         tm = _timing_for(c, timing)
-        if tm is not None:
-            V, sV = (
-                tm
-                if isinstance(tm, tuple)
-                else (
-                    _get(tm, "V_km_s", "V_kms", "V"),
-                    _get(tm, "sigma_V_km_s", "sigma_V_kms", "sigma_V"),
-                )
-            )
-            if V is None:
-                raise InputError(
-                    "timing result has no speed (looked for V_km_s, V_kms, V); pass (V, sigma_V) in km/s"
-                )
-            nt = None if isinstance(tm, tuple) else _get(tm, "n_hat")
-            if nt is not None and n is not None:  # V along our n̂ (timing's may be flipped)
-                check_frame(_get(tm, "frame") or frame, frame, "timing normal")
-                V = V * np.sign(np.dot(nt, n))
-            vsc = out[-1].sc_motion_km / c.duration_s if np.isfinite(out[-1].sc_motion_km) else 0.0
-            chk.append(timing_thickness(c, float(V), float(sV or 0.0), vsc, disp=d))
+        if tm is None: continue
+        V, sV = _timing_speed(tm, n, frame)
+        vsc = out[-1].sc_motion_km / c.duration_s if np.isfinite(out[-1].sc_motion_km) else 0.0
+        chk.append(timing_thickness(c, V, sV, vsc, disp=d))
     return out + chk
 
 # %% ../nbs/11_thickness.ipynb #4872c1ac
