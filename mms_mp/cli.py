@@ -231,6 +231,19 @@ def _comparison_lines(res) -> list:
     return out + [f"timing {c['time']} vs published: n {fmt(c)}, dV {c['dV_km_s']:.1f} km/s"
                   for c in res.comparison["timing"]]
 
+# %% ../nbs/16_cli.ipynb #40945c2f
+def _timing_lines(res) -> list:
+    "The timing group with most probes, named by time and direction, and the range of V over all groups."
+    t, g = res.timing, res.timing_group
+    if t is None: return []
+    n = ", ".join(f"{x:+.3f}" for x in t.n_hat)
+    c = g.crossings[g.ref]
+    out = [f"timing, {len(res.timings)} group(s); the one with most probes, {iso_ms(c.time)} {g.direction} "
+           f"(ref MMS{g.ref}) [{t.method}]: n = ({n}) GSE, V = {t.V_km_s:.1f} ± {t.sigma_V_km_s:.1f} km/s"]
+    V = [r.V_km_s for _, r in res.timings]
+    if len(V) > 1: out.append(f"  V over the groups: {min(V):+.1f} to {max(V):+.1f} km/s (each in the JSON)")
+    return out
+
 # %% ../nbs/16_cli.ipynb #9de30777
 def summary_lines(res, # mms_mp.stages.AnalysisResult
                  ) -> list: # printable lines
@@ -241,12 +254,7 @@ def summary_lines(res, # mms_mp.stages.AnalysisResult
            "stages: " + ", ".join(f"{k} {v.status}" for k, v in res.status.items())]
     out += [f"  {k}: {v.reason}" for k, v in res.status.items() if v.reason]  # not run, or degraded
     out += _crossing_lines(res) + _normal_lines(res)
-    t = res.timing
-    if t is not None:
-        n = ", ".join(f"{x:+.3f}" for x in t.n_hat)
-        speed = f"{t.V_km_s:.1f} ± {t.sigma_V_km_s:.1f} km/s"
-        out.append(f"timing [{t.method}]: n = ({n}) GSE, V = {speed}")
-    out += _thickness_lines(res) + _comparison_lines(res)
+    out += _timing_lines(res) + _thickness_lines(res) + _comparison_lines(res)
     out += [f"wrote {res.files[k]}" for k in ("mp_analysis.json", "report.html") if k in res.files]
     figs = [str(v) for k, v in res.files.items() if k.startswith("figures/")]
     return out + ([f"figures: {', '.join(figs)}"] if figs else [])

@@ -13,7 +13,7 @@ from .boundary import Crossing, position_at
 from .core import InputError, check_frame, from_seconds, iso_ms, seconds_since
 
 # %% auto #0
-__all__ = ['Thickness', 'sc_motion_along', 'layer_thickness', 'timing_thickness', 'layer_thicknesses']
+__all__ = ['NO_FULL_LAYER', 'Thickness', 'sc_motion_along', 'layer_thickness', 'timing_thickness', 'layer_thicknesses']
 
 # %% ../nbs/11_thickness.ipynb #ccfc1e97
 @dataclass
@@ -87,6 +87,10 @@ def sc_motion_along(positions, # (t datetime64 (K,), r (K,3) km) spacecraft posi
     vn = np.gradient(np.asarray(positions[1], float) @ n, xp)
     return float(r[1] - r[0]), np.interp(seconds_since(te, tp[0]), xp, vn)
 
+# %% ../nbs/11_thickness.ipynb #98042425
+#: flags of a crossing without a whole layer in the data: no thickness (an edge beyond the data gives a lower bound)
+NO_FULL_LAYER = ("gap_in_layer", "edge_unresolved", "layer_edge_beyond_data")
+
 # %% ../nbs/11_thickness.ipynb #d750afb1
 def layer_thickness(cr: Crossing, # one crossing (layer_start/layer_end = 76 % edges, sigma_t_s)
                     disp, # mms_mp.motion.DispResult of this probe (datetime64 times), km along n̂
@@ -117,8 +121,7 @@ def layer_thickness(cr: Crossing, # one crossing (layer_start/layer_end = 76 % e
     s_rand = _sigma_between(disp, te, sr)
     s_sys = float(abs(ss[1] - ss[0]))
     sig = float(np.sqrt(s_rand ** 2 + s_sys ** 2 + s_edge ** 2))
-    # no full layer → no thickness (an edge beyond the data would give only a lower bound)
-    ok = not {"gap_in_layer", "edge_unresolved", "layer_edge_beyond_data"} & set(flags)
+    ok = not set(NO_FULL_LAYER) & set(flags)
     return Thickness(cr.probe, cr.time, float(abs(ds)) if ok else np.nan, sig if ok else np.nan,
                      "integrated V_N", cr.direction, cr.duration_s, s_rand, s_sys, s_edge,
                      dn if positions is not None else np.nan, tuple(sorted(set(flags))))
@@ -153,11 +156,12 @@ def timing_thickness(cr: Crossing, # one crossing (its 76 % edges and σ_t)
     dv = np.nan if disp is None else _vn_rms_dev(cr, disp, V_kms)
     if np.isfinite(dv): s_sys = float(np.hypot(s_sys, dv * D))          # model error of "constant V across the layer"
     else: flags = tuple(sorted(set(flags) | {"constant_speed_unchecked"}))
+    ok = not (set(NO_FULL_LAYER) | {"gap_across_crossing"}) & set(flags)   # the duration needs both edges
     return Thickness(
         cr.probe,
         cr.time,
-        u * D,
-        float(np.hypot(s_sys, s_edge)),
+        u * D if ok else np.nan,
+        float(np.hypot(s_sys, s_edge)) if ok else np.nan,
         "timing V × duration",
         cr.direction,
         D,
