@@ -305,7 +305,8 @@ def disp_json(d, # motion.DispResult
     last = lambda x: _f(np.asarray(x, float).ravel()[-1]) if np.size(x) else np.nan
     return {"max_abs_km": _f(np.nanmax(np.abs(s))) if np.isfinite(s).any() else np.nan,
             "sigma_random_km": last(d.sigma_random_km),
-            "sigma_systematic_km": last(d.sigma_systematic_km)}
+            "sigma_systematic_km": last(d.sigma_systematic_km),
+            "n_segments": len(d.segments)}   # gap-free segments; each restarts at 0 (its offset is unknown)
 
 # %% ../nbs/14b_schema.ipynb #3262875d
 def _smoothing_json(sm) -> dict | None:
