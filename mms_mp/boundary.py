@@ -14,11 +14,11 @@ from .core import (InputError, NoDataError, as_datetime64, check_frame, clean_ti
 from .resample import interp_nogap, merge_vars
 
 # %% auto #0
-__all__ = ['DetectorCfg', 'clean_series', 'gap_mask', 'running_mean', 'level_crossings', 'two_levels', 'shorth', 'Feature',
-           'make_feature', 'judge_feature', 'lmn_matrix', 'ProbeFeatures', 'probe_features', 'relevel', 'FusedP',
-           'fuse_probability', 'enforce_dwell', 'hysteresis_states', 'Crossing', 'CrossingList', 'sigma_t_floor',
-           'centre_fit', 'tilt_cost', 'best_tilt', 'mark_tilt', 'rotate_L', 'contrast_windows', 'crossing_contrast',
-           'crossings_from_states', 'detect_crossings', 'crossings_from_features', 'position_at']
+__all__ = ['DetectorCfg', 'clean_series', 'gap_mask', 'running_mean', 'level_crossings', 'otsu_levels', 'two_levels', 'shorth',
+           'Feature', 'make_feature', 'judge_feature', 'lmn_matrix', 'ProbeFeatures', 'probe_features', 'relevel',
+           'FusedP', 'fuse_probability', 'enforce_dwell', 'hysteresis_states', 'Crossing', 'CrossingList',
+           'sigma_t_floor', 'centre_fit', 'tilt_cost', 'best_tilt', 'mark_tilt', 'rotate_L', 'contrast_windows',
+           'crossing_contrast', 'crossings_from_states', 'detect_crossings', 'crossings_from_features', 'position_at']
 
 # %% ../nbs/10_boundary.ipynb #c76e71af
 @dataclass
@@ -142,15 +142,14 @@ def level_crossings(ts: np.ndarray, # (N,) float seconds
     w = d[j] / (d[j] - d[j + 1])
     return ts[j] + w * (ts[j + 1] - ts[j]), np.where(d[j + 1] > d[j], 1, -1)
 
-# %% ../nbs/10_boundary.ipynb #85fc668a
-def two_levels(y: np.ndarray, # (N,) values of one feature (NaN ignored), any units
-               min_frac: float = 0.02, # smallest class, fraction of the samples
-              ) -> tuple[float, float, float]: # (low level, high level, sample noise σ̂), units of y
-    "Two-cluster (Otsu) split of a 1-D sample: class shorths as levels, noise from the MAD of first differences."
-    v = y[np.isfinite(y)]
-    if v.size < 10: return np.nan, np.nan, np.nan
-    s = np.sort(v)
+# %% ../nbs/10_boundary.ipynb #3e97cd1c
+def otsu_levels(y: np.ndarray, # (N,) values of one feature (NaN ignored), any units
+                min_frac: float = 0.02, # smallest class, fraction of the samples
+               ) -> tuple[float, float]: # (low level, high level), units of y; NaN with < 10 finite values
+    "Two-cluster (Otsu) split of a 1-D sample, the shorth of each class as its level (`two_levels` without noise)."
+    s = np.sort(y[np.isfinite(y)])
     n = s.size
+    if n < 10: return np.nan, np.nan
     k = np.arange(1, n)
     c = np.cumsum(s)[:-1]
     w0 = k / n
@@ -161,8 +160,18 @@ def two_levels(y: np.ndarray, # (N,) values of one feature (NaN ignored), any un
     bv[: kmin - 1] = -1
     bv[n - kmin:] = -1
     kb = int(np.argmax(bv)) + 1
-    noise = 1.4826 * np.median(np.abs(np.diff(v) - np.median(np.diff(v)))) / np.sqrt(2)
-    return shorth(s[:kb]), shorth(s[kb:]), float(noise)
+    return shorth(s[:kb]), shorth(s[kb:])
+
+# %% ../nbs/10_boundary.ipynb #85fc668a
+def two_levels(y: np.ndarray, # (N,) values of one feature (NaN ignored), any units
+               min_frac: float = 0.02, # smallest class, fraction of the samples
+              ) -> tuple[float, float, float]: # (low level, high level, sample noise σ̂), units of y
+    "Two-cluster (Otsu) split of a 1-D sample: class shorths as levels, noise from the MAD of first differences."
+    v = y[np.isfinite(y)]
+    if v.size < 10: return np.nan, np.nan, np.nan
+    d = np.diff(v)
+    noise = 1.4826 * np.median(np.abs(d - np.median(d))) / np.sqrt(2)
+    return *otsu_levels(v, min_frac), float(noise)
 
 # %% ../nbs/10_boundary.ipynb #70ab9da7
 def shorth(s: np.ndarray, # (n,) sorted finite values
@@ -274,6 +283,7 @@ def probe_features(t_B, # (N,) datetime64 FGM times
                    lmn_frame: str | None = None, # frame of a bare LMN array
                    cfg: DetectorCfg | None = None, # detector settings
                    levels: dict | None = None, # {feature name: (low, high)} shared levels (see `shared_levels`)
+                   reuse: ProbeFeatures | None = None, # own-level result for the same t_n, Ni, t_he, N_he
                   ) -> ProbeFeatures: # features with levels and usability
     "Density, B_L and He+ fraction features of one probe (B rotated to LMN in a checked frame)."
     cfg = cfg or DetectorCfg()
@@ -285,12 +295,14 @@ def probe_features(t_B, # (N,) datetime64 FGM times
     flags += ["times_repaired"] * rep
     if B.ndim != 2 or B.shape[1] < 3:
         raise InputError(f"B (probe {probe}) must be (N,3) nT, got shape {B.shape}")
-    Bl = B[:, :3] @ R.T
+    Bl = np.einsum("ij,kj->ik", B[:, :3], R)   # B @ R.T without BLAS (its threads stall on a busy machine)
     feats = {
         "B_L": make_feature(
             "B_L", t_B, Bl[:, 0], False, cfg.min_bl_jump_nT, cfg.w_bl, cfg, lv("B_L")
         )
     }
+    if reuse is not None:   # the same plasma data (only the LMN changed): density and He+ are not rebuilt
+        return _with_plasma_of(reuse, ProbeFeatures(str(probe), feats, t_B, Bl, flags), cfg, lv)
     if Ni is not None and t_n is not None:
         tn, ni, rep = clean_series(t_n, Ni, f"Ni (probe {probe})")
         flags += ["times_repaired"] * rep
@@ -320,6 +332,20 @@ def probe_features(t_B, # (N,) datetime64 FGM times
         )
     else: flags.append("hpca_unavailable")
     return ProbeFeatures(str(probe), feats, t_B, Bl, _feature_flags(flags, feats))
+
+# %% ../nbs/10_boundary.ipynb #6b86d041
+def _with_plasma_of(old: ProbeFeatures, # own-level result (no `levels`) for the same plasma inputs
+                    pf: ProbeFeatures, # the new B_L feature alone, with the flags of B
+                    cfg: DetectorCfg, # detector settings
+                    lv, # name -> (low, high) or None: the levels to judge against
+                   ) -> ProbeFeatures: # `pf` with density and He+ of `old` judged as `make_feature` would
+    "Complete a B_L-only ProbeFeatures with the density and He+ features (and their flags) of an earlier one."
+    feats = dict(pf.features)
+    for k, f in old.features.items():
+        if k != "B_L": feats[k] = judge_feature(f, cfg, lv(k))
+    if "He+ fraction" in feats: feats["He+ fraction"] = _he_check(feats["He+ fraction"], cfg)
+    base = list(pf.flags) + [x for x in old.flags if not x.endswith("_unused")]
+    return ProbeFeatures(pf.probe, feats, pf.t_B, pf.B_lmn, _feature_flags(base, feats))
 
 # %% ../nbs/10_boundary.ipynb #74489a4d
 def _he_check(f, cfg):
@@ -687,7 +713,7 @@ def tilt_cost(pf: ProbeFeatures, # features of one probe (B_lmn in the LMN being
         if not np.isfinite(np.r_[A, Z]).all() or m.stop - m.start < 10: continue
         tw = ts[m]
         Bs = np.c_[running_mean(Bt[m, 0], 8), running_mean(Bt[m, 1], 8)]
-        F = (Bs @ E.T - A @ E.T) / ((Z - A) @ E.T)
+        F = (np.einsum("ij,kj->ik", Bs, E) - A @ E.T) / ((Z - A) @ E.T)   # einsum: no BLAS threads
         th = _nearest_crossings(tw, F, 0.5, t_c)
         # χ² weight: slow or coarsely sampled layers count less
         w = 1.0 / (c.sigma_t_density ** 2 + c.sigma_t_s ** 2)

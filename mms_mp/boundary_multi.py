@@ -11,7 +11,7 @@ import numpy as np
 
 from .core import InputError, NoDataError, seconds_since
 from .boundary import (DetectorCfg, best_tilt, crossings_from_features, lmn_matrix, mark_tilt,
-                             position_at, probe_features, relevel, rotate_L, two_levels)
+                             otsu_levels, position_at, probe_features, relevel, rotate_L)
 
 # %% auto #0
 __all__ = ['CrossingGroup', 'match_crossings', 'MultiCrossings', 'shared_levels', 'probe_inputs', 'onto_mean_L',
@@ -97,7 +97,7 @@ def shared_levels(pfs, # iterable of ProbeFeatures (same LMN frame)
     pool = {}
     for pf in pfs:
         for k, f in pf.features.items(): pool.setdefault(k, []).append(f.y[np.isfinite(f.y)])
-    return {k: two_levels(np.concatenate(v))[:2] for k, v in pool.items()}
+    return {k: otsu_levels(np.concatenate(v)) for k, v in pool.items()}
 
 # %% ../nbs/10c_boundary_multi.ipynb #95942cd3
 def _arrays(d, q):
@@ -154,13 +154,16 @@ def matching_window(pos: dict, # probe -> (t, r km) positions in `fr`
     return float(np.nanmax(dist) / min_speed_kms)
 
 # %% ../nbs/10c_boundary_multi.ipynb #7c323592
-def _detect_all(args: dict, cfg: DetectorCfg, fr: str, share_levels: bool) -> tuple:
-    "(features, crossings) of every probe; levels pooled over the probes when `share_levels`."
-    pfs = {p: probe_features(*a, probe=p, B_frame=fr, lmn_frame=fr, cfg=cfg) for p, a in args.items()}
+def _detect_all(args: dict, cfg: DetectorCfg, fr: str, share_levels: bool, reuse: dict | None = None) -> tuple:
+    """(own-level features, features, crossings) of every probe; levels pooled over the probes when `share_levels`.
+    `reuse`: the own-level features of an earlier pass with another LMN (density and He+ are not rebuilt)."""
+    own = {p: probe_features(*a, probe=p, B_frame=fr, lmn_frame=fr, cfg=cfg, reuse=(reuse or {}).get(p))
+           for p, a in args.items()}
+    pfs = own
     if share_levels and len(pfs) > 1:   # the same as probe_features(..., levels=lv), cheaper
         lv = shared_levels(pfs.values())
         pfs = {p: relevel(pf, lv, cfg) for p, pf in pfs.items()}
-    return pfs, {p: crossings_from_features(pf, cfg) for p, pf in pfs.items()}
+    return own, pfs, {p: crossings_from_features(pf, cfg) for p, pf in pfs.items()}
 
 # %% ../nbs/10c_boundary_multi.ipynb #eaba38ee
 def _groups(per: dict, pos: dict, probes: list, fr: str, max_delay_s: float) -> list:
@@ -188,11 +191,11 @@ def detect_crossings_multi(event, # Event (mms_mp.data) or {probe: {quantity: Da
     pos = {p: r for p, (_, r) in got.items() if r is not None}
     Rs = onto_mean_L({p: lmn_matrix(a[2], fr)[0] for p, (a, _) in got.items()})
     args = {p: a[:2] + (Rs[p],) + a[3:] for p, (a, _) in got.items()}
-    pfs, per = _detect_all(args, cfg, fr, share_levels)
+    own, pfs, per = _detect_all(args, cfg, fr, share_levels)
     alpha = best_tilt([(pfs[p], per[p]) for p in pfs], cfg)
     if alpha != 0.0:       # one rotation for the formation (it corrects the LMN the probes share)
         args = {p: a[:2] + (rotate_L(Rs[p], alpha),) + a[3:] for p, a in args.items()}
-        pfs, per = _detect_all(args, cfg, fr, share_levels)
+        _, pfs, per = _detect_all(args, cfg, fr, share_levels, reuse=own)   # only B_L changes
         per = {p: mark_tilt(c, alpha) for p, c in per.items()}
     if max_delay_s is None:   # one probe: its crossings, nothing to match
         max_delay_s = 0.0 if len(args) < 2 else matching_window(pos, fr, cfg.min_boundary_speed_kms)
