@@ -210,11 +210,15 @@ def hpca_mask(density=None, # (N,) HPCA number density, cm⁻³ (fill/zero when 
 def _local_scale(ad: np.ndarray, # (n,) |increments| of one component, finite
                  idx: np.ndarray, # sample indices where the scale is needed
                  block: int, # samples per block
+                 med: float | None = None, # np.median(ad) if already known
                 ) -> np.ndarray: # robust noise σ at those samples, same units as the series
     "Robust noise σ from the increments in each sample's block of `block` (floor: the whole series' σ)."
     nb = max(len(ad) // block, 1)
-    per = np.median(ad[: nb * block].reshape(nb, -1), axis=1) if len(ad) >= block else np.median(ad)[None]
-    return 1.4826 / np.sqrt(2) * np.maximum(per[np.minimum(idx // block, nb - 1)], np.median(ad))
+    med = np.median(ad) if med is None else med
+    if len(ad) < block or not len(idx): return 1.4826 / np.sqrt(2) * np.maximum(np.full(len(idx), med), med)
+    u, inv = np.unique(np.minimum(idx // block, nb - 1), return_inverse=True)   # only the blocks asked for
+    per = np.median(ad[: nb * block].reshape(nb, -1)[u], axis=1)
+    return 1.4826 / np.sqrt(2) * np.maximum(per[inv.reshape(-1)], med)
 
 # %% ../nbs/06_quality.ipynb #f144227f
 def spike_mask(values, # (N,) or (N,K) samples on a uniform time base (e.g. B, nT); NaN = missing
@@ -233,8 +237,9 @@ def spike_mask(values, # (N,) or (N,K) samples on a uniform time base (e.g. B, n
         yy = y[ok]
         dev = np.abs(yy - median_filter(yy, size=2 * max_width + 1, mode="nearest"))
         ad = np.abs(np.diff(yy, append=yy[-1]))
-        cand = np.flatnonzero(dev > n_sigma * 1.4826 / np.sqrt(2) * np.median(ad))  # over the floor
-        hit = cand[dev[cand] > n_sigma * np.maximum(_local_scale(ad, cand, scale_block), 1e-12)]
+        med = np.median(ad)
+        cand = np.flatnonzero(dev > n_sigma * 1.4826 / np.sqrt(2) * med)  # over the floor
+        hit = cand[dev[cand] > n_sigma * np.maximum(_local_scale(ad, cand, scale_block, med), 1e-12)]
         bad[ok[hit]] = True
     return QualityMask(~bad, {"spike": int(bad.sum())}, {}, "")
 
@@ -253,13 +258,17 @@ def offset_mask(values, # (N,) or (N,K) samples on a uniform time base (e.g. B, 
     bad = np.zeros(len(v), bool)
     d = np.diff(v[ok], axis=0)
     if len(d) > 4:
-        at = np.arange(len(d))
-        sig = np.column_stack([np.sqrt(2) * _local_scale(a, at, scale_block) for a in np.abs(d).T])
+        ad = np.abs(d)
+        meds = [np.median(a) for a in ad.T]
+        # σ ≥ 1.4826 × the series' median: below half of n_mad of that no increment can be big
+        at = np.flatnonzero((ad > 0.5 * n_mad * 1.4826 * np.array(meds)).any(axis=1))
+        sig = np.column_stack([np.sqrt(2) * _local_scale(a, at, scale_block, m) for a, m in zip(ad.T, meds)])
         mag = np.linalg.norm(d, axis=1)
         near = np.maximum(np.r_[0, mag[:-1]], np.r_[mag[1:], 0])
         step = np.diff(ok).astype(float) if t is None else np.diff(np.asarray(t, "datetime64[ns]")[ok]).astype(float)
         joined = step <= 1.5 * np.median(step)     # across missing samples or a time gap: no edge
-        big = np.max(np.abs(d) / np.maximum(sig, 1e-12), axis=1) > n_mad
+        big = np.zeros(len(d), bool)
+        big[at] = np.max(ad[at] / np.maximum(sig, 1e-12), axis=1) > n_mad
         edges = np.flatnonzero(big & (near <= mag / 4) & joined)
         last = -1
         for a, i in enumerate(edges):              # edges are few (none in clean data)
