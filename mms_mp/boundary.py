@@ -713,8 +713,7 @@ def tilt_cost(pf: ProbeFeatures, # features of one probe (B_lmn in the LMN being
         if not np.isfinite(np.r_[A, Z]).all() or m.stop - m.start < 10: continue
         tw = ts[m]
         Bs = np.c_[running_mean(Bt[m, 0], 8), running_mean(Bt[m, 1], 8)]
-        F = (np.einsum("ij,kj->ik", Bs, E) - A @ E.T) / ((Z - A) @ E.T)   # einsum: no BLAS threads
-        th = _nearest_crossings(tw, F, 0.5, t_c)
+        th = _nearest_tilt_crossings(tw, Bs, A, Z, E, t_c)
         # χ² weight: slow or coarsely sampled layers count less
         w = 1.0 / (c.sigma_t_density ** 2 + c.sigma_t_s ** 2)
         if np.isfinite(th).all() and np.isfinite(w):
@@ -750,6 +749,38 @@ def _nearest_crossings(ts, F, level, t_ref):
     th = np.full(F.shape[1], np.nan)
     th[ks] = tc[o][first]
     return th
+
+# %% ../nbs/10_boundary.ipynb #6bc913c7
+def _tilt_F(Bs: np.ndarray, # (M,2) smoothed B_L, B_M, nT
+            A: np.ndarray, # (2,) levels before the layer, nT
+            Z: np.ndarray, # (2,) levels after it, nT
+            E: np.ndarray, # (K,2) trial L directions (cos α, sin α) in the L–M plane
+           ) -> np.ndarray: # (M,K) B·L_α scaled to 0 before and 1 after the layer
+    "The normalised B_L' of every trial L (elementwise products: the same bits for any subset of rows)."
+    return (Bs[:, :1] * E[:, 0] + Bs[:, 1:2] * E[:, 1] - A @ E.T) / ((Z - A) @ E.T)
+
+# %% ../nbs/10_boundary.ipynb #9264d4f8
+def _nearest_tilt_crossings(tw: np.ndarray, # (M,) times, s (sorted)
+                            Bs: np.ndarray, # (M,2) smoothed B_L, B_M, nT (NaN rows: holes)
+                            A, Z, E, # levels and trial directions, as `_tilt_F`
+                            t_ref: float, # reference time, s
+                            h: int = 512, # first half-width of the window, samples
+                           ) -> np.ndarray: # (K,) the 0.5 crossing nearest t_ref per trial L, s (NaN: none)
+    "`_nearest_crossings(tw, _tilt_F(...), 0.5, t_ref)`, with F built only in windows growing around t_ref."
+    den = (Z - A) @ E.T
+    if not (np.isfinite(den).all() and (den != 0).all()) or np.isinf(Bs).any():   # holes may differ by column
+        return _nearest_crossings(tw, _tilt_F(Bs, A, Z, E), 0.5, t_ref)
+    ok = np.isfinite(Bs).all(1)              # a hole is a whole row of F: dropped, as `_nearest_crossings` does
+    tv, Bv = tw[ok], Bs[ok]
+    i0, M = int(np.searchsorted(tv, t_ref)), len(tv)
+    while True:
+        lo, hi = max(i0 - h, 0), min(i0 + h, M)
+        th = _nearest_crossings(tv[lo:hi], _tilt_F(Bv[lo:hi], A, Z, E), 0.5, t_ref)
+        if lo == 0 and hi == M: return th
+        # a crossing outside the window is at least this far from t_ref: strictly nearer ones are final
+        bound = min(t_ref - tv[lo] if lo else np.inf, tv[hi - 1] - t_ref if hi < M else np.inf)
+        if np.all(np.abs(th - t_ref) < bound): return th
+        h *= 4
 
 # %% ../nbs/10_boundary.ipynb #b51a5d85
 def best_tilt(pairs, # iterable of (ProbeFeatures, crossings) timed with the LMN under test
