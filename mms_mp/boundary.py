@@ -14,11 +14,12 @@ from .core import (InputError, NoDataError, as_datetime64, check_frame, clean_ti
 from .resample import interp_nogap, merge_vars
 
 # %% auto #0
-__all__ = ['DetectorCfg', 'clean_series', 'gap_mask', 'running_mean', 'level_crossings', 'otsu_levels', 'two_levels', 'shorth',
-           'Feature', 'make_feature', 'judge_feature', 'lmn_matrix', 'ProbeFeatures', 'probe_features', 'relevel',
-           'FusedP', 'fuse_probability', 'enforce_dwell', 'hysteresis_states', 'Crossing', 'CrossingList',
-           'sigma_t_floor', 'centre_fit', 'tilt_cost', 'best_tilt', 'mark_tilt', 'rotate_L', 'contrast_windows',
-           'crossing_contrast', 'crossings_from_states', 'detect_crossings', 'crossings_from_features', 'position_at']
+__all__ = ['DetectorCfg', 'clean_series', 'gap_mask', 'running_mean', 'level_crossings', 'split_sorted', 'otsu_levels',
+           'two_levels', 'shorth', 'Feature', 'make_feature', 'judge_feature', 'lmn_matrix', 'ProbeFeatures',
+           'probe_features', 'relevel', 'FusedP', 'fuse_probability', 'enforce_dwell', 'hysteresis_states', 'Crossing',
+           'CrossingList', 'sigma_t_floor', 'centre_fit', 'tilt_cost', 'best_tilt', 'mark_tilt', 'rotate_L',
+           'contrast_windows', 'crossing_contrast', 'crossings_from_states', 'detect_crossings',
+           'crossings_from_features', 'position_at']
 
 # %% ../nbs/10_boundary.ipynb #c76e71af
 @dataclass
@@ -143,11 +144,10 @@ def level_crossings(ts: np.ndarray, # (N,) float seconds
     return ts[j] + w * (ts[j + 1] - ts[j]), np.where(d[j + 1] > d[j], 1, -1)
 
 # %% ../nbs/10_boundary.ipynb #3e97cd1c
-def otsu_levels(y: np.ndarray, # (N,) values of one feature (NaN ignored), any units
-                min_frac: float = 0.02, # smallest class, fraction of the samples
-               ) -> tuple[float, float]: # (low level, high level), units of y; NaN with < 10 finite values
-    "Two-cluster (Otsu) split of a 1-D sample, the shorth of each class as its level (`two_levels` without noise)."
-    s = np.sort(y[np.isfinite(y)])
+def split_sorted(s: np.ndarray, # (n,) sorted finite values of one feature, any units
+                 min_frac: float = 0.02, # smallest class, fraction of the samples
+                ) -> tuple[float, float]: # (low level, high level), units of s; NaN if n < 10
+    "Two-cluster (Otsu) split of a sorted sample, the shorth of each class as its level."
     n = s.size
     if n < 10: return np.nan, np.nan
     k = np.arange(1, n)
@@ -162,16 +162,24 @@ def otsu_levels(y: np.ndarray, # (N,) values of one feature (NaN ignored), any u
     kb = int(np.argmax(bv)) + 1
     return shorth(s[:kb]), shorth(s[kb:])
 
+# %% ../nbs/10_boundary.ipynb #8cd98b78
+def otsu_levels(y: np.ndarray, # (N,) values of one feature (NaN ignored), any units
+                min_frac: float = 0.02, # smallest class, fraction of the samples
+               ) -> tuple[float, float]: # (low level, high level), units of y; NaN with < 10 finite values
+    "Two-cluster (Otsu) split of a 1-D sample, the shorth of each class as its level (`two_levels` without noise)."
+    return split_sorted(np.sort(y[np.isfinite(y)]), min_frac)
+
 # %% ../nbs/10_boundary.ipynb #85fc668a
 def two_levels(y: np.ndarray, # (N,) values of one feature (NaN ignored), any units
                min_frac: float = 0.02, # smallest class, fraction of the samples
+               s: np.ndarray | None = None, # np.sort of the finite y, if already at hand
               ) -> tuple[float, float, float]: # (low level, high level, sample noise σ̂), units of y
     "Two-cluster (Otsu) split of a 1-D sample: class shorths as levels, noise from the MAD of first differences."
     v = y[np.isfinite(y)]
     if v.size < 10: return np.nan, np.nan, np.nan
     d = np.diff(v)
     noise = 1.4826 * np.median(np.abs(d - np.median(d))) / np.sqrt(2)
-    return *otsu_levels(v, min_frac), float(noise)
+    return *split_sorted(np.sort(v) if s is None else s, min_frac), float(noise)
 
 # %% ../nbs/10_boundary.ipynb #70ab9da7
 def shorth(s: np.ndarray, # (n,) sorted finite values
@@ -197,6 +205,7 @@ class Feature:
     reason: str = ""  # why not usable
     weight: float = 1.0  # fusion weight
     floor: float = 0.0  # smallest physical level difference, units of y (for re-judging with shared levels)
+    ysort: np.ndarray | None = field(default=None, repr=False, compare=False)  # sorted finite y (pooled levels)
 
     def score(self, y): # values, units of y
         "Score in [-1, 1], +1 magnetosheath-like."
@@ -215,9 +224,10 @@ def make_feature(name: str, # feature name
                 ) -> Feature: # the feature, usable or not with the reason
     "Levels, noise and the usability tests of one feature."
     t, y, _ = clean_series(t, y, name)
-    lo, hi, nz = two_levels(y)
+    s = np.sort(y[np.isfinite(y)])          # kept: pooled (formation-wide) levels merge these sorted runs
+    lo, hi, nz = two_levels(y, s=s)
     return judge_feature(
-        Feature(name, t, y, lo, hi, nz, sheath_high, False, "", weight, floor), cfg, levels
+        Feature(name, t, y, lo, hi, nz, sheath_high, False, "", weight, floor, s), cfg, levels
     )
 
 # %% ../nbs/10_boundary.ipynb #f00a4517

@@ -11,7 +11,7 @@ import numpy as np
 
 from .core import InputError, NoDataError, seconds_since
 from .boundary import (DetectorCfg, best_tilt, crossings_from_features, lmn_matrix, mark_tilt,
-                             otsu_levels, position_at, probe_features, relevel, rotate_L)
+                             position_at, probe_features, relevel, rotate_L, split_sorted)
 
 # %% auto #0
 __all__ = ['CrossingGroup', 'match_crossings', 'MultiCrossings', 'shared_levels', 'probe_inputs', 'onto_mean_L',
@@ -95,9 +95,10 @@ def shared_levels(pfs, # iterable of ProbeFeatures (same LMN frame)
                  ) -> dict: # {feature name: (low, high)} from the pooled samples
     "Formation-wide levels: the two-cluster fit on every probe's samples of a feature pooled."
     pool = {}
-    for pf in pfs:
-        for k, f in pf.features.items(): pool.setdefault(k, []).append(f.y[np.isfinite(f.y)])
-    return {k: otsu_levels(np.concatenate(v)) for k, v in pool.items()}
+    for pf in pfs:   # each probe's sorted samples (kept by `make_feature`), merged: no sort from scratch
+        for k, f in pf.features.items():
+            pool.setdefault(k, []).append(f.ysort if f.ysort is not None else np.sort(f.y[np.isfinite(f.y)]))
+    return {k: split_sorted(np.sort(np.concatenate(v), kind="stable")) for k, v in pool.items()}
 
 # %% ../nbs/10c_boundary_multi.ipynb #95942cd3
 def _arrays(d, q):
