@@ -143,6 +143,26 @@ def level_crossings(ts: np.ndarray, # (N,) float seconds
     w = d[j] / (d[j] - d[j + 1])
     return ts[j] + w * (ts[j + 1] - ts[j]), np.where(d[j + 1] > d[j], 1, -1)
 
+# %% ../nbs/10_boundary.ipynb #0c380570
+def _first_max(fn, # fn(a, b) -> values at positions a … b-1 (finite)
+               lo: int, hi: int, # position range [lo, hi), hi > lo
+               B: int = 1 << 16, # block length
+              ) -> int: # position of the first maximum, as np.argmax over the whole range would give
+    "np.argmax over a range computed block by block: no range-sized temporaries (they cost more than the math)."
+    best, at = -np.inf, lo
+    for a in range(lo, hi, B):
+        v = fn(a, min(a + B, hi))
+        j = int(np.argmax(v))
+        if v[j] > best: best, at = v[j], a + j
+    return at
+
+# %% ../nbs/10_boundary.ipynb #550fccf0
+def _median_sorted(x: np.ndarray, # (n,) sorted values, n ≥ 1
+                  ) -> float: # np.median(x), the same float, without its copy and partition
+    "Median of an already sorted array."
+    m = x.size // 2
+    return float(np.mean(x[m - 1:m + 1])) if x.size % 2 == 0 else float(x[m])
+
 # %% ../nbs/10_boundary.ipynb #3e97cd1c
 def split_sorted(s: np.ndarray, # (n,) sorted finite values of one feature, any units
                  min_frac: float = 0.02, # smallest class, fraction of the samples
@@ -150,16 +170,14 @@ def split_sorted(s: np.ndarray, # (n,) sorted finite values of one feature, any 
     "Two-cluster (Otsu) split of a sorted sample, the shorth of each class as its level."
     n = s.size
     if n < 10: return np.nan, np.nan
-    k = np.arange(1, n)
-    c = np.cumsum(s)[:-1]
-    w0 = k / n
-    m0 = c / k
-    m1 = (s.sum() - c) / (n - k)
-    bv = w0 * (1 - w0) * (m1 - m0) ** 2
-    kmin = max(int(np.ceil(min_frac * n)), 1)
-    bv[: kmin - 1] = -1
-    bv[n - kmin:] = -1
-    kb = int(np.argmax(bv)) + 1
+    C, S = np.cumsum(s), s.sum()
+    def bv(a, b):   # between-class variance w0 w1 (m1 - m0)² of the splits after a+1 … b values
+        k, c = np.arange(a + 1, b + 1), C[a:b]
+        w0 = k / n
+        return w0 * (1 - w0) * ((S - c) / (n - k) - c / k) ** 2
+    kmin = max(int(np.ceil(min_frac * n)), 1)          # each class holds ≥ min_frac of the values
+    lo, hi = kmin - 1, n - kmin
+    kb = (_first_max(bv, lo, hi) if lo < hi else 0) + 1
     return shorth(s[:kb]), shorth(s[kb:])
 
 # %% ../nbs/10_boundary.ipynb #8cd98b78
@@ -187,8 +205,8 @@ def shorth(s: np.ndarray, # (n,) sorted finite values
     "Location of the densest half of a sorted sample (Rousseeuw 1984 'shorth'): a robust mode."
     n = s.size
     h = max(n // 2, 1)
-    i = int(np.argmin(s[h - 1:] - s[: n - h + 1]))
-    return float(np.median(s[i: i + h]))
+    i = _first_max(lambda a, b: s[a:b] - s[h - 1 + a:h - 1 + b], 0, n - h + 1)   # the narrowest half
+    return _median_sorted(s[i: i + h])
 
 # %% ../nbs/10_boundary.ipynb #70c24045
 @dataclass
