@@ -617,7 +617,8 @@ def _add_temperatures(out: dict, qc: dict, N: int):
         if f"T{q}_para" in out and f"T{q}_perp" in out:
             a = out[f"T{q}_para"]
             # same time axis: plain numpy
-            T = a.copy(data=xr.Variable(a.dims, (a.values + 2 * out[f"T{q}_perp"].values) / 3, fastpath=True))
+            T = (a.values + 2 * out[f"T{q}_perp"].values) / 3
+            T = a.copy(deep=False, data=xr.Variable(a.dims, T, fastpath=True))   # time index shared, not copied
             T.attrs = dict(a.attrs, var=f"(temppara + 2 tempperp)/3 of {a.attrs['var']}")
             out[f"T{q}"] = T
             qc[f"T{q}"] = dict(n=N, fill=0, flagged=0, nan=int(np.isnan(T.values).sum()))

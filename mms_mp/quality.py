@@ -365,7 +365,8 @@ def _masked(da, # DataArray with "time" as its first dimension
     if type(v) is not np.ndarray or v.dtype.kind not in "fiu" or da.dims[0] != "time":
         return da.where(xr.DataArray(good, dims="time", coords={"time": da["time"]}))
     g = good.reshape((-1,) + (1,) * (v.ndim - 1))
-    return da.copy(data=xr.Variable(da.dims, np.where(g, v, np.nan), fastpath=True))
+    # deep=False: coordinates shared, not copied (as `where` does); the values are new
+    return da.copy(deep=False, data=xr.Variable(da.dims, np.where(g, v, np.nan), fastpath=True))
 
 # %% ../nbs/06_quality.ipynb #0a7fccb3
 def apply_masks(event, # mms_mp.data.Event, changed in place
