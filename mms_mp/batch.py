@@ -204,5 +204,7 @@ def run_batch(events, # events CSV path, or a list of event dicts (read_events)
     if scheduler in LOCAL_SCHEDULERS: rows = _run_local(evs, out, mode, workers, scheduler)
     else: rows = _run_distributed(evs, out, mode, workers, scheduler, processes, progress)
     df = pd.DataFrame(rows, columns=list(SUMMARY_COLUMNS))
+    counts = ["exit_code", "n_crossings", "n_probes_crossing", "n_local_normals", "thickness_n"]
+    df[counts] = df[counts].astype("Int64")   # whole numbers, empty where the event failed
     write_csv_atomic(out / "summary.csv", df)
     return df

@@ -17,9 +17,9 @@ from .resample import interp_nogap, merge_vars
 __all__ = ['DetectorCfg', 'clean_series', 'gap_mask', 'running_mean', 'level_crossings', 'split_sorted', 'otsu_levels',
            'two_levels', 'shorth', 'Feature', 'make_feature', 'judge_feature', 'lmn_matrix', 'ProbeFeatures',
            'probe_features', 'relevel', 'FusedP', 'fuse_probability', 'enforce_dwell', 'hysteresis_states', 'Crossing',
-           'CrossingList', 'sigma_t_floor', 'centre_fit', 'tilt_cost', 'best_tilt', 'mark_tilt', 'rotate_L',
-           'contrast_windows', 'crossing_contrast', 'crossings_from_states', 'detect_crossings',
-           'crossings_from_features', 'position_at']
+           'CrossingList', 'sigma_t_floor', 'centre_fit', 'tilt_cost', 'TiltScan', 'tilt_scan', 'best_tilt',
+           'mark_tilt', 'dt_dalpha', 'with_tilt_sigma', 'rotate_L', 'contrast_windows', 'crossing_contrast',
+           'crossings_from_states', 'detect_crossings', 'crossings_from_features', 'position_at']
 
 # %% ../nbs/10_boundary.ipynb #c76e71af
 @dataclass
@@ -27,7 +27,7 @@ class DetectorCfg:
     "Thresholds of the crossing detector, in physical units or seconds (defaults justified in the text)."
     p_enter: float = 0.7  # enter the magnetosheath state when P(msh) rises above this
     p_exit: float = 0.3  # go back to the magnetosphere state when P(msh) falls below this
-    min_dwell_s: float = 5.0  # shortest stay in a region that counts, s
+    min_dwell_s: float | None = None  # shortest stay in a region that counts, s (None: smooth_s)
     grid_dt_s: float = 0.5  # spacing of the common grid of the fused probability, s
     smooth_s: float = 2.0  # running mean of each feature score before fusion, s
     refine_smooth_s: float = 0.5  # running mean of the high-cadence feature before timing, s
@@ -54,12 +54,13 @@ class DetectorCfg:
     centre_fit_frac: float = 0.25  # half-width of the density centre fit, fraction of the layer
 
     def __post_init__(self):
+        if self.min_dwell_s is None: self.min_dwell_s = self.smooth_s   # the shortest stay P resolves
         if not 0 < self.p_exit < 0.5 < self.p_enter < 1:
             raise InputError(
                 f"need 0 < p_exit < 0.5 < p_enter < 1, got p_exit={self.p_exit}, "
                 f"p_enter={self.p_enter}; e.g. p_exit=0.3, p_enter=0.7"
             )
-        for k in ("min_dwell_s", "grid_dt_s", "smooth_s", "gain", "level_window_s",
+        for k in ("smooth_s", "min_dwell_s", "grid_dt_s", "gain", "level_window_s",
                   "level_window_layers", "min_boundary_speed_kms"):
             if not getattr(self, k) > 0:
                 raise InputError(f"DetectorCfg.{k} must be > 0, got {getattr(self, k)!r}")
@@ -493,6 +494,7 @@ class Crossing:
     bn_over_b: float = np.nan  # mean B_N / mean |B| over the layer (dimensionless)
     t_density: np.datetime64 | None = None  # density half-level time when density was not the timing feature
     sigma_t_density: float = np.nan  # 1σ of `t_density`, s
+    sigma_t_L_s: float = 0.0  # part of `sigma_t_s` from the uncertain turn of L about N, s (0: not assessed)
 
     @property
     def duration_s(self) -> float: return float(seconds_since(self.layer_end, self.layer_start))  # layer duration, s
@@ -778,6 +780,55 @@ def _nearest_crossings(ts, F, level, t_ref):
     th[ks] = tc[o][first]
     return th
 
+# %% ../nbs/10_boundary.ipynb #acbe1f3d
+@dataclass
+class TiltScan:
+    "The χ² scan of L's turn about N: the turn applied, the best turn and how well the data fix it."
+    alpha: float  # turn applied, rad (0 when no turn helps enough)
+    best: float  # turn at the χ² minimum, rad
+    sigma: float  # 1σ of `best` from the χ² curvature, rad (NaN: not determined)
+    n: int  # crossings in the χ²
+
+    @property
+    def sigma_used(self) -> float:
+        "1σ of the L in use, rad: √(σ² + (best − alpha)²); NaN when the scan could not tell."
+        return float(np.hypot(self.sigma, self.best - self.alpha))
+
+# %% ../nbs/10_boundary.ipynb #8fe433ac
+def _chi2_sigma(al: np.ndarray, # (K,) uniform grid of turns, rad
+                chi: np.ndarray, # (K,) χ²/s² − its minimum on that grid (≥ 0)
+                i: int, # index of the minimum
+               ) -> float: # half-width of the Δχ² ≤ 1 interval, rad (NaN if it reaches neither grid end)
+    "1σ of a χ² minimum: where √Δχ² reaches 1 on each side, interpolated (exact for a parabola)."
+    r, h, ends = np.sqrt(np.maximum(chi, 0)), al[1] - al[0], []
+    for step in (-1, 1):
+        j = np.arange(i + step, len(al) if step > 0 else -1, step)
+        k = j[r[j] >= 1][:1]
+        if not k.size: continue
+        a, b = k[0] - step, k[0]                  # the last point inside, the first outside
+        ends.append(abs(al[a] - al[i]) + h * (1 - r[a]) / (r[b] - r[a]))
+    return float(np.mean(ends)) if ends else np.nan
+
+# %% ../nbs/10_boundary.ipynb #1bcda6b9
+def tilt_scan(pairs, # iterable of (ProbeFeatures, crossings) timed with the LMN under test
+              cfg: DetectorCfg, # settings (max_L_tilt_deg, tilt_step_deg, tilt_min_chi2)
+             ) -> TiltScan: # the turn to apply, the best turn and its σ (rad)
+    "χ² of the B_L′ against the density half-level times over trial turns of L about N."
+    if cfg.max_L_tilt_deg <= 0: return TiltScan(0.0, 0.0, np.nan, 0)
+    al = np.radians(np.arange(-cfg.max_L_tilt_deg, cfg.max_L_tilt_deg + 1e-9, cfg.tilt_step_deg))
+    tot, n = np.zeros(al.size), 0
+    for pf, crs in pairs:
+        if not ({"B_L", "density"} <= set(pf.used)) or not len(crs): continue
+        c, k = tilt_cost(pf, crs, pf.t_B[0], al, cfg)
+        tot += c
+        n += k
+    if n < 3: return TiltScan(0.0, 0.0, np.nan, n)
+    i0, ib = int(np.argmin(np.abs(al))), int(np.argmin(tot))
+    s2 = max(tot[ib] / (n - 1), 1e-12)   # scatter of density times about the best B_L' times, s²
+    chi = (tot - tot[ib]) / s2
+    use = ib != i0 and chi[i0] >= cfg.tilt_min_chi2
+    return TiltScan(float(al[ib]) if use else 0.0, float(al[ib]), _chi2_sigma(al, chi, ib), n)
+
 # %% ../nbs/10_boundary.ipynb #6bc913c7
 def _tilt_F(Bs: np.ndarray, # (M,2) smoothed B_L, B_M, nT
             A: np.ndarray, # (2,) levels before the layer, nT
@@ -815,18 +866,7 @@ def best_tilt(pairs, # iterable of (ProbeFeatures, crossings) timed with the LMN
               cfg: DetectorCfg, # settings (max_L_tilt_deg, tilt_step_deg, tilt_gain)
              ) -> float: # rotation of L about N to apply, rad (0 if none helps enough)
     "Rotation of L about N that best reconciles B_L and density half-level times (χ² test)."
-    if cfg.max_L_tilt_deg <= 0: return 0.0
-    al = np.radians(np.arange(-cfg.max_L_tilt_deg, cfg.max_L_tilt_deg + 1e-9, cfg.tilt_step_deg))
-    tot, n = np.zeros(al.size), 0
-    for pf, crs in pairs:
-        if not ({"B_L", "density"} <= set(pf.used)) or not len(crs): continue
-        c, k = tilt_cost(pf, crs, pf.t_B[0], al, cfg)
-        tot += c
-        n += k
-    i0, ib = int(np.argmin(np.abs(al))), int(np.argmin(tot))
-    if n < 3 or ib == i0: return 0.0
-    s2 = max(tot[ib] / (n - 1), 1e-12)   # scatter of density times about the best B_L' times, s²
-    return float(al[ib]) if (tot[i0] - tot[ib]) / s2 >= cfg.tilt_min_chi2 else 0.0
+    return tilt_scan(pairs, cfg).alpha
 
 # %% ../nbs/10_boundary.ipynb #a39f83d2
 def mark_tilt(crs: CrossingList, # crossings timed with the rotated L
@@ -846,6 +886,40 @@ def mark_tilt(crs: CrossingList, # crossings timed with the rotated L
         crs.fused,
         crs.states,
     )
+
+# %% ../nbs/10_boundary.ipynb #18ef909c
+def dt_dalpha(ts: np.ndarray, # (N,) sample times of B, s since t0 (sorted)
+              B_lmn: np.ndarray, # (N,3) B in the LMN that timed the crossing, nT
+              c: Crossing, # a crossing timed on the B_L half-level
+              t0: np.datetime64, # origin of ts
+              cfg: DetectorCfg, # level windows (level_window_s, min_dwell_s), edge_frac
+             ) -> float: # ∂t_c/∂α, s per rad of L turned toward M about N (NaN: no levels)
+    "How far the B_L half-level time moves per radian that L turns about N."
+    t_c, t_s, t_e = (float(seconds_since(x, t0)) for x in (c.time, c.layer_start, c.layer_end))
+    D, W = max(t_e - t_s, 1e-9), cfg.level_window_s
+    L = max(cfg.min_dwell_s, D / 2)
+    side = lambda y: (_median_in(ts, y, t_s - D / 2 - W, t_s - D / 2, L),
+                      _median_in(ts, y, t_e + D / 2, t_e + D / 2 + W, L))
+    (aL, zL), (aM, zM) = side(B_lmn[:, 0]), side(B_lmn[:, 1])
+    bm = _nanmedian(B_lmn[_window(ts, t_c - D / 8, t_c + D / 8), 1])   # B_M at the centre
+    return -(bm - (aM + zM) / 2) / ((zL - aL) * np.arctanh(cfg.edge_frac) / D)
+
+# %% ../nbs/10_boundary.ipynb #6c015333
+def with_tilt_sigma(crs: CrossingList, # one probe's crossings, with their features (B in the LMN used)
+                    sigma_L: float, # 1σ of the turn of L about N, rad (TiltScan.sigma_used); NaN: unknown
+                    cfg: DetectorCfg, # level windows
+                   ) -> CrossingList: # the same, B_L-timed ones with σ_t ⊕ |∂t/∂α|·σ_L
+    "Add the time error from L's uncertain turn about N to every B_L-timed crossing (`sigma_t_L_s`)."
+    from dataclasses import replace
+    pf = crs.features
+    if pf is None or not np.isfinite(sigma_L) or not len(crs): return crs
+    ts = seconds_since(pf.t_B, pf.t_B[0])
+    out = []
+    for c in crs:   # a loop over crossings, not samples
+        s = abs(dt_dalpha(ts, pf.B_lmn, c, pf.t_B[0], cfg)) * sigma_L if c.method.startswith("B_L") else 0.0
+        s = float(s) if np.isfinite(s) else 0.0
+        out.append(replace(c, sigma_t_s=float(np.hypot(c.sigma_t_s, s)), sigma_t_L_s=s))
+    return CrossingList(out, crs.probe, crs.flags, pf, crs.fused, crs.states)
 
 # %% ../nbs/10_boundary.ipynb #8fe69df9
 def rotate_L(R: np.ndarray, # (3,3) rows L, M, N
@@ -1048,11 +1122,12 @@ def detect_crossings(t_B, # (N,) datetime64 FGM times
     kw = dict(probe=probe, B_frame=B_frame, lmn_frame=lmn_frame, cfg=cfg, levels=levels)
     pf = probe_features(*args, **kw)
     crs = crossings_from_features(pf, cfg)
-    alpha = best_tilt([(pf, crs)], cfg) if pf.used else 0.0
-    if alpha == 0.0: return crs
-    R, fr = lmn_matrix(lmn, lmn_frame)
-    pf = probe_features(t_B, B, rotate_L(R, alpha), t_n, Ni, t_he, N_he, **{**kw, "lmn_frame": fr})
-    return mark_tilt(crossings_from_features(pf, cfg), alpha)
+    scan = tilt_scan([(pf, crs)], cfg) if pf.used else TiltScan(0.0, 0.0, np.nan, 0)
+    if scan.alpha != 0.0:
+        R, fr = lmn_matrix(lmn, lmn_frame)
+        pf = probe_features(t_B, B, rotate_L(R, scan.alpha), t_n, Ni, t_he, N_he, **{**kw, "lmn_frame": fr})
+        crs = mark_tilt(crossings_from_features(pf, cfg), scan.alpha)
+    return with_tilt_sigma(crs, scan.sigma_used, cfg)
 
 # %% ../nbs/10_boundary.ipynb #4d65291f
 def crossings_from_features(pf: ProbeFeatures, # features of one probe

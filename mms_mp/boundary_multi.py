@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .core import InputError, NoDataError, seconds_since
-from .boundary import (DetectorCfg, best_tilt, crossings_from_features, lmn_matrix, mark_tilt,
-                             position_at, probe_features, relevel, rotate_L, split_sorted)
+from .boundary import (DetectorCfg, crossings_from_features, lmn_matrix, mark_tilt, position_at,
+                             probe_features, relevel, rotate_L, split_sorted, tilt_scan, with_tilt_sigma)
 
 # %% auto #0
 __all__ = ['CrossingGroup', 'match_crossings', 'MultiCrossings', 'shared_levels', 'probe_inputs', 'onto_mean_L',
@@ -88,7 +88,8 @@ class MultiCrossings:
     max_delay_s: float  # matching window used, s
     frame: str  # frame of B, LMN and positions
     R_used: dict = field(default_factory=dict)  # probe -> (3,3) rows L, M, N (`frame`) that timed it
-    tilt_deg: float = 0.0  # common rotation of L about N applied by `best_tilt`, deg (0.0: none)
+    tilt_deg: float = 0.0  # common rotation of L about N applied by `tilt_scan`, deg (0.0: none)
+    tilt_sigma_deg: float = np.nan  # 1σ of the L in use about N, deg (NaN: no density to test it)
 
 # %% ../nbs/10c_boundary_multi.ipynb #31b9a18e
 def shared_levels(pfs, # iterable of ProbeFeatures (same LMN frame)
@@ -193,13 +194,15 @@ def detect_crossings_multi(event, # Event (mms_mp.data) or {probe: {quantity: Da
     Rs = onto_mean_L({p: lmn_matrix(a[2], fr)[0] for p, (a, _) in got.items()})
     args = {p: a[:2] + (Rs[p],) + a[3:] for p, (a, _) in got.items()}
     own, pfs, per = _detect_all(args, cfg, fr, share_levels)
-    alpha = best_tilt([(pfs[p], per[p]) for p in pfs], cfg)
+    scan = tilt_scan([(pfs[p], per[p]) for p in pfs], cfg)
+    alpha = scan.alpha
     if alpha != 0.0:       # one rotation for the formation (it corrects the LMN the probes share)
         args = {p: a[:2] + (rotate_L(Rs[p], alpha),) + a[3:] for p, a in args.items()}
         _, pfs, per = _detect_all(args, cfg, fr, share_levels, reuse=own)   # only B_L changes
         per = {p: mark_tilt(c, alpha) for p, c in per.items()}
+    per = {p: with_tilt_sigma(c, scan.sigma_used, cfg) for p, c in per.items()}   # σ_t ⊕ the time L's σ costs
     if max_delay_s is None:   # one probe: its crossings, nothing to match
         max_delay_s = 0.0 if len(args) < 2 else matching_window(pos, fr, cfg.min_boundary_speed_kms)
     R_used = {p: a[2] for p, a in args.items()}       # after the mean-L turn and the tilt
     return MultiCrossings(per, _groups(per, pos, probes, fr, max_delay_s), max_delay_s, fr, R_used,
-                          float(np.degrees(alpha)))
+                          float(np.degrees(alpha)), float(np.degrees(scan.sigma_used)))

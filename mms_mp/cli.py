@@ -231,6 +231,19 @@ def _comparison_lines(res) -> list:
     return out + [f"timing {c['time']} vs published: n {fmt(c)}, dV {c['dV_km_s']:.1f} km/s"
                   for c in res.comparison["timing"]]
 
+# %% ../nbs/16_cli.ipynb #40945c2f
+def _timing_lines(res) -> list:
+    "The timing group with most probes, named by time and direction, and the range of V over all groups."
+    t, g = res.timing, res.timing_group
+    if t is None: return []
+    n = ", ".join(f"{x:+.3f}" for x in t.n_hat)
+    c = g.crossings[g.ref]
+    out = [f"timing, {len(res.timings)} group(s); the one with most probes, {iso_ms(c.time)} {g.direction} "
+           f"(ref MMS{g.ref}) [{t.method}]: n = ({n}) GSE, V = {t.V_km_s:.1f} ± {t.sigma_V_km_s:.1f} km/s"]
+    V = [r.V_km_s for _, r in res.timings]
+    if len(V) > 1: out.append(f"  V over the groups: {min(V):+.1f} to {max(V):+.1f} km/s (each in the JSON)")
+    return out
+
 # %% ../nbs/16_cli.ipynb #9de30777
 def summary_lines(res, # mms_mp.stages.AnalysisResult
                  ) -> list: # printable lines
@@ -241,12 +254,7 @@ def summary_lines(res, # mms_mp.stages.AnalysisResult
            "stages: " + ", ".join(f"{k} {v.status}" for k, v in res.status.items())]
     out += [f"  {k}: {v.reason}" for k, v in res.status.items() if v.reason]  # not run, or degraded
     out += _crossing_lines(res) + _normal_lines(res)
-    t = res.timing
-    if t is not None:
-        n = ", ".join(f"{x:+.3f}" for x in t.n_hat)
-        speed = f"{t.V_km_s:.1f} ± {t.sigma_V_km_s:.1f} km/s"
-        out.append(f"timing [{t.method}]: n = ({n}) GSE, V = {speed}")
-    out += _thickness_lines(res) + _comparison_lines(res)
+    out += _timing_lines(res) + _thickness_lines(res) + _comparison_lines(res)
     out += [f"wrote {res.files[k]}" for k in ("mp_analysis.json", "report.html") if k in res.files]
     figs = [str(v) for k, v in res.files.items() if k.startswith("figures/")]
     return out + ([f"figures: {', '.join(figs)}"] if figs else [])
@@ -309,6 +317,13 @@ def cmd_report(args, # parsed arguments (build_parser)
         for k, p in files.items(): print(f"wrote {p}")
     return EXIT_OK
 
+# %% ../nbs/16_cli.ipynb #a7261b55
+def _not_ok(r, # one summary row whose status is not "ok"
+           ) -> str: # what went wrong, for the console
+    "A failed event's error, or the stages a partial one did not complete."
+    if r["status"] == "failed": return f"failed (exit {r['exit_code']}): {r['error']}"
+    return f"partial: stages failed: {r['stages_failed'] or 'none'}; skipped: {r['stages_skipped'] or 'none'}"
+
 # %% ../nbs/16_cli.ipynb #f1efc1a4
 def cmd_batch(args, # parsed arguments (build_parser)
              ) -> int: # exit code (errors are raised and mapped by main)
@@ -318,9 +333,8 @@ def cmd_batch(args, # parsed arguments (build_parser)
     if not args.quiet:
         n_ok = int((summ["status"] == "ok").sum())
         print(f"{n_ok}/{len(summ)} events ok; summary in {Path(args.out) / 'summary.csv'}")
-        for _, r in summ[summ["status"] != "ok"].iterrows():
-            print(f"  {r['event']}: {r['status']}: {r['error']}")
-    return EXIT_OK
+        for _, r in summ[summ["status"] != "ok"].iterrows(): print(f"  {r['event']}: {_not_ok(r)}")
+    return EXIT_FAILED if (summ["status"] == "failed").any() else EXIT_OK
 
 # %% ../nbs/16_cli.ipynb #b9312657
 def cmd_overlay_template(args, # parsed arguments (build_parser)

@@ -14,9 +14,10 @@ from .core import (InputError, FrameError, GeometryError, NoDataError, check_fra
                          R_E_KM)
 
 # %% auto #0
-__all__ = ['MIN_SAMPLES', 'SHUE_MODELS', 'MVAResult', 'no_min_variance', 'mva', 'MVABootstrap', 'mva_bootstrap', 'nested_windows',
-           'sliding_windows', 'MVAScan', 'mva_scan', 'shue_r0', 'shue_alpha', 'ShueResult', 'shue_normal', 'LMN',
-           'lmn_from_vectors', 'hybrid_lmn', 'lmn_for_probe']
+__all__ = ['MIN_SAMPLES', 'SHUE_MODELS', 'MVAResult', 'no_min_variance', 'mva', 'MVABootstrap', 'mva_bootstrap', 'fft_len',
+           'autocorr_time', 'correlated_sigma', 'window_mva', 'nested_windows', 'sliding_windows', 'MVAScan',
+           'mva_scan', 'shue_r0', 'shue_alpha', 'ShueResult', 'shue_normal', 'LMN', 'lmn_from_vectors', 'hybrid_lmn',
+           'lmn_for_probe']
 
 # %% ../nbs/04_coords.ipynb #1020c824
 MIN_SAMPLES = 10 # fewest finite samples MVA accepts (a 3x3 covariance from fewer is noise)
@@ -256,6 +257,54 @@ def mva_bootstrap(B: np.ndarray, # (N,3) magnetic field, nT, `frame` (NaN rows d
     n = n * np.where(n @ base.normal < 0, -1.0, 1.0)[:, None]
     ang = np.degrees(np.arccos(np.clip(n @ base.normal, -1, 1)))
     return MVABootstrap(base, n, ang, r, seed, base.frame)
+
+# %% ../nbs/04_coords.ipynb #b1f7c0a2
+def fft_len(m: int, # smallest length wanted
+           ) -> int: # smallest 2^a 3^b 5^c ≥ m
+    "A length ≥ m with only the factors 2, 3 and 5, where numpy's FFT is fast."
+    best, p5 = 2 * max(int(m), 1), 1
+    while p5 < best:
+        p35 = p5
+        while p35 < best:
+            p = p35
+            while p < m: p *= 2
+            best, p35 = min(best, p), p35 * 3
+        p5 *= 5
+    return best
+
+# %% ../nbs/04_coords.ipynb #ce45ddae
+def autocorr_time(x: np.ndarray, # (N,) a series on a uniform time grid, any units (NaN not allowed)
+                 ) -> float: # integrated autocorrelation time τ, in samples (≥ 1)
+    "τ = 1 + 2 Σ ρ_k over the initial run of positive autocorrelations (FFT, O(N log N))."
+    x = np.asarray(x, float) - np.mean(x)
+    n = len(x)
+    if n < 3 or not np.any(x): return 1.0
+    m = fft_len(2 * n)   # zero padding ≥ 2n − 1: the linear (not circular) autocorrelation
+    f = np.fft.rfft(x, m)
+    ac = np.fft.irfft(f * np.conj(f), m)[:n]
+    rho = ac[1:] / ac[0]
+    stop = np.flatnonzero(rho <= 0)
+    k = stop[0] if len(stop) else n - 1
+    return float(max(1.0, 1 + 2 * rho[:k].sum()))
+
+# %% ../nbs/04_coords.ipynb #8602e813
+def correlated_sigma(B: np.ndarray, # (n,3) the field MVA was run on, nT (NaN rows are skipped)
+                     r: MVAResult, # its MVA (not degenerate)
+                    ) -> tuple: # (M_eff independent samples, cone σ of the normal with M_eff samples, deg)
+    "M_eff = M/τ from the autocorrelation of B·n̂, and the Sonnerup–Scheible σ widened to M_eff samples."
+    X = np.asarray(B, float)
+    X = X[np.isfinite(X).all(axis=1)]
+    n_eff = max(len(X) / autocorr_time(X @ r.normal), 2.0)
+    return n_eff, r.sigma_n_deg * np.sqrt((len(X) - 1) / max(n_eff - 1, 1.0))
+
+# %% ../nbs/04_coords.ipynb #01a55efb
+def window_mva(B: np.ndarray, # (n,3) field inside one window, nT, `frame`, no NaN
+               frame: str, # frame of B
+               constraint: str | None = None, # None or "<Bn>=0"
+              ) -> tuple: # (MVAResult, n_eff, σ cone with n_eff samples, deg)
+    "MVA of one window with its σ inflated for the autocorrelation of B along the normal."
+    r = mva(B, frame=frame, constraint=constraint, allow_degenerate=True)
+    return (r, np.nan, np.nan) if r.degenerate else (r, *correlated_sigma(B, r))
 
 # %% ../nbs/04_coords.ipynb #6be8f653
 def _is_seconds(t) -> bool: return isinstance(t, (int, float, np.floating, np.integer))
@@ -584,17 +633,18 @@ def _model_reference(frame, pos_gsm_km, psi, bz_nT, dp_nPa, model, aberration_de
     return n_mod, z, sh, _model_sigma(_positions_km(pos), n_gsm, bz_nT, dp_nPa, bz_spread_nT), ""
 
 # %% ../nbs/04_coords.ipynb #424b87cb
-def _choose_N(mv, n_mod, sig_mod, ratio_min, label) -> tuple:
-    "(N sign-aligned with n_mod, method, σ_N deg, reason)."
-    r23 = mv.ratio23
-    if r23 >= ratio_min and not mv.degenerate:
-        N, method, sig = mv.normal, "MVA", mv.sigma_n_deg
-        why = f"λ2/λ3 = {r23:.2f} ≥ ratio_min {ratio_min}: N from MVA x3"
+def _choose_N(mv, n_mod, sig_mod, ratio_min, label, sig_mva) -> tuple:
+    "(N sign-aligned with n_mod, method, σ_N deg, reason): MVA when well determined and within 3σ of the model."
+    r23, ang = mv.ratio23, np.degrees(np.arccos(np.clip(abs(mv.normal @ n_mod), 0, 1)))
+    lim = 3 * np.hypot(sig_mva, sig_mod)   # NaN without a model: no test
+    if mv.degenerate: why = f"λ2/λ3 = {r23:.2f}: no minimum-variance direction, N from {label}"
+    elif r23 < ratio_min: why = f"λ2/λ3 = {r23:.2f} < ratio_min {ratio_min}: N from {label}"
+    elif ang > lim: why = (f"λ2/λ3 = {r23:.2f}, but the MVA normal is {ang:.0f}° from the model, beyond 3σ "
+                           f"({lim:.1f}°): the window is not one planar boundary; N from {label}")
     else:
-        N, method, sig = n_mod, "model", sig_mod
-        why = f"λ2/λ3 = {r23:.2f} < ratio_min {ratio_min}: N from {label}"
-        if mv.degenerate: why = f"λ2/λ3 = {r23:.2f}: no minimum-variance direction, N from {label}"
-    return (N if N @ n_mod >= 0 else -N), method, sig, why
+        why = f"λ2/λ3 = {r23:.2f} ≥ ratio_min {ratio_min}: N from MVA x3 (σ with M_eff samples)"
+        return (mv.normal if mv.normal @ n_mod >= 0 else -mv.normal), "MVA", sig_mva, why
+    return n_mod, "model", sig_mod, why
 
 # %% ../nbs/04_coords.ipynb #288ea7ed
 def _choose_L(mv, N, z, ratio_l_min) -> tuple:
@@ -635,7 +685,8 @@ def hybrid_lmn(B: np.ndarray, # (N,3) magnetic field over the crossing, nT, `fra
     cos = np.clip(abs(mv.normal @ n_mod), 0, 1)
     ang = np.nan if sh is None else float(np.degrees(np.arccos(cos)))
     label = f"Shue {model} model (Bz {bz_nT} nT, Dp {dp_nPa} nPa)"
-    N, method, sig, why = _choose_N(mv, n_mod, sig_mod, ratio_min, label)
+    sig_mva = np.nan if mv.degenerate else correlated_sigma(B, mv)[1]
+    N, method, sig, why = _choose_N(mv, n_mod, sig_mod, ratio_min, label, sig_mva)
     L, lwhy = _choose_L(mv, N, z, ratio_l_min)
     return _triad(L, N, frame, method=method, reason=why + lwhy + note, sigma_N_deg=float(sig),
                   ratio12=mv.ratio12, ratio23=mv.ratio23, angle_mva_model_deg=ang, mva=mv, shue=sh)

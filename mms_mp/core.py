@@ -87,7 +87,8 @@ def gsm_to_gse(v: np.ndarray, psi_rad) -> np.ndarray:
     return rotate_about_x(v, -np.asarray(psi_rad))
 
 # %% ../nbs/00_core.ipynb #1e469e40
-def as_datetime64(t) -> np.ndarray | np.datetime64:
+def as_datetime64(t, # ISO string ('Z', '/' ok), datetime (tz-aware: converted), pandas, numpy
+                 ) -> np.ndarray | np.datetime64: # datetime64[ns] UTC, same shape as t
     "Convert ISO strings, datetimes, pandas timestamps or datetime64 (scalar or array) to datetime64[ns] UTC."
     try:
         if isinstance(t, str) or np.isscalar(t) or not hasattr(t, "__len__"):
@@ -102,6 +103,7 @@ def as_datetime64(t) -> np.ndarray | np.datetime64:
     except (ValueError, TypeError) as e:
         raise InputError(f"cannot read {t!r} as a UTC time: {e}; use ISO-8601 like '2019-01-27T12:15:00'") from None
 
+# %% ../nbs/00_core.ipynb #2a4e5ee1
 def parse_trange(trange, # (start, end): ISO strings, datetimes or datetime64
                 ) -> tuple[np.datetime64, np.datetime64]: # (start, end) as datetime64[ns]
     "Validate a time range: two times, start strictly before end."
@@ -116,19 +118,23 @@ def parse_trange(trange, # (start, end): ISO strings, datetimes or datetime64
     if not t0 < t1: raise InputError(f"trange start {iso_ms(t0)} is not before end {iso_ms(t1)}")
     return t0, t1
 
+# %% ../nbs/00_core.ipynb #7a67c3ab
 def seconds_since(t, # datetime64 array or scalar
                   t0, # origin, datetime64 or anything as_datetime64 reads
                  ) -> np.ndarray: # float seconds since t0
     "Float seconds of `t` after `t0` (exact to the nanosecond before the float conversion)."
     return (as_datetime64(t) - as_datetime64(t0)).astype("timedelta64[ns]").astype(np.int64) / 1e9
 
+# %% ../nbs/00_core.ipynb #3e4a97f2
 def from_seconds(s, # float seconds since t0
                  t0, # origin
                 ) -> np.ndarray: # datetime64[ns]
     "Inverse of `seconds_since`."
     return as_datetime64(t0) + np.round(np.asarray(s, float) * 1e9).astype("int64").astype("timedelta64[ns]")
 
-def iso_ms(t) -> str | list[str]:
+# %% ../nbs/00_core.ipynb #c5ae3eca
+def iso_ms(t, # time(s), anything as_datetime64 reads
+          ) -> str | list[str]: # ISO-8601 UTC with milliseconds and a trailing Z
     "ISO-8601 UTC with milliseconds and trailing Z (scalar → str, array → list)."
     a = np.asarray(as_datetime64(t)).astype("datetime64[ms]")
     if a.ndim == 0: return str(a) + "Z"

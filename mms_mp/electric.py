@@ -316,6 +316,51 @@ def _ivw_mean(per, W, used, birge=True):
     return VN, np.where(den > 0, sig * fac, np.nan), fac
 
 # %% ../nbs/08_electric.ipynb #8fc93922
+def _named_sources(sources, # {name: VelocitySource} or a list of them
+                   frame: str, # the frame every source must be in
+                  ) -> dict: # {name: VelocitySource}; unnamed list items become "source0", …
+    "The velocity sources as a named dict, refused when empty or when a source is in another frame."
+    if isinstance(sources, (list, tuple)):
+        sources = {s.name or f"source{i}": s for i, s in enumerate(sources)}
+    if not sources:
+        raise InputError(
+            "no velocity sources given; pass at least one VelocitySource (exb_source, fpi_source, heplus_source)"
+        )
+    for k, s in sources.items(): check_frame(s.frame, frame, f"velocity source {k!r}")
+    return sources
+
+# %% ../nbs/08_electric.ipynb #76626dd0
+def _source_vpar(s: VelocitySource, # one source; only E×B sources (with b̂) get a V∥ term
+                 fpi: VelocitySource | None, # the FPI ion source, if any
+                 exb_parallel: str, # "fpi": V∥ from FPI where it is good; "sigma": σ only
+                 v_par_km_s: float | None, # a fixed |V∥| for the σ term (no correction), km/s
+                 v_par_default_km_s: float, # |V∥| assumed where FPI gives no estimate, km/s
+                ) -> tuple | None: # (V∥ correction, random 1σ, systematic 1σ) on `s.t`, km/s
+    "The field-aligned velocity term of an E×B source (None for a moment source)."
+    if s.b_hat is None: return None
+    if v_par_km_s is not None:
+        return np.zeros(len(s.t)), np.zeros(len(s.t)), np.full(len(s.t), float(v_par_km_s))
+    return _vpar_estimate(s, fpi if exb_parallel == "fpi" else None, v_par_default_km_s)
+
+# %% ../nbs/08_electric.ipynb #c4625a3e
+def _source_vn(s: VelocitySource, # one velocity source, km/s, same frame as `n`
+               n: np.ndarray, # (3,) unit normal
+               vpar, # V∥ term from `_source_vpar` (None: no correction)
+               sigma_n_rad: float, # 1σ of n̂, rad: adds (σ_n |v_t|)² to the systematic variance
+               scatter_window: int, # samples in the robust scatter window (0: none)
+              ) -> tuple: # ((t, (N,5) V_N km/s + 4 variances (km/s)²), (N,) good)
+    "One source's V_N and variances, ready to merge on the common grid."
+    vn, corr, var, var_c, sys_v = s.normal(n, vpar)
+    if sigma_n_rad:
+        vt = np.linalg.norm(s.v_km_s - np.outer(s.v_km_s @ n, n), axis=1)   # tangential speed, km/s
+        sys_v = sys_v + (sigma_n_rad * vt) ** 2
+    own_sc = np.zeros(len(vn))
+    if scatter_window: own_sc = robust_scatter(np.where(s.good, vn, np.nan), scatter_window)
+    good = s.good & np.isfinite(var) & np.isfinite(sys_v)
+    cols = np.column_stack([vn + corr, var, var_c, sys_v, own_sc ** 2])   # own scatter, before V∥
+    return (s.t, cols), good
+
+# %% ../nbs/08_electric.ipynb #732ca54e
 def normal_velocity(sources, # {name: VelocitySource} or a list of them
                     n_hat, # (3,) normal (outward) in `frame`, or an mms_mp.coords.LMN
                     *,
@@ -333,36 +378,12 @@ def normal_velocity(sources, # {name: VelocitySource} or a list of them
     "Inverse-variance blend of V_N = v·n̂ from several velocity sources on one grid (frames checked)."
     frame = check_frame(frame, frame, "n_hat")
     n = _unit_normal(n_hat, frame)
-    if isinstance(sources, (list, tuple)):
-        sources = {s.name or f"source{i}": s for i, s in enumerate(sources)}
-    if not sources:
-        raise InputError(
-            "no velocity sources given; pass at least one VelocitySource (exb_source, fpi_source, heplus_source)"
-        )
-    for k, s in sources.items(): check_frame(s.frame, frame, f"velocity source {k!r}")
+    sources = _named_sources(sources, frame)
     fpi = next((s for s in sources.values() if s.b_hat is None and "FPI" in s.name.upper()), None)
     series, goods = {}, {}
     for k, s in sources.items():
-        vpar = None
-        if s.b_hat is not None:
-            vpar = (
-                (np.zeros(len(s.t)), np.zeros(len(s.t)), np.full(len(s.t), float(v_par_km_s)))
-                if v_par_km_s is not None
-                else _vpar_estimate(s, fpi if exb_parallel == "fpi" else None, v_par_default_km_s)
-            )
-        vn, corr, var, var_c, sys = s.normal(n, vpar)
-        if sigma_n_rad:
-            sys = (
-                sys
-                + (sigma_n_rad * np.linalg.norm(s.v_km_s - np.outer(s.v_km_s @ n, n), axis=1)) ** 2
-            )
-        own_sc = (
-            robust_scatter(np.where(s.good, vn, np.nan), scatter_window)
-            if scatter_window
-            else np.zeros(len(vn))
-        )
-        series[k] = (s.t, np.column_stack([vn + corr, var, var_c, sys, own_sc ** 2]))   # own scatter, before V∥
-        goods[k] = s.good & np.isfinite(var) & np.isfinite(sys)
+        vpar = _source_vpar(s, fpi, exb_parallel, v_par_km_s, v_par_default_km_s)
+        series[k], goods[k] = _source_vn(s, n, vpar, sigma_n_rad, scatter_window)
     m = merge_vars(
         series, cadence, t_range=_aligned_range(sources, cadence, t_range, align_to), good=goods
     )
@@ -531,6 +552,54 @@ def _check_smoothing(order, lam, max_block, max_gap_s):
         raise InputError(f"max_gap_s must be ≥ 0 s or None, got {max_gap_s!r}")
 
 # %% ../nbs/08_electric.ipynb #41ef3491
+def _smooth_block(y: np.ndarray, # (n,) V_N of one block, km/s (0 where not good)
+                  w: np.ndarray, # (n,) weights 1/σ², (km/s)⁻² (0 where not good)
+                  order: int, # difference penalty order
+                  lam: float | None, # fixed λ, (km/s)⁻²; None: chosen by unbiased risk
+                  cadence_s: float, # grid step, s
+                 ) -> tuple: # (fit km/s, posterior covariance (km/s)², (λ, φ̂, edf, width s))
+    "Whittaker fit of one block, its posterior covariance widened (never shrunk) by the fit's φ̂."
+    from scipy.linalg import cho_solve_banded
+    n, m = len(y), int((w > 0).sum())
+    P = _penalty_banded(n, order)
+    L = _ubre_lambda(y, w, P, order) if lam is None else float(lam)
+    v, cf = _whittaker(y, w, L, P, order)
+    C = cho_solve_banded((cf, False), np.eye(n))
+    edf = float(np.sum(w * np.diag(C)))
+    phi = float(np.sum(w * (y - v) ** 2)) / max(m - edf, 1.0)
+    C *= max(phi, 1.0)   # widen only (Birge convention), never shrink σ
+    return v, C, (L, phi, edf, cadence_s * m / edf)
+
+# %% ../nbs/08_electric.ipynb #e310c7f8
+def _smooth_blocks(V_N: np.ndarray, # (G,) blended V_N, km/s
+                   sig: np.ndarray, # (G,) its 1σ, km/s
+                   good: np.ndarray, # (G,) bool samples to use (finite, σ > 0)
+                   blocks: list, # [(i0, i1)] inclusive index ranges (`_blocks`)
+                   order: int, # difference penalty order
+                   lam: float | None, # fixed λ, (km/s)⁻²; None: chosen per block
+                   cadence_s: float, # grid step, s
+                  ) -> tuple: # (V km/s, σ km/s, [(i0, C)], {"lam", …: per block}, flags)
+    "Smooth every block; a block too short to judge any smoothing passes through, flagged."
+    V, S = np.full(len(V_N), np.nan), np.full(len(V_N), np.nan)
+    cov, info, flags = [], {"lam": [], "phi": [], "edf": [], "width_s": []}, set()
+    for a, b in blocks:
+        sl = slice(a, b + 1)
+        g = good[sl]
+        if int(g.sum()) <= order + 2:
+            V[sl], S[sl] = np.where(g, V_N[sl], np.nan), np.where(g, sig[sl], np.nan)
+            cov.append((a, np.diag(np.where(g, sig[sl] ** 2, 0.0))))
+            flags.add("too_few_samples")
+            for k in info: info[k].append(np.nan)
+            continue
+        w = np.where(g, 1 / np.where(g, sig[sl], 1.0) ** 2, 0.0)
+        v, C, stats = _smooth_block(np.where(g, V_N[sl], 0.0), w, order, lam, cadence_s)
+        V[sl] = np.where(g, v, np.nan)
+        S[sl] = np.where(g, np.sqrt(np.diag(C)), np.nan)
+        cov.append((a, C))
+        for k, x in zip(info, stats): info[k].append(float(x))
+    return V, S, cov, info, flags
+
+# %% ../nbs/08_electric.ipynb #a91fbd31
 def smooth_normal_velocity(nv: NormalVelocity, # blended V_N ± σ on a uniform grid (normal_velocity)
                            *,
                            order: int = 2, # difference penalty order (2: penalise curvature); 0 returns nv unchanged
@@ -539,7 +608,6 @@ def smooth_normal_velocity(nv: NormalVelocity, # blended V_N ± σ on a uniform 
                            max_block: int = 4000, # most samples smoothed together (dense covariance)
                           ) -> NormalVelocity: # smoothed V_N, posterior σ and covariance blocks; sources as in `nv`
     "Whittaker (penalised least squares) smoothing of a blended V_N; λ by unbiased risk; posterior covariance."
-    from scipy.linalg import cho_solve_banded
     if order == 0: return nv
     _check_smoothing(order, lam, max_block, max_gap_s)
     t = np.asarray(nv.t)
@@ -548,31 +616,7 @@ def smooth_normal_velocity(nv: NormalVelocity, # blended V_N ± σ on a uniform 
     sig = np.asarray(nv.sigma_V_N, float)
     good = nv.good & np.isfinite(sig) & (sig > 0)
     blocks, split = _blocks(good, c, mg, int(max_block))
-    V, S = np.full(len(t), np.nan), np.full(len(t), np.nan)
-    cov, info, flags = [], {"lam": [], "phi": [], "edf": [], "width_s": []}, set()
-    for a, b in blocks:
-        sl = slice(a, b + 1)
-        g = good[sl]
-        n, m = b - a + 1, int(g.sum())
-        w = np.where(g, 1 / np.where(g, sig[sl], 1.0) ** 2, 0.0)
-        y = np.where(g, nv.V_N[sl], 0.0)
-        if m <= order + 2:                                   # too few samples to judge any smoothing: pass them through
-            V[sl], S[sl] = np.where(g, nv.V_N[sl], np.nan), np.where(g, sig[sl], np.nan)
-            cov.append((a, np.diag(np.where(g, sig[sl] ** 2, 0.0))))
-            flags.add("too_few_samples")
-            for k in info: info[k].append(np.nan)
-            continue
-        P = _penalty_banded(n, order)
-        L = _ubre_lambda(y, w, P, order) if lam is None else float(lam)
-        v, cf = _whittaker(y, w, L, P, order)
-        C = cho_solve_banded((cf, False), np.eye(n))
-        edf = float(np.sum(w * np.diag(C)))
-        phi = float(np.sum(w * (y - v) ** 2)) / max(m - edf, 1.0)
-        C *= max(phi, 1.0)   # widen only (Birge convention), never shrink σ
-        V[sl] = np.where(g, v, np.nan)
-        S[sl] = np.where(g, np.sqrt(np.diag(C)), np.nan)
-        cov.append((a, C))
-        for k, x in zip(info, (L, phi, edf, c * m / edf)): info[k].append(float(x))
+    V, S, cov, info, flags = _smooth_blocks(nv.V_N, sig, good, blocks, order, lam, c)
     if split: flags.add("block_split")
     if not blocks:
         flags.add("no_usable_samples")                   # nothing finite with σ > 0: all NaN, said so
@@ -635,6 +679,31 @@ def vperp_agreement(fpi: VelocitySource, # FPI ion source
 # %% ../nbs/08_electric.ipynb #5e637689
 _SRC_KEYS = ("E_gse", "B_gse", "Vi_gse", "Ni", "Ti", "V_Heplus_gse", "N_Heplus", "T_Heplus")
 
+def _event_sources(d: dict, # one probe's {name in _SRC_KEYS: DataArray}: E mV/m, B nT, V km/s, GSE
+                   probe, # probe 1..4 (for the message)
+                   sigma_E_mVm: float, # EDP 1σ per component, mV/m
+                   sigma_B_nT: float, # FGM 1σ per component, nT
+                   t_range, # (start, end) datetime64 for E×B; None: the E/B overlap
+                  ) -> dict: # {"ExB", "FPI ions", "HPCA He+": VelocitySource}, GSE
+    "The sources of `event_sources` from one probe's data; InputError when none can be built."
+    out = {}
+    ts = lambda k: (d[k].time.values, d[k].values)
+    if "E_gse" in d and "B_gse" in d:
+        r = exb_velocity_sync(ts("E_gse"), ts("B_gse"), frame="GSE", t_range=t_range,
+                              sigma_E_mVm=sigma_E_mVm, sigma_B_nT=sigma_B_nT)
+        out["ExB"] = exb_source(r)
+    if all(k in d for k in ("Vi_gse", "Ni", "Ti")):
+        out["FPI ions"] = fpi_source(*ts("Vi_gse"), d["Ni"].values, d["Ti"].values)
+    if all(k in d for k in ("V_Heplus_gse", "N_Heplus")):
+        T = d["T_Heplus"].values if "T_Heplus" in d else None
+        out["HPCA He+"] = heplus_source(*ts("V_Heplus_gse"), d["N_Heplus"].values, T)
+    if not out:
+        raise InputError(
+            f"mms{probe} has none of E_gse+B_gse, Vi_gse+Ni+Ti, V_Heplus_gse+N_Heplus; load FGM+EDP, FPI or HPCA"
+        )
+    return out
+
+# %% ../nbs/08_electric.ipynb #b35aa109
 def event_sources(event, # mms_mp.data.Event
                   probe, # probe 1..4
                   *,
@@ -652,34 +721,3 @@ def event_sources(event, # mms_mp.data.Event
     out = _event_sources(d, probe, sigma_E_mVm, sigma_B_nT, t_range)
     memo[key] = (ins, out)
     return dict(out)
-
-def _event_sources(d, probe, sigma_E_mVm, sigma_B_nT, t_range) -> dict:
-    "The sources of `event_sources` from one probe's {quantity: DataArray}."
-    out = {}
-    ts = lambda k: (d[k].time.values, d[k].values)
-    if "E_gse" in d and "B_gse" in d:
-        out["ExB"] = exb_source(
-            exb_velocity_sync(
-                ts("E_gse"),
-                ts("B_gse"),
-                frame="GSE",
-                t_range=t_range,
-                sigma_E_mVm=sigma_E_mVm,
-                sigma_B_nT=sigma_B_nT,
-            )
-        )
-    if all(k in d for k in ("Vi_gse", "Ni", "Ti")):
-        out["FPI ions"] = fpi_source(d["Vi_gse"].time.values, d["Vi_gse"].values, d["Ni"].values,
-                                     d["Ti"].values)
-    if all(k in d for k in ("V_Heplus_gse", "N_Heplus")):
-        out["HPCA He+"] = heplus_source(
-            d["V_Heplus_gse"].time.values,
-            d["V_Heplus_gse"].values,
-            d["N_Heplus"].values,
-            d["T_Heplus"].values if "T_Heplus" in d else None,
-        )
-    if not out:
-        raise InputError(
-            f"mms{probe} has none of E_gse+B_gse, Vi_gse+Ni+Ti, V_Heplus_gse+N_Heplus; load FGM+EDP, FPI or HPCA"
-        )
-    return out

@@ -189,19 +189,12 @@ def cumtrapz_sigma_cov(ts: np.ndarray, # (N,) times, s, one segment
     return np.sqrt(np.maximum(var, 0.0))
 
 # %% ../nbs/09_motion.ipynb #68b93703
-def integrate_disp(t, # (N,) times: datetime64 or float s, strictly increasing
-                   vN_km_s, # (N,) normal velocity V_N, km/s (positive outward along n̂)
-                   *,
-                   sigma_v=None, # 1σ of V_N, km/s: scalar or (N,), independent between samples; None: 0
-                   bias_sigma_km_s: float = 0.0, # 1σ of a constant bias of V_N, km/s
-                   sigma_n_rad: float = 0.0, # 1σ error of the normal direction, rad
-                   vt_km_s=None, # (N,) tangential speed |V - V_N n̂|, km/s, used with sigma_n_rad
-                   scheme: str = "trap", # "trap" (O(h²), exact for linear) or "simpson" (O(h⁴))
-                   max_gap_s: float | None = None, # a longer step ends a segment, s; None: 3 × median step
-                   frame: str = "none", # frame of the normal used for V_N (recorded only)
-                   cov_v=None, # [(i0, C)] V_N covariance blocks, (km/s)²; trapezoid only
-                  ) -> DispResult: # displacement along n̂, km, per segment
-    "Integrate V_N dt per gap-free segment with random (√N σ dt) and systematic (∝ elapsed time) 1σ."
+def _disp_input(t, # (N,) times: datetime64 or float s
+                vN_km_s, # (N,) normal velocity, km/s
+                scheme: str, # "trap" or "simpson"
+                cov_v, # V_N covariance blocks or None
+               ) -> tuple: # (times as given (N,), seconds from the first (N,), V_N km/s (N,) float)
+    "Check the inputs of `integrate_disp`, saying what to fix."
     if scheme not in ("trap", "simpson"):
         raise InputError(f"scheme must be 'trap' or 'simpson', got {scheme!r}")
     if cov_v is not None and scheme != "trap":
@@ -222,6 +215,46 @@ def integrate_disp(t, # (N,) times: datetime64 or float s, strictly increasing
             "times must be strictly increasing; sort and de-duplicate them first "
             "(idx, report = mms_mp.core.clean_times(t); use t[idx], v[idx])"
         )
+    return tt, ts, v
+
+# %% ../nbs/09_motion.ipynb #01ddf20d
+def _segment_ranges(seg: np.ndarray, # (N,) segment id per sample, -1 unusable (`segments_of`)
+                   ) -> list: # [(i0, i1)] first and last sample index of each segment, inclusive
+    "Index ranges of the segments labelled by `segments_of`, in time order."
+    starts = np.flatnonzero(np.r_[True, np.diff(seg) != 0] & (seg >= 0))
+    return [(i0, i0 + int(np.argmax(np.r_[seg[i0:] != seg[i0], True])) - 1) for i0 in starts]
+
+# %% ../nbs/09_motion.ipynb #c775cae4
+def _segment_disp(ts: np.ndarray, # (n,) times of one segment, s
+                  v: np.ndarray, # (n,) V_N, km/s
+                  sv: np.ndarray, # (n,) independent 1σ of V_N, km/s
+                  vt: np.ndarray, # (n,) tangential speed, km/s (for the normal-direction σ)
+                  scheme: str, # "trap" or "simpson"
+                  blocks: list | None, # [(a, B)] V_N covariance blocks, (km/s)²; None: independent
+                  bias_sigma_km_s: float, # 1σ of a constant bias of V_N, km/s
+                  sigma_n_rad: float, # 1σ of the normal direction, rad
+                 ) -> tuple: # (X, random σ, systematic σ), km, each (n,), from 0 at ts[0]
+    "Displacement of one gap-free segment with its random and systematic 1σ."
+    X, sr = (cumtrapz_sigma if scheme == "trap" else cumsimpson_sigma)(ts, v, sv)
+    if blocks is not None: sr = cumtrapz_sigma_cov(ts, sv, blocks)
+    vt_int = cumtrapz_sigma(ts, np.nan_to_num(vt), np.zeros(len(ts)))[0]
+    return X, sr, np.hypot(bias_sigma_km_s * (ts - ts[0]), sigma_n_rad * vt_int)
+
+# %% ../nbs/09_motion.ipynb #c76d42f1
+def integrate_disp(t, # (N,) times: datetime64 or float s, strictly increasing
+                   vN_km_s, # (N,) normal velocity V_N, km/s (positive outward along n̂)
+                   *,
+                   sigma_v=None, # 1σ of V_N, km/s: scalar or (N,), independent between samples; None: 0
+                   bias_sigma_km_s: float = 0.0, # 1σ of a constant bias of V_N, km/s
+                   sigma_n_rad: float = 0.0, # 1σ error of the normal direction, rad
+                   vt_km_s=None, # (N,) tangential speed |V - V_N n̂|, km/s, used with sigma_n_rad
+                   scheme: str = "trap", # "trap" (O(h²), exact for linear) or "simpson" (O(h⁴))
+                   max_gap_s: float | None = None, # a longer step ends a segment, s; None: 3 × median step
+                   frame: str = "none", # frame of the normal used for V_N (recorded only)
+                   cov_v=None, # [(i0, C)] V_N covariance blocks, (km/s)²; trapezoid only
+                  ) -> DispResult: # displacement along n̂, km, per segment
+    "Integrate V_N dt per gap-free segment with random (√N σ dt) and systematic (∝ elapsed time) 1σ."
+    tt, ts, v = _disp_input(t, vN_km_s, scheme, cov_v)
     sv = _sigma_array(sigma_v, len(v), "sigma_v")
     vt = _sigma_array(vt_km_s, len(v), "vt_km_s")
     ok = np.isfinite(v) & np.isfinite(sv)
@@ -233,16 +266,10 @@ def integrate_disp(t, # (N,) times: datetime64 or float s, strictly increasing
     seg = segments_of(ts, ok, mg)
     X, sr, ss = (np.full(len(v), np.nan) for _ in range(3))
     segs = []
-    integ = cumtrapz_sigma if scheme == "trap" else cumsimpson_sigma
-    starts = np.flatnonzero(np.r_[True, np.diff(seg) != 0] & (seg >= 0))
-    for i0 in starts:                                         # loop over segments, not samples
-        i1 = i0 + int(np.argmax(np.r_[seg[i0:] != seg[i0], True])) - 1
+    for i0, i1 in _segment_ranges(seg):                     # loop over segments, not samples
         sl = slice(i0, i1 + 1)
-        T = ts[sl] - ts[i0]
-        X[sl], sr[sl] = integ(ts[sl], v[sl], sv[sl])
-        if cov_v is not None:
-            sr[sl] = cumtrapz_sigma_cov(ts[sl], sv[sl], _local_blocks(i0, i1, cov_v))
-        vt_int = cumtrapz_sigma(ts[sl], np.nan_to_num(vt[sl]), np.zeros(i1 - i0 + 1))[0]
-        ss[sl] = np.hypot(bias_sigma_km_s * T, sigma_n_rad * vt_int)
+        blocks = None if cov_v is None else _local_blocks(i0, i1, cov_v)
+        X[sl], sr[sl], ss[sl] = _segment_disp(ts[sl], v[sl], sv[sl], vt[sl], scheme, blocks,
+                                              bias_sigma_km_s, sigma_n_rad)
         segs.append(dict(i0=int(i0), i1=int(i1), t0=tt[i0], t1=tt[i1], n=int(i1 - i0 + 1)))
     return DispResult(tt, X, sr, ss, seg, segs, scheme, frame, sv, cov_v)

@@ -11,7 +11,7 @@ import numpy as np
 
 from .core import (InputError, FrameError, GeometryError, check_frame, as_datetime64, seconds_since,
                          from_seconds, iso_ms, R_E_KM)
-from .normals import autocorr_time
+from .coords import autocorr_time
 from .resample import interp_nogap
 
 # %% auto #0
@@ -500,6 +500,50 @@ def _judged_formation(positions, # positions at the crossing times (dict or (K,3
                  f"between the crossings is not formation extent, so it is judged a {geo.label}"]
 
 # %% ../nbs/05_multispacecraft.ipynb #d286db19
+def _timing_inputs(positions, # crossing positions, km (as `timing_normal`)
+                   times, # crossing times (as `timing_normal`)
+                   sigma_t_s, # timing 1σ, s: scalar or dict probe → σ
+                   formation, # positions at one common time, km, or None
+                   **kw, # frame, string_E, planar_P for `formation_geometry`
+                  ) -> tuple: # (geometry, flags, probes, D (K,3) km, τ (K,) s, t_ref, σ_t (K,) s)
+    "Checked timing inputs: formation, probes, positions about the mesocentre, delays, σ_t."
+    geo, gflags = _judged_formation(positions, formation, **kw)
+    keys, r = _as_positions(positions)
+    tau, t_ref = _as_times(times, keys)
+    sig_t = _sigma_t(sigma_t_s, keys)
+    _check_delays(tau)
+    return geo, gflags, keys, r - geo.center_km, tau, t_ref, sig_t
+
+# %% ../nbs/05_multispacecraft.ipynb #0181d936
+def _timing_basis(D, # (K,3) positions about the mesocentre, km
+                  tau, # (K,) crossing times, s
+                  w_t, # (K,) timing weights 1/σ_t², s⁻²
+                  geo, # FormationGeometry of the formation
+                  sigma_r_km, # position 1σ, km
+                  resolve_frac, # largest σ(m_i)/|m| of a resolved direction
+                  n0, # (3,) unit constraint normal, or None
+                  constrain, # "auto": use n0 only if degenerate; "always"
+                  normal_source, # name of the normal (for messages)
+                 ) -> tuple: # ((k,3) resolved directions, directions solved for, constrained?)
+    "Directions the formation resolves, and those solved for: all, or only n0 when constrained."
+    B = _resolved_basis(D, tau, w_t, geo, sigma_r_km, resolve_frac)
+    constrained = n0 is not None and (len(B) < 3 or constrain == "always")
+    if constrained: _check_not_perpendicular(B, n0, geo.label, normal_source)
+    return B, (n0[None] if constrained else B), constrained
+
+# %% ../nbs/05_multispacecraft.ipynb #38d46fd6
+def _timing_fit(D, # (K,3) positions about the mesocentre, km
+                tau, # (K,) crossing times, s
+                w_t, # (K,) timing weights 1/σ_t², s⁻²
+                Bs, # (k,3) directions solved for
+                sigma_r_km, # position 1σ, km
+               ) -> tuple: # (m s/km, C s²/km², residuals s, weights s⁻², χ²/dof, Birge)
+    "Slowness and its covariance (Birge-widened) from the weighted fit of the delays."
+    m, Cs, res, w = _solve(D, tau, w_t, Bs, sigma_r_km)
+    chi2, birge = _birge(res, w, len(D) - len(Bs) - 1) # spare: K − solved dims − offset
+    return m, birge**2 * (Bs.T @ Cs @ Bs), res, w, chi2, birge
+
+# %% ../nbs/05_multispacecraft.ipynb #69ee5303
 def timing_normal(positions, # dict probe → (3,) position at its crossing time, km; or (K,3)
                   times, # dict probe → crossing time (datetime64/ISO, or float s); or (K,) array
                   *, sigma_t_s=0.1, # 1σ crossing-time error, s: scalar or dict probe → σ
@@ -521,26 +565,17 @@ def timing_normal(positions, # dict probe → (3,) position at its crossing time
                  ) -> TimingResult: # n̂ ± σ_n (deg), V ± σ (km/s), method, degeneracy
     "Boundary normal and speed from crossing times at 2–4 spacecraft (constrained if degenerate)."
     frame = check_frame(frame, frame, "positions")
-    geo, gflags = _judged_formation(positions, formation, frame=frame, string_E=string_E,
-                                    planar_P=planar_P)
-    keys, r = _as_positions(positions)
-    tau, t_ref = _as_times(times, keys)
-    sig_t = _sigma_t(sigma_t_s, keys)
-    _check_delays(tau)
-    D, w_t = r - geo.center_km, 1 / sig_t**2
+    geo, gflags, keys, D, tau, t_ref, sig_t = _timing_inputs(
+        positions, times, sigma_t_s, formation, frame=frame, string_E=string_E, planar_P=planar_P)
+    w_t = 1 / sig_t**2
     hint, n0 = _hint_and_normal(outward_hint, hint_frame, normal, normal_frame, normal_source,
                                 frame)
-    B = _resolved_basis(D, tau, w_t, geo, sigma_r_km, resolve_frac)
-    constrained = n0 is not None and (len(B) < 3 or constrain == "always")
-    if constrained: _check_not_perpendicular(B, n0, geo.label, normal_source)
-    Bs = n0[None] if constrained else B
-    m, Cs, res, w = _solve(D, tau, w_t, Bs, sigma_r_km)
-    chi2, birge = _birge(res, w, len(keys) - len(Bs) - 1) # spare: K − solved dims − offset
-    C = birge**2 * (Bs.T @ Cs @ Bs)
+    B, Bs, constrained = _timing_basis(D, tau, w_t, geo, sigma_r_km, resolve_frac, n0, constrain,
+                                       normal_source)
+    m, C, res, w, chi2, birge = _timing_fit(D, tau, w_t, Bs, sigma_r_km)
     out = _timing_fields(m, C, B, D, tau, w, constrained, n0, hint, normal_source, len(keys))
     out.update(chi2_red=chi2, birge=birge, sigma_V_timing_km_s=out["sigma_V_km_s"])
-    out["flags"] = gflags + out["flags"]
-    if birge > 1: out["flags"].append(_birge_flag(chi2, birge, res))
+    out["flags"] = gflags + out["flags"] + ([_birge_flag(chi2, birge, res)] if birge > 1 else [])
     sn = _normal_sigma(normal, normal_sigma_deg) if constrained else np.nan
     if constrained: _add_normal_error(out, D, tau, w, n0, sn, normal_source)
     if n_mc:

@@ -10,40 +10,11 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .core import InputError, check_frame, as_datetime64, seconds_since, from_seconds, iso_ms
-from .coords import MIN_SAMPLES, mva
+from .coords import MIN_SAMPLES, autocorr_time, mva, window_mva
 
 # %% auto #0
-__all__ = ['fft_len', 'autocorr_time', 'NestedScan', 'window_mva', 'nested_scan', 'plateau', 'CrossingNormal', 'orient_triad',
-           'plateau_normal', 'no_window_normal', 'fallback_normal', 'crossing_normal', 'crossing_normals']
-
-# %% ../nbs/04b_normals.ipynb #b1f7c0a2
-def fft_len(m: int, # smallest length wanted
-           ) -> int: # smallest 2^a 3^b 5^c ≥ m
-    "A length ≥ m with only the factors 2, 3 and 5, where numpy's FFT is fast."
-    best, p5 = 2 * max(int(m), 1), 1
-    while p5 < best:
-        p35 = p5
-        while p35 < best:
-            p = p35
-            while p < m: p *= 2
-            best, p35 = min(best, p), p35 * 3
-        p5 *= 5
-    return best
-
-# %% ../nbs/04b_normals.ipynb #ce45ddae
-def autocorr_time(x: np.ndarray, # (N,) a series on a uniform time grid, any units (NaN not allowed)
-                 ) -> float: # integrated autocorrelation time τ, in samples (≥ 1)
-    "τ = 1 + 2 Σ ρ_k over the initial run of positive autocorrelations (FFT, O(N log N))."
-    x = np.asarray(x, float) - np.mean(x)
-    n = len(x)
-    if n < 3 or not np.any(x): return 1.0
-    m = fft_len(2 * n)   # zero padding ≥ 2n − 1: the linear (not circular) autocorrelation
-    f = np.fft.rfft(x, m)
-    ac = np.fft.irfft(f * np.conj(f), m)[:n]
-    rho = ac[1:] / ac[0]
-    stop = np.flatnonzero(rho <= 0)
-    k = stop[0] if len(stop) else n - 1
-    return float(max(1.0, 1 + 2 * rho[:k].sum()))
+__all__ = ['NestedScan', 'nested_scan', 'plateau', 'CrossingNormal', 'orient_triad', 'plateau_normal', 'no_window_normal',
+           'fallback_normal', 'crossing_normal', 'crossing_normals']
 
 # %% ../nbs/04b_normals.ipynb #7b989bce
 @dataclass
@@ -64,17 +35,6 @@ class NestedScan:
         "λ2/λ3 of every window (inf where λ3 = 0: a noise-free minimum-variance direction)."
         with np.errstate(divide="ignore", invalid="ignore"):
             return self.eigenvalues[:, 1] / self.eigenvalues[:, 2]
-
-# %% ../nbs/04b_normals.ipynb #01a55efb
-def window_mva(B: np.ndarray, # (n,3) field inside one window, nT, `frame`, no NaN
-               frame: str, # frame of B
-               constraint: str | None = None, # None or "<Bn>=0"
-              ) -> tuple: # (MVAResult, n_eff, σ cone with n_eff samples, deg)
-    "MVA of one window with its σ inflated for the autocorrelation of B along the normal."
-    r = mva(B, frame=frame, constraint=constraint, allow_degenerate=True)
-    if r.degenerate: return r, np.nan, np.nan
-    n_eff = max(len(B) / autocorr_time(B @ r.normal), 2.0)
-    return r, n_eff, r.sigma_n_deg * np.sqrt((len(B) - 1) / max(n_eff - 1, 1.0))
 
 # %% ../nbs/04b_normals.ipynb #c2a9d1e0
 def _ns(t, # (N,) times: datetime64 of any unit, or ISO strings

@@ -44,12 +44,13 @@ def write_csv_atomic(path, # destination .csv
 
 # %% ../nbs/14d_outputs.ipynb #9112230f
 def _disp_table(d, # motion.DispResult
-               ):  # pandas DataFrame: time ISO, Δs and its σ (km)
+               ):  # pandas DataFrame: time ISO, Δs and its σ (km), gap-free segment (each starts at 0)
     import pandas as pd
     t = np.asarray(d.t)
     cols = ("disp_km", "sigma_random_km", "sigma_systematic_km", "sigma_total_km")
     return pd.DataFrame({"time": iso_ms(t) if len(t) else [],
-                         **{k: np.asarray(getattr(d, k), float) for k in cols}})
+                         **{k: np.asarray(getattr(d, k), float) for k in cols},
+                         "segment": np.asarray(d.segment, int)})
 
 # %% ../nbs/14d_outputs.ipynb #28cab0c0
 def _vn_table(v, # electric.NormalVelocity, smoothed
@@ -68,8 +69,8 @@ def write_tables(res: AnalysisResult, # the analysis
                 ) -> dict: # name -> path written
     "layer_thickness.csv, displacement_<probe>.csv and normal_velocity_<probe>.csv (km, km/s)."
     import pandas as pd
-    th = [thickness_json(t) for t in res.thickness]
-    cols = ["probe", "time", "thickness_km", "sigma_km", "method"]
+    th = [thickness_json(t) | {"flags": ";".join(t.flags)} for t in res.thickness]
+    cols = ["probe", "time", "thickness_km", "sigma_km", "method", "flags"]
     out = {"layer_thickness.csv": write_csv_atomic(outdir / "layer_thickness.csv",
                                                    pd.DataFrame(th, columns=cols))}
     for p, d in res.displacement.items():

@@ -15,7 +15,7 @@ import numpy as np
 from .core import InputError, check_frame, gsm_to_gse
 
 # %% auto #0
-__all__ = ['OVERLAY_FRAMES', 'PublishedNormal', 'parse_overlay', 'read_overlay', 'overlay_template', 'compare_normal']
+__all__ = ['OVERLAY_FRAMES', 'PublishedNormal', 'overlay_template', 'parse_overlay', 'read_overlay', 'compare_normal']
 
 # %% ../nbs/11b_overlay.ipynb #e6c742fb
 OVERLAY_FRAMES = ("GSE", "GSM")  # frames a published normal may be given in
@@ -48,6 +48,22 @@ def _unit(v, where: str) -> np.ndarray:
         raise InputError(f"{where} = {v} has length {np.linalg.norm(n):.3g}; a normal must be a unit vector")
     return n / np.linalg.norm(n)
 
+# %% ../nbs/11b_overlay.ipynb #8a3392b5
+def overlay_template() -> str:
+    "The template of a published-normal file (shipped in mms_mp/resources), as JSON text."
+    return (resources.files("mms_mp") / "resources" / "overlay_template.json").read_text(encoding="utf-8")
+
+# %% ../nbs/11b_overlay.ipynb #10aa2b93
+def _check_reference(doc: dict, # the parsed JSON document
+                     where: str, # name of the source, for messages
+                    ):
+    "Refuse a document whose `source` or `doi` is still the template's placeholder."
+    tpl = json.loads(overlay_template())
+    for k in ("source", "doi"):
+        if doc.get(k) == tpl[k]:
+            raise InputError(f"{where}: {k!r} is still the template's placeholder {tpl[k]!r}; give the "
+                             f"published paper's {k}, so that the comparison says what it compares with")
+
 # %% ../nbs/11b_overlay.ipynb #8406bc1b
 def parse_overlay(doc: dict, # the parsed JSON document
                   probes=None, # probes of the run ("1".."4"); published probes outside it are refused
@@ -57,6 +73,7 @@ def parse_overlay(doc: dict, # the parsed JSON document
     if not isinstance(doc, dict) or not isinstance(doc.get("per_probe"), dict) or not doc["per_probe"]:
         raise InputError(f"{where}: needs an object 'per_probe' with at least one probe, "
                          "e.g. {\"per_probe\": {\"1\": {\"n_hat\": [1, 0, 0]}}}")
+    _check_reference(doc, where)
     out = {}
     for p, e in doc["per_probe"].items():
         out[str(p)] = _published(str(p), e, doc, f"{where}: per_probe.{p}", probes)
@@ -90,11 +107,6 @@ def read_overlay(path, # JSON file of published normals
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
         raise InputError(f"overlay file {p} is not valid JSON: {e}") from None
     return parse_overlay(doc, probes, where=str(p))
-
-# %% ../nbs/11b_overlay.ipynb #8a3392b5
-def overlay_template() -> str:
-    "The template of a published-normal file (shipped in mms_mp/resources), as JSON text."
-    return (resources.files("mms_mp") / "resources" / "overlay_template.json").read_text(encoding="utf-8")
 
 # %% ../nbs/11b_overlay.ipynb #651bbc1b
 def compare_normal(n_ours: np.ndarray, # (3,) our unit normal, GSE

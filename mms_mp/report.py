@@ -48,7 +48,7 @@ def report_parameters(trange, # (start, end) ISO, UTC
     t0, t1 = parse_trange(trange)
     ddir = str(Path(data_dir).resolve()) if data_dir else ""   # absolute: papermill runs in `out`
     return {"start": iso_ms(t0), "end": iso_ms(t1), "probes": " ".join(str(p) for p in probes),
-            "source": source, "rate": rate, "data_dir": ddir,
+            "source": source, "rate": rate, "data_dir": ddir, "demo": 0,
             "outdir": str(Path(out).resolve() / "analysis"),
             "sidecar": str(Path(out).resolve() / "event_report.json"), "config_json": json.dumps(config or {})}
 

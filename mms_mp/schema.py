@@ -247,6 +247,7 @@ def crossing_json(c, # boundary.Crossing
     "JSON entry of one `boundary.Crossing`, with its flags and normal."
     return {"probe": str(c.probe), "time": iso_ms(c.time), "direction": str(c.direction),
             "confidence": _f(c.confidence), "sigma_t_s": _f(c.sigma_t_s),
+            "sigma_t_L_s": _f(getattr(c, "sigma_t_L_s", 0.0)),
             "layer_start": _iso(c.layer_start), "layer_end": _iso(c.layer_end),
             "flags": [str(f) for f in (c.flags if flags is None else flags)],
             "normal": None if normal is None else normal_json(normal),
@@ -257,6 +258,7 @@ def detection_json(mc, # boundary.MultiCrossings
                   ) -> dict: # frame, common tilt (deg), and the L the detector used per probe
     "The L each probe's detector used: the event LMN turned onto the mean L and by the tilt."
     return {"frame": str(mc.frame).upper(), "tilt_deg": _f(mc.tilt_deg),
+            "tilt_sigma_deg": _f(getattr(mc, "tilt_sigma_deg", np.nan)),
             "L": {str(p): _vec(np.asarray(R, float)[0]) for p, R in mc.R_used.items()}}
 
 # %% ../nbs/14b_schema.ipynb #b98cea2c
@@ -303,7 +305,8 @@ def disp_json(d, # motion.DispResult
     last = lambda x: _f(np.asarray(x, float).ravel()[-1]) if np.size(x) else np.nan
     return {"max_abs_km": _f(np.nanmax(np.abs(s))) if np.isfinite(s).any() else np.nan,
             "sigma_random_km": last(d.sigma_random_km),
-            "sigma_systematic_km": last(d.sigma_systematic_km)}
+            "sigma_systematic_km": last(d.sigma_systematic_km),
+            "n_segments": len(d.segments)}   # gap-free segments; each restarts at 0 (its offset is unknown)
 
 # %% ../nbs/14b_schema.ipynb #3262875d
 def _smoothing_json(sm) -> dict | None:

@@ -712,6 +712,25 @@ def _sheath_turbulence(truth, # event truth (params, seed, geometry)
         dB += amp[k] * np.sin(2 * np.pi * nu[k] * tau[:, None] + phase[k])
     return dB * truth.f(probe, t)[:, None]
 
+# %% ../nbs/02_synthetic.ipynb #80598b23
+def _flag_records(rng, # numpy Generator (draws which records are flagged)
+                  t, # (n,) datetime64[ns] record times
+                  truth, # event truth: `params.n_flag` records are flagged inside `trange`
+                  defects: list, # the event's defect log, appended to
+                  kind: str, # defect kind, e.g. "fgm_flag"
+                  probe: int, # probe 1..4
+                  product: str, # product label written in the defect entry
+                  note: str | None = None, # optional remark added to the entry
+                 ) -> np.ndarray: # (n,) uint32 quality flags, 1 on the flagged records, else 0
+    "Flag `n_flag` random records of a product (a quality-flag array) and log them in `defects`."
+    flags = np.zeros(len(t), "uint32")
+    i = _pick(rng, t, truth.params.n_flag, truth.trange)
+    if len(i):
+        flags[i] = 1
+        entry = {"kind": kind, "probe": probe, "product": product, "times": _iso_ns(t[i])}
+        defects.append(entry | ({"note": note} if note else {}))
+    return flags
+
 # %% ../nbs/02_synthetic.ipynb #6494804c
 def _sim_fgm(truth, probe, prod, t, rng, defects):
     p = truth.params
@@ -720,20 +739,9 @@ def _sim_fgm(truth, probe, prod, t, rng, defects):
     B = st["B_gse"] + p.fgm_noise_nT * p.noise_scale * rng.standard_normal((n, 3))
     if p.red_noise_nT: B += _red_noise(rng, t, p.red_noise_nT * p.noise_scale, p.red_noise_tau_s)
     if p.turb_nT: B += _sheath_turbulence(truth, probe, t)
-    flag = np.zeros(n, "uint32")
-    i = _pick(rng, t, p.n_flag, truth.trange)
-    if len(i):
-        flag[i] = 1
-        B[i] += 30.0
-        defects.append(
-            {
-                "kind": "fgm_flag",
-                "probe": probe,
-                "product": f"fgm_{prod.rate}",
-                "times": _iso_ns(t[i]),
-                "note": "flag=1, B spiked by +30 nT",
-            }
-        )
+    note = "flag=1, B spiked by +30 nT"
+    flag = _flag_records(rng, t, truth, defects, "fgm_flag", probe, f"fgm_{prod.rate}", note)
+    B[flag == 1] += 30.0
     Bm = gse_to_gsm(B, load_formation().psi(t))
     gse, gsm = (np.column_stack([x, np.linalg.norm(x, axis=1)]) for x in (B, Bm))
     _fill(
@@ -751,66 +759,64 @@ ENERGY_TABLE_EV = {
     "e": np.geomspace(6.0, 28000.0, 32),
 }  # FPI-like log energies, eV
 
-
-def _sim_fpi(truth, probe, prod, t, rng, defects):
-    p = truth.params
-    q = "i" if prod.datatype.startswith("dis") else "e"
-    n = len(t)
-    accum = 4.5 if prod.rate == "fast" else (0.15 if q == "i" else 0.03)
-    st = _observe(truth, probe, t, accum, 5 if prod.rate == "fast" else 1)
-    k = _noise_k(p, prod.rate)
+# %% ../nbs/02_synthetic.ipynb #74e9cdfa
+def _fpi_moments(st: dict, # true state (`_observe`): n cm⁻³, V_gse km/s GSE, Ti/Te eV
+                 p, # SimParams (noise levels)
+                 q: str, # species: "i" (DIS) or "e" (DES)
+                 k: float, # noise scale of this rate (`_noise_k`)
+                 rng, # numpy Generator
+                ) -> tuple: # (N cm⁻³ (n,), V km/s GSE (n,3), T eV (n,)) with counting noise
+    "FPI moments with counting noise; its relative size grows as 1/√n."
+    n = len(st["n"])
     w = np.sqrt(p.n_sh_cc / st["n"])
-    g = lambda *s: rng.standard_normal(s or (n,))
-    N = st["n"] * (1 + k * p.fpi_n_rel * w * g())
-    V = st["V_gse"] + (k * (p.dis_v_noise_kms if q == "i" else p.des_v_noise_kms) * w)[:, None] * g(
-        n, 3
-    )
-    T = st["T" + q] * (1 + k * p.fpi_T_rel * w * g())
-    a = p.T_perp_over_para
+    N = st["n"] * (1 + k * p.fpi_n_rel * w * rng.standard_normal(n))
+    sv = k * (p.dis_v_noise_kms if q == "i" else p.des_v_noise_kms) * w
+    V = st["V_gse"] + sv[:, None] * rng.standard_normal((n, 3))
+    T = st["T" + q] * (1 + k * p.fpi_T_rel * w * rng.standard_normal(n))
+    return N, V, T
+
+# %% ../nbs/02_synthetic.ipynb #985aa43f
+def _fpi_spectrum(st: dict, # true state from `_observe`: "f" (sheath fraction, 0–1)
+                  p, # SimParams (densities and temperatures of both sides)
+                  q: str, # species: "i" (DIS) or "e" (DES)
+                  k: float, # noise scale of this rate (`_noise_k`)
+                  rng, # numpy Generator
+                 ) -> np.ndarray: # (n, 32) omni flux on ENERGY_TABLE_EV[q], keV/(cm² s sr keV)
+    "FPI omni spectrum: two Maxwellians mixed by f, 15 % log-normal noise, a background floor."
     Tsp, Tsh, m = (
         (p.Ti_sp_eV, p.Ti_sh_eV, M_P_KG) if q == "i" else (p.Te_sp_eV, p.Te_sh_eV, M_ELECTRON_KG)
     )
+    n = len(st["f"])
     E = np.broadcast_to(ENERGY_TABLE_EV[q], (n, 32))
     spec = maxwellian_def(E, p.n_sp_cc * (1 - st["f"]), np.full(n, Tsp), m) + maxwellian_def(
         E, p.n_sh_cc * st["f"], np.full(n, Tsh), m
     )
-    spec = spec * np.exp(0.15 * k * g(n, 32)) + (1e3 if q == "i" else 1e4)
-    flags = np.zeros(n, "uint32")
-    i = _pick(rng, t, p.n_flag, truth.trange)
-    if len(i):
-        flags[i] = 1
-        defects.append(
-            {
-                "kind": "fpi_errorflag",
-                "probe": probe,
-                "product": f"fpi_{prod.rate}_{prod.datatype}",
-                "times": _iso_ns(t[i]),
-            }
-        )
+    return spec * np.exp(0.15 * k * rng.standard_normal((n, 32))) + (1e3 if q == "i" else 1e4)
+
+# %% ../nbs/02_synthetic.ipynb #142fd08b
+def _sim_fpi(truth, # event truth
+             probe: int, # probe 1..4
+             prod, # FPI product spec (rate, datatype "dis-moms"/"des-moms")
+             t, # (n,) datetime64[ns] record times
+             rng, # numpy Generator
+             defects: list, # the event's defect log, appended to
+            ) -> tuple: # ({CDF variable name: array}, accumulation time s)
+    "One FPI moments product: noisy moments, omni spectrum, error flags and fill records."
+    p = truth.params
+    q = "i" if prod.datatype.startswith("dis") else "e"
+    accum = 4.5 if prod.rate == "fast" else (0.15 if q == "i" else 0.03)
+    st = _observe(truth, probe, t, accum, 5 if prod.rate == "fast" else 1)
+    k = _noise_k(p, prod.rate)
+    N, V, T = _fpi_moments(st, p, q, k, rng)
+    spec = _fpi_spectrum(st, p, q, k, rng)
+    what = f"fpi_{prod.rate}_{prod.datatype}"
+    flags = _flag_records(rng, t, truth, defects, "fpi_errorflag", probe, what)
+    a = p.T_perp_over_para
     Tpa, Tpe = T * 3 / (1 + 2 * a), T * 3 * a / (1 + 2 * a)
-    _fill(
-        rng,
-        [N, V, Tpa, Tpe, spec],
-        p.n_fill,
-        f"fpi_{prod.rate}_{prod.datatype}",
-        probe,
-        t,
-        defects,
-        truth.trange,
-        avoid=flags,
-    )
+    _fill(rng, [N, V, Tpa, Tpe, spec], p.n_fill, what, probe, t, defects, truth.trange, avoid=flags)
     nm = lambda x: _name(prod, probe, x)
-    return (
-        {
-            nm(prod.datatype[:3] + "_errorflags"): flags,
-            nm(f"N{q}"): N,
-            nm(f"V{q}_gse"): V,
-            nm(f"T{q}_para"): Tpa,
-            nm(f"T{q}_perp"): Tpe,
-            nm(f"E{q}_spec"): spec,
-        },
-        accum,
-    )
+    out = {nm(prod.datatype[:3] + "_errorflags"): flags, nm(f"N{q}"): N, nm(f"V{q}_gse"): V}
+    return out | {nm(f"T{q}_para"): Tpa, nm(f"T{q}_perp"): Tpe, nm(f"E{q}_spec"): spec}, accum
 
 # %% ../nbs/02_synthetic.ipynb #83a7848c
 def _sim_hpca(truth, probe, prod, t, rng, defects):
@@ -957,24 +963,62 @@ def _vec(v, frame, units):
     return {"frame": frame, "units": units, "value": [float(x) for x in np.asarray(v).ravel()]}
 
 # %% ../nbs/02_synthetic.ipynb #5eaaa6f3
+def _side_truth(p, # SimParams of the event
+                sheath: bool, # True: magnetosheath (f = 1); False: magnetosphere (f = 0)
+               ) -> dict: # far side state: B nT LMN, n cm⁻³, Ti/Te eV, V km/s LMN
+    "The far-field plasma and field of one side of the simulated layer, as written in truth.json."
+    f = 1.0 if sheath else 0.0
+    th = np.deg2rad(p.shear_deg)
+    Bt = (p.B_sh_nT * np.cos(th), p.B_sh_nT * np.sin(th)) if sheath else (p.B_sp_nT, 0.0)
+    return {
+        "B_lmn": _vec([Bt[0], Bt[1], p.B_N_nT], "LMN", "nT"),
+        "n_cc": p.n_sh_cc if sheath else p.n_sp_cc,
+        "Ti_eV": p.Ti_sh_eV if sheath else p.Ti_sp_eV,
+        "Te_eV": p.Te_sh_eV if sheath else p.Te_sp_eV,
+        "V_lmn_tangential": _vec([f * p.V_sh_L_kms, f * p.V_sh_M_kms, 0.0], "LMN", "km/s"),
+    }
+
+# %% ../nbs/02_synthetic.ipynb #21629ac2
+def _crossing_truth(truth, # event truth (its mean normal and layer edge)
+                    c: Crossing, # one crossing of one probe
+                   ) -> dict: # JSON-ready: ISO times, position km GSE, normal GSE, V_N km/s
+    "One crossing as written in truth.json; the normal is the local one where the surface is wavy."
+    return {
+        "probe": c.probe,
+        "time": iso_ms(c.time),
+        "direction": c.direction,
+        "position": _vec(c.r_gse_km, "GSE", "km"),
+        "V_N_kms": c.V_N_kms,
+        "normal": _vec(truth.N_gse if c.normal_gse is None else c.normal_gse, "GSE", "1"),
+        "layer_start": iso_ms(c.layer_start),
+        "layer_end": iso_ms(c.layer_end),
+        "duration_s": c.duration_s,
+        "thickness_km": 2 * truth.edge_s_km,  # 76 %-edge to edge, along this crossing's local normal
+        "complete": c.complete,
+    }
+
+# %% ../nbs/02_synthetic.ipynb #8b7ee470
+def _frame_truth(truth, # event truth (its LMN axes in GSE and GSM)
+                ) -> dict: # unit vectors N, L, M (GSE) and N_gsm, L_gsm, M_gsm (GSM)
+    "The boundary axes of the event in both frames, as written in truth.json."
+    L, M, N = truth.lmn_gse
+    Lm, Mm, Nm = truth.lmn_gsm
+    return {
+        "N": _vec(N, "GSE", "1"),
+        "L": _vec(L, "GSE", "1"),
+        "M": _vec(M, "GSE", "1"),
+        "N_gsm": _vec(Nm, "GSM", "1"),
+        "L_gsm": _vec(Lm, "GSM", "1"),
+        "M_gsm": _vec(Mm, "GSM", "1"),
+    }
+
+# %% ../nbs/02_synthetic.ipynb #f7c63283
 def truth_to_dict(
     truth: Truth,  # ground truth of an event
 ) -> dict:  # JSON-ready (ISO times, lists; vectors as {"frame", "units", "value"})
     "JSON-ready ground truth; every vector states its frame and units."
     p = truth.params
-    L, M, N = truth.lmn_gse
-    Lm, Mm, Nm = truth.lmn_gsm
-    t0, t1 = truth.trange
-    ser = truth.series(1.0)
-    th = np.deg2rad(p.shear_deg)
-    side = lambda f, n, Ti, Te, Bt: {
-        "B_lmn": _vec([Bt[0], Bt[1], p.B_N_nT], "LMN", "nT"),
-        "n_cc": n,
-        "Ti_eV": Ti,
-        "Te_eV": Te,
-        "V_lmn_tangential": _vec([f * p.V_sh_L_kms, f * p.V_sh_M_kms, 0.0], "LMN", "km/s"),
-    }
-    return {
+    head = {
         "simulated": True,
         "generator": "mms_mp.synthetic",
         "note": "SIMULATED event: a model magnetopause on the real 2019-01-27 MMS ephemeris",
@@ -986,41 +1030,22 @@ def truth_to_dict(
         "t_ref": iso_ms(truth.t_ref),
         "r_ref": _vec(truth.r_ref_gse_km, "GSE", "km"),
         "psi_ref_rad": truth.psi_ref_rad,
-        "N": _vec(N, "GSE", "1"),
-        "L": _vec(L, "GSE", "1"),
-        "M": _vec(M, "GSE", "1"),
-        "N_gsm": _vec(Nm, "GSM", "1"),
-        "L_gsm": _vec(Lm, "GSM", "1"),
-        "M_gsm": _vec(Mm, "GSM", "1"),
+    }
+    layer = {
         "delta_km": p.delta_km,
         "thickness_km": truth.thickness_km,
         "edge_s_km": truth.edge_s_km,
         "B_N_nT": p.B_N_nT,
         "shear_deg": p.shear_deg,
-        "magnetosphere": side(0.0, p.n_sp_cc, p.Ti_sp_eV, p.Te_sp_eV, (p.B_sp_nT, 0.0)),
-        "magnetosheath": side(
-            1.0, p.n_sh_cc, p.Ti_sh_eV, p.Te_sh_eV, (p.B_sh_nT * np.cos(th), p.B_sh_nT * np.sin(th))
-        ),
+        "magnetosphere": _side_truth(p, False),
+        "magnetosheath": _side_truth(p, True),
+    }
+    ser = truth.series(1.0)
+    ser = {k: iso_ms(v) if k == "time" else np.round(v, 4).tolist() for k, v in ser.items()}
+    return head | _frame_truth(truth) | layer | {
         "formation": truth.formation_shape(),
-        "crossings": [
-            {
-                "probe": c.probe,
-                "time": iso_ms(c.time),
-                "direction": c.direction,
-                "position": _vec(c.r_gse_km, "GSE", "km"),
-                "V_N_kms": c.V_N_kms,
-                "normal": _vec(truth.N_gse if c.normal_gse is None else c.normal_gse, "GSE", "1"),
-                "layer_start": iso_ms(c.layer_start),
-                "layer_end": iso_ms(c.layer_end),
-                "duration_s": c.duration_s,
-                "thickness_km": 2 * truth.edge_s_km,  # 76 %-edge to edge, along this crossing's local normal
-                "complete": c.complete,
-            }
-            for c in truth.crossings
-        ],
-        "series": {
-            k: iso_ms(v) if k == "time" else np.round(v, 4).tolist() for k, v in ser.items()
-        },
+        "crossings": [_crossing_truth(truth, c) for c in truth.crossings],
+        "series": ser,
         "defects": truth.defects,
         "files": truth.files,
     }
@@ -1111,6 +1136,30 @@ def event_truth(scenario: str = "default", # a key of SCENARIOS
     return truth
 
 # %% ../nbs/02_synthetic.ipynb #20d922b7
+def _check_request(p, # SimParams of the event (burst segment length)
+                   t0, # datetime64[ns] window start, UTC
+                   t1, # datetime64[ns] window end, UTC
+                   products, # product tokens, keys of PRODUCT_SPECS
+                  ) -> None: # raises InputError: unknown product, or files off the ephemeris
+    "Refuse unknown products, and windows whose files (with padding) leave the ephemeris."
+    bad = [x for x in products if x not in PRODUCT_SPECS]
+    if bad:
+        raise InputError(f"unknown product(s) {bad}; choose from {', '.join(ALL_PRODUCTS)}")
+    a, b = load_formation().span
+    pad = np.timedelta64(60, "s")  # survey files carry 60 s either side
+    seg = (
+        int(np.ceil(seconds_since(t1, t0) / p.burst_segment_s)) * p.burst_segment_s
+        if any("brst" in x for x in products)
+        else 0.0
+    )
+    if t0 - pad < a or max(t1 + pad, t0 + np.timedelta64(int(seg * 1e9), "ns")) > b:
+        raise InputError(
+            f"trange {iso_ms(t0)}–{iso_ms(t1)} (with 60 s padding and whole burst segments) is"
+            f" outside the shipped ephemeris {iso_ms(a)}–{iso_ms(b)}; simulate inside 2019-01-27"
+            " 10:02–14:58 UT"
+        )
+
+# %% ../nbs/02_synthetic.ipynb #8662e931
 def simulate_event(
     out_dir,  # folder to create (SDC layout below it, plus truth.json)
     *,
@@ -1126,33 +1175,15 @@ def simulate_event(
     p = scenario_params(scenario, **physics)
     t0, t1 = parse_trange(trange)
     probes = tuple(dict.fromkeys(check_probe(x) for x in probes))
-    bad = [x for x in products if x not in PRODUCT_SPECS]
-    if bad:
-        raise InputError(f"unknown product(s) {bad}; choose from {', '.join(ALL_PRODUCTS)}")
-    fm = load_formation()
-    a, b = fm.span
-    pad = np.timedelta64(60, "s")  # survey files carry 60 s either side
-    seg = (
-        int(np.ceil(seconds_since(t1, t0) / p.burst_segment_s)) * p.burst_segment_s
-        if any("brst" in x for x in products)
-        else 0.0
-    )
-    if t0 - pad < a or max(t1 + pad, t0 + np.timedelta64(int(seg * 1e9), "ns")) > b:
-        raise InputError(
-            f"trange {iso_ms(t0)}–{iso_ms(t1)} (with 60 s padding and whole burst segments) is"
-            f" outside the shipped ephemeris {iso_ms(a)}–{iso_ms(b)}; simulate inside 2019-01-27"
-            " 10:02–14:58 UT"
-        )
+    _check_request(p, t0, t1, products)
     out_dir = Path(out_dir)
     tmp = _staged_dir(out_dir, overwrite)
     try:
         truth = event_truth(scenario, trange=(t0, t1), probes=probes, seed=seed, **physics)
         for q in probes:
             for tok in products:
-                truth.files += [
-                    str(x.relative_to(tmp))
-                    for x in _write_product(tmp, truth, q, tok, t0, t1, int(seed), truth.defects)
-                ]
+                files = _write_product(tmp, truth, q, tok, t0, t1, int(seed), truth.defects)
+                truth.files += [str(x.relative_to(tmp)) for x in files]
         write_json_atomic(tmp / "truth.json", truth_to_dict(truth))
         _publish(tmp, out_dir)
     except BaseException:

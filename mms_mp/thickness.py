@@ -13,7 +13,7 @@ from .boundary import Crossing, position_at
 from .core import InputError, check_frame, from_seconds, iso_ms, seconds_since
 
 # %% auto #0
-__all__ = ['Thickness', 'sc_motion_along', 'layer_thickness', 'timing_thickness', 'layer_thicknesses']
+__all__ = ['NO_FULL_LAYER', 'Thickness', 'sc_motion_along', 'layer_thickness', 'timing_thickness', 'layer_thicknesses']
 
 # %% ../nbs/11_thickness.ipynb #ccfc1e97
 @dataclass
@@ -87,6 +87,10 @@ def sc_motion_along(positions, # (t datetime64 (K,), r (K,3) km) spacecraft posi
     vn = np.gradient(np.asarray(positions[1], float) @ n, xp)
     return float(r[1] - r[0]), np.interp(seconds_since(te, tp[0]), xp, vn)
 
+# %% ../nbs/11_thickness.ipynb #98042425
+#: flags of a crossing without a whole layer in the data: no thickness (an edge beyond the data gives a lower bound)
+NO_FULL_LAYER = ("gap_in_layer", "edge_unresolved", "layer_edge_beyond_data")
+
 # %% ../nbs/11_thickness.ipynb #d750afb1
 def layer_thickness(cr: Crossing, # one crossing (layer_start/layer_end = 76 % edges, sigma_t_s)
                     disp, # mms_mp.motion.DispResult of this probe (datetime64 times), km along n̂
@@ -117,8 +121,7 @@ def layer_thickness(cr: Crossing, # one crossing (layer_start/layer_end = 76 % e
     s_rand = _sigma_between(disp, te, sr)
     s_sys = float(abs(ss[1] - ss[0]))
     sig = float(np.sqrt(s_rand ** 2 + s_sys ** 2 + s_edge ** 2))
-    # no full layer → no thickness (an edge beyond the data would give only a lower bound)
-    ok = not {"gap_in_layer", "edge_unresolved", "layer_edge_beyond_data"} & set(flags)
+    ok = not set(NO_FULL_LAYER) & set(flags)
     return Thickness(cr.probe, cr.time, float(abs(ds)) if ok else np.nan, sig if ok else np.nan,
                      "integrated V_N", cr.direction, cr.duration_s, s_rand, s_sys, s_edge,
                      dn if positions is not None else np.nan, tuple(sorted(set(flags))))
@@ -153,11 +156,12 @@ def timing_thickness(cr: Crossing, # one crossing (its 76 % edges and σ_t)
     dv = np.nan if disp is None else _vn_rms_dev(cr, disp, V_kms)
     if np.isfinite(dv): s_sys = float(np.hypot(s_sys, dv * D))          # model error of "constant V across the layer"
     else: flags = tuple(sorted(set(flags) | {"constant_speed_unchecked"}))
+    ok = not (set(NO_FULL_LAYER) | {"gap_across_crossing"}) & set(flags)   # the duration needs both edges
     return Thickness(
         cr.probe,
         cr.time,
-        u * D,
-        float(np.hypot(s_sys, s_edge)),
+        u * D if ok else np.nan,
+        float(np.hypot(s_sys, s_edge)) if ok else np.nan,
         "timing V × duration",
         cr.direction,
         D,
@@ -177,6 +181,27 @@ def _get(obj, *names):
     return None
 
 # %% ../nbs/11_thickness.ipynb #76edbab1
+def _timing_speed(tm, # TimingResult (or a dict: V_km_s, sigma_V_km_s, n_hat, frame), or (V, σ_V) km/s
+                  n, # (3,) our unit normal in `frame`, or None
+                  frame: str, # frame of `n`
+                 ) -> tuple: # (V, σ_V) km/s along our n̂ (the timing normal may be flipped)
+    "The boundary speed of a timing result, along our normal; InputError when it has no speed."
+    V, sV = (
+        tm
+        if isinstance(tm, tuple)
+        else (_get(tm, "V_km_s", "V_kms", "V"), _get(tm, "sigma_V_km_s", "sigma_V_kms", "sigma_V"))
+    )
+    if V is None:
+        raise InputError(
+            "timing result has no speed (looked for V_km_s, V_kms, V); pass (V, sigma_V) in km/s"
+        )
+    nt = None if isinstance(tm, tuple) else _get(tm, "n_hat")
+    if nt is not None and n is not None:  # V along our n̂ (timing's may be flipped)
+        check_frame(_get(tm, "frame") or frame, frame, "timing normal")
+        V = V * np.sign(np.dot(nt, n))
+    return float(V), float(sV or 0.0)
+
+# %% ../nbs/11_thickness.ipynb #fa908fb0
 def layer_thicknesses(crossings, # list of Crossing (any probes), or {probe: list of Crossing}
                       disp, # DispResult for every probe, or {probe: DispResult}
                       *, positions=None, # {probe: (t datetime64, r (K,3) km)} in `frame`, or None
@@ -198,25 +223,10 @@ def layer_thicknesses(crossings, # list of Crossing (any probes), or {probe: lis
         n = n_hat.get(c.probe) if isinstance(n_hat, dict) else n_hat
         out.append(layer_thickness(c, d, positions=pos, n_hat=n, frame=frame))
         tm = _timing_for(c, timing)
-        if tm is not None:
-            V, sV = (
-                tm
-                if isinstance(tm, tuple)
-                else (
-                    _get(tm, "V_km_s", "V_kms", "V"),
-                    _get(tm, "sigma_V_km_s", "sigma_V_kms", "sigma_V"),
-                )
-            )
-            if V is None:
-                raise InputError(
-                    "timing result has no speed (looked for V_km_s, V_kms, V); pass (V, sigma_V) in km/s"
-                )
-            nt = None if isinstance(tm, tuple) else _get(tm, "n_hat")
-            if nt is not None and n is not None:  # V along our n̂ (timing's may be flipped)
-                check_frame(_get(tm, "frame") or frame, frame, "timing normal")
-                V = V * np.sign(np.dot(nt, n))
-            vsc = out[-1].sc_motion_km / c.duration_s if np.isfinite(out[-1].sc_motion_km) else 0.0
-            chk.append(timing_thickness(c, float(V), float(sV or 0.0), vsc, disp=d))
+        if tm is None: continue
+        V, sV = _timing_speed(tm, n, frame)
+        vsc = out[-1].sc_motion_km / c.duration_s if np.isfinite(out[-1].sc_motion_km) else 0.0
+        chk.append(timing_thickness(c, V, sV, vsc, disp=d))
     return out + chk
 
 # %% ../nbs/11_thickness.ipynb #4872c1ac

@@ -26,8 +26,10 @@ def test_batch_failing_events_recorded_others_continue(demo_dir, tmp_path, capsy
                   f"good,2019-01-27T12:16:00,2019-01-27T12:22:00,1 2,{demo_dir},local\n"
                   f"nodata,2019-01-27T12:16:00,2019-01-27T12:22:00,1 2,{tmp_path / 'empty'},local\n"
                   f"badprobe,2019-01-27T12:16:00,2019-01-27T12:22:00,7,{demo_dir},local\n")
-    assert main(["batch", str(ev), "--out", str(tmp_path / "out"), "--workers", "2", "--quiet"]) == 0
+    assert main(["batch", str(ev), "--out", str(tmp_path / "out"), "--workers", "2", "--quiet"]) == 4  # some failed
     s = pd.read_csv(tmp_path / "out" / "summary.csv").set_index("event")
+    raw = pd.read_csv(tmp_path / "out" / "summary.csv", dtype=str).set_index("event")
+    assert raw.loc["good", "n_crossings"].isdigit() and raw.loc["good", "exit_code"] == "0"   # counts are whole
     assert list(s.reset_index().columns) == list(SUMMARY_COLUMNS)
     assert s.loc["nodata", "status"] == "failed" and s.loc["nodata", "exit_code"] == 3 and "NoDataError" in s.loc["nodata", "error"]
     assert s.loc["badprobe", "status"] == "failed" and s.loc["badprobe", "exit_code"] == 2 and "probe" in s.loc["badprobe", "error"]

@@ -201,7 +201,11 @@ def test_overlay_template_stdout_and_path(tmp_path, capsys):
     assert main(["overlay-template"]) == 0
     assert json.loads(capsys.readouterr().out) == json.loads(overlay_template())
     assert main(["overlay-template", str(tmp_path / "pub.json"), "--quiet"]) == 0
-    assert set(read_overlay(tmp_path / "pub.json", ["1", "2", "3", "4"])) == {"1", "2", "3", "4"}
+    f = tmp_path / "pub.json"
+    with pytest.raises(InputError, match="placeholder"):   # as shipped: refused, never cited as published
+        read_overlay(f, ["1", "2", "3", "4"])
+    f.write_text(f.read_text().replace("10.0000/replace-me", "10.1029/x").replace("Author et al.", "Someone et al."))
+    assert set(read_overlay(f, ["1", "2", "3", "4"])) == {"1", "2", "3", "4"}
 
 
 @pytest.mark.parametrize("doc, message", [

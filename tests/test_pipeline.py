@@ -133,12 +133,13 @@ def test_nan_written_as_null(tmp_path):
         t = np.array(["2019-01-27T12:15", "2019-01-27T12:16"], "datetime64[ns]")
         disp_km = np.array([0.0, 600.0]); sigma_random_km = np.array([0.0, 10.0]); sigma_systematic_km = np.array([np.nan, np.nan])
         sigma_total_km = np.array([0.0, 10.0])
+        segment = np.array([0, 0]); segments = [{"i0": 0, "i1": 2}]
     r = _small_result(); r.displacement = {"1": D()}
     write_outputs(r, tmp_path)
     text = (tmp_path / "mp_analysis.json").read_text()
     assert "NaN" not in text
     d = json.loads(text)["displacement"]["1"]
-    assert d == {"max_abs_km": 600.0, "sigma_random_km": 10.0, "sigma_systematic_km": None}
+    assert d == {"max_abs_km": 600.0, "sigma_random_km": 10.0, "sigma_systematic_km": None, "n_segments": 1}
     csv = (tmp_path / "displacement_1.csv").read_text().splitlines()
     assert csv[0].startswith("time,disp_km") and csv[2].startswith("2019-01-27T12:16:00.000Z,600.0")
 

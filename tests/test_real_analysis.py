@@ -42,7 +42,7 @@ def test_fgm_only_stages_ok_or_skipped_with_reasons(kh_result):
 
 def test_fgm_only_crossings_each_have_a_normal(kh_result):
     crs = kh_result.crossings
-    assert len(crs) >= 10
+    assert len(crs) >= 15   # issue 10: the magnetopause passes MMS1 every 20–60 s, and briefly between
     for c in crs:
         n = kh_result.normal_of(c)
         assert n is not None and n.frame == "GSE"
@@ -69,7 +69,7 @@ def test_fgm_only_cli_exit0_and_summary(tmp_path, capsys):
     assert rc == 0
     doc = json.loads((tmp_path / "mp_analysis.json").read_text())
     assert doc["status"]["vn"]["status"] == "skipped" and doc["status"]["timing"]["status"] == "skipped"
-    assert len(doc["crossings"]) >= 10
+    assert len(doc["crossings"]) >= 15
 
 
 def test_fgm_only_cli_summary_names_skips(tmp_path, capsys):

@@ -93,6 +93,17 @@ def test_report_without_data_raises_nodata(tmp_path):
 @pytest.mark.loopback
 @pytest.mark.enable_socket
 @pytest.mark.allow_hosts(["127.0.0.1"])
+def test_report_never_swaps_in_the_simulated_event(tmp_path, monkeypatch):
+    "No --data-dir with source local: the loader's default root is searched, as `analyze` does; the demo is not run."
+    monkeypatch.setenv("MMS_DATA_DIR", str(tmp_path / "nodata"))
+    with pytest.raises(NoDataError, match="nodata"):       # it searched the requested root, for 2015
+        run_report(("2015-09-02T16:58:44", "2015-09-02T17:07:04"), tmp_path / "r", ["1"], source="local",
+                   html=False)
+
+
+@pytest.mark.loopback
+@pytest.mark.enable_socket
+@pytest.mark.allow_hosts(["127.0.0.1"])
 def test_report_on_real_fgm_only_data(tmp_path, repo_root):
     "REAL MMS1 FGM burst files (2015-09-02): the report runs, says REAL, lists what was not loaded, and says why"
     " the plasma and timing sections are empty."
