@@ -34,6 +34,11 @@ __all__ = ['NOISY_LOGGERS', 'DEFAULT_TRANGE', 'COMMANDS', 'setup_logging', 'buil
 NOISY_LOGGERS = ("pyspedas", "pytplot", "cdflib", "urllib3", "matplotlib", "distributed",
                  "papermill", "traitlets")
 
+# %% ../nbs/16_cli.ipynb #e9fd8ae4
+def _short_warning(message, category, filename, lineno, line=None) -> str:
+    "A warning as its class and message only: a user of the CLI needs no source line."
+    return f"{category.__name__}: {message}"
+
 # %% ../nbs/16_cli.ipynb #b38e8892b
 def setup_logging(verbose: int = 0, # -v count
                   quiet: bool = False, # only errors
@@ -48,8 +53,9 @@ def setup_logging(verbose: int = 0, # -v count
         logging.getLogger(n).setLevel(logging.DEBUG if verbose > 1 else logging.WARNING)
     logging.captureWarnings(True)  # warnings (MissingDataWarning, ...) become log records
     logging.getLogger("py.warnings").setLevel(logging.ERROR if quiet else logging.WARNING)
-    if not verbose:  # numpy NaN chatter; -v shows it
+    if not verbose:  # numpy NaN chatter and the source line of each warning; -v shows them
         warnings.filterwarnings("ignore", category=RuntimeWarning)
+        warnings.formatwarning = _short_warning
     root.setLevel(logging.WARNING if verbose < 2 else logging.DEBUG)
     return level
 

@@ -69,8 +69,8 @@ def analyze(trange, # (start, end): ISO strings or datetime64, UTC
     cfg = check_sections(merge_config(config or {}, flags))
     res = AnalysisResult(trange=(t0, t1), probes=check_probes(probes), config=cfg)
     if overlay_json: res.published = read_overlay(overlay_json, res.probes)  # bad file: exit 2
-    bar = tqdm(total=len(PLAN) + 1 + bool(outdir), disable=not progress, desc="mms-mp",
-               unit="stage", file=sys.stderr)
+    bar = tqdm(total=len(PLAN) + 1 + bool(outdir), disable=None if progress else True,   # None: off when not a terminal
+               desc="mms-mp", unit="stage", file=sys.stderr)
     try:
         if not outdir: _run_plan(res, cfg, None, plot, pdf, bar)
         else:   # one unit: a staging folder that replaces outdir only when complete (mms_mp.outset)

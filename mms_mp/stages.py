@@ -29,10 +29,10 @@ from .schema import result_json
 # %% auto #0
 __all__ = ['STAGES', 'StageStatus', 'StageSkipped', 'run_stage', 'crossing_key', 'AnalysisResult', 'check_probes', 'drop_reason',
            'stage_load', 'stage_quality', 'stage_lmn', 'edge_flags', 'stage_detect', 'probe_normals', 'angles_deg',
-           'normal_spread', 'probe_message', 'stage_normals', 'vn_sources', 'stage_vn', 'stage_displacement', 'LocalVN',
-           'crossing_window', 'crossing_vn', 'stage_crossing_vn', 'mean_normal', 'weighted_normal', 'group_normal',
-           'xcorr_check', 'group_timing_inputs', 'stage_timing', 'crossing_thickness', 'stage_thickness', 'event_psi',
-           'median_normal', 'stage_compare']
+           'normal_spread', 'probe_message', 'stage_normals', 'vn_sources', 'stage_vn', 'tangential_speed',
+           'stage_displacement', 'LocalVN', 'crossing_window', 'crossing_vn', 'stage_crossing_vn', 'mean_normal',
+           'weighted_normal', 'group_normal', 'xcorr_check', 'group_timing_inputs', 'stage_timing',
+           'crossing_thickness', 'stage_thickness', 'event_psi', 'median_normal', 'stage_compare']
 
 # %% ../nbs/14c_stages.ipynb #5148ace3
 STAGES = ("load", "quality", "lmn", "detect", "normals", "vn", "displacement", "crossing_vn",
@@ -325,6 +325,23 @@ def stage_vn(res: AnalysisResult, # the analysis being built (updated in place)
     if errs: res.status["vn"].reason = msg
     return out
 
+# %% ../nbs/14c_stages.ipynb #959610c5
+def tangential_speed(d: dict, # one probe's data (Event[p]): "Vi_gse" (time, comp) km/s, GSE
+                     t: np.ndarray, # (G,) datetime64 grid of V_N
+                     n_hat: np.ndarray, # (3,) unit normal, GSE
+                    ) -> np.ndarray | None: # (G,) |V_i − (V_i·n̂) n̂|, km/s; None without ion velocities
+    "The ion flow along the boundary on the V_N grid: what an error δn̂ of the normal turns into V_N (V_t δθ)."
+    if "Vi_gse" not in d: return None
+    V = d["Vi_gse"]
+    check_frame(V.attrs.get("frame", "GSE"), "GSE", "ion velocity")
+    tv, vv = V["time"].values, np.asarray(V.values, float)
+    ok = np.isfinite(vv).all(axis=1)
+    if ok.sum() < 2: return None
+    x, q = seconds_since(tv[ok], tv[ok][0]), seconds_since(t, tv[ok][0])
+    Vg = np.column_stack([np.interp(q, x, vv[ok, k], left=np.nan, right=np.nan) for k in range(3)])
+    vt = np.linalg.norm(Vg - np.outer(Vg @ n_hat, n_hat), axis=1)
+    return np.where(np.isfinite(vt), vt, np.nanmedian(vt))   # outside the ion data: its typical value
+
 # %% ../nbs/14c_stages.ipynb #7c57934a
 def stage_displacement(res: AnalysisResult, # the analysis being built (updated in place)
                        cfg: dict, # configuration: top-level keys and per-stage sections
@@ -332,9 +349,9 @@ def stage_displacement(res: AnalysisResult, # the analysis being built (updated 
     "Boundary-normal displacement ∫V_N dt ± σ per probe (`mms_mp.motion.integrate_disp`)."
     out = {}
     for p, v in res.vn.items():
-        sn = res.lmn[p].sigma_N_deg  # the LMN σ_N feeds the systematic part
+        sn = res.lmn[p].sigma_N_deg  # the LMN σ_N feeds the systematic part, through the tangential flow
         kw = {"sigma_n_rad": float(np.radians(sn)) if np.isfinite(sn) else 0.0,
-              **cfg.get("displacement", {})}
+              "vt_km_s": tangential_speed(res.event[p], v.t, v.n_hat), **cfg.get("displacement", {})}
         out[p] = integrate_disp(v.t, v.V_N, sigma_v=v.sigma_V_N, frame=v.frame, cov_v=v.cov_blocks,
                                 **kw)
     res.displacement = out
@@ -375,8 +392,9 @@ def crossing_vn(res: AnalysisResult, # the analysis, after `normals` and `vn`
     v = normal_velocity(vn_sources(res.event, c.probe), n.n_hat, frame=n.frame, t_range=t_range, **kw)
     v = smooth_normal_velocity(v, **cfg.get("smoothing", {}))
     sn = float(np.radians(n.sigma_deg)) if np.isfinite(n.sigma_deg) else 0.0
+    vt = tangential_speed(res.event[c.probe], v.t, n.n_hat)   # n̂'s σ reaches V_N through the flow along it
     d = integrate_disp(v.t, v.V_N, sigma_v=v.sigma_V_N, frame=v.frame, cov_v=v.cov_blocks,
-                       **{"sigma_n_rad": sn, **cfg.get("displacement", {})})
+                       **{"sigma_n_rad": sn, "vt_km_s": vt, **cfg.get("displacement", {})})
     x = seconds_since(v.t, c.time)
     ok = np.isfinite(v.V_N)
     at = lambda y: float(np.interp(0.0, x[ok], y[ok])) if ok.sum() > 1 else np.nan
