@@ -14,12 +14,12 @@ from .core import (InputError, NoDataError, as_datetime64, check_frame, clean_ti
 from .resample import interp_nogap, merge_vars
 
 # %% auto #0
-__all__ = ['DetectorCfg', 'clean_series', 'gap_mask', 'running_mean', 'level_crossings', 'two_levels', 'shorth', 'Feature',
-           'make_feature', 'judge_feature', 'lmn_matrix', 'ProbeFeatures', 'probe_features', 'relevel', 'FusedP',
-           'fuse_probability', 'enforce_dwell', 'hysteresis_states', 'Crossing', 'CrossingList', 'sigma_t_floor',
-           'centre_fit', 'tilt_cost', 'TiltScan', 'tilt_scan', 'best_tilt', 'mark_tilt', 'dt_dalpha', 'with_tilt_sigma',
-           'rotate_L', 'contrast_windows', 'crossing_contrast', 'crossings_from_states', 'detect_crossings',
-           'crossings_from_features', 'position_at']
+__all__ = ['DetectorCfg', 'clean_series', 'gap_mask', 'running_mean', 'level_crossings', 'split_sorted', 'otsu_levels',
+           'two_levels', 'shorth', 'Feature', 'make_feature', 'judge_feature', 'lmn_matrix', 'ProbeFeatures',
+           'probe_features', 'relevel', 'FusedP', 'fuse_probability', 'enforce_dwell', 'hysteresis_states', 'Crossing',
+           'CrossingList', 'sigma_t_floor', 'centre_fit', 'tilt_cost', 'TiltScan', 'tilt_scan', 'best_tilt',
+           'mark_tilt', 'dt_dalpha', 'with_tilt_sigma', 'rotate_L', 'contrast_windows', 'crossing_contrast',
+           'crossings_from_states', 'detect_crossings', 'crossings_from_features', 'position_at']
 
 # %% ../nbs/10_boundary.ipynb #c76e71af
 @dataclass
@@ -144,27 +144,61 @@ def level_crossings(ts: np.ndarray, # (N,) float seconds
     w = d[j] / (d[j] - d[j + 1])
     return ts[j] + w * (ts[j + 1] - ts[j]), np.where(d[j + 1] > d[j], 1, -1)
 
+# %% ../nbs/10_boundary.ipynb #0c380570
+def _first_max(fn, # fn(a, b) -> values at positions a … b-1 (finite)
+               lo: int, hi: int, # position range [lo, hi), hi > lo
+               B: int = 1 << 16, # block length
+              ) -> int: # position of the first maximum, as np.argmax over the whole range would give
+    "np.argmax over a range computed block by block: no range-sized temporaries (they cost more than the math)."
+    best, at = -np.inf, lo
+    for a in range(lo, hi, B):
+        v = fn(a, min(a + B, hi))
+        j = int(np.argmax(v))
+        if v[j] > best: best, at = v[j], a + j
+    return at
+
+# %% ../nbs/10_boundary.ipynb #550fccf0
+def _median_sorted(x: np.ndarray, # (n,) sorted values, n ≥ 1
+                  ) -> float: # np.median(x), the same float, without its copy and partition
+    "Median of an already sorted array."
+    m = x.size // 2
+    return float(np.mean(x[m - 1:m + 1])) if x.size % 2 == 0 else float(x[m])
+
+# %% ../nbs/10_boundary.ipynb #3e97cd1c
+def split_sorted(s: np.ndarray, # (n,) sorted finite values of one feature, any units
+                 min_frac: float = 0.02, # smallest class, fraction of the samples
+                ) -> tuple[float, float]: # (low level, high level), units of s; NaN if n < 10
+    "Two-cluster (Otsu) split of a sorted sample, the shorth of each class as its level."
+    n = s.size
+    if n < 10: return np.nan, np.nan
+    C, S = np.cumsum(s), s.sum()
+    def bv(a, b):   # between-class variance w0 w1 (m1 - m0)² of the splits after a+1 … b values
+        k, c = np.arange(a + 1, b + 1), C[a:b]
+        w0 = k / n
+        return w0 * (1 - w0) * ((S - c) / (n - k) - c / k) ** 2
+    kmin = max(int(np.ceil(min_frac * n)), 1)          # each class holds ≥ min_frac of the values
+    lo, hi = kmin - 1, n - kmin
+    kb = (_first_max(bv, lo, hi) if lo < hi else 0) + 1
+    return shorth(s[:kb]), shorth(s[kb:])
+
+# %% ../nbs/10_boundary.ipynb #8cd98b78
+def otsu_levels(y: np.ndarray, # (N,) values of one feature (NaN ignored), any units
+                min_frac: float = 0.02, # smallest class, fraction of the samples
+               ) -> tuple[float, float]: # (low level, high level), units of y; NaN with < 10 finite values
+    "Two-cluster (Otsu) split of a 1-D sample, the shorth of each class as its level (`two_levels` without noise)."
+    return split_sorted(np.sort(y[np.isfinite(y)]), min_frac)
+
 # %% ../nbs/10_boundary.ipynb #85fc668a
 def two_levels(y: np.ndarray, # (N,) values of one feature (NaN ignored), any units
                min_frac: float = 0.02, # smallest class, fraction of the samples
+               s: np.ndarray | None = None, # np.sort of the finite y, if already at hand
               ) -> tuple[float, float, float]: # (low level, high level, sample noise σ̂), units of y
     "Two-cluster (Otsu) split of a 1-D sample: class shorths as levels, noise from the MAD of first differences."
     v = y[np.isfinite(y)]
     if v.size < 10: return np.nan, np.nan, np.nan
-    s = np.sort(v)
-    n = s.size
-    k = np.arange(1, n)
-    c = np.cumsum(s)[:-1]
-    w0 = k / n
-    m0 = c / k
-    m1 = (s.sum() - c) / (n - k)
-    bv = w0 * (1 - w0) * (m1 - m0) ** 2
-    kmin = max(int(np.ceil(min_frac * n)), 1)
-    bv[: kmin - 1] = -1
-    bv[n - kmin:] = -1
-    kb = int(np.argmax(bv)) + 1
-    noise = 1.4826 * np.median(np.abs(np.diff(v) - np.median(np.diff(v)))) / np.sqrt(2)
-    return shorth(s[:kb]), shorth(s[kb:]), float(noise)
+    d = np.diff(v)
+    noise = 1.4826 * np.median(np.abs(d - np.median(d))) / np.sqrt(2)
+    return *split_sorted(np.sort(v) if s is None else s, min_frac), float(noise)
 
 # %% ../nbs/10_boundary.ipynb #70ab9da7
 def shorth(s: np.ndarray, # (n,) sorted finite values
@@ -172,8 +206,8 @@ def shorth(s: np.ndarray, # (n,) sorted finite values
     "Location of the densest half of a sorted sample (Rousseeuw 1984 'shorth'): a robust mode."
     n = s.size
     h = max(n // 2, 1)
-    i = int(np.argmin(s[h - 1:] - s[: n - h + 1]))
-    return float(np.median(s[i: i + h]))
+    i = _first_max(lambda a, b: s[a:b] - s[h - 1 + a:h - 1 + b], 0, n - h + 1)   # the narrowest half
+    return _median_sorted(s[i: i + h])
 
 # %% ../nbs/10_boundary.ipynb #70c24045
 @dataclass
@@ -190,6 +224,7 @@ class Feature:
     reason: str = ""  # why not usable
     weight: float = 1.0  # fusion weight
     floor: float = 0.0  # smallest physical level difference, units of y (for re-judging with shared levels)
+    ysort: np.ndarray | None = field(default=None, repr=False, compare=False)  # sorted finite y (pooled levels)
 
     def score(self, y): # values, units of y
         "Score in [-1, 1], +1 magnetosheath-like."
@@ -208,9 +243,10 @@ def make_feature(name: str, # feature name
                 ) -> Feature: # the feature, usable or not with the reason
     "Levels, noise and the usability tests of one feature."
     t, y, _ = clean_series(t, y, name)
-    lo, hi, nz = two_levels(y)
+    s = np.sort(y[np.isfinite(y)])          # kept: pooled (formation-wide) levels merge these sorted runs
+    lo, hi, nz = two_levels(y, s=s)
     return judge_feature(
-        Feature(name, t, y, lo, hi, nz, sheath_high, False, "", weight, floor), cfg, levels
+        Feature(name, t, y, lo, hi, nz, sheath_high, False, "", weight, floor, s), cfg, levels
     )
 
 # %% ../nbs/10_boundary.ipynb #f00a4517
@@ -276,6 +312,7 @@ def probe_features(t_B, # (N,) datetime64 FGM times
                    lmn_frame: str | None = None, # frame of a bare LMN array
                    cfg: DetectorCfg | None = None, # detector settings
                    levels: dict | None = None, # {feature name: (low, high)} shared levels (see `shared_levels`)
+                   reuse: ProbeFeatures | None = None, # own-level result for the same t_n, Ni, t_he, N_he
                   ) -> ProbeFeatures: # features with levels and usability
     "Density, B_L and He+ fraction features of one probe (B rotated to LMN in a checked frame)."
     cfg = cfg or DetectorCfg()
@@ -287,12 +324,14 @@ def probe_features(t_B, # (N,) datetime64 FGM times
     flags += ["times_repaired"] * rep
     if B.ndim != 2 or B.shape[1] < 3:
         raise InputError(f"B (probe {probe}) must be (N,3) nT, got shape {B.shape}")
-    Bl = B[:, :3] @ R.T
+    Bl = np.einsum("ij,kj->ik", B[:, :3], R)   # B @ R.T without BLAS (its threads stall on a busy machine)
     feats = {
         "B_L": make_feature(
             "B_L", t_B, Bl[:, 0], False, cfg.min_bl_jump_nT, cfg.w_bl, cfg, lv("B_L")
         )
     }
+    if reuse is not None:   # the same plasma data (only the LMN changed): density and He+ are not rebuilt
+        return _with_plasma_of(reuse, ProbeFeatures(str(probe), feats, t_B, Bl, flags), cfg, lv)
     if Ni is not None and t_n is not None:
         tn, ni, rep = clean_series(t_n, Ni, f"Ni (probe {probe})")
         flags += ["times_repaired"] * rep
@@ -322,6 +361,20 @@ def probe_features(t_B, # (N,) datetime64 FGM times
         )
     else: flags.append("hpca_unavailable")
     return ProbeFeatures(str(probe), feats, t_B, Bl, _feature_flags(flags, feats))
+
+# %% ../nbs/10_boundary.ipynb #6b86d041
+def _with_plasma_of(old: ProbeFeatures, # own-level result (no `levels`) for the same plasma inputs
+                    pf: ProbeFeatures, # the new B_L feature alone, with the flags of B
+                    cfg: DetectorCfg, # detector settings
+                    lv, # name -> (low, high) or None: the levels to judge against
+                   ) -> ProbeFeatures: # `pf` with density and He+ of `old` judged as `make_feature` would
+    "Complete a B_L-only ProbeFeatures with the density and He+ features (and their flags) of an earlier one."
+    feats = dict(pf.features)
+    for k, f in old.features.items():
+        if k != "B_L": feats[k] = judge_feature(f, cfg, lv(k))
+    if "He+ fraction" in feats: feats["He+ fraction"] = _he_check(feats["He+ fraction"], cfg)
+    base = list(pf.flags) + [x for x in old.flags if not x.endswith("_unused")]
+    return ProbeFeatures(pf.probe, feats, pf.t_B, pf.B_lmn, _feature_flags(base, feats))
 
 # %% ../nbs/10_boundary.ipynb #74489a4d
 def _he_check(f, cfg):
@@ -690,8 +743,7 @@ def tilt_cost(pf: ProbeFeatures, # features of one probe (B_lmn in the LMN being
         if not np.isfinite(np.r_[A, Z]).all() or m.stop - m.start < 10: continue
         tw = ts[m]
         Bs = np.c_[running_mean(Bt[m, 0], 8), running_mean(Bt[m, 1], 8)]
-        F = (Bs @ E.T - A @ E.T) / ((Z - A) @ E.T)
-        th = _nearest_crossings(tw, F, 0.5, t_c)
+        th = _nearest_tilt_crossings(tw, Bs, A, Z, E, t_c)
         # χ² weight: slow or coarsely sampled layers count less
         w = 1.0 / (c.sigma_t_density ** 2 + c.sigma_t_s ** 2)
         if np.isfinite(th).all() and np.isfinite(w):
@@ -776,6 +828,38 @@ def tilt_scan(pairs, # iterable of (ProbeFeatures, crossings) timed with the LMN
     chi = (tot - tot[ib]) / s2
     use = ib != i0 and chi[i0] >= cfg.tilt_min_chi2
     return TiltScan(float(al[ib]) if use else 0.0, float(al[ib]), _chi2_sigma(al, chi, ib), n)
+
+# %% ../nbs/10_boundary.ipynb #6bc913c7
+def _tilt_F(Bs: np.ndarray, # (M,2) smoothed B_L, B_M, nT
+            A: np.ndarray, # (2,) levels before the layer, nT
+            Z: np.ndarray, # (2,) levels after it, nT
+            E: np.ndarray, # (K,2) trial L directions (cos α, sin α) in the L–M plane
+           ) -> np.ndarray: # (M,K) B·L_α scaled to 0 before and 1 after the layer
+    "The normalised B_L' of every trial L (elementwise products: the same bits for any subset of rows)."
+    return (Bs[:, :1] * E[:, 0] + Bs[:, 1:2] * E[:, 1] - A @ E.T) / ((Z - A) @ E.T)
+
+# %% ../nbs/10_boundary.ipynb #9264d4f8
+def _nearest_tilt_crossings(tw: np.ndarray, # (M,) times, s (sorted)
+                            Bs: np.ndarray, # (M,2) smoothed B_L, B_M, nT (NaN rows: holes)
+                            A, Z, E, # levels and trial directions, as `_tilt_F`
+                            t_ref: float, # reference time, s
+                            h: int = 512, # first half-width of the window, samples
+                           ) -> np.ndarray: # (K,) the 0.5 crossing nearest t_ref per trial L, s (NaN: none)
+    "`_nearest_crossings(tw, _tilt_F(...), 0.5, t_ref)`, with F built only in windows growing around t_ref."
+    den = (Z - A) @ E.T
+    if not (np.isfinite(den).all() and (den != 0).all()) or np.isinf(Bs).any():   # holes may differ by column
+        return _nearest_crossings(tw, _tilt_F(Bs, A, Z, E), 0.5, t_ref)
+    ok = np.isfinite(Bs).all(1)              # a hole is a whole row of F: dropped, as `_nearest_crossings` does
+    tv, Bv = tw[ok], Bs[ok]
+    i0, M = int(np.searchsorted(tv, t_ref)), len(tv)
+    while True:
+        lo, hi = max(i0 - h, 0), min(i0 + h, M)
+        th = _nearest_crossings(tv[lo:hi], _tilt_F(Bv[lo:hi], A, Z, E), 0.5, t_ref)
+        if lo == 0 and hi == M: return th
+        # a crossing outside the window is at least this far from t_ref: strictly nearer ones are final
+        bound = min(t_ref - tv[lo] if lo else np.inf, tv[hi - 1] - t_ref if hi < M else np.inf)
+        if np.all(np.abs(th - t_ref) < bound): return th
+        h *= 4
 
 # %% ../nbs/10_boundary.ipynb #b51a5d85
 def best_tilt(pairs, # iterable of (ProbeFeatures, crossings) timed with the LMN under test

@@ -11,7 +11,7 @@ import numpy as np
 
 from .core import InputError, NoDataError, seconds_since
 from .boundary import (DetectorCfg, crossings_from_features, lmn_matrix, mark_tilt, position_at,
-                             probe_features, relevel, rotate_L, tilt_scan, two_levels, with_tilt_sigma)
+                             probe_features, relevel, rotate_L, split_sorted, tilt_scan, with_tilt_sigma)
 
 # %% auto #0
 __all__ = ['CrossingGroup', 'match_crossings', 'MultiCrossings', 'shared_levels', 'probe_inputs', 'onto_mean_L',
@@ -96,9 +96,10 @@ def shared_levels(pfs, # iterable of ProbeFeatures (same LMN frame)
                  ) -> dict: # {feature name: (low, high)} from the pooled samples
     "Formation-wide levels: the two-cluster fit on every probe's samples of a feature pooled."
     pool = {}
-    for pf in pfs:
-        for k, f in pf.features.items(): pool.setdefault(k, []).append(f.y[np.isfinite(f.y)])
-    return {k: two_levels(np.concatenate(v))[:2] for k, v in pool.items()}
+    for pf in pfs:   # each probe's sorted samples (kept by `make_feature`), merged: no sort from scratch
+        for k, f in pf.features.items():
+            pool.setdefault(k, []).append(f.ysort if f.ysort is not None else np.sort(f.y[np.isfinite(f.y)]))
+    return {k: split_sorted(np.sort(np.concatenate(v), kind="stable")) for k, v in pool.items()}
 
 # %% ../nbs/10c_boundary_multi.ipynb #95942cd3
 def _arrays(d, q):
@@ -155,13 +156,16 @@ def matching_window(pos: dict, # probe -> (t, r km) positions in `fr`
     return float(np.nanmax(dist) / min_speed_kms)
 
 # %% ../nbs/10c_boundary_multi.ipynb #7c323592
-def _detect_all(args: dict, cfg: DetectorCfg, fr: str, share_levels: bool) -> tuple:
-    "(features, crossings) of every probe; levels pooled over the probes when `share_levels`."
-    pfs = {p: probe_features(*a, probe=p, B_frame=fr, lmn_frame=fr, cfg=cfg) for p, a in args.items()}
+def _detect_all(args: dict, cfg: DetectorCfg, fr: str, share_levels: bool, reuse: dict | None = None) -> tuple:
+    """(own-level features, features, crossings) of every probe; levels pooled over the probes when `share_levels`.
+    `reuse`: the own-level features of an earlier pass with another LMN (density and He+ are not rebuilt)."""
+    own = {p: probe_features(*a, probe=p, B_frame=fr, lmn_frame=fr, cfg=cfg, reuse=(reuse or {}).get(p))
+           for p, a in args.items()}
+    pfs = own
     if share_levels and len(pfs) > 1:   # the same as probe_features(..., levels=lv), cheaper
         lv = shared_levels(pfs.values())
         pfs = {p: relevel(pf, lv, cfg) for p, pf in pfs.items()}
-    return pfs, {p: crossings_from_features(pf, cfg) for p, pf in pfs.items()}
+    return own, pfs, {p: crossings_from_features(pf, cfg) for p, pf in pfs.items()}
 
 # %% ../nbs/10c_boundary_multi.ipynb #eaba38ee
 def _groups(per: dict, pos: dict, probes: list, fr: str, max_delay_s: float) -> list:
@@ -189,12 +193,12 @@ def detect_crossings_multi(event, # Event (mms_mp.data) or {probe: {quantity: Da
     pos = {p: r for p, (_, r) in got.items() if r is not None}
     Rs = onto_mean_L({p: lmn_matrix(a[2], fr)[0] for p, (a, _) in got.items()})
     args = {p: a[:2] + (Rs[p],) + a[3:] for p, (a, _) in got.items()}
-    pfs, per = _detect_all(args, cfg, fr, share_levels)
+    own, pfs, per = _detect_all(args, cfg, fr, share_levels)
     scan = tilt_scan([(pfs[p], per[p]) for p in pfs], cfg)
     alpha = scan.alpha
     if alpha != 0.0:       # one rotation for the formation (it corrects the LMN the probes share)
         args = {p: a[:2] + (rotate_L(Rs[p], alpha),) + a[3:] for p, a in args.items()}
-        pfs, per = _detect_all(args, cfg, fr, share_levels)
+        _, pfs, per = _detect_all(args, cfg, fr, share_levels, reuse=own)   # only B_L changes
         per = {p: mark_tilt(c, alpha) for p, c in per.items()}
     per = {p: with_tilt_sigma(c, scan.sigma_used, cfg) for p, c in per.items()}   # σ_t ⊕ the time L's σ costs
     if max_delay_s is None:   # one probe: its crossings, nothing to match

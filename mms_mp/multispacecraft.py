@@ -673,6 +673,13 @@ def _tukey(n, # number of samples
         w[::-1][e] = w[e]
     return w
 
+# %% ../nbs/05_multispacecraft.ipynb #9f4cfa92
+def _dot(a: np.ndarray, # (..., n) values
+         b: np.ndarray, # (n,) values
+        ) -> np.ndarray: # (...) Σ a·b over the last axis
+    "a @ b by numpy's own (pairwise) sum: OpenBLAS threads a long dot, and they stall when another job holds a core."
+    return (a * b).sum(axis=-1)
+
 # %% ../nbs/05_multispacecraft.ipynb #c7a29a79
 def _detrended(a, # (..., nw) segments
                ws, # (nw,) normalised weights
@@ -680,10 +687,10 @@ def _detrended(a, # (..., nw) segments
                detrend: str, # "mean" or "linear"
               ) -> np.ndarray: # segments minus their weighted mean (and trend)
     "Remove the weighted mean (and, for 'linear', the weighted linear trend) of each segment."
-    a = a - (a @ ws)[..., None]
+    a = a - _dot(a, ws)[..., None]
     if detrend == "linear":
-        xc = x - x @ ws
-        a = a - np.multiply.outer((a @ (ws * x)) / (xc ** 2 @ ws), xc)
+        xc = x - _dot(x, ws)
+        a = a - np.multiply.outer(_dot(a, ws * x) / _dot(xc ** 2, ws), xc)
     return a
 
 # %% ../nbs/05_multispacecraft.ipynb #1e0d971a
@@ -702,7 +709,7 @@ def _weighted_xcorr(yr, yp, nL, w, detrend) -> np.ndarray:
     nw, W = len(yr), w.sum()
     x = np.arange(nw) - (nw - 1) / 2
     a = _detrended(yr, w / W, x, detrend)
-    if not a @ (w * a) > 1e-12 * (yr @ (w * yr)):
+    if not _dot(a, w * a) > 1e-12 * _dot(yr, w * yr):
         raise InputError("the reference series is constant over the window; nothing to correlate "
                          "(choose another quantity or window)")
     y = np.asarray(yp[: nw + 2 * nL], float)
@@ -710,10 +717,10 @@ def _weighted_xcorr(yr, yp, nL, w, detrend) -> np.ndarray:
     S1, S2 = _corr_valid(y, w), _corr_valid(y * y, w)
     power = S2 - S1 ** 2 / W
     if detrend == "linear":
-        xc = x - x @ w / W
-        power = power - _corr_valid(y, w * xc) ** 2 / (xc ** 2 @ w)
+        xc = x - _dot(x, w) / W
+        power = power - _corr_valid(y, w * xc) ** 2 / _dot(xc ** 2, w)
     power = np.maximum(power, 1e-300)
-    return _corr_valid(y, w * a) / np.sqrt((a @ (w * a)) * power)
+    return _corr_valid(y, w * a) / np.sqrt(_dot(a, w * a) * power)
 
 # %% ../nbs/05_multispacecraft.ipynb #107e8513
 def _parabola_peak(rho, # (2 nL + 1,) correlation at lags −nL…nL
@@ -862,7 +869,7 @@ def _misfit_tau_s(ref_ser, # (t datetime64, y) of the reference probe
     yr = np.interp(g, seconds_since(ref_ser[0], tc), ref_ser[1])
     yp = np.interp(g + delay, seconds_since(p_ser[0], tc), p_ser[1])
     yr, yp = yr - yr.mean(), yp - yp.mean()
-    return autocorr_time(yp - (yp @ yr) / (yr @ yr) * yr) * h
+    return autocorr_time(yp - _dot(yp, yr) / _dot(yr, yr) * yr) * h
 
 # %% ../nbs/05_multispacecraft.ipynb #91b49b90
 @dataclass

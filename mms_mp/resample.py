@@ -132,7 +132,8 @@ def interp_nogap(ts: np.ndarray, # (N,) sample times, s
     j = np.clip(np.searchsorted(tg, tgrid, side="right") - 1, 0, M - 2)
     w = ((tgrid - tg[j]) / (tg[j + 1] - tg[j]))[:, None]
     inside = (tgrid >= tg[0]) & (tgrid <= tg[-1])
-    okg = inside & (ok[j] | np.isin(tgrid, tg)) # a grid point on a good sample needs no bridge
+    on = tg[np.minimum(np.searchsorted(tg, tgrid), M - 1)] == tgrid # grid point on a good sample (tg sorted)
+    okg = inside & (ok[j] | on) # a grid point on a good sample needs no bridge
     out[okg] = ((1 - w) * yg[j] + w * yg[j + 1])[okg]
     return out, okg
 
@@ -196,9 +197,11 @@ def _prepare(name: str, # variable name
 def _onto_grid(ts, y2, g, tgrid, c, mg) -> tuple:
     "Bin means where possible, interpolation elsewhere: ((G,K) values, (G,) good, (G,) counts, method)."
     v, ok, cnt = bin_average(ts, y2, g, tgrid, c) # bins with ≥ 2 samples: averaged
-    vi, oki = interp_nogap(ts, y2, g, tgrid, mg) # the rest: interpolated, gaps refused
-    use_i = ~ok & oki
-    v[use_i] = vi[use_i]
+    need = np.flatnonzero(~ok) # the rest: interpolated (each grid point on its own), gaps refused
+    vi, oki = interp_nogap(ts, y2, g, tgrid[need], mg) if need.size else (v[:0], ok[:0])
+    use_i = np.zeros_like(ok)
+    use_i[need] = oki
+    v[use_i] = vi[oki]
     how = "mean" if not use_i.any() else ("interp" if not ok.any() else "mean+interp")
     return v, ok | use_i, cnt, how
 
