@@ -30,9 +30,10 @@ from .layout import (INSTRUMENTS, PRODUCTS, PROBES, STATE, FileInfo, Product, Va
 
 # %% auto #0
 __all__ = ['SOURCES', 'RATES', 'SURVEY', 'DATATYPES', 'FPI_INVALID_BITS', 'FPI_INVALID_MASK', 'OUT_OF_RANGE', 'DATA_CENTRES',
-           'POSITION_SOURCE', 'FileBlock', 'TimeOrder', 'time_order', 'read_product_file', 'download_files', 'Event',
-           'ProductData', 'read_product', 'product_quantities', 'sha256_cache_file', 'file_sha256',
-           'MissingDataWarning', 'covers', 'reachable', 'uncovered', 'read_state', 'default_data_dir', 'load_event']
+           'POSITION_SOURCE', 'EPHEM_PAD', 'FileBlock', 'TimeOrder', 'time_order', 'read_product_file',
+           'download_files', 'Event', 'ProductData', 'read_product', 'product_quantities', 'sha256_cache_file',
+           'file_sha256', 'MissingDataWarning', 'covers', 'reachable', 'uncovered', 'read_state', 'default_data_dir',
+           'load_event']
 
 # %% ../nbs/03_data.ipynb #6a194004
 SOURCES = ("auto", "local", "sdc", "spdf")
@@ -1146,6 +1147,10 @@ def _report_missing(ev: Event, ps: list, root: Path, source: str):
     msg = f"{len(ev.missing)} product(s) not loaded (see event.missing):\n" + "\n".join(lines)
     warnings.warn(MissingDataWarning(msg), stacklevel=3)
 
+# %% ../nbs/03_data.ipynb #178c826f
+#: MEC (30-s records) is read this far beyond the window, so that its positions bracket every time in it
+EPHEM_PAD = np.timedelta64(60, "s")
+
 # %% ../nbs/03_data.ipynb #ef8e09fb
 def _load_all(ev: Event, root: Path, ps: list, ins: list, rate: str, source: str):
     "Every probe and instrument into `ev`: each file opened once, digests computed alongside."
@@ -1155,7 +1160,8 @@ def _load_all(ev: Event, root: Path, ps: list, ins: list, rate: str, source: str
         with ThreadPoolExecutor(max_workers=1) as pool:
             for p in ps:
                 for i in dict.fromkeys(ins):
-                    _load_instrument(ev, root, p, i, rate, source, t0, t1, pool, net)
+                    a, b = (t0 - EPHEM_PAD, t1 + EPHEM_PAD) if i == "mec" else (t0, t1)
+                    _load_instrument(ev, root, p, i, rate, source, a, b, pool, net)
                 _positions_from_fgm(ev, p)
                 _OPENED.get().clear()  # this probe's files are closed
             for d in ev.provenance:

@@ -127,13 +127,13 @@ def _lmn_rows(doc: dict) -> list:
 
 # %% ../nbs/14d_outputs.ipynb #21cafc14
 def _normal_rows(doc: dict) -> list:
-    "One row per crossing: its normal (GSE) rounded to its σ, σ, method and flags."
+    "One row per crossing: its normal (GSE) rounded to its σ, σ, method and the normal's own flags."
     def row(c):
         n = c["normal"]
         return {"probe": c["probe"], "time": c["time"],
                 "n_hat": vec_to_sigma(n["n_hat"], n["sigma_deg"]),
                 "σ": sig2(n["sigma_deg"], "deg"), "σ window": sig2(n["sigma_window_deg"], "deg"),
-                "method": n["method"], "flags": ", ".join(c["flags"])}
+                "method": n["method"], "flags": ", ".join(n.get("flags", []))}
     return [row(c) for c in doc["crossings"] if c["normal"]]
 
 # %% ../nbs/14d_outputs.ipynb #9168244e

@@ -366,7 +366,7 @@ class LocalVN:
     vn: object  # electric.NormalVelocity (smoothed), km/s along n_hat
     disp: object  # motion.DispResult, km along n_hat
     V_N_km_s: float  # V_N at the crossing time, km/s (positive along n_hat)
-    sigma_V_N_km_s: float  # its 1σ, km/s
+    sigma_V_N_km_s: float  # its 1σ, km/s: the V_N σ ⊕ V_t × the normal's σ
 
 # %% ../nbs/14c_stages.ipynb #b51a50d5
 def crossing_window(c, # boundary.Crossing
@@ -398,7 +398,8 @@ def crossing_vn(res: AnalysisResult, # the analysis, after `normals` and `vn`
     x = seconds_since(v.t, c.time)
     ok = np.isfinite(v.V_N)
     at = lambda y: float(np.interp(0.0, x[ok], y[ok])) if ok.sum() > 1 else np.nan
-    return LocalVN(np.asarray(n.n_hat, float), n.method, v, d, at(v.V_N), at(v.sigma_V_N))
+    s_n = at(vt) * sn if vt is not None else 0.0   # the normal's σ seen in V_N: V_t δθ
+    return LocalVN(np.asarray(n.n_hat, float), n.method, v, d, at(v.V_N), float(np.hypot(at(v.sigma_V_N), s_n)))
 
 # %% ../nbs/14c_stages.ipynb #e41d4ebb
 def stage_crossing_vn(res: AnalysisResult, # the analysis being built (updated in place)

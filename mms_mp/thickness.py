@@ -80,6 +80,9 @@ def sc_motion_along(positions, # (t datetime64 (K,), r (K,3) km) spacecraft posi
                     te, # (2,) datetime64 layer edges
                    ) -> tuple[float, np.ndarray]: # (n̂·Δr between the edges km, (2,) n̂·v_sc at the edges km/s)
     "The spacecraft's own motion along n̂ across a layer: its displacement and its speed at the two edges."
+    if len(positions[0]) < 2:
+        raise InputError(f"spacecraft motion needs 2 or more positions, got {len(positions[0])}; "
+                         "load ephemeris (MEC) covering the layer")
     n = np.asarray(n_hat, float) / np.linalg.norm(np.asarray(n_hat, float))
     r = position_at(*positions, te) @ n
     tp = np.asarray(positions[0])
@@ -105,6 +108,7 @@ def layer_thickness(cr: Crossing, # one crossing (layer_start/layer_end = 76 % e
     flags = list(cr.flags)
     if sg[0] < 0 or sg[0] != sg[1]: flags.append("gap_in_layer")
     dn, vsc = 0.0, np.zeros(2)
+    if positions is not None and len(positions[0]) < 2: positions = None   # one sample gives no motion
     if positions is not None:
         if n_hat is None:
             raise InputError(

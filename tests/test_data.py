@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from mms_mp.core import InputError, NoDataError
-from mms_mp.data import covers, load_event, Event, MissingDataWarning
+from mms_mp.data import covers, load_event, Event, MissingDataWarning, EPHEM_PAD
 from mms_mp.layout import PRODUCTS, get_product, sdc_path, write_product_cdf
 
 T0 = np.datetime64("2019-01-27T12:40:00", "ns")
@@ -91,10 +91,12 @@ def test_round_trip_every_product(tree, key):
             assert (da.attrs["instrument"], da.attrs["rate"], da.attrs["var"]) == (prod.instrument, prod.rate, v.cdf_name(p, prod.rate))
             assert da.attrs["simulated"] is True
             t = da.time.values
-            assert t[0] >= np.datetime64(W[0]) and t[-1] < np.datetime64(W[1])
+            pad = EPHEM_PAD if prod.instrument == "mec" else np.timedelta64(0, "s")   # MEC brackets the window
+            assert t[0] >= np.datetime64(W[0]) - pad and t[-1] < np.datetime64(W[1]) + pad
             s = (t - T0).astype(np.int64) / 1e9 - shift  # back to the record start
             grid = np.concatenate([np.arange(-30, 120, dt), np.arange(120, 300, dt)]) if prod.rate == "brst" else np.arange(-60, 300, dt)
-            grid = grid[(grid + shift >= 0) & (grid + shift < 240)]  # records whose centred tag is in the window
+            ps = pad / np.timedelta64(1, "s")
+            grid = grid[(grid + shift >= -ps) & (grid + shift < 240 + ps)]  # records whose centred tag is in the window
             assert len(s) == len(grid), "every record of the window, none twice"
             np.testing.assert_allclose(s, grid, atol=2e-9)
             if v.kind == "flags": assert (da.values == 0).all(); continue
