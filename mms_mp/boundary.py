@@ -19,7 +19,7 @@ __all__ = ['DetectorCfg', 'clean_series', 'gap_mask', 'running_mean', 'level_cro
            'probe_features', 'relevel', 'FusedP', 'fuse_probability', 'enforce_dwell', 'hysteresis_states', 'Crossing',
            'CrossingList', 'sigma_t_floor', 'centre_fit', 'tilt_cost', 'TiltScan', 'tilt_scan', 'best_tilt',
            'mark_tilt', 'dt_dalpha', 'with_tilt_sigma', 'rotate_L', 'contrast_windows', 'crossing_contrast',
-           'crossings_from_states', 'detect_crossings', 'crossings_from_features', 'position_at']
+           'flag_overlaps', 'crossings_from_states', 'detect_crossings', 'crossings_from_features', 'position_at']
 
 # %% ../nbs/10_boundary.ipynb #c76e71af
 @dataclass
@@ -662,7 +662,9 @@ def _time_layer(ts, y, span, zone, t_ref, before_lvl, after_lvl, cfg, fit=False,
     if floor:
         lnoise = _level_noise(tsm, ysm, plats)
         sig = max(sig, sigma_t_floor(dt, t_e - t_s, b - a, lnoise, cfg.edge_frac))
-    flags = ["edge_unresolved"] * (not ok) + ["layer_edge_beyond_data"] * beyond
+    cut = bool(min(t_s - fin[0], fin[-1] - t_e) < L)   # a side seen for under half a layer: levels unsure
+    if cut: sig = np.hypot(sig, (t_e - t_s) / np.sqrt(12))   # then the centre is anywhere in the layer
+    flags = ["edge_unresolved"] * (not ok) + ["layer_edge_beyond_data"] * beyond + ["plateau_beyond_data"] * cut
     return dict(t_c=t_c, t_s=t_s, t_e=t_e, sigma=sig, a=a, b=b, flags=flags, dt=dt)
 
 # %% ../nbs/10_boundary.ipynb #5380baa9
@@ -1082,6 +1084,17 @@ def _set_confidence(crs, factors, fp, cfg):
         out.append(replace(c, confidence=float(np.clip(con * fac, 0, 1))))
     return out
 
+# %% ../nbs/10_boundary.ipynb #d99bcdae
+def flag_overlaps(crs: list, # one probe's crossings in time order
+                 ) -> list: # the same, `layers_overlap` on both of any two whose layers overlap
+    "Flag neighbours whose 76 % layers overlap: a visit too brief for a clean level between them."
+    from dataclasses import replace
+    out = list(crs)
+    for k in range(len(out) - 1):   # a loop over crossings
+        if out[k].layer_end > out[k + 1].layer_start:
+            for j in (k, k + 1): out[j] = replace(out[j], flags=tuple(sorted(set(out[j].flags) | {"layers_overlap"})))
+    return out
+
 # %% ../nbs/10_boundary.ipynb #a365c9d9
 def crossings_from_states(pf: ProbeFeatures, # features of one probe
                           fp: FusedP, # fused probability
@@ -1100,7 +1113,7 @@ def crossings_from_states(pf: ProbeFeatures, # features of one probe
                 zones[k + 1][0] if k + 1 < len(ch) else ts[-1] + cfg.level_window_s)
         r = _one_crossing(pf, fp, ctx, span, zones[k], int(state[b]), cfg)
         if r is not None: res.append(r)
-    return _set_confidence([c for c, _ in res], [f for _, f in res], fp, cfg)
+    return flag_overlaps(_set_confidence([c for c, _ in res], [f for _, f in res], fp, cfg))
 
 # %% ../nbs/10_boundary.ipynb #bccff564
 def detect_crossings(t_B, # (N,) datetime64 FGM times

@@ -92,7 +92,7 @@ def sc_motion_along(positions, # (t datetime64 (K,), r (K,3) km) spacecraft posi
 
 # %% ../nbs/11_thickness.ipynb #98042425
 #: flags of a crossing without a whole layer in the data: no thickness (an edge beyond the data gives a lower bound)
-NO_FULL_LAYER = ("gap_in_layer", "edge_unresolved", "layer_edge_beyond_data")
+NO_FULL_LAYER = ("gap_in_layer", "edge_unresolved", "layer_edge_beyond_data", "layers_overlap")
 
 # %% ../nbs/11_thickness.ipynb #d750afb1
 def layer_thickness(cr: Crossing, # one crossing (layer_start/layer_end = 76 % edges, sigma_t_s)

@@ -57,8 +57,10 @@ def test_sdc_download_arguments_config_and_stdin(tmp_path, fakes):
     got = {(c["instrument"], c["datatype"]) for c in fakes}
     assert got == {("fgm", ""), ("fpi", "dis-moms"), ("fpi", "des-moms"), ("hpca", "moments"), ("edp", "dce"),
                    ("edp", "scpot"), ("mec", "epht89q")}
-    for c in fakes:
-        assert c["trange"] == ["2019-01-27T12:40:00.000", "2019-01-27T12:44:00.000"]
+    for c in fakes:   # MEC is asked for ±60 s more, so that its 30-s positions bracket the window (EPHEM_PAD)
+        want = (["2019-01-27T12:39:00.000", "2019-01-27T12:45:00.000"] if c["instrument"] == "mec"
+                else ["2019-01-27T12:40:00.000", "2019-01-27T12:44:00.000"])
+        assert c["trange"] == want
         assert (c["probe"], c["level"], c["latest_version"], c["notplot"], c["no_update"], c["time_clip"]) == ("1", "l2", True, True, False, False)
         assert "spdf" not in c
         assert c["config"]["local_data_dir"] == str(tmp_path) and c["config"]["download_only"] is True

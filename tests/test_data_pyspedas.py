@@ -10,7 +10,7 @@ import warnings
 import numpy as np
 import pytest
 
-from mms_mp.data import load_event
+from mms_mp.data import EPHEM_PAD, load_event
 from mms_mp.layout import PRODUCTS
 
 mms = pytest.importorskip("pyspedas.projects.mms")
@@ -55,7 +55,8 @@ def test_pyspedas_loads_every_simulated_product_like_load_event(sim):
                 x = np.asarray(ps[nm]["x"]).astype("datetime64[ns]") + np.timedelta64(int(round(shift * 1e9)), "ns")
                 y = np.asarray(ps[nm]["y"], float)
                 if v.kind == "vector4": y = y[:, v.col] if v.col is not None else y[:, :3]
-                inside = (x >= np.datetime64(W[0])) & (x < np.datetime64(W[1]))
+                pad = EPHEM_PAD if prod.instrument == "mec" else np.timedelta64(0, "s")   # MEC brackets the window
+                inside = (x >= np.datetime64(W[0]) - pad) & (x < np.datetime64(W[1]) + pad)
                 mine = ev.get(1, v.name)
                 np.testing.assert_array_equal(mine.time.values, x[inside], err_msg=f"{key} {v.name} times")
                 a = mine.values.astype(float); b = y[inside]

@@ -18,6 +18,9 @@ def run(path: Path) -> bool:
     from execnb.shell import CaptureShell
     from nbdev.process import first_code_ln  # noqa: F401  (nbdev present: same toolchain as nbdev_test)
 
+    import matplotlib
+    matplotlib.rcdefaults()   # one notebook's rcParams (e.g. figure.dpi) must not leak into the next
+    matplotlib.use("Agg")
     nb = read_nb(path)
     skip = {"network", "slow"}
 
