@@ -1127,6 +1127,22 @@ def _check_request(probes, instruments, rate: str, source: str) -> tuple:
         raise InputError(f"unknown source {source!r}; choose from {', '.join(SOURCES)}")
     return ps, ins
 
+# %% ../nbs/03_data.ipynb #3b74e213
+def _no_data_hint(root: Path, # the data root searched
+                  ps: list, # probes asked for
+                  missing: list, # Event.missing entries (probe, instrument, rate, ...)
+                  source: str, # data source asked for
+                 ) -> str: # what to try next
+    "What to try when nothing loaded: a data_dir that does not exist, files at another rate, a download."
+    if source == "local" and not Path(root).is_dir():
+        return f"data_dir {root} does not exist: pass the folder that holds mms1/, mms2/, ... (SDC layout)"
+    other = sorted({f"{m['instrument']} {r}" for m in missing for r in ("brst", "srvy", "fast")
+                    if r != m["rate"] and (Path(root) / f"mms{m['probe']}" / m["instrument"] / r).is_dir()})
+    tips = [f"files at another rate are there ({', '.join(other)}): try rate='auto' or that rate"] if other else []
+    tips.append("run with source='sdc' to download" if source == "local" else "check the network and data_dir")
+    if len(ps) > 1: tips.append(f"drop probe {', '.join(ps)}")
+    return "; ".join(tips) + f" (data_dir={root})"
+
 # %% ../nbs/03_data.ipynb #da4a7ddc
 def _report_missing(ev: Event, ps: list, root: Path, source: str):
     "`NoDataError` when nothing loaded; one `MissingDataWarning` listing what is missing otherwise."
@@ -1134,9 +1150,7 @@ def _report_missing(ev: Event, ps: list, root: Path, source: str):
     lines = [f"  mms{m['probe']} {m['instrument']} {m['rate']}"
              f"{' ' + m['datatype'] if m['datatype'] else ''}: {m['reason']}" for m in ev.missing]
     if not ev.data:
-        local = source == "local"
-        todo = "run with source='sdc' to download" if local else "check the network and data_dir"
-        hint = todo + f", or drop probe {', '.join(ps)} (data_dir={root})"
+        hint = _no_data_hint(root, ps, ev.missing, source)
         head = f"no usable MMS data for probes {', '.join(ps)} in {iso_ms(t0)}–{iso_ms(t1)}:\n"
         raise NoDataError(head + "\n".join(lines) + f"\n{hint}")
     if not ev.missing: return
