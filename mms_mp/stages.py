@@ -479,7 +479,8 @@ def xcorr_check(res: AnalysisResult, # the analysis, after `detect`
                ) -> dict: # {delays_s, sigma_s, peak_corr, flags} or {reason} when it cannot be measured
     "Delays of a group by cross-correlating B_L over the reference layer (`group_delays`), as a check."
     r = {p: res.event[p]["R_gse"] for p in g.crossings}
-    B_L = {p: (t, b[:, :3] @ res.matched.R_used[p][0])
+    L = {p: np.asarray(res.matched.R_used[p][0], float) for p in g.crossings}   # einsum: no BLAS threads to stall
+    B_L = {p: (t, np.einsum("ij,j->i", b[:, :3], L[p]))
            for p in g.crossings for t, b in [_xy(res.event[p]["B_gse"])]}
     try: gd = group_delays(g, B_L, r, frame=g.frame)
     except MMSMPError as e: return {"reason": str(e)}
