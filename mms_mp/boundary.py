@@ -299,6 +299,39 @@ class ProbeFeatures:
     @property
     def used(self): return [k for k, f in self.features.items() if f.usable]
 
+# %% ../nbs/10_boundary.ipynb #9e55b7a7
+def _density_feature(t_n, # (M,) datetime64 ion-moment times, or None
+                     Ni, # (M,) ion density, cm^-3, or None
+                     probe: str, # probe id, for messages
+                     cfg: DetectorCfg, # min_density_ratio, w_density, min_snr
+                     lv, # name -> shared (low, high) levels or None
+                    ) -> tuple: # (Feature or None, flags, cleaned times, cleaned Ni (cm^-3) or None)
+    "log10 Ni as a feature (the magnetosheath is the high level); None without ion moments."
+    if Ni is None or t_n is None: return None, ["density_unavailable"], None, None
+    tn, ni, rep = clean_series(t_n, Ni, f"Ni (probe {probe})")
+    with np.errstate(all="ignore"): ln = np.log10(np.where(ni > 0, ni, np.nan))
+    f = make_feature("density", tn, ln, True, np.log10(cfg.min_density_ratio), cfg.w_density, cfg, lv("density"))
+    return f, ["times_repaired"] * rep, tn, ni
+
+# %% ../nbs/10_boundary.ipynb #df68ea81
+def _he_feature(t_he, # (K,) datetime64 HPCA times, or None
+                N_he, # (K,) He+ density, cm^-3, or None
+                tn, # (M,) cleaned ion-moment times (from `_density_feature`), or None
+                ni, # (M,) cleaned ion density, cm^-3, or None
+                probe: str, # probe id, for messages
+                cfg: DetectorCfg, # w_he, he_frac_min, min_snr
+                lv, # name -> shared (low, high) levels or None
+               ) -> tuple: # (Feature or None, flags)
+    "N_He+/Ni on the HPCA times (Ni interpolated, never across its gaps); None without HPCA or ion density."
+    if N_he is None or t_he is None or tn is None or np.isfinite(np.asarray(N_he, float)).sum() < 10:
+        return None, ["hpca_unavailable"]
+    th, nh, _ = clean_series(t_he, N_he, f"N_He+ (probe {probe})")
+    t0 = tn[0] if len(tn) else th[0]
+    ni_h, okh = interp_nogap(seconds_since(tn, t0), ni[:, None], np.isfinite(ni), seconds_since(th, t0))
+    with np.errstate(all="ignore"): fr_he = nh / np.where(okh, ni_h[:, 0], np.nan)
+    f = make_feature("He+ fraction", th, fr_he, False, 0.0, cfg.w_he, cfg, lv("He+ fraction"))
+    return _he_check(f, cfg), []
+
 # %% ../nbs/10_boundary.ipynb #9a0778bc
 def probe_features(t_B, # (N,) datetime64 FGM times
                    B, # (N,3) magnetic field, nT, in `B_frame`
@@ -332,35 +365,10 @@ def probe_features(t_B, # (N,) datetime64 FGM times
     }
     if reuse is not None:   # the same plasma data (only the LMN changed): density and He+ are not rebuilt
         return _with_plasma_of(reuse, ProbeFeatures(str(probe), feats, t_B, Bl, flags), cfg, lv)
-    if Ni is not None and t_n is not None:
-        tn, ni, rep = clean_series(t_n, Ni, f"Ni (probe {probe})")
-        flags += ["times_repaired"] * rep
-        with np.errstate(all="ignore"): ln = np.log10(np.where(ni > 0, ni, np.nan))
-        feats["density"] = make_feature(
-            "density",
-            tn,
-            ln,
-            True,
-            np.log10(cfg.min_density_ratio),
-            cfg.w_density,
-            cfg,
-            lv("density"),
-        )
-    else: flags.append("density_unavailable")
-    if N_he is not None and t_he is not None and Ni is not None and np.isfinite(np.asarray(N_he, float)).sum() >= 10:
-        th, nh, rep = clean_series(t_he, N_he, f"N_He+ (probe {probe})")
-        t0 = tn[0] if len(tn) else th[0]
-        ni_h, okh = interp_nogap(
-            seconds_since(tn, t0), ni[:, None], np.isfinite(ni), seconds_since(th, t0)
-        )
-        ni_h = np.where(okh, ni_h[:, 0], np.nan)
-        with np.errstate(all="ignore"): fr_he = nh / ni_h
-        feats["He+ fraction"] = _he_check(
-            make_feature("He+ fraction", th, fr_he, False, 0.0, cfg.w_he, cfg, lv("He+ fraction")),
-            cfg,
-        )
-    else: flags.append("hpca_unavailable")
-    return ProbeFeatures(str(probe), feats, t_B, Bl, _feature_flags(flags, feats))
+    fd, fl_d, tn, ni = _density_feature(t_n, Ni, probe, cfg, lv)
+    fh, fl_h = _he_feature(t_he, N_he, tn, ni, probe, cfg, lv)
+    feats |= {k: f for k, f in (("density", fd), ("He+ fraction", fh)) if f is not None}
+    return ProbeFeatures(str(probe), feats, t_B, Bl, _feature_flags(flags + fl_d + fl_h, feats))
 
 # %% ../nbs/10_boundary.ipynb #6b86d041
 def _with_plasma_of(old: ProbeFeatures, # own-level result (no `levels`) for the same plasma inputs
