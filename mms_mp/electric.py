@@ -155,6 +155,10 @@ class VelocitySource:
             sys = (sig_sys * bn) ** 2
         return vn, corr, var, var_c, sys
 
+    def tangential(self, n_hat): # (3,) unit normal, same frame -> (N,) |v − (v·n̂) n̂|, km/s
+        "Speed along the boundary: what an error δθ of n̂ turns into V_N (≈ |v_t| δθ)."
+        return np.linalg.norm(self.v_km_s - np.outer(self.v_km_s @ n_hat, n_hat), axis=1)
+
 # %% ../nbs/08_electric.ipynb #c2b5a6a5
 def exb_source(r: ExBResult, # E×B drift (with times, e.g. from exb_velocity_sync)
                name: str = "ExB", # label of the source in the blend
@@ -352,8 +356,7 @@ def _source_vn(s: VelocitySource, # one velocity source, km/s, same frame as `n`
     "One source's V_N and variances, ready to merge on the common grid."
     vn, corr, var, var_c, sys_v = s.normal(n, vpar)
     if sigma_n_rad:
-        vt = np.linalg.norm(s.v_km_s - np.outer(s.v_km_s @ n, n), axis=1)   # tangential speed, km/s
-        sys_v = sys_v + (sigma_n_rad * vt) ** 2
+        sys_v = sys_v + (sigma_n_rad * s.tangential(n)) ** 2
     own_sc = np.zeros(len(vn))
     if scatter_window: own_sc = robust_scatter(np.where(s.good, vn, np.nan), scatter_window)
     good = s.good & np.isfinite(var) & np.isfinite(sys_v)

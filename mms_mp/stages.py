@@ -326,21 +326,19 @@ def stage_vn(res: AnalysisResult, # the analysis being built (updated in place)
     return out
 
 # %% ../nbs/14c_stages.ipynb #959610c5
-def tangential_speed(d: dict, # one probe's data (Event[p]): "Vi_gse" (time, comp) km/s, GSE
+def tangential_speed(sources: dict, # {name: electric.VelocitySource} (`vn_sources`), GSE
                      t: np.ndarray, # (G,) datetime64 grid of V_N
                      n_hat: np.ndarray, # (3,) unit normal, GSE
-                    ) -> np.ndarray | None: # (G,) |V_i − (V_i·n̂) n̂|, km/s; None without ion velocities
-    "The ion flow along the boundary on the V_N grid: what an error δn̂ of the normal turns into V_N (V_t δθ)."
-    if "Vi_gse" not in d: return None
-    V = d["Vi_gse"]
-    check_frame(V.attrs.get("frame", "GSE"), "GSE", "ion velocity")
-    tv, vv = V["time"].values, np.asarray(V.values, float)
-    ok = np.isfinite(vv).all(axis=1)
-    if ok.sum() < 2: return None
-    x, q = seconds_since(tv[ok], tv[ok][0]), seconds_since(t, tv[ok][0])
-    Vg = np.column_stack([np.interp(q, x, vv[ok, k], left=np.nan, right=np.nan) for k in range(3)])
-    vt = np.linalg.norm(Vg - np.outer(Vg @ n_hat, n_hat), axis=1)
-    return np.where(np.isfinite(vt), vt, np.nanmedian(vt))   # outside the ion data: its typical value
+                    ) -> np.ndarray | None: # (G,) flow speed along the boundary, km/s; None without a good sample
+    "The flow along the boundary on the V_N grid (ion moments first, else E×B): what δn̂ turns into V_N."
+    for s in sorted(sources.values(), key=lambda s: s.b_hat is not None):   # moments before E×B
+        check_frame(s.frame, "GSE", f"velocity source {s.name}")
+        ok = s.good & np.isfinite(s.v_km_s).all(axis=1)
+        if ok.sum() < 2: continue
+        tv, vt = np.asarray(s.t)[ok], s.tangential(n_hat)[ok]
+        out = np.interp(seconds_since(t, tv[0]), seconds_since(tv, tv[0]), vt, left=np.nan, right=np.nan)
+        return np.where(np.isfinite(out), out, np.median(vt))   # outside the source's data: its typical value
+    return None
 
 # %% ../nbs/14c_stages.ipynb #7c57934a
 def stage_displacement(res: AnalysisResult, # the analysis being built (updated in place)
@@ -351,7 +349,8 @@ def stage_displacement(res: AnalysisResult, # the analysis being built (updated 
     for p, v in res.vn.items():
         sn = res.lmn[p].sigma_N_deg  # the LMN σ_N feeds the systematic part, through the tangential flow
         kw = {"sigma_n_rad": float(np.radians(sn)) if np.isfinite(sn) else 0.0,
-              "vt_km_s": tangential_speed(res.event[p], v.t, v.n_hat), **cfg.get("displacement", {})}
+              "vt_km_s": tangential_speed(vn_sources(res.event, p), v.t, v.n_hat),
+              **cfg.get("displacement", {})}
         out[p] = integrate_disp(v.t, v.V_N, sigma_v=v.sigma_V_N, frame=v.frame, cov_v=v.cov_blocks,
                                 **kw)
     res.displacement = out
@@ -389,10 +388,11 @@ def crossing_vn(res: AnalysisResult, # the analysis, after `normals` and `vn`
     n = res.normal_of(c)
     kw = {"cadence": "4.5s", **cfg.get("vn", {})}
     t_range = crossing_window(c, res.trange, margin_s)
-    v = normal_velocity(vn_sources(res.event, c.probe), n.n_hat, frame=n.frame, t_range=t_range, **kw)
+    src = vn_sources(res.event, c.probe)
+    v = normal_velocity(src, n.n_hat, frame=n.frame, t_range=t_range, **kw)
     v = smooth_normal_velocity(v, **cfg.get("smoothing", {}))
     sn = float(np.radians(n.sigma_deg)) if np.isfinite(n.sigma_deg) else 0.0
-    vt = tangential_speed(res.event[c.probe], v.t, n.n_hat)   # n̂'s σ reaches V_N through the flow along it
+    vt = tangential_speed(src, v.t, n.n_hat)   # n̂'s σ reaches V_N through the flow along it
     d = integrate_disp(v.t, v.V_N, sigma_v=v.sigma_V_N, frame=v.frame, cov_v=v.cov_blocks,
                        **{"sigma_n_rad": sn, "vt_km_s": vt, **cfg.get("displacement", {})})
     x = seconds_since(v.t, c.time)
