@@ -11,7 +11,7 @@ import numpy as np
 
 from .core import (InputError, FrameError, GeometryError, check_frame, as_datetime64, seconds_since,
                          from_seconds, iso_ms, R_E_KM)
-from .coords import autocorr_time
+from .minvar import autocorr_time
 from .resample import interp_nogap
 
 # %% auto #0

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .core import InputError, check_frame, as_datetime64, seconds_since, from_seconds, iso_ms
-from .coords import MIN_SAMPLES, autocorr_time, mva, window_mva
+from .minvar import MIN_SAMPLES, autocorr_time, mva, window_mva
 
 # %% auto #0
 __all__ = ['NestedScan', 'nested_scan', 'plateau', 'CrossingNormal', 'orient_triad', 'plateau_normal', 'no_window_normal',

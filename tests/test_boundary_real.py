@@ -18,7 +18,7 @@ import pytest
 
 from mms_mp.boundary import DetectorCfg, crossing_contrast, detect_crossings
 from mms_mp.boundary_multi import detect_crossings_multi
-from mms_mp.coords import mva
+from mms_mp.minvar import mva
 from mms_mp.core import seconds_since
 from mms_mp.data import load_event
 

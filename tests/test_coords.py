@@ -1,10 +1,10 @@
-"""mms_mp.coords: agreement with pySPEDAS minvar, statistical coverage of the MVA errors, hostile inputs."""
+"""mms_mp.minvar and mms_mp.coords: agreement with pySPEDAS minvar, statistical coverage of the MVA errors, hostile inputs."""
 import numpy as np
 import pytest
 
 from mms_mp.core import FrameError, GeometryError, InputError, R_E_KM, gse_to_gsm, gsm_to_gse
-from mms_mp.coords import (_harris_sheet, hybrid_lmn, lmn_from_vectors, mva, mva_scan, nested_windows,
-                           shue_alpha, shue_normal, shue_r0, sliding_windows)
+from mms_mp.coords import hybrid_lmn, lmn_from_vectors, shue_alpha, shue_normal, shue_r0
+from mms_mp.minvar import _harris_sheet, mva, mva_scan, nested_windows, sliding_windows
 
 
 def _angle(a, b):
@@ -152,7 +152,7 @@ def test_hybrid_no_position_poor_ratio_raises():
 
 def test_bootstrap_matches_analytic_across_blocks():
     "With independent noise and many samples (several resample blocks), bootstrap σ_n ≈ S&S σ_n (within 1.5×)."
-    from mms_mp.coords import mva_bootstrap
+    from mms_mp.minvar import mva_bootstrap
     B, R = _harris_sheet([0.8, -0.5, 0.3], [0, 0.3, 1], n=60_000, seed=4, noise=3.0)
     bs = mva_bootstrap(B, n_boot=150, seed=1)
     assert 1 / 1.5 < bs.sigma_n_deg / bs.base.sigma_n_deg < 1.5
@@ -161,7 +161,7 @@ def test_bootstrap_matches_analytic_across_blocks():
 
 def test_bootstrap_constrained_coverage():
     "Constrained MVA with true B_N = 0: the truth lies within 3 bootstrap σ in ≥ 90 % of 60 realisations."
-    from mms_mp.coords import mva_bootstrap
+    from mms_mp.minvar import mva_bootstrap
     rng = np.random.default_rng(9)
     hits = []
     for seed in range(60):

@@ -6,7 +6,8 @@ from hypothesis import assume, given, settings, strategies as st
 from hypothesis.extra.numpy import arrays
 
 from mms_mp.core import GeometryError, R_E_KM
-from mms_mp.coords import hybrid_lmn, lmn_from_vectors, mva, shue_normal
+from mms_mp.coords import hybrid_lmn, lmn_from_vectors, shue_normal
+from mms_mp.minvar import mva
 
 finite = st.floats(-200, 200, allow_nan=False, allow_infinity=False)
 fields = st.integers(10, 60).flatmap(lambda n: arrays(np.float64, (n, 3), elements=finite))

@@ -434,7 +434,7 @@ MVA_FLAT = {
 @pytest.mark.parametrize("case", list(MVA_FLAT))
 def test_mva_without_a_minimum_variance_direction_refuses(case):
     "λ2 ≈ λ3 (a constant field, or one varying along one axis): a GeometryError, never an arbitrary axis."
-    from mms_mp.coords import mva
+    from mms_mp.minvar import mva
     from mms_mp.core import GeometryError
     with pytest.raises(GeometryError, match="no minimum-variance direction"):
         mva(MVA_FLAT[case])
@@ -442,7 +442,7 @@ def test_mva_without_a_minimum_variance_direction_refuses(case):
 
 def test_mva_of_noise_alone_reports_its_own_uncertainty():
     "Isotropic noise about a constant field: an answer, but with error angles that say it is not a normal."
-    from mms_mp.coords import mva
+    from mms_mp.minvar import mva
     r = mva(np.array([10.0, -3.0, 4.0]) + np.random.default_rng(0).normal(0, 0.1, (500, 3)))
     assert r.dphi23_deg > 10 and r.eigenvalues[1] / r.eigenvalues[2] < 1.5
 
