@@ -105,11 +105,16 @@ def plateau(scan: NestedScan, # nested-window MVA of one crossing
             if j - i > len(best): best = np.arange(i, j)
     return best
 
+def _angles_from(N: np.ndarray, # (K,3) unit vectors
+                 m: np.ndarray, # (3,) a unit vector
+                ) -> np.ndarray: # (K,) angles, deg (atan2: accurate near 0°)
+    "Angles of unit vectors from m, deg."
+    return np.degrees(np.arctan2(np.linalg.norm(np.cross(N, m), axis=1), N @ m))
+
 def _spread(N: np.ndarray) -> np.ndarray:
     "Angles of unit vectors from their normalised mean, deg."
     m = N.mean(axis=0)
-    m /= np.linalg.norm(m)
-    return np.degrees(np.arctan2(np.linalg.norm(np.cross(N, m), axis=1), N @ m))
+    return _angles_from(N, m / np.linalg.norm(m))
 
 # %% ../nbs/04b_normals.ipynb #444bef64
 @dataclass
@@ -121,9 +126,9 @@ class CrossingNormal:
     frame: str  # frame of the vectors
     sigma_deg: float  # 1σ cone of n_hat, deg: √(σ_random² + σ_window²)
     sigma_random_deg: float  # statistical part with independent samples only, deg
-    sigma_window_deg: float  # spread over the plateau's windows, deg
+    sigma_window_deg: float  # RMS angle of the plateau's normals from n_hat, deg
     method: str  # "mva_nested", "mva_nested <Bn>=0" or "fallback: <source>"
-    window: tuple  # (start, end) datetime64 of the plateau's median window
+    window: tuple  # (start, end) datetime64 of the window n_hat comes from
     eigenvalues: np.ndarray  # (3,) λ1 ≥ λ2 ≥ λ3 of that window, nT²
     n_eff: float  # independent samples in that window
     reason: str  # why this method and this window
@@ -159,18 +164,18 @@ def plateau_normal(scan: NestedScan, # nested-window MVA of one crossing
                    run: np.ndarray, # indices of its stable plateau (from `plateau`)
                    R_ref: np.ndarray, # (3,3) reference rows L, M, N (N outward), `scan.frame`
                    constraint: str | None = None, # the constraint the scan used
-                  ) -> CrossingNormal: # the plateau's mean normal with σ_random ⊕ σ_window
-    "The crossing normal from a stable plateau of nested windows."
-    k = run[len(run) // 2]
-    m = scan.normals[run].mean(axis=0)
-    L, M, N, c = orient_triad(m / np.linalg.norm(m), scan.max_var[k], R_ref)
-    sw = float(np.sqrt(np.sum(_spread(scan.normals[run]) ** 2) / max(len(run) - 1, 1)))
-    sr = float(np.median(scan.sigma_deg[run]))
+                  ) -> CrossingNormal: # the plateau's best-determined normal with σ_random ⊕ σ_window
+    "The crossing normal from a stable plateau: its smallest-σ window, and the plateau's spread about it."
+    k = run[np.nanargmin(scan.sigma_deg[run])]
+    L, M, N, c = orient_triad(scan.normals[k], scan.max_var[k], R_ref)
+    sw = float(np.sqrt(np.sum(_angles_from(scan.normals[run], scan.normals[k]) ** 2) / max(len(run) - 1, 1)))
+    sr = float(scan.sigma_deg[k])
     a, b = from_seconds(scan.windows[k], scan.t0)
     flags = (("sign_ambiguous",) if c < np.cos(np.radians(80)) else ()) + \
             (("low_eigenvalue_ratio",) if np.median(scan.ratio23[run]) < 5 else ())
     why = (f"stable plateau of {len(run)} of {len(scan.n)} nested windows "
            f"({np.ptp(scan.windows[run[0]]):.3g}–{np.ptp(scan.windows[run[-1]]):.3g} s), "
+           f"smallest σ in the {np.ptp(scan.windows[k]):.3g} s window, "
            f"median λ2/λ3 {np.median(scan.ratio23[run]):.3g}, "
            f"M_eff {scan.n_eff[k]:.0f} of {scan.n[k]}")
     return CrossingNormal(N, L, M, scan.frame, float(np.hypot(sr, sw)), sr, sw,

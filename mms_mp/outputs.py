@@ -120,8 +120,8 @@ def _lmn_rows(doc: dict) -> list:
     def row(p, r):
         sp = r["per_crossing_spread_deg"] or {}
         return {"probe": p, "method": r["method"], "N": vec_to_sigma(r["N"], r["sigma_N_deg"]),
-                "σ_N": sig2(r["sigma_N_deg"], "deg"), "spread median (deg)": sp.get("median"),
-                "spread max (deg)": sp.get("max"), "n_local": sp.get("n_local"),
+                "σ_N": sig2(r["sigma_N_deg"], "deg"), "spread median (deg)": sig2(sp.get("median")),
+                "spread max (deg)": sig2(sp.get("max")), "n_local": sp.get("n_local"),
                 "n_fallback": sp.get("n_fallback")}
     return [row(p, r) for p, r in doc["lmn"].items()]
 
