@@ -148,12 +148,19 @@ def mva(B: np.ndarray, # (N,3) magnetic field, nT, any Cartesian frame (rows wit
     if constraint not in (None, "<Bn>=0"):
         raise InputError(f"constraint must be None or '<Bn>=0', got {constraint!r}")
     X, n_nan = _vectors(B)
-    m = len(X)
-    if m < min_samples:
-        raise InputError(f"MVA needs at least {min_samples} finite samples, got {m} ({n_nan} NaN "
+    if len(X) < min_samples:
+        raise InputError(f"MVA needs at least {min_samples} finite samples, got {len(X)} ({n_nan} NaN "
                          "rows dropped); widen the window or use a model normal (hybrid_lmn)")
+    return _mva_rows(X, n_nan, constraint, frame, allow_degenerate)
+
+def _mva_rows(X: np.ndarray, # (m,3) finite field rows, nT, already checked
+              n_nan: int, # rows dropped before, for the record
+              constraint, frame, allow_degenerate) -> MVAResult:
+    "MVA of rows already checked to be finite (the body of `mva`, without the checks)."
+    m = len(X)
     Bm = X.mean(axis=0)
-    Mv = (X - Bm).T @ (X - Bm) / m
+    D = X - Bm
+    Mv = np.einsum("ki,kj->ij", D, D) / m   # no BLAS call: its threads stall on a busy machine
     lam, R = _triad_unconstrained(Mv) if constraint is None else _triad_constrained(Mv, Bm)
     d = _mva_errors(lam, m, Bm, constraint is not None)
     if no_min_variance(lam, constraint is not None) and not allow_degenerate:
@@ -289,7 +296,8 @@ def correlated_sigma(B: np.ndarray, # (n,3) the field MVA was run on, nT (NaN ro
                     ) -> tuple: # (M_eff independent samples, cone σ of the normal with M_eff samples, deg)
     "M_eff = M/τ from the autocorrelation of B·n̂, and the Sonnerup–Scheible σ widened to M_eff samples."
     X = np.asarray(B, float)
-    X = X[np.isfinite(X).all(axis=1)]
+    ok = np.isfinite(X).all(axis=1)
+    X = X if ok.all() else X[ok]
     n_eff = max(len(X) / autocorr_time(X @ r.normal), 2.0)
     return n_eff, r.sigma_n_deg * np.sqrt((len(X) - 1) / max(n_eff - 1, 1.0))
 
@@ -299,7 +307,10 @@ def window_mva(B: np.ndarray, # (n,3) field inside one window, nT, `frame`, no N
                constraint: str | None = None, # None or "<Bn>=0"
               ) -> tuple: # (MVAResult, n_eff, σ cone with n_eff samples, deg)
     "MVA of one window with its σ inflated for the autocorrelation of B along the normal."
-    r = mva(B, frame=frame, constraint=constraint, allow_degenerate=True)
+    X = np.asarray(B, float)
+    ok = len(X) >= MIN_SAMPLES and X.ndim == 2 and X.shape[1:] == (3,) and bool(np.isfinite(X).all())
+    r = (_mva_rows(X, 0, constraint, check_frame(frame, frame, "B"), True) if ok and constraint in (None, "<Bn>=0")
+         else mva(B, frame=frame, constraint=constraint, allow_degenerate=True))
     return (r, np.nan, np.nan) if r.degenerate else (r, *correlated_sigma(B, r))
 
 # %% ../nbs/04_minvar.ipynb #6be8f653

@@ -43,6 +43,17 @@ def _ns(t, # (N,) times: datetime64 of any unit, or ISO strings
     a = np.asarray(t)
     return a if a.dtype == np.dtype("datetime64[ns]") else np.asarray(as_datetime64(t))
 
+def _window_rows(ts: np.ndarray, # (N,) sample times, s from the crossing
+                 B: np.ndarray, # (N,3) field, nT (float)
+                 ok: np.ndarray, # (N,) rows of B that are finite
+                 a: float, b: float, # window start and end, s
+                 is_sorted: bool | None, # ts known to be non-decreasing
+                ) -> np.ndarray: # the finite rows with a ≤ ts ≤ b (a view when they are contiguous and all finite)
+    "The finite rows of B inside [a, b]: by binary search on sorted times, by a mask otherwise."
+    if not is_sorted: return B[ok & (ts >= a) & (ts <= b)]
+    i, j = np.searchsorted(ts, a, "left"), np.searchsorted(ts, b, "right")
+    return B[i:j] if ok[i:j].all() else B[i:j][ok[i:j]]
+
 def _span(t: np.ndarray, # (N,) datetime64[ns] sample times
           c: np.datetime64, # origin of the window times
           wins: np.ndarray, # (K,2) window start and end, s from c
@@ -73,15 +84,16 @@ def nested_scan(t, # (N,) datetime64 sample times
     f = np.geomspace(0.75, 6, 10) if factors is None else np.asarray(factors, float)
     half = f * max(duration_s, 0.0) / 2
     wins = np.unique(np.column_stack([np.maximum(-half, lo), np.minimum(half, hi)]), axis=0)
+    if is_sorted is None: is_sorted = bool(np.all(t[1:] >= t[:-1]))
     i, j = _span(t, c, wins, is_sorted)
-    t, B = t[i:j], np.asarray(B)[i:j]
+    t, B = t[i:j], np.asarray(B, float)[i:j]
     ts, ok = seconds_since(t, c), np.isfinite(B).all(axis=1)
     rows = []
     for a, b in wins:   # a loop over windows (≤ 10), never over samples
-        sel = ok & (ts >= a) & (ts <= b)
-        if sel.sum() < MIN_SAMPLES: continue
-        r = window_mva(B[sel], frame, constraint)
-        if np.isfinite(r[1]): rows.append((a, b, sel.sum()) + r)   # no λ2 ≠ λ3: no normal here
+        X = _window_rows(ts, B, ok, a, b, is_sorted)
+        if len(X) < MIN_SAMPLES: continue
+        r = window_mva(X, frame, constraint)
+        if np.isfinite(r[1]): rows.append((a, b, len(X)) + r)   # no λ2 ≠ λ3: no normal here
     if not rows: raise InputError(f"no window around {c} holds {MIN_SAMPLES} finite samples of B "
                                   "with a minimum-variance direction")
     rows.sort(key=lambda r: r[1] - r[0])
