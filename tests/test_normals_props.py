@@ -55,3 +55,26 @@ def test_tilted_sheet_normal_recovered(az, el, seed):
     ang = np.degrees(np.arccos(min(1.0, abs(float(cn.n_hat @ n)))))
     assert not cn.method.startswith("fallback"), cn.reason
     assert ang <= np.hypot(3 * cn.sigma_deg, 1.0), (ang, cn.sigma_deg)
+
+
+@settings(max_examples=60, deadline=None)
+@given(k=st.integers(3, 10), seed=st.integers(0, 2**16), flip=st.booleans())
+def test_plateau_normal_is_its_best_determined_window(k, seed, flip):
+    "The normal is the plateau's smallest-σ window, outward; σ_window: the RMS angle of the others from it."
+    from mms_mp.normals import NestedScan, plateau_normal
+    rng = np.random.default_rng(seed)
+    N = np.array([1.0, 0, 0]) + rng.normal(0, 0.05, (k, 3))     # a plateau: normals within a few degrees
+    N /= np.linalg.norm(N, axis=1)[:, None]
+    N *= -1.0 if flip else 1.0                                    # the scan's sign is arbitrary
+    sig = rng.uniform(0.5, 5.0, k)
+    scan = NestedScan(T0, np.column_stack([-np.arange(1, k + 1), np.arange(1, k + 1)]).astype(float), N,
+                      np.tile([0.0, 1.0, 0.0], (k, 1)), np.tile([30.0, 10.0, 1.0], (k, 1)), sig, sig,
+                      np.full(k, 100), np.full(k, 50.0), "GSE")
+    cn = plateau_normal(scan, np.arange(k), R_REF)
+    best = N[np.argmin(sig)]
+    assert np.allclose(cn.n_hat, best * np.sign(best @ R_REF[2])) and cn.n_hat @ R_REF[2] > 0
+    ang = np.degrees(np.arccos(np.clip(np.abs(N @ best), 0, 1)))
+    assert np.isclose(cn.sigma_window_deg, np.sqrt(np.sum(ang**2) / (k - 1)), atol=1e-6)
+    assert np.isclose(cn.sigma_deg, np.hypot(sig.min(), cn.sigma_window_deg))
+    R = np.array([cn.L, cn.M, cn.n_hat])
+    assert np.allclose(R @ R.T, np.eye(3), atol=1e-12) and np.isclose(np.linalg.det(R), 1.0)
