@@ -284,17 +284,18 @@ def spike_mask(values, # (N,) or (N,K) samples on a uniform time base (e.g. B, n
                max_width: int = 3, # widest excursion that counts as a spike, samples
                n_sigma: float = 20.0, # threshold in units of the local noise σ
                scale_block: int = 128, # samples per block for the local noise σ
+               _meds=None, # per component: the median of ad below, if already known (`_increment_medians`)
               ) -> QualityMask: # good where no component is a spike (missing samples are not counted)
     "Samples at most `max_width` wide that stand `n_sigma` local-noise σ off their running median."
     v = np.asarray(values, float)
     v = v.reshape(len(v), -1)
     bad = np.zeros(len(v), bool)
-    for y in v.T:                          # a loop over components (≤ 4), never over samples
+    for c, y in enumerate(v.T):            # a loop over components (≤ 4), never over samples
         ok = np.flatnonzero(np.isfinite(y))
         if ok.size < 2 * max_width + 2: continue
         yy = y[ok]
         ad = np.abs(np.diff(yy, append=yy[-1]))
-        med = np.median(ad)
+        med = np.median(ad) if _meds is None else _meds[c]
         cand, dev = _median_outliers(yy, max_width, n_sigma * 1.4826 / np.sqrt(2) * med)   # over the floor
         hit = cand[dev > n_sigma * np.maximum(_local_scale(ad, cand, scale_block, med), 1e-12)]
         bad[ok[hit]] = True
@@ -307,6 +308,7 @@ def offset_mask(values, # (N,) or (N,K) samples on a uniform time base (e.g. B, 
                 back_tol: float = 0.25, # the jump back cancels the jump off to this fraction of its length
                 scale_block: int = 128, # samples per block for the robust σ
                 t=None, # (N,) time tags; a step over 1.5 median cadences is a gap, never an edge
+                _meds=None, # per component: the median of ad below, if already known (`_increment_medians`)
                ) -> QualityMask: # good outside offset blocks (missing samples are not counted)
     "Blocks that jump off the series in one sample step and jump back by the opposite vector."
     v = np.asarray(values, float)
@@ -316,7 +318,7 @@ def offset_mask(values, # (N,) or (N,K) samples on a uniform time base (e.g. B, 
     d = np.diff(v[ok], axis=0)
     if len(d) > 4:
         ad = np.abs(d)
-        meds = [np.median(a) for a in ad.T]
+        meds = [np.median(a) for a in ad.T] if _meds is None else _meds
         # σ ≥ 1.4826 × the series' median: below half of n_mad of that no increment can be big
         at = np.flatnonzero(_rows(ad > 0.5 * n_mad * 1.4826 * np.array(meds), np.logical_or))
         sig = np.column_stack([np.sqrt(2) * _local_scale(a, at, scale_block, m) for a, m in zip(ad.T, meds)])
@@ -380,6 +382,23 @@ def _fpi_quantity_mask(d, # {quantity: DataArray} of one probe
         m.good = _drop(m.good, m.reasons, ~(vals > 0) & m.good, "density ≤ 0")
     return m
 
+# %% ../nbs/06_quality.ipynb #21459de9
+def _increment_medians(v: np.ndarray, # (N,K) samples, every one finite, N ≥ 8
+                      ) -> tuple: # ([K] medians of |Δy| with spike_mask's trailing 0, [K] medians without it)
+    "The two robust-scale medians of spike_mask and offset_mask from one partition per component."
+    sp, of = [], []
+    for y in v.T:                          # a loop over components, never over samples
+        a = np.abs(np.diff(y))
+        n = a.size                         # |Δy| ≥ 0, so the appended 0 sorts first: index k of a is k + 1 there
+        ko = [n // 2] if n % 2 else [n // 2 - 1, n // 2]
+        ks = [(n + 1) // 2 - 1] if (n + 1) % 2 else [(n + 1) // 2 - 2, (n + 1) // 2 - 1]
+        p = np.partition(a, sorted(set(ko + ks)))
+        # the middle value, or the mean of the two middle values, as np.median takes it
+        pick = lambda k: p[k[0]] if len(k) == 1 else np.mean(p[k[0]: k[1] + 1])
+        sp.append(pick(ks))
+        of.append(pick(ko))
+    return sp, of
+
 # %% ../nbs/06_quality.ipynb #32830306
 def _other_mask(name, # quantity name
                 da, # its DataArray
@@ -390,7 +409,13 @@ def _other_mask(name, # quantity name
     fin = finite_mask(vals)
     who = str(da.attrs.get("instrument", ""))
     m = QualityMask(fin, {"non-finite values": int((~fin).sum())}, {}, who)
-    return m & spike_mask(vals) & offset_mask(vals, t=da.time.values) if name.startswith("B_") and vals.ndim == 2 else m
+    if not (name.startswith("B_") and vals.ndim == 2): return m
+    v = np.asarray(vals, float)
+    f = np.isfinite(v)
+    whole = bool(np.all(_rows(f) == _rows(f, np.logical_or)))   # every sample all finite or all missing
+    # then spike_mask (per component) and offset_mask (per row) see the same increments: share their medians
+    sp, of = _increment_medians(v[fin]) if whole and fin.sum() >= 8 else (None, None)
+    return m & spike_mask(vals, _meds=sp) & offset_mask(vals, t=da.time.values, _meds=of)
 
 # %% ../nbs/06_quality.ipynb #02e29e49
 def event_masks(event, # mms_mp.data.Event (event[probe] → {quantity: DataArray})
