@@ -268,13 +268,13 @@ def robust_scatter(x, # (N,) series, any units (NaN = not usable)
                    window: int = 15, # usable samples in the sliding window
                   ) -> np.ndarray: # (N,) robust 1σ of the sample-to-sample noise, same units (NaN at unusable samples)
     "Local noise σ from second differences of usable samples: 1.4826 median|Δ²x|/√6, sliding."
-    from scipy.ndimage import median_filter
+    from mms_mp.quality import running_median
     x = np.asarray(x, float)
     ok, out = np.flatnonzero(np.isfinite(x)), np.full(len(x), np.nan)
     if len(ok) < 3: return out
     xs = x[ok]
     d = np.abs(xs[2:] - 2 * xs[1:-1] + xs[:-2])
-    m = median_filter(d, size=min(window, len(d)), mode="nearest") * 1.4826 / np.sqrt(6)
+    m = running_median(d, min(window, len(d))) * 1.4826 / np.sqrt(6)
     out[ok] = np.r_[m[0], m, m[-1]]
     return out
 

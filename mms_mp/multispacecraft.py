@@ -639,12 +639,13 @@ def _series(x, # (t, y) pair, or a 1-D xarray.DataArray with dim "time"
         except (TypeError, ValueError):
             raise InputError(f"series for {probe}: pass (t, y) or an xarray.DataArray with dim "
                              "'time'") from None
-    t, y = np.asarray(as_datetime64(np.asarray(t))), np.asarray(y, float)
+    t = np.asarray(t)
+    t, y = (t if t.dtype == "datetime64[ns]" else np.asarray(as_datetime64(t))), np.asarray(y, float)
     if y.ndim != 1 or y.shape != t.shape:
         raise InputError(f"series for {probe}: need a 1-D scalar y with one value per time, got t {t.shape}, "
                          f"y {y.shape}; pass one component (e.g. B_L) or a magnitude")
     ok = ~np.isnat(t) & np.isfinite(y)
-    return t[ok], y[ok]
+    return (t, y) if ok.all() else (t[ok], y[ok])   # already clean: the same arrays, no copies
 
 # %% ../nbs/05_multispacecraft.ipynb #72e86ab3
 @dataclass
@@ -754,6 +755,18 @@ def _xcorr_peak(yr, # (nw,) reference segment on the grid
     off, r0, d2, i0, edge = _parabola_peak(rho, k, drop)
     return rho, i0 - nL + off, r0, d2, edge
 
+# %% ../nbs/05_multispacecraft.ipynb #b745ae43
+def _seconds_around(t: np.ndarray, # (N,) sorted datetime64[ns] times
+                    y: np.ndarray, # (N,) values
+                    tc, # origin, datetime64
+                    a: float, # first time wanted, s from tc
+                    b: float, # last time wanted, s from tc (≥ a)
+                   ) -> tuple: # (s from tc, y) of the samples in [a, b] and two more each side (all up to an end)
+    "The rows of a sorted series that interpolation onto [a, b] can use, as `seconds_since` gives them for all rows."
+    lo = max(int(np.searchsorted(t, from_seconds(a, tc), "left")) - 2, 0)
+    hi = min(int(np.searchsorted(t, from_seconds(b, tc), "right")) + 2, len(t))
+    return seconds_since(t[lo:hi], tc), y[lo:hi]
+
 # %% ../nbs/05_multispacecraft.ipynb #479a4ac0
 def _on_grid(ser: dict, # probe → (times, values)
              cad: dict, # probe → native cadence, s
@@ -764,11 +777,12 @@ def _on_grid(ser: dict, # probe → (times, values)
     "Every series interpolated onto the common grid; refuse series that do not cover it, flag gaps."
     Y, flags = {}, []
     for p, (t, y) in ser.items():
-        s = seconds_since(t, tc)
-        if len(s) < 2 or s[0] > g[0] + cad[p] or s[-1] < g[-1] - cad[p]:
+        ends = seconds_since(t[[0, -1]], tc) if len(t) else t[:0]
+        if len(t) < 2 or ends[0] > g[0] + cad[p] or ends[-1] < g[-1] - cad[p]:
             raise InputError(f"{quantity_name} of {p} does not cover {iso_ms(from_seconds(g[0], tc))}–"
                              f"{iso_ms(from_seconds(g[-1], tc))} (window ± max lag); shorten window_s/max_lag_s "
                              "or load more data")
+        s, y = _seconds_around(t, y, tc, g[0], g[-1])   # only the rows the grid needs
         inside = (s >= g[0]) & (s <= g[-1])
         if np.diff(s[inside]).max(initial=0) > 3 * cad[p]:
             flags.append(f"{p}: data gap inside the window (interpolated across)")
@@ -798,6 +812,13 @@ def _check_delay_args(series_by_probe: dict, detrend: str, ref):
         raise InputError(f"ref {ref!r} is not among the probes {list(series_by_probe)}")
     return ref
 
+# %% ../nbs/05_multispacecraft.ipynb #596c01c2
+def _cadences(ser: dict, # probe → (t datetime64[ns], y)
+              tc, # origin, datetime64
+             ) -> dict: # probe → median step, s (inf for fewer than 2 samples)
+    "Native cadence of every probe's series: the median step of its times in s since tc."
+    return {p: float(np.median(np.diff(seconds_since(t, tc)))) if len(t) > 1 else np.inf for p, (t, y) in ser.items()}
+
 # %% ../nbs/05_multispacecraft.ipynb #2eaa22aa
 def crossing_delays(series_by_probe: dict, # probe → (t datetime64, y) or 1-D DataArray; one quantity
                     *, t_center, # centre of the window (datetime64/ISO), e.g. a crossing time
@@ -809,13 +830,13 @@ def crossing_delays(series_by_probe: dict, # probe → (t datetime64, y) or 1-D 
                     quantity_name: str = "quantity", # name of the quantity, for messages and the result
                     min_corr: float = 0.5, # peak correlation below which a delay is flagged
                     taper: float = 0.5, # Tukey taper fraction of the reference window (0 = none)
+                    _cad: dict | None = None, # probe → `_cadences` of these series about t_center, if known
                    ) -> DelayResult: # delays (s) ± σ (s) relative to `ref`, peak correlations, crossing times
     "Delays between probes from the normalised cross-correlation of one quantity, with σ."
     ref = _check_delay_args(series_by_probe, detrend, ref)
     tc = as_datetime64(t_center)
     ser = {p: _series(v, p) for p, v in series_by_probe.items()}
-    cad = {p: float(np.median(np.diff(seconds_since(t, tc)))) if len(t) > 1 else np.inf
-           for p, (t, y) in ser.items()}
+    cad = _cadences(ser, tc) if _cad is None else _cad
     L = window_s / 2 if max_lag_s is None else float(max_lag_s)
     h = dt_s or min(cad.values()) / 4
     half = np.ceil((window_s / 2 + L) / h)
@@ -866,8 +887,8 @@ def _misfit_tau_s(ref_ser, # (t datetime64, y) of the reference probe
                  ) -> float: # integrated correlation time of the misfit, s
     "Correlation time of what is left after fitting the shifted probe series to the reference one."
     g = np.arange(-window_s / 2, window_s / 2 + h / 2, h)
-    yr = np.interp(g, seconds_since(ref_ser[0], tc), ref_ser[1])
-    yp = np.interp(g + delay, seconds_since(p_ser[0], tc), p_ser[1])
+    yr = np.interp(g, *_seconds_around(*ref_ser, tc, g[0], g[-1]))
+    yp = np.interp(g + delay, *_seconds_around(*p_ser, tc, g[0] + delay, g[-1] + delay))
     yr, yp = yr - yr.mean(), yp - yp.mean()
     return autocorr_time(yp - _dot(yp, yr) / _dot(yr, yr) * yr) * h
 
@@ -908,11 +929,12 @@ def _group_xcorr(cr: dict, # probe → crossing
                  margin: float, # window margin, layer durations
                  dt_s: float, # default grid step, s (the finest cadence)
                  kw: dict, # options for `crossing_delays` (they override dt_s)
+                 cad: dict | None = None, # probe → `_cadences` of `clean` about the reference time, if known
                 ) -> DelayResult: # delays relative to `ref`, times t_ref + delay
     "Cross-correlate every probe with the reference over the reference layer ± margin."
     W, lag = _group_window(cr, ref, margin)
     return crossing_delays(clean, t_center=_layer(cr[ref])[0], window_s=W, max_lag_s=lag, ref=ref,
-                           **{"dt_s": dt_s, **kw})
+                           _cad=cad, **{"dt_s": dt_s, **kw})
 
 # %% ../nbs/05_multispacecraft.ipynb #1b76006c
 def group_delays(group, # CrossingGroup, or dict probe → crossing (.time, .layer_start, .layer_end)
@@ -933,8 +955,8 @@ def group_delays(group, # CrossingGroup, or dict probe → crossing (.time, .lay
                          f"{sorted(series_by_probe)}: give a series for every probe")
     tc = _layer(cr[ref])[0]
     clean = {p: _series(series_by_probe[p], p) for p in cr}
-    cad = {p: float(np.median(np.diff(seconds_since(t, tc)))) for p, (t, _) in clean.items()}
-    d = _group_xcorr(cr, clean, ref, margin, min(cad.values()), dict(quantity_name=quantity_name, **kw))
+    cad = _cadences(clean, tc)
+    d = _group_xcorr(cr, clean, ref, margin, min(cad.values()), dict(quantity_name=quantity_name, **kw), cad)
     fac = _widen(d, clean, cad, tc)
     pos = positions_at(r_by_probe, d.times, frame=frame)
     form = positions_at(r_by_probe, {p: tc for p in cr}, frame=frame)

@@ -13,7 +13,7 @@ from .core import InputError
 
 # %% auto #0
 __all__ = ['FPI_MOMS_BITS', 'FPI_REJECT', 'QualityMask', 'finite_mask', 'fgm_mask', 'decode_fpi_errorflags', 'fpi_mask',
-           'edp_mask', 'hpca_mask', 'spike_mask', 'offset_mask', 'event_masks', 'apply_masks']
+           'edp_mask', 'hpca_mask', 'running_median', 'spike_mask', 'offset_mask', 'event_masks', 'apply_masks']
 
 # %% ../nbs/06_quality.ipynb #751c893d
 def _add_counts(a: dict, b: dict) -> dict:
@@ -230,26 +230,74 @@ def _local_scale(ad: np.ndarray, # (n,) |increments| of one component, finite
     per = np.median(ad[: nb * block].reshape(nb, -1)[u], axis=1)
     return 1.4826 / np.sqrt(2) * np.maximum(per[inv.reshape(-1)], med)
 
+# %% ../nbs/06_quality.ipynb #350a4737
+def _running_min_max(yp: np.ndarray, # (n,) finite samples
+                     w: int, # window length, samples, 1 ≤ w ≤ n
+                    ) -> tuple: # ((n − w + 1,) min, (n − w + 1,) max) of every w-sample window yp[i:i+w]
+    "Running minimum and maximum by doubling: ≈ 2 log₂ w array passes instead of w."
+    lo, hi, k = yp, yp, 1
+    while 2 * k <= w:                      # lo[i] = min(yp[i:i+2k]) from two windows of k
+        lo, hi, k = np.minimum(lo[:-k], lo[k:]), np.maximum(hi[:-k], hi[k:]), 2 * k
+    r = w - k                              # k ≤ w < 2k: two overlapping windows of k cover w
+    return (np.minimum(lo[:-r], lo[r:]), np.maximum(hi[:-r], hi[r:])) if r else (lo, hi)
+
+
+# %% ../nbs/06_quality.ipynb #cf7cb1bd
+def running_median(y, # (n,) finite samples, n ≥ 1
+                   size: int, # window length, samples (1 ≤ size ≤ n)
+                   chunk: int = 65536, # windows sorted at once (bounds the memory)
+                  ) -> np.ndarray: # (n,) median of y[i − size//2 : i − size//2 + size], end samples repeated
+    "Running median as `scipy.ndimage.median_filter(y, size, mode='nearest')` (the upper middle for even sizes)."
+    y = np.asarray(y, float)
+    if not 1 <= size <= len(y): raise InputError(f"running_median: size must be 1…{len(y)}, got {size!r}")
+    yp = np.pad(y, (size // 2, size - 1 - size // 2), mode="edge")
+    win = np.lib.stride_tricks.sliding_window_view(yp, size)
+    out = np.empty(len(y))
+    for a in range(0, len(y), chunk):      # a loop over chunks, never over samples
+        out[a: a + chunk] = np.partition(win[a: a + chunk], size // 2, axis=1)[:, size // 2]
+    return out
+
+
+# %% ../nbs/06_quality.ipynb #fe764566
+def _median_outliers(yy: np.ndarray, # (n,) finite samples, n > 2·half
+                     half: int, # the running median spans 2·half + 1 samples (edges repeat the end samples)
+                     thr: float, # deviation threshold, units of yy
+                     chunk: int = 65536, # samples whose median is taken at once (bounds the memory)
+                    ) -> tuple: # (indices where |y − running median| > thr, those deviations)
+    "Samples off their running median by more than `thr`, the median taken only where the window's range allows it."
+    w = 2 * half + 1
+    yp = np.pad(yy, half, mode="edge")     # scipy.ndimage's "nearest" boundary
+    lo, hi = _running_min_max(yp, w)
+    # y and its median lie in [min, max] of the window: |y − median| ≤ max − min (also after rounding)
+    maybe = np.flatnonzero(hi - lo > thr)
+    dev = np.empty(len(maybe))
+    for a in range(0, len(maybe), chunk):  # a loop over chunks, never over samples
+        i = maybe[a: a + chunk]
+        med = np.partition(yp[i[:, None] + np.arange(w)], half, axis=1)[:, half]   # the exact middle value
+        dev[a: a + chunk] = np.abs(yy[i] - med)
+    keep = dev > thr
+    return maybe[keep], dev[keep]
+
+
 # %% ../nbs/06_quality.ipynb #f144227f
 def spike_mask(values, # (N,) or (N,K) samples on a uniform time base (e.g. B, nT); NaN = missing
                max_width: int = 3, # widest excursion that counts as a spike, samples
                n_sigma: float = 20.0, # threshold in units of the local noise σ
                scale_block: int = 128, # samples per block for the local noise σ
+               _meds=None, # per component: the median of ad below, if already known (`_increment_medians`)
               ) -> QualityMask: # good where no component is a spike (missing samples are not counted)
     "Samples at most `max_width` wide that stand `n_sigma` local-noise σ off their running median."
-    from scipy.ndimage import median_filter
     v = np.asarray(values, float)
     v = v.reshape(len(v), -1)
     bad = np.zeros(len(v), bool)
-    for y in v.T:                          # a loop over components (≤ 4), never over samples
+    for c, y in enumerate(v.T):            # a loop over components (≤ 4), never over samples
         ok = np.flatnonzero(np.isfinite(y))
         if ok.size < 2 * max_width + 2: continue
         yy = y[ok]
-        dev = np.abs(yy - median_filter(yy, size=2 * max_width + 1, mode="nearest"))
         ad = np.abs(np.diff(yy, append=yy[-1]))
-        med = np.median(ad)
-        cand = np.flatnonzero(dev > n_sigma * 1.4826 / np.sqrt(2) * med)  # over the floor
-        hit = cand[dev[cand] > n_sigma * np.maximum(_local_scale(ad, cand, scale_block, med), 1e-12)]
+        med = np.median(ad) if _meds is None else _meds[c]
+        cand, dev = _median_outliers(yy, max_width, n_sigma * 1.4826 / np.sqrt(2) * med)   # over the floor
+        hit = cand[dev > n_sigma * np.maximum(_local_scale(ad, cand, scale_block, med), 1e-12)]
         bad[ok[hit]] = True
     return QualityMask(~bad, {"spike": int(bad.sum())}, {}, "")
 
@@ -260,6 +308,7 @@ def offset_mask(values, # (N,) or (N,K) samples on a uniform time base (e.g. B, 
                 back_tol: float = 0.25, # the jump back cancels the jump off to this fraction of its length
                 scale_block: int = 128, # samples per block for the robust σ
                 t=None, # (N,) time tags; a step over 1.5 median cadences is a gap, never an edge
+                _meds=None, # per component: the median of ad below, if already known (`_increment_medians`)
                ) -> QualityMask: # good outside offset blocks (missing samples are not counted)
     "Blocks that jump off the series in one sample step and jump back by the opposite vector."
     v = np.asarray(values, float)
@@ -269,7 +318,7 @@ def offset_mask(values, # (N,) or (N,K) samples on a uniform time base (e.g. B, 
     d = np.diff(v[ok], axis=0)
     if len(d) > 4:
         ad = np.abs(d)
-        meds = [np.median(a) for a in ad.T]
+        meds = [np.median(a) for a in ad.T] if _meds is None else _meds
         # σ ≥ 1.4826 × the series' median: below half of n_mad of that no increment can be big
         at = np.flatnonzero(_rows(ad > 0.5 * n_mad * 1.4826 * np.array(meds), np.logical_or))
         sig = np.column_stack([np.sqrt(2) * _local_scale(a, at, scale_block, m) for a, m in zip(ad.T, meds)])
@@ -333,6 +382,23 @@ def _fpi_quantity_mask(d, # {quantity: DataArray} of one probe
         m.good = _drop(m.good, m.reasons, ~(vals > 0) & m.good, "density ≤ 0")
     return m
 
+# %% ../nbs/06_quality.ipynb #21459de9
+def _increment_medians(v: np.ndarray, # (N,K) samples, every one finite, N ≥ 8
+                      ) -> tuple: # ([K] medians of |Δy| with spike_mask's trailing 0, [K] medians without it)
+    "The two robust-scale medians of spike_mask and offset_mask from one partition per component."
+    sp, of = [], []
+    for y in v.T:                          # a loop over components, never over samples
+        a = np.abs(np.diff(y))
+        n = a.size                         # |Δy| ≥ 0, so the appended 0 sorts first: index k of a is k + 1 there
+        ko = [n // 2] if n % 2 else [n // 2 - 1, n // 2]
+        ks = [(n + 1) // 2 - 1] if (n + 1) % 2 else [(n + 1) // 2 - 2, (n + 1) // 2 - 1]
+        p = np.partition(a, sorted(set(ko + ks)))
+        # the middle value, or the mean of the two middle values, as np.median takes it
+        pick = lambda k: p[k[0]] if len(k) == 1 else np.mean(p[k[0]: k[1] + 1])
+        sp.append(pick(ks))
+        of.append(pick(ko))
+    return sp, of
+
 # %% ../nbs/06_quality.ipynb #32830306
 def _other_mask(name, # quantity name
                 da, # its DataArray
@@ -343,7 +409,13 @@ def _other_mask(name, # quantity name
     fin = finite_mask(vals)
     who = str(da.attrs.get("instrument", ""))
     m = QualityMask(fin, {"non-finite values": int((~fin).sum())}, {}, who)
-    return m & spike_mask(vals) & offset_mask(vals, t=da.time.values) if name.startswith("B_") and vals.ndim == 2 else m
+    if not (name.startswith("B_") and vals.ndim == 2): return m
+    v = np.asarray(vals, float)
+    f = np.isfinite(v)
+    whole = bool(np.all(_rows(f) == _rows(f, np.logical_or)))   # every sample all finite or all missing
+    # then spike_mask (per component) and offset_mask (per row) see the same increments: share their medians
+    sp, of = _increment_medians(v[fin]) if whole and fin.sum() >= 8 else (None, None)
+    return m & spike_mask(vals, _meds=sp) & offset_mask(vals, t=da.time.values, _meds=of)
 
 # %% ../nbs/06_quality.ipynb #02e29e49
 def event_masks(event, # mms_mp.data.Event (event[probe] → {quantity: DataArray})

@@ -476,12 +476,18 @@ def _xy(da): # DataArray → (time datetime64[ns], values float)
 # %% ../nbs/14c_stages.ipynb #7bbe3c55
 def xcorr_check(res: AnalysisResult, # the analysis, after `detect`
                 g, # boundary.CrossingGroup
+                cache: dict | None = None, # B_L series already computed, reused across groups (filled here)
                ) -> dict: # {delays_s, sigma_s, peak_corr, flags} or {reason} when it cannot be measured
     "Delays of a group by cross-correlating B_L over the reference layer (`group_delays`), as a check."
     r = {p: res.event[p]["R_gse"] for p in g.crossings}
     L = {p: np.asarray(res.matched.R_used[p][0], float) for p in g.crossings}   # einsum: no BLAS threads to stall
-    B_L = {p: (t, np.einsum("ij,j->i", b[:, :3], L[p]))
-           for p in g.crossings for t, b in [_xy(res.event[p]["B_gse"])]}
+    cache = {} if cache is None else cache   # key: probe and its L (the same for every group of one analysis)
+    key = {p: (p, L[p].tobytes()) for p in g.crossings}
+    for p in g.crossings:
+        if key[p] not in cache:
+            t, b = _xy(res.event[p]["B_gse"])
+            cache[key[p]] = (t, np.einsum("ij,j->i", b[:, :3], L[p]))
+    B_L = {p: cache[key[p]] for p in g.crossings}
     try: gd = group_delays(g, B_L, r, frame=g.frame)
     except MMSMPError as e: return {"reason": str(e)}
     return {"delays_s": gd.delays.delays_s, "sigma_s": gd.sigma_t_s, "peak_corr": gd.delays.peak_corr,
@@ -489,20 +495,21 @@ def xcorr_check(res: AnalysisResult, # the analysis, after `detect`
 
 def group_timing_inputs(res: AnalysisResult, # the analysis, after `detect`
                         g, # boundary.CrossingGroup
+                        cache: dict | None = None, # B_L series shared across groups (see `xcorr_check`)
                        ) -> tuple: # (keyword arguments of `timing_normal`, {method, delays_s, sigma_s, xcorr})
     "Timing inputs of a group: detected times, formation at the reference time; xcorr delays as a check."
     r = {p: res.event[p]["R_gse"] for p in g.crossings}
     form = positions_at(r, {p: g.crossings[g.ref].time for p in g.crossings}, frame=g.frame)
     return {**g.timing_inputs(), "formation": form}, {
         "method": "detected crossing times (layer centres)", "delays_s": g.delays_s,
-        "sigma_s": g.sigma_t_s, "xcorr": xcorr_check(res, g)}
+        "sigma_s": g.sigma_t_s, "xcorr": xcorr_check(res, g, cache)}
 
 # %% ../nbs/14c_stages.ipynb #55a2c622
-def _constrained_timing(res: AnalysisResult, g, cfg: dict) -> tuple:
+def _constrained_timing(res: AnalysisResult, g, cfg: dict, cache: dict | None = None) -> tuple:
     "(timing, delays) of one group; a degenerate formation is constrained to `group_normal` and its σ."
     n0, s0, source = group_normal(res, g)
     kw = {"normal_sigma_deg": s0, **cfg.get("timing", {})}
-    inputs, delays = group_timing_inputs(res, g)
+    inputs, delays = group_timing_inputs(res, g, cache)
     # n̂ = n̂₀ with that σ; σ_V = timing part (Birge-widened) ⊕ normal part
     return timing_normal(**inputs, normal=n0, normal_frame=g.frame, outward_hint=n0,
                          hint_frame=g.frame, normal_source=source, **kw), delays
@@ -512,9 +519,9 @@ def stage_timing(res: AnalysisResult, # the analysis being built (updated in pla
                  cfg: dict, # configuration: top-level keys and per-stage sections
                 ): # [(CrossingGroup, TimingResult GSE)]
     "Constrained timing normal and speed for every crossing seen by ≥ 2 probes (`timing_normal`)."
-    out, errs = [], []
+    out, errs, cache = [], [], {}   # cache: each probe's B_L is computed once for all groups
     for g in _timing_groups(res):
-        try: out.append((g,) + _constrained_timing(res, g, cfg))
+        try: out.append((g,) + _constrained_timing(res, g, cfg, cache))
         except MMSMPError as e: errs.append(f"{iso_ms(g.crossings[g.ref].time)}: {e}")
     if not out: raise GeometryError("timing failed for every matched crossing: " + "; ".join(errs))
     res.timings, res.delays = [(g, t) for g, t, _ in out], [d for _, _, d in out]
