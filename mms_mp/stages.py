@@ -21,7 +21,8 @@ from .boundary import DetectorCfg
 from .boundary_multi import detect_crossings_multi
 from .electric import event_sources, normal_velocity, smooth_normal_velocity
 from .motion import integrate_disp
-from .multispacecraft import timing_normal, group_delays, positions_at
+from .delays import group_delays
+from .multispacecraft import timing_normal, positions_at
 from .thickness import layer_thicknesses
 from .overlay import compare_normal
 from .schema import result_json

@@ -14,7 +14,7 @@ from .core import (InputError, check_frame, atomic_write, as_datetime64, seconds
                          from_seconds, M_P_KG)
 from .layout import check_probe
 from .resample import bin_average
-from .multispacecraft import stack_aligned
+from .delays import stack_aligned
 
 # %% auto #0
 __all__ = ['PROBE_COLORS', 'LMN_COLORS', 'probe_color', 'as_series', 'break_gaps', 'plot_series', 'crossing_span',

@@ -119,7 +119,7 @@ def test_group_delays_two_and_three_probes_red_noise():
     "group_delays on 2 and 3 probes (a CrossingGroup-like object with .ref): delays within 2σ, σ ≥ 0.9 × scatter."
     from types import SimpleNamespace
     from mms_mp.core import from_seconds
-    from mms_mp.multispacecraft import group_delays
+    from mms_mp.delays import group_delays
     t0, n, V, dl = np.datetime64("2019-01-27T12:30:00", "ns"), np.array([0.6, 0.8, 0.0]), -15.0, 150.0
     r = {"1": np.zeros(3), "2": np.array([80.0, 20, 10]), "3": np.array([-30.0, 90, -40])}
     tt = {p: float(n @ v) / V for p, v in r.items()}
