@@ -25,10 +25,11 @@ from .layout import PROBES, check_probe, get_product, sdc_path
 from .cdfwrite import write_l2_cdf
 
 # %% auto #0
-__all__ = ['FORMATION_FILE', 'SCENARIOS', 'M_ELECTRON_KG', 'ENERGY_TABLE_EV', 'PRODUCT_SPECS', 'ALL_PRODUCTS', 'read_defeph',
-           'build_formation_table', 'Formation', 'load_formation', 'SimParams', 'scenario_params', 'lmn_from_normal',
-           'boundary_vn', 'boundary_x', 'layer_f', 'plasma_state', 'Crossing', 'WaveSurface', 'Truth', 'find_crossings',
-           'maxwellian_def', 'truth_to_dict', 'load_truth', 'event_truth', 'simulate_event', 'demo_event_dir']
+__all__ = ['FORMATION_FILE', 'SCENARIOS', 'M_ELECTRON_KG', 'ENERGY_TABLE_EV', 'PRODUCT_SPECS', 'ALL_PRODUCTS', 'TOY_T0',
+           'TOY_LMN', 'read_defeph', 'build_formation_table', 'Formation', 'load_formation', 'SimParams',
+           'scenario_params', 'lmn_from_normal', 'boundary_vn', 'boundary_x', 'layer_f', 'plasma_state', 'Crossing',
+           'WaveSurface', 'Truth', 'find_crossings', 'maxwellian_def', 'truth_to_dict', 'load_truth', 'event_truth',
+           'simulate_event', 'demo_event_dir', 'toy_probe']
 
 # %% ../nbs/02_synthetic.ipynb #a55b81f8
 FORMATION_FILE = "mms_formation_20190127.csv"
@@ -1235,3 +1236,36 @@ def _prune_stale(d: Path, min_age_s: float = 3600.0):
     for o in d.parent.glob(d.name.rsplit("_", 1)[0] + "_*"):
         if o != d and o.is_dir() and not o.name.startswith(".") and time.time() - o.stat().st_mtime > min_age_s:
             shutil.rmtree(o, ignore_errors=True)
+
+# %% ../nbs/02_synthetic.ipynb #2539128e
+TOY_T0 = np.datetime64("2019-01-27T12:15:00", "ns")  # start of the toy series
+TOY_LMN = np.array([[0.0, 0, 1], [0, -1, 0], [1, 0, 0]])  # its rows L, M, N in GSE: N = +X, L = +Z, M = N × L = −Y
+
+# %% ../nbs/02_synthetic.ipynb #fb77335c
+def toy_probe(dur: float = 600.0, # length of the series, s
+              A: float = 1500.0, # amplitude of the boundary's oscillation, km
+              period: float = 300.0, # its period, s
+              delta: float = 400.0, # half-thickness δ of the tanh layer, km
+              phase: float = 0.3, # phase φ of the oscillation, rad
+              seed: int = 0, # noise seed
+              nB: float = 0.3, # white FGM noise per component, nT
+              nn: float = 0.03, # relative noise of N_i
+              he: bool = True, # include He⁺ (None otherwise)
+              off: float = 0.0, # the spacecraft's distance d from the mean boundary, km
+              bulge: float = 0.0, # extra B_M at the layer centre, nT
+             ) -> tuple: # (dict of t_B, B (GSE, nT), t_n, Ni (cm⁻³), t_he, N_he (cm⁻³); [(t_s, "in"|"out")] true)
+    "A SIMULATED probe crossing an oscillating tanh layer, and its true crossing times (s after TOY_T0)."
+    rng = np.random.default_rng(seed)
+    tB, tn, th = np.arange(0, dur, 1 / 16), np.arange(0, dur, 4.5), np.arange(0, dur, 10.0)
+    s = lambda t: off - A * np.sin(2 * np.pi * t / period + phase)
+    f = lambda t: 0.5 * (1 + np.tanh(s(t) / delta))
+    Blmn = np.array([40.0, 0, 2]) + np.array([-60.0, 15, 0]) * f(tB)[:, None] + rng.normal(0, nB, (tB.size, 3))
+    Blmn[:, 1] += bulge / np.cosh(s(tB) / delta) ** 2
+    Ni = (0.5 + 19.5 * f(tn)) * (1 + rng.normal(0, nn, tn.size))
+    Nhe = 0.03 * (1 - f(th)) * (1 + rng.normal(0, 0.1, th.size)) if he else None
+    ts = np.arange(0, dur, 0.001)
+    sz = s(ts)
+    j = np.flatnonzero(np.sign(sz[1:]) != np.sign(sz[:-1]))
+    true = [(ts[i], "out" if sz[i + 1] > 0 else "in") for i in j]
+    to_t = lambda x: TOY_T0 + (x * 1e9).astype("int64").astype("timedelta64[ns]")
+    return dict(t_B=to_t(tB), B=Blmn @ TOY_LMN, t_n=to_t(tn), Ni=Ni, t_he=to_t(th), N_he=Nhe), true
