@@ -155,40 +155,67 @@ def _records(m: _Meta, name, vdr, idx, contiguous):
     return np.asarray(m.get(name, vdr))[idx]
 
 # %% ../nbs/03_data.ipynb #b85dc4c0
-def _fill_index(raw, fv) -> np.ndarray | None:
+def _extremes(raw) -> tuple:
+    "(min, max) of all values of `raw`, one contiguous reduction each (NaN when any value is NaN)."
+    raw = np.asarray(raw)
+    return raw.min(), raw.max()
+
+def _fill_index(raw, fv, ext=None) -> np.ndarray | None:
     "Flat indices of FILLVAL `fv` and of values ≤ −1e30 in `raw` (None when there are none)."
     raw = np.asarray(raw)
+    if raw.size == 0: return None
     fv = None if fv is None else float(np.ravel(fv)[0])
     other = fv is not None and fv > -1e30 and np.isfinite(fv)  # a FILLVAL that ≤ −1e30 misses
+    mn, mx = _extremes(raw) if ext is None else ext  # ext: (min, max) of raw, when known
+    if other:  # a FILLVAL outside [min, max] equals no value (NaN min/max: tested below)
+        fc = np.asarray(fv).astype(raw.dtype)
+        other = not (fc < mn or fc > mx)
     # fast path: min is NaN-aware (NaN fails >)
-    if raw.size == 0 or (raw.min() > -1e30 and not other): return None
+    if mn > -1e30 and not other: return None
     bad = raw <= -1e30
-    if other: bad |= raw == np.asarray(fv).astype(raw.dtype)
+    if other: bad |= raw == fc
     return np.flatnonzero(bad) if bad.any() else None
+
 
 # %% ../nbs/03_data.ipynb #35fe5335
 OUT_OF_RANGE = "values outside VALIDMIN–VALIDMAX set to NaN (counted in fill)"
 
-def _inside(raw, lo, hi) -> bool:
-    "True when every value of `raw` is surely inside its column's [lo, hi] (a quick test, no copy)."
+def _inside(raw, lo, hi, ext=None, fill=None) -> bool:
+    "True when every value of `raw` (but those at flat indices `fill`) is surely inside its column's [lo, hi]."
     a, lo, hi = raw.reshape(len(raw), -1), lo.reshape(-1), hi.reshape(-1)
-    if a.min() >= lo.max() and a.max() <= hi.min(): return True  # one range fits every column
-    if a.shape[1] > 8: return False
-    return all(a[:, j].min() >= lo[j] and a[:, j].max() <= hi[j] for j in range(a.shape[1]))
+    if fill is not None: return _inside_but(a, lo, hi, fill)
+    mn, mx = _extremes(a) if ext is None else ext  # ext: (min, max) of raw, when known
+    # columns whose limit the overall min (max) does not clear already: tested one by one (NaN clears none)
+    low, high = np.flatnonzero(~(mn >= lo)), np.flatnonzero(~(mx <= hi))
+    if len(low) + len(high) > 8: return False  # many strided passes: the mask below is cheaper
+    return all(a[:, j].min() >= lo[j] for j in low) and all(a[:, j].max() <= hi[j] for j in high)
 
-def _range_index(m: _Meta, name: str, raw, fill) -> np.ndarray | None:
+def _inside_but(a, lo, hi, fill) -> bool:
+    "`_inside` of the values of (N, w) `a` not at flat indices `fill`: runs of records without fill, then the rest."
+    w = a.shape[1]
+    rows = np.unique(fill // w)  # records holding fill (few: gaps)
+    if len(rows) > 64: return False  # many runs: the mask is cheaper
+    ends = np.concatenate([[-1], rows, [len(a)]])
+    if not all(_inside(a[r0 + 1:r1], lo, hi) for r0, r1 in zip(ends[:-1], ends[1:]) if r1 > r0 + 1): return False
+    sub, isfill = a[rows], np.zeros((len(rows), w), bool)
+    isfill[np.searchsorted(rows, fill // w), fill % w] = True
+    return bool(np.all(isfill | ((sub >= lo) & (sub <= hi))))
+
+def _range_index(m: _Meta, name: str, raw, fill, ext=None) -> np.ndarray | None:
     "Flat indices of the values outside VALIDMIN–VALIDMAX that are not fill (None when none)."
     lo, hi = m.att("VALIDMIN", name), m.att("VALIDMAX", name)
     raw = np.asarray(raw)
     if lo is None or hi is None or raw.size == 0 or raw.dtype.kind != "f": return None
     try: lo, hi = (np.broadcast_to(np.asarray(x, raw.dtype), raw.shape[1:]) for x in (lo, hi))
     except ValueError: return None  # limits of another shape: not applied
-    if _inside(raw, lo, hi): return None  # the usual case: NaN and fill take the path below
+    # the usual case; NaN, and values outside the limits, take the mask path below
+    if _inside(raw, lo, hi, ext if fill is None else None, fill): return None
     bad = (raw < lo) | (raw > hi)
     if not bad.any(): return None
     out = np.flatnonzero(bad)
     if fill is not None: out = np.setdiff1d(out, fill, assume_unique=True)
     return out if len(out) else None
+
 
 # %% ../nbs/03_data.ipynb #d393de11
 def _fill_to_nan(raw, fv) -> tuple:
@@ -298,8 +325,9 @@ def _read_vars(m: _Meta, prod: Product, p: str, idx, contiguous: bool, raw: bool
             v = np.asarray(vals)
             v = v[0] if v.ndim >= 2 and v.shape[0] == 1 else v
             vals = np.broadcast_to(v, (len(idx),) + v.shape)
-        f = _fill_index(vals, m.att("FILLVAL", nm))
-        r = oor[nm] = _range_index(m, nm, vals, f)
+        ext = _extremes(vals) if np.size(vals) else None  # one min and one max serve both tests
+        f = _fill_index(vals, m.att("FILLVAL", nm), ext)
+        r = oor[nm] = _range_index(m, nm, vals, f, ext)
         fill[nm] = f if r is None else r if f is None else np.union1d(f, r)
         arrays[nm] = np.asarray(vals) if raw else _fill_to_nan(vals, None)[0]
         if not raw and fill[nm] is not None: arrays[nm].reshape(-1)[fill[nm]] = np.nan
@@ -608,7 +636,8 @@ def _flag_records(pd_: ProductData) -> np.ndarray:
     bad = flags != 0 if prod.instrument == "fgm" else (flags & FPI_INVALID_MASK) != 0
     if bad.any():  # flagged records -> NaN, once per CDF variable, in place
         names = {v.cdf_name(p, prod.rate) for v in prod.vars if v.kind != "flags"}
-        for nm in names & set(pd_.arrays): pd_.arrays[nm][bad] = np.nan
+        rows = np.flatnonzero(bad)  # indices: one scan of the mask, not one per variable
+        for nm in names & set(pd_.arrays): pd_.arrays[nm][rows] = np.nan
     return bad
 
 # %% ../nbs/03_data.ipynb #8377f464
