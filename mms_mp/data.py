@@ -611,7 +611,7 @@ def _dataarrays(time, # (N,) datetime64[ns]
     normal path checks each array against dask's type, which imports dask (≈ 0.4 s) when it is installed."""
     try:
         PI = xr.indexes.PandasIndex
-        tix = pd.DatetimeIndex(time, name="time")
+        tix = pd.DatetimeIndex(time, name="time", copy=False)  # the tags as they are (pandas copies by default)
         idx = dict(time=PI(tix, "time", coord_dtype=np.dtype("datetime64[ns]")),
                    comp=PI(pd.Index(["x", "y", "z"], name="comp"), "comp",
                            coord_dtype=np.dtype("<U1")))
