@@ -118,15 +118,100 @@ class _Meta:
             except KeyError: return None
         return None
 
-# %% ../nbs/03_data.ipynb #6d757be5
-_OPENED: ContextVar = ContextVar("_OPENED", default=None)  # path -> _Meta, within one load_event
+# %% ../nbs/03_data.ipynb #52f6ce67
+# CDF data types whose values pycdfpp returns as these numpy types, exactly as cdflib does
+_PP_TYPES = {"CDF_BYTE": "i1", "CDF_INT1": "i1", "CDF_INT2": "i2", "CDF_INT4": "i4", "CDF_INT8": "i8",
+             "CDF_UINT1": "u1", "CDF_UINT2": "u2", "CDF_UINT4": "u4", "CDF_REAL4": "f4", "CDF_FLOAT": "f4",
+             "CDF_REAL8": "f8", "CDF_DOUBLE": "f8", "CDF_TIME_TT2000": "i8"}
 
-def _open(path, keep: bool = False) -> _Meta:
-    "The `_Meta` of a CDF; within `load_event` a file kept open (FGM: its state) is opened once."
+class _PPVar:
+    "A pycdfpp variable with what the loader asks of a descriptor: `record_vary`, `max_rec`."
+    def __init__(self, var):
+        self.var, self.record_vary = var, not var.is_nrv
+        self.max_rec = var.shape[0] - 1 if self.record_vary else 0
+
+class _MetaPP:
+    """`_Meta`'s reads (descriptor, records, attribute) through pycdfpp, with cdflib's types and values.
+    What it does not map one to one is read through cdflib (a `_Meta` of the same file, opened on need)."""
+    def __init__(self, path, cdf):
+        self.path, self.cdf, self._ref = path, cdf, None
+        self.vars, self.gatts = {}, {}
+        for nm, v in cdf.items(): self.vars.setdefault(nm.strip().lower(), v)
+        for nm, a in cdf.attributes.items(): self.gatts.setdefault(nm.strip().lower(), a)
+
+    def ref(self) -> _Meta:
+        "The cdflib reader of the same file."
+        if self._ref is None:
+            import cdflib
+            self._ref = _Meta(cdflib.CDF(str(self.path)))
+        return self._ref
+
+    def vdr(self, name):
+        "Descriptor of variable `name` (ValueError when the file has none)."
+        v = self.vars.get(name.strip().lower())
+        if v is None: raise ValueError(f"Variable name '{name}' not found.")
+        return _PPVar(v)
+
+    def _cdflib_get(self, name, startrec, endrec):
+        r = self.ref()
+        return r.get(name, r.vdr(name), startrec, endrec)
+
+    def get(self, name, vdr, startrec: int = 0, endrec=None):
+        "Records `startrec`..`endrec` (inclusive) of variable `name` whose descriptor is `vdr`."
+        v, dt = vdr.var, _PP_TYPES.get(vdr.var.type.name)
+        plain = v.sparse_records.name == "no_sparse_records" and not np.any(v.virtual_records)
+        if dt is None or vdr.max_rec < 0 or not plain: return self._cdflib_get(name, startrec, endrec)
+        a = v.values
+        if dt == "i8" and a.dtype.kind == "V": a = a.view(np.int64)  # TT2000: raw nanoseconds
+        if a.dtype != np.dtype(dt): return self._cdflib_get(name, startrec, endrec)
+        if not vdr.record_vary: return a[0] if len(a) == 1 else a  # cdflib: no record axis
+        return a[startrec:None if endrec is None else endrec + 1]
+
+    def att(self, att: str, entry):
+        "Attribute `att` of `entry` (a variable name, or an entry number for global); None when absent."
+        if isinstance(entry, str):
+            v = self.vars.get(entry.strip().lower())
+            if v is None: return None
+            a = next((x for k, x in v.attributes.items() if k.strip().lower() == att.strip().lower()), None)
+            if a is None: return None
+            t, val = a.type().name, a.value
+        else:
+            a = self.gatts.get(att.strip().lower())
+            if a is None or entry >= len(a): return None
+            t, val = a.type(entry).name, a[entry]
+        if t in ("CDF_CHAR", "CDF_UCHAR") and isinstance(val, str): return val
+        if t not in _PP_TYPES or t == "CDF_TIME_TT2000": return self.ref().att(att, entry)
+        out = np.asarray(val, _PP_TYPES[t])
+        return out[0] if out.shape == (1,) else out  # cdflib: one value as a numpy scalar
+
+# %% ../nbs/03_data.ipynb #1fdffc48
+_OPENED: ContextVar = ContextVar("_OPENED", default=None)  # path -> reader, within one load_event
+_PYCDFPP: list = []  # the pycdfpp module (or None), imported once
+
+def _pycdfpp():
+    "pycdfpp, or None when it is not installed or $MMS_MP_CDF_READER is 'cdflib'."
+    if os.environ.get("MMS_MP_CDF_READER", "").strip().lower() == "cdflib": return None
+    if not _PYCDFPP:
+        try: import pycdfpp
+        except ImportError: pycdfpp = None
+        _PYCDFPP.append(pycdfpp)
+    return _PYCDFPP[0]
+
+def _reader(path):
+    "A reader of one CDF: `_MetaPP` (pycdfpp) when it can open the file, else `_Meta` (cdflib)."
+    pp = _pycdfpp()
+    if pp is not None:
+        try: cdf = pp.load(str(path))
+        except Exception: cdf = None  # cdflib then reads it, or says what is wrong with it
+        if cdf is not None: return _MetaPP(path, cdf)
     import cdflib
+    return _Meta(cdflib.CDF(str(path)))
+
+def _open(path, keep: bool = False):
+    "The reader of a CDF; within `load_event` a file kept open (FGM: its state) is opened once."
     opened = _OPENED.get()
-    if opened is None or not (keep or str(path) in opened): return _Meta(cdflib.CDF(str(path)))
-    if str(path) not in opened: opened[str(path)] = _Meta(cdflib.CDF(str(path)))
+    if opened is None or not (keep or str(path) in opened): return _reader(path)
+    if str(path) not in opened: opened[str(path)] = _reader(path)
     return opened[str(path)]
 
 # %% ../nbs/03_data.ipynb #e6189d09
