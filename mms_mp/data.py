@@ -135,7 +135,7 @@ class _MetaPP:
     What it does not map one to one is read through cdflib (a `_Meta` of the same file, opened on need)."""
     def __init__(self, path, cdf):
         self.path, self.cdf, self._ref = path, cdf, None
-        self.vars, self.gatts = {}, {}
+        self.vars, self.gatts, self.vatts = {}, {}, {}  # vatts: variable -> its attributes, built on first ask
         for nm, v in cdf.items(): self.vars.setdefault(nm.strip().lower(), v)
         for nm, a in cdf.attributes.items(): self.gatts.setdefault(nm.strip().lower(), a)
 
@@ -170,9 +170,13 @@ class _MetaPP:
     def att(self, att: str, entry):
         "Attribute `att` of `entry` (a variable name, or an entry number for global); None when absent."
         if isinstance(entry, str):
-            v = self.vars.get(entry.strip().lower())
-            if v is None: return None
-            a = next((x for k, x in v.attributes.items() if k.strip().lower() == att.strip().lower()), None)
+            key = entry.strip().lower()
+            if key not in self.vatts:
+                v = self.vars.get(key)
+                if v is None: return None
+                self.vatts[key] = {}
+                for k, x in v.attributes.items(): self.vatts[key].setdefault(k.strip().lower(), x)
+            a = self.vatts[key].get(att.strip().lower())
             if a is None: return None
             t, val = a.type().name, a.value
         else:
