@@ -118,15 +118,104 @@ class _Meta:
             except KeyError: return None
         return None
 
-# %% ../nbs/03_data.ipynb #6d757be5
-_OPENED: ContextVar = ContextVar("_OPENED", default=None)  # path -> _Meta, within one load_event
+# %% ../nbs/03_data.ipynb #52f6ce67
+# CDF data types whose values pycdfpp returns as these numpy types, exactly as cdflib does
+_PP_TYPES = {"CDF_BYTE": "i1", "CDF_INT1": "i1", "CDF_INT2": "i2", "CDF_INT4": "i4", "CDF_INT8": "i8",
+             "CDF_UINT1": "u1", "CDF_UINT2": "u2", "CDF_UINT4": "u4", "CDF_REAL4": "f4", "CDF_FLOAT": "f4",
+             "CDF_REAL8": "f8", "CDF_DOUBLE": "f8", "CDF_TIME_TT2000": "i8"}
 
-def _open(path, keep: bool = False) -> _Meta:
-    "The `_Meta` of a CDF; within `load_event` a file kept open (FGM: its state) is opened once."
+class _PPVar:
+    "A pycdfpp variable with what the loader asks of a descriptor: `record_vary`, `max_rec`."
+    def __init__(self, var):
+        self.var, self.record_vary = var, not var.is_nrv
+        self.max_rec = var.shape[0] - 1 if self.record_vary else 0
+
+class _MetaPP:
+    """`_Meta`'s reads (descriptor, records, attribute) through pycdfpp, with cdflib's types and values.
+    What it does not map one to one is read through cdflib (a `_Meta` of the same file, opened on need)."""
+    def __init__(self, path, cdf):
+        self.path, self.cdf, self._ref = path, cdf, None
+        self.vars, self.gatts, self.vatts = {}, {}, {}  # vatts: variable -> its attributes, built on first ask
+        for nm, v in cdf.items(): self.vars.setdefault(nm.strip().lower(), v)
+        for nm, a in cdf.attributes.items(): self.gatts.setdefault(nm.strip().lower(), a)
+
+    def ref(self) -> _Meta:
+        "The cdflib reader of the same file."
+        if self._ref is None:
+            import cdflib
+            self._ref = _Meta(cdflib.CDF(str(self.path)))
+        return self._ref
+
+    def vdr(self, name):
+        "Descriptor of variable `name` (ValueError when the file has none)."
+        v = self.vars.get(name.strip().lower())
+        if v is None: raise ValueError(f"Variable name '{name}' not found.")
+        return _PPVar(v)
+
+    def _cdflib_get(self, name, startrec, endrec):
+        r = self.ref()
+        return r.get(name, r.vdr(name), startrec, endrec)
+
+    def get(self, name, vdr, startrec: int = 0, endrec=None):
+        "Records `startrec`..`endrec` (inclusive) of variable `name` whose descriptor is `vdr`."
+        v, dt = vdr.var, _PP_TYPES.get(vdr.var.type.name)
+        plain = v.sparse_records.name == "no_sparse_records" and not np.any(v.virtual_records)
+        if dt is None or vdr.max_rec < 0 or not plain: return self._cdflib_get(name, startrec, endrec)
+        a = v.values
+        if dt == "i8" and a.dtype.kind == "V": a = a.view(np.int64)  # TT2000: raw nanoseconds
+        if a.dtype != np.dtype(dt): return self._cdflib_get(name, startrec, endrec)
+        if not vdr.record_vary: return a[0] if len(a) == 1 else a  # cdflib: no record axis
+        return a[startrec:None if endrec is None else endrec + 1]
+
+    def att(self, att: str, entry):
+        "Attribute `att` of `entry` (a variable name, or an entry number for global); None when absent."
+        if isinstance(entry, str):
+            key = entry.strip().lower()
+            if key not in self.vatts:
+                v = self.vars.get(key)
+                if v is None: return None
+                self.vatts[key] = {}
+                for k, x in v.attributes.items(): self.vatts[key].setdefault(k.strip().lower(), x)
+            a = self.vatts[key].get(att.strip().lower())
+            if a is None: return None
+            t, val = a.type().name, a.value
+        else:
+            a = self.gatts.get(att.strip().lower())
+            if a is None or entry >= len(a): return None
+            t, val = a.type(entry).name, a[entry]
+        if t in ("CDF_CHAR", "CDF_UCHAR") and isinstance(val, str): return val
+        if t not in _PP_TYPES or t == "CDF_TIME_TT2000": return self.ref().att(att, entry)
+        out = np.asarray(val, _PP_TYPES[t])
+        return out[0] if out.shape == (1,) else out  # cdflib: one value as a numpy scalar
+
+# %% ../nbs/03_data.ipynb #1fdffc48
+_OPENED: ContextVar = ContextVar("_OPENED", default=None)  # path -> reader, within one load_event
+_PYCDFPP: list = []  # the pycdfpp module (or None), imported once
+
+def _pycdfpp():
+    "pycdfpp, or None when it is not installed or $MMS_MP_CDF_READER is 'cdflib'."
+    if os.environ.get("MMS_MP_CDF_READER", "").strip().lower() == "cdflib": return None
+    if not _PYCDFPP:
+        try: import pycdfpp
+        except ImportError: pycdfpp = None
+        _PYCDFPP.append(pycdfpp)
+    return _PYCDFPP[0]
+
+def _reader(path):
+    "A reader of one CDF: `_MetaPP` (pycdfpp) when it can open the file, else `_Meta` (cdflib)."
+    pp = _pycdfpp()
+    if pp is not None:
+        try: cdf = pp.load(str(path))
+        except Exception: cdf = None  # cdflib then reads it, or says what is wrong with it
+        if cdf is not None: return _MetaPP(path, cdf)
     import cdflib
+    return _Meta(cdflib.CDF(str(path)))
+
+def _open(path, keep: bool = False):
+    "The reader of a CDF; within `load_event` a file kept open (FGM: its state) is opened once."
     opened = _OPENED.get()
-    if opened is None or not (keep or str(path) in opened): return _Meta(cdflib.CDF(str(path)))
-    if str(path) not in opened: opened[str(path)] = _Meta(cdflib.CDF(str(path)))
+    if opened is None or not (keep or str(path) in opened): return _reader(path)
+    if str(path) not in opened: opened[str(path)] = _reader(path)
     return opened[str(path)]
 
 # %% ../nbs/03_data.ipynb #e6189d09
@@ -155,40 +244,67 @@ def _records(m: _Meta, name, vdr, idx, contiguous):
     return np.asarray(m.get(name, vdr))[idx]
 
 # %% ../nbs/03_data.ipynb #b85dc4c0
-def _fill_index(raw, fv) -> np.ndarray | None:
+def _extremes(raw) -> tuple:
+    "(min, max) of all values of `raw`, one contiguous reduction each (NaN when any value is NaN)."
+    raw = np.asarray(raw)
+    return raw.min(), raw.max()
+
+def _fill_index(raw, fv, ext=None) -> np.ndarray | None:
     "Flat indices of FILLVAL `fv` and of values ≤ −1e30 in `raw` (None when there are none)."
     raw = np.asarray(raw)
+    if raw.size == 0: return None
     fv = None if fv is None else float(np.ravel(fv)[0])
     other = fv is not None and fv > -1e30 and np.isfinite(fv)  # a FILLVAL that ≤ −1e30 misses
+    mn, mx = _extremes(raw) if ext is None else ext  # ext: (min, max) of raw, when known
+    if other:  # a FILLVAL outside [min, max] equals no value (NaN min/max: tested below)
+        fc = np.asarray(fv).astype(raw.dtype)
+        other = not (fc < mn or fc > mx)
     # fast path: min is NaN-aware (NaN fails >)
-    if raw.size == 0 or (raw.min() > -1e30 and not other): return None
+    if mn > -1e30 and not other: return None
     bad = raw <= -1e30
-    if other: bad |= raw == np.asarray(fv).astype(raw.dtype)
+    if other: bad |= raw == fc
     return np.flatnonzero(bad) if bad.any() else None
+
 
 # %% ../nbs/03_data.ipynb #35fe5335
 OUT_OF_RANGE = "values outside VALIDMIN–VALIDMAX set to NaN (counted in fill)"
 
-def _inside(raw, lo, hi) -> bool:
-    "True when every value of `raw` is surely inside its column's [lo, hi] (a quick test, no copy)."
+def _inside(raw, lo, hi, ext=None, fill=None) -> bool:
+    "True when every value of `raw` (but those at flat indices `fill`) is surely inside its column's [lo, hi]."
     a, lo, hi = raw.reshape(len(raw), -1), lo.reshape(-1), hi.reshape(-1)
-    if a.min() >= lo.max() and a.max() <= hi.min(): return True  # one range fits every column
-    if a.shape[1] > 8: return False
-    return all(a[:, j].min() >= lo[j] and a[:, j].max() <= hi[j] for j in range(a.shape[1]))
+    if fill is not None: return _inside_but(a, lo, hi, fill)
+    mn, mx = _extremes(a) if ext is None else ext  # ext: (min, max) of raw, when known
+    # columns whose limit the overall min (max) does not clear already: tested one by one (NaN clears none)
+    low, high = np.flatnonzero(~(mn >= lo)), np.flatnonzero(~(mx <= hi))
+    if len(low) + len(high) > 8: return False  # many strided passes: the mask below is cheaper
+    return all(a[:, j].min() >= lo[j] for j in low) and all(a[:, j].max() <= hi[j] for j in high)
 
-def _range_index(m: _Meta, name: str, raw, fill) -> np.ndarray | None:
+def _inside_but(a, lo, hi, fill) -> bool:
+    "`_inside` of the values of (N, w) `a` not at flat indices `fill`: runs of records without fill, then the rest."
+    w = a.shape[1]
+    rows = np.unique(fill // w)  # records holding fill (few: gaps)
+    if len(rows) > 64: return False  # many runs: the mask is cheaper
+    ends = np.concatenate([[-1], rows, [len(a)]])
+    if not all(_inside(a[r0 + 1:r1], lo, hi) for r0, r1 in zip(ends[:-1], ends[1:]) if r1 > r0 + 1): return False
+    sub, isfill = a[rows], np.zeros((len(rows), w), bool)
+    isfill[np.searchsorted(rows, fill // w), fill % w] = True
+    return bool(np.all(isfill | ((sub >= lo) & (sub <= hi))))
+
+def _range_index(m: _Meta, name: str, raw, fill, ext=None) -> np.ndarray | None:
     "Flat indices of the values outside VALIDMIN–VALIDMAX that are not fill (None when none)."
     lo, hi = m.att("VALIDMIN", name), m.att("VALIDMAX", name)
     raw = np.asarray(raw)
     if lo is None or hi is None or raw.size == 0 or raw.dtype.kind != "f": return None
     try: lo, hi = (np.broadcast_to(np.asarray(x, raw.dtype), raw.shape[1:]) for x in (lo, hi))
     except ValueError: return None  # limits of another shape: not applied
-    if _inside(raw, lo, hi): return None  # the usual case: NaN and fill take the path below
+    # the usual case; NaN, and values outside the limits, take the mask path below
+    if _inside(raw, lo, hi, ext if fill is None else None, fill): return None
     bad = (raw < lo) | (raw > hi)
     if not bad.any(): return None
     out = np.flatnonzero(bad)
     if fill is not None: out = np.setdiff1d(out, fill, assume_unique=True)
     return out if len(out) else None
+
 
 # %% ../nbs/03_data.ipynb #d393de11
 def _fill_to_nan(raw, fv) -> tuple:
@@ -298,8 +414,9 @@ def _read_vars(m: _Meta, prod: Product, p: str, idx, contiguous: bool, raw: bool
             v = np.asarray(vals)
             v = v[0] if v.ndim >= 2 and v.shape[0] == 1 else v
             vals = np.broadcast_to(v, (len(idx),) + v.shape)
-        f = _fill_index(vals, m.att("FILLVAL", nm))
-        r = oor[nm] = _range_index(m, nm, vals, f)
+        ext = _extremes(vals) if np.size(vals) else None  # one min and one max serve both tests
+        f = _fill_index(vals, m.att("FILLVAL", nm), ext)
+        r = oor[nm] = _range_index(m, nm, vals, f, ext)
         fill[nm] = f if r is None else r if f is None else np.union1d(f, r)
         arrays[nm] = np.asarray(vals) if raw else _fill_to_nan(vals, None)[0]
         if not raw and fill[nm] is not None: arrays[nm].reshape(-1)[fill[nm]] = np.nan
@@ -583,7 +700,7 @@ def _dataarrays(time, # (N,) datetime64[ns]
     normal path checks each array against dask's type, which imports dask (≈ 0.4 s) when it is installed."""
     try:
         PI = xr.indexes.PandasIndex
-        tix = pd.DatetimeIndex(time, name="time")
+        tix = pd.DatetimeIndex(time, name="time", copy=False)  # the tags as they are (pandas copies by default)
         idx = dict(time=PI(tix, "time", coord_dtype=np.dtype("datetime64[ns]")),
                    comp=PI(pd.Index(["x", "y", "z"], name="comp"), "comp",
                            coord_dtype=np.dtype("<U1")))
@@ -608,7 +725,8 @@ def _flag_records(pd_: ProductData) -> np.ndarray:
     bad = flags != 0 if prod.instrument == "fgm" else (flags & FPI_INVALID_MASK) != 0
     if bad.any():  # flagged records -> NaN, once per CDF variable, in place
         names = {v.cdf_name(p, prod.rate) for v in prod.vars if v.kind != "flags"}
-        for nm in names & set(pd_.arrays): pd_.arrays[nm][bad] = np.nan
+        rows = np.flatnonzero(bad)  # indices: one scan of the mask, not one per variable
+        for nm in names & set(pd_.arrays): pd_.arrays[nm][rows] = np.nan
     return bad
 
 # %% ../nbs/03_data.ipynb #8377f464
