@@ -239,12 +239,12 @@ def local_vn_json(lv, # stages.LocalVN of one crossing
             "window": [iso_ms(t[0]), iso_ms(t[-1])] if len(t) else None}
 
 # %% ../nbs/14b_schema.ipynb #6487308f
-def crossing_json(c, # boundary.Crossing
+def crossing_json(c, # crossings.Crossing
                   normal=None, # its normals.CrossingNormal (None: not computed)
                   flags=None, # its flags (None: the detector's `c.flags`)
                   local=None, # its stages.LocalVN (V_N along its own normal), or None
                  ) -> dict: # probe, times ISO-8601 UTC ms, direction, confidence, σ_t (s), ...
-    "JSON entry of one `boundary.Crossing`, with its flags and normal."
+    "JSON entry of one `crossings.Crossing`, with its flags and normal."
     return {"probe": str(c.probe), "time": iso_ms(c.time), "direction": str(c.direction),
             "confidence": _f(c.confidence), "sigma_t_s": _f(c.sigma_t_s),
             "sigma_t_L_s": _f(getattr(c, "sigma_t_L_s", 0.0)),
@@ -271,7 +271,7 @@ def _formation_json(fm) -> dict:
 
 # %% ../nbs/14b_schema.ipynb #342eb686
 def timing_json(t, # multispacecraft.TimingResult
-                group=None, # the boundary.CrossingGroup it came from (adds time and direction)
+                group=None, # the boundary_multi.CrossingGroup it came from (adds time and direction)
                 delays=None, # the group's delays: {method, delays_s, sigma_s, xcorr} (s)
                ) -> dict: # n̂ (unit, GSE), V and σ (km/s), σ_n (deg), method, formation metrics
     "JSON entry of a `multispacecraft.TimingResult` (formation metrics included)."

@@ -85,7 +85,7 @@ def run_stage(status: dict, # stage name -> StageStatus, updated in place
     return None
 
 # %% ../nbs/14c_stages.ipynb #9e5ec562
-def crossing_key(c, # boundary.Crossing
+def crossing_key(c, # crossings.Crossing
                 ) -> tuple: # (probe, time datetime64[ns]): unique within one analysis
     "The key of one crossing in the result's per-crossing tables."
     return str(c.probe), np.datetime64(c.time, "ns")
@@ -100,7 +100,7 @@ class AnalysisResult:
     config: dict = field(default_factory=dict)  # the configuration used
     event: object = None  # mms_mp.data.Event
     lmn: dict = field(default_factory=dict)  # probe -> coords.LMN (GSE), the event's mean triad
-    crossings: list = field(default_factory=list)  # boundary.Crossing, all probes, time order
+    crossings: list = field(default_factory=list)  # crossings.Crossing, all probes, time order
     matched: object = None  # boundary.MultiCrossings: crossings matched across probes
     edge_flags: dict = field(default_factory=dict)  # crossing_key -> flags added by the pipeline
     normals: dict = field(default_factory=dict)  # probe -> [normals.CrossingNormal] per crossing
@@ -109,7 +109,7 @@ class AnalysisResult:
     vn_blend: dict = field(default_factory=dict)  # probe -> NormalVelocity (km/s), unsmoothed
     displacement: dict = field(default_factory=dict)  # probe -> motion.DispResult (km)
     timing: object = None  # multispacecraft.TimingResult (GSE) of the group with most probes
-    timing_group: object = None  # the boundary.CrossingGroup `timing` came from
+    timing_group: object = None  # the boundary_multi.CrossingGroup `timing` came from
     timings: list = field(default_factory=list)  # (CrossingGroup, TimingResult) per matched group
     delays: list = field(default_factory=list)  # per timing group: how its delays were measured, s
     local_vn: dict = field(default_factory=dict)  # crossing_key -> LocalVN: V_N along its own normal
@@ -212,7 +212,7 @@ def stage_lmn(res: AnalysisResult, # the analysis being built (updated in place)
     return out
 
 # %% ../nbs/14c_stages.ipynb #e02ceef3
-def edge_flags(c, # boundary.Crossing
+def edge_flags(c, # crossings.Crossing
                t_span: tuple, # (first, last) datetime64 time of the probe's B samples
               ) -> tuple: # ("layer_edge_beyond_data",) or ()
     "Flag a crossing whose layer start or end lies outside the loaded magnetic-field data."
@@ -369,7 +369,7 @@ class LocalVN:
     sigma_V_N_km_s: float  # its 1σ, km/s: the V_N σ ⊕ V_t × the normal's σ
 
 # %% ../nbs/14c_stages.ipynb #b51a50d5
-def crossing_window(c, # boundary.Crossing
+def crossing_window(c, # crossings.Crossing
                     trange: tuple, # (start, end) of the analysis, datetime64[ns]
                     margin_s: float, # margin on each side of the layer, s
                    ) -> tuple: # (start, end) datetime64[ns], inside `trange`
@@ -381,7 +381,7 @@ def crossing_window(c, # boundary.Crossing
 
 # %% ../nbs/14c_stages.ipynb #f9661081
 def crossing_vn(res: AnalysisResult, # the analysis, after `normals` and `vn`
-                c, # boundary.Crossing with a normal (`res.normal_of(c)`)
+                c, # crossings.Crossing with a normal (`res.normal_of(c)`)
                 cfg: dict, # configuration: sections vn, smoothing, displacement
                 margin_s: float = 120.0, # V_N is formed over the layer ± this margin, s
                ) -> LocalVN: # V_N and displacement along the crossing's own normal
@@ -445,7 +445,7 @@ def weighted_normal(N: np.ndarray, # (K,3) unit normals, one frame, on one side 
 
 # %% ../nbs/14c_stages.ipynb #6aed1220
 def group_normal(res: AnalysisResult, # the analysis, after `normals`
-                 g, # boundary.CrossingGroup
+                 g, # crossings.CrossingGroup
                 ) -> tuple: # (n̂₀ (3,) GSE, σ deg or None, source text)
     "Timing constraint of a group: its crossings' local normals, σ-weighted; else the mean LMN N."
     ns = [n for c in g.crossings.values() if (n := res.normal_of(c)) is not None
@@ -476,7 +476,7 @@ def _xy(da): # DataArray → (time datetime64[ns], values float)
 
 # %% ../nbs/14c_stages.ipynb #7bbe3c55
 def xcorr_check(res: AnalysisResult, # the analysis, after `detect`
-                g, # boundary.CrossingGroup
+                g, # crossings.CrossingGroup
                 cache: dict | None = None, # B_L series already computed, reused across groups (filled here)
                ) -> dict: # {delays_s, sigma_s, peak_corr, flags} or {reason} when it cannot be measured
     "Delays of a group by cross-correlating B_L over the reference layer (`group_delays`), as a check."
@@ -495,7 +495,7 @@ def xcorr_check(res: AnalysisResult, # the analysis, after `detect`
             "flags": list(gd.delays.flags)}
 
 def group_timing_inputs(res: AnalysisResult, # the analysis, after `detect`
-                        g, # boundary.CrossingGroup
+                        g, # crossings.CrossingGroup
                         cache: dict | None = None, # B_L series shared across groups (see `xcorr_check`)
                        ) -> tuple: # (keyword arguments of `timing_normal`, {method, delays_s, sigma_s, xcorr})
     "Timing inputs of a group: detected times, formation at the reference time; xcorr delays as a check."
@@ -533,7 +533,7 @@ def stage_timing(res: AnalysisResult, # the analysis being built (updated in pla
 
 # %% ../nbs/14c_stages.ipynb #fd937d7b
 def crossing_thickness(res: AnalysisResult, # the analysis, after `displacement` (and `crossing_vn`)
-                       c, # boundary.Crossing
+                       c, # crossings.Crossing
                        pos, # (t, r km GSE) positions of its probe, or None
                       ) -> list: # [integrated V_N thickness, timing cross-check if its group has timing]
     "One crossing's thickness: along its own normal when `crossing_vn` gave one, else the event N."

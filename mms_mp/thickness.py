@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .boundary import Crossing, position_at
+from .crossings import Crossing, position_at
 from .core import InputError, check_frame, from_seconds, iso_ms, seconds_since
 
 # %% auto #0

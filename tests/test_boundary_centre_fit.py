@@ -1,9 +1,10 @@
-"""`boundary.centre_fit`: the half-level time of a layer tracer from a line fit, on known tanh layers."""
+"""`crossings.centre_fit`: the half-level time of a layer tracer from a line fit, on known tanh layers."""
 import numpy as np
 import pytest
 from hypothesis import assume, given, settings, strategies as st
 
-from mms_mp.boundary import DetectorCfg, centre_fit
+from mms_mp.boundary import DetectorCfg
+from mms_mp.crossings import centre_fit
 from mms_mp.core import InputError
 
 

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from mms_mp.boundary import detect_crossings, DetectorCfg
+from mms_mp.boundary import DetectorCfg
+from mms_mp.crossings import detect_crossings
 from mms_mp.boundary_multi import detect_crossings_multi, match_crossings
 from mms_mp.core import InputError, NoDataError, FrameError, write_json_atomic
 
@@ -154,7 +155,7 @@ def test_multi_matches_delays_and_needs_positions_or_window():
 
 
 def test_matching_never_pairs_opposite_directions_or_beyond_window():
-    from mms_mp.boundary import Crossing
+    from mms_mp.crossings import Crossing
     mk = lambda p, s, d: Crossing(p, to_t(s), d, 1, 0.1, to_t(s), to_t(s), to_t(s), "t", ())
     cx = {"1": [mk("1", 100, "out")], "2": [mk("2", 105, "in"), mk("2", 400, "out")]}
     assert match_crossings(cx, max_delay_s=100) == []

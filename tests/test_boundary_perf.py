@@ -11,7 +11,8 @@ import numpy as np
 from hypothesis import given, settings, strategies as st
 
 import mms_mp.boundary as bd
-from mms_mp.boundary import gap_mask, level_crossings, probe_features, relevel, detect_crossings
+from mms_mp.boundary import gap_mask, level_crossings, probe_features, relevel
+from mms_mp.crossings import detect_crossings
 
 T0 = np.datetime64("2019-01-27T12:00:00", "ns")
 

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from hypothesis import assume, given, settings, strategies as st
 
-from mms_mp.boundary import Crossing
+from mms_mp.crossings import Crossing
 from mms_mp.core import InputError, FrameError
 from mms_mp.motion import integrate_disp
 from mms_mp.thickness import layer_thickness, layer_thicknesses, timing_thickness
