@@ -46,7 +46,9 @@ setuptools.setup(
     package_data={cfg["lib_name"] + ".resources": ["*.csv", "*.json"], cfg["lib_name"] + ".reports": ["*.ipynb"]},
     install_requires=_reqs("requirements"),
     extras_require={"report": _reqs("report_requirements"), "batch": _reqs("batch_requirements"),
-                    "dev": _reqs("dev_requirements") + _reqs("report_requirements") + _reqs("batch_requirements")},
+                    "fast": _reqs("fast_requirements"),
+                    "dev": _reqs("dev_requirements") + _reqs("report_requirements") + _reqs("batch_requirements")
+                           + _reqs("fast_requirements")},
     python_requires=">=" + min_python,
     zip_safe=False,
     entry_points={

@@ -114,10 +114,10 @@ print(json.dumps(dict(ts=ts, peak_mb=peak / 1024, base_mb=base / 1024)))
 def measure(how, d, trange, rate, ins, repeat, cache, before=None, probes="1234"):
     env = dict(os.environ, MMS_MP_CACHE=str(cache), MMS_MP_SHA256_CACHE="0" if how == "load_event_cold" else "1")
     env.pop("MMS_MP_CDF_READER", None)
-    if how == "load_event_cdflib": env["MMS_MP_CDF_READER"] = "cdflib"  # the loader without pycdfpp
+    if how == "load_event_pycdfpp": env["MMS_MP_CDF_READER"] = "pycdfpp"  # the opt-in C++ reader
     # `python -c` puts the working directory first on sys.path, ahead of the editable install: with cwd=before the
     # child imports the older mms_mp extracted there
-    r = subprocess.run([sys.executable, "-c", CHILD, how.replace("_cold", "").replace("_before", "").replace("_cdflib", ""), str(d), *trange, rate, ",".join(ins),
+    r = subprocess.run([sys.executable, "-c", CHILD, how.replace("_cold", "").replace("_before", "").replace("_pycdfpp", ""), str(d), *trange, rate, ",".join(ins),
                         str(repeat), probes], capture_output=True, text=True, env=env, cwd=before if how == "load_event_before" else None)
     if r.returncode: raise RuntimeError(r.stderr[-2000:])
     return json.loads(r.stdout.strip().splitlines()[-1])
@@ -162,7 +162,7 @@ def run(work):
              ("D. real MMS1 FGM burst 2015-09-02, 2 files (with FGM positions)", REAL, WREAL, "brst", ["fgm"])]
     rows = []; load0 = os.getloadavg()[0]; t_run = time.perf_counter()
     for name, d, w, rate, ins in cases:
-        hows = (["load_event_before"] if a.before else []) + ["load_event", "load_event_cdflib", "load_event_cold", "bare",
+        hows = (["load_event_before"] if a.before else []) + ["load_event", "load_event_pycdfpp", "load_event_cold", "bare",
                                                               "bare_pycdfpp", "bare_to_datetime"] + \
                ([] if a.no_pyspedas else ["pyspedas"])
         runs = {h: [] for h in hows}
@@ -182,8 +182,8 @@ def run(work):
              f"simulated 1 h of 128 S/s FGM burst for 4 probes (written in {t_sim:.1f} s); case D reads the real MMS1 FGM burst "
              "files in tests/fixtures/real.", "",
              "- `load_event`: the full loader (find files, read the window, centre, clean times, fill → NaN, flags, xarray, sha256 provenance), "
-             "warm: every file's sha256 from the digest cache (files loaded before, unchanged); it reads with pycdfpp when installed.",
-             "- `load_event_cdflib`: the same, warm, with `MMS_MP_CDF_READER=cdflib` (cdflib alone, as without pycdfpp).",
+             "warm: every file's sha256 from the digest cache (files loaded before, unchanged); it reads with cdflib (the default).",
+             "- `load_event_pycdfpp`: the same, warm, with `MMS_MP_CDF_READER=pycdfpp` (the opt-in C++ reader).",
              "- `load_event_cold`: the same with `MMS_MP_SHA256_CACHE=0`: every file hashed (sha256) on every read, as on a first load.",
              "- `bare`: cdflib `varget` of the epoch and every catalogue variable of the same files, whole files, with the exact "
              "vectorised TT2000 → datetime64 conversion; no slicing, no NaN handling, no xarray.",
@@ -200,7 +200,7 @@ def run(work):
     lines += ["", "Targets: `load_event` ≤ 1.5 × bare read; 1 h of 128 S/s FGM for 4 probes in ≤ 1 s.", ""]
     for n in dict.fromkeys(r[0] for r in rows):
         c = {h: (b, r) for n2, h, b, m, r, p, dp in rows if n2 == n}
-        for h in [h for h in ("load_event_before", "load_event", "load_event_cdflib", "load_event_cold") if h in c]:
+        for h in [h for h in ("load_event_before", "load_event", "load_event_pycdfpp", "load_event_cold") if h in c]:
             lines.append(f"- {n.split('.')[0]} `{h}`: {c[h][0]:.2f} s, {c[h][1]:.2f} × bare "
                          f"({'meets' if c[h][1] <= 1.5 else 'misses'} the 1.5 × target)"
                          + (f"; {'meets' if c[h][0] <= 1 else 'misses'} the 1 s target" if n.startswith("C.") else "") + ".")

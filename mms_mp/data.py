@@ -193,11 +193,14 @@ _OPENED: ContextVar = ContextVar("_OPENED", default=None)  # path -> reader, wit
 _PYCDFPP: list = []  # the pycdfpp module (or None), imported once
 
 def _pycdfpp():
-    "pycdfpp, or None when it is not installed or $MMS_MP_CDF_READER is 'cdflib'."
-    if os.environ.get("MMS_MP_CDF_READER", "").strip().lower() == "cdflib": return None
+    "pycdfpp when $MMS_MP_CDF_READER is 'pycdfpp' and it imports; None (cdflib) otherwise."
+    if os.environ.get("MMS_MP_CDF_READER", "").strip().lower() != "pycdfpp": return None
     if not _PYCDFPP:
         try: import pycdfpp
-        except ImportError: pycdfpp = None
+        except ImportError:
+            pycdfpp = None
+            warnings.warn("MMS_MP_CDF_READER=pycdfpp, but pycdfpp is not installed (pip install 'mms_mp[fast]'): "
+                          "reading with cdflib", stacklevel=2)
         _PYCDFPP.append(pycdfpp)
     return _PYCDFPP[0]
 

@@ -64,17 +64,31 @@ def test_pycdfpp_reads_a_simulated_tree_exactly_as_cdflib():
     for f in files: compare_file(f)
 
 
-def test_reader_is_pycdfpp_unless_told_or_missing(monkeypatch):
+def test_reader_is_cdflib_unless_pycdfpp_is_asked_for(monkeypatch):
     f = next(REAL.rglob("*.cdf"))
+    monkeypatch.delenv("MMS_MP_CDF_READER", raising=False)
+    assert isinstance(_reader(f), _Meta) and not isinstance(_reader(f), _MetaPP)
+    monkeypatch.setenv("MMS_MP_CDF_READER", "pycdfpp")
     assert isinstance(_reader(f), _MetaPP)
-    monkeypatch.setenv("MMS_MP_CDF_READER", "cdflib")
-    assert isinstance(_reader(f), _Meta)
-    monkeypatch.delenv("MMS_MP_CDF_READER")
     monkeypatch.setattr(data, "_PYCDFPP", [None])  # as when `import pycdfpp` fails
     assert isinstance(_reader(f), _Meta)
 
 
+def test_asking_for_a_missing_pycdfpp_warns_and_reads_with_cdflib(monkeypatch):
+    import builtins
+    real_import = builtins.__import__
+    def no_pycdfpp(name, *a, **k):
+        if name == "pycdfpp": raise ImportError("no pycdfpp here")
+        return real_import(name, *a, **k)
+    monkeypatch.setattr(builtins, "__import__", no_pycdfpp)
+    monkeypatch.setattr(data, "_PYCDFPP", [])
+    monkeypatch.setenv("MMS_MP_CDF_READER", "pycdfpp")
+    with pytest.warns(UserWarning, match="pycdfpp is not installed"):
+        assert isinstance(_reader(next(REAL.rglob("*.cdf"))), _Meta)
+
+
 def test_a_file_pycdfpp_cannot_open_goes_to_cdflib_and_its_error(tmp_path, monkeypatch):
+    monkeypatch.setenv("MMS_MP_CDF_READER", "pycdfpp")
     bad = tmp_path / "mms1_fgm_brst_l2_20150902165844_v4.18.0.cdf"
     bad.write_bytes(b"\xcd\xf3\x00\x01 not a CDF")
     calls, real = [], cdflib.CDF
@@ -86,7 +100,7 @@ def test_a_file_pycdfpp_cannot_open_goes_to_cdflib_and_its_error(tmp_path, monke
 
 def events(monkeypatch, how):
     "The Events of three windows (real FGM, real FPI, SIMULATED 4-instrument burst) read with reader `how`."
-    if how == "cdflib": monkeypatch.setenv("MMS_MP_CDF_READER", "cdflib")
+    if how in ("pycdfpp", "missing"): monkeypatch.setenv("MMS_MP_CDF_READER", "pycdfpp")
     if how == "missing": monkeypatch.setattr(data, "_PYCDFPP", [None])
     out = []
     with warnings.catch_warnings():
