@@ -1249,16 +1249,30 @@ def _check_request(probes, instruments, rate: str, source: str) -> tuple:
     return ps, ins
 
 # %% ../nbs/03_data.ipynb #3b74e213
+def _other_rates(root: Path, # the data root searched
+                 missing: list, # Event.missing entries (probe, instrument, rate, datatype, ...)
+                 trange, # (start, end) of the window
+                ) -> list: # "instrument rate" of products with files for this window at another rate
+    "Products asked for whose files for this very window exist at another rate."
+    found = set()
+    for m in missing:
+        for r in ("brst", "srvy", "fast"):
+            if r == m["rate"]: continue
+            try: hit = find_local_files(root, m["probe"], m["instrument"], r, m.get("datatype") or "", trange)
+            except (InputError, OSError): hit = []   # no such product at that rate
+            if hit: found.add(f"{m['instrument']} {r}")
+    return sorted(found)
+
 def _no_data_hint(root: Path, # the data root searched
                   ps: list, # probes asked for
                   missing: list, # Event.missing entries (probe, instrument, rate, ...)
                   source: str, # data source asked for
+                  trange=None, # (start, end) of the window (None: any time)
                  ) -> str: # what to try next
     "What to try when nothing loaded: a data_dir that does not exist, files at another rate, a download."
     if source == "local" and not Path(root).is_dir():
         return f"data_dir {root} does not exist: pass the folder that holds mms1/, mms2/, ... (SDC layout)"
-    other = sorted({f"{m['instrument']} {r}" for m in missing for r in ("brst", "srvy", "fast")
-                    if r != m["rate"] and (Path(root) / f"mms{m['probe']}" / m["instrument"] / r).is_dir()})
+    other = _other_rates(root, missing, trange) if trange is not None else []
     tips = [f"files at another rate are there ({', '.join(other)}): try rate='auto' or that rate"] if other else []
     tips.append("run with source='sdc' to download" if source == "local" else "check the network and data_dir")
     if len(ps) > 1: tips.append(f"drop probe {', '.join(ps)}")
@@ -1271,7 +1285,7 @@ def _report_missing(ev: Event, ps: list, root: Path, source: str):
     lines = [f"  mms{m['probe']} {m['instrument']} {m['rate']}"
              f"{' ' + m['datatype'] if m['datatype'] else ''}: {m['reason']}" for m in ev.missing]
     if not ev.data:
-        hint = _no_data_hint(root, ps, ev.missing, source)
+        hint = _no_data_hint(root, ps, ev.missing, source, ev.trange)
         head = f"no usable MMS data for probes {', '.join(ps)} in {iso_ms(t0)}–{iso_ms(t1)}:\n"
         raise NoDataError(head + "\n".join(lines) + f"\n{hint}")
     if not ev.missing: return
