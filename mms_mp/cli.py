@@ -180,13 +180,17 @@ def _analysis_params(cfg: dict, # merged configuration
     return {k: v for k, v in cfg.items() if k in CONFIG_SECTIONS}
 
 # %% ../nbs/16_cli.ipynb #b70d63ac
+def _count(n: int, noun: str) -> str:
+    "'1 crossing', '2 crossings'."
+    return f"{n} {noun}" + ("" if n == 1 else "s")
+
 def _crossing_lines(res) -> list:
     "Per probe: crossings found (out/in) and the V_N's smoothing and RMS σ."
     out = []
     for p in res.probes:
         cs = [c for c in res.crossings if str(c.probe) == p]
         n_out = sum(c.direction == "out" for c in cs)
-        if cs: out.append(f"MMS{p}: {len(cs)} crossings ({n_out} out, {len(cs) - n_out} in)")
+        if cs: out.append(f"MMS{p}: {_count(len(cs), 'crossing')} ({n_out} out, {len(cs) - n_out} in)")
         v = res.vn.get(p)
         if v is None or not np.isfinite(v.sigma_V_N).any(): continue
         sm = v.smoothing
@@ -210,7 +214,7 @@ def _thickness_lines(res) -> list:
                    f"(range {v.min():.0f}–{v.max():.0f}, typical σ {np.median(s):.0f} km) "
                    f"over {v.size} crossings")
     if len(ok) < len(th):
-        out.append(f"thickness: {len(th) - len(ok)} crossing(s) without a value (layer not wholly "
+        out.append(f"thickness: {_count(len(th) - len(ok), 'value')} missing (crossings × methods: a layer not wholly "
                    "inside the data, or a gap in it); see layer_thickness.csv")
     return out
 
@@ -221,7 +225,7 @@ def _normal_lines(res) -> list:
     for p, s in res.normal_spread.items():
         line = f"MMS{p}: crossing normals {s['n_local']} local, {s['n_fallback']} fallback"
         if s["n_local"]:
-            line += (f"; local normals {s['median']:.0f}° median, {s['max']:.0f}° max "
+            line += (f"; local normals {s['median']:.2g}° median, {s['max']:.2g}° max "
                      "from the event LMN normal")
         out.append(line)
     return out

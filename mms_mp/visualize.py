@@ -527,7 +527,7 @@ def _timing_inputs(normal, V, sigma_V, frame):
 
 # %% ../nbs/12_visualize.ipynb #0fc387f6
 def _timing_points(times, P, n, V, ref):
-    "(probes, n̂·Δr km, Δt s, residual s) relative to `ref`."
+    "(probes, n̂·Δr km, Δt s from `ref`, residual s about the line Δt = n̂·Δr/V + c, c fitted: mean zero)."
     T = {check_probe(k): as_datetime64(v) for k, v in times.items()}
     if set(T) != set(P):
         raise InputError(f"crossing times for {sorted(T)} but positions for {sorted(P)}; "
@@ -536,7 +536,8 @@ def _timing_points(times, P, n, V, ref):
     ps = sorted(T)
     x = np.array([n @ (P[p] - P[ref]) for p in ps])
     dt = np.array([seconds_since(T[p], T[ref]) for p in ps])
-    return ref, ps, x, dt, dt - x / V
+    r = dt - x / V
+    return ref, ps, x, dt, r - r.mean()
 
 # %% ../nbs/12_visualize.ipynb #74446083
 def plot_timing(times: dict, # {probe: crossing time, datetime64}
@@ -559,7 +560,8 @@ def plot_timing(times: dict, # {probe: crossing time, datetime64}
     fig, axs = _new_fig(2, figsize=figsize, gridspec_kw=dict(height_ratios=[3, 1]))
     a0, a1 = axs[:, 0]
     xx = np.linspace(min(x.min(), 0) - 50, max(x.max(), 0) + 50, 2)
-    a0.plot(xx, xx / V, color="0.4", lw=1, label="Δt = n̂·Δr / V")
+    c = float(np.mean(dt - x / V))   # the line's offset: the fitted crossing time of the reference, not its own
+    a0.plot(xx, xx / V + c, color="0.4", lw=1, label="Δt = n̂·Δr / V + c")
     for p, xi, ti, ri in zip(ps, x, dt, res):
         a0.plot(xi, ti, "o", color=PROBE_COLORS[p], ms=7, label=f"MMS{p}")
         a1.plot(xi, ri, "o", color=PROBE_COLORS[p], ms=6)
@@ -574,7 +576,7 @@ def plot_timing(times: dict, # {probe: crossing time, datetime64}
 def _timing_labels(a0, a1, ref, frame, V, sigma_V, title):
     "Axis labels, the V ± σ box (in the corner the line leaves free), legend and title."
     a0.set_ylabel(f"t − t$_{{MMS{ref}}}$ (s)")
-    a1.set(ylabel="residual (s)", xlabel=f"n̂·(r − r$_{{MMS{ref}}}$) (km, {frame})")
+    a1.set(ylabel="residual about the line (s)", xlabel=f"n̂·(r − r$_{{MMS{ref}}}$) (km, {frame})")
     a1.axhline(0, color="0.6", lw=0.5)
     txt = f"V = {V:.1f}" + (f" ± {sigma_V:.1f}" if sigma_V is not None else "") + " km/s"
     y_txt, va = (0.95, "top") if V > 0 else (0.05, "bottom")
