@@ -1063,8 +1063,9 @@ def _loaded_entry(p: str, ins: str, prod: Product, pdata: ProductData, reason: s
     if pdata.n_dropped:
         tc.update(dropped=pdata.n_dropped, why="records earlier than a record before them "
                   "(a block jumping back in time) dropped, not re-sorted")
+    ends = [iso_ms(pdata.time[0]), iso_ms(pdata.time[-1])] if len(pdata.time) else [None, None]
     return dict(probe=p, instrument=ins, rate=prod.rate, datatype=prod.datatype, rate_reason=reason,
-                files=[b.info.name for b in pdata.blocks], n=len(pdata.time),
+                files=[b.info.name for b in pdata.blocks], n=len(pdata.time), data_start=ends[0], data_end=ends[1],
                 covers_window=covers_window, centre_shift_s=pdata.blocks[0].shift_s, time_clean=tc,
                 unreadable=errors)
 
@@ -1279,6 +1280,15 @@ def _no_data_hint(root: Path, # the data root searched
     return "; ".join(tips) + f" (data_dir={root})"
 
 # %% ../nbs/03_data.ipynb #da4a7ddc
+def _warn_partial(ev: Event):
+    "One `MissingDataWarning` naming the products whose samples do not span the window (ends or gaps)."
+    part = [f"  mms{x['probe']} {x['instrument']} {x['rate']}: {x['data_start']}–{x['data_end']}"
+            for x in ev.loaded if not x.get("covers_window", True) and x.get("data_start")]
+    if part:
+        t0, t1 = ev.trange
+        warnings.warn(MissingDataWarning(f"data cover only part of {iso_ms(t0)}–{iso_ms(t1)} (first–last sample; "
+                                         "gaps inside are not listed):\n" + "\n".join(part)), stacklevel=4)
+
 def _report_missing(ev: Event, ps: list, root: Path, source: str):
     "`NoDataError` when nothing loaded; one `MissingDataWarning` listing what is missing otherwise."
     t0, t1 = ev.trange
@@ -1288,6 +1298,7 @@ def _report_missing(ev: Event, ps: list, root: Path, source: str):
         hint = _no_data_hint(root, ps, ev.missing, source, ev.trange)
         head = f"no usable MMS data for probes {', '.join(ps)} in {iso_ms(t0)}–{iso_ms(t1)}:\n"
         raise NoDataError(head + "\n".join(lines) + f"\n{hint}")
+    _warn_partial(ev)
     if not ev.missing: return
     empty = [p for p in ps if p not in ev.data]
     if empty:

@@ -16,7 +16,8 @@ from . import __version__
 # %% auto #0
 __all__ = ['SCHEMA', 'NUM', 'NUMN', 'ISO', 'ISON', 'VEC3', 'RESULT_SCHEMA', 'is_num', 'check_value', 'physics_checks',
            'validate_result_json', 'lmn_json', 'normal_json', 'local_vn_json', 'crossing_json', 'detection_json',
-           'timing_json', 'disp_json', 'vn_json', 'thickness_json', 'jsonable', 'time_order_json', 'result_json']
+           'timing_json', 'disp_json', 'vn_json', 'thickness_json', 'jsonable', 'coverage_json', 'time_order_json',
+           'result_json']
 
 # %% ../nbs/14b_schema.ipynb #606ce42d
 SCHEMA = "mms_mp/2"
@@ -352,6 +353,13 @@ def _crossings_json(res) -> list:
     return [crossing_json(c, res.normal_of(c), res.flags_of(c), res.local_vn_of(c)) for c in res.crossings]
 
 # %% ../nbs/14b_schema.ipynb #b734b816
+def coverage_json(ev, # mms_mp.data.Event, or None
+                 ) -> list: # per product read: first and last sample (ISO UTC), and whether they span the window
+    "What each product's samples span: a window reaching beyond the data says so here."
+    if ev is None: return []
+    keys = ("probe", "instrument", "rate", "datatype", "part", "data_start", "data_end", "covers_window")
+    return [{k: x.get(k) for k in keys} for x in ev.loaded]   # part: "state" for positions read from FGM files
+
 def time_order_json(ev, # mms_mp.data.Event, or None
                    ) -> list: # per product read: duplicate, backward and dropped time tags, and why
     "How each product's time tags were cleaned: nothing is re-sorted silently, every repair is counted."
@@ -385,5 +393,6 @@ def result_json(res, # stages.AnalysisResult
             "provenance": {"mms_mp_version": __version__, "files": prov,
                            "simulated": bool(res.simulated),
                            "config": jsonable(res.config), "missing": jsonable(list(missing)),
-                           "quality": jsonable(res.quality), "time_order": time_order_json(ev)},
+                           "quality": jsonable(res.quality), "time_order": time_order_json(ev),
+                           "coverage": coverage_json(ev)},
             "status": {k: v.as_dict() for k, v in res.status.items()}}

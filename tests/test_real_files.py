@@ -413,3 +413,19 @@ def test_a_block_jumping_back_in_time_is_dropped_with_a_reason(tmp_path):
     np.testing.assert_array_equal(ev["1"]["B_gse"].values, gse[keep, :3].astype(np.float64))
     tc = ev.loaded[0]["time_clean"]
     assert (tc["backward"], tc["dropped"], tc["duplicates"]) == (1, 100, 0) and "jumping back" in tc["why"]
+
+
+def test_a_window_reaching_beyond_the_data_is_said():
+    "REAL burst FGM from 16:58:44.459: a window from 16:55 warns, and the JSON coverage gives the first sample."
+    from mms_mp.data import MissingDataWarning
+    from mms_mp.schema import coverage_json
+    with pytest.warns(MissingDataWarning, match="data cover only part of 2015-09-02T16:55:00.000Z"):
+        ev = load_event(("2015-09-02T16:55:00", "2015-09-02T17:01:00"), "1", rate="brst", instruments="fgm",
+                        source="local", data_dir=ROOT)
+    b = next(c for c in coverage_json(ev) if c["part"] != "state")
+    assert (b["data_start"], b["covers_window"]) == ("2015-09-02T16:58:44.459Z", False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", MissingDataWarning)   # a window inside the data: no such warning
+        ev = load_event(("2015-09-02T16:59:00", "2015-09-02T17:01:00"), "1", rate="brst", instruments="fgm",
+                        source="local", data_dir=ROOT)
+    assert all(c["covers_window"] for c in coverage_json(ev))
