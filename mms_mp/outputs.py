@@ -264,11 +264,11 @@ def report_figures(files: dict, # name -> path written (`res.files` or `make_fig
     return [(n, cap(n)) for n in sorted(names, key=lambda n: (rank(n), n))]
 
 # %% ../nbs/14d_outputs.ipynb #f7aa2b1c
-_PAGE = ("<!doctype html><html><head><meta charset='utf-8'><title>mms_mp report</title><style>"
+_PAGE = ("<!doctype html><html><head><meta charset='utf-8'><title>{title}</title><style>"
          "body{font-family:sans-serif;max-width:60em;margin:auto}table{border-collapse:collapse}"
          "td,th{border:1px solid #bbb;padding:2px 6px;font-size:90%}"
          ".card{border:2px solid #446;border-radius:6px;padding:4px 12px;background:#f4f6fa}"
-         "</style></head><body>{}</body></html>")
+         "</style></head><body>{body}</body></html>")
 
 def write_html_report(res: AnalysisResult, # the analysis
                       outdir: Path, # output folder (figures/ is linked relatively)
@@ -278,12 +278,15 @@ def write_html_report(res: AnalysisResult, # the analysis
     "One offline HTML page: summary card, this run's figures in reading order, tables per probe."
     doc, e = doc or res.to_json(), html.escape
     sim = "SIMULATED — " if doc["provenance"]["simulated"] else ""
+    kind = "SIMULATED data" if sim else "REAL data"
     img = lambda n, c: (f'<figure><img src="{e(n)}" style="max-width:100%">'
                         f'<figcaption>{e(sim)}{e(c)}</figcaption></figure>')
     figs = report_figures(res.files if files is None else files)
-    parts = [f"<h1>{e(sim)}MMS magnetopause analysis</h1>", summary_card(doc)]
+    parts = [f"<h1>MMS magnetopause analysis ({kind})</h1>", summary_card(doc)]
     parts += [img(n, c) for n, c in figs] + _html_sections(doc)
-    with atomic_write(outdir / "report.html") as f: f.write(_PAGE.replace("{}", "\n".join(parts)))
+    title = f"mms_mp: {doc['trange'][0]} – {doc['trange'][1]}, MMS{', MMS'.join(doc['probes'])} ({kind})"
+    page = _PAGE.replace("{title}", e(title)).replace("{body}", "\n".join(parts))
+    with atomic_write(outdir / "report.html") as f: f.write(page)
     return outdir / "report.html"
 
 # %% ../nbs/14d_outputs.ipynb #ce03ba66

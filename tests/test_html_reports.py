@@ -93,6 +93,7 @@ def test_real_fgm_only_report(tmp_path):
     n = len(res.event.provenance)
     assert n > 0 and f"REAL data, {n} files" in card and "SIMULATED" not in card
     text = (tmp_path / "report.html").read_text()
+    assert "(REAL data)</title>" in text and "<h1>MMS magnetopause analysis (REAL data)</h1>" in text
     for k in ("vn", "displacement", "timing", "thickness"):
         assert res.status[k].status == "skipped"
         assert f"<td>{k}</td><td>skipped</td><td>" in text
