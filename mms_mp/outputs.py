@@ -15,8 +15,8 @@ import numpy as np
 from .core import InputError, iso_ms, atomic_write, write_json_atomic, format_sigma
 from .schema import validate_result_json, thickness_json, jsonable
 from .stages import AnalysisResult, StageStatus
-from .visualize import (plot_overview, save_figure, summary_single, plot_displacement,
-                              plot_formation, plot_timing)
+from .figures import plot_formation, plot_overview, plot_timing
+from .visualize import save_figure, summary_single, plot_displacement
 
 # %% auto #0
 __all__ = ['SECTIONS', 'save_fig', 'write_csv_atomic', 'write_tables', 'html_table', 'vec_to_sigma', 'sig2', 'section_html',

@@ -15,7 +15,7 @@ MODULES = {p.stem: p for p in PKG.glob("*.py") if p.name not in ("__init__.py", 
 # Layers, lowest first: a module may import only from its own layer's predecessors (earlier in this list).
 LAYERS = ["core", "layout", "cdfwrite", "data", "synthetic", "resample", "quality", "minvar", "coords", "normals",
           "multispacecraft", "delays", "electric", "motion", "boundary", "crossings", "boundary_multi", "thickness",
-          "overlay", "idl", "visualize", "spectra", "config", "schema", "stages", "outset", "outputs", "pipeline", "report", "batch", "cli"]
+          "overlay", "idl", "visualize", "figures", "spectra", "config", "schema", "stages", "outset", "outputs", "pipeline", "report", "batch", "cli"]
 
 
 def package_imports(path: Path) -> set:

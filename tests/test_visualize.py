@@ -60,7 +60,7 @@ def test_overlay_alignment_known_delays():
 
 def test_timing_residuals_known():
     import matplotlib.pyplot as plt
-    from mms_mp.visualize import plot_timing
+    from mms_mp.figures import plot_timing
     n = np.array([1.0, 0, 0]); V = -40.0
     r = {p: np.array([x, 0.0, 0.0]) for p, x in zip("1234", (0.0, 100.0, 300.0, 700.0))}
     times = {p: T0 + np.timedelta64(int(r[p][0] / V * 1e9), "ns") for p in r}  # inward-moving boundary
@@ -71,7 +71,7 @@ def test_timing_residuals_known():
 
 def test_formation_string_direction_and_frames():
     import matplotlib.pyplot as plt
-    from mms_mp.visualize import plot_formation
+    from mms_mp.figures import plot_formation
     d = np.array([0.3, -0.9, 0.3]); d /= np.linalg.norm(d)
     r = {p: 1000 * np.ones(3) + k * d for p, k in zip("1234", (0, 150, 600, 970))}
     fig = plot_formation(r, frame="GSM", normal=[1, 0, 0], normal_frame="GSM")
@@ -84,7 +84,8 @@ def test_formation_string_direction_and_frames():
 
 def test_simulated_marking_and_hostile_inputs():
     import matplotlib.pyplot as plt
-    from mms_mp.visualize import plot_displacement, plot_hodogram, summary_single
+    from mms_mp.figures import plot_hodogram
+    from mms_mp.visualize import plot_displacement, summary_single
     t = T0 + (np.arange(10) * 1e9).astype("timedelta64[ns]")
     fig = plot_displacement((t, np.arange(10.0)), np.ones(10), simulated=True)
     assert any(x.get_gid() == "mms_mp_simulated" for x in fig.texts)
@@ -136,7 +137,7 @@ def test_plot_timing_takes_a_timing_result_planar_boundary():
     """A planar boundary swept at V past a tetrahedron: timing_normal recovers n̂ and V, the plot's residuals are 0."""
     import matplotlib.pyplot as plt
     from mms_mp.multispacecraft import timing_normal
-    from mms_mp.visualize import plot_timing
+    from mms_mp.figures import plot_timing
     n = np.array([0.9, 0.4, 0.17]); n /= np.linalg.norm(n); V = 27.0
     r = {"1": np.zeros(3), "2": np.array([100.0, 0, 0]), "3": np.array([0, 100.0, 0]), "4": np.array([0, 0, 100.0])}
     times = {p: T0 + np.timedelta64(int(round(1e9 * (n @ x) / V)), "ns") for p, x in r.items()}
@@ -154,7 +155,7 @@ def test_summary_event_refuses_mixed_frames():
     """B in GSE with an LMN triad built in GSM must raise, not silently rotate the wrong vectors."""
     import xarray as xr
     from mms_mp.data import Event
-    from mms_mp.visualize import summary_event
+    from mms_mp.figures import summary_event
 
     class Lmn:  # the mms_mp.coords.LMN interface used here
         R = np.eye(3); frame = "GSM"; method = "user"; N = np.array([0, 0, 1.0])
@@ -188,7 +189,8 @@ def _fgm_event(gap_s=0.0, probes="12"):
 
 def test_gaps_are_drawn_as_gaps_in_every_time_series_panel():
     import matplotlib.pyplot as plt
-    from mms_mp.visualize import break_gaps, overlay_multi, plot_displacement, plot_overview, summary_single
+    from mms_mp.figures import plot_overview
+    from mms_mp.visualize import break_gaps, overlay_multi, plot_displacement, summary_single
     ev = _fgm_event(gap_s=120.0)
     B = ev.get("1", "B_gse")
     t, b = B["time"].values, B.values
@@ -210,7 +212,8 @@ def test_gaps_are_drawn_as_gaps_in_every_time_series_panel():
 
 def test_panels_only_for_instruments_with_data():
     import matplotlib.pyplot as plt
-    from mms_mp.visualize import plot_overview, summary_single
+    from mms_mp.figures import plot_overview
+    from mms_mp.visualize import summary_single
     ev = _fgm_event()
     fig = plot_overview(ev, ["1", "2"], simulated=True)
     assert [a.get_ylabel().split("\n")[0] for a in fig.axes] == ["|B| (nT)", "B GSE (nT)"]
@@ -232,7 +235,7 @@ def test_summary_event_draws_the_callers_vn():
     """The V_N panel shows exactly the NormalVelocity given; one computed along another normal is refused."""
     import matplotlib.pyplot as plt
     from types import SimpleNamespace
-    from mms_mp.visualize import summary_event
+    from mms_mp.figures import summary_event
     ev = _fgm_event()
 
     class Lmn:
@@ -270,7 +273,7 @@ def test_a_probe_label_appears_once_in_a_stage_message():
 def test_published_normal_in_formation_and_timing():
     "A published normal is drawn beside ours with its angle; without our normal the angle is NaN; a GSM one is refused."
     from mms_mp.overlay import PublishedNormal
-    from mms_mp.visualize import plot_formation, plot_timing
+    from mms_mp.figures import plot_formation, plot_timing
     n = np.array([1.0, 0, 0])
     r = {p: np.array([60000.0, 0, 0]) + np.array([100.0 * i, 60 * (i % 2), 30 * (i // 2)]) for i, p in enumerate("1234")}
     times = {p: T0 + np.timedelta64(int(1e9 * (n @ (r[p] - r["1"])) / 20.0), "ns") for p in r}
