@@ -39,7 +39,8 @@ from mms_mp.layout import PRODUCTS, find_local_files
 try: from mms_mp.layout import STATE  # FGM state positions (read by the loader when MEC is absent)
 except ImportError: STATE = {}
 from mms_mp.core import tt2000_to_datetime64
-from mms_mp.data import load_event, SURVEY, DATATYPES
+from mms_mp.cdfread import SURVEY, DATATYPES
+from mms_mp.data import load_event
 import cdflib
 if how == "pyspedas":
     import pyspedas.projects.mms as mms

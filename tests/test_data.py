@@ -403,18 +403,18 @@ def _random_tt2000(n=20_000, seed=7):
 def test_tt2000_conversion_equals_cdflib_2015_to_2030():
     "The loader's TT2000 → UTC conversion equals cdflib's to the nanosecond, leap-second days included."
     import cdflib
-    import mms_mp.core, mms_mp.data
-    assert mms_mp.data.tt2000_to_datetime64 is mms_mp.core.tt2000_to_datetime64  # the one converter
+    import mms_mp.core, mms_mp.cdfread
+    assert mms_mp.cdfread.tt2000_to_datetime64 is mms_mp.core.tt2000_to_datetime64  # the reader's one converter
     tt = _random_tt2000()
     want = np.array(cdflib.cdfepoch.to_datetime(tt), "datetime64[ns]")
-    np.testing.assert_array_equal(mms_mp.data.tt2000_to_datetime64(tt), want)
+    np.testing.assert_array_equal(mms_mp.cdfread.tt2000_to_datetime64(tt), want)
 
 
 def test_loader_reads_random_epochs_like_cdflib(tmp_path):
     "Epochs written straight as TT2000 (2015–2030, leap-second days included) come back from the reader as cdflib reads them."
     import cdflib
     from cdflib.cdfwrite import CDF
-    from mms_mp.data import read_product_file
+    from mms_mp.cdfread import read_product_file
     from mms_mp.layout import global_attrs, parse_filename
     prod = get_product("mec", "srvy", "epht89q")
     tt = np.unique(_random_tt2000(n=5_000, seed=11))

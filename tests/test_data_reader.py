@@ -10,8 +10,9 @@ import cdflib
 import numpy as np
 import pytest
 
-import mms_mp.data as data
-from mms_mp.data import _Meta, _MetaPP, _reader, load_event
+import mms_mp.cdfread as cdfread
+from mms_mp.cdfread import _Meta, _MetaPP, _reader
+from mms_mp.data import load_event
 from mms_mp.synthetic import demo_event_dir
 
 pycdfpp = pytest.importorskip("pycdfpp")
@@ -70,7 +71,7 @@ def test_reader_is_cdflib_unless_pycdfpp_is_asked_for(monkeypatch):
     assert isinstance(_reader(f), _Meta) and not isinstance(_reader(f), _MetaPP)
     monkeypatch.setenv("MMS_MP_CDF_READER", "pycdfpp")
     assert isinstance(_reader(f), _MetaPP)
-    monkeypatch.setattr(data, "_PYCDFPP", [None])  # as when `import pycdfpp` fails
+    monkeypatch.setattr(cdfread, "_PYCDFPP", [None])  # as when `import pycdfpp` fails
     assert isinstance(_reader(f), _Meta)
 
 
@@ -81,7 +82,7 @@ def test_asking_for_a_missing_pycdfpp_warns_and_reads_with_cdflib(monkeypatch):
         if name == "pycdfpp": raise ImportError("no pycdfpp here")
         return real_import(name, *a, **k)
     monkeypatch.setattr(builtins, "__import__", no_pycdfpp)
-    monkeypatch.setattr(data, "_PYCDFPP", [])
+    monkeypatch.setattr(cdfread, "_PYCDFPP", [])
     monkeypatch.setenv("MMS_MP_CDF_READER", "pycdfpp")
     with pytest.warns(UserWarning, match="pycdfpp is not installed"):
         assert isinstance(_reader(next(REAL.rglob("*.cdf"))), _Meta)
@@ -101,7 +102,7 @@ def test_a_file_pycdfpp_cannot_open_goes_to_cdflib_and_its_error(tmp_path, monke
 def events(monkeypatch, how):
     "The Events of three windows (real FGM, real FPI, SIMULATED 4-instrument burst) read with reader `how`."
     if how in ("pycdfpp", "missing"): monkeypatch.setenv("MMS_MP_CDF_READER", "pycdfpp")
-    if how == "missing": monkeypatch.setattr(data, "_PYCDFPP", [None])
+    if how == "missing": monkeypatch.setattr(cdfread, "_PYCDFPP", [None])
     out = []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -112,7 +113,7 @@ def events(monkeypatch, how):
         out.append(load_event(("2019-01-27T12:30", "2019-01-27T12:40"), ("1", "2"), rate="brst", source="local",
                               data_dir=demo_event_dir()))
     monkeypatch.delenv("MMS_MP_CDF_READER", raising=False)
-    monkeypatch.setattr(data, "_PYCDFPP", [])
+    monkeypatch.setattr(cdfread, "_PYCDFPP", [])
     return out
 
 
