@@ -450,10 +450,10 @@ class WaveSurface:
         return self.local(probe, t)[1]
 
 
-# %% ../nbs/02_synthetic.ipynb #e1402765
+# %% ../nbs/02_synthetic.ipynb #a02f0008
 @dataclass
-class Truth(WaveSurface):
-    "Ground truth of one simulated event: parameters, geometry, boundary motion and true crossings."
+class _TruthRecord(WaveSurface):
+    "What one simulated event records: parameters, reference point, crossings, defects; its LMN and layer edges."
 
     params: SimParams  # every physical parameter
     scenario: str  # scenario name
@@ -495,33 +495,34 @@ class Truth(WaveSurface):
     def edge_s_km(self) -> float:
         return self.params.delta_km * float(np.arctanh(0.76))
 
-    def V_N(
-        self,
-        t,  # UTC times
-    ) -> np.ndarray:  # boundary normal speed, km/s, positive along n̂ (outward)
+# %% ../nbs/02_synthetic.ipynb #e1402765
+@dataclass
+class Truth(_TruthRecord):
+    "Ground truth of one simulated event: parameters, geometry, boundary motion and true crossings."
+
+    def V_N(self,
+            t,  # UTC times
+           ) -> np.ndarray:  # boundary normal speed, km/s, positive along n̂ (outward)
         "True boundary normal speed."
         return boundary_vn(seconds_since(t, self.t_ref), self.params)
 
-    def X(
-        self,
-        t,  # UTC times
-    ) -> np.ndarray:  # boundary position along n̂ from r_ref, km (GSE geometry)
+    def X(self,
+          t,  # UTC times
+         ) -> np.ndarray:  # boundary position along n̂ from r_ref, km (GSE geometry)
         "True boundary position."
         return boundary_x(seconds_since(t, self.t_ref), self.params)
 
-    def s(
-        self,
-        probe,  # probe 1..4
-        t,  # UTC times
-    ) -> np.ndarray:  # signed distance from the layer centre, km (negative: magnetosphere side)
+    def s(self,
+          probe,  # probe 1..4
+          t,  # UTC times
+         ) -> np.ndarray:  # signed distance from the layer centre, km (negative: magnetosphere side)
         "True signed distance s = F/|∇F|, F = n̂·(r − r_ref) − X(t) − η (η: surface waves, 0 if planar)."
         return self.local(probe, t)[0]
 
-    def f(
-        self,
-        probe,  # probe 1..4
-        t,  # UTC times
-    ) -> np.ndarray:  # magnetosheath fraction (0 magnetosphere, 1 magnetosheath)
+    def f(self,
+          probe,  # probe 1..4
+          t,  # UTC times
+         ) -> np.ndarray:  # magnetosheath fraction (0 magnetosphere, 1 magnetosheath)
         "True layer fraction f(s) seen by one probe."
         return layer_f(self.s(probe, t), self.params.delta_km)
 
@@ -531,16 +532,10 @@ class Truth(WaveSurface):
 
     def series(self, step_s: float = 1.0) -> dict:
         "The truth sampled every `step_s` over `trange`: time (datetime64), V_N (km/s), X (km), s per probe (km)."
-        t = from_seconds(
-            np.arange(0, seconds_since(self.trange[1], self.trange[0]) + step_s / 2, step_s),
-            self.trange[0],
-        )
-        return {
-            "time": t,
-            "V_N_kms": self.V_N(t),
-            "X_km": self.X(t),
-            **{f"s_mms{q}_km": self.s(q, t) for q in self.probes},
-        }
+        t = from_seconds(np.arange(0, seconds_since(self.trange[1], self.trange[0]) + step_s / 2, step_s),
+                         self.trange[0])
+        return {"time": t, "V_N_kms": self.V_N(t), "X_km": self.X(t),
+                **{f"s_mms{q}_km": self.s(q, t) for q in self.probes}}
 
     def formation_shape(self) -> dict:
         "Separations and singular values of the formation at t_ref (km, GSE)."
