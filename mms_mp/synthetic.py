@@ -25,11 +25,10 @@ from .layout import PROBES, check_probe, get_product, sdc_path
 from .cdfwrite import write_l2_cdf
 
 # %% auto #0
-__all__ = ['FORMATION_FILE', 'SCENARIOS', 'M_ELECTRON_KG', 'ENERGY_TABLE_EV', 'PRODUCT_SPECS', 'ALL_PRODUCTS', 'TOY_T0',
-           'TOY_LMN', 'read_defeph', 'build_formation_table', 'Formation', 'load_formation', 'SimParams',
-           'scenario_params', 'lmn_from_normal', 'boundary_vn', 'boundary_x', 'layer_f', 'plasma_state', 'Crossing',
-           'WaveSurface', 'Truth', 'find_crossings', 'maxwellian_def', 'truth_to_dict', 'load_truth', 'event_truth',
-           'simulate_event', 'demo_event_dir', 'toy_probe']
+__all__ = ['FORMATION_FILE', 'SCENARIOS', 'M_ELECTRON_KG', 'ENERGY_TABLE_EV', 'PRODUCT_SPECS', 'ALL_PRODUCTS', 'read_defeph',
+           'build_formation_table', 'Formation', 'load_formation', 'SimParams', 'scenario_params', 'lmn_from_normal',
+           'boundary_vn', 'boundary_x', 'layer_f', 'plasma_state', 'Crossing', 'WaveSurface', 'Truth', 'find_crossings',
+           'maxwellian_def', 'truth_to_dict', 'load_truth', 'event_truth', 'simulate_event', 'demo_event_dir']
 
 # %% ../nbs/02_synthetic.ipynb #a55b81f8
 FORMATION_FILE = "mms_formation_20190127.csv"
@@ -91,10 +90,20 @@ def build_formation_table(
         out.append(pd.DataFrame(d))
     return pd.concat(out, ignore_index=True)
 
-# %% ../nbs/02_synthetic.ipynb #60b44ea8
+# %% ../nbs/02_synthetic.ipynb #a02f0001
+def _spline_at(t_tab, # (N,) table times, datetime64[ns]
+               table, # (N,3) tabulated vectors at t_tab
+               t, # (M,) query times, datetime64[ns]
+               t0, # origin of the spline's seconds axis (start of the table span)
+              ) -> np.ndarray: # (M,3) the cubic spline through the table, at t
+    "Cubic spline through a 30 s ephemeris table, evaluated at `t`."
+    from scipy.interpolate import CubicSpline
+    return CubicSpline(seconds_since(t_tab, t0), table, axis=0)(seconds_since(t, t0))
+
+# %% ../nbs/02_synthetic.ipynb #a02f0004
 @dataclass(frozen=True)
-class Formation:
-    "The shipped 2019-01-27 MMS ephemeris: per-probe time tags and GSE/GSM position (km) and velocity (km/s)."
+class _EphemerisTable:
+    "Per-probe ephemeris tables: time tags, GSE/GSM position (km) and velocity (km/s); ψ(t) and frame rotation."
 
     t: dict  # probe -> (N,) datetime64[ns] UTC
     r: dict  # (probe, frame) -> (N,3) position, km, frame "GSE" or "GSM"
@@ -104,91 +113,72 @@ class Formation:
     def span(self) -> tuple:
         return (max(t[0] for t in self.t.values()), min(t[-1] for t in self.t.values()))
 
-    def _interp(self, probe, t, table):
-        from scipy.interpolate import CubicSpline
-
-        p = check_probe(probe)
-        t = np.atleast_1d(as_datetime64(t))
-        t0, t1 = self.span
-        if np.any(t < t0) or np.any(t > t1):
-            raise InputError(
-                f"times outside the shipped ephemeris {iso_ms(t0)}–{iso_ms(t1)}; "
-                "simulate inside 2019-01-27 10:00–15:00 UT"
-            )
-        return (
-            CubicSpline(seconds_since(self.t[p], t0), table[p, "GSE"], axis=0)(
-                seconds_since(t, t0)
-            ),
-            t,
-        )
-
-    def _to(self, v, t, frame):
-        fr = str(frame).upper()
-        if fr not in ("GSE", "GSM"):
-            raise InputError(f"formation vectors exist in GSE and GSM, not {frame!r}")
-        return v if fr == "GSE" else gse_to_gsm(v, self.psi(t))
-
-    def position(
-        self,
-        probe,  # probe 1..4
-        t,  # UTC times (datetime64 or ISO), inside `span`
-        frame: str = "GSE",  # "GSE" or "GSM"
-    ) -> np.ndarray:  # (N,3) position, km, in `frame`
-        "Spacecraft position at `t`: cubic spline through the 30 s GSE ephemeris, rotated by ψ(t) for GSM."
-        v, t = self._interp(probe, t, self.r)
-        return self._to(v, t, frame)
-
-    def velocity(
-        self,
-        probe,  # probe 1..4
-        t,  # UTC times, inside `span`
-        frame: str = "GSE",  # "GSE" or "GSM"
-    ) -> np.ndarray:  # (N,3) velocity, km/s, in `frame`
-        "Spacecraft (inertial) velocity at `t`, km/s, in `frame` (vector rotated into the frame, as MEC gives it)."
-        v, t = self._interp(probe, t, self.v)
-        return self._to(v, t, frame)
-
-    def psi(
-        self,
-        t,  # UTC times
-    ) -> np.ndarray:  # (N,) GSE→GSM rotation angle, rad (mms_mp.core convention)
+    def psi(self,
+            t, # UTC times
+           ) -> np.ndarray: # (N,) GSE→GSM rotation angle, rad (mms_mp.core convention)
         "GSE→GSM angle ψ(t): from the paired GSE/GSM positions of probe 1 at the table times, linearly interpolated."
         t = np.atleast_1d(as_datetime64(t))
         t0 = self.span[0]
         psi = gse_gsm_angle(self.r["1", "GSE"], self.r["1", "GSM"])
         return np.interp(seconds_since(t, t0), seconds_since(self.t["1"], t0), psi)
 
-    def centroid(
-        self,
-        t,  # UTC times
-        frame: str = "GSE",  # "GSE" or "GSM"
-        probes=PROBES,  # probes to average
-    ) -> np.ndarray:  # (N,3) mean position, km, in `frame`
+    def _interp(self, probe, t, table):
+        "GSE vectors of `table` for `probe` at `t` (spline), refused outside the table span."
+        p = check_probe(probe)
+        t = np.atleast_1d(as_datetime64(t))
+        t0, t1 = self.span
+        if np.any(t < t0) or np.any(t > t1):
+            raise InputError(f"times outside the shipped ephemeris {iso_ms(t0)}–{iso_ms(t1)}; "
+                             "simulate inside 2019-01-27 10:00–15:00 UT")
+        return _spline_at(self.t[p], table[p, "GSE"], t, t0), t
+
+    def _to(self, v, t, frame):
+        "GSE vectors `v` at times `t`, in `frame` (GSE or GSM)."
+        fr = str(frame).upper()
+        if fr not in ("GSE", "GSM"):
+            raise InputError(f"formation vectors exist in GSE and GSM, not {frame!r}")
+        return v if fr == "GSE" else gse_to_gsm(v, self.psi(t))
+
+# %% ../nbs/02_synthetic.ipynb #60b44ea8
+class Formation(_EphemerisTable):
+    "The shipped 2019-01-27 MMS ephemeris: per-probe time tags and GSE/GSM position (km) and velocity (km/s)."
+
+    def position(self,
+                 probe,  # probe 1..4
+                 t,  # UTC times (datetime64 or ISO), inside `span`
+                 frame: str = "GSE",  # "GSE" or "GSM"
+                ) -> np.ndarray:  # (N,3) position, km, in `frame`
+        "Spacecraft position at `t`: cubic spline through the 30 s GSE ephemeris, rotated by ψ(t) for GSM."
+        v, t = self._interp(probe, t, self.r)
+        return self._to(v, t, frame)
+
+    def velocity(self,
+                 probe,  # probe 1..4
+                 t,  # UTC times, inside `span`
+                 frame: str = "GSE",  # "GSE" or "GSM"
+                ) -> np.ndarray:  # (N,3) velocity, km/s, in `frame`
+        "Spacecraft (inertial) velocity at `t`, km/s, in `frame` (vector rotated into the frame, as MEC gives it)."
+        v, t = self._interp(probe, t, self.v)
+        return self._to(v, t, frame)
+
+    def centroid(self,
+                 t,  # UTC times
+                 frame: str = "GSE",  # "GSE" or "GSM"
+                 probes=PROBES,  # probes to average
+                ) -> np.ndarray:  # (N,3) mean position, km, in `frame`
         "Formation centroid at `t`."
         return np.mean([self.position(p, t, frame) for p in probes], axis=0)
 
-    def shape(
-        self,
-        t,  # one UTC time
-        probes=PROBES,  # probes to include
-    ) -> (
-        dict
-    ):  # separations (km), singular values of the centred position matrix (km), centroid GSE (km)
+    def shape(self,
+              t,  # one UTC time
+              probes=PROBES,  # probes to include
+             ) -> dict:  # separations (km), singular values of the centred position matrix (km), centroid GSE (km)
         "Formation geometry at one time: pair separations and singular values (a string of pearls has sv2, sv3 ≈ 0)."
         R = np.array([self.position(p, t, "GSE")[0] for p in probes])
-        sep = {
-            f"{a}-{b}": float(np.linalg.norm(R[i] - R[j]))
-            for i, a in enumerate(probes)
-            for j, b in enumerate(probes)
-            if j > i
-        }
-        return {
-            "separations_km": sep,
-            "singular_values_km": np.linalg.svd(R - R.mean(0), compute_uv=False).tolist(),
-            "centroid_gse_km": R.mean(0).tolist(),
-            "frame": "GSE",
-            "time": iso_ms(as_datetime64(t)),
-        }
+        sep = {f"{a}-{b}": float(np.linalg.norm(R[i] - R[j]))
+               for i, a in enumerate(probes) for j, b in enumerate(probes) if j > i}
+        return {"separations_km": sep, "singular_values_km": np.linalg.svd(R - R.mean(0), compute_uv=False).tolist(),
+                "centroid_gse_km": R.mean(0).tolist(), "frame": "GSE", "time": iso_ms(as_datetime64(t))}
 
 # %% ../nbs/02_synthetic.ipynb #68965acc
 @functools.lru_cache(maxsize=2)
@@ -460,10 +450,10 @@ class WaveSurface:
         return self.local(probe, t)[1]
 
 
-# %% ../nbs/02_synthetic.ipynb #e1402765
+# %% ../nbs/02_synthetic.ipynb #a02f0008
 @dataclass
-class Truth(WaveSurface):
-    "Ground truth of one simulated event: parameters, geometry, boundary motion and true crossings."
+class _TruthRecord(WaveSurface):
+    "What one simulated event records: parameters, reference point, crossings, defects; its LMN and layer edges."
 
     params: SimParams  # every physical parameter
     scenario: str  # scenario name
@@ -505,33 +495,34 @@ class Truth(WaveSurface):
     def edge_s_km(self) -> float:
         return self.params.delta_km * float(np.arctanh(0.76))
 
-    def V_N(
-        self,
-        t,  # UTC times
-    ) -> np.ndarray:  # boundary normal speed, km/s, positive along n̂ (outward)
+# %% ../nbs/02_synthetic.ipynb #e1402765
+@dataclass
+class Truth(_TruthRecord):
+    "Ground truth of one simulated event: parameters, geometry, boundary motion and true crossings."
+
+    def V_N(self,
+            t,  # UTC times
+           ) -> np.ndarray:  # boundary normal speed, km/s, positive along n̂ (outward)
         "True boundary normal speed."
         return boundary_vn(seconds_since(t, self.t_ref), self.params)
 
-    def X(
-        self,
-        t,  # UTC times
-    ) -> np.ndarray:  # boundary position along n̂ from r_ref, km (GSE geometry)
+    def X(self,
+          t,  # UTC times
+         ) -> np.ndarray:  # boundary position along n̂ from r_ref, km (GSE geometry)
         "True boundary position."
         return boundary_x(seconds_since(t, self.t_ref), self.params)
 
-    def s(
-        self,
-        probe,  # probe 1..4
-        t,  # UTC times
-    ) -> np.ndarray:  # signed distance from the layer centre, km (negative: magnetosphere side)
+    def s(self,
+          probe,  # probe 1..4
+          t,  # UTC times
+         ) -> np.ndarray:  # signed distance from the layer centre, km (negative: magnetosphere side)
         "True signed distance s = F/|∇F|, F = n̂·(r − r_ref) − X(t) − η (η: surface waves, 0 if planar)."
         return self.local(probe, t)[0]
 
-    def f(
-        self,
-        probe,  # probe 1..4
-        t,  # UTC times
-    ) -> np.ndarray:  # magnetosheath fraction (0 magnetosphere, 1 magnetosheath)
+    def f(self,
+          probe,  # probe 1..4
+          t,  # UTC times
+         ) -> np.ndarray:  # magnetosheath fraction (0 magnetosphere, 1 magnetosheath)
         "True layer fraction f(s) seen by one probe."
         return layer_f(self.s(probe, t), self.params.delta_km)
 
@@ -541,16 +532,10 @@ class Truth(WaveSurface):
 
     def series(self, step_s: float = 1.0) -> dict:
         "The truth sampled every `step_s` over `trange`: time (datetime64), V_N (km/s), X (km), s per probe (km)."
-        t = from_seconds(
-            np.arange(0, seconds_since(self.trange[1], self.trange[0]) + step_s / 2, step_s),
-            self.trange[0],
-        )
-        return {
-            "time": t,
-            "V_N_kms": self.V_N(t),
-            "X_km": self.X(t),
-            **{f"s_mms{q}_km": self.s(q, t) for q in self.probes},
-        }
+        t = from_seconds(np.arange(0, seconds_since(self.trange[1], self.trange[0]) + step_s / 2, step_s),
+                         self.trange[0])
+        return {"time": t, "V_N_kms": self.V_N(t), "X_km": self.X(t),
+                **{f"s_mms{q}_km": self.s(q, t) for q in self.probes}}
 
     def formation_shape(self) -> dict:
         "Separations and singular values of the formation at t_ref (km, GSE)."
@@ -1236,36 +1221,3 @@ def _prune_stale(d: Path, min_age_s: float = 3600.0):
     for o in d.parent.glob(d.name.rsplit("_", 1)[0] + "_*"):
         if o != d and o.is_dir() and not o.name.startswith(".") and time.time() - o.stat().st_mtime > min_age_s:
             shutil.rmtree(o, ignore_errors=True)
-
-# %% ../nbs/02_synthetic.ipynb #2539128e
-TOY_T0 = np.datetime64("2019-01-27T12:15:00", "ns")  # start of the toy series
-TOY_LMN = np.array([[0.0, 0, 1], [0, -1, 0], [1, 0, 0]])  # its rows L, M, N in GSE: N = +X, L = +Z, M = N × L = −Y
-
-# %% ../nbs/02_synthetic.ipynb #fb77335c
-def toy_probe(dur: float = 600.0, # length of the series, s
-              A: float = 1500.0, # amplitude of the boundary's oscillation, km
-              period: float = 300.0, # its period, s
-              delta: float = 400.0, # half-thickness δ of the tanh layer, km
-              phase: float = 0.3, # phase φ of the oscillation, rad
-              seed: int = 0, # noise seed
-              nB: float = 0.3, # white FGM noise per component, nT
-              nn: float = 0.03, # relative noise of N_i
-              he: bool = True, # include He⁺ (None otherwise)
-              off: float = 0.0, # the spacecraft's distance d from the mean boundary, km
-              bulge: float = 0.0, # extra B_M at the layer centre, nT
-             ) -> tuple: # (dict of t_B, B (GSE, nT), t_n, Ni (cm⁻³), t_he, N_he (cm⁻³); [(t_s, "in"|"out")] true)
-    "A SIMULATED probe crossing an oscillating tanh layer, and its true crossing times (s after TOY_T0)."
-    rng = np.random.default_rng(seed)
-    tB, tn, th = np.arange(0, dur, 1 / 16), np.arange(0, dur, 4.5), np.arange(0, dur, 10.0)
-    s = lambda t: off - A * np.sin(2 * np.pi * t / period + phase)
-    f = lambda t: 0.5 * (1 + np.tanh(s(t) / delta))
-    Blmn = np.array([40.0, 0, 2]) + np.array([-60.0, 15, 0]) * f(tB)[:, None] + rng.normal(0, nB, (tB.size, 3))
-    Blmn[:, 1] += bulge / np.cosh(s(tB) / delta) ** 2
-    Ni = (0.5 + 19.5 * f(tn)) * (1 + rng.normal(0, nn, tn.size))
-    Nhe = 0.03 * (1 - f(th)) * (1 + rng.normal(0, 0.1, th.size)) if he else None
-    ts = np.arange(0, dur, 0.001)
-    sz = s(ts)
-    j = np.flatnonzero(np.sign(sz[1:]) != np.sign(sz[:-1]))
-    true = [(ts[i], "out" if sz[i + 1] > 0 else "in") for i in j]
-    to_t = lambda x: TOY_T0 + (x * 1e9).astype("int64").astype("timedelta64[ns]")
-    return dict(t_B=to_t(tB), B=Blmn @ TOY_LMN, t_n=to_t(tn), Ni=Ni, t_he=to_t(th), N_he=Nhe), true

@@ -13,9 +13,10 @@ PKG = ROOT / "mms_mp"
 MODULES = {p.stem: p for p in PKG.glob("*.py") if p.name not in ("__init__.py", "_modidx.py")}
 
 # Layers, lowest first: a module may import only from its own layer's predecessors (earlier in this list).
-LAYERS = ["core", "layout", "cdfwrite", "cdfread", "data", "synthetic", "resample", "quality", "minvar", "coords", "normals",
-          "multispacecraft", "delays", "electric", "motion", "boundary", "crossings", "boundary_multi", "thickness",
-          "overlay", "idl", "visualize", "figures", "spectra", "config", "schema", "stages", "outset", "outputs", "pipeline", "report", "batch", "cli"]
+LAYERS = ["core", "layout", "cdfwrite", "cdfread", "data", "synthetic", "toy", "resample", "quality", "minvar",
+          "coords", "normals", "multispacecraft", "delays", "electric", "motion", "boundary", "crossings",
+          "boundary_multi", "thickness", "overlay", "idl", "visualize", "figures", "spectra", "config", "schema",
+          "stages", "outset", "outputs", "pipeline", "report", "batch", "cli"]
 
 
 def package_imports(path: Path) -> set:
