@@ -14,7 +14,7 @@ from .core import InputError, as_datetime64, iso_ms, seconds_since
 from . import __version__
 
 # %% auto #0
-__all__ = ['SCHEMA', 'NUM', 'NUMN', 'ISO', 'ISON', 'VEC3', 'RESULT_SCHEMA', 'is_num', 'check_value', 'physics_checks',
+__all__ = ['SCHEMA', 'NUM', 'NUMN', 'ISO', 'ISON', 'VEC3', 'RESULT_SCHEMA', 'UNITS', 'is_num', 'check_value', 'physics_checks',
            'validate_result_json', 'lmn_json', 'normal_json', 'local_vn_json', 'crossing_json', 'detection_json',
            'timing_json', 'disp_json', 'vn_json', 'thickness_json', 'jsonable', 'coverage_json', 'time_order_json',
            'result_json']
@@ -58,6 +58,25 @@ RESULT_SCHEMA = {"schema": ("enum", SCHEMA), "trange": ("list", ISO, 2), "probes
                  "thickness": ("list", _THICK), "displacement": ("map", _DISP),
                  "vn": ("map", _VN), "comparison": ("nullable", dict),
                  "provenance": _PROVENANCE, "status": ("map", _STATUS)}
+
+# %% ../nbs/14b_schema.ipynb #640e675c
+#: what the numbers without a unit suffix are; written into every document as `units`
+UNITS = {
+    "vectors": "unit vectors (n_hat, N, L, M, detection.L) are dimensionless and in the `frame` beside them, else GSE",
+    "eigenvalues": "nT², variances of B along the maximum, intermediate and minimum variance directions",
+    "lambda1_lambda2, lambda2_lambda3": "dimensionless eigenvalue ratios",
+    "crossings[].confidence": "dimensionless, 0–1: |P(magnetosheath) after − before| across the layer, from levels "
+                              "on the crossing's own scale, times a factor < 1 for missing features or a gap",
+    "birge": "dimensionless: √(χ²/ν) of the timing fit, ≥ 1 widens σ",
+    "resolved_dims": "number of normal directions the formation resolves (0–3)",
+    "formation.elongation, formation.planarity": "dimensionless shape factors, 0–1 (Robert et al. 1998)",
+    "xcorr_check.peak_corr": "dimensionless Pearson correlation at the delay",
+    "vn.*.smoothing.lam": "(km/s)⁻², the penalty weight of the Whittaker smoother (data weights are 1/σ²)",
+    "vn.*.smoothing.phi": "dimensionless noise scale χ²/(m − edf); σ is widened by √φ where φ > 1",
+    "vn.*.smoothing.order": "order of the difference penalty",
+    "provenance.quality.*.removed, .of": "numbers of samples",
+    "status.*.seconds": "s, wall time of the stage",
+}
 
 # %% ../nbs/14b_schema.ipynb #cf7558e3
 def is_num(x) -> bool:
@@ -395,4 +414,4 @@ def result_json(res, # stages.AnalysisResult
                            "config": jsonable(res.config), "missing": jsonable(list(missing)),
                            "quality": jsonable(res.quality), "time_order": time_order_json(ev),
                            "coverage": coverage_json(ev)},
-            "status": {k: v.as_dict() for k, v in res.status.items()}}
+            "status": {k: v.as_dict() for k, v in res.status.items()}, "units": UNITS}

@@ -67,6 +67,8 @@ def test_demo_json_schema_and_known_answers(demo_run, demo_dir):
     doc = validate_result_json(json.loads((out / "mp_analysis.json").read_text()))
     assert doc["schema"] == "mms_mp/2" and doc["frame"] == "GSE" and doc["provenance"]["simulated"] is True
     assert all(len(f["sha256"]) == 64 for f in doc["provenance"]["files"]) and doc["provenance"]["files"]
+    assert doc["units"]["eigenvalues"].startswith("nT²") and "0–1" in doc["units"]["crossings[].confidence"]
+    assert all(c["covers_window"] for c in doc["provenance"]["coverage"])   # the demo's files span the window
     truth = json.loads((demo_dir / "truth.json").read_text())
     for c in (c for c in truth["crossings"] if c["complete"]):
         # the detected layer centre must lie inside the true layer, with the right direction
