@@ -68,8 +68,9 @@ def test_demo_json_schema_and_known_answers(demo_run, demo_dir):
     assert doc["schema"] == "mms_mp/2" and doc["frame"] == "GSE" and doc["provenance"]["simulated"] is True
     assert all(len(f["sha256"]) == 64 for f in doc["provenance"]["files"]) and doc["provenance"]["files"]
     assert doc["units"]["eigenvalues"].startswith("nT²") and "0–1" in doc["units"]["crossings[].confidence"]
-    assert all(c["covers_window"] for c in doc["provenance"]["coverage"])   # the demo's files span the window
     truth = json.loads((demo_dir / "truth.json").read_text())
+    gapped = {d["probe"] for d in truth["defects"] if d["kind"] == "gap"}   # the simulator's injected data gaps
+    assert {c["probe"] for c in doc["provenance"]["coverage"] if not c["covers_window"]} == gapped
     for c in (c for c in truth["crossings"] if c["complete"]):
         # the detected layer centre must lie inside the true layer, with the right direction
         hits = [x for x in doc["crossings"] if x["probe"] == c["probe"] and x["direction"] == c["direction"]
