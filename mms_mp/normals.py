@@ -145,6 +145,7 @@ class CrossingNormal:
     n_eff: float  # independent samples in that window
     reason: str  # why this method and this window
     flags: tuple = ()  # e.g. "unstable_normal", "sign_ambiguous", "low_eigenvalue_ratio"
+    sigma_L_deg: float = float("nan")  # 1σ of L's rotation about n_hat (toward M), deg; NaN: L not measured here
     @property
     def lambda2_lambda3(self) -> float: return float(self.eigenvalues[1] / self.eigenvalues[2])
     def as_dict(self) -> dict:
@@ -156,7 +157,7 @@ class CrossingNormal:
                 "window": [iso_ms(self.window[0]), iso_ms(self.window[1])],
                 "eigenvalues": v(self.eigenvalues),
                 "lambda2_lambda3": self.lambda2_lambda3, "n_eff": self.n_eff, "reason": self.reason,
-                "flags": list(self.flags)}
+                "flags": list(self.flags), "sigma_L_deg": self.sigma_L_deg}
 
 # %% ../nbs/04b_normals.ipynb #f26042ea
 def orient_triad(n: np.ndarray, # (3,) unit normal, any sign
@@ -172,6 +173,19 @@ def orient_triad(n: np.ndarray, # (3,) unit normal, any sign
     return L, np.cross(N, L), N, abs(c)
 
 # %% ../nbs/04b_normals.ipynb #f262ebce
+def _sigma_L(scan: NestedScan, # nested-window MVA of one crossing
+             run: np.ndarray, # indices of its stable plateau
+             k: int, # the window the triad comes from
+             L: np.ndarray, N: np.ndarray, # (3,) its L and n̂, `scan.frame`
+            ) -> float: # 1σ of L's rotation about n̂, deg
+    "σ of L: Δφ₁₂ of window k with M_eff samples ⊕ the RMS angle of the plateau's L from it."
+    l1, l2, l3 = scan.eigenvalues[k]
+    rand = np.degrees(np.sqrt(l3 / max(scan.n_eff[k] - 1, 1.0) * (l1 + l2 - l3) / (l1 - l2) ** 2))
+    Ls = scan.max_var[run] - np.outer(scan.max_var[run] @ N, N)
+    Ls *= np.where(Ls @ L < 0, -1.0, 1.0)[:, None] / np.linalg.norm(Ls, axis=1)[:, None]
+    win = np.sqrt(np.sum(_angles_from(Ls, L) ** 2) / max(len(run) - 1, 1))
+    return float(np.hypot(rand, win))
+
 def plateau_normal(scan: NestedScan, # nested-window MVA of one crossing
                    run: np.ndarray, # indices of its stable plateau (from `plateau`)
                    R_ref: np.ndarray, # (3,3) reference rows L, M, N (N outward), `scan.frame`
@@ -182,6 +196,7 @@ def plateau_normal(scan: NestedScan, # nested-window MVA of one crossing
     L, M, N, c = orient_triad(scan.normals[k], scan.max_var[k], R_ref)
     sw = float(np.sqrt(np.sum(_angles_from(scan.normals[run], scan.normals[k]) ** 2) / max(len(run) - 1, 1)))
     sr = float(scan.sigma_deg[k])
+    sl = _sigma_L(scan, run, k, L, N)
     a, b = from_seconds(scan.windows[k], scan.t0)
     flags = (("sign_ambiguous",) if c < np.cos(np.radians(80)) else ()) + \
             (("low_eigenvalue_ratio",) if np.median(scan.ratio23[run]) < 5 else ())
@@ -192,7 +207,7 @@ def plateau_normal(scan: NestedScan, # nested-window MVA of one crossing
            f"M_eff {scan.n_eff[k]:.0f} of {scan.n[k]}")
     return CrossingNormal(N, L, M, scan.frame, float(np.hypot(sr, sw)), sr, sw,
                           "mva_nested" + (f" {constraint}" if constraint else ""), (a, b),
-                          scan.eigenvalues[k], float(scan.n_eff[k]), why, flags)
+                          scan.eigenvalues[k], float(scan.n_eff[k]), why, flags, sl)
 
 # %% ../nbs/04b_normals.ipynb #0b3fbc19
 def no_window_normal(R_ref, frame, sigma_ref_deg, source, centre, why) -> CrossingNormal:

@@ -245,7 +245,7 @@ def normal_json(n, # normals.CrossingNormal
                ) -> dict: # its `as_dict()`, non-finite numbers as NaN (written as null)
     "JSON entry of one crossing's normal (vectors in `n.frame`, angles deg, eigenvalues nT²)."
     d = n.as_dict()
-    num = ("sigma_deg", "sigma_random_deg", "sigma_window_deg", "lambda2_lambda3", "n_eff")
+    num = ("sigma_deg", "sigma_random_deg", "sigma_window_deg", "sigma_L_deg", "lambda2_lambda3", "n_eff")
     return d | {k: _f(d[k]) for k in num} | {"eigenvalues": [_f(x) for x in d["eigenvalues"]],
                                              "frame": str(d["frame"]).upper()}
 
