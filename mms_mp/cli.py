@@ -70,7 +70,7 @@ def _event_args(p):
     p.add_argument("--start", help="start time, ISO-8601 UTC, e.g. 2019-01-27T12:15:00")
     p.add_argument("--end", help="end time, ISO-8601 UTC")
     p.add_argument("--probes", nargs="+", default=None, metavar="P",
-                   help="MMS probes (default 1 2 3 4)")
+                   help="MMS probes, e.g. 1 2 or 1,2 (default 1 2 3 4)")
     p.add_argument("--rate", choices=("auto", "srvy", "brst"), default=None,
                    help="data rate (default auto)")
     p.add_argument("--source", choices=("auto", "sdc", "spdf", "local"), default=None,
@@ -166,6 +166,8 @@ def event_config(args, # parsed arguments of analyze/report
     keys = ("start", "end", "probes", "rate", "source", "data_dir", "outdir", "plot", "pdf",
             "overlay_json")  # `report` has no --outdir, --plot, --pdf, --overlay-json
     cfg = merge_config(base, {k: getattr(args, k, None) for k in keys})
+    if cfg.get("probes"):  # "1 2", "1,2" and "1, 2" all mean probes 1 and 2 (pySPEDAS users write commas)
+        cfg["probes"] = [q.strip() for p in cfg["probes"] for q in str(p).split(",") if q.strip()]
     missing = [k for k in ("start", "end") if not cfg.get(k)]
     flags = " and --".join(missing)
     if missing: raise InputError(f"missing --{flags}: give the event's time range, "

@@ -341,3 +341,12 @@ def test_demo_vn_along_each_crossing_normal(demo_run, demo_dir):
     assert len(z) >= 28 and z.max() < 3.5 and np.median(z) < 1.5, z
     integrated = [t for t in doc["thickness"] if t["method"] == "integrated V_N"]
     assert integrated and all(t["normal"].startswith("crossing normal") for t in integrated)
+
+
+def test_probes_with_commas_as_pyspedas_users_write_them():
+    "`--probes 1,2 3` is probes 1, 2 and 3, as `--probes 1 2 3` is."
+    from mms_mp.cli import build_parser, event_config
+    args = lambda *p: build_parser().parse_args(["analyze", "--start", "2019-01-27T12:15", "--end",
+                                                  "2019-01-27T12:55", "--probes", *p])
+    assert event_config(args("1,2", "3"))["probes"] == event_config(args("1", "2", "3"))["probes"] == ["1", "2", "3"]
+    assert event_config(args("1, 2"))["probes"] == ["1", "2"]
