@@ -379,6 +379,15 @@ def _disp_inputs(disp, sr, ss):
     return t, s, band(sr), band(ss)
 
 # %% ../nbs/12_visualize.ipynb #7e614d0e
+def _restarts(seg) -> np.ndarray:
+    "Indices where a later gap-free segment of a DispResult begins (its Δs starts again at 0)."
+    if seg is None: return np.array([], int)
+    seg = np.asarray(seg)
+    ok = np.flatnonzero(seg >= 0)
+    if not len(ok): return np.array([], int)
+    i = np.flatnonzero((seg[1:] != seg[:-1]) & (seg[1:] >= 0)) + 1
+    return i[seg[i] != seg[ok[0]]]
+
 def plot_displacement(disp, # (t, Δs km) pair, DataArray, or an mms_mp.motion.DispResult
                       sigma_random_km=None, # (N,) random 1σ, km (default: the DispResult's)
                       sigma_systematic_km=None, # (N,) systematic 1σ, km (default: the DispResult's)
@@ -401,6 +410,8 @@ def plot_displacement(disp, # (t, Δs km) pair, DataArray, or an mms_mp.motion.D
     if sr is not None:
         ax.fill_between(t, s - sr, s + sr, color=col, alpha=0.3, lw=0, label="±1σ random")
     plot_series(ax, (t, s), color=col, lw=1.2, label=f"MMS{p} ∫V$_N$dt")
+    for k, i in enumerate(_restarts(getattr(disp, "segment", None))):
+        ax.axvline(t[i], color="0.4", ls=":", lw=0.9, label="Δs restarts at 0 after a gap" if k == 0 else None)
     if truth is not None:
         plot_series(ax, truth, "truth", color="C1", ls="--", lw=1.2, label="truth")
     _finish_panel(ax, crossings, p, "Δs (km, along n̂)", title or f"MMS{p} boundary displacement")

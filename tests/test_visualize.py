@@ -288,3 +288,18 @@ def test_published_normal_in_formation_and_timing():
         plot_formation(r, normal=n, published=PublishedNormal("1", n, "GSM"))
     import matplotlib.pyplot as plt
     plt.close("all")
+
+
+def test_displacement_figure_marks_where_a_segment_restarts():
+    "A DispResult with a gap: Δs restarts at 0 in its second segment, and the figure says where."
+    from types import SimpleNamespace
+    from mms_mp.visualize import plot_displacement
+    t = np.datetime64("2019-01-27T12:30", "ns") + np.arange(10) * np.timedelta64(1, "s")
+    seg = np.array([0, 0, 0, 0, -1, 1, 1, 1, 1, 1])
+    d = SimpleNamespace(t=t, disp_km=np.where(seg >= 0, np.r_[0, 1, 2, 3, np.nan, 0, 1, 2, 3, 4], np.nan),
+                        sigma_random_km=np.ones(10), sigma_systematic_km=np.zeros(10), segment=seg)
+    fig = plot_displacement(d)
+    marks = [l for l in fig.axes[0].lines if l.get_label() == "Δs restarts at 0 after a gap"]
+    assert len(marks) == 1 and marks[0].get_xdata()[0] == t[5]
+    import matplotlib.pyplot as plt
+    plt.close(fig)
