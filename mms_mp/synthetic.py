@@ -1020,6 +1020,7 @@ def truth_to_dict(
     layer = {
         "delta_km": p.delta_km,
         "thickness_km": truth.thickness_km,
+        "thickness_note": "top level: 2δ; each crossing: its 76 %-edge to 76 %-edge width, 2δ·atanh(0.76)",
         "edge_s_km": truth.edge_s_km,
         "B_N_nT": p.B_N_nT,
         "shear_deg": p.shear_deg,
