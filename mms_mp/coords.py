@@ -145,6 +145,7 @@ class LMN:
     angle_mva_model_deg: float = np.nan # angle between the MVA and model normals, deg
     mva: MVAResult | None = None
     shue: ShueResult | None = None
+    sigma_L_deg: float = np.nan # 1σ cone of L (MVA Δφ₁₂ ⊕ Δφ₁₃, M_eff samples), deg; NaN: L = Z ⊥ N
     @property
     def L(self): return self.R[0]
     @property
@@ -257,13 +258,12 @@ def _choose_N(mv, n_mod, sig_mod, ratio_min, label, sig_mva) -> tuple:
 
 # %% ../nbs/04a_coords.ipynb #288ea7ed
 def _choose_L(mv, N, z, ratio_l_min) -> tuple:
-    "(L sign-aligned with z, reason)."
+    "(L sign-aligned with z, reason, whether L is MVA's x1)."
     r12, x1 = mv.ratio12, mv.vectors[0]
-    if r12 >= ratio_l_min and np.linalg.norm(x1 - (x1 @ N) * N) > 0.1:
-        L, why = x1, f"; λ1/λ2 = {r12:.2f} ≥ {ratio_l_min}: L from MVA x1 ⊥ N"
-    else:
-        L, why = z, f"; λ1/λ2 = {r12:.2f} < {ratio_l_min} (or x1 ∥ N): L = Z_GSM ⊥ N"
-    return (L if L @ z >= 0 else -L), why
+    measured = bool(r12 >= ratio_l_min and np.linalg.norm(x1 - (x1 @ N) * N) > 0.1)
+    if measured: L, why = x1, f"; λ1/λ2 = {r12:.2f} ≥ {ratio_l_min}: L from MVA x1 ⊥ N"
+    else: L, why = z, f"; λ1/λ2 = {r12:.2f} < {ratio_l_min} (or x1 ∥ N): L = Z_GSM ⊥ N"
+    return (L if L @ z >= 0 else -L), why, measured
 
 # %% ../nbs/04a_coords.ipynb #e2a43839
 def hybrid_lmn(B: np.ndarray, # (N,3) magnetic field over the crossing, nT, `frame`
@@ -294,11 +294,14 @@ def hybrid_lmn(B: np.ndarray, # (N,3) magnetic field over the crossing, nT, `fra
     cos = np.clip(abs(mv.normal @ n_mod), 0, 1)
     ang = np.nan if sh is None else float(np.degrees(np.arccos(cos)))
     label = f"Shue {model} model (Bz {bz_nT} nT, Dp {dp_nPa} nPa)"
-    sig_mva = np.nan if mv.degenerate else correlated_sigma(B, mv)[1]
+    n_eff, sig_mva = (np.nan, np.nan) if mv.degenerate else correlated_sigma(B, mv)
     N, method, sig, why = _choose_N(mv, n_mod, sig_mod, ratio_min, label, sig_mva)
-    L, lwhy = _choose_L(mv, N, z, ratio_l_min)
+    L, lwhy, measured = _choose_L(mv, N, z, ratio_l_min)
+    cone = np.hypot(mv.dphi12_deg, mv.dphi13_deg) * np.sqrt((mv.n_samples - 1) / max(n_eff - 1, 1.0))
+    sig_L = cone if measured else np.nan
     return _triad(L, N, frame, method=method, reason=why + lwhy + note, sigma_N_deg=float(sig),
-                  ratio12=mv.ratio12, ratio23=mv.ratio23, angle_mva_model_deg=ang, mva=mv, shue=sh)
+                  ratio12=mv.ratio12, ratio23=mv.ratio23, angle_mva_model_deg=ang, mva=mv, shue=sh,
+                  sigma_L_deg=float(sig_L))
 
 # %% ../nbs/04a_coords.ipynb #81406118
 def _window(da, trange):

@@ -145,7 +145,7 @@ class CrossingNormal:
     n_eff: float  # independent samples in that window
     reason: str  # why this method and this window
     flags: tuple = ()  # e.g. "unstable_normal", "sign_ambiguous", "low_eigenvalue_ratio"
-    sigma_L_deg: float = float("nan")  # 1σ of L's rotation about n_hat (toward M), deg; NaN: L not measured here
+    sigma_L_deg: float = float("nan")  # 1σ cone of L, deg; NaN: L not measured here (a fallback)
     @property
     def lambda2_lambda3(self) -> float: return float(self.eigenvalues[1] / self.eigenvalues[2])
     def as_dict(self) -> dict:
@@ -177,10 +177,12 @@ def _sigma_L(scan: NestedScan, # nested-window MVA of one crossing
              run: np.ndarray, # indices of its stable plateau
              k: int, # the window the triad comes from
              L: np.ndarray, N: np.ndarray, # (3,) its L and n̂, `scan.frame`
-            ) -> float: # 1σ of L's rotation about n̂, deg
-    "σ of L: Δφ₁₂ of window k with M_eff samples ⊕ the RMS angle of the plateau's L from it."
+            ) -> float: # 1σ cone of L, deg
+    "σ of L: Δφ₁₂ ⊕ Δφ₁₃ of window k with M_eff samples, ⊕ the RMS angle of the plateau's L from it."
     l1, l2, l3 = scan.eigenvalues[k]
-    rand = np.degrees(np.sqrt(l3 / max(scan.n_eff[k] - 1, 1.0) * (l1 + l2 - l3) / (l1 - l2) ** 2))
+    m = max(scan.n_eff[k] - 1, 1.0)
+    d12, d13 = np.sqrt(l3 / m * (l1 + l2 - l3) / (l1 - l2) ** 2), np.sqrt(l3 / m * l1 / (l1 - l3) ** 2)
+    rand = np.degrees(np.hypot(d12, d13))
     Ls = scan.max_var[run] - np.outer(scan.max_var[run] @ N, N)
     Ls *= np.where(Ls @ L < 0, -1.0, 1.0)[:, None] / np.linalg.norm(Ls, axis=1)[:, None]
     win = np.sqrt(np.sum(_angles_from(Ls, L) ** 2) / max(len(run) - 1, 1))

@@ -63,6 +63,7 @@ RESULT_SCHEMA = {"schema": ("enum", SCHEMA), "trange": ("list", ISO, 2), "probes
 #: what the numbers without a unit suffix are; written into every document as `units`
 UNITS = {
     "vectors": "unit vectors (n_hat, N, L, M, detection.L) are dimensionless and in the `frame` beside them, else GSE",
+    "sigma_L_deg": "deg, 1σ cone of L (toward M and toward N); null where L is a convention (Z ⊥ N)",
     "eigenvalues": "nT², variances of B along the maximum, intermediate and minimum variance directions",
     "lambda1_lambda2, lambda2_lambda3": "dimensionless eigenvalue ratios",
     "crossings[].confidence": "dimensionless, 0–1: |P(magnetosheath) after − before| across the layer, from levels "
@@ -237,7 +238,8 @@ def lmn_json(lmn, # coords.LMN
             "method": str(lmn.method), "reason": str(lmn.reason),
             "eigenvalues": [_f(x) for x in ev] if ev is not None else [None] * 3,
             "ratios": {"lambda1_lambda2": _f(lmn.ratio12), "lambda2_lambda3": _f(lmn.ratio23)},
-            "sigma_N_deg": _f(lmn.sigma_N_deg), "angle_mva_model_deg": _f(lmn.angle_mva_model_deg),
+            "sigma_N_deg": _f(lmn.sigma_N_deg), "sigma_L_deg": _f(getattr(lmn, "sigma_L_deg", np.nan)),
+            "angle_mva_model_deg": _f(lmn.angle_mva_model_deg),
             "per_crossing_spread_deg": sp}
 
 # %% ../nbs/14b_schema.ipynb #fd241c0f
