@@ -11,7 +11,7 @@ import numpy as np
 
 from .core import (InputError, FrameError, GeometryError, NoDataError, check_frame, gse_gsm_angle,
                          gse_to_gsm, gsm_to_gse, parse_trange, seconds_since, R_E_KM)
-from .minvar import MVAResult, correlated_sigma, mva
+from .minvar import MVAResult, correlated_sigma, mva, x1_cone_deg
 
 # %% auto #0
 __all__ = ['SHUE_MODELS', 'shue_r0', 'shue_alpha', 'ShueResult', 'shue_normal', 'LMN', 'lmn_from_vectors', 'hybrid_lmn',
@@ -297,8 +297,7 @@ def hybrid_lmn(B: np.ndarray, # (N,3) magnetic field over the crossing, nT, `fra
     n_eff, sig_mva = (np.nan, np.nan) if mv.degenerate else correlated_sigma(B, mv)
     N, method, sig, why = _choose_N(mv, n_mod, sig_mod, ratio_min, label, sig_mva)
     L, lwhy, measured = _choose_L(mv, N, z, ratio_l_min)
-    cone = np.hypot(mv.dphi12_deg, mv.dphi13_deg) * np.sqrt((mv.n_samples - 1) / max(n_eff - 1, 1.0))
-    sig_L = cone if measured else np.nan
+    sig_L = x1_cone_deg(mv.eigenvalues, n_eff) if measured else np.nan
     return _triad(L, N, frame, method=method, reason=why + lwhy + note, sigma_N_deg=float(sig),
                   ratio12=mv.ratio12, ratio23=mv.ratio23, angle_mva_model_deg=ang, mva=mv, shue=sh,
                   sigma_L_deg=float(sig_L))

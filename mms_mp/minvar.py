@@ -13,7 +13,7 @@ from .core import InputError, GeometryError, as_datetime64, check_frame, from_se
 
 # %% auto #0
 __all__ = ['MIN_SAMPLES', 'MVAResult', 'no_min_variance', 'mva', 'MVABootstrap', 'mva_bootstrap', 'fft_len', 'autocorr_time',
-           'correlated_sigma', 'window_mva', 'nested_windows', 'sliding_windows', 'MVAScan', 'mva_scan']
+           'correlated_sigma', 'x1_cone_deg', 'window_mva', 'nested_windows', 'sliding_windows', 'MVAScan', 'mva_scan']
 
 # %% ../nbs/04_minvar.ipynb #1020c824
 MIN_SAMPLES = 10 # fewest finite samples MVA accepts (a 3x3 covariance from fewer is noise)
@@ -300,6 +300,12 @@ def correlated_sigma(B: np.ndarray, # (n,3) the field MVA was run on, nT (NaN ro
     X = X if ok.all() else X[ok]
     n_eff = max(len(X) / autocorr_time(X @ r.normal), 2.0)
     return n_eff, r.sigma_n_deg * np.sqrt((len(X) - 1) / max(n_eff - 1, 1.0))
+
+def x1_cone_deg(lam, # (3,) eigenvalues λ1 ≥ λ2 ≥ λ3, nT²
+                m_eff: float, # independent samples (≥ 2)
+               ) -> float: # 1σ cone of the maximum-variance direction x1 (L), deg
+    "σ of x1: its turn toward x2 (Δφ₁₂) ⊕ toward x3 (Δφ₁₃), Sonnerup–Scheible with m_eff samples."
+    return float(np.degrees(np.hypot(_dphi(lam, 0, 1, m_eff), _dphi(lam, 0, 2, m_eff))))
 
 # %% ../nbs/04_minvar.ipynb #01a55efb
 def window_mva(B: np.ndarray, # (n,3) field inside one window, nT, `frame`, no NaN

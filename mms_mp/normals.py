@@ -5,12 +5,12 @@
 # %% ../nbs/04b_normals.ipynb #a8ed695b
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
 from .core import InputError, check_frame, as_datetime64, seconds_since, from_seconds, iso_ms
-from .minvar import MIN_SAMPLES, autocorr_time, mva, window_mva
+from .minvar import MIN_SAMPLES, window_mva, x1_cone_deg
 
 # %% auto #0
 __all__ = ['NestedScan', 'nested_scan', 'plateau', 'CrossingNormal', 'orient_triad', 'plateau_normal', 'no_window_normal',
@@ -179,10 +179,7 @@ def _sigma_L(scan: NestedScan, # nested-window MVA of one crossing
              L: np.ndarray, N: np.ndarray, # (3,) its L and n̂, `scan.frame`
             ) -> float: # 1σ cone of L, deg
     "σ of L: Δφ₁₂ ⊕ Δφ₁₃ of window k with M_eff samples, ⊕ the RMS angle of the plateau's L from it."
-    l1, l2, l3 = scan.eigenvalues[k]
-    m = max(scan.n_eff[k] - 1, 1.0)
-    d12, d13 = np.sqrt(l3 / m * (l1 + l2 - l3) / (l1 - l2) ** 2), np.sqrt(l3 / m * l1 / (l1 - l3) ** 2)
-    rand = np.degrees(np.hypot(d12, d13))
+    rand = x1_cone_deg(scan.eigenvalues[k], max(scan.n_eff[k], 2.0))
     Ls = scan.max_var[run] - np.outer(scan.max_var[run] @ N, N)
     Ls *= np.where(Ls @ L < 0, -1.0, 1.0)[:, None] / np.linalg.norm(Ls, axis=1)[:, None]
     win = np.sqrt(np.sum(_angles_from(Ls, L) ** 2) / max(len(run) - 1, 1))

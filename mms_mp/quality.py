@@ -225,7 +225,7 @@ def _local_scale(ad: np.ndarray, # (n,) |increments| of one component, finite
     "Robust noise σ from the increments in each sample's block of `block` (floor: the whole series' σ)."
     nb = max(len(ad) // block, 1)
     med = np.median(ad) if med is None else med
-    if len(ad) < block or not len(idx): return 1.4826 / np.sqrt(2) * np.maximum(np.full(len(idx), med), med)
+    if len(ad) < block or not len(idx): return np.full(len(idx), 1.4826 / np.sqrt(2) * med)
     u, inv = np.unique(np.minimum(idx // block, nb - 1), return_inverse=True)   # only the blocks asked for
     per = np.median(ad[: nb * block].reshape(nb, -1)[u], axis=1)
     return 1.4826 / np.sqrt(2) * np.maximum(per[inv.reshape(-1)], med)
@@ -243,6 +243,20 @@ def _running_min_max(yp: np.ndarray, # (n,) finite samples
 
 
 # %% ../nbs/06_quality.ipynb #cf7cb1bd
+def _window_medians(yp: np.ndarray, # (n,) finite samples
+                    w: int, # window length, samples (1 ≤ w ≤ n)
+                    starts=None, # first sample of each window wanted (None: every window)
+                    chunk: int = 65536, # windows sorted at once (bounds the memory)
+                   ) -> np.ndarray: # element w // 2 of each sorted window yp[s:s+w]: the median (upper for even w)
+    "Exact medians of w-sample windows, by partition in chunks of windows."
+    win = np.lib.stride_tricks.sliding_window_view(yp, w)
+    n = len(win) if starts is None else len(starts)
+    out = np.empty(n)
+    for a in range(0, n, chunk):           # a loop over chunks, never over samples
+        rows = win[a: a + chunk] if starts is None else win[starts[a: a + chunk]]
+        out[a: a + chunk] = np.partition(rows, w // 2, axis=1)[:, w // 2]
+    return out
+
 def running_median(y, # (n,) finite samples, n ≥ 1
                    size: int, # window length, samples (1 ≤ size ≤ n)
                    chunk: int = 65536, # windows sorted at once (bounds the memory)
@@ -250,12 +264,7 @@ def running_median(y, # (n,) finite samples, n ≥ 1
     "Running median as `scipy.ndimage.median_filter(y, size, mode='nearest')` (the upper middle for even sizes)."
     y = np.asarray(y, float)
     if not 1 <= size <= len(y): raise InputError(f"running_median: size must be 1…{len(y)}, got {size!r}")
-    yp = np.pad(y, (size // 2, size - 1 - size // 2), mode="edge")
-    win = np.lib.stride_tricks.sliding_window_view(yp, size)
-    out = np.empty(len(y))
-    for a in range(0, len(y), chunk):      # a loop over chunks, never over samples
-        out[a: a + chunk] = np.partition(win[a: a + chunk], size // 2, axis=1)[:, size // 2]
-    return out
+    return _window_medians(np.pad(y, (size // 2, size - 1 - size // 2), mode="edge"), size, chunk=chunk)
 
 
 # %% ../nbs/06_quality.ipynb #fe764566
@@ -270,11 +279,7 @@ def _median_outliers(yy: np.ndarray, # (n,) finite samples, n > 2·half
     lo, hi = _running_min_max(yp, w)
     # y and its median lie in [min, max] of the window: |y − median| ≤ max − min (also after rounding)
     maybe = np.flatnonzero(hi - lo > thr)
-    dev = np.empty(len(maybe))
-    for a in range(0, len(maybe), chunk):  # a loop over chunks, never over samples
-        i = maybe[a: a + chunk]
-        med = np.partition(yp[i[:, None] + np.arange(w)], half, axis=1)[:, half]   # the exact middle value
-        dev[a: a + chunk] = np.abs(yy[i] - med)
+    dev = np.abs(yy[maybe] - _window_medians(yp, w, maybe, chunk))   # window i of yp is centred on yy[i]
     keep = dev > thr
     return maybe[keep], dev[keep]
 
