@@ -5,7 +5,7 @@
 # %% ../nbs/04b_normals.ipynb #a8ed695b
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -14,7 +14,7 @@ from .minvar import MIN_SAMPLES, window_mva, x1_cone_deg
 
 # %% auto #0
 __all__ = ['NestedScan', 'nested_scan', 'plateau', 'CrossingNormal', 'orient_triad', 'plateau_normal', 'no_window_normal',
-           'fallback_normal', 'crossing_normal', 'crossing_normals']
+           'fallback_normal', 'local_scale', 'two_anchors', 'crossing_normal', 'crossing_normals']
 
 # %% ../nbs/04b_normals.ipynb #7b989bce
 @dataclass
@@ -231,7 +231,83 @@ def fallback_normal(scan: NestedScan, # nested-window MVA of one crossing
                           float(sigma_ref_deg), sw, f"fallback: {source}", (a, b),
                           scan.eigenvalues[k], float(scan.n_eff[k]), why, ("unstable_normal",))
 
-# %% ../nbs/04b_normals.ipynb #1fa0913f
+# %% ../nbs/04b_normals.ipynb #de545864
+def _jump_over_slope(ts: np.ndarray, # (N,) sample times, s from the crossing (sorted)
+                     y: np.ndarray, # (N,) B_L, nT (finite)
+                     D: float, # trial duration, s
+                     lo: float, hi: float, # earliest and latest time a side may reach, s
+                    ) -> float: # |ΔB_L| / max|dB_L/dt|, s (NaN: a side or the slope is missing)
+    "One step of the layer's own time scale, from a trial duration D."
+    r1 = min(3 * D, hi)
+    l0 = max(-3 * D, lo)
+    a = y[(ts >= l0) & (ts <= max(-1.5 * D, l0 / 2))]
+    b = y[(ts >= min(1.5 * D, r1 / 2)) & (ts <= r1)]
+    if a.size < 3 or b.size < 3: return np.nan
+    dt = float(np.median(np.diff(ts)))
+    k = max(1, round(D / 10 / dt))
+    if len(ts) <= 2 * k: return np.nan
+    s = np.abs(y[2 * k:] - y[:-2 * k]) / (ts[2 * k:] - ts[:-2 * k])
+    s = s[np.abs(ts[k:-k]) <= max(D / 2, k * dt)]
+    top = s.max() if s.size else 0.0
+    return abs(np.median(b) - np.median(a)) / top if top > 0 else np.nan
+
+# %% ../nbs/04b_normals.ipynb #cd3a8f22
+def local_scale(t, # (N,) datetime64 sample times (sorted)
+                B: np.ndarray, # (N,3) magnetic field, nT, any frame
+                centre, # crossing time, datetime64
+                L: np.ndarray, # (3,) unit L of the crossing's normal, frame of B
+                D0: float, # starting duration (the detected one), s
+                limits=(None, None), # (earliest, latest) datetime64 a side may reach, or None
+                n_iter: int = 8, # most iterations
+               ) -> float: # the layer's own duration along L, s (NaN: not measurable)
+    "The layer's own time scale |ΔB_L| / max|dB_L/dt|, iterated from D0 until it settles within 25 %."
+    c, t = as_datetime64(centre), _ns(t)
+    lo, hi = (s * np.inf if x is None else seconds_since(x, c) for s, x in zip((-1, 1), limits))
+    lo, hi = max(lo, seconds_since(t[0], c)), min(hi, seconds_since(t[-1], c))
+    D = float(D0)
+    for _ in range(n_iter):   # a loop over iterations, never over samples
+        i, j = _span(t, c, np.array([[max(-3 * D, lo), min(3 * D, hi)]]), True)
+        X = np.asarray(B[i:j], float)
+        ok = np.isfinite(X).all(axis=1)
+        Dn = _jump_over_slope(seconds_since(t[i:j][ok], c), X[ok] @ L, D, lo, hi)
+        if not Dn > 0: return np.nan
+        if 0.8 <= Dn / D <= 1.25: return Dn
+        D = Dn
+    return D
+
+# %% ../nbs/04b_normals.ipynb #ce715585
+def _anchored_normal(t, B, centre, D, R_ref, frame, sigma_ref_deg, ref_source, limits, constraint,
+                     plateau_deg, ratio_min, min_windows, is_sorted) -> CrossingNormal:
+    "Normal from nested windows anchored on duration D (s), or a flagged fallback with its reason."
+    try: scan = nested_scan(t, B, centre, D, frame=frame, limits=limits, constraint=constraint,
+                            is_sorted=is_sorted)
+    except InputError as e: return no_window_normal(R_ref, frame, sigma_ref_deg, ref_source, centre, str(e))
+    run = plateau(scan, plateau_deg=plateau_deg, ratio_min=ratio_min)
+    if len(run) >= min_windows: return plateau_normal(scan, run, R_ref, constraint)
+    why = (f"no stable plateau: the longest run of windows with λ2/λ3 ≥ {ratio_min:g} agreeing within "
+           f"{plateau_deg:g}° has {len(run)} of {len(scan.n)} windows (need {min_windows})")
+    return fallback_normal(scan, R_ref, sigma_ref_deg, ref_source, why)
+
+# %% ../nbs/04b_normals.ipynb #04a3615d
+def two_anchors(c1: CrossingNormal, # normal from windows anchored on the detected duration
+                c2: CrossingNormal, # normal from windows anchored on the layer's own scale
+                D1: float, D2: float, # the two anchors, s
+                D3: float, # the own scale along c2's L, s (NaN: not measured)
+               ) -> CrossingNormal: # the normal to report, with the check in its reason (and flags)
+    "Compare the plateaus of two anchors; report the self-consistent one, σ widened when neither is."
+    if c2.method.startswith("fallback"):
+        return replace(c1, flags=c1.flags + ("scale_mismatch",), reason=c1.reason + "; windows anchored on the "
+                       f"layer's own scale along L ({D2:.3g} s, detected {D1:.3g} s) find no plateau")
+    ang = float(np.degrees(np.arccos(min(1.0, abs(float(c1.n_hat @ c2.n_hat))))))
+    why = c2.reason + f"; anchored on the layer's own scale along L ({D2:.3g} s), not the detected {D1:.3g} s, "
+    if ang <= 2 * np.hypot(c1.sigma_deg, c2.sigma_deg) or abs(np.log(D3 / D2)) <= np.log(2):
+        return replace(c2, reason=why + f"whose windows give a normal {ang:.2g}° away")
+    sw = float(np.hypot(c2.sigma_window_deg, ang))
+    return replace(c2, sigma_window_deg=sw, sigma_deg=float(np.hypot(c2.sigma_random_deg, sw)),
+                   flags=c2.flags + ("window_dependent",),
+                   reason=why + f"neither self-consistent; the {ang:.2g}° between them is in σ_window")
+
+# %% ../nbs/04b_normals.ipynb #f5d0a1f2
 def crossing_normal(t, # (N,) datetime64 sample times
                     B: np.ndarray, # (N,3) magnetic field, nT, `frame`
                     centre, # crossing time (layer centre), datetime64
@@ -246,17 +322,21 @@ def crossing_normal(t, # (N,) datetime64 sample times
                     ratio_min: float = 2.0, # see `plateau`
                     min_windows: int = 3, # fewest windows in a stable plateau
                     is_sorted: bool | None = None, # t known to be non-decreasing (None: checked, O(N))
+                    check_scale: bool = True, # check the anchor against the layer's own scale (`two_anchors`)
                    ) -> CrossingNormal: # the crossing's normal, σ in two parts, method and reason
     "Normal of one crossing from nested-window MVA, or a flagged fallback with its reason."
-    R_ref = np.asarray(R_ref, float)
-    try: scan = nested_scan(t, B, centre, duration_s, frame=frame, limits=limits, constraint=constraint,
-                            is_sorted=is_sorted)
-    except InputError as e: return no_window_normal(R_ref, frame, sigma_ref_deg, ref_source, centre, str(e))
-    run = plateau(scan, plateau_deg=plateau_deg, ratio_min=ratio_min)
-    if len(run) >= min_windows: return plateau_normal(scan, run, R_ref, constraint)
-    why = (f"no stable plateau: the longest run of windows with λ2/λ3 ≥ {ratio_min:g} agreeing within "
-           f"{plateau_deg:g}° has {len(run)} of {len(scan.n)} windows (need {min_windows})")
-    return fallback_normal(scan, R_ref, sigma_ref_deg, ref_source, why)
+    R_ref, t = np.asarray(R_ref, float), _ns(t)
+    if is_sorted is None: is_sorted = bool(np.all(t[1:] >= t[:-1]))
+    kw = dict(frame=frame, sigma_ref_deg=sigma_ref_deg, ref_source=ref_source, limits=limits,
+              constraint=constraint, plateau_deg=plateau_deg, ratio_min=ratio_min,
+              min_windows=min_windows, is_sorted=is_sorted)
+    c1 = _anchored_normal(t, B, centre, duration_s, R_ref, **kw)
+    if not check_scale or not is_sorted or c1.method.startswith("fallback"): return c1
+    D2 = local_scale(t, B, centre, c1.L, duration_s, limits)
+    if not (D2 > 0 and abs(np.log(D2 / max(duration_s, 1e-9))) > np.log(2)): return c1
+    c2 = _anchored_normal(t, B, centre, D2, R_ref, **kw)
+    D3 = np.nan if c2.method.startswith("fallback") else local_scale(t, B, centre, c2.L, D2, limits)
+    return two_anchors(c1, c2, duration_s, D2, D3)
 
 # %% ../nbs/04b_normals.ipynb #9c0aab78
 def crossing_normals(t, # (N,) datetime64 FGM times
