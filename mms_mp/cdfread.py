@@ -58,7 +58,7 @@ class _Meta:
     descriptors and entries directly. It uses cdflib's record readers (1.x); if those are
     missing it falls back to the public calls (same values)."""
     def __init__(self, cdf):
-        self.cdf, self.vars, self.atts = cdf, {}, {}
+        self.cdf, self.vars, self.atts, self._ents = cdf, {}, {}, {}
         try:
             # MMS L2 files have zVariables only
             if cdf._num_rvariable: raise AttributeError("rVariables")
@@ -95,16 +95,32 @@ class _Meta:
             except (KeyError, ValueError, IndexError): return None
         glob = not isinstance(entry, str)
         if not glob and entry.strip().lower() not in self.vars: return None
-        for pos in self.atts.get(att.strip().lower(), []):
+        found = self._entries(att, glob)
+        if found is None: return None
+        adr, mx, where = found
+        num = entry if glob else self.vars[entry.strip().lower()][0]
+        if num > mx or num not in where: return None
+        return self.cdf._get_attdata(adr, num, 1, where[num]).Data  # the one entry, read where it is
+
+    def _entries(self, att: str, glob: bool):
+        """(descriptor, largest entry number, {entry number: position}) of the first attribute `att` of this
+        scope (global or variable), its entry list walked once per file; None when the file has none."""
+        key = (att.strip().lower(), glob)
+        if key in self._ents: return self._ents[key]
+        self._ents[key] = None
+        for pos in self.atts.get(key[0], []):
             adr = self.cdf._read_adr(pos)
             if (adr.scope == 1) != glob: continue
-            num = entry if glob else self.vars[entry.strip().lower()][0]
-            n, first, mx = (adr.num_gr_entry, adr.first_gr_entry, adr.max_gr_entry) if glob else \
-                           (adr.num_z_entry, adr.first_z_entry, adr.max_z_entry)
-            if num > mx: return None
-            try: return self.cdf._get_attdata(adr, num, n, first).Data
-            except KeyError: return None
-        return None
+            n, p, mx = (adr.num_gr_entry, adr.first_gr_entry, adr.max_gr_entry) if glob else \
+                       (adr.num_z_entry, adr.first_z_entry, adr.max_z_entry)
+            where = {}
+            for _ in range(n):  # cdflib's walk: the first entry of each number counts
+                num, nxt = self.cdf._read_aedr_fast(p)
+                where.setdefault(num, p)
+                p = nxt
+            self._ents[key] = (adr, mx, where)
+            break
+        return self._ents[key]
 
 # %% ../nbs/03_cdfread.ipynb #52f6ce67
 # CDF data types whose values pycdfpp returns as these numpy types, exactly as cdflib does
@@ -283,9 +299,10 @@ def _inside_but(a, lo, hi, fill) -> bool:
 
 def _range_index(m: _Meta, name: str, raw, fill, ext=None) -> np.ndarray | None:
     "Flat indices of the values outside VALIDMIN–VALIDMAX that are not fill (None when none)."
-    lo, hi = m.att("VALIDMIN", name), m.att("VALIDMAX", name)
     raw = np.asarray(raw)
-    if lo is None or hi is None or raw.size == 0 or raw.dtype.kind != "f": return None
+    if raw.size == 0 or raw.dtype.kind != "f": return None  # limits of float values only: no attribute read
+    lo, hi = m.att("VALIDMIN", name), m.att("VALIDMAX", name)
+    if lo is None or hi is None: return None
     try: lo, hi = (np.broadcast_to(np.asarray(x, raw.dtype), raw.shape[1:]) for x in (lo, hi))
     except ValueError: return None  # limits of another shape: not applied
     # the usual case; NaN, and values outside the limits, take the mask path below
