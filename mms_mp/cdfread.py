@@ -279,20 +279,30 @@ OUT_OF_RANGE = "values outside VALIDMIN–VALIDMAX set to NaN (counted in fill)"
 def _inside(raw, lo, hi, ext=None, fill=None) -> bool:
     "True when every value of `raw` (but those at flat indices `fill`) is surely inside its column's [lo, hi]."
     a, lo, hi = raw.reshape(len(raw), -1), lo.reshape(-1), hi.reshape(-1)
-    if fill is not None: return _inside_but(a, lo, hi, fill)
+    if fill is not None: return _inside_but(a, lo, hi, fill, None if ext is None else ext[1])
     mn, mx = _extremes(a) if ext is None else ext  # ext: (min, max) of raw, when known
     # columns whose limit the overall min (max) does not clear already: tested one by one (NaN clears none)
     low, high = np.flatnonzero(~(mn >= lo)), np.flatnonzero(~(mx <= hi))
     if len(low) + len(high) > 8: return False  # many strided passes: the mask below is cheaper
     return all(a[:, j].min() >= lo[j] for j in low) and all(a[:, j].max() <= hi[j] for j in high)
 
-def _inside_but(a, lo, hi, fill) -> bool:
-    "`_inside` of the values of (N, w) `a` not at flat indices `fill`: runs of records without fill, then the rest."
+def _above(a, lo) -> bool:
+    "True when every value of (n, w) `a` is surely ≥ its column's `lo` (NaN: False)."
+    low = np.flatnonzero(~(a.min() >= lo))  # columns the overall min does not clear: tested one by one
+    if len(low) > 8: return False
+    return all(a[:, j].min() >= lo[j] for j in low)
+
+def _inside_but(a, lo, hi, fill, mx=None) -> bool:
+    """`_inside` of the values of (N, w) `a` not at flat indices `fill`: runs of records without fill, then the rest.
+    `mx`, the max of all of `a` (fill included), when under every upper limit, clears that side for every run."""
     w = a.shape[1]
     rows = np.unique(fill // w)  # records holding fill (few: gaps)
     if len(rows) > 64: return False  # many runs: the mask is cheaper
     ends = np.concatenate([[-1], rows, [len(a)]])
-    if not all(_inside(a[r0 + 1:r1], lo, hi) for r0, r1 in zip(ends[:-1], ends[1:]) if r1 > r0 + 1): return False
+    runs = [(r0 + 1, r1) for r0, r1 in zip(ends[:-1], ends[1:]) if r1 > r0 + 1]
+    if mx is not None and bool(np.all(mx <= hi)):  # one reduction per run, not two
+        if not all(_above(a[r0:r1], lo) for r0, r1 in runs): return False
+    elif not all(_inside(a[r0:r1], lo, hi) for r0, r1 in runs): return False
     sub, isfill = a[rows], np.zeros((len(rows), w), bool)
     isfill[np.searchsorted(rows, fill // w), fill % w] = True
     return bool(np.all(isfill | ((sub >= lo) & (sub <= hi))))
@@ -306,7 +316,7 @@ def _range_index(m: _Meta, name: str, raw, fill, ext=None) -> np.ndarray | None:
     try: lo, hi = (np.broadcast_to(np.asarray(x, raw.dtype), raw.shape[1:]) for x in (lo, hi))
     except ValueError: return None  # limits of another shape: not applied
     # the usual case; NaN, and values outside the limits, take the mask path below
-    if _inside(raw, lo, hi, ext if fill is None else None, fill): return None
+    if _inside(raw, lo, hi, ext, fill): return None
     bad = (raw < lo) | (raw > hi)
     if not bad.any(): return None
     out = np.flatnonzero(bad)
