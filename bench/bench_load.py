@@ -116,9 +116,10 @@ def measure(how, d, trange, rate, ins, repeat, cache, before=None, probes="1234"
     env = dict(os.environ, MMS_MP_CACHE=str(cache), MMS_MP_SHA256_CACHE="0" if how == "load_event_cold" else "1")
     env.pop("MMS_MP_CDF_READER", None)
     if how == "load_event_pycdfpp": env["MMS_MP_CDF_READER"] = "pycdfpp"  # the opt-in C++ reader
+    # the child's reader: every load_event row runs "load_event" (bare_pycdfpp must stay bare_pycdfpp)
     # `python -c` puts the working directory first on sys.path, ahead of the editable install: with cwd=before the
     # child imports the older mms_mp extracted there
-    r = subprocess.run([sys.executable, "-c", CHILD, how.replace("_cold", "").replace("_before", "").replace("_pycdfpp", ""), str(d), *trange, rate, ",".join(ins),
+    r = subprocess.run([sys.executable, "-c", CHILD, {"load_event_cold": "load_event", "load_event_before": "load_event", "load_event_pycdfpp": "load_event"}.get(how, how), str(d), *trange, rate, ",".join(ins),
                         str(repeat), probes], capture_output=True, text=True, env=env, cwd=before if how == "load_event_before" else None)
     if r.returncode: raise RuntimeError(r.stderr[-2000:])
     return json.loads(r.stdout.strip().splitlines()[-1])

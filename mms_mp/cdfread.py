@@ -58,7 +58,7 @@ class _Meta:
     descriptors and entries directly. It uses cdflib's record readers (1.x); if those are
     missing it falls back to the public calls (same values)."""
     def __init__(self, cdf):
-        self.cdf, self.vars, self.atts = cdf, {}, {}
+        self.cdf, self.vars, self.atts, self._ents = cdf, {}, {}, {}
         try:
             # MMS L2 files have zVariables only
             if cdf._num_rvariable: raise AttributeError("rVariables")
@@ -95,16 +95,32 @@ class _Meta:
             except (KeyError, ValueError, IndexError): return None
         glob = not isinstance(entry, str)
         if not glob and entry.strip().lower() not in self.vars: return None
-        for pos in self.atts.get(att.strip().lower(), []):
+        found = self._entries(att, glob)
+        if found is None: return None
+        adr, mx, where = found
+        num = entry if glob else self.vars[entry.strip().lower()][0]
+        if num > mx or num not in where: return None
+        return self.cdf._get_attdata(adr, num, 1, where[num]).Data  # the one entry, read where it is
+
+    def _entries(self, att: str, glob: bool):
+        """(descriptor, largest entry number, {entry number: position}) of the first attribute `att` of this
+        scope (global or variable), its entry list walked once per file; None when the file has none."""
+        key = (att.strip().lower(), glob)
+        if key in self._ents: return self._ents[key]
+        self._ents[key] = None
+        for pos in self.atts.get(key[0], []):
             adr = self.cdf._read_adr(pos)
             if (adr.scope == 1) != glob: continue
-            num = entry if glob else self.vars[entry.strip().lower()][0]
-            n, first, mx = (adr.num_gr_entry, adr.first_gr_entry, adr.max_gr_entry) if glob else \
-                           (adr.num_z_entry, adr.first_z_entry, adr.max_z_entry)
-            if num > mx: return None
-            try: return self.cdf._get_attdata(adr, num, n, first).Data
-            except KeyError: return None
-        return None
+            n, p, mx = (adr.num_gr_entry, adr.first_gr_entry, adr.max_gr_entry) if glob else \
+                       (adr.num_z_entry, adr.first_z_entry, adr.max_z_entry)
+            where = {}
+            for _ in range(n):  # cdflib's walk: the first entry of each number counts
+                num, nxt = self.cdf._read_aedr_fast(p)
+                where.setdefault(num, p)
+                p = nxt
+            self._ents[key] = (adr, mx, where)
+            break
+        return self._ents[key]
 
 # %% ../nbs/03_cdfread.ipynb #52f6ce67
 # CDF data types whose values pycdfpp returns as these numpy types, exactly as cdflib does
@@ -263,33 +279,44 @@ OUT_OF_RANGE = "values outside VALIDMIN–VALIDMAX set to NaN (counted in fill)"
 def _inside(raw, lo, hi, ext=None, fill=None) -> bool:
     "True when every value of `raw` (but those at flat indices `fill`) is surely inside its column's [lo, hi]."
     a, lo, hi = raw.reshape(len(raw), -1), lo.reshape(-1), hi.reshape(-1)
-    if fill is not None: return _inside_but(a, lo, hi, fill)
+    if fill is not None: return _inside_but(a, lo, hi, fill, None if ext is None else ext[1])
     mn, mx = _extremes(a) if ext is None else ext  # ext: (min, max) of raw, when known
     # columns whose limit the overall min (max) does not clear already: tested one by one (NaN clears none)
     low, high = np.flatnonzero(~(mn >= lo)), np.flatnonzero(~(mx <= hi))
     if len(low) + len(high) > 8: return False  # many strided passes: the mask below is cheaper
     return all(a[:, j].min() >= lo[j] for j in low) and all(a[:, j].max() <= hi[j] for j in high)
 
-def _inside_but(a, lo, hi, fill) -> bool:
-    "`_inside` of the values of (N, w) `a` not at flat indices `fill`: runs of records without fill, then the rest."
+def _above(a, lo) -> bool:
+    "True when every value of (n, w) `a` is surely ≥ its column's `lo` (NaN: False)."
+    low = np.flatnonzero(~(a.min() >= lo))  # columns the overall min does not clear: tested one by one
+    if len(low) > 8: return False
+    return all(a[:, j].min() >= lo[j] for j in low)
+
+def _inside_but(a, lo, hi, fill, mx=None) -> bool:
+    """`_inside` of the values of (N, w) `a` not at flat indices `fill`: runs of records without fill, then the rest.
+    `mx`, the max of all of `a` (fill included), when under every upper limit, clears that side for every run."""
     w = a.shape[1]
     rows = np.unique(fill // w)  # records holding fill (few: gaps)
     if len(rows) > 64: return False  # many runs: the mask is cheaper
     ends = np.concatenate([[-1], rows, [len(a)]])
-    if not all(_inside(a[r0 + 1:r1], lo, hi) for r0, r1 in zip(ends[:-1], ends[1:]) if r1 > r0 + 1): return False
+    runs = [(r0 + 1, r1) for r0, r1 in zip(ends[:-1], ends[1:]) if r1 > r0 + 1]
+    if mx is not None and bool(np.all(mx <= hi)):  # one reduction per run, not two
+        if not all(_above(a[r0:r1], lo) for r0, r1 in runs): return False
+    elif not all(_inside(a[r0:r1], lo, hi) for r0, r1 in runs): return False
     sub, isfill = a[rows], np.zeros((len(rows), w), bool)
     isfill[np.searchsorted(rows, fill // w), fill % w] = True
     return bool(np.all(isfill | ((sub >= lo) & (sub <= hi))))
 
 def _range_index(m: _Meta, name: str, raw, fill, ext=None) -> np.ndarray | None:
     "Flat indices of the values outside VALIDMIN–VALIDMAX that are not fill (None when none)."
-    lo, hi = m.att("VALIDMIN", name), m.att("VALIDMAX", name)
     raw = np.asarray(raw)
-    if lo is None or hi is None or raw.size == 0 or raw.dtype.kind != "f": return None
+    if raw.size == 0 or raw.dtype.kind != "f": return None  # limits of float values only: no attribute read
+    lo, hi = m.att("VALIDMIN", name), m.att("VALIDMAX", name)
+    if lo is None or hi is None: return None
     try: lo, hi = (np.broadcast_to(np.asarray(x, raw.dtype), raw.shape[1:]) for x in (lo, hi))
     except ValueError: return None  # limits of another shape: not applied
     # the usual case; NaN, and values outside the limits, take the mask path below
-    if _inside(raw, lo, hi, ext if fill is None else None, fill): return None
+    if _inside(raw, lo, hi, ext, fill): return None
     bad = (raw < lo) | (raw > hi)
     if not bad.any(): return None
     out = np.flatnonzero(bad)

@@ -213,6 +213,8 @@ def _dataarrays_via_dataset(time, dvars: dict, energy: dict) -> dict:
     return out
 
 # %% ../nbs/03_data.ipynb #0373235f
+_COMP: list = []  # the `comp` index (x, y, z), built once
+
 def _dataarrays(time, # (N,) datetime64[ns]
                 dvars: dict, # quantity -> (dims, array, attrs)
                 energy: dict, # quantity -> (N, E) energies, eV, for spectra
@@ -224,10 +226,11 @@ def _dataarrays(time, # (N,) datetime64[ns]
     try:
         PI = xr.indexes.PandasIndex
         tix = pd.DatetimeIndex(time, name="time", copy=False)  # the tags as they are (pandas copies by default)
-        idx = dict(time=PI(tix, "time", coord_dtype=np.dtype("datetime64[ns]")),
-                   comp=PI(pd.Index(["x", "y", "z"], name="comp"), "comp",
-                           coord_dtype=np.dtype("<U1")))
-        var = {k: i.create_variables()[k] for k, i in idx.items()}
+        idx = dict(time=PI(tix, "time", coord_dtype=np.dtype("datetime64[ns]")))
+        var = dict(time=idx["time"].create_variables()["time"])
+        if any("comp" in dims for dims, _, _ in dvars.values()):  # vectors: the x, y, z axis (immutable, shared)
+            if not _COMP: _COMP.append(PI(pd.Index(["x", "y", "z"], name="comp"), "comp", coord_dtype=np.dtype("<U1")))
+            idx["comp"], var["comp"] = _COMP[0], _COMP[0].create_variables()["comp"]
         out = {}
         for k, (dims, a, attrs) in dvars.items():
             c = {d: var[d] for d in dims if d in var}
@@ -512,12 +515,13 @@ def _no_files(ins: str, prod: Product, p: str, dirs: list) -> str:
 def _read_one(root: Path, p: str, prod: Product, source: str, t0, t1, net) -> tuple:
     "(ProductData or None, unreadable-file errors, `_missing` entry or None) of one product."
     files, note = _acquire(root, p, prod, t0, t1, source, net)
-    dirs = [str(d) for d in search_dirs(root, p, prod, (t0, t1))]
+    def dirs(): return [str(d) for d in search_dirs(root, p, prod, (t0, t1))]  # for the messages only
     if not files:
+        dirs = dirs()
         return None, [], _missing(p, prod, dirs, note + _no_files(prod.instrument, prod, p, dirs))
     pdata, errors = read_product(files, prod, t0, t1)
     if pdata is not None: return pdata, errors, None
-    names = ", ".join(f.name for f in files)
+    names, dirs = ", ".join(f.name for f in files), dirs()
     why = "; ".join(errors) if errors else f"no data in {iso_ms(t0)}–{iso_ms(t1)} in {names}"
     return None, errors, _missing(p, prod, dirs, note + why)
 
