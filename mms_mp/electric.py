@@ -10,7 +10,8 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from .core import InputError, FrameError, check_frame, M_P_KG, Q_E_C, from_seconds, seconds_since
+from .core import (InputError, FrameError, check_frame, M_P_KG, Q_E_C, from_seconds,
+                         seconds_since)
 from .resample import merge_vars, parse_cadence
 
 # %% auto #0
@@ -48,7 +49,7 @@ def _cross_mat(a):
 
 # %% ../nbs/08_electric.ipynb #ada6ec4a
 def _exb_cov(E, B, sE, sB):
-    "(v km/s, cov (km/s)²) of v = 10³ E×B/|B|² from (N,3) E mV/m, B nT and (N,) σ_E, σ_B per component."
+    "(v km/s, cov (km/s)²) of v = 10³ E×B/|B|²: (N,3) E mV/m, B nT, (N,) σ_E, σ_B per component."
     B2, ExB = np.einsum("ni,ni->n", B, B), np.cross(E, B)
     with np.errstate(invalid="ignore", divide="ignore"):
         v = 1e3 * ExB / B2[:, None]
@@ -85,13 +86,14 @@ def exb_velocity(E_mVm, # (N,3) electric field, mV/m, `frame`
                  b_min_nT: float = 3.0, # |B| below this is flagged (drift unreliable), nT
                  t=None, # optional (N,) times carried to the result
                 ) -> ExBResult: # v = 1e3 E×B/|B|² km/s with covariance, in `frame`
-    "E×B drift (km/s) from E (mV/m) and B (nT) with linearly propagated covariance; flags small |B|."
+    "E×B drift (km/s) from E (mV/m) and B (nT), linearly propagated covariance; flags small |B|."
     frame = check_frame(frame, frame, "E")
     check_frame(B_frame or frame, frame, "B")
     E, B = _vec3(E_mVm, "E_mVm", "mV/m"), _vec3(B_nT, "B_nT", "nT")
     if len(E) != len(B):
         raise InputError(
-            f"E has {len(E)} samples and B {len(B)}; put them on one time base first (exb_velocity_sync)"
+            f"E has {len(E)} samples and B {len(B)}; "
+            "put them on one time base first (exb_velocity_sync)"
         )
     sE = np.broadcast_to(np.asarray(sigma_E_mVm, float), (len(E),))
     sB = np.broadcast_to(np.asarray(sigma_B_nT, float), (len(E),))
@@ -104,16 +106,17 @@ def exb_velocity(E_mVm, # (N,3) electric field, mV/m, `frame`
     return ExBResult(v, cov, bh, Bm, small, good, frame, t)
 
 # %% ../nbs/08_electric.ipynb #4e843d04
-def exb_velocity_sync(E, # (t, (N,3) E mV/m): EDP electric field in `frame`
-                      B, # (t, (M,3|4) B nT): FGM field in `frame`
-                      *,
-                      cadence=None, # common grid; None: the slower of the two own cadences
-                      frame: str = "GSE", # frame of E and B
-                      B_frame: str | None = None, # frame of B if different arguments; must equal `frame`
-                      t_range=None, # (start, end) of the grid; None: the overlap of E and B
-                      **kw, # sigma_E_mVm, sigma_B_nT (scalars), b_min_nT: passed to exb_velocity
-                     ) -> ExBResult: # drift on the common grid (good also requires E and B present there)
-    "E×B drift after putting E and B on one time base with merge_vars (bins for the faster, no gap bridging)."
+def exb_velocity_sync(
+    E, # (t, (N,3) E mV/m): EDP electric field in `frame`
+    B, # (t, (M,3|4) B nT): FGM field in `frame`
+    *,
+    cadence=None, # common grid; None: the slower of the two own cadences
+    frame: str = "GSE", # frame of E and B
+    B_frame: str | None = None, # frame of B if different arguments; must equal `frame`
+    t_range=None, # (start, end) of the grid; None: the overlap of E and B
+    **kw, # sigma_E_mVm, sigma_B_nT (scalars), b_min_nT: passed to exb_velocity
+) -> ExBResult: # drift on the common grid (good also requires E and B present there)
+    "E×B drift with E and B on one time base (merge_vars: bins for the faster, no gap bridging)."
     check_frame(frame, frame, "E")
     check_frame(B_frame or frame, frame, "B")
     (tE, yE), (tB, yB) = E, B
@@ -131,23 +134,24 @@ def exb_velocity_sync(E, # (t, (N,3) E mV/m): EDP electric field in `frame`
 # %% ../nbs/08_electric.ipynb #15988fc6
 @dataclass
 class VelocitySource:
-    "One estimate of the plasma/boundary velocity on its own time base, with 1σ, good mask and frame."
+    "One estimate of the plasma/boundary velocity on its own times, with 1σ, good mask and frame."
     t: np.ndarray # (N,) times, datetime64[ns] or float s
     v_km_s: np.ndarray # (N,3) velocity, km/s, `frame`
     sigma_km_s: np.ndarray # (N,) isotropic 1σ per component, or (N,3,3) covariance (km/s)²
     good: np.ndarray # (N,) bool usable samples
     frame: str # frame of v (and b_hat)
     name: str = "" # e.g. "ExB", "FPI ions", "HPCA He+"
-    b_hat: np.ndarray | None = None # (N,3) unit B, `frame`: set for E×B (adds the V∥ (b·n) term to σ)
-    note: str = "" # why samples were marked not good beyond the given mask (e.g. unphysical moments)
+    b_hat: np.ndarray | None = None # (N,3) unit B, `frame`: for E×B (adds V∥ (b·n) to σ)
+    note: str = "" # why samples beyond the given mask are not good (e.g. unphysical moments)
 
     def normal(self, n_hat, v_par=None):
-        "(V_N, V∥ correction, own variance, correction variance, systematic variance) along unit `n_hat`, same frame."
+        "(V_N, V∥ correction, own, correction and systematic variance) along unit `n_hat`."
         vn = self.v_km_s @ n_hat
         s = np.asarray(self.sigma_km_s, float)
         var = np.einsum("i,nij,j->n", n_hat, s, n_hat) if s.ndim == 3 else s ** 2
         sys, var_c, corr = np.zeros(len(vn)), np.zeros(len(vn)), np.zeros(len(vn))
-        if self.b_hat is not None and v_par is not None:     # E×B: the field-aligned part, where it is measured
+        # E×B: the field-aligned part, where it is measured
+        if self.b_hat is not None and v_par is not None:
             bn = self.b_hat @ n_hat
             c, sig_rand, sig_sys = v_par
             corr = np.nan_to_num(c) * bn
@@ -171,20 +175,22 @@ def exb_source(r: ExBResult, # E×B drift (with times, e.g. from exb_velocity_sy
     return VelocitySource(r.t, r.v_km_s, r.cov_km2_s2, r.good, r.frame, name, r.b_hat)
 
 # %% ../nbs/08_electric.ipynb #37a5409e
-def moment_sigma(n_cm3, # (N,) density, cm⁻³
-                 T_eV, # (N,) temperature, eV
-                 *,
-                 mass_amu: float = 1.0, # ion mass, proton masses
-                 accum_s: float = 4.5, # accumulation time of one sample, s (FPI fast 4.5, DIS burst 0.15, HPCA 10)
-                 kappa_per_s: float = 2.2e3, # counts s⁻¹ per cm⁻³ (FPI DIS: 1e4 per 4.5 s)
-                 floor_km_s: float = 2.0, # systematic floor, km/s
-                ) -> np.ndarray: # (N,) 1σ per component, km/s; NaN where n ≤ 0 or T ≤ 0
-    "Counting-statistics σ of a bulk velocity moment: sqrt(floor² + v_th²/(κ τ n)), NaN for an unphysical n or T."
+def moment_sigma(
+    n_cm3, # (N,) density, cm⁻³
+    T_eV, # (N,) temperature, eV
+    *,
+    mass_amu: float = 1.0, # ion mass, proton masses
+    accum_s: float = 4.5, # accumulation time of a sample, s (FPI fast 4.5, DIS burst 0.15, HPCA 10)
+    kappa_per_s: float = 2.2e3, # counts s⁻¹ per cm⁻³ (FPI DIS: 1e4 per 4.5 s)
+    floor_km_s: float = 2.0, # systematic floor, km/s
+) -> np.ndarray: # (N,) 1σ per component, km/s; NaN where n ≤ 0 or T ≤ 0
+    "Counting σ of a bulk velocity moment: sqrt(floor² + v_th²/(κ τ n)), NaN for unphysical n or T."
     n = np.asarray(n_cm3, float)
     T = np.asarray(T_eV, float)
     kappa = kappa_per_s * accum_s
-    # n ≤ 0 or T ≤ 0 can only come from a noise-dominated distribution (too few counts): v_th and hence σ are
-    # undefined there, and the floor alone would claim the best accuracy for the worst sample. NaN makes it not good.
+    # n ≤ 0 or T ≤ 0 can only come from a noise-dominated distribution (too few counts): v_th and
+    # hence σ are undefined there, and the floor alone would claim the best accuracy for the worst
+    # sample. NaN makes it not good.
     phys = (n > 0) & (T > 0)
     vth2 = 2 * np.where(phys, T, 1.0) * Q_E_C / (mass_amu * M_P_KG) / 1e6      # (km/s)²
     return np.where(phys, np.sqrt(floor_km_s**2 + vth2 / (kappa * np.where(phys, n, 1.0))), np.nan)
@@ -201,7 +207,7 @@ def fpi_source(t, # (N,) FPI sample times (centred), datetime64[ns] or float s
                floor_km_s: float = 2.0, # systematic floor, km/s
                name: str = "FPI ions", # label of the source in the blend
               ) -> VelocitySource: # source with isotropic σ per component, km/s
-    "FPI ion bulk velocity (km/s, `frame`) with the counting σ from N (cm⁻³), T (eV) and the sample spacing."
+    "FPI ion bulk velocity (km/s, `frame`), counting σ from N (cm⁻³), T (eV) and sample spacing."
     V = _vec3(V_km_s, "V_km_s", "km/s")
     s = moment_sigma(N_cm3, T_eV, accum_s=_accum(t), kappa_per_s=kappa_per_s, floor_km_s=floor_km_s)
     g = np.isfinite(V).all(1) & np.isfinite(s) & (True if good is None else np.asarray(good, bool))
@@ -228,22 +234,24 @@ def _unphys_note(n, T):
     return f"{k} samples with n ≤ 0 or T ≤ 0 (noise-dominated moments) marked not good" if k else ""
 
 # %% ../nbs/08_electric.ipynb #a67581c9
-def heplus_source(t, # (N,) HPCA sample times (centred), datetime64[ns] or float s
-                  V_km_s, # (N,3) He⁺ bulk velocity, km/s, `frame`
-                  N_cm3, # (N,) He⁺ density, cm⁻³
-                  T_eV=None, # (N,) He⁺ temperature, eV; None: 10 eV (cold)
-                  *,
-                  frame: str = "GSE", # frame of V
-                  n_min_cm3: float = 0.01, # He⁺ density below which the velocity is not used, cm⁻³
-                  good=None, # (N,) bool extra mask
-                  kappa_per_s: float = 3.0, # counts per s per cm⁻³ (order of magnitude for HPCA He⁺)
-                  floor_km_s: float = 5.0, # systematic floor, km/s
-                  name: str = "HPCA He+", # label of the source in the blend
-                 ) -> VelocitySource: # source with isotropic σ per component, km/s
-    "HPCA He⁺ bulk velocity (km/s, `frame`), good only where N_He⁺ ≥ n_min_cm3 (magnetospheric side)."
+def heplus_source(
+    t, # (N,) HPCA sample times (centred), datetime64[ns] or float s
+    V_km_s, # (N,3) He⁺ bulk velocity, km/s, `frame`
+    N_cm3, # (N,) He⁺ density, cm⁻³
+    T_eV=None, # (N,) He⁺ temperature, eV; None: 10 eV (cold)
+    *,
+    frame: str = "GSE", # frame of V
+    n_min_cm3: float = 0.01, # He⁺ density below which the velocity is not used, cm⁻³
+    good=None, # (N,) bool extra mask
+    kappa_per_s: float = 3.0, # counts per s per cm⁻³ (order of magnitude for HPCA He⁺)
+    floor_km_s: float = 5.0, # systematic floor, km/s
+    name: str = "HPCA He+", # label of the source in the blend
+) -> VelocitySource: # source with isotropic σ per component, km/s
+    "HPCA He⁺ bulk velocity (km/s, `frame`), good where N_He⁺ ≥ n_min_cm3 (magnetospheric side)."
     V = _vec3(V_km_s, "V_km_s", "km/s")
     n = np.asarray(N_cm3, float)
-    T = np.full(len(n), 10.0) if T_eV is None else np.asarray(T_eV, float)      # cold: ~10 eV if not given
+    # cold: ~10 eV if not given
+    T = np.full(len(n), 10.0) if T_eV is None else np.asarray(T_eV, float)
     s = moment_sigma(
         n, T, mass_amu=4.0, accum_s=_accum(t), kappa_per_s=kappa_per_s, floor_km_s=floor_km_s
     )
@@ -264,9 +272,10 @@ def heplus_source(t, # (N,) HPCA sample times (centred), datetime64[ns] or float
     )
 
 # %% ../nbs/08_electric.ipynb #ee4cfd9a
-def robust_scatter(x, # (N,) series, any units (NaN = not usable)
-                   window: int = 15, # usable samples in the sliding window
-                  ) -> np.ndarray: # (N,) robust 1σ of the sample-to-sample noise, same units (NaN at unusable samples)
+def robust_scatter(
+    x, # (N,) series, any units (NaN = not usable)
+    window: int = 15, # usable samples in the sliding window
+) -> np.ndarray: # (N,) robust 1σ of the sample-to-sample noise, same units (NaN: unusable)
     "Local noise σ from second differences of usable samples: 1.4826 median|Δ²x|/√6, sliding."
     from mms_mp.quality import running_median
     x = np.asarray(x, float)
@@ -281,7 +290,7 @@ def robust_scatter(x, # (N,) series, any units (NaN = not usable)
 # %% ../nbs/08_electric.ipynb #408abab5
 @dataclass
 class NormalVelocity:
-    "Blended boundary-normal velocity V_N ± σ on a common grid, with each source's V_N and whether it was used."
+    "Blended boundary-normal velocity V_N ± σ on a common grid, with each source's V_N and use."
     t: np.ndarray # (G,) grid times
     V_N: np.ndarray # (G,) blended V_N, km/s, positive along +n̂ (outward)
     sigma_V_N: np.ndarray # (G,) 1σ, km/s (Birge-widened where sources disagree)
@@ -291,14 +300,14 @@ class NormalVelocity:
     n_hat: np.ndarray # (3,) unit normal, `frame`
     frame: str # frame of n̂ and of every source
     birge: np.ndarray # (G,) widening factor ≥ 1
-    cov_blocks: list | None = None # [(i0, C)]: V_N covariance of samples i0…, (km/s)²; None: independent
-    smoothing: "Smoothing | None" = None # how V_N was smoothed (smooth_normal_velocity); None: the plain blend
+    cov_blocks: list | None = None # [(i0, C)]: V_N covariance of samples i0…, (km/s)²; None: none
+    smoothing: "Smoothing | None" = None # how V_N was smoothed; None: the plain blend
     @property
     def good(self) -> np.ndarray: return np.isfinite(self.V_N)
 
 # %% ../nbs/08_electric.ipynb #ae35365d
 def _unit_normal(n_hat, frame):
-    "(unit n̂, frame) from an array or an object with .N/.frame (mms_mp.coords.LMN); checks the frame."
+    "(unit n̂, frame) from an array or an object with .N/.frame (coords.LMN); checks the frame."
     nf = getattr(n_hat, "frame", None)
     if nf is not None: check_frame(nf, frame, "normal n̂")
     n = np.asarray(getattr(n_hat, "N", n_hat), float).ravel()
@@ -316,7 +325,9 @@ def _ivw_mean(per, W, used, birge=True):
         chi2 = sum(np.where(used[k], W[k] * (per[k] - VN) ** 2, 0.0) for k in per)
         k_n = sum(used[k].astype(int) for k in per)
         fac = np.ones(len(VN))
-        if birge: fac = np.where(k_n >= 2, np.sqrt(np.maximum(chi2 / np.maximum(k_n - 1, 1), 1.0)), 1.0)
+        if birge:
+            ratio = np.maximum(chi2 / np.maximum(k_n - 1, 1), 1.0)
+            fac = np.where(k_n >= 2, np.sqrt(ratio), 1.0)
     return VN, np.where(den > 0, sig * fac, np.nan), fac
 
 # %% ../nbs/08_electric.ipynb #8fc93922
@@ -328,7 +339,8 @@ def _named_sources(sources, # {name: VelocitySource} or a list of them
         sources = {s.name or f"source{i}": s for i, s in enumerate(sources)}
     if not sources:
         raise InputError(
-            "no velocity sources given; pass at least one VelocitySource (exb_source, fpi_source, heplus_source)"
+            "no velocity sources given; pass at least one VelocitySource "
+            "(exb_source, fpi_source, heplus_source)"
         )
     for k, s in sources.items(): check_frame(s.frame, frame, f"velocity source {k!r}")
     return sources
@@ -364,21 +376,22 @@ def _source_vn(s: VelocitySource, # one velocity source, km/s, same frame as `n`
     return (s.t, cols), good
 
 # %% ../nbs/08_electric.ipynb #732ca54e
-def normal_velocity(sources, # {name: VelocitySource} or a list of them
-                    n_hat, # (3,) normal (outward) in `frame`, or an mms_mp.coords.LMN
-                    *,
-                    frame: str, # frame of n̂; every source must be in it
-                    cadence: str | float = "1s", # common grid spacing: "4.5s", or seconds
-                    t_range=None, # (start, end) of the grid; None: union of the sources
-                    exb_parallel: str = "fpi", # "fpi": add (V_i·b̂)(b̂·n̂) where FPI is good; "sigma": σ only
-                    v_par_km_s: float | None = None, # a fixed |V∥| for the E×B σ term instead (no correction), km/s
-                    v_par_default_km_s: float = 150.0, # |V∥| assumed where FPI gives no estimate, km/s
-                    scatter_window: int = 15, # samples in the robust scatter window (0: model σ only)
-                    birge: bool = True, # widen σ where the sources disagree (Birge ratio)
-                    sigma_n_rad: float = 0.0, # 1σ of n̂, rad: adds (σ_n |v_t|)² (tangential flow)
-                    align_to: str | None = "auto", # source the grid is phased on: "auto", a name, or None
-                   ) -> NormalVelocity: # V_N ± σ on the grid with per-source V_N and contributions
-    "Inverse-variance blend of V_N = v·n̂ from several velocity sources on one grid (frames checked)."
+def normal_velocity(
+    sources, # {name: VelocitySource} or a list of them
+    n_hat, # (3,) normal (outward) in `frame`, or an mms_mp.coords.LMN
+    *,
+    frame: str, # frame of n̂; every source must be in it
+    cadence: str | float = "1s", # common grid spacing: "4.5s", or seconds
+    t_range=None, # (start, end) of the grid; None: union of the sources
+    exb_parallel: str = "fpi", # "fpi": add (V_i·b̂)(b̂·n̂) where FPI is good; "sigma": σ only
+    v_par_km_s: float | None = None, # a fixed |V∥| for the E×B σ term instead (no correction), km/s
+    v_par_default_km_s: float = 150.0, # |V∥| assumed where FPI gives no estimate, km/s
+    scatter_window: int = 15, # samples in the robust scatter window (0: model σ only)
+    birge: bool = True, # widen σ where the sources disagree (Birge ratio)
+    sigma_n_rad: float = 0.0, # 1σ of n̂, rad: adds (σ_n |v_t|)² (tangential flow)
+    align_to: str | None = "auto", # source the grid is phased on: "auto", a name, or None
+) -> NormalVelocity: # V_N ± σ on the grid with per-source V_N and contributions
+    "Inverse-variance blend of V_N = v·n̂ from several sources on one grid (frames checked)."
     frame = check_frame(frame, frame, "n_hat")
     n = _unit_normal(n_hat, frame)
     sources = _named_sources(sources, frame)
@@ -396,7 +409,7 @@ def normal_velocity(sources, # {name: VelocitySource} or a list of them
 
 # %% ../nbs/08_electric.ipynb #35c77094
 def _vpar_estimate(exb, fpi, default):
-    "(V∥ correction, its random 1σ, systematic 1σ) on the E×B samples from the nearest good FPI ion sample."
+    "(V∥ correction, random 1σ, systematic 1σ) on the E×B samples from the nearest good FPI sample."
     corr, sig = np.zeros(len(exb.t)), np.full(len(exb.t), float(default))
     if fpi is None or not fpi.good.any(): return corr, 0 * sig, sig
     ti = _fsec(np.asarray(fpi.t)[fpi.good])
@@ -404,7 +417,8 @@ def _vpar_estimate(exb, fpi, default):
     te = _fsec(exb.t)
     si = np.asarray(fpi.sigma_km_s, float)[fpi.good]
     si = np.sqrt(np.einsum("nii->n", si) / 3) if si.ndim == 3 else si
-    sc = np.sqrt(np.mean([robust_scatter(vi[:, i]) ** 2 for i in range(3)], axis=0))   # measured noise
+    # measured noise
+    sc = np.sqrt(np.mean([robust_scatter(vi[:, i]) ** 2 for i in range(3)], axis=0))
     si = np.fmax(si, sc)
     j = (
         np.clip(np.searchsorted(ti, te), 1, max(len(ti) - 1, 1))
@@ -415,8 +429,8 @@ def _vpar_estimate(exb, fpi, default):
     near = np.abs(ti[j] - te) <= 1.5 * (np.median(np.diff(ti)) if len(ti) > 1 else 1.0)
     vp = np.einsum("ni,ni->n", vi[j], exb.b_hat)
     use = near & np.isfinite(vp) & np.isfinite(si[j])
-    # an FPI error repeats on the E×B samples that share one FPI sample: scale so that averaging n E×B samples
-    # reduces it only by the number of distinct FPI samples (ratio of cadences)
+    # an FPI error repeats on the E×B samples that share one FPI sample: scale so that averaging
+    # n E×B samples reduces it only by the number of distinct FPI samples (ratio of cadences)
     rep = np.sqrt(
         max(1.0, (np.median(np.diff(ti)) if len(ti) > 1 else 1.0) / max(_accum(exb.t), 1e-9))
     )
@@ -424,10 +438,11 @@ def _vpar_estimate(exb, fpi, default):
 
 # %% ../nbs/08_electric.ipynb #cc6c7382
 def _aligned_range(sources, cadence, t_range, align_to):
-    "t_range whose start is moved forward (< one cadence) so that grid points fall on the sample times of `align_to`."
+    "t_range, start moved forward (< one cadence) so grid points fall on `align_to`'s samples."
     if align_to is None: return t_range
     c = parse_cadence(cadence)
-    if align_to == "auto":   # a moment source at the grid cadence: off-phase, every bin would interpolate
+    # a moment source at the grid cadence: off-phase, every bin would interpolate
+    if align_to == "auto":
         align_to = next(
             (
                 k
@@ -454,7 +469,8 @@ def _aligned_range(sources, cadence, t_range, align_to):
         )
     )
     lo_s = float(_fsec(np.asarray([lo]).astype(np.asarray(s.t).dtype))[0])
-    ang = 2 * np.pi * ((ts - lo_s) % c) / c     # circular mean of the phases (robust to jitter near 0)
+    # circular mean of the phases (robust to jitter near 0)
+    ang = 2 * np.pi * ((ts - lo_s) % c) / c
     ph = (np.arctan2(np.sin(ang).mean(), np.cos(ang).mean()) % (2 * np.pi)) * c / (2 * np.pi)
     new_lo = from_seconds(ph, lo) if dt64 else lo + ph
     return (new_lo, hi)
@@ -466,9 +482,11 @@ def _blend(m, scatter_window):
     for k, y in m.values.items():
         g = m.good[k]
         vn, var_m, var_c, var_sys, var_sc = (y[:, i] for i in range(5))
-        cnt = np.maximum(m.counts[k], 1)                      # samples averaged into each bin (1 where interpolated)
-        # independent sample errors average down; the V∥ correction's error is added (the scatter cannot see it,
-        # it repeats over the E×B samples of one FPI sample); the systematic term is not averaged down
+        # samples averaged into each bin (1 where interpolated)
+        cnt = np.maximum(m.counts[k], 1)
+        # independent sample errors average down; the V∥ correction's error is added (the scatter
+        # cannot see it, it repeats over the E×B samples of one FPI sample); the systematic term
+        # is not averaged down
         var = np.fmax(var_m, np.nan_to_num(var_sc)) / cnt + var_c / cnt + var_sys
         ok = g & np.isfinite(vn) & np.isfinite(var) & (var > 0)
         per[k] = np.where(ok, vn, np.nan)
@@ -480,9 +498,9 @@ def _blend(m, scatter_window):
 # %% ../nbs/08_electric.ipynb #f3a1c002
 @dataclass
 class Smoothing:
-    "How a V_N series was smoothed: penalty order, the λ chosen in each block, and what it amounts to."
+    "How a V_N series was smoothed: penalty order, the λ of each block, and what it amounts to."
     order: int # order of the difference penalty (2: curvature); 0: not smoothed
-    blocks: list # (i0, i1) grid index ranges smoothed independently (between gaps, at most max_block samples)
+    blocks: list # (i0, i1) grid index ranges smoothed apart (between gaps, ≤ max_block samples)
     lam: list # λ per block, (km/s)⁻² (the data weights are 1/σ², (km/s)⁻²)
     phi: list # noise scale φ̂ per block: χ²/(m − edf); σ widened by √φ̂ where φ̂ > 1
     edf: list # effective degrees of freedom of the fit per block
@@ -491,11 +509,12 @@ class Smoothing:
 
 # %% ../nbs/08_electric.ipynb #759c62c6
 def _penalty_banded(n, order):
-    "DᵀD in upper banded form ((order+1, n)), D the order-th difference matrix of an n-sample series."
+    "DᵀD in upper banded form ((order+1, n)), D the order-th difference matrix of n samples."
     c = np.array([(-1) ** (order - m) * math.comb(order, m) for m in range(order + 1)], float)
     j = np.arange(n)
     ab = np.zeros((order + 1, n))
-    for k in range(order + 1):          # diagonal k: Σ_m c_m c_{m+k} over the difference rows i = j − m that exist
+    # diagonal k: Σ_m c_m c_{m+k} over the difference rows i = j − m that exist
+    for k in range(order + 1):
         dk = sum(c[m] * c[m + k] * ((j[:n - k] >= m) & (j[:n - k] <= n - order - 1 + m))
                  for m in range(order + 1 - k))
         ab[order - k, k:] = dk
@@ -512,13 +531,14 @@ def _whittaker(y, w, lam, P, order):
 
 # %% ../nbs/08_electric.ipynb #105ce8e9
 def _ubre_lambda(y, w, P, order):
-    "λ minimising the unbiased risk RSS_w + 2·edf − m (known σ; Craven & Wahba 1979), edf from eigenvalues."
+    "λ minimising the unbiased risk RSS_w + 2·edf − m (known σ; Craven & Wahba 1979)."
     from scipy.linalg import eig_banded
     from scipy.optimize import minimize_scalar
     n, g = len(y), w > 0
     m = int(g.sum())
     w0 = float(np.median(w[g]))
-    s = 1 / np.sqrt(np.where(g, w, 1e-9 * w0))           # missing bins get a negligible weight here only: W must be > 0
+    # missing bins get a negligible weight here only: W must be > 0
+    s = 1 / np.sqrt(np.where(g, w, 1e-9 * w0))
     ab = P.copy()
     for k in range(order + 1): ab[order - k, k:] *= s[k:] * s[:n - k]
     # tr H(λ) = Σ 1/(1 + λν) (Demmler–Reinsch)
@@ -526,14 +546,15 @@ def _ubre_lambda(y, w, P, order):
     def risk(ll):
         v, _ = _whittaker(y, w, np.exp(ll), P, order)
         return float(np.sum(w * (y - v) ** 2)) + 2 * float(np.sum(1 / (1 + np.exp(ll) * nu))) - m
-    grid = np.log(w0) + np.linspace(np.log(1e-4), np.log(1e12), 33)       # coarse scan, then Brent around the best
+    # coarse scan, then Brent around the best
+    grid = np.log(w0) + np.linspace(np.log(1e-4), np.log(1e12), 33)
     k = int(np.argmin([risk(x) for x in grid]))
     lo, hi = grid[max(k - 1, 0)], grid[min(k + 1, len(grid) - 1)]
     return float(np.exp(minimize_scalar(risk, bounds=(lo, hi), method="bounded").x))
 
 # %% ../nbs/08_electric.ipynb #005e0cc2
 def _blocks(good, cadence_s, max_gap_s, max_block):
-    "(i0, i1) index ranges of the good samples, split where more than max_gap_s is missing and every max_block samples."
+    "(i0, i1) index ranges of good samples, split at gaps > max_gap_s and every max_block samples."
     i = np.flatnonzero(good)
     if not len(i): return [], False
     cut = np.flatnonzero(np.diff(i) * cadence_s > max_gap_s + 1e-9)
@@ -544,10 +565,10 @@ def _blocks(good, cadence_s, max_gap_s, max_block):
 
 # %% ../nbs/08_electric.ipynb #19e14c83
 def _check_smoothing(order, lam, max_block, max_gap_s):
-    "Refuse smoother settings that cannot work, saying what is expected (see `smooth_normal_velocity`)."
+    "Refuse smoother settings that cannot work, saying what is expected (smooth_normal_velocity)."
     if order not in (1, 2, 3): raise InputError(f"order must be 0 (off), 1, 2 or 3, got {order!r}")
     if lam is not None and not (np.isfinite(lam) and lam > 0):
-        raise InputError(f"lam must be a positive number, (km/s)⁻², or None (chosen from the data); "
+        raise InputError("lam must be a positive number, (km/s)⁻², or None (chosen from the data); "
                          f"got {lam!r}")
     if not (isinstance(max_block, (int, np.integer)) and max_block >= 10):
         raise InputError(f"max_block must be an integer ≥ 10 samples, got {max_block!r}")
@@ -603,14 +624,15 @@ def _smooth_blocks(V_N: np.ndarray, # (G,) blended V_N, km/s
     return V, S, cov, info, flags
 
 # %% ../nbs/08_electric.ipynb #a91fbd31
-def smooth_normal_velocity(nv: NormalVelocity, # blended V_N ± σ on a uniform grid (normal_velocity)
-                           *,
-                           order: int = 2, # difference penalty order (2: penalise curvature); 0 returns nv unchanged
-                           lam: float | None = None, # fixed λ, (km/s)⁻²; None: chosen per block (unbiased risk)
-                           max_gap_s: float | None = None, # a longer step between bins splits blocks, s; None: 3 steps
-                           max_block: int = 4000, # most samples smoothed together (dense covariance)
-                          ) -> NormalVelocity: # smoothed V_N, posterior σ and covariance blocks; sources as in `nv`
-    "Whittaker (penalised least squares) smoothing of a blended V_N; λ by unbiased risk; posterior covariance."
+def smooth_normal_velocity(
+    nv: NormalVelocity, # blended V_N ± σ on a uniform grid (normal_velocity)
+    *,
+    order: int = 2, # difference penalty order (2: penalise curvature); 0 returns nv unchanged
+    lam: float | None = None, # fixed λ, (km/s)⁻²; None: chosen per block (unbiased risk)
+    max_gap_s: float | None = None, # a longer step between bins splits blocks, s; None: 3 steps
+    max_block: int = 4000, # most samples smoothed together (dense covariance)
+) -> NormalVelocity: # smoothed V_N, posterior σ and covariance blocks; sources as in `nv`
+    "Whittaker (penalised least squares) smoothing of a blended V_N; λ by unbiased risk."
     if order == 0: return nv
     _check_smoothing(order, lam, max_block, max_gap_s)
     t = np.asarray(nv.t)
@@ -622,7 +644,8 @@ def smooth_normal_velocity(nv: NormalVelocity, # blended V_N ± σ on a uniform 
     V, S, cov, info, flags = _smooth_blocks(nv.V_N, sig, good, blocks, order, lam, c)
     if split: flags.add("block_split")
     if not blocks:
-        flags.add("no_usable_samples")                   # nothing finite with σ > 0: all NaN, said so
+        # nothing finite with σ > 0: all NaN, said so
+        flags.add("no_usable_samples")
     if np.any(np.isfinite(nv.V_N) & ~(sig > 0)):
         flags.add("sigma_not_positive")   # such samples are dropped, not trusted
     sm = Smoothing(order, blocks, flags=tuple(sorted(flags)), **info)
@@ -702,7 +725,8 @@ def _event_sources(d: dict, # one probe's {name in _SRC_KEYS: DataArray}: E mV/m
         out["HPCA He+"] = heplus_source(*ts("V_Heplus_gse"), d["N_Heplus"].values, T)
     if not out:
         raise InputError(
-            f"mms{probe} has none of E_gse+B_gse, Vi_gse+Ni+Ti, V_Heplus_gse+N_Heplus; load FGM+EDP, FPI or HPCA"
+            f"mms{probe} has none of E_gse+B_gse, Vi_gse+Ni+Ti, V_Heplus_gse+N_Heplus; "
+            "load FGM+EDP, FPI or HPCA"
         )
     return out
 
@@ -714,10 +738,11 @@ def event_sources(event, # mms_mp.data.Event
                   sigma_B_nT: float = 0.1, # FGM 1σ per component, nT
                   t_range=None, # (start, end) datetime64 for E×B; None: the E/B overlap
                  ) -> dict: # {name: VelocitySource} in GSE
-    "E×B, FPI-ion and HPCA-He⁺ sources of one probe, read as given: mask the event with `quality.apply_masks` first."
+    "E×B, FPI-ion and HPCA-He⁺ sources of one probe, as given: mask with `apply_masks` first."
     d = event[probe]
     key = (str(probe), float(sigma_E_mVm), float(sigma_B_nT), repr(t_range))
-    ins = tuple(d.get(k) for k in _SRC_KEYS)   # the DataArrays read: the memo holds only while they are the same
+    # the DataArrays read: the memo holds only while they are the same
+    ins = tuple(d.get(k) for k in _SRC_KEYS)
     memo = vars(event).setdefault("_vn_sources", {}) if hasattr(event, "__dict__") else {}
     hit = memo.get(key)
     if hit is not None and all(a is b for a, b in zip(hit[0], ins)): return dict(hit[1])

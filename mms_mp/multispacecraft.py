@@ -9,7 +9,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .core import InputError, GeometryError, check_frame, as_datetime64, seconds_since, iso_ms, R_E_KM
+from .core import (InputError, GeometryError, check_frame, as_datetime64, seconds_since,
+                         iso_ms, R_E_KM)
 
 # %% auto #0
 __all__ = ['FormationGeometry', 'formation_geometry', 'TimingResult', 'timing_normal', 'positions_at', 'timing_from_crossings']
@@ -36,11 +37,12 @@ def _positions_array(positions, # dict probe → (3,) km, or (K,3) array, km
 def _as_positions(positions, # dict probe → (3,) km, or (K,3) array, km
                   what: str = "positions", # name used in messages
                  ) -> tuple[list, np.ndarray]: # (probe labels, (K,3) float array, km)
-    "Probe labels and a (K,3) float array from a dict or array of positions; checks shape, NaN and units."
+    "Probe labels and (K,3) float array from a dict or array of positions; checks shape, NaN, units"
     keys, r = _positions_array(positions, what)
     if len(r) < 2:
-        raise InputError(f"{what}: need at least 2 spacecraft, got {len(r)}; multi-spacecraft methods compare "
-                         f"positions, so pass two or more probes (or use a single-spacecraft method such as MVA)")
+        raise InputError(f"{what}: need at least 2 spacecraft, got {len(r)}; "
+                         "multi-spacecraft methods compare positions, so pass two or more probes "
+                         "(or use a single-spacecraft method such as MVA)")
     bad = [k for k, v in zip(keys, r) if not np.all(np.isfinite(v))]
     if bad:
         raise InputError(f"{what} contain NaN/inf for probe(s) {bad}; "
@@ -50,8 +52,9 @@ def _as_positions(positions, # dict probe → (3,) km, or (K,3) array, km
         raise GeometryError(f"{what}: all {len(r)} spacecraft are at the same point; there is no "
                             "formation to analyse")
     if spread < 1.0 and np.abs(r).max() < 100:
-        raise InputError(f"{what} look like Earth radii, not km (max |r| = {np.abs(r).max():.3g}, largest separation "
-                         f"{spread:.3g}); multiply by mms_mp.core.R_E_KM = {R_E_KM} to pass km")
+        raise InputError(f"{what} look like Earth radii, not km (max |r| = {np.abs(r).max():.3g}, "
+                         f"largest separation {spread:.3g}); "
+                         f"multiply by mms_mp.core.R_E_KM = {R_E_KM} to pass km")
     return keys, r
 
 # %% ../nbs/05_multispacecraft.ipynb #104204b6
@@ -99,12 +102,13 @@ def _volumetric(r, # (K,3) positions, km
     return c, R, np.clip(lam[::-1], 0, None), vec[:, ::-1].T
 
 # %% ../nbs/05_multispacecraft.ipynb #62b07997
-def formation_geometry(positions, # dict probe → (3,) position, km; or (K,3) array, km
-                       *, frame: str = "GSE", # frame of the positions
-                       string_E: float = 0.9, # elongation at or above which the formation is a "string"
-                       planar_P: float = 0.9, # planarity at or above which it is "planar"
-                      ) -> FormationGeometry: # eigen-analysis, E, P, size, label; vectors in `frame`
-    "Volumetric tensor, elongation, planarity, size and shape label of a formation (Robert et al. 1998)."
+def formation_geometry(
+    positions, # dict probe → (3,) position, km; or (K,3) array, km
+    *, frame: str = "GSE", # frame of the positions
+    string_E: float = 0.9, # elongation at or above which the formation is a "string"
+    planar_P: float = 0.9, # planarity at or above which it is "planar"
+) -> FormationGeometry: # eigen-analysis, E, P, size, label; vectors in `frame`
+    "Volumetric tensor, elongation, planarity, size and shape of a formation (Robert et al. 1998)."
     frame = check_frame(frame, frame, "positions")
     keys, r = _as_positions(positions)
     c, R, lam, vec = _volumetric(r)
@@ -113,16 +117,18 @@ def formation_geometry(positions, # dict probe → (3,) position, km; or (K,3) a
     label = _shape_label(len(r), E, P, string_E, planar_P)
     e1 = vec[0] * (1 if vec[0] @ (r[-1] - r[0]) >= 0 else -1)
     sep = np.linalg.norm(r[:, None] - r[None], axis=-1)[np.triu_indices(len(r), 1)].mean()
-    return FormationGeometry(keys, frame, c, R, lam, vec, float(E), float(P), float(2 * np.sqrt(lam[0])),
+    size = float(2 * np.sqrt(lam[0]))
+    return FormationGeometry(keys, frame, c, R, lam, vec, float(E), float(P), size,
                              float(sep), label, e1 if label in ("string", "pair") else None,
                              vec[2] if label == "planar" else None)
 
 # %% ../nbs/05_multispacecraft.ipynb #ed5ceb65
-def _framed(v, # (3,) vector, or an object with `.frame` and one of `.n_hat`, `.N`, `.normal`, `.vector`
-            frame: str | None, # its frame when `v` is a plain vector
-            what: str, # name for messages
-           ) -> tuple[np.ndarray, str]: # (unit vector, frame)
-    "A unit vector and its frame from a plain vector + frame or from a result object that carries `.frame`."
+def _framed(
+    v, # (3,) vector, or an object with `.frame` and one of `.n_hat`, `.N`, `.normal`, `.vector`
+    frame: str | None, # its frame when `v` is a plain vector
+    what: str, # name for messages
+) -> tuple[np.ndarray, str]: # (unit vector, frame)
+    "A unit vector and its frame from a plain vector + frame or from a result object with `.frame`."
     if hasattr(v, "frame"):
         if frame is not None:
             check_frame(frame, v.frame, f"{what} (its .frame is {v.frame}, but {what}_frame says "
@@ -144,25 +150,28 @@ def _is_float_time(v) -> bool:
 
 # %% ../nbs/05_multispacecraft.ipynb #a41581bc
 def _times_seconds(vals: list) -> tuple:
-    "(float s, t_ref or None, bad mask) from float seconds or datetimes (counted from the earliest)."
+    "(float s, t_ref or None, bad mask) from float seconds or datetimes (from the earliest)."
     if all(_is_float_time(v) for v in vals):
         t = np.asarray(vals, float)
         return t, None, ~np.isfinite(t)
     dt = np.array([as_datetime64(v) for v in vals])
     bad = np.isnat(dt)
     t_ref = dt[~bad].min() if (~bad).any() else None
-    t = np.where(bad, np.nan, seconds_since(np.where(bad, t_ref, dt), t_ref) if t_ref is not None else np.nan)
+    s = seconds_since(np.where(bad, t_ref, dt), t_ref) if t_ref is not None else np.nan
+    t = np.where(bad, np.nan, s)
     return t, t_ref, bad
 
 # %% ../nbs/05_multispacecraft.ipynb #dadbb061
-def _as_times(times, # dict probe → datetime64 / ISO / float s, or (K,) array
-              keys: list, # probe labels of the positions, same order wanted
-             ) -> tuple[np.ndarray, np.datetime64 | None]: # (K,) float s after t_ref, t_ref (None for floats)
+def _as_times(
+    times, # dict probe → datetime64 / ISO / float s, or (K,) array
+    keys: list, # probe labels of the positions, same order wanted
+) -> tuple[np.ndarray, np.datetime64 | None]: # (K,) float s after t_ref, t_ref (None for floats)
     "Crossing times as float seconds in the probe order of the positions; checks keys, NaN/NaT."
     if isinstance(times, dict):
         if set(times) != set(keys):
-            raise InputError(f"probe keys differ between positions {sorted(map(str, keys))} and times "
-                             f"{sorted(map(str, times))}; pass one crossing time per probe with a position")
+            raise InputError(f"probe keys differ between positions {sorted(map(str, keys))} "
+                             f"and times {sorted(map(str, times))}; "
+                             "pass one crossing time per probe with a position")
         vals = [times[k] for k in keys]
     else:
         vals = list(np.asarray(times).reshape(-1))
@@ -171,7 +180,8 @@ def _as_times(times, # dict probe → datetime64 / ISO / float s, or (K,) array
                              "probe")
     t, t_ref, bad = _times_seconds(vals)
     if bad.any():
-        raise InputError(f"crossing time is NaN/NaT for probe(s) {[k for k, b in zip(keys, bad) if b]}; "
+        nat = [k for k, b in zip(keys, bad) if b]
+        raise InputError(f"crossing time is NaN/NaT for probe(s) {nat}; "
                          f"drop those probes or fill in their crossing times")
     return t, t_ref
 
@@ -227,16 +237,16 @@ class TimingResult:
     "Boundary normal and normal speed from multi-spacecraft timing, with σ, method and degeneracy."
     n_hat: np.ndarray # (3,) unit normal in `frame` (NaN when degenerate and unconstrained)
     V_km_s: float # normal speed along n_hat, km/s (NaN when degenerate and unconstrained)
-    sigma_n_deg: float # rms direction error of n_hat, deg (constrained: the supplied normal's σ, or NaN)
-    sigma_V_km_s: float # total 1σ of V, km/s: timing part ⊕ normal part (constrained), timing part otherwise
+    sigma_n_deg: float # rms direction error of n_hat, deg (constrained: the normal's σ, or NaN)
+    sigma_V_km_s: float # total 1σ of V, km/s: timing ⊕ normal part (constrained), else timing
     n_spacecraft: int # number of probes used
     method: str # "4sc-lsq", "3sc-lsq", "constrained-normal (…)", "string-/planar-projection (…)"
     degenerate: bool # True when the formation resolves fewer than 3 directions of the slowness
     resolved_dims: int # 1, 2 or 3 directions of m determined by timing
-    resolved_basis: np.ndarray # (resolved_dims,3) unit directions (rows) along which timing determines m
+    resolved_basis: np.ndarray # (resolved_dims,3) unit directions (rows) where timing gives m
     slowness_s_km: np.ndarray # (3,) m = n/V, s/km (only the resolved part when projecting)
     slowness_cov: np.ndarray # (3,3) Cov(m), s²/km² (× birge² when the fit is poor)
-    V_upper_km_s: float # 1/|m_resolved|, km/s: an upper bound on V when degenerate (= |V| otherwise)
+    V_upper_km_s: float # 1/|m_resolved|, km/s: an upper bound on V when degenerate (else |V|)
     geometry: FormationGeometry # formation metrics (E, P, label, size)
     residuals_s: dict # probe → observed − fitted delay, s
     frame: str # frame of n_hat, slowness and geometry
@@ -244,34 +254,36 @@ class TimingResult:
     orientation: str # "propagation (no hint)", "outward (hint)", "as supplied normal"
     probes: list # probe labels, input order
     t_ref: np.datetime64 | None # origin of the float times, when datetimes were given
-    angle_to_supplied_deg: float = np.nan # angle between the timing and a supplied normal, deg (when both exist)
+    angle_to_supplied_deg: float = np.nan # angle of timing to a supplied normal, deg (if both)
     sigma_V_timing_km_s: float = np.nan # 1σ of V from timing and position errors, km/s, × birge
-    sigma_V_normal_km_s: float = np.nan # 1σ of V from the supplied normal's error, km/s (constrained only)
+    sigma_V_normal_km_s: float = np.nan # 1σ of V from the normal's error, km/s (constrained)
     chi2_red: float = np.nan # Σ w·residual² / dof (dof = K − solved dims − 1); NaN when dof = 0
     birge: float = 1.0 # Birge ratio max(1, sqrt(χ²/dof)) applied to the timing σ (1 when dof = 0)
-    flags: list = field(default_factory=list) # warnings (non-significant delays, inflated σ, unknown σ_N, …)
+    flags: list = field(default_factory=list) # warnings (insignificant delays, inflated σ, …)
     mc: dict | None = None # Monte Carlo: {"n", "sigma_V_km_s", "sigma_n_deg"} when n_mc > 0
     def summary(self) -> str:
         "One line: method, n̂, V ± σ (and its parts when constrained)."
         if np.isnan(self.V_km_s):
-            return (f"{self.method}: degenerate ({self.geometry.label}), V ≤ {self.V_upper_km_s:.1f} km/s; "
-                    "supply a normal")
+            return (f"{self.method}: degenerate ({self.geometry.label}), "
+                    f"V ≤ {self.V_upper_km_s:.1f} km/s; supply a normal")
         sv = (f" (timing {self.sigma_V_timing_km_s:.2g} ⊕ normal {self.sigma_V_normal_km_s:.2g})"
-              if self.constraint is not None else "") + (f", birge {self.birge:.3g}" if self.birge > 1 else "")
-        return (f"{self.method}: n = {np.round(self.n_hat, 3)} {self.frame} (±{self.sigma_n_deg:.1f}°), "
+              if self.constraint is not None else "")
+        sv += f", birge {self.birge:.3g}" if self.birge > 1 else ""
+        n = np.round(self.n_hat, 3)
+        return (f"{self.method}: n = {n} {self.frame} (±{self.sigma_n_deg:.1f}°), "
                 f"V = {self.V_km_s:.1f} ± {self.sigma_V_km_s:.2g} km/s{sv}")
 
 # %% ../nbs/05_multispacecraft.ipynb #b1f03ef5
 def _fields_constrained(m, C, n0, normal_source) -> dict:
     "n̂ = n0 and V = 1/(m·n0) with its timing σ: the constrained solution."
     s = m @ n0
-    return dict(n_hat=n0, V_km_s=1 / s, sigma_V_km_s=np.sqrt(n0 @ C @ n0) / s**2, sigma_n_deg=np.nan,
-                method=f"constrained-normal (n from {normal_source})", constraint=f"n from {normal_source}",
-                orientation="as supplied normal")
+    return dict(n_hat=n0, V_km_s=1 / s, sigma_V_km_s=np.sqrt(n0 @ C @ n0) / s**2,
+                sigma_n_deg=np.nan, method=f"constrained-normal (n from {normal_source})",
+                constraint=f"n from {normal_source}", orientation="as supplied normal")
 
 # %% ../nbs/05_multispacecraft.ipynb #8ffa8c37
 def _fields_lsq(m, C, K, n0) -> dict:
-    "n̂ = m/|m| and V = 1/|m| with their σ: the fully resolved solution (and its angle to a given normal)."
+    "n̂ = m/|m| and V = 1/|m| with their σ: the fully resolved solution (and angle to a normal)."
     V = 1 / np.linalg.norm(m)
     n = m * V
     ang = float(np.degrees(np.arccos(min(1.0, abs(n @ n0))))) if n0 is not None else np.nan
@@ -288,11 +300,12 @@ def _fields_projection(k: int) -> dict:
                 method=method, constraint=None, orientation="undetermined (degenerate)")
 
 # %% ../nbs/05_multispacecraft.ipynb #4968ea88
-def _timing_fields(m, C, # (3,) solved slowness, s/km; (3,3) its covariance, s²/km²
-                   B, D, tau, w, # (k,3) resolved directions; (K,3) centred positions, km; (K,) times, s; (K,) weights
-                   constrained, n0, hint, # constrained?; constraint normal; (outward hint, frame) or None
-                   normal_source, K, # name of the normal's source; number of probes
-                  ) -> dict: # TimingResult fields
+def _timing_fields(
+    m, C, # (3,) solved slowness, s/km; (3,3) its covariance, s²/km²
+    B, D, tau, w, # (k,3) resolved directions; (K,3) centred positions, km; (K,) times, s; weights
+    constrained, n0, hint, # constrained?; constraint normal; (outward hint, frame) or None
+    normal_source, K, # name of the normal's source; number of probes
+) -> dict: # TimingResult fields
     "n̂, V, σ, method and orientation from a solved slowness (see the derivation for each case)."
     mn, flags = np.linalg.norm(m), []
     if mn == 0 or np.sqrt(np.trace(C)) > 0.5 * mn:
@@ -321,11 +334,12 @@ def _perp_axes(n0) -> tuple:
     return a, np.cross(n0, a)
 
 # %% ../nbs/05_multispacecraft.ipynb #6b62b5ac
-def _sigma_V_from_normal(D, tau, w, # (K,3) centred positions, km; (K,) times, s; (K,) weights, s⁻²
-                         n0, # (3,) constraint normal, unit
-                         sigma_deg, # its rms direction error (both axes), deg
-                        ) -> float: # 1σ of V from the normal's error, km/s (NaN if sigma_deg is not finite)
-    "σ of the constrained V from the direction error of the constraint normal (numerical derivative)."
+def _sigma_V_from_normal(
+    D, tau, w, # (K,3) centred positions, km; (K,) times, s; (K,) weights, s⁻²
+    n0, # (3,) constraint normal, unit
+    sigma_deg, # its rms direction error (both axes), deg
+) -> float: # 1σ of V from the normal's error, km/s (NaN if sigma_deg is not finite)
+    "σ of the constrained V from the direction error of the constraint normal (numerically)."
     if not np.isfinite(sigma_deg): return np.nan
     V = lambda n: 1 / (_lsq(D, tau, w, n[None])[0] @ n)
     h = 1e-5
@@ -336,10 +350,11 @@ def _sigma_V_from_normal(D, tau, w, # (K,3) centred positions, km; (K,) times, s
 def _normal_sigma(normal, # the supplied normal (vector or result object)
                   normal_sigma_deg, # σ given by the caller, deg, or None
                  ) -> float: # σ of the normal, deg (NaN when unknown)
-    "The supplied normal's σ: given, else its .sigma_N_deg / .sigma_n_deg, else NaN; refuse a negative σ."
+    "The supplied normal's σ: given, else its .sigma_N_deg / .sigma_n_deg, else NaN; refuse σ < 0."
     sn = normal_sigma_deg
     if sn is None:
-        sn = next((getattr(normal, a) for a in ("sigma_N_deg", "sigma_n_deg") if hasattr(normal, a)), np.nan)
+        own = (getattr(normal, a) for a in ("sigma_N_deg", "sigma_n_deg") if hasattr(normal, a))
+        sn = next(own, np.nan)
     sn = float(np.nan if sn is None else sn)
     if sn < 0:
         raise InputError(f"normal_sigma_deg must be ≥ 0 deg (or None/NaN if unknown), got {sn}")
@@ -350,11 +365,12 @@ def _add_normal_error(out: dict, D, tau, w, n0, sn: float, normal_source: str):
     "Put the normal's σ and its share of σ_V into the result fields `out` (in place), with flags."
     out["sigma_n_deg"], out["sigma_V_normal_km_s"] = sn, _sigma_V_from_normal(D, tau, w, n0, sn)
     if np.isfinite(sn):
-        out["sigma_V_km_s"] = float(np.hypot(out["sigma_V_timing_km_s"], out["sigma_V_normal_km_s"]))
+        sv = np.hypot(out["sigma_V_timing_km_s"], out["sigma_V_normal_km_s"])
+        out["sigma_V_km_s"] = float(sv)
     else:
-        out["flags"].append(f"σ of the supplied normal ({normal_source}) is unknown: sigma_n_deg is "
-                            "NaN and sigma_V_km_s covers timing errors only; pass normal_sigma_deg (deg) or "
-                            "an LMN/MVA result that carries it")
+        out["flags"].append(f"σ of the supplied normal ({normal_source}) is unknown: "
+                            "sigma_n_deg is NaN and sigma_V_km_s covers timing errors only; "
+                            "pass normal_sigma_deg (deg) or an LMN/MVA result that carries it")
     if sn > 20:
         out["flags"].append(f"normal σ = {sn:.3g}° is large: the linear σ_V is unreliable, check "
                             "it with n_mc")
@@ -371,7 +387,8 @@ def _birge(res, # (K,) residuals, s
 # %% ../nbs/05_multispacecraft.ipynb #134c4f64
 def _birge_flag(chi2: float, birge: float, res) -> str:
     "The warning when the timing σ is widened by the Birge ratio."
-    msg = (f"χ²/dof = {chi2:.3g} > 1 (residual rms {np.sqrt(np.mean(res**2)):.3g} s): timing σ multiplied by "
+    rms = np.sqrt(np.mean(res**2))
+    msg = (f"χ²/dof = {chi2:.3g} > 1 (residual rms {rms:.3g} s): timing σ multiplied by "
            f"the Birge ratio sqrt(χ²/dof) = {birge:.3g}")
     if chi2 > 4:
         msg += ("; the residuals exceed the timing errors, so the planar constant-speed model does "
@@ -384,19 +401,21 @@ def _tilted(n0, # (3,) unit normal
             rng, # numpy Generator
             size: int, # number of draws
            ) -> np.ndarray: # (size,3) unit normals
-    "Random unit normals about n0: Gaussian tilts of σ/√2 rad on each perpendicular axis (rms angle = σ)."
+    "Random unit normals about n0: Gaussian tilts of σ/√2 rad on each perpendicular axis (rms σ)."
     a, b = _perp_axes(n0)
     d = rng.normal(0, np.radians(sigma_deg) / np.sqrt(2), (size, 2))
     n = n0 + d[:, :1] * a + d[:, 1:] * b
     return n / np.linalg.norm(n, axis=1, keepdims=True)
 
 # %% ../nbs/05_multispacecraft.ipynb #bb9a5901
-def _mc_constrained(Dp, tp, # (n,K,3) drawn positions, km; (n,K) drawn times, s
-                    w, n0, sigma_n_deg, rng, # weights; constraint normal; its σ, deg (NaN: not tilted); Generator
-                   ) -> dict: # {"n", "sigma_V_km_s", "sigma_n_deg"}
+def _mc_constrained(
+    Dp, tp, # (n,K,3) drawn positions, km; (n,K) drawn times, s
+    w, n0, sigma_n_deg, rng, # weights; constraint normal; its σ, deg (NaN: not tilted); Generator
+) -> dict: # {"n", "sigma_V_km_s", "sigma_n_deg"}
     "Monte Carlo of the constrained V: the scalar slowness along each draw's (tilted) normal."
     n_mc = len(Dp)
-    nn = _tilted(n0, sigma_n_deg, rng, n_mc) if np.isfinite(sigma_n_deg) else np.broadcast_to(n0, (n_mc, 3))
+    if np.isfinite(sigma_n_deg): nn = _tilted(n0, sigma_n_deg, rng, n_mc)
+    else: nn = np.broadcast_to(n0, (n_mc, 3))
     p = np.einsum("skj,sj->sk", Dp, nn)
     ws = w / w.sum()
     pc, tc = p - (p @ ws)[:, None], tp - (tp @ ws)[:, None]
@@ -412,14 +431,15 @@ def _timing_mc(D, tau, # (K,3) centred positions, km; (K,) times, s
                n_mc, seed, # number of draws; RNG seed
                constrained, n0, sigma_n_deg, # m = s·n0?; the constraint normal or None; its σ, deg
               ) -> dict: # {"n", "sigma_V_km_s", "sigma_n_deg"}
-    "Monte Carlo σ of V and of the direction: perturb times, positions and a constraint normal, re-solve."
+    "Monte Carlo σ of V and direction: perturb times, positions and a constraint normal, re-solve."
     rng = np.random.default_rng(seed)
     Dp = D + rng.normal(0, sigma_r_km, (n_mc, *D.shape))
     tp = tau + rng.normal(0, 1, (n_mc, len(tau))) * sig_t
     if constrained: return _mc_constrained(Dp, tp, w, n0, sigma_n_deg, rng)
     m, _, _ = _lsq(Dp, tp, w, B)
     m0, _, _ = _lsq(D, tau, w, B)
-    ang = np.degrees(np.arccos(np.clip((m @ m0) / np.linalg.norm(m, axis=1) / np.linalg.norm(m0), -1, 1)))
+    cos = (m @ m0) / np.linalg.norm(m, axis=1) / np.linalg.norm(m0)
+    ang = np.degrees(np.arccos(np.clip(cos, -1, 1)))
     return {"n": n_mc, "sigma_V_km_s": float(np.std(1 / np.linalg.norm(m, axis=1))),
             "sigma_n_deg": float(np.sqrt(np.mean(ang**2)))}
 
@@ -441,10 +461,11 @@ def _sigma_t(sigma_t_s, # scalar σ, s, or dict probe → σ
 def _check_delays(tau):
     "Refuse identical crossing times: there is no delay to measure."
     if np.ptp(tau) < 1e-9:
-        raise GeometryError(f"all {len(tau)} crossing times are identical (zero delays): the speed would be "
-                            "infinite, or the boundary is parallel to the formation and passed all probes at once; "
-                            "timing cannot give n̂ or V. Check the crossing times, or use a single-spacecraft "
-                            "normal (MVA) instead")
+        raise GeometryError(f"all {len(tau)} crossing times are identical (zero delays): "
+                            "the speed would be infinite, or the boundary is parallel to the "
+                            "formation and passed all probes at once; timing cannot give n̂ or V. "
+                            "Check the crossing times, or use a single-spacecraft normal (MVA) "
+                            "instead")
 
 # %% ../nbs/05_multispacecraft.ipynb #d38e11fb
 def _hint_and_normal(outward_hint, hint_frame, normal, normal_frame, normal_source, frame) -> tuple:
@@ -460,10 +481,11 @@ def _hint_and_normal(outward_hint, hint_frame, normal, normal_frame, normal_sour
 def _check_not_perpendicular(B, n0, label: str, normal_source: str):
     "Refuse a constraint normal (nearly) ⊥ every resolved direction: the delays say nothing on V."
     if np.linalg.norm(B @ n0) < 0.05: # n0 within 3° of ⟂ to every resolved direction
-        raise GeometryError(f"the supplied normal ({normal_source}) is perpendicular to the {label} "
-                            f"formation (|n·ê| = {np.linalg.norm(B @ n0):.3f} over the resolved directions): the "
-                            "probes are not separated along n, so the delays carry no information on V; timing "
-                            "cannot be used for this crossing")
+        raise GeometryError(f"the supplied normal ({normal_source}) is perpendicular to the "
+                            f"{label} formation (|n·ê| = {np.linalg.norm(B @ n0):.3f} over the "
+                            "resolved directions): the probes are not separated along n, so the "
+                            "delays carry no information on V; timing cannot be used for this "
+                            "crossing")
 
 # %% ../nbs/05_multispacecraft.ipynb #5889008a
 def _solve(D, tau, w_t, Bs, sigma_r_km) -> tuple:
@@ -540,25 +562,26 @@ def _timing_fit(D, # (K,3) positions about the mesocentre, km
     return m, birge**2 * (Bs.T @ Cs @ Bs), res, w, chi2, birge
 
 # %% ../nbs/05_multispacecraft.ipynb #69ee5303
-def timing_normal(positions, # dict probe → (3,) position at its crossing time, km; or (K,3)
-                  times, # dict probe → crossing time (datetime64/ISO, or float s); or (K,) array
-                  *, sigma_t_s=0.1, # 1σ crossing-time error, s: scalar or dict probe → σ
-                  sigma_r_km: float = 0.1, # 1σ position error per component, km (assumed)
-                  normal=None, # constraint normal (3,), or a result with .frame and .n_hat/.N (outward)
-                  normal_frame: str | None = None, # frame of `normal` when it is a plain vector
-                  normal_source: str = "supplied normal", # where `normal` came from (.method)
-                  outward_hint=None, # a vector roughly outward (magnetosphere → sheath)
-                  hint_frame: str | None = None, # frame of `outward_hint` when it is a plain vector
-                  frame: str = "GSE", # frame of the positions
-                  constrain: str = "auto", # "auto": `normal` only if degenerate; "always"
-                  resolve_frac: float = 0.2, # a direction is resolved if σ(m_i) ≤ resolve_frac·|m|
-                  n_mc: int = 0, # Monte Carlo draws for σ (0 = linear propagation only)
-                  seed: int = 0, # Monte Carlo seed
-                  normal_sigma_deg: float | None = None, # 1σ of `normal`, deg (None: its own σ)
-                  string_E: float = 0.9, # elongation at or above which the formation is a "string"
-                  planar_P: float = 0.9, # planarity at or above which it is "planar"
-                  formation=None, # positions at ONE common time, km (None: `positions`)
-                 ) -> TimingResult: # n̂ ± σ_n (deg), V ± σ (km/s), method, degeneracy
+def timing_normal(
+    positions, # dict probe → (3,) position at its crossing time, km; or (K,3)
+    times, # dict probe → crossing time (datetime64/ISO, or float s); or (K,) array
+    *, sigma_t_s=0.1, # 1σ crossing-time error, s: scalar or dict probe → σ
+    sigma_r_km: float = 0.1, # 1σ position error per component, km (assumed)
+    normal=None, # constraint normal (3,), or a result with .frame and .n_hat/.N (outward)
+    normal_frame: str | None = None, # frame of `normal` when it is a plain vector
+    normal_source: str = "supplied normal", # where `normal` came from (.method)
+    outward_hint=None, # a vector roughly outward (magnetosphere → sheath)
+    hint_frame: str | None = None, # frame of `outward_hint` when it is a plain vector
+    frame: str = "GSE", # frame of the positions
+    constrain: str = "auto", # "auto": `normal` only if degenerate; "always"
+    resolve_frac: float = 0.2, # a direction is resolved if σ(m_i) ≤ resolve_frac·|m|
+    n_mc: int = 0, # Monte Carlo draws for σ (0 = linear propagation only)
+    seed: int = 0, # Monte Carlo seed
+    normal_sigma_deg: float | None = None, # 1σ of `normal`, deg (None: its own σ)
+    string_E: float = 0.9, # elongation at or above which the formation is a "string"
+    planar_P: float = 0.9, # planarity at or above which it is "planar"
+    formation=None, # positions at ONE common time, km (None: `positions`)
+) -> TimingResult: # n̂ ± σ_n (deg), V ± σ (km/s), method, degeneracy
     "Boundary normal and speed from crossing times at 2–4 spacecraft (constrained if degenerate)."
     frame = check_frame(frame, frame, "positions")
     geo, gflags, keys, D, tau, t_ref, sig_t = _timing_inputs(
@@ -593,10 +616,11 @@ def _position_series(x, # DataArray (time, comp) with attrs["frame"], or (t date
     return tt, np.asarray(r, float)
 
 # %% ../nbs/05_multispacecraft.ipynb #b290890e
-def positions_at(r_by_probe: dict, # probe → DataArray (time, comp) with attrs["frame"], or (t, (N,3) km)
-                 times: dict, # probe → crossing time (datetime64/ISO)
-                 *, frame: str = "GSE", # frame wanted; DataArrays must carry it in attrs["frame"]
-                ) -> dict: # probe → (3,) position at its crossing time, km, `frame`
+def positions_at(
+    r_by_probe: dict, # probe → DataArray (time, comp) with attrs["frame"], or (t, (N,3) km)
+    times: dict, # probe → crossing time (datetime64/ISO)
+    *, frame: str = "GSE", # frame wanted; DataArrays must carry it in attrs["frame"]
+) -> dict: # probe → (3,) position at its crossing time, km, `frame`
     "Each probe's position linearly interpolated to its own crossing time (e.g. from MEC R_gse)."
     out = {}
     for p, t in times.items():
