@@ -5,8 +5,8 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from mms_mp.core import FrameError, InputError
-from mms_mp.electric import (exb_velocity, exb_velocity_sync, normal_velocity, VelocitySource,
-                             robust_scatter, moment_sigma)
+from mms_mp.velocity import exb_velocity, exb_velocity_sync, VelocitySource, moment_sigma
+from mms_mp.electric import normal_velocity, robust_scatter
 
 vec = st.lists(st.floats(-200, 200), min_size=3, max_size=3).map(np.array)
 
@@ -89,7 +89,7 @@ def test_moment_sigma_known_values():
 def test_moment_sigma_unphysical_moments_are_nan_without_warning(T):
     # a noise-dominated moment (n ≤ 0 or T ≤ 0) has no defined v_th: σ must be NaN (not the floor), silently
     import warnings
-    from mms_mp.electric import fpi_source
+    from mms_mp.velocity import fpi_source
     T = np.array(T); n = np.where(np.arange(len(T)) % 3 == 0, -0.1, 2.0)
     with warnings.catch_warnings():
         warnings.simplefilter("error")

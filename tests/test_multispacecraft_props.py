@@ -9,7 +9,8 @@ from hypothesis import given, settings, assume, strategies as st, HealthCheck
 
 from mms_mp.core import InputError, FrameError, GeometryError, R_E_KM
 from mms_mp.delays import crossing_delays
-from mms_mp.multispacecraft import formation_geometry, timing_normal, positions_at, timing_from_crossings
+from mms_mp.formation import formation_geometry
+from mms_mp.multispacecraft import timing_normal, positions_at, timing_from_crossings
 
 SET = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 RC = np.array([60000.0, 2000.0, 5000.0])  # a dayside magnetopause position, km GSE

@@ -6,7 +6,8 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from mms_mp.core import InputError
-from mms_mp.electric import NormalVelocity, VelocitySource, normal_velocity, smooth_normal_velocity
+from mms_mp.velocity import VelocitySource
+from mms_mp.electric import NormalVelocity, normal_velocity, smooth_normal_velocity
 from mms_mp.motion import integrate_disp
 
 
