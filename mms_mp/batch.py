@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .core import InputError, EXIT_OK, EXIT_FAILED, exit_code, parse_trange
+from .core import InputError, EXIT_OK, EXIT_FAILED, exit_code, stages_exit, parse_trange
 from .pipeline import analyze
 from .outputs import write_csv_atomic
 from .report import run_report
@@ -127,7 +127,7 @@ def run_event(ev: dict, # one event row (read_events)
         _event_job(ev, odir, mode, plot)
         sub = odir / "analysis" if mode == "report" else odir  # run_report: the analysis set in analysis/
         doc = json.loads((sub / "mp_analysis.json").read_text())
-        row |= summary_row(doc) | {"exit_code": EXIT_OK}
+        row |= summary_row(doc) | {"exit_code": stages_exit(doc["status"])}
     except Exception as e:
         row |= {"status": "failed", "exit_code": exit_code(e), "error": f"{type(e).__name__}: {e}"}
         log = logging.getLogger("mms_mp.batch")

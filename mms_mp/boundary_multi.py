@@ -90,6 +90,7 @@ class MultiCrossings:
     R_used: dict = field(default_factory=dict)  # probe -> (3,3) rows L, M, N (`frame`) that timed it
     tilt_deg: float = 0.0  # common rotation of L about N applied by `tilt_scan`, deg (0.0: none)
     tilt_sigma_deg: float = np.nan  # 1σ of the L in use about N, deg (NaN: no density to test it)
+    note: str = ""  # why the crossings were not matched across probes ("": they were, or one probe)
 
 # %% ../nbs/10c_boundary_multi.ipynb #31b9a18e
 def shared_levels(pfs, # iterable of ProbeFeatures (same LMN frame)
@@ -177,6 +178,14 @@ def _groups(per: dict, pos: dict, probes: list, fr: str, max_delay_s: float) -> 
         groups.append(CrossingGroup(g[ref].direction, {p: g[p] for p in probes if p in g}, P, fr, ref))
     return sorted(groups, key=lambda g: g.crossings[g.ref].time)
 
+# %% ../nbs/10c_boundary_multi.ipynb #1d15ed0d
+def _window_or_why(max_delay_s, pos: dict, n_probes: int, fr: str, cfg: DetectorCfg) -> tuple:
+    "(matching window s, \"\") or (NaN, why the crossings cannot be matched across probes)."
+    if max_delay_s is not None: return float(max_delay_s), ""
+    if n_probes < 2: return 0.0, ""     # one probe: its crossings, nothing to match
+    try: return matching_window(pos, fr, cfg.min_boundary_speed_kms), ""
+    except InputError as e: return np.nan, f"crossings not matched across probes: {e}"
+
 # %% ../nbs/10c_boundary_multi.ipynb #721723da
 def detect_crossings_multi(event, # Event (mms_mp.data) or {probe: {quantity: DataArray}}
                            lmn, # LMN for all probes, or {probe: LMN}; bare 3×3 arrays in `frame`
@@ -201,8 +210,8 @@ def detect_crossings_multi(event, # Event (mms_mp.data) or {probe: {quantity: Da
         _, pfs, per = _detect_all(args, cfg, fr, share_levels, reuse=own)   # only B_L changes
         per = {p: mark_tilt(c, alpha) for p, c in per.items()}
     per = {p: with_tilt_sigma(c, scan.sigma_used, cfg) for p, c in per.items()}   # σ_t ⊕ the time L's σ costs
-    if max_delay_s is None:   # one probe: its crossings, nothing to match
-        max_delay_s = 0.0 if len(args) < 2 else matching_window(pos, fr, cfg.min_boundary_speed_kms)
+    max_delay_s, note = _window_or_why(max_delay_s, pos, len(args), fr, cfg)
+    groups = [] if note else _groups(per, pos, probes, fr, max_delay_s)
     R_used = {p: a[2] for p, a in args.items()}       # after the mean-L turn and the tilt
-    return MultiCrossings(per, _groups(per, pos, probes, fr, max_delay_s), max_delay_s, fr, R_used,
-                          float(np.degrees(alpha)), float(np.degrees(scan.sigma_used)))
+    return MultiCrossings(per, groups, max_delay_s, fr, R_used, float(np.degrees(alpha)),
+                          float(np.degrees(scan.sigma_used)), note)

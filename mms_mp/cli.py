@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import sys
 import time
@@ -17,7 +18,7 @@ import numpy as np
 
 from . import __version__
 from .core import (InputError, iso_ms, atomic_write, EXIT_OK, EXIT_USAGE, EXIT_NODATA,
-                         EXIT_FAILED, exit_code)
+                         EXIT_FAILED, EXIT_PARTIAL, exit_code, stages_exit)
 from .config import CONFIG_SECTIONS, load_config, merge_config
 from .schema import thickness_json
 from .overlay import overlay_template
@@ -271,6 +272,15 @@ def summary_lines(res, # mms_mp.stages.AnalysisResult
     figs = [str(v) for k, v in res.files.items() if k.startswith("figures/")]
     return out + ([f"figures: {', '.join(figs)}"] if figs else [])
 
+# %% ../nbs/16_cli.ipynb #84a49271
+def _finished(status: dict, # stage records: AnalysisResult.status, or the JSON's "status"
+             ) -> int: # 0, or 5 (EXIT_PARTIAL) when a stage failed
+    "Exit code of an analysis that ran to the end; each failed stage and its reason go to stderr."
+    for k, v in status.items():
+        st, why = (v["status"], v["reason"]) if isinstance(v, dict) else (v.status, v.reason)
+        if st == "failed": print(f"mms-mp: stage {k} failed: {why}", file=sys.stderr)
+    return stages_exit(status)
+
 # %% ../nbs/16_cli.ipynb #d621d422
 def cmd_analyze(args, # parsed arguments (build_parser)
                ) -> int: # exit code (errors are raised and mapped by main)
@@ -283,7 +293,7 @@ def cmd_analyze(args, # parsed arguments (build_parser)
                   pdf=bool(cfg.get("pdf")), progress=not args.quiet,
                   overlay_json=cfg.get("overlay_json"))
     if not args.quiet: print("\n".join(summary_lines(res)))
-    return EXIT_OK
+    return _finished(res.status)
 
 # %% ../nbs/16_cli.ipynb #0ba42c8e
 def demo_data(data_dir=None, # folder for the simulated CDFs (None: the shared cache)
@@ -313,7 +323,7 @@ def cmd_demo(args, # parsed arguments (build_parser)
     if not args.quiet:
         print("\n".join(summary_lines(res)))
         print(f"SIMULATED demo done in {time.perf_counter() - t0:.1f} s; data in {d}")
-    return EXIT_OK
+    return _finished(res.status)
 
 # %% ../nbs/16_cli.ipynb #4b25c05e
 def cmd_report(args, # parsed arguments (build_parser)
@@ -327,7 +337,8 @@ def cmd_report(args, # parsed arguments (build_parser)
                        config=_analysis_params(cfg))
     if not args.quiet:
         for k, p in files.items(): print(f"wrote {p}")
-    return EXIT_OK
+    doc = json.loads((files["analysis"] / "mp_analysis.json").read_text())
+    return _finished(doc["status"])
 
 # %% ../nbs/16_cli.ipynb #a7261b55
 def _not_ok(r, # one summary row whose status is not "ok"
@@ -346,7 +357,8 @@ def cmd_batch(args, # parsed arguments (build_parser)
         n_ok = int((summ["status"] == "ok").sum())
         print(f"{n_ok}/{len(summ)} events ok; summary in {Path(args.out) / 'summary.csv'}")
         for _, r in summ[summ["status"] != "ok"].iterrows(): print(f"  {r['event']}: {_not_ok(r)}")
-    return EXIT_FAILED if (summ["status"] == "failed").any() else EXIT_OK
+    if (summ["status"] == "failed").any(): return EXIT_FAILED
+    return EXIT_PARTIAL if (summ["exit_code"] == EXIT_PARTIAL).any() else EXIT_OK
 
 # %% ../nbs/16_cli.ipynb #b9312657
 def cmd_overlay_template(args, # parsed arguments (build_parser)
@@ -366,7 +378,7 @@ COMMANDS = {"demo": cmd_demo, "analyze": cmd_analyze, "report": cmd_report, "bat
 
 # %% ../nbs/16_cli.ipynb #1cd86c48
 def main(argv: list | None = None, # arguments (None: sys.argv[1:])
-        ) -> int: # exit code: 0 ok, 2 bad arguments, 3 no usable data, 4 analysis failed
+        ) -> int: # exit code: 0 ok, 2 bad arguments, 3 no usable data, 4 analysis failed, 5 a stage failed
     "Entry point of the `mms-mp` console script (no sub-command: `analyze`)."
     argv = default_command(sys.argv[1:] if argv is None else list(argv))
     try: args = build_parser().parse_args(argv)

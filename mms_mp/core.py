@@ -16,11 +16,11 @@ import numpy as np
 
 # %% auto #0
 __all__ = ['FRAMES', 'LEAP_SECONDS', 'TT2000_UTC0', 'TT2000_FILL', 'R_E_KM', 'MU0', 'M_P_KG', 'Q_E_C', 'EXIT_OK', 'EXIT_USAGE',
-           'EXIT_NODATA', 'EXIT_FAILED', 'MMSMPError', 'InputError', 'FrameError', 'NoDataError', 'GeometryError',
-           'check_frame', 'rotate_about_x', 'gse_gsm_angle', 'gse_to_gsm', 'gsm_to_gse', 'as_datetime64',
-           'parse_trange', 'seconds_since', 'from_seconds', 'iso_ms', 'tt2000_to_datetime64', 'datetime64_to_tt2000',
-           'TimeCleanReport', 'clean_times', 'atomic_write', 'write_json_atomic', 'exit_code', 'cache_root',
-           'format_sigma']
+           'EXIT_NODATA', 'EXIT_FAILED', 'EXIT_PARTIAL', 'MMSMPError', 'InputError', 'FrameError', 'NoDataError',
+           'GeometryError', 'check_frame', 'rotate_about_x', 'gse_gsm_angle', 'gse_to_gsm', 'gsm_to_gse',
+           'as_datetime64', 'parse_trange', 'seconds_since', 'from_seconds', 'iso_ms', 'tt2000_to_datetime64',
+           'datetime64_to_tt2000', 'TimeCleanReport', 'clean_times', 'atomic_write', 'write_json_atomic', 'exit_code',
+           'stages_exit', 'cache_root', 'format_sigma']
 
 # %% ../nbs/00_core.ipynb #866e3565
 class MMSMPError(Exception):
@@ -253,7 +253,7 @@ M_P_KG = 1.67262192e-27  # proton mass, kg (CODATA 2018)
 Q_E_C = 1.602176634e-19  # elementary charge, C (exact, SI 2019)
 
 # %% ../nbs/00_core.ipynb #e647f321
-EXIT_OK, EXIT_USAGE, EXIT_NODATA, EXIT_FAILED = 0, 2, 3, 4
+EXIT_OK, EXIT_USAGE, EXIT_NODATA, EXIT_FAILED, EXIT_PARTIAL = 0, 2, 3, 4, 5
 
 def exit_code(err: BaseException | None, # the exception that ended the command (None: success)
              ) -> int: # process exit code
@@ -262,6 +262,13 @@ def exit_code(err: BaseException | None, # the exception that ended the command 
     if isinstance(err, InputError): return EXIT_USAGE
     if isinstance(err, NoDataError): return EXIT_NODATA
     return EXIT_FAILED
+
+# %% ../nbs/00_core.ipynb #361458d5
+def stages_exit(status: dict, # stage -> {"status": ok|failed|skipped} (JSON) or a record with .status
+               ) -> int: # EXIT_PARTIAL if a stage failed, else EXIT_OK
+    "Exit code of an analysis that finished: 5 when a stage failed; skipped is not failed."
+    st = {v["status"] if isinstance(v, dict) else v.status for v in status.values()}
+    return EXIT_PARTIAL if "failed" in st else EXIT_OK
 
 # %% ../nbs/00_core.ipynb #a23779b9
 def cache_root(root=None, # explicit folder, or None

@@ -234,6 +234,7 @@ def stage_detect(res: AnalysisResult, # the analysis being built (updated in pla
     t = {p: res.event[p]["B_gse"]["time"].values for p in mc.crossings}
     flags = {crossing_key(c): edge_flags(c, (t[c.probe][0], t[c.probe][-1])) for c in res.crossings}
     res.edge_flags = {k: v for k, v in flags.items() if v}
+    if mc.note: res.status["detect"].reason = mc.note   # found on each probe, not matched
     return mc
 
 # %% ../nbs/14c_stages.ipynb #1431f291
@@ -464,6 +465,7 @@ def _timing_groups(res: AnalysisResult) -> list:
         have = ", ".join("MMS" + p for p in res.matched.crossings) or "none"
         raise StageSkipped(f"multi-spacecraft timing needs at least 2 probes; this analysis has "
                            f"{have}")
+    if res.matched.note: raise StageSkipped(res.matched.note)
     groups = [g for g in res.matched.groups
               if len(g.crossings) >= 2 and len(g.positions_km) == len(g.crossings)]
     if not groups: raise GeometryError("no crossing was matched on two or more probes with "

@@ -1,6 +1,7 @@
 """`mms-mp` command line: every exit code provoked for real, and the JSON of a real demo run.
 
-Exit codes (mms_mp.cli): 0 ok, 2 bad arguments / InputError, 3 no usable data (NoDataError), 4 analysis failed.
+Exit codes (mms_mp.cli): 0 ok, 2 bad arguments / InputError, 3 no usable data (NoDataError), 4 analysis failed,
+5 the analysis ran to the end but a stage failed.
 The simulated event comes from mms_mp.synthetic.demo_event_dir() (MMS_MP_CACHE is a temp dir, see conftest).
 """
 import json
@@ -129,7 +130,8 @@ def test_exit3_empty_data_dir(tmp_path):
 
 def test_without_ephemeris_mva_alone_and_no_timing(demo_dir, tmp_path, capsys):
     """A data folder without MEC (and, in the simulator, no FGM state positions): the LMN is MVA alone, said so,
-    and it matches the simulator's N; timing, which needs positions, says why it did not run."""
+    and it matches the simulator's N; crossings are found on every probe (the run exits 0, no stage failed);
+    timing, which needs positions, says why it did not run."""
     root = tmp_path / "no_mec"
     for f in demo_dir.rglob("*.cdf"):
         if "_mec_" in f.name: continue
@@ -144,7 +146,11 @@ def test_without_ephemeris_mva_alone_and_no_timing(demo_dir, tmp_path, capsys):
     for r in doc["lmn"].values():
         assert r["method"] == "MVA" and "no position" in r["reason"]
         assert np.degrees(np.arccos(abs(np.dot(r["N"], truth["N"]["value"])))) < 1.0
-    assert doc["status"]["timing"]["status"] != "ok" and doc["status"]["timing"]["reason"]
+    assert doc["status"]["timing"]["status"] == "skipped" and "positions" in doc["status"]["timing"]["reason"]
+    # each probe's crossings are still found, with their own normals; only the matching across probes is not done
+    assert doc["status"]["detect"]["status"] == "ok" and "not matched" in doc["status"]["detect"]["reason"]
+    assert {c["probe"] for c in doc["crossings"]} == {"1", "2", "3", "4"}
+    assert all(c["normal"]["n_hat"] for c in doc["crossings"])
 
 
 def test_exit2_uncreatable_output(demo_dir, tmp_path, capsys):
@@ -170,6 +176,22 @@ def test_exit4_analysis_failure(tmp_path, monkeypatch, capsys):
     assert "analysis failed: RuntimeError: disk full" in err and "Traceback" not in err
     assert main(args + ["-v"]) == 4
     assert "Traceback" in capsys.readouterr().err
+
+
+def test_exit5_a_failed_stage_is_not_success(demo_dir, tmp_path, monkeypatch, capsys):
+    "A stage that fails (here thickness) → the other outputs are written, stderr names it, exit 5, not 0."
+    import mms_mp.pipeline
+    def broken(res, cfg): raise RuntimeError("thickness blew up")
+    plan = tuple((n, broken if n == "thickness" else f, needs) for n, f, needs in mms_mp.pipeline.PLAN)
+    monkeypatch.setattr(mms_mp.pipeline, "PLAN", plan)
+    out = tmp_path / "o"
+    args = ["analyze", *TR, "--probes", "1", "2", "3", "4", "--source", "local", "--data-dir", str(demo_dir),
+            "--outdir", str(out), "--quiet"]
+    assert main(args) == 5
+    assert "stage thickness failed: RuntimeError: thickness blew up" in capsys.readouterr().err
+    doc = json.loads((out / "mp_analysis.json").read_text())
+    assert doc["status"]["thickness"]["status"] == "failed" and doc["status"]["timing"]["status"] == "ok"
+    assert len(doc["crossings"]) > 0
 
 
 def test_version_and_help(capsys):
