@@ -10,11 +10,11 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from .core import InputError, check_frame, as_datetime64, seconds_since, from_seconds, iso_ms
-from .minvar import MIN_SAMPLES, window_mva, x1_cone_deg
+from .minvar import MIN_SAMPLES, autocorr_time, window_mva, x1_cone_deg
 
 # %% auto #0
-__all__ = ['NestedScan', 'nested_scan', 'plateau', 'CrossingNormal', 'orient_triad', 'plateau_normal', 'no_window_normal',
-           'fallback_normal', 'local_scale', 'two_anchors', 'crossing_normal', 'crossing_normals']
+__all__ = ['BG_SPAN', 'BG_POINTS', 'NestedScan', 'nested_scan', 'plateau', 'CrossingNormal', 'orient_triad', 'plateau_normal',
+           'no_window_normal', 'fallback_normal', 'local_scale', 'two_anchors', 'crossing_normal', 'crossing_normals']
 
 # %% ../nbs/04b_normals.ipynb #7b989bce
 @dataclass
@@ -28,8 +28,9 @@ class NestedScan:
     sigma_ss_deg: np.ndarray  # (K,) Sonnerup–Scheible cone σ with every sample independent, deg
     sigma_deg: np.ndarray  # (K,) the same with M_eff independent samples, deg
     n: np.ndarray  # (K,) finite samples in each window
-    n_eff: np.ndarray  # (K,) independent samples, n/τ
+    n_eff: np.ndarray  # (K,) independent samples, n/τ (τ: the window's or the stretch's, the longer)
     frame: str  # frame of `normals`
+    sigma_own_deg: np.ndarray | None = None  # (K,) σ with each window's own τ: ranks the windows
     @property
     def ratio23(self) -> np.ndarray:
         "λ2/λ3 of every window (inf where λ3 = 0: a noise-free minimum-variance direction)."
@@ -67,6 +68,36 @@ def _span(t: np.ndarray, # (N,) datetime64[ns] sample times
     i = np.searchsorted(t, from_seconds(a, c) - pad)
     return int(i), int(np.searchsorted(t, from_seconds(b, c) + pad, "right"))
 
+# %% ../nbs/04b_normals.ipynb #070c5b50
+BG_SPAN = 2.0     # the τ stretch reaches this many widest-window widths either side of the crossing
+BG_POINTS = 4096  # most samples of the stretch used to measure τ (evenly thinned)
+
+def _stretch_tau(t: np.ndarray, # (N,) datetime64[ns] sample times, sorted
+                 B: np.ndarray, # (N,3) field, nT
+                 c: np.datetime64, # crossing time
+                 wins: np.ndarray, # (K,2) the scan's windows, s from c
+                 lo: float, hi: float, # earliest and latest time a window may reach, s from c
+                ): # normals (K,3) -> (K,) τ of B·n̂ on the stretch, samples of t (0: not resolved)
+    "τ of B·n̂ on a stretch BG_SPAN widest-window widths either side of the crossing, thinned."
+    W = float(wins[:, 1].max() - wins[:, 0].min())
+    span = np.array([[max(-BG_SPAN * W, lo), min(BG_SPAN * W, hi)]])
+    i, j = _span(t, c, span, True)
+    X = np.asarray(B[i:j], float)
+    X = X[np.isfinite(X).all(axis=1)]
+    step = max(1, len(X) // BG_POINTS)
+    X = X[::step]
+    def tau(N):
+        if len(X) < MIN_SAMPLES: return np.zeros(len(N))
+        k = np.array([autocorr_time(X @ n) for n in N])
+        return np.where(k >= 3, k * step, 0.0)
+    return tau
+
+def _slower(tau, n, n_eff, sig, s_ss) -> tuple:
+    "(n_eff, σ) per window, with the stretch's τ (samples) where it is longer than the window's own."
+    slow = tau > n / n_eff
+    ne = np.where(slow, np.maximum(n / np.where(slow, tau, 1.0), 2.0), n_eff)
+    return ne, np.where(slow, s_ss * np.sqrt((n - 1) / np.maximum(ne - 1, 1.0)), sig)
+
 # %% ../nbs/04b_normals.ipynb #8a18314d
 def nested_scan(t, # (N,) datetime64 sample times
                 B: np.ndarray, # (N,3) magnetic field, nT, `frame`
@@ -85,6 +116,7 @@ def nested_scan(t, # (N,) datetime64 sample times
     half = f * max(duration_s, 0.0) / 2
     wins = np.unique(np.column_stack([np.maximum(-half, lo), np.minimum(half, hi)]), axis=0)
     if is_sorted is None: is_sorted = bool(np.all(t[1:] >= t[:-1]))
+    tb = _stretch_tau(t, B, c, wins, lo, hi) if is_sorted else None
     i, j = _span(t, c, wins, is_sorted)
     t, B = t[i:j], np.asarray(B, float)[i:j]
     ts, ok = seconds_since(t, c), np.isfinite(B).all(axis=1)
@@ -100,9 +132,12 @@ def nested_scan(t, # (N,) datetime64 sample times
     N = np.array([r[3].normal for r in rows])
     N *= np.where(N @ N[0] < 0, -1.0, 1.0)[:, None]
     col = lambda f: np.array([f(r) for r in rows])
+    n, n_eff, sig = col(lambda r: r[2]), col(lambda r: r[4]), col(lambda r: r[5])
+    s_ss = col(lambda r: r[3].sigma_n_deg)
+    own = sig
+    if tb is not None: n_eff, sig = _slower(tb(N), n, n_eff, sig, s_ss)
     return NestedScan(c, col(lambda r: r[:2]), N, col(lambda r: r[3].vectors[0]), col(lambda r: r[3].eigenvalues),
-                      col(lambda r: r[3].sigma_n_deg), col(lambda r: r[5]), col(lambda r: r[2]),
-                      col(lambda r: r[4]), check_frame(frame, frame))
+                      s_ss, sig, n, n_eff, check_frame(frame, frame), own)
 
 # %% ../nbs/04b_normals.ipynb #12c55cd3
 def plateau(scan: NestedScan, # nested-window MVA of one crossing
@@ -185,13 +220,17 @@ def _sigma_L(scan: NestedScan, # nested-window MVA of one crossing
     win = np.sqrt(np.sum(_angles_from(Ls, L) ** 2) / max(len(run) - 1, 1))
     return float(np.hypot(rand, win))
 
+def _ranking(scan: NestedScan) -> np.ndarray:
+    "(K,) σ that ranks a scan's windows: each window's own-τ σ (else the reported σ)."
+    return scan.sigma_deg if scan.sigma_own_deg is None else scan.sigma_own_deg
+
 def plateau_normal(scan: NestedScan, # nested-window MVA of one crossing
                    run: np.ndarray, # indices of its stable plateau (from `plateau`)
                    R_ref: np.ndarray, # (3,3) reference rows L, M, N (N outward), `scan.frame`
                    constraint: str | None = None, # the constraint the scan used
                   ) -> CrossingNormal: # the plateau's best-determined normal with σ_random ⊕ σ_window
     "The crossing normal from a stable plateau: its smallest-σ window, and the plateau's spread about it."
-    k = run[np.nanargmin(scan.sigma_deg[run])]
+    k = run[np.nanargmin(_ranking(scan)[run])]
     L, M, N, c = orient_triad(scan.normals[k], scan.max_var[k], R_ref)
     sw = float(np.sqrt(np.sum(_angles_from(scan.normals[run], scan.normals[k]) ** 2) / max(len(run) - 1, 1)))
     sr = float(scan.sigma_deg[k])
@@ -225,7 +264,7 @@ def fallback_normal(scan: NestedScan, # nested-window MVA of one crossing
     "A flagged normal for a crossing whose nested windows show no stable plateau."
     ang = np.degrees(np.arccos(np.clip(np.abs(scan.normals @ R_ref[2]), 0, 1)))
     sw = float(np.sqrt(np.mean(ang**2)))
-    k = int(np.argmin(scan.sigma_deg))
+    k = int(np.argmin(_ranking(scan)))
     a, b = from_seconds(scan.windows[k], scan.t0)
     return CrossingNormal(R_ref[2], R_ref[0], R_ref[1], scan.frame, float(np.hypot(sigma_ref_deg, sw)),
                           float(sigma_ref_deg), sw, f"fallback: {source}", (a, b),
