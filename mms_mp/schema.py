@@ -75,6 +75,9 @@ UNITS = {
     "vn.*.smoothing.lam": "(km/s)⁻², the penalty weight of the Whittaker smoother (data weights are 1/σ²)",
     "vn.*.smoothing.phi": "dimensionless noise scale χ²/(m − edf); σ is widened by √φ where φ > 1",
     "vn.*.smoothing.order": "order of the difference penalty",
+    "crossings[].normal.n_eff": "independent samples in the reported window: its samples over the longer of two "
+                                "correlation times of B·n̂, the window's own and that of a stretch 2 widest-window "
+                                "widths either side",
     "provenance.quality.*.removed, .of": "numbers of samples",
     "status.*.seconds": "s, wall time of the stage",
 }
