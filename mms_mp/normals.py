@@ -70,7 +70,7 @@ def _span(t: np.ndarray, # (N,) datetime64[ns] sample times
 
 # %% ../nbs/04b_normals.ipynb #070c5b50
 BG_SPAN = 2.0     # the τ stretch reaches this many widest-window widths either side of the crossing
-BG_POINTS = 4096  # most samples of the stretch used to measure τ (evenly thinned)
+BG_POINTS = 1024  # most samples of the stretch used to measure τ (evenly thinned)
 
 def _stretch_tau(t: np.ndarray, # (N,) datetime64[ns] sample times, sorted
                  B: np.ndarray, # (N,3) field, nT
@@ -82,10 +82,9 @@ def _stretch_tau(t: np.ndarray, # (N,) datetime64[ns] sample times, sorted
     W = float(wins[:, 1].max() - wins[:, 0].min())
     span = np.array([[max(-BG_SPAN * W, lo), min(BG_SPAN * W, hi)]])
     i, j = _span(t, c, span, True)
-    X = np.asarray(B[i:j], float)
+    step = max(1, (j - i) // BG_POINTS)
+    X = np.asarray(B[i:j:step], float)
     X = X[np.isfinite(X).all(axis=1)]
-    step = max(1, len(X) // BG_POINTS)
-    X = X[::step]
     def tau(N):
         if len(X) < MIN_SAMPLES: return np.zeros(len(N))
         k = np.array([autocorr_time(X @ n) for n in N])
