@@ -5,29 +5,32 @@
 # %% ../nbs/03_data.ipynb #c8225929
 from __future__ import annotations
 
-import hashlib
-import json
 import os
-import time
 import warnings
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import xarray as xr
 from concurrent.futures import Future, ThreadPoolExecutor
 
-from .core import InputError, NoDataError, cache_root, iso_ms, parse_trange, write_json_atomic
-from .layout import (INSTRUMENTS, PRODUCTS, PROBES, STATE, Product, check_probe, file_time, find_local_files,
-                           parse_filename, search_dirs)
-from .cdfread import (DATATYPES, FPI_INVALID_MASK, OUT_OF_RANGE, RATES, SOURCES, SURVEY, FileBlock,
-                            _OPENED, download_files, read_product_file, time_order)
+from .core import InputError, NoDataError, iso_ms, parse_trange
+from .layout import (INSTRUMENTS, PRODUCTS, PROBES, STATE, Product, check_probe, file_time,
+                           find_local_files, parse_filename, search_dirs)
+from .cdfread import DATATYPES, RATES, SOURCES, SURVEY, FileBlock, _OPENED, download_files
+from .digest import (_sha_cache_on, _sha_compute, _sha_lookup, _sha_save, _stat_key,
+                           file_sha256, sha256_cache_file)
+from .products import ProductData, product_quantities, read_product, read_state
 
 # %% auto #0
-__all__ = ['DATA_CENTRES', 'POSITION_SOURCE', 'EPHEM_PAD', 'Event', 'ProductData', 'read_product', 'product_quantities',
-           'sha256_cache_file', 'file_sha256', 'MissingDataWarning', 'covers', 'reachable', 'uncovered', 'read_state',
-           'default_data_dir', 'load_event']
+__all__ = ['DATA_CENTRES', 'POSITION_SOURCE', 'EPHEM_PAD', 'Event', 'MissingDataWarning', 'covers', 'reachable', 'uncovered',
+           'default_data_dir', 'load_event', 'ProductData', 'read_product', 'product_quantities', 'read_state',
+           'sha256_cache_file', 'file_sha256']
+
+# %% ../nbs/03_data.ipynb #80f5c982
+# defined in mms_mp.products and mms_mp.digest; public here too, as before they moved
+_all_ = ["ProductData", "read_product", "product_quantities", "read_state", "sha256_cache_file",
+         "file_sha256"]
 
 # %% ../nbs/03_data.ipynb #2e23d9f2
 def _report_lines(data: dict, rates: list) -> list:
@@ -105,290 +108,6 @@ class Event:
             lines.append(f"  missing {what}: {m['reason']}")
         return "\n".join(lines)
     def __repr__(self) -> str: return self.summary()
-
-# %% ../nbs/03_data.ipynb #795c36f5
-@dataclass
-class ProductData:
-    "All records of one product for one probe inside the window, from one or more files."
-    prod: Product # catalogue entry
-    probe: str # "1".."4"
-    time: np.ndarray # (N,) datetime64[ns] UTC, strictly increasing
-    arrays: dict # CDF variable name -> (N,...) array
-    fill: dict # CDF variable name -> flat indices of fill values, or None
-    blocks: list # the FileBlocks read (info, time-cleaning counts; arrays released once joined)
-    n_duplicates: int # duplicate tags dropped (within and between files)
-    n_backward: int # backward steps found
-    n_nat: int # invalid tags dropped
-    out_of_range: dict = field(default_factory=dict) # CDF name -> flat indices outside VALIDMIN/MAX
-    n_dropped: int = 0 # records of blocks jumping back in time, dropped (within and between files)
-
-# %% ../nbs/03_data.ipynb #961b33bc
-def _join_index(parts: list, starts, w: int, n: int, order) -> np.ndarray | None:
-    "Flat indices (or None) of each block, as indices into the joined, `order`ed (n, w) array."
-    fs = [f + s0 * w for f, s0 in zip(parts, starts) if f is not None]
-    if not fs: return None
-    f = np.concatenate(fs)
-    if order is None: return f
-    m = np.zeros(n * w, bool)  # re-ordered records: move the indices with them
-    m[f] = True
-    return np.flatnonzero(m.reshape(n, w)[order])
-
-# %% ../nbs/03_data.ipynb #8f6985ef
-def _join_var(blocks: list, k: str, starts, n: int, isint: bool, order) -> tuple:
-    "Variable `k` of all blocks as one (n,...) array (fill → NaN, `order`ed) and its fill indices."
-    shape = next(x.arrays[k] for x in blocks if k in x.arrays).shape[1:]
-    w = int(np.prod(shape, dtype=int))
-    a = np.empty((n,) + shape, np.int64 if isint else np.float64)  # converted straight into place
-    for b, s0 in zip(blocks, starts):
-        a[s0:s0 + len(b.time)] = b.arrays[k] if k in b.arrays else (0 if isint else np.nan)
-    fs = [b.fill[k] + s0 * w for b, s0 in zip(blocks, starts) if b.fill.get(k) is not None]
-    if fs: a.reshape(-1)[np.concatenate(fs)] = np.nan  # fill values -> NaN (sparse: they are rare)
-    f = _join_index([b.fill.get(k) for b in blocks], starts, w, n, order)
-    return (a, f) if order is None else (a[order], f)
-
-# %% ../nbs/03_data.ipynb #652d5b55
-def _join_times(blocks: list) -> tuple:
-    "(joined tags, records kept or None, `TimeOrder` or None) of strictly increasing blocks."
-    t = np.concatenate([b.time for b in blocks]) if len(blocks) > 1 else blocks[0].time
-    # the join increases strictly too when every block starts after the previous one ends
-    if all(b.time[0] > a.time[-1] for a, b in zip(blocks, blocks[1:])): return t, None, None
-    order, rep = time_order(t)
-    return t, (order if rep is not None else None), rep
-
-# %% ../nbs/03_data.ipynb #7d716308
-def read_product(files: list, # FileInfo list from find_local_files (one product, one probe)
-                 prod: Product, # catalogue entry
-                 t0: np.datetime64, # window start (inclusive), UTC
-                 t1: np.datetime64, # window end (exclusive), UTC
-                ) -> tuple: # (ProductData or None, error messages naming unreadable files)
-    "Read and join every file of one product; unreadable files are skipped and reported."
-    blocks, errors = [], []
-    for f in files:
-        try: blocks.append(read_product_file(f, prod, t0, t1, raw=True))
-        except NoDataError as e: errors.append(str(e))
-    blocks = [b for b in blocks if len(b.time)]
-    if not blocks: return None, errors
-    t, order, rep = _join_times(blocks)
-    starts = np.cumsum([0] + [len(b.time) for b in blocks])
-    flags = {v.cdf_name(blocks[0].info.probe, prod.rate) for v in prod.vars if v.kind == "flags"}
-    arrays, fill = {}, {}
-    for k in dict.fromkeys(k for b in blocks for k in b.arrays):
-        first = next(x.arrays[k] for x in blocks if k in x.arrays)
-        isint = k in flags or np.issubdtype(first.dtype, np.integer)  # raw flags: converted here
-        arrays[k], fill[k] = _join_var(blocks, k, starts, len(t), isint, order)
-    ws = {k: int(np.prod(a.shape[1:], dtype=int)) for k, a in arrays.items()}
-    oor = {k: _join_index([b.out_of_range.get(k) for b in blocks], starts, ws[k], len(t), order)
-           for k in arrays}
-    oor = {k: i for k, i in oor.items() if i is not None}
-    for b in blocks: b.arrays, b.fill = {}, {}  # joined: release the per-file copies
-    r = (rep.n_duplicates, rep.n_backward, rep.n_dropped) if rep is not None else (0, 0, 0)
-    n_dup = r[0] + sum(b.n_duplicates for b in blocks)
-    n_back = r[1] + sum(b.n_backward for b in blocks)
-    t = t[order] if rep is not None else t
-    pdata = ProductData(prod, blocks[0].info.probe, t, arrays, fill, blocks, n_dup, n_back,
-                        sum(b.n_nat for b in blocks), oor,
-                        r[2] + sum(b.n_dropped for b in blocks))
-    return pdata, errors
-
-# %% ../nbs/03_data.ipynb #64d08a5c
-def _dataarrays_via_dataset(time, dvars: dict, energy: dict) -> dict:
-    "The DataArrays of `_dataarrays`, through one Dataset (xarray versions without the fast path)."
-    coords = {"time": pd.DatetimeIndex(time, name="time")}
-    if any("comp" in d for d, _, _ in dvars.values()): coords["comp"] = ["x", "y", "z"]
-    dv = {}
-    for k, (dims, a, attrs) in dvars.items():
-        if dims[-1] == "energy" and k in energy:
-            dims = ("time", f"energy_{k}")
-            coords[f"energy_eV_{k}"] = (dims, energy[k])
-        dv[k] = (dims, a, attrs)
-    ds = xr.Dataset(dv, coords)  # one shared time index (DataArrays one by one would copy it)
-    out = {}
-    for k in dv:
-        da = ds[k]
-        if any(d.startswith("energy_") for d in da.dims):  # contract names: energy, energy_eV
-            pairs = ((f"energy_{k}", "energy"), (f"energy_eV_{k}", "energy_eV"))
-            da = da.rename({n: m for n, m in pairs if n in da.dims or n in da.coords})
-        extra = [c for c in da.coords if c not in da.dims and c != "energy_eV"]
-        out[k] = da.reset_coords(drop=True) if da.ndim == 1 else da.drop_vars(extra)
-    return out
-
-# %% ../nbs/03_data.ipynb #0373235f
-_COMP: list = []  # the `comp` index (x, y, z), built once
-
-def _dataarrays(time, # (N,) datetime64[ns]
-                dvars: dict, # quantity -> (dims, array, attrs)
-                energy: dict, # quantity -> (N, E) energies, eV, for spectra
-               ) -> dict: # quantity -> DataArray
-    """DataArrays sharing one time index, built with xarray's direct constructor (no Dataset merge:
-    ~4x cheaper per product). The same objects as `_dataarrays_via_dataset`, the fallback when this
-    xarray lacks the constructor. Variables use `fastpath=True` (the arrays are numeric numpy already): the
-    normal path checks each array against dask's type, which imports dask (≈ 0.4 s) when it is installed."""
-    try:
-        PI = xr.indexes.PandasIndex
-        tix = pd.DatetimeIndex(time, name="time", copy=False)  # the tags as they are (pandas copies by default)
-        idx = dict(time=PI(tix, "time", coord_dtype=np.dtype("datetime64[ns]")))
-        var = dict(time=idx["time"].create_variables()["time"])
-        if any("comp" in dims for dims, _, _ in dvars.values()):  # vectors: the x, y, z axis (immutable, shared)
-            if not _COMP: _COMP.append(PI(pd.Index(["x", "y", "z"], name="comp"), "comp", coord_dtype=np.dtype("<U1")))
-            idx["comp"], var["comp"] = _COMP[0], _COMP[0].create_variables()["comp"]
-        out = {}
-        for k, (dims, a, attrs) in dvars.items():
-            c = {d: var[d] for d in dims if d in var}
-            if k in energy: c["energy_eV"] = xr.Variable(("time", "energy"), energy[k], fastpath=True)
-            ix = {d: idx[d] for d in dims if d in idx}
-            out[k] = xr.DataArray(xr.Variable(dims, a, attrs, fastpath=True), c, name=k, indexes=ix, fastpath=True)
-        return out
-    except (TypeError, AttributeError, AssertionError, ValueError):
-        return _dataarrays_via_dataset(time, dvars, energy)
-
-# %% ../nbs/03_data.ipynb #ca74e2a8
-def _flag_records(pd_: ProductData) -> np.ndarray:
-    "(N,) bool: records the flags invalidate (FGM: flag ≠ 0; FPI: `FPI_INVALID_BITS`), set to NaN."
-    prod, p = pd_.prod, pd_.probe
-    fv = next((v for v in prod.vars if v.kind == "flags"), None)
-    flags = pd_.arrays.get(fv.cdf_name(p, prod.rate)) if fv else None
-    if flags is None: return np.zeros(len(pd_.time), bool)
-    bad = flags != 0 if prod.instrument == "fgm" else (flags & FPI_INVALID_MASK) != 0
-    if bad.any():  # flagged records -> NaN, once per CDF variable, in place
-        names = {v.cdf_name(p, prod.rate) for v in prod.vars if v.kind != "flags"}
-        rows = np.flatnonzero(bad)  # indices: one scan of the mask, not one per variable
-        for nm in names & set(pd_.arrays): pd_.arrays[nm][rows] = np.nan
-    return bad
-
-# %% ../nbs/03_data.ipynb #8377f464
-def _add_temperatures(out: dict, qc: dict, N: int):
-    "Add the scalar temperatures T = (T∥ + 2 T⊥)/3 of FPI ions and electrons, with their qc counts."
-    for q in ("i", "e"):
-        if f"T{q}_para" in out and f"T{q}_perp" in out:
-            a = out[f"T{q}_para"]
-            # same time axis: plain numpy
-            T = (a.values + 2 * out[f"T{q}_perp"].values) / 3
-            T = a.copy(deep=False, data=xr.Variable(a.dims, T, fastpath=True))   # time index shared, not copied
-            T.attrs = dict(a.attrs, var=f"(temppara + 2 tempperp)/3 of {a.attrs['var']}")
-            out[f"T{q}"] = T
-            qc[f"T{q}"] = dict(n=N, fill=0, flagged=0, nan=int(np.isnan(T.values).sum()))
-
-# %% ../nbs/03_data.ipynb #9750fad3
-def _columns(idx, w: int, col: int | None):
-    "Flat indices of an (N, w) vector4 array that fall in column `col` (None: the first three)."
-    if idx is None: return None
-    return idx[(idx % w == col) if col is not None else (idx % w < 3)]
-
-# %% ../nbs/03_data.ipynb #3dc7b802
-def product_quantities(pd_: ProductData, # one product read by read_product
-                      ) -> tuple: # ({quantity: DataArray}, {quantity: qc counts})
-    "Canonical DataArrays (units, frame, provenance attrs) with flags applied and counted."
-    prod, p = pd_.prod, pd_.probe
-    N = len(pd_.time)
-    src = ",".join(b.info.name for b in pd_.blocks)
-    sim = any(b.simulated for b in pd_.blocks)
-    bad = _flag_records(pd_)
-    nbad = int(bad.sum())
-    dvars, energy, qc = {}, {}, {}
-    for v in prod.vars:
-        nm = v.cdf_name(p, prod.rate)
-        if nm not in pd_.arrays or v.name == "fgm_flag": continue
-        a = pd_.arrays[nm]
-        fi, oi = pd_.fill.get(nm), pd_.out_of_range.get(nm)
-        attrs = dict(units=v.units, frame=v.frame, instrument=prod.instrument, rate=prod.rate,
-                     datatype=prod.datatype, source=src, var=nm, simulated=sim)
-        if prod.part: attrs["part"] = prod.part
-        if v.kind == "flags":
-            dvars[v.name] = (("time",), a, attrs)
-            qc[v.name] = dict(n=N, nonzero=int(np.count_nonzero(a)), invalidating=nbad)
-            continue
-        w = int(np.prod(a.shape[1:], dtype=int))
-        if v.kind == "vector4":
-            fi, oi = _columns(fi, w, v.col), _columns(oi, w, v.col)
-            a = a[:, v.col] if v.col is not None else a[:, :3]
-        # records holding fill values
-        rows = None if fi is None or not len(fi) else np.unique(fi // w)
-        vec = v.kind in ("vector", "vector4")
-        dims = ("time",) if a.ndim == 1 else ("time", "comp") if vec else ("time", "energy")
-        if v.kind == "spectrum":
-            e = pd_.arrays.get(v.depend_1.format(p=p, rate=prod.rate))
-            if e is not None: energy[v.name] = np.broadcast_to(e, a.shape)
-        dvars[v.name] = (dims, a, attrs)
-        nf = 0 if rows is None else len(rows)
-        both = nbad + nf - (int(bad[rows].sum()) if nf else 0)
-        qc[v.name] = dict(n=N, fill=nf, flagged=both - nf, nan=both)
-        if oi is not None and len(oi):  # records outside VALIDMIN/VALIDMAX: NaN, counted in fill
-            qc[v.name].update(out_of_range=len(np.unique(oi // w)), screening=OUT_OF_RANGE)
-    out = _dataarrays(pd_.time, dvars, energy)
-    _add_temperatures(out, qc, N)
-    return out, qc
-
-# %% ../nbs/03_data.ipynb #62b4c169
-_SHA_MEM: dict = {}  # absolute path -> [st_dev, st_ino, st_size, st_mtime_ns, st_ctime_ns, sha256]
-_SHA_NEW: dict = {}  # entries added in this process, not yet written to disk
-_SHA_DISK_READ: list = [False]
-_RACY_NS = 2 * 10**9  # files changed this recently are not remembered
-
-def sha256_cache_file() -> Path: # sha256_cache.json in `core.cache_root()`
-    "Where `file_sha256` keeps digests between sessions."
-    return cache_root() / "sha256_cache.json"
-
-# %% ../nbs/03_data.ipynb #1591be69
-def _sha_cache_on() -> bool:
-    "False when $MMS_MP_SHA256_CACHE turns the digest cache off (0, off, false, no)."
-    on = os.environ.get("MMS_MP_SHA256_CACHE", "1").strip().lower()
-    return on not in ("0", "off", "false", "no")
-
-# %% ../nbs/03_data.ipynb #b81768d2
-def _stat_key(st) -> list: return [st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns]
-
-# %% ../nbs/03_data.ipynb #743fc00c
-def _sha256(path) -> str:
-    with open(path, "rb") as f: return hashlib.file_digest(f, "sha256").hexdigest()
-
-# %% ../nbs/03_data.ipynb #f07a4a3a
-def _sha_lookup(path: str, key: list) -> str | None:
-    e = _SHA_MEM.get(path)
-    if e is None and not _SHA_DISK_READ[0]:
-        _SHA_DISK_READ[0] = True
-        try:
-            disk = json.loads(sha256_cache_file().read_text())
-            for k, v in disk.items():
-                if isinstance(v, list) and len(v) == 6: _SHA_MEM.setdefault(k, v)
-        except (OSError, ValueError, AttributeError): pass
-        e = _SHA_MEM.get(path)
-    return e[5] if e is not None and e[:5] == key else None
-
-# %% ../nbs/03_data.ipynb #2b529f69
-def _sha_compute(path: str, key: list) -> str:
-    "Hash `path`; remember the digest if the file did not change while read and is not racily new."
-    sha = _sha256(path)
-    try: after = _stat_key(os.stat(path))
-    except OSError: return sha
-    if _sha_cache_on() and after == key and time.time_ns() - max(key[3], key[4]) > _RACY_NS:
-        _SHA_MEM[path] = _SHA_NEW[path] = key + [sha]
-    return sha
-
-# %% ../nbs/03_data.ipynb #6edb3ab8
-def _sha_save():
-    "Merge this process's new digests into the cache file (atomic replace; errors ignored)."
-    if not _SHA_NEW or not _sha_cache_on(): return
-    f = sha256_cache_file()
-    try: disk = json.loads(f.read_text()) if f.exists() else {}
-    except (OSError, ValueError): disk = {}
-    if not isinstance(disk, dict): disk = {}
-    disk.update(_SHA_NEW)
-    _SHA_NEW.clear()
-    disk = dict(list(disk.items())[-100_000:])  # bounded: keep the most recent entries
-    try: write_json_atomic(f, disk, indent=0)
-    except OSError: pass
-
-# %% ../nbs/03_data.ipynb #ad423efb
-def file_sha256(path, # a file
-                cache: bool = True, # use and fill the digest cache (False: always hash the bytes)
-               ) -> str: # hex SHA-256 of the file's content
-    "SHA-256 of a file, from the cache when its (device, inode, size, mtime, ctime) are unchanged."
-    path = os.path.abspath(path)
-    key = _stat_key(os.stat(path))
-    if not (cache and _sha_cache_on()): return _sha256(path)
-    sha = _sha_lookup(path, key) or _sha_compute(path, key)
-    _sha_save()
-    return sha
 
 # %% ../nbs/03_data.ipynb #06676930
 class MissingDataWarning(UserWarning):
@@ -687,38 +406,8 @@ def _load_instrument(ev: Event, root: Path, p: str, ins: str, rate: str, source:
     for g in got: _record(ev, p, ins, [g], reason, pool)
     ev.missing += miss
 
-# %% ../nbs/03_data.ipynb #b438365f
-POSITION_SOURCE = "FGM state (MEC absent)"
-
-def _state_bounds(t: np.ndarray, t0, t1) -> tuple:
-    "(i0, i1): records [i0, i1) of sorted tags `t` in [t0, t1) plus one record on either side."
-    i0 = max(int(np.searchsorted(t, t0, "right")) - 1, 0)
-    i1 = min(int(np.searchsorted(t, t1, "left")), len(t) - 1) + 1
-    return i0, i1
-
-# %% ../nbs/03_data.ipynb #59eb3570
-def _take(pdata: ProductData, i0: int, i1: int) -> ProductData:
-    "Records [i0, i1) of `pdata` (fill and out-of-range indices moved with them)."
-    def cut(f, w):
-        if f is None: return None
-        f = f[(f >= i0 * w) & (f < i1 * w)] - i0 * w
-        return f if len(f) else None
-    ws = {k: int(np.prod(a.shape[1:], dtype=int)) for k, a in pdata.arrays.items()}
-    return replace(pdata, time=pdata.time[i0:i1],
-                   arrays={k: a[i0:i1] for k, a in pdata.arrays.items()},
-                   fill={k: cut(f, ws[k]) for k, f in pdata.fill.items()},
-                   out_of_range={k: cut(f, ws[k]) for k, f in pdata.out_of_range.items()})
-
-# %% ../nbs/03_data.ipynb #ed2794ef
-def read_state(files: list, # FileInfo list of one FGM product (the files B was read from)
-               prod: Product, # its `STATE` entry
-               t0: np.datetime64, t1: np.datetime64, # window, UTC
-              ) -> tuple: # (ProductData or None, error messages naming unreadable files)
-    "FGM state records of `files`: deduplicated, sorted, in [t0, t1) plus one on either side."
-    wide = np.timedelta64(int(prod.max_span_s * 1e9), "ns")
-    pdata, errors = read_product(files, prod, t0 - wide, t1 + wide)
-    if pdata is None: return None, errors
-    return _take(pdata, *_state_bounds(pdata.time, t0, t1)), errors
+# %% ../nbs/03_data.ipynb #eb718721
+POSITION_SOURCE = "FGM state (MEC absent)"  # `position_source` and `rate_reason` of FGM positions
 
 # %% ../nbs/03_data.ipynb #40345d33
 def _fgm_files(ev: Event, p: str) -> dict:

@@ -15,7 +15,8 @@ import numpy as np
 import pytest
 
 from mms_mp.core import R_E_KM, NoDataError
-from mms_mp.data import FPI_INVALID_MASK, POSITION_SOURCE, load_event
+from mms_mp.cdfread import FPI_INVALID_MASK
+from mms_mp.data import POSITION_SOURCE, load_event
 
 ROOT = Path(__file__).parent / "fixtures" / "real"
 FGM = ROOT / "mms1" / "fgm" / "brst" / "l2"
