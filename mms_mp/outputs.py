@@ -43,14 +43,24 @@ def write_csv_atomic(path, # destination .csv
     return Path(path)
 
 # %% ../nbs/14d_outputs.ipynb #9112230f
+def _normal_cols(n, # (3,) unit normal, or None
+                 frame: str, # its frame
+                 rows: int, # table length
+                ) -> dict: # n_x_<frame>, n_y_<frame>, n_z_<frame>: the normal on every row (NaN: none)
+    "The normal a table's numbers are along, as columns that name its frame."
+    v = np.full(3, np.nan) if n is None else np.asarray(n, float)
+    return {f"n_{c}_{frame.lower()}": np.full(rows, x) for c, x in zip("xyz", v)}
+
 def _disp_table(d, # motion.DispResult
-               ):  # pandas DataFrame: time ISO, Δs and its σ (km), gap-free segment (each starts at 0)
+                n, # (3,) the unit normal V_N was projected on (None: not known)
+                frame: str, # frame of n
+               ):  # pandas DataFrame: time ISO, Δs and its σ (km), segment (each starts at 0), n̂
     import pandas as pd
     t = np.asarray(d.t)
     cols = ("disp_km", "sigma_random_km", "sigma_systematic_km", "sigma_total_km")
     return pd.DataFrame({"time": iso_ms(t) if len(t) else [],
                          **{k: np.asarray(getattr(d, k), float) for k in cols},
-                         "segment": np.asarray(d.segment, int)})
+                         "segment": np.asarray(d.segment, int), **_normal_cols(n, frame, len(t))})
 
 # %% ../nbs/14d_outputs.ipynb #28cab0c0
 def _vn_table(v, # electric.NormalVelocity, smoothed
@@ -61,21 +71,26 @@ def _vn_table(v, # electric.NormalVelocity, smoothed
     return pd.DataFrame({"time": iso_ms(np.asarray(v.t)), "V_N_kms": v.V_N,
                          "sigma_V_N_kms": v.sigma_V_N, "V_N_blend_kms": b.V_N,
                          "sigma_V_N_blend_kms": b.sigma_V_N,
-                         **{col(k): x for k, x in b.per_source.items()}})
+                         **{col(k): x for k, x in b.per_source.items()},
+                         **_normal_cols(v.n_hat, v.frame, len(v.t))})
 
 # %% ../nbs/14d_outputs.ipynb #46b1e794
 def write_tables(res: AnalysisResult, # the analysis
                  outdir: Path, # output folder
                 ) -> dict: # name -> path written
-    "layer_thickness.csv, displacement_<probe>.csv and normal_velocity_<probe>.csv (km, km/s)."
+    "layer_thickness.csv, displacement_<probe>.csv, normal_velocity_<probe>.csv (km, km/s; n̂ in GSE)."
     import pandas as pd
-    th = [thickness_json(t) | {"flags": ";".join(t.flags)} for t in res.thickness]
-    cols = ["probe", "time", "thickness_km", "sigma_km", "method", "flags"]
+    nc = lambda t: {k: v[0] for k, v in _normal_cols(t.n_hat, "GSE", 1).items()}
+    th = [thickness_json(t) | {"flags": ";".join(t.flags)} | nc(t) for t in res.thickness]
+    cols = ["probe", "time", "thickness_km", "sigma_km", "method", "normal", "n_x_gse", "n_y_gse",
+            "n_z_gse", "flags"]
     out = {"layer_thickness.csv": write_csv_atomic(outdir / "layer_thickness.csv",
                                                    pd.DataFrame(th, columns=cols))}
     for p, d in res.displacement.items():
         name = f"displacement_{p}.csv"
-        out[name] = write_csv_atomic(outdir / name, _disp_table(d))
+        v = res.vn.get(p)
+        n, fr = (None, "GSE") if v is None else (v.n_hat, v.frame)
+        out[name] = write_csv_atomic(outdir / name, _disp_table(d, n, fr))
     for p, v in res.vn.items():
         df = _vn_table(v, res.vn_blend.get(p, v))
         out[f"normal_velocity_{p}.csv"] = write_csv_atomic(outdir / f"normal_velocity_{p}.csv", df)

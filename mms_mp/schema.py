@@ -196,6 +196,8 @@ def physics_checks(d: dict, # a document that passed the type checks
     _lmn_checks(d, errs)
     _crossing_checks(d, errs)
     _unit_check((d.get("timing") or {}).get("n_hat"), "timing.n_hat", errs)
+    for i, t in enumerate(d.get("thickness") or []):
+        if isinstance(t, dict): _unit_check(t.get("n_hat"), f"thickness[{i}].n_hat", errs)
     for p, v in ((d.get("detection") or {}).get("L") or {}).items():
         _unit_check(v, f"detection.L.{p}", errs)
     tr = d.get("trange")
@@ -359,6 +361,7 @@ def thickness_json(t, # thickness.Thickness
     "JSON entry of one layer-thickness result (km)."
     return {"probe": str(t.probe), "time": iso_ms(t.time), "thickness_km": _f(t.thickness_km),
             "sigma_km": _f(t.sigma_km), "method": str(t.method), "normal": str(t.normal),
+            "n_hat": None if getattr(t, "n_hat", None) is None else _vec(t.n_hat),
             "flags": [str(f) for f in t.flags]}
 
 # %% ../nbs/14b_schema.ipynb #a7fe7fac

@@ -543,7 +543,7 @@ def crossing_thickness(res: AnalysisResult, # the analysis, after `displacement`
     n, disp = (lv.n_hat, lv.disp) if lv else (res.lmn[c.probe].N, res.displacement[c.probe])
     along = f"crossing normal ({lv.normal_method})" if lv else "event LMN N"
     ts = layer_thicknesses([c], disp, positions=pos, n_hat=n, frame="GSE", timing=res.timings or None)
-    return [replace(t, normal=along) for t in ts]
+    return [replace(ts[0], normal=along)] + ts[1:]   # the timing checks keep their timing n̂
 
 # %% ../nbs/14c_stages.ipynb #efebefce
 def stage_thickness(res: AnalysisResult, # the analysis being built (updated in place)

@@ -5,7 +5,7 @@
 # %% ../nbs/11_thickness.ipynb #654e1e3a
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -32,6 +32,7 @@ class Thickness:
     sc_motion_km: float = np.nan  # spacecraft displacement along n̂ between the edges (included), km
     flags: tuple = ()  # e.g. "sc_motion_ignored", "gap_in_layer", crossing flags passed on
     normal: str = ""  # the normal n̂ it is measured along (e.g. "event LMN N"); "" when not stated
+    n_hat: np.ndarray | None = None  # (3,) that unit normal, in the frame of the analysis; None: not given
 
     def to_dict(self) -> dict:
         "JSON-ready dict."
@@ -46,6 +47,7 @@ class Thickness:
             sc_motion_km=float(self.sc_motion_km),
             flags=list(self.flags),
             normal=self.normal,
+            n_hat=None if self.n_hat is None else [float(x) for x in self.n_hat],
         )
 
 # %% ../nbs/11_thickness.ipynb #1779a5ce
@@ -205,6 +207,19 @@ def _timing_speed(tm, # TimingResult (or a dict: V_km_s, sigma_V_km_s, n_hat, fr
         V = V * np.sign(np.dot(nt, n))
     return float(V), float(sV or 0.0)
 
+def _unit(n) -> np.ndarray | None:
+    "n as a unit vector (None stays None)."
+    return None if n is None else np.asarray(n, float) / np.linalg.norm(n)
+
+def _timing_n(tm, # TimingResult, dict or (V, σ_V)
+              n, # (3,) our unit normal, or None
+             ) -> np.ndarray | None: # the timing unit normal, turned to our side; None: it has none
+    "The normal a timing thickness is measured along."
+    nt = None if isinstance(tm, tuple) else _get(tm, "n_hat")
+    if nt is None: return None
+    nt = _unit(nt)
+    return nt if n is None else nt * (np.sign(nt @ np.asarray(n, float)) or 1.0)
+
 # %% ../nbs/11_thickness.ipynb #fa908fb0
 def layer_thicknesses(crossings, # list of Crossing (any probes), or {probe: list of Crossing}
                       disp, # DispResult for every probe, or {probe: DispResult}
@@ -225,12 +240,13 @@ def layer_thicknesses(crossings, # list of Crossing (any probes), or {probe: lis
         d = disp[c.probe] if isinstance(disp, dict) else disp
         pos = positions.get(c.probe) if isinstance(positions, dict) else positions
         n = n_hat.get(c.probe) if isinstance(n_hat, dict) else n_hat
-        out.append(layer_thickness(c, d, positions=pos, n_hat=n, frame=frame))
+        out.append(replace(layer_thickness(c, d, positions=pos, n_hat=n, frame=frame), n_hat=_unit(n)))
         tm = _timing_for(c, timing)
         if tm is None: continue
         V, sV = _timing_speed(tm, n, frame)
         vsc = out[-1].sc_motion_km / c.duration_s if np.isfinite(out[-1].sc_motion_km) else 0.0
-        chk.append(timing_thickness(c, V, sV, vsc, disp=d))
+        tt = timing_thickness(c, V, sV, vsc, disp=d)
+        chk.append(replace(tt, n_hat=_timing_n(tm, n), normal="timing n̂ of its crossing group"))
     return out + chk
 
 # %% ../nbs/11_thickness.ipynb #4872c1ac

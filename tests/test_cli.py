@@ -372,3 +372,24 @@ def test_probes_with_commas_as_pyspedas_users_write_them():
                                                   "2019-01-27T12:55", "--probes", *p])
     assert event_config(args("1,2", "3"))["probes"] == event_config(args("1", "2", "3"))["probes"] == ["1", "2", "3"]
     assert event_config(args("1, 2"))["probes"] == ["1", "2"]
+
+
+def test_csv_tables_carry_the_normal_they_are_along(demo_run):
+    "Each CSV names the normal of its numbers: V_N and Δs along the event N (JSON lmn), thickness along its own."
+    import pandas as pd
+    out = demo_run[1]
+    doc = json.loads((out / "mp_analysis.json").read_text())
+    for p, lmn in doc["lmn"].items():
+        for name in (f"normal_velocity_{p}.csv", f"displacement_{p}.csv"):
+            df = pd.read_csv(out / name)
+            np.testing.assert_allclose(df[["n_x_gse", "n_y_gse", "n_z_gse"]].to_numpy(),
+                                       np.tile(lmn["N"], (len(df), 1)), atol=1e-12)
+    th = pd.read_csv(out / "layer_thickness.csv", dtype={"probe": str})
+    n = th[["n_x_gse", "n_y_gse", "n_z_gse"]].to_numpy()
+    np.testing.assert_allclose(np.linalg.norm(n, axis=1), 1.0, atol=1e-9)
+    want = {(t["probe"], t["time"], t["method"]): t["n_hat"] for t in doc["thickness"]}
+    for (_, r), v in zip(th.iterrows(), n):
+        np.testing.assert_allclose(v, want[(r["probe"], r["time"], r["method"])], atol=1e-9)
+    own = th[th.method == "integrated V_N"]
+    assert own.normal.str.startswith("crossing normal").all()
+    assert (th[th.method != "integrated V_N"].normal == "timing n̂ of its crossing group").all()
