@@ -495,7 +495,8 @@ def _no_data_hint(root: Path, # the data root searched
 # %% ../nbs/03_data.ipynb #da4a7ddc
 def _warn_partial(ev: Event):
     "One `MissingDataWarning` naming the products whose samples do not span the window (ends or gaps)."
-    part = [f"  mms{x['probe']} {x['instrument']} {x['rate']}: {x['data_start']}–{x['data_end']}"
+    dt = lambda x: f" {x['datatype']}" if x.get("datatype") else ""   # FPI DIS and DES apart
+    part = [f"  mms{x['probe']} {x['instrument']} {x['rate']}{dt(x)}: {x['data_start']}–{x['data_end']}"
             for x in ev.loaded if not x.get("covers_window", True) and x.get("data_start")]
     if part:
         t0, t1 = ev.trange
