@@ -179,7 +179,12 @@ def _groups(per: dict, pos: dict, probes: list, fr: str, max_delay_s: float) -> 
     return sorted(groups, key=lambda g: g.crossings[g.ref].time)
 
 # %% ../nbs/10c_boundary_multi.ipynb #1d15ed0d
-def _window_or_why(max_delay_s, pos: dict, n_probes: int, fr: str, cfg: DetectorCfg) -> tuple:
+def _window_or_why(max_delay_s, # the matching window asked for, s (None: from the formation)
+                   pos: dict, # probe -> (t, r km) positions in `fr`
+                   n_probes: int, # probes with crossings
+                   fr: str, # frame name, for messages
+                   cfg: DetectorCfg, # min_boundary_speed_kms sizes the window
+                  ) -> tuple: # (window s, "") or (NaN, why the probes are not matched)
     "(matching window s, \"\") or (NaN, why the crossings cannot be matched across probes)."
     if max_delay_s is not None: return float(max_delay_s), ""
     if n_probes < 2: return 0.0, ""     # one probe: its crossings, nothing to match

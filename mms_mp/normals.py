@@ -91,7 +91,12 @@ def _stretch_tau(t: np.ndarray, # (N,) datetime64[ns] sample times, sorted
         return np.where(k >= 3, k * step, 0.0)
     return tau
 
-def _slower(tau, n, n_eff, sig, s_ss) -> tuple:
+def _slower(tau: np.ndarray, # (K,) τ of the stretch, samples (0: not resolved)
+            n: np.ndarray, # (K,) samples in each window
+            n_eff: np.ndarray, # (K,) independent samples with each window's own τ
+            sig: np.ndarray, # (K,) σ with n_eff samples, deg
+            s_ss: np.ndarray, # (K,) σ with every sample independent, deg
+           ) -> tuple: # (n_eff, σ deg), each (K,)
     "(n_eff, σ) per window, with the stretch's τ (samples) where it is longer than the window's own."
     slow = tau > n / n_eff
     ne = np.where(slow, np.maximum(n / np.where(slow, tau, 1.0), 2.0), n_eff)
