@@ -136,6 +136,14 @@ def _timing_points(times, P, n, V, ref):
     r = dt - x / V
     return ref, ps, x, dt, r - r.mean()
 
+def _fit_residuals(normal, # the `normal` given to plot_timing: a vector or a TimingResult
+                   ps: list, # probes, in plot order
+                   res: np.ndarray, # residuals about a line with a plain-mean offset, s
+                  ) -> np.ndarray: # the timing fit's own (σ-weighted) residuals when it has them, s
+    "Residuals as the timing fit states them (JSON `timing.residuals_s`), else the plain-mean ones."
+    own = getattr(normal, "residuals_s", None) or {}
+    return np.array([own[p] for p in ps], float) if set(ps) <= set(own) else res
+
 # %% ../nbs/12a_figures.ipynb #74446083
 def plot_timing(times: dict, # {probe: crossing time, datetime64}
                 r: dict, # {probe: (3,) position at the crossing, km} in `frame`
@@ -154,10 +162,11 @@ def plot_timing(times: dict, # {probe: crossing time, datetime64}
     frame, P = check_frame(frame, frame, "positions and normal"), _positions(r)
     n, V, sigma_V = _timing_inputs(normal, V, sigma_V, frame)
     ref, ps, x, dt, res = _timing_points(times, P, n, V, ref)
+    res = _fit_residuals(normal, ps, res)
     fig, axs = _new_fig(2, figsize=figsize, gridspec_kw=dict(height_ratios=[3, 1]))
     a0, a1 = axs[:, 0]
     xx = np.linspace(min(x.min(), 0) - 50, max(x.max(), 0) + 50, 2)
-    c = float(np.mean(dt - x / V))   # the line's offset: the fitted crossing time of the reference, not its own
+    c = float(np.mean(dt - x / V - res))   # the line's offset: the fitted time of the reference, not its own
     a0.plot(xx, xx / V + c, color="0.4", lw=1, label="Δt = n̂·Δr / V + c")
     for p, xi, ti, ri in zip(ps, x, dt, res):
         a0.plot(xi, ti, "o", color=PROBE_COLORS[p], ms=7, label=f"MMS{p}")
