@@ -78,3 +78,32 @@ def test_plateau_normal_is_its_best_determined_window(k, seed, flip):
     assert np.isclose(cn.sigma_deg, np.hypot(sig.min(), cn.sigma_window_deg))
     R = np.array([cn.L, cn.M, cn.n_hat])
     assert np.allclose(R @ R.T, np.eye(3), atol=1e-12) and np.isclose(np.linalg.det(R), 1.0)
+
+
+@settings(max_examples=80, deadline=None)
+@given(k=st.integers(1, 12), seed=st.integers(0, 2**16))
+def test_a_slower_stretch_tau_only_widens_sigma(k, seed):
+    "The stretch's τ replaces a window's own only when longer: M_eff never grows, σ never shrinks."
+    from mms_mp.normals import _slower
+    rng = np.random.default_rng(seed)
+    n = rng.integers(8, 20000, k).astype(float)
+    n_eff = np.maximum(n / rng.uniform(1, 50, k), 2.0)
+    s_ss = rng.uniform(0.01, 5, k)
+    sig = s_ss * np.sqrt((n - 1) / np.maximum(n_eff - 1, 1.0))
+    tau = rng.choice([0.0, 1.0, 10.0, 1e3, 1e6], k)
+    ne, s = _slower(tau, n, n_eff, sig, s_ss)
+    assert (ne <= n_eff).all() and (ne >= 2.0).all() and (s >= sig - 1e-12).all()
+    same = tau <= n / n_eff
+    assert (ne[same] == n_eff[same]).all() and (s[same] == sig[same]).all()
+
+
+@settings(max_examples=30, deadline=None)
+@given(n=st.integers(0, 3000), seed=st.integers(0, 2**16), nan_frac=st.floats(0, 1))
+def test_stretch_tau_is_never_negative_or_nan(n, seed, nan_frac):
+    "Any field on the stretch (noise, NaN holes, too short) gives τ ≥ 0 per normal, never NaN."
+    from mms_mp.normals import _stretch_tau
+    rng = np.random.default_rng(seed)
+    B = rng.normal(0, 3, (n, 3)).cumsum(axis=0)
+    B[rng.uniform(size=n) < nan_frac] = np.nan
+    tau = _stretch_tau(_times(n, 0.0625), B, T0, np.array([[-5.0, 5.0]]), -np.inf, np.inf)(np.eye(3))
+    assert tau.shape == (3,) and np.isfinite(tau).all() and (tau >= 0).all()
