@@ -125,14 +125,22 @@ class Terminated(BaseException):
 
 @contextmanager
 def sigterm_raises():
-    "SIGTERM raises `Terminated` inside the block (main thread only); the previous handler returns."
+    "SIGTERM raises `Terminated` in the block (main thread only) and is logged in the list it yields."
+    got = []   # kept even when code on the way swallows the exception (a bare except, a finalizer)
     if threading.current_thread() is not threading.main_thread():
-        yield
+        yield got
         return
-    def _raise(signum, frame): raise Terminated(f"signal {signum} (SIGTERM)")
+    def _raise(signum, frame):
+        got.append(signum)
+        raise Terminated(f"signal {signum} (SIGTERM)")
     prev = signal.signal(signal.SIGTERM, _raise)
-    try: yield
+    try: yield got
     finally: signal.signal(signal.SIGTERM, signal.SIG_DFL if prev is None else prev)
+
+def _unless_terminated(got: list, # signals logged by `sigterm_raises`
+                      ):
+    "Raise `Terminated` if a SIGTERM arrived, even one whose exception was swallowed on the way."
+    if got: raise Terminated(f"signal {got[0]} (SIGTERM) arrived while the set was being written")
 
 # %% ../nbs/14e_outset.ipynb #fe8cfdba
 @contextmanager
@@ -249,13 +257,15 @@ def output_set(outdir, # folder the set becomes (created, or replaced as a whole
               ):
     "Yield a fresh staging folder: it replaces `outdir` whole if the block succeeds, else vanishes."
     out, started = usable_outdir(outdir), utc_now()
-    with sigterm_raises(), outdir_lock(out):
+    with sigterm_raises() as term, outdir_lock(out):
         clean_stale(out)
         check_replaceable(out, force)
         stage = side_path(out, "staging")
         try:
             yield make_stage(stage, out)
+            _unless_terminated(term)
             write_manifest(stage, started)
+            _unless_terminated(term)
         except BaseException:
             with signals_deferred(): shutil.rmtree(stage, ignore_errors=True)
             raise
