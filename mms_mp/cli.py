@@ -27,9 +27,9 @@ from .report import run_report
 from .batch import run_batch
 
 # %% auto #0
-__all__ = ['NOISY_LOGGERS', 'DEFAULT_TRANGE', 'COMMANDS', 'setup_logging', 'build_parser', 'default_command', 'event_config',
-           'summary_lines', 'cmd_analyze', 'demo_data', 'cmd_demo', 'cmd_report', 'cmd_batch', 'cmd_overlay_template',
-           'main']
+__all__ = ['NOISY_LOGGERS', 'EXIT_HELP', 'DEFAULT_TRANGE', 'COMMANDS', 'setup_logging', 'build_parser', 'default_command',
+           'event_config', 'summary_lines', 'cmd_analyze', 'demo_data', 'cmd_demo', 'cmd_report', 'cmd_batch',
+           'cmd_overlay_template', 'main']
 
 # %% ../nbs/16_cli.ipynb #b38e8892a
 NOISY_LOGGERS = ("pyspedas", "pytplot", "cdflib", "urllib3", "matplotlib", "distributed",
@@ -138,10 +138,14 @@ def _overlay_parser(sub):
     _common(o)
 
 # %% ../nbs/16_cli.ipynb #9360dfe2
+EXIT_HELP = ("exit codes: 0 ok; 2 bad arguments or input; 3 no usable data; 4 the analysis "
+             "failed; 5 it finished and wrote its outputs, but a stage failed (stderr and the "
+             "JSON status say which and why)")
+
 def build_parser() -> argparse.ArgumentParser:
     "The `mms-mp` argument parser (sub-commands demo, analyze, report, batch, overlay-template)."
     ap = argparse.ArgumentParser(prog="mms-mp", description="MMS magnetopause crossings: LMN, "
-                                 "detection, motion, timing, thickness.")
+                                 "detection, motion, timing, thickness.", epilog=EXIT_HELP)
     ap.add_argument("--version", action="version", version=f"mms_mp {__version__}")
     sub = ap.add_subparsers(dest="command", required=True,
                             metavar="{demo,analyze,report,batch,overlay-template}")

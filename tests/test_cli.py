@@ -200,6 +200,7 @@ def test_version_and_help(capsys):
     assert main(["--help"]) == 0
     out = capsys.readouterr().out
     assert all(c in out for c in ("demo", "analyze", "report", "batch", "overlay-template"))
+    assert "exit codes: 0 ok" in out and "5 it finished" in out   # --help says what each code means
 
 
 SHORT = ["--start", "2019-01-27T12:16", "--end", "2019-01-27T12:22"]
