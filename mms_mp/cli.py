@@ -89,7 +89,7 @@ def _demo_parser(sub):
                    help="where to write the simulated CDFs (default: the user cache)")
     d.add_argument("--outdir", default="mms_mp_demo", help="output folder (default ./mms_mp_demo)")
     d.add_argument("--scenario", default="default",
-                   help="simulator scenario (mms_mp.synthetic.SCENARIOS)")
+                   help="simulator scenario (mms_mp.simtruth.SCENARIOS)")
     d.add_argument("--pdf", action="store_true", help="PDF figures too")
     _common(d)
 
@@ -304,12 +304,12 @@ def demo_data(data_dir=None, # folder for the simulated CDFs (None: the shared c
               scenario: str = "default", # simulator scenario
              ) -> tuple: # (data folder, (start, end) ISO, probes)
     "The simulated 2019-01-27 event on disk: its folder, time range and probes (built once)."
-    from mms_mp import synthetic
+    from mms_mp import simtruth, synthetic
     if data_dir is None: d = Path(synthetic.demo_event_dir(scenario))
     else:
         d = Path(data_dir)
         if not (d / "truth.json").exists(): synthetic.simulate_event(d, scenario=scenario)
-    truth = synthetic.load_truth(d)
+    truth = simtruth.load_truth(d)
     tr = truth.trange or DEFAULT_TRANGE
     probes = [str(p) for p in (truth.probes or ("1", "2", "3", "4"))]
     return d, (iso_ms(tr[0]), iso_ms(tr[1])), probes

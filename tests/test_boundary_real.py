@@ -112,7 +112,8 @@ SIMULATED = {"default": 0.07, "fast_thin": 0.035, "noisy_hpca_gap": 0.09}
 
 @pytest.mark.parametrize("scenario", sorted(SIMULATED))
 def test_simulated_validation_keeps_its_numbers(scenario):
-    from mms_mp.synthetic import demo_event_dir, load_truth
+    from mms_mp.synthetic import demo_event_dir
+    from mms_mp.simtruth import load_truth
     d = demo_event_dir(scenario)
     tr = load_truth(d)
     ev = load_event(tr.trange, tr.probes, rate="srvy", source="local", data_dir=d)

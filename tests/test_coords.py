@@ -195,7 +195,8 @@ def test_lmn_for_probe_missing_and_wrong_frame():
 def test_lmn_for_probe_short_window_interpolates_mec_position():
     "A window shorter than MEC's 30 s cadence holds no MEC sample: the position is interpolated to its centre, not refused."
     import warnings
-    from mms_mp.synthetic import demo_event_dir, load_truth
+    from mms_mp.synthetic import demo_event_dir
+    from mms_mp.simtruth import load_truth
     from mms_mp.data import load_event
     from mms_mp.coords import lmn_for_probe
     d = demo_event_dir(); tr = load_truth(d)

@@ -148,7 +148,8 @@ def test_one_spacecraft_is_a_degraded_result_not_a_failure():
     """One probe: crossings, normals, V_N, displacement and thickness as usual; timing is skipped, saying it needs two probes."""
     import warnings
     from mms_mp.pipeline import analyze
-    from mms_mp.synthetic import demo_event_dir, load_truth
+    from mms_mp.synthetic import demo_event_dir
+    from mms_mp.simtruth import load_truth
     d = demo_event_dir("default"); tr = load_truth(d)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

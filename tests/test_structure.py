@@ -13,7 +13,7 @@ PKG = ROOT / "mms_mp"
 MODULES = {p.stem: p for p in PKG.glob("*.py") if p.name not in ("__init__.py", "_modidx.py")}
 
 # Layers, lowest first: a module may import only from its own layer's predecessors (earlier in this list).
-LAYERS = ["core", "layout", "cdfwrite", "cdfread", "digest", "products", "data", "synthetic", "toy",
+LAYERS = ["core", "layout", "cdfwrite", "cdfread", "digest", "products", "data", "simtruth", "synthetic", "toy",
           "resample", "quality", "minvar", "coords", "normals", "formation", "multispacecraft", "delays",
           "velocity", "electric", "motion", "boundary", "crossings", "boundary_multi", "thickness", "overlay",
           "idl", "visualize", "figures", "spectra", "config", "schema", "stages", "outset", "outputs",

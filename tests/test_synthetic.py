@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
+from mms_mp import simtruth as ST
 from mms_mp import synthetic as S
 from mms_mp.core import InputError, NoDataError, as_datetime64, gse_to_gsm
 from mms_mp.layout import sdc_path
@@ -60,7 +61,7 @@ def test_truth_json_schema(small):
 
 def test_truth_consistency(small):
     d, tr = small
-    rt = S.load_truth(d)
+    rt = ST.load_truth(d)
     t = np.array([c.time for c in rt.crossings])
     # crossing: s = 0; direction = sign of ds/dt; edges at |s| = delta atanh(0.76)
     for c in rt.crossings:
@@ -68,7 +69,7 @@ def test_truth_consistency(small):
         ds = rt.s(c.probe, c.time + np.timedelta64(1, "s"))[0] - rt.s(c.probe, c.time - np.timedelta64(1, "s"))[0]
         assert (ds > 0) == (c.direction == "out")
         np.testing.assert_allclose(np.abs(rt.s(c.probe, [c.layer_start, c.layer_end])), rt.edge_s_km, atol=0.05)
-        pos = S.load_formation().position(c.probe, c.time)[0]
+        pos = ST.load_formation().position(c.probe, c.time)[0]
         np.testing.assert_allclose(pos, c.r_gse_km, atol=1e-6)
     assert len(t) >= 4
     # the series in truth.json is the analytic V_N and X
@@ -85,7 +86,7 @@ def test_files_match_truth(small):
     t = _epoch64(c) + np.timedelta64(2250, "ms")  # centre of the 4.5 s accumulation
     n = c.varget("mms2_dis_numberdensity_fast").astype(float); V = c.varget("mms2_dis_bulkv_gse_fast").astype(float)
     good = (n > -1e30) & (c.varget("mms2_dis_errorflags_fast") == 0)
-    st_ = S.plasma_state(tr.s("2", t), tr.V_N(t), p)
+    st_ = ST.plasma_state(tr.s("2", t), tr.V_N(t), p)
     # fully in the magnetosheath (f > 0.99) the density is n_sh within the stated noise
     sh = good & (st_["f"] > 0.99)
     assert sh.sum() > 5
@@ -97,7 +98,7 @@ def test_files_match_truth(small):
     e = _cdf(sdc_path(d, "2", "edp", "fast", "dce", "2019-01-27"))
     te = _epoch64(e, "mms2_edp_epoch_fast_l2"); E = e.varget("mms2_edp_dce_gse_fast_l2").astype(float)
     g = e_ok = (E[:, 0] > -1e30)
-    B = S.plasma_state(tr.s("2", te[g]), tr.V_N(te[g]), p)["B_gse"]
+    B = ST.plasma_state(tr.s("2", te[g]), tr.V_N(te[g]), p)["B_gse"]
     edotb = np.sum(E[g] * B, 1) / np.linalg.norm(B, axis=1)
     assert abs(edotb.mean()) < 0.05 and edotb.std() == pytest.approx(p.edp_noise_mVm, rel=0.1)
     # cold He+ only on the magnetospheric side
@@ -108,7 +109,7 @@ def test_files_match_truth(small):
     assert np.median(nhe[ok & (f > 0.99)]) < 0.1 * p.nHe_sp_cc
     # MEC positions are the shipped ephemeris
     m = _cdf(sdc_path(d, "2", "mec", "srvy", "epht89q", "2019-01-27"))
-    np.testing.assert_allclose(m.varget("mms2_mec_r_gse"), S.load_formation().position("2", _epoch64(m)), atol=1e-6)
+    np.testing.assert_allclose(m.varget("mms2_mec_r_gse"), ST.load_formation().position("2", _epoch64(m)), atol=1e-6)
 
 
 def test_defects_are_where_truth_says(small):
@@ -143,18 +144,18 @@ def test_deterministic_by_seed(tmp_path):
 
 def test_scenarios_differ_as_advertised(tmp_path):
     kw = dict(trange=SHORT, products=("fgm_srvy", "hpca_srvy"))
-    tr = {s: S.simulate_event(tmp_path / s, scenario=s, **kw) for s in S.SCENARIOS}
+    tr = {s: S.simulate_event(tmp_path / s, scenario=s, **kw) for s in ST.SCENARIOS}
     d, f, n = tr["default"], tr["fast_thin"], tr["noisy_hpca_gap"]
     tau = np.linspace(-1200, 1200, 2401)
     assert f.params.delta_km < d.params.delta_km
-    assert np.abs(S.boundary_vn(tau, f.params)).max() > np.abs(S.boundary_vn(tau, d.params)).max()
+    assert np.abs(ST.boundary_vn(tau, f.params)).max() > np.abs(ST.boundary_vn(tau, d.params)).max()
     assert np.median([c.duration_s for c in f.crossings]) < np.median([c.duration_s for c in d.crossings])
     # noisy: FGM residual three times the default one
     def resid(t, q):
         c = _cdf(tmp_path / t.scenario / t.files[[i for i, x in enumerate(t.files) if f"mms{q}_fgm" in x][0]])
         tt = _epoch64(c); B = c.varget(f"mms{q}_fgm_b_gse_srvy_l2")[:, :3].astype(float)
         ok = (B[:, 0] > -1e30) & (c.varget(f"mms{q}_fgm_flag_srvy_l2") == 0)
-        return (B[ok] - S.plasma_state(t.s(q, tt[ok]), t.V_N(tt[ok]), t.params)["B_gse"]).std()
+        return (B[ok] - ST.plasma_state(t.s(q, tt[ok]), t.V_N(tt[ok]), t.params)["B_gse"]).std()
     assert resid(n, "1") / resid(d, "1") == pytest.approx(3.0, rel=0.1)
     # HPCA gap across at least one crossing on every probe, and no HPCA records inside it
     g0 = np.datetime64(n.params.hpca_gap_start, "ns"); g1 = g0 + np.timedelta64(int(n.params.hpca_gap_s), "s")
@@ -168,7 +169,7 @@ def test_scenarios_differ_as_advertised(tmp_path):
 
 
 def test_formation_is_the_real_string_of_pearls():
-    fm = S.load_formation()
+    fm = ST.load_formation()
     g = fm.shape("2019-01-27T12:43:23")
     np.testing.assert_allclose(np.array(g["centroid_gse_km"]) / 6371.2, [10.2, 5.6, 1.3], atol=0.05)
     sv = g["singular_values_km"]
@@ -183,12 +184,12 @@ def test_formation_is_the_real_string_of_pearls():
 @given(delta=st.floats(50, 2000), a1=st.floats(0, 60), a2=st.floats(0, 60), bn=st.floats(-5, 5),
        shear=st.floats(0, 180), vl=st.floats(-300, 300), vm=st.floats(-300, 300))
 def test_plasma_state_invariants(delta, a1, a2, bn, shear, vl, vm):
-    p = S.SimParams().override(delta_km=delta, vn_amp_kms=(a1, a2), B_N_nT=bn, shear_deg=shear, V_sh_L_kms=vl, V_sh_M_kms=vm)
+    p = ST.SimParams().override(delta_km=delta, vn_amp_kms=(a1, a2), B_N_nT=bn, shear_deg=shear, V_sh_L_kms=vl, V_sh_M_kms=vm)
     tau = np.linspace(-1000, 1000, 2001)
-    vn = S.boundary_vn(tau, p); s = np.linspace(-5 * delta, 5 * delta, 2001)
-    x = S.boundary_x(tau, p)
+    vn = ST.boundary_vn(tau, p); s = np.linspace(-5 * delta, 5 * delta, 2001)
+    x = ST.boundary_x(tau, p)
     np.testing.assert_allclose(np.gradient(x, tau)[1:-1], vn[1:-1], atol=1e-2 * (1 + a1 + a2))
-    o = S.plasma_state(s, vn, p); N = S.lmn_from_normal(p.normal_gse)[2]
+    o = ST.plasma_state(s, vn, p); N = ST.lmn_from_normal(p.normal_gse)[2]
     np.testing.assert_allclose(o["B_gse"] @ N, bn, atol=1e-9)
     np.testing.assert_allclose(o["V_gse"] @ N, vn, atol=1e-9)
     np.testing.assert_allclose(np.sum(o["E_gse"] * o["B_gse"], 1), 0, atol=1e-9)
@@ -206,14 +207,14 @@ def test_hostile_inputs(tmp_path, small):
     with pytest.raises(InputError, match="unknown scenario"):
         S.demo_event_dir("stormy", root=tmp_path)
     with pytest.raises(InputError, match="unknown simulation parameter"):
-        S.scenario_params("default", delta=3)
+        ST.scenario_params("default", delta=3)
     with pytest.raises(InputError, match="not empty"):
         S.simulate_event(d)
     with pytest.raises(NoDataError, match="no truth.json"):
-        S.load_truth(tmp_path)
+        ST.load_truth(tmp_path)
     (tmp_path / "fake").mkdir(); (tmp_path / "fake" / "truth.json").write_text('{"simulated": false}')
     with pytest.raises(InputError, match="simulated: true"):
-        S.load_truth(tmp_path / "fake")
+        ST.load_truth(tmp_path / "fake")
     assert not (tmp_path / "x").exists()
 
 
@@ -235,7 +236,7 @@ def test_demo_cache(tmp_path):
     d1 = S.demo_event_dir("fast_thin", root=tmp_path)
     m = (d1 / "truth.json").stat().st_mtime_ns
     assert S.demo_event_dir("fast_thin", root=tmp_path) == d1 and (d1 / "truth.json").stat().st_mtime_ns == m
-    assert S.load_truth(d1).scenario == "fast_thin" and S.load_truth(d1).params.delta_km == S.SCENARIOS["fast_thin"]["delta_km"]
+    assert ST.load_truth(d1).scenario == "fast_thin" and ST.load_truth(d1).params.delta_km == ST.SCENARIOS["fast_thin"]["delta_km"]
     d2 = S.demo_event_dir("fast_thin", root=tmp_path, rebuild=True)
     assert d2 == d1 and (d1 / "truth.json").stat().st_mtime_ns > m
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == [], "no build leftovers"
@@ -251,19 +252,23 @@ def test_demo_cache_race(tmp_path, monkeypatch):
         return real(out_dir, trange=("2019-01-27T12:24", "2019-01-27T12:25"), probes=("2",), products=("mec_srvy",))
     monkeypatch.setattr(S, "simulate_event", racing)
     d = S.demo_event_dir(root=tmp_path)
-    assert (d / "winner").read_text() == "first" and S.load_truth(d).probes == ("1",)
+    assert (d / "winner").read_text() == "first" and ST.load_truth(d).probes == ("1",)
     assert sorted(p.name for p in tmp_path.iterdir()) == [d.name], "no temporary build folders left"
 
 
 def test_cache_key_covers_the_cdf_writer(tmp_path, monkeypatch):
-    """A change to the CDF writer (as to the simulator or the layout) gives the demo event a new cache folder."""
+    """A change to the CDF writer or to the truth model (as to the simulator or the layout) gives the demo event a
+    new cache folder."""
     import shutil
     from importlib import resources
     pkg = resources.files("mms_mp")
-    for f in ("synthetic.py", "layout.py", "cdfwrite.py"):
+    for f in ("simtruth.py", "synthetic.py", "layout.py", "cdfwrite.py"):
         shutil.copy(pkg / f, tmp_path / f)
     monkeypatch.setattr(S.resources, "files", lambda name: tmp_path)
     k0 = S._cache_key("default", 0)
     assert S._cache_key("default", 0) == k0
     (tmp_path / "cdfwrite.py").write_text((tmp_path / "cdfwrite.py").read_text() + "\nX = 1\n")
-    assert S._cache_key("default", 0) != k0
+    k1 = S._cache_key("default", 0)
+    assert k1 != k0
+    (tmp_path / "simtruth.py").write_text((tmp_path / "simtruth.py").read_text() + "\nX = 1\n")
+    assert S._cache_key("default", 0) != k1

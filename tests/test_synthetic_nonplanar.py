@@ -6,7 +6,8 @@ import warnings
 import numpy as np
 import pytest
 
-from mms_mp.synthetic import event_truth, scenario_params
+from mms_mp.simtruth import scenario_params
+from mms_mp.synthetic import event_truth
 
 GRID_S = 0.5
 
@@ -46,7 +47,7 @@ def test_local_normal_is_the_unit_gradient(waves):
     p = waves.params
     k = 2 * np.pi / p.wave_length_km
     for tt, nn in zip(t[:5], n[:5]):
-        from mms_mp.synthetic import load_formation
+        from mms_mp.simtruth import load_formation
         from mms_mp.core import seconds_since
         x = load_formation().position("2", tt, "GSE")[0] - waves.r_ref_gse_km
         ph = k * (x @ M - p.wave_speed_kms * seconds_since(tt, waves.t_ref))
@@ -98,7 +99,8 @@ def test_red_noise_only_in_the_wave_scenario():
 
 def test_truth_round_trips_through_json(tmp_path):
     "simulate_event writes the local normal of every crossing; load_truth reads it back."
-    from mms_mp.synthetic import load_truth, simulate_event
+    from mms_mp.simtruth import load_truth
+    from mms_mp.synthetic import simulate_event
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         simulate_event(tmp_path / "ev", trange=("2019-01-27T12:15", "2019-01-27T12:25"), probes=("1",),
@@ -174,7 +176,8 @@ def test_planar_scenarios_write_bit_identical_arrays(tmp_path, scenario):
 def test_surface_waves_event_loads(tmp_path, rate):
     "simulate_event writes a surface_waves event that load_event reads; B shows the turbulence only in the sheath."
     from mms_mp.data import load_event
-    from mms_mp.synthetic import load_truth, simulate_event
+    from mms_mp.simtruth import load_truth
+    from mms_mp.synthetic import simulate_event
     tr = ("2019-01-27T12:24", "2019-01-27T12:32")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

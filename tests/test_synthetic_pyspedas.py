@@ -7,6 +7,7 @@ simulator's ground truth.
 import numpy as np
 import pytest
 
+from mms_mp import simtruth as ST
 from mms_mp import synthetic as S
 
 TR = ("2019-01-27T12:24", "2019-01-27T12:32")
@@ -39,7 +40,7 @@ def test_fgm_srvy_and_brst(ev):
         assert B.shape[1] == 4
         assert t[0] <= np.datetime64("2019-01-27T12:26") and t[-1] >= np.datetime64("2019-01-27T12:28:59")
         ok = (B[:, 0] > -1e30) & (o[f"mms1_fgm_flag_{rate}_l2"]["y"] == 0)
-        model = S.plasma_state(tr.s("1", t[ok]), tr.V_N(t[ok]), tr.params)["B_gse"]
+        model = ST.plasma_state(tr.s("1", t[ok]), tr.V_N(t[ok]), tr.params)["B_gse"]
         assert np.std(B[ok, :3] - model) == pytest.approx(tr.params.fgm_noise_nT, rel=0.1)
         np.testing.assert_allclose(B[ok, 3], np.linalg.norm(B[ok, :3], axis=1), rtol=1e-5)
         if rate == "brst":  # a segment that began before the window start was found, and its neighbours
@@ -79,13 +80,13 @@ def test_hpca_edp_mec(ev):
     assert all((np.asarray(t).astype("datetime64[ns]").astype("int64") // 10**9) % 10 == 5)  # 10 s accumulations centred
     e = _load("edp", data_rate="fast", datatype="dce")
     E = e["mms1_edp_dce_gse_fast_l2"]["y"].astype(float); te = e["mms1_edp_dce_gse_fast_l2"]["x"]; ok = E[:, 0] > -1e30
-    model = S.plasma_state(tr.s("1", te[ok]), tr.V_N(te[ok]), tr.params)["E_gse"]
+    model = ST.plasma_state(tr.s("1", te[ok]), tr.V_N(te[ok]), tr.params)["E_gse"]
     assert np.std(E[ok] - model) == pytest.approx(tr.params.edp_noise_mVm, rel=0.1)
     sc = _load("edp", data_rate="fast", datatype="scpot")["mms1_edp_scpot_fast_l2"]
     v = sc["y"].astype(float); f = tr.f("1", sc["x"]); ok = v > -1e30
     assert np.median(v[ok & (f < 0.01)]) > np.median(v[ok & (f > 0.99)]) + 3  # higher potential in the tenuous magnetosphere
     m = _load("mec", data_rate="srvy", datatype="epht89q")
-    np.testing.assert_allclose(m["mms1_mec_r_gsm"]["y"], S.load_formation().position("1", m["mms1_mec_r_gsm"]["x"], "GSM"), atol=1e-6)
+    np.testing.assert_allclose(m["mms1_mec_r_gsm"]["y"], ST.load_formation().position("1", m["mms1_mec_r_gsm"]["x"], "GSM"), atol=1e-6)
 
 
 def test_fgm_tplot_mode_deflags(ev):
