@@ -11,7 +11,8 @@ import numpy as np
 
 from .core import InputError, NoDataError, seconds_since
 from .boundary import DetectorCfg, lmn_matrix, probe_features, relevel, split_sorted
-from .crossings import crossings_from_features, mark_tilt, position_at, rotate_L, tilt_scan, with_tilt_sigma
+from .crossings import crossings_from_features, position_at
+from .detect import mark_tilt, rotate_L, tilt_scan, with_tilt_sigma
 
 # %% auto #0
 __all__ = ['CrossingGroup', 'match_crossings', 'MultiCrossings', 'shared_levels', 'probe_inputs', 'onto_mean_L',

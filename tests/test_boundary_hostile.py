@@ -7,7 +7,7 @@ import pytest
 import xarray as xr
 
 from mms_mp.boundary import DetectorCfg
-from mms_mp.crossings import detect_crossings
+from mms_mp.detect import detect_crossings
 from mms_mp.boundary_multi import detect_crossings_multi, match_crossings
 from mms_mp.core import InputError, NoDataError, FrameError, write_json_atomic
 

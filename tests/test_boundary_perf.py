@@ -12,8 +12,9 @@ from hypothesis import given, settings, strategies as st
 
 import mms_mp.boundary as bd
 import mms_mp.crossings as xc
+import mms_mp.detect as dtc
 from mms_mp.boundary import gap_mask, level_crossings, probe_features, relevel
-from mms_mp.crossings import detect_crossings
+from mms_mp.detect import detect_crossings
 
 T0 = np.datetime64("2019-01-27T12:00:00", "ns")
 
@@ -60,7 +61,7 @@ def test_all_angle_crossings_equal_level_crossings_per_column(m, k, seed, holes)
     for j in range(k):
         tc, _ = level_crossings(ts, F[:, j], 0.5)
         ref.append(tc[np.argmin(np.abs(tc - t_ref))] if tc.size else np.nan)
-    assert np.array_equal(xc._nearest_crossings(ts, F, 0.5, t_ref), np.array(ref), equal_nan=True)
+    assert np.array_equal(dtc._nearest_crossings(ts, F, 0.5, t_ref), np.array(ref), equal_nan=True)
 
 
 def toy(seed=0, dur=600.0, he=True):

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings, strategies as st, HealthCheck
 
 from mms_mp.boundary import DetectorCfg
-from mms_mp.crossings import detect_crossings
+from mms_mp.detect import detect_crossings
 
 T0 = np.datetime64("2019-01-27T12:00:00", "ns")
 R = np.eye(3)  # LMN = GSE axes: B_L is B_x
@@ -96,7 +96,7 @@ def test_hysteresis_ignores_excursion_shorter_than_dwell():
 
 def _bulged(alpha_deg, bulge=25.0, seed=0):
     "Four crossings with a rotation bulge in B_M (sech², even about each centre), seen with L rotated by alpha."
-    from mms_mp.crossings import rotate_L
+    from mms_mp.detect import rotate_L
     p = dict(times=[150.0, 400.0, 650.0, 900.0], first_out=True, taus=[10.0, 12.0, 9.0, 11.0], B_sp=40, B_sh=-16,
              n_sp=0.5, n_sh=20, noise_B=0.2, noise_n=0.03, seed=seed, dur=1050.0)
     a = sequence(**p)

@@ -17,7 +17,8 @@ import numpy as np
 import pytest
 
 from mms_mp.boundary import DetectorCfg
-from mms_mp.crossings import crossing_contrast, detect_crossings
+from mms_mp.crossings import crossing_contrast
+from mms_mp.detect import detect_crossings
 from mms_mp.boundary_multi import detect_crossings_multi
 from mms_mp.minvar import mva
 from mms_mp.core import seconds_since
