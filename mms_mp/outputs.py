@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from .core import InputError, iso_ms, atomic_write, write_json_atomic, format_sigma
-from .schema import validate_result_json, thickness_json, jsonable
+from .schema import crossing_json, validate_result_json, thickness_json, jsonable
 from .stages import AnalysisResult, StageStatus
 from .figures import plot_formation, plot_overview, plot_timing
 from .visualize import save_figure, summary_single, plot_displacement
@@ -74,17 +74,39 @@ def _vn_table(v, # electric.NormalVelocity, smoothed
                          **{col(k): x for k, x in b.per_source.items()},
                          **_normal_cols(v.n_hat, v.frame, len(v.t))})
 
+# %% ../nbs/14d_outputs.ipynb #9ca26c37
+_CROSSING_COLS = ("probe", "time", "direction", "confidence", "sigma_t_s", "layer_start", "layer_end")
+
+def _crossings_table(res: AnalysisResult, # the analysis
+                    ):  # pandas DataFrame: one row per crossing, as in mp_analysis.json
+    "Each crossing: times ISO UTC, σ_t s, its own normal (GSE) ± σ deg, V_N along it ± σ km/s, flags."
+    import pandas as pd
+    rows = []
+    for c in res.crossings:
+        d = crossing_json(c, res.normal_of(c), res.flags_of(c), res.local_vn_of(c))
+        n, v = d["normal"] or {}, d["vn"] or {}
+        nh = n.get("n_hat") or [np.nan] * 3
+        rows.append({k: d[k] for k in _CROSSING_COLS} | {f"n_{x}_gse": a for x, a in zip("xyz", nh)}
+                    | {"normal_sigma_deg": n.get("sigma_deg"), "normal_sigma_random_deg": n.get("sigma_random_deg"),
+                       "normal_sigma_window_deg": n.get("sigma_window_deg"), "normal_method": n.get("method"),
+                       "lambda2_lambda3": n.get("lambda2_lambda3"), "V_N_kms": v.get("V_N_km_s"),
+                       "sigma_V_N_kms": v.get("sigma_V_N_km_s"), "flags": ";".join(d["flags"])})
+    cols = [*_CROSSING_COLS, "n_x_gse", "n_y_gse", "n_z_gse", "normal_sigma_deg", "normal_sigma_random_deg",
+            "normal_sigma_window_deg", "normal_method", "lambda2_lambda3", "V_N_kms", "sigma_V_N_kms", "flags"]
+    return pd.DataFrame(rows, columns=cols)
+
 # %% ../nbs/14d_outputs.ipynb #46b1e794
 def write_tables(res: AnalysisResult, # the analysis
                  outdir: Path, # output folder
                 ) -> dict: # name -> path written
-    "layer_thickness.csv, displacement_<probe>.csv, normal_velocity_<probe>.csv (km, km/s; n̂ in GSE)."
+    "crossings.csv, layer_thickness.csv, displacement_<probe>.csv, normal_velocity_<probe>.csv (n̂ GSE)."
     import pandas as pd
     nc = lambda t: {k: v[0] for k, v in _normal_cols(t.n_hat, "GSE", 1).items()}
     th = [thickness_json(t) | {"flags": ";".join(t.flags)} | nc(t) for t in res.thickness]
     cols = ["probe", "time", "thickness_km", "sigma_km", "method", "normal", "n_x_gse", "n_y_gse",
             "n_z_gse", "flags"]
-    out = {"layer_thickness.csv": write_csv_atomic(outdir / "layer_thickness.csv",
+    out = {"crossings.csv": write_csv_atomic(outdir / "crossings.csv", _crossings_table(res)),
+           "layer_thickness.csv": write_csv_atomic(outdir / "layer_thickness.csv",
                                                    pd.DataFrame(th, columns=cols))}
     for p, d in res.displacement.items():
         name = f"displacement_{p}.csv"

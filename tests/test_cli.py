@@ -56,10 +56,17 @@ def demo_docs(demo_run, demo_dir):
 def test_demo_exit0_and_outputs(demo_run):
     r, out = demo_run
     assert r.returncode == 0, r.stderr
-    for f in ("mp_analysis.json", "layer_thickness.csv", "displacement_1.csv", "normal_velocity_1.csv", "report.html", "figures/overview.png"):
+    for f in ("mp_analysis.json", "crossings.csv", "layer_thickness.csv", "displacement_1.csv", "normal_velocity_1.csv", "report.html", "figures/overview.png"):
         assert (out / f).is_file(), f"demo did not write {f}"
     assert not list(out.rglob("*.part")), "a temporary .part file was left behind"
     assert "SIMULATED" in (out / "report.html").read_text()
+    # crossings.csv repeats the JSON crossings: V_N at each crossing along its own normal, with σ
+    import pandas as pd
+    xc, doc = pd.read_csv(out / "crossings.csv", dtype={"probe": str}), json.loads((out / "mp_analysis.json").read_text())
+    assert list(zip(xc.probe, xc.time)) == [(c["probe"], c["time"]) for c in doc["crossings"]]
+    vn = [c["vn"]["V_N_km_s"] if c["vn"] else np.nan for c in doc["crossings"]]
+    np.testing.assert_allclose(xc.V_N_kms, np.array(vn, float), rtol=1e-12)
+    assert np.isfinite(xc.V_N_kms).sum() > 0 and (xc.sigma_V_N_kms.dropna() > 0).all()
 
 
 def test_demo_json_schema_and_known_answers(demo_run, demo_dir):

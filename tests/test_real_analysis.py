@@ -70,6 +70,13 @@ def test_fgm_only_cli_exit0_and_summary(tmp_path, capsys):
     doc = json.loads((tmp_path / "mp_analysis.json").read_text())
     assert doc["status"]["vn"]["status"] == "skipped" and doc["status"]["timing"]["status"] == "skipped"
     assert len(doc["crossings"]) >= 15
+    # crossings.csv: the JSON's crossings, one row each, normal (GSE) and σ included; V_N empty without plasma or E
+    import pandas as pd
+    xc = pd.read_csv(tmp_path / "crossings.csv", dtype={"probe": str})
+    assert list(xc.time) == [c["time"] for c in doc["crossings"]]
+    np.testing.assert_allclose(xc[["n_x_gse", "n_y_gse", "n_z_gse"]].to_numpy(),
+                               [c["normal"]["n_hat"] for c in doc["crossings"]], rtol=0, atol=1e-12)
+    assert (xc.normal_sigma_deg > 0).all() and xc.V_N_kms.isna().all()
 
 
 def test_fgm_only_cli_summary_names_skips(tmp_path, capsys):
