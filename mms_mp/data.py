@@ -467,11 +467,13 @@ def _other_rates(root: Path, # the data root searched
                  missing: list, # Event.missing entries (probe, instrument, rate, datatype, ...)
                  trange, # (start, end) of the window
                 ) -> list: # "instrument rate" of products with files for this window at another rate
-    "Products asked for whose files for this very window exist at another rate."
+    "Products asked for whose files for this very window exist at a rate that was not tried."
     found = set()
+    key = lambda m, r: (m["probe"], m["instrument"], r, m.get("datatype") or "")
+    tried = {key(m, m["rate"]) for m in missing}   # rate 'auto' tries both: unreadable files are no tip
     for m in missing:
         for r in ("brst", "srvy", "fast"):
-            if r == m["rate"]: continue
+            if key(m, r) in tried: continue
             try: hit = find_local_files(root, m["probe"], m["instrument"], r, m.get("datatype") or "", trange)
             except (InputError, OSError): hit = []   # no such product at that rate
             if hit: found.add(f"{m['instrument']} {r}")

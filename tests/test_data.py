@@ -433,3 +433,18 @@ def test_loader_reads_random_epochs_like_cdflib(tmp_path):
     info = parse_filename(path)
     blk = read_product_file(info, prod, t[0], t[-1] + np.timedelta64(1, "ns"))
     np.testing.assert_array_equal(blk.time, t)
+
+
+def test_unreadable_burst_files_are_not_offered_as_another_rate(tmp_path):
+    """REAL MMS1 FGM burst files, both truncated, with rate='auto': the error names each unreadable file, and does
+    not suggest trying 'files at another rate' (auto tried them: they are the unreadable ones)."""
+    real = Path(__file__).parent / "fixtures" / "real" / "mms1" / "fgm" / "brst" / "l2" / "2015" / "09" / "02"
+    day = tmp_path / "mms1" / "fgm" / "brst" / "l2" / "2015" / "09" / "02"
+    day.mkdir(parents=True)
+    for f in real.glob("*.cdf"):
+        (day / f.name).write_bytes(f.read_bytes()[:100_000])
+    with pytest.raises(NoDataError) as e:
+        load_event(("2015-09-02T16:58:44", "2015-09-02T17:07:05"), "1", instruments="fgm", source="local",
+                   data_dir=tmp_path)
+    msg = str(e.value)
+    assert msg.count("corrupt or truncated") == 2 and "another rate" not in msg
