@@ -256,7 +256,8 @@ def _timing_lines(res) -> list:
     n = ", ".join(f"{x:+.3f}" for x in t.n_hat)
     c = g.crossings[g.ref]
     out = [f"timing, {len(res.timings)} group(s); the one with most probes, {iso_ms(c.time)} {g.direction} "
-           f"(ref MMS{g.ref}) [{t.method}]: n = ({n}) GSE, V = {t.V_km_s:.1f} ± {t.sigma_V_km_s:.1f} km/s"]
+           f"(ref MMS{g.ref}) [{t.method}]: n = ({n}) {t.frame} ± {t.sigma_n_deg:.1f}°, "
+           f"V = {t.V_km_s:.1f} ± {t.sigma_V_km_s:.1f} km/s"]
     V = [r.V_km_s for _, r in res.timings]
     if len(V) > 1: out.append(f"  V over the groups: {min(V):+.1f} to {max(V):+.1f} km/s (each in the JSON)")
     return out

@@ -8,6 +8,7 @@ test_real_files, test_boundary_hostile, test_quality_spikes); this one walks the
 """
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -255,6 +256,8 @@ def test_dropped_probe_is_named_in_the_summary_and_the_json(sim, tmp_path, capsy
         code = main(["analyze", *ARGS, "--data-dir", str(root), "--outdir", str(out)])
     text = capsys.readouterr().out
     assert code == 0 and "probes 2 3 4" in text and "MMS1 produced nothing" in text and f.name in text, text
+    tl = next(ln for ln in text.splitlines() if ln.startswith("timing, "))   # n̂ with its frame and σ
+    assert re.search(r"n = \([^)]*\) GSE ± [0-9.]+°, V = -?[0-9.]+ ± [0-9.]+ km/s", tl), tl
     doc = json.loads((out / "mp_analysis.json").read_text())
     assert f.name in doc["probes_dropped"]["1"] and doc["probes"] == ["2", "3", "4"]
 
