@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import re
 import sys
 import time
 import traceback
@@ -22,23 +23,33 @@ from .core import (InputError, iso_ms, atomic_write, EXIT_OK, EXIT_USAGE, EXIT_N
 from .config import CONFIG_SECTIONS, load_config, merge_config
 from .schema import thickness_json
 from .overlay import overlay_template
+from .outputs import sig2
 from .pipeline import analyze
 from .report import run_report
 from .batch import run_batch
 
 # %% auto #0
-__all__ = ['NOISY_LOGGERS', 'EXIT_HELP', 'DEFAULT_TRANGE', 'COMMANDS', 'setup_logging', 'build_parser', 'default_command',
-           'event_config', 'summary_lines', 'cmd_analyze', 'demo_data', 'cmd_demo', 'cmd_report', 'cmd_batch',
-           'cmd_overlay_template', 'main']
+__all__ = ['NOISY_LOGGERS', 'CLI_FLAGS', 'EXIT_HELP', 'DEFAULT_TRANGE', 'COMMANDS', 'cli_words', 'setup_logging', 'build_parser',
+           'default_command', 'event_config', 'summary_lines', 'cmd_analyze', 'demo_data', 'cmd_demo', 'cmd_report',
+           'cmd_batch', 'cmd_overlay_template', 'main']
 
 # %% ../nbs/16_cli.ipynb #b38e8892a
 NOISY_LOGGERS = ("pyspedas", "pytplot", "cdflib", "urllib3", "matplotlib", "distributed",
                  "papermill", "traitlets")
 
 # %% ../nbs/16_cli.ipynb #e9fd8ae4
+#: keyword arguments the library's messages name, and the CLI flags that set them
+CLI_FLAGS = {"source": "--source", "rate": "--rate", "data_dir": "--data-dir", "probes": "--probes"}
+
+def cli_words(text: str, # a message written for Python users: "run with source='sdc' to download"
+             ) -> str: # the same for the command line: "run with --source sdc to download"
+    "A library message with its keyword arguments (`source='sdc'`) spelled as `mms-mp` flags."
+    pat = r"\b(" + "|".join(CLI_FLAGS) + r")=(['\"])([^'\"]*)\2"
+    return re.sub(pat, lambda m: f"{CLI_FLAGS[m.group(1)]} {m.group(3)}", str(text))
+
 def _short_warning(message, category, filename, lineno, line=None) -> str:
-    "A warning as its class and message only: a user of the CLI needs no source line."
-    return f"{category.__name__}: {message}"
+    "A warning as its class and message only, in the CLI's words: a user of the CLI needs no source line."
+    return f"{category.__name__}: {cli_words(message)}"
 
 # %% ../nbs/16_cli.ipynb #b38e8892b
 def setup_logging(verbose: int = 0, # -v count
@@ -232,7 +243,7 @@ def _normal_lines(res) -> list:
     for p, s in res.normal_spread.items():
         line = f"MMS{p}: crossing normals {s['n_local']} local, {s['n_fallback']} fallback"
         if s["n_local"]:
-            line += (f"; local normals {s['median']:.2g}° median, {s['max']:.2g}° max "
+            line += (f"; local normals {sig2(s['median'])}° median, {sig2(s['max'])}° max "
                      "from the event LMN normal")
         out.append(line)
     return out
@@ -256,7 +267,7 @@ def _timing_lines(res) -> list:
     n = ", ".join(f"{x:+.3f}" for x in t.n_hat)
     c = g.crossings[g.ref]
     out = [f"timing, {len(res.timings)} group(s); the one with most probes, {iso_ms(c.time)} {g.direction} "
-           f"(ref MMS{g.ref}) [{t.method}]: n = ({n}) {t.frame} ± {t.sigma_n_deg:.1f}°, "
+           f"(ref MMS{g.ref}) [{t.method}]: n = ({n}) {t.frame} ± {sig2(t.sigma_n_deg)}°, "
            f"V = {t.V_km_s:.1f} ± {t.sigma_V_km_s:.1f} km/s"]
     V = [r.V_km_s for _, r in res.timings]
     if len(V) > 1: out.append(f"  V over the groups: {min(V):+.1f} to {max(V):+.1f} km/s (each in the JSON)")
@@ -270,7 +281,7 @@ def summary_lines(res, # mms_mp.stages.AnalysisResult
     t0, t1 = iso_ms(res.trange[0]), iso_ms(res.trange[1])
     out = [f"{tag}event {t0} – {t1}, probes {' '.join(res.probes)}",
            "stages: " + ", ".join(f"{k} {v.status}" for k, v in res.status.items())]
-    out += [f"  {k}: {v.reason}" for k, v in res.status.items() if v.reason]  # not run, or degraded
+    out += [f"  {k}: {cli_words(v.reason)}" for k, v in res.status.items() if v.reason]  # not run, or degraded
     out += _crossing_lines(res) + _normal_lines(res)
     out += _timing_lines(res) + _thickness_lines(res) + _comparison_lines(res)
     out += [f"wrote {res.files[k]}" for k in ("mp_analysis.json", "report.html") if k in res.files]
@@ -283,7 +294,7 @@ def _finished(status: dict, # stage records: AnalysisResult.status, or the JSON'
     "Exit code of an analysis that ran to the end; each failed stage and its reason go to stderr."
     for k, v in status.items():
         st, why = (v["status"], v["reason"]) if isinstance(v, dict) else (v.status, v.reason)
-        if st == "failed": print(f"mms-mp: stage {k} failed: {why}", file=sys.stderr)
+        if st == "failed": print(f"mms-mp: stage {k} failed: {cli_words(why)}", file=sys.stderr)
     return stages_exit(status)
 
 # %% ../nbs/16_cli.ipynb #d621d422
@@ -398,7 +409,7 @@ def main(argv: list | None = None, # arguments (None: sys.argv[1:])
         kind = {EXIT_USAGE: "bad input", EXIT_NODATA: "no usable data",
                 EXIT_FAILED: "analysis failed"}[code]
         if args.verbose: traceback.print_exc(file=sys.stderr)
-        print(f"mms-mp {args.command}: {kind}: {type(e).__name__}: {e}", file=sys.stderr)
+        print(f"mms-mp {args.command}: {kind}: {type(e).__name__}: {cli_words(e)}", file=sys.stderr)
         return code
 
 # %% ../nbs/16_cli.ipynb #277c4ab5

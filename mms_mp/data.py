@@ -23,9 +23,9 @@ from .digest import (_sha_cache_on, _sha_compute, _sha_lookup, _sha_save, _stat_
 from .products import ProductData, product_quantities, read_product, read_state
 
 # %% auto #0
-__all__ = ['DATA_CENTRES', 'POSITION_SOURCE', 'EPHEM_PAD', 'Event', 'MissingDataWarning', 'covers', 'reachable', 'uncovered',
-           'default_data_dir', 'load_event', 'ProductData', 'read_product', 'product_quantities', 'read_state',
-           'sha256_cache_file', 'file_sha256']
+__all__ = ['DATA_CENTRES', 'POSITION_SOURCE', 'EPHEM_PAD', 'Event', 'MissingDataWarning', 'DamagedFileWarning', 'covers',
+           'reachable', 'uncovered', 'largest_gap', 'default_data_dir', 'damaged_files', 'load_event', 'ProductData',
+           'read_product', 'product_quantities', 'read_state', 'sha256_cache_file', 'file_sha256']
 
 # %% ../nbs/03_data.ipynb #80f5c982
 # defined in mms_mp.products and mms_mp.digest; public here too, as before they moved
@@ -112,6 +112,9 @@ class Event:
 # %% ../nbs/03_data.ipynb #06676930
 class MissingDataWarning(UserWarning):
     "Some requested products could not be loaded (details in `Event.missing`)."
+
+class DamagedFileWarning(UserWarning):
+    "A file read fails its own MD5 checksum: some of its values may be wrong (`Event.provenance`)."
 
 # %% ../nbs/03_data.ipynb #1290691c
 def _rate_plan(ins: str, rate: str) -> list[str]:
@@ -204,8 +207,8 @@ def _acquire(root: Path, p: str, prod: Product, t0, t1, source: str,
 
 # %% ../nbs/03_data.ipynb #3904a78b
 def _provenance(b: FileBlock, prod: Product, pool: ThreadPoolExecutor | None = None) -> dict:
-    """Provenance entry; the sha256 comes from the digest cache, or is a Future (hashlib releases
-    the GIL, so hashing overlaps reading)."""
+    """Provenance entry; sha256 and checksum (the CDF's MD5: "ok", "mismatch", "none") come from the digest
+    cache, or sha256 is a Future of both (hashlib releases the GIL, so hashing overlaps reading)."""
     path = b.info.path
     ap = os.path.abspath(path)
     st = os.stat(ap)
@@ -213,8 +216,9 @@ def _provenance(b: FileBlock, prod: Product, pool: ThreadPoolExecutor | None = N
     sha = _sha_lookup(ap, key) if _sha_cache_on() else None
     if sha is None:
         sha = pool.submit(_sha_compute, ap, key) if pool is not None else _sha_compute(ap, key)
+    sha, chk = (sha, None) if isinstance(sha, Future) else sha
     return dict(name=b.info.name, path=str(path), version=b.info.version_str, size=st.st_size,
-                sha256=sha, probe=b.info.probe, instrument=prod.instrument, rate=prod.rate,
+                sha256=sha, checksum=chk, probe=b.info.probe, instrument=prod.instrument, rate=prod.rate,
                 datatype=prod.datatype)
 
 # %% ../nbs/03_data.ipynb #e2067c1d
@@ -299,6 +303,14 @@ def _join_pieces(qs: list) -> tuple:
     return out, qc
 
 # %% ../nbs/03_data.ipynb #834e7112
+def largest_gap(time: np.ndarray, # (N,) datetime64[ns] sample times, N ≥ 2
+               ) -> list | None: # [last sample before, first sample after] (ISO UTC), its length s
+    "The largest step between consecutive samples (None for fewer than two samples)."
+    if len(time) < 2: return None
+    n = np.asarray(time, "datetime64[ns]").view(np.int64)
+    i = int(np.argmax(np.diff(n)))
+    return [iso_ms(time[i]), iso_ms(time[i + 1]), float(n[i + 1] - n[i]) / 1e9]
+
 def _loaded_entry(p: str, ins: str, prod: Product, pdata: ProductData, reason: str,
                   covers_window: bool, errors: list) -> dict:
     "One `Event.loaded` entry: rate and why, files, samples, coverage, centring, time cleaning."
@@ -309,7 +321,8 @@ def _loaded_entry(p: str, ins: str, prod: Product, pdata: ProductData, reason: s
     ends = [iso_ms(pdata.time[0]), iso_ms(pdata.time[-1])] if len(pdata.time) else [None, None]
     return dict(probe=p, instrument=ins, rate=prod.rate, datatype=prod.datatype, rate_reason=reason,
                 files=[b.info.name for b in pdata.blocks], n=len(pdata.time), data_start=ends[0], data_end=ends[1],
-                covers_window=covers_window, centre_shift_s=pdata.blocks[0].shift_s, time_clean=tc,
+                covers_window=covers_window, largest_gap=None if covers_window else largest_gap(pdata.time),
+                centre_shift_s=pdata.blocks[0].shift_s, time_clean=tc,
                 unreadable=errors)
 
 # %% ../nbs/03_data.ipynb #cc8a65b1
@@ -485,25 +498,37 @@ def _no_data_hint(root: Path, # the data root searched
                   source: str, # data source asked for
                   trange=None, # (start, end) of the window (None: any time)
                  ) -> str: # what to try next
-    "What to try when nothing loaded: a data_dir that does not exist, files at another rate, a download."
-    if source == "local" and not Path(root).is_dir():
-        return f"data_dir {root} does not exist: pass the folder that holds mms1/, mms2/, ... (SDC layout)"
+    "What to try when nothing loaded: files at another rate, a download."
     other = _other_rates(root, missing, trange) if trange is not None else []
     tips = [f"files at another rate are there ({', '.join(other)}): try rate='auto' or that rate"] if other else []
     tips.append("run with source='sdc' to download" if source == "local" else "check the network and data_dir")
-    if len(ps) > 1: tips.append(f"drop probe {', '.join(ps)}")
     return "; ".join(tips) + f" (data_dir={root})"
 
 # %% ../nbs/03_data.ipynb #da4a7ddc
 def _warn_partial(ev: Event):
     "One `MissingDataWarning` naming the products whose samples do not span the window (ends or gaps)."
     dt = lambda x: f" {x['datatype']}" if x.get("datatype") else ""   # FPI DIS and DES apart
+    gap = lambda g: f"; largest gap {g[0]}–{g[1]} ({g[2]:.3g} s)" if g else ""
     part = [f"  mms{x['probe']} {x['instrument']} {x['rate']}{dt(x)}: {x['data_start']}–{x['data_end']}"
-            for x in ev.loaded if not x.get("covers_window", True) and x.get("data_start")]
+            f"{gap(x.get('largest_gap'))}" for x in ev.loaded
+            if not x.get("covers_window", True) and x.get("data_start")]
     if part:
         t0, t1 = ev.trange
-        warnings.warn(MissingDataWarning(f"data cover only part of {iso_ms(t0)}–{iso_ms(t1)} (first–last sample; "
-                                         "gaps inside are not listed):\n" + "\n".join(part)), stacklevel=4)
+        warnings.warn(MissingDataWarning(f"data cover only part of {iso_ms(t0)}–{iso_ms(t1)} (first–last sample, "
+                                         "and the largest gap between samples):\n" + "\n".join(part)), stacklevel=4)
+
+def damaged_files(ev: Event, # a loaded event
+                 ) -> list: # names of the files read whose CDF MD5 checksum fails
+    "Files of the event damaged after they were written (their MD5 checksum does not hold)."
+    return [d["name"] for d in ev.provenance if d.get("checksum") == "mismatch"]
+
+def _warn_damaged(ev: Event):
+    "One `DamagedFileWarning` naming every file whose MD5 checksum fails."
+    bad = damaged_files(ev)
+    if bad:
+        warnings.warn(DamagedFileWarning(
+            f"{len(bad)} file(s) fail their MD5 checksum, so some of their values may be wrong: {', '.join(bad)}; "
+            "delete them and download them again (source='sdc')"), stacklevel=3)
 
 def _report_missing(ev: Event, ps: list, root: Path, source: str):
     "`NoDataError` when nothing loaded; one `MissingDataWarning` listing what is missing otherwise."
@@ -541,7 +566,7 @@ def _load_all(ev: Event, root: Path, ps: list, ins: list, rate: str, source: str
                 _positions_from_fgm(ev, p)
                 _OPENED.get().clear()  # this probe's files are closed
             for d in ev.provenance:
-                if isinstance(d["sha256"], Future): d["sha256"] = d["sha256"].result()
+                if isinstance(d["sha256"], Future): d["sha256"], d["checksum"] = d["sha256"].result()
     finally: _OPENED.reset(opened)
 
 # %% ../nbs/03_data.ipynb #65a93734
@@ -557,8 +582,12 @@ def load_event(trange, # (start, end) UTC: ISO strings or datetime64; data in [s
     t0, t1 = parse_trange(trange)
     ps, ins = _check_request(probes, instruments, rate, source)
     root = Path(data_dir) if data_dir is not None else default_data_dir()
+    if source == "local" and not root.is_dir():
+        raise InputError(f"data_dir {root} is not a folder: pass the folder that holds mms1/, mms2/, ... "
+                         "(SDC layout), or source='sdc' to download into it")
     ev = Event((t0, t1), source=source)
     _load_all(ev, root, ps, ins, rate, source)
     _sha_save()
+    _warn_damaged(ev)
     _report_missing(ev, ps, root, source)
     return ev

@@ -19,9 +19,9 @@ from .figures import plot_formation, plot_overview, plot_timing
 from .visualize import save_figure, summary_single, plot_displacement
 
 # %% auto #0
-__all__ = ['SECTIONS', 'save_fig', 'write_csv_atomic', 'write_tables', 'html_table', 'vec_to_sigma', 'sig2', 'section_html',
-           'summary_card', 'report_figures', 'write_html_report', 'report_sidecar', 'figure_jobs', 'make_figures',
-           'outdir_ready', 'write_outputs']
+__all__ = ['SECTIONS', 'save_fig', 'write_csv_atomic', 'source_slug', 'write_tables', 'html_table', 'vec_to_sigma', 'sig2',
+           'section_html', 'summary_card', 'report_figures', 'write_html_report', 'report_sidecar', 'figure_jobs',
+           'make_figures', 'outdir_ready', 'write_outputs']
 
 # %% ../nbs/14d_outputs.ipynb #e5a07bc5
 def save_fig(fig, # matplotlib Figure
@@ -63,15 +63,23 @@ def _disp_table(d, # motion.DispResult
                          "segment": np.asarray(d.segment, int), **_normal_cols(n, frame, len(t))})
 
 # %% ../nbs/14d_outputs.ipynb #28cab0c0
+def source_slug(name: str, # a V_N source: "ExB", "FPI ions", "HPCA He+"
+               ) -> str: # the same as a column-name part: "ExB", "FPI_ions", "HPCA_He_plus"
+    "A V_N source's name as it appears in CSV column names."
+    s = "".join(ch if ch.isalnum() else "_" for ch in name.replace("+", "_plus"))
+    return "_".join(p for p in s.split("_") if p)
+
 def _vn_table(v, # electric.NormalVelocity, smoothed
               b, # the blend before smoothing
              ):  # pandas DataFrame: time ISO, V_N and σ (km/s), smoothed, blended and per source
     import pandas as pd
-    col = lambda k: "V_N_" + "".join(ch if ch.isalnum() else "_" for ch in k) + "_kms"
+    per = {}
+    for k, x in b.per_source.items():
+        per[f"V_N_{source_slug(k)}_kms"] = x
+        per[f"sigma_V_N_{source_slug(k)}_kms"] = b.per_source_sigma.get(k, np.full(len(x), np.nan))
     return pd.DataFrame({"time": iso_ms(np.asarray(v.t)), "V_N_kms": v.V_N,
                          "sigma_V_N_kms": v.sigma_V_N, "V_N_blend_kms": b.V_N,
-                         "sigma_V_N_blend_kms": b.sigma_V_N,
-                         **{col(k): x for k, x in b.per_source.items()},
+                         "sigma_V_N_blend_kms": b.sigma_V_N, **per,
                          **_normal_cols(v.n_hat, v.frame, len(v.t))})
 
 # %% ../nbs/14d_outputs.ipynb #9ca26c37
@@ -95,27 +103,26 @@ def _crossings_table(res: AnalysisResult, # the analysis
             "normal_sigma_window_deg", "normal_method", "lambda2_lambda3", "V_N_kms", "sigma_V_N_kms", "flags"]
     return pd.DataFrame(rows, columns=cols)
 
-# %% ../nbs/14d_outputs.ipynb #46b1e794
+# %% ../nbs/14d_outputs.ipynb #05d68b75
 def write_tables(res: AnalysisResult, # the analysis
                  outdir: Path, # output folder
                 ) -> dict: # name -> path written
-    "crossings.csv, layer_thickness.csv, displacement_<probe>.csv, normal_velocity_<probe>.csv (n̂ GSE)."
+    """crossings.csv, layer_thickness.csv, displacement_<probe>.csv, normal_velocity_<probe>.csv (n̂ GSE);
+    each ends with a `simulated` column (True: data from mms_mp.synthetic, not MMS measurements)."""
     import pandas as pd
     nc = lambda t: {k: v[0] for k, v in _normal_cols(t.n_hat, "GSE", 1).items()}
     th = [thickness_json(t) | {"flags": ";".join(t.flags)} | nc(t) for t in res.thickness]
     cols = ["probe", "time", "thickness_km", "sigma_km", "method", "normal", "n_x_gse", "n_y_gse",
             "n_z_gse", "flags"]
-    out = {"crossings.csv": write_csv_atomic(outdir / "crossings.csv", _crossings_table(res)),
-           "layer_thickness.csv": write_csv_atomic(outdir / "layer_thickness.csv",
-                                                   pd.DataFrame(th, columns=cols))}
+    out = {}
+    def put(name, df): out[name] = write_csv_atomic(outdir / name, df.assign(simulated=bool(res.simulated)))
+    put("crossings.csv", _crossings_table(res))
+    put("layer_thickness.csv", pd.DataFrame(th, columns=cols))
     for p, d in res.displacement.items():
-        name = f"displacement_{p}.csv"
         v = res.vn.get(p)
         n, fr = (None, "GSE") if v is None else (v.n_hat, v.frame)
-        out[name] = write_csv_atomic(outdir / name, _disp_table(d, n, fr))
-    for p, v in res.vn.items():
-        df = _vn_table(v, res.vn_blend.get(p, v))
-        out[f"normal_velocity_{p}.csv"] = write_csv_atomic(outdir / f"normal_velocity_{p}.csv", df)
+        put(f"displacement_{p}.csv", _disp_table(d, n, fr))
+    for p, v in res.vn.items(): put(f"normal_velocity_{p}.csv", _vn_table(v, res.vn_blend.get(p, v)))
     return out
 
 # %% ../nbs/14d_outputs.ipynb #b1d65889
@@ -149,7 +156,7 @@ def sig2(x, # a σ shown alone
         ) -> str: # two significant digits, with the unit
     "A σ on its own, to two significant digits."
     if x is None or not np.isfinite(x): return "n/a"
-    return f"{x:.2g}" + (f" {unit}" if unit else "")
+    return f"{float(f'{x:.2g}'):.10g}" + (f" {unit}" if unit else "")  # 123 → 120, never 1.2e+02
 
 # %% ../nbs/14d_outputs.ipynb #9ccbf1e4
 def _lmn_rows(doc: dict) -> list:

@@ -384,7 +384,8 @@ def coverage_json(ev, # mms_mp.data.Event, or None
                  ) -> list: # per product read: first and last sample (ISO UTC), and whether they span the window
     "What each product's samples span: a window reaching beyond the data says so here."
     if ev is None: return []
-    keys = ("probe", "instrument", "rate", "datatype", "part", "data_start", "data_end", "covers_window")
+    keys = ("probe", "instrument", "rate", "datatype", "part", "data_start", "data_end", "covers_window",
+            "largest_gap")   # largest_gap: [before, after, s] where the window is not covered (None where it is)
     return [{k: x.get(k) for k in keys} for x in ev.loaded]   # part: "state" for positions read from FGM files
 
 def time_order_json(ev, # mms_mp.data.Event, or None
@@ -400,7 +401,8 @@ def result_json(res, # stages.AnalysisResult
     "The JSON document of an analysis (see `validate_result_json`)."
     ev = res.event
     files, missing = (ev.provenance, ev.missing) if ev is not None else ([], [])
-    prov = [{"name": str(p.get("name")), "sha256": str(p.get("sha256"))} for p in files]
+    prov = [{"name": str(p.get("name")), "sha256": str(p.get("sha256")), "checksum": p.get("checksum")}
+            for p in files]   # checksum: the file's CDF MD5 "ok", "mismatch" or "none" (it carries none)
     delays = res.delays if len(res.delays) == len(res.timings) else [None] * len(res.timings)
     best = next((k for k, (g, _) in enumerate(res.timings) if g is res.timing_group), None)
     return {"schema": SCHEMA, "trange": [iso_ms(res.trange[0]), iso_ms(res.trange[1])],

@@ -13,7 +13,7 @@ import numpy as np
 
 from .core import (MMSMPError, InputError, NoDataError, GeometryError, iso_ms, check_frame,
                          gse_gsm_angle, seconds_since)
-from .data import load_event
+from .data import damaged_files, load_event
 from .quality import apply_masks
 from .coords import lmn_for_probe
 from .normals import crossing_normals
@@ -181,8 +181,10 @@ def stage_load(res: AnalysisResult, # the analysis being built (updated in place
                           "or use --source sdc to download ("
                           + "; ".join(f"MMS{p}: {r}" for p, r in res.dropped.items()) + ")")
     res.event, res.probes, res.simulated = ev, have, bool(ev.simulated)
-    if res.dropped:
-        res.status["load"].reason = "; ".join(f"MMS{p} produced nothing: {r}" for p, r in res.dropped.items())
+    why = [f"MMS{p} produced nothing: {r}" for p, r in res.dropped.items()]
+    bad = damaged_files(ev)
+    if bad: why.append(f"file(s) failing their MD5 checksum, values may be wrong: {', '.join(bad)}")
+    if why: res.status["load"].reason = "; ".join(why)
     return ev
 
 # %% ../nbs/14c_stages.ipynb #746ed00b

@@ -22,6 +22,7 @@ def demo_dir():
 @pytest.mark.allow_hosts(["127.0.0.1"])
 def test_batch_failing_events_recorded_others_continue(demo_dir, tmp_path, capsys):
     ev = tmp_path / "events.csv"
+    (tmp_path / "empty").mkdir()   # an empty data folder: no usable data (exit 3)
     ev.write_text("name,start,end,probes,data_dir,source\n"
                   f"good,2019-01-27T12:16:00,2019-01-27T12:22:00,1 2,{demo_dir},local\n"
                   f"nodata,2019-01-27T12:16:00,2019-01-27T12:22:00,1 2,{tmp_path / 'empty'},local\n"

@@ -130,6 +130,7 @@ def test_config_file_overridden_by_flags(tmp_path):
 
 
 def test_exit3_empty_data_dir(tmp_path):
+    (tmp_path / "nodata").mkdir()   # an empty folder (one that does not exist is exit 2: see below)
     r = cli("analyze", *TR, "--source", "local", "--data-dir", tmp_path / "nodata", "--outdir", tmp_path / "o")
     assert r.returncode == 3, r.stderr
     assert "no usable data" in r.stderr and "mms1" in r.stderr and "Traceback" not in r.stderr
@@ -265,6 +266,24 @@ def test_exit2_missing_overlay_file(tmp_path, capsys):
     assert code == 2 and "does not exist" in capsys.readouterr().err
 
 
+
+def test_exit2_local_data_dir_not_a_folder(tmp_path, capsys):
+    "--source local with a data folder that does not exist: the user's argument (exit 2), one line, in CLI words."
+    code = main(["analyze", *SHORT, "--probes", "1", "--source", "local", "--data-dir", str(tmp_path / "nowhere"),
+                 "--outdir", str(tmp_path / "o"), "--quiet"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and "is not a folder" in err[0], err
+    assert "--source sdc" in err[0] and "source='sdc'" not in err[0]   # the flag, not the Python keyword
+    assert not (tmp_path / "o").exists()
+
+
+def test_no_data_hint_in_cli_words(tmp_path, capsys):
+    "An empty data folder: exit 3, and the hint names the CLI flag (--source sdc), not the keyword argument."
+    code = main(["analyze", *SHORT, "--probes", "1", "--source", "local", "--data-dir", str(tmp_path),
+                 "--outdir", str(tmp_path / "o"), "--quiet"])
+    err = capsys.readouterr().err
+    assert code == 3 and "run with --source sdc to download" in err and "source='sdc'" not in err, err
+
 def test_overlay_comparison_in_json(demo_dir, tmp_path):
     "With the simulator's true normal as the published one, our normals are within a degree of it."
     truth = json.loads((demo_dir / "truth.json").read_text())
@@ -313,6 +332,10 @@ def test_demo_vn_is_smoothed_and_within_10_percent_of_truth(demo_run, demo_dir):
         assert sm["order"] == 2 and all(10 < w < 120 for w in sm["width_s"]), sm        # an averaging time, stated
         df = pd.read_csv(out / f"normal_velocity_{p}.csv")
         assert {"V_N_kms", "sigma_V_N_kms", "V_N_blend_kms", "V_N_ExB_kms", "V_N_FPI_ions_kms"} <= set(df.columns)
+        for src in ("ExB", "FPI_ions", "HPCA_He_plus"):   # each source's V_N comes with its σ, > 0 where V_N is
+            ok = df[f"V_N_{src}_kms"].notna()
+            assert ok.any() and (df.loc[ok, f"sigma_V_N_{src}_kms"] > 0).all(), src
+        assert df["simulated"].all()                      # a copied CSV still says it is simulated
         t = np.array([T(x) for x in df["time"]]); v = df["V_N_kms"].to_numpy()
         near = np.zeros(len(t), bool)
         for c in truth["crossings"]:

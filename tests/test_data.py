@@ -289,7 +289,9 @@ def test_event_helpers(tree):
     assert ds["B_gse"].dims == ("time_fgm_srvy", "comp")
     assert "mms1: 7 quantities (fgm:srvy, mec:srvy)" in repr(ev)
     for pr in ev.provenance:
-        assert set(pr) == {"name", "path", "version", "size", "sha256", "probe", "instrument", "rate", "datatype"}
+        assert set(pr) == {"name", "path", "version", "size", "sha256", "checksum", "probe", "instrument", "rate",
+                           "datatype"}
+        assert pr["checksum"] == "none"   # files written by write_product_cdf carry no MD5 checksum
         import hashlib
         assert pr["sha256"] == hashlib.sha256(Path(pr["path"]).read_bytes()).hexdigest()
         assert pr["size"] == Path(pr["path"]).stat().st_size
@@ -448,3 +450,23 @@ def test_unreadable_burst_files_are_not_offered_as_another_rate(tmp_path):
                    data_dir=tmp_path)
     msg = str(e.value)
     assert msg.count("corrupt or truncated") == 2 and "another rate" not in msg
+
+
+def test_partial_coverage_names_the_simulators_gap():
+    "MMS3 of the SIMULATED demo has a 45-s gap in FGM and FPI (truth.json defects): the loader finds it, to a sample."
+    import json
+    from mms_mp.synthetic import demo_event_dir
+    d = demo_event_dir()
+    gaps = {x["product"]: x for x in json.loads((d / "truth.json").read_text())["defects"] if x["kind"] == "gap"}
+    with pytest.warns(MissingDataWarning, match="largest gap") as rec:
+        ev = load_event(("2019-01-27T12:15", "2019-01-27T12:55"), "3", rate="srvy", instruments=("fgm",),
+                        source="local", data_dir=d)
+    g = next(x for x in ev.loaded if x["instrument"] == "fgm" and x.get("part") != "state")
+    assert not g["covers_window"]
+    start, dur = np.datetime64(gaps["fgm_srvy"]["start"], "ns"), gaps["fgm_srvy"]["duration_s"]
+    before, after = (np.datetime64(x.rstrip("Z"), "ns") for x in g["largest_gap"][:2])
+    step = np.timedelta64(63_500_000, "ns")   # 16 S/s: edges within one sample (+ 1 ms: ISO times to the ms)
+    assert abs(before - start) <= step and abs(after - (start + np.timedelta64(int(dur * 1e9), "ns"))) <= step
+    assert dur <= g["largest_gap"][2] <= dur + 2 * 0.0625
+    assert g["largest_gap"][0] in str(rec[0].message)
+    assert all(x["largest_gap"] is None for x in ev.loaded if x["covers_window"])

@@ -77,6 +77,7 @@ def test_fgm_only_cli_exit0_and_summary(tmp_path, capsys):
     np.testing.assert_allclose(xc[["n_x_gse", "n_y_gse", "n_z_gse"]].to_numpy(),
                                [c["normal"]["n_hat"] for c in doc["crossings"]], rtol=0, atol=1e-12)
     assert (xc.normal_sigma_deg > 0).all() and xc.V_N_kms.isna().all()
+    assert not xc["simulated"].any()   # real MMS files: every row says so
 
 
 def test_fgm_only_cli_summary_names_skips(tmp_path, capsys):

@@ -433,3 +433,34 @@ def test_a_window_reaching_beyond_the_data_is_said():
         ev = load_event(("2015-09-02T16:59:00", "2015-09-02T17:01:00"), "1", rate="brst", instruments="fgm",
                         source="local", data_dir=ROOT)
     assert all(c["covers_window"] for c in coverage_json(ev))
+
+
+def test_file_failing_its_md5_checksum_is_flagged(tmp_path):
+    """A copy of a real FGM file with one letter of a text attribute changed (a damage cdflib cannot see: no GZIP
+    block is touched) still loads with the same values, but fails the MD5 checksum every MMS L2 file carries:
+    the provenance says "mismatch" for it ("ok" for the intact one), a DamagedFileWarning names it, and the
+    analysis records it in the load stage's reason and in the JSON."""
+    import json, shutil
+    from mms_mp.data import DamagedFileWarning, damaged_files
+    from mms_mp.cli import main
+    day = "2015/09/02"
+    dst = tmp_path / "mms1" / "fgm" / "brst" / "l2" / day
+    shutil.copytree(FGM / day, dst)
+    f = dst / "mms1_fgm_brst_l2_20150902165844_v4.18.0.cdf"
+    b = bytearray(f.read_bytes()); i = b.find(b"Magnetic")
+    b[i] = ord("m"); f.write_bytes(b)                       # 'Magnetic' → 'magnetic' in an attribute
+    win = ("2015-09-02T16:59:00", "2015-09-02T17:03:00")
+    with pytest.warns(DamagedFileWarning, match=f.name):
+        ev = load_event(win, "1", rate="brst", instruments=("fgm",), source="local", data_dir=tmp_path)
+    chk = {d["name"]: d["checksum"] for d in ev.provenance}
+    assert chk == {f.name: "mismatch", "mms1_fgm_brst_l2_20150902170204_v4.18.0.cdf": "ok"}
+    assert damaged_files(ev) == [f.name]
+    ref = load_event(win, "1", rate="brst", instruments=("fgm",), source="local", data_dir=ROOT)
+    assert {d["checksum"] for d in ref.provenance} == {"ok"}
+    np.testing.assert_array_equal(ev["1"]["B_gse"].values, ref["1"]["B_gse"].values)   # values untouched here
+    out = tmp_path / "out"
+    assert main(["analyze", "--start", win[0], "--end", win[1], "--probes", "1", "--rate", "brst", "--source",
+                 "local", "--data-dir", str(tmp_path), "--outdir", str(out), "--quiet"]) == 0
+    doc = json.loads((out / "mp_analysis.json").read_text())
+    assert {p["name"]: p["checksum"] for p in doc["provenance"]["files"]}[f.name] == "mismatch"
+    assert "MD5 checksum" in doc["status"]["load"]["reason"] and f.name in doc["status"]["load"]["reason"]

@@ -84,6 +84,7 @@ def test_report_runs_on_simulated_event(demo_dir, tmp_path):
 @pytest.mark.enable_socket
 @pytest.mark.allow_hosts(["127.0.0.1"])
 def test_report_without_data_raises_nodata(tmp_path):
+    (tmp_path / "empty").mkdir()   # an empty data folder (one that does not exist is bad input)
     with pytest.raises(NoDataError, match="event report failed in cell .*NoDataError"):
         run_report(("2019-01-27T12:15", "2019-01-27T12:55"), tmp_path / "r", ["1"], source="local",
                    data_dir=tmp_path / "empty", html=False)
@@ -96,6 +97,7 @@ def test_report_without_data_raises_nodata(tmp_path):
 def test_report_never_swaps_in_the_simulated_event(tmp_path, monkeypatch):
     "No --data-dir with source local: the loader's default root is searched, as `analyze` does; the demo is not run."
     monkeypatch.setenv("MMS_DATA_DIR", str(tmp_path / "nodata"))
+    (tmp_path / "nodata").mkdir()
     with pytest.raises(NoDataError, match="nodata"):       # it searched the requested root, for 2015
         run_report(("2015-09-02T16:58:44", "2015-09-02T17:07:04"), tmp_path / "r", ["1"], source="local",
                    html=False)
