@@ -10,7 +10,7 @@ import numpy as np
 from .core import InputError, check_frame, as_datetime64, seconds_since, from_seconds
 from .layout import check_probe
 from .resample import bin_average
-from .visualize import PROBE_COLORS, _new_fig, mark_simulated, probe_color, summary_single
+from .visualize import PROBE_COLORS, _new_fig, mark_simulated, probe_color, summary_single, time_axis
 
 # %% auto #0
 __all__ = ['string_direction', 'plot_formation', 'plot_timing', 'plot_hodogram', 'display_bins', 'plot_overview', 'block_mean',
@@ -182,7 +182,7 @@ def plot_timing(times: dict, # {probe: crossing time, datetime64}
 def _timing_labels(a0, a1, ref, frame, V, sigma_V, title):
     "Axis labels, the V ± σ box (in the corner the line leaves free), legend and title."
     a0.set_ylabel(f"t − t$_{{MMS{ref}}}$ (s)")
-    a1.set(ylabel="residual about the line (s)", xlabel=f"n̂·(r − r$_{{MMS{ref}}}$) (km, {frame})")
+    a1.set(ylabel="residual (s)", xlabel=f"n̂·(r − r$_{{MMS{ref}}}$) (km, {frame})")
     a1.axhline(0, color="0.6", lw=0.5)
     txt = f"V = {V:.1f}" + (f" ± {sigma_V:.1f}" if sigma_V is not None else "") + " km/s"
     y_txt, va = (0.95, "top") if V > 0 else (0.05, "bottom")
@@ -310,9 +310,9 @@ def plot_overview(event, # mms_mp.data.Event
     for p in probes: _overview_probe(axs, rows, event[p], p, t0)
     for a, (label, _, floor) in zip(axs, rows): _overview_axis(a, label, floor)
     axs[0].legend(fontsize=7, ncol=4, loc="lower left", bbox_to_anchor=(0, 1.0), frameon=False)
-    axs[-1].set_xlabel("time (UTC)", fontsize=8)
+    time_axis(axs[-1], "time (UTC)").xaxis.label.set_size(8)   # concise ticks: 17:00 … and the date once
+    axs[-1].xaxis.get_offset_text().set_size(7)
     fig.suptitle(("SIMULATED " if simulated else "") + "MMS overview " + title, fontsize=10)
-    fig.autofmt_xdate()
     return mark_simulated(fig, simulated)
 
 # %% ../nbs/12a_figures.ipynb #bd9ca789

@@ -90,6 +90,7 @@ def shade_crossings(ax, # matplotlib Axes with a datetime x axis
                     crossings, # iterable of crossings (see `crossing_span`)
                     probe=None, # if given, shade only this probe's crossings
                     alpha: float = 0.15, # shading opacity
+                    label: bool = False, # name the shading and the line in the legend (once per Axes)
                    ) -> int: # number of crossings shaded
     "Shade each crossing's layer and mark its centre time, in the probe's colour (x-limits kept)."
     n, has_data, lim = 0, bool(ax.lines or ax.collections), ax.get_xlim()
@@ -97,8 +98,9 @@ def shade_crossings(ax, # matplotlib Axes with a datetime x axis
         p, a, b, tc = crossing_span(c)
         if probe is not None and p is not None and p != check_probe(probe): continue
         col = PROBE_COLORS.get(p, "0.4")
-        ax.axvspan(a, b, color=col, alpha=alpha, lw=0, zorder=0)
-        if tc is not None: ax.axvline(tc, color=col, lw=0.8, ls="--", zorder=0.5)
+        first = label and n == 0
+        ax.axvspan(a, b, color=col, alpha=alpha, lw=0, zorder=0, label="layer" if first else None)
+        if tc is not None: ax.axvline(tc, color=col, lw=0.8, ls="--", zorder=0.5, label="crossing" if first else None)
         n += 1
     if has_data: ax.set_xlim(lim)        # crossings outside the data do not stretch the axis
     return n
@@ -264,7 +266,7 @@ def _summary_panels(tb, b, Ni, Ne, He, Vi, vn_sources, vn_blend) -> list:
 def _finish_summary(fig, axs, crossings, p, title):
     "Crossings, legends, time axis and title of a summary figure."
     for a in axs:
-        shade_crossings(a, crossings, probe=p)
+        shade_crossings(a, crossings, probe=p, label=a is axs[0])   # layer and crossing named once
         if a.get_legend_handles_labels()[0]:
             a.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
     time_axis(axs[-1])

@@ -303,3 +303,25 @@ def test_displacement_figure_marks_where_a_segment_restarts():
     assert len(marks) == 1 and marks[0].get_xdata()[0] == t[5]
     import matplotlib.pyplot as plt
     plt.close(fig)
+
+
+def test_crossing_marks_are_named_once_and_overview_ticks_are_concise():
+    "The summary's shading is explained in its first panel's legend only; the overview's ticks are HH:MM + the date once."
+    import matplotlib.pyplot as plt
+    from mms_mp.figures import plot_overview
+    from mms_mp.visualize import summary_single
+    ev = _fgm_event()
+    t = ev.get("1", "B_gse")["time"].values
+    b = ev.get("1", "B_gse").values
+    xs = [{"probe": "1", "layer_start": t[10], "layer_end": t[20], "time": t[15]},
+          {"probe": "1", "layer_start": t[40], "layer_end": t[50], "time": t[45]}]
+    fig = summary_single((t, b), Ni=(t, np.ones(len(t))), probe=1, crossings=xs)
+    labels = [[x.get_text() for x in a.get_legend().get_texts()] if a.get_legend() else [] for a in fig.axes]
+    assert labels[0].count("layer") == 1 and labels[0].count("crossing") == 1      # two crossings, named once
+    assert not any("layer" in x or "crossing" in x for x in sum(labels[1:], []))
+    plt.close(fig)
+    fig = plot_overview(ev, ["1"])
+    fig.canvas.draw()
+    ticks = [x.get_text() for x in fig.axes[-1].get_xticklabels() if x.get_text()]
+    assert ticks and not any(" " in x for x in ticks), ticks           # 12:44 (or :30), never "27 12:44"
+    plt.close(fig)
