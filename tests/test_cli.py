@@ -94,6 +94,7 @@ def test_demo_json_schema_and_known_answers(demo_run, demo_dir):
         assert n["frame"] == "GSE" and n["method"].startswith("mva_nested") and isinstance(c["flags"], list)
         assert np.degrees(np.arccos(np.clip(np.dot(n["n_hat"], n_true), -1, 1))) < 1.0
     assert set(doc["detection"]["L"]) == {"1", "2", "3", "4"} and doc["comparison"] is None
+    assert doc["detection"]["tilt_note"] is None    # densities loaded: the tilt was tested
     assert all("per-crossing MVA normals" in g["method"] for g in doc["timing_groups"])
 
 

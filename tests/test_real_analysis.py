@@ -60,6 +60,7 @@ def test_fgm_only_json_is_valid_schema_2(kh_result):
     assert doc["schema"] == "mms_mp/2"
     assert all(c["normal"]["frame"] == "GSE" for c in doc["crossings"])
     assert doc["detection"]["frame"] == "GSE" and set(doc["detection"]["L"]) == {"1"}
+    assert doc["detection"]["tilt_sigma_deg"] is None and "no density" in doc["detection"]["tilt_note"]
     assert doc["lmn"]["1"]["per_crossing_spread_deg"]["n_local"] >= 1
 
 

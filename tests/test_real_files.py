@@ -464,3 +464,22 @@ def test_file_failing_its_md5_checksum_is_flagged(tmp_path):
     doc = json.loads((out / "mp_analysis.json").read_text())
     assert {p["name"]: p["checksum"] for p in doc["provenance"]["files"]}[f.name] == "mismatch"
     assert "MD5 checksum" in doc["status"]["load"]["reason"] and f.name in doc["status"]["load"]["reason"]
+
+
+def test_any_changed_byte_fails_the_md5_checksum():
+    "Property: one byte of a real file changed anywhere before its 16-byte MD5 trailer → 'mismatch'; in it, too."
+    import tempfile
+    from hypothesis import given, settings, strategies as st
+    from mms_mp.digest import _digests
+    src = FGM / "2015/09/02/mms1_fgm_brst_l2_20150902165844_v4.18.0.cdf"
+    data = src.read_bytes()
+    assert _digests(src)[1] == "ok"
+    d = Path(tempfile.mkdtemp())
+
+    @settings(max_examples=40, deadline=None)
+    @given(st.integers(44, len(data) - 1), st.integers(1, 255))   # past the CDR flags, up to the last byte
+    def check(i, x):
+        b = bytearray(data); b[i] ^= x
+        f = d / "copy.cdf"; f.write_bytes(b)
+        assert _digests(f)[1] == "mismatch"
+    check()
