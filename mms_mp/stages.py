@@ -182,6 +182,8 @@ def stage_load(res: AnalysisResult, # the analysis being built (updated in place
                           + "; ".join(f"MMS{p}: {r}" for p, r in res.dropped.items()) + ")")
     res.event, res.probes, res.simulated = ev, have, bool(ev.simulated)
     why = [f"MMS{p} produced nothing: {r}" for p, r in res.dropped.items()]
+    why += [f"mms{m['probe']} {m['instrument']} {m['rate']}: {m['reason']}" for m in ev.missing
+            if m["reason"].startswith("partly loaded")]   # some files of a product unreadable: its data have holes
     bad = damaged_files(ev)
     if bad: why.append(f"file(s) failing their MD5 checksum, values may be wrong: {', '.join(bad)}")
     if why: res.status["load"].reason = "; ".join(why)

@@ -483,3 +483,20 @@ def test_any_changed_byte_fails_the_md5_checksum():
         f = d / "copy.cdf"; f.write_bytes(b)
         assert _digests(f)[1] == "mismatch"
     check()
+
+
+def test_one_unreadable_file_of_two_is_in_the_load_stage_reason(tmp_path, capsys):
+    "Two real FGM files, one cut short: the run goes on with the other (exit 0), and says which file was lost."
+    import json, shutil
+    from mms_mp.cli import main
+    day = "2015/09/02"
+    dst = tmp_path / "mms1" / "fgm" / "brst" / "l2" / day
+    shutil.copytree(FGM / day, dst)
+    f = dst / "mms1_fgm_brst_l2_20150902170204_v4.18.0.cdf"
+    f.write_bytes(f.read_bytes()[: f.stat().st_size // 2])
+    out = tmp_path / "out"
+    assert main(["analyze", "--start", "2015-09-02T16:58:44", "--end", "2015-09-02T17:07:04", "--probes", "1",
+                 "--rate", "brst", "--source", "local", "--data-dir", str(tmp_path), "--outdir", str(out)]) == 0
+    why = json.loads((out / "mp_analysis.json").read_text())["status"]["load"]["reason"]
+    assert "partly loaded" in why and f.name in why, why
+    assert f"load: mms1 fgm brst: partly loaded" in capsys.readouterr().out   # the summary says it too
