@@ -99,8 +99,10 @@ def _demo_parser(sub):
     d.add_argument("--data-dir", default=None,
                    help="where to write the simulated CDFs (default: the user cache)")
     d.add_argument("--outdir", default="mms_mp_demo", help="output folder (default ./mms_mp_demo)")
-    d.add_argument("--scenario", default="default",
-                   help="simulator scenario (mms_mp.simtruth.SCENARIOS)")
+    from mms_mp.simtruth import SCENARIOS
+    d.add_argument("--scenario", default="default", choices=sorted(SCENARIOS),
+                   help="simulator scenario (default: default)")
+    d.add_argument("--plot", action="store_true", help="accepted for symmetry with analyze: demo always writes figures")
     d.add_argument("--pdf", action="store_true", help="PDF figures too")
     _common(d)
 

@@ -192,13 +192,14 @@ def utc_now() -> str:
 # %% ../nbs/14e_outset.ipynb #77ee944e
 def write_manifest(folder, # staging folder, every file written
                    started: str, # run start, ISO 8601 UTC
+                   meta: dict | None = None, # more top-level keys, e.g. {"simulated": True}
                   ) -> dict: # the manifest, also written as folder/manifest.json
     "Record every file of the set (path, size, SHA-256), flushing files and folders to disk."
     folder, files = Path(folder), []
     for rel in set_files(folder):
         size, sha = file_digest(folder / rel, sync=True)
         files.append({"path": rel, "size": size, "sha256": sha})
-    doc = {"format": "mms_mp output set", "mms_mp_version": __version__,
+    doc = {"format": "mms_mp output set", "mms_mp_version": __version__, **(meta or {}),
            "started": started, "finished": utc_now(), "files": files}
     write_json_atomic(folder / MANIFEST, doc)
     for d in [folder, *(p for p in folder.rglob("*") if p.is_dir())]: fsync_dir(d)
@@ -254,6 +255,7 @@ def swap_in(stage: Path, # complete staging folder (manifest written)
 @contextmanager
 def output_set(outdir, # folder the set becomes (created, or replaced as a whole)
                *, force: bool = False, # replace a non-empty folder that has no manifest.json
+               meta: dict | None = None, # filled by the block: more keys for the manifest
               ):
     "Yield a fresh staging folder: it replaces `outdir` whole if the block succeeds, else vanishes."
     out, started = usable_outdir(outdir), utc_now()
@@ -264,7 +266,7 @@ def output_set(outdir, # folder the set becomes (created, or replaced as a whole
         try:
             yield make_stage(stage, out)
             _unless_terminated(term)
-            write_manifest(stage, started)
+            write_manifest(stage, started, meta)
             _unless_terminated(term)
         except BaseException:
             with signals_deferred(): shutil.rmtree(stage, ignore_errors=True)

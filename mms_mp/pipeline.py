@@ -74,7 +74,10 @@ def analyze(trange, # (start, end): ISO strings or datetime64, UTC
     try:
         if not outdir: _run_plan(res, cfg, None, plot, pdf, bar)
         else:   # one unit: a staging folder that replaces outdir only when complete (mms_mp.outset)
-            with output_set(outdir) as stage: _run_plan(res, cfg, stage, plot, pdf, bar)
+            meta = {}   # for the manifest: a set copied away on its own still says what it holds
+            with output_set(outdir, meta=meta) as stage:
+                _run_plan(res, cfg, stage, plot, pdf, bar)
+                meta["simulated"] = bool(res.simulated)
             res.files = {k: Path(outdir) / Path(v).relative_to(stage) for k, v in res.files.items()}
     finally: bar.close()
     return res

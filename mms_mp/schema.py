@@ -14,10 +14,10 @@ from .core import InputError, as_datetime64, iso_ms, seconds_since
 from . import __version__
 
 # %% auto #0
-__all__ = ['SCHEMA', 'NUM', 'NUMN', 'ISO', 'ISON', 'VEC3', 'RESULT_SCHEMA', 'UNITS', 'is_num', 'check_value', 'physics_checks',
-           'validate_result_json', 'lmn_json', 'normal_json', 'local_vn_json', 'crossing_json', 'detection_json',
-           'timing_json', 'disp_json', 'vn_json', 'thickness_json', 'jsonable', 'coverage_json', 'time_order_json',
-           'result_json']
+__all__ = ['SCHEMA', 'NUM', 'NUMN', 'ISO', 'ISON', 'VEC3', 'RESULT_SCHEMA', 'UNITS', 'FLAGS', 'is_num', 'check_value',
+           'physics_checks', 'validate_result_json', 'lmn_json', 'normal_json', 'local_vn_json', 'crossing_json',
+           'detection_json', 'timing_json', 'disp_json', 'vn_json', 'thickness_json', 'jsonable', 'coverage_json',
+           'time_order_json', 'result_json']
 
 # %% ../nbs/14b_schema.ipynb #606ce42d
 SCHEMA = "mms_mp/2"
@@ -80,6 +80,34 @@ UNITS = {
                                 "widths either side",
     "provenance.quality.*.removed, .of": "numbers of samples",
     "status.*.seconds": "s, wall time of the stage",
+    "displacement_<probe>.csv disp_km": "km, ∫V_N dt from the start of each segment (0 there; a data gap starts a "
+                                        "new segment), + along n̂ (outward)",
+}
+
+#: every flag a crossing, its normal or a thickness can carry, in words (also in the JSON as `flags_glossary`)
+FLAGS = {
+    "times_repaired": "repeated or backward time tags of B were repaired before detection (provenance.time_order)",
+    "density_unavailable": "no ion density: detected from B alone (B_L rotation and |B|)",
+    "hpca_unavailable": "no HPCA He⁺ density: the cold-He⁺ feature was not used",
+    "gap_across_crossing": "a data gap lies across the crossing; its confidence is reduced",
+    "edge_unresolved": "one 76 % edge of the layer was not found in the search span; that edge is the span's end",
+    "layer_edge_beyond_data": "a layer edge lies at or beyond the end of the loaded data",
+    "plateau_beyond_data": "one side is seen for under half a layer: levels unsure, σ_t widened to the layer",
+    "layers_overlap": "this layer overlaps its neighbour's: a visit too brief for a clean level between them",
+    "L_rotated": "L was turned about N for the whole formation to agree with the density half-level (angle in "
+                 "method; detection.tilt_deg)",
+    "no_stable_normal": "no stable plateau of nested MVA windows: its normal is a fallback (normal.method, reason)",
+    "unstable_normal": "the normal's nested MVA windows disagree: a fallback normal, reason given",
+    "no_mva_window": "no window around the crossing holds enough samples for MVA",
+    "sign_ambiguous": "the normal lies near 90° from the reference: its outward sign is uncertain",
+    "low_eigenvalue_ratio": "median λ2/λ3 < 5 over the plateau: the normal is poorly defined by MVA",
+    "scale_mismatch": "windows anchored on the layer's own scale along L found no plateau; the detected-duration "
+                      "anchor is used",
+    "window_dependent": "the two window anchors give normals that disagree; their angle is in σ_window",
+    "gap_in_layer": "thickness: a data gap lies inside the layer",
+    "sc_motion_ignored": "thickness: no positions, the spacecraft's own motion along n̂ is not removed",
+    "constant_speed_unchecked": "thickness from timing V × duration: no V_N(t) across the layer to check that the "
+                                "boundary moved at a constant speed; σ lacks that part",
 }
 
 # %% ../nbs/14b_schema.ipynb #cf7558e3
@@ -425,4 +453,5 @@ def result_json(res, # stages.AnalysisResult
                            "config": jsonable(res.config), "missing": jsonable(list(missing)),
                            "quality": jsonable(res.quality), "time_order": time_order_json(ev),
                            "coverage": coverage_json(ev)},
-            "status": {k: v.as_dict() for k, v in res.status.items()}, "units": UNITS}
+            "status": {k: v.as_dict() for k, v in res.status.items()}, "units": UNITS,
+            "simulated": bool(res.simulated), "flags_glossary": FLAGS}

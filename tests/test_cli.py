@@ -53,9 +53,18 @@ def demo_docs(demo_run, demo_dir):
             json.loads((demo_dir / "truth.json").read_text()))
 
 
+def every_flag(doc: dict) -> set:
+    "Every flag a result document carries: on crossings, their normals and thicknesses."
+    fl = {f for c in doc["crossings"] for f in c["flags"] + list((c["normal"] or {}).get("flags") or [])}
+    return fl | {f for t in doc["thickness"] for f in t.get("flags") or []}
+
+
 def test_demo_exit0_and_outputs(demo_run):
     r, out = demo_run
     assert r.returncode == 0, r.stderr
+    doc = json.loads((out / "mp_analysis.json").read_text())
+    assert doc["simulated"] is True and json.loads((out / "manifest.json").read_text())["simulated"] is True
+    assert every_flag(doc) and every_flag(doc) <= set(doc["flags_glossary"]), every_flag(doc) - set(doc["flags_glossary"])
     for f in ("mp_analysis.json", "crossings.csv", "layer_thickness.csv", "displacement_1.csv", "normal_velocity_1.csv", "report.html", "figures/overview.png"):
         assert (out / f).is_file(), f"demo did not write {f}"
     assert not list(out.rglob("*.part")), "a temporary .part file was left behind"
@@ -425,3 +434,12 @@ def test_csv_tables_carry_the_normal_they_are_along(demo_run):
     own = th[th.method == "integrated V_N"]
     assert own.normal.str.startswith("crossing normal").all()
     assert (th[th.method != "integrated V_N"].normal == "timing n̂ of its crossing group").all()
+
+
+def test_demo_flags_a_new_user_tries(capsys):
+    "`demo --plot` is accepted (demo always writes figures); a scenario that does not exist is refused with the list."
+    a = build_parser().parse_args(["demo", "--plot", "--scenario", "surface_waves"])
+    assert a.plot and a.scenario == "surface_waves"
+    assert main(["demo", "--scenario", "windy"]) == 2
+    err = capsys.readouterr().err
+    assert "invalid choice: 'windy'" in err and "surface_waves" in err

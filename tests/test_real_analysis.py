@@ -61,6 +61,9 @@ def test_fgm_only_json_is_valid_schema_2(kh_result):
     assert all(c["normal"]["frame"] == "GSE" for c in doc["crossings"])
     assert doc["detection"]["frame"] == "GSE" and set(doc["detection"]["L"]) == {"1"}
     assert doc["detection"]["tilt_sigma_deg"] is None and "no density" in doc["detection"]["tilt_note"]
+    assert doc["simulated"] is False
+    flags = {f for c in doc["crossings"] for f in c["flags"] + list(c["normal"].get("flags") or [])}
+    assert flags and flags <= set(doc["flags_glossary"]), flags - set(doc["flags_glossary"])   # every flag explained
     assert doc["lmn"]["1"]["per_crossing_spread_deg"]["n_local"] >= 1
 
 
@@ -79,6 +82,7 @@ def test_fgm_only_cli_exit0_and_summary(tmp_path, capsys):
                                [c["normal"]["n_hat"] for c in doc["crossings"]], rtol=0, atol=1e-12)
     assert (xc.normal_sigma_deg > 0).all() and xc.V_N_kms.isna().all()
     assert not xc["simulated"].any()   # real MMS files: every row says so
+    assert doc["simulated"] is False and json.loads((tmp_path / "manifest.json").read_text())["simulated"] is False
 
 
 def test_fgm_only_cli_summary_names_skips(tmp_path, capsys):
