@@ -79,8 +79,8 @@ def _common(p):
 
 # %% ../nbs/16_cli.ipynb #6d9b713d
 def _event_args(p):
-    p.add_argument("--start", help="start time, ISO-8601 UTC, e.g. 2019-01-27T12:15:00")
-    p.add_argument("--end", help="end time, ISO-8601 UTC")
+    p.add_argument("--start", help="start time, ISO-8601 UTC, e.g. 2019-01-27T12:15:00 (required, here or in --config)")
+    p.add_argument("--end", help="end time, ISO-8601 UTC (required, here or in --config)")
     p.add_argument("--probes", nargs="+", default=None, metavar="P",
                    help="MMS probes, e.g. 1 2 or 1,2 (default 1 2 3 4)")
     p.add_argument("--rate", choices=("auto", "srvy", "brst"), default=None,
@@ -108,7 +108,11 @@ def _demo_parser(sub):
 
 # %% ../nbs/16_cli.ipynb #4d3247cc
 def _analyze_parser(sub):
-    a = sub.add_parser("analyze", help="analyse one event: JSON, CSV, figures")
+    a = sub.add_parser("analyze", help="analyse one event: JSON, CSV, figures",
+                       description="Writes OUTDIR/mp_analysis.json (every result with frame, units and σ), "
+                                   "crossings.csv, layer_thickness.csv, displacement_<probe>.csv, "
+                                   "normal_velocity_<probe>.csv, report.html and manifest.json; --plot adds "
+                                   "figures/*.png. The folder is replaced as a whole when the run succeeds.")
     _event_args(a)
     a.add_argument("--outdir", default=None, help="output folder (default ./results)")
     a.add_argument("--plot", action="store_true", default=None, help="write figures/*.png")

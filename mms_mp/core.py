@@ -286,7 +286,7 @@ def format_sigma(x: float, # value
                 ) -> str: # e.g. "12.3 ± 0.4 km/s"; a value without σ keeps 3 significant figures
     "Value ± σ rounded to what σ supports (PDG rule), with its unit."
     u = f" {unit}" if unit else ""
-    if x is None or not np.isfinite(x): return f"n/a{u}"
+    if x is None or not np.isfinite(x): return "n/a"   # no value: no unit either ("n/a km" reads oddly)
     if sigma is None or not np.isfinite(sigma) or sigma <= 0: return f"{x:.3g}{u}"
     e = int(np.floor(np.log10(sigma)))
     lead = int(round(sigma / 10 ** (e - 2), 6))  # three leading digits of σ

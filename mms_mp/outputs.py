@@ -177,7 +177,7 @@ def _normal_rows(doc: dict) -> list:
         return {"probe": c["probe"], "time": c["time"],
                 "n_hat": vec_to_sigma(n["n_hat"], n["sigma_deg"]),
                 "σ": sig2(n["sigma_deg"], "deg"), "σ window": sig2(n["sigma_window_deg"], "deg"),
-                "method": n["method"], "flags": ", ".join(n.get("flags", []))}
+                "method": n["method"], "normal flags": ", ".join(n.get("flags", []))}
     return [row(c) for c in doc["crossings"] if c["normal"]]
 
 # %% ../nbs/14d_outputs.ipynb #9168244e
@@ -363,10 +363,12 @@ def _timing_jobs(res: AnalysisResult) -> list:
     t, g, sim = res.timing, res.timing_group, res.simulated
     pubs = [res.published[p] for p in [g.ref, *g.positions_km] if p in res.published]
     pub = pubs[0] if pubs else None  # the reference probe's published normal, else another's
+    when = f"{iso_ms(g.times[g.ref])} {g.direction}, ref MMS{g.ref}"   # which crossing group, and when
+    head = f"Formation about its centroid, {when} ({g.frame}); dashed: string"
     formation = lambda: plot_formation(g.positions_km, frame=g.frame, normal=t.n_hat, simulated=sim,
-                                       published=pub)
-    timing = lambda: plot_timing(g.times, g.positions_km, t.n_hat, t.V_km_s, t.sigma_V_km_s,
-                                 frame=t.frame, ref=g.ref, simulated=sim, published=pub)
+                                       published=pub, title=head)
+    timing = lambda: plot_timing(g.times, g.positions_km, t.n_hat, t.V_km_s, t.sigma_V_km_s, frame=t.frame,
+                                 ref=g.ref, simulated=sim, published=pub, title=f"Timing of the group at {when}")
     return [("formation", formation), ("timing", timing)]
 
 # %% ../nbs/14d_outputs.ipynb #9777d1f1

@@ -422,10 +422,10 @@ def plot_displacement(disp, # (t, Δs km) pair, DataArray, or an mms_mp.motion.D
 # %% ../nbs/12_visualize.ipynb #736464b4
 def _finish_panel(ax, crossings, p, ylabel, title):
     "Crossings, zero line, labels, legend, time axis and title of a one-panel figure."
-    shade_crossings(ax, crossings, probe=p)
+    shade_crossings(ax, crossings, probe=p, label=True)
     ax.axhline(0, color="0.6", lw=0.5)
     ax.set_ylabel(ylabel)
-    ax.legend(fontsize=7, loc="best")
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)   # off the curve
     time_axis(ax)
     ax.set_title(title, fontsize=10)
     ax.figure.tight_layout()
