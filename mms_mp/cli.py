@@ -243,15 +243,29 @@ def _thickness_lines(res) -> list:
     return out
 
 # %% ../nbs/16_cli.ipynb #6cdb7310
+def _event_lmn_line(p: str, l) -> str:
+    "One probe's event LMN: method, N (GSE) ± σ, and the model's assumed upstream values when it is the model."
+    n = ", ".join(f"{x:+.2f}" for x in l.N)
+    line = f"MMS{p}: event LMN {l.method}, N = ({n}) {l.frame} ± {sig2(l.sigma_N_deg)}°"
+    if l.method == "model" and l.shue is not None:
+        line += (f" (Shue {l.shue.model} with assumed Bz {l.shue.bz_nT:g} nT, Dp {l.shue.dp_nPa:g} nPa: "
+                 "set bz_nT, dp_nPa in [lmn] of --config)")
+    return line
+
 def _normal_lines(res) -> list:
-    "Per probe: how many crossing normals are local, and their spread about the event normal."
+    "Per probe: the event LMN, how many crossing normals are local, and their spread about the event normal."
     out = []
     for p, s in res.normal_spread.items():
+        if p in res.lmn: out.append(_event_lmn_line(p, res.lmn[p]))
         line = f"MMS{p}: crossing normals {s['n_local']} local, {s['n_fallback']} fallback"
         if s["n_local"]:
             line += (f"; local normals {sig2(s['median'])}° median, {sig2(s['max'])}° max "
                      "from the event LMN normal")
         out.append(line)
+        sN = res.lmn[p].sigma_N_deg if p in res.lmn else np.nan
+        if s["n_local"] and s["median"] > max(10.0, 3 * sN):   # the boundary turns from crossing to crossing
+            out.append(f"  the boundary is not planar here: use each crossing's own normal (crossings.csv), "
+                       "not the event LMN")
     return out
 
 # %% ../nbs/16_cli.ipynb #dd3a7b6e

@@ -17,7 +17,8 @@ from .core import cache_root, write_json_atomic
 __all__ = ['sha256_cache_file', 'file_digests', 'file_sha256']
 
 # %% ../nbs/03a_digest.ipynb #62b4c169
-_SHA_MEM: dict = {}  # absolute path -> [st_dev, st_ino, st_size, st_mtime_ns, st_ctime_ns, sha256, checksum]
+_SHA_MEM: dict = {}  # absolute path -> [st_dev, st_ino, st_size, st_mtime_ns, st_ctime_ns, sha256, checksum, format]
+_FORMAT = "sha256+cdf-md5/1"  # what an entry's digests mean; entries of any other format are computed again
 _SHA_NEW: dict = {}  # entries added in this process, not yet written to disk
 _SHA_DISK_READ: list = [False]
 _RACY_NS = 2 * 10**9  # files changed this recently are not remembered
@@ -78,11 +79,12 @@ def _sha_lookup(path: str, # absolute path of the file
         _SHA_DISK_READ[0] = True
         try:
             disk = json.loads(sha256_cache_file().read_text())
-            for k, v in disk.items():   # entries of older versions (no checksum verdict) are hashed again
-                if isinstance(v, list) and len(v) == 7: _SHA_MEM.setdefault(k, v)
+            for k, v in disk.items():   # entries of other formats (older code) are hashed again
+                if isinstance(v, list) and len(v) == 8 and v[7] == _FORMAT: _SHA_MEM.setdefault(k, v)
         except (OSError, ValueError, AttributeError): pass
         e = _SHA_MEM.get(path)
-    return tuple(e[5:7]) if e is not None and len(e) == 7 and e[:5] == key else None
+    ok = e is not None and len(e) == 8 and e[7] == _FORMAT and e[:5] == key
+    return tuple(e[5:7]) if ok else None
 
 # %% ../nbs/03a_digest.ipynb #2b529f69
 def _sha_compute(path: str, # absolute path of the file
@@ -93,7 +95,7 @@ def _sha_compute(path: str, # absolute path of the file
     try: after = _stat_key(os.stat(path))
     except OSError: return sha
     if _sha_cache_on() and after == key and time.time_ns() - max(key[3], key[4]) > _RACY_NS:
-        _SHA_MEM[path] = _SHA_NEW[path] = key + list(sha)
+        _SHA_MEM[path] = _SHA_NEW[path] = key + list(sha) + [_FORMAT]
     return sha
 
 # %% ../nbs/03a_digest.ipynb #6edb3ab8

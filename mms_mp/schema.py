@@ -421,7 +421,7 @@ def time_order_json(ev, # mms_mp.data.Event, or None
                    ) -> list: # per product read: duplicate, backward and dropped time tags, and why
     "How each product's time tags were cleaned: nothing is re-sorted silently, every repair is counted."
     if ev is None: return []
-    keys = ("probe", "instrument", "rate", "datatype")
+    keys = ("probe", "instrument", "rate", "datatype", "part")   # part: "state" for the FGM position records
     return [{k: x.get(k) for k in keys} | jsonable(x.get("time_clean", {})) for x in ev.loaded]
 
 # %% ../nbs/14b_schema.ipynb #fcc70560

@@ -82,6 +82,10 @@ def test_fgm_only_cli_exit0_and_summary(tmp_path, capsys):
                                [c["normal"]["n_hat"] for c in doc["crossings"]], rtol=0, atol=1e-12)
     assert (xc.normal_sigma_deg > 0).all() and xc.V_N_kms.isna().all()
     assert not xc["simulated"].any()   # real MMS files: every row says so
+    want = [";".join(c["normal"].get("flags") or []) for c in doc["crossings"]]   # the normal's own flags, as in the JSON
+    assert [x if isinstance(x, str) else "" for x in xc.normal_flags] == want and any(want)
+    parts = [(t["instrument"], t.get("part")) for t in doc["provenance"]["time_order"]]
+    assert ("fgm", "state") in parts and ("fgm", None) in parts   # the B and the position time bases apart
     assert doc["simulated"] is False and json.loads((tmp_path / "manifest.json").read_text())["simulated"] is False
 
 
@@ -91,6 +95,9 @@ def test_fgm_only_cli_summary_names_skips(tmp_path, capsys):
     out = capsys.readouterr().out
     assert rc == 0 and "vn skipped" in out and "timing skipped" in out
     assert "needs at least 2 probes" in out
+    # the event normal is the model with assumed upstream values, and says so; the crossings' normals spread widely
+    assert "event LMN model" in out and "assumed Bz 0 nT, Dp 2 nPa" in out and "bz_nT, dp_nPa in [lmn]" in out
+    assert "the boundary is not planar here" in out
 
 
 def test_steady_field_has_no_crossing():
