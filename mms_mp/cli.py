@@ -215,6 +215,7 @@ def _crossing_lines(res) -> list:
         cs = [c for c in res.crossings if str(c.probe) == p]
         n_out = sum(c.direction == "out" for c in cs)
         if cs: out.append(f"MMS{p}: {_count(len(cs), 'crossing')} ({n_out} out, {len(cs) - n_out} in)")
+        elif "detect" in res.status and res.status["detect"].status == "ok": out.append(f"MMS{p}: no crossing found")
         v = res.vn.get(p)
         if v is None or not np.isfinite(v.sigma_V_N).any(): continue
         sm = v.smoothing
@@ -300,7 +301,7 @@ def summary_lines(res, # mms_mp.stages.AnalysisResult
     tag = "SIMULATED " if res.simulated else ""
     t0, t1 = iso_ms(res.trange[0]), iso_ms(res.trange[1])
     out = [f"{tag}event {t0} – {t1}, probes {' '.join(res.probes)}",
-           "stages: " + ", ".join(f"{k} {v.status}" for k, v in res.status.items())]
+           "stages: " + ", ".join(f"{k} {v.label}" for k, v in res.status.items())]   # as report.html
     out += [f"  {k}: {cli_words(v.reason)}" for k, v in res.status.items() if v.reason]  # not run, or degraded
     out += _crossing_lines(res) + _normal_lines(res)
     out += _timing_lines(res) + _thickness_lines(res) + _comparison_lines(res)

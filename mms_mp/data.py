@@ -305,11 +305,13 @@ def _join_pieces(qs: list) -> tuple:
 # %% ../nbs/03_data.ipynb #834e7112
 def largest_gap(time: np.ndarray, # (N,) datetime64[ns] sample times, N ≥ 2
                ) -> list | None: # [last sample before, first sample after] (ISO UTC), its length s
-    "The largest step between consecutive samples (None for fewer than two samples)."
+    "The largest step between samples, when it is a gap as `covers` counts one (> max(1 s, 10 median steps))."
     if len(time) < 2: return None
     n = np.asarray(time, "datetime64[ns]").view(np.int64)
-    i = int(np.argmax(np.diff(n)))
-    return [iso_ms(time[i]), iso_ms(time[i + 1]), float(n[i + 1] - n[i]) / 1e9]
+    d = np.diff(n)
+    i = int(np.argmax(d))
+    if d[i] <= max(10**9, 10 * np.median(d)): return None   # no gap inside: the data end early or start late
+    return [iso_ms(time[i]), iso_ms(time[i + 1]), float(d[i]) / 1e9]
 
 def _loaded_entry(p: str, ins: str, prod: Product, pdata: ProductData, reason: str,
                   covers_window: bool, errors: list) -> dict:
@@ -545,7 +547,9 @@ def _report_missing(ev: Event, ps: list, root: Path, source: str):
     if empty:
         lines.append(f"  no data at all for probe {', '.join(empty)}: "
                      "run with source='sdc' to download, or drop it")
-    msg = f"{len(ev.missing)} product(s) not loaded (see event.missing):\n" + "\n".join(lines)
+    part = sum(m["reason"].startswith("partly loaded") for m in ev.missing)
+    what = f"{len(ev.missing) - part} product(s) not loaded" + (f", {part} partly loaded" if part else "")
+    msg = f"{what} (see event.missing):\n" + "\n".join(lines)
     warnings.warn(MissingDataWarning(msg), stacklevel=3)
 
 # %% ../nbs/03_data.ipynb #178c826f

@@ -85,8 +85,17 @@ def usable_outdir(outdir, # output folder as given
 def check_replaceable(out: Path, # output folder (existing or not)
                       force: bool = False, # replace a non-empty folder without manifest.json
                      ):
-    "Refuse to replace a non-empty folder that is not an output set (the swap would delete it)."
-    if force or not out.is_dir() or (out / MANIFEST).is_file(): return
+    "Refuse to replace a folder holding files no run wrote: not an output set, or a set plus the user's own files."
+    if force or not out.is_dir(): return
+    if (out / MANIFEST).is_file():
+        try: listed = {f["path"] for f in read_manifest(out)["files"]}
+        except (InputError, KeyError, TypeError, ValueError, OSError): listed = set()   # unreadable: lists nothing
+        extra = [r for r in set_files(out) if r not in listed]
+        if extra:
+            raise InputError(f"output folder {out} holds files its {MANIFEST} does not list ({', '.join(extra[:5])}"
+                             f"{', …' if len(extra) > 5 else ''}): replacing the set would delete them; move them "
+                             "or choose another --outdir")
+        return
     if any(out.iterdir()):
         raise InputError(f"output folder {out} holds files but no {MANIFEST}, so it is not an "
                          "mms_mp output set and replacing it would delete them: choose a new or "

@@ -41,12 +41,17 @@ STAGES = ("load", "quality", "lmn", "detect", "normals", "vn", "displacement", "
 
 @dataclass
 class StageStatus:
-    "What one pipeline stage did: status ok|failed|skipped, reason, wall time (s)."
+    "What one pipeline stage did: status ok|failed|skipped, reason, wall time (s); ok with a reason is degraded."
     status: str = "pending"
     reason: str | None = None
     seconds: float = 0.0
+    @property
+    def degraded(self) -> bool: return self.status == "ok" and bool(self.reason)   # ran, with a caveat
+    @property
+    def label(self) -> str: return "degraded" if self.degraded else self.status   # what a summary shows
     def as_dict(self):
-        return {"status": self.status, "reason": self.reason, "seconds": round(self.seconds, 3)}
+        return {"status": self.status, "degraded": self.degraded, "reason": self.reason,
+                "seconds": round(self.seconds, 3)}
 
 class StageSkipped(NoDataError):
     "A stage this event has no input for (no plasma data, one spacecraft): skipped, not failed."
@@ -55,7 +60,7 @@ class StageSkipped(NoDataError):
 def _needs_reason(status: dict, bad: list) -> str:
     "Why a stage is skipped: the stages it needs and what became of them."
     what = ", ".join(f"{n} {status.get(n, StageStatus()).status}" for n in bad)
-    return f"needs stage(s) {bad}, which did not succeed ({what})"
+    return f"needs stage(s) {', '.join(bad)}, which did not succeed ({what})"
 
 # %% ../nbs/14c_stages.ipynb #9b119be1
 def run_stage(status: dict, # stage name -> StageStatus, updated in place

@@ -181,3 +181,16 @@ def test_own_folder_not_replaced(tmp_path):
     assert (own / "notes.txt").read_text() == "mine"
     with output_set(own, force=True) as st: (st / "a.csv").write_text("x")
     assert set_files(own) == ["a.csv"]
+
+
+def test_users_own_files_in_a_set_are_never_deleted(out):
+    "A rerun into a set to which the user added files is refused (exit 2) and leaves everything; force replaces it."
+    write_here(out, {"mp_analysis.json": "{}", "figures/mms1.png": "png"})
+    (out / "NOTES.txt").write_text("mine")
+    (out / "mine").mkdir(); (out / "mine" / "fit.py").write_text("mine too")
+    with pytest.raises(InputError, match=r"does not list \(NOTES.txt, mine/fit.py\)") as e:
+        with output_set(out): pass
+    assert exit_code(e.value) == EXIT_USAGE
+    assert (out / "NOTES.txt").read_text() == "mine" and (out / "figures" / "mms1.png").is_file()
+    with output_set(out, force=True) as stage: (stage / "mp_analysis.json").write_text("{}")
+    assert set_files(out) == ["mp_analysis.json"]

@@ -104,6 +104,8 @@ def test_steady_field_has_no_crossing():
     r = _analyze(QUIET)
     assert r.status["detect"].status == "ok" and r.crossings == []
     assert r.status["normals"].status == "skipped"
+    from mms_mp.cli import summary_lines
+    assert "MMS1: no crossing found" in summary_lines(r)   # said, not left to the reader to notice
 
 
 def test_fgm_only_positions_come_from_the_fgm_files(kh_result):

@@ -499,4 +499,16 @@ def test_one_unreadable_file_of_two_is_in_the_load_stage_reason(tmp_path, capsys
                  "--rate", "brst", "--source", "local", "--data-dir", str(tmp_path), "--outdir", str(out)]) == 0
     why = json.loads((out / "mp_analysis.json").read_text())["status"]["load"]["reason"]
     assert "partly loaded" in why and f.name in why, why
-    assert f"load: mms1 fgm brst: partly loaded" in capsys.readouterr().out   # the summary says it too
+    cap = capsys.readouterr()
+    assert f"load: mms1 fgm brst: partly loaded" in cap.out   # the summary says it too
+    # stdout, the JSON and report.html agree: the load stage ran, degraded
+    assert "stages: load degraded" in cap.out
+    assert json.loads((out / "mp_analysis.json").read_text())["status"]["load"]["degraded"] is True
+    from mms_mp.data import MissingDataWarning
+    with pytest.warns(MissingDataWarning) as rec:
+        load_event(("2015-09-02T16:58:44", "2015-09-02T17:07:04"), "1", rate="brst", source="local",
+                   data_dir=tmp_path)
+    text = "\n".join(str(w.message) for w in rec)
+    assert "1 partly loaded" in text                           # not counted as "not loaded"
+    cover = [x for x in text.splitlines() if x.strip().startswith("mms1 fgm brst: 2015")]
+    assert cover and "largest gap" not in cover[0], cover      # the data end early: no 8-ms "gap" reported
