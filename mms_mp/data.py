@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import os
+import re
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -222,10 +223,11 @@ def _provenance(b: FileBlock, prod: Product, pool: ThreadPoolExecutor | None = N
                 datatype=prod.datatype)
 
 # %% ../nbs/03_data.ipynb #e2067c1d
-def _missing(p, prod, dirs, reason) -> dict:
-    "One `Event.missing` entry."
+def _missing(p, prod, dirs, reason, errors=()) -> dict:
+    "One `Event.missing` entry; `files_rejected`: the files its read errors name (unreadable, corrupt)."
+    names = [n for e in errors for n in re.findall(r"[\w.+-]+\.cdf\b", e)[:1]]   # each error names its file first
     return dict(probe=p, instrument=prod.instrument, rate=prod.rate, datatype=prod.datatype,
-                searched=dirs, reason=reason)
+                searched=dirs, reason=reason, files_rejected=list(dict.fromkeys(names)))
 
 # %% ../nbs/03_data.ipynb #d8a04ef3
 def _no_files(ins: str, prod: Product, p: str, dirs: list) -> str:
@@ -246,7 +248,7 @@ def _read_one(root: Path, p: str, prod: Product, source: str, t0, t1, net) -> tu
     if pdata is not None: return pdata, errors, None
     names, dirs = ", ".join(f.name for f in files), dirs()
     why = "; ".join(errors) if errors else f"no data in {iso_ms(t0)}–{iso_ms(t1)} in {names}"
-    return None, errors, _missing(p, prod, dirs, note + why)
+    return None, errors, _missing(p, prod, dirs, note + why, errors)
 
 # %% ../nbs/03_data.ipynb #abb534ba
 def _read_rate(root: Path, p: str, ins: str, r: str, source: str, t0, t1, net) -> tuple:
@@ -335,7 +337,7 @@ def _record(ev: Event, p: str, ins: str, pieces: list, reason: str, pool, partia
         if errors:  # files unreadable: the rest is loaded, the loss recorded (and warned about)
             where = [str(Path(pdata.blocks[0].info.path).parent)]
             why = "partly loaded, unreadable file(s) skipped: " + "; ".join(errors)
-            ev.missing.append(_missing(p, prod, where, why))
+            ev.missing.append(_missing(p, prod, where, why, errors))
         ev.provenance += [_provenance(b, prod, pool) for b in pdata.blocks]
         ev.simulated |= any(b.simulated for b in pdata.blocks)
         cov = bool(covers(pdata.time, t0, t1))

@@ -432,6 +432,8 @@ def result_json(res, # stages.AnalysisResult
     files, missing = (ev.provenance, ev.missing) if ev is not None else ([], [])
     prov = [{"name": str(p.get("name")), "sha256": str(p.get("sha256")), "checksum": p.get("checksum")}
             for p in files]   # checksum: the file's CDF MD5 "ok", "mismatch" or "none" (it carries none)
+    rejected = [{"name": n, "probe": m["probe"], "instrument": m["instrument"], "rate": m["rate"],
+                 "reason": m["reason"]} for m in missing for n in m.get("files_rejected", [])]
     delays = res.delays if len(res.delays) == len(res.timings) else [None] * len(res.timings)
     best = next((k for k, (g, _) in enumerate(res.timings) if g is res.timing_group), None)
     return {"schema": SCHEMA, "trange": [iso_ms(res.trange[0]), iso_ms(res.trange[1])],
@@ -448,7 +450,7 @@ def result_json(res, # stages.AnalysisResult
             "displacement": {p: disp_json(d) for p, d in res.displacement.items()},
             "vn": {p: vn_json(v) for p, v in res.vn.items()},
             "comparison": jsonable(res.comparison) if res.comparison is not None else None,
-            "provenance": {"mms_mp_version": __version__, "files": prov,
+            "provenance": {"mms_mp_version": __version__, "files": prov, "rejected_files": rejected,
                            "simulated": bool(res.simulated),
                            "config": jsonable(res.config), "missing": jsonable(list(missing)),
                            "quality": jsonable(res.quality), "time_order": time_order_json(ev),

@@ -504,6 +504,8 @@ def test_one_unreadable_file_of_two_is_in_the_load_stage_reason(tmp_path, capsys
     # stdout, the JSON and report.html agree: the load stage ran, degraded
     assert "stages: load degraded" in cap.out
     assert json.loads((out / "mp_analysis.json").read_text())["status"]["load"]["degraded"] is True
+    rej = json.loads((out / "mp_analysis.json").read_text())["provenance"]["rejected_files"]
+    assert [r["name"] for r in rej] == [f.name] and "partly loaded" in rej[0]["reason"]   # the lost file, named
     from mms_mp.data import MissingDataWarning
     with pytest.warns(MissingDataWarning) as rec:
         load_event(("2015-09-02T16:58:44", "2015-09-02T17:07:04"), "1", rate="brst", source="local",
