@@ -84,7 +84,8 @@ def _event_args(p):
     p.add_argument("--probes", nargs="+", default=None, metavar="P",
                    help="MMS probes, e.g. 1 2 or 1,2 (default 1 2 3 4)")
     p.add_argument("--rate", choices=("auto", "srvy", "brst"), default=None,
-                   help="data rate (default auto)")
+                   help="data rate: srvy is the survey class (FGM/HPCA/MEC srvy, FPI/EDP fast), brst burst, "
+                        "auto burst where burst files reach and survey elsewhere (default)")
     p.add_argument("--source", choices=("auto", "sdc", "spdf", "local"), default=None,
                    help="auto: local files if they cover the request, else download; "
                         "local: never download")
