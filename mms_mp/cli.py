@@ -296,6 +296,16 @@ def _timing_lines(res) -> list:
     return out
 
 # %% ../nbs/16_cli.ipynb #9de30777
+def _data_lines(res) -> list:
+    "Per probe: the instruments and the rates its data came from (rate auto may join burst and survey)."
+    ev, out = res.event, []
+    for p in res.probes if ev is not None else []:
+        got = {}
+        for x in ev.loaded:
+            if x["probe"] == p and not x.get("part"): got.setdefault(x["instrument"], []).append(x["rate"])
+        if got: out.append(f"MMS{p} data: " + ", ".join(f"{i} {'+'.join(dict.fromkeys(r))}" for i, r in got.items()))
+    return out
+
 def summary_lines(res, # mms_mp.stages.AnalysisResult
                  ) -> list: # printable lines
     "A short human summary of an analysis: stages, crossings, normals, timing, thickness, files."
@@ -304,7 +314,7 @@ def summary_lines(res, # mms_mp.stages.AnalysisResult
     out = [f"{tag}event {t0} – {t1}, probes {' '.join(res.probes)}",
            "stages: " + ", ".join(f"{k} {v.label}" for k, v in res.status.items())]   # as report.html
     out += [f"  {k}: {cli_words(v.reason)}" for k, v in res.status.items() if v.reason]  # not run, or degraded
-    out += _crossing_lines(res) + _normal_lines(res)
+    out += _data_lines(res) + _crossing_lines(res) + _normal_lines(res)
     out += _timing_lines(res) + _thickness_lines(res) + _comparison_lines(res)
     out += [f"wrote {res.files[k]}" for k in ("mp_analysis.json", "report.html") if k in res.files]
     figs = [str(v) for k, v in res.files.items() if k.startswith("figures/")]

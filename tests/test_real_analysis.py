@@ -98,6 +98,7 @@ def test_fgm_only_cli_summary_names_skips(tmp_path, capsys):
     # the event normal is the model with assumed upstream values, and says so; the crossings' normals spread widely
     assert "event LMN model" in out and "assumed Bz 0 nT, Dp 2 nPa" in out and "bz_nT, dp_nPa in [lmn]" in out
     assert "the boundary is not planar here" in out
+    assert "MMS1 data: fgm brst\n" in out   # which instruments and rates the numbers rest on
 
 
 def test_steady_field_has_no_crossing():
