@@ -16,7 +16,8 @@ from .core import InputError, iso_ms, atomic_write, write_json_atomic, format_si
 from .schema import crossing_json, validate_result_json, thickness_json, jsonable
 from .stages import AnalysisResult, StageStatus
 from .figures import plot_formation, plot_overview, plot_timing
-from .visualize import save_figure, summary_single, plot_displacement
+from .visualize import save_figure, summary_single
+from .panels import plot_displacement
 
 # %% auto #0
 __all__ = ['SECTIONS', 'save_fig', 'write_csv_atomic', 'source_slug', 'write_tables', 'html_table', 'vec_to_sigma', 'sig2',

@@ -10,15 +10,13 @@ from pathlib import Path
 
 import numpy as np
 
-from .core import (InputError, check_frame, atomic_write, as_datetime64, seconds_since,
-                         from_seconds, M_P_KG)
+from .core import InputError, check_frame, atomic_write, as_datetime64, seconds_since, M_P_KG
 from .layout import check_probe
-from .delays import stack_aligned
 
 # %% auto #0
 __all__ = ['PROBE_COLORS', 'LMN_COLORS', 'probe_color', 'as_series', 'break_gaps', 'plot_series', 'crossing_span',
            'shade_crossings', 'mark_simulated', 'time_axis', 'save_figure', 'figure_png', 'dynamic_pressure',
-           'summary_single', 'overlay_multi', 'plot_displacement']
+           'summary_single']
 
 # %% ../nbs/12_visualize.ipynb #fe29482d
 # MMS1 black, MMS2 red, MMS3 green, MMS4 blue; B_L blue, B_M green, B_N red, |B| black
@@ -303,129 +301,3 @@ def summary_single(B_lmn, # (t, (N,3)) or DataArray: B in LMN, nT (columns L, M,
     for draw, ax in zip(panels, axs[:, 0]): draw(ax)
     _finish_summary(fig, axs[:, 0], crossings, p, title)
     return mark_simulated(fig, simulated)
-
-# %% ../nbs/12_visualize.ipynb #5fc068c3
-def _delay_seconds(d, t_ref):
-    "A delay (s, timedelta64, or a crossing time relative to t_ref) in float seconds."
-    d = np.asarray(d)
-    if np.issubdtype(d.dtype, np.datetime64): return float(seconds_since(d, t_ref))
-    if np.issubdtype(d.dtype, np.timedelta64):
-        return d.astype("timedelta64[ns]").astype(np.int64) / 1e9
-    return float(d)
-
-# %% ../nbs/12_visualize.ipynb #bb5ebf77
-def _shifts(probes, delays, ref) -> dict:
-    "{probe: shift relative to `ref`, s} from delays in s, timedelta64 or crossing times."
-    if not delays: return {p: 0.0 for p in probes}
-    dl = {check_probe(k): v for k, v in delays.items()}
-    if set(dl) != set(probes):
-        raise InputError(f"delays given for probes {sorted(dl)} but series for {sorted(probes)}; "
-                         "give one delay per probe")
-    is_time = np.issubdtype(np.asarray(dl[ref]).dtype, np.datetime64)
-    sec = {p: _delay_seconds(d, np.datetime64(dl[ref]) if is_time else None) for p, d in dl.items()}
-    return {p: sec[p] - sec[ref] for p in probes}
-
-# %% ../nbs/12_visualize.ipynb #3a02a8fa
-def _aligned(ser: dict, # probe → (t datetime64, y) of one quantity
-             sh: dict, # probe → delay relative to `ref`, s
-             ref, # reference probe
-            ) -> tuple: # (grid times, datetime64[ns]; probe → values on the grid, NaN in gaps)
-    "Every probe's series moved back by its delay onto one time grid of the reference probe."
-    tc = ser[ref][0][len(ser[ref][0]) // 2]
-    ct = {p: from_seconds(sh[p], tc) for p in ser}
-    before = max(float(seconds_since(ct[p], t[0])) for p, (t, _) in ser.items())
-    after = max(float(seconds_since(t[-1], ct[p])) for p, (t, _) in ser.items())
-    st = stack_aligned(ser, ct, (before, after))
-    return from_seconds(st.tau_s, tc), st.values
-
-# %% ../nbs/12_visualize.ipynb #71fabb8d
-def overlay_multi(series: dict, # {probe: (t, y)} one scalar quantity per probe (e.g. B_L, nT)
-                  delays: dict | None = None, # {probe: delay s, timedelta64, or crossing time}
-                  *,
-                  ref=None, # reference probe (default: the first key); its delay is 0
-                  ylabel: str = "B$_L$ (nT, LMN)", # y label with units and frame
-                  crossings=None, # crossings to shade (in the reference probe's time)
-                  simulated: bool = False, # watermark as simulated
-                  title: str | None = None, # figure title
-                  figsize=(7.5, 3.2), # inches
-                 ): # matplotlib Figure (one panel); .mms_mp_shifts_s holds the shifts
-    "Overlay one quantity from several probes, each shifted back by its delay relative to `ref`."
-    if not series: raise InputError("overlay_multi needs one series per probe, e.g. {1: (t, B_L)}")
-    keys = {check_probe(k): v for k, v in series.items()}
-    ref = check_probe(ref) if ref is not None else next(iter(keys))
-    sh = _shifts(list(keys), delays, ref)
-    tg, vals = _aligned({p: as_series(x, f"MMS{p}") for p, x in keys.items()}, sh, ref)
-    fig, axs = _new_fig(1, figsize=figsize)
-    ax = axs[0, 0]
-    for p, y in vals.items():
-        lab = f"MMS{p} (shift {-sh[p]:+.2f} s)"
-        plot_series(ax, (tg, y), color=PROBE_COLORS[p], lw=1, label=lab)
-    shade_crossings(ax, crossings, probe=ref)
-    ax.set_ylabel(ylabel)
-    ax.legend(fontsize=7, ncol=4, loc="upper left")
-    time_axis(ax, f"UTC of MMS{ref} (each probe shifted by its delay)")
-    ax.set_title(title or "Probes aligned by timing delays", fontsize=10)
-    fig.tight_layout()
-    fig.mms_mp_shifts_s = sh
-    return mark_simulated(fig, simulated)
-
-# %% ../nbs/12_visualize.ipynb #04e90784
-def _disp_inputs(disp, sr, ss):
-    "(t, Δs, σ_random or None, σ_systematic or None) from a (t, Δs) pair or a `DispResult`."
-    if hasattr(disp, "disp_km"):
-        sr = disp.sigma_random_km if sr is None else sr
-        ss = disp.sigma_systematic_km if ss is None else ss
-        disp = (disp.t, disp.disp_km)
-    t, s = as_series(disp, "displacement")
-    band = lambda x: None if x is None else np.broadcast_to(np.asarray(x, float), s.shape)
-    return t, s, band(sr), band(ss)
-
-# %% ../nbs/12_visualize.ipynb #7e614d0e
-def _restarts(seg) -> np.ndarray:
-    "Indices where a later gap-free segment of a DispResult begins (its Δs starts again at 0)."
-    if seg is None: return np.array([], int)
-    seg = np.asarray(seg)
-    ok = np.flatnonzero(seg >= 0)
-    if not len(ok): return np.array([], int)
-    i = np.flatnonzero((seg[1:] != seg[:-1]) & (seg[1:] >= 0)) + 1
-    return i[seg[i] != seg[ok[0]]]
-
-def plot_displacement(disp, # (t, Δs km) pair, DataArray, or an mms_mp.motion.DispResult
-                      sigma_random_km=None, # (N,) random 1σ, km (default: the DispResult's)
-                      sigma_systematic_km=None, # (N,) systematic 1σ, km (default: the DispResult's)
-                      *,
-                      truth=None, # (t, s km) the true displacement, e.g. from a simulation's truth
-                      probe=1, # probe 1–4 (line colour)
-                      crossings=None, # crossings to shade
-                      simulated: bool = False, # watermark as simulated
-                      title: str | None = None, # figure title
-                      figsize=(7.5, 3.2), # inches
-                     ): # matplotlib Figure (one panel)
-    "Δs(t) ± σ bands (random; random ⊕ systematic) with an optional truth overlay."
-    p = check_probe(probe)
-    t, s, sr, ss = _disp_inputs(disp, sigma_random_km, sigma_systematic_km)
-    fig, axs = _new_fig(1, figsize=figsize)
-    ax, col = axs[0, 0], PROBE_COLORS[p]
-    if ss is not None:
-        tot = np.hypot(np.zeros_like(s) if sr is None else sr, ss)
-        ax.fill_between(t, s - tot, s + tot, color=col, alpha=0.12, lw=0, label="±1σ total")
-    if sr is not None:
-        ax.fill_between(t, s - sr, s + sr, color=col, alpha=0.3, lw=0, label="±1σ random")
-    plot_series(ax, (t, s), color=col, lw=1.2, label=f"MMS{p} ∫V$_N$dt")
-    for k, i in enumerate(_restarts(getattr(disp, "segment", None))):
-        ax.axvline(t[i], color="0.4", ls=":", lw=0.9, label="Δs restarts at 0 after a gap" if k == 0 else None)
-    if truth is not None:
-        plot_series(ax, truth, "truth", color="C1", ls="--", lw=1.2, label="truth")
-    _finish_panel(ax, crossings, p, "Δs (km, along n̂)", title or f"MMS{p} boundary displacement")
-    return mark_simulated(fig, simulated)
-
-# %% ../nbs/12_visualize.ipynb #736464b4
-def _finish_panel(ax, crossings, p, ylabel, title):
-    "Crossings, zero line, labels, legend, time axis and title of a one-panel figure."
-    shade_crossings(ax, crossings, probe=p, label=True)
-    ax.axhline(0, color="0.6", lw=0.5)
-    ax.set_ylabel(ylabel)
-    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)   # off the curve
-    time_axis(ax)
-    ax.set_title(title, fontsize=10)
-    ax.figure.tight_layout()

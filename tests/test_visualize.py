@@ -11,7 +11,7 @@ T0 = np.datetime64("2019-01-27T12:43:00", "ns")
 
 
 def test_import_does_not_import_matplotlib():
-    code = ("import sys, mms_mp.visualize, mms_mp.spectra, mms_mp.idl; "
+    code = ("import sys, mms_mp.visualize, mms_mp.panels, mms_mp.spectra, mms_mp.idl; "
             "bad = [m for m in ('matplotlib', 'pyspedas') if m in sys.modules]; print(bad); assert not bad")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert r.returncode == 0, r.stdout + r.stderr
@@ -47,7 +47,7 @@ def test_save_figure_atomic_png_pdf_dpi(tmp_path):
 
 def test_overlay_alignment_known_delays():
     import matplotlib.pyplot as plt
-    from mms_mp.visualize import overlay_multi
+    from mms_mp.panels import overlay_multi
     t = T0 + (np.arange(-120, 121) * 1e9).astype("timedelta64[ns]")
     s = np.arange(-120, 121, dtype=float)
     lag = {"1": 0.0, "2": 3.0, "3": -2.0, "4": 7.5}
@@ -85,7 +85,8 @@ def test_formation_string_direction_and_frames():
 def test_simulated_marking_and_hostile_inputs():
     import matplotlib.pyplot as plt
     from mms_mp.figures import plot_hodogram
-    from mms_mp.visualize import plot_displacement, summary_single
+    from mms_mp.panels import plot_displacement
+    from mms_mp.visualize import summary_single
     t = T0 + (np.arange(10) * 1e9).astype("timedelta64[ns]")
     fig = plot_displacement((t, np.arange(10.0)), np.ones(10), simulated=True)
     assert any(x.get_gid() == "mms_mp_simulated" for x in fig.texts)
@@ -190,7 +191,8 @@ def _fgm_event(gap_s=0.0, probes="12"):
 def test_gaps_are_drawn_as_gaps_in_every_time_series_panel():
     import matplotlib.pyplot as plt
     from mms_mp.figures import plot_overview
-    from mms_mp.visualize import break_gaps, overlay_multi, plot_displacement, summary_single
+    from mms_mp.panels import overlay_multi, plot_displacement
+    from mms_mp.visualize import break_gaps, summary_single
     ev = _fgm_event(gap_s=120.0)
     B = ev.get("1", "B_gse")
     t, b = B["time"].values, B.values
@@ -293,7 +295,7 @@ def test_published_normal_in_formation_and_timing():
 def test_displacement_figure_marks_where_a_segment_restarts():
     "A DispResult with a gap: Δs restarts at 0 in its second segment, and the figure says where."
     from types import SimpleNamespace
-    from mms_mp.visualize import plot_displacement
+    from mms_mp.panels import plot_displacement
     t = np.datetime64("2019-01-27T12:30", "ns") + np.arange(10) * np.timedelta64(1, "s")
     seg = np.array([0, 0, 0, 0, -1, 1, 1, 1, 1, 1])
     d = SimpleNamespace(t=t, disp_km=np.where(seg >= 0, np.r_[0, 1, 2, 3, np.nan, 0, 1, 2, 3, 4], np.nan),
