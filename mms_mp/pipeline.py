@@ -13,8 +13,8 @@ from .overlay import read_overlay
 from .config import merge_config, check_sections
 from .stages import (AnalysisResult, run_stage, check_probes, stage_load, stage_quality,
                            stage_lmn, stage_detect, stage_normals, stage_vn, stage_displacement,
-                           stage_timing, stage_thickness, stage_compare,
                            stage_crossing_vn)
+from .stages_timing import stage_timing, stage_thickness, stage_compare
 from .outputs import write_outputs
 from .outset import output_set
 

@@ -7,12 +7,11 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 import numpy as np
 
-from .core import (MMSMPError, InputError, NoDataError, GeometryError, iso_ms, check_frame,
-                         gse_gsm_angle, seconds_since)
+from .core import MMSMPError, InputError, NoDataError, GeometryError, iso_ms, check_frame, seconds_since
 from .data import damaged_files, load_event
 from .quality import apply_masks
 from .coords import lmn_for_probe
@@ -21,19 +20,13 @@ from .boundary import DetectorCfg
 from .boundary_multi import detect_crossings_multi
 from .electric import event_sources, normal_velocity, smooth_normal_velocity
 from .motion import integrate_disp
-from .delays import group_delays
-from .multispacecraft import timing_normal, positions_at
-from .thickness import layer_thicknesses
-from .overlay import compare_normal
 from .schema import result_json
 
 # %% auto #0
 __all__ = ['STAGES', 'StageStatus', 'StageSkipped', 'run_stage', 'crossing_key', 'AnalysisResult', 'check_probes', 'drop_reason',
            'stage_load', 'stage_quality', 'stage_lmn', 'edge_flags', 'stage_detect', 'probe_normals', 'angles_deg',
            'normal_spread', 'probe_message', 'stage_normals', 'vn_sources', 'stage_vn', 'tangential_speed',
-           'stage_displacement', 'LocalVN', 'crossing_window', 'crossing_vn', 'stage_crossing_vn', 'mean_normal',
-           'weighted_normal', 'group_normal', 'xcorr_check', 'group_timing_inputs', 'stage_timing',
-           'crossing_thickness', 'stage_thickness', 'event_psi', 'median_normal', 'stage_compare']
+           'stage_displacement', 'LocalVN', 'crossing_window', 'crossing_vn', 'stage_crossing_vn']
 
 # %% ../nbs/14c_stages.ipynb #5148ace3
 STAGES = ("load", "quality", "lmn", "detect", "normals", "vn", "displacement", "crossing_vn",
@@ -427,189 +420,3 @@ def stage_crossing_vn(res: AnalysisResult, # the analysis being built (updated i
     res.local_vn = out
     if errs: res.status["crossing_vn"].reason = "; ".join(errs)
     return out
-
-# %% ../nbs/14c_stages.ipynb #8332e294
-def mean_normal(lmn: dict, # probe -> coords.LMN
-                probes, # probes to average over
-                frame: str = "GSE", # frame required of every normal
-               ) -> np.ndarray: # (3,) unit mean N, `frame`
-    "Unit mean of the probes' LMN normals (all in one frame), the constraint for degenerate timing."
-    Ns = [np.asarray(lmn[p].N, float) for p in probes
-          if p in lmn and check_frame(lmn[p].frame, frame, f"N of MMS{p}")]
-    if not Ns: raise InputError(f"no LMN normal for probes {list(probes)}")
-    n = np.mean(Ns, axis=0)
-    return n / np.linalg.norm(n)
-
-# %% ../nbs/14c_stages.ipynb #7ef21f9f
-def weighted_normal(N: np.ndarray, # (K,3) unit normals, one frame, on one side (n·n_ref ≥ 0)
-                    sigma_deg: np.ndarray, # (K,) their 1σ cones, deg (finite, > 0)
-                   ) -> tuple: # (unit mean normal (3,), its 1σ cone, deg)
-    "σ-weighted mean of unit normals; its σ widened by the Birge ratio when they disagree."
-    N, s = np.asarray(N, float).reshape(-1, 3), np.asarray(sigma_deg, float)
-    w = 1 / s ** 2
-    n = (w[:, None] * N).sum(axis=0)
-    n /= np.linalg.norm(n)
-    chi2 = float(np.sum(w * angles_deg(N, n) ** 2))
-    birge = np.sqrt(chi2 / (len(s) - 1)) if len(s) > 1 else 1.0
-    return n, float(max(1.0, birge) / np.sqrt(w.sum()))
-
-# %% ../nbs/14c_stages.ipynb #6aed1220
-def group_normal(res: AnalysisResult, # the analysis, after `normals`
-                 g, # crossings.CrossingGroup
-                ) -> tuple: # (n̂₀ (3,) GSE, σ deg or None, source text)
-    "Timing constraint of a group: its crossings' local normals, σ-weighted; else the mean LMN N."
-    ns = [n for c in g.crossings.values() if (n := res.normal_of(c)) is not None
-          and not n.method.startswith("fallback") and n.sigma_deg > 0]  # NaN > 0 is False
-    if ns:
-        n0, s0 = weighted_normal([n.n_hat for n in ns], [n.sigma_deg for n in ns])
-        return n0, s0, f"per-crossing MVA normals (σ-weighted mean of {len(ns)})"
-    sN = [s for p in g.crossings if p in res.lmn and np.isfinite(s := res.lmn[p].sigma_N_deg)]
-    n0 = mean_normal(res.lmn, g.crossings, g.frame)
-    return n0, float(np.mean(sN)) if sN else None, "hybrid_lmn (mean N of the probes)"
-
-# %% ../nbs/14c_stages.ipynb #a1bb92ae
-def _timing_groups(res: AnalysisResult) -> list:
-    "Matched crossing groups seen by ≥ 2 probes with positions; GeometryError when there is none."
-    if len(res.matched.crossings) < 2:
-        have = ", ".join("MMS" + p for p in res.matched.crossings) or "none"
-        raise StageSkipped(f"multi-spacecraft timing needs at least 2 probes; this analysis has "
-                           f"{have}")
-    if res.matched.note: raise StageSkipped(res.matched.note)
-    groups = [g for g in res.matched.groups
-              if len(g.crossings) >= 2 and len(g.positions_km) == len(g.crossings)]
-    if not groups: raise GeometryError("no crossing was matched on two or more probes with "
-                                       "positions, so timing is not possible")
-    return groups
-
-# %% ../nbs/14c_stages.ipynb #b7dfd2a0
-def _xy(da): # DataArray → (time datetime64[ns], values float)
-    return np.asarray(da["time"].values), np.asarray(da.values, float)
-
-# %% ../nbs/14c_stages.ipynb #7bbe3c55
-def xcorr_check(res: AnalysisResult, # the analysis, after `detect`
-                g, # crossings.CrossingGroup
-                cache: dict | None = None, # B_L series already computed, reused across groups (filled here)
-               ) -> dict: # {delays_s, sigma_s, peak_corr, flags} or {reason} when it cannot be measured
-    "Delays of a group by cross-correlating B_L over the reference layer (`group_delays`), as a check."
-    r = {p: res.event[p]["R_gse"] for p in g.crossings}
-    L = {p: np.asarray(res.matched.R_used[p][0], float) for p in g.crossings}   # einsum: no BLAS threads to stall
-    cache = {} if cache is None else cache   # key: probe and its L (the same for every group of one analysis)
-    key = {p: (p, L[p].tobytes()) for p in g.crossings}
-    for p in g.crossings:
-        if key[p] not in cache:
-            t, b = _xy(res.event[p]["B_gse"])
-            cache[key[p]] = (t, np.einsum("ij,j->i", b[:, :3], L[p]))
-    B_L = {p: cache[key[p]] for p in g.crossings}
-    try: gd = group_delays(g, B_L, r, frame=g.frame)
-    except MMSMPError as e: return {"reason": str(e)}
-    return {"delays_s": gd.delays.delays_s, "sigma_s": gd.sigma_t_s, "peak_corr": gd.delays.peak_corr,
-            "flags": list(gd.delays.flags)}
-
-def group_timing_inputs(res: AnalysisResult, # the analysis, after `detect`
-                        g, # crossings.CrossingGroup
-                        cache: dict | None = None, # B_L series shared across groups (see `xcorr_check`)
-                       ) -> tuple: # (keyword arguments of `timing_normal`, {method, delays_s, sigma_s, xcorr})
-    "Timing inputs of a group: detected times, formation at the reference time; xcorr delays as a check."
-    r = {p: res.event[p]["R_gse"] for p in g.crossings}
-    form = positions_at(r, {p: g.crossings[g.ref].time for p in g.crossings}, frame=g.frame)
-    return {**g.timing_inputs(), "formation": form}, {
-        "method": "detected crossing times (layer centres)", "delays_s": g.delays_s,
-        "sigma_s": g.sigma_t_s, "xcorr": xcorr_check(res, g, cache)}
-
-# %% ../nbs/14c_stages.ipynb #55a2c622
-def _constrained_timing(res: AnalysisResult, g, cfg: dict, cache: dict | None = None) -> tuple:
-    "(timing, delays) of one group; a degenerate formation is constrained to `group_normal` and its σ."
-    n0, s0, source = group_normal(res, g)
-    kw = {"normal_sigma_deg": s0, **cfg.get("timing", {})}
-    inputs, delays = group_timing_inputs(res, g, cache)
-    # n̂ = n̂₀ with that σ; σ_V = timing part (Birge-widened) ⊕ normal part
-    return timing_normal(**inputs, normal=n0, normal_frame=g.frame, outward_hint=n0,
-                         hint_frame=g.frame, normal_source=source, **kw), delays
-
-# %% ../nbs/14c_stages.ipynb #b15c5bba
-def stage_timing(res: AnalysisResult, # the analysis being built (updated in place)
-                 cfg: dict, # configuration: top-level keys and per-stage sections
-                ): # [(CrossingGroup, TimingResult GSE)]
-    "Constrained timing normal and speed for every crossing seen by ≥ 2 probes (`timing_normal`)."
-    out, errs, cache = [], [], {}   # cache: each probe's B_L is computed once for all groups
-    for g in _timing_groups(res):
-        try: out.append((g,) + _constrained_timing(res, g, cfg, cache))
-        except MMSMPError as e: errs.append(f"{iso_ms(g.crossings[g.ref].time)}: {e}")
-    if not out: raise GeometryError("timing failed for every matched crossing: " + "; ".join(errs))
-    res.timings, res.delays = [(g, t) for g, t, _ in out], [d for _, _, d in out]
-    k = max(range(len(out)), key=lambda k: (out[k][1].n_spacecraft, out[k][0].confidence))
-    res.timing, res.timing_group = out[k][1], out[k][0]
-    if errs: res.status["timing"].reason = "; ".join(errs)
-    return res.timings
-
-# %% ../nbs/14c_stages.ipynb #fd937d7b
-def crossing_thickness(res: AnalysisResult, # the analysis, after `displacement` (and `crossing_vn`)
-                       c, # crossings.Crossing
-                       pos, # (t, r km GSE) positions of its probe, or None
-                      ) -> list: # [integrated V_N thickness, timing cross-check if its group has timing]
-    "One crossing's thickness: along its own normal when `crossing_vn` gave one, else the event N."
-    lv = res.local_vn.get(crossing_key(c))
-    n, disp = (lv.n_hat, lv.disp) if lv else (res.lmn[c.probe].N, res.displacement[c.probe])
-    along = f"crossing normal ({lv.normal_method})" if lv else "event LMN N"
-    ts = layer_thicknesses([c], disp, positions=pos, n_hat=n, frame="GSE", timing=res.timings or None)
-    return [replace(ts[0], normal=along)] + ts[1:]   # the timing checks keep their timing n̂
-
-# %% ../nbs/14c_stages.ipynb #efebefce
-def stage_thickness(res: AnalysisResult, # the analysis being built (updated in place)
-                    cfg: dict, # configuration: top-level keys and per-stage sections
-                   ): # list of thickness.Thickness (km)
-    "Layer thickness ± σ per crossing (`thickness.layer_thicknesses`), along the crossing's own normal."
-    crs = [c for c in res.crossings if c.probe in res.displacement]
-    if not crs: raise NoDataError("no crossing on a probe with a displacement series")
-    pos = {p: _xy(res.event[p]["R_gse"]) for p in {c.probe for c in crs} if "R_gse" in res.event[p]}
-    out = [crossing_thickness(res, c, pos.get(c.probe)) for c in crs]
-    res.thickness = [t for ts in out for t in ts[:1]] + [t for ts in out for t in ts[1:]]
-    return res.thickness
-
-# %% ../nbs/14c_stages.ipynb #7217ad71
-def event_psi(event, # mms_mp.data.Event
-              p: str, # probe
-             ) -> float | None: # GSE→GSM angle ψ, rad (None without both positions)
-    "Mean GSE→GSM angle of one probe from its positions in both frames (`core.gse_gsm_angle`)."
-    d = event[p]
-    if not ("R_gse" in d and "R_gsm" in d): return None
-    r_gse, r_gsm = np.asarray(d["R_gse"].values, float), np.asarray(d["R_gsm"].values, float)
-    return float(np.mean(gse_gsm_angle(r_gse, r_gsm)))
-
-# %% ../nbs/14c_stages.ipynb #dfed5bdf
-def median_normal(normals: list, # normals.CrossingNormal of one probe
-                 ) -> tuple: # (unit median normal (3,), median σ deg) of the local ones, or None
-    "Component-wise median of the local per-crossing normals, normalised, with their median σ."
-    local = [n for n in normals if not n.method.startswith("fallback")]
-    if not local: return None
-    m = np.median([n.n_hat for n in local], axis=0)
-    return m / np.linalg.norm(m), float(np.median([n.sigma_deg for n in local]))
-
-# %% ../nbs/14c_stages.ipynb #77059e02
-def _probe_comparison(res: AnalysisResult, p: str, pub) -> dict:
-    "One probe: the event LMN N and the median per-crossing normal against the published normal."
-    psi, lmn = event_psi(res.event, p), res.lmn[p]
-    out = {"event_lmn": compare_normal(lmn.N, lmn.sigma_N_deg, pub, psi_rad=psi),
-           "crossing_median": None}
-    med = median_normal(res.normals.get(p, []))
-    if med: out["crossing_median"] = compare_normal(*med, pub, psi_rad=psi)
-    return out
-
-# %% ../nbs/14c_stages.ipynb #57f502cd
-def _timing_comparison(res: AnalysisResult, g, t) -> dict | None:
-    "One timing group's n̂ and V against the published normal of its reference (or another) probe."
-    ps = [p for p in [g.ref, *g.crossings] if p in res.published]
-    if not ps: return None
-    cmp = compare_normal(t.n_hat, t.sigma_n_deg, res.published[ps[0]], V_ours=t.V_km_s,
-                         sigma_V_ours=t.sigma_V_km_s, psi_rad=event_psi(res.event, ps[0]))
-    return {"time": iso_ms(g.crossings[g.ref].time), "ref_probe": str(g.ref)} | cmp
-
-# %% ../nbs/14c_stages.ipynb #7ec79fb7
-def stage_compare(res: AnalysisResult, # the analysis being built (updated in place)
-                  cfg: dict, # configuration: top-level keys and per-stage sections
-                 ) -> dict: # {"per_probe": {probe: {...}}, "timing": [...]} (GSE, deg, km/s)
-    "Our normals and speeds against the published ones of `res.published` (`compare_normal`)."
-    per = {p: _probe_comparison(res, p, pub) for p, pub in res.published.items() if p in res.lmn}
-    tim = [c for g, t in res.timings if (c := _timing_comparison(res, g, t)) is not None]
-    res.comparison = {"per_probe": per, "timing": tim}
-    return res.comparison

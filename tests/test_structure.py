@@ -16,7 +16,7 @@ MODULES = {p.stem: p for p in PKG.glob("*.py") if p.name not in ("__init__.py", 
 LAYERS = ["core", "layout", "cdfwrite", "cdfread", "digest", "products", "data", "simtruth", "synthetic", "toy",
           "resample", "quality", "minvar", "coords", "normals", "formation", "multispacecraft", "delays",
           "velocity", "electric", "motion", "boundary", "crossings", "detect", "boundary_multi", "thickness", "overlay",
-          "idl", "visualize", "panels", "figures", "spectra", "config", "schema", "stages", "outset", "outputs",
+          "idl", "visualize", "panels", "figures", "spectra", "config", "schema", "stages", "stages_timing", "outset", "outputs",
           "pipeline", "report", "batch", "cli"]
 
 
