@@ -110,7 +110,7 @@ def _crossings_table(res: AnalysisResult, # the analysis
 def write_tables(res: AnalysisResult, # the analysis
                  outdir: Path, # output folder
                 ) -> dict: # name -> path written
-    """crossings.csv, layer_thickness.csv, displacement_<probe>.csv, normal_velocity_<probe>.csv (n̂ GSE);
+    """crossings.csv, layer_thickness.csv (if that stage ran), displacement_<p>.csv, normal_velocity_<p>.csv;
     each ends with a `simulated` column (True: data from mms_mp.synthetic, not MMS measurements)."""
     import pandas as pd
     nc = lambda t: {k: v[0] for k, v in _normal_cols(t.n_hat, "GSE", 1).items()}
@@ -120,7 +120,8 @@ def write_tables(res: AnalysisResult, # the analysis
     out = {}
     def put(name, df): out[name] = write_csv_atomic(outdir / name, df.assign(simulated=bool(res.simulated)))
     put("crossings.csv", _crossings_table(res))
-    put("layer_thickness.csv", pd.DataFrame(th, columns=cols))
+    if res.status.get("thickness") is not None and res.status["thickness"].status == "ok":   # else: no table,
+        put("layer_thickness.csv", pd.DataFrame(th, columns=cols))   # the JSON status says why
     for p, d in res.displacement.items():
         v = res.vn.get(p)
         n, fr = (None, "GSE") if v is None else (v.n_hat, v.frame)

@@ -87,6 +87,7 @@ def test_fgm_only_cli_exit0_and_summary(tmp_path, capsys):
     parts = [(t["instrument"], t.get("part")) for t in doc["provenance"]["time_order"]]
     assert ("fgm", "state") in parts and ("fgm", None) in parts   # the B and the position time bases apart
     assert doc["simulated"] is False and json.loads((tmp_path / "manifest.json").read_text())["simulated"] is False
+    assert not (tmp_path / "layer_thickness.csv").exists()   # thickness skipped (no V_N): no empty table
 
 
 def test_fgm_only_cli_summary_names_skips(tmp_path, capsys):
