@@ -235,8 +235,17 @@ def stage_detect(res: AnalysisResult, # the analysis being built (updated in pla
                            key=lambda c: (c.time, c.probe))
     t = {p: res.event[p]["B_gse"]["time"].values for p in mc.crossings}
     flags = {crossing_key(c): edge_flags(c, (t[c.probe][0], t[c.probe][-1])) for c in res.crossings}
+    bad = set(damaged_files(res.event))   # B from a file failing its MD5 checksum: every crossing of that probe says so
+    hit = {d["probe"] for d in res.event.provenance if d["name"] in bad and d.get("instrument") == "fgm"}
+    flags = {k: v + ("fgm_file_damaged",) * (k[0] in hit) for k, v in flags.items()}
     res.edge_flags = {k: v for k, v in flags.items() if v}
-    if mc.note: res.status["detect"].reason = mc.note   # found on each probe, not matched
+    why = [mc.note] if mc.note else []   # found on each probe, not matched
+    for p, crs in mc.crossings.items():   # a probe with no usable feature cannot show a crossing: say so
+        pf = getattr(crs, "features", None)
+        if pf is not None and not pf.used:
+            why.append(f"MMS{p}: no feature usable for detection, so no crossing can be found ("
+                       + "; ".join(f.reason for f in pf.features.values() if f.reason) + ")")
+    if why: res.status["detect"].reason = "; ".join(why)
     return mc
 
 # %% ../nbs/14c_stages.ipynb #1431f291

@@ -102,6 +102,16 @@ def test_fgm_only_cli_summary_names_skips(tmp_path, capsys):
     assert "MMS1 data: fgm brst\n" in out   # which instruments and rates the numbers rest on
 
 
+def test_a_window_without_usable_contrast_says_so():
+    """REAL 16:59:00–17:03:00: B_L's two levels in this window differ by 9.3 nT, under the 10-nT floor, so B_L is not
+    used and nothing else is loaded: no crossing can be found, and the detect stage says why (16 s earlier, from
+    16:58:44, the window holds a magnetospheric stretch and 19 crossings are found)."""
+    r = _analyze(("2015-09-02T16:59:00", "2015-09-02T17:03:00"))
+    assert r.crossings == [] and r.status["detect"].degraded
+    assert "no feature usable for detection" in r.status["detect"].reason and "B_L" in r.status["detect"].reason
+    assert len(_analyze(("2015-09-02T16:58:44", "2015-09-02T17:03:00")).crossings) >= 15
+
+
 def test_steady_field_has_no_crossing():
     r = _analyze(QUIET)
     assert r.status["detect"].status == "ok" and r.crossings == []

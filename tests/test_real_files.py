@@ -449,7 +449,7 @@ def test_file_failing_its_md5_checksum_is_flagged(tmp_path):
     f = dst / "mms1_fgm_brst_l2_20150902165844_v4.18.0.cdf"
     b = bytearray(f.read_bytes()); i = b.find(b"Magnetic")
     b[i] = ord("m"); f.write_bytes(b)                       # 'Magnetic' → 'magnetic' in an attribute
-    win = ("2015-09-02T16:59:00", "2015-09-02T17:03:00")
+    win = ("2015-09-02T16:58:44", "2015-09-02T17:03:00")
     with pytest.warns(DamagedFileWarning, match=f.name):
         ev = load_event(win, "1", rate="brst", instruments=("fgm",), source="local", data_dir=tmp_path)
     chk = {d["name"]: d["checksum"] for d in ev.provenance}
@@ -464,6 +464,7 @@ def test_file_failing_its_md5_checksum_is_flagged(tmp_path):
     doc = json.loads((out / "mp_analysis.json").read_text())
     assert {p["name"]: p["checksum"] for p in doc["provenance"]["files"]}[f.name] == "mismatch"
     assert "MD5 checksum" in doc["status"]["load"]["reason"] and f.name in doc["status"]["load"]["reason"]
+    assert doc["crossings"] and all("fgm_file_damaged" in c["flags"] for c in doc["crossings"])   # each one says so
 
 
 def test_any_changed_byte_fails_the_md5_checksum():
