@@ -90,6 +90,13 @@ FLAGS = {
     "density_unavailable": "no ion density: detected from B alone (B_L rotation and |B|)",
     "hpca_unavailable": "no HPCA He⁺ density: the cold-He⁺ feature was not used",
     "gap_across_crossing": "a data gap lies across the crossing; its confidence is reduced",
+    "features_disagree": "the density half-level is more than a layer from the B_L one; confidence halved",
+    "timing_fallback_P": "no half-level of the timing feature: timed where P(magnetosheath) = 0.5, σ_t the "
+                         "decision zone / √12",
+    "B_L_unused": "B_L failed its tests (e.g. its two levels differ by less than the physical floor): not used",
+    "density_unused": "the ion density failed its tests (contrast, coverage): not used",
+    "Heplus_unused": "the He⁺ fraction failed its tests: not used",
+    "no_boundary_contrast": "no feature of this probe was usable: no crossing can be found (the detect stage says why)",
     "edge_unresolved": "one 76 % edge of the layer was not found in the search span; that edge is the span's end",
     "layer_edge_beyond_data": "a layer edge lies at or beyond the end of the loaded data",
     "plateau_beyond_data": "one side is seen for under half a layer: levels unsure, σ_t widened to the layer",
