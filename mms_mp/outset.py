@@ -277,7 +277,7 @@ def output_set(outdir, # folder the set becomes (created, or replaced as a whole
             _unless_terminated(term)
             write_manifest(stage, started, meta)
             _unless_terminated(term)
+            swap_in(stage, out)   # inside the try: a signal just before its own deferral still cleans up
         except BaseException:
-            with signals_deferred(): shutil.rmtree(stage, ignore_errors=True)
+            with signals_deferred(): shutil.rmtree(stage, ignore_errors=True)   # gone after a swap: no-op
             raise
-        swap_in(stage, out)

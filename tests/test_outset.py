@@ -194,3 +194,15 @@ def test_users_own_files_in_a_set_are_never_deleted(out):
     assert (out / "NOTES.txt").read_text() == "mine" and (out / "figures" / "mms1.png").is_file()
     with output_set(out, force=True) as stage: (stage / "mp_analysis.json").write_text("{}")
     assert set_files(out) == ["mp_analysis.json"]
+
+
+def test_a_signal_just_before_the_swap_leaves_no_staging_folder(out, monkeypatch):
+    """A signal landing after the manifest is written but before the swap defers signals (a window of a few
+    bytecodes, hit once in CI under load): OUT keeps the old set and the staging folder is removed."""
+    import mms_mp.outset as outset
+    before = snapshot(out)
+    def interrupted(stage, o): raise KeyboardInterrupt   # as if SIGINT arrived on swap_in's first line
+    monkeypatch.setattr(outset, "swap_in", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        write_here(out, {"mp_analysis.json": "{}"})
+    assert snapshot(out) == before and check_set(out) == [] and siblings(out) == []
