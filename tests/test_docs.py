@@ -88,3 +88,13 @@ def test_every_notebook_is_in_the_sidebar(repo_root):
     quarto = (nbs / "_quarto.yml").read_text(encoding="utf-8")
     pages = sorted(str(p.relative_to(nbs)) for p in nbs.rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts)
     assert [p for p in pages if f"- {p}" not in quarto] == []
+
+
+def test_every_notebook_is_valid_nbformat(repo_root):
+    "Every notebook validates against the nbformat schema (a cell_type 'md' once hid 29 cells of prose from Jupyter)."
+    import nbformat
+    bad = []
+    for p in sorted((repo_root / "nbs").rglob("*.ipynb")):
+        try: nbformat.validate(nbformat.read(p, as_version=4))
+        except nbformat.ValidationError as e: bad.append(f"{p.name}: {str(e).splitlines()[0]}")
+    assert bad == []
