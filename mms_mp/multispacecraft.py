@@ -209,7 +209,10 @@ def _timing_fields(
     V_upper = 1 / np.linalg.norm(_lsq(D, tau, w, B)[0])
     if constrained: f = _fields_constrained(m, C, n0, normal_source)
     elif len(B) == 3: f = _fields_lsq(m, C, K, n0)
-    else: f = _fields_projection(len(B))
+    else:
+        f = _fields_projection(len(B))
+        flags.append(f"degenerate formation: only {len(B)} of 3 slowness directions resolved, so n̂ and V are "
+                     "undetermined; give a normal (normal=…) for V along it")
     f = {"angle_to_supplied_deg": np.nan, **f}
     if hint is not None and np.isfinite(f["V_km_s"]):
         if f["n_hat"] @ hint[0] < 0: f["n_hat"], f["V_km_s"] = -f["n_hat"], -f["V_km_s"]

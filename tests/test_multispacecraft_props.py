@@ -78,6 +78,7 @@ def test_string_is_degenerate_and_constraint_recovers_V(u, n, V, spacing, jitter
     r = timing_normal(RC + d, t, sigma_t_s=0.01)
     assert (r.geometry.label, r.degenerate, r.resolved_dims) == ("string", True, 1)
     assert r.method.startswith("string-projection") and np.isnan(r.V_km_s)
+    assert any("degenerate formation" in f for f in r.flags)   # the flags say it too, not only the method
     assert r.V_upper_km_s >= abs(V) * (1 - 1e-6)                   # 1/|m_resolved| can only over-estimate |V|
     np.testing.assert_allclose(r.geometry.string_direction @ unit(d[-1] - d[0]), 1, atol=1e-3)
     c = timing_normal(RC + d, t, sigma_t_s=0.01, normal=n, normal_frame="GSE", normal_source="truth")
