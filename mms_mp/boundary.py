@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .core import InputError, as_datetime64, check_frame, clean_times, from_seconds, seconds_since
+from .core import InputError, NoDataError, as_datetime64, check_frame, clean_times, from_seconds, seconds_since
 from .resample import interp_nogap, merge_vars
 
 # %% auto #0
@@ -340,10 +340,27 @@ def _he_feature(t_he, # (K,) datetime64 HPCA times, or None
     f = make_feature("He+ fraction", th, fr_he, False, 0.0, cfg.w_he, cfg, lv("He+ fraction"))
     return _he_check(f, cfg), []
 
+# %% ../nbs/10_boundary.ipynb #b7c1e0a1
+def _plasma_features(t_n, Ni, t_he, N_he, # ion moments and HPCA He+, as for `probe_features`
+                     probe: str, # probe id, for messages
+                     cfg: DetectorCfg, # detector settings
+                     lv, # name -> shared (low, high) levels or None
+                    ) -> ProbeFeatures: # density (and He+) features, no B (`t_B`, `B_lmn` empty)
+    "Features without FGM: the crossings are found and timed on the density alone."
+    fd, fl_d, tn, ni = _density_feature(t_n, Ni, probe, cfg, lv)
+    if fd is None:
+        raise NoDataError(f"probe {probe}: no B and no ion density, so nothing can show a crossing; "
+                          "load FGM or FPI moments")
+    fh, fl_h = _he_feature(t_he, N_he, tn, ni, probe, cfg, lv)
+    feats = {k: f for k, f in (("density", fd), ("He+ fraction", fh)) if f is not None}
+    none = np.array([], "datetime64[ns]"), np.zeros((0, 3))
+    return ProbeFeatures(probe, feats, *none, _feature_flags(["B_unavailable"] + fl_d + fl_h, feats))
+
+
 # %% ../nbs/10_boundary.ipynb #9a0778bc
-def probe_features(t_B, # (N,) datetime64 FGM times
-                   B, # (N,3) magnetic field, nT, in `B_frame`
-                   lmn, # LMN (object with .R/.frame, or 3×3 array with lmn_frame)
+def probe_features(t_B, # (N,) datetime64 FGM times (None: no FGM)
+                   B, # (N,3) magnetic field, nT, in `B_frame` (None: detect from density alone)
+                   lmn, # LMN (object with .R/.frame, or 3×3 array with lmn_frame); unused without B
                    t_n=None, # (M,) datetime64 ion-moment times (FPI, centred)
                    Ni=None, # (M,) ion density, cm^-3
                    t_he=None, # (K,) datetime64 HPCA times (centred)
@@ -357,9 +374,10 @@ def probe_features(t_B, # (N,) datetime64 FGM times
                   ) -> ProbeFeatures: # features with levels and usability
     "Density, B_L and He+ fraction features of one probe (B rotated to LMN in a checked frame)."
     cfg = cfg or DetectorCfg()
+    lv = (levels or {}).get
+    if B is None: return _plasma_features(t_n, Ni, t_he, N_he, str(probe), cfg, lv)
     R, fr = lmn_matrix(lmn, lmn_frame)
     check_frame(B_frame, fr, f"B of probe {probe}")
-    lv = (levels or {}).get
     flags = []
     t_B, B, rep = clean_series(t_B, B, f"B (probe {probe})")
     flags += ["times_repaired"] * rep

@@ -232,9 +232,9 @@ def rotate_L(R: np.ndarray, # (3,3) rows L, M, N
     return np.array([[c, s, 0.0], [-s, c, 0.0], [0.0, 0.0, 1.0]]) @ R
 
 # %% ../nbs/10d_detect.ipynb #bccff564
-def detect_crossings(t_B, # (N,) datetime64 FGM times
-                     B, # (N,3) magnetic field, nT, in `B_frame`
-                     lmn, # LMN: object with .R/.frame (mms_mp.coords) or 3×3 rows L,M,N + `lmn_frame`
+def detect_crossings(t_B, # (N,) datetime64 FGM times (None: no FGM)
+                     B, # (N,3) magnetic field, nT, in `B_frame` (None: the density alone)
+                     lmn, # LMN: object with .R/.frame (mms_mp.coords) or 3×3 rows L,M,N + `lmn_frame`; None without B
                      t_n=None, # (M,) datetime64 ion-moment times (centred)
                      Ni=None, # (M,) ion density, cm^-3
                      t_he=None, # (K,) datetime64 HPCA times (centred); None if HPCA is unavailable

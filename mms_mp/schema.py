@@ -87,6 +87,7 @@ UNITS = {
 #: every flag a crossing, its normal or a thickness can carry, in words (also in the JSON as `flags_glossary`)
 FLAGS = {
     "times_repaired": "repeated or backward time tags of B were repaired before detection (provenance.time_order)",
+    "B_unavailable": "no FGM: found and timed on the ion density alone (FPI moments)",
     "density_unavailable": "no ion density: detected from B alone (B_L rotation and |B|)",
     "hpca_unavailable": "no HPCA He⁺ density: the cold-He⁺ feature was not used",
     "gap_across_crossing": "a data gap lies across the crossing; its confidence is reduced",
