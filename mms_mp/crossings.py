@@ -453,7 +453,7 @@ def crossings_from_features(pf: ProbeFeatures, # features of one probe
     if not pf.used:
         if all(np.isfinite(f.y).sum() < 10 for f in pf.features.values()):
             raise NoDataError(
-                f"probe {probe}: B, Ni and He+ have no finite samples (all NaN or fill); "
+                f"probe {probe}: {', '.join(pf.features)} have fewer than 10 finite samples (NaN or fill); "
                 "check the quality masks and the time range, or drop this probe"
             )
         return CrossingList([], probe, pf.flags + ["no_boundary_contrast"], pf)
