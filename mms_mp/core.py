@@ -15,12 +15,12 @@ from pathlib import Path
 import numpy as np
 
 # %% auto #0
-__all__ = ['FRAMES', 'LEAP_SECONDS', 'TT2000_UTC0', 'TT2000_FILL', 'R_E_KM', 'MU0', 'M_P_KG', 'Q_E_C', 'EXIT_OK', 'EXIT_USAGE',
-           'EXIT_NODATA', 'EXIT_FAILED', 'EXIT_PARTIAL', 'MMSMPError', 'InputError', 'FrameError', 'NoDataError',
-           'GeometryError', 'check_frame', 'rotate_about_x', 'gse_gsm_angle', 'gse_to_gsm', 'gsm_to_gse',
-           'as_datetime64', 'parse_trange', 'seconds_since', 'from_seconds', 'iso_ms', 'tt2000_to_datetime64',
-           'datetime64_to_tt2000', 'TimeCleanReport', 'clean_times', 'atomic_write', 'write_json_atomic', 'exit_code',
-           'stages_exit', 'cache_root', 'format_sigma']
+__all__ = ['MAX_POINTS', 'FRAMES', 'LEAP_SECONDS', 'TT2000_UTC0', 'TT2000_FILL', 'R_E_KM', 'MU0', 'M_P_KG', 'Q_E_C', 'EXIT_OK',
+           'EXIT_USAGE', 'EXIT_NODATA', 'EXIT_FAILED', 'EXIT_PARTIAL', 'MMSMPError', 'InputError', 'FrameError',
+           'NoDataError', 'GeometryError', 'check_positive', 'check_count', 'check_frame', 'rotate_about_x',
+           'gse_gsm_angle', 'gse_to_gsm', 'gsm_to_gse', 'as_datetime64', 'parse_trange', 'seconds_since',
+           'from_seconds', 'iso_ms', 'tt2000_to_datetime64', 'datetime64_to_tt2000', 'TimeCleanReport', 'clean_times',
+           'atomic_write', 'write_json_atomic', 'exit_code', 'stages_exit', 'cache_root', 'format_sigma']
 
 # %% ../nbs/00_core.ipynb #866e3565
 class MMSMPError(Exception):
@@ -37,6 +37,32 @@ class NoDataError(MMSMPError, FileNotFoundError):
 
 class GeometryError(MMSMPError, ValueError):
     "A spacecraft formation or boundary geometry that cannot give the requested answer."
+
+# %% ../nbs/00_core.ipynb #ba7fb40c
+MAX_POINTS = 50_000_000  # most points of an array built from a function's arguments (400 MB)
+
+def check_positive(x, # the value given
+                   name: str, # the argument's name, for the message
+                   unit: str = "s", # its unit, for the message
+                  ) -> float: # x as a float
+    "x as a float if it is a finite number > 0, else `InputError` naming the argument."
+    try: v = float(x) if not isinstance(x, (str, bytes)) else np.nan
+    except (TypeError, ValueError): v = np.nan
+    if not (np.isfinite(v) and v > 0):
+        raise InputError(f"{name} must be a finite number > 0 {unit}, got {x!r}")
+    return v
+
+def check_count(n: float, # points (or windows) the arguments would make a function build
+                what: str, # what they are, e.g. "the correlation grid"
+                fix: str, # what to change, e.g. "use a larger dt_s"
+                limit: int = MAX_POINTS, # most allowed
+                unit: str = "points", # what is counted
+               ) -> int: # n as an int
+    "n as an int, or `InputError` before allocating when it is over `limit` (or not a number)."
+    if not n <= limit:   # NaN fails too
+        raise InputError(f"{what} would have {n:.3g} {unit}, more than the {limit:,} allowed; "
+                         f"{fix}")
+    return int(n)
 
 # %% ../nbs/00_core.ipynb #ea10a09f
 FRAMES = ("GSE", "GSM", "LMN", "DMPA", "BCS", "J2000")

@@ -9,32 +9,58 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .core import InputError, as_datetime64, seconds_since, from_seconds, iso_ms
+from .core import (MAX_POINTS, InputError, as_datetime64, check_count, check_positive, clean_times,
+                         from_seconds, iso_ms, seconds_since)
 from .minvar import autocorr_time
 from .multispacecraft import positions_at
 from .resample import interp_nogap
 
 # %% auto #0
-__all__ = ['DelayResult', 'crossing_delays', 'GroupDelays', 'group_delays', 'AlignedStack', 'stack_aligned']
+__all__ = ['MAX_GRID', 'DelayResult', 'crossing_delays', 'GroupDelays', 'group_delays', 'AlignedStack', 'stack_aligned']
 
 # %% ../nbs/05a_delays.ipynb #d0b65f77
+def _times(t, # (N,) time tags: datetime64 of any unit, or ISO strings
+           probe, # label for messages
+          ) -> np.ndarray: # (N,) datetime64[ns] (no copy when t already is)
+    "Time tags as datetime64[ns]; numbers are refused (float seconds carry no origin)."
+    t = np.asarray(t)
+    if t.dtype.kind in "biufc":
+        raise InputError(f"series for {probe}: times must be datetime64 or ISO strings, got "
+                         f"{t.dtype} numbers; convert float seconds with "
+                         "mms_mp.core.from_seconds(s, t0)")
+    return t if t.dtype == "datetime64[ns]" else np.asarray(as_datetime64(t))
+
+def _repaired(t: np.ndarray, # (N,) datetime64[ns] times, not strictly increasing
+              y: np.ndarray, # (N,) or (N,K) values
+              probe, # label for the note
+              notes: list | None, # where the note goes (None: nowhere)
+             ) -> tuple: # (t, y) sorted, the first of each repeated tag kept
+    "A series sorted by time without NaT or repeated tags (`core.clean_times`), noted in `notes`."
+    idx, rep = clean_times(t)
+    if notes is not None:
+        nat = f", {rep.n_nat} NaT dropped" if rep.n_nat else ""
+        notes.append(f"{probe}: times repaired ({rep.n_duplicates} repeated tags dropped, "
+                     f"{rep.n_backward} backward steps sorted{nat})")
+    return t[idx], y[idx]
+
 def _series(x, # (t, y) pair, or a 1-D xarray.DataArray with dim "time"
             probe, # label for messages
-           ) -> tuple[np.ndarray, np.ndarray]: # (datetime64[ns] times, float values) with NaN/NaT dropped
-    "Times and values of one probe's scalar series."
+            notes: list | None = None, # a repair of the times is noted here
+           ) -> tuple[np.ndarray, np.ndarray]: # (increasing datetime64[ns] times, float values)
+    "Times and values of one probe's scalar series; unsorted or repeated times repaired."
     if hasattr(x, "dims") and "time" in x.dims: t, y = x["time"].values, x.values
     else:
         try: t, y = x
         except (TypeError, ValueError):
             raise InputError(f"series for {probe}: pass (t, y) or an xarray.DataArray with dim "
                              "'time'") from None
-    t = np.asarray(t)
-    t, y = (t if t.dtype == "datetime64[ns]" else np.asarray(as_datetime64(t))), np.asarray(y, float)
+    t, y = _times(t, probe), np.asarray(y, float)
     if y.ndim != 1 or y.shape != t.shape:
         raise InputError(f"series for {probe}: need a 1-D scalar y with one value per time, got t {t.shape}, "
                          f"y {y.shape}; pass one component (e.g. B_L) or a magnitude")
     ok = ~np.isnat(t) & np.isfinite(y)
-    return (t, y) if ok.all() else (t[ok], y[ok])   # already clean: the same arrays, no copies
+    t, y = (t, y) if ok.all() else (t[ok], y[ok])   # already clean: the same arrays, no copies
+    return (t, y) if np.all(t[1:] > t[:-1]) else _repaired(t, y, probe, notes)
 
 # %% ../nbs/05a_delays.ipynb #72e86ab3
 @dataclass
@@ -201,6 +227,38 @@ def _check_delay_args(series_by_probe: dict, detrend: str, ref):
         raise InputError(f"ref {ref!r} is not among the probes {list(series_by_probe)}")
     return ref
 
+# %% ../nbs/05a_delays.ipynb #a5d41592
+# most points of a correlation grid: the probes' series and the FFTs hold about ten arrays of its
+# size (≈ 0.8 GB at the limit with four probes)
+MAX_GRID = MAX_POINTS // 10
+
+def _check_lengths(window_s, max_lag_s, dt_s, taper) -> tuple:
+    "(window, largest lag, step or None) of `crossing_delays` in s, checked; the taper in [0, 1]."
+    W = check_positive(window_s, "window_s")
+    L = W / 2 if max_lag_s is None else check_positive(max_lag_s, "max_lag_s")
+    h = None if dt_s is None else check_positive(dt_s, "dt_s")
+    if not (isinstance(taper, (int, float, np.number)) and 0 <= taper <= 1):
+        raise InputError(f"taper must be in [0, 1] (0: none, 1: a Hann window), got {taper!r}")
+    return W, L, h
+
+def _lag_grid(W: float, # window length, s
+              L: float, # largest lag, s
+              h: float, # grid step, s (inf: no probe has two samples)
+             ) -> np.ndarray: # (G,) grid over the window ± the largest lag, s from the centre
+    "The grid of `crossing_delays`; refused if the window or lag is under a step, or it is too big."
+    if not np.isfinite(h):
+        raise InputError("no probe's series has two finite samples; load more data or check the "
+                         "fill values")
+    if W < 2 * h:
+        raise InputError(f"window_s = {W:g} s is shorter than two grid steps ({h:g} s each); "
+                         "widen it or pass a smaller dt_s")
+    if round(L / h) < 1:
+        raise InputError(f"max_lag_s = {L:g} s is less than one grid step ({h:g} s); give a larger "
+                         "max_lag_s or a smaller dt_s")
+    n = check_count(2 * np.ceil((W / 2 + L) / h) + 1, "the correlation grid",
+                    f"use a larger dt_s (now {h:g} s) or a shorter window_s / max_lag_s", MAX_GRID)
+    return np.arange(-(n // 2), n // 2 + 1) * h
+
 # %% ../nbs/05a_delays.ipynb #596c01c2
 def _cadences(ser: dict, # probe → (t datetime64[ns], y)
               tc, # origin, datetime64
@@ -223,15 +281,15 @@ def crossing_delays(series_by_probe: dict, # probe → (t datetime64, y) or 1-D 
                    ) -> DelayResult: # delays (s) ± σ (s) relative to `ref`, peak correlations, crossing times
     "Delays between probes from the normalised cross-correlation of one quantity, with σ."
     ref = _check_delay_args(series_by_probe, detrend, ref)
-    tc = as_datetime64(t_center)
-    ser = {p: _series(v, p) for p, v in series_by_probe.items()}
+    W, L, h = _check_lengths(window_s, max_lag_s, dt_s, taper)
+    tc, notes = as_datetime64(t_center), []
+    ser = {p: _series(v, p, notes) for p, v in series_by_probe.items()}
     cad = _cadences(ser, tc) if _cad is None else _cad
-    L = window_s / 2 if max_lag_s is None else float(max_lag_s)
-    h = dt_s or min(cad.values()) / 4
-    half = np.ceil((window_s / 2 + L) / h)
-    g = np.arange(-half, half + 1) * h
+    h = min(cad.values()) / 4 if h is None else h
+    g = _lag_grid(W, L, h)
     Y, flags = _on_grid(ser, cad, g, tc, quantity_name)
-    nL, nw = int(round(L / h)), int(np.sum(np.abs(g) <= window_s / 2 + 1e-9))
+    flags = notes + flags
+    nL, nw = int(round(L / h)), int(np.sum(np.abs(g) <= W / 2 + 1e-9))
     c0, wt = (len(g) - nw) // 2, _tukey(nw, taper)
     out = {q: {} for q in ("d", "s", "r")}
     for p in ser:
@@ -247,7 +305,7 @@ def crossing_delays(series_by_probe: dict, # probe → (t datetime64, y) or 1-D 
         row = (0.0, 0.0, 1.0) if p == ref else (float(lag * h), float(sig), float(r0))
         out["d"][p], out["s"][p], out["r"][p] = row
     times = {p: from_seconds(d, tc) for p, d in out["d"].items()}
-    return DelayResult(ref, out["d"], out["s"], out["r"], times, quantity_name, float(window_s), float(h), flags)
+    return DelayResult(ref, out["d"], out["s"], out["r"], times, quantity_name, W, float(h), flags)
 
 # %% ../nbs/05a_delays.ipynb #6c0d24a7
 def _layer(c, # a crossing with .time, .layer_start, .layer_end
@@ -323,7 +381,7 @@ def _group_xcorr(cr: dict, # probe → crossing
     "Cross-correlate every probe with the reference over the reference layer ± margin."
     W, lag = _group_window(cr, ref, margin)
     return crossing_delays(clean, t_center=_layer(cr[ref])[0], window_s=W, max_lag_s=lag, ref=ref,
-                           _cad=cad, **{"dt_s": dt_s, **kw})
+                           _cad=cad, **{"dt_s": dt_s if np.isfinite(dt_s) else None, **kw})
 
 # %% ../nbs/05a_delays.ipynb #1b76006c
 def group_delays(group, # CrossingGroup, or dict probe → crossing (.time, .layer_start, .layer_end)
@@ -343,9 +401,11 @@ def group_delays(group, # CrossingGroup, or dict probe → crossing (.time, .lay
         raise InputError(f"crossings for probes {sorted(cr)} but series for "
                          f"{sorted(series_by_probe)}: give a series for every probe")
     tc = _layer(cr[ref])[0]
-    clean = {p: _series(series_by_probe[p], p) for p in cr}
+    notes = []
+    clean = {p: _series(series_by_probe[p], p, notes) for p in cr}
     cad = _cadences(clean, tc)
     d = _group_xcorr(cr, clean, ref, margin, min(cad.values()), dict(quantity_name=quantity_name, **kw), cad)
+    d.flags[:0] = notes
     fac = _widen(d, clean, cad, tc)
     pos = positions_at(r_by_probe, d.times, frame=frame)
     form = positions_at(r_by_probe, {p: tc for p in cr}, frame=frame)
@@ -371,17 +431,22 @@ class AlignedStack:
     values: dict # probe → (G,) or (G,K) values on tau_s, the inputs' units and frame (NaN: no data)
     crossing_times: dict # probe → datetime64[ns] crossing time used
     window: tuple # (before, after) kept around each crossing, s
+    flags: list = field(default_factory=list) # repairs of the inputs (unsorted or repeated times)
 
 # %% ../nbs/05a_delays.ipynb #5c19c464
 def _around(x, # (t datetime64, y) pair or a DataArray with dim "time"
             tc, # crossing time, datetime64
             before: float, # seconds kept before tc
             after: float, # seconds kept after tc
+            probe=None, # label for messages
+            notes: list | None = None, # a repair of the times is noted here
            ) -> tuple: # (τ s, y) over [−before, after] of tc and one sample beyond each end
-    "A series cut to [−before, after] s around its crossing time (sorted times), on τ = t − tc."
+    "A series cut to [−before, after] s around its crossing, on τ = t − tc (times repaired)."
     if hasattr(x, "dims"): t, y = x["time"].values, np.asarray(x.values, float)
     else: t, y = x[0], np.asarray(x[1], float)
-    ts = seconds_since(np.asarray(t), tc)
+    t = _times(t, probe)
+    if not np.all(t[1:] > t[:-1]): t, y = _repaired(t, y, probe, notes)
+    ts = seconds_since(t, tc)
     lo = max(int(np.searchsorted(ts, -before, side="right")) - 1, 0)
     hi = int(np.searchsorted(ts, after, side="left")) + 1
     return ts[lo:hi], y[lo:hi]
@@ -410,10 +475,13 @@ def stack_aligned(series: dict, # probe → (t datetime64 (N,), y (N,) or (N,K))
     "Cut each probe's series around its own crossing and put all on one τ grid (gaps kept as NaN)."
     before, after = _stack_window(series, crossing_times, window)
     tcs = {p: as_datetime64(crossing_times[p]) for p in series}
-    cut = {p: _around(series[p], tcs[p], before, after) for p in series}
+    notes = []
+    cut = {p: _around(series[p], tcs[p], before, after, p, notes) for p in series}
     cad = [np.median(np.diff(ts)) for ts, _ in cut.values() if len(ts) > 1]
-    step = dt_s or (max(cad) if cad else None)
+    step = check_positive(dt_s, "dt_s") if dt_s is not None else (max(cad) if cad else None)
     if not step or step <= 0: raise InputError("no probe has two samples in the window: widen it")
+    check_count(np.floor((before + after) / step) + 1, "the stacking grid",
+                f"use a larger dt_s (now {step:g} s) or a shorter window")
     tau = np.arange(-before, after + step / 2, step)
     vals = {p: _on_tau(ts, y, tau) for p, (ts, y) in cut.items()}
-    return AlignedStack(tau, vals, tcs, (before, after))
+    return AlignedStack(tau, vals, tcs, (before, after), notes)

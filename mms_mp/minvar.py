@@ -9,11 +9,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .core import InputError, GeometryError, as_datetime64, check_frame, from_seconds, seconds_since
+from .core import (InputError, GeometryError, as_datetime64, check_count, check_frame, from_seconds,
+                         seconds_since)
 
 # %% auto #0
-__all__ = ['MIN_SAMPLES', 'MVAResult', 'no_min_variance', 'mva', 'MVABootstrap', 'mva_bootstrap', 'fft_len', 'autocorr_time',
-           'correlated_sigma', 'x1_cone_deg', 'window_mva', 'nested_windows', 'sliding_windows', 'MVAScan', 'mva_scan']
+__all__ = ['MIN_SAMPLES', 'MAX_WINDOWS', 'MVAResult', 'no_min_variance', 'mva', 'MVABootstrap', 'mva_bootstrap', 'fft_len',
+           'autocorr_time', 'correlated_sigma', 'x1_cone_deg', 'window_mva', 'nested_windows', 'sliding_windows',
+           'MVAScan', 'mva_scan']
 
 # %% ../nbs/04_minvar.ipynb #1020c824
 MIN_SAMPLES = 10 # fewest finite samples MVA accepts (a 3x3 covariance from fewer is noise)
@@ -78,6 +80,7 @@ class MVAResult:
 # %% ../nbs/04_minvar.ipynb #5969545c
 def _dphi(lam, i, j, M):
     "Sonnerup–Scheible Δφ_ij in rad from eigenvalues `lam` (λ3 = noise estimate)."
+    lam = np.asarray(lam, float)   # numpy division: 0/0 is NaN (Δφ undefined), never an exception
     l3 = lam[2]
     with np.errstate(divide="ignore", invalid="ignore"):
         return float(np.sqrt(l3 / (M - 1) * (lam[i] + lam[j] - l3) / (lam[i] - lam[j]) ** 2))
@@ -147,6 +150,9 @@ def mva(B: np.ndarray, # (N,3) magnetic field, nT, any Cartesian frame (rows wit
     frame = check_frame(frame, frame, "B")
     if constraint not in (None, "<Bn>=0"):
         raise InputError(f"constraint must be None or '<Bn>=0', got {constraint!r}")
+    if not min_samples >= MIN_SAMPLES:
+        raise InputError(f"min_samples must be at least {MIN_SAMPLES}, got {min_samples!r}: a 3×3 "
+                         "variance matrix from fewer samples is noise and its σ meaningless")
     X, n_nan = _vectors(B)
     if len(X) < min_samples:
         raise InputError(f"MVA needs at least {min_samples} finite samples, got {len(X)} ({n_nan} NaN "
@@ -161,6 +167,9 @@ def _mva_rows(X: np.ndarray, # (m,3) finite field rows, nT, already checked
     Bm = X.mean(axis=0)
     D = X - Bm
     Mv = np.einsum("ki,kj->ij", D, D) / m   # no BLAS call: its threads stall on a busy machine
+    if not np.isfinite(Mv).all():
+        raise InputError(f"the variance matrix of B overflows (|B| up to {np.abs(X).max():.3g}): "
+                         "B is not a field in nT; check its units and fill values")
     lam, R = _triad_unconstrained(Mv) if constraint is None else _triad_constrained(Mv, Bm)
     d = _mva_errors(lam, m, Bm, constraint is not None)
     if no_min_variance(lam, constraint is not None) and not allow_degenerate:
@@ -279,7 +288,10 @@ def fft_len(m: int, # smallest length wanted
 def autocorr_time(x: np.ndarray, # (N,) a series on a uniform time grid, any units (NaN not allowed)
                  ) -> float: # integrated autocorrelation time τ, in samples (≥ 1)
     "τ = 1 + 2 Σ ρ_k over the initial run of positive autocorrelations (FFT, O(N log N))."
-    x = np.asarray(x, float) - np.mean(x)
+    x = np.asarray(x, float)
+    if x.ndim != 1 or not x.size:
+        raise InputError(f"autocorr_time needs a 1-D series with samples, got shape {x.shape}")
+    x = x - np.mean(x)
     n = len(x)
     if n < 3 or not np.any(x): return 1.0
     m = fft_len(2 * n)   # zero padding ≥ 2n − 1: the linear (not circular) autocorrelation
@@ -298,6 +310,9 @@ def correlated_sigma(B: np.ndarray, # (n,3) the field MVA was run on, nT (NaN ro
     X = np.asarray(B, float)
     ok = np.isfinite(X).all(axis=1)
     X = X if ok.all() else X[ok]
+    if len(X) != r.n_samples:
+        raise InputError(f"B has {len(X)} finite samples but its MVA used {r.n_samples} samples; "
+                         "pass the B that mva was run on")
     n_eff = max(len(X) / autocorr_time(X @ r.normal), 2.0)
     return n_eff, r.sigma_n_deg * np.sqrt((len(X) - 1) / max(n_eff - 1, 1.0))
 
@@ -322,12 +337,17 @@ def window_mva(B: np.ndarray, # (n,3) field inside one window, nT, `frame`, no N
 # %% ../nbs/04_minvar.ipynb #6be8f653
 def _is_seconds(t) -> bool: return isinstance(t, (int, float, np.floating, np.integer))
 
+MAX_WINDOWS = 1_000_000  # most windows `sliding_windows` makes (≈ 0.15 GB of datetime64 pairs)
+
 # %% ../nbs/04_minvar.ipynb #2100778b
 def nested_windows(center, # crossing time: datetime64/ISO string, or float s (same kind as the scan's t)
                    half_widths_s, # (K,) half-widths, s
                   ) -> list[tuple]: # K windows (t0, t1), same kind as `center`
     "Nested windows [center − h, center + h] for each half-width h (s)."
     h = np.atleast_1d(np.asarray(half_widths_s, float))
+    if not (h.size and np.all(np.isfinite(h) & (h > 0))):
+        raise InputError("half-widths must be finite and > 0 s (at least one), got "
+                         f"{half_widths_s!r}")
     if _is_seconds(center): return [(center - x, center + x) for x in h]
     return list(zip(from_seconds(-h, center), from_seconds(h, center)))
 
@@ -338,8 +358,12 @@ def sliding_windows(start, # first window start: datetime64/ISO string or float 
                     step_s: float, # step between starts, s
                    ) -> list[tuple]: # windows (t0, t1), same kind as `start`
     "Fixed-width windows sliding from `start` to `stop`."
-    if width_s <= 0 or step_s <= 0:
-        raise InputError(f"width_s and step_s must be > 0 s, got {width_s}, {step_s}")
+    if not (np.isfinite(width_s) and np.isfinite(step_s) and width_s > 0 and step_s > 0):
+        raise InputError(f"width_s and step_s must be finite and > 0 s, got {width_s}, {step_s}")
+    span = stop - start if _is_seconds(start) else seconds_since(stop, start)
+    n = np.ceil((span - width_s + 1e-9) / step_s)
+    check_count(n, "sliding_windows", "use a larger step_s or a shorter span", MAX_WINDOWS,
+                "windows")
     if _is_seconds(start):
         t0 = np.arange(start, stop - width_s + 1e-9, step_s)
         return [(a, a + width_s) for a in t0]

@@ -9,7 +9,8 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from .core import InputError, check_frame, as_datetime64, seconds_since, from_seconds, iso_ms
+from .core import (InputError, as_datetime64, check_frame, clean_times, from_seconds, iso_ms,
+                         seconds_since)
 from .minvar import MIN_SAMPLES, autocorr_time, window_mva, x1_cone_deg
 
 # %% auto #0
@@ -43,6 +44,21 @@ def _ns(t, # (N,) times: datetime64 of any unit, or ISO strings
     "Times as datetime64[ns] without copying an array that already is one."
     a = np.asarray(t)
     return a if a.dtype == np.dtype("datetime64[ns]") else np.asarray(as_datetime64(t))
+
+def _field(t, # (N,) times: datetime64 or ISO strings
+           B, # (N,3) field, nT
+          ) -> tuple: # (datetime64[ns] times, float (N,3) B), no copies when they already are
+    "Times and field of one probe, checked: B is (N,3) with one row per time."
+    try: B = np.asarray(B, float)
+    except (TypeError, ValueError):
+        raise InputError("B must be numeric (N,3) vectors in nT") from None
+    t = _ns(t)
+    if B.ndim != 2 or B.shape[1] != 3:
+        raise InputError(f"B must be an (N,3) array of vectors in nT, got shape {B.shape}; "
+                         "stack the components as columns")
+    if t.shape != (len(B),):
+        raise InputError(f"{t.size} times but {len(B)} rows of B; pass one time per row")
+    return t, B
 
 def _window_rows(ts: np.ndarray, # (N,) sample times, s from the crossing
                  B: np.ndarray, # (N,3) field, nT (float)
@@ -114,9 +130,12 @@ def nested_scan(t, # (N,) datetime64 sample times
                 is_sorted: bool | None = None, # t known to be non-decreasing (None: checked here, O(N))
                ) -> NestedScan: # one row per window with enough samples
     "MVA over windows of `factors` × the layer duration centred on the crossing, cut at `limits`."
-    c, t = as_datetime64(centre), _ns(t)
+    c, (t, B) = as_datetime64(centre), _field(t, B)
     lo, hi = (s * np.inf if x is None else seconds_since(x, c) for s, x in zip((-1, 1), limits))
     f = np.geomspace(0.75, 6, 10) if factors is None else np.asarray(factors, float)
+    if not (f.ndim == 1 and f.size and np.all(np.isfinite(f) & (f > 0))):
+        raise InputError("factors are window lengths in layer durations: at least one, finite "
+                         f"and > 0; got {factors!r}")
     half = f * max(duration_s, 0.0) / 2
     wins = np.unique(np.column_stack([np.maximum(-half, lo), np.minimum(half, hi)]), axis=0)
     if is_sorted is None: is_sorted = bool(np.all(t[1:] >= t[:-1]))
@@ -287,6 +306,7 @@ def _jump_over_slope(ts: np.ndarray, # (N,) sample times, s from the crossing (s
     b = y[(ts >= min(1.5 * D, r1 / 2)) & (ts <= r1)]
     if a.size < 3 or b.size < 3: return np.nan
     dt = float(np.median(np.diff(ts)))
+    if not dt > 0: return np.nan   # repeated time tags (crossing_normal removes them first)
     k = max(1, round(D / 10 / dt))
     if len(ts) <= 2 * k: return np.nan
     s = np.abs(y[2 * k:] - y[:-2 * k]) / (ts[2 * k:] - ts[:-2 * k])
@@ -350,6 +370,55 @@ def two_anchors(c1: CrossingNormal, # normal from windows anchored on the detect
                    flags=c2.flags + ("window_dependent",),
                    reason=why + f"neither self-consistent; the {ang:.2g}° between them is in σ_window")
 
+# %% ../nbs/04b_normals.ipynb #7d1c29df
+def _reference(R_ref, # (3,3) rows L, M, N, N outward
+              ) -> np.ndarray: # the same as floats
+    "R_ref checked: finite, (3,3), rows orthonormal within 1e-3 (as `lmn_matrix`), right-handed."
+    try: R = np.asarray(R_ref, float)
+    except (TypeError, ValueError): R = np.full(1, np.nan)
+    why = (f"shape {R.shape}" if R.shape != (3, 3) else "values that are not finite"
+           if not np.isfinite(R).all() else None)
+    err = float(np.abs(R @ R.T - np.eye(3)).max()) if why is None else 0.0
+    if err > 1e-3: why = f"rows that are not unit and orthogonal (|R Rᵀ − I| up to {err:.2g})"
+    elif why is None and np.cross(R[0], R[1]) @ R[2] < 0: why = "left-handed rows (L × M = −N)"
+    if why is not None:
+        raise InputError("R_ref must be a right-handed orthonormal triad, rows L, M, N (N "
+                         f"outward); got {why}. Pass an LMN's .R (mms_mp.coords.hybrid_lmn) or "
+                         "orthonormalise the rows")
+    return R
+
+def _options(sigma_ref_deg, # 1σ of the reference normal, deg (NaN: unknown)
+             min_windows, # fewest windows in a stable plateau
+            ):
+    "Refuse a negative or infinite σ_ref and a plateau of fewer than one window."
+    if not (np.isnan(sigma_ref_deg) or 0 <= sigma_ref_deg < np.inf):
+        raise InputError("sigma_ref_deg must be ≥ 0 and finite, or NaN (unknown), got "
+                         f"{sigma_ref_deg!r}")
+    whole = isinstance(min_windows, (int, np.integer)) and not isinstance(min_windows, bool)
+    if not (whole and min_windows >= 1):
+        raise InputError(f"min_windows must be a whole number ≥ 1, got {min_windows!r}")
+
+def _increasing(t: np.ndarray, # (N,) datetime64[ns] times
+                B: np.ndarray, # (N,3) field
+                is_sorted: bool | None, # t non-decreasing (True: trusted, nothing is checked)
+               ) -> tuple: # (t, B, is_sorted, clean report or None)
+    "Repeated time tags dropped (`clean_times`: first kept, sorted); distinct unsorted tags kept."
+    if is_sorted is None: is_sorted = bool(np.all(t[1:] >= t[:-1]))   # O(N)
+    elif is_sorted: return t, B, True, None
+    dup = bool(np.any(t[1:] == t[:-1])) if is_sorted else len(np.unique(t)) < len(t)
+    if not dup: return t, B, is_sorted, None
+    idx, rep = clean_times(t)
+    return t[idx], B[idx], True, rep
+
+def _noted(cn: CrossingNormal, # a crossing's normal
+           rep, # `clean_times` report of its times, or None
+          ) -> CrossingNormal: # flagged "times_repaired", with what was changed in its reason
+    "A normal computed on repaired times says so."
+    if rep is None: return cn
+    why = f"{rep.n_duplicates} repeated tags dropped, {rep.n_backward} backward steps sorted"
+    return replace(cn, flags=cn.flags + ("times_repaired",),
+                   reason=f"{cn.reason}; times repaired ({why})")
+
 # %% ../nbs/04b_normals.ipynb #f5d0a1f2
 def crossing_normal(t, # (N,) datetime64 sample times
                     B: np.ndarray, # (N,3) magnetic field, nT, `frame`
@@ -364,22 +433,24 @@ def crossing_normal(t, # (N,) datetime64 sample times
                     plateau_deg: float = 10.0, # see `plateau`
                     ratio_min: float = 2.0, # see `plateau`
                     min_windows: int = 3, # fewest windows in a stable plateau
-                    is_sorted: bool | None = None, # t known to be non-decreasing (None: checked, O(N))
+                    is_sorted: bool | None = None, # t non-decreasing, no repeated tag (None: check)
                     check_scale: bool = True, # check the anchor against the layer's own scale (`two_anchors`)
                    ) -> CrossingNormal: # the crossing's normal, σ in two parts, method and reason
     "Normal of one crossing from nested-window MVA, or a flagged fallback with its reason."
-    R_ref, t = np.asarray(R_ref, float), _ns(t)
-    if is_sorted is None: is_sorted = bool(np.all(t[1:] >= t[:-1]))
+    check_frame(frame, frame, "B")
+    R_ref, (t, B) = _reference(R_ref), _field(t, B)
+    _options(sigma_ref_deg, min_windows)
+    t, B, is_sorted, rep = _increasing(t, B, is_sorted)
     kw = dict(frame=frame, sigma_ref_deg=sigma_ref_deg, ref_source=ref_source, limits=limits,
               constraint=constraint, plateau_deg=plateau_deg, ratio_min=ratio_min,
               min_windows=min_windows, is_sorted=is_sorted)
     c1 = _anchored_normal(t, B, centre, duration_s, R_ref, **kw)
-    if not check_scale or not is_sorted or c1.method.startswith("fallback"): return c1
+    if not check_scale or not is_sorted or c1.method.startswith("fallback"): return _noted(c1, rep)
     D2 = local_scale(t, B, centre, c1.L, duration_s, limits)
-    if not (D2 > 0 and abs(np.log(D2 / max(duration_s, 1e-9))) > np.log(2)): return c1
+    if not (D2 > 0 and abs(np.log(D2 / max(duration_s, 1e-9))) > np.log(2)): return _noted(c1, rep)
     c2 = _anchored_normal(t, B, centre, D2, R_ref, **kw)
     D3 = np.nan if c2.method.startswith("fallback") else local_scale(t, B, centre, c2.L, D2, limits)
-    return two_anchors(c1, c2, duration_s, D2, D3)
+    return _noted(two_anchors(c1, c2, duration_s, D2, D3), rep)
 
 # %% ../nbs/04b_normals.ipynb #9c0aab78
 def crossing_normals(t, # (N,) datetime64 FGM times
@@ -389,9 +460,10 @@ def crossing_normals(t, # (N,) datetime64 FGM times
                      **kw, # passed to `crossing_normal` (frame, sigma_ref_deg, ref_source, ...)
                     ) -> list: # one CrossingNormal per crossing
     "Every crossing's normal, each from windows that stop halfway to its neighbours."
-    t = _ns(t)
-    kw.setdefault("is_sorted", bool(np.all(t[1:] >= t[:-1])))   # once, not once per crossing
+    t, B = _field(t, B)
+    t, B, kw["is_sorted"], rep = _increasing(t, B, kw.get("is_sorted"))   # once, not per crossing
     ts = [c.time for c in crossings]
     mids = [None] + [a + (b - a) // 2 for a, b in zip(ts[:-1], ts[1:])] + [None]
-    return [crossing_normal(t, B, c.time, c.duration_s, R_ref, limits=(mids[i], mids[i + 1]), **kw)
-            for i, c in enumerate(crossings)]   # a loop over crossings, never over samples
+    cns = [crossing_normal(t, B, c.time, c.duration_s, R_ref, limits=(mids[i], mids[i + 1]), **kw)
+           for i, c in enumerate(crossings)]   # a loop over crossings, never over samples
+    return [_noted(cn, rep) for cn in cns]
