@@ -124,6 +124,17 @@ def _source_vn(s: VelocitySource, # one velocity source, km/s, same frame as `n`
     cols = np.column_stack([vn + corr, var, var_c, sys_v, own_sc ** 2])   # own scatter, before V∥
     return (s.t, cols), good
 
+# %% ../nbs/08_electric.ipynb #a2d6c8e1
+def _check_blend_options(exb_parallel: str, # "fpi" or "sigma"
+                         sigma_n_rad: float, # 1σ of n̂, rad
+                        ):
+    "Refuse an unknown E×B field-aligned mode or a 1σ of n̂ that is not a finite number ≥ 0."
+    if exb_parallel not in ("fpi", "sigma"):
+        raise InputError(f"exb_parallel must be 'fpi' (V∥ from FPI where good) or 'sigma' (σ only), "
+                         f"got {exb_parallel!r}")
+    if not (np.ndim(sigma_n_rad) == 0 and np.isfinite(sigma_n_rad) and sigma_n_rad >= 0):
+        raise InputError(f"sigma_n_rad must be a finite number ≥ 0 rad (a 1σ), got {sigma_n_rad!r}")
+
 # %% ../nbs/08_electric.ipynb #732ca54e
 def normal_velocity(
     sources, # {name: VelocitySource} or a list of them
@@ -143,6 +154,7 @@ def normal_velocity(
     "Inverse-variance blend of V_N = v·n̂ from several sources on one grid (frames checked)."
     frame = check_frame(frame, frame, "n_hat")
     n = _unit_normal(n_hat, frame)
+    _check_blend_options(exb_parallel, sigma_n_rad)
     sources = _named_sources(sources, frame)
     fpi = next((s for s in sources.values() if s.b_hat is None and "FPI" in s.name.upper()), None)
     series, goods = {}, {}

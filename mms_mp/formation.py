@@ -109,6 +109,9 @@ def formation_geometry(
 ) -> FormationGeometry: # eigen-analysis, E, P, size, label; vectors in `frame`
     "Volumetric tensor, elongation, planarity, size and shape of a formation (Robert et al. 1998)."
     frame = check_frame(frame, frame, "positions")
+    for what, x in (("string_E", string_E), ("planar_P", planar_P)):
+        if not (np.ndim(x) == 0 and 0 <= x <= 1):
+            raise InputError(f"{what} must be a fraction in [0, 1] (a shape threshold), got {x!r}")
     keys, r = _as_positions(positions)
     c, R, lam, vec = _volumetric(r)
     E = 1 - np.sqrt(lam[1] / lam[0])

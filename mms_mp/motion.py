@@ -51,6 +51,7 @@ def cumtrapz_sigma(ts: np.ndarray, # (N,) times, s, one segment
                    sv: np.ndarray, # (N,) independent 1σ of v, km/s
                   ) -> tuple[np.ndarray, np.ndarray]: # (X km from 0 at ts[0], σ_X km)
     "Cumulative trapezoid integral and its random σ for independent sample errors (trapezoid weights)."
+    _same_length(ts, v, sv)
     h = np.diff(ts)
     X = np.r_[0.0, np.cumsum(0.5 * h * (v[1:] + v[:-1]))]
     if len(ts) < 2: return X, np.zeros(len(ts))
@@ -59,12 +60,19 @@ def cumtrapz_sigma(ts: np.ndarray, # (N,) times, s, one segment
     var = (0.5 * h[0] * sv[0]) ** 2 + inner + (0.5 * h * sv[1:]) ** 2
     return X, np.sqrt(np.r_[0.0, var])
 
+def _same_length(ts, v, sv):
+    "Refuse times, values and σ of different lengths (one segment: one v and one σ per time)."
+    if not len(ts) == len(v) == len(sv):
+        raise InputError(f"ts, v and sv must have one value per time: lengths {len(ts)}, {len(v)}, "
+                         f"{len(sv)}")
+
 # %% ../nbs/09_motion.ipynb #8e3906a5
 def cumsimpson_sigma(ts: np.ndarray, # (N,) times, s, one segment
                      v: np.ndarray, # (N,) velocity, km/s
                      sv: np.ndarray, # (N,) independent 1σ of v, km/s
                     ) -> tuple[np.ndarray, np.ndarray]: # (X km from 0 at ts[0], σ_X km)
     "Cumulative Simpson integral (scipy) and its random σ from the composite Simpson weights."
+    _same_length(ts, v, sv)
     if len(ts) < 3: return cumtrapz_sigma(ts, v, sv)
     try: from scipy.integrate import cumulative_simpson
     except ImportError:
@@ -188,6 +196,34 @@ def cumtrapz_sigma_cov(ts: np.ndarray, # (N,) times, s, one segment
     var[0] = 0.0
     return np.sqrt(np.maximum(var, 0.0))
 
+# %% ../nbs/09_motion.ipynb #5e1d0c3a
+def _is_psd(C: np.ndarray, # (m,m) finite matrix
+           ) -> bool: # symmetric and positive semi-definite, to rounding
+    "True for a covariance matrix: symmetric and Cholesky-factorable after a 1e-9 relative jitter."
+    s = max(float(np.abs(C).max()), 1e-300)
+    if not np.allclose(C, C.T, rtol=0, atol=1e-9 * s): return False
+    try: np.linalg.cholesky(0.5 * (C + C.T) + 1e-9 * s * np.eye(len(C)))
+    except np.linalg.LinAlgError: return False
+    return True
+
+# %% ../nbs/09_motion.ipynb #9b27e4f6
+def _check_cov_blocks(cov_v, # [(i0, C)] V_N covariance blocks, (km/s)²
+                      n: int, # number of V_N samples
+                     ):
+    "Refuse covariance blocks that are not square, finite, symmetric PSD, inside 0…n−1, disjoint."
+    end = 0
+    for i0, C in sorted(cov_v, key=lambda b: b[0]):
+        C = np.asarray(C, float)
+        what = f"cov_v block at sample {i0}"
+        if C.ndim != 2 or C.shape[0] != C.shape[1] or not np.isfinite(C).all():
+            raise InputError(f"{what}: must be a finite square (m,m) matrix, (km/s)²; got {C.shape}")
+        if int(i0) != i0 or i0 < end or i0 + len(C) > n:
+            raise InputError(f"{what} with {len(C)} samples: blocks must lie inside samples 0…{n - 1} "
+                             "and not overlap")
+        if not _is_psd(C):
+            raise InputError(f"{what}: not a covariance (symmetric, positive semi-definite)")
+        end = i0 + len(C)
+
 # %% ../nbs/09_motion.ipynb #68b93703
 def _disp_input(t, # (N,) times: datetime64 or float s
                 vN_km_s, # (N,) normal velocity, km/s
@@ -201,6 +237,7 @@ def _disp_input(t, # (N,) times: datetime64 or float s
         raise InputError(
             "cov_v (correlated V_N errors) is propagated for scheme='trap' only; use the trapezoid"
         )
+    if cov_v is not None: _check_cov_blocks(cov_v, len(np.asarray(vN_km_s)))
     v = np.asarray(vN_km_s, float)
     tt = np.asarray(t)
     if v.ndim != 1 or len(v) != len(tt):
@@ -240,21 +277,44 @@ def _segment_disp(ts: np.ndarray, # (n,) times of one segment, s
     vt_int = cumtrapz_sigma(ts, np.nan_to_num(vt), np.zeros(len(ts)))[0]
     return X, sr, np.hypot(bias_sigma_km_s * (ts - ts[0]), sigma_n_rad * vt_int)
 
+# %% ../nbs/09_motion.ipynb #e3a8f51d
+def _check_disp_options(sigma_v, # 1σ of V_N as given: scalar, (N,) or None
+                        bias_sigma_km_s, # 1σ of a V_N bias, km/s
+                        sigma_n_rad, # 1σ of n̂, rad
+                        vt_km_s, # tangential speed, km/s, or None
+                        max_gap_s, # longest step in a segment, s, or None
+                       ):
+    "Refuse σ and gap settings of `integrate_disp` that would silently empty or change its result."
+    if sigma_v is not None and np.ndim(sigma_v) == 0 and not np.isfinite(sigma_v):
+        raise InputError(f"sigma_v must be a finite 1σ, km/s (or an (N,) array, NaN for unusable "
+                         f"samples), got {sigma_v!r}: it would drop every sample")
+    for what, x in (("bias_sigma_km_s", bias_sigma_km_s), ("sigma_n_rad", sigma_n_rad)):
+        if not (np.ndim(x) == 0 and np.isfinite(x) and x >= 0):
+            raise InputError(f"{what} must be a finite number ≥ 0 (a 1σ), got {x!r}")
+    if sigma_n_rad > 0 and vt_km_s is None:
+        raise InputError("sigma_n_rad needs vt_km_s, the tangential speed |V − V_N n̂| (km/s) that an "
+                         "error of n̂ turns into V_N (VelocitySource.tangential); pass it, or "
+                         "sigma_n_rad=0")
+    if max_gap_s is not None and not (np.ndim(max_gap_s) == 0 and max_gap_s > 0):
+        raise InputError(f"max_gap_s must be > 0 s (np.inf: never split) or None (3 × the median "
+                         f"step), got {max_gap_s!r}")
+
 # %% ../nbs/09_motion.ipynb #c76d42f1
 def integrate_disp(t, # (N,) times: datetime64 or float s, strictly increasing
                    vN_km_s, # (N,) normal velocity V_N, km/s (positive outward along n̂)
                    *,
                    sigma_v=None, # 1σ of V_N, km/s: scalar or (N,), independent between samples; None: 0
                    bias_sigma_km_s: float = 0.0, # 1σ of a constant bias of V_N, km/s
-                   sigma_n_rad: float = 0.0, # 1σ error of the normal direction, rad
+                   sigma_n_rad: float = 0.0, # 1σ error of the normal direction, rad (> 0 needs vt_km_s)
                    vt_km_s=None, # (N,) tangential speed |V - V_N n̂|, km/s, used with sigma_n_rad
                    scheme: str = "trap", # "trap" (O(h²), exact for linear) or "simpson" (O(h⁴))
-                   max_gap_s: float | None = None, # a longer step ends a segment, s; None: 3 × median step
+                   max_gap_s: float | None = None, # longer steps end a segment, s (> 0, inf: never); None: 3 × median
                    frame: str = "none", # frame of the normal used for V_N (recorded only)
                    cov_v=None, # [(i0, C)] V_N covariance blocks, (km/s)²; trapezoid only
                   ) -> DispResult: # displacement along n̂, km, per segment
     "Integrate V_N dt per gap-free segment with random (√N σ dt) and systematic (∝ elapsed time) 1σ."
     tt, ts, v = _disp_input(t, vN_km_s, scheme, cov_v)
+    _check_disp_options(sigma_v, bias_sigma_km_s, sigma_n_rad, vt_km_s, max_gap_s)
     sv = _sigma_array(sigma_v, len(v), "sigma_v")
     vt = _sigma_array(vt_km_s, len(v), "vt_km_s")
     ok = np.isfinite(v) & np.isfinite(sv)

@@ -351,9 +351,20 @@ def _sigma_t(sigma_t_s, # scalar σ, s, or dict probe → σ
                          f"{sorted(map(str, keys))}; give one σ per probe or a scalar")
     if isinstance(sigma_t_s, dict): sig_t = np.array([sigma_t_s[k] for k in keys], float)
     else: sig_t = np.full(len(keys), float(sigma_t_s))
-    if not np.all(sig_t > 0):
-        raise InputError(f"sigma_t_s must be > 0 s for every probe, got {sig_t}")
+    if not np.all(np.isfinite(sig_t) & (sig_t > 0)):
+        raise InputError(f"sigma_t_s must be > 0 s and finite for every probe, got {sig_t}")
     return sig_t
+
+def _check_options(sigma_r_km, constrain, n_mc):
+    "Refuse a position σ that is not a finite number ≥ 0 km, an unknown `constrain`, n_mc < 0."
+    if not (np.ndim(sigma_r_km) == 0 and np.isfinite(sigma_r_km) and sigma_r_km >= 0):
+        raise InputError(f"sigma_r_km must be a finite number ≥ 0 km, got {sigma_r_km!r}")
+    if constrain not in ("auto", "always"):
+        raise InputError(f"constrain must be 'auto' (use the normal only for a degenerate "
+                         f"formation) or 'always', got {constrain!r}")
+    if not (np.ndim(n_mc) == 0 and float(n_mc).is_integer() and n_mc >= 0):
+        raise InputError(f"n_mc must be a whole number of draws ≥ 0 (0: no Monte Carlo), "
+                         f"got {n_mc!r}")
 
 # %% ../nbs/05_multispacecraft.ipynb #0a90544d
 def _check_delays(tau):
@@ -482,6 +493,7 @@ def timing_normal(
 ) -> TimingResult: # n̂ ± σ_n (deg), V ± σ (km/s), method, degeneracy
     "Boundary normal and speed from crossing times at 2–4 spacecraft (constrained if degenerate)."
     frame = check_frame(frame, frame, "positions")
+    _check_options(sigma_r_km, constrain, n_mc)
     geo, gflags, keys, D, tau, t_ref, sig_t = _timing_inputs(
         positions, times, sigma_t_s, formation, frame=frame, string_E=string_E, planar_P=planar_P)
     w_t = 1 / sig_t**2
@@ -496,7 +508,7 @@ def timing_normal(
     sn = _normal_sigma(normal, normal_sigma_deg) if constrained else np.nan
     if constrained: _add_normal_error(out, D, tau, w, n0, sn, normal_source)
     if n_mc:
-        out["mc"] = _timing_mc(D, tau, birge * sig_t, birge * sigma_r_km, Bs, w, n_mc, seed,
+        out["mc"] = _timing_mc(D, tau, birge * sig_t, birge * sigma_r_km, Bs, w, int(n_mc), seed,
                                constrained, n0, sn)
     return TimingResult(geometry=geo, residuals_s=dict(zip(keys, res)), frame=frame, probes=keys,
                         t_ref=t_ref, **out)
@@ -509,9 +521,13 @@ def _position_series(x, # DataArray (time, comp) with attrs["frame"], or (t date
     "Times and positions of one probe, the frame checked when the series carries one."
     if hasattr(x, "dims"):
         check_frame(x.attrs.get("frame", "none"), frame, f"positions of {p!r}")
-        return x["time"].values, np.asarray(x.values, float)
-    tt, r = x
-    return tt, np.asarray(r, float)
+        tt, r = x["time"].values, np.asarray(x.values, float)
+    else:
+        tt, r = np.asarray(x[0]).reshape(-1), np.asarray(x[1], float)
+    if r.ndim != 2 or r.shape[1] != 3 or len(r) != len(tt):
+        raise InputError(f"positions of {p!r}: {len(tt)} times and positions of shape {r.shape}; "
+                         "expected one (x, y, z) row in km per time, (N,) and (N,3)")
+    return tt, r
 
 # %% ../nbs/05_multispacecraft.ipynb #b290890e
 def positions_at(

@@ -79,12 +79,19 @@ def _rows(f: np.ndarray, # (N, K) bool
     return out
 
 # %% ../nbs/06_quality.ipynb #3fa79326
+def _columns(values, # (N,) or (N,K...) samples (a scalar is one sample)
+            ) -> np.ndarray: # (N,K) float, K = 1 for (N,)
+    "Samples as an (N,K) float array, also when empty; InputError for values that are not numbers."
+    try: v = np.atleast_1d(np.asarray(values, float))
+    except (TypeError, ValueError):
+        raise InputError(f"values must be numbers, (N,) or (N,K); got {np.asarray(values).dtype} "
+                         "values") from None
+    return v.reshape(len(v), int(np.prod(v.shape[1:])))
+
 def finite_mask(values, # (N,) or (N,K) data, any units
                ) -> np.ndarray: # (N,) bool, every component finite
     "True where every component of a sample is finite."
-    v = np.asarray(values, float)
-    if not v.ndim: return np.atleast_1d(np.isfinite(v))
-    return _rows(np.isfinite(v).reshape(len(v), -1))
+    return _rows(np.isfinite(_columns(values)))
 
 # %% ../nbs/06_quality.ipynb #7cfbbffe
 def _and_finite(good, # (N,) bool mask so far
@@ -243,6 +250,13 @@ def _running_min_max(yp: np.ndarray, # (n,) finite samples
 
 
 # %% ../nbs/06_quality.ipynb #cf7cb1bd
+def _check_count(x, # a number of samples given as an argument
+                 what: str, # its name, for the message
+                ):
+    "Refuse a sample count that is not a whole number ≥ 1."
+    if not (isinstance(x, (int, np.integer)) and not isinstance(x, bool) and x >= 1):
+        raise InputError(f"{what} must be a whole number of samples ≥ 1, got {x!r}")
+
 def _window_medians(yp: np.ndarray, # (n,) finite samples
                     w: int, # window length, samples (1 ≤ w ≤ n)
                     starts=None, # first sample of each window wanted (None: every window)
@@ -263,6 +277,7 @@ def running_median(y, # (n,) finite samples, n ≥ 1
                   ) -> np.ndarray: # (n,) median of y[i − size//2 : i − size//2 + size], end samples repeated
     "Running median as `scipy.ndimage.median_filter(y, size, mode='nearest')` (the upper middle for even sizes)."
     y = np.asarray(y, float)
+    _check_count(chunk, "chunk")
     if not 1 <= size <= len(y): raise InputError(f"running_median: size must be 1…{len(y)}, got {size!r}")
     return _window_medians(np.pad(y, (size // 2, size - 1 - size // 2), mode="edge"), size, chunk=chunk)
 
@@ -292,8 +307,8 @@ def spike_mask(values, # (N,) or (N,K) samples on a uniform time base (e.g. B, n
                _meds=None, # per component: the median of ad below, if already known (`_increment_medians`)
               ) -> QualityMask: # good where no component is a spike (missing samples are not counted)
     "Samples at most `max_width` wide that stand `n_sigma` local-noise σ off their running median."
-    v = np.asarray(values, float)
-    v = v.reshape(len(v), -1)
+    v = _columns(values)
+    _check_count(scale_block, "scale_block")
     bad = np.zeros(len(v), bool)
     for c, y in enumerate(v.T):            # a loop over components (≤ 4), never over samples
         ok = np.flatnonzero(np.isfinite(y))
@@ -316,8 +331,10 @@ def offset_mask(values, # (N,) or (N,K) samples on a uniform time base (e.g. B, 
                 _meds=None, # per component: the median of ad below, if already known (`_increment_medians`)
                ) -> QualityMask: # good outside offset blocks (missing samples are not counted)
     "Blocks that jump off the series in one sample step and jump back by the opposite vector."
-    v = np.asarray(values, float)
-    v = v.reshape(len(v), -1)
+    v = _columns(values)
+    _check_count(scale_block, "scale_block")
+    if t is not None and len(t) != len(v):
+        raise InputError(f"t has {len(t)} time tags for {len(v)} samples; pass the samples' own times")
     ok = np.flatnonzero(_rows(np.isfinite(v)))
     bad = np.zeros(len(v), bool)
     d = np.diff(v[ok], axis=0)

@@ -100,6 +100,11 @@ def bin_average(ts: np.ndarray, # (N,) sample times, s
                 min_samples: int = 2, # fewest samples (good or not) a bin needs to be averaged
                ) -> tuple: # ((G,K) bin means, same units; (G,) bool good bins; (G,) good samples per bin)
     "Mean of the good samples within ±cadence/2 of each grid point, where ≥ half of its samples are good."
+    if np.ndim(y) != 2 or not len(ts) == len(y) == len(good):
+        raise InputError(f"bin_average needs ts (N,), y (N,K) and good (N,); got {np.shape(ts)}, "
+                         f"{np.shape(y)} and {np.shape(good)}")
+    if not (np.isfinite(cadence) and cadence > 0):
+        raise InputError(f"cadence must be > 0 s, got {cadence!r}")
     G = len(tgrid)
     k = _bin_index(ts, tgrid[0] if G else 0.0, cadence, G)
     inside = (k >= 0) & (k < G)
@@ -190,7 +195,12 @@ def _prepare(name: str, # variable name
                          "match")
     kind, ts, idx, rep = _to_seconds(t, name)
     g = np.all(np.isfinite(y2), axis=1)
-    if good_extra is not None: g &= np.asarray(good_extra, bool)
+    if good_extra is not None:
+        ge = np.asarray(good_extra, bool)
+        if ge.shape != g.shape:
+            raise InputError(f"{name}: good mask of shape {ge.shape} for {len(g)} samples; pass one bool "
+                             "per sample")
+        g &= ge
     return kind, (ts, y2[idx], g[idx], rep, y.ndim)
 
 # %% ../nbs/07_resample.ipynb #b682563f

@@ -114,6 +114,8 @@ FLAGS = {
     "window_dependent": "the two window anchors give normals that disagree; their angle is in σ_window",
     "gap_in_layer": "thickness: a data gap lies inside the layer",
     "sc_motion_ignored": "thickness: no positions, the spacecraft's own motion along n̂ is not removed",
+    "no_positions_at_edges": "thickness: the positions end before a layer edge or are missing there, so the "
+                             "spacecraft's own motion is unknown: no thickness",
     "fgm_file_damaged": "one of this probe's FGM files fails its MD5 checksum: some B values may be wrong "
                         "(provenance.files[].checksum)",
     "constant_speed_unchecked": "thickness from timing V × duration: no V_N(t) across the layer to check that the "

@@ -361,8 +361,9 @@ def stage_displacement(res: AnalysisResult, # the analysis being built (updated 
     out = {}
     for p, v in res.vn.items():
         sn = res.lmn[p].sigma_N_deg  # the LMN σ_N feeds the systematic part, through the tangential flow
-        kw = {"sigma_n_rad": float(np.radians(sn)) if np.isfinite(sn) else 0.0,
-              "vt_km_s": tangential_speed(vn_sources(res.event, p), v.t, v.n_hat),
+        vt = tangential_speed(vn_sources(res.event, p), v.t, v.n_hat)   # None: no flow to turn δn̂ into V_N
+        kw = {"sigma_n_rad": float(np.radians(sn)) if np.isfinite(sn) and vt is not None else 0.0,
+              "vt_km_s": vt,
               **cfg.get("displacement", {})}
         out[p] = integrate_disp(v.t, v.V_N, sigma_v=v.sigma_V_N, frame=v.frame, cov_v=v.cov_blocks,
                                 **kw)
@@ -407,7 +408,8 @@ def crossing_vn(res: AnalysisResult, # the analysis, after `normals` and `vn`
     sn = float(np.radians(n.sigma_deg)) if np.isfinite(n.sigma_deg) else 0.0
     vt = tangential_speed(src, v.t, n.n_hat)   # n̂'s σ reaches V_N through the flow along it
     d = integrate_disp(v.t, v.V_N, sigma_v=v.sigma_V_N, frame=v.frame, cov_v=v.cov_blocks,
-                       **{"sigma_n_rad": sn, "vt_km_s": vt, **cfg.get("displacement", {})})
+                       **{"sigma_n_rad": sn if vt is not None else 0.0, "vt_km_s": vt,
+                          **cfg.get("displacement", {})})
     x = seconds_since(v.t, c.time)
     ok = np.isfinite(v.V_N)
     at = lambda y: float(np.interp(0.0, x[ok], y[ok])) if ok.sum() > 1 else np.nan

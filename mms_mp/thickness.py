@@ -10,6 +10,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from .crossings import Crossing, position_at
+from .electric import _unit_normal
 from .core import InputError, check_frame, from_seconds, iso_ms, seconds_since
 
 # %% auto #0
@@ -85,7 +86,9 @@ def sc_motion_along(positions, # (t datetime64 (K,), r (K,3) km) spacecraft posi
     if len(positions[0]) < 2:
         raise InputError(f"spacecraft motion needs 2 or more positions, got {len(positions[0])}; "
                          "load ephemeris (MEC) covering the layer")
-    n = np.asarray(n_hat, float) / np.linalg.norm(np.asarray(n_hat, float))
+    if np.ndim(positions[1]) != 2 or np.shape(positions[1])[1] != 3:
+        raise InputError(f"positions must be (t (K,), r (K,3) km); r has shape {np.shape(positions[1])}")
+    n = _unit_normal(n_hat, "the frame of the positions")
     r = position_at(*positions, te) @ n
     tp = np.asarray(positions[0])
     xp = seconds_since(tp, tp[0])
@@ -96,6 +99,20 @@ def sc_motion_along(positions, # (t datetime64 (K,), r (K,3) km) spacecraft posi
 #: flags of a crossing without a whole layer in the data: no thickness (an edge beyond the data gives a lower bound)
 NO_FULL_LAYER = ("gap_in_layer", "edge_unresolved", "layer_edge_beyond_data", "layers_overlap")
 
+# %% ../nbs/11_thickness.ipynb #7c41e0b2
+def _layer_edges(cr: Crossing, # one crossing
+                ) -> np.ndarray: # (2,) datetime64[ns] layer_start, layer_end
+    "The crossing's 76 % edges, refused when they are out of order or its σ_t is negative."
+    te = np.array([cr.layer_start, cr.layer_end], "datetime64[ns]")
+    if te[1] < te[0]:
+        raise InputError(f"crossing of probe {cr.probe} at {iso_ms(cr.time)}: layer_end "
+                         f"{iso_ms(te[1])} is before layer_start {iso_ms(te[0])}; "
+                         "give the layer edges in time order")
+    if cr.sigma_t_s < 0:
+        raise InputError(f"crossing of probe {cr.probe}: sigma_t_s must be ≥ 0 s (a 1σ), "
+                         f"got {cr.sigma_t_s!r}")
+    return te
+
 # %% ../nbs/11_thickness.ipynb #d750afb1
 def layer_thickness(cr: Crossing, # one crossing (layer_start/layer_end = 76 % edges, sigma_t_s)
                     disp, # mms_mp.motion.DispResult of this probe (datetime64 times), km along n̂
@@ -105,7 +122,7 @@ def layer_thickness(cr: Crossing, # one crossing (layer_start/layer_end = 76 % e
                     n_frame: str | None = None, # frame of n_hat if different from `frame` → FrameError
                    ) -> Thickness: # thickness ± σ, method "integrated V_N"
     "Thickness |n̂·Δr_sc − ΔX| between the crossing's 76 % edges, with random, systematic and edge σ."
-    te = np.array([cr.layer_start, cr.layer_end], "datetime64[ns]")
+    te = _layer_edges(cr)
     X, sr, ss, sg = _disp_at(disp, te)
     flags = list(cr.flags)
     if sg[0] < 0 or sg[0] != sg[1]: flags.append("gap_in_layer")
@@ -118,6 +135,7 @@ def layer_thickness(cr: Crossing, # one crossing (layer_start/layer_end = 76 % e
             )
         check_frame(n_frame or frame, frame, "n_hat")
         dn, vsc = sc_motion_along(positions, n_hat, te)
+        if not np.isfinite(dn): flags.append("no_positions_at_edges")   # ephemeris ends or is NaN there
     else: flags.append("sc_motion_ignored")
     ds = dn - (X[1] - X[0])
     dt = 2.0
@@ -127,7 +145,7 @@ def layer_thickness(cr: Crossing, # one crossing (layer_start/layer_end = 76 % e
     s_rand = _sigma_between(disp, te, sr)
     s_sys = float(abs(ss[1] - ss[0]))
     sig = float(np.sqrt(s_rand ** 2 + s_sys ** 2 + s_edge ** 2))
-    ok = not set(NO_FULL_LAYER) & set(flags)
+    ok = not (set(NO_FULL_LAYER) | {"no_positions_at_edges"}) & set(flags)
     return Thickness(cr.probe, cr.time, float(abs(ds)) if ok else np.nan, sig if ok else np.nan,
                      "integrated V_N", cr.direction, cr.duration_s, s_rand, s_sys, s_edge,
                      dn if positions is not None else np.nan, tuple(sorted(set(flags))))
@@ -152,6 +170,8 @@ def timing_thickness(cr: Crossing, # one crossing (its 76 % edges and σ_t)
                      disp=None, # DispResult of this probe (checks constant speed), or None
                     ) -> Thickness: # thickness = |V − v_sc,n| × duration, method "timing V × duration"
     "Cross-check: timing speed relative to the spacecraft × layer duration; σ with V_N(t) − V if known."
+    _layer_edges(cr)
+    if sigma_V_kms < 0: raise InputError(f"sigma_V_kms must be ≥ 0 km/s (a 1σ), got {sigma_V_kms!r}")
     D = cr.duration_s
     u = abs(V_kms - sc_vn_kms)
     if not np.isfinite(u * D):

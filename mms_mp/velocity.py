@@ -128,6 +128,27 @@ def exb_velocity_sync(
     r.good &= m.good["E"] & m.good["B"]
     return r
 
+# %% ../nbs/07a_velocity.ipynb #4f0a9d3e
+def _check_source(s, # a VelocitySource
+                 ):
+    "Refuse a velocity source whose arrays do not fit: shapes, lengths, σ ≤ 0 where good, b̂ not unit."
+    n, what = len(np.asarray(s.t).reshape(-1)), f"velocity source {s.name!r}"
+    v, sig, good = np.asarray(s.v_km_s), np.asarray(s.sigma_km_s, float), np.asarray(s.good)
+    if np.ndim(s.t) != 1 or v.shape != (n, 3) or good.shape != (n,) or good.dtype != bool:
+        raise InputError(f"{what}: t (N,), v_km_s (N,3) km/s and a bool good (N,) on the same samples, "
+                         f"got {np.shape(s.t)}, {v.shape} and {good.shape} {good.dtype}")
+    if sig.shape not in ((n,), (n, 3, 3)):
+        raise InputError(f"{what}: sigma_km_s must be (N,) 1σ or (N,3,3) covariance, got {sig.shape}")
+    d = np.einsum("nii->ni", sig) if sig.ndim == 3 else sig[:, None]   # variances or σ, per sample
+    if np.any(d < 0) or np.any(good & (d.sum(1) == 0)):
+        raise InputError(f"{what}: sigma_km_s must be ≥ 0, and > 0 on good samples (σ = 0 would be an "
+                         "infinite weight in the blend); use NaN or good=False for samples without a σ")
+    if s.b_hat is not None:
+        b = np.asarray(s.b_hat, float)
+        b = b[np.isfinite(b).all(1)] if b.shape == (n, 3) else np.zeros((1, 3))   # wrong shape: refused
+        if np.any(np.abs(np.linalg.norm(b, axis=1) - 1) > 1e-3):
+            raise InputError(f"{what}: b_hat must be (N,3) unit vectors (NaN where unknown)")
+
 # %% ../nbs/07a_velocity.ipynb #15988fc6
 @dataclass
 class VelocitySource:
@@ -140,6 +161,7 @@ class VelocitySource:
     name: str = "" # e.g. "ExB", "FPI ions", "HPCA He+"
     b_hat: np.ndarray | None = None # (N,3) unit B, `frame`: for E×B (adds V∥ (b·n) to σ)
     note: str = "" # why samples beyond the given mask are not good (e.g. unphysical moments)
+    def __post_init__(self): _check_source(self)
 
     def normal(self, n_hat, v_par=None):
         "(V_N, V∥ correction, own, correction and systematic variance) along unit `n_hat`."
