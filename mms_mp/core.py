@@ -17,10 +17,10 @@ import numpy as np
 # %% auto #0
 __all__ = ['MAX_POINTS', 'FRAMES', 'LEAP_SECONDS', 'TT2000_UTC0', 'TT2000_FILL', 'R_E_KM', 'MU0', 'M_P_KG', 'Q_E_C', 'EXIT_OK',
            'EXIT_USAGE', 'EXIT_NODATA', 'EXIT_FAILED', 'EXIT_PARTIAL', 'MMSMPError', 'InputError', 'FrameError',
-           'NoDataError', 'GeometryError', 'check_positive', 'check_count', 'check_frame', 'rotate_about_x',
-           'gse_gsm_angle', 'gse_to_gsm', 'gsm_to_gse', 'as_datetime64', 'parse_trange', 'seconds_since',
-           'from_seconds', 'iso_ms', 'tt2000_to_datetime64', 'datetime64_to_tt2000', 'TimeCleanReport', 'clean_times',
-           'atomic_write', 'write_json_atomic', 'exit_code', 'stages_exit', 'cache_root', 'format_sigma']
+           'NoDataError', 'GeometryError', 'check_positive', 'check_sigma', 'check_count', 'check_frame',
+           'rotate_about_x', 'gse_gsm_angle', 'gse_to_gsm', 'gsm_to_gse', 'as_datetime64', 'parse_trange',
+           'seconds_since', 'from_seconds', 'iso_ms', 'tt2000_to_datetime64', 'datetime64_to_tt2000', 'TimeCleanReport',
+           'clean_times', 'atomic_write', 'write_json_atomic', 'exit_code', 'stages_exit', 'cache_root', 'format_sigma']
 
 # %% ../nbs/00_core.ipynb #866e3565
 class MMSMPError(Exception):
@@ -50,6 +50,18 @@ def check_positive(x, # the value given
     except (TypeError, ValueError): v = np.nan
     if not (np.isfinite(v) and v > 0):
         raise InputError(f"{name} must be a finite number > 0 {unit}, got {x!r}")
+    return v
+
+def check_sigma(x, # the 1σ given
+                name: str, # the argument's name, for the message
+                unit: str = "", # its unit, for the message
+               ) -> float: # x as a float
+    "x as a float if it is a finite number ≥ 0 (a 1σ), else `InputError` naming the argument."
+    try: v = float(x) if np.ndim(x) == 0 and not isinstance(x, (str, bytes)) else np.nan
+    except (TypeError, ValueError): v = np.nan
+    if not (np.isfinite(v) and v >= 0):
+        u = f" {unit}" if unit else ""
+        raise InputError(f"{name} must be a finite number ≥ 0{u} (a 1σ), got {x!r}")
     return v
 
 def check_count(n: float, # points (or windows) the arguments would make a function build

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from .core import InputError, FrameError, check_frame, from_seconds
+from .core import InputError, FrameError, check_frame, check_sigma, from_seconds
 from .resample import merge_vars, parse_cadence
 # the velocity sources of mms_mp.velocity, importable from mms_mp.electric too
 from .velocity import (ExBResult, VelocitySource, PerpCheck, exb_velocity, exb_velocity_sync,
@@ -132,8 +132,7 @@ def _check_blend_options(exb_parallel: str, # "fpi" or "sigma"
     if exb_parallel not in ("fpi", "sigma"):
         raise InputError(f"exb_parallel must be 'fpi' (V∥ from FPI where good) or 'sigma' (σ only), "
                          f"got {exb_parallel!r}")
-    if not (np.ndim(sigma_n_rad) == 0 and np.isfinite(sigma_n_rad) and sigma_n_rad >= 0):
-        raise InputError(f"sigma_n_rad must be a finite number ≥ 0 rad (a 1σ), got {sigma_n_rad!r}")
+    check_sigma(sigma_n_rad, "sigma_n_rad", "rad")
 
 # %% ../nbs/08_electric.ipynb #732ca54e
 def normal_velocity(

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .core import InputError, seconds_since
+from .core import InputError, check_sigma, seconds_since
 
 # %% auto #0
 __all__ = ['segments_of', 'cumtrapz_sigma', 'cumsimpson_sigma', 'DispResult', 'cumtrapz_sigma_cov', 'integrate_disp']
@@ -288,9 +288,8 @@ def _check_disp_options(sigma_v, # 1σ of V_N as given: scalar, (N,) or None
     if sigma_v is not None and np.ndim(sigma_v) == 0 and not np.isfinite(sigma_v):
         raise InputError(f"sigma_v must be a finite 1σ, km/s (or an (N,) array, NaN for unusable "
                          f"samples), got {sigma_v!r}: it would drop every sample")
-    for what, x in (("bias_sigma_km_s", bias_sigma_km_s), ("sigma_n_rad", sigma_n_rad)):
-        if not (np.ndim(x) == 0 and np.isfinite(x) and x >= 0):
-            raise InputError(f"{what} must be a finite number ≥ 0 (a 1σ), got {x!r}")
+    check_sigma(bias_sigma_km_s, "bias_sigma_km_s", "km/s")
+    check_sigma(sigma_n_rad, "sigma_n_rad", "rad")
     if sigma_n_rad > 0 and vt_km_s is None:
         raise InputError("sigma_n_rad needs vt_km_s, the tangential speed |V − V_N n̂| (km/s) that an "
                          "error of n̂ turns into V_N (VelocitySource.tangential); pass it, or "

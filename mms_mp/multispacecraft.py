@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .core import (InputError, GeometryError, check_frame, as_datetime64, seconds_since,
+from .core import (InputError, GeometryError, check_frame, check_sigma, as_datetime64, seconds_since,
                          iso_ms)
 # the formation's shape (mms_mp.formation), importable from mms_mp.multispacecraft too
 from .formation import FormationGeometry, formation_geometry, _as_positions
@@ -357,8 +357,7 @@ def _sigma_t(sigma_t_s, # scalar σ, s, or dict probe → σ
 
 def _check_options(sigma_r_km, constrain, n_mc):
     "Refuse a position σ that is not a finite number ≥ 0 km, an unknown `constrain`, n_mc < 0."
-    if not (np.ndim(sigma_r_km) == 0 and np.isfinite(sigma_r_km) and sigma_r_km >= 0):
-        raise InputError(f"sigma_r_km must be a finite number ≥ 0 km, got {sigma_r_km!r}")
+    check_sigma(sigma_r_km, "sigma_r_km", "km")
     if constrain not in ("auto", "always"):
         raise InputError(f"constrain must be 'auto' (use the normal only for a degenerate "
                          f"formation) or 'always', got {constrain!r}")

@@ -11,7 +11,7 @@ import numpy as np
 
 from .crossings import Crossing, position_at
 from .electric import _unit_normal
-from .core import InputError, check_frame, from_seconds, iso_ms, seconds_since
+from .core import InputError, check_frame, check_sigma, from_seconds, iso_ms, seconds_since
 
 # %% auto #0
 __all__ = ['NO_FULL_LAYER', 'Thickness', 'sc_motion_along', 'layer_thickness', 'timing_thickness', 'layer_thicknesses']
@@ -171,7 +171,7 @@ def timing_thickness(cr: Crossing, # one crossing (its 76 % edges and σ_t)
                     ) -> Thickness: # thickness = |V − v_sc,n| × duration, method "timing V × duration"
     "Cross-check: timing speed relative to the spacecraft × layer duration; σ with V_N(t) − V if known."
     _layer_edges(cr)
-    if sigma_V_kms < 0: raise InputError(f"sigma_V_kms must be ≥ 0 km/s (a 1σ), got {sigma_V_kms!r}")
+    check_sigma(sigma_V_kms, "sigma_V_kms", "km/s")
     D = cr.duration_s
     u = abs(V_kms - sc_vn_kms)
     if not np.isfinite(u * D):

@@ -110,7 +110,7 @@ def test_thickness_reversed_layer_edges_are_refused(which):
 
 
 @pytest.mark.parametrize("call, phrase", [
-    (lambda th, d: th.timing_thickness(_crossing(), 50.0, -5.0), "sigma_V_kms must be ≥ 0"),
+    (lambda th, d: th.timing_thickness(_crossing(), 50.0, -5.0), "sigma_V_kms must be a finite number ≥ 0"),
     (lambda th, d: th.timing_thickness(_crossing(sig=-1.0), 50.0, 5.0), "sigma_t_s must be ≥ 0"),
     (lambda th, d: th.layer_thickness(_crossing(sig=-1.0), d), "sigma_t_s must be ≥ 0"),
 ])
