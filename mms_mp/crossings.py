@@ -443,6 +443,16 @@ def crossings_from_states(pf: ProbeFeatures, # features of one probe
         if r is not None: res.append(r)
     return flag_overlaps(_set_confidence([c for c, _ in res], [f for _, f in res], fp, cfg))
 
+# %% ../nbs/10a_crossings.ipynb #e7e84f36
+def _in_B_record(pf: ProbeFeatures, # features of one probe (its sorted t_B)
+                 c: Crossing, # one of its crossings
+                 pad_s: float, # tolerance beyond the first and last B sample, s
+                ) -> bool: # whether the crossing's centre lies within the B record
+    "Whether a crossing's centre lies within `pad_s` of the span of the B time tags."
+    if not len(pf.t_B) or np.isnat(c.time): return False
+    pad = np.timedelta64(int(pad_s * 1e9), "ns")
+    return bool(pf.t_B[0] - pad <= c.time <= pf.t_B[-1] + pad)
+
 # %% ../nbs/10a_crossings.ipynb #4d65291f
 def crossings_from_features(pf: ProbeFeatures, # features of one probe
                             cfg: DetectorCfg | None = None, # detector settings
@@ -459,9 +469,10 @@ def crossings_from_features(pf: ProbeFeatures, # features of one probe
         return CrossingList([], probe, pf.flags + ["no_boundary_contrast"], pf)
     fp = fuse_probability(pf, cfg)
     state, cand = hysteresis_states(fp.ts, fp.P, cfg)
-    return CrossingList(
-        crossings_from_states(pf, fp, state, cand, cfg), probe, pf.flags, pf, fp, state
-    )
+    crs = crossings_from_states(pf, fp, state, cand, cfg)
+    kept = [c for c in crs if _in_B_record(pf, c, cfg.smooth_s)]   # no B record there: not reported
+    flags = pf.flags + ["crossings_outside_B_dropped"] * (len(kept) < len(crs))
+    return CrossingList(kept, probe, flags, pf, fp, state)
 
 # %% ../nbs/10a_crossings.ipynb #3ea8b666
 def position_at(t_pos, # (K,) datetime64 times of the positions (MEC)

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .core import (InputError, NoDataError, as_datetime64, parse_trange, seconds_since,
+from .core import (InputError, NoDataError, datetime_tags, parse_trange, seconds_since,
                          from_seconds)
 from .layout import check_probe
 from .visualize import crossing_span, time_axis, mark_simulated, PROBE_COLORS
@@ -35,6 +35,16 @@ def _log_edges(E):
     lo, hi = 2 * lE[:, :1] - mid[:, :1], 2 * lE[:, -1:] - mid[:, -1:]
     return np.exp(np.concatenate([lo, mid, hi], axis=1))
 
+# %% ../nbs/13_spectra.ipynb #f56c3725
+def _energies(energy_eV, # (K,) or (M,K) channel energies, eV
+              shape: tuple, # (M,K) of the spectra
+             ) -> np.ndarray: # energies broadcast to `shape`, eV
+    "The energy table broadcast to the spectra's shape; InputError when it does not fit them."
+    try: return np.broadcast_to(np.asarray(energy_eV, float), shape)
+    except ValueError:
+        raise InputError(f"energy_eV of shape {np.shape(energy_eV)} does not fit spec {shape}: give one "
+                         f"energy per channel ({shape[-1]},) or one table per record {shape}") from None
+
 # %% ../nbs/13_spectra.ipynb #033cae24
 def _mesh_inputs(t, energy_eV, spec):
     "(energies broadcast to spec's shape, eV; seconds since t[0]), validated."
@@ -42,7 +52,7 @@ def _mesh_inputs(t, energy_eV, spec):
     if spec.ndim != 2 or spec.shape[0] != M or M < 2:
         raise InputError(f"spec must be (M≥2, K) with one row per time tag; "
                          f"got {spec.shape} for {M} times")
-    E = np.broadcast_to(np.asarray(energy_eV, float), spec.shape)
+    E = _energies(energy_eV, spec.shape)
     if not np.all(np.isfinite(E) & (E > 0)):
         raise InputError("energy_eV must be positive and finite (eV); check the energy table")
     ts = seconds_since(t, t[0])
@@ -59,7 +69,7 @@ def spectrogram_mesh(t: np.ndarray, # (M,) record centre times, datetime64[ns], 
                     ) -> SpecMesh: # corners and cells ready for pcolormesh
     "Cell edges from time tags and a (record-varying) energy table, with NaN cells across gaps."
     import matplotlib.dates as mdates
-    t, spec = np.asarray(as_datetime64(t)).reshape(-1), np.asarray(spec, float)
+    t, spec = datetime_tags(t, "t").reshape(-1), np.asarray(spec, float)   # numbers refused
     E, ts = _mesh_inputs(t, energy_eV, spec)
     dt = np.diff(ts)
     cad = float(np.median(dt))
@@ -130,7 +140,9 @@ def _spectrogram_data(src, p, which, trange, max_records, gap_factor, simulated)
     "(SpecMesh, cell values with non-positive values blank, units, simulated) ready to draw."
     t, e, s, units, sim = _spec_inputs(src, p, which)
     sim = bool(getattr(src, "simulated", sim)) if simulated is None else simulated
-    t, e, s = _clip(np.asarray(as_datetime64(t)).reshape(-1), e, np.asarray(s, float), trange)
+    t, s = datetime_tags(t, "t").reshape(-1), np.asarray(s, float)
+    if s.ndim == 2: _energies(e, s.shape)        # refused before clipping when it does not fit
+    t, e, s = _clip(t, e, s, trange)
     m = spectrogram_mesh(*_rebin(t, e, s, max_records, gap_factor), gap_factor)
     C = np.where(m.C > 0, m.C, np.nan)             # log colour: values ≤ 0 are blank, not fake
     if not np.isfinite(C).any():
