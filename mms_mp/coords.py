@@ -146,14 +146,14 @@ def _check_surface(P, # (N,3) positions, km, GSM
                    rmp, # (N,) model magnetopause distance along each ray, km
                    al: float, # flaring exponent α
                   ):
-    "GeometryError where the model surface is at infinite distance (the tail axis, or an extreme α)."
+    "GeometryError where the model surface is at infinite distance (tail axis, or an extreme α)."
     bad = ~np.isfinite(rmp)
     if not bad.any(): return
     k = int(np.argmax(bad))
-    raise GeometryError(f"the Shue magnetopause is at infinite distance on the ray through position "
-                        f"{np.round(P[k]).tolist()} km GSM (θ = {np.degrees(th[k]):.1f}° from the model "
-                        f"axis, α = {al:.3g}): the model does not apply there (tail axis) and gives no "
-                        "normal; use an MVA or timing normal")
+    raise GeometryError(f"the Shue magnetopause is at infinite distance on the ray through "
+                        f"position {np.round(P[k]).tolist()} km GSM (θ = {np.degrees(th[k]):.1f}° "
+                        f"from the model axis, α = {al:.3g}): the model does not apply there (tail "
+                        "axis) and gives no normal; use an MVA or timing normal")
 
 # %% ../nbs/04a_coords.ipynb #a5535e04
 def shue_normal(pos_gsm_km, # (3,) or (N,3) spacecraft positions, km, GSM
@@ -169,7 +169,8 @@ def shue_normal(pos_gsm_km, # (3,) or (N,3) spacecraft positions, km, GSM
     r, rh, th, th_hat = _polar_basis(_aberrate(P, a))
     beta = np.arctan(al * np.tan(th / 2)) # angle of the normal from r̂
     n = np.cos(beta)[:, None] * rh - np.sin(beta)[:, None] * th_hat
-    with np.errstate(divide="ignore", over="ignore"): rmp = r0 * R_E_KM * (2 / (1 + np.cos(th))) ** al
+    with np.errstate(divide="ignore", over="ignore"):   # the tail axis: refused just below
+        rmp = r0 * R_E_KM * (2 / (1 + np.cos(th))) ** al
     _check_surface(P, th, rmp, al)
     return ShueResult(_aberrate(n, a, True), _aberrate(rmp[:, None] * rh, a, True), r - rmp,
                       np.degrees(th), np.degrees(beta), r0, al, _model(model),
@@ -241,8 +242,9 @@ def lmn_from_vectors(L, # (3,) approximate L direction, `frame`
                      sigma_N_deg: float = np.nan, # uncertainty of N if known, deg
                     ) -> LMN: # orthonormal right-handed triad [L; M; N], method "user"
     "Triad from a given normal and an approximate L (projected ⊥ N); M = N × L."
+    s = _sigma_deg(sigma_N_deg, "sigma_N_deg")
     return _triad(_vec3(L, "L"), _vec3(N, "N"), check_frame(frame, frame, "L, N"), method="user",
-                  reason="user-supplied L and N", sigma_N_deg=_sigma_deg(sigma_N_deg, "sigma_N_deg"))
+                  reason="user-supplied L and N", sigma_N_deg=s)
 
 # %% ../nbs/04a_coords.ipynb #c71c7f66
 def _model_sigma(pos_gsm, n0, bz, dp, bz_spread):
@@ -260,8 +262,8 @@ def _check_psi(psi_rad, # GSE→GSM angle ψ given by the user, rad, or None
     if psi_rad is None: return None
     psi = _finite(psi_rad, "psi_rad (rad)")
     if abs(psi) > np.pi / 2:
-        raise InputError(f"psi_rad = {psi_rad!r} rad is not a GSE→GSM angle (|ψ| ≤ ~0.6 rad); "
-                         "pass radians (np.radians of degrees), e.g. from mms_mp.core.gse_gsm_angle")
+        raise InputError(f"psi_rad = {psi_rad!r} rad is not a GSE→GSM angle (|ψ| ≤ ~0.6 rad); pass "
+                         "radians (np.radians of degrees), e.g. from mms_mp.core.gse_gsm_angle")
     return psi
 
 # %% ../nbs/04a_coords.ipynb #411bee36
@@ -329,9 +331,10 @@ def _model_note(method: str, # "MVA" or "model" (from `_choose_N`)
                ) -> str: # "" where the model constrains N, else a note for the reason
     "Where the Shue normal turns by ≥ 90° over plausible inputs it cannot even fix N's sign."
     if sh is None or not sig_mod >= 90: return ""
-    what = (f"the Shue normal is not determined at this position ({sh.theta_deg[0]:.0f}° from the model "
-            f"axis, {sh.distance_re[0]:+.1f} R_E from its surface): it turns by {sig_mod:.0f}° over "
-            "plausible Bz, Dp, model and aberration, so the model does not apply there")
+    th, d = sh.theta_deg[0], sh.distance_re[0]
+    what = (f"the Shue normal is not determined at this position ({th:.0f}° from the model axis, "
+            f"{d:+.1f} R_E from its surface): it turns by {sig_mod:.0f}° over plausible Bz, Dp, "
+            "model and aberration, so the model does not apply there")
     if method == "model":
         raise GeometryError(f"MVA gives no normal here and {what}; use a timing normal or "
                             "lmn_from_vectors")

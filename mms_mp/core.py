@@ -107,7 +107,7 @@ def as_datetime64(t, # ISO string ('Z', '/' ok), datetime (tz-aware: converted),
 def datetime_tags(t, # (N,) datetime64, ISO strings or datetimes
                   what: str = "times", # name for messages
                  ) -> np.ndarray: # (N,) datetime64[ns]
-    "Time tags as datetime64[ns]; numbers refused (`as_datetime64` would read them as ns since 1970)."
+    "Time tags as datetime64[ns]; numbers refused (`as_datetime64` reads them as ns since 1970)."
     t = np.asarray(t)
     if t.dtype.kind in "biufcm":
         raise InputError(f"{what}: time tags must be datetime64 (or ISO strings), got {t.dtype} "

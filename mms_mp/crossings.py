@@ -461,11 +461,13 @@ def crossings_from_features(pf: ProbeFeatures, # features of one probe
     cfg = cfg or DetectorCfg()
     probe = pf.probe
     if not pf.used:
-        if all(np.isfinite(f.y).sum() < 10 for f in pf.features.values()):
-            raise NoDataError(
-                f"probe {probe}: B, Ni and He+ have no finite samples (all NaN or fill); "
-                "check the quality masks and the time range, or drop this probe"
-            )
+        n = {k: int(np.isfinite(f.y).sum()) for k, f in pf.features.items()}
+        if all(v < 10 for v in n.values()):
+            counts = ", ".join(f"{k} {v}" for k, v in n.items())
+            few = ("no finite samples (all NaN or fill)" if not any(n.values())
+                   else f"fewer than 10 finite samples each ({counts})")
+            raise NoDataError(f"probe {probe}: B, Ni and He+ have {few}; "
+                              "check the quality masks and the time range, or drop this probe")
         return CrossingList([], probe, pf.flags + ["no_boundary_contrast"], pf)
     fp = fuse_probability(pf, cfg)
     state, cand = hysteresis_states(fp.ts, fp.P, cfg)

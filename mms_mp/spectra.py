@@ -42,8 +42,9 @@ def _energies(energy_eV, # (K,) or (M,K) channel energies, eV
     "The energy table broadcast to the spectra's shape; InputError when it does not fit them."
     try: return np.broadcast_to(np.asarray(energy_eV, float), shape)
     except ValueError:
-        raise InputError(f"energy_eV of shape {np.shape(energy_eV)} does not fit spec {shape}: give one "
-                         f"energy per channel ({shape[-1]},) or one table per record {shape}") from None
+        raise InputError(f"energy_eV of shape {np.shape(energy_eV)} does not fit spec {shape}: give "
+                         f"one energy per channel ({shape[-1]},) or one table per record "
+                         f"{shape}") from None
 
 # %% ../nbs/13_spectra.ipynb #033cae24
 def _mesh_inputs(t, energy_eV, spec):
@@ -182,12 +183,28 @@ def _spectrogram(src, probe, which, ax, crossings, trange, max_records, gap_fact
     m, C, units, sim = _spectrogram_data(src, p, which, trange, max_records, gap_factor, simulated)
     pos = C[np.isfinite(C)]
     lo, hi = (vmin or np.percentile(pos, 1)), (vmax or np.percentile(pos, 99.9))
+    if lo > hi: raise InputError(f"colour limits must have vmin ≤ vmax; got {lo:.3g} and {hi:.3g}")
     if ax is None: ax = plt.subplots(figsize=(8, 2.6))[1]
     qm = ax.pcolormesh(m.X, m.Y, np.ma.masked_invalid(C), norm=LogNorm(lo, hi), cmap=cmap,
                        shading="flat")
     _spectrogram_axes(ax, qm, m, units, which, p)
     _mark_crossings(ax, crossings, p)
     return mark_simulated(ax.figure, sim)
+
+# %% ../nbs/13_spectra.ipynb #d852748e
+def _check_draw(max_records, vmin, vmax, cmap):
+    "Refuse drawing options matplotlib would reject late (a raw error) or silently misuse."
+    import matplotlib
+    whole = isinstance(max_records, (int, np.integer)) and max_records >= 1
+    if max_records is not None and not whole:
+        raise InputError(f"max_records must be a whole number ≥ 1 (or None: every record), "
+                         f"got {max_records!r}")
+    for k, v in (("vmin", vmin), ("vmax", vmax)):
+        ok = isinstance(v, (int, float, np.number)) and np.isfinite(v) and v > 0
+        if v is not None and not ok:
+            raise InputError(f"{k} must be > 0 (log colour scale) or None, got {v!r}")
+    if isinstance(cmap, str) and cmap not in matplotlib.colormaps:
+        raise InputError(f"unknown colour map {cmap!r}; use a matplotlib name such as 'viridis'")
 
 # %% ../nbs/13_spectra.ipynb #09936e33
 def fpi_spectrogram(event_or_arrays, # Event, Ei_spec/Ee_spec DataArray or (t, energy_eV, spec)
@@ -205,6 +222,7 @@ def fpi_spectrogram(event_or_arrays, # Event, Ei_spec/Ee_spec DataArray or (t, e
                    ): # matplotlib Figure
     "FPI omni-directional energy spectrogram of ions or electrons (log E, log colour, gaps blank)."
     if species not in ("i", "e"): raise InputError(f"species must be 'i' or 'e', got {species!r}")
+    _check_draw(max_records, vmin, vmax, cmap)
     return _spectrogram(event_or_arrays, probe, species, ax, crossings, trange, max_records, gap_factor,
                         simulated, vmin, vmax, cmap)
 

@@ -62,7 +62,7 @@ def group_normal(res: AnalysisResult, # the analysis, after `normals`
 
 # %% ../nbs/14f_stages_timing.ipynb #a1bb92ae
 def _with_positions(g, # boundary_multi.CrossingGroup
-                   ) -> tuple: # (the group cut to its probes with a known position, {probe: why not})
+                   ) -> tuple: # (the group cut to probes with a known position, {probe: why not})
     "A matched group without the probes whose position at their crossing time is unknown."
     why = {p: f"no R_{g.frame.lower()} positions were loaded for it (no readable MEC file, "
               "and none in its FGM files)" if p not in g.positions_km
@@ -79,11 +79,12 @@ def _left_out(whys: list, # {probe: why} of each group
              ) -> list: # one sentence per probe and reason
     "Which probes the timing left out, of how many groups, and why."
     n = Counter((p, w) for d in whys for p, w in d.items())
-    return [f"MMS{p} left out of the timing of {k} crossing group(s): {w}" for (p, w), k in n.items()]
+    return [f"MMS{p} left out of the timing of {k} crossing group(s): {w}"
+            for (p, w), k in n.items()]
 
 # %% ../nbs/14f_stages_timing.ipynb #565df831
 def _timing_groups(res: AnalysisResult) -> tuple:
-    "(groups seen by ≥ 2 probes with positions, notes on the probes left out); GeometryError if none."
+    "(groups seen by ≥ 2 probes with positions, notes on probes left out); GeometryError if none."
     if len(res.matched.crossings) < 2:
         have = ", ".join("MMS" + p for p in res.matched.crossings) or "none"
         raise StageSkipped(f"multi-spacecraft timing needs at least 2 probes; this analysis has "
@@ -91,8 +92,9 @@ def _timing_groups(res: AnalysisResult) -> tuple:
     if res.matched.note: raise StageSkipped(res.matched.note)
     cut = [_with_positions(g) for g in res.matched.groups]
     groups, left = [g for g, _ in cut if len(g.crossings) >= 2], _left_out([w for _, w in cut])
-    if not groups: raise GeometryError("no crossing was matched on two or more probes with positions, "
-                                       "so timing is not possible" + "".join(f"; {s}" for s in left))
+    if not groups:
+        raise GeometryError("no crossing was matched on two or more probes with positions, so "
+                            "timing is not possible" + "".join(f"; {s}" for s in left))
     return groups, left
 
 # %% ../nbs/14f_stages_timing.ipynb #b7dfd2a0
@@ -150,7 +152,8 @@ def stage_timing(res: AnalysisResult, # the analysis being built (updated in pla
     for g in groups:
         try: out.append((g,) + _constrained_timing(res, g, cfg, cache))
         except MMSMPError as e: errs.append(f"{iso_ms(g.crossings[g.ref].time)}: {e}")
-    if not out: raise GeometryError("timing failed for every matched crossing: " + "; ".join(left + errs))
+    if not out:
+        raise GeometryError("timing failed for every matched crossing: " + "; ".join(left + errs))
     res.timings, res.delays = [(g, t) for g, t, _ in out], [d for _, _, d in out]
     k = max(range(len(out)), key=lambda k: (out[k][1].n_spacecraft, out[k][0].confidence))
     res.timing, res.timing_group = out[k][1], out[k][0]

@@ -1,13 +1,15 @@
-"""Hostile inputs to crossing detection, spectrograms, boundary coordinates and the timing stage, each
-against a known answer: a clear mms_mp error (class and a phrase of its message), or a flagged result.
+"""Hostile inputs to crossing detection, spectrograms, boundary coordinates and the timing stage,
+each against a known answer: a clear mms_mp error (class and a phrase of its message), or a flagged
+result.
 
-- timing stage: one probe without positions (its MEC folder removed, or its MEC file replaced by random bytes,
-  on a hard-linked copy of the SIMULATED demo event) is left out of each crossing group, named in the reason,
-  and timing still runs on the other three probes;
-- detect_crossings / spectrogram_mesh: float-second times (read as ns since 1970 before), an energy table of
-  the wrong length, density whose time tags lie outside the B data;
-- coords: NaN or out-of-range angles and positions (ψ, aberration, the Shue model off its surface), NaN or
-  2-component vectors, mismatched or non-numeric Shue inputs, negative σ.
+- timing stage: one probe without positions (its MEC folder removed, or its MEC file replaced by
+  random bytes, on a hard-linked copy of the SIMULATED demo event) is left out of each crossing
+  group, named in the reason, and timing still runs on the other three probes;
+- detect_crossings / spectrogram_mesh / fpi_spectrogram: float-second times (read as ns since 1970
+  before), density whose time tags lie outside the B record, two samples of B, an energy table of
+  the wrong length, bad drawing options (colour map, colour limits, max_records);
+- coords: NaN or out-of-range angles and positions (ψ, aberration, the Shue model off its surface),
+  NaN or 2-component vectors, mismatched or non-numeric Shue inputs, negative σ.
 """
 import os
 import shutil
@@ -22,7 +24,7 @@ from mms_mp.core import InputError
 EVENT = ("2019-01-27T12:15", "2019-01-27T12:55")
 
 
-# ------------------------------------------------------------------------------------------- timing stage
+# ---------------------------------------------------------------------------- timing stage
 @pytest.fixture(scope="module")
 def demo():
     "The SIMULATED demo event tree (cached per test run, see conftest)."
@@ -31,7 +33,7 @@ def demo():
 
 
 def _copy(demo, tmp_path):
-    "A hard-linked copy of the demo tree (breaking a file means replacing its link, not editing it)."
+    "A hard-linked copy of the demo tree (breaking a file replaces its link, never edits it)."
     root = tmp_path / "tree"
     shutil.copytree(demo, root, copy_function=os.link)
     return root
@@ -47,16 +49,16 @@ def _garbage_mec(root):
     f.write_bytes(np.random.default_rng(0).bytes(200_000))
 
 
-@pytest.mark.parametrize("breakit", [_no_mec, _garbage_mec], ids=["mec_removed", "mec_random_bytes"])
+@pytest.mark.parametrize("breakit", [_no_mec, _garbage_mec], ids=["no_mec", "mec_random_bytes"])
 def test_timing_leaves_out_a_probe_without_positions(demo, tmp_path, breakit):
-    "MMS3 without MEC: timing on MMS1, 2, 4 for every group (the intact tree gives 8), the reason names MMS3."
+    "MMS3 without MEC: timing on MMS1, 2, 4 in all 8 groups; the reason names MMS3."
     from mms_mp.pipeline import analyze
     root = _copy(demo, tmp_path)
     breakit(root)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         res = analyze(EVENT, rate="srvy", source="local", data_dir=root)
-    # the simulated FGM files carry no position record, so MMS3 truly has no position (no FGM fallback)
+    # the simulated FGM files carry no position record: MMS3 truly has none (no FGM fallback)
     assert "R_gse" not in res.event["3"] and all("R_gse" in res.event[p] for p in "124")
     st = res.status["timing"]
     assert st.status == "ok" and st.degraded, st
@@ -69,19 +71,20 @@ def test_timing_leaves_out_a_probe_without_positions(demo, tmp_path, breakit):
 
 
 def test_timing_drops_a_probe_whose_positions_miss_the_crossing():
-    "A NaN position (ephemeris not covering the crossing) leaves that probe out; ref moves to a kept probe."
+    "A NaN position (ephemeris not covering the crossing) leaves the probe out; ref moves on."
     from types import SimpleNamespace as NS
     from mms_mp.boundary_multi import CrossingGroup
     from mms_mp.stages_timing import _with_positions
     t = np.datetime64("2019-01-27T12:30", "ns")
     cr = {p: NS(time=t, confidence=1.0) for p in "123"}
-    g = CrossingGroup("in", cr, {"1": np.full(3, np.nan), "2": np.zeros(3), "3": np.ones(3)}, "GSE", "1")
+    pos = {"1": np.full(3, np.nan), "2": np.zeros(3), "3": np.ones(3)}
+    g = CrossingGroup("in", cr, pos, "GSE", "1")
     cut, why = _with_positions(g)
     assert list(cut.crossings) == ["2", "3"] and cut.ref == "2"
     assert why == {"1": "its positions do not cover its crossing time"}
 
 
-# ------------------------------------------------------------------------------ detect_crossings and spectra
+# ---------------------------------------------------------------- detect_crossings and spectra
 T0 = np.datetime64("2019-01-27T12:20:00", "ns")
 
 
@@ -97,7 +100,7 @@ def _harris3(n=4000, dt=0.125):
 
 
 def test_detect_float_times_refused():
-    "Float seconds were read as ns since 1970 (0 crossings instead of 3); now an InputError saying how to convert."
+    "Float seconds were read as ns since 1970 (0 crossings, not 3): now InputError."
     from mms_mp.detect import detect_crossings
     t, B, _, _ = _harris3()
     assert len(detect_crossings(t, B, np.eye(3), lmn_frame="GSE")) == 3
@@ -114,7 +117,7 @@ def test_detect_float_density_times_refused():
 
 
 def test_detect_no_crossings_where_there_is_no_B():
-    "Density a day before B: its 3 state changes (outside the B record) are dropped, flagged; B's 3 stay."
+    "Density a day before B: its 3 state changes (outside the B record) are dropped and flagged."
     from mms_mp.detect import detect_crossings
     t, B, tn, Ni = _harris3()
     ref = detect_crossings(t, B, np.eye(3), lmn_frame="GSE")
@@ -129,7 +132,7 @@ def test_detect_no_crossings_where_there_is_no_B():
 
 
 def test_detect_keeps_a_crossing_inside_a_B_gap_flagged():
-    "B missing for 2 min over the middle crossing: B brackets it, so it is kept, flagged gap_across_crossing."
+    "B missing for 2 min over the middle crossing: B brackets it, so it is kept and flagged."
     from mms_mp.detect import detect_crossings
     t, B, tn, Ni = _harris3()
     full = detect_crossings(t, B, np.eye(3), tn, Ni, lmn_frame="GSE")
@@ -156,10 +159,10 @@ def test_spectrogram_float_times_refused():
 
 
 def test_spectrogram_energy_table_of_wrong_length():
-    "An energy table of 5 for 32 channels: InputError naming both shapes (was a numpy broadcast ValueError)."
+    "An energy table of 5 for 32 channels: InputError naming both shapes."
     from mms_mp.spectra import spectrogram_mesh, fpi_ion_spectrogram
     t, E, S = _spec()
-    with pytest.raises(InputError, match=r"energy_eV of shape \(5,\) does not fit spec \(100, 32\)"):
+    with pytest.raises(InputError, match=r"energy_eV of shape \(5,\) does not fit spec \(100, 32"):
         spectrogram_mesh(t, E[:5], S)
     for e in (E[:5], np.tile(E, (7, 1))):       # (K,) too short, (M,K) with too few records
         with pytest.raises(InputError, match="does not fit spec"):
@@ -167,7 +170,7 @@ def test_spectrogram_energy_table_of_wrong_length():
     assert spectrogram_mesh(t, E, S).C.shape == (199, 32)
 
 
-# ------------------------------------------------------------------------------------------------- coords
+# ---------------------------------------------------------------------------------- coords
 POS = np.array([60000.0, 20000.0, 5000.0])   # km GSM, dayside
 
 
@@ -186,7 +189,7 @@ def test_hybrid_lmn_valid_psi_unchanged():
 
 
 def test_shue_normal_on_the_tail_axis():
-    "The model surface is at infinite distance down the tail axis: GeometryError, not −inf and warnings."
+    "The model surface is at infinite distance down the tail axis: GeometryError, not −inf."
     from mms_mp.coords import shue_normal
     from mms_mp.core import GeometryError
     with warnings.catch_warnings():
@@ -196,7 +199,7 @@ def test_shue_normal_on_the_tail_axis():
 
 
 def test_hybrid_lmn_where_the_model_does_not_fix_N():
-    "Near the tail axis the Shue normal turns by 177° over plausible inputs: no model N (was σ 177°, no word)."
+    "Near the tail axis the Shue normal turns by 177° over plausible inputs: no model N."
     from mms_mp.coords import hybrid_lmn
     from mms_mp.core import GeometryError
     with warnings.catch_warnings():
@@ -208,7 +211,7 @@ def test_hybrid_lmn_where_the_model_does_not_fix_N():
 
 
 def test_hybrid_lmn_mva_normal_with_an_undetermined_model_says_so():
-    "A good MVA normal is kept near the tail axis, but its sign came from the model: the reason says so."
+    "A good MVA normal is kept near the tail axis; the reason says its sign is unsure."
     from mms_mp.coords import hybrid_lmn
     from mms_mp.minvar import mva
     rng = np.random.default_rng(3)
@@ -266,3 +269,33 @@ def test_lmn_from_vectors_sigma():
             lmn_from_vectors([1, 0, 0], [0, 0, 1], frame="GSE", sigma_N_deg=s)
     assert np.isnan(lmn_from_vectors([1, 0, 0], [0, 0, 1], frame="GSE").sigma_N_deg)
     assert lmn_from_vectors([1, 0, 0], [0, 0, 1], frame="GSE", sigma_N_deg=3).sigma_N_deg == 3.0
+
+
+@pytest.mark.parametrize("kw,msg", [
+    (dict(cmap="nope"), "unknown colour map 'nope'"),
+    (dict(max_records=0), "max_records must be a whole number ≥ 1"),
+    (dict(max_records=-5), "max_records must be a whole number ≥ 1"),
+    (dict(vmin=-1.0), "vmin must be > 0"),
+    (dict(vmax=np.nan), "vmax must be > 0"),
+    (dict(vmin="1"), "vmin must be > 0"),
+    (dict(vmin=10.0, vmax=1.0), "vmin ≤ vmax"),
+])
+def test_spectrogram_drawing_options(kw, msg):
+    "Options matplotlib refused late (bad cmap: raw ValueError) or took silently."
+    import matplotlib.pyplot as plt
+    from mms_mp.spectra import fpi_ion_spectrogram
+    t, E, S = _spec()
+    with pytest.raises(InputError, match=msg):
+        fpi_ion_spectrogram((t, E, S), probe=1, **kw)
+    plt.close("all")
+
+
+def test_detect_two_samples_says_too_few_not_all_nan():
+    "Two finite samples of B were reported as 'no finite samples (all NaN or fill)'."
+    from mms_mp.core import NoDataError
+    from mms_mp.detect import detect_crossings
+    t, B, _, _ = _harris3()
+    with pytest.raises(NoDataError, match=r"fewer than 10 finite samples each \(B_L 2\)"):
+        detect_crossings(t[:2], B[:2], np.eye(3), lmn_frame="GSE", probe="1")
+    with pytest.raises(NoDataError, match=r"no finite samples \(all NaN or fill\)"):
+        detect_crossings(t, B * np.nan, np.eye(3), lmn_frame="GSE", probe="1")
