@@ -9,7 +9,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .core import InputError, NoDataError, as_datetime64, check_frame, clean_times, from_seconds, seconds_since
+from .core import (InputError, NoDataError, check_frame, clean_times, datetime_tags,
+                         from_seconds, seconds_since)
 from .resample import interp_nogap, merge_vars
 
 # %% auto #0
@@ -76,8 +77,7 @@ def clean_series(t, # (N,) time tags, datetime64 or ISO strings
                  what: str = "series", # name for messages
                 ) -> tuple[np.ndarray, np.ndarray, bool]: # (datetime64[ns] strictly increasing, values, repaired?)
     "Sort by time, drop NaT and duplicate tags (first kept); `repaired` says whether anything changed."
-    t, y = np.asarray(t), np.asarray(y, float)
-    t = (t if t.dtype == np.dtype("datetime64[ns]") else np.asarray(as_datetime64(t))).reshape(-1)
+    t, y = datetime_tags(t, what).reshape(-1), np.asarray(y, float)   # numbers refused
     if y.shape[0] != t.shape[0]:
         raise InputError(f"{what}: {t.shape[0]} time tags but {y.shape[0]} values; "
                          "pass one value (row) per time tag")

@@ -28,10 +28,38 @@ def _model(model):
     return m
 
 # %% ../nbs/04a_coords.ipynb #12eaee83
+def _finite(x, # a number given by the user
+            what: str, # its name and unit, for messages
+           ) -> float: # x as a float
+    "A finite float, or InputError naming the argument."
+    try: v = float(x)
+    except (TypeError, ValueError): v = np.nan
+    if not np.isfinite(v): raise InputError(f"{what} must be a finite number, got {x!r}")
+    return v
+
+def _sigma_deg(s, # a 1σ angle given by the user
+               what: str, # its name, for messages
+              ) -> float: # s as a float, deg
+    "A 1σ angle: NaN (unknown) or finite and ≥ 0 deg; InputError otherwise."
+    try: v = float(s)
+    except (TypeError, ValueError): v = -1.0
+    if not (np.isnan(v) or 0 <= v < np.inf):
+        raise InputError(f"{what} must be ≥ 0 deg (or NaN: unknown), got {s!r}")
+    return v
+
+# %% ../nbs/04a_coords.ipynb #8572d484
 def _bz_dp(bz_nT, dp_nPa) -> tuple:
-    "Bz (nT) and Dp (nPa) as float arrays; Dp must be positive."
-    bz, dp = np.asarray(bz_nT, float), np.asarray(dp_nPa, float)
-    if np.any(~(dp > 0)):
+    "Bz (nT) and Dp (nPa) as float arrays of one shape; Bz finite, Dp positive and finite."
+    try: bz, dp = np.asarray(bz_nT, float), np.asarray(dp_nPa, float)
+    except (TypeError, ValueError):
+        raise InputError(f"bz_nT and dp_nPa must be numbers (nT, nPa), got {bz_nT!r} and "
+                         f"{dp_nPa!r}") from None
+    try: np.broadcast_shapes(bz.shape, dp.shape)
+    except ValueError:
+        raise InputError(f"bz_nT and dp_nPa must have one shape (or one be a scalar); got shapes "
+                         f"{bz.shape} and {dp.shape}") from None
+    if not np.isfinite(bz).all(): raise InputError(f"bz_nT must be finite (nT), got {bz_nT!r}")
+    if np.any(~((dp > 0) & np.isfinite(dp))):
         raise InputError(f"dp_nPa must be > 0 nPa, got {dp_nPa!r}; typical solar-wind values are "
                          "1–10 nPa")
     return bz, dp
@@ -112,6 +140,21 @@ def _polar_basis(Pa, # (N,3) positions, km, aberrated GSM
     cy, cz = np.where(rho > 0, Pa[:, 1] / safe, 1.0), np.where(rho > 0, Pa[:, 2] / safe, 0.0)
     return r, rh, th, np.column_stack([-np.sin(th), np.cos(th) * cy, np.cos(th) * cz])
 
+# %% ../nbs/04a_coords.ipynb #1f07f154
+def _check_surface(P, # (N,3) positions, km, GSM
+                   th, # (N,) their angles from the aberrated X axis, rad
+                   rmp, # (N,) model magnetopause distance along each ray, km
+                   al: float, # flaring exponent α
+                  ):
+    "GeometryError where the model surface is at infinite distance (tail axis, or an extreme α)."
+    bad = ~np.isfinite(rmp)
+    if not bad.any(): return
+    k = int(np.argmax(bad))
+    raise GeometryError(f"the Shue magnetopause is at infinite distance on the ray through "
+                        f"position {np.round(P[k]).tolist()} km GSM (θ = {np.degrees(th[k]):.1f}° "
+                        f"from the model axis, α = {al:.3g}): the model does not apply there (tail "
+                        "axis) and gives no normal; use an MVA or timing normal")
+
 # %% ../nbs/04a_coords.ipynb #a5535e04
 def shue_normal(pos_gsm_km, # (3,) or (N,3) spacecraft positions, km, GSM
                 *, bz_nT: float = 0.0, # IMF Bz, nT (GSM)
@@ -122,11 +165,13 @@ def shue_normal(pos_gsm_km, # (3,) or (N,3) spacecraft positions, km, GSM
     "Outward normal (surface gradient) of the Shue magnetopause where each position maps radially."
     P = _positions_km(pos_gsm_km)
     r0, al = float(shue_r0(bz_nT, dp_nPa, model)), float(shue_alpha(bz_nT, dp_nPa, model))
-    a = np.radians(aberration_deg)
+    a = np.radians(_finite(aberration_deg, "aberration_deg (deg)"))
     r, rh, th, th_hat = _polar_basis(_aberrate(P, a))
     beta = np.arctan(al * np.tan(th / 2)) # angle of the normal from r̂
     n = np.cos(beta)[:, None] * rh - np.sin(beta)[:, None] * th_hat
-    rmp = r0 * R_E_KM * (2 / (1 + np.cos(th))) ** al
+    with np.errstate(divide="ignore", over="ignore"):   # the tail axis: refused just below
+        rmp = r0 * R_E_KM * (2 / (1 + np.cos(th))) ** al
+    _check_surface(P, th, rmp, al)
     return ShueResult(_aberrate(n, a, True), _aberrate(rmp[:, None] * rh, a, True), r - rmp,
                       np.degrees(th), np.degrees(beta), r0, al, _model(model),
                       float(bz_nT), float(dp_nPa), float(aberration_deg))
@@ -179,6 +224,17 @@ def _triad(L, # (3,) approximate L, `frame`
     L = L / nl
     return LMN(np.array([L, np.cross(N, L), N]), frame, **kw)
 
+# %% ../nbs/04a_coords.ipynb #8cb3a3d8
+def _vec3(v, # a vector given by the user
+          what: str, # its name, for messages
+         ) -> np.ndarray: # (3,) finite floats
+    "A finite 3-component vector, or InputError naming it."
+    try: a = np.asarray(v, float)
+    except (TypeError, ValueError): a = None
+    if a is None or a.shape != (3,) or not np.isfinite(a).all():
+        raise InputError(f"{what} must be a 3-component vector of finite numbers, got {v!r}")
+    return a
+
 # %% ../nbs/04a_coords.ipynb #d2ba48a9
 def lmn_from_vectors(L, # (3,) approximate L direction, `frame`
                      N, # (3,) normal direction (kept exactly), `frame`
@@ -186,8 +242,9 @@ def lmn_from_vectors(L, # (3,) approximate L direction, `frame`
                      sigma_N_deg: float = np.nan, # uncertainty of N if known, deg
                     ) -> LMN: # orthonormal right-handed triad [L; M; N], method "user"
     "Triad from a given normal and an approximate L (projected ⊥ N); M = N × L."
-    return _triad(np.asarray(L, float), np.asarray(N, float), check_frame(frame, frame, "L, N"),
-                  method="user", reason="user-supplied L and N", sigma_N_deg=sigma_N_deg)
+    s = _sigma_deg(sigma_N_deg, "sigma_N_deg")
+    return _triad(_vec3(L, "L"), _vec3(N, "N"), check_frame(frame, frame, "L, N"), method="user",
+                  reason="user-supplied L and N", sigma_N_deg=s)
 
 # %% ../nbs/04a_coords.ipynb #c71c7f66
 def _model_sigma(pos_gsm, n0, bz, dp, bz_spread):
@@ -197,6 +254,17 @@ def _model_sigma(pos_gsm, n0, bz, dp, bz_spread):
     dots = [shue_normal(pos_gsm, bz_nT=b, dp_nPa=d, model=m, aberration_deg=a).normal[0] @ n0
             for b, d, m, a in cases]
     return float(max(np.degrees(np.arccos(np.clip(x, -1, 1))) for x in dots))
+
+# %% ../nbs/04a_coords.ipynb #980b01dd
+def _check_psi(psi_rad, # GSE→GSM angle ψ given by the user, rad, or None
+              ) -> float | None: # ψ as a float, rad (None: not given)
+    "ψ refused unless finite and |ψ| ≤ π/2 (the GSE→GSM angle never exceeds about 35°)."
+    if psi_rad is None: return None
+    psi = _finite(psi_rad, "psi_rad (rad)")
+    if abs(psi) > np.pi / 2:
+        raise InputError(f"psi_rad = {psi_rad!r} rad is not a GSE→GSM angle (|ψ| ≤ ~0.6 rad); pass "
+                         "radians (np.radians of degrees), e.g. from mms_mp.core.gse_gsm_angle")
+    return psi
 
 # %% ../nbs/04a_coords.ipynb #411bee36
 def _psi(frame, psi_rad, pos_gse_km, pos_gsm_km):
@@ -256,6 +324,22 @@ def _choose_N(mv, n_mod, sig_mod, ratio_min, label, sig_mva) -> tuple:
         return (mv.normal if mv.normal @ n_mod >= 0 else -mv.normal), "MVA", sig_mva, why
     return n_mod, "model", sig_mod, why
 
+# %% ../nbs/04a_coords.ipynb #341195e7
+def _model_note(method: str, # "MVA" or "model" (from `_choose_N`)
+                sig_mod: float, # spread of the Shue normal over plausible inputs, deg
+                sh, # ShueResult at the position, or None
+               ) -> str: # "" where the model constrains N, else a note for the reason
+    "Where the Shue normal turns by ≥ 90° over plausible inputs it cannot even fix N's sign."
+    if sh is None or not sig_mod >= 90: return ""
+    th, d = sh.theta_deg[0], sh.distance_re[0]
+    what = (f"the Shue normal is not determined at this position ({th:.0f}° from the model axis, "
+            f"{d:+.1f} R_E from its surface): it turns by {sig_mod:.0f}° over plausible Bz, Dp, "
+            "model and aberration, so the model does not apply there")
+    if method == "model":
+        raise GeometryError(f"MVA gives no normal here and {what}; use a timing normal or "
+                            "lmn_from_vectors")
+    return f"; {what}: the sign of N, taken from it, is not reliable"
+
 # %% ../nbs/04a_coords.ipynb #288ea7ed
 def _choose_L(mv, N, z, ratio_l_min) -> tuple:
     "(L sign-aligned with z, reason, whether L is MVA's x1)."
@@ -283,6 +367,7 @@ def hybrid_lmn(B: np.ndarray, # (N,3) magnetic field over the crossing, nT, `fra
     frame = check_frame(frame, frame, "B")
     if frame not in ("GSE", "GSM"):
         raise FrameError(f"hybrid_lmn needs B in GSE or GSM (the model is GSM), got {frame}")
+    psi_rad = _check_psi(psi_rad)
     mv = mva(B, frame=frame, allow_degenerate=True)
     pos_gsm_km = _gsm_position(pos_gsm_km, pos_gse_km, psi_rad)
     if pos_gsm_km is None:
@@ -296,6 +381,7 @@ def hybrid_lmn(B: np.ndarray, # (N,3) magnetic field over the crossing, nT, `fra
     label = f"Shue {model} model (Bz {bz_nT} nT, Dp {dp_nPa} nPa)"
     n_eff, sig_mva = (np.nan, np.nan) if mv.degenerate else correlated_sigma(B, mv)
     N, method, sig, why = _choose_N(mv, n_mod, sig_mod, ratio_min, label, sig_mva)
+    note += _model_note(method, sig_mod, sh)
     L, lwhy, measured = _choose_L(mv, N, z, ratio_l_min)
     sig_L = x1_cone_deg(mv.eigenvalues, n_eff) if measured else np.nan
     return _triad(L, N, frame, method=method, reason=why + lwhy + note, sigma_N_deg=float(sig),

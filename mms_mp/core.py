@@ -18,9 +18,10 @@ import numpy as np
 __all__ = ['MAX_POINTS', 'FRAMES', 'LEAP_SECONDS', 'TT2000_UTC0', 'TT2000_FILL', 'R_E_KM', 'MU0', 'M_P_KG', 'Q_E_C', 'EXIT_OK',
            'EXIT_USAGE', 'EXIT_NODATA', 'EXIT_FAILED', 'EXIT_PARTIAL', 'MMSMPError', 'InputError', 'FrameError',
            'NoDataError', 'GeometryError', 'check_positive', 'check_sigma', 'check_count', 'check_frame',
-           'rotate_about_x', 'gse_gsm_angle', 'gse_to_gsm', 'gsm_to_gse', 'as_datetime64', 'parse_trange',
-           'seconds_since', 'from_seconds', 'iso_ms', 'tt2000_to_datetime64', 'datetime64_to_tt2000', 'TimeCleanReport',
-           'clean_times', 'atomic_write', 'write_json_atomic', 'exit_code', 'stages_exit', 'cache_root', 'format_sigma']
+           'rotate_about_x', 'gse_gsm_angle', 'gse_to_gsm', 'gsm_to_gse', 'as_datetime64', 'datetime_tags',
+           'parse_trange', 'seconds_since', 'from_seconds', 'iso_ms', 'tt2000_to_datetime64', 'datetime64_to_tt2000',
+           'TimeCleanReport', 'clean_times', 'atomic_write', 'write_json_atomic', 'exit_code', 'stages_exit',
+           'cache_root', 'format_sigma']
 
 # %% ../nbs/00_core.ipynb #866e3565
 class MMSMPError(Exception):
@@ -140,6 +141,17 @@ def as_datetime64(t, # ISO string ('Z', '/' ok), datetime (tz-aware: converted),
         return arr.astype("datetime64[ns]")
     except (ValueError, TypeError) as e:
         raise InputError(f"cannot read {t!r} as a UTC time: {e}; use ISO-8601 like '2019-01-27T12:15:00'") from None
+
+# %% ../nbs/00_core.ipynb #79ef48e4
+def datetime_tags(t, # (N,) datetime64, ISO strings or datetimes
+                  what: str = "times", # name for messages
+                 ) -> np.ndarray: # (N,) datetime64[ns]
+    "Time tags as datetime64[ns]; numbers refused (`as_datetime64` reads them as ns since 1970)."
+    t = np.asarray(t)
+    if t.dtype.kind in "biufcm":
+        raise InputError(f"{what}: time tags must be datetime64 (or ISO strings), got {t.dtype} "
+                         "numbers; convert float seconds with mms_mp.core.from_seconds(s, t0)")
+    return t if t.dtype == np.dtype("datetime64[ns]") else np.asarray(as_datetime64(t))
 
 # %% ../nbs/00_core.ipynb #2a4e5ee1
 def parse_trange(trange, # (start, end): ISO strings, datetimes or datetime64

@@ -443,6 +443,17 @@ def crossings_from_states(pf: ProbeFeatures, # features of one probe
         if r is not None: res.append(r)
     return flag_overlaps(_set_confidence([c for c, _ in res], [f for _, f in res], fp, cfg))
 
+# %% ../nbs/10a_crossings.ipynb #e7e84f36
+def _in_B_record(pf: ProbeFeatures, # features of one probe (its sorted t_B)
+                 c: Crossing, # one of its crossings
+                 pad_s: float, # tolerance beyond the first and last B sample, s
+                ) -> bool: # whether the crossing's centre lies within the B record
+    "Whether a crossing's centre lies within `pad_s` of the span of the B time tags (always, without FGM)."
+    if "B_unavailable" in pf.flags: return not np.isnat(c.time)   # density alone: no B record to leave
+    if not len(pf.t_B) or np.isnat(c.time): return False
+    pad = np.timedelta64(int(pad_s * 1e9), "ns")
+    return bool(pf.t_B[0] - pad <= c.time <= pf.t_B[-1] + pad)
+
 # %% ../nbs/10a_crossings.ipynb #4d65291f
 def crossings_from_features(pf: ProbeFeatures, # features of one probe
                             cfg: DetectorCfg | None = None, # detector settings
@@ -451,17 +462,20 @@ def crossings_from_features(pf: ProbeFeatures, # features of one probe
     cfg = cfg or DetectorCfg()
     probe = pf.probe
     if not pf.used:
-        if all(np.isfinite(f.y).sum() < 10 for f in pf.features.values()):
-            raise NoDataError(
-                f"probe {probe}: {', '.join(pf.features)} have fewer than 10 finite samples (NaN or fill); "
-                "check the quality masks and the time range, or drop this probe"
-            )
+        n = {k: int(np.isfinite(f.y).sum()) for k, f in pf.features.items()}
+        if all(v < 10 for v in n.values()):
+            counts = ", ".join(f"{k} {v}" for k, v in n.items())
+            few = ("no finite samples (all NaN or fill)" if not any(n.values())
+                   else f"fewer than 10 finite samples each ({counts})")
+            raise NoDataError(f"probe {probe}: {', '.join(n)} have {few}; "
+                              "check the quality masks and the time range, or drop this probe")
         return CrossingList([], probe, pf.flags + ["no_boundary_contrast"], pf)
     fp = fuse_probability(pf, cfg)
     state, cand = hysteresis_states(fp.ts, fp.P, cfg)
-    return CrossingList(
-        crossings_from_states(pf, fp, state, cand, cfg), probe, pf.flags, pf, fp, state
-    )
+    crs = crossings_from_states(pf, fp, state, cand, cfg)
+    kept = [c for c in crs if _in_B_record(pf, c, cfg.smooth_s)]   # no B record there: not reported
+    flags = pf.flags + ["crossings_outside_B_dropped"] * (len(kept) < len(crs))
+    return CrossingList(kept, probe, flags, pf, fp, state)
 
 # %% ../nbs/10a_crossings.ipynb #3ea8b666
 def position_at(t_pos, # (K,) datetime64 times of the positions (MEC)

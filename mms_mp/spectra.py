@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .core import (InputError, NoDataError, as_datetime64, parse_trange, seconds_since,
+from .core import (InputError, NoDataError, datetime_tags, parse_trange, seconds_since,
                          from_seconds)
 from .layout import check_probe
 from .visualize import crossing_span, time_axis, mark_simulated, PROBE_COLORS
@@ -35,6 +35,17 @@ def _log_edges(E):
     lo, hi = 2 * lE[:, :1] - mid[:, :1], 2 * lE[:, -1:] - mid[:, -1:]
     return np.exp(np.concatenate([lo, mid, hi], axis=1))
 
+# %% ../nbs/13_spectra.ipynb #f56c3725
+def _energies(energy_eV, # (K,) or (M,K) channel energies, eV
+              shape: tuple, # (M,K) of the spectra
+             ) -> np.ndarray: # energies broadcast to `shape`, eV
+    "The energy table broadcast to the spectra's shape; InputError when it does not fit them."
+    try: return np.broadcast_to(np.asarray(energy_eV, float), shape)
+    except ValueError:
+        raise InputError(f"energy_eV of shape {np.shape(energy_eV)} does not fit spec {shape}: give "
+                         f"one energy per channel ({shape[-1]},) or one table per record "
+                         f"{shape}") from None
+
 # %% ../nbs/13_spectra.ipynb #033cae24
 def _mesh_inputs(t, energy_eV, spec):
     "(energies broadcast to spec's shape, eV; seconds since t[0]), validated."
@@ -42,7 +53,7 @@ def _mesh_inputs(t, energy_eV, spec):
     if spec.ndim != 2 or spec.shape[0] != M or M < 2:
         raise InputError(f"spec must be (M≥2, K) with one row per time tag; "
                          f"got {spec.shape} for {M} times")
-    E = np.broadcast_to(np.asarray(energy_eV, float), spec.shape)
+    E = _energies(energy_eV, spec.shape)
     if not np.all(np.isfinite(E) & (E > 0)):
         raise InputError("energy_eV must be positive and finite (eV); check the energy table")
     ts = seconds_since(t, t[0])
@@ -59,7 +70,7 @@ def spectrogram_mesh(t: np.ndarray, # (M,) record centre times, datetime64[ns], 
                     ) -> SpecMesh: # corners and cells ready for pcolormesh
     "Cell edges from time tags and a (record-varying) energy table, with NaN cells across gaps."
     import matplotlib.dates as mdates
-    t, spec = np.asarray(as_datetime64(t)).reshape(-1), np.asarray(spec, float)
+    t, spec = datetime_tags(t, "t").reshape(-1), np.asarray(spec, float)   # numbers refused
     E, ts = _mesh_inputs(t, energy_eV, spec)
     dt = np.diff(ts)
     cad = float(np.median(dt))
@@ -130,7 +141,9 @@ def _spectrogram_data(src, p, which, trange, max_records, gap_factor, simulated)
     "(SpecMesh, cell values with non-positive values blank, units, simulated) ready to draw."
     t, e, s, units, sim = _spec_inputs(src, p, which)
     sim = bool(getattr(src, "simulated", sim)) if simulated is None else simulated
-    t, e, s = _clip(np.asarray(as_datetime64(t)).reshape(-1), e, np.asarray(s, float), trange)
+    t, s = datetime_tags(t, "t").reshape(-1), np.asarray(s, float)
+    if s.ndim == 2: _energies(e, s.shape)        # refused before clipping when it does not fit
+    t, e, s = _clip(t, e, s, trange)
     m = spectrogram_mesh(*_rebin(t, e, s, max_records, gap_factor), gap_factor)
     C = np.where(m.C > 0, m.C, np.nan)             # log colour: values ≤ 0 are blank, not fake
     if not np.isfinite(C).any():
@@ -170,12 +183,28 @@ def _spectrogram(src, probe, which, ax, crossings, trange, max_records, gap_fact
     m, C, units, sim = _spectrogram_data(src, p, which, trange, max_records, gap_factor, simulated)
     pos = C[np.isfinite(C)]
     lo, hi = (vmin or np.percentile(pos, 1)), (vmax or np.percentile(pos, 99.9))
+    if lo > hi: raise InputError(f"colour limits must have vmin ≤ vmax; got {lo:.3g} and {hi:.3g}")
     if ax is None: ax = plt.subplots(figsize=(8, 2.6))[1]
     qm = ax.pcolormesh(m.X, m.Y, np.ma.masked_invalid(C), norm=LogNorm(lo, hi), cmap=cmap,
                        shading="flat")
     _spectrogram_axes(ax, qm, m, units, which, p)
     _mark_crossings(ax, crossings, p)
     return mark_simulated(ax.figure, sim)
+
+# %% ../nbs/13_spectra.ipynb #d852748e
+def _check_draw(max_records, vmin, vmax, cmap):
+    "Refuse drawing options matplotlib would reject late (a raw error) or silently misuse."
+    import matplotlib
+    whole = isinstance(max_records, (int, np.integer)) and max_records >= 1
+    if max_records is not None and not whole:
+        raise InputError(f"max_records must be a whole number ≥ 1 (or None: every record), "
+                         f"got {max_records!r}")
+    for k, v in (("vmin", vmin), ("vmax", vmax)):
+        ok = isinstance(v, (int, float, np.number)) and np.isfinite(v) and v > 0
+        if v is not None and not ok:
+            raise InputError(f"{k} must be > 0 (log colour scale) or None, got {v!r}")
+    if isinstance(cmap, str) and cmap not in matplotlib.colormaps:
+        raise InputError(f"unknown colour map {cmap!r}; use a matplotlib name such as 'viridis'")
 
 # %% ../nbs/13_spectra.ipynb #09936e33
 def fpi_spectrogram(event_or_arrays, # Event, Ei_spec/Ee_spec DataArray or (t, energy_eV, spec)
@@ -193,6 +222,7 @@ def fpi_spectrogram(event_or_arrays, # Event, Ei_spec/Ee_spec DataArray or (t, e
                    ): # matplotlib Figure
     "FPI omni-directional energy spectrogram of ions or electrons (log E, log colour, gaps blank)."
     if species not in ("i", "e"): raise InputError(f"species must be 'i' or 'e', got {species!r}")
+    _check_draw(max_records, vmin, vmax, cmap)
     return _spectrogram(event_or_arrays, probe, species, ax, crossings, trange, max_records, gap_factor,
                         simulated, vmin, vmax, cmap)
 

@@ -5,6 +5,7 @@
 # %% ../nbs/14f_stages_timing.ipynb #4f44fb62
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import replace
 
 import numpy as np
@@ -60,18 +61,41 @@ def group_normal(res: AnalysisResult, # the analysis, after `normals`
     return n0, float(np.mean(sN)) if sN else None, "hybrid_lmn (mean N of the probes)"
 
 # %% ../nbs/14f_stages_timing.ipynb #a1bb92ae
-def _timing_groups(res: AnalysisResult) -> list:
-    "Matched crossing groups seen by ≥ 2 probes with positions; GeometryError when there is none."
+def _with_positions(g, # boundary_multi.CrossingGroup
+                   ) -> tuple: # (the group cut to probes with a known position, {probe: why not})
+    "A matched group without the probes whose position at their crossing time is unknown."
+    why = {p: f"no R_{g.frame.lower()} positions were loaded for it (no readable MEC file, "
+              "and none in its FGM files)" if p not in g.positions_km
+           else "its positions do not cover its crossing time"
+           for p in g.crossings if not np.isfinite(g.positions_km.get(p, np.nan)).all()}
+    if not why: return g, {}
+    keep = [p for p in g.crossings if p not in why]
+    ref = g.ref if g.ref in keep or not keep else keep[0]
+    return replace(g, crossings={p: g.crossings[p] for p in keep}, ref=ref,
+                   positions_km={p: g.positions_km[p] for p in keep}), why
+
+# %% ../nbs/14f_stages_timing.ipynb #2bc23c8a
+def _left_out(whys: list, # {probe: why} of each group
+             ) -> list: # one sentence per probe and reason
+    "Which probes the timing left out, of how many groups, and why."
+    n = Counter((p, w) for d in whys for p, w in d.items())
+    return [f"MMS{p} left out of the timing of {k} crossing group(s): {w}"
+            for (p, w), k in n.items()]
+
+# %% ../nbs/14f_stages_timing.ipynb #565df831
+def _timing_groups(res: AnalysisResult) -> tuple:
+    "(groups seen by ≥ 2 probes with positions, notes on probes left out); GeometryError if none."
     if len(res.matched.crossings) < 2:
         have = ", ".join("MMS" + p for p in res.matched.crossings) or "none"
         raise StageSkipped(f"multi-spacecraft timing needs at least 2 probes; this analysis has "
                            f"{have}")
     if res.matched.note: raise StageSkipped(res.matched.note)
-    groups = [g for g in res.matched.groups
-              if len(g.crossings) >= 2 and len(g.positions_km) == len(g.crossings)]
-    if not groups: raise GeometryError("no crossing was matched on two or more probes with "
-                                       "positions, so timing is not possible")
-    return groups
+    cut = [_with_positions(g) for g in res.matched.groups]
+    groups, left = [g for g, _ in cut if len(g.crossings) >= 2], _left_out([w for _, w in cut])
+    if not groups:
+        raise GeometryError("no crossing was matched on two or more probes with positions, so "
+                            "timing is not possible" + "".join(f"; {s}" for s in left))
+    return groups, left
 
 # %% ../nbs/14f_stages_timing.ipynb #b7dfd2a0
 def _xy(da): # DataArray → (time datetime64[ns], values float)
@@ -124,14 +148,16 @@ def stage_timing(res: AnalysisResult, # the analysis being built (updated in pla
                 ): # [(CrossingGroup, TimingResult GSE)]
     "Constrained timing normal and speed for every crossing seen by ≥ 2 probes (`timing_normal`)."
     out, errs, cache = [], [], {}   # cache: each probe's B_L is computed once for all groups
-    for g in _timing_groups(res):
+    groups, left = _timing_groups(res)   # left: the probes without positions, and why
+    for g in groups:
         try: out.append((g,) + _constrained_timing(res, g, cfg, cache))
         except MMSMPError as e: errs.append(f"{iso_ms(g.crossings[g.ref].time)}: {e}")
-    if not out: raise GeometryError("timing failed for every matched crossing: " + "; ".join(errs))
+    if not out:
+        raise GeometryError("timing failed for every matched crossing: " + "; ".join(left + errs))
     res.timings, res.delays = [(g, t) for g, t, _ in out], [d for _, _, d in out]
     k = max(range(len(out)), key=lambda k: (out[k][1].n_spacecraft, out[k][0].confidence))
     res.timing, res.timing_group = out[k][1], out[k][0]
-    if errs: res.status["timing"].reason = "; ".join(errs)
+    if left or errs: res.status["timing"].reason = "; ".join(left + errs)
     return res.timings
 
 # %% ../nbs/14f_stages_timing.ipynb #fd937d7b
