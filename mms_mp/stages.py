@@ -160,7 +160,11 @@ def drop_reason(ev, # mms_mp.data.Event
     if ev.has(p, "B_gse"):
         n = ev[p]["B_gse"].shape[0]
         return f"all {n} samples of B_gse in its FGM files {files} are fill, NaN or outside VALIDMIN/VALIDMAX"
-    return "; ".join(dict.fromkeys(why)) or f"its FGM files {files} hold no B_gse field"
+    out = "; ".join(dict.fromkeys(why)) or f"its FGM files {files} hold no B_gse field"
+    if ev.has(p, "Ni"):   # plasma without B: the analysis needs B, but the crossings can still be found
+        out += ("; its FPI ion moments were loaded: mms_mp.detect.detect_crossings(None, None, None, "
+                "t_Ni, Ni) finds its crossings from the density alone")
+    return out
 
 # %% ../nbs/14c_stages.ipynb #ea625638
 def stage_load(res: AnalysisResult, # the analysis being built (updated in place)
