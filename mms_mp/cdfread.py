@@ -16,7 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .core import InputError, NoDataError, iso_ms, parse_trange, tt2000_to_datetime64
+from .core import (TT2000_UTC0, InputError, NoDataError, _leap_table, iso_ms, parse_trange,
+                         tt2000_to_datetime64)
 from .layout import STATE, FileInfo, Product, Var, check_probe, parse_filename, sdc_dir
 
 # %% auto #0
@@ -388,29 +389,52 @@ def time_order(t: np.ndarray, # (N,) datetime64[ns] time tags, in file order
 
 # %% ../nbs/03_cdfread.ipynb #e6a53dd6
 def _epochs(m: _Meta, prod: Product, p: str) -> tuple:
-    "(centred epochs as datetime64[ns], centring shift in s); none for an absent state epoch."
+    "(epochs as TT2000 int64 ns, centring shift in s); none for an absent state epoch."
     ep = prod.epoch.format(p=p, rate=prod.rate)
     try: vdr = m.vdr(ep)
     except ValueError:
-        if prod.part: return np.array([], "datetime64[ns]"), np.float64(0.0)  # e.g. no Epoch_state
+        if prod.part: return np.array([], np.int64), np.float64(0.0)  # e.g. no Epoch_state
         raise
-    t = tt2000_to_datetime64(m.get(ep, vdr))
-    shift = _centre_shift_s(m, ep) if prod.centre else np.float64(0.0)
-    if np.any(shift != 0):
-        t = t + np.round(np.broadcast_to(shift, t.shape) * 1e9).astype("timedelta64[ns]")
-    return t, shift
+    tt = np.asarray(m.get(ep, vdr), np.int64)
+    return tt, _centre_shift_s(m, ep) if prod.centre else np.float64(0.0)
+
+# %% ../nbs/03_cdfread.ipynb #6b56d938
+_LEAPS = _leap_table()  # (UTC day starts, TAI − UTC − 32 s), ns: built once
+
+def _utc_offset(tt: np.ndarray, # (N,) TT2000 tags, int64 ns, in file order
+                shift, # centring shift, s: one number, or one per record
+               ) -> int | None: # c (ns): centred UTC = tt + c for every tag; None when no one c serves
+    """The offset c with `tt2000_to_datetime64(tt)` + round(shift × 10⁹) ns = tt + c for every tag, when the tags
+    increase strictly, none is fill, no leap second falls between the first and the last and `shift` is one number."""
+    sh = np.asarray(shift)
+    if not len(tt) or sh.shape not in ((), (1,), tt.shape) or not sh.min() == sh.max(): return None
+    if not bool(np.all(tt[1:] > tt[:-1])): return None
+    day, extra = _LEAPS
+    i = np.searchsorted(day + extra, [tt[0], tt[-1]], side="right") - 1  # as tt2000_to_datetime64
+    if i[0] < 0 or i[0] != i[1]: return None
+    s = float(sh.reshape(-1)[0])
+    return int(TT2000_UTC0.astype(np.int64)) - int(extra[i[0]]) + (int(np.round(s * 1e9)) if s else 0)
 
 # %% ../nbs/03_cdfread.ipynb #5696d4b9
-def _window(t: np.ndarray, t0, t1) -> tuple:
-    "(record indices in [t0, t1), contiguous?, kept tags, i0, i1, `TimeOrder` or None)."
+def _window(tt: np.ndarray, # (N,) TT2000 tags, int64 ns, in file order
+            shift, # centring shift, s: one number, or one per record
+            t0: np.datetime64, t1: np.datetime64, # window, UTC
+           ) -> tuple: # (indices of the records in [t0, t1), one run?, their centred tags, TimeOrder or None)
+    "The records of a file inside [t0, t1): centred, in order (`time_order`), and their tags as datetime64[ns]."
+    c = _utc_offset(tt, shift) if not (np.isnat(t0) or np.isnat(t1)) else None
+    if c is not None:  # one offset: the window found on the raw tags, only its tags converted
+        ns = lambda x: int(np.datetime64(x, "ns").astype(np.int64)) - c
+        i0, i1 = np.searchsorted(tt, ns(t0), "left"), np.searchsorted(tt, ns(t1), "left")
+        return range(i0, i1), bool(i1 > i0), (tt[i0:i1] + c).view("datetime64[ns]"), None
+    t = tt2000_to_datetime64(tt)
+    if np.any(shift != 0):
+        t = t + np.round(np.broadcast_to(shift, t.shape) * 1e9).astype("timedelta64[ns]")
     order, rep = time_order(t)
     ts = t[order] if rep is not None else t
     i0, i1 = np.searchsorted(ts, t0, "left"), np.searchsorted(ts, t1, "left")
     idx = order[i0:i1]
-    if not len(idx): return idx, False, ts, i0, i1, rep
-    one_run = idx[-1] - idx[0] + 1 == len(idx) and bool(np.all(np.diff(idx) == 1))
-    steps_one = rep is None or one_run
-    return idx, steps_one, ts, i0, i1, rep
+    run = rep is None or idx[-1] - idx[0] + 1 == len(idx) and bool(np.all(np.diff(idx) == 1)) if len(idx) else False
+    return idx, run, ts[i0:i1], rep
 
 # %% ../nbs/03_cdfread.ipynb #0e0713ec
 def _read_vars(m: _Meta, prod: Product, p: str, idx, contiguous: bool, raw: bool) -> tuple:
@@ -458,8 +482,8 @@ def read_product_file(info: FileInfo, # a file found by find_local_files (with .
     try:
         m = _open(info.path, keep=prod.key in STATE)
         _check_identity(m, info)
-        t, shift = _epochs(m, prod, info.probe)
-        idx, contiguous, ts, i0, i1, rep = _window(t, t0, t1)
+        tt, shift = _epochs(m, prod, info.probe)
+        idx, contiguous, times, rep = _window(tt, shift, t0, t1)
         sim = str(m.att("MMS_MP_SIMULATED", 0) or "").strip().lower() == "true"
         arrays, fill, oor = _read_vars(m, prod, info.probe, idx, contiguous, raw)
     except _Rejected as e:
@@ -469,7 +493,7 @@ def read_product_file(info: FileInfo, # a file found by find_local_files (with .
                           f"or truncated: delete it and download it again (source='sdc')") from None
     r = (rep.n_duplicates, rep.n_backward, rep.n_nat) if rep is not None else (0, 0, 0)
     drop = rep.n_dropped if rep is not None else 0
-    return FileBlock(info, ts[i0:i1], arrays, fill, _one_shift(shift), *r, sim, oor, drop)
+    return FileBlock(info, times, arrays, fill, _one_shift(shift), *r, sim, oor, drop)
 
 # %% ../nbs/03_cdfread.ipynb #d8b3a94e
 _LOADERS = {"fgm": "mms_load_fgm", "fpi": "mms_load_fpi", "hpca": "mms_load_hpca",

@@ -137,8 +137,10 @@ def _names_cover(files: list, prod: Product, t0, t1) -> bool:
 # %% ../nbs/03_data.ipynb #56616921
 def _median_step_at_least(n: np.ndarray, # (N,) int64 times, ns, N ≥ 2
                           k: int, # threshold, ns
+                          twice: int | None = None, # even N − 1: the two middle steps' sum to reach (None: 2k)
                          ) -> bool: # np.median(np.diff(n)) >= k, decided by counting steps below k
-    "The median-step test of `covers` without a sort or an N-sized temporary (the same answer as np.median)."
+    """The median-step test of `covers` without a sort or an N-sized temporary (the same answer as np.median).
+    `twice` sets the even case's test apart, e.g. 10 × median ≥ g: k = ⌈g/10⌉, twice = ⌈g/5⌉."""
     m, C = len(n) - 1, 65536
     c, lo, hi = 0, -np.inf, np.inf   # steps < k; the largest of them; the smallest step ≥ k
     for i in range(0, m, C):
@@ -149,7 +151,7 @@ def _median_step_at_least(n: np.ndarray, # (N,) int64 times, ns, N ≥ 2
         if not s.all(): hi = min(hi, int(d[~s].min()))
     h = m // 2
     if m % 2: return c <= h                  # odd: the middle step itself
-    return c < h or (c == h and lo + hi >= 2 * k)   # even: the mean of the two middle steps (exact in float64)
+    return c < h or (c == h and lo + hi >= (2 * k if twice is None else twice))   # even: the two middle steps
 
 # %% ../nbs/03_data.ipynb #65aa1f1d
 def covers(time: np.ndarray, # (N,) datetime64[ns] sample times
@@ -310,10 +312,14 @@ def largest_gap(time: np.ndarray, # (N,) datetime64[ns] sample times, N ≥ 2
     "The largest step between samples, when it is a gap as `covers` counts one (> max(1 s, 10 median steps))."
     if len(time) < 2: return None
     n = np.asarray(time, "datetime64[ns]").view(np.int64)
-    d = np.diff(n)
-    i = int(np.argmax(d))
-    if d[i] <= max(10**9, 10 * np.median(d)): return None   # no gap inside: the data end early or start late
-    return [iso_ms(time[i]), iso_ms(time[i + 1]), float(d[i]) / 1e9]
+    m, C, g, i = len(n) - 1, 65536, 0, 0  # the first largest step, in cache-sized chunks
+    for j in range(0, m, C):
+        d = n[j + 1:min(j + C, m) + 1] - n[j:min(j + C, m)]
+        a = int(d.argmax())
+        if j == 0 or d[a] > g: g, i = int(d[a]), j + a
+    # no gap inside (the data end early or start late): g ≤ max(1 s, 10 × median step)
+    if g <= 10**9 or _median_step_at_least(n, -(-g // 10), -(-g // 5)): return None
+    return [iso_ms(time[i]), iso_ms(time[i + 1]), float(g) / 1e9]
 
 def _loaded_entry(p: str, ins: str, prod: Product, pdata: ProductData, reason: str,
                   covers_window: bool, errors: list) -> dict:

@@ -470,3 +470,22 @@ def test_partial_coverage_names_the_simulators_gap():
     assert dur <= g["largest_gap"][2] <= dur + 2 * 0.0625
     assert g["largest_gap"][0] in str(rec[0].message)
     assert all(x["largest_gap"] is None for x in ev.loaded if x["covers_window"])
+
+
+def test_largest_gap_is_the_median_rule_exactly():
+    "largest_gap (chunked, median by counting) against the plain rule: first largest step > max(1 s, 10 × median)."
+    from mms_mp.core import iso_ms
+    from mms_mp.data import largest_gap
+    def plain(t):
+        d = np.diff(t.view(np.int64))
+        i = int(np.argmax(d))
+        if d[i] <= max(10**9, 10 * np.median(d)): return None
+        return [iso_ms(t[i]), iso_ms(t[i + 1]), float(d[i]) / 1e9]
+    rng = np.random.default_rng(5)
+    t0 = np.datetime64("2019-01-27T12:00", "ns")
+    for n in (2, 3, 4, 5, 8, 9, 70_000, 140_001):
+        for _ in range(6):
+            steps = rng.integers(1, 4, n - 1) * rng.choice([10**8, 15 * 10**7, 3 * 10**8])
+            if n > 2: steps[rng.integers(0, n - 1, rng.integers(1, 3))] = rng.choice([10**9, 2 * 10**9, 10 * np.median(steps), 10 * np.median(steps) + 1])
+            t = t0 + np.concatenate([[0], np.cumsum(steps)]).astype("timedelta64[ns]")
+            assert largest_gap(t) == plain(t), n
