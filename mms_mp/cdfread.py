@@ -5,6 +5,7 @@
 # %% ../nbs/03_cdfread.ipynb #44a9cdbf
 from __future__ import annotations
 
+import bisect
 import io
 import os
 import sys
@@ -262,7 +263,7 @@ def _fill_index(raw, fv, ext=None) -> np.ndarray | None:
     raw = np.asarray(raw)
     if raw.size == 0: return None
     fv = None if fv is None else float(np.ravel(fv)[0])
-    other = fv is not None and fv > -1e30 and np.isfinite(fv)  # a FILLVAL that ≤ −1e30 misses
+    other = fv is not None and fv > -1e30 and math.isfinite(fv)  # a FILLVAL that ≤ −1e30 misses
     mn, mx = _extremes(raw) if ext is None else ext  # ext: (min, max) of raw, when known
     if other:  # a FILLVAL outside [min, max] equals no value (NaN min/max: tested below)
         fc = np.asarray(fv).astype(raw.dtype)
@@ -400,20 +401,24 @@ def _epochs(m: _Meta, prod: Product, p: str) -> tuple:
 
 # %% ../nbs/03_cdfread.ipynb #6b56d938
 _LEAPS = _leap_table()  # (UTC day starts, TAI − UTC − 32 s), ns: built once
+_LEAP_AT = (_LEAPS[0] + _LEAPS[1]).tolist()  # the same instants as TT2000, ns (what tt2000_to_datetime64 searches)
+_UTC0_NS = int(TT2000_UTC0.astype(np.int64))
 
 def _utc_offset(tt: np.ndarray, # (N,) TT2000 tags, int64 ns, in file order
                 shift, # centring shift, s: one number, or one per record
                ) -> int | None: # c (ns): centred UTC = tt + c for every tag; None when no one c serves
     """The offset c with `tt2000_to_datetime64(tt)` + round(shift × 10⁹) ns = tt + c for every tag, when the tags
     increase strictly, none is fill, no leap second falls between the first and the last and `shift` is one number."""
-    sh = np.asarray(shift)
-    if not len(tt) or sh.shape not in ((), (1,), tt.shape) or not sh.min() == sh.max(): return None
-    if not bool(np.all(tt[1:] > tt[:-1])): return None
-    day, extra = _LEAPS
-    i = np.searchsorted(day + extra, [tt[0], tt[-1]], side="right") - 1  # as tt2000_to_datetime64
-    if i[0] < 0 or i[0] != i[1]: return None
-    s = float(sh.reshape(-1)[0])
-    return int(TT2000_UTC0.astype(np.int64)) - int(extra[i[0]]) + (int(np.round(s * 1e9)) if s else 0)
+    if not len(tt): return None
+    if isinstance(shift, float): s = shift
+    else:
+        sh = np.asarray(shift)
+        if sh.shape not in ((), (1,), tt.shape) or not sh.min() == sh.max(): return None
+        s = float(sh.reshape(-1)[0])
+    if not s == s or not bool(np.all(tt[1:] > tt[:-1])): return None  # NaN shift; tags out of order
+    i = bisect.bisect_right(_LEAP_AT, int(tt[0])) - 1  # as tt2000_to_datetime64's searchsorted
+    if i < 0 or bisect.bisect_right(_LEAP_AT, int(tt[-1])) - 1 != i: return None
+    return _UTC0_NS - int(_LEAPS[1][i]) + (int(np.round(s * 1e9)) if s else 0)
 
 # %% ../nbs/03_cdfread.ipynb #5696d4b9
 def _window(tt: np.ndarray, # (N,) TT2000 tags, int64 ns, in file order

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
+import math
+
 import numpy as np
 import pandas as pd
 import xarray as xr
@@ -49,7 +51,7 @@ def _join_index(parts: list, starts, w: int, n: int, order) -> np.ndarray | None
 def _join_var(blocks: list, k: str, starts, n: int, isint: bool, order) -> tuple:
     "Variable `k` of all blocks as one (n,...) array (fill → NaN, `order`ed) and its fill indices."
     shape = next(x.arrays[k] for x in blocks if k in x.arrays).shape[1:]
-    w = int(np.prod(shape, dtype=int))
+    w = math.prod(shape)
     a = np.empty((n,) + shape, np.int64 if isint else np.float64)  # converted straight into place
     for b, s0 in zip(blocks, starts):
         a[s0:s0 + len(b.time)] = b.arrays[k] if k in b.arrays else (0 if isint else np.nan)
@@ -88,7 +90,7 @@ def read_product(files: list, # FileInfo list from find_local_files (one product
         first = next(x.arrays[k] for x in blocks if k in x.arrays)
         isint = k in flags or np.issubdtype(first.dtype, np.integer)  # raw flags: converted here
         arrays[k], fill[k] = _join_var(blocks, k, starts, len(t), isint, order)
-    ws = {k: int(np.prod(a.shape[1:], dtype=int)) for k, a in arrays.items()}
+    ws = {k: math.prod(a.shape[1:]) for k, a in arrays.items()}
     oor = {k: _join_index([b.out_of_range.get(k) for b in blocks], starts, ws[k], len(t), order)
            for k in arrays}
     oor = {k: i for k, i in oor.items() if i is not None}
@@ -220,7 +222,7 @@ def product_quantities(pd_: ProductData, # one product read by read_product
             dvars[v.name] = (("time",), a, attrs)
             qc[v.name] = dict(n=N, nonzero=int(np.count_nonzero(a)), invalidating=nbad)
             continue
-        w = int(np.prod(a.shape[1:], dtype=int))
+        w = math.prod(a.shape[1:])
         if v.kind == "vector4":
             fi, oi = _columns(fi, w, v.col), _columns(oi, w, v.col)
             a = a[:, v.col] if v.col is not None else a[:, :3]
@@ -257,7 +259,7 @@ def _take(pdata: ProductData, i0: int, i1: int) -> ProductData:
         if f is None: return None
         f = f[(f >= i0 * w) & (f < i1 * w)] - i0 * w
         return f if len(f) else None
-    ws = {k: int(np.prod(a.shape[1:], dtype=int)) for k, a in pdata.arrays.items()}
+    ws = {k: math.prod(a.shape[1:]) for k, a in pdata.arrays.items()}
     return replace(pdata, time=pdata.time[i0:i1],
                    arrays={k: a[i0:i1] for k, a in pdata.arrays.items()},
                    fill={k: cut(f, ws[k]) for k, f in pdata.fill.items()},
