@@ -346,17 +346,23 @@ class FileInfo:
     def version_str(self) -> str: return ".".join(map(str, self.version))
 
 # %% ../nbs/01_layout.ipynb #d5e8515b
-def parse_filename(name, # file name or path
-                  ) -> FileInfo | None: # None when the name is not an MMS L2 CDF name
-    "Parse an SDC L2 file name (anchored regex: `.part`, backups and other names give None)."
-    path = Path(name)
-    m = _NAME_RE.match(path.name)
+def _parse_name(name: str) -> tuple | None:
+    "(probe, instrument, rate, datatype, file-name time, version) of an SDC L2 file name; None for others."
+    m = _NAME_RE.match(name)
     if not m: return None
     p, ins, rate, dt, ts, *v = m.groups()
     hms = f"{ts[8:10] or '00'}:{ts[10:12] or '00'}:{ts[12:14] or '00'}"
     t = np.datetime64(f"{ts[:4]}-{ts[4:6]}-{ts[6:8]}T{hms}", "s")
+    return p, ins, rate, dt or "", t, tuple(map(int, v))
+
+def parse_filename(name, # file name or path
+                  ) -> FileInfo | None: # None when the name is not an MMS L2 CDF name
+    "Parse an SDC L2 file name (anchored regex: `.part`, backups and other names give None)."
+    path = Path(name)
+    f = _parse_name(path.name)
+    if f is None: return None
     full = path if path.parent != Path(".") else None
-    return FileInfo(path.name, p, ins, rate, dt or "", t, tuple(map(int, v)), full)
+    return FileInfo(path.name, *f, full)
 
 # %% ../nbs/01_layout.ipynb #f6d0c16d
 def search_dirs(root, # data root
@@ -380,11 +386,8 @@ def _scan(d: Path, probe: str, prod: Product) -> list[FileInfo]:
     except (FileNotFoundError, NotADirectoryError): return []
     out = []
     for e in it:
-        fi = parse_filename(e.name)
-        ours = fi and (fi.probe, fi.instrument, fi.rate, fi.datatype) == (probe, *prod.key)
-        if ours and e.is_file():
-            out.append(FileInfo(fi.name, fi.probe, fi.instrument, fi.rate, fi.datatype, fi.time,
-                                fi.version, Path(e.path)))
+        f = _parse_name(e.name)
+        if f and f[:4] == (probe, *prod.key) and e.is_file(): out.append(FileInfo(e.name, *f, Path(e.path)))
     return out
 
 # %% ../nbs/01_layout.ipynb #c7e47525
@@ -411,10 +414,8 @@ def find_local_files(root, # data root (SDC layout)
     t0, t1 = parse_trange(trange)
     dirs = search_dirs(root, p, prod, (t0, t1))
     files = latest_versions([f for d in dirs for f in _scan(d, p, prod)])
-    ft = np.array([f.time for f in files], "datetime64[s]").astype("datetime64[ns]")
-    inside = (ft >= t0) & (ft < t1)
     reach = t0 - np.timedelta64(int(prod.max_span_s * 1e9), "ns")
-    before = np.flatnonzero((ft < t0) & (ft > reach))
-    keep = inside.copy()
-    if len(before) and not (ft == t0).any(): keep[before[-1]] = True
+    keep = [t0 <= f.time < t1 for f in files]  # named inside the window (a few files: no arrays)
+    before = [i for i, f in enumerate(files) if reach < f.time < t0]
+    if before and not any(f.time == t0 for f in files): keep[before[-1]] = True  # the last one reaches in
     return [f for f, k in zip(files, keep) if k]
