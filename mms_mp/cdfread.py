@@ -51,6 +51,15 @@ class FileBlock:
     out_of_range: dict = field(default_factory=dict) # CDF name -> flat indices outside VALIDMIN/MAX
     n_dropped: int = 0 # records of a block jumping back in time, dropped
 
+# %% ../nbs/03_cdfread.ipynb #c0a7e5d1
+def _chain_end(pos: int, # offset of the next record of a linked list in a CDF
+               seen: set, # offsets walked so far (added to)
+              ) -> bool: # True: stop, the list has no more records
+    "Whether a CDF linked list ends (offset 0) or returns to a record walked: what a damaged count hides."
+    if pos == 0 or pos in seen: return True
+    seen.add(pos)
+    return False
+
 # %% ../nbs/03_cdfread.ipynb #c986176d
 class _Meta:
     """Variable descriptors and attribute entries of one open CDF, each linked list walked once.
@@ -64,13 +73,15 @@ class _Meta:
         try:
             # MMS L2 files have zVariables only
             if cdf._num_rvariable: raise AttributeError("rVariables")
-            pos = cdf._first_zvariable
+            pos, seen = cdf._first_zvariable, set()
             for k in range(cdf._num_zvariable):
+                if _chain_end(pos, seen): break  # a damaged count would walk up to 2³¹ records
                 nm, nxt = cdf._read_vdr_fast(pos)
                 self.vars.setdefault(nm.strip().lower(), (k, pos))
                 pos = nxt
-            pos = cdf._first_adr
+            pos, seen = cdf._first_adr, set()
             for _ in range(cdf._num_att):
+                if _chain_end(pos, seen): break
                 nm, nxt = cdf._read_adr_fast(pos)
                 self.atts.setdefault(nm.strip().lower(), []).append(pos)
                 pos = nxt
@@ -115,8 +126,9 @@ class _Meta:
             if (adr.scope == 1) != glob: continue
             n, p, mx = (adr.num_gr_entry, adr.first_gr_entry, adr.max_gr_entry) if glob else \
                        (adr.num_z_entry, adr.first_z_entry, adr.max_z_entry)
-            where = {}
+            where, seen = {}, set()
             for _ in range(n):  # cdflib's walk: the first entry of each number counts
+                if _chain_end(p, seen): break
                 num, nxt = self.cdf._read_aedr_fast(p)
                 where.setdefault(num, p)
                 p = nxt

@@ -489,3 +489,36 @@ def test_largest_gap_is_the_median_rule_exactly():
             if n > 2: steps[rng.integers(0, n - 1, rng.integers(1, 3))] = rng.choice([10**9, 2 * 10**9, 10 * np.median(steps), 10 * np.median(steps) + 1])
             t = t0 + np.concatenate([[0], np.cumsum(steps)]).astype("timedelta64[ns]")
             assert largest_gap(t) == plain(t), n
+
+
+def _patched(src, dst, at: int, value: int):
+    "A copy of `src` with the 4-byte big-endian integer at byte `at` set to `value`."
+    b = bytearray(src.read_bytes())
+    b[at:at + 4] = value.to_bytes(4, "big")
+    dst.write_bytes(b)
+    return dst
+
+
+def test_a_damaged_list_count_ends_the_walk_where_the_list_ends(tmp_path):
+    """A count of 2²⁰ variables (GDR) or FILLVAL entries (ADR) where the file has ~30: the reader's walk stops at
+    the list's end (offset 0), not after 2²⁰ reads (before: a hang of minutes to hours)."""
+    import cdflib
+    from mms_mp.cdfread import _Meta
+    from mms_mp.synthetic import demo_event_dir
+    src = next(p for p in sorted(demo_event_dir().rglob("mms1/**/*.cdf")) if "fgm" in p.name)
+    good = _Meta(cdflib.CDF(str(src)))
+    nm = next(iter(good.vars))
+    want = [good.att(a, nm) for a in ("FILLVAL", "UNITS")]
+    gdr = int.from_bytes(src.read_bytes()[12:20], "big")
+    adr = good.atts["fillval"][0]
+    for at in (gdr + 60, adr + 56):  # the GDR's zVariable count; FILLVAL's count of zVariable entries
+        calls, real = [0], cdflib.cdfread.CDF._read_aedr_fast
+        def count(*a):
+            calls[0] += 1
+            return real(*a)
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(cdflib.cdfread.CDF, "_read_aedr_fast", count)
+            m = _Meta(cdflib.CDF(str(_patched(src, tmp_path / "bad.cdf", at, 2**20))))
+            assert m.vars == good.vars
+            assert [m.att(a, nm) for a in ("FILLVAL", "UNITS")] == want
+        assert calls[0] < 1000
