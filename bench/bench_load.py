@@ -192,7 +192,7 @@ def run(work):
              "- `bare_to_datetime`: the same with `cdflib.cdfepoch.to_datetime`.",
              "- `bare_pycdfpp`: the bare read with pycdfpp (`load`, `.values` of the same variables, same TT2000 conversion).",
              "- `pyspedas`: pySPEDAS 2.2.1 `mms_load_*` with `no_update=True`, explicit datatype, `notplot=True`, `latest_version=True`.",
-             *([f"- `load_event_before`: `load_event` of the older mms_mp in `--before` ({a.before}), same rounds (it hashes every file on every read)."] if a.before else []),
+             *([f"- `load_event_before`: `load_event` of the older mms_mp in `--before` ({a.before}), same rounds (warm: the digest cache of that code, where it has one)."] if a.before else []),
              "",
              f"Each row: {a.rounds} subprocesses (one per round, rounds interleaved across readers), each with one warm-up read then {a.repeat} timed reads; "
              "best and median over all timed reads. Ratio = best / best of `bare`. "
