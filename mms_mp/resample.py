@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .core import InputError, clean_times, from_seconds, seconds_since
+from .core import InputError, check_count, clean_times, from_seconds, seconds_since
 
 # %% auto #0
 __all__ = ['parse_cadence', 'bridgeable', 'bin_average', 'interp_nogap', 'Merged', 'merge_vars']
@@ -174,10 +174,8 @@ def _span(series, # [(N,) float s] one per variable
 def _grid(series, cadence, t_range, kind):
     "Uniform grid (float s since 1970 / float origin) over t_range or the union of the series."
     lo, hi = _span(series, t_range, kind)
-    n = int(np.floor((hi - lo) / cadence + 1e-9)) + 1
-    if n > 50_000_000:
-        raise InputError(f"the grid would have {n} points; use a coarser cadence or a shorter "
-                         "t_range")
+    n = check_count(np.floor((hi - lo) / cadence + 1e-9) + 1, "the grid",   # a float: no overflow
+                    "use a coarser cadence or a shorter t_range")
     return lo + cadence * np.arange(n)
 
 # %% ../nbs/07_resample.ipynb #c29b013c
