@@ -136,7 +136,8 @@ def nested_scan(t, # (N,) datetime64 sample times
     if not (f.ndim == 1 and f.size and np.all(np.isfinite(f) & (f > 0))):
         raise InputError("factors are window lengths in layer durations: at least one, finite "
                          f"and > 0; got {factors!r}")
-    half = f * max(duration_s, 0.0) / 2
+    dur = float(duration_s) if np.isfinite(duration_s) else np.nan   # inf: no window, as NaN
+    half = f * max(dur, 0.0) / 2
     wins = np.unique(np.column_stack([np.maximum(-half, lo), np.minimum(half, hi)]), axis=0)
     if is_sorted is None: is_sorted = bool(np.all(t[1:] >= t[:-1]))
     tb = _stretch_tau(t, B, c, wins, lo, hi) if is_sorted else None

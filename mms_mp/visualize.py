@@ -170,10 +170,11 @@ def figure_png(fig, # matplotlib Figure
 # %% ../nbs/12_visualize.ipynb #4f3f1284
 def dynamic_pressure(Ni: np.ndarray, # (N,) ion density, cm⁻³
                      Vi: np.ndarray, # (N,3) ion bulk velocity, km/s, any frame (only |V| is used)
-                    ) -> np.ndarray: # (N,) dynamic pressure m_p N |V|², nPa
+                    ) -> np.ndarray: # (N,) dynamic pressure m_p N |V|², nPa (NaN where N < 0)
     "Proton dynamic pressure in nPa from density (cm⁻³) and velocity (km/s)."
-    Vi = np.asarray(Vi, float)
-    return M_P_KG * 1e6 * np.asarray(Ni, float) * np.sum(Vi**2, axis=-1) * 1e6 * 1e9
+    Vi, Ni = np.asarray(Vi, float), np.asarray(Ni, float)
+    Ni = np.where(Ni >= 0, Ni, np.nan)   # a negative density is no density: NaN, not a negative pressure
+    return M_P_KG * 1e6 * Ni * np.sum(Vi**2, axis=-1) * 1e6 * 1e9
 
 # %% ../nbs/12_visualize.ipynb #ad3cd647
 def _vn_triplet(x, # (t, V_N[, σ]) in km/s, or an mms_mp.electric.NormalVelocity

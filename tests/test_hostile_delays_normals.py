@@ -229,3 +229,16 @@ def test_minvar_correlated_sigma_of_another_B():
 def test_minvar_autocorr_time_needs_a_1d_series(x):
     with pytest.raises(InputError, match="autocorr_time"):
         autocorr_time(x)
+
+
+def test_infinite_layer_duration_gives_a_flagged_fallback_without_warnings():
+    "duration_s=inf used to build NaT windows with a RuntimeWarning; now it is handled as an unknown duration."
+    import warnings as _w
+    from mms_mp.normals import crossing_normal
+    from mms_mp.toy import TOY_LMN, toy_probe
+    toy, _ = toy_probe()
+    with _w.catch_warnings():
+        _w.simplefilter("error")
+        cn = crossing_normal(toy["t_B"], toy["B"], toy["t_B"][2000], np.inf, TOY_LMN)
+    assert cn.method.startswith("fallback") and "no_mva_window" in cn.flags
+    assert not np.isnat(np.asarray(cn.window, "datetime64[ns]")).any()

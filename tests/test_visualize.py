@@ -327,3 +327,10 @@ def test_crossing_marks_are_named_once_and_overview_ticks_are_concise():
     ticks = [x.get_text() for x in fig.axes[-1].get_xticklabels() if x.get_text()]
     assert ticks and not any(" " in x for x in ticks), ticks           # 12:44 (or :30), never "27 12:44"
     plt.close(fig)
+
+
+def test_dynamic_pressure_of_a_negative_density_is_nan():
+    "A negative density (a bad sample) gives NaN, not a negative pressure; 1 cm⁻³ at 400 km/s is 0.2676 nPa."
+    from mms_mp.visualize import dynamic_pressure
+    p = dynamic_pressure([-1.0, 1.0], [[400.0, 0, 0], [400.0, 0, 0]])
+    assert np.isnan(p[0]) and abs(p[1] - 0.26762) < 1e-4
