@@ -9,8 +9,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .core import (InputError, FrameError, GeometryError, NoDataError, check_frame, gse_gsm_angle,
-                         gse_to_gsm, gsm_to_gse, parse_trange, seconds_since, R_E_KM)
+from .core import (InputError, FrameError, GeometryError, NoDataError, check_frame, check_sigma,
+                         gse_gsm_angle, gse_to_gsm, gsm_to_gse, parse_trange, seconds_since, R_E_KM)
 from .minvar import MVAResult, correlated_sigma, mva, x1_cone_deg
 
 # %% auto #0
@@ -35,16 +35,6 @@ def _finite(x, # a number given by the user
     try: v = float(x)
     except (TypeError, ValueError): v = np.nan
     if not np.isfinite(v): raise InputError(f"{what} must be a finite number, got {x!r}")
-    return v
-
-def _sigma_deg(s, # a 1σ angle given by the user
-               what: str, # its name, for messages
-              ) -> float: # s as a float, deg
-    "A 1σ angle: NaN (unknown) or finite and ≥ 0 deg; InputError otherwise."
-    try: v = float(s)
-    except (TypeError, ValueError): v = -1.0
-    if not (np.isnan(v) or 0 <= v < np.inf):
-        raise InputError(f"{what} must be ≥ 0 deg (or NaN: unknown), got {s!r}")
     return v
 
 # %% ../nbs/04a_coords.ipynb #8572d484
@@ -242,7 +232,7 @@ def lmn_from_vectors(L, # (3,) approximate L direction, `frame`
                      sigma_N_deg: float = np.nan, # uncertainty of N if known, deg
                     ) -> LMN: # orthonormal right-handed triad [L; M; N], method "user"
     "Triad from a given normal and an approximate L (projected ⊥ N); M = N × L."
-    s = _sigma_deg(sigma_N_deg, "sigma_N_deg")
+    s = check_sigma(sigma_N_deg, "sigma_N_deg", "deg", unknown_ok=True)
     return _triad(_vec3(L, "L"), _vec3(N, "N"), check_frame(frame, frame, "L, N"), method="user",
                   reason="user-supplied L and N", sigma_N_deg=s)
 

@@ -56,14 +56,15 @@ def check_positive(x, # the value given
 def check_sigma(x, # the 1σ given
                 name: str, # the argument's name, for the message
                 unit: str = "", # its unit, for the message
+                unknown_ok: bool = False, # NaN allowed, meaning "unknown"
                ) -> float: # x as a float
-    "x as a float if it is a finite number ≥ 0 (a 1σ), else `InputError` naming the argument."
-    try: v = float(x) if np.ndim(x) == 0 and not isinstance(x, (str, bytes)) else np.nan
-    except (TypeError, ValueError): v = np.nan
-    if not (np.isfinite(v) and v >= 0):
-        u = f" {unit}" if unit else ""
-        raise InputError(f"{name} must be a finite number ≥ 0{u} (a 1σ), got {x!r}")
-    return v
+    "x as a float if it is a finite number ≥ 0 (a 1σ; or NaN if `unknown_ok`), else `InputError` naming it."
+    try: v = float(x) if np.ndim(x) == 0 and not isinstance(x, (str, bytes)) else None
+    except (TypeError, ValueError): v = None
+    if v is not None and (np.isfinite(v) and v >= 0 or unknown_ok and np.isnan(v)): return v
+    u = f" {unit}" if unit else ""
+    if unknown_ok: raise InputError(f"{name} must be ≥ 0{u} and finite, or NaN (unknown), got {x!r}")
+    raise InputError(f"{name} must be a finite number ≥ 0{u} (a 1σ), got {x!r}")
 
 def check_count(n: float, # points (or windows) the arguments would make a function build
                 what: str, # what they are, e.g. "the correlation grid"

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .core import (MAX_POINTS, InputError, as_datetime64, check_count, check_positive, clean_times,
-                         from_seconds, iso_ms, seconds_since)
+                         datetime_tags, from_seconds, iso_ms, seconds_since)
 from .minvar import autocorr_time
 from .multispacecraft import positions_at
 from .resample import interp_nogap
@@ -19,17 +19,6 @@ from .resample import interp_nogap
 __all__ = ['MAX_GRID', 'DelayResult', 'crossing_delays', 'GroupDelays', 'group_delays', 'AlignedStack', 'stack_aligned']
 
 # %% ../nbs/05a_delays.ipynb #d0b65f77
-def _times(t, # (N,) time tags: datetime64 of any unit, or ISO strings
-           probe, # label for messages
-          ) -> np.ndarray: # (N,) datetime64[ns] (no copy when t already is)
-    "Time tags as datetime64[ns]; numbers are refused (float seconds carry no origin)."
-    t = np.asarray(t)
-    if t.dtype.kind in "biufc":
-        raise InputError(f"series for {probe}: times must be datetime64 or ISO strings, got "
-                         f"{t.dtype} numbers; convert float seconds with "
-                         "mms_mp.core.from_seconds(s, t0)")
-    return t if t.dtype == "datetime64[ns]" else np.asarray(as_datetime64(t))
-
 def _repaired(t: np.ndarray, # (N,) datetime64[ns] times, not strictly increasing
               y: np.ndarray, # (N,) or (N,K) values
               probe, # label for the note
@@ -54,7 +43,7 @@ def _series(x, # (t, y) pair, or a 1-D xarray.DataArray with dim "time"
         except (TypeError, ValueError):
             raise InputError(f"series for {probe}: pass (t, y) or an xarray.DataArray with dim "
                              "'time'") from None
-    t, y = _times(t, probe), np.asarray(y, float)
+    t, y = datetime_tags(t, f"series for {probe}"), np.asarray(y, float)
     if y.ndim != 1 or y.shape != t.shape:
         raise InputError(f"series for {probe}: need a 1-D scalar y with one value per time, got t {t.shape}, "
                          f"y {y.shape}; pass one component (e.g. B_L) or a magnitude")
@@ -444,7 +433,7 @@ def _around(x, # (t datetime64, y) pair or a DataArray with dim "time"
     "A series cut to [−before, after] s around its crossing, on τ = t − tc (times repaired)."
     if hasattr(x, "dims"): t, y = x["time"].values, np.asarray(x.values, float)
     else: t, y = x[0], np.asarray(x[1], float)
-    t = _times(t, probe)
+    t = datetime_tags(t, f"series for {probe}")
     if not np.all(t[1:] > t[:-1]): t, y = _repaired(t, y, probe, notes)
     ts = seconds_since(t, tc)
     lo = max(int(np.searchsorted(ts, -before, side="right")) - 1, 0)

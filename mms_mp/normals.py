@@ -9,7 +9,8 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from .core import (InputError, as_datetime64, check_frame, clean_times, from_seconds, iso_ms,
+from .core import (InputError, as_datetime64, check_frame, check_sigma, clean_times, datetime_tags,
+                         from_seconds, iso_ms,
                          seconds_since)
 from .minvar import MIN_SAMPLES, autocorr_time, window_mva, x1_cone_deg
 
@@ -39,12 +40,6 @@ class NestedScan:
             return self.eigenvalues[:, 1] / self.eigenvalues[:, 2]
 
 # %% ../nbs/04b_normals.ipynb #c2a9d1e0
-def _ns(t, # (N,) times: datetime64 of any unit, or ISO strings
-       ) -> np.ndarray: # datetime64[ns] (no copy when t already is)
-    "Times as datetime64[ns] without copying an array that already is one."
-    a = np.asarray(t)
-    return a if a.dtype == np.dtype("datetime64[ns]") else np.asarray(as_datetime64(t))
-
 def _field(t, # (N,) times: datetime64 or ISO strings
            B, # (N,3) field, nT
           ) -> tuple: # (datetime64[ns] times, float (N,3) B), no copies when they already are
@@ -52,7 +47,7 @@ def _field(t, # (N,) times: datetime64 or ISO strings
     try: B = np.asarray(B, float)
     except (TypeError, ValueError):
         raise InputError("B must be numeric (N,3) vectors in nT") from None
-    t = _ns(t)
+    t = datetime_tags(t, "t")
     if B.ndim != 2 or B.shape[1] != 3:
         raise InputError(f"B must be an (N,3) array of vectors in nT, got shape {B.shape}; "
                          "stack the components as columns")
@@ -325,7 +320,7 @@ def local_scale(t, # (N,) datetime64 sample times (sorted)
                 n_iter: int = 8, # most iterations
                ) -> float: # the layer's own duration along L, s (NaN: not measurable)
     "The layer's own time scale |ΔB_L| / max|dB_L/dt|, iterated from D0 until it settles within 25 %."
-    c, t = as_datetime64(centre), _ns(t)
+    c, t = as_datetime64(centre), datetime_tags(t, "t")
     lo, hi = (s * np.inf if x is None else seconds_since(x, c) for s, x in zip((-1, 1), limits))
     lo, hi = max(lo, seconds_since(t[0], c)), min(hi, seconds_since(t[-1], c))
     D = float(D0)
@@ -392,9 +387,7 @@ def _options(sigma_ref_deg, # 1σ of the reference normal, deg (NaN: unknown)
              min_windows, # fewest windows in a stable plateau
             ):
     "Refuse a negative or infinite σ_ref and a plateau of fewer than one window."
-    if not (np.isnan(sigma_ref_deg) or 0 <= sigma_ref_deg < np.inf):
-        raise InputError("sigma_ref_deg must be ≥ 0 and finite, or NaN (unknown), got "
-                         f"{sigma_ref_deg!r}")
+    check_sigma(sigma_ref_deg, "sigma_ref_deg", "deg", unknown_ok=True)
     whole = isinstance(min_windows, (int, np.integer)) and not isinstance(min_windows, bool)
     if not (whole and min_windows >= 1):
         raise InputError(f"min_windows must be a whole number ≥ 1, got {min_windows!r}")

@@ -250,7 +250,7 @@ def _running_min_max(yp: np.ndarray, # (n,) finite samples
 
 
 # %% ../nbs/06_quality.ipynb #cf7cb1bd
-def _check_count(x, # a number of samples given as an argument
+def _check_samples(x, # a number of samples given as an argument
                  what: str, # its name, for the message
                 ):
     "Refuse a sample count that is not a whole number ≥ 1."
@@ -277,7 +277,7 @@ def running_median(y, # (n,) finite samples, n ≥ 1
                   ) -> np.ndarray: # (n,) median of y[i − size//2 : i − size//2 + size], end samples repeated
     "Running median as `scipy.ndimage.median_filter(y, size, mode='nearest')` (the upper middle for even sizes)."
     y = np.asarray(y, float)
-    _check_count(chunk, "chunk")
+    _check_samples(chunk, "chunk")
     if not 1 <= size <= len(y): raise InputError(f"running_median: size must be 1…{len(y)}, got {size!r}")
     return _window_medians(np.pad(y, (size // 2, size - 1 - size // 2), mode="edge"), size, chunk=chunk)
 
@@ -308,7 +308,7 @@ def spike_mask(values, # (N,) or (N,K) samples on a uniform time base (e.g. B, n
               ) -> QualityMask: # good where no component is a spike (missing samples are not counted)
     "Samples at most `max_width` wide that stand `n_sigma` local-noise σ off their running median."
     v = _columns(values)
-    _check_count(scale_block, "scale_block")
+    _check_samples(scale_block, "scale_block")
     bad = np.zeros(len(v), bool)
     for c, y in enumerate(v.T):            # a loop over components (≤ 4), never over samples
         ok = np.flatnonzero(np.isfinite(y))
@@ -332,7 +332,7 @@ def offset_mask(values, # (N,) or (N,K) samples on a uniform time base (e.g. B, 
                ) -> QualityMask: # good outside offset blocks (missing samples are not counted)
     "Blocks that jump off the series in one sample step and jump back by the opposite vector."
     v = _columns(values)
-    _check_count(scale_block, "scale_block")
+    _check_samples(scale_block, "scale_block")
     if t is not None and len(t) != len(v):
         raise InputError(f"t has {len(t)} time tags for {len(v)} samples; pass the samples' own times")
     ok = np.flatnonzero(_rows(np.isfinite(v)))
