@@ -2,12 +2,13 @@
 
 Usage:  .venv/bin/python bench/bench_load.py [--repeat 3] [--rounds 3] [--before DIR] [--no-pyspedas] [--out bench/results/load.md]
 
-Cases (A-C: SIMULATED data written by mms_mp.synthetic, in the SDC layout; D: real MMS files):
+Cases (A-C: SIMULATED data written by mms_mp.synthetic, in the SDC layout; D, E: real MMS files):
   A. the 40-min 4-probe demo event, survey/fast rates (all five instruments)
   B. the same event, burst rates (FGM/FPI/EDP-dce burst; HPCA, MEC, EDP scpot survey)
   C. 1 h of 128 S/s FGM burst for 4 probes (460,800 samples per probe)
   D. the real MMS1 FGM burst files of 2015-09-02 in tests/fixtures/real (2 files, 64,000 samples; no MEC
      file, so the loader also reads the FGM state positions, and so does the bare read)
+  E. the real MMS1 FGM burst files of 2019-11-30 (format v5.219.0; 2 files, 5 min), read as in D
 Each measurement runs in its own subprocess: imports first (not timed), one warm-up read (page cache), then
 `--repeat` timed reads; the best and median wall times are reported. Peak memory is the subprocess's
 ru_maxrss, and its increase over the ru_maxrss after imports (before any data is read).
@@ -161,7 +162,9 @@ def run(work):
     cases = [("A. 40 min, 4 probes, survey/fast, all instruments", demo, W40, "srvy", ALL),
              ("B. 40 min, 4 probes, burst, all instruments", demo, W40, "brst", ALL),
              ("C. 1 h FGM burst 128 S/s, 4 probes", fgm1h, W60, "brst", ["fgm"]),
-             ("D. real MMS1 FGM burst 2015-09-02, 2 files (with FGM positions)", REAL, WREAL, "brst", ["fgm"])]
+             ("D. real MMS1 FGM burst 2015-09-02, 2 files (with FGM positions)", REAL, WREAL, "brst", ["fgm"]),
+             ("E. real MMS1 FGM burst 2019-11-30, 2 files v5 (with FGM positions)", REAL,
+              ("2019-11-30T09:11:53", "2019-11-30T09:16:53"), "brst", ["fgm"])]
     rows = []; load0 = os.getloadavg()[0]; t_run = time.perf_counter()
     for name, d, w, rate, ins in cases:
         hows = (["load_event_before"] if a.before else []) + ["load_event", "load_event_pycdfpp", "load_event_cold", "bare",
@@ -176,13 +179,13 @@ def run(work):
             r = res[h]
             rows.append((name, h, r["best"], r["median"], r["best"] / res["bare"]["best"], r["peak_mb"], r["peak_mb"] - r["base_mb"]))
             print(f"{name:52s} {h:18s} best {r['best']:.3f} s  median {r['median']:.3f} s  x{r['best'] / res['bare']['best']:.2f}  peak {r['peak_mb']:.0f} MB", flush=True)
-    lines = ["# load benchmark: `load_event` vs a bare cdflib read (SIMULATED data; case D: real MMS files)", "",
+    lines = ["# load benchmark: `load_event` vs a bare cdflib read (SIMULATED data; cases D and E: real MMS files)", "",
              f"Recorded {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} with `python bench/bench_load.py --repeat {a.repeat} --rounds {a.rounds}"
              f"{' --before DIR' if a.before else ''}{' --no-pyspedas' if a.no_pyspedas else ''}` ({time.perf_counter() - t_run:.0f} s).", "",
              f"Machine: {machine()}; load average {load0:.1f} when the run started, {os.getloadavg()[0]:.1f} when it ended.", "",
              f"Data: the simulated 2019-01-27 demo event (`demo_event_dir()`, built in {t_demo:.1f} s or taken from the cache) and a "
-             f"simulated 1 h of 128 S/s FGM burst for 4 probes (written in {t_sim:.1f} s); case D reads the real MMS1 FGM burst "
-             "files in tests/fixtures/real.", "",
+             f"simulated 1 h of 128 S/s FGM burst for 4 probes (written in {t_sim:.1f} s); cases D and E read the real MMS1 FGM "
+             "burst files in tests/fixtures/real (formats v4.18.0 and v5.219.0).", "",
              "- `load_event`: the full loader (find files, read the window, centre, clean times, fill → NaN, flags, xarray, sha256 provenance), "
              "warm: every file's sha256 from the digest cache (files loaded before, unchanged); it reads with cdflib (the default).",
              "- `load_event_pycdfpp`: the same, warm, with `MMS_MP_CDF_READER=pycdfpp` (the opt-in C++ reader).",

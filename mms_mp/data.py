@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import re
 import warnings
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -209,16 +210,31 @@ def _acquire(root: Path, p: str, prod: Product, t0, t1, source: str,
     return find_local_files(root, p, *prod.key, (t0, t1)), note
 
 # %% ../nbs/03_data.ipynb #3904a78b
+_PENDING: ContextVar = ContextVar("_PENDING", default=None)  # (pool, {path: Future}) within one load_event
+
+def _digest(ap: str, key: list, pool: ThreadPoolExecutor | None = None):
+    "(sha256, checksum) from the digest cache; else a Future of them, started once per file; else computed now."
+    if _sha_cache_on() and (d := _sha_lookup(ap, key)) is not None: return d
+    pool, pending = _PENDING.get() or (pool, {})
+    if pool is None: return _sha_compute(ap, key)
+    if ap not in pending: pending[ap] = pool.submit(_sha_compute, ap, key)
+    return pending[ap]
+
+def _prehash(files: list):
+    "Start hashing the files found before they are read, so that the two overlap from the start."
+    if _PENDING.get() is None: return
+    for f in files:
+        ap = os.path.abspath(f.path)
+        try: _digest(ap, _stat_key(os.stat(ap)))
+        except OSError: pass  # gone: the read reports it
+
 def _provenance(b: FileBlock, prod: Product, pool: ThreadPoolExecutor | None = None) -> dict:
     """Provenance entry; sha256 and checksum (the CDF's MD5: "ok", "mismatch", "none") come from the digest
     cache, or sha256 is a Future of both (hashlib releases the GIL, so hashing overlaps reading)."""
     path = b.info.path
     ap = os.path.abspath(path)
     st = os.stat(ap)
-    key = _stat_key(st)
-    sha = _sha_lookup(ap, key) if _sha_cache_on() else None
-    if sha is None:
-        sha = pool.submit(_sha_compute, ap, key) if pool is not None else _sha_compute(ap, key)
+    sha = _digest(ap, _stat_key(st), pool)
     sha, chk = (sha, None) if isinstance(sha, Future) else sha
     return dict(name=b.info.name, path=str(path), version=b.info.version_str, size=st.st_size,
                 sha256=sha, checksum=chk, probe=b.info.probe, instrument=prod.instrument, rate=prod.rate,
@@ -246,6 +262,7 @@ def _read_one(root: Path, p: str, prod: Product, source: str, t0, t1, net) -> tu
     if not files:
         dirs = dirs()
         return None, [], _missing(p, prod, dirs, note + _no_files(prod.instrument, prod, p, dirs))
+    _prehash(files)
     pdata, errors = read_product(files, prod, t0, t1)
     if pdata is not None: return pdata, errors, None
     names, dirs = ", ".join(f.name for f in files), dirs()
@@ -565,18 +582,24 @@ def _report_missing(ev: Event, ps: list, root: Path, source: str):
 EPHEM_PAD = np.timedelta64(60, "s")
 
 # %% ../nbs/03_data.ipynb #ef8e09fb
+def _load_probes(ev: Event, root: Path, ps: list, ins: list, rate: str, source: str, pool, net):
+    "Every probe and instrument into `ev`, probe by probe (its files closed after it)."
+    t0, t1 = ev.trange
+    for p in ps:
+        for i in dict.fromkeys(ins):
+            a, b = (t0 - EPHEM_PAD, t1 + EPHEM_PAD) if i == "mec" else (t0, t1)
+            _load_instrument(ev, root, p, i, rate, source, a, b, pool, net)
+        _positions_from_fgm(ev, p)
+        _OPENED.get().clear()  # this probe's files are closed
+
 def _load_all(ev: Event, root: Path, ps: list, ins: list, rate: str, source: str):
     "Every probe and instrument into `ev`: each file opened once, digests computed alongside."
-    t0, t1 = ev.trange
     net, opened = {}, _OPENED.set({})  # net: a data centre found unreachable is not tried again
     try:
         with ThreadPoolExecutor(max_workers=1) as pool:
-            for p in ps:
-                for i in dict.fromkeys(ins):
-                    a, b = (t0 - EPHEM_PAD, t1 + EPHEM_PAD) if i == "mec" else (t0, t1)
-                    _load_instrument(ev, root, p, i, rate, source, a, b, pool, net)
-                _positions_from_fgm(ev, p)
-                _OPENED.get().clear()  # this probe's files are closed
+            hashing = _PENDING.set((pool, {}))  # each file's digests start when it is found
+            try: _load_probes(ev, root, ps, ins, rate, source, pool, net)
+            finally: _PENDING.reset(hashing)
             for d in ev.provenance:
                 if isinstance(d["sha256"], Future): d["sha256"], d["checksum"] = d["sha256"].result()
     finally: _OPENED.reset(opened)
