@@ -20,6 +20,7 @@ import numpy as np
 from . import __version__
 from .core import (InputError, iso_ms, atomic_write, EXIT_OK, EXIT_USAGE, EXIT_NODATA,
                          EXIT_FAILED, EXIT_PARTIAL, exit_code, stages_exit)
+from .layout import PRODUCTS
 from .config import CONFIG_SECTIONS, load_config, merge_config
 from .schema import thickness_json
 from .overlay import overlay_template
@@ -295,15 +296,37 @@ def _timing_lines(res) -> list:
     if len(V) > 1: out.append(f"  V over the groups: {min(V):+.1f} to {max(V):+.1f} km/s (each in the JSON)")
     return out
 
+# %% ../nbs/16_cli.ipynb #b203cfb8
+def _worth_saying(r: dict, # an `Event.rates` entry
+                 ) -> bool: # files not used, rates joined, FGM positions, or survey where burst files exist
+    "Whether a reader of the summary needs this rate entry (the rest: rates asked for, or the only ones there)."
+    if not r["used"]: return bool(r["files"])   # files never found: in the stage reasons and `missing`
+    if r["partial"] or r.get("part"): return True
+    burst_exists = (r["instrument"], "brst", r["datatype"]) in PRODUCTS
+    return r["reason"].startswith("auto") and r["rate"] != "brst" and burst_exists
+
+def _rate_lines(rates: list, # `Event.rates` entries of one probe
+               ) -> list: # "  what, what: why" lines; "not used" first
+    "Why a rate was read where a reader needs it (`_worth_saying`), and which files were found and not used."
+    why = {}
+    for r in filter(_worth_saying, rates):
+        what = " ".join(x for x in (r["instrument"], r["rate"], r["datatype"]) if x)
+        what = f"positions ({what})" if r.get("part") == "state" else what
+        what = what if r["used"] else f"{what} ({len(r['files'])} file(s))"
+        why.setdefault((r["used"], r["reason"]), []).append(what)
+    return [f"  {'' if used else 'not used: '}{', '.join(dict.fromkeys(w))}: {cli_words(h)}"
+            for (used, h), w in sorted(why.items(), key=lambda kv: kv[0][0])]
+
 # %% ../nbs/16_cli.ipynb #9de30777
 def _data_lines(res) -> list:
-    "Per probe: the instruments and the rates its data came from (rate auto may join burst and survey)."
+    "Per probe: the instruments and rates its data came from, why (rate auto, FGM positions), what was not used."
     ev, out = res.event, []
     for p in res.probes if ev is not None else []:
         got = {}
         for x in ev.loaded:
             if x["probe"] == p and not x.get("part"): got.setdefault(x["instrument"], []).append(x["rate"])
         if got: out.append(f"MMS{p} data: " + ", ".join(f"{i} {'+'.join(dict.fromkeys(r))}" for i, r in got.items()))
+        out += _rate_lines([r for r in ev.rates if r["probe"] == p])
     return out
 
 def summary_lines(res, # mms_mp.stages.AnalysisResult

@@ -339,7 +339,7 @@ def largest_gap(time: np.ndarray, # (N,) datetime64[ns] sample times, N ≥ 2
     return [iso_ms(time[i]), iso_ms(time[i + 1]), float(g) / 1e9]
 
 def _loaded_entry(p: str, ins: str, prod: Product, pdata: ProductData, reason: str,
-                  covers_window: bool, errors: list) -> dict:
+                  covers_window: bool, errors: list, t_all=None) -> dict:
     "One `Event.loaded` entry: rate and why, files, samples, coverage, centring, time cleaning."
     tc = dict(duplicates=pdata.n_duplicates, backward=pdata.n_backward, nat=pdata.n_nat)
     if pdata.n_dropped:
@@ -348,7 +348,8 @@ def _loaded_entry(p: str, ins: str, prod: Product, pdata: ProductData, reason: s
     ends = [iso_ms(pdata.time[0]), iso_ms(pdata.time[-1])] if len(pdata.time) else [None, None]
     return dict(probe=p, instrument=ins, rate=prod.rate, datatype=prod.datatype, rate_reason=reason,
                 files=[b.info.name for b in pdata.blocks], n=len(pdata.time), data_start=ends[0], data_end=ends[1],
-                covers_window=covers_window, largest_gap=None if covers_window else largest_gap(pdata.time),
+                covers_window=covers_window,
+                largest_gap=None if covers_window else largest_gap(pdata.time if t_all is None else t_all),
                 centre_shift_s=pdata.blocks[0].shift_s, time_clean=tc,
                 unreadable=errors)
 
@@ -356,6 +357,8 @@ def _loaded_entry(p: str, ins: str, prod: Product, pdata: ProductData, reason: s
 def _record(ev: Event, p: str, ins: str, pieces: list, reason: str, pool, partial=False):
     "Add one product, read in one or more pieces: quantities, qc, provenance, `loaded`, `rates`."
     t0, t1 = ev.trange
+    t_all = np.sort(np.concatenate([d.time for _, d, _ in pieces])) if len(pieces) > 1 else pieces[0][1].time
+    cov = bool(covers(t_all, t0, t1))   # pieces of one product: their samples together span the window or not
     for prod, pdata, errors in pieces:
         if errors:  # files unreadable: the rest is loaded, the loss recorded (and warned about)
             where = [str(Path(pdata.blocks[0].info.path).parent)]
@@ -363,8 +366,7 @@ def _record(ev: Event, p: str, ins: str, pieces: list, reason: str, pool, partia
             ev.missing.append(_missing(p, prod, where, why, errors))
         ev.provenance += [_provenance(b, prod, pool) for b in pdata.blocks]
         ev.simulated |= any(b.simulated for b in pdata.blocks)
-        cov = bool(covers(pdata.time, t0, t1))
-        ev.loaded.append(_loaded_entry(p, ins, prod, pdata, reason, cov, errors))
+        ev.loaded.append(_loaded_entry(p, ins, prod, pdata, reason, cov, errors, t_all))
         names = [b.info.name for b in pdata.blocks]
         ev.rates.append(_rate_entry(p, prod, True, names, reason, pdata.time, partial))
     q, qc = _join_pieces([product_quantities(d) for _, d, _ in pieces])
@@ -475,7 +477,7 @@ def _positions_from_fgm(ev: Event, p: str):
         ev.loaded.append(dict(_loaded_entry(p, "fgm", prod, pdata, POSITION_SOURCE, cov, errors),
                               part=prod.part))
         names = [b.info.name for b in pdata.blocks]
-        ev.rates.append(_rate_entry(p, prod, True, names, POSITION_SOURCE, pdata.time))
+        ev.rates.append(dict(_rate_entry(p, prod, True, names, POSITION_SOURCE, pdata.time), part="state"))
         return
 
 # %% ../nbs/03_data.ipynb #1c3f4dda

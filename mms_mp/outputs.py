@@ -236,9 +236,19 @@ def _missing_rows(doc: dict) -> list:
     keys = ("probe", "instrument", "rate", "reason")
     return [{k: m.get(k) for k in keys} for m in doc["provenance"].get("missing", [])]
 
+def _rates_rows(doc: dict) -> list:
+    "Each product's rate over each stretch and why; files found and not used, and why."
+    rows = []
+    for r in doc["provenance"].get("rates", []):
+        what = " ".join(x for x in (r["instrument"], r["datatype"], r.get("part") or "") if x)
+        span = " – ".join(r["span"]) if r.get("span") else ""
+        rows.append({"probe": r["probe"], "product": what, "rate": r["rate"], "used": "yes" if r["used"] else "no",
+                     "files": len(r["files"]), "span": span, "reason": r["reason"]})
+    return rows
+
 # %% ../nbs/14d_outputs.ipynb #5dd65881
 #: section -> (its rows from the document, columns shown; None: every key of the first row)
-SECTIONS = {"missing": (_missing_rows, ["probe", "instrument", "rate", "reason"]),
+SECTIONS = {"missing": (_missing_rows, ["probe", "instrument", "rate", "reason"]), "data": (_rates_rows, None),
             "stages": (_stage_rows, ["stage", "status", "reason"]), "lmn": (_lmn_rows, None),
             "normals": (_normal_rows, ["probe", "time", "n_hat", "σ", "σ window", "method", "flags"]),
             "timing": (_timing_rows, ["method", "n_hat", "σ_n", "V", "spacecraft", "degenerate", "flags"])}
@@ -255,14 +265,16 @@ def section_html(doc: dict, # the `mms_mp/2` document
 
 # %% ../nbs/14d_outputs.ipynb #c06917da
 def _html_sections(doc: dict) -> list:
-    "Stage reasons (only where not ok), LMN, per-crossing normals, timing, per-probe tables."
+    "Stage reasons (only where not ok), LMN, per-crossing normals, timing, data rates, per-probe tables."
     stages = section_html(doc, "stages")
     out = ["<h2>Stages not run or degraded</h2>", stages] if stages else []
     out += ["<h2>LMN (GSE): the event's mean normal and the spread of crossing normals</h2>",
             section_html(doc, "lmn"), "<h2>A normal per crossing (GSE)</h2>",
             section_html(doc, "normals") or html_table([], []), "<h2>Timing (GSE)</h2>",
-            section_html(doc, "timing") or html_table([], []), "<h2>Per probe</h2>"]
-    return out + [section_html(doc, "probes")]
+            section_html(doc, "timing") or html_table([], [])]
+    data = section_html(doc, "data")
+    out += ["<h2>Data: the rate of each product, files not used, and why</h2>", data] if data else []
+    return out + ["<h2>Per probe</h2>", section_html(doc, "probes")]
 
 # %% ../nbs/14d_outputs.ipynb #09ec3e6a
 def _headlines(doc: dict) -> list:

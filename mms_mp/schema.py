@@ -17,7 +17,7 @@ from . import __version__
 __all__ = ['SCHEMA', 'NUM', 'NUMN', 'ISO', 'ISON', 'VEC3', 'RESULT_SCHEMA', 'UNITS', 'FLAGS', 'is_num', 'check_value',
            'physics_checks', 'validate_result_json', 'lmn_json', 'normal_json', 'local_vn_json', 'crossing_json',
            'detection_json', 'timing_json', 'disp_json', 'vn_json', 'thickness_json', 'jsonable', 'coverage_json',
-           'time_order_json', 'result_json']
+           'rates_json', 'time_order_json', 'result_json']
 
 # %% ../nbs/14b_schema.ipynb #606ce42d
 SCHEMA = "mms_mp/2"
@@ -425,9 +425,16 @@ def coverage_json(ev, # mms_mp.data.Event, or None
                  ) -> list: # per product read: first and last sample (ISO UTC), and whether they span the window
     "What each product's samples span: a window reaching beyond the data says so here."
     if ev is None: return []
-    keys = ("probe", "instrument", "rate", "datatype", "part", "data_start", "data_end", "covers_window",
-            "largest_gap")   # largest_gap: [before, after, s] where the window is not covered (None where it is)
+    keys = ("probe", "instrument", "rate", "datatype", "part", "rate_reason", "data_start", "data_end",
+            "covers_window", "largest_gap")   # largest_gap: [before, after, s] where the window is not covered
     return [{k: x.get(k) for k in keys} for x in ev.loaded]   # part: "state" for positions read from FGM files
+
+def rates_json(ev, # mms_mp.data.Event, or None
+              ) -> list: # per product and stretch: the rate read (or files found and not used), and why
+    "Which rate each product was read at, over which stretch, and why; files found but not used, and why."
+    if ev is None: return []
+    keys = ("probe", "instrument", "datatype", "rate", "part", "used", "span", "files", "reason", "partial")
+    return [jsonable({k: x.get(k) for k in keys}) for x in ev.rates]
 
 def time_order_json(ev, # mms_mp.data.Event, or None
                    ) -> list: # per product read: duplicate, backward and dropped time tags, and why
@@ -466,6 +473,6 @@ def result_json(res, # stages.AnalysisResult
                            "simulated": bool(res.simulated),
                            "config": jsonable(res.config), "missing": jsonable(list(missing)),
                            "quality": jsonable(res.quality), "time_order": time_order_json(ev),
-                           "coverage": coverage_json(ev)},
+                           "coverage": coverage_json(ev), "rates": rates_json(ev)},
             "status": {k: v.as_dict() for k, v in res.status.items()}, "units": UNITS,
             "simulated": bool(res.simulated), "flags_glossary": FLAGS}

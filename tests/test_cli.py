@@ -107,6 +107,24 @@ def test_demo_json_schema_and_known_answers(demo_run, demo_dir):
     assert all("per-crossing MVA normals" in g["method"] for g in doc["timing_groups"])
 
 
+def test_demo_says_which_rate_each_product_came_from_and_why(demo_run, demo_dir):
+    """rate auto on the simulated event: MMS3's burst files hold a 45-s dropout, so its survey data are used. The
+    JSON lists those burst files as found and not used, and why; report.html shows it; the summary says it first."""
+    from mms_mp.cli import _rate_lines
+    out, doc, _ = demo_docs(demo_run, demo_dir)
+    rates = doc["provenance"]["rates"]
+    rejected = [r for r in rates if not r["used"] and r["files"]]
+    assert {(r["probe"], r["rate"]) for r in rejected} == {("3", "brst")}
+    assert all("do not cover the window" in r["reason"] for r in rejected)
+    used = {(r["probe"], r["instrument"], r["datatype"]): r["rate"] for r in rates if r["used"]}
+    assert used[("3", "fgm", "")] == "srvy" and used[("1", "fgm", "")] == "brst"
+    assert all(r["span"] for r in rates if r["used"])
+    assert "burst samples do not cover the window" in (out / "report.html").read_text()
+    lines = _rate_lines([r for r in rates if r["probe"] == "3"])
+    assert lines[0].startswith("  not used: fgm brst (4 file(s))"), lines
+    assert "  fgm srvy: auto: burst files do not cover the window; srvy used" in lines
+
+
 def test_exit2_time_order():
     r = cli("analyze", "--start", "2019-01-27T12:55", "--end", "2019-01-27T12:15", "--source", "local")
     assert r.returncode == 2, r.stderr

@@ -230,6 +230,33 @@ def test_auto_rate_takes_burst_where_its_files_reach_and_survey_elsewhere(tmp_pa
     assert ev.get(1, "B_gse").attrs["rate"] == "brst" and ev.loaded[0]["rate_reason"] == "auto: burst files cover the window"
 
 
+def test_auto_rate_fills_a_hole_between_two_burst_stretches_with_survey(tmp_path):
+    "Burst 0–60 s and 150–240 s of a 0–240 s window, survey throughout: burst, survey in the hole, burst; in order."
+    srvy, brst = get_product("fgm", "srvy"), get_product("fgm", "brst")
+    write_product(tmp_path, "1", srvy, -60, 300, t_file=T0)
+    write_product(tmp_path, "1", brst, -30, 60)
+    write_product(tmp_path, "1", brst, 150, 270)
+    with warnings.catch_warnings(record=True) as w:
+        warnings.simplefilter("always")
+        ev = load_event(W, "1", instruments="fgm", source="local", data_dir=tmp_path)
+    # the pieces together span the window: no "data cover only part" warning, and each piece says so
+    assert not [x for x in w if issubclass(x.category, MissingDataWarning)]
+    assert all(x["covers_window"] and x["largest_gap"] is None for x in ev.loaded)
+    B = ev.get(1, "B_gse")
+    s = (B.time.values - T0).astype(np.int64) / 1e9
+    assert B.attrs["rate"] == "brst+srvy" and np.all(np.diff(s) > 0)
+    dt = np.diff(s)[1:-1]
+    mid = s[1:-2]   # the step that starts at each sample
+    np.testing.assert_allclose(dt[mid < 59], 1 / 128, atol=1e-6)
+    np.testing.assert_allclose(dt[(mid > 61) & (mid < 149)], 1 / 16, atol=1e-6)
+    np.testing.assert_allclose(dt[mid > 150], 1 / 128, atol=1e-6)
+    np.testing.assert_allclose(B.values[:, 0], f_of("B_gse", s), rtol=1e-6)
+    used = [(r["rate"], r["span"]) for r in ev.rates if r["used"]]
+    assert [u[0] for u in used] == ["brst", "srvy"] and all(r["partial"] for r in ev.rates)
+    (b,) = [r for r in ev.loaded if r["rate"] == "brst"]
+    assert "srvy fills the rest" in b["rate_reason"] and ev.qc["1"]["B_gse"]["n"] == len(B)
+
+
 def test_auto_rate_on_the_simulated_event(tmp_path):
     """12:14–12:20: the simulated burst files start at 12:15, survey has a minute more: burst from 12:15, survey
     before, and each piece equals what the single-rate loads return there. The 45 s dropout of probe 3 lies

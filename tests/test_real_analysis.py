@@ -53,6 +53,24 @@ def test_fgm_only_crossings_each_have_a_normal(kh_result):
     assert sp["n_local"] + sp["n_fallback"] == len(crs) and sp["n_local"] >= 1
 
 
+def test_fgm_state_positions_at_the_crossings(kh_result):
+    """The positions timing would use (`positions_at`, linear between the FGM files' 30-s state records) at every
+    crossing: bracketed, and exact to well under a km. Known answer: between records 30 s apart, a linear
+    interpolation errs by at most a·Δt²/8, a = GM_E/r² (gravity, the orbit's acceleration): under 0.02 km
+    beyond 5 R_E. Checked here against a quadratic through the three nearest records."""
+    from mms_mp.core import seconds_since
+    from mms_mp.multispacecraft import positions_at
+    R = kh_result.event["1"]["R_gse"]
+    t, r = R.time.values, np.asarray(R.values, float)
+    for c in kh_result.crossings:
+        x = positions_at({"1": R}, {"1": c.time})["1"]
+        k = int(np.clip(np.searchsorted(t, c.time), 1, len(t) - 2))
+        s = seconds_since(t[k - 1:k + 2], c.time)
+        quad = np.array([np.polyval(np.polyfit(s, r[k - 1:k + 2, j], 2), 0.0) for j in range(3)])
+        assert np.linalg.norm(r[0]) > 5 * 6371.2
+        assert np.linalg.norm(x - quad) < 0.02, (c.time, x - quad)
+
+
 def test_fgm_only_json_is_valid_schema_2(kh_result):
     from mms_mp.schema import validate_result_json
     doc = validate_result_json(json.loads(json.dumps(kh_result.to_json(), default=str)
@@ -65,6 +83,11 @@ def test_fgm_only_json_is_valid_schema_2(kh_result):
     flags = {f for c in doc["crossings"] for f in c["flags"] + list(c["normal"].get("flags") or [])}
     assert flags and flags <= set(doc["flags_glossary"]), flags - set(doc["flags_glossary"])   # every flag explained
     assert doc["lmn"]["1"]["per_crossing_spread_deg"]["n_local"] >= 1
+    # where the positions came from, in the JSON: FGM state records, MEC being absent
+    state = [r for r in doc["provenance"]["rates"] if r["part"] == "state"]
+    assert [(r["instrument"], r["used"], r["reason"]) for r in state] == [("fgm", True, "FGM state (MEC absent)")]
+    cov = {x["part"]: x["rate_reason"] for x in doc["provenance"]["coverage"]}
+    assert cov["state"] == "FGM state (MEC absent)" and cov[None]
 
 
 def test_fgm_only_cli_exit0_and_summary(tmp_path, capsys):
@@ -100,6 +123,7 @@ def test_fgm_only_cli_summary_names_skips(tmp_path, capsys):
     assert "event LMN model" in out and "assumed Bz 0 nT, Dp 2 nPa" in out and "bz_nT, dp_nPa in [lmn]" in out
     assert "the boundary is not planar here" in out
     assert "MMS1 data: fgm brst\n" in out   # which instruments and rates the numbers rest on
+    assert "  positions (fgm brst): FGM state (MEC absent)\n" in out   # and where the positions came from
 
 
 def test_a_window_without_usable_contrast_says_so():
