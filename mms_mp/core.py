@@ -17,7 +17,7 @@ import numpy as np
 # %% auto #0
 __all__ = ['MAX_POINTS', 'FRAMES', 'LEAP_SECONDS', 'TT2000_UTC0', 'TT2000_FILL', 'R_E_KM', 'MU0', 'M_P_KG', 'Q_E_C', 'EXIT_OK',
            'EXIT_USAGE', 'EXIT_NODATA', 'EXIT_FAILED', 'EXIT_PARTIAL', 'MMSMPError', 'InputError', 'FrameError',
-           'NoDataError', 'GeometryError', 'check_positive', 'check_sigma', 'check_count', 'check_frame',
+           'NoDataError', 'GeometryError', 'check_positive', 'check_sigma', 'check_count', 'CovBlocks', 'check_frame',
            'rotate_about_x', 'gse_gsm_angle', 'gse_to_gsm', 'gsm_to_gse', 'as_datetime64', 'datetime_tags',
            'parse_trange', 'seconds_since', 'from_seconds', 'iso_ms', 'tt2000_to_datetime64', 'datetime64_to_tt2000',
            'TimeCleanReport', 'clean_times', 'atomic_write', 'write_json_atomic', 'exit_code', 'stages_exit',
@@ -77,6 +77,12 @@ def check_count(n: float, # points (or windows) the arguments would make a funct
         raise InputError(f"{what} would have {n:.3g} {unit}, more than the {limit:,} allowed; "
                          f"{fix}")
     return int(n)
+
+# %% ../nbs/00_core.ipynb #4cd84055
+class CovBlocks(list):
+    """[(i0, C)]: covariance blocks, (km/s)², of samples i0… that are positive semi-definite by construction (a
+    posterior covariance, `electric.smooth_normal_velocity`). `motion.integrate_disp` checks their shapes and
+    places, and tests other blocks for a Cholesky factor (O(m³) each: more than the smoothing itself costs)."""
 
 # %% ../nbs/00_core.ipynb #ea10a09f
 FRAMES = ("GSE", "GSM", "LMN", "DMPA", "BCS", "J2000")

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from .core import InputError, FrameError, check_frame, check_sigma, from_seconds
+from .core import CovBlocks, InputError, FrameError, check_frame, check_sigma, from_seconds
 from .resample import merge_vars, parse_cadence
 # the velocity sources of mms_mp.velocity, importable from mms_mp.electric too
 from .velocity import (ExBResult, VelocitySource, PerpCheck, exb_velocity, exb_velocity_sync,
@@ -409,7 +409,7 @@ def smooth_normal_velocity(
     if np.any(np.isfinite(nv.V_N) & ~(sig > 0)):
         flags.add("sigma_not_positive")   # such samples are dropped, not trusted
     sm = Smoothing(order, blocks, flags=tuple(sorted(flags)), **info)
-    return replace(nv, V_N=V, sigma_V_N=S, cov_blocks=cov, smoothing=sm)
+    return replace(nv, V_N=V, sigma_V_N=S, cov_blocks=CovBlocks(cov), smoothing=sm)   # PSD: posterior covariances
 
 # %% ../nbs/08_electric.ipynb #5e637689
 _SRC_KEYS = ("E_gse", "B_gse", "Vi_gse", "Ni", "Ti", "V_Heplus_gse", "N_Heplus", "T_Heplus")

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .core import InputError, check_sigma, seconds_since
+from .core import CovBlocks, InputError, check_sigma, seconds_since
 
 # %% auto #0
 __all__ = ['segments_of', 'cumtrapz_sigma', 'cumsimpson_sigma', 'DispResult', 'cumtrapz_sigma_cov', 'integrate_disp']
@@ -210,7 +210,7 @@ def _is_psd(C: np.ndarray, # (m,m) finite matrix
 def _check_cov_blocks(cov_v, # [(i0, C)] V_N covariance blocks, (km/s)²
                       n: int, # number of V_N samples
                      ):
-    "Refuse covariance blocks that are not square, finite, symmetric PSD, inside 0…n−1, disjoint."
+    "Refuse blocks not square, finite, symmetric PSD (`CovBlocks` are by construction), inside 0…n−1, disjoint."
     end = 0
     for i0, C in sorted(cov_v, key=lambda b: b[0]):
         C = np.asarray(C, float)
@@ -220,7 +220,7 @@ def _check_cov_blocks(cov_v, # [(i0, C)] V_N covariance blocks, (km/s)²
         if int(i0) != i0 or i0 < end or i0 + len(C) > n:
             raise InputError(f"{what} with {len(C)} samples: blocks must lie inside samples 0…{n - 1} "
                              "and not overlap")
-        if not _is_psd(C):
+        if not isinstance(cov_v, CovBlocks) and not _is_psd(C):
             raise InputError(f"{what}: not a covariance (symmetric, positive semi-definite)")
         end = i0 + len(C)
 
