@@ -52,3 +52,35 @@ def test_own_sigma_infinite_refused_nan_unknown():
         np.testing.assert_allclose(r.V_km_s, 40.0, rtol=1e-9)
     r = timing_normal(STRING, T_STRING, normal=LMNLike(2.0))
     assert r.sigma_n_deg == 2.0 and r.sigma_V_km_s > r.sigma_V_timing_km_s
+
+
+# ---------- V_N blend: a flow of 100 km/s along n̂ = X, FPI σ 10 km/s ----------
+def fpi(n, good=None):
+    "An FPI-like source of n samples 4.5 s apart, v = (100, 0, 0) km/s, σ = 10 km/s."
+    from mms_mp.velocity import VelocitySource
+    g = np.ones(n, bool) if good is None else np.asarray(good)
+    return VelocitySource(times(n, 4.5), np.tile([100.0, 0, 0], (n, 1)), np.full(n, 10.0), g, "GSE",
+                          "FPI ions")
+
+
+def test_single_sample_source_flagged():
+    "One sample: no scatter to measure. Default: not used (NaN), flagged; scatter_window=0: 100 ± 10, flagged."
+    from mms_mp.electric import normal_velocity, smooth_normal_velocity
+    nv = normal_velocity([fpi(1)], [1.0, 0, 0], frame="GSE", cadence="4.5s")
+    assert np.isnan(nv.V_N).all() and len(nv.flags) == 1
+    assert "'FPI ions' has 1 good sample(s), fewer than 3" in nv.flags[0] and "not used" in nv.flags[0]
+    nv = normal_velocity([fpi(1)], [1.0, 0, 0], frame="GSE", cadence="4.5s", scatter_window=0)
+    np.testing.assert_allclose([nv.V_N[0], nv.sigma_V_N[0]], [100.0, 10.0])
+    assert "model σ is used unchecked" in nv.flags[0]
+    assert smooth_normal_velocity(nv).flags == nv.flags   # the flag survives smoothing
+
+
+def test_short_source_flagged_beside_a_good_one():
+    "A 2-sample source beside a 40-sample one: the blend is the long source's, the short one named."
+    from dataclasses import replace
+    from mms_mp.electric import normal_velocity
+    short = replace(fpi(40, good=np.arange(40) < 2), name="HPCA He+")
+    nv = normal_velocity([fpi(40), short], [1.0, 0, 0], frame="GSE", cadence="4.5s")
+    np.testing.assert_allclose(nv.V_N, 100.0)
+    assert len(nv.flags) == 1 and "'HPCA He+' has 2 good sample(s)" in nv.flags[0]
+    assert normal_velocity([fpi(40)], [1.0, 0, 0], frame="GSE", cadence="4.5s").flags == ()
