@@ -84,3 +84,27 @@ def test_short_source_flagged_beside_a_good_one():
     np.testing.assert_allclose(nv.V_N, 100.0)
     assert len(nv.flags) == 1 and "'HPCA He+' has 2 good sample(s)" in nv.flags[0]
     assert normal_velocity([fpi(40)], [1.0, 0, 0], frame="GSE", cadence="4.5s").flags == ()
+
+
+# ---------- merge_vars: 100 s of 1 s data from T0 ----------
+@pytest.mark.parametrize("lo, hi", [(3600, 3700), (-300, -200), (-10, -1), (100, 110)])
+def test_merge_window_beside_the_data_refused(lo, hi):
+    "A t_range that no sample reaches (before, after, just off either end): NoDataError with both spans."
+    from mms_mp.core import NoDataError
+    from mms_mp.resample import merge_vars
+    s = lambda x: T0 + np.timedelta64(x, "s")
+    with pytest.raises(NoDataError, match=r"t_range .* holds no sample of any variable \(B: "
+                       r"2019-01-27T12:20:00.000Z–2019-01-27T12:21:39.000Z; E: .*overlaps the data"):
+        merge_vars({"B": (times(100), np.arange(100.0)), "E": (times(100), np.ones((100, 3)))}, "1s",
+                   t_range=(s(lo), s(hi)))
+
+
+def test_merge_window_touching_or_inside_a_gap_kept():
+    "Valid edges: a window sharing one sample with the data, and one inside a 30 s MEC step (interpolated)."
+    from mms_mp.resample import merge_vars
+    s = lambda x: T0 + np.timedelta64(x, "s")
+    m = merge_vars({"B": (times(100), np.arange(100.0))}, "1s", t_range=(s(99), s(120)))
+    assert m.good["B"].sum() == 1 and m.values["B"][0] == 99.0
+    m = merge_vars({"R": (times(5, 30.0), np.arange(5.0))}, "1s", t_range=(s(40), s(50)))
+    assert m.good["R"].all()
+    np.testing.assert_allclose(m.values["R"], np.arange(40, 51) / 30)
