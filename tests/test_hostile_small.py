@@ -108,3 +108,29 @@ def test_merge_window_touching_or_inside_a_gap_kept():
     m = merge_vars({"R": (times(5, 30.0), np.arange(5.0))}, "1s", t_range=(s(40), s(50)))
     assert m.good["R"].all()
     np.testing.assert_allclose(m.values["R"], np.arange(40, 51) / 30)
+
+
+# ---------- MVA of a noisy Harris sheet: errors are ratios of eigenvalues, so scale-free ----------
+@pytest.mark.parametrize("scale", [1e150, 1e100, 1e-100, 1e-150])
+def test_mva_errors_scale_invariant(scale):
+    "B × 1e±150: the same normal and Δφ as B (no overflow to 0/NaN), ⟨B_n⟩ and σ(B_n) scaled with B."
+    from mms_mp.minvar import _harris_sheet, mva
+    B, _ = _harris_sheet([1.0, 0.2, 0.1], [0, 0, 1])
+    for c in (None, "<Bn>=0"):
+        a, b = mva(B, constraint=c), mva(B * scale, constraint=c)
+        np.testing.assert_allclose(b.vectors, a.vectors, atol=1e-12)
+        for k in ("dphi12_deg", "dphi13_deg", "dphi23_deg"):
+            np.testing.assert_allclose(getattr(b, k), getattr(a, k), rtol=1e-9, equal_nan=True)
+        np.testing.assert_allclose([b.Bn / scale, b.sigma_Bn / scale], [a.Bn, a.sigma_Bn], rtol=1e-9,
+                                   atol=1e-9)   # constrained: ⟨B_n⟩ = 0 up to rounding
+    assert 0.05 < a.dphi13_deg < 1 and 0.5 < mva(B).dphi23_deg < 2   # the known size, not 0 or NaN
+
+
+def test_mva_errors_of_ordinary_field_bit_identical():
+    "For fields of ordinary size the power-of-2 rescaling is exact: Δφ equals the plain S&S formula bit for bit."
+    from mms_mp.minvar import _harris_sheet, mva
+    r = mva(_harris_sheet([1.0, 0.2, 0.1], [0, 0, 1])[0])
+    lam, M = r.eigenvalues, r.n_samples
+    plain = lambda i, j: np.degrees(np.sqrt(lam[2] / (M - 1) * (lam[i] + lam[j] - lam[2])
+                                            / (lam[i] - lam[j]) ** 2))
+    assert (r.dphi12_deg, r.dphi13_deg, r.dphi23_deg) == (plain(0, 1), plain(0, 2), plain(1, 2))
