@@ -134,3 +134,13 @@ def test_mva_errors_of_ordinary_field_bit_identical():
     plain = lambda i, j: np.degrees(np.sqrt(lam[2] / (M - 1) * (lam[i] + lam[j] - lam[2])
                                             / (lam[i] - lam[j]) ** 2))
     assert (r.dphi12_deg, r.dphi13_deg, r.dphi23_deg) == (plain(0, 1), plain(0, 2), plain(1, 2))
+
+
+def test_mva_errors_of_quiet_field_not_zero():
+    "A nearly noise-free sheet × 1e80: (λ_i − λ_j)² overflowed and Δφ came out 0; now Δφ of B (λ3 ~ rounding: 5 %)."
+    from mms_mp.minvar import _harris_sheet, mva
+    B, _ = _harris_sheet([1.0, 0.2, 0.1], [0, 0, 1], noise=1e-6)
+    a, b = mva(B), mva(B * 1e80)
+    for k in ("dphi12_deg", "dphi13_deg", "dphi23_deg"):
+        assert getattr(b, k) > 0
+        np.testing.assert_allclose(getattr(b, k), getattr(a, k), rtol=0.05)
