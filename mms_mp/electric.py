@@ -18,9 +18,12 @@ from .velocity import (ExBResult, VelocitySource, PerpCheck, exb_velocity, exb_v
                              _fsec, _accum)
 
 # %% auto #0
-__all__ = ['robust_scatter', 'NormalVelocity', 'normal_velocity', 'Smoothing', 'smooth_normal_velocity', 'event_sources']
+__all__ = ['MIN_SCATTER', 'robust_scatter', 'NormalVelocity', 'normal_velocity', 'Smoothing', 'smooth_normal_velocity',
+           'event_sources']
 
 # %% ../nbs/08_electric.ipynb #ee4cfd9a
+MIN_SCATTER = 3 # fewest usable samples with a second difference, for `robust_scatter`
+
 def robust_scatter(
     x, # (N,) series, any units (NaN = not usable)
     window: int = 15, # usable samples in the sliding window
@@ -29,7 +32,7 @@ def robust_scatter(
     from mms_mp.quality import running_median
     x = np.asarray(x, float)
     ok, out = np.flatnonzero(np.isfinite(x)), np.full(len(x), np.nan)
-    if len(ok) < 3: return out
+    if len(ok) < MIN_SCATTER: return out
     xs = x[ok]
     d = np.abs(xs[2:] - 2 * xs[1:-1] + xs[:-2])
     m = running_median(d, min(window, len(d))) * 1.4826 / np.sqrt(6)
@@ -51,6 +54,7 @@ class NormalVelocity:
     birge: np.ndarray # (G,) widening factor ≥ 1
     cov_blocks: list | None = None # [(i0, C)]: V_N covariance of samples i0…, (km/s)²; None: none
     smoothing: "Smoothing | None" = None # how V_N was smoothed; None: the plain blend
+    flags: tuple = () # why the blend is degraded (a source with too few samples), one text each
     @property
     def good(self) -> np.ndarray: return np.isfinite(self.V_N)
 
@@ -134,6 +138,23 @@ def _check_blend_options(exb_parallel: str, # "fpi" or "sigma"
                          f"got {exb_parallel!r}")
     check_sigma(sigma_n_rad, "sigma_n_rad", "rad")
 
+# %% ../nbs/08_electric.ipynb #3cefd72b
+def _few_sample_flags(series: dict, # {name: (t, (N,5) V_N and variances)} from `_source_vn`
+                      goods: dict, # {name: (N,) bool good}
+                      scatter_window: int, # samples in the robust scatter window (0: none)
+                     ) -> tuple: # one text per source with fewer than MIN_SCATTER good samples
+    "Flags for sources too short to measure their scatter (not used, or used on their model σ)."
+    out = []
+    for k, (_, cols) in series.items():
+        n = int(np.sum(goods[k] & np.isfinite(cols[:, 0])))
+        if n >= MIN_SCATTER: continue
+        use = ("its model σ is used unchecked" if not scatter_window else
+               "not used (pass scatter_window=0 to use it on its model σ)")
+        if not n: use = "not used"
+        out.append(f"velocity source {k!r} has {n} good sample(s), fewer than {MIN_SCATTER}: "
+                   f"its noise scatter cannot be measured; {use}")
+    return tuple(out)
+
 # %% ../nbs/08_electric.ipynb #732ca54e
 def normal_velocity(
     sources, # {name: VelocitySource} or a list of them
@@ -165,7 +186,8 @@ def normal_velocity(
     )
     V, W, used, per, pers = _blend(m, scatter_window)
     VN, sig, fac = _ivw_mean(per, W, used, birge=birge)
-    return NormalVelocity(m.t, VN, sig, used, per, pers, n, frame, fac)
+    flags = _few_sample_flags(series, goods, scatter_window)
+    return NormalVelocity(m.t, VN, sig, used, per, pers, n, frame, fac, flags=flags)
 
 # %% ../nbs/08_electric.ipynb #35c77094
 def _vpar_estimate(exb, fpi, default):

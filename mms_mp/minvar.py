@@ -79,8 +79,12 @@ class MVAResult:
 
 # %% ../nbs/04_minvar.ipynb #5969545c
 def _dphi(lam, i, j, M):
-    "Sonnerup–Scheible Δφ_ij in rad from eigenvalues `lam` (λ3 = noise estimate)."
+    "Sonnerup–Scheible Δφ_ij in rad from eigenvalues `lam` (λ3 = noise estimate); scale-invariant."
     lam = np.asarray(lam, float)   # numpy division: 0/0 is NaN (Δφ undefined), never an exception
+    # Δφ depends on ratios of λ only: scaled by a power of 2 (exact) to λ1 ~ 1, the squares below
+    # neither overflow nor underflow, and B × 1e150 gives the Δφ of B
+    top = np.max(lam)
+    if 0 < top < np.inf: lam = np.ldexp(lam, -np.frexp(top)[1])
     l3 = lam[2]
     with np.errstate(divide="ignore", invalid="ignore"):
         return float(np.sqrt(l3 / (M - 1) * (lam[i] + lam[j] - l3) / (lam[i] - lam[j]) ** 2))

@@ -248,15 +248,14 @@ def _sigma_V_from_normal(
 def _normal_sigma(normal, # the supplied normal (vector or result object)
                   normal_sigma_deg, # σ given by the caller, deg, or None
                  ) -> float: # σ of the normal, deg (NaN when unknown)
-    "The supplied normal's σ: given, else its .sigma_N_deg / .sigma_n_deg, else NaN; refuse σ < 0."
-    sn = normal_sigma_deg
-    if sn is None:
-        own = (getattr(normal, a) for a in ("sigma_N_deg", "sigma_n_deg") if hasattr(normal, a))
-        sn = next(own, np.nan)
-    sn = float(np.nan if sn is None else sn)
-    if sn < 0:
-        raise InputError(f"normal_sigma_deg must be ≥ 0 deg (or None/NaN if unknown), got {sn}")
-    return sn
+    "The supplied normal's σ: given, else its .sigma_N_deg / .sigma_n_deg, else NaN; refuse σ < 0 or ∞."
+    if normal_sigma_deg is not None:
+        return check_sigma(normal_sigma_deg, "normal_sigma_deg", "deg", unknown_ok=True)
+    own = next((a for a in ("sigma_N_deg", "sigma_n_deg") if hasattr(normal, a)), None)
+    sn = np.nan if own is None else getattr(normal, own)
+    return check_sigma(np.nan if sn is None else sn,
+                       f"{own} of the supplied normal (or pass normal_sigma_deg)", "deg",
+                       unknown_ok=True)
 
 # %% ../nbs/05_multispacecraft.ipynb #d6824d94
 def _add_normal_error(out: dict, D, tau, w, n0, sn: float, normal_source: str):

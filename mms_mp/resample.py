@@ -9,7 +9,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .core import InputError, check_count, clean_times, from_seconds, seconds_since
+from .core import (InputError, NoDataError, check_count, clean_times, from_seconds, iso_ms,
+                         seconds_since)
 
 # %% auto #0
 __all__ = ['parse_cadence', 'bridgeable', 'bin_average', 'interp_nogap', 'Merged', 'merge_vars']
@@ -233,6 +234,21 @@ def _prepare_all(series: dict, good: dict) -> tuple:
                          "(mms_mp.core.seconds_since)")
     return kinds.pop(), prep
 
+# %% ../nbs/07_resample.ipynb #570fac24
+def _check_overlap(prep: dict, # {name: prepared} from `_prepare_all` (sorted float s first)
+                   tgrid: np.ndarray, # (G,) grid times, float s
+                   cadence: float, # grid spacing, s (a sample within half of it reaches a bin)
+                   kind: str, # "dt64" or "float"
+                  ):
+    "Refuse a grid that no variable's samples reach: a t_range beside the data, not in it."
+    lo, hi = tgrid[0] - cadence / 2, tgrid[-1] + cadence / 2
+    if any(len(p[0]) and p[0][0] <= hi and p[0][-1] >= lo for p in prep.values()): return
+    at = lambda s: iso_ms(from_seconds(s, _EPOCH)) if kind == "dt64" else f"{s:.9g} s"
+    span = lambda ts: f"{at(ts[0])}–{at(ts[-1])}" if len(ts) else "no samples"
+    spans = "; ".join(f"{k}: {span(p[0])}" for k, p in prep.items())
+    raise NoDataError(f"t_range {at(tgrid[0])}–{at(tgrid[-1])} holds no sample of any variable "
+                      f"({spans}); choose a t_range that overlaps the data, or load data for it")
+
 # %% ../nbs/07_resample.ipynb #1aed5e0b
 def merge_vars(series: dict, # {name: (t, y)}: t (N,) datetime64 or float s; y (N,) or (N,K), any units/frame
                cadence="150ms", # grid spacing: "150ms", "4.5s", timedelta64 or float s
@@ -247,6 +263,7 @@ def merge_vars(series: dict, # {name: (t, y)}: t (N,) datetime64 or float s; y (
     c = parse_cadence(cadence)
     kind, prep = _prepare_all(series, good or {})
     tgrid = _grid([p[0] for p in prep.values()], c, t_range, kind)
+    if t_range is not None: _check_overlap(prep, tgrid, c, kind)
     vals, goods, info, counts = {}, {}, {}, {}
     for name, (ts, y2, g, rep, nd) in prep.items():
         mg = max_gap.get(name) if isinstance(max_gap, dict) else max_gap
