@@ -387,14 +387,14 @@ def _smoothing_json(sm) -> dict | None:
 
 # %% ../nbs/14b_schema.ipynb #172d0966
 def vn_json(v, # electric.NormalVelocity (smoothed or not)
-           ) -> dict: # frame, n̂, cadence, RMS σ (km/s), sources, smoothing (None: plain blend)
+           ) -> dict: # frame, n̂, cadence, RMS σ (km/s), sources, flags, smoothing (None: plain blend)
     "JSON entry of one probe's V_N: what it was projected on, its σ and how it was smoothed."
     t, s = np.asarray(v.t), np.asarray(v.sigma_V_N, float)
     cad = float(np.median(seconds_since(t[1:], t[:-1]))) if len(t) > 1 else np.nan
     rms = _f(np.sqrt(np.nanmean(s ** 2))) if np.isfinite(s).any() else np.nan
     return {"frame": v.frame, "n_hat": [_f(x) for x in v.n_hat], "cadence_s": _f(cad),
-            "rms_sigma_km_s": rms, "sources": sorted(v.per_source),
-            "smoothing": _smoothing_json(v.smoothing)}
+            "rms_sigma_km_s": rms, "sources": sorted(v.per_source), "flags": [str(f) for f in v.flags],
+            "smoothing": _smoothing_json(v.smoothing)}   # flags: sources too short to check, and so on
 
 # %% ../nbs/14b_schema.ipynb #c93246d9
 def thickness_json(t, # thickness.Thickness

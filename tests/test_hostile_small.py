@@ -73,6 +73,8 @@ def test_single_sample_source_flagged():
     np.testing.assert_allclose([nv.V_N[0], nv.sigma_V_N[0]], [100.0, 10.0])
     assert "model σ is used unchecked" in nv.flags[0]
     assert smooth_normal_velocity(nv).flags == nv.flags   # the flag survives smoothing
+    from mms_mp.schema import vn_json
+    assert vn_json(smooth_normal_velocity(nv))["flags"] == list(nv.flags)   # and reaches the JSON
 
 
 def test_short_source_flagged_beside_a_good_one():
