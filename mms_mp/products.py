@@ -48,16 +48,29 @@ def _join_index(parts: list, starts, w: int, n: int, order) -> np.ndarray | None
     return np.flatnonzero(m.reshape(n, w)[order])
 
 # %% ../nbs/03b_products.ipynb #8f6985ef
+def _own(a: np.ndarray) -> bool:
+    "True when float array `a` may take NaN in place: writable, C-ordered, read for it alone."
+    if a.dtype.kind != "f" or not (a.flags.writeable and a.flags.c_contiguous): return False
+    while isinstance(a.base, np.ndarray): a = a.base
+    b = a.base.obj if isinstance(a.base, memoryview) else a.base
+    # cdflib reads each variable into a new bytearray; pycdfpp's values are its variable's buffer
+    return b is None or isinstance(b, bytearray)
+
 def _join_var(blocks: list, k: str, starts, n: int, isint: bool, order) -> tuple:
-    "Variable `k` of all blocks as one (n,...) array (fill → NaN, `order`ed) and its fill indices."
-    shape = next(x.arrays[k] for x in blocks if k in x.arrays).shape[1:]
+    "Variable `k` of all blocks: (n,...) array in file dtype (fill → NaN, `order`ed), fill indices."
+    have = [b.arrays[k] for b in blocks if k in b.arrays]
+    shape = have[0].shape[1:]
     w = math.prod(shape)
-    a = np.empty((n,) + shape, np.int64 if isint else np.float64)  # converted straight into place
+    f = _join_index([b.fill.get(k) for b in blocks], starts, w, n, order)
+    if len(blocks) == 1 and not isint and _own(have[0]):  # one file: its array, no copy
+        if f is not None: have[0].reshape(-1)[f] = np.nan
+        return have[0], f
+    dt = np.int64 if isint else np.result_type(np.float32, *(x.dtype for x in have))
+    a = np.empty((n,) + shape, dt)  # joined in the files' float dtype
     for b, s0 in zip(blocks, starts):
         a[s0:s0 + len(b.time)] = b.arrays[k] if k in b.arrays else (0 if isint else np.nan)
     fs = [b.fill[k] + s0 * w for b, s0 in zip(blocks, starts) if b.fill.get(k) is not None]
     if fs: a.reshape(-1)[np.concatenate(fs)] = np.nan  # fill values -> NaN (sparse: they are rare)
-    f = _join_index([b.fill.get(k) for b in blocks], starts, w, n, order)
     return (a, f) if order is None else (a[order], f)
 
 # %% ../nbs/03b_products.ipynb #652d5b55
@@ -185,8 +198,8 @@ def _add_temperatures(out: dict, # quantity -> DataArray, added to
     for q in ("i", "e"):
         if f"T{q}_para" in out and f"T{q}_perp" in out:
             a = out[f"T{q}_para"]
-            # same time axis: plain numpy
-            T = (a.values + 2 * out[f"T{q}_perp"].values) / 3
+            # same time axis: plain numpy, in float64 (the moments may be float32, as in the file)
+            T = (np.asarray(a.values, float) + 2 * out[f"T{q}_perp"].values) / 3
             # time index shared, not copied
             T = a.copy(deep=False, data=xr.Variable(a.dims, T, fastpath=True))
             T.attrs = dict(a.attrs, var=f"(temppara + 2 tempperp)/3 of {a.attrs['var']}")
