@@ -12,7 +12,7 @@ import math
 import os
 from pathlib import Path
 
-from .core import InputError
+from .core import InputError, context_range
 from .coords import hybrid_lmn
 from .normals import crossing_normal
 from .boundary import DetectorCfg
@@ -28,7 +28,7 @@ __all__ = ['CONFIG_KEYS', 'CONFIG_SECTIONS', 'RATES', 'SOURCES', 'KEY_TYPES', 'S
 # %% ../nbs/14a_config.ipynb #eabc52bf
 CONFIG_KEYS = {"start", "end", "probes", "rate", "source", "data_dir", "outdir", "plot", "pdf",
                "overlay_json"}
-CONFIG_SECTIONS = {"lmn", "detector", "normals", "timing", "vn", "smoothing", "displacement"}
+CONFIG_SECTIONS = {"context", "lmn", "detector", "normals", "timing", "vn", "smoothing", "displacement"}
 RATES, SOURCES = ("auto", "srvy", "brst"), ("auto", "sdc", "spdf", "local")
 _TIME, _PATH = (str, datetime.date), (str, os.PathLike)  # a TOML date-time is a datetime.datetime
 #: top-level key -> the types it may have (a time is ISO text, never a number: `start = 123` is refused)
@@ -86,6 +86,7 @@ def merge_config(base: dict, # configuration from a file (or {})
 # %% ../nbs/14a_config.ipynb #4de5b7f7
 #: section -> (function or dataclass, arguments the pipeline sets itself)
 SECTION_TARGETS = {
+    "context": (context_range, {"trange"}),
     "lmn": (hybrid_lmn, {"B", "pos_gsm_km", "frame", "psi_rad", "pos_gse_km"}),
     "detector": (DetectorCfg, set()),
     "normals": (crossing_normal, {"t", "B", "centre", "duration_s", "R_ref", "frame",
@@ -127,6 +128,7 @@ class Range:
 POSITIVE, NON_NEGATIVE, FRACTION = Range(0, open_lo=True), Range(0), Range(0, 1)
 #: section -> parameter -> Range, or a tuple of the allowed values
 LIMITS = {
+    "context": {"windows": NON_NEGATIVE},
     "lmn": {"ratio_min": Range(1), "ratio_l_min": Range(1), "model": ("1997", "1998"), "dp_nPa": POSITIVE,
             "bz_spread_nT": NON_NEGATIVE, "aberration_deg": Range(-90, 90)},
     "normals": {"plateau_deg": Range(0, 90, True), "ratio_min": Range(1), "min_windows": Range(1),

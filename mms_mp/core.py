@@ -19,9 +19,9 @@ __all__ = ['MAX_POINTS', 'FRAMES', 'LEAP_SECONDS', 'TT2000_UTC0', 'TT2000_FILL',
            'EXIT_USAGE', 'EXIT_NODATA', 'EXIT_FAILED', 'EXIT_PARTIAL', 'MMSMPError', 'InputError', 'FrameError',
            'NoDataError', 'GeometryError', 'check_positive', 'check_sigma', 'check_count', 'CovBlocks', 'check_frame',
            'rotate_about_x', 'gse_gsm_angle', 'gse_to_gsm', 'gsm_to_gse', 'as_datetime64', 'datetime_tags',
-           'parse_trange', 'seconds_since', 'from_seconds', 'iso_ms', 'tt2000_to_datetime64', 'datetime64_to_tt2000',
-           'TimeCleanReport', 'clean_times', 'atomic_write', 'write_json_atomic', 'exit_code', 'stages_exit',
-           'cache_root', 'format_sigma']
+           'parse_trange', 'seconds_since', 'from_seconds', 'iso_ms', 'context_range', 'tt2000_to_datetime64',
+           'datetime64_to_tt2000', 'TimeCleanReport', 'clean_times', 'atomic_write', 'write_json_atomic', 'exit_code',
+           'stages_exit', 'cache_root', 'format_sigma']
 
 # %% ../nbs/00_core.ipynb #866e3565
 class MMSMPError(Exception):
@@ -196,6 +196,17 @@ def iso_ms(t, # time(s), anything as_datetime64 reads
     a = np.asarray(as_datetime64(t)).astype("datetime64[ms]")
     if a.ndim == 0: return str(a) + "Z"
     return [str(x) + "Z" for x in a]
+
+# %% ../nbs/00_core.ipynb #37fc6a54
+def context_range(trange: tuple, # (start, end) of the analysis window, datetime64 UTC
+                  windows: float = 0.0, # data on each side for the LMN and levels, in window lengths
+                 ) -> tuple: # (start, end) datetime64[ns]: the window widened on both sides
+    "The window and `windows` window lengths on each side of it (section [context] of an analysis)."
+    t0, t1 = (np.datetime64(t, "ns") for t in trange)
+    ns = float((t1 - t0) / np.timedelta64(1, "ns"))
+    pad = np.timedelta64(int(round(float(windows) * ns)), "ns")
+    return t0 - pad, t1 + pad
+
 
 # %% ../nbs/00_core.ipynb #35833861
 LEAP_SECONDS = (  # (UTC day from which TAI − UTC holds, TAI − UTC in s): IERS Bulletin C

@@ -17,7 +17,7 @@ from . import __version__
 __all__ = ['SCHEMA', 'NUM', 'NUMN', 'ISO', 'ISON', 'VEC3', 'RESULT_SCHEMA', 'UNITS', 'FLAGS', 'is_num', 'check_value',
            'physics_checks', 'validate_result_json', 'lmn_json', 'normal_json', 'local_vn_json', 'crossing_json',
            'detection_json', 'timing_json', 'disp_json', 'vn_json', 'thickness_json', 'jsonable', 'coverage_json',
-           'rates_json', 'time_order_json', 'result_json']
+           'rates_json', 'time_order_json', 'context_json', 'result_json']
 
 # %% ../nbs/14b_schema.ipynb #606ce42d
 SCHEMA = "mms_mp/2"
@@ -443,6 +443,19 @@ def time_order_json(ev, # mms_mp.data.Event, or None
     keys = ("probe", "instrument", "rate", "datatype", "part")   # part: "state" for the FGM position records
     return [{k: x.get(k) for k in keys} | jsonable(x.get("time_clean", {})) for x in ev.loaded]
 
+# %% ../nbs/14b_schema.ipynb #a8497dd3
+def context_json(res, # stages.AnalysisResult
+                ) -> dict: # from: "window" or "context"; for a context its range, B data span and files
+    "Which stretch of data the LMN and the detector's levels came from: the window, or a context around it."
+    ev = getattr(res, "context", None)
+    if ev is None: return {"from": "window", "windows": 0.0}
+    span = {p: [iso_ms(ev[p]["B_gse"]["time"].values[k]) for k in (0, -1)] for p in res.probes
+            if ev.has(p, "B_gse") and ev[p]["B_gse"].shape[0]}
+    return {"from": "context", "windows": float((res.config.get("context") or {}).get("windows", 0.0)),
+            "trange": [iso_ms(ev.trange[0]), iso_ms(ev.trange[1])], "B_data": span,
+            "files": [{"name": str(p.get("name")), "sha256": str(p.get("sha256"))} for p in ev.provenance]}
+
+
 # %% ../nbs/14b_schema.ipynb #fcc70560
 def result_json(res, # stages.AnalysisResult
                ) -> dict: # the `mms_mp/2` document
@@ -473,6 +486,7 @@ def result_json(res, # stages.AnalysisResult
                            "simulated": bool(res.simulated),
                            "config": jsonable(res.config), "missing": jsonable(list(missing)),
                            "quality": jsonable(res.quality), "time_order": time_order_json(ev),
-                           "coverage": coverage_json(ev), "rates": rates_json(ev)},
+                           "coverage": coverage_json(ev), "rates": rates_json(ev),
+                           "context": context_json(res)},
             "status": {k: v.as_dict() for k, v in res.status.items()}, "units": UNITS,
             "simulated": bool(res.simulated), "flags_glossary": FLAGS}

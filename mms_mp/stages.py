@@ -7,26 +7,30 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass, field
+import warnings
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from .core import MMSMPError, InputError, NoDataError, GeometryError, iso_ms, check_frame, seconds_since
-from .data import damaged_files, load_event
+from .core import (MMSMPError, InputError, NoDataError, GeometryError, iso_ms, check_frame,
+                         seconds_since, context_range)
+from .data import MissingDataWarning, damaged_files, load_event
 from .quality import apply_masks
 from .coords import lmn_for_probe
 from .normals import crossing_normals
 from .boundary import DetectorCfg
 from .boundary_multi import detect_crossings_multi
+from .crossings import CrossingList
 from .electric import event_sources, normal_velocity, smooth_normal_velocity
 from .motion import integrate_disp
 from .schema import result_json
 
 # %% auto #0
 __all__ = ['STAGES', 'StageStatus', 'StageSkipped', 'run_stage', 'crossing_key', 'AnalysisResult', 'check_probes', 'drop_reason',
-           'stage_load', 'stage_quality', 'stage_lmn', 'edge_flags', 'stage_detect', 'probe_normals', 'angles_deg',
-           'normal_spread', 'probe_message', 'stage_normals', 'vn_sources', 'stage_vn', 'tangential_speed',
-           'stage_displacement', 'LocalVN', 'crossing_window', 'crossing_vn', 'stage_crossing_vn']
+           'load_context', 'stage_load', 'stage_quality', 'lmn_range', 'stage_lmn', 'edge_flags', 'in_window',
+           'stage_detect', 'probe_normals', 'angles_deg', 'normal_spread', 'probe_message', 'stage_normals',
+           'vn_sources', 'stage_vn', 'tangential_speed', 'stage_displacement', 'LocalVN', 'crossing_window',
+           'crossing_vn', 'stage_crossing_vn']
 
 # %% ../nbs/14c_stages.ipynb #5148ace3
 STAGES = ("load", "quality", "lmn", "detect", "normals", "vn", "displacement", "crossing_vn",
@@ -97,6 +101,7 @@ class AnalysisResult:
     dropped: dict = field(default_factory=dict)  # requested probe -> why it produced nothing
     config: dict = field(default_factory=dict)  # the configuration used
     event: object = None  # mms_mp.data.Event
+    context: object = None  # mms_mp.data.Event around the window for LMN and levels (None: the window)
     lmn: dict = field(default_factory=dict)  # probe -> coords.LMN (GSE), the event's mean triad
     crossings: list = field(default_factory=list)  # crossings.Crossing, all probes, time order
     matched: object = None  # boundary.MultiCrossings: crossings matched across probes
@@ -166,11 +171,30 @@ def drop_reason(ev, # mms_mp.data.Event
                 "t_Ni, Ni) finds its crossings from the density alone")
     return out
 
+# %% ../nbs/14c_stages.ipynb #e6e1fac2
+def load_context(res: AnalysisResult, # the analysis, its window loaded (probes with B in `res.probes`)
+                 cfg: dict, # configuration; section [context] windows > 0 asks for a context
+                ) -> tuple: # (mms_mp.data.Event or None, why there is none although one was asked, or "")
+    "The data around the window that the LMN and the detector's levels come from (FGM, FPI, HPCA, MEC)."
+    w = cfg.get("context", {}).get("windows", 0.0)
+    if not w: return None, ""
+    rng = context_range(res.trange, w)
+    with warnings.catch_warnings():   # a context reaching past the data is normal: the JSON gives its span
+        warnings.simplefilter("ignore", MissingDataWarning)
+        try: ev = load_event(rng, tuple(res.probes), rate=cfg.get("rate", "auto"),
+                             instruments=("fgm", "fpi", "hpca", "mec"), source=cfg.get("source", "auto"),
+                             data_dir=cfg.get("data_dir"))
+        except MMSMPError as e: return None, f"no context loaded ({e}): LMN and levels from the window alone"
+    lack = [p for p in res.probes if not ev.has(p, "B_gse")]
+    if lack: return None, f"the context has no B for MMS{', MMS'.join(lack)}: LMN and levels from the window"
+    return ev, ""
+
+
 # %% ../nbs/14c_stages.ipynb #ea625638
 def stage_load(res: AnalysisResult, # the analysis being built (updated in place)
                cfg: dict, # configuration: top-level keys and per-stage sections
               ): # mms_mp.data.Event
-    "Load the event with `mms_mp.data.load_event`; drop probes without FGM, each with its reason."
+    "Load the event (`mms_mp.data.load_event`), and its context if asked; drop probes without FGM, with why."
     src, ddir = cfg.get("source", "auto"), cfg.get("data_dir")
     ev = load_event((res.trange[0], res.trange[1]), tuple(res.probes), rate=cfg.get("rate", "auto"),
                     source=src, data_dir=ddir)
@@ -183,7 +207,8 @@ def stage_load(res: AnalysisResult, # the analysis being built (updated in place
                           "or use --source sdc to download ("
                           + "; ".join(f"MMS{p}: {r}" for p, r in res.dropped.items()) + ")")
     res.event, res.probes, res.simulated = ev, have, bool(ev.simulated)
-    why = [f"MMS{p} produced nothing: {r}" for p, r in res.dropped.items()]
+    res.context, no_ctx = load_context(res, cfg)
+    why = [f"MMS{p} produced nothing: {r}" for p, r in res.dropped.items()] + [no_ctx] * bool(no_ctx)
     why += [f"mms{m['probe']} {m['instrument']} {m['rate']}: {m['reason']}" for m in ev.missing
             if m["reason"].startswith("partly loaded")]   # some files of a product unreadable: its data have holes
     bad = damaged_files(ev)
@@ -197,16 +222,28 @@ def stage_quality(res: AnalysisResult, # the analysis being built (updated in pl
                  ): # probe -> {quantity: removed-sample counts}
     "Apply the quality masks once (`mms_mp.quality.apply_masks`): removed samples become NaN."
     res.quality = apply_masks(res.event, res.probes)
+    if res.context is not None: apply_masks(res.context, res.probes)   # the same masks on the context
     return res.quality
+
+# %% ../nbs/14c_stages.ipynb #c1e05885
+def lmn_range(res: AnalysisResult, # the analysis, after `load`
+              p: str, # probe
+             ) -> tuple: # (start, end) datetime64[ns], both included: the stretch of B and positions used
+    "The stretch an LMN is computed over: the window, widened to the B data of its context if there is one."
+    if res.context is None: return res.trange
+    t = res.context[p]["B_gse"]["time"].values
+    return min(res.trange[0], t[0]), max(res.trange[1], t[-1])
+
 
 # %% ../nbs/14c_stages.ipynb #15f4e71c
 def stage_lmn(res: AnalysisResult, # the analysis being built (updated in place)
               cfg: dict, # configuration: top-level keys and per-stage sections
              ): # probe -> coords.LMN (GSE)
-    "Per-probe hybrid LMN (`mms_mp.coords.lmn_for_probe`) over the window, GSE; [lmn] passed on."
+    "Per-probe hybrid LMN (`mms_mp.coords.lmn_for_probe`) over the window or its context, GSE; [lmn] passed on."
     out, errs = {}, {}
+    ev = res.event if res.context is None else res.context
     for p in res.probes:
-        try: out[p] = lmn_for_probe(res.event, p, res.trange, **cfg.get("lmn", {}))
+        try: out[p] = lmn_for_probe(ev, p, lmn_range(res, p), **cfg.get("lmn", {}))
         except MMSMPError as e: errs[p] = e
     msg = "; ".join(f"MMS{p}: {e}" for p, e in errs.items())
     if not out:  # every later stage needs a normal: fail with the most specific class
@@ -227,13 +264,33 @@ def edge_flags(c, # crossings.Crossing
     out = any(x < t_span[0] or x > t_span[1] for x in edges)
     return ("layer_edge_beyond_data",) if out else ()
 
+# %% ../nbs/14c_stages.ipynb #fdf2437a
+def in_window(mc, # boundary_multi.MultiCrossings detected on a context
+              trange: tuple, # (start, end) of the analysis window, datetime64
+             ): # the same MultiCrossings, with only the crossings at times in [start, end)
+    "The crossings of a detection on a context that lie inside the window; groups keep ≥ 2 members."
+    t0, t1 = (np.datetime64(t, "ns") for t in trange)
+    keep = lambda c: t0 <= np.datetime64(c.time, "ns") < t1
+    crs = {p: CrossingList([c for c in cl if keep(c)], cl.probe, cl.flags, cl.features, cl.fused,
+                           cl.states) for p, cl in mc.crossings.items()}
+    groups = []
+    for g in mc.groups:
+        m = {p: c for p, c in g.crossings.items() if keep(c)}
+        if len(m) < 2: continue
+        pos = {p: r for p, r in g.positions_km.items() if p in m}
+        groups.append(replace(g, crossings=m, positions_km=pos, ref=g.ref if g.ref in m else next(iter(m))))
+    return replace(mc, crossings=crs, groups=groups)
+
+
 # %% ../nbs/14c_stages.ipynb #6bae5ac7
 def stage_detect(res: AnalysisResult, # the analysis being built (updated in place)
                  cfg: dict, # configuration: top-level keys and per-stage sections
                 ): # boundary.MultiCrossings
     "Crossings on every probe with an LMN, matched across probes (`detect_crossings_multi`)."
-    mc = detect_crossings_multi(res.event, res.lmn, probes=list(res.lmn), frame="GSE",
+    ev = res.event if res.context is None else res.context
+    mc = detect_crossings_multi(ev, res.lmn, probes=list(res.lmn), frame="GSE",
                                 cfg=DetectorCfg(**cfg.get("detector", {})))
+    if res.context is not None: mc = in_window(mc, res.trange)   # levels of the context, crossings of the window
     res.matched = mc
     res.crossings = sorted((c for p in mc.crossings for c in mc.crossings[p]),
                            key=lambda c: (c.time, c.probe))
