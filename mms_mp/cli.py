@@ -327,6 +327,11 @@ def _data_lines(res) -> list:
             if x["probe"] == p and not x.get("part"): got.setdefault(x["instrument"], []).append(x["rate"])
         if got: out.append(f"MMS{p} data: " + ", ".join(f"{i} {'+'.join(dict.fromkeys(r))}" for i, r in got.items()))
         out += _rate_lines([r for r in ev.rates if r["probe"] == p])
+    ctx = getattr(res, "context", None)
+    if ctx is not None:   # [context] windows > 0: L and the detector's levels from a longer stretch
+        a, b = ctx.trange
+        out.append(f"LMN and detection levels from {iso_ms(a)} – {iso_ms(b)} (the window and its [context]); "
+                   "crossings kept inside the window")
     return out
 
 def summary_lines(res, # mms_mp.stages.AnalysisResult

@@ -111,3 +111,18 @@ def test_context_not_loaded_falls_back_to_the_window(monkeypatch):
     assert r.context is None and r.crossings == []
     assert "no context loaded (no files reachable for the context)" in r.status["load"].reason
     assert _doc(r)["provenance"]["context"]["from"] == "window"
+
+
+def test_cli_summary_says_where_the_levels_came_from(tmp_path, capsys):
+    "`[context] windows = 1` in the TOML given to `mms-mp analyze`: the summary names the stretch, the JSON too."
+    from mms_mp.cli import main
+    cfg = tmp_path / "ctx.toml"
+    cfg.write_text("[context]\nwindows = 1\n")
+    rc = main(["analyze", "--start", W[0], "--end", W[1], "--probes", "1", "--source", "local",
+               "--data-dir", str(DATA), "--config", str(cfg), "--outdir", str(tmp_path / "o")])
+    out = capsys.readouterr().out
+    assert rc == 0
+    assert ("LMN and detection levels from 2015-09-02T16:59:00.000Z – 2015-09-02T17:05:00.000Z "
+            "(the window and its [context])") in out
+    doc = json.loads((tmp_path / "o" / "mp_analysis.json").read_text())
+    assert doc["provenance"]["context"]["trange"] == ["2015-09-02T16:59:00.000Z", "2015-09-02T17:05:00.000Z"]
