@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .core import (InputError, NoDataError, check_frame, clean_times, datetime_tags,
-                         from_seconds, seconds_since)
+                         from_seconds, seconds_since, triad_problem)
 from .resample import interp_nogap, merge_vars
 
 # %% auto #0
@@ -285,11 +285,12 @@ def judge_feature(f: Feature, # a feature with its own levels and noise (from `m
 def lmn_matrix(lmn, # object with .R (3,3) rows [L;M;N] and .frame, or a (3,3) array
                frame: str | None = None, # frame of a bare array (ignored for objects, which carry their own)
               ) -> tuple[np.ndarray, str]: # (R rows L,M,N unit vectors, frame)
-    "Rotation matrix and frame from an LMN result or a bare array (rows must be orthonormal)."
-    R, fr = np.asarray(getattr(lmn, "R", lmn), float), getattr(lmn, "frame", frame)
-    if R.shape != (3, 3) or not np.allclose(R @ R.T, np.eye(3), atol=1e-3):
-        raise InputError(f"LMN must be a 3×3 orthonormal matrix with rows L, M, N; got shape {R.shape}; "
+    "Rotation matrix and frame from an LMN result or a bare array (a right-handed orthonormal triad)."
+    R, fr = getattr(lmn, "R", lmn), getattr(lmn, "frame", frame)
+    if (why := triad_problem(R)) is not None:
+        raise InputError(f"LMN must be a right-handed orthonormal 3×3 matrix with rows L, M, N; got {why}; "
                          "pass mms_mp.coords.hybrid_lmn(...) or np.vstack([L, M, N])")
+    R = np.asarray(R, float)
     if fr is None:
         raise InputError("a bare LMN matrix needs its frame: pass lmn_frame='GSE' (or 'GSM')")
     return R, check_frame(fr, fr, "LMN")

@@ -17,11 +17,11 @@ import numpy as np
 # %% auto #0
 __all__ = ['MAX_POINTS', 'FRAMES', 'LEAP_SECONDS', 'TT2000_UTC0', 'TT2000_FILL', 'R_E_KM', 'MU0', 'M_P_KG', 'Q_E_C', 'EXIT_OK',
            'EXIT_USAGE', 'EXIT_NODATA', 'EXIT_FAILED', 'EXIT_PARTIAL', 'MMSMPError', 'InputError', 'FrameError',
-           'NoDataError', 'GeometryError', 'check_positive', 'check_sigma', 'check_count', 'CovBlocks', 'check_frame',
-           'rotate_about_x', 'gse_gsm_angle', 'gse_to_gsm', 'gsm_to_gse', 'as_datetime64', 'datetime_tags',
-           'parse_trange', 'seconds_since', 'from_seconds', 'iso_ms', 'context_range', 'tt2000_to_datetime64',
-           'datetime64_to_tt2000', 'TimeCleanReport', 'clean_times', 'atomic_write', 'write_json_atomic', 'exit_code',
-           'stages_exit', 'cache_root', 'format_sigma']
+           'NoDataError', 'GeometryError', 'check_positive', 'check_sigma', 'check_count', 'CovBlocks', 'triad_problem',
+           'check_frame', 'rotate_about_x', 'gse_gsm_angle', 'gse_to_gsm', 'gsm_to_gse', 'as_datetime64',
+           'datetime_tags', 'parse_trange', 'seconds_since', 'from_seconds', 'iso_ms', 'context_range',
+           'tt2000_to_datetime64', 'datetime64_to_tt2000', 'TimeCleanReport', 'clean_times', 'atomic_write',
+           'write_json_atomic', 'exit_code', 'stages_exit', 'cache_root', 'format_sigma']
 
 # %% ../nbs/00_core.ipynb #866e3565
 class MMSMPError(Exception):
@@ -83,6 +83,19 @@ class CovBlocks(list):
     """[(i0, C)]: covariance blocks, (km/s)², of samples i0… that are positive semi-definite by construction (a
     posterior covariance, `electric.smooth_normal_velocity`). `motion.integrate_disp` checks their shapes and
     places, and tests other blocks for a Cholesky factor (O(m³) each: more than the smoothing itself costs)."""
+
+# %% ../nbs/00_core.ipynb #0705a2f0
+def triad_problem(R, # (3,3) rows L, M, N, any Cartesian frame
+                  tol: float = 1e-3, # largest |R Rᵀ − I| accepted
+                 ) -> str | None: # None for a right-handed orthonormal triad; else what is wrong, in words
+    "Why `R` is not a right-handed orthonormal triad (rows L, M, N); None when it is one."
+    try: R = np.asarray(R, float)
+    except (TypeError, ValueError): return "values that are not numbers"
+    if R.shape != (3, 3): return f"shape {R.shape}, not (3, 3)"
+    if not np.isfinite(R).all(): return "values that are not finite"
+    err = float(np.abs(R @ R.T - np.eye(3)).max())
+    if err > tol: return f"rows that are not unit and orthogonal (|R Rᵀ − I| up to {err:.2g})"
+    return "left-handed rows (L × M = −N)" if np.linalg.det(R) < 0 else None
 
 # %% ../nbs/00_core.ipynb #ea10a09f
 FRAMES = ("GSE", "GSM", "LMN", "DMPA", "BCS", "J2000")

@@ -10,8 +10,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from .core import (InputError, as_datetime64, check_frame, check_sigma, clean_times, datetime_tags,
-                         from_seconds, iso_ms,
-                         seconds_since)
+                         from_seconds, iso_ms, seconds_since, triad_problem)
 from .minvar import MIN_SAMPLES, autocorr_time, window_mva, x1_cone_deg
 
 # %% auto #0
@@ -369,19 +368,13 @@ def two_anchors(c1: CrossingNormal, # normal from windows anchored on the detect
 # %% ../nbs/04b_normals.ipynb #7d1c29df
 def _reference(R_ref, # (3,3) rows L, M, N, N outward
               ) -> np.ndarray: # the same as floats
-    "R_ref checked: finite, (3,3), rows orthonormal within 1e-3 (as `lmn_matrix`), right-handed."
-    try: R = np.asarray(R_ref, float)
-    except (TypeError, ValueError): R = np.full(1, np.nan)
-    why = (f"shape {R.shape}" if R.shape != (3, 3) else "values that are not finite"
-           if not np.isfinite(R).all() else None)
-    err = float(np.abs(R @ R.T - np.eye(3)).max()) if why is None else 0.0
-    if err > 1e-3: why = f"rows that are not unit and orthogonal (|R Rᵀ − I| up to {err:.2g})"
-    elif why is None and np.cross(R[0], R[1]) @ R[2] < 0: why = "left-handed rows (L × M = −N)"
+    "R_ref checked (`core.triad_problem`): finite, (3,3), rows orthonormal within 1e-3, right-handed."
+    why = triad_problem(R_ref)
     if why is not None:
         raise InputError("R_ref must be a right-handed orthonormal triad, rows L, M, N (N "
                          f"outward); got {why}. Pass an LMN's .R (mms_mp.coords.hybrid_lmn) or "
                          "orthonormalise the rows")
-    return R
+    return np.asarray(R_ref, float)
 
 def _options(sigma_ref_deg, # 1σ of the reference normal, deg (NaN: unknown)
              min_windows, # fewest windows in a stable plateau

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .core import InputError, as_datetime64, iso_ms, seconds_since
+from .core import InputError, as_datetime64, iso_ms, seconds_since, triad_problem
 from . import __version__
 
 # %% auto #0
@@ -191,14 +191,11 @@ def check_value(x, # a parsed JSON value
 def _triad_checks(R: list, # [L, M, N] as lists
                   where: str, # path, for messages
                   errs: list):
-    "One triad: orthonormal and right-handed (M = N × L)."
-    try: R = np.array(R, float)
-    except (TypeError, ValueError): return
-    if R.shape != (3, 3): return
-    if not np.allclose(R @ R.T, np.eye(3), atol=1e-6):
-        errs.append(f"{where}: L, M, N are not orthonormal")
-    elif np.linalg.det(R) < 0:
-        errs.append(f"{where}: [L; M; N] is left-handed (M must be N × L)")
+    "One triad: orthonormal and right-handed (M = N × L), within 1e-6 (`core.triad_problem`)."
+    try: shape = np.shape(np.array(R, float))
+    except (TypeError, ValueError): return   # the type checks report these
+    if shape == (3, 3) and (why := triad_problem(R, tol=1e-6)) is not None:
+        errs.append(f"{where}: [L; M; N] is not a right-handed orthonormal triad: {why}")
 
 # %% ../nbs/14b_schema.ipynb #3cb29dc3
 def _lmn_checks(d: dict, errs: list):

@@ -116,6 +116,10 @@ def test_bad_shapes_and_config():
         detect_crossings(a["t_B"][:-5], a["B"], R, lmn_frame="GSE")
     with pytest.raises(InputError, match="orthonormal"):
         detect_crossings(a["t_B"], a["B"], np.ones((3, 3)), lmn_frame="GSE")
+    with pytest.raises(InputError, match=r"left-handed rows \(L × M = −N\)"):   # N flipped: B_N, V_N of the wrong sign
+        detect_crossings(a["t_B"], a["B"], np.diag([1.0, 1.0, -1.0]), lmn_frame="GSE")
+    with pytest.raises(InputError, match="values that are not finite"):
+        detect_crossings(a["t_B"], a["B"], np.full((3, 3), np.nan), lmn_frame="GSE")
     with pytest.raises(InputError, match="p_exit < 0.5 < p_enter"):
         DetectorCfg(p_enter=0.6, p_exit=0.7)
 
