@@ -20,12 +20,16 @@ from mms_mp.synthetic import demo_event_dir
 REAL = Path(__file__).parent / "fixtures" / "real"
 
 
-def test_real_fgm_values_keep_the_files_float32():
+def _load(trange, instrument, data_dir):
+    "One probe, burst, one instrument, offline; the loader's warnings (missing MEC) silenced."
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        ev = load_event(("2015-09-02T16:58:44", "2015-09-02T17:07:05"), "1", rate="brst",
-                        instruments=("fgm",), source="local", data_dir=REAL)
-    d = ev["1"]
+        return load_event(trange, "1", rate="brst", instruments=(instrument,), source="local",
+                          data_dir=data_dir)["1"]
+
+
+def test_real_fgm_values_keep_the_files_float32():
+    d = _load(("2015-09-02T16:58:44", "2015-09-02T17:07:05"), "fgm", REAL)
     assert (d["B_gse"].dtype, d["Bmag"].dtype) == (np.float32, np.float32)
     files = sorted(REAL.rglob("mms1_fgm_brst_l2_20150902*.cdf"))
     c = cdflib.CDF(str(files[0]))
@@ -34,12 +38,7 @@ def test_real_fgm_values_keep_the_files_float32():
 
 
 def test_fpi_temperature_is_computed_in_float64():
-    d = demo_event_dir()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        ev = load_event(("2019-01-27T12:30", "2019-01-27T12:35"), "1", rate="brst",
-                        instruments=("fpi",), source="local", data_dir=d)
-    x = ev["1"]
+    x = _load(("2019-01-27T12:30", "2019-01-27T12:35"), "fpi", demo_event_dir())
     assert (x["Ti_para"].dtype, x["Ti"].dtype) == (np.float32, np.float64)
     want = (x["Ti_para"].values.astype(float) + 2 * x["Ti_perp"].values.astype(float)) / 3
     np.testing.assert_array_equal(x["Ti"].values, want)
