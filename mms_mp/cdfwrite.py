@@ -14,7 +14,7 @@ from .layout import Product, check_probe, global_attrs
 
 # %% auto #0
 __all__ = ['CDF_TYPES', 'FILLVAL', 'LABELS', 'var_spec', 'fill_attr', 'l2_global_attrs', 'write_epoch', 'write_labels',
-           'write_data_var', 'write_energy', 'write_l2_cdf', 'product_data', 'write_product_cdf']
+           'write_data_var', 'write_energy', 'write_l2_cdf', 'write_state', 'product_data', 'write_product_cdf']
 
 # %% ../nbs/01a_cdfwrite.ipynb #5e4fa026
 CDF_TYPES = {"INT8": 8, "UINT4": 14, "REAL4": 21, "REAL8": 22, "TT2000": 33, "CHAR": 51}
@@ -71,15 +71,16 @@ def write_epoch(cdf, # an open cdflib CDF writer
                       var_data=np.array([v], "float32"))
 
 # %% ../nbs/01a_cdfwrite.ipynb #bfcd1c81
-LABELS = {"vector4": ["x", "y", "z", "|B|"], "vector": ["x", "y", "z"]}
+LABELS = {"vector4": ["x", "y", "z", "|{q}|"], "vector": ["x", "y", "z"]}
 
 def write_labels(cdf, # an open cdflib CDF writer
                  lab: str, # label variable name
                  kind: str, # "vector" or "vector4"
                  frame: str, # coordinate frame of the vector
+                 q: str = "B", # the quantity a vector4's magnitude column is of: "B" or "R"
                 ):
     "Write the component-label variable of a vector."
-    L = [c if c == "|B|" else f"{c}_{frame.lower()}" for c in LABELS[kind]]
+    L = [c.format(q=q) if c[0] == "|" else f"{c}_{frame.lower()}" for c in LABELS[kind]]
     cdf.write_var(var_spec(lab, "CHAR", [len(L)], rec_vary=False, nelem=max(map(len, L))),
                   var_attrs={"VAR_TYPE": "metadata"}, var_data=L)
 
@@ -148,7 +149,7 @@ def _write_vars(cdf, probe, prod, epoch, data, spectra_energy):
     for name, var, arr in _ordered(prod, probe, data):
         if var.kind in LABELS and f"{name}_labl" not in labels:
             labels.add(f"{name}_labl")
-            write_labels(cdf, f"{name}_labl", var.kind, var.frame)
+            write_labels(cdf, f"{name}_labl", var.kind, var.frame, var.name[0])
         en = var.depend_1.format(p=probe, rate=prod.rate) if var.kind == "spectrum" else None
         if en: write_energy(cdf, en, spectra_energy[en], epoch)
         write_data_var(cdf, name, var, arr, epoch, ctype, en)
@@ -165,6 +166,7 @@ def write_l2_cdf(path, # destination .cdf (its folder must exist)
                  t_file=None, # file-name time (default: t[0])
                  version: str | None = None, # "X.Y.Z"; default: catalogue version
                  simulated: bool = True, # global attribute MMS_MP_SIMULATED = "true"
+                 state: tuple | None = None, # FGM only: (STATE entry, (S,) times, {name: (S,4) km})
                 ) -> Path: # the file written
     "Write one MMS L2-format CDF with the attributes the loader and pySPEDAS read."
     from cdflib.cdfwrite import CDF
@@ -178,9 +180,22 @@ def write_l2_cdf(path, # destination .cdf (its folder must exist)
         if accum_s and not any(v.kind == "flags" for v in prod.vars):
             _record_index(cdf, p, prod, epoch, len(t))
         _write_vars(cdf, p, prod, epoch, data, spectra_energy or {})
+        if state: write_state(cdf, p, *state)
     finally:
         cdf.close()
     return path
+
+# %% ../nbs/01a_cdfwrite.ipynb #eba4d4eb
+def write_state(cdf, # an open cdflib CDF writer
+                probe: str, # "1".."4"
+                prod: Product, # the file's `layout.STATE` entry
+                t, # (S,) UTC datetime64 record times
+                data: dict, # CDF variable name -> (S, 4) x, y, z, |r|, km
+               ):
+    "Write FGM's position records on their own epoch (`Epoch_state`), REAL4 like the real files."
+    epoch = prod.epoch.format(p=probe, rate=prod.rate)
+    write_epoch(cdf, epoch, as_datetime64(t))
+    _write_vars(cdf, probe, prod, epoch, data, {})
 
 # %% ../nbs/01a_cdfwrite.ipynb #e9b6976a
 def product_data(probe, # probe 1..4

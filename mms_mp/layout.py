@@ -137,10 +137,10 @@ INSTRUMENTS = ("fgm", "fpi", "hpca", "edp", "mec")
 # %% ../nbs/01_layout.ipynb #43e2c182
 def _fgm_state(rate):
     "FGM's copy of the spacecraft position: (x, y, z, |r|) in km every 30 s on `Epoch_state`."
-    f = _fgm(rate)
+    f, ok = _fgm(rate), (-1e6, 1e6)   # VALIDMIN, VALIDMAX (km) as the real files state them
     return Product("fgm", rate, "", f.granularity, f.digits, f.version, "Epoch_state", (
-        Var("R_gse", "mms{p}_fgm_r_gse_{rate}_l2", "km", "GSE", "vector4"),
-        Var("R_gsm", "mms{p}_fgm_r_gsm_{rate}_l2", "km", "GSM", "vector4")),
+        Var("R_gse", "mms{p}_fgm_r_gse_{rate}_l2", "km", "GSE", "vector4", valid=ok),
+        Var("R_gsm", "mms{p}_fgm_r_gsm_{rate}_l2", "km", "GSM", "vector4", valid=ok)),
         max_span_s=f.max_span_s, part="state")
 
 STATE = {k: _fgm_state(k[1]) for k in PRODUCTS if k[0] == "fgm"}

@@ -18,7 +18,7 @@ import numpy as np
 
 from .core import (InputError, M_P_KG, Q_E_C, as_datetime64, cache_root, gse_to_gsm, iso_ms,
                          parse_trange, seconds_since, write_json_atomic)
-from .layout import PROBES, check_probe, get_product, sdc_path
+from .layout import PROBES, STATE, check_probe, get_product, sdc_path
 from .cdfwrite import write_l2_cdf
 from .simtruth import (SCENARIOS, Truth, find_crossings, load_formation, plasma_state, scenario_params,
                              truth_to_dict)
@@ -365,8 +365,24 @@ def _cut_gaps(t, prod, probe, p, defects):
         t = t[keep]
     return t
 
+# %% ../nbs/02_synthetic.ipynb #2db65a88
+def _state_records(probe, # probe 1..4
+                   prod, # an FGM product
+                   t, # (n,) datetime64[ns] the file's B sample times, sorted
+                  ) -> tuple: # (STATE entry, (S,) record times, {CDF name: (S,4) x, y, z, |r| km})
+    "FGM's position records: the ephemeris at its own 30 s tags, bracketing the file's samples."
+    fm, sp, p = load_formation(), STATE[prod.key], check_probe(probe)
+    T = fm.t[p]
+    i0 = max(int(np.searchsorted(T, t[0], "right")) - 1, 0)
+    ts = T[i0:int(np.searchsorted(T, t[-1], "left")) + 1]
+    out = {}
+    for fr in ("GSE", "GSM"):
+        r = fm.position(p, ts, fr)
+        out[_name(sp, p, f"R_{fr.lower()}")] = np.column_stack([r, np.linalg.norm(r, axis=1)])
+    return sp, ts, out
+
 # %% ../nbs/02_synthetic.ipynb #ebf06624
-def _write_file(root, truth, probe, prod, key, ftime, t, data, accum, seed):
+def _write_file(root, truth, probe, prod, key, ftime, t, data, accum, seed, state=None):
     "Write one simulated product file; returns its path."
     path = sdc_path(root, probe, *key, ftime)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -375,7 +391,7 @@ def _write_file(root, truth, probe, prod, key, ftime, t, data, accum, seed):
               for v in prod.vars if v.kind == "spectrum"}
     note = (f"SIMULATED by mms_mp.synthetic (scenario {truth.scenario!r}, seed {seed}): a model"
             " magnetopause on the real 2019-01-27 MMS ephemeris. Not MMS data.")
-    return write_l2_cdf(path, probe, prod, t, data, energy, accum, note)
+    return write_l2_cdf(path, probe, prod, t, data, energy, accum, note, state=state)
 
 # %% ../nbs/02_synthetic.ipynb #08133345
 def _write_product(root, truth, probe, token, t0, t1, seed, defects) -> list:
@@ -389,7 +405,8 @@ def _write_product(root, truth, probe, token, t0, t1, seed, defects) -> list:
             if not len(t): continue
             rng = np.random.default_rng([seed, int(probe), ALL_PRODUCTS.index(token), j, c])
             data, accum = gen(truth, probe, prod, t, rng, defects)
-            paths.append(_write_file(root, truth, probe, prod, key, ftime, t, data, accum, seed))
+            st = _state_records(probe, prod, t) if prod.key in STATE else None
+            paths.append(_write_file(root, truth, probe, prod, key, ftime, t, data, accum, seed, st))
     return paths
 
 # %% ../nbs/02_synthetic.ipynb #aa66b920

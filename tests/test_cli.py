@@ -164,21 +164,35 @@ def test_exit3_empty_data_dir(tmp_path):
     assert "no usable data" in r.stderr and "mms1" in r.stderr and "Traceback" not in r.stderr
 
 
-def test_without_ephemeris_mva_alone_and_no_timing(demo_dir, tmp_path, capsys):
-    """A data folder without MEC (and, in the simulator, no FGM state positions): the LMN is MVA alone, said so,
-    and it matches the simulator's N; crossings are found on every probe (the run exits 0, no stage failed);
-    timing, which needs positions, says why it did not run."""
-    root = tmp_path / "no_mec"
-    for f in demo_dir.rglob("*.cdf"):
-        if "_mec_" in f.name: continue
-        dst = root / f.relative_to(demo_dir)
-        dst.parent.mkdir(parents=True, exist_ok=True)
-        dst.symlink_to(f)
-    code = main(["analyze", *TR, "--source", "local", "--data-dir", str(root), "--outdir", str(tmp_path / "o"),
-                 "--quiet"])
+def _analyze_json(root, out, capsys) -> dict:
+    "mms-mp analyze of the demo window on the data folder `root`: exit 0, and its mp_analysis.json."
+    code = main(["analyze", *TR, "--source", "local", "--data-dir", str(root), "--outdir", str(out), "--quiet"])
     assert code == 0, capsys.readouterr().err
-    doc = json.loads((tmp_path / "o" / "mp_analysis.json").read_text())
+    return json.loads((out / "mp_analysis.json").read_text())
+
+
+def test_without_mec_positions_from_fgm_state_and_timing(demo_dir, tmp_path, capsys):
+    """A data folder without MEC: the FGM files' own position records serve (the JSON says so for every probe),
+    so the LMN is the hybrid one and timing runs on every matched group. How close all this is to the MEC-based
+    analysis is tests/test_fgm_state_positions.py."""
+    from mms_mp.data import POSITION_SOURCE
+    from test_fgm_state_positions import tree_without
+    root = tree_without(demo_dir, tmp_path / "no_mec", lambda n: "_mec_" in n)
+    doc = _analyze_json(root, tmp_path / "o", capsys)
+    st = [r for r in doc["provenance"]["rates"] if r["part"] == "state"]
+    assert sorted(r["probe"] for r in st) == ["1", "2", "3", "4"] and {r["reason"] for r in st} == {POSITION_SOURCE}
+    assert all("no position" not in r["reason"] for r in doc["lmn"].values())
+    assert doc["status"]["timing"]["status"] == "ok" and len(doc["timing_groups"]) == 8
+
+
+def test_without_any_position_mva_alone_and_no_timing(demo_dir, tmp_path, capsys):
+    """A data folder without MEC and with FGM files that carry no position records (`no_position_tree`): the
+    LMN is MVA alone, said so, and it matches the simulator's N; crossings are found on every probe (the run
+    exits 0, no stage failed); timing, which needs positions, says why it did not run."""
+    from test_fgm_state_positions import no_position_tree
+    doc = _analyze_json(no_position_tree(demo_dir, tmp_path / "no_pos"), tmp_path / "o", capsys)
     truth = json.loads((demo_dir / "truth.json").read_text())
+    assert not any(r["part"] == "state" for r in doc["provenance"]["rates"])
     for r in doc["lmn"].values():
         assert r["method"] == "MVA" and "no position" in r["reason"]
         assert np.degrees(np.arccos(abs(np.dot(r["N"], truth["N"]["value"])))) < 1.0

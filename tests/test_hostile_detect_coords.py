@@ -39,26 +39,34 @@ def _copy(demo, tmp_path):
     return root
 
 
+def _no_fgm_state(root):
+    "MMS3's FGM files without their own position records (else they serve when MEC is missing)."
+    from test_fgm_state_positions import strip_state
+    for f in sorted((root / "mms3" / "fgm").rglob("*.cdf")): strip_state(f)
+
+
 def _no_mec(root):
     shutil.rmtree(root / "mms3" / "mec")
+    _no_fgm_state(root)
 
 
 def _garbage_mec(root):
     (f,) = sorted((root / "mms3" / "mec").rglob("*.cdf"))
     f.unlink()
     f.write_bytes(np.random.default_rng(0).bytes(200_000))
+    _no_fgm_state(root)
 
 
 @pytest.mark.parametrize("breakit", [_no_mec, _garbage_mec], ids=["no_mec", "mec_random_bytes"])
 def test_timing_leaves_out_a_probe_without_positions(demo, tmp_path, breakit):
-    "MMS3 without MEC: timing on MMS1, 2, 4 in all 8 groups; the reason names MMS3."
+    "MMS3 without MEC nor FGM position records: timing on MMS1, 2, 4 in all 8 groups; the reason names MMS3."
     from mms_mp.pipeline import analyze
     root = _copy(demo, tmp_path)
     breakit(root)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         res = analyze(EVENT, rate="srvy", source="local", data_dir=root)
-    # the simulated FGM files carry no position record: MMS3 truly has none (no FGM fallback)
+    # MMS3's FGM files lost their position records too: it truly has none (no FGM fallback)
     assert "R_gse" not in res.event["3"] and all("R_gse" in res.event[p] for p in "124")
     st = res.status["timing"]
     assert st.status == "ok" and st.degraded, st

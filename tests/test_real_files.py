@@ -186,13 +186,14 @@ def test_fpi_errorflags_decoded_bit_by_bit():
 # Edited copies: fill values, the flag's own fill value, a bad time tag, a duplicated boundary record
 # ---------------------------------------------------------------------------------------------------------
 
-def copy_cdf(src: Path, dst: Path, edit=None, dims=None, globals_=None) -> Path:
+def copy_cdf(src: Path, dst: Path, edit=None, dims=None, globals_=None, drop=()) -> Path:
     """Rewrite every variable and attribute of `src` into `dst` with cdflib, uncompressed. `edit(records)`
     may change the dict {name: array} of `Epoch` and the variables on it (same number of rows for all);
-    `dims` gives new record shapes {name: Dim_Sizes}, `globals_` other global attributes."""
+    `dims` gives new record shapes {name: Dim_Sizes}, `globals_` other global attributes; the variables
+    named in `drop` are left out."""
     from cdflib.cdfwrite import CDF
     r = cdflib.CDF(str(src))
-    names = r.cdf_info().zVariables
+    names = [v for v in r.cdf_info().zVariables if v not in drop]
     on_epoch = [v for v in names if v == "Epoch" or r.varattsget(v).get("DEPEND_0") == "Epoch"]
     records = {v: r.varget(v) for v in on_epoch}
     if edit is not None: edit(records)

@@ -143,6 +143,8 @@ def test_sheath_turbulence_is_a_power_law_in_the_sheath_only(waves):
 
 # SHA-256 (first 16 hex) of every numeric variable of every CDF written for 12:24–12:30, probes 1 and 3, seed 0,
 # recorded with the simulator of commit 0b7ebc3 (before the steepening and the sheath turbulence were added).
+# The FGM position records (`Epoch_state` and the variables on it) came later: they are the ephemeris, not the
+# model, and are left out of the digest, which so also proves they changed no other number of the files.
 PLANAR_DIGESTS = {"default": "e2e3b7757150ce92", "fast_thin": "1d5b3062b1b5b58e",
                   "noisy_hpca_gap": "dba6475a91f67f7e"}
 
@@ -164,7 +166,9 @@ def test_planar_scenarios_write_bit_identical_arrays(tmp_path, scenario):
     assert files
     for f in files:
         c = cdflib.CDF(str(f))
-        for v in sorted(c.cdf_info().zVariables):
+        state = {"Epoch_state"} | {v for v in c.cdf_info().zVariables
+                                   if c.varattsget(v).get("DEPEND_0") == "Epoch_state"}
+        for v in sorted(set(c.cdf_info().zVariables) - state):
             a = np.asarray(c.varget(v))
             if a.dtype.kind in "iuf":
                 h.update(v.encode())
