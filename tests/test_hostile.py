@@ -575,7 +575,10 @@ def test_tetrahedron_recovers_the_boundary():
 
 # ---------------------------------------------------------------------------------------------- process
 def _child(out: Path, data: Path) -> subprocess.Popen:
-    code = ("import sys; from mms_mp.cli import main; sys.exit(main(['analyze', '--start', %r, '--end', %r, "
+    # SIGINT as in a terminal: a shell without job control starts background jobs with SIGINT ignored, and a
+    # child inherits that, so a test run launched with `&` would see Ctrl-C do nothing
+    code = ("import signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler); "
+            "from mms_mp.cli import main; sys.exit(main(['analyze', '--start', %r, '--end', %r, "
             "'--rate', 'srvy', '--source', 'local', '--data-dir', %r, '--outdir', %r, '--plot', '--quiet']))"
             % (W[0], W[1], str(data), str(out)))
     return subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
