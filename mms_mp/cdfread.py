@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import bisect
 import io
+import math
 import os
 import sys
 import warnings
