@@ -5,7 +5,7 @@
 # %% ../nbs/10c_boundary_multi.ipynb #c0ca1dfc
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -50,6 +50,13 @@ class CrossingGroup:
             sigma_t_s=self.sigma_t_s,
             frame=self.frame,
         )
+
+    def only(self, probes) -> "CrossingGroup":
+        "The group cut to `probes` (in its own order); its reference kept if among them, else the first left."
+        keep = [p for p in self.crossings if p in set(probes)]
+        ref = self.ref if self.ref in keep or not keep else keep[0]
+        return replace(self, crossings={p: self.crossings[p] for p in keep}, ref=ref,
+                       positions_km={p: self.positions_km[p] for p in keep if p in self.positions_km})
 
 # %% ../nbs/10c_boundary_multi.ipynb #8ef8fe60
 def match_crossings(crossings: dict, # probe -> list of Crossing

@@ -273,13 +273,8 @@ def in_window(mc, # boundary_multi.MultiCrossings detected on a context
     keep = lambda c: t0 <= np.datetime64(c.time, "ns") < t1
     crs = {p: CrossingList([c for c in cl if keep(c)], cl.probe, cl.flags, cl.features, cl.fused,
                            cl.states) for p, cl in mc.crossings.items()}
-    groups = []
-    for g in mc.groups:
-        m = {p: c for p, c in g.crossings.items() if keep(c)}
-        if len(m) < 2: continue
-        pos = {p: r for p, r in g.positions_km.items() if p in m}
-        groups.append(replace(g, crossings=m, positions_km=pos, ref=g.ref if g.ref in m else next(iter(m))))
-    return replace(mc, crossings=crs, groups=groups)
+    cut = [g.only([p for p, c in g.crossings.items() if keep(c)]) for g in mc.groups]
+    return replace(mc, crossings=crs, groups=[g for g in cut if len(g.crossings) >= 2])
 
 
 # %% ../nbs/14c_stages.ipynb #6bae5ac7

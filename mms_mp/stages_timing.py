@@ -68,11 +68,7 @@ def _with_positions(g, # boundary_multi.CrossingGroup
               "and none in its FGM files)" if p not in g.positions_km
            else "its positions do not cover its crossing time"
            for p in g.crossings if not np.isfinite(g.positions_km.get(p, np.nan)).all()}
-    if not why: return g, {}
-    keep = [p for p in g.crossings if p not in why]
-    ref = g.ref if g.ref in keep or not keep else keep[0]
-    return replace(g, crossings={p: g.crossings[p] for p in keep}, ref=ref,
-                   positions_km={p: g.positions_km[p] for p in keep}), why
+    return (g.only([p for p in g.crossings if p not in why]), why) if why else (g, {})
 
 # %% ../nbs/14f_stages_timing.ipynb #2bc23c8a
 def _left_out(whys: list, # {probe: why} of each group
