@@ -17,7 +17,7 @@ from . import __version__
 __all__ = ['SCHEMA', 'NUM', 'NUMN', 'ISO', 'ISON', 'VEC3', 'RESULT_SCHEMA', 'UNITS', 'FLAGS', 'is_num', 'check_value',
            'physics_checks', 'validate_result_json', 'lmn_json', 'normal_json', 'local_vn_json', 'crossing_json',
            'detection_json', 'timing_json', 'disp_json', 'vn_json', 'thickness_json', 'jsonable', 'coverage_json',
-           'rates_json', 'time_order_json', 'context_json', 'result_json']
+           'rates_json', 'time_order_json', 'files_json', 'context_json', 'result_json']
 
 # %% ../nbs/14b_schema.ipynb #606ce42d
 SCHEMA = "mms_mp/2"
@@ -441,6 +441,12 @@ def time_order_json(ev, # mms_mp.data.Event, or None
     return [{k: x.get(k) for k in keys} | jsonable(x.get("time_clean", {})) for x in ev.loaded]
 
 # %% ../nbs/14b_schema.ipynb #a8497dd3
+def files_json(provenance: list, # `Event.provenance` entries
+              ) -> list: # name, sha256 and checksum (the file's CDF MD5: "ok", "mismatch" or "none") per file
+    "The files an event was read from, as the JSON lists them."
+    return [{"name": str(p.get("name")), "sha256": str(p.get("sha256")), "checksum": p.get("checksum")}
+            for p in provenance]
+
 def context_json(res, # stages.AnalysisResult
                 ) -> dict: # from: "window" or "context"; for a context its range, B data span and files
     "Which stretch of data the LMN and the detector's levels came from: the window, or a context around it."
@@ -450,7 +456,7 @@ def context_json(res, # stages.AnalysisResult
             if ev.has(p, "B_gse") and ev[p]["B_gse"].shape[0]}
     return {"from": "context", "windows": float((res.config.get("context") or {}).get("windows", 0.0)),
             "trange": [iso_ms(ev.trange[0]), iso_ms(ev.trange[1])], "B_data": span,
-            "files": [{"name": str(p.get("name")), "sha256": str(p.get("sha256"))} for p in ev.provenance]}
+            "files": files_json(ev.provenance)}
 
 
 # %% ../nbs/14b_schema.ipynb #fcc70560
@@ -459,8 +465,7 @@ def result_json(res, # stages.AnalysisResult
     "The JSON document of an analysis (see `validate_result_json`)."
     ev = res.event
     files, missing = (ev.provenance, ev.missing) if ev is not None else ([], [])
-    prov = [{"name": str(p.get("name")), "sha256": str(p.get("sha256")), "checksum": p.get("checksum")}
-            for p in files]   # checksum: the file's CDF MD5 "ok", "mismatch" or "none" (it carries none)
+    prov = files_json(files)
     rejected = [{"name": n, "probe": m["probe"], "instrument": m["instrument"], "rate": m["rate"],
                  "reason": m["reason"]} for m in missing for n in m.get("files_rejected", [])]
     delays = res.delays if len(res.delays) == len(res.timings) else [None] * len(res.timings)
