@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .core import (InputError, FrameError, GeometryError, NoDataError, check_frame, check_sigma,
+from .core import (InputError, FrameError, GeometryError, NoDataError, check_finite, check_frame, check_sigma,
                          gse_gsm_angle, gse_to_gsm, gsm_to_gse, parse_trange, seconds_since, R_E_KM)
 from .minvar import MVAResult, correlated_sigma, mva, x1_cone_deg
 
@@ -26,16 +26,6 @@ def _model(model):
     if m not in SHUE_MODELS:
         raise InputError(f"Shue model must be one of {SHUE_MODELS}, got {model!r}")
     return m
-
-# %% ../nbs/04a_coords.ipynb #12eaee83
-def _finite(x, # a number given by the user
-            what: str, # its name and unit, for messages
-           ) -> float: # x as a float
-    "A finite float, or InputError naming the argument."
-    try: v = float(x)
-    except (TypeError, ValueError): v = np.nan
-    if not np.isfinite(v): raise InputError(f"{what} must be a finite number, got {x!r}")
-    return v
 
 # %% ../nbs/04a_coords.ipynb #8572d484
 def _bz_dp(bz_nT, dp_nPa) -> tuple:
@@ -155,7 +145,7 @@ def shue_normal(pos_gsm_km, # (3,) or (N,3) spacecraft positions, km, GSM
     "Outward normal (surface gradient) of the Shue magnetopause where each position maps radially."
     P = _positions_km(pos_gsm_km)
     r0, al = float(shue_r0(bz_nT, dp_nPa, model)), float(shue_alpha(bz_nT, dp_nPa, model))
-    a = np.radians(_finite(aberration_deg, "aberration_deg (deg)"))
+    a = np.radians(check_finite(aberration_deg, "aberration_deg (deg)"))
     r, rh, th, th_hat = _polar_basis(_aberrate(P, a))
     beta = np.arctan(al * np.tan(th / 2)) # angle of the normal from r̂
     n = np.cos(beta)[:, None] * rh - np.sin(beta)[:, None] * th_hat
@@ -250,7 +240,7 @@ def _check_psi(psi_rad, # GSE→GSM angle ψ given by the user, rad, or None
               ) -> float | None: # ψ as a float, rad (None: not given)
     "ψ refused unless finite and |ψ| ≤ π/2 (the GSE→GSM angle never exceeds about 35°)."
     if psi_rad is None: return None
-    psi = _finite(psi_rad, "psi_rad (rad)")
+    psi = check_finite(psi_rad, "psi_rad (rad)")
     if abs(psi) > np.pi / 2:
         raise InputError(f"psi_rad = {psi_rad!r} rad is not a GSE→GSM angle (|ψ| ≤ ~0.6 rad); pass "
                          "radians (np.radians of degrees), e.g. from mms_mp.core.gse_gsm_angle")

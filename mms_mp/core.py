@@ -17,9 +17,9 @@ import numpy as np
 # %% auto #0
 __all__ = ['MAX_POINTS', 'FRAMES', 'LEAP_SECONDS', 'TT2000_UTC0', 'TT2000_FILL', 'R_E_KM', 'MU0', 'M_P_KG', 'Q_E_C', 'EXIT_OK',
            'EXIT_USAGE', 'EXIT_NODATA', 'EXIT_FAILED', 'EXIT_PARTIAL', 'MMSMPError', 'InputError', 'FrameError',
-           'NoDataError', 'GeometryError', 'check_positive', 'check_sigma', 'check_count', 'CovBlocks', 'triad_problem',
-           'check_frame', 'rotate_about_x', 'gse_gsm_angle', 'gse_to_gsm', 'gsm_to_gse', 'as_datetime64',
-           'datetime_tags', 'parse_trange', 'seconds_since', 'from_seconds', 'iso_ms', 'context_range',
+           'NoDataError', 'GeometryError', 'check_finite', 'check_positive', 'check_sigma', 'check_count', 'CovBlocks',
+           'triad_problem', 'check_frame', 'rotate_about_x', 'gse_gsm_angle', 'gse_to_gsm', 'gsm_to_gse',
+           'as_datetime64', 'datetime_tags', 'parse_trange', 'seconds_since', 'from_seconds', 'iso_ms', 'context_range',
            'tt2000_to_datetime64', 'datetime64_to_tt2000', 'TimeCleanReport', 'clean_times', 'atomic_write',
            'write_json_atomic', 'exit_code', 'stages_exit', 'cache_root', 'format_sigma']
 
@@ -41,6 +41,16 @@ class GeometryError(MMSMPError, ValueError):
 
 # %% ../nbs/00_core.ipynb #ba7fb40c
 MAX_POINTS = 50_000_000  # most points of an array built from a function's arguments (400 MB)
+
+def check_finite(x, # the value given
+                 name: str, # its name (and unit), for the message
+                ) -> float: # x as a float
+    "x as a float if it is one finite number (not text, not a bool), else `InputError` naming it."
+    ok = np.ndim(x) == 0 and not isinstance(x, (str, bytes, bool, np.bool_))
+    try: v = float(x) if ok else np.nan
+    except (TypeError, ValueError): v = np.nan
+    if not np.isfinite(v): raise InputError(f"{name} must be a finite number, got {x!r}")
+    return v
 
 def check_positive(x, # the value given
                    name: str, # the argument's name, for the message

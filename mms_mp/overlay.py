@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .core import InputError, check_frame, gsm_to_gse
+from .core import InputError, check_finite, check_frame, gsm_to_gse
 
 # %% auto #0
 __all__ = ['OVERLAY_FRAMES', 'PublishedNormal', 'overlay_template', 'parse_overlay', 'read_overlay', 'compare_normal']
@@ -33,17 +33,11 @@ class PublishedNormal:
     doi: str = ""  # DOI of the publication
 
 # %% ../nbs/11b_overlay.ipynb #89313ba8
-def _number(x, where: str) -> float:
-    "A finite float, or InputError naming `where`."
-    if isinstance(x, bool) or not isinstance(x, (int, float)) or not np.isfinite(x):
-        raise InputError(f"{where} must be a finite number, got {x!r}")
-    return float(x)
-
 def _unit(v, where: str) -> np.ndarray:
     "A unit 3-vector from a list of three numbers (|v| within 1 % of 1), or InputError naming `where`."
     if not isinstance(v, list) or len(v) != 3:
         raise InputError(f"{where} must be a list of 3 numbers (a unit vector), got {v!r}")
-    n = np.array([_number(x, f"{where}[{i}]") for i, x in enumerate(v)])
+    n = np.array([check_finite(x, f"{where}[{i}]") for i, x in enumerate(v)])
     if abs(np.linalg.norm(n) - 1) > 0.01:
         raise InputError(f"{where} = {v} has length {np.linalg.norm(n):.3g}; a normal must be a unit vector")
     return n / np.linalg.norm(n)
@@ -91,7 +85,7 @@ def _published(p, e, doc, where, probes) -> PublishedNormal:
     frame = str(e.get("frame", doc.get("frame", "GSE"))).upper()
     if frame not in OVERLAY_FRAMES:
         raise InputError(f"{where}: unknown frame {frame!r}; use one of {', '.join(OVERLAY_FRAMES)}")
-    opt = {k: _number(e[k], f"{where}.{k}") for k in ("V_ph_km_s", "sigma_deg", "sigma_V_km_s") if k in e}
+    opt = {k: check_finite(e[k], f"{where}.{k}") for k in ("V_ph_km_s", "sigma_deg", "sigma_V_km_s") if k in e}
     return PublishedNormal(p, _unit(e["n_hat"], f"{where}.n_hat"), frame, opt.get("V_ph_km_s", np.nan),
                            opt.get("sigma_deg", np.nan), opt.get("sigma_V_km_s", np.nan),
                            str(e.get("source", doc.get("source", ""))), str(e.get("doi", doc.get("doi", ""))))
