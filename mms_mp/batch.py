@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .core import InputError, EXIT_OK, EXIT_FAILED, exit_code, stages_exit, parse_trange
+from .core import InputError, EXIT_FAILED, exit_code, stages_exit, parse_trange
 from .pipeline import analyze
 from .outputs import write_csv_atomic
 from .report import run_report

@@ -44,7 +44,7 @@ def l2_global_attrs(probe, # probe 1..4
                    ) -> dict: # global attributes {name: str}
     "Every global attribute of one L2 file."
     g = global_attrs(probe, prod, t_file, version)
-    p = check_probe(probe)
+    check_probe(probe)
     g |= {"Mission_group": "MMS", "Discipline": "Space Physics>Magnetospheric Science",
           "Descriptor": prod.instrument.upper(),
           "Logical_source": g["Logical_file_id"].rsplit("_", 2)[0]}

@@ -267,7 +267,7 @@ def _normal_lines(res) -> list:
         out.append(line)
         sN = res.lmn[p].sigma_N_deg if p in res.lmn else np.nan
         if s["n_local"] and s["median"] > max(10.0, 3 * sN):   # the boundary turns from crossing to crossing
-            out.append(f"  the boundary is not planar here: use each crossing's own normal (crossings.csv), "
+            out.append("  the boundary is not planar here: use each crossing's own normal (crossings.csv), "
                        "not the event LMN")
     return out
 

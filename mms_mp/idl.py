@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .core import FrameError, InputError, NoDataError, check_frame, gse_to_gsm, iso_ms
+from .core import FrameError, InputError, NoDataError, check_frame, gse_to_gsm
 
 # %% auto #0
 __all__ = ['unix_to_datetime64', 'IdlSeries', 'IdlLmn', 'load_sav', 'TriadCheck', 'check_triad', 'LmnComparison', 'compare_lmn']

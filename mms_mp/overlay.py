@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .core import InputError, check_finite, check_frame, gsm_to_gse
+from .core import InputError, check_finite, gsm_to_gse
 
 # %% auto #0
 __all__ = ['OVERLAY_FRAMES', 'PublishedNormal', 'overlay_template', 'parse_overlay', 'read_overlay', 'compare_normal']
