@@ -1,0 +1,59 @@
+"""Speed-ups that must give the same bits as the numpy calls they replace (results may not move at all).
+
+Each helper here is checked against the plain numpy expression on data where summation order matters.
+"""
+import numpy as np
+import pytest
+
+from mms_mp.minvar import autocorr_time, finite_rows, mean_rows
+from mms_mp.normals import _angles_from
+
+
+def _hard_rows(seed, n):
+    rng = np.random.default_rng(seed)
+    return rng.standard_normal((n, 3)) * 10.0 ** rng.integers(-8, 9, (n, 3))
+
+
+@pytest.mark.parametrize("n", [1, 7, 9, 100, 8191, 8193, 70001])
+def test_mean_rows_is_mean_axis0_to_the_bit(n):
+    X = _hard_rows(n, n)
+    assert mean_rows(X).tobytes() == X.mean(axis=0).tobytes()
+    F = np.asfortranarray(X)   # not C-ordered: falls back to X.mean itself
+    assert mean_rows(F).tobytes() == F.mean(axis=0).tobytes()
+
+
+def test_finite_rows_is_isfinite_all():
+    X = _hard_rows(1, 500)
+    X[::7, 1], X[::11, 2], X[::13, 0] = np.nan, np.inf, -np.inf
+    assert np.array_equal(finite_rows(X), np.isfinite(X).all(axis=1))
+
+
+def test_angles_from_is_the_cross_product_formula():
+    N = _hard_rows(2, 50)
+    N /= np.linalg.norm(N, axis=1)[:, None]
+    m = N[3]
+    ref = np.degrees(np.arctan2(np.linalg.norm(np.cross(N, m), axis=1), N @ m))
+    assert _angles_from(N, m).tobytes() == ref.tobytes()
+
+
+def _tau_by_flatnonzero(x):
+    "autocorr_time as first written (the index of the first ρ ≤ 0 by flatnonzero)."
+    from mms_mp.minvar import fft_len
+    x = np.asarray(x, float) - np.mean(x)
+    n, m = len(x), fft_len(2 * len(x))
+    f = np.fft.rfft(x, m)
+    ac = np.fft.irfft(f * np.conj(f), m)[:n]
+    rho = ac[1:] / ac[0]
+    stop = np.flatnonzero(rho <= 0)
+    k = stop[0] if len(stop) else n - 1
+    return float(max(1.0, 1 + 2 * rho[:k].sum()))
+
+
+def test_autocorr_time_stops_at_the_first_non_positive_rho():
+    rng = np.random.default_rng(0)
+    series = (np.cos(np.arange(400) * 0.05),           # ρ crosses 0 after ≈ 31 lags
+              np.arange(50.0) ** 3,                     # ρ > 0 almost to the end
+              np.r_[1.0, -1.0, 1.0, -1.0],              # ρ_1 < 0 at once
+              rng.standard_normal(3000).cumsum())
+    for y in series:
+        assert autocorr_time(y) == _tau_by_flatnonzero(y)
