@@ -57,3 +57,22 @@ def test_autocorr_time_stops_at_the_first_non_positive_rho():
               rng.standard_normal(3000).cumsum())
     for y in series:
         assert autocorr_time(y) == _tau_by_flatnonzero(y)
+
+
+def test_banded_cholesky_is_scipys_to_the_bit_with_its_errors():
+    from scipy.linalg import LinAlgError, cho_solve_banded, cholesky_banded
+    from mms_mp.electric import _chol_banded, _penalty_banded, _solve_banded
+    rng = np.random.default_rng(3)
+    ab = 7.5 * _penalty_banded(80, 2)
+    ab[2] += rng.uniform(0.1, 3, 80)
+    b = rng.standard_normal(80)
+    cf = _chol_banded(ab)
+    assert cf.tobytes() == cholesky_banded(ab, lower=False).tobytes()
+    assert _solve_banded(cf, b).tobytes() == cho_solve_banded((cf, False), b).tobytes()
+    assert _solve_banded(cf, np.eye(80)).tobytes() == cho_solve_banded((cf, False), np.eye(80)).tobytes()
+    with pytest.raises(LinAlgError, match="not positive definite"):
+        _chol_banded(-ab)
+    with pytest.raises(ValueError, match="infs or NaNs"):
+        _chol_banded(np.where(np.arange(80) == 5, np.inf, ab))
+    with pytest.raises(ValueError, match="infs or NaNs"):
+        _solve_banded(cf, np.r_[b[:-1], np.nan])
