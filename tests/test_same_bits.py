@@ -76,3 +76,21 @@ def test_banded_cholesky_is_scipys_to_the_bit_with_its_errors():
         _chol_banded(np.where(np.arange(80) == 5, np.inf, ab))
     with pytest.raises(ValueError, match="infs or NaNs"):
         _solve_banded(cf, np.r_[b[:-1], np.nan])
+
+
+def test_correlation_from_reused_spectra_is_the_chained_fft_to_the_bit():
+    from mms_mp.delays import _corr_len, _corr_spec
+    rng = np.random.default_rng(4)
+    y, k = rng.standard_normal(18501).cumsum(), rng.uniform(0, 1, 10085)
+    nf, m = _corr_len(len(y), len(k)), len(y) - len(k) + 1
+    chained = np.fft.irfft(np.fft.rfft(y, nf) * np.conj(np.fft.rfft(k, nf)), nf)[:m]
+    assert _corr_spec(np.fft.rfft(y, nf), np.fft.rfft(k, nf), nf, m).tobytes() == chained.tobytes()
+
+
+def test_seconds_since_without_copies_is_the_same():
+    from mms_mp.core import seconds_since
+    t = np.array(["2019-01-27T12:15:00.123456789", "NaT", "2019-01-27T12:14:00"], "datetime64[ns]")
+    for t0 in ("2019-01-27T12:15", np.datetime64("2019-01-27T12:15:00.5"), np.datetime64("2019-01-27", "D")):
+        old = (t - np.datetime64(t0, "ns")).astype("timedelta64[ns]").astype(np.int64) / 1e9
+        assert seconds_since(t, t0).tobytes() == old.tobytes()
+    assert seconds_since(t, t[0]) is not t and t[0] == np.datetime64("2019-01-27T12:15:00.123456789")
