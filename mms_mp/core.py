@@ -203,6 +203,8 @@ def seconds_since(t, # datetime64 array or scalar
                   t0, # origin, datetime64 or anything as_datetime64 reads
                  ) -> np.ndarray: # float seconds since t0
     "Float seconds of `t` after `t0` (exact to the nanosecond before the float conversion)."
+    if isinstance(t, np.ndarray) and t.ndim and t.dtype == np.dtype("datetime64[ns]"):   # no copies
+        return (t - as_datetime64(t0)).astype("timedelta64[ns]", copy=False).view(np.int64) / 1e9
     return (as_datetime64(t) - as_datetime64(t0)).astype("timedelta64[ns]").astype(np.int64) / 1e9
 
 # %% ../nbs/00_core.ipynb #3e4a97f2

@@ -103,10 +103,19 @@ def _corr_valid(y: np.ndarray, # (n,) series
                 k: np.ndarray, # (m,) kernel, m ≤ n
                ) -> np.ndarray: # (n − m + 1,) out[l] = Σ_i k[i]·y[l + i]
     "Sliding dot product of k along y, by FFT: O(n log n) instead of O(n·m)."
-    n = len(y) + len(k) - 1
-    nf = 1 << (n - 1).bit_length()
-    r = np.fft.irfft(np.fft.rfft(y, nf) * np.conj(np.fft.rfft(k, nf)), nf)
-    return r[: len(y) - len(k) + 1]
+    nf = _corr_len(len(y), len(k))
+    return _corr_spec(np.fft.rfft(y, nf), np.fft.rfft(k, nf), nf, len(y) - len(k) + 1)
+
+def _corr_len(ny: int, nk: int) -> int:
+    "FFT length of `_corr_valid`, ny series and nk kernel samples: a power of 2 ≥ ny + nk − 1."
+    return 1 << (ny + nk - 2).bit_length()
+
+def _corr_spec(fy, fk, # rfft(y, nf), rfft(k, nf): spectra a caller may reuse
+               nf: int, m: int, # FFT length (`_corr_len`), outputs wanted (n − m_k + 1)
+              ) -> np.ndarray: # (m,) out[l] = Σ_i k[i]·y[l + i]
+    "`_corr_valid` from the spectra of y and k."
+    p = np.conj(fk)   # fy · p in this order: `fy * np.conj(fk)` lets numpy swap the operands to
+    return np.fft.irfft(np.multiply(fy, p, out=p), nf)[:m]   # reuse the temporary, which rounds otherwise
 
 # %% ../nbs/05a_delays.ipynb #44de9411
 def _weighted_xcorr(yr, yp, nL, w, detrend) -> np.ndarray:
@@ -119,13 +128,16 @@ def _weighted_xcorr(yr, yp, nL, w, detrend) -> np.ndarray:
                          "(choose another quantity or window)")
     y = np.asarray(yp[: nw + 2 * nL], float)
     y = y - y.mean()                          # a constant shift changes no b_ℓ, and keeps sums small
-    S1, S2 = _corr_valid(y, w), _corr_valid(y * y, w)
+    nf, m = _corr_len(len(y), nw), len(y) - nw + 1
+    F = lambda v: np.fft.rfft(v, nf)
+    fy, fw = F(y), F(w)   # each spectrum once: y serves three correlations, w two
+    S1, S2 = _corr_spec(fy, fw, nf, m), _corr_spec(F(y * y), fw, nf, m)
     power = S2 - S1 ** 2 / W
     if detrend == "linear":
         xc = x - _dot(x, w) / W
-        power = power - _corr_valid(y, w * xc) ** 2 / _dot(xc ** 2, w)
+        power = power - _corr_spec(fy, F(w * xc), nf, m) ** 2 / _dot(xc ** 2, w)
     power = np.maximum(power, 1e-300)
-    return _corr_valid(y, w * a) / np.sqrt(_dot(a, w * a) * power)
+    return _corr_spec(fy, F(w * a), nf, m) / np.sqrt(_dot(a, w * a) * power)
 
 # %% ../nbs/05a_delays.ipynb #107e8513
 def _parabola_peak(rho, # (2 nL + 1,) correlation at lags −nL…nL
@@ -267,12 +279,13 @@ def crossing_delays(series_by_probe: dict, # probe → (t datetime64, y) or 1-D 
                     min_corr: float = 0.5, # peak correlation below which a delay is flagged
                     taper: float = 0.5, # Tukey taper fraction of the reference window (0 = none)
                     _cad: dict | None = None, # probe → `_cadences` of these series about t_center, if known
+                    _clean: bool = False, # True: the series are (t, y) pairs `_series` has already checked
                    ) -> DelayResult: # delays (s) ± σ (s) relative to `ref`, peak correlations, crossing times
     "Delays between probes from the normalised cross-correlation of one quantity, with σ."
     ref = _check_delay_args(series_by_probe, detrend, ref)
     W, L, h = _check_lengths(window_s, max_lag_s, dt_s, taper)
     tc, notes = as_datetime64(t_center), []
-    ser = {p: _series(v, p, notes) for p, v in series_by_probe.items()}
+    ser = dict(series_by_probe) if _clean else {p: _series(v, p, notes) for p, v in series_by_probe.items()}
     cad = _cadences(ser, tc) if _cad is None else _cad
     h = min(cad.values()) / 4 if h is None else h
     g = _lag_grid(W, L, h)
@@ -370,7 +383,7 @@ def _group_xcorr(cr: dict, # probe → crossing
     "Cross-correlate every probe with the reference over the reference layer ± margin."
     W, lag = _group_window(cr, ref, margin)
     return crossing_delays(clean, t_center=_layer(cr[ref])[0], window_s=W, max_lag_s=lag, ref=ref,
-                           _cad=cad, **{"dt_s": dt_s if np.isfinite(dt_s) else None, **kw})
+                           _cad=cad, _clean=True, **{"dt_s": dt_s if np.isfinite(dt_s) else None, **kw})
 
 # %% ../nbs/05a_delays.ipynb #1b76006c
 def group_delays(group, # CrossingGroup, or dict probe → crossing (.time, .layer_start, .layer_end)

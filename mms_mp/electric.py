@@ -303,13 +303,30 @@ def _penalty_banded(n, order):
     return ab
 
 # %% ../nbs/08_electric.ipynb #0ac0b259
+def _chol_banded(ab: np.ndarray, # (order+1, n) upper banded symmetric positive definite matrix
+                ) -> np.ndarray: # its upper banded Cholesky factor
+    "LAPACK dpbtrf as scipy's cholesky_banded calls it, with its errors, without its wrappers' cost."
+    from scipy.linalg import LinAlgError
+    from scipy.linalg.lapack import dpbtrf
+    if not np.isfinite(ab).all(): raise ValueError("array must not contain infs or NaNs")
+    cf, info = dpbtrf(ab, lower=0)
+    if info > 0: raise LinAlgError(f"{info}-th leading minor not positive definite")
+    return cf
+
+def _solve_banded(cf: np.ndarray, # upper banded Cholesky factor (`_chol_banded`)
+                  b: np.ndarray, # (n,) or (n,k) right-hand side
+                 ) -> np.ndarray: # x of (UᵀU) x = b
+    "LAPACK dpbtrs as scipy's cho_solve_banded calls it (the same bits), without its wrappers' cost."
+    from scipy.linalg.lapack import dpbtrs
+    if not np.isfinite(b).all(): raise ValueError("array must not contain infs or NaNs")
+    return dpbtrs(cf, b, lower=0)[0]
+
 def _whittaker(y, w, lam, P, order):
     "(fit, banded Cholesky factor of W + λP) of the weighted Whittaker smoother."
-    from scipy.linalg import cholesky_banded, cho_solve_banded
     ab = lam * P
     ab[order] += w
-    cf = cholesky_banded(ab, lower=False)
-    return cho_solve_banded((cf, False), w * y), cf
+    cf = _chol_banded(ab)
+    return _solve_banded(cf, w * y), cf
 
 # %% ../nbs/08_electric.ipynb #105ce8e9
 def _ubre_lambda(y, w, P, order):
@@ -365,12 +382,11 @@ def _smooth_block(y: np.ndarray, # (n,) V_N of one block, km/s (0 where not good
                   cadence_s: float, # grid step, s
                  ) -> tuple: # (fit km/s, posterior covariance (km/s)², (λ, φ̂, edf, width s))
     "Whittaker fit of one block, its posterior covariance widened (never shrunk) by the fit's φ̂."
-    from scipy.linalg import cho_solve_banded
     n, m = len(y), int((w > 0).sum())
     P = _penalty_banded(n, order)
     L = _ubre_lambda(y, w, P, order) if lam is None else float(lam)
     v, cf = _whittaker(y, w, L, P, order)
-    C = cho_solve_banded((cf, False), np.eye(n))
+    C = _solve_banded(cf, np.eye(n))
     edf = float(np.sum(w * np.diag(C)))
     phi = float(np.sum(w * (y - v) ** 2)) / max(m - edf, 1.0)
     C *= max(phi, 1.0)   # widen only (Birge convention), never shrink σ

@@ -11,7 +11,7 @@ import numpy as np
 
 from .core import (InputError, as_datetime64, check_frame, check_sigma, clean_times, datetime_tags,
                          from_seconds, iso_ms, seconds_since, triad_problem)
-from .minvar import MIN_SAMPLES, autocorr_time, window_mva, x1_cone_deg
+from .minvar import MIN_SAMPLES, autocorr_time, finite_rows, window_mva, x1_cone_deg
 
 # %% auto #0
 __all__ = ['BG_SPAN', 'BG_POINTS', 'NestedScan', 'nested_scan', 'plateau', 'CrossingNormal', 'orient_triad', 'plateau_normal',
@@ -94,7 +94,7 @@ def _stretch_tau(t: np.ndarray, # (N,) datetime64[ns] sample times, sorted
     i, j = _span(t, c, span, True)
     step = max(1, (j - i) // BG_POINTS)
     X = np.asarray(B[i:j:step], float)
-    X = X[np.isfinite(X).all(axis=1)]
+    X = X[finite_rows(X)]
     def tau(N):
         if len(X) < MIN_SAMPLES: return np.zeros(len(N))
         k = np.array([autocorr_time(X @ n) for n in N])
@@ -137,7 +137,7 @@ def nested_scan(t, # (N,) datetime64 sample times
     tb = _stretch_tau(t, B, c, wins, lo, hi) if is_sorted else None
     i, j = _span(t, c, wins, is_sorted)
     t, B = t[i:j], np.asarray(B, float)[i:j]
-    ts, ok = seconds_since(t, c), np.isfinite(B).all(axis=1)
+    ts, ok = seconds_since(t, c), finite_rows(B)
     rows = []
     for a, b in wins:   # a loop over windows (≤ 10), never over samples
         X = _window_rows(ts, B, ok, a, b, is_sorted)
@@ -174,7 +174,8 @@ def _angles_from(N: np.ndarray, # (K,3) unit vectors
                  m: np.ndarray, # (3,) a unit vector
                 ) -> np.ndarray: # (K,) angles, deg (atan2: accurate near 0°)
     "Angles of unit vectors from m, deg."
-    return np.degrees(np.arctan2(np.linalg.norm(np.cross(N, m), axis=1), N @ m))
+    c = N[:, [1, 2, 0]] * m[[2, 0, 1]] - N[:, [2, 0, 1]] * m[[1, 2, 0]]   # N × m as np.cross forms it
+    return np.degrees(np.arctan2(np.linalg.norm(c, axis=1), N @ m))
 
 def _spread(N: np.ndarray) -> np.ndarray:
     "Angles of unit vectors from their normalised mean, deg."
@@ -326,7 +327,7 @@ def local_scale(t, # (N,) datetime64 sample times (sorted)
     for _ in range(n_iter):   # a loop over iterations, never over samples
         i, j = _span(t, c, np.array([[max(-3 * D, lo), min(3 * D, hi)]]), True)
         X = np.asarray(B[i:j], float)
-        ok = np.isfinite(X).all(axis=1)
+        ok = finite_rows(X)
         Dn = _jump_over_slope(seconds_since(t[i:j][ok], c), X[ok] @ L, D, lo, hi)
         if not Dn > 0: return np.nan
         if 0.8 <= Dn / D <= 1.25: return Dn

@@ -1,0 +1,96 @@
+"""Speed-ups that must give the same bits as the numpy calls they replace (results may not move at all).
+
+Each helper here is checked against the plain numpy expression on data where summation order matters.
+"""
+import numpy as np
+import pytest
+
+from mms_mp.minvar import autocorr_time, finite_rows, mean_rows
+from mms_mp.normals import _angles_from
+
+
+def _hard_rows(seed, n):
+    rng = np.random.default_rng(seed)
+    return rng.standard_normal((n, 3)) * 10.0 ** rng.integers(-8, 9, (n, 3))
+
+
+@pytest.mark.parametrize("n", [1, 7, 9, 100, 8191, 8193, 70001])
+def test_mean_rows_is_mean_axis0_to_the_bit(n):
+    X = _hard_rows(n, n)
+    assert mean_rows(X).tobytes() == X.mean(axis=0).tobytes()
+    F = np.asfortranarray(X)   # not C-ordered: falls back to X.mean itself
+    assert mean_rows(F).tobytes() == F.mean(axis=0).tobytes()
+
+
+def test_finite_rows_is_isfinite_all():
+    X = _hard_rows(1, 500)
+    X[::7, 1], X[::11, 2], X[::13, 0] = np.nan, np.inf, -np.inf
+    assert np.array_equal(finite_rows(X), np.isfinite(X).all(axis=1))
+
+
+def test_angles_from_is_the_cross_product_formula():
+    N = _hard_rows(2, 50)
+    N /= np.linalg.norm(N, axis=1)[:, None]
+    m = N[3]
+    ref = np.degrees(np.arctan2(np.linalg.norm(np.cross(N, m), axis=1), N @ m))
+    assert _angles_from(N, m).tobytes() == ref.tobytes()
+
+
+def _tau_by_flatnonzero(x):
+    "autocorr_time as first written (the index of the first ρ ≤ 0 by flatnonzero)."
+    from mms_mp.minvar import fft_len
+    x = np.asarray(x, float) - np.mean(x)
+    n, m = len(x), fft_len(2 * len(x))
+    f = np.fft.rfft(x, m)
+    ac = np.fft.irfft(f * np.conj(f), m)[:n]
+    rho = ac[1:] / ac[0]
+    stop = np.flatnonzero(rho <= 0)
+    k = stop[0] if len(stop) else n - 1
+    return float(max(1.0, 1 + 2 * rho[:k].sum()))
+
+
+def test_autocorr_time_stops_at_the_first_non_positive_rho():
+    rng = np.random.default_rng(0)
+    series = (np.cos(np.arange(400) * 0.05),           # ρ crosses 0 after ≈ 31 lags
+              np.arange(50.0) ** 3,                     # ρ > 0 almost to the end
+              np.r_[1.0, -1.0, 1.0, -1.0],              # ρ_1 < 0 at once
+              rng.standard_normal(3000).cumsum())
+    for y in series:
+        assert autocorr_time(y) == _tau_by_flatnonzero(y)
+
+
+def test_banded_cholesky_is_scipys_to_the_bit_with_its_errors():
+    from scipy.linalg import LinAlgError, cho_solve_banded, cholesky_banded
+    from mms_mp.electric import _chol_banded, _penalty_banded, _solve_banded
+    rng = np.random.default_rng(3)
+    ab = 7.5 * _penalty_banded(80, 2)
+    ab[2] += rng.uniform(0.1, 3, 80)
+    b = rng.standard_normal(80)
+    cf = _chol_banded(ab)
+    assert cf.tobytes() == cholesky_banded(ab, lower=False).tobytes()
+    assert _solve_banded(cf, b).tobytes() == cho_solve_banded((cf, False), b).tobytes()
+    assert _solve_banded(cf, np.eye(80)).tobytes() == cho_solve_banded((cf, False), np.eye(80)).tobytes()
+    with pytest.raises(LinAlgError, match="not positive definite"):
+        _chol_banded(-ab)
+    with pytest.raises(ValueError, match="infs or NaNs"):
+        _chol_banded(np.where(np.arange(80) == 5, np.inf, ab))
+    with pytest.raises(ValueError, match="infs or NaNs"):
+        _solve_banded(cf, np.r_[b[:-1], np.nan])
+
+
+def test_correlation_from_reused_spectra_is_the_chained_fft_to_the_bit():
+    from mms_mp.delays import _corr_len, _corr_spec
+    rng = np.random.default_rng(4)
+    y, k = rng.standard_normal(18501).cumsum(), rng.uniform(0, 1, 10085)
+    nf, m = _corr_len(len(y), len(k)), len(y) - len(k) + 1
+    chained = np.fft.irfft(np.fft.rfft(y, nf) * np.conj(np.fft.rfft(k, nf)), nf)[:m]
+    assert _corr_spec(np.fft.rfft(y, nf), np.fft.rfft(k, nf), nf, m).tobytes() == chained.tobytes()
+
+
+def test_seconds_since_without_copies_is_the_same():
+    from mms_mp.core import seconds_since
+    t = np.array(["2019-01-27T12:15:00.123456789", "NaT", "2019-01-27T12:14:00"], "datetime64[ns]")
+    for t0 in ("2019-01-27T12:15", np.datetime64("2019-01-27T12:15:00.5"), np.datetime64("2019-01-27", "D")):
+        old = (t - np.datetime64(t0, "ns")).astype("timedelta64[ns]").astype(np.int64) / 1e9
+        assert seconds_since(t, t0).tobytes() == old.tobytes()
+    assert seconds_since(t, t[0]) is not t and t[0] == np.datetime64("2019-01-27T12:15:00.123456789")
