@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .core import NoDataError, from_seconds, iso_ms, seconds_since
-from .boundary import (DetectorCfg, Feature, FusedP, ProbeFeatures, clean_series, fuse_probability, gap_mask,
-                             hysteresis_states, level_crossings, running_mean)
+from .boundary import (DetectorCfg, Feature, FusedP, ProbeFeatures, _select_median, clean_series,
+                             fuse_probability, gap_mask, hysteresis_states, level_crossings, running_mean)
 
 # %% auto #0
 __all__ = ['Crossing', 'CrossingList', 'sigma_t_floor', 'centre_fit', 'contrast_windows', 'crossing_contrast', 'flag_overlaps',
@@ -76,13 +76,13 @@ def _median_in(ts, y, a, b, min_len):
     s = _window(ts, a, b)
     tw, yw = ts[s], y[s]
     m = np.isfinite(yw)
-    return float(np.median(yw[m], overwrite_input=True)) if m.sum() >= 3 and np.ptp(tw[m]) >= min_len else np.nan
+    return _select_median(yw[m]) if m.sum() >= 3 and np.ptp(tw[m]) >= min_len else np.nan
 
 # %% ../nbs/10a_crossings.ipynb #bbe73663
 def _nanmedian(x):
     "Median of the finite values of x; NaN, explicitly and without a warning, if there are none."
     x = x[np.isfinite(x)]
-    return float(np.median(x, overwrite_input=True)) if x.size else np.nan   # x is our copy: no second one
+    return _select_median(x) if x.size else np.nan
 
 # %% ../nbs/10a_crossings.ipynb #c8f3b908
 def _window(ts, a, b):
@@ -137,7 +137,7 @@ def _level_noise(ts, y, windows):
         ok = np.isfinite(w)
         if ok.sum() < 3: continue
         r = w[ok] - np.polyval(np.polyfit(t[ok] - t[ok].mean(), w[ok], 1), t[ok] - t[ok].mean())
-        s.append(1.4826 * np.median(np.abs(r - np.median(r, overwrite_input=True)), overwrite_input=True))
+        s.append(1.4826 * _select_median(np.abs(r - _select_median(r))))
     return float(np.sqrt(np.mean(np.square(s)))) if s else 0.0
 
 # %% ../nbs/10a_crossings.ipynb #2f3fe935
