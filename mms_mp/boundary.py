@@ -93,11 +93,14 @@ def gap_mask(ts: np.ndarray, # (N,) float seconds, strictly increasing
     "Data gaps judged against the *local* cadence (median of 3 steps each side), so a cadence change is not a gap."
     d = np.diff(ts)
     if d.size < 2: return np.zeros(d.size, bool)
+    out = d > gap_min_s
+    i = np.flatnonzero(out)                 # only these can be gaps: their local cadence alone is needed
+    if not i.size: return out
     pad = np.concatenate([np.full(3, np.nan), d, np.full(3, np.nan)])
     win = np.lib.stride_tricks.sliding_window_view(pad, 3)
-    local = np.fmax(_med3(win[: d.size]), _med3(win[4: 4 + d.size]))   # 3 steps before / after step i
-    local = np.where(np.isfinite(local), local, d)
-    return (d > gap_factor * local) & (d > gap_min_s)
+    local = np.fmax(_med3(win[i]), _med3(win[i + 4]))   # 3 steps before / after step i
+    out[i] = d[i] > gap_factor * np.where(np.isfinite(local), local, d[i])
+    return out
 
 # %% ../nbs/10_boundary.ipynb #8af806ba
 def _med3(w: np.ndarray, # (K,3) windows; NaN = no step there (only at the ends of a series)
@@ -125,6 +128,20 @@ def _padded_cumsum(x: np.ndarray, # (N,) values (float) or bool
     return out
 
 
+# %% ../nbs/10_boundary.ipynb #bd84a0b7
+def _running_mean_full(y: np.ndarray, # (N,) float64 values, all finite
+                       n: int, # window length, samples (≥ 2)
+                      ) -> np.ndarray: # (N,) `running_mean(y, n)`, the same bits
+    "Running mean without holes: the window counts are n but at the clipped ends (no count cumsum)."
+    h, N = n // 2, y.size
+    c = _padded_cumsum(y, n)
+    m = c[n: n + N] - c[:N]
+    a, b = min(h, N), max(N - n + h + 1, min(h, N))   # [a, b): windows of the full n samples
+    e = np.r_[0:a, b:N]
+    m[e] = m[e] / (np.minimum(e + (n - h), N) - np.maximum(e - h, 0))
+    m[a:b] /= n
+    return m
+
 # %% ../nbs/10_boundary.ipynb #0c587d63
 def running_mean(y: np.ndarray, # (N,) values on a uniform grid (NaN = missing)
                  n: int, # window length, samples (odd or even; centred)
@@ -132,6 +149,7 @@ def running_mean(y: np.ndarray, # (N,) values on a uniform grid (NaN = missing)
     "Centred running mean that ignores NaN neighbours and keeps NaN holes as holes."
     n = max(int(n), 1)
     if n == 1: return y.astype(float).copy()
+    if y.dtype == np.float64 and np.isfinite(y).all(): return _running_mean_full(y, n)
     ok = np.isfinite(y)
     c, k = _padded_cumsum(np.where(ok, y, 0.), n), _padded_cumsum(ok, n)
     N = y.size                               # window of sample i: cumulative sums at i − n//2 … i − n//2 + n
@@ -171,6 +189,25 @@ def _median_sorted(x: np.ndarray, # (n,) sorted values, n ≥ 1
     m = x.size // 2
     return float(np.mean(x[m - 1:m + 1])) if x.size % 2 == 0 else float(x[m])
 
+# %% ../nbs/10_boundary.ipynb #9ca2b023
+def _select_median(x: np.ndarray, # (n,) values, any order (not changed)
+                  ) -> float: # np.median(x), the same float (NaN if x holds NaN)
+    "np.median of a long array, partitioning only the values a subsample brackets around the middle."
+    n = x.size
+    if n < 4096: return float(np.median(x))
+    k0, k1 = (n - 1) // 2, n // 2                 # the middle order statistics (k0 = k1 for odd n)
+    s = np.sort(x[:: n // 512])
+    g, j = 1.5 * np.sqrt(s.size) + 2, s.size * k0 / n   # ±3σ of the sample rank of the median
+    lo, hi = s[max(int(j - g), 0)], s[min(int(j + g) + 1, s.size - 1)]
+    below, above = x < lo, x > hi
+    c0, c1 = np.count_nonzero(below), np.count_nonzero(above)
+    mid = x[~(below | above)]                     # NaN compares false: it lands here
+    if not (c0 <= k0 and k1 < n - c1) or mid.size > n // 4 or np.isnan(mid).any():
+        return float(np.median(x))
+    part = np.partition(mid, (k0 - c0, k1 - c0))
+    m = float(np.mean(part[k0 - c0: k1 - c0 + 1]))
+    return m if m != 0 else float(np.median(x))
+
 # %% ../nbs/10_boundary.ipynb #3e97cd1c
 def split_sorted(s: np.ndarray, # (n,) sorted finite values of one feature, any units
                  min_frac: float = 0.02, # smallest class, fraction of the samples
@@ -204,8 +241,7 @@ def two_levels(y: np.ndarray, # (N,) values of one feature (NaN ignored), any un
     v = y[np.isfinite(y)]
     if v.size < 10: return np.nan, np.nan, np.nan
     d = np.diff(v)
-    # d is our copy: the medians may reorder it in place (the median of |d − m| does not depend on the order)
-    noise = 1.4826 * np.median(np.abs(d - np.median(d, overwrite_input=True)), overwrite_input=True) / np.sqrt(2)
+    noise = 1.4826 * _select_median(np.abs(d - _select_median(d))) / np.sqrt(2)
     return *split_sorted(np.sort(v) if s is None else s, min_frac), float(noise)
 
 # %% ../nbs/10_boundary.ipynb #70ab9da7

@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .core import NoDataError, from_seconds, iso_ms, seconds_since
-from .boundary import (DetectorCfg, Feature, FusedP, ProbeFeatures, clean_series, fuse_probability, gap_mask,
-                             hysteresis_states, level_crossings, running_mean)
+from .boundary import (DetectorCfg, Feature, FusedP, ProbeFeatures, _select_median, clean_series,
+                             fuse_probability, gap_mask, hysteresis_states, level_crossings, running_mean)
 
 # %% auto #0
 __all__ = ['Crossing', 'CrossingList', 'sigma_t_floor', 'centre_fit', 'contrast_windows', 'crossing_contrast', 'flag_overlaps',
@@ -76,13 +76,13 @@ def _median_in(ts, y, a, b, min_len):
     s = _window(ts, a, b)
     tw, yw = ts[s], y[s]
     m = np.isfinite(yw)
-    return float(np.median(yw[m], overwrite_input=True)) if m.sum() >= 3 and np.ptp(tw[m]) >= min_len else np.nan
+    return _select_median(yw[m]) if m.sum() >= 3 and np.ptp(tw[m]) >= min_len else np.nan
 
 # %% ../nbs/10a_crossings.ipynb #bbe73663
 def _nanmedian(x):
     "Median of the finite values of x; NaN, explicitly and without a warning, if there are none."
     x = x[np.isfinite(x)]
-    return float(np.median(x, overwrite_input=True)) if x.size else np.nan   # x is our copy: no second one
+    return _select_median(x) if x.size else np.nan
 
 # %% ../nbs/10a_crossings.ipynb #c8f3b908
 def _window(ts, a, b):
@@ -116,11 +116,41 @@ def sigma_t_floor(dt: float, # sample spacing of the timed series, s
     slope = edge_frac * abs(jump) / max(D, dt)
     return float(np.hypot(dt / np.sqrt(12), level_noise / slope))
 
+# %% ../nbs/10a_crossings.ipynb #5bf85540
+def _settled(tw, full_lo, full_hi, t_ref, tc, t_c, c0, c1):
+    "Whether no crossing outside the window tw can change t_c, the edges or the 0.5 crossings between."
+    left, right = (-np.inf if full_lo else tw[0]), (np.inf if full_hi else tw[-1])
+    if not (tc.size and abs(t_c - t_ref) < min(t_ref - left, right - t_ref)): return False
+    s, e = c0[c0 < t_c], c1[c1 > t_c]
+    return (full_lo or (s.size and s.max() > left)) and (full_hi or (e.size and e.min() < right))
+
+# %% ../nbs/10a_crossings.ipynb #e91511f9
+def _layer_crossings(ts, # (N,) times, s (sorted)
+                     y, # (N,) smoothed series, NaN = hole
+                     a, b, # levels before and after the layer, units of y
+                     t_ref, # the 0.5 crossing nearest this time is the layer's, s
+                     e0, # edge level, fraction of the jump (e.g. 0.12)
+                     h=4096, # first half-width of the window, samples
+                    ): # (0.5 crossings, the one nearest t_ref or NaN, e0 crossings, 1 − e0 crossings), s
+    "The crossings `_time_layer` uses, from f = (y − a)/(b − a) built in a window widened as needed."
+    ok = np.isfinite(y)
+    if not ok.all(): ts, y = ts[ok], y[ok]          # holes are bridged, as `level_crossings` does
+    i0, M = int(np.searchsorted(ts, t_ref)), len(ts)
+    while True:
+        lo, hi = max(i0 - h, 0), min(i0 + h, M)
+        tw, fx = ts[lo:hi], (y[lo:hi] - a) / (b - a)
+        if not np.isfinite(fx).all() and hi - lo < M:   # overflow: whole span, as level_crossings sees it
+            h = M
+            continue
+        tc, c0, c1 = (level_crossings(tw, fx, v)[0] for v in (0.5, e0, 1 - e0))
+        t_c = tc[np.argmin(np.abs(tc - t_ref))] if tc.size else np.nan
+        if (lo == 0 and hi == M) or _settled(tw, lo == 0, hi == M, t_ref, tc, t_c, c0, c1):
+            return tc, t_c, c0, c1
+        h *= 4
+
 # %% ../nbs/10a_crossings.ipynb #da4f6f66
-def _edges(ts, fx, t_c, e0, span, data):
-    "76 % edges around t_c (s), whether both were found, and whether one fell back beyond the data."
-    c0, _ = level_crossings(ts, fx, e0)
-    c1, _ = level_crossings(ts, fx, 1 - e0)
+def _edges(c0, c1, t_c, span, data):
+    "76 % edges around t_c (s) from the crossings c0, c1 of the edge levels, both found?, one beyond the data?"
     c0, c1 = c0[c0 < t_c], c1[c1 > t_c]
     t_s = c0.max() if c0.size else max(span[0], data[0])     # never before the first sample
     t_e = c1.min() if c1.size else min(span[1], data[1])     # never after the last one
@@ -137,7 +167,7 @@ def _level_noise(ts, y, windows):
         ok = np.isfinite(w)
         if ok.sum() < 3: continue
         r = w[ok] - np.polyval(np.polyfit(t[ok] - t[ok].mean(), w[ok], 1), t[ok] - t[ok].mean())
-        s.append(1.4826 * np.median(np.abs(r - np.median(r, overwrite_input=True)), overwrite_input=True))
+        s.append(1.4826 * _select_median(np.abs(r - _select_median(r))))
     return float(np.sqrt(np.mean(np.square(s)))) if s else 0.0
 
 # %% ../nbs/10a_crossings.ipynb #2f3fe935
@@ -171,11 +201,9 @@ def _time_layer(ts, y, span, zone, t_ref, before_lvl, after_lvl, cfg, fit=False,
     ysm = running_mean(ym, nsm)
     dlev = 0.0
     for _ in range(2):                     # second pass: levels from outside the first-pass edges
-        fx = (ysm - a) / (b - a)
-        tc, _ = level_crossings(tsm, fx, 0.5)
+        tc, t_c, c0, c1 = _layer_crossings(tsm, ysm, a, b, t_ref, e0)
         if not tc.size: return "no_half_level"
-        t_c = tc[np.argmin(np.abs(tc - t_ref))]
-        t_s, t_e, ok, beyond = _edges(tsm, fx, t_c, e0, span, (fin[0], fin[-1]))
+        t_s, t_e, ok, beyond = _edges(c0, c1, t_c, span, (fin[0], fin[-1]))
         L = max(cfg.min_dwell_s, (t_e - t_s) / 2)   # plateau: ≥ half a layer long
         (p0, p1), (q0, q1) = _plateaus(t_s, t_e, span, W)
         a2 = _median_in(tsm, ym, p0, p1, L)

@@ -136,9 +136,11 @@ def _tilt_F(Bs: np.ndarray, # (M,2) smoothed B_L, B_M, nT
             A: np.ndarray, # (2,) levels before the layer, nT
             Z: np.ndarray, # (2,) levels after it, nT
             E: np.ndarray, # (K,2) trial L directions (cos α, sin α) in the L–M plane
-           ) -> np.ndarray: # (M,K) B·L_α scaled to 0 before and 1 after the layer
-    "The normalised B_L' of every trial L (elementwise products: the same bits for any subset of rows)."
-    return (Bs[:, :1] * E[:, 0] + Bs[:, 1:2] * E[:, 1] - A @ E.T) / ((Z - A) @ E.T)
+            cols=slice(None), # the trials wanted (index array or slice into K)
+           ) -> np.ndarray: # (M,len(cols)) B·L_α scaled to 0 before and 1 after the layer
+    "The normalised B_L' of the trial Ls `cols` (elementwise: the same bits for any rows or cols)."
+    off, den = A @ E.T, (Z - A) @ E.T   # all K trials, then cut: a shorter product may round otherwise
+    return (Bs[:, :1] * E[cols, 0] + Bs[:, 1:2] * E[cols, 1] - off[cols]) / den[cols]
 
 # %% ../nbs/10d_detect.ipynb #9264d4f8
 def _nearest_tilt_crossings(tw: np.ndarray, # (M,) times, s (sorted)
@@ -154,13 +156,15 @@ def _nearest_tilt_crossings(tw: np.ndarray, # (M,) times, s (sorted)
     ok = np.isfinite(Bs).all(1)              # a hole is a whole row of F: dropped, as `_nearest_crossings` does
     tv, Bv = tw[ok], Bs[ok]
     i0, M = int(np.searchsorted(tv, t_ref)), len(tv)
+    th, cols = np.full(len(E), np.nan), np.arange(len(E))   # cols: the trials not yet final
     while True:
         lo, hi = max(i0 - h, 0), min(i0 + h, M)
-        th = _nearest_crossings(tv[lo:hi], _tilt_F(Bv[lo:hi], A, Z, E), 0.5, t_ref)
+        th[cols] = _nearest_crossings(tv[lo:hi], _tilt_F(Bv[lo:hi], A, Z, E, cols), 0.5, t_ref)
         if lo == 0 and hi == M: return th
         # a crossing outside the window is at least this far from t_ref: strictly nearer ones are final
         bound = min(t_ref - tv[lo] if lo else np.inf, tv[hi - 1] - t_ref if hi < M else np.inf)
-        if np.all(np.abs(th - t_ref) < bound): return th
+        cols = cols[~(np.abs(th[cols] - t_ref) < bound)]    # only these are built in the wider window
+        if not cols.size: return th
         h *= 4
 
 # %% ../nbs/10d_detect.ipynb #b51a5d85
