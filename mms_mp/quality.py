@@ -237,17 +237,24 @@ def _local_scale(ad: np.ndarray, # (n,) |increments| of one component, finite
     per = np.median(ad[: nb * block].reshape(nb, -1)[u], axis=1)
     return 1.4826 / np.sqrt(2) * np.maximum(per[inv.reshape(-1)], med)
 
-# %% ../nbs/06_quality.ipynb #350a4737
-def _running_min_max(yp: np.ndarray, # (n,) finite samples
-                     w: int, # window length, samples, 1 ≤ w ≤ n
-                    ) -> tuple: # ((n − w + 1,) min, (n − w + 1,) max) of every w-sample window yp[i:i+w]
-    "Running minimum and maximum by doubling: ≈ 2 log₂ w array passes instead of w."
-    lo, hi, k = yp, yp, 1
-    while 2 * k <= w:                      # lo[i] = min(yp[i:i+2k]) from two windows of k
-        lo, hi, k = np.minimum(lo[:-k], lo[k:]), np.maximum(hi[:-k], hi[k:]), 2 * k
-    r = w - k                              # k ≤ w < 2k: two overlapping windows of k cover w
-    return (np.minimum(lo[:-r], lo[r:]), np.maximum(hi[:-r], hi[r:])) if r else (lo, hi)
+# %% ../nbs/06_quality.ipynb #5a7d1e20
+def _median(a: np.ndarray, # (m,) numbers without NaN, m ≥ 1
+           ) -> float: # np.median(a), to the bit
+    "np.median of a 1-D array from one partition (np.median partitions twice for an even m: ≈ 5× slower)."
+    h = len(a) // 2
+    p = np.partition(a, h)
+    return p[h] if len(a) % 2 else np.mean([p[:h].max(), p[h]])   # element h − 1: the largest below h
 
+# %% ../nbs/06_quality.ipynb #350a4737
+def _window_sums(ad: np.ndarray, # (n,) |increments| of a series, with a trailing 0 (end sample repeated)
+                 half: int, # windows of 2·half + 1 samples, centred, the end samples repeated
+                ) -> np.ndarray: # (n,) sum of the 2·half |increments| in the window centred on each sample
+    "Sum of the |increments| in every centred window: a bound on the window's range (max − min)."
+    n = len(ad)
+    adp = np.concatenate([np.zeros(half), ad[:-1], np.zeros(half)])   # repeated end samples: steps of 0
+    s = np.zeros(n)
+    for k in range(2 * half): s += adp[k: k + n]   # a loop over the window, never over samples
+    return s
 
 # %% ../nbs/06_quality.ipynb #cf7cb1bd
 def _check_samples(x, # a number of samples given as an argument
@@ -286,37 +293,38 @@ def running_median(y, # (n,) finite samples, n ≥ 1
 def _median_outliers(yy: np.ndarray, # (n,) finite samples, n > 2·half
                      half: int, # the running median spans 2·half + 1 samples (edges repeat the end samples)
                      thr: float, # deviation threshold, units of yy
+                     ad: np.ndarray, # (n,) |Δyy| with a trailing 0 (the end sample repeated)
                      chunk: int = 65536, # samples whose median is taken at once (bounds the memory)
                     ) -> tuple: # (indices where |y − running median| > thr, those deviations)
     "Samples off their running median by more than `thr`, the median taken only where the window's range allows it."
     w = 2 * half + 1
     yp = np.pad(yy, half, mode="edge")     # scipy.ndimage's "nearest" boundary
-    lo, hi = _running_min_max(yp, w)
-    # y and its median lie in [min, max] of the window: |y − median| ≤ max − min (also after rounding)
-    maybe = np.flatnonzero(hi - lo > thr)
+    # y and its median lie in [min, max] of the window: |y − median| ≤ max − min ≤ Σ|Δy| (0.1 %: rounding)
+    maybe = np.flatnonzero(_window_sums(ad, half) > 0.999 * thr)
+    rows = np.lib.stride_tricks.sliding_window_view(yp, w)[maybe]
+    maybe = maybe[rows.max(axis=1) - rows.min(axis=1) > thr]
     dev = np.abs(yy[maybe] - _window_medians(yp, w, maybe, chunk))   # window i of yp is centred on yy[i]
     keep = dev > thr
     return maybe[keep], dev[keep]
-
 
 # %% ../nbs/06_quality.ipynb #f144227f
 def spike_mask(values, # (N,) or (N,K) samples on a uniform time base (e.g. B, nT); NaN = missing
                max_width: int = 3, # widest excursion that counts as a spike, samples
                n_sigma: float = 20.0, # threshold in units of the local noise σ
                scale_block: int = 128, # samples per block for the local noise σ
-               _meds=None, # per component: the median of ad below, if already known (`_increment_medians`)
+               _inc=None, # `_increments` of values, if every sample is all finite or all missing
               ) -> QualityMask: # good where no component is a spike (missing samples are not counted)
     "Samples at most `max_width` wide that stand `n_sigma` local-noise σ off their running median."
     v = _columns(values)
     _check_samples(scale_block, "scale_block")
     bad = np.zeros(len(v), bool)
     for c, y in enumerate(v.T):            # a loop over components (≤ 4), never over samples
-        ok = np.flatnonzero(np.isfinite(y))
+        ok = np.flatnonzero(np.isfinite(y)) if _inc is None else _inc.ok
         if ok.size < 2 * max_width + 2: continue
-        yy = y[ok]
-        ad = np.abs(np.diff(yy, append=yy[-1]))
-        med = np.median(ad) if _meds is None else _meds[c]
-        cand, dev = _median_outliers(yy, max_width, n_sigma * 1.4826 / np.sqrt(2) * med)   # over the floor
+        yy = y[ok] if _inc is None else _inc.x[:, c]
+        ad = np.abs(np.diff(yy, append=yy[-1])) if _inc is None else _inc.ad[c]
+        med = _median(ad) if _inc is None else _inc.med_spike[c]
+        cand, dev = _median_outliers(yy, max_width, n_sigma * 1.4826 / np.sqrt(2) * med, ad)   # over the floor
         hit = cand[dev > n_sigma * np.maximum(_local_scale(ad, cand, scale_block, med), 1e-12)]
         bad[ok[hit]] = True
     return QualityMask(~bad, {"spike": int(bad.sum())}, {}, "")
@@ -328,19 +336,19 @@ def offset_mask(values, # (N,) or (N,K) samples on a uniform time base (e.g. B, 
                 back_tol: float = 0.25, # the jump back cancels the jump off to this fraction of its length
                 scale_block: int = 128, # samples per block for the robust σ
                 t=None, # (N,) time tags; a step over 1.5 median cadences is a gap, never an edge
-                _meds=None, # per component: the median of ad below, if already known (`_increment_medians`)
+                _inc=None, # `_increments` of values (rows all finite or all missing), if already known
                ) -> QualityMask: # good outside offset blocks (missing samples are not counted)
     "Blocks that jump off the series in one sample step and jump back by the opposite vector."
     v = _columns(values)
     _check_samples(scale_block, "scale_block")
     if t is not None and len(t) != len(v):
         raise InputError(f"t has {len(t)} time tags for {len(v)} samples; pass the samples' own times")
-    ok = np.flatnonzero(_rows(np.isfinite(v)))
+    ok = np.flatnonzero(_rows(np.isfinite(v))) if _inc is None else _inc.ok
     bad = np.zeros(len(v), bool)
-    d = np.diff(v[ok], axis=0)
+    d = np.diff(v[ok], axis=0) if _inc is None else _inc.d
     if len(d) > 4:
-        ad = np.abs(d)
-        meds = [np.median(a) for a in ad.T] if _meds is None else _meds
+        ad = np.abs(d) if _inc is None else _inc.ad[:, :-1].T
+        meds = [_median(a) for a in ad.T] if _inc is None else _inc.med_offset
         # σ ≥ 1.4826 × the series' median: below half of n_mad of that no increment can be big
         at = np.flatnonzero(_rows(ad > 0.5 * n_mad * 1.4826 * np.array(meds), np.logical_or))
         sig = np.column_stack([np.sqrt(2) * _local_scale(a, at, scale_block, m) for a, m in zip(ad.T, meds)])
@@ -349,7 +357,7 @@ def offset_mask(values, # (N,) or (N,K) samples on a uniform time base (e.g. B, 
                           np.where(at + 1 < len(d), mag(np.minimum(at + 1, len(d) - 1)), 0))
         m_at = mag(at)
         step = np.diff(ok).astype(float) if t is None else np.diff(np.asarray(t, "datetime64[ns]")[ok]).astype(float)
-        joined = step <= 1.5 * np.median(step)     # across missing samples or a time gap: no edge
+        joined = step <= 1.5 * _median(step)     # across missing samples or a time gap: no edge
         big = np.max(ad[at] / np.maximum(sig, 1e-12), axis=1) > n_mad
         keep = big & (near <= m_at / 4) & joined[at]
         edges, m_e = at[keep], m_at[keep]
@@ -405,21 +413,33 @@ def _fpi_quantity_mask(d, # {quantity: DataArray} of one probe
     return m
 
 # %% ../nbs/06_quality.ipynb #21459de9
-def _increment_medians(v: np.ndarray, # (N,K) samples, every one finite, N ≥ 8
-                      ) -> tuple: # ([K] medians of |Δy| with spike_mask's trailing 0, [K] medians without it)
-    "The two robust-scale medians of spike_mask and offset_mask from one partition per component."
+@dataclass
+class _Increments:
+    "The rows of an (N,K) series with every component finite, and their increments."
+    ok: np.ndarray # (n,) indices of the rows
+    x: np.ndarray # (n,K) the rows
+    d: np.ndarray # (n − 1,K) increments x[i + 1] − x[i]
+    ad: np.ndarray # (K,n) |d| per component, with a trailing 0 (spike_mask's |Δy|: end sample repeated)
+    med_spike: list # [K] median of each ad[k]: spike_mask's robust scale
+    med_offset: list # [K] median of each ad[k, :-1]: offset_mask's
+
+def _increments(v: np.ndarray, # (N,K) float samples
+                fin: np.ndarray, # (N,) bool: rows with every component finite (at least 8)
+               ) -> _Increments: # what spike_mask and offset_mask share
+    "The finite rows' increments and both robust-scale medians, from one partition per component."
+    x = np.compress(fin, v, axis=0)
+    d = np.diff(x, axis=0)
+    ad = np.zeros((x.shape[1], len(x)))
+    np.abs(d.T, out=ad[:, :-1])
+    h, odd = len(d) // 2, len(d) % 2
     sp, of = [], []
-    for y in v.T:                          # a loop over components, never over samples
-        a = np.abs(np.diff(y))
-        n = a.size                         # |Δy| ≥ 0, so the appended 0 sorts first: index k of a is k + 1 there
-        ko = [n // 2] if n % 2 else [n // 2 - 1, n // 2]
-        ks = [(n + 1) // 2 - 1] if (n + 1) % 2 else [(n + 1) // 2 - 2, (n + 1) // 2 - 1]
-        p = np.partition(a, sorted(set(ko + ks)))
-        # the middle value, or the mean of the two middle values, as np.median takes it
-        pick = lambda k: p[k[0]] if len(k) == 1 else np.mean(p[k[0]: k[1] + 1])
-        sp.append(pick(ks))
-        of.append(pick(ko))
-    return sp, of
+    for a in ad[:, :-1]:                   # a loop over components, never over samples
+        p = np.partition(a, h)
+        lo, mid = p[:h].max(), p[h]        # elements h − 1 and h of the sorted |Δy|
+        both = np.mean([lo, mid])          # the mean of the two middle values, as np.median takes it
+        sp.append(both if odd else lo)     # |Δy| ≥ 0: spike_mask's appended 0 sorts first
+        of.append(mid if odd else both)
+    return _Increments(np.flatnonzero(fin), x, d, ad, sp, of)
 
 # %% ../nbs/06_quality.ipynb #32830306
 def _other_mask(name, # quantity name
@@ -428,16 +448,16 @@ def _other_mask(name, # quantity name
     "Mask of a quantity without FPI errorflags."
     vals = np.asarray(da.values)
     if name.startswith("N_"): return hpca_mask(vals)
-    fin = finite_mask(vals)
+    is_b = name.startswith("B_") and vals.ndim == 2
+    v = np.asarray(vals, float) if is_b else vals   # B: one float64 copy, shared by its three masks
+    fin = finite_mask(v)
     who = str(da.attrs.get("instrument", ""))
     m = QualityMask(fin, {"non-finite values": int((~fin).sum())}, {}, who)
-    if not (name.startswith("B_") and vals.ndim == 2): return m
-    v = np.asarray(vals, float)
-    f = np.isfinite(v)
-    whole = bool(np.all(_rows(f) == _rows(f, np.logical_or)))   # every sample all finite or all missing
-    # then spike_mask (per component) and offset_mask (per row) see the same increments: share their medians
-    sp, of = _increment_medians(v[fin]) if whole and fin.sum() >= 8 else (None, None)
-    return m & spike_mask(vals, _meds=sp) & offset_mask(vals, t=da.time.values, _meds=of)
+    if not is_b: return m
+    whole = bool(np.all(fin == _rows(np.isfinite(v), np.logical_or)))   # samples all finite or all missing
+    # then spike_mask (per component) and offset_mask (per row) see the same rows: share their increments
+    inc = _increments(v, fin) if whole and fin.sum() >= 8 else None
+    return m & spike_mask(v, _inc=inc) & offset_mask(v, t=da.time.values, _inc=inc)
 
 # %% ../nbs/06_quality.ipynb #02e29e49
 def event_masks(event, # mms_mp.data.Event (event[probe] → {quantity: DataArray})
