@@ -80,9 +80,12 @@ def _rows(f: np.ndarray, # (N, K) bool
 
 # %% ../nbs/06_quality.ipynb #3fa79326
 def _columns(values, # (N,) or (N,K...) samples (a scalar is one sample)
-            ) -> np.ndarray: # (N,K) float, K = 1 for (N,)
+             dtype=float, # None: a float array keeps its own type (enough to test finiteness)
+            ) -> np.ndarray: # (N,K), K = 1 for (N,)
     "Samples as an (N,K) float array, also when empty; InputError for values that are not numbers."
-    try: v = np.atleast_1d(np.asarray(values, float))
+    keep = dtype is None and isinstance(values, np.ndarray) and values.dtype.kind == "f"
+    keep = keep and values.itemsize <= 8   # a long double could overflow float64
+    try: v = np.atleast_1d(values if keep else np.asarray(values, float))
     except (TypeError, ValueError):
         raise InputError(f"values must be numbers, (N,) or (N,K); got {np.asarray(values).dtype} "
                          "values") from None
@@ -91,7 +94,7 @@ def _columns(values, # (N,) or (N,K...) samples (a scalar is one sample)
 def finite_mask(values, # (N,) or (N,K) data, any units
                ) -> np.ndarray: # (N,) bool, every component finite
     "True where every component of a sample is finite."
-    return _rows(np.isfinite(_columns(values)))
+    return _rows(np.isfinite(_columns(values, None)))
 
 # %% ../nbs/06_quality.ipynb #7cfbbffe
 def _and_finite(good, # (N,) bool mask so far
@@ -308,22 +311,28 @@ def _median_outliers(yy: np.ndarray, # (n,) finite samples, n > 2·half
     return maybe[keep], dev[keep]
 
 # %% ../nbs/06_quality.ipynb #f144227f
+def _finite_series(y: np.ndarray, # (N,) one component, NaN = missing
+                  ) -> tuple: # (indices of the finite samples, those samples, |Δy| with a trailing 0, its median)
+    "One component's finite samples and |increments| (the end sample repeated), as spike_mask uses them."
+    ok = np.flatnonzero(np.isfinite(y))
+    yy = y[ok]
+    ad = np.abs(np.diff(yy, append=yy[-1:]))
+    return ok, yy, ad, (_median(ad) if ad.size else np.nan)
+
 def spike_mask(values, # (N,) or (N,K) samples on a uniform time base (e.g. B, nT); NaN = missing
                max_width: int = 3, # widest excursion that counts as a spike, samples
                n_sigma: float = 20.0, # threshold in units of the local noise σ
                scale_block: int = 128, # samples per block for the local noise σ
-               _inc=None, # `_increments` of values, if every sample is all finite or all missing
+               _inc=None, # `_increments(values, …)` (samples all finite or all missing): values not read again
               ) -> QualityMask: # good where no component is a spike (missing samples are not counted)
     "Samples at most `max_width` wide that stand `n_sigma` local-noise σ off their running median."
-    v = _columns(values)
+    v = _columns(values) if _inc is None else None
     _check_samples(scale_block, "scale_block")
-    bad = np.zeros(len(v), bool)
-    for c, y in enumerate(v.T):            # a loop over components (≤ 4), never over samples
-        ok = np.flatnonzero(np.isfinite(y)) if _inc is None else _inc.ok
+    n, k = v.shape if _inc is None else (_inc.n, _inc.x.shape[1])
+    bad = np.zeros(n, bool)
+    for c in range(k):                     # a loop over components (≤ 4), never over samples
+        ok, yy, ad, med = _finite_series(v[:, c]) if _inc is None else _inc.series(c)
         if ok.size < 2 * max_width + 2: continue
-        yy = y[ok] if _inc is None else _inc.x[:, c]
-        ad = np.abs(np.diff(yy, append=yy[-1])) if _inc is None else _inc.ad[c]
-        med = _median(ad) if _inc is None else _inc.med_spike[c]
         cand, dev = _median_outliers(yy, max_width, n_sigma * 1.4826 / np.sqrt(2) * med, ad)   # over the floor
         hit = cand[dev > n_sigma * np.maximum(_local_scale(ad, cand, scale_block, med), 1e-12)]
         bad[ok[hit]] = True
@@ -336,25 +345,28 @@ def offset_mask(values, # (N,) or (N,K) samples on a uniform time base (e.g. B, 
                 back_tol: float = 0.25, # the jump back cancels the jump off to this fraction of its length
                 scale_block: int = 128, # samples per block for the robust σ
                 t=None, # (N,) time tags; a step over 1.5 median cadences is a gap, never an edge
-                _inc=None, # `_increments` of values (rows all finite or all missing), if already known
+                _inc=None, # `_increments(values, …)` (rows all finite or all missing): values not read again
                ) -> QualityMask: # good outside offset blocks (missing samples are not counted)
     "Blocks that jump off the series in one sample step and jump back by the opposite vector."
-    v = _columns(values)
+    v = _columns(values) if _inc is None else None
     _check_samples(scale_block, "scale_block")
-    if t is not None and len(t) != len(v):
-        raise InputError(f"t has {len(t)} time tags for {len(v)} samples; pass the samples' own times")
+    n = len(v) if _inc is None else _inc.n
+    if t is not None and len(t) != n:
+        raise InputError(f"t has {len(t)} time tags for {n} samples; pass the samples' own times")
     ok = np.flatnonzero(_rows(np.isfinite(v))) if _inc is None else _inc.ok
-    bad = np.zeros(len(v), bool)
-    d = np.diff(v[ok], axis=0) if _inc is None else _inc.d
-    if len(d) > 4:
-        ad = np.abs(d) if _inc is None else _inc.ad[:, :-1].T
+    x = v[ok] if _inc is None else _inc.x
+    bad = np.zeros(n, bool)
+    if len(x) > 5:
+        ad = np.abs(np.diff(x, axis=0)) if _inc is None else _inc.ad[:, :-1].T
         meds = [_median(a) for a in ad.T] if _inc is None else _inc.med_offset
         # σ ≥ 1.4826 × the series' median: below half of n_mad of that no increment can be big
         at = np.flatnonzero(_rows(ad > 0.5 * n_mad * 1.4826 * np.array(meds), np.logical_or))
         sig = np.column_stack([np.sqrt(2) * _local_scale(a, at, scale_block, m) for a, m in zip(ad.T, meds)])
-        mag = lambda i: np.linalg.norm(d[i], axis=1)           # |increment|, only where an edge may be
+        dx = lambda i: x[i + 1] - x[i]                      # increments, only where an edge may be
+        mag = lambda i: np.linalg.norm(dx(i), axis=1)
+        end = len(ad) - 1                                   # the last increment
         near = np.maximum(np.where(at > 0, mag(np.maximum(at - 1, 0)), 0),
-                          np.where(at + 1 < len(d), mag(np.minimum(at + 1, len(d) - 1)), 0))
+                          np.where(at < end, mag(np.minimum(at + 1, end)), 0))
         m_at = mag(at)
         step = np.diff(ok).astype(float) if t is None else np.diff(np.asarray(t, "datetime64[ns]")[ok]).astype(float)
         joined = step <= 1.5 * _median(step)     # across missing samples or a time gap: no edge
@@ -365,7 +377,7 @@ def offset_mask(values, # (N,) or (N,K) samples on a uniform time base (e.g. B, 
         for a, i in enumerate(edges):              # edges are few (none in clean data)
             if i <= last: continue                 # inside a block already removed
             later = edges[a + 1: np.searchsorted(edges, i + max_len, "right")]   # only edges within max_len
-            back = [j for j in later if j - i >= 2 and np.linalg.norm(d[i] + d[j]) <= back_tol * m_e[a]]
+            back = [j for j in later if j - i >= 2 and np.linalg.norm(dx(i) + dx(j)) <= back_tol * m_e[a]]
             if back:
                 bad[ok[i + 1: back[0] + 1]] = True
                 last = back[0]
@@ -415,31 +427,31 @@ def _fpi_quantity_mask(d, # {quantity: DataArray} of one probe
 # %% ../nbs/06_quality.ipynb #21459de9
 @dataclass
 class _Increments:
-    "The rows of an (N,K) series with every component finite, and their increments."
-    ok: np.ndarray # (n,) indices of the rows
-    x: np.ndarray # (n,K) the rows
-    d: np.ndarray # (n − 1,K) increments x[i + 1] − x[i]
-    ad: np.ndarray # (K,n) |d| per component, with a trailing 0 (spike_mask's |Δy|: end sample repeated)
+    "The rows of an (N,K) series with every component finite, and their |increments|."
+    n: int # N, all samples
+    ok: np.ndarray # (n,) indices of the finite rows
+    x: np.ndarray # (n,K) float64, the rows
+    ad: np.ndarray # (K,n) |x[i + 1] − x[i]| per component, with a trailing 0 (spike_mask's |Δy|)
     med_spike: list # [K] median of each ad[k]: spike_mask's robust scale
     med_offset: list # [K] median of each ad[k, :-1]: offset_mask's
+    def series(self, c): return self.ok, self.x[:, c], self.ad[c], self.med_spike[c]   # as _finite_series
 
-def _increments(v: np.ndarray, # (N,K) float samples
+def _increments(v: np.ndarray, # (N,K) samples, any float type
                 fin: np.ndarray, # (N,) bool: rows with every component finite (at least 8)
                ) -> _Increments: # what spike_mask and offset_mask share
-    "The finite rows' increments and both robust-scale medians, from one partition per component."
-    x = np.compress(fin, v, axis=0)
-    d = np.diff(x, axis=0)
+    "The finite rows (float64) and their |increments| with both robust-scale medians, one partition each."
+    x = np.asarray(np.compress(fin, v, axis=0), float)
     ad = np.zeros((x.shape[1], len(x)))
-    np.abs(d.T, out=ad[:, :-1])
-    h, odd = len(d) // 2, len(d) % 2
+    h, odd = (len(x) - 1) // 2, (len(x) - 1) % 2
     sp, of = [], []
-    for a in ad[:, :-1]:                   # a loop over components, never over samples
+    for c, a in enumerate(ad[:, :-1]):     # a loop over components, never over samples
+        np.abs(np.subtract(x[1:, c], x[:-1, c], out=a), out=a)   # np.diff, without a copy of the rows
         p = np.partition(a, h)
         lo, mid = p[:h].max(), p[h]        # elements h − 1 and h of the sorted |Δy|
         both = np.mean([lo, mid])          # the mean of the two middle values, as np.median takes it
         sp.append(both if odd else lo)     # |Δy| ≥ 0: spike_mask's appended 0 sorts first
         of.append(mid if odd else both)
-    return _Increments(np.flatnonzero(fin), x, d, ad, sp, of)
+    return _Increments(len(v), np.flatnonzero(fin), x, ad, sp, of)
 
 # %% ../nbs/06_quality.ipynb #32830306
 def _other_mask(name, # quantity name
@@ -448,16 +460,14 @@ def _other_mask(name, # quantity name
     "Mask of a quantity without FPI errorflags."
     vals = np.asarray(da.values)
     if name.startswith("N_"): return hpca_mask(vals)
-    is_b = name.startswith("B_") and vals.ndim == 2
-    v = np.asarray(vals, float) if is_b else vals   # B: one float64 copy, shared by its three masks
-    fin = finite_mask(v)
+    fin = finite_mask(vals)
     who = str(da.attrs.get("instrument", ""))
     m = QualityMask(fin, {"non-finite values": int((~fin).sum())}, {}, who)
-    if not is_b: return m
-    whole = bool(np.all(fin == _rows(np.isfinite(v), np.logical_or)))   # samples all finite or all missing
-    # then spike_mask (per component) and offset_mask (per row) see the same rows: share their increments
-    inc = _increments(v, fin) if whole and fin.sum() >= 8 else None
-    return m & spike_mask(v, _inc=inc) & offset_mask(v, t=da.time.values, _inc=inc)
+    if not (name.startswith("B_") and vals.ndim == 2): return m
+    whole = bool(np.all(fin == _rows(np.isfinite(vals), np.logical_or)))   # samples all finite or all missing
+    # then spike_mask (per component) and offset_mask (per row) see the same rows: one float64 copy of them
+    inc = _increments(vals, fin) if whole and fin.sum() >= 8 else None
+    return m & spike_mask(vals, _inc=inc) & offset_mask(vals, t=da.time.values, _inc=inc)
 
 # %% ../nbs/06_quality.ipynb #02e29e49
 def event_masks(event, # mms_mp.data.Event (event[probe] → {quantity: DataArray})
