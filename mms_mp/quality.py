@@ -411,15 +411,30 @@ def _flags_on(tq, # (N,) quantity times, datetime64
 # %% ../nbs/06_quality.ipynb #d2b1bb2d
 _FPI_PREFIX = {"dis": ("Ni", "Vi_", "Ti", "Ei_"), "des": ("Ne", "Ve_", "Te", "Ee_")}
 
+def _flag_mask(d, # {quantity: DataArray} of one probe
+               sp: str, # "dis" or "des"
+               tq: np.ndarray, # (N,) the quantity's times
+               cache: dict, # {species: mask on the flags' own records}, filled here
+              ) -> QualityMask: # fpi_mask of the species' errorflags on times tq
+    "The errorflags mask of a species on a quantity's times, decoded once per species on the flags' records."
+    fl = d[f"{sp}_errorflags"]
+    own = len(tq) == len(fl)               # on the flags' own records (the moments share their epoch)
+    if own and sp in cache: return cache[sp]
+    m = fpi_mask(_flags_on(tq, np.asarray(fl.time.values), np.asarray(fl.values)), sp)
+    if own: cache[sp] = m
+    return m
+
 def _fpi_quantity_mask(d, # {quantity: DataArray} of one probe
                        name: str, # an FPI quantity of species sp
                        sp: str, # "dis" or "des"
+                       cache=None, # {species: flag mask}, shared by the quantities of one probe
                       ) -> QualityMask: # errorflags mask; FPI densities must also be positive
     "Mask of one FPI quantity from its species' errorflags, matched to the quantity's times."
-    da, fl = d[name], d[f"{sp}_errorflags"]
+    da = d[name]
     vals = np.asarray(da.values)
-    f = _flags_on(np.asarray(da.time.values), np.asarray(fl.time.values), np.asarray(fl.values))
-    m = fpi_mask(f, sp, values=vals.reshape(len(vals), -1))
+    fin = finite_mask(vals)
+    m = _flag_mask(d, sp, np.asarray(da.time.values), {} if cache is None else cache)
+    m = m & QualityMask(fin, {"non-finite values": int((~fin).sum())})   # a new mask: the cache stays
     if name in ("Ni", "Ne"): # a density ≤ 0 is unphysical (noise or fill)
         m.good = _drop(m.good, m.reasons, ~(vals > 0) & m.good, "density ≤ 0")
     return m
@@ -478,11 +493,11 @@ def event_masks(event, # mms_mp.data.Event (event[probe] → {quantity: DataArra
     except (KeyError, IndexError, TypeError):
         raise InputError(f"probe {probe!r} is not in this event; load it or pick another "
                          "probe") from None
-    out = {}
+    out, cache = {}, {}                 # cache: each species' flags decoded once
     for name, da in d.items():
         if name.endswith("_errorflags"): continue
         sp = next((s for s, pre in _FPI_PREFIX.items() if name.startswith(pre)), None)
-        if sp and f"{sp}_errorflags" in d: out[name] = _fpi_quantity_mask(d, name, sp)
+        if sp and f"{sp}_errorflags" in d: out[name] = _fpi_quantity_mask(d, name, sp, cache)
         else: out[name] = _other_mask(name, da)
     return out
 
@@ -500,9 +515,10 @@ def _masked(da, # DataArray with "time" as its first dimension
     v = da.data                          # a dask (or other lazy) array stays with xarray's `where`
     if type(v) is not np.ndarray or v.dtype.kind not in "fiu" or da.dims[0] != "time":
         return da.where(xr.DataArray(good, dims="time", coords={"time": da["time"]}))
-    g = good.reshape((-1,) + (1,) * (v.ndim - 1))
-    # deep=False: coordinates shared, not copied (as `where` does); the values are new
-    return da.copy(deep=False, data=xr.Variable(da.dims, np.where(g, v, np.nan), fastpath=True))
+    out = v.astype(np.result_type(v.dtype, np.nan))   # new values, of `where`'s type (integers: float64)
+    out[~good] = np.nan                  # a copy and a few writes: faster than np.where's broadcast
+    # deep=False: coordinates shared, not copied (as `where` does)
+    return da.copy(deep=False, data=xr.Variable(da.dims, out, fastpath=True))
 
 # %% ../nbs/06_quality.ipynb #0a7fccb3
 def apply_masks(event, # mms_mp.data.Event, changed in place
