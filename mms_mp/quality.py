@@ -80,9 +80,12 @@ def _rows(f: np.ndarray, # (N, K) bool
 
 # %% ../nbs/06_quality.ipynb #3fa79326
 def _columns(values, # (N,) or (N,K...) samples (a scalar is one sample)
-            ) -> np.ndarray: # (N,K) float, K = 1 for (N,)
+             dtype=float, # None: a float array keeps its own type (enough to test finiteness)
+            ) -> np.ndarray: # (N,K), K = 1 for (N,)
     "Samples as an (N,K) float array, also when empty; InputError for values that are not numbers."
-    try: v = np.atleast_1d(np.asarray(values, float))
+    keep = dtype is None and isinstance(values, np.ndarray) and values.dtype.kind == "f"
+    keep = keep and values.itemsize <= 8   # a long double could overflow float64
+    try: v = np.atleast_1d(values if keep else np.asarray(values, float))
     except (TypeError, ValueError):
         raise InputError(f"values must be numbers, (N,) or (N,K); got {np.asarray(values).dtype} "
                          "values") from None
@@ -91,7 +94,7 @@ def _columns(values, # (N,) or (N,K...) samples (a scalar is one sample)
 def finite_mask(values, # (N,) or (N,K) data, any units
                ) -> np.ndarray: # (N,) bool, every component finite
     "True where every component of a sample is finite."
-    return _rows(np.isfinite(_columns(values)))
+    return _rows(np.isfinite(_columns(values, None)))
 
 # %% ../nbs/06_quality.ipynb #7cfbbffe
 def _and_finite(good, # (N,) bool mask so far
@@ -237,17 +240,24 @@ def _local_scale(ad: np.ndarray, # (n,) |increments| of one component, finite
     per = np.median(ad[: nb * block].reshape(nb, -1)[u], axis=1)
     return 1.4826 / np.sqrt(2) * np.maximum(per[inv.reshape(-1)], med)
 
-# %% ../nbs/06_quality.ipynb #350a4737
-def _running_min_max(yp: np.ndarray, # (n,) finite samples
-                     w: int, # window length, samples, 1 ≤ w ≤ n
-                    ) -> tuple: # ((n − w + 1,) min, (n − w + 1,) max) of every w-sample window yp[i:i+w]
-    "Running minimum and maximum by doubling: ≈ 2 log₂ w array passes instead of w."
-    lo, hi, k = yp, yp, 1
-    while 2 * k <= w:                      # lo[i] = min(yp[i:i+2k]) from two windows of k
-        lo, hi, k = np.minimum(lo[:-k], lo[k:]), np.maximum(hi[:-k], hi[k:]), 2 * k
-    r = w - k                              # k ≤ w < 2k: two overlapping windows of k cover w
-    return (np.minimum(lo[:-r], lo[r:]), np.maximum(hi[:-r], hi[r:])) if r else (lo, hi)
+# %% ../nbs/06_quality.ipynb #5a7d1e20
+def _median(a: np.ndarray, # (m,) numbers without NaN, m ≥ 1
+           ) -> float: # np.median(a), to the bit
+    "np.median of a 1-D array from one partition (np.median partitions twice for an even m: ≈ 5× slower)."
+    h = len(a) // 2
+    p = np.partition(a, h)
+    return p[h] if len(a) % 2 else np.mean([p[:h].max(), p[h]])   # element h − 1: the largest below h
 
+# %% ../nbs/06_quality.ipynb #350a4737
+def _window_sums(ad: np.ndarray, # (n,) |increments| of a series, with a trailing 0 (end sample repeated)
+                 half: int, # windows of 2·half + 1 samples, centred, the end samples repeated
+                ) -> np.ndarray: # (n,) sum of the 2·half |increments| in the window centred on each sample
+    "Sum of the |increments| in every centred window: a bound on the window's range (max − min)."
+    n = len(ad)
+    adp = np.concatenate([np.zeros(half), ad[:-1], np.zeros(half)])   # repeated end samples: steps of 0
+    s = np.zeros(n)
+    for k in range(2 * half): s += adp[k: k + n]   # a loop over the window, never over samples
+    return s
 
 # %% ../nbs/06_quality.ipynb #cf7cb1bd
 def _check_samples(x, # a number of samples given as an argument
@@ -286,37 +296,44 @@ def running_median(y, # (n,) finite samples, n ≥ 1
 def _median_outliers(yy: np.ndarray, # (n,) finite samples, n > 2·half
                      half: int, # the running median spans 2·half + 1 samples (edges repeat the end samples)
                      thr: float, # deviation threshold, units of yy
+                     ad: np.ndarray, # (n,) |Δyy| with a trailing 0 (the end sample repeated)
                      chunk: int = 65536, # samples whose median is taken at once (bounds the memory)
                     ) -> tuple: # (indices where |y − running median| > thr, those deviations)
     "Samples off their running median by more than `thr`, the median taken only where the window's range allows it."
     w = 2 * half + 1
     yp = np.pad(yy, half, mode="edge")     # scipy.ndimage's "nearest" boundary
-    lo, hi = _running_min_max(yp, w)
-    # y and its median lie in [min, max] of the window: |y − median| ≤ max − min (also after rounding)
-    maybe = np.flatnonzero(hi - lo > thr)
+    # y and its median lie in [min, max] of the window: |y − median| ≤ max − min ≤ Σ|Δy| (0.1 %: rounding)
+    maybe = np.flatnonzero(_window_sums(ad, half) > 0.999 * thr)
+    rows = np.lib.stride_tricks.sliding_window_view(yp, w)[maybe]
+    maybe = maybe[rows.max(axis=1) - rows.min(axis=1) > thr]
     dev = np.abs(yy[maybe] - _window_medians(yp, w, maybe, chunk))   # window i of yp is centred on yy[i]
     keep = dev > thr
     return maybe[keep], dev[keep]
 
-
 # %% ../nbs/06_quality.ipynb #f144227f
+def _finite_series(y: np.ndarray, # (N,) one component, NaN = missing
+                  ) -> tuple: # (indices of the finite samples, those samples, |Δy| with a trailing 0, its median)
+    "One component's finite samples and |increments| (the end sample repeated), as spike_mask uses them."
+    ok = np.flatnonzero(np.isfinite(y))
+    yy = y[ok]
+    ad = np.abs(np.diff(yy, append=yy[-1:]))
+    return ok, yy, ad, (_median(ad) if ad.size else np.nan)
+
 def spike_mask(values, # (N,) or (N,K) samples on a uniform time base (e.g. B, nT); NaN = missing
                max_width: int = 3, # widest excursion that counts as a spike, samples
                n_sigma: float = 20.0, # threshold in units of the local noise σ
                scale_block: int = 128, # samples per block for the local noise σ
-               _meds=None, # per component: the median of ad below, if already known (`_increment_medians`)
+               _inc=None, # `_increments(values, …)` (samples all finite or all missing): values not read again
               ) -> QualityMask: # good where no component is a spike (missing samples are not counted)
     "Samples at most `max_width` wide that stand `n_sigma` local-noise σ off their running median."
-    v = _columns(values)
+    v = _columns(values) if _inc is None else None
     _check_samples(scale_block, "scale_block")
-    bad = np.zeros(len(v), bool)
-    for c, y in enumerate(v.T):            # a loop over components (≤ 4), never over samples
-        ok = np.flatnonzero(np.isfinite(y))
+    n, k = v.shape if _inc is None else (_inc.n, _inc.x.shape[1])
+    bad = np.zeros(n, bool)
+    for c in range(k):                     # a loop over components (≤ 4), never over samples
+        ok, yy, ad, med = _finite_series(v[:, c]) if _inc is None else _inc.series(c)
         if ok.size < 2 * max_width + 2: continue
-        yy = y[ok]
-        ad = np.abs(np.diff(yy, append=yy[-1]))
-        med = np.median(ad) if _meds is None else _meds[c]
-        cand, dev = _median_outliers(yy, max_width, n_sigma * 1.4826 / np.sqrt(2) * med)   # over the floor
+        cand, dev = _median_outliers(yy, max_width, n_sigma * 1.4826 / np.sqrt(2) * med, ad)   # over the floor
         hit = cand[dev > n_sigma * np.maximum(_local_scale(ad, cand, scale_block, med), 1e-12)]
         bad[ok[hit]] = True
     return QualityMask(~bad, {"spike": int(bad.sum())}, {}, "")
@@ -328,28 +345,31 @@ def offset_mask(values, # (N,) or (N,K) samples on a uniform time base (e.g. B, 
                 back_tol: float = 0.25, # the jump back cancels the jump off to this fraction of its length
                 scale_block: int = 128, # samples per block for the robust σ
                 t=None, # (N,) time tags; a step over 1.5 median cadences is a gap, never an edge
-                _meds=None, # per component: the median of ad below, if already known (`_increment_medians`)
+                _inc=None, # `_increments(values, …)` (rows all finite or all missing): values not read again
                ) -> QualityMask: # good outside offset blocks (missing samples are not counted)
     "Blocks that jump off the series in one sample step and jump back by the opposite vector."
-    v = _columns(values)
+    v = _columns(values) if _inc is None else None
     _check_samples(scale_block, "scale_block")
-    if t is not None and len(t) != len(v):
-        raise InputError(f"t has {len(t)} time tags for {len(v)} samples; pass the samples' own times")
-    ok = np.flatnonzero(_rows(np.isfinite(v)))
-    bad = np.zeros(len(v), bool)
-    d = np.diff(v[ok], axis=0)
-    if len(d) > 4:
-        ad = np.abs(d)
-        meds = [np.median(a) for a in ad.T] if _meds is None else _meds
+    n = len(v) if _inc is None else _inc.n
+    if t is not None and len(t) != n:
+        raise InputError(f"t has {len(t)} time tags for {n} samples; pass the samples' own times")
+    ok = np.flatnonzero(_rows(np.isfinite(v))) if _inc is None else _inc.ok
+    x = v[ok] if _inc is None else _inc.x
+    bad = np.zeros(n, bool)
+    if len(x) > 5:
+        ad = np.abs(np.diff(x, axis=0)) if _inc is None else _inc.ad[:, :-1].T
+        meds = [_median(a) for a in ad.T] if _inc is None else _inc.med_offset
         # σ ≥ 1.4826 × the series' median: below half of n_mad of that no increment can be big
         at = np.flatnonzero(_rows(ad > 0.5 * n_mad * 1.4826 * np.array(meds), np.logical_or))
         sig = np.column_stack([np.sqrt(2) * _local_scale(a, at, scale_block, m) for a, m in zip(ad.T, meds)])
-        mag = lambda i: np.linalg.norm(d[i], axis=1)           # |increment|, only where an edge may be
+        dx = lambda i: x[i + 1] - x[i]                      # increments, only where an edge may be
+        mag = lambda i: np.linalg.norm(dx(i), axis=1)
+        end = len(ad) - 1                                   # the last increment
         near = np.maximum(np.where(at > 0, mag(np.maximum(at - 1, 0)), 0),
-                          np.where(at + 1 < len(d), mag(np.minimum(at + 1, len(d) - 1)), 0))
+                          np.where(at < end, mag(np.minimum(at + 1, end)), 0))
         m_at = mag(at)
         step = np.diff(ok).astype(float) if t is None else np.diff(np.asarray(t, "datetime64[ns]")[ok]).astype(float)
-        joined = step <= 1.5 * np.median(step)     # across missing samples or a time gap: no edge
+        joined = step <= 1.5 * _median(step)     # across missing samples or a time gap: no edge
         big = np.max(ad[at] / np.maximum(sig, 1e-12), axis=1) > n_mad
         keep = big & (near <= m_at / 4) & joined[at]
         edges, m_e = at[keep], m_at[keep]
@@ -357,7 +377,7 @@ def offset_mask(values, # (N,) or (N,K) samples on a uniform time base (e.g. B, 
         for a, i in enumerate(edges):              # edges are few (none in clean data)
             if i <= last: continue                 # inside a block already removed
             later = edges[a + 1: np.searchsorted(edges, i + max_len, "right")]   # only edges within max_len
-            back = [j for j in later if j - i >= 2 and np.linalg.norm(d[i] + d[j]) <= back_tol * m_e[a]]
+            back = [j for j in later if j - i >= 2 and np.linalg.norm(dx(i) + dx(j)) <= back_tol * m_e[a]]
             if back:
                 bad[ok[i + 1: back[0] + 1]] = True
                 last = back[0]
@@ -391,35 +411,62 @@ def _flags_on(tq, # (N,) quantity times, datetime64
 # %% ../nbs/06_quality.ipynb #d2b1bb2d
 _FPI_PREFIX = {"dis": ("Ni", "Vi_", "Ti", "Ei_"), "des": ("Ne", "Ve_", "Te", "Ee_")}
 
+def _flag_mask(d, # {quantity: DataArray} of one probe
+               sp: str, # "dis" or "des"
+               tq: np.ndarray, # (N,) the quantity's times
+               cache: dict, # {species: mask on the flags' own records}, filled here
+              ) -> QualityMask: # fpi_mask of the species' errorflags on times tq
+    "The errorflags mask of a species on a quantity's times, decoded once per species on the flags' records."
+    fl = d[f"{sp}_errorflags"]
+    own = len(tq) == len(fl)               # on the flags' own records (the moments share their epoch)
+    if own and sp in cache: return cache[sp]
+    m = fpi_mask(_flags_on(tq, np.asarray(fl.time.values), np.asarray(fl.values)), sp)
+    if own: cache[sp] = m
+    return m
+
 def _fpi_quantity_mask(d, # {quantity: DataArray} of one probe
                        name: str, # an FPI quantity of species sp
                        sp: str, # "dis" or "des"
+                       cache=None, # {species: flag mask}, shared by the quantities of one probe
                       ) -> QualityMask: # errorflags mask; FPI densities must also be positive
     "Mask of one FPI quantity from its species' errorflags, matched to the quantity's times."
-    da, fl = d[name], d[f"{sp}_errorflags"]
+    da = d[name]
     vals = np.asarray(da.values)
-    f = _flags_on(np.asarray(da.time.values), np.asarray(fl.time.values), np.asarray(fl.values))
-    m = fpi_mask(f, sp, values=vals.reshape(len(vals), -1))
+    fin = finite_mask(vals)
+    m = _flag_mask(d, sp, np.asarray(da.time.values), {} if cache is None else cache)
+    m = m & QualityMask(fin, {"non-finite values": int((~fin).sum())})   # a new mask: the cache stays
     if name in ("Ni", "Ne"): # a density ≤ 0 is unphysical (noise or fill)
         m.good = _drop(m.good, m.reasons, ~(vals > 0) & m.good, "density ≤ 0")
     return m
 
 # %% ../nbs/06_quality.ipynb #21459de9
-def _increment_medians(v: np.ndarray, # (N,K) samples, every one finite, N ≥ 8
-                      ) -> tuple: # ([K] medians of |Δy| with spike_mask's trailing 0, [K] medians without it)
-    "The two robust-scale medians of spike_mask and offset_mask from one partition per component."
+@dataclass
+class _Increments:
+    "The rows of an (N,K) series with every component finite, and their |increments|."
+    n: int # N, all samples
+    ok: np.ndarray # (n,) indices of the finite rows
+    x: np.ndarray # (n,K) float64, the rows
+    ad: np.ndarray # (K,n) |x[i + 1] − x[i]| per component, with a trailing 0 (spike_mask's |Δy|)
+    med_spike: list # [K] median of each ad[k]: spike_mask's robust scale
+    med_offset: list # [K] median of each ad[k, :-1]: offset_mask's
+    def series(self, c): return self.ok, self.x[:, c], self.ad[c], self.med_spike[c]   # as _finite_series
+
+def _increments(v: np.ndarray, # (N,K) samples, any float type
+                fin: np.ndarray, # (N,) bool: rows with every component finite (at least 8)
+               ) -> _Increments: # what spike_mask and offset_mask share
+    "The finite rows (float64) and their |increments| with both robust-scale medians, one partition each."
+    x = np.asarray(np.compress(fin, v, axis=0), float)
+    ad = np.zeros((x.shape[1], len(x)))
+    h, odd = (len(x) - 1) // 2, (len(x) - 1) % 2
     sp, of = [], []
-    for y in v.T:                          # a loop over components, never over samples
-        a = np.abs(np.diff(y))
-        n = a.size                         # |Δy| ≥ 0, so the appended 0 sorts first: index k of a is k + 1 there
-        ko = [n // 2] if n % 2 else [n // 2 - 1, n // 2]
-        ks = [(n + 1) // 2 - 1] if (n + 1) % 2 else [(n + 1) // 2 - 2, (n + 1) // 2 - 1]
-        p = np.partition(a, sorted(set(ko + ks)))
-        # the middle value, or the mean of the two middle values, as np.median takes it
-        pick = lambda k: p[k[0]] if len(k) == 1 else np.mean(p[k[0]: k[1] + 1])
-        sp.append(pick(ks))
-        of.append(pick(ko))
-    return sp, of
+    for c, a in enumerate(ad[:, :-1]):     # a loop over components, never over samples
+        np.abs(np.subtract(x[1:, c], x[:-1, c], out=a), out=a)   # np.diff, without a copy of the rows
+        p = np.partition(a, h)
+        lo, mid = p[:h].max(), p[h]        # elements h − 1 and h of the sorted |Δy|
+        both = np.mean([lo, mid])          # the mean of the two middle values, as np.median takes it
+        sp.append(both if odd else lo)     # |Δy| ≥ 0: spike_mask's appended 0 sorts first
+        of.append(mid if odd else both)
+    return _Increments(len(v), np.flatnonzero(fin), x, ad, sp, of)
 
 # %% ../nbs/06_quality.ipynb #32830306
 def _other_mask(name, # quantity name
@@ -432,12 +479,10 @@ def _other_mask(name, # quantity name
     who = str(da.attrs.get("instrument", ""))
     m = QualityMask(fin, {"non-finite values": int((~fin).sum())}, {}, who)
     if not (name.startswith("B_") and vals.ndim == 2): return m
-    v = np.asarray(vals, float)
-    f = np.isfinite(v)
-    whole = bool(np.all(_rows(f) == _rows(f, np.logical_or)))   # every sample all finite or all missing
-    # then spike_mask (per component) and offset_mask (per row) see the same increments: share their medians
-    sp, of = _increment_medians(v[fin]) if whole and fin.sum() >= 8 else (None, None)
-    return m & spike_mask(vals, _meds=sp) & offset_mask(vals, t=da.time.values, _meds=of)
+    whole = bool(np.all(fin == _rows(np.isfinite(vals), np.logical_or)))   # samples all finite or all missing
+    # then spike_mask (per component) and offset_mask (per row) see the same rows: one float64 copy of them
+    inc = _increments(vals, fin) if whole and fin.sum() >= 8 else None
+    return m & spike_mask(vals, _inc=inc) & offset_mask(vals, t=da.time.values, _inc=inc)
 
 # %% ../nbs/06_quality.ipynb #02e29e49
 def event_masks(event, # mms_mp.data.Event (event[probe] → {quantity: DataArray})
@@ -448,11 +493,11 @@ def event_masks(event, # mms_mp.data.Event (event[probe] → {quantity: DataArra
     except (KeyError, IndexError, TypeError):
         raise InputError(f"probe {probe!r} is not in this event; load it or pick another "
                          "probe") from None
-    out = {}
+    out, cache = {}, {}                 # cache: each species' flags decoded once
     for name, da in d.items():
         if name.endswith("_errorflags"): continue
         sp = next((s for s, pre in _FPI_PREFIX.items() if name.startswith(pre)), None)
-        if sp and f"{sp}_errorflags" in d: out[name] = _fpi_quantity_mask(d, name, sp)
+        if sp and f"{sp}_errorflags" in d: out[name] = _fpi_quantity_mask(d, name, sp, cache)
         else: out[name] = _other_mask(name, da)
     return out
 
@@ -470,9 +515,10 @@ def _masked(da, # DataArray with "time" as its first dimension
     v = da.data                          # a dask (or other lazy) array stays with xarray's `where`
     if type(v) is not np.ndarray or v.dtype.kind not in "fiu" or da.dims[0] != "time":
         return da.where(xr.DataArray(good, dims="time", coords={"time": da["time"]}))
-    g = good.reshape((-1,) + (1,) * (v.ndim - 1))
-    # deep=False: coordinates shared, not copied (as `where` does); the values are new
-    return da.copy(deep=False, data=xr.Variable(da.dims, np.where(g, v, np.nan), fastpath=True))
+    out = v.astype(np.result_type(v.dtype, np.nan))   # new values, of `where`'s type (integers: float64)
+    out[~good] = np.nan                  # a copy and a few writes: faster than np.where's broadcast
+    # deep=False: coordinates shared, not copied (as `where` does)
+    return da.copy(deep=False, data=xr.Variable(da.dims, out, fastpath=True))
 
 # %% ../nbs/06_quality.ipynb #0a7fccb3
 def apply_masks(event, # mms_mp.data.Event, changed in place

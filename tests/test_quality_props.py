@@ -1,5 +1,6 @@
 """Property and hostile-input tests for mms_mp.quality: FPI errorflags decoding round-trips, masks reject
-exactly the documented rejecting bits, counts add up, bad flag values are never good."""
+exactly the documented rejecting bits, counts add up, bad flag values are never good; the fast paths of the
+spike and offset screening (window-sum pre-filter, one-partition medians, shared increments) change nothing."""
 import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
@@ -76,3 +77,36 @@ def test_hostile():
     with pytest.raises(InputError, match="on one time base"):
         edp_mask(np.zeros(3), values=np.ones((4, 3)))
     assert fgm_mask(np.array([], np.uint8)).n == 0
+
+
+# the fast paths of the spike and offset screening give the plain computation's answer, to the bit
+series_st = st.lists(st.integers(-30, 30), min_size=8, max_size=120).map(lambda x: np.array(x) / 10)
+
+
+@settings(max_examples=60, deadline=None)
+@given(y=series_st, half=st.integers(0, 4), thr=st.sampled_from([-1.0, 0.0, 0.05, 0.3, 1.0, 2.5]))
+def test_median_outliers_match_the_full_running_median(y, half, thr):
+    from scipy.ndimage import median_filter
+    from mms_mp.quality import _median_outliers
+    ref = np.abs(y - median_filter(y, size=2 * half + 1, mode="nearest"))
+    i, dev = _median_outliers(y, half, thr, np.abs(np.diff(y, append=y[-1])), chunk=5)
+    assert i.tolist() == np.flatnonzero(ref > thr).tolist() and dev.tolist() == ref[ref > thr].tolist()
+
+
+@settings(max_examples=60, deadline=None)
+@given(y=series_st)
+def test_median_is_numpys(y):
+    from mms_mp.quality import _median
+    assert _median(y) == np.median(y)
+
+
+@settings(max_examples=40, deadline=None)
+@given(v=st.lists(series_st, min_size=3, max_size=3).map(lambda c: np.column_stack([x[:8] for x in c])),
+       gap=st.integers(0, 7))
+def test_shared_increments_change_nothing(v, gap):
+    from mms_mp.quality import _increments, finite_mask, offset_mask, spike_mask
+    v = np.vstack([v, v[::-1] * 3, v + 2.0])
+    v[gap] = np.nan
+    inc = _increments(v, finite_mask(v))
+    assert spike_mask(v, _inc=inc).good.tolist() == spike_mask(v).good.tolist()
+    assert offset_mask(v, _inc=inc).good.tolist() == offset_mask(v).good.tolist()
