@@ -14,8 +14,8 @@ from .boundary import (DetectorCfg, Feature, FusedP, ProbeFeatures, _select_medi
                              fuse_probability, gap_mask, hysteresis_states, level_crossings, running_mean)
 
 # %% auto #0
-__all__ = ['Crossing', 'CrossingList', 'sigma_t_floor', 'centre_fit', 'contrast_windows', 'crossing_contrast', 'flag_overlaps',
-           'crossings_from_states', 'crossings_from_features', 'position_at']
+__all__ = ['Crossing', 'CrossingList', 'sigma_t_floor', 'retime_edges', 'centre_fit', 'contrast_windows', 'crossing_contrast',
+           'flag_overlaps', 'crossings_from_states', 'crossings_from_features', 'position_at']
 
 # %% ../nbs/10a_crossings.ipynb #eb973b86
 @dataclass
@@ -236,6 +236,26 @@ def _time_layer(ts, y, span, zone, t_ref, before_lvl, after_lvl, cfg, fit=False,
     if cut: sig = np.hypot(sig, (t_e - t_s) / np.sqrt(12))   # then the centre is anywhere in the layer
     flags = ["edge_unresolved"] * (not ok) + ["layer_edge_beyond_data"] * beyond + ["plateau_beyond_data"] * cut
     return dict(t_c=t_c, t_s=t_s, t_e=t_e, sigma=sig, a=a, b=b, flags=flags, dt=dt)
+
+# %% ../nbs/10a_crossings.ipynb #60c630f6
+def retime_edges(t, # (N,) datetime64 sample times, sorted
+                 y: np.ndarray, # (N,) another series across the same layer, or (N,3) vectors with `along`
+                 c: Crossing, # the crossing, with the 76 % edges it was timed with
+                 along: np.ndarray | None = None, # (3,) unit vector: y is then (N,3) and is timed along it
+                 cfg: DetectorCfg | None = None, # level windows, smoothing, edge_frac (default DetectorCfg())
+                ) -> tuple | None: # (layer_start, layer_end) datetime64[ns] on y; None if y shows no layer there
+    "The crossing's 76 % edges timed again on another series (e.g. B along its own L), levels beside the layer."
+    cfg = cfg or DetectorCfg()
+    ts_s, te_s = (float(seconds_since(np.datetime64(x, "ns"), c.time)) for x in (c.layer_start, c.layer_end))
+    W = cfg.level_window_s
+    i, j = np.searchsorted(t, [from_seconds(ts_s - W, c.time), from_seconds(te_s + W, c.time)])
+    v, ts = np.asarray(y[i:j], float), seconds_since(t[i:j], c.time)
+    v = v if along is None else v @ np.asarray(along, float)
+    r = _time_layer(ts, v, (ts_s - W, te_s + W), (ts_s, te_s), 0.0, np.nan, np.nan, cfg)
+    if not isinstance(r, dict) or "edge_unresolved" in r["flags"]: return None
+    noise = _level_noise(ts, v, _plateaus(r["t_s"], r["t_e"], (ts_s - W, te_s + W), W))
+    if cfg.edge_frac * abs(r["b"] - r["a"]) <= 2 * noise: return None   # edges inside the levels' ±1σ: no layer
+    return from_seconds(r["t_s"], c.time), from_seconds(r["t_e"], c.time)
 
 # %% ../nbs/10a_crossings.ipynb #5380baa9
 def centre_fit(ts: np.ndarray, # (N,) sample times, s (sorted)

@@ -113,6 +113,8 @@ FLAGS = {
                       "anchor is used",
     "window_dependent": "the two window anchors give normals that disagree; their angle is in σ_window",
     "gap_in_layer": "thickness: a data gap lies inside the layer",
+    "edges_depend_on_series": "thickness: timed on B along the crossing's own L, the layer edges give a thickness "
+                              "more than 2σ away; the difference is part of σ (sigma_edge_def_km)",
     "sc_motion_ignored": "thickness: no positions, the spacecraft's own motion along n̂ is not removed",
     "no_positions_at_edges": "thickness: the positions end before a layer edge or are missing there, so the "
                              "spacecraft's own motion is unknown: no thickness",
@@ -399,6 +401,7 @@ def thickness_json(t, # thickness.Thickness
     "JSON entry of one layer-thickness result (km)."
     return {"probe": str(t.probe), "time": iso_ms(t.time), "thickness_km": _f(t.thickness_km),
             "sigma_km": _f(t.sigma_km), "method": str(t.method), "normal": str(t.normal),
+            "sigma_edge_def_km": _f(getattr(t, "sigma_edge_def_km", np.nan)),
             "n_hat": None if getattr(t, "n_hat", None) is None else _vec(t.n_hat),
             "flags": [str(f) for f in t.flags]}
 

@@ -13,7 +13,8 @@ import numpy as np
 from .core import MMSMPError, InputError, NoDataError, GeometryError, iso_ms, check_frame, gse_gsm_angle
 from .delays import group_delays
 from .multispacecraft import timing_normal, positions_at
-from .thickness import layer_thicknesses
+from .crossings import retime_edges
+from .thickness import layer_thicknesses, with_edge_definition
 from .overlay import compare_normal
 from .stages import AnalysisResult, StageSkipped, angles_deg, crossing_key
 
@@ -166,7 +167,19 @@ def crossing_thickness(res: AnalysisResult, # the analysis, after `displacement`
     n, disp = (lv.n_hat, lv.disp) if lv else (res.lmn[c.probe].N, res.displacement[c.probe])
     along = f"crossing normal ({lv.normal_method})" if lv else "event LMN N"
     ts = layer_thicknesses([c], disp, positions=pos, n_hat=n, frame="GSE", timing=res.timings or None)
-    return [replace(ts[0], normal=along)] + ts[1:]   # the timing checks keep their timing n̂
+    first = replace(ts[0], normal=along)
+    own = _own_l_crossing(res, c) if lv else None   # edges timed on B along the crossing's own L
+    if own is not None: first = with_edge_definition(first, layer_thicknesses([own], disp, positions=pos,
+                                                                               n_hat=n, frame="GSE")[0])
+    return [first] + ts[1:]   # the timing checks keep their timing n̂
+
+def _own_l_crossing(res: AnalysisResult, # the analysis, after `normals`
+                    c, # crossings.Crossing detected on the event's (tilted) L
+                   ): # the same crossing with its 76 % edges timed on B along its own L, or None
+    "The crossing with its layer edges timed again on B·L of its own normal (`crossings.retime_edges`)."
+    B = res.event[c.probe]["B_gse"]
+    e = retime_edges(B["time"].values, B.values, c, along=res.normal_of(c).L)
+    return None if e is None else replace(c, layer_start=e[0], layer_end=e[1])
 
 # %% ../nbs/14f_stages_timing.ipynb #efebefce
 def stage_thickness(res: AnalysisResult, # the analysis being built (updated in place)

@@ -14,7 +14,8 @@ from .electric import _unit_normal
 from .core import InputError, check_frame, check_sigma, from_seconds, iso_ms, seconds_since
 
 # %% auto #0
-__all__ = ['NO_FULL_LAYER', 'Thickness', 'sc_motion_along', 'layer_thickness', 'timing_thickness', 'layer_thicknesses']
+__all__ = ['NO_FULL_LAYER', 'Thickness', 'sc_motion_along', 'layer_thickness', 'with_edge_definition', 'timing_thickness',
+           'layer_thicknesses']
 
 # %% ../nbs/11_thickness.ipynb #ccfc1e97
 @dataclass
@@ -34,6 +35,7 @@ class Thickness:
     flags: tuple = ()  # e.g. "sc_motion_ignored", "gap_in_layer", crossing flags passed on
     normal: str = ""  # the normal n̂ it is measured along (e.g. "event LMN N"); "" when not stated
     n_hat: np.ndarray | None = None  # (3,) that unit normal, in the frame of the analysis; None: not given
+    sigma_edge_def_km: float = np.nan  # part from where the edges are timed (`with_edge_definition`), km
 
     def to_dict(self) -> dict:
         "JSON-ready dict."
@@ -49,6 +51,7 @@ class Thickness:
             flags=list(self.flags),
             normal=self.normal,
             n_hat=None if self.n_hat is None else [float(x) for x in self.n_hat],
+            sigma_edge_def_km=float(self.sigma_edge_def_km),
         )
 
 # %% ../nbs/11_thickness.ipynb #1779a5ce
@@ -149,6 +152,17 @@ def layer_thickness(cr: Crossing, # one crossing (layer_start/layer_end = 76 % e
     return Thickness(cr.probe, cr.time, float(abs(ds)) if ok else np.nan, sig if ok else np.nan,
                      "integrated V_N", cr.direction, cr.duration_s, s_rand, s_sys, s_edge,
                      dn if positions is not None else np.nan, tuple(sorted(set(flags))))
+
+# %% ../nbs/11_thickness.ipynb #da9bac89
+def with_edge_definition(th: Thickness, # thickness between the edges the crossing was detected with
+                         other: Thickness, # the same crossing's thickness between edges timed on another series
+                        ) -> Thickness: # th with σ widened by |th − other| (sigma_edge_def_km), flagged if > 2σ
+    "σ widened, as a systematic part, by how far the thickness moves with edges timed on another series."
+    d = abs(th.thickness_km - other.thickness_km)
+    if not np.isfinite(d): return th
+    flags = set(th.flags) | ({"edges_depend_on_series"} if d > 2 * th.sigma_km else set())
+    return replace(th, sigma_km=float(np.hypot(th.sigma_km, d)), sigma_edge_def_km=float(d),
+                   flags=tuple(sorted(flags)))
 
 # %% ../nbs/11_thickness.ipynb #91ffede9
 def _vn_rms_dev(cr, disp, V, n=41):

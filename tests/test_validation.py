@@ -23,8 +23,8 @@ def _doc():
     return {"probes": ["1", "2"],
             "crossings": [x("1", "11.00", 36), x("1", "50.00", 0), x("2", "09.50", 210)],  # 12:20:50: no layer
             "timing_groups": [{"ref_probe": "1", "time": "2019-01-27T12:20:10Z", "n_hat": n(33), "V_km_s": 22.0}],
-            "thickness": [{"method": "integrated V_N", "thickness_km": 880.0},
-                          {"method": "integrated V_N", "thickness_km": None}]}
+            "thickness": [{"method": "integrated V_N", "thickness_km": 880.0, "sigma_km": 50.0},
+                          {"method": "integrated V_N", "thickness_km": None, "sigma_km": None}]}
 
 
 def test_each_true_crossing_is_matched_in_its_layer_and_scored():
@@ -44,7 +44,8 @@ def test_summary_and_group_numbers():
     assert s["normal error median (deg)"] == 93.0 and s["within 2σ"] == 0.5   # 6° ≤ 8°, 180° is not
     t = group_scores(_doc(), _truth())
     assert t == {"timing groups": 1, "n̂ error median (deg)": 3.0, "V error median (%)": 10.0,
-                 "thicknesses": 1, "thickness error median (%)": 10.0}
+                 "thicknesses": 1, "thickness error median (%)": 10.0,
+                 "thickness within 2σ": 1.0}   # 80 km off, 2σ = 100 km
     met = dict((name, ok(s, t)) for name, ok in TARGETS)
     assert met["timing n̂ error median ≤ 5°"] and not met["normal error median ≤ 5°"]
     assert not met["every crossing found, ≤ 1 false per probe"]     # 2 of 3 found
