@@ -75,3 +75,16 @@ def test_stated_sigma_covers_the_true_thickness_on_a_rippled_boundary(tmp_path):
     assert np.mean(np.abs(v - w) <= 2 * s) >= 0.9
     assert any("edges_depend_on_series" in x["flags"] for x in th)
     assert all(x["sigma_edge_def_km"] is not None for x in th)
+
+
+def test_hostile_series_give_none_or_edges_never_an_exception():
+    c = _crossing()
+    assert retime_edges(T, np.full(S.size, np.nan), c) is None               # no finite sample
+    assert retime_edges(T[:0], np.zeros(0), c) is None                        # no sample at all
+    y = 20 * np.tanh(S / 3)
+    holed = np.where((S > -1) & (S < 1), np.nan, y)                           # a gap across the centre
+    e = retime_edges(T, holed, c)
+    assert e is None or np.all(np.diff(np.array(e, "datetime64[ns]")) > np.timedelta64(0, "ns"))
+    early = T[1920 - 200:]                                                     # data start 12.5 s before the centre
+    e = retime_edges(early, y[1920 - 200:], c)
+    assert e is None or np.datetime64(e[0], "ns") >= early[0]
