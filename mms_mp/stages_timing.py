@@ -37,15 +37,17 @@ def mean_normal(lmn: dict, # probe -> coords.LMN
 # %% ../nbs/14f_stages_timing.ipynb #7ef21f9f
 def weighted_normal(N: np.ndarray, # (K,3) unit normals, one frame, on one side (n·n_ref ≥ 0)
                     sigma_deg: np.ndarray, # (K,) their 1σ cones, deg (finite, > 0)
+                    common: bool = False, # their errors are shared (one layer seen a few tens of km apart)
                    ) -> tuple: # (unit mean normal (3,), its 1σ cone, deg)
-    "σ-weighted mean of unit normals; its σ widened by the Birge ratio when they disagree."
+    "σ-weighted mean of unit normals; σ widened by the Birge ratio, and not below their mean σ if errors are common."
     N, s = np.asarray(N, float).reshape(-1, 3), np.asarray(sigma_deg, float)
     w = 1 / s ** 2
     n = (w[:, None] * N).sum(axis=0)
     n /= np.linalg.norm(n)
     chi2 = float(np.sum(w * angles_deg(N, n) ** 2))
     birge = np.sqrt(chi2 / (len(s) - 1)) if len(s) > 1 else 1.0
-    return n, float(max(1.0, birge) / np.sqrt(w.sum()))
+    s0 = max(1.0, birge) / np.sqrt(w.sum())            # independent errors: σ/√K
+    return n, float(max(s0, (w * s).sum() / w.sum()) if common else s0)   # shared ones do not average out
 
 # %% ../nbs/14f_stages_timing.ipynb #6aed1220
 def group_normal(res: AnalysisResult, # the analysis, after `normals`
@@ -55,8 +57,8 @@ def group_normal(res: AnalysisResult, # the analysis, after `normals`
     ns = [n for c in g.crossings.values() if (n := res.normal_of(c)) is not None
           and not n.method.startswith("fallback") and n.sigma_deg > 0]  # NaN > 0 is False
     if ns:
-        n0, s0 = weighted_normal([n.n_hat for n in ns], [n.sigma_deg for n in ns])
-        return n0, s0, f"per-crossing MVA normals (σ-weighted mean of {len(ns)})"
+        n0, s0 = weighted_normal([n.n_hat for n in ns], [n.sigma_deg for n in ns], common=True)
+        return n0, s0, f"per-crossing MVA normals (σ-weighted mean of {len(ns)}, σ not reduced: common errors)"
     sN = [s for p in g.crossings if p in res.lmn and np.isfinite(s := res.lmn[p].sigma_N_deg)]
     n0 = mean_normal(res.lmn, g.crossings, g.frame)
     return n0, float(np.mean(sN)) if sN else None, "hybrid_lmn (mean N of the probes)"
