@@ -94,3 +94,27 @@ def test_seconds_since_without_copies_is_the_same():
         old = (t - np.datetime64(t0, "ns")).astype("timedelta64[ns]").astype(np.int64) / 1e9
         assert seconds_since(t, t0).tobytes() == old.tobytes()
     assert seconds_since(t, t[0]) is not t and t[0] == np.datetime64("2019-01-27T12:15:00.123456789")
+
+
+def test_finite_rows_by_compress_are_the_boolean_index():
+    from mms_mp.minvar import _vectors
+    B = _hard_rows(5, 4001)
+    B[::37, 2], B[5, 0] = np.nan, np.inf
+    X, n_nan = _vectors(B)
+    good = np.isfinite(B).all(axis=1)
+    assert X.tobytes() == B[good].tobytes() and X.flags.c_contiguous and n_nan == (~good).sum()
+    assert _vectors(B[::2].T.copy().T)[0].tobytes() == B[::2][good[::2]].tobytes()   # F-ordered input
+
+
+def test_hybrid_lmn_sigmas_from_mvas_rows_are_correlated_sigmas():
+    from mms_mp.coords import hybrid_lmn
+    from mms_mp.minvar import _harris_sheet, correlated_sigma, mva, x1_cone_deg
+    B = _harris_sheet([1.0, 0.05, 0], [0, 0, 1.0], n=3000, seed=3)[0]
+    B[::41] = np.nan
+    B[7, 1] = np.inf
+    t = hybrid_lmn(B, [63712.0, 0.0, 0.0], frame="GSM", psi_rad=0.1, ratio_min=1.0)
+    mv = mva(B, frame="GSM", allow_degenerate=True)
+    n_eff, sig = correlated_sigma(B, mv)
+    assert t.method == "MVA" and t.sigma_N_deg == sig and t.mva.n_nan == mv.n_nan == 75
+    assert t.mva.vectors.tobytes() == mv.vectors.tobytes()
+    assert t.sigma_L_deg == x1_cone_deg(mv.eigenvalues, n_eff)
