@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .core import (InputError, NoDataError, check_count, clean_times, from_seconds, iso_ms,
-                         seconds_since)
+                         seconds_since, TimeCleanReport)
 
 # %% auto #0
 __all__ = ['parse_cadence', 'bridgeable', 'bin_average', 'interp_nogap', 'Merged', 'merge_vars']
@@ -61,6 +61,8 @@ def _to_seconds(t, # (N,) times: datetime64 or float s
                ):
     "(kind, float s since 1970 or the float origin, sorting index, clean report) of one time array."
     kind, tdt = _as_dt64(t, name)
+    if tdt.size > 1 and np.all(tdt[1:] > tdt[:-1]):   # already clean (NaT fails every test): no sort, no copy
+        return kind, seconds_since(tdt, _EPOCH), slice(None), TimeCleanReport(len(tdt), 0, 0, 0)
     idx, rep = clean_times(tdt)
     return kind, seconds_since(tdt[idx], _EPOCH), idx, rep
 
@@ -90,7 +92,10 @@ def _bin_index(ts, # (N,) sample times, s
               ) -> np.ndarray: # (N,) int64 bin of each sample (may lie outside 0 … G-1)
     "Grid bin of each sample: bins are centred on the grid points, ±cadence/2."
     if not G: return np.zeros(0, np.int64)
-    return np.floor((ts - t0) / cadence + 0.5).astype(np.int64)
+    x = ts - t0   # floor((ts - t0) / cadence + 0.5), the same steps in place
+    x /= cadence
+    x += 0.5
+    return np.floor(x, out=x).astype(np.int64)
 
 # %% ../nbs/07_resample.ipynb #cc21b4f3
 def bin_average(ts: np.ndarray, # (N,) sample times, s
@@ -107,13 +112,13 @@ def bin_average(ts: np.ndarray, # (N,) sample times, s
     if not (np.isfinite(cadence) and cadence > 0):
         raise InputError(f"cadence must be > 0 s, got {cadence!r}")
     G = len(tgrid)
-    k = _bin_index(ts, tgrid[0] if G else 0.0, cadence, G)
-    inside = (k >= 0) & (k < G)
-    k, y, good = k[inside], y[inside], good[inside]
-    n_all = np.bincount(k, minlength=G)
-    n_good = np.bincount(k, weights=good, minlength=G)
+    if not G: return np.full((0, y.shape[1]), np.nan), np.zeros(0, bool), np.zeros(0, np.int64)
+    k = _bin_index(ts, tgrid[0], cadence, G)
+    k[(k < 0) | (k >= G)] = G   # off the grid: one spare bin, dropped (no copy of y; the same sums)
+    count = lambda w=None: np.bincount(k, weights=w, minlength=G + 1)[:G]
+    n_all, n_good = count(), count(good)
     yz = np.where(good[:, None], y, 0.0)
-    sums = np.stack([np.bincount(k, weights=yz[:, j], minlength=G) for j in range(y.shape[1])], axis=1)
+    sums = np.stack([count(yz[:, j]) for j in range(y.shape[1])], axis=1)
     ok = (n_good > 0) & (2 * n_good >= n_all) & (n_all >= min_samples)
     with np.errstate(invalid="ignore", divide="ignore"): out = sums / n_good[:, None]
     out[~ok] = np.nan
@@ -260,8 +265,11 @@ def merge_vars(series: dict, # {name: (t, y)}: t (N,) datetime64 or float s; y (
     "Variables with mixed cadences on one grid: bin means for fast ones, gap-aware interpolation for slow ones."
     if not isinstance(series, dict) or not series:
         raise InputError("series must be a non-empty dict {name: (t, y)}")
-    c = parse_cadence(cadence)
-    kind, prep = _prepare_all(series, good or {})
+    return _merge(series, parse_cadence(cadence), max_gap, t_range, good or {})
+
+def _merge(series: dict, c: float, max_gap, t_range, good: dict, notes: bool = True) -> Merged:
+    "`merge_vars` after its first checks; `notes=False` leaves `info` empty (fusion reads none of it)."
+    kind, prep = _prepare_all(series, good)
     tgrid = _grid([p[0] for p in prep.values()], c, t_range, kind)
     if t_range is not None: _check_overlap(prep, tgrid, c, kind)
     vals, goods, info, counts = {}, {}, {}, {}
@@ -269,6 +277,6 @@ def merge_vars(series: dict, # {name: (t, y)}: t (N,) datetime64 or float s; y (
         mg = max_gap.get(name) if isinstance(max_gap, dict) else max_gap
         v, goods[name], counts[name], how = _onto_grid(ts, y2, g, tgrid, c, mg)
         vals[name] = v[:, 0] if nd <= 1 else v
-        info[name] = _var_info(how, ts, g, rep, goods[name])
+        if notes: info[name] = _var_info(how, ts, g, rep, goods[name])
     t_out = from_seconds(tgrid, _EPOCH) if kind == "dt64" else tgrid
     return Merged(t_out, vals, goods, c, info, counts)

@@ -94,3 +94,86 @@ def test_seconds_since_without_copies_is_the_same():
         old = (t - np.datetime64(t0, "ns")).astype("timedelta64[ns]").astype(np.int64) / 1e9
         assert seconds_since(t, t0).tobytes() == old.tobytes()
     assert seconds_since(t, t[0]) is not t and t[0] == np.datetime64("2019-01-27T12:15:00.123456789")
+
+
+def test_finite_rows_by_compress_are_the_boolean_index():
+    from mms_mp.minvar import _vectors
+    B = _hard_rows(5, 4001)
+    B[::37, 2], B[5, 0] = np.nan, np.inf
+    X, n_nan = _vectors(B)
+    good = np.isfinite(B).all(axis=1)
+    assert X.tobytes() == B[good].tobytes() and X.flags.c_contiguous and n_nan == (~good).sum()
+    assert _vectors(B[::2].T.copy().T)[0].tobytes() == B[::2][good[::2]].tobytes()   # F-ordered input
+
+
+def test_hybrid_lmn_sigmas_from_mvas_rows_are_correlated_sigmas():
+    from mms_mp.coords import hybrid_lmn
+    from mms_mp.minvar import _harris_sheet, correlated_sigma, mva, x1_cone_deg
+    B = _harris_sheet([1.0, 0.05, 0], [0, 0, 1.0], n=3000, seed=3)[0]
+    B[::41] = np.nan
+    B[7, 1] = np.inf
+    t = hybrid_lmn(B, [63712.0, 0.0, 0.0], frame="GSM", psi_rad=0.1, ratio_min=1.0)
+    mv = mva(B, frame="GSM", allow_degenerate=True)
+    n_eff, sig = correlated_sigma(B, mv)
+    assert t.method == "MVA" and t.sigma_N_deg == sig and t.mva.n_nan == mv.n_nan == 75
+    assert t.mva.vectors.tobytes() == mv.vectors.tobytes()
+    assert t.sigma_L_deg == x1_cone_deg(mv.eigenvalues, n_eff)
+
+
+def _bin_average_by_copies(ts, y, good, tgrid, cadence, min_samples=2):
+    "bin_average as first written: the samples off the grid dropped by boolean indexing."
+    G = len(tgrid)
+    k = np.floor((ts - (tgrid[0] if G else 0.0)) / cadence + 0.5).astype(np.int64)
+    inside = (k >= 0) & (k < G)
+    k, y, good = k[inside], y[inside], good[inside]
+    n_all = np.bincount(k, minlength=G)
+    n_good = np.bincount(k, weights=good, minlength=G)
+    yz = np.where(good[:, None], y, 0.0)
+    sums = np.stack([np.bincount(k, weights=yz[:, j], minlength=G) for j in range(y.shape[1])], axis=1)
+    ok = (n_good > 0) & (2 * n_good >= n_all) & (n_all >= min_samples)
+    with np.errstate(invalid="ignore", divide="ignore"): out = sums / n_good[:, None]
+    out[~ok] = np.nan
+    return out, ok, np.where(ok, n_good, 0).astype(np.int64)
+
+
+@pytest.mark.parametrize("K", [1, 3])
+def test_bin_average_with_a_spare_bin_is_the_copying_one(K):
+    from mms_mp.resample import bin_average
+    rng = np.random.default_rng(K)
+    ts = np.sort(rng.uniform(-3.0, 103.0, 20000)) + 1.5e9
+    y = _hard_rows(K, 20000)[:, :K]
+    good = rng.random(20000) > 0.05
+    for tg in (1.5e9 + 0.7 * np.arange(140), 1.5e9 - 10 + 0.25 * np.arange(600), 1.5e9 + np.arange(3.0)):
+        for mins in (1, 2):
+            new, old = bin_average(ts, y, good, tg, tg[1] - tg[0], mins), _bin_average_by_copies(
+                ts, y, good, tg, tg[1] - tg[0], mins)
+            assert all(a.tobytes() == b.tobytes() and a.dtype == b.dtype for a, b in zip(new, old))
+    out, ok, n = bin_average(ts, y, good, np.zeros(0), 1.0)
+    assert out.shape == (0, K) and ok.shape == n.shape == (0,)
+
+
+def test_merge_vars_on_clean_times_is_the_sorted_path():
+    from mms_mp.core import clean_times
+    from mms_mp.resample import _to_seconds, merge_vars
+    t = np.datetime64("2019-01-27T12:15", "ns") + np.arange(5000) * np.timedelta64(7812500, "ns")
+    kind, ts, idx, rep = _to_seconds(t, "x")
+    i2, r2 = clean_times(t)
+    assert ts.tobytes() == _to_seconds(t[::-1], "x")[1].tobytes() and rep == r2
+    assert np.array_equal(np.arange(5000)[idx], i2)
+    y = np.sin(np.arange(5000) / 50.0)
+    y[100:140] = np.nan
+    a = merge_vars({"y": (t, y)}, 0.1)
+    b = merge_vars({"y": (np.r_[t, t[:3]], np.r_[y, y[:3]])}, 0.1)   # duplicates: clean_times sorts
+    assert a.values["y"].tobytes() == b.values["y"].tobytes() and a.t.tobytes() == b.t.tobytes()
+    assert a.info["y"]["n_duplicates"] == 0 and b.info["y"]["n_duplicates"] == 3
+
+
+def test_fusion_merge_without_notes_is_merge_vars():
+    from mms_mp.resample import _merge, merge_vars
+    t = np.datetime64("2019-01-27T12:15", "ns") + np.arange(3000) * np.timedelta64(150, "ms")
+    s = {"a": (t, np.cos(np.arange(3000) / 9.0)), "b": (t[::40], np.arange(75.0))}
+    a = merge_vars(s, 0.5, t_range=(t[5], t[-5]))
+    b = _merge(s, 0.5, None, (t[5], t[-5]), {}, notes=False)
+    assert b.info == {} and a.t.tobytes() == b.t.tobytes()
+    assert all(a.values[k].tobytes() == b.values[k].tobytes() for k in s)
+    assert all(np.array_equal(a.good[k], b.good[k]) for k in s)
