@@ -73,13 +73,15 @@ def group_scores(doc: dict, # an `analyze(...).to_json()` document of a SIMULATE
     for g in doc["timing_groups"]:
         c = min((c for c in truth["crossings"] if c["probe"] == g["ref_probe"]),
                 key=lambda c: abs(_t64(c["time"]) - _t64(g["time"])))
-        out.append((_signed_deg(c["normal"]["value"], g["n_hat"]), abs(g["V_km_s"] - c["V_N_kms"]) / abs(c["V_N_kms"])))
-    a, v = np.array(out).reshape(-1, 2).T
+        out.append((_signed_deg(c["normal"]["value"], g["n_hat"]), abs(g["V_km_s"] - c["V_N_kms"]) / abs(c["V_N_kms"]),
+                    g["sigma_n_deg"]))
+    a, v, sa = np.array(out, float).reshape(-1, 3).T
     th = np.array([(x["thickness_km"], x["sigma_km"]) for x in doc["thickness"] if x["method"] == "integrated V_N"
                    and x["thickness_km"] is not None], float).reshape(-1, 2)
     th, s = th[np.isfinite(th).all(1)].T
     w = truth["crossings"][0]["thickness_km"]   # true width along the local normal, 2δ·atanh 0.76
     return {"timing groups": len(out), "n̂ error median (deg)": round(float(np.median(a)), 1),
+            "n̂ within 2σ": round(float(np.mean(a <= 2 * sa)), 2),
             "V error median (%)": round(100 * float(np.median(v)), 1), "thicknesses": len(th),
             "thickness error median (%)": round(100 * float(np.median(abs(th - w) / w)), 1),
             "thickness within 2σ": round(float(np.mean(abs(th - w) <= 2 * s)), 2)}

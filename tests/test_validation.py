@@ -22,7 +22,7 @@ def _doc():
                            "vn": {"V_N_km_s": 23.0, "sigma_V_N_km_s": 1.5}}
     return {"probes": ["1", "2"],
             "crossings": [x("1", "11.00", 36), x("1", "50.00", 0), x("2", "09.50", 210)],  # 12:20:50: no layer
-            "timing_groups": [{"ref_probe": "1", "time": "2019-01-27T12:20:10Z", "n_hat": n(33), "V_km_s": 22.0}],
+            "timing_groups": [{"ref_probe": "1", "time": "2019-01-27T12:20:10Z", "n_hat": n(33), "V_km_s": 22.0, "sigma_n_deg": 1.0}],
             "thickness": [{"method": "integrated V_N", "thickness_km": 880.0, "sigma_km": 50.0},
                           {"method": "integrated V_N", "thickness_km": None, "sigma_km": None}]}
 
@@ -43,7 +43,8 @@ def test_summary_and_group_numbers():
     assert (s["true"], s["found"], s["false (max per probe)"]) == (3, 2, 1)
     assert s["normal error median (deg)"] == 93.0 and s["within 2σ"] == 0.5   # 6° ≤ 8°, 180° is not
     t = group_scores(_doc(), _truth())
-    assert t == {"timing groups": 1, "n̂ error median (deg)": 3.0, "V error median (%)": 10.0,
+    assert t == {"timing groups": 1, "n̂ error median (deg)": 3.0, "n̂ within 2σ": 0.0,   # 3° off, 2σ = 2°
+                 "V error median (%)": 10.0,
                  "thicknesses": 1, "thickness error median (%)": 10.0,
                  "thickness within 2σ": 1.0}   # 80 km off, 2σ = 100 km
     met = dict((name, ok(s, t)) for name, ok in TARGETS)
