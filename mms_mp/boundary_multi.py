@@ -222,6 +222,8 @@ def detect_crossings_multi(event, # Event (mms_mp.data) or {probe: {quantity: Da
         args = {p: a[:2] + (rotate_L(Rs[p], alpha),) + a[3:] for p, a in args.items()}
         _, pfs, per = _detect_all(args, cfg, fr, share_levels, reuse=own)   # only B_L changes
         per = {p: mark_tilt(c, alpha) for p, c in per.items()}
+    elif not scan.trusted:   # a turn was asked for that the data do not fix: say so
+        per = {p: mark_tilt(c, scan.best, applied=False) for p, c in per.items()}
     per = {p: with_tilt_sigma(c, scan.sigma_used, cfg) for p, c in per.items()}   # σ_t ⊕ the time L's σ costs
     max_delay_s, note = _window_or_why(max_delay_s, pos, len(args), fr, cfg)
     groups = [] if note else _groups(per, pos, probes, fr, max_delay_s)

@@ -90,11 +90,14 @@ class TiltScan:
     best: float  # turn at the χ² minimum, rad
     sigma: float  # 1σ of `best` from the χ² curvature, rad (NaN: not determined)
     n: int  # crossings in the χ²
+    trusted: bool = True  # False: a turn was asked for (χ² drop ≥ tilt_min_chi2) but is not a minimum inside the
+    #   scan, or leaves the two features' times more than half a layer apart (rms): not applied
 
     @property
     def sigma_used(self) -> float:
         "1σ of the L in use, rad: √(σ² + (best − alpha)²); NaN when the scan could not tell."
-        return float(np.hypot(self.sigma, self.best - self.alpha))
+        s = self.sigma if self.trusted else np.nan_to_num(self.sigma)   # untrusted: at least |best − alpha|
+        return float(np.hypot(s, self.best - self.alpha))
 
 # %% ../nbs/10d_detect.ipynb #8fe433ac
 def _chi2_sigma(al: np.ndarray, # (K,) uniform grid of turns, rad
@@ -118,18 +121,22 @@ def tilt_scan(pairs, # iterable of (ProbeFeatures, crossings) timed with the LMN
     "χ² of the B_L′ against the density half-level times over trial turns of L about N."
     if cfg.max_L_tilt_deg <= 0: return TiltScan(0.0, 0.0, np.nan, 0)
     al = np.radians(np.arange(-cfg.max_L_tilt_deg, cfg.max_L_tilt_deg + 1e-9, cfg.tilt_step_deg))
-    tot, n = np.zeros(al.size), 0
+    tot, n, D = np.zeros(al.size), 0, []
     for pf, crs in pairs:
         if not ({"B_L", "density"} <= set(pf.used)) or not len(crs): continue
         c, k = tilt_cost(pf, crs, pf.t_B[0], al, cfg)
         tot += c
         n += k
+        D += [x.duration_s for x in crs]
     if n < 3: return TiltScan(0.0, 0.0, np.nan, n)
     i0, ib = int(np.argmin(np.abs(al))), int(np.argmin(tot))
     s2 = max(tot[ib] / (n - 1), 1e-12)   # scatter of density times about the best B_L' times, s²
     chi = (tot - tot[ib]) / s2
-    use = ib != i0 and chi[i0] >= cfg.tilt_min_chi2
-    return TiltScan(float(al[ib]) if use else 0.0, float(al[ib]), _chi2_sigma(al, chi, ib), n)
+    inner = bool((chi[:ib] >= 1).any() and (chi[ib + 1:] >= 1).any())   # a minimum, not a slope to an end
+    fits = inner and np.sqrt(s2) <= np.median(D) / 2   # and the turn makes the features mark one layer
+    asked = ib != i0 and chi[i0] >= cfg.tilt_min_chi2
+    return TiltScan(float(al[ib]) if asked and fits else 0.0, float(al[ib]), _chi2_sigma(al, chi, ib), n,
+                    fits or not asked)
 
 # %% ../nbs/10d_detect.ipynb #6bc913c7
 def _tilt_F(Bs: np.ndarray, # (M,2) smoothed B_L, B_M, nT
@@ -175,23 +182,17 @@ def best_tilt(pairs, # iterable of (ProbeFeatures, crossings) timed with the LMN
     return tilt_scan(pairs, cfg).alpha
 
 # %% ../nbs/10d_detect.ipynb #a39f83d2
-def mark_tilt(crs: CrossingList, # crossings timed with the rotated L
-              alpha: float, # rotation of L about N that was applied, rad
-             ) -> CrossingList: # the same crossings, flagged `L_rotated`, angle in `method`
-    "Record the L rotation in each crossing's method and flags."
+def mark_tilt(crs: CrossingList, # crossings timed with the rotated L (or the unrotated one, `applied=False`)
+              alpha: float, # rotation of L about N that was applied (or asked for and not applied), rad
+              applied: bool = True, # False: the scan's turn was not trusted (`TiltScan.trusted`) and not applied
+             ) -> CrossingList: # the same crossings, flagged `L_rotated` (or `L_turn_untrusted`), angle in `method`
+    "Record the L rotation, or the turn the scan asked for and could not fix, in each crossing's method and flags."
     from dataclasses import replace
-    txt = f" (L rotated {np.degrees(alpha):+.0f}° about N to agree with the density half-level)"
-    return CrossingList(
-        [
-            replace(c, method=c.method + txt, flags=tuple(sorted(set(c.flags) | {"L_rotated"})))
-            for c in crs
-        ],
-        crs.probe,
-        list(crs.flags) + ["L_rotated"],
-        crs.features,
-        crs.fused,
-        crs.states,
-    )
+    flag, txt = (("L_rotated", f" (L rotated {np.degrees(alpha):+.0f}° about N to agree with the density half-level)")
+                 if applied else ("L_turn_untrusted", f" (L not turned: the {np.degrees(alpha):+.0f}° the density "
+                                  "asked for is not a χ² minimum within half a layer; σ_t includes it)"))
+    return CrossingList([replace(c, method=c.method + txt, flags=tuple(sorted(set(c.flags) | {flag}))) for c in crs],
+                        crs.probe, list(crs.flags) + [flag], crs.features, crs.fused, crs.states)
 
 # %% ../nbs/10d_detect.ipynb #18ef909c
 def dt_dalpha(ts: np.ndarray, # (N,) sample times of B, s since t0 (sorted)
@@ -260,4 +261,5 @@ def detect_crossings(t_B, # (N,) datetime64 FGM times (None: no FGM)
         R, fr = lmn_matrix(lmn, lmn_frame)
         pf = probe_features(t_B, B, rotate_L(R, scan.alpha), t_n, Ni, t_he, N_he, **{**kw, "lmn_frame": fr})
         crs = mark_tilt(crossings_from_features(pf, cfg), scan.alpha)
+    elif not scan.trusted: crs = mark_tilt(crs, scan.best, applied=False)   # asked for, not fixed: say so
     return with_tilt_sigma(crs, scan.sigma_used, cfg)
