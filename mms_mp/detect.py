@@ -23,12 +23,12 @@ def tilt_cost(pf: ProbeFeatures, # features of one probe (B_lmn in the LMN being
               t0: np.datetime64, # time origin of the computation
               alphas: np.ndarray, # (K,) trial rotations of L about N, rad
               cfg: DetectorCfg, # settings (level windows)
-             ) -> tuple[np.ndarray, int]: # ((K,) χ² per angle, crossings used)
+             ) -> tuple: # ((K,) χ² per angle, crossings used, (K,) Σ (Δt)² per angle, s²)
     "χ² agreement of the B·L_α half-level time with the density one (L_α: L turned by α about N)."
     ts = seconds_since(pf.t_B, t0)
     Bt = pf.B_lmn[:, :2]
     E = np.c_[np.cos(alphas), np.sin(alphas)]
-    cost = np.zeros(alphas.size)
+    cost, raw = np.zeros(alphas.size), np.zeros(alphas.size)
     n = 0
     W = cfg.level_window_s
     for c in crossings:               # a loop over crossings (and angles), not samples
@@ -50,8 +50,9 @@ def tilt_cost(pf: ProbeFeatures, # features of one probe (B_lmn in the LMN being
         w = 1.0 / (c.sigma_t_density ** 2 + c.sigma_t_s ** 2)
         if np.isfinite(th).all() and np.isfinite(w):
             cost += w * (th - t_n) ** 2
+            raw += (th - t_n) ** 2
             n += 1
-    return cost, n
+    return cost, n, raw
 
 # %% ../nbs/10d_detect.ipynb #96c659fb
 def _nearest_crossings(ts, F, level, t_ref):
@@ -91,7 +92,7 @@ class TiltScan:
     sigma: float  # 1σ of `best` from the χ² curvature, rad (NaN: not determined)
     n: int  # crossings in the χ²
     trusted: bool = True  # False: a turn was asked for (χ² drop ≥ tilt_min_chi2) but is not a minimum inside the
-    #   scan, or leaves the two features' times more than half a layer apart (rms): not applied
+    #   scan, or leaves the two features' times more than a quarter of a layer apart (rms): not applied
 
     @property
     def sigma_used(self) -> float:
@@ -121,11 +122,12 @@ def tilt_scan(pairs, # iterable of (ProbeFeatures, crossings) timed with the LMN
     "χ² of the B_L′ against the density half-level times over trial turns of L about N."
     if cfg.max_L_tilt_deg <= 0: return TiltScan(0.0, 0.0, np.nan, 0)
     al = np.radians(np.arange(-cfg.max_L_tilt_deg, cfg.max_L_tilt_deg + 1e-9, cfg.tilt_step_deg))
-    tot, n, D = np.zeros(al.size), 0, []
+    tot, raw, n, D = np.zeros(al.size), np.zeros(al.size), 0, []
     for pf, crs in pairs:
         if not ({"B_L", "density"} <= set(pf.used)) or not len(crs): continue
-        c, k = tilt_cost(pf, crs, pf.t_B[0], al, cfg)
+        c, k, r = tilt_cost(pf, crs, pf.t_B[0], al, cfg)
         tot += c
+        raw += r
         n += k
         D += [x.duration_s for x in crs]
     if n < 3: return TiltScan(0.0, 0.0, np.nan, n)
@@ -133,7 +135,7 @@ def tilt_scan(pairs, # iterable of (ProbeFeatures, crossings) timed with the LMN
     s2 = max(tot[ib] / (n - 1), 1e-12)   # scatter of density times about the best B_L' times, s²
     chi = (tot - tot[ib]) / s2
     inner = bool((chi[:ib] >= 1).any() and (chi[ib + 1:] >= 1).any())   # a minimum, not a slope to an end
-    fits = inner and np.sqrt(s2) <= np.median(D) / 2   # and the turn makes the features mark one layer
+    fits = inner and np.sqrt(raw[ib] / n) <= np.median(D) / 4   # both half-levels in the layer's central half
     asked = ib != i0 and chi[i0] >= cfg.tilt_min_chi2
     return TiltScan(float(al[ib]) if asked and fits else 0.0, float(al[ib]), _chi2_sigma(al, chi, ib), n,
                     fits or not asked)
@@ -190,7 +192,8 @@ def mark_tilt(crs: CrossingList, # crossings timed with the rotated L (or the un
     from dataclasses import replace
     flag, txt = (("L_rotated", f" (L rotated {np.degrees(alpha):+.0f}° about N to agree with the density half-level)")
                  if applied else ("L_turn_untrusted", f" (L not turned: the {np.degrees(alpha):+.0f}° the density "
-                                  "asked for is not a χ² minimum within half a layer; σ_t includes it)"))
+                                  "asked for is not a χ² minimum that brings it within a quarter layer; "
+                                  "σ_t includes it)"))
     return CrossingList([replace(c, method=c.method + txt, flags=tuple(sorted(set(c.flags) | {flag}))) for c in crs],
                         crs.probe, list(crs.flags) + [flag], crs.features, crs.fused, crs.states)
 

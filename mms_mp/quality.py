@@ -87,8 +87,9 @@ def _columns(values, # (N,) or (N,K...) samples (a scalar is one sample)
     keep = keep and values.itemsize <= 8   # a long double could overflow float64
     try: v = np.atleast_1d(values if keep else np.asarray(values, float))
     except (TypeError, ValueError):
-        raise InputError(f"values must be numbers, (N,) or (N,K); got {np.asarray(values).dtype} "
-                         "values") from None
+        what = getattr(values, "dtype", None) or type(values).__name__   # np.asarray could fail again (ragged)
+        raise InputError(f"values must be numbers, (N,) or (N,K) with rows of equal length; these ({what}) "
+                         "are not") from None
     return v.reshape(len(v), int(np.prod(v.shape[1:])))
 
 def finite_mask(values, # (N,) or (N,K) data, any units

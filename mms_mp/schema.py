@@ -103,8 +103,8 @@ FLAGS = {
     "plateau_beyond_data": "one side is seen for under half a layer: levels unsure, σ_t widened to the layer",
     "layers_overlap": "this layer overlaps its neighbour's: a visit too brief for a clean level between them",
     "L_turn_untrusted": "L was not turned about N although the density asked for it: the turn is not a χ² minimum "
-                        "inside the scan, or leaves the density and B_L times more than half a layer apart; σ_t "
-                        "includes the turn asked for (angle in `method`)",
+                        "inside the scan, or leaves the density and B_L times more than a quarter of a layer apart "
+                        "(rms); σ_t includes the turn asked for (angle in `method`)",
     "L_rotated": "L was turned about N for the whole formation to agree with the density half-level (angle in "
                  "method; detection.tilt_deg)",
     "no_stable_normal": "no stable plateau of nested MVA windows: its normal is a fallback (normal.method, reason)",

@@ -146,3 +146,12 @@ def test_mva_errors_of_quiet_field_not_zero():
     for k in ("dphi12_deg", "dphi13_deg", "dphi23_deg"):
         assert getattr(b, k) > 0
         np.testing.assert_allclose(getattr(b, k), getattr(a, k), rtol=0.05)
+
+
+def test_ragged_or_text_values_get_an_input_error_from_the_quality_masks():
+    "A ragged list made building the InputError's own message fail with a raw ValueError."
+    from mms_mp.core import InputError
+    from mms_mp.quality import finite_mask
+    for bad in ([[1.0, 2.0], [3.0]], ["a", "b"], np.array(["x", "y"])):
+        with pytest.raises(InputError, match="rows of equal length"):
+            finite_mask(bad)
