@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .core import NoDataError, from_seconds, iso_ms, seconds_since
+from .core import InputError, NoDataError, from_seconds, iso_ms, seconds_since
 from .boundary import (DetectorCfg, Feature, FusedP, ProbeFeatures, _select_median, clean_series,
                              fuse_probability, gap_mask, hysteresis_states, level_crossings, running_mean)
 
@@ -246,6 +246,11 @@ def retime_edges(t, # (N,) datetime64 sample times, sorted
                 ) -> tuple | None: # (layer_start, layer_end) datetime64[ns] on y; None if y shows no layer there
     "The crossing's 76 % edges timed again on another series (e.g. B along its own L), levels beside the layer."
     cfg = cfg or DetectorCfg()
+    shape = (len(t),) if along is None else (len(t), 3)
+    if np.shape(y) != shape or (along is not None and np.shape(along) != (3,)):
+        raise InputError(f"retime_edges needs y of shape {shape} for {len(t)} times"
+                         + (" and `along` of shape (3,)" if along is not None else " (or (N,3) with `along`)")
+                         + f"; got y {np.shape(y)}" + (f", along {np.shape(along)}" if along is not None else ""))
     ts_s, te_s = (float(seconds_since(np.datetime64(x, "ns"), c.time)) for x in (c.layer_start, c.layer_end))
     W = cfg.level_window_s
     i, j = np.searchsorted(t, [from_seconds(ts_s - W, c.time), from_seconds(te_s + W, c.time)])

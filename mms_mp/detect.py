@@ -23,12 +23,12 @@ def tilt_cost(pf: ProbeFeatures, # features of one probe (B_lmn in the LMN being
               t0: np.datetime64, # time origin of the computation
               alphas: np.ndarray, # (K,) trial rotations of L about N, rad
               cfg: DetectorCfg, # settings (level windows)
-             ) -> tuple: # ((K,) χ² per angle, crossings used, (K,) Σ (Δt)² per angle, s²)
+             ) -> tuple: # ((K,) χ² per angle, crossings used, (K,) Σ (Δt)² per angle s², [layer durations used] s)
     "χ² agreement of the B·L_α half-level time with the density one (L_α: L turned by α about N)."
     ts = seconds_since(pf.t_B, t0)
     Bt = pf.B_lmn[:, :2]
     E = np.c_[np.cos(alphas), np.sin(alphas)]
-    cost, raw = np.zeros(alphas.size), np.zeros(alphas.size)
+    cost, raw, used = np.zeros(alphas.size), np.zeros(alphas.size), []
     n = 0
     W = cfg.level_window_s
     for c in crossings:               # a loop over crossings (and angles), not samples
@@ -51,8 +51,9 @@ def tilt_cost(pf: ProbeFeatures, # features of one probe (B_lmn in the LMN being
         if np.isfinite(th).all() and np.isfinite(w):
             cost += w * (th - t_n) ** 2
             raw += (th - t_n) ** 2
+            used.append(D)
             n += 1
-    return cost, n, raw
+    return cost, n, raw, used
 
 # %% ../nbs/10d_detect.ipynb #96c659fb
 def _nearest_crossings(ts, F, level, t_ref):
@@ -125,17 +126,17 @@ def tilt_scan(pairs, # iterable of (ProbeFeatures, crossings) timed with the LMN
     tot, raw, n, D = np.zeros(al.size), np.zeros(al.size), 0, []
     for pf, crs in pairs:
         if not ({"B_L", "density"} <= set(pf.used)) or not len(crs): continue
-        c, k, r = tilt_cost(pf, crs, pf.t_B[0], al, cfg)
+        c, k, r, d = tilt_cost(pf, crs, pf.t_B[0], al, cfg)
         tot += c
         raw += r
         n += k
-        D += [x.duration_s for x in crs]
+        D += d                                # the layers the χ² used, and only those
     if n < 3: return TiltScan(0.0, 0.0, np.nan, n)
     i0, ib = int(np.argmin(np.abs(al))), int(np.argmin(tot))
     s2 = max(tot[ib] / (n - 1), 1e-12)   # scatter of density times about the best B_L' times, s²
     chi = (tot - tot[ib]) / s2
     inner = bool((chi[:ib] >= 1).any() and (chi[ib + 1:] >= 1).any())   # a minimum, not a slope to an end
-    fits = inner and np.sqrt(raw[ib] / n) <= np.median(D) / 4   # both half-levels in the layer's central half
+    fits = inner and np.sqrt(raw[ib] / n) <= np.median(D) / 4   # rms Δt within a quarter of a layer
     asked = ib != i0 and chi[i0] >= cfg.tilt_min_chi2
     return TiltScan(float(al[ib]) if asked and fits else 0.0, float(al[ib]), _chi2_sigma(al, chi, ib), n,
                     fits or not asked)

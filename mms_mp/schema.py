@@ -116,6 +116,8 @@ FLAGS = {
                       "anchor is used",
     "window_dependent": "the two window anchors give normals that disagree; their angle is in σ_window",
     "gap_in_layer": "thickness: a data gap lies inside the layer",
+    "edges_not_retimed": "thickness: B along the crossing's own L shows no layer edges to time (no level jump above "
+                         "the noise, or an edge not found), so σ lacks the edge-definition part",
     "edges_depend_on_series": "thickness: timed on B along the crossing's own L, the layer edges give a thickness "
                               "more than 2σ away; the difference is part of σ (sigma_edge_def_km)",
     "sc_motion_ignored": "thickness: no positions, the spacecraft's own motion along n̂ is not removed",

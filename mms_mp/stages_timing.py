@@ -55,7 +55,7 @@ def group_normal(res: AnalysisResult, # the analysis, after `normals`
                 ) -> tuple: # (n̂₀ (3,) GSE, σ deg or None, source text)
     "Timing constraint of a group: its crossings' local normals, σ-weighted; else the mean LMN N."
     ns = [n for c in g.crossings.values() if (n := res.normal_of(c)) is not None
-          and not n.method.startswith("fallback") and n.sigma_deg > 0]  # NaN > 0 is False
+          and not n.method.startswith("fallback") and 0 < n.sigma_deg < np.inf]  # no NaN, no ∞
     if ns:
         n0, s0 = weighted_normal([n.n_hat for n in ns], [n.sigma_deg for n in ns], common=True)
         return n0, s0, f"per-crossing MVA normals (σ-weighted mean of {len(ns)}, σ not reduced: common errors)"
@@ -173,6 +173,7 @@ def crossing_thickness(res: AnalysisResult, # the analysis, after `displacement`
     own = _own_l_crossing(res, c) if lv else None   # edges timed on B along the crossing's own L
     if own is not None: first = with_edge_definition(first, layer_thicknesses([own], disp, positions=pos,
                                                                                n_hat=n, frame="GSE")[0])
+    elif lv: first = replace(first, flags=tuple(sorted(set(first.flags) | {"edges_not_retimed"})))
     return [first] + ts[1:]   # the timing checks keep their timing n̂
 
 def _own_l_crossing(res: AnalysisResult, # the analysis, after `normals`

@@ -28,17 +28,18 @@ def _one_score(c: dict, # a true crossing of truth.json
            "t_pull": np.nan, "vn_pull": np.nan, "method": None}
     if x is None: return row
     dt = (_t64(x["time"]) - _t64(c["time"])) / np.timedelta64(1, "ns") * 1e-9   # s
-    vn = x["vn"]
-    return row | {"err": _signed_deg(c["normal"]["value"], x["normal"]["n_hat"]),
-                  "sigma": x["normal"]["sigma_deg"], "t_pull": dt / x["sigma_t_s"], "method": x["normal"]["method"],
-                  "vn_pull": (vn["V_N_km_s"] - c["V_N_kms"]) / vn["sigma_V_N_km_s"] if vn else np.nan}
+    vn, nm = x.get("vn"), x.get("normal")   # both may be null in the JSON
+    row |= {"t_pull": dt / x["sigma_t_s"], "method": nm["method"] if nm else "none",
+            "vn_pull": (vn["V_N_km_s"] - c["V_N_kms"]) / vn["sigma_V_N_km_s"] if vn else np.nan}
+    return row | ({"err": _signed_deg(c["normal"]["value"], nm["n_hat"]), "sigma": nm["sigma_deg"]} if nm else {})
 
 
 # %% ../nbs/10e_nonplanar_validation.ipynb #76e55d74
 def crossing_scores(doc: dict, # an `analyze(...).to_json()` document of a SIMULATED event
                     truth: dict, # that event's truth.json
                    ) -> tuple: # (DataFrame: one row per complete true crossing, {probe: false detections})
-    "Each complete true crossing against the detected crossing whose time lies in its layer."
+    """Each complete true crossing against the detected crossing whose time lies in its layer. A detection in no
+    complete true layer (a false one, or one in a layer cut by the window's edge) counts as false."""
     rows, false, n0 = [], {}, np.array(truth["N"]["value"])
     inside = lambda c, x: _t64(c["layer_start"]) <= _t64(x["time"]) <= _t64(c["layer_end"])
     for p in doc["probes"]:
@@ -46,7 +47,8 @@ def crossing_scores(doc: dict, # an `analyze(...).to_json()` document of a SIMUL
         dc = [x for x in doc["crossings"] if x["probe"] == p]
         rows += [_one_score(c, next((x for x in dc if inside(c, x)), None), n0) for c in tc]
         false[p] = sum(not any(inside(c, x) for c in tc) for x in dc)
-    return pd.DataFrame(rows), false
+    cols = ["probe", "time", "found", "err", "sigma", "tilt", "t_pull", "vn_pull", "method"]
+    return pd.DataFrame(rows, columns=cols), false
 
 
 # %% ../nbs/10e_nonplanar_validation.ipynb #0eb39f93
@@ -54,8 +56,9 @@ def crossing_summary(table: pd.DataFrame, # `crossing_scores`' table
                      false: dict, # its false detections per probe
                     ) -> dict: # found, false, normal error median and 90th percentile, σ coverage
     "The numbers of the per-crossing validation table."
-    f = table[table.found]
-    return {"true": len(table), "found": int(table.found.sum()), "false (max per probe)": max(false.values()),
+    f = table[table.found.astype(bool)]
+    return {"true": len(table), "found": int(table.found.sum()),
+            "false (max per probe)": max(false.values(), default=0),
             "normal error median (deg)": round(f.err.median(), 1),
             "normal error 90th pct (deg)": round(f.err.quantile(0.9), 1),
             "within 2σ": round(float((f.err <= 2 * f.sigma).mean()), 2),
@@ -68,7 +71,8 @@ def crossing_summary(table: pd.DataFrame, # `crossing_scores`' table
 def group_scores(doc: dict, # an `analyze(...).to_json()` document of a SIMULATED event
                  truth: dict, # that event's truth.json
                 ) -> dict: # timing n̂ and V errors (medians), thickness error (median)
-    "Each timing group against its reference probe's nearest true crossing; each thickness against the true width."
+    """Each timing group against its reference probe's nearest true crossing (complete or not); every integrated-V_N
+    thickness against the one true width along the local normal (the scenario's layer is the same everywhere)."""
     out = []
     for g in doc["timing_groups"]:
         c = min((c for c in truth["crossings"] if c["probe"] == g["ref_probe"]),

@@ -155,3 +155,14 @@ def test_ragged_or_text_values_get_an_input_error_from_the_quality_masks():
     for bad in ([[1.0, 2.0], [3.0]], ["a", "b"], np.array(["x", "y"])):
         with pytest.raises(InputError, match="rows of equal length"):
             finite_mask(bad)
+
+
+def test_a_group_member_with_infinite_sigma_does_not_bring_back_sigma_over_root_k():
+    "One member with σ = ∞ made w·σ = NaN, and max(σ/√K, NaN) quietly returned σ/√K."
+    import types
+    from mms_mp.stages_timing import group_normal
+    normals = {c: types.SimpleNamespace(n_hat=np.array([1.0, 0, 0]), sigma_deg=s, method="mva_nested")
+               for c, s in zip("abc", (2.0, 2.0, np.inf))}
+    res = types.SimpleNamespace(normal_of=lambda c: normals[c])
+    n0, s0, _ = group_normal(res, types.SimpleNamespace(crossings={"1": "a", "2": "b", "3": "c"}))
+    assert s0 == pytest.approx(2.0)     # the two finite members, errors shared: not 2/√2

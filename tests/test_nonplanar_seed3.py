@@ -53,4 +53,5 @@ def test_stated_thickness_sigma_covers_the_true_width(seed3):
     v, s = (np.array([x[k] for x in th], float) for k in ("thickness_km", "sigma_km"))
     assert len(th) >= 80
     assert np.mean(np.abs(v - w) <= 2 * s) >= 0.9
-    assert all(x["sigma_edge_def_km"] is not None for x in th)
+    assert all(x["sigma_edge_def_km"] is not None or "edges_not_retimed" in x["flags"] for x in th)
+    assert sum(x["sigma_edge_def_km"] is not None for x in th) >= 0.9 * len(th)

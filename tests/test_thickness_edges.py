@@ -62,3 +62,12 @@ def test_hostile_series_give_none_or_edges_never_an_exception():
     early = T[1920 - 200:]                                                     # data start 12.5 s before the centre
     e = retime_edges(early, y[1920 - 200:], c)
     assert e is None or np.datetime64(e[0], "ns") >= early[0]
+
+
+def test_wrong_shapes_get_an_input_error():
+    from mms_mp.core import InputError
+    c = _crossing()
+    y3 = np.zeros((S.size, 3))
+    for y, along in ((y3, None), (np.zeros(S.size), np.ones(3)), (y3, np.ones(2)), (np.zeros(5), None)):
+        with pytest.raises(InputError, match="retime_edges needs y of shape"):
+            retime_edges(T, y, c, along=along)

@@ -50,3 +50,14 @@ def test_summary_and_group_numbers():
     met = dict((name, ok(s, t)) for name, ok in TARGETS)
     assert met["timing n̂ error median ≤ 5°"] and not met["normal error median ≤ 5°"]
     assert not met["every crossing found, ≤ 1 false per probe"]     # 2 of 3 found
+
+
+def test_a_detection_without_normal_or_vn_and_an_empty_analysis_are_scored_not_crashed():
+    doc = _doc()
+    doc["crossings"][0]["normal"] = None            # the schema allows null normals and V_N
+    doc["crossings"][0]["vn"] = None
+    table, false = crossing_scores(doc, _truth())
+    assert table.found[0] and np.isnan(table.err[0]) and table.method[0] == "none"
+    np.testing.assert_allclose(table.t_pull[0], 2.0)
+    empty = crossing_summary(*crossing_scores({"probes": [], "crossings": []}, _truth()))
+    assert (empty["true"], empty["found"], empty["false (max per probe)"]) == (0, 0, 0)
