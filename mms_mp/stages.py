@@ -296,6 +296,10 @@ def stage_detect(res: AnalysisResult, # the analysis being built (updated in pla
     flags = {k: v + ("fgm_file_damaged",) * (k[0] in hit) for k, v in flags.items()}
     res.edge_flags = {k: v for k, v in flags.items() if v}
     why = [mc.note] if mc.note else []   # found on each probe, not matched
+    if any("L_turn_untrusted" in c.flags for c in res.crossings):   # a turn asked for and refused: say so once
+        why.append("L not turned about N although the density asked for it: the scan's turn is not a χ² minimum "
+                   "that brings density and B_L within a quarter layer (angle in each crossing's method; flag "
+                   "L_turn_untrusted; σ_t includes the turn)")
     for p, crs in mc.crossings.items():   # a probe with no usable feature cannot show a crossing: say so
         pf = getattr(crs, "features", None)
         if pf is not None and not pf.used:

@@ -55,3 +55,8 @@ def test_stated_thickness_sigma_covers_the_true_width(seed3):
     assert np.mean(np.abs(v - w) <= 2 * s) >= 0.9
     assert all(x["sigma_edge_def_km"] is not None or "edges_not_retimed" in x["flags"] for x in th)
     assert sum(x["sigma_edge_def_km"] is not None for x in th) >= 0.9 * len(th)
+
+
+def test_the_refused_turn_is_said_once_in_the_detect_stage(seed3):
+    res, _ = seed3
+    assert res.status["detect"].status == "ok" and "L not turned about N" in res.status["detect"].reason
