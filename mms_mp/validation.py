@@ -8,12 +8,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from .core import as_datetime64, seconds_since
+
 # %% auto #0
 __all__ = ['TARGETS', 'crossing_scores', 'crossing_summary', 'group_scores']
 
 # %% ../nbs/10e_nonplanar_validation.ipynb #a53029ce
-def _t64(s) -> np.datetime64: return np.datetime64(str(s).rstrip("Z"), "ns")
-
 def _signed_deg(a, b) -> float:
     "Angle between two unit normals that both should point outward, deg: an inward one errs by more than 90°."
     return float(np.degrees(np.arccos(np.clip(np.dot(a, b), -1, 1))))
@@ -27,7 +27,7 @@ def _one_score(c: dict, # a true crossing of truth.json
            "tilt": np.degrees(np.arccos(abs(np.array(c["normal"]["value"]) @ n0))),
            "t_pull": np.nan, "vn_pull": np.nan, "method": None}
     if x is None: return row
-    dt = (_t64(x["time"]) - _t64(c["time"])) / np.timedelta64(1, "ns") * 1e-9   # s
+    dt = float(seconds_since(as_datetime64(x["time"]), c["time"]))
     vn, nm = x.get("vn"), x.get("normal")   # both may be null in the JSON
     row |= {"t_pull": dt / x["sigma_t_s"], "method": nm["method"] if nm else "none",
             "vn_pull": (vn["V_N_km_s"] - c["V_N_kms"]) / vn["sigma_V_N_km_s"] if vn else np.nan}
@@ -41,7 +41,7 @@ def crossing_scores(doc: dict, # an `analyze(...).to_json()` document of a SIMUL
     """Each complete true crossing against the detected crossing whose time lies in its layer. A detection in no
     complete true layer (a false one, or one in a layer cut by the window's edge) counts as false."""
     rows, false, n0 = [], {}, np.array(truth["N"]["value"])
-    inside = lambda c, x: _t64(c["layer_start"]) <= _t64(x["time"]) <= _t64(c["layer_end"])
+    inside = lambda c, x: as_datetime64(c["layer_start"]) <= as_datetime64(x["time"]) <= as_datetime64(c["layer_end"])
     for p in doc["probes"]:
         tc = [c for c in truth["crossings"] if c["probe"] == p and c["complete"]]
         dc = [x for x in doc["crossings"] if x["probe"] == p]
@@ -76,7 +76,7 @@ def group_scores(doc: dict, # an `analyze(...).to_json()` document of a SIMULATE
     out = []
     for g in doc["timing_groups"]:
         c = min((c for c in truth["crossings"] if c["probe"] == g["ref_probe"]),
-                key=lambda c: abs(_t64(c["time"]) - _t64(g["time"])))
+                key=lambda c: abs(as_datetime64(c["time"]) - as_datetime64(g["time"])))
         out.append((_signed_deg(c["normal"]["value"], g["n_hat"]), abs(g["V_km_s"] - c["V_N_kms"]) / abs(c["V_N_kms"]),
                     g["sigma_n_deg"]))
     a, v, sa = np.array(out, float).reshape(-1, 3).T
