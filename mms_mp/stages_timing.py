@@ -180,8 +180,9 @@ def _own_l_crossing(res: AnalysisResult, # the analysis, after `normals`
                     c, # crossings.Crossing detected on the event's (tilted) L
                    ): # the same crossing with its 76 % edges timed on B along its own L, or None
     "The crossing with its layer edges timed again on B·L of its own normal (`crossings.retime_edges`)."
-    B = res.event[c.probe]["B_gse"]
-    e = retime_edges(B["time"].values, B.values, c, along=res.normal_of(c).L)
+    B, nrm = res.event[c.probe]["B_gse"], res.normal_of(c)
+    check_frame(nrm.frame, "GSE", "the crossing's L")   # B is GSE: L must be too
+    e = retime_edges(B["time"].values, B.values, c, along=nrm.L)
     return None if e is None else replace(c, layer_start=e[0], layer_end=e[1])
 
 # %% ../nbs/14f_stages_timing.ipynb #efebefce
