@@ -11,11 +11,35 @@ import numpy as np
 
 from .core import seconds_since
 from .boundary import DetectorCfg, ProbeFeatures, level_crossings, lmn_matrix, probe_features, running_mean
-from .crossings import Crossing, CrossingList, _median_in, _nanmedian, _window, crossings_from_features
+from .crossings import (Crossing, CrossingList, _median_in, _nanmedian, _window, contrast_windows,
+                              crossings_from_features)
 
 # %% auto #0
-__all__ = ['tilt_cost', 'TiltScan', 'tilt_scan', 'best_tilt', 'mark_tilt', 'dt_dalpha', 'with_tilt_sigma', 'rotate_L',
-           'detect_crossings']
+__all__ = ['neighbour_bounds', 'side_levels', 'tilt_cost', 'TiltScan', 'tilt_scan', 'best_tilt', 'mark_tilt', 'dt_dalpha',
+           'with_tilt_sigma', 'rotate_L', 'detect_crossings']
+
+# %% ../nbs/10d_detect.ipynb #b40cd8ab
+def neighbour_bounds(crs: list, # one probe's crossings, in time order
+                     t0: np.datetime64, # time origin
+                    ) -> tuple: # ((n,) lo, (n,) hi): halfway to the previous and next crossing, s (±inf: none)
+    "Where each crossing's level windows must stop: halfway to its neighbours, as for the detector's contrast."
+    tc = np.array([float(seconds_since(c.time, t0)) for c in crs])
+    mid = (tc[1:] + tc[:-1]) / 2
+    return np.r_[-np.inf, mid], np.r_[mid, np.inf]
+
+def side_levels(ts: np.ndarray, # (N,) sample times, s (sorted)
+                Y: np.ndarray, # (N,K) series whose levels are wanted
+                t_s: float, # the layer's first 76 % edge, s
+                t_e: float, # its second edge, s
+                lo: float, # halfway to the previous crossing, s (-inf: none)
+                hi: float, # halfway to the next one, s (inf: none)
+                cfg: DetectorCfg, # level windows (`contrast_windows`), min_dwell_s
+               ) -> tuple: # ((K,) levels before the layer, (K,) after), NaN where a window spans < D/2
+    "Median of each column in the detector's level windows beside a layer, which never reach a neighbour."
+    (a0, a1), (b0, b1) = contrast_windows(t_s, t_e, lo, hi, cfg)
+    L = max(cfg.min_dwell_s, (t_e - t_s) / 2)
+    side = lambda a, b: np.array([_median_in(ts, y, a, b, L) for y in Y.T])
+    return side(a0, a1), side(b0, b1)
 
 # %% ../nbs/10d_detect.ipynb #6ee91eae
 def tilt_cost(pf: ProbeFeatures, # features of one probe (B_lmn in the LMN being tested)
@@ -30,17 +54,14 @@ def tilt_cost(pf: ProbeFeatures, # features of one probe (B_lmn in the LMN being
     E = np.c_[np.cos(alphas), np.sin(alphas)]
     cost, raw, used = np.zeros(alphas.size), np.zeros(alphas.size), []
     n = 0
-    W = cfg.level_window_s
-    for c in crossings:               # a loop over crossings (and angles), not samples
+    for c, lo, hi in zip(crossings, *neighbour_bounds(crossings, t0)):   # a loop over crossings (and angles)
         if c.t_density is None or {"edge_unresolved", "gap_across_crossing"} & set(c.flags):
             continue
         t_c, t_s, t_e, t_n = (
             float(seconds_since(x, t0)) for x in (c.time, c.layer_start, c.layer_end, c.t_density)
         )
         D = t_e - t_s
-        L = max(cfg.min_dwell_s, D / 2)
-        A = np.array([_median_in(ts, Bt[:, k], t_s - D / 2 - W, t_s - D / 2, L) for k in range(2)])
-        Z = np.array([_median_in(ts, Bt[:, k], t_e + D / 2, t_e + D / 2 + W, L) for k in range(2)])
+        A, Z = side_levels(ts, Bt, t_s, t_e, lo, hi, cfg)
         m = _window(ts, t_s - D, t_e + D)
         if not np.isfinite(np.r_[A, Z]).all() or m.stop - m.start < 10: continue
         tw = ts[m]
@@ -203,15 +224,14 @@ def dt_dalpha(ts: np.ndarray, # (N,) sample times of B, s since t0 (sorted)
               B_lmn: np.ndarray, # (N,3) B in the LMN that timed the crossing, nT
               c: Crossing, # a crossing timed on the B_L half-level
               t0: np.datetime64, # origin of ts
-              cfg: DetectorCfg, # level windows (level_window_s, min_dwell_s), edge_frac
+              cfg: DetectorCfg, # level windows (`side_levels`), edge_frac
+              lo: float = -np.inf, # halfway to the previous crossing, s since t0 (`neighbour_bounds`)
+              hi: float = np.inf, # halfway to the next one, s since t0
              ) -> float: # ∂t_c/∂α, s per rad of L turned toward M about N (NaN: no levels)
     "How far the B_L half-level time moves per radian that L turns about N."
     t_c, t_s, t_e = (float(seconds_since(x, t0)) for x in (c.time, c.layer_start, c.layer_end))
-    D, W = max(t_e - t_s, 1e-9), cfg.level_window_s
-    L = max(cfg.min_dwell_s, D / 2)
-    side = lambda y: (_median_in(ts, y, t_s - D / 2 - W, t_s - D / 2, L),
-                      _median_in(ts, y, t_e + D / 2, t_e + D / 2 + W, L))
-    (aL, zL), (aM, zM) = side(B_lmn[:, 0]), side(B_lmn[:, 1])
+    D = max(t_e - t_s, 1e-9)
+    (aL, aM), (zL, zM) = side_levels(ts, B_lmn[:, :2], t_s, t_e, lo, hi, cfg)
     bm = _nanmedian(B_lmn[_window(ts, t_c - D / 8, t_c + D / 8), 1])   # B_M at the centre
     return -(bm - (aM + zM) / 2) / ((zL - aL) * np.arctanh(cfg.edge_frac) / D)
 
@@ -226,9 +246,9 @@ def with_tilt_sigma(crs: CrossingList, # one probe's crossings, with their featu
     if pf is None or not np.isfinite(sigma_L) or not len(crs): return crs
     ts = seconds_since(pf.t_B, pf.t_B[0])
     out = []
-    for c in crs:   # a loop over crossings, not samples
-        s = abs(dt_dalpha(ts, pf.B_lmn, c, pf.t_B[0], cfg)) * sigma_L if c.method.startswith("B_L") else 0.0
-        s = float(s) if np.isfinite(s) else 0.0
+    for c, lo, hi in zip(crs, *neighbour_bounds(crs, pf.t_B[0])):   # a loop over crossings, not samples
+        s = abs(dt_dalpha(ts, pf.B_lmn, c, pf.t_B[0], cfg, lo, hi)) if c.method.startswith("B_L") else 0.0
+        s = float(s) * sigma_L if np.isfinite(s) else 0.0
         out.append(replace(c, sigma_t_s=float(np.hypot(c.sigma_t_s, s)), sigma_t_L_s=s))
     return CrossingList(out, crs.probe, crs.flags, pf, crs.fused, crs.states)
 
