@@ -240,17 +240,21 @@ def with_tilt_sigma(crs: CrossingList, # one probe's crossings, with their featu
                     sigma_L: float, # 1σ of the turn of L about N, rad (TiltScan.sigma_used); NaN: unknown
                     cfg: DetectorCfg, # level windows
                    ) -> CrossingList: # the same, B_L-timed ones with σ_t ⊕ |∂t/∂α|·σ_L
-    "Add the time error from L's uncertain turn about N to every B_L-timed crossing (`sigma_t_L_s`)."
+    """Add the time error from L's uncertain turn about N to every B_L-timed crossing (`sigma_t_L_s`). Where a layer
+    has no levels for ∂t/∂α (its plateau lies beyond the data), the probe's median ∂t/∂α per second of layer stands
+    in: ∂t/∂α grows with the layer's duration."""
     from dataclasses import replace
     pf = crs.features
     if pf is None or not np.isfinite(sigma_L) or not len(crs): return crs
-    ts = seconds_since(pf.t_B, pf.t_B[0])
-    out = []
-    for c, lo, hi in zip(crs, *neighbour_bounds(crs, pf.t_B[0])):   # a loop over crossings, not samples
-        s = abs(dt_dalpha(ts, pf.B_lmn, c, pf.t_B[0], cfg, lo, hi)) if c.method.startswith("B_L") else 0.0
-        s = float(s) * sigma_L if np.isfinite(s) else 0.0
-        out.append(replace(c, sigma_t_s=float(np.hypot(c.sigma_t_s, s)), sigma_t_L_s=s))
-    return CrossingList(out, crs.probe, crs.flags, pf, crs.fused, crs.states)
+    ts, t0 = seconds_since(pf.t_B, pf.t_B[0]), pf.t_B[0]
+    d = np.array([abs(dt_dalpha(ts, pf.B_lmn, c, t0, cfg, lo, hi)) if c.method.startswith("B_L") else 0.0
+                  for c, lo, hi in zip(crs, *neighbour_bounds(crs, t0))])   # a loop over crossings, not samples
+    D = np.array([max(float(seconds_since(c.layer_end, c.layer_start)), 1e-9) for c in crs])
+    ok = np.isfinite(d) & (d > 0)
+    d = np.where(np.isnan(d), np.median(d[ok] / D[ok]) * D if ok.any() else 0.0, d)
+    s = [float(x) * sigma_L if np.isfinite(x) else 0.0 for x in d]
+    return CrossingList([replace(c, sigma_t_s=float(np.hypot(c.sigma_t_s, x)), sigma_t_L_s=x) for c, x in zip(crs, s)],
+                        crs.probe, crs.flags, pf, crs.fused, crs.states)
 
 # %% ../nbs/10d_detect.ipynb #8fe69df9
 def rotate_L(R: np.ndarray, # (3,3) rows L, M, N
