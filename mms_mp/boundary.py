@@ -12,7 +12,7 @@ import numpy as np
 from .core import (InputError, NoDataError, check_frame, clean_times, datetime_tags,
                          from_seconds, seconds_since, triad_problem)
 from .quality import exact_median
-from .resample import _merge, interp_nogap, parse_cadence
+from .resample import interp_nogap, merge_vars
 
 # %% auto #0
 __all__ = ['DetectorCfg', 'clean_series', 'gap_mask', 'running_mean', 'level_crossings', 'split_sorted', 'otsu_levels',
@@ -480,8 +480,8 @@ def fuse_probability(pf: ProbeFeatures, # features of one probe
     if not used: raise InputError(f"probe {pf.probe}: no usable feature to fuse")
     t0 = min(f.t[0] for f in used)
     t1 = max(f.t[-1] for f in used)
-    series = {f.name: (f.t, f.score(f.y)) for f in used}   # merge_vars without its notes (unread here)
-    tg, vals, good = _merge(series, parse_cadence(cfg.grid_dt_s), None, (t0, t1), {}, notes=False)
+    series = {f.name: (f.t, f.score(f.y)) for f in used}   # no notes: `info` is unread here
+    tg, vals, good = merge_vars(series, cfg.grid_dt_s, t_range=(t0, t1), notes=False)
     ts = seconds_since(tg, t0)
     num = np.zeros(ts.size)
     den = np.zeros(ts.size)
