@@ -178,3 +178,14 @@ def test_merge_vars_without_notes_is_merge_vars():
     assert b.info == {} and set(a.info) == set(s) and a.t.tobytes() == b.t.tobytes()
     assert all(a.values[k].tobytes() == b.values[k].tobytes() for k in s)
     assert all(np.array_equal(a.good[k], b.good[k]) for k in s)
+
+
+def test_mva_bootstrap_filters_the_finite_rows_once(monkeypatch):
+    "mva_bootstrap bootstraps the rows its full-data MVA used: B is validated and filtered once."
+    import mms_mp.minvar as mv
+    B = np.random.default_rng(3).normal(size=(400, 3)) * [5, 2, 0.5]   # a clear minimum-variance axis
+    B[::17, 1] = np.nan
+    calls, real = [], mv._vectors
+    monkeypatch.setattr(mv, "_vectors", lambda *a, **k: calls.append(1) or real(*a, **k))
+    bs = mv.mva_bootstrap(B, n_boot=40, seed=2)
+    assert len(calls) == 1 and (bs.base.n_samples, bs.base.n_nan) == (376, 24)
