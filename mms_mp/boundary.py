@@ -11,7 +11,8 @@ import numpy as np
 
 from .core import (InputError, NoDataError, check_frame, clean_times, datetime_tags,
                          from_seconds, seconds_since, triad_problem)
-from .resample import _merge, interp_nogap, parse_cadence
+from .quality import exact_median
+from .resample import interp_nogap, merge_vars
 
 # %% auto #0
 __all__ = ['DetectorCfg', 'clean_series', 'gap_mask', 'running_mean', 'level_crossings', 'split_sorted', 'otsu_levels',
@@ -189,25 +190,6 @@ def _median_sorted(x: np.ndarray, # (n,) sorted values, n ≥ 1
     m = x.size // 2
     return float(np.mean(x[m - 1:m + 1])) if x.size % 2 == 0 else float(x[m])
 
-# %% ../nbs/10_boundary.ipynb #9ca2b023
-def _select_median(x: np.ndarray, # (n,) values, any order (not changed)
-                  ) -> float: # np.median(x), the same float (NaN if x holds NaN)
-    "np.median of a long array, partitioning only the values a subsample brackets around the middle."
-    n = x.size
-    if n < 4096: return float(np.median(x))
-    k0, k1 = (n - 1) // 2, n // 2                 # the middle order statistics (k0 = k1 for odd n)
-    s = np.sort(x[:: n // 512])
-    g, j = 1.5 * np.sqrt(s.size) + 2, s.size * k0 / n   # ±3σ of the sample rank of the median
-    lo, hi = s[max(int(j - g), 0)], s[min(int(j + g) + 1, s.size - 1)]
-    below, above = x < lo, x > hi
-    c0, c1 = np.count_nonzero(below), np.count_nonzero(above)
-    mid = x[~(below | above)]                     # NaN compares false: it lands here
-    if not (c0 <= k0 and k1 < n - c1) or mid.size > n // 4 or np.isnan(mid).any():
-        return float(np.median(x))
-    part = np.partition(mid, (k0 - c0, k1 - c0))
-    m = float(np.mean(part[k0 - c0: k1 - c0 + 1]))
-    return m if m != 0 else float(np.median(x))
-
 # %% ../nbs/10_boundary.ipynb #3e97cd1c
 def split_sorted(s: np.ndarray, # (n,) sorted finite values of one feature, any units
                  min_frac: float = 0.02, # smallest class, fraction of the samples
@@ -241,7 +223,7 @@ def two_levels(y: np.ndarray, # (N,) values of one feature (NaN ignored), any un
     v = y[np.isfinite(y)]
     if v.size < 10: return np.nan, np.nan, np.nan
     d = np.diff(v)
-    noise = 1.4826 * _select_median(np.abs(d - _select_median(d))) / np.sqrt(2)
+    noise = 1.4826 * exact_median(np.abs(d - exact_median(d))) / np.sqrt(2)
     return *split_sorted(np.sort(v) if s is None else s, min_frac), float(noise)
 
 # %% ../nbs/10_boundary.ipynb #70ab9da7
@@ -498,8 +480,8 @@ def fuse_probability(pf: ProbeFeatures, # features of one probe
     if not used: raise InputError(f"probe {pf.probe}: no usable feature to fuse")
     t0 = min(f.t[0] for f in used)
     t1 = max(f.t[-1] for f in used)
-    series = {f.name: (f.t, f.score(f.y)) for f in used}   # merge_vars without its notes (unread here)
-    tg, vals, good = _merge(series, parse_cadence(cfg.grid_dt_s), None, (t0, t1), {}, notes=False)
+    series = {f.name: (f.t, f.score(f.y)) for f in used}   # no notes: `info` is unread here
+    tg, vals, good = merge_vars(series, cfg.grid_dt_s, t_range=(t0, t1), notes=False)
     ts = seconds_since(tg, t0)
     num = np.zeros(ts.size)
     den = np.zeros(ts.size)

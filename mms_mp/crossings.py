@@ -10,7 +10,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .core import InputError, NoDataError, from_seconds, iso_ms, seconds_since
-from .boundary import (DetectorCfg, Feature, FusedP, ProbeFeatures, _select_median, clean_series,
+from .quality import exact_median
+from .boundary import (DetectorCfg, Feature, FusedP, ProbeFeatures, clean_series,
                              fuse_probability, gap_mask, hysteresis_states, level_crossings, running_mean)
 
 # %% auto #0
@@ -76,13 +77,13 @@ def _median_in(ts, y, a, b, min_len):
     s = _window(ts, a, b)
     tw, yw = ts[s], y[s]
     m = np.isfinite(yw)
-    return _select_median(yw[m]) if m.sum() >= 3 and np.ptp(tw[m]) >= min_len else np.nan
+    return exact_median(yw[m]) if m.sum() >= 3 and np.ptp(tw[m]) >= min_len else np.nan
 
 # %% ../nbs/10a_crossings.ipynb #bbe73663
 def _nanmedian(x):
     "Median of the finite values of x; NaN, explicitly and without a warning, if there are none."
     x = x[np.isfinite(x)]
-    return _select_median(x) if x.size else np.nan
+    return exact_median(x) if x.size else np.nan
 
 # %% ../nbs/10a_crossings.ipynb #c8f3b908
 def _window(ts, a, b):
@@ -167,7 +168,7 @@ def _level_noise(ts, y, windows):
         ok = np.isfinite(w)
         if ok.sum() < 3: continue
         r = w[ok] - np.polyval(np.polyfit(t[ok] - t[ok].mean(), w[ok], 1), t[ok] - t[ok].mean())
-        s.append(1.4826 * _select_median(np.abs(r - _select_median(r))))
+        s.append(1.4826 * exact_median(np.abs(r - exact_median(r))))
     return float(np.sqrt(np.mean(np.square(s)))) if s else 0.0
 
 # %% ../nbs/10a_crossings.ipynb #2f3fe935

@@ -165,16 +165,16 @@ def mva(B: np.ndarray, # (N,3) magnetic field, nT, any Cartesian frame (rows wit
         allow_degenerate: bool = False, # True: return it flagged (.degenerate), not raise
        ) -> MVAResult: # eigenvalues (nT²), rows (max,int,min) `frame`, errors (deg), ⟨Bn⟩ ± σ (nT)
     "Minimum variance analysis of B, Sonnerup–Scheible (1998) errors; refuses λ2 ≈ λ3."
+    return _mva_and_rows(B, constraint, frame, min_samples, allow_degenerate)[0]
+
+def _mva_and_rows(B, constraint, frame, min_samples, allow_degenerate) -> tuple:
+    "(MVAResult, the finite rows of B it used): `mva`, its argument checks included."
     frame = check_frame(frame, frame, "B")
     if constraint not in (None, "<Bn>=0"):
         raise InputError(f"constraint must be None or '<Bn>=0', got {constraint!r}")
     if not min_samples >= MIN_SAMPLES:
         raise InputError(f"min_samples must be at least {MIN_SAMPLES}, got {min_samples!r}: a 3×3 "
                          "variance matrix from fewer samples is noise and its σ meaningless")
-    return _mva_and_rows(B, constraint, frame, min_samples, allow_degenerate)[0]
-
-def _mva_and_rows(B, constraint, frame, min_samples, allow_degenerate) -> tuple:
-    "(MVAResult, the finite rows of B it used): `mva` after its argument checks."
     X, n_nan = _vectors(B)
     if len(X) < min_samples:
         raise InputError(f"MVA needs at least {min_samples} finite samples, got {len(X)} ({n_nan} NaN "
@@ -279,10 +279,9 @@ def mva_bootstrap(B: np.ndarray, # (N,3) magnetic field, nT, `frame` (NaN rows d
                   frame: str = "GSE", # frame of B
                  ) -> MVABootstrap: # resampled normals and their rms angle to the full-data normal (deg)
     "Bootstrap the MVA normal (S&S 1998 §8.3.2): resample rows, repeat MVA, report the spread."
-    base = mva(B, constraint=constraint, frame=frame)
+    base, X = _mva_and_rows(B, constraint, frame, MIN_SAMPLES, False)   # mva, and the rows it used
     if n_boot < 10:
         raise InputError(f"n_boot must be at least 10 for a meaningful spread, got {n_boot}")
-    X, _ = _vectors(B)
     rng = np.random.default_rng(seed)
     blk = max(1, 4_000_000 // len(X)) # resamples per block: ~32 MB of weights at most
     blocks = (_boot_block(X, rng, min(blk, n_boot - b), constraint) for b in range(0, n_boot, blk))

@@ -261,15 +261,13 @@ def merge_vars(series: dict, # {name: (t, y)}: t (N,) datetime64 or float s; y (
                max_gap=None, # longest interval to interpolate, s: None (1.5 × own cadence), number, {name: s}
                t_range=None, # (start, end) of the grid, same kind as t; None: the union of the series
                good: dict | None = None, # optional {name: (N,) bool} extra good masks; NaN is never good
+               notes: bool = True, # fill `info` (method, own cadence, samples cleaned); False: leave it empty
               ) -> Merged: # unpacks as (t_grid, {name: y}, {name: good})
     "Variables with mixed cadences on one grid: bin means for fast ones, gap-aware interpolation for slow ones."
     if not isinstance(series, dict) or not series:
         raise InputError("series must be a non-empty dict {name: (t, y)}")
-    return _merge(series, parse_cadence(cadence), max_gap, t_range, good or {})
-
-def _merge(series: dict, c: float, max_gap, t_range, good: dict, notes: bool = True) -> Merged:
-    "`merge_vars` after its first checks; `notes=False` leaves `info` empty (fusion reads none of it)."
-    kind, prep = _prepare_all(series, good)
+    c = parse_cadence(cadence)
+    kind, prep = _prepare_all(series, good or {})
     tgrid = _grid([p[0] for p in prep.values()], c, t_range, kind)
     if t_range is not None: _check_overlap(prep, tgrid, c, kind)
     vals, goods, info, counts = {}, {}, {}, {}

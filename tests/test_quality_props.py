@@ -96,8 +96,22 @@ def test_median_outliers_match_the_full_running_median(y, half, thr):
 @settings(max_examples=60, deadline=None)
 @given(y=series_st)
 def test_median_is_numpys(y):
-    from mms_mp.quality import _median
-    assert _median(y) == np.median(y)
+    from mms_mp.quality import exact_median
+    assert exact_median(y) == np.median(y)
+
+
+# signed zeros, NaN and ±inf: exact_median still returns np.median's float, sign bit included
+odd_values_st = st.lists(st.sampled_from([-0.0, 0.0, 1.0, -1.0, 0.5, np.inf, -np.inf, np.nan]),
+                         min_size=1, max_size=60).map(np.array)
+
+
+@settings(max_examples=200, deadline=None)
+@given(y=st.one_of(odd_values_st, series_st))
+def test_median_is_numpys_to_the_bit(y):
+    from mms_mp.quality import exact_median
+    with np.errstate(invalid="ignore"):
+        want, got = np.median(y), exact_median(y)
+    assert np.array_equal(got, want, equal_nan=True) and np.signbit(got) == np.signbit(want)
 
 
 @settings(max_examples=40, deadline=None)

@@ -168,12 +168,24 @@ def test_merge_vars_on_clean_times_is_the_sorted_path():
     assert a.info["y"]["n_duplicates"] == 0 and b.info["y"]["n_duplicates"] == 3
 
 
-def test_fusion_merge_without_notes_is_merge_vars():
-    from mms_mp.resample import _merge, merge_vars
+def test_merge_vars_without_notes_is_merge_vars():
+    "notes=False (as fusion calls it) leaves info empty and changes nothing else."
+    from mms_mp.resample import merge_vars
     t = np.datetime64("2019-01-27T12:15", "ns") + np.arange(3000) * np.timedelta64(150, "ms")
     s = {"a": (t, np.cos(np.arange(3000) / 9.0)), "b": (t[::40], np.arange(75.0))}
     a = merge_vars(s, 0.5, t_range=(t[5], t[-5]))
-    b = _merge(s, 0.5, None, (t[5], t[-5]), {}, notes=False)
-    assert b.info == {} and a.t.tobytes() == b.t.tobytes()
+    b = merge_vars(s, 0.5, t_range=(t[5], t[-5]), notes=False)
+    assert b.info == {} and set(a.info) == set(s) and a.t.tobytes() == b.t.tobytes()
     assert all(a.values[k].tobytes() == b.values[k].tobytes() for k in s)
     assert all(np.array_equal(a.good[k], b.good[k]) for k in s)
+
+
+def test_mva_bootstrap_filters_the_finite_rows_once(monkeypatch):
+    "mva_bootstrap bootstraps the rows its full-data MVA used: B is validated and filtered once."
+    import mms_mp.minvar as mv
+    B = np.random.default_rng(3).normal(size=(400, 3)) * [5, 2, 0.5]   # a clear minimum-variance axis
+    B[::17, 1] = np.nan
+    calls, real = [], mv._vectors
+    monkeypatch.setattr(mv, "_vectors", lambda *a, **k: calls.append(1) or real(*a, **k))
+    bs = mv.mva_bootstrap(B, n_boot=40, seed=2)
+    assert len(calls) == 1 and (bs.base.n_samples, bs.base.n_nan) == (376, 24)
