@@ -13,8 +13,8 @@ from .core import (InputError, GeometryError, as_datetime64, check_count, check_
                          seconds_since)
 
 # %% auto #0
-__all__ = ['MIN_SAMPLES', 'MAX_WINDOWS', 'finite_rows', 'mean_rows', 'MVAResult', 'no_min_variance', 'mva', 'MVABootstrap',
-           'mva_bootstrap', 'fft_len', 'autocorr_time', 'correlated_sigma', 'x1_cone_deg', 'window_mva',
+__all__ = ['MIN_SAMPLES', 'DIRECT_LAGS', 'MAX_WINDOWS', 'finite_rows', 'mean_rows', 'MVAResult', 'no_min_variance', 'mva',
+           'MVABootstrap', 'mva_bootstrap', 'fft_len', 'autocorr_time', 'correlated_sigma', 'x1_cone_deg', 'window_mva',
            'nested_windows', 'sliding_windows', 'MVAScan', 'mva_scan']
 
 # %% ../nbs/04_minvar.ipynb #f1a7e0b3
@@ -307,19 +307,38 @@ def fft_len(m: int, # smallest length wanted
     return best
 
 # %% ../nbs/04_minvar.ipynb #ce45ddae
+DIRECT_LAGS = 32  # lags taken by dot products before the FFT takes over (most B·n̂ stop within 3)
+
+def _rho_direct(x: np.ndarray, # (N,) mean-removed series, not all zero
+                lags: int, # most lags to take
+               ) -> np.ndarray: # ρ_1, ρ_2, … up to the first ρ ≤ 0 or `lags` of them
+    "The first autocorrelations by dot products, O(N) each: cheaper than an FFT for a few lags."
+    ac0, rho = float(x @ x), []
+    for k in range(1, lags + 1):   # a loop over lags, never over samples
+        rho.append(float(x[:-k] @ x[k:]) / ac0)
+        if rho[-1] <= 0: break
+    return np.array(rho)
+
+def _rho_fft(x: np.ndarray, # (N,) mean-removed series, not all zero
+            ) -> np.ndarray: # (N−1,) ρ_1 … ρ_(N−1)
+    "All autocorrelations by FFT, O(N log N)."
+    n = len(x)
+    m = fft_len(2 * n)   # zero padding ≥ 2n − 1: the linear (not circular) autocorrelation
+    f = np.fft.rfft(x, m)
+    ac = np.fft.irfft(f * np.conj(f), m)[:n]
+    return ac[1:] / ac[0]
+
 def autocorr_time(x: np.ndarray, # (N,) a series on a uniform time grid, any units (NaN not allowed)
                  ) -> float: # integrated autocorrelation time τ, in samples (≥ 1)
-    "τ = 1 + 2 Σ ρ_k over the initial run of positive autocorrelations (FFT, O(N log N))."
+    "τ = 1 + 2 Σ ρ_k over the initial run of positive autocorrelations (O(N log N) at most)."
     x = np.asarray(x, float)
     if x.ndim != 1 or not x.size:
         raise InputError(f"autocorr_time needs a 1-D series with samples, got shape {x.shape}")
     x = x - np.mean(x)
     n = len(x)
     if n < 3 or not np.any(x): return 1.0
-    m = fft_len(2 * n)   # zero padding ≥ 2n − 1: the linear (not circular) autocorrelation
-    f = np.fft.rfft(x, m)
-    ac = np.fft.irfft(f * np.conj(f), m)[:n]
-    rho = ac[1:] / ac[0]
+    rho = _rho_direct(x, min(DIRECT_LAGS, n - 1))
+    if rho[-1] > 0 and len(rho) < n - 1: rho = _rho_fft(x)   # a long positive run: all lags at once
     k = int(np.argmax(rho <= 0))   # the first ρ ≤ 0 (argmax of a bool stops there)
     k = k if rho[k] <= 0 else n - 1
     return float(max(1.0, 1 + 2 * rho[:k].sum()))

@@ -50,13 +50,23 @@ def _tau_by_flatnonzero(x):
 
 
 def test_autocorr_time_stops_at_the_first_non_positive_rho():
+    """τ by dot products for the first lags (FFT beyond DIRECT_LAGS) agrees with the all-FFT τ to rtol 1e-12.
+
+    Not to the bit since the direct lags were added: a dot product and an FFT round differently.
+    """
+    from mms_mp.minvar import DIRECT_LAGS
     rng = np.random.default_rng(0)
-    series = (np.cos(np.arange(400) * 0.05),           # ρ crosses 0 after ≈ 31 lags
+    series = (np.cos(np.arange(400) * 0.05),           # ρ crosses 0 after ≈ 31 lags: direct
+              np.cos(np.arange(400) * 0.045),          # ≈ 35 lags: past DIRECT_LAGS, the FFT
               np.arange(50.0) ** 3,                     # ρ > 0 almost to the end
+              np.arange(20.0) ** 2,                     # short: ρ crosses 0 after 7 lags
               np.r_[1.0, -1.0, 1.0, -1.0],              # ρ_1 < 0 at once
+              np.r_[1.0, 2.0, 4.0],                     # three samples
+              rng.standard_normal(3000),                # white: a lag or two
               rng.standard_normal(3000).cumsum())
     for y in series:
-        assert autocorr_time(y) == _tau_by_flatnonzero(y)
+        assert autocorr_time(y) == pytest.approx(_tau_by_flatnonzero(y), rel=1e-12, abs=0)
+    assert DIRECT_LAGS < 35
 
 
 def test_banded_cholesky_is_scipys_to_the_bit_with_its_errors():
