@@ -15,7 +15,7 @@ from .core import (InputError, GeometryError, as_datetime64, check_count, check_
 # %% auto #0
 __all__ = ['MIN_SAMPLES', 'DIRECT_LAGS', 'MAX_WINDOWS', 'finite_rows', 'mean_rows', 'MVAResult', 'no_min_variance', 'mva',
            'MVABootstrap', 'mva_bootstrap', 'fft_len', 'autocorr_time', 'correlated_sigma', 'x1_cone_deg', 'window_mva',
-           'nested_windows', 'sliding_windows', 'MVAScan', 'mva_scan']
+           'window_mva_moments', 'nested_windows', 'sliding_windows', 'MVAScan', 'mva_scan']
 
 # %% ../nbs/04_minvar.ipynb #f1a7e0b3
 def finite_rows(X: np.ndarray, # (N,3) vectors, any units
@@ -189,6 +189,14 @@ def _mva_rows(X: np.ndarray, # (m,3) finite field rows, nT, already checked
     Bm = mean_rows(X)
     D = X - Bm
     Mv = np.einsum("ki,kj->ij", D, D) / m   # no BLAS call: its threads stall on a busy machine
+    return _mva_of(Mv, Bm, X, n_nan, constraint, frame, allow_degenerate)
+
+def _mva_of(Mv: np.ndarray, # (3,3) variance matrix of the rows X, nT²
+            Bm: np.ndarray, # (3,) their mean, nT
+            X: np.ndarray, # (m,3) the finite rows themselves, nT (for m and the messages)
+            n_nan: int, constraint, frame, allow_degenerate) -> MVAResult:
+    "MVA from the moments of rows X (the body of `_mva_rows` once Mv and ⟨B⟩ are known)."
+    m = len(X)
     if not np.isfinite(Mv).all():
         raise InputError(f"the variance matrix of B overflows (|B| up to {np.abs(X).max():.3g}): "
                          "B is not a field in nT; check its units and fill values")
@@ -381,6 +389,18 @@ def window_mva(B: np.ndarray, # (n,3) field inside one window, nT, `frame`, no N
          else mva(B, frame=frame, constraint=constraint, allow_degenerate=True))
     if r.degenerate: return r, np.nan, np.nan
     return (r, *_sigma_of_rows(X, r)) if ok else (r, *correlated_sigma(B, r))   # ok: X is what MVA used
+
+def window_mva_moments(X: np.ndarray, # (m,3) finite rows of one window, nT, `frame` (not checked)
+                       Bm: np.ndarray, # (3,) their mean, nT
+                       Mv: np.ndarray, # (3,3) their variance matrix, nT²
+                       frame: str, # frame of X
+                       constraint: str | None = None, # None or "<Bn>=0"
+                      ) -> tuple: # (MVAResult, n_eff, σ cone with n_eff samples, deg), as `window_mva`
+    "`window_mva` of rows whose moments are already known (e.g. summed once over nested windows)."
+    if constraint not in (None, "<Bn>=0"):
+        raise InputError(f"constraint must be None or '<Bn>=0', got {constraint!r}")
+    r = _mva_of(Mv, Bm, X, 0, constraint, check_frame(frame, frame, "B"), True)
+    return (r, np.nan, np.nan) if r.degenerate else (r, *_sigma_of_rows(X, r))
 
 # %% ../nbs/04_minvar.ipynb #6be8f653
 def _is_seconds(t) -> bool: return isinstance(t, (int, float, np.floating, np.integer))

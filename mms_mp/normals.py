@@ -5,13 +5,14 @@
 # %% ../nbs/04b_normals.ipynb #a8ed695b
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 from .core import (InputError, as_datetime64, check_frame, check_sigma, clean_times, datetime_tags,
                          from_seconds, iso_ms, seconds_since, triad_problem)
-from .minvar import MIN_SAMPLES, autocorr_time, finite_rows, window_mva, x1_cone_deg
+from .minvar import (MIN_SAMPLES, autocorr_time, finite_rows, mean_rows, window_mva, window_mva_moments,
+                     x1_cone_deg)
 
 # %% auto #0
 __all__ = ['BG_SPAN', 'BG_POINTS', 'NestedScan', 'nested_scan', 'plateau', 'CrossingNormal', 'orient_triad', 'plateau_normal',
@@ -32,6 +33,8 @@ class NestedScan:
     n_eff: np.ndarray  # (K,) independent samples, n/τ (τ: the window's or the stretch's, the longer)
     frame: str  # frame of `normals`
     sigma_own_deg: np.ndarray | None = None  # (K,) σ with each window's own τ: ranks the windows
+    # (K,) each window's rows when its MVA came from sums shared by the windows (`_nested_moments`)
+    rows: list | None = field(default=None, repr=False, compare=False)   # `_exact_row` redoes one
     @property
     def ratio23(self) -> np.ndarray:
         "λ2/λ3 of every window (inf where λ3 = 0: a noise-free minimum-variance direction)."
@@ -77,6 +80,48 @@ def _span(t: np.ndarray, # (N,) datetime64[ns] sample times
     pad = np.timedelta64(1, "us")   # windows are compared in float s later: the pad keeps every edge sample
     i = np.searchsorted(t, from_seconds(a, c) - pad)
     return int(i), int(np.searchsorted(t, from_seconds(b, c) + pad, "right"))
+
+# %% ../nbs/04b_normals.ipynb #08465173
+def _merged(acc: tuple, # (rows, mean (3,), Σ of outer products about the mean (3,3)) so far
+            Y: np.ndarray, # (r,3) more rows
+           ) -> tuple: # the same for all the rows
+    "Add rows to running moments, each part about its own mean (Chan et al. 1979): no cancellation."
+    if not len(Y): return acc
+    n, mu, M2 = acc
+    r, my = len(Y), mean_rows(Y)
+    D = Y - my
+    M2y = np.einsum("ki,kj->ij", D, D)   # no BLAS call: its threads stall on a busy machine
+    if not n: return r, my, M2y
+    d = my - mu
+    return n + r, mu + d * (r / (n + r)), M2 + M2y + np.outer(d, d) * (n * r / (n + r))
+
+def _nested_moments(X: np.ndarray, # (m,3) finite rows, nT, in time order
+                    ij: np.ndarray, # (K,2) row ranges [i, j) of X, each inside the next
+                   ) -> list: # K (mean (3,), variance matrix (3,3)); NaN for an empty range
+    "Means and variance matrices of nested row ranges: each ring of rows is summed once, O(m)."
+    i = j = int(ij[0, 0])   # the rows summed so far: none
+    acc, out = (0, np.zeros(3), np.zeros((3, 3))), []
+    for a, b in ij:   # a loop over windows (≤ 10), never over samples
+        acc = _merged(_merged(acc, X[a:i]), X[j:b])
+        i, j = a, b
+        nan = (np.full(3, np.nan), np.full((3, 3), np.nan))
+        out.append((acc[1], acc[2] / acc[0]) if acc[0] else nan)
+    return out
+
+def _windows(ts: np.ndarray, # (N,) sample times, s from the crossing
+             B: np.ndarray, # (N,3) field, nT (float)
+             ok: np.ndarray, # (N,) rows of B that are finite
+             wins: np.ndarray, # (K,2) nested windows (all about the crossing), s
+             is_sorted: bool | None, # ts known to be non-decreasing
+            ) -> list: # K (finite rows, (mean, variance matrix) or None)
+    "Each window's finite rows and, on sorted times, their moments (`_nested_moments`)."
+    if not is_sorted: return [(_window_rows(ts, B, ok, a, b, False), None) for a, b in wins]
+    if not ok.all(): ts, B = ts[ok], B.compress(ok, axis=0)
+    ij = np.column_stack([np.searchsorted(ts, wins[:, 0], "left"),
+                          np.searchsorted(ts, wins[:, 1], "right")])
+    k = np.argsort(wins[:, 1] - wins[:, 0], kind="stable")   # innermost first
+    mom = dict(zip(k, _nested_moments(B, ij[k]))) if len(wins) else {}
+    return [(B[i:j], mom[n]) for n, (i, j) in enumerate(ij)]
 
 # %% ../nbs/04b_normals.ipynb #070c5b50
 BG_SPAN = 2.0     # the τ stretch reaches this many widest-window widths either side of the crossing
@@ -139,11 +184,11 @@ def nested_scan(t, # (N,) datetime64 sample times
     t, B = t[i:j], np.asarray(B, float)[i:j]
     ts, ok = seconds_since(t, c), finite_rows(B)
     rows = []
-    for a, b in wins:   # a loop over windows (≤ 10), never over samples
-        X = _window_rows(ts, B, ok, a, b, is_sorted)
+    for (a, b), (X, mom) in zip(wins, _windows(ts, B, ok, wins, is_sorted)):   # ≤ 10 windows
         if len(X) < MIN_SAMPLES: continue
-        r = window_mva(X, frame, constraint)
-        if np.isfinite(r[1]): rows.append((a, b, len(X)) + r)   # no λ2 ≠ λ3: no normal here
+        r = (window_mva(X, frame, constraint) if mom is None
+             else window_mva_moments(X, *mom, frame, constraint))
+        if np.isfinite(r[1]): rows.append((a, b, len(X)) + r + (X,))   # no λ2 ≠ λ3: no normal here
     if not rows: raise InputError(f"no window around {c} holds {MIN_SAMPLES} finite samples of B "
                                   "with a minimum-variance direction")
     rows.sort(key=lambda r: r[1] - r[0])
@@ -155,7 +200,8 @@ def nested_scan(t, # (N,) datetime64 sample times
     own = sig
     if tb is not None: n_eff, sig = _slower(tb(N), n, n_eff, sig, s_ss)
     return NestedScan(c, col(lambda r: r[:2]), N, col(lambda r: r[3].vectors[0]), col(lambda r: r[3].eigenvalues),
-                      s_ss, sig, n, n_eff, check_frame(frame, frame), own)
+                      s_ss, sig, n, n_eff, check_frame(frame, frame), own,
+                      [r[6] for r in rows] if is_sorted else None)   # sorted: moments from shared sums
 
 # %% ../nbs/04b_normals.ipynb #12c55cd3
 def plateau(scan: NestedScan, # nested-window MVA of one crossing
@@ -239,6 +285,18 @@ def _sigma_L(scan: NestedScan, # nested-window MVA of one crossing
     win = np.sqrt(np.sum(_angles_from(Ls, L) ** 2) / max(len(run) - 1, 1))
     return float(np.hypot(rand, win))
 
+def _exact_row(scan: NestedScan, # nested-window MVA of one crossing
+               k: int, # the window a normal is taken from
+               constraint: str | None, # the constraint the scan used
+              ) -> NestedScan: # the same scan, window k's vectors and eigenvalues from its own rows
+    "Window k redone by `window_mva` on its own rows: its normal without the shared sums' rounding."
+    if scan.rows is None: return scan
+    r = window_mva(scan.rows[k], scan.frame, constraint)[0]
+    N, X1, lam = scan.normals.copy(), scan.max_var.copy(), scan.eigenvalues.copy()
+    N[k] = r.normal if r.normal @ scan.normals[k] >= 0 else -r.normal   # the scan's sign
+    X1[k], lam[k] = r.vectors[0], r.eigenvalues
+    return replace(scan, normals=N, max_var=X1, eigenvalues=lam)
+
 def _ranking(scan: NestedScan) -> np.ndarray:
     "(K,) σ that ranks a scan's windows: each window's own-τ σ (else the reported σ)."
     return scan.sigma_deg if scan.sigma_own_deg is None else scan.sigma_own_deg
@@ -250,6 +308,7 @@ def plateau_normal(scan: NestedScan, # nested-window MVA of one crossing
                   ) -> CrossingNormal: # the plateau's best-determined normal with σ_random ⊕ σ_window
     "The crossing normal from a stable plateau: its smallest-σ window, and the plateau's spread about it."
     k = run[np.nanargmin(_ranking(scan)[run])]
+    scan = _exact_row(scan, k, constraint)
     L, M, N, c = orient_triad(scan.normals[k], scan.max_var[k], R_ref)
     sw = float(np.sqrt(np.sum(_angles_from(scan.normals[run], scan.normals[k]) ** 2) / max(len(run) - 1, 1)))
     sr = float(scan.sigma_deg[k])
