@@ -321,9 +321,10 @@ def _rho_direct(x: np.ndarray, # (N,) mean-removed series, not all zero
                 lags: int, # most lags to take
                ) -> np.ndarray: # ρ_1, ρ_2, … up to the first ρ ≤ 0 or `lags` of them
     "The first autocorrelations by dot products, O(N) each: cheaper than an FFT for a few lags."
-    ac0, rho = float(x @ x), []
+    dot = lambda a, b: float(np.einsum("i,i->", a, b))   # no BLAS: its threads stall on a busy machine
+    ac0, rho = dot(x, x), []
     for k in range(1, lags + 1):   # a loop over lags, never over samples
-        rho.append(float(x[:-k] @ x[k:]) / ac0)
+        rho.append(dot(x[:-k], x[k:]) / ac0)
         if rho[-1] <= 0: break
     return np.array(rho)
 
