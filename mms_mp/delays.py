@@ -16,7 +16,8 @@ from .multispacecraft import positions_at
 from .resample import interp_nogap
 
 # %% auto #0
-__all__ = ['MAX_GRID', 'DelayResult', 'crossing_delays', 'GroupDelays', 'group_delays', 'AlignedStack', 'stack_aligned']
+__all__ = ['MAX_GRID', 'DelayResult', 'prepared_series', 'crossing_delays', 'GroupDelays', 'group_delays', 'AlignedStack',
+           'stack_aligned']
 
 # %% ../nbs/05a_delays.ipynb #d0b65f77
 def _repaired(t: np.ndarray, # (N,) datetime64[ns] times, not strictly increasing
@@ -267,6 +268,17 @@ def _cadences(ser: dict, # probe → (t datetime64[ns], y)
     "Native cadence of every probe's series: the median step of its times in s since tc."
     return {p: float(np.median(np.diff(seconds_since(t, tc)))) if len(t) > 1 else np.inf for p, (t, y) in ser.items()}
 
+def prepared_series(series_by_probe: dict, # probe → (t, y) or 1-D DataArray, as for `group_delays`
+                   ) -> dict: # probe → (t, y clean, native cadence s, [notes on repaired times])
+    "Each probe's series checked and cleaned once, with its cadence: `group_delays` of many groups reuses it."
+    out = {}
+    for p, v in series_by_probe.items():   # a loop over ≤ 4 probes
+        notes = []
+        t, y = _series(v, p, notes)
+        cad = float(np.median(np.diff(t.view(np.int64)))) / 1e9 if len(t) > 1 else np.inf   # exact ns steps
+        out[p] = (t, y, cad, notes)
+    return out
+
 # %% ../nbs/05a_delays.ipynb #2eaa22aa
 def crossing_delays(series_by_probe: dict, # probe → (t datetime64, y) or 1-D DataArray; one quantity
                     *, t_center, # centre of the window (datetime64/ISO), e.g. a crossing time
@@ -394,18 +406,23 @@ def group_delays(group, # CrossingGroup, or dict probe → crossing (.time, .lay
                  frame: str = "GSE", # frame of the positions
                  sigma_floor_s: float = 0.01, # smallest σ_t for timing, s (the reference's)
                  quantity_name: str = "B_L", # what is correlated, for messages
+                 prepared: dict | None = None, # `prepared_series(series_by_probe)`, if already made
                  **kw, # passed to `crossing_delays` (dt_s, detrend, min_corr, taper)
                 ) -> GroupDelays: # delays ± σ (s) and the inputs of `timing_normal`
     "Delays of a matched crossing by cross-correlation over its layer, with positions for timing."
     cr = group.crossings if hasattr(group, "crossings") else group
     ref = (getattr(group, "ref", None) or next(iter(cr))) if ref is None else ref
-    if not set(cr) <= set(series_by_probe):
+    if not set(cr) <= set(series_by_probe) & set(series_by_probe if prepared is None else prepared):
         raise InputError(f"crossings for probes {sorted(cr)} but series for "
                          f"{sorted(series_by_probe)}: give a series for every probe")
     tc = _layer(cr[ref])[0]
     notes = []
-    clean = {p: _series(series_by_probe[p], p, notes) for p in cr}
-    cad = _cadences(clean, tc)
+    if prepared is None:
+        clean = {p: _series(series_by_probe[p], p, notes) for p in cr}
+        cad = _cadences(clean, tc)
+    else:   # checked and cleaned once for all groups: no pass over the whole series here
+        clean, cad = {p: prepared[p][:2] for p in cr}, {p: prepared[p][2] for p in cr}
+        notes = [s for p in cr for s in prepared[p][3]]
     d = _group_xcorr(cr, clean, ref, margin, min(cad.values()), dict(quantity_name=quantity_name, **kw), cad)
     d.flags[:0] = notes
     fac = _widen(d, clean, cad, tc)
