@@ -11,8 +11,8 @@ import numpy as np
 
 from .core import (InputError, as_datetime64, check_frame, check_sigma, clean_times, datetime_tags,
                          from_seconds, iso_ms, seconds_since, triad_problem)
-from .minvar import (MIN_SAMPLES, autocorr_time, finite_rows, mean_rows, window_mva, window_mva_moments,
-                     x1_cone_deg)
+from .minvar import (MIN_SAMPLES, autocorr_time, finite_rows, mean_rows, mva, window_mva,
+                     window_mva_moments, x1_cone_deg)
 
 # %% auto #0
 __all__ = ['BG_SPAN', 'BG_POINTS', 'NestedScan', 'nested_scan', 'plateau', 'CrossingNormal', 'orient_triad', 'plateau_normal',
@@ -210,11 +210,26 @@ def plateau(scan: NestedScan, # nested-window MVA of one crossing
            ) -> np.ndarray: # indices of the longest stable run (empty if no window qualifies)
     "Longest run of consecutive windows, λ2/λ3 ≥ ratio_min, normals within plateau_deg of their mean."
     good, best = scan.ratio23 >= ratio_min, np.array([], int)
+    spread = _run_spreads(scan.normals)   # every run's at once
     for i in np.flatnonzero(good):   # O(K²) over ≤ 10 windows
         for j in range(i + 1, len(good) + 1):
-            if not good[j - 1] or _spread(scan.normals[i:j]).max() > plateau_deg: break
+            if not good[j - 1] or spread[i, j] > plateau_deg: break
             if j - i > len(best): best = np.arange(i, j)
     return best
+
+def _run_spreads(N: np.ndarray, # (K,3) unit vectors
+                ) -> np.ndarray: # (K, K+1): [i, j] largest angle of N[i:j] from their mean, deg (NaN: j ≤ i)
+    "`_spread(N[i:j]).max()` of every run of consecutive vectors at once, from prefix sums."
+    K = len(N)
+    P = np.vstack([np.zeros(3), np.cumsum(N, axis=0)])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        M = (P[None, :] - P[:K, None])   # (K, K+1, 3): sums of N[i:j], directions of their means
+        M = M / np.linalg.norm(M, axis=2, keepdims=True)
+        c = N[:, [1, 2, 0]] * M[:, :, None, [2, 0, 1]] - N[:, [2, 0, 1]] * M[:, :, None, [1, 2, 0]]
+        A = np.degrees(np.arctan2(np.linalg.norm(c, axis=3), np.einsum("kd,ijd->ijk", N, M)))
+    i, j, k = np.ogrid[:K, :K + 1, :K]
+    A = np.where((i <= k) & (k < j), A, -np.inf).max(axis=2)   # the vectors of the run only
+    return np.where(j[..., 0] > i[..., 0], A, np.nan)
 
 def _angles_from(N: np.ndarray, # (K,3) unit vectors
                  m: np.ndarray, # (3,) a unit vector
@@ -291,7 +306,7 @@ def _exact_row(scan: NestedScan, # nested-window MVA of one crossing
               ) -> NestedScan: # the same scan, window k's vectors and eigenvalues from its own rows
     "Window k redone by `window_mva` on its own rows: its normal without the shared sums' rounding."
     if scan.rows is None: return scan
-    r = window_mva(scan.rows[k], scan.frame, constraint)[0]
+    r = mva(scan.rows[k], frame=scan.frame, constraint=constraint, allow_degenerate=True)   # no σ needed
     N, X1, lam = scan.normals.copy(), scan.max_var.copy(), scan.eigenvalues.copy()
     N[k] = r.normal if r.normal @ scan.normals[k] >= 0 else -r.normal   # the scan's sign
     X1[k], lam[k] = r.vectors[0], r.eigenvalues

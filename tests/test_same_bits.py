@@ -250,3 +250,20 @@ def test_group_delays_on_prepared_series_agree_with_the_per_group_ones():
         np.testing.assert_allclose([y[p] for p in dt], [x[p] for p in dt], rtol=1e-12, atol=1e-15)
     assert a.delays.flags == b.delays.flags and any(f.startswith("3: times repaired") for f in b.delays.flags)
 
+
+
+def test_run_spreads_are_each_runs_spread():
+    """Every run's spread from prefix sums (`normals._run_spreads`, what `plateau` compares with plateau_deg)
+    agrees with `_spread(N[i:j]).max()` to rtol 1e-12 (abs 1e-12 deg near 0°): not to the bit, as the runs
+    share their sums."""
+    from mms_mp.normals import _run_spreads, _spread
+    rng = np.random.default_rng(11)
+    for K in (1, 2, 5, 10):
+        for scale in (1e-6, 0.05, 0.5):
+            N = np.array([0.3, -0.2, 0.9]) + rng.normal(0, scale, (K, 3))
+            N /= np.linalg.norm(N, axis=1)[:, None]
+            S = _run_spreads(N)
+            assert S.shape == (K, K + 1) and np.isnan(S[np.tril_indices(K)]).all()
+            for i in range(K):
+                for j in range(i + 1, K + 1):
+                    assert S[i, j] == pytest.approx(_spread(N[i:j]).max(), rel=1e-12, abs=1e-12)
