@@ -267,3 +267,38 @@ def test_run_spreads_are_each_runs_spread():
             for i in range(K):
                 for j in range(i + 1, K + 1):
                     assert S[i, j] == pytest.approx(_spread(N[i:j]).max(), rel=1e-12, abs=1e-12)
+
+
+@pytest.mark.parametrize("detrend", ["mean", "linear"])
+def test_weighted_xcorr_with_reused_reference_and_smooth_fft_lengths(detrend):
+    """ρ(ℓ) with the reference window's spectra kept across probes (memo) is the same bits as without; with
+    2·3·5-smooth FFT lengths it agrees with power-of-2 lengths (the FFT length before) to rtol 1e-12."""
+    from unittest.mock import patch
+    import mms_mp.delays as dl
+    rng = np.random.default_rng(12)
+    nw, nL = 3001, 1700
+    yr = np.tanh(np.linspace(-3, 3, nw)) + rng.normal(0, 0.05, nw)
+    w = dl._tukey(nw, 0.5)
+    memo = {}
+    for s in range(3):
+        yp = np.tanh(np.linspace(-3, 3, nw + 2 * nL) * (1 + 0.1 * s)) + rng.normal(0, 0.05, nw + 2 * nL)
+        a = dl._weighted_xcorr(yr, yp, nL, w, detrend, memo)
+        assert a.tobytes() == dl._weighted_xcorr(yr, yp, nL, w, detrend).tobytes()
+        with patch.object(dl, "_corr_len", lambda ny, nk: 1 << (ny + nk - 2).bit_length()):
+            b = dl._weighted_xcorr(yr, yp, nL, w, detrend)
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-13)
+    assert dl._corr_len(nw + 2 * nL, nw) == 9600 < 16384
+
+
+def test_the_reference_probe_is_not_correlated_with_itself_and_keeps_its_flags():
+    "The reference's row is (0, 0, 1) without its self-correlation; its edge flag (lags under a sample) stays."
+    from mms_mp.core import from_seconds
+    from mms_mp.delays import crossing_delays
+    t0, rng = np.datetime64("2019-01-27T12:30", "ns"), np.random.default_rng(13)
+    s = np.arange(-30, 30, 1 / 16)
+    ser = {p: (from_seconds(s, t0), np.tanh(s - d) + rng.normal(0, 0.05, s.size)) for p, d in (("1", 0), ("2", 0.3))}
+    d = crossing_delays(ser, t_center=t0, window_s=10.0)
+    assert (d.delays_s["1"], d.sigma_s["1"], d.peak_corr["1"]) == (0.0, 0.0, 1.0) and abs(d.delays_s["2"] - 0.3) < 0.05
+    assert not d.flags
+    short = crossing_delays(ser, t_center=t0, window_s=10.0, max_lag_s=1 / 32)   # nL = 2 < k = 4 grid steps
+    assert [f.split(":")[0] for f in short.flags if "edge" in f] == ["1", "2"]
