@@ -372,15 +372,18 @@ def _jump_over_slope(ts: np.ndarray, # (N,) sample times, s from the crossing (s
     "One step of the layer's own time scale, from a trial duration D."
     r1 = min(3 * D, hi)
     l0 = max(-3 * D, lo)
-    a = y[(ts >= l0) & (ts <= max(-1.5 * D, l0 / 2))]
-    b = y[(ts >= min(1.5 * D, r1 / 2)) & (ts <= r1)]
+    within = lambda a, b: slice(int(np.searchsorted(ts, a, "left")), int(np.searchsorted(ts, b, "right")))
+    a = y[within(l0, max(-1.5 * D, l0 / 2))]
+    b = y[within(min(1.5 * D, r1 / 2), r1)]
     if a.size < 3 or b.size < 3: return np.nan
     dt = float(np.median(np.diff(ts)))
     if not dt > 0: return np.nan   # repeated time tags (crossing_normal removes them first)
     k = max(1, round(D / 10 / dt))
     if len(ts) <= 2 * k: return np.nan
-    s = np.abs(y[2 * k:] - y[:-2 * k]) / (ts[2 * k:] - ts[:-2 * k])
-    s = s[np.abs(ts[k:-k]) <= max(D / 2, k * dt)]
+    c = within(-max(D / 2, k * dt), max(D / 2, k * dt))   # the centre: slopes only there
+    i = max(c.start, k)   # sorted ts: a ≤ ts ≤ b is one slice (`within`), as the masks were
+    j = max(min(c.stop, len(ts) - k), i)
+    s = np.abs(y[i + k:j + k] - y[i - k:j - k]) / (ts[i + k:j + k] - ts[i - k:j - k])
     top = s.max() if s.size else 0.0
     return abs(np.median(b) - np.median(a)) / top if top > 0 else np.nan
 

@@ -302,3 +302,32 @@ def test_the_reference_probe_is_not_correlated_with_itself_and_keeps_its_flags()
     assert not d.flags
     short = crossing_delays(ser, t_center=t0, window_s=10.0, max_lag_s=1 / 32)   # nL = 2 < k = 4 grid steps
     assert [f.split(":")[0] for f in short.flags if "edge" in f] == ["1", "2"]
+
+
+def _jump_over_slope_by_masks(ts, y, D, lo, hi):
+    "normals._jump_over_slope as first written: boolean masks over the whole stretch."
+    r1, l0 = min(3 * D, hi), max(-3 * D, lo)
+    a = y[(ts >= l0) & (ts <= max(-1.5 * D, l0 / 2))]
+    b = y[(ts >= min(1.5 * D, r1 / 2)) & (ts <= r1)]
+    if a.size < 3 or b.size < 3: return np.nan
+    dt = float(np.median(np.diff(ts)))
+    if not dt > 0: return np.nan
+    k = max(1, round(D / 10 / dt))
+    if len(ts) <= 2 * k: return np.nan
+    s = np.abs(y[2 * k:] - y[:-2 * k]) / (ts[2 * k:] - ts[:-2 * k])
+    s = s[np.abs(ts[k:-k]) <= max(D / 2, k * dt)]
+    top = s.max() if s.size else 0.0
+    return abs(np.median(b) - np.median(a)) / top if top > 0 else np.nan
+
+
+def test_jump_over_slope_by_slices_is_the_masked_one_to_the_bit():
+    from mms_mp.normals import _jump_over_slope
+    rng = np.random.default_rng(14)
+    for _ in range(300):
+        n = int(rng.integers(5, 3000))
+        ts = np.sort(rng.uniform(-60, 60, n)) + rng.choice([0.0, 40.0, -70.0])
+        y = 20 * np.tanh(ts / rng.uniform(0.5, 20)) + rng.normal(0, 0.5, n)
+        D = float(rng.choice([rng.uniform(0.01, 1), rng.uniform(1, 40), 200.0]))
+        lo, hi = -float(rng.uniform(0, 100)), float(rng.uniform(0, 100))
+        old, new = _jump_over_slope_by_masks(ts, y, D, lo, hi), _jump_over_slope(ts, y, D, lo, hi)
+        assert (np.isnan(old) and np.isnan(new)) or old == new
