@@ -15,7 +15,7 @@ from .core import (InputError, GeometryError, as_datetime64, check_count, check_
 # %% auto #0
 __all__ = ['MIN_SAMPLES', 'DIRECT_LAGS', 'MAX_WINDOWS', 'finite_rows', 'mean_rows', 'MVAResult', 'no_min_variance', 'mva',
            'MVABootstrap', 'mva_bootstrap', 'fft_len', 'autocorr_time', 'correlated_sigma', 'x1_cone_deg', 'window_mva',
-           'window_mva_moments', 'nested_windows', 'sliding_windows', 'MVAScan', 'mva_scan']
+           'window_mva_moments', 'windows_mva_moments', 'nested_windows', 'sliding_windows', 'MVAScan', 'mva_scan']
 
 # %% ../nbs/04_minvar.ipynb #f1a7e0b3
 def finite_rows(X: np.ndarray, # (N,3) vectors, any units
@@ -402,6 +402,39 @@ def window_mva_moments(X: np.ndarray, # (m,3) finite rows of one window, nT, `fr
         raise InputError(f"constraint must be None or '<Bn>=0', got {constraint!r}")
     r = _mva_of(Mv, Bm, X, 0, constraint, check_frame(frame, frame, "B"), True)
     return (r, np.nan, np.nan) if r.degenerate else (r, *_sigma_of_rows(X, r))
+
+def windows_mva_moments(Xs: list, # K (m_k,3) finite rows of each window, nT, `frame` (not checked)
+                        Bm: np.ndarray, # (K,3) their means, nT
+                        Mv: np.ndarray, # (K,3,3) their variance matrices, nT²
+                        frame: str, # frame of the rows
+                       ) -> list: # K (MVAResult, n_eff, σ deg), as `window_mva_moments` (unconstrained)
+    "`window_mva_moments` of K windows at once: one stacked eigendecomposition, the errors as arrays."
+    if not (len(Xs) and np.isfinite(Mv).all()):   # an overflow: each window says so as it would alone
+        return [window_mva_moments(X, b, M, frame) for X, b, M in zip(Xs, Bm, Mv)]
+    frame, m = check_frame(frame, frame, "B"), np.array([len(X) for X in Xs])
+    w, v = np.linalg.eigh(Mv)
+    lam, x1, x3 = np.clip(w[:, ::-1], 0, None), v[:, :, 2], v[:, :, 0]
+    x3, x1 = np.where(x3[:, :1] >= 0, x3, -x3), np.where(x1[:, 2:] >= 0, x1, -x1)   # `_orient`
+    R = np.stack([x1, np.cross(x3, x1), x3], axis=1)
+    d = _dphi_rows(lam, m)
+    Bx = np.einsum("kij,kj->ki", R, Bm)
+    sbn = np.sqrt(lam[:, 2] / (m - 1) + np.nansum([(np.radians(d[1, 2]) * Bx[:, 1]) ** 2,
+                                                   (np.radians(d[0, 2]) * Bx[:, 0]) ** 2], axis=0))
+    rs = [MVAResult(lam[k], R[k], frame, int(m[k]), 0, Bm[k], float(d[0, 1][k]), float(d[0, 2][k]),
+                    float(d[1, 2][k]), float(Bx[k, 2]), float(sbn[k])) for k in range(len(Xs))]
+    return [(r, np.nan, np.nan) if r.degenerate else (r, *_sigma_of_rows(X, r)) for r, X in zip(rs, Xs)]
+
+def _dphi_rows(lam: np.ndarray, # (K,3) eigenvalues λ1 ≥ λ2 ≥ λ3 of K windows, nT²
+               m: np.ndarray, # (K,) samples of each
+              ) -> dict: # {(i, j): (K,) Δφ_ij, deg}
+    "`_dphi` (in deg) of K windows at once, with the same power-of-2 scaling."
+    top = lam.max(axis=1)
+    ok = (0 < top) & (top < np.inf)
+    L = np.ldexp(lam, -np.where(ok, np.frexp(np.where(ok, top, 1.0))[1], 0)[:, None])
+    l3 = L[:, 2]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return {(i, j): np.degrees(np.sqrt(l3 / (m - 1) * (L[:, i] + L[:, j] - l3) / (L[:, i] - L[:, j]) ** 2))
+                for i, j in ((0, 1), (0, 2), (1, 2))}
 
 # %% ../nbs/04_minvar.ipynb #6be8f653
 def _is_seconds(t) -> bool: return isinstance(t, (int, float, np.floating, np.integer))

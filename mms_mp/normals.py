@@ -12,7 +12,7 @@ import numpy as np
 from .core import (InputError, as_datetime64, check_frame, check_sigma, clean_times, datetime_tags,
                          from_seconds, iso_ms, seconds_since, triad_problem)
 from .minvar import (MIN_SAMPLES, autocorr_time, finite_rows, mean_rows, mva, window_mva,
-                     window_mva_moments, x1_cone_deg)
+                     window_mva_moments, windows_mva_moments, x1_cone_deg)
 
 # %% auto #0
 __all__ = ['BG_SPAN', 'BG_POINTS', 'NestedScan', 'nested_scan', 'plateau', 'CrossingNormal', 'orient_triad', 'plateau_normal',
@@ -123,6 +123,16 @@ def _windows(ts: np.ndarray, # (N,) sample times, s from the crossing
     mom = dict(zip(k, _nested_moments(B, ij[k]))) if len(wins) else {}
     return [(B[i:j], mom[n]) for n, (i, j) in enumerate(ij)]
 
+def _window_mvas(parts: list, # [(a, b, rows, (mean, variance matrix) or None)] of the windows
+                 frame: str, constraint: str | None,
+                ) -> list: # [(MVAResult, n_eff, σ deg)] per window (`window_mva`)
+    "Each window's MVA: from its moments, all windows at once when they are known and unconstrained."
+    if parts and parts[0][3] is not None and constraint is None:
+        return windows_mva_moments([p[2] for p in parts], np.array([p[3][0] for p in parts]),
+                                   np.array([p[3][1] for p in parts]), frame)
+    return [window_mva(X, frame, constraint) if mom is None else window_mva_moments(X, *mom, frame, constraint)
+            for a, b, X, mom in parts]
+
 # %% ../nbs/04b_normals.ipynb #070c5b50
 BG_SPAN = 2.0     # the τ stretch reaches this many widest-window widths either side of the crossing
 BG_POINTS = 1024  # most samples of the stretch used to measure τ (evenly thinned)
@@ -183,12 +193,10 @@ def nested_scan(t, # (N,) datetime64 sample times
     i, j = _span(t, c, wins, is_sorted)
     t, B = t[i:j], np.asarray(B, float)[i:j]
     ts, ok = seconds_since(t, c), finite_rows(B)
-    rows = []
-    for (a, b), (X, mom) in zip(wins, _windows(ts, B, ok, wins, is_sorted)):   # ≤ 10 windows
-        if len(X) < MIN_SAMPLES: continue
-        r = (window_mva(X, frame, constraint) if mom is None
-             else window_mva_moments(X, *mom, frame, constraint))
-        if np.isfinite(r[1]): rows.append((a, b, len(X)) + r + (X,))   # no λ2 ≠ λ3: no normal here
+    parts = [(a, b, X, mom) for (a, b), (X, mom) in zip(wins, _windows(ts, B, ok, wins, is_sorted))
+             if len(X) >= MIN_SAMPLES]
+    rows = [(a, b, len(X)) + r + (X,) for (a, b, X, _), r in zip(parts, _window_mvas(parts, frame, constraint))
+            if np.isfinite(r[1])]   # no λ2 ≠ λ3: no normal here
     if not rows: raise InputError(f"no window around {c} holds {MIN_SAMPLES} finite samples of B "
                                   "with a minimum-variance direction")
     rows.sort(key=lambda r: r[1] - r[0])
