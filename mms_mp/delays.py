@@ -108,7 +108,7 @@ def _corr_valid(y: np.ndarray, # (n,) series
     return _corr_spec(np.fft.rfft(y, nf), np.fft.rfft(k, nf), nf, len(y) - len(k) + 1)
 
 def _corr_len(ny: int, nk: int) -> int:
-    "FFT length of `_corr_valid`, ny series and nk kernel samples: a 2·3·5-smooth length ≥ ny + nk − 1."
+    "FFT length of `_corr_valid` (ny series, nk kernel samples): 2·3·5-smooth, ≥ ny + nk − 1."
     return fft_len(ny + nk - 1)   # on average ≈ 1.5× faster than the next power of 2
 
 def _corr_spec(fy, fk, # rfft(y, nf), rfft(k, nf): spectra a caller may reuse
@@ -284,12 +284,13 @@ def _cadences(ser: dict, # probe → (t datetime64[ns], y)
 
 def prepared_series(series_by_probe: dict, # probe → (t, y) or 1-D DataArray, as for `group_delays`
                    ) -> dict: # probe → (t, y clean, native cadence s, [notes on repaired times])
-    "Each probe's series checked and cleaned once, with its cadence: `group_delays` of many groups reuses it."
+    "Each probe's series checked and cleaned once, with its cadence, for `group_delays` of many groups."
     out = {}
     for p, v in series_by_probe.items():   # a loop over ≤ 4 probes
         notes = []
         t, y = _series(v, p, notes)
-        cad = float(np.median(np.diff(t.view(np.int64)))) / 1e9 if len(t) > 1 else np.inf   # exact ns steps
+        steps = np.diff(t.view(np.int64))   # exact ns steps
+        cad = float(np.median(steps)) / 1e9 if len(t) > 1 else np.inf
         out[p] = (t, y, cad, notes)
     return out
 

@@ -433,8 +433,8 @@ def _dphi_rows(lam: np.ndarray, # (K,3) eigenvalues λ1 ≥ λ2 ≥ λ3 of K win
     L = np.ldexp(lam, -np.where(ok, np.frexp(np.where(ok, top, 1.0))[1], 0)[:, None])
     l3 = L[:, 2]
     with np.errstate(divide="ignore", invalid="ignore"):
-        return {(i, j): np.degrees(np.sqrt(l3 / (m - 1) * (L[:, i] + L[:, j] - l3) / (L[:, i] - L[:, j]) ** 2))
-                for i, j in ((0, 1), (0, 2), (1, 2))}
+        dphi = lambda i, j: np.sqrt(l3 / (m - 1) * (L[:, i] + L[:, j] - l3) / (L[:, i] - L[:, j]) ** 2)
+        return {(i, j): np.degrees(dphi(i, j)) for i, j in ((0, 1), (0, 2), (1, 2))}
 
 # %% ../nbs/04_minvar.ipynb #6be8f653
 def _is_seconds(t) -> bool: return isinstance(t, (int, float, np.floating, np.integer))

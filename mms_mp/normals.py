@@ -130,8 +130,8 @@ def _window_mvas(parts: list, # [(a, b, rows, (mean, variance matrix) or None)] 
     if parts and parts[0][3] is not None and constraint is None:
         return windows_mva_moments([p[2] for p in parts], np.array([p[3][0] for p in parts]),
                                    np.array([p[3][1] for p in parts]), frame)
-    return [window_mva(X, frame, constraint) if mom is None else window_mva_moments(X, *mom, frame, constraint)
-            for a, b, X, mom in parts]
+    return [window_mva(X, frame, constraint) if mom is None
+            else window_mva_moments(X, *mom, frame, constraint) for a, b, X, mom in parts]
 
 # %% ../nbs/04b_normals.ipynb #070c5b50
 BG_SPAN = 2.0     # the τ stretch reaches this many widest-window widths either side of the crossing
@@ -195,7 +195,8 @@ def nested_scan(t, # (N,) datetime64 sample times
     ts, ok = seconds_since(t, c), finite_rows(B)
     parts = [(a, b, X, mom) for (a, b), (X, mom) in zip(wins, _windows(ts, B, ok, wins, is_sorted))
              if len(X) >= MIN_SAMPLES]
-    rows = [(a, b, len(X)) + r + (X,) for (a, b, X, _), r in zip(parts, _window_mvas(parts, frame, constraint))
+    mvas = _window_mvas(parts, frame, constraint)
+    rows = [(a, b, len(X)) + r + (X,) for (a, b, X, _), r in zip(parts, mvas)
             if np.isfinite(r[1])]   # no λ2 ≠ λ3: no normal here
     if not rows: raise InputError(f"no window around {c} holds {MIN_SAMPLES} finite samples of B "
                                   "with a minimum-variance direction")
@@ -226,7 +227,7 @@ def plateau(scan: NestedScan, # nested-window MVA of one crossing
     return best
 
 def _run_spreads(N: np.ndarray, # (K,3) unit vectors
-                ) -> np.ndarray: # (K, K+1): [i, j] largest angle of N[i:j] from their mean, deg (NaN: j ≤ i)
+                ) -> np.ndarray: # (K, K+1): [i, j] largest angle of N[i:j] from their mean, deg
     "`_spread(N[i:j]).max()` of every run of consecutive vectors at once, from prefix sums."
     K = len(N)
     P = np.vstack([np.zeros(3), np.cumsum(N, axis=0)])
