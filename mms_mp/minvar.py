@@ -13,9 +13,9 @@ from .core import (InputError, GeometryError, as_datetime64, check_count, check_
                          seconds_since)
 
 # %% auto #0
-__all__ = ['MIN_SAMPLES', 'MAX_WINDOWS', 'finite_rows', 'mean_rows', 'MVAResult', 'no_min_variance', 'mva', 'MVABootstrap',
-           'mva_bootstrap', 'fft_len', 'autocorr_time', 'correlated_sigma', 'x1_cone_deg', 'window_mva',
-           'nested_windows', 'sliding_windows', 'MVAScan', 'mva_scan']
+__all__ = ['MIN_SAMPLES', 'DIRECT_LAGS', 'MAX_WINDOWS', 'finite_rows', 'mean_rows', 'MVAResult', 'no_min_variance', 'mva',
+           'MVABootstrap', 'mva_bootstrap', 'fft_len', 'autocorr_time', 'correlated_sigma', 'x1_cone_deg', 'window_mva',
+           'window_mva_moments', 'windows_mva_moments', 'nested_windows', 'sliding_windows', 'MVAScan', 'mva_scan']
 
 # %% ../nbs/04_minvar.ipynb #f1a7e0b3
 def finite_rows(X: np.ndarray, # (N,3) vectors, any units
@@ -189,6 +189,14 @@ def _mva_rows(X: np.ndarray, # (m,3) finite field rows, nT, already checked
     Bm = mean_rows(X)
     D = X - Bm
     Mv = np.einsum("ki,kj->ij", D, D) / m   # no BLAS call: its threads stall on a busy machine
+    return _mva_of(Mv, Bm, X, n_nan, constraint, frame, allow_degenerate)
+
+def _mva_of(Mv: np.ndarray, # (3,3) variance matrix of the rows X, nT²
+            Bm: np.ndarray, # (3,) their mean, nT
+            X: np.ndarray, # (m,3) the finite rows themselves, nT (for m and the messages)
+            n_nan: int, constraint, frame, allow_degenerate) -> MVAResult:
+    "MVA from the moments of rows X (the body of `_mva_rows` once Mv and ⟨B⟩ are known)."
+    m = len(X)
     if not np.isfinite(Mv).all():
         raise InputError(f"the variance matrix of B overflows (|B| up to {np.abs(X).max():.3g}): "
                          "B is not a field in nT; check its units and fill values")
@@ -306,19 +314,39 @@ def fft_len(m: int, # smallest length wanted
     return best
 
 # %% ../nbs/04_minvar.ipynb #ce45ddae
+DIRECT_LAGS = 32  # lags taken by dot products before the FFT takes over (most B·n̂ stop within 3)
+
+def _rho_direct(x: np.ndarray, # (N,) mean-removed series, not all zero
+                lags: int, # most lags to take
+               ) -> np.ndarray: # ρ_1, ρ_2, … up to the first ρ ≤ 0 or `lags` of them
+    "The first autocorrelations by dot products, O(N) each: cheaper than an FFT for a few lags."
+    dot = lambda a, b: float(np.einsum("i,i->", a, b))   # no BLAS: its threads stall on a busy machine
+    ac0, rho = dot(x, x), []
+    for k in range(1, lags + 1):   # a loop over lags, never over samples
+        rho.append(dot(x[:-k], x[k:]) / ac0)
+        if rho[-1] <= 0: break
+    return np.array(rho)
+
+def _rho_fft(x: np.ndarray, # (N,) mean-removed series, not all zero
+            ) -> np.ndarray: # (N−1,) ρ_1 … ρ_(N−1)
+    "All autocorrelations by FFT, O(N log N)."
+    n = len(x)
+    m = fft_len(2 * n)   # zero padding ≥ 2n − 1: the linear (not circular) autocorrelation
+    f = np.fft.rfft(x, m)
+    ac = np.fft.irfft(f * np.conj(f), m)[:n]
+    return ac[1:] / ac[0]
+
 def autocorr_time(x: np.ndarray, # (N,) a series on a uniform time grid, any units (NaN not allowed)
                  ) -> float: # integrated autocorrelation time τ, in samples (≥ 1)
-    "τ = 1 + 2 Σ ρ_k over the initial run of positive autocorrelations (FFT, O(N log N))."
+    "τ = 1 + 2 Σ ρ_k over the initial run of positive autocorrelations (O(N log N) at most)."
     x = np.asarray(x, float)
     if x.ndim != 1 or not x.size:
         raise InputError(f"autocorr_time needs a 1-D series with samples, got shape {x.shape}")
     x = x - np.mean(x)
     n = len(x)
     if n < 3 or not np.any(x): return 1.0
-    m = fft_len(2 * n)   # zero padding ≥ 2n − 1: the linear (not circular) autocorrelation
-    f = np.fft.rfft(x, m)
-    ac = np.fft.irfft(f * np.conj(f), m)[:n]
-    rho = ac[1:] / ac[0]
+    rho = _rho_direct(x, min(DIRECT_LAGS, n - 1))
+    if rho[-1] > 0 and len(rho) < n - 1: rho = _rho_fft(x)   # a long positive run: all lags at once
     k = int(np.argmax(rho <= 0))   # the first ρ ≤ 0 (argmax of a bool stops there)
     k = k if rho[k] <= 0 else n - 1
     return float(max(1.0, 1 + 2 * rho[:k].sum()))
@@ -361,6 +389,51 @@ def window_mva(B: np.ndarray, # (n,3) field inside one window, nT, `frame`, no N
          else mva(B, frame=frame, constraint=constraint, allow_degenerate=True))
     if r.degenerate: return r, np.nan, np.nan
     return (r, *_sigma_of_rows(X, r)) if ok else (r, *correlated_sigma(B, r))   # ok: X is what MVA used
+
+def window_mva_moments(X: np.ndarray, # (m,3) finite rows of one window, nT, `frame` (not checked)
+                       Bm: np.ndarray, # (3,) their mean, nT
+                       Mv: np.ndarray, # (3,3) their variance matrix, nT²
+                       frame: str, # frame of X
+                       constraint: str | None = None, # None or "<Bn>=0"
+                      ) -> tuple: # (MVAResult, n_eff, σ cone with n_eff samples, deg), as `window_mva`
+    "`window_mva` of rows whose moments are already known (e.g. summed once over nested windows)."
+    if constraint not in (None, "<Bn>=0"):
+        raise InputError(f"constraint must be None or '<Bn>=0', got {constraint!r}")
+    r = _mva_of(Mv, Bm, X, 0, constraint, check_frame(frame, frame, "B"), True)
+    return (r, np.nan, np.nan) if r.degenerate else (r, *_sigma_of_rows(X, r))
+
+def windows_mva_moments(Xs: list, # K (m_k,3) finite rows of each window, nT, `frame` (not checked)
+                        Bm: np.ndarray, # (K,3) their means, nT
+                        Mv: np.ndarray, # (K,3,3) their variance matrices, nT²
+                        frame: str, # frame of the rows
+                       ) -> list: # K (MVAResult, n_eff, σ deg), as `window_mva_moments` (unconstrained)
+    "`window_mva_moments` of K windows at once: one stacked eigendecomposition, the errors as arrays."
+    if not (len(Xs) and np.isfinite(Mv).all()):   # an overflow: each window says so as it would alone
+        return [window_mva_moments(X, b, M, frame) for X, b, M in zip(Xs, Bm, Mv)]
+    frame, m = check_frame(frame, frame, "B"), np.array([len(X) for X in Xs])
+    w, v = np.linalg.eigh(Mv)
+    lam, x1, x3 = np.clip(w[:, ::-1], 0, None), v[:, :, 2], v[:, :, 0]
+    x3, x1 = np.where(x3[:, :1] >= 0, x3, -x3), np.where(x1[:, 2:] >= 0, x1, -x1)   # `_orient`
+    R = np.stack([x1, np.cross(x3, x1), x3], axis=1)
+    d = _dphi_rows(lam, m)
+    Bx = np.einsum("kij,kj->ki", R, Bm)
+    sbn = np.sqrt(lam[:, 2] / (m - 1) + np.nansum([(np.radians(d[1, 2]) * Bx[:, 1]) ** 2,
+                                                   (np.radians(d[0, 2]) * Bx[:, 0]) ** 2], axis=0))
+    rs = [MVAResult(lam[k], R[k], frame, int(m[k]), 0, Bm[k], float(d[0, 1][k]), float(d[0, 2][k]),
+                    float(d[1, 2][k]), float(Bx[k, 2]), float(sbn[k])) for k in range(len(Xs))]
+    return [(r, np.nan, np.nan) if r.degenerate else (r, *_sigma_of_rows(X, r)) for r, X in zip(rs, Xs)]
+
+def _dphi_rows(lam: np.ndarray, # (K,3) eigenvalues λ1 ≥ λ2 ≥ λ3 of K windows, nT²
+               m: np.ndarray, # (K,) samples of each
+              ) -> dict: # {(i, j): (K,) Δφ_ij, deg}
+    "`_dphi` (in deg) of K windows at once, with the same power-of-2 scaling."
+    top = lam.max(axis=1)
+    ok = (0 < top) & (top < np.inf)
+    L = np.ldexp(lam, -np.where(ok, np.frexp(np.where(ok, top, 1.0))[1], 0)[:, None])
+    l3 = L[:, 2]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        dphi = lambda i, j: np.sqrt(l3 / (m - 1) * (L[:, i] + L[:, j] - l3) / (L[:, i] - L[:, j]) ** 2)
+        return {(i, j): np.degrees(dphi(i, j)) for i, j in ((0, 1), (0, 2), (1, 2))}
 
 # %% ../nbs/04_minvar.ipynb #6be8f653
 def _is_seconds(t) -> bool: return isinstance(t, (int, float, np.floating, np.integer))

@@ -5,13 +5,14 @@
 # %% ../nbs/04b_normals.ipynb #a8ed695b
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 from .core import (InputError, as_datetime64, check_frame, check_sigma, clean_times, datetime_tags,
                          from_seconds, iso_ms, seconds_since, triad_problem)
-from .minvar import MIN_SAMPLES, autocorr_time, finite_rows, window_mva, x1_cone_deg
+from .minvar import (MIN_SAMPLES, autocorr_time, finite_rows, mean_rows, mva, window_mva,
+                     window_mva_moments, windows_mva_moments, x1_cone_deg)
 
 # %% auto #0
 __all__ = ['BG_SPAN', 'BG_POINTS', 'NestedScan', 'nested_scan', 'plateau', 'CrossingNormal', 'orient_triad', 'plateau_normal',
@@ -32,6 +33,8 @@ class NestedScan:
     n_eff: np.ndarray  # (K,) independent samples, n/τ (τ: the window's or the stretch's, the longer)
     frame: str  # frame of `normals`
     sigma_own_deg: np.ndarray | None = None  # (K,) σ with each window's own τ: ranks the windows
+    # (K,) each window's rows when its MVA came from sums shared by the windows (`_nested_moments`)
+    rows: list | None = field(default=None, repr=False, compare=False)   # `_exact_row` redoes one
     @property
     def ratio23(self) -> np.ndarray:
         "λ2/λ3 of every window (inf where λ3 = 0: a noise-free minimum-variance direction)."
@@ -77,6 +80,58 @@ def _span(t: np.ndarray, # (N,) datetime64[ns] sample times
     pad = np.timedelta64(1, "us")   # windows are compared in float s later: the pad keeps every edge sample
     i = np.searchsorted(t, from_seconds(a, c) - pad)
     return int(i), int(np.searchsorted(t, from_seconds(b, c) + pad, "right"))
+
+# %% ../nbs/04b_normals.ipynb #08465173
+def _merged(acc: tuple, # (rows, mean (3,), Σ of outer products about the mean (3,3)) so far
+            Y: np.ndarray, # (r,3) more rows
+           ) -> tuple: # the same for all the rows
+    "Add rows to running moments, each part about its own mean (Chan et al. 1979): no cancellation."
+    if not len(Y): return acc
+    n, mu, M2 = acc
+    r, my = len(Y), mean_rows(Y)
+    D = Y - my
+    M2y = np.einsum("ki,kj->ij", D, D)   # no BLAS call: its threads stall on a busy machine
+    if not n: return r, my, M2y
+    d = my - mu
+    return n + r, mu + d * (r / (n + r)), M2 + M2y + np.outer(d, d) * (n * r / (n + r))
+
+def _nested_moments(X: np.ndarray, # (m,3) finite rows, nT, in time order
+                    ij: np.ndarray, # (K,2) row ranges [i, j) of X, each inside the next
+                   ) -> list: # K (mean (3,), variance matrix (3,3)); NaN for an empty range
+    "Means and variance matrices of nested row ranges: each ring of rows is summed once, O(m)."
+    i = j = int(ij[0, 0])   # the rows summed so far: none
+    acc, out = (0, np.zeros(3), np.zeros((3, 3))), []
+    for a, b in ij:   # a loop over windows (≤ 10), never over samples
+        acc = _merged(_merged(acc, X[a:i]), X[j:b])
+        i, j = a, b
+        nan = (np.full(3, np.nan), np.full((3, 3), np.nan))
+        out.append((acc[1], acc[2] / acc[0]) if acc[0] else nan)
+    return out
+
+def _windows(ts: np.ndarray, # (N,) sample times, s from the crossing
+             B: np.ndarray, # (N,3) field, nT (float)
+             ok: np.ndarray, # (N,) rows of B that are finite
+             wins: np.ndarray, # (K,2) nested windows (all about the crossing), s
+             is_sorted: bool | None, # ts known to be non-decreasing
+            ) -> list: # K (finite rows, (mean, variance matrix) or None)
+    "Each window's finite rows and, on sorted times, their moments (`_nested_moments`)."
+    if not is_sorted: return [(_window_rows(ts, B, ok, a, b, False), None) for a, b in wins]
+    if not ok.all(): ts, B = ts[ok], B.compress(ok, axis=0)
+    ij = np.column_stack([np.searchsorted(ts, wins[:, 0], "left"),
+                          np.searchsorted(ts, wins[:, 1], "right")])
+    k = np.argsort(wins[:, 1] - wins[:, 0], kind="stable")   # innermost first
+    mom = dict(zip(k, _nested_moments(B, ij[k]))) if len(wins) else {}
+    return [(B[i:j], mom[n]) for n, (i, j) in enumerate(ij)]
+
+def _window_mvas(parts: list, # [(a, b, rows, (mean, variance matrix) or None)] of the windows
+                 frame: str, constraint: str | None,
+                ) -> list: # [(MVAResult, n_eff, σ deg)] per window (`window_mva`)
+    "Each window's MVA: from its moments, all windows at once when they are known and unconstrained."
+    if parts and parts[0][3] is not None and constraint is None:
+        return windows_mva_moments([p[2] for p in parts], np.array([p[3][0] for p in parts]),
+                                   np.array([p[3][1] for p in parts]), frame)
+    return [window_mva(X, frame, constraint) if mom is None
+            else window_mva_moments(X, *mom, frame, constraint) for a, b, X, mom in parts]
 
 # %% ../nbs/04b_normals.ipynb #070c5b50
 BG_SPAN = 2.0     # the τ stretch reaches this many widest-window widths either side of the crossing
@@ -138,12 +193,11 @@ def nested_scan(t, # (N,) datetime64 sample times
     i, j = _span(t, c, wins, is_sorted)
     t, B = t[i:j], np.asarray(B, float)[i:j]
     ts, ok = seconds_since(t, c), finite_rows(B)
-    rows = []
-    for a, b in wins:   # a loop over windows (≤ 10), never over samples
-        X = _window_rows(ts, B, ok, a, b, is_sorted)
-        if len(X) < MIN_SAMPLES: continue
-        r = window_mva(X, frame, constraint)
-        if np.isfinite(r[1]): rows.append((a, b, len(X)) + r)   # no λ2 ≠ λ3: no normal here
+    parts = [(a, b, X, mom) for (a, b), (X, mom) in zip(wins, _windows(ts, B, ok, wins, is_sorted))
+             if len(X) >= MIN_SAMPLES]
+    mvas = _window_mvas(parts, frame, constraint)
+    rows = [(a, b, len(X)) + r + (X,) for (a, b, X, _), r in zip(parts, mvas)
+            if np.isfinite(r[1])]   # no λ2 ≠ λ3: no normal here
     if not rows: raise InputError(f"no window around {c} holds {MIN_SAMPLES} finite samples of B "
                                   "with a minimum-variance direction")
     rows.sort(key=lambda r: r[1] - r[0])
@@ -155,7 +209,8 @@ def nested_scan(t, # (N,) datetime64 sample times
     own = sig
     if tb is not None: n_eff, sig = _slower(tb(N), n, n_eff, sig, s_ss)
     return NestedScan(c, col(lambda r: r[:2]), N, col(lambda r: r[3].vectors[0]), col(lambda r: r[3].eigenvalues),
-                      s_ss, sig, n, n_eff, check_frame(frame, frame), own)
+                      s_ss, sig, n, n_eff, check_frame(frame, frame), own,
+                      [r[6] for r in rows] if is_sorted else None)   # sorted: moments from shared sums
 
 # %% ../nbs/04b_normals.ipynb #12c55cd3
 def plateau(scan: NestedScan, # nested-window MVA of one crossing
@@ -164,11 +219,26 @@ def plateau(scan: NestedScan, # nested-window MVA of one crossing
            ) -> np.ndarray: # indices of the longest stable run (empty if no window qualifies)
     "Longest run of consecutive windows, λ2/λ3 ≥ ratio_min, normals within plateau_deg of their mean."
     good, best = scan.ratio23 >= ratio_min, np.array([], int)
+    spread = _run_spreads(scan.normals)   # every run's at once
     for i in np.flatnonzero(good):   # O(K²) over ≤ 10 windows
         for j in range(i + 1, len(good) + 1):
-            if not good[j - 1] or _spread(scan.normals[i:j]).max() > plateau_deg: break
+            if not good[j - 1] or spread[i, j] > plateau_deg: break
             if j - i > len(best): best = np.arange(i, j)
     return best
+
+def _run_spreads(N: np.ndarray, # (K,3) unit vectors
+                ) -> np.ndarray: # (K, K+1): [i, j] largest angle of N[i:j] from their mean, deg
+    "`_spread(N[i:j]).max()` of every run of consecutive vectors at once, from prefix sums."
+    K = len(N)
+    P = np.vstack([np.zeros(3), np.cumsum(N, axis=0)])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        M = (P[None, :] - P[:K, None])   # (K, K+1, 3): sums of N[i:j], directions of their means
+        M = M / np.linalg.norm(M, axis=2, keepdims=True)
+        c = N[:, [1, 2, 0]] * M[:, :, None, [2, 0, 1]] - N[:, [2, 0, 1]] * M[:, :, None, [1, 2, 0]]
+        A = np.degrees(np.arctan2(np.linalg.norm(c, axis=3), np.einsum("kd,ijd->ijk", N, M)))
+    i, j, k = np.ogrid[:K, :K + 1, :K]
+    A = np.where((i <= k) & (k < j), A, -np.inf).max(axis=2)   # the vectors of the run only
+    return np.where(j[..., 0] > i[..., 0], A, np.nan)
 
 def _angles_from(N: np.ndarray, # (K,3) unit vectors
                  m: np.ndarray, # (3,) a unit vector
@@ -239,6 +309,18 @@ def _sigma_L(scan: NestedScan, # nested-window MVA of one crossing
     win = np.sqrt(np.sum(_angles_from(Ls, L) ** 2) / max(len(run) - 1, 1))
     return float(np.hypot(rand, win))
 
+def _exact_row(scan: NestedScan, # nested-window MVA of one crossing
+               k: int, # the window a normal is taken from
+               constraint: str | None, # the constraint the scan used
+              ) -> NestedScan: # the same scan, window k's vectors and eigenvalues from its own rows
+    "Window k redone by `window_mva` on its own rows: its normal without the shared sums' rounding."
+    if scan.rows is None: return scan
+    r = mva(scan.rows[k], frame=scan.frame, constraint=constraint, allow_degenerate=True)   # no σ needed
+    N, X1, lam = scan.normals.copy(), scan.max_var.copy(), scan.eigenvalues.copy()
+    N[k] = r.normal if r.normal @ scan.normals[k] >= 0 else -r.normal   # the scan's sign
+    X1[k], lam[k] = r.vectors[0], r.eigenvalues
+    return replace(scan, normals=N, max_var=X1, eigenvalues=lam)
+
 def _ranking(scan: NestedScan) -> np.ndarray:
     "(K,) σ that ranks a scan's windows: each window's own-τ σ (else the reported σ)."
     return scan.sigma_deg if scan.sigma_own_deg is None else scan.sigma_own_deg
@@ -250,6 +332,7 @@ def plateau_normal(scan: NestedScan, # nested-window MVA of one crossing
                   ) -> CrossingNormal: # the plateau's best-determined normal with σ_random ⊕ σ_window
     "The crossing normal from a stable plateau: its smallest-σ window, and the plateau's spread about it."
     k = run[np.nanargmin(_ranking(scan)[run])]
+    scan = _exact_row(scan, k, constraint)
     L, M, N, c = orient_triad(scan.normals[k], scan.max_var[k], R_ref)
     sw = float(np.sqrt(np.sum(_angles_from(scan.normals[run], scan.normals[k]) ** 2) / max(len(run) - 1, 1)))
     sr = float(scan.sigma_deg[k])
@@ -298,15 +381,18 @@ def _jump_over_slope(ts: np.ndarray, # (N,) sample times, s from the crossing (s
     "One step of the layer's own time scale, from a trial duration D."
     r1 = min(3 * D, hi)
     l0 = max(-3 * D, lo)
-    a = y[(ts >= l0) & (ts <= max(-1.5 * D, l0 / 2))]
-    b = y[(ts >= min(1.5 * D, r1 / 2)) & (ts <= r1)]
+    within = lambda a, b: slice(int(np.searchsorted(ts, a, "left")), int(np.searchsorted(ts, b, "right")))
+    a = y[within(l0, max(-1.5 * D, l0 / 2))]
+    b = y[within(min(1.5 * D, r1 / 2), r1)]
     if a.size < 3 or b.size < 3: return np.nan
     dt = float(np.median(np.diff(ts)))
     if not dt > 0: return np.nan   # repeated time tags (crossing_normal removes them first)
     k = max(1, round(D / 10 / dt))
     if len(ts) <= 2 * k: return np.nan
-    s = np.abs(y[2 * k:] - y[:-2 * k]) / (ts[2 * k:] - ts[:-2 * k])
-    s = s[np.abs(ts[k:-k]) <= max(D / 2, k * dt)]
+    c = within(-max(D / 2, k * dt), max(D / 2, k * dt))   # the centre: slopes only there
+    i = max(c.start, k)   # sorted ts: a ≤ ts ≤ b is one slice (`within`), as the masks were
+    j = max(min(c.stop, len(ts) - k), i)
+    s = np.abs(y[i + k:j + k] - y[i - k:j - k]) / (ts[i + k:j + k] - ts[i - k:j - k])
     top = s.max() if s.size else 0.0
     return abs(np.median(b) - np.median(a)) / top if top > 0 else np.nan
 

@@ -11,7 +11,7 @@ from dataclasses import replace
 import numpy as np
 
 from .core import MMSMPError, InputError, NoDataError, GeometryError, iso_ms, check_frame, gse_gsm_angle
-from .delays import group_delays
+from .delays import group_delays, prepared_series
 from .multispacecraft import timing_normal, positions_at
 from .crossings import retime_edges
 from .thickness import layer_thicknesses, with_edge_definition
@@ -114,8 +114,13 @@ def xcorr_check(res: AnalysisResult, # the analysis, after `detect`
         if key[p] not in cache:
             t, b = _xy(res.event[p]["B_gse"])
             cache[key[p]] = (t, np.einsum("ij,j->i", b[:, :3], L[p]))
+            try: cache[key[p], "prepared"] = prepared_series({p: cache[key[p]]})[p]   # cleaned once
+            except MMSMPError as e: cache[key[p], "prepared"] = e
     B_L = {p: cache[key[p]] for p in g.crossings}
-    try: gd = group_delays(g, B_L, r, frame=g.frame)
+    prep = {p: cache[key[p], "prepared"] for p in g.crossings}
+    bad = [e for e in prep.values() if isinstance(e, MMSMPError)]   # a series that cannot be used
+    if bad: return {"reason": str(bad[0])}
+    try: gd = group_delays(g, B_L, r, frame=g.frame, prepared=prep)
     except MMSMPError as e: return {"reason": str(e)}
     return {"delays_s": gd.delays.delays_s, "sigma_s": gd.sigma_t_s, "peak_corr": gd.delays.peak_corr,
             "flags": list(gd.delays.flags)}

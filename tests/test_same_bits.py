@@ -1,6 +1,7 @@
 """Speed-ups that must give the same bits as the numpy calls they replace (results may not move at all).
 
 Each helper here is checked against the plain numpy expression on data where summation order matters.
+A few speed-ups that only round differently are held to rtol 1e-12 instead; their tests say so.
 """
 import numpy as np
 import pytest
@@ -50,13 +51,23 @@ def _tau_by_flatnonzero(x):
 
 
 def test_autocorr_time_stops_at_the_first_non_positive_rho():
+    """τ by dot products for the first lags (FFT beyond DIRECT_LAGS) agrees with the all-FFT τ to rtol 1e-12.
+
+    Not to the bit since the direct lags were added: a dot product and an FFT round differently.
+    """
+    from mms_mp.minvar import DIRECT_LAGS
     rng = np.random.default_rng(0)
-    series = (np.cos(np.arange(400) * 0.05),           # ρ crosses 0 after ≈ 31 lags
+    series = (np.cos(np.arange(400) * 0.05),           # ρ crosses 0 after ≈ 31 lags: direct
+              np.cos(np.arange(400) * 0.045),          # ≈ 35 lags: past DIRECT_LAGS, the FFT
               np.arange(50.0) ** 3,                     # ρ > 0 almost to the end
+              np.arange(20.0) ** 2,                     # short: ρ crosses 0 after 7 lags
               np.r_[1.0, -1.0, 1.0, -1.0],              # ρ_1 < 0 at once
+              np.r_[1.0, 2.0, 4.0],                     # three samples
+              rng.standard_normal(3000),                # white: a lag or two
               rng.standard_normal(3000).cumsum())
     for y in series:
-        assert autocorr_time(y) == _tau_by_flatnonzero(y)
+        assert autocorr_time(y) == pytest.approx(_tau_by_flatnonzero(y), rel=1e-12, abs=0)
+    assert DIRECT_LAGS < 35
 
 
 def test_banded_cholesky_is_scipys_to_the_bit_with_its_errors():
@@ -189,3 +200,166 @@ def test_mva_bootstrap_filters_the_finite_rows_once(monkeypatch):
     monkeypatch.setattr(mv, "_vectors", lambda *a, **k: calls.append(1) or real(*a, **k))
     bs = mv.mva_bootstrap(B, n_boot=40, seed=2)
     assert len(calls) == 1 and (bs.base.n_samples, bs.base.n_nan) == (376, 24)
+
+
+def test_nested_window_moments_agree_with_each_window_alone():
+    """Moments summed once over nested windows (`normals._nested_moments`) agree with each window's own mean
+    and variance matrix to 1e-12 of the largest |B| (mean) or |M| (variance matrix) in the window: not
+    to the bit, as the windows share their sums."""
+    from mms_mp.normals import _nested_moments
+    rng = np.random.default_rng(6)
+    X = rng.normal(0, 0.01, (20000, 3)) + 1e4 * np.tanh(np.linspace(-8, 8, 20000))[:, None] * [1, -0.5, 0.2]
+    ij = np.array([[9990, 10010], [9000, 11000], [9000, 15000], [3000, 15000], [0, 20000]])
+    for (a, b), (mu, Mv) in zip(ij, _nested_moments(X, ij)):
+        D = X[a:b] - X[a:b].mean(axis=0)
+        np.testing.assert_allclose(mu, X[a:b].mean(axis=0), rtol=0, atol=1e-12 * np.abs(X[a:b]).max())
+        np.testing.assert_allclose(Mv, D.T @ D / (b - a), rtol=1e-12, atol=1e-12 * np.abs(Mv).max())
+    mu, Mv = _nested_moments(X, np.array([[5, 5], [0, 20000]]))[0]   # an empty window: NaN
+    assert np.isnan(mu).all() and np.isnan(Mv).all()
+
+
+def test_the_reported_normal_is_window_mva_of_its_window_to_the_bit():
+    "The normal, L and eigenvalues reported are `window_mva` of the chosen window's own rows, bit for bit."
+    from mms_mp.minvar import _harris_sheet, window_mva
+    from mms_mp.normals import (_ranking, _window_rows, nested_scan, plateau, plateau_normal)
+    from mms_mp.core import seconds_since
+    n_true = np.array([0.8, 0.5, 0.33]) / np.linalg.norm([0.8, 0.5, 0.33])
+    B = _harris_sheet(n_true, [0, 0, 1.0], n=12000, noise=0.5, seed=2)[0]
+    B[::97] = np.nan
+    t = np.datetime64("2019-01-27T12:30", "ns") + np.arange(12000) * np.timedelta64(7812500, "ns")
+    c = t[6000]
+    scan = nested_scan(t, B, c, 20.0)
+    run = plateau(scan)
+    cn = plateau_normal(scan, run, np.eye(3)[[2, 1, 0]] * [[1], [-1], [1]])
+    k = run[np.nanargmin(_ranking(scan)[run])]
+    X = _window_rows(seconds_since(t, c), B, np.isfinite(B).all(axis=1), *scan.windows[k], True)
+    r = window_mva(X, "GSE")[0]
+    assert len(run) >= 3 and len(X) == scan.n[k]
+    assert np.abs(cn.n_hat).tobytes() == np.abs(r.normal).tobytes()
+    assert np.asarray(cn.eigenvalues).tobytes() == r.eigenvalues.tobytes()
+    L = r.vectors[0] - (r.vectors[0] @ cn.n_hat) * cn.n_hat
+    np.testing.assert_allclose(np.abs(cn.L), np.abs(L / np.linalg.norm(L)), rtol=0, atol=1e-15)
+
+
+def test_group_delays_on_prepared_series_agree_with_the_per_group_ones():
+    """Series cleaned once with an exact-ns cadence (`prepared_series`) give the per-group delays to rtol 1e-12
+    (the cadence from ns steps, not from s since the group's time, may round differently); repairs are noted."""
+    from types import SimpleNamespace
+    from mms_mp.core import from_seconds
+    from mms_mp.delays import group_delays, prepared_series
+    t0, rng = np.datetime64("2019-01-27T12:30", "ns"), np.random.default_rng(9)
+    s = np.arange(-60, 60, 1 / 128)
+    dt = {"1": 0.0, "2": 1.3, "3": -0.8}
+    ser = {p: (from_seconds(s, t0), 20 * np.tanh((s - d) / 2) + rng.normal(0, 0.3, s.size)) for p, d in dt.items()}
+    ser["3"] = (np.r_[ser["3"][0][:5], ser["3"][0][4:]], np.r_[ser["3"][1][:5], ser["3"][1][4:]])  # a repeated tag
+    cr = {p: SimpleNamespace(time=from_seconds(d, t0), layer_start=from_seconds(d - 3, t0),
+                             layer_end=from_seconds(d + 3, t0)) for p, d in dt.items()}
+    rp = {p: (from_seconds(np.array([-300.0, 300.0]), t0), np.tile([7e4, 1e3 * k, 0], (2, 1)))
+          for k, p in enumerate(dt)}
+    a, b = group_delays(cr, ser, rp), group_delays(cr, ser, rp, prepared=prepared_series(ser))
+    for f in ("delays_s", "sigma_s", "peak_corr"):
+        x, y = getattr(a.delays, f), getattr(b.delays, f)
+        np.testing.assert_allclose([y[p] for p in dt], [x[p] for p in dt], rtol=1e-12, atol=1e-15)
+    assert a.delays.flags == b.delays.flags and any(f.startswith("3: times repaired") for f in b.delays.flags)
+
+
+
+def test_run_spreads_are_each_runs_spread():
+    """Every run's spread from prefix sums (`normals._run_spreads`, what `plateau` compares with plateau_deg)
+    agrees with `_spread(N[i:j]).max()` to rtol 1e-12 (abs 1e-12 deg near 0°): not to the bit, as the runs
+    share their sums."""
+    from mms_mp.normals import _run_spreads, _spread
+    rng = np.random.default_rng(11)
+    for K in (1, 2, 5, 10):
+        for scale in (1e-6, 0.05, 0.5):
+            N = np.array([0.3, -0.2, 0.9]) + rng.normal(0, scale, (K, 3))
+            N /= np.linalg.norm(N, axis=1)[:, None]
+            S = _run_spreads(N)
+            assert S.shape == (K, K + 1) and np.isnan(S[np.tril_indices(K)]).all()
+            for i in range(K):
+                for j in range(i + 1, K + 1):
+                    assert S[i, j] == pytest.approx(_spread(N[i:j]).max(), rel=1e-12, abs=1e-12)
+
+
+@pytest.mark.parametrize("detrend", ["mean", "linear"])
+def test_weighted_xcorr_with_reused_reference_and_smooth_fft_lengths(detrend):
+    """ρ(ℓ) with the reference window's spectra kept across probes (memo) is the same bits as without; with
+    2·3·5-smooth FFT lengths it agrees with power-of-2 lengths (the FFT length before) to rtol 1e-12."""
+    from unittest.mock import patch
+    import mms_mp.delays as dl
+    rng = np.random.default_rng(12)
+    nw, nL = 3001, 1700
+    yr = np.tanh(np.linspace(-3, 3, nw)) + rng.normal(0, 0.05, nw)
+    w = dl._tukey(nw, 0.5)
+    memo = {}
+    for s in range(3):
+        yp = np.tanh(np.linspace(-3, 3, nw + 2 * nL) * (1 + 0.1 * s)) + rng.normal(0, 0.05, nw + 2 * nL)
+        a = dl._weighted_xcorr(yr, yp, nL, w, detrend, memo)
+        assert a.tobytes() == dl._weighted_xcorr(yr, yp, nL, w, detrend).tobytes()
+        with patch.object(dl, "_corr_len", lambda ny, nk: 1 << (ny + nk - 2).bit_length()):
+            b = dl._weighted_xcorr(yr, yp, nL, w, detrend)
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-13)
+    assert dl._corr_len(nw + 2 * nL, nw) == 9600 < 16384
+
+
+def test_the_reference_probe_is_not_correlated_with_itself_and_keeps_its_flags():
+    "The reference's row is (0, 0, 1) without its self-correlation; its edge flag (lags under a sample) stays."
+    from mms_mp.core import from_seconds
+    from mms_mp.delays import crossing_delays
+    t0, rng = np.datetime64("2019-01-27T12:30", "ns"), np.random.default_rng(13)
+    s = np.arange(-30, 30, 1 / 16)
+    ser = {p: (from_seconds(s, t0), np.tanh(s - d) + rng.normal(0, 0.05, s.size)) for p, d in (("1", 0), ("2", 0.3))}
+    d = crossing_delays(ser, t_center=t0, window_s=10.0)
+    assert (d.delays_s["1"], d.sigma_s["1"], d.peak_corr["1"]) == (0.0, 0.0, 1.0) and abs(d.delays_s["2"] - 0.3) < 0.05
+    assert not d.flags
+    short = crossing_delays(ser, t_center=t0, window_s=10.0, max_lag_s=1 / 32)   # nL = 2 < k = 4 grid steps
+    assert [f.split(":")[0] for f in short.flags if "edge" in f] == ["1", "2"]
+
+
+def _jump_over_slope_by_masks(ts, y, D, lo, hi):
+    "normals._jump_over_slope as first written: boolean masks over the whole stretch."
+    r1, l0 = min(3 * D, hi), max(-3 * D, lo)
+    a = y[(ts >= l0) & (ts <= max(-1.5 * D, l0 / 2))]
+    b = y[(ts >= min(1.5 * D, r1 / 2)) & (ts <= r1)]
+    if a.size < 3 or b.size < 3: return np.nan
+    dt = float(np.median(np.diff(ts)))
+    if not dt > 0: return np.nan
+    k = max(1, round(D / 10 / dt))
+    if len(ts) <= 2 * k: return np.nan
+    s = np.abs(y[2 * k:] - y[:-2 * k]) / (ts[2 * k:] - ts[:-2 * k])
+    s = s[np.abs(ts[k:-k]) <= max(D / 2, k * dt)]
+    top = s.max() if s.size else 0.0
+    return abs(np.median(b) - np.median(a)) / top if top > 0 else np.nan
+
+
+def test_jump_over_slope_by_slices_is_the_masked_one_to_the_bit():
+    from mms_mp.normals import _jump_over_slope
+    rng = np.random.default_rng(14)
+    for _ in range(300):
+        n = int(rng.integers(5, 3000))
+        ts = np.sort(rng.uniform(-60, 60, n)) + rng.choice([0.0, 40.0, -70.0])
+        y = 20 * np.tanh(ts / rng.uniform(0.5, 20)) + rng.normal(0, 0.5, n)
+        D = float(rng.choice([rng.uniform(0.01, 1), rng.uniform(1, 40), 200.0]))
+        lo, hi = -float(rng.uniform(0, 100)), float(rng.uniform(0, 100))
+        old, new = _jump_over_slope_by_masks(ts, y, D, lo, hi), _jump_over_slope(ts, y, D, lo, hi)
+        assert (np.isnan(old) and np.isnan(new)) or old == new
+
+
+def test_windows_mva_moments_is_window_mva_moments_of_each_to_the_bit():
+    "K windows at once (one stacked eigh, errors as arrays) give each window's MVA, n_eff and σ bit for bit."
+    from mms_mp.core import InputError
+    from mms_mp.minvar import _harris_sheet, window_mva_moments, windows_mva_moments
+    B = _harris_sheet([0.6, 0.7, 0.3], [0, 0, 1.0], n=6000, noise=0.4, seed=4)[0]
+    Xs = [B[3000 - h:3000 + h] for h in (40, 300, 1200, 3000)] + [np.tile([1.0, 2.0, 3.0], (50, 1))]  # degenerate
+    Xs.append(np.c_[np.arange(60.0), np.zeros(60), np.zeros(60)])   # λ2 = λ3 = 0: degenerate too
+    Bm = np.array([X.mean(axis=0) for X in Xs])
+    Mv = np.array([(X - X.mean(0)).T @ (X - X.mean(0)) / len(X) for X in Xs])
+    for (r, ne, s), X, b, M in zip(windows_mva_moments(Xs, Bm, Mv, "GSE"), Xs, Bm, Mv):
+        r1, ne1, s1 = window_mva_moments(X, b, M, "GSE")
+        assert r.eigenvalues.tobytes() == r1.eigenvalues.tobytes() and r.vectors.tobytes() == r1.vectors.tobytes()
+        d, d1 = [(x.dphi12_deg, x.dphi13_deg, x.dphi23_deg, x.sigma_n_deg) for x in (r, r1)]
+        assert np.array_equal(d, d1, equal_nan=True) and r.degenerate == r1.degenerate
+        assert np.array_equal([ne, s], [ne1, s1], equal_nan=True)
+    assert [r.degenerate for r, _, _ in windows_mva_moments(Xs, Bm, Mv, "GSE")] == [False] * 4 + [True] * 2
+    with pytest.raises(InputError, match="overflows"):
+        windows_mva_moments(Xs[:2], Bm[:2], np.where(np.eye(3) > 0, np.inf, Mv[:2]), "GSE")
