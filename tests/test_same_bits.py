@@ -1,6 +1,8 @@
 """Speed-ups that must give the same bits as the numpy calls they replace (results may not move at all).
 
 Each helper here is checked against the plain numpy expression on data where summation order matters.
+A few speed-ups round differently (their docstrings say so): those are checked against the straightforward
+computation to rtol 1e-12, and no discrete decision (a crossing, a flag, a window) may change.
 """
 import numpy as np
 import pytest
@@ -189,3 +191,49 @@ def test_mva_bootstrap_filters_the_finite_rows_once(monkeypatch):
     monkeypatch.setattr(mv, "_vectors", lambda *a, **k: calls.append(1) or real(*a, **k))
     bs = mv.mva_bootstrap(B, n_boot=40, seed=2)
     assert len(calls) == 1 and (bs.base.n_samples, bs.base.n_nan) == (376, 24)
+
+
+def _layer_series(seed, holes):
+    "B_L-like burst series across one tanh layer (128 Hz, 10 min), with NaN holes if asked."
+    rng = np.random.default_rng(seed)
+    ts = np.arange(76_800) / 128.0 + 0.3
+    y = 20 * np.tanh((ts - 300.0) / 3.0) + 15.0 + 0.5 * rng.normal(size=ts.size)
+    if holes: y[rng.integers(0, ts.size, 2000)] = np.nan
+    return ts, y
+
+
+@pytest.mark.parametrize("holes", [False, True])
+@pytest.mark.parametrize("fit", [False, True])
+def test_time_layer_smooths_lazily_to_the_bit(monkeypatch, holes, fit):
+    """`_time_layer` builds its running means lazily (`_Smoothed`): the layer times and edges are those of the full
+    running mean to the bit; σ (its level-noise floor now fits lines in closed form) agrees to rtol 1e-12."""
+    import mms_mp.crossings as C
+    from mms_mp.boundary import DetectorCfg, running_mean
+    ts, y = _layer_series(4, holes)
+    args = (ts, y, (10.0, 590.0), (298.0, 302.0), 300.0, -5.0, 35.0, DetectorCfg())
+    lazy = C._time_layer(*args, fit=fit)
+    full_mean = type("Full", (C._Smoothed,), {"__new__": lambda cls, y, n, *a: running_mean(y, n)})
+    monkeypatch.setattr(C, "_Smoothed", full_mean)      # (isinstance checks still see the class)
+    monkeypatch.setattr(C, "_line_residuals",
+                        lambda t, w: w - np.polyval(np.polyfit(t - t.mean(), w, 1), t - t.mean()))
+    full = C._time_layer(*args, fit=fit)
+    assert {k: lazy[k] for k in ("t_c", "t_s", "t_e", "a", "b", "flags", "dt")} == \
+           {k: full[k] for k in ("t_c", "t_s", "t_e", "a", "b", "flags", "dt")}
+    np.testing.assert_allclose(lazy["sigma"], full["sigma"], rtol=1e-12, atol=0)
+
+
+def test_level_noise_line_fit_is_polyfits_to_rtol_1e_12():
+    """`_level_noise` fits each plateau's trend in closed form, not with np.polyfit (lstsq): the same noise to
+    rtol 1e-12 (not to the bit: the sums round differently)."""
+    import mms_mp.crossings as C
+    ts, y = _layer_series(9, True)
+    y = y + 0.01 * ts                                  # a drifting level: the line matters
+    wins = ((40.0, 100.0), (200.0, 260.0), (330.0, 390.0), (0.0, 0.01))
+    ref = []
+    for a, b in wins:
+        sel = (ts >= a) & (ts <= b) & np.isfinite(y)
+        if sel.sum() < 3: continue
+        t, w = ts[sel], y[sel]
+        r = w - np.polyval(np.polyfit(t - t.mean(), w, 1), t - t.mean())
+        ref.append(1.4826 * np.median(np.abs(r - np.median(r))))
+    np.testing.assert_allclose(C._level_noise(ts, y, wins), np.sqrt(np.mean(np.square(ref))), rtol=1e-12, atol=0)
