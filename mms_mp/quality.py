@@ -243,15 +243,18 @@ def _local_scale(ad: np.ndarray, # (n,) |increments| of one component, finite
     return 1.4826 / np.sqrt(2) * np.maximum(per[inv.reshape(-1)], med)
 
 # %% ../nbs/06_quality.ipynb #5a7d1e20
-def exact_median(x: np.ndarray, # (n,) values, any order (not changed); NaN and ±inf allowed
+def exact_median(x: np.ndarray, # (n,) values, any order; NaN and ±inf allowed
+                 overwrite_input: bool = False, # partition x in place (x, a writable array, is reordered)
                 ) -> float: # np.median(x), the same float (NaN if x holds NaN or is empty)
-    "np.median of a 1-D array, to the bit, from one partition at the middle rank."
+    """np.median of a 1-D array, to the bit, from one partition at the middle rank. With `overwrite_input` no copy
+    is made; the value is the same, but a median of zero may then carry the sign np.median gives the reordered x."""
     x = np.asarray(x)
     x = x if x.ndim == 1 else x.ravel()
     n = x.size
     if n == 0: return float(np.median(x))         # NaN, with numpy's warning
     h = n // 2
-    p = np.partition(x, h)
+    p = x if overwrite_input else np.partition(x, h)
+    if overwrite_input: p.partition(h)
     m = float(p[h] if n % 2 else np.mean([p[:h].max(), p[h]]))   # p[:h].max(): element h − 1
     if np.isnan(p[h:].max()) or (m == 0 and np.signbit(x[x == 0]).any()):
         return float(np.median(x))   # NaN; or ±0 in x, the sign of a zero np.median's partition picks

@@ -237,3 +237,17 @@ def test_level_noise_line_fit_is_polyfits_to_rtol_1e_12():
         r = w - np.polyval(np.polyfit(t - t.mean(), w, 1), t - t.mean())
         ref.append(1.4826 * np.median(np.abs(r - np.median(r))))
     np.testing.assert_allclose(C._level_noise(ts, y, wins), np.sqrt(np.mean(np.square(ref))), rtol=1e-12, atol=0)
+
+
+def test_make_feature_levels_and_noise_are_two_levels_to_the_bit():
+    "make_feature sorts its own copy of the finite samples and takes the noise in place: two_levels' bits."
+    from mms_mp.boundary import DetectorCfg, make_feature, two_levels
+    rng = np.random.default_rng(21)
+    t = np.datetime64("2019-01-27T12:15", "ns") + np.arange(50_000) * np.timedelta64(7_812_500, "ns")
+    y = np.where(np.arange(50_000) % 9000 < 4000, -20.0, 25.0) + rng.normal(size=50_000)
+    y[rng.integers(0, 50_000, 500)] = np.nan
+    f = make_feature("B_L", t, y, False, 1.0, 1.0, DetectorCfg())
+    d = np.diff(y[np.isfinite(y)])
+    assert (f.lo, f.hi, f.noise) == two_levels(y)
+    assert f.noise == float(1.4826 * np.median(np.abs(d - np.median(d))) / np.sqrt(2))
+    assert f.ysort.tobytes() == np.sort(y[np.isfinite(y)]).tobytes()
