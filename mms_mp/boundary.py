@@ -261,8 +261,13 @@ class Feature:
 
     def score(self, y): # values, units of y
         "Score in [-1, 1], +1 magnetosheath-like."
-        x = 2 * (np.asarray(y, float) - self.lo) / (self.hi - self.lo) - 1
-        return np.clip(x if self.sheath_high else -x, -1, 1)
+        x = np.array(np.asarray(y, float) - self.lo, ndmin=1, copy=None)   # new: worked in place below
+        x *= 2
+        x /= self.hi - self.lo
+        x -= 1
+        if not self.sheath_high: np.negative(x, out=x)
+        np.clip(x, -1, 1, out=x)
+        return x if np.ndim(y) else x[0]
 
 # %% ../nbs/10_boundary.ipynb #27c33df7
 def make_feature(name: str, # feature name

@@ -251,3 +251,38 @@ def test_make_feature_levels_and_noise_are_two_levels_to_the_bit():
     assert (f.lo, f.hi, f.noise) == two_levels(y)
     assert f.noise == float(1.4826 * np.median(np.abs(d - np.median(d))) / np.sqrt(2))
     assert f.ysort.tobytes() == np.sort(y[np.isfinite(y)]).tobytes()
+
+
+def test_bin_average_good_counts_by_subtraction_are_the_weighted_counts():
+    "bin_average counts good samples as all minus bad (integers): the bins, means and counts are unchanged."
+    from mms_mp.resample import bin_average
+    rng = np.random.default_rng(31)
+    ts = np.sort(rng.uniform(0, 100, 20_000))
+    y = rng.normal(size=(20_000, 2)) * 30
+    good = rng.random(20_000) > 0.3
+    grid = np.arange(0.0, 100.0, 0.5)
+    v, ok, cnt = bin_average(ts, y, good, grid, 0.5)
+    k = np.floor((ts - grid[0]) / 0.5 + 0.5).astype(np.int64)
+    k[(k < 0) | (k >= grid.size)] = grid.size
+    n_all = np.bincount(k, minlength=grid.size + 1)[:-1]
+    n_good = np.bincount(k, weights=good, minlength=grid.size + 1)[:-1]       # the weighted count, as before
+    sums = np.stack([np.bincount(k, weights=np.where(good, y[:, j], 0.0), minlength=grid.size + 1)[:-1]
+                     for j in range(2)], 1)
+    want_ok = (n_good > 0) & (2 * n_good >= n_all) & (n_all >= 2)
+    with np.errstate(all="ignore"): want = np.where(want_ok[:, None], sums / n_good[:, None], np.nan)
+    assert np.array_equal(ok, want_ok) and v.tobytes() == want.tobytes()
+    assert np.array_equal(cnt, np.where(want_ok, n_good, 0).astype(np.int64))
+
+
+@pytest.mark.parametrize("sheath_high", [False, True])
+def test_feature_score_in_place_is_the_formula(sheath_high):
+    "Feature.score works on one new array in place: the bits of clip(±(2(y − lo)/(hi − lo) − 1), −1, 1)."
+    from mms_mp.boundary import Feature
+    f = Feature("B_L", np.arange(3), np.arange(3.0), -20.0, 25.0, 1.0, sheath_high, True)
+    y = np.random.default_rng(2).normal(size=30_000) * 40
+    y[::97] = np.nan
+    y0 = y.copy()
+    x = 2 * (y - f.lo) / (f.hi - f.lo) - 1
+    assert f.score(y).tobytes() == np.clip(x if sheath_high else -x, -1, 1).tobytes()
+    assert y.tobytes() == y0.tobytes()                  # the input is not changed
+    assert f.score(3.0) == np.clip((1 if sheath_high else -1) * (2 * (3.0 + 20) / 45 - 1), -1, 1)
