@@ -266,9 +266,10 @@ def _window_sums(ad: np.ndarray, # (n,) |increments| of a series, with a trailin
                 ) -> np.ndarray: # (n,) sum of the 2·half |increments| in the window centred on each sample
     "Sum of the |increments| in every centred window: a bound on the window's range (max − min)."
     n = len(ad)
-    adp = np.concatenate([np.zeros(half), ad[:-1], np.zeros(half)])   # repeated end samples: steps of 0
     s = np.zeros(n)
-    for k in range(2 * half): s += adp[k: k + n]   # a loop over the window, never over samples
+    for k in range(2 * half):   # a loop over the window, never over samples
+        a, b = max(half - k, 0), min(n - 1 + half - k, n)   # step k of window i: ad[i + k − half], if any
+        if b > a: s[a:b] += ad[a + k - half: b + k - half]   # (beyond the ends: repeated samples, steps of 0)
     return s
 
 # %% ../nbs/06_quality.ipynb #cf7cb1bd

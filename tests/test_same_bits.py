@@ -286,3 +286,16 @@ def test_feature_score_in_place_is_the_formula(sheath_high):
     assert f.score(y).tobytes() == np.clip(x if sheath_high else -x, -1, 1).tobytes()
     assert y.tobytes() == y0.tobytes()                  # the input is not changed
     assert f.score(3.0) == np.clip((1 if sheath_high else -1) * (2 * (3.0 + 20) / 45 - 1), -1, 1)
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 7, 1000, 70001])
+def test_window_sums_without_a_padded_copy_are_the_padded_sums(n):
+    "quality._window_sums adds ad's slices in place (no padded copy): the bits of the padded running sum."
+    from mms_mp.quality import _window_sums
+    ad = np.abs(np.random.default_rng(n).normal(size=n)) * 10.0 ** np.random.default_rng(n).integers(-3, 4, n)
+    ad[-1] = 0.0
+    for half in (1, 2, 3, 5, 8):
+        adp = np.concatenate([np.zeros(half), ad[:-1], np.zeros(half)])
+        s = np.zeros(n)
+        for k in range(2 * half): s += adp[k: k + n]
+        assert _window_sums(ad, half).tobytes() == s.tobytes()
