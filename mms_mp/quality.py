@@ -313,13 +313,15 @@ def _median_outliers(yy: np.ndarray, # (n,) finite samples, n > 2·half
                      chunk: int = 65536, # samples whose median is taken at once (bounds the memory)
                     ) -> tuple: # (indices where |y − running median| > thr, those deviations)
     "Samples off their running median by more than `thr`, the median taken only where the window's range allows it."
-    w = 2 * half + 1
-    yp = np.pad(yy, half, mode="edge")     # scipy.ndimage's "nearest" boundary
     # y and its median lie in [min, max] of the window: |y − median| ≤ max − min ≤ Σ|Δy| (0.1 %: rounding)
     maybe = np.flatnonzero(_window_sums(ad, half) > 0.999 * thr)
-    rows = np.lib.stride_tricks.sliding_window_view(yp, w)[maybe]
-    maybe = maybe[rows.max(axis=1) - rows.min(axis=1) > thr]
-    dev = np.abs(yy[maybe] - _window_medians(yp, w, maybe, chunk))   # window i of yp is centred on yy[i]
+    # the windows centred on the candidates, end samples repeated (scipy.ndimage's "nearest" boundary)
+    rows = yy[np.clip(maybe[:, None] + np.arange(-half, half + 1), 0, len(yy) - 1)]
+    wide = rows.max(axis=1) - rows.min(axis=1) > thr
+    maybe, rows = maybe[wide], rows[wide]
+    med = np.concatenate([np.partition(rows[a: a + chunk], half, axis=1)[:, half]   # chunks bound the memory
+                          for a in range(0, len(rows), chunk)] or [np.zeros(0)])
+    dev = np.abs(yy[maybe] - med)
     keep = dev > thr
     return maybe[keep], dev[keep]
 

@@ -299,3 +299,33 @@ def test_window_sums_without_a_padded_copy_are_the_padded_sums(n):
         s = np.zeros(n)
         for k in range(2 * half): s += adp[k: k + n]
         assert _window_sums(ad, half).tobytes() == s.tobytes()
+
+
+def _median_outliers_padded(yy, half, thr, ad):
+    "The padded reference: running-median windows from np.pad(..., 'edge') and sliding_window_view."
+    from mms_mp.quality import _window_sums
+    w = 2 * half + 1
+    yp = np.pad(yy, half, mode="edge")
+    maybe = np.flatnonzero(_window_sums(ad, half) > 0.999 * thr)
+    rows = np.lib.stride_tricks.sliding_window_view(yp, w)[maybe]
+    maybe = maybe[rows.max(axis=1) - rows.min(axis=1) > thr]
+    med = np.median(np.lib.stride_tricks.sliding_window_view(yp, w)[maybe], axis=1)
+    dev = np.abs(yy[maybe] - med)
+    return maybe[dev > thr], dev[dev > thr]
+
+
+@pytest.mark.parametrize("n", [4, 9, 500, 40_000])
+def test_median_outliers_from_clipped_windows_are_the_padded_ones(n):
+    "_median_outliers takes the candidates' windows by clipped indices, not from a padded copy: the same spikes."
+    from mms_mp.quality import _median_outliers
+    rng = np.random.default_rng(n)
+    yy = np.cumsum(rng.normal(size=n)) + 30
+    yy[rng.integers(0, n, max(n // 200, 2))] += rng.choice([-1, 1], max(n // 200, 2)) * 40   # spikes
+    yy[:1] += 50                                                                             # one at the edge
+    ad = np.abs(np.diff(yy, append=yy[-1:]))
+    for half in (1, 3):
+        if n <= 2 * half: continue
+        for chunk in (3, 65536):
+            got = _median_outliers(yy, half, 12.0, ad, chunk)
+            want = _median_outliers_padded(yy, half, 12.0, ad)
+            assert got[0].tobytes() == want[0].tobytes() and got[1].tobytes() == want[1].tobytes()
