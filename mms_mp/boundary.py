@@ -15,9 +15,10 @@ from .quality import exact_median
 from .resample import interp_nogap, merge_vars
 
 # %% auto #0
-__all__ = ['DetectorCfg', 'clean_series', 'gap_mask', 'running_mean', 'level_crossings', 'split_sorted', 'otsu_levels',
-           'two_levels', 'shorth', 'Feature', 'make_feature', 'judge_feature', 'lmn_matrix', 'ProbeFeatures',
-           'probe_features', 'relevel', 'FusedP', 'fuse_probability', 'enforce_dwell', 'hysteresis_states']
+__all__ = ['DetectorCfg', 'clean_series', 'gap_mask', 'running_mean', 'level_crossings', 'split_sorted', 'diff_noise',
+           'otsu_levels', 'two_levels', 'shorth', 'Feature', 'make_feature', 'judge_feature', 'lmn_matrix',
+           'ProbeFeatures', 'probe_features', 'relevel', 'FusedP', 'fuse_probability', 'enforce_dwell',
+           'hysteresis_states']
 
 # %% ../nbs/10_boundary.ipynb #c76e71af
 @dataclass
@@ -207,6 +208,14 @@ def split_sorted(s: np.ndarray, # (n,) sorted finite values of one feature, any 
     kb = (_first_max(bv, lo, hi) if lo < hi else 0) + 1
     return shorth(s[:kb]), shorth(s[kb:])
 
+# %% ../nbs/10_boundary.ipynb #5c0f2e61
+def diff_noise(v: np.ndarray, # (n,) finite samples of one feature in time order, n ≥ 2, any units
+              ) -> float: # sample noise σ̂, units of v: 1.4826 · MAD of the first differences / √2
+    "Sample noise from the robust spread of first differences (a level change moves few of them)."
+    d = np.diff(v)
+    d -= exact_median(d, overwrite_input=True)   # reordered by the partition: the same MAD
+    return float(1.4826 * exact_median(np.abs(d, out=d), overwrite_input=True) / np.sqrt(2))
+
 # %% ../nbs/10_boundary.ipynb #8cd98b78
 def otsu_levels(y: np.ndarray, # (N,) values of one feature (NaN ignored), any units
                 min_frac: float = 0.02, # smallest class, fraction of the samples
@@ -222,9 +231,7 @@ def two_levels(y: np.ndarray, # (N,) values of one feature (NaN ignored), any un
     "Two-cluster (Otsu) split of a 1-D sample: class shorths as levels, noise from the MAD of first differences."
     v = y[np.isfinite(y)]
     if v.size < 10: return np.nan, np.nan, np.nan
-    d = np.diff(v)
-    noise = 1.4826 * exact_median(np.abs(d - exact_median(d))) / np.sqrt(2)
-    return *split_sorted(np.sort(v) if s is None else s, min_frac), float(noise)
+    return *split_sorted(np.sort(v) if s is None else s, min_frac), diff_noise(v)
 
 # %% ../nbs/10_boundary.ipynb #70ab9da7
 def shorth(s: np.ndarray, # (n,) sorted finite values
@@ -254,8 +261,13 @@ class Feature:
 
     def score(self, y): # values, units of y
         "Score in [-1, 1], +1 magnetosheath-like."
-        x = 2 * (np.asarray(y, float) - self.lo) / (self.hi - self.lo) - 1
-        return np.clip(x if self.sheath_high else -x, -1, 1)
+        x = np.array(np.asarray(y, float) - self.lo, ndmin=1, copy=None)   # new: worked in place below
+        x *= 2
+        x /= self.hi - self.lo
+        x -= 1
+        if not self.sheath_high: np.negative(x, out=x)
+        np.clip(x, -1, 1, out=x)
+        return x if np.ndim(y) else x[0]
 
 # %% ../nbs/10_boundary.ipynb #27c33df7
 def make_feature(name: str, # feature name
@@ -269,8 +281,10 @@ def make_feature(name: str, # feature name
                 ) -> Feature: # the feature, usable or not with the reason
     "Levels, noise and the usability tests of one feature."
     t, y, _ = clean_series(t, y, name)
-    s = np.sort(y[np.isfinite(y)])          # kept: pooled (formation-wide) levels merge these sorted runs
-    lo, hi, nz = two_levels(y, s=s)
+    s = y[np.isfinite(y)]
+    nz = diff_noise(s) if s.size >= 10 else np.nan
+    s.sort()                                # kept: pooled (formation-wide) levels merge these sorted runs
+    lo, hi = split_sorted(s)                # (`two_levels(y, s=s)`, without a second copy of the samples)
     return judge_feature(
         Feature(name, t, y, lo, hi, nz, sheath_high, False, "", weight, floor, s), cfg, levels
     )

@@ -12,7 +12,8 @@ import numpy as np
 from .core import InputError, NoDataError, from_seconds, iso_ms, seconds_since
 from .quality import exact_median
 from .boundary import (DetectorCfg, Feature, FusedP, ProbeFeatures, clean_series,
-                             fuse_probability, gap_mask, hysteresis_states, level_crossings, running_mean)
+                             fuse_probability, gap_mask, hysteresis_states, level_crossings, running_mean,
+                             _padded_cumsum)
 
 # %% auto #0
 __all__ = ['Crossing', 'CrossingList', 'sigma_t_floor', 'retime_edges', 'centre_fit', 'contrast_windows', 'crossing_contrast',
@@ -117,6 +118,55 @@ def sigma_t_floor(dt: float, # sample spacing of the timed series, s
     slope = edge_frac * abs(jump) / max(D, dt)
     return float(np.hypot(dt / np.sqrt(12), level_noise / slope))
 
+# %% ../nbs/10a_crossings.ipynb #7b3e91c4
+def _running_sums(y, # (N,) values, NaN = hole
+                  n, # window length, samples (≥ 2)
+                 ) -> tuple: # (padded sums, padded counts or None without holes, finite mask)
+    "The cumulative sums `running_mean` builds, for the whole series (a cumsum is sequential: its bits)."
+    ok = np.isfinite(y)
+    full = y.dtype == np.float64 and ok.all()
+    c = _padded_cumsum(y if full else np.where(ok, y, 0.), n)
+    return c, None if full else _padded_cumsum(ok, n), ok
+
+def _running_rows(sums, # `_running_sums(y, n)`
+                  N, # length of y
+                  n, # window length, samples (≥ 2)
+                  i, j, # rows wanted, 0 ≤ i < j ≤ N
+                 ) -> np.ndarray: # (j − i,) `running_mean(y, n)[i:j]`, the same bits
+    "Rows i … j−1 of the running mean: `running_mean`'s arithmetic on those rows alone."
+    c, k, ok = sums
+    if k is None:   # no holes: the window counts are n but at the clipped ends
+        r = np.arange(i, j)
+        return (c[i + n: j + n] - c[i:j]) / (np.minimum(r + (n - n // 2), N) - np.maximum(r - n // 2, 0))
+    with np.errstate(all="ignore"): m = (c[i + n: j + n] - c[i:j]) / (k[i + n: j + n] - k[i:j])
+    return np.where(ok[i:j], m, np.nan)
+
+
+# %% ../nbs/10a_crossings.ipynb #1efecd12
+class _Smoothed:
+    "`running_mean(y, n)` (rows `keep` of it), the same bits, divided out only on the ranges sliced."
+    def __init__(self, y, # (N,) values on a uniform grid, NaN = hole
+                 n, # window length, samples
+                 keep=None, # (K,) sorted indices of the rows this view shows (None: all)
+                 box=None, # list shared by the views of one series: its `_running_sums`, once built
+                ): self.y, self.n, self.keep, self._box = y, max(int(n), 1), keep, [] if box is None else box
+    def __len__(self): return len(self.y) if self.keep is None else len(self.keep)
+    def finite(self): return np.isfinite(self.y if self.keep is None else self.y[self.keep])
+    def __getitem__(self, s): # a slice -> values; a boolean mask -> the view of those rows
+        if not isinstance(s, slice):
+            k = np.flatnonzero(s) if self.keep is None else self.keep[s]
+            return _Smoothed(self.y, self.n, k, self._box)
+        lo, hi, _ = s.indices(len(self))
+        if hi <= lo: return np.empty(0)
+        i, j = (lo, hi) if self.keep is None else (self.keep[lo], self.keep[hi - 1] + 1)
+        v = self._rows(i, j)
+        return v if self.keep is None else v[self.keep[lo:hi] - i]
+    def _rows(self, i, j): # -> running_mean(y, n)[i:j]
+        if self.n == 1: return self.y[i:j].astype(float)
+        if not self._box: self._box.append(_running_sums(self.y, self.n))   # once, at the first read
+        return _running_rows(self._box[0], len(self.y), self.n, i, j)
+
+
 # %% ../nbs/10a_crossings.ipynb #5bf85540
 def _settled(tw, full_lo, full_hi, t_ref, tc, t_c, c0, c1):
     "Whether no crossing outside the window tw can change t_c, the edges or the 0.5 crossings between."
@@ -127,14 +177,14 @@ def _settled(tw, full_lo, full_hi, t_ref, tc, t_c, c0, c1):
 
 # %% ../nbs/10a_crossings.ipynb #e91511f9
 def _layer_crossings(ts, # (N,) times, s (sorted)
-                     y, # (N,) smoothed series, NaN = hole
+                     y, # (N,) smoothed series, NaN = hole (or a `_Smoothed` of it)
                      a, b, # levels before and after the layer, units of y
                      t_ref, # the 0.5 crossing nearest this time is the layer's, s
                      e0, # edge level, fraction of the jump (e.g. 0.12)
                      h=4096, # first half-width of the window, samples
                     ): # (0.5 crossings, the one nearest t_ref or NaN, e0 crossings, 1 − e0 crossings), s
     "The crossings `_time_layer` uses, from f = (y − a)/(b − a) built in a window widened as needed."
-    ok = np.isfinite(y)
+    ok = y.finite() if isinstance(y, _Smoothed) else np.isfinite(y)
     if not ok.all(): ts, y = ts[ok], y[ok]          # holes are bridged, as `level_crossings` does
     i0, M = int(np.searchsorted(ts, t_ref)), len(ts)
     while True:
@@ -158,6 +208,18 @@ def _edges(c0, c1, t_c, span, data):
     beyond = (not c0.size and span[0] < data[0]) or (not c1.size and span[1] > data[1])
     return t_s, t_e, bool(c0.size and c1.size), bool(beyond)
 
+# %% ../nbs/10a_crossings.ipynb #90a2d289
+def _line_residuals(t, # (n,) times, s, n ≥ 3
+                    w, # (n,) finite values
+                   ) -> np.ndarray: # (n,) w minus its least-squares line in t
+    "w minus its least-squares line in t, in closed form (the line of `np.polyfit(t, w, 1)`)."
+    x = t - t.mean()
+    x -= x.mean()
+    dw = w - w.mean()
+    sxx = x @ x
+    return dw - (x @ dw / sxx) * x if sxx > 0 else dw
+
+
 # %% ../nbs/10a_crossings.ipynb #d5bb0b43
 def _level_noise(ts, y, windows):
     "rms over the plateau windows of the robust spread (1.4826 MAD) of y about a line in t; 0 if none."
@@ -167,7 +229,7 @@ def _level_noise(ts, y, windows):
         t, w = ts[sel], y[sel]
         ok = np.isfinite(w)
         if ok.sum() < 3: continue
-        r = w[ok] - np.polyval(np.polyfit(t[ok] - t[ok].mean(), w[ok], 1), t[ok] - t[ok].mean())
+        r = _line_residuals(t[ok], w[ok])
         s.append(1.4826 * exact_median(np.abs(r - exact_median(r))))
     return float(np.sqrt(np.mean(np.square(s)))) if s else 0.0
 
@@ -199,7 +261,7 @@ def _time_layer(ts, y, span, zone, t_ref, before_lvl, after_lvl, cfg, fit=False,
     fin = _finite_ends(ts, y)
     dt = float(np.median(np.diff(tsm), overwrite_input=True))
     nsm = round(cfg.refine_smooth_s / dt)
-    ysm = running_mean(ym, nsm)
+    ysm = _Smoothed(ym, nsm)
     dlev = 0.0
     for _ in range(2):                     # second pass: levels from outside the first-pass edges
         tc, t_c, c0, c1 = _layer_crossings(tsm, ysm, a, b, t_ref, e0)
@@ -229,7 +291,7 @@ def _time_layer(ts, y, span, zone, t_ref, before_lvl, after_lvl, cfg, fit=False,
         t_f, s_f = centre_fit(ts, y, a, b, t_c, t_s, t_e, cfg.centre_fit_frac)
         if np.isfinite(s_f): t_c, sig = t_f, np.sqrt(dt ** 2 / 12 + s_f ** 2 + (dlev / slope) ** 2)
         # the series as the fit sees it: averaged over the fit window
-        ysm = running_mean(ym, round(2 * cfg.centre_fit_frac * (t_e - t_s) / dt))
+        ysm = _Smoothed(ym, round(2 * cfg.centre_fit_frac * (t_e - t_s) / dt))
     if floor:
         lnoise = _level_noise(tsm, ysm, plats)
         sig = max(sig, sigma_t_floor(dt, t_e - t_s, b - a, lnoise, cfg.edge_frac))

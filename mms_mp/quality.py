@@ -243,15 +243,18 @@ def _local_scale(ad: np.ndarray, # (n,) |increments| of one component, finite
     return 1.4826 / np.sqrt(2) * np.maximum(per[inv.reshape(-1)], med)
 
 # %% ../nbs/06_quality.ipynb #5a7d1e20
-def exact_median(x: np.ndarray, # (n,) values, any order (not changed); NaN and ±inf allowed
+def exact_median(x: np.ndarray, # (n,) values, any order; NaN and ±inf allowed
+                 overwrite_input: bool = False, # partition x in place (x, a writable array, is reordered)
                 ) -> float: # np.median(x), the same float (NaN if x holds NaN or is empty)
-    "np.median of a 1-D array, to the bit, from one partition at the middle rank."
+    """np.median of a 1-D array, to the bit, from one partition at the middle rank. With `overwrite_input` no copy
+    is made; the value is the same, but a median of zero may then carry the sign np.median gives the reordered x."""
     x = np.asarray(x)
     x = x if x.ndim == 1 else x.ravel()
     n = x.size
     if n == 0: return float(np.median(x))         # NaN, with numpy's warning
     h = n // 2
-    p = np.partition(x, h)
+    p = x if overwrite_input else np.partition(x, h)
+    if overwrite_input: p.partition(h)
     m = float(p[h] if n % 2 else np.mean([p[:h].max(), p[h]]))   # p[:h].max(): element h − 1
     if np.isnan(p[h:].max()) or (m == 0 and np.signbit(x[x == 0]).any()):
         return float(np.median(x))   # NaN; or ±0 in x, the sign of a zero np.median's partition picks
@@ -263,9 +266,10 @@ def _window_sums(ad: np.ndarray, # (n,) |increments| of a series, with a trailin
                 ) -> np.ndarray: # (n,) sum of the 2·half |increments| in the window centred on each sample
     "Sum of the |increments| in every centred window: a bound on the window's range (max − min)."
     n = len(ad)
-    adp = np.concatenate([np.zeros(half), ad[:-1], np.zeros(half)])   # repeated end samples: steps of 0
     s = np.zeros(n)
-    for k in range(2 * half): s += adp[k: k + n]   # a loop over the window, never over samples
+    for k in range(2 * half):   # a loop over the window, never over samples
+        a, b = max(half - k, 0), min(n - 1 + half - k, n)   # step k of window i: ad[i + k − half], if any
+        if b > a: s[a:b] += ad[a + k - half: b + k - half]   # (beyond the ends: repeated samples, steps of 0)
     return s
 
 # %% ../nbs/06_quality.ipynb #cf7cb1bd
@@ -309,13 +313,15 @@ def _median_outliers(yy: np.ndarray, # (n,) finite samples, n > 2·half
                      chunk: int = 65536, # samples whose median is taken at once (bounds the memory)
                     ) -> tuple: # (indices where |y − running median| > thr, those deviations)
     "Samples off their running median by more than `thr`, the median taken only where the window's range allows it."
-    w = 2 * half + 1
-    yp = np.pad(yy, half, mode="edge")     # scipy.ndimage's "nearest" boundary
     # y and its median lie in [min, max] of the window: |y − median| ≤ max − min ≤ Σ|Δy| (0.1 %: rounding)
     maybe = np.flatnonzero(_window_sums(ad, half) > 0.999 * thr)
-    rows = np.lib.stride_tricks.sliding_window_view(yp, w)[maybe]
-    maybe = maybe[rows.max(axis=1) - rows.min(axis=1) > thr]
-    dev = np.abs(yy[maybe] - _window_medians(yp, w, maybe, chunk))   # window i of yp is centred on yy[i]
+    # the windows centred on the candidates, end samples repeated (scipy.ndimage's "nearest" boundary)
+    rows = yy[np.clip(maybe[:, None] + np.arange(-half, half + 1), 0, len(yy) - 1)]
+    wide = rows.max(axis=1) - rows.min(axis=1) > thr
+    maybe, rows = maybe[wide], rows[wide]
+    med = np.concatenate([np.partition(rows[a: a + chunk], half, axis=1)[:, half]   # chunks bound the memory
+                          for a in range(0, len(rows), chunk)] or [np.zeros(0)])
+    dev = np.abs(yy[maybe] - med)
     keep = dev > thr
     return maybe[keep], dev[keep]
 

@@ -116,7 +116,8 @@ def bin_average(ts: np.ndarray, # (N,) sample times, s
     k = _bin_index(ts, tgrid[0], cadence, G)
     k[(k < 0) | (k >= G)] = G   # off the grid: one spare bin, dropped (no copy of y; the same sums)
     count = lambda w=None: np.bincount(k, weights=w, minlength=G + 1)[:G]
-    n_all, n_good = count(), count(good)
+    n_all = count()
+    n_good = n_all - np.bincount(k[~good], minlength=G + 1)[:G]   # exact integers, as count(good) sums them
     yz = np.where(good[:, None], y, 0.0)
     sums = np.stack([count(yz[:, j]) for j in range(y.shape[1])], axis=1)
     ok = (n_good > 0) & (2 * n_good >= n_all) & (n_all >= min_samples)

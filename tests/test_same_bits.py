@@ -1,7 +1,8 @@
 """Speed-ups that must give the same bits as the numpy calls they replace (results may not move at all).
 
 Each helper here is checked against the plain numpy expression on data where summation order matters.
-A few speed-ups that only round differently are held to rtol 1e-12 instead; their tests say so.
+A few speed-ups round differently (their docstrings say so): those are checked against the straightforward
+computation to rtol 1e-12, and no discrete decision (a crossing, a flag, a window) may change.
 """
 import numpy as np
 import pytest
@@ -363,3 +364,141 @@ def test_windows_mva_moments_is_window_mva_moments_of_each_to_the_bit():
     assert [r.degenerate for r, _, _ in windows_mva_moments(Xs, Bm, Mv, "GSE")] == [False] * 4 + [True] * 2
     with pytest.raises(InputError, match="overflows"):
         windows_mva_moments(Xs[:2], Bm[:2], np.where(np.eye(3) > 0, np.inf, Mv[:2]), "GSE")
+
+
+def _layer_series(seed, holes):
+    "B_L-like burst series across one tanh layer (128 Hz, 10 min), with NaN holes if asked."
+    rng = np.random.default_rng(seed)
+    ts = np.arange(76_800) / 128.0 + 0.3
+    y = 20 * np.tanh((ts - 300.0) / 3.0) + 15.0 + 0.5 * rng.normal(size=ts.size)
+    if holes: y[rng.integers(0, ts.size, 2000)] = np.nan
+    return ts, y
+
+
+@pytest.mark.parametrize("holes", [False, True])
+@pytest.mark.parametrize("fit", [False, True])
+def test_time_layer_smooths_lazily_to_the_bit(monkeypatch, holes, fit):
+    """`_time_layer` builds its running means lazily (`_Smoothed`): the layer times and edges are those of the full
+    running mean to the bit; σ (its level-noise floor now fits lines in closed form) agrees to rtol 1e-12."""
+    import mms_mp.crossings as C
+    from mms_mp.boundary import DetectorCfg, running_mean
+    ts, y = _layer_series(4, holes)
+    args = (ts, y, (10.0, 590.0), (298.0, 302.0), 300.0, -5.0, 35.0, DetectorCfg())
+    lazy = C._time_layer(*args, fit=fit)
+    full_mean = type("Full", (C._Smoothed,), {"__new__": lambda cls, y, n, *a: running_mean(y, n)})
+    monkeypatch.setattr(C, "_Smoothed", full_mean)      # (isinstance checks still see the class)
+    monkeypatch.setattr(C, "_line_residuals",
+                        lambda t, w: w - np.polyval(np.polyfit(t - t.mean(), w, 1), t - t.mean()))
+    full = C._time_layer(*args, fit=fit)
+    assert {k: lazy[k] for k in ("t_c", "t_s", "t_e", "a", "b", "flags", "dt")} == \
+           {k: full[k] for k in ("t_c", "t_s", "t_e", "a", "b", "flags", "dt")}
+    np.testing.assert_allclose(lazy["sigma"], full["sigma"], rtol=1e-12, atol=0)
+
+
+def test_level_noise_line_fit_is_polyfits_to_rtol_1e_12():
+    """`_level_noise` fits each plateau's trend in closed form, not with np.polyfit (lstsq): the same noise to
+    rtol 1e-12 (not to the bit: the sums round differently)."""
+    import mms_mp.crossings as C
+    ts, y = _layer_series(9, True)
+    y = y + 0.01 * ts                                  # a drifting level: the line matters
+    wins = ((40.0, 100.0), (200.0, 260.0), (330.0, 390.0), (0.0, 0.01))
+    ref = []
+    for a, b in wins:
+        sel = (ts >= a) & (ts <= b) & np.isfinite(y)
+        if sel.sum() < 3: continue
+        t, w = ts[sel], y[sel]
+        r = w - np.polyval(np.polyfit(t - t.mean(), w, 1), t - t.mean())
+        ref.append(1.4826 * np.median(np.abs(r - np.median(r))))
+    np.testing.assert_allclose(C._level_noise(ts, y, wins), np.sqrt(np.mean(np.square(ref))), rtol=1e-12, atol=0)
+
+
+def test_make_feature_levels_and_noise_are_two_levels_to_the_bit():
+    "make_feature sorts its own copy of the finite samples and takes the noise in place: two_levels' bits."
+    from mms_mp.boundary import DetectorCfg, make_feature, two_levels
+    rng = np.random.default_rng(21)
+    t = np.datetime64("2019-01-27T12:15", "ns") + np.arange(50_000) * np.timedelta64(7_812_500, "ns")
+    y = np.where(np.arange(50_000) % 9000 < 4000, -20.0, 25.0) + rng.normal(size=50_000)
+    y[rng.integers(0, 50_000, 500)] = np.nan
+    f = make_feature("B_L", t, y, False, 1.0, 1.0, DetectorCfg())
+    d = np.diff(y[np.isfinite(y)])
+    assert (f.lo, f.hi, f.noise) == two_levels(y)
+    assert f.noise == float(1.4826 * np.median(np.abs(d - np.median(d))) / np.sqrt(2))
+    assert f.ysort.tobytes() == np.sort(y[np.isfinite(y)]).tobytes()
+
+
+def test_bin_average_good_counts_by_subtraction_are_the_weighted_counts():
+    "bin_average counts good samples as all minus bad (integers): the bins, means and counts are unchanged."
+    from mms_mp.resample import bin_average
+    rng = np.random.default_rng(31)
+    ts = np.sort(rng.uniform(0, 100, 20_000))
+    y = rng.normal(size=(20_000, 2)) * 30
+    good = rng.random(20_000) > 0.3
+    grid = np.arange(0.0, 100.0, 0.5)
+    v, ok, cnt = bin_average(ts, y, good, grid, 0.5)
+    k = np.floor((ts - grid[0]) / 0.5 + 0.5).astype(np.int64)
+    k[(k < 0) | (k >= grid.size)] = grid.size
+    n_all = np.bincount(k, minlength=grid.size + 1)[:-1]
+    n_good = np.bincount(k, weights=good, minlength=grid.size + 1)[:-1]       # the weighted count, as before
+    sums = np.stack([np.bincount(k, weights=np.where(good, y[:, j], 0.0), minlength=grid.size + 1)[:-1]
+                     for j in range(2)], 1)
+    want_ok = (n_good > 0) & (2 * n_good >= n_all) & (n_all >= 2)
+    with np.errstate(all="ignore"): want = np.where(want_ok[:, None], sums / n_good[:, None], np.nan)
+    assert np.array_equal(ok, want_ok) and v.tobytes() == want.tobytes()
+    assert np.array_equal(cnt, np.where(want_ok, n_good, 0).astype(np.int64))
+
+
+@pytest.mark.parametrize("sheath_high", [False, True])
+def test_feature_score_in_place_is_the_formula(sheath_high):
+    "Feature.score works on one new array in place: the bits of clip(±(2(y − lo)/(hi − lo) − 1), −1, 1)."
+    from mms_mp.boundary import Feature
+    f = Feature("B_L", np.arange(3), np.arange(3.0), -20.0, 25.0, 1.0, sheath_high, True)
+    y = np.random.default_rng(2).normal(size=30_000) * 40
+    y[::97] = np.nan
+    y0 = y.copy()
+    x = 2 * (y - f.lo) / (f.hi - f.lo) - 1
+    assert f.score(y).tobytes() == np.clip(x if sheath_high else -x, -1, 1).tobytes()
+    assert y.tobytes() == y0.tobytes()                  # the input is not changed
+    assert f.score(3.0) == np.clip((1 if sheath_high else -1) * (2 * (3.0 + 20) / 45 - 1), -1, 1)
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 7, 1000, 70001])
+def test_window_sums_without_a_padded_copy_are_the_padded_sums(n):
+    "quality._window_sums adds ad's slices in place (no padded copy): the bits of the padded running sum."
+    from mms_mp.quality import _window_sums
+    ad = np.abs(np.random.default_rng(n).normal(size=n)) * 10.0 ** np.random.default_rng(n).integers(-3, 4, n)
+    ad[-1] = 0.0
+    for half in (1, 2, 3, 5, 8):
+        adp = np.concatenate([np.zeros(half), ad[:-1], np.zeros(half)])
+        s = np.zeros(n)
+        for k in range(2 * half): s += adp[k: k + n]
+        assert _window_sums(ad, half).tobytes() == s.tobytes()
+
+
+def _median_outliers_padded(yy, half, thr, ad):
+    "The padded reference: running-median windows from np.pad(..., 'edge') and sliding_window_view."
+    from mms_mp.quality import _window_sums
+    w = 2 * half + 1
+    yp = np.pad(yy, half, mode="edge")
+    maybe = np.flatnonzero(_window_sums(ad, half) > 0.999 * thr)
+    rows = np.lib.stride_tricks.sliding_window_view(yp, w)[maybe]
+    maybe = maybe[rows.max(axis=1) - rows.min(axis=1) > thr]
+    med = np.median(np.lib.stride_tricks.sliding_window_view(yp, w)[maybe], axis=1)
+    dev = np.abs(yy[maybe] - med)
+    return maybe[dev > thr], dev[dev > thr]
+
+
+@pytest.mark.parametrize("n", [4, 9, 500, 40_000])
+def test_median_outliers_from_clipped_windows_are_the_padded_ones(n):
+    "_median_outliers takes the candidates' windows by clipped indices, not from a padded copy: the same spikes."
+    from mms_mp.quality import _median_outliers
+    rng = np.random.default_rng(n)
+    yy = np.cumsum(rng.normal(size=n)) + 30
+    yy[rng.integers(0, n, max(n // 200, 2))] += rng.choice([-1, 1], max(n // 200, 2)) * 40   # spikes
+    yy[:1] += 50                                                                             # one at the edge
+    ad = np.abs(np.diff(yy, append=yy[-1:]))
+    for half in (1, 3):
+        if n <= 2 * half: continue
+        for chunk in (3, 65536):
+            got = _median_outliers(yy, half, 12.0, ad, chunk)
+            want = _median_outliers_padded(yy, half, 12.0, ad)
+            assert got[0].tobytes() == want[0].tobytes() and got[1].tobytes() == want[1].tobytes()
