@@ -60,6 +60,12 @@ def md(df: pd.DataFrame) -> str:
     return "\n".join(lines + ["| " + " | ".join(map(str, r)) + " |" for r in df.itertuples(index=False)])
 
 
+def write_keeping_reading(out: Path, text: str):
+    "Write the results, keeping a reading written by hand below MARK in the old file."
+    old = out.read_text() if out.exists() else ""
+    out.write_text(text + (old[old.index(MARK):] if MARK in old else ""))
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--seeds", nargs="*", type=int, default=[0, 1, 2, 3, 4])
@@ -78,9 +84,7 @@ def main():
             f"Seeds {a.seeds}. `met` counts the {len(TARGETS)} targets of nbs/10e met.\n\n"
             "## Median, min and max over the seeds\n\n" + md(agg.reset_index()) +
             "\n\n## Every run\n\n" + md(df) + "\n")
-    out = Path(a.out)   # a reading written by hand below MARK is kept
-    old = out.read_text() if out.exists() else ""
-    out.write_text(text + (old[old.index(MARK):] if MARK in old else ""))
+    write_keeping_reading(Path(a.out), text)
     print(text)
 
 

@@ -30,11 +30,11 @@ from mms_mp.crossings import _median_in
 from mms_mp.data import load_event
 from mms_mp.simtruth import load_truth
 from mms_mp.synthetic import simulate_event
+from nonplanar_seeds import md, write_keeping_reading   # bench/ is on sys.path when run as a script
 
 PRODUCTS = ("fgm_srvy", "fpi_fast", "hpca_srvy", "edp_fast", "mec_srvy")
 SCENARIOS = ("default", "noisy_hpca_gap")
 PACKAGE = det.side_levels
-MARK = "\n## Reading (by hand"
 
 
 def old_side_levels(ts, Y, t_s, t_e, lo, hi, cfg):
@@ -89,15 +89,11 @@ def main():
     df = pd.DataFrame(rows)
     agg = df.groupby(["scenario", "levels"])[["L error (deg)", "median |Δt| (s)", "within 2σ_t"]].mean().round(2)
     df["L error / σ_L"] = (df["L error (deg)"] / df["σ_L (deg)"]).round(2)
-    lines = lambda t: "\n".join(["| " + " | ".join(map(str, t.columns)) + " |", "|" + "---|" * len(t.columns)]
-                                + ["| " + " | ".join(map(str, r)) + " |" for r in t.itertuples(index=False)])
     text = (f"# The L-turn scan's levels over noise seeds (SIMULATED planar scenarios, survey)\n\n"
             f"Run {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {time.perf_counter() - t0:.0f} s, "
             f"seeds {a.seeds} (seed 0 is the demo event of nbs/10b). Written by `bench/tilt_levels_seeds.py`.\n\n"
-            "## Means over the seeds\n\n" + lines(agg.reset_index()) + "\n\n## Every run\n\n" + lines(df) + "\n")
-    out = Path(a.out)   # a reading written by hand below MARK is kept
-    old = out.read_text() if out.exists() else ""
-    out.write_text(text + (old[old.index(MARK):] if MARK in old else ""))
+            "## Means over the seeds\n\n" + md(agg.reset_index()) + "\n\n## Every run\n\n" + md(df) + "\n")
+    write_keeping_reading(Path(a.out), text)
     print(text)
 
 
