@@ -131,18 +131,27 @@ def _padded_cumsum(x: np.ndarray, # (N,) values (float) or bool
 
 
 # %% ../nbs/10_boundary.ipynb #bd84a0b7
-def _running_mean_full(y: np.ndarray, # (N,) float64 values, all finite
-                       n: int, # window length, samples (≥ 2)
-                      ) -> np.ndarray: # (N,) `running_mean(y, n)`, the same bits
-    "Running mean without holes: the window counts are n but at the clipped ends (no count cumsum)."
-    h, N = n // 2, y.size
-    c = _padded_cumsum(y, n)
-    m = c[n: n + N] - c[:N]
-    a, b = min(h, N), max(N - n + h + 1, min(h, N))   # [a, b): windows of the full n samples
-    e = np.r_[0:a, b:N]
-    m[e] = m[e] / (np.minimum(e + (n - h), N) - np.maximum(e - h, 0))
-    m[a:b] /= n
-    return m
+def _running_sums(y, # (N,) values, NaN = hole
+                  n, # window length, samples (≥ 2)
+                 ) -> tuple: # (padded sums, padded counts or None without holes, finite mask)
+    "The cumulative sums of `running_mean`, for the whole series (a cumsum is sequential: its bits)."
+    ok = np.isfinite(y)
+    full = y.dtype == np.float64 and ok.all()
+    c = _padded_cumsum(y if full else np.where(ok, y, 0.), n)
+    return c, None if full else _padded_cumsum(ok, n), ok
+
+def _running_rows(sums, # `_running_sums(y, n)`
+                  N, # length of y
+                  n, # window length, samples (≥ 2)
+                  i, j, # rows wanted, 0 ≤ i < j ≤ N
+                 ) -> np.ndarray: # (j − i,) `running_mean(y, n)[i:j]`, the same bits
+    "Rows i … j−1 of `running_mean(y, n)` from its sums: every row, or only those a caller reads."
+    c, k, ok = sums
+    if k is None:   # no holes: the window counts are n but at the clipped ends
+        r = np.arange(i, j)
+        return (c[i + n: j + n] - c[i:j]) / (np.minimum(r + (n - n // 2), N) - np.maximum(r - n // 2, 0))
+    with np.errstate(all="ignore"): m = (c[i + n: j + n] - c[i:j]) / (k[i + n: j + n] - k[i:j])
+    return np.where(ok[i:j], m, np.nan)
 
 # %% ../nbs/10_boundary.ipynb #0c587d63
 def running_mean(y: np.ndarray, # (N,) values on a uniform grid (NaN = missing)
@@ -151,12 +160,7 @@ def running_mean(y: np.ndarray, # (N,) values on a uniform grid (NaN = missing)
     "Centred running mean that ignores NaN neighbours and keeps NaN holes as holes."
     n = max(int(n), 1)
     if n == 1: return y.astype(float).copy()
-    if y.dtype == np.float64 and np.isfinite(y).all(): return _running_mean_full(y, n)
-    ok = np.isfinite(y)
-    c, k = _padded_cumsum(np.where(ok, y, 0.), n), _padded_cumsum(ok, n)
-    N = y.size                               # window of sample i: cumulative sums at i − n//2 … i − n//2 + n
-    with np.errstate(all="ignore"): m = (c[n: n + N] - c[:N]) / (k[n: n + N] - k[:N])
-    return np.where(ok, m, np.nan)
+    return _running_rows(_running_sums(y, n), y.size, n, 0, y.size)
 
 # %% ../nbs/10_boundary.ipynb #2c9c7572
 def level_crossings(ts: np.ndarray, # (N,) float seconds

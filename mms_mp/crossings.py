@@ -13,11 +13,11 @@ from .core import InputError, NoDataError, from_seconds, iso_ms, seconds_since
 from .quality import exact_median
 from .boundary import (DetectorCfg, Feature, FusedP, ProbeFeatures, clean_series,
                              fuse_probability, gap_mask, hysteresis_states, level_crossings, running_mean,
-                             _padded_cumsum)
+                             _running_rows, _running_sums)
 
 # %% auto #0
 __all__ = ['Crossing', 'CrossingList', 'sigma_t_floor', 'retime_edges', 'centre_fit', 'contrast_windows', 'crossing_contrast',
-           'flag_overlaps', 'crossings_from_states', 'crossings_from_features', 'position_at']
+           'neighbour_bounds', 'flag_overlaps', 'crossings_from_states', 'crossings_from_features', 'position_at']
 
 # %% ../nbs/10a_crossings.ipynb #eb973b86
 @dataclass
@@ -117,30 +117,6 @@ def sigma_t_floor(dt: float, # sample spacing of the timed series, s
     "σ_t floor: quantisation of the sample times and level noise over the layer's mean slope."
     slope = edge_frac * abs(jump) / max(D, dt)
     return float(np.hypot(dt / np.sqrt(12), level_noise / slope))
-
-# %% ../nbs/10a_crossings.ipynb #7b3e91c4
-def _running_sums(y, # (N,) values, NaN = hole
-                  n, # window length, samples (≥ 2)
-                 ) -> tuple: # (padded sums, padded counts or None without holes, finite mask)
-    "The cumulative sums `running_mean` builds, for the whole series (a cumsum is sequential: its bits)."
-    ok = np.isfinite(y)
-    full = y.dtype == np.float64 and ok.all()
-    c = _padded_cumsum(y if full else np.where(ok, y, 0.), n)
-    return c, None if full else _padded_cumsum(ok, n), ok
-
-def _running_rows(sums, # `_running_sums(y, n)`
-                  N, # length of y
-                  n, # window length, samples (≥ 2)
-                  i, j, # rows wanted, 0 ≤ i < j ≤ N
-                 ) -> np.ndarray: # (j − i,) `running_mean(y, n)[i:j]`, the same bits
-    "Rows i … j−1 of the running mean: `running_mean`'s arithmetic on those rows alone."
-    c, k, ok = sums
-    if k is None:   # no holes: the window counts are n but at the clipped ends
-        r = np.arange(i, j)
-        return (c[i + n: j + n] - c[i:j]) / (np.minimum(r + (n - n // 2), N) - np.maximum(r - n // 2, 0))
-    with np.errstate(all="ignore"): m = (c[i + n: j + n] - c[i:j]) / (k[i + n: j + n] - k[i:j])
-    return np.where(ok[i:j], m, np.nan)
-
 
 # %% ../nbs/10a_crossings.ipynb #1efecd12
 class _Smoothed:
@@ -515,14 +491,24 @@ def _one_crossing(pf, fp, ctx, span, zone, new, cfg):
                  None if t_dn is None else at(t_dn), float(s_dn))
     return c, factor
 
+# %% ../nbs/10a_crossings.ipynb #1b67afdc
+def neighbour_bounds(crs: list, # one probe's crossings, in time order
+                     t0: np.datetime64, # time origin
+                    ) -> tuple: # ((n,) lo, (n,) hi): halfway to the previous and next crossing, s (±inf: none)
+    "Where each crossing's level windows must stop: halfway to its neighbours, as for the detector's contrast."
+    tc = np.array([float(seconds_since(c.time, t0)) for c in crs])
+    if not tc.size: return tc, tc
+    mid = (tc[1:] + tc[:-1]) / 2
+    return np.r_[-np.inf, mid], np.r_[mid, np.inf]
+
 # %% ../nbs/10a_crossings.ipynb #e013dc6e
 def _set_confidence(crs, factors, fp, cfg):
     "Confidence = own-scale P contrast × factor (level windows stop halfway to the neighbours)."
     from dataclasses import replace
-    tc = np.array([float(seconds_since(c.time, fp.t0)) for c in crs])
-    mid = (tc[1:] + tc[:-1]) / 2
+    los, his = neighbour_bounds(crs, fp.t0)
+    if len(crs): los[0], his[-1] = fp.ts[0], fp.ts[-1]   # the first and last stop at the grid's ends
     out = []
-    for c, fac, lo, hi in zip(crs, factors, np.r_[fp.ts[:1], mid], np.r_[mid, fp.ts[-1:]]):
+    for c, fac, lo, hi in zip(crs, factors, los, his):
         t_s, t_e = (float(seconds_since(x, fp.t0)) for x in (c.layer_start, c.layer_end))
         con = crossing_contrast(fp.ts, fp.P, t_s, t_e, lo, hi, cfg)
         out.append(replace(c, confidence=float(np.clip(con * fac, 0, 1))))

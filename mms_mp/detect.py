@@ -12,21 +12,13 @@ import numpy as np
 from .core import seconds_since
 from .boundary import DetectorCfg, ProbeFeatures, level_crossings, lmn_matrix, probe_features, running_mean
 from .crossings import (Crossing, CrossingList, _median_in, _nanmedian, _window, contrast_windows,
-                              crossings_from_features)
+                              crossings_from_features, neighbour_bounds)
 
 # %% auto #0
-__all__ = ['neighbour_bounds', 'side_levels', 'tilt_cost', 'TiltScan', 'tilt_scan', 'best_tilt', 'mark_tilt', 'dt_dalpha',
-           'with_tilt_sigma', 'rotate_L', 'detect_crossings']
+__all__ = ['side_levels', 'tilt_cost', 'TiltScan', 'tilt_scan', 'best_tilt', 'mark_tilt', 'dt_dalpha', 'with_tilt_sigma',
+           'rotate_L', 'detect_crossings']
 
 # %% ../nbs/10d_detect.ipynb #b40cd8ab
-def neighbour_bounds(crs: list, # one probe's crossings, in time order
-                     t0: np.datetime64, # time origin
-                    ) -> tuple: # ((n,) lo, (n,) hi): halfway to the previous and next crossing, s (±inf: none)
-    "Where each crossing's level windows must stop: halfway to its neighbours, as for the detector's contrast."
-    tc = np.array([float(seconds_since(c.time, t0)) for c in crs])
-    mid = (tc[1:] + tc[:-1]) / 2
-    return np.r_[-np.inf, mid], np.r_[mid, np.inf]
-
 def side_levels(ts: np.ndarray, # (N,) sample times, s (sorted)
                 Y: np.ndarray, # (N,K) series whose levels are wanted
                 t_s: float, # the layer's first 76 % edge, s
@@ -251,10 +243,10 @@ def with_tilt_sigma(crs: CrossingList, # one probe's crossings, with their featu
                   for c, lo, hi in zip(crs, *neighbour_bounds(crs, t0))])   # a loop over crossings, not samples
     D = np.array([max(float(seconds_since(c.layer_end, c.layer_start)), 1e-9) for c in crs])
     ok = np.isfinite(d) & (d > 0)
-    d = np.where(np.isnan(d), np.median(d[ok] / D[ok]) * D if ok.any() else 0.0, d)
-    s = [float(x) * sigma_L if np.isfinite(x) else 0.0 for x in d]
-    return CrossingList([replace(c, sigma_t_s=float(np.hypot(c.sigma_t_s, x)), sigma_t_L_s=x) for c, x in zip(crs, s)],
-                        crs.probe, crs.flags, pf, crs.fused, crs.states)
+    per_s = np.median(d[ok] / D[ok]) if ok.any() else 0.0   # the probe's ∂t/∂α per second of layer
+    s = [float(x) * sigma_L if np.isfinite(x) else 0.0 for x in np.where(np.isnan(d), per_s * D, d)]
+    out = [replace(c, sigma_t_s=float(np.hypot(c.sigma_t_s, x)), sigma_t_L_s=x) for c, x in zip(crs, s)]
+    return CrossingList(out, crs.probe, crs.flags, pf, crs.fused, crs.states)
 
 # %% ../nbs/10d_detect.ipynb #8fe69df9
 def rotate_L(R: np.ndarray, # (3,3) rows L, M, N
