@@ -33,6 +33,7 @@ class NestedScan:
     n_eff: np.ndarray  # (K,) independent samples, n/τ (τ: the window's or the stretch's, the longer)
     frame: str  # frame of `normals`
     sigma_own_deg: np.ndarray | None = None  # (K,) σ with each window's own τ: ranks the windows
+    free_normals: np.ndarray | None = None  # (K,3) a constrained scan's unconstrained normals (same sign)
     # (K,) each window's rows when its MVA came from sums shared by the windows (`_nested_moments`)
     rows: list | None = field(default=None, repr=False, compare=False)   # `_exact_row` redoes one
     @property
@@ -196,7 +197,8 @@ def nested_scan(t, # (N,) datetime64 sample times
     parts = [(a, b, X, mom) for (a, b), (X, mom) in zip(wins, _windows(ts, B, ok, wins, is_sorted))
              if len(X) >= MIN_SAMPLES]
     mvas = _window_mvas(parts, frame, constraint)
-    rows = [(a, b, len(X)) + r + (X,) for (a, b, X, _), r in zip(parts, mvas)
+    free = _window_mvas(parts, frame, None) if constraint else [(None,)] * len(parts)
+    rows = [(a, b, len(X)) + r + (X, f[0]) for (a, b, X, _), r, f in zip(parts, mvas, free)
             if np.isfinite(r[1])]   # no λ2 ≠ λ3: no normal here
     if not rows: raise InputError(f"no window around {c} holds {MIN_SAMPLES} finite samples of B "
                                   "with a minimum-variance direction")
@@ -208,8 +210,10 @@ def nested_scan(t, # (N,) datetime64 sample times
     s_ss = col(lambda r: r[3].sigma_n_deg)
     own = sig
     if tb is not None: n_eff, sig = _slower(tb(N), n, n_eff, sig, s_ss)
+    F = col(lambda r: r[7].normal) if constraint else None
+    if F is not None: F *= np.where(np.sum(F * N, axis=1) < 0, -1.0, 1.0)[:, None]
     return NestedScan(c, col(lambda r: r[:2]), N, col(lambda r: r[3].vectors[0]), col(lambda r: r[3].eigenvalues),
-                      s_ss, sig, n, n_eff, check_frame(frame, frame), own,
+                      s_ss, sig, n, n_eff, check_frame(frame, frame), own, F,
                       [r[6] for r in rows] if is_sorted else None)   # sorted: moments from shared sums
 
 # %% ../nbs/04b_normals.ipynb #12c55cd3
@@ -255,12 +259,12 @@ def _spread(N: np.ndarray) -> np.ndarray:
 # %% ../nbs/04b_normals.ipynb #444bef64
 @dataclass
 class CrossingNormal:
-    "The boundary normal of one crossing, with its σ in two parts and how it was obtained."
+    "The boundary normal of one crossing, with its σ in parts and how it was obtained."
     n_hat: np.ndarray  # (3,) unit normal, outward (toward the magnetosheath), `frame`
     L: np.ndarray  # (3,) unit L ⊥ n_hat (maximum variance, sign of the reference L), `frame`
     M: np.ndarray  # (3,) N × L, `frame`
     frame: str  # frame of the vectors
-    sigma_deg: float  # 1σ cone of n_hat, deg: √(σ_random² + σ_window²)
+    sigma_deg: float  # 1σ cone of n_hat, deg: √(σ_random² + σ_window² + σ_constraint²)
     sigma_random_deg: float  # statistical part with independent samples only, deg
     sigma_window_deg: float  # RMS angle of the plateau's normals from n_hat, deg
     method: str  # "mva_nested", "mva_nested <Bn>=0" or "fallback: <source>"
@@ -270,6 +274,7 @@ class CrossingNormal:
     reason: str  # why this method and this window
     flags: tuple = ()  # e.g. "unstable_normal", "sign_ambiguous", "low_eigenvalue_ratio"
     sigma_L_deg: float = float("nan")  # 1σ cone of L, deg; NaN: L not measured here (a fallback)
+    sigma_constraint_deg: float = 0.0  # n_hat from its window's unconstrained normal, deg (0: no constraint)
     @property
     def lambda2_lambda3(self) -> float: return float(self.eigenvalues[1] / self.eigenvalues[2])
     def as_dict(self) -> dict:
@@ -281,7 +286,8 @@ class CrossingNormal:
                 "window": [iso_ms(self.window[0]), iso_ms(self.window[1])],
                 "eigenvalues": v(self.eigenvalues),
                 "lambda2_lambda3": self.lambda2_lambda3, "n_eff": self.n_eff, "reason": self.reason,
-                "flags": list(self.flags), "sigma_L_deg": self.sigma_L_deg}
+                "flags": list(self.flags), "sigma_L_deg": self.sigma_L_deg,
+                "sigma_constraint_deg": self.sigma_constraint_deg}
 
 # %% ../nbs/04b_normals.ipynb #f26042ea
 def orient_triad(n: np.ndarray, # (3,) unit normal, any sign
@@ -325,18 +331,25 @@ def _ranking(scan: NestedScan) -> np.ndarray:
     "(K,) σ that ranks a scan's windows: each window's own-τ σ (else the reported σ)."
     return scan.sigma_deg if scan.sigma_own_deg is None else scan.sigma_own_deg
 
+def _constraint_deg(scan: NestedScan, # nested-window MVA of one crossing
+                    k: int, # the window a normal is taken from
+                   ) -> float: # deg (0: the scan is unconstrained)
+    "Window k's constrained normal from its unconstrained one: what assuming ⟨B_N⟩ = 0 costs."
+    if scan.free_normals is None: return 0.0
+    return float(_angles_from(scan.free_normals[k:k + 1], scan.normals[k])[0])
+
 def plateau_normal(scan: NestedScan, # nested-window MVA of one crossing
                    run: np.ndarray, # indices of its stable plateau (from `plateau`)
                    R_ref: np.ndarray, # (3,3) reference rows L, M, N (N outward), `scan.frame`
                    constraint: str | None = None, # the constraint the scan used
-                  ) -> CrossingNormal: # the plateau's best-determined normal with σ_random ⊕ σ_window
+                  ) -> CrossingNormal: # the plateau's best-determined normal, σ_random ⊕ σ_window ⊕ σ_constraint
     "The crossing normal from a stable plateau: its smallest-σ window, and the plateau's spread about it."
     k = run[np.nanargmin(_ranking(scan)[run])]
     scan = _exact_row(scan, k, constraint)
     L, M, N, c = orient_triad(scan.normals[k], scan.max_var[k], R_ref)
     sw = float(np.sqrt(np.sum(_angles_from(scan.normals[run], scan.normals[k]) ** 2) / max(len(run) - 1, 1)))
     sr = float(scan.sigma_deg[k])
-    sl = _sigma_L(scan, run, k, L, N)
+    sl, sc = _sigma_L(scan, run, k, L, N), _constraint_deg(scan, k)
     a, b = from_seconds(scan.windows[k], scan.t0)
     flags = (("sign_ambiguous",) if c < np.cos(np.radians(80)) else ()) + \
             (("low_eigenvalue_ratio",) if np.median(scan.ratio23[run]) < 5 else ())
@@ -344,10 +357,11 @@ def plateau_normal(scan: NestedScan, # nested-window MVA of one crossing
            f"({np.ptp(scan.windows[run[0]]):.3g}–{np.ptp(scan.windows[run[-1]]):.3g} s), "
            f"smallest σ in the {np.ptp(scan.windows[k]):.3g} s window, "
            f"median λ2/λ3 {np.median(scan.ratio23[run]):.3g}, "
-           f"M_eff {scan.n_eff[k]:.0f} of {scan.n[k]}")
-    return CrossingNormal(N, L, M, scan.frame, float(np.hypot(sr, sw)), sr, sw,
+           f"M_eff {scan.n_eff[k]:.0f} of {scan.n[k]}"
+           + (f"; {sc:.2g}° from the window's unconstrained normal (σ_constraint)" if constraint else ""))
+    return CrossingNormal(N, L, M, scan.frame, float(np.hypot(np.hypot(sr, sw), sc)), sr, sw,
                           "mva_nested" + (f" {constraint}" if constraint else ""), (a, b),
-                          scan.eigenvalues[k], float(scan.n_eff[k]), why, flags, sl)
+                          scan.eigenvalues[k], float(scan.n_eff[k]), why, flags, sl, sc)
 
 # %% ../nbs/04b_normals.ipynb #0b3fbc19
 def no_window_normal(R_ref, frame, sigma_ref_deg, source, centre, why) -> CrossingNormal:
@@ -448,7 +462,8 @@ def two_anchors(c1: CrossingNormal, # normal from windows anchored on the detect
     if ang <= 2 * np.hypot(c1.sigma_deg, c2.sigma_deg) or abs(np.log(D3 / D2)) <= np.log(2):
         return replace(c2, reason=why + f"whose windows give a normal {ang:.2g}° away")
     sw = float(np.hypot(c2.sigma_window_deg, ang))
-    return replace(c2, sigma_window_deg=sw, sigma_deg=float(np.hypot(c2.sigma_random_deg, sw)),
+    return replace(c2, sigma_window_deg=sw, sigma_deg=float(np.hypot(np.hypot(c2.sigma_random_deg, sw),
+                                                                      c2.sigma_constraint_deg)),
                    flags=c2.flags + ("window_dependent",),
                    reason=why + f"neither self-consistent; the {ang:.2g}° between them is in σ_window")
 

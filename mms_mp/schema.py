@@ -78,6 +78,8 @@ UNITS = {
     "crossings[].normal.n_eff": "independent samples in the reported window: its samples over the longer of two "
                                 "correlation times of B·n̂, the window's own and that of a stretch 2 widest-window "
                                 "widths either side",
+    "crossings[].normal.sigma_constraint_deg": "deg, angle of a constrained (⟨B_N⟩ = 0) normal from its window's "
+                                               "unconstrained one, a part of sigma_deg; 0 without the constraint",
     "provenance.quality.*.removed, .of": "numbers of samples",
     "status.*.seconds": "s, wall time of the stage",
     "displacement_<probe>.csv disp_km": "km, ∫V_N dt from the start of each segment (0 there; a data gap starts a "
@@ -296,7 +298,8 @@ def normal_json(n, # normals.CrossingNormal
                ) -> dict: # its `as_dict()`, non-finite numbers as NaN (written as null)
     "JSON entry of one crossing's normal (vectors in `n.frame`, angles deg, eigenvalues nT²)."
     d = n.as_dict()
-    num = ("sigma_deg", "sigma_random_deg", "sigma_window_deg", "sigma_L_deg", "lambda2_lambda3", "n_eff")
+    num = ("sigma_deg", "sigma_random_deg", "sigma_window_deg", "sigma_L_deg", "sigma_constraint_deg",
+           "lambda2_lambda3", "n_eff")
     return d | {k: _f(d[k]) for k in num} | {"eigenvalues": [_f(x) for x in d["eigenvalues"]],
                                              "frame": str(d["frame"]).upper()}
 
