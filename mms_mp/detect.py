@@ -233,8 +233,8 @@ def with_tilt_sigma(crs: CrossingList, # one probe's crossings, with their featu
                     cfg: DetectorCfg, # level windows
                    ) -> CrossingList: # the same, B_L-timed ones with σ_t ⊕ |∂t/∂α|·σ_L
     """Add the time error from L's uncertain turn about N to every B_L-timed crossing (`sigma_t_L_s`). Where a layer
-    has no levels for ∂t/∂α (its plateau lies beyond the data), the probe's median ∂t/∂α per second of layer stands
-    in: ∂t/∂α grows with the layer's duration."""
+    has no levels for ∂t/∂α (a level window under half a layer: the data end or a neighbour is close), the probe's
+    median ∂t/∂α per second of layer stands in (flag `tilt_sigma_estimated`): ∂t/∂α grows with duration."""
     from dataclasses import replace
     pf = crs.features
     if pf is None or not np.isfinite(sigma_L) or not len(crs): return crs
@@ -245,7 +245,9 @@ def with_tilt_sigma(crs: CrossingList, # one probe's crossings, with their featu
     ok = np.isfinite(d) & (d > 0)
     per_s = np.median(d[ok] / D[ok]) if ok.any() else 0.0   # the probe's ∂t/∂α per second of layer
     s = [float(x) * sigma_L if np.isfinite(x) else 0.0 for x in np.where(np.isnan(d), per_s * D, d)]
-    out = [replace(c, sigma_t_s=float(np.hypot(c.sigma_t_s, x)), sigma_t_L_s=x) for c, x in zip(crs, s)]
+    est = lambda c, e: c.flags + ("tilt_sigma_estimated",) if e and sigma_L > 0 else c.flags
+    out = [replace(c, sigma_t_s=float(np.hypot(c.sigma_t_s, x)), sigma_t_L_s=x, flags=est(c, e))
+           for c, x, e in zip(crs, s, np.isnan(d))]
     return CrossingList(out, crs.probe, crs.flags, pf, crs.fused, crs.states)
 
 # %% ../nbs/10d_detect.ipynb #8fe69df9

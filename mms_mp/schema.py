@@ -107,6 +107,10 @@ FLAGS = {
     "L_turn_untrusted": "L was not turned about N although the density asked for it: the turn is not a χ² minimum "
                         "inside the scan, or leaves the density and B_L times more than a quarter of a layer apart "
                         "(rms); σ_t includes the turn asked for (angle in `method`)",
+    "tilt_sigma_estimated": "σ_t's share from L's uncertain turn about N was not measured on this layer (a level "
+                            "window beside it is under half a layer: the data end or a neighbour is close); the "
+                            "probe's median ∂t/∂α per second of layer × its duration stands in (0 if no layer of "
+                            "the probe had both levels)",
     "L_rotated": "L was turned about N for the whole formation to agree with the density half-level (angle in "
                  "method; detection.tilt_deg)",
     "no_stable_normal": "no stable plateau of nested MVA windows: its normal is a fallback (normal.method, reason)",
