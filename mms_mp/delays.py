@@ -276,11 +276,15 @@ def _lag_grid(W: float, # window length, s
     return np.arange(-(n // 2), n // 2 + 1) * h
 
 # %% ../nbs/05a_delays.ipynb #596c01c2
+def _cadence(t: np.ndarray, # (N,) datetime64[ns] times, sorted
+            ) -> float: # median step, s (inf for fewer than 2 samples)
+    "Native cadence of one series: the median of its exact nanosecond steps, in s."
+    return float(np.median(np.diff(t.view(np.int64)))) / 1e9 if len(t) > 1 else np.inf
+
 def _cadences(ser: dict, # probe → (t datetime64[ns], y)
-              tc, # origin, datetime64
-             ) -> dict: # probe → median step, s (inf for fewer than 2 samples)
-    "Native cadence of every probe's series: the median step of its times in s since tc."
-    return {p: float(np.median(np.diff(seconds_since(t, tc)))) if len(t) > 1 else np.inf for p, (t, y) in ser.items()}
+             ) -> dict: # probe → `_cadence`, s
+    "Native cadence of every probe's series."
+    return {p: _cadence(t) for p, (t, y) in ser.items()}
 
 def prepared_series(series_by_probe: dict, # probe → (t, y) or 1-D DataArray, as for `group_delays`
                    ) -> dict: # probe → (t, y clean, native cadence s, [notes on repaired times])
@@ -289,9 +293,7 @@ def prepared_series(series_by_probe: dict, # probe → (t, y) or 1-D DataArray, 
     for p, v in series_by_probe.items():   # a loop over ≤ 4 probes
         notes = []
         t, y = _series(v, p, notes)
-        steps = np.diff(t.view(np.int64))   # exact ns steps
-        cad = float(np.median(steps)) / 1e9 if len(t) > 1 else np.inf
-        out[p] = (t, y, cad, notes)
+        out[p] = (t, y, _cadence(t), notes)
     return out
 
 # %% ../nbs/05a_delays.ipynb #2eaa22aa
@@ -305,7 +307,7 @@ def crossing_delays(series_by_probe: dict, # probe → (t datetime64, y) or 1-D 
                     quantity_name: str = "quantity", # name of the quantity, for messages and the result
                     min_corr: float = 0.5, # peak correlation below which a delay is flagged
                     taper: float = 0.5, # Tukey taper fraction of the reference window (0 = none)
-                    _cad: dict | None = None, # probe → `_cadences` of these series about t_center, if known
+                    _cad: dict | None = None, # probe → `_cadences` of these series, if known
                     _clean: bool = False, # True: the series are (t, y) pairs `_series` has already checked
                    ) -> DelayResult: # delays (s) ± σ (s) relative to `ref`, peak correlations, crossing times
     "Delays between probes from the normalised cross-correlation of one quantity, with σ."
@@ -313,7 +315,7 @@ def crossing_delays(series_by_probe: dict, # probe → (t datetime64, y) or 1-D 
     W, L, h = _check_lengths(window_s, max_lag_s, dt_s, taper)
     tc, notes = as_datetime64(t_center), []
     ser = dict(series_by_probe) if _clean else {p: _series(v, p, notes) for p, v in series_by_probe.items()}
-    cad = _cadences(ser, tc) if _cad is None else _cad
+    cad = _cadences(ser) if _cad is None else _cad
     h = min(cad.values()) / 4 if h is None else h
     g = _lag_grid(W, L, h)
     Y, flags = _on_grid(ser, cad, g, tc, quantity_name)
@@ -407,7 +409,7 @@ def _group_xcorr(cr: dict, # probe → crossing
                  margin: float, # window margin, layer durations
                  dt_s: float, # default grid step, s (the finest cadence)
                  kw: dict, # options for `crossing_delays` (they override dt_s)
-                 cad: dict | None = None, # probe → `_cadences` of `clean` about the reference time, if known
+                 cad: dict | None = None, # probe → `_cadences` of `clean`, if known
                 ) -> DelayResult: # delays relative to `ref`, times t_ref + delay
     "Cross-correlate every probe with the reference over the reference layer ± margin."
     W, lag = _group_window(cr, ref, margin)
@@ -436,7 +438,7 @@ def group_delays(group, # CrossingGroup, or dict probe → crossing (.time, .lay
     notes = []
     if prepared is None:
         clean = {p: _series(series_by_probe[p], p, notes) for p in cr}
-        cad = _cadences(clean, tc)
+        cad = _cadences(clean)
     else:   # checked and cleaned once for all groups: no pass over the whole series here
         clean, cad = {p: prepared[p][:2] for p in cr}, {p: prepared[p][2] for p in cr}
         notes = [s for p in cr for s in prepared[p][3]]
