@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .core import (TT2000_UTC0, InputError, NoDataError, _leap_table, iso_ms, parse_trange,
+from .core import (TT2000_UTC0, InputError, NoDataError, iso_ms, leap_table, parse_trange,
                          tt2000_to_datetime64)
 from .layout import STATE, FileInfo, Product, Var, check_probe, parse_filename, sdc_dir
 
@@ -413,7 +413,7 @@ def _epochs(m: _Meta, prod: Product, p: str) -> tuple:
     return tt, _centre_shift_s(m, ep) if prod.centre else np.float64(0.0)
 
 # %% ../nbs/03_cdfread.ipynb #6b56d938
-_LEAPS = _leap_table()  # (UTC day starts, TAI − UTC − 32 s), ns: built once
+_LEAPS = leap_table()  # (UTC day starts, TAI − UTC − 32 s), ns: built once
 _LEAP_AT = (_LEAPS[0] + _LEAPS[1]).tolist()  # the same instants as TT2000, ns (what tt2000_to_datetime64 searches)
 _UTC0_NS = int(TT2000_UTC0.astype(np.int64))
 
