@@ -244,7 +244,7 @@ LEAP_SECONDS = (  # (UTC day from which TAI − UTC holds, TAI − UTC in s): IE
 TT2000_UTC0 = np.datetime64("2000-01-01T11:58:55.816", "ns")  # UTC of TT2000 = 0 when TAI − UTC = 32 s
 TT2000_FILL = np.iinfo(np.int64).min  # CDF fill value of a TT2000 variable
 
-def leap_table() -> tuple: # (UTC day starts, ns since TT2000_UTC0; TAI − UTC − 32 s, ns): int64 arrays
+def leap_table() -> tuple: # int64 (UTC day starts, ns since TT2000_UTC0; TAI − UTC − 32 s, ns)
     "The leap-second table as int64 ns arrays, for TT2000 ↔ UTC conversions."
     days = np.array([d for d, _ in LEAP_SECONDS], "datetime64[ns]")
     extra = np.array([s - 32 for _, s in LEAP_SECONDS], np.int64) * 1_000_000_000
