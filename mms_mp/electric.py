@@ -18,8 +18,8 @@ from .velocity import (ExBResult, VelocitySource, PerpCheck, exb_velocity, exb_v
                              _fsec, _accum)
 
 # %% auto #0
-__all__ = ['MIN_SCATTER', 'robust_scatter', 'NormalVelocity', 'normal_velocity', 'Smoothing', 'smooth_normal_velocity',
-           'event_sources']
+__all__ = ['MIN_SCATTER', 'robust_scatter', 'NormalVelocity', 'unit_normal', 'normal_velocity', 'Smoothing',
+           'smooth_normal_velocity', 'event_sources']
 
 # %% ../nbs/08_electric.ipynb #ee4cfd9a
 MIN_SCATTER = 3 # fewest usable samples with a second difference, for `robust_scatter`
@@ -59,8 +59,10 @@ class NormalVelocity:
     def good(self) -> np.ndarray: return np.isfinite(self.V_N)
 
 # %% ../nbs/08_electric.ipynb #ae35365d
-def _unit_normal(n_hat, frame):
-    "(unit n̂, frame) from an array or an object with .N/.frame (coords.LMN); checks the frame."
+def unit_normal(n_hat, # (3,) normal in `frame`, or an object with .N and .frame (coords.LMN)
+                frame: str, # the frame n̂ must be in (an LMN's own frame is checked against it)
+               ) -> np.ndarray: # (3,) unit n̂ in `frame`
+    "n̂ as a unit 3-vector from an array or an LMN; refuses a zero, non-finite or wrong-frame normal."
     nf = getattr(n_hat, "frame", None)
     if nf is not None: check_frame(nf, frame, "normal n̂")
     n = np.asarray(getattr(n_hat, "N", n_hat), float).ravel()
@@ -173,7 +175,7 @@ def normal_velocity(
 ) -> NormalVelocity: # V_N ± σ on the grid with per-source V_N and contributions
     "Inverse-variance blend of V_N = v·n̂ from several sources on one grid (frames checked)."
     frame = check_frame(frame, frame, "n_hat")
-    n = _unit_normal(n_hat, frame)
+    n = unit_normal(n_hat, frame)
     _check_blend_options(exb_parallel, sigma_n_rad)
     sources = _named_sources(sources, frame)
     fpi = next((s for s in sources.values() if s.b_hat is None and "FPI" in s.name.upper()), None)
