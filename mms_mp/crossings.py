@@ -13,7 +13,7 @@ from .core import InputError, NoDataError, from_seconds, iso_ms, seconds_since
 from .quality import exact_median
 from .boundary import (DetectorCfg, Feature, FusedP, ProbeFeatures, clean_series,
                              fuse_probability, gap_mask, hysteresis_states, level_crossings, running_mean,
-                             _running_rows, _running_sums)
+                             running_rows, running_sums)
 
 # %% auto #0
 __all__ = ['Crossing', 'CrossingList', 'median_in', 'finite_median', 'time_slice', 'sigma_t_floor', 'retime_edges', 'centre_fit',
@@ -132,7 +132,7 @@ class _Smoothed:
     def __init__(self, y, # (N,) values on a uniform grid, NaN = hole
                  n, # window length, samples
                  keep=None, # (K,) sorted indices of the rows this view shows (None: all)
-                 box=None, # list shared by the views of one series: its `_running_sums`, once built
+                 box=None, # list shared by the views of one series: its `running_sums`, once built
                 ): self.y, self.n, self.keep, self._box = y, max(int(n), 1), keep, [] if box is None else box
     def __len__(self): return len(self.y) if self.keep is None else len(self.keep)
     def finite(self): return np.isfinite(self.y if self.keep is None else self.y[self.keep])
@@ -147,8 +147,8 @@ class _Smoothed:
         return v if self.keep is None else v[self.keep[lo:hi] - i]
     def _rows(self, i, j): # -> running_mean(y, n)[i:j]
         if self.n == 1: return self.y[i:j].astype(float)
-        if not self._box: self._box.append(_running_sums(self.y, self.n))   # once, at the first read
-        return _running_rows(self._box[0], len(self.y), self.n, i, j)
+        if not self._box: self._box.append(running_sums(self.y, self.n))   # once, at the first read
+        return running_rows(self._box[0], len(self.y), self.n, i, j)
 
 
 # %% ../nbs/10a_crossings.ipynb #5bf85540
