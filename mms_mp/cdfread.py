@@ -24,7 +24,7 @@ from .layout import STATE, FileInfo, Product, Var, check_probe, parse_filename, 
 
 # %% auto #0
 __all__ = ['SOURCES', 'RATES', 'SURVEY', 'DATATYPES', 'FPI_INVALID_BITS', 'FPI_INVALID_MASK', 'OUT_OF_RANGE', 'FileBlock',
-           'TimeOrder', 'time_order', 'read_product_file', 'download_files']
+           'open_once', 'TimeOrder', 'time_order', 'read_product_file', 'download_files']
 
 # %% ../nbs/03_cdfread.ipynb #6a194004
 SOURCES = ("auto", "local", "sdc", "spdf")
@@ -208,7 +208,7 @@ class _MetaPP:
         return out[0] if out.shape == (1,) else out  # cdflib: one value as a numpy scalar
 
 # %% ../nbs/03_cdfread.ipynb #1fdffc48
-_OPENED: ContextVar = ContextVar("_OPENED", default=None)  # path -> reader, within one load_event
+_OPENED: ContextVar = ContextVar("_OPENED", default=None)  # path -> reader, within one `open_once`
 _PYCDFPP: list = []  # the pycdfpp module (or None), imported once
 
 def _pycdfpp():
@@ -234,11 +234,18 @@ def _reader(path):
     return _Meta(cdflib.CDF(str(path)))
 
 def _open(path, keep: bool = False):
-    "The reader of a CDF; within `load_event` a file kept open (FGM: its state) is opened once."
+    "The reader of a CDF; within `open_once` a file kept open (FGM: its state) is opened once."
     opened = _OPENED.get()
     if opened is None or not (keep or str(path) in opened): return _reader(path)
     if str(path) not in opened: opened[str(path)] = _reader(path)
     return opened[str(path)]
+
+@contextmanager
+def open_once():
+    "Within the block, a file read twice (FGM: its data, then its state) is opened once; let go at the end."
+    token = _OPENED.set({})
+    try: yield
+    finally: _OPENED.reset(token)
 
 # %% ../nbs/03_cdfread.ipynb #e6189d09
 def _si_seconds(m: _Meta, name) -> np.ndarray:
