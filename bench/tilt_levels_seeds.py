@@ -26,7 +26,7 @@ import mms_mp.detect as det
 from mms_mp.boundary_multi import detect_crossings_multi
 from mms_mp.coords import lmn_for_probe
 from mms_mp.core import seconds_since
-from mms_mp.crossings import _median_in
+from mms_mp.crossings import median_in
 from mms_mp.data import load_event
 from mms_mp.simtruth import load_truth
 from mms_mp.synthetic import simulate_event
@@ -40,7 +40,7 @@ PACKAGE = det.side_levels
 def old_side_levels(ts, Y, t_s, t_e, lo, hi, cfg):
     "The levels before session 25: 60-s windows half a layer beyond each edge; `lo`, `hi` ignored."
     D, W = t_e - t_s, cfg.level_window_s
-    side = lambda a, b: np.array([_median_in(ts, y, a, b, max(cfg.min_dwell_s, D / 2)) for y in Y.T])
+    side = lambda a, b: np.array([median_in(ts, y, a, b, max(cfg.min_dwell_s, D / 2)) for y in Y.T])
     return side(t_s - D / 2 - W, t_s - D / 2), side(t_e + D / 2, t_e + D / 2 + W)
 
 

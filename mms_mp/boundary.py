@@ -15,10 +15,10 @@ from .quality import exact_median
 from .resample import interp_nogap, merge_vars
 
 # %% auto #0
-__all__ = ['DetectorCfg', 'clean_series', 'gap_mask', 'running_mean', 'level_crossings', 'split_sorted', 'diff_noise',
-           'otsu_levels', 'two_levels', 'shorth', 'Feature', 'make_feature', 'judge_feature', 'lmn_matrix',
-           'ProbeFeatures', 'probe_features', 'relevel', 'FusedP', 'fuse_probability', 'enforce_dwell',
-           'hysteresis_states']
+__all__ = ['DetectorCfg', 'clean_series', 'gap_mask', 'running_sums', 'running_rows', 'running_mean', 'level_crossings',
+           'split_sorted', 'diff_noise', 'otsu_levels', 'two_levels', 'shorth', 'Feature', 'make_feature',
+           'judge_feature', 'lmn_matrix', 'ProbeFeatures', 'probe_features', 'relevel', 'FusedP', 'fuse_probability',
+           'enforce_dwell', 'hysteresis_states']
 
 # %% ../nbs/10_boundary.ipynb #c76e71af
 @dataclass
@@ -131,20 +131,20 @@ def _padded_cumsum(x: np.ndarray, # (N,) values (float) or bool
 
 
 # %% ../nbs/10_boundary.ipynb #bd84a0b7
-def _running_sums(y, # (N,) values, NaN = hole
-                  n, # window length, samples (≥ 2)
-                 ) -> tuple: # (padded sums, padded counts or None without holes, finite mask)
-    "The cumulative sums of `running_mean`, for the whole series (a cumsum is sequential: its bits)."
+def running_sums(y, # (N,) values, NaN = hole
+                 n, # window length, samples (≥ 2)
+                ) -> tuple: # (padded sums, padded counts or None without holes, finite mask)
+    "The cumulative sums of `running_mean(y, n)`, built once for the whole series (a cumsum is sequential)."
     ok = np.isfinite(y)
     full = y.dtype == np.float64 and ok.all()
     c = _padded_cumsum(y if full else np.where(ok, y, 0.), n)
     return c, None if full else _padded_cumsum(ok, n), ok
 
-def _running_rows(sums, # `_running_sums(y, n)`
-                  N, # length of y
-                  n, # window length, samples (≥ 2)
-                  i, j, # rows wanted, 0 ≤ i < j ≤ N
-                 ) -> np.ndarray: # (j − i,) `running_mean(y, n)[i:j]`, the same bits
+def running_rows(sums, # `running_sums(y, n)`
+                 N, # length of y
+                 n, # window length, samples (≥ 2)
+                 i, j, # rows wanted, 0 ≤ i < j ≤ N
+                ) -> np.ndarray: # (j − i,) `running_mean(y, n)[i:j]`, the same bits
     "Rows i … j−1 of `running_mean(y, n)` from its sums: every row, or only those a caller reads."
     c, k, ok = sums
     if k is None:   # no holes: the window counts are n but at the clipped ends
@@ -160,7 +160,7 @@ def running_mean(y: np.ndarray, # (N,) values on a uniform grid (NaN = missing)
     "Centred running mean that ignores NaN neighbours and keeps NaN holes as holes."
     n = max(int(n), 1)
     if n == 1: return y.astype(float).copy()
-    return _running_rows(_running_sums(y, n), y.size, n, 0, y.size)
+    return running_rows(running_sums(y, n), y.size, n, 0, y.size)
 
 # %% ../nbs/10_boundary.ipynb #2c9c7572
 def level_crossings(ts: np.ndarray, # (N,) float seconds

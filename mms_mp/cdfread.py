@@ -18,13 +18,13 @@ from pathlib import Path
 
 import numpy as np
 
-from .core import (TT2000_UTC0, InputError, NoDataError, _leap_table, iso_ms, parse_trange,
+from .core import (TT2000_UTC0, InputError, NoDataError, iso_ms, leap_table, parse_trange,
                          tt2000_to_datetime64)
 from .layout import STATE, FileInfo, Product, Var, check_probe, parse_filename, sdc_dir
 
 # %% auto #0
 __all__ = ['SOURCES', 'RATES', 'SURVEY', 'DATATYPES', 'FPI_INVALID_BITS', 'FPI_INVALID_MASK', 'OUT_OF_RANGE', 'FileBlock',
-           'TimeOrder', 'time_order', 'read_product_file', 'download_files']
+           'open_once', 'TimeOrder', 'time_order', 'read_product_file', 'download_files']
 
 # %% ../nbs/03_cdfread.ipynb #6a194004
 SOURCES = ("auto", "local", "sdc", "spdf")
@@ -208,7 +208,7 @@ class _MetaPP:
         return out[0] if out.shape == (1,) else out  # cdflib: one value as a numpy scalar
 
 # %% ../nbs/03_cdfread.ipynb #1fdffc48
-_OPENED: ContextVar = ContextVar("_OPENED", default=None)  # path -> reader, within one load_event
+_OPENED: ContextVar = ContextVar("_OPENED", default=None)  # path -> reader, within one `open_once`
 _PYCDFPP: list = []  # the pycdfpp module (or None), imported once
 
 def _pycdfpp():
@@ -234,11 +234,18 @@ def _reader(path):
     return _Meta(cdflib.CDF(str(path)))
 
 def _open(path, keep: bool = False):
-    "The reader of a CDF; within `load_event` a file kept open (FGM: its state) is opened once."
+    "The reader of a CDF; within `open_once` a file kept open (FGM: its state) is opened once."
     opened = _OPENED.get()
     if opened is None or not (keep or str(path) in opened): return _reader(path)
     if str(path) not in opened: opened[str(path)] = _reader(path)
     return opened[str(path)]
+
+@contextmanager
+def open_once():
+    "Within the block, a file read twice (FGM: its data, then its state) is opened once; let go at the end."
+    token = _OPENED.set({})
+    try: yield
+    finally: _OPENED.reset(token)
 
 # %% ../nbs/03_cdfread.ipynb #e6189d09
 def _si_seconds(m: _Meta, name) -> np.ndarray:
@@ -413,7 +420,7 @@ def _epochs(m: _Meta, prod: Product, p: str) -> tuple:
     return tt, _centre_shift_s(m, ep) if prod.centre else np.float64(0.0)
 
 # %% ../nbs/03_cdfread.ipynb #6b56d938
-_LEAPS = _leap_table()  # (UTC day starts, TAI − UTC − 32 s), ns: built once
+_LEAPS = leap_table()  # (UTC day starts, TAI − UTC − 32 s), ns: built once
 _LEAP_AT = (_LEAPS[0] + _LEAPS[1]).tolist()  # the same instants as TT2000, ns (what tt2000_to_datetime64 searches)
 _UTC0_NS = int(TT2000_UTC0.astype(np.int64))
 

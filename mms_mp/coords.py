@@ -11,7 +11,7 @@ import numpy as np
 
 from .core import (InputError, FrameError, GeometryError, NoDataError, check_finite, check_frame, check_sigma,
                          gse_gsm_angle, gse_to_gsm, gsm_to_gse, parse_trange, seconds_since, R_E_KM)
-from .minvar import MIN_SAMPLES, MVAResult, _mva_and_rows, _sigma_of_rows, x1_cone_deg
+from .minvar import MVAResult, window_mva, x1_cone_deg
 
 # %% auto #0
 __all__ = ['SHUE_MODELS', 'shue_r0', 'shue_alpha', 'ShueResult', 'shue_normal', 'LMN', 'lmn_from_vectors', 'hybrid_lmn',
@@ -348,7 +348,7 @@ def hybrid_lmn(B: np.ndarray, # (N,3) magnetic field over the crossing, nT, `fra
     if frame not in ("GSE", "GSM"):
         raise FrameError(f"hybrid_lmn needs B in GSE or GSM (the model is GSM), got {frame}")
     psi_rad = _check_psi(psi_rad)
-    mv, X = _mva_and_rows(B, None, frame, MIN_SAMPLES, True)   # mva, and the rows it used
+    mv, n_eff, sig_mva = window_mva(B, frame)   # MVA, and its σ with M_eff independent samples
     pos_gsm_km = _gsm_position(pos_gsm_km, pos_gse_km, psi_rad)
     if pos_gsm_km is None:
         n_mod, z, sh, sig_mod, note = _no_position_reference(mv, frame, psi_rad, ratio_min)
@@ -359,7 +359,6 @@ def hybrid_lmn(B: np.ndarray, # (N,3) magnetic field over the crossing, nT, `fra
     cos = np.clip(abs(mv.normal @ n_mod), 0, 1)
     ang = np.nan if sh is None else float(np.degrees(np.arccos(cos)))
     label = f"Shue {model} model (Bz {bz_nT} nT, Dp {dp_nPa} nPa)"
-    n_eff, sig_mva = (np.nan, np.nan) if mv.degenerate else _sigma_of_rows(X, mv)
     N, method, sig, why = _choose_N(mv, n_mod, sig_mod, ratio_min, label, sig_mva)
     note += _model_note(method, sig_mod, sh)
     L, lwhy, measured = _choose_L(mv, N, z, ratio_l_min)

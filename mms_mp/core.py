@@ -20,8 +20,8 @@ __all__ = ['MAX_POINTS', 'FRAMES', 'LEAP_SECONDS', 'TT2000_UTC0', 'TT2000_FILL',
            'NoDataError', 'GeometryError', 'check_finite', 'check_positive', 'check_sigma', 'check_count', 'CovBlocks',
            'triad_problem', 'check_frame', 'rotate_about_x', 'gse_gsm_angle', 'gse_to_gsm', 'gsm_to_gse',
            'as_datetime64', 'datetime_tags', 'parse_trange', 'seconds_since', 'from_seconds', 'iso_ms', 'context_range',
-           'tt2000_to_datetime64', 'datetime64_to_tt2000', 'TimeCleanReport', 'clean_times', 'atomic_write',
-           'write_json_atomic', 'exit_code', 'stages_exit', 'cache_root', 'format_sigma']
+           'leap_table', 'tt2000_to_datetime64', 'datetime64_to_tt2000', 'TimeCleanReport', 'clean_times',
+           'atomic_write', 'write_json_atomic', 'exit_code', 'stages_exit', 'cache_root', 'format_sigma']
 
 # %% ../nbs/00_core.ipynb #866e3565
 class MMSMPError(Exception):
@@ -244,8 +244,8 @@ LEAP_SECONDS = (  # (UTC day from which TAI − UTC holds, TAI − UTC in s): IE
 TT2000_UTC0 = np.datetime64("2000-01-01T11:58:55.816", "ns")  # UTC of TT2000 = 0 when TAI − UTC = 32 s
 TT2000_FILL = np.iinfo(np.int64).min  # CDF fill value of a TT2000 variable
 
-def _leap_table() -> tuple[np.ndarray, np.ndarray]:
-    "(UTC day starts as int64 ns since TT2000_UTC0, TAI − UTC − 32 s in ns)."
+def leap_table() -> tuple: # int64 (UTC day starts, ns since TT2000_UTC0; TAI − UTC − 32 s, ns)
+    "The leap-second table as int64 ns arrays, for TT2000 ↔ UTC conversions."
     days = np.array([d for d, _ in LEAP_SECONDS], "datetime64[ns]")
     extra = np.array([s - 32 for _, s in LEAP_SECONDS], np.int64) * 1_000_000_000
     return (days - TT2000_UTC0).astype(np.int64), extra
@@ -255,7 +255,7 @@ def tt2000_to_datetime64(tt, # CDF_TIME_TT2000 values, int64 ns
                         ) -> np.ndarray: # datetime64[ns] UTC; fill (−2⁶³) → NaT
     "TT2000 → UTC for any date since 1972, vectorised through the leap-second table."
     tt = np.asarray(tt, np.int64)
-    day, extra = _leap_table()
+    day, extra = leap_table()
     i = np.searchsorted(day + extra, tt, side="right") - 1
     out = TT2000_UTC0 + (tt - extra[np.maximum(i, 0)]).astype("timedelta64[ns]")
     return np.where((tt == TT2000_FILL) | (i < 0), np.datetime64("NaT", "ns"), out)
@@ -265,7 +265,7 @@ def datetime64_to_tt2000(t, # UTC times: datetime64 or anything `as_datetime64` 
     "UTC → TT2000 for any date since 1972, the exact inverse of `tt2000_to_datetime64`."
     t = np.asarray(as_datetime64(t), "datetime64[ns]")
     ns = (t - TT2000_UTC0).astype(np.int64)
-    day, extra = _leap_table()
+    day, extra = leap_table()
     i = np.searchsorted(day, ns, side="right") - 1
     if np.any((i < 0) & ~np.isnat(t)):
         raise InputError("TT2000 conversion starts at 1972-01-01 (the first leap second); earlier times given")

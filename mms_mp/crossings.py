@@ -13,11 +13,12 @@ from .core import InputError, NoDataError, from_seconds, iso_ms, seconds_since
 from .quality import exact_median
 from .boundary import (DetectorCfg, Feature, FusedP, ProbeFeatures, clean_series,
                              fuse_probability, gap_mask, hysteresis_states, level_crossings, running_mean,
-                             _running_rows, _running_sums)
+                             running_rows, running_sums)
 
 # %% auto #0
-__all__ = ['Crossing', 'CrossingList', 'sigma_t_floor', 'retime_edges', 'centre_fit', 'contrast_windows', 'crossing_contrast',
-           'neighbour_bounds', 'flag_overlaps', 'crossings_from_states', 'crossings_from_features', 'position_at']
+__all__ = ['Crossing', 'CrossingList', 'median_in', 'finite_median', 'time_slice', 'sigma_t_floor', 'retime_edges', 'centre_fit',
+           'contrast_windows', 'crossing_contrast', 'neighbour_bounds', 'flag_overlaps', 'crossings_from_states',
+           'crossings_from_features', 'position_at']
 
 # %% ../nbs/10a_crossings.ipynb #eb973b86
 @dataclass
@@ -73,21 +74,28 @@ class CrossingList(list):
         )
 
 # %% ../nbs/10a_crossings.ipynb #2951b547
-def _median_in(ts, y, a, b, min_len):
-    "Median of y over [a, b] (ts sorted) if ≥ 3 finite samples span ≥ min_len s, else NaN."
-    s = _window(ts, a, b)
+def median_in(ts: np.ndarray, # (N,) times, s (sorted)
+              y: np.ndarray, # (N,) values, NaN = missing
+              a: float, b: float, # the window [a, b], s
+              min_len: float, # shortest span of its finite samples accepted, s
+             ) -> float: # median of y in [a, b], units of y; NaN if too few samples or too short a span
+    "Median of y over [a, b] if ≥ 3 finite samples span ≥ min_len s, else NaN."
+    s = time_slice(ts, a, b)
     tw, yw = ts[s], y[s]
     m = np.isfinite(yw)
     return exact_median(yw[m]) if m.sum() >= 3 and np.ptp(tw[m]) >= min_len else np.nan
 
 # %% ../nbs/10a_crossings.ipynb #bbe73663
-def _nanmedian(x):
+def finite_median(x: np.ndarray, # (N,) values, NaN/inf = missing
+                 ) -> float: # median of the finite values, units of x (NaN if there are none)
     "Median of the finite values of x; NaN, explicitly and without a warning, if there are none."
     x = x[np.isfinite(x)]
     return exact_median(x) if x.size else np.nan
 
 # %% ../nbs/10a_crossings.ipynb #c8f3b908
-def _window(ts, a, b):
+def time_slice(ts: np.ndarray, # (N,) times, sorted, any units
+               a, b, # the window [a, b], units of ts
+              ) -> slice: # the rows of ts inside [a, b]
     "Slice of the sorted times ts inside [a, b] (binary search: O(log N), not a full-length mask)."
     return slice(int(np.searchsorted(ts, a, "left")), int(np.searchsorted(ts, b, "right")))
 
@@ -124,7 +132,7 @@ class _Smoothed:
     def __init__(self, y, # (N,) values on a uniform grid, NaN = hole
                  n, # window length, samples
                  keep=None, # (K,) sorted indices of the rows this view shows (None: all)
-                 box=None, # list shared by the views of one series: its `_running_sums`, once built
+                 box=None, # list shared by the views of one series: its `running_sums`, once built
                 ): self.y, self.n, self.keep, self._box = y, max(int(n), 1), keep, [] if box is None else box
     def __len__(self): return len(self.y) if self.keep is None else len(self.keep)
     def finite(self): return np.isfinite(self.y if self.keep is None else self.y[self.keep])
@@ -139,8 +147,8 @@ class _Smoothed:
         return v if self.keep is None else v[self.keep[lo:hi] - i]
     def _rows(self, i, j): # -> running_mean(y, n)[i:j]
         if self.n == 1: return self.y[i:j].astype(float)
-        if not self._box: self._box.append(_running_sums(self.y, self.n))   # once, at the first read
-        return _running_rows(self._box[0], len(self.y), self.n, i, j)
+        if not self._box: self._box.append(running_sums(self.y, self.n))   # once, at the first read
+        return running_rows(self._box[0], len(self.y), self.n, i, j)
 
 
 # %% ../nbs/10a_crossings.ipynb #5bf85540
@@ -201,7 +209,7 @@ def _level_noise(ts, y, windows):
     "rms over the plateau windows of the robust spread (1.4826 MAD) of y about a line in t; 0 if none."
     s = []
     for a, b in windows:   # a trend (the layer's own tail, a drifting level) is not noise: fit it out
-        sel = _window(ts, a, b)
+        sel = time_slice(ts, a, b)
         t, w = ts[sel], y[sel]
         ok = np.isfinite(w)
         if ok.sum() < 3: continue
@@ -220,7 +228,7 @@ def _plateaus(t_s, t_e, span, W):
 def _sample_noise(y, n):
     "1σ sample noise of y from its successive differences (robust), reduced by an n-sample mean."
     d = np.abs(np.diff(y[np.isfinite(y)]))
-    return 1.4826 * _nanmedian(d) / np.sqrt(2) / np.sqrt(max(n, 1))
+    return 1.4826 * finite_median(d) / np.sqrt(2) / np.sqrt(max(n, 1))
 
 # %% ../nbs/10a_crossings.ipynb #a52c2fc5
 def _time_layer(ts, y, span, zone, t_ref, before_lvl, after_lvl, cfg, fit=False, floor=True):
@@ -229,9 +237,9 @@ def _time_layer(ts, y, span, zone, t_ref, before_lvl, after_lvl, cfg, fit=False,
     e0 = (1 - cfg.edge_frac) / 2
     a, b = before_lvl, after_lvl           # first pass: the feature's global levels
     if not np.isfinite(a - b):             # (none given: local medians beside the decision zone)
-        a = _median_in(ts, y, max(span[0], zone[0] - W), zone[0], cfg.min_dwell_s)
-        b = _median_in(ts, y, zone[1], min(span[1], zone[1] + W), cfg.min_dwell_s)
-    m = _window(ts, *span)
+        a = median_in(ts, y, max(span[0], zone[0] - W), zone[0], cfg.min_dwell_s)
+        b = median_in(ts, y, zone[1], min(span[1], zone[1] + W), cfg.min_dwell_s)
+    m = time_slice(ts, *span)
     tsm, ym = ts[m], y[m]
     if tsm.size < 4 or not np.isfinite(a - b) or a == b: return "no_data"
     fin = _finite_ends(ts, y)
@@ -245,8 +253,8 @@ def _time_layer(ts, y, span, zone, t_ref, before_lvl, after_lvl, cfg, fit=False,
         t_s, t_e, ok, beyond = _edges(c0, c1, t_c, span, (fin[0], fin[-1]))
         L = max(cfg.min_dwell_s, (t_e - t_s) / 2)   # plateau: ≥ half a layer long
         (p0, p1), (q0, q1) = _plateaus(t_s, t_e, span, W)
-        a2 = _median_in(tsm, ym, p0, p1, L)
-        b2 = _median_in(tsm, ym, q0, q1, L)
+        a2 = median_in(tsm, ym, p0, p1, L)
+        b2 = median_in(tsm, ym, q0, q1, L)
         a2 = a2 if np.isfinite(a2) else a
         b2 = b2 if np.isfinite(b2) else b
         if np.isfinite(before_lvl - after_lvl):   # short of plateau_frac: partial excursion
@@ -317,7 +325,7 @@ def centre_fit(ts: np.ndarray, # (N,) sample times, s (sorted)
     t = float(t0)
     sig = np.nan
     for _ in range(n_iter):                # a loop over re-centring steps, not samples
-        s = _window(ts, t - h, t + h)
+        s = time_slice(ts, t - h, t + h)
         x = ts[s] - t
         f = (y[s] - a) / (b - a)
         ok = np.isfinite(f)
@@ -372,7 +380,7 @@ def contrast_windows(t_s: float, # first 76 % edge of the layer, s
 # %% ../nbs/10a_crossings.ipynb #8553e3b1
 def _side_level(ts, P, a, b, at):
     "Median of P over [a, b]; P interpolated at `at` if the window holds no finite sample."
-    v = _nanmedian(P[_window(ts, a, b)])
+    v = finite_median(P[time_slice(ts, a, b)])
     ok = np.isfinite(P)
     return v if np.isfinite(v) or not ok.any() else float(np.interp(at, ts[ok], P[ok]))
 
@@ -399,7 +407,7 @@ def _decision_zones(ts, state, cand):
 # %% ../nbs/10a_crossings.ipynb #1dc26b0a
 def _coverage(fp, z0, z1, cfg):
     "Features with data at a decision zone, and the confidence factor √(W_used/W_all) they give."
-    near = _window(fp.ts, z0 - cfg.smooth_s, z1 + cfg.smooth_s)
+    near = time_slice(fp.ts, z0 - cfg.smooth_s, z1 + cfg.smooth_s)
     used = tuple(n for n, sc in fp.scores.items() if np.isfinite(sc[near]).any())
     wall = cfg.w_density + cfg.w_bl + cfg.w_he
     return used, np.sqrt(sum(fp.weights[n] for n in used) / wall)
@@ -442,7 +450,7 @@ def _bn_over_b(pf, t0, t_s, t_e):
     pad = np.timedelta64(1, "us")   # candidate rows by datetime (t_B is sorted); the float test decides
     i, j = ((int(np.searchsorted(pf.t_B, from_seconds(x, t0) + d, side)) for x, d, side in
              ((t_s, -pad, "left"), (t_e, pad, "right"))) if np.isfinite([t_s, t_e]).all() else (0, len(pf.t_B)))
-    bl = pf.B_lmn[i:j][_window(seconds_since(pf.t_B[i:j], t0), t_s, t_e)]
+    bl = pf.B_lmn[i:j][time_slice(seconds_since(pf.t_B[i:j], t0), t_s, t_e)]
     bl = bl[np.isfinite(bl).all(1)]
     return float(bl[:, 2].mean() / np.linalg.norm(bl, axis=1).mean()) if len(bl) > 2 else np.nan
 
@@ -468,7 +476,7 @@ def _one_crossing(pf, fp, ctx, span, zone, new, cfg):
     "One state change → (Crossing, confidence still to set; its confidence factor) or None."
     ts, P = fp.ts, fp.P
     z0, z1 = zone
-    seg = _window(ts, z0, z1)
+    seg = time_slice(ts, z0, z1)
     tp, _ = level_crossings(ts[seg], P[seg], 0.5)
     t_P = float(np.median(tp)) if tp.size else 0.5 * (z0 + z1)
     used, factor = _coverage(fp, z0, z1, cfg)
@@ -477,7 +485,7 @@ def _one_crossing(pf, fp, ctx, span, zone, new, cfg):
     r = _one_timing(ctx, fp, span, zone, t_P, new, cfg)
     if r is None: return None
     t_c, t_s, t_e, sig, lv, method, fl, gap = r
-    ok_grid = np.isfinite(P[_window(ts, min(t_s, z0), max(t_e, z1))])
+    ok_grid = np.isfinite(P[time_slice(ts, min(t_s, z0), max(t_e, z1))])
     if not ok_grid.all(): gap = max(gap, cfg.grid_dt_s * (~ok_grid).sum())
     t_dn, s_dn, agree = _density_check(ctx, span, zone, t_c, t_e - t_s, cfg)
     if not agree: factor, fl = factor * 0.5, fl + ["features_disagree"]

@@ -19,9 +19,8 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from .core import InputError, NoDataError, iso_ms, parse_trange
 from .layout import (INSTRUMENTS, PRODUCTS, PROBES, STATE, Product, check_probe, file_time,
                            find_local_files, parse_filename, search_dirs)
-from .cdfread import DATATYPES, RATES, SOURCES, SURVEY, FileBlock, _OPENED, download_files
-from .digest import (_sha_cache_on, _sha_compute, _sha_lookup, _sha_save, _stat_key,
-                           file_sha256, sha256_cache_file)
+from .cdfread import DATATYPES, RATES, SOURCES, SURVEY, FileBlock, download_files, open_once
+from .digest import file_digests, file_sha256, save_digests, sha256_cache_file
 from .products import ProductData, product_quantities, read_product, read_state
 
 # %% auto #0
@@ -212,21 +211,17 @@ def _acquire(root: Path, p: str, prod: Product, t0, t1, source: str,
 # %% ../nbs/03_data.ipynb #3904a78b
 _PENDING: ContextVar = ContextVar("_PENDING", default=None)  # (pool, {path: Future}) within one load_event
 
-def _digest(ap: str, key: list, pool: ThreadPoolExecutor | None = None):
-    "(sha256, checksum) from the digest cache; else a Future of them, started once per file; else computed now."
-    if _sha_cache_on() and (d := _sha_lookup(ap, key)) is not None: return d
+def _digest(ap: str, pool: ThreadPoolExecutor | None = None):
+    "(sha256, checksum) of a file: a Future of them in `pool`, started once per file; without a pool, now."
     pool, pending = _PENDING.get() or (pool, {})
-    if pool is None: return _sha_compute(ap, key)
-    if ap not in pending: pending[ap] = pool.submit(_sha_compute, ap, key)
+    if pool is None: return file_digests(ap, save=False)  # from the digest cache when it holds them
+    if ap not in pending: pending[ap] = pool.submit(file_digests, ap, True, False)
     return pending[ap]
 
 def _prehash(files: list):
     "Start hashing the files found before they are read, so that the two overlap from the start."
     if _PENDING.get() is None: return
-    for f in files:
-        ap = os.path.abspath(f.path)
-        try: _digest(ap, _stat_key(os.stat(ap)))
-        except OSError: pass  # gone: the read reports it
+    for f in files: _digest(os.path.abspath(f.path))  # a file gone: the read reports it
 
 def _provenance(b: FileBlock, prod: Product, pool: ThreadPoolExecutor | None = None) -> dict:
     """Provenance entry; sha256 and checksum (the CDF's MD5: "ok", "mismatch", "none") come from the digest
@@ -234,7 +229,7 @@ def _provenance(b: FileBlock, prod: Product, pool: ThreadPoolExecutor | None = N
     path = b.info.path
     ap = os.path.abspath(path)
     st = os.stat(ap)
-    sha = _digest(ap, _stat_key(st), pool)
+    sha = _digest(ap, pool)
     sha, chk = (sha, None) if isinstance(sha, Future) else sha
     return dict(name=b.info.name, path=str(path), version=b.info.version_str, size=st.st_size,
                 sha256=sha, checksum=chk, probe=b.info.probe, instrument=prod.instrument, rate=prod.rate,
@@ -588,23 +583,21 @@ def _load_probes(ev: Event, root: Path, ps: list, ins: list, rate: str, source: 
     "Every probe and instrument into `ev`, probe by probe (its files closed after it)."
     t0, t1 = ev.trange
     for p in ps:
-        for i in dict.fromkeys(ins):
-            a, b = (t0 - EPHEM_PAD, t1 + EPHEM_PAD) if i == "mec" else (t0, t1)
-            _load_instrument(ev, root, p, i, rate, source, a, b, pool, net)
-        _positions_from_fgm(ev, p)
-        _OPENED.get().clear()  # this probe's files are closed
+        with open_once():  # this probe's files: each opened once, let go after the probe
+            for i in dict.fromkeys(ins):
+                a, b = (t0 - EPHEM_PAD, t1 + EPHEM_PAD) if i == "mec" else (t0, t1)
+                _load_instrument(ev, root, p, i, rate, source, a, b, pool, net)
+            _positions_from_fgm(ev, p)
 
 def _load_all(ev: Event, root: Path, ps: list, ins: list, rate: str, source: str):
     "Every probe and instrument into `ev`: each file opened once, digests computed alongside."
-    net, opened = {}, _OPENED.set({})  # net: a data centre found unreachable is not tried again
-    try:
-        with ThreadPoolExecutor(max_workers=1) as pool:
-            hashing = _PENDING.set((pool, {}))  # each file's digests start when it is found
-            try: _load_probes(ev, root, ps, ins, rate, source, pool, net)
-            finally: _PENDING.reset(hashing)
-            for d in ev.provenance:
-                if isinstance(d["sha256"], Future): d["sha256"], d["checksum"] = d["sha256"].result()
-    finally: _OPENED.reset(opened)
+    net = {}  # a data centre found unreachable is not tried again
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        hashing = _PENDING.set((pool, {}))  # each file's digests start when it is found
+        try: _load_probes(ev, root, ps, ins, rate, source, pool, net)
+        finally: _PENDING.reset(hashing)
+        for d in ev.provenance:
+            if isinstance(d["sha256"], Future): d["sha256"], d["checksum"] = d["sha256"].result()
 
 # %% ../nbs/03_data.ipynb #65a93734
 def load_event(trange, # (start, end) UTC: ISO strings or datetime64; data in [start, end)
@@ -624,7 +617,7 @@ def load_event(trange, # (start, end) UTC: ISO strings or datetime64; data in [s
                          "(SDC layout), or source='sdc' to download into it")
     ev = Event((t0, t1), source=source)
     _load_all(ev, root, ps, ins, rate, source)
-    _sha_save()
+    save_digests()  # the digests this load computed, in one write
     _warn_damaged(ev)
     _report_missing(ev, ps, root, source)
     return ev

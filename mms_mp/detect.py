@@ -11,8 +11,8 @@ import numpy as np
 
 from .core import seconds_since
 from .boundary import DetectorCfg, ProbeFeatures, level_crossings, lmn_matrix, probe_features, running_mean
-from .crossings import (Crossing, CrossingList, _median_in, _nanmedian, _window, contrast_windows,
-                              crossings_from_features, neighbour_bounds)
+from .crossings import (Crossing, CrossingList, contrast_windows, crossings_from_features, finite_median,
+                              median_in, neighbour_bounds, time_slice)
 
 # %% auto #0
 __all__ = ['side_levels', 'tilt_cost', 'TiltScan', 'tilt_scan', 'best_tilt', 'mark_tilt', 'dt_dalpha', 'with_tilt_sigma',
@@ -30,7 +30,7 @@ def side_levels(ts: np.ndarray, # (N,) sample times, s (sorted)
     "Median of each column in the detector's level windows beside a layer, which never reach a neighbour."
     (a0, a1), (b0, b1) = contrast_windows(t_s, t_e, lo, hi, cfg)
     L = max(cfg.min_dwell_s, (t_e - t_s) / 2)
-    side = lambda a, b: np.array([_median_in(ts, y, a, b, L) for y in Y.T])
+    side = lambda a, b: np.array([median_in(ts, y, a, b, L) for y in Y.T])
     return side(a0, a1), side(b0, b1)
 
 # %% ../nbs/10d_detect.ipynb #6ee91eae
@@ -54,7 +54,7 @@ def tilt_cost(pf: ProbeFeatures, # features of one probe (B_lmn in the LMN being
         )
         D = t_e - t_s
         A, Z = side_levels(ts, Bt, t_s, t_e, lo, hi, cfg)
-        m = _window(ts, t_s - D, t_e + D)
+        m = time_slice(ts, t_s - D, t_e + D)
         if not np.isfinite(np.r_[A, Z]).all() or m.stop - m.start < 10: continue
         tw = ts[m]
         Bs = np.c_[running_mean(Bt[m, 0], 8), running_mean(Bt[m, 1], 8)]
@@ -224,7 +224,7 @@ def dt_dalpha(ts: np.ndarray, # (N,) sample times of B, s since t0 (sorted)
     t_c, t_s, t_e = (float(seconds_since(x, t0)) for x in (c.time, c.layer_start, c.layer_end))
     D = max(t_e - t_s, 1e-9)
     (aL, aM), (zL, zM) = side_levels(ts, B_lmn[:, :2], t_s, t_e, lo, hi, cfg)
-    bm = _nanmedian(B_lmn[_window(ts, t_c - D / 8, t_c + D / 8), 1])   # B_M at the centre
+    bm = finite_median(B_lmn[time_slice(ts, t_c - D / 8, t_c + D / 8), 1])   # B_M at the centre
     return -(bm - (aM + zM) / 2) / ((zL - aL) * np.arctanh(cfg.edge_frac) / D)
 
 # %% ../nbs/10d_detect.ipynb #6c015333

@@ -14,7 +14,7 @@ from pathlib import Path
 from .core import cache_root, write_json_atomic
 
 # %% auto #0
-__all__ = ['sha256_cache_file', 'file_digests', 'file_sha256']
+__all__ = ['sha256_cache_file', 'save_digests', 'file_digests', 'file_sha256']
 
 # %% ../nbs/03a_digest.ipynb #62b4c169
 _SHA_MEM: dict = {}  # absolute path -> [st_dev, st_ino, st_size, st_mtime_ns, st_ctime_ns, sha256, checksum, format]
@@ -98,7 +98,7 @@ def _sha_compute(path: str, # absolute path of the file
     return sha
 
 # %% ../nbs/03a_digest.ipynb #6edb3ab8
-def _sha_save():
+def save_digests():
     "Merge this process's new digests into the cache file (atomic replace; errors ignored)."
     if not _SHA_NEW or not _sha_cache_on(): return
     f = sha256_cache_file()
@@ -114,13 +114,14 @@ def _sha_save():
 # %% ../nbs/03a_digest.ipynb #ad423efb
 def file_digests(path, # a file
                  cache: bool = True, # use and fill the digest cache (False: always read the bytes)
+                 save: bool = True, # write a new digest to the cache file now (False: at `save_digests`)
                 ) -> tuple: # (hex SHA-256 of its content, its CDF MD5 checksum: "ok", "mismatch" or "none")
     "SHA-256 and CDF checksum verdict of a file, from the cache when (device, inode, size, mtime, ctime) are unchanged."
     path = os.path.abspath(path)
     key = _stat_key(os.stat(path))
     if not (cache and _sha_cache_on()): return _digests(path)
     out = _sha_lookup(path, key) or _sha_compute(path, key)
-    _sha_save()
+    if save: save_digests()
     return out
 
 def file_sha256(path, # a file

@@ -12,14 +12,14 @@ import numpy as np
 
 from .core import CovBlocks, InputError, FrameError, check_frame, check_sigma, from_seconds
 from .resample import merge_vars, parse_cadence
+from .velocity import float_seconds, median_spacing
 # the velocity sources of mms_mp.velocity, importable from mms_mp.electric too
 from .velocity import (ExBResult, VelocitySource, PerpCheck, exb_velocity, exb_velocity_sync,
-                             exb_source, moment_sigma, fpi_source, heplus_source, vperp_agreement,
-                             _fsec, _accum)
+                             exb_source, moment_sigma, fpi_source, heplus_source, vperp_agreement)
 
 # %% auto #0
-__all__ = ['MIN_SCATTER', 'robust_scatter', 'NormalVelocity', 'normal_velocity', 'Smoothing', 'smooth_normal_velocity',
-           'event_sources']
+__all__ = ['MIN_SCATTER', 'robust_scatter', 'NormalVelocity', 'unit_normal', 'normal_velocity', 'Smoothing',
+           'smooth_normal_velocity', 'event_sources']
 
 # %% ../nbs/08_electric.ipynb #ee4cfd9a
 MIN_SCATTER = 3 # fewest usable samples with a second difference, for `robust_scatter`
@@ -59,8 +59,10 @@ class NormalVelocity:
     def good(self) -> np.ndarray: return np.isfinite(self.V_N)
 
 # %% ../nbs/08_electric.ipynb #ae35365d
-def _unit_normal(n_hat, frame):
-    "(unit n̂, frame) from an array or an object with .N/.frame (coords.LMN); checks the frame."
+def unit_normal(n_hat, # (3,) normal in `frame`, or an object with .N and .frame (coords.LMN)
+                frame: str, # the frame n̂ must be in (an LMN's own frame is checked against it)
+               ) -> np.ndarray: # (3,) unit n̂ in `frame`
+    "n̂ as a unit 3-vector from an array or an LMN; refuses a zero, non-finite or wrong-frame normal."
     nf = getattr(n_hat, "frame", None)
     if nf is not None: check_frame(nf, frame, "normal n̂")
     n = np.asarray(getattr(n_hat, "N", n_hat), float).ravel()
@@ -173,7 +175,7 @@ def normal_velocity(
 ) -> NormalVelocity: # V_N ± σ on the grid with per-source V_N and contributions
     "Inverse-variance blend of V_N = v·n̂ from several sources on one grid (frames checked)."
     frame = check_frame(frame, frame, "n_hat")
-    n = _unit_normal(n_hat, frame)
+    n = unit_normal(n_hat, frame)
     _check_blend_options(exb_parallel, sigma_n_rad)
     sources = _named_sources(sources, frame)
     fpi = next((s for s in sources.values() if s.b_hat is None and "FPI" in s.name.upper()), None)
@@ -194,9 +196,9 @@ def _vpar_estimate(exb, fpi, default):
     "(V∥ correction, random 1σ, systematic 1σ) on the E×B samples from the nearest good FPI sample."
     corr, sig = np.zeros(len(exb.t)), np.full(len(exb.t), float(default))
     if fpi is None or not fpi.good.any(): return corr, 0 * sig, sig
-    ti = _fsec(np.asarray(fpi.t)[fpi.good])
+    ti = float_seconds(np.asarray(fpi.t)[fpi.good])
     vi = fpi.v_km_s[fpi.good]
-    te = _fsec(exb.t)
+    te = float_seconds(exb.t)
     si = np.asarray(fpi.sigma_km_s, float)[fpi.good]
     si = np.sqrt(np.einsum("nii->n", si) / 3) if si.ndim == 3 else si
     # measured noise
@@ -214,7 +216,8 @@ def _vpar_estimate(exb, fpi, default):
     # an FPI error repeats on the E×B samples that share one FPI sample: scale so that averaging
     # n E×B samples reduces it only by the number of distinct FPI samples (ratio of cadences)
     rep = np.sqrt(
-        max(1.0, (np.median(np.diff(ti)) if len(ti) > 1 else 1.0) / max(_accum(exb.t), 1e-9))
+        max(1.0, (np.median(np.diff(ti)) if len(ti) > 1 else 1.0)
+             / max(median_spacing(exb.t), 1e-9))
     )
     return np.where(use, vp, 0.0), np.where(use, si[j] * rep, 0.0), np.where(use, 0.0, sig)
 
@@ -231,7 +234,7 @@ def _aligned_range(sources, cadence, t_range, align_to):
                 for k, s in sources.items()
                 if s.b_hat is None
                 and s.good.sum() > 1
-                and abs(_accum(np.asarray(s.t)[s.good]) / c - 1) < 0.02
+                and abs(median_spacing(np.asarray(s.t)[s.good]) / c - 1) < 0.02
             ),
             None,
         )
@@ -239,7 +242,7 @@ def _aligned_range(sources, cadence, t_range, align_to):
     if align_to not in sources:
         raise InputError(f"align_to={align_to!r} is not a source; sources are {list(sources)}")
     s = sources[align_to]
-    ts = _fsec(np.asarray(s.t)[s.good])
+    ts = float_seconds(np.asarray(s.t)[s.good])
     if not len(ts): return t_range
     dt64 = np.asarray(s.t).dtype.kind == "M"
     lo, hi = (
@@ -250,7 +253,7 @@ def _aligned_range(sources, cadence, t_range, align_to):
             max(np.max(x.t) for x in sources.values()),
         )
     )
-    lo_s = float(_fsec(np.asarray([lo]).astype(np.asarray(s.t).dtype))[0])
+    lo_s = float(float_seconds(np.asarray([lo]).astype(np.asarray(s.t).dtype))[0])
     # circular mean of the phases (robust to jitter near 0)
     ang = 2 * np.pi * ((ts - lo_s) % c) / c
     ph = (np.arctan2(np.sin(ang).mean(), np.cos(ang).mean()) % (2 * np.pi)) * c / (2 * np.pi)
@@ -434,7 +437,7 @@ def smooth_normal_velocity(
     if order == 0: return nv
     _check_smoothing(order, lam, max_block, max_gap_s)
     t = np.asarray(nv.t)
-    c = _accum(t)
+    c = median_spacing(t)
     mg = 3 * c if max_gap_s is None else float(max_gap_s)
     sig = np.asarray(nv.sigma_V_N, float)
     good = nv.good & np.isfinite(sig) & (sig > 0)

@@ -10,7 +10,7 @@ import numpy as np
 from .core import InputError, check_frame, as_datetime64, seconds_since, from_seconds
 from .layout import check_probe
 from .resample import bin_average
-from .visualize import PROBE_COLORS, _new_fig, mark_simulated, probe_color, summary_single, time_axis
+from .visualize import PROBE_COLORS, mark_simulated, new_figure, probe_color, summary_single, time_axis
 
 # %% auto #0
 __all__ = ['string_direction', 'plot_formation', 'plot_timing', 'plot_hodogram', 'display_bins', 'plot_overview', 'block_mean',
@@ -97,7 +97,7 @@ def plot_formation(r: dict, # {probe: (3,) position, km} in `frame`
     if normal is not None: check_frame(normal_frame or frame, frame, "normal")
     u = string_direction(P)
     pub = _published(published, normal, next(iter(P)), frame)
-    fig, axs = _new_fig(1, 3, figsize=figsize, sharex=False)
+    fig, axs = new_figure(1, 3, figsize=figsize, sharex=False)
     for ax, ij in zip(axs[0], ((0, 1), (0, 2), (1, 2))):
         _formation_panel(ax, P, u, normal, ij, frame, pub)
     axs[0, 0].legend(fontsize=7, loc="lower left", ncol=2)
@@ -163,7 +163,7 @@ def plot_timing(times: dict, # {probe: crossing time, datetime64}
     n, V, sigma_V = _timing_inputs(normal, V, sigma_V, frame)
     ref, ps, x, dt, res = _timing_points(times, P, n, V, ref)
     res = _fit_residuals(normal, ps, res)
-    fig, axs = _new_fig(2, figsize=figsize, gridspec_kw=dict(height_ratios=[3, 1]))
+    fig, axs = new_figure(2, figsize=figsize, gridspec_kw=dict(height_ratios=[3, 1]))
     a0, a1 = axs[:, 0]
     xx = np.linspace(min(x.min(), 0) - 50, max(x.max(), 0) + 50, 2)
     c = float(np.mean(dt - x / V - res))   # the line's offset: the fitted time of the reference, not its own
@@ -229,7 +229,7 @@ def plot_hodogram(B_lmn, # (t, (N,3)), DataArray, or (N,3) array: B in LMN, nT
     if b.ndim != 2 or b.shape[1] != 3 or len(b) < 2:
         raise InputError(f"B_lmn must be (N≥2, 3) with columns L, M, N; got shape {b.shape}")
     b, own = b[np.all(np.isfinite(b), axis=1)], axs is None
-    if own: axs = _new_fig(1, 2, figsize=figsize, sharex=False)[1][0]
+    if own: axs = new_figure(1, 2, figsize=figsize, sharex=False)[1][0]
     fig = axs[0].figure
     sc = [_hodogram_panel(ax, b, j) for ax, j in zip(axs, (1, 2))][-1]
     pr = f"MMS{check_probe(probe)} " if probe is not None else ""

@@ -12,7 +12,7 @@ import numpy as np
 from .core import InputError, GeometryError, check_frame, R_E_KM
 
 # %% auto #0
-__all__ = ['FormationGeometry', 'formation_geometry']
+__all__ = ['as_positions', 'FormationGeometry', 'formation_geometry']
 
 # %% ../nbs/05_formation.ipynb #b0489d1d
 def _positions_array(positions, # dict probe → (3,) km, or (K,3) array, km
@@ -33,10 +33,10 @@ def _positions_array(positions, # dict probe → (3,) km, or (K,3) array, km
     return list(range(len(r))), r
 
 # %% ../nbs/05_formation.ipynb #c959f6ef
-def _as_positions(positions, # dict probe → (3,) km, or (K,3) array, km
-                  what: str = "positions", # name used in messages
-                 ) -> tuple[list, np.ndarray]: # (probe labels, (K,3) float array, km)
-    "Probe labels and (K,3) float array from a dict or array of positions; checks shape, NaN, units"
+def as_positions(positions, # dict probe → (3,) km, or (K,3) array, km
+                 what: str = "positions", # name used in messages
+                ) -> tuple[list, np.ndarray]: # (probe labels, (K,3) float array, km)
+    "Probe labels and (K,3) float array, km: ≥ 2 finite positions, not all at one point (else an error)."
     keys, r = _positions_array(positions, what)
     if len(r) < 2:
         raise InputError(f"{what}: need at least 2 spacecraft, got {len(r)}; "
@@ -112,7 +112,7 @@ def formation_geometry(
     for what, x in (("string_E", string_E), ("planar_P", planar_P)):
         if not (np.ndim(x) == 0 and 0 <= x <= 1):
             raise InputError(f"{what} must be a fraction in [0, 1] (a shape threshold), got {x!r}")
-    keys, r = _as_positions(positions)
+    keys, r = as_positions(positions)
     c, R, lam, vec = _volumetric(r)
     E = 1 - np.sqrt(lam[1] / lam[0])
     P = 1 - np.sqrt(lam[2] / lam[1]) if lam[1] > 1e-12 * lam[0] else np.nan

@@ -378,17 +378,13 @@ def x1_cone_deg(lam, # (3,) eigenvalues λ1 ≥ λ2 ≥ λ3, nT²
     return float(np.degrees(np.hypot(_dphi(lam, 0, 1, m_eff), _dphi(lam, 0, 2, m_eff))))
 
 # %% ../nbs/04_minvar.ipynb #01a55efb
-def window_mva(B: np.ndarray, # (n,3) field inside one window, nT, `frame`, no NaN
+def window_mva(B: np.ndarray, # (n,3) field inside one window, nT, `frame` (rows with NaN are dropped)
                frame: str, # frame of B
                constraint: str | None = None, # None or "<Bn>=0"
-              ) -> tuple: # (MVAResult, n_eff, σ cone with n_eff samples, deg)
+              ) -> tuple: # (MVAResult, n_eff, σ cone with n_eff samples, deg); NaN σ when degenerate
     "MVA of one window with its σ inflated for the autocorrelation of B along the normal."
-    X = np.asarray(B, float)
-    ok = len(X) >= MIN_SAMPLES and X.ndim == 2 and X.shape[1:] == (3,) and bool(np.isfinite(X).all())
-    r = (_mva_rows(X, 0, constraint, check_frame(frame, frame, "B"), True) if ok and constraint in (None, "<Bn>=0")
-         else mva(B, frame=frame, constraint=constraint, allow_degenerate=True))
-    if r.degenerate: return r, np.nan, np.nan
-    return (r, *_sigma_of_rows(X, r)) if ok else (r, *correlated_sigma(B, r))   # ok: X is what MVA used
+    r, X = _mva_and_rows(B, constraint, frame, MIN_SAMPLES, True)   # `mva`, and the finite rows it used
+    return (r, np.nan, np.nan) if r.degenerate else (r, *_sigma_of_rows(X, r))
 
 def window_mva_moments(X: np.ndarray, # (m,3) finite rows of one window, nT, `frame` (not checked)
                        Bm: np.ndarray, # (3,) their mean, nT

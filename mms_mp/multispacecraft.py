@@ -12,7 +12,7 @@ import numpy as np
 from .core import (InputError, GeometryError, check_frame, check_sigma, as_datetime64, seconds_since,
                          iso_ms)
 # the formation's shape (mms_mp.formation), importable from mms_mp.multispacecraft too
-from .formation import FormationGeometry, formation_geometry, _as_positions
+from .formation import FormationGeometry, as_positions, formation_geometry
 
 # %% auto #0
 __all__ = ['TimingResult', 'timing_normal', 'positions_at', 'timing_from_crossings']
@@ -433,7 +433,7 @@ def _timing_inputs(positions, # crossing positions, km (as `timing_normal`)
                   ) -> tuple: # (geometry, flags, probes, D (K,3) km, τ (K,) s, t_ref, σ_t (K,) s)
     "Checked timing inputs: formation, probes, positions about the mesocentre, delays, σ_t."
     geo, gflags = _judged_formation(positions, formation, **kw)
-    keys, r = _as_positions(positions)
+    keys, r = as_positions(positions)
     tau, t_ref = _as_times(times, keys)
     sig_t = _sigma_t(sigma_t_s, keys)
     _check_delays(tau)

@@ -10,7 +10,7 @@ import numpy as np
 from .core import InputError, seconds_since, from_seconds
 from .layout import check_probe
 from .delays import stack_aligned
-from .visualize import (PROBE_COLORS, _new_fig, as_series, mark_simulated, plot_series,
+from .visualize import (PROBE_COLORS, as_series, mark_simulated, new_figure, plot_series,
                               shade_crossings, time_axis)
 
 # %% auto #0
@@ -67,7 +67,7 @@ def overlay_multi(series: dict, # {probe: (t, y)} one scalar quantity per probe 
     ref = check_probe(ref) if ref is not None else next(iter(keys))
     sh = _shifts(list(keys), delays, ref)
     tg, vals = _aligned({p: as_series(x, f"MMS{p}") for p, x in keys.items()}, sh, ref)
-    fig, axs = _new_fig(1, figsize=figsize)
+    fig, axs = new_figure(1, figsize=figsize)
     ax = axs[0, 0]
     for p, y in vals.items():
         lab = f"MMS{p} (shift {-sh[p]:+.2f} s)"
@@ -116,7 +116,7 @@ def plot_displacement(disp, # (t, Δs km) pair, DataArray, or an mms_mp.motion.D
     "Δs(t) ± σ bands (random; random ⊕ systematic) with an optional truth overlay."
     p = check_probe(probe)
     t, s, sr, ss = _disp_inputs(disp, sigma_random_km, sigma_systematic_km)
-    fig, axs = _new_fig(1, figsize=figsize)
+    fig, axs = new_figure(1, figsize=figsize)
     ax, col = axs[0, 0], PROBE_COLORS[p]
     if ss is not None:
         tot = np.hypot(np.zeros_like(s) if sr is None else sr, ss)

@@ -10,7 +10,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from .crossings import Crossing, position_at
-from .electric import _unit_normal
+from .electric import unit_normal
 from .core import InputError, check_frame, check_sigma, from_seconds, iso_ms, seconds_since
 
 # %% auto #0
@@ -91,7 +91,7 @@ def sc_motion_along(positions, # (t datetime64 (K,), r (K,3) km) spacecraft posi
                          "load ephemeris (MEC) covering the layer")
     if np.ndim(positions[1]) != 2 or np.shape(positions[1])[1] != 3:
         raise InputError(f"positions must be (t (K,), r (K,3) km); r has shape {np.shape(positions[1])}")
-    n = _unit_normal(n_hat, "the frame of the positions")
+    n = unit_normal(n_hat, "the frame of the positions")
     r = position_at(*positions, te) @ n
     tp = np.asarray(positions[0])
     xp = seconds_since(tp, tp[0])

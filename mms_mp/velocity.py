@@ -13,8 +13,8 @@ from .core import InputError, check_frame, M_P_KG, Q_E_C, seconds_since
 from .resample import merge_vars, parse_cadence
 
 # %% auto #0
-__all__ = ['ExBResult', 'exb_velocity', 'exb_velocity_sync', 'VelocitySource', 'exb_source', 'moment_sigma', 'fpi_source',
-           'heplus_source', 'PerpCheck', 'vperp_agreement']
+__all__ = ['float_seconds', 'median_spacing', 'ExBResult', 'exb_velocity', 'exb_velocity_sync', 'VelocitySource', 'exb_source',
+           'moment_sigma', 'fpi_source', 'heplus_source', 'PerpCheck', 'vperp_agreement']
 
 # %% ../nbs/07a_velocity.ipynb #e5d62a89
 def _vec3(a, what, unit):
@@ -25,17 +25,19 @@ def _vec3(a, what, unit):
     return a[:, :3]
 
 # %% ../nbs/07a_velocity.ipynb #570f8fa4
-def _fsec(x):
-    "Times as float seconds (datetime64 → seconds since 1970)."
+def float_seconds(x, # (N,) times: datetime64, or float seconds (passed through)
+                 ) -> np.ndarray: # (N,) float seconds (datetime64: since 1970-01-01)
+    "Times as float seconds, so that datetime64 and float time tags can be compared."
     x = np.asarray(x)
     return seconds_since(x, "1970-01-01") if x.dtype.kind == "M" else x.astype(float)
 
 # %% ../nbs/07a_velocity.ipynb #4bbe2a0a
-def _accum(t):
-    "Median sample spacing, s (the accumulation time of back-to-back moments)."
+def median_spacing(t, # (N,) sample times: datetime64 or float seconds
+                  ) -> float: # median step, s; 4.5 s (an FPI fast moment) for fewer than 2 samples
+    "Median sample spacing: the accumulation time of back-to-back moments, or a series' cadence."
     t = np.asarray(t)
     if len(t) < 2: return 4.5
-    return float(np.median(np.diff(_fsec(t))))
+    return float(np.median(np.diff(float_seconds(t))))
 
 # %% ../nbs/07a_velocity.ipynb #46775f26
 def _cross_mat(a):
@@ -120,7 +122,7 @@ def exb_velocity_sync(
     yB = np.asarray(yB, float)[:, :3] if np.ndim(yB) == 2 else yB
     if len(tE) < 2 or len(tB) < 2:
         raise InputError(f"E has {len(tE)} and B {len(tB)} samples; E×B needs at least 2 of each")
-    c = max(_accum(tE), _accum(tB)) if cadence is None else parse_cadence(cadence)
+    c = max(median_spacing(tE), median_spacing(tB)) if cadence is None else parse_cadence(cadence)
     if t_range is None: t_range = (max(np.min(tE), np.min(tB)), min(np.max(tE), np.max(tB)))
     try: m = merge_vars({"E": (tE, yE), "B": (tB, yB)}, c, t_range=t_range)
     except InputError as e: raise InputError(f"E and B cannot be put on one grid: {e}") from None
@@ -228,7 +230,8 @@ def fpi_source(t, # (N,) FPI sample times (centred), datetime64[ns] or float s
               ) -> VelocitySource: # source with isotropic σ per component, km/s
     "FPI ion bulk velocity (km/s, `frame`), counting σ from N (cm⁻³), T (eV) and sample spacing."
     V = _vec3(V_km_s, "V_km_s", "km/s")
-    s = moment_sigma(N_cm3, T_eV, accum_s=_accum(t), kappa_per_s=kappa_per_s, floor_km_s=floor_km_s)
+    s = moment_sigma(N_cm3, T_eV, accum_s=median_spacing(t), kappa_per_s=kappa_per_s,
+                     floor_km_s=floor_km_s)
     g = np.isfinite(V).all(1) & np.isfinite(s) & (True if good is None else np.asarray(good, bool))
     return VelocitySource(
         np.asarray(t),
@@ -272,7 +275,8 @@ def heplus_source(
     # cold: ~10 eV if not given
     T = np.full(len(n), 10.0) if T_eV is None else np.asarray(T_eV, float)
     s = moment_sigma(
-        n, T, mass_amu=4.0, accum_s=_accum(t), kappa_per_s=kappa_per_s, floor_km_s=floor_km_s
+        n, T, mass_amu=4.0, accum_s=median_spacing(t), kappa_per_s=kappa_per_s,
+        floor_km_s=floor_km_s,
     )
     g = (
         np.isfinite(V).all(1)

@@ -15,8 +15,8 @@ from .layout import check_probe
 
 # %% auto #0
 __all__ = ['PROBE_COLORS', 'LMN_COLORS', 'probe_color', 'as_series', 'break_gaps', 'plot_series', 'crossing_span',
-           'shade_crossings', 'mark_simulated', 'time_axis', 'save_figure', 'figure_png', 'dynamic_pressure',
-           'summary_single']
+           'shade_crossings', 'mark_simulated', 'time_axis', 'new_figure', 'save_figure', 'figure_png',
+           'dynamic_pressure', 'summary_single']
 
 # %% ../nbs/12_visualize.ipynb #fe29482d
 # MMS1 black, MMS2 red, MMS3 green, MMS4 blue; B_L blue, B_M green, B_N red, |B| black
@@ -129,7 +129,13 @@ def time_axis(ax, # matplotlib Axes with a datetime x axis
     return ax
 
 # %% ../nbs/12_visualize.ipynb #1cc3f43e
-def _new_fig(nrows, ncols=1, figsize=(7.5, 6), sharex=True, **kw):
+def new_figure(nrows: int, # rows of panels
+               ncols: int = 1, # columns of panels
+               figsize=(7.5, 6), # (width, height), inches
+               sharex: bool = True, # the panels share their x (time) axis
+               **kw, # further `plt.subplots` arguments (e.g. gridspec_kw)
+              ): # (matplotlib Figure, (nrows, ncols) array of Axes)
+    "A figure of nrows × ncols panels whose Axes are always a 2-D array; matplotlib imported only here."
     import matplotlib.pyplot as plt
     return plt.subplots(nrows, ncols, figsize=figsize, sharex=sharex, squeeze=False, **kw)
 
@@ -298,7 +304,7 @@ def summary_single(B_lmn, # (t, (N,3)) or DataArray: B in LMN, nT (columns L, M,
     if vn_sources is None and hasattr(vn_blend, "per_source"):     # a NormalVelocity
         vn_sources = {k: (vn_blend.t, v) for k, v in vn_blend.per_source.items()}
     panels = _summary_panels(tb, b, Ni, Ne, N_heplus, Vi, vn_sources, vn_blend)
-    fig, axs = _new_fig(len(panels), figsize=(figsize[0], figsize[1] * max(len(panels), 2) / 5))
+    fig, axs = new_figure(len(panels), figsize=(figsize[0], figsize[1] * max(len(panels), 2) / 5))
     for draw, ax in zip(panels, axs[:, 0]): draw(ax)
     _finish_summary(fig, axs[:, 0], crossings, p, title)
     return mark_simulated(fig, simulated)

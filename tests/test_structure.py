@@ -124,3 +124,18 @@ def test_no_undefined_names():
         bad += [f"{p.name}:{x.lineno}: {x.message % x.message_args}" for x in w.messages
                 if isinstance(x, (messages.UndefinedName, messages.UndefinedLocal, messages.UndefinedExport))]
     assert bad == []
+
+
+def test_no_private_names_across_modules():
+    """A module uses another module's public names only: `from .x import _y` (one line or a parenthesised block) is a
+    seam into x's internals. Dunders such as `__version__` from the package are not private."""
+    seams = []
+    for m, p in sorted(MODULES.items()):
+        for node in ast.walk(ast.parse(p.read_text(encoding="utf-8"))):
+            if not isinstance(node, ast.ImportFrom): continue
+            mod = node.module or ""
+            src = mod.split(".")[0] if node.level else (mod.split(".")[1] if mod.startswith("mms_mp.") else "")
+            if src in MODULES and src != m:
+                seams += [f"{m} imports {src}.{a.name}" for a in node.names
+                          if a.name.startswith("_") and not a.name.startswith("__")]
+    assert seams == []
