@@ -15,10 +15,10 @@ from .quality import exact_median
 from .resample import interp_nogap, merge_vars
 
 # %% auto #0
-__all__ = ['DetectorCfg', 'clean_series', 'gap_mask', 'running_sums', 'running_rows', 'running_mean', 'level_crossings',
-           'split_sorted', 'diff_noise', 'otsu_levels', 'two_levels', 'shorth', 'Feature', 'make_feature',
-           'judge_feature', 'lmn_matrix', 'ProbeFeatures', 'probe_features', 'relevel', 'FusedP', 'fuse_probability',
-           'enforce_dwell', 'hysteresis_states']
+__all__ = ['FEATURE_UNIT', 'DetectorCfg', 'clean_series', 'gap_mask', 'running_sums', 'running_rows', 'running_mean',
+           'level_crossings', 'split_sorted', 'diff_noise', 'otsu_levels', 'two_levels', 'shorth', 'Feature',
+           'make_feature', 'judge_feature', 'lmn_matrix', 'ProbeFeatures', 'probe_features', 'relevel', 'FusedP',
+           'fuse_probability', 'enforce_dwell', 'hysteresis_states']
 
 # %% ../nbs/10_boundary.ipynb #c76e71af
 @dataclass
@@ -294,6 +294,9 @@ def make_feature(name: str, # feature name
     )
 
 # %% ../nbs/10_boundary.ipynb #f00a4517
+#: the unit of each feature's levels, as messages write it (the He⁺ fraction is dimensionless)
+FEATURE_UNIT = {"B_L": " nT", "density": " in log10(N/cm⁻³)"}
+
 def judge_feature(f: Feature, # a feature with its own levels and noise (from `make_feature`)
                   cfg: DetectorCfg, # detector settings (min_snr)
                   levels: tuple | None = None, # (low, high) instead of its own (if finite)
@@ -305,12 +308,12 @@ def judge_feature(f: Feature, # a feature with its own levels and noise (from `m
     lo, hi = (
         map(float, levels) if levels is not None and np.isfinite(levels).all() else (f.lo, f.hi)
     )
-    d = hi - lo
+    d, u = hi - lo, FEATURE_UNIT.get(f.name, "")
     why = (
-        f"{f.name}: levels differ by {d:.3g} < physical floor {f.floor:.3g}"
+        f"{f.name}: levels differ by {d:.3g} < physical floor {f.floor:.3g}{u}"
         if d < f.floor
         else (
-            f"{f.name}: level difference {d:.3g} < {cfg.min_snr:g} × noise {f.noise:.3g}"
+            f"{f.name}: level difference {d:.3g} < {cfg.min_snr:g} × noise {f.noise:.3g}{u}"
             if d < cfg.min_snr * f.noise
             else ""
         )

@@ -30,9 +30,9 @@ from .report import run_report
 from .batch import run_batch
 
 # %% auto #0
-__all__ = ['NOISY_LOGGERS', 'CLI_FLAGS', 'EXIT_HELP', 'DEFAULT_TRANGE', 'COMMANDS', 'cli_words', 'setup_logging', 'build_parser',
-           'default_command', 'event_config', 'summary_lines', 'cmd_analyze', 'demo_data', 'cmd_demo', 'cmd_report',
-           'cmd_batch', 'cmd_overlay_template', 'main']
+__all__ = ['NOISY_LOGGERS', 'CLI_FLAGS', 'EXIT_HELP', 'DEFAULT_TRANGE', 'COMMANDS', 'PATH_ARGS', 'cli_words', 'setup_logging',
+           'build_parser', 'default_command', 'event_config', 'summary_lines', 'cmd_analyze', 'demo_data', 'cmd_demo',
+           'cmd_report', 'cmd_batch', 'cmd_overlay_template', 'check_paths', 'main']
 
 # %% ../nbs/16_cli.ipynb #b38e8892a
 NOISY_LOGGERS = ("pyspedas", "pytplot", "cdflib", "urllib3", "matplotlib", "distributed",
@@ -452,6 +452,19 @@ def cmd_overlay_template(args, # parsed arguments (build_parser)
 COMMANDS = {"demo": cmd_demo, "analyze": cmd_analyze, "report": cmd_report, "batch": cmd_batch,
             "overlay-template": cmd_overlay_template}
 
+# %% ../nbs/16_cli.ipynb #8e0923b3
+#: options and arguments that name a file or folder (an empty one would silently mean a default)
+PATH_ARGS = ("data_dir", "outdir", "out", "config", "overlay_json", "events")
+
+def check_paths(args, # parsed arguments (build_parser)
+               ):
+    "Refuse a path given as an empty string, e.g. an unset shell variable in `--outdir \"$OUT\"`."
+    for k in PATH_ARGS:
+        v = getattr(args, k, None)
+        if isinstance(v, str) and not v.strip():
+            name = k if k == "events" else "--" + k.replace("_", "-")
+            raise InputError(f"{name} is empty: give a path (is a shell variable unset?)")
+
 # %% ../nbs/16_cli.ipynb #1cd86c48
 def main(argv: list | None = None, # arguments (None: sys.argv[1:])
         ) -> int: # exit code: 0 ok, 2 bad arguments, 3 no usable data, 4 analysis failed, 5 a stage failed
@@ -460,7 +473,9 @@ def main(argv: list | None = None, # arguments (None: sys.argv[1:])
     try: args = build_parser().parse_args(argv)
     except SystemExit as e: return e.code if isinstance(e.code, int) else EXIT_USAGE
     setup_logging(args.verbose, args.quiet)
-    try: return COMMANDS[args.command](args)
+    try:
+        check_paths(args)
+        return COMMANDS[args.command](args)
     except KeyboardInterrupt:
         print("mms-mp: interrupted", file=sys.stderr)
         return 130

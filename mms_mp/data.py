@@ -531,7 +531,7 @@ def _no_data_hint(root: Path, # the data root searched
 # %% ../nbs/03_data.ipynb #da4a7ddc
 def _warn_partial(ev: Event):
     "One `MissingDataWarning` naming the products whose samples do not span the window (ends or gaps)."
-    dt = lambda x: f" {x['datatype']}" if x.get("datatype") else ""   # FPI DIS and DES apart
+    dt = lambda x: "".join(f" {x[k]}" for k in ("datatype", "part") if x.get(k))   # DIS/DES, FGM state
     gap = lambda g: f"; largest gap {g[0]}–{g[1]} ({g[2]:.3g} s)" if g else ""
     part = [f"  mms{x['probe']} {x['instrument']} {x['rate']}{dt(x)}: {x['data_start']}–{x['data_end']}"
             f"{gap(x.get('largest_gap'))}" for x in ev.loaded

@@ -182,7 +182,7 @@ def _normal_rows(doc: dict) -> list:
         return {"probe": c["probe"], "time": c["time"],
                 "n_hat": vec_to_sigma(n["n_hat"], n["sigma_deg"]),
                 "σ": sig2(n["sigma_deg"], "deg"), "σ window": sig2(n["sigma_window_deg"], "deg"),
-                "method": n["method"], "normal flags": ", ".join(n.get("flags", []))}
+                "method": n["method"], "flags": ", ".join(n.get("flags", []))}
     return [row(c) for c in doc["crossings"] if c["normal"]]
 
 # %% ../nbs/14d_outputs.ipynb #9168244e
