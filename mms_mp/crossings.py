@@ -39,7 +39,7 @@ class Crossing:
     bn_over_b: float = np.nan  # mean B_N / mean |B| over the layer (dimensionless)
     t_density: np.datetime64 | None = None  # density half-level time when density was not the timing feature
     sigma_t_density: float = np.nan  # 1σ of `t_density`, s
-    sigma_t_L_s: float = 0.0  # part of `sigma_t_s` from the uncertain turn of L about N, s (0: not assessed)
+    sigma_t_L_s: float = np.nan  # part of `sigma_t_s` from the uncertain turn of L about N, s (NaN: not assessed)
 
     @property
     def duration_s(self) -> float: return float(seconds_since(self.layer_end, self.layer_start))  # layer duration, s

@@ -237,7 +237,10 @@ def with_tilt_sigma(crs: CrossingList, # one probe's crossings, with their featu
     median ∂t/∂α per second of layer stands in (flag `tilt_sigma_estimated`): ∂t/∂α grows with duration."""
     from dataclasses import replace
     pf = crs.features
-    if pf is None or not np.isfinite(sigma_L) or not len(crs): return crs
+    if pf is None or not len(crs): return crs
+    if not np.isfinite(sigma_L):   # not assessed for B_L-timed crossings (NaN); density times do not depend on L
+        out = [c if c.method.startswith("B_L") else replace(c, sigma_t_L_s=0.0) for c in crs]
+        return CrossingList(out, crs.probe, crs.flags, pf, crs.fused, crs.states)
     ts, t0 = seconds_since(pf.t_B, pf.t_B[0]), pf.t_B[0]
     d = np.array([abs(dt_dalpha(ts, pf.B_lmn, c, t0, cfg, lo, hi)) if c.method.startswith("B_L") else 0.0
                   for c, lo, hi in zip(crs, *neighbour_bounds(crs, t0))])   # a loop over crossings, not samples

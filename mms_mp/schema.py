@@ -80,6 +80,9 @@ UNITS = {
                                 "widths either side",
     "crossings[].normal.sigma_constraint_deg": "deg, angle of a constrained (⟨B_N⟩ = 0) normal from its window's "
                                                "unconstrained one, a part of sigma_deg; 0 without the constraint",
+    "crossings[].sigma_t_L_s": "s, the part of sigma_t_s from the uncertain turn of L about N; 0 for a crossing timed "
+                               "on the density; null where that turn was not assessed (no density to test L against, "
+                               "or too few crossings), and sigma_t_s leaves it out",
     "provenance.quality.*.removed, .of": "numbers of samples",
     "status.*.seconds": "s, wall time of the stage",
     "displacement_<probe>.csv disp_km": "km, ∫V_N dt from the start of each segment (0 there; a data gap starts a "
@@ -325,7 +328,7 @@ def crossing_json(c, # crossings.Crossing
     "JSON entry of one `crossings.Crossing`, with its flags and normal."
     return {"probe": str(c.probe), "time": iso_ms(c.time), "direction": str(c.direction),
             "confidence": _f(c.confidence), "sigma_t_s": _f(c.sigma_t_s),
-            "sigma_t_L_s": _f(getattr(c, "sigma_t_L_s", 0.0)),
+            "sigma_t_L_s": _f(getattr(c, "sigma_t_L_s", np.nan)),
             "layer_start": _iso(c.layer_start), "layer_end": _iso(c.layer_end),
             "flags": [str(f) for f in (c.flags if flags is None else flags)],
             "normal": None if normal is None else normal_json(normal),

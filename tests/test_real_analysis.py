@@ -161,3 +161,12 @@ def test_fgm_only_crossing_without_stable_normal_is_flagged(kh_result):
         unstable = "unstable_normal" in c["normal"]["flags"]
         assert unstable == ("no_stable_normal" in c["flags"]), c
         assert unstable == c["normal"]["method"].startswith("fallback"), c
+
+
+def test_fgm_only_tilt_sigma_not_assessed_is_null(kh_result):
+    # no density: L's turn about N cannot be tested, so its share of σ_t is unknown (null), not 0
+    doc = kh_result.to_json()   # NaN here is written as null
+    null = lambda v: v is None or np.isnan(v)
+    assert null(doc["detection"]["tilt_sigma_deg"])
+    assert doc["crossings"] and all(null(c["sigma_t_L_s"]) for c in doc["crossings"])
+    assert "crossings[].sigma_t_L_s" in doc["units"]
