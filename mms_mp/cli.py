@@ -420,7 +420,7 @@ def cmd_report(args, # parsed arguments (build_parser)
 def _not_ok(r, # one summary row whose status is not "ok"
            ) -> str: # what went wrong, for the console
     "A failed event's error, or the stages a partial one did not complete."
-    if r["status"] == "failed": return f"failed (exit {r['exit_code']}): {r['error']}"
+    if r["status"] == "failed": return f"failed (exit {r['exit_code']}): {cli_words(r['error'])}"
     return f"partial: stages failed: {r['stages_failed'] or 'none'}; skipped: {r['stages_skipped'] or 'none'}"
 
 # %% ../nbs/16_cli.ipynb #f1efc1a4

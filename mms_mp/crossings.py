@@ -575,9 +575,9 @@ def crossings_from_features(pf: ProbeFeatures, # features of one probe
         n = {k: int(np.isfinite(f.y).sum()) for k, f in pf.features.items()}
         if all(v < 10 for v in n.values()):
             counts = ", ".join(f"{k} {v}" for k, v in n.items())
-            few = ("no finite samples (all NaN or fill)" if not any(n.values())
+            few = ("no finite samples (all NaN or fill; a density ≤ 0 counts as missing)" if not any(n.values())
                    else f"fewer than 10 finite samples each ({counts})")
-            raise NoDataError(f"probe {probe}: {', '.join(n)} have {few}; "
+            raise NoDataError(f"probe {probe}: {', '.join(n)} {'has' if len(n) == 1 else 'have'} {few}; "
                               "check the quality masks and the time range, or drop this probe")
         return CrossingList([], probe, pf.flags + ["no_boundary_contrast"], pf)
     fp = fuse_probability(pf, cfg)

@@ -60,3 +60,10 @@ def test_events_file_contract(tmp_path):
     with pytest.raises(InputError, match="does not exist"):
         read_events(tmp_path / "missing.csv")
     assert main(["batch", str(tmp_path / "missing.csv"), "--out", str(tmp_path / "o"), "--quiet"]) == 2
+
+
+def test_batch_console_speaks_cli_flags():
+    "A failed event's error on the `mms-mp batch` console said source='sdc' (the Python form), not --source sdc."
+    from mms_mp.cli import _not_ok
+    row = {"status": "failed", "exit_code": 3, "error": "NoDataError: no FGM; run with source='sdc' to download"}
+    assert _not_ok(row) == "failed (exit 3): NoDataError: no FGM; run with --source sdc to download"

@@ -305,5 +305,14 @@ def test_detect_two_samples_says_too_few_not_all_nan():
     t, B, _, _ = _harris3()
     with pytest.raises(NoDataError, match=r"fewer than 10 finite samples each \(B_L 2\)"):
         detect_crossings(t[:2], B[:2], np.eye(3), lmn_frame="GSE", probe="1")
-    with pytest.raises(NoDataError, match=r"no finite samples \(all NaN or fill\)"):
+    with pytest.raises(NoDataError, match=r"no finite samples \(all NaN or fill"):
         detect_crossings(t, B * np.nan, np.eye(3), lmn_frame="GSE", probe="1")
+
+
+def test_detect_one_feature_message_grammar_and_negative_density():
+    "One unusable feature read 'density have no finite samples'; a density ≤ 0 is said to count as missing."
+    from mms_mp.core import NoDataError
+    from mms_mp.detect import detect_crossings
+    t = np.datetime64("2019-01-27T12:00", "ns") + np.arange(200) * np.timedelta64(150, "ms")
+    with pytest.raises(NoDataError, match=r"probe 1: density has no finite samples \(all NaN or fill; a density ≤ 0"):
+        detect_crossings(None, None, None, t_n=t, Ni=-np.ones(200), probe="1")
