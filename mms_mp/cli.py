@@ -279,8 +279,9 @@ def _comparison_lines(res) -> list:
     out = [f"MMS{p} vs published: event N {fmt(c['event_lmn'])}"
            + (f", crossing median {fmt(c['crossing_median'])}" if c["crossing_median"] else "")
            for p, c in res.comparison["per_probe"].items()]
-    return out + [f"timing {c['time']} vs published: n {fmt(c)}, dV {c['dV_km_s']:.1f} km/s"
-                  for c in res.comparison["timing"]]
+    out += [f"timing {c['time']} vs published: n {fmt(c)}, dV {c['dV_km_s']:.1f} km/s"
+            for c in res.comparison["timing"]]
+    return out + [f"MMS{p} published, not compared: {why}" for p, why in res.comparison["not_compared"].items()]
 
 # %% ../nbs/16_cli.ipynb #40945c2f
 def _timing_lines(res) -> list:

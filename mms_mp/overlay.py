@@ -60,7 +60,7 @@ def _check_reference(doc: dict, # the parsed JSON document
 
 # %% ../nbs/11b_overlay.ipynb #8406bc1b
 def parse_overlay(doc: dict, # the parsed JSON document
-                  probes=None, # probes of the run ("1".."4"); published probes outside it are refused
+                  probes=None, # probes of the run ("1".."4"); refused if none of the published ones is in it
                   where: str = "overlay", # name of the source, for messages
                  ) -> dict: # probe -> PublishedNormal
     "Check a published-normal document and return one `PublishedNormal` per probe."
@@ -70,16 +70,18 @@ def parse_overlay(doc: dict, # the parsed JSON document
     _check_reference(doc, where)
     out = {}
     for p, e in doc["per_probe"].items():
-        out[str(p)] = _published(str(p), e, doc, f"{where}: per_probe.{p}", probes)
+        pub = _published(str(p), e, doc, f"{where}: per_probe.{p}")
+        out[pub.probe] = pub
+    if probes is not None and not set(out) & {str(x) for x in probes}:
+        raise InputError(f"{where}: none of its probes ({', '.join(out)}) is in this run (probes "
+                         f"{', '.join(map(str, probes))}): nothing to compare")
     return out
 
-def _published(p, e, doc, where, probes) -> PublishedNormal:
+def _published(p, e, doc, where) -> PublishedNormal:
     "One probe's entry of an overlay document, checked."
     if p.lower().removeprefix("mms") not in ("1", "2", "3", "4"):
         raise InputError(f"{where}: {p!r} is not an MMS probe; use 1, 2, 3 or 4")
     p = p.lower().removeprefix("mms")
-    if probes is not None and p not in [str(x) for x in probes]:
-        raise InputError(f"{where}: probe {p} is not in this run (probes {', '.join(map(str, probes))})")
     if not isinstance(e, dict) or "n_hat" not in e:
         raise InputError(f"{where}: missing key 'n_hat' (the published unit normal)")
     frame = str(e.get("frame", doc.get("frame", "GSE"))).upper()
@@ -92,7 +94,7 @@ def _published(p, e, doc, where, probes) -> PublishedNormal:
 
 # %% ../nbs/11b_overlay.ipynb #bbd56fd3
 def read_overlay(path, # JSON file of published normals
-                 probes=None, # probes of the run; others in the file are refused
+                 probes=None, # probes of the run; refused if the file has none of them
                 ) -> dict: # probe -> PublishedNormal
     "Read and check a published-normal JSON file."
     p = Path(path)

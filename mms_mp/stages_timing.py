@@ -247,5 +247,7 @@ def stage_compare(res: AnalysisResult, # the analysis being built (updated in pl
     "Our normals and speeds against the published ones of `res.published` (`compare_normal`)."
     per = {p: _probe_comparison(res, p, pub) for p, pub in res.published.items() if p in res.lmn}
     tim = [c for g, t in res.timings if (c := _timing_comparison(res, g, t)) is not None]
-    res.comparison = {"per_probe": per, "timing": tim}
+    why = lambda p: (f"probe dropped: {res.dropped[p]}" if p in res.dropped
+                     else "not in this run" if p not in res.probes else "no LMN for this probe")
+    res.comparison = {"per_probe": per, "timing": tim, "not_compared": {p: why(p) for p in res.published if p not in per}}
     return res.comparison

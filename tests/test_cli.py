@@ -289,7 +289,7 @@ def test_overlay_template_stdout_and_path(tmp_path, capsys):
     ({"per_probe": {"1": {"n_hat": [0.5, 0, 0]}}}, "has length 0.5"),
     ({"per_probe": {"1": {"n_hat": [0, 0, 0]}}}, "has length 0"),
     ({"per_probe": {"1": {"n_hat": [1, 0, 0], "frame": "HGI"}}}, "unknown frame 'HGI'"),
-    ({"per_probe": {"2": {"n_hat": [1, 0, 0]}}}, "probe 2 is not in this run"),
+    ({"per_probe": {"2": {"n_hat": [1, 0, 0]}}}, "none of its probes (2) is in this run"),
     ({"normals": {}}, "needs an object 'per_probe'"),
 ])
 def test_exit2_bad_overlay_file(demo_dir, tmp_path, capsys, doc, message):
@@ -475,3 +475,18 @@ def test_demo_flags_a_new_user_tries(capsys):
     assert main(["demo", "--scenario", "windy"]) == 2
     err = capsys.readouterr().err
     assert "invalid choice: 'windy'" in err and "surface_waves" in err
+
+
+def test_overlay_with_more_probes_than_the_run(demo_dir, tmp_path, capsys):
+    "A paper's 4-probe table on a 1-probe run was refused; now probe 1 is compared and the others are listed."
+    f = tmp_path / "pub.json"
+    f.write_text(json.dumps({"frame": "GSE", "source": "test", "per_probe": {
+        p: {"n_hat": [0.6, 0.8, 0.0]} for p in ("1", "mms2", "3", "4")}}))
+    code = main(["analyze", *SHORT, "--probes", "1", "--source", "local", "--data-dir", str(demo_dir),
+                 "--outdir", str(tmp_path / "o"), "--overlay-json", str(f), "--quiet"])
+    doc = json.loads((tmp_path / "o" / "mp_analysis.json").read_text())
+    assert code == 0 and set(doc["comparison"]["per_probe"]) == {"1"}
+    assert doc["comparison"]["not_compared"] == dict.fromkeys(("2", "3", "4"), "not in this run")
+    code = main(["analyze", *SHORT, "--probes", "1", "--source", "local", "--data-dir", str(demo_dir),
+                 "--outdir", str(tmp_path / "o"), "--overlay-json", str(f)])
+    assert code == 0 and "MMS3 published, not compared: not in this run" in capsys.readouterr().out
