@@ -249,5 +249,6 @@ def stage_compare(res: AnalysisResult, # the analysis being built (updated in pl
     tim = [c for g, t in res.timings if (c := _timing_comparison(res, g, t)) is not None]
     why = lambda p: (f"probe dropped: {res.dropped[p]}" if p in res.dropped
                      else "not in this run" if p not in res.probes else "no LMN for this probe")
-    res.comparison = {"per_probe": per, "timing": tim, "not_compared": {p: why(p) for p in res.published if p not in per}}
+    res.comparison = {"per_probe": per, "timing": tim,
+                      "not_compared": {p: why(p) for p in res.published if p not in per}}
     return res.comparison
