@@ -340,7 +340,10 @@ def _json_default(o):
     if isinstance(o, Path): return str(o)
     raise TypeError(f"not JSON serialisable: {type(o).__name__}")
 
-def write_json_atomic(path, obj, indent: int = 2) -> Path:
+def write_json_atomic(path, # destination file
+                      obj, # JSON data; numpy scalars/arrays, datetime64 and Path are converted
+                      indent: int = 2, # spaces per indentation level
+                     ) -> Path: # the file written
     "Write `obj` as JSON atomically (numpy scalars/arrays and datetime64 converted; NaN → null)."
     def _clean(x):
         if isinstance(x, float) and not np.isfinite(x): return None
