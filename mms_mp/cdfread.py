@@ -149,6 +149,7 @@ class _PPVar:
         self.var, self.record_vary = var, not var.is_nrv
         self.max_rec = var.shape[0] - 1 if self.record_vary else 0
 
+# %% ../nbs/03_cdfread.ipynb #f95b734a
 class _MetaPP:
     """`_Meta`'s reads (descriptor, records, attribute) through pycdfpp, with cdflib's types and values.
     What it does not map one to one is read through cdflib (a `_Meta` of the same file, opened on need)."""
@@ -207,8 +208,7 @@ class _MetaPP:
         out = np.asarray(val, _PP_TYPES[t])
         return out[0] if out.shape == (1,) else out  # cdflib: one value as a numpy scalar
 
-# %% ../nbs/03_cdfread.ipynb #1fdffc48
-_OPENED: ContextVar = ContextVar("_OPENED", default=None)  # path -> reader, within one `open_once`
+# %% ../nbs/03_cdfread.ipynb #b201c2ca
 _PYCDFPP: list = []  # the pycdfpp module (or None), imported once
 
 def _pycdfpp():
@@ -223,6 +223,7 @@ def _pycdfpp():
         _PYCDFPP.append(pycdfpp)
     return _PYCDFPP[0]
 
+# %% ../nbs/03_cdfread.ipynb #b85f323f
 def _reader(path):
     "A reader of one CDF: `_MetaPP` (pycdfpp) when it can open the file, else `_Meta` (cdflib)."
     pp = _pycdfpp()
@@ -233,6 +234,9 @@ def _reader(path):
     import cdflib
     return _Meta(cdflib.CDF(str(path)))
 
+# %% ../nbs/03_cdfread.ipynb #fab9dd5b
+_OPENED: ContextVar = ContextVar("_OPENED", default=None)  # path -> reader, within one `open_once`
+
 def _open(path, keep: bool = False):
     "The reader of a CDF; within `open_once` a file kept open (FGM: its state) is opened once."
     opened = _OPENED.get()
@@ -240,6 +244,7 @@ def _open(path, keep: bool = False):
     if str(path) not in opened: opened[str(path)] = _reader(path)
     return opened[str(path)]
 
+# %% ../nbs/03_cdfread.ipynb #ae9b8080
 @contextmanager
 def open_once():
     "Within the block, a file read twice (FGM: its data, then its state) is opened once; let go at the end."
@@ -278,6 +283,7 @@ def _extremes(raw) -> tuple:
     raw = np.asarray(raw)
     return raw.min(), raw.max()
 
+# %% ../nbs/03_cdfread.ipynb #48dd1190
 def _fill_index(raw, fv, ext=None) -> np.ndarray | None:
     "Flat indices of FILLVAL `fv` and of values ≤ −1e30 in `raw` (None when there are none)."
     raw = np.asarray(raw)
@@ -294,10 +300,7 @@ def _fill_index(raw, fv, ext=None) -> np.ndarray | None:
     if other: bad |= raw == fc
     return np.flatnonzero(bad) if bad.any() else None
 
-
 # %% ../nbs/03_cdfread.ipynb #35fe5335
-OUT_OF_RANGE = "values outside VALIDMIN–VALIDMAX set to NaN (counted in fill)"
-
 def _inside(raw, lo, hi, ext=None, fill=None) -> bool:
     "True when every value of `raw` (but those at flat indices `fill`) is surely inside its column's [lo, hi]."
     a, lo, hi = raw.reshape(len(raw), -1), lo.reshape(-1), hi.reshape(-1)
@@ -308,12 +311,14 @@ def _inside(raw, lo, hi, ext=None, fill=None) -> bool:
     if len(low) + len(high) > 8: return False  # many strided passes: the mask below is cheaper
     return all(a[:, j].min() >= lo[j] for j in low) and all(a[:, j].max() <= hi[j] for j in high)
 
+# %% ../nbs/03_cdfread.ipynb #6b2037e8
 def _above(a, lo) -> bool:
     "True when every value of (n, w) `a` is surely ≥ its column's `lo` (NaN: False)."
     low = np.flatnonzero(~(a.min() >= lo))  # columns the overall min does not clear: tested one by one
     if len(low) > 8: return False
     return all(a[:, j].min() >= lo[j] for j in low)
 
+# %% ../nbs/03_cdfread.ipynb #2fdf707f
 def _inside_but(a, lo, hi, fill, mx=None) -> bool:
     """`_inside` of the values of (N, w) `a` not at flat indices `fill`: runs of records without fill, then the rest.
     `mx`, the max of all of `a` (fill included), when under every upper limit, clears that side for every run."""
@@ -328,6 +333,9 @@ def _inside_but(a, lo, hi, fill, mx=None) -> bool:
     sub, isfill = a[rows], np.zeros((len(rows), w), bool)
     isfill[np.searchsorted(rows, fill // w), fill % w] = True
     return bool(np.all(isfill | ((sub >= lo) & (sub <= hi))))
+
+# %% ../nbs/03_cdfread.ipynb #5626dc33
+OUT_OF_RANGE = "values outside VALIDMIN–VALIDMAX set to NaN (counted in fill)"
 
 def _range_index(m: _Meta, name: str, raw, fill, ext=None) -> np.ndarray | None:
     "Flat indices of the values outside VALIDMIN–VALIDMAX that are not fill (None when none)."
@@ -344,7 +352,6 @@ def _range_index(m: _Meta, name: str, raw, fill, ext=None) -> np.ndarray | None:
     out = np.flatnonzero(bad)
     if fill is not None: out = np.setdiff1d(out, fill, assume_unique=True)
     return out if len(out) else None
-
 
 # %% ../nbs/03_cdfread.ipynb #d393de11
 def _fill_to_nan(raw, fv) -> tuple:

@@ -18,7 +18,7 @@ import numpy as np
 __all__ = ['MAX_POINTS', 'FRAMES', 'LEAP_SECONDS', 'TT2000_UTC0', 'TT2000_FILL', 'R_E_KM', 'MU0', 'M_P_KG', 'Q_E_C', 'EXIT_OK',
            'EXIT_USAGE', 'EXIT_NODATA', 'EXIT_FAILED', 'EXIT_PARTIAL', 'MMSMPError', 'InputError', 'FrameError',
            'NoDataError', 'GeometryError', 'check_finite', 'check_positive', 'check_sigma', 'check_count', 'CovBlocks',
-           'triad_problem', 'check_frame', 'rotate_about_x', 'gse_gsm_angle', 'gse_to_gsm', 'gsm_to_gse',
+           'triad_problem', 'check_frame', 'rotate_about_x', 'gse_to_gsm', 'gsm_to_gse', 'gse_gsm_angle',
            'as_datetime64', 'datetime_tags', 'parse_trange', 'seconds_since', 'from_seconds', 'iso_ms', 'context_range',
            'leap_table', 'tt2000_to_datetime64', 'datetime64_to_tt2000', 'TimeCleanReport', 'clean_times',
            'atomic_write', 'write_json_atomic', 'exit_code', 'stages_exit', 'cache_root', 'format_sigma']
@@ -40,8 +40,6 @@ class GeometryError(MMSMPError, ValueError):
     "A spacecraft formation or boundary geometry that cannot give the requested answer."
 
 # %% ../nbs/00_core.ipynb #ba7fb40c
-MAX_POINTS = 50_000_000  # most points of an array built from a function's arguments (400 MB)
-
 def check_finite(x, # the value given
                  name: str, # its name (and unit), for the message
                 ) -> float: # x as a float
@@ -52,6 +50,7 @@ def check_finite(x, # the value given
     if not np.isfinite(v): raise InputError(f"{name} must be a finite number, got {x!r}")
     return v
 
+# %% ../nbs/00_core.ipynb #6fc1f862
 def check_positive(x, # the value given
                    name: str, # the argument's name, for the message
                    unit: str = "s", # its unit, for the message
@@ -63,6 +62,7 @@ def check_positive(x, # the value given
         raise InputError(f"{name} must be a finite number > 0 {unit}, got {x!r}")
     return v
 
+# %% ../nbs/00_core.ipynb #8d41862b
 def check_sigma(x, # the 1σ given
                 name: str, # the argument's name, for the message
                 unit: str = "", # its unit, for the message
@@ -75,6 +75,9 @@ def check_sigma(x, # the 1σ given
     u = f" {unit}" if unit else ""
     if unknown_ok: raise InputError(f"{name} must be ≥ 0{u} and finite, or NaN (unknown), got {x!r}")
     raise InputError(f"{name} must be a finite number ≥ 0{u} (a 1σ), got {x!r}")
+
+# %% ../nbs/00_core.ipynb #a3b73ea5
+MAX_POINTS = 50_000_000  # most points of an array built from a function's arguments (400 MB)
 
 def check_count(n: float, # points (or windows) the arguments would make a function build
                 what: str, # what they are, e.g. "the correlation grid"
@@ -136,6 +139,21 @@ def rotate_about_x(v: np.ndarray, # (...,3) vectors
     out[..., 2] = s * v[..., 1] + c * v[..., 2]
     return out
 
+# %% ../nbs/00_core.ipynb #3a88f185
+def gse_to_gsm(v: np.ndarray, # (...,3) vectors in GSE, any units
+               psi_rad, # GSE→GSM angle ψ from `gse_gsm_angle`, rad; scalar or one per vector
+              ) -> np.ndarray: # (...,3) the same vectors in GSM, same units
+    "GSE → GSM with the angle ψ from `gse_gsm_angle` (v in any units)."
+    return rotate_about_x(v, psi_rad)
+
+# %% ../nbs/00_core.ipynb #72c7dfc7
+def gsm_to_gse(v: np.ndarray, # (...,3) vectors in GSM, any units
+               psi_rad, # GSE→GSM angle ψ from `gse_gsm_angle`, rad; scalar or one per vector
+              ) -> np.ndarray: # (...,3) the same vectors in GSE, same units
+    "GSM → GSE, the inverse of `gse_to_gsm`."
+    return rotate_about_x(v, -np.asarray(psi_rad))
+
+# %% ../nbs/00_core.ipynb #f0696e80
 def gse_gsm_angle(r_gse: np.ndarray, # (N,3) one set of vectors in GSE (e.g. MEC position), any units
                   r_gsm: np.ndarray, # (N,3) the same vectors in GSM
                  ) -> np.ndarray: # (N,) angle ψ, rad, with v_gsm = rotate_about_x(v_gse, ψ)
@@ -146,14 +164,6 @@ def gse_gsm_angle(r_gse: np.ndarray, # (N,3) one set of vectors in GSE (e.g. MEC
                          "so they are not one vector in two frames")
     return np.arctan2(r_gse[:, 1] * r_gsm[:, 2] - r_gse[:, 2] * r_gsm[:, 1],
                       r_gse[:, 1] * r_gsm[:, 1] + r_gse[:, 2] * r_gsm[:, 2])
-
-def gse_to_gsm(v: np.ndarray, psi_rad) -> np.ndarray:
-    "GSE → GSM with the angle ψ from `gse_gsm_angle` (v in any units)."
-    return rotate_about_x(v, psi_rad)
-
-def gsm_to_gse(v: np.ndarray, psi_rad) -> np.ndarray:
-    "GSM → GSE, the inverse of `gse_to_gsm`."
-    return rotate_about_x(v, -np.asarray(psi_rad))
 
 # %% ../nbs/00_core.ipynb #1e469e40
 def as_datetime64(t, # ISO string ('Z', '/' ok), datetime (tz-aware: converted), pandas, numpy
@@ -260,6 +270,7 @@ def tt2000_to_datetime64(tt, # CDF_TIME_TT2000 values, int64 ns
     out = TT2000_UTC0 + (tt - extra[np.maximum(i, 0)]).astype("timedelta64[ns]")
     return np.where((tt == TT2000_FILL) | (i < 0), np.datetime64("NaT", "ns"), out)
 
+# %% ../nbs/00_core.ipynb #43564f3c
 def datetime64_to_tt2000(t, # UTC times: datetime64 or anything `as_datetime64` reads
                         ) -> np.ndarray: # int64 TT2000 ns; NaT → the TT2000 fill value
     "UTC → TT2000 for any date since 1972, the exact inverse of `tt2000_to_datetime64`."
@@ -282,6 +293,7 @@ class TimeCleanReport:
     @property
     def changed(self) -> bool: return bool(self.n_duplicates or self.n_backward or self.n_nat)
 
+# %% ../nbs/00_core.ipynb #6f66adc5
 def clean_times(t: np.ndarray, # (N,) datetime64 time tags
                ) -> tuple[np.ndarray, TimeCleanReport]: # (index that sorts and de-duplicates t, report)
     "Index that makes `t` strictly increasing (NaT dropped, stable sort, first of equal tags kept)."
@@ -320,6 +332,7 @@ def atomic_write(path, # destination file
         except FileNotFoundError: pass
         raise
 
+# %% ../nbs/00_core.ipynb #488448ac
 def _json_default(o):
     if isinstance(o, np.generic): return o.item()
     if isinstance(o, np.ndarray): return o.tolist()
@@ -327,7 +340,10 @@ def _json_default(o):
     if isinstance(o, Path): return str(o)
     raise TypeError(f"not JSON serialisable: {type(o).__name__}")
 
-def write_json_atomic(path, obj, indent: int = 2) -> Path:
+def write_json_atomic(path, # destination file
+                      obj, # JSON data; numpy scalars/arrays, datetime64 and Path are converted
+                      indent: int = 2, # spaces per indentation level
+                     ) -> Path: # the file written
     "Write `obj` as JSON atomically (numpy scalars/arrays and datetime64 converted; NaN → null)."
     def _clean(x):
         if isinstance(x, float) and not np.isfinite(x): return None

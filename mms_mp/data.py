@@ -333,6 +333,7 @@ def largest_gap(time: np.ndarray, # (N,) datetime64[ns] sample times, N ≥ 2
     if g <= 10**9 or _median_step_at_least(n, -(-g // 10), -(-g // 5)): return None
     return [iso_ms(time[i]), iso_ms(time[i + 1]), float(g) / 1e9]
 
+# %% ../nbs/03_data.ipynb #08121fa1
 def _loaded_entry(p: str, ins: str, prod: Product, pdata: ProductData, reason: str,
                   covers_window: bool, errors: list, t_all=None) -> dict:
     "One `Event.loaded` entry: rate and why, files, samples, coverage, centring, time cleaning."
@@ -516,6 +517,7 @@ def _other_rates(root: Path, # the data root searched
             if hit: found.add(f"{m['instrument']} {r}")
     return sorted(found)
 
+# %% ../nbs/03_data.ipynb #7ea2bead
 def _no_data_hint(root: Path, # the data root searched
                   ps: list, # probes asked for
                   missing: list, # Event.missing entries (probe, instrument, rate, ...)
@@ -541,11 +543,13 @@ def _warn_partial(ev: Event):
         warnings.warn(MissingDataWarning(f"data cover only part of {iso_ms(t0)}–{iso_ms(t1)} (first–last sample, "
                                          "and the largest gap between samples):\n" + "\n".join(part)), stacklevel=4)
 
+# %% ../nbs/03_data.ipynb #0447af68
 def damaged_files(ev: Event, # a loaded event
                  ) -> list: # names of the files read whose CDF MD5 checksum fails
     "Files of the event damaged after they were written (their MD5 checksum does not hold)."
     return [d["name"] for d in ev.provenance if d.get("checksum") == "mismatch"]
 
+# %% ../nbs/03_data.ipynb #ada50154
 def _warn_damaged(ev: Event):
     "One `DamagedFileWarning` naming every file whose MD5 checksum fails."
     bad = damaged_files(ev)
@@ -554,6 +558,7 @@ def _warn_damaged(ev: Event):
             f"{len(bad)} file(s) fail their MD5 checksum, so some of their values may be wrong: {', '.join(bad)}; "
             "delete them and download them again (source='sdc')"), stacklevel=3)
 
+# %% ../nbs/03_data.ipynb #4917d9aa
 def _report_missing(ev: Event, ps: list, root: Path, source: str):
     "`NoDataError` when nothing loaded; one `MissingDataWarning` listing what is missing otherwise."
     t0, t1 = ev.trange

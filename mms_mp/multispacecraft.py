@@ -354,6 +354,7 @@ def _sigma_t(sigma_t_s, # scalar σ, s, or dict probe → σ
         raise InputError(f"sigma_t_s must be > 0 s and finite for every probe, got {sig_t}")
     return sig_t
 
+# %% ../nbs/05_multispacecraft.ipynb #ecaa15fa
 def _check_options(sigma_r_km, constrain, n_mc):
     "Refuse a position σ that is not a finite number ≥ 0 km, an unknown `constrain`, n_mc < 0."
     check_sigma(sigma_r_km, "sigma_r_km", "km")

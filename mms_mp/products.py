@@ -48,7 +48,8 @@ def _join_index(parts: list, starts, w: int, n: int, order) -> np.ndarray | None
     return np.flatnonzero(m.reshape(n, w)[order])
 
 # %% ../nbs/03b_products.ipynb #8f6985ef
-def _own(a: np.ndarray) -> bool:
+def _own(a: np.ndarray, # a variable's values as read from one file
+        ) -> bool: # True: NaN may be written into `a` itself
     "True when float array `a` may take NaN in place: writable, C-ordered, read for it alone."
     if a.dtype.kind != "f" or not (a.flags.writeable and a.flags.c_contiguous): return False
     while isinstance(a.base, np.ndarray): a = a.base
@@ -56,7 +57,14 @@ def _own(a: np.ndarray) -> bool:
     # cdflib reads each variable into a new bytearray; pycdfpp's values are its variable's buffer
     return b is None or isinstance(b, bytearray)
 
-def _join_var(blocks: list, k: str, starts, n: int, isint: bool, order) -> tuple:
+# %% ../nbs/03b_products.ipynb #b0985441
+def _join_var(blocks: list, # FileBlock of each file, in join order
+              k: str, # CDF variable name
+              starts, # first joined record of each block, then the total (len(blocks) + 1)
+              n: int, # records in the join
+              isint: bool, # integer variable (flags): 0, not NaN, where a file lacks it
+              order, # (n,) permutation of the joined records, or None
+             ) -> tuple: # ((n,...) array in the files' dtype, fill → NaN; flat fill indices or None)
     "Variable `k` of all blocks: (n,...) array in file dtype (fill → NaN, `order`ed), fill indices."
     have = [b.arrays[k] for b in blocks if k in b.arrays]
     shape = have[0].shape[1:]

@@ -228,20 +228,6 @@ def hpca_mask(density=None, # (N,) HPCA number density, cm⁻³ (fill/zero when 
         good = _and_finite(good, reasons, values, "non-finite values", msg)
     return QualityMask(good, reasons, {}, "HPCA")
 
-# %% ../nbs/06_quality.ipynb #e26cfa98
-def _local_scale(ad: np.ndarray, # (n,) |increments| of one component, finite
-                 idx: np.ndarray, # sample indices where the scale is needed
-                 block: int, # samples per block
-                 med: float | None = None, # np.median(ad) if already known
-                ) -> np.ndarray: # robust noise σ at those samples, same units as the series
-    "Robust noise σ from the increments in each sample's block of `block` (floor: the whole series' σ)."
-    nb = max(len(ad) // block, 1)
-    med = np.median(ad) if med is None else med
-    if len(ad) < block or not len(idx): return np.full(len(idx), 1.4826 / np.sqrt(2) * med)
-    u, inv = np.unique(np.minimum(idx // block, nb - 1), return_inverse=True)   # only the blocks asked for
-    per = np.median(ad[: nb * block].reshape(nb, -1)[u], axis=1)
-    return 1.4826 / np.sqrt(2) * np.maximum(per[inv.reshape(-1)], med)
-
 # %% ../nbs/06_quality.ipynb #5a7d1e20
 def exact_median(x: np.ndarray, # (n,) values, any order; NaN and ±inf allowed
                  overwrite_input: bool = False, # partition x in place (x, a writable array, is reordered)
@@ -259,6 +245,20 @@ def exact_median(x: np.ndarray, # (n,) values, any order; NaN and ±inf allowed
     if np.isnan(p[h:].max()) or (m == 0 and np.signbit(x[x == 0]).any()):
         return float(np.median(x))   # NaN; or ±0 in x, the sign of a zero np.median's partition picks
     return m
+
+# %% ../nbs/06_quality.ipynb #e26cfa98
+def _local_scale(ad: np.ndarray, # (n,) |increments| of one component, finite
+                 idx: np.ndarray, # sample indices where the scale is needed
+                 block: int, # samples per block
+                 med: float | None = None, # np.median(ad) if already known
+                ) -> np.ndarray: # robust noise σ at those samples, same units as the series
+    "Robust noise σ from the increments in each sample's block of `block` (floor: the whole series' σ)."
+    nb = max(len(ad) // block, 1)
+    med = np.median(ad) if med is None else med
+    if len(ad) < block or not len(idx): return np.full(len(idx), 1.4826 / np.sqrt(2) * med)
+    u, inv = np.unique(np.minimum(idx // block, nb - 1), return_inverse=True)   # only the blocks asked for
+    per = np.median(ad[: nb * block].reshape(nb, -1)[u], axis=1)
+    return 1.4826 / np.sqrt(2) * np.maximum(per[inv.reshape(-1)], med)
 
 # %% ../nbs/06_quality.ipynb #350a4737
 def _window_sums(ad: np.ndarray, # (n,) |increments| of a series, with a trailing 0 (end sample repeated)
@@ -280,6 +280,7 @@ def _check_samples(x, # a number of samples given as an argument
     if not (isinstance(x, (int, np.integer)) and not isinstance(x, bool) and x >= 1):
         raise InputError(f"{what} must be a whole number of samples ≥ 1, got {x!r}")
 
+# %% ../nbs/06_quality.ipynb #8521568c
 def _window_medians(yp: np.ndarray, # (n,) finite samples
                     w: int, # window length, samples (1 ≤ w ≤ n)
                     starts=None, # first sample of each window wanted (None: every window)
@@ -303,7 +304,6 @@ def running_median(y, # (n,) finite samples, n ≥ 1
     _check_samples(chunk, "chunk")
     if not 1 <= size <= len(y): raise InputError(f"running_median: size must be 1…{len(y)}, got {size!r}")
     return _window_medians(np.pad(y, (size // 2, size - 1 - size // 2), mode="edge"), size, chunk=chunk)
-
 
 # %% ../nbs/06_quality.ipynb #fe764566
 def _median_outliers(yy: np.ndarray, # (n,) finite samples, n > 2·half

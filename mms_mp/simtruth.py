@@ -202,11 +202,8 @@ def load_formation(
 class SimParams:
     "Every physical parameter of a simulated event (ground truth). Units are in the names; vectors are GSE."
 
-    normal_gse: tuple = (
-        0.91239,
-        0.40135,
-        0.08044,
-    )  # outward normal n̂, GSE (Shue 1998 at the 12:35 centroid, tilted 4°), renormalised
+    # outward normal n̂, GSE (Shue 1998 at the 12:35 centroid, tilted 4°), renormalised
+    normal_gse: tuple = (0.91239, 0.40135, 0.08044)
     t_ref: str = "2019-01-27T12:35:00"  # UTC: origin of τ, and r_ref = formation centroid then
     x0_km: float = 0.0  # boundary position X at t_ref along n̂ from r_ref, km
     delta_km: float = 400.0  # tanh half-thickness δ, km (76 % thickness ≈ 2δ)
@@ -216,9 +213,7 @@ class SimParams:
     vn_phase_rad: tuple = (0.3, 1.7)  # phases φ_k at t_ref, rad
     B_sp_nT: float = 40.0  # magnetospheric tangential field, along +L, nT
     B_sh_nT: float = 25.0  # magnetosheath tangential field, nT
-    shear_deg: float = (
-        130.0  # angle from +L to the magnetosheath tangential field (towards +M), deg
-    )
+    shear_deg: float = 130.0  # angle from +L to the magnetosheath tangential field (towards +M), deg
     B_N_nT: float = 2.0  # normal field, constant, nT
     B_rot_nT: float = 12.0  # extra B_M at the layer centre (∝ sech²(s/δ): the field rotates), nT
     n_sp_cc: float = 0.5  # magnetospheric ion density, cm⁻³
@@ -228,9 +223,7 @@ class SimParams:
     Te_sp_eV: float = 800.0  # magnetospheric electron temperature, eV
     Te_sh_eV: float = 40.0  # magnetosheath electron temperature, eV
     T_perp_over_para: float = 1.15  # temperature anisotropy T⊥/T∥ (both species, both sides)
-    nHe_sp_cc: float = (
-        0.05  # cold He⁺ density on the magnetospheric side, cm⁻³ (zero in the sheath)
-    )
+    nHe_sp_cc: float = 0.05  # cold He⁺ density on the magnetospheric side, cm⁻³ (zero in the sheath)
     THe_sp_eV: float = 10.0  # cold He⁺ temperature, eV
     heplusplus_frac: float = 0.03  # He⁺⁺ / ion density in the magnetosheath
     nO_sp_cc: float = 0.01  # O⁺ density on the magnetospheric side, cm⁻³
@@ -239,9 +232,7 @@ class SimParams:
     noise_scale: float = 1.0  # multiplies every noise level below
     fgm_noise_nT: float = 0.1  # FGM noise per component, nT
     fpi_n_rel: float = 0.03  # FPI relative density noise in the magnetosheath (grows as 1/√n)
-    dis_v_noise_kms: float = (
-        5.0  # DIS fast velocity noise in the magnetosheath, km/s (grows as 1/√n)
-    )
+    dis_v_noise_kms: float = 5.0  # DIS fast velocity noise in the magnetosheath, km/s (grows as 1/√n)
     des_v_noise_kms: float = 10.0  # DES fast velocity noise in the magnetosheath, km/s
     fpi_T_rel: float = 0.05  # FPI relative temperature noise
     brst_noise_factor: float = 2.5  # burst moments noise relative to fast
@@ -270,10 +261,8 @@ class SimParams:
         "A copy with some parameters changed; `InputError` on unknown names."
         bad = set(kw) - {f.name for f in fields(self)}
         if bad:
-            raise InputError(
-                f"unknown simulation parameter(s) {sorted(bad)}; SimParams has"
-                f" {[f.name for f in fields(self)]}"
-            )
+            raise InputError(f"unknown simulation parameter(s) {sorted(bad)}; SimParams has"
+                             f" {[f.name for f in fields(self)]}")
         return replace(self, **{k: tuple(v) if isinstance(v, list) else v for k, v in kw.items()})
 
 # %% ../nbs/02a_simtruth.ipynb #5b9d1762
@@ -396,11 +385,9 @@ def _roots(t64, # (T,) datetime64[ns] grid
 class WaveSurface:
     "The boundary surface of a `Truth`: planar, or rippled by a travelling wave (`SimParams.wave_amp_km`)."
 
-    def surface(
-        self,
-        probe,  # probe 1..4
-        t,  # UTC times
-    ) -> tuple:  # (F km, slope a = ∂η/∂ξ, ∂η/∂t km/s) at the probe
+    def surface(self, probe, # probe 1..4
+                t, # UTC times
+               ) -> tuple: # (F km, slope a = ∂η/∂ξ, ∂η/∂t km/s) at the probe
         "F = n̂·(r − r_ref) − X(t) − η, η = A sin(φ + b sin φ), φ = k(ξ − cτ), ξ = M·(r − r_ref)."
         p = self.params
         r = load_formation().position(probe, t, "GSE") - self.r_ref_gse_km
@@ -414,34 +401,27 @@ class WaveSurface:
         d = A * np.cos(psi) * (1 + b * np.cos(ph))   # ∂η/∂φ
         return F - A * np.sin(psi), k * d, -k * p.wave_speed_kms * d
 
-    def local(
-        self,
-        probe,  # probe 1..4
-        t,  # UTC times
-    ) -> tuple:  # (signed distance s km, local normal speed km/s outward, slope a) at the probe
+    def local(self, probe, # probe 1..4
+              t, # UTC times
+             ) -> tuple: # (signed distance s km, local normal speed km/s outward, slope a) at the probe
         "s = F/|∇F| and V_N = (dX/dt + ∂η/∂t)/|∇F| with |∇F| = √(1 + a²): the one place they are formed."
         F, a, eta_t = self.surface(probe, t)
         g = np.sqrt(1 + a**2)
         return F / g, (self.V_N(t) + eta_t) / g, a
 
-    def local_normal(
-        self,
-        probe,  # probe 1..4
-        t,  # UTC times
-    ) -> np.ndarray:  # (T,3) unit normal ∇F/|∇F| at the probe, GSE, outward
+    def local_normal(self, probe, # probe 1..4
+                     t, # UTC times
+                    ) -> np.ndarray: # (T,3) unit normal ∇F/|∇F| at the probe, GSE, outward
         "The local boundary normal (N − a M)/√(1 + a²) where the probe is."
         _, a, _ = self.surface(probe, t)
         L, M, N = self.lmn_gse
         return (N[None] - a[:, None] * M[None]) / np.sqrt(1 + a**2)[:, None]
 
-    def V_N_local(
-        self,
-        probe,  # probe 1..4
-        t,  # UTC times
-    ) -> np.ndarray:  # the surface's speed along its local normal, km/s (outward positive)
+    def V_N_local(self, probe, # probe 1..4
+                  t, # UTC times
+                 ) -> np.ndarray: # the surface's speed along its local normal, km/s (outward positive)
         "Local normal speed (dX/dt + ∂η/∂t)/|∇F| of the surface where the probe is."
         return self.local(probe, t)[1]
-
 
 # %% ../nbs/02a_simtruth.ipynb #a02f0008
 @dataclass
@@ -666,43 +646,20 @@ def truth_to_dict(
     }
 
 # %% ../nbs/02a_simtruth.ipynb #e2718faa
-def load_truth(
-    event_dir,  # folder written by simulate_event (or demo_event_dir())
-) -> Truth:
+def load_truth(event_dir, # folder written by simulate_event (or demo_event_dir())
+              ) -> Truth: # the event's ground truth: parameters, geometry (GSE/GSM), crossings, defects
     "Read `truth.json` of a simulated event back into a `Truth`."
     f = Path(event_dir) / "truth.json"
     if not f.exists():
-        raise NoDataError(
-            f"no truth.json in {event_dir}; it is not a simulated event folder (make one with"
-            " simulate_event or demo_event_dir)"
-        )
+        raise NoDataError(f"no truth.json in {event_dir}; it is not a simulated event folder (make one"
+                          " with simulate_event or demo_event_dir)")
     d = json.loads(f.read_text(encoding="utf-8"))
     if d.get("simulated") is not True:
         raise InputError(f"{f} does not say simulated: true; not written by mms_mp.synthetic")
     p = SimParams().override(**d["params"])
-    cr = [
-        Crossing(
-            c["probe"],
-            as_datetime64(c["time"]),
-            c["direction"],
-            np.array(c["position"]["value"]),
-            c["V_N_kms"],
-            as_datetime64(c["layer_start"]),
-            as_datetime64(c["layer_end"]),
-            c["complete"],
-            np.array(c["normal"]["value"]) if "normal" in c else None,
-        )
-        for c in d["crossings"]
-    ]
-    return Truth(
-        p,
-        d["scenario"],
-        d["seed"],
-        parse_trange(d["trange"]),
-        tuple(d["probes"]),
-        np.array(d["r_ref"]["value"]),
-        d["psi_ref_rad"],
-        cr,
-        d["defects"],
-        d["files"],
-    )
+    cr = [Crossing(c["probe"], as_datetime64(c["time"]), c["direction"], np.array(c["position"]["value"]),
+                   c["V_N_kms"], as_datetime64(c["layer_start"]), as_datetime64(c["layer_end"]), c["complete"],
+                   np.array(c["normal"]["value"]) if "normal" in c else None)
+          for c in d["crossings"]]
+    return Truth(p, d["scenario"], d["seed"], parse_trange(d["trange"]), tuple(d["probes"]),
+                 np.array(d["r_ref"]["value"]), d["psi_ref_rad"], cr, d["defects"], d["files"])
