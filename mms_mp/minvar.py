@@ -10,13 +10,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from .core import (FRAMES, InputError, FrameError, GeometryError, as_datetime64, check_count,
-                         check_frame, from_seconds, seconds_since)
+                         check_frame, check_sigma, from_seconds, seconds_since)
 
 # %% auto #0
-__all__ = ['MIN_SAMPLES', 'DIRECT_LAGS', 'MAX_WINDOWS', 'finite_rows', 'mean_rows', 'frame_of', 'MVAResult', 'no_min_variance',
-           'mva', 'MVABootstrap', 'mva_bootstrap', 'fft_len', 'autocorr_time', 'correlated_sigma', 'x1_cone_deg',
-           'window_mva', 'window_mva_moments', 'windows_mva_moments', 'nested_windows', 'sliding_windows', 'MVAScan',
-           'mva_scan']
+__all__ = ['MIN_SAMPLES', 'DIRECT_LAGS', 'MAX_WINDOWS', 'finite_rows', 'mean_rows', 'frame_of', 'check_sigma_rad', 'MVAResult',
+           'no_min_variance', 'mva', 'MVABootstrap', 'mva_bootstrap', 'fft_len', 'autocorr_time', 'correlated_sigma',
+           'x1_cone_deg', 'window_mva', 'window_mva_moments', 'windows_mva_moments', 'nested_windows',
+           'sliding_windows', 'MVAScan', 'mva_scan']
 
 # %% ../nbs/04_minvar.ipynb #f1a7e0b3
 def finite_rows(X: np.ndarray, # (N,3) vectors, any units
@@ -64,6 +64,17 @@ def frame_of(x, # data: a DataArray with attrs["frame"], or any array (no frame 
                          f"was given; pass frame={got.upper()!r}, or transform it first "
                          "(mms_mp.core.gse_to_gsm) instead of mixing frames")
     return frame
+
+# %% ../nbs/04_minvar.ipynb #df91f80b
+def check_sigma_rad(x, # the 1σ of a direction given, rad
+                    name: str = "sigma_n_rad", # the argument's name, for the message
+                   ) -> float: # x as a float
+    "A direction's 1σ in rad: a finite number in [0, π/2]; a larger one is degrees passed as rad."
+    v = check_sigma(x, name, "rad")
+    if v > np.pi / 2:
+        raise InputError(f"{name} = {x!r} rad is more than 90°: a 1σ of a direction in degrees? "
+                         f"pass radians (np.radians({x!r}) = {np.radians(v):.4g})")
+    return v
 
 # %% ../nbs/04_minvar.ipynb #8a3ba4d4
 def _orient(x1, x3):

@@ -10,10 +10,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .core import CovBlocks, InputError, check_sigma, seconds_since
+from .minvar import check_sigma_rad
 
 # %% auto #0
-__all__ = ['segments_of', 'cumtrapz_sigma', 'cumsimpson_sigma', 'DispResult', 'cumtrapz_sigma_cov', 'check_sigma_rad',
-           'integrate_disp']
+__all__ = ['segments_of', 'cumtrapz_sigma', 'cumsimpson_sigma', 'DispResult', 'cumtrapz_sigma_cov', 'integrate_disp']
 
 # %% ../nbs/09_motion.ipynb #31fc87e6
 def _seconds(t, what="t"):
@@ -277,17 +277,6 @@ def _segment_disp(ts: np.ndarray, # (n,) times of one segment, s
     if blocks is not None: sr = cumtrapz_sigma_cov(ts, sv, blocks)
     vt_int = cumtrapz_sigma(ts, np.nan_to_num(vt), np.zeros(len(ts)))[0]
     return X, sr, np.hypot(bias_sigma_km_s * (ts - ts[0]), sigma_n_rad * vt_int)
-
-# %% ../nbs/09_motion.ipynb #df91f80b
-def check_sigma_rad(x, # the 1σ of a direction given, rad
-                    name: str = "sigma_n_rad", # the argument's name, for the message
-                   ) -> float: # x as a float
-    "A direction's 1σ in rad: a finite number in [0, π/2]; a larger one is degrees passed as rad."
-    v = check_sigma(x, name, "rad")
-    if v > np.pi / 2:
-        raise InputError(f"{name} = {x!r} rad is more than 90°: a 1σ of a direction in degrees? "
-                         f"pass radians (np.radians({x!r}) = {np.radians(v):.4g})")
-    return v
 
 # %% ../nbs/09_motion.ipynb #e3a8f51d
 def _check_disp_options(sigma_v, # 1σ of V_N as given: scalar, (N,) or None
