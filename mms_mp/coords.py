@@ -11,7 +11,7 @@ import numpy as np
 
 from .core import (InputError, FrameError, GeometryError, NoDataError, check_finite, check_frame, check_sigma,
                          gse_gsm_angle, gse_to_gsm, gsm_to_gse, parse_trange, seconds_since, R_E_KM)
-from .minvar import MVAResult, window_mva, x1_cone_deg
+from .minvar import MVAResult, frame_of, window_mva, x1_cone_deg
 
 # %% auto #0
 __all__ = ['SHUE_MODELS', 'shue_r0', 'shue_alpha', 'ShueResult', 'shue_normal', 'LMN', 'lmn_from_vectors', 'hybrid_lmn',
@@ -344,7 +344,9 @@ def hybrid_lmn(B: np.ndarray, # (N,3) magnetic field over the crossing, nT, `fra
                aberration_deg: float = 0.0, # model axis aberration about Z_GSM, deg (shue_normal)
               ) -> LMN: # rows [L; M; N] in `frame`, N outward, with method, reason and sigma_N_deg
     "LMN from MVA where its eigenvalue ratios are good, else N from the Shue model; N outward."
-    frame = check_frame(frame, frame, "B")
+    frame = frame_of(B, frame, "B")
+    frame_of(pos_gsm_km, "GSM", "pos_gsm_km")
+    frame_of(pos_gse_km, "GSE", "pos_gse_km")
     if frame not in ("GSE", "GSM"):
         raise FrameError(f"hybrid_lmn needs B in GSE or GSM (the model is GSM), got {frame}")
     psi_rad = _check_psi(psi_rad)

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .core import seconds_since
+from .minvar import frame_of
 from .boundary import DetectorCfg, ProbeFeatures, level_crossings, lmn_matrix, probe_features, running_mean
 from .crossings import (Crossing, CrossingList, contrast_windows, crossings_from_features, finite_median,
                               median_in, neighbour_bounds, time_slice)
@@ -276,7 +277,7 @@ def detect_crossings(t_B, # (N,) datetime64 FGM times (None: no FGM)
                      levels: dict | None = None, # {feature: (low, high)} shared levels; None: own
                     ) -> CrossingList: # crossings in time order (empty: the data show no boundary)
     "Magnetopause crossings of one probe: features → P(msh) → hysteresis → timed crossings."
-    cfg = cfg or DetectorCfg()
+    cfg, B_frame = cfg or DetectorCfg(), frame_of(B, B_frame, "B")
     args = (t_B, B, lmn, t_n, Ni, t_he, N_he)
     kw = dict(probe=probe, B_frame=B_frame, lmn_frame=lmn_frame, cfg=cfg, levels=levels)
     pf = probe_features(*args, **kw)

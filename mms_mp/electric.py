@@ -10,7 +10,8 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from .core import CovBlocks, InputError, FrameError, check_frame, check_sigma, from_seconds
+from .core import CovBlocks, InputError, FrameError, check_frame, from_seconds
+from .minvar import check_sigma_rad
 from .resample import merge_vars, parse_cadence
 from .velocity import float_seconds, median_spacing
 # the velocity sources of mms_mp.velocity, importable from mms_mp.electric too
@@ -138,7 +139,7 @@ def _check_blend_options(exb_parallel: str, # "fpi" or "sigma"
     if exb_parallel not in ("fpi", "sigma"):
         raise InputError(f"exb_parallel must be 'fpi' (V∥ from FPI where good) or 'sigma' (σ only), "
                          f"got {exb_parallel!r}")
-    check_sigma(sigma_n_rad, "sigma_n_rad", "rad")
+    check_sigma_rad(sigma_n_rad)
 
 # %% ../nbs/08_electric.ipynb #3cefd72b
 def _few_sample_flags(series: dict, # {name: (t, (N,5) V_N and variances)} from `_source_vn`

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .core import CovBlocks, InputError, check_sigma, seconds_since
+from .minvar import check_sigma_rad
 
 # %% auto #0
 __all__ = ['segments_of', 'cumtrapz_sigma', 'cumsimpson_sigma', 'DispResult', 'cumtrapz_sigma_cov', 'integrate_disp']
@@ -289,7 +290,7 @@ def _check_disp_options(sigma_v, # 1σ of V_N as given: scalar, (N,) or None
         raise InputError(f"sigma_v must be a finite 1σ, km/s (or an (N,) array, NaN for unusable "
                          f"samples), got {sigma_v!r}: it would drop every sample")
     check_sigma(bias_sigma_km_s, "bias_sigma_km_s", "km/s")
-    check_sigma(sigma_n_rad, "sigma_n_rad", "rad")
+    check_sigma_rad(sigma_n_rad)
     if sigma_n_rad > 0 and vt_km_s is None:
         raise InputError("sigma_n_rad needs vt_km_s, the tangential speed |V − V_N n̂| (km/s) that an "
                          "error of n̂ turns into V_N (VelocitySource.tangential); pass it, or "

@@ -11,7 +11,7 @@ import numpy as np
 
 from .core import (InputError, as_datetime64, check_frame, check_sigma, clean_times, datetime_tags,
                          from_seconds, iso_ms, seconds_since, triad_problem)
-from .minvar import (MIN_SAMPLES, autocorr_time, finite_rows, mean_rows, mva, window_mva,
+from .minvar import (MIN_SAMPLES, autocorr_time, finite_rows, frame_of, mean_rows, mva, window_mva,
                      window_mva_moments, windows_mva_moments, x1_cone_deg)
 
 # %% auto #0
@@ -526,7 +526,7 @@ def crossing_normal(t, # (N,) datetime64 sample times
                     check_scale: bool = True, # check the anchor against the layer's own scale (`two_anchors`)
                    ) -> CrossingNormal: # the crossing's normal, σ in two parts, method and reason
     "Normal of one crossing from nested-window MVA, or a flagged fallback with its reason."
-    check_frame(frame, frame, "B")
+    frame = frame_of(B, frame, "B")
     R_ref, (t, B) = _reference(R_ref), _field(t, B)
     _options(sigma_ref_deg, min_windows)
     t, B, is_sorted, rep = _increasing(t, B, is_sorted)
@@ -549,6 +549,7 @@ def crossing_normals(t, # (N,) datetime64 FGM times
                      **kw, # passed to `crossing_normal` (frame, sigma_ref_deg, ref_source, ...)
                     ) -> list: # one CrossingNormal per crossing
     "Every crossing's normal, each from windows that stop halfway to its neighbours."
+    frame_of(B, kw.get("frame", "GSE"), "B")
     t, B = _field(t, B)
     t, B, kw["is_sorted"], rep = _increasing(t, B, kw.get("is_sorted"))   # once, not per crossing
     ts = [c.time for c in crossings]

@@ -129,7 +129,9 @@ class AnalysisResult:
 
     def normal_of(self, c): # -> normals.CrossingNormal of crossing `c`, or None
         crs = self.matched.crossings.get(c.probe, []) if self.matched is not None else []
-        return next((n for x, n in zip(crs, self.normals.get(c.probe, [])) if x is c), None)
+        key = crossing_key(c)   # by key, as local_vn_of: a copy of `c` finds it too
+        return next((n for x, n in zip(crs, self.normals.get(c.probe, [])) if crossing_key(x) == key),
+                    None)
 
     def local_vn_of(self, c): # -> LocalVN of crossing `c` (V_N along its own normal), or None
         return self.local_vn.get(crossing_key(c))

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .core import InputError, check_frame, M_P_KG, Q_E_C, seconds_since
+from .minvar import frame_of
 from .resample import merge_vars, parse_cadence
 
 # %% auto #0
@@ -86,8 +87,8 @@ def exb_velocity(E_mVm, # (N,3) electric field, mV/m, `frame`
                  t=None, # optional (N,) times carried to the result
                 ) -> ExBResult: # v = 1e3 E×B/|B|² km/s with covariance, in `frame`
     "E×B drift (km/s) from E (mV/m) and B (nT), linearly propagated covariance; flags small |B|."
-    frame = check_frame(frame, frame, "E")
-    check_frame(B_frame or frame, frame, "B")
+    frame = frame_of(E_mVm, frame, "E")
+    check_frame(frame_of(B_nT, B_frame or frame, "B"), frame, "B")
     E, B = _vec3(E_mVm, "E_mVm", "mV/m"), _vec3(B_nT, "B_nT", "nT")
     if len(E) != len(B):
         raise InputError(

@@ -1,0 +1,112 @@
+"""Plausible misuse of the public API by a pySPEDAS / irfu-matlab user, each with a known answer.
+
+The contract, as in the other hostile-input files: an mms_mp error whose message names what was wrong,
+or the right result; never a silent wrong answer. Covered here:
+- a DataArray that carries its frame (attrs["frame"], as `load_event` returns them) passed with another
+  `frame` (often the default "GSE"): minvar.mva, coords.hybrid_lmn (B and positions),
+  normals.crossing_normal(s), detect.detect_crossings, velocity.exb_velocity refuse it (FrameError);
+- motion.integrate_disp and electric.normal_velocity: a normal's σ in degrees passed as `sigma_n_rad`;
+- AnalysisResult.normal_of: a copy of a crossing finds its normal, as `local_vn_of` does.
+"""
+import copy
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+import xarray as xr
+
+from mms_mp.core import FrameError, InputError, R_E_KM, gse_to_gsm
+from mms_mp.minvar import _harris_sheet, mva
+
+N_TRUE = np.array([0.9, 0.3, 0.1]) / np.linalg.norm([0.9, 0.3, 0.1])
+PSI = 0.3   # GSE→GSM angle, rad
+T0 = np.datetime64("2019-01-27T12:30:00", "ns")
+
+
+def sheet(frame="GSE"):
+    "A noisy Harris sheet with normal N_TRUE (GSE), as a DataArray in `frame` (attrs['frame'])."
+    B, _ = _harris_sheet(N_TRUE, [0, 0, 1], noise=0.5)
+    B = gse_to_gsm(B, PSI) if frame == "GSM" else B
+    t = T0 + (np.arange(len(B)) * 1e8).astype("timedelta64[ns]")
+    return xr.DataArray(B, coords={"time": t}, dims=("time", "comp"), attrs={"frame": frame})
+
+
+def test_mva_refuses_a_gsm_dataarray_called_gse():
+    Bm = sheet("GSM")
+    with pytest.raises(FrameError, match="carries frame GSM"):
+        mva(Bm)                                      # default frame="GSE"
+    r = mva(Bm, frame="GSM")                         # stated: the GSM normal, labelled GSM
+    assert r.frame == "GSM"
+    assert abs(abs(r.normal @ gse_to_gsm(N_TRUE, PSI)) - 1) < 1e-4
+    assert mva(sheet("GSE")).frame == "GSE"          # agreeing frames, and bare arrays, unchanged
+    assert mva(sheet("GSE").values, frame="GSM").frame == "GSM"
+
+
+def test_hybrid_lmn_refuses_mislabelled_b_and_positions():
+    from mms_mp.coords import hybrid_lmn
+    r_gse = np.array([10.5, 3.0, 1.0]) * R_E_KM
+    pos = lambda r, f: xr.DataArray(np.tile(r, (4, 1)), dims=("time", "comp"), attrs={"frame": f})
+    with pytest.raises(FrameError, match="carries frame GSM"):
+        hybrid_lmn(sheet("GSM"), gse_to_gsm(r_gse, PSI), psi_rad=PSI)
+    with pytest.raises(FrameError, match="pos_gsm_km carries frame GSE"):
+        hybrid_lmn(sheet("GSE"), pos(r_gse, "GSE"), pos_gse_km=pos(r_gse, "GSE"))
+    with pytest.raises(FrameError, match="pos_gse_km carries frame GSM"):
+        hybrid_lmn(sheet("GSE"), pos(gse_to_gsm(r_gse, PSI), "GSM"), pos_gse_km=pos(r_gse, "GSM"))
+    ok = hybrid_lmn(sheet("GSE"), pos(gse_to_gsm(r_gse, PSI), "GSM"), pos_gse_km=pos(r_gse, "GSE"))
+    assert ok.frame == "GSE" and ok.N @ np.array([1.0, 0, 0]) > 0
+
+
+def test_crossing_normals_and_detect_refuse_a_mislabelled_field():
+    from mms_mp.detect import detect_crossings
+    from mms_mp.normals import crossing_normal, crossing_normals
+    Bm, R = sheet("GSM"), np.array([[0, 0, 1.0], [0, -1.0, 0], [1.0, 0, 0]])
+    t, tc = Bm.time.values, Bm.time.values[200]
+    with pytest.raises(FrameError, match="carries frame GSM"):
+        crossing_normal(t, Bm, tc, 2.0, R)
+    c = SimpleNamespace(time=tc, duration_s=2.0)     # what crossing_normals reads of a crossing
+    with pytest.raises(FrameError, match="carries frame GSM"):
+        crossing_normals(t, Bm, [c], R, frame="GSE")
+    with pytest.raises(FrameError, match="carries frame GSM"):
+        detect_crossings(t, Bm, R, probe="1", lmn_frame="GSE")
+
+
+def test_exb_refuses_a_mislabelled_e_or_b():
+    from mms_mp.velocity import exb_velocity
+    B = np.tile([0, 0, 20.0], (5, 1))
+    E = np.tile([0, 2.0, 0], (5, 1))                 # V = (100, 0, 0) km/s: E = −V×B
+    da = lambda x, f: xr.DataArray(x, dims=("time", "comp"), attrs={"frame": f})
+    with pytest.raises(FrameError, match="E carries frame GSM"):
+        exb_velocity(da(E, "GSM"), B)
+    with pytest.raises(FrameError, match="B carries frame GSM"):
+        exb_velocity(E, da(B, "GSM"))
+    np.testing.assert_allclose(exb_velocity(da(E, "GSE"), da(B, "GSE")).v_km_s[0], [100, 0, 0])
+
+
+@pytest.mark.parametrize("sigma_n", [5.0, np.pi])
+def test_sigma_n_in_degrees_is_refused(sigma_n):
+    from mms_mp.motion import integrate_disp
+    t = T0 + (np.arange(100) * 1e9).astype("timedelta64[ns]")
+    v = np.full(100, -10.0)
+    with pytest.raises(InputError, match="radians"):
+        integrate_disp(t, v, sigma_n_rad=sigma_n, vt_km_s=np.full(100, 100.0))
+    d = integrate_disp(t, v, sigma_n_rad=np.radians(5.0), vt_km_s=np.full(100, 100.0))
+    assert d.sigma_systematic_km[-1] == pytest.approx(np.radians(5.0) * 100 * 99)
+
+
+def test_normal_velocity_sigma_n_in_degrees_is_refused():
+    from mms_mp.electric import normal_velocity
+    from mms_mp.velocity import VelocitySource
+    with pytest.raises(InputError, match="radians"):
+        normal_velocity([VelocitySource.__new__(VelocitySource)], [1.0, 0, 0], frame="GSE",
+                        sigma_n_rad=5.0)
+
+
+def test_normal_of_a_copied_crossing(tmp_path):
+    from mms_mp.cli import demo_data
+    from mms_mp.pipeline import analyze
+    data_dir, _, _ = demo_data()
+    res = analyze(("2019-01-27T12:25", "2019-01-27T12:30"), ["1"], rate="srvy", source="local",
+                  data_dir=data_dir)
+    c = res.crossings[0]
+    assert res.normal_of(c) is not None
+    assert res.normal_of(copy.copy(c)) is res.normal_of(c)
