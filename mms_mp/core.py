@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import tempfile
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -165,13 +166,26 @@ def gse_gsm_angle(r_gse: np.ndarray, # (N,3) one set of vectors in GSE (e.g. MEC
     return np.arctan2(r_gse[:, 1] * r_gsm[:, 2] - r_gse[:, 2] * r_gsm[:, 1],
                       r_gse[:, 1] * r_gsm[:, 1] + r_gse[:, 2] * r_gsm[:, 2])
 
+# %% ../nbs/00_core.ipynb #41ae4309
+_OFFSET = re.compile(r"([+-])(\d{2}):?(\d{2})$")   # a UTC offset at the end of an ISO time
+
+def _iso_utc(s: str, # ISO-8601 time: trailing 'Z', '±hh:mm' offset and SPEDAS 'date/time' accepted
+            ) -> np.datetime64: # datetime64[ns] UTC
+    "One ISO string as UTC: an offset is subtracted (numpy would only warn about it), 'Z' dropped."
+    s = re.sub(r"^(\d{4}-\d{2}-\d{2})/", r"\1T", s.strip()).removesuffix("Z")
+    m = _OFFSET.search(s) if "T" in s else None
+    if m is None: return np.datetime64(s, "ns")
+    minutes = (int(m[2]) * 60 + int(m[3])) * (1 if m[1] == "+" else -1)
+    return np.datetime64(s[:m.start()], "ns") - np.timedelta64(minutes, "m")
+
 # %% ../nbs/00_core.ipynb #1e469e40
 def as_datetime64(t, # ISO string ('Z', '/' ok), datetime (tz-aware: converted), pandas, numpy
                  ) -> np.ndarray | np.datetime64: # datetime64[ns] UTC, same shape as t
     "Convert ISO strings, datetimes, pandas timestamps or datetime64 (scalar or array) to datetime64[ns] UTC."
     try:
         if isinstance(t, str) or np.isscalar(t) or not hasattr(t, "__len__"):
-            s = str(t).replace("Z", "").replace("/", "T") if isinstance(t, str) else t
+            if isinstance(t, str): return _iso_utc(t)
+            s = t
             if hasattr(s, "tzinfo") and s.tzinfo is not None:
                 s = s.astimezone(__import__("datetime").timezone.utc).replace(tzinfo=None)
             return np.datetime64(s, "ns")
@@ -179,8 +193,9 @@ def as_datetime64(t, # ISO string ('Z', '/' ok), datetime (tz-aware: converted),
         if arr.dtype.kind == "U" or arr.dtype.kind == "O":
             return np.array([as_datetime64(x) for x in arr.ravel()], "datetime64[ns]").reshape(arr.shape)
         return arr.astype("datetime64[ns]")
-    except (ValueError, TypeError) as e:
-        raise InputError(f"cannot read {t!r} as a UTC time: {e}; use ISO-8601 like '2019-01-27T12:15:00'") from None
+    except (ValueError, TypeError):
+        raise InputError(f"cannot read {t!r} as a UTC time; use ISO-8601 like '2019-01-27T12:15:00' (a trailing "
+                         "Z, a ±hh:mm offset or a SPEDAS '2019-01-27/12:15' also work)") from None
 
 # %% ../nbs/00_core.ipynb #79ef48e4
 def datetime_tags(t, # (N,) datetime64, ISO strings or datetimes

@@ -110,3 +110,16 @@ def test_normal_of_a_copied_crossing(tmp_path):
     c = res.crossings[0]
     assert res.normal_of(c) is not None
     assert res.normal_of(copy.copy(c)) is res.normal_of(c)
+
+
+def test_iso_offset_converted_without_numpy_warning():
+    "'...+02:00' leaked numpy's timezone UserWarning; '2019/01/27 12:30' was quoted mangled ('2019T01T27')."
+    import warnings
+    from mms_mp.core import InputError, as_datetime64
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert as_datetime64("2015-09-02T16:58:44+02:00") == np.datetime64("2015-09-02T14:58:44", "ns")
+        assert as_datetime64("2015-09-02T16:58:44-05:30") == np.datetime64("2015-09-02T22:28:44", "ns")
+    with pytest.raises(InputError) as e:
+        as_datetime64("2019/01/27 12:30")
+    assert "'2019/01/27 12:30'" in str(e.value) and "2019T01" not in str(e.value)
