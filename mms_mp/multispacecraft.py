@@ -63,11 +63,12 @@ def _as_times(
 ) -> tuple[np.ndarray, np.datetime64 | None]: # (K,) float s after t_ref, t_ref (None for floats)
     "Crossing times as float seconds in the probe order of the positions; checks keys, NaN/NaT."
     if isinstance(times, dict):
-        if set(times) != set(keys):
-            raise InputError(f"probe keys differ between positions {sorted(map(str, keys))} "
-                             f"and times {sorted(map(str, times))}; "
+        label = lambda k: str(k).lower().removeprefix("mms")   # 1, "1" and "mms1" are one probe
+        by = {label(k): v for k, v in times.items()}
+        if len(by) != len(times) or set(by) != {label(k) for k in keys}:
+            raise InputError(f"probe keys differ between positions {list(keys)!r} and times {list(times)!r}; "
                              "pass one crossing time per probe with a position")
-        vals = [times[k] for k in keys]
+        vals = [by[label(k)] for k in keys]
     else:
         vals = list(np.asarray(times).reshape(-1))
         if len(vals) != len(keys):
@@ -161,11 +162,13 @@ class TimingResult:
         if np.isnan(self.V_km_s):
             return (f"{self.method}: degenerate ({self.geometry.label}), "
                     f"V ≤ {self.V_upper_km_s:.1f} km/s; supply a normal")
-        sv = (f" (timing {self.sigma_V_timing_km_s:.2g} ⊕ normal {self.sigma_V_normal_km_s:.2g})"
-              if self.constraint is not None else "")
+        unknown = "unknown (pass normal_sigma_deg), not in σ_V"
+        sn = f"{self.sigma_V_normal_km_s:.2g}" if np.isfinite(self.sigma_V_normal_km_s) else unknown
+        sv = f" (timing {self.sigma_V_timing_km_s:.2g} ⊕ normal {sn})" if self.constraint is not None else ""
         sv += f", birge {self.birge:.3g}" if self.birge > 1 else ""
         n = np.round(self.n_hat, 3)
-        return (f"{self.method}: n = {n} {self.frame} (±{self.sigma_n_deg:.1f}°), "
+        sd = f"±{self.sigma_n_deg:.1f}°" if np.isfinite(self.sigma_n_deg) else "σ unknown"
+        return (f"{self.method}: n = {n} {self.frame} ({sd}, {self.orientation}), "
                 f"V = {self.V_km_s:.1f} ± {self.sigma_V_km_s:.2g} km/s{sv}")
 
 # %% ../nbs/05_multispacecraft.ipynb #b1f03ef5

@@ -123,3 +123,15 @@ def test_iso_offset_converted_without_numpy_warning():
     with pytest.raises(InputError) as e:
         as_datetime64("2019/01/27 12:30")
     assert "'2019/01/27 12:30'" in str(e.value) and "2019T01" not in str(e.value)
+
+
+def test_timing_probe_keys_int_and_str_are_one_probe():
+    "Positions keyed 1..4 with times keyed '1'..'4' were refused with two identical-looking key lists."
+    from mms_mp.multispacecraft import timing_normal
+    r = {1: [0.0, 0, 0], 2: [100.0, 0, 0], 3: [0.0, 100, 0], 4: [0.0, 0, 100]}
+    t0 = np.datetime64("2019-01-27T12:00", "ns")
+    t = {f"mms{k}": t0 + np.timedelta64(int(2e7 * v[0]), "ns") for k, v in r.items()}   # 50 km/s along x
+    res = timing_normal(r, t)
+    assert np.allclose(res.n_hat, [1, 0, 0], atol=1e-9) and np.isclose(res.V_km_s, 50.0)
+    with pytest.raises(InputError, match=r"positions \[1, 2, 3, 4\] and times \['mms1', 'mms2'\]"):
+        timing_normal(r, {k: t[k] for k in ("mms1", "mms2")})
