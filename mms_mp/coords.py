@@ -284,6 +284,7 @@ def _no_position_reference(mv, frame, psi_rad, ratio_min) -> tuple:
 # %% ../nbs/04a_coords.ipynb #ea4ec88a
 def _model_reference(frame, pos_gsm_km, psi, bz_nT, dp_nPa, model, aberration_deg, bz_spread_nT) -> tuple:
     "(Shue normal in `frame`, Z_GSM in `frame`, ShueResult, model σ_N deg, '') at the mean position."
+    bz_nT, dp_nPa = _bz_dp(bz_nT, dp_nPa)   # numbers once: the σ cases below do arithmetic on them
     pos = _positions_km(pos_gsm_km).mean(axis=0)
     sh = shue_normal(pos, bz_nT=bz_nT, dp_nPa=dp_nPa, model=model, aberration_deg=aberration_deg)
     n_gsm = sh.normal[0]

@@ -135,3 +135,14 @@ def test_timing_probe_keys_int_and_str_are_one_probe():
     assert np.allclose(res.n_hat, [1, 0, 0], atol=1e-9) and np.isclose(res.V_km_s, 50.0)
     with pytest.raises(InputError, match=r"positions \[1, 2, 3, 4\] and times \['mms1', 'mms2'\]"):
         timing_normal(r, {k: t[k] for k in ("mms1", "mms2")})
+
+
+def test_hybrid_lmn_bz_as_string():
+    "bz_nT='5' passed the model's check but reached the σ cases as a str: a raw TypeError."
+    from mms_mp.coords import hybrid_lmn
+    B, _ = _harris_sheet([0.9, 0.4, 0.1], [0, 0, 1])
+    p = np.array([[10 * R_E_KM, 0.0, 0.0]])
+    a, b = hybrid_lmn(B, p, pos_gse_km=p, bz_nT="5"), hybrid_lmn(B, p, pos_gse_km=p, bz_nT=5.0)
+    assert np.array_equal(a.R, b.R) and a.sigma_N_deg == b.sigma_N_deg
+    with pytest.raises(InputError, match="must be numbers"):
+        hybrid_lmn(B, p, pos_gse_km=p, bz_nT="five")
