@@ -239,6 +239,9 @@ def _check_delay_args(series_by_probe: dict, detrend: str, ref):
     if detrend not in ("mean", "linear"):
         raise InputError(f"detrend must be 'mean' or 'linear', got {detrend!r}")
     ref = list(series_by_probe)[0] if ref is None else ref
+    label = lambda p: str(p).lower().removeprefix("mms")
+    same = [p for p in series_by_probe if label(p) == label(ref)]
+    ref = same[0] if len(same) == 1 else ref   # 2, "2" and "mms2" name one probe
     if ref not in series_by_probe:
         raise InputError(f"ref {ref!r} is not among the probes {list(series_by_probe)}")
     return ref

@@ -468,9 +468,13 @@ def two_anchors(c1: CrossingNormal, # normal from windows anchored on the detect
                    reason=why + f"neither self-consistent; the {ang:.2g}° between them is in σ_window")
 
 # %% ../nbs/04b_normals.ipynb #7d1c29df
-def _reference(R_ref, # (3,3) rows L, M, N, N outward
-              ) -> np.ndarray: # the same as floats
+def _reference(R_ref, # (3,3) rows L, M, N, N outward; or an LMN (coords), whose frame must be `frame`
+               frame: str = "GSE", # frame the normal is computed in
+              ) -> np.ndarray: # the rows as floats
     "R_ref checked (`core.triad_problem`): finite, (3,3), rows orthonormal within 1e-3, right-handed."
+    if hasattr(R_ref, "R") and hasattr(R_ref, "frame"):   # an LMN object, as detect_crossings takes
+        check_frame(R_ref.frame, frame, "R_ref (an LMN)")
+        R_ref = R_ref.R
     why = triad_problem(R_ref)
     if why is not None:
         raise InputError("R_ref must be a right-handed orthonormal triad, rows L, M, N (N "
@@ -527,7 +531,7 @@ def crossing_normal(t, # (N,) datetime64 sample times
                    ) -> CrossingNormal: # the crossing's normal, σ in two parts, method and reason
     "Normal of one crossing from nested-window MVA, or a flagged fallback with its reason."
     frame = frame_of(B, frame, "B")
-    R_ref, (t, B) = _reference(R_ref), _field(t, B)
+    R_ref, (t, B) = _reference(R_ref, frame), _field(t, B)
     _options(sigma_ref_deg, min_windows)
     t, B, is_sorted, rep = _increasing(t, B, is_sorted)
     kw = dict(frame=frame, sigma_ref_deg=sigma_ref_deg, ref_source=ref_source, limits=limits,

@@ -128,15 +128,18 @@ class AnalysisResult:
     def ok(self) -> bool: return all(s.status == "ok" for s in self.status.values())
 
     def normal_of(self, c): # -> normals.CrossingNormal of crossing `c`, or None
+        "The crossing's own normal (a copy of `c` finds it: matched by key)."
         crs = self.matched.crossings.get(c.probe, []) if self.matched is not None else []
         key = crossing_key(c)   # by key, as local_vn_of: a copy of `c` finds it too
         return next((n for x, n in zip(crs, self.normals.get(c.probe, [])) if crossing_key(x) == key),
                     None)
 
     def local_vn_of(self, c): # -> LocalVN of crossing `c` (V_N along its own normal), or None
+        "V_N ± σ near the crossing, along its own normal."
         return self.local_vn.get(crossing_key(c))
 
     def flags_of(self, c) -> list: # the detector's flags of `c`, then the pipeline's
+        "Every flag of the crossing, once each (glossary: `mms_mp.schema.FLAGS`)."
         return list(dict.fromkeys((*c.flags, *self.edge_flags.get(crossing_key(c), ()))))
 
     def to_json(self) -> dict:

@@ -146,3 +146,26 @@ def test_hybrid_lmn_bz_as_string():
     assert np.array_equal(a.R, b.R) and a.sigma_N_deg == b.sigma_N_deg
     with pytest.raises(InputError, match="must be numbers"):
         hybrid_lmn(B, p, pos_gse_km=p, bz_nT="five")
+
+
+def test_crossing_normal_takes_an_lmn_object():
+    "detect_crossings took an LMN object, crossing_normal refused it ('values that are not numbers')."
+    from mms_mp.coords import lmn_from_vectors
+    from mms_mp.normals import crossing_normal
+    B, R = _harris_sheet([0.9, 0.4, 0.1], [0, 0, 1], n=2000)
+    t = np.datetime64("2019-01-27T12:00", "ns") + np.arange(2000) * np.timedelta64(50, "ms")
+    lmn = lmn_from_vectors(R[0], R[2], frame="GSE")
+    a, b = crossing_normal(t, B, t[1000], 20.0, lmn), crossing_normal(t, B, t[1000], 20.0, lmn.R)
+    assert np.array_equal(a.n_hat, b.n_hat) and a.sigma_deg == b.sigma_deg
+    with pytest.raises(FrameError, match="R_ref"):
+        crossing_normal(t, B, t[1000], 20.0, lmn_from_vectors(R[0], R[2], frame="GSM"))
+
+
+def test_crossing_delays_ref_as_number_or_mms_name():
+    "ref=2 or ref='mms2' was refused ('not among the probes') where analyze accepts 1 and 'mms1'."
+    from mms_mp.delays import crossing_delays
+    t = np.datetime64("2019-01-27T12:00", "ns") + np.arange(2000) * np.timedelta64(10, "ms")
+    y = np.tanh((np.arange(2000) - 1000) / 50.0)
+    s = {"1": (t, y), "2": (t + np.timedelta64(200, "ms"), y)}
+    d = [crossing_delays(s, t_center=t[1000], window_s=8, ref=r).delays_s for r in (2, "mms2", "2")]
+    assert d[0] == d[1] == d[2] and d[0]["2"] == 0.0 and abs(d[0]["1"] + 0.2) < 0.01
