@@ -173,14 +173,25 @@ def plot_timing(times: dict, # {probe: crossing time, datetime64}
         a1.plot(xi, ri, "o", color=PROBE_COLORS[p], ms=6)
     pub = _published(published, n, ref, frame)
     if pub is not None: fig.mms_mp_published_delays_s = _published_delays(a0, pub, P, ps, x, ref, V)
-    _timing_labels(a0, a1, ref, frame, V, sigma_V, title)
+    _timing_labels(a0, a1, ref, frame, V, sigma_V, title, _normal_note(normal, n, frame))
     fig.tight_layout()
     fig.mms_mp_residuals_s = dict(zip(ps, res))
     return mark_simulated(fig, simulated)
 
 # %% ../nbs/12a_figures.ipynb #5336241a
-def _timing_labels(a0, a1, ref, frame, V, sigma_V, title):
-    "Axis labels, the V ± σ box (in the corner the line leaves free), legend and title."
+def _normal_note(normal, # the `normal` given to plot_timing: a vector or a TimingResult
+                 n: np.ndarray, # (3,) unit normal drawn
+                 frame: str, # its frame
+                ) -> str: # "n̂ = (…) GSE\nfitted by timing", or "…\nfrom <source>\n(not fitted)"
+    "The n̂ note of the timing figure: components, frame, and whether timing fitted n̂ or was given it."
+    src = getattr(normal, "constraint", None)
+    if src: how = src.removeprefix("n ").split(" (")[0] + "\n(not fitted)"
+    elif hasattr(normal, "n_hat"): how = "fitted by timing"
+    else: how = "given (not fitted)"
+    return f"n̂ = ({', '.join(f'{x:+.3f}' for x in n)}) {frame}\n{how}"
+
+def _timing_labels(a0, a1, ref, frame, V, sigma_V, title, note=""):
+    "Axis labels, the V ± σ box (in the corner the line leaves free), the n̂ note, legend and title."
     a0.set_ylabel(f"t − t$_{{MMS{ref}}}$ (s)")
     a1.set(ylabel="residual (s)", xlabel=f"n̂·(r − r$_{{MMS{ref}}}$) (km, {frame})")
     a1.axhline(0, color="0.6", lw=0.5)
@@ -188,6 +199,7 @@ def _timing_labels(a0, a1, ref, frame, V, sigma_V, title):
     y_txt, va = (0.95, "top") if V > 0 else (0.05, "bottom")
     a0.text(0.03, y_txt, txt, transform=a0.transAxes, va=va, fontsize=9,
             bbox=dict(fc="w", ec="0.7"))
+    a0.text(1.02, 0.0, note, transform=a0.transAxes, va="bottom", fontsize=7)   # beside, off the data
     a0.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
     a0.set_title(title or "Timing: delays vs normal separation", fontsize=10)
 

@@ -220,16 +220,24 @@ def _stage_rows(doc: dict) -> list:
             for k, v in doc["status"].items() if v["status"] != "ok" or v["reason"]]
 
 # %% ../nbs/14d_outputs.ipynb #6a863577
+def _named_table(doc: dict, head: str, rows: list, cols: list, stage: str) -> str:
+    "A table under its heading; when empty, 'none' and the stage's reason if it did not run."
+    st = doc["status"].get(stage) or {}
+    why = st.get("reason") if not rows and st.get("status", "ok") != "ok" else None
+    body = f"<p><i>none: {html.escape(why)}</i></p>" if why else html_table(rows, cols)
+    return f"<h4>{html.escape(head)}</h4>{body}"
+
 def _probe_sections(doc: dict, p: str) -> list:
-    "One probe's tables: crossings with flags, thickness, displacement."
+    "One probe's tables, each under its heading: crossings with flags, thickness, displacement."
     d = doc["displacement"].get(p)
     dsig = np.hypot(d["sigma_random_km"], d["sigma_systematic_km"]) if d else np.nan
     disp = [{"max |Δs|": format_sigma(d["max_abs_km"], dsig, "km")}] if d else []
+    cols = ["time", "direction", "confidence", "σ_t", "V_N (own normal)", "flags"]
     return [f"<h3>MMS{html.escape(p)}</h3>",
-            html_table(_crossing_rows(doc, p),
-                       ["time", "direction", "confidence", "σ_t", "V_N (own normal)", "flags"]),
-            html_table(_thickness_rows(doc, p), ["time", "method", "along", "thickness"]),
-            html_table(disp, ["max |Δs|"])]
+            _named_table(doc, "Crossings", _crossing_rows(doc, p), cols, "detect"),
+            _named_table(doc, "Layer thickness", _thickness_rows(doc, p),
+                         ["time", "method", "along", "thickness"], "thickness"),
+            _named_table(doc, "Boundary displacement", disp, ["max |Δs|"], "displacement")]
 
 # %% ../nbs/14d_outputs.ipynb #eea02919
 def _missing_rows(doc: dict) -> list:
@@ -384,7 +392,7 @@ def _timing_jobs(res: AnalysisResult) -> list:
     head = f"Formation about its centroid, {when} ({g.frame}); dashed: string"
     formation = lambda: plot_formation(g.positions_km, frame=g.frame, normal=t.n_hat, simulated=sim,
                                        published=pub, title=head)
-    timing = lambda: plot_timing(g.times, g.positions_km, t.n_hat, t.V_km_s, t.sigma_V_km_s, frame=t.frame,
+    timing = lambda: plot_timing(g.times, g.positions_km, t, t.V_km_s, t.sigma_V_km_s, frame=t.frame,
                                  ref=g.ref, simulated=sim, published=pub, title=f"Timing of the group at {when}")
     return [("formation", formation), ("timing", timing)]
 

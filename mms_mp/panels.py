@@ -134,7 +134,7 @@ def plot_displacement(disp, # (t, Δs km) pair, DataArray, or an mms_mp.motion.D
 # %% ../nbs/12b_panels.ipynb #736464b4
 def _finish_panel(ax, crossings, p, ylabel, title):
     "Crossings, zero line, labels, legend, time axis and title of a one-panel figure."
-    shade_crossings(ax, crossings, probe=p, label=True)
+    shade_crossings(ax, crossings, probe=p, label=True, hatch="///")   # a tint would read as a σ band
     ax.axhline(0, color="0.6", lw=0.5)
     ax.set_ylabel(ylabel)
     ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)   # off the curve

@@ -89,6 +89,7 @@ def shade_crossings(ax, # matplotlib Axes with a datetime x axis
                     probe=None, # if given, shade only this probe's crossings
                     alpha: float = 0.15, # shading opacity
                     label: bool = False, # name the shading and the line in the legend (once per Axes)
+                    hatch: str | None = None, # e.g. "///": hatch the layer, no tint (beside σ bands)
                    ) -> int: # number of crossings shaded
     "Shade each crossing's layer and mark its centre time, in the probe's colour (x-limits kept)."
     n, has_data, lim = 0, bool(ax.lines or ax.collections), ax.get_xlim()
@@ -97,7 +98,8 @@ def shade_crossings(ax, # matplotlib Axes with a datetime x axis
         if probe is not None and p is not None and p != check_probe(probe): continue
         col = PROBE_COLORS.get(p, "0.4")
         first = label and n == 0
-        ax.axvspan(a, b, color=col, alpha=alpha, lw=0, zorder=0, label="layer" if first else None)
+        look = dict(fc="none", ec=col, hatch=hatch, alpha=0.5) if hatch else dict(color=col, alpha=alpha)
+        ax.axvspan(a, b, lw=0, zorder=0, label="layer" if first else None, **look)
         if tc is not None: ax.axvline(tc, color=col, lw=0.8, ls="--", zorder=0.5, label="crossing" if first else None)
         n += 1
     if has_data: ax.set_xlim(lim)        # crossings outside the data do not stretch the axis

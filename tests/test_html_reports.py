@@ -98,3 +98,15 @@ def test_real_fgm_only_report(tmp_path):
         assert res.status[k].status == "skipped"
         assert f"<td>{k}</td><td>skipped</td><td>" in text
     assert "<td>detect</td><td>ok</td>" not in text  # stages that ran fine are not listed
+
+
+def test_timing_figure_residuals_are_the_fits_own(sim_run):
+    "The timing figure's residuals are mp_analysis.json's timing.residuals_s, not a re-fit of its own."
+    import matplotlib.pyplot as plt
+    from mms_mp.outputs import figure_jobs
+    out, res = sim_run
+    fig = dict(figure_jobs(res))["timing"]()
+    own = res.timing.residuals_s
+    assert fig.mms_mp_residuals_s.keys() == own.keys()
+    assert all(abs(fig.mms_mp_residuals_s[p] - own[p]) < 1e-12 for p in own)
+    plt.close(fig)

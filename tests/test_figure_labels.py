@@ -1,0 +1,78 @@
+"""What a reader of a paper figure or report needs to see on it: the timing figure states n̂ (frame) and
+whether timing fitted it or was given it, and its residuals are the fit's own (mp_analysis.json);
+the displacement figure's layer shading cannot be mistaken for its σ band; the report's per-probe
+tables are named, and an empty one says why."""
+import numpy as np
+
+T0 = np.datetime64("2019-01-27T12:43:00", "ns")
+R = {"1": np.zeros(3), "2": np.array([100.0, 0, 0]), "3": np.array([0, 100.0, 0]),
+     "4": np.array([0, 0, 100.0])}
+
+
+def _times(n, V, r=R):
+    return {p: T0 + np.timedelta64(int(round(1e9 * (n @ x) / V)), "ns") for p, x in r.items()}
+
+
+def _box(fig) -> str:
+    return "\n".join(t.get_text() for t in fig.axes[0].texts)
+
+
+def test_timing_figure_states_a_fitted_normal_and_its_frame():
+    import matplotlib.pyplot as plt
+    from mms_mp.figures import plot_timing
+    from mms_mp.multispacecraft import timing_normal
+    n = np.array([0.9, 0.4, 0.17]); n /= np.linalg.norm(n)
+    res = timing_normal(R, _times(n, 27.0), frame="GSM")
+    fig = plot_timing(_times(n, 27.0), R, res, frame="GSM")
+    assert "n̂ = (+0.900, +0.400, +0.170) GSM\nfitted by timing" in _box(fig), _box(fig)
+    plt.close(fig)
+
+
+def test_timing_figure_says_when_the_normal_was_given_not_fitted():
+    "A string formation: timing alone cannot find n̂, so it is constrained; the figure says from what."
+    import matplotlib.pyplot as plt
+    from mms_mp.figures import plot_timing
+    from mms_mp.multispacecraft import timing_normal
+    n = np.array([1.0, 0, 0])
+    r = {p: np.array([x, 0.0, 0.0]) for p, x in zip("1234", (0.0, 100.0, 300.0, 700.0))}
+    res = timing_normal(r, _times(n, -40.0, r), normal=n, normal_frame="GSE",
+                        normal_source="MVA normals")
+    assert res.constraint
+    fig = plot_timing(_times(n, -40.0, r), r, res)
+    box = _box(fig)
+    assert "n̂ = (+1.000, +0.000, +0.000) GSE\nfrom MVA normals\n(not fitted)" in box, box
+    plt.close(fig)
+    fig = plot_timing(_times(n, -40.0, r), r, n, -40.0)           # a plain vector: given
+    assert "GSE\ngiven (not fitted)" in _box(fig), _box(fig)
+    plt.close(fig)
+
+
+def test_displacement_layer_shading_is_not_the_sigma_band():
+    import matplotlib.pyplot as plt
+    from matplotlib.colors import to_rgba
+    from mms_mp.panels import plot_displacement
+    t = T0 + (np.arange(60) * 1e9).astype("timedelta64[ns]")
+    xs = [{"probe": "1", "layer_start": t[10], "layer_end": t[20], "time": t[15]}]
+    fig = plot_displacement((t, np.arange(60.0)), np.ones(60), np.ones(60), probe=1, crossings=xs)
+    leg = fig.axes[0].get_legend()
+    h = dict(zip([x.get_text() for x in leg.get_texts()], leg.legend_handles))
+    def look(p):   # (colour as seen on white paper, hatch)
+        c = np.array(to_rgba(np.asarray(p.get_facecolor()).reshape(-1, 4)[0]))
+        return c[:3] * c[3] + (1 - c[3]), p.get_hatch()
+    lay = look(h["layer"])
+    for band in ("±1σ total", "±1σ random"):
+        b = look(h[band])
+        assert lay[1] != b[1] or np.abs(lay[0] - b[0]).max() > 0.1, (band, lay, b)
+    plt.close(fig)
+
+
+def test_report_probe_tables_are_named_and_an_empty_one_says_why():
+    from mms_mp.outputs import section_html
+    why = "needs stage(s) vn, which did not succeed (vn skipped)"
+    doc = {"probes": ["1"], "crossings": [], "thickness": [], "displacement": {},
+           "status": {"thickness": {"status": "skipped", "reason": why},
+                      "displacement": {"status": "skipped", "reason": why}}}
+    html = section_html(doc, "probes")
+    for head in ("Crossings", "Layer thickness", "Boundary displacement"):
+        assert f"<h4>{head}</h4>" in html, html
+    assert html.count(f"none: {why}") == 2, html
