@@ -212,6 +212,21 @@ def _plot_vn(ax, vn_sources, vn_blend):
             ax.fill_between(t, v - s, v + s, color="0.5", alpha=0.35, lw=0, label=f"{lab} ± 1σ")
     ax.axhline(0, color="0.6", lw=0.5)
     ax.set_ylabel("V$_N$ (km/s)\n+ outward")
+    if vn_blend is not None: _fit_to_blend(ax, v, s)
+
+def _fit_to_blend(ax, v: np.ndarray, # (N,) blended V_N, km/s
+                  s, # (N,) its 1σ, km/s, or None
+                 ): # the y-range fitted to the blend ± 3σ; sources beyond it run off-scale, said on the panel
+    "Keep the blend readable when one source is far noisier (e.g. HPCA He⁺ at ±500 km/s)."
+    s = np.zeros_like(v) if s is None else np.asarray(s, float)
+    lo, hi = np.nanmin(np.r_[v - 3 * s, 0.0]), np.nanmax(np.r_[v + 3 * s, 0.0])
+    if not (np.isfinite(lo) and np.isfinite(hi) and hi > lo): return
+    pad = 0.15 * (hi - lo)
+    y0, y1 = ax.get_ylim()
+    if y0 >= lo - pad and y1 <= hi + pad: return   # every source fits already
+    ax.set_ylim(lo - pad, hi + pad)
+    ax.text(0.99, 0.03, "y-range: blend ± 3σ (sources may run off-scale)", transform=ax.transAxes,
+            ha="right", va="bottom", fontsize=7, color="0.3", bbox=dict(fc="white", ec="none", alpha=0.8))
 
 # %% ../nbs/12_visualize.ipynb #3571b779
 def _panel_B(ax, tb, b):

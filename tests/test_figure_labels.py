@@ -76,3 +76,22 @@ def test_report_probe_tables_are_named_and_an_empty_one_says_why():
     for head in ("Crossings", "Layer thickness", "Boundary displacement"):
         assert f"<h4>{head}</h4>" in html, html
     assert html.count(f"none: {why}") == 2, html
+
+
+def test_vn_panel_fits_the_blend_not_the_noisiest_source():
+    "A ±500 km/s He⁺ source set the V_N panel's range; the ±40 km/s blend and its σ band were a flat line."
+    import matplotlib.pyplot as plt
+    from mms_mp.visualize import _plot_vn
+    t = T0 + np.arange(400) * np.timedelta64(1, "s")
+    blend = 40 * np.sin(np.arange(400) / 30)
+    noisy = np.random.default_rng(0).normal(0, 250, 400)
+    fig, ax = plt.subplots()
+    _plot_vn(ax, {"He+": (t, noisy), "E×B": (t, blend + 3)}, (t, blend, np.full(400, 5.0)))
+    lo, hi = ax.get_ylim()
+    assert -80 < lo < -40 and 40 < hi < 80, (lo, hi)
+    assert any("blend ± 3σ" in x.get_text() for x in ax.texts)
+    fig2, ax2 = plt.subplots()                                   # every source fits: untouched, no note
+    _plot_vn(ax2, {"E×B": (t, blend + 3)}, (t, blend, np.full(400, 5.0)))
+    assert not ax2.texts
+    plt.close(fig)
+    plt.close(fig2)
