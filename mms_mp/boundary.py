@@ -140,6 +140,7 @@ def running_sums(y, # (N,) values, NaN = hole
     c = _padded_cumsum(y if full else np.where(ok, y, 0.), n)
     return c, None if full else _padded_cumsum(ok, n), ok
 
+# %% ../nbs/10_boundary.ipynb #be9f198a
 def running_rows(sums, # `running_sums(y, n)`
                  N, # length of y
                  n, # window length, samples (≥ 2)

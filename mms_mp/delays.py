@@ -33,6 +33,7 @@ def _repaired(t: np.ndarray, # (N,) datetime64[ns] times, not strictly increasin
                      f"{rep.n_backward} backward steps sorted{nat})")
     return t[idx], y[idx]
 
+# %% ../nbs/05a_delays.ipynb #fafdd5fc
 def _series(x, # (t, y) pair, or a 1-D xarray.DataArray with dim "time"
             probe, # label for messages
             notes: list | None = None, # a repair of the times is noted here
@@ -100,13 +101,6 @@ def _detrended(a, # (..., nw) segments
     return a
 
 # %% ../nbs/05a_delays.ipynb #1e0d971a
-def _corr_valid(y: np.ndarray, # (n,) series
-                k: np.ndarray, # (m,) kernel, m ≤ n
-               ) -> np.ndarray: # (n − m + 1,) out[l] = Σ_i k[i]·y[l + i]
-    "Sliding dot product of k along y, by FFT: O(n log n) instead of O(n·m)."
-    nf = _corr_len(len(y), len(k))
-    return _corr_spec(np.fft.rfft(y, nf), np.fft.rfft(k, nf), nf, len(y) - len(k) + 1)
-
 def _corr_len(ny: int, nk: int) -> int:
     "FFT length of `_corr_valid` (ny series, nk kernel samples): 2·3·5-smooth, ≥ ny + nk − 1."
     return fft_len(ny + nk - 1)   # on average ≈ 1.5× faster than the next power of 2
@@ -117,6 +111,14 @@ def _corr_spec(fy, fk, # rfft(y, nf), rfft(k, nf): spectra a caller may reuse
     "`_corr_valid` from the spectra of y and k."
     p = np.conj(fk)   # fy · p in this order: `fy * np.conj(fk)` lets numpy swap the operands to
     return np.fft.irfft(np.multiply(fy, p, out=p), nf)[:m]   # reuse the temporary, which rounds otherwise
+
+# %% ../nbs/05a_delays.ipynb #0b6ad5f1
+def _corr_valid(y: np.ndarray, # (n,) series
+                k: np.ndarray, # (m,) kernel, m ≤ n
+               ) -> np.ndarray: # (n − m + 1,) out[l] = Σ_i k[i]·y[l + i]
+    "Sliding dot product of k along y, by FFT: O(n log n) instead of O(n·m)."
+    nf = _corr_len(len(y), len(k))
+    return _corr_spec(np.fft.rfft(y, nf), np.fft.rfft(k, nf), nf, len(y) - len(k) + 1)
 
 # %% ../nbs/05a_delays.ipynb #44de9411
 def _weighted_xcorr(yr, yp, nL, w, detrend,
@@ -138,6 +140,7 @@ def _weighted_xcorr(yr, yp, nL, w, detrend,
     power = np.maximum(power, 1e-300)
     return _corr_spec(fy, r["fwa"], nf, m) / np.sqrt(r["aa"] * power)
 
+# %% ../nbs/05a_delays.ipynb #da44b294
 def _ref_part(yr, w, detrend, nf: int) -> dict:
     "What `_weighted_xcorr` needs of the reference window: weight sums and spectra (FFT length nf)."
     nw, W = len(yr), w.sum()
@@ -247,10 +250,6 @@ def _check_delay_args(series_by_probe: dict, detrend: str, ref):
     return ref
 
 # %% ../nbs/05a_delays.ipynb #a5d41592
-# most points of a correlation grid: the probes' series and the FFTs hold about ten arrays of its
-# size (≈ 0.8 GB at the limit with four probes)
-MAX_GRID = MAX_POINTS // 10
-
 def _check_lengths(window_s, max_lag_s, dt_s, taper) -> tuple:
     "(window, largest lag, step or None) of `crossing_delays` in s, checked; the taper in [0, 1]."
     W = check_positive(window_s, "window_s")
@@ -259,6 +258,11 @@ def _check_lengths(window_s, max_lag_s, dt_s, taper) -> tuple:
     if not (isinstance(taper, (int, float, np.number)) and 0 <= taper <= 1):
         raise InputError(f"taper must be in [0, 1] (0: none, 1: a Hann window), got {taper!r}")
     return W, L, h
+
+# %% ../nbs/05a_delays.ipynb #1f309379
+# most points of a correlation grid: the probes' series and the FFTs hold about ten arrays of its
+# size (≈ 0.8 GB at the limit with four probes)
+MAX_GRID = MAX_POINTS // 10
 
 def _lag_grid(W: float, # window length, s
               L: float, # largest lag, s
@@ -289,6 +293,7 @@ def _cadences(ser: dict, # probe → (t datetime64[ns], y)
     "Native cadence of every probe's series."
     return {p: _cadence(t) for p, (t, y) in ser.items()}
 
+# %% ../nbs/05a_delays.ipynb #c0d5e32c
 def prepared_series(series_by_probe: dict, # probe → (t, y) or 1-D DataArray, as for `group_delays`
                    ) -> dict: # probe → (t, y clean, native cadence s, [notes on repaired times])
     "Each probe's series checked and cleaned once, with its cadence, for `group_delays` of many groups."
@@ -349,6 +354,7 @@ def _layer(c, # a crossing with .time, .layer_start, .layer_end
     "The crossing time and layer edges of one crossing."
     return tuple(as_datetime64(getattr(c, k)) for k in ("time", "layer_start", "layer_end"))
 
+# %% ../nbs/05a_delays.ipynb #11150c89
 def _group_window(cr: dict, # probe → crossing
                   ref, # reference probe
                   margin: float, # margin on each side, in layer durations

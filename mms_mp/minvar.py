@@ -178,12 +178,6 @@ def no_min_variance(lam, # (3,) variances along the MVA rows, nT²
     gap = lam[0] - lam[2] if constrained else lam[1] - lam[2]
     return bool(gap <= 1e-10 * max(lam.sum(), 0.0))
 
-def _degenerate_msg(lam, m: int) -> str:
-    "The message of an MVA with no minimum-variance direction."
-    return (f"no minimum-variance direction: eigenvalues {np.round(lam, 6)} nT² over {m} samples "
-            "(λ2 ≈ λ3: a constant field, or one varying along one axis); the normal is undefined. "
-            "Widen the window to include the rotation, or use a model normal (hybrid_lmn)")
-
 # %% ../nbs/04_minvar.ipynb #f23cc8ab
 def mva(B: np.ndarray, # (N,3) magnetic field, nT, any Cartesian frame (rows with NaN are dropped)
         *, constraint: str | None = None, # None, or "<Bn>=0": the constrained normal (S&S §8.2.6)
@@ -194,6 +188,7 @@ def mva(B: np.ndarray, # (N,3) magnetic field, nT, any Cartesian frame (rows wit
     "Minimum variance analysis of B, Sonnerup–Scheible (1998) errors; refuses λ2 ≈ λ3."
     return _mva_and_rows(B, constraint, frame, min_samples, allow_degenerate)[0]
 
+# %% ../nbs/04_minvar.ipynb #20d2662b
 def _mva_and_rows(B, constraint, frame, min_samples, allow_degenerate) -> tuple:
     "(MVAResult, the finite rows of B it used): `mva`, its argument checks included."
     frame = frame_of(B, frame, "B")
@@ -218,6 +213,7 @@ def _mva_rows(X: np.ndarray, # (m,3) finite field rows, nT, already checked
     Mv = np.einsum("ki,kj->ij", D, D) / m   # no BLAS call: its threads stall on a busy machine
     return _mva_of(Mv, Bm, X, n_nan, constraint, frame, allow_degenerate)
 
+# %% ../nbs/04_minvar.ipynb #2f6a5fd3
 def _mva_of(Mv: np.ndarray, # (3,3) variance matrix of the rows X, nT²
             Bm: np.ndarray, # (3,) their mean, nT
             X: np.ndarray, # (m,3) the finite rows themselves, nT (for m and the messages)
@@ -234,6 +230,12 @@ def _mva_of(Mv: np.ndarray, # (3,3) variance matrix of the rows X, nT²
     Bx = R @ Bm
     return MVAResult(lam, R, frame, m, n_nan, Bm, d[(0, 1)], d[(0, 2)], d[(1, 2)], float(Bx[2]),
                      _sigma_bn(lam, d, Bx, m), constraint)
+
+def _degenerate_msg(lam, m: int) -> str:
+    "The message of an MVA with no minimum-variance direction."
+    return (f"no minimum-variance direction: eigenvalues {np.round(lam, 6)} nT² over {m} samples "
+            "(λ2 ≈ λ3: a constant field, or one varying along one axis); the normal is undefined. "
+            "Widen the window to include the rotation, or use a model normal (hybrid_lmn)")
 
 # %% ../nbs/04_minvar.ipynb #5f6f4e05
 def _harris_sheet(n_hat, # (3,) normal direction, any frame (the output is in the same frame)
@@ -298,7 +300,6 @@ def _boot_constrained(C, mu) -> tuple:
     i = np.arange(nb)
     with np.errstate(divide="ignore", invalid="ignore"): return v[i, :, k], lam[i, kmax] / lam[i, k]
 
-# %% ../nbs/04_minvar.ipynb #e8891093
 def _boot_block(X, rng, nb, constraint):
     "Normals and ratios of `nb` bootstrap resamples of the rows of X."
     mu, C = _boot_cov(X, rng, nb)
@@ -398,6 +399,7 @@ def _sigma_of_rows(X: np.ndarray, # (m,3) the finite rows MVA was run on, nT
     n_eff = max(len(X) / autocorr_time(X @ r.normal), 2.0)
     return n_eff, r.sigma_n_deg * np.sqrt((len(X) - 1) / max(n_eff - 1, 1.0))
 
+# %% ../nbs/04_minvar.ipynb #40b48810
 def x1_cone_deg(lam, # (3,) eigenvalues λ1 ≥ λ2 ≥ λ3, nT²
                 m_eff: float, # independent samples (≥ 2)
                ) -> float: # 1σ cone of the maximum-variance direction x1 (L), deg
@@ -413,6 +415,7 @@ def window_mva(B: np.ndarray, # (n,3) field inside one window, nT, `frame` (rows
     r, X = _mva_and_rows(B, constraint, frame, MIN_SAMPLES, True)   # `mva`, and the finite rows it used
     return (r, np.nan, np.nan) if r.degenerate else (r, *_sigma_of_rows(X, r))
 
+# %% ../nbs/04_minvar.ipynb #9d32a8f7
 def window_mva_moments(X: np.ndarray, # (m,3) finite rows of one window, nT, `frame` (not checked)
                        Bm: np.ndarray, # (3,) their mean, nT
                        Mv: np.ndarray, # (3,3) their variance matrix, nT²
@@ -425,6 +428,7 @@ def window_mva_moments(X: np.ndarray, # (m,3) finite rows of one window, nT, `fr
     r = _mva_of(Mv, Bm, X, 0, constraint, check_frame(frame, frame, "B"), True)
     return (r, np.nan, np.nan) if r.degenerate else (r, *_sigma_of_rows(X, r))
 
+# %% ../nbs/04_minvar.ipynb #cc999c98
 def windows_mva_moments(Xs: list, # K (m_k,3) finite rows of each window, nT, `frame` (not checked)
                         Bm: np.ndarray, # (K,3) their means, nT
                         Mv: np.ndarray, # (K,3,3) their variance matrices, nT²

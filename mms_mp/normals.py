@@ -58,17 +58,7 @@ def _field(t, # (N,) times: datetime64 or ISO strings
         raise InputError(f"{t.size} times but {len(B)} rows of B; pass one time per row")
     return t, B
 
-def _window_rows(ts: np.ndarray, # (N,) sample times, s from the crossing
-                 B: np.ndarray, # (N,3) field, nT (float)
-                 ok: np.ndarray, # (N,) rows of B that are finite
-                 a: float, b: float, # window start and end, s
-                 is_sorted: bool | None, # ts known to be non-decreasing
-                ) -> np.ndarray: # the finite rows with a ≤ ts ≤ b (a view when they are contiguous and all finite)
-    "The finite rows of B inside [a, b]: by binary search on sorted times, by a mask otherwise."
-    if not is_sorted: return B[ok & (ts >= a) & (ts <= b)]
-    i, j = np.searchsorted(ts, a, "left"), np.searchsorted(ts, b, "right")
-    return B[i:j] if ok[i:j].all() else B[i:j][ok[i:j]]
-
+# %% ../nbs/04b_normals.ipynb #350d0687
 def _span(t: np.ndarray, # (N,) datetime64[ns] sample times
           c: np.datetime64, # origin of the window times
           wins: np.ndarray, # (K,2) window start and end, s from c
@@ -81,6 +71,18 @@ def _span(t: np.ndarray, # (N,) datetime64[ns] sample times
     pad = np.timedelta64(1, "us")   # windows are compared in float s later: the pad keeps every edge sample
     i = np.searchsorted(t, from_seconds(a, c) - pad)
     return int(i), int(np.searchsorted(t, from_seconds(b, c) + pad, "right"))
+
+# %% ../nbs/04b_normals.ipynb #27bf215c
+def _window_rows(ts: np.ndarray, # (N,) sample times, s from the crossing
+                 B: np.ndarray, # (N,3) field, nT (float)
+                 ok: np.ndarray, # (N,) rows of B that are finite
+                 a: float, b: float, # window start and end, s
+                 is_sorted: bool | None, # ts known to be non-decreasing
+                ) -> np.ndarray: # the finite rows with a ≤ ts ≤ b (a view when they are contiguous and all finite)
+    "The finite rows of B inside [a, b]: by binary search on sorted times, by a mask otherwise."
+    if not is_sorted: return B[ok & (ts >= a) & (ts <= b)]
+    i, j = np.searchsorted(ts, a, "left"), np.searchsorted(ts, b, "right")
+    return B[i:j] if ok[i:j].all() else B[i:j][ok[i:j]]
 
 # %% ../nbs/04b_normals.ipynb #08465173
 def _merged(acc: tuple, # (rows, mean (3,), Σ of outer products about the mean (3,3)) so far
@@ -109,6 +111,7 @@ def _nested_moments(X: np.ndarray, # (m,3) finite rows, nT, in time order
         out.append((acc[1], acc[2] / acc[0]) if acc[0] else nan)
     return out
 
+# %% ../nbs/04b_normals.ipynb #55e3eec5
 def _windows(ts: np.ndarray, # (N,) sample times, s from the crossing
              B: np.ndarray, # (N,3) field, nT (float)
              ok: np.ndarray, # (N,) rows of B that are finite
@@ -124,6 +127,7 @@ def _windows(ts: np.ndarray, # (N,) sample times, s from the crossing
     mom = dict(zip(k, _nested_moments(B, ij[k]))) if len(wins) else {}
     return [(B[i:j], mom[n]) for n, (i, j) in enumerate(ij)]
 
+# %% ../nbs/04b_normals.ipynb #1f0871aa
 def _window_mvas(parts: list, # [(a, b, rows, (mean, variance matrix) or None)] of the windows
                  frame: str, constraint: str | None,
                 ) -> list: # [(MVAResult, n_eff, σ deg)] per window (`window_mva`)
@@ -136,6 +140,7 @@ def _window_mvas(parts: list, # [(a, b, rows, (mean, variance matrix) or None)] 
 
 # %% ../nbs/04b_normals.ipynb #070c5b50
 BG_SPAN = 2.0     # the τ stretch reaches this many widest-window widths either side of the crossing
+
 BG_POINTS = 1024  # most samples of the stretch used to measure τ (evenly thinned)
 
 def _stretch_tau(t: np.ndarray, # (N,) datetime64[ns] sample times, sorted
@@ -157,6 +162,7 @@ def _stretch_tau(t: np.ndarray, # (N,) datetime64[ns] sample times, sorted
         return np.where(k >= 3, k * step, 0.0)
     return tau
 
+# %% ../nbs/04b_normals.ipynb #25585992
 def _slower(tau: np.ndarray, # (K,) τ of the stretch, samples (0: not resolved)
             n: np.ndarray, # (K,) samples in each window
             n_eff: np.ndarray, # (K,) independent samples with each window's own τ
@@ -244,6 +250,7 @@ def _run_spreads(N: np.ndarray, # (K,3) unit vectors
     A = np.where((i <= k) & (k < j), A, -np.inf).max(axis=2)   # the vectors of the run only
     return np.where(j[..., 0] > i[..., 0], A, np.nan)
 
+# %% ../nbs/04b_normals.ipynb #cc6621c4
 def _angles_from(N: np.ndarray, # (K,3) unit vectors
                  m: np.ndarray, # (3,) a unit vector
                 ) -> np.ndarray: # (K,) angles, deg (atan2: accurate near 0°)
@@ -315,6 +322,7 @@ def _sigma_L(scan: NestedScan, # nested-window MVA of one crossing
     win = np.sqrt(np.sum(_angles_from(Ls, L) ** 2) / max(len(run) - 1, 1))
     return float(np.hypot(rand, win))
 
+# %% ../nbs/04b_normals.ipynb #d29ce8f3
 def _exact_row(scan: NestedScan, # nested-window MVA of one crossing
                k: int, # the window a normal is taken from
                constraint: str | None, # the constraint the scan used
@@ -327,6 +335,7 @@ def _exact_row(scan: NestedScan, # nested-window MVA of one crossing
     X1[k], lam[k] = r.vectors[0], r.eigenvalues
     return replace(scan, normals=N, max_var=X1, eigenvalues=lam)
 
+# %% ../nbs/04b_normals.ipynb #25488fd0
 def _ranking(scan: NestedScan) -> np.ndarray:
     "(K,) σ that ranks a scan's windows: each window's own-τ σ (else the reported σ)."
     return scan.sigma_deg if scan.sigma_own_deg is None else scan.sigma_own_deg
@@ -338,6 +347,7 @@ def _constraint_deg(scan: NestedScan, # nested-window MVA of one crossing
     if scan.free_normals is None: return 0.0
     return float(_angles_from(scan.free_normals[k:k + 1], scan.normals[k])[0])
 
+# %% ../nbs/04b_normals.ipynb #b98018cf
 def plateau_normal(scan: NestedScan, # nested-window MVA of one crossing
                    run: np.ndarray, # indices of its stable plateau (from `plateau`)
                    R_ref: np.ndarray, # (3,3) reference rows L, M, N (N outward), `scan.frame`
@@ -371,6 +381,7 @@ def no_window_normal(R_ref, frame, sigma_ref_deg, source, centre, why) -> Crossi
                           np.nan, f"fallback: {source}", (c, c), np.full(3, np.nan), np.nan, why,
                           ("unstable_normal", "no_mva_window"))
 
+# %% ../nbs/04b_normals.ipynb #d1f0b87e
 def fallback_normal(scan: NestedScan, # nested-window MVA of one crossing
                     R_ref: np.ndarray, # (3,3) reference rows L, M, N (N outward), `scan.frame`
                     sigma_ref_deg: float, # 1σ of the reference normal, deg
@@ -482,6 +493,7 @@ def _reference(R_ref, # (3,3) rows L, M, N, N outward; or an LMN (coords), whose
                          "orthonormalise the rows")
     return np.asarray(R_ref, float)
 
+# %% ../nbs/04b_normals.ipynb #9302c16f
 def _options(sigma_ref_deg, # 1σ of the reference normal, deg (NaN: unknown)
              min_windows, # fewest windows in a stable plateau
             ):
@@ -491,6 +503,7 @@ def _options(sigma_ref_deg, # 1σ of the reference normal, deg (NaN: unknown)
     if not (whole and min_windows >= 1):
         raise InputError(f"min_windows must be a whole number ≥ 1, got {min_windows!r}")
 
+# %% ../nbs/04b_normals.ipynb #408ea3b1
 def _increasing(t: np.ndarray, # (N,) datetime64[ns] times
                 B: np.ndarray, # (N,3) field
                 is_sorted: bool | None, # t non-decreasing (True: trusted, nothing is checked)
@@ -503,6 +516,7 @@ def _increasing(t: np.ndarray, # (N,) datetime64[ns] times
     idx, rep = clean_times(t)
     return t[idx], B[idx], True, rep
 
+# %% ../nbs/04b_normals.ipynb #28809566
 def _noted(cn: CrossingNormal, # a crossing's normal
            rep, # `clean_times` report of its times, or None
           ) -> CrossingNormal: # flagged "times_repaired", with what was changed in its reason

@@ -444,6 +444,7 @@ def coverage_json(ev, # mms_mp.data.Event, or None
             "covers_window", "largest_gap")   # largest_gap: [before, after, s] where the window is not covered
     return [{k: x.get(k) for k in keys} for x in ev.loaded]   # part: "state" for positions read from FGM files
 
+# %% ../nbs/14b_schema.ipynb #6006308b
 def rates_json(ev, # mms_mp.data.Event, or None
               ) -> list: # per product and stretch: the rate read (or files found and not used), and why
     "Which rate each product was read at, over which stretch, and why; files found but not used, and why."
@@ -451,6 +452,7 @@ def rates_json(ev, # mms_mp.data.Event, or None
     keys = ("probe", "instrument", "datatype", "rate", "part", "used", "span", "files", "reason", "partial")
     return [jsonable({k: x.get(k) for k in keys}) for x in ev.rates]
 
+# %% ../nbs/14b_schema.ipynb #0367fd30
 def time_order_json(ev, # mms_mp.data.Event, or None
                    ) -> list: # per product read: duplicate, backward and dropped time tags, and why
     "How each product's time tags were cleaned: nothing is re-sorted silently, every repair is counted."
@@ -465,6 +467,7 @@ def files_json(provenance: list, # `Event.provenance` entries
     return [{"name": str(p.get("name")), "sha256": str(p.get("sha256")), "checksum": p.get("checksum")}
             for p in provenance]
 
+# %% ../nbs/14b_schema.ipynb #e87c1c13
 def context_json(res, # stages.AnalysisResult
                 ) -> dict: # from: "window" or "context"; for a context its range, B data span and files
     "Which stretch of data the LMN and the detector's levels came from: the window, or a context around it."
@@ -475,7 +478,6 @@ def context_json(res, # stages.AnalysisResult
     return {"from": "context", "windows": float((res.config.get("context") or {}).get("windows", 0.0)),
             "trange": [iso_ms(ev.trange[0]), iso_ms(ev.trange[1])], "B_data": span,
             "files": files_json(ev.provenance)}
-
 
 # %% ../nbs/14b_schema.ipynb #fcc70560
 def result_json(res, # stages.AnalysisResult

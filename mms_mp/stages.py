@@ -50,6 +50,7 @@ class StageStatus:
         return {"status": self.status, "degraded": self.degraded, "reason": self.reason,
                 "seconds": round(self.seconds, 3)}
 
+# %% ../nbs/14c_stages.ipynb #c646fb4f
 class StageSkipped(NoDataError):
     "A stage this event has no input for (no plasma data, one spacecraft): skipped, not failed."
 
