@@ -215,7 +215,7 @@ def _digest(ap: str, pool: ThreadPoolExecutor | None = None):
     "(sha256, checksum) of a file: a Future of them in `pool`, started once per file; without a pool, now."
     pool, pending = _PENDING.get() or (pool, {})
     if pool is None: return file_digests(ap, save=False)  # from the digest cache when it holds them
-    if ap not in pending: pending[ap] = pool.submit(file_digests, ap, True, False)
+    if ap not in pending: pending[ap] = pool.submit(file_digests, ap, save=False)
     return pending[ap]
 
 def _prehash(files: list):

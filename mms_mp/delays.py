@@ -11,6 +11,7 @@ import numpy as np
 
 from .core import (MAX_POINTS, InputError, as_datetime64, check_count, check_positive, clean_times,
                          datetime_tags, from_seconds, iso_ms, seconds_since)
+from .layout import probe_label
 from .minvar import autocorr_time, fft_len
 from .multispacecraft import positions_at
 from .resample import interp_nogap
@@ -242,8 +243,7 @@ def _check_delay_args(series_by_probe: dict, detrend: str, ref):
     if detrend not in ("mean", "linear"):
         raise InputError(f"detrend must be 'mean' or 'linear', got {detrend!r}")
     ref = list(series_by_probe)[0] if ref is None else ref
-    label = lambda p: str(p).lower().removeprefix("mms")
-    same = [p for p in series_by_probe if label(p) == label(ref)]
+    same = [p for p in series_by_probe if probe_label(p) == probe_label(ref)]
     ref = same[0] if len(same) == 1 else ref   # 2, "2" and "mms2" name one probe
     if ref not in series_by_probe:
         raise InputError(f"ref {ref!r} is not among the probes {list(series_by_probe)}")

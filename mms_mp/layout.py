@@ -15,9 +15,10 @@ import numpy as np
 from .core import InputError, as_datetime64, datetime64_to_tt2000, parse_trange
 
 # %% auto #0
-__all__ = ['KINDS', 'FGM_VALID', 'HPCA_SPECIES', 'PRODUCTS', 'PROBES', 'INSTRUMENTS', 'STATE', 'Var', 'Product', 'check_probe',
-           'get_product', 'products_for', 'file_time', 'sdc_filename', 'sdc_dir', 'sdc_path', 'global_attrs',
-           'write_product_cdf', 'FileInfo', 'parse_filename', 'search_dirs', 'latest_versions', 'find_local_files']
+__all__ = ['KINDS', 'FGM_VALID', 'HPCA_SPECIES', 'PRODUCTS', 'PROBES', 'INSTRUMENTS', 'STATE', 'Var', 'Product', 'probe_label',
+           'check_probe', 'get_product', 'products_for', 'file_time', 'sdc_filename', 'sdc_dir', 'sdc_path',
+           'global_attrs', 'write_product_cdf', 'FileInfo', 'parse_filename', 'search_dirs', 'latest_versions',
+           'find_local_files']
 
 # %% ../nbs/01_layout.ipynb #fe882e7f
 KINDS = ("vector4", "vector", "scalar", "spectrum", "flags")
@@ -146,10 +147,15 @@ def _fgm_state(rate):
 STATE = {k: _fgm_state(k[1]) for k in PRODUCTS if k[0] == "fgm"}
 
 # %% ../nbs/01_layout.ipynb #ed6705a9
+def probe_label(probe, # probe as 1, "1", "mms1" or "MMS1" (any label: not checked)
+               ) -> str: # "1" for all of those; other labels lower-cased
+    "The one spelling of a probe label, so that 1, '1' and 'mms1' name one probe."
+    return str(probe).lower().removeprefix("mms")
+
 def check_probe(probe, # probe as 1, "1" or "mms1"
                ) -> str: # the probe digit as a string, "1".."4"
     "Normalise a probe identifier; `InputError` unless it is MMS 1–4."
-    p = str(probe).lower().removeprefix("mms")
+    p = probe_label(probe)
     if p not in PROBES:
         raise InputError(f"unknown probe {probe!r}; MMS probes are 1, 2, 3, 4 (or 'mms1'..'mms4')")
     return p

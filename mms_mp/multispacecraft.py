@@ -13,6 +13,7 @@ from .core import (InputError, GeometryError, check_frame, check_sigma, as_datet
                          iso_ms)
 # the formation's shape (mms_mp.formation), importable from mms_mp.multispacecraft too
 from .formation import FormationGeometry, as_positions, formation_geometry
+from .layout import probe_label
 
 # %% auto #0
 __all__ = ['TimingResult', 'timing_normal', 'positions_at', 'timing_from_crossings']
@@ -63,12 +64,11 @@ def _as_times(
 ) -> tuple[np.ndarray, np.datetime64 | None]: # (K,) float s after t_ref, t_ref (None for floats)
     "Crossing times as float seconds in the probe order of the positions; checks keys, NaN/NaT."
     if isinstance(times, dict):
-        label = lambda k: str(k).lower().removeprefix("mms")   # 1, "1" and "mms1" are one probe
-        by = {label(k): v for k, v in times.items()}
-        if len(by) != len(times) or set(by) != {label(k) for k in keys}:
+        by = {probe_label(k): v for k, v in times.items()}   # 1, "1" and "mms1" are one probe
+        if len(by) != len(times) or set(by) != {probe_label(k) for k in keys}:
             raise InputError(f"probe keys differ between positions {list(keys)!r} and times {list(times)!r}; "
                              "pass one crossing time per probe with a position")
-        vals = [by[label(k)] for k in keys]
+        vals = [by[probe_label(k)] for k in keys]
     else:
         vals = list(np.asarray(times).reshape(-1))
         if len(vals) != len(keys):

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from .core import InputError, check_finite, gsm_to_gse
+from .layout import probe_label
 
 # %% auto #0
 __all__ = ['OVERLAY_FRAMES', 'PublishedNormal', 'overlay_template', 'parse_overlay', 'read_overlay', 'compare_normal']
@@ -79,9 +80,9 @@ def parse_overlay(doc: dict, # the parsed JSON document
 
 def _published(p, e, doc, where) -> PublishedNormal:
     "One probe's entry of an overlay document, checked."
-    if p.lower().removeprefix("mms") not in ("1", "2", "3", "4"):
+    if probe_label(p) not in ("1", "2", "3", "4"):
         raise InputError(f"{where}: {p!r} is not an MMS probe; use 1, 2, 3 or 4")
-    p = p.lower().removeprefix("mms")
+    p = probe_label(p)
     if not isinstance(e, dict) or "n_hat" not in e:
         raise InputError(f"{where}: missing key 'n_hat' (the published unit normal)")
     frame = str(e.get("frame", doc.get("frame", "GSE"))).upper()

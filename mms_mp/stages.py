@@ -15,6 +15,7 @@ import numpy as np
 from .core import (MMSMPError, InputError, NoDataError, GeometryError, iso_ms, check_frame,
                          seconds_since, context_range)
 from .data import MissingDataWarning, damaged_files, load_event
+from .layout import probe_label
 from .quality import apply_masks
 from .coords import lmn_for_probe
 from .normals import crossing_normals
@@ -154,7 +155,7 @@ def check_probes(probes, # probe ids: "1".."4", ints, or "mms1".."mms4"
     if isinstance(probes, (str, int)): probes = [probes]
     out = []
     for p in probes:
-        s = str(p).lower().removeprefix("mms")
+        s = probe_label(p)
         if s not in ("1", "2", "3", "4"):
             raise InputError(f"probe {p!r} is not an MMS probe; use 1, 2, 3 or 4")
         out.append(s)
