@@ -9,9 +9,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .core import (InputError, FrameError, GeometryError, NoDataError, check_finite, check_frame, check_sigma,
-                         gse_gsm_angle, gse_to_gsm, gsm_to_gse, parse_trange, seconds_since, R_E_KM)
-from .minvar import MVAResult, frame_of, window_mva, x1_cone_deg
+from .core import (InputError, FrameError, GeometryError, NoDataError, check_finite,
+                         check_frame, check_sigma, gse_gsm_angle, gse_to_gsm, gsm_to_gse,
+                         parse_trange, seconds_since, R_E_KM, frame_of)
+from .minvar import MVAResult, window_mva, x1_cone_deg
 
 # %% auto #0
 __all__ = ['SHUE_MODELS', 'shue_r0', 'shue_alpha', 'ShueResult', 'shue_normal', 'LMN', 'lmn_from_vectors', 'hybrid_lmn',

@@ -19,10 +19,10 @@ import numpy as np
 __all__ = ['MAX_POINTS', 'FRAMES', 'LEAP_SECONDS', 'TT2000_UTC0', 'TT2000_FILL', 'R_E_KM', 'MU0', 'M_P_KG', 'Q_E_C', 'EXIT_OK',
            'EXIT_USAGE', 'EXIT_NODATA', 'EXIT_FAILED', 'EXIT_PARTIAL', 'MMSMPError', 'InputError', 'FrameError',
            'NoDataError', 'GeometryError', 'check_finite', 'check_positive', 'check_sigma', 'check_count', 'CovBlocks',
-           'triad_problem', 'check_frame', 'rotate_about_x', 'gse_to_gsm', 'gsm_to_gse', 'gse_gsm_angle',
-           'as_datetime64', 'datetime_tags', 'parse_trange', 'seconds_since', 'from_seconds', 'iso_ms', 'context_range',
-           'leap_table', 'tt2000_to_datetime64', 'datetime64_to_tt2000', 'TimeCleanReport', 'clean_times',
-           'atomic_write', 'write_json_atomic', 'exit_code', 'stages_exit', 'cache_root', 'format_sigma']
+           'triad_problem', 'check_frame', 'frame_of', 'check_sigma_rad', 'rotate_about_x', 'gse_to_gsm', 'gsm_to_gse',
+           'gse_gsm_angle', 'as_datetime64', 'datetime_tags', 'parse_trange', 'seconds_since', 'from_seconds', 'iso_ms',
+           'context_range', 'leap_table', 'tt2000_to_datetime64', 'datetime64_to_tt2000', 'TimeCleanReport',
+           'clean_times', 'atomic_write', 'write_json_atomic', 'exit_code', 'stages_exit', 'cache_root', 'format_sigma']
 
 # %% ../nbs/00_core.ipynb #866e3565
 class MMSMPError(Exception):
@@ -126,6 +126,32 @@ def check_frame(got: str, # frame of the data being passed
         raise FrameError(f"{what} is in {g} but this operation needs {e}; transform it first "
                          f"(e.g. mms_mp.core.gse_to_gsm) instead of mixing frames")
     return g
+
+# %% ../nbs/00_core.ipynb #0633f49a
+def frame_of(x, # data: a DataArray with attrs["frame"], or any array (no frame of its own)
+             frame: str, # frame the caller states for `x`
+             what: str = "B", # name of `x`, for the message
+            ) -> str: # `frame`, upper case
+    "`frame`, checked against the frame that `x` carries in attrs['frame'] (as loaded data do)."
+    frame = check_frame(frame, frame, what)
+    got = getattr(x, "attrs", None)
+    got = got.get("frame") if isinstance(got, dict) else None
+    if isinstance(got, str) and got.upper() in FRAMES and got.upper() != frame:
+        raise FrameError(f"{what} carries frame {got.upper()} (attrs['frame']) but frame={frame!r} "
+                         f"was given; pass frame={got.upper()!r}, or transform it first "
+                         "(mms_mp.core.gse_to_gsm) instead of mixing frames")
+    return frame
+
+# %% ../nbs/00_core.ipynb #df91f80b
+def check_sigma_rad(x, # the 1σ of a direction given, rad
+                    name: str = "sigma_n_rad", # the argument's name, for the message
+                   ) -> float: # x as a float
+    "A direction's 1σ in rad: a finite number in [0, π/2]; a larger one is degrees passed as rad."
+    v = check_sigma(x, name, "rad")
+    if v > np.pi / 2:
+        raise InputError(f"{name} = {x!r} rad is more than 90°: a 1σ of a direction in degrees? "
+                         f"pass radians (np.radians({x!r}) = {np.radians(v):.4g})")
+    return v
 
 # %% ../nbs/00_core.ipynb #f4629b5f
 def rotate_about_x(v: np.ndarray, # (...,3) vectors

@@ -9,8 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .core import seconds_since
-from .minvar import frame_of
+from .core import seconds_since, frame_of
 from .boundary import DetectorCfg, ProbeFeatures, level_crossings, lmn_matrix, probe_features, running_mean
 from .crossings import (Crossing, CrossingList, contrast_windows, crossings_from_features, finite_median,
                               median_in, neighbour_bounds, time_slice)

@@ -10,8 +10,8 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from .core import CovBlocks, InputError, FrameError, check_frame, from_seconds
-from .minvar import check_sigma_rad
+from .core import (CovBlocks, InputError, FrameError, check_frame, from_seconds,
+                         check_sigma_rad)
 from .resample import merge_vars, parse_cadence
 from .velocity import float_seconds, median_spacing
 # the velocity sources of mms_mp.velocity, importable from mms_mp.electric too

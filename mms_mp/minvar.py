@@ -9,14 +9,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .core import (FRAMES, InputError, FrameError, GeometryError, as_datetime64, check_count,
-                         check_frame, check_sigma, from_seconds, seconds_since)
+from .core import (InputError, GeometryError, as_datetime64, check_count, check_frame, frame_of,
+                         from_seconds, seconds_since)
 
 # %% auto #0
-__all__ = ['MIN_SAMPLES', 'DIRECT_LAGS', 'MAX_WINDOWS', 'finite_rows', 'mean_rows', 'frame_of', 'check_sigma_rad', 'MVAResult',
-           'no_min_variance', 'mva', 'MVABootstrap', 'mva_bootstrap', 'fft_len', 'autocorr_time', 'correlated_sigma',
-           'x1_cone_deg', 'window_mva', 'window_mva_moments', 'windows_mva_moments', 'nested_windows',
-           'sliding_windows', 'MVAScan', 'mva_scan']
+__all__ = ['MIN_SAMPLES', 'DIRECT_LAGS', 'MAX_WINDOWS', 'finite_rows', 'mean_rows', 'MVAResult', 'no_min_variance', 'mva',
+           'MVABootstrap', 'mva_bootstrap', 'fft_len', 'autocorr_time', 'correlated_sigma', 'x1_cone_deg', 'window_mva',
+           'window_mva_moments', 'windows_mva_moments', 'nested_windows', 'sliding_windows', 'MVAScan', 'mva_scan']
 
 # %% ../nbs/04_minvar.ipynb #f1a7e0b3
 def finite_rows(X: np.ndarray, # (N,3) vectors, any units
@@ -49,32 +48,6 @@ def _vectors(B, what="B", unit="nT") -> tuple[np.ndarray, int]:
     n_bad = int((~good).sum())   # all finite and C-ordered: B itself (nothing downstream writes to it)
     keep = not n_bad and B.flags.c_contiguous
     return (B if keep else B.compress(good, axis=0)), n_bad   # = B[good], 4× faster on (N,3)
-
-# %% ../nbs/04_minvar.ipynb #0633f49a
-def frame_of(x, # data: a DataArray with attrs["frame"], or any array (no frame of its own)
-             frame: str, # frame the caller states for `x`
-             what: str = "B", # name of `x`, for the message
-            ) -> str: # `frame`, upper case
-    "`frame`, checked against the frame that `x` carries in attrs['frame'] (as loaded data do)."
-    frame = check_frame(frame, frame, what)
-    got = getattr(x, "attrs", None)
-    got = got.get("frame") if isinstance(got, dict) else None
-    if isinstance(got, str) and got.upper() in FRAMES and got.upper() != frame:
-        raise FrameError(f"{what} carries frame {got.upper()} (attrs['frame']) but frame={frame!r} "
-                         f"was given; pass frame={got.upper()!r}, or transform it first "
-                         "(mms_mp.core.gse_to_gsm) instead of mixing frames")
-    return frame
-
-# %% ../nbs/04_minvar.ipynb #df91f80b
-def check_sigma_rad(x, # the 1σ of a direction given, rad
-                    name: str = "sigma_n_rad", # the argument's name, for the message
-                   ) -> float: # x as a float
-    "A direction's 1σ in rad: a finite number in [0, π/2]; a larger one is degrees passed as rad."
-    v = check_sigma(x, name, "rad")
-    if v > np.pi / 2:
-        raise InputError(f"{name} = {x!r} rad is more than 90°: a 1σ of a direction in degrees? "
-                         f"pass radians (np.radians({x!r}) = {np.radians(v):.4g})")
-    return v
 
 # %% ../nbs/04_minvar.ipynb #8a3ba4d4
 def _orient(x1, x3):

@@ -9,8 +9,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .core import CovBlocks, InputError, check_sigma, seconds_since
-from .minvar import check_sigma_rad
+from .core import CovBlocks, InputError, check_sigma, seconds_since, check_sigma_rad
 
 # %% auto #0
 __all__ = ['segments_of', 'cumtrapz_sigma', 'cumsimpson_sigma', 'DispResult', 'cumtrapz_sigma_cov', 'integrate_disp']

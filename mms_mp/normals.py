@@ -9,10 +9,11 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from .core import (InputError, as_datetime64, check_frame, check_sigma, clean_times, datetime_tags,
-                         from_seconds, iso_ms, seconds_since, triad_problem)
-from .minvar import (MIN_SAMPLES, autocorr_time, finite_rows, frame_of, mean_rows, mva, window_mva,
-                     window_mva_moments, windows_mva_moments, x1_cone_deg)
+from .core import (InputError, as_datetime64, check_frame, check_sigma, clean_times,
+                         datetime_tags, from_seconds, iso_ms, seconds_since, triad_problem,
+                         frame_of)
+from .minvar import (MIN_SAMPLES, autocorr_time, finite_rows, mean_rows, mva,
+                           window_mva, window_mva_moments, windows_mva_moments, x1_cone_deg)
 
 # %% auto #0
 __all__ = ['BG_SPAN', 'BG_POINTS', 'NestedScan', 'nested_scan', 'plateau', 'CrossingNormal', 'orient_triad', 'plateau_normal',
@@ -347,6 +348,12 @@ def _constraint_deg(scan: NestedScan, # nested-window MVA of one crossing
     if scan.free_normals is None: return 0.0
     return float(_angles_from(scan.free_normals[k:k + 1], scan.normals[k])[0])
 
+def _sigma_sum(sr: float, sw: float, # σ_random and σ_window, deg
+               sc: float = 0.0, # σ_constraint, deg (0 without a constraint)
+              ) -> float: # σ_random ⊕ σ_window ⊕ σ_constraint, deg
+    "The normal's total σ; hypot(x, 0) = x, so an unconstrained σ is the two-part one, bit for bit."
+    return float(np.hypot(np.hypot(sr, sw), sc))
+
 # %% ../nbs/04b_normals.ipynb #b98018cf
 def plateau_normal(scan: NestedScan, # nested-window MVA of one crossing
                    run: np.ndarray, # indices of its stable plateau (from `plateau`)
@@ -369,7 +376,7 @@ def plateau_normal(scan: NestedScan, # nested-window MVA of one crossing
            f"median λ2/λ3 {np.median(scan.ratio23[run]):.3g}, "
            f"M_eff {scan.n_eff[k]:.0f} of {scan.n[k]}"
            + (f"; {sc:.2g}° from the window's unconstrained normal (σ_constraint)" if constraint else ""))
-    return CrossingNormal(N, L, M, scan.frame, float(np.hypot(np.hypot(sr, sw), sc)), sr, sw,
+    return CrossingNormal(N, L, M, scan.frame, _sigma_sum(sr, sw, sc), sr, sw,
                           "mva_nested" + (f" {constraint}" if constraint else ""), (a, b),
                           scan.eigenvalues[k], float(scan.n_eff[k]), why, flags, sl, sc)
 
@@ -393,7 +400,7 @@ def fallback_normal(scan: NestedScan, # nested-window MVA of one crossing
     sw = float(np.sqrt(np.mean(ang**2)))
     k = int(np.argmin(_ranking(scan)))
     a, b = from_seconds(scan.windows[k], scan.t0)
-    return CrossingNormal(R_ref[2], R_ref[0], R_ref[1], scan.frame, float(np.hypot(sigma_ref_deg, sw)),
+    return CrossingNormal(R_ref[2], R_ref[0], R_ref[1], scan.frame, _sigma_sum(sigma_ref_deg, sw),
                           float(sigma_ref_deg), sw, f"fallback: {source}", (a, b),
                           scan.eigenvalues[k], float(scan.n_eff[k]), why, ("unstable_normal",))
 
@@ -473,8 +480,7 @@ def two_anchors(c1: CrossingNormal, # normal from windows anchored on the detect
     if ang <= 2 * np.hypot(c1.sigma_deg, c2.sigma_deg) or abs(np.log(D3 / D2)) <= np.log(2):
         return replace(c2, reason=why + f"whose windows give a normal {ang:.2g}° away")
     sw = float(np.hypot(c2.sigma_window_deg, ang))
-    return replace(c2, sigma_window_deg=sw, sigma_deg=float(np.hypot(np.hypot(c2.sigma_random_deg, sw),
-                                                                      c2.sigma_constraint_deg)),
+    return replace(c2, sigma_window_deg=sw, sigma_deg=_sigma_sum(c2.sigma_random_deg, sw, c2.sigma_constraint_deg),
                    flags=c2.flags + ("window_dependent",),
                    reason=why + f"neither self-consistent; the {ang:.2g}° between them is in σ_window")
 

@@ -9,8 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .core import InputError, check_frame, M_P_KG, Q_E_C, seconds_since
-from .minvar import frame_of
+from .core import InputError, check_frame, M_P_KG, Q_E_C, seconds_since, frame_of
 from .resample import merge_vars, parse_cadence
 
 # %% auto #0
