@@ -13,8 +13,8 @@ from .resample import bin_average
 from .visualize import PROBE_COLORS, mark_simulated, new_figure, probe_color, summary_single, time_axis
 
 # %% auto #0
-__all__ = ['string_direction', 'plot_formation', 'plot_timing', 'plot_hodogram', 'display_bins', 'plot_overview', 'block_mean',
-           'summary_event']
+__all__ = ['SUMMARY_POINTS', 'string_direction', 'plot_formation', 'plot_timing', 'plot_hodogram', 'display_bins',
+           'plot_overview', 'block_mean', 'summary_event']
 
 # %% ../nbs/12a_figures.ipynb #cb0a0c2a
 def _positions(r: dict, what="positions"):
@@ -328,6 +328,8 @@ def plot_overview(event, # mms_mp.data.Event
     return mark_simulated(fig, simulated)
 
 # %% ../nbs/12a_figures.ipynb #bd9ca789
+SUMMARY_POINTS = 4000   # most samples a summary panel draws: block means beyond (burst data are a solid band)
+
 def block_mean(t, # (N,) times, datetime64[ns]
                y, # (N,) or (N,k) values
                max_points: int, # most samples to keep (0 or None: keep all)
@@ -368,7 +370,7 @@ def summary_event(event, # mms_mp.data.Event (simulated or real)
                   vn=None, # NormalVelocity along this LMN's N, e.g. AnalysisResult.vn[p]
                   trange=None, # (start, end) UTC window; default: the whole event
                   crossings=None, # crossings to shade (see shade_crossings)
-                  max_points: int = 4000, # draw high-rate series as at most this many block means
+                  max_points: int = SUMMARY_POINTS, # draw high-rate series as at most this many block means
                   title: str | None = None, # figure title
                  ): # matplotlib Figure (summary_single's panels)
     "Summary of one probe of an Event in the given LMN, with the caller's V_N."

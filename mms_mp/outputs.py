@@ -15,14 +15,14 @@ import numpy as np
 from .core import InputError, iso_ms, atomic_write, write_json_atomic, format_sigma
 from .schema import crossing_json, validate_result_json, thickness_json, jsonable
 from .stages import AnalysisResult, StageStatus
-from .figures import block_mean, plot_formation, plot_overview, plot_timing
+from .figures import SUMMARY_POINTS, block_mean, plot_formation, plot_overview, plot_timing
 from .visualize import save_figure, summary_single
 from .panels import plot_displacement
 
 # %% auto #0
-__all__ = ['SECTIONS', 'SUMMARY_POINTS', 'save_fig', 'write_csv_atomic', 'source_slug', 'write_tables', 'html_table',
-           'vec_to_sigma', 'sig2', 'section_html', 'summary_card', 'report_figures', 'write_html_report',
-           'report_sidecar', 'figure_jobs', 'make_figures', 'outdir_ready', 'write_outputs']
+__all__ = ['SECTIONS', 'save_fig', 'write_csv_atomic', 'source_slug', 'write_tables', 'html_table', 'vec_to_sigma', 'sig2',
+           'section_html', 'summary_card', 'report_figures', 'write_html_report', 'report_sidecar', 'figure_jobs',
+           'make_figures', 'outdir_ready', 'write_outputs']
 
 # %% ../nbs/14d_outputs.ipynb #e5a07bc5
 def save_fig(fig, # matplotlib Figure
@@ -368,8 +368,6 @@ def report_sidecar(res: AnalysisResult, # the analysis shown in a report
     return write_json_atomic(path, {**doc, "report_parameters": jsonable(parameters or {})})
 
 # %% ../nbs/14d_outputs.ipynb #5a6dd9c6
-SUMMARY_POINTS = 4000   # most samples a summary panel draws (block means beyond): burst FPI is a solid band otherwise
-
 def _summary_job(res: AnalysisResult, p: str, lmn) -> tuple:
     "(name, callable) of one probe's summary figure: B in its LMN frame, densities, V_N, crossings."
     d = res.event[p]
