@@ -271,17 +271,32 @@ def _normal_lines(res) -> list:
                        "not the event LMN")
     return out
 
+# %% ../nbs/16_cli.ipynb #b4db35f5
+def _vs(c: dict) -> str:
+    "Angle in degrees and in combined σ; says when the paper gave no σ or its normal points the other way."
+    own = "" if c["published_sigma_given"]["n_hat"] else ", our σ only: published σ not given"
+    flip = ", published n̂ inward" if c["opposite_sign"] else ""
+    return f"{c['angle_deg']:.1f}° ± {c['sigma_angle_deg']:.1f}° ({c['angle_sigma']:.1f} σ{own}){flip}"
+
+# %% ../nbs/16_cli.ipynb #3ad1768d
+def _dv(c: dict) -> str:
+    "Speed difference along our n̂, km/s, with its σ (published V turned to our n̂ when it points the other way)."
+    own = "" if c["published_sigma_given"]["V"] else ", our σ only"
+    return f"dV {c['dV_km_s']:+.1f} ± {c['sigma_dV_km_s']:.1f} km/s ({c['dV_sigma']:.1f} σ{own})"
+
 # %% ../nbs/16_cli.ipynb #dd3a7b6e
 def _comparison_lines(res) -> list:
     "Our normals (and timing speeds) against the published ones: angle and σ units."
     if not res.comparison: return []
-    fmt = lambda c: f"{c['angle_deg']:.1f}° ({c['angle_sigma']:.1f} σ)"
-    out = [f"MMS{p} vs published: event N {fmt(c['event_lmn'])}"
-           + (f", crossing median {fmt(c['crossing_median'])}" if c["crossing_median"] else "")
-           for p, c in res.comparison["per_probe"].items()]
-    out += [f"timing {c['time']} vs published: n {fmt(c)}, dV {c['dV_km_s']:.1f} km/s"
-            for c in res.comparison["timing"]]
-    return out + [f"MMS{p} published, not compared: {why}" for p, why in res.comparison["not_compared"].items()]
+    cmp = res.comparison
+    out = [f"MMS{p} vs published: event N ({c['event_lmn'].get('method', '?')}) {_vs(c['event_lmn'])}"
+           + (f", crossing median {_vs(c['crossing_median'])}" if c["crossing_median"] else "")
+           + (f", crossing at its time {_vs(c['crossing_at_time'])}" if c.get("crossing_at_time") else "")
+           for p, c in cmp["per_probe"].items()]
+    out += [f"timing {c['time']} vs published MMS{c['probe']}: n {_vs(c)}, {_dv(c)}" for c in cmp["timing"]]
+    out += [f"MMS{p} published, no timing group compared: {why}"
+            for p, why in cmp.get("timing_not_compared", {}).items()]
+    return out + [f"MMS{p} published, not compared: {why}" for p, why in cmp["not_compared"].items()]
 
 # %% ../nbs/16_cli.ipynb #40945c2f
 def _timing_lines(res) -> list:

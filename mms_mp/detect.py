@@ -39,7 +39,7 @@ def tilt_cost(pf: ProbeFeatures, # features of one probe (B_lmn in the LMN being
               t0: np.datetime64, # time origin of the computation
               alphas: np.ndarray, # (K,) trial rotations of L about N, rad
               cfg: DetectorCfg, # settings (level windows)
-             ) -> tuple: # ((K,) χ² per angle, crossings used, (K,) Σ (Δt)² per angle s², [layer durations used] s)
+             ) -> tuple: # ((K,) χ² per angle, crossings used, (K,) Σ(Δt)² per angle s², [layer durations] s)
     "χ² agreement of the B·L_α half-level time with the density one (L_α: L turned by α about N)."
     ts = seconds_since(pf.t_B, t0)
     Bt = pf.B_lmn[:, :2]

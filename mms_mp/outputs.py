@@ -15,6 +15,7 @@ import numpy as np
 from .core import InputError, iso_ms, atomic_write, write_json_atomic, format_sigma
 from .schema import crossing_json, validate_result_json, thickness_json, jsonable
 from .stages import AnalysisResult, StageStatus
+from .stages_timing import timing_matches
 from .figures import SUMMARY_POINTS, block_mean, plot_formation, plot_overview, plot_timing
 from .visualize import save_figure, summary_single
 from .panels import plot_displacement
@@ -387,8 +388,9 @@ def _timing_jobs(res: AnalysisResult) -> list:
     "(name, callable) of the formation and timing figures of the best timing group."
     if res.timing is None: return []
     t, g, sim = res.timing, res.timing_group, res.simulated
-    pubs = [res.published[p] for p in [g.ref, *g.positions_km] if p in res.published]
-    pub = pubs[0] if pubs else None  # the reference probe's published normal, else another's
+    hits = timing_matches(res)[0]   # the published entry that describes this group (its time), if any
+    k = next((k for k, (h, _) in enumerate(res.timings) if h is g), None)
+    pub = res.published[hits[k][0]] if k in hits else None
     when = f"{iso_ms(g.times[g.ref])} {g.direction}, ref MMS{g.ref}"   # which crossing group, and when
     head = f"Formation about its centroid, {when} ({g.frame}); dashed: string"
     formation = lambda: plot_formation(g.positions_km, frame=g.frame, normal=t.n_hat, simulated=sim,

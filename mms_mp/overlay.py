@@ -12,11 +12,12 @@ from pathlib import Path
 
 import numpy as np
 
-from .core import InputError, check_finite, gsm_to_gse
+from .core import InputError, check_finite, gsm_to_gse, as_datetime64, iso_ms
 from .layout import probe_label
 
 # %% auto #0
-__all__ = ['OVERLAY_FRAMES', 'PublishedNormal', 'overlay_template', 'parse_overlay', 'read_overlay', 'compare_normal']
+__all__ = ['OVERLAY_FRAMES', 'MATCH_S', 'PublishedNormal', 'overlay_template', 'parse_overlay', 'read_overlay', 'compare_normal',
+           'match_group']
 
 # %% ../nbs/11b_overlay.ipynb #e6c742fb
 OVERLAY_FRAMES = ("GSE", "GSM")  # frames a published normal may be given in
@@ -32,6 +33,7 @@ class PublishedNormal:
     sigma_V_km_s: float = np.nan  # 1σ of V_km_s, km/s (NaN: not given)
     source: str = ""  # citation
     doi: str = ""  # DOI of the publication
+    time: np.datetime64 | None = None  # UTC of the crossing the paper describes (None: not given)
 
 # %% ../nbs/11b_overlay.ipynb #89313ba8
 def _unit(v, where: str) -> np.ndarray:
@@ -91,7 +93,15 @@ def _published(p, e, doc, where) -> PublishedNormal:
     opt = {k: check_finite(e[k], f"{where}.{k}") for k in ("V_ph_km_s", "sigma_deg", "sigma_V_km_s") if k in e}
     return PublishedNormal(p, _unit(e["n_hat"], f"{where}.n_hat"), frame, opt.get("V_ph_km_s", np.nan),
                            opt.get("sigma_deg", np.nan), opt.get("sigma_V_km_s", np.nan),
-                           str(e.get("source", doc.get("source", ""))), str(e.get("doi", doc.get("doi", ""))))
+                           str(e.get("source", doc.get("source", ""))), str(e.get("doi", doc.get("doi", ""))),
+                           _time(e.get("time", doc.get("time")), f"{where}.time"))
+
+def _time(t, where) -> np.datetime64 | None:
+    "The published crossing time as datetime64[ns] UTC (None when not given)."
+    if t is None: return None
+    try: return as_datetime64(str(t))
+    except (ValueError, InputError):
+        raise InputError(f"{where} = {t!r} is not an ISO time (e.g. \"2019-01-27T12:30:50Z\")") from None
 
 # %% ../nbs/11b_overlay.ipynb #bbd56fd3
 def read_overlay(path, # JSON file of published normals
@@ -112,7 +122,7 @@ def compare_normal(n_ours: np.ndarray, # (3,) our unit normal, GSE
                    *, V_ours: float = np.nan, # our normal speed, km/s (NaN: none)
                    sigma_V_ours: float = np.nan, # its 1σ, km/s
                    psi_rad: float | None = None, # GSE→GSM angle of the event, rad (needed for a GSM normal)
-                  ) -> dict: # angle (deg) and speed difference (km/s), each also in combined σ
+                  ) -> dict: # angle (deg), speed difference (km/s, along our n̂), each in combined σ
     "Angle and speed difference between our normal and a published one, in GSE, with their significance."
     n = pub.n_hat
     if pub.frame == "GSM":
@@ -120,9 +130,33 @@ def compare_normal(n_ours: np.ndarray, # (3,) our unit normal, GSE
         n = gsm_to_gse(n, psi_rad)
     c = float(np.clip(np.asarray(n_ours, float) @ n, -1, 1))
     ang = float(np.degrees(np.arccos(abs(c))))
-    sa = float(np.hypot(sigma_ours_deg, np.nan_to_num(pub.sigma_deg)))
-    dV = float(V_ours - pub.V_km_s)
+    V_pub = float(pub.V_km_s if c >= 0 else -pub.V_km_s)   # the published speed along our n̂
+    sa = float(np.hypot(sigma_ours_deg, np.nan_to_num(pub.sigma_deg)))   # σ not given: ours alone
     sV = float(np.hypot(sigma_V_ours, np.nan_to_num(pub.sigma_V_km_s)))
-    return {"probe": pub.probe, "frame": "GSE", "angle_deg": ang, "angle_sigma": ang / sa if sa > 0 else np.nan,
-            "dV_km_s": dV, "dV_sigma": abs(dV) / sV if sV > 0 else np.nan, "opposite_sign": c < 0,
-            "published_n_hat_gse": [float(x) for x in n], "source": pub.source, "doi": pub.doi}
+    return {"probe": pub.probe, "frame": "GSE", "angle_deg": ang, "sigma_angle_deg": sa,
+            "angle_sigma": ang / sa if sa > 0 else np.nan, "opposite_sign": c < 0,
+            "published_V_along_ours_km_s": V_pub, "dV_km_s": float(V_ours - V_pub), "sigma_dV_km_s": sV,
+            "dV_sigma": abs(V_ours - V_pub) / sV if sV > 0 else np.nan,
+            "published_sigma_given": {"n_hat": bool(np.isfinite(pub.sigma_deg)),
+                                      "V": bool(np.isfinite(pub.sigma_V_km_s))},
+            "published_n_hat_gse": [float(x) for x in n], "source": pub.source, "doi": pub.doi,
+            "published_time": None if pub.time is None else str(pub.time)[:23] + "Z"}
+
+# %% ../nbs/11b_overlay.ipynb #132c8546
+MATCH_S = 60.0  # a published time matches a timing group within this many seconds of its crossings, s
+
+def match_group(spans: list, # [(first, last)] crossing times of each candidate group, datetime64 UTC
+                pub: PublishedNormal, # the published entry
+               ) -> tuple: # (index into spans, or None; reason)
+    "The group a published entry describes: the nearest to its `time` within MATCH_S; without a time, the only one."
+    if not spans: return None, f"no timing group holds MMS{pub.probe}"
+    if pub.time is None:
+        if len(spans) == 1: return 0, "the only timing group (the published entry gives no time)"
+        return None, (f"the published entry gives no time and {len(spans)} timing groups hold MMS{pub.probe}: "
+                      "add 'time' (UTC of the crossing) to compare one")
+    zero = np.timedelta64(0, "ns")
+    gap = [max(a - pub.time, pub.time - b, zero) / np.timedelta64(1, "s") for a, b in spans]
+    i = int(np.argmin(gap))
+    if gap[i] > MATCH_S:
+        return None, f"no timing group with MMS{pub.probe} within {MATCH_S:.0f} s of {iso_ms(pub.time)}"
+    return i, f"the timing group {gap[i]:.0f} s from the published time"

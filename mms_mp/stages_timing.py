@@ -15,12 +15,12 @@ from .delays import group_delays, prepared_series
 from .multispacecraft import timing_normal, positions_at
 from .crossings import retime_edges
 from .thickness import layer_thicknesses, with_edge_definition
-from .overlay import compare_normal
+from .overlay import compare_normal, match_group
 from .stages import AnalysisResult, StageSkipped, angles_deg, crossing_key
 
 # %% auto #0
 __all__ = ['mean_normal', 'weighted_normal', 'group_normal', 'xcorr_check', 'group_timing_inputs', 'stage_timing',
-           'crossing_thickness', 'stage_thickness', 'event_psi', 'median_normal', 'stage_compare']
+           'crossing_thickness', 'stage_thickness', 'event_psi', 'median_normal', 'timing_matches', 'stage_compare']
 
 # %% ../nbs/14f_stages_timing.ipynb #8332e294
 def mean_normal(lmn: dict, # probe -> coords.LMN
@@ -223,32 +223,57 @@ def median_normal(normals: list, # normals.CrossingNormal of one probe
 
 # %% ../nbs/14f_stages_timing.ipynb #77059e02
 def _probe_comparison(res: AnalysisResult, p: str, pub) -> dict:
-    "One probe: the event LMN N and the median per-crossing normal against the published normal."
+    "One probe: the event LMN N, the median per-crossing normal and the normal at the published time."
     psi, lmn = event_psi(res.event, p), res.lmn[p]
-    out = {"event_lmn": compare_normal(lmn.N, lmn.sigma_N_deg, pub, psi_rad=psi),
-           "crossing_median": None}
+    out = {"event_lmn": compare_normal(lmn.N, lmn.sigma_N_deg, pub, psi_rad=psi) | {"method": lmn.method},
+           "crossing_median": None, "crossing_at_time": _at_time(res.normals.get(p, []), pub, psi)}
     med = median_normal(res.normals.get(p, []))
     if med: out["crossing_median"] = compare_normal(*med, pub, psi_rad=psi)
     return out
 
+def _at_time(normals: list, pub, psi) -> dict | None:
+    "The crossing normal whose window is nearest the published time (None without a time or a match)."
+    i, why = match_group([n.window for n in normals], pub)
+    if pub.time is None or i is None: return None
+    n = normals[i]
+    return compare_normal(n.n_hat, n.sigma_deg, pub, psi_rad=psi) | {"method": n.method, "match": why,
+                                                                      "window": [iso_ms(w) for w in n.window]}
+
 # %% ../nbs/14f_stages_timing.ipynb #57f502cd
-def _timing_comparison(res: AnalysisResult, g, t) -> dict | None:
-    "One timing group's n̂ and V against the published normal of its reference (or another) probe."
-    ps = [p for p in [g.ref, *g.crossings] if p in res.published]
-    if not ps: return None
-    cmp = compare_normal(t.n_hat, t.sigma_n_deg, res.published[ps[0]], V_ours=t.V_km_s,
-                         sigma_V_ours=t.sigma_V_km_s, psi_rad=event_psi(res.event, ps[0]))
-    return {"time": iso_ms(g.crossings[g.ref].time), "ref_probe": str(g.ref)} | cmp
+def timing_matches(res: AnalysisResult, # the analysis (its `published` entries and `timings`)
+                  ) -> tuple: # ({index into res.timings: (probe, how matched)}, {probe: why not compared})
+    "Which timing group each published entry describes (`overlay.match_group`); a group's reference probe first."
+    hits, missed = {}, {}
+    for p, pub in res.published.items():
+        if p not in res.probes: continue
+        idx = [k for k, (g, _) in enumerate(res.timings) if p in g.crossings]
+        i, why = match_group([_span(res.timings[k][0]) for k in idx], pub)
+        if i is None: missed[p] = why
+        elif idx[i] not in hits or p == res.timings[idx[i]][0].ref: hits[idx[i]] = (p, why)
+    return hits, missed
+
+def _span(g) -> tuple:
+    "(first, last) crossing time of a group, datetime64 UTC."
+    ts = list(g.times.values())
+    return min(ts), max(ts)
+
+# %% ../nbs/14f_stages_timing.ipynb #52003038
+def _timing_comparison(res: AnalysisResult, g, t, p: str, why: str) -> dict:
+    "One timing group's n̂ and V against the published entry of probe `p` that describes it."
+    cmp = compare_normal(t.n_hat, t.sigma_n_deg, res.published[p], V_ours=t.V_km_s,
+                         sigma_V_ours=t.sigma_V_km_s, psi_rad=event_psi(res.event, p))
+    return {"time": iso_ms(g.crossings[g.ref].time), "ref_probe": str(g.ref), "match": why} | cmp
 
 # %% ../nbs/14f_stages_timing.ipynb #7ec79fb7
 def stage_compare(res: AnalysisResult, # the analysis being built (updated in place)
                   cfg: dict, # configuration: top-level keys and per-stage sections
-                 ) -> dict: # {"per_probe": {probe: {...}}, "timing": [...]} (GSE, deg, km/s)
+                 ) -> dict: # {"per_probe": {probe: {...}}, "timing": [...], ...} (GSE, deg, km/s)
     "Our normals and speeds against the published ones of `res.published` (`compare_normal`)."
     per = {p: _probe_comparison(res, p, pub) for p, pub in res.published.items() if p in res.lmn}
-    tim = [c for g, t in res.timings if (c := _timing_comparison(res, g, t)) is not None]
+    hits, missed = timing_matches(res)
+    tim = [_timing_comparison(res, *res.timings[k], p, why) for k, (p, why) in sorted(hits.items())]
     why = lambda p: (f"probe dropped: {res.dropped[p]}" if p in res.dropped
                      else "not in this run" if p not in res.probes else "no LMN for this probe")
-    res.comparison = {"per_probe": per, "timing": tim,
+    res.comparison = {"per_probe": per, "timing": tim, "timing_not_compared": missed,
                       "not_compared": {p: why(p) for p in res.published if p not in per}}
     return res.comparison

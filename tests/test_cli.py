@@ -338,8 +338,38 @@ def test_overlay_comparison_in_json(demo_dir, tmp_path):
     assert doc["status"]["compare"]["status"] == "ok" and set(cmp["per_probe"]) == {"1", "2"}
     for c in cmp["per_probe"].values():
         assert c["event_lmn"]["angle_deg"] < 1.0 and c["crossing_median"]["angle_deg"] < 1.0
-    assert len(cmp["timing"]) == len(doc["timing_groups"]) >= 1
-    assert all(abs(t["dV_km_s"] - (g["V_km_s"] - 20.0)) < 1e-9 for t, g in zip(cmp["timing"], doc["timing_groups"]))
+    assert len(cmp["timing"]) == len(doc["timing_groups"]) == 1   # the run's only group: compared without a time
+    assert cmp["timing"][0]["match"].startswith("the only timing group")
+    assert abs(cmp["timing"][0]["dV_km_s"] - (doc["timing_groups"][0]["V_km_s"] - 20.0)) < 1e-9
+
+
+def test_overlay_time_picks_one_timing_group(demo_dir, tmp_path, capsys):
+    "A published entry with a time is compared with the timing group at that time only; its speed, along our n̂."
+    tr = ["--start", "2019-01-27T12:16", "--end", "2019-01-27T12:30"]   # three crossing groups
+    truth = json.loads((demo_dir / "truth.json").read_text())
+    first = lambda: json.loads((tmp_path / "o" / "mp_analysis.json").read_text())["timing_groups"]
+    run = lambda f: main(["analyze", *tr, "--probes", "1", "2", "--source", "local", "--data-dir",
+                          str(demo_dir), "--outdir", str(tmp_path / "o"), "--overlay-json", str(f)])
+    f = tmp_path / "pub.json"
+    f.write_text(json.dumps({"per_probe": {"1": {"n_hat": truth["N"]["value"]}}}))
+    assert run(f) == 0
+    cmp = json.loads((tmp_path / "o" / "mp_analysis.json").read_text())["comparison"]
+    assert not cmp["timing"] and "gives no time and 3 timing groups" in cmp["timing_not_compared"]["1"]
+    g = [g for g in first() if "1" in g["probes"]][1]
+    t_ref = g["time"]
+    inward = [-x for x in truth["N"]["value"]]   # the same normal and motion, given the other way round
+    f.write_text(json.dumps({"time": t_ref, "per_probe": {"1": {"n_hat": inward, "V_ph_km_s": -g["V_km_s"],
+                                                                 "sigma_V_km_s": 1.0}}}))
+    capsys.readouterr()
+    assert run(f) == 0
+    cmp = validate_result_json(json.loads((tmp_path / "o" / "mp_analysis.json").read_text()))["comparison"]
+    assert [c["time"] for c in cmp["timing"]] == [t_ref]
+    c = cmp["timing"][0]
+    assert c["opposite_sign"] and abs(c["dV_km_s"]) < 1e-9
+    assert c["published_sigma_given"] == {"n_hat": False, "V": True}
+    assert cmp["per_probe"]["1"]["crossing_at_time"]["angle_deg"] < 5.0
+    out = capsys.readouterr().out
+    assert "our σ only: published σ not given" in out and "published n̂ inward" in out and "dV +0.0 ±" in out
 
 
 def test_documented_config_example_is_accepted(tmp_path):
