@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from .core import FrameError, InputError, NoDataError, check_frame, gse_to_gsm
+from .layout import probe_label
 
 # %% auto #0
 __all__ = ['unix_to_datetime64', 'IdlSeries', 'IdlLmn', 'load_sav', 'TriadCheck', 'check_triad', 'LmnComparison', 'compare_lmn']
@@ -45,7 +46,7 @@ class IdlLmn:
 
     def R(self, probe) -> np.ndarray:
         "Rotation matrix (rows L, M, N) of `probe` (1–4 or '1'–'4'), components in `self.frame`."
-        p = str(probe).replace("mms", "")
+        p = probe_label(probe)
         if p not in self.triads:
             raise InputError(f"no LMN triad for probe {probe!r} in {self.path}; "
                              f"it has probes {sorted(self.triads)}")
@@ -96,6 +97,9 @@ def load_sav(path, # IDL SPEDAS .sav file
             ) -> IdlLmn: # triads per probe (rows L, M, N in `frame`), tplot series, time ranges
     "Read LMN triads `LHAT/MHAT/NHAT{p}`, tplot structures (`X`,`Y`) and `TRANGE_*` from a `.sav` file."
     path, frame = Path(path), check_frame(frame, frame, "IDL triad")
+    if frame not in ("GSE", "GSM"):
+        raise FrameError(f"frame={frame!r}: the triads are L, M, N with components in the file's frame, GSE or "
+                         "GSM (mp_lmn_systems files: GSM); in LMN every triad would be the identity")
     d = _read_sav(path)
     triads = _sav_triads(d)
     series = {k: _sav_series(k, v, frame) for k, v in d.items() if _is_tplot(v)}
