@@ -393,7 +393,8 @@ def _burst_rejected(ev: Event, p: str, brst: tuple, survey: str | None):
     why = bmiss["reason"] if bmiss else "burst samples do not cover the window"
     ev.rates.append(_rate_entry(p, pb, False, names, why))
     instead = f" ({survey} used instead)" if survey else ""
-    if bmiss and not bmiss["reason"].startswith("no "):
+    quiet = bmiss is None or (bmiss["reason"].startswith("no ") and (survey or "no data in " not in bmiss["reason"]))
+    if not quiet:   # unreadable burst files; or burst files without samples here and no survey data either
         ev.missing.append(dict(bmiss, reason=bmiss["reason"] + instead))
     if b is not None and berr:
         where = [str(Path(b.blocks[0].info.path).parent)]

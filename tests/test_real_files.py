@@ -516,3 +516,13 @@ def test_one_unreadable_file_of_two_is_in_the_load_stage_reason(tmp_path, capsys
     assert "1 partly loaded" in text                           # not counted as "not loaded"
     cover = [x for x in text.splitlines() if x.strip().startswith("mms1 fgm brst: 2015")]
     assert cover and "largest gap" not in cover[0], cover      # the data end early: no 8-ms "gap" reported
+
+
+def test_window_after_the_burst_files_says_so_and_suggests_no_other_rate():
+    """REAL: a window after the last burst segment, rate 'auto', no survey files: the message says the burst file
+    holds no data there. Before, it dropped that line and suggested 'files at another rate (fgm brst)'."""
+    with pytest.raises(NoDataError) as e:
+        load_event(("2015-09-02T17:10", "2015-09-02T17:12"), ["1"], rate="auto", source="local", data_dir=ROOT,
+                   instruments=("fgm",))
+    msg = str(e.value)
+    assert "mms1 fgm brst: no data in 2015-09-02T17:10:00.000Z" in msg and "another rate" not in msg, msg
