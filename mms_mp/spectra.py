@@ -94,11 +94,12 @@ def _spec_inputs(src, probe, which):
             raise InputError(f"{name} DataArray needs a coordinate energy_eV (time, energy), eV")
         return (src["time"].values, src["energy_eV"].values, np.asarray(src.values, float),
                 src.attrs.get("units", ""), bool(src.attrs.get("simulated", False)))
-    try: t, e, s = src
+    try: t, e, s, *units = src
     except (TypeError, ValueError):
-        raise InputError(f"pass an Event, the {name} DataArray, or a (t, energy_eV, spec) tuple; "
+        raise InputError(f"pass an Event, the {name} DataArray, or a (t, energy_eV, spec[, units]) tuple; "
                          f"got {type(src).__name__}") from None
-    return t, e, s, "keV/(cm$^2$ s sr keV)", False
+    if len(units) > 1: raise InputError(f"a spectrogram tuple is (t, energy_eV, spec[, units]); got {len(src)} items")
+    return t, e, s, str(units[0]) if units else "", False
 
 # %% ../nbs/13_spectra.ipynb #8bf81e2d
 def _clip(t, e, s, trange):
@@ -158,7 +159,7 @@ def _spectrogram_axes(ax, qm, m, units, which, p):
     ax.xaxis_date()
     ax.set_ylabel(f"{'Ion' if which == 'i' else 'Electron'} E (eV)")
     cb = ax.figure.colorbar(qm, ax=ax, pad=0.01)
-    cb.set_label((units or "counts").replace("cm^2", "cm$^2$"), fontsize=8)
+    cb.set_label((units or "units not given").replace("cm^2", "cm$^2$"), fontsize=8)
     ax.set_xlim(m.X[0, 0], m.X[-1, 0])
     time_axis(ax)
     what = "DIS ion" if which == "i" else "DES electron"
@@ -207,7 +208,7 @@ def _check_draw(max_records, vmin, vmax, cmap):
         raise InputError(f"unknown colour map {cmap!r}; use a matplotlib name such as 'viridis'")
 
 # %% ../nbs/13_spectra.ipynb #09936e33
-def fpi_spectrogram(event_or_arrays, # Event, Ei_spec/Ee_spec DataArray or (t, energy_eV, spec)
+def fpi_spectrogram(event_or_arrays, # Event, Ei_spec/Ee_spec DataArray or (t, energy_eV, spec[, units])
                     probe=1, # probe 1–4
                     ax=None, # Axes to draw into (default: a new figure)
                     crossings=None, # crossings, white: edges dashed, centre solid
