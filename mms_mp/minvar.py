@@ -5,7 +5,7 @@
 # %% ../nbs/04_minvar.ipynb #88497de1
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -14,8 +14,9 @@ from .core import (InputError, GeometryError, as_datetime64, check_count, check_
 
 # %% auto #0
 __all__ = ['MIN_SAMPLES', 'DIRECT_LAGS', 'MAX_WINDOWS', 'finite_rows', 'mean_rows', 'MVAResult', 'no_min_variance', 'mva',
-           'MVABootstrap', 'mva_bootstrap', 'fft_len', 'autocorr_time', 'correlated_sigma', 'x1_cone_deg', 'window_mva',
-           'window_mva_moments', 'windows_mva_moments', 'nested_windows', 'sliding_windows', 'MVAScan', 'mva_scan']
+           'fft_len', 'autocorr_time', 'correlated_sigma', 'x1_cone_deg', 'window_mva', 'window_mva_moments',
+           'windows_mva_moments', 'MVABootstrap', 'mva_bootstrap', 'nested_windows', 'sliding_windows', 'MVAScan',
+           'mva_scan']
 
 # %% ../nbs/04_minvar.ipynb #f1a7e0b3
 def finite_rows(X: np.ndarray, # (N,3) vectors, any units
@@ -70,7 +71,7 @@ class MVAResult:
     dphi13_deg: float # of x1 toward x3 (= x3 toward x1), deg
     dphi23_deg: float # of x2 toward x3, deg
     Bn: float # ⟨B⟩·x3, nT
-    sigma_Bn: float # 1σ of Bn, nT
+    sigma_Bn: float # 1σ of Bn, nT: with M independent samples (`mva`), or M_eff (`window_mva`)
     constraint: str | None = None # None or "<Bn>=0"
     @property
     def normal(self) -> np.ndarray: return self.vectors[2]
@@ -232,74 +233,6 @@ def _harris_sheet(n_hat, # (3,) normal direction, any frame (the output is in th
     blmn += np.random.default_rng(seed).normal(0, noise, (n, 3))
     return blmn @ R, R
 
-# %% ../nbs/04_minvar.ipynb #9f3760c1
-@dataclass
-class MVABootstrap:
-    "Bootstrap of MVA: spread of the resampled normals about the full-data normal; vectors in `frame`."
-    base: MVAResult # MVA of the full data
-    normals: np.ndarray # (n_boot,3) resampled normals, sign-aligned with base.normal, `frame`
-    angle_deg: np.ndarray # (n_boot,) angle of each to base.normal, deg
-    ratio23: np.ndarray # (n_boot,) λ2/λ3 of each resample (λ1/λ3 under the constraint)
-    seed: int # generator seed (same seed, same answer)
-    frame: str
-    @property
-    def sigma_n_deg(self) -> float:
-        "rms angle of the resampled normals to the full-data normal, deg."
-        return float(np.sqrt(np.mean(self.angle_deg ** 2)))
-
-# %% ../nbs/04_minvar.ipynb #eab5609a
-def _boot_cov(X, # (M,3) finite field rows, nT
-              rng, # numpy Generator
-              nb: int, # resamples
-             ) -> tuple: # ((nb,3) means, (nb,3,3) variance matrices)
-    "Means and variance matrices of `nb` bootstrap resamples of the rows of X (one einsum)."
-    m = len(X)
-    idx = rng.integers(0, m, (nb, m)) + m * np.arange(nb)[:, None]
-    w = np.bincount(idx.ravel(), minlength=nb * m).reshape(nb, m) / m
-    mu = w @ X
-    return mu, np.einsum("bm,mi,mj->bij", w, X, X) - mu[:, :, None] * mu[:, None, :]
-
-# %% ../nbs/04_minvar.ipynb #50b9e4ff
-def _boot_constrained(C, mu) -> tuple:
-    "((nb,3) normals, (nb,) λ1/λ3) of the ⟨B_N⟩ = 0 variant for each resample."
-    nb = len(C)
-    e = mu / np.linalg.norm(mu, axis=1)[:, None]
-    P = np.eye(3) - e[:, :, None] * e[:, None, :]
-    lam, v = np.linalg.eigh(P @ C @ P)
-    par = np.abs(np.einsum("bij,bi->bj", v, e))
-    par = par == par.max(1, keepdims=True) # the eigenvector along ⟨B⟩
-    k = np.argmin(np.where(par, np.inf, lam), axis=1)
-    kmax = np.argmax(np.where(par, -np.inf, lam), axis=1)
-    i = np.arange(nb)
-    with np.errstate(divide="ignore", invalid="ignore"): return v[i, :, k], lam[i, kmax] / lam[i, k]
-
-def _boot_block(X, rng, nb, constraint):
-    "Normals and ratios of `nb` bootstrap resamples of the rows of X."
-    mu, C = _boot_cov(X, rng, nb)
-    if constraint is not None: return _boot_constrained(C, mu)
-    lam, v = np.linalg.eigh(C)
-    with np.errstate(divide="ignore", invalid="ignore"): return v[:, :, 0], lam[:, 1] / lam[:, 0]
-
-# %% ../nbs/04_minvar.ipynb #fd5432ac
-def mva_bootstrap(B: np.ndarray, # (N,3) magnetic field, nT, `frame` (NaN rows dropped)
-                  *, n_boot: int = 500, # number of resamples
-                  seed: int = 0, # numpy Generator seed
-                  constraint: str | None = None, # None or "<Bn>=0", as in `mva`
-                  frame: str = "GSE", # frame of B
-                 ) -> MVABootstrap: # resampled normals and their rms angle to the full-data normal (deg)
-    "Bootstrap the MVA normal (S&S 1998 §8.3.2): resample rows, repeat MVA, report the spread."
-    base, X = _mva_and_rows(B, constraint, frame, MIN_SAMPLES, False)   # mva, and the rows it used
-    if n_boot < 10:
-        raise InputError(f"n_boot must be at least 10 for a meaningful spread, got {n_boot}")
-    rng = np.random.default_rng(seed)
-    blk = max(1, 4_000_000 // len(X)) # resamples per block: ~32 MB of weights at most
-    blocks = (_boot_block(X, rng, min(blk, n_boot - b), constraint) for b in range(0, n_boot, blk))
-    n, r = zip(*blocks)
-    n, r = np.concatenate(n), np.concatenate(r)
-    n = n * np.where(n @ base.normal < 0, -1.0, 1.0)[:, None]
-    ang = np.degrees(np.arccos(np.clip(n @ base.normal, -1, 1)))
-    return MVABootstrap(base, n, ang, r, seed, base.frame)
-
 # %% ../nbs/04_minvar.ipynb #b1f7c0a2
 def fft_len(m: int, # smallest length wanted
            ) -> int: # smallest 2^a 3^b 5^c ≥ m
@@ -372,6 +305,13 @@ def _sigma_of_rows(X: np.ndarray, # (m,3) the finite rows MVA was run on, nT
     n_eff = max(len(X) / autocorr_time(X @ r.normal), 2.0)
     return n_eff, r.sigma_n_deg * np.sqrt((len(X) - 1) / max(n_eff - 1, 1.0))
 
+def _with_eff(r: MVAResult, # MVA of the rows X (not degenerate)
+              X: np.ndarray, # (m,3) the finite rows it used, nT
+             ) -> tuple: # (r with σ_Bn for M_eff samples, M_eff, cone σ with M_eff samples, deg)
+    "What the window functions return: ⟨B_N⟩'s σ widened like the cone's (both ∝ 1/√(M − 1))."
+    n_eff, s = _sigma_of_rows(X, r)
+    return replace(r, sigma_Bn=r.sigma_Bn * np.sqrt((len(X) - 1) / max(n_eff - 1, 1.0))), n_eff, s
+
 # %% ../nbs/04_minvar.ipynb #40b48810
 def x1_cone_deg(lam, # (3,) eigenvalues λ1 ≥ λ2 ≥ λ3, nT²
                 m_eff: float, # independent samples (≥ 2)
@@ -386,7 +326,7 @@ def window_mva(B: np.ndarray, # (n,3) field inside one window, nT, `frame` (rows
               ) -> tuple: # (MVAResult, n_eff, σ cone with n_eff samples, deg); NaN σ when degenerate
     "MVA of one window with its σ inflated for the autocorrelation of B along the normal."
     r, X = _mva_and_rows(B, constraint, frame, MIN_SAMPLES, True)   # `mva`, and the finite rows it used
-    return (r, np.nan, np.nan) if r.degenerate else (r, *_sigma_of_rows(X, r))
+    return (r, np.nan, np.nan) if r.degenerate else _with_eff(r, X)
 
 # %% ../nbs/04_minvar.ipynb #9d32a8f7
 def window_mva_moments(X: np.ndarray, # (m,3) finite rows of one window, nT, `frame` (not checked)
@@ -399,7 +339,7 @@ def window_mva_moments(X: np.ndarray, # (m,3) finite rows of one window, nT, `fr
     if constraint not in (None, "<Bn>=0"):
         raise InputError(f"constraint must be None or '<Bn>=0', got {constraint!r}")
     r = _mva_of(Mv, Bm, X, 0, constraint, check_frame(frame, frame, "B"), True)
-    return (r, np.nan, np.nan) if r.degenerate else (r, *_sigma_of_rows(X, r))
+    return (r, np.nan, np.nan) if r.degenerate else _with_eff(r, X)
 
 # %% ../nbs/04_minvar.ipynb #cc999c98
 def windows_mva_moments(Xs: list, # K (m_k,3) finite rows of each window, nT, `frame` (not checked)
@@ -421,7 +361,7 @@ def windows_mva_moments(Xs: list, # K (m_k,3) finite rows of each window, nT, `f
                                                    (np.radians(d[0, 2]) * Bx[:, 0]) ** 2], axis=0))
     rs = [MVAResult(lam[k], R[k], frame, int(m[k]), 0, Bm[k], float(d[0, 1][k]), float(d[0, 2][k]),
                     float(d[1, 2][k]), float(Bx[k, 2]), float(sbn[k])) for k in range(len(Xs))]
-    return [(r, np.nan, np.nan) if r.degenerate else (r, *_sigma_of_rows(X, r)) for r, X in zip(rs, Xs)]
+    return [(r, np.nan, np.nan) if r.degenerate else _with_eff(r, X) for r, X in zip(rs, Xs)]
 
 def _dphi_rows(lam: np.ndarray, # (K,3) eigenvalues λ1 ≥ λ2 ≥ λ3 of K windows, nT²
                m: np.ndarray, # (K,) samples of each
@@ -434,6 +374,94 @@ def _dphi_rows(lam: np.ndarray, # (K,3) eigenvalues λ1 ≥ λ2 ≥ λ3 of K win
     with np.errstate(divide="ignore", invalid="ignore"):
         dphi = lambda i, j: np.sqrt(l3 / (m - 1) * (L[:, i] + L[:, j] - l3) / (L[:, i] - L[:, j]) ** 2)
         return {(i, j): np.degrees(dphi(i, j)) for i, j in ((0, 1), (0, 2), (1, 2))}
+
+# %% ../nbs/04_minvar.ipynb #9f3760c1
+@dataclass
+class MVABootstrap:
+    "Bootstrap of MVA: spread of the resampled normals about the full-data normal; vectors in `frame`."
+    base: MVAResult # MVA of the full data
+    normals: np.ndarray # (n_boot,3) resampled normals, sign-aligned with base.normal, `frame`
+    angle_deg: np.ndarray # (n_boot,) angle of each to base.normal, deg
+    ratio23: np.ndarray # (n_boot,) λ2/λ3 of each resample (λ1/λ3 under the constraint)
+    seed: int # generator seed (same seed, same answer)
+    frame: str
+    block: int = 1 # consecutive rows per resampled block (1: rows drawn one by one)
+    @property
+    def sigma_n_deg(self) -> float:
+        "rms angle of the resampled normals to the full-data normal, deg."
+        return float(np.sqrt(np.mean(self.angle_deg ** 2)))
+
+# %% ../nbs/04_minvar.ipynb #eab5609a
+def _boot_cov(X, # (M,3) finite field rows, nT
+              rng, # numpy Generator
+              nb: int, # resamples
+              block: int = 1, # consecutive rows per drawn block
+             ) -> tuple: # ((nb,3) means, (nb,3,3) variance matrices)
+    "Means and variance matrices of `nb` (moving-block) bootstrap resamples of the rows of X (one einsum)."
+    m = len(X)
+    if block == 1:
+        idx = rng.integers(0, m, (nb, m)) + m * np.arange(nb)[:, None]
+        w = np.bincount(idx.ravel(), minlength=nb * m).reshape(nb, m) / m
+    else:   # each block adds 1 to the weights of its rows: +1 at its start, −1 past its end, summed
+        k = -(-m // block)
+        s = (rng.integers(0, m - block + 1, (nb, k)) + (m + 1) * np.arange(nb)[:, None]).ravel()
+        step = np.bincount(s, minlength=nb * (m + 1)) - np.bincount(s + block, minlength=nb * (m + 1))
+        w = np.cumsum(step.reshape(nb, m + 1), axis=1)[:, :m] / (k * block)
+    mu = w @ X
+    return mu, np.einsum("bm,mi,mj->bij", w, X, X) - mu[:, :, None] * mu[:, None, :]
+
+# %% ../nbs/04_minvar.ipynb #50b9e4ff
+def _boot_constrained(C, mu) -> tuple:
+    "((nb,3) normals, (nb,) λ1/λ3) of the ⟨B_N⟩ = 0 variant for each resample."
+    nb = len(C)
+    e = mu / np.linalg.norm(mu, axis=1)[:, None]
+    P = np.eye(3) - e[:, :, None] * e[:, None, :]
+    lam, v = np.linalg.eigh(P @ C @ P)
+    par = np.abs(np.einsum("bij,bi->bj", v, e))
+    par = par == par.max(1, keepdims=True) # the eigenvector along ⟨B⟩
+    k = np.argmin(np.where(par, np.inf, lam), axis=1)
+    kmax = np.argmax(np.where(par, -np.inf, lam), axis=1)
+    i = np.arange(nb)
+    with np.errstate(divide="ignore", invalid="ignore"): return v[i, :, k], lam[i, kmax] / lam[i, k]
+
+def _boot_block(X, rng, nb, constraint, block):
+    "Normals and ratios of `nb` bootstrap resamples of the rows of X, in blocks of `block` rows."
+    mu, C = _boot_cov(X, rng, nb, block)
+    if constraint is not None: return _boot_constrained(C, mu)
+    lam, v = np.linalg.eigh(C)
+    with np.errstate(divide="ignore", invalid="ignore"): return v[:, :, 0], lam[:, 1] / lam[:, 0]
+
+# %% ../nbs/04_minvar.ipynb #fd5432ac
+def mva_bootstrap(B: np.ndarray, # (N,3) magnetic field, nT, `frame` (NaN rows dropped), in time order
+                  *, n_boot: int = 500, # number of resamples
+                  seed: int = 0, # numpy Generator seed
+                  constraint: str | None = None, # None or "<Bn>=0", as in `mva`
+                  frame: str = "GSE", # frame of B
+                  block: int | None = None, # rows per block; None: ⌈3τ⌉ of B·n̂, ≤ N/4; 1: rows one by one
+                 ) -> MVABootstrap: # resampled normals and their rms angle to the full-data normal (deg)
+    "Bootstrap the MVA normal (S&S 1998 §8.3.2) with moving blocks of correlated rows: the spread of the normals."
+    base, X = _mva_and_rows(B, constraint, frame, MIN_SAMPLES, False)   # mva, and the rows it used
+    if n_boot < 10:
+        raise InputError(f"n_boot must be at least 10 for a meaningful spread, got {n_boot}")
+    block = _block_rows(X, base, block)
+    rng = np.random.default_rng(seed)
+    blk = max(1, 4_000_000 // len(X)) # resamples per block: ~32 MB of weights at most
+    chunks = (_boot_block(X, rng, min(blk, n_boot - b), constraint, block) for b in range(0, n_boot, blk))
+    n, r = zip(*chunks)
+    n, r = np.concatenate(n), np.concatenate(r)
+    n = n * np.where(n @ base.normal < 0, -1.0, 1.0)[:, None]
+    ang = np.degrees(np.arccos(np.clip(n @ base.normal, -1, 1)))
+    return MVABootstrap(base, n, ang, r, seed, base.frame, block)
+
+def _block_rows(X, base, block) -> int:
+    "Rows per bootstrap block: as given (1 … N), or ⌈3τ⌉ of B·n̂ capped at N/4."
+    if block is None:
+        tau = 1.0 if base.degenerate else autocorr_time(X @ base.normal)
+        return int(min(np.ceil(3 * tau), max(len(X) // 4, 1)))
+    if not (isinstance(block, (int, np.integer)) and 1 <= block <= len(X)):
+        raise InputError(f"block must be a whole number of rows in 1–{len(X)} (or None: from the "
+                         f"autocorrelation), got {block!r}")
+    return int(block)
 
 # %% ../nbs/04_minvar.ipynb #6be8f653
 def _is_seconds(t) -> bool: return isinstance(t, (int, float, np.floating, np.integer))
