@@ -41,7 +41,10 @@ _TIMING = {"n_hat": VEC3, "V_km_s": NUMN, "sigma_n_deg": NUMN, "sigma_V_km_s": N
            "n_spacecraft": int, "method": str, "degenerate": bool, "frame": ("enum", "GSE"),
            "formation": {"label": str, "elongation": NUMN, "planarity": NUMN}}
 _THICK = {"probe": str, "time": ISO, "thickness_km": NUMN, "sigma_km": NUMN}
-_DISP = {"max_abs_km": NUMN, "sigma_random_km": NUMN, "sigma_systematic_km": NUMN}
+_CLOSURE = {"n_crossings": int, "drift_km_s": NUMN, "sigma_drift_km_s": NUMN, "rms_km": NUMN, "miss_km": NUMN,
+            "sigma_km": NUMN, "flags": ("list", str)}
+_DISP = {"max_abs_km": NUMN, "sigma_random_km": NUMN, "sigma_systematic_km": NUMN,
+         "closure": ("nullable", _CLOSURE)}
 _SMOOTH = {"order": int, "width_s": ("list", NUMN), "lam": ("list", NUMN), "phi": ("list", NUMN),
            "flags": ("list", str)}
 _VN = {"frame": ("enum", "GSE"), "n_hat": VEC3, "cadence_s": NUMN, "rms_sigma_km_s": NUMN,
@@ -124,6 +127,9 @@ FLAGS = {
     "scale_mismatch": "windows anchored on the layer's own scale along L found no plateau; the detected-duration "
                       "anchor is used",
     "window_dependent": "the two window anchors give normals that disagree; their angle is in σ_window",
+    "closure_drift": "displacement: ∫V_N dt drifts away from the spacecraft at the probe's own crossings (where the "
+                     "boundary is at the spacecraft) beyond its σ; V_N along n̂ is biased (normal error × flow along "
+                     "the boundary, or a non-planar boundary): displacement.closure gives the drift",
     "gap_in_layer": "thickness: a data gap lies inside the layer",
     "edges_not_retimed": "thickness: B along the crossing's own L shows no layer edges to time (no level jump above "
                          "the noise, or an edge not found), so σ lacks the edge-definition part",
@@ -388,7 +394,15 @@ def disp_json(d, # motion.DispResult
     return {"max_abs_km": _f(np.nanmax(np.abs(s))) if np.isfinite(s).any() else np.nan,
             "sigma_random_km": last(d.sigma_random_km),
             "sigma_systematic_km": last(d.sigma_systematic_km),
-            "n_segments": len(d.segments)}   # gap-free segments; each restarts at 0 (its offset is unknown)
+            "n_segments": len(d.segments),   # gap-free segments; each restarts at 0 (its offset is unknown)
+            "closure": _closure_json(getattr(d, "closure", None))}
+
+def _closure_json(cl) -> dict | None:
+    "The misfit of ∫V_N dt at the probe's own crossings (`motion.Closure`), km and km/s; None: not checked."
+    if cl is None: return None
+    return {"n_crossings": int(cl.n), "drift_km_s": _f(cl.drift_km_s), "sigma_drift_km_s": _f(cl.sigma_drift_km_s),
+            "rms_km": _f(cl.rms_km), "miss_km": _f(cl.miss_km), "sigma_km": _f(cl.sigma_km),
+            "flags": list(cl.flags)}
 
 # %% ../nbs/14b_schema.ipynb #3262875d
 def _smoothing_json(sm) -> dict | None:
