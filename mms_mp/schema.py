@@ -41,10 +41,7 @@ _TIMING = {"n_hat": VEC3, "V_km_s": NUMN, "sigma_n_deg": NUMN, "sigma_V_km_s": N
            "n_spacecraft": int, "method": str, "degenerate": bool, "frame": ("enum", "GSE"),
            "formation": {"label": str, "elongation": NUMN, "planarity": NUMN}}
 _THICK = {"probe": str, "time": ISO, "thickness_km": NUMN, "sigma_km": NUMN}
-_CLOSURE = {"n_crossings": int, "drift_km_s": NUMN, "sigma_drift_km_s": NUMN, "rms_km": NUMN, "miss_km": NUMN,
-            "sigma_km": NUMN, "flags": ("list", str)}
-_DISP = {"max_abs_km": NUMN, "sigma_random_km": NUMN, "sigma_systematic_km": NUMN,
-         "closure": ("nullable", _CLOSURE)}
+_DISP = {"max_abs_km": NUMN, "sigma_random_km": NUMN, "sigma_systematic_km": NUMN}
 _SMOOTH = {"order": int, "width_s": ("list", NUMN), "lam": ("list", NUMN), "phi": ("list", NUMN),
            "flags": ("list", str)}
 _VN = {"frame": ("enum", "GSE"), "n_hat": VEC3, "cadence_s": NUMN, "rms_sigma_km_s": NUMN,
