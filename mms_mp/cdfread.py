@@ -23,8 +23,8 @@ from .core import (TT2000_UTC0, InputError, NoDataError, iso_ms, leap_table, par
 from .layout import STATE, FileInfo, Product, Var, check_probe, parse_filename, sdc_dir
 
 # %% auto #0
-__all__ = ['SOURCES', 'RATES', 'SURVEY', 'DATATYPES', 'FPI_INVALID_BITS', 'FPI_INVALID_MASK', 'OUT_OF_RANGE', 'FileBlock',
-           'open_once', 'TimeOrder', 'time_order', 'read_product_file', 'download_files']
+__all__ = ['SOURCES', 'RATES', 'SURVEY', 'DATATYPES', 'FPI_INVALID_BITS', 'FPI_INVALID_MASK', 'OUT_OF_RANGE', 'UNIT_SPELLINGS',
+           'FileBlock', 'open_once', 'TimeOrder', 'time_order', 'read_product_file', 'download_files']
 
 # %% ../nbs/03_cdfread.ipynb #6a194004
 SOURCES = ("auto", "local", "sdc", "spdf")
@@ -468,6 +468,25 @@ def _window(tt: np.ndarray, # (N,) TT2000 tags, int64 ns, in file order
     run = rep is None or idx[-1] - idx[0] + 1 == len(idx) and bool(np.all(np.diff(idx) == 1)) if len(idx) else False
     return idx, run, ts[i0:i1], rep
 
+# %% ../nbs/03_cdfread.ipynb #f1045ed2
+#: spellings of a catalogue unit that a file's UNITS may use (compared lower-case, without spaces)
+UNIT_SPELLINGS = {"mV/m": ("mv/m", "mvm^-1", "mv.m^-1", "mvm-1", "millivolt/m", "millivolts/m")}
+
+def _check_units(m, # the open file's metadata reader (_Meta)
+                 nm: str, # CDF variable name
+                 units: str, # the catalogue's unit of that variable
+                ):
+    "Refuse a variable whose UNITS attribute names another unit than the catalogue's (checked: mV/m)."
+    ok = UNIT_SPELLINGS.get(units)
+    u = m.att("UNITS", nm) if ok else None
+    if u is None: return
+    u = str(np.ravel(u)[0] if np.ndim(u) else u).strip()
+    if u and u.lower().replace(" ", "") not in ok:
+        raise _Rejected(f"{nm} has UNITS {u!r}, but mms_mp reads it as {units}: the values would be taken "
+                        f"{'1000× too small' if u.lower() == 'v/m' else 'in the wrong unit'}; convert the file "
+                        f"to {units} or pass the field yourself in {units}")
+
+
 # %% ../nbs/03_cdfread.ipynb #0e0713ec
 def _read_vars(m: _Meta, prod: Product, p: str, idx, contiguous: bool, raw: bool) -> tuple:
     "(records, fill and out-of-range flat indices, out-of-range flat indices) per CDF variable."
@@ -481,6 +500,7 @@ def _read_vars(m: _Meta, prod: Product, p: str, idx, contiguous: bool, raw: bool
         rv = vdr.record_vary
         vals = _records(m, nm, vdr, idx, contiguous) if rv else m.get(nm, vdr)
         if nm in byname and rv: _check_shape(byname[nm], nm, vals)
+        if nm in byname: _check_units(m, nm, byname[nm].units)
         if nm in byname and byname[nm].kind == "flags":
             arrays[nm] = np.asarray(vals) if raw else np.asarray(vals).astype(np.int64)
             continue

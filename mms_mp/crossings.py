@@ -12,7 +12,7 @@ import numpy as np
 from .core import InputError, NoDataError, from_seconds, iso_ms, seconds_since
 from .quality import exact_median
 from .boundary import (DetectorCfg, Feature, FusedP, ProbeFeatures, clean_series,
-                             fuse_probability, gap_mask, hysteresis_states, level_crossings, running_mean,
+                             fuse_probability, gap_mask, hysteresis_states, level_crossings,
                              running_rows, running_sums)
 
 # %% auto #0

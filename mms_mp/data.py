@@ -404,7 +404,7 @@ def _burst_rejected(ev: Event, p: str, brst: tuple, survey: str | None):
 # %% ../nbs/03_data.ipynb #d9c00ef3
 def _fallback(ev: Event, p: str, ins: str, brst: tuple, srvy: tuple, pool):
     "Survey for the whole window (burst missing, unreadable or with a dropout); else burst alone."
-    (pb, b, berr, bmiss), (ps, s, serr, smiss) = brst, srvy
+    (pb, b, berr, _), (ps, s, serr, smiss) = brst, srvy
     what = "missing" if b is None else "do not cover the window"
     if s is None and b is not None:
         ev.rates.append(_rate_entry(p, ps, False, [], smiss["reason"], partial=True))

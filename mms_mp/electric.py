@@ -6,17 +6,15 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 
 import numpy as np
 
-from .core import (CovBlocks, InputError, FrameError, check_frame, from_seconds,
-                         check_sigma_rad)
+from .core import CovBlocks, InputError, check_frame, from_seconds, check_sigma_rad
 from .resample import merge_vars, parse_cadence
 from .velocity import float_seconds, median_spacing
 # the velocity sources of mms_mp.velocity, importable from mms_mp.electric too
-from .velocity import (ExBResult, VelocitySource, PerpCheck, exb_velocity, exb_velocity_sync,
-                             exb_source, moment_sigma, fpi_source, heplus_source, vperp_agreement)
+from .velocity import VelocitySource, exb_velocity_sync, exb_source, fpi_source, heplus_source
 
 # %% auto #0
 __all__ = ['MIN_SCATTER', 'robust_scatter', 'NormalVelocity', 'unit_normal', 'normal_velocity', 'Smoothing',

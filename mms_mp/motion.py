@@ -12,7 +12,8 @@ import numpy as np
 from .core import CovBlocks, InputError, check_sigma, seconds_since, check_sigma_rad
 
 # %% auto #0
-__all__ = ['segments_of', 'cumtrapz_sigma', 'cumsimpson_sigma', 'DispResult', 'cumtrapz_sigma_cov', 'integrate_disp']
+__all__ = ['CLOSURE_K', 'segments_of', 'cumtrapz_sigma', 'cumsimpson_sigma', 'DispResult', 'cumtrapz_sigma_cov', 'integrate_disp',
+           'Closure', 'crossing_closure']
 
 # %% ../nbs/09_motion.ipynb #31fc87e6
 def _seconds(t, what="t"):
@@ -108,6 +109,7 @@ class DispResult:
     frame: str = "none" # frame of n̂ the V_N was projected on (for the record)
     sigma_v_km_s: np.ndarray | None = None # (N,) 1σ of V_N given (independent part), km/s
     cov_v: list | None = None # [(i0, C)] covariance blocks of V_N given, (km/s)² (None: independent samples)
+    closure: "Closure | None" = None # misfit at the probe's own crossings (`crossing_closure`); None: not checked
     @property
     def sigma_total_km(self): return np.hypot(self.sigma_random_km, self.sigma_systematic_km)
 
@@ -332,3 +334,58 @@ def integrate_disp(t, # (N,) times: datetime64 or float s, strictly increasing
                                               bias_sigma_km_s, sigma_n_rad)
         segs.append(dict(i0=int(i0), i1=int(i1), t0=tt[i0], t1=tt[i1], n=int(i1 - i0 + 1)))
     return DispResult(tt, X, sr, ss, seg, segs, scheme, frame, sv, cov_v)
+
+# %% ../nbs/09_motion.ipynb #8f73163c
+CLOSURE_K = 2.0 # flag a drift beyond k × its own σ and, over the segment, beyond k × the stated total σ
+
+@dataclass
+class Closure:
+    "How ∫V_N dt misses the spacecraft at the probe's own crossings, where the boundary is at the spacecraft."
+    n: int # crossings used (those in an integrated segment that holds at least two)
+    drift_km_s: float # fitted growth rate of the misfit, km/s: a bias of V_N along n̂ (NaN: too few crossings)
+    sigma_drift_km_s: float # its 1σ from the scatter of the misfit about the fit, km/s
+    rms_km: float # rms misfit about the fit, km
+    miss_km: float # drift × the duration of the longest checked segment, km
+    sigma_km: float # the stated total 1σ of the displacement at the end of that segment, km
+    flags: tuple = () # ("closure_drift",) when the drift is beyond CLOSURE_K × both σ
+
+
+# %% ../nbs/09_motion.ipynb #27805d93
+def _closure_rows(d: DispResult, # displacement (km) with its segments
+                  t_cross, # (K,) crossing times, same kind as d.t
+                  s_sc_km, # (K,) spacecraft position along n̂ at each crossing, km
+                 ) -> tuple: # (time s, misfit km, segment id) of crossings in segments holding ≥ 2 of them
+    "The misfit X(t_i) − n̂·r(t_i) at the crossings inside integrated segments."
+    ts, _ = _seconds(d.t)
+    t0 = np.asarray(d.t)[:1]
+    tc = _seconds(np.concatenate([t0, np.asarray(t_cross).astype(t0.dtype)]), "t_cross")[0][1:]
+    rows = []
+    for k, sg in enumerate(d.segments):
+        sl = slice(sg["i0"], sg["i1"] + 1)
+        q = np.flatnonzero((tc >= ts[sg["i0"]]) & (tc <= ts[sg["i1"]]) & np.isfinite(s_sc_km))
+        if len(q) < 2: continue
+        m = np.interp(tc[q], ts[sl], d.disp_km[sl]) - np.asarray(s_sc_km, float)[q]
+        rows += [(tc[i], x, k) for i, x in zip(q, m)]
+    return tuple(np.array(c) for c in zip(*rows)) if rows else (np.zeros(0),) * 3
+
+
+# %% ../nbs/09_motion.ipynb #65204bad
+def crossing_closure(d: DispResult, # displacement along n̂, km (`integrate_disp`)
+                     t_cross, # (K,) times of the probe's own crossings, same kind as d.t
+                     s_sc_km, # (K,) spacecraft position along the same n̂ at those times, km (n̂·r, same frame)
+                    ) -> Closure: # drift of the misfit, km/s, with its σ and flags
+    "Fit X(t_i) − n̂·r(t_i) = offset per segment + b·t_i at the crossings; b is the bias of V_N along n̂."
+    t, m, seg = _closure_rows(d, t_cross, s_sc_km)
+    ids = np.unique(seg).astype(int)
+    if len(t) < len(ids) + 2: return Closure(len(t), np.nan, np.nan, np.nan, np.nan, np.nan)
+    A = np.column_stack([t - t.mean()] + [(seg == k).astype(float) for k in ids])
+    coef = np.linalg.lstsq(A, m, rcond=None)[0]
+    r = m - A @ coef
+    s2 = float(r @ r) / (len(t) - A.shape[1])
+    sb = float(np.sqrt(s2 * np.linalg.inv(A.T @ A)[0, 0]))
+    sg = max((d.segments[k] for k in ids), key=lambda g: g["i1"] - g["i0"])
+    ts, _ = _seconds(d.t)
+    miss, sig = coef[0] * (ts[sg["i1"]] - ts[sg["i0"]]), float(d.sigma_total_km[sg["i1"]])
+    bad = bool(abs(coef[0]) > CLOSURE_K * sb and abs(miss) > CLOSURE_K * sig)
+    return Closure(len(t), float(coef[0]), sb, float(np.sqrt(s2)), float(miss), sig, ("closure_drift",) * bad)
+

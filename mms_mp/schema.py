@@ -124,6 +124,9 @@ FLAGS = {
     "scale_mismatch": "windows anchored on the layer's own scale along L found no plateau; the detected-duration "
                       "anchor is used",
     "window_dependent": "the two window anchors give normals that disagree; their angle is in σ_window",
+    "closure_drift": "displacement: ∫V_N dt drifts away from the spacecraft at the probe's own crossings (where the "
+                     "boundary is at the spacecraft) beyond its σ; V_N along n̂ is biased (normal error × flow along "
+                     "the boundary, or a non-planar boundary): displacement.closure gives the drift",
     "gap_in_layer": "thickness: a data gap lies inside the layer",
     "edges_not_retimed": "thickness: B along the crossing's own L shows no layer edges to time (no level jump above "
                          "the noise, or an edge not found), so σ lacks the edge-definition part",
@@ -388,7 +391,15 @@ def disp_json(d, # motion.DispResult
     return {"max_abs_km": _f(np.nanmax(np.abs(s))) if np.isfinite(s).any() else np.nan,
             "sigma_random_km": last(d.sigma_random_km),
             "sigma_systematic_km": last(d.sigma_systematic_km),
-            "n_segments": len(d.segments)}   # gap-free segments; each restarts at 0 (its offset is unknown)
+            "n_segments": len(d.segments),   # gap-free segments; each restarts at 0 (its offset is unknown)
+            "closure": _closure_json(getattr(d, "closure", None))}
+
+def _closure_json(cl) -> dict | None:
+    "The misfit of ∫V_N dt at the probe's own crossings (`motion.Closure`), km and km/s; None: not checked."
+    if cl is None: return None
+    return {"n_crossings": int(cl.n), "drift_km_s": _f(cl.drift_km_s), "sigma_drift_km_s": _f(cl.sigma_drift_km_s),
+            "rms_km": _f(cl.rms_km), "miss_km": _f(cl.miss_km), "sigma_km": _f(cl.sigma_km),
+            "flags": list(cl.flags)}
 
 # %% ../nbs/14b_schema.ipynb #3262875d
 def _smoothing_json(sm) -> dict | None:

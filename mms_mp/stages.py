@@ -23,15 +23,15 @@ from .boundary import DetectorCfg
 from .boundary_multi import detect_crossings_multi
 from .crossings import CrossingList
 from .electric import event_sources, normal_velocity, smooth_normal_velocity
-from .motion import integrate_disp
+from .motion import integrate_disp, crossing_closure
 from .schema import result_json
 
 # %% auto #0
-__all__ = ['STAGES', 'StageStatus', 'StageSkipped', 'run_stage', 'crossing_key', 'AnalysisResult', 'check_probes', 'drop_reason',
-           'load_context', 'stage_load', 'stage_quality', 'lmn_range', 'stage_lmn', 'edge_flags', 'in_window',
-           'stage_detect', 'probe_normals', 'angles_deg', 'normal_spread', 'probe_message', 'stage_normals',
-           'vn_sources', 'stage_vn', 'tangential_speed', 'stage_displacement', 'LocalVN', 'crossing_window',
-           'crossing_vn', 'stage_crossing_vn']
+__all__ = ['STAGES', 'CLOSURE_ADVICE', 'StageStatus', 'StageSkipped', 'run_stage', 'crossing_key', 'AnalysisResult',
+           'check_probes', 'drop_reason', 'load_context', 'stage_load', 'stage_quality', 'lmn_range', 'stage_lmn',
+           'edge_flags', 'in_window', 'stage_detect', 'probe_normals', 'angles_deg', 'normal_spread', 'probe_message',
+           'stage_normals', 'vn_sources', 'stage_vn', 'tangential_speed', 'stage_displacement', 'probe_closure',
+           'closure_message', 'LocalVN', 'crossing_window', 'crossing_vn', 'stage_crossing_vn']
 
 # %% ../nbs/14c_stages.ipynb #5148ace3
 STAGES = ("load", "quality", "lmn", "detect", "normals", "vn", "displacement", "crossing_vn",
@@ -432,10 +432,43 @@ def stage_displacement(res: AnalysisResult, # the analysis being built (updated 
         kw = {"sigma_n_rad": float(np.radians(sn)) if np.isfinite(sn) and vt is not None else 0.0,
               "vt_km_s": vt,
               **cfg.get("displacement", {})}
-        out[p] = integrate_disp(v.t, v.V_N, sigma_v=v.sigma_V_N, frame=v.frame, cov_v=v.cov_blocks,
-                                **kw)
+        d = integrate_disp(v.t, v.V_N, sigma_v=v.sigma_V_N, frame=v.frame, cov_v=v.cov_blocks, **kw)
+        out[p] = replace(d, closure=probe_closure(res, p, d, v.n_hat))
     res.displacement = out
+    bad = [closure_message(p, d.closure) for p, d in out.items() if d.closure and d.closure.flags]
+    if bad: res.status["displacement"].reason = "; ".join(bad) + ": " + CLOSURE_ADVICE
     return out
+
+# %% ../nbs/14c_stages.ipynb #28d770ac
+def probe_closure(res: AnalysisResult, # the analysis, after `detect`, its event with positions
+                  p: str, # probe
+                  d, # motion.DispResult of that probe, km along `n_hat`
+                  n_hat: np.ndarray, # (3,) unit normal of its V_N, GSE
+                 ): # motion.Closure, or None without two crossings or positions
+    "∫V_N dt against the spacecraft's position along n̂ at the probe's own crossings (`motion.crossing_closure`)."
+    tc = np.array([c.time for c in res.crossings or () if c.probe == p], "datetime64[ns]")
+    if len(tc) < 2 or not res.event.has(p, "R_gse"): return None
+    R = res.event[p]["R_gse"]
+    check_frame(R.attrs.get("frame", "GSE"), "GSE", f"positions of MMS{p}")
+    tr = R.time.values
+    x, xr_ = seconds_since(tc, tr[0]), seconds_since(tr, tr[0])
+    r = np.column_stack([np.interp(x, xr_, R.values[:, k], left=np.nan, right=np.nan) for k in range(3)])
+    return crossing_closure(d, tc, r @ np.asarray(n_hat, float))
+
+
+# %% ../nbs/14c_stages.ipynb #c658c008
+CLOSURE_ADVICE = ("V_N along this normal is biased (a normal error times the flow along the boundary, or a non-planar "
+                  "boundary), so the displacement is no boundary position over this span; use each crossing's own "
+                  "V_N (crossing_vn) and timing")
+
+def closure_message(p: str, # probe
+                    cl, # its motion.Closure, flagged
+                   ) -> str: # the drift, km/s, and what it amounts to, km
+    "Plain words for a displacement that does not close at the probe's crossings (CLOSURE_ADVICE says what to do)."
+    return (f"MMS{p}: ∫V_N dt drifts from the spacecraft at its own {cl.n} crossings by {cl.drift_km_s:+.1f} ± "
+            f"{cl.sigma_drift_km_s:.1f} km/s ({cl.miss_km:+.0f} km over its longest segment; stated 1σ "
+            f"{cl.sigma_km:.0f} km)")
+
 
 # %% ../nbs/14c_stages.ipynb #d7b5dd14
 @dataclass

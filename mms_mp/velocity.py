@@ -13,8 +13,9 @@ from .core import InputError, check_frame, M_P_KG, Q_E_C, seconds_since, frame_o
 from .resample import merge_vars, parse_cadence
 
 # %% auto #0
-__all__ = ['float_seconds', 'median_spacing', 'ExBResult', 'exb_velocity', 'exb_velocity_sync', 'VelocitySource', 'exb_source',
-           'moment_sigma', 'fpi_source', 'heplus_source', 'PerpCheck', 'vperp_agreement']
+__all__ = ['E_SCALE_MIN_SAMPLES', 'float_seconds', 'median_spacing', 'ExBResult', 'exb_velocity', 'exb_velocity_sync',
+           'VelocitySource', 'exb_source', 'moment_sigma', 'fpi_source', 'heplus_source', 'PerpCheck',
+           'vperp_agreement']
 
 # %% ../nbs/07a_velocity.ipynb #e5d62a89
 def _vec3(a, what, unit):
@@ -74,6 +75,23 @@ class ExBResult:
     @property
     def sigma_km_s(self) -> np.ndarray: return np.sqrt(np.einsum("nii->ni", self.cov_km2_s2))
 
+# %% ../nbs/07a_velocity.ipynb #300d03b2
+E_SCALE_MIN_SAMPLES = 10 # fewest finite E samples for the magnitude test of `_check_E_scale`
+
+def _check_E_scale(E: np.ndarray, # (N,3) electric field, claimed mV/m
+                   sE: np.ndarray, # (N,) its 1σ per component, mV/m
+                  ):
+    "Refuse an E whose median |E| is under a tenth of its own noise σ: a field in V/m, not mV/m."
+    mag = np.linalg.norm(E, axis=1)
+    ok = np.isfinite(mag) & np.isfinite(sE) & (sE > 0)
+    if ok.sum() < E_SCALE_MIN_SAMPLES: return
+    med, s = float(np.median(mag[ok])), float(np.median(sE[ok]))
+    if 0 < med < 0.1 * s:
+        raise InputError(f"E has a median |E| of {med:.3g} mV/m, under a tenth of its own noise σ_E = {s:g} mV/m: "
+                         "no measured electric field is that small in mV/m. Is E in V/m? Multiply it by 1000 "
+                         "(or give sigma_E_mVm of your data if it really is this quiet)")
+
+
 # %% ../nbs/07a_velocity.ipynb #1a1b409f
 def exb_velocity(E_mVm, # (N,3) electric field, mV/m, `frame`
                  B_nT, # (N,3) or (N,4) magnetic field, nT, `frame` (a 4th |B| column is ignored)
@@ -119,6 +137,9 @@ def exb_velocity_sync(
     check_frame(frame, frame, "E")
     check_frame(B_frame or frame, frame, "B")
     (tE, yE), (tB, yB) = E, B
+    yE = np.asarray(yE, float)
+    if yE.ndim == 2 and yE.shape[1] == 3:
+        _check_E_scale(yE, np.full(len(yE), float(kw.get("sigma_E_mVm", 0.5))))
     yB = np.asarray(yB, float)[:, :3] if np.ndim(yB) == 2 else yB
     if len(tE) < 2 or len(tB) < 2:
         raise InputError(f"E has {len(tE)} and B {len(tB)} samples; E×B needs at least 2 of each")
