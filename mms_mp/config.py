@@ -41,15 +41,16 @@ KEY_TYPES = {"start": _TIME, "end": _TIME, "probes": (list, tuple, str, int), "r
 
 # %% ../nbs/14a_config.ipynb #635a97aa
 def config_probes(v, # probes: 1, "1", "mms1", "1,2", "1 2", or a list of these
-                  where: str = "configuration", # name of the source, for messages
+                  where: str | None = "configuration", # name of the source, for messages (None: none)
                  ) -> list: # probe labels "1".."4" in the order given, each once
     "Probes as one list of labels; `InputError` (a usage error, exit 2) unless each is MMS 1–4."
     items = list(v) if isinstance(v, (list, tuple)) else [v]
     words = [w for x in items for w in str(x).replace(",", " ").split()]
+    head = f"{where + ': ' if where else ''}probes = {v!r}"
     if not words or any(isinstance(x, bool) or not isinstance(x, (int, str)) for x in items):
-        raise InputError(f"{where}: probes = {v!r}: give MMS probes 1–4, e.g. [1, 2], \"1,2\" or \"mms1\"")
+        raise InputError(f"{head}: give MMS probes 1–4, e.g. [1, 2], \"1,2\" or \"mms1\"")
     try: return list(dict.fromkeys(check_probe(w) for w in words))
-    except InputError as e: raise InputError(f"{where}: probes = {v!r}: {e}") from None
+    except InputError as e: raise InputError(f"{head}: {e}") from None
 
 
 # %% ../nbs/14a_config.ipynb #03096643
