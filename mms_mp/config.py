@@ -13,7 +13,7 @@ import os
 from pathlib import Path
 
 from .core import InputError, context_range, as_datetime64, parse_trange
-from .layout import check_probe
+from .layout import PROBES, probe_label
 from .resample import parse_cadence
 from .coords import hybrid_lmn
 from .normals import crossing_normal
@@ -49,8 +49,9 @@ def config_probes(v, # probes: 1, "1", "mms1", "1,2", "1 2", or a list of these
     head = f"{where + ': ' if where else ''}probes = {v!r}"
     if not words or any(isinstance(x, bool) or not isinstance(x, (int, str)) for x in items):
         raise InputError(f"{head}: give MMS probes 1–4, e.g. [1, 2], \"1,2\" or \"mms1\"")
-    try: return list(dict.fromkeys(check_probe(w) for w in words))
-    except InputError as e: raise InputError(f"{head}: {e}") from None
+    bad = [w for w in words if probe_label(w) not in PROBES]
+    if bad: raise InputError(f"{head}: probe {bad[0]!r} is not an MMS probe; use 1, 2, 3 or 4 (or mms1..mms4)")
+    return list(dict.fromkeys(probe_label(w) for w in words))
 
 
 # %% ../nbs/14a_config.ipynb #03096643

@@ -76,7 +76,7 @@ GOOD = "a,2019-01-27T12:16,2019-01-27T12:22,1 2,,local,,,\n"
 @pytest.mark.parametrize("row, column, words", [
     ("b,2019-01-27T12:26,2019-01-27T12:32,1,,local,fast,,", "rate", "'fast' is not one of auto, srvy, brst"),
     ("b,2019-01-27T12:26,2019-01-27T12:32,1,,locl,,,", "source", "'locl' is not one of auto, sdc, spdf, local"),
-    ("b,2019-01-27T12:26,2019-01-27T12:32,5,,local,,,", "probes", "unknown probe '5'"),
+    ("b,2019-01-27T12:26,2019-01-27T12:32,5,,local,,,", "probes", "probe '5' is not an MMS probe"),
     ("b,2019-01-27T12:26,2019-01-27T12:32,1,,local,,bogus,", "scenario", "'bogus' is not a simulator scenario"),
     ("b,2019-01-27T12:26,2019-01-27T12:32,1,,local,,default,abc", "seed", "'abc' is not a whole number"),
     ("b,2019-01-27T12:26,2019-01-27T12:32,1,,local,,,7", "seed", "without a scenario")])
