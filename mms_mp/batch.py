@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import time
 import traceback
 from pathlib import Path
@@ -13,31 +14,67 @@ from pathlib import Path
 import numpy as np
 
 from .core import InputError, EXIT_FAILED, exit_code, stages_exit, parse_trange
+from .config import RATES, SOURCES, config_probes
 from .pipeline import analyze
 from .outputs import write_csv_atomic
 from .report import run_report
 
 # %% auto #0
 __all__ = ['EVENT_COLUMNS', 'SUMMARY_COLUMNS', 'BATCH_HINT', 'LOCAL_SCHEDULERS', 'read_events', 'summary_row', 'prepare_data',
-           'run_event', 'run_batch']
+           'run_event', 'check_scheduler', 'run_batch']
 
 # %% ../nbs/17_batch.ipynb #41ed4815
 EVENT_COLUMNS = ("name", "start", "end", "probes", "data_dir", "source", "rate", "scenario", "seed")
 
-def _event_rows(df, p: Path) -> list:
-    "One dict per row with every column of EVENT_COLUMNS, named, its time range checked."
+def _check_cell(c: str, # column: probes, rate, source, scenario or seed
+                v, # its value (text in a CSV)
+                ev: dict, # the whole row (seed needs its scenario)
+               ):  # the value, normalised (probes: list of labels, seed: int)
+    "One column's value checked; `InputError` saying what the column allows."
+    allowed = {"rate": RATES, "source": SOURCES}.get(c)
+    if allowed and v not in allowed: raise InputError(f"{v!r} is not one of {', '.join(allowed)}")
+    if c == "probes": return config_probes(v, None)
+    if c == "scenario":
+        from mms_mp.simtruth import SCENARIOS
+        if v not in SCENARIOS:
+            raise InputError(f"{v!r} is not a simulator scenario; known: {', '.join(sorted(SCENARIOS))}")
+    if c == "seed":
+        if not str(v).strip().isdigit(): raise InputError(f"{v!r} is not a whole number ≥ 0")
+        if not ev.get("scenario"):
+            raise InputError(f"seed {v} without a scenario: a seed only sets the simulated data's random "
+                             "numbers; give the row a scenario, or leave seed empty")
+        return int(v)
+    return v
+
+
+# %% ../nbs/17_batch.ipynb #17aef127
+def _event_rows(records: list, # one dict per event (a CSV's rows, or given by the caller)
+                where, # the events file, for messages
+               ) -> list: # one dict per event with every column of EVENT_COLUMNS, checked
+    "Every row named and checked: its time range, then each column (`_check_cell`)."
     rows = []
-    for i, r in enumerate(df.to_dict("records")):
-        ev = {c: (r.get(c) or None) for c in EVENT_COLUMNS}
+    for i, r in enumerate(records):
+        unknown = sorted(set(r) - set(EVENT_COLUMNS))
+        if unknown:
+            raise InputError(f"{where} row {i + 1}: unknown column(s) {unknown}; allowed: {list(EVENT_COLUMNS)}")
+        ev = {c: (r.get(c) if r.get(c) not in ("", None) else None) for c in EVENT_COLUMNS}
         ev["name"] = ev["name"] or f"event{i:03d}"
+        here = f"{where} row {i + 1} ({ev['name']})"
         try: parse_trange((ev["start"], ev["end"]))
-        except InputError as e: raise InputError(f"{p} row {i + 1} ({ev['name']}): {e}") from None
+        except InputError as e: raise InputError(f"{here}: {e}") from None
+        for c in ("probes", "rate", "source", "scenario", "seed"):
+            try: ev[c] = None if ev[c] is None else _check_cell(c, ev[c], ev)
+            except InputError as e: raise InputError(f"{here}, column {c}: {e}") from None
         rows.append(ev)
+    names = [r["name"] for r in rows]
+    if len(set(names)) != len(names):
+        raise InputError(f"{where}: event names must be unique (they name output folders): {names}")
     return rows
+
 
 # %% ../nbs/17_batch.ipynb #2206f40f
 def read_events(path, # CSV file, one event per row
-               ) -> list: # list of dicts with every column of EVENT_COLUMNS (None where absent)
+               ) -> list: # dicts with every column of EVENT_COLUMNS (None where absent), checked
     "Read and check an events CSV (required columns start,end; unknown columns refused)."
     import pandas as pd
     p = Path(path)
@@ -51,17 +88,15 @@ def read_events(path, # CSV file, one event per row
     if not {"start", "end"} <= set(df.columns):
         raise InputError(f"{p}: needs columns start and end, has {list(df.columns)}")
     if df.empty: raise InputError(f"{p} has no events")
-    rows = _event_rows(df, p)
-    names = [r["name"] for r in rows]
-    if len(set(names)) != len(names):
-        raise InputError(f"{p}: event names must be unique (they name output folders): {names}")
-    return rows
+    return _event_rows(df.to_dict("records"), p)
 
 # %% ../nbs/17_batch.ipynb #5202966f
 SUMMARY_COLUMNS = ("event", "start", "end", "status", "exit_code", "error", "simulated",
                    "n_crossings", "n_probes_crossing", "n_local_normals", "timing_method",
+                   "timing_time", "timing_direction", "timing_groups",
                    "n_x_gse", "n_y_gse", "n_z_gse", "V_km_s", "sigma_V_km_s", "sigma_n_deg",
-                   "thickness_median_km", "thickness_n", "stages_failed", "stages_skipped",
+                   "thickness_median_km", "thickness_sigma_km", "thickness_min_km", "thickness_max_km",
+                   "thickness_n", "stages_failed", "stages_skipped",
                    "seconds", "outdir")
 
 # %% ../nbs/17_batch.ipynb #0c4db7f8
@@ -69,25 +104,37 @@ def _stages(doc: dict, status: str) -> str:
     "Names of the stages with this status, space separated."
     return " ".join(k for k, v in doc.get("status", {}).items() if v.get("status") == status)
 
+# %% ../nbs/17_batch.ipynb #5ab37b13
+def _thickness_fields(doc: dict) -> dict:
+    "Median, typical σ (median of the per-crossing σ), min and max of the ∫V_N dt thicknesses, km."
+    th = [x for x in doc.get("thickness", []) if x.get("thickness_km") is not None
+          and x.get("method") in (None, "integrated V_N")]
+    v = np.array([x["thickness_km"] for x in th], float)
+    s = np.array([np.nan if x.get("sigma_km") is None else x["sigma_km"] for x in th], float)
+    stat = lambda f, a: float(f(a)) if np.isfinite(a).any() else np.nan
+    return {"thickness_median_km": stat(np.nanmedian, v), "thickness_sigma_km": stat(np.nanmedian, s),
+            "thickness_min_km": stat(np.nanmin, v), "thickness_max_km": stat(np.nanmax, v), "thickness_n": len(th)}
+
+
 # %% ../nbs/17_batch.ipynb #8583038d
 def summary_row(doc: dict, # a parsed mp_analysis.json
-               ) -> dict: # summary fields: n̂ (GSE), V (km/s), median thickness (km), crossings
-    "The summary fields of one analysed event (thickness: median of the ∫V_N dt estimates)."
+               ) -> dict: # summary fields: n̂ (GSE), V (km/s) of the timing group with most probes, thickness (km)
+    "The summary fields of one analysed event: `partial` only when a stage failed (skipped is not failed)."
     t = doc.get("timing") or {}
     n = t.get("n_hat") or [np.nan] * 3
-    th = [x["thickness_km"] for x in doc.get("thickness", []) if x.get("thickness_km") is not None
-          and x.get("method") in (None, "integrated V_N")]
-    bad = [k for k, v in doc.get("status", {}).items() if v.get("status") != "ok"]
     crs = doc["crossings"]
     local = [c for c in crs if (c.get("normal") or {}).get("method", "").startswith("mva")]
-    return {"status": "ok" if not bad else "partial", "simulated": doc["provenance"]["simulated"],
+    failed = _stages(doc, "failed")
+    return {"status": "partial" if failed else "ok", "simulated": doc["provenance"]["simulated"],
             "n_crossings": len(crs), "n_probes_crossing": len({c["probe"] for c in crs}),
             "n_local_normals": len(local), "timing_method": t.get("method"),
+            "timing_time": t.get("time"), "timing_direction": t.get("direction"),
+            "timing_groups": len(doc.get("timing_groups") or []),
             "n_x_gse": n[0], "n_y_gse": n[1], "n_z_gse": n[2],
             "V_km_s": t.get("V_km_s"), "sigma_V_km_s": t.get("sigma_V_km_s"),
-            "sigma_n_deg": t.get("sigma_n_deg"),
-            "thickness_median_km": float(np.median(th)) if th else np.nan, "thickness_n": len(th),
-            "stages_failed": _stages(doc, "failed"), "stages_skipped": _stages(doc, "skipped")}
+            "sigma_n_deg": t.get("sigma_n_deg")} | _thickness_fields(doc) | {
+            "stages_failed": failed, "stages_skipped": _stages(doc, "skipped")}
+
 
 # %% ../nbs/17_batch.ipynb #c1596cc0
 def prepare_data(ev: dict, # one event row (read_events)
@@ -98,7 +145,7 @@ def prepare_data(ev: dict, # one event row (read_events)
     if not ev.get("data_dir"): return Path(synthetic.demo_event_dir(ev["scenario"]))
     d = Path(ev["data_dir"])
     if not (d / "truth.json").exists():
-        probes = tuple((ev.get("probes") or "1 2 3 4").replace(",", " ").split())
+        probes = tuple(config_probes(ev.get("probes") or "1 2 3 4", None))
         synthetic.simulate_event(d, trange=(ev["start"], ev["end"]), probes=probes,
                                  scenario=ev["scenario"], seed=int(ev.get("seed") or 0))
     return d
@@ -106,7 +153,7 @@ def prepare_data(ev: dict, # one event row (read_events)
 # %% ../nbs/17_batch.ipynb #7d459671
 def _event_job(ev: dict, odir: Path, mode: str, plot: bool):
     "Analyse (or report on) one event into `odir`."
-    probes = (ev.get("probes") or "1 2 3 4").replace(",", " ").split()
+    probes = config_probes(ev.get("probes") or "1 2 3 4", None)
     source = ev.get("source") or ("local" if ev.get("scenario") else "auto")
     kw = dict(source=source, data_dir=prepare_data(ev), rate=ev.get("rate") or "auto")
     if mode == "report": run_report((ev["start"], ev["end"]), odir, probes, **kw)
@@ -140,6 +187,15 @@ BATCH_HINT = 'pip install "mms_mp[batch]"'
 #: dask's own schedulers: no dask.distributed, no TCP
 LOCAL_SCHEDULERS = ("threads", "processes", "synchronous")
 
+def check_scheduler(scheduler, # None, one of LOCAL_SCHEDULERS, or a dask scheduler's address
+                   ):
+    "Refuse a scheduler that is neither a local one nor an address `[protocol://]host:port`."
+    if scheduler is None or scheduler in LOCAL_SCHEDULERS: return
+    if isinstance(scheduler, str) and re.fullmatch(r"(\w+://)?(\[[0-9A-Fa-f:.]+\]|[\w.-]+):\d{1,5}", scheduler): return
+    raise InputError(f"scheduler {scheduler!r} is not a dask scheduler: give the address of a running one, "
+                     f"tcp://host:port (e.g. tcp://10.0.0.5:8786), or one of {', '.join(LOCAL_SCHEDULERS)}; "
+                     "leave it out to start a LocalCluster")
+
 def _failed_row(ev, # event dict
                 err: str, # error text
                ) -> dict: # summary row with status failed, exit code 4
@@ -163,9 +219,11 @@ def _run_local(evs, out, mode, workers, scheduler, # as run_batch
 def _run_distributed(evs, out, mode, workers, scheduler, processes, progress, # as run_batch
                     ) -> list: # summary rows in event order
     "One task per event on a dask.distributed cluster (a new LocalCluster, or `scheduler`)."
+    log, level = logging.getLogger("distributed"), logging.getLogger("distributed").level
     try: from dask.distributed import Client, LocalCluster, as_completed
     except ImportError:
         raise InputError(f"a dask.distributed cluster needs the extra: {BATCH_HINT}") from None
+    if level: log.setLevel(level)   # its import sets INFO: keep a level set before (mms-mp: WARNING)
     from tqdm.auto import tqdm
     cluster = None if scheduler else LocalCluster(n_workers=workers, threads_per_worker=1,
                                                   processes=processes, dashboard_address=None,
@@ -195,7 +253,8 @@ def run_batch(events, # events CSV path, or a list of event dicts (read_events)
              ):  # pandas DataFrame, one row per event (also written as summary.csv)
     "Run every event in parallel with Dask and collate summary.csv; failures are rows, not crashes."
     import pandas as pd
-    evs = read_events(events) if isinstance(events, (str, Path)) else list(events)
+    evs = read_events(events) if isinstance(events, (str, Path)) else _event_rows(list(events), "events")
+    check_scheduler(scheduler)
     if mode not in ("analyze", "report"):
         raise InputError(f"mode={mode!r}; expected 'analyze' or 'report'")
     if workers < 1: raise InputError(f"workers={workers}; need at least 1")

@@ -12,7 +12,9 @@ import math
 import os
 from pathlib import Path
 
-from .core import InputError, context_range
+from .core import InputError, context_range, as_datetime64, parse_trange
+from .layout import PROBES, probe_label
+from .resample import parse_cadence
 from .coords import hybrid_lmn
 from .normals import crossing_normal
 from .boundary import DetectorCfg
@@ -22,8 +24,9 @@ from .multispacecraft import timing_normal
 
 # %% auto #0
 __all__ = ['CONFIG_KEYS', 'CONFIG_SECTIONS', 'RATES', 'SOURCES', 'KEY_TYPES', 'SECTION_TARGETS', 'POSITIVE', 'NON_NEGATIVE',
-           'FRACTION', 'LIMITS', 'check_config', 'load_config', 'merge_config', 'section_params', 'Range',
-           'annotation_types', 'param_annotations', 'value_problem', 'check_sections']
+           'FRACTION', 'VN_SOURCES', 'LIMITS', 'config_probes', 'check_times', 'check_config', 'load_config',
+           'merge_config', 'section_params', 'Range', 'Duration', 'annotation_types', 'param_annotations',
+           'value_problem', 'check_sections']
 
 # %% ../nbs/14a_config.ipynb #eabc52bf
 CONFIG_KEYS = {"start", "end", "probes", "rate", "source", "data_dir", "outdir", "plot", "pdf",
@@ -36,11 +39,40 @@ KEY_TYPES = {"start": _TIME, "end": _TIME, "probes": (list, tuple, str, int), "r
              "source": (str,), "data_dir": _PATH, "outdir": _PATH, "overlay_json": _PATH,
              "plot": (bool,), "pdf": (bool,)}
 
+# %% ../nbs/14a_config.ipynb #635a97aa
+def config_probes(v, # probes: 1, "1", "mms1", "1,2", "1 2", or a list of these
+                  where: str | None = "configuration", # name of the source, for messages (None: none)
+                 ) -> list: # probe labels "1".."4" in the order given, each once
+    "Probes as one list of labels; `InputError` (a usage error, exit 2) unless each is MMS 1–4."
+    items = list(v) if isinstance(v, (list, tuple)) else [v]
+    words = [w for x in items for w in str(x).replace(",", " ").split()]
+    head = f"{where + ': ' if where else ''}probes = {v!r}"
+    if not words or any(isinstance(x, bool) or not isinstance(x, (int, str)) for x in items):
+        raise InputError(f"{head}: give MMS probes 1–4, e.g. [1, 2], \"1,2\" or \"mms1\"")
+    bad = [w for w in words if probe_label(w) not in PROBES]
+    if bad: raise InputError(f"{head}: probe {bad[0]!r} is not an MMS probe; use 1, 2, 3 or 4 (or mms1..mms4)")
+    return list(dict.fromkeys(probe_label(w) for w in words))
+
+
+# %% ../nbs/14a_config.ipynb #03096643
+def check_times(cfg: dict, # configuration with start and/or end
+                where: str = "configuration", # name of the source, for messages
+               ):
+    "Refuse a `start` or `end` that is not a UTC time, and a `start` not before `end`."
+    for k in ("start", "end"):
+        if k not in cfg: continue
+        try: as_datetime64(cfg[k])
+        except InputError as e: raise InputError(f"{where}: {k} = {cfg[k]!r}: {e}") from None
+    if "start" in cfg and "end" in cfg:
+        try: parse_trange((cfg["start"], cfg["end"]))
+        except InputError as e: raise InputError(f"{where}: {e}") from None
+
+
 # %% ../nbs/14a_config.ipynb #1753a482
 def check_config(cfg: dict, # configuration: top-level keys and analysis sections
                  where: str = "configuration", # name of the source, for messages
-                ) -> dict: # the same dict, validated
-    "Refuse unknown keys, sections that are not tables, and bad `rate`/`source` values."
+                ) -> dict: # the same dict, validated, its probes as one list (`config_probes`)
+    "Refuse unknown keys, sections that are not tables, and bad values of the top-level keys."
     bad = [k for k in cfg if k not in CONFIG_KEYS | CONFIG_SECTIONS]
     if bad: raise InputError(f"{where}: unknown key(s) {bad}; allowed: {sorted(CONFIG_KEYS)} "
                              f"and sections [{'], ['.join(sorted(CONFIG_SECTIONS))}]")
@@ -55,6 +87,8 @@ def check_config(cfg: dict, # configuration: top-level keys and analysis section
     for k, allowed in (("rate", RATES), ("source", SOURCES)):
         if k in cfg and cfg[k] not in allowed:
             raise InputError(f"{where}: {k}={cfg[k]!r}; expected one of {allowed}")
+    if "probes" in cfg: cfg["probes"] = config_probes(cfg["probes"], where)
+    check_times(cfg, where)
     return cfg
 
 # %% ../nbs/14a_config.ipynb #99b21c46
@@ -124,23 +158,41 @@ class Range:
         hi = "" if self.hi is None else f"≤ {self.hi:g}"
         return " and ".join(x for x in (lo, hi) if x) or "any number"
 
+# %% ../nbs/14a_config.ipynb #8eb0bb5d
+@dataclasses.dataclass(frozen=True)
+class Duration:
+    "A positive duration: text such as '4.5s' or '150ms', or float seconds (what `parse_cadence` reads)."
+    def ok(self, v) -> bool:
+        "Whether v reads as a positive duration."
+        try: return parse_cadence(v) > 0
+        except InputError: return False
+
+    def __str__(self): return "a positive duration such as '1s', '150ms' or seconds"
+
+
 # %% ../nbs/14a_config.ipynb #af699f0a
 POSITIVE, NON_NEGATIVE, FRACTION = Range(0, open_lo=True), Range(0), Range(0, 1)
-#: section -> parameter -> Range, or a tuple of the allowed values
+#: names of the V_N sources (`electric.event_sources`) a grid may be phased on (`[vn] align_to`)
+VN_SOURCES = ("ExB", "FPI ions", "HPCA He+")
+#: section -> parameter -> Range, Duration, or a tuple of the allowed values
 LIMITS = {
     "context": {"windows": NON_NEGATIVE},
     "lmn": {"ratio_min": Range(1), "ratio_l_min": Range(1), "model": ("1997", "1998"), "dp_nPa": POSITIVE,
             "bz_spread_nT": NON_NEGATIVE, "aberration_deg": Range(-90, 90)},
+    "detector": {"refine_smooth_s": NON_NEGATIVE, "min_density_ratio": Range(1), "min_bl_jump_nT": NON_NEGATIVE,
+                 "he_frac_min": FRACTION, "min_snr": NON_NEGATIVE, "gap_factor": Range(1), "gap_min_s": NON_NEGATIVE,
+                 "max_L_tilt_deg": Range(0, 90), "tilt_step_deg": POSITIVE, "tilt_min_chi2": NON_NEGATIVE},
     "normals": {"plateau_deg": Range(0, 90, True), "ratio_min": Range(1), "min_windows": Range(1),
                 "constraint": (None, "<Bn>=0")},
     "vn": {"v_par_km_s": NON_NEGATIVE, "v_par_default_km_s": NON_NEGATIVE, "scatter_window": NON_NEGATIVE,
-           "sigma_n_rad": Range(0, 1.5708), "exb_parallel": ("fpi", "sigma")},
+           "sigma_n_rad": Range(0, 1.5708), "exb_parallel": ("fpi", "sigma"), "cadence": Duration(),
+           "align_to": ("auto", None, *VN_SOURCES)},
     "smoothing": {"order": (0, 1, 2, 3), "lam": POSITIVE, "max_gap_s": POSITIVE, "max_block": Range(2)},
     "displacement": {"bias_sigma_km_s": NON_NEGATIVE, "sigma_n_rad": Range(0, 1.5708),
                      "scheme": ("trap", "simpson"), "max_gap_s": POSITIVE},
     "timing": {"sigma_r_km": NON_NEGATIVE, "constrain": ("auto", "always"), "resolve_frac": FRACTION,
                "n_mc": NON_NEGATIVE, "normal_sigma_deg": Range(0, 180), "string_E": FRACTION,
-               "planar_P": FRACTION}}
+               "planar_P": FRACTION, "seed": NON_NEGATIVE}}
 
 # %% ../nbs/14a_config.ipynb #9bcbe469
 def annotation_types(annotation, # a parameter's annotation (a string under `from __future__ import annotations`)
@@ -163,13 +215,14 @@ def param_annotations(target, # function or dataclass a section is passed to
 # %% ../nbs/14a_config.ipynb #3e2416d3
 def value_problem(v, # the configured value
                   types: tuple, # allowed types (`annotation_types`); () when unknown
-                  limit, # Range, tuple of allowed values, or None
+                  limit, # Range, Duration, tuple of allowed values, or None
                  ) -> str | None: # what is wrong, or None
     "Why a configured value is not allowed (wrong type, not finite, out of range, not one of the words)."
     if isinstance(limit, tuple): return None if v in limit else f"expected one of {list(limit)}"
     num = isinstance(v, (int, float)) and not isinstance(v, bool)
     if types and not any(isinstance(v, t) and (t is bool) == isinstance(v, bool) for t in types):
         return f"expected {' or '.join(dict.fromkeys(t.__name__ for t in types))}"
+    if isinstance(limit, Duration): return None if limit.ok(v) else f"expected {limit}"
     if num and not math.isfinite(v): return "expected a finite number"
     if num and limit is not None and not limit.ok(v): return f"expected a number {limit}"
     return None

@@ -26,15 +26,15 @@ def test_batch_failing_events_recorded_others_continue(demo_dir, tmp_path, capsy
     ev.write_text("name,start,end,probes,data_dir,source\n"
                   f"good,2019-01-27T12:16:00,2019-01-27T12:22:00,1 2,{demo_dir},local\n"
                   f"nodata,2019-01-27T12:16:00,2019-01-27T12:22:00,1 2,{tmp_path / 'empty'},local\n"
-                  f"badprobe,2019-01-27T12:16:00,2019-01-27T12:22:00,7,{demo_dir},local\n")
+                  f"nodir,2019-01-27T12:16:00,2019-01-27T12:22:00,1,{tmp_path / 'nope'},local\n")
     assert main(["batch", str(ev), "--out", str(tmp_path / "out"), "--workers", "2", "--quiet"]) == 4  # some failed
     s = pd.read_csv(tmp_path / "out" / "summary.csv").set_index("event")
     raw = pd.read_csv(tmp_path / "out" / "summary.csv", dtype=str).set_index("event")
     assert raw.loc["good", "n_crossings"].isdigit() and raw.loc["good", "exit_code"] == "0"   # counts are whole
     assert list(s.reset_index().columns) == list(SUMMARY_COLUMNS)
     assert s.loc["nodata", "status"] == "failed" and s.loc["nodata", "exit_code"] == 3 and "NoDataError" in s.loc["nodata", "error"]
-    assert s.loc["badprobe", "status"] == "failed" and s.loc["badprobe", "exit_code"] == 2 and "probe" in s.loc["badprobe", "error"]
-    assert s.loc["good", "status"] in ("ok", "partial") and s.loc["good", "exit_code"] == 0
+    assert s.loc["nodir", "status"] == "failed" and s.loc["nodir", "exit_code"] == 2 and "nope" in s.loc["nodir", "error"]
+    assert s.loc["good", "status"] == "ok" and s.loc["good", "exit_code"] == 0   # a skipped stage is not a failure
     # known answer: the simulator's complete crossings in the window, on probes 1 and 2, are all found
     truth = json.loads((demo_dir / "truth.json").read_text())
     T = lambda x: np.datetime64(x.rstrip("Z"), "ns")
@@ -67,3 +67,93 @@ def test_batch_console_speaks_cli_flags():
     from mms_mp.cli import _not_ok
     row = {"status": "failed", "exit_code": 3, "error": "NoDataError: no FGM; run with source='sdc' to download"}
     assert _not_ok(row) == "failed (exit 3): NoDataError: no FGM; run with --source sdc to download"
+
+
+HEAD = "name,start,end,probes,data_dir,source,rate,scenario,seed\n"
+GOOD = "a,2019-01-27T12:16,2019-01-27T12:22,1 2,,local,,,\n"
+
+
+@pytest.mark.parametrize("row, column, words", [
+    ("b,2019-01-27T12:26,2019-01-27T12:32,1,,local,fast,,", "rate", "'fast' is not one of auto, srvy, brst"),
+    ("b,2019-01-27T12:26,2019-01-27T12:32,1,,locl,,,", "source", "'locl' is not one of auto, sdc, spdf, local"),
+    ("b,2019-01-27T12:26,2019-01-27T12:32,5,,local,,,", "probes", "probe '5' is not an MMS probe"),
+    ("b,2019-01-27T12:26,2019-01-27T12:32,1,,local,,bogus,", "scenario", "'bogus' is not a simulator scenario"),
+    ("b,2019-01-27T12:26,2019-01-27T12:32,1,,local,,default,abc", "seed", "'abc' is not a whole number"),
+    ("b,2019-01-27T12:26,2019-01-27T12:32,1,,local,,,7", "seed", "without a scenario")])
+def test_events_file_checked_as_a_whole(tmp_path, capsys, row, column, words):
+    "rate=fast, source=locl, probes=5, scenario=bogus failed only when that event ran; seed=abc was exit 4."
+    p = tmp_path / "e.csv"
+    p.write_text(HEAD + GOOD + row + "\n")
+    with pytest.raises(InputError, match=f"row 2 \\(b\\), column {column}: .*{words}"):
+        read_events(p)
+    assert main(["batch", str(p), "--out", str(tmp_path / "o"), "--scheduler", "synchronous", "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert f"column {column}" in err and f"--{column}" not in err   # the CSV's words, not the CLI's flags
+    assert not (tmp_path / "o").exists()   # refused before any event ran
+
+
+def test_events_probes_normalised_and_list_checked(tmp_path):
+    p = tmp_path / "e.csv"
+    p.write_text(HEAD + "a,2019-01-27T12:16,2019-01-27T12:22,\"mms1,2\",,local,brst,default,3\n")
+    ev = read_events(p)[0]
+    assert (ev["probes"], ev["rate"], ev["seed"]) == (["1", "2"], "brst", 3)
+    from mms_mp.batch import run_batch
+    with pytest.raises(InputError, match="row 1 \\(x\\), column rate"):   # a list of dicts is checked too
+        run_batch([{"name": "x", "start": "2019-01-27T12:16", "end": "2019-01-27T12:22", "rate": "fast"}],
+                  tmp_path / "o", scheduler="synchronous")
+
+
+@pytest.mark.parametrize("sched", ["bogus", "tcp://host", "threadz"])
+def test_bad_scheduler_is_usage_error(tmp_path, capsys, sched):
+    "`--scheduler bogus` was 'analysis failed: ValueError: missing port number', exit 4."
+    p = tmp_path / "e.csv"
+    p.write_text(HEAD + GOOD)
+    assert main(["batch", str(p), "--out", str(tmp_path / "o"), "--scheduler", sched, "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "bad input" in err and "tcp://host:port" in err and "ValueError" not in err
+
+
+def _doc(status, timing=None, thickness=()):
+    return {"timing": timing, "timing_groups": [timing] if timing else [], "provenance": {"simulated": False},
+            "status": status, "crossings": [{"probe": "1", "normal": {"method": "mva_nested"}}],
+            "thickness": list(thickness)}
+
+
+def test_summary_status_skipped_by_design_is_ok():
+    "A one-probe FGM event with vn and timing skipped (no plasma, one probe) was 'partial' with exit code 0."
+    from mms_mp.batch import summary_row
+    skipped = {"load": {"status": "ok"}, "vn": {"status": "skipped"}, "timing": {"status": "skipped"}}
+    r = summary_row(_doc(skipped))
+    assert (r["status"], r["stages_skipped"], r["stages_failed"]) == ("ok", "vn timing", "")
+    r = summary_row(_doc(skipped | {"detect": {"status": "failed"}}))
+    assert (r["status"], r["stages_failed"]) == ("partial", "detect")
+
+
+def test_summary_names_the_timing_group_and_thickness_sigma():
+    from mms_mp.batch import summary_row
+    t = {"n_hat": [1.0, 0.0, 0.0], "V_km_s": -20.0, "sigma_V_km_s": 2.0, "sigma_n_deg": 3.0, "method": "4-sc",
+         "time": "2019-01-27T12:20:01.500Z", "direction": "out", "ref_probe": "1"}
+    pairs = ((800, 100), (1000, 300), (600, 200))
+    th = [{"thickness_km": x, "sigma_km": s, "method": "integrated V_N"} for x, s in pairs]
+    r = summary_row(_doc({"load": {"status": "ok"}}, t, th))
+    assert (r["timing_time"], r["timing_direction"], r["timing_groups"]) == ("2019-01-27T12:20:01.500Z", "out", 1)
+    got = [r[k] for k in ("thickness_median_km", "thickness_sigma_km", "thickness_min_km", "thickness_max_km")]
+    assert got == [800, 200, 600, 1000]
+    assert {"timing_time", "timing_direction", "timing_groups", "thickness_sigma_km"} <= set(SUMMARY_COLUMNS)
+
+
+@pytest.mark.loopback
+def test_batch_cli_real_cluster_quiet_console(demo_dir, tmp_path):
+    "A LocalCluster run ended with ~20 `INFO distributed...` lines on stderr; a skipped-only event is ok."
+    import subprocess
+    import sys
+    ev = tmp_path / "events.csv"
+    ev.write_text("name,start,end,probes,data_dir,source\n"
+                  f"one,2019-01-27T12:16:00,2019-01-27T12:22:00,1,{demo_dir},local\n")
+    r = subprocess.run([sys.executable, "-m", "mms_mp.cli", "batch", str(ev), "--out", str(tmp_path / "o"),
+                        "--workers", "1"], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert "INFO distributed" not in r.stderr and "distributed" not in r.stderr, r.stderr
+    assert "1/1 events ok" in r.stdout
+    s = pd.read_csv(tmp_path / "o" / "summary.csv")
+    assert s.loc[0, "status"] == "ok" and s.loc[0, "stages_skipped"] == "timing"   # one probe: no timing
