@@ -112,7 +112,11 @@ def _source_vpar(s: VelocitySource, # one source; only E×B sources (with b̂) g
     if s.b_hat is None: return None
     if v_par_km_s is not None:
         return np.zeros(len(s.t)), np.zeros(len(s.t)), np.full(len(s.t), float(v_par_km_s))
-    return _vpar_estimate(s, fpi if exb_parallel == "fpi" else None, v_par_default_km_s)
+    f, key = fpi if exb_parallel == "fpi" else None, float(v_par_default_km_s)
+    # n̂ does not enter: blended along many normals (crossing_vn), the same sources pay it once
+    memo = vars(s).setdefault("_vpar", {})
+    if memo.get(key, (0,))[0] is not f: memo[key] = (f, _vpar_estimate(s, f, key))
+    return memo[key][1]
 
 # %% ../nbs/08_electric.ipynb #c4625a3e
 def _source_vn(s: VelocitySource, # one velocity source, km/s, same frame as `n`
@@ -120,16 +124,21 @@ def _source_vn(s: VelocitySource, # one velocity source, km/s, same frame as `n`
                vpar, # V∥ term from `_source_vpar` (None: no correction)
                sigma_n_rad: float, # 1σ of n̂, rad: adds (σ_n |v_t|)² to the systematic variance
                scatter_window: int, # samples in the robust scatter window (0: none)
+               grid=None, # (t_range, cadence) of the merge: only the samples it reads; None: all
               ) -> tuple: # ((t, (N,5) V_N km/s + 4 variances (km/s)²), (N,) good)
     "One source's V_N and variances, ready to merge on the common grid."
-    vn, corr, var, var_c, sys_v = s.normal(n, vpar)
+    from mms_mp.resample import grid_reach
+    k = slice(None) if grid is None else grid_reach(s.t, *grid, usable=s.good & np.isfinite(s.v_km_s @ n),
+                                                       pad=scatter_window + 2)   # robust_scatter's samples
+    vn, corr, var, var_c, sys_v = s.normal(n, vpar, k)
     if sigma_n_rad:
-        sys_v = sys_v + (sigma_n_rad * s.tangential(n)) ** 2
+        sys_v = sys_v + (sigma_n_rad * s.tangential(n)[k]) ** 2
+    sg = s.good[k]
     own_sc = np.zeros(len(vn))
-    if scatter_window: own_sc = robust_scatter(np.where(s.good, vn, np.nan), scatter_window)
-    good = s.good & np.isfinite(var) & np.isfinite(sys_v)
+    if scatter_window: own_sc = robust_scatter(np.where(sg, vn, np.nan), scatter_window)
+    good = sg & np.isfinite(var) & np.isfinite(sys_v)
     cols = np.column_stack([vn + corr, var, var_c, sys_v, own_sc ** 2])   # own scatter, before V∥
-    return (s.t, cols), good
+    return (np.asarray(s.t)[k], cols), good
 
 # %% ../nbs/08_electric.ipynb #a2d6c8e1
 def _check_blend_options(exb_parallel: str, # "fpi" or "sigma"
@@ -180,13 +189,13 @@ def normal_velocity(
     _check_blend_options(exb_parallel, sigma_n_rad)
     sources = _named_sources(sources, frame)
     fpi = next((s for s in sources.values() if s.b_hat is None and "FPI" in s.name.upper()), None)
-    series, goods = {}, {}
+    rng, series, goods = _aligned_range(sources, cadence, t_range, align_to), {}, {}
     for k, s in sources.items():
         vpar = _source_vpar(s, fpi, exb_parallel, v_par_km_s, v_par_default_km_s)
-        series[k], goods[k] = _source_vn(s, n, vpar, sigma_n_rad, scatter_window)
-    m = merge_vars(
-        series, cadence, t_range=_aligned_range(sources, cadence, t_range, align_to), good=goods
-    )
+        series[k], goods[k] = _source_vn(s, n, vpar, sigma_n_rad, scatter_window, (rng, cadence))
+        if np.sum(goods[k] & np.isfinite(series[k][1][:, 0])) < MIN_SCATTER:   # flagged: count them all
+            series[k], goods[k] = _source_vn(s, n, vpar, sigma_n_rad, scatter_window)
+    m = merge_vars(series, cadence, t_range=rng, good=goods, notes=False)
     V, W, used, per, pers = _blend(m, scatter_window)
     VN, sig, fac = _ivw_mean(per, W, used, birge=birge)
     flags = _few_sample_flags(series, goods, scatter_window)
