@@ -296,6 +296,8 @@ def grid_reach(t, # (N,) sample times, datetime64 or float s, as `merge_vars` ta
     except (InputError, TypeError, ValueError): return slice(None)   # merge_vars says what is wrong
     n = len(tdt)
     if n < 2 or not np.all(tdt[1:] > tdt[:-1]): return slice(None)   # to be cleaned: the whole series
+    ends = seconds_since(tdt[[0, -1]], _EPOCH)
+    if ends[1] < lo + c or ends[0] > hi - c: return slice(None)   # maybe beside the grid: refused with its span
     # bins reach ±c/2 beyond the grid (a whole c here: no rounding at the edge); 3 more samples hold an
     # interpolation bracket across the edge and the intervals beside it (`bridgeable`)
     a = int(np.searchsorted(tdt, from_seconds(lo - c, _EPOCH), "left"))

@@ -417,6 +417,7 @@ def tangential_speed(sources: dict, # {name: electric.VelocitySource} (`vn_sourc
         if ok.sum() < 2: continue
         tv, vt = np.asarray(s.t)[ok], s.tangential(n_hat)[ok]
         out = np.interp(seconds_since(t, tv[0]), seconds_since(tv, tv[0]), vt, left=np.nan, right=np.nan)
+        if np.isfinite(out).all(): return out
         return np.where(np.isfinite(out), out, np.median(vt))   # outside the source's data: its typical value
     return None
 

@@ -502,3 +502,130 @@ def test_median_outliers_from_clipped_windows_are_the_padded_ones(n):
             got = _median_outliers(yy, half, 12.0, ad, chunk)
             want = _median_outliers_padded(yy, half, 12.0, ad)
             assert got[0].tobytes() == want[0].tobytes() and got[1].tobytes() == want[1].tobytes()
+
+
+def _vn_sources(seed, n_exb=6000, gaps=True):
+    "E×B (32 S/s, covariance, b̂), FPI ions (4.5 s) and HPCA He⁺ (10 s) over ~190 s, with holes and bad samples."
+    from mms_mp.velocity import ExBResult, exb_source, fpi_source, heplus_source
+    rng = np.random.default_rng(seed)
+    t0 = np.datetime64("2019-01-27T12:15", "ns")
+    at = lambda s: t0 + np.round(s * 1e9).astype("int64").astype("timedelta64[ns]")
+    te = np.arange(n_exb) / 32.0
+    keep = ~((te > 40) & (te < 43)) if gaps else np.ones(n_exb, bool)   # a 3-s hole
+    te = te[keep]
+    v = _hard_rows(seed, len(te)) * 0 + rng.normal(0, 200, (len(te), 3))
+    A = rng.normal(0, 3, (len(te), 3, 3))
+    b = rng.normal(0, 1, (len(te), 3))
+    b /= np.linalg.norm(b, axis=1)[:, None]
+    good = rng.random(len(te)) > 0.1
+    v[rng.random(len(te)) < 0.02] = np.nan
+    exb = exb_source(ExBResult(v, A @ A.transpose(0, 2, 1), b, np.full(len(te), 20.0), np.zeros(len(te), bool),
+                               good & np.isfinite(v).all(1), "GSE", at(te)))
+    tf = np.arange(0.0, te[-1], 4.5) + 1.1
+    vf = rng.normal(0, 150, (len(tf), 3))
+    vf[7] = np.nan
+    fpi = fpi_source(at(tf), vf, rng.uniform(5, 20, len(tf)), rng.uniform(200, 900, len(tf)))
+    th = np.arange(0.0, te[-1], 10.0) + 3.3
+    he = heplus_source(at(th), rng.normal(0, 100, (len(th), 3)), rng.uniform(0.005, 0.5, len(th)))
+    return {"ExB": exb, "FPI ions": fpi, "HPCA He+": he}, at
+
+
+def _same_nv(a, b):
+    for f in ("t", "V_N", "sigma_V_N", "birge", "n_hat"):
+        assert np.asarray(getattr(a, f)).tobytes() == np.asarray(getattr(b, f)).tobytes(), f
+    for f in ("used", "per_source", "per_source_sigma"):
+        x, y = getattr(a, f), getattr(b, f)
+        assert list(x) == list(y) and all(x[k].tobytes() == y[k].tobytes() for k in x), f
+    assert a.flags == b.flags
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_normal_velocity_on_the_samples_its_grid_reads_is_the_whole_series_blend(monkeypatch, seed):
+    """normal_velocity prepares each source only where its grid reads it (`resample.grid_reach`, with the robust
+    scatter's window beyond): the same bits as preparing every sample, for windows at the ends, in a hole, beside
+    the data, and with a source that has too few samples in the window (its flag counts the whole series)."""
+    import mms_mp.resample as R
+    from mms_mp.core import MMSMPError
+    from mms_mp.electric import normal_velocity
+    src, at = _vn_sources(seed)
+    rng = np.random.default_rng(seed)
+    n = rng.normal(size=3)
+    windows = [(400, 450), (-100, -60), (-30, 20), (0, 30), (35, 50), (41, 42.5), (100, 180), (170, 400), (60, 61), (-50, 400)]
+    kws = [dict(), dict(scatter_window=0), dict(scatter_window=5, align_to=None), dict(sigma_n_rad=0.05),
+           dict(exb_parallel="sigma"), dict(v_par_km_s=80.0)]
+    for lo, hi in windows:
+        for kw in kws:
+            for cad in ("4.5s", 0.5):
+                args = (src, n)
+                kw2 = dict(frame="GSE", cadence=cad, t_range=(at(np.float64(lo)), at(np.float64(hi))), **kw)
+                try: fast = normal_velocity(*args, **kw2)
+                except MMSMPError as e:   # a grid beside the data, or aligned past its end: the same refusal
+                    with monkeypatch.context() as m:
+                        m.setattr(R, "grid_reach", lambda *a, **k: slice(None))
+                        with pytest.raises(type(e)) as e2: normal_velocity(*args, **kw2)
+                    assert str(e2.value) == str(e)
+                    continue
+                with monkeypatch.context() as m:
+                    m.setattr(R, "grid_reach", lambda *a, **k: slice(None))
+                    slow = normal_velocity(*args, **kw2)
+                _same_nv(fast, slow)
+    from mms_mp.velocity import VelocitySource
+    f = src["FPI ions"]
+    sig = np.full(len(f.t), np.nan)   # usable for the scatter, but no σ: not blended ...
+    sig[[0, 1, -1]] = 30.0            # ... except three samples far from the window
+    few = {"ExB": src["ExB"], "odd": VelocitySource(f.t, f.v_km_s, sig, f.good, "GSE", "odd")}
+    kw2 = dict(frame="GSE", cadence="4.5s", t_range=(at(np.float64(80)), at(np.float64(120))))
+    fast = normal_velocity(few, n, **kw2)
+    with monkeypatch.context() as m:
+        m.setattr(R, "grid_reach", lambda *a, **k: slice(None))
+        _same_nv(fast, normal_velocity(few, n, **kw2))
+    assert not any("odd" in x for x in fast.flags) and not fast.used["odd"].any()   # 3 good: measurable
+
+
+def test_grid_reach_keeps_what_merge_vars_and_robust_scatter_read():
+    "Merged on the part grid_reach keeps, with a centred window of `pad` usable samples: the whole series' bits."
+    from mms_mp.core import NoDataError
+    from mms_mp.electric import robust_scatter
+    from mms_mp.resample import grid_reach, merge_vars
+    rng = np.random.default_rng(4)
+    ts = np.cumsum(rng.exponential(1.0, 3000))
+    y = np.sin(ts / 30)[:, None] + rng.normal(0, 0.1, (3000, 1))
+    y[rng.random(3000) < 0.3] = np.nan
+    ok = np.isfinite(y[:, 0])
+    sc_all = robust_scatter(y[:, 0], 15)
+    for lo in (-20.0, 0.0, 5.5, 700.0, ts[-1] - 3, ts[-1] + 10):
+        for w in (0.3, 4.5, 60.0):
+            tr = (lo, lo + 10 * w)
+            k = grid_reach(ts, tr, w, usable=ok, pad=17)
+            try: a = merge_vars({"y": (ts, np.c_[y, sc_all])}, w, t_range=tr, notes=False)
+            except NoDataError as e:   # beside the data: the same message, naming the whole series' span
+                assert k == slice(None)
+                continue
+            b = merge_vars({"y": (ts[k], np.c_[y[k], robust_scatter(y[k, 0], 15)])}, w, t_range=tr, notes=False)
+            assert a.values["y"].tobytes() == b.values["y"].tobytes() and np.array_equal(a.good["y"], b.good["y"])
+
+
+def test_velocity_normal_on_kept_samples_is_the_slice_of_all():
+    "VelocitySource.normal(n, v_par, keep) is normal(n, v_par) cut to `keep`, to the bit (BLAS sees every row)."
+    from mms_mp.electric import _source_vpar
+    src, _ = _vn_sources(5)
+    n = np.array([0.6, -0.48, 0.64])
+    for s in src.values():
+        vp = _source_vpar(s, src["FPI ions"], "fpi", None, 150.0)
+        full = s.normal(n, vp)
+        for k in (slice(0, 1), slice(3, 10), slice(17, 1001), slice(len(s.t) - 5, None), slice(None)):
+            assert all(a[k].tobytes() == b.tobytes() for a, b in zip(full, s.normal(n, vp, k)))
+
+
+def test_vpar_term_is_estimated_once_per_source_pair():
+    "The E×B source's V∥ term from FPI is kept on the source; another FPI source or default is estimated anew."
+    from mms_mp.electric import _source_vpar, _vpar_estimate
+    src, _ = _vn_sources(6)
+    exb, fpi = src["ExB"], src["FPI ions"]
+    a = _source_vpar(exb, fpi, "fpi", None, 150.0)
+    assert all(x.tobytes() == y.tobytes() for x, y in zip(a, _vpar_estimate(exb, fpi, 150.0)))
+    assert _source_vpar(exb, fpi, "fpi", None, 150.0) is a
+    b = _source_vpar(exb, None, "sigma", None, 150.0)
+    assert b is not a and all(x.tobytes() == y.tobytes() for x, y in zip(b, _vpar_estimate(exb, None, 150.0)))
+    c = _source_vpar(exb, fpi, "fpi", None, 90.0)
+    assert all(x.tobytes() == y.tobytes() for x, y in zip(c, _vpar_estimate(exb, fpi, 90.0)))
