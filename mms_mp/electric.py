@@ -341,11 +341,65 @@ def _whittaker(y, w, lam, P, order):
     cf = _chol_banded(ab)
     return _solve_banded(cf, w * y), cf
 
+# %% ../nbs/08_electric.ipynb #1dabb548
+def _brent_bounded(f, # scalar function of one float
+                  lo: float, # lower bound of x
+                  hi: float, # upper bound of x (≥ lo)
+                  xatol: float = 1e-5, # absolute tolerance in x
+                  maxfun: int = 500, # most evaluations of f
+                 ) -> float: # x of a local minimum of f in [lo, hi]
+    """Brent's bounded minimiser (golden sections and parabolas; Forsythe, Malcolm & Moler 1977, `fmin`), step for
+    step as scipy's `minimize_scalar(method="bounded")`, so the same x to the bit, without importing scipy.optimize."""
+    sqrt_eps, gm = math.sqrt(2.2e-16), 0.5 * (3.0 - math.sqrt(5.0))
+    a, b = lo, hi
+    fulc = a + gm * (b - a)
+    nfc = xf = fulc
+    rat = e = 0.0
+    fx = f(xf)
+    num, fu, ffulc, fnfc = 1, np.inf, fx, fx
+    xm, tol1 = 0.5 * (a + b), sqrt_eps * np.abs(xf) + xatol / 3.0
+    tol2 = 2.0 * tol1
+    while np.abs(xf - xm) > (tol2 - 0.5 * (b - a)):
+        golden = 1
+        if np.abs(e) > tol1:   # a parabola through the three best points
+            golden = 0
+            r = (xf - nfc) * (fx - ffulc)
+            q = (xf - fulc) * (fx - fnfc)
+            p = (xf - fulc) * q - (xf - nfc) * r
+            q = 2.0 * (q - r)
+            if q > 0.0: p = -p
+            q = np.abs(q)
+            r, e = e, rat
+            if (np.abs(p) < np.abs(0.5 * q * r)) and (p > q * (a - xf)) and (p < q * (b - xf)):
+                rat = (p + 0.0) / q
+                x = xf + rat
+                if ((x - a) < tol2) or ((b - x) < tol2): rat = tol1 * (np.sign(xm - xf) + ((xm - xf) == 0))
+            else: golden = 1
+        if golden:   # a golden-section step into the larger part
+            e = a - xf if xf >= xm else b - xf
+            rat = gm * e
+        x = xf + (np.sign(rat) + (rat == 0)) * np.maximum(np.abs(rat), tol1)
+        fu = f(x)
+        num += 1
+        if fu <= fx:
+            if x >= xf: a = xf
+            else: b = xf
+            fulc, ffulc, nfc, fnfc, xf, fx = nfc, fnfc, xf, fx, x, fu
+        else:
+            if x < xf: a = x
+            else: b = x
+            if (fu <= fnfc) or (nfc == xf): fulc, ffulc, nfc, fnfc = nfc, fnfc, x, fu
+            elif (fu <= ffulc) or (fulc == xf) or (fulc == nfc): fulc, ffulc = x, fu
+        xm, tol1 = 0.5 * (a + b), sqrt_eps * np.abs(xf) + xatol / 3.0
+        tol2 = 2.0 * tol1
+        if num >= maxfun: break
+    return xf
+
+
 # %% ../nbs/08_electric.ipynb #105ce8e9
 def _ubre_lambda(y, w, P, order):
     "λ minimising the unbiased risk RSS_w + 2·edf − m (known σ; Craven & Wahba 1979)."
     from scipy.linalg import eig_banded
-    from scipy.optimize import minimize_scalar
     n, g = len(y), w > 0
     m = int(g.sum())
     w0 = float(np.median(w[g]))
@@ -362,7 +416,7 @@ def _ubre_lambda(y, w, P, order):
     grid = np.log(w0) + np.linspace(np.log(1e-4), np.log(1e12), 33)
     k = int(np.argmin([risk(x) for x in grid]))
     lo, hi = grid[max(k - 1, 0)], grid[min(k + 1, len(grid) - 1)]
-    return float(np.exp(minimize_scalar(risk, bounds=(lo, hi), method="bounded").x))
+    return float(np.exp(_brent_bounded(risk, lo, hi)))
 
 # %% ../nbs/08_electric.ipynb #005e0cc2
 def _blocks(good, cadence_s, max_gap_s, max_block):

@@ -629,3 +629,39 @@ def test_vpar_term_is_estimated_once_per_source_pair():
     assert b is not a and all(x.tobytes() == y.tobytes() for x, y in zip(b, _vpar_estimate(exb, None, 150.0)))
     c = _source_vpar(exb, fpi, "fpi", None, 90.0)
     assert all(x.tobytes() == y.tobytes() for x, y in zip(c, _vpar_estimate(exb, fpi, 90.0)))
+
+
+def test_brent_bounded_steps_as_scipys_bounded_minimize_scalar():
+    "The V_N smoother's λ search without scipy.optimize: every evaluation point and the result, to the bit."
+    from scipy.optimize import minimize_scalar
+    from mms_mp.electric import _brent_bounded
+    rng = np.random.default_rng(7)
+    fs = [lambda x: (x - 2.0) ** 2, np.cos, lambda x: abs(x - 0.3), lambda x: 1.0, lambda x: -x,
+          lambda x: np.nan if x > 1.7 else (x - 1.5) ** 2, lambda x: float(np.sin(7 * x) + 0.1 * x * x)]
+    for c in rng.normal(0, 3, (20, 4)):
+        fs.append(lambda x, c=c: float(np.polyval(c, x)))
+    for f in fs:
+        for lo, hi, kw in ((-3.0, 5.0, {}), (0.5, 0.5000001, {}), (-40.0, 11.0, {"xatol": 1e-12, "maxiter": 7})):
+            seen_a, seen_b = [], []
+            fa = lambda x: (seen_a.append(x), f(x))[1]
+            fb = lambda x: (seen_b.append(x), f(x))[1]
+            with np.errstate(all="ignore"):
+                a = minimize_scalar(fa, bounds=(lo, hi), method="bounded", options=kw).x
+                b = _brent_bounded(fb, lo, hi, kw.get("xatol", 1e-5), kw.get("maxiter", 500))
+            assert np.float64(a).tobytes() == np.float64(b).tobytes()
+            assert np.array(seen_a, float).tobytes() == np.array(seen_b, float).tobytes()
+
+
+def test_smoothing_lambda_without_scipy_optimize_is_the_scipy_one(monkeypatch):
+    "smooth_normal_velocity with its own Brent search: the λ, V_N and σ of the scipy search, to the bit."
+    from scipy.optimize import minimize_scalar
+    import mms_mp.electric as E
+    src, at = _vn_sources(8)
+    nv = E.normal_velocity(src, np.array([0.2, 0.9, -0.4]), frame="GSE", cadence="4.5s",
+                           t_range=(at(np.float64(0)), at(np.float64(180))))
+    a = E.smooth_normal_velocity(nv)
+    monkeypatch.setattr(E, "_brent_bounded", lambda f, lo, hi: minimize_scalar(f, bounds=(lo, hi),
+                                                                               method="bounded").x)
+    b = E.smooth_normal_velocity(nv)
+    assert a.smoothing.lam == b.smoothing.lam and np.isfinite(a.smoothing.lam).all()
+    assert a.V_N.tobytes() == b.V_N.tobytes() and a.sigma_V_N.tobytes() == b.sigma_V_N.tobytes()
