@@ -180,9 +180,10 @@ class VelocitySource:
             sys = (sig_sys * bn) ** 2
         return vn, corr, var, var_c, sys
 
-    def tangential(self, n_hat): # (3,) unit normal, same frame -> (N,) |v − (v·n̂) n̂|, km/s
-        "Speed along the boundary: what an error δθ of n̂ turns into V_N (≈ |v_t| δθ)."
-        return np.linalg.norm(self.v_km_s - np.outer(self.v_km_s @ n_hat, n_hat), axis=1)
+    def tangential(self, n_hat, keep=slice(None)): # (3,) unit normal, same frame -> |v − (v·n̂) n̂|, km/s
+        "Speed along the boundary on samples `keep`: what an error δθ of n̂ turns into V_N (≈ |v_t| δθ)."
+        v = self.v_km_s
+        return np.linalg.norm(v[keep] - np.outer((v @ n_hat)[keep], n_hat), axis=1)   # v·n̂ as in `normal`
 
 # %% ../nbs/07a_velocity.ipynb #c2b5a6a5
 def exb_source(r: ExBResult, # E×B drift (with times, e.g. from exb_velocity_sync)

@@ -665,3 +665,35 @@ def test_smoothing_lambda_without_scipy_optimize_is_the_scipy_one(monkeypatch):
     b = E.smooth_normal_velocity(nv)
     assert a.smoothing.lam == b.smoothing.lam and np.isfinite(a.smoothing.lam).all()
     assert a.V_N.tobytes() == b.V_N.tobytes() and a.sigma_V_N.tobytes() == b.sigma_V_N.tobytes()
+
+
+def _tangential_speed_whole(sources, t, n_hat):
+    "stages.tangential_speed as first written: every sample of the source, the median always taken."
+    from mms_mp.core import seconds_since
+    for s in sorted(sources.values(), key=lambda s: s.b_hat is not None):
+        ok = s.good & np.isfinite(s.v_km_s).all(axis=1)
+        if ok.sum() < 2: continue
+        tv, vt = np.asarray(s.t)[ok], s.tangential(n_hat)[ok]
+        out = np.interp(seconds_since(t, tv[0]), seconds_since(tv, tv[0]), vt, left=np.nan, right=np.nan)
+        return np.where(np.isfinite(out), out, np.median(vt))
+    return None
+
+
+def test_tangential_speed_from_the_samples_around_the_grid_is_the_whole_series_one():
+    "Only the samples bracketing the grid are turned into |v_t| (and the median only when the grid leaves them)."
+    from mms_mp.stages import tangential_speed
+    from mms_mp.velocity import VelocitySource
+    src, at = _vn_sources(9)
+    n = np.array([0.48, 0.6, -0.64])
+    for s in src.values():
+        full = s.tangential(n)
+        for k in (slice(0, 1), slice(5, 77), np.array([3, 4, 9, len(s.t) - 1]), slice(None)):
+            assert s.tangential(n, k).tobytes() == full[k].tobytes()
+    f = src["FPI ions"]
+    shuffled = {"x": VelocitySource(f.t[::-1], f.v_km_s[::-1], f.sigma_km_s[::-1], f.good[::-1], "GSE", "x")}
+    for lo, hi, step in ((10, 60, 4.5), (0, 187, 1.0), (-20, 30, 2.0), (150, 300, 4.5), (33.1, 33.2, 0.05),
+                         (f_t := 1.1 + 4.5 * 3, f_t + 9, 4.5)):
+        t = at(np.arange(lo, hi, step))
+        for sources in ({"FPI ions": f}, src, {"ExB": src["ExB"]}, shuffled):
+            a, b = tangential_speed(sources, t, n), _tangential_speed_whole(sources, t, n)
+            assert a.tobytes() == b.tobytes()
