@@ -697,3 +697,44 @@ def test_tangential_speed_from_the_samples_around_the_grid_is_the_whole_series_o
         for sources in ({"FPI ions": f}, src, {"ExB": src["ExB"]}, shuffled):
             a, b = tangential_speed(sources, t, n), _tangential_speed_whole(sources, t, n)
             assert a.tobytes() == b.tobytes()
+
+
+def _event_canon(ev):
+    "Everything an Event holds, as bytes and reprs (as bench/compare_events.py compares two loaders)."
+    def canon(da):
+        return (da.name, da.dims, str(da.dtype), np.asarray(da.values).tobytes(), repr(sorted(da.attrs.items())),
+                {k: np.asarray(c.values).tobytes() for k, c in da.coords.items()})
+    return dict(trange=ev.trange, simulated=ev.simulated, qc=repr(ev.qc), loaded=repr(ev.loaded),
+                missing=repr(ev.missing), rates=repr(ev.rates), provenance=repr(ev.provenance),
+                data={p: {q: canon(da) for q, da in dd.items()} for p, dd in ev.data.items()})
+
+
+@pytest.mark.parametrize("case", ["real", "sim"])
+def test_window_and_context_read_once_are_the_two_loads(monkeypatch, case):
+    """Within `read_once` (a window, then its [context]), the records the window read are not read again: fewer
+    records come from the files, and both Events are the same, value for value, as two independent loads."""
+    from pathlib import Path
+    import warnings
+    from mms_mp.cdfread import _Meta, read_once
+    from mms_mp.data import load_event
+    if case == "real":
+        d, w, c = (Path(__file__).parent / "fixtures" / "real", ("2015-09-02T17:00:00", "2015-09-02T17:02:00"),
+                   ("2015-09-02T16:58:00", "2015-09-02T17:04:00"))
+        kw = dict(probes=("1",), rate="brst", instruments=("fgm",))
+    else:
+        from mms_mp.synthetic import demo_event_dir
+        d, w, c = demo_event_dir(), ("2019-01-27T12:25", "2019-01-27T12:35"), ("2019-01-27T12:15", "2019-01-27T12:45")
+        kw = dict(probes=("1", "2"), rate="srvy", instruments=("fgm", "fpi", "hpca", "mec"))
+    got, n = _Meta.get, [0]
+    def counting(self, name, vdr, a=0, b=None):
+        out = got(self, name, vdr, a, b)
+        n[0] += len(out) if isinstance(out, np.ndarray) and out.ndim else 1
+        return out
+    monkeypatch.setattr(_Meta, "get", counting)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        plain = [load_event(x, source="local", data_dir=d, **kw) for x in (w, c)]
+        n_plain, n[0] = n[0], 0
+        with read_once(): kept = [load_event(x, source="local", data_dir=d, **kw) for x in (w, c)]
+    assert n[0] < 0.8 * n_plain, (n[0], n_plain)
+    for a, b in zip(plain, kept): assert _event_canon(a) == _event_canon(b)
