@@ -24,7 +24,7 @@ from .layout import STATE, FileInfo, Product, Var, check_probe, parse_filename, 
 
 # %% auto #0
 __all__ = ['SOURCES', 'RATES', 'SURVEY', 'DATATYPES', 'FPI_INVALID_BITS', 'FPI_INVALID_MASK', 'OUT_OF_RANGE', 'FileBlock',
-           'open_once', 'read_once', 'TimeOrder', 'time_order', 'read_product_file', 'download_files']
+           'open_once', 'TimeOrder', 'time_order', 'read_product_file', 'download_files']
 
 # %% ../nbs/03_cdfread.ipynb #6a194004
 SOURCES = ("auto", "local", "sdc", "spdf")
@@ -232,9 +232,7 @@ def _reader(path):
         except Exception: cdf = None  # cdflib then reads it, or says what is wrong with it
         if cdf is not None: return _MetaPP(path, cdf)
     import cdflib
-    m = _Meta(cdflib.CDF(str(path)))
-    m.path = str(path)   # what `read_once` keeps its records under
-    return m
+    return _Meta(cdflib.CDF(str(path)))
 
 # %% ../nbs/03_cdfread.ipynb #fab9dd5b
 _OPENED: ContextVar = ContextVar("_OPENED", default=None)  # path -> reader, within one `open_once`
@@ -253,35 +251,6 @@ def open_once():
     token = _OPENED.set({})
     try: yield
     finally: _OPENED.reset(token)
-
-# %% ../nbs/03_cdfread.ipynb #a4587b9c
-_READ: ContextVar = ContextVar("_READ", default=None)  # within `read_once`: (path, variable) -> (first record, records)
-
-@contextmanager
-def read_once():
-    "Within the block, records read before (a window, then the context around it) come from memory, not the file."
-    token = _READ.set({})
-    try: yield
-    finally: _READ.reset(token)
-
-
-# %% ../nbs/03_cdfread.ipynb #da1fd3c5
-def _span_read(m: _Meta, name, vdr, a: int, b: int) -> np.ndarray:
-    "Records a…b (inclusive) of variable `name`; within `read_once` (cdflib), those read before come from memory."
-    kept, key = _READ.get(), (getattr(m, "path", None), name)
-    if kept is None or key[0] is None or not (isinstance(m, _Meta) and m.fast) or vdr.max_rec < 0:
-        return m.get(name, vdr, a, b)
-    r0, got = kept.get(key, (0, None))
-    r1 = r0 + (len(got) if got is not None else 0) - 1
-    if got is not None and r0 <= a and b <= r1: return got[a - r0: b - r0 + 1].copy()
-    if got is not None and a <= r0 and r1 <= b:   # the records around the ones kept, read on their own
-        before = [m.get(name, vdr, a, r0 - 1)] if a < r0 else []
-        out = np.concatenate(before + [got] + ([m.get(name, vdr, r1 + 1, b)] if r1 < b else []))
-    else: out = m.get(name, vdr, a, b)
-    if not isinstance(out, np.ndarray): return out   # text records: read as they come
-    kept[key] = (a, out.copy())   # a copy: the caller's records may be changed in place
-    return out
-
 
 # %% ../nbs/03_cdfread.ipynb #e6189d09
 def _si_seconds(m: _Meta, name) -> np.ndarray:
@@ -305,7 +274,7 @@ def _centre_shift_s(m: _Meta, epoch: str) -> np.ndarray:
 def _records(m: _Meta, name, vdr, idx, contiguous):
     "Records `idx` of variable `name` (one ranged read when they are contiguous)."
     if not len(idx): return None
-    if contiguous: return _span_read(m, name, vdr, int(idx[0]), int(idx[-1]))
+    if contiguous: return m.get(name, vdr, int(idx[0]), int(idx[-1]))
     return np.asarray(m.get(name, vdr))[idx]
 
 # %% ../nbs/03_cdfread.ipynb #b85dc4c0
@@ -454,8 +423,7 @@ def _epochs(m: _Meta, prod: Product, p: str) -> tuple:
     except ValueError:
         if prod.part: return np.array([], np.int64), np.float64(0.0)  # e.g. no Epoch_state
         raise
-    whole = _READ.get() is not None and vdr.max_rec >= 0   # within `read_once`: kept for the next read
-    tt = np.asarray(_span_read(m, ep, vdr, 0, vdr.max_rec) if whole else m.get(ep, vdr), np.int64)
+    tt = np.asarray(m.get(ep, vdr), np.int64)
     return tt, _centre_shift_s(m, ep) if prod.centre else np.float64(0.0)
 
 # %% ../nbs/03_cdfread.ipynb #6b56d938

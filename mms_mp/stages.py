@@ -8,14 +8,12 @@ from __future__ import annotations
 import logging
 import time
 import warnings
-from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 from .core import (MMSMPError, InputError, NoDataError, GeometryError, iso_ms, check_frame,
                          seconds_since, context_range)
-from .cdfread import read_once
 from .data import MissingDataWarning, damaged_files, load_event
 from .layout import probe_label
 from .quality import apply_masks
@@ -205,20 +203,18 @@ def stage_load(res: AnalysisResult, # the analysis being built (updated in place
               ): # mms_mp.data.Event
     "Load the event (`mms_mp.data.load_event`), and its context if asked; drop probes without FGM, with why."
     src, ddir = cfg.get("source", "auto"), cfg.get("data_dir")
-    ctx = cfg.get("context", {}).get("windows", 0.0)
-    with read_once() if ctx else nullcontext():   # the context holds the window: its records are read once
-        ev = load_event((res.trange[0], res.trange[1]), tuple(res.probes), rate=cfg.get("rate", "auto"),
-                        source=src, data_dir=ddir)
-        have = [p for p in res.probes if ev.has(p, "B_gse") and np.isfinite(ev[p]["B_gse"].values).any()]
-        res.dropped = {p: drop_reason(ev, p) for p in res.probes if p not in have}
-        if not have:
-            raise NoDataError(f"no FGM magnetic field for probes {res.probes} in "
-                              f"{iso_ms(res.trange[0])}–{iso_ms(res.trange[1])} (source={src}, "
-                              f"data_dir={ddir}); check the time range and data directory, "
-                              "or use --source sdc to download ("
-                              + "; ".join(f"MMS{p}: {r}" for p, r in res.dropped.items()) + ")")
-        res.event, res.probes, res.simulated = ev, have, bool(ev.simulated)
-        res.context, no_ctx = load_context(res, cfg)
+    ev = load_event((res.trange[0], res.trange[1]), tuple(res.probes), rate=cfg.get("rate", "auto"),
+                    source=src, data_dir=ddir)
+    have = [p for p in res.probes if ev.has(p, "B_gse") and np.isfinite(ev[p]["B_gse"].values).any()]
+    res.dropped = {p: drop_reason(ev, p) for p in res.probes if p not in have}
+    if not have:
+        raise NoDataError(f"no FGM magnetic field for probes {res.probes} in "
+                          f"{iso_ms(res.trange[0])}–{iso_ms(res.trange[1])} (source={src}, "
+                          f"data_dir={ddir}); check the time range and data directory, "
+                          "or use --source sdc to download ("
+                          + "; ".join(f"MMS{p}: {r}" for p, r in res.dropped.items()) + ")")
+    res.event, res.probes, res.simulated = ev, have, bool(ev.simulated)
+    res.context, no_ctx = load_context(res, cfg)
     why = [f"MMS{p} produced nothing: {r}" for p, r in res.dropped.items()] + [no_ctx] * bool(no_ctx)
     why += [f"mms{m['probe']} {m['instrument']} {m['rate']}: {m['reason']}" for m in ev.missing
             if m["reason"].startswith("partly loaded")]   # some files of a product unreadable: its data have holes
