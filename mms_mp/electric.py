@@ -110,7 +110,11 @@ def _source_vpar(s: VelocitySource, # one source; only E×B sources (with b̂) g
     if s.b_hat is None: return None
     if v_par_km_s is not None:
         return np.zeros(len(s.t)), np.zeros(len(s.t)), np.full(len(s.t), float(v_par_km_s))
-    return _vpar_estimate(s, fpi if exb_parallel == "fpi" else None, v_par_default_km_s)
+    f, key = fpi if exb_parallel == "fpi" else None, float(v_par_default_km_s)
+    # n̂ does not enter: blended along many normals (crossing_vn), the same sources pay it once
+    memo = vars(s).setdefault("_vpar", {})
+    if memo.get(key, (0,))[0] is not f: memo[key] = (f, _vpar_estimate(s, f, key))
+    return memo[key][1]
 
 # %% ../nbs/08_electric.ipynb #c4625a3e
 def _source_vn(s: VelocitySource, # one velocity source, km/s, same frame as `n`
@@ -118,16 +122,21 @@ def _source_vn(s: VelocitySource, # one velocity source, km/s, same frame as `n`
                vpar, # V∥ term from `_source_vpar` (None: no correction)
                sigma_n_rad: float, # 1σ of n̂, rad: adds (σ_n |v_t|)² to the systematic variance
                scatter_window: int, # samples in the robust scatter window (0: none)
+               grid=None, # (t_range, cadence) of the merge: only the samples it reads; None: all
               ) -> tuple: # ((t, (N,5) V_N km/s + 4 variances (km/s)²), (N,) good)
     "One source's V_N and variances, ready to merge on the common grid."
-    vn, corr, var, var_c, sys_v = s.normal(n, vpar)
+    from mms_mp.resample import grid_reach
+    k = slice(None) if grid is None else grid_reach(s.t, *grid, usable=s.good & np.isfinite(s.v_km_s @ n),
+                                                       pad=scatter_window + 2)   # robust_scatter's samples
+    vn, corr, var, var_c, sys_v = s.normal(n, vpar, k)
     if sigma_n_rad:
-        sys_v = sys_v + (sigma_n_rad * s.tangential(n)) ** 2
+        sys_v = sys_v + (sigma_n_rad * s.tangential(n)[k]) ** 2
+    sg = s.good[k]
     own_sc = np.zeros(len(vn))
-    if scatter_window: own_sc = robust_scatter(np.where(s.good, vn, np.nan), scatter_window)
-    good = s.good & np.isfinite(var) & np.isfinite(sys_v)
+    if scatter_window: own_sc = robust_scatter(np.where(sg, vn, np.nan), scatter_window)
+    good = sg & np.isfinite(var) & np.isfinite(sys_v)
     cols = np.column_stack([vn + corr, var, var_c, sys_v, own_sc ** 2])   # own scatter, before V∥
-    return (s.t, cols), good
+    return (np.asarray(s.t)[k], cols), good
 
 # %% ../nbs/08_electric.ipynb #a2d6c8e1
 def _check_blend_options(exb_parallel: str, # "fpi" or "sigma"
@@ -178,13 +187,13 @@ def normal_velocity(
     _check_blend_options(exb_parallel, sigma_n_rad)
     sources = _named_sources(sources, frame)
     fpi = next((s for s in sources.values() if s.b_hat is None and "FPI" in s.name.upper()), None)
-    series, goods = {}, {}
+    rng, series, goods = _aligned_range(sources, cadence, t_range, align_to), {}, {}
     for k, s in sources.items():
         vpar = _source_vpar(s, fpi, exb_parallel, v_par_km_s, v_par_default_km_s)
-        series[k], goods[k] = _source_vn(s, n, vpar, sigma_n_rad, scatter_window)
-    m = merge_vars(
-        series, cadence, t_range=_aligned_range(sources, cadence, t_range, align_to), good=goods
-    )
+        series[k], goods[k] = _source_vn(s, n, vpar, sigma_n_rad, scatter_window, (rng, cadence))
+        if np.sum(goods[k] & np.isfinite(series[k][1][:, 0])) < MIN_SCATTER:   # flagged: count them all
+            series[k], goods[k] = _source_vn(s, n, vpar, sigma_n_rad, scatter_window)
+    m = merge_vars(series, cadence, t_range=rng, good=goods, notes=False)
     V, W, used, per, pers = _blend(m, scatter_window)
     VN, sig, fac = _ivw_mean(per, W, used, birge=birge)
     flags = _few_sample_flags(series, goods, scatter_window)
@@ -330,11 +339,65 @@ def _whittaker(y, w, lam, P, order):
     cf = _chol_banded(ab)
     return _solve_banded(cf, w * y), cf
 
+# %% ../nbs/08_electric.ipynb #1dabb548
+def _brent_bounded(f, # scalar function of one float
+                  lo: float, # lower bound of x
+                  hi: float, # upper bound of x (≥ lo)
+                  xatol: float = 1e-5, # absolute tolerance in x
+                  maxfun: int = 500, # most evaluations of f
+                 ) -> float: # x of a local minimum of f in [lo, hi]
+    """Brent's bounded minimiser (golden sections and parabolas; Forsythe, Malcolm & Moler 1977, `fmin`), step for
+    step as scipy's `minimize_scalar(method="bounded")`, so the same x to the bit, without importing scipy.optimize."""
+    sqrt_eps, gm = math.sqrt(2.2e-16), 0.5 * (3.0 - math.sqrt(5.0))
+    a, b = lo, hi
+    fulc = a + gm * (b - a)
+    nfc = xf = fulc
+    rat = e = 0.0
+    fx = f(xf)
+    num, fu, ffulc, fnfc = 1, np.inf, fx, fx
+    xm, tol1 = 0.5 * (a + b), sqrt_eps * np.abs(xf) + xatol / 3.0
+    tol2 = 2.0 * tol1
+    while np.abs(xf - xm) > (tol2 - 0.5 * (b - a)):
+        golden = 1
+        if np.abs(e) > tol1:   # a parabola through the three best points
+            golden = 0
+            r = (xf - nfc) * (fx - ffulc)
+            q = (xf - fulc) * (fx - fnfc)
+            p = (xf - fulc) * q - (xf - nfc) * r
+            q = 2.0 * (q - r)
+            if q > 0.0: p = -p
+            q = np.abs(q)
+            r, e = e, rat
+            if (np.abs(p) < np.abs(0.5 * q * r)) and (p > q * (a - xf)) and (p < q * (b - xf)):
+                rat = (p + 0.0) / q
+                x = xf + rat
+                if ((x - a) < tol2) or ((b - x) < tol2): rat = tol1 * (np.sign(xm - xf) + ((xm - xf) == 0))
+            else: golden = 1
+        if golden:   # a golden-section step into the larger part
+            e = a - xf if xf >= xm else b - xf
+            rat = gm * e
+        x = xf + (np.sign(rat) + (rat == 0)) * np.maximum(np.abs(rat), tol1)
+        fu = f(x)
+        num += 1
+        if fu <= fx:
+            if x >= xf: a = xf
+            else: b = xf
+            fulc, ffulc, nfc, fnfc, xf, fx = nfc, fnfc, xf, fx, x, fu
+        else:
+            if x < xf: a = x
+            else: b = x
+            if (fu <= fnfc) or (nfc == xf): fulc, ffulc, nfc, fnfc = nfc, fnfc, x, fu
+            elif (fu <= ffulc) or (fulc == xf) or (fulc == nfc): fulc, ffulc = x, fu
+        xm, tol1 = 0.5 * (a + b), sqrt_eps * np.abs(xf) + xatol / 3.0
+        tol2 = 2.0 * tol1
+        if num >= maxfun: break
+    return xf
+
+
 # %% ../nbs/08_electric.ipynb #105ce8e9
 def _ubre_lambda(y, w, P, order):
     "λ minimising the unbiased risk RSS_w + 2·edf − m (known σ; Craven & Wahba 1979)."
     from scipy.linalg import eig_banded
-    from scipy.optimize import minimize_scalar
     n, g = len(y), w > 0
     m = int(g.sum())
     w0 = float(np.median(w[g]))
@@ -351,7 +414,7 @@ def _ubre_lambda(y, w, P, order):
     grid = np.log(w0) + np.linspace(np.log(1e-4), np.log(1e12), 33)
     k = int(np.argmin([risk(x) for x in grid]))
     lo, hi = grid[max(k - 1, 0)], grid[min(k + 1, len(grid) - 1)]
-    return float(np.exp(minimize_scalar(risk, bounds=(lo, hi), method="bounded").x))
+    return float(np.exp(_brent_bounded(risk, lo, hi)))
 
 # %% ../nbs/08_electric.ipynb #005e0cc2
 def _blocks(good, cadence_s, max_gap_s, max_block):

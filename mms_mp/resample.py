@@ -13,7 +13,7 @@ from .core import (InputError, NoDataError, check_count, clean_times, from_secon
                          seconds_since, TimeCleanReport)
 
 # %% auto #0
-__all__ = ['parse_cadence', 'bridgeable', 'bin_average', 'interp_nogap', 'Merged', 'merge_vars']
+__all__ = ['parse_cadence', 'bridgeable', 'bin_average', 'interp_nogap', 'Merged', 'merge_vars', 'grid_reach']
 
 # %% ../nbs/07_resample.ipynb #a8e58194
 def _cadence_seconds(cadence) -> float:
@@ -279,3 +279,34 @@ def merge_vars(series: dict, # {name: (t, y)}: t (N,) datetime64 or float s; y (
         if notes: info[name] = _var_info(how, ts, g, rep, goods[name])
     t_out = from_seconds(tgrid, _EPOCH) if kind == "dt64" else tgrid
     return Merged(t_out, vals, goods, c, info, counts)
+
+# %% ../nbs/07_resample.ipynb #d52bd3da
+def grid_reach(t, # (N,) sample times, datetime64 or float s, as `merge_vars` takes them
+               t_range, # (start, end) of the grid, same kind as t; None: the whole series
+               cadence, # grid spacing: "4.5s", timedelta64 or float s
+               usable=None, # (N,) bool samples a sliding statistic counts; None: every sample
+               pad: int = 0, # usable samples kept beyond the reach on each side (a sliding window or more)
+              ) -> slice: # the samples `merge_vars` (default max_gap) can read, + `pad`; slice(None): all
+    "The part of a strictly increasing series that a `merge_vars` grid over `t_range` can read, with margins."
+    if t_range is None: return slice(None)
+    try:
+        kind, tdt = _as_dt64(t, "t")
+        c = parse_cadence(cadence)
+        lo, hi = _span([], t_range, kind)
+    except (InputError, TypeError, ValueError): return slice(None)   # merge_vars says what is wrong
+    n = len(tdt)
+    if n < 2 or not np.all(tdt[1:] > tdt[:-1]): return slice(None)   # to be cleaned: the whole series
+    ends = seconds_since(tdt[[0, -1]], _EPOCH)
+    if ends[1] < lo + c or ends[0] > hi - c: return slice(None)   # maybe beside the grid: refused with its span
+    # bins reach ±c/2 beyond the grid (a whole c here: no rounding at the edge); 3 more samples hold an
+    # interpolation bracket across the edge and the intervals beside it (`bridgeable`)
+    a = int(np.searchsorted(tdt, from_seconds(lo - c, _EPOCH), "left"))
+    b = int(np.searchsorted(tdt, from_seconds(hi + c, _EPOCH), "right"))
+    a0, b0 = max(a - 3, 0), min(b + 3, n)
+    if pad:   # a sliding window centred on a sample read by the grid stays inside
+        u = np.flatnonzero(np.ones(n, bool) if usable is None else usable)
+        i, j = np.searchsorted(u, a), np.searchsorted(u, b)
+        a0 = min(a0, int(u[i - pad]) if i >= pad else 0)
+        b0 = max(b0, int(u[j + pad - 1]) + 1 if j + pad <= len(u) else n)
+    return slice(a0, b0)
+

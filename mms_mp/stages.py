@@ -413,11 +413,18 @@ def tangential_speed(sources: dict, # {name: electric.VelocitySource} (`vn_sourc
     "The flow along the boundary on the V_N grid (ion moments first, else E×B): what δn̂ turns into V_N."
     for s in sorted(sources.values(), key=lambda s: s.b_hat is not None):   # moments before E×B
         check_frame(s.frame, "GSE", f"velocity source {s.name}")
-        ok = s.good & np.isfinite(s.v_km_s).all(axis=1)
-        if ok.sum() < 2: continue
-        tv, vt = np.asarray(s.t)[ok], s.tangential(n_hat)[ok]
-        out = np.interp(seconds_since(t, tv[0]), seconds_since(tv, tv[0]), vt, left=np.nan, right=np.nan)
-        return np.where(np.isfinite(out), out, np.median(vt))   # outside the source's data: its typical value
+        ok = np.flatnonzero(s.good & np.isfinite(s.v_km_s).all(axis=1))
+        if len(ok) < 2: continue
+        tv = np.asarray(s.t)[ok]
+        k = slice(None)   # the samples around the grid (each grid time's bracket) when the times increase
+        if np.all(tv[1:] > tv[:-1]):
+            k = slice(max(int(np.searchsorted(tv, t.min(), "right")) - 1, 0),
+                      int(np.searchsorted(tv, t.max(), "left")) + 1)
+        vt = s.tangential(n_hat, ok[k])
+        out = np.interp(seconds_since(t, tv[0]), seconds_since(tv[k], tv[0]), vt, left=np.nan, right=np.nan)
+        if np.isfinite(out).all(): return out
+        vt = s.tangential(n_hat, ok)   # outside the source's data: its typical value
+        return np.where(np.isfinite(out), out, np.median(vt))
     return None
 
 # %% ../nbs/14c_stages.ipynb #7c57934a

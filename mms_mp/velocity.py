@@ -186,24 +186,25 @@ class VelocitySource:
     note: str = "" # why samples beyond the given mask are not good (e.g. unphysical moments)
     def __post_init__(self): _check_source(self)
 
-    def normal(self, n_hat, v_par=None):
-        "(V_N, V∥ correction, own, correction and systematic variance) along unit `n_hat`."
-        vn = self.v_km_s @ n_hat
-        s = np.asarray(self.sigma_km_s, float)
+    def normal(self, n_hat, v_par=None, keep=slice(None)):
+        "(V_N, V∥ correction, own, correction and systematic variance) along unit `n_hat`, on samples `keep`."
+        vn = (self.v_km_s @ n_hat)[keep]   # products of all samples: BLAS may round a part on its own apart
+        s = np.asarray(self.sigma_km_s, float)[keep]
         var = np.einsum("i,nij,j->n", n_hat, s, n_hat) if s.ndim == 3 else s ** 2
         sys, var_c, corr = np.zeros(len(vn)), np.zeros(len(vn)), np.zeros(len(vn))
         # E×B: the field-aligned part, where it is measured
         if self.b_hat is not None and v_par is not None:
-            bn = self.b_hat @ n_hat
-            c, sig_rand, sig_sys = v_par
+            bn = (self.b_hat @ n_hat)[keep]
+            c, sig_rand, sig_sys = (x[keep] for x in v_par)   # on every sample of the source
             corr = np.nan_to_num(c) * bn
             var_c = (sig_rand * bn) ** 2
             sys = (sig_sys * bn) ** 2
         return vn, corr, var, var_c, sys
 
-    def tangential(self, n_hat): # (3,) unit normal, same frame -> (N,) |v − (v·n̂) n̂|, km/s
-        "Speed along the boundary: what an error δθ of n̂ turns into V_N (≈ |v_t| δθ)."
-        return np.linalg.norm(self.v_km_s - np.outer(self.v_km_s @ n_hat, n_hat), axis=1)
+    def tangential(self, n_hat, keep=slice(None)): # (3,) unit normal, same frame -> |v − (v·n̂) n̂|, km/s
+        "Speed along the boundary on samples `keep`: what an error δθ of n̂ turns into V_N (≈ |v_t| δθ)."
+        v = self.v_km_s
+        return np.linalg.norm(v[keep] - np.outer((v @ n_hat)[keep], n_hat), axis=1)   # v·n̂ as in `normal`
 
 # %% ../nbs/07a_velocity.ipynb #c2b5a6a5
 def exb_source(r: ExBResult, # E×B drift (with times, e.g. from exb_velocity_sync)

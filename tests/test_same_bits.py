@@ -502,3 +502,198 @@ def test_median_outliers_from_clipped_windows_are_the_padded_ones(n):
             got = _median_outliers(yy, half, 12.0, ad, chunk)
             want = _median_outliers_padded(yy, half, 12.0, ad)
             assert got[0].tobytes() == want[0].tobytes() and got[1].tobytes() == want[1].tobytes()
+
+
+def _vn_sources(seed, n_exb=6000, gaps=True):
+    "E×B (32 S/s, covariance, b̂), FPI ions (4.5 s) and HPCA He⁺ (10 s) over ~190 s, with holes and bad samples."
+    from mms_mp.velocity import ExBResult, exb_source, fpi_source, heplus_source
+    rng = np.random.default_rng(seed)
+    t0 = np.datetime64("2019-01-27T12:15", "ns")
+    at = lambda s: t0 + np.round(s * 1e9).astype("int64").astype("timedelta64[ns]")
+    te = np.arange(n_exb) / 32.0
+    keep = ~((te > 40) & (te < 43)) if gaps else np.ones(n_exb, bool)   # a 3-s hole
+    te = te[keep]
+    v = _hard_rows(seed, len(te)) * 0 + rng.normal(0, 200, (len(te), 3))
+    A = rng.normal(0, 3, (len(te), 3, 3))
+    b = rng.normal(0, 1, (len(te), 3))
+    b /= np.linalg.norm(b, axis=1)[:, None]
+    good = rng.random(len(te)) > 0.1
+    v[rng.random(len(te)) < 0.02] = np.nan
+    exb = exb_source(ExBResult(v, A @ A.transpose(0, 2, 1), b, np.full(len(te), 20.0), np.zeros(len(te), bool),
+                               good & np.isfinite(v).all(1), "GSE", at(te)))
+    tf = np.arange(0.0, te[-1], 4.5) + 1.1
+    vf = rng.normal(0, 150, (len(tf), 3))
+    vf[7] = np.nan
+    fpi = fpi_source(at(tf), vf, rng.uniform(5, 20, len(tf)), rng.uniform(200, 900, len(tf)))
+    th = np.arange(0.0, te[-1], 10.0) + 3.3
+    he = heplus_source(at(th), rng.normal(0, 100, (len(th), 3)), rng.uniform(0.005, 0.5, len(th)))
+    return {"ExB": exb, "FPI ions": fpi, "HPCA He+": he}, at
+
+
+def _same_nv(a, b):
+    for f in ("t", "V_N", "sigma_V_N", "birge", "n_hat"):
+        assert np.asarray(getattr(a, f)).tobytes() == np.asarray(getattr(b, f)).tobytes(), f
+    for f in ("used", "per_source", "per_source_sigma"):
+        x, y = getattr(a, f), getattr(b, f)
+        assert list(x) == list(y) and all(x[k].tobytes() == y[k].tobytes() for k in x), f
+    assert a.flags == b.flags
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_normal_velocity_on_the_samples_its_grid_reads_is_the_whole_series_blend(monkeypatch, seed):
+    """normal_velocity prepares each source only where its grid reads it (`resample.grid_reach`, with the robust
+    scatter's window beyond): the same bits as preparing every sample, for windows at the ends, in a hole, beside
+    the data, and with a source that has too few samples in the window (its flag counts the whole series)."""
+    import mms_mp.resample as R
+    from mms_mp.core import MMSMPError
+    from mms_mp.electric import normal_velocity
+    src, at = _vn_sources(seed)
+    rng = np.random.default_rng(seed)
+    n = rng.normal(size=3)
+    windows = [(400, 450), (-100, -60), (-30, 20), (0, 30), (35, 50), (41, 42.5), (100, 180), (170, 400), (60, 61), (-50, 400)]
+    kws = [dict(), dict(scatter_window=0), dict(scatter_window=5, align_to=None), dict(sigma_n_rad=0.05),
+           dict(exb_parallel="sigma"), dict(v_par_km_s=80.0)]
+    for lo, hi in windows:
+        for kw in kws:
+            for cad in ("4.5s", 0.5):
+                args = (src, n)
+                kw2 = dict(frame="GSE", cadence=cad, t_range=(at(np.float64(lo)), at(np.float64(hi))), **kw)
+                try: fast = normal_velocity(*args, **kw2)
+                except MMSMPError as e:   # a grid beside the data, or aligned past its end: the same refusal
+                    with monkeypatch.context() as m:
+                        m.setattr(R, "grid_reach", lambda *a, **k: slice(None))
+                        with pytest.raises(type(e)) as e2: normal_velocity(*args, **kw2)
+                    assert str(e2.value) == str(e)
+                    continue
+                with monkeypatch.context() as m:
+                    m.setattr(R, "grid_reach", lambda *a, **k: slice(None))
+                    slow = normal_velocity(*args, **kw2)
+                _same_nv(fast, slow)
+    from mms_mp.velocity import VelocitySource
+    f = src["FPI ions"]
+    sig = np.full(len(f.t), np.nan)   # usable for the scatter, but no σ: not blended ...
+    sig[[0, 1, -1]] = 30.0            # ... except three samples far from the window
+    few = {"ExB": src["ExB"], "odd": VelocitySource(f.t, f.v_km_s, sig, f.good, "GSE", "odd")}
+    kw2 = dict(frame="GSE", cadence="4.5s", t_range=(at(np.float64(80)), at(np.float64(120))))
+    fast = normal_velocity(few, n, **kw2)
+    with monkeypatch.context() as m:
+        m.setattr(R, "grid_reach", lambda *a, **k: slice(None))
+        _same_nv(fast, normal_velocity(few, n, **kw2))
+    assert not any("odd" in x for x in fast.flags) and not fast.used["odd"].any()   # 3 good: measurable
+
+
+def test_grid_reach_keeps_what_merge_vars_and_robust_scatter_read():
+    "Merged on the part grid_reach keeps, with a centred window of `pad` usable samples: the whole series' bits."
+    from mms_mp.core import NoDataError
+    from mms_mp.electric import robust_scatter
+    from mms_mp.resample import grid_reach, merge_vars
+    rng = np.random.default_rng(4)
+    ts = np.cumsum(rng.exponential(1.0, 3000))
+    y = np.sin(ts / 30)[:, None] + rng.normal(0, 0.1, (3000, 1))
+    y[rng.random(3000) < 0.3] = np.nan
+    ok = np.isfinite(y[:, 0])
+    sc_all = robust_scatter(y[:, 0], 15)
+    for lo in (-20.0, 0.0, 5.5, 700.0, ts[-1] - 3, ts[-1] + 10):
+        for w in (0.3, 4.5, 60.0):
+            tr = (lo, lo + 10 * w)
+            k = grid_reach(ts, tr, w, usable=ok, pad=17)
+            try: a = merge_vars({"y": (ts, np.c_[y, sc_all])}, w, t_range=tr, notes=False)
+            except NoDataError as e:   # beside the data: the same message, naming the whole series' span
+                assert k == slice(None)
+                continue
+            b = merge_vars({"y": (ts[k], np.c_[y[k], robust_scatter(y[k, 0], 15)])}, w, t_range=tr, notes=False)
+            assert a.values["y"].tobytes() == b.values["y"].tobytes() and np.array_equal(a.good["y"], b.good["y"])
+
+
+def test_velocity_normal_on_kept_samples_is_the_slice_of_all():
+    "VelocitySource.normal(n, v_par, keep) is normal(n, v_par) cut to `keep`, to the bit (BLAS sees every row)."
+    from mms_mp.electric import _source_vpar
+    src, _ = _vn_sources(5)
+    n = np.array([0.6, -0.48, 0.64])
+    for s in src.values():
+        vp = _source_vpar(s, src["FPI ions"], "fpi", None, 150.0)
+        full = s.normal(n, vp)
+        for k in (slice(0, 1), slice(3, 10), slice(17, 1001), slice(len(s.t) - 5, None), slice(None)):
+            assert all(a[k].tobytes() == b.tobytes() for a, b in zip(full, s.normal(n, vp, k)))
+
+
+def test_vpar_term_is_estimated_once_per_source_pair():
+    "The E×B source's V∥ term from FPI is kept on the source; another FPI source or default is estimated anew."
+    from mms_mp.electric import _source_vpar, _vpar_estimate
+    src, _ = _vn_sources(6)
+    exb, fpi = src["ExB"], src["FPI ions"]
+    a = _source_vpar(exb, fpi, "fpi", None, 150.0)
+    assert all(x.tobytes() == y.tobytes() for x, y in zip(a, _vpar_estimate(exb, fpi, 150.0)))
+    assert _source_vpar(exb, fpi, "fpi", None, 150.0) is a
+    b = _source_vpar(exb, None, "sigma", None, 150.0)
+    assert b is not a and all(x.tobytes() == y.tobytes() for x, y in zip(b, _vpar_estimate(exb, None, 150.0)))
+    c = _source_vpar(exb, fpi, "fpi", None, 90.0)
+    assert all(x.tobytes() == y.tobytes() for x, y in zip(c, _vpar_estimate(exb, fpi, 90.0)))
+
+
+def test_brent_bounded_steps_as_scipys_bounded_minimize_scalar():
+    "The V_N smoother's λ search without scipy.optimize: every evaluation point and the result, to the bit."
+    from scipy.optimize import minimize_scalar
+    from mms_mp.electric import _brent_bounded
+    rng = np.random.default_rng(7)
+    fs = [lambda x: (x - 2.0) ** 2, np.cos, lambda x: abs(x - 0.3), lambda x: 1.0, lambda x: -x,
+          lambda x: np.nan if x > 1.7 else (x - 1.5) ** 2, lambda x: float(np.sin(7 * x) + 0.1 * x * x)]
+    for c in rng.normal(0, 3, (20, 4)):
+        fs.append(lambda x, c=c: float(np.polyval(c, x)))
+    for f in fs:
+        for lo, hi, kw in ((-3.0, 5.0, {}), (0.5, 0.5000001, {}), (-40.0, 11.0, {"xatol": 1e-12, "maxiter": 7})):
+            seen_a, seen_b = [], []
+            fa = lambda x: (seen_a.append(x), f(x))[1]
+            fb = lambda x: (seen_b.append(x), f(x))[1]
+            with np.errstate(all="ignore"):
+                a = minimize_scalar(fa, bounds=(lo, hi), method="bounded", options=kw).x
+                b = _brent_bounded(fb, lo, hi, kw.get("xatol", 1e-5), kw.get("maxiter", 500))
+            assert np.float64(a).tobytes() == np.float64(b).tobytes()
+            assert np.array(seen_a, float).tobytes() == np.array(seen_b, float).tobytes()
+
+
+def test_smoothing_lambda_without_scipy_optimize_is_the_scipy_one(monkeypatch):
+    "smooth_normal_velocity with its own Brent search: the λ, V_N and σ of the scipy search, to the bit."
+    from scipy.optimize import minimize_scalar
+    import mms_mp.electric as E
+    src, at = _vn_sources(8)
+    nv = E.normal_velocity(src, np.array([0.2, 0.9, -0.4]), frame="GSE", cadence="4.5s",
+                           t_range=(at(np.float64(0)), at(np.float64(180))))
+    a = E.smooth_normal_velocity(nv)
+    monkeypatch.setattr(E, "_brent_bounded", lambda f, lo, hi: minimize_scalar(f, bounds=(lo, hi),
+                                                                               method="bounded").x)
+    b = E.smooth_normal_velocity(nv)
+    assert a.smoothing.lam == b.smoothing.lam and np.isfinite(a.smoothing.lam).all()
+    assert a.V_N.tobytes() == b.V_N.tobytes() and a.sigma_V_N.tobytes() == b.sigma_V_N.tobytes()
+
+
+def _tangential_speed_whole(sources, t, n_hat):
+    "stages.tangential_speed as first written: every sample of the source, the median always taken."
+    from mms_mp.core import seconds_since
+    for s in sorted(sources.values(), key=lambda s: s.b_hat is not None):
+        ok = s.good & np.isfinite(s.v_km_s).all(axis=1)
+        if ok.sum() < 2: continue
+        tv, vt = np.asarray(s.t)[ok], s.tangential(n_hat)[ok]
+        out = np.interp(seconds_since(t, tv[0]), seconds_since(tv, tv[0]), vt, left=np.nan, right=np.nan)
+        return np.where(np.isfinite(out), out, np.median(vt))
+    return None
+
+
+def test_tangential_speed_from_the_samples_around_the_grid_is_the_whole_series_one():
+    "Only the samples bracketing the grid are turned into |v_t| (and the median only when the grid leaves them)."
+    from mms_mp.stages import tangential_speed
+    from mms_mp.velocity import VelocitySource
+    src, at = _vn_sources(9)
+    n = np.array([0.48, 0.6, -0.64])
+    for s in src.values():
+        full = s.tangential(n)
+        for k in (slice(0, 1), slice(5, 77), np.array([3, 4, 9, len(s.t) - 1]), slice(None)):
+            assert s.tangential(n, k).tobytes() == full[k].tobytes()
+    f = src["FPI ions"]
+    shuffled = {"x": VelocitySource(f.t[::-1], f.v_km_s[::-1], f.sigma_km_s[::-1], f.good[::-1], "GSE", "x")}
+    for lo, hi, step in ((10, 60, 4.5), (0, 187, 1.0), (-20, 30, 2.0), (150, 300, 4.5), (33.1, 33.2, 0.05),
+                         (f_t := 1.1 + 4.5 * 3, f_t + 9, 4.5)):
+        t = at(np.arange(lo, hi, step))
+        for sources in ({"FPI ions": f}, src, {"ExB": src["ExB"]}, shuffled):
+            a, b = tangential_speed(sources, t, n), _tangential_speed_whole(sources, t, n)
+            assert a.tobytes() == b.tobytes()
