@@ -105,6 +105,10 @@ def test_demo_json_schema_and_known_answers(demo_run, demo_dir):
     assert set(doc["detection"]["L"]) == {"1", "2", "3", "4"} and doc["comparison"] is None
     assert doc["detection"]["tilt_note"] is None    # densities loaded: the tilt was tested
     assert all("per-crossing MVA normals" in g["method"] for g in doc["timing_groups"])
+    for g in doc["timing_groups"]:   # each delay's σ in the fit: its crossing's σ_t ⊕ σ_r|m| (σ_r = 0.1 km, |m| = 1/|V|)
+        want = {p: np.hypot(s, 0.1 / abs(g["V_km_s"])) for p, s in g["delays"]["sigma_s"].items()}
+        assert g["sigma_delay_s"].keys() == g["residuals_s"].keys() == want.keys()
+        np.testing.assert_allclose([g["sigma_delay_s"][p] for p in want], list(want.values()), rtol=1e-6)
 
 
 def test_demo_says_which_rate_each_product_came_from_and_why(demo_run, demo_dir):
@@ -437,6 +441,9 @@ def test_overlay_drawn_in_timing_figures(demo_dir, tmp_path):
     assert fig.mms_mp_published_angle_deg < 1.0  # the simulator's truth vs our timing n̂
     fig2 = jobs["timing"]()
     assert set(fig2.mms_mp_published_delays_s) == {"1", "2"}
+    assert fig2.mms_mp_residual_sigma_s == res.timing.sigma_delay_s and min(res.timing.sigma_delay_s.values()) > 0
+    bars = [np.ptp(s[:, 1]) / 2 for c in fig2.axes[1].collections for s in c.get_segments()]   # ± σ_t drawn
+    np.testing.assert_allclose(bars, [res.timing.sigma_delay_s[p] for p in sorted(res.timing.sigma_delay_s)])
     plt.close("all")
 
 
