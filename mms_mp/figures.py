@@ -328,7 +328,8 @@ def plot_overview(event, # mms_mp.data.Event
     rows = _overview_rows(event, probes)
     if not rows:
         raise InputError(f"nothing to draw for probes {list(probes)}: load FGM, FPI or HPCA data")
-    fig, axs = plt.subplots(len(rows), 1, figsize=(8, 1.8 * len(rows)), sharex=True, squeeze=False)
+    fig, axs = plt.subplots(len(rows), 1, figsize=(8, 1.8 * len(rows)), sharex=True, squeeze=False,
+                            layout="constrained")   # title and legend fit above the panels: no blank band
     axs, t0 = axs[:, 0], as_datetime64(event.trange[0])
     for p in probes: _overview_probe(axs, rows, event[p], p, t0)
     for a, (label, _, floor) in zip(axs, rows): _overview_axis(a, label, floor)
