@@ -21,8 +21,8 @@ from .panels import plot_displacement
 
 # %% auto #0
 __all__ = ['FIG_DPI', 'SECTIONS', 'check_dpi', 'save_fig', 'write_csv_atomic', 'source_slug', 'write_tables', 'html_table',
-           'vec_to_sigma', 'sig2', 'section_html', 'summary_card', 'report_figures', 'write_html_report',
-           'report_sidecar', 'figure_jobs', 'make_figures', 'outdir_ready', 'write_outputs']
+           'vec_to_sigma', 'sig2', 'section_html', 'summary_card', 'data_source_md', 'report_figures',
+           'write_html_report', 'report_sidecar', 'figure_jobs', 'make_figures', 'outdir_ready', 'write_outputs']
 
 # %% ../nbs/14d_outputs.ipynb #e366a3e4
 #: PNG resolution of the figures `analyze` and the CLI write, dots per inch: quick look (300 for publication)
@@ -328,6 +328,22 @@ def summary_card(doc: dict, # the `mms_mp/2` document
     items = "".join(f"<li>{e(s)}</li>" for s in _headlines(doc))
     return (f"<div class='card'><p><b>{e(' · '.join(head))}</b></p><ul>{items}</ul>"
             f"<p>mms_mp {e(prov['mms_mp_version'])}; all vectors GSE</p></div>")
+
+# %% ../nbs/14d_outputs.ipynb #1ff8fa80
+def data_source_md(doc: dict, # the `mms_mp/2` document
+                   max_names: int = 6, # file names listed before "and N more"
+                  ) -> str: # one Markdown paragraph: REAL or SIMULATED, the files and where they came from
+    "Whether a run's data are REAL MMS measurements or SIMULATED, from its own provenance (not from a template)."
+    prov = doc["provenance"]
+    cfg, names = prov.get("config") or {}, [f["name"] for f in prov["files"]]
+    where = f"source `{cfg.get('source', 'auto')}`"
+    if cfg.get("data_dir"): where += f", data folder `{cfg['data_dir']}`"
+    shown = ", ".join(f"`{n}`" for n in names[:max_names]) + (f" and {len(names) - max_names} more"
+                                                              if len(names) > max_names else "")
+    if prov["simulated"]:
+        return (f"**Data: SIMULATED** (mms_mp.synthetic: MMS-format files with a known truth), not MMS measurements; "
+                f"{len(names)} files, {where}.")
+    return f"**Data: REAL** MMS measurements: {len(names)} files ({shown}); {where}."
 
 # %% ../nbs/14d_outputs.ipynb #790b9cf1
 _FIG_ORDER = (("overview", "All probes: |B|, B (GSE) and, where loaded, densities and ion velocity."),
