@@ -24,15 +24,15 @@ from .layout import PRODUCTS
 from .config import CONFIG_SECTIONS, load_config, merge_config
 from .schema import thickness_json
 from .overlay import overlay_template
-from .outputs import sig2
+from .outputs import FIG_DPI, check_dpi, sig2
 from .pipeline import analyze
 from .report import run_report
 from .batch import run_batch
 
 # %% auto #0
 __all__ = ['NOISY_LOGGERS', 'CLI_FLAGS', 'EXIT_HELP', 'DEFAULT_TRANGE', 'COMMANDS', 'PATH_ARGS', 'cli_words', 'setup_logging',
-           'build_parser', 'default_command', 'event_config', 'summary_lines', 'cmd_analyze', 'demo_data', 'cmd_demo',
-           'cmd_report', 'cmd_batch', 'cmd_overlay_template', 'check_paths', 'main']
+           'dpi_arg', 'build_parser', 'default_command', 'event_config', 'summary_lines', 'cmd_analyze', 'demo_data',
+           'cmd_demo', 'cmd_report', 'cmd_batch', 'cmd_overlay_template', 'check_paths', 'main']
 
 # %% ../nbs/16_cli.ipynb #b38e8892a
 NOISY_LOGGERS = ("pyspedas", "pytplot", "cdflib", "urllib3", "matplotlib", "distributed",
@@ -78,6 +78,19 @@ def _common(p):
                    help="more messages (-v -v: also pySPEDAS); tracebacks on error")
     p.add_argument("--quiet", action="store_true", help="only errors")
 
+def dpi_arg(text: str, # the --dpi value as typed
+           ) -> int: # dots per inch, checked (`outputs.check_dpi`)
+    "Parse `--dpi N`: a bad value is a usage error (exit 2) that says the range and the usual choices."
+    try: return check_dpi(int(text))
+    except (ValueError, InputError):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of dots per inch in 20–1200 "
+                                         f"(default {FIG_DPI} for a quick look, 300 for publication)") from None
+
+def _figure_args(p):
+    p.add_argument("--pdf", action="store_true", default=None, help="PDF figures too (implies --plot)")
+    p.add_argument("--dpi", type=dpi_arg, default=None, metavar="N",
+                   help=f"PNG resolution, dots per inch (default {FIG_DPI}, a quick look; 300 for publication)")
+
 # %% ../nbs/16_cli.ipynb #6d9b713d
 def _event_args(p):
     p.add_argument("--start", help="start time, ISO-8601 UTC, e.g. 2019-01-27T12:15:00 (required, here or in --config)")
@@ -105,7 +118,7 @@ def _demo_parser(sub):
     d.add_argument("--scenario", default="default", choices=sorted(SCENARIOS),
                    help="simulator scenario (default: default)")
     d.add_argument("--plot", action="store_true", help="accepted for symmetry with analyze: demo always writes figures")
-    d.add_argument("--pdf", action="store_true", help="PDF figures too")
+    _figure_args(d)
     _common(d)
 
 # %% ../nbs/16_cli.ipynb #4d3247cc
@@ -118,8 +131,7 @@ def _analyze_parser(sub):
     _event_args(a)
     a.add_argument("--outdir", default=None, help="output folder (default ./results)")
     a.add_argument("--plot", action="store_true", default=None, help="write figures/*.png")
-    a.add_argument("--pdf", action="store_true", default=None,
-                   help="PDF figures too (implies --plot)")
+    _figure_args(a)
     a.add_argument("--overlay-json", default=None, metavar="FILE",
                    help="published normals to compare with (see `mms-mp overlay-template`)")
     _common(a)
@@ -187,8 +199,8 @@ def event_config(args, # parsed arguments of analyze/report
                 ) -> dict: # merged configuration (start and end present)
     "Configuration from `--config` (if any) overridden by the flags given on the command line."
     base = load_config(args.config) if args.config else {}
-    keys = ("start", "end", "probes", "rate", "source", "data_dir", "outdir", "plot", "pdf",
-            "overlay_json")  # `report` has no --outdir, --plot, --pdf, --overlay-json
+    keys = ("start", "end", "probes", "rate", "source", "data_dir", "outdir", "plot", "pdf", "dpi",
+            "overlay_json")  # `report` has no --outdir, --plot, --pdf, --dpi, --overlay-json
     cfg = merge_config(base, {k: getattr(args, k, None) for k in keys})
     if cfg.get("probes"):  # "1 2", "1,2" and "1, 2" all mean probes 1 and 2 (pySPEDAS users write commas)
         cfg["probes"] = [q.strip() for p in cfg["probes"] for q in str(p).split(",") if q.strip()]
@@ -382,7 +394,7 @@ def cmd_analyze(args, # parsed arguments (build_parser)
                   rate=cfg.get("rate", "auto"), source=cfg.get("source", "auto"),
                   data_dir=cfg.get("data_dir"), outdir=cfg.get("outdir") or "results",
                   config=_analysis_params(cfg), plot=bool(cfg.get("plot") or cfg.get("pdf")),
-                  pdf=bool(cfg.get("pdf")), progress=not args.quiet,
+                  pdf=bool(cfg.get("pdf")), dpi=cfg.get("dpi", FIG_DPI), progress=not args.quiet,
                   overlay_json=cfg.get("overlay_json"))
     if not args.quiet: print("\n".join(summary_lines(res)))
     return _finished(res.status)
@@ -411,7 +423,7 @@ def cmd_demo(args, # parsed arguments (build_parser)
                              "MMS 2019-01-27 formation", file=sys.stderr)
     d, trange, probes = demo_data(args.data_dir, args.scenario)
     res = analyze(trange, probes, source="local", data_dir=d, outdir=args.outdir, plot=True,
-                  pdf=args.pdf, progress=not args.quiet)
+                  pdf=bool(args.pdf), dpi=args.dpi or FIG_DPI, progress=not args.quiet)
     if not args.quiet:
         print("\n".join(summary_lines(res)))
         print(f"SIMULATED demo done in {time.perf_counter() - t0:.1f} s; data in {d}")

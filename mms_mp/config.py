@@ -29,7 +29,7 @@ __all__ = ['CONFIG_KEYS', 'CONFIG_SECTIONS', 'RATES', 'SOURCES', 'KEY_TYPES', 'S
            'value_problem', 'check_sections']
 
 # %% ../nbs/14a_config.ipynb #eabc52bf
-CONFIG_KEYS = {"start", "end", "probes", "rate", "source", "data_dir", "outdir", "plot", "pdf",
+CONFIG_KEYS = {"start", "end", "probes", "rate", "source", "data_dir", "outdir", "plot", "pdf", "dpi",
                "overlay_json"}
 CONFIG_SECTIONS = {"context", "lmn", "detector", "normals", "timing", "vn", "smoothing", "displacement"}
 RATES, SOURCES = ("auto", "srvy", "brst"), ("auto", "sdc", "spdf", "local")
@@ -37,7 +37,7 @@ _TIME, _PATH = (str, datetime.date), (str, os.PathLike)  # a TOML date-time is a
 #: top-level key -> the types it may have (a time is ISO text, never a number: `start = 123` is refused)
 KEY_TYPES = {"start": _TIME, "end": _TIME, "probes": (list, tuple, str, int), "rate": (str,),
              "source": (str,), "data_dir": _PATH, "outdir": _PATH, "overlay_json": _PATH,
-             "plot": (bool,), "pdf": (bool,)}
+             "plot": (bool,), "pdf": (bool,), "dpi": (int,)}
 
 # %% ../nbs/14a_config.ipynb #635a97aa
 def config_probes(v, # probes: 1, "1", "mms1", "1,2", "1 2", or a list of these

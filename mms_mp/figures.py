@@ -144,6 +144,14 @@ def _fit_residuals(normal, # the `normal` given to plot_timing: a vector or a Ti
     own = getattr(normal, "residuals_s", None) or {}
     return np.array([own[p] for p in ps], float) if set(ps) <= set(own) else res
 
+def _fit_sigmas(normal, # the `normal` given to plot_timing: a vector or a TimingResult
+                ps: list, # probes, in plot order
+                sigma_t: dict | None, # {probe: 1σ of its delay, s} given to plot_timing, or None
+               ) -> np.ndarray: # (len(ps),) 1σ of each delay, s; NaN where not known (no error bar)
+    "Each probe's delay σ: `sigma_t` if given, else the timing fit's own (`TimingResult.sigma_delay_s`)."
+    own = {check_probe(k): v for k, v in (sigma_t or getattr(normal, "sigma_delay_s", None) or {}).items()}
+    return np.array([own.get(p, np.nan) for p in ps], float)
+
 # %% ../nbs/12a_figures.ipynb #74446083
 def plot_timing(times: dict, # {probe: crossing time, datetime64}
                 r: dict, # {probe: (3,) position at the crossing, km} in `frame`
@@ -151,14 +159,15 @@ def plot_timing(times: dict, # {probe: crossing time, datetime64}
                 V: float | None = None, # normal speed, km/s, + along n̂ (default: TimingResult's)
                 sigma_V: float | None = None, # 1σ of V, km/s
                 *,
+                sigma_t: dict | None = None, # {probe: 1σ of its delay, s}: error bars (default: TimingResult's)
                 frame: str = "GSE", # frame of positions and normal (one frame for both)
                 ref=None, # reference probe (default: first key of `times`)
                 published=None, # overlay.PublishedNormal or dict probe → one (ref's), `frame`
                 simulated: bool = False, # watermark as simulated
                 title: str | None = None, # figure title
                 figsize=(7, 4.5), # inches
-               ): # matplotlib Figure: delays vs n̂·Δr, and residuals (.mms_mp_residuals_s)
-    "Timing check: delays vs n̂·Δr, the line Δt = n̂·Δr / V, residuals, published delays."
+               ): # Figure: delays vs n̂·Δr, residuals ± σ_t (.mms_mp_residuals_s, .mms_mp_residual_sigma_s)
+    "Timing check: delays vs n̂·Δr, the line Δt = n̂·Δr / V, residuals ± σ_t, published delays."
     frame, P = check_frame(frame, frame, "positions and normal"), _positions(r)
     n, V, sigma_V = _timing_inputs(normal, V, sigma_V, frame)
     ref, ps, x, dt, res = _timing_points(times, P, n, V, ref)
@@ -168,14 +177,16 @@ def plot_timing(times: dict, # {probe: crossing time, datetime64}
     xx = np.linspace(min(x.min(), 0) - 50, max(x.max(), 0) + 50, 2)
     c = float(np.mean(dt - x / V - res))   # the line's offset: the fitted time of the reference, not its own
     a0.plot(xx, xx / V + c, color="0.4", lw=1, label="Δt = n̂·Δr / V + c")
-    for p, xi, ti, ri in zip(ps, x, dt, res):
+    sig = _fit_sigmas(normal, ps, sigma_t)
+    for p, xi, ti, ri, si in zip(ps, x, dt, res, sig):
         a0.plot(xi, ti, "o", color=PROBE_COLORS[p], ms=7, label=f"MMS{p}")
-        a1.plot(xi, ri, "o", color=PROBE_COLORS[p], ms=6)
+        a1.errorbar(xi, ri, yerr=si if np.isfinite(si) else None, fmt="o", color=PROBE_COLORS[p], ms=6, capsize=3)
     pub = _published(published, n, ref, frame)
     if pub is not None: fig.mms_mp_published_delays_s = _published_delays(a0, pub, P, ps, x, ref, V)
     _timing_labels(a0, a1, ref, frame, V, sigma_V, title, _normal_note(normal, n, frame))
+    if np.isfinite(sig).any(): a1.set_ylabel("residual ± σ$_t$ (s)")
     fig.tight_layout()
-    fig.mms_mp_residuals_s = dict(zip(ps, res))
+    fig.mms_mp_residuals_s, fig.mms_mp_residual_sigma_s = dict(zip(ps, res)), dict(zip(ps, sig))
     return mark_simulated(fig, simulated)
 
 # %% ../nbs/12a_figures.ipynb #5336241a
@@ -317,7 +328,8 @@ def plot_overview(event, # mms_mp.data.Event
     rows = _overview_rows(event, probes)
     if not rows:
         raise InputError(f"nothing to draw for probes {list(probes)}: load FGM, FPI or HPCA data")
-    fig, axs = plt.subplots(len(rows), 1, figsize=(8, 1.8 * len(rows)), sharex=True, squeeze=False)
+    fig, axs = plt.subplots(len(rows), 1, figsize=(8, 1.8 * len(rows)), sharex=True, squeeze=False,
+                            layout="constrained")   # title and legend fit above the panels: no blank band
     axs, t0 = axs[:, 0], as_datetime64(event.trange[0])
     for p in probes: _overview_probe(axs, rows, event[p], p, t0)
     for a, (label, _, floor) in zip(axs, rows): _overview_axis(a, label, floor)

@@ -157,6 +157,7 @@ class TimingResult:
     birge: float = 1.0 # Birge ratio max(1, sqrt(χ²/dof)) applied to the timing σ (1 when dof = 0)
     flags: list = field(default_factory=list) # warnings (insignificant delays, inflated σ, …)
     mc: dict | None = None # Monte Carlo: {"n", "sigma_V_km_s", "sigma_n_deg"} when n_mc > 0
+    sigma_delay_s: dict = field(default_factory=dict) # probe → 1σ of its delay in the fit, √(σ_t² + σ_r²|m|²), s
     def summary(self) -> str:
         "One line: method, n̂, V ± σ (and its parts when constrained)."
         if np.isnan(self.V_km_s):
@@ -513,7 +514,7 @@ def timing_normal(
         out["mc"] = _timing_mc(D, tau, birge * sig_t, birge * sigma_r_km, Bs, w, int(n_mc), seed,
                                constrained, n0, sn)
     return TimingResult(geometry=geo, residuals_s=dict(zip(keys, res)), frame=frame, probes=keys,
-                        t_ref=t_ref, **out)
+                        t_ref=t_ref, sigma_delay_s=dict(zip(keys, 1 / np.sqrt(w))), **out)
 
 # %% ../nbs/05_multispacecraft.ipynb #a346bfb2
 def _position_series(x, # DataArray (time, comp) with attrs["frame"], or (t datetime64, (N,3) km)

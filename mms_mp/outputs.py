@@ -21,15 +21,27 @@ from .visualize import save_figure, summary_single
 from .panels import plot_displacement
 
 # %% auto #0
-__all__ = ['SECTIONS', 'save_fig', 'write_csv_atomic', 'source_slug', 'write_tables', 'html_table', 'vec_to_sigma', 'sig2',
-           'section_html', 'summary_card', 'report_figures', 'write_html_report', 'report_sidecar', 'figure_jobs',
-           'make_figures', 'outdir_ready', 'write_outputs']
+__all__ = ['FIG_DPI', 'SECTIONS', 'check_dpi', 'save_fig', 'write_csv_atomic', 'source_slug', 'write_tables', 'html_table',
+           'vec_to_sigma', 'sig2', 'section_html', 'summary_card', 'data_source_md', 'report_figures',
+           'write_html_report', 'report_sidecar', 'figure_jobs', 'make_figures', 'outdir_ready', 'write_outputs']
+
+# %% ../nbs/14d_outputs.ipynb #e366a3e4
+#: PNG resolution of the figures `analyze` and the CLI write, dots per inch: quick look (300 for publication)
+FIG_DPI = 150
+
+def check_dpi(dpi, # resolution asked for, dots per inch
+             ) -> int: # the same, as int
+    "Refuse a figure resolution that is not a whole number of dots per inch in 20–1200."
+    ok = isinstance(dpi, (int, np.integer)) and not isinstance(dpi, bool) and 20 <= dpi <= 1200
+    if not ok: raise InputError(f"dpi must be a whole number of dots per inch in 20–1200, got {dpi!r}; "
+                                f"{FIG_DPI} is the quick-look default, 300 for publication")
+    return int(dpi)
 
 # %% ../nbs/14d_outputs.ipynb #e5a07bc5
 def save_fig(fig, # matplotlib Figure
              path, # destination .png (a .pdf is written beside it when pdf=True)
              *, pdf: bool = False, # also write a PDF
-             dpi: int = 90, # PNG resolution, dots per inch
+             dpi: int = FIG_DPI, # PNG resolution, dots per inch (300 for publication)
             ) -> list: # paths written
     "Save a figure atomically (PNG, optional PDF) with `visualize.save_figure`, then close it."
     import matplotlib.pyplot as plt
@@ -318,6 +330,22 @@ def summary_card(doc: dict, # the `mms_mp/2` document
     return (f"<div class='card'><p><b>{e(' · '.join(head))}</b></p><ul>{items}</ul>"
             f"<p>mms_mp {e(prov['mms_mp_version'])}; all vectors GSE</p></div>")
 
+# %% ../nbs/14d_outputs.ipynb #1ff8fa80
+def data_source_md(doc: dict, # the `mms_mp/2` document
+                   max_names: int = 6, # file names listed before "and N more"
+                  ) -> str: # one Markdown paragraph: REAL or SIMULATED, the files and where they came from
+    "Whether a run's data are REAL MMS measurements or SIMULATED, from its own provenance (not from a template)."
+    prov = doc["provenance"]
+    cfg, names = prov.get("config") or {}, [f["name"] for f in prov["files"]]
+    where = f"source `{cfg.get('source', 'auto')}`"
+    if cfg.get("data_dir"): where += f", data folder `{cfg['data_dir']}`"
+    shown = ", ".join(f"`{n}`" for n in names[:max_names]) + (f" and {len(names) - max_names} more"
+                                                              if len(names) > max_names else "")
+    if prov["simulated"]:
+        return (f"**Data: SIMULATED** (mms_mp.synthetic: MMS-format files with a known truth), not MMS measurements; "
+                f"{len(names)} files, {where}.")
+    return f"**Data: REAL** MMS measurements: {len(names)} files ({shown}); {where}."
+
 # %% ../nbs/14d_outputs.ipynb #790b9cf1
 _FIG_ORDER = (("overview", "All probes: |B|, B (GSE) and, where loaded, densities and ion velocity."),
               ("summary", "B in the probe's LMN frame, the detected crossings and, where loaded, densities and V_N."),
@@ -416,11 +444,12 @@ def figure_jobs(res: AnalysisResult, # the analysis
 def make_figures(res: AnalysisResult, # the analysis
                  figdir: Path, # output folder for figures
                  *, pdf: bool = False, # PDF copies too
+                 dpi: int = FIG_DPI, # PNG resolution, dots per inch (300 for publication)
                 ) -> dict: # figure name -> [paths]
     "Write every figure of `figure_jobs`; a failure is logged and recorded in status['figures']."
     out, failed, t0 = {}, [], time.perf_counter()
     for name, make in figure_jobs(res):
-        try: out[name] = save_fig(make(), figdir / f"{name}.png", pdf=pdf)
+        try: out[name] = save_fig(make(), figdir / f"{name}.png", pdf=pdf, dpi=dpi)
         except Exception as e:
             failed.append(f"{name}: {type(e).__name__}: {e}")
             logging.getLogger("mms_mp.pipeline").debug("figure %s failed", name, exc_info=True)
@@ -445,13 +474,14 @@ def write_outputs(res: AnalysisResult, # the analysis
                   outdir, # output folder (created)
                   *, plot: bool = False, # write figures/*.png
                   pdf: bool = False, # also figures/*.pdf
+                  dpi: int = FIG_DPI, # PNG resolution, dots per inch (300 for publication)
                   html: bool = True, # write report.html
                  ) -> dict: # name -> path of every file written
     "Validate and write mp_analysis.json, the CSV tables, figures and the HTML summary, atomically."
-    outdir, t0 = outdir_ready(outdir), time.perf_counter()
+    dpi, outdir, t0 = check_dpi(dpi), outdir_ready(outdir), time.perf_counter()
     files = dict(write_tables(res, outdir))
     if plot or pdf:
-        for name, ps in make_figures(res, outdir / "figures", pdf=pdf).items():
+        for name, ps in make_figures(res, outdir / "figures", pdf=pdf, dpi=dpi).items():
             files.update({f"figures/{p.name}": p for p in ps})
     res.status["outputs"] = StageStatus("ok", None, time.perf_counter() - t0)  # time up to the JSON
     doc = validate_result_json(res.to_json())

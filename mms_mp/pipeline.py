@@ -15,7 +15,7 @@ from .stages import (AnalysisResult, run_stage, check_probes, stage_load, stage_
                            stage_lmn, stage_detect, stage_normals, stage_vn, stage_displacement,
                            stage_crossing_vn)
 from .stages_timing import stage_timing, stage_thickness, stage_compare
-from .outputs import write_outputs
+from .outputs import FIG_DPI, check_dpi, write_outputs
 from .outset import output_set
 
 # %% auto #0
@@ -31,7 +31,7 @@ PLAN = (("quality", stage_quality, ("load",)), ("lmn", stage_lmn, ("load",)),
         ("thickness", stage_thickness, ("detect", "displacement")))
 
 # %% ../nbs/15_pipeline.ipynb #43aa306c
-def _run_plan(res: AnalysisResult, cfg: dict, outdir, plot: bool, pdf: bool, bar):
+def _run_plan(res: AnalysisResult, cfg: dict, outdir, plot: bool, pdf: bool, bar, dpi: int = FIG_DPI):
     "Load, every stage of PLAN, the comparison (with published normals), then the outputs."
     bar.set_postfix_str("load")
     run_stage(res.status, "load", lambda: stage_load(res, cfg), fatal=True)
@@ -45,7 +45,7 @@ def _run_plan(res: AnalysisResult, cfg: dict, outdir, plot: bool, pdf: bool, bar
                                 needs=("lmn",))
     if not outdir: return
     bar.set_postfix_str("outputs")
-    write = lambda: write_outputs(res, outdir, plot=plot, pdf=pdf)
+    write = lambda: write_outputs(res, outdir, plot=plot, pdf=pdf, dpi=dpi)
     run_stage(res.status, "outputs", write, fatal=True)
     bar.update()
 
@@ -59,12 +59,14 @@ def analyze(trange, # (start, end): ISO strings or datetime64, UTC
             config: dict | None = None, # analysis sections: lmn, detector, timing, vn, ...
             plot: bool = False, # write figures/*.png
             pdf: bool = False, # also PDF figures
+            dpi: int = FIG_DPI, # PNG resolution of the figures, dots per inch (300 for publication)
             progress: bool = False, # tqdm progress bar on stderr
             overlay_json=None, # JSON file of published normals to compare with (mms_mp.overlay)
            ) -> AnalysisResult: # every stage's result and status (vectors GSE)
     "Run the whole magnetopause analysis for one event and optionally write its outputs."
     from tqdm.auto import tqdm
     t0, t1 = parse_trange(trange)
+    dpi = check_dpi(dpi)   # before the analysis, not after it
     flags = {"rate": rate, "source": source, "data_dir": str(data_dir) if data_dir else None}
     cfg = check_sections(merge_config(config or {}, flags))
     res = AnalysisResult(trange=(t0, t1), probes=check_probes(probes), config=cfg)
@@ -72,11 +74,11 @@ def analyze(trange, # (start, end): ISO strings or datetime64, UTC
     bar = tqdm(total=len(PLAN) + 1 + bool(outdir), disable=None if progress else True,   # None: off when not a terminal
                desc="mms-mp", unit="stage", file=sys.stderr)
     try:
-        if not outdir: _run_plan(res, cfg, None, plot, pdf, bar)
+        if not outdir: _run_plan(res, cfg, None, plot, pdf, bar, dpi)
         else:   # one unit: a staging folder that replaces outdir only when complete (mms_mp.outset)
             meta = {}   # for the manifest: a set copied away on its own still says what it holds
             with output_set(outdir, meta=meta) as stage:
-                _run_plan(res, cfg, stage, plot, pdf, bar)
+                _run_plan(res, cfg, stage, plot, pdf, bar, dpi)
                 meta["simulated"] = bool(res.simulated)
             res.files = {k: Path(outdir) / Path(v).relative_to(stage) for k, v in res.files.items()}
     finally: bar.close()

@@ -366,6 +366,7 @@ def timing_json(t, # multispacecraft.TimingResult
            "constraint": t.constraint, "resolved_dims": int(t.resolved_dims),
            "formation": _formation_json(t.geometry), "probes": [str(p) for p in t.probes],
            "residuals_s": {str(k): _f(v) for k, v in (t.residuals_s or {}).items()},
+           "sigma_delay_s": {str(k): _f(v) for k, v in (t.sigma_delay_s or {}).items()},  # σ_t ⊕ σ_r|m| per probe
            "sigma_V_timing_km_s": _f(t.sigma_V_timing_km_s),  # timing/position part (Birge-widened)
            "sigma_V_normal_km_s": _f(t.sigma_V_normal_km_s),  # part from the constraint normal's σ
            "birge": _f(t.birge), "flags": [str(f) for f in t.flags]}

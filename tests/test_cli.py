@@ -105,6 +105,10 @@ def test_demo_json_schema_and_known_answers(demo_run, demo_dir):
     assert set(doc["detection"]["L"]) == {"1", "2", "3", "4"} and doc["comparison"] is None
     assert doc["detection"]["tilt_note"] is None    # densities loaded: the tilt was tested
     assert all("per-crossing MVA normals" in g["method"] for g in doc["timing_groups"])
+    for g in doc["timing_groups"]:   # each delay's σ in the fit: its crossing's σ_t ⊕ σ_r|m| (σ_r = 0.1 km, |m| = 1/|V|)
+        want = {p: np.hypot(s, 0.1 / abs(g["V_km_s"])) for p, s in g["delays"]["sigma_s"].items()}
+        assert g["sigma_delay_s"].keys() == g["residuals_s"].keys() == want.keys()
+        np.testing.assert_allclose([g["sigma_delay_s"][p] for p in want], list(want.values()), rtol=1e-6)
 
 
 def test_demo_says_which_rate_each_product_came_from_and_why(demo_run, demo_dir):
@@ -259,9 +263,30 @@ SHORT = ["--start", "2019-01-27T12:16", "--end", "2019-01-27T12:22"]
 def test_original_form_python_m_without_subcommand(demo_dir, tmp_path):
     "`python -m mms_mp.cli --start ... --end ... --probes ... --plot` (the original toolkit's form) runs analyze."
     r = cli(*SHORT, "--probes", "1", "2", "--plot", "--source", "local", "--data-dir", demo_dir,
-            "--outdir", tmp_path, "--quiet")
+            "--outdir", tmp_path, "--quiet", "--dpi", "60")
     assert r.returncode == 0, r.stderr
-    assert (tmp_path / "mp_analysis.json").is_file() and (tmp_path / "figures" / "overview.png").is_file()
+    assert (tmp_path / "mp_analysis.json").is_file() and png_dpi(tmp_path / "figures" / "overview.png") == 60
+
+
+def png_dpi(path) -> int:
+    "The resolution a PNG says it was written at, dots per inch."
+    from PIL import Image
+    with Image.open(path) as im: return round(im.info["dpi"][0])
+
+
+def test_figures_default_dpi_and_bad_dpi_is_exit2(demo_run, tmp_path, capsys):
+    "Figures are 150 dpi unless --dpi says otherwise; a --dpi that is not 20–1200 (or in --config) is exit 2."
+    assert {png_dpi(p) for p in (demo_run[1] / "figures").glob("*.png")} == {150}
+    for bad in ("0", "abc", "72.5", "5000"):
+        assert main(["analyze", *TR, "--source", "local", "--dpi", bad, "--quiet"]) == 2
+        err = capsys.readouterr().err
+        assert "argument --dpi" in err and "20–1200" in err and "300 for publication" in err, err
+    cfg = tmp_path / "event.toml"
+    cfg.write_text('source = "local"\ndpi = 10\n')
+    assert main(["analyze", *TR, "--config", str(cfg), "--quiet", "--outdir", str(tmp_path / "o")]) == 2
+    assert "dpi must be a whole number of dots per inch in 20–1200, got 10" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()
+    assert "300 for publication" in " ".join(cli("analyze", "--help").stdout.split())
 
 
 def test_original_form_main_without_subcommand(demo_dir, tmp_path, capsys):
@@ -378,11 +403,11 @@ def test_documented_config_example_is_accepted(tmp_path):
     p = tmp_path / "event.toml"
     p.write_text('start = "2019-01-27T12:15:00"\nend = "2019-01-27T12:55:00"\nprobes = ["1", "2", "3", "4"]\n'
                  'rate = "brst"\nsource = "local"\ndata_dir = "~/mms_data"\noutdir = "results"\nplot = true\n'
-                 'overlay_json = "published.json"\n[normals]\nplateau_deg = 10.0\nratio_min = 2.0\n'
+                 'dpi = 300\noverlay_json = "published.json"\n[normals]\nplateau_deg = 10.0\nratio_min = 2.0\n'
                  '[lmn]\nratio_min = 5.0\nbz_nT = -2.0\ndp_nPa = 2.0\n[detector]\np_enter = 0.7\nmin_dwell_s = 5.0\n'
                  '[vn]\ncadence = "1s"\n[displacement]\nbias_sigma_km_s = 2.0\n[timing]\nsigma_r_km = 0.1\n')
     cfg = check_sections(load_config(p))
-    assert cfg["lmn"]["bz_nT"] == -2.0 and cfg["timing"]["sigma_r_km"] == 0.1 and cfg["normals"]["ratio_min"] == 2.0
+    assert cfg["dpi"] == 300 and cfg["lmn"]["bz_nT"] == -2.0 and cfg["timing"]["sigma_r_km"] == 0.1 and cfg["normals"]["ratio_min"] == 2.0
 
 
 def test_console_script_installed():
@@ -446,6 +471,9 @@ def test_overlay_drawn_in_timing_figures(demo_dir, tmp_path):
     assert fig.mms_mp_published_angle_deg < 1.0  # the simulator's truth vs our timing n̂
     fig2 = jobs["timing"]()
     assert set(fig2.mms_mp_published_delays_s) == {"1", "2"}
+    assert fig2.mms_mp_residual_sigma_s == res.timing.sigma_delay_s and min(res.timing.sigma_delay_s.values()) > 0
+    bars = [np.ptp(s[:, 1]) / 2 for c in fig2.axes[1].collections for s in c.get_segments()]   # ± σ_t drawn
+    np.testing.assert_allclose(bars, [res.timing.sigma_delay_s[p] for p in sorted(res.timing.sigma_delay_s)])
     plt.close("all")
 
 

@@ -73,6 +73,7 @@ def test_report_runs_on_simulated_event(demo_dir, tmp_path):
     main = json.loads((tmp_path / "analysis" / "mp_analysis.json").read_text())
     assert side["crossings"] == main["crossings"] and len(main["crossings"]) >= 4 * 7  # ≥ 7 complete crossings per probe
     assert "SIMULATED" in html and "<img" in html and " ± " in html
+    assert "Data: SIMULATED</strong>" in html and "Data: REAL" not in html
     assert not list(tmp_path.glob(".*.part*"))
     again = run_report(("2019-01-27T12:16", "2019-01-27T12:22"), tmp_path, ["1"], source="local",
                        data_dir=demo_dir, html=False)  # a rerun into the same folder replaces the set
@@ -117,6 +118,8 @@ def test_report_on_real_fgm_only_data(tmp_path, repo_root):
     from test_html_reports import Page
     card = " ".join(Page(html).card)
     assert "REAL data, 2 files" in card and "SIMULATED" not in card
+    assert "Data: REAL</strong> MMS measurements: 2 files" in html and "mms1_fgm_brst_l2_20150902165844_v4.18.0.cdf" in html
+    assert "simulated" not in html.lower(), "a report on REAL data never calls them simulated"
     assert "Products not loaded" in html and "no fpi brst dis-moms files" in html
     assert "No timing: multi-spacecraft timing needs at least 2 probes" in html
     assert "no_stable_normal" in html or "mva_nested" in html       # crossing normals are listed

@@ -212,6 +212,38 @@ def test_gaps_are_drawn_as_gaps_in_every_time_series_panel():
         plt.close(fig)
 
 
+
+def _blank_bands_in(fig, dpi: int = 100) -> list:
+    "Heights (inches) of the white horizontal bands between inked rows of a rendered figure, top to bottom."
+    fig.set_dpi(dpi)
+    fig.canvas.draw()
+    img = np.asarray(fig.canvas.buffer_rgba())[..., :3]
+    inked = np.flatnonzero((img < 200).any(axis=(1, 2)))   # rows with anything darker than pale grey
+    gaps = np.diff(inked) - 1
+    return list(gaps[gaps > 0] / dpi)
+
+
+@pytest.mark.parametrize("n_probes", [1, 2])
+def test_overview_has_no_blank_band_under_its_title(n_probes):
+    "The title, the probe legend and the first panel follow each other: no empty band (it was ≈ 0.5 in)."
+    import matplotlib.pyplot as plt
+    from mms_mp.figures import plot_overview
+    import xarray as xr
+    probes = "12"[:n_probes]
+    ev = _fgm_event(probes=probes)   # and plasma moments: five panels, a tall figure (the band grew with height)
+    for p in probes:
+        B = ev.data[p]["B_gse"]
+        sca = lambda y: xr.DataArray(y, dims=("time",), coords={"time": B["time"]}, attrs={"units": "cm^-3"})
+        n = 10 + B.values[:, 0] / 3
+        ev.data[p] |= {"Ni": sca(n), "Ne": sca(1.02 * n), "N_Heplus": sca(1e-3 + 0 * n),
+                       "Vi_gse": B.copy(data=np.c_[-5 * n, 0 * n, 0 * n]).assign_attrs(units="km/s")}
+    fig = plot_overview(ev, list(probes), title="2019-01-27")
+    assert len(fig.axes) == 5 and fig.get_size_inches()[1] > 8
+    top = _blank_bands_in(fig)[:2]   # title → legend, legend → first panel
+    plt.close(fig)
+    assert max(top) < 0.2, f"blank bands under the title: {top} in"
+
+
 def test_panels_only_for_instruments_with_data():
     import matplotlib.pyplot as plt
     from mms_mp.figures import plot_overview
