@@ -68,13 +68,14 @@ def _normal_cols(n, # (3,) unit normal, or None
 def _disp_table(d, # motion.DispResult
                 n, # (3,) the unit normal V_N was projected on (None: not known)
                 frame: str, # frame of n
-               ):  # pandas DataFrame: time ISO, Δs and its σ (km), segment (each starts at 0), n̂
+               ):  # DataFrame: time ISO, Δs and its σ (km), segment (each starts at 0), n̂, flags (closure_drift)
     import pandas as pd
     t = np.asarray(d.t)
     cols = ("disp_km", "sigma_random_km", "sigma_systematic_km", "sigma_total_km")
     return pd.DataFrame({"time": iso_ms(t) if len(t) else [],
                          **{k: np.asarray(getattr(d, k), float) for k in cols},
-                         "segment": np.asarray(d.segment, int), **_normal_cols(n, frame, len(t))})
+                         "segment": np.asarray(d.segment, int), **_normal_cols(n, frame, len(t)),
+                         "flags": " ".join(getattr(getattr(d, "closure", None), "flags", ()))})
 
 # %% ../nbs/14d_outputs.ipynb #28cab0c0
 def source_slug(name: str, # a V_N source: "ExB", "FPI ions", "HPCA He+"

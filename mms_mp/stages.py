@@ -397,9 +397,9 @@ def stage_vn(res: AnalysisResult, # the analysis being built (updated in place)
                                       t_range=res.trange, **kw)
         except MMSMPError as e: errs[p] = e
     msg = "; ".join(probe_message(p, e) for p, e in errs.items())
-    if not out:  # no velocity data at all (an FGM-only event) is a skip, not a failure
-        nodata = all(isinstance(e, NoDataError) for e in errs.values())
-        raise (StageSkipped if nodata else NoDataError)("no V_N (no plasma or E data): " + msg)
+    if not out and all(isinstance(e, NoDataError) for e in errs.values()):   # an FGM-only event: a skip
+        raise StageSkipped("no V_N (no plasma or E data): " + msg)
+    if not out: raise type(next(iter(errs.values())))("no V_N for any probe: " + msg)   # a failure, as it is
     res.vn_blend = out
     res.vn = {p: smooth_normal_velocity(v, **cfg.get("smoothing", {})) for p, v in out.items()}
     if errs: res.status["vn"].reason = msg

@@ -178,3 +178,14 @@ def test_stage_skipped_is_not_a_failure():
     run_stage(st, "displacement", lambda: 1, needs=("vn",))
     assert (st["vn"].status, st["vn"].reason) == ("skipped", "no FPI, HPCA or EDP data")
     assert st["displacement"].status == "skipped" and "vn skipped" in st["displacement"].reason
+
+
+def test_vn_failure_is_not_called_missing_data():
+    "A V_N stage that fails for every probe with data present says so; 'no plasma or E data' is for FGM-only events."
+    from mms_mp.pipeline import analyze
+    from mms_mp.stages import stage_vn
+    from mms_mp.synthetic import demo_event_dir
+    res = analyze(("2019-01-27T12:16", "2019-01-27T12:20"), ["1"], source="local", data_dir=demo_event_dir())
+    with pytest.raises(mms_mp.core.MMSMPError) as e:
+        stage_vn(res, {"vn": {"cadence": -3}})   # past the config check: the stage's own refusal
+    assert str(e.value).startswith("no V_N for any probe") and "no plasma" not in str(e.value), str(e.value)
