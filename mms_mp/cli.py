@@ -148,7 +148,7 @@ def _report_parser(sub):
 def _batch_parser(sub):
     b = sub.add_parser("batch", help="run many events in parallel with dask.distributed")
     b.add_argument("events",
-                   help="CSV with columns start,end[,probes,data_dir,source,rate,scenario,name]")
+                   help="CSV with columns start,end[,name,probes,data_dir,source,rate,scenario,seed]")
     b.add_argument("--out", required=True,
                    help="output folder: one sub-folder per event and summary.csv")
     b.add_argument("--workers", type=int, default=2,
