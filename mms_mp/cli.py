@@ -89,7 +89,8 @@ def dpi_arg(text: str, # the --dpi value as typed
 def _figure_args(p):
     p.add_argument("--pdf", action="store_true", default=None, help="PDF figures too (implies --plot)")
     p.add_argument("--dpi", type=dpi_arg, default=None, metavar="N",
-                   help=f"PNG resolution, dots per inch (default {FIG_DPI}, a quick look; 300 for publication)")
+                   help=f"PNG resolution, dots per inch (default {FIG_DPI}, a quick look; 300 for publication); "
+                        "implies --plot")
 
 # %% ../nbs/16_cli.ipynb #6d9b713d
 def _event_args(p):
@@ -133,7 +134,8 @@ def _analyze_parser(sub):
     a.add_argument("--plot", action="store_true", default=None, help="write figures/*.png")
     _figure_args(a)
     a.add_argument("--overlay-json", default=None, metavar="FILE",
-                   help="published normals to compare with (see `mms-mp overlay-template`)")
+                   help="published normals to compare with (see `mms-mp overlay-template`; an entry's "
+                        "'time' picks the timing group it describes)")
     _common(a)
 
 # %% ../nbs/16_cli.ipynb #08a5b0ee
@@ -288,13 +290,14 @@ def _vs(c: dict) -> str:
     "Angle in degrees and in combined σ; says when the paper gave no σ or its normal points the other way."
     own = "" if c["published_sigma_given"]["n_hat"] else ", our σ only: published σ not given"
     flip = ", published n̂ inward" if c["opposite_sign"] else ""
-    return f"{c['angle_deg']:.1f}° ± {c['sigma_angle_deg']:.1f}° ({c['angle_sigma']:.1f} σ{own}){flip}"
+    return f"{c['angle_deg']:.1f}° ± {sig2(c['sigma_angle_deg'])}° ({c['angle_sigma']:.1f} σ{own}){flip}"
 
 # %% ../nbs/16_cli.ipynb #3ad1768d
 def _dv(c: dict) -> str:
     "Speed difference along our n̂, km/s, with its σ (published V turned to our n̂ when it points the other way)."
+    if not np.isfinite(c["dV_km_s"]): return "no published speed to compare"
     own = "" if c["published_sigma_given"]["V"] else ", our σ only"
-    return f"dV {c['dV_km_s']:+.1f} ± {c['sigma_dV_km_s']:.1f} km/s ({c['dV_sigma']:.1f} σ{own})"
+    return f"dV {c['dV_km_s']:+.1f} ± {sig2(c['sigma_dV_km_s'])} km/s ({c['dV_sigma']:.1f} σ{own})"
 
 # %% ../nbs/16_cli.ipynb #dd3a7b6e
 def _comparison_lines(res) -> list:
@@ -306,6 +309,7 @@ def _comparison_lines(res) -> list:
            + (f", crossing at its time {_vs(c['crossing_at_time'])}" if c.get("crossing_at_time") else "")
            for p, c in cmp["per_probe"].items()]
     out += [f"timing {c['time']} vs published MMS{c['probe']}: n {_vs(c)}, {_dv(c)}" for c in cmp["timing"]]
+    out += [f"published: {note}" for note in cmp.get("notes", [])]
     out += [f"MMS{p} published, no timing group compared: {why}"
             for p, why in cmp.get("timing_not_compared", {}).items()]
     return out + [f"MMS{p} published, not compared: {why}" for p, why in cmp["not_compared"].items()]
@@ -393,7 +397,7 @@ def cmd_analyze(args, # parsed arguments (build_parser)
     res = analyze((cfg["start"], cfg["end"]), cfg.get("probes") or ("1", "2", "3", "4"),
                   rate=cfg.get("rate", "auto"), source=cfg.get("source", "auto"),
                   data_dir=cfg.get("data_dir"), outdir=cfg.get("outdir") or "results",
-                  config=_analysis_params(cfg), plot=bool(cfg.get("plot") or cfg.get("pdf")),
+                  config=_analysis_params(cfg), plot=bool(cfg.get("plot") or cfg.get("pdf") or cfg.get("dpi")),
                   pdf=bool(cfg.get("pdf")), dpi=cfg.get("dpi", FIG_DPI), progress=not args.quiet,
                   overlay_json=cfg.get("overlay_json"))
     if not args.quiet: print("\n".join(summary_lines(res)))

@@ -417,9 +417,9 @@ def _timing_jobs(res: AnalysisResult) -> list:
     "(name, callable) of the formation and timing figures of the best timing group."
     if res.timing is None: return []
     t, g, sim = res.timing, res.timing_group, res.simulated
-    hits = timing_matches(res)[0]   # the published entry that describes this group (its time), if any
     k = next((k for k, (h, _) in enumerate(res.timings) if h is g), None)
-    pub = res.published[hits[k][0]] if k in hits else None
+    ps = sorted((p != g.ref, p) for i, p, _ in timing_matches(res)[0] if i == k)   # entries describing it, ref first
+    pub = res.published[ps[0][1]] if ps else None
     when = f"{iso_ms(g.times[g.ref])} {g.direction}, ref MMS{g.ref}"   # which crossing group, and when
     head = f"Formation about its centroid, {when} ({g.frame}); dashed: string"
     formation = lambda: plot_formation(g.positions_km, frame=g.frame, normal=t.n_hat, simulated=sim,

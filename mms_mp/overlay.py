@@ -60,6 +60,9 @@ def _check_reference(doc: dict, # the parsed JSON document
         if doc.get(k) == tpl[k]:
             raise InputError(f"{where}: {k!r} is still the template's placeholder {tpl[k]!r}; give the "
                              f"published paper's {k}, so that the comparison says what it compares with")
+    if doc.get("time") == tpl["time"]:
+        raise InputError(f"{where}: 'time' is still the template's placeholder {tpl['time']!r}; give the UTC time "
+                         "of the crossing the paper describes (it picks the timing group compared), or delete the key")
 
 # %% ../nbs/11b_overlay.ipynb #8406bc1b
 def parse_overlay(doc: dict, # the parsed JSON document
@@ -71,16 +74,16 @@ def parse_overlay(doc: dict, # the parsed JSON document
         raise InputError(f"{where}: needs an object 'per_probe' with at least one probe, "
                          "e.g. {\"per_probe\": {\"1\": {\"n_hat\": [1, 0, 0]}}}")
     _check_reference(doc, where)
-    out = {}
+    out, t_doc = {}, _time(doc.get("time"), f"{where}: time")   # the file's crossing time, if it gives one
     for p, e in doc["per_probe"].items():
-        pub = _published(str(p), e, doc, f"{where}: per_probe.{p}")
+        pub = _published(str(p), e, doc, f"{where}: per_probe.{p}", t_doc)
         out[pub.probe] = pub
     if probes is not None and not set(out) & {str(x) for x in probes}:
         raise InputError(f"{where}: none of its probes ({', '.join(out)}) is in this run (probes "
                          f"{', '.join(map(str, probes))}): nothing to compare")
     return out
 
-def _published(p, e, doc, where) -> PublishedNormal:
+def _published(p, e, doc, where, t_doc=None) -> PublishedNormal:
     "One probe's entry of an overlay document, checked."
     if probe_label(p) not in ("1", "2", "3", "4"):
         raise InputError(f"{where}: {p!r} is not an MMS probe; use 1, 2, 3 or 4")
@@ -94,7 +97,7 @@ def _published(p, e, doc, where) -> PublishedNormal:
     return PublishedNormal(p, _unit(e["n_hat"], f"{where}.n_hat"), frame, opt.get("V_ph_km_s", np.nan),
                            opt.get("sigma_deg", np.nan), opt.get("sigma_V_km_s", np.nan),
                            str(e.get("source", doc.get("source", ""))), str(e.get("doi", doc.get("doi", ""))),
-                           _time(e.get("time", doc.get("time")), f"{where}.time"))
+                           _time(e["time"], f"{where}.time") if "time" in e else t_doc)
 
 def _time(t, where) -> np.datetime64 | None:
     "The published crossing time as datetime64[ns] UTC (None when not given)."
@@ -147,16 +150,17 @@ MATCH_S = 60.0  # a published time matches a timing group within this many secon
 
 def match_group(spans: list, # [(first, last)] crossing times of each candidate group, datetime64 UTC
                 pub: PublishedNormal, # the published entry
+                what: str = "timing group", # what the spans are, for the reason
                ) -> tuple: # (index into spans, or None; reason)
     "The group a published entry describes: the nearest to its `time` within MATCH_S; without a time, the only one."
-    if not spans: return None, f"no timing group holds MMS{pub.probe}"
+    if not spans: return None, f"no {what} holds MMS{pub.probe}"
     if pub.time is None:
-        if len(spans) == 1: return 0, "the only timing group (the published entry gives no time)"
-        return None, (f"the published entry gives no time and {len(spans)} timing groups hold MMS{pub.probe}: "
+        if len(spans) == 1: return 0, f"the only {what} (the published entry gives no time)"
+        return None, (f"the published entry gives no time and {len(spans)} {what}s hold MMS{pub.probe}: "
                       "add 'time' (UTC of the crossing) to compare one")
     zero = np.timedelta64(0, "ns")
     gap = [max(a - pub.time, pub.time - b, zero) / np.timedelta64(1, "s") for a, b in spans]
     i = int(np.argmin(gap))
     if gap[i] > MATCH_S:
-        return None, f"no timing group with MMS{pub.probe} within {MATCH_S:.0f} s of {iso_ms(pub.time)}"
-    return i, f"the timing group {gap[i]:.0f} s from the published time"
+        return None, f"no {what} of MMS{pub.probe} within {MATCH_S:.0f} s of {iso_ms(pub.time)}"
+    return i, f"the {what} {gap[i]:.0f} s from the published time"

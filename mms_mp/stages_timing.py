@@ -233,7 +233,7 @@ def _probe_comparison(res: AnalysisResult, p: str, pub) -> dict:
 
 def _at_time(normals: list, pub, psi) -> dict | None:
     "The crossing normal whose window is nearest the published time (None without a time or a match)."
-    i, why = match_group([n.window for n in normals], pub)
+    i, why = match_group([n.window for n in normals], pub, "crossing")
     if pub.time is None or i is None: return None
     n = normals[i]
     return compare_normal(n.n_hat, n.sigma_deg, pub, psi_rad=psi) | {"method": n.method, "match": why,
@@ -241,16 +241,16 @@ def _at_time(normals: list, pub, psi) -> dict | None:
 
 # %% ../nbs/14f_stages_timing.ipynb #57f502cd
 def timing_matches(res: AnalysisResult, # the analysis (its `published` entries and `timings`)
-                  ) -> tuple: # ({index into res.timings: (probe, how matched)}, {probe: why not compared})
-    "Which timing group each published entry describes (`overlay.match_group`); a group's reference probe first."
-    hits, missed = {}, {}
+                  ) -> tuple: # ([(index into res.timings, probe, how matched)], {probe: why not compared})
+    "Which timing group each published entry describes (`overlay.match_group`), in time order."
+    hits, missed = [], {}
     for p, pub in res.published.items():
         if p not in res.probes: continue
         idx = [k for k, (g, _) in enumerate(res.timings) if p in g.crossings]
         i, why = match_group([_span(res.timings[k][0]) for k in idx], pub)
         if i is None: missed[p] = why
-        elif idx[i] not in hits or p == res.timings[idx[i]][0].ref: hits[idx[i]] = (p, why)
-    return hits, missed
+        else: hits.append((idx[i], p, why))
+    return sorted(hits), missed
 
 def _span(g) -> tuple:
     "(first, last) crossing time of a group, datetime64 UTC."
@@ -264,6 +264,14 @@ def _timing_comparison(res: AnalysisResult, g, t, p: str, why: str) -> dict:
                          sigma_V_ours=t.sigma_V_km_s, psi_rad=event_psi(res.event, p))
     return {"time": iso_ms(g.crossings[g.ref].time), "ref_probe": str(g.ref), "match": why} | cmp
 
+# %% ../nbs/14f_stages_timing.ipynb #f1c6e98d
+def _outside(res: AnalysisResult) -> list:
+    "Notes for published entries timed outside the analysis window: they describe another interval."
+    t0, t1 = res.trange
+    return [f"MMS{p}: the published time {iso_ms(pub.time)} lies outside the analysis window "
+            f"{iso_ms(t0)}–{iso_ms(t1)}: the paper describes another interval than this event's normals"
+            for p, pub in res.published.items() if pub.time is not None and not t0 <= pub.time <= t1]
+
 # %% ../nbs/14f_stages_timing.ipynb #7ec79fb7
 def stage_compare(res: AnalysisResult, # the analysis being built (updated in place)
                   cfg: dict, # configuration: top-level keys and per-stage sections
@@ -271,9 +279,9 @@ def stage_compare(res: AnalysisResult, # the analysis being built (updated in pl
     "Our normals and speeds against the published ones of `res.published` (`compare_normal`)."
     per = {p: _probe_comparison(res, p, pub) for p, pub in res.published.items() if p in res.lmn}
     hits, missed = timing_matches(res)
-    tim = [_timing_comparison(res, *res.timings[k], p, why) for k, (p, why) in sorted(hits.items())]
+    tim = [_timing_comparison(res, *res.timings[k], p, why) for k, p, why in hits]
     why = lambda p: (f"probe dropped: {res.dropped[p]}" if p in res.dropped
                      else "not in this run" if p not in res.probes else "no LMN for this probe")
-    res.comparison = {"per_probe": per, "timing": tim, "timing_not_compared": missed,
+    res.comparison = {"per_probe": per, "timing": tim, "timing_not_compared": missed, "notes": _outside(res),
                       "not_compared": {p: why(p) for p in res.published if p not in per}}
     return res.comparison

@@ -306,7 +306,11 @@ def test_overlay_template_stdout_and_path(tmp_path, capsys):
     with pytest.raises(InputError, match="placeholder"):   # as shipped: refused, never cited as published
         read_overlay(f, ["1", "2", "3", "4"])
     f.write_text(f.read_text().replace("10.0000/replace-me", "10.1029/x").replace("Author et al.", "Someone et al."))
-    assert set(read_overlay(f, ["1", "2", "3", "4"])) == {"1", "2", "3", "4"}
+    with pytest.raises(InputError, match="'time' is still the template's placeholder"):
+        read_overlay(f, ["1", "2", "3", "4"])
+    f.write_text(f.read_text().replace("YYYY-MM-DDThh:mm:ssZ", "2019-01-27T12:18:45Z"))
+    pubs = read_overlay(f, ["1", "2", "3", "4"])
+    assert set(pubs) == {"1", "2", "3", "4"} and pubs["4"].time == np.datetime64("2019-01-27T12:18:45", "ns")
 
 
 @pytest.mark.parametrize("doc, message", [
@@ -363,9 +367,10 @@ def test_overlay_comparison_in_json(demo_dir, tmp_path):
     assert doc["status"]["compare"]["status"] == "ok" and set(cmp["per_probe"]) == {"1", "2"}
     for c in cmp["per_probe"].values():
         assert c["event_lmn"]["angle_deg"] < 1.0 and c["crossing_median"]["angle_deg"] < 1.0
-    assert len(cmp["timing"]) == len(doc["timing_groups"]) == 1   # the run's only group: compared without a time
-    assert cmp["timing"][0]["match"].startswith("the only timing group")
-    assert abs(cmp["timing"][0]["dV_km_s"] - (doc["timing_groups"][0]["V_km_s"] - 20.0)) < 1e-9
+    assert len(doc["timing_groups"]) == 1 and len(cmp["timing"]) == 2   # the run's only group: each entry, no time
+    for c in cmp["timing"]:
+        assert c["match"].startswith("the only timing group")
+        assert abs(c["dV_km_s"] - (doc["timing_groups"][0]["V_km_s"] - 20.0)) < 1e-9
 
 
 def test_overlay_time_picks_one_timing_group(demo_dir, tmp_path, capsys):
@@ -384,17 +389,27 @@ def test_overlay_time_picks_one_timing_group(demo_dir, tmp_path, capsys):
     t_ref = g["time"]
     inward = [-x for x in truth["N"]["value"]]   # the same normal and motion, given the other way round
     f.write_text(json.dumps({"time": t_ref, "per_probe": {"1": {"n_hat": inward, "V_ph_km_s": -g["V_km_s"],
-                                                                 "sigma_V_km_s": 1.0}}}))
+                                                                 "sigma_V_km_s": 1.0},
+                                                           "2": {"n_hat": truth["N"]["value"]}}}))
     capsys.readouterr()
     assert run(f) == 0
     cmp = validate_result_json(json.loads((tmp_path / "o" / "mp_analysis.json").read_text()))["comparison"]
-    assert [c["time"] for c in cmp["timing"]] == [t_ref]
+    assert [(c["time"], c["probe"]) for c in cmp["timing"]] == [(t_ref, "1"), (t_ref, "2")]   # each entry compared
     c = cmp["timing"][0]
     assert c["opposite_sign"] and abs(c["dV_km_s"]) < 1e-9
     assert c["published_sigma_given"] == {"n_hat": False, "V": True}
     assert cmp["per_probe"]["1"]["crossing_at_time"]["angle_deg"] < 5.0
     out = capsys.readouterr().out
     assert "our σ only: published σ not given" in out and "published n̂ inward" in out and "dV +0.0 ±" in out
+    assert "no published speed to compare" in out   # MMS2's entry gives no V
+
+
+def test_dpi_alone_writes_figures(demo_dir, tmp_path):
+    "--dpi asks for figures at that resolution: it implies --plot, as --pdf does."
+    assert main(["analyze", *SHORT, "--probes", "1", "--source", "local", "--data-dir", str(demo_dir),
+                 "--outdir", str(tmp_path / "o"), "--dpi", "60", "--quiet"]) == 0
+    pngs = list((tmp_path / "o" / "figures").glob("*.png"))
+    assert pngs and {png_dpi(p) for p in pngs} == {60}
 
 
 def test_documented_config_example_is_accepted(tmp_path):
