@@ -54,7 +54,7 @@ class NormalVelocity:
     cov_blocks: list | None = None # [(i0, C)]: V_N covariance of samples i0…, (km/s)²; None: none
     smoothing: "Smoothing | None" = None # how V_N was smoothed; None: the plain blend
     flags: tuple = () # why the blend is degraded (a source with too few samples), one text each
-    sigma_sys_V_N: np.ndarray | None = None # (G,) part of σ that is one error at every sample (assumed V∥, n̂), km/s
+    sigma_sys_V_N: np.ndarray | None = None # (G,) part of σ that is one error at all samples (assumed V∥, n̂), km/s
     @property
     def good(self) -> np.ndarray: return np.isfinite(self.V_N)
     @property

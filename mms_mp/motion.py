@@ -99,7 +99,7 @@ def cumsimpson_sigma(ts: np.ndarray, # (N,) times, s, one segment
 def _in_one_segment(d, # DispResult
                     ta, # start time, same kind as d.t
                     tb, # end time, same kind as d.t
-                   ) -> tuple | None: # (sample times s, sorted query times s, left sample index of each); None: not in one segment
+                   ) -> tuple | None: # (sample times s, sorted query times s, left sample index of each); None
     "Where two times fall on the displacement's samples, if both lie inside one integrated segment."
     t0 = np.asarray(d.t)[:1]
     ts, _ = _seconds(d.t)
@@ -151,7 +151,7 @@ class DispResult:
 
     def sigma_systematic_between(self, ta, # start time, same kind as `t`
                                  tb, # end time, same kind as `t`, same segment as ta
-                                ) -> float: # 1σ of X(tb) − X(ta) from the bias, σ_sys and n̂ parts, km (NaN outside one segment)
+                                ) -> float: # 1σ of X(tb) − X(ta), bias, σ_sys and n̂ parts, km (NaN: not one segment)
         "Systematic 1σ of the displacement between two times: each part's own increment, the parts in quadrature."
         at = _in_one_segment(self, ta, tb)
         if at is None: return np.nan
