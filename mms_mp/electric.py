@@ -44,7 +44,7 @@ class NormalVelocity:
     "Blended boundary-normal velocity V_N ± σ on a common grid, with each source's V_N and use."
     t: np.ndarray # (G,) grid times
     V_N: np.ndarray # (G,) blended V_N, km/s, positive along +n̂ (outward)
-    sigma_V_N: np.ndarray # (G,) 1σ, km/s (Birge-widened where sources disagree)
+    sigma_V_N: np.ndarray # (G,) total 1σ, km/s (Birge-widened where sources disagree)
     used: dict # {source: (G,) bool contributed}
     per_source: dict # {source: (G,) V_N of that source, km/s (NaN where not good)}
     per_source_sigma: dict # {source: (G,) 1σ, km/s}
@@ -54,8 +54,15 @@ class NormalVelocity:
     cov_blocks: list | None = None # [(i0, C)]: V_N covariance of samples i0…, (km/s)²; None: none
     smoothing: "Smoothing | None" = None # how V_N was smoothed; None: the plain blend
     flags: tuple = () # why the blend is degraded (a source with too few samples), one text each
+    sigma_sys_V_N: np.ndarray | None = None # (G,) part of σ that is one error at all samples (assumed V∥, n̂), km/s
     @property
     def good(self) -> np.ndarray: return np.isfinite(self.V_N)
+    @property
+    def sigma_random_V_N(self) -> np.ndarray: # (G,) part of σ independent between blend samples, km/s
+        "The random part of σ: what smoothing may average down (the total without `sigma_sys_V_N`)."
+        s = np.asarray(self.sigma_V_N, float)
+        if self.sigma_sys_V_N is None: return s
+        return np.sqrt(np.maximum(s ** 2 - np.nan_to_num(self.sigma_sys_V_N) ** 2, 0.0))
 
 # %% ../nbs/08_electric.ipynb #ae35365d
 def unit_normal(n_hat, # (3,) normal in `frame`, or an object with .N and .frame (coords.LMN)
@@ -120,22 +127,20 @@ def _source_vpar(s: VelocitySource, # one source; only E×B sources (with b̂) g
 def _source_vn(s: VelocitySource, # one velocity source, km/s, same frame as `n`
                n: np.ndarray, # (3,) unit normal
                vpar, # V∥ term from `_source_vpar` (None: no correction)
-               sigma_n_rad: float, # 1σ of n̂, rad: adds (σ_n |v_t|)² to the systematic variance
                scatter_window: int, # samples in the robust scatter window (0: none)
                grid=None, # (t_range, cadence) of the merge: only the samples it reads; None: all
-              ) -> tuple: # ((t, (N,5) V_N km/s + 4 variances (km/s)²), (N,) good)
-    "One source's V_N and variances, ready to merge on the common grid."
+              ) -> tuple: # ((t, (N,6) V_N km/s, 4 variances (km/s)², |v_t| km/s), (N,) good)
+    "One source's V_N, variances and tangential speed, ready to merge on the common grid."
     from mms_mp.resample import grid_reach
     k = slice(None) if grid is None else grid_reach(s.t, *grid, usable=s.good & np.isfinite(s.v_km_s @ n),
                                                        pad=scatter_window + 2)   # robust_scatter's samples
     vn, corr, var, var_c, sys_v = s.normal(n, vpar, k)
-    if sigma_n_rad:
-        sys_v = sys_v + (sigma_n_rad * s.tangential(n)[k]) ** 2
     sg = s.good[k]
     own_sc = np.zeros(len(vn))
     if scatter_window: own_sc = robust_scatter(np.where(sg, vn, np.nan), scatter_window)
     good = sg & np.isfinite(var) & np.isfinite(sys_v)
-    cols = np.column_stack([vn + corr, var, var_c, sys_v, own_sc ** 2])   # own scatter, before V∥
+    # own scatter, before V∥; |v_t| for the n̂ term, added once after the blend (`_shared_sigma`)
+    cols = np.column_stack([vn + corr, var, var_c, sys_v, own_sc ** 2, s.tangential(n, k)])
     return (np.asarray(s.t)[k], cols), good
 
 # %% ../nbs/08_electric.ipynb #a2d6c8e1
@@ -149,7 +154,7 @@ def _check_blend_options(exb_parallel: str, # "fpi" or "sigma"
     check_sigma_rad(sigma_n_rad)
 
 # %% ../nbs/08_electric.ipynb #3cefd72b
-def _few_sample_flags(series: dict, # {name: (t, (N,5) V_N and variances)} from `_source_vn`
+def _few_sample_flags(series: dict, # {name: (t, (N,6) V_N, variances, |v_t|)} from `_source_vn`
                       goods: dict, # {name: (N,) bool good}
                       scatter_window: int, # samples in the robust scatter window (0: none)
                      ) -> tuple: # one text per source with fewer than MIN_SCATTER good samples
@@ -178,7 +183,7 @@ def normal_velocity(
     v_par_default_km_s: float = 150.0, # |V∥| assumed where FPI gives no estimate, km/s
     scatter_window: int = 15, # samples in the robust scatter window (0: model σ only)
     birge: bool = True, # widen σ where the sources disagree (Birge ratio)
-    sigma_n_rad: float = 0.0, # 1σ of n̂, rad: adds (σ_n |v_t|)² (tangential flow)
+    sigma_n_rad: float = 0.0, # 1σ of n̂, rad: adds (σ_n |v_t|)² once, systematic (tangential flow)
     align_to: str | None = "auto", # source the grid is phased on: "auto", a name, or None
 ) -> NormalVelocity: # V_N ± σ on the grid with per-source V_N and contributions
     "Inverse-variance blend of V_N = v·n̂ from several sources on one grid (frames checked)."
@@ -190,14 +195,16 @@ def normal_velocity(
     rng, series, goods = _aligned_range(sources, cadence, t_range, align_to), {}, {}
     for k, s in sources.items():
         vpar = _source_vpar(s, fpi, exb_parallel, v_par_km_s, v_par_default_km_s)
-        series[k], goods[k] = _source_vn(s, n, vpar, sigma_n_rad, scatter_window, (rng, cadence))
+        series[k], goods[k] = _source_vn(s, n, vpar, scatter_window, (rng, cadence))
         if np.sum(goods[k] & np.isfinite(series[k][1][:, 0])) < MIN_SCATTER:   # flagged: count them all
-            series[k], goods[k] = _source_vn(s, n, vpar, sigma_n_rad, scatter_window)
+            series[k], goods[k] = _source_vn(s, n, vpar, scatter_window)
     m = merge_vars(series, cadence, t_range=rng, good=goods, notes=False)
-    V, W, used, per, pers = _blend(m, scatter_window)
+    W, used, per, pers, var_sys, vt = _blend(m, scatter_window)
     VN, sig, fac = _ivw_mean(per, W, used, birge=birge)
+    s_sys, s_n = _shared_sigma(W, used, var_sys, vt, sigma_n_rad, fac)
     flags = _few_sample_flags(series, goods, scatter_window)
-    return NormalVelocity(m.t, VN, sig, used, per, pers, n, frame, fac, flags=flags)
+    return NormalVelocity(m.t, VN, np.hypot(sig, s_n), used, per, pers, n, frame, fac, flags=flags,
+                          sigma_sys_V_N=s_sys)
 
 # %% ../nbs/08_electric.ipynb #35c77094
 def _vpar_estimate(exb, fpi, default):
@@ -269,24 +276,46 @@ def _aligned_range(sources, cadence, t_range, align_to):
     return (new_lo, hi)
 
 # %% ../nbs/08_electric.ipynb #6d2ddfa0
-def _blend(m, scatter_window):
-    "Per-source V_N, weights and use masks on the grid (σ = max(model σ, robust scatter))."
-    per, pers, W, used = {}, {}, {}, {}
+def _blend(m, # merge_vars result of `_source_vn` columns on the grid
+           scatter_window: int, # samples in the robust scatter window (0: none)
+          ) -> tuple: # (W, used, per, pers, systematic variance, |v_t|), each {source: (G,)}
+    "Per-source V_N, weights, use masks, systematic variances and |v_t| on the grid (σ = max(model, scatter))."
+    per, pers, W, used, S, vt = {}, {}, {}, {}, {}, {}
     for k, y in m.values.items():
         g = m.good[k]
-        vn, var_m, var_c, var_sys, var_sc = (y[:, i] for i in range(5))
+        vn, var_m, var_c, var_sys, var_sc, vt[k] = (y[:, i] for i in range(6))
         # samples averaged into each bin (1 where interpolated)
         cnt = np.maximum(m.counts[k], 1)
         # independent sample errors average down; the V∥ correction's error is added (the scatter
         # cannot see it, it repeats over the E×B samples of one FPI sample); the systematic term
-        # is not averaged down
+        # is not averaged down, here or later (`sigma_sys_V_N`)
         var = np.fmax(var_m, np.nan_to_num(var_sc)) / cnt + var_c / cnt + var_sys
         ok = g & np.isfinite(vn) & np.isfinite(var) & (var > 0)
         per[k] = np.where(ok, vn, np.nan)
         pers[k] = np.where(ok, np.sqrt(var), np.nan)
         W[k] = np.where(ok, 1 / np.where(ok, var, 1.0), 0.0)
+        S[k] = np.where(ok, var_sys, 0.0)
         used[k] = ok
-    return None, W, used, per, pers
+    return W, used, per, pers, S, vt
+
+
+# %% ../nbs/08_electric.ipynb #c95da7bd
+def _shared_sigma(W: dict, # {source: (G,)} blend weights 1/σ², (km/s)⁻² (`_blend`)
+                  used: dict, # {source: (G,) bool} contributed
+                  var_sys: dict, # {source: (G,)} systematic variance of each source, (km/s)²
+                  vt: dict, # {source: (G,)} tangential speed |v_t|, km/s
+                  sigma_n_rad: float, # 1σ of n̂, rad
+                  fac: np.ndarray, # (G,) Birge factor of the blend
+                 ) -> tuple: # ((G,) systematic 1σ of the blend, (G,) n̂ term σ_n Σ a|v_t|), km/s
+    "The blend's systematic σ: Σ a²σ²_sys with weights a = W/ΣW, and one n̂ term shared by every source."
+    den = sum(np.where(used[k], W[k], 0.0) for k in W)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        a = {k: np.where(used[k], W[k], 0.0) / den for k in W}
+    s2 = fac ** 2 * sum(a[k] ** 2 * var_sys[k] for k in W)
+    # one n̂ for all sources: its error is fully correlated between them, so it is not shrunk by the blend
+    s_n = sigma_n_rad * sum(a[k] * np.where(used[k], np.nan_to_num(vt[k]), 0.0) for k in W)
+    return np.sqrt(s2 + s_n ** 2), s_n
+
 
 # %% ../nbs/08_electric.ipynb #f3a1c002
 @dataclass
@@ -494,14 +523,14 @@ def smooth_normal_velocity(
     lam: float | None = None, # fixed λ, (km/s)⁻²; None: chosen per block (unbiased risk)
     max_gap_s: float | None = None, # a longer step between bins splits blocks, s; None: 3 steps
     max_block: int = 4000, # most samples smoothed together (dense covariance)
-) -> NormalVelocity: # smoothed V_N, posterior σ and covariance blocks; sources as in `nv`
+) -> NormalVelocity: # smoothed V_N; σ: posterior ⊕ systematic; covariance blocks: random part only
     "Whittaker (penalised least squares) smoothing of a blended V_N; λ by unbiased risk."
     if order == 0: return nv
     _check_smoothing(order, lam, max_block, max_gap_s)
     t = np.asarray(nv.t)
     c = median_spacing(t)
     mg = 3 * c if max_gap_s is None else float(max_gap_s)
-    sig = np.asarray(nv.sigma_V_N, float)
+    sig = np.asarray(nv.sigma_random_V_N, float)   # the systematic part is no noise to average
     good = nv.good & np.isfinite(sig) & (sig > 0)
     blocks, split = _blocks(good, c, mg, int(max_block))
     V, S, cov, info, flags = _smooth_blocks(nv.V_N, sig, good, blocks, order, lam, c)
@@ -512,6 +541,7 @@ def smooth_normal_velocity(
     if np.any(np.isfinite(nv.V_N) & ~(sig > 0)):
         flags.add("sigma_not_positive")   # such samples are dropped, not trusted
     sm = Smoothing(order, blocks, flags=tuple(sorted(flags)), **info)
+    if nv.sigma_sys_V_N is not None: S = np.hypot(S, nv.sigma_sys_V_N)   # the shared error, as it was
     return replace(nv, V_N=V, sigma_V_N=S, cov_blocks=CovBlocks(cov), smoothing=sm)   # PSD: posterior covariances
 
 # %% ../nbs/08_electric.ipynb #5e637689

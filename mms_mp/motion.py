@@ -95,6 +95,21 @@ def cumsimpson_sigma(ts: np.ndarray, # (N,) times, s, one segment
     )
     return X, np.sqrt(np.maximum(var, 0.0))
 
+# %% ../nbs/09_motion.ipynb #2314002f
+def _in_one_segment(d, # DispResult
+                    ta, # start time, same kind as d.t
+                    tb, # end time, same kind as d.t
+                   ) -> tuple | None: # (sample times s, sorted query times s, left sample index of each); None
+    "Where two times fall on the displacement's samples, if both lie inside one integrated segment."
+    t0 = np.asarray(d.t)[:1]
+    ts, _ = _seconds(d.t)
+    q = np.sort(_seconds(np.concatenate([t0, np.asarray([ta, tb]).astype(t0.dtype)]))[0][1:])
+    if len(ts) < 2 or q[0] < ts[0] or q[1] > ts[-1]: return None
+    j = np.clip(np.searchsorted(ts, q, side="right") - 1, 0, len(ts) - 2)
+    ids = {int(d.segment[x]) for x in (*j, *(j + 1))}
+    return (ts, q, j) if len(ids) == 1 and min(ids) >= 0 else None
+
+
 # %% ../nbs/09_motion.ipynb #e4642c12
 @dataclass
 class DispResult:
@@ -110,6 +125,7 @@ class DispResult:
     sigma_v_km_s: np.ndarray | None = None # (N,) 1σ of V_N given (independent part), km/s
     cov_v: list | None = None # [(i0, C)] covariance blocks of V_N given, (km/s)² (None: independent samples)
     closure: "Closure | None" = None # misfit at the probe's own crossings (`crossing_closure`); None: not checked
+    sys_parts_km: np.ndarray | None = None # (N,3) systematic parts since the segment start, km: bias, σ_sys, n̂
     @property
     def sigma_total_km(self): return np.hypot(self.sigma_random_km, self.sigma_systematic_km)
 
@@ -117,14 +133,9 @@ class DispResult:
                              tb, # end time, same kind as `t`, same segment as ta
                             ) -> float: # 1σ of X(tb) − X(ta) from the V_N errors, km (NaN outside one segment)
         "Random 1σ of the displacement between two times, from the V_N covariance (trapezoid weights)."
-        t0 = np.asarray(self.t)[:1]
-        ts, _ = _seconds(self.t)
-        q = np.sort(_seconds(np.concatenate([t0, np.asarray([ta, tb]).astype(t0.dtype)]))[0][1:])
-        if len(ts) < 2 or q[0] < ts[0] or q[1] > ts[-1]: return np.nan
-        j = np.clip(np.searchsorted(ts, q, side="right") - 1, 0, len(ts) - 2)
-        ids = {int(self.segment[x]) for x in (*j, *(j + 1))}
-        if len(ids) != 1 or min(ids) < 0:
-            return np.nan               # the interval must lie inside one segment
+        at = _in_one_segment(self, ta, tb)
+        if at is None: return np.nan       # the interval must lie inside one segment
+        ts, q, j = at
         if self.scheme != "trap" or self.sigma_v_km_s is None:    # independent increments: the difference of variances
             s = np.interp(q, ts, self.sigma_random_km)
             return float(np.sqrt(max(s[1] ** 2 - s[0] ** 2, 0.0)))
@@ -137,6 +148,18 @@ class DispResult:
         d[0] -= al[0]   # increments inside [ta, tb]
         u = np.r_[0.5 * h * d, 0.0] + np.r_[0.0, 0.5 * h * d]       # trapezoid weights on V_N samples k0..k1
         return float(np.sqrt(max(u @ _seg_cov(k0, k1, self.cov_v, self.sigma_v_km_s) @ u, 0.0)))
+
+    def sigma_systematic_between(self, ta, # start time, same kind as `t`
+                                 tb, # end time, same kind as `t`, same segment as ta
+                                ) -> float: # 1σ of X(tb) − X(ta), bias, σ_sys and n̂ parts, km (NaN: not one segment)
+        "Systematic 1σ of the displacement between two times: each part's own increment, the parts in quadrature."
+        at = _in_one_segment(self, ta, tb)
+        if at is None: return np.nan
+        ts, q, _ = at
+        P = self.sys_parts_km
+        if P is None: P = np.asarray(self.sigma_systematic_km, float)[:, None]   # one part: its increment
+        dp = [np.interp(q[1], ts, P[:, k]) - np.interp(q[0], ts, P[:, k]) for k in range(P.shape[1])]
+        return float(np.sqrt(np.sum(np.square(dp))))
 
 # %% ../nbs/09_motion.ipynb #c2412a9b
 def _sigma_array(s, n, what):
@@ -267,20 +290,24 @@ def _segment_ranges(seg: np.ndarray, # (N,) segment id per sample, -1 unusable (
 def _segment_disp(ts: np.ndarray, # (n,) times of one segment, s
                   v: np.ndarray, # (n,) V_N, km/s
                   sv: np.ndarray, # (n,) independent 1σ of V_N, km/s
+                  ssys: np.ndarray, # (n,) 1σ of V_N shared by every sample (fully correlated), km/s
                   vt: np.ndarray, # (n,) tangential speed, km/s (for the normal-direction σ)
                   scheme: str, # "trap" or "simpson"
                   blocks: list | None, # [(a, B)] V_N covariance blocks, (km/s)²; None: independent
                   bias_sigma_km_s: float, # 1σ of a constant bias of V_N, km/s
                   sigma_n_rad: float, # 1σ of the normal direction, rad
-                 ) -> tuple: # (X, random σ, systematic σ), km, each (n,), from 0 at ts[0]
-    "Displacement of one gap-free segment with its random and systematic 1σ."
+                 ) -> tuple: # (X (n,), random σ (n,), systematic parts (n,3): bias, σ_sys, n̂), km, from 0 at ts[0]
+    "Displacement of one gap-free segment with its random 1σ and its three systematic parts."
     X, sr = (cumtrapz_sigma if scheme == "trap" else cumsimpson_sigma)(ts, v, sv)
     if blocks is not None: sr = cumtrapz_sigma_cov(ts, sv, blocks)
-    vt_int = cumtrapz_sigma(ts, np.nan_to_num(vt), np.zeros(len(ts)))[0]
-    return X, sr, np.hypot(bias_sigma_km_s * (ts - ts[0]), sigma_n_rad * vt_int)
+    integral = lambda y: cumtrapz_sigma(ts, np.nan_to_num(y), np.zeros(len(ts)))[0]
+    parts = [bias_sigma_km_s * (ts - ts[0]), integral(ssys), sigma_n_rad * integral(vt)]
+    return X, sr, np.column_stack(parts)
+
 
 # %% ../nbs/09_motion.ipynb #e3a8f51d
 def _check_disp_options(sigma_v, # 1σ of V_N as given: scalar, (N,) or None
+                        sigma_sys_v, # shared 1σ of V_N as given: scalar, (N,) or None
                         bias_sigma_km_s, # 1σ of a V_N bias, km/s
                         sigma_n_rad, # 1σ of n̂, rad
                         vt_km_s, # tangential speed, km/s, or None
@@ -290,6 +317,7 @@ def _check_disp_options(sigma_v, # 1σ of V_N as given: scalar, (N,) or None
     if sigma_v is not None and np.ndim(sigma_v) == 0 and not np.isfinite(sigma_v):
         raise InputError(f"sigma_v must be a finite 1σ, km/s (or an (N,) array, NaN for unusable "
                          f"samples), got {sigma_v!r}: it would drop every sample")
+    if sigma_sys_v is not None and np.ndim(sigma_sys_v) == 0: check_sigma(sigma_sys_v, "sigma_sys_v", "km/s")
     check_sigma(bias_sigma_km_s, "bias_sigma_km_s", "km/s")
     check_sigma_rad(sigma_n_rad)
     if sigma_n_rad > 0 and vt_km_s is None:
@@ -305,6 +333,7 @@ def integrate_disp(t, # (N,) times: datetime64 or float s, strictly increasing
                    vN_km_s, # (N,) normal velocity V_N, km/s (positive outward along n̂)
                    *,
                    sigma_v=None, # 1σ of V_N, km/s: scalar or (N,), independent between samples; None: 0
+                   sigma_sys_v=None, # 1σ of V_N shared by every sample, km/s: scalar or (N,) (sigma_sys_V_N); None: 0
                    bias_sigma_km_s: float = 0.0, # 1σ of a constant bias of V_N, km/s
                    sigma_n_rad: float = 0.0, # 1σ error of the normal direction, rad (> 0 needs vt_km_s)
                    vt_km_s=None, # (N,) tangential speed |V - V_N n̂|, km/s, used with sigma_n_rad
@@ -315,8 +344,9 @@ def integrate_disp(t, # (N,) times: datetime64 or float s, strictly increasing
                   ) -> DispResult: # displacement along n̂, km, per segment
     "Integrate V_N dt per gap-free segment with random (√N σ dt) and systematic (∝ elapsed time) 1σ."
     tt, ts, v = _disp_input(t, vN_km_s, scheme, cov_v)
-    _check_disp_options(sigma_v, bias_sigma_km_s, sigma_n_rad, vt_km_s, max_gap_s)
+    _check_disp_options(sigma_v, sigma_sys_v, bias_sigma_km_s, sigma_n_rad, vt_km_s, max_gap_s)
     sv = _sigma_array(sigma_v, len(v), "sigma_v")
+    ssys = _sigma_array(sigma_sys_v, len(v), "sigma_sys_v")
     vt = _sigma_array(vt_km_s, len(v), "vt_km_s")
     ok = np.isfinite(v) & np.isfinite(sv)
     mg = (
@@ -325,15 +355,16 @@ def integrate_disp(t, # (N,) times: datetime64 or float s, strictly increasing
         else (max_gap_s or np.inf)
     )
     seg = segments_of(ts, ok, mg)
-    X, sr, ss = (np.full(len(v), np.nan) for _ in range(3))
-    segs = []
+    X, sr = np.full(len(v), np.nan), np.full(len(v), np.nan)
+    parts, segs = np.full((len(v), 3), np.nan), []
     for i0, i1 in _segment_ranges(seg):                     # loop over segments, not samples
         sl = slice(i0, i1 + 1)
         blocks = None if cov_v is None else _local_blocks(i0, i1, cov_v)
-        X[sl], sr[sl], ss[sl] = _segment_disp(ts[sl], v[sl], sv[sl], vt[sl], scheme, blocks,
-                                              bias_sigma_km_s, sigma_n_rad)
+        X[sl], sr[sl], parts[sl] = _segment_disp(ts[sl], v[sl], sv[sl], ssys[sl], vt[sl], scheme, blocks,
+                                                 bias_sigma_km_s, sigma_n_rad)
         segs.append(dict(i0=int(i0), i1=int(i1), t0=tt[i0], t1=tt[i1], n=int(i1 - i0 + 1)))
-    return DispResult(tt, X, sr, ss, seg, segs, scheme, frame, sv, cov_v)
+    ss = np.sqrt(np.sum(parts ** 2, axis=1))
+    return DispResult(tt, X, sr, ss, seg, segs, scheme, frame, sv, cov_v, sys_parts_km=parts)
 
 # %% ../nbs/09_motion.ipynb #8f73163c
 CLOSURE_K = 2.0 # flag a drift beyond k × its own σ and, over the segment, beyond k × the stated total σ

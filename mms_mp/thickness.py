@@ -74,11 +74,19 @@ def _disp_at(disp, t):
     return f(disp.disp_km), f(disp.sigma_random_km), f(disp.sigma_systematic_km), sg
 
 # %% ../nbs/11_thickness.ipynb #c4303227
-def _sigma_between(disp, te, sr):
-    "Random σ of X(te[1]) − X(te[0]): from the V_N covariance if known, else the difference of variances."
+def _sigma_between(disp, # mms_mp.motion.DispResult, or any object with its σ arrays
+                   te, # (2,) datetime64 layer edges
+                   sr, # (2,) random σ at the edges, km
+                   ss, # (2,) systematic σ at the edges, km
+                  ) -> tuple: # (random, systematic) 1σ of X(te[1]) − X(te[0]), km
+    "σ of the increment: from the V_N covariance and the systematic parts if known, else from the σ at the edges."
     f = getattr(disp, "sigma_random_between", None)
     s = f(te[0], te[1]) if f is not None else np.nan
-    return float(s) if np.isfinite(s) else float(np.sqrt(max(sr[1] ** 2 - sr[0] ** 2, 0.0)))
+    r = float(s) if np.isfinite(s) else float(np.sqrt(max(sr[1] ** 2 - sr[0] ** 2, 0.0)))
+    g = getattr(disp, "sigma_systematic_between", None)
+    s = g(te[0], te[1]) if g is not None else np.nan
+    return r, float(s) if np.isfinite(s) else float(abs(ss[1] - ss[0]))   # without parts: one linear part
+
 
 # %% ../nbs/11_thickness.ipynb #eeb47ff2
 def sc_motion_along(positions, # (t datetime64 (K,), r (K,3) km) spacecraft positions
@@ -145,8 +153,7 @@ def layer_thickness(cr: Crossing, # one crossing (layer_start/layer_end = 76 % e
     h = np.timedelta64(1, "s")                 # V_N at the edges from the displacement itself (±1 s)
     vn = (_disp_at(disp, te + h)[0] - _disp_at(disp, te - h)[0]) / dt
     s_edge = float(np.hypot(*((vsc - vn) * cr.sigma_t_s)))
-    s_rand = _sigma_between(disp, te, sr)
-    s_sys = float(abs(ss[1] - ss[0]))
+    s_rand, s_sys = _sigma_between(disp, te, sr, ss)
     sig = float(np.sqrt(s_rand ** 2 + s_sys ** 2 + s_edge ** 2))
     ok = not (set(NO_FULL_LAYER) | {"no_positions_at_edges"}) & set(flags)
     return Thickness(cr.probe, cr.time, float(abs(ds)) if ok else np.nan, sig if ok else np.nan,

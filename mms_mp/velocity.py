@@ -227,7 +227,7 @@ def moment_sigma(
     kappa_per_s: float = 2.2e3, # counts s⁻¹ per cm⁻³ (FPI DIS: 1e4 per 4.5 s)
     floor_km_s: float = 2.0, # systematic floor, km/s
 ) -> np.ndarray: # (N,) 1σ per component, km/s; NaN where n ≤ 0 or T ≤ 0
-    "Counting σ of a bulk velocity moment: sqrt(floor² + v_th²/(κ τ n)), NaN for unphysical n or T."
+    "Counting σ of a bulk velocity moment: sqrt(floor² + (kT/m)/(κ τ n)), NaN for unphysical n or T."
     n = np.asarray(n_cm3, float)
     T = np.asarray(T_eV, float)
     kappa = kappa_per_s * accum_s
@@ -235,8 +235,10 @@ def moment_sigma(
     # hence σ are undefined there, and the floor alone would claim the best accuracy for the worst
     # sample. NaN makes it not good.
     phys = (n > 0) & (T > 0)
-    vth2 = 2 * np.where(phys, T, 1.0) * Q_E_C / (mass_amu * M_P_KG) / 1e6      # (km/s)²
-    return np.where(phys, np.sqrt(floor_km_s**2 + vth2 / (kappa * np.where(phys, n, 1.0))), np.nan)
+    # per component, a Maxwellian's velocities scatter by √(kT/m) (= v_th/√2 with v_th = √(2kT/m)); the mean of
+    # N = κτn counted ions by √(kT/m)/√N
+    var1 = np.where(phys, T, 1.0) * Q_E_C / (mass_amu * M_P_KG) / 1e6      # kT/m, (km/s)²
+    return np.where(phys, np.sqrt(floor_km_s**2 + var1 / (kappa * np.where(phys, n, 1.0))), np.nan)
 
 # %% ../nbs/07a_velocity.ipynb #de58965a
 def fpi_source(t, # (N,) FPI sample times (centred), datetime64[ns] or float s
@@ -322,7 +324,7 @@ class PerpCheck:
     "FPI v⊥ vs E×B on a common grid."
     t: np.ndarray # (G,) grid times
     dv_km_s: np.ndarray # (G,3) v⊥(FPI) − v_E, km/s, `frame`
-    z: np.ndarray # (G,) |dv| / combined 1σ (per component, isotropic)
+    z: np.ndarray # (G,) |dv|/√2 / combined 1σ per component of the plane ⊥ b̂ (z² averages 1)
     frac_agree: float # fraction of common good samples with z < 3
     frame: str
 
@@ -356,9 +358,10 @@ def vperp_agreement(fpi: VelocitySource, # FPI ion source
     vi = m.values["vi"]
     vperp = vi - np.einsum("ni,ni->n", vi, b)[:, None] * b
     dv = vperp - m.values["ve"]
-    s = np.sqrt(m.values["si"][:, 0] ** 2 + np.mean(m.values["se"] ** 2, axis=1))
+    # dv lies in the plane ⊥ b̂: two components. E×B's variance is (nearly all) in that plane: half its trace each
+    s = np.sqrt(m.values["si"][:, 0] ** 2 + np.sum(m.values["se"] ** 2, axis=1) / 2)
     ok = m.good["vi"] & m.good["ve"] & m.good["b"] & m.good["se"]
-    z = np.where(ok, np.linalg.norm(dv, axis=1) / np.sqrt(3) / s, np.nan)
+    z = np.where(ok, np.linalg.norm(dv, axis=1) / np.sqrt(2) / s, np.nan)
     return PerpCheck(
         m.t,
         np.where(ok[:, None], dv, np.nan),

@@ -80,9 +80,10 @@ def test_robust_scatter_white_noise_with_trend_and_gaps():
 
 
 def test_moment_sigma_known_values():
-    # v_th of 300 eV protons is 239.7 km/s; with κτn = 10⁴·20 counts, σ² = 2² + 239.7²/2e5
+    # v_th = √(2kT/m) of 300 eV protons is 239.7 km/s; one component of a Maxwellian scatters by v_th/√2, so with
+    # κτn = 10⁴·20 counts the mean's σ² = 2² + (239.7²/2)/2e5
     s = moment_sigma(np.array([20.0]), np.array([300.0]), accum_s=4.5, kappa_per_s=1e4 / 4.5)
-    np.testing.assert_allclose(s, np.sqrt(4 + 239.67**2 / 2e5), rtol=1e-3)
+    np.testing.assert_allclose(s, np.sqrt(4 + 239.67**2 / 2 / 2e5), rtol=1e-3)
 
 
 @given(st.lists(st.one_of(st.floats(-1e4, 1e4), st.just(float("nan"))), min_size=1, max_size=50))
