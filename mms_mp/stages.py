@@ -439,7 +439,8 @@ def stage_displacement(res: AnalysisResult, # the analysis being built (updated 
         kw = {"sigma_n_rad": float(np.radians(sn)) if np.isfinite(sn) and vt is not None else 0.0,
               "vt_km_s": vt,
               **cfg.get("displacement", {})}
-        d = integrate_disp(v.t, v.V_N, sigma_v=v.sigma_V_N, frame=v.frame, cov_v=v.cov_blocks, **kw)
+        d = integrate_disp(v.t, v.V_N, sigma_v=v.sigma_random_V_N, sigma_sys_v=v.sigma_sys_V_N, frame=v.frame,
+                           cov_v=v.cov_blocks, **kw)   # the blend's shared error grows with time, the rest like √N
         out[p] = replace(d, closure=probe_closure(res, p, d, v.n_hat))
     res.displacement = out
     bad = [closure_message(p, d.closure) for p, d in out.items() if d.closure and d.closure.flags]
@@ -514,7 +515,8 @@ def crossing_vn(res: AnalysisResult, # the analysis, after `normals` and `vn`
     v = smooth_normal_velocity(v, **cfg.get("smoothing", {}))
     sn = float(np.radians(n.sigma_deg)) if np.isfinite(n.sigma_deg) else 0.0
     vt = tangential_speed(src, v.t, n.n_hat)   # n̂'s σ reaches V_N through the flow along it
-    d = integrate_disp(v.t, v.V_N, sigma_v=v.sigma_V_N, frame=v.frame, cov_v=v.cov_blocks,
+    d = integrate_disp(v.t, v.V_N, sigma_v=v.sigma_random_V_N, sigma_sys_v=v.sigma_sys_V_N, frame=v.frame,
+                       cov_v=v.cov_blocks,
                        **{"sigma_n_rad": sn if vt is not None else 0.0, "vt_km_s": vt,
                           **cfg.get("displacement", {})})
     x = seconds_since(v.t, c.time)

@@ -63,3 +63,23 @@ def test_vperp_z_squared_averages_one_for_honest_sigma():
     fpi = VelocitySource(t, v + rng.normal(0, 10.0, (n, 3)), np.full(n, 10.0), np.ones(n, bool), "GSE", "FPI ions")
     pc = vperp_agreement(fpi, exb_velocity(E, B, sigma_E_mVm=0.3, sigma_B_nT=1e-6, t=t))
     np.testing.assert_allclose(np.nanmean(pc.z ** 2), 1.0, atol=0.03)       # was 0.8
+
+
+def test_pipeline_carries_the_blends_shared_error_into_the_displacement():
+    """SIMULATED noisy_hpca_gap, MMS2 (FPI flagged for a few samples: E×B assumes V∥ there): the displacement stage integrates the blend's
+    shared σ (sigma_sys_V_N) as a bias, ∫σ_sys dt over each segment; before, the pipeline left it out."""
+    import warnings
+    from mms_mp.pipeline import analyze
+    from mms_mp.synthetic import demo_event_dir
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = analyze(("2019-01-27T12:15", "2019-01-27T12:55"), ["2"], rate="srvy", source="local",
+                      data_dir=demo_event_dir("noisy_hpca_gap"))
+    v, d = res.vn["2"], res.displacement["2"]
+    s = np.nan_to_num(np.asarray(v.sigma_sys_V_N, float))
+    assert s.max() > 1.0   # the assumed V∥ gives a shared error where FPI is out
+    ts = (np.asarray(v.t) - np.asarray(v.t)[0]) / np.timedelta64(1, "s")
+    for g in d.segments:
+        i0, i1 = g["i0"], g["i1"]
+        want = np.trapezoid(s[i0:i1 + 1], ts[i0:i1 + 1])
+        np.testing.assert_allclose(d.sys_parts_km[i1, 1], want, rtol=1e-6, atol=1e-6)
