@@ -428,6 +428,16 @@ def _timing_jobs(res: AnalysisResult) -> list:
                                  ref=g.ref, simulated=sim, published=pub, title=f"Timing of the group at {when}")
     return [("formation", formation), ("timing", timing)]
 
+# %% ../nbs/14d_outputs.ipynb #8014fd1a
+def _disp_title(p: str, # probe
+                dr, # motion.DispResult, with its `closure` check (or None)
+               ) -> str | None: # the figure's title when the closure check failed; None: the default
+    "A displacement that drifts from the spacecraft at its own crossings is no boundary position: say so on it."
+    cl = getattr(dr, "closure", None)
+    if not (cl and cl.flags): return None
+    return (f"MMS{p} ∫V$_N$dt, not a boundary position (closure_drift): it drifts "
+            f"{cl.drift_km_s:+.1f} ± {sig2(cl.sigma_drift_km_s)} km/s\nfrom the spacecraft at its own crossings")
+
 # %% ../nbs/14d_outputs.ipynb #9777d1f1
 def figure_jobs(res: AnalysisResult, # the analysis
                ) -> list: # (name, callable returning a Figure), overview first
@@ -437,7 +447,8 @@ def figure_jobs(res: AnalysisResult, # the analysis
     jobs = [("overview", lambda: plot_overview(res.event, res.probes, simulated=sim, title=title))]
     jobs += [_summary_job(res, p, lmn) for p, lmn in res.lmn.items()]
     crs = lambda p: [c for c in res.crossings if c.probe == p]
-    disp = lambda p, dr: lambda: plot_displacement(dr, probe=p, crossings=crs(p), simulated=sim)
+    disp = lambda p, dr: lambda: plot_displacement(dr, probe=p, crossings=crs(p), simulated=sim,
+                                                   title=_disp_title(p, dr))
     jobs += [(f"displacement_mms{p}", disp(p, dr)) for p, dr in res.displacement.items()]
     return jobs + _timing_jobs(res)
 

@@ -67,3 +67,16 @@ def test_displacement_csv_carries_the_closure_flag(tmp_path):
                 data_dir=demo_event_dir("surface_waves"), outdir=tmp_path / "o")
     df = pd.read_csv(tmp_path / "o" / "displacement_1.csv", keep_default_na=False)
     assert set(df["flags"]) == {"closure_drift"}
+
+
+def test_displacement_figure_says_closure_drift():
+    "The displacement figure of a drifting probe says on its face that the curve is no boundary position."
+    import matplotlib.pyplot as plt
+    from mms_mp.outputs import figure_jobs
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = analyze(("2019-01-27T12:15", "2019-01-27T12:55"), ["1"], rate="srvy", source="local",
+                      data_dir=demo_event_dir("surface_waves"))
+    fig = dict(figure_jobs(res))["displacement_mms1"]()
+    assert "not a boundary position (closure_drift)" in fig.axes[0].get_title()
+    plt.close("all")
