@@ -22,7 +22,7 @@ from .panels import plot_displacement
 
 # %% auto #0
 __all__ = ['FIG_DPI', 'SECTIONS', 'check_dpi', 'save_fig', 'write_csv_atomic', 'source_slug', 'write_tables', 'html_table',
-           'vec_to_sigma', 'sig2', 'section_html', 'summary_card', 'data_source_md', 'report_figures',
+           'vec_to_sigma', 'sig2', 'lmn_method', 'section_html', 'summary_card', 'data_source_md', 'report_figures',
            'write_html_report', 'report_sidecar', 'figure_jobs', 'make_figures', 'outdir_ready', 'write_outputs']
 
 # %% ../nbs/14d_outputs.ipynb #e366a3e4
@@ -177,12 +177,20 @@ def sig2(x, # a σ shown alone
     if x is None or not np.isfinite(x): return "n/a"
     return f"{float(f'{x:.2g}'):.10g}" + (f" {unit}" if unit else "")  # 123 → 120, never 1.2e+02
 
+# %% ../nbs/14d_outputs.ipynb #e29065b8
+def lmn_method(r: dict, # one probe's `lmn` entry of the JSON
+              ) -> str: # "MVA", or "model (Shue 1998, assumed Bz 0 nT, Dp 2 nPa)"
+    "The event LMN's method; a model normal names the upstream values it assumed."
+    mi = r.get("model_inputs")
+    if r["method"] != "model" or not mi: return r["method"]
+    return f"model ({mi['model']}, assumed Bz {mi['bz_nT']:g} nT, Dp {mi['dp_nPa']:g} nPa)"
+
 # %% ../nbs/14d_outputs.ipynb #9ccbf1e4
 def _lmn_rows(doc: dict) -> list:
     "One row per probe: the event's N (GSE) rounded to σ_N, σ_N and the crossing-normal spread."
     def row(p, r):
         sp = r["per_crossing_spread_deg"] or {}
-        return {"probe": p, "method": r["method"], "N": vec_to_sigma(r["N"], r["sigma_N_deg"]),
+        return {"probe": p, "method": lmn_method(r), "N": vec_to_sigma(r["N"], r["sigma_N_deg"]),
                 "σ_N": sig2(r["sigma_N_deg"], "deg"), "spread median (deg)": sig2(sp.get("median")),
                 "spread max (deg)": sig2(sp.get("max")), "n_local": sp.get("n_local"),
                 "n_fallback": sp.get("n_fallback")}
@@ -302,7 +310,7 @@ def _html_sections(doc: dict) -> list:
 # %% ../nbs/14d_outputs.ipynb #09ec3e6a
 def _headlines(doc: dict) -> list:
     "Headline results, `value ± σ unit`: event normals, timing n̂ and V, thickness, crossings."
-    out = [f"MMS{p} event N ({r['method']}): {vec_to_sigma(r['N'], r['sigma_N_deg'])}"
+    out = [f"MMS{p} event N ({lmn_method(r)}): {vec_to_sigma(r['N'], r['sigma_N_deg'])}"
            f" (σ {sig2(r['sigma_N_deg'], 'deg')})" for p, r in doc["lmn"].items()]
     t = doc["timing"]
     if t: out.append(f"timing n̂ {vec_to_sigma(t['n_hat'], t['sigma_n_deg'])}, "

@@ -303,7 +303,12 @@ def lmn_json(lmn, # coords.LMN
             "ratios": {"lambda1_lambda2": _f(lmn.ratio12), "lambda2_lambda3": _f(lmn.ratio23)},
             "sigma_N_deg": _f(lmn.sigma_N_deg), "sigma_L_deg": _f(getattr(lmn, "sigma_L_deg", np.nan)),
             "angle_mva_model_deg": _f(lmn.angle_mva_model_deg),
-            "per_crossing_spread_deg": sp}
+            "per_crossing_spread_deg": sp, "model_inputs": _model_inputs(getattr(lmn, "shue", None))}
+
+def _model_inputs(sh) -> dict | None:
+    "The Shue model and the upstream values it assumed (nT, nPa), or None without a model."
+    if sh is None: return None
+    return {"model": f"Shue {sh.model}", "bz_nT": _f(sh.bz_nT), "dp_nPa": _f(sh.dp_nPa)}
 
 # %% ../nbs/14b_schema.ipynb #fd241c0f
 def normal_json(n, # normals.CrossingNormal

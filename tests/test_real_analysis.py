@@ -170,3 +170,13 @@ def test_fgm_only_tilt_sigma_not_assessed_is_null(kh_result):
     assert null(doc["detection"]["tilt_sigma_deg"])
     assert doc["crossings"] and all(null(c["sigma_t_L_s"]) for c in doc["crossings"])
     assert "crossings[].sigma_t_L_s" in doc["units"]
+
+
+def test_fgm_only_model_normal_names_its_assumed_inputs(kh_result):
+    "REAL: the event N is the Shue model here; the report's card and LMN table say which inputs it assumed."
+    from mms_mp.outputs import section_html, summary_card
+    doc = json.loads(json.dumps(kh_result.to_json(), default=str).replace("NaN", "null"))
+    assert doc["lmn"]["1"]["method"] == "model"
+    assert doc["lmn"]["1"]["model_inputs"] == {"model": "Shue 1998", "bz_nT": 0.0, "dp_nPa": 2.0}
+    said = "model (Shue 1998, assumed Bz 0 nT, Dp 2 nPa)"
+    assert said in summary_card(doc) and said in section_html(doc, "lmn")
