@@ -9,6 +9,7 @@ import logging
 import re
 import time
 import traceback
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -96,7 +97,7 @@ SUMMARY_COLUMNS = ("event", "start", "end", "status", "exit_code", "error", "sim
                    "timing_time", "timing_direction", "timing_groups",
                    "n_x_gse", "n_y_gse", "n_z_gse", "V_km_s", "sigma_V_km_s", "sigma_n_deg",
                    "thickness_median_km", "thickness_sigma_km", "thickness_min_km", "thickness_max_km",
-                   "thickness_n", "stages_failed", "stages_skipped",
+                   "thickness_n", "stages_failed", "stages_skipped", "stages_degraded", "warnings",
                    "seconds", "outdir")
 
 # %% ../nbs/17_batch.ipynb #0c4db7f8
@@ -133,7 +134,12 @@ def summary_row(doc: dict, # a parsed mp_analysis.json
             "n_x_gse": n[0], "n_y_gse": n[1], "n_z_gse": n[2],
             "V_km_s": t.get("V_km_s"), "sigma_V_km_s": t.get("sigma_V_km_s"),
             "sigma_n_deg": t.get("sigma_n_deg")} | _thickness_fields(doc) | {
-            "stages_failed": failed, "stages_skipped": _stages(doc, "skipped")}
+            "stages_failed": failed, "stages_skipped": _stages(doc, "skipped"), "stages_degraded": _degraded(doc)}
+
+def _degraded(doc: dict) -> str:
+    "Stages that ran but flagged their result (e.g. displacement: closure_drift), with the first words of why."
+    st = doc.get("status", {}).items()
+    return "; ".join(f"{k}: {(v.get('reason') or '')[:80]}" for k, v in st if v.get("degraded"))
 
 
 # %% ../nbs/17_batch.ipynb #c1596cc0
@@ -170,15 +176,19 @@ def run_event(ev: dict, # one event row (read_events)
     t0, odir = time.perf_counter(), Path(out) / ev["name"]
     row = dict.fromkeys(SUMMARY_COLUMNS) | {"event": ev["name"], "start": ev["start"],
                                             "end": ev["end"], "outdir": str(odir)}
-    try:
-        _event_job(ev, odir, mode, plot)
-        sub = odir / "analysis" if mode == "report" else odir  # run_report: the analysis set in analysis/
-        doc = json.loads((sub / "mp_analysis.json").read_text())
-        row |= summary_row(doc) | {"exit_code": stages_exit(doc["status"])}
-    except Exception as e:
-        row |= {"status": "failed", "exit_code": exit_code(e), "error": f"{type(e).__name__}: {e}"}
-        log = logging.getLogger("mms_mp.batch")
-        log.debug("event %s failed\n%s", ev["name"], traceback.format_exc())
+    with warnings.catch_warnings(record=True) as caught:   # a survey reads them in its summary, not on stderr
+        warnings.simplefilter("always")
+        try:
+            _event_job(ev, odir, mode, plot)
+            sub = odir / "analysis" if mode == "report" else odir  # run_report: the analysis set in analysis/
+            doc = json.loads((sub / "mp_analysis.json").read_text())
+            row |= summary_row(doc) | {"exit_code": stages_exit(doc["status"])}
+        except Exception as e:
+            row |= {"status": "failed", "exit_code": exit_code(e), "error": f"{type(e).__name__}: {e}"}
+            log = logging.getLogger("mms_mp.batch")
+            log.debug("event %s failed\n%s", ev["name"], traceback.format_exc())
+    heads = dict.fromkeys(f"{w.category.__name__}: {str(w.message).splitlines()[0]}" for w in caught)
+    row["warnings"] = "; ".join(heads) or None   # first lines, each once; the whole text is in the event's files
     row["seconds"] = round(time.perf_counter() - t0, 2)
     return row
 
@@ -263,7 +273,7 @@ def run_batch(events, # events CSV path, or a list of event dicts (read_events)
     if scheduler in LOCAL_SCHEDULERS: rows = _run_local(evs, out, mode, workers, scheduler)
     else: rows = _run_distributed(evs, out, mode, workers, scheduler, processes, progress)
     df = pd.DataFrame(rows, columns=list(SUMMARY_COLUMNS))
-    counts = ["exit_code", "n_crossings", "n_probes_crossing", "n_local_normals", "thickness_n"]
+    counts = ["exit_code", "n_crossings", "n_probes_crossing", "n_local_normals", "thickness_n", "timing_groups"]
     df[counts] = df[counts].astype("Int64")   # whole numbers, empty where the event failed
     write_csv_atomic(out / "summary.csv", df)
     return df

@@ -157,3 +157,27 @@ def test_batch_cli_real_cluster_quiet_console(demo_dir, tmp_path):
     assert "1/1 events ok" in r.stdout
     s = pd.read_csv(tmp_path / "o" / "summary.csv")
     assert s.loc[0, "status"] == "ok" and s.loc[0, "stages_skipped"] == "timing"   # one probe: no timing
+
+
+def test_summary_names_degraded_stages():
+    "A stage that ran but flagged its result (displacement: closure_drift) was invisible in summary.csv."
+    from mms_mp.batch import summary_row
+    why = "MMS1: ∫V_N dt drifts −12.9 ± 0.3 km/s from the spacecraft at its own crossings"
+    st = {"load": {"status": "ok"}, "displacement": {"status": "ok", "degraded": True, "reason": why}}
+    r = summary_row(_doc(st))
+    assert r["status"] == "ok" and r["stages_degraded"] == "displacement: " + why[:80]
+    assert summary_row(_doc({"load": {"status": "ok"}}))["stages_degraded"] == ""
+
+
+def test_event_warnings_go_to_the_summary_not_stderr(demo_dir, tmp_path, capfd):
+    "A worker's MissingDataWarning (whole text, with a source line) is one line in the event's summary row."
+    import warnings
+    from mms_mp.batch import run_event
+    ev = {"name": "w", "start": "2019-01-27T12:16:00", "end": "2019-01-27T12:22:00", "probes": ["1"],
+          "data_dir": str(demo_dir), "source": "local", "rate": "brst"}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")   # a warning that escaped the event would fail here
+        r = run_event(ev, tmp_path, plot=False)
+    assert r["status"] == "ok", r["error"]
+    assert r["warnings"] and r["warnings"].startswith("MissingDataWarning: "), r["warnings"]
+    assert "MissingDataWarning" not in capfd.readouterr().err
