@@ -100,10 +100,11 @@ def plot_formation(r: dict, # {probe: (3,) position, km} in `frame`
     fig, axs = new_figure(1, 3, figsize=figsize, sharex=False)
     for ax, ij in zip(axs[0], ((0, 1), (0, 2), (1, 2))):
         _formation_panel(ax, P, u, normal, ij, frame, pub)
-    axs[0, 0].legend(fontsize=7, loc="lower left", ncol=2)
+    h, lab = axs[0, 0].get_legend_handles_labels()   # below the panels: a long citation never covers them
+    fig.legend(h, lab, fontsize=7, loc="lower center", ncol=len(lab), frameon=False)
     title = title or f"Formation around the centroid ({frame}); dashed: string direction"
     fig.suptitle(title, fontsize=10)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0.08, 1, 1))
     fig.mms_mp_string_dir = u
     fig.mms_mp_published_angle_deg = np.nan if pub is None else pub[2]
     return mark_simulated(fig, simulated)
