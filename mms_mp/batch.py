@@ -10,6 +10,7 @@ import re
 import time
 import traceback
 import warnings
+from contextlib import nullcontext
 from pathlib import Path
 
 import numpy as np
@@ -170,14 +171,16 @@ def run_event(ev: dict, # one event row (read_events)
               out, # survey output folder; the event writes to out/<name>
               mode: str = "analyze", # "analyze" (JSON, CSV, figures) or "report" (+ notebook, HTML)
               plot: bool = True, # figures with "analyze" (False on threads: pyplot unsafe)
+              alone: bool = True, # the only event in its process: its warnings go to its row (not on threads)
              ) -> dict: # one summary row (SUMMARY_COLUMNS)
     "Run one event and return its summary row; an error becomes a failed row, never an exception."
     import json
     t0, odir = time.perf_counter(), Path(out) / ev["name"]
     row = dict.fromkeys(SUMMARY_COLUMNS) | {"event": ev["name"], "start": ev["start"],
                                             "end": ev["end"], "outdir": str(odir)}
-    with warnings.catch_warnings(record=True) as caught:   # a survey reads them in its summary, not on stderr
-        warnings.simplefilter("always")
+    # a survey reads warnings in its summary, not on stderr; catch_warnings is process-wide, so threads print them
+    with warnings.catch_warnings(record=True) if alone else nullcontext([]) as caught:
+        if alone: warnings.simplefilter("always")
         try:
             _event_job(ev, odir, mode, plot)
             sub = odir / "analysis" if mode == "report" else odir  # run_report: the analysis set in analysis/
@@ -222,7 +225,7 @@ def _run_local(evs, out, mode, workers, scheduler, # as run_batch
     except ImportError:
         raise InputError(f"dask's local schedulers need dask: {BATCH_HINT}") from None
     plot = scheduler != "threads"
-    tasks = [dask.delayed(run_event, pure=False)(ev, str(out), mode, plot) for ev in evs]
+    tasks = [dask.delayed(run_event, pure=False)(ev, str(out), mode, plot, plot) for ev in evs]
     return list(dask.compute(*tasks, scheduler=scheduler, num_workers=workers))
 
 # %% ../nbs/17_batch.ipynb #0e319d17
@@ -241,7 +244,7 @@ def _run_distributed(evs, out, mode, workers, scheduler, processes, progress, # 
     rows, n = {}, len(evs)
     try:
         with Client(scheduler or cluster) as client:
-            futs = client.map(run_event, evs, [str(out)] * n, [mode] * n, [processes] * n,
+            futs = client.map(run_event, evs, [str(out)] * n, [mode] * n, [processes] * n, [processes] * n,
                               pure=False)
             for f in tqdm(as_completed(futs), total=n, disable=not progress, desc="events"):
                 i = futs.index(f)

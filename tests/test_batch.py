@@ -181,3 +181,15 @@ def test_event_warnings_go_to_the_summary_not_stderr(demo_dir, tmp_path, capfd):
     assert r["status"] == "ok", r["error"]
     assert r["warnings"] and r["warnings"].startswith("MissingDataWarning: "), r["warnings"]
     assert "MissingDataWarning" not in capfd.readouterr().err
+
+
+def test_event_on_a_shared_thread_leaves_warnings_alone(demo_dir, tmp_path):
+    "catch_warnings is process-wide: an event sharing its process with others (threads) does not capture them."
+    import warnings
+    from mms_mp.batch import run_event
+    ev = {"name": "t", "start": "2019-01-27T12:16:00", "end": "2019-01-27T12:22:00", "probes": ["1"],
+          "data_dir": str(demo_dir), "source": "local", "rate": "brst"}
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        r = run_event(ev, tmp_path, plot=False, alone=False)
+    assert r["status"] == "ok" and r["warnings"] is None and any("MissingDataWarning" in str(w.category) for w in seen)
