@@ -31,7 +31,8 @@ def child(n: int) -> dict:
     smooth_normal_velocity(NormalVelocity(t[:50], v[:50], np.full(50, 5.0), {}, {}, {}, nv.n_hat, "GSE", np.ones(50)))  # imports
     tracemalloc.start()
     a = time.perf_counter(); s = smooth_normal_velocity(nv); b = time.perf_counter()
-    d = integrate_disp(t, s.V_N, sigma_v=s.sigma_random_V_N, sigma_sys_v=s.sigma_sys_V_N, cov_v=s.cov_blocks); c = time.perf_counter()
+    d = integrate_disp(t, s.V_N, sigma_v=s.sigma_random_V_N, sigma_sys_v=s.sigma_sys_V_N, cov_v=s.cov_blocks)
+    c = time.perf_counter()
     peak = tracemalloc.get_traced_memory()[1]; tracemalloc.stop()
     return dict(n=n, smooth_s=b - a, integrate_s=c - b, peak_mb=peak / 2**20, blocks=len(s.smoothing.blocks),
                 width_s=float(np.nanmean(s.smoothing.width_s)))

@@ -137,11 +137,11 @@ def summary_row(doc: dict, # a parsed mp_analysis.json
             "sigma_n_deg": t.get("sigma_n_deg")} | _thickness_fields(doc) | {
             "stages_failed": failed, "stages_skipped": _stages(doc, "skipped"), "stages_degraded": _degraded(doc)}
 
+# %% ../nbs/17_batch.ipynb #a0d2c35c
 def _degraded(doc: dict) -> str:
     "Stages that ran but flagged their result (e.g. displacement: closure_drift), with the first words of why."
     st = doc.get("status", {}).items()
     return "; ".join(f"{k}: {(v.get('reason') or '')[:80]}" for k, v in st if v.get("degraded"))
-
 
 # %% ../nbs/17_batch.ipynb #c1596cc0
 def prepare_data(ev: dict, # one event row (read_events)
@@ -190,7 +190,8 @@ def run_event(ev: dict, # one event row (read_events)
             row |= {"status": "failed", "exit_code": exit_code(e), "error": f"{type(e).__name__}: {e}"}
             log = logging.getLogger("mms_mp.batch")
             log.debug("event %s failed\n%s", ev["name"], traceback.format_exc())
-    heads = dict.fromkeys(f"{w.category.__name__}: {str(w.message).splitlines()[0]}" for w in caught)
+    first = lambda w: str(w.message).partition("\n")[0]   # an empty message too
+    heads = dict.fromkeys(f"{w.category.__name__}: {first(w)}" for w in caught)
     row["warnings"] = "; ".join(heads) or None   # first lines, each once; the whole text is in the event's files
     row["seconds"] = round(time.perf_counter() - t0, 2)
     return row
@@ -209,6 +210,7 @@ def check_scheduler(scheduler, # None, one of LOCAL_SCHEDULERS, or a dask schedu
                      f"tcp://host:port (e.g. tcp://10.0.0.5:8786), or one of {', '.join(LOCAL_SCHEDULERS)}; "
                      "leave it out to start a LocalCluster")
 
+# %% ../nbs/17_batch.ipynb #407cefd4
 def _failed_row(ev, # event dict
                 err: str, # error text
                ) -> dict: # summary row with status failed, exit code 4

@@ -86,6 +86,7 @@ def dpi_arg(text: str, # the --dpi value as typed
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of dots per inch in 20–1200 "
                                          f"(default {FIG_DPI} for a quick look, 300 for publication)") from None
 
+# %% ../nbs/16_cli.ipynb #3aa99903
 def _figure_args(p):
     p.add_argument("--pdf", action="store_true", default=None, help="PDF figures too (implies --plot)")
     p.add_argument("--dpi", type=dpi_arg, default=None, metavar="N",

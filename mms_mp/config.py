@@ -240,6 +240,9 @@ def check_sections(cfg: dict, # configuration with analysis sections
         if bad:
             raise InputError(f"[{sec}] has unknown parameter(s) {bad}; {name} takes "
                              f"{sorted(allowed)}")
+        if sec == "vn" and "sigma_n_rad" in params:   # the stages add n̂'s error themselves: twice otherwise
+            raise InputError("[vn] sigma_n_rad: the pipeline adds the normal's error once, where V_N is integrated "
+                             "(from the LMN's σ_N); to set it, use [displacement] sigma_n_rad")
         ann = param_annotations(target)
         for k, v in params.items():
             why = value_problem(v, annotation_types(*ann[k]), LIMITS.get(sec, {}).get(k))

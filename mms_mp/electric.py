@@ -131,7 +131,7 @@ def _source_vn(s: VelocitySource, # one velocity source, km/s, same frame as `n`
                grid=None, # (t_range, cadence) of the merge: only the samples it reads; None: all
               ) -> tuple: # ((t, (N,6) V_N km/s, 4 variances (km/s)², |v_t| km/s), (N,) good)
     "One source's V_N, variances and tangential speed, ready to merge on the common grid."
-    from mms_mp.resample import grid_reach
+    from mms_mp.resample import grid_reach   # looked up per call: tests replace it to check the cut
     k = slice(None) if grid is None else grid_reach(s.t, *grid, usable=s.good & np.isfinite(s.v_km_s @ n),
                                                        pad=scatter_window + 2)   # robust_scatter's samples
     vn, corr, var, var_c, sys_v = s.normal(n, vpar, k)
@@ -307,7 +307,7 @@ def _shared_sigma(W: dict, # {source: (G,)} blend weights 1/σ², (km/s)⁻² (`
                   sigma_n_rad: float, # 1σ of n̂, rad
                   fac: np.ndarray, # (G,) Birge factor of the blend
                  ) -> tuple: # ((G,) systematic 1σ of the blend, (G,) n̂ term σ_n Σ a|v_t|), km/s
-    "The blend's systematic σ: Σ a²σ²_sys with weights a = W/ΣW, and one n̂ term shared by every source."
+    "Systematic σ of the blend, √(fac² Σ a²σ²_sys + s_n²) (a = W/ΣW, fac Birge), and its n̂ term s_n (not widened)."
     den = sum(np.where(used[k], W[k], 0.0) for k in W)
     with np.errstate(invalid="ignore", divide="ignore"):
         a = {k: np.where(used[k], W[k], 0.0) / den for k in W}

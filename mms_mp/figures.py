@@ -145,6 +145,7 @@ def _fit_residuals(normal, # the `normal` given to plot_timing: a vector or a Ti
     own = getattr(normal, "residuals_s", None) or {}
     return np.array([own[p] for p in ps], float) if set(ps) <= set(own) else res
 
+# %% ../nbs/12a_figures.ipynb #4a0a2572
 def _fit_sigmas(normal, # the `normal` given to plot_timing: a vector or a TimingResult
                 ps: list, # probes, in plot order
                 sigma_t: dict | None, # {probe: 1σ of its delay, s} given to plot_timing, or None

@@ -305,6 +305,7 @@ def _sigma_of_rows(X: np.ndarray, # (m,3) the finite rows MVA was run on, nT
     n_eff = max(len(X) / autocorr_time(X @ r.normal), 2.0)
     return n_eff, r.sigma_n_deg * np.sqrt((len(X) - 1) / max(n_eff - 1, 1.0))
 
+# %% ../nbs/04_minvar.ipynb #0b662b02
 def _with_eff(r: MVAResult, # MVA of the rows X (not degenerate)
               X: np.ndarray, # (m,3) the finite rows it used, nT
              ) -> tuple: # (r with σ_Bn for M_eff samples, M_eff, cone σ with M_eff samples, deg)
@@ -453,6 +454,7 @@ def mva_bootstrap(B: np.ndarray, # (N,3) magnetic field, nT, `frame` (NaN rows d
     ang = np.degrees(np.arccos(np.clip(n @ base.normal, -1, 1)))
     return MVABootstrap(base, n, ang, r, seed, base.frame, block)
 
+# %% ../nbs/04_minvar.ipynb #788c1f35
 def _block_rows(X, base, block) -> int:
     "Rows per bootstrap block: as given (1 … N), or ⌈3τ⌉ of B·n̂ capped at N/4."
     if block is None:

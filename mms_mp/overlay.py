@@ -99,6 +99,7 @@ def _published(p, e, doc, where, t_doc=None) -> PublishedNormal:
                            str(e.get("source", doc.get("source", ""))), str(e.get("doi", doc.get("doi", ""))),
                            _time(e["time"], f"{where}.time") if "time" in e else t_doc)
 
+# %% ../nbs/11b_overlay.ipynb #c7d6de56
 def _time(t, where) -> np.datetime64 | None:
     "The published crossing time as datetime64[ns] UTC (None when not given)."
     if t is None: return None

@@ -305,6 +305,7 @@ def lmn_json(lmn, # coords.LMN
             "angle_mva_model_deg": _f(lmn.angle_mva_model_deg),
             "per_crossing_spread_deg": sp, "model_inputs": _model_inputs(getattr(lmn, "shue", None))}
 
+# %% ../nbs/14b_schema.ipynb #a436beaf
 def _model_inputs(sh) -> dict | None:
     "The Shue model and the upstream values it assumed (nT, nPa), or None without a model."
     if sh is None: return None
@@ -402,6 +403,7 @@ def disp_json(d, # motion.DispResult
             "n_segments": len(d.segments),   # gap-free segments; each restarts at 0 (its offset is unknown)
             "closure": _closure_json(getattr(d, "closure", None))}
 
+# %% ../nbs/14b_schema.ipynb #78cee9c8
 def _closure_json(cl) -> dict | None:
     "The misfit of ∫V_N dt at the probe's own crossings (`motion.Closure`), km and km/s; None: not checked."
     if cl is None: return None

@@ -231,6 +231,7 @@ def _probe_comparison(res: AnalysisResult, p: str, pub) -> dict:
     if med: out["crossing_median"] = compare_normal(*med, pub, psi_rad=psi)
     return out
 
+# %% ../nbs/14f_stages_timing.ipynb #8d04ddbf
 def _at_time(normals: list, pub, psi) -> dict | None:
     "The crossing normal whose window is nearest the published time (None without a time or a match)."
     i, why = match_group([n.window for n in normals], pub, "crossing")
@@ -252,6 +253,7 @@ def timing_matches(res: AnalysisResult, # the analysis (its `published` entries 
         else: hits.append((idx[i], p, why))
     return sorted(hits), missed
 
+# %% ../nbs/14f_stages_timing.ipynb #2547a7c6
 def _span(g) -> tuple:
     "(first, last) crossing time of a group, datetime64 UTC."
     ts = list(g.times.values())

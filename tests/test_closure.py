@@ -9,7 +9,6 @@ from mms_mp.motion import crossing_closure, integrate_disp
 from mms_mp.pipeline import analyze
 from mms_mp.schema import RESULT_SCHEMA, check_value
 from mms_mp.synthetic import demo_event_dir
-from mms_mp.simtruth import load_truth
 
 
 def test_closure_measures_a_bias():
@@ -45,7 +44,6 @@ def test_pipeline_flags_a_drifting_displacement(scenario):
     default scenario closes."""
     doc = _doc(scenario)
     assert check_value(doc, RESULT_SCHEMA, "$", []) == []
-    tr = load_truth(demo_event_dir(scenario))
     for p, d in doc["displacement"].items():
         cl = d["closure"]
         if scenario == "surface_waves":
@@ -55,7 +53,6 @@ def test_pipeline_flags_a_drifting_displacement(scenario):
             assert abs(cl["drift_km_s"]) < 1.5 and cl["flags"] == [], (p, cl)
     if scenario == "default":
         assert doc["status"]["displacement"]["reason"] is None
-    assert tr.params.vn_mean_kms == -2.3
 
 
 def test_displacement_csv_carries_the_closure_flag(tmp_path):

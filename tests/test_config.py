@@ -64,3 +64,11 @@ def test_config_good_section_values_pass(tmp_path, section, key, value):
 def test_config_times_read_when_the_file_is_read(tmp_path, text, match):
     with pytest.raises(InputError, match=match):
         load_config(_cfg(tmp_path, text))
+
+
+def test_vn_sigma_n_rad_is_refused_with_where_to_set_it():
+    "[vn] sigma_n_rad put n̂'s error into the blend's shared σ, and the displacement added it again: twice."
+    from mms_mp.config import check_sections
+    with pytest.raises(InputError, match=r"\[vn\] sigma_n_rad: .* use \[displacement\] sigma_n_rad"):
+        check_sections({"vn": {"sigma_n_rad": 0.05}})
+    check_sections({"displacement": {"sigma_n_rad": 0.05}})

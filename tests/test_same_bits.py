@@ -531,7 +531,7 @@ def _vn_sources(seed, n_exb=6000, gaps=True):
 
 
 def _same_nv(a, b):
-    for f in ("t", "V_N", "sigma_V_N", "birge", "n_hat"):
+    for f in ("t", "V_N", "sigma_V_N", "sigma_sys_V_N", "birge", "n_hat"):
         assert np.asarray(getattr(a, f)).tobytes() == np.asarray(getattr(b, f)).tobytes(), f
     for f in ("used", "per_source", "per_source_sigma"):
         x, y = getattr(a, f), getattr(b, f)
@@ -550,7 +550,8 @@ def test_normal_velocity_on_the_samples_its_grid_reads_is_the_whole_series_blend
     src, at = _vn_sources(seed)
     rng = np.random.default_rng(seed)
     n = rng.normal(size=3)
-    windows = [(400, 450), (-100, -60), (-30, 20), (0, 30), (35, 50), (41, 42.5), (100, 180), (170, 400), (60, 61), (-50, 400)]
+    windows = [(400, 450), (-100, -60), (-30, 20), (0, 30), (35, 50), (41, 42.5), (100, 180), (170, 400), (60, 61),
+               (-50, 400)]
     kws = [dict(), dict(scatter_window=0), dict(scatter_window=5, align_to=None), dict(sigma_n_rad=0.05),
            dict(exb_parallel="sigma"), dict(v_par_km_s=80.0)]
     for lo, hi in windows:

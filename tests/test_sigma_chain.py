@@ -66,8 +66,9 @@ def test_vperp_z_squared_averages_one_for_honest_sigma():
 
 
 def test_pipeline_carries_the_blends_shared_error_into_the_displacement():
-    """SIMULATED noisy_hpca_gap, MMS2 (FPI flagged for a few samples: E×B assumes V∥ there): the displacement stage integrates the blend's
-    shared σ (sigma_sys_V_N) as a bias, ∫σ_sys dt over each segment; before, the pipeline left it out."""
+    """SIMULATED noisy_hpca_gap, MMS2 (FPI flagged for a few samples: E×B assumes V∥ there): the displacement stage
+    integrates the blend's shared σ (sigma_sys_V_N) as a bias, ∫σ_sys dt over each segment; before, the pipeline
+    left it out."""
     import warnings
     from mms_mp.pipeline import analyze
     from mms_mp.synthetic import demo_event_dir
