@@ -16,7 +16,7 @@ from .formation import FormationGeometry, as_positions, formation_geometry
 from .layout import probe_label
 
 # %% auto #0
-__all__ = ['TimingResult', 'timing_normal', 'positions_at', 'timing_from_crossings']
+__all__ = ['MARGINAL', 'TimingResult', 'timing_normal', 'positions_at', 'timing_from_crossings']
 
 # %% ../nbs/05_multispacecraft.ipynb #ed5ceb65
 def _framed(
@@ -114,17 +114,17 @@ def _resolved_basis(D, # (K,3) positions about the mesocentre, km
                     geo: FormationGeometry, # the formation's eigen-analysis and label
                     sigma_r_km, # position error, km
                     resolve_frac, # largest σ(m_i)/|m| of a resolved direction
-                   ) -> np.ndarray: # (k,3) rows: resolved principal directions
-    "Directions of m resolvable from the geometry and the timing-error scale; (k,3) rows."
+                   ) -> tuple: # ((k,3) rows: resolved principal directions, their largest σ(m_i)/|m|)
+    "Directions of m resolvable from the geometry and the timing-error scale, and how near the limit they are."
     keep = list(range(geo.dims))
     while True:
         B = geo.eigenvectors[keep]
         m, _, _ = _lsq(D, tau, w_t, B)
-        if np.linalg.norm(m) == 0: return B
+        if np.linalg.norm(m) == 0: return B, np.inf
         w = 1 / (1 / w_t + sigma_r_km**2 * (m @ m))
         _, C, _ = _lsq(D, tau, w, B)
         rel = np.sqrt(np.diag(C)) / np.linalg.norm(m) # σ(m_i)/|m| = V σ(m_i)
-        if len(keep) == 1 or rel.max() <= resolve_frac: return B
+        if len(keep) == 1 or rel.max() <= resolve_frac: return B, float(rel.max())
         keep.pop(int(np.argmax(rel)))
 
 # %% ../nbs/05_multispacecraft.ipynb #83ebcc66
@@ -454,12 +454,12 @@ def _timing_basis(D, # (K,3) positions about the mesocentre, km
                   n0, # (3,) unit constraint normal, or None
                   constrain, # "auto": use n0 only if degenerate; "always"
                   normal_source, # name of the normal (for messages)
-                 ) -> tuple: # ((k,3) resolved directions, directions solved for, constrained?)
+                 ) -> tuple: # ((k,3) resolved directions, directions solved for, constrained?, σ(m)/|m| max)
     "Directions the formation resolves, and those solved for: all, or only n0 when constrained."
-    B = _resolved_basis(D, tau, w_t, geo, sigma_r_km, resolve_frac)
+    B, rel = _resolved_basis(D, tau, w_t, geo, sigma_r_km, resolve_frac)
     constrained = n0 is not None and (len(B) < 3 or constrain == "always")
     if constrained: _check_not_perpendicular(B, n0, geo.label, normal_source)
-    return B, (n0[None] if constrained else B), constrained
+    return B, (n0[None] if constrained else B), constrained, rel
 
 # %% ../nbs/05_multispacecraft.ipynb #38d46fd6
 def _timing_fit(D, # (K,3) positions about the mesocentre, km
@@ -474,6 +474,8 @@ def _timing_fit(D, # (K,3) positions about the mesocentre, km
     return m, birge**2 * (Bs.T @ Cs @ Bs), res, w, chi2, birge
 
 # %% ../nbs/05_multispacecraft.ipynb #69ee5303
+MARGINAL = 0.75  # flag a resolved direction whose σ(m)/|m| exceeds this fraction of resolve_frac
+
 def timing_normal(
     positions, # dict probe → (3,) position at its crossing time, km; or (K,3)
     times, # dict probe → crossing time (datetime64/ISO, or float s); or (K,) array
@@ -502,12 +504,17 @@ def timing_normal(
     w_t = 1 / sig_t**2
     hint, n0 = _hint_and_normal(outward_hint, hint_frame, normal, normal_frame, normal_source,
                                 frame)
-    B, Bs, constrained = _timing_basis(D, tau, w_t, geo, sigma_r_km, resolve_frac, n0, constrain,
-                                       normal_source)
+    B, Bs, constrained, rel = _timing_basis(D, tau, w_t, geo, sigma_r_km, resolve_frac, n0, constrain,
+                                            normal_source)
     m, C, res, w, chi2, birge = _timing_fit(D, tau, w_t, Bs, sigma_r_km)
     out = _timing_fields(m, C, B, D, tau, w, constrained, n0, hint, normal_source, len(keys))
     out.update(chi2_red=chi2, birge=birge, sigma_V_timing_km_s=out["sigma_V_km_s"])
     out["flags"] = gflags + out["flags"] + ([_birge_flag(chi2, birge, res)] if birge > 1 else [])
+    if not constrained and MARGINAL * resolve_frac < rel <= resolve_frac:   # noise decided this direction passed
+        out["flags"].append(f"marginally resolved: the weakest slowness direction has σ(m)/|m| = {rel:.2f}, near "
+                            f"the limit {resolve_frac}; draws that pass it have |m| inflated by the noise, so V is "
+                            "biased low and the linear σ is too small: prefer a constrained solution (normal=) or "
+                            "another formation")
     sn = _normal_sigma(normal, normal_sigma_deg) if constrained else np.nan
     if constrained: _add_normal_error(out, D, tau, w, n0, sn, normal_source)
     if n_mc:
