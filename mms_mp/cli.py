@@ -466,7 +466,8 @@ def cmd_batch(args, # parsed arguments (build_parser)
         n_ok = int((summ["status"] == "ok").sum())
         print(f"{n_ok}/{len(summ)} events ok; summary in {Path(args.out) / 'summary.csv'}")
         for _, r in summ[summ["status"] != "ok"].iterrows(): print(f"  {r['event']}: {_not_ok(r)}")
-    if (summ["status"] == "failed").any(): return EXIT_FAILED
+    codes = set(summ.loc[summ["status"] == "failed", "exit_code"].dropna().astype(int))
+    if codes: return codes.pop() if len(codes) == 1 else EXIT_FAILED   # one cause: its code; mixed: 4
     return EXIT_PARTIAL if (summ["exit_code"] == EXIT_PARTIAL).any() else EXIT_OK
 
 # %% ../nbs/16_cli.ipynb #b9312657

@@ -194,3 +194,12 @@ def test_event_on_a_shared_thread_leaves_warnings_alone(demo_dir, tmp_path):
         warnings.simplefilter("always")
         r = run_event(ev, tmp_path, plot=False, alone=False)
     assert r["status"] == "ok" and r["warnings"] is None and any("MissingDataWarning" in str(w.category) for w in seen)
+
+
+def test_batch_exit_code_is_the_events_own_when_they_fail_alike(tmp_path):
+    "One event without data exited 3 on its own but 4 in a batch; failures of one kind now give their code."
+    ev = tmp_path / "events.csv"
+    (tmp_path / "empty").mkdir()
+    ev.write_text("name,start,end,probes,data_dir,source\n"
+                  f"nodata,2019-01-27T12:16:00,2019-01-27T12:22:00,1,{tmp_path / 'empty'},local\n")
+    assert main(["batch", str(ev), "--out", str(tmp_path / "out"), "--scheduler", "synchronous", "--quiet"]) == 3
