@@ -12,7 +12,8 @@ from mms_mp.core import InputError
 @given(t_c=st.floats(40.0, 80.0), width=st.floats(2.0, 60.0), dt=st.floats(0.03, 4.5),
        a=st.floats(0.1, 5.0), ratio=st.floats(3.0, 100.0), rising=st.booleans(), start=st.floats(-0.3, 0.3))
 def test_noise_free_tanh_centre(t_c, width, dt, a, ratio, rising, start):
-    "A noise-free tanh layer (76 % width `width`) is timed at its centre from any start inside the layer, either direction."
+    ("A noise-free tanh layer (76 % width `width`) is timed at its centre from any start inside the layer, "
+     "either direction.")
     tau = width / (2 * np.arctanh(0.76)); t = np.arange(0.0, 120.0, dt)
     b = a * ratio; f = 0.5 * (1 + np.tanh((t - t_c) / tau))
     y, lo, hi = (a + (b - a) * f, a, b) if rising else (b - (b - a) * f, b, a)
@@ -39,7 +40,8 @@ def test_noise_averages_down():
 def test_unresolvable_and_bad_config():
     "Too few samples or no rise through the window: the first guess comes back with σ = NaN; a bad fraction is refused."
     t = np.arange(0.0, 100.0, 10.0); y = (t > 50).astype(float)
-    assert centre_fit(t, y, 0.0, 1.0, 55.0, 54.0, 56.0)[0] == 55.0 and np.isnan(centre_fit(t, y, 0.0, 1.0, 55.0, 54.0, 56.0)[1])
+    assert centre_fit(t, y, 0.0, 1.0, 55.0, 54.0, 56.0)[0] == 55.0
+    assert np.isnan(centre_fit(t, y, 0.0, 1.0, 55.0, 54.0, 56.0)[1])
     flat = np.ones(200); tt = np.arange(200.0)
     assert np.isnan(centre_fit(tt, flat, 0.0, 2.0, 100.0, 80.0, 120.0)[1])
     with pytest.raises(InputError, match="centre_fit_frac"):

@@ -137,11 +137,13 @@ def _event(offsets):
     for k, off in enumerate(offsets):
         # the same layer reaching a probe `off` s later
         a = probe(seed=k, tB=np.arange(0, 700, 1 / 16) - off, tn=np.arange(0, 700, 4.5) - off)
-        a["t_B"] = a["t_B"] + np.timedelta64(int(off * 1e9), "ns"); a["t_n"] = a["t_n"] + np.timedelta64(int(off * 1e9), "ns")
+        a["t_B"] = a["t_B"] + np.timedelta64(int(off * 1e9), "ns")
+        a["t_n"] = a["t_n"] + np.timedelta64(int(off * 1e9), "ns")
         tp = to_t(np.arange(-60, 760, 30.0))
         ev[str(k + 1)] = {"B_gse": xr.DataArray(a["B"], dims=("time", "comp"), coords={"time": a["t_B"]}),
                           "Ni": xr.DataArray(a["Ni"], dims="time", coords={"time": a["t_n"]}),
-                          "R_gse": xr.DataArray(np.tile([20.0 * off, 0, 0], (tp.size, 1)), dims=("time", "comp"), coords={"time": tp})}
+                          "R_gse": xr.DataArray(np.tile([20.0 * off, 0, 0], (tp.size, 1)), dims=("time", "comp"),
+                                                coords={"time": tp})}
     return ev
 
 

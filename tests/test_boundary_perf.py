@@ -26,14 +26,16 @@ def gap_mask_definition(ts, gap_factor=3.0, gap_min_s=1.0):
     for i in range(d.size):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
-            loc = np.fmax(np.nanmedian(np.r_[np.nan, d[max(i - 3, 0): i]]), np.nanmedian(np.r_[np.nan, d[i + 1: i + 4]]))
+            loc = np.fmax(np.nanmedian(np.r_[np.nan, d[max(i - 3, 0): i]]),
+                          np.nanmedian(np.r_[np.nan, d[i + 1: i + 4]]))
         loc = loc if np.isfinite(loc) else d[i]
         out[i] = d[i] > gap_factor * loc and d[i] > gap_min_s
     return out
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.lists(st.sampled_from([1 / 128, 1 / 16, 0.15, 4.5, 2.0, 30.0, 60.0]), min_size=0, max_size=40), st.integers(0, 1000))
+@given(st.lists(st.sampled_from([1 / 128, 1 / 16, 0.15, 4.5, 2.0, 30.0, 60.0]), min_size=0, max_size=40),
+       st.integers(0, 1000))
 def test_gap_mask_is_its_definition_without_warnings(steps, seed):
     rng = np.random.default_rng(seed)
     ts = np.r_[0.0, np.cumsum(np.asarray(steps) * rng.uniform(0.95, 1.05, len(steps)))]

@@ -66,7 +66,8 @@ def test_finds_every_crossing_with_direction_and_centre(p):
     # 16 S/s B), df/dt = (1 - 0.76²) / (2τ); the innermost edge crossing is biased inward, up to ~2 σ_edge per edge
     taus = np.array(p["taus"]); sig_f = p["noise_B"] / abs(p["B_sh"] - p["B_sp"]) / np.sqrt(8)
     sig_edge = sig_f / ((1 - 0.76 ** 2) / (2 * taus))
-    assert np.all(np.abs(dur - 2 * np.arctanh(0.76) * taus) < np.maximum.reduce([0.15 * dur, np.ones_like(dur), 4 * sig_edge]))
+    assert np.all(np.abs(dur - 2 * np.arctanh(0.76) * taus) < np.maximum.reduce([0.15 * dur, np.ones_like(dur),
+                                                                                 4 * sig_edge]))
 
 
 @settings(max_examples=25, deadline=None)

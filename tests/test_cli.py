@@ -64,14 +64,17 @@ def test_demo_exit0_and_outputs(demo_run):
     assert r.returncode == 0, r.stderr
     doc = json.loads((out / "mp_analysis.json").read_text())
     assert doc["simulated"] is True and json.loads((out / "manifest.json").read_text())["simulated"] is True
-    assert every_flag(doc) and every_flag(doc) <= set(doc["flags_glossary"]), every_flag(doc) - set(doc["flags_glossary"])
-    for f in ("mp_analysis.json", "crossings.csv", "layer_thickness.csv", "displacement_1.csv", "normal_velocity_1.csv", "report.html", "figures/overview.png"):
+    assert every_flag(doc)
+    assert every_flag(doc) <= set(doc["flags_glossary"]), every_flag(doc) - set(doc["flags_glossary"])
+    for f in ("mp_analysis.json", "crossings.csv", "layer_thickness.csv", "displacement_1.csv", "normal_velocity_1.csv",
+              "report.html", "figures/overview.png"):
         assert (out / f).is_file(), f"demo did not write {f}"
     assert not list(out.rglob("*.part")), "a temporary .part file was left behind"
     assert "SIMULATED" in (out / "report.html").read_text()
     # crossings.csv repeats the JSON crossings: V_N at each crossing along its own normal, with σ
     import pandas as pd
-    xc, doc = pd.read_csv(out / "crossings.csv", dtype={"probe": str}), json.loads((out / "mp_analysis.json").read_text())
+    xc, doc = (pd.read_csv(out / "crossings.csv", dtype={"probe": str}),
+               json.loads((out / "mp_analysis.json").read_text()))
     assert list(zip(xc.probe, xc.time)) == [(c["probe"], c["time"]) for c in doc["crossings"]]
     vn = [c["vn"]["V_N_km_s"] if c["vn"] else np.nan for c in doc["crossings"]]
     np.testing.assert_allclose(xc.V_N_kms, np.array(vn, float), rtol=1e-12)
@@ -96,7 +99,8 @@ def test_demo_json_schema_and_known_answers(demo_run, demo_dir):
     n_true = np.array(truth["N"]["value"])
     for p, l in doc["lmn"].items():
         ang = np.degrees(np.arccos(np.clip(np.dot(l["N"], n_true), -1, 1)))
-        assert ang <= 3 * l["sigma_N_deg"], f"MMS{p}: N is {ang:.1f}° from the true normal, σ_N = {l['sigma_N_deg']:.1f}°"
+        assert ang <= 3 * l["sigma_N_deg"], (f"MMS{p}: N is {ang:.1f}° from the true normal, "
+                                             f"σ_N = {l['sigma_N_deg']:.1f}°")
         assert l["per_crossing_spread_deg"]["n_fallback"] == 0 and l["per_crossing_spread_deg"]["max"] < 1.0
     for c in doc["crossings"]:  # a planar boundary: every crossing's own normal is the true one
         n = c["normal"]
@@ -157,7 +161,8 @@ def test_config_file_overridden_by_flags(tmp_path):
                    '[lmn]\nratio_min = 8.0\n')
     args = build_parser().parse_args(["analyze", "--config", str(cfg), "--probes", "3", "--end", "2019-01-27T12:30"])
     c = event_config(args)
-    assert (c["start"], c["end"], c["probes"], c["rate"], c["lmn"]) == ("2019-01-27T12:00", "2019-01-27T12:30", ["3"], "brst", {"ratio_min": 8.0})
+    assert (c["start"], c["end"], c["probes"], c["rate"], c["lmn"]) == ("2019-01-27T12:00", "2019-01-27T12:30", ["3"],
+                                                                        "brst", {"ratio_min": 8.0})
     with pytest.raises(InputError, match="missing --start and --end"):
         event_config(build_parser().parse_args(["analyze"]))
 
@@ -437,7 +442,8 @@ def test_console_script_installed():
 
 
 def test_demo_vn_is_smoothed_and_within_10_percent_of_truth(demo_run, demo_dir):
-    "normal_velocity_<p>.csv: the smoothed V_N (JSON says how) is within 10 % RMS of the simulator's V_N at its crossings."
+    ("normal_velocity_<p>.csv: the smoothed V_N (JSON says how) is within 10 % RMS of the simulator's V_N "
+     "at its crossings.")
     import pandas as pd
     out, doc, truth = demo_docs(demo_run, demo_dir)
     ts = np.array([T(x) for x in truth["series"]["time"]]); vt = np.array(truth["series"]["V_N_kms"])
@@ -453,7 +459,9 @@ def test_demo_vn_is_smoothed_and_within_10_percent_of_truth(demo_run, demo_dir):
         t = np.array([T(x) for x in df["time"]]); v = df["V_N_kms"].to_numpy()
         near = np.zeros(len(t), bool)
         for c in truth["crossings"]:
-            if c["probe"] == p: near |= (t >= T(c["layer_start"]) - np.timedelta64(60, "s")) & (t <= T(c["layer_end"]) + np.timedelta64(60, "s"))
+            if c["probe"] == p:
+                near |= ((t >= T(c["layer_start"]) - np.timedelta64(60, "s"))
+                         & (t <= T(c["layer_end"]) + np.timedelta64(60, "s")))
         near &= np.isfinite(v)
         true_v = np.interp(t[near].astype(np.int64), ts.astype(np.int64), vt)
         assert np.sqrt(np.mean((v[near] - true_v) ** 2)) < 0.10 * np.sqrt(np.mean(true_v ** 2))

@@ -58,4 +58,5 @@ def test_free_normals_follow_the_scan_sign_and_json():
     assert (np.sum(sc.free_normals * sc.normals, axis=1) > 0).all()
     d = normal_json(crossing_normal(T, B, T[2000], 25.0, R, constraint="<Bn>=0"))
     assert d["sigma_constraint_deg"] > 0 and np.isclose(
-        d["sigma_deg"], np.sqrt(d["sigma_random_deg"] ** 2 + d["sigma_window_deg"] ** 2 + d["sigma_constraint_deg"] ** 2))
+        d["sigma_deg"], np.sqrt(d["sigma_random_deg"] ** 2 + d["sigma_window_deg"] ** 2
+                                + d["sigma_constraint_deg"] ** 2))

@@ -1,4 +1,5 @@
-"""mms_mp.minvar and mms_mp.coords: agreement with pySPEDAS minvar, statistical coverage of the MVA errors, hostile inputs."""
+"""mms_mp.minvar and mms_mp.coords: agreement with pySPEDAS minvar, statistical coverage of the MVA errors,
+hostile inputs."""
 import numpy as np
 import pytest
 
@@ -127,7 +128,8 @@ def test_hybrid_sign_both_branches_gse_tilt():
     pos = np.array([5.0, 9.0, -3.0]) * R_E_KM
     n_gsm = shue_normal(pos).normal[0]
     for kw in (dict(), dict(B0=0.3, bump=0.0, Bg=25.0)):
-        B, R = _harris_sheet(-gsm_to_gse(n_gsm, psi), -gsm_to_gse([0, 0, 1.0], psi), seed=11, **kw)   # MVA signs reversed on purpose
+        # MVA signs reversed on purpose
+        B, R = _harris_sheet(-gsm_to_gse(n_gsm, psi), -gsm_to_gse([0, 0, 1.0], psi), seed=11, **kw)
         h = hybrid_lmn(B, pos, frame="GSE", psi_rad=psi)
         assert gse_to_gsm(h.N, psi) @ n_gsm > 0.99 if h.method == "model" else _angle(h.N, R[2]) < 3 * h.sigma_N_deg
         assert gse_to_gsm(h.N, psi) @ n_gsm > 0 and gse_to_gsm(h.L, psi)[2] > 0
@@ -189,11 +191,13 @@ def test_lmn_for_probe_missing_and_wrong_frame():
     with pytest.raises(FrameError, match="B_gse of probe '1' is in GSM"):
         lmn_for_probe({"1": {"B_gse": da(B, "GSM"), "R_gse": da(pos, "GSE"), "R_gsm": da(pos, "GSM")}}, "1")
     with pytest.raises(NoDataError, match="no finite MEC position"):
-        lmn_for_probe({"1": {"B_gse": da(B, "GSE"), "R_gse": da(pos * np.nan, "GSE"), "R_gsm": da(pos * np.nan, "GSM")}}, "1")
+        lmn_for_probe({"1": {"B_gse": da(B, "GSE"), "R_gse": da(pos * np.nan, "GSE"),
+                             "R_gsm": da(pos * np.nan, "GSM")}}, "1")
 
 
 def test_lmn_for_probe_short_window_interpolates_mec_position():
-    "A window shorter than MEC's 30 s cadence holds no MEC sample: the position is interpolated to its centre, not refused."
+    ("A window shorter than MEC's 30 s cadence holds no MEC sample: the position is interpolated to its centre, "
+     "not refused.")
     import warnings
     from mms_mp.synthetic import demo_event_dir
     from mms_mp.simtruth import load_truth
@@ -207,7 +211,8 @@ def test_lmn_for_probe_short_window_interpolates_mec_position():
     t_mec = ev["1"]["R_gse"]["time"].values
     a = c.time - np.timedelta64(10, "s"); b = c.time + np.timedelta64(10, "s")
     if ((t_mec >= a) & (t_mec <= b)).any():   # move the 20 s window between two MEC samples
-        k = np.searchsorted(t_mec, c.time); a, b = t_mec[k - 1] + np.timedelta64(5, "s"), t_mec[k] - np.timedelta64(5, "s")
+        k = np.searchsorted(t_mec, c.time)
+        a, b = t_mec[k - 1] + np.timedelta64(5, "s"), t_mec[k] - np.timedelta64(5, "s")
     l = lmn_for_probe(ev, "1", trange=(a, b))
     assert np.degrees(np.arccos(min(1.0, abs(l.N @ tr.N_gse)))) < 5.0   # MVA or the model fallback, both near truth
 

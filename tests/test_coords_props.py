@@ -82,8 +82,8 @@ def _pos(r, th, ph):
 
 
 @SET
-@given(st.lists(dayside, min_size=1, max_size=8), st.floats(-15, 15), st.floats(0.5, 20), st.sampled_from(["1997", "1998"]),
-       st.floats(0, 5))
+@given(st.lists(dayside, min_size=1, max_size=8), st.floats(-15, 15), st.floats(0.5, 20),
+       st.sampled_from(["1997", "1998"]), st.floats(0, 5))
 def test_shue_normal_unit_outward(pts, bz, dp, model, ab):
     P = np.array([_pos(*p) for p in pts])
     s = shue_normal(P, bz_nT=bz, dp_nPa=dp, model=model, aberration_deg=ab)
@@ -92,7 +92,8 @@ def test_shue_normal_unit_outward(pts, bz, dp, model, ab):
     assert np.all(s.radial_angle_deg < 90)
     # the mapped point lies on the same ray and on the model surface
     np.testing.assert_allclose(np.cross(s.mapped_km, P) / np.linalg.norm(P, axis=1)[:, None] ** 2, 0, atol=1e-12)
-    np.testing.assert_allclose(np.linalg.norm(P, axis=1) - np.linalg.norm(s.mapped_km, axis=1), s.distance_km, rtol=1e-9, atol=1e-6)
+    np.testing.assert_allclose(np.linalg.norm(P, axis=1) - np.linalg.norm(s.mapped_km, axis=1), s.distance_km,
+                               rtol=1e-9, atol=1e-6)
 
 
 @SET
@@ -109,12 +110,15 @@ def test_hybrid_triad_outward(B, p, psi, ratio_min):
 
 
 @SET
-@given(st.floats(2, 150), st.floats(-180, 180), st.floats(-15, 15), st.floats(0.5, 20), st.sampled_from(["1997", "1998"]))
+@given(st.floats(2, 150), st.floats(-180, 180), st.floats(-15, 15), st.floats(0.5, 20),
+       st.sampled_from(["1997", "1998"]))
 def test_shue_normal_perpendicular_to_surface(th_deg, ph_deg, bz, dp, model):
-    "Finite-difference tangents of the model surface along θ and azimuth are ⊥ the normal (surface gradient, not radial)."
+    ("Finite-difference tangents of the model surface along θ and azimuth are ⊥ the normal "
+     "(surface gradient, not radial).")
     from mms_mp.coords import shue_alpha, shue_r0
     r0, al = shue_r0(bz, dp, model), shue_alpha(bz, dp, model)
-    S = lambda t, p: r0 * R_E_KM * (2 / (1 + np.cos(t))) ** al * np.array([np.cos(t), np.sin(t) * np.cos(p), np.sin(t) * np.sin(p)])
+    S = lambda t, p: r0 * R_E_KM * (2 / (1 + np.cos(t))) ** al * np.array([np.cos(t), np.sin(t) * np.cos(p),
+                                                                           np.sin(t) * np.sin(p)])
     t, p, h = np.radians(th_deg), np.radians(ph_deg), 1e-6
     n = shue_normal(1.2 * S(t, p), bz_nT=bz, dp_nPa=dp, model=model).normal[0]
     for d in ((S(t + h, p) - S(t - h, p)), (S(t, p + h) - S(t, p - h))):

@@ -46,7 +46,8 @@ def values_for(prod, t) -> dict:
     out = {}
     for v in prod.vars:
         if v.kind == "flags": out[v.name] = np.zeros(len(t), np.uint32)
-        elif v.kind in ("vector", "vector4") and v.col is None: out[v.name] = np.column_stack([f_of(v.name, s), -f_of(v.name, s), 2 * f_of(v.name, s)])
+        elif v.kind in ("vector", "vector4") and v.col is None:
+            out[v.name] = np.column_stack([f_of(v.name, s), -f_of(v.name, s), 2 * f_of(v.name, s)])
         elif v.kind == "spectrum": out[v.name] = f_of(v.name, s)[:, None] * np.arange(1, 33)
         else: out[v.name] = f_of(v.name, s)
     return out
@@ -88,13 +89,15 @@ def test_round_trip_every_product(tree, key):
             if v.name == "fgm_flag": continue
             da = ev.get(p, v.name)
             assert (da.attrs["units"], da.attrs["frame"]) == CONTRACT[v.name], v.name
-            assert (da.attrs["instrument"], da.attrs["rate"], da.attrs["var"]) == (prod.instrument, prod.rate, v.cdf_name(p, prod.rate))
+            assert (da.attrs["instrument"], da.attrs["rate"], da.attrs["var"]) == (prod.instrument, prod.rate,
+                                                                                   v.cdf_name(p, prod.rate))
             assert da.attrs["simulated"] is True
             t = da.time.values
             pad = EPHEM_PAD if prod.instrument == "mec" else np.timedelta64(0, "s")   # MEC brackets the window
             assert t[0] >= np.datetime64(W[0]) - pad and t[-1] < np.datetime64(W[1]) + pad
             s = (t - T0).astype(np.int64) / 1e9 - shift  # back to the record start
-            grid = np.concatenate([np.arange(-30, 120, dt), np.arange(120, 300, dt)]) if prod.rate == "brst" else np.arange(-60, 300, dt)
+            grid = (np.concatenate([np.arange(-30, 120, dt), np.arange(120, 300, dt)]) if prod.rate == "brst"
+                    else np.arange(-60, 300, dt))
             ps = pad / np.timedelta64(1, "s")
             grid = grid[(grid + shift >= -ps) & (grid + shift < 240 + ps)]  # records whose centred tag is in the window
             assert len(s) == len(grid), "every record of the window, none twice"
@@ -181,8 +184,10 @@ def test_fill_becomes_nan_and_gaps_stay_gaps(tmp_path):
 
 def test_fpi_invalid_errorflag_bits_nan_and_raw_flags_kept(tmp_path):
     prod = get_product("fpi", "fast", "dis-moms")
-    fl = np.zeros(80, np.uint32); fl[[20, 21, 22]] = [1, 2 ** 4, 2 ** 11]  # manual flag, cold-plasma info bit, compression error
-    write_product(tmp_path, "1", prod, -60, 300, t_file=np.datetime64("2019-01-27T12:00"), override={"dis_errorflags": fl})
+    # manual flag, cold-plasma info bit, compression error
+    fl = np.zeros(80, np.uint32); fl[[20, 21, 22]] = [1, 2 ** 4, 2 ** 11]
+    write_product(tmp_path, "1", prod, -60, 300, t_file=np.datetime64("2019-01-27T12:00"),
+                  override={"dis_errorflags": fl})
     with pytest.warns(MissingDataWarning, match="des-moms"):
         ev = load_event(W, "1", instruments="fpi", rate="fast", source="local", data_dir=tmp_path)
     flags = ev.get(1, "dis_errorflags")
@@ -205,7 +210,8 @@ def test_bad_arguments_raise_input_error(tree, kw, msg):
 
 def test_window_without_samples_says_no_data(tree):
     with pytest.raises(NoDataError, match=r"no data in 2019-01-27T12:50:00.000Z–2019-01-27T12:51:00.000Z"):
-        load_event(("2019-01-27T12:50", "2019-01-27T12:51"), "1", instruments="fgm", rate="srvy", source="local", data_dir=tree)
+        load_event(("2019-01-27T12:50", "2019-01-27T12:51"), "1", instruments="fgm", rate="srvy", source="local",
+                   data_dir=tree)
 
 
 def test_auto_rate_takes_burst_where_its_files_reach_and_survey_elsewhere(tmp_path):
@@ -227,7 +233,8 @@ def test_auto_rate_takes_burst_where_its_files_reach_and_survey_elsewhere(tmp_pa
     assert "srvy fills the rest" in ev.loaded[0]["rate_reason"]
     assert ev.qc["1"]["B_gse"]["n"] == len(B) and not ev.missing
     ev = load_event(("2019-01-27T12:40", "2019-01-27T12:41"), "1", instruments="fgm", source="local", data_dir=tmp_path)
-    assert ev.get(1, "B_gse").attrs["rate"] == "brst" and ev.loaded[0]["rate_reason"] == "auto: burst files cover the window"
+    assert ev.get(1, "B_gse").attrs["rate"] == "brst"
+    assert ev.loaded[0]["rate_reason"] == "auto: burst files cover the window"
 
 
 def test_auto_rate_fills_a_hole_between_two_burst_stretches_with_survey(tmp_path):
@@ -326,7 +333,8 @@ def test_event_helpers(tree):
 
 
 def test_import_does_not_pull_pyspedas_or_matplotlib():
-    code = "import sys, mms_mp, mms_mp.layout, mms_mp.data; print('pyspedas' in sys.modules, 'matplotlib' in sys.modules)"
+    code = ("import sys, mms_mp, mms_mp.layout, mms_mp.data; "
+            "print('pyspedas' in sys.modules, 'matplotlib' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
     assert out == ["False", "False"]
 
@@ -338,7 +346,8 @@ def test_backward_and_repeated_tags_are_dropped_and_fill_follows_its_record(tmp_
     vals = values_for(prod, t)
     i, j, k = 100, 101, 2000
     t[[i, j]] = t[[j, i]]; vals["B_gse"][[i, j]] = vals["B_gse"][[j, i]]  # one backward step (records swapped)
-    t = np.insert(t, 50, t[50]); vals = {q: np.insert(a, 50, a[50], axis=0) for q, a in vals.items()}  # one repeated tag
+    # one repeated tag
+    t = np.insert(t, 50, t[50]); vals = {q: np.insert(a, 50, a[50], axis=0) for q, a in vals.items()}
     vals["B_gse"][k] = np.nan  # fill, at the record whose time is t[k]
     t_fill = t[k]
     write_product_cdf(sdc_path(tmp_path, 1, *prod.key, T0), 1, prod, t, vals)
@@ -347,7 +356,8 @@ def test_backward_and_repeated_tags_are_dropped_and_fill_follows_its_record(tmp_
     t_back = T0 + np.timedelta64(int(100 * dt * 1e9), "ns")  # the record that came after a later one
     assert np.all(np.diff(tt) > np.timedelta64(0, "ns")) and len(tt) == 240 * 16 - 1 and t_back not in tt
     tc = ev.loaded[0]["time_clean"]
-    assert {k: tc[k] for k in ("duplicates", "backward", "nat", "dropped")} == {"duplicates": 1, "backward": 1, "nat": 0, "dropped": 1}
+    assert {k: tc[k] for k in ("duplicates", "backward", "nat", "dropped")} == {"duplicates": 1, "backward": 1,
+                                                                                "nat": 0, "dropped": 1}
     assert "jumping back in time" in tc["why"]
     assert np.array_equal(tt[np.isnan(B.values).any(1)], [t_fill])
     s = (tt - T0).astype(np.int64) / 1e9
@@ -387,14 +397,18 @@ def test_non_record_varying_energy_table_is_broadcast(tmp_path):
     t = np.datetime64("2019-01-27T12:00", "ns") + np.arange(80) * np.timedelta64(4500, "ms")
     path = sdc_path(tmp_path, 1, *prod.key, t[0]); path.parent.mkdir(parents=True)
     f = CDF(str(path)); f.write_globalattrs({k: {0: v} for k, v in global_attrs(1, prod, t[0]).items()})
-    spec = lambda n, typ, dims, rv=True: {"Variable": n, "Data_Type": typ, "Num_Elements": 1, "Rec_Vary": rv, "Dim_Sizes": dims, "Compress": 0}
+    spec = lambda n, typ, dims, rv=True: {"Variable": n, "Data_Type": typ, "Num_Elements": 1, "Rec_Vary": rv,
+                                          "Dim_Sizes": dims, "Compress": 0}
     f.write_var(spec("Epoch", 33, []), {"VAR_TYPE": "support_data"}, datetime64_to_tt2000(t))
-    f.write_var(spec("mms1_dis_energy_fast", 21, [32], rv=False), {"VAR_TYPE": "support_data"}, ENERGY.astype(np.float32)[None, :])
-    f.write_var(spec("mms1_dis_energyspectr_omni_fast", 21, [32]), {"VAR_TYPE": "data", "DEPEND_0": "Epoch", "DEPEND_1": "mms1_dis_energy_fast",
+    f.write_var(spec("mms1_dis_energy_fast", 21, [32], rv=False), {"VAR_TYPE": "support_data"},
+                ENERGY.astype(np.float32)[None, :])
+    f.write_var(spec("mms1_dis_energyspectr_omni_fast", 21, [32]),
+                {"VAR_TYPE": "data", "DEPEND_0": "Epoch", "DEPEND_1": "mms1_dis_energy_fast",
                 "FILLVAL": [-1e31, "CDF_REAL4"]}, np.ones((80, 32), np.float32))
     f.close()
     with pytest.warns(MissingDataWarning):
-        ev = load_event(("2019-01-27T12:00", "2019-01-27T12:05"), "1", rate="fast", instruments="fpi", source="local", data_dir=tmp_path)
+        ev = load_event(("2019-01-27T12:00", "2019-01-27T12:05"), "1", rate="fast", instruments="fpi", source="local",
+                        data_dir=tmp_path)
     e = ev.get(1, "Ei_spec").energy_eV.values
     assert e.shape == (len(ev.get(1, "Ei_spec")), 32)
     np.testing.assert_allclose(e, np.broadcast_to(ENERGY, e.shape), rtol=1e-6)
@@ -441,7 +455,8 @@ def test_tt2000_conversion_equals_cdflib_2015_to_2030():
 
 
 def test_loader_reads_random_epochs_like_cdflib(tmp_path):
-    "Epochs written straight as TT2000 (2015–2030, leap-second days included) come back from the reader as cdflib reads them."
+    ("Epochs written straight as TT2000 (2015–2030, leap-second days included) come back from the reader "
+     "as cdflib reads them.")
     import cdflib
     from cdflib.cdfwrite import CDF
     from mms_mp.cdfread import read_product_file
@@ -514,7 +529,9 @@ def test_largest_gap_is_the_median_rule_exactly():
     for n in (2, 3, 4, 5, 8, 9, 70_000, 140_001):
         for _ in range(6):
             steps = rng.integers(1, 4, n - 1) * rng.choice([10**8, 15 * 10**7, 3 * 10**8])
-            if n > 2: steps[rng.integers(0, n - 1, rng.integers(1, 3))] = rng.choice([10**9, 2 * 10**9, 10 * np.median(steps), 10 * np.median(steps) + 1])
+            if n > 2:
+                steps[rng.integers(0, n - 1, rng.integers(1, 3))] = rng.choice([10**9, 2 * 10**9, 10 * np.median(steps),
+                                                                                10 * np.median(steps) + 1])
             t = t0 + np.concatenate([[0], np.cumsum(steps)]).astype("timedelta64[ns]")
             assert largest_gap(t) == plain(t), n
 

@@ -17,7 +17,8 @@ from test_data import CADENCE, T0, W, f_of, write_product
 mms = pytest.importorskip("pyspedas.projects.mms")
 from pyspedas.projects.mms.config import CONFIG  # noqa: E402
 
-LOADERS = {"fgm": "mms_load_fgm", "fpi": "mms_load_fpi", "hpca": "mms_load_hpca", "edp": "mms_load_edp", "mec": "mms_load_mec"}
+LOADERS = {"fgm": "mms_load_fgm", "fpi": "mms_load_fpi", "hpca": "mms_load_hpca", "edp": "mms_load_edp",
+           "mec": "mms_load_mec"}
 
 
 @pytest.fixture
@@ -42,7 +43,8 @@ def fakes(monkeypatch, online):
                 if kw.get("spdf"):  # SPDF layout: burst files without the DD/ directory
                     f = f.rename(f.parent.parent / f.name)
             else:
-                f = write_product(root, kw["probe"], prod, -60, 300, t_file=T0 if prod.instrument != "fpi" else np.datetime64("2019-01-27T12:00"))
+                f = write_product(root, kw["probe"], prod, -60, 300,
+                                  t_file=T0 if prod.instrument != "fpi" else np.datetime64("2019-01-27T12:00"))
             return [str(f)] if CONFIG["download_only"] else {"some_var": {}}
         return fake
     for ins, name in LOADERS.items():
@@ -61,7 +63,8 @@ def test_sdc_download_arguments_config_and_stdin(tmp_path, fakes):
         want = (["2019-01-27T12:39:00.000", "2019-01-27T12:45:00.000"] if c["instrument"] == "mec"
                 else ["2019-01-27T12:40:00.000", "2019-01-27T12:44:00.000"])
         assert c["trange"] == want
-        assert (c["probe"], c["level"], c["latest_version"], c["notplot"], c["no_update"], c["time_clip"]) == ("1", "l2", True, True, False, False)
+        assert ((c["probe"], c["level"], c["latest_version"], c["notplot"], c["no_update"], c["time_clip"])
+                == ("1", "l2", True, True, False, False))
         assert "spdf" not in c
         assert c["config"]["local_data_dir"] == str(tmp_path) and c["config"]["download_only"] is True
         assert c["stdin"] == ""  # a login prompt would read an empty user name, never block
@@ -136,7 +139,8 @@ def test_reachable_gives_up_after_its_timeout(monkeypatch):
     import time
     import mms_mp.data
     release = threading.Event()
-    monkeypatch.setattr(socket, "create_connection", lambda *a, **k: release.wait(5) or (_ for _ in ()).throw(OSError()))
+    monkeypatch.setattr(socket, "create_connection",
+                        lambda *a, **k: release.wait(5) or (_ for _ in ()).throw(OSError()))
     t0 = time.perf_counter()
     ok, why = mms_mp.data.reachable("spdf", timeout_s=0.3)
     release.set()

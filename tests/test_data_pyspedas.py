@@ -18,7 +18,8 @@ from pyspedas.projects.mms.config import CONFIG  # noqa: E402
 synthetic = pytest.importorskip("mms_mp.synthetic")
 
 W = ("2019-01-27T12:40:00", "2019-01-27T12:43:00")
-LOADERS = {"fgm": "mms_load_fgm", "fpi": "mms_load_fpi", "hpca": "mms_load_hpca", "edp": "mms_load_edp", "mec": "mms_load_mec"}
+LOADERS = {"fgm": "mms_load_fgm", "fpi": "mms_load_fpi", "hpca": "mms_load_hpca", "edp": "mms_load_edp",
+           "mec": "mms_load_mec"}
 
 
 @pytest.fixture(scope="module")
@@ -40,8 +41,9 @@ def test_pyspedas_loads_every_simulated_product_like_load_event(sim):
     try:
         for key in keys:
             prod = PRODUCTS[key]
-            ps = getattr(mms, LOADERS[prod.instrument])(trange=list(W), probe="1", data_rate=prod.rate, datatype=prod.datatype,
-                                                         level="l2", no_update=True, notplot=True, latest_version=True, time_clip=False)
+            ps = getattr(mms, LOADERS[prod.instrument])(trange=list(W), probe="1", data_rate=prod.rate,
+                                                        datatype=prod.datatype, level="l2", no_update=True,
+                                                        notplot=True, latest_version=True, time_clip=False)
             assert ps, f"pySPEDAS loaded nothing for {key}"
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")

@@ -65,7 +65,8 @@ def test_blend_inverse_variance_weights(s1, s2):
 def test_blend_honest_sigma_with_noise():
     rng = np.random.default_rng(11); n = np.array([0.6, 0.8, 0.0]); t = np.arange(0, 1200, 1 / 8)
     vt = 25 * np.sin(2 * np.pi * t / 300)
-    srcs = [VelocitySource(t, np.outer(vt, n) + rng.normal(0, s, (len(t), 3)), np.full(len(t), s), np.ones(len(t), bool), "GSE", k)
+    srcs = [VelocitySource(t, np.outer(vt, n) + rng.normal(0, s, (len(t), 3)), np.full(len(t), s),
+                           np.ones(len(t), bool), "GSE", k)
             for k, s in (("a", 3.0), ("b", 9.0))]
     r = normal_velocity(srcs, n, frame="GSE", cadence="4s")
     truth = 25 * np.sin(2 * np.pi * r.t / 300); z = (r.V_N - truth) / r.sigma_V_N

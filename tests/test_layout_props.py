@@ -13,7 +13,8 @@ from mms_mp.layout import (PRODUCTS, file_time, find_local_files, get_product, p
 
 KEYS = list(PRODUCTS)
 # seconds from 2017-01-01 to 2030-01-01
-times = st.integers(0, 13 * 365 * 86400).map(lambda s: np.datetime64("2017-01-01T00:00:00", "s") + np.timedelta64(s, "s"))
+times = st.integers(0, 13 * 365 * 86400).map(
+    lambda s: np.datetime64("2017-01-01T00:00:00", "s") + np.timedelta64(s, "s"))
 versions = st.tuples(st.integers(0, 9), st.integers(0, 300), st.integers(0, 20)).map(lambda v: ".".join(map(str, v)))
 
 

@@ -18,7 +18,8 @@ def _irregular(seed, n=200, h=0.5):
 def test_trapezoid_exact_for_linear_on_irregular_steps(a, b, seed):
     t = _irregular(seed)
     r = integrate_disp(t, a + b * t, max_gap_s=np.inf)
-    np.testing.assert_allclose(r.disp_km, a * t + 0.5 * b * t**2, atol=1e-8 * (1 + abs(a) * t[-1] + abs(b) * t[-1] ** 2))
+    np.testing.assert_allclose(r.disp_km, a * t + 0.5 * b * t**2,
+                               atol=1e-8 * (1 + abs(a) * t[-1] + abs(b) * t[-1] ** 2))
 
 
 @settings(max_examples=30, deadline=None)
@@ -95,6 +96,7 @@ def test_hostile_inputs():
     r = integrate_disp(np.arange(4.0), np.full(4, np.nan))
     assert r.segments == [] and np.isnan(r.disp_km).all()
     # datetime64 times with a cadence change: one segment when max_gap_s covers the slow part
-    t = np.datetime64("2019-01-27T12:00", "ns") + (np.r_[np.arange(0, 45, 4.5), 45 + np.arange(0, 9, 0.15)] * 1e9).astype("int64").astype("timedelta64[ns]")
+    t = np.datetime64("2019-01-27T12:00", "ns") + (np.r_[np.arange(0, 45, 4.5), 45 + np.arange(0, 9, 0.15)]
+                                                   * 1e9).astype("int64").astype("timedelta64[ns]")
     r = integrate_disp(t, np.full(len(t), 2.0), max_gap_s=5.0)
     assert len(r.segments) == 1 and abs(r.disp_km[-1] - 2.0 * (45 + 8.85)) < 1e-9

@@ -20,7 +20,8 @@ def unit(v):
     v = np.asarray(v, float); return v / np.linalg.norm(v)
 
 
-vec3 = st.lists(st.floats(-1, 1, allow_nan=False), min_size=3, max_size=3).map(np.array).filter(lambda v: np.linalg.norm(v) > 0.2).map(unit)
+vec3 = (st.lists(st.floats(-1, 1, allow_nan=False), min_size=3, max_size=3)
+        .map(np.array).filter(lambda v: np.linalg.norm(v) > 0.2).map(unit))
 speed = st.floats(5, 120).flatmap(lambda v: st.sampled_from([v, -v]))
 
 
@@ -40,14 +41,16 @@ def cross_times(d, n, V):
 @SET
 @given(seed=st.integers(0, 10_000), size=st.floats(10, 300), n=vec3, V=speed)
 def test_random_boundary_random_tetrahedron(seed, size, n, V):
-    "Noise-free crossings: 4sc timing returns n̂ and V exactly; with an outward hint along n̂ the signs follow the sign conventions (n̂ outward, V_N > 0 outward)."
+    ("Noise-free crossings: 4sc timing returns n̂ and V exactly; with an outward hint along n̂ the signs follow "
+     "the sign conventions (n̂ outward, V_N > 0 outward).")
     d = tetrahedron(seed, size)
     r = timing_normal(RC + d, cross_times(d, n, V), sigma_t_s=1e-3, sigma_r_km=1e-3, outward_hint=n, hint_frame="GSE")
     assert r.method == "4sc-lsq" and not r.degenerate and r.resolved_dims == 3
     np.testing.assert_allclose(r.n_hat, n, atol=1e-7)
     np.testing.assert_allclose(r.V_km_s, V, rtol=1e-7)
     assert r.orientation == "outward (hint)"
-    r0 = timing_normal(RC + d, cross_times(d, n, V), sigma_t_s=1e-3, sigma_r_km=1e-3)   # no hint: propagation direction, V > 0
+    # no hint: propagation direction, V > 0
+    r0 = timing_normal(RC + d, cross_times(d, n, V), sigma_t_s=1e-3, sigma_r_km=1e-3)
     assert r0.V_km_s > 0 and np.allclose(r0.n_hat, np.sign(V) * n, atol=1e-7)
 
 
@@ -64,13 +67,15 @@ def test_translation_time_origin_and_order_invariance(seed, n, V, shift, t0, per
     for x in (b, c):
         assert x.resolved_dims == a.resolved_dims
         np.testing.assert_allclose(x.slowness_s_km, a.slowness_s_km, rtol=1e-6, atol=1e-10)
-        np.testing.assert_allclose([x.sigma_V_km_s, x.sigma_n_deg], [a.sigma_V_km_s, a.sigma_n_deg], rtol=1e-5, equal_nan=True)
+        np.testing.assert_allclose([x.sigma_V_km_s, x.sigma_n_deg], [a.sigma_V_km_s, a.sigma_n_deg], rtol=1e-5,
+                                   equal_nan=True)
 
 
 @SET
 @given(u=vec3, n=vec3, V=speed, spacing=st.floats(20, 500), jitter=st.floats(0, 0.01), seed=st.integers(0, 1000))
 def test_string_is_degenerate_and_constraint_recovers_V(u, n, V, spacing, jitter, seed):
-    "Probes on a line (≤ 1 % perpendicular jitter) → label 'string', 1 resolved dim, V bound; the true normal as constraint gives V."
+    ("Probes on a line (≤ 1 % perpendicular jitter) → label 'string', 1 resolved dim, V bound; "
+     "the true normal as constraint gives V.")
     assume(abs(n @ u) > 0.2)
     rng = np.random.default_rng(seed)
     d = np.outer(np.arange(4) * spacing, u) + rng.normal(0, jitter * spacing / 2, (4, 3))
@@ -89,8 +94,10 @@ def test_string_is_degenerate_and_constraint_recovers_V(u, n, V, spacing, jitter
 @SET
 @given(pn=vec3, n=vec3, V=speed, size=st.floats(20, 300), flat=st.floats(0, 0.01), seed=st.integers(0, 1000))
 def test_plane_is_planar(pn, n, V, size, flat, seed):
-    "Four probes in a plane (≤ 1 % out of plane) → label 'planar', at most 2 resolved directions, the plane normal found."
-    assume(abs(n @ pn) < 0.9)                                      # a boundary parallel to the plane gives (near) zero delays
+    ("Four probes in a plane (≤ 1 % out of plane) → label 'planar', at most 2 resolved directions, "
+     "the plane normal found.")
+    # a boundary parallel to the plane gives (near) zero delays
+    assume(abs(n @ pn) < 0.9)
     rng = np.random.default_rng(seed)
     e1 = unit(np.cross(pn, [1.0, 0.3, 0.1])); e2 = np.cross(pn, e1)
     while True:
@@ -131,7 +138,8 @@ def test_crossing_delays_recover_lags(lags, width, seed):
     for p, lag in truth.items():
         dt = 1 / 16 if p in "ab" else 1 / 8
         s = np.arange(-40, 40, dt) + rng.uniform(0, dt)
-        ser[p] = (t0 + (s * 1e9).astype("int64").astype("timedelta64[ns]"), 15 * np.tanh((s - lag) / width) + rng.normal(0, 0.5, s.size))
+        ser[p] = (t0 + (s * 1e9).astype("int64").astype("timedelta64[ns]"),
+                  15 * np.tanh((s - lag) / width) + rng.normal(0, 0.5, s.size))
     d = crossing_delays(ser, t_center=t0, window_s=30, max_lag_s=10)
     for p, lag in truth.items():
         assert abs(d.delays_s[p] - lag) <= 4 * d.sigma_s[p] + 5e-3, (p, d.delays_s[p], lag, d.sigma_s[p])
@@ -149,7 +157,8 @@ def test_delays_feed_timing():
     ser = {p: (t, np.tanh((V * s - d[p] @ n) / 400.0)) for p in range(4)}   # X(t) = V t, δ = 400 km: 16 s half-width
     dl = crossing_delays(ser, t_center=tc, window_s=160, max_lag_s=15)      # window ≫ the 2δ/|V| = 32 s layer
     np.testing.assert_allclose([dl.delays_s[p] for p in range(4)], (d @ n) / V - (d[0] @ n) / V, atol=0.01)
-    r = timing_normal({p: RC + d[p] for p in range(4)}, dl.times, sigma_t_s=0.01, outward_hint=[1, 0, 0], hint_frame="GSE")
+    r = timing_normal({p: RC + d[p] for p in range(4)}, dl.times, sigma_t_s=0.01, outward_hint=[1, 0, 0],
+                      hint_frame="GSE")
     assert np.degrees(np.arccos(r.n_hat @ n)) < 1 and abs(r.V_km_s - V) < 0.5
 
 
@@ -174,11 +183,14 @@ def test_positions_at_interpolates_and_checks_frame():
     ({"1": RC, "2": RC + 50}, {"1": 0.0, "3": 1.0}, {}, InputError, "probe keys differ"),
     ({"1": RC, "2": RC + 50}, {"1": 0.0, "2": np.nan}, {}, InputError, "NaN/NaT"),
     ({"1": RC, "2": RC + 50}, {"1": "2019-01-27T12:00", "2": "not a time"}, {}, InputError, "cannot read"),
-    ({"1": RC, "2": RC + 50}, {"1": 0.0, "2": 1.0}, {"normal": [1, 0, 0], "normal_frame": "GSM"}, FrameError, "needs GSE"),
+    ({"1": RC, "2": RC + 50}, {"1": 0.0, "2": 1.0}, {"normal": [1, 0, 0], "normal_frame": "GSM"}, FrameError,
+     "needs GSE"),
     ({"1": RC, "2": RC + 50}, {"1": 0.0, "2": 1.0}, {"normal": [1, 0, 0]}, InputError, "state its frame"),
-    ({"1": RC, "2": RC + 50}, {"1": 0.0, "2": 1.0}, {"normal": [0, 0, 0], "normal_frame": "GSE"}, InputError, "non-zero"),
+    ({"1": RC, "2": RC + 50}, {"1": 0.0, "2": 1.0}, {"normal": [0, 0, 0], "normal_frame": "GSE"}, InputError,
+     "non-zero"),
     ({"1": RC, "2": RC + 50}, {"1": 0.0, "2": 1.0}, {"sigma_t_s": 0.0}, InputError, "sigma_t_s must be > 0"),
-    ({"1": RC, "2": RC + [50, 0, 0]}, {"1": 0.0, "2": 1.0}, {"normal": [0, 1, 0], "normal_frame": "GSE"}, GeometryError, "perpendicular"),
+    ({"1": RC, "2": RC + [50, 0, 0]}, {"1": 0.0, "2": 1.0}, {"normal": [0, 1, 0], "normal_frame": "GSE"}, GeometryError,
+     "perpendicular"),
     ({"1": [1, 2], "2": RC}, {"1": 0.0, "2": 1.0}, {}, InputError, "(3,) vector in km"),
     (np.zeros((4, 2)), [0, 1, 2, 3], {}, InputError, "(K,3) array"),
     ({"1": RC, "2": RC + 50}, {"1": 0.0, "2": 1.0}, {"frame": "XYZ"}, FrameError, "unknown frame"),
@@ -191,22 +203,26 @@ def test_hostile_inputs(positions, times, kw, err, msg):
 
 
 def test_pair_with_constraint_and_flags():
-    "Two probes 100 km apart along X, boundary along X at 20 km/s: pair, constrained V = 20; a tiny delay is flagged as not significant."
+    ("Two probes 100 km apart along X, boundary along X at 20 km/s: pair, constrained V = 20; "
+     "a tiny delay is flagged as not significant.")
     r = timing_normal({"1": RC, "2": RC + [100.0, 0, 0]}, {"1": 0.0, "2": 5.0}, normal=[1, 0, 0], normal_frame="GSE")
     assert r.geometry.label == "pair" and r.n_spacecraft == 2 and abs(r.V_km_s - 20) < 1e-9
-    r = timing_normal({"1": RC, "2": RC + [100.0, 0, 0]}, {"1": 0.0, "2": 0.01}, sigma_t_s=0.1, normal=[1, 0, 0], normal_frame="GSE")
+    r = timing_normal({"1": RC, "2": RC + [100.0, 0, 0]}, {"1": 0.0, "2": 0.01}, sigma_t_s=0.1, normal=[1, 0, 0],
+                      normal_frame="GSE")
     assert any("not significant" in f for f in r.flags)
 
 
 def test_crossing_delays_dataarray_gaps_and_constant():
-    "DataArray input gives the same delays as (t, y); a gap is flagged; a constant reference and a vector series are refused."
+    ("DataArray input gives the same delays as (t, y); a gap is flagged; a constant reference and a vector series "
+     "are refused.")
     xr = pytest.importorskip("xarray")
     t0 = np.datetime64("2019-01-27T12:30:00", "ns")
     s = np.arange(-40, 40, 1 / 16)
     t = t0 + (s * 1e9).astype("int64").astype("timedelta64[ns]")
     ser = {"1": (t, np.tanh(s / 2)), "2": (t, np.tanh((s - 1.25) / 2))}
     a = crossing_delays(ser, t_center=t0, window_s=30, max_lag_s=5)
-    b = crossing_delays({p: xr.DataArray(y, dims="time", coords={"time": tt}) for p, (tt, y) in ser.items()}, t_center=t0, window_s=30, max_lag_s=5)
+    b = crossing_delays({p: xr.DataArray(y, dims="time", coords={"time": tt}) for p, (tt, y) in ser.items()},
+                        t_center=t0, window_s=30, max_lag_s=5)
     assert abs(a.delays_s["2"] - 1.25) < 0.01 and a.delays_s == b.delays_s
     y_gap = ser["2"][1].copy(); y_gap[(s > 8) & (s < 11)] = np.nan
     g = crossing_delays({"1": ser["1"], "2": (t, y_gap)}, t_center=t0, window_s=30, max_lag_s=5)
@@ -214,14 +230,16 @@ def test_crossing_delays_dataarray_gaps_and_constant():
     with pytest.raises(InputError, match="constant over the window"):
         crossing_delays({"1": (t, np.ones_like(s)), "2": ser["2"]}, t_center=t0, window_s=30, max_lag_s=5)
     with pytest.raises(InputError, match="pass one component"):
-        crossing_delays({"1": xr.DataArray(np.zeros((s.size, 3)), dims=("time", "comp"), coords={"time": t}), "2": ser["2"]},
+        crossing_delays({"1": xr.DataArray(np.zeros((s.size, 3)), dims=("time", "comp"), coords={"time": t}),
+                         "2": ser["2"]},
                         t_center=t0, window_s=30)
 
 
 def test_normal_object_frame_is_used_and_checked():
     "A result object carrying .frame and .N (like coords.LMN) is read as such; a contradicting normal_frame is refused."
     class Framed:  # the attributes timing_normal reads from an LMN
-        def __init__(self, N, frame, sigma_N_deg): self.N, self.frame, self.sigma_N_deg = np.asarray(N, float), frame, sigma_N_deg
+        def __init__(self, N, frame, sigma_N_deg):
+            self.N, self.frame, self.sigma_N_deg = np.asarray(N, float), frame, sigma_N_deg
     pos = {"1": RC, "2": RC + [300.0, 40, 0], "3": RC + [600.0, 80, 1]}
     n = unit([1.0, 0.2, 0.1]); V = 30.0
     t = {p: float(n @ (r - RC)) / V for p, r in pos.items()}

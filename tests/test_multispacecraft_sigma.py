@@ -1,9 +1,9 @@
-"""Uncertainties of constrained (degenerate-formation) timing: n̂ carries the supplied normal's σ, σ_V is the total of the
-timing part (Birge-widened when χ²/dof > 1) and the normal part, and the Monte Carlo perturbs the normal as well.
+"""Uncertainties of constrained (degenerate-formation) timing: n̂ carries the supplied normal's σ, σ_V is the total of
+the timing part (Birge-widened when χ²/dof > 1) and the normal part, and the Monte Carlo perturbs the normal as well.
 
-Known answers: a planar boundary n̂·r = V t crosses probe α at t_α = n̂·r_α/V; for probes on a string along û at angle θ to n̂,
-V depends on the normal only through û·n̂, so σ_V,N = |V| tanθ σ_N/√2; with Gaussian time errors k times larger than declared,
-the Birge-scaled error of the constrained V follows Student's t with K − 2 degrees of freedom.
+Known answers: a planar boundary n̂·r = V t crosses probe α at t_α = n̂·r_α/V; for probes on a string along û at angle θ
+to n̂, V depends on the normal only through û·n̂, so σ_V,N = |V| tanθ σ_N/√2; with Gaussian time errors k times larger
+than declared, the Birge-scaled error of the constrained V follows Student's t with K − 2 degrees of freedom.
 """
 import numpy as np
 import pytest
@@ -20,7 +20,8 @@ def unit(v):
     v = np.asarray(v, float); return v / np.linalg.norm(v)
 
 
-vec3 = st.lists(st.floats(-1, 1, allow_nan=False), min_size=3, max_size=3).map(np.array).filter(lambda v: np.linalg.norm(v) > 0.2).map(unit)
+vec3 = (st.lists(st.floats(-1, 1, allow_nan=False), min_size=3, max_size=3)
+        .map(np.array).filter(lambda v: np.linalg.norm(v) > 0.2).map(unit))
 
 
 def string(u, spacing, seed):
@@ -32,7 +33,8 @@ def string(u, spacing, seed):
 @SET
 @given(u=vec3, n=vec3, V=st.floats(5, 80), sN=st.floats(0.5, 8), spacing=st.floats(100, 800), seed=st.integers(0, 999))
 def test_constrained_sigma_is_total_and_analytic(u, n, V, sN, spacing, seed):
-    "Exact delays: n̂ = supplied normal with its σ; σ_V = σ_timing ⊕ |V| tanθ σ_N/√2; no residuals, so no Birge widening."
+    ("Exact delays: n̂ = supplied normal with its σ; σ_V = σ_timing ⊕ |V| tanθ σ_N/√2; no residuals, "
+     "so no Birge widening.")
     c = abs(n @ u); assume(0.3 < c < 0.98)
     pos = string(u, spacing, seed); t = (pos - RC) @ n / V
     r = timing_normal(pos, t, sigma_t_s=0.05, sigma_r_km=0.0, normal=n, normal_frame="GSE", normal_sigma_deg=sN)
@@ -47,7 +49,8 @@ def test_constrained_sigma_is_total_and_analytic(u, n, V, sN, spacing, seed):
 @settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(u=vec3, n=vec3, V=st.floats(10, 60), sN=st.floats(1, 6), seed=st.integers(0, 999))
 def test_monte_carlo_perturbs_normal_and_matches_linear_sigma(u, n, V, sN, seed):
-    "MC (times, positions and the normal perturbed) gives the same σ_V as the linear total within 20 %, and the normal's rms tilt ≈ σ_N."
+    ("MC (times, positions and the normal perturbed) gives the same σ_V as the linear total within 20 %, "
+     "and the normal's rms tilt ≈ σ_N.")
     c = abs(n @ u); assume(0.4 < c < 0.95)
     pos = string(u, 300.0, seed); t = (pos - RC) @ n / V
     r = timing_normal(pos, t, sigma_t_s=0.05, normal=n, normal_frame="GSE", normal_sigma_deg=sN, n_mc=3000, seed=seed)
@@ -67,19 +70,22 @@ def test_sigma_from_lmn_object_and_unknown_sigma_flagged():
     c = timing_normal(pos, t, normal=n, normal_frame="GSE")
     assert np.isnan(c.sigma_n_deg) and np.isnan(c.sigma_V_normal_km_s) and c.sigma_V_km_s == c.sigma_V_timing_km_s
     assert any("σ of the supplied normal" in f and "unknown" in f for f in c.flags)
-    assert timing_normal(pos, t, normal=LMNLike(n, 4.0), normal_sigma_deg=0.0).sigma_V_km_s == c.sigma_V_km_s  # explicit σ wins
+    # explicit σ wins
+    assert timing_normal(pos, t, normal=LMNLike(n, 4.0), normal_sigma_deg=0.0).sigma_V_km_s == c.sigma_V_km_s
     with pytest.raises(InputError, match="normal_sigma_deg must be ≥ 0"):
         timing_normal(pos, t, normal=n, normal_frame="GSE", normal_sigma_deg=-1.0)
 
 
 def test_birge_widening_follows_student_t():
-    "Time errors 10× the declared σ_t: Birge-scaled z = (V − V_true)/σ_V follows Student t with K − 2 = 2 dof (median |z| = √(2/3))."
+    ("Time errors 10× the declared σ_t: Birge-scaled z = (V − V_true)/σ_V follows Student t with K − 2 = 2 dof "
+     "(median |z| = √(2/3)).")
     rng = np.random.default_rng(11)
     u, n, V = unit([1, 0.4, 0.3]), unit([0.95, 0.25, 0.1]), 30.0
     pos = string(u, 300.0, 2); t0 = (pos - RC) @ n / V
     z, zraw = [], []
     for _ in range(600):
-        r = timing_normal(pos, t0 + rng.normal(0, 0.5, 4), sigma_t_s=0.05, sigma_r_km=0.0, normal=n, normal_frame="GSE", normal_sigma_deg=0.0)
+        r = timing_normal(pos, t0 + rng.normal(0, 0.5, 4), sigma_t_s=0.05, sigma_r_km=0.0, normal=n, normal_frame="GSE",
+                          normal_sigma_deg=0.0)
         z.append((r.V_km_s - V) / r.sigma_V_km_s); zraw.append((r.V_km_s - V) / (r.sigma_V_km_s / r.birge))
         assert r.birge == max(1.0, np.sqrt(r.chi2_red))
     z, zraw = np.abs(z), np.abs(zraw)
@@ -91,7 +97,8 @@ def test_birge_widening_follows_student_t():
 @SET
 @given(seed=st.integers(0, 10_000), n=vec3, V=st.floats(5, 80))
 def test_unconstrained_tetrahedron_unchanged(seed, n, V):
-    "Four probes, three resolved directions: no degrees of freedom left, so no Birge widening; σ_V is the timing σ and n̂ has its own σ."
+    ("Four probes, three resolved directions: no degrees of freedom left, so no Birge widening; "
+     "σ_V is the timing σ and n̂ has its own σ.")
     rng = np.random.default_rng(seed)
     while True:
         d = rng.normal(0, 100, (4, 3)); d -= d.mean(0)
@@ -105,7 +112,8 @@ def test_unconstrained_tetrahedron_unchanged(seed, n, V):
 
 
 def test_string_projection_covariance_widened():
-    "Without a normal a string gives only m along the string; misfitting delays widen its covariance by birge² and say so."
+    ("Without a normal a string gives only m along the string; misfitting delays widen its covariance by birge² "
+     "and say so.")
     u, n, V = unit([1, 0.4, 0.3]), unit([0.95, 0.25, 0.1]), 30.0
     pos = string(u, 300.0, 3); t = (pos - RC) @ n / V
     a = timing_normal(pos, t, sigma_t_s=0.05, sigma_r_km=0.0)

@@ -13,16 +13,20 @@ from mms_mp.outputs import write_outputs
 from mms_mp.schema import validate_result_json
 from mms_mp.stages import AnalysisResult, StageStatus, run_stage
 
-NORMAL = {"n_hat": [1, 0, 0], "L": [0, 0, 1], "M": [0, -1, 0], "frame": "GSE", "sigma_deg": 5.0, "sigma_random_deg": 3.0,
-          "sigma_window_deg": 4.0, "method": "mva_nested", "window": ["2019-01-27T12:19:50.000Z", "2019-01-27T12:20:10.000Z"],
-          "eigenvalues": [100.0, 10.0, 1.0], "lambda2_lambda3": 10.0, "n_eff": 40.0, "reason": "stable plateau", "flags": []}
-GOOD = {"schema": "mms_mp/2", "trange": ["2019-01-27T12:15:00.000Z", "2019-01-27T12:55:00.000Z"], "probes": ["1", "2"], "probes_dropped": {"3": "no fgm srvy files for mms3"},
+NORMAL = {"n_hat": [1, 0, 0], "L": [0, 0, 1], "M": [0, -1, 0], "frame": "GSE", "sigma_deg": 5.0,
+          "sigma_random_deg": 3.0, "sigma_window_deg": 4.0, "method": "mva_nested",
+          "window": ["2019-01-27T12:19:50.000Z", "2019-01-27T12:20:10.000Z"],
+          "eigenvalues": [100.0, 10.0, 1.0], "lambda2_lambda3": 10.0, "n_eff": 40.0, "reason": "stable plateau",
+          "flags": []}
+GOOD = {"schema": "mms_mp/2", "trange": ["2019-01-27T12:15:00.000Z", "2019-01-27T12:55:00.000Z"], "probes": ["1", "2"],
+        "probes_dropped": {"3": "no fgm srvy files for mms3"},
         "frame": "GSE",
         "lmn": {"1": {"L": [0, 0, 1], "M": [0, -1, 0], "N": [1, 0, 0], "frame": "GSE", "method": "MVA",
                       "eigenvalues": [100.0, 10.0, 1.0], "ratios": {}, "sigma_N_deg": 2.0,
                       "per_crossing_spread_deg": {"median": 12.0, "max": 40.0, "n_local": 3, "n_fallback": 1}}},
         "crossings": [{"probe": "2", "time": "2019-01-27T12:20:00.000Z", "direction": "out", "confidence": 0.9,
-                       "sigma_t_s": 0.1, "layer_start": "2019-01-27T12:19:50.000Z", "layer_end": "2019-01-27T12:20:10.000Z",
+                       "sigma_t_s": 0.1, "layer_start": "2019-01-27T12:19:50.000Z",
+                       "layer_end": "2019-01-27T12:20:10.000Z",
                        "flags": ["density_unavailable", "layer_edge_beyond_data"], "normal": NORMAL}],
         "detection": {"frame": "GSE", "tilt_deg": 0.0, "L": {"1": [0, 0, 1], "2": [0, 0, 1]}},
         "comparison": None,
@@ -31,7 +35,8 @@ GOOD = {"schema": "mms_mp/2", "trange": ["2019-01-27T12:15:00.000Z", "2019-01-27
                    "formation": {"label": "string", "elongation": 0.99, "planarity": 0.5}},
         "thickness": [{"probe": "2", "time": "2019-01-27T12:20:00.000Z", "thickness_km": 800.0, "sigma_km": 80.0}],
         "displacement": {"1": {"max_abs_km": 3000.0, "sigma_random_km": 50.0, "sigma_systematic_km": None}},
-        "vn": {"1": {"frame": "GSE", "n_hat": [1, 0, 0], "cadence_s": 4.5, "rms_sigma_km_s": 2.0, "sources": ["ExB", "FPI ions"],
+        "vn": {"1": {"frame": "GSE", "n_hat": [1, 0, 0], "cadence_s": 4.5, "rms_sigma_km_s": 2.0,
+                     "sources": ["ExB", "FPI ions"],
                      "smoothing": {"order": 2, "width_s": [35.0], "lam": [9.5], "phi": [0.9], "flags": []}}},
         "provenance": {"mms_mp_version": __version__, "files": [{"name": "a.cdf", "sha256": "0" * 64}],
                        "simulated": True, "config": {}},
@@ -60,10 +65,13 @@ def test_valid_document_passes():
     (("trange",), ["2019-01-27T12:55:00.000Z", "2019-01-27T12:15:00.000Z"], "is not before end"),
     (("crossings", 0, "flags"), "edge", "$.crossings[0].flags: expected a list"),
     (("crossings", 0, "normal", "n_hat"), [0, 0, 2], "crossings[0].normal.n_hat is not a unit vector"),
-    (("crossings", 0, "normal", "L"), [0, 1, 0], "crossings[0].normal: [L; M; N] is not a right-handed orthonormal triad: rows that are not unit"),
-    (("crossings", 0, "normal", "M"), [0, 1, 0], "crossings[0].normal: [L; M; N] is not a right-handed orthonormal triad: left-handed"),
+    (("crossings", 0, "normal", "L"), [0, 1, 0],
+     "crossings[0].normal: [L; M; N] is not a right-handed orthonormal triad: rows that are not unit"),
+    (("crossings", 0, "normal", "M"), [0, 1, 0],
+     "crossings[0].normal: [L; M; N] is not a right-handed orthonormal triad: left-handed"),
     (("crossings", 0, "normal", "frame"), "GSM", "$.crossings[0].normal.frame: expected one of ['GSE']"),
-    (("crossings", 0, "normal", "window"), ["2019-01-27T12:19:50.000Z"], "$.crossings[0].normal.window: expected 2 items"),
+    (("crossings", 0, "normal", "window"), ["2019-01-27T12:19:50.000Z"],
+     "$.crossings[0].normal.window: expected 2 items"),
     (("detection", "L", "1"), [0, 0, 3], "detection.L.1 is not a unit vector"),
     (("lmn", "1", "per_crossing_spread_deg", "n_local"), 2.5, "per_crossing_spread_deg.n_local: expected int"),
 ])
@@ -89,7 +97,8 @@ def test_config_contract():
         check_config({"lmn": 5})
     with pytest.raises(InputError, match="rate='fast'"):
         check_config({"rate": "fast"})
-    assert merge_config({"lmn": {"a": 1, "b": 2}}, {"lmn": {"b": 3, "c": None}, "rate": None}) == {"lmn": {"a": 1, "b": 3}}
+    assert merge_config({"lmn": {"a": 1, "b": 2}},
+                        {"lmn": {"b": 3, "c": None}, "rate": None}) == {"lmn": {"a": 1, "b": 3}}
 
 
 def test_stage_failure_is_recorded_and_dependants_skipped():
@@ -131,7 +140,9 @@ def test_nan_written_as_null(tmp_path):
     "σ values that are NaN (not computable) become JSON null, never the invalid token NaN."
     class D:  # a displacement result with no systematic σ
         t = np.array(["2019-01-27T12:15", "2019-01-27T12:16"], "datetime64[ns]")
-        disp_km = np.array([0.0, 600.0]); sigma_random_km = np.array([0.0, 10.0]); sigma_systematic_km = np.array([np.nan, np.nan])
+        disp_km = np.array([0.0, 600.0])
+        sigma_random_km = np.array([0.0, 10.0])
+        sigma_systematic_km = np.array([np.nan, np.nan])
         sigma_total_km = np.array([0.0, 10.0])
         segment = np.array([0, 0]); segments = [{"i0": 0, "i1": 2}]
     r = _small_result(); r.displacement = {"1": D()}
@@ -146,7 +157,8 @@ def test_nan_written_as_null(tmp_path):
 
 
 def test_one_spacecraft_is_a_degraded_result_not_a_failure():
-    """One probe: crossings, normals, V_N, displacement and thickness as usual; timing is skipped, saying it needs two probes."""
+    """One probe: crossings, normals, V_N, displacement and thickness as usual; timing is skipped, saying it needs
+    two probes."""
     import warnings
     from mms_mp.pipeline import analyze
     from mms_mp.synthetic import demo_event_dir

@@ -105,7 +105,8 @@ def test_fgm_only_cli_exit0_and_summary(tmp_path, capsys):
                                [c["normal"]["n_hat"] for c in doc["crossings"]], rtol=0, atol=1e-12)
     assert (xc.normal_sigma_deg > 0).all() and xc.V_N_kms.isna().all()
     assert not xc["simulated"].any()   # real MMS files: every row says so
-    want = [";".join(c["normal"].get("flags") or []) for c in doc["crossings"]]   # the normal's own flags, as in the JSON
+    # the normal's own flags, as in the JSON
+    want = [";".join(c["normal"].get("flags") or []) for c in doc["crossings"]]
     assert [x if isinstance(x, str) else "" for x in xc.normal_flags] == want and any(want)
     parts = [(t["instrument"], t.get("part")) for t in doc["provenance"]["time_order"]]
     assert ("fgm", "state") in parts and ("fgm", None) in parts   # the B and the position time bases apart

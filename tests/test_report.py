@@ -22,7 +22,9 @@ def test_template_has_one_typed_parameters_cell():
     cells = [c for c in nb["cells"] if "parameters" in c.get("metadata", {}).get("tags", [])]
     assert len(cells) == 1
     lines = [l for l in "".join(cells[0]["source"]).splitlines() if l and not l.startswith("#")]
-    assert lines and all(": " in l.split("=")[0] and "  # " in l for l in lines), "each parameter: `name: type = default  # meaning`"
+    assert lines, "each parameter: `name: type = default  # meaning`"
+    assert all(": " in l.split("=")[0] and "  # " in l for l in lines), \
+        "each parameter: `name: type = default  # meaning`"
 
 
 def test_shipped_copy_matches_source(repo_root):
@@ -71,7 +73,8 @@ def test_report_runs_on_simulated_event(demo_dir, tmp_path):
     assert side["report_parameters"]["data_dir"] == str(demo_dir) and side["provenance"]["simulated"] is True
     assert not check_set(tmp_path / "analysis"), "the analysis outputs are a complete output set"
     main = json.loads((tmp_path / "analysis" / "mp_analysis.json").read_text())
-    assert side["crossings"] == main["crossings"] and len(main["crossings"]) >= 4 * 7  # ≥ 7 complete crossings per probe
+    # ≥ 7 complete crossings per probe
+    assert side["crossings"] == main["crossings"] and len(main["crossings"]) >= 4 * 7
     assert "SIMULATED" in html and "<img" in html and " ± " in html
     assert "Data: SIMULATED</strong>" in html and "Data: REAL" not in html
     assert not list(tmp_path.glob(".*.part*"))

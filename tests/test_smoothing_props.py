@@ -13,11 +13,13 @@ from mms_mp.motion import integrate_disp
 
 def nv(t, y, s):
     s = np.broadcast_to(np.asarray(s, float), (len(t),)).copy()
-    return NormalVelocity(np.asarray(t), np.asarray(y, float), s, {}, {}, {}, np.array([1.0, 0, 0]), "GSE", np.ones(len(t)))
+    return NormalVelocity(np.asarray(t), np.asarray(y, float), s, {}, {}, {}, np.array([1.0, 0, 0]), "GSE",
+                          np.ones(len(t)))
 
 
 @settings(max_examples=40, deadline=None)
-@given(st.integers(1, 3), st.floats(-50, 50), st.floats(-0.2, 0.2), st.floats(-1e-4, 1e-4), st.floats(-4, 8), st.integers(20, 300))
+@given(st.integers(1, 3), st.floats(-50, 50), st.floats(-0.2, 0.2), st.floats(-1e-4, 1e-4), st.floats(-4, 8),
+       st.integers(20, 300))
 def test_polynomials_in_the_null_space_come_back_exactly(order, a, b, c, loglam, n):
     """A noise-free polynomial of degree < order has zero penalty: the smoother returns it for any λ."""
     t = np.arange(n) * 4.5
@@ -29,8 +31,8 @@ def test_polynomials_in_the_null_space_come_back_exactly(order, a, b, c, loglam,
 @settings(max_examples=25, deadline=None)
 @given(st.integers(0, 10_000), st.floats(2.0, 8.0), st.floats(150, 900), st.floats(5, 40))
 def test_smoothing_beats_the_blend_and_its_sigma_covers(seed, sigma, period, amp):
-    """Smooth truth (one sinusoid, period ≥ 150 s) plus white noise at 4.5 s: the smoother (λ by unbiased risk) lowers the RMS error
-    and ≥ 85 % of its samples are within 2σ (the posterior σ is honest, not tuned)."""
+    """Smooth truth (one sinusoid, period ≥ 150 s) plus white noise at 4.5 s: the smoother (λ by unbiased risk) lowers
+    the RMS error and ≥ 85 % of its samples are within 2σ (the posterior σ is honest, not tuned)."""
     rng = np.random.default_rng(seed); t = np.arange(0, 1800, 4.5)
     v = amp * np.sin(2 * np.pi * t / period + seed)
     y = v + rng.normal(0, sigma, len(t)); r = smooth_normal_velocity(nv(t, y, sigma))
@@ -82,9 +84,12 @@ def test_displacement_sigma_from_a_covariance(seed, n):
     w = np.zeros(n); w[:k] += h / 2; w[1:k + 1] += h / 2                      # trapezoid weights of X_k
     assert r.sigma_random_km[k] == pytest.approx(np.sqrt(w @ C @ w), rel=1e-9)
     ta, tb = np.sort(rng.uniform(t[0], t[-1], 2))
-    u = np.array([np.interp(tb, t, X) - np.interp(ta, t, X) for X in (integrate_disp(t, e, max_gap_s=np.inf).disp_km for e in np.eye(n))])
+    u = np.array([np.interp(tb, t, X) - np.interp(ta, t, X)
+                  for X in (integrate_disp(t, e, max_gap_s=np.inf).disp_km for e in np.eye(n))])
     assert r.sigma_random_between(ta, tb) == pytest.approx(np.sqrt(u @ C @ u), rel=1e-9, abs=1e-12)
-    assert np.isnan(integrate_disp(t, v, sigma_v=sv, max_gap_s=0.5 * np.diff(t).min()).sigma_random_between(t[0], t[-1]))  # across segments
+    # across segments
+    assert np.isnan(integrate_disp(t, v, sigma_v=sv, max_gap_s=0.5 * np.diff(t).min())
+                    .sigma_random_between(t[0], t[-1]))
     with pytest.raises(InputError, match="trapezoid"):
         integrate_disp(t, v, sigma_v=sv, cov_v=[(0, C)], scheme="simpson")
 

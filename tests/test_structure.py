@@ -13,11 +13,11 @@ PKG = ROOT / "mms_mp"
 MODULES = {p.stem: p for p in PKG.glob("*.py") if p.name not in ("__init__.py", "_modidx.py")}
 
 # Layers, lowest first: a module may import only from its own layer's predecessors (earlier in this list).
-LAYERS = ["core", "layout", "cdfwrite", "cdfread", "digest", "products", "data", "simtruth", "validation", "synthetic", "toy",
-          "resample", "quality", "minvar", "coords", "normals", "formation", "multispacecraft", "delays",
+LAYERS = ["core", "layout", "cdfwrite", "cdfread", "digest", "products", "data", "simtruth", "validation", "synthetic",
+          "toy", "resample", "quality", "minvar", "coords", "normals", "formation", "multispacecraft", "delays",
           "velocity", "electric", "motion", "boundary", "crossings", "detect", "boundary_multi", "thickness", "overlay",
-          "idl", "visualize", "panels", "figures", "spectra", "config", "schema", "stages", "stages_timing", "outset", "outputs",
-          "pipeline", "report", "batch", "cli"]
+          "idl", "visualize", "panels", "figures", "spectra", "config", "schema", "stages", "stages_timing", "outset",
+          "outputs", "pipeline", "report", "batch", "cli"]
 
 
 def package_imports(path: Path) -> set:

@@ -29,7 +29,8 @@ def _epoch64(c, name="Epoch"):
 @pytest.fixture(scope="module")
 def small(tmp_path_factory):
     d = tmp_path_factory.mktemp("sim") / "ev"
-    tr = S.simulate_event(d, trange=SHORT, products=("fgm_srvy", "fpi_fast", "hpca_srvy", "edp_fast", "mec_srvy"), seed=3)
+    tr = S.simulate_event(d, trange=SHORT, products=("fgm_srvy", "fpi_fast", "hpca_srvy", "edp_fast", "mec_srvy"),
+                          seed=3)
     return d, tr
 
 
@@ -184,7 +185,8 @@ def test_formation_is_the_real_string_of_pearls():
 @given(delta=st.floats(50, 2000), a1=st.floats(0, 60), a2=st.floats(0, 60), bn=st.floats(-5, 5),
        shear=st.floats(0, 180), vl=st.floats(-300, 300), vm=st.floats(-300, 300))
 def test_plasma_state_invariants(delta, a1, a2, bn, shear, vl, vm):
-    p = ST.SimParams().override(delta_km=delta, vn_amp_kms=(a1, a2), B_N_nT=bn, shear_deg=shear, V_sh_L_kms=vl, V_sh_M_kms=vm)
+    p = ST.SimParams().override(delta_km=delta, vn_amp_kms=(a1, a2), B_N_nT=bn, shear_deg=shear, V_sh_L_kms=vl,
+                                V_sh_M_kms=vm)
     tau = np.linspace(-1000, 1000, 2001)
     vn = ST.boundary_vn(tau, p); s = np.linspace(-5 * delta, 5 * delta, 2001)
     x = ST.boundary_x(tau, p)
@@ -227,7 +229,8 @@ def test_atomic_on_failure(tmp_path, monkeypatch):
         return real(*a, **k)
     monkeypatch.setattr(S, "write_l2_cdf", boom)
     with pytest.raises(RuntimeError, match="disk full"):
-        S.simulate_event(tmp_path / "ev", trange=("2019-01-27T12:24", "2019-01-27T12:26"), probes=("1",), products=("fgm_srvy", "mec_srvy"))
+        S.simulate_event(tmp_path / "ev", trange=("2019-01-27T12:24", "2019-01-27T12:26"), probes=("1",),
+                         products=("fgm_srvy", "mec_srvy"))
     assert list(tmp_path.iterdir()) == [], "nothing half-written is left behind"
 
 
@@ -236,7 +239,8 @@ def test_demo_cache(tmp_path):
     d1 = S.demo_event_dir("fast_thin", root=tmp_path)
     m = (d1 / "truth.json").stat().st_mtime_ns
     assert S.demo_event_dir("fast_thin", root=tmp_path) == d1 and (d1 / "truth.json").stat().st_mtime_ns == m
-    assert ST.load_truth(d1).scenario == "fast_thin" and ST.load_truth(d1).params.delta_km == ST.SCENARIOS["fast_thin"]["delta_km"]
+    assert ST.load_truth(d1).scenario == "fast_thin"
+    assert ST.load_truth(d1).params.delta_km == ST.SCENARIOS["fast_thin"]["delta_km"]
     d2 = S.demo_event_dir("fast_thin", root=tmp_path, rebuild=True)
     assert d2 == d1 and (d1 / "truth.json").stat().st_mtime_ns > m
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == [], "no build leftovers"
@@ -247,7 +251,8 @@ def test_demo_cache_race(tmp_path, monkeypatch):
     real = S.simulate_event
     def racing(out_dir, **kw):
         final = tmp_path / f"sim_20190127_default_{S._cache_key('default', 0)}"
-        t = real(final, trange=("2019-01-27T12:24", "2019-01-27T12:25"), probes=("1",), products=("mec_srvy",))  # the other process
+        # the other process
+        t = real(final, trange=("2019-01-27T12:24", "2019-01-27T12:25"), probes=("1",), products=("mec_srvy",))
         (final / "winner").write_text("first")
         return real(out_dir, trange=("2019-01-27T12:24", "2019-01-27T12:25"), probes=("2",), products=("mec_srvy",))
     monkeypatch.setattr(S, "simulate_event", racing)

@@ -47,7 +47,8 @@ def test_fgm_srvy_and_brst(ev):
             assert len({str(x)[:16] for x in t[::128 * 60]}) >= 3
 
 
-@pytest.mark.parametrize("rate,dtype,accum", [("fast", "dis-moms", 4.5), ("fast", "des-moms", 4.5), ("brst", "dis-moms", 0.15),
+@pytest.mark.parametrize("rate,dtype,accum",
+                         [("fast", "dis-moms", 4.5), ("fast", "des-moms", 4.5), ("brst", "dis-moms", 0.15),
                                               ("brst", "des-moms", 0.03)])
 def test_fpi_moments_centred_and_spectra(ev, rate, dtype, accum):
     d, tr = ev
@@ -77,16 +78,19 @@ def test_hpca_edp_mec(ev):
         for q in ("number_density", "ion_bulk_velocity", "ion_bulk_velocity_GSM", "scalar_temperature"):
             assert f"mms1_hpca_{sp}_{q}" in h
     t = h["mms1_hpca_hplus_number_density"]["x"]
-    assert all((np.asarray(t).astype("datetime64[ns]").astype("int64") // 10**9) % 10 == 5)  # 10 s accumulations centred
+    # 10 s accumulations centred
+    assert all((np.asarray(t).astype("datetime64[ns]").astype("int64") // 10**9) % 10 == 5)
     e = _load("edp", data_rate="fast", datatype="dce")
     E = e["mms1_edp_dce_gse_fast_l2"]["y"].astype(float); te = e["mms1_edp_dce_gse_fast_l2"]["x"]; ok = E[:, 0] > -1e30
     model = ST.plasma_state(tr.s("1", te[ok]), tr.V_N(te[ok]), tr.params)["E_gse"]
     assert np.std(E[ok] - model) == pytest.approx(tr.params.edp_noise_mVm, rel=0.1)
     sc = _load("edp", data_rate="fast", datatype="scpot")["mms1_edp_scpot_fast_l2"]
     v = sc["y"].astype(float); f = tr.f("1", sc["x"]); ok = v > -1e30
-    assert np.median(v[ok & (f < 0.01)]) > np.median(v[ok & (f > 0.99)]) + 3  # higher potential in the tenuous magnetosphere
+    # higher potential in the tenuous magnetosphere
+    assert np.median(v[ok & (f < 0.01)]) > np.median(v[ok & (f > 0.99)]) + 3
     m = _load("mec", data_rate="srvy", datatype="epht89q")
-    np.testing.assert_allclose(m["mms1_mec_r_gsm"]["y"], ST.load_formation().position("1", m["mms1_mec_r_gsm"]["x"], "GSM"), atol=1e-6)
+    np.testing.assert_allclose(m["mms1_mec_r_gsm"]["y"],
+                               ST.load_formation().position("1", m["mms1_mec_r_gsm"]["x"], "GSM"), atol=1e-6)
 
 
 def test_fgm_tplot_mode_deflags(ev):
@@ -97,8 +101,10 @@ def test_fgm_tplot_mode_deflags(ev):
     mms.fgm(trange=PTR, probe="1", data_rate="srvy", no_update=True, time_clip=False)
     b = get_data("mms1_fgm_b_gse_srvy_l2_bvec")
     t = np.asarray(b.times, float)
-    flagged = [x for x in tr.defects if x["kind"] == "fgm_flag" and x["probe"] == "1" and x["product"] == "fgm_srvy"][0]["times"]
-    filled = [x for x in tr.defects if x["kind"] == "fill" and x["probe"] == "1" and x["product"] == "fgm_srvy"][0]["times"]
+    flagged = [x for x in tr.defects
+               if x["kind"] == "fgm_flag" and x["probe"] == "1" and x["product"] == "fgm_srvy"][0]["times"]
+    filled = [x for x in tr.defects
+              if x["kind"] == "fill" and x["probe"] == "1" and x["product"] == "fgm_srvy"][0]["times"]
     tf = np.array([np.datetime64(x.rstrip("Z"), "ns") for x in flagged + filled]).astype("int64") / 1e9
     nan = np.isnan(b.y).any(1)
     np.testing.assert_allclose(np.sort(t[nan]), np.sort(tf), atol=1e-4)

@@ -56,7 +56,8 @@ def test_sigma_parts_random_and_systematic():
     D = cr.duration_s
     assert th.sigma_systematic_km == pytest.approx(1.0 * D, rel=0.02)             # bias × elapsed time
     assert th.sigma_random_km == pytest.approx(4.0 * 0.5 * np.sqrt(D / 0.5), rel=0.1)  # √N σ dt
-    assert th.sigma_km == pytest.approx(np.sqrt(th.sigma_random_km ** 2 + th.sigma_systematic_km ** 2 + th.sigma_edges_km ** 2))
+    assert th.sigma_km == pytest.approx(np.sqrt(th.sigma_random_km ** 2 + th.sigma_systematic_km ** 2
+                                                + th.sigma_edges_km ** 2))
 
 
 def test_monte_carlo_coverage_of_sigma():

@@ -22,7 +22,8 @@ def _doc():
                            "vn": {"V_N_km_s": 23.0, "sigma_V_N_km_s": 1.5}}
     return {"probes": ["1", "2"],
             "crossings": [x("1", "11.00", 36), x("1", "50.00", 0), x("2", "09.50", 210)],  # 12:20:50: no layer
-            "timing_groups": [{"ref_probe": "1", "time": "2019-01-27T12:20:10Z", "n_hat": n(33), "V_km_s": 22.0, "sigma_n_deg": 1.0}],
+            "timing_groups": [{"ref_probe": "1", "time": "2019-01-27T12:20:10Z", "n_hat": n(33), "V_km_s": 22.0,
+                               "sigma_n_deg": 1.0}],
             "thickness": [{"method": "integrated V_N", "thickness_km": 880.0, "sigma_km": 50.0},
                           {"method": "integrated V_N", "thickness_km": None, "sigma_km": None}]}
 

@@ -183,7 +183,8 @@ def _fgm_event(gap_s=0.0, probes="12"):
     b = np.column_stack([np.tanh((sec - 60) / 10) * 30, 5 + 0 * sec, 2 + 0 * sec])
     mk = lambda y, dims, **c: xr.DataArray(y, dims=dims, coords={"time": t, **c},
                                            attrs={"units": "nT", "frame": "GSE", "simulated": True})
-    data = {p: {"B_gse": mk(b, ("time", "comp"), comp=["x", "y", "z"]), "Bmag": mk(np.linalg.norm(b, axis=1), ("time",))}
+    data = {p: {"B_gse": mk(b, ("time", "comp"), comp=["x", "y", "z"]),
+                "Bmag": mk(np.linalg.norm(b, axis=1), ("time",))}
             for p in probes}
     return Event((t[0], t[-1] + np.timedelta64(1, "s")), data=data, simulated=True)
 
@@ -198,7 +199,8 @@ def test_gaps_are_drawn_as_gaps_in_every_time_series_panel():
     t, b = B["time"].values, B.values
     tb, yb = break_gaps(t, b)
     assert len(tb) == len(t) + 1 and np.isnan(yb[60]).all()                  # one NaN row inside the hole
-    figs = [summary_single((t, b), Ni=(t, 1 + 0 * b[:, 0]), Ne=(t, 1 + 0 * b[:, 0]), vn_blend=(t, b[:, 0], 1 + 0 * t.astype(float))),
+    figs = [summary_single((t, b), Ni=(t, 1 + 0 * b[:, 0]), Ne=(t, 1 + 0 * b[:, 0]),
+                           vn_blend=(t, b[:, 0], 1 + 0 * t.astype(float))),
             overlay_multi({"1": (t, b[:, 0]), "2": (t, b[:, 0])}, {"1": 0.0, "2": 1.0}),
             plot_displacement((t, b[:, 0]), np.ones(len(t))),
             plot_overview(ev, ["1", "2"])]
@@ -309,7 +311,8 @@ def test_published_normal_in_formation_and_timing():
     from mms_mp.overlay import PublishedNormal
     from mms_mp.figures import plot_formation, plot_timing
     n = np.array([1.0, 0, 0])
-    r = {p: np.array([60000.0, 0, 0]) + np.array([100.0 * i, 60 * (i % 2), 30 * (i // 2)]) for i, p in enumerate("1234")}
+    r = {p: np.array([60000.0, 0, 0]) + np.array([100.0 * i, 60 * (i % 2), 30 * (i // 2)])
+         for i, p in enumerate("1234")}
     times = {p: T0 + np.timedelta64(int(1e9 * (n @ (r[p] - r["1"])) / 20.0), "ns") for p in r}
     pub = {p: PublishedNormal(p, np.array([0.0, 1, 0]), "GSE", source="Roe (2019)") for p in "12"}
     f = plot_formation(r, normal=n, published=pub)
@@ -340,7 +343,8 @@ def test_displacement_figure_marks_where_a_segment_restarts():
 
 
 def test_crossing_marks_are_named_once_and_overview_ticks_are_concise():
-    "The summary's shading is explained in its first panel's legend only; the overview's ticks are HH:MM + the date once."
+    ("The summary's shading is explained in its first panel's legend only; the overview's ticks are HH:MM "
+     "+ the date once.")
     import matplotlib.pyplot as plt
     from mms_mp.figures import plot_overview
     from mms_mp.visualize import summary_single
