@@ -56,7 +56,8 @@ def fgm_day_dir(hours: float = 24.0, day: str = "2019-01-28") -> Path:
     t_start = time.perf_counter()
     prod, rng = get_product("fgm", "brst", ""), np.random.default_rng(0)
     N = np.array([0.9, 0.3, 0.3]) / np.linalg.norm([0.9, 0.3, 0.3])
-    L = np.cross(N, [0, 1, 0]); L /= np.linalg.norm(L)
+    L = np.cross(N, [0, 1, 0])
+    L /= np.linalg.norm(L)
     R = np.array([L, np.cross(N, L), N])                       # rows L, M, N in GSE
     t0, seg = np.datetime64(day, "ns"), 600
     for k in range(int(round(hours * 3600 / seg))):
@@ -87,16 +88,19 @@ def child_analyze(d: str, trange: list, probes: list, rate: str, profile: str | 
     kw = dict(rate=rate, source="local", data_dir=d)
     if profile:
         import cProfile
-        pr = cProfile.Profile(); pr.enable()
+        pr = cProfile.Profile()
+        pr.enable()
         res = analyze(tuple(trange), tuple(probes), **kw)
-        pr.disable(); pr.dump_stats(profile)
+        pr.disable()
+        pr.dump_stats(profile)
     else:
         res = analyze(tuple(trange), tuple(probes), **kw)
     wall = time.perf_counter() - t0
     n = sum(da.sizes["time"] for p in res.event.probes for da in res.event[p].values())
     files = sorted({f["path"] for f in res.event.provenance})
     same = lambda x, p, da: (x["probe"] == p and x["instrument"] == da.attrs.get("instrument")
-                             and x["rate"] == da.attrs.get("rate") and x.get("datatype", "") == da.attrs.get("datatype", x.get("datatype", "")))
+                             and x["rate"] == da.attrs.get("rate")
+                             and x.get("datatype", "") == da.attrs.get("datatype", x.get("datatype", "")))
     vars_ = sorted({(x["path"], str(da.attrs.get("var"))) for p in res.event.probes for da in res.event[p].values()
                     for x in res.event.provenance if same(x, p, da)})
     return {"wall_s": wall, "import_s": t0 - t_imp, "samples": int(n), "n_files": len(files),
@@ -109,7 +113,9 @@ def child_cdflib(vars_: list) -> dict:
     "Bare cdflib: varget of every variable the event used plus its DEPEND_0 epoch, TT2000 → datetime64 vectorised."
     import numpy as np
     import cdflib
-    t0 = time.perf_counter(); n = 0; keep = []  # arrays are kept, as a loader must, so peak memory is comparable
+    t0 = time.perf_counter()
+    n = 0
+    keep = []  # arrays are kept, as a loader must, so peak memory is comparable
     by_file: dict = {}
     for f, v in vars_:
         for name in str(v).split(","):
@@ -123,8 +129,10 @@ def child_cdflib(vars_: list) -> dict:
             dep = cdf.varattsget(name).get("DEPEND_0")
             if dep:
                 tt = cdf.varget(dep)
-                t = np.datetime64("2000-01-01T11:58:55.816", "ns") + (np.asarray(tt, "int64") - 5_000_000_000).astype("timedelta64[ns]")
-                n += len(t); keep.append(t)
+                t = (np.datetime64("2000-01-01T11:58:55.816", "ns")
+                     + (np.asarray(tt, "int64") - 5_000_000_000).astype("timedelta64[ns]"))
+                n += len(t)
+                keep.append(t)
     return {"wall_s": time.perf_counter() - t0, "samples": n}
 
 
@@ -138,21 +146,24 @@ def run_child(kind: str, *args) -> dict:
     out = subprocess.run([sys.executable, "-c", code, json.dumps(list(args))], capture_output=True, text=True,
                          env={**os.environ, "MPLBACKEND": "Agg"})
     if out.returncode: raise RuntimeError(out.stderr[-3000:])
-    r = json.loads(out.stdout.strip().splitlines()[-1]); r["process_s"] = time.perf_counter() - t
+    r = json.loads(out.stdout.strip().splitlines()[-1])
+    r["process_s"] = time.perf_counter() - t
     return r
 
 
 def top_profile(path: str, n: int = 12) -> list:
     "Functions with the largest cumulative time (our package + cdflib/xarray/numpy hot spots)."
     import pstats
-    st = pstats.Stats(path); rows = []
+    st = pstats.Stats(path)
+    rows = []
     for (file, line, fn), (cc, nc, tt, ct, callers) in st.stats.items():
         rows.append((ct, tt, nc, f"{Path(file).parent.name}/{Path(file).name}:{fn}"))
     tot = max(r[0] for r in rows)
     rows.sort(reverse=True)
     own = {}
     for ct, tt, nc, name in rows:  # self time grouped by module file
-        key = name.split(":")[0]; own[key] = own.get(key, 0) + tt
+        key = name.split(":")[0]
+        own[key] = own.get(key, 0) + tt
     return [rows[:n], sorted(own.items(), key=lambda kv: -kv[1])[:n], tot]
 
 
@@ -243,9 +254,11 @@ def main():
         if not r["prof"]: continue
         top, own, tot = top_profile(r["prof"])
         lines += ["", f"## Profile of the {r['label']} run (cProfile, {tot:.1f} s under the profiler)", "",
-                  "Largest cumulative times:", "", "| cumulative (s) | self (s) | calls | function |", "|---|---|---|---|"]
+                  "Largest cumulative times:", "", "| cumulative (s) | self (s) | calls | function |",
+                  "|---|---|---|---|"]
         lines += [f"| {ct:.2f} | {tt:.2f} | {nc} | `{name}` |" for ct, tt, nc, name in top]
-        lines += ["", "Self time by file:", "", "| file | self (s) |", "|---|---|"] + [f"| `{k}` | {v:.2f} |" for k, v in own]
+        lines += (["", "Self time by file:", "", "| file | self (s) |", "|---|---|"]
+                  + [f"| `{k}` | {v:.2f} |" for k, v in own])
     text = "\n".join(lines) + "\n"
     Path(a.out).parent.mkdir(parents=True, exist_ok=True)
     Path(a.out).write_text(text)

@@ -49,20 +49,27 @@ def digest_pycdfpp(path):
     if c is None: raise ValueError("pycdfpp.load returned None")
     h = hashlib.sha256()
     for n, v in sorted(c.items()):
-        h.update(n.encode()); h.update(v.values.tobytes())
+        h.update(n.encode())
+        h.update(v.values.tobytes())
         for k, a in v.attributes.items(): h.update(repr(a.value).encode())
     for k, a in c.attributes.items(): h.update(repr([a[i] for i in range(len(a))]).encode())
     return h.hexdigest()
 
 def digest_cdflib(path):
     import cdflib, numpy as np
-    c = cdflib.CDF(path); info = c.cdf_info(); h = hashlib.sha256()
+    c = cdflib.CDF(path)
+    info = c.cdf_info()
+    h = hashlib.sha256()
     for n in sorted(info.zVariables + info.rVariables):
-        h.update(n.encode()); h.update(np.asarray(c.varget(n)).tobytes()); h.update(repr(c.varattsget(n)).encode())
+        h.update(n.encode())
+        h.update(np.asarray(c.varget(n)).tobytes())
+        h.update(repr(c.varattsget(n)).encode())
     h.update(repr(c.globalattsget()).encode())
     return h.hexdigest()
 
-if which == "pycdfpp+guard" and short(path): print("guard"); sys.exit()
+if which == "pycdfpp+guard" and short(path):
+    print("guard")
+    sys.exit()
 print((digest_cdflib if which == "cdflib" else digest_pycdfpp)(path))
 '''
 
@@ -91,22 +98,27 @@ def damage(data: bytearray, kind: str, rng: random.Random) -> bytearray:
     if kind == "flip":
         for _ in range(rng.randint(1, 20)): data[rng.randrange(len(data))] = rng.randrange(256)
         return data
-    i = rng.randrange(len(data)); data[i:i + 1024] = bytes(len(data[i:i + 1024]))
+    i = rng.randrange(len(data))
+    data[i:i + 1024] = bytes(len(data[i:i + 1024]))
     return data
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--trials", type=int, default=150); ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--trials", type=int, default=150)
+    ap.add_argument("--seed", type=int, default=1)
     a = ap.parse_args()
     rng, fs = random.Random(a.seed), files()
     counts = collections.Counter()
     with tempfile.TemporaryDirectory() as d:
-        child = Path(d) / "child.py"; child.write_text(CHILD)
+        child = Path(d) / "child.py"
+        child.write_text(CHILD)
         ref = {(p, w): read(child, p, w) for p in fs for w in ("cdflib", "pycdfpp")}   # undamaged digests
         for t in range(a.trials):
-            src = rng.choice(fs); kind = rng.choice(("trunc", "flip", "block"))
-            cp = Path(d) / f"t{t}.cdf"; cp.write_bytes(damage(bytearray(src.read_bytes()), kind, rng))
+            src = rng.choice(fs)
+            kind = rng.choice(("trunc", "flip", "block"))
+            cp = Path(d) / f"t{t}.cdf"
+            cp.write_bytes(damage(bytearray(src.read_bytes()), kind, rng))
             for w in READERS:
                 out = read(child, cp, w)
                 if len(out) == 64:   # a digest: read without complaint
