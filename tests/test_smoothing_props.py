@@ -3,7 +3,7 @@
 the independent-error formulas they must reduce to."""
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import example, given, settings, strategies as st
 
 from mms_mp.core import InputError
 from mms_mp.velocity import VelocitySource
@@ -30,16 +30,25 @@ def test_polynomials_in_the_null_space_come_back_exactly(order, a, b, c, loglam,
 
 @settings(max_examples=25, deadline=None)
 @given(st.integers(0, 10_000), st.floats(2.0, 8.0), st.floats(150, 900), st.floats(5, 40))
+@example(413, 2.0, 678.0, 5.0)   # alone, this realisation covers 84.75 %
 def test_smoothing_beats_the_blend_and_its_sigma_covers(seed, sigma, period, amp):
     """Smooth truth (one sinusoid, period ≥ 150 s) plus white noise at 4.5 s: the smoother (λ by unbiased risk) lowers
-    the RMS error and ≥ 85 % of its samples are within 2σ (the posterior σ is honest, not tuned)."""
-    rng = np.random.default_rng(seed); t = np.arange(0, 1800, 4.5)
-    v = amp * np.sin(2 * np.pi * t / period + seed)
-    y = v + rng.normal(0, sigma, len(t)); r = smooth_normal_velocity(nv(t, y, sigma))
-    rms = lambda x: np.sqrt(np.mean((x - v) ** 2))
-    assert rms(r.V_N) < rms(y)
-    assert np.mean(np.abs(r.V_N - v) < 2 * r.sigma_V_N) >= 0.85
-    assert r.smoothing.edf[0] < len(t) and r.smoothing.width_s[0] >= 4.5
+    the RMS error in every realisation, and over 12 noise realisations ≥ 90 % of the samples lie within 2σ (nominal
+    95 %). Coverage is a property of the σ on average over realisations (Nychka 1988, JASA 83, 1134): within one
+    realisation the smoothed errors are correlated over the smoothing width, and seed 413 (σ 2, period 678 s,
+    amplitude 5) covers only 84.75 % on its own."""
+    t = np.arange(0, 1800, 4.5)
+    cover = []
+    for k in range(12):
+        rng = np.random.default_rng(seed + k)
+        v = amp * np.sin(2 * np.pi * t / period + seed + k)
+        y = v + rng.normal(0, sigma, len(t))
+        r = smooth_normal_velocity(nv(t, y, sigma))
+        rms = lambda x: np.sqrt(np.mean((x - v) ** 2))
+        assert rms(r.V_N) < rms(y)
+        assert r.smoothing.edf[0] < len(t) and r.smoothing.width_s[0] >= 4.5
+        cover.append(np.mean(np.abs(r.V_N - v) < 2 * r.sigma_V_N))
+    assert np.mean(cover) >= 0.90, cover
 
 
 def test_holes_split_blocks_and_stay_holes():
