@@ -144,7 +144,7 @@ def compare_normal(n_ours: np.ndarray, # (3,) our unit normal, GSE
             "published_sigma_given": {"n_hat": bool(np.isfinite(pub.sigma_deg)),
                                       "V": bool(np.isfinite(pub.sigma_V_km_s))},
             "published_n_hat_gse": [float(x) for x in n], "source": pub.source, "doi": pub.doi,
-            "published_time": None if pub.time is None else str(pub.time)[:23] + "Z"}
+            "published_time": None if pub.time is None else iso_ms(pub.time)}
 
 # %% ../nbs/11b_overlay.ipynb #132c8546
 MATCH_S = 60.0  # a published time matches a timing group within this many seconds of its crossings, s
