@@ -272,7 +272,7 @@ def _rho_fft(x: np.ndarray, # (N,) mean-removed series, not all zero
 
 def autocorr_time(x: np.ndarray, # (N,) a series on a uniform time grid, any units (NaN not allowed)
                  ) -> float: # integrated autocorrelation time τ, in samples (≥ 1)
-    "τ = 1 + 2 Σ ρ_k over the initial run of positive autocorrelations (O(N log N) at most)."
+    "τ = 1 + 2 Σ ρ_k over the initial run of positive autocorrelations, O(N log N); biased low for N/τ ≲ 20."
     x = np.asarray(x, float)
     if x.ndim != 1 or not x.size:
         raise InputError(f"autocorr_time needs a 1-D series with samples, got shape {x.shape}")
