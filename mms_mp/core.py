@@ -21,8 +21,9 @@ __all__ = ['MAX_POINTS', 'FRAMES', 'LEAP_SECONDS', 'TT2000_UTC0', 'TT2000_FILL',
            'NoDataError', 'GeometryError', 'check_finite', 'check_positive', 'check_sigma', 'check_count', 'CovBlocks',
            'triad_problem', 'check_frame', 'frame_of', 'check_sigma_rad', 'rotate_about_x', 'gse_to_gsm', 'gsm_to_gse',
            'gse_gsm_angle', 'as_datetime64', 'datetime_tags', 'parse_trange', 'seconds_since', 'from_seconds', 'iso_ms',
-           'context_range', 'leap_table', 'tt2000_to_datetime64', 'datetime64_to_tt2000', 'TimeCleanReport',
-           'clean_times', 'atomic_write', 'write_json_atomic', 'exit_code', 'stages_exit', 'cache_root', 'format_sigma']
+           'median_step', 'context_range', 'leap_table', 'tt2000_to_datetime64', 'datetime64_to_tt2000',
+           'TimeCleanReport', 'clean_times', 'atomic_write', 'write_json_atomic', 'exit_code', 'stages_exit',
+           'cache_root', 'format_sigma']
 
 # %% ../nbs/00_core.ipynb #866e3565
 class MMSMPError(Exception):
@@ -272,6 +273,17 @@ def iso_ms(t, # time(s), anything as_datetime64 reads
     a = np.asarray(as_datetime64(t)).astype("datetime64[ms]")
     if a.ndim == 0: return str(a) + "Z"
     return [str(x) + "Z" for x in a]
+
+# %% ../nbs/00_core.ipynb #c89f2a47
+def median_step(d: np.ndarray, # (N,) steps between successive samples (e.g. np.diff of times), numbers in any unit
+               ) -> float: # np.median(d), the same float; NaN if d is empty or holds NaN
+    """np.median of sample steps by a stable (run-merging) sort. Steps are nearly all equal, a case numpy's partition
+    handles slowly (≈ 90 ms for 3·10⁵ burst steps with a few gaps, against ≈ 1 ms sorted)."""
+    s = np.sort(np.ravel(d), kind="stable")
+    n = s.size
+    if n == 0 or np.isnan(s[-1]): return float("nan")   # NaN sorts last
+    h = n // 2
+    return float(s[h] if n % 2 else np.mean(s[h - 1:h + 1]))
 
 # %% ../nbs/00_core.ipynb #37fc6a54
 def context_range(trange: tuple, # (start, end) of the analysis window, datetime64 UTC

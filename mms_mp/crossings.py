@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .core import InputError, NoDataError, from_seconds, iso_ms, seconds_since
+from .core import InputError, NoDataError, from_seconds, iso_ms, median_step, seconds_since
 from .quality import exact_median
 from .boundary import (DetectorCfg, Feature, FusedP, ProbeFeatures, clean_series,
                              fuse_probability, gap_mask, hysteresis_states, level_crossings,
@@ -243,7 +243,7 @@ def _time_layer(ts, y, span, zone, t_ref, before_lvl, after_lvl, cfg, fit=False,
     tsm, ym = ts[m], y[m]
     if tsm.size < 4 or not np.isfinite(a - b) or a == b: return "no_data"
     fin = _finite_ends(ts, y)
-    dt = float(np.median(np.diff(tsm), overwrite_input=True))
+    dt = median_step(np.diff(tsm))
     nsm = round(cfg.refine_smooth_s / dt)
     ysm = _Smoothed(ym, nsm)
     dlev = 0.0

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .core import (MAX_POINTS, InputError, as_datetime64, check_count, check_positive, clean_times,
-                         datetime_tags, from_seconds, iso_ms, seconds_since)
+                         datetime_tags, from_seconds, iso_ms, median_step, seconds_since)
 from .layout import probe_label
 from .minvar import autocorr_time, fft_len
 from .multispacecraft import positions_at
@@ -286,7 +286,7 @@ def _lag_grid(W: float, # window length, s
 def _cadence(t: np.ndarray, # (N,) datetime64[ns] times, sorted
             ) -> float: # median step, s (inf for fewer than 2 samples)
     "Native cadence of one series: the median of its exact nanosecond steps, in s."
-    return float(np.median(np.diff(t.view(np.int64)))) / 1e9 if len(t) > 1 else np.inf
+    return median_step(np.diff(t.view(np.int64))) / 1e9 if len(t) > 1 else np.inf
 
 def _cadences(ser: dict, # probe → (t datetime64[ns], y)
              ) -> dict: # probe → `_cadence`, s
@@ -524,7 +524,7 @@ def stack_aligned(series: dict, # probe → (t datetime64 (N,), y (N,) or (N,K))
     tcs = {p: as_datetime64(crossing_times[p]) for p in series}
     notes = []
     cut = {p: _around(series[p], tcs[p], before, after, p, notes) for p in series}
-    cad = [np.median(np.diff(ts)) for ts, _ in cut.values() if len(ts) > 1]
+    cad = [median_step(np.diff(ts)) for ts, _ in cut.values() if len(ts) > 1]
     step = check_positive(dt_s, "dt_s") if dt_s is not None else (max(cad) if cad else None)
     if not step or step <= 0: raise InputError("no probe has two samples in the window: widen it")
     check_count(np.floor((before + after) / step) + 1, "the stacking grid",

@@ -10,7 +10,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from .core import CovBlocks, InputError, check_frame, from_seconds, check_sigma_rad
+from .core import CovBlocks, InputError, check_frame, from_seconds, check_sigma_rad, median_step
 from .resample import merge_vars, parse_cadence
 from .velocity import float_seconds, median_spacing
 # the velocity sources of mms_mp.velocity, importable from mms_mp.electric too
@@ -225,13 +225,13 @@ def _vpar_estimate(exb, fpi, default):
         else np.zeros(len(te), int)
     )
     if len(ti) > 1: j = np.where(np.abs(ti[j - 1] - te) < np.abs(ti[j] - te), j - 1, j)
-    near = np.abs(ti[j] - te) <= 1.5 * (np.median(np.diff(ti)) if len(ti) > 1 else 1.0)
+    near = np.abs(ti[j] - te) <= 1.5 * (median_step(np.diff(ti)) if len(ti) > 1 else 1.0)
     vp = np.einsum("ni,ni->n", vi[j], exb.b_hat)
     use = near & np.isfinite(vp) & np.isfinite(si[j])
     # an FPI error repeats on the E×B samples that share one FPI sample: scale so that averaging
     # n E×B samples reduces it only by the number of distinct FPI samples (ratio of cadences)
     rep = np.sqrt(
-        max(1.0, (np.median(np.diff(ti)) if len(ti) > 1 else 1.0)
+        max(1.0, (median_step(np.diff(ti)) if len(ti) > 1 else 1.0)
              / max(median_spacing(exb.t), 1e-9))
     )
     return np.where(use, vp, 0.0), np.where(use, si[j] * rep, 0.0), np.where(use, 0.0, sig)

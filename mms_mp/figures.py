@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .core import InputError, check_frame, as_datetime64, seconds_since, from_seconds
+from .core import InputError, check_frame, as_datetime64, seconds_since, from_seconds, median_step
 from .layout import check_probe
 from .resample import bin_average
 from .visualize import PROBE_COLORS, mark_simulated, new_figure, probe_color, summary_single, time_axis
@@ -276,7 +276,7 @@ def display_bins(x, # DataArray with a `time` dim, (N,) or (N,k)
     ts = seconds_since(x["time"].values, t0)
     y = np.asarray(x.values, float).reshape(len(ts), -1)
     if len(ts) < 2: return x["time"].values, y
-    dt = max(float(np.median(np.diff(ts))), (ts[-1] - ts[0]) / max_bins)
+    dt = max(median_step(np.diff(ts)), (ts[-1] - ts[0]) / max_bins)
     grid = np.arange(ts[0], ts[-1] + dt / 2, dt)
     m, ok, _ = bin_average(ts, y, np.isfinite(y).all(1), grid, dt, min_samples=1)
     return from_seconds(grid, t0), np.where(ok[:, None], m, np.nan)

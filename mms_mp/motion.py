@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .core import CovBlocks, InputError, check_sigma, seconds_since, check_sigma_rad
+from .core import CovBlocks, InputError, check_sigma, seconds_since, check_sigma_rad, median_step
 
 # %% auto #0
 __all__ = ['CLOSURE_K', 'segments_of', 'cumtrapz_sigma', 'cumsimpson_sigma', 'DispResult', 'cumtrapz_sigma_cov', 'integrate_disp',
@@ -350,7 +350,7 @@ def integrate_disp(t, # (N,) times: datetime64 or float s, strictly increasing
     vt = _sigma_array(vt_km_s, len(v), "vt_km_s")
     ok = np.isfinite(v) & np.isfinite(sv)
     mg = (
-        3.0 * float(np.median(np.diff(ts)))
+        3.0 * median_step(np.diff(ts))
         if (max_gap_s is None and len(ts) > 1)
         else (max_gap_s or np.inf)
     )

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from .core import (InputError, as_datetime64, check_frame, check_sigma, clean_times,
-                         datetime_tags, from_seconds, iso_ms, seconds_since, triad_problem,
+                         datetime_tags, from_seconds, iso_ms, median_step, seconds_since, triad_problem,
                          frame_of)
 from .minvar import (MIN_SAMPLES, autocorr_time, finite_rows, mean_rows, mva,
                            window_mva, window_mva_moments, windows_mva_moments, x1_cone_deg)
@@ -417,7 +417,7 @@ def _jump_over_slope(ts: np.ndarray, # (N,) sample times, s from the crossing (s
     a = y[within(l0, max(-1.5 * D, l0 / 2))]
     b = y[within(min(1.5 * D, r1 / 2), r1)]
     if a.size < 3 or b.size < 3: return np.nan
-    dt = float(np.median(np.diff(ts)))
+    dt = median_step(np.diff(ts))
     if not dt > 0: return np.nan   # repeated time tags (crossing_normal removes them first)
     k = max(1, round(D / 10 / dt))
     if len(ts) <= 2 * k: return np.nan

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .core import InputError
+from .core import InputError, median_step
 
 # %% auto #0
 __all__ = ['FPI_MOMS_BITS', 'FPI_REJECT', 'QualityMask', 'finite_mask', 'fgm_mask', 'decode_fpi_errorflags', 'fpi_mask',
@@ -421,7 +421,7 @@ def _flags_on(tq, # (N,) quantity times, datetime64
     tq = tq.astype("datetime64[ns]").astype(np.int64)
     tf = tf.astype("datetime64[ns]").astype(np.int64)
     jn = _nearest_index(tf, tq)
-    half = 0.5 * np.median(np.diff(tq)) if len(tq) > 1 else np.inf
+    half = 0.5 * median_step(np.diff(tq)) if len(tq) > 1 else np.inf
     return np.where(np.abs(tf[jn] - tq) <= half, np.asarray(f, float)[jn], np.nan)
 
 # %% ../nbs/06_quality.ipynb #d2b1bb2d

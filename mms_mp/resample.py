@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .core import (InputError, NoDataError, check_count, clean_times, from_seconds, iso_ms,
-                         seconds_since, TimeCleanReport)
+                         seconds_since, TimeCleanReport, median_step)
 
 # %% auto #0
 __all__ = ['parse_cadence', 'bridgeable', 'bin_average', 'interp_nogap', 'Merged', 'merge_vars', 'grid_reach']
@@ -223,7 +223,7 @@ def _onto_grid(ts, y2, g, tgrid, c, mg) -> tuple:
 # %% ../nbs/07_resample.ipynb #f152ac61
 def _var_info(how: str, ts, g, rep, ok) -> dict:
     "Notes on one merged variable: method, own cadence (s) and sample counts in and out."
-    own = float(np.median(np.diff(ts))) if len(ts) > 1 else np.nan
+    own = median_step(np.diff(ts)) if len(ts) > 1 else np.nan
     return dict(method=how, own_cadence_s=own, n_in=rep.n_in, n_good_in=int(g.sum()),
                 n_duplicates=rep.n_duplicates, n_backward=rep.n_backward, n_nat=rep.n_nat,
                 n_good_out=int(ok.sum()))

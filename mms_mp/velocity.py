@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .core import InputError, check_frame, M_P_KG, Q_E_C, seconds_since, frame_of
+from .core import InputError, check_frame, M_P_KG, Q_E_C, seconds_since, frame_of, median_step
 from .resample import merge_vars, parse_cadence
 
 # %% auto #0
@@ -38,7 +38,7 @@ def median_spacing(t, # (N,) sample times: datetime64 or float seconds
     "Median sample spacing: the accumulation time of back-to-back moments, or a series' cadence."
     t = np.asarray(t)
     if len(t) < 2: return 4.5
-    return float(np.median(np.diff(float_seconds(t))))
+    return median_step(np.diff(float_seconds(t)))
 
 # %% ../nbs/07a_velocity.ipynb #46775f26
 def _cross_mat(a):

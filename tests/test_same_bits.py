@@ -698,3 +698,17 @@ def test_tangential_speed_from_the_samples_around_the_grid_is_the_whole_series_o
         for sources in ({"FPI ions": f}, src, {"ExB": src["ExB"]}, shuffled):
             a, b = tangential_speed(sources, t, n), _tangential_speed_whole(sources, t, n)
             assert a.tobytes() == b.tobytes()
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_median_step_is_np_median_to_the_bit(seed):
+    from mms_mp.core import median_step
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(1, 4000))
+    steps = np.full(n, 7_812_500, np.int64)                        # burst steps, ns, with gaps and repeats
+    steps[rng.choice(n, min(n, 5), replace=False)] = rng.integers(0, 10**10, min(n, 5))
+    for d in (steps, steps / 1e9, _hard_rows(seed, n)[:, 0], rng.integers(-3, 4, n), -steps):
+        assert np.float64(median_step(d)).tobytes() == np.float64(np.median(d)).tobytes()
+    d = _hard_rows(seed, n)[:, 1]
+    d[rng.integers(0, n)] = np.nan
+    assert np.isnan(median_step(d)) and np.isnan(np.median(d))
