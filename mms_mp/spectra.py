@@ -121,20 +121,71 @@ def _group_starts(ts, k, gap_factor):
     grp = np.r_[0, np.cumsum((seg[1:] != seg[:-1]) | (pos[1:] // k != pos[:-1] // k))]
     return np.r_[0, np.flatnonzero(np.diff(grp)) + 1]
 
+# %% ../nbs/13_spectra.ipynb #ab60b84f
+def _common_grid(E: np.ndarray, # (M,K) channel energies of each record, eV
+                ) -> np.ndarray | None: # (G,) common energies, eV, ascending; None: one table for all records
+    "Union of the distinct energy tables (FPI burst: 2 × 32 → 64); 2K log-spaced energies when it is larger."
+    K = E.shape[1]
+    if K < 2 or np.all(E == E[0]): return None
+    G = np.unique(E)
+    return G if len(G) <= 2 * K else np.geomspace(G[0], G[-1], 2 * K)
+
+# %% ../nbs/13_spectra.ipynb #567950f7
+def _on_grid(E: np.ndarray, # (M,K) channel energies of each record, eV
+             s: np.ndarray, # (M,K) spectral values, a density per unit energy; NaN = missing
+             G: np.ndarray, # (G,) common energies, eV, ascending
+            ) -> tuple: # ((M,G) values at G, linear in ln E between channels, NaN outside; (M,G) bool: measured)
+    "Each record's spectrum at the common energies: its own value where it measured, else interpolated in ln E."
+    i = np.argsort(E, axis=1)
+    lE, s, lG = np.log(np.take_along_axis(E, i, 1)), np.take_along_axis(s, i, 1), np.log(G)
+    M, K = s.shape
+    off = np.arange(M)[:, None] * (lE.max() - lE.min() + 1.0)        # rows laid end to end: one searchsorted
+    j = np.searchsorted((lE + off).ravel(), (lG + off).ravel(), "right").reshape(M, -1) - 1
+    j -= np.arange(M)[:, None] * K                                      # channel at or below G in the row; −1: none
+    jl = np.clip(j, 0, K - 2)
+    a, b = np.take_along_axis(lE, jl, 1), np.take_along_axis(lE, jl + 1, 1)
+    sa, sb = np.take_along_axis(s, jl, 1), np.take_along_axis(s, jl + 1, 1)
+    at_a, at_b = lG == a, lG == b
+    with np.errstate(invalid="ignore", divide="ignore"):
+        v = np.where(at_a, sa, np.where(at_b, sb, sa + (lG - a) / (b - a) * (sb - sa)))
+    inside = (j >= 0) & (lG <= lE[:, -1:])
+    return np.where(inside, v, np.nan), (at_a | at_b) & inside
+
+# %% ../nbs/13_spectra.ipynb #48c71a75
+def _group_mean(v: np.ndarray, # (M,G) record values on the common grid (`_on_grid`); NaN = none
+                measured: np.ndarray, # (M,G) bool: the record measured that energy
+                starts: np.ndarray, # (n,) first record of each group
+               ) -> np.ndarray: # (n,G) group means on the common grid, NaN where no record has a value
+    "Per group and energy: the mean of the records that measured it, else the mean of their interpolations."
+    out = []
+    for m in (measured, ~measured):
+        ok = m & np.isfinite(v)
+        n = np.add.reduceat(ok, starts, axis=0)
+        out.append(np.add.reduceat(np.where(ok, v, 0.0), starts, axis=0) / np.where(n > 0, n, np.nan))
+    return np.where(np.isfinite(out[0]), out[0], out[1])
+
 # %% ../nbs/13_spectra.ipynb #0dfe2073
-def _rebin(t, e, s, max_records, gap_factor):
-    "Average groups of consecutive records (never across a gap) so at most ~max_records are drawn."
+def _rebin(t: np.ndarray, # (M,) record centre times, datetime64[ns]
+           e: np.ndarray, # (K,) or (M,K) channel energies, eV
+           s: np.ndarray, # (M,K) spectral values, a density per unit energy; NaN = missing
+           max_records: int | None, # at most about this many groups (None: every record)
+           gap_factor: float, # a step > gap_factor × cadence is a gap, never averaged across
+          ) -> tuple: # (group times datetime64[ns], energies eV (K,)/(n,K) or (n,G), values (n,K) or (n,G))
+    "Average groups of consecutive records (never across a gap); time-varying tables on a common grid first."
     M = len(t)
     k = int(np.ceil(M / max_records)) if max_records else 1
     if k <= 1: return t, e, s
     ts = seconds_since(t, t[0])
     starts = _group_starts(ts, k, gap_factor)
     n = np.diff(np.r_[starts, M])[:, None]
+    tm = from_seconds(np.add.reduceat(ts, starts) / n[:, 0], t[0])
     E = np.broadcast_to(np.asarray(e, float), s.shape)
+    G = _common_grid(E) if np.all(np.isfinite(E) & (E > 0)) else None    # bad energies: the mesh refuses them
+    if G is not None:
+        return tm, np.broadcast_to(G, (len(starts), len(G))), _group_mean(*_on_grid(E, s, G), starts)
     good = np.isfinite(s)
     cnt = np.add.reduceat(good, starts, axis=0)
     sm = np.add.reduceat(np.where(good, s, 0.0), starts, axis=0) / np.where(cnt > 0, cnt, np.nan)
-    tm = from_seconds(np.add.reduceat(ts, starts) / n[:, 0], t[0])
     return tm, np.add.reduceat(E, starts, axis=0) / n, sm
 
 # %% ../nbs/13_spectra.ipynb #191f10b8
