@@ -9,6 +9,7 @@ import json
 from pathlib import Path
 
 from .core import MMSMPError, InputError, NoDataError, iso_ms, parse_trange, atomic_write
+from .outputs import FIG_DPI, check_dpi
 
 # %% auto #0
 __all__ = ['REPORT_HINT', 'report_template', 'import_papermill', 'report_parameters', 'execute_report', 'render_html',
@@ -43,12 +44,13 @@ def report_parameters(trange, # (start, end) ISO, UTC
                       data_dir, # local data root (None: the loader's default)
                       rate: str, # data rate
                       config: dict | None, # analysis sections
-                     ) -> dict: # papermill parameters: strings, so they also fit a command line
+                      dpi: int = FIG_DPI, # PNG resolution of the report's figures, dots per inch (checked)
+                     ) -> dict: # papermill parameters: strings and numbers, so they also fit a command line
     "The values injected into the template's `parameters` cell."
     t0, t1 = parse_trange(trange)
     ddir = str(Path(data_dir).resolve()) if data_dir else ""   # absolute: papermill runs in `out`
     return {"start": iso_ms(t0), "end": iso_ms(t1), "probes": " ".join(str(p) for p in probes),
-            "source": source, "rate": rate, "data_dir": ddir, "demo": 0,
+            "source": source, "rate": rate, "data_dir": ddir, "demo": 0, "dpi": check_dpi(dpi),
             "outdir": str(Path(out).resolve() / "analysis"),
             "sidecar": str(Path(out).resolve() / "event_report.json"), "config_json": json.dumps(config or {})}
 
@@ -92,12 +94,13 @@ def run_report(trange, # (start, end) ISO, UTC
                data_dir=None, # local data root
                rate: str = "auto", # data rate
                config: dict | None = None, # analysis sections (lmn, detector, ...)
+               dpi: int = FIG_DPI, # PNG resolution of the figures, dots per inch (300 for publication)
                html: bool = True, # render HTML with nbconvert
                kernel_name: str = "python3", # Jupyter kernel (python3 = this interpreter)
               ) -> dict: # name -> path of the files written
     "Execute the event report with papermill for one event and render it to HTML."
     import_papermill()
-    params = report_parameters(trange, Path(out), probes, source, data_dir, rate, config)
+    params = report_parameters(trange, Path(out), probes, source, data_dir, rate, config, dpi)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     files = {"event_report.ipynb": execute_report(params, out, kernel_name)}

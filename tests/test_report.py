@@ -127,3 +127,28 @@ def test_report_on_real_fgm_only_data(tmp_path, repo_root):
     assert "Products not loaded" in html and "no fpi brst dis-moms files" in html
     assert "No timing: multi-spacecraft timing needs at least 2 probes" in html
     assert "no_stable_normal" in html or "mva_nested" in html       # crossing normals are listed
+
+
+def png_dpi(path) -> int:
+    "The resolution a PNG says it was written at, dots per inch."
+    from PIL import Image
+    with Image.open(path) as im: return round(im.info["dpi"][0])
+
+
+@pytest.mark.loopback
+@pytest.mark.enable_socket
+@pytest.mark.allow_hosts(["127.0.0.1"])
+def test_report_cli_dpi(demo_dir, tmp_path):
+    "`mms-mp report --dpi 60`: the report's figures are 60 dpi (report had no --dpi: always 150)."
+    import os
+    import subprocess
+    import sys
+    env = {**os.environ, "MPLBACKEND": "Agg"}
+    r = subprocess.run([sys.executable, "-m", "mms_mp.cli", "report", "--start", "2019-01-27T12:16",
+                        "--end", "2019-01-27T12:22", "--probes", "1", "--source", "local", "--data-dir", str(demo_dir),
+                        "--out", str(tmp_path), "--dpi", "60"], capture_output=True, text=True, timeout=300, env=env)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.splitlines()[0] == f"wrote {tmp_path / 'event_report.ipynb'}"
+    pngs = list((tmp_path / "analysis" / "figures").glob("*.png"))
+    assert pngs and {png_dpi(p) for p in pngs} == {60}
+    assert json.loads((tmp_path / "event_report.json").read_text())["report_parameters"]["dpi"] == 60
