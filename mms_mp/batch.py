@@ -18,7 +18,7 @@ import numpy as np
 from .core import InputError, EXIT_FAILED, exit_code, stages_exit, parse_trange
 from .config import RATES, SOURCES, config_probes
 from .pipeline import analyze
-from .outputs import write_csv_atomic
+from .outputs import FIG_DPI, check_dpi, write_csv_atomic
 from .report import run_report
 
 # %% auto #0
@@ -158,13 +158,13 @@ def prepare_data(ev: dict, # one event row (read_events)
     return d
 
 # %% ../nbs/17_batch.ipynb #7d459671
-def _event_job(ev: dict, odir: Path, mode: str, plot: bool):
-    "Analyse (or report on) one event into `odir`."
+def _event_job(ev: dict, odir: Path, mode: str, plot: bool, dpi: int):
+    "Analyse (or report on) one event into `odir`; figures at `dpi` dots per inch."
     probes = config_probes(ev.get("probes") or "1 2 3 4", None)
     source = ev.get("source") or ("local" if ev.get("scenario") else "auto")
     kw = dict(source=source, data_dir=prepare_data(ev), rate=ev.get("rate") or "auto")
-    if mode == "report": run_report((ev["start"], ev["end"]), odir, probes, **kw)
-    else: analyze((ev["start"], ev["end"]), probes, outdir=odir, plot=plot, **kw)
+    if mode == "report": run_report((ev["start"], ev["end"]), odir, probes, dpi=dpi, **kw)
+    else: analyze((ev["start"], ev["end"]), probes, outdir=odir, plot=plot, dpi=dpi, **kw)
 
 # %% ../nbs/17_batch.ipynb #67f193ac
 def run_event(ev: dict, # one event row (read_events)
@@ -172,6 +172,7 @@ def run_event(ev: dict, # one event row (read_events)
               mode: str = "analyze", # "analyze" (JSON, CSV, figures) or "report" (+ notebook, HTML)
               plot: bool = True, # figures with "analyze" (False on threads: pyplot unsafe)
               alone: bool = True, # the only event in its process: its warnings go to its row (not on threads)
+              dpi: int = FIG_DPI, # PNG resolution of the figures, dots per inch (300 for publication)
              ) -> dict: # one summary row (SUMMARY_COLUMNS)
     "Run one event and return its summary row; an error becomes a failed row, never an exception."
     import json
@@ -182,7 +183,7 @@ def run_event(ev: dict, # one event row (read_events)
     with warnings.catch_warnings(record=True) if alone else nullcontext([]) as caught:
         if alone: warnings.simplefilter("always")
         try:
-            _event_job(ev, odir, mode, plot)
+            _event_job(ev, odir, mode, plot, dpi)
             sub = odir / "analysis" if mode == "report" else odir  # run_report: the analysis set in analysis/
             doc = json.loads((sub / "mp_analysis.json").read_text())
             row |= summary_row(doc) | {"exit_code": stages_exit(doc["status"])}
@@ -210,6 +211,19 @@ def check_scheduler(scheduler, # None, one of LOCAL_SCHEDULERS, or a dask schedu
                      f"tcp://host:port (e.g. tcp://10.0.0.5:8786), or one of {', '.join(LOCAL_SCHEDULERS)}; "
                      "leave it out to start a LocalCluster")
 
+# %% ../nbs/17_batch.ipynb #3c9d0e41
+def _figure_dpi(dpi: int | None, # PNG resolution asked for, dots per inch (None: FIG_DPI)
+                mode: str, # "analyze" or "report"
+                plot: bool, # whether `analyze` can draw figures here (False on threads)
+               ) -> int: # dots per inch, checked
+    "The figures' resolution; refused when it is out of range, or when no figure will be drawn."
+    if dpi is None: return FIG_DPI
+    dpi = check_dpi(dpi)
+    if mode == "analyze" and not plot:
+        raise InputError(f"dpi {dpi} asks for figures, but analyze on threads draws none (pyplot is not "
+                         "thread-safe): use scheduler='processes' or scheduler='synchronous', or leave dpi out")
+    return dpi
+
 # %% ../nbs/17_batch.ipynb #407cefd4
 def _failed_row(ev, # event dict
                 err: str, # error text
@@ -220,18 +234,18 @@ def _failed_row(ev, # event dict
     return dict.fromkeys(SUMMARY_COLUMNS) | fields
 
 # %% ../nbs/17_batch.ipynb #d68ef1e5
-def _run_local(evs, out, mode, workers, scheduler, # as run_batch
+def _run_local(evs, out, mode, workers, scheduler, dpi, # as run_batch
               ) -> list: # summary rows in event order
     "One task per event on a dask local scheduler (threads: no figures, pyplot is not thread-safe)."
     try: import dask
     except ImportError:
         raise InputError(f"dask's local schedulers need dask: {BATCH_HINT}") from None
     plot = scheduler != "threads"
-    tasks = [dask.delayed(run_event, pure=False)(ev, str(out), mode, plot, plot) for ev in evs]
+    tasks = [dask.delayed(run_event, pure=False)(ev, str(out), mode, plot, plot, dpi) for ev in evs]
     return list(dask.compute(*tasks, scheduler=scheduler, num_workers=workers))
 
 # %% ../nbs/17_batch.ipynb #0e319d17
-def _run_distributed(evs, out, mode, workers, scheduler, processes, progress, # as run_batch
+def _run_distributed(evs, out, mode, workers, scheduler, processes, progress, dpi, # as run_batch
                     ) -> list: # summary rows in event order
     "One task per event on a dask.distributed cluster (a new LocalCluster, or `scheduler`)."
     log, level = logging.getLogger("distributed"), logging.getLogger("distributed").level
@@ -247,7 +261,7 @@ def _run_distributed(evs, out, mode, workers, scheduler, processes, progress, # 
     try:
         with Client(scheduler or cluster) as client:
             futs = client.map(run_event, evs, [str(out)] * n, [mode] * n, [processes] * n, [processes] * n,
-                              pure=False)
+                              [dpi] * n, pure=False)
             for f in tqdm(as_completed(futs), total=n, disable=not progress, desc="events"):
                 i = futs.index(f)
                 try: rows[i] = f.result()
@@ -265,6 +279,7 @@ def run_batch(events, # events CSV path, or a list of event dicts (read_events)
               mode: str = "analyze", # "analyze" or "report" per event
               processes: bool = True, # LocalCluster workers as processes, or threads (no figures)
               progress: bool = False, # progress bar while events finish
+              dpi: int | None = None, # PNG resolution of the figures, dots per inch (None: 150; 300 for publication)
              ):  # pandas DataFrame, one row per event (also written as summary.csv)
     "Run every event in parallel with Dask and collate summary.csv; failures are rows, not crashes."
     import pandas as pd
@@ -273,10 +288,12 @@ def run_batch(events, # events CSV path, or a list of event dicts (read_events)
     if mode not in ("analyze", "report"):
         raise InputError(f"mode={mode!r}; expected 'analyze' or 'report'")
     if workers < 1: raise InputError(f"workers={workers}; need at least 1")
+    local = scheduler in LOCAL_SCHEDULERS
+    dpi = _figure_dpi(dpi, mode, scheduler != "threads" if local else processes)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    if scheduler in LOCAL_SCHEDULERS: rows = _run_local(evs, out, mode, workers, scheduler)
-    else: rows = _run_distributed(evs, out, mode, workers, scheduler, processes, progress)
+    if local: rows = _run_local(evs, out, mode, workers, scheduler, dpi)
+    else: rows = _run_distributed(evs, out, mode, workers, scheduler, processes, progress, dpi)
     df = pd.DataFrame(rows, columns=list(SUMMARY_COLUMNS))
     counts = ["exit_code", "n_crossings", "n_probes_crossing", "n_local_normals", "thickness_n", "timing_groups"]
     df[counts] = df[counts].astype("Int64")   # whole numbers, empty where the event failed

@@ -40,7 +40,8 @@ NOISY_LOGGERS = ("pyspedas", "pytplot", "cdflib", "urllib3", "matplotlib", "dist
 
 # %% ../nbs/16_cli.ipynb #e9fd8ae4
 #: keyword arguments the library's messages name, and the CLI flags that set them
-CLI_FLAGS = {"source": "--source", "rate": "--rate", "data_dir": "--data-dir", "probes": "--probes"}
+CLI_FLAGS = {"source": "--source", "rate": "--rate", "data_dir": "--data-dir", "probes": "--probes",
+             "scheduler": "--scheduler"}
 
 def cli_words(text: str, # a message written for Python users: "run with source='sdc' to download"
              ) -> str: # the same for the command line: "run with --source sdc to download"
@@ -87,11 +88,14 @@ def dpi_arg(text: str, # the --dpi value as typed
                                          f"(default {FIG_DPI} for a quick look, 300 for publication)") from None
 
 # %% ../nbs/16_cli.ipynb #3aa99903
-def _figure_args(p):
-    p.add_argument("--pdf", action="store_true", default=None, help="PDF figures too (implies --plot)")
+def _figure_args(p, # a sub-command's parser
+                 pdf: bool = True, # also --pdf, and --dpi implies --plot (analyze, demo); else --dpi alone
+                ):
+    "--pdf and --dpi; --dpi alone for the commands whose figures are always drawn (report, batch)."
+    if pdf: p.add_argument("--pdf", action="store_true", default=None, help="PDF figures too (implies --plot)")
     p.add_argument("--dpi", type=dpi_arg, default=None, metavar="N",
-                   help=f"PNG resolution, dots per inch (default {FIG_DPI}, a quick look; 300 for publication); "
-                        "implies --plot")
+                   help=f"PNG resolution, dots per inch (default {FIG_DPI}, a quick look; 300 for publication)"
+                        + ("; implies --plot" if pdf else ""))
 
 # %% ../nbs/16_cli.ipynb #6d9b713d
 def _event_args(p):
@@ -145,6 +149,7 @@ def _report_parser(sub):
     _event_args(r)
     r.add_argument("--out", required=True,
                    help="output folder for the executed notebook, HTML and JSON")
+    _figure_args(r, pdf=False)
     _common(r)
 
 # %% ../nbs/16_cli.ipynb #75e16c44
@@ -162,6 +167,7 @@ def _batch_parser(sub):
                         "default: a new LocalCluster")
     b.add_argument("--mode", choices=("analyze", "report"), default="analyze",
                    help="what to run per event")
+    _figure_args(b, pdf=False)   # analyze on --scheduler threads draws no figures: --dpi there is refused
     _common(b)
 
 # %% ../nbs/16_cli.ipynb #0c6a2327
@@ -203,7 +209,7 @@ def event_config(args, # parsed arguments of analyze/report
     "Configuration from `--config` (if any) overridden by the flags given on the command line."
     base = load_config(args.config) if args.config else {}
     keys = ("start", "end", "probes", "rate", "source", "data_dir", "outdir", "plot", "pdf", "dpi",
-            "overlay_json")  # `report` has no --outdir, --plot, --pdf, --dpi, --overlay-json
+            "overlay_json")  # `report` has no --outdir, --plot, --pdf, --overlay-json
     cfg = merge_config(base, {k: getattr(args, k, None) for k in keys})
     if cfg.get("probes"):  # "1 2", "1,2" and "1, 2" all mean probes 1 and 2 (pySPEDAS users write commas)
         cfg["probes"] = [q.strip() for p in cfg["probes"] for q in str(p).split(",") if q.strip()]
@@ -442,7 +448,7 @@ def cmd_report(args, # parsed arguments (build_parser)
     probes = cfg.get("probes") or ("1", "2", "3", "4")
     files = run_report((cfg["start"], cfg["end"]), args.out, probes,
                        source=cfg.get("source", "auto"), data_dir=cfg.get("data_dir"),
-                       rate=cfg.get("rate", "auto"),
+                       rate=cfg.get("rate", "auto"), dpi=cfg.get("dpi", FIG_DPI),
                        config=_analysis_params(cfg))
     if not args.quiet:
         for k, p in files.items(): print(f"wrote {p}")
@@ -461,7 +467,7 @@ def cmd_batch(args, # parsed arguments (build_parser)
              ) -> int: # exit code (errors are raised and mapped by main)
     "`mms-mp batch`: every event of a CSV in parallel (dask.distributed) → OUT/summary.csv."
     summ = run_batch(args.events, args.out, workers=args.workers, scheduler=args.scheduler,
-                     mode=args.mode, progress=not args.quiet)
+                     mode=args.mode, progress=not args.quiet, dpi=args.dpi)
     if not args.quiet:
         n_ok = int((summ["status"] == "ok").sum())
         print(f"{n_ok}/{len(summ)} events ok; summary in {Path(args.out) / 'summary.csv'}")

@@ -236,11 +236,12 @@ def _provenance(b: FileBlock, prod: Product, pool: ThreadPoolExecutor | None = N
                 datatype=prod.datatype)
 
 # %% ../nbs/03_data.ipynb #e2067c1d
-def _missing(p, prod, dirs, reason, errors=()) -> dict:
-    "One `Event.missing` entry; `files_rejected`: the files its read errors name (unreadable, corrupt)."
+def _missing(p, prod, dirs, reason, cause, errors=(), download_failed=False) -> dict:
+    "One `Event.missing` entry: why in words (`reason`) and as a code (`cause`, see `Event`), files rejected."
     names = [n for e in errors for n in re.findall(r"[\w.+-]+\.cdf\b", e)[:1]]   # each error names its file first
     return dict(probe=p, instrument=prod.instrument, rate=prod.rate, datatype=prod.datatype,
-                searched=dirs, reason=reason, files_rejected=list(dict.fromkeys(names)))
+                searched=dirs, reason=reason, cause=cause, download_failed=download_failed,
+                files_rejected=list(dict.fromkeys(names)))
 
 # %% ../nbs/03_data.ipynb #d8a04ef3
 def _no_files(ins: str, prod: Product, p: str, dirs: list) -> str:
@@ -256,13 +257,15 @@ def _read_one(root: Path, p: str, prod: Product, source: str, t0, t1, net) -> tu
     def dirs(): return [str(d) for d in search_dirs(root, p, prod, (t0, t1))]  # for the messages only
     if not files:
         dirs = dirs()
-        return None, [], _missing(p, prod, dirs, note + _no_files(prod.instrument, prod, p, dirs))
+        why = note + _no_files(prod.instrument, prod, p, dirs)
+        return None, [], _missing(p, prod, dirs, why, "no_files", download_failed=bool(note))
     _prehash(files)
     pdata, errors = read_product(files, prod, t0, t1)
     if pdata is not None: return pdata, errors, None
     names, dirs = ", ".join(f.name for f in files), dirs()
     why = "; ".join(errors) if errors else f"no data in {iso_ms(t0)}–{iso_ms(t1)} in {names}"
-    return None, errors, _missing(p, prod, dirs, note + why, errors)
+    cause = "unreadable" if errors else "no_samples"
+    return None, errors, _missing(p, prod, dirs, note + why, cause, errors, download_failed=bool(note))
 
 # %% ../nbs/03_data.ipynb #abb534ba
 def _read_rate(root: Path, p: str, ins: str, r: str, source: str, t0, t1, net) -> tuple:
@@ -359,7 +362,7 @@ def _record(ev: Event, p: str, ins: str, pieces: list, reason: str, pool, partia
         if errors:  # files unreadable: the rest is loaded, the loss recorded (and warned about)
             where = [str(Path(pdata.blocks[0].info.path).parent)]
             why = "partly loaded, unreadable file(s) skipped: " + "; ".join(errors)
-            ev.missing.append(_missing(p, prod, where, why, errors))
+            ev.missing.append(_missing(p, prod, where, why, "partly_unreadable", errors))
         ev.provenance += [_provenance(b, prod, pool) for b in pdata.blocks]
         ev.simulated |= any(b.simulated for b in pdata.blocks)
         ev.loaded.append(_loaded_entry(p, ins, prod, pdata, reason, cov, errors, t_all))
@@ -393,13 +396,14 @@ def _burst_rejected(ev: Event, p: str, brst: tuple, survey: str | None):
     why = bmiss["reason"] if bmiss else "burst samples do not cover the window"
     ev.rates.append(_rate_entry(p, pb, False, names, why))
     instead = f" ({survey} used instead)" if survey else ""
-    quiet = bmiss is None or (bmiss["reason"].startswith("no ") and (survey or "no data in " not in bmiss["reason"]))
-    if not quiet:   # unreadable burst files; or burst files without samples here and no survey data either
-        ev.missing.append(dict(bmiss, reason=bmiss["reason"] + instead))
+    # in `missing` too: unreadable burst files, a failed download, or files without samples here and no survey
+    told = bmiss is not None and (bmiss["cause"] == "unreadable" or bmiss["download_failed"]
+                                  or (bmiss["cause"] == "no_samples" and not survey))
+    if told: ev.missing.append(dict(bmiss, reason=bmiss["reason"] + instead))
     if b is not None and berr:
         where = [str(Path(b.blocks[0].info.path).parent)]
         head = "unreadable burst file(s) skipped" + (f", {survey} used instead" if survey else "")
-        ev.missing.append(_missing(p, pb, where, head + ": " + "; ".join(berr)))
+        ev.missing.append(_missing(p, pb, where, head + ": " + "; ".join(berr), "unreadable"))
 
 # %% ../nbs/03_data.ipynb #d9c00ef3
 def _fallback(ev: Event, p: str, ins: str, brst: tuple, srvy: tuple, pool):
@@ -575,7 +579,7 @@ def _report_missing(ev: Event, ps: list, root: Path, source: str):
     if empty:
         lines.append(f"  no data at all for probe {', '.join(empty)}: "
                      "run with source='sdc' to download, or drop it")
-    part = sum(m["reason"].startswith("partly loaded") for m in ev.missing)
+    part = sum(m.get("cause") == "partly_unreadable" for m in ev.missing)
     what = f"{len(ev.missing) - part} product(s) not loaded" + (f", {part} partly loaded" if part else "")
     msg = f"{what} (see event.missing):\n" + "\n".join(lines)
     warnings.warn(MissingDataWarning(msg), stacklevel=3)

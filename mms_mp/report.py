@@ -5,14 +5,16 @@
 # %% ../nbs/15a_report.ipynb #e0191cf4
 from __future__ import annotations
 
+import html
 import json
 from pathlib import Path
 
 from .core import MMSMPError, InputError, NoDataError, iso_ms, parse_trange, atomic_write
+from .outputs import FIG_DPI, check_dpi
 
 # %% auto #0
-__all__ = ['REPORT_HINT', 'report_template', 'import_papermill', 'report_parameters', 'execute_report', 'render_html',
-           'run_report']
+__all__ = ['REPORT_HINT', 'KERNEL_ARGS', 'report_template', 'import_papermill', 'report_kernel_manager', 'report_parameters',
+           'execute_report', 'render_html', 'figure_html', 'run_report']
 
 # %% ../nbs/15a_report.ipynb #754f1e4b
 def report_template() -> Path:
@@ -35,6 +37,18 @@ def import_papermill():
                          f"{REPORT_HINT}") from None
     return papermill
 
+# %% ../nbs/15a_report.ipynb #b41d8e07
+#: the kernel's own log: errors only (its TCP-without-encryption warning is for kernels others connect to)
+KERNEL_ARGS = ("--IPKernelApp.log_level=ERROR",)
+
+def report_kernel_manager() -> type:
+    "jupyter_client's AsyncKernelManager, without the SIGINT it sends a kernel on the way to shutting it down."
+    from jupyter_client.manager import AsyncKernelManager
+    class ReportKernelManager(AsyncKernelManager):
+        async def _async_interrupt_kernel(self):
+            if not getattr(self, "shutting_down", False): await super()._async_interrupt_kernel()
+    return ReportKernelManager
+
 # %% ../nbs/15a_report.ipynb #f88145c6
 def report_parameters(trange, # (start, end) ISO, UTC
                       out: Path, # output folder
@@ -43,12 +57,13 @@ def report_parameters(trange, # (start, end) ISO, UTC
                       data_dir, # local data root (None: the loader's default)
                       rate: str, # data rate
                       config: dict | None, # analysis sections
-                     ) -> dict: # papermill parameters: strings, so they also fit a command line
+                      dpi: int = FIG_DPI, # PNG resolution of the report's figures, dots per inch (checked)
+                     ) -> dict: # papermill parameters: strings and numbers, so they also fit a command line
     "The values injected into the template's `parameters` cell."
     t0, t1 = parse_trange(trange)
     ddir = str(Path(data_dir).resolve()) if data_dir else ""   # absolute: papermill runs in `out`
     return {"start": iso_ms(t0), "end": iso_ms(t1), "probes": " ".join(str(p) for p in probes),
-            "source": source, "rate": rate, "data_dir": ddir, "demo": 0,
+            "source": source, "rate": rate, "data_dir": ddir, "demo": 0, "dpi": check_dpi(dpi),
             "outdir": str(Path(out).resolve() / "analysis"),
             "sidecar": str(Path(out).resolve() / "event_report.json"), "config_json": json.dumps(config or {})}
 
@@ -56,14 +71,16 @@ def report_parameters(trange, # (start, end) ISO, UTC
 def execute_report(params: dict, # report_parameters
                    out: Path, # output folder
                    kernel_name: str = "python3", # Jupyter kernel
+                   template: Path | None = None, # the notebook to run (None: `report_template()`)
                   ) -> Path: # the executed notebook (kept when a cell fails, for inspection)
     "Run the template with papermill; a failing cell raises the matching mms_mp error class."
     pm = import_papermill()
     nb_out, tmp = out / "event_report.ipynb", out / ".event_report.part.ipynb"
     try:
-        pm.execute_notebook(str(report_template()), str(tmp), parameters=params,
+        pm.execute_notebook(str(template or report_template()), str(tmp), parameters=params,
                             kernel_name=kernel_name, progress_bar=False, cwd=str(out),
-                            log_output=False, language="python")
+                            log_output=False, language="python", extra_arguments=list(KERNEL_ARGS),
+                            kernel_manager_class=report_kernel_manager())
     except pm.PapermillExecutionError as e:
         err = {"NoDataError": NoDataError, "InputError": InputError}.get(e.ename, MMSMPError)
         raise err(f"event report failed in cell {e.exec_count}: {e.ename}: {e.evalue}") from None
@@ -84,6 +101,16 @@ def render_html(nb_path: Path, # executed notebook
     with atomic_write(dst) as f: f.write(body)
     return dst
 
+# %% ../nbs/15a_report.ipynb #e5f0a7c4
+def figure_html(path, # PNG file
+                alt: str, # what the figure shows, for a reader who cannot see it (its caption)
+                width: int = 700, # display width, CSS pixels
+               ) -> str: # one <img>: the PNG inline (base64) with its alternative text
+    "A PNG as an inline `<img>` with alternative text, which nbconvert's HTML page keeps."
+    import base64
+    data = base64.b64encode(Path(path).read_bytes()).decode("ascii")
+    return f'<img src="data:image/png;base64,{data}" alt="{html.escape(alt)}" width="{width}">'
+
 # %% ../nbs/15a_report.ipynb #109df9a8
 def run_report(trange, # (start, end) ISO, UTC
                out, # output folder: event_report.ipynb/.html/.json; the analysis outputs in out/analysis
@@ -92,12 +119,13 @@ def run_report(trange, # (start, end) ISO, UTC
                data_dir=None, # local data root
                rate: str = "auto", # data rate
                config: dict | None = None, # analysis sections (lmn, detector, ...)
+               dpi: int = FIG_DPI, # PNG resolution of the figures, dots per inch (300 for publication)
                html: bool = True, # render HTML with nbconvert
                kernel_name: str = "python3", # Jupyter kernel (python3 = this interpreter)
               ) -> dict: # name -> path of the files written
     "Execute the event report with papermill for one event and render it to HTML."
     import_papermill()
-    params = report_parameters(trange, Path(out), probes, source, data_dir, rate, config)
+    params = report_parameters(trange, Path(out), probes, source, data_dir, rate, config, dpi)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     files = {"event_report.ipynb": execute_report(params, out, kernel_name)}

@@ -217,7 +217,7 @@ def stage_load(res: AnalysisResult, # the analysis being built (updated in place
     res.context, no_ctx = load_context(res, cfg)
     why = [f"MMS{p} produced nothing: {r}" for p, r in res.dropped.items()] + [no_ctx] * bool(no_ctx)
     why += [f"mms{m['probe']} {m['instrument']} {m['rate']}: {m['reason']}" for m in ev.missing
-            if m["reason"].startswith("partly loaded")]   # some files of a product unreadable: its data have holes
+            if m.get("cause") == "partly_unreadable"]   # some files unreadable: its data have holes
     bad = damaged_files(ev)
     if bad: why.append(f"file(s) failing their MD5 checksum, values may be wrong: {', '.join(bad)}")
     if why: res.status["load"].reason = "; ".join(why)

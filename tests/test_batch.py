@@ -204,3 +204,33 @@ def test_batch_exit_code_is_the_events_own_when_they_fail_alike(tmp_path):
     ev.write_text("name,start,end,probes,data_dir,source\n"
                   f"nodata,2019-01-27T12:16:00,2019-01-27T12:22:00,1,{tmp_path / 'empty'},local\n")
     assert main(["batch", str(ev), "--out", str(tmp_path / "out"), "--scheduler", "synchronous", "--quiet"]) == 3
+
+
+def png_dpi(path) -> int:
+    "The resolution a PNG says it was written at, dots per inch."
+    from PIL import Image
+    with Image.open(path) as im: return round(im.info["dpi"][0])
+
+
+def test_batch_dpi_sets_each_events_figures(demo_dir, tmp_path):
+    "`mms-mp batch --dpi N` writes every event's figures at N dots per inch (it had no --dpi: always 150)."
+    ev = tmp_path / "events.csv"
+    ev.write_text(f"name,start,end,probes,data_dir,source\nx,2019-01-27T12:16,2019-01-27T12:22,1,{demo_dir},local\n")
+    assert main(["batch", str(ev), "--out", str(tmp_path / "o"), "--scheduler", "synchronous", "--dpi", "60",
+                 "--quiet"]) == 0
+    pngs = list((tmp_path / "o" / "x" / "figures").glob("*.png"))
+    assert pngs and {png_dpi(p) for p in pngs} == {60}
+
+
+@pytest.mark.parametrize("argv, words", [
+    (["--dpi", "5000"], "argument --dpi: '5000' is not a whole number of dots per inch in 20–1200"),
+    (["--dpi", "300", "--scheduler", "threads"], "dpi 300 asks for figures, but analyze on threads draws none"),
+])
+def test_batch_bad_dpi_is_usage_error(tmp_path, capsys, argv, words):
+    "A --dpi out of range, or one that no figure would follow (analyze on threads), is exit 2 before any event runs."
+    p = tmp_path / "e.csv"
+    p.write_text(HEAD + GOOD)
+    assert main(["batch", str(p), "--out", str(tmp_path / "o"), *argv, "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert words in err and not (tmp_path / "o").exists(), err
+    if "threads" in argv: assert "--scheduler processes or --scheduler synchronous" in err

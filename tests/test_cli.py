@@ -295,6 +295,26 @@ def test_figures_default_dpi_and_bad_dpi_is_exit2(demo_run, tmp_path, capsys):
     assert "300 for publication" in " ".join(cli("analyze", "--help").stdout.split())
 
 
+@pytest.mark.parametrize("cmd", [["report", "--out", "r"], ["batch", "events.csv", "--out", "o"]])
+def test_report_and_batch_bad_dpi_is_exit2_as_analyze(cmd, capsys):
+    "report and batch take --dpi (they had none: 'unrecognized arguments'); a bad value is the message analyze gives."
+    for bad in ("0", "abc", "72.5", "5000"):
+        assert main([*cmd, *TR, "--dpi", bad, "--quiet"] if cmd[0] == "report" else [*cmd, "--dpi", bad]) == 2
+        err = capsys.readouterr().err
+        assert "argument --dpi" in err and "20–1200" in err and "300 for publication" in err, err
+    assert "300 for publication" in " ".join(cli(cmd[0], "--help").stdout.split())
+
+
+@pytest.mark.filterwarnings("ignore:A test tried to use socket.socket")   # urllib3's IPv6 probe on import
+def test_report_dpi_from_config_is_checked_before_a_kernel_starts(tmp_path, capsys):
+    "`dpi = 10` in --config: exit 2 with the analyze message; no output folder, no kernel (sockets are off here)."
+    cfg = tmp_path / "event.toml"
+    cfg.write_text('source = "local"\ndpi = 10\n')
+    assert main(["report", *TR, "--config", str(cfg), "--out", str(tmp_path / "r"), "--quiet"]) == 2
+    assert "dpi must be a whole number of dots per inch in 20–1200, got 10" in capsys.readouterr().err
+    assert not (tmp_path / "r").exists()
+
+
 def test_original_form_main_without_subcommand(demo_dir, tmp_path, capsys):
     "`mms-mp --start ...` with no sub-command is `mms-mp analyze --start ...`; its summary names the stages."
     code = main([*SHORT, "--probes", "1", "--source", "local", "--data-dir", str(demo_dir), "--outdir", str(tmp_path)])

@@ -431,6 +431,55 @@ def test_corrupt_burst_file_is_reported_not_silently_replaced(tmp_path):
     assert any(bad.name in str(x.message) for x in w)
 
 
+def _burst_rows(ev):
+    "The reasons of the burst rates not used (`rates`), and the burst entries of `missing`."
+    rates = [r["reason"] for r in ev.rates if r["rate"] == "brst" and not r["used"]]
+    return rates, [m for m in ev.missing if m["rate"] == "brst"]
+
+
+def test_burst_miss_is_decided_by_its_cause_not_its_wording(tmp_path, monkeypatch):
+    """rate='auto', no burst files, survey used: the burst miss is in `rates`, not in `missing`, however its message
+    reads. The decision read the text before: a reworded no-files message (not starting "no ") put it in `missing`."""
+    import mms_mp.data as data
+    write_product(tmp_path, "1", get_product("fgm", "srvy"), -60, 300, t_file=T0)
+    monkeypatch.setattr(data, "_no_files", lambda ins, prod, p, dirs: f"nothing for {ins} {prod.rate} mms{p}")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")   # nothing is missing: no MissingDataWarning
+        ev = load_event(W, "1", instruments="fgm", source="local", data_dir=tmp_path)
+    rates, missing = _burst_rows(ev)
+    assert rates == ["nothing for fgm brst mms1"] and missing == []
+
+
+def test_burst_files_without_samples_here_are_missing_only_without_survey(tmp_path):
+    "A burst file that ends before the window: with survey, `rates` says so; without, `missing` says it too."
+    write_product(tmp_path, "1", get_product("fgm", "brst"), -600, -480)   # found (may reach in), no sample here
+    write_product(tmp_path, "1", get_product("mec", "srvy", "epht89q"), -60, 300, t_file=T0)
+    with pytest.warns(MissingDataWarning, match="no data in 2019-01-27T12:40:00.000Z"):
+        ev = load_event(W, "1", instruments=("fgm", "mec"), source="local", data_dir=tmp_path)
+    rates, missing = _burst_rows(ev)
+    assert [(m["cause"], m["download_failed"]) for m in missing] == [("no_samples", False)]
+    assert rates[0].startswith("no data in 2019-01-27T12:40:00.000Z")
+    write_product(tmp_path, "1", get_product("fgm", "srvy"), -60, 300, t_file=T0)
+    ev = load_event(W, "1", instruments=("fgm", "mec"), source="local", data_dir=tmp_path)
+    rates, missing = _burst_rows(ev)
+    assert missing == [] and rates[0].startswith("no data in") and ev.get(1, "B_gse").attrs["rate"] == "srvy"
+
+
+def test_failed_burst_download_is_missing_even_with_survey(tmp_path, monkeypatch):
+    "A burst download that failed is said in `missing` (download_failed), though survey was used for the window."
+    import mms_mp.data as data
+    write_product(tmp_path, "1", get_product("fgm", "srvy"), -60, 300, t_file=T0)
+    def down(root, p, prod, trange, src):
+        if prod.rate == "brst": raise ConnectionError("no route to host")
+    monkeypatch.setattr(data, "reachable", lambda src, timeout_s=2.0: (True, ""))
+    monkeypatch.setattr(data, "download_files", down)
+    with pytest.warns(MissingDataWarning, match=r"download from sdc failed \(ConnectionError: no route to host\)"):
+        ev = load_event(W, "1", instruments="fgm", source="sdc", data_dir=tmp_path)
+    _, missing = _burst_rows(ev)
+    assert [(m["cause"], m["download_failed"]) for m in missing] == [("no_files", True)]
+    assert missing[0]["reason"].endswith("(srvy used instead)")
+
+
 def _random_tt2000(n=20_000, seed=7):
     "Random TT2000 values 2015–2030, plus dense samples on the 2015-06-30 and 2016-12-31 leap-second days."
     import cdflib
