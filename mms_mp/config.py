@@ -115,7 +115,7 @@ def merge_config(base: dict, # configuration from a file (or {})
         if v is None: continue
         if isinstance(v, dict): v = out.get(k, {}) | {a: b for a, b in v.items() if b is not None}
         out[k] = v
-    return check_config(out)
+    return check_config(out, where="options (command line over --config file)")
 
 # %% ../nbs/14a_config.ipynb #4de5b7f7
 #: section -> (function or dataclass, arguments the pipeline sets itself)
