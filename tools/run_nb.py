@@ -2,12 +2,14 @@
 
 Usage: python tools/run_nb.py nbs/03_coords.ipynb [more.ipynb ...]
 
-Cells flagged `#| network` or `#| slow` are not executed (their old outputs are cleared).
+Cells flagged `#| network` or `#| slow` are not executed. Every code cell's old outputs are cleared first, so a
+cell that prints nothing now stores nothing (tests/test_notebooks.py checks the stored text).
 The kernel is execnb's in-process shell, as `nbdev_test` uses, with the notebook's folder as cwd.
 """
 import os
 import sys
 import time
+import warnings
 from pathlib import Path
 
 os.environ.setdefault("MPLBACKEND", "Agg")
@@ -31,20 +33,23 @@ def run(path: Path) -> bool:
         return flagged
 
     for c in nb.cells:
-        if c.cell_type == "code" and _skip(c):
-            c.outputs = []
+        if c.cell_type == "code":
+            c.outputs = []   # execnb keeps a cell's old outputs when it prints nothing now
     shell = CaptureShell(path)
     t0 = time.time()
     cwd = os.getcwd()
     os.chdir(path.parent)
+    fmt = warnings.formatwarning
     try:
-        shell.run_all(nb, exc_stop=True, preproc=_skip)
+        with warnings.catch_warnings():   # each notebook shows its warnings, even those an earlier one showed
+            shell.run_all(nb, exc_stop=True, preproc=_skip)
         ok = True
     except Exception as e:  # report and keep the partially run notebook unsaved
         print(f"FAILED {path}: {e}", file=sys.stderr)
         ok = False
     finally:
         os.chdir(cwd)
+        warnings.formatwarning = fmt   # a notebook may shorten warnings (mms_mp.cli.setup_logging): not the next one
     if ok:
         nb.metadata = {"kernelspec": {"display_name": "python3", "language": "python", "name": "python3"}}
         write_nb(nb, path)
