@@ -3,15 +3,14 @@
 Notebooks are the executable documentation: their lesson cells assert known answers, so a notebook
 that fails to run is a failing test. The papermill report template is run by tests/test_report.py.
 
-Stored outputs are documentation too, so a code cell whose stored text (stdout, stderr, text/plain,
-text/markdown) differs from what the code prints now fails the test: a stale output cannot land.
-Each notebook is executed once, as `nbdev.test.test_nb` does (cells flagged slow/network, `eval: false`
-and `nbdev_export(` are not run, and so not compared). Only what differs between machines and runs is
-normalised: the repository's absolute path, temporary folders, memory addresses, and numbers, which may
-differ by one unit in their last printed digit (a rounding-boundary flip, a BLAS last bit). Images and
-widget views are not compared. A cell whose text legitimately changes from run to run (wall-clock
-times, cache folder names) says so in its source with a comment line `# output varies by run: <why>`
-and is run but not compared.
+Stored outputs are documentation too, so a code cell whose stored text (stdout, stderr, text/plain, text/markdown)
+differs from what the code prints now fails the test: a stale output cannot land. Each notebook is executed once,
+as `nbdev.test.test_nb` does (cells flagged slow/network, `eval: false` and `nbdev_export(` are not run, and so not
+compared). Only what differs between machines and runs is normalised: the repository's absolute path, temporary
+folders, memory addresses, and numbers with a fraction or an exponent, which may differ by one unit in their last
+printed digit (a rounding-boundary flip, a BLAS last bit); whole numbers (counts) must match. Images and widget
+views are not compared. A cell whose text legitimately changes from run to run (wall-clock times, cache folder
+names) says so in its source with a comment line `# output varies by run: <why>` and is run but not compared.
 """
 import contextlib
 import difflib
@@ -154,8 +153,13 @@ def same_text(old: str, new: str) -> bool:
     old_nums, new_nums = NUMBER.findall(old), NUMBER.findall(new)
     if len(old_nums) != len(new_nums): return False
     if [p.strip(" ") for p in old_parts] != [p.strip(" ") for p in new_parts]: return False
-    return all(abs(_value(a) - _value(b)) <= max(_unit(a), _unit(b)) * (1 + 1e-9)
+    return all(a == b if _whole(a) and _whole(b) else abs(_value(a) - _value(b)) <= max(_unit(a), _unit(b)) * (1 + 1e-9)
                for a, b in zip(old_nums, new_nums))
+
+
+def _whole(tok: str) -> bool:
+    "A whole number as printed (no fraction, no exponent): a count, compared exactly."
+    return not any(c in tok.lower() for c in ".e")
 
 
 def comparable(kind: str, text: str) -> str:
@@ -218,6 +222,7 @@ def test_numbers_within_one_unit_of_the_last_digit():
     assert not same_text("thickness 850 km", "thickness 852 km")
     assert not same_text("V_N = 12.35 km/s", "V_L = 12.35 km/s")   # text must match exactly
     assert not same_text("3 crossings", "3 crossings, 1 flagged")
+    assert not same_text("3 crossings", "4 crossings")          # whole numbers are counts: exact
 
 
 def test_numbers_are_parsed_as_whole_tokens():
