@@ -15,8 +15,10 @@ import pytest
 from hypothesis import settings
 
 # Property tests draw the same examples on every run (derandomize): CI is reproducible, and a statistical
-# assertion cannot pass on one clean clone and fail on the next. HYPOTHESIS_PROFILE=explore draws new
-# examples (the way to search for new failing cases locally).
+# assertion cannot pass on one clean clone and fail on the next. The set is drawn afresh whenever a test's
+# source or the Hypothesis version changes, so statistical thresholds must hold for any draw (CONTRIBUTING.md,
+# "Property tests and random draws"). HYPOTHESIS_PROFILE=explore draws new examples on every run (the way to
+# search for new failing cases locally).
 settings.register_profile("ci", derandomize=True)
 settings.register_profile("explore", derandomize=False)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))

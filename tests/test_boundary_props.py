@@ -6,7 +6,7 @@ layer centres (f = 0.5); noise-only signals must give no crossing.
 """
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st, HealthCheck
+from hypothesis import example, given, settings, strategies as st, HealthCheck
 
 from mms_mp.boundary import DetectorCfg
 from mms_mp.detect import detect_crossings
@@ -52,22 +52,32 @@ def crossing_sequences(draw):
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(crossing_sequences())
+@example(dict(times=[100.0, 250.0, 400.0], first_out=True, taus=[15.0] * 3, B_sp=30.0, B_sh=5.0, n_sp=0.5, n_sh=20.0,
+              noise_B=1.5, noise_n=0.03, seed=1, dur=550.0))   # seed 1 alone: the 3rd centre 1.7 s off (tol 1.5 s)
 def test_finds_every_crossing_with_direction_and_centre(p):
-    cr = detect_crossings(**sequence(**p), lmn=R, lmn_frame="GSE")
+    """Every crossing is found with its direction in each of 9 noise realisations; its centre and 76 % width are judged
+    by their medians over the 9. Centre and edges are level crossings of a noisy series, the edges the innermost ones
+    (first passages, with a heavy inward tail): at the noisiest corner (noise 1.5 nT on a 25 nT jump, τ 15 s) 1.9 %
+    of single realisations miss the centre tolerance and 1.4 % the width's; the median of 9 misses ≈ 3e-7 (binomial),
+    while a detector biased by more than the tolerances still fails."""
     dirs = ["out" if (k % 2 == 0) == p["first_out"] else "in" for k in range(len(p["times"]))]
-    assert [c.direction for c in cr] == dirs
-    got = (np.array([c.time for c in cr]) - T0).astype("timedelta64[ns]").astype(np.int64) / 1e9
+    got, dur = [], []
+    for k in range(9):
+        cr = detect_crossings(**sequence(**dict(p, seed=p["seed"] + k)), lmn=R, lmn_frame="GSE")
+        assert [c.direction for c in cr] == dirs, k
+        got.append((np.array([c.time for c in cr]) - T0).astype("timedelta64[ns]").astype(np.int64) / 1e9)
+        dur.append([c.duration_s for c in cr])
+    got, dur = np.median(got, axis=0), np.median(dur, axis=0)
     # centre to within 10 % of the layer time scale τ (and 0.5 s for sampling/noise at sharp layers)
     tol = np.maximum(0.1 * np.array(p["taus"]), 0.5)
     assert np.all(np.abs(got - np.array(p["times"])) < tol), (got, p["times"])
     # edges: the 76 % width of a tanh(t/τ) step in time is 2 τ atanh(0.76) ≈ 1.99 τ
-    dur = np.array([c.duration_s for c in cr])
     # noise limits each edge: σ_edge = σ_f / (df/dt at the edge), σ_f = noise_B / |ΔB| / √8 (the 0.5 s running mean of
     # 16 S/s B), df/dt = (1 - 0.76²) / (2τ); the innermost edge crossing is biased inward, up to ~2 σ_edge per edge
     taus = np.array(p["taus"]); sig_f = p["noise_B"] / abs(p["B_sh"] - p["B_sp"]) / np.sqrt(8)
     sig_edge = sig_f / ((1 - 0.76 ** 2) / (2 * taus))
     assert np.all(np.abs(dur - 2 * np.arctanh(0.76) * taus) < np.maximum.reduce([0.15 * dur, np.ones_like(dur),
-                                                                                 4 * sig_edge]))
+                                                                                 4 * sig_edge])), (dur, taus)
 
 
 @settings(max_examples=25, deadline=None)

@@ -5,7 +5,7 @@ Every known answer is analytic: a planar boundary n̂·r = X0 + V t reaches prob
 """
 import numpy as np
 import pytest
-from hypothesis import given, settings, assume, strategies as st, HealthCheck
+from hypothesis import example, given, settings, assume, strategies as st, HealthCheck
 
 from mms_mp.core import InputError, FrameError, GeometryError, R_E_KM
 from mms_mp.delays import crossing_delays
@@ -129,8 +129,13 @@ def test_linear_sigma_matches_monte_carlo(seed, n, V, dt):
 
 @SET
 @given(lags=st.lists(st.floats(-6, 6), min_size=3, max_size=3), width=st.floats(1.5, 6), seed=st.integers(0, 1000))
+@example(lags=[-3.54, 5.13, -0.21], width=2.24, seed=874)   # b: 4.5σ off, past 4σ + 5 ms
 def test_crossing_delays_recover_lags(lags, width, seed):
-    "Shifted noisy tanh profiles (16 and 8 S/s): every delay within 4σ + 5 ms of the truth, peak correlation high."
+    """Shifted noisy tanh profiles (16 and 8 S/s): every delay within 5σ + 5 ms of the truth, peak correlation high.
+    The errors are near Gaussian in σ (90 000 delays over all 1001 seeds: rms 1.00, 1.8e-4 beyond 4σ, 1.1e-5 beyond
+    4.5σ); a run checks 120 delays (40 draws × 3), so a 4σ bound failed ~1 run in 80 from noise alone (8 of 25 000
+    uniform draws; the @example is one). 5σ bounds 120 such errors at ~1e-4 per run (seed 874, the worst of the
+    1001, passes it in 1499 of 1500 geometries)."""
     rng = np.random.default_rng(seed)
     t0 = np.datetime64("2019-01-27T12:30:00", "ns")
     truth = {"a": 0.0, **dict(zip("bcd", lags))}
@@ -142,7 +147,7 @@ def test_crossing_delays_recover_lags(lags, width, seed):
                   15 * np.tanh((s - lag) / width) + rng.normal(0, 0.5, s.size))
     d = crossing_delays(ser, t_center=t0, window_s=30, max_lag_s=10)
     for p, lag in truth.items():
-        assert abs(d.delays_s[p] - lag) <= 4 * d.sigma_s[p] + 5e-3, (p, d.delays_s[p], lag, d.sigma_s[p])
+        assert abs(d.delays_s[p] - lag) <= 5 * d.sigma_s[p] + 5e-3, (p, d.delays_s[p], lag, d.sigma_s[p])
         assert d.peak_corr[p] > 0.95
     assert not d.flags
 

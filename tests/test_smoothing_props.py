@@ -20,26 +20,36 @@ def nv(t, y, s):
 @settings(max_examples=40, deadline=None)
 @given(st.integers(1, 3), st.floats(-50, 50), st.floats(-0.2, 0.2), st.floats(-1e-4, 1e-4), st.floats(-4, 8),
        st.integers(20, 300))
+@example(3, -3.6194508490991404e-262, -2.111554025836682e-239, 3.0867665747107807e-05, 7.938539182600973, 115)
 def test_polynomials_in_the_null_space_come_back_exactly(order, a, b, c, loglam, n):
-    """A noise-free polynomial of degree < order has zero penalty: the smoother returns it for any λ."""
+    """A noise-free polynomial of degree < order has zero penalty: the smoother returns it for any λ, to the accuracy
+    of the banded Cholesky solve of W + λDᵀD: a few ulps of rounding plus κ·ε, κ ≤ 1 + λ·4^order/w (w = 1/σ² the
+    data weight; 4^order bounds the eigenvalues of DᵀD). Measured: ≤ 2.5 ulps at small λ, 0.07–0.2 κε for λ 1…1e12.
+    A fixed 1e-6 of max|y| sat below κε (1.3e-5 at order 3, λ = 1e8) and failed 9 draws in 5000 (the @example:
+    error 1.1e-6 of max|y|)."""
     t = np.arange(n) * 4.5
     y = a + np.zeros(n) + (b * t if order >= 2 else 0) + (c * t ** 2 if order >= 3 else 0)
-    r = smooth_normal_velocity(nv(t, y, 3.0), order=order, lam=10.0 ** loglam)
-    np.testing.assert_allclose(r.V_N, y, atol=1e-6 * (1 + np.abs(y).max()))
+    lam = 10.0 ** loglam
+    r = smooth_normal_velocity(nv(t, y, 3.0), order=order, lam=lam)
+    kappa = 1 + lam * 4.0 ** order * 3.0 ** 2
+    np.testing.assert_allclose(r.V_N, y, atol=(16 + kappa) * np.finfo(float).eps * (1 + np.abs(y).max()))
 
 
 @settings(max_examples=25, deadline=None)
 @given(st.integers(0, 10_000), st.floats(2.0, 8.0), st.floats(150, 900), st.floats(5, 40))
 @example(413, 2.0, 678.0, 5.0)   # alone, this realisation covers 84.75 %
+@example(1001, 8.0, 150.0, 5.0)  # its first 12 realisations cover 89.1 % (one of them 21 %)
 def test_smoothing_beats_the_blend_and_its_sigma_covers(seed, sigma, period, amp):
     """Smooth truth (one sinusoid, period ≥ 150 s) plus white noise at 4.5 s: the smoother (λ by unbiased risk) lowers
-    the RMS error in every realisation, and over 12 noise realisations ≥ 90 % of the samples lie within 2σ (nominal
+    the RMS error in every realisation, and over 24 noise realisations ≥ 90 % of the samples lie within 2σ (nominal
     95 %). Coverage is a property of the σ on average over realisations (Nychka 1988, JASA 83, 1134): within one
     realisation the smoothed errors are correlated over the smoothing width, and seed 413 (σ 2, period 678 s,
-    amplitude 5) covers only 84.75 % on its own."""
+    amplitude 5) covers only 84.75 % on its own. Where the noise is largest and the sinusoid smallest (σ 8, amplitude
+    5, period 150 or 900 s; Hypothesis draws these corners often) single realisations range down to 21 % (λ picked
+    far too large); there the mean of 12 fell below 90 % in 1 draw in 600–900, the mean of 24 in ~1 in 70 000."""
     t = np.arange(0, 1800, 4.5)
     cover = []
-    for k in range(12):
+    for k in range(24):
         rng = np.random.default_rng(seed + k)
         v = amp * np.sin(2 * np.pi * t / period + seed + k)
         y = v + rng.normal(0, sigma, len(t))
