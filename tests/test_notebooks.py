@@ -7,10 +7,11 @@ Stored outputs are documentation too, so a code cell whose stored text (stdout, 
 differs from what the code prints now fails the test: a stale output cannot land. Each notebook is executed once,
 as `nbdev.test.test_nb` does (cells flagged slow/network, `eval: false` and `nbdev_export(` are not run, and so not
 compared). Only what differs between machines and runs is normalised: the repository's absolute path, temporary
-folders, memory addresses, and numbers with a fraction or an exponent, which may differ by one unit in their last
-printed digit (a rounding-boundary flip, a BLAS last bit); whole numbers (counts) must match. Images and widget
-views are not compared. A cell whose text legitimately changes from run to run (wall-clock times, cache folder
-names) says so in its source with a comment line `# output varies by run: <why>` and is run but not compared.
+folders, memory addresses, IPython's cell hashes in warning labels, and numbers with a fraction or an exponent,
+which may differ by one unit in their last printed digit (a rounding-boundary flip, a BLAS last bit); whole numbers
+(counts) must match. Images and widget views are not compared. A cell whose text legitimately changes from run to
+run (wall-clock times, cache folder names) says so in its source with a comment line
+`# output varies by run: <why>` and is run but not compared.
 """
 import contextlib
 import difflib
@@ -118,11 +119,12 @@ def text_outputs(outputs) -> list:
 
 
 def normalise(text: str, root: Path = ROOT) -> str:
-    "Replace what differs between machines: the checkout's path, temporary folders, memory addresses."
+    "Replace what differs between machines and edits: the checkout's path, tmp folders, memory addresses, cell hashes."
     text = text.replace(str(root) + "/", "<root>/")
     text = REPO_PATH.sub("<root>/", text)
     for tmp in sorted({tempfile.gettempdir(), "/tmp"}, key=len, reverse=True):
         text = re.sub(re.escape(tmp) + r"/[^\s/'\")\]]+", "<tmp>", text)
+    text = re.sub(r"<ipython-input-\d+-[0-9a-f]+>", "<ipython-input>", text)   # a hash of the cell's source
     return re.sub(r"(?<!\w)0x[0-9a-fA-F]+", "0x…", text)
 
 
@@ -238,6 +240,7 @@ def test_normalise_paths_tmp_and_addresses():
     assert normalise("/work/main/mms_mp/stages.py:206: Warning", root) == "<root>/mms_mp/stages.py:206: Warning"
     assert normalise("no files under /tmp/tmpqsxrsl7t/mms3/fgm", root) == "no files under <tmp>/mms3/fgm"
     assert normalise("<Axes at 0x7f3a2c1d90d0>", root) == "<Axes at 0x…>"
+    assert normalise("<ipython-input-1-1d13140a1604>:8: Warn", root) == "<ipython-input>:8: Warn"   # line kept
     assert normalise("Path('/data/mms/mms1/fgm')", root) == "Path('/data/mms/mms1/fgm')"
 
 
