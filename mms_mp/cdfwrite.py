@@ -9,16 +9,17 @@ from pathlib import Path
 
 import numpy as np
 
-from .core import as_datetime64, datetime64_to_tt2000
+from .core import InputError, as_datetime64, datetime64_to_tt2000
 from .layout import Product, check_probe, global_attrs
 
 # %% auto #0
 __all__ = ['CDF_TYPES', 'FILLVAL', 'LABELS', 'var_spec', 'fill_attr', 'l2_global_attrs', 'write_epoch', 'write_labels',
-           'write_data_var', 'write_energy', 'write_l2_cdf', 'write_state', 'product_data', 'write_product_cdf']
+           'write_data_var', 'write_energy', 'write_parity', 'write_l2_cdf', 'write_state', 'product_data',
+           'write_product_cdf']
 
 # %% ../nbs/01a_cdfwrite.ipynb #5e4fa026
-CDF_TYPES = {"INT8": 8, "UINT4": 14, "REAL4": 21, "REAL8": 22, "TT2000": 33, "CHAR": 51}
-FILLVAL = {"REAL4": -1e31, "REAL8": -1e31, "UINT4": 4294967295, "TT2000": -9223372036854775808}
+CDF_TYPES = {"INT8": 8, "UINT1": 11, "UINT4": 14, "REAL4": 21, "REAL8": 22, "TT2000": 33, "CHAR": 51}
+FILLVAL = {"REAL4": -1e31, "REAL8": -1e31, "UINT1": 255, "UINT4": 4294967295, "TT2000": -9223372036854775808}
 
 def var_spec(name: str, # CDF variable name
              ctype: str, # a key of CDF_TYPES
@@ -128,6 +129,23 @@ def write_energy(cdf, # an open cdflib CDF writer
     cdf.write_var(var_spec(en, "REAL4", E.shape[1:]), var_attrs={"VAR_TYPE": "support_data",
                   "DEPEND_0": epoch, "UNITS": "eV", "FILLVAL": fill_attr("REAL4")}, var_data=E)
 
+# %% ../nbs/01a_cdfwrite.ipynb #22f9c000
+def write_parity(cdf, # an open cdflib CDF writer
+                 name: str, # step-table parity variable name
+                 parity, # (T,) 0 (even energy table) or 1 (odd) per record
+                 epoch: str, # epoch variable name
+                ):
+    "Write FPI burst's step-table parity (CDF_UINT1, 0/1 per record), as the real burst files carry it."
+    a = np.asarray(parity)
+    if a.ndim != 1 or not np.isin(a, (0, 1)).all():
+        raise InputError(f"{name}: the step-table parity is one 0 or 1 per record; got shape {a.shape} "
+                         f"with values {np.unique(a)[:4].tolist()}")
+    u1 = lambda v: [np.uint8(v), "CDF_UINT1"]
+    att = {"VAR_TYPE": "support_data", "DEPEND_0": epoch, "UNITS": "0, 1", "FIELDNAM": name,
+           "CATDESC": "FPI step table parity: which of two energy tables, even (0) or odd (1)",
+           "FILLVAL": u1(255), "VALIDMIN": u1(0), "VALIDMAX": u1(1)}
+    cdf.write_var(var_spec(name, "UINT1"), var_attrs=att, var_data=a.astype(np.uint8))
+
 # %% ../nbs/01a_cdfwrite.ipynb #87be9a5a
 def _ordered(prod, probe, data):
     "The (name, Var, array) triples of `data`, flags first."
@@ -143,7 +161,7 @@ def _record_index(cdf, probe, prod, epoch, n):
 
 # %% ../nbs/01a_cdfwrite.ipynb #58c450db
 def _write_vars(cdf, probe, prod, epoch, data, spectra_energy):
-    "Write labels, energy tables and data variables in file order."
+    "Write labels, energy tables (with FPI burst's parity) and data variables in file order."
     ctype = "REAL8" if prod.instrument == "mec" else "REAL4"
     labels = set()
     for name, var, arr in _ordered(prod, probe, data):
@@ -151,6 +169,8 @@ def _write_vars(cdf, probe, prod, epoch, data, spectra_energy):
             labels.add(f"{name}_labl")
             write_labels(cdf, f"{name}_labl", var.kind, var.frame, var.name[0])
         en = var.depend_1.format(p=probe, rate=prod.rate) if var.kind == "spectrum" else None
+        pa = var.parity.format(p=probe, rate=prod.rate)
+        if pa in spectra_energy: write_parity(cdf, pa, spectra_energy[pa], epoch)
         if en: write_energy(cdf, en, spectra_energy[en], epoch)
         write_data_var(cdf, name, var, arr, epoch, ctype, en)
 
@@ -160,7 +180,7 @@ def write_l2_cdf(path, # destination .cdf (its folder must exist)
                  prod: Product, # layout catalogue entry
                  t, # (T,) UTC datetime64 epochs (FPI/HPCA: accumulation start)
                  data: dict, # CDF variable name -> (T,...) array
-                 spectra_energy: dict | None = None, # energy-table name -> (T, n_E) eV
+                 spectra_energy: dict | None = None, # energy-table name -> (T, n_E) eV; FPI burst parity -> (T,) 0/1
                  accum_s: float = 0.0, # accumulation time (DELTA_PLUS_VAR), s
                  note: str = "", # Generation_note text
                  t_file=None, # file-name time (default: t[0])

@@ -15,10 +15,10 @@ import numpy as np
 from .core import InputError, as_datetime64, datetime64_to_tt2000, parse_trange
 
 # %% auto #0
-__all__ = ['KINDS', 'FGM_VALID', 'HPCA_SPECIES', 'PRODUCTS', 'PROBES', 'INSTRUMENTS', 'STATE', 'Var', 'Product', 'probe_label',
-           'check_probe', 'get_product', 'products_for', 'file_time', 'sdc_filename', 'sdc_dir', 'sdc_path',
-           'global_attrs', 'write_product_cdf', 'FileInfo', 'parse_filename', 'search_dirs', 'latest_versions',
-           'find_local_files']
+__all__ = ['KINDS', 'FGM_VALID', 'HPCA_SPECIES', 'PRODUCTS', 'PROBES', 'INSTRUMENTS', 'STATE', 'FPI_BURST_TABLE_RATIO', 'Var',
+           'Product', 'fpi_burst_energies', 'probe_label', 'check_probe', 'get_product', 'products_for', 'file_time',
+           'sdc_filename', 'sdc_dir', 'sdc_path', 'global_attrs', 'write_product_cdf', 'FileInfo', 'parse_filename',
+           'search_dirs', 'latest_versions', 'find_local_files']
 
 # %% ../nbs/01_layout.ipynb #fe882e7f
 KINDS = ("vector4", "vector", "scalar", "spectrum", "flags")
@@ -33,6 +33,7 @@ class Var:
     kind: str # one of KINDS: vector4 (FGM Bx,By,Bz,|B|), vector, scalar, spectrum, flags
     col: int | None = None # for a quantity taken from one column of a vector4 (|B| = column 3)
     depend_1: str = "" # template of the spectrum's energy-table variable (eV), spectra only
+    parity: str = "" # template of the step-table parity variable (0/1: which energy table), FPI burst spectra only
     valid: tuple = () # (VALIDMIN, VALIDMAX) per component as real L2 files state them; () when not written
 
     def cdf_name(self, probe, rate: str) -> str:
@@ -92,7 +93,7 @@ def _fpi(rate, sp):
         Var(f"T{q}_para", t("temppara"), "eV", "none", "scalar"),
         Var(f"T{q}_perp", t("tempperp"), "eV", "none", "scalar"),
         Var(f"E{q}_spec", t("energyspectr_omni"), "keV/(cm^2 s sr keV)", "none", "spectrum",
-            depend_1=t("energy")),
+            depend_1=t("energy"), parity=t("steptable_parity") if rate == "brst" else ""),
         Var(f"{s}_errorflags", t("errorflags"), "bits", "none", "flags")),
         centre=True, max_span_s=3600.0 if rate == "brst" else 7200.0)
 
@@ -145,6 +146,21 @@ def _fgm_state(rate):
         max_span_s=f.max_span_s, part="state")
 
 STATE = {k: _fgm_state(k[1]) for k in PRODUCTS if k[0] == "fgm"}
+
+# %% ../nbs/01_layout.ipynb #29f2c3a8
+#: odd/even FPI burst energy-table ratio, half a channel in ln E, measured on the real burst DIS file
+#: (MMS1 2015-10-16, v3.3.0): 28301.89 / 24971.88 eV = 1.133350 = √1.284483 (its channel ratio)
+FPI_BURST_TABLE_RATIO = 1.13335
+
+def fpi_burst_energies(table, # (n_E,) the even table (parity 0), eV
+                       parity, # (T,) step-table parity of each record: 0 even, 1 odd
+                      ) -> np.ndarray: # (T, n_E) each record's energies, eV
+    "Each FPI burst record's energies: `table` on parity 0, `table` × FPI_BURST_TABLE_RATIO on parity 1."
+    par = np.asarray(parity)
+    if par.ndim != 1 or not np.isin(par, (0, 1)).all():
+        raise InputError(f"parity must be one 0 (even table) or 1 (odd table) per record; got shape "
+                         f"{par.shape} with values {np.unique(par)[:4].tolist()}")
+    return np.asarray(table, float)[None, :] * FPI_BURST_TABLE_RATIO ** par[:, None].astype(float)
 
 # %% ../nbs/01_layout.ipynb #ed6705a9
 def probe_label(probe, # probe as 1, "1", "mms1" or "MMS1" (any label: not checked)

@@ -18,7 +18,7 @@ import numpy as np
 
 from .core import (InputError, M_P_KG, Q_E_C, as_datetime64, cache_root, gse_to_gsm, iso_ms,
                          parse_trange, seconds_since, write_json_atomic)
-from .layout import PROBES, STATE, check_probe, get_product, sdc_path
+from .layout import PROBES, STATE, check_probe, fpi_burst_energies, get_product, sdc_path
 from .cdfwrite import write_l2_cdf
 from .simtruth import (SCENARIOS, Truth, find_crossings, load_formation, plasma_state, scenario_params,
                              truth_to_dict)
@@ -191,7 +191,18 @@ def _sim_fgm(truth, probe, prod, t, rng, defects):
 ENERGY_TABLE_EV = {
     "i": np.geomspace(10.0, 30000.0, 32),
     "e": np.geomspace(6.0, 28000.0, 32),
-}  # FPI-like log energies, eV
+}  # FPI-like log energies, eV (burst: the even table)
+
+def _fpi_energies(q: str, # species: "i" (DIS) or "e" (DES)
+                  rate: str, # "fast" or "brst"
+                  t, # (n,) datetime64[ns] record times, k·dt_s from the day start
+                  dt_s: float, # record cadence, s
+                 ) -> tuple: # ((n, 32) each record's energies eV, (n,) uint8 step-table parity; fast: None)
+    "Each record's energy table: one in fast mode; in burst even and odd in turn, parity = record number k mod 2."
+    if rate != "brst": return np.broadcast_to(ENERGY_TABLE_EV[q], (len(t), 32)), None
+    k = np.rint((t - t.astype("datetime64[D]")) / np.timedelta64(int(round(dt_s * 1e9)), "ns"))
+    parity = (k.astype(np.int64) % 2).astype(np.uint8)
+    return fpi_burst_energies(ENERGY_TABLE_EV[q], parity), parity
 
 # %% ../nbs/02_synthetic.ipynb #74e9cdfa
 def _fpi_moments(st: dict, # true state (`_observe`): n cm⁻³, V_gse km/s GSE, Ti/Te eV
@@ -215,13 +226,13 @@ def _fpi_spectrum(st: dict, # true state from `_observe`: "f" (sheath fraction, 
                   q: str, # species: "i" (DIS) or "e" (DES)
                   k: float, # noise scale of this rate (`_noise_k`)
                   rng, # numpy Generator
-                 ) -> np.ndarray: # (n, 32) omni flux on ENERGY_TABLE_EV[q], keV/(cm² s sr keV)
+                  E, # (n, 32) each record's energies (`_fpi_energies`), eV
+                 ) -> np.ndarray: # (n, 32) omni flux at E, keV/(cm² s sr keV)
     "FPI omni spectrum: two Maxwellians mixed by f, 15 % log-normal noise, a background floor."
     Tsp, Tsh, m = (
         (p.Ti_sp_eV, p.Ti_sh_eV, M_P_KG) if q == "i" else (p.Te_sp_eV, p.Te_sh_eV, M_ELECTRON_KG)
     )
     n = len(st["f"])
-    E = np.broadcast_to(ENERGY_TABLE_EV[q], (n, 32))
     spec = maxwellian_def(E, p.n_sp_cc * (1 - st["f"]), np.full(n, Tsp), m) + maxwellian_def(
         E, p.n_sh_cc * st["f"], np.full(n, Tsh), m
     )
@@ -234,15 +245,16 @@ def _sim_fpi(truth, # event truth
              t, # (n,) datetime64[ns] record times
              rng, # numpy Generator
              defects: list, # the event's defect log, appended to
-            ) -> tuple: # ({CDF variable name: array}, accumulation time s)
-    "One FPI moments product: noisy moments, omni spectrum, error flags and fill records."
+            ) -> tuple: # ({CDF variable name: array}, with the energy table and burst parity; accumulation s)
+    "One FPI moments product: noisy moments, omni spectrum on each record's energies, error flags, fill records."
     p = truth.params
     q = "i" if prod.datatype.startswith("dis") else "e"
     accum = 4.5 if prod.rate == "fast" else (0.15 if q == "i" else 0.03)
     st = _observe(truth, probe, t, accum, 5 if prod.rate == "fast" else 1)
     k = _noise_k(p, prod.rate)
     N, V, T = _fpi_moments(st, p, q, k, rng)
-    spec = _fpi_spectrum(st, p, q, k, rng)
+    E, parity = _fpi_energies(q, prod.rate, t, accum)
+    spec = _fpi_spectrum(st, p, q, k, rng, E)
     what = f"fpi_{prod.rate}_{prod.datatype}"
     flags = _flag_records(rng, t, truth, defects, "fpi_errorflag", probe, what)
     a = p.T_perp_over_para
@@ -250,6 +262,9 @@ def _sim_fpi(truth, # event truth
     _fill(rng, [N, V, Tpa, Tpe, spec], p.n_fill, what, probe, t, defects, truth.trange, avoid=flags)
     nm = lambda x: _name(prod, probe, x)
     out = {nm(prod.datatype[:3] + "_errorflags"): flags, nm(f"N{q}"): N, nm(f"V{q}_gse"): V}
+    sv = prod.var(f"E{q}_spec")
+    out[sv.depend_1.format(p=probe, rate=prod.rate)] = E
+    if parity is not None: out[sv.parity.format(p=probe, rate=prod.rate)] = parity
     return out | {nm(f"T{q}_para"): Tpa, nm(f"T{q}_perp"): Tpe, nm(f"E{q}_spec"): spec}, accum
 
 # %% ../nbs/02_synthetic.ipynb #83a7848c
@@ -383,15 +398,14 @@ def _state_records(probe, # probe 1..4
 
 # %% ../nbs/02_synthetic.ipynb #ebf06624
 def _write_file(root, truth, probe, prod, key, ftime, t, data, accum, seed, state=None):
-    "Write one simulated product file; returns its path."
+    "Write one simulated product file (FPI: its energy tables and parity come in `data`); returns its path."
     path = sdc_path(root, probe, *key, ftime)
     path.parent.mkdir(parents=True, exist_ok=True)
-    table = ENERGY_TABLE_EV["i" if "dis" in prod.datatype else "e"]
-    energy = {v.depend_1.format(p=probe, rate=prod.rate): np.broadcast_to(table, (len(t), 32))
-              for v in prod.vars if v.kind == "spectrum"}
+    sup = {x.format(p=probe, rate=prod.rate) for v in prod.vars for x in (v.depend_1, v.parity) if x}
     note = (f"SIMULATED by mms_mp.synthetic (scenario {truth.scenario!r}, seed {seed}): a model"
             " magnetopause on the real 2019-01-27 MMS ephemeris. Not MMS data.")
-    return write_l2_cdf(path, probe, prod, t, data, energy, accum, note, state=state)
+    return write_l2_cdf(path, probe, prod, t, {k: a for k, a in data.items() if k not in sup},
+                        {k: a for k, a in data.items() if k in sup}, accum, note, state=state)
 
 # %% ../nbs/02_synthetic.ipynb #08133345
 def _write_product(root, truth, probe, token, t0, t1, seed, defects) -> list:
