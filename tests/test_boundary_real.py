@@ -143,8 +143,12 @@ def test_sigma_t_covers_slow_level_fluctuations():
     """What the real files showed: B_L wanders slowly about its levels (the flank's plateaus are not flat), so the
     half-level time jitters by the level noise over the layer's slope, far more than the cadence. SIMULATED known
     answer: a tanh layer (jump 40 nT, δ = 2 s, at a random time) under red noise (AR(1), 1.5 nT, τ = 1 s) at
-    128 S/s, 60 realisations. The stated σ_t must cover the actual errors like a Gaussian 1σ (≥ 90 % within 2σ,
-    median |error|/σ_t near 0.67); with the cadence floor alone (Δt/√12) only 10 % were within 2σ."""
+    128 S/s, 400 realisations. The stated σ_t must cover the actual errors (≥ 90 % within 2σ; with the cadence
+    floor alone, Δt/√12, only 10 % were) without being more than 1.5× too large (< 86.6 % within 1σ, which a
+    Gaussian error gives when σ is 1.5× its true value; 68 % when σ is right). Measured over 10 000 realisations:
+    98 % within 2σ, 79 % within 1σ, median |error|/σ_t 0.53 (0.67 for a Gaussian 1σ): σ_t is ≈ 25 % conservative.
+    From 400 realisations these fractions scatter by 0.7 % and 2 %, so both checks fail with P < 1e-3; the median
+    scatters by 0.03, and the check it replaces (median within 0.45–0.95, 60 realisations) failed one seed in ten."""
     from scipy.signal import lfilter
     rng = np.random.default_rng(1)
     dt, tau, sn, jump, delta = 1 / 128, 1.0, 1.5, 40.0, 2.0
@@ -152,7 +156,7 @@ def test_sigma_t_covers_slow_level_fluctuations():
     t = np.datetime64("2020-01-01T00:00", "ns") + np.round(ts * 1e9).astype("timedelta64[ns]")
     a = np.exp(-dt / tau)
     pulls = []
-    for _ in range(60):
+    for _ in range(400):
         red = lfilter([np.sqrt(1 - a * a)], [1, -a], rng.normal(0, sn, (len(ts), 3)), axis=0)
         t0 = rng.uniform(-1, 1)
         B = np.column_stack([jump / 2 * np.tanh((ts - t0) / delta), np.full_like(ts, 10.0), 0 * ts]) + red
@@ -161,4 +165,4 @@ def test_sigma_t_covers_slow_level_fluctuations():
             (c,) = detect_crossings(t, B, np.eye(3), probe="1", lmn_frame="GSE")
         pulls.append((seconds_since(np.array([c.time]), t[0])[0] - 60 - t0) / c.sigma_t_s)
     p = np.abs(pulls)
-    assert np.mean(p <= 2) >= 0.9 and 0.45 < np.median(p) < 0.95, (np.mean(p <= 2), np.median(p))
+    assert np.mean(p <= 2) >= 0.9 and np.mean(p <= 1) < 0.866, (np.mean(p <= 2), np.mean(p <= 1), np.median(p))

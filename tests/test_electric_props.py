@@ -63,14 +63,20 @@ def test_blend_inverse_variance_weights(s1, s2):
 
 
 def test_blend_honest_sigma_with_noise():
+    """Two noisy sources (3 and 9 km/s per sample, 8 samples/s) blended on 4 s bins: the rms of (V_N − truth)/σ over
+    10 realisations (3000 bins) lies in 0.8–1.3. Measured over 4000 realisations: 0.86 (0.91 without the Birge
+    widening), so σ is ≈ 15 % conservative, never too small; one realisation scatters by 0.037 (the
+    single-realisation check failed one seed in fifteen), ten by 0.012, so this fails with P < 1e-3."""
     rng = np.random.default_rng(11); n = np.array([0.6, 0.8, 0.0]); t = np.arange(0, 1200, 1 / 8)
     vt = 25 * np.sin(2 * np.pi * t / 300)
-    srcs = [VelocitySource(t, np.outer(vt, n) + rng.normal(0, s, (len(t), 3)), np.full(len(t), s),
-                           np.ones(len(t), bool), "GSE", k)
-            for k, s in (("a", 3.0), ("b", 9.0))]
-    r = normal_velocity(srcs, n, frame="GSE", cadence="4s")
-    truth = 25 * np.sin(2 * np.pi * r.t / 300); z = (r.V_N - truth) / r.sigma_V_N
-    assert 0.8 < np.sqrt(np.nanmean(z**2)) < 1.3
+    z = []
+    for _ in range(10):
+        srcs = [VelocitySource(t, np.outer(vt, n) + rng.normal(0, s, (len(t), 3)), np.full(len(t), s),
+                               np.ones(len(t), bool), "GSE", k)
+                for k, s in (("a", 3.0), ("b", 9.0))]
+        r = normal_velocity(srcs, n, frame="GSE", cadence="4s")
+        z.append((r.V_N - 25 * np.sin(2 * np.pi * r.t / 300)) / r.sigma_V_N)
+    assert 0.8 < np.sqrt(np.nanmean(np.square(z))) < 1.3, np.sqrt(np.nanmean(np.square(z)))
 
 
 def test_robust_scatter_white_noise_with_trend_and_gaps():

@@ -78,12 +78,13 @@ def test_sigma_from_lmn_object_and_unknown_sigma_flagged():
 
 def test_birge_widening_follows_student_t():
     ("Time errors 10× the declared σ_t: Birge-scaled z = (V − V_true)/σ_V follows Student t with K − 2 = 2 dof "
-     "(median |z| = √(2/3)).")
+     "(median |z| = √(2/3)). Over 2000 draws the median of |t₂| scatters by 0.024 (3 % of it) and P(|z| < 2) by "
+     "0.009, so the checks fail with P < 1e-4; over 600 draws they failed one seed in thirty-five.")
     rng = np.random.default_rng(11)
     u, n, V = unit([1, 0.4, 0.3]), unit([0.95, 0.25, 0.1]), 30.0
     pos = string(u, 300.0, 2); t0 = (pos - RC) @ n / V
     z, zraw = [], []
-    for _ in range(600):
+    for _ in range(2000):
         r = timing_normal(pos, t0 + rng.normal(0, 0.5, 4), sigma_t_s=0.05, sigma_r_km=0.0, normal=n, normal_frame="GSE",
                           normal_sigma_deg=0.0)
         z.append((r.V_km_s - V) / r.sigma_V_km_s); zraw.append((r.V_km_s - V) / (r.sigma_V_km_s / r.birge))
@@ -124,7 +125,10 @@ def test_string_projection_covariance_widened():
 
 
 def test_group_delays_two_and_three_probes_red_noise():
-    "group_delays on 2 and 3 probes (a CrossingGroup-like object with .ref): delays within 2σ, σ ≥ 0.9 × scatter."
+    ("group_delays on 2 and 3 probes (a CrossingGroup-like object with .ref), 200 realisations each, pooled: "
+     "≥ 90 % of the delays within 2σ and rms error ≤ 1.1 × rms σ. Measured over 4000 realisations each: 95 % "
+     "within 2σ, rms error/σ 0.97; from 400 delays these statistics scatter by ≈ 1 % and ≈ 3 %, so an honest σ "
+     "fails with P < 1e-3 (40 realisations per set, checked per probe, failed one seed in five).")
     from types import SimpleNamespace
     from mms_mp.core import from_seconds
     from mms_mp.delays import group_delays
@@ -133,9 +137,9 @@ def test_group_delays_two_and_three_probes_red_noise():
     tt = {p: float(n @ v) / V for p, v in r.items()}
     rng = np.random.default_rng(4)
     a = np.exp(-1 / 16 / 0.4)
+    err, sig = [], []
     for probes in ("12", "123"):
-        err, sig = [], []
-        for _ in range(40):
+        for _ in range(200):
             s = np.arange(-80, 80, 1 / 16)
             def noise():
                 w = rng.normal(0, np.sqrt(1 - a * a), s.size + 200)
@@ -148,8 +152,8 @@ def test_group_delays_two_and_three_probes_red_noise():
             rp = {p: (from_seconds(np.array([-200.0, 200.0]), t0), np.array([r[p], r[p]])) for p in probes}
             g = group_delays(grp, ser, rp)
             assert g.ref == "2" and g.delays.sigma_s["2"] == 0 and g.sigma_t_s["2"] == 0.01
-            err.append([g.delays.delays_s[p] - (tt[p] - tt["2"]) for p in probes if p != "2"])
-            sig.append([g.delays.sigma_s[p] for p in probes if p != "2"])
-        err, sig = np.array(err), np.array(sig)
-        assert (np.abs(err) <= 2 * sig).mean() >= 0.85
-        assert (sig.mean(0) >= 0.9 * err.std(0)).all(), (err.std(0), sig.mean(0))
+            err += [g.delays.delays_s[p] - (tt[p] - tt["2"]) for p in probes if p != "2"]
+            sig += [g.delays.sigma_s[p] for p in probes if p != "2"]
+    err, sig = np.array(err), np.array(sig)
+    assert (np.abs(err) <= 2 * sig).mean() >= 0.9, (np.abs(err) <= 2 * sig).mean()
+    assert np.sqrt(np.mean(err**2) / np.mean(sig**2)) <= 1.1, np.sqrt(np.mean(err**2) / np.mean(sig**2))
