@@ -180,7 +180,7 @@ def sig2(x, # a σ shown alone
 # %% ../nbs/14d_outputs.ipynb #e29065b8
 def lmn_method(r: dict, # one probe's `lmn` entry of the JSON
               ) -> str: # "MVA", or "model (Shue 1998, assumed Bz 0 nT, Dp 2 nPa)"
-    "The event LMN's method; a model normal names the upstream values it assumed."
+    "The event LMN's method in the words of the summary, report and CLI; a model names the inputs it assumed."
     mi = r.get("model_inputs")
     if r["method"] != "model" or not mi: return r["method"]
     return f"model ({mi['model']}, assumed Bz {mi['bz_nT']:g} nT, Dp {mi['dp_nPa']:g} nPa)"
