@@ -15,7 +15,6 @@ import numpy as np
 from .core import InputError, iso_ms, atomic_write, write_json_atomic, format_sigma
 from .schema import crossing_json, validate_result_json, thickness_json, jsonable
 from .stages import AnalysisResult, StageStatus
-from .stages_timing import timing_matches
 from .figures import SUMMARY_POINTS, block_mean, plot_formation, plot_overview, plot_timing
 from .visualize import save_figure, summary_single
 from .panels import plot_displacement
@@ -426,7 +425,7 @@ def _timing_jobs(res: AnalysisResult) -> list:
     if res.timing is None: return []
     t, g, sim = res.timing, res.timing_group, res.simulated
     k = next((k for k, (h, _) in enumerate(res.timings) if h is g), None)
-    ps = sorted((p != g.ref, p) for i, p, _ in timing_matches(res)[0] if i == k)   # entries describing it, ref first
+    ps = sorted((p != g.ref, p) for i, p, _ in res.published_timing if i == k)   # entries describing it, ref first
     pub = res.published[ps[0][1]] if ps else None
     when = f"{iso_ms(g.times[g.ref])} {g.direction}, ref MMS{g.ref}"   # which crossing group, and when
     head = f"Formation about its centroid, {when} ({g.frame}); dashed: string"
