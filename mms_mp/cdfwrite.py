@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from .core import InputError, as_datetime64, datetime64_to_tt2000
-from .layout import Product, check_probe, global_attrs
+from .layout import Product, check_parity, check_probe, global_attrs
 
 # %% auto #0
 __all__ = ['CDF_TYPES', 'FILLVAL', 'LABELS', 'var_spec', 'fill_attr', 'l2_global_attrs', 'write_epoch', 'write_labels',
@@ -136,10 +136,7 @@ def write_parity(cdf, # an open cdflib CDF writer
                  epoch: str, # epoch variable name
                 ):
     "Write FPI burst's step-table parity (CDF_UINT1, 0/1 per record), as the real burst files carry it."
-    a = np.asarray(parity)
-    if a.ndim != 1 or not np.isin(a, (0, 1)).all():
-        raise InputError(f"{name}: the step-table parity is one 0 or 1 per record; got shape {a.shape} "
-                         f"with values {np.unique(a)[:4].tolist()}")
+    a = check_parity(parity, name)
     u1 = lambda v: [np.uint8(v), "CDF_UINT1"]
     att = {"VAR_TYPE": "support_data", "DEPEND_0": epoch, "UNITS": "0, 1", "FIELDNAM": name,
            "CATDESC": "FPI step table parity: which of two energy tables, even (0) or odd (1)",

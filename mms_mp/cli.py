@@ -22,9 +22,9 @@ from .core import (InputError, iso_ms, atomic_write, EXIT_OK, EXIT_USAGE, EXIT_N
                          EXIT_FAILED, EXIT_PARTIAL, exit_code, stages_exit)
 from .layout import PRODUCTS
 from .config import CONFIG_SECTIONS, load_config, merge_config
-from .schema import thickness_json
+from .schema import lmn_json, thickness_json
 from .overlay import overlay_template
-from .outputs import FIG_DPI, check_dpi, sig2
+from .outputs import FIG_DPI, check_dpi, lmn_method, sig2
 from .pipeline import analyze
 from .report import run_report
 from .batch import run_batch
@@ -268,12 +268,10 @@ def _thickness_lines(res) -> list:
 
 # %% ../nbs/16_cli.ipynb #6cdb7310
 def _event_lmn_line(p: str, l) -> str:
-    "One probe's event LMN: method, N (GSE) ± σ, and the model's assumed upstream values when it is the model."
+    "One probe's event LMN: method as the report says it (`lmn_method`), N (GSE) ± σ, where to set a model's inputs."
     n = ", ".join(f"{x:+.2f}" for x in l.N)
-    line = f"MMS{p}: event LMN {l.method}, N = ({n}) {l.frame} ± {sig2(l.sigma_N_deg)}°"
-    if l.method == "model" and l.shue is not None:
-        line += (f" (Shue {l.shue.model} with assumed Bz {l.shue.bz_nT:g} nT, Dp {l.shue.dp_nPa:g} nPa: "
-                 "set bz_nT, dp_nPa in [lmn] of --config)")
+    line = f"MMS{p}: event LMN {lmn_method(lmn_json(l))}, N = ({n}) {l.frame} ± {sig2(l.sigma_N_deg)}°"
+    if l.method == "model" and l.shue is not None: line += "; set bz_nT, dp_nPa in [lmn] of --config"
     return line
 
 def _normal_lines(res) -> list:

@@ -16,9 +16,9 @@ from .core import InputError, as_datetime64, datetime64_to_tt2000, parse_trange
 
 # %% auto #0
 __all__ = ['KINDS', 'FGM_VALID', 'HPCA_SPECIES', 'PRODUCTS', 'PROBES', 'INSTRUMENTS', 'STATE', 'FPI_BURST_TABLE_RATIO', 'Var',
-           'Product', 'fpi_burst_energies', 'probe_label', 'check_probe', 'get_product', 'products_for', 'file_time',
-           'sdc_filename', 'sdc_dir', 'sdc_path', 'global_attrs', 'write_product_cdf', 'FileInfo', 'parse_filename',
-           'search_dirs', 'latest_versions', 'find_local_files']
+           'Product', 'check_parity', 'fpi_burst_energies', 'probe_label', 'check_probe', 'get_product', 'products_for',
+           'file_time', 'sdc_filename', 'sdc_dir', 'sdc_path', 'global_attrs', 'write_product_cdf', 'FileInfo',
+           'parse_filename', 'search_dirs', 'latest_versions', 'find_local_files']
 
 # %% ../nbs/01_layout.ipynb #fe882e7f
 KINDS = ("vector4", "vector", "scalar", "spectrum", "flags")
@@ -147,6 +147,17 @@ def _fgm_state(rate):
 
 STATE = {k: _fgm_state(k[1]) for k in PRODUCTS if k[0] == "fgm"}
 
+# %% ../nbs/01_layout.ipynb #facc691a
+def check_parity(parity, # (T,) FPI burst step-table parity of each record: 0 even table, 1 odd
+                 name: str = "parity", # what the message calls it (the CDF variable name when there is one)
+                ) -> np.ndarray: # the same values as an array
+    "Refuse a step-table parity that is not one 0 (even energy table) or 1 (odd table) per record."
+    par = np.asarray(parity)
+    if par.ndim != 1 or not np.isin(par, (0, 1)).all():
+        raise InputError(f"{name}: the FPI step-table parity must be one 0 or 1 per record (0: even energy table, "
+                         f"1: odd); got shape {par.shape} with values {np.unique(par)[:4].tolist()}")
+    return par
+
 # %% ../nbs/01_layout.ipynb #29f2c3a8
 #: odd/even FPI burst energy-table ratio, half a channel in ln E, measured on the real burst DIS file
 #: (MMS1 2015-10-16, v3.3.0): 28301.89 / 24971.88 eV = 1.133350 = √1.284483 (its channel ratio)
@@ -156,10 +167,7 @@ def fpi_burst_energies(table, # (n_E,) the even table (parity 0), eV
                        parity, # (T,) step-table parity of each record: 0 even, 1 odd
                       ) -> np.ndarray: # (T, n_E) each record's energies, eV
     "Each FPI burst record's energies: `table` on parity 0, `table` × FPI_BURST_TABLE_RATIO on parity 1."
-    par = np.asarray(parity)
-    if par.ndim != 1 or not np.isin(par, (0, 1)).all():
-        raise InputError(f"parity must be one 0 (even table) or 1 (odd table) per record; got shape "
-                         f"{par.shape} with values {np.unique(par)[:4].tolist()}")
+    par = check_parity(parity)
     return np.asarray(table, float)[None, :] * FPI_BURST_TABLE_RATIO ** par[:, None].astype(float)
 
 # %% ../nbs/01_layout.ipynb #ed6705a9

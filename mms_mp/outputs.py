@@ -15,7 +15,6 @@ import numpy as np
 from .core import InputError, iso_ms, atomic_write, write_json_atomic, format_sigma
 from .schema import crossing_json, validate_result_json, thickness_json, jsonable
 from .stages import AnalysisResult, StageStatus
-from .stages_timing import timing_matches
 from .figures import SUMMARY_POINTS, block_mean, plot_formation, plot_overview, plot_timing
 from .visualize import save_figure, summary_single
 from .panels import plot_displacement
@@ -180,7 +179,7 @@ def sig2(x, # a σ shown alone
 # %% ../nbs/14d_outputs.ipynb #e29065b8
 def lmn_method(r: dict, # one probe's `lmn` entry of the JSON
               ) -> str: # "MVA", or "model (Shue 1998, assumed Bz 0 nT, Dp 2 nPa)"
-    "The event LMN's method; a model normal names the upstream values it assumed."
+    "The event LMN's method in the words of the summary, report and CLI; a model names the inputs it assumed."
     mi = r.get("model_inputs")
     if r["method"] != "model" or not mi: return r["method"]
     return f"model ({mi['model']}, assumed Bz {mi['bz_nT']:g} nT, Dp {mi['dp_nPa']:g} nPa)"
@@ -426,7 +425,7 @@ def _timing_jobs(res: AnalysisResult) -> list:
     if res.timing is None: return []
     t, g, sim = res.timing, res.timing_group, res.simulated
     k = next((k for k, (h, _) in enumerate(res.timings) if h is g), None)
-    ps = sorted((p != g.ref, p) for i, p, _ in timing_matches(res)[0] if i == k)   # entries describing it, ref first
+    ps = sorted((p != g.ref, p) for i, p, _ in res.published_timing if i == k)   # entries describing it, ref first
     pub = res.published[ps[0][1]] if ps else None
     when = f"{iso_ms(g.times[g.ref])} {g.direction}, ref MMS{g.ref}"   # which crossing group, and when
     head = f"Formation about its centroid, {when} ({g.frame}); dashed: string"

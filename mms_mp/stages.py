@@ -121,6 +121,7 @@ class AnalysisResult:
     thickness: list = field(default_factory=list)  # thickness.Thickness results (km)
     published: dict = field(default_factory=dict)  # probe -> overlay.PublishedNormal
     comparison: dict | None = None  # ours against the published normals (overlay.compare_normal)
+    published_timing: list = field(default_factory=list)  # (index into timings, probe, how matched) per entry compared
     quality: dict = field(default_factory=dict)  # probe -> {quantity: samples the masks removed}
     status: dict = field(default_factory=dict)  # stage -> StageStatus
     files: dict = field(default_factory=dict)  # output name -> Path

@@ -281,6 +281,7 @@ def stage_compare(res: AnalysisResult, # the analysis being built (updated in pl
     "Our normals and speeds against the published ones of `res.published` (`compare_normal`)."
     per = {p: _probe_comparison(res, p, pub) for p, pub in res.published.items() if p in res.lmn}
     hits, missed = timing_matches(res)
+    res.published_timing = hits   # matched once: the timing figures draw these entries
     tim = [_timing_comparison(res, *res.timings[k], p, why) for k, p, why in hits]
     why = lambda p: (f"probe dropped: {res.dropped[p]}" if p in res.dropped
                      else "not in this run" if p not in res.probes else "no LMN for this probe")

@@ -519,6 +519,10 @@ def test_overlay_drawn_in_timing_figures(demo_dir, tmp_path):
     assert fig2.mms_mp_residual_sigma_s == res.timing.sigma_delay_s and min(res.timing.sigma_delay_s.values()) > 0
     bars = [np.ptp(s[:, 1]) / 2 for c in fig2.axes[1].collections for s in c.get_segments()]   # ± σ_t drawn
     np.testing.assert_allclose(bars, [res.timing.sigma_delay_s[p] for p in sorted(res.timing.sigma_delay_s)])
+    # the entries are matched to timing groups once, by the comparison stage; the figures draw what it matched
+    assert sorted(p for _, p, _ in res.published_timing) == ["1", "2"]
+    res.published_timing = []
+    assert np.isnan(dict(figure_jobs(res))["formation"]().mms_mp_published_angle_deg)
     plt.close("all")
 
 

@@ -120,8 +120,10 @@ def test_fgm_only_cli_summary_names_skips(tmp_path, capsys):
     out = capsys.readouterr().out
     assert rc == 0 and "vn skipped" in out and "timing skipped" in out
     assert "needs at least 2 probes" in out
-    # the event normal is the model with assumed upstream values, and says so; the crossings' normals spread widely
-    assert "event LMN model" in out and "assumed Bz 0 nT, Dp 2 nPa" in out and "bz_nT, dp_nPa in [lmn]" in out
+    # the event normal is the model with assumed upstream values, and says so in the report's words
+    # (outputs.lmn_method) and where to set them; the crossings' normals spread widely
+    assert "MMS1: event LMN model (Shue 1998, assumed Bz 0 nT, Dp 2 nPa), N = (" in out
+    assert "; set bz_nT, dp_nPa in [lmn] of --config\n" in out
     assert "the boundary is not planar here" in out
     assert "MMS1 data: fgm brst\n" in out   # which instruments and rates the numbers rest on
     assert "  positions (fgm brst): FGM state (MEC absent)\n" in out   # and where the positions came from

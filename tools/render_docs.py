@@ -86,7 +86,8 @@ def _plain_output(o):
     if isinstance(o.get("text"), list): o["text"] = "".join(o["text"])
     for k, v in (o.get("data") or {}).items():
         if isinstance(v, list): o["data"][k] = "".join(v)
-    o.pop("execution_count", None) if o.get("output_type") != "execute_result" else o.setdefault("execution_count", None)
+    if o.get("output_type") == "execute_result": o.setdefault("execution_count", None)
+    else: o.pop("execution_count", None)
     return o
 
 
@@ -128,9 +129,10 @@ def preprocess(nb_path: Path):
             if not body.strip() and not outs: continue
             cells.append(cell)
         else:
-            cells.append(nbformat.v4.new_markdown_cell(src) if c.cell_type == "markdown" else nbformat.v4.new_raw_cell(src))
-    out = nbformat.v4.new_notebook(cells=cells, metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
-                                                           "language_info": {"name": "python"}})
+            new = nbformat.v4.new_markdown_cell if c.cell_type == "markdown" else nbformat.v4.new_raw_cell
+            cells.append(new(src))
+    kernel = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    out = nbformat.v4.new_notebook(cells=cells, metadata={"kernelspec": kernel, "language_info": {"name": "python"}})
     out.metadata["title"] = title
     return out, title
 
@@ -166,7 +168,8 @@ def to_html(nb, pages: list[tuple[str, str]], here: str) -> str:
 
 
 def chromium_path() -> str | None:
-    return next((p for p in (shutil.which("chromium"), shutil.which("chromium-browser"), shutil.which("google-chrome")) if p), None)
+    names = ("chromium", "chromium-browser", "google-chrome")
+    return next((p for p in map(shutil.which, names) if p), None)
 
 
 def screenshot(html: Path, png: Path, *, width: int = 1280, height: int = 2000, timeout: float = 90) -> Path:
@@ -191,7 +194,9 @@ def render(names: list[str], out: Path, shots: bool = False) -> list[Path]:
     for nb in nbs:
         try: done.append((nb, page_name(nb), *preprocess(nb)))
         except Exception as e:  # one broken notebook must not hide the others' pages
-            failed.append(nb); print(f"render_docs: FAILED to preprocess {nb.relative_to(ROOT)}: {type(e).__name__}: {e}", file=sys.stderr)
+            failed.append(nb)
+            print(f"render_docs: FAILED to preprocess {nb.relative_to(ROOT)}: {type(e).__name__}: {e}",
+                  file=sys.stderr)
     pages = [(n, "mms_mp" if n == "index" else t.split(":")[0][:40]) for _, n, _, t in done]
     files = []
     for nb, name, node, title in done:
@@ -200,7 +205,8 @@ def render(names: list[str], out: Path, shots: bool = False) -> list[Path]:
         if shots:
             png = screenshot(f, out / "screenshots" / f"{name}.png")
             print(f"screenshot {png}")
-    if failed: raise RuntimeError(f"{len(failed)} notebook(s) could not be rendered: {', '.join(p.name for p in failed)}")
+    if failed:
+        raise RuntimeError(f"{len(failed)} notebook(s) could not be rendered: {', '.join(p.name for p in failed)}")
     return files
 
 
