@@ -67,6 +67,7 @@ class DelayResult:
     window_s: float # correlation window length, s
     dt_s: float # common grid step, s
     flags: list = field(default_factory=list) # warnings (edge peaks, gaps, poor correlation)
+    tau_s: dict = field(default_factory=dict) # probe → correlation time τ_e of its misfit with ref, s (0 for ref)
 
 # %% ../nbs/05a_delays.ipynb #115ec1a3
 def _tukey(n, # number of samples
@@ -304,6 +305,23 @@ def prepared_series(series_by_probe: dict, # probe → (t, y) or 1-D DataArray, 
         out[p] = (t, y, _cadence(t), notes)
     return out
 
+# %% ../nbs/05a_delays.ipynb #8ecdd693
+def _misfit_noise(a_ser, # (t datetime64, y) of the first probe
+                  b_ser, # (t datetime64, y) of the second probe
+                  delay: float, # the second probe's delay after the first, s
+                  tc, # window centre on the first probe, datetime64
+                  window_s: float, # window length, s
+                  h: float, # grid step, s
+                 ) -> tuple: # (integrated correlation time τ_e of the misfit s, its spectral density var·τ_e, y² s)
+    "Correlation time and zero-frequency spectral density of what is left after fitting the shifted b to a."
+    g = np.arange(-window_s / 2, window_s / 2 + h / 2, h)
+    ya = np.interp(g, *_seconds_around(*a_ser, tc, g[0], g[-1]))
+    yb = np.interp(g + delay, *_seconds_around(*b_ser, tc, g[0] + delay, g[-1] + delay))
+    ya, yb = ya - ya.mean(), yb - yb.mean()
+    e = yb - _dot(yb, ya) / _dot(ya, ya) * ya
+    tau = autocorr_time(e) * h
+    return tau, float(_dot(e, e) / len(e)) * tau
+
 # %% ../nbs/05a_delays.ipynb #2eaa22aa
 def crossing_delays(series_by_probe: dict, # probe → (t datetime64, y) or 1-D DataArray; one quantity
                     *, t_center, # centre of the window (datetime64/ISO), e.g. a crossing time
@@ -330,23 +348,25 @@ def crossing_delays(series_by_probe: dict, # probe → (t datetime64, y) or 1-D 
     flags = notes + flags
     nL, nw = int(round(L / h)), int(np.sum(np.abs(g) <= W / 2 + 1e-9))
     c0, wt = (len(g) - nw) // 2, _tukey(nw, taper)
-    out, memo = {q: {} for q in ("d", "s", "r")}, {}   # memo: the reference window's spectra, once
+    out, memo = {q: {} for q in ("d", "s", "r", "t")}, {}   # memo: the reference window's spectra, once
     for p in ser:
         k = max(1, int(round(max(cad[p], cad[ref]) / h)))
         yr, yp = Y[ref][c0:c0 + nw], Y[p][c0 - nL:c0 + nL + nw]
         if p == ref:   # its own correlation peaks at lag 0 (ρ0 = 1): on the edge only if k > nL
-            lag, r0, d2, edge = 0.0, 1.0, -1.0, k > nL
-        else: rho, lag, r0, d2, edge = _xcorr_peak(yr, yp, nL, k, detrend, wt, memo=memo)
-        sig = _delay_sigma(r0, d2, h, wt.sum() * h / max(cad[p], cad[ref]))
+            lag, r0, d2, edge, tau = 0.0, 1.0, -1.0, k > nL, 0.0
+        else:
+            rho, lag, r0, d2, edge = _xcorr_peak(yr, yp, nL, k, detrend, wt, memo=memo)
+            tau = _misfit_noise(ser[ref], ser[p], lag * h, tc, W, h)[0]   # independent samples: Σw·h / τ_e
+        sig = _delay_sigma(r0, d2, h, wt.sum() * h / tau) if tau else 0.0
         if edge:
             flags.append(f"{p}: correlation peak at the edge of ±{L:g} s; increase max_lag_s")
             sig = np.inf
         if r0 < min_corr:
             flags.append(f"{p}: weak correlation (ρ0 = {r0:.2f} < {min_corr}); delay unreliable")
-        row = (0.0, 0.0, 1.0) if p == ref else (float(lag * h), float(sig), float(r0))
-        out["d"][p], out["s"][p], out["r"][p] = row
+        row = (0.0, 0.0, 1.0, 0.0) if p == ref else (float(lag * h), float(sig), float(r0), float(tau))
+        out["d"][p], out["s"][p], out["r"][p], out["t"][p] = row
     times = {p: from_seconds(d, tc) for p, d in out["d"].items()}
-    return DelayResult(ref, out["d"], out["s"], out["r"], times, quantity_name, W, float(h), flags)
+    return DelayResult(ref, out["d"], out["s"], out["r"], times, quantity_name, W, float(h), flags, out["t"])
 
 # %% ../nbs/05a_delays.ipynb #6c0d24a7
 def _layer(c, # a crossing with .time, .layer_start, .layer_end
@@ -366,31 +386,16 @@ def _group_window(cr: dict, # probe → crossing
     lag = max(abs(float(seconds_since(_layer(c)[0], t))) for c in cr.values()) + D / 2
     return 2 * half, lag
 
-# %% ../nbs/05a_delays.ipynb #8ecdd693
-def _misfit_tau_s(ref_ser, # (t datetime64, y) of the reference probe
-                  p_ser, # (t datetime64, y) of the probe
-                  delay: float, # the probe's delay, s
-                  tc, # window centre, datetime64
-                  window_s: float, # window length, s
-                  h: float, # grid step, s
-                 ) -> float: # integrated correlation time of the misfit, s
-    "Correlation time of what is left after fitting the shifted probe series to the reference one."
-    g = np.arange(-window_s / 2, window_s / 2 + h / 2, h)
-    yr = np.interp(g, *_seconds_around(*ref_ser, tc, g[0], g[-1]))
-    yp = np.interp(g + delay, *_seconds_around(*p_ser, tc, g[0] + delay, g[-1] + delay))
-    yr, yp = yr - yr.mean(), yp - yp.mean()
-    return autocorr_time(yp - _dot(yp, yr) / _dot(yr, yr) * yr) * h
-
 # %% ../nbs/05a_delays.ipynb #91b49b90
 @dataclass
 class GroupDelays:
     "Cross-correlation delays of one crossing matched across probes, ready for `timing_normal`."
-    delays: DelayResult # delays (s) ± σ (s, widened for correlated noise) relative to `ref`
+    delays: DelayResult # delays (s) ± σ (s) relative to `ref`
     ref: object # reference probe
     positions_km: dict # probe → (3,) position at t_ref + delay, km, `frame`
     formation_km: dict # probe → (3,) position at t_ref (the shape at one time), km, `frame`
-    sigma_t_s: dict # probe → 1σ of its crossing time for timing, s (at least the floor)
-    noise_factor: dict # probe → σ widening for correlated noise, sqrt(τ_misfit / cadence) ≥ 1
+    sigma_t_s: dict # probe → 1σ of its own crossing time, s: its share of the delay σ (ref too), ≥ the floor
+    noise_factor: dict # probe → sqrt(τ_e / coarser cadence): σ against white noise on native samples (1: ref)
     frame: str # frame of the positions
     def timing_inputs(self) -> dict:
         "Keyword arguments for `timing_normal` (positions, times, σ_t, formation, frame)."
@@ -398,18 +403,31 @@ class GroupDelays:
                     formation=self.formation_km, frame=self.frame)
 
 # %% ../nbs/05a_delays.ipynb #1395ddf1
-def _widen(d: DelayResult, # delays from `crossing_delays` (changed in place)
-           clean: dict, # probe → (t, y) without NaN
-           cad: dict, # probe → native cadence, s
-           tc, # window centre, datetime64
-          ) -> dict: # probe → widening factor ≥ 1
-    "Widen each delay σ for the correlation time of its misfit; return the factors."
-    fac = {}
-    for p in clean:   # a loop over ≤ 4 probes
-        tau = _misfit_tau_s(clean[d.ref], clean[p], d.delays_s[p], tc, d.window_s, d.dt_s)
-        fac[p] = 1.0 if p == d.ref else float(np.sqrt(max(1.0, tau / max(cad[p], cad[d.ref]))))
-    d.sigma_s = {p: s * fac[p] for p, s in d.sigma_s.items()}
-    return fac
+def _hat(P: dict, # (p, q) → spectral density of the misfit between p and q (= P_p + P_q), y² s
+         probes: list, # the probes
+        ) -> dict: # probe → its own spectral density P_p ≥ 0, y² s
+    "Each probe's noise from the pairwise misfits (the three-cornered hat): least squares, negatives set to 0."
+    if len(probes) == 2: return {p: P[tuple(probes)] / 2 for p in probes}   # one pair: split evenly
+    M = np.array([[float(r in pq) for r in probes] for pq in P])
+    x = np.linalg.lstsq(M, np.array(list(P.values())), rcond=None)[0]
+    return dict(zip(probes, np.maximum(x, 0.0)))
+
+def _probe_sigmas(d: DelayResult, # delays from `crossing_delays`
+                  clean: dict, # probe → (t, y) without NaN
+                 ) -> dict: # probe → 1σ of its own crossing time, s (ref too); a doubtful split flagged in d
+    "Split each delay's σ² into the probe's and the reference's parts by their noise (`_hat`)."
+    ps = list(d.delays_s)
+    P = {(p, q): _misfit_noise(clean[p], clean[q], d.delays_s[q] - d.delays_s[p], d.times[p], d.window_s,
+                               d.dt_s)[1] for i, p in enumerate(ps) for q in ps[i + 1:]}
+    Pp = _hat(P, ps)
+    for p in ps:
+        if Pp[p] <= 0 < max(Pp.values()):
+            d.flags.append(f"{p}: its noise share from the pairwise misfits came out ≤ 0 (the pairs disagree); "
+                           "its delays' σ are split evenly with the other probe")
+    f = {p: Pp[p] / (Pp[p] + Pp[d.ref]) if Pp[p] > 0 and Pp[d.ref] > 0 else 0.5 for p in ps if p != d.ref}
+    out = {p: d.sigma_s[p] * np.sqrt(f[p]) if np.isfinite(d.sigma_s[p]) else np.inf for p in f}
+    r2 = [d.sigma_s[p] ** 2 * (1 - f[p]) for p in f if np.isfinite(d.sigma_s[p])]
+    return {d.ref: float(np.sqrt(np.mean(r2))) if r2 else 0.0, **out}
 
 # %% ../nbs/05a_delays.ipynb #2478f526
 def _group_xcorr(cr: dict, # probe → crossing
@@ -453,10 +471,10 @@ def group_delays(group, # CrossingGroup, or dict probe → crossing (.time, .lay
         notes = [s for p in cr for s in prepared[p][3]]
     d = _group_xcorr(cr, clean, ref, margin, min(cad.values()), dict(quantity_name=quantity_name, **kw), cad)
     d.flags[:0] = notes
-    fac = _widen(d, clean, cad, tc)
+    fac = {p: float(np.sqrt(t / max(cad[p], cad[ref]))) if p != ref else 1.0 for p, t in d.tau_s.items()}
     pos = positions_at(r_by_probe, d.times, frame=frame)
     form = positions_at(r_by_probe, {p: tc for p in cr}, frame=frame)
-    sig = {p: max(s, sigma_floor_s) for p, s in d.sigma_s.items()}
+    sig = {p: max(s, sigma_floor_s) for p, s in _probe_sigmas(d, clean).items()}
     return GroupDelays(d, ref, pos, form, sig, fac, frame)
 
 # %% ../nbs/05a_delays.ipynb #9db072e9

@@ -104,7 +104,7 @@ def _xy(da): # DataArray → (time datetime64[ns], values float)
 def xcorr_check(res: AnalysisResult, # the analysis, after `detect`
                 g, # crossings.CrossingGroup
                 cache: dict | None = None, # B_L series already computed, reused across groups (filled here)
-               ) -> dict: # {delays_s, sigma_s, peak_corr, flags} or {reason} when it cannot be measured
+               ) -> dict: # {delays_s, sigma_s (of each delay), peak_corr, flags}, s; or {reason}
     "Delays of a group by cross-correlating B_L over the reference layer (`group_delays`), as a check."
     r = {p: res.event[p]["R_gse"] for p in g.crossings}
     L = {p: np.asarray(res.matched.R_used[p][0], float) for p in g.crossings}   # einsum: no BLAS threads to stall
@@ -122,8 +122,8 @@ def xcorr_check(res: AnalysisResult, # the analysis, after `detect`
     if bad: return {"reason": str(bad[0])}
     try: gd = group_delays(g, B_L, r, frame=g.frame, prepared=prep)
     except MMSMPError as e: return {"reason": str(e)}
-    return {"delays_s": gd.delays.delays_s, "sigma_s": gd.sigma_t_s, "peak_corr": gd.delays.peak_corr,
-            "flags": list(gd.delays.flags)}
+    return {"delays_s": gd.delays.delays_s, "sigma_s": gd.delays.sigma_s, "peak_corr": gd.delays.peak_corr,
+            "flags": list(gd.delays.flags)}   # σ of each delay (0 for the reference)
 
 def group_timing_inputs(res: AnalysisResult, # the analysis, after `detect`
                         g, # crossings.CrossingGroup

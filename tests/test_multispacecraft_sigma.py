@@ -151,9 +151,72 @@ def test_group_delays_two_and_three_probes_red_noise():
             grp = SimpleNamespace(crossings=cr, ref="2")
             rp = {p: (from_seconds(np.array([-200.0, 200.0]), t0), np.array([r[p], r[p]])) for p in probes}
             g = group_delays(grp, ser, rp)
-            assert g.ref == "2" and g.delays.sigma_s["2"] == 0 and g.sigma_t_s["2"] == 0.01
+            assert g.ref == "2" and g.delays.sigma_s["2"] == 0 and g.sigma_t_s["2"] > 0.01   # the ref's own share
+            if probes == "12":   # one pair: the delay's σ split evenly between the two probes
+                np.testing.assert_allclose([g.sigma_t_s["1"], g.sigma_t_s["2"]], g.delays.sigma_s["1"] / np.sqrt(2))
             err += [g.delays.delays_s[p] - (tt[p] - tt["2"]) for p in probes if p != "2"]
             sig += [g.delays.sigma_s[p] for p in probes if p != "2"]
     err, sig = np.array(err), np.array(sig)
     assert (np.abs(err) <= 2 * sig).mean() >= 0.9, (np.abs(err) <= 2 * sig).mean()
     assert np.sqrt(np.mean(err**2) / np.mean(sig**2)) <= 1.1, np.sqrt(np.mean(err**2) / np.mean(sig**2))
+
+
+T0 = np.datetime64("2019-01-27T12:30:00", "ns")
+
+
+def _tanh_probes(rng, lags, cads):
+    "Probes seeing 20 tanh(t/3 s) nT with their lag (s), at their cadence (s, random sample phase), 1 nT white noise."
+    from mms_mp.core import from_seconds
+    out = {}
+    for p, lag in lags.items():
+        s = np.arange(-60, 60, cads[p]) + rng.uniform(0, cads[p])
+        out[p] = (from_seconds(s, T0), 20 * np.tanh((s - lag) / 3.0) + rng.normal(0, 1.0, s.size))
+    return out
+
+
+def test_crossing_delays_sigma_honest_at_equal_and_unequal_cadence():
+    ("Delay σ over 1000 realisations of white noise: rms error/σ in 0.85–1.08 and ≥ 93 % within 2σ, for a probe "
+     "sharing the reference's cadence (16 samples/s) and one at 6.7 samples/s. Counting native samples as "
+     "independent made σ 18 % small at equal cadence (rms error/σ 1.15, 91.7 % within 2σ): linear interpolation "
+     "onto the finer grid leaves 2/3 of the noise variance, correlated over 1.5 samples. Measured now over 4000: "
+     "0.94 and 96.6 % (equal), 0.97 and 95.8 % (unequal); from 1000 realisations rms error/σ scatters by ≈ 0.025.")
+    from mms_mp.delays import crossing_delays
+    rng = np.random.default_rng(21)
+    lags, cads = {"a": 0.0, "b": 1.7, "c": -2.35}, {"a": 1 / 16, "b": 1 / 16, "c": 0.15}
+    runs = [crossing_delays(_tanh_probes(rng, lags, cads), t_center=T0, window_s=30, max_lag_s=8) for _ in range(1000)]
+    for p in "bc":
+        z = np.array([(r.delays_s[p] - lags[p]) / r.sigma_s[p] for r in runs])
+        rz, cov = np.sqrt(np.mean(z**2)), np.mean(np.abs(z) <= 2)
+        assert 0.85 <= rz <= 1.08 and cov >= 0.93, (p, rz, cov)
+
+
+def test_group_delays_timing_sigma_n_honest():
+    ("A planar layer (20 tanh(s/200 km) nT at 20 km/s) past a 100 km tetrahedron, AR(1) noise (1 nT, 0.5 s) at 16 "
+     "samples/s, 400 realisations: timing from group_delays gives mean (θ/σ_n)² in 0.75–1.3 (1 when σ_n, the rms "
+     "angle error, is right) and rms (V − V_true)/σ_V in 0.85–1.2. Giving the reference a token σ_t and the others "
+     "the whole delay σ counted the reference's noise three times as independent: mean (θ/σ_n)² was 0.59 (σ_n 30 % "
+     "large). Measured now over 1000: 1.02 and 1.04; from 400 the mean (θ/σ_n)² scatters by ≈ 0.06.")
+    from types import SimpleNamespace
+    from mms_mp.core import from_seconds
+    from mms_mp.delays import group_delays
+    tet = 100.0 / np.sqrt(8) * np.array([[1, 1, 1], [1, -1, -1], [-1, 1, -1], [-1, -1, 1]])
+    n, V, dl = unit([0.9, 0.4, 0.1]), 20.0, 200.0
+    r = {str(i + 1): RC + v for i, v in enumerate(tet)}
+    tt = {p: float(n @ (x - RC)) / V for p, x in r.items()}
+    rng = np.random.default_rng(5)
+    a = np.exp(-1 / 16 / 0.5)
+    s = np.arange(-90, 90, 1 / 16)
+    rp = {p: (from_seconds(np.array([-300.0, 300.0]), T0), np.array([x, x])) for p, x in r.items()}
+    th2, zV = [], []
+    for _ in range(400):
+        ser = {p: (from_seconds(s, T0), 20 * np.tanh(V * (s - tt[p]) / dl)
+                   + np.convolve(rng.normal(0, np.sqrt(1 - a * a), s.size + 160), a ** np.arange(160), "valid")[:s.size])
+               for p in r}
+        det = {p: tt[p] + rng.normal(0, 1.0) for p in r}
+        cr = {p: SimpleNamespace(time=from_seconds(d, T0), layer_start=from_seconds(d - dl / V, T0),
+                                 layer_end=from_seconds(d + dl / V, T0)) for p, d in det.items()}
+        t = timing_normal(**group_delays(cr, ser, rp).timing_inputs(), sigma_r_km=0.0)
+        th2.append((np.degrees(np.arccos(min(1, t.n_hat @ n))) / t.sigma_n_deg) ** 2)
+        zV.append((t.V_km_s - V) / t.sigma_V_km_s)
+    assert 0.75 <= np.mean(th2) <= 1.3, np.mean(th2)
+    assert 0.85 <= np.sqrt(np.mean(np.square(zV))) <= 1.2, np.sqrt(np.mean(np.square(zV)))
