@@ -5,12 +5,11 @@
 # %% ../nbs/15a_report.ipynb #e0191cf4
 from __future__ import annotations
 
-import html
 import json
 from pathlib import Path
 
 from .core import MMSMPError, InputError, NoDataError, iso_ms, parse_trange, atomic_write
-from .outputs import FIG_DPI, check_dpi
+from .outputs import FIG_DPI, check_dpi, img_html
 
 # %% auto #0
 __all__ = ['REPORT_HINT', 'KERNEL_ARGS', 'report_template', 'import_papermill', 'report_kernel_manager', 'report_parameters',
@@ -109,7 +108,7 @@ def figure_html(path, # PNG file
     "A PNG as an inline `<img>` with alternative text, which nbconvert's HTML page keeps."
     import base64
     data = base64.b64encode(Path(path).read_bytes()).decode("ascii")
-    return f'<img src="data:image/png;base64,{data}" alt="{html.escape(alt)}" width="{width}">'
+    return img_html(f"data:image/png;base64,{data}", alt, f'width="{width}"')
 
 # %% ../nbs/15a_report.ipynb #109df9a8
 def run_report(trange, # (start, end) ISO, UTC
