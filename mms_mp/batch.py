@@ -10,7 +10,7 @@ import re
 import time
 import traceback
 import warnings
-from contextlib import nullcontext
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
 import numpy as np
@@ -233,6 +233,28 @@ def _failed_row(ev, # event dict
               "exit_code": EXIT_FAILED, "error": err}
     return dict.fromkeys(SUMMARY_COLUMNS) | fields
 
+# %% ../nbs/17_batch.ipynb #1d6b8e3a
+def _local_pool(scheduler: str, # one of LOCAL_SCHEDULERS
+                workers: int, # parallel workers
+               ): # a concurrent.futures executor for dask's local scheduler, or None (synchronous)
+    "The pool for dask's threads/processes scheduler, made here so that Ctrl-C can cancel the events not started."
+    from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+    if scheduler == "threads": return ThreadPoolExecutor(workers)
+    if scheduler != "processes": return None
+    from dask.multiprocessing import get_context, initialize_worker_process   # as dask makes its own pool
+    return ProcessPoolExecutor(workers, mp_context=get_context(), initializer=initialize_worker_process)
+
+# %% ../nbs/17_batch.ipynb #4a7e2c19
+@contextmanager
+def _level(log: logging.Logger, # a logger
+           level: int, # its level in the block (logging.ERROR, ...)
+          ):
+    "A logger's level set for the block, then restored."
+    old = log.level
+    log.setLevel(level)
+    try: yield log
+    finally: log.setLevel(old)
+
 # %% ../nbs/17_batch.ipynb #d68ef1e5
 def _run_local(evs, out, mode, workers, scheduler, dpi, # as run_batch
               ) -> list: # summary rows in event order
@@ -242,7 +264,11 @@ def _run_local(evs, out, mode, workers, scheduler, dpi, # as run_batch
         raise InputError(f"dask's local schedulers need dask: {BATCH_HINT}") from None
     plot = scheduler != "threads"
     tasks = [dask.delayed(run_event, pure=False)(ev, str(out), mode, plot, plot, dpi) for ev in evs]
-    return list(dask.compute(*tasks, scheduler=scheduler, num_workers=workers))
+    pool = _local_pool(scheduler, workers)
+    kw = {} if pool is None else {"pool": pool, "chunksize": 1}   # one event per task: each can be cancelled
+    try: return list(dask.compute(*tasks, scheduler=scheduler, num_workers=workers, **kw))
+    finally:
+        if pool is not None: pool.shutdown(cancel_futures=True)   # Ctrl-C: events not started never start
 
 # %% ../nbs/17_batch.ipynb #0e319d17
 def _run_distributed(evs, out, mode, workers, scheduler, processes, progress, dpi, # as run_batch
@@ -267,6 +293,11 @@ def _run_distributed(evs, out, mode, workers, scheduler, processes, progress, dp
                 try: rows[i] = f.result()
                 except Exception as e:  # the worker itself died
                     rows[i] = _failed_row(evs[i], f"worker lost: {e}")
+    except KeyboardInterrupt:   # Ctrl-C: the workers are stopped on purpose, "still alive ..., killing" is no news
+        with _level(logging.getLogger("distributed.nanny"), logging.ERROR):
+            if cluster is not None: cluster.close()
+        cluster = None
+        raise
     finally:
         if cluster is not None: cluster.close()
     return [rows[i] for i in range(n)]

@@ -335,18 +335,20 @@ def _timing_lines(res) -> list:
 
 # %% ../nbs/16_cli.ipynb #b203cfb8
 def _worth_saying(r: dict, # an `Event.rates` entry
+                  auto: bool, # the rate asked for was "auto" (the loader chose each rate)
                  ) -> bool: # files not used, rates joined, FGM positions, or survey where burst files exist
     "Whether a reader of the summary needs this rate entry (the rest: rates asked for, or the only ones there)."
     if not r["used"]: return bool(r["files"])   # files never found: in the stage reasons and `missing`
     if r["partial"] or r.get("part"): return True
     burst_exists = (r["instrument"], "brst", r["datatype"]) in PRODUCTS
-    return r["reason"].startswith("auto") and r["rate"] != "brst" and burst_exists
+    return auto and r["rate"] != "brst" and burst_exists
 
 def _rate_lines(rates: list, # `Event.rates` entries of one probe
+                auto: bool, # the rate asked for was "auto" (config `rate`)
                ) -> list: # "  what, what: why" lines; "not used" first
     "Why a rate was read where a reader needs it (`_worth_saying`), and which files were found and not used."
     why = {}
-    for r in filter(_worth_saying, rates):
+    for r in (r for r in rates if _worth_saying(r, auto)):
         what = " ".join(x for x in (r["instrument"], r["rate"], r["datatype"]) if x)
         what = f"positions ({what})" if r.get("part") == "state" else what
         what = what if r["used"] else f"{what} ({len(r['files'])} file(s))"
@@ -358,12 +360,13 @@ def _rate_lines(rates: list, # `Event.rates` entries of one probe
 def _data_lines(res) -> list:
     "Per probe: the instruments and rates its data came from, why (rate auto, FGM positions), what was not used."
     ev, out = res.event, []
+    auto = res.config.get("rate", "auto") == "auto"   # the loader chose each rate (as stage_load reads it)
     for p in res.probes if ev is not None else []:
         got = {}
         for x in ev.loaded:
             if x["probe"] == p and not x.get("part"): got.setdefault(x["instrument"], []).append(x["rate"])
         if got: out.append(f"MMS{p} data: " + ", ".join(f"{i} {'+'.join(dict.fromkeys(r))}" for i, r in got.items()))
-        out += _rate_lines([r for r in ev.rates if r["probe"] == p])
+        out += _rate_lines([r for r in ev.rates if r["probe"] == p], auto)
     ctx = getattr(res, "context", None)
     if ctx is not None:   # [context] windows > 0: L and the detector's levels from a longer stretch
         a, b = ctx.trange

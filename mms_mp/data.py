@@ -403,7 +403,7 @@ def _burst_rejected(ev: Event, p: str, brst: tuple, survey: str | None):
     if b is not None and berr:
         where = [str(Path(b.blocks[0].info.path).parent)]
         head = "unreadable burst file(s) skipped" + (f", {survey} used instead" if survey else "")
-        ev.missing.append(_missing(p, pb, where, head + ": " + "; ".join(berr), "unreadable"))
+        ev.missing.append(_missing(p, pb, where, head + ": " + "; ".join(berr), "unreadable", berr))
 
 # %% ../nbs/03_data.ipynb #d9c00ef3
 def _fallback(ev: Event, p: str, ins: str, brst: tuple, srvy: tuple, pool):

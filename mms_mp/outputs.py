@@ -22,7 +22,8 @@ from .panels import plot_displacement
 # %% auto #0
 __all__ = ['FIG_DPI', 'SECTIONS', 'check_dpi', 'save_fig', 'write_csv_atomic', 'source_slug', 'write_tables', 'html_table',
            'vec_to_sigma', 'sig2', 'lmn_method', 'section_html', 'summary_card', 'data_source_md', 'report_figures',
-           'write_html_report', 'report_sidecar', 'figure_jobs', 'make_figures', 'outdir_ready', 'write_outputs']
+           'img_html', 'write_html_report', 'report_sidecar', 'figure_jobs', 'make_figures', 'outdir_ready',
+           'write_outputs']
 
 # %% ../nbs/14d_outputs.ipynb #e366a3e4
 #: PNG resolution of the figures `analyze` and the CLI write, dots per inch: quick look (300 for publication)
@@ -369,6 +370,14 @@ def report_figures(files: dict, # name -> path written (`res.files` or `make_fig
     cap = lambda n: _FIG_ORDER[rank(n)][1] if rank(n) < 9 else ""
     return [(n, cap(n)) for n in sorted(names, key=lambda n: (rank(n), n))]
 
+# %% ../nbs/14d_outputs.ipynb #3b7c1e20
+def img_html(src: str, # image address: a path relative to the page, or a data: URI
+             alt: str, # what the image shows, for a reader who cannot see it (e.g. its caption)
+             attrs: str = "", # further attributes, e.g. 'width="700"'
+            ) -> str: # one <img> with its alternative text, both escaped for HTML
+    "An `<img>` that always carries alternative text (report.html here, the event report's `figure_html`)."
+    return f'<img src="{html.escape(src)}" alt="{html.escape(alt)}"' + (f" {attrs}>" if attrs else ">")
+
 # %% ../nbs/14d_outputs.ipynb #f7aa2b1c
 _PAGE = ("<!doctype html><html><head><meta charset='utf-8'><title>{title}</title><style>"
          "body{font-family:sans-serif;max-width:60em;margin:auto}table{border-collapse:collapse}"
@@ -385,7 +394,9 @@ def write_html_report(res: AnalysisResult, # the analysis
     doc, e = doc or res.to_json(), html.escape
     sim = "SIMULATED — " if doc["provenance"]["simulated"] else ""
     kind = "SIMULATED data" if sim else "REAL data"
-    img = lambda n, c: (f'<figure><img src="{e(n)}" style="max-width:100%">'
+    who = lambda n: f"MMS{n[-5]}: " if n[-9:-5] == "_mms" else ""   # figures/summary_mms2.png: MMS2
+    wide = 'style="max-width:100%"'
+    img = lambda n, c: (f'<figure>{img_html(n, sim + who(n) + (c or n), wide)}'
                         f'<figcaption>{e(sim)}{e(c)}</figcaption></figure>')
     figs = report_figures(res.files if files is None else files)
     parts = [f"<h1>MMS magnetopause analysis ({kind})</h1>", summary_card(doc)]

@@ -5,16 +5,19 @@
 # %% ../nbs/15a_report.ipynb #e0191cf4
 from __future__ import annotations
 
-import html
 import json
+import logging
+import signal
+import threading
+from contextlib import contextmanager
 from pathlib import Path
 
 from .core import MMSMPError, InputError, NoDataError, iso_ms, parse_trange, atomic_write
-from .outputs import FIG_DPI, check_dpi
+from .outputs import FIG_DPI, check_dpi, img_html
 
 # %% auto #0
-__all__ = ['REPORT_HINT', 'KERNEL_ARGS', 'report_template', 'import_papermill', 'report_kernel_manager', 'report_parameters',
-           'execute_report', 'render_html', 'figure_html', 'run_report']
+__all__ = ['REPORT_HINT', 'KERNEL_ARGS', 'report_template', 'import_papermill', 'report_kernel_manager', 'sigint_stops_kernels',
+           'report_parameters', 'execute_report', 'render_html', 'figure_html', 'run_report']
 
 # %% ../nbs/15a_report.ipynb #754f1e4b
 def report_template() -> Path:
@@ -41,13 +44,39 @@ def import_papermill():
 #: the kernel's own log: errors only (its TCP-without-encryption warning is for kernels others connect to)
 KERNEL_ARGS = ("--IPKernelApp.log_level=ERROR",)
 
-def report_kernel_manager() -> type:
-    "jupyter_client's AsyncKernelManager, without the SIGINT it sends a kernel on the way to shutting it down."
+def report_kernel_manager(ipc_dir=None, # a new folder of this kernel's own for its sockets (None: TCP, loopback)
+                         ) -> type:
+    "jupyter_client's AsyncKernelManager without the SIGINT before a shutdown; Unix sockets in `ipc_dir` if given."
     from jupyter_client.manager import AsyncKernelManager
     class ReportKernelManager(AsyncKernelManager):
+        started = []   # every manager of this class: the kernels a Ctrl-C stops (`sigint_stops_kernels`)
+        def __init__(self, **kw):
+            super().__init__(**kw)
+            if ipc_dir is not None:
+                self.transport, self.ip, self.cache_ports = "ipc", str(Path(ipc_dir) / "kernel"), False
+            self.started.append(self)
         async def _async_interrupt_kernel(self):
             if not getattr(self, "shutting_down", False): await super()._async_interrupt_kernel()
     return ReportKernelManager
+
+# %% ../nbs/15a_report.ipynb #9b4d2e86
+@contextmanager
+def sigint_stops_kernels(kms: list, # kernel managers (`report_kernel_manager().started`)
+                        ):
+    "Ctrl-C (SIGINT) in the block kills their kernels and is logged in the list it yields (main thread only)."
+    got = []
+    if threading.current_thread() is not threading.main_thread():
+        yield got
+        return
+    def _stop(signum, frame):
+        procs = [getattr(getattr(km, "provisioner", None), "process", None) for km in kms]
+        procs = [p for p in procs if p is not None and p.returncode is None]
+        if got or not procs: raise KeyboardInterrupt   # a second Ctrl-C, or no kernel to stop yet
+        got.append(signum)
+        for p in procs: p.kill()
+    prev = signal.signal(signal.SIGINT, _stop)
+    try: yield got
+    finally: signal.signal(signal.SIGINT, prev)
 
 # %% ../nbs/15a_report.ipynb #f88145c6
 def report_parameters(trange, # (start, end) ISO, UTC
@@ -67,20 +96,47 @@ def report_parameters(trange, # (start, end) ISO, UTC
             "outdir": str(Path(out).resolve() / "analysis"),
             "sidecar": str(Path(out).resolve() / "event_report.json"), "config_json": json.dumps(config or {})}
 
+# %% ../nbs/15a_report.ipynb #7a2c5d90
+@contextmanager
+def _quiet_after(stopped: list, # signals logged by `sigint_stops_kernels`
+                ):
+    "papermill's log says nothing once Ctrl-C stopped the kernel (\"Kernel died...\": it was stopped on purpose)."
+    log = logging.getLogger("papermill")
+    quiet = lambda record: not stopped
+    log.addFilter(quiet)
+    try: yield
+    finally: log.removeFilter(quiet)
+
+# %% ../nbs/15a_report.ipynb #4c8e1f57
+def _run_papermill(pm, src: Path, dst: Path, params: dict, kernel_name: str, cwd: Path):
+    "Execute `src` into `dst`: a kernel with Unix sockets of its own (TCP without them); Ctrl-C: KeyboardInterrupt."
+    import tempfile
+    import zmq
+    with tempfile.TemporaryDirectory(prefix="mms_mp-kernel-") as ipc:
+        km = report_kernel_manager(ipc if zmq.has("ipc") else None)
+        with sigint_stops_kernels(km.started) as stopped, _quiet_after(stopped):
+            try:
+                pm.execute_notebook(str(src), str(dst), parameters=params, kernel_name=kernel_name,
+                                    progress_bar=False, cwd=str(cwd), log_output=False, language="python",
+                                    extra_arguments=list(KERNEL_ARGS), kernel_manager_class=km)
+            except Exception:
+                if stopped: raise KeyboardInterrupt from None   # the kernel was killed on Ctrl-C
+                raise
+            if stopped: raise KeyboardInterrupt   # Ctrl-C as the last cell finished: stopped all the same
+
 # %% ../nbs/15a_report.ipynb #26ba1b18
 def execute_report(params: dict, # report_parameters
                    out: Path, # output folder
                    kernel_name: str = "python3", # Jupyter kernel
                    template: Path | None = None, # the notebook to run (None: `report_template()`)
                   ) -> Path: # the executed notebook (kept when a cell fails, for inspection)
-    "Run the template with papermill; a failing cell raises the matching mms_mp error class."
+    "Run the template with papermill; a failing cell raises the matching mms_mp error class, Ctrl-C stops it."
     pm = import_papermill()
     nb_out, tmp = out / "event_report.ipynb", out / ".event_report.part.ipynb"
-    try:
-        pm.execute_notebook(str(template or report_template()), str(tmp), parameters=params,
-                            kernel_name=kernel_name, progress_bar=False, cwd=str(out),
-                            log_output=False, language="python", extra_arguments=list(KERNEL_ARGS),
-                            kernel_manager_class=report_kernel_manager())
+    try: _run_papermill(pm, template or report_template(), tmp, params, kernel_name, out)
+    except KeyboardInterrupt:
+        tmp.unlink(missing_ok=True)   # a half run is no report: the one before (if any) stays
+        raise
     except pm.PapermillExecutionError as e:
         err = {"NoDataError": NoDataError, "InputError": InputError}.get(e.ename, MMSMPError)
         raise err(f"event report failed in cell {e.exec_count}: {e.ename}: {e.evalue}") from None
@@ -109,7 +165,7 @@ def figure_html(path, # PNG file
     "A PNG as an inline `<img>` with alternative text, which nbconvert's HTML page keeps."
     import base64
     data = base64.b64encode(Path(path).read_bytes()).decode("ascii")
-    return f'<img src="data:image/png;base64,{data}" alt="{html.escape(alt)}" width="{width}">'
+    return img_html(f"data:image/png;base64,{data}", alt, f'width="{width}"')
 
 # %% ../nbs/15a_report.ipynb #109df9a8
 def run_report(trange, # (start, end) ISO, UTC

@@ -5,6 +5,7 @@
 # %% ../nbs/13_spectra.ipynb #bec34df7
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -12,6 +13,7 @@ import numpy as np
 from .core import (InputError, NoDataError, datetime_tags, parse_trange, seconds_since,
                          from_seconds)
 from .layout import check_probe
+from .data import MissingDataWarning
 from .visualize import crossing_span, time_axis, mark_simulated, PROBE_COLORS
 
 # %% auto #0
@@ -26,6 +28,15 @@ class SpecMesh:
     C: np.ndarray # (2M−1, K) cell values (even rows: records; odd rows: between records, NaN)
     n_gaps: int # number of steps longer than gap_factor × cadence
     cadence_s: float # median step between records, s
+    n_dropped_records: int = 0 # records left out: their energy table held fill values, NaN or energies ≤ 0
+    n_dropped_channels: int = 0 # energy channels left out for the same reason
+
+    @property
+    def dropped(self) -> str:
+        "What was left out and why, in words; '' when nothing was."
+        what = [f"{n} {w}" for n, w in ((self.n_dropped_records, "record(s)"),
+                                        (self.n_dropped_channels, "energy channel(s)")) if n]
+        return f"{' and '.join(what)} left out: fill values, NaN or energies ≤ 0 in the energy table" if what else ""
 
 # %% ../nbs/13_spectra.ipynb #7a7dc1bc
 def _log_edges(E):
@@ -39,28 +50,54 @@ def _log_edges(E):
 def _energies(energy_eV, # (K,) or (M,K) channel energies, eV
               shape: tuple, # (M,K) of the spectra
              ) -> np.ndarray: # energies broadcast to `shape`, eV
-    "The energy table broadcast to the spectra's shape; InputError when it does not fit them."
+    "The energy table broadcast to the spectra's shape; InputError when it does not fit them or K < 2."
+    if shape[-1] < 2:
+        raise InputError(f"a spectrogram needs at least 2 energy channels, got {shape[-1]}: one channel has no "
+                         "energy width to draw; plot its values against time instead (spec[:, 0])")
     try: return np.broadcast_to(np.asarray(energy_eV, float), shape)
     except ValueError:
         raise InputError(f"energy_eV of shape {np.shape(energy_eV)} does not fit spec {shape}: give "
                          f"one energy per channel ({shape[-1]},) or one table per record "
                          f"{shape}") from None
 
+# %% ../nbs/13_spectra.ipynb #6f1a3b58
+def _usable(E: np.ndarray, # (M,K) channel energies, eV; NaN, a fill value (FPI: −1e31) or ≤ 0 where bad
+           ) -> tuple: # ((M,) bool: records kept, (K,) bool: channels kept)
+    "Records and channels to keep so that every kept energy is finite and > 0, losing the fewest cells."
+    bad = ~(np.isfinite(E) & (E > 0))
+    by_channel = (np.ones(len(E), bool), ~bad.any(0))          # drop each channel with a bad energy
+    ch = ~bad.all(0)
+    by_record = (~bad[:, ch].any(1), ch)                        # drop all-bad channels, then records still bad
+    return max((by_channel, by_record), key=lambda rc: rc[0].sum() * rc[1].sum())
+
 # %% ../nbs/13_spectra.ipynb #033cae24
 def _mesh_inputs(t, energy_eV, spec):
-    "(energies broadcast to spec's shape, eV; seconds since t[0]), validated."
+    "(energies broadcast to spec's shape, eV; fill values still in them), after checking the shapes and times."
     M = len(t)
     if spec.ndim != 2 or spec.shape[0] != M or M < 2:
         raise InputError(f"spec must be (M≥2, K) with one row per time tag; "
                          f"got {spec.shape} for {M} times")
     E = _energies(energy_eV, spec.shape)
-    if not np.all(np.isfinite(E) & (E > 0)):
-        raise InputError("energy_eV must be positive and finite (eV); check the energy table")
-    ts = seconds_since(t, t[0])
-    if np.any(np.diff(ts) <= 0):
+    if np.any(np.diff(seconds_since(t, t[0])) <= 0):
         raise InputError("time tags must be strictly increasing; "
                          "clean them first (mms_mp.core.clean_times)")
-    return E, ts
+    return E
+
+# %% ../nbs/13_spectra.ipynb #e8b1f6d3
+def _drop_bad(t: np.ndarray, # (M,) record centre times, datetime64[ns]
+              e: np.ndarray, # (K,) or (M,K) channel energies, eV
+              s: np.ndarray, # (M,K) spectral values
+             ) -> tuple: # (t, e, s) kept, records dropped, channels dropped
+    "Leave out the records and channels whose energies are fill values, NaN or ≤ 0 (`_usable`); refuse when < 2 stay."
+    E = _energies(e, s.shape)
+    rec, ch = _usable(E)
+    if rec.all() and ch.all(): return t, e, s, 0, 0
+    if rec.sum() < 2 or ch.sum() < 2:
+        n_bad = int((~(np.isfinite(E) & (E > 0))).sum())
+        raise InputError(f"energy_eV holds fill values, NaN or energies ≤ 0 in {n_bad} of {E.size} entries: fewer "
+                         "than 2 records with 2 usable energy channels are left, nothing to draw; check the energy "
+                         "table (FPI: the energy variable the spectra depend on)")
+    return t[rec], E[rec][:, ch], s[rec][:, ch], int((~rec).sum()), int((~ch).sum())
 
 # %% ../nbs/13_spectra.ipynb #a3abf315
 def spectrogram_mesh(t: np.ndarray, # (M,) record centre times, datetime64[ns], strictly increasing
@@ -68,10 +105,11 @@ def spectrogram_mesh(t: np.ndarray, # (M,) record centre times, datetime64[ns], 
                      spec: np.ndarray, # (M,K) values (e.g. keV/(cm² s sr keV)); NaN = missing
                      gap_factor: float = 1.5, # a step > gap_factor × cadence is a gap
                     ) -> SpecMesh: # corners and cells ready for pcolormesh
-    "Cell edges from time tags and a (record-varying) energy table, with NaN cells across gaps."
+    "Cell edges from time tags and a (record-varying) energy table, NaN cells across gaps; bad energies left out."
     import matplotlib.dates as mdates
     t, spec = datetime_tags(t, "t").reshape(-1), np.asarray(spec, float)   # numbers refused
-    E, ts = _mesh_inputs(t, energy_eV, spec)
+    t, E, spec, n_rec, n_ch = _drop_bad(t, _mesh_inputs(t, energy_eV, spec), spec)   # fill energies left out
+    ts = seconds_since(t, t[0])
     dt = np.diff(ts)
     cad = float(np.median(dt))
     ok = dt <= gap_factor * cad
@@ -81,7 +119,7 @@ def spectrogram_mesh(t: np.ndarray, # (M,) record centre times, datetime64[ns], 
     Y = np.repeat(_log_edges(E), 2, axis=0)
     C = np.full((2 * len(t) - 1, E.shape[1]), np.nan)
     C[::2] = spec
-    return SpecMesh(X, Y, C, int((~ok).sum()), cad)
+    return SpecMesh(X, Y, C, int((~ok).sum()), cad, n_rec, n_ch)
 
 # %% ../nbs/13_spectra.ipynb #3fb2ab06
 def _spec_inputs(src, probe, which):
@@ -180,7 +218,7 @@ def _rebin(t: np.ndarray, # (M,) record centre times, datetime64[ns]
     n = np.diff(np.r_[starts, M])[:, None]
     tm = from_seconds(np.add.reduceat(ts, starts) / n[:, 0], t[0])
     E = np.broadcast_to(np.asarray(e, float), s.shape)
-    G = _common_grid(E) if np.all(np.isfinite(E) & (E > 0)) else None    # bad energies: the mesh refuses them
+    G = _common_grid(E) if np.all(np.isfinite(E) & (E > 0)) else None    # bad energies: `_drop_bad` first
     if G is not None:
         return tm, np.broadcast_to(G, (len(starts), len(G))), _group_mean(*_on_grid(E, s, G), starts)
     good = np.isfinite(s)
@@ -196,7 +234,9 @@ def _spectrogram_data(src, p, which, trange, max_records, gap_factor, simulated)
     t, s = datetime_tags(t, "t").reshape(-1), np.asarray(s, float)
     if s.ndim == 2: _energies(e, s.shape)        # refused before clipping when it does not fit
     t, e, s = _clip(t, e, s, trange)
+    t, e, s, n_rec, n_ch = _drop_bad(t, e, s) if s.ndim == 2 else (t, e, s, 0, 0)   # counted in the data given
     m = spectrogram_mesh(*_rebin(t, e, s, max_records, gap_factor), gap_factor)
+    m.n_dropped_records, m.n_dropped_channels = n_rec, n_ch
     C = np.where(m.C > 0, m.C, np.nan)             # log colour: values ≤ 0 are blank, not fake
     if not np.isfinite(C).any():
         raise NoDataError(f"no positive spectral values for mms{p} in this window; nothing to draw")
@@ -225,6 +265,14 @@ def _mark_crossings(ax, crossings, p):
         for x in (a, b): ax.axvline(x, color="w", lw=0.9, ls="--")
         if tc is not None: ax.axvline(tc, color="w", lw=1.2)
 
+# %% ../nbs/13_spectra.ipynb #0b5e7a19
+def _note_dropped(ax, m: SpecMesh, p: str):
+    "Say on the figure, and in a `MissingDataWarning`, how many records and channels were left out (if any)."
+    if not m.dropped: return
+    ax.text(0.005, 0.02, m.dropped, transform=ax.transAxes, fontsize=7, color="w", va="bottom",
+            bbox=dict(facecolor="0.2", alpha=0.6, lw=0), gid="mms_mp_dropped")
+    warnings.warn(MissingDataWarning(f"mms{p} FPI spectrogram: {m.dropped}; the rest is drawn"), stacklevel=4)
+
 # %% ../nbs/13_spectra.ipynb #d19bb932
 def _spectrogram(src, probe, which, ax, crossings, trange, max_records, gap_factor, simulated,
                  vmin, vmax, cmap):
@@ -241,6 +289,7 @@ def _spectrogram(src, probe, which, ax, crossings, trange, max_records, gap_fact
                        shading="flat")
     _spectrogram_axes(ax, qm, m, units, which, p)
     _mark_crossings(ax, crossings, p)
+    _note_dropped(ax, m, p)
     return mark_simulated(ax.figure, sim)
 
 # %% ../nbs/13_spectra.ipynb #d852748e

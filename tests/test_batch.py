@@ -234,3 +234,63 @@ def test_batch_bad_dpi_is_usage_error(tmp_path, capsys, argv, words):
     err = capsys.readouterr().err
     assert words in err and not (tmp_path / "o").exists(), err
     if "threads" in argv: assert "--scheduler processes or --scheduler synchronous" in err
+
+
+BATCH_CTRL_C = """import sys
+from mms_mp.batch import run_batch
+try: run_batch(sys.argv[1], sys.argv[2], workers=1, scheduler="processes")
+except KeyboardInterrupt: sys.exit(130)
+"""
+
+
+def test_ctrl_c_on_local_processes_never_starts_the_events_queued(demo_dir, tmp_path):
+    """Ctrl-C (SIGINT to the process group, as a terminal sends it) during the first of three events on dask's
+    processes scheduler: the survey stops, and the events queued never start. dask's own pool ran every queued
+    event to its end first (its worker took all three events as one batch, and finished the batch)."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    ev = tmp_path / "events.csv"
+    ev.write_text("name,start,end,probes,data_dir,source\n" + "".join(
+        f"e{k},2019-01-27T12:16:00,2019-01-27T12:22:00,1,{demo_dir},local\n" for k in range(3)))
+    out = tmp_path / "out"
+    env = {**os.environ, "MPLBACKEND": "Agg", "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    p = subprocess.Popen([sys.executable, "-c", BATCH_CTRL_C, str(ev), str(out)], env=env, start_new_session=True,
+                         stderr=subprocess.PIPE, text=True)
+    t0 = time.monotonic()
+    while not list(out.glob("e*")) and time.monotonic() - t0 < 120 and p.poll() is None: time.sleep(0.05)
+    os.killpg(p.pid, signal.SIGINT)
+    t1 = time.monotonic()
+    err = p.communicate(timeout=120)[1]
+    assert p.returncode == 130, err
+    assert time.monotonic() - t1 < 30, "stopped with the running event (measured: about 1 s)"
+    assert len(list(out.glob("e*"))) == 1, "the events queued never started"
+    assert not (out / "summary.csv").exists()
+
+
+@pytest.mark.loopback
+def test_ctrl_c_on_a_local_cluster_says_one_line(demo_dir, tmp_path):
+    """`mms-mp batch --mode report` on a LocalCluster, Ctrl-C to the process group while the reports run: exit 130
+    and one line on stderr. The nanny's "Worker process still alive after 4.0 seconds, killing" warnings (one per
+    worker: their report kernels kept them busy) came after it."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    ev = tmp_path / "events.csv"
+    ev.write_text("name,start,end,probes,data_dir,source\n" + "".join(
+        f"e{k},2019-01-27T12:15:00,2019-01-27T12:55:00,1 2 3 4,{demo_dir},local\n" for k in range(2)))
+    out = tmp_path / "out"
+    env = {**os.environ, "MPLBACKEND": "Agg", "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    p = subprocess.Popen([sys.executable, "-m", "mms_mp.cli", "batch", str(ev), "--out", str(out), "--mode", "report",
+                          "--quiet"], env=env, start_new_session=True, stderr=subprocess.PIPE, text=True)
+    t0 = time.monotonic()
+    while len(list(out.glob("e*/.analysis.lock"))) < 2 and time.monotonic() - t0 < 180 and p.poll() is None:
+        time.sleep(0.1)
+    os.killpg(p.pid, signal.SIGINT)
+    err = p.communicate(timeout=120)[1]
+    assert (p.returncode, err) == (130, "mms-mp: interrupted\n")
+    assert not list(out.glob("e*/event_report.ipynb"))

@@ -129,10 +129,22 @@ def test_demo_says_which_rate_each_product_came_from_and_why(demo_run, demo_dir)
     assert used[("3", "fgm", "")] == "srvy" and used[("1", "fgm", "")] == "brst"
     assert all(r["span"] for r in rates if r["used"])
     assert "burst samples do not cover the window" in (out / "report.html").read_text()
-    lines = _rate_lines([r for r in rates if r["probe"] == "3"])
+    lines = _rate_lines([r for r in rates if r["probe"] == "3"], auto=True)
     assert lines[0].startswith("  not used: fgm brst (4 file(s))"), lines
     assert "  fgm srvy: auto: burst files do not cover the window; srvy used" in lines
 
+
+
+def test_rate_summary_decides_on_the_rate_asked_not_on_the_reason_wording():
+    """Survey read although burst files exist: said when the loader chose the rate (rate auto), not when survey was
+    asked for. The line was decided by the reason's first word ("auto"): a reworded reason hid it, and a reason
+    starting with "auto" showed it after an explicit --rate."""
+    from mms_mp.cli import _rate_lines
+    r = dict(probe="3", instrument="fgm", datatype="", rate="srvy", used=True, span=["a", "b"], files=["x.cdf"],
+             reason="burst files do not cover the window; srvy used", partial=False)
+    assert _rate_lines([r], auto=True) == ["  fgm srvy: burst files do not cover the window; srvy used"]
+    assert _rate_lines([r | {"reason": "auto: burst files do not cover the window"}], auto=False) == []
+    assert _rate_lines([r | {"rate": "brst"}], auto=True) == []      # burst read: the rate a reader expects
 
 def test_exit2_time_order():
     r = cli("analyze", "--start", "2019-01-27T12:55", "--end", "2019-01-27T12:15", "--source", "local")

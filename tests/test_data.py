@@ -616,3 +616,22 @@ def test_a_damaged_list_count_ends_the_walk_where_the_list_ends(tmp_path):
             assert m.vars == good.vars
             assert [m.att(a, nm) for a in ("FILLVAL", "UNITS")] == want
         assert calls[0] < 1000
+
+
+def test_partly_unreadable_burst_files_are_listed_as_rejected_when_survey_is_used(tmp_path):
+    """rate='auto', two burst files of which one is truncated: survey is used for the window. The `missing` entry
+    that says so listed no rejected file (`files_rejected` empty), so the JSON's rejected files left it out."""
+    from mms_mp.schema import result_json
+    from mms_mp.stages import AnalysisResult
+    brst = get_product("fgm", "brst")
+    write_product(tmp_path, "1", brst, -30, 120)
+    bad = write_product(tmp_path, "1", brst, 120, 300)
+    bad.write_bytes(bad.read_bytes()[:1000])
+    write_product(tmp_path, "1", get_product("fgm", "srvy"), -60, 300, t_file=T0)
+    with pytest.warns(MissingDataWarning, match=bad.name):
+        ev = load_event(W, "1", instruments="fgm", source="local", data_dir=tmp_path)
+    assert ev.get(1, "B_gse").attrs["rate"] == "srvy"
+    miss = [m for m in ev.missing if m["rate"] == "brst"]
+    assert [(m["cause"], m["files_rejected"]) for m in miss] == [("unreadable", [bad.name])]
+    doc = result_json(AnalysisResult(trange=ev.trange, probes=["1"], event=ev))
+    assert [(f["name"], f["rate"]) for f in doc["provenance"]["rejected_files"]] == [(bad.name, "brst")]

@@ -19,12 +19,13 @@ class Page(HTMLParser):
     "Image sources, the card's text, and the text of every table cell."
     def __init__(self, text):
         super().__init__()
-        self.imgs, self.cells, self.card, self._cell, self._card = [], [], [], None, 0
+        self.imgs, self.alts, self.cells, self.card, self._cell, self._card = [], [], [], [], None, 0
         self.feed(text)
 
     def handle_starttag(self, tag, attrs):
         a = dict(attrs)
         if tag == "img": self.imgs.append(a["src"])
+        if tag == "img": self.alts.append(a.get("alt"))
         if tag == "td": self._cell = []
         if tag == "div" and a.get("class") == "card": self._card = 1
 
@@ -81,6 +82,19 @@ def test_simulated_report(sim_run):
     card = " ".join(page.card)
     assert "SIMULATED" in card and "timing n̂" in card and " ± " in card and "crossings" in card
     assert any(" ± " in c for c in page.cells)
+
+
+def test_every_figure_has_alternative_text(sim_run):
+    """report.html's figures had no alt text: a reader who cannot see them got nothing. Each now says what it shows
+    (its caption, with the probe and SIMULATED where they apply), as the event report's figures do."""
+    out, res = sim_run
+    page = check_page(out, res)
+    alt = dict(zip(page.imgs, page.alts))
+    assert len(alt) >= 6 and all(alt.values()), alt
+    assert alt["figures/overview.png"] == ("SIMULATED — All probes: |B|, B (GSE) and, where loaded, densities and "
+                                           "ion velocity.")
+    assert alt["figures/summary_mms2.png"].startswith("SIMULATED — MMS2: B in the probe's LMN frame")
+    assert alt["figures/timing.png"] == "SIMULATED — Crossing times against position along the timing normal."
 
 
 def test_real_fgm_only_report(tmp_path):

@@ -193,3 +193,70 @@ def test_report_kernel_is_shut_down_without_sigint(tmp_path, capfd):
     (tmp_path / "r").mkdir()
     execute_report({}, tmp_path / "r", template=src)
     assert capfd.readouterr().err == ""
+
+
+def _tiny_notebook(path: Path, *sources: str) -> Path:
+    import nbformat
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(s) for s in sources])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, path)
+    return path
+
+
+def test_report_kernels_start_together_without_tcp(tmp_path):
+    """Reports started at the same moment (batch workers) once failed with ipykernel's "Address already in use": each
+    kernel's TCP ports were picked free, then bound later, so two starts could pick the same port. The kernel now
+    talks over Unix sockets in a folder of its own: no port to share, and no TCP at all (this test runs with every
+    socket but Unix ones blocked, which stopped the TCP port search before)."""
+    from concurrent.futures import ThreadPoolExecutor
+    from mms_mp.report import execute_report
+    src = _tiny_notebook(tmp_path / "t.ipynb", "import json\nprint(json.dumps(get_ipython().kernel.session.key != b''))",
+                         "import json, ipykernel.connect as c\nprint(json.load(open(c.get_connection_file()))['transport'])")
+    outs = [tmp_path / f"r{k}" for k in range(3)]
+    for o in outs: o.mkdir()
+    with ThreadPoolExecutor(3) as pool:
+        nbs = list(pool.map(lambda o: execute_report({}, o, template=src), outs))
+    for p in nbs:
+        cells = json.loads(p.read_text())["cells"]
+        assert ["".join(c["outputs"][0]["text"]) for c in cells] == ["true\n", "ipc\n"]
+
+
+CTRL_C = """import sys
+from pathlib import Path
+from mms_mp.report import execute_report
+try: execute_report({}, Path(sys.argv[1]), template=Path(sys.argv[2]))
+except KeyboardInterrupt:
+    print("interrupted", file=sys.stderr)
+    sys.exit(130)
+"""
+
+
+def test_ctrl_c_stops_a_report_at_once_and_leaves_no_half_run_notebook(tmp_path):
+    """Ctrl-C in a long cell: the kernel is stopped at once, KeyboardInterrupt reaches the caller, no notebook of a
+    half run is published (an earlier complete one stays), and nothing else reaches stderr. Before, the half-run
+    notebook replaced event_report.ipynb, and the kernel's and nbclient's tracebacks followed the interrupt."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    src = _tiny_notebook(tmp_path / "slow.ipynb", "print('a cell that finished')",
+                         "import os, time\nopen('started', 'w').write(str(os.getpid()))\ntime.sleep(120)")
+    out = tmp_path / "r"
+    out.mkdir()
+    (out / "event_report.ipynb").write_text("an earlier complete report")
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    p = subprocess.Popen([sys.executable, "-c", CTRL_C, str(out), str(src)], stderr=subprocess.PIPE, text=True, env=env)
+    t0 = time.monotonic()
+    while not (out / "started").exists() and time.monotonic() - t0 < 120 and p.poll() is None: time.sleep(0.1)
+    kernel = int((out / "started").read_text())
+    time.sleep(0.5)
+    p.send_signal(signal.SIGINT)
+    t1 = time.monotonic()
+    err = p.communicate(timeout=60)[1]
+    assert (p.returncode, err) == (130, "interrupted\n")
+    assert time.monotonic() - t1 < 10, "stopped at once, not after the cell"
+    assert (out / "event_report.ipynb").read_text() == "an earlier complete report"
+    assert sorted(f.name for f in out.iterdir()) == ["event_report.ipynb", "started"]
+    time.sleep(0.5)
+    with pytest.raises(ProcessLookupError): os.kill(kernel, 0)   # the kernel is gone

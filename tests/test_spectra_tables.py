@@ -144,3 +144,51 @@ def test_real_burst_file_pairs_keep_each_measured_value():
         for r in (i, i + 1):
             want[np.searchsorted(G, E[r])] = V[r]
         np.testing.assert_array_equal(Sg[np.searchsorted(starts, i)], want)
+
+
+def test_fill_values_in_the_energy_table_leave_out_their_channel_or_record_and_say_so():
+    """An FPI energy table with a fill channel (−1e31) and one record's table holding NaN refused the whole
+    spectrogram ("energy_eV must be positive"). Now that channel and that record are left out, the rest is drawn
+    unchanged, the left-out record is a blank column, and the figure and a MissingDataWarning say how many."""
+    import matplotlib.pyplot as plt
+    from mms_mp.data import MissingDataWarning
+    from mms_mp.spectra import spectrogram_mesh
+    M = 60
+    t, E = tags(M, 4.5), np.tile(EA, (M, 1))
+    S = beam(E)
+    E[:, 31], E[20, 7] = -1e31, np.nan
+    m = spectrogram_mesh(t, E, S)
+    assert (m.n_dropped_records, m.n_dropped_channels, m.n_gaps, m.C.shape) == (1, 1, 1, (2 * 59 - 1, 31))
+    keep = np.r_[0:20, 21:M]
+    clean = spectrogram_mesh(t[keep], EA[:31], S[keep][:, :31])
+    np.testing.assert_array_equal(m.C, clean.C)                        # the rest exactly as if it were clean
+    np.testing.assert_array_equal(m.Y, clean.Y)
+    assert np.isnan(m.C[2 * 19 + 1]).all()                             # blank between records 19 and 21
+    with pytest.warns(MissingDataWarning, match=r"mms2 FPI spectrogram: 1 record\(s\) and 1 energy channel\(s\) "
+                                                r"left out"):
+        fig = fpi_ion_spectrogram((t, E, S), probe=2, simulated=True)
+    note = [x.get_text() for x in fig.axes[0].texts if x.get_gid() == "mms_mp_dropped"]
+    assert note == [m.dropped] and "left out" in note[0]
+    Ec, C = drawn(fig)
+    assert C.shape == (59, 31)
+    plt.close(fig)
+
+
+def test_energy_table_with_nothing_usable_is_refused_in_words():
+    from mms_mp.core import InputError
+    M = 10
+    E = np.full((M, 32), np.nan)
+    E[3] = EA                                                           # one usable record only
+    with pytest.raises(InputError, match="fewer than 2 records with 2 usable energy channels.*check the energy"):
+        fpi_ion_spectrogram((tags(M, 4.5), E, beam(np.tile(EA, (M, 1)))))
+
+
+def test_one_channel_spectrum_is_refused_with_what_to_do():
+    "K = 1 drew an empty figure (no energy edges): a one-channel spectrum has no energy width; plot it against time."
+    from mms_mp.core import InputError
+    from mms_mp.spectra import spectrogram_mesh
+    t = tags(10, 4.5)
+    for call in (lambda: spectrogram_mesh(t, [500.0], np.ones((10, 1))),
+                 lambda: fpi_ion_spectrogram((t, [500.0], np.ones((10, 1))))):
+        with pytest.raises(InputError, match=r"at least 2 energy channels, got 1.*against time"):
+            call()

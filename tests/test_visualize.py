@@ -130,8 +130,10 @@ def test_spectrogram_mesh_rejects_bad_input():
     t = T0 + (np.arange(5) * 1e9).astype("timedelta64[ns]")
     with pytest.raises(InputError, match="one row per time tag"):
         spectrogram_mesh(t, np.ones(3), np.ones((4, 3)))
-    with pytest.raises(InputError, match="energy_eV must be positive"):
-        spectrogram_mesh(t, np.array([1.0, np.nan, 3.0]), np.ones((5, 3)))
+    m = spectrogram_mesh(t, np.array([1.0, np.nan, 3.0]), np.ones((5, 3)))   # the NaN channel left out, and counted
+    assert (m.n_dropped_channels, m.C.shape[1]) == (1, 2)
+    with pytest.raises(InputError, match="fewer than 2 records with 2 usable energy channels"):
+        spectrogram_mesh(t, np.array([1.0, np.nan]), np.ones((5, 2)))
 
 
 def test_plot_timing_takes_a_timing_result_planar_boundary():
