@@ -271,7 +271,9 @@ def _event_lmn_line(p: str, l) -> str:
     "One probe's event LMN: method as the report says it (`lmn_method`), N (GSE) ± σ, where to set a model's inputs."
     n = ", ".join(f"{x:+.2f}" for x in l.N)
     line = f"MMS{p}: event LMN {lmn_method(lmn_json(l))}, N = ({n}) {l.frame} ± {sig2(l.sigma_N_deg)}°"
-    if l.method == "model" and l.shue is not None: line += "; set bz_nT, dp_nPa in [lmn] of --config"
+    if l.method == "model" and l.shue is not None:
+        line += (" (spread over the inputs' range; the model's own error is not in it); "
+                 "set bz_nT, dp_nPa in [lmn] of --config")
     return line
 
 def _normal_lines(res) -> list:
@@ -284,10 +286,22 @@ def _normal_lines(res) -> list:
             line += (f"; local normals {sig2(s['median'])}° median, {sig2(s['max'])}° max "
                      "from the event LMN normal")
         out.append(line)
-        sN = res.lmn[p].sigma_N_deg if p in res.lmn else np.nan
-        if s["n_local"] and s["median"] > max(10.0, 3 * sN):   # the boundary turns from crossing to crossing
-            out.append("  the boundary is not planar here: use each crossing's own normal (crossings.csv), "
-                       "not the event LMN")
+        out += _planarity_lines(s)
+    return out
+
+def _planarity_lines(s: dict) -> list:
+    "What the spread of one probe's local normals says about the boundary's shape (`normal_spread`), if anything."
+    out, firm = [], s["n_local"] - s["n_low_shear"]
+    of = f"{firm}{' other' if s['n_low_shear'] else ''} local normals"
+    if s["n_low_shear"]:
+        out.append(f"  {_count(s['n_low_shear'], 'local normal')} at low shear (flag low_shear): N rests on "
+                   "fluctuations there, and says little about the boundary's shape")
+    if firm >= 3 and 2 * s["n_beyond_2sigma"] > firm:   # most firm normals differ beyond their σ
+        out.append(f"  the boundary is not planar here: {s['n_beyond_2sigma']} of {of} lie more than 2σ "
+                   "from the event LMN normal; use each crossing's own normal (crossings.csv), not the event LMN")
+    elif firm and s["median"] > 10.0:
+        out.append(f"  {s['n_beyond_2sigma']} of {of} lie more than 2σ from the event LMN normal: their "
+                   "spread does not show whether the boundary is planar")
     return out
 
 # %% ../nbs/16_cli.ipynb #b4db35f5

@@ -16,8 +16,9 @@ from .minvar import (MIN_SAMPLES, autocorr_time, finite_rows, mean_rows, mva,
                            window_mva, window_mva_moments, windows_mva_moments, x1_cone_deg)
 
 # %% auto #0
-__all__ = ['BG_SPAN', 'BG_POINTS', 'NestedScan', 'nested_scan', 'plateau', 'CrossingNormal', 'orient_triad', 'plateau_normal',
-           'no_window_normal', 'fallback_normal', 'local_scale', 'two_anchors', 'crossing_normal', 'crossing_normals']
+__all__ = ['BG_SPAN', 'BG_POINTS', 'SHEAR_MIN_DEG', 'NestedScan', 'nested_scan', 'plateau', 'CrossingNormal', 'orient_triad',
+           'sign_ambiguous', 'plateau_normal', 'no_window_normal', 'fallback_normal', 'local_scale', 'two_anchors',
+           'field_shear', 'crossing_checks', 'crossing_normal', 'crossing_normals']
 
 # %% ../nbs/04b_normals.ipynb #7b989bce
 @dataclass
@@ -283,6 +284,7 @@ class CrossingNormal:
     flags: tuple = ()  # e.g. "unstable_normal", "sign_ambiguous", "low_eigenvalue_ratio"
     sigma_L_deg: float = float("nan")  # 1σ cone of L, deg; NaN: L not measured here (a fallback)
     sigma_constraint_deg: float = 0.0  # n_hat from its window's unconstrained normal, deg (0: no constraint)
+    shear_deg: float = float("nan")  # angle between the mean B just beyond the layer's two edges, deg (`field_shear`)
     @property
     def lambda2_lambda3(self) -> float: return float(self.eigenvalues[1] / self.eigenvalues[2])
     def as_dict(self) -> dict:
@@ -295,7 +297,7 @@ class CrossingNormal:
                 "eigenvalues": v(self.eigenvalues),
                 "lambda2_lambda3": self.lambda2_lambda3, "n_eff": self.n_eff, "reason": self.reason,
                 "flags": list(self.flags), "sigma_L_deg": self.sigma_L_deg,
-                "sigma_constraint_deg": self.sigma_constraint_deg}
+                "sigma_constraint_deg": self.sigma_constraint_deg, "shear_deg": self.shear_deg}
 
 # %% ../nbs/04b_normals.ipynb #f26042ea
 def orient_triad(n: np.ndarray, # (3,) unit normal, any sign
@@ -309,6 +311,14 @@ def orient_triad(n: np.ndarray, # (3,) unit normal, any sign
     L /= np.linalg.norm(L)
     L *= 1.0 if L @ R_ref[0] >= 0 else -1.0
     return L, np.cross(N, L), N, abs(c)
+
+# %% ../nbs/04b_normals.ipynb #c026a9f3
+def sign_ambiguous(cos_ref: float, # |n̂·N_ref|, the normal against the reference normal
+                   sigma_deg: float, # 1σ cone of n̂, deg (NaN: unknown)
+                  ) -> bool: # True: n̂ lies within max(10°, 2σ) of the plane ⊥ N_ref
+    "Whether a normal lies too near the plane perpendicular to the reference for its outward sign to hold."
+    off = np.degrees(np.arcsin(np.clip(cos_ref, 0.0, 1.0)))   # angle from that plane, deg
+    return bool(off < max(10.0, 2 * sigma_deg if np.isfinite(sigma_deg) else 0.0))
 
 # %% ../nbs/04b_normals.ipynb #f262ebce
 def _sigma_L(scan: NestedScan, # nested-window MVA of one crossing
@@ -368,7 +378,7 @@ def plateau_normal(scan: NestedScan, # nested-window MVA of one crossing
     sr = float(scan.sigma_deg[k])
     sl, sc = _sigma_L(scan, run, k, L, N), _constraint_deg(scan, k)
     a, b = from_seconds(scan.windows[k], scan.t0)
-    flags = (("sign_ambiguous",) if c < np.cos(np.radians(80)) else ()) + \
+    flags = (("sign_ambiguous",) if sign_ambiguous(c, _sigma_sum(sr, sw, sc)) else ()) + \
             (("low_eigenvalue_ratio",) if np.median(scan.ratio23[run]) < 5 else ())
     why = (f"stable plateau of {len(run)} of {len(scan.n)} nested windows "
            f"({np.ptp(scan.windows[run[0]]):.3g}–{np.ptp(scan.windows[run[-1]]):.3g} s), "
@@ -471,18 +481,56 @@ def two_anchors(c1: CrossingNormal, # normal from windows anchored on the detect
                 D1: float, D2: float, # the two anchors, s
                 D3: float, # the own scale along c2's L, s (NaN: not measured)
                ) -> CrossingNormal: # the normal to report, with the check in its reason (and flags)
-    "Compare the plateaus of two anchors; report the self-consistent one, σ widened when neither is."
+    "Compare the plateaus of two anchors; report the second, σ widened by their angle when they disagree."
     if c2.method.startswith("fallback"):
         return replace(c1, flags=c1.flags + ("scale_mismatch",), reason=c1.reason + "; windows anchored on the "
                        f"layer's own scale along L ({D2:.3g} s, detected {D1:.3g} s) find no plateau")
     ang = float(np.degrees(np.arccos(min(1.0, abs(float(c1.n_hat @ c2.n_hat))))))
     why = c2.reason + f"; anchored on the layer's own scale along L ({D2:.3g} s), not the detected {D1:.3g} s, "
-    if ang <= 2 * np.hypot(c1.sigma_deg, c2.sigma_deg) or abs(np.log(D3 / D2)) <= np.log(2):
+    if ang <= 2 * np.hypot(c1.sigma_deg, c2.sigma_deg):
         return replace(c2, reason=why + f"whose windows give a normal {ang:.2g}° away")
+    own = (f"self-consistent (its own L gives back {D3:.3g} s)" if abs(np.log(D3 / D2)) <= np.log(2)
+           else "neither self-consistent")
     sw = float(np.hypot(c2.sigma_window_deg, ang))
     return replace(c2, sigma_window_deg=sw, sigma_deg=_sigma_sum(c2.sigma_random_deg, sw, c2.sigma_constraint_deg),
                    flags=c2.flags + ("window_dependent",),
-                   reason=why + f"neither self-consistent; the {ang:.2g}° between them is in σ_window")
+                   reason=why + f"{own}; the {ang:.2g}° between the two anchors' normals is in σ_window")
+
+# %% ../nbs/04b_normals.ipynb #d3007e0b
+SHEAR_MIN_DEG = 30.0  # below this field rotation across the layer, MVA's N rests on fluctuations: `low_shear`
+
+def field_shear(t, # (N,) datetime64 sample times, sorted
+                B: np.ndarray, # (N,3) magnetic field, nT, any frame
+                centre, # crossing time (layer centre), datetime64
+                duration_s: float, # the layer's duration, s
+                limits=(None, None), # (earliest, latest) datetime64 a side may reach, or None
+               ) -> float: # angle between the two sides' mean fields, deg (NaN: a side holds no finite sample)
+    "Magnetic shear across a layer: the angle between the mean B over half a layer beyond each edge."
+    c, t = as_datetime64(centre), datetime_tags(t, "t")
+    lo, hi = (s * np.inf if x is None else seconds_since(x, c) for s, x in zip((-1, 1), limits))
+    D = float(duration_s)
+    if not D > 0: return np.nan
+    m = []
+    for a, b in ((max(-D, lo), -D / 2), (D / 2, min(D, hi))):   # the two sides
+        i, j = _span(t, c, np.array([[a, b]]), True)
+        X = np.asarray(B[i:j], float)
+        X = X[finite_rows(X) & (seconds_since(t[i:j], c) >= a) & (seconds_since(t[i:j], c) <= b)]
+        m.append(mean_rows(X) if len(X) else np.full(3, np.nan))
+    return float(np.degrees(np.arctan2(np.linalg.norm(np.cross(m[0], m[1])), m[0] @ m[1])))
+
+# %% ../nbs/04b_normals.ipynb #df1a8e9c
+def crossing_checks(cn: CrossingNormal, # a crossing's normal (local or fallback)
+                    R_ref: np.ndarray, # (3,3) reference rows L, M, N (N outward), `cn.frame`
+                    shear_deg: float, # field rotation across the layer (`field_shear`), deg
+                   ) -> CrossingNormal: # with shear_deg, and the flags its final σ and the shear call for
+    "A local normal's flags from its final σ and the layer's shear; a fallback only records the shear."
+    cn = replace(cn, shear_deg=float(shear_deg))
+    if cn.method.startswith("fallback"): return cn
+    sign = sign_ambiguous(abs(float(cn.n_hat @ R_ref[2])), cn.sigma_deg)   # σ may have grown (`two_anchors`)
+    flags = tuple(f for f in cn.flags if f != "sign_ambiguous") + (("sign_ambiguous",) if sign else ())
+    if not shear_deg < SHEAR_MIN_DEG: return replace(cn, flags=flags)   # NaN: not measured, no flag
+    return replace(cn, flags=flags + ("low_shear",), reason=f"{cn.reason}; the field turns by only {shear_deg:.2g}° "
+                   "across the layer: N rests on fluctuations, not on the layer's rotation")
 
 # %% ../nbs/04b_normals.ipynb #7d1c29df
 def _reference(R_ref, # (3,3) rows L, M, N, N outward; or an LMN (coords), whose frame must be `frame`
@@ -548,7 +596,7 @@ def crossing_normal(t, # (N,) datetime64 sample times
                     min_windows: int = 3, # fewest windows in a stable plateau
                     is_sorted: bool | None = None, # t non-decreasing, no repeated tag (None: check)
                     check_scale: bool = True, # check the anchor against the layer's own scale (`two_anchors`)
-                   ) -> CrossingNormal: # the crossing's normal, σ in two parts, method and reason
+                   ) -> CrossingNormal: # the crossing's normal, σ in parts, method, reason, shear and flags
     "Normal of one crossing from nested-window MVA, or a flagged fallback with its reason."
     frame = frame_of(B, frame, "B")
     R_ref, (t, B) = _reference(R_ref, frame), _field(t, B)
@@ -557,13 +605,16 @@ def crossing_normal(t, # (N,) datetime64 sample times
     kw = dict(frame=frame, sigma_ref_deg=sigma_ref_deg, ref_source=ref_source, limits=limits,
               constraint=constraint, plateau_deg=plateau_deg, ratio_min=ratio_min,
               min_windows=min_windows, is_sorted=is_sorted)
-    c1 = _anchored_normal(t, B, centre, duration_s, R_ref, **kw)
-    if not check_scale or not is_sorted or c1.method.startswith("fallback"): return _noted(c1, rep)
-    D2 = local_scale(t, B, centre, c1.L, duration_s, limits)
-    if not (D2 > 0 and abs(np.log(D2 / max(duration_s, 1e-9))) > np.log(2)): return _noted(c1, rep)
-    c2 = _anchored_normal(t, B, centre, D2, R_ref, **kw)
-    D3 = np.nan if c2.method.startswith("fallback") else local_scale(t, B, centre, c2.L, D2, limits)
-    return _noted(two_anchors(c1, c2, duration_s, D2, D3), rep)
+    cn = _anchored_normal(t, B, centre, duration_s, R_ref, **kw)
+    D2 = np.nan
+    if check_scale and is_sorted and not cn.method.startswith("fallback"):
+        D2 = local_scale(t, B, centre, cn.L, duration_s, limits)
+    if D2 > 0 and abs(np.log(D2 / max(duration_s, 1e-9))) > np.log(2):
+        c2 = _anchored_normal(t, B, centre, D2, R_ref, **kw)
+        D3 = np.nan if c2.method.startswith("fallback") else local_scale(t, B, centre, c2.L, D2, limits)
+        cn = two_anchors(cn, c2, duration_s, D2, D3)
+    shear = field_shear(t, B, centre, duration_s, limits) if is_sorted else np.nan
+    return _noted(crossing_checks(cn, R_ref, shear), rep)
 
 # %% ../nbs/04b_normals.ipynb #9c0aab78
 def crossing_normals(t, # (N,) datetime64 FGM times

@@ -113,12 +113,13 @@ def _crossings_table(res: AnalysisResult, # the analysis
                     | {"normal_sigma_deg": n.get("sigma_deg"), "normal_sigma_random_deg": n.get("sigma_random_deg"),
                        "normal_sigma_window_deg": n.get("sigma_window_deg"),
                        "normal_sigma_constraint_deg": n.get("sigma_constraint_deg"), "normal_method": n.get("method"),
+                       "normal_shear_deg": n.get("shear_deg"),
                        "lambda2_lambda3": n.get("lambda2_lambda3"), "V_N_kms": v.get("V_N_km_s"),
                        "sigma_V_N_kms": v.get("sigma_V_N_km_s"), "flags": ";".join(d["flags"]),
                        "normal_flags": ";".join(n.get("flags") or [])})
     cols = [*_CROSSING_COLS, "n_x_gse", "n_y_gse", "n_z_gse", "normal_sigma_deg", "normal_sigma_random_deg",
-            "normal_sigma_window_deg", "normal_sigma_constraint_deg", "normal_method", "lambda2_lambda3", "V_N_kms",
-            "sigma_V_N_kms", "flags", "normal_flags"]
+            "normal_sigma_window_deg", "normal_sigma_constraint_deg", "normal_method", "normal_shear_deg",
+            "lambda2_lambda3", "V_N_kms", "sigma_V_N_kms", "flags", "normal_flags"]
     return pd.DataFrame(rows, columns=cols)
 
 # %% ../nbs/14d_outputs.ipynb #05d68b75

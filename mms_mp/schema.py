@@ -25,7 +25,8 @@ _ISO_RE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
 NUM, NUMN, ISO, ISON, VEC3 = "num", "num|null", "iso", "iso|null", "vec3"
 
 # %% ../nbs/14b_schema.ipynb #2809c3cc
-_SPREAD = {"median": NUMN, "max": NUMN, "n_local": int, "n_fallback": int}
+_SPREAD = {"median": NUMN, "max": NUMN, "n_local": int, "n_fallback": int, "n_low_shear": int,
+           "n_beyond_2sigma": int}
 _LMN = {"L": VEC3, "M": VEC3, "N": VEC3, "frame": ("enum", "GSE"), "method": str,
         "eigenvalues": ("list", NUMN, 3), "ratios": dict, "sigma_N_deg": NUMN,
         "per_crossing_spread_deg": ("nullable", _SPREAD)}
@@ -78,6 +79,8 @@ UNITS = {
     "crossings[].normal.n_eff": "independent samples in the reported window: its samples over the longer of two "
                                 "correlation times of B·n̂, the window's own and that of a stretch 2 widest-window "
                                 "widths either side",
+    "crossings[].normal.shear_deg": "deg, angle between the mean B over half a layer beyond each edge; null where a "
+                                    "side holds no data (a neighbour or the data's end is too close)",
     "crossings[].normal.sigma_constraint_deg": "deg, angle of a constrained (⟨B_N⟩ = 0) normal from its window's "
                                                "unconstrained one, a part of sigma_deg; 0 without the constraint",
     "crossings[].sigma_t_L_s": "s, the part of sigma_t_s from the uncertain turn of L about N; 0 for a crossing timed "
@@ -121,11 +124,14 @@ FLAGS = {
     "no_stable_normal": "no stable plateau of nested MVA windows: its normal is a fallback (normal.method, reason)",
     "unstable_normal": "the normal's nested MVA windows disagree: a fallback normal, reason given",
     "no_mva_window": "no window around the crossing holds enough samples for MVA",
-    "sign_ambiguous": "the normal lies near 90° from the reference: its outward sign is uncertain",
+    "sign_ambiguous": "the normal lies within max(10°, 2σ) of the plane ⊥ the reference normal: its outward sign is "
+                      "uncertain",
+    "low_shear": "the field turns by under 30° across the layer (normal.shear_deg): MVA's normal rests on the "
+                 "fluctuations in its window, not on the layer's rotation; σ does not include this",
     "low_eigenvalue_ratio": "median λ2/λ3 < 5 over the plateau: the normal is poorly defined by MVA",
     "scale_mismatch": "windows anchored on the layer's own scale along L found no plateau; the detected-duration "
                       "anchor is used",
-    "window_dependent": "the two window anchors give normals that disagree; their angle is in σ_window",
+    "window_dependent": "the two window anchors give normals more than 2σ apart; their angle is in σ_window",
     "closure_drift": "displacement: ∫V_N dt drifts away from the spacecraft at the probe's own crossings (where the "
                      "boundary is at the spacecraft) beyond its σ; V_N along n̂ is biased (normal error × flow along "
                      "the boundary, or a non-planar boundary): displacement.closure gives the drift",
@@ -316,7 +322,7 @@ def normal_json(n, # normals.CrossingNormal
                ) -> dict: # its `as_dict()`, non-finite numbers as NaN (written as null)
     "JSON entry of one crossing's normal (vectors in `n.frame`, angles deg, eigenvalues nT²)."
     d = n.as_dict()
-    num = ("sigma_deg", "sigma_random_deg", "sigma_window_deg", "sigma_L_deg", "sigma_constraint_deg",
+    num = ("sigma_deg", "sigma_random_deg", "sigma_window_deg", "sigma_L_deg", "sigma_constraint_deg", "shear_deg",
            "lambda2_lambda3", "n_eff")
     return d | {k: _f(d[k]) for k in num} | {"eigenvalues": [_f(x) for x in d["eigenvalues"]],
                                              "frame": str(d["frame"]).upper()}

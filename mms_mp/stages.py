@@ -339,13 +339,18 @@ def angles_deg(N: np.ndarray, # (K,3) unit vectors
 # %% ../nbs/14c_stages.ipynb #c61b21c7
 def normal_spread(normals: list, # normals.CrossingNormal of one probe's crossings
                   N: np.ndarray, # (3,) the event's mean normal, same frame
-                 ) -> dict: # median and max angle of the local normals from N (deg), counts
-    "Spread of the per-crossing normals about the event normal; fallbacks (= N) are counted apart."
-    local = [x.n_hat for x in normals if not x.method.startswith("fallback")]
-    a = angles_deg(np.array(local), np.asarray(N, float))
+                  sigma_N_deg: float = 0.0, # 1σ of N, deg (NaN: unknown, taken as 0)
+                 ) -> dict: # angles of the local normals from N (deg), counts, and how many lie beyond 2σ
+    "Spread of the per-crossing normals about the event normal; fallbacks (= N) and low-shear normals apart."
+    local = [x for x in normals if not x.method.startswith("fallback")]
+    a = angles_deg(np.array([x.n_hat for x in local]), np.asarray(N, float))
+    sN = float(sigma_N_deg) if np.isfinite(sigma_N_deg) else 0.0
+    firm = np.array(["low_shear" not in x.flags for x in local], bool)   # N fixed by the layer's rotation
+    far = a > 2 * np.hypot([x.sigma_deg for x in local], sN)   # NaN σ: not beyond
     return {"median": float(np.median(a)) if len(a) else np.nan,
             "max": float(a.max()) if len(a) else np.nan,
-            "n_local": len(local), "n_fallback": len(normals) - len(local)}
+            "n_local": len(local), "n_fallback": len(normals) - len(local),
+            "n_low_shear": int((~firm).sum()), "n_beyond_2sigma": int((far & firm).sum())}
 
 # %% ../nbs/14c_stages.ipynb #a6504475
 def probe_message(p: str, # probe
@@ -369,7 +374,7 @@ def stage_normals(res: AnalysisResult, # the analysis being built (updated in pl
     msg = "; ".join(probe_message(p, e) for p, e in errs.items())
     if not out: raise GeometryError("no probe gave crossing normals: " + msg)
     res.normals = out
-    res.normal_spread = {p: normal_spread(ns, res.lmn[p].N) for p, ns in out.items()}
+    res.normal_spread = {p: normal_spread(ns, res.lmn[p].N, res.lmn[p].sigma_N_deg) for p, ns in out.items()}
     for c in (c for p in out for c in res.matched.crossings[p]):  # no stable local normal: say so
         if "unstable_normal" in res.normal_of(c).flags:
             res.edge_flags[crossing_key(c)] = (*res.edge_flags.get(crossing_key(c), ()), "no_stable_normal")
