@@ -18,12 +18,11 @@ from pathlib import Path
 import numpy as np
 
 from . import __version__
-from .core import (InputError, iso_ms, atomic_write, EXIT_OK, EXIT_USAGE, EXIT_NODATA,
+from .core import (InputError, iso_ms, median_step, atomic_write, EXIT_OK, EXIT_USAGE, EXIT_NODATA,
                          EXIT_FAILED, EXIT_PARTIAL, EXIT_DEGRADED, exit_code, stages_exit)
 from .layout import PRODUCTS
 from .config import CONFIG_SECTIONS, RATES, load_config, merge_config, rate_word
 from .data import damaged_files
-from .stages import lmn_range
 from .schema import lmn_json, thickness_json
 from .overlay import overlay_template
 from .outputs import FIG_DPI, check_dpi, lmn_method, sig2
@@ -365,6 +364,20 @@ def _rate_lines(rates: list, # `Event.rates` entries of one probe
     return [f"  {'' if used else 'not used: '}{', '.join(dict.fromkeys(w))}: {cli_words(h)}"
             for (used, h), w in sorted(why.items(), key=lambda kv: kv[0][0])]
 
+# %% ../nbs/16_cli.ipynb #3f78fb7b
+def _context_line(res, # mms_mp.stages.AnalysisResult whose `context` is set ([context] windows > 0)
+                 ) -> str: # the stretch the LMN and the detector's levels came from, and where its data stop short
+    "The window and its [context]: L and the detector's levels from a longer stretch; says where the B data end early."
+    a, b = res.context.trange
+    t = [res.context[p]["B_gse"]["time"].values for p in res.probes]
+    steps = [median_step(np.diff(x).astype(np.int64)) for x in t if len(x) > 1]
+    step = np.timedelta64(int(max(steps)) if steps else 0, "ns")   # less than a sample short is no gap
+    first, last = min(x[0] for x in t), max(x[-1] for x in t)
+    note = f"; data start {iso_ms(first)}" if first - a > step else ""
+    note += f"; data end {iso_ms(last)}" if b - last > step else ""
+    return (f"LMN and detection levels from {iso_ms(a)} – {iso_ms(b)} (the window and its [context]{note}); "
+            "crossings kept inside the window")
+
 # %% ../nbs/16_cli.ipynb #9de30777
 def _data_lines(res) -> list:
     "Per probe: the instruments and rates its data came from, why (rate auto, FGM positions), what was not used."
@@ -375,14 +388,7 @@ def _data_lines(res) -> list:
             if x["probe"] == p and not x.get("part"): got.setdefault(x["instrument"], []).append(x["rate"])
         if got: out.append(f"MMS{p} data: " + ", ".join(f"{i} {'+'.join(dict.fromkeys(r))}" for i, r in got.items()))
         out += _rate_lines([r for r in ev.rates if r["probe"] == p])
-    ctx = getattr(res, "context", None)
-    if ctx is not None:   # [context] windows > 0: L and the detector's levels from a longer stretch
-        spans = [lmn_range(res, p) for p in res.probes]   # what the B data cover, not what was asked for
-        a, b = min(s[0] for s in spans), max(s[1] for s in spans)
-        cut = "" if (a, b) == tuple(ctx.trange) else f"; asked for {iso_ms(ctx.trange[0])} – {iso_ms(ctx.trange[1])}"
-        out.append(f"LMN and detection levels from {iso_ms(a)} – {iso_ms(b)} (the window and its [context] as far "
-                   f"as the data reach{cut}); crossings kept inside the window")
-    return out
+    return out + ([_context_line(res)] if getattr(res, "context", None) is not None else [])
 
 def summary_lines(res, # mms_mp.stages.AnalysisResult
                  ) -> list: # printable lines

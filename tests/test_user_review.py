@@ -157,5 +157,6 @@ def test_context_line_says_the_span_the_data_cover(tmp_path, capsys):
     code, out, err = run(capsys, "analyze", "--start", "2015-09-02T17:05:00", "--end", "2015-09-02T17:07:00", *REAL,
                          "--config", cfg, "--outdir", tmp_path / "o")
     line = next(x for x in out.splitlines() if x.startswith("LMN and detection levels from"))
-    assert code == 0 and "– 2015-09-02T17:07:04" in line and "as far as the data reach" in line, line
-    assert "asked for 2015-09-02T17:03:00.000Z – 2015-09-02T17:09:00.000Z" in line
+    assert code == 0 and line.startswith("LMN and detection levels from 2015-09-02T17:03:00.000Z – "
+                                         "2015-09-02T17:09:00.000Z (the window and its [context]; data end "
+                                         "2015-09-02T17:07:04."), line
