@@ -199,7 +199,7 @@ def _lmn_rows(doc: dict) -> list:
 def _normal_rows(doc: dict) -> list:
     "One row per crossing: its normal (GSE) rounded to its σ, σ, method and the normal's own flags."
     def row(c):
-        n, ev = c["normal"], doc["lmn"].get(c["probe"])
+        n, ev = c["normal"], (doc.get("lmn") or {}).get(c["probe"])
         same = ev is not None and n["method"].startswith("fallback: event LMN")   # the event N itself:
         digits = ev["sigma_N_deg"] if same else n["sigma_deg"]                    # written as the LMN table does
         return {"probe": c["probe"], "time": c["time"],
