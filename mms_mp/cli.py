@@ -18,10 +18,11 @@ from pathlib import Path
 import numpy as np
 
 from . import __version__
-from .core import (InputError, iso_ms, atomic_write, EXIT_OK, EXIT_USAGE, EXIT_NODATA,
-                         EXIT_FAILED, EXIT_PARTIAL, exit_code, stages_exit)
+from .core import (InputError, iso_ms, median_step, atomic_write, EXIT_OK, EXIT_USAGE, EXIT_NODATA,
+                         EXIT_FAILED, EXIT_PARTIAL, EXIT_DEGRADED, exit_code, stages_exit)
 from .layout import PRODUCTS
-from .config import CONFIG_SECTIONS, load_config, merge_config
+from .config import CONFIG_SECTIONS, RATES, load_config, merge_config, rate_word
+from .data import damaged_files
 from .schema import lmn_json, thickness_json
 from .overlay import overlay_template
 from .outputs import FIG_DPI, check_dpi, lmn_method, sig2
@@ -31,8 +32,9 @@ from .batch import run_batch
 
 # %% auto #0
 __all__ = ['NOISY_LOGGERS', 'CLI_FLAGS', 'EXIT_HELP', 'DEFAULT_TRANGE', 'COMMANDS', 'PATH_ARGS', 'cli_words', 'setup_logging',
-           'dpi_arg', 'build_parser', 'default_command', 'event_config', 'summary_lines', 'cmd_analyze', 'demo_data',
-           'cmd_demo', 'cmd_report', 'cmd_batch', 'cmd_overlay_template', 'check_paths', 'main']
+           'dpi_arg', 'build_parser', 'default_command', 'event_config', 'summary_lines', 'degraded_reasons',
+           'cmd_analyze', 'demo_data', 'cmd_demo', 'cmd_report', 'cmd_batch', 'cmd_overlay_template', 'check_paths',
+           'main']
 
 # %% ../nbs/16_cli.ipynb #b38e8892a
 NOISY_LOGGERS = ("pyspedas", "pytplot", "cdflib", "urllib3", "matplotlib", "distributed",
@@ -99,13 +101,15 @@ def _figure_args(p, # a sub-command's parser
 
 # %% ../nbs/16_cli.ipynb #6d9b713d
 def _event_args(p):
-    p.add_argument("--start", help="start time, ISO-8601 UTC, e.g. 2019-01-27T12:15:00 (required, here or in --config)")
+    p.add_argument("--start", help="start time, ISO-8601 UTC, e.g. 2019-01-27T12:15:00 or 20190127T121500 "
+                                   "(required, here or in --config; not before MMS's launch, 2015-03-13)")
     p.add_argument("--end", help="end time, ISO-8601 UTC (required, here or in --config)")
     p.add_argument("--probes", nargs="+", default=None, metavar="P",
                    help="MMS probes, e.g. 1 2 or 1,2 (default 1 2 3 4)")
-    p.add_argument("--rate", choices=("auto", "srvy", "brst"), default=None,
+    p.add_argument("--rate", type=rate_word, choices=RATES, default=None,
                    help="data rate: srvy is the survey class (FGM/HPCA/MEC srvy, FPI/EDP fast), brst burst, "
-                        "auto burst where burst files reach and survey elsewhere (default)")
+                        "auto burst where burst files reach and survey elsewhere (default); pySPEDAS's "
+                        "burst, fast and survey are read as brst, srvy and srvy")
     p.add_argument("--source", choices=("auto", "sdc", "spdf", "local"), default=None,
                    help="auto: local files if they cover the request, else download; "
                         "local: never download")
@@ -141,6 +145,10 @@ def _analyze_parser(sub):
     a.add_argument("--overlay-json", default=None, metavar="FILE",
                    help="published normals to compare with (see `mms-mp overlay-template`; an entry's "
                         "'time' picks the timing group it describes)")
+    a.add_argument("--strict", action="store_true",
+                   help="exit 6 when the run finished but degraded: a requested probe without data, an "
+                        "unreadable file, a stage skipped for lack of data, or no crossing found (one line "
+                        "per reason on stderr)")
     _common(a)
 
 # %% ../nbs/16_cli.ipynb #08a5b0ee
@@ -180,7 +188,8 @@ def _overlay_parser(sub):
 # %% ../nbs/16_cli.ipynb #9360dfe2
 EXIT_HELP = ("exit codes: 0 ok; 2 bad arguments or input; 3 no usable data; 4 the analysis "
              "failed; 5 it finished and wrote its outputs, but a stage failed (stderr and the "
-             "JSON status say which and why)")
+             "JSON status say which and why); 6 (analyze --strict only) it finished but degraded: a "
+             "probe without data, an unreadable file, a stage skipped for lack of data, or no crossing")
 
 def build_parser() -> argparse.ArgumentParser:
     "The `mms-mp` argument parser (sub-commands demo, analyze, report, batch, overlay-template)."
@@ -210,7 +219,8 @@ def event_config(args, # parsed arguments of analyze/report
     base = load_config(args.config) if args.config else {}
     keys = ("start", "end", "probes", "rate", "source", "data_dir", "outdir", "plot", "pdf", "dpi",
             "overlay_json")  # `report` has no --outdir, --plot, --pdf, --overlay-json
-    cfg = merge_config(base, {k: getattr(args, k, None) for k in keys})
+    cfg = merge_config(base, {k: getattr(args, k, None) for k in keys},
+                       where="options (command line over --config file)")
     if cfg.get("probes"):  # "1 2", "1,2" and "1, 2" all mean probes 1 and 2 (pySPEDAS users write commas)
         cfg["probes"] = [q.strip() for p in cfg["probes"] for q in str(p).split(",") if q.strip()]
     missing = [k for k in ("start", "end") if not cfg.get(k)]
@@ -370,6 +380,20 @@ def _rate_lines(rates: list, # `Event.rates` entries of one probe
     return [f"  {'' if used else 'not used: '}{', '.join(dict.fromkeys(w))}: {cli_words(h)}"
             for (used, h), w in sorted(why.items(), key=lambda kv: kv[0][0])]
 
+# %% ../nbs/16_cli.ipynb #3f78fb7b
+def _context_line(res, # mms_mp.stages.AnalysisResult whose `context` is set ([context] windows > 0)
+                 ) -> str: # the stretch the LMN and the detector's levels came from, and where its data stop short
+    "The window and its [context]: L and the detector's levels from a longer stretch; says where the B data end early."
+    a, b = res.context.trange
+    t = [res.context[p]["B_gse"]["time"].values for p in res.probes]
+    steps = [median_step(np.diff(x).astype(np.int64)) for x in t if len(x) > 1]
+    step = np.timedelta64(int(max(steps)) if steps else 0, "ns")   # less than a sample short is no gap
+    first, last = min(x[0] for x in t), max(x[-1] for x in t)
+    note = f"; data start {iso_ms(first)}" if first - a > step else ""
+    note += f"; data end {iso_ms(last)}" if b - last > step else ""
+    return (f"LMN and detection levels from {iso_ms(a)} – {iso_ms(b)} (the window and its [context]{note}); "
+            "crossings kept inside the window")
+
 # %% ../nbs/16_cli.ipynb #9de30777
 def _data_lines(res) -> list:
     "Per probe: the instruments and rates its data came from, why (rate auto, FGM positions), what was not used."
@@ -381,12 +405,7 @@ def _data_lines(res) -> list:
             if x["probe"] == p and not x.get("part"): got.setdefault(x["instrument"], []).append(x["rate"])
         if got: out.append(f"MMS{p} data: " + ", ".join(f"{i} {'+'.join(dict.fromkeys(r))}" for i, r in got.items()))
         out += _rate_lines([r for r in ev.rates if r["probe"] == p], auto)
-    ctx = getattr(res, "context", None)
-    if ctx is not None:   # [context] windows > 0: L and the detector's levels from a longer stretch
-        a, b = ctx.trange
-        out.append(f"LMN and detection levels from {iso_ms(a)} – {iso_ms(b)} (the window and its [context]); "
-                   "crossings kept inside the window")
-    return out
+    return out + ([_context_line(res)] if getattr(res, "context", None) is not None else [])
 
 def summary_lines(res, # mms_mp.stages.AnalysisResult
                  ) -> list: # printable lines
@@ -411,6 +430,18 @@ def _finished(status: dict, # stage records: AnalysisResult.status, or the JSON'
         if st == "failed": print(f"mms-mp: stage {k} failed: {cli_words(why)}", file=sys.stderr)
     return stages_exit(status)
 
+# %% ../nbs/16_cli.ipynb #8adb0cd0
+def degraded_reasons(res, # mms_mp.stages.AnalysisResult of a run that finished
+                    ) -> list: # one line per way the run fell short of a clean one; [] when clean
+    "Why a finished analysis is degraded: probes without data, unreadable files, stages skipped, no crossing."
+    ev = res.event
+    out = [f"MMS{p} was asked for but has no usable data: {cli_words(r)}" for p, r in res.dropped.items()]
+    bad = [m for m in getattr(ev, "missing", []) if m.get("cause") in ("unreadable", "partly_unreadable")]
+    out += [f"mms{m['probe']} {m['instrument']} {m['rate']}: {cli_words(m['reason'])}" for m in bad]
+    out += [f"file fails its MD5 checksum: {n}" for n in (damaged_files(ev) if ev is not None else [])]
+    out += [f"stage {k} skipped: {cli_words(v.reason)}" for k, v in res.status.items() if v.status == "skipped"]
+    return out + ["no magnetopause crossing found in the window"] * (not res.crossings)
+
 # %% ../nbs/16_cli.ipynb #d621d422
 def cmd_analyze(args, # parsed arguments (build_parser)
                ) -> int: # exit code (errors are raised and mapped by main)
@@ -423,7 +454,10 @@ def cmd_analyze(args, # parsed arguments (build_parser)
                   pdf=bool(cfg.get("pdf")), dpi=cfg.get("dpi", FIG_DPI), progress=not args.quiet,
                   overlay_json=cfg.get("overlay_json"))
     if not args.quiet: print("\n".join(summary_lines(res)))
-    return _finished(res.status)
+    code = _finished(res.status)
+    why = degraded_reasons(res) if args.strict else []
+    for w in why: print(f"mms-mp analyze --strict: degraded: {w}", file=sys.stderr)
+    return code if code != EXIT_OK or not why else EXIT_DEGRADED
 
 # %% ../nbs/16_cli.ipynb #0ba42c8e
 def demo_data(data_dir=None, # folder for the simulated CDFs (None: the shared cache)

@@ -23,16 +23,19 @@ from .motion import integrate_disp
 from .multispacecraft import timing_normal
 
 # %% auto #0
-__all__ = ['CONFIG_KEYS', 'CONFIG_SECTIONS', 'RATES', 'SOURCES', 'KEY_TYPES', 'SECTION_TARGETS', 'POSITIVE', 'NON_NEGATIVE',
-           'FRACTION', 'VN_SOURCES', 'LIMITS', 'config_probes', 'check_times', 'check_config', 'load_config',
-           'merge_config', 'section_params', 'Range', 'Duration', 'annotation_types', 'param_annotations',
-           'value_problem', 'check_sections']
+__all__ = ['CONFIG_KEYS', 'CONFIG_SECTIONS', 'RATES', 'SOURCES', 'RATE_ALIASES', 'MMS_LAUNCH', 'KEY_TYPES', 'SECTION_TARGETS',
+           'POSITIVE', 'NON_NEGATIVE', 'FRACTION', 'VN_SOURCES', 'LIMITS', 'config_probes', 'rate_word',
+           'check_mission_start', 'check_times', 'check_config', 'load_config', 'merge_config', 'section_params',
+           'Range', 'Duration', 'annotation_types', 'param_annotations', 'value_problem', 'check_sections']
 
 # %% ../nbs/14a_config.ipynb #eabc52bf
 CONFIG_KEYS = {"start", "end", "probes", "rate", "source", "data_dir", "outdir", "plot", "pdf", "dpi",
                "overlay_json"}
 CONFIG_SECTIONS = {"context", "lmn", "detector", "normals", "timing", "vn", "smoothing", "displacement"}
 RATES, SOURCES = ("auto", "srvy", "brst"), ("auto", "sdc", "spdf", "local")
+#: pySPEDAS's words for the data rates, read as mms_mp's (FPI and EDP "fast" is the survey class)
+RATE_ALIASES = {"burst": "brst", "fast": "srvy", "survey": "srvy"}
+MMS_LAUNCH = "2015-03-13"  # UTC day the four MMS spacecraft were launched: no MMS data before it
 _TIME, _PATH = (str, datetime.date), (str, os.PathLike)  # a TOML date-time is a datetime.datetime
 #: top-level key -> the types it may have (a time is ISO text, never a number: `start = 123` is refused)
 KEY_TYPES = {"start": _TIME, "end": _TIME, "probes": (list, tuple, str, int), "rate": (str,),
@@ -54,11 +57,26 @@ def config_probes(v, # probes: 1, "1", "mms1", "1,2", "1 2", or a list of these
     return list(dict.fromkeys(probe_label(w) for w in words))
 
 
+# %% ../nbs/14a_config.ipynb #6b1a4ded
+def rate_word(v, # a data rate as typed: "brst", "burst", "srvy", "fast", "survey", "auto"
+             ): # the rate in mms_mp's words ("brst", "srvy", "auto"); anything else unchanged, for the check
+    "pySPEDAS's rate words read as mms_mp's: 'burst' is 'brst', 'fast' and 'survey' are 'srvy'."
+    return RATE_ALIASES.get(v.strip().lower(), v.strip().lower()) if isinstance(v, str) else v
+
+# %% ../nbs/14a_config.ipynb #abefe446
+def check_mission_start(t0, # start of an analysis window: datetime64 or anything as_datetime64 reads, UTC
+                        where: str = "configuration", # name of the source, for messages
+                       ):
+    "Refuse an analysis window that starts before MMS was launched (2015-03-13): no data can exist."
+    if as_datetime64(t0) < as_datetime64(MMS_LAUNCH):
+        raise InputError(f"{where}: start {as_datetime64(t0).astype('datetime64[s]')} is before MMS was launched "
+                         f"({MMS_LAUNCH}), so there are no MMS data for it; check the date")
+
 # %% ../nbs/14a_config.ipynb #03096643
 def check_times(cfg: dict, # configuration with start and/or end
                 where: str = "configuration", # name of the source, for messages
                ):
-    "Refuse a `start` or `end` that is not a UTC time, and a `start` not before `end`."
+    "Refuse a `start` or `end` that is not a UTC time, a `start` not before `end` or before MMS's launch."
     for k in ("start", "end"):
         if k not in cfg: continue
         try: as_datetime64(cfg[k])
@@ -67,6 +85,7 @@ def check_times(cfg: dict, # configuration with start and/or end
         try: parse_trange((cfg["start"], cfg["end"]))
         except InputError as e: raise InputError(f"{where}: {e}") from None
 
+    if "start" in cfg: check_mission_start(cfg["start"], where)
 
 # %% ../nbs/14a_config.ipynb #1753a482
 def check_config(cfg: dict, # configuration: top-level keys and analysis sections
@@ -84,6 +103,7 @@ def check_config(cfg: dict, # configuration: top-level keys and analysis section
         if not isinstance(v, types) or (isinstance(v, bool) and bool not in types):
             names = " or ".join(t.__name__ for t in types)
             raise InputError(f"{where}: {k} = {v!r} has type {type(v).__name__}; expected {names}")
+    if "rate" in cfg: cfg["rate"] = rate_word(cfg["rate"])   # pySPEDAS's "burst", "fast", "survey"
     for k, allowed in (("rate", RATES), ("source", SOURCES)):
         if k in cfg and cfg[k] not in allowed:
             raise InputError(f"{where}: {k}={cfg[k]!r}; expected one of {allowed}")
@@ -108,6 +128,7 @@ def load_config(path, # TOML file: the CLI's keys plus the sections [lmn], [dete
 # %% ../nbs/14a_config.ipynb #2ed20c7f
 def merge_config(base: dict, # configuration from a file (or {})
                  overrides: dict, # values given explicitly (e.g. CLI flags); None means "not given"
+                 where: str = "configuration", # what the caller calls the merged values, for messages
                 ) -> dict: # merged configuration: overrides win, sections merged key by key
     "Merge two configurations; explicit values override, `None` never does."
     out = {k: (dict(v) if isinstance(v, dict) else v) for k, v in base.items()}
@@ -115,7 +136,7 @@ def merge_config(base: dict, # configuration from a file (or {})
         if v is None: continue
         if isinstance(v, dict): v = out.get(k, {}) | {a: b for a, b in v.items() if b is not None}
         out[k] = v
-    return check_config(out, where="options (command line over --config file)")
+    return check_config(out, where=where)
 
 # %% ../nbs/14a_config.ipynb #4de5b7f7
 #: section -> (function or dataclass, arguments the pipeline sets itself)

@@ -16,14 +16,14 @@ from pathlib import Path
 import numpy as np
 
 # %% auto #0
-__all__ = ['MAX_POINTS', 'FRAMES', 'LEAP_SECONDS', 'TT2000_UTC0', 'TT2000_FILL', 'R_E_KM', 'MU0', 'M_P_KG', 'Q_E_C', 'EXIT_OK',
-           'EXIT_USAGE', 'EXIT_NODATA', 'EXIT_FAILED', 'EXIT_PARTIAL', 'MMSMPError', 'InputError', 'FrameError',
-           'NoDataError', 'GeometryError', 'check_finite', 'check_positive', 'check_sigma', 'check_count', 'CovBlocks',
-           'triad_problem', 'check_frame', 'frame_of', 'check_sigma_rad', 'rotate_about_x', 'gse_to_gsm', 'gsm_to_gse',
-           'gse_gsm_angle', 'as_datetime64', 'datetime_tags', 'parse_trange', 'seconds_since', 'from_seconds', 'iso_ms',
-           'median_step', 'context_range', 'leap_table', 'tt2000_to_datetime64', 'datetime64_to_tt2000',
-           'TimeCleanReport', 'clean_times', 'atomic_write', 'write_json_atomic', 'exit_code', 'stages_exit',
-           'cache_root', 'format_sigma']
+__all__ = ['MAX_POINTS', 'FRAMES', 'TIME_FORMATS', 'LEAP_SECONDS', 'TT2000_UTC0', 'TT2000_FILL', 'R_E_KM', 'MU0', 'M_P_KG',
+           'Q_E_C', 'EXIT_OK', 'EXIT_USAGE', 'EXIT_NODATA', 'EXIT_FAILED', 'EXIT_PARTIAL', 'EXIT_DEGRADED',
+           'MMSMPError', 'InputError', 'FrameError', 'NoDataError', 'GeometryError', 'check_finite', 'check_positive',
+           'check_sigma', 'check_count', 'CovBlocks', 'triad_problem', 'check_frame', 'frame_of', 'check_sigma_rad',
+           'rotate_about_x', 'gse_to_gsm', 'gsm_to_gse', 'gse_gsm_angle', 'as_datetime64', 'datetime_tags',
+           'parse_trange', 'seconds_since', 'from_seconds', 'iso_ms', 'median_step', 'context_range', 'leap_table',
+           'tt2000_to_datetime64', 'datetime64_to_tt2000', 'TimeCleanReport', 'clean_times', 'atomic_write',
+           'write_json_atomic', 'exit_code', 'stages_exit', 'cache_root', 'format_sigma']
 
 # %% ../nbs/00_core.ipynb #866e3565
 class MMSMPError(Exception):
@@ -193,17 +193,42 @@ def gse_gsm_angle(r_gse: np.ndarray, # (N,3) one set of vectors in GSE (e.g. MEC
     return np.arctan2(r_gse[:, 1] * r_gsm[:, 2] - r_gse[:, 2] * r_gsm[:, 1],
                       r_gse[:, 1] * r_gsm[:, 1] + r_gse[:, 2] * r_gsm[:, 2])
 
+# %% ../nbs/00_core.ipynb #8e8aa0b5
+#: the times mms_mp reads, in the words its messages use
+TIME_FORMATS = ("ISO 8601 UTC, e.g. '2019-01-27T12:15:00' or its basic form '20190127T121500' (a trailing Z, "
+                "a ±hh:mm offset or a SPEDAS '2019-01-27/12:15' also work)")
+_BASIC = re.compile(r"(\d{4})(\d{2})(\d{2})(?:T(\d{2})(?:(\d{2})(?:(\d{2})(\.\d+)?)?)?)?")  # ISO 8601 basic form
+_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
+
+def _time_text(s: str, # one UTC time as typed, without its 'Z' or offset
+              ) -> str: # the same time in ISO 8601's extended form ('2019-01-27T12:15:00'), which numpy reads
+    "Basic-form ISO 8601 written out; a bare number or a leap second refused, saying what to give instead."
+    m = _BASIC.fullmatch(s)
+    if m: s = f"{m[1]}-{m[2]}-{m[3]}" + (f"T{m[4]}:{m[5] or '00'}:{m[6] or '00'}{m[7] or ''}" if m[4] else "")
+    elif _NUMBER.fullmatch(s) and not re.fullmatch(r"\d{4}", s):   # a bare year, '2015', is ISO 8601
+        unix = (f"; read as Unix seconds (since 1970-01-01 UTC) it is {np.datetime64(round(float(s)), 's')}: "
+                "give that if it is what you mean") if 1e8 <= float(s) < 1e10 else ""
+        raise InputError(f"{s!r} is a number, not a time; give {TIME_FORMATS}{unix}")
+    leap = re.fullmatch(r"(.*T\d{2}:\d{2}):60(\.\d*)?", s)
+    if leap: raise InputError(f"{s!r} is a leap second (second 60), which numpy datetime64 (every time in mms_mp) "
+                              f"cannot hold; give {leap[1]}:59.999 or the next second")
+    return s
+
 # %% ../nbs/00_core.ipynb #41ae4309
 _OFFSET = re.compile(r"([+-])(\d{2}):?(\d{2})$")   # a UTC offset at the end of an ISO time
 
-def _iso_utc(s: str, # ISO-8601 time: trailing 'Z', '±hh:mm' offset and SPEDAS 'date/time' accepted
+def _iso_utc(s: str, # ISO-8601 time: trailing 'Z', '±hh:mm' offset, basic form and SPEDAS 'date/time' accepted
             ) -> np.datetime64: # datetime64[ns] UTC
-    "One ISO string as UTC: an offset is subtracted (numpy would only warn about it), 'Z' dropped."
+    "One ISO string as UTC: an offset is subtracted (numpy would only warn about it), 'Z' dropped, years checked."
     s = re.sub(r"^(\d{4}-\d{2}-\d{2})/", r"\1T", s.strip()).removesuffix("Z")
     m = _OFFSET.search(s) if "T" in s else None
-    if m is None: return np.datetime64(s, "ns")
-    minutes = (int(m[2]) * 60 + int(m[3])) * (1 if m[1] == "+" else -1)
-    return np.datetime64(s[:m.start()], "ns") - np.timedelta64(minutes, "m")
+    minutes = 0 if m is None else (int(m[2]) * 60 + int(m[3])) * (1 if m[1] == "+" else -1)
+    t = np.datetime64(_time_text(s if m is None else s[:m.start()]))   # its own unit: no silent wrap-around
+    year = None if np.isnat(t) else int(t.astype("datetime64[Y]").astype(np.int64)) + 1970
+    if year is not None and not 1678 <= year <= 2261:
+        raise InputError(f"{s!r} is in the year {year}; numpy datetime64[ns] holds the years 1678–2261 only: "
+                         "check the date")
+    return t.astype("datetime64[ns]") - np.timedelta64(minutes, "m")
 
 # %% ../nbs/00_core.ipynb #1e469e40
 def as_datetime64(t, # ISO string ('Z', '/' ok), datetime (tz-aware: converted), pandas, numpy
@@ -220,9 +245,9 @@ def as_datetime64(t, # ISO string ('Z', '/' ok), datetime (tz-aware: converted),
         if arr.dtype.kind == "U" or arr.dtype.kind == "O":
             return np.array([as_datetime64(x) for x in arr.ravel()], "datetime64[ns]").reshape(arr.shape)
         return arr.astype("datetime64[ns]")
+    except InputError: raise   # a number or a leap second: its own message
     except (ValueError, TypeError):
-        raise InputError(f"cannot read {t!r} as a UTC time; use ISO-8601 like '2019-01-27T12:15:00' (a trailing "
-                         "Z, a ±hh:mm offset or a SPEDAS '2019-01-27/12:15' also work)") from None
+        raise InputError(f"cannot read {t!r} as a UTC time; give {TIME_FORMATS}") from None
 
 # %% ../nbs/00_core.ipynb #79ef48e4
 def datetime_tags(t, # (N,) datetime64, ISO strings or datetimes
@@ -416,6 +441,7 @@ Q_E_C = 1.602176634e-19  # elementary charge, C (exact, SI 2019)
 
 # %% ../nbs/00_core.ipynb #e647f321
 EXIT_OK, EXIT_USAGE, EXIT_NODATA, EXIT_FAILED, EXIT_PARTIAL = 0, 2, 3, 4, 5
+EXIT_DEGRADED = 6  # `mms-mp analyze --strict`: the run finished, but degraded (see the CLI)
 
 def exit_code(err: BaseException | None, # the exception that ended the command (None: success)
              ) -> int: # process exit code

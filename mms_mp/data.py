@@ -18,7 +18,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 
 from .core import InputError, NoDataError, iso_ms, parse_trange
 from .layout import (INSTRUMENTS, PRODUCTS, PROBES, STATE, Product, check_probe, file_time,
-                           find_local_files, parse_filename, search_dirs)
+                           data_root_problem, find_local_files, parse_filename, search_dirs)
 from .cdfread import DATATYPES, RATES, SOURCES, SURVEY, FileBlock, download_files, open_once
 from .digest import file_digests, file_sha256, save_digests, sha256_cache_file
 from .products import ProductData, product_quantities, read_product, read_state
@@ -622,9 +622,8 @@ def load_event(trange, # (start, end) UTC: ISO strings or datetime64; data in [s
     t0, t1 = parse_trange(trange)
     ps, ins = _check_request(probes, instruments, rate, source)
     root = Path(data_dir) if data_dir is not None else default_data_dir()
-    if source == "local" and not root.is_dir():
-        raise InputError(f"data_dir {root} is not a folder: pass the folder that holds mms1/, mms2/, ... "
-                         "(SDC layout), or source='sdc' to download into it")
+    why = data_root_problem(root, source, given=data_dir is not None)   # one level too deep, not a folder
+    if why: raise InputError(why)
     ev = Event((t0, t1), source=source)
     _load_all(ev, root, ps, ins, rate, source)
     save_digests()  # the digests this load computed, in one write

@@ -18,7 +18,7 @@ from .core import InputError, as_datetime64, datetime64_to_tt2000, parse_trange
 __all__ = ['KINDS', 'FGM_VALID', 'HPCA_SPECIES', 'PRODUCTS', 'PROBES', 'INSTRUMENTS', 'STATE', 'FPI_BURST_TABLE_RATIO', 'Var',
            'Product', 'check_parity', 'fpi_burst_energies', 'probe_label', 'check_probe', 'get_product', 'products_for',
            'file_time', 'sdc_filename', 'sdc_dir', 'sdc_path', 'global_attrs', 'write_product_cdf', 'FileInfo',
-           'parse_filename', 'search_dirs', 'latest_versions', 'find_local_files']
+           'parse_filename', 'search_dirs', 'latest_versions', 'find_local_files', 'data_root_problem']
 
 # %% ../nbs/01_layout.ipynb #fe882e7f
 KINDS = ("vector4", "vector", "scalar", "spectrum", "flags")
@@ -449,3 +449,25 @@ def find_local_files(root, # data root (SDC layout)
     before = [i for i, f in enumerate(files) if reach < f.time < t0]
     if before and not any(f.time == t0 for f in files): keep[before[-1]] = True  # the last one reaches in
     return [f for f, k in zip(files, keep) if k]
+
+# %% ../nbs/01_layout.ipynb #b30517de
+def data_root_problem(root, # the data root that would be searched (SDC layout: root/mms1/fgm/...)
+                      source: str, # "local", "sdc", "spdf" or "auto"
+                      given: bool = True, # False: no data_dir was given and root is the default one
+                     ) -> str | None: # what is wrong with root and what to do; None when nothing is
+    "A data root one level too deep (a probe's mms1/ folder), or a local root that is not a folder, in words."
+    root = Path(root)
+    kids = {c.name for c in root.iterdir() if c.is_dir()} if root.is_dir() else set()
+    deep = re.fullmatch(r"mms[1-4]", root.name) or kids & set(INSTRUMENTS)
+    if kids and deep and not kids & {f"mms{p}" for p in PROBES}:
+        held = ", ".join(k + "/" for k in sorted(kids))
+        return (f"data_dir {root} is one probe's folder (it holds {held}): pass its parent, "
+                f"data_dir='{root.parent}', the folder that holds mms1/, mms2/, ... (SDC layout)")
+    if source != "local" or root.is_dir(): return None
+    if given: return (f"data_dir {root} is not a folder: pass the folder that holds mms1/, mms2/, ... "
+                      "(SDC layout), or source='sdc' to download into it")
+    origin = ("$MMS_DATA_DIR" if os.environ.get("MMS_DATA_DIR") else "$SPEDAS_DATA_DIR/mms"
+              if os.environ.get("SPEDAS_DATA_DIR") else f"pySPEDAS's default, ./pydata under {Path.cwd()}")
+    return (f"no data_dir was given, so the default {root} was searched ({origin}), and it is not a folder: "
+            "pass data_dir='FOLDER' (the folder that holds mms1/, mms2/, ...), set MMS_DATA_DIR to it, "
+            "or use source='sdc' to download")

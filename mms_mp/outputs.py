@@ -201,9 +201,11 @@ def _lmn_rows(doc: dict) -> list:
 def _normal_rows(doc: dict) -> list:
     "One row per crossing: its normal (GSE) rounded to its σ, σ, method and the normal's own flags."
     def row(c):
-        n = c["normal"]
+        n, ev = c["normal"], (doc.get("lmn") or {}).get(c["probe"])
+        same = ev is not None and n["method"].startswith("fallback: event LMN")   # the event N itself:
+        digits = ev["sigma_N_deg"] if same else n["sigma_deg"]                    # written as the LMN table does
         return {"probe": c["probe"], "time": c["time"],
-                "n_hat": vec_to_sigma(n["n_hat"], n["sigma_deg"]),
+                "n_hat": vec_to_sigma(n["n_hat"], digits),
                 "σ": sig2(n["sigma_deg"], "deg"), "σ window": sig2(n["sigma_window_deg"], "deg"),
                 "method": n["method"], "flags": ", ".join(n.get("flags", []))}
     return [row(c) for c in doc["crossings"] if c["normal"]]

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from .core import parse_trange
 from .overlay import read_overlay
-from .config import merge_config, check_sections
+from .config import merge_config, check_sections, check_mission_start
 from .stages import (AnalysisResult, run_stage, check_probes, stage_load, stage_quality,
                            stage_lmn, stage_detect, stage_normals, stage_vn, stage_displacement,
                            stage_crossing_vn)
@@ -52,7 +52,7 @@ def _run_plan(res: AnalysisResult, cfg: dict, outdir, plot: bool, pdf: bool, bar
 # %% ../nbs/15_pipeline.ipynb #f573d5a0
 def analyze(trange, # (start, end): ISO strings or datetime64, UTC
             probes=("1", "2", "3", "4"), # MMS probes
-            *, rate: str = "auto", # "auto" | "srvy" | "brst"
+            *, rate: str = "auto", # "auto" | "srvy" | "brst" (pySPEDAS's "burst", "fast", "survey" too)
             source: str = "auto", # "auto" | "sdc" | "spdf" | "local"
             data_dir=None, # local SDC-layout data root (None: the loader's default)
             outdir=None, # write outputs here (None: nothing written)
@@ -66,9 +66,10 @@ def analyze(trange, # (start, end): ISO strings or datetime64, UTC
     "Run the whole magnetopause analysis for one event and optionally write its outputs."
     from tqdm.auto import tqdm
     t0, t1 = parse_trange(trange)
+    check_mission_start(t0, "analyze()")
     dpi = check_dpi(dpi)   # before the analysis, not after it
     flags = {"rate": rate, "source": source, "data_dir": str(data_dir) if data_dir else None}
-    cfg = check_sections(merge_config(config or {}, flags))
+    cfg = check_sections(merge_config(config or {}, flags, where="analyze()"))
     res = AnalysisResult(trange=(t0, t1), probes=check_probes(probes), config=cfg)
     if overlay_json: res.published = read_overlay(overlay_json, res.probes)  # bad file: exit 2
     bar = tqdm(total=len(PLAN) + 1 + bool(outdir), disable=None if progress else True,   # None: off when not a terminal

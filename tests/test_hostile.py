@@ -81,7 +81,7 @@ BAD_ARGS = {
     "not a time": (["--start", "yesterday", "--end", W[1]], "yesterday"),
     "probe 5": (["--start", *W[:1], "--end", W[1], "--probes", "5"], "is not an MMS probe"),
     "probe mms7": (["--start", *W[:1], "--end", W[1], "--probes", "mms7"], "is not an MMS probe"),
-    "rate fast": (["--start", W[0], "--end", W[1], "--rate", "fast"], "fast"),
+    "rate slow": (["--start", W[0], "--end", W[1], "--rate", "slow"], "slow"),   # fast/burst are pySPEDAS words: read
     "source cdaweb": (["--start", W[0], "--end", W[1], "--source", "cdaweb"], "cdaweb"),
     "missing config": (["--config", "/nonexistent/event.toml"], "does not exist"),
 }

@@ -96,8 +96,9 @@ def test_config_contract():
         check_config({"strat": "2019-01-27"})
     with pytest.raises(InputError, match="must be a table"):
         check_config({"lmn": 5})
-    with pytest.raises(InputError, match="rate='fast'"):
-        check_config({"rate": "fast"})
+    with pytest.raises(InputError, match="rate='slow'"):
+        check_config({"rate": "slow"})
+    assert check_config({"rate": "fast"})["rate"] == "srvy"   # pySPEDAS's word for the survey class
     assert merge_config({"lmn": {"a": 1, "b": 2}},
                         {"lmn": {"b": 3, "c": None}, "rate": None}) == {"lmn": {"a": 1, "b": 3}}
 
