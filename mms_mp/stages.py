@@ -27,11 +27,11 @@ from .motion import integrate_disp, crossing_closure
 from .schema import result_json
 
 # %% auto #0
-__all__ = ['STAGES', 'CLOSURE_ADVICE', 'StageStatus', 'StageSkipped', 'run_stage', 'crossing_key', 'AnalysisResult',
-           'check_probes', 'drop_reason', 'load_context', 'stage_load', 'stage_quality', 'lmn_range', 'stage_lmn',
-           'edge_flags', 'in_window', 'stage_detect', 'probe_normals', 'angles_deg', 'normal_spread', 'probe_message',
-           'stage_normals', 'vn_sources', 'stage_vn', 'tangential_speed', 'stage_displacement', 'probe_closure',
-           'closure_message', 'LocalVN', 'crossing_window', 'crossing_vn', 'stage_crossing_vn']
+__all__ = ['STAGES', 'NO_LEVELS_HINT', 'CLOSURE_ADVICE', 'StageStatus', 'StageSkipped', 'run_stage', 'crossing_key',
+           'AnalysisResult', 'check_probes', 'drop_reason', 'load_context', 'stage_load', 'stage_quality', 'lmn_range',
+           'stage_lmn', 'edge_flags', 'in_window', 'stage_detect', 'probe_normals', 'angles_deg', 'normal_spread',
+           'probe_message', 'stage_normals', 'vn_sources', 'stage_vn', 'tangential_speed', 'stage_displacement',
+           'probe_closure', 'closure_message', 'LocalVN', 'crossing_window', 'crossing_vn', 'stage_crossing_vn']
 
 # %% ../nbs/14c_stages.ipynb #5148ace3
 STAGES = ("load", "quality", "lmn", "detect", "normals", "vn", "displacement", "crossing_vn",
@@ -286,6 +286,9 @@ def in_window(mc, # boundary_multi.MultiCrossings detected on a context
 
 
 # %% ../nbs/14c_stages.ipynb #6bae5ac7
+NO_LEVELS_HINT = ("; a window that holds no long stay on one side gives no two levels to detect between: "
+                  "widen it, or set [context] windows = 1 so the levels come from around it")
+
 def stage_detect(res: AnalysisResult, # the analysis being built (updated in place)
                  cfg: dict, # configuration: top-level keys and per-stage sections
                 ): # boundary.MultiCrossings
@@ -312,7 +315,8 @@ def stage_detect(res: AnalysisResult, # the analysis being built (updated in pla
         pf = getattr(crs, "features", None)
         if pf is not None and not pf.used:
             why.append(f"MMS{p}: no feature usable for detection, so no crossing can be found ("
-                       + "; ".join(f.reason for f in pf.features.values() if f.reason) + ")")
+                       + "; ".join(f.reason for f in pf.features.values() if f.reason) + ")"
+                       + ("" if res.context is not None else NO_LEVELS_HINT))
     if why: res.status["detect"].reason = "; ".join(why)
     return mc
 

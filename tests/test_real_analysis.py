@@ -139,6 +139,7 @@ def test_a_window_without_usable_contrast_says_so():
     r = _analyze(("2015-09-02T16:59:00", "2015-09-02T17:03:00"))
     assert r.crossings == [] and r.status["detect"].degraded
     assert "no feature usable for detection" in r.status["detect"].reason and "B_L" in r.status["detect"].reason
+    assert "set [context] windows = 1" in r.status["detect"].reason   # and what to do about it
     assert len(_analyze(("2015-09-02T16:58:44", "2015-09-02T17:03:00")).crossings) >= 15
 
 
