@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from .core import InputError, EXIT_FAILED, exit_code, stages_exit, parse_trange
-from .config import RATES, SOURCES, config_probes
+from .config import RATES, SOURCES, check_mission_start, config_probes, rate_word
 from .pipeline import analyze
 from .outputs import FIG_DPI, check_dpi, write_csv_atomic
 from .report import run_report
@@ -32,7 +32,8 @@ def _check_cell(c: str, # column: probes, rate, source, scenario or seed
                 v, # its value (text in a CSV)
                 ev: dict, # the whole row (seed needs its scenario)
                ):  # the value, normalised (probes: list of labels, seed: int)
-    "One column's value checked; `InputError` saying what the column allows."
+    "One column's value checked (a rate in pySPEDAS's words read as mms_mp's); `InputError` saying what it allows."
+    if c == "rate": v = rate_word(v)   # pySPEDAS's words: burst, fast, survey
     allowed = {"rate": RATES, "source": SOURCES}.get(c)
     if allowed and v not in allowed: raise InputError(f"{v!r} is not one of {', '.join(allowed)}")
     if c == "probes": return config_probes(v, None)
@@ -62,8 +63,8 @@ def _event_rows(records: list, # one dict per event (a CSV's rows, or given by t
         ev = {c: (r.get(c) if r.get(c) not in ("", None) else None) for c in EVENT_COLUMNS}
         ev["name"] = ev["name"] or f"event{i:03d}"
         here = f"{where} row {i + 1} ({ev['name']})"
-        try: parse_trange((ev["start"], ev["end"]))
-        except InputError as e: raise InputError(f"{here}: {e}") from None
+        try: check_mission_start(parse_trange((ev["start"], ev["end"]))[0], here)
+        except InputError as e: raise InputError(str(e) if str(e).startswith(here) else f"{here}: {e}") from None
         for c in ("probes", "rate", "source", "scenario", "seed"):
             try: ev[c] = None if ev[c] is None else _check_cell(c, ev[c], ev)
             except InputError as e: raise InputError(f"{here}, column {c}: {e}") from None

@@ -76,14 +76,14 @@ GOOD = "a,2019-01-27T12:16,2019-01-27T12:22,1 2,,local,,,\n"
 
 
 @pytest.mark.parametrize("row, column, words", [
-    ("b,2019-01-27T12:26,2019-01-27T12:32,1,,local,fast,,", "rate", "'fast' is not one of auto, srvy, brst"),
+    ("b,2019-01-27T12:26,2019-01-27T12:32,1,,local,slow,,", "rate", "'slow' is not one of auto, srvy, brst"),
     ("b,2019-01-27T12:26,2019-01-27T12:32,1,,locl,,,", "source", "'locl' is not one of auto, sdc, spdf, local"),
     ("b,2019-01-27T12:26,2019-01-27T12:32,5,,local,,,", "probes", "probe '5' is not an MMS probe"),
     ("b,2019-01-27T12:26,2019-01-27T12:32,1,,local,,bogus,", "scenario", "'bogus' is not a simulator scenario"),
     ("b,2019-01-27T12:26,2019-01-27T12:32,1,,local,,default,abc", "seed", "'abc' is not a whole number"),
     ("b,2019-01-27T12:26,2019-01-27T12:32,1,,local,,,7", "seed", "without a scenario")])
 def test_events_file_checked_as_a_whole(tmp_path, capsys, row, column, words):
-    "rate=fast, source=locl, probes=5, scenario=bogus failed only when that event ran; seed=abc was exit 4."
+    "rate=slow, source=locl, probes=5, scenario=bogus failed only when that event ran; seed=abc was exit 4."
     p = tmp_path / "e.csv"
     p.write_text(HEAD + GOOD + row + "\n")
     with pytest.raises(InputError, match=f"row 2 \\(b\\), column {column}: .*{words}"):
@@ -101,8 +101,19 @@ def test_events_probes_normalised_and_list_checked(tmp_path):
     assert (ev["probes"], ev["rate"], ev["seed"]) == (["1", "2"], "brst", 3)
     from mms_mp.batch import run_batch
     with pytest.raises(InputError, match="row 1 \\(x\\), column rate"):   # a list of dicts is checked too
-        run_batch([{"name": "x", "start": "2019-01-27T12:16", "end": "2019-01-27T12:22", "rate": "fast"}],
+        run_batch([{"name": "x", "start": "2019-01-27T12:16", "end": "2019-01-27T12:22", "rate": "slow"}],
                   tmp_path / "o", scheduler="synchronous")
+
+
+def test_events_rates_in_pyspedas_words_and_prelaunch_rows(tmp_path):
+    "An events file takes 'fast'/'burst' as the CLI does, and refuses a row before MMS's launch when it is read."
+    p = tmp_path / "e.csv"
+    p.write_text(HEAD + "a,2019-01-27T12:16,2019-01-27T12:22,1,,local,fast,,\n"
+                 + "b,2019-01-27T12:26,2019-01-27T12:32,1,,local,Burst,,\n")
+    assert [e["rate"] for e in read_events(p)] == ["srvy", "brst"]
+    p.write_text(HEAD + GOOD + "c,2014-01-27T12:26,2014-01-27T12:32,1,,local,,,\n")
+    with pytest.raises(InputError, match="row 2 \\(c\\).*before MMS was launched"):
+        read_events(p)
 
 
 @pytest.mark.parametrize("sched", ["bogus", "tcp://host", "threadz"])
