@@ -513,10 +513,10 @@ def field_shear(t, # (N,) datetime64 sample times, sorted
     m = []
     for a, b in ((max(-D, lo), -D / 2), (D / 2, min(D, hi))):   # the two sides
         i, j = _span(t, c, np.array([[a, b]]), True)
-        X = np.asarray(B[i:j], float)
-        X = X[finite_rows(X) & (seconds_since(t[i:j], c) >= a) & (seconds_since(t[i:j], c) <= b)]
+        X, s = np.asarray(B[i:j], float), seconds_since(t[i:j], c)
+        X = X[finite_rows(X) & (s >= a) & (s <= b)]
         m.append(mean_rows(X) if len(X) else np.full(3, np.nan))
-    return float(np.degrees(np.arctan2(np.linalg.norm(np.cross(m[0], m[1])), m[0] @ m[1])))
+    return float(_angles_from(m[0][None], m[1])[0])   # atan2(|a × b|, a·b): no need for unit vectors
 
 # %% ../nbs/04b_normals.ipynb #df1a8e9c
 def crossing_checks(cn: CrossingNormal, # a crossing's normal (local or fallback)

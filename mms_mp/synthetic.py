@@ -188,7 +188,7 @@ def _sim_fgm(truth, probe, prod, t, rng, defects):
     }, 0.0
 
 # %% ../nbs/02_synthetic.ipynb #e6a9c4fc
-#: FPI energy tables, eV (burst: the even table): 32 log-spaced channels spanning the real MMS1 fast L2 v3.3.0
+#: FPI fast energy tables, eV: 32 log-spaced channels spanning the real MMS1 fast L2 v3.3.0
 #: tables of 2015-12-01 (DIS 11.33–26584.79 eV, ×1.2845 per channel; DES 11.66–25923.91 eV, ×1.2822),
 #: which are geometric within 0.05 %. Burst tables lie a quarter channel either side (`_fpi_energies`)
 ENERGY_TABLE_EV = {

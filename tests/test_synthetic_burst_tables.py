@@ -55,6 +55,11 @@ def _burst(d, q, dtype):
     return files, names
 
 
+def _even(q):
+    "The simulator's even burst table, eV: a quarter channel below its fast table (as in the real files)."
+    return S.ENERGY_TABLE_EV[q] / np.sqrt(FPI_BURST_TABLE_RATIO)
+
+
 @pytest.mark.parametrize("q,dtype,dt", [("i", "dis-moms", 0.15), ("e", "des-moms", 0.03)])
 def test_burst_file_has_two_alternating_tables(sim, q, dtype, dt):
     "Each record's energies: the even table on parity 0, × FPI_BURST_TABLE_RATIO on parity 1, in turn."
@@ -69,8 +74,7 @@ def test_burst_file_has_two_alternating_tables(sim, q, dtype, dt):
         assert step.mean() > 0.99 and np.all(np.diff(par.astype(int))[step] != 0)   # alternate record by record
         tables = np.unique(E, axis=0)
         assert tables.shape == (2, 32)
-        even = np.float32(S.ENERGY_TABLE_EV[q] / np.sqrt(FPI_BURST_TABLE_RATIO))   # a quarter channel below fast
-        np.testing.assert_array_equal(E[par == 0], even[None].repeat((par == 0).sum(), 0))
+        np.testing.assert_array_equal(E[par == 0], np.float32(_even(q))[None].repeat((par == 0).sum(), 0))
         np.testing.assert_allclose(E[par == 1] / E[par == 0][:1], FPI_BURST_TABLE_RATIO, rtol=1e-6)
         np.testing.assert_allclose(np.sqrt(tables[0] * tables[1]), S.ENERGY_TABLE_EV[q], rtol=1e-6)   # fast midway
 
@@ -100,8 +104,7 @@ def test_each_record_peaks_where_the_maxwellian_does_at_its_energies(sim, q, dty
         np.testing.assert_array_equal(S_[ok].argmax(1), M.argmax(1))
         odd = c.varget(pa)[ok] == 1
         assert odd.sum() > 100                                  # and on the odd records the even table is wrong
-        even = S.ENERGY_TABLE_EV[q] / np.sqrt(FPI_BURST_TABLE_RATIO)
-        Me = _model(tr, q, t[ok][odd], np.broadcast_to(even, (odd.sum(), 32)), dt)
+        Me = _model(tr, q, t[ok][odd], np.broadcast_to(_even(q), (odd.sum(), 32)), dt)
         assert np.median(np.abs(S_[ok][odd] / Me - 1)) > 0.05
 
 
