@@ -15,8 +15,8 @@ from .crossings import (Crossing, CrossingList, contrast_windows, crossings_from
                               median_in, neighbour_bounds, time_slice)
 
 # %% auto #0
-__all__ = ['side_levels', 'tilt_cost', 'TiltScan', 'tilt_scan', 'best_tilt', 'mark_tilt', 'dt_dalpha', 'with_tilt_sigma',
-           'rotate_L', 'detect_crossings']
+__all__ = ['side_levels', 'tilt_cost', 'TiltScan', 'birge_scale', 'tilt_scan', 'best_tilt', 'mark_tilt', 'dt_dalpha',
+           'with_tilt_sigma', 'rotate_L', 'detect_crossings']
 
 # %% ../nbs/10d_detect.ipynb #b40cd8ab
 def side_levels(ts: np.ndarray, # (N,) sample times, s (sorted)
@@ -103,10 +103,11 @@ class TiltScan:
     "The χ² scan of L's turn about N: the turn applied, the best turn and how well the data fix it."
     alpha: float  # turn applied, rad (0 when no turn helps enough)
     best: float  # turn at the χ² minimum, rad
-    sigma: float  # 1σ of `best` from the χ² curvature, rad (NaN: not determined)
+    sigma: float  # 1σ of `best`: the χ² curvature's, times `scale`, rad (NaN: not determined)
     n: int  # crossings in the χ²
     trusted: bool = True  # False: a turn was asked for (χ² drop ≥ tilt_min_chi2) but is not a minimum inside the
     #   scan, or leaves the two features' times more than a quarter of a layer apart (rms): not applied
+    scale: float = 1.0  # Birge ratio of the probes' own best turns about `best` (≥ 1; 1 for one probe)
 
     @property
     def sigma_used(self) -> float:
@@ -129,6 +130,28 @@ def _chi2_sigma(al: np.ndarray, # (K,) uniform grid of turns, rad
         ends.append(abs(al[a] - al[i]) + h * (1 - r[a]) / (r[b] - r[a]))
     return float(np.mean(ends)) if ends else np.nan
 
+# %% ../nbs/10d_detect.ipynb #75acd486
+def _chi2_min(al: np.ndarray, # (K,) uniform grid of turns, rad
+              cost: np.ndarray, # (K,) Σ w Δt² over the crossings (`tilt_cost`)
+              n: int, # crossings in it (≥ 2)
+             ) -> tuple: # (index of the minimum, (K,) Δχ²/s², 1σ of the turn in rad, True if a minimum inside)
+    "A χ² scan's minimum, its Δχ² scaled by the scatter s² of the density times about it, and its 1σ."
+    ib = int(np.argmin(cost))
+    chi = (cost - cost[ib]) / max(cost[ib] / (n - 1), 1e-12)
+    inner = bool((chi[:ib] >= 1).any() and (chi[ib + 1:] >= 1).any())   # a minimum, not a slope to an end
+    return ib, chi, _chi2_sigma(al, chi, ib), inner
+
+
+# %% ../nbs/10d_detect.ipynb #c92e036d
+def birge_scale(x: float, # the combined estimate
+                ests, # [(x_i, σ_i)]: independent estimates of the same quantity (non-finite or σ ≤ 0: skipped)
+               ) -> float: # max(1, √(χ²/(P − 1))); 1 with fewer than two estimates
+    "Birge ratio: how far independent estimates scatter about their combination, beyond their own σ."
+    e = np.array([(v, s) for v, s in ests if np.isfinite(v) and np.isfinite(s) and s > 0], float).reshape(-1, 2)
+    if len(e) < 2: return 1.0
+    return float(max(1.0, np.sqrt(np.sum(((e[:, 0] - x) / e[:, 1]) ** 2) / (len(e) - 1))))
+
+
 # %% ../nbs/10d_detect.ipynb #1bcda6b9
 def tilt_scan(pairs, # iterable of (ProbeFeatures, crossings) timed with the LMN under test
               cfg: DetectorCfg, # settings (max_L_tilt_deg, tilt_step_deg, tilt_min_chi2)
@@ -136,7 +159,7 @@ def tilt_scan(pairs, # iterable of (ProbeFeatures, crossings) timed with the LMN
     "χ² of the B_L′ against the density half-level times over trial turns of L about N."
     if cfg.max_L_tilt_deg <= 0: return TiltScan(0.0, 0.0, np.nan, 0)
     al = np.radians(np.arange(-cfg.max_L_tilt_deg, cfg.max_L_tilt_deg + 1e-9, cfg.tilt_step_deg))
-    tot, raw, n, D = np.zeros(al.size), np.zeros(al.size), 0, []
+    tot, raw, n, D, own = np.zeros(al.size), np.zeros(al.size), 0, [], []
     for pf, crs in pairs:
         if not ({"B_L", "density"} <= set(pf.used)) or not len(crs): continue
         c, k, r, d = tilt_cost(pf, crs, pf.t_B[0], al, cfg)
@@ -144,15 +167,14 @@ def tilt_scan(pairs, # iterable of (ProbeFeatures, crossings) timed with the LMN
         raw += r
         n += k
         D += d                                # the layers the χ² used, and only those
+        if k >= 3: own.append(_chi2_min(al, c, k))   # this probe's own scan
     if n < 3: return TiltScan(0.0, 0.0, np.nan, n)
-    i0, ib = int(np.argmin(np.abs(al))), int(np.argmin(tot))
-    s2 = max(tot[ib] / (n - 1), 1e-12)   # scatter of density times about the best B_L' times, s²
-    chi = (tot - tot[ib]) / s2
-    inner = bool((chi[:ib] >= 1).any() and (chi[ib + 1:] >= 1).any())   # a minimum, not a slope to an end
+    i0 = int(np.argmin(np.abs(al)))
+    ib, chi, sig, inner = _chi2_min(al, tot, n)
     fits = inner and np.sqrt(raw[ib] / n) <= np.median(D) / 4   # rms Δt within a quarter of a layer
     asked = ib != i0 and chi[i0] >= cfg.tilt_min_chi2
-    return TiltScan(float(al[ib]) if asked and fits else 0.0, float(al[ib]), _chi2_sigma(al, chi, ib), n,
-                    fits or not asked)
+    S = birge_scale(al[ib], [(al[j], s) for j, _, s, ok in own if ok])
+    return TiltScan(float(al[ib]) if asked and fits else 0.0, float(al[ib]), sig * S, n, fits or not asked, S)
 
 # %% ../nbs/10d_detect.ipynb #6bc913c7
 def _tilt_F(Bs: np.ndarray, # (M,2) smoothed B_L, B_M, nT
