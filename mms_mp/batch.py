@@ -15,15 +15,15 @@ from pathlib import Path
 
 import numpy as np
 
-from .core import InputError, EXIT_FAILED, exit_code, stages_exit, parse_trange
+from .core import InputError, EXIT_FAILED, EXIT_DEGRADED, exit_code, stages_exit, parse_trange
 from .config import RATES, SOURCES, check_mission_start, config_probes, rate_word
 from .pipeline import analyze
 from .outputs import FIG_DPI, check_dpi, write_csv_atomic
 from .report import run_report
 
 # %% auto #0
-__all__ = ['EVENT_COLUMNS', 'SUMMARY_COLUMNS', 'BATCH_HINT', 'LOCAL_SCHEDULERS', 'read_events', 'summary_row', 'prepare_data',
-           'run_event', 'check_scheduler', 'run_batch']
+__all__ = ['EVENT_COLUMNS', 'SUMMARY_COLUMNS', 'BATCH_HINT', 'LOCAL_SCHEDULERS', 'read_events', 'summary_row', 'strict_reasons',
+           'prepare_data', 'run_event', 'check_scheduler', 'run_batch']
 
 # %% ../nbs/17_batch.ipynb #41ed4815
 EVENT_COLUMNS = ("name", "start", "end", "probes", "data_dir", "source", "rate", "scenario", "seed")
@@ -99,7 +99,7 @@ SUMMARY_COLUMNS = ("event", "start", "end", "status", "exit_code", "error", "sim
                    "timing_time", "timing_direction", "timing_groups",
                    "n_x_gse", "n_y_gse", "n_z_gse", "V_km_s", "sigma_V_km_s", "sigma_n_deg",
                    "thickness_median_km", "thickness_sigma_km", "thickness_min_km", "thickness_max_km",
-                   "thickness_n", "stages_failed", "stages_skipped", "stages_degraded", "warnings",
+                   "thickness_n", "stages_failed", "stages_skipped", "stages_degraded", "degraded_reasons", "warnings",
                    "seconds", "outdir")
 
 # %% ../nbs/17_batch.ipynb #0c4db7f8
@@ -144,6 +144,28 @@ def _degraded(doc: dict) -> str:
     st = doc.get("status", {}).items()
     return "; ".join(f"{k}: {(v.get('reason') or '')[:80]}" for k, v in st if v.get("degraded"))
 
+# %% ../nbs/17_batch.ipynb #6e2f3b18
+def strict_reasons(doc: dict, # a parsed mp_analysis.json of a run that finished
+                  ) -> list: # one line per way the run fell short of a clean one, in the library's words; [] if clean
+    "Why `--strict` calls a finished run degraded: a probe without data, a bad file, a stage skipped, no crossing."
+    prov = doc.get("provenance") or {}
+    out = [f"MMS{p} was asked for but has no usable data: {r}" for p, r in (doc.get("probes_dropped") or {}).items()]
+    bad = [m for m in prov.get("missing", []) if m.get("cause") in ("unreadable", "partly_unreadable")]
+    out += [f"mms{m['probe']} {m['instrument']} {m['rate']}: {m['reason']}" for m in bad]
+    damaged = [f["name"] for f in prov.get("files", []) if f.get("checksum") == "mismatch"]
+    out += [f"file fails its MD5 checksum: {n}" for n in damaged]
+    st = (doc.get("status") or {}).items()
+    out += [f"stage {k} skipped: {v.get('reason')}" for k, v in st if v.get("status") == "skipped"]
+    return out + ["no magnetopause crossing found in the window"] * (not doc.get("crossings"))
+
+def _strict_fields(row: dict, # an event's summary row (summary_row)
+                   doc: dict, # its mp_analysis.json
+                  ) -> dict: # degraded_reasons; status degraded and exit code 6 where no stage failed
+    "The fields `strict` sets on a finished event's row."
+    why = strict_reasons(doc)
+    worse = {"status": "degraded", "exit_code": EXIT_DEGRADED} if why and row["status"] == "ok" else {}
+    return {"degraded_reasons": "; ".join(why) or None} | worse
+
 # %% ../nbs/17_batch.ipynb #c1596cc0
 def prepare_data(ev: dict, # one event row (read_events)
                 ):  # data folder to analyse (Path or None)
@@ -174,6 +196,7 @@ def run_event(ev: dict, # one event row (read_events)
               plot: bool = True, # figures with "analyze" (False on threads: pyplot unsafe)
               alone: bool = True, # the only event in its process: its warnings go to its row (not on threads)
               dpi: int = FIG_DPI, # PNG resolution of the figures, dots per inch (300 for publication)
+              strict: bool = False, # a finished event that degraded is `degraded`, exit code 6 (`strict_reasons`)
              ) -> dict: # one summary row (SUMMARY_COLUMNS)
     "Run one event and return its summary row; an error becomes a failed row, never an exception."
     import json
@@ -188,6 +211,7 @@ def run_event(ev: dict, # one event row (read_events)
             sub = odir / "analysis" if mode == "report" else odir  # run_report: the analysis set in analysis/
             doc = json.loads((sub / "mp_analysis.json").read_text())
             row |= summary_row(doc) | {"exit_code": stages_exit(doc["status"])}
+            if strict: row |= _strict_fields(row, doc)
         except Exception as e:
             row |= {"status": "failed", "exit_code": exit_code(e), "error": f"{type(e).__name__}: {e}"}
             log = logging.getLogger("mms_mp.batch")
@@ -257,14 +281,15 @@ def _level(log: logging.Logger, # a logger
     finally: log.setLevel(old)
 
 # %% ../nbs/17_batch.ipynb #d68ef1e5
-def _run_local(evs, out, mode, workers, scheduler, dpi, # as run_batch
+def _run_local(evs, out, mode, workers, scheduler, dpi, strict, # as run_batch
               ) -> list: # summary rows in event order
     "One task per event on a dask local scheduler (threads: no figures, pyplot is not thread-safe)."
     try: import dask
     except ImportError:
         raise InputError(f"dask's local schedulers need dask: {BATCH_HINT}") from None
     plot = scheduler != "threads"
-    tasks = [dask.delayed(run_event, pure=False)(ev, str(out), mode, plot, plot, dpi) for ev in evs]
+    tasks = [dask.delayed(run_event, pure=False)(ev, str(out), mode, plot, plot, dpi, strict)
+             for ev in evs]
     pool = _local_pool(scheduler, workers)
     kw = {} if pool is None else {"pool": pool, "chunksize": 1}   # one event per task: each can be cancelled
     try: return list(dask.compute(*tasks, scheduler=scheduler, num_workers=workers, **kw))
@@ -272,7 +297,7 @@ def _run_local(evs, out, mode, workers, scheduler, dpi, # as run_batch
         if pool is not None: pool.shutdown(cancel_futures=True)   # Ctrl-C: events not started never start
 
 # %% ../nbs/17_batch.ipynb #0e319d17
-def _run_distributed(evs, out, mode, workers, scheduler, processes, progress, dpi, # as run_batch
+def _run_distributed(evs, out, mode, workers, scheduler, processes, progress, dpi, strict, # as run_batch
                     ) -> list: # summary rows in event order
     "One task per event on a dask.distributed cluster (a new LocalCluster, or `scheduler`)."
     log, level = logging.getLogger("distributed"), logging.getLogger("distributed").level
@@ -288,7 +313,7 @@ def _run_distributed(evs, out, mode, workers, scheduler, processes, progress, dp
     try:
         with Client(scheduler or cluster) as client:
             futs = client.map(run_event, evs, [str(out)] * n, [mode] * n, [processes] * n, [processes] * n,
-                              [dpi] * n, pure=False)
+                              [dpi] * n, [strict] * n, pure=False)
             for f in tqdm(as_completed(futs), total=n, disable=not progress, desc="events"):
                 i = futs.index(f)
                 try: rows[i] = f.result()
@@ -313,6 +338,7 @@ def run_batch(events, # events CSV path, or a list of event dicts (read_events)
               processes: bool = True, # LocalCluster workers as processes, or threads (no figures)
               progress: bool = False, # progress bar while events finish
               dpi: int | None = None, # PNG resolution of the figures, dots per inch (None: 150; 300 for publication)
+              strict: bool = False, # an event that finished degraded is `degraded`, exit code 6 (`strict_reasons`)
              ):  # pandas DataFrame, one row per event (also written as summary.csv)
     "Run every event in parallel with Dask and collate summary.csv; failures are rows, not crashes."
     import pandas as pd
@@ -325,8 +351,8 @@ def run_batch(events, # events CSV path, or a list of event dicts (read_events)
     dpi = _figure_dpi(dpi, mode, scheduler != "threads" if local else processes)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    if local: rows = _run_local(evs, out, mode, workers, scheduler, dpi)
-    else: rows = _run_distributed(evs, out, mode, workers, scheduler, processes, progress, dpi)
+    if local: rows = _run_local(evs, out, mode, workers, scheduler, dpi, strict)
+    else: rows = _run_distributed(evs, out, mode, workers, scheduler, processes, progress, dpi, strict)
     df = pd.DataFrame(rows, columns=list(SUMMARY_COLUMNS))
     counts = ["exit_code", "n_crossings", "n_probes_crossing", "n_local_normals", "thickness_n", "timing_groups"]
     df[counts] = df[counts].astype("Int64")   # whole numbers, empty where the event failed

@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import re
 import sys
 import time
@@ -22,19 +23,18 @@ from .core import (InputError, iso_ms, median_step, atomic_write, EXIT_OK, EXIT_
                          EXIT_FAILED, EXIT_PARTIAL, EXIT_DEGRADED, exit_code, stages_exit)
 from .layout import PRODUCTS
 from .config import CONFIG_SECTIONS, RATES, load_config, merge_config, rate_word
-from .data import damaged_files
 from .schema import lmn_json, thickness_json
 from .overlay import overlay_template
 from .outputs import FIG_DPI, check_dpi, lmn_method, sig2
 from .pipeline import analyze
 from .report import run_report
-from .batch import run_batch
+from .batch import run_batch, strict_reasons
 
 # %% auto #0
-__all__ = ['NOISY_LOGGERS', 'CLI_FLAGS', 'EXIT_HELP', 'DEFAULT_TRANGE', 'COMMANDS', 'PATH_ARGS', 'cli_words', 'setup_logging',
-           'dpi_arg', 'build_parser', 'default_command', 'event_config', 'summary_lines', 'degraded_reasons',
-           'cmd_analyze', 'demo_data', 'cmd_demo', 'cmd_report', 'cmd_batch', 'cmd_overlay_template', 'check_paths',
-           'main']
+__all__ = ['NOISY_LOGGERS', 'CLI_FLAGS', 'EXIT_PIPE', 'EXIT_HELP', 'DEFAULT_TRANGE', 'COMMANDS', 'PATH_ARGS', 'cli_words',
+           'setup_logging', 'say', 'dpi_arg', 'build_parser', 'default_command', 'event_config', 'summary_lines',
+           'degraded_reasons', 'cmd_analyze', 'demo_data', 'cmd_demo', 'cmd_report', 'cmd_batch',
+           'cmd_overlay_template', 'check_paths', 'main']
 
 # %% ../nbs/16_cli.ipynb #b38e8892a
 NOISY_LOGGERS = ("pyspedas", "pytplot", "cdflib", "urllib3", "matplotlib", "distributed",
@@ -74,6 +74,31 @@ def setup_logging(verbose: int = 0, # -v count
         warnings.formatwarning = _short_warning
     root.setLevel(logging.WARNING if verbose < 2 else logging.DEBUG)
     return level
+
+# %% ../nbs/16_cli.ipynb #a1b2c3d4
+EXIT_PIPE = 141   # 128 + SIGPIPE (13): what a shell reports for a process that a closed pipe stopped
+
+def _devnull(f):
+    "Point stream `f` at /dev/null: its reader has gone, so nothing more (Python's last flush neither) may fail."
+    try: fd = os.open(os.devnull, os.O_WRONLY)
+    except OSError: return
+    try: os.dup2(fd, f.fileno())
+    except (OSError, ValueError): pass   # a stream without a file descriptor (in memory): nothing left to fail
+    finally: os.close(fd)
+
+def say(text: str = "", # what to print
+        file=None, # the stream (None: sys.stdout)
+        end: str = "\n", # written after `text`
+       ) -> bool: # False when the stream's reader has gone: nothing more is shown on it
+    "Print and flush; a reader gone early (`mms-mp analyze ... | head`) ends the printing quietly, not the run."
+    f = file or sys.stdout
+    try:
+        print(text, end=end, file=f)
+        f.flush()
+        return True
+    except BrokenPipeError:
+        _devnull(f)
+        return False
 
 # %% ../nbs/16_cli.ipynb #9a2260b8
 def _common(p):
@@ -175,6 +200,10 @@ def _batch_parser(sub):
                         "default: a new LocalCluster")
     b.add_argument("--mode", choices=("analyze", "report"), default="analyze",
                    help="what to run per event")
+    b.add_argument("--strict", action="store_true",
+                   help="as analyze --strict: an event that finished but degraded is 'degraded' (exit code 6, its "
+                        "reasons in summary.csv column degraded_reasons), and the batch exits 6 when no event "
+                        "failed and no stage failed")
     _figure_args(b, pdf=False)   # analyze on --scheduler threads draws no figures: --dpi there is refused
     _common(b)
 
@@ -188,8 +217,10 @@ def _overlay_parser(sub):
 # %% ../nbs/16_cli.ipynb #9360dfe2
 EXIT_HELP = ("exit codes: 0 ok; 2 bad arguments or input; 3 no usable data; 4 the analysis "
              "failed; 5 it finished and wrote its outputs, but a stage failed (stderr and the "
-             "JSON status say which and why); 6 (analyze --strict only) it finished but degraded: a "
-             "probe without data, an unreadable file, a stage skipped for lack of data, or no crossing")
+             "JSON status say which and why); 6 (analyze or batch --strict only) it finished but degraded: a "
+             "probe without data, an unreadable file, a stage skipped for lack of data, or no crossing. "
+             "A reader that stops reading early (mms-mp ... | head) ends the printing, not the run: the code "
+             "is the run's own, or 141 (128 + SIGPIPE) if a closed pipe stopped the work itself")
 
 def build_parser() -> argparse.ArgumentParser:
     "The `mms-mp` argument parser (sub-commands demo, analyze, report, batch, overlay-template)."
@@ -427,20 +458,18 @@ def _finished(status: dict, # stage records: AnalysisResult.status, or the JSON'
     "Exit code of an analysis that ran to the end; each failed stage and its reason go to stderr."
     for k, v in status.items():
         st, why = (v["status"], v["reason"]) if isinstance(v, dict) else (v.status, v.reason)
-        if st == "failed": print(f"mms-mp: stage {k} failed: {cli_words(why)}", file=sys.stderr)
+        if st == "failed": say(f"mms-mp: stage {k} failed: {cli_words(why)}", file=sys.stderr)
     return stages_exit(status)
 
 # %% ../nbs/16_cli.ipynb #8adb0cd0
 def degraded_reasons(res, # mms_mp.stages.AnalysisResult of a run that finished
                     ) -> list: # one line per way the run fell short of a clean one; [] when clean
-    "Why a finished analysis is degraded: probes without data, unreadable files, stages skipped, no crossing."
+    "Why a finished analysis is degraded (`batch.strict_reasons`, the rule `batch --strict` reads in the JSON)."
     ev = res.event
-    out = [f"MMS{p} was asked for but has no usable data: {cli_words(r)}" for p, r in res.dropped.items()]
-    bad = [m for m in getattr(ev, "missing", []) if m.get("cause") in ("unreadable", "partly_unreadable")]
-    out += [f"mms{m['probe']} {m['instrument']} {m['rate']}: {cli_words(m['reason'])}" for m in bad]
-    out += [f"file fails its MD5 checksum: {n}" for n in (damaged_files(ev) if ev is not None else [])]
-    out += [f"stage {k} skipped: {cli_words(v.reason)}" for k, v in res.status.items() if v.status == "skipped"]
-    return out + ["no magnetopause crossing found in the window"] * (not res.crossings)
+    doc = {"probes_dropped": res.dropped, "crossings": res.crossings,   # the parts of mp_analysis.json it reads
+           "status": {k: v.as_dict() for k, v in res.status.items()},
+           "provenance": {"missing": getattr(ev, "missing", []), "files": getattr(ev, "provenance", [])}}
+    return [cli_words(w) for w in strict_reasons(doc)]
 
 # %% ../nbs/16_cli.ipynb #d621d422
 def cmd_analyze(args, # parsed arguments (build_parser)
@@ -453,10 +482,10 @@ def cmd_analyze(args, # parsed arguments (build_parser)
                   config=_analysis_params(cfg), plot=bool(cfg.get("plot") or cfg.get("pdf") or cfg.get("dpi")),
                   pdf=bool(cfg.get("pdf")), dpi=cfg.get("dpi", FIG_DPI), progress=not args.quiet,
                   overlay_json=cfg.get("overlay_json"))
-    if not args.quiet: print("\n".join(summary_lines(res)))
+    if not args.quiet: say("\n".join(summary_lines(res)))
     code = _finished(res.status)
     why = degraded_reasons(res) if args.strict else []
-    for w in why: print(f"mms-mp analyze --strict: degraded: {w}", file=sys.stderr)
+    for w in why: say(f"mms-mp analyze --strict: degraded: {w}", file=sys.stderr)
     return code if code != EXIT_OK or not why else EXIT_DEGRADED
 
 # %% ../nbs/16_cli.ipynb #0ba42c8e
@@ -479,14 +508,14 @@ def cmd_demo(args, # parsed arguments (build_parser)
             ) -> int: # exit code (errors are raised and mapped by main)
     "`mms-mp demo`: simulate the 2019-01-27 event, analyse it offline, write all to --outdir."
     t0 = time.perf_counter()
-    if not args.quiet: print("mms-mp demo: SIMULATED data from mms_mp.synthetic (no network), "
-                             "MMS 2019-01-27 formation", file=sys.stderr)
+    if not args.quiet: say("mms-mp demo: SIMULATED data from mms_mp.synthetic (no network), "
+                           "MMS 2019-01-27 formation", file=sys.stderr)
     d, trange, probes = demo_data(args.data_dir, args.scenario)
     res = analyze(trange, probes, source="local", data_dir=d, outdir=args.outdir, plot=True,
                   pdf=bool(args.pdf), dpi=args.dpi or FIG_DPI, progress=not args.quiet)
     if not args.quiet:
-        print("\n".join(summary_lines(res)))
-        print(f"SIMULATED demo done in {time.perf_counter() - t0:.1f} s; data in {d}")
+        say("\n".join(summary_lines(res)))
+        say(f"SIMULATED demo done in {time.perf_counter() - t0:.1f} s; data in {d}")
     return _finished(res.status)
 
 # %% ../nbs/16_cli.ipynb #4b25c05e
@@ -500,15 +529,16 @@ def cmd_report(args, # parsed arguments (build_parser)
                        rate=cfg.get("rate", "auto"), dpi=cfg.get("dpi", FIG_DPI),
                        config=_analysis_params(cfg))
     if not args.quiet:
-        for k, p in files.items(): print(f"wrote {p}")
+        for k, p in files.items(): say(f"wrote {p}")
     doc = json.loads((files["analysis"] / "mp_analysis.json").read_text())
     return _finished(doc["status"])
 
 # %% ../nbs/16_cli.ipynb #a7261b55
 def _not_ok(r, # one summary row whose status is not "ok"
            ) -> str: # what went wrong, for the console
-    "A failed event's error, or the stages a partial one did not complete."
+    "A failed event's error, the stages a partial one did not complete, or why one degraded (`--strict`)."
     if r["status"] == "failed": return f"failed (exit {r['exit_code']}): {cli_words(r['error'])}"
+    if r["status"] == "degraded": return f"degraded (exit {r['exit_code']}): {cli_words(r['degraded_reasons'])}"
     return f"partial: stages failed: {r['stages_failed'] or 'none'}; skipped: {r['stages_skipped'] or 'none'}"
 
 # %% ../nbs/16_cli.ipynb #f1efc1a4
@@ -516,14 +546,15 @@ def cmd_batch(args, # parsed arguments (build_parser)
              ) -> int: # exit code (errors are raised and mapped by main)
     "`mms-mp batch`: every event of a CSV in parallel (dask.distributed) → OUT/summary.csv."
     summ = run_batch(args.events, args.out, workers=args.workers, scheduler=args.scheduler,
-                     mode=args.mode, progress=not args.quiet, dpi=args.dpi)
+                     mode=args.mode, progress=not args.quiet, dpi=args.dpi, strict=args.strict)
     if not args.quiet:
         n_ok = int((summ["status"] == "ok").sum())
-        print(f"{n_ok}/{len(summ)} events ok; summary in {Path(args.out) / 'summary.csv'}")
-        for _, r in summ[summ["status"] != "ok"].iterrows(): print(f"  {r['event']}: {_not_ok(r)}")
+        say(f"{n_ok}/{len(summ)} events ok; summary in {Path(args.out) / 'summary.csv'}")
+        for _, r in summ[summ["status"] != "ok"].iterrows(): say(f"  {r['event']}: {_not_ok(r)}")
     codes = set(summ.loc[summ["status"] == "failed", "exit_code"].dropna().astype(int))
     if codes: return codes.pop() if len(codes) == 1 else EXIT_FAILED   # one cause: its code; mixed: 4
-    return EXIT_PARTIAL if (summ["exit_code"] == EXIT_PARTIAL).any() else EXIT_OK
+    if (summ["exit_code"] == EXIT_PARTIAL).any(): return EXIT_PARTIAL    # then a failed stage, as analyze
+    return EXIT_DEGRADED if (summ["status"] == "degraded").any() else EXIT_OK   # then degraded (--strict)
 
 # %% ../nbs/16_cli.ipynb #b9312657
 def cmd_overlay_template(args, # parsed arguments (build_parser)
@@ -531,10 +562,10 @@ def cmd_overlay_template(args, # parsed arguments (build_parser)
     "`mms-mp overlay-template [PATH]`: the published-normal template, to PATH or stdout."
     text = overlay_template()
     if args.path is None:
-        print(text, end="" if text.endswith("\n") else "\n")
+        say(text, end="" if text.endswith("\n") else "\n")
         return EXIT_OK
     with atomic_write(args.path) as f: f.write(text)
-    if not args.quiet: print(f"wrote {args.path}")
+    if not args.quiet: say(f"wrote {args.path}")
     return EXIT_OK
 
 # %% ../nbs/16_cli.ipynb #99b1d75f
@@ -560,20 +591,25 @@ def main(argv: list | None = None, # arguments (None: sys.argv[1:])
     "Entry point of the `mms-mp` console script (no sub-command: `analyze`)."
     argv = default_command(sys.argv[1:] if argv is None else list(argv))
     try: args = build_parser().parse_args(argv)
-    except SystemExit as e: return e.code if isinstance(e.code, int) else EXIT_USAGE
+    except SystemExit as e:
+        say(end="")   # --help's text flushed here: a reader gone early is no error at exit
+        return e.code if isinstance(e.code, int) else EXIT_USAGE
     setup_logging(args.verbose, args.quiet)
     try:
         check_paths(args)
         return COMMANDS[args.command](args)
+    except BrokenPipeError:   # a pipe closed while the work ran (say, stderr's reader gone): stopped, as by SIGPIPE
+        for f in (sys.stdout, sys.stderr): _devnull(f)
+        return EXIT_PIPE
     except KeyboardInterrupt:
-        print("mms-mp: interrupted", file=sys.stderr)
+        say("mms-mp: interrupted", file=sys.stderr)
         return 130
     except Exception as e:
         code = exit_code(e)
         kind = {EXIT_USAGE: "bad input", EXIT_NODATA: "no usable data",
                 EXIT_FAILED: "analysis failed"}[code]
         if args.verbose: traceback.print_exc(file=sys.stderr)
-        print(f"mms-mp {args.command}: {kind}: {type(e).__name__}: {cli_words(e)}", file=sys.stderr)
+        say(f"mms-mp {args.command}: {kind}: {type(e).__name__}: {cli_words(e)}", file=sys.stderr)
         return code
 
 # %% ../nbs/16_cli.ipynb #277c4ab5

@@ -109,15 +109,16 @@ def _quiet_after(stopped: list, # signals logged by `sigint_stops_kernels`
 
 # %% ../nbs/15a_report.ipynb #4c8e1f57
 def _run_papermill(pm, src: Path, dst: Path, params: dict, kernel_name: str, cwd: Path):
-    "Execute `src` into `dst`: a kernel with Unix sockets of its own (TCP without them); Ctrl-C: KeyboardInterrupt."
+    "Execute `src` into `dst`, the kernel started in `cwd` with Unix sockets of its own; Ctrl-C: KeyboardInterrupt."
     import tempfile
     import zmq
+    src, dst, cwd = (str(Path(p).resolve()) for p in (src, dst, cwd))   # papermill's own cwd= is an os.chdir
     with tempfile.TemporaryDirectory(prefix="mms_mp-kernel-") as ipc:
-        km = report_kernel_manager(ipc if zmq.has("ipc") else None)
+        km = report_kernel_manager(ipc if zmq.has("ipc") else None)   # TCP where there are no Unix sockets
         with sigint_stops_kernels(km.started) as stopped, _quiet_after(stopped):
             try:
-                pm.execute_notebook(str(src), str(dst), parameters=params, kernel_name=kernel_name,
-                                    progress_bar=False, cwd=str(cwd), log_output=False, language="python",
+                pm.execute_notebook(src, dst, parameters=params, kernel_name=kernel_name, progress_bar=False,
+                                    resources={"metadata": {"path": cwd}}, log_output=False, language="python",
                                     extra_arguments=list(KERNEL_ARGS), kernel_manager_class=km)
             except Exception:
                 if stopped: raise KeyboardInterrupt from None   # the kernel was killed on Ctrl-C

@@ -305,3 +305,74 @@ def test_ctrl_c_on_a_local_cluster_says_one_line(demo_dir, tmp_path):
     err = p.communicate(timeout=120)[1]
     assert (p.returncode, err) == (130, "mms-mp: interrupted\n")
     assert not list(out.glob("e*/event_report.ipynb"))
+
+
+def _strict_events(tmp_path, demo_dir) -> Path:
+    "Two events of the simulated 2019-01-27 window: MMS1 and MMS2 (clean), and MMS1 alone (timing skipped)."
+    ev = tmp_path / "events.csv"
+    ev.write_text("name,start,end,probes,data_dir,source\n"
+                  f"two,2019-01-27T12:16:00,2019-01-27T12:22:00,1 2,{demo_dir},local\n"
+                  f"one,2019-01-27T12:16:00,2019-01-27T12:22:00,1,{demo_dir},local\n")
+    return ev
+
+
+def test_batch_strict_follows_analyze_strict(demo_dir, tmp_path, capsys):
+    """`batch` had no --strict: a survey could not tell degraded events from clean ones. With it, an event that
+    finished degraded is `degraded` with exit code 6 and the reasons `analyze --strict` gives for it; the batch
+    exits 6. Without it nothing changes."""
+    ev = _strict_events(tmp_path, demo_dir)
+    run = lambda out, *flags: main(["batch", str(ev), "--out", str(tmp_path / out), "--scheduler", "synchronous",
+                                    "--quiet", *flags])
+    assert run("plain") == 0
+    s = pd.read_csv(tmp_path / "plain" / "summary.csv").set_index("event")
+    assert s["status"].tolist() == ["ok", "ok"] and s["degraded_reasons"].isna().all()
+    assert run("strict", "--strict") == 6
+    s = pd.read_csv(tmp_path / "strict" / "summary.csv", keep_default_na=False).set_index("event")
+    assert s.loc["two", ["status", "exit_code", "degraded_reasons"]].tolist() == ["ok", 0, ""]
+    assert s.loc["one", ["status", "exit_code"]].tolist() == ["degraded", 6]
+    capsys.readouterr()
+    assert main(["analyze", "--start", "2019-01-27T12:16:00", "--end", "2019-01-27T12:22:00", "--probes", "1",
+                 "--source", "local", "--data-dir", str(demo_dir), "--outdir", str(tmp_path / "a"), "--quiet",
+                 "--strict"]) == 6
+    said = [x.removeprefix("mms-mp analyze --strict: degraded: ") for x in capsys.readouterr().err.splitlines()]
+    assert said == ["stage timing skipped: multi-spacecraft timing needs at least 2 probes; this analysis has MMS1"]
+    assert s.loc["one", "degraded_reasons"] == "; ".join(said)   # the same rule, the same words
+
+
+def test_batch_strict_a_failed_stage_comes_before_degraded(demo_dir, tmp_path, monkeypatch):
+    "As with analyze --strict, an event with a failed stage is partial (5) whether or not it also degraded."
+    import mms_mp.pipeline
+    def broken(res, cfg): raise RuntimeError("thickness blew up")
+    plan = tuple((n, broken if n == "thickness" else f, needs) for n, f, needs in mms_mp.pipeline.PLAN)
+    monkeypatch.setattr(mms_mp.pipeline, "PLAN", plan)
+    ev = _strict_events(tmp_path, demo_dir)
+    assert main(["batch", str(ev), "--out", str(tmp_path / "o"), "--scheduler", "synchronous", "--quiet",
+                 "--strict"]) == 5
+    s = pd.read_csv(tmp_path / "o" / "summary.csv").set_index("event")
+    assert s["status"].tolist() == ["partial", "partial"] and s["exit_code"].tolist() == [5, 5]
+    assert s.loc["one", "degraded_reasons"].startswith("stage timing skipped")
+
+
+def test_reports_on_threads_two_events(demo_dir, tmp_path, monkeypatch):
+    """`batch --scheduler threads --mode report` failed ("No such file or directory: 'out/a'"): papermill ran each
+    report in its folder by changing the working folder of the whole process, which the threads share. Two reports
+    on threads, with a relative --out: both complete, each in its own folder, and the process's folder unchanged."""
+    ev = tmp_path / "events.csv"
+    ev.write_text("name,start,end,probes,data_dir,source\n" + "".join(
+        f"{k},2019-01-27T12:16:00,2019-01-27T12:22:00,1,{demo_dir},local\n" for k in "ab"))
+    monkeypatch.chdir(tmp_path)
+    assert main(["batch", "events.csv", "--out", "out", "--scheduler", "threads", "--workers", "2",
+                 "--mode", "report", "--quiet"]) == 0
+    assert Path.cwd() == tmp_path
+    s = pd.read_csv(tmp_path / "out" / "summary.csv").set_index("event")
+    assert s["status"].tolist() == ["ok", "ok"], s["error"].tolist()
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["a", "b", "summary.csv"]
+    truth = json.loads((demo_dir / "truth.json").read_text())
+    T = lambda x: np.datetime64(x.rstrip("Z"), "ns")
+    want = [c for c in truth["crossings"] if c["complete"] and c["probe"] == "1"
+            and T("2019-01-27T12:16") <= T(c["layer_start"]) and T(c["layer_end"]) < T("2019-01-27T12:22")]
+    for k in "ab":
+        assert (tmp_path / "out" / k / "event_report.html").is_file()
+        doc = json.loads((tmp_path / "out" / k / "analysis" / "mp_analysis.json").read_text())
+        assert len(want) == len(doc["crossings"]) == 1 and all(   # known answer: MMS1's one crossing, in its layer
+            T(c["layer_start"]) <= T(x["time"]) <= T(c["layer_end"]) for c, x in zip(want, doc["crossings"]))

@@ -617,3 +617,51 @@ def test_batch_help_lists_every_events_column(capsys):
     main(["batch", "--help"])
     out = capsys.readouterr().out.replace("\n", "").replace(" ", "")
     assert all(c in out for c in EVENT_COLUMNS), [c for c in EVENT_COLUMNS if c not in out]
+
+
+def closed_stdout(*args, timeout=300):
+    "Run `python -m mms_mp.cli ARGS` whose stdout's reader has gone before it writes (`mms-mp ... | head`, early)."
+    env = {**os.environ, "MPLBACKEND": "Agg"}
+    p = subprocess.Popen([sys.executable, "-m", "mms_mp.cli", *map(str, args)], stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True, env=env)
+    p.stdout.close()   # the reader goes away: every write to stdout now fails with EPIPE
+    err = p.stderr.read()
+    return p.wait(timeout=timeout), err
+
+
+@pytest.mark.parametrize("cmd", ["analyze", "batch"])
+def test_stdout_closed_early_ends_the_printing_not_the_run(demo_dir, tmp_path, cmd):
+    """`mms-mp analyze ... | head` exited 4 ("analysis failed: BrokenPipeError") after its outputs were written. A
+    reader gone stops the printing only: no traceback, no BrokenPipeError, the outputs complete, and the run's own
+    code (here --strict's 6: one probe, so timing skipped), with the lines meant for stderr still on stderr."""
+    out = tmp_path / "o"
+    if cmd == "analyze":
+        argv = ["analyze", *SHORT, "--probes", "1", "--source", "local", "--data-dir", demo_dir, "--outdir", out,
+                "--strict"]
+    else:
+        (tmp_path / "e.csv").write_text(f"name,start,end,probes,data_dir,source\none,{SHORT[1]},{SHORT[3]},1,"
+                                        f"{demo_dir},local\n")
+        argv, out = ["batch", tmp_path / "e.csv", "--out", tmp_path / "b", "--scheduler", "synchronous",
+                     "--strict"], tmp_path / "b" / "one"
+    code, err = closed_stdout(*argv)
+    assert "Traceback" not in err and "Broken" not in err and "Exception ignored" not in err, err
+    assert code == 6, err
+    if cmd == "analyze": assert "mms-mp analyze --strict: degraded: stage timing skipped" in err
+    from mms_mp.outset import check_set
+    assert check_set(out) == []   # every file its manifest lists, as listed, and nothing else
+    validate_result_json(json.loads((out / "mp_analysis.json").read_text()))
+
+
+def test_overlay_template_to_a_closed_pipe_exits_0():
+    "The command whose work is printing: its reader gone, it stops quietly with 0 (was 4, 'analysis failed')."
+    assert closed_stdout("overlay-template") == (0, "")
+
+
+def test_a_pipe_closed_before_the_work_ends_stops_it_with_141(tmp_path, monkeypatch, capsys):
+    "A BrokenPipeError inside the work (a reader of stderr gone, say): stopped as SIGPIPE stops a process, not 4."
+    import mms_mp.cli
+    def cut(*a, **kw): raise BrokenPipeError(32, "Broken pipe")
+    monkeypatch.setattr(mms_mp.cli, "analyze", cut)
+    args = ["analyze", *TR, "--probes", "1", "--source", "local", "--outdir", str(tmp_path / "o")]
+    assert main(args) == 141 == mms_mp.cli.EXIT_PIPE
+    assert capsys.readouterr() == ("", "")

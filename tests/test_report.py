@@ -260,3 +260,29 @@ def test_ctrl_c_stops_a_report_at_once_and_leaves_no_half_run_notebook(tmp_path)
     assert sorted(f.name for f in out.iterdir()) == ["event_report.ipynb", "started"]
     time.sleep(0.5)
     with pytest.raises(ProcessLookupError): os.kill(kernel, 0)   # the kernel is gone
+
+
+#: a kernel marks its folder, waits (30 s at most) until the other report's kernel has marked its own, says where
+BOTH_RUNNING = """import glob, os, time
+open("here", "w").close()
+t0 = time.monotonic()
+while len(glob.glob("../r*/here")) < 2 and time.monotonic() - t0 < 30: time.sleep(0.05)
+print(os.getcwd())"""
+
+
+def test_reports_on_threads_each_kernel_in_its_own_folder(tmp_path, monkeypatch):
+    """papermill's cwd= changes the working folder of the whole process: two reports on threads (`batch --scheduler
+    threads --mode report`) ran in each other's folders, and a relative output folder was looked for in the other
+    report's. Each kernel now starts in its own output folder, and the process's folder never changes."""
+    from concurrent.futures import ThreadPoolExecutor
+    from mms_mp.report import execute_report
+    src = _tiny_notebook(tmp_path / "t.ipynb", BOTH_RUNNING)
+    monkeypatch.chdir(tmp_path)
+    outs = [Path(f"r{k}") for k in range(2)]   # relative, as `--out out` gives them
+    for o in outs: o.mkdir()
+    with ThreadPoolExecutor(2) as pool:
+        nbs = list(pool.map(lambda o: execute_report({}, o, template=src), outs))
+    assert Path.cwd() == tmp_path
+    for o, p in zip(outs, nbs):
+        text = "".join(json.loads((tmp_path / p).read_text())["cells"][0]["outputs"][0]["text"])
+        assert Path(text.strip()) == (tmp_path / o).resolve()

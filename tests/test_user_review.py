@@ -134,7 +134,7 @@ def test_exit_code_6_documented():
     from mms_mp.cli import EXIT_HELP
     from mms_mp.core import EXIT_DEGRADED
     readme = (Path(__file__).parents[1] / "README.md").read_text()
-    assert EXIT_DEGRADED == 6 and "6 (analyze --strict only)" in EXIT_HELP and "--strict" in readme
+    assert EXIT_DEGRADED == 6 and "6 (analyze or batch --strict only)" in EXIT_HELP and "--strict" in readme
 
 
 # ---------------------------------------------------------------------------------------------- 4. cosmetic
