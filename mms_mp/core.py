@@ -441,7 +441,7 @@ Q_E_C = 1.602176634e-19  # elementary charge, C (exact, SI 2019)
 
 # %% ../nbs/00_core.ipynb #e647f321
 EXIT_OK, EXIT_USAGE, EXIT_NODATA, EXIT_FAILED, EXIT_PARTIAL = 0, 2, 3, 4, 5
-EXIT_DEGRADED = 6  # `mms-mp analyze --strict`: the run finished, but degraded (see the CLI)
+EXIT_DEGRADED = 6  # `mms-mp analyze --strict`, `batch --strict`: the run finished, but degraded (see the CLI)
 
 def exit_code(err: BaseException | None, # the exception that ended the command (None: success)
              ) -> int: # process exit code
