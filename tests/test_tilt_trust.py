@@ -40,3 +40,29 @@ def test_a_minimum_beyond_the_scan_is_refused(monkeypatch):
 def test_no_turn_asked_for_is_no_turn_and_no_flag(monkeypatch):
     s = scan(monkeypatch, best_deg=0.4, rms_s=2.0)         # χ² at 0° within the noise of the best
     assert s.trusted and s.alpha == 0.0
+
+
+def scan_probes(monkeypatch, bests_deg, rms_s=1.0, n=40):
+    "tilt_scan on several probes, each with the curve above about its own best turn."
+    def cost(pf, crs, t0, al, cfg):
+        raw = n * (rms_s ** 2 + (0.2 * (np.degrees(al) - pf.best)) ** 2)
+        return raw, n, raw, [10.0] * n
+    monkeypatch.setattr(det, "tilt_cost", cost)
+    t = np.array(["2019-01-27T12:00"], "datetime64[ns]")
+    pfs = [SimpleNamespace(used=("B_L", "density"), t_B=t, best=b) for b in bests_deg]
+    return det.tilt_scan([(pf, [object()]) for pf in pfs], DetectorCfg())
+
+
+def test_probes_that_agree_keep_the_curvature_sigma(monkeypatch):
+    s = scan_probes(monkeypatch, [15, 15, 15])
+    # one probe: s² = n rms²/(n − 1), Δχ² = (n − 1)(0.2 Δα)²/rms²; three: 3n in both, σ = rms/(0.2 √(3n − 1)) deg
+    assert s.scale == 1.0 and np.degrees(s.sigma) == pytest.approx(1 / (0.2 * np.sqrt(119)), rel=1e-6)
+
+
+def test_probes_that_disagree_widen_sigma_by_their_birge_ratio(monkeypatch):
+    s = scan_probes(monkeypatch, [10, 20])
+    sp = 1 / (0.2 * np.sqrt(39))                    # each probe's own σ, deg
+    assert np.degrees(s.best) == pytest.approx(15)
+    assert s.scale == pytest.approx(np.sqrt(2 * 5 ** 2 / sp ** 2), rel=1e-6)    # √(Σ (α_p − α̂)²/σ_p² / (P − 1))
+    # the joint curvature σ times S: about half the probes' 10° apart times √2, the scatter of two draws
+    assert np.degrees(s.sigma) == pytest.approx(5 * np.sqrt(2), rel=0.02)
