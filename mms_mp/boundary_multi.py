@@ -9,7 +9,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from .core import InputError, NoDataError, seconds_since
+from .core import InputError, NoDataError, probe_data, seconds_since, series_arrays
 from .boundary import DetectorCfg, lmn_matrix, probe_features, relevel, split_sorted
 from .crossings import crossings_from_features, position_at
 from .detect import mark_tilt, rotate_L, tilt_scan, with_tilt_sigma
@@ -112,12 +112,9 @@ def shared_levels(pfs, # iterable of ProbeFeatures (same LMN frame)
 
 # %% ../nbs/10c_boundary_multi.ipynb #95942cd3
 def _arrays(d, q):
-    "(time datetime64, values) of quantity q from a probe's dict of DataArrays, or (None, None)."
+    "(times, float values) of quantity q from a probe's {quantity: series}, or (None, None) when it is absent."
     da = d.get(q) if hasattr(d, "get") else None
-    if da is None: return None, None
-    return np.asarray(da["time"].values if hasattr(da, "coords") else da[0]), np.asarray(
-        da.values if hasattr(da, "coords") else da[1], float
-    )
+    return (None, None) if da is None else series_arrays(da, q)
 
 # %% ../nbs/10c_boundary_multi.ipynb #a5f41945
 def probe_inputs(event, # Event or {probe: {quantity: DataArray}}
@@ -126,9 +123,7 @@ def probe_inputs(event, # Event or {probe: {quantity: DataArray}}
                  fr: str, # frame of B and positions, upper case
                 ) -> tuple: # ((t_B, B, LMN, t_n, Ni, t_He, N_He+), (t_R, R) or None)
     "One probe's detector inputs and positions; a missing probe, LMN or B is refused with its reason."
-    try: d = event[p]
-    except (KeyError, IndexError, TypeError):
-        raise NoDataError(f"probe {p!r} is not in the event; load it or leave it out of probes") from None
+    d = probe_data(event, p)
     if isinstance(lmn, dict) and p not in lmn:
         raise InputError(f"no LMN for probe {p!r}; give one per probe or a single LMN for all")
     tB, B = _arrays(d, f"B_{fr.lower()}")

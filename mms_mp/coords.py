@@ -11,7 +11,7 @@ import numpy as np
 
 from .core import (InputError, FrameError, GeometryError, NoDataError, check_finite,
                          check_frame, check_sigma, gse_gsm_angle, gse_to_gsm, gsm_to_gse,
-                         parse_trange, seconds_since, R_E_KM, frame_of)
+                         parse_trange, probe_data, seconds_since, R_E_KM, frame_of)
 from .minvar import MVAResult, window_mva, x1_cone_deg
 
 # %% auto #0
@@ -391,12 +391,9 @@ def _position_at_centre(da, trange) -> np.ndarray:
     return np.array([[np.interp(xc, x, r[:, j]) for j in range(3)]])
 
 # %% ../nbs/04a_coords.ipynb #12d2dfe8
-def _probe_data(event, probe) -> dict:
+def _probe_with_b(event, probe) -> dict:
     "The probe's quantities, refused unless B_gse is there (positions are optional)."
-    try: d = event[probe]
-    except (KeyError, IndexError, TypeError):
-        raise NoDataError(f"probe {probe!r} is not in the event; load it or choose another "
-                          "probe") from None
+    d = probe_data(event, probe)
     if "B_gse" not in d:
         raise NoDataError(f"B_gse is missing for probe {probe!r}; lmn_for_probe needs FGM B_gse")
     return d
@@ -420,7 +417,7 @@ def lmn_for_probe(event, # mms_mp.data.Event (or any mapping probe -> {quantity:
                   **kw, # passed to hybrid_lmn (ratio_min, model, bz_nT, dp_nPa, ...)
                  ) -> LMN: # triad in GSE for that probe
     "Hybrid LMN for one probe: B_gse over `trange`, mean positions (GSE, GSM) for the model and ψ."
-    d = _probe_data(event, probe)
+    d = _probe_with_b(event, probe)
     check_frame(d["B_gse"].attrs.get("frame", "GSE"), "GSE", f"B_gse of probe {probe!r}")
     B = np.asarray(_window(d["B_gse"], trange).values, float)
     if not ("R_gse" in d and "R_gsm" in d):   # no position: MVA alone, and only where it is well defined

@@ -18,12 +18,12 @@ import numpy as np
 # %% auto #0
 __all__ = ['MAX_POINTS', 'FRAMES', 'TIME_FORMATS', 'LEAP_SECONDS', 'TT2000_UTC0', 'TT2000_FILL', 'R_E_KM', 'MU0', 'M_P_KG',
            'Q_E_C', 'EXIT_OK', 'EXIT_USAGE', 'EXIT_NODATA', 'EXIT_FAILED', 'EXIT_PARTIAL', 'EXIT_DEGRADED',
-           'MMSMPError', 'InputError', 'FrameError', 'NoDataError', 'GeometryError', 'check_finite', 'check_positive',
-           'check_sigma', 'check_count', 'CovBlocks', 'triad_problem', 'check_frame', 'frame_of', 'check_sigma_rad',
-           'rotate_about_x', 'gse_to_gsm', 'gsm_to_gse', 'gse_gsm_angle', 'as_datetime64', 'datetime_tags',
-           'parse_trange', 'seconds_since', 'from_seconds', 'iso_ms', 'median_step', 'context_range', 'leap_table',
-           'tt2000_to_datetime64', 'datetime64_to_tt2000', 'TimeCleanReport', 'clean_times', 'atomic_write',
-           'write_json_atomic', 'exit_code', 'stages_exit', 'cache_root', 'format_sigma']
+           'MMSMPError', 'InputError', 'FrameError', 'NoDataError', 'GeometryError', 'probe_data', 'check_finite',
+           'check_positive', 'check_sigma', 'check_count', 'CovBlocks', 'triad_problem', 'check_frame', 'frame_of',
+           'check_sigma_rad', 'rotate_about_x', 'gse_to_gsm', 'gsm_to_gse', 'gse_gsm_angle', 'as_datetime64',
+           'datetime_tags', 'series_arrays', 'parse_trange', 'seconds_since', 'from_seconds', 'iso_ms', 'median_step',
+           'context_range', 'leap_table', 'tt2000_to_datetime64', 'datetime64_to_tt2000', 'TimeCleanReport',
+           'clean_times', 'atomic_write', 'write_json_atomic', 'exit_code', 'stages_exit', 'cache_root', 'format_sigma']
 
 # %% ../nbs/00_core.ipynb #866e3565
 class MMSMPError(Exception):
@@ -40,6 +40,17 @@ class NoDataError(MMSMPError, FileNotFoundError):
 
 class GeometryError(MMSMPError, ValueError):
     "A spacecraft formation or boundary geometry that cannot give the requested answer."
+
+# %% ../nbs/00_core.ipynb #1d247398
+def probe_data(event, # mms_mp.data.Event, or {probe: {quantity: data}}
+               probe, # the probe as the event keys it
+              ) -> dict: # that probe's {quantity: data}
+    "One probe's quantities; `NoDataError` naming the probe and the probes the event has when it is not there."
+    try: return event[probe]
+    except (KeyError, IndexError, TypeError): pass
+    have = ", ".join(sorted(str(k) for k in event.keys())) if hasattr(event, "keys") else ""
+    raise NoDataError(f"probe {probe!r} is not in the event (probes loaded: {have or 'none'}); "
+                      "load its data or choose a loaded probe")
 
 # %% ../nbs/00_core.ipynb #ba7fb40c
 def check_finite(x, # the value given
@@ -259,6 +270,21 @@ def datetime_tags(t, # (N,) datetime64, ISO strings or datetimes
         raise InputError(f"{what}: time tags must be datetime64 (or ISO strings), got {t.dtype} "
                          "numbers; convert float seconds with mms_mp.core.from_seconds(s, t0)")
     return t if t.dtype == np.dtype("datetime64[ns]") else np.asarray(as_datetime64(t))
+
+# %% ../nbs/00_core.ipynb #914d50e0
+def series_arrays(x, # (t, y) pair, or an xarray.DataArray with dim "time"
+                  what: str = "series", # name for messages
+                 ) -> tuple[np.ndarray, np.ndarray]: # (t as an array, unconverted; y as float)
+    "Times and float values of a series given as a (t, y) pair or a DataArray (duck-typed: xarray not imported)."
+    if hasattr(x, "dims"):
+        if "time" not in x.dims:
+            raise InputError(f"{what}: a DataArray needs the dim 'time'; this one has dims {tuple(x.dims)}")
+        return np.asarray(x["time"].values), np.asarray(x.values, float)
+    try: t, y = x
+    except (TypeError, ValueError):
+        raise InputError(f"{what}: pass a (t, y) pair or an xarray.DataArray with dim 'time'; "
+                         f"got {type(x).__name__}") from None
+    return np.asarray(t), np.asarray(y, float)
 
 # %% ../nbs/00_core.ipynb #2a4e5ee1
 def parse_trange(trange, # (start, end): ISO strings, datetimes or datetime64

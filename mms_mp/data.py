@@ -16,7 +16,7 @@ import numpy as np
 import xarray as xr
 from concurrent.futures import Future, ThreadPoolExecutor
 
-from .core import InputError, NoDataError, iso_ms, parse_trange
+from .core import InputError, NoDataError, iso_ms, parse_trange, probe_data
 from .layout import (INSTRUMENTS, PRODUCTS, PROBES, STATE, Product, check_probe, file_time,
                            data_root_problem, find_local_files, parse_filename, search_dirs)
 from .cdfread import DATATYPES, RATES, SOURCES, SURVEY, FileBlock, download_files, open_once
@@ -63,12 +63,7 @@ class Event:
 
     @property
     def probes(self) -> list[str]: return sorted(self.data)
-    def __getitem__(self, probe) -> dict:
-        p = check_probe(probe)
-        if p not in self.data:
-            have = ", ".join(self.probes) or "none"
-            raise NoDataError(f"no data for mms{p} in this event; probes loaded: {have}")
-        return self.data[p]
+    def __getitem__(self, probe) -> dict: return probe_data(self.data, check_probe(probe))
     def has(self, probe, name: str) -> bool:
         "True when `name` was loaded for `probe`."
         return name in self.data.get(check_probe(probe), {})

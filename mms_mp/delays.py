@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .core import (MAX_POINTS, InputError, as_datetime64, check_count, check_positive, clean_times,
-                         datetime_tags, from_seconds, iso_ms, median_step, seconds_since)
+                         datetime_tags, from_seconds, iso_ms, median_step, seconds_since, series_arrays)
 from .layout import probe_label
 from .minvar import autocorr_time, fft_len
 from .multispacecraft import positions_at
@@ -40,13 +40,8 @@ def _series(x, # (t, y) pair, or a 1-D xarray.DataArray with dim "time"
             notes: list | None = None, # a repair of the times is noted here
            ) -> tuple[np.ndarray, np.ndarray]: # (increasing datetime64[ns] times, float values)
     "Times and values of one probe's scalar series; unsorted or repeated times repaired."
-    if hasattr(x, "dims") and "time" in x.dims: t, y = x["time"].values, x.values
-    else:
-        try: t, y = x
-        except (TypeError, ValueError):
-            raise InputError(f"series for {probe}: pass (t, y) or an xarray.DataArray with dim "
-                             "'time'") from None
-    t, y = datetime_tags(t, f"series for {probe}"), np.asarray(y, float)
+    t, y = series_arrays(x, f"series for {probe}")
+    t = datetime_tags(t, f"series for {probe}")
     if y.ndim != 1 or y.shape != t.shape:
         raise InputError(f"series for {probe}: need a 1-D scalar y with one value per time, got t {t.shape}, "
                          f"y {y.shape}; pass one component (e.g. B_L) or a magnitude")
@@ -507,8 +502,7 @@ def _around(x, # (t datetime64, y) pair or a DataArray with dim "time"
             notes: list | None = None, # a repair of the times is noted here
            ) -> tuple: # (τ s, y) over [−before, after] of tc and one sample beyond each end
     "A series cut to [−before, after] s around its crossing, on τ = t − tc (times repaired)."
-    if hasattr(x, "dims"): t, y = x["time"].values, np.asarray(x.values, float)
-    else: t, y = x[0], np.asarray(x[1], float)
+    t, y = series_arrays(x, f"series for {probe}")
     t = datetime_tags(t, f"series for {probe}")
     if not np.all(t[1:] > t[:-1]): t, y = _repaired(t, y, probe, notes)
     ts = seconds_since(t, tc)

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .core import (InputError, GeometryError, check_frame, check_sigma, as_datetime64, seconds_since,
-                         iso_ms)
+                         iso_ms, series_arrays)
 # the formation's shape (mms_mp.formation), importable from mms_mp.multispacecraft too
 from .formation import FormationGeometry, as_positions, formation_geometry
 from .layout import probe_label
@@ -529,11 +529,9 @@ def _position_series(x, # DataArray (time, comp) with attrs["frame"], or (t date
                      frame: str, # frame wanted
                     ) -> tuple: # (times, (N,3) float km)
     "Times and positions of one probe, the frame checked when the series carries one."
-    if hasattr(x, "dims"):
-        check_frame(x.attrs.get("frame", "none"), frame, f"positions of {p!r}")
-        tt, r = x["time"].values, np.asarray(x.values, float)
-    else:
-        tt, r = np.asarray(x[0]).reshape(-1), np.asarray(x[1], float)
+    if hasattr(x, "dims"): check_frame(x.attrs.get("frame", "none"), frame, f"positions of {p!r}")
+    tt, r = series_arrays(x, f"positions of {p!r}")
+    tt = tt.reshape(-1)
     if r.ndim != 2 or r.shape[1] != 3 or len(r) != len(tt):
         raise InputError(f"positions of {p!r}: {len(tt)} times and positions of shape {r.shape}; "
                          "expected one (x, y, z) row in km per time, (N,) and (N,3)")

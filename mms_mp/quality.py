@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .core import InputError, median_step
+from .core import InputError, median_step, probe_data
 
 # %% auto #0
 __all__ = ['FPI_MOMS_BITS', 'FPI_REJECT', 'QualityMask', 'finite_mask', 'fgm_mask', 'decode_fpi_errorflags', 'fpi_mask',
@@ -505,10 +505,7 @@ def event_masks(event, # mms_mp.data.Event (event[probe] → {quantity: DataArra
                 probe, # probe number or key used by the event
                ) -> dict: # {quantity: QualityMask} on each quantity's own time base
     "Quality masks for every quantity of one probe of an Event."
-    try: d = event[probe]
-    except (KeyError, IndexError, TypeError):
-        raise InputError(f"probe {probe!r} is not in this event; load it or pick another "
-                         "probe") from None
+    d = probe_data(event, probe)
     out, cache = {}, {}                 # cache: each species' flags decoded once
     for name, da in d.items():
         if name.endswith("_errorflags"): continue

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .core import (InputError, NoDataError, check_count, clean_times, from_seconds, iso_ms,
-                         seconds_since, TimeCleanReport, median_step)
+                         seconds_since, series_arrays, TimeCleanReport, median_step)
 
 # %% auto #0
 __all__ = ['parse_cadence', 'bridgeable', 'bin_average', 'interp_nogap', 'Merged', 'merge_vars', 'grid_reach']
@@ -187,13 +187,11 @@ def _grid(series, cadence, t_range, kind):
 
 # %% ../nbs/07_resample.ipynb #c29b013c
 def _prepare(name: str, # variable name
-             ty, # (t, y) pair
+             ty, # (t, y) pair (or a DataArray with dim "time")
              good_extra=None, # optional (N,) bool extra good mask
             ) -> tuple: # (kind, (ts, (N,K) y, (N,) good, clean report, y.ndim))
     "One variable of `merge_vars`: sorted float seconds, (N,K) values and its good mask."
-    try: t, y = ty
-    except (TypeError, ValueError): raise InputError(f"{name}: expected a (t, y) pair") from None
-    y = np.asarray(y, float)
+    t, y = series_arrays(ty, name)
     y2 = y.reshape(len(y), int(np.prod(y.shape[1:]))) if y.ndim else y.reshape(1, 1)
     if len(np.asarray(t)) != len(y2):
         raise InputError(f"{name}: {len(np.asarray(t))} times but {len(y2)} values; they must "

@@ -10,7 +10,8 @@ from dataclasses import replace
 
 import numpy as np
 
-from .core import MMSMPError, InputError, NoDataError, GeometryError, iso_ms, check_frame, gse_gsm_angle
+from .core import (MMSMPError, InputError, NoDataError, GeometryError, iso_ms, check_frame, gse_gsm_angle,
+                         series_arrays)
 from .delays import group_delays, prepared_series
 from .multispacecraft import timing_normal, positions_at
 from .crossings import retime_edges
@@ -96,10 +97,6 @@ def _timing_groups(res: AnalysisResult) -> tuple:
                             "timing is not possible" + "".join(f"; {s}" for s in left))
     return groups, left
 
-# %% ../nbs/14f_stages_timing.ipynb #b7dfd2a0
-def _xy(da): # DataArray → (time datetime64[ns], values float)
-    return np.asarray(da["time"].values), np.asarray(da.values, float)
-
 # %% ../nbs/14f_stages_timing.ipynb #7bbe3c55
 def xcorr_check(res: AnalysisResult, # the analysis, after `detect`
                 g, # crossings.CrossingGroup
@@ -112,7 +109,7 @@ def xcorr_check(res: AnalysisResult, # the analysis, after `detect`
     key = {p: (p, L[p].tobytes()) for p in g.crossings}
     for p in g.crossings:
         if key[p] not in cache:
-            t, b = _xy(res.event[p]["B_gse"])
+            t, b = series_arrays(res.event[p]["B_gse"], "B_gse")
             cache[key[p]] = (t, np.einsum("ij,j->i", b[:, :3], L[p]))
             try: cache[key[p], "prepared"] = prepared_series({p: cache[key[p]]})[p]   # cleaned once
             except MMSMPError as e: cache[key[p], "prepared"] = e
@@ -197,7 +194,8 @@ def stage_thickness(res: AnalysisResult, # the analysis being built (updated in 
     "Layer thickness ± σ per crossing (`thickness.layer_thicknesses`), along the crossing's own normal."
     crs = [c for c in res.crossings if c.probe in res.displacement]
     if not crs: raise NoDataError("no crossing on a probe with a displacement series")
-    pos = {p: _xy(res.event[p]["R_gse"]) for p in {c.probe for c in crs} if "R_gse" in res.event[p]}
+    with_r = {c.probe for c in crs if "R_gse" in res.event[c.probe]}
+    pos = {p: series_arrays(res.event[p]["R_gse"], "R_gse") for p in with_r}
     out = [crossing_thickness(res, c, pos.get(c.probe)) for c in crs]
     res.thickness = [t for ts in out for t in ts[:1]] + [t for ts in out for t in ts[1:]]
     return res.thickness

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .core import InputError, check_frame, atomic_write, as_datetime64, seconds_since, M_P_KG
+from .core import (InputError, check_frame, atomic_write, as_datetime64, seconds_since, series_arrays,
+                         M_P_KG)
 from .layout import check_probe
 
 # %% auto #0
@@ -33,14 +34,7 @@ def as_series(x, # (t, y) pair or an xarray.DataArray with a `time` dim
               what: str = "series", # name for error messages
              ) -> tuple[np.ndarray, np.ndarray]: # (t datetime64[ns] (N,), y float (N,) or (N,k))
     "Normalise a time series to `(t, y)` arrays with matching length."
-    if hasattr(x, "dims") and "time" in x.dims:
-        t, y = x["time"].values, np.asarray(x.values, float)
-    else:
-        try: t, y = x
-        except (TypeError, ValueError):
-            raise InputError(f"{what} must be a (t, y) pair or a DataArray with a time dim; "
-                             f"got {type(x).__name__}") from None
-        y = np.asarray(y, float)
+    t, y = series_arrays(x, what)
     t = np.asarray(as_datetime64(t)).reshape(-1)
     if len(t) != len(y):
         raise InputError(f"{what}: {len(t)} time tags but {len(y)} values; "

@@ -12,16 +12,9 @@ from mms_mp.delays import crossing_delays
 from mms_mp.formation import formation_geometry
 from mms_mp.multispacecraft import timing_normal, positions_at, timing_from_crossings
 
+from _geometry import RC, unit, vec3
+
 SET = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-RC = np.array([60000.0, 2000.0, 5000.0])  # a dayside magnetopause position, km GSE
-
-
-def unit(v):
-    v = np.asarray(v, float); return v / np.linalg.norm(v)
-
-
-vec3 = (st.lists(st.floats(-1, 1, allow_nan=False), min_size=3, max_size=3)
-        .map(np.array).filter(lambda v: np.linalg.norm(v) > 0.2).map(unit))
 speed = st.floats(5, 120).flatmap(lambda v: st.sampled_from([v, -v]))
 
 

@@ -12,16 +12,9 @@ from hypothesis import given, settings, assume, strategies as st, HealthCheck
 from mms_mp.core import InputError
 from mms_mp.multispacecraft import timing_normal
 
+from _geometry import RC, unit, vec3
+
 SET = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-RC = np.array([60000.0, 2000.0, 5000.0])  # a dayside magnetopause position, km GSE
-
-
-def unit(v):
-    v = np.asarray(v, float); return v / np.linalg.norm(v)
-
-
-vec3 = (st.lists(st.floats(-1, 1, allow_nan=False), min_size=3, max_size=3)
-        .map(np.array).filter(lambda v: np.linalg.norm(v) > 0.2).map(unit))
 
 
 def string(u, spacing, seed):

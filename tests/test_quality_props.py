@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from mms_mp.core import InputError
+from mms_mp.core import InputError, NoDataError
 from mms_mp.quality import (FPI_MOMS_BITS, FPI_REJECT, decode_fpi_errorflags, fpi_mask, fgm_mask, edp_mask,
                             hpca_mask, QualityMask)
 
@@ -65,7 +65,7 @@ def test_event_masks_on_a_fake_event():
     d["dis_errorflags"] = xr.DataArray(fl[::2], dims="time", coords={"time": t[::2]})
     m = event_masks({"1": d}, "1")
     np.testing.assert_array_equal(m["Ni"].good, [True, False, True, False, True, False, True, False, True, False])
-    with pytest.raises(InputError, match="probe"):
+    with pytest.raises(NoDataError, match=r"probe '2' is not in the event \(probes loaded: 1\)"):
         event_masks({"1": d}, "2")
 
 

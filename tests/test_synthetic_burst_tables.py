@@ -47,12 +47,17 @@ def test_table_ratio_is_the_real_burst_files():
 
 
 def _burst(d, q, dtype):
+    "Each simulated MMS1 burst file of the species, opened, with its (spectrum, energy, parity) variable names."
     prod = get_product("fpi", "brst", dtype)
     sv = prod.var(f"E{q}_spec")
     names = [x.format(p="1", rate="brst") for x in (sv.cdf, sv.depend_1, sv.parity)]
     files = sorted(sdc_path(d, "1", "fpi", "brst", dtype, "2019-01-27T12:00").parent.glob("*.cdf"))
     assert files, "the simulated event has burst files"
-    return files, names
+    return [(_cdf(f), names) for f in files]
+
+
+# ions and electrons: (species, FPI datatype, burst cadence s)
+SPECIES = pytest.mark.parametrize("q,dtype,dt", [("i", "dis-moms", 0.15), ("e", "des-moms", 0.03)])
 
 
 def _even(q):
@@ -60,13 +65,10 @@ def _even(q):
     return S.ENERGY_TABLE_EV[q] / np.sqrt(FPI_BURST_TABLE_RATIO)
 
 
-@pytest.mark.parametrize("q,dtype,dt", [("i", "dis-moms", 0.15), ("e", "des-moms", 0.03)])
+@SPECIES
 def test_burst_file_has_two_alternating_tables(sim, q, dtype, dt):
     "Each record's energies: the even table on parity 0, × FPI_BURST_TABLE_RATIO on parity 1, in turn."
-    d, _ = sim
-    files, (spec, en, pa) = _burst(d, q, dtype)
-    for f in files:
-        c = _cdf(f)
+    for c, (spec, en, pa) in _burst(sim[0], q, dtype):
         assert c.varinq(pa).Data_Type_Description == "CDF_UINT1"
         par, E, t = c.varget(pa), c.varget(en), _epoch(c)
         assert set(np.unique(par)) == {0, 1}
@@ -90,13 +92,11 @@ def _model(tr, q, t, E, accum):
             + S.maxwellian_def(E, p.n_sh_cc * f, np.full(n, Tsh), m) + floor)
 
 
-@pytest.mark.parametrize("q,dtype,dt", [("i", "dis-moms", 0.15), ("e", "des-moms", 0.03)])
+@SPECIES
 def test_each_record_peaks_where_the_maxwellian_does_at_its_energies(sim, q, dtype, dt):
     "Noise off: each record's spectrum is the model at its own energies, so it peaks where the model does."
     d, tr = sim
-    files, (spec, en, pa) = _burst(d, q, dtype)
-    for f in files:
-        c = _cdf(f)
+    for c, (spec, en, pa) in _burst(d, q, dtype):
         S_, E, t = c.varget(spec).astype(float), c.varget(en).astype(float), _epoch(c)
         ok = S_[:, 0] > -1e30                                   # fill records are fill
         M = _model(tr, q, t[ok], E[ok], dt)
