@@ -497,7 +497,7 @@ def two_anchors(c1: CrossingNormal, # normal from windows anchored on the detect
                    reason=why + f"{own}; the {ang:.2g}° between the two anchors' normals is in σ_window")
 
 # %% ../nbs/04b_normals.ipynb #d3007e0b
-SHEAR_MIN_DEG = 30.0  # below this field rotation across the layer, MVA's N rests on fluctuations: `low_shear`
+SHEAR_MIN_DEG = 60.0  # below this field rotation across the layer, σ of an MVA normal may not cover: `low_shear`
 
 def field_shear(t, # (N,) datetime64 sample times, sorted
                 B: np.ndarray, # (N,3) magnetic field, nT, any frame
@@ -530,7 +530,8 @@ def crossing_checks(cn: CrossingNormal, # a crossing's normal (local or fallback
     flags = tuple(f for f in cn.flags if f != "sign_ambiguous") + (("sign_ambiguous",) if sign else ())
     if not shear_deg < SHEAR_MIN_DEG: return replace(cn, flags=flags)   # NaN: not measured, no flag
     return replace(cn, flags=flags + ("low_shear",), reason=f"{cn.reason}; the field turns by only {shear_deg:.2g}° "
-                   "across the layer: N rests on fluctuations, not on the layer's rotation")
+                   "across the layer: N rests on its small bulge as it turns, "
+                   "and σ may not cover fluctuations of that size")
 
 # %% ../nbs/04b_normals.ipynb #7d1c29df
 def _reference(R_ref, # (3,3) rows L, M, N, N outward; or an LMN (coords), whose frame must be `frame`

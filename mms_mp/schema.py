@@ -126,8 +126,9 @@ FLAGS = {
     "no_mva_window": "no window around the crossing holds enough samples for MVA",
     "sign_ambiguous": "the normal lies within max(10°, 2σ) of the plane ⊥ the reference normal: its outward sign is "
                       "uncertain",
-    "low_shear": "the field turns by under 30° across the layer (normal.shear_deg): MVA's normal rests on the "
-                 "fluctuations in its window, not on the layer's rotation; σ does not include this",
+    "low_shear": "the field turns by under 60° across the layer (normal.shear_deg): MVA's normal rests on the "
+                 "field's small bulge as it turns, and on SIMULATED layers under turbulence σ covered < 70 % of the "
+                 "errors there; σ does not include this",
     "low_eigenvalue_ratio": "median λ2/λ3 < 5 over the plateau: the normal is poorly defined by MVA",
     "scale_mismatch": "windows anchored on the layer's own scale along L found no plateau; the detected-duration "
                       "anchor is used",
