@@ -335,8 +335,8 @@ def _planarity_lines(s: dict) -> list:
     out, firm = [], s["n_local"] - s["n_low_shear"]
     of = f"{firm}{' other' if s['n_low_shear'] else ''} local normals"
     if s["n_low_shear"]:
-        out.append(f"  {_count(s['n_low_shear'], 'local normal')} at low shear (flag low_shear): N rests on "
-                   "fluctuations there, and says little about the boundary's shape")
+        out.append(f"  {_count(s['n_low_shear'], 'local normal')} at low shear (flag low_shear): N rests on the "
+                   "field's small bulge, σ may not cover its error, and it says little about the boundary's shape")
     if firm >= 3 and 2 * s["n_beyond_2sigma"] > firm:   # most firm normals differ beyond their σ
         out.append(f"  the boundary is not planar here: {s['n_beyond_2sigma']} of {of} lie more than 2σ "
                    "from the event LMN normal; use each crossing's own normal (crossings.csv), not the event LMN")

@@ -12,6 +12,7 @@ import numpy as np
 
 from .core import InputError, as_datetime64, iso_ms, seconds_since, triad_problem
 from . import __version__
+from .normals import SHEAR_MIN_DEG
 
 # %% auto #0
 __all__ = ['SCHEMA', 'NUM', 'NUMN', 'ISO', 'ISON', 'VEC3', 'RESULT_SCHEMA', 'UNITS', 'FLAGS', 'is_num', 'check_value',
@@ -126,9 +127,9 @@ FLAGS = {
     "no_mva_window": "no window around the crossing holds enough samples for MVA",
     "sign_ambiguous": "the normal lies within max(10°, 2σ) of the plane ⊥ the reference normal: its outward sign is "
                       "uncertain",
-    "low_shear": "the field turns by under 60° across the layer (normal.shear_deg): MVA's normal rests on the "
-                 "field's small bulge as it turns, and on SIMULATED layers under turbulence σ covered < 70 % of the "
-                 "errors there; σ does not include this",
+    "low_shear": f"the field turns by under {SHEAR_MIN_DEG:g}° across the layer (normal.shear_deg): MVA's normal "
+                 "rests on the field's small bulge as it turns, and on SIMULATED layers under turbulence σ covered "
+                 "< 70 % of the errors there; σ does not include this",
     "low_eigenvalue_ratio": "median λ2/λ3 < 5 over the plateau: the normal is poorly defined by MVA",
     "scale_mismatch": "windows anchored on the layer's own scale along L found no plateau; the detected-duration "
                       "anchor is used",
