@@ -5,7 +5,8 @@ SIMULATED planar scenarios at survey rate, over noise seeds. The formation's sca
 is the L′ with no component along the true M (the layer's B_M bulge then drops out of B·L′, and its half-level is the
 layer's centre): α* = atan2(−L₀·M_true, M₀·M_true) in the LMN (L₀, M₀, N) the scan starts from. Per run: the turn
 applied against α*, its σ with and without the Birge ratio S (`detect.birge_scale`, the probes' own turns against the
-joint one), and the fraction of crossing times within 2σ_t (σ_t carries |∂t/∂α|·σ_L).
+joint one), and the fraction of crossing times within 2σ_t (σ_t carries |∂t/∂α|·σ_L). The Birge rows also give S and
+the probes' own turns − α* (the turns S compares: each probe whose own scan has a minimum inside it, in probe order).
 
 Usage (repository root): .venv/bin/python bench/tilt_sigma_seeds.py [--seeds 0 1 ... 15] [--out FILE]
 Events (survey products only, ≈ 10 MB each) are written once into $MMS_MP_BENCH_DIR (default /tmp/mms_mp_bench).
@@ -48,16 +49,30 @@ def one(sc: str, seed: int) -> list:
     lmn = {p: lmn_for_probe(ev, p) for p in tr.probes}
     R0, Mt = next(iter(lmn.values())).R, tr.lmn_gse[1]
     target = float(np.degrees(np.arctan2(-(R0[0] @ Mt), R0[1] @ Mt)))
-    rows = []
-    for rule, f in (("curvature", lambda x, ests: 1.0), ("Birge", PACKAGE)):
+    rows, seen = [], []
+    def birge(x, ests):   # the package's S, with the turns it compares kept
+        ests = list(ests)
+        seen.append(([float(np.degrees(a)) - target for a, _ in ests], PACKAGE(x, ests)))
+        return seen[-1][1]
+    for rule, f in (("curvature", lambda x, ests: 1.0), ("Birge", birge)):
         det.birge_scale = f
         mc = detect_crossings_multi(ev, lmn, frame="GSE")
+        own, S = seen[-1] if rule == "Birge" else ([], np.nan)
         rows.append({"scenario": sc, "seed": seed, "σ rule": rule, "turn − α* (deg)": round(mc.tilt_deg - target, 2),
                      "σ_L (deg)": round(mc.tilt_sigma_deg, 2),
                      "z": round((mc.tilt_deg - target) / mc.tilt_sigma_deg, 2),
-                     "times within 2σ_t": round(within_2sigma(tr, mc), 2)})
+                     "times within 2σ_t": round(within_2sigma(tr, mc), 2), "S": round(S, 2),
+                     "probes' own turns − α* (deg)": ", ".join(f"{x:+.1f}" for x in own)})
     det.birge_scale = PACKAGE
     return rows
+
+
+def per_probe_mean(col) -> str:
+    "Mean over runs of each probe's own turn − α*, in probe order (runs where every probe's scan had a minimum)."
+    own = [[float(v) for v in x.split(", ")] for x in col if x]
+    n = max(map(len, own), default=0)
+    own = np.array([x for x in own if len(x) == n])
+    return ", ".join(f"{v:+.1f}" for v in own.mean(0)) + f" ({len(own)} runs)" if len(own) else ""
 
 
 def main():
@@ -80,7 +95,11 @@ def main():
                         "mean z²": g["z"].apply(lambda x: np.mean(x**2)).round(2),
                         "runs within 2σ_L": g["z"].apply(lambda x: np.mean(np.abs(x) <= 2)).round(2),
                         "runs with < 90 % of times within 2σ_t": g["times within 2σ_t"].apply(
-                            lambda x: int(np.sum(x < 0.9)))}).reset_index()
+                            lambda x: int(np.sum(x < 0.9))),
+                        "median S": g["S"].median().round(2), "S range": g["S"].apply(
+                            lambda x: f"{x.min():.2f}–{x.max():.2f}" if x.notna().any() else ""),
+                        "each probe's own turn − α*, mean (deg)": g["probes' own turns − α* (deg)"].apply(
+                            per_probe_mean)}).reset_index()
     text = (f"# σ of the formation's L turn over noise seeds (SIMULATED planar scenarios, survey)\n\n"
             f"Run {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {time.perf_counter() - t0:.0f} s, "
             f"seeds {a.seeds}. Written by `bench/tilt_sigma_seeds.py`; z = (turn − α*)/σ_L. A calibrated σ gives "

@@ -86,6 +86,16 @@ def _devnull(f):
     except (OSError, ValueError): pass   # a stream without a file descriptor (in memory): nothing left to fail
     finally: os.close(fd)
 
+def _streams_open():
+    "A standard stream closed from the start (`mms-mp ... >&-`: Python's sys.stdout is None) writes to /dev/null."
+    for k, name in ((1, "stdout"), (2, "stderr")):
+        if getattr(sys, name) is not None: continue
+        fd = os.open(os.devnull, os.O_WRONLY)
+        if fd != k:                  # on its own descriptor, so that no file the run opens lands there
+            os.dup2(fd, k)
+            os.close(fd)
+        setattr(sys, name, os.fdopen(k, "w"))
+
 def say(text: str = "", # what to print
         file=None, # the stream (None: sys.stdout)
         end: str = "\n", # written after `text`
@@ -220,7 +230,7 @@ EXIT_HELP = ("exit codes: 0 ok; 2 bad arguments or input; 3 no usable data; 4 th
              "JSON status say which and why); 6 (analyze or batch --strict only) it finished but degraded: a "
              "probe without data, an unreadable file, a stage skipped for lack of data, or no crossing. "
              "A reader that stops reading early (mms-mp ... | head) ends the printing, not the run: the code "
-             "is the run's own, or 141 (128 + SIGPIPE) if a closed pipe stopped the work itself")
+             "is the run's own, or 141 (128 + SIGPIPE) if a closed pipe stopped the work itself; 130 interrupted")
 
 def build_parser() -> argparse.ArgumentParser:
     "The `mms-mp` argument parser (sub-commands demo, analyze, report, batch, overlay-template)."
@@ -587,8 +597,9 @@ def check_paths(args, # parsed arguments (build_parser)
 
 # %% ../nbs/16_cli.ipynb #1cd86c48
 def main(argv: list | None = None, # arguments (None: sys.argv[1:])
-        ) -> int: # exit code: 0 ok, 2 bad arguments, 3 no usable data, 4 analysis failed, 5 a stage failed
+        ) -> int: # exit code (the table above: 0, 2, 3, 4, 5, 6, 130 or 141)
     "Entry point of the `mms-mp` console script (no sub-command: `analyze`)."
+    _streams_open()
     argv = default_command(sys.argv[1:] if argv is None else list(argv))
     try: args = build_parser().parse_args(argv)
     except SystemExit as e:
@@ -598,8 +609,10 @@ def main(argv: list | None = None, # arguments (None: sys.argv[1:])
     try:
         check_paths(args)
         return COMMANDS[args.command](args)
-    except BrokenPipeError:   # a pipe closed while the work ran (say, stderr's reader gone): stopped, as by SIGPIPE
-        for f in (sys.stdout, sys.stderr): _devnull(f)
+    except BrokenPipeError as e:   # a pipe closed under the work (not `say`'s): stopped, as by SIGPIPE
+        say(end="")   # stdout flushed, or pointed at /dev/null if it is the pipe that closed
+        say(f"mms-mp {args.command}: stopped: a pipe closed under the run ({type(e).__name__}: {cli_words(e)}); "
+            "it did not finish", file=sys.stderr)   # where stderr still reads
         return EXIT_PIPE
     except KeyboardInterrupt:
         say("mms-mp: interrupted", file=sys.stderr)

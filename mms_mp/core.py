@@ -279,12 +279,15 @@ def series_arrays(x, # (t, y) pair, or an xarray.DataArray with dim "time"
     if hasattr(x, "dims"):
         if "time" not in x.dims:
             raise InputError(f"{what}: a DataArray needs the dim 'time'; this one has dims {tuple(x.dims)}")
-        return np.asarray(x["time"].values), np.asarray(x.values, float)
-    try: t, y = x
-    except (TypeError, ValueError):
-        raise InputError(f"{what}: pass a (t, y) pair or an xarray.DataArray with dim 'time'; "
-                         f"got {type(x).__name__}") from None
-    return np.asarray(t), np.asarray(y, float)
+        t, y = x["time"].values, x.values
+    else:
+        try: t, y = x
+        except (TypeError, ValueError):
+            raise InputError(f"{what}: pass a (t, y) pair or an xarray.DataArray with dim 'time'; "
+                             f"got {type(x).__name__}") from None
+    try: return np.asarray(t), np.asarray(y, float)
+    except (TypeError, ValueError):   # text, or ragged rows
+        raise InputError(f"{what}: values must be numbers, in rows of equal length") from None
 
 # %% ../nbs/00_core.ipynb #2a4e5ee1
 def parse_trange(trange, # (start, end): ISO strings, datetimes or datetime64

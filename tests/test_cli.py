@@ -658,10 +658,35 @@ def test_overlay_template_to_a_closed_pipe_exits_0():
 
 
 def test_a_pipe_closed_before_the_work_ends_stops_it_with_141(tmp_path, monkeypatch, capsys):
-    "A BrokenPipeError inside the work (a reader of stderr gone, say): stopped as SIGPIPE stops a process, not 4."
+    """A BrokenPipeError inside the work: stopped as SIGPIPE stops a process, not 4. It said nothing even where
+    stderr still reads, so a run stopped before its outputs looked like a quiet one: stderr now says so."""
     import mms_mp.cli
     def cut(*a, **kw): raise BrokenPipeError(32, "Broken pipe")
     monkeypatch.setattr(mms_mp.cli, "analyze", cut)
     args = ["analyze", *TR, "--probes", "1", "--source", "local", "--outdir", str(tmp_path / "o")]
     assert main(args) == 141 == mms_mp.cli.EXIT_PIPE
-    assert capsys.readouterr() == ("", "")
+    out, err = capsys.readouterr()
+    assert out == "" and err == ("mms-mp analyze: stopped: a pipe closed under the run (BrokenPipeError: [Errno 32] "
+                                 "Broken pipe); it did not finish\n")
+
+
+def closed_fd(fd, *args, timeout=300):
+    """Run `python -m mms_mp.cli ARGS` with file descriptor `fd` closed from the start (`mms-mp ... >&-` or
+    `2>&-`; Python's sys.stdout or sys.stderr is then None): (exit code, stdout, stderr)."""
+    env = {**os.environ, "MPLBACKEND": "Agg"}
+    r = subprocess.run([sys.executable, "-m", "mms_mp.cli", *map(str, args)], capture_output=True, text=True,
+                       timeout=timeout, env=env, preexec_fn=lambda: os.close(fd))
+    return r.returncode, r.stdout, r.stderr
+
+
+def test_stdout_closed_from_the_start_is_no_error():
+    """`mms-mp --help >&-` ended in a traceback (exit 1) and `overlay-template >&-` in "analysis failed:
+    AttributeError" (exit 4): `say` flushed a sys.stdout that is None. Nothing can be shown: the run's own code."""
+    assert closed_fd(1, "--help") == (0, "", "")
+    assert closed_fd(1, "overlay-template") == (0, "", "")
+
+
+def test_stderr_closed_from_the_start_keeps_messages_off_stdout():
+    "With stderr closed (`2>&-`) the error line went to stdout, into whatever reads the command's output."
+    code, out, err = closed_fd(2, "analyze", "--start", "x", "--end", "2019-01-27T12:55:00", "--probes", "1")
+    assert (code, out, err) == (2, "", "")

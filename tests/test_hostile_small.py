@@ -166,3 +166,16 @@ def test_a_group_member_with_infinite_sigma_does_not_bring_back_sigma_over_root_
     res = types.SimpleNamespace(normal_of=lambda c: normals[c])
     n0, s0, _ = group_normal(res, types.SimpleNamespace(crossings={"1": "a", "2": "b", "3": "c"}))
     assert s0 == pytest.approx(2.0)     # the two finite members, errors shared: not 2/√2
+
+
+@pytest.mark.parametrize("bad", [["a", "b"], [[1.0, 2.0], [3.0]]])
+def test_text_or_ragged_series_values_are_an_input_error(bad):
+    "`core.series_arrays` (merge_vars, as_series, the delays, ...) let numpy's raw ValueError through."
+    from mms_mp.core import series_arrays
+    from mms_mp.resample import merge_vars
+    from mms_mp.visualize import as_series
+    t = times(2)
+    for f in (lambda: series_arrays((t, bad), "Ni"), lambda: merge_vars({"Ni": (t, bad)}, cadence="1s"),
+              lambda: as_series((t, bad), "Ni")):
+        with pytest.raises(InputError, match="Ni: values must be numbers"):
+            f()
