@@ -103,7 +103,7 @@ class TiltScan:
     "The χ² scan of L's turn about N: the turn applied, the best turn and how well the data fix it."
     alpha: float  # turn applied, rad (0 when no turn helps enough)
     best: float  # turn at the χ² minimum, rad
-    sigma: float  # 1σ of `best`: the χ² curvature's, times `scale`, rad (NaN: not determined)
+    sigma: float  # 1σ of `best`: the χ² curvature's (s² within the probes) times `scale`, rad (NaN: not determined)
     n: int  # crossings in the χ²
     trusted: bool = True  # False: a turn was asked for (χ² drop ≥ tilt_min_chi2) but is not a minimum inside the
     #   scan, or leaves the two features' times more than a quarter of a layer apart (rms): not applied
@@ -133,14 +133,13 @@ def _chi2_sigma(al: np.ndarray, # (K,) uniform grid of turns, rad
 # %% ../nbs/10d_detect.ipynb #75acd486
 def _chi2_min(al: np.ndarray, # (K,) uniform grid of turns, rad
               cost: np.ndarray, # (K,) Σ w Δt² over the crossings (`tilt_cost`)
-              n: int, # crossings in it (≥ 2)
+              s2: float, # scatter of the density times about the best B_L′ times (weighted), s²
              ) -> tuple: # (index of the minimum, (K,) Δχ²/s², 1σ of the turn in rad, True if a minimum inside)
-    "A χ² scan's minimum, its Δχ² scaled by the scatter s² of the density times about it, and its 1σ."
+    "A χ² scan's minimum, its Δχ² scaled by the scatter s², and its 1σ."
     ib = int(np.argmin(cost))
-    chi = (cost - cost[ib]) / max(cost[ib] / (n - 1), 1e-12)
+    chi = (cost - cost[ib]) / max(s2, 1e-12)
     inner = bool((chi[:ib] >= 1).any() and (chi[ib + 1:] >= 1).any())   # a minimum, not a slope to an end
     return ib, chi, _chi2_sigma(al, chi, ib), inner
-
 
 # %% ../nbs/10d_detect.ipynb #c92e036d
 def birge_scale(x: float, # the combined estimate
@@ -167,13 +166,15 @@ def tilt_scan(pairs, # iterable of (ProbeFeatures, crossings) timed with the LMN
         raw += r
         n += k
         D += d                                # the layers the χ² used, and only those
-        if k >= 3: own.append(_chi2_min(al, c, k))   # this probe's own scan
+        if k: own.append((c, k))              # this probe's own χ²
     if n < 3: return TiltScan(0.0, 0.0, np.nan, n)
+    P = len(own)   # s² within the probes: each fits its own turn, so their disagreement is left to S
+    s2 = sum(c.min() for c, _ in own) / (n - P) if n > P else tot.min() / (n - 1)
     i0 = int(np.argmin(np.abs(al)))
-    ib, chi, sig, inner = _chi2_min(al, tot, n)
+    ib, chi, sig, inner = _chi2_min(al, tot, s2)
     fits = inner and np.sqrt(raw[ib] / n) <= np.median(D) / 4   # rms Δt within a quarter of a layer
     asked = ib != i0 and chi[i0] >= cfg.tilt_min_chi2
-    S = birge_scale(al[ib], [(al[j], s) for j, _, s, ok in own if ok])
+    S = birge_scale(al[ib], [(al[j], s) for j, _, s, _ in (_chi2_min(al, c, s2) for c, k in own if k >= 3)])
     return TiltScan(float(al[ib]) if asked and fits else 0.0, float(al[ib]), sig * S, n, fits or not asked, S)
 
 # %% ../nbs/10d_detect.ipynb #6bc913c7

@@ -55,14 +55,15 @@ def scan_probes(monkeypatch, bests_deg, rms_s=1.0, n=40):
 
 def test_probes_that_agree_keep_the_curvature_sigma(monkeypatch):
     s = scan_probes(monkeypatch, [15, 15, 15])
-    # one probe: s² = n rms²/(n − 1), Δχ² = (n − 1)(0.2 Δα)²/rms²; three: 3n in both, σ = rms/(0.2 √(3n − 1)) deg
-    assert s.scale == 1.0 and np.degrees(s.sigma) == pytest.approx(1 / (0.2 * np.sqrt(119)), rel=1e-6)
+    # s² within the probes = 3n rms²/(3n − 3), Δχ² = 3n (0.2 Δα)²/s²: σ = rms/(0.2 √(3n − 3)) deg
+    assert s.scale == 1.0 and np.degrees(s.sigma) == pytest.approx(1 / (0.2 * np.sqrt(117)), rel=1e-6)
 
 
 def test_probes_that_disagree_widen_sigma_by_their_birge_ratio(monkeypatch):
     s = scan_probes(monkeypatch, [10, 20])
-    sp = 1 / (0.2 * np.sqrt(39))                    # each probe's own σ, deg
+    sp = 1 / (0.2 * np.sqrt(39))                    # each probe's own σ (s² within the probes = 2n/(2n − 2)), deg
     assert np.degrees(s.best) == pytest.approx(15)
     assert s.scale == pytest.approx(np.sqrt(2 * 5 ** 2 / sp ** 2), rel=1e-6)    # √(Σ (α_p − α̂)²/σ_p² / (P − 1))
-    # the joint curvature σ times S: about half the probes' 10° apart times √2, the scatter of two draws
-    assert np.degrees(s.sigma) == pytest.approx(5 * np.sqrt(2), rel=0.02)
+    # joint σ (sp/√2) times S: the PDG answer for two values 10° apart, their mean known to 5°; counting their
+    # disagreement in the joint s² as well would give 7.0°
+    assert np.degrees(s.sigma) == pytest.approx(5.0, rel=1e-6)
