@@ -99,6 +99,7 @@ class MultiCrossings:
     tilt_deg: float = 0.0  # common rotation of L about N applied by `tilt_scan`, deg (0.0: none)
     tilt_sigma_deg: float = np.nan  # 1σ of the L in use about N, deg (NaN: no density to test it)
     note: str = ""  # why the crossings were not matched across probes ("": they were, or one probe)
+    tilt_sigma_scale: float = 1.0  # Birge ratio of the probes' own turns, already in tilt_sigma_deg (`TiltScan.scale`)
 
 # %% ../nbs/10c_boundary_multi.ipynb #31b9a18e
 def shared_levels(pfs, # iterable of ProbeFeatures (same LMN frame)
@@ -224,4 +225,4 @@ def detect_crossings_multi(event, # Event (mms_mp.data) or {probe: {quantity: Da
     groups = [] if note else _groups(per, pos, probes, fr, max_delay_s)
     R_used = {p: a[2] for p, a in args.items()}       # after the mean-L turn and the tilt
     return MultiCrossings(per, groups, max_delay_s, fr, R_used, float(np.degrees(alpha)),
-                          float(np.degrees(scan.sigma_used)), note)
+                          float(np.degrees(scan.sigma_used)), note, scan.scale)

@@ -360,7 +360,8 @@ def detection_json(mc, # boundary.MultiCrossings
     s = getattr(mc, "tilt_sigma_deg", np.nan)
     note = None if np.isfinite(s) else "no density data: the tilt of L about N could not be tested (tilt 0, σ unknown)"
     return {"frame": str(mc.frame).upper(), "tilt_deg": _f(mc.tilt_deg), "tilt_sigma_deg": _f(s),
-            "tilt_note": note, "L": {str(p): _vec(np.asarray(R, float)[0]) for p, R in mc.R_used.items()}}
+            "tilt_sigma_scale": _f(getattr(mc, "tilt_sigma_scale", 1.0)), "tilt_note": note,
+            "L": {str(p): _vec(np.asarray(R, float)[0]) for p, R in mc.R_used.items()}}
 
 # %% ../nbs/14b_schema.ipynb #b98cea2c
 def _formation_json(fm) -> dict:

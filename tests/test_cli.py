@@ -108,6 +108,7 @@ def test_demo_json_schema_and_known_answers(demo_run, demo_dir):
         assert np.degrees(np.arccos(np.clip(np.dot(n["n_hat"], n_true), -1, 1))) < 1.0
     assert set(doc["detection"]["L"]) == {"1", "2", "3", "4"} and doc["comparison"] is None
     assert doc["detection"]["tilt_note"] is None    # densities loaded: the tilt was tested
+    assert doc["detection"]["tilt_sigma_scale"] >= 1.0   # the Birge ratio never shrinks σ
     assert all("per-crossing MVA normals" in g["method"] for g in doc["timing_groups"])
     # each delay's σ in the fit: its crossing's σ_t ⊕ σ_r|m| (σ_r = 0.1 km, |m| = 1/|V|)
     for g in doc["timing_groups"]:

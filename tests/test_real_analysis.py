@@ -79,6 +79,7 @@ def test_fgm_only_json_is_valid_schema_2(kh_result):
     assert all(c["normal"]["frame"] == "GSE" for c in doc["crossings"])
     assert doc["detection"]["frame"] == "GSE" and set(doc["detection"]["L"]) == {"1"}
     assert doc["detection"]["tilt_sigma_deg"] is None and "no density" in doc["detection"]["tilt_note"]
+    assert doc["detection"]["tilt_sigma_scale"] == 1.0   # one probe: no second scan to compare, no Birge ratio
     assert doc["simulated"] is False
     flags = {f for c in doc["crossings"] for f in c["flags"] + list(c["normal"].get("flags") or [])}
     assert flags and flags <= set(doc["flags_glossary"]), flags - set(doc["flags_glossary"])   # every flag explained
