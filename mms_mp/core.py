@@ -46,8 +46,9 @@ def probe_data(event, # mms_mp.data.Event, or {probe: {quantity: data}}
                probe, # the probe as the event keys it
               ) -> dict: # that probe's {quantity: data}
     "One probe's quantities; `NoDataError` naming the probe and the probes the event has when it is not there."
-    try: return event[probe]
-    except (KeyError, IndexError, TypeError): pass
+    for key in (probe, str(probe)):   # a probe given as 2 finds the event's "2"
+        try: return event[key]
+        except (KeyError, IndexError, TypeError): pass
     have = ", ".join(sorted(str(k) for k in event.keys())) if hasattr(event, "keys") else ""
     raise NoDataError(f"probe {probe!r} is not in the event (probes loaded: {have or 'none'}); "
                       "load its data or choose a loaded probe")
