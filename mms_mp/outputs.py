@@ -20,10 +20,10 @@ from .visualize import save_figure, summary_single
 from .panels import plot_displacement
 
 # %% auto #0
-__all__ = ['FIG_DPI', 'SECTIONS', 'check_dpi', 'save_fig', 'write_csv_atomic', 'source_slug', 'write_tables', 'html_table',
-           'vec_to_sigma', 'sig2', 'lmn_method', 'section_html', 'summary_card', 'data_source_md', 'report_figures',
-           'img_html', 'write_html_report', 'report_sidecar', 'figure_jobs', 'make_figures', 'outdir_ready',
-           'write_outputs']
+__all__ = ['FIG_DPI', 'CSV_DIGITS', 'SECTIONS', 'check_dpi', 'save_fig', 'write_csv_atomic', 'source_slug', 'write_tables',
+           'html_table', 'vec_to_sigma', 'sig2', 'lmn_method', 'section_html', 'summary_card', 'data_source_md',
+           'report_figures', 'img_html', 'write_html_report', 'report_sidecar', 'figure_jobs', 'make_figures',
+           'outdir_ready', 'write_outputs']
 
 # %% ../nbs/14d_outputs.ipynb #e366a3e4
 #: PNG resolution of the figures `analyze` and the CLI write, dots per inch: quick look (300 for publication)
@@ -49,11 +49,13 @@ def save_fig(fig, # matplotlib Figure
     finally: plt.close(fig)
 
 # %% ../nbs/14d_outputs.ipynb #97030aac
+CSV_DIGITS = 7  # significant digits of a float in a CSV (single precision; every σ is far larger; the JSON keeps all)
+
 def write_csv_atomic(path, # destination .csv
                      df, # pandas DataFrame
                     ) -> Path:
-    "Write a DataFrame as CSV atomically."
-    with atomic_write(path) as f: df.to_csv(f, index=False, lineterminator="\n")
+    "Write a DataFrame as CSV atomically, floats to `CSV_DIGITS` significant digits."
+    with atomic_write(path) as f: df.to_csv(f, index=False, lineterminator="\n", float_format=f"%.{CSV_DIGITS}g")
     return Path(path)
 
 # %% ../nbs/14d_outputs.ipynb #9112230f
