@@ -155,7 +155,7 @@ def test_nan_written_as_null(tmp_path):
     assert d == {"max_abs_km": 600.0, "sigma_random_km": 10.0, "sigma_systematic_km": None, "n_segments": 1,
                  "closure": None}
     csv = (tmp_path / "displacement_1.csv").read_text().splitlines()
-    assert csv[0].startswith("time,disp_km") and csv[2].startswith("2019-01-27T12:16:00.000Z,600.0")
+    assert csv[0].startswith("time,disp_km") and csv[2].startswith("2019-01-27T12:16:00.000Z,600,10,,10,")   # NaN: empty
 
 
 def test_one_spacecraft_is_a_degraded_result_not_a_failure():
