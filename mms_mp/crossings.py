@@ -270,19 +270,23 @@ def _time_layer(ts, y, span, zone, t_ref, before_lvl, after_lvl, cfg, fit=False,
     spread = np.std(mult) if mult.size > 1 else 0.0
     noise = _sample_noise(ym, nsm)
     sig = np.sqrt(dt**2 / 12 + (noise / slope) ** 2 + (dlev / slope) ** 2 + spread**2)
+    parts = dict(quant=dt / np.sqrt(12), noise=noise / slope, level=dlev / slope, spread=spread)   # σ_t's parts, s
     plats = _plateaus(t_s, t_e, span, W)
     if fit:                      # noisy tracer: the line fit replaces the nearest crossing
         t_f, s_f = centre_fit(ts, y, a, b, t_c, t_s, t_e, cfg.centre_fit_frac)
         if np.isfinite(s_f): t_c, sig = t_f, np.sqrt(dt ** 2 / 12 + s_f ** 2 + (dlev / slope) ** 2)
+        if np.isfinite(s_f): parts.update(noise=s_f, spread=0.0)
         # the series as the fit sees it: averaged over the fit window
         ysm = _Smoothed(ym, round(2 * cfg.centre_fit_frac * (t_e - t_s) / dt))
     if floor:
         lnoise = _level_noise(tsm, ysm, plats)
-        sig = max(sig, sigma_t_floor(dt, t_e - t_s, b - a, lnoise, cfg.edge_frac))
+        parts["floor"] = sigma_t_floor(dt, t_e - t_s, b - a, lnoise, cfg.edge_frac)
+        sig = max(sig, parts["floor"])
     cut = bool(min(t_s - fin[0], fin[-1] - t_e) < L)   # a side seen for under half a layer: levels unsure
     if cut: sig = np.hypot(sig, (t_e - t_s) / np.sqrt(12))   # then the centre is anywhere in the layer
+    parts["cut"] = cut * (t_e - t_s) / np.sqrt(12)
     flags = ["edge_unresolved"] * (not ok) + ["layer_edge_beyond_data"] * beyond + ["plateau_beyond_data"] * cut
-    return dict(t_c=t_c, t_s=t_s, t_e=t_e, sigma=sig, a=a, b=b, flags=flags, dt=dt)
+    return dict(t_c=t_c, t_s=t_s, t_e=t_e, sigma=sig, a=a, b=b, flags=flags, dt=dt, parts=parts)
 
 # %% ../nbs/10a_crossings.ipynb #60c630f6
 def retime_edges(t, # (N,) datetime64 sample times, sorted
