@@ -3,7 +3,8 @@
 SIMULATED planar scenarios at survey rate, over noise seeds. The formation's scan (`detect.tilt_scan`, through
 `boundary_multi.detect_crossings_multi`) turns L about N until the B·L′ and density half-level times agree. Its target
 is the L′ with no component along the true M (the layer's B_M bulge then drops out of B·L′, and its half-level is the
-layer's centre): α* = atan2(−L₀·M_true, M₀·M_true) in the LMN (L₀, M₀, N) the scan starts from. Per run: the turn
+layer's centre): α* = atan2(−L₀·M_true, M₀·M_true) in the LMN (L₀, M₀, N) the scan starts from (the probes' LMN
+turned onto their mean L, `boundary_multi.onto_mean_L`: the applied turn undone from `MultiCrossings.R_used`). Per run: the turn
 applied against α*, its σ with and without the Birge ratio S (`detect.birge_scale`, the probes' own turns against the
 joint one), and the fraction of crossing times within 2σ_t (σ_t carries |∂t/∂α|·σ_L). The Birge rows also give S and
 the probes' own turns − α* (the turns S compares: each probe whose own scan has a minimum inside it, in probe order).
@@ -43,21 +44,26 @@ def within_2sigma(tr, mc) -> float:
     return float(np.mean(np.array(z) <= 2))
 
 
+def start_target(mc, Mt) -> float:
+    "α* (deg): from the LMN the scan started in to the L′ with no component along the true M (`Mt`)."
+    R0 = det.rotate_L(np.asarray(next(iter(mc.R_used.values())), float), -np.radians(mc.tilt_deg))
+    return float(np.degrees(np.arctan2(-(R0[0] @ Mt), R0[1] @ Mt)))
+
+
 def one(sc: str, seed: int) -> list:
     tr = load_truth(event(sc, seed))
     ev = load_event(tr.trange, tr.probes, rate="srvy", source="local", data_dir=event(sc, seed))
     lmn = {p: lmn_for_probe(ev, p) for p in tr.probes}
-    R0, Mt = next(iter(lmn.values())).R, tr.lmn_gse[1]
-    target = float(np.degrees(np.arctan2(-(R0[0] @ Mt), R0[1] @ Mt)))
     rows, seen = [], []
     def birge(x, ests):   # the package's S, with the turns it compares kept
         ests = list(ests)
-        seen.append(([float(np.degrees(a)) - target for a, _ in ests], PACKAGE(x, ests)))
+        seen.append(([float(np.degrees(a)) for a, _ in ests], PACKAGE(x, ests)))
         return seen[-1][1]
     for rule, f in (("curvature", lambda x, ests: 1.0), ("Birge", birge)):
         det.birge_scale = f
         mc = detect_crossings_multi(ev, lmn, frame="GSE")
-        own, S = seen[-1] if rule == "Birge" else ([], np.nan)
+        target = start_target(mc, tr.lmn_gse[1])
+        own, S = ([a - target for a in seen[-1][0]], seen[-1][1]) if rule == "Birge" else ([], np.nan)
         rows.append({"scenario": sc, "seed": seed, "σ rule": rule, "turn − α* (deg)": round(mc.tilt_deg - target, 2),
                      "σ_L (deg)": round(mc.tilt_sigma_deg, 2),
                      "z": round((mc.tilt_deg - target) / mc.tilt_sigma_deg, 2),
