@@ -621,7 +621,7 @@ def main(argv: list | None = None, # arguments (None: sys.argv[1:])
         code = exit_code(e)
         kind = {EXIT_USAGE: "bad input", EXIT_NODATA: "no usable data",
                 EXIT_FAILED: "analysis failed"}[code]
-        if args.verbose: traceback.print_exc(file=sys.stderr)
+        if args.verbose: say(traceback.format_exc(), file=sys.stderr, end="")   # a reader gone: quietly
         say(f"mms-mp {args.command}: {kind}: {type(e).__name__}: {cli_words(e)}", file=sys.stderr)
         return code
 

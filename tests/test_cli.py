@@ -694,3 +694,15 @@ def test_stderr_closed_from_the_start_keeps_messages_off_stdout():
     "With stderr closed (`2>&-`) the error line went to stdout, into whatever reads the command's output."
     code, out, err = closed_fd(2, "analyze", "--start", "x", "--end", "2019-01-27T12:55:00", "--probes", "1")
     assert (code, out, err) == (2, "", "")
+
+
+def test_verbose_traceback_to_a_closed_stderr_keeps_the_exit_code():
+    """With -v the traceback goes to stderr first: its reader gone, print_exc raised inside the handler and the run
+    exited 1 instead of its own code (2 here: a bad time)."""
+    env = {**os.environ, "MPLBACKEND": "Agg"}
+    p = subprocess.Popen([sys.executable, "-m", "mms_mp.cli", "analyze", "-v", "--start", "x", "--end",
+                          "2019-01-27T12:55:00", "--probes", "1"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         text=True, env=env)
+    p.stderr.close()   # the reader of stderr goes away before anything is written
+    out = p.stdout.read()
+    assert (p.wait(timeout=120), out) == (2, "")
