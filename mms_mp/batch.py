@@ -17,6 +17,7 @@ import numpy as np
 
 from .core import InputError, EXIT_FAILED, EXIT_DEGRADED, exit_code, stages_exit, parse_trange
 from .config import RATES, SOURCES, check_mission_start, config_probes, rate_word
+from .data import damaged_files
 from .pipeline import analyze
 from .outputs import FIG_DPI, check_dpi, write_csv_atomic
 from .report import run_report
@@ -152,8 +153,7 @@ def strict_reasons(doc: dict, # a parsed mp_analysis.json of a run that finished
     out = [f"MMS{p} was asked for but has no usable data: {r}" for p, r in (doc.get("probes_dropped") or {}).items()]
     bad = [m for m in prov.get("missing", []) if m.get("cause") in ("unreadable", "partly_unreadable")]
     out += [f"mms{m['probe']} {m['instrument']} {m['rate']}: {m['reason']}" for m in bad]
-    damaged = [f["name"] for f in prov.get("files", []) if f.get("checksum") == "mismatch"]
-    out += [f"file fails its MD5 checksum: {n}" for n in damaged]
+    out += [f"file fails its MD5 checksum: {n}" for n in damaged_files(prov.get("files", []))]
     st = (doc.get("status") or {}).items()
     out += [f"stage {k} skipped: {v.get('reason')}" for k, v in st if v.get("status") == "skipped"]
     return out + ["no magnetopause crossing found in the window"] * (not doc.get("crossings"))

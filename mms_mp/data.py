@@ -544,10 +544,10 @@ def _warn_partial(ev: Event):
                                          "and the largest gap between samples):\n" + "\n".join(part)), stacklevel=4)
 
 # %% ../nbs/03_data.ipynb #0447af68
-def damaged_files(ev: Event, # a loaded event
+def damaged_files(ev, # a loaded Event, or its provenance list (mp_analysis.json's provenance.files)
                  ) -> list: # names of the files read whose CDF MD5 checksum fails
     "Files of the event damaged after they were written (their MD5 checksum does not hold)."
-    return [d["name"] for d in ev.provenance if d.get("checksum") == "mismatch"]
+    return [d["name"] for d in getattr(ev, "provenance", ev) if d.get("checksum") == "mismatch"]
 
 # %% ../nbs/03_data.ipynb #ada50154
 def _warn_damaged(ev: Event):
