@@ -274,8 +274,9 @@ def _time_layer(ts, y, span, zone, t_ref, before_lvl, after_lvl, cfg, fit=False,
     plats = _plateaus(t_s, t_e, span, W)
     if fit:                      # noisy tracer: the line fit replaces the nearest crossing
         t_f, s_f = centre_fit(ts, y, a, b, t_c, t_s, t_e, cfg.centre_fit_frac)
-        if np.isfinite(s_f): t_c, sig = t_f, np.sqrt(dt ** 2 / 12 + s_f ** 2 + (dlev / slope) ** 2)
-        if np.isfinite(s_f): parts.update(noise=s_f, spread=0.0)
+        if np.isfinite(s_f):
+            t_c, sig = t_f, np.sqrt(dt ** 2 / 12 + s_f ** 2 + (dlev / slope) ** 2)
+            parts.update(noise=s_f, spread=0.0)
         # the series as the fit sees it: averaged over the fit window
         ysm = _Smoothed(ym, round(2 * cfg.centre_fit_frac * (t_e - t_s) / dt))
     if floor:

@@ -150,7 +150,6 @@ def birge_scale(x: float, # the combined estimate
     if len(e) < 2: return 1.0
     return float(max(1.0, np.sqrt(np.sum(((e[:, 0] - x) / e[:, 1]) ** 2) / (len(e) - 1))))
 
-
 # %% ../nbs/10d_detect.ipynb #1bcda6b9
 def tilt_scan(pairs, # iterable of (ProbeFeatures, crossings) timed with the LMN under test
               cfg: DetectorCfg, # settings (max_L_tilt_deg, tilt_step_deg, tilt_min_chi2)
