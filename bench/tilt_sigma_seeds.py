@@ -23,25 +23,13 @@ import pandas as pd
 import mms_mp.detect as det
 from mms_mp.boundary_multi import detect_crossings_multi
 from mms_mp.coords import lmn_for_probe
-from mms_mp.core import seconds_since
 from mms_mp.data import load_event
 from mms_mp.simtruth import load_truth
 from nonplanar_seeds import md, write_keeping_reading   # bench/ is on sys.path when run as a script
-from tilt_levels_seeds import event
+from tilt_levels_seeds import event, score   # score: the true crossings paired with detections
 
 SCENARIOS = ("default", "noisy_hpca_gap", "fast_thin")
 PACKAGE = det.birge_scale
-
-
-def within_2sigma(tr, mc) -> float:
-    "Fraction of the true crossings whose nearest detection (same direction) lies within 2σ_t."
-    z = []
-    for p in tr.probes:
-        for c in tr.crossings_of(p):
-            dd = [x for x in mc.crossings[p] if x.direction == c.direction]
-            x = min(dd, key=lambda x: abs(float(seconds_since(x.time, c.time))), default=None)
-            if x: z.append(abs(float(seconds_since(x.time, c.time))) / x.sigma_t_s)
-    return float(np.mean(np.array(z) <= 2))
 
 
 def start_target(mc, Mt) -> float:
@@ -67,7 +55,7 @@ def one(sc: str, seed: int) -> list:
         rows.append({"scenario": sc, "seed": seed, "σ rule": rule, "turn − α* (deg)": round(mc.tilt_deg - target, 2),
                      "σ_L (deg)": round(mc.tilt_sigma_deg, 2),
                      "z": round((mc.tilt_deg - target) / mc.tilt_sigma_deg, 2),
-                     "times within 2σ_t": round(within_2sigma(tr, mc), 2), "S": round(S, 2),
+                     "times within 2σ_t": score(tr, mc)["within 2σ_t"], "S": round(S, 2),
                      "probes' own turns − α* (deg)": ", ".join(f"{x:+.1f}" for x in own)})
     det.birge_scale = PACKAGE
     return rows
