@@ -87,6 +87,10 @@ UNITS = {
     "crossings[].sigma_t_L_s": "s, the part of sigma_t_s from the uncertain turn of L about N; 0 for a crossing timed "
                                "on the density; null where that turn was not assessed (no density to test L against, "
                                "or too few crossings), and sigma_t_s leaves it out",
+    "detection.tilt_deg": "deg, turn of L about N (toward M) applied to every probe's LMN by the detector's scan",
+    "detection.tilt_sigma_deg": "deg, 1σ of the L in use about N (null: no density to test it)",
+    "detection.tilt_sigma_scale": "dimensionless, the Birge ratio (≥ 1) of the probes' own turns, already in "
+                                  "tilt_sigma_deg; 1 for one probe",
     "provenance.quality.*.removed, .of": "numbers of samples",
     "status.*.seconds": "s, wall time of the stage",
     "displacement_<probe>.csv disp_km": "km, ∫V_N dt from the start of each segment (0 there; a data gap starts a "
