@@ -87,7 +87,8 @@ def check_sigma(x, # the 1σ given
     except (TypeError, ValueError): v = None
     if v is not None and (np.isfinite(v) and v >= 0 or unknown_ok and np.isnan(v)): return v
     u = f" {unit}" if unit else ""
-    if unknown_ok: raise InputError(f"{name} must be ≥ 0{u} and finite, or NaN (unknown), got {x!r}")
+    if unknown_ok: raise InputError(f"{name} must be ≥ 0{u} and finite, "
+                                    f"or NaN (unknown), got {x!r}")
     raise InputError(f"{name} must be a finite number ≥ 0{u} (a 1σ), got {x!r}")
 
 # %% ../nbs/00_core.ipynb #a3b73ea5
@@ -114,7 +115,7 @@ class CovBlocks(list):
 # %% ../nbs/00_core.ipynb #0705a2f0
 def triad_problem(R, # (3,3) rows L, M, N, any Cartesian frame
                   tol: float = 1e-3, # largest |R Rᵀ − I| accepted
-                 ) -> str | None: # None for a right-handed orthonormal triad; else what is wrong, in words
+                 ) -> str | None: # None for a right-handed orthonormal triad, else what is wrong
     "Why `R` is not a right-handed orthonormal triad (rows L, M, N); None when it is one."
     try: R = np.asarray(R, float)
     except (TypeError, ValueError): return "values that are not numbers"
@@ -134,7 +135,8 @@ def check_frame(got: str, # frame of the data being passed
     "Raise `FrameError` unless `got` and `expected` name the same frame."
     g, e = str(got).upper(), str(expected).upper()
     for f in (g, e):
-        if f not in FRAMES: raise FrameError(f"unknown frame {f!r} for {what}; known frames: {', '.join(FRAMES)}")
+        if f not in FRAMES: raise FrameError(f"unknown frame {f!r} for {what}; "
+                                             f"known frames: {', '.join(FRAMES)}")
     if g != e:
         raise FrameError(f"{what} is in {g} but this operation needs {e}; transform it first "
                          f"(e.g. mms_mp.core.gse_to_gsm) instead of mixing frames")
@@ -194,7 +196,7 @@ def gsm_to_gse(v: np.ndarray, # (...,3) vectors in GSM, any units
     return rotate_about_x(v, -np.asarray(psi_rad))
 
 # %% ../nbs/00_core.ipynb #f0696e80
-def gse_gsm_angle(r_gse: np.ndarray, # (N,3) one set of vectors in GSE (e.g. MEC position), any units
+def gse_gsm_angle(r_gse: np.ndarray, # (N,3) vectors in GSE (e.g. MEC position), any units
                   r_gsm: np.ndarray, # (N,3) the same vectors in GSM
                  ) -> np.ndarray: # (N,) angle ψ, rad, with v_gsm = rotate_about_x(v_gse, ψ)
     "GSE→GSM rotation angle about X from paired vectors (needs a non-zero Y–Z component)."
@@ -207,38 +209,46 @@ def gse_gsm_angle(r_gse: np.ndarray, # (N,3) one set of vectors in GSE (e.g. MEC
 
 # %% ../nbs/00_core.ipynb #8e8aa0b5
 #: the times mms_mp reads, in the words its messages use
-TIME_FORMATS = ("ISO 8601 UTC, e.g. '2019-01-27T12:15:00' or its basic form '20190127T121500' (a trailing Z, "
+TIME_FORMATS = ("ISO 8601 UTC, e.g. '2019-01-27T12:15:00' "
+                "or its basic form '20190127T121500' (a trailing Z, "
                 "a ±hh:mm offset or a SPEDAS '2019-01-27/12:15' also work)")
-_BASIC = re.compile(r"(\d{4})(\d{2})(\d{2})(?:T(\d{2})(?:(\d{2})(?:(\d{2})(\.\d+)?)?)?)?")  # ISO 8601 basic form
+# ISO 8601 basic form
+_BASIC = re.compile(r"(\d{4})(\d{2})(\d{2})(?:T(\d{2})(?:(\d{2})(?:(\d{2})(\.\d+)?)?)?)?")
 _NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
 
 def _time_text(s: str, # one UTC time as typed, without its 'Z' or offset
-              ) -> str: # the same time in ISO 8601's extended form ('2019-01-27T12:15:00'), which numpy reads
+              ) -> str: # the time in ISO 8601 extended form ('2019-01-27T12:15:00'), as numpy reads
     "Basic-form ISO 8601 written out; a bare number or a leap second refused, saying what to give instead."
     m = _BASIC.fullmatch(s)
-    if m: s = f"{m[1]}-{m[2]}-{m[3]}" + (f"T{m[4]}:{m[5] or '00'}:{m[6] or '00'}{m[7] or ''}" if m[4] else "")
-    elif _NUMBER.fullmatch(s) and not re.fullmatch(r"\d{4}", s):   # a bare year, '2015', is ISO 8601
-        unix = (f"; read as Unix seconds (since 1970-01-01 UTC) it is {np.datetime64(round(float(s)), 's')}: "
+    if m: s = f"{m[1]}-{m[2]}-{m[3]}" + (f"T{m[4]}:{m[5] or '00'}:{m[6] or '00'}{m[7] or ''}"
+                                         if m[4] else "")
+    # a bare year, '2015', is ISO 8601
+    elif _NUMBER.fullmatch(s) and not re.fullmatch(r"\d{4}", s):
+        unix = (f"; read as Unix seconds (since 1970-01-01 UTC) it is "
+                f"{np.datetime64(round(float(s)), 's')}: "
                 "give that if it is what you mean") if 1e8 <= float(s) < 1e10 else ""
         raise InputError(f"{s!r} is a number, not a time; give {TIME_FORMATS}{unix}")
     leap = re.fullmatch(r"(.*T\d{2}:\d{2}):60(\.\d*)?", s)
-    if leap: raise InputError(f"{s!r} is a leap second (second 60), which numpy datetime64 (every time in mms_mp) "
-                              f"cannot hold; give {leap[1]}:59.999 or the next second")
+    if leap: raise InputError(f"{s!r} is a leap second (second 60), which numpy datetime64 "
+                              f"(every time in mms_mp) cannot hold; "
+                              f"give {leap[1]}:59.999 or the next second")
     return s
 
 # %% ../nbs/00_core.ipynb #41ae4309
 _OFFSET = re.compile(r"([+-])(\d{2}):?(\d{2})$")   # a UTC offset at the end of an ISO time
 
-def _iso_utc(s: str, # ISO-8601 time: trailing 'Z', '±hh:mm' offset, basic form and SPEDAS 'date/time' accepted
+def _iso_utc(s: str, # ISO-8601 time; 'Z', '±hh:mm', basic form, SPEDAS 'date/time' accepted
             ) -> np.datetime64: # datetime64[ns] UTC
     "One ISO string as UTC: an offset is subtracted (numpy would only warn about it), 'Z' dropped, years checked."
     s = re.sub(r"^(\d{4}-\d{2}-\d{2})/", r"\1T", s.strip()).removesuffix("Z")
     m = _OFFSET.search(s) if "T" in s else None
     minutes = 0 if m is None else (int(m[2]) * 60 + int(m[3])) * (1 if m[1] == "+" else -1)
-    t = np.datetime64(_time_text(s if m is None else s[:m.start()]))   # its own unit: no silent wrap-around
+    # its own unit: no silent wrap-around
+    t = np.datetime64(_time_text(s if m is None else s[:m.start()]))
     year = None if np.isnat(t) else int(t.astype("datetime64[Y]").astype(np.int64)) + 1970
     if year is not None and not 1678 <= year <= 2261:
-        raise InputError(f"{s!r} is in the year {year}; numpy datetime64[ns] holds the years 1678–2261 only: "
+        raise InputError(f"{s!r} is in the year {year}; "
+                         "numpy datetime64[ns] holds the years 1678–2261 only: "
                          "check the date")
     return t.astype("datetime64[ns]") - np.timedelta64(minutes, "m")
 
@@ -255,7 +265,8 @@ def as_datetime64(t, # ISO string ('Z', '/' ok), datetime (tz-aware: converted),
             return np.datetime64(s, "ns")
         arr = np.asarray(t)
         if arr.dtype.kind == "U" or arr.dtype.kind == "O":
-            return np.array([as_datetime64(x) for x in arr.ravel()], "datetime64[ns]").reshape(arr.shape)
+            return np.array([as_datetime64(x) for x in arr.ravel()],
+                            "datetime64[ns]").reshape(arr.shape)
         return arr.astype("datetime64[ns]")
     except InputError: raise   # a number or a leap second: its own message
     except (ValueError, TypeError):
@@ -279,7 +290,8 @@ def series_arrays(x, # (t, y) pair, or an xarray.DataArray with dim "time"
     "Times and float values of a series given as a (t, y) pair or a DataArray (duck-typed: xarray not imported)."
     if hasattr(x, "dims"):
         if "time" not in x.dims:
-            raise InputError(f"{what}: a DataArray needs the dim 'time'; this one has dims {tuple(x.dims)}")
+            raise InputError(f"{what}: a DataArray needs the dim 'time'; "
+                             f"this one has dims {tuple(x.dims)}")
         t, y = x["time"].values, x.values
     else:
         try: t, y = x
@@ -295,8 +307,10 @@ def parse_trange(trange, # (start, end): ISO strings, datetimes or datetime64
                 ) -> tuple[np.datetime64, np.datetime64]: # (start, end) as datetime64[ns]
     "Validate a time range: two times, start strictly before end."
     try: t0, t1 = trange
-    except (TypeError, ValueError): raise InputError(f"trange must be (start, end), got {trange!r}") from None
-    for name, t in (("start", t0), ("end", t1)):  # a bare number would be read as ns or s since 1970
+    except (TypeError, ValueError):
+        raise InputError(f"trange must be (start, end), got {trange!r}") from None
+    # a bare number would be read as ns or s since 1970
+    for name, t in (("start", t0), ("end", t1)):
         if isinstance(t, (int, float, np.integer, np.floating)):
             raise InputError(f"trange {name} = {t!r} is a number, not a time; "
                              "use ISO-8601 like \x272019-01-27T12:15:00\x27")
@@ -319,7 +333,8 @@ def from_seconds(s, # float seconds since t0
                  t0, # origin
                 ) -> np.ndarray: # datetime64[ns]
     "Inverse of `seconds_since`."
-    return as_datetime64(t0) + np.round(np.asarray(s, float) * 1e9).astype("int64").astype("timedelta64[ns]")
+    return as_datetime64(t0) + (np.round(np.asarray(s, float) * 1e9)
+                                .astype("int64").astype("timedelta64[ns]"))
 
 # %% ../nbs/00_core.ipynb #c5ae3eca
 def iso_ms(t, # time(s), anything as_datetime64 reads
@@ -330,7 +345,7 @@ def iso_ms(t, # time(s), anything as_datetime64 reads
     return [str(x) + "Z" for x in a]
 
 # %% ../nbs/00_core.ipynb #c89f2a47
-def median_step(d: np.ndarray, # (N,) steps between successive samples (e.g. np.diff of times), numbers in any unit
+def median_step(d: np.ndarray, # (N,) steps between samples (e.g. np.diff of times), any unit
                ) -> float: # np.median(d), the same float; NaN if d is empty or holds NaN
     """np.median of sample steps by a stable (run-merging) sort. Steps are nearly all equal, a case numpy's partition
     handles slowly (≈ 90 ms for 3·10⁵ burst steps with a few gaps, against ≈ 1 ms sorted)."""
@@ -342,7 +357,7 @@ def median_step(d: np.ndarray, # (N,) steps between successive samples (e.g. np.
 
 # %% ../nbs/00_core.ipynb #37fc6a54
 def context_range(trange: tuple, # (start, end) of the analysis window, datetime64 UTC
-                  windows: float = 0.0, # data on each side for the LMN and levels, in window lengths
+                  windows: float = 0.0, # data each side for the LMN and levels, window lengths
                  ) -> tuple: # (start, end) datetime64[ns]: the window widened on both sides
     "The window and `windows` window lengths on each side of it (section [context] of an analysis)."
     t0, t1 = (np.datetime64(t, "ns") for t in trange)
@@ -353,13 +368,15 @@ def context_range(trange: tuple, # (start, end) of the analysis window, datetime
 
 # %% ../nbs/00_core.ipynb #35833861
 LEAP_SECONDS = (  # (UTC day from which TAI − UTC holds, TAI − UTC in s): IERS Bulletin C
-    ("1972-01-01", 10), ("1972-07-01", 11), ("1973-01-01", 12), ("1974-01-01", 13), ("1975-01-01", 14),
-    ("1976-01-01", 15), ("1977-01-01", 16), ("1978-01-01", 17), ("1979-01-01", 18), ("1980-01-01", 19),
-    ("1981-07-01", 20), ("1982-07-01", 21), ("1983-07-01", 22), ("1985-07-01", 23), ("1988-01-01", 24),
-    ("1990-01-01", 25), ("1991-01-01", 26), ("1992-07-01", 27), ("1993-07-01", 28), ("1994-07-01", 29),
-    ("1996-01-01", 30), ("1997-07-01", 31), ("1999-01-01", 32), ("2006-01-01", 33), ("2009-01-01", 34),
-    ("2012-07-01", 35), ("2015-07-01", 36), ("2017-01-01", 37))
-TT2000_UTC0 = np.datetime64("2000-01-01T11:58:55.816", "ns")  # UTC of TT2000 = 0 when TAI − UTC = 32 s
+    ("1972-01-01", 10), ("1972-07-01", 11), ("1973-01-01", 12), ("1974-01-01", 13),
+    ("1975-01-01", 14), ("1976-01-01", 15), ("1977-01-01", 16), ("1978-01-01", 17),
+    ("1979-01-01", 18), ("1980-01-01", 19), ("1981-07-01", 20), ("1982-07-01", 21),
+    ("1983-07-01", 22), ("1985-07-01", 23), ("1988-01-01", 24), ("1990-01-01", 25),
+    ("1991-01-01", 26), ("1992-07-01", 27), ("1993-07-01", 28), ("1994-07-01", 29),
+    ("1996-01-01", 30), ("1997-07-01", 31), ("1999-01-01", 32), ("2006-01-01", 33),
+    ("2009-01-01", 34), ("2012-07-01", 35), ("2015-07-01", 36), ("2017-01-01", 37))
+# UTC of TT2000 = 0 when TAI − UTC = 32 s
+TT2000_UTC0 = np.datetime64("2000-01-01T11:58:55.816", "ns")
 TT2000_FILL = np.iinfo(np.int64).min  # CDF fill value of a TT2000 variable
 
 def leap_table() -> tuple: # int64 (UTC day starts, ns since TT2000_UTC0; TAI − UTC − 32 s, ns)
@@ -387,7 +404,8 @@ def datetime64_to_tt2000(t, # UTC times: datetime64 or anything `as_datetime64` 
     day, extra = leap_table()
     i = np.searchsorted(day, ns, side="right") - 1
     if np.any((i < 0) & ~np.isnat(t)):
-        raise InputError("TT2000 conversion starts at 1972-01-01 (the first leap second); earlier times given")
+        raise InputError("TT2000 conversion starts at 1972-01-01 (the first leap second); "
+                         "earlier times given")
     return np.where(np.isnat(t), TT2000_FILL, ns + extra[np.maximum(i, 0)])
 
 # %% ../nbs/00_core.ipynb #e6bab065
@@ -403,7 +421,7 @@ class TimeCleanReport:
 
 # %% ../nbs/00_core.ipynb #6f66adc5
 def clean_times(t: np.ndarray, # (N,) datetime64 time tags
-               ) -> tuple[np.ndarray, TimeCleanReport]: # (index that sorts and de-duplicates t, report)
+               ) -> tuple[np.ndarray, TimeCleanReport]: # (index sorting, de-duplicating t; report)
     "Index that makes `t` strictly increasing (NaT dropped, stable sort, first of equal tags kept)."
     t = np.asarray(t).astype("datetime64[ns]")
     good = np.flatnonzero(~np.isnat(t))
@@ -429,8 +447,10 @@ def atomic_write(path, # destination file
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
     try:
-        os.chmod(tmp, path.stat().st_mode & 0o7777 if path.exists() else 0o666 & ~_umask())  # mkstemp makes 0600
-        with os.fdopen(fd, mode, **({} if "b" in mode else {"encoding": "utf-8", "newline": ""})) as f:
+        # mkstemp makes 0600
+        os.chmod(tmp, path.stat().st_mode & 0o7777 if path.exists() else 0o666 & ~_umask())
+        with os.fdopen(fd, mode,
+                       **({} if "b" in mode else {"encoding": "utf-8", "newline": ""})) as f:
             yield f
             f.flush()
             os.fsync(f.fileno())
@@ -460,18 +480,21 @@ def write_json_atomic(path, # destination file
         if isinstance(x, np.ndarray): return _clean(x.tolist())
         if isinstance(x, np.floating): return _clean(float(x))
         return x
-    with atomic_write(path) as f: json.dump(_clean(obj), f, indent=indent, default=_json_default, allow_nan=False)
+    with atomic_write(path) as f:
+        json.dump(_clean(obj), f, indent=indent, default=_json_default, allow_nan=False)
     return Path(path)
 
 # %% ../nbs/00_core.ipynb #dfbcf61e
-R_E_KM = 6371.2  # Earth radius, km (IGRF reference radius, the convention of the Shue papers and pySPEDAS)
+# Earth radius, km (IGRF reference radius, the convention of the Shue papers and pySPEDAS)
+R_E_KM = 6371.2
 MU0 = 4e-7 * np.pi  # vacuum permeability, H/m
 M_P_KG = 1.67262192e-27  # proton mass, kg (CODATA 2018)
 Q_E_C = 1.602176634e-19  # elementary charge, C (exact, SI 2019)
 
 # %% ../nbs/00_core.ipynb #e647f321
 EXIT_OK, EXIT_USAGE, EXIT_NODATA, EXIT_FAILED, EXIT_PARTIAL = 0, 2, 3, 4, 5
-EXIT_DEGRADED = 6  # `mms-mp analyze --strict`, `batch --strict`: the run finished, but degraded (see the CLI)
+# `mms-mp analyze --strict`, `batch --strict`: the run finished, but degraded (see the CLI)
+EXIT_DEGRADED = 6
 
 def exit_code(err: BaseException | None, # the exception that ended the command (None: success)
              ) -> int: # process exit code
@@ -482,7 +505,7 @@ def exit_code(err: BaseException | None, # the exception that ended the command 
     return EXIT_FAILED
 
 # %% ../nbs/00_core.ipynb #361458d5
-def stages_exit(status: dict, # stage -> {"status": ok|failed|skipped} (JSON) or a record with .status
+def stages_exit(status: dict, # stage -> {"status": ok|failed|skipped} (JSON) or a .status record
                ) -> int: # EXIT_PARTIAL if a stage failed, else EXIT_OK
     "Exit code of an analysis that finished: 5 when a stage failed; skipped is not failed."
     st = {v["status"] if isinstance(v, dict) else v.status for v in status.values()}
@@ -504,7 +527,9 @@ def format_sigma(x: float, # value
                 ) -> str: # e.g. "12.3 ± 0.4 km/s"; a value without σ keeps 3 significant figures
     "Value ± σ rounded to what σ supports (PDG rule), with its unit."
     u = f" {unit}" if unit else ""
-    if x is None or not np.isfinite(x): return "n/a"   # no value: no unit either ("n/a km" reads oddly)
+    # no value: no unit either ("n/a km" reads oddly)
+    if x is None or not np.isfinite(x): return "n/a"
+
     if sigma is None or not np.isfinite(sigma) or sigma <= 0: return f"{x:.3g}{u}"
     e = int(np.floor(np.log10(sigma)))
     lead = int(round(sigma / 10 ** (e - 2), 6))  # three leading digits of σ
