@@ -28,7 +28,7 @@ def _add_counts(a: dict, b: dict) -> dict:
 class QualityMask:
     "A good-sample mask on one quantity's own time base, with counts of what was removed and why."
     good: np.ndarray # (N,) bool, True = usable sample
-    reasons: dict = field(default_factory=dict) # {reason: samples removed} (a sample may have several)
+    reasons: dict = field(default_factory=dict) # {reason: samples removed}; reasons may overlap
     warnings: dict = field(default_factory=dict) # {reason: number of samples flagged but kept}
     instrument: str = "" # "FGM", "FPI-DIS", "FPI-DES", "EDP", "HPCA"
     @property
@@ -74,7 +74,8 @@ def _rows(f: np.ndarray, # (N, K) bool
           how=np.logical_and, # np.logical_and (all) or np.logical_or (any)
          ) -> np.ndarray: # (N,) bool: f.all(axis=1) or f.any(axis=1)
     "A row reduction of a narrow bool array column by column (numpy reduces a short last axis ~5× slower)."
-    if not f.shape[1]: return np.full(len(f), how is np.logical_and)   # no columns: all True, any False
+    # no columns: all True, any False
+    if not f.shape[1]: return np.full(len(f), how is np.logical_and)
     out = f[:, 0].copy()
     for k in range(1, f.shape[1]): how(out, f[:, k], out=out)
     return out
@@ -88,9 +89,10 @@ def _columns(values, # (N,) or (N,K...) samples (a scalar is one sample)
     keep = keep and values.itemsize <= 8   # a long double could overflow float64
     try: v = np.atleast_1d(values if keep else np.asarray(values, float))
     except (TypeError, ValueError):
-        what = getattr(values, "dtype", None) or type(values).__name__   # np.asarray could fail again (ragged)
-        raise InputError(f"values must be numbers, (N,) or (N,K) with rows of equal length; these ({what}) "
-                         "are not") from None
+        # np.asarray could fail again (ragged)
+        what = getattr(values, "dtype", None) or type(values).__name__
+        raise InputError(f"values must be numbers, (N,) or (N,K) with rows of equal length; "
+                         f"these ({what}) are not") from None
     return v.reshape(len(v), int(np.prod(v.shape[1:])))
 
 def finite_mask(values, # (N,) or (N,K) data, any units
@@ -117,7 +119,8 @@ def fgm_mask(flag, # (N,) FGM L2 flag, 0 = good
     "FGM good-sample mask: flag zero (and finite field)."
     f, valid = _int_flags(flag, "FGM flag")
     good = valid & (f == 0)
-    reasons = {"flag != 0": int((valid & (f != 0)).sum()), "flag missing/invalid": int((~valid).sum())}
+    reasons = {"flag != 0": int((valid & (f != 0)).sum()),
+               "flag missing/invalid": int((~valid).sum())}
     if values is not None:
         good = _and_finite(good, reasons, values, "non-finite B",
                            "FGM flag has {n} samples but B has {m}; pass both on one time base")
@@ -134,7 +137,8 @@ FPI_MOMS_BITS = {
     12: "spintone calculation error (DBCS)", 13: "penetrating radiation >= 20% (DIS)",
     14: "high MMS3 spintone, DIS008 anomaly (DIS)",
 } # FPI L2 moments errorflags bits
-FPI_REJECT = {"dis": (0, 1, 7, 11, 12, 13, 14), "des": (0, 1, 3, 7, 11, 12)} # bits that remove a sample
+# bits that remove a sample
+FPI_REJECT = {"dis": (0, 1, 7, 11, 12, 13, 14), "des": (0, 1, 3, 7, 11, 12)}
 
 # %% ../nbs/06_quality.ipynb #0d29f692
 def decode_fpi_errorflags(flags, # (N,) FPI L2 moments errorflags (integers; NaN = missing)
@@ -166,8 +170,8 @@ def _fpi_bits(flags, # (N,) FPI L2 moments errorflags
 def fpi_mask(flags, # (N,) FPI L2 moments errorflags
              species: str = "dis", # "dis" (ions) or "des" (electrons)
              reject=None, # bits that remove a sample; None: FPI_REJECT[species]
-             values=None, # optional (N,...) moments on the same records: non-finite samples are also bad
-            ) -> QualityMask: # good where no rejecting bit is set; other set bits counted as warnings
+             values=None, # optional (N,...) moments, same records: non-finite ones are also bad
+            ) -> QualityMask: # good where no rejecting bit is set; other set bits are warnings
     "FPI good-sample mask from the documented errorflags bits (undefined bits reject)."
     sp = str(species).lower()
     if sp not in FPI_REJECT: raise InputError(f"species must be 'dis' or 'des', got {species!r}")
@@ -213,7 +217,7 @@ def edp_mask(quality=None, # (N,) EDP dce quality, 0 … 3, higher is better
 
 # %% ../nbs/06_quality.ipynb #f93e41a8
 def hpca_mask(density=None, # (N,) HPCA number density, cm⁻³ (fill/zero when the species is absent)
-              values=None, # optional (N,...) other moments on the same records (velocity km/s, T eV)
+              values=None, # optional (N,...) other moments, same records (velocity km/s, T eV)
              ) -> QualityMask: # good where density > 0 and everything finite
     "HPCA good-sample mask: finite moments and positive density (L2 moments have no per-sample flag)."
     arrs = [a for a in (density, values) if a is not None]
@@ -230,7 +234,7 @@ def hpca_mask(density=None, # (N,) HPCA number density, cm⁻³ (fill/zero when 
 
 # %% ../nbs/06_quality.ipynb #5a7d1e20
 def exact_median(x: np.ndarray, # (n,) values, any order; NaN and ±inf allowed
-                 overwrite_input: bool = False, # partition x in place (x, a writable array, is reordered)
+                 overwrite_input: bool = False, # partition x in place (x, writable, is reordered)
                 ) -> float: # np.median(x), the same float (NaN if x holds NaN or is empty)
     """np.median of a 1-D array, to the bit, from one partition at the middle rank. With `overwrite_input` no copy
     is made; the value is the same, but a median of zero may then carry the sign np.median gives the reordered x."""
@@ -241,9 +245,11 @@ def exact_median(x: np.ndarray, # (n,) values, any order; NaN and ±inf allowed
     h = n // 2
     p = x if overwrite_input else np.partition(x, h)
     if overwrite_input: p.partition(h)
-    m = float(p[h] if n % 2 else np.mean([p[:h].max(), p[h]]))   # p[:h].max(): element h − 1
+    # p[:h].max(): element h − 1
+    m = float(p[h] if n % 2 else np.mean([p[:h].max(), p[h]]))
     if np.isnan(p[h:].max()) or (m == 0 and np.signbit(x[x == 0]).any()):
-        return float(np.median(x))   # NaN; or ±0 in x, the sign of a zero np.median's partition picks
+        # NaN; or ±0 in x, the sign of a zero np.median's partition picks
+        return float(np.median(x))
     return m
 
 # %% ../nbs/06_quality.ipynb #e26cfa98
@@ -256,20 +262,23 @@ def _local_scale(ad: np.ndarray, # (n,) |increments| of one component, finite
     nb = max(len(ad) // block, 1)
     med = np.median(ad) if med is None else med
     if len(ad) < block or not len(idx): return np.full(len(idx), 1.4826 / np.sqrt(2) * med)
-    u, inv = np.unique(np.minimum(idx // block, nb - 1), return_inverse=True)   # only the blocks asked for
+    # only the blocks asked for
+    u, inv = np.unique(np.minimum(idx // block, nb - 1), return_inverse=True)
     per = np.median(ad[: nb * block].reshape(nb, -1)[u], axis=1)
     return 1.4826 / np.sqrt(2) * np.maximum(per[inv.reshape(-1)], med)
 
 # %% ../nbs/06_quality.ipynb #350a4737
-def _window_sums(ad: np.ndarray, # (n,) |increments| of a series, with a trailing 0 (end sample repeated)
+def _window_sums(ad: np.ndarray, # (n,) |increments| of a series, trailing 0 (end sample repeated)
                  half: int, # windows of 2·half + 1 samples, centred, the end samples repeated
-                ) -> np.ndarray: # (n,) sum of the 2·half |increments| in the window centred on each sample
+                ) -> np.ndarray: # (n,) Σ of the 2·half |increments| in each sample's centred window
     "Sum of the |increments| in every centred window: a bound on the window's range (max − min)."
     n = len(ad)
     s = np.zeros(n)
     for k in range(2 * half):   # a loop over the window, never over samples
-        a, b = max(half - k, 0), min(n - 1 + half - k, n)   # step k of window i: ad[i + k − half], if any
-        if b > a: s[a:b] += ad[a + k - half: b + k - half]   # (beyond the ends: repeated samples, steps of 0)
+        # step k of window i: ad[i + k − half], if any
+        a, b = max(half - k, 0), min(n - 1 + half - k, n)
+        # (beyond the ends: repeated samples, steps of 0)
+        if b > a: s[a:b] += ad[a + k - half: b + k - half]
     return s
 
 # %% ../nbs/06_quality.ipynb #cf7cb1bd
@@ -285,7 +294,7 @@ def _window_medians(yp: np.ndarray, # (n,) finite samples
                     w: int, # window length, samples (1 ≤ w ≤ n)
                     starts=None, # first sample of each window wanted (None: every window)
                     chunk: int = 65536, # windows sorted at once (bounds the memory)
-                   ) -> np.ndarray: # element w // 2 of each sorted window yp[s:s+w]: the median (upper for even w)
+                   ) -> np.ndarray: # median of each window yp[s:s+w] (the upper one for even w)
     "Exact medians of w-sample windows, by partition in chunks of windows."
     win = np.lib.stride_tricks.sliding_window_view(yp, w)
     n = len(win) if starts is None else len(starts)
@@ -298,28 +307,33 @@ def _window_medians(yp: np.ndarray, # (n,) finite samples
 def running_median(y, # (n,) finite samples, n ≥ 1
                    size: int, # window length, samples (1 ≤ size ≤ n)
                    chunk: int = 65536, # windows sorted at once (bounds the memory)
-                  ) -> np.ndarray: # (n,) median of y[i − size//2 : i − size//2 + size], end samples repeated
+                  ) -> np.ndarray: # (n,) median of y[i−size//2 : i−size//2+size], ends repeated
     "Running median as `scipy.ndimage.median_filter(y, size, mode='nearest')` (the upper middle for even sizes)."
     y = np.asarray(y, float)
     _check_samples(chunk, "chunk")
-    if not 1 <= size <= len(y): raise InputError(f"running_median: size must be 1…{len(y)}, got {size!r}")
-    return _window_medians(np.pad(y, (size // 2, size - 1 - size // 2), mode="edge"), size, chunk=chunk)
+    if not 1 <= size <= len(y):
+        raise InputError(f"running_median: size must be 1…{len(y)}, got {size!r}")
+    return _window_medians(np.pad(y, (size // 2, size - 1 - size // 2), mode="edge"),
+                           size, chunk=chunk)
 
 # %% ../nbs/06_quality.ipynb #fe764566
 def _median_outliers(yy: np.ndarray, # (n,) finite samples, n > 2·half
-                     half: int, # the running median spans 2·half + 1 samples (edges repeat the end samples)
+                     half: int, # running median over 2·half + 1 samples (end samples repeated)
                      thr: float, # deviation threshold, units of yy
                      ad: np.ndarray, # (n,) |Δyy| with a trailing 0 (the end sample repeated)
                      chunk: int = 65536, # samples whose median is taken at once (bounds the memory)
                     ) -> tuple: # (indices where |y − running median| > thr, those deviations)
     "Samples off their running median by more than `thr`, the median taken only where the window's range allows it."
-    # y and its median lie in [min, max] of the window: |y − median| ≤ max − min ≤ Σ|Δy| (0.1 %: rounding)
+    # y and its median lie in [min, max] of the window:
+    # |y − median| ≤ max − min ≤ Σ|Δy| (0.1 %: rounding)
     maybe = np.flatnonzero(_window_sums(ad, half) > 0.999 * thr)
-    # the windows centred on the candidates, end samples repeated (scipy.ndimage's "nearest" boundary)
+    # the windows centred on the candidates, end samples repeated
+    # (scipy.ndimage's "nearest" boundary)
     rows = yy[np.clip(maybe[:, None] + np.arange(-half, half + 1), 0, len(yy) - 1)]
     wide = rows.max(axis=1) - rows.min(axis=1) > thr
     maybe, rows = maybe[wide], rows[wide]
-    med = np.concatenate([np.partition(rows[a: a + chunk], half, axis=1)[:, half]   # chunks bound the memory
+    # chunks bound the memory
+    med = np.concatenate([np.partition(rows[a: a + chunk], half, axis=1)[:, half]
                           for a in range(0, len(rows), chunk)] or [np.zeros(0)])
     dev = np.abs(yy[maybe] - med)
     keep = dev > thr
@@ -327,7 +341,7 @@ def _median_outliers(yy: np.ndarray, # (n,) finite samples, n > 2·half
 
 # %% ../nbs/06_quality.ipynb #f144227f
 def _finite_series(y: np.ndarray, # (N,) one component, NaN = missing
-                  ) -> tuple: # (indices of the finite samples, those samples, |Δy| with a trailing 0, its median)
+                  ) -> tuple: # (finite indices, their samples, |Δy| + a trailing 0, median |Δy|)
     "One component's finite samples and |increments| (the end sample repeated), as spike_mask uses them."
     ok = np.flatnonzero(np.isfinite(y))
     yy = y[ok]
@@ -338,8 +352,8 @@ def spike_mask(values, # (N,) or (N,K) samples on a uniform time base (e.g. B, n
                max_width: int = 3, # widest excursion that counts as a spike, samples
                n_sigma: float = 20.0, # threshold in units of the local noise σ
                scale_block: int = 128, # samples per block for the local noise σ
-               _inc=None, # `_increments(values, …)` (samples all finite or all missing): values not read again
-              ) -> QualityMask: # good where no component is a spike (missing samples are not counted)
+               _inc=None, # `_increments(values, …)`, rows all finite or all NaN: values not reread
+              ) -> QualityMask: # good where no component is a spike (missing samples not counted)
     "Samples at most `max_width` wide that stand `n_sigma` local-noise σ off their running median."
     v = _columns(values) if _inc is None else None
     _check_samples(scale_block, "scale_block")
@@ -348,7 +362,8 @@ def spike_mask(values, # (N,) or (N,K) samples on a uniform time base (e.g. B, n
     for c in range(k):                     # a loop over components (≤ 4), never over samples
         ok, yy, ad, med = _finite_series(v[:, c]) if _inc is None else _inc.series(c)
         if ok.size < 2 * max_width + 2: continue
-        cand, dev = _median_outliers(yy, max_width, n_sigma * 1.4826 / np.sqrt(2) * med, ad)   # over the floor
+        # over the floor
+        cand, dev = _median_outliers(yy, max_width, n_sigma * 1.4826 / np.sqrt(2) * med, ad)
         hit = cand[dev > n_sigma * np.maximum(_local_scale(ad, cand, scale_block, med), 1e-12)]
         bad[ok[hit]] = True
     return QualityMask(~bad, {"spike": int(bad.sum())}, {}, "")
@@ -357,10 +372,10 @@ def spike_mask(values, # (N,) or (N,K) samples on a uniform time base (e.g. B, n
 def offset_mask(values, # (N,) or (N,K) samples on a uniform time base (e.g. B, nT); NaN = missing
                 max_len: int = 1280, # longest offset block, samples
                 n_mad: float = 10.0, # an edge's increment, in robust σ of the increments
-                back_tol: float = 0.25, # the jump back cancels the jump off to this fraction of its length
+                back_tol: float = 0.25, # jump back cancels jump off to this fraction of its length
                 scale_block: int = 128, # samples per block for the robust σ
                 t=None, # (N,) time tags; a step over 1.5 median cadences is a gap, never an edge
-                _inc=None, # `_increments(values, …)` (rows all finite or all missing): values not read again
+                _inc=None, # `_increments(values, …)`, rows all finite or all NaN: values not reread
                ) -> QualityMask: # good outside offset blocks (missing samples are not counted)
     "Blocks that jump off the series in one sample step and jump back by the opposite vector."
     v = _columns(values) if _inc is None else None
@@ -376,15 +391,18 @@ def offset_mask(values, # (N,) or (N,K) samples on a uniform time base (e.g. B, 
         meds = [exact_median(a) for a in ad.T] if _inc is None else _inc.med_offset
         # σ ≥ 1.4826 × the series' median: below half of n_mad of that no increment can be big
         at = np.flatnonzero(_rows(ad > 0.5 * n_mad * 1.4826 * np.array(meds), np.logical_or))
-        sig = np.column_stack([np.sqrt(2) * _local_scale(a, at, scale_block, m) for a, m in zip(ad.T, meds)])
+        sig = np.column_stack([np.sqrt(2) * _local_scale(a, at, scale_block, m)
+                               for a, m in zip(ad.T, meds)])
         dx = lambda i: x[i + 1] - x[i]                      # increments, only where an edge may be
         mag = lambda i: np.linalg.norm(dx(i), axis=1)
         end = len(ad) - 1                                   # the last increment
         near = np.maximum(np.where(at > 0, mag(np.maximum(at - 1, 0)), 0),
                           np.where(at < end, mag(np.minimum(at + 1, end)), 0))
         m_at = mag(at)
-        step = np.diff(ok).astype(float) if t is None else np.diff(np.asarray(t, "datetime64[ns]")[ok]).astype(float)
-        # np.median: on the two or three cadences of a time base its partition is ≈ 7× exact_median's
+        step = (np.diff(ok).astype(float) if t is None
+                else np.diff(np.asarray(t, "datetime64[ns]")[ok]).astype(float))
+        # np.median: on the two or three cadences of a time base
+        # its partition is ≈ 7× exact_median's
         joined = step <= 1.5 * np.median(step)     # across missing samples or a time gap: no edge
         big = np.max(ad[at] / np.maximum(sig, 1e-12), axis=1) > n_mad
         keep = big & (near <= m_at / 4) & joined[at]
@@ -392,8 +410,10 @@ def offset_mask(values, # (N,) or (N,K) samples on a uniform time base (e.g. B, 
         last = -1
         for a, i in enumerate(edges):              # edges are few (none in clean data)
             if i <= last: continue                 # inside a block already removed
-            later = edges[a + 1: np.searchsorted(edges, i + max_len, "right")]   # only edges within max_len
-            back = [j for j in later if j - i >= 2 and np.linalg.norm(dx(i) + dx(j)) <= back_tol * m_e[a]]
+            # only edges within max_len
+            later = edges[a + 1: np.searchsorted(edges, i + max_len, "right")]
+            back = [j for j in later
+                    if j - i >= 2 and np.linalg.norm(dx(i) + dx(j)) <= back_tol * m_e[a]]
             if back:
                 bad[ok[i + 1: back[0] + 1]] = True
                 last = back[0]
@@ -434,7 +454,8 @@ def _flag_mask(d, # {quantity: DataArray} of one probe
               ) -> QualityMask: # fpi_mask of the species' errorflags on times tq
     "The errorflags mask of a species on a quantity's times, decoded once per species on the flags' records."
     fl = d[f"{sp}_errorflags"]
-    own = len(tq) == len(fl)               # on the flags' own records (the moments share their epoch)
+    # on the flags' own records (the moments share their epoch)
+    own = len(tq) == len(fl)
     if own and sp in cache: return cache[sp]
     m = fpi_mask(_flags_on(tq, np.asarray(fl.time.values), np.asarray(fl.values)), sp)
     if own: cache[sp] = m
@@ -450,7 +471,8 @@ def _fpi_quantity_mask(d, # {quantity: DataArray} of one probe
     vals = np.asarray(da.values)
     fin = finite_mask(vals)
     m = _flag_mask(d, sp, np.asarray(da.time.values), {} if cache is None else cache)
-    m = m & QualityMask(fin, {"non-finite values": int((~fin).sum())})   # a new mask: the cache stays
+    # a new mask: the cache stays
+    m = m & QualityMask(fin, {"non-finite values": int((~fin).sum())})
     if name in ("Ni", "Ne"): # a density ≤ 0 is unphysical (noise or fill)
         m.good = _drop(m.good, m.reasons, ~(vals > 0) & m.good, "density ≤ 0")
     return m
@@ -465,7 +487,8 @@ class _Increments:
     ad: np.ndarray # (K,n) |x[i + 1] − x[i]| per component, with a trailing 0 (spike_mask's |Δy|)
     med_spike: list # [K] median of each ad[k]: spike_mask's robust scale
     med_offset: list # [K] median of each ad[k, :-1]: offset_mask's
-    def series(self, c): return self.ok, self.x[:, c], self.ad[c], self.med_spike[c]   # as _finite_series
+    # as _finite_series
+    def series(self, c): return self.ok, self.x[:, c], self.ad[c], self.med_spike[c]
 
 def _increments(v: np.ndarray, # (N,K) samples, any float type
                 fin: np.ndarray, # (N,) bool: rows with every component finite (at least 8)
@@ -476,10 +499,12 @@ def _increments(v: np.ndarray, # (N,K) samples, any float type
     h, odd = (len(x) - 1) // 2, (len(x) - 1) % 2
     sp, of = [], []
     for c, a in enumerate(ad[:, :-1]):     # a loop over components, never over samples
-        np.abs(np.subtract(x[1:, c], x[:-1, c], out=a), out=a)   # np.diff, without a copy of the rows
+        # np.diff, without a copy of the rows
+        np.abs(np.subtract(x[1:, c], x[:-1, c], out=a), out=a)
         p = np.partition(a, h)
         lo, mid = p[:h].max(), p[h]        # elements h − 1 and h of the sorted |Δy|
-        both = np.mean([lo, mid])          # the mean of the two middle values, as np.median takes it
+        # the mean of the two middle values, as np.median takes it
+        both = np.mean([lo, mid])
         sp.append(both if odd else lo)     # |Δy| ≥ 0: spike_mask's appended 0 sorts first
         of.append(mid if odd else both)
     return _Increments(len(v), np.flatnonzero(fin), x, ad, sp, of)
@@ -487,7 +512,8 @@ def _increments(v: np.ndarray, # (N,K) samples, any float type
 # %% ../nbs/06_quality.ipynb #32830306
 def _other_mask(name, # quantity name
                 da, # its DataArray
-               ) -> QualityMask: # HPCA rules for "N_*"; finite values (no spikes or offset blocks in B_*) otherwise
+               ) -> QualityMask: # "N_*": hpca_mask; else finite (B_*: no spikes or offset blocks)
+
     "Mask of a quantity without FPI errorflags."
     vals = np.asarray(da.values)
     if name.startswith("N_"): return hpca_mask(vals)
@@ -495,8 +521,10 @@ def _other_mask(name, # quantity name
     who = str(da.attrs.get("instrument", ""))
     m = QualityMask(fin, {"non-finite values": int((~fin).sum())}, {}, who)
     if not (name.startswith("B_") and vals.ndim == 2): return m
-    whole = bool(np.all(fin == _rows(np.isfinite(vals), np.logical_or)))   # samples all finite or all missing
-    # then spike_mask (per component) and offset_mask (per row) see the same rows: one float64 copy of them
+    # samples all finite or all missing
+    whole = bool(np.all(fin == _rows(np.isfinite(vals), np.logical_or)))
+    # then spike_mask (per component) and offset_mask (per row) see the same rows:
+    # one float64 copy of them
     inc = _increments(vals, fin) if whole and fin.sum() >= 8 else None
     return m & spike_mask(vals, _inc=inc) & offset_mask(vals, t=da.time.values, _inc=inc)
 
@@ -517,7 +545,8 @@ def event_masks(event, # mms_mp.data.Event (event[probe] → {quantity: DataArra
 # %% ../nbs/06_quality.ipynb #fcde79bf
 def _mask_counts(m: QualityMask) -> dict:
     "Removed and total samples of a mask, with every reason that removed some."
-    return {"removed": m.n_removed, "of": m.n, **{f"why: {k}": v for k, v in m.reasons.items() if v}}
+    return {"removed": m.n_removed, "of": m.n,
+            **{f"why: {k}": v for k, v in m.reasons.items() if v}}
 
 # %% ../nbs/06_quality.ipynb #7046938b
 def _masked(da, # DataArray with "time" as its first dimension
@@ -528,7 +557,8 @@ def _masked(da, # DataArray with "time" as its first dimension
     v = da.data                          # a dask (or other lazy) array stays with xarray's `where`
     if type(v) is not np.ndarray or v.dtype.kind not in "fiu" or da.dims[0] != "time":
         return da.where(xr.DataArray(good, dims="time", coords={"time": da["time"]}))
-    out = v.astype(np.result_type(v.dtype, np.nan))   # new values, of `where`'s type (integers: float64)
+    # new values, of `where`'s type (integers: float64)
+    out = v.astype(np.result_type(v.dtype, np.nan))
     out[~good] = np.nan                  # a copy and a few writes: faster than np.where's broadcast
     # deep=False: coordinates shared, not copied (as `where` does)
     return da.copy(deep=False, data=xr.Variable(da.dims, out, fastpath=True))
