@@ -9,8 +9,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .core import (MAX_POINTS, InputError, as_datetime64, check_count, check_positive, clean_times,
-                         datetime_tags, from_seconds, iso_ms, median_step, seconds_since, series_arrays)
+from .core import (MAX_POINTS, InputError, as_datetime64, check_count, check_positive,
+                         clean_times, datetime_tags, from_seconds, iso_ms, median_step,
+                         seconds_since, series_arrays)
 from .layout import probe_label
 from .minvar import autocorr_time, fft_len
 from .multispacecraft import positions_at
@@ -43,8 +44,9 @@ def _series(x, # (t, y) pair, or a 1-D xarray.DataArray with dim "time"
     t, y = series_arrays(x, f"series for {probe}")
     t = datetime_tags(t, f"series for {probe}")
     if y.ndim != 1 or y.shape != t.shape:
-        raise InputError(f"series for {probe}: need a 1-D scalar y with one value per time, got t {t.shape}, "
-                         f"y {y.shape}; pass one component (e.g. B_L) or a magnitude")
+        raise InputError(f"series for {probe}: need a 1-D scalar y with one value per time, "
+                         f"got t {t.shape}, y {y.shape}; "
+                         "pass one component (e.g. B_L) or a magnitude")
     ok = ~np.isnat(t) & np.isfinite(y)
     t, y = (t, y) if ok.all() else (t[ok], y[ok])   # already clean: the same arrays, no copies
     return (t, y) if np.all(t[1:] > t[:-1]) else _repaired(t, y, probe, notes)
@@ -62,7 +64,7 @@ class DelayResult:
     window_s: float # correlation window length, s
     dt_s: float # common grid step, s
     flags: list = field(default_factory=list) # warnings (edge peaks, gaps, poor correlation)
-    tau_s: dict = field(default_factory=dict) # probe → correlation time τ_e of its misfit with ref, s (0 for ref)
+    tau_s: dict = field(default_factory=dict) # probe → misfit correlation time τ_e, s (0 for ref)
 
 # %% ../nbs/05a_delays.ipynb #115ec1a3
 def _tukey(n, # number of samples
@@ -107,7 +109,8 @@ def _corr_spec(fy, fk, # rfft(y, nf), rfft(k, nf): spectra a caller may reuse
               ) -> np.ndarray: # (m,) out[l] = Σ_i k[i]·y[l + i]
     "`_corr_valid` from the spectra of y and k."
     p = np.conj(fk)   # fy · p in this order: `fy * np.conj(fk)` lets numpy swap the operands to
-    return np.fft.irfft(np.multiply(fy, p, out=p), nf)[:m]   # reuse the temporary, which rounds otherwise
+    # reuse the temporary, which rounds otherwise
+    return np.fft.irfft(np.multiply(fy, p, out=p), nf)[:m]
 
 # %% ../nbs/05a_delays.ipynb #0b6ad5f1
 def _corr_valid(y: np.ndarray, # (n,) series
@@ -124,10 +127,12 @@ def _weighted_xcorr(yr, yp, nL, w, detrend,
     "ρ(ℓ) for ℓ = −nL…nL grid steps: weighted normalised correlation of yr with the shifted yp."
     nw = len(yr)
     nf = _corr_len(nw + 2 * nL, nw)
-    r = memo if memo and memo["nf"] == nf else _ref_part(yr, w, detrend, nf)   # the same for every probe
+    # the same for every probe
+    r = memo if memo and memo["nf"] == nf else _ref_part(yr, w, detrend, nf)
     if memo is not None: memo.update(r)
     y = np.asarray(yp[: nw + 2 * nL], float)
-    y = y - y.mean()                          # a constant shift changes no b_ℓ, and keeps sums small
+    # a constant shift changes no b_ℓ, and keeps sums small
+    y = y - y.mean()
     m = len(y) - nw + 1
     fy = np.fft.rfft(y, nf)   # each spectrum once: y serves three correlations, w two
     S1, S2 = _corr_spec(fy, r["fw"], nf, m), _corr_spec(np.fft.rfft(y * y, nf), r["fw"], nf, m)
@@ -157,7 +162,7 @@ def _ref_part(yr, w, detrend, nf: int) -> dict:
 def _parabola_peak(rho, # (2 nL + 1,) correlation at lags −nL…nL
                    k: int, # smallest half-width of the fit, grid steps
                    drop: float, # fit where ρ ≥ (1 − drop)·ρ0
-                  ) -> tuple: # (peak offset from the sampled maximum i0, steps; ρ0; ρ'' per step²; i0; edge?)
+                  ) -> tuple: # (offset from the top sample i0, steps; ρ0; ρ'' per step²; i0; edge?)
     "Sub-sample peak of ρ by a parabola around its largest sample."
     n = len(rho) - 1
     i0 = int(np.nanargmax(rho))
@@ -169,7 +174,8 @@ def _parabola_peak(rho, # (2 nL + 1,) correlation at lags −nL…nL
     j = np.arange(max(i0 - k, 0), min(i0 + k, n) + 1)
     c2, c1, c0 = np.polyfit(j - i0, rho[j], 2)
     ok = c2 < 0 and abs(c1 / (2 * c2)) <= k
-    return (-c1 / (2 * c2) if ok else 0.0), (c0 - c1**2 / (4 * c2) if ok else rho[i0]), 2 * c2, i0, edge
+    return ((-c1 / (2 * c2) if ok else 0.0), (c0 - c1**2 / (4 * c2) if ok else rho[i0]),
+            2 * c2, i0, edge)
 
 # %% ../nbs/05a_delays.ipynb #00de1b8b
 def _xcorr_peak(yr, # (nw,) reference segment on the grid
@@ -192,7 +198,7 @@ def _seconds_around(t: np.ndarray, # (N,) sorted datetime64[ns] times
                     tc, # origin, datetime64
                     a: float, # first time wanted, s from tc
                     b: float, # last time wanted, s from tc (≥ a)
-                   ) -> tuple: # (s from tc, y) of the samples in [a, b] and two more each side (all up to an end)
+                   ) -> tuple: # (s from tc, y) of samples in [a, b] ± two more (all up to an end)
     "The rows of a sorted series that interpolation onto [a, b] can use, as `seconds_since` gives them for all rows."
     lo = max(int(np.searchsorted(t, from_seconds(a, tc), "left")) - 2, 0)
     hi = min(int(np.searchsorted(t, from_seconds(b, tc), "right")) + 2, len(t))
@@ -210,9 +216,9 @@ def _on_grid(ser: dict, # probe → (times, values)
     for p, (t, y) in ser.items():
         ends = seconds_since(t[[0, -1]], tc) if len(t) else t[:0]
         if len(t) < 2 or ends[0] > g[0] + cad[p] or ends[-1] < g[-1] - cad[p]:
-            raise InputError(f"{quantity_name} of {p} does not cover {iso_ms(from_seconds(g[0], tc))}–"
-                             f"{iso_ms(from_seconds(g[-1], tc))} (window ± max lag); shorten window_s/max_lag_s "
-                             "or load more data")
+            raise InputError(f"{quantity_name} of {p} does not cover "
+                             f"{iso_ms(from_seconds(g[0], tc))}–{iso_ms(from_seconds(g[-1], tc))} "
+                             "(window ± max lag); shorten window_s/max_lag_s or load more data")
         s, y = _seconds_around(t, y, tc, g[0], g[-1])   # only the rows the grid needs
         inside = (s >= g[0]) & (s <= g[-1])
         if np.diff(s[inside]).max(initial=0) > 3 * cad[p]:
@@ -307,7 +313,7 @@ def _misfit_noise(a_ser, # (t datetime64, y) of the first probe
                   tc, # window centre on the first probe, datetime64
                   window_s: float, # window length, s
                   h: float, # grid step, s
-                 ) -> tuple: # (integrated correlation time τ_e of the misfit s, its spectral density var·τ_e, y² s)
+                 ) -> tuple: # (integrated correlation time τ_e, s; spectral density var·τ_e, y² s)
     "Correlation time and zero-frequency spectral density of what is left after fitting the shifted b to a."
     g = np.arange(-window_s / 2, window_s / 2 + h / 2, h)
     ya = np.interp(g, *_seconds_around(*a_ser, tc, g[0], g[-1]))
@@ -318,24 +324,25 @@ def _misfit_noise(a_ser, # (t datetime64, y) of the first probe
     return tau, float(_dot(e, e) / len(e)) * tau
 
 # %% ../nbs/05a_delays.ipynb #2eaa22aa
-def crossing_delays(series_by_probe: dict, # probe → (t datetime64, y) or 1-D DataArray; one quantity
+def crossing_delays(series_by_probe: dict, # probe → (t datetime64, y) | 1-D DataArray; one quantity
                     *, t_center, # centre of the window (datetime64/ISO), e.g. a crossing time
-                    window_s: float, # window length, s: cover the whole transition and some of both sides
+                    window_s: float, # window length, s: the whole transition and some of both sides
                     ref=None, # reference probe (default: the first key)
-                    max_lag_s: float | None = None, # largest |delay| searched, s (default window_s/2)
-                    dt_s: float | None = None, # common grid step, s (default: a quarter of the finest cadence)
+                    max_lag_s: float | None = None, # max |delay| searched, s (default window_s/2)
+                    dt_s: float | None = None, # common grid step, s (default: finest cadence / 4)
                     detrend: str = "mean", # "mean" or "linear" (see the derivation)
-                    quantity_name: str = "quantity", # name of the quantity, for messages and the result
+                    quantity_name: str = "quantity", # quantity's name, for messages and the result
                     min_corr: float = 0.5, # peak correlation below which a delay is flagged
                     taper: float = 0.5, # Tukey taper fraction of the reference window (0 = none)
                     _cad: dict | None = None, # probe → `_cadences` of these series, if known
-                    _clean: bool = False, # True: the series are (t, y) pairs `_series` has already checked
-                   ) -> DelayResult: # delays (s) ± σ (s) relative to `ref`, peak correlations, crossing times
+                    _clean: bool = False, # True: series are (t, y) pairs `_series` already checked
+                   ) -> DelayResult: # delays ± σ (s) vs `ref`, peak correlations, crossing times
     "Delays between probes from the normalised cross-correlation of one quantity, with σ."
     ref = _check_delay_args(series_by_probe, detrend, ref)
     W, L, h = _check_lengths(window_s, max_lag_s, dt_s, taper)
     tc, notes = as_datetime64(t_center), []
-    ser = dict(series_by_probe) if _clean else {p: _series(v, p, notes) for p, v in series_by_probe.items()}
+    ser = (dict(series_by_probe) if _clean
+           else {p: _series(v, p, notes) for p, v in series_by_probe.items()})
     cad = _cadences(ser) if _cad is None else _cad
     h = min(cad.values()) / 4 if h is None else h
     g = _lag_grid(W, L, h)
@@ -343,7 +350,8 @@ def crossing_delays(series_by_probe: dict, # probe → (t datetime64, y) or 1-D 
     flags = notes + flags
     nL, nw = int(round(L / h)), int(np.sum(np.abs(g) <= W / 2 + 1e-9))
     c0, wt = (len(g) - nw) // 2, _tukey(nw, taper)
-    out, memo = {q: {} for q in ("d", "s", "r", "t")}, {}   # memo: the reference window's spectra, once
+    # memo: the reference window's spectra, once
+    out, memo = {q: {} for q in ("d", "s", "r", "t")}, {}
     for p in ser:
         k = max(1, int(round(max(cad[p], cad[ref]) / h)))
         yr, yp = Y[ref][c0:c0 + nw], Y[p][c0 - nL:c0 + nL + nw]
@@ -351,17 +359,20 @@ def crossing_delays(series_by_probe: dict, # probe → (t datetime64, y) or 1-D 
             lag, r0, d2, edge, tau = 0.0, 1.0, -1.0, k > nL, 0.0
         else:
             rho, lag, r0, d2, edge = _xcorr_peak(yr, yp, nL, k, detrend, wt, memo=memo)
-            tau = _misfit_noise(ser[ref], ser[p], lag * h, tc, W, h)[0]   # independent samples: Σw·h / τ_e
+            # independent samples: Σw·h / τ_e
+            tau = _misfit_noise(ser[ref], ser[p], lag * h, tc, W, h)[0]
         sig = _delay_sigma(r0, d2, h, wt.sum() * h / tau) if tau else 0.0
         if edge:
             flags.append(f"{p}: correlation peak at the edge of ±{L:g} s; increase max_lag_s")
             sig = np.inf
         if r0 < min_corr:
             flags.append(f"{p}: weak correlation (ρ0 = {r0:.2f} < {min_corr}); delay unreliable")
-        row = (0.0, 0.0, 1.0, 0.0) if p == ref else (float(lag * h), float(sig), float(r0), float(tau))
+        row = ((0.0, 0.0, 1.0, 0.0) if p == ref
+               else (float(lag * h), float(sig), float(r0), float(tau)))
         out["d"][p], out["s"][p], out["r"][p], out["t"][p] = row
     times = {p: from_seconds(d, tc) for p, d in out["d"].items()}
-    return DelayResult(ref, out["d"], out["s"], out["r"], times, quantity_name, W, float(h), flags, out["t"])
+    return DelayResult(ref, out["d"], out["s"], out["r"], times, quantity_name, W, float(h),
+                       flags, out["t"])
 
 # %% ../nbs/05a_delays.ipynb #6c0d24a7
 def _layer(c, # a crossing with .time, .layer_start, .layer_end
@@ -389,8 +400,8 @@ class GroupDelays:
     ref: object # reference probe
     positions_km: dict # probe → (3,) position at t_ref + delay, km, `frame`
     formation_km: dict # probe → (3,) position at t_ref (the shape at one time), km, `frame`
-    sigma_t_s: dict # probe → 1σ of its own crossing time, s: its share of the delay σ (ref too), ≥ the floor
-    noise_factor: dict # probe → sqrt(τ_e / coarser cadence): σ against white noise on native samples (1: ref)
+    sigma_t_s: dict # probe → 1σ of its crossing time, s: its share of delay σ (ref too), ≥ floor
+    noise_factor: dict # probe → √(τ_e/coarser cadence): σ vs white noise on native samples (1: ref)
     frame: str # frame of the positions
     def timing_inputs(self) -> dict:
         "Keyword arguments for `timing_normal` (positions, times, σ_t, formation, frame)."
@@ -409,17 +420,20 @@ def _hat(P: dict, # (p, q) → spectral density of the misfit between p and q (=
 
 def _probe_sigmas(d: DelayResult, # delays from `crossing_delays`
                   clean: dict, # probe → (t, y) without NaN
-                 ) -> dict: # probe → 1σ of its own crossing time, s (ref too); a doubtful split flagged in d
+                 ) -> dict: # probe → its crossing time's 1σ, s (ref too); doubtful split → d.flags
     "Split each delay's σ² into the probe's and the reference's parts by their noise (`_hat`)."
     ps = list(d.delays_s)
-    P = {(p, q): _misfit_noise(clean[p], clean[q], d.delays_s[q] - d.delays_s[p], d.times[p], d.window_s,
-                               d.dt_s)[1] for i, p in enumerate(ps) for q in ps[i + 1:]}
+    P = {(p, q): _misfit_noise(clean[p], clean[q], d.delays_s[q] - d.delays_s[p], d.times[p],
+                               d.window_s, d.dt_s)[1]
+         for i, p in enumerate(ps) for q in ps[i + 1:]}
     Pp = _hat(P, ps)
     for p in ps:
         if Pp[p] <= 0 < max(Pp.values()):
-            d.flags.append(f"{p}: its noise share from the pairwise misfits came out ≤ 0 (the pairs disagree); "
+            d.flags.append(f"{p}: its noise share from the pairwise misfits came out ≤ 0 "
+                           "(the pairs disagree); "
                            "its delays' σ are split evenly with the other probe")
-    f = {p: Pp[p] / (Pp[p] + Pp[d.ref]) if Pp[p] > 0 and Pp[d.ref] > 0 else 0.5 for p in ps if p != d.ref}
+    f = {p: Pp[p] / (Pp[p] + Pp[d.ref]) if Pp[p] > 0 and Pp[d.ref] > 0 else 0.5
+         for p in ps if p != d.ref}
     out = {p: d.sigma_s[p] * np.sqrt(f[p]) if np.isfinite(d.sigma_s[p]) else np.inf for p in f}
     r2 = [d.sigma_s[p] ** 2 * (1 - f[p]) for p in f if np.isfinite(d.sigma_s[p])]
     return {d.ref: float(np.sqrt(np.mean(r2))) if r2 else 0.0, **out}
@@ -436,7 +450,8 @@ def _group_xcorr(cr: dict, # probe → crossing
     "Cross-correlate every probe with the reference over the reference layer ± margin."
     W, lag = _group_window(cr, ref, margin)
     return crossing_delays(clean, t_center=_layer(cr[ref])[0], window_s=W, max_lag_s=lag, ref=ref,
-                           _cad=cad, _clean=True, **{"dt_s": dt_s if np.isfinite(dt_s) else None, **kw})
+                           _cad=cad, _clean=True,
+                           **{"dt_s": dt_s if np.isfinite(dt_s) else None, **kw})
 
 # %% ../nbs/05a_delays.ipynb #1b76006c
 def group_delays(group, # CrossingGroup, or dict probe → crossing (.time, .layer_start, .layer_end)
@@ -464,9 +479,11 @@ def group_delays(group, # CrossingGroup, or dict probe → crossing (.time, .lay
     else:   # checked and cleaned once for all groups: no pass over the whole series here
         clean, cad = {p: prepared[p][:2] for p in cr}, {p: prepared[p][2] for p in cr}
         notes = [s for p in cr for s in prepared[p][3]]
-    d = _group_xcorr(cr, clean, ref, margin, min(cad.values()), dict(quantity_name=quantity_name, **kw), cad)
+    d = _group_xcorr(cr, clean, ref, margin, min(cad.values()),
+                     dict(quantity_name=quantity_name, **kw), cad)
     d.flags[:0] = notes
-    fac = {p: float(np.sqrt(t / max(cad[p], cad[ref]))) if p != ref else 1.0 for p, t in d.tau_s.items()}
+    fac = {p: float(np.sqrt(t / max(cad[p], cad[ref]))) if p != ref else 1.0
+           for p, t in d.tau_s.items()}
     pos = positions_at(r_by_probe, d.times, frame=frame)
     form = positions_at(r_by_probe, {p: tc for p in cr}, frame=frame)
     sig = {p: max(s, sigma_floor_s) for p, s in _probe_sigmas(d, clean).items()}
