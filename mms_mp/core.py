@@ -529,7 +529,6 @@ def format_sigma(x: float, # value
     u = f" {unit}" if unit else ""
     # no value: no unit either ("n/a km" reads oddly)
     if x is None or not np.isfinite(x): return "n/a"
-
     if sigma is None or not np.isfinite(sigma) or sigma <= 0: return f"{x:.3g}{u}"
     e = int(np.floor(np.log10(sigma)))
     lead = int(round(sigma / 10 ** (e - 2), 6))  # three leading digits of σ

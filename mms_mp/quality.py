@@ -513,7 +513,6 @@ def _increments(v: np.ndarray, # (N,K) samples, any float type
 def _other_mask(name, # quantity name
                 da, # its DataArray
                ) -> QualityMask: # "N_*": hpca_mask; else finite (B_*: no spikes or offset blocks)
-
     "Mask of a quantity without FPI errorflags."
     vals = np.asarray(da.values)
     if name.startswith("N_"): return hpca_mask(vals)
