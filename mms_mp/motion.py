@@ -9,7 +9,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .core import CovBlocks, InputError, check_sigma, seconds_since, check_sigma_rad, median_step
+from .core import (CovBlocks, InputError, check_sigma, seconds_since, check_sigma_rad,
+                         median_step)
 
 # %% auto #0
 __all__ = ['CLOSURE_K', 'segments_of', 'cumtrapz_sigma', 'cumsimpson_sigma', 'DispResult', 'cumtrapz_sigma_cov', 'integrate_disp',
@@ -83,7 +84,8 @@ def cumsimpson_sigma(ts: np.ndarray, # (N,) times, s, one segment
     h = np.r_[np.diff(ts), np.diff(ts)[-1]]
     hl = 0.5 * (h + np.r_[h[0], h[:-1]])   # local step at each sample
     c = np.where(np.arange(len(ts)) % 2 == 1, 16.0, 4.0) * (hl / 3 * sv) ** 2
-    var_even = np.cumsum(c) - 3 * (hl[0] / 3 * sv[0]) ** 2 - 3 * (hl / 3 * sv) ** 2   # ends weigh 1, not 2
+    # ends weigh 1, not 2
+    var_even = np.cumsum(c) - 3 * (hl[0] / 3 * sv[0]) ** 2 - 3 * (hl / 3 * sv) ** 2
     var_even[0] = 0.0
     var = var_even.copy()
     odd = np.arange(1, len(ts), 2)
@@ -99,7 +101,7 @@ def cumsimpson_sigma(ts: np.ndarray, # (N,) times, s, one segment
 def _in_one_segment(d, # DispResult
                     ta, # start time, same kind as d.t
                     tb, # end time, same kind as d.t
-                   ) -> tuple | None: # (sample times s, sorted query times s, left sample index of each); None
+                   ) -> tuple | None: # (times s, sorted query times s, left index of each) or None
     "Where two times fall on the displacement's samples, if both lie inside one integrated segment."
     t0 = np.asarray(d.t)[:1]
     ts, _ = _seconds(d.t)
@@ -115,50 +117,55 @@ def _in_one_segment(d, # DispResult
 class DispResult:
     "Boundary displacement along n̂ with random and systematic 1σ, per gap-free segment (each starts at 0)."
     t: np.ndarray # (N,) sample times, as given (datetime64[ns] or float s)
-    disp_km: np.ndarray # (N,) displacement along n̂ since its segment's first sample, km (NaN outside segments)
+    disp_km: np.ndarray # (N,) displacement along n̂ since its segment's start, km (NaN: no segment)
     sigma_random_km: np.ndarray # (N,) 1σ from independent V_N errors, km
-    sigma_systematic_km: np.ndarray # (N,) 1σ from a V_N bias and an n̂ error, km (fully correlated in time)
+    sigma_systematic_km: np.ndarray # (N,) 1σ from V_N bias, n̂ error, km (fully correlated in time)
     segment: np.ndarray # (N,) int segment id, -1 where not integrated
     segments: list = field(default_factory=list) # [{"i0", "i1", "t0", "t1", "n"}] per segment
     scheme: str = "trap" # "trap" or "simpson"
     frame: str = "none" # frame of n̂ the V_N was projected on (for the record)
     sigma_v_km_s: np.ndarray | None = None # (N,) 1σ of V_N given (independent part), km/s
-    cov_v: list | None = None # [(i0, C)] covariance blocks of V_N given, (km/s)² (None: independent samples)
-    closure: "Closure | None" = None # misfit at the probe's own crossings (`crossing_closure`); None: not checked
-    sys_parts_km: np.ndarray | None = None # (N,3) systematic parts since the segment start, km: bias, σ_sys, n̂
+    cov_v: list | None = None # [(i0, C)] V_N covariance blocks given, (km/s)²; None: independent
+    closure: "Closure | None" = None # `crossing_closure` at its own crossings; None: not checked
+    sys_parts_km: np.ndarray | None = None # (N,3) systematic bias, σ_sys, n̂ parts, km, per segment
     @property
     def sigma_total_km(self): return np.hypot(self.sigma_random_km, self.sigma_systematic_km)
 
     def sigma_random_between(self, ta, # start time, same kind as `t`
                              tb, # end time, same kind as `t`, same segment as ta
-                            ) -> float: # 1σ of X(tb) − X(ta) from the V_N errors, km (NaN outside one segment)
+                            ) -> float: # random 1σ of X(tb) − X(ta), km (NaN: not one segment)
         "Random 1σ of the displacement between two times, from the V_N covariance (trapezoid weights)."
         at = _in_one_segment(self, ta, tb)
         if at is None: return np.nan       # the interval must lie inside one segment
         ts, q, j = at
-        if self.scheme != "trap" or self.sigma_v_km_s is None:    # independent increments: the difference of variances
+        # independent increments: the difference of variances
+        if self.scheme != "trap" or self.sigma_v_km_s is None:
             s = np.interp(q, ts, self.sigma_random_km)
             return float(np.sqrt(max(s[1] ** 2 - s[0] ** 2, 0.0)))
-        k0, k1 = int(j[0]), int(j[1]) + 1                             # only samples k0..k1 carry weight
+        # only samples k0..k1 carry weight
+        k0, k1 = int(j[0]), int(j[1]) + 1
         h = np.diff(ts[k0:k1 + 1])
         al = (q - ts[j]) / np.diff(ts)[j]
         d = np.zeros(len(h))
         d[:k1 - 1 - k0] = 1
         d[k1 - 1 - k0] += al[1]
         d[0] -= al[0]   # increments inside [ta, tb]
-        u = np.r_[0.5 * h * d, 0.0] + np.r_[0.0, 0.5 * h * d]       # trapezoid weights on V_N samples k0..k1
+        # trapezoid weights on V_N samples k0..k1
+        u = np.r_[0.5 * h * d, 0.0] + np.r_[0.0, 0.5 * h * d]
         return float(np.sqrt(max(u @ _seg_cov(k0, k1, self.cov_v, self.sigma_v_km_s) @ u, 0.0)))
 
     def sigma_systematic_between(self, ta, # start time, same kind as `t`
                                  tb, # end time, same kind as `t`, same segment as ta
-                                ) -> float: # 1σ of X(tb) − X(ta), bias, σ_sys and n̂ parts, km (NaN: not one segment)
+                                ) -> float: # 1σ of X(tb) − X(ta), km (NaN: not one segment)
         "Systematic 1σ of the displacement between two times: each part's own increment, the parts in quadrature."
         at = _in_one_segment(self, ta, tb)
         if at is None: return np.nan
         ts, q, _ = at
         P = self.sys_parts_km
-        if P is None: P = np.asarray(self.sigma_systematic_km, float)[:, None]   # one part: its increment
-        dp = [np.interp(q[1], ts, P[:, k]) - np.interp(q[0], ts, P[:, k]) for k in range(P.shape[1])]
+        # one part: its increment
+        if P is None: P = np.asarray(self.sigma_systematic_km, float)[:, None]
+        dp = [np.interp(q[1], ts, P[:, k]) - np.interp(q[0], ts, P[:, k])
+              for k in range(P.shape[1])]
         return float(np.sqrt(np.sum(np.square(dp))))
 
 # %% ../nbs/09_motion.ipynb #c2412a9b
@@ -199,7 +206,7 @@ def cumtrapz_sigma_cov(ts: np.ndarray, # (N,) times, s, one segment
     if n < 2: return np.zeros(n)
     h = np.diff(ts)
     f = 0.5 * (np.r_[0.0, h] + np.r_[h, 0.0])       # weight of v_i in X_k once k > i (trapezoid)
-    hk = 0.5 * np.r_[0.0, h]                                          # weight of v_k in X_k: h_{k-1}/2
+    hk = 0.5 * np.r_[0.0, h]                        # weight of v_k in X_k: h_{k-1}/2
     ind = np.nan_to_num(sv) ** 2
     inblk = np.zeros(n, bool)
     ckk = ind.copy()
@@ -211,12 +218,14 @@ def cumtrapz_sigma_cov(ts: np.ndarray, # (N,) times, s, one segment
         fb = f[sl]
         inblk[sl] = True
         ckk[sl] = np.diag(B)
-        P = np.diagonal(np.cumsum(np.cumsum(B * np.outer(fb, fb), 0), 1))   # P[q] = Σ_{i,j ≤ q} within the block
+        # P[q] = Σ_{i,j ≤ q} within the block
+        P = np.diagonal(np.cumsum(np.cumsum(B * np.outer(fb, fb), 0), 1))
         q = np.clip(k - 1 - a, -1, m - 1)
         t1 += np.where(q >= 0, P[np.maximum(q, 0)], 0.0)
         if m > 1:
             t2[a + 1:a + m] += np.cumsum(B * fb[None, :], axis=1)[np.arange(1, m), np.arange(m - 1)]
-    t1 += np.r_[0.0, np.cumsum(np.where(inblk, 0.0, f ** 2 * ind))[:-1]]   # independent samples: diagonal terms only
+    # independent samples: diagonal terms only
+    t1 += np.r_[0.0, np.cumsum(np.where(inblk, 0.0, f ** 2 * ind))[:-1]]
     var = t1 + 2 * hk * t2 + hk ** 2 * ckk
     var[0] = 0.0
     return np.sqrt(np.maximum(var, 0.0))
@@ -241,10 +250,11 @@ def _check_cov_blocks(cov_v, # [(i0, C)] V_N covariance blocks, (km/s)²
         C = np.asarray(C, float)
         what = f"cov_v block at sample {i0}"
         if C.ndim != 2 or C.shape[0] != C.shape[1] or not np.isfinite(C).all():
-            raise InputError(f"{what}: must be a finite square (m,m) matrix, (km/s)²; got {C.shape}")
+            raise InputError(f"{what}: must be a finite square (m,m) matrix, (km/s)²; "
+                             f"got {C.shape}")
         if int(i0) != i0 or i0 < end or i0 + len(C) > n:
-            raise InputError(f"{what} with {len(C)} samples: blocks must lie inside samples 0…{n - 1} "
-                             "and not overlap")
+            raise InputError(f"{what} with {len(C)} samples: "
+                             f"blocks must lie inside samples 0…{n - 1} and not overlap")
         if not isinstance(cov_v, CovBlocks) and not _is_psd(C):
             raise InputError(f"{what}: not a covariance (symmetric, positive semi-definite)")
         end = i0 + len(C)
@@ -296,7 +306,7 @@ def _segment_disp(ts: np.ndarray, # (n,) times of one segment, s
                   blocks: list | None, # [(a, B)] V_N covariance blocks, (km/s)²; None: independent
                   bias_sigma_km_s: float, # 1σ of a constant bias of V_N, km/s
                   sigma_n_rad: float, # 1σ of the normal direction, rad
-                 ) -> tuple: # (X (n,), random σ (n,), systematic parts (n,3): bias, σ_sys, n̂), km, from 0 at ts[0]
+                 ) -> tuple: # (X, random σ, (n,3) bias, σ_sys, n̂ parts), km, from 0 at ts[0]
     "Displacement of one gap-free segment with its random 1σ and its three systematic parts."
     X, sr = (cumtrapz_sigma if scheme == "trap" else cumsimpson_sigma)(ts, v, sv)
     if blocks is not None: sr = cumtrapz_sigma_cov(ts, sv, blocks)
@@ -317,13 +327,14 @@ def _check_disp_options(sigma_v, # 1σ of V_N as given: scalar, (N,) or None
     if sigma_v is not None and np.ndim(sigma_v) == 0 and not np.isfinite(sigma_v):
         raise InputError(f"sigma_v must be a finite 1σ, km/s (or an (N,) array, NaN for unusable "
                          f"samples), got {sigma_v!r}: it would drop every sample")
-    if sigma_sys_v is not None and np.ndim(sigma_sys_v) == 0: check_sigma(sigma_sys_v, "sigma_sys_v", "km/s")
+    if sigma_sys_v is not None and np.ndim(sigma_sys_v) == 0:
+        check_sigma(sigma_sys_v, "sigma_sys_v", "km/s")
     check_sigma(bias_sigma_km_s, "bias_sigma_km_s", "km/s")
     check_sigma_rad(sigma_n_rad)
     if sigma_n_rad > 0 and vt_km_s is None:
-        raise InputError("sigma_n_rad needs vt_km_s, the tangential speed |V − V_N n̂| (km/s) that an "
-                         "error of n̂ turns into V_N (VelocitySource.tangential); pass it, or "
-                         "sigma_n_rad=0")
+        raise InputError("sigma_n_rad needs vt_km_s, the tangential speed |V − V_N n̂| (km/s) "
+                         "that an error of n̂ turns into V_N (VelocitySource.tangential); "
+                         "pass it, or sigma_n_rad=0")
     if max_gap_s is not None and not (np.ndim(max_gap_s) == 0 and max_gap_s > 0):
         raise InputError(f"max_gap_s must be > 0 s (np.inf: never split) or None (3 × the median "
                          f"step), got {max_gap_s!r}")
@@ -332,10 +343,10 @@ def _check_disp_options(sigma_v, # 1σ of V_N as given: scalar, (N,) or None
 def integrate_disp(t, # (N,) times: datetime64 or float s, strictly increasing
                    vN_km_s, # (N,) normal velocity V_N, km/s (positive outward along n̂)
                    *,
-                   sigma_v=None, # 1σ of V_N, km/s: scalar or (N,), independent between samples; None: 0
-                   sigma_sys_v=None, # 1σ of V_N shared by every sample, km/s: scalar or (N,) (sigma_sys_V_N); None: 0
+                   sigma_v=None, # 1σ of V_N, km/s: scalar or (N,), independent per sample; None: 0
+                   sigma_sys_v=None, # shared V_N 1σ (sigma_sys_V_N), km/s: scalar or (N,); None: 0
                    bias_sigma_km_s: float = 0.0, # 1σ of a constant bias of V_N, km/s
-                   sigma_n_rad: float = 0.0, # 1σ error of the normal direction, rad (> 0 needs vt_km_s)
+                   sigma_n_rad: float = 0.0, # 1σ of the normal direction, rad (> 0 needs vt_km_s)
                    vt_km_s=None, # (N,) tangential speed |V - V_N n̂|, km/s, used with sigma_n_rad
                    scheme: str = "trap", # "trap" (O(h²), exact for linear) or "simpson" (O(h⁴))
                    max_gap_s: float | None = None, # longer steps end a segment, s (> 0, inf: never); None: 3 × median
@@ -360,20 +371,21 @@ def integrate_disp(t, # (N,) times: datetime64 or float s, strictly increasing
     for i0, i1 in _segment_ranges(seg):                     # loop over segments, not samples
         sl = slice(i0, i1 + 1)
         blocks = None if cov_v is None else _local_blocks(i0, i1, cov_v)
-        X[sl], sr[sl], parts[sl] = _segment_disp(ts[sl], v[sl], sv[sl], ssys[sl], vt[sl], scheme, blocks,
-                                                 bias_sigma_km_s, sigma_n_rad)
+        X[sl], sr[sl], parts[sl] = _segment_disp(ts[sl], v[sl], sv[sl], ssys[sl], vt[sl],
+                                                 scheme, blocks, bias_sigma_km_s, sigma_n_rad)
         segs.append(dict(i0=int(i0), i1=int(i1), t0=tt[i0], t1=tt[i1], n=int(i1 - i0 + 1)))
     ss = np.sqrt(np.sum(parts ** 2, axis=1))
     return DispResult(tt, X, sr, ss, seg, segs, scheme, frame, sv, cov_v, sys_parts_km=parts)
 
 # %% ../nbs/09_motion.ipynb #8f73163c
-CLOSURE_K = 2.0 # flag a drift beyond k × its own σ and, over the segment, beyond k × the stated total σ
+# flag a drift beyond k × its own σ and, over the segment, beyond k × the stated total σ
+CLOSURE_K = 2.0
 
 @dataclass
 class Closure:
     "How ∫V_N dt misses the spacecraft at the probe's own crossings, where the boundary is at the spacecraft."
     n: int # crossings used (those in an integrated segment that holds at least two)
-    drift_km_s: float # fitted growth rate of the misfit, km/s: a bias of V_N along n̂ (NaN: too few crossings)
+    drift_km_s: float # fitted misfit growth rate, km/s: V_N bias along n̂ (NaN: too few crossings)
     sigma_drift_km_s: float # its 1σ from the scatter of the misfit about the fit, km/s
     rms_km: float # rms misfit about the fit, km
     miss_km: float # drift × the duration of the longest checked segment, km
@@ -385,7 +397,7 @@ class Closure:
 def _closure_rows(d: DispResult, # displacement (km) with its segments
                   t_cross, # (K,) crossing times, same kind as d.t
                   s_sc_km, # (K,) spacecraft position along n̂ at each crossing, km
-                 ) -> tuple: # (time s, misfit km, segment id) of crossings in segments holding ≥ 2 of them
+                 ) -> tuple: # (time s, misfit km, segment id) of crossings in segments with ≥ 2
     "The misfit X(t_i) − n̂·r(t_i) at the crossings inside integrated segments."
     ts, _ = _seconds(d.t)
     t0 = np.asarray(d.t)[:1]
@@ -403,7 +415,7 @@ def _closure_rows(d: DispResult, # displacement (km) with its segments
 # %% ../nbs/09_motion.ipynb #65204bad
 def crossing_closure(d: DispResult, # displacement along n̂, km (`integrate_disp`)
                      t_cross, # (K,) times of the probe's own crossings, same kind as d.t
-                     s_sc_km, # (K,) spacecraft position along the same n̂ at those times, km (n̂·r, same frame)
+                     s_sc_km, # (K,) spacecraft position n̂·r at those times, km (same n̂ and frame)
                     ) -> Closure: # drift of the misfit, km/s, with its σ and flags
     "Fit X(t_i) − n̂·r(t_i) = offset per segment + b·t_i at the crossings; b is the bias of V_N along n̂."
     t, m, seg = _closure_rows(d, t_cross, s_sc_km)
@@ -418,5 +430,6 @@ def crossing_closure(d: DispResult, # displacement along n̂, km (`integrate_dis
     ts, _ = _seconds(d.t)
     miss, sig = coef[0] * (ts[sg["i1"]] - ts[sg["i0"]]), float(d.sigma_total_km[sg["i1"]])
     bad = bool(abs(coef[0]) > CLOSURE_K * sb and abs(miss) > CLOSURE_K * sig)
-    return Closure(len(t), float(coef[0]), sb, float(np.sqrt(s2)), float(miss), sig, ("closure_drift",) * bad)
+    return Closure(len(t), float(coef[0]), sb, float(np.sqrt(s2)), float(miss), sig,
+                   ("closure_drift",) * bad)
 
