@@ -302,7 +302,7 @@ def retime_edges(t, # (N,) datetime64 sample times, sorted
                  y: np.ndarray, # (N,) another series across the layer, or (N,3) with `along`
                  c: Crossing, # the crossing, with the 76 % edges it was timed with
                  along: np.ndarray | None = None, # (3,) unit vector: y is (N,3), timed along it
-                 cfg: DetectorCfg | None = None, # level windows, smoothing, edge_frac (None: default)
+                 cfg: DetectorCfg | None = None, # level windows, smooth_s, edge_frac; None: default
                 ) -> tuple | None: # (layer_start, layer_end) datetime64[ns]; None: no layer in y
     "The crossing's 76 % edges timed again on another series (e.g. B along its own L), levels beside the layer."
     cfg = cfg or DetectorCfg()
