@@ -35,7 +35,7 @@ class Thickness:
     flags: tuple = ()  # e.g. "sc_motion_ignored", "gap_in_layer", crossing flags passed on
     normal: str = ""  # the normal n̂ it is measured along (e.g. "event LMN N"); "" when not stated
     n_hat: np.ndarray | None = None  # (3,) that unit normal, in the analysis frame; None: not given
-    sigma_edge_def_km: float = np.nan  # part from which edges are used (`with_edge_definition`), km
+    sigma_edge_def_km: float = np.nan  # part from the edge definition (`with_edge_definition`), km
 
     def to_dict(self) -> dict:
         "JSON-ready dict."
