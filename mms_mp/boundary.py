@@ -53,7 +53,8 @@ class DetectorCfg:
     centre_fit_frac: float = 0.25  # half-width of the density centre fit, fraction of the layer
 
     def __post_init__(self):
-        if self.min_dwell_s is None: self.min_dwell_s = self.smooth_s   # the shortest stay P resolves
+        # the shortest stay P resolves
+        if self.min_dwell_s is None: self.min_dwell_s = self.smooth_s
         if not 0 < self.p_exit < 0.5 < self.p_enter < 1:
             raise InputError(
                 f"need 0 < p_exit < 0.5 < p_enter < 1, got p_exit={self.p_exit}, "
@@ -83,7 +84,8 @@ def clean_series(t, # (N,) time tags, datetime64 or ISO strings
     if y.shape[0] != t.shape[0]:
         raise InputError(f"{what}: {t.shape[0]} time tags but {y.shape[0]} values; "
                          "pass one value (row) per time tag")
-    if t.size > 1 and np.all(t[1:] > t[:-1]): return t, y, False   # already clean (NaT fails every test): no copy
+    # already clean (NaT fails every test): no copy
+    if t.size > 1 and np.all(t[1:] > t[:-1]): return t, y, False
     idx, rep = clean_times(t)
     return t[idx], y[idx], rep.changed
 
@@ -96,7 +98,7 @@ def gap_mask(ts: np.ndarray, # (N,) float seconds, strictly increasing
     d = np.diff(ts)
     if d.size < 2: return np.zeros(d.size, bool)
     out = d > gap_min_s
-    i = np.flatnonzero(out)                 # only these can be gaps: their local cadence alone is needed
+    i = np.flatnonzero(out)   # only these can be gaps: their local cadence alone is needed
     if not i.size: return out
     pad = np.concatenate([np.full(3, np.nan), d, np.full(3, np.nan)])
     win = np.lib.stride_tricks.sliding_window_view(pad, 3)
@@ -109,8 +111,10 @@ def _med3(w: np.ndarray, # (K,3) windows; NaN = no step there (only at the ends 
          ) -> np.ndarray: # (K,) median of the finite values of each row, NaN if none (no warning)
     "Row median of a 3-wide window in O(K): max(min(a,b), min(max(a,b),c)); rows with NaN use their finite values."
     a, b, c = w[:, 0], w[:, 1], w[:, 2]
-    m = np.maximum(np.minimum(a, b), np.minimum(np.maximum(a, b), c))   # NaN wherever a value is missing
-    bad = np.flatnonzero(~(np.isfinite(a) & np.isfinite(b) & np.isfinite(c)))   # ≤ 3 rows at each end of the series
+    # NaN wherever a value is missing
+    m = np.maximum(np.minimum(a, b), np.minimum(np.maximum(a, b), c))
+    # ≤ 3 rows at each end of the series
+    bad = np.flatnonzero(~(np.isfinite(a) & np.isfinite(b) & np.isfinite(c)))
     # (column by column: a row reduction over 3 values costs 30× more)
     if bad.size:
         s = np.sort(w[bad], 1)
@@ -121,7 +125,7 @@ def _med3(w: np.ndarray, # (K,3) windows; NaN = no step there (only at the ends 
 # %% ../nbs/10_boundary.ipynb #958c418b
 def _padded_cumsum(x: np.ndarray, # (N,) values (float) or bool
                    n: int, # window length, samples
-                  ) -> np.ndarray: # (n//2 + N + 1 + n − n//2,) [0]·(n//2), 0, cumsum(x), cumsum(x)[-1]·(n − n//2)
+                  ) -> np.ndarray: # (N + n + 1,) [0]·(n//2), 0, cumsum(x), cumsum(x)[-1]·(n − n//2)
     "Cumulative sums with a leading 0, padded so that index j + n//2 reads the sum at j clipped to 0 … N (slices)."
     h, N = n // 2, x.size
     out = np.zeros(h + N + 1 + n - h, float if x.dtype.kind == "f" else np.int64)
@@ -150,14 +154,15 @@ def running_rows(sums, # `running_sums(y, n)`
     c, k, ok = sums
     if k is None:   # no holes: the window counts are n but at the clipped ends
         r = np.arange(i, j)
-        return (c[i + n: j + n] - c[i:j]) / (np.minimum(r + (n - n // 2), N) - np.maximum(r - n // 2, 0))
+        return ((c[i + n: j + n] - c[i:j])
+                / (np.minimum(r + (n - n // 2), N) - np.maximum(r - n // 2, 0)))
     with np.errstate(all="ignore"): m = (c[i + n: j + n] - c[i:j]) / (k[i + n: j + n] - k[i:j])
     return np.where(ok[i:j], m, np.nan)
 
 # %% ../nbs/10_boundary.ipynb #0c587d63
 def running_mean(y: np.ndarray, # (N,) values on a uniform grid (NaN = missing)
                  n: int, # window length, samples (odd or even; centred)
-                ) -> np.ndarray: # (N,) NaN-aware centred running mean (NaN where the centre sample is NaN)
+                ) -> np.ndarray: # (N,) NaN-aware centred running mean (NaN at NaN centre samples)
     "Centred running mean that ignores NaN neighbours and keeps NaN holes as holes."
     n = max(int(n), 1)
     if n == 1: return y.astype(float).copy()
@@ -170,7 +175,8 @@ def level_crossings(ts: np.ndarray, # (N,) float seconds
                    ) -> tuple[np.ndarray, np.ndarray]: # (times s, +1 rising / -1 falling)
     "Every time `y` passes through `level` (vectorised; NaN samples are skipped, so holes are bridged)."
     ok = np.isfinite(y)
-    ts, d = (ts, y - level) if ok.all() else (ts[ok], y[ok] - level)   # no copies when nothing is missing
+    # no copies when nothing is missing
+    ts, d = (ts, y - level) if ok.all() else (ts[ok], y[ok] - level)
     up = d >= 0                            # d is finite: d < 0 is exactly "not up"
     j = np.flatnonzero(up[:-1] != up[1:])
     w = d[j] / (d[j] - d[j + 1])
@@ -180,7 +186,7 @@ def level_crossings(ts: np.ndarray, # (N,) float seconds
 def _first_max(fn, # fn(a, b) -> values at positions a … b-1 (finite)
                lo: int, hi: int, # position range [lo, hi), hi > lo
                B: int = 1 << 16, # block length
-              ) -> int: # position of the first maximum, as np.argmax over the whole range would give
+              ) -> int: # position of the first maximum, as np.argmax over the whole range gives
     "np.argmax over a range computed block by block: no range-sized temporaries (they cost more than the math)."
     best, at = -np.inf, lo
     for a in range(lo, hi, B):
@@ -224,7 +230,7 @@ def diff_noise(v: np.ndarray, # (n,) finite samples of one feature in time order
 # %% ../nbs/10_boundary.ipynb #8cd98b78
 def otsu_levels(y: np.ndarray, # (N,) values of one feature (NaN ignored), any units
                 min_frac: float = 0.02, # smallest class, fraction of the samples
-               ) -> tuple[float, float]: # (low level, high level), units of y; NaN with < 10 finite values
+               ) -> tuple[float, float]: # (low, high level), units of y; NaN if < 10 finite values
     "Two-cluster (Otsu) split of a 1-D sample, the shorth of each class as its level (`two_levels` without noise)."
     return split_sorted(np.sort(y[np.isfinite(y)]), min_frac)
 
@@ -232,7 +238,7 @@ def otsu_levels(y: np.ndarray, # (N,) values of one feature (NaN ignored), any u
 def two_levels(y: np.ndarray, # (N,) values of one feature (NaN ignored), any units
                min_frac: float = 0.02, # smallest class, fraction of the samples
                s: np.ndarray | None = None, # np.sort of the finite y, if already at hand
-              ) -> tuple[float, float, float]: # (low level, high level, sample noise σ̂), units of y
+              ) -> tuple[float, float, float]: # (low, high level, sample noise σ̂), units of y
     "Two-cluster (Otsu) split of a 1-D sample: class shorths as levels, noise from the MAD of first differences."
     v = y[np.isfinite(y)]
     if v.size < 10: return np.nan, np.nan, np.nan
@@ -240,11 +246,12 @@ def two_levels(y: np.ndarray, # (N,) values of one feature (NaN ignored), any un
 
 # %% ../nbs/10_boundary.ipynb #70ab9da7
 def shorth(s: np.ndarray, # (n,) sorted finite values
-          ) -> float: # mode-like location: median of the shortest interval holding half of the values
+          ) -> float: # mode-like location: median of the shortest interval holding half the values
     "Location of the densest half of a sorted sample (Rousseeuw 1984 'shorth'): a robust mode."
     n = s.size
     h = max(n // 2, 1)
-    i = _first_max(lambda a, b: s[a:b] - s[h - 1 + a:h - 1 + b], 0, n - h + 1)   # the narrowest half
+    # the narrowest half
+    i = _first_max(lambda a, b: s[a:b] - s[h - 1 + a:h - 1 + b], 0, n - h + 1)
     return _median_sorted(s[i: i + h])
 
 # %% ../nbs/10_boundary.ipynb #70c24045
@@ -261,12 +268,13 @@ class Feature:
     usable: bool  # passed the physical floor and the noise test
     reason: str = ""  # why not usable
     weight: float = 1.0  # fusion weight
-    floor: float = 0.0  # smallest physical level difference, units of y (for re-judging with shared levels)
+    floor: float = 0.0  # smallest physical level step, units of y (to re-judge with shared levels)
     ysort: np.ndarray | None = field(default=None, repr=False, compare=False)  # sorted finite y (pooled levels)
 
     def score(self, y): # values, units of y
         "Score in [-1, 1], +1 magnetosheath-like."
-        x = np.array(np.asarray(y, float) - self.lo, ndmin=1, copy=None)   # new: worked in place below
+        # new: worked in place below
+        x = np.array(np.asarray(y, float) - self.lo, ndmin=1, copy=None)
         x *= 2
         x /= self.hi - self.lo
         x -= 1
@@ -288,8 +296,8 @@ def make_feature(name: str, # feature name
     t, y, _ = clean_series(t, y, name)
     s = y[np.isfinite(y)]
     nz = diff_noise(s) if s.size >= 10 else np.nan
-    s.sort()                                # kept: pooled (formation-wide) levels merge these sorted runs
-    lo, hi = split_sorted(s)                # (`two_levels(y, s=s)`, without a second copy of the samples)
+    s.sort()                   # kept: pooled (formation-wide) levels merge these sorted runs
+    lo, hi = split_sorted(s)   # (`two_levels(y, s=s)`, without a second copy of the samples)
     return judge_feature(
         Feature(name, t, y, lo, hi, nz, sheath_high, False, "", weight, floor, s), cfg, levels
     )
@@ -323,13 +331,13 @@ def judge_feature(f: Feature, # a feature with its own levels and noise (from `m
 
 # %% ../nbs/10_boundary.ipynb #b4523240
 def lmn_matrix(lmn, # object with .R (3,3) rows [L;M;N] and .frame, or a (3,3) array
-               frame: str | None = None, # frame of a bare array (ignored for objects, which carry their own)
+               frame: str | None = None, # frame of a bare array (objects carry their own)
               ) -> tuple[np.ndarray, str]: # (R rows L,M,N unit vectors, frame)
     "Rotation matrix and frame from an LMN result or a bare array (a right-handed orthonormal triad)."
     R, fr = getattr(lmn, "R", lmn), getattr(lmn, "frame", frame)
     if (why := triad_problem(R)) is not None:
-        raise InputError(f"LMN must be a right-handed orthonormal 3×3 matrix with rows L, M, N; got {why}; "
-                         "pass mms_mp.coords.hybrid_lmn(...) or np.vstack([L, M, N])")
+        raise InputError("LMN must be a right-handed orthonormal 3×3 matrix with rows L, M, N; "
+                         f"got {why}; pass mms_mp.coords.hybrid_lmn(...) or np.vstack([L, M, N])")
     R = np.asarray(R, float)
     if fr is None:
         raise InputError("a bare LMN matrix needs its frame: pass lmn_frame='GSE' (or 'GSM')")
@@ -354,12 +362,13 @@ def _density_feature(t_n, # (M,) datetime64 ion-moment times, or None
                      probe: str, # probe id, for messages
                      cfg: DetectorCfg, # min_density_ratio, w_density, min_snr
                      lv, # name -> shared (low, high) levels or None
-                    ) -> tuple: # (Feature or None, flags, cleaned times, cleaned Ni (cm^-3) or None)
+                    ) -> tuple: # (Feature or None, flags, cleaned times, cleaned Ni cm^-3 or None)
     "log10 Ni as a feature (the magnetosheath is the high level); None without ion moments."
     if Ni is None or t_n is None: return None, ["density_unavailable"], None, None
     tn, ni, rep = clean_series(t_n, Ni, f"Ni (probe {probe})")
     with np.errstate(all="ignore"): ln = np.log10(np.where(ni > 0, ni, np.nan))
-    f = make_feature("density", tn, ln, True, np.log10(cfg.min_density_ratio), cfg.w_density, cfg, lv("density"))
+    f = make_feature("density", tn, ln, True, np.log10(cfg.min_density_ratio), cfg.w_density,
+                     cfg, lv("density"))
     return f, ["times_repaired"] * rep, tn, ni
 
 # %% ../nbs/10_boundary.ipynb #df68ea81
@@ -372,11 +381,13 @@ def _he_feature(t_he, # (K,) datetime64 HPCA times, or None
                 lv, # name -> shared (low, high) levels or None
                ) -> tuple: # (Feature or None, flags)
     "N_He+/Ni on the HPCA times (Ni interpolated, never across its gaps); None without HPCA or ion density."
-    if N_he is None or t_he is None or tn is None or np.isfinite(np.asarray(N_he, float)).sum() < 10:
+    if (N_he is None or t_he is None or tn is None
+            or np.isfinite(np.asarray(N_he, float)).sum() < 10):
         return None, ["hpca_unavailable"]
     th, nh, _ = clean_series(t_he, N_he, f"N_He+ (probe {probe})")
     t0 = tn[0] if len(tn) else th[0]
-    ni_h, okh = interp_nogap(seconds_since(tn, t0), ni[:, None], np.isfinite(ni), seconds_since(th, t0))
+    ni_h, okh = interp_nogap(seconds_since(tn, t0), ni[:, None], np.isfinite(ni),
+                             seconds_since(th, t0))
     with np.errstate(all="ignore"): fr_he = nh / np.where(okh, ni_h[:, 0], np.nan)
     f = make_feature("He+ fraction", th, fr_he, False, 0.0, cfg.w_he, cfg, lv("He+ fraction"))
     return _he_check(f, cfg), []
@@ -390,12 +401,13 @@ def _plasma_features(t_n, Ni, t_he, N_he, # ion moments and HPCA He+, as for `pr
     "Features without FGM: the crossings are found and timed on the density alone."
     fd, fl_d, tn, ni = _density_feature(t_n, Ni, probe, cfg, lv)
     if fd is None:
-        raise NoDataError(f"probe {probe}: no B and no ion density, so nothing can show a crossing; "
-                          "load FGM or FPI moments")
+        raise NoDataError(f"probe {probe}: no B and no ion density, so nothing can show a crossing;"
+                          " load FGM or FPI moments")
     fh, fl_h = _he_feature(t_he, N_he, tn, ni, probe, cfg, lv)
     feats = {k: f for k, f in (("density", fd), ("He+ fraction", fh)) if f is not None}
     none = np.array([], "datetime64[ns]"), np.zeros((0, 3))
-    return ProbeFeatures(probe, feats, *none, _feature_flags(["B_unavailable"] + fl_d + fl_h, feats))
+    return ProbeFeatures(probe, feats, *none,
+                         _feature_flags(["B_unavailable"] + fl_d + fl_h, feats))
 
 
 # %% ../nbs/10_boundary.ipynb #9a0778bc
@@ -410,8 +422,8 @@ def probe_features(t_B, # (N,) datetime64 FGM times (None: no FGM)
                    B_frame: str = "GSE", # frame of B
                    lmn_frame: str | None = None, # frame of a bare LMN array
                    cfg: DetectorCfg | None = None, # detector settings
-                   levels: dict | None = None, # {feature name: (low, high)} shared levels (see `shared_levels`)
-                   reuse: ProbeFeatures | None = None, # own-level result for the same t_n, Ni, t_he, N_he
+                   levels: dict | None = None, # {feature: (low, high)} shared (`shared_levels`)
+                   reuse: ProbeFeatures | None = None, # own-level result, same t_n, Ni, t_he, N_he
                   ) -> ProbeFeatures: # features with levels and usability
     "Density, B_L and He+ fraction features of one probe (B rotated to LMN in a checked frame)."
     cfg = cfg or DetectorCfg()
@@ -424,13 +436,15 @@ def probe_features(t_B, # (N,) datetime64 FGM times (None: no FGM)
     flags += ["times_repaired"] * rep
     if B.ndim != 2 or B.shape[1] < 3:
         raise InputError(f"B (probe {probe}) must be (N,3) nT, got shape {B.shape}")
-    Bl = np.einsum("ij,kj->ik", B[:, :3], R)   # B @ R.T without BLAS (its threads stall on a busy machine)
+    # B @ R.T without BLAS (its threads stall on a busy machine)
+    Bl = np.einsum("ij,kj->ik", B[:, :3], R)
     feats = {
         "B_L": make_feature(
             "B_L", t_B, Bl[:, 0], False, cfg.min_bl_jump_nT, cfg.w_bl, cfg, lv("B_L")
         )
     }
-    if reuse is not None:   # the same plasma data (only the LMN changed): density and He+ are not rebuilt
+    # the same plasma data (only the LMN changed): density and He+ are not rebuilt
+    if reuse is not None:
         return _with_plasma_of(reuse, ProbeFeatures(str(probe), feats, t_B, Bl, flags), cfg, lv)
     fd, fl_d, tn, ni = _density_feature(t_n, Ni, probe, cfg, lv)
     fh, fl_h = _he_feature(t_he, N_he, tn, ni, probe, cfg, lv)
@@ -442,7 +456,7 @@ def _with_plasma_of(old: ProbeFeatures, # own-level result (no `levels`) for the
                     pf: ProbeFeatures, # the new B_L feature alone, with the flags of B
                     cfg: DetectorCfg, # detector settings
                     lv, # name -> (low, high) or None: the levels to judge against
-                   ) -> ProbeFeatures: # `pf` with density and He+ of `old` judged as `make_feature` would
+                   ) -> ProbeFeatures: # `pf` + `old`'s density and He+, judged as by `make_feature`
     "Complete a B_L-only ProbeFeatures with the density and He+ features (and their flags) of an earlier one."
     feats = dict(pf.features)
     for k, f in old.features.items():
@@ -468,8 +482,8 @@ def _feature_flags(flags, feats):
     return sorted(set(list(flags) + bad))
 
 # %% ../nbs/10_boundary.ipynb #864ad9bf
-def relevel(pf: ProbeFeatures, # features of one probe with their own levels (from `probe_features` without `levels`)
-            levels: dict, # {feature name: (low, high)} shared levels (see `shared_levels`), units of each feature
+def relevel(pf: ProbeFeatures, # one probe's features, own levels (`probe_features`, no `levels`)
+            levels: dict, # {feature: (low, high)} shared levels (`shared_levels`), feature units
             cfg: DetectorCfg | None = None, # detector settings
            ) -> ProbeFeatures: # as `probe_features(..., levels=levels)`, cheaper
     "Judge a probe's features against shared levels (the samples, noise and B in LMN are reused)."
@@ -520,9 +534,9 @@ def fuse_probability(pf: ProbeFeatures, # features of one probe
 
 # %% ../nbs/10_boundary.ipynb #89a51286
 def enforce_dwell(ts: np.ndarray, # (G,) grid, s
-                  state: np.ndarray, # (G,) int8 state: -1 undetermined, 0 magnetosphere, 1 magnetosheath
+                  state: np.ndarray, # (G,) int8: -1 undetermined, 0 magnetosphere, 1 magnetosheath
                   min_dwell_s: float, # shortest stay that counts, s
-                 ) -> np.ndarray: # (G,) state with short interior stays merged into their neighbours
+                 ) -> np.ndarray: # (G,) state with short interior stays merged into neighbours
     "Remove stays shorter than `min_dwell_s`, shortest first (a loop over state changes, not samples)."
     state = state.copy()
     while True:
@@ -541,7 +555,7 @@ def enforce_dwell(ts: np.ndarray, # (G,) grid, s
 def hysteresis_states(ts: np.ndarray, # (G,) grid, s
                       P: np.ndarray, # (G,) P(magnetosheath), NaN allowed
                       cfg: DetectorCfg | None = None, # thresholds and dwell
-                     ) -> tuple[np.ndarray, np.ndarray]: # (state after dwell filter, raw candidates) both int8, -1/0/1
+                     ) -> tuple[np.ndarray, np.ndarray]: # (dwell-filtered, raw) states, int8 -1/0/1
     "Two-threshold state machine: the state holds the last decided candidate (vectorised forward fill)."
     cfg = cfg or DetectorCfg()
     cand = np.where(P > cfg.p_enter, 1, np.where(P < cfg.p_exit, 0, -1)).astype(np.int8)

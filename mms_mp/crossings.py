@@ -29,20 +29,21 @@ class Crossing:
     direction: str  # "out" (magnetosphere → magnetosheath) or "in"
     confidence: float  # 0–1 (see derivation)
     sigma_t_s: float  # 1σ uncertainty of `time`, s
-    layer_start: np.datetime64  # first 76 % edge (f = 0.12 for "out", 0.88 for "in"), datetime64[ns]
+    layer_start: np.datetime64  # first 76 % edge (f = 0.12 "out", 0.88 "in"), datetime64[ns]
     layer_end: np.datetime64  # second edge, datetime64[ns]
     t_prob: np.datetime64  # where P(msh) crossed 0.5, datetime64[ns]
     method: str  # "B_L half-level", "density half-level" or "P=0.5"
     features: tuple  # features fused
     flags: tuple = ()  # e.g. "hpca_unavailable", "gap_across_crossing", "edge_unresolved"
-    levels: dict = field(default_factory=dict)  # timing feature's asymptotic levels {"before","after"} (nT or cm^-3)
+    levels: dict = field(default_factory=dict)  # {"before","after"} asymptotic levels, nT or cm^-3
     bn_over_b: float = np.nan  # mean B_N / mean |B| over the layer (dimensionless)
-    t_density: np.datetime64 | None = None  # density half-level time when density was not the timing feature
+    t_density: np.datetime64 | None = None  # density half-level time when another feature timed it
     sigma_t_density: float = np.nan  # 1σ of `t_density`, s
-    sigma_t_L_s: float = np.nan  # part of `sigma_t_s` from the uncertain turn of L about N, s (NaN: not assessed)
+    sigma_t_L_s: float = np.nan  # share of `sigma_t_s` from L's uncertain turn, s (NaN: unassessed)
 
     @property
-    def duration_s(self) -> float: return float(seconds_since(self.layer_end, self.layer_start))  # layer duration, s
+    def duration_s(self) -> float: # layer duration, s
+        return float(seconds_since(self.layer_end, self.layer_start))
 
     def to_dict(self) -> dict:
         "JSON-ready dict (times ISO-8601 UTC ms)."
@@ -78,7 +79,7 @@ def median_in(ts: np.ndarray, # (N,) times, s (sorted)
               y: np.ndarray, # (N,) values, NaN = missing
               a: float, b: float, # the window [a, b], s
               min_len: float, # shortest span of its finite samples accepted, s
-             ) -> float: # median of y in [a, b], units of y; NaN if too few samples or too short a span
+             ) -> float: # median of y in [a, b], units of y; NaN: too few samples or span too short
     "Median of y over [a, b] if ≥ 3 finite samples span ≥ min_len s, else NaN."
     s = time_slice(ts, a, b)
     tw, yw = ts[s], y[s]
@@ -133,7 +134,8 @@ class _Smoothed:
                  n, # window length, samples
                  keep=None, # (K,) sorted indices of the rows this view shows (None: all)
                  box=None, # list shared by the views of one series: its `running_sums`, once built
-                ): self.y, self.n, self.keep, self._box = y, max(int(n), 1), keep, [] if box is None else box
+                ):
+        self.y, self.n, self.keep, self._box = y, max(int(n), 1), keep, [] if box is None else box
     def __len__(self): return len(self.y) if self.keep is None else len(self.keep)
     def finite(self): return np.isfinite(self.y if self.keep is None else self.y[self.keep])
     def __getitem__(self, s): # a slice -> values; a boolean mask -> the view of those rows
@@ -166,7 +168,7 @@ def _layer_crossings(ts, # (N,) times, s (sorted)
                      t_ref, # the 0.5 crossing nearest this time is the layer's, s
                      e0, # edge level, fraction of the jump (e.g. 0.12)
                      h=4096, # first half-width of the window, samples
-                    ): # (0.5 crossings, the one nearest t_ref or NaN, e0 crossings, 1 − e0 crossings), s
+                    ): # (0.5 crossings, the one nearest t_ref or NaN, e0 and 1 − e0 crossings), s
     "The crossings `_time_layer` uses, from f = (y − a)/(b − a) built in a window widened as needed."
     ok = y.finite() if isinstance(y, _Smoothed) else np.isfinite(y)
     if not ok.all(): ts, y = ts[ok], y[ok]          # holes are bridged, as `level_crossings` does
@@ -174,7 +176,8 @@ def _layer_crossings(ts, # (N,) times, s (sorted)
     while True:
         lo, hi = max(i0 - h, 0), min(i0 + h, M)
         tw, fx = ts[lo:hi], (y[lo:hi] - a) / (b - a)
-        if not np.isfinite(fx).all() and hi - lo < M:   # overflow: whole span, as level_crossings sees it
+        # overflow: whole span, as level_crossings sees it
+        if not np.isfinite(fx).all() and hi - lo < M:
             h = M
             continue
         tc, c0, c1 = (level_crossings(tw, fx, v)[0] for v in (0.5, e0, 1 - e0))
@@ -208,7 +211,8 @@ def _line_residuals(t, # (n,) times, s, n ≥ 3
 def _level_noise(ts, y, windows):
     "rms over the plateau windows of the robust spread (1.4826 MAD) of y about a line in t; 0 if none."
     s = []
-    for a, b in windows:   # a trend (the layer's own tail, a drifting level) is not noise: fit it out
+    # a trend (the layer's own tail, a drifting level) is not noise: fit it out
+    for a, b in windows:
         sel = time_slice(ts, a, b)
         t, w = ts[sel], y[sel]
         ok = np.isfinite(w)
@@ -270,7 +274,8 @@ def _time_layer(ts, y, span, zone, t_ref, before_lvl, after_lvl, cfg, fit=False,
     spread = np.std(mult) if mult.size > 1 else 0.0
     noise = _sample_noise(ym, nsm)
     sig = np.sqrt(dt**2 / 12 + (noise / slope) ** 2 + (dlev / slope) ** 2 + spread**2)
-    parts = dict(quant=dt / np.sqrt(12), noise=noise / slope, level=dlev / slope, spread=spread)   # σ_t's parts, s
+    # σ_t's parts, s
+    parts = dict(quant=dt / np.sqrt(12), noise=noise / slope, level=dlev / slope, spread=spread)
     plats = _plateaus(t_s, t_e, span, W)
     if fit:                      # noisy tracer: the line fit replaces the nearest crossing
         t_f, s_f = centre_fit(ts, y, a, b, t_c, t_s, t_e, cfg.centre_fit_frac)
@@ -283,27 +288,33 @@ def _time_layer(ts, y, span, zone, t_ref, before_lvl, after_lvl, cfg, fit=False,
         lnoise = _level_noise(tsm, ysm, plats)
         parts["floor"] = sigma_t_floor(dt, t_e - t_s, b - a, lnoise, cfg.edge_frac)
         sig = max(sig, parts["floor"])
-    cut = bool(min(t_s - fin[0], fin[-1] - t_e) < L)   # a side seen for under half a layer: levels unsure
-    if cut: sig = np.hypot(sig, (t_e - t_s) / np.sqrt(12))   # then the centre is anywhere in the layer
+    # a side seen for under half a layer: levels unsure
+    cut = bool(min(t_s - fin[0], fin[-1] - t_e) < L)
+    # then the centre is anywhere in the layer
+    if cut: sig = np.hypot(sig, (t_e - t_s) / np.sqrt(12))
     parts["cut"] = cut * (t_e - t_s) / np.sqrt(12)
-    flags = ["edge_unresolved"] * (not ok) + ["layer_edge_beyond_data"] * beyond + ["plateau_beyond_data"] * cut
+    flags = (["edge_unresolved"] * (not ok) + ["layer_edge_beyond_data"] * beyond
+             + ["plateau_beyond_data"] * cut)
     return dict(t_c=t_c, t_s=t_s, t_e=t_e, sigma=sig, a=a, b=b, flags=flags, dt=dt, parts=parts)
 
 # %% ../nbs/10a_crossings.ipynb #60c630f6
 def retime_edges(t, # (N,) datetime64 sample times, sorted
-                 y: np.ndarray, # (N,) another series across the same layer, or (N,3) vectors with `along`
+                 y: np.ndarray, # (N,) another series across the layer, or (N,3) with `along`
                  c: Crossing, # the crossing, with the 76 % edges it was timed with
-                 along: np.ndarray | None = None, # (3,) unit vector: y is then (N,3) and is timed along it
-                 cfg: DetectorCfg | None = None, # level windows, smoothing, edge_frac (default DetectorCfg())
-                ) -> tuple | None: # (layer_start, layer_end) datetime64[ns] on y; None if y shows no layer there
+                 along: np.ndarray | None = None, # (3,) unit vector: y is (N,3), timed along it
+                 cfg: DetectorCfg | None = None, # level windows, smooth_s, edge_frac; None: default
+                ) -> tuple | None: # (layer_start, layer_end) datetime64[ns]; None: no layer in y
     "The crossing's 76 % edges timed again on another series (e.g. B along its own L), levels beside the layer."
     cfg = cfg or DetectorCfg()
     shape = (len(t),) if along is None else (len(t), 3)
     if np.shape(y) != shape or (along is not None and np.shape(along) != (3,)):
         raise InputError(f"retime_edges needs y of shape {shape} for {len(t)} times"
-                         + (" and `along` of shape (3,)" if along is not None else " (or (N,3) with `along`)")
-                         + f"; got y {np.shape(y)}" + (f", along {np.shape(along)}" if along is not None else ""))
-    ts_s, te_s = (float(seconds_since(np.datetime64(x, "ns"), c.time)) for x in (c.layer_start, c.layer_end))
+                         + (" and `along` of shape (3,)" if along is not None
+                            else " (or (N,3) with `along`)")
+                         + f"; got y {np.shape(y)}"
+                         + (f", along {np.shape(along)}" if along is not None else ""))
+    ts_s, te_s = (float(seconds_since(np.datetime64(x, "ns"), c.time))
+                  for x in (c.layer_start, c.layer_end))
     W = cfg.level_window_s
     i, j = np.searchsorted(t, [from_seconds(ts_s - W, c.time), from_seconds(te_s + W, c.time)])
     v, ts = np.asarray(y[i:j], float), seconds_since(t[i:j], c.time)
@@ -311,7 +322,8 @@ def retime_edges(t, # (N,) datetime64 sample times, sorted
     r = _time_layer(ts, v, (ts_s - W, te_s + W), (ts_s, te_s), 0.0, np.nan, np.nan, cfg)
     if not isinstance(r, dict) or "edge_unresolved" in r["flags"]: return None
     noise = _level_noise(ts, v, _plateaus(r["t_s"], r["t_e"], (ts_s - W, te_s + W), W))
-    if cfg.edge_frac * abs(r["b"] - r["a"]) <= 2 * noise: return None   # edges inside the levels' ±1σ: no layer
+    # edges inside the levels' ±1σ: no layer
+    if cfg.edge_frac * abs(r["b"] - r["a"]) <= 2 * noise: return None
     return from_seconds(r["t_s"], c.time), from_seconds(r["t_e"], c.time)
 
 # %% ../nbs/10a_crossings.ipynb #5380baa9
@@ -427,7 +439,8 @@ def _timing_context(pf, fp, cfg):
     ctx = dict(prim=prim, dens=dens if other else None)
     if prim is not None:
         ctx.update(pts=seconds_since(prim.t, fp.t0), lin=_linear(prim))
-        ctx["gaps"] = _gaps(ctx["pts"][np.isfinite(ctx["lin"])], cfg)  # NaN (fill, screened) samples are gaps too
+        # NaN (fill, screened) samples are gaps too
+        ctx["gaps"] = _gaps(ctx["pts"][np.isfinite(ctx["lin"])], cfg)
     if ctx["dens"] is not None: ctx.update(dts=seconds_since(dens.t, fp.t0), dlin=_linear(dens))
     return ctx
 
@@ -452,9 +465,11 @@ def _density_check(ctx, span, zone, t_c, D, cfg):
 # %% ../nbs/10a_crossings.ipynb #c04068db
 def _bn_over_b(pf, t0, t_s, t_e):
     "Mean B_N / mean |B| over the layer [t_s, t_e] (s since t0); NaN with fewer than 3 samples."
-    pad = np.timedelta64(1, "us")   # candidate rows by datetime (t_B is sorted); the float test decides
+    # candidate rows by datetime (t_B is sorted); the float test decides
+    pad = np.timedelta64(1, "us")
     i, j = ((int(np.searchsorted(pf.t_B, from_seconds(x, t0) + d, side)) for x, d, side in
-             ((t_s, -pad, "left"), (t_e, pad, "right"))) if np.isfinite([t_s, t_e]).all() else (0, len(pf.t_B)))
+             ((t_s, -pad, "left"), (t_e, pad, "right")))
+            if np.isfinite([t_s, t_e]).all() else (0, len(pf.t_B)))
     bl = pf.B_lmn[i:j][time_slice(seconds_since(pf.t_B[i:j], t0), t_s, t_e)]
     bl = bl[np.isfinite(bl).all(1)]
     return float(bl[:, 2].mean() / np.linalg.norm(bl, axis=1).mean()) if len(bl) > 2 else np.nan
@@ -507,7 +522,7 @@ def _one_crossing(pf, fp, ctx, span, zone, new, cfg):
 # %% ../nbs/10a_crossings.ipynb #1b67afdc
 def neighbour_bounds(crs: list, # one probe's crossings, in time order
                      t0: np.datetime64, # time origin
-                    ) -> tuple: # ((n,) lo, (n,) hi): halfway to the previous and next crossing, s (±inf: none)
+                    ) -> tuple: # ((n,) lo, (n,) hi), s: halfway to the neighbours (±inf: none)
     "Where each crossing's level windows must stop: halfway to its neighbours, as for the detector's contrast."
     tc = np.array([float(seconds_since(c.time, t0)) for c in crs])
     if not tc.size: return tc, tc
@@ -519,7 +534,8 @@ def _set_confidence(crs, factors, fp, cfg):
     "Confidence = own-scale P contrast × factor (level windows stop halfway to the neighbours)."
     from dataclasses import replace
     los, his = neighbour_bounds(crs, fp.t0)
-    if len(crs): los[0], his[-1] = fp.ts[0], fp.ts[-1]   # the first and last stop at the grid's ends
+    # the first and last stop at the grid's ends
+    if len(crs): los[0], his[-1] = fp.ts[0], fp.ts[-1]
     out = []
     for c, fac, lo, hi in zip(crs, factors, los, his):
         t_s, t_e = (float(seconds_since(x, fp.t0)) for x in (c.layer_start, c.layer_end))
@@ -535,7 +551,9 @@ def flag_overlaps(crs: list, # one probe's crossings in time order
     out = list(crs)
     for k in range(len(out) - 1):   # a loop over crossings
         if out[k].layer_end > out[k + 1].layer_start:
-            for j in (k, k + 1): out[j] = replace(out[j], flags=tuple(sorted(set(out[j].flags) | {"layers_overlap"})))
+            for j in (k, k + 1):
+                out[j] = replace(out[j],
+                                 flags=tuple(sorted(set(out[j].flags) | {"layers_overlap"})))
     return out
 
 # %% ../nbs/10a_crossings.ipynb #a365c9d9
@@ -564,7 +582,8 @@ def _in_B_record(pf: ProbeFeatures, # features of one probe (its sorted t_B)
                  pad_s: float, # tolerance beyond the first and last B sample, s
                 ) -> bool: # whether the crossing's centre lies within the B record
     "Whether a crossing's centre lies within `pad_s` of the span of the B time tags (always, without FGM)."
-    if "B_unavailable" in pf.flags: return not np.isnat(c.time)   # density alone: no B record to leave
+    # density alone: no B record to leave
+    if "B_unavailable" in pf.flags: return not np.isnat(c.time)
     if not len(pf.t_B) or np.isnat(c.time): return False
     pad = np.timedelta64(int(pad_s * 1e9), "ns")
     return bool(pf.t_B[0] - pad <= c.time <= pf.t_B[-1] + pad)
@@ -580,9 +599,11 @@ def crossings_from_features(pf: ProbeFeatures, # features of one probe
         n = {k: int(np.isfinite(f.y).sum()) for k, f in pf.features.items()}
         if all(v < 10 for v in n.values()):
             counts = ", ".join(f"{k} {v}" for k, v in n.items())
-            few = ("no finite samples (all NaN or fill; a density ≤ 0 counts as missing)" if not any(n.values())
+            few = ("no finite samples (all NaN or fill; a density ≤ 0 counts as missing)"
+                   if not any(n.values())
                    else f"fewer than 10 finite samples each ({counts})")
-            raise NoDataError(f"probe {probe}: {', '.join(n)} {'has' if len(n) == 1 else 'have'} {few}; "
+            raise NoDataError(f"probe {probe}: {', '.join(n)} "
+                              f"{'has' if len(n) == 1 else 'have'} {few}; "
                               "check the quality masks and the time range, or drop this probe")
         return CrossingList([], probe, pf.flags + ["no_boundary_contrast"], pf)
     fp = fuse_probability(pf, cfg)

@@ -10,9 +10,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from .core import seconds_since, frame_of
-from .boundary import DetectorCfg, ProbeFeatures, level_crossings, lmn_matrix, probe_features, running_mean
-from .crossings import (Crossing, CrossingList, contrast_windows, crossings_from_features, finite_median,
-                              median_in, neighbour_bounds, time_slice)
+from .boundary import (DetectorCfg, ProbeFeatures, level_crossings, lmn_matrix,
+                             probe_features, running_mean)
+from .crossings import (Crossing, CrossingList, contrast_windows, crossings_from_features,
+                              finite_median, median_in, neighbour_bounds, time_slice)
 
 # %% auto #0
 __all__ = ['side_levels', 'tilt_cost', 'TiltScan', 'birge_scale', 'tilt_scan', 'best_tilt', 'mark_tilt', 'dt_dalpha',
@@ -26,7 +27,7 @@ def side_levels(ts: np.ndarray, # (N,) sample times, s (sorted)
                 lo: float, # halfway to the previous crossing, s (-inf: none)
                 hi: float, # halfway to the next one, s (inf: none)
                 cfg: DetectorCfg, # level windows (`contrast_windows`), min_dwell_s
-               ) -> tuple: # ((K,) levels before the layer, (K,) after), NaN where a window spans < D/2
+               ) -> tuple: # ((K,) levels before the layer, (K,) after); NaN: window spans < D/2
     "Median of each column in the detector's level windows beside a layer, which never reach a neighbour."
     (a0, a1), (b0, b1) = contrast_windows(t_s, t_e, lo, hi, cfg)
     L = max(cfg.min_dwell_s, (t_e - t_s) / 2)
@@ -39,14 +40,15 @@ def tilt_cost(pf: ProbeFeatures, # features of one probe (B_lmn in the LMN being
               t0: np.datetime64, # time origin of the computation
               alphas: np.ndarray, # (K,) trial rotations of L about N, rad
               cfg: DetectorCfg, # settings (level windows)
-             ) -> tuple: # ((K,) χ² per angle, crossings used, (K,) Σ(Δt)² per angle s², [layer durations] s)
+             ) -> tuple: # ((K,) χ² per angle, crossings used, (K,) Σ(Δt)² s², [layer durations] s)
     "χ² agreement of the B·L_α half-level time with the density one (L_α: L turned by α about N)."
     ts = seconds_since(pf.t_B, t0)
     Bt = pf.B_lmn[:, :2]
     E = np.c_[np.cos(alphas), np.sin(alphas)]
     cost, raw, used = np.zeros(alphas.size), np.zeros(alphas.size), []
     n = 0
-    for c, lo, hi in zip(crossings, *neighbour_bounds(crossings, t0)):   # a loop over crossings (and angles)
+    # a loop over crossings (and angles)
+    for c, lo, hi in zip(crossings, *neighbour_bounds(crossings, t0)):
         if c.t_density is None or {"edge_unresolved", "gap_across_crossing"} & set(c.flags):
             continue
         t_c, t_s, t_e, t_n = (
@@ -103,23 +105,25 @@ class TiltScan:
     "The χ² scan of L's turn about N: the turn applied, the best turn and how well the data fix it."
     alpha: float  # turn applied, rad (0 when no turn helps enough)
     best: float  # turn at the χ² minimum, rad
-    sigma: float  # 1σ of `best`: the χ² curvature's (s² within the probes) times `scale`, rad (NaN: not determined)
+    sigma: float  # 1σ of `best`, rad: χ² curvature's (s² in probes) × `scale` (NaN: undetermined)
     n: int  # crossings in the χ²
-    trusted: bool = True  # False: a turn was asked for (χ² drop ≥ tilt_min_chi2) but is not a minimum inside the
-    #   scan, or leaves the two features' times more than a quarter of a layer apart (rms): not applied
-    scale: float = 1.0  # Birge ratio of the probes' own best turns about `best` (≥ 1; 1 for one probe)
+    trusted: bool = True  # False: a turn was asked for (χ² drop ≥ tilt_min_chi2) but is not a
+    #   minimum inside the scan, or leaves the two features' times more than a quarter of a layer
+    #   apart (rms): not applied
+    scale: float = 1.0  # Birge ratio of the probes' best turns about `best` (≥ 1; 1 for one probe)
 
     @property
     def sigma_used(self) -> float:
         "1σ of the L in use, rad: √(σ² + (best − alpha)²); NaN when the scan could not tell."
-        s = self.sigma if self.trusted else np.nan_to_num(self.sigma)   # untrusted: at least |best − alpha|
+        # untrusted: at least |best − alpha|
+        s = self.sigma if self.trusted else np.nan_to_num(self.sigma)
         return float(np.hypot(s, self.best - self.alpha))
 
 # %% ../nbs/10d_detect.ipynb #8fe433ac
 def _chi2_sigma(al: np.ndarray, # (K,) uniform grid of turns, rad
                 chi: np.ndarray, # (K,) χ²/s² − its minimum on that grid (≥ 0)
                 i: int, # index of the minimum
-               ) -> float: # half-width of the Δχ² ≤ 1 interval, rad (NaN if it reaches neither grid end)
+               ) -> float: # half-width of the Δχ² ≤ 1 interval, rad (NaN: reaches neither grid end)
     "1σ of a χ² minimum: where √Δχ² reaches 1 on each side, interpolated (exact for a parabola)."
     r, h, ends = np.sqrt(np.maximum(chi, 0)), al[1] - al[0], []
     for step in (-1, 1):
@@ -134,19 +138,21 @@ def _chi2_sigma(al: np.ndarray, # (K,) uniform grid of turns, rad
 def _chi2_min(al: np.ndarray, # (K,) uniform grid of turns, rad
               cost: np.ndarray, # (K,) Σ w Δt² over the crossings (`tilt_cost`)
               s2: float, # scatter of the density times about the best B_L′ times (weighted), s²
-             ) -> tuple: # (index of the minimum, (K,) Δχ²/s², 1σ of the turn in rad, True if a minimum inside)
+             ) -> tuple: # (argmin, (K,) Δχ²/s², 1σ of the turn in rad, True if a minimum inside)
     "A χ² scan's minimum, its Δχ² scaled by the scatter s², and its 1σ."
     ib = int(np.argmin(cost))
     chi = (cost - cost[ib]) / max(s2, 1e-12)
-    inner = bool((chi[:ib] >= 1).any() and (chi[ib + 1:] >= 1).any())   # a minimum, not a slope to an end
+    # a minimum, not a slope to an end
+    inner = bool((chi[:ib] >= 1).any() and (chi[ib + 1:] >= 1).any())
     return ib, chi, _chi2_sigma(al, chi, ib), inner
 
 # %% ../nbs/10d_detect.ipynb #c92e036d
 def birge_scale(x: float, # the combined estimate
-                ests, # [(x_i, σ_i)]: independent estimates of the same quantity (non-finite or σ ≤ 0: skipped)
+                ests, # [(x_i, σ_i)] independent estimates of one quantity (σ ≤ 0, non-finite: skip)
                ) -> float: # max(1, √(χ²/(P − 1))); 1 with fewer than two estimates
     "Birge ratio: how far independent estimates scatter about their combination, beyond their own σ."
-    e = np.array([(v, s) for v, s in ests if np.isfinite(v) and np.isfinite(s) and s > 0], float).reshape(-1, 2)
+    e = np.array([(v, s) for v, s in ests if np.isfinite(v) and np.isfinite(s) and s > 0],
+                 float).reshape(-1, 2)
     if len(e) < 2: return 1.0
     return float(max(1.0, np.sqrt(np.sum(((e[:, 0] - x) / e[:, 1]) ** 2) / (len(e) - 1))))
 
@@ -167,14 +173,17 @@ def tilt_scan(pairs, # iterable of (ProbeFeatures, crossings) timed with the LMN
         D += d                                # the layers the χ² used, and only those
         if k: own.append((c, k))              # this probe's own χ²
     if n < 3: return TiltScan(0.0, 0.0, np.nan, n)
-    P = len(own)   # s² within the probes: each fits its own turn, so their disagreement is left to S
+    # s² within the probes: each fits its own turn, so their disagreement is left to S
+    P = len(own)
     s2 = sum(c.min() for c, _ in own) / (n - P) if n > P else tot.min() / (n - 1)
     i0 = int(np.argmin(np.abs(al)))
     ib, chi, sig, inner = _chi2_min(al, tot, s2)
     fits = inner and np.sqrt(raw[ib] / n) <= np.median(D) / 4   # rms Δt within a quarter of a layer
     asked = ib != i0 and chi[i0] >= cfg.tilt_min_chi2
-    S = birge_scale(al[ib], [(al[j], s) for j, _, s, _ in (_chi2_min(al, c, s2) for c, k in own if k >= 3)])
-    return TiltScan(float(al[ib]) if asked and fits else 0.0, float(al[ib]), sig * S, n, fits or not asked, S)
+    S = birge_scale(al[ib], [(al[j], s) for j, _, s, _ in
+                             (_chi2_min(al, c, s2) for c, k in own if k >= 3)])
+    return TiltScan(float(al[ib]) if asked and fits else 0.0, float(al[ib]), sig * S, n,
+                    fits or not asked, S)
 
 # %% ../nbs/10d_detect.ipynb #6bc913c7
 def _tilt_F(Bs: np.ndarray, # (M,2) smoothed B_L, B_M, nT
@@ -184,7 +193,8 @@ def _tilt_F(Bs: np.ndarray, # (M,2) smoothed B_L, B_M, nT
             cols=slice(None), # the trials wanted (index array or slice into K)
            ) -> np.ndarray: # (M,len(cols)) B·L_α scaled to 0 before and 1 after the layer
     "The normalised B_L' of the trial Ls `cols` (elementwise: the same bits for any rows or cols)."
-    off, den = A @ E.T, (Z - A) @ E.T   # all K trials, then cut: a shorter product may round otherwise
+    # all K trials, then cut: a shorter product may round otherwise
+    off, den = A @ E.T, (Z - A) @ E.T
     return (Bs[:, :1] * E[cols, 0] + Bs[:, 1:2] * E[cols, 1] - off[cols]) / den[cols]
 
 # %% ../nbs/10d_detect.ipynb #9264d4f8
@@ -193,12 +203,14 @@ def _nearest_tilt_crossings(tw: np.ndarray, # (M,) times, s (sorted)
                             A, Z, E, # levels and trial directions, as `_tilt_F`
                             t_ref: float, # reference time, s
                             h: int = 512, # first half-width of the window, samples
-                           ) -> np.ndarray: # (K,) the 0.5 crossing nearest t_ref per trial L, s (NaN: none)
+                           ) -> np.ndarray: # (K,) 0.5 crossing nearest t_ref per L, s; NaN: none
     "`_nearest_crossings(tw, _tilt_F(...), 0.5, t_ref)`, with F built only in windows growing around t_ref."
     den = (Z - A) @ E.T
-    if not (np.isfinite(den).all() and (den != 0).all()) or np.isinf(Bs).any():   # holes may differ by column
+    # holes may differ by column
+    if not (np.isfinite(den).all() and (den != 0).all()) or np.isinf(Bs).any():
         return _nearest_crossings(tw, _tilt_F(Bs, A, Z, E), 0.5, t_ref)
-    ok = np.isfinite(Bs).all(1)              # a hole is a whole row of F: dropped, as `_nearest_crossings` does
+    # a hole is a whole row of F: dropped, as `_nearest_crossings` does
+    ok = np.isfinite(Bs).all(1)
     tv, Bv = tw[ok], Bs[ok]
     i0, M = int(np.searchsorted(tv, t_ref)), len(tv)
     th, cols = np.full(len(E), np.nan), np.arange(len(E))   # cols: the trials not yet final
@@ -206,9 +218,11 @@ def _nearest_tilt_crossings(tw: np.ndarray, # (M,) times, s (sorted)
         lo, hi = max(i0 - h, 0), min(i0 + h, M)
         th[cols] = _nearest_crossings(tv[lo:hi], _tilt_F(Bv[lo:hi], A, Z, E, cols), 0.5, t_ref)
         if lo == 0 and hi == M: return th
-        # a crossing outside the window is at least this far from t_ref: strictly nearer ones are final
+        # a crossing outside the window is at least this far from t_ref:
+        # strictly nearer ones are final
         bound = min(t_ref - tv[lo] if lo else np.inf, tv[hi - 1] - t_ref if hi < M else np.inf)
-        cols = cols[~(np.abs(th[cols] - t_ref) < bound)]    # only these are built in the wider window
+        # only these are built in the wider window
+        cols = cols[~(np.abs(th[cols] - t_ref) < bound)]
         if not cols.size: return th
         h *= 4
 
@@ -220,17 +234,20 @@ def best_tilt(pairs, # iterable of (ProbeFeatures, crossings) timed with the LMN
     return tilt_scan(pairs, cfg).alpha
 
 # %% ../nbs/10d_detect.ipynb #a39f83d2
-def mark_tilt(crs: CrossingList, # crossings timed with the rotated L (or the unrotated one, `applied=False`)
-              alpha: float, # rotation of L about N that was applied (or asked for and not applied), rad
-              applied: bool = True, # False: the scan's turn was not trusted (`TiltScan.trusted`) and not applied
-             ) -> CrossingList: # the same crossings, flagged `L_rotated` (or `L_turn_untrusted`), angle in `method`
+def mark_tilt(crs: CrossingList, # crossings timed with the rotated L (unrotated: `applied=False`)
+              alpha: float, # rotation of L about N applied (or asked for, not applied), rad
+              applied: bool = True, # False: scan's turn untrusted (`TiltScan.trusted`), not applied
+             ) -> CrossingList: # flagged `L_rotated` (or `L_turn_untrusted`), angle in `method`
     "Record the L rotation, or the turn the scan asked for and could not fix, in each crossing's method and flags."
     from dataclasses import replace
-    flag, txt = (("L_rotated", f" (L rotated {np.degrees(alpha):+.0f}° about N to agree with the density half-level)")
-                 if applied else ("L_turn_untrusted", f" (L not turned: the {np.degrees(alpha):+.0f}° the density "
-                                  "asked for is not a χ² minimum that brings it within a quarter layer; "
-                                  "σ_t includes it)"))
-    return CrossingList([replace(c, method=c.method + txt, flags=tuple(sorted(set(c.flags) | {flag}))) for c in crs],
+    flag, txt = (("L_rotated", f" (L rotated {np.degrees(alpha):+.0f}° about N"
+                               " to agree with the density half-level)")
+                 if applied else ("L_turn_untrusted",
+                                  f" (L not turned: the {np.degrees(alpha):+.0f}° the density asked"
+                                  " for is not a χ² minimum that brings it within a quarter layer;"
+                                  " σ_t includes it)"))
+    return CrossingList([replace(c, method=c.method + txt,
+                                 flags=tuple(sorted(set(c.flags) | {flag}))) for c in crs],
                         crs.probe, list(crs.flags) + [flag], crs.features, crs.fused, crs.states)
 
 # %% ../nbs/10d_detect.ipynb #18ef909c
@@ -239,7 +256,7 @@ def dt_dalpha(ts: np.ndarray, # (N,) sample times of B, s since t0 (sorted)
               c: Crossing, # a crossing timed on the B_L half-level
               t0: np.datetime64, # origin of ts
               cfg: DetectorCfg, # level windows (`side_levels`), edge_frac
-              lo: float = -np.inf, # halfway to the previous crossing, s since t0 (`neighbour_bounds`)
+              lo: float = -np.inf, # halfway to previous crossing, s since t0 (`neighbour_bounds`)
               hi: float = np.inf, # halfway to the next one, s since t0
              ) -> float: # ∂t_c/∂α, s per rad of L turned toward M about N (NaN: no levels)
     "How far the B_L half-level time moves per radian that L turns about N."
@@ -250,8 +267,8 @@ def dt_dalpha(ts: np.ndarray, # (N,) sample times of B, s since t0 (sorted)
     return -(bm - (aM + zM) / 2) / ((zL - aL) * np.arctanh(cfg.edge_frac) / D)
 
 # %% ../nbs/10d_detect.ipynb #6c015333
-def with_tilt_sigma(crs: CrossingList, # one probe's crossings, with their features (B in the LMN used)
-                    sigma_L: float, # 1σ of the turn of L about N, rad (TiltScan.sigma_used); NaN: unknown
+def with_tilt_sigma(crs: CrossingList, # one probe's crossings, with features (B in the LMN used)
+                    sigma_L: float, # 1σ of L's turn about N, rad (TiltScan.sigma_used; NaN unknown)
                     cfg: DetectorCfg, # level windows
                    ) -> CrossingList: # the same, B_L-timed ones with σ_t ⊕ |∂t/∂α|·σ_L
     """Add the time error from L's uncertain turn about N to every B_L-timed crossing (`sigma_t_L_s`). Where a layer
@@ -260,12 +277,15 @@ def with_tilt_sigma(crs: CrossingList, # one probe's crossings, with their featu
     from dataclasses import replace
     pf = crs.features
     if pf is None or not len(crs): return crs
-    if not np.isfinite(sigma_L):   # not assessed for B_L-timed crossings (NaN); density times do not depend on L
+    # not assessed for B_L-timed crossings (NaN); density times do not depend on L
+    if not np.isfinite(sigma_L):
         out = [c if c.method.startswith("B_L") else replace(c, sigma_t_L_s=0.0) for c in crs]
         return CrossingList(out, crs.probe, crs.flags, pf, crs.fused, crs.states)
     ts, t0 = seconds_since(pf.t_B, pf.t_B[0]), pf.t_B[0]
-    d = np.array([abs(dt_dalpha(ts, pf.B_lmn, c, t0, cfg, lo, hi)) if c.method.startswith("B_L") else 0.0
-                  for c, lo, hi in zip(crs, *neighbour_bounds(crs, t0))])   # a loop over crossings, not samples
+    # a loop over crossings, not samples
+    d = np.array([abs(dt_dalpha(ts, pf.B_lmn, c, t0, cfg, lo, hi))
+                  if c.method.startswith("B_L") else 0.0
+                  for c, lo, hi in zip(crs, *neighbour_bounds(crs, t0))])
     D = np.array([max(float(seconds_since(c.layer_end, c.layer_start)), 1e-9) for c in crs])
     ok = np.isfinite(d) & (d > 0)
     per_s = np.median(d[ok] / D[ok]) if ok.any() else 0.0   # the probe's ∂t/∂α per second of layer
@@ -286,7 +306,7 @@ def rotate_L(R: np.ndarray, # (3,3) rows L, M, N
 # %% ../nbs/10d_detect.ipynb #bccff564
 def detect_crossings(t_B, # (N,) datetime64 FGM times (None: no FGM)
                      B, # (N,3) magnetic field, nT, in `B_frame` (None: the density alone)
-                     lmn, # LMN: object with .R/.frame (mms_mp.coords) or 3×3 rows L,M,N + `lmn_frame`; None without B
+                     lmn, # LMN: .R/.frame object or 3×3 rows L,M,N + `lmn_frame`; None without B
                      t_n=None, # (M,) datetime64 ion-moment times (centred)
                      Ni=None, # (M,) ion density, cm^-3
                      t_he=None, # (K,) datetime64 HPCA times (centred); None if HPCA is unavailable
@@ -306,7 +326,9 @@ def detect_crossings(t_B, # (N,) datetime64 FGM times (None: no FGM)
     scan = tilt_scan([(pf, crs)], cfg) if pf.used else TiltScan(0.0, 0.0, np.nan, 0)
     if scan.alpha != 0.0:
         R, fr = lmn_matrix(lmn, lmn_frame)
-        pf = probe_features(t_B, B, rotate_L(R, scan.alpha), t_n, Ni, t_he, N_he, **{**kw, "lmn_frame": fr})
+        pf = probe_features(t_B, B, rotate_L(R, scan.alpha), t_n, Ni, t_he, N_he,
+                            **{**kw, "lmn_frame": fr})
         crs = mark_tilt(crossings_from_features(pf, cfg), scan.alpha)
-    elif not scan.trusted: crs = mark_tilt(crs, scan.best, applied=False)   # asked for, not fixed: say so
+    elif not scan.trusted:   # asked for, not fixed: say so
+        crs = mark_tilt(crs, scan.best, applied=False)
     return with_tilt_sigma(crs, scan.sigma_used, cfg)

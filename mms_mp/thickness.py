@@ -31,11 +31,11 @@ class Thickness:
     sigma_random_km: float = np.nan  # part of σ from random V_N errors, km
     sigma_systematic_km: float = np.nan  # from a V_N bias / n̂ error, km
     sigma_edges_km: float = np.nan  # part from the edge-time σ, km
-    sc_motion_km: float = np.nan  # spacecraft displacement along n̂ between the edges (included), km
+    sc_motion_km: float = np.nan  # spacecraft displacement along n̂ between edges (included), km
     flags: tuple = ()  # e.g. "sc_motion_ignored", "gap_in_layer", crossing flags passed on
     normal: str = ""  # the normal n̂ it is measured along (e.g. "event LMN N"); "" when not stated
-    n_hat: np.ndarray | None = None  # (3,) that unit normal, in the frame of the analysis; None: not given
-    sigma_edge_def_km: float = np.nan  # part from where the edges are timed (`with_edge_definition`), km
+    n_hat: np.ndarray | None = None  # (3,) that unit normal, in the analysis frame; None: not given
+    sigma_edge_def_km: float = np.nan  # part from the edge definition (`with_edge_definition`), km
 
     def to_dict(self) -> dict:
         "JSON-ready dict."
@@ -85,20 +85,22 @@ def _sigma_between(disp, # mms_mp.motion.DispResult, or any object with its σ a
     r = float(s) if np.isfinite(s) else float(np.sqrt(max(sr[1] ** 2 - sr[0] ** 2, 0.0)))
     g = getattr(disp, "sigma_systematic_between", None)
     s = g(te[0], te[1]) if g is not None else np.nan
-    return r, float(s) if np.isfinite(s) else float(abs(ss[1] - ss[0]))   # without parts: one linear part
+    # without parts: one linear part
+    return r, float(s) if np.isfinite(s) else float(abs(ss[1] - ss[0]))
 
 
 # %% ../nbs/11_thickness.ipynb #eeb47ff2
 def sc_motion_along(positions, # (t datetime64 (K,), r (K,3) km) spacecraft positions
                     n_hat, # (3,) normal, same frame as r
                     te, # (2,) datetime64 layer edges
-                   ) -> tuple[float, np.ndarray]: # (n̂·Δr between the edges km, (2,) n̂·v_sc at the edges km/s)
+                   ) -> tuple[float, np.ndarray]: # (n̂·Δr km across, (2,) n̂·v_sc km/s at edges)
     "The spacecraft's own motion along n̂ across a layer: its displacement and its speed at the two edges."
     if len(positions[0]) < 2:
         raise InputError(f"spacecraft motion needs 2 or more positions, got {len(positions[0])}; "
                          "load ephemeris (MEC) covering the layer")
     if np.ndim(positions[1]) != 2 or np.shape(positions[1])[1] != 3:
-        raise InputError(f"positions must be (t (K,), r (K,3) km); r has shape {np.shape(positions[1])}")
+        raise InputError("positions must be (t (K,), r (K,3) km); "
+                         f"r has shape {np.shape(positions[1])}")
     n = unit_normal(n_hat, "the frame of the positions")
     r = position_at(*positions, te) @ n
     tp = np.asarray(positions[0])
@@ -107,7 +109,8 @@ def sc_motion_along(positions, # (t datetime64 (K,), r (K,3) km) spacecraft posi
     return float(r[1] - r[0]), np.interp(seconds_since(te, tp[0]), xp, vn)
 
 # %% ../nbs/11_thickness.ipynb #98042425
-#: flags of a crossing without a whole layer in the data: no thickness (an edge beyond the data gives a lower bound)
+#: flags of a crossing without a whole layer in the data: no thickness
+#: (an edge beyond the data gives a lower bound)
 NO_FULL_LAYER = ("gap_in_layer", "edge_unresolved", "layer_edge_beyond_data", "layers_overlap")
 
 # %% ../nbs/11_thickness.ipynb #7c41e0b2
@@ -127,10 +130,10 @@ def _layer_edges(cr: Crossing, # one crossing
 # %% ../nbs/11_thickness.ipynb #d750afb1
 def layer_thickness(cr: Crossing, # one crossing (layer_start/layer_end = 76 % edges, sigma_t_s)
                     disp, # mms_mp.motion.DispResult of this probe (datetime64 times), km along n̂
-                    *, positions=None, # (t datetime64 (K,), r (K,3) km) spacecraft positions in `frame`, or None
+                    *, positions=None, # s/c (t datetime64 (K,), r (K,3) km) in `frame`, or None
                     n_hat=None, # (3,) unit normal in `frame` (needed with positions)
                     frame: str = "GSE", # frame of positions and n_hat
-                    n_frame: str | None = None, # frame of n_hat if different from `frame` → FrameError
+                    n_frame: str | None = None, # frame of n_hat if not `frame` → FrameError
                    ) -> Thickness: # thickness ± σ, method "integrated V_N"
     "Thickness |n̂·Δr_sc − ΔX| between the crossing's 76 % edges, with random, systematic and edge σ."
     te = _layer_edges(cr)
@@ -138,7 +141,8 @@ def layer_thickness(cr: Crossing, # one crossing (layer_start/layer_end = 76 % e
     flags = list(cr.flags)
     if sg[0] < 0 or sg[0] != sg[1]: flags.append("gap_in_layer")
     dn, vsc = 0.0, np.zeros(2)
-    if positions is not None and len(positions[0]) < 2: positions = None   # one sample gives no motion
+    # one sample gives no motion
+    if positions is not None and len(positions[0]) < 2: positions = None
     if positions is not None:
         if n_hat is None:
             raise InputError(
@@ -146,11 +150,12 @@ def layer_thickness(cr: Crossing, # one crossing (layer_start/layer_end = 76 % e
             )
         check_frame(n_frame or frame, frame, "n_hat")
         dn, vsc = sc_motion_along(positions, n_hat, te)
-        if not np.isfinite(dn): flags.append("no_positions_at_edges")   # ephemeris ends or is NaN there
+        # ephemeris ends or is NaN there
+        if not np.isfinite(dn): flags.append("no_positions_at_edges")
     else: flags.append("sc_motion_ignored")
     ds = dn - (X[1] - X[0])
     dt = 2.0
-    h = np.timedelta64(1, "s")                 # V_N at the edges from the displacement itself (±1 s)
+    h = np.timedelta64(1, "s")   # V_N at the edges from the displacement itself (±1 s)
     vn = (_disp_at(disp, te + h)[0] - _disp_at(disp, te - h)[0]) / dt
     s_edge = float(np.hypot(*((vsc - vn) * cr.sigma_t_s)))
     s_rand, s_sys = _sigma_between(disp, te, sr, ss)
@@ -162,8 +167,8 @@ def layer_thickness(cr: Crossing, # one crossing (layer_start/layer_end = 76 % e
 
 # %% ../nbs/11_thickness.ipynb #da9bac89
 def with_edge_definition(th: Thickness, # thickness between the edges the crossing was detected with
-                         other: Thickness, # the same crossing's thickness between edges timed on another series
-                        ) -> Thickness: # th with σ widened by |th − other| (sigma_edge_def_km), flagged if > 2σ
+                         other: Thickness, # same crossing's thickness, edges timed on other series
+                        ) -> Thickness: # th with σ widened by d = |th − other| (flagged if d > 2σ)
     "σ widened, as a systematic part, by how far the thickness moves with edges timed on another series."
     d = abs(th.thickness_km - other.thickness_km)
     if not np.isfinite(d): return th
@@ -181,15 +186,16 @@ def _vn_rms_dev(cr, disp, V, n=41):
     (xa, *_, sa), (xb, *_, sb) = _disp_at(disp, q - h), _disp_at(disp, q + h)
     vn = (xb - xa) / 2.0
     if np.any((sa < 0) | (sa != sb)) or not np.all(np.isfinite(vn)): return np.nan
-    return float(min(np.sqrt(np.mean((vn - V) ** 2)), np.sqrt(np.mean((vn + V) ** 2))))   # timing n̂ sign is arbitrary
+    # timing n̂ sign is arbitrary
+    return float(min(np.sqrt(np.mean((vn - V) ** 2)), np.sqrt(np.mean((vn + V) ** 2))))
 
 # %% ../nbs/11_thickness.ipynb #32399197
 def timing_thickness(cr: Crossing, # one crossing (its 76 % edges and σ_t)
                      V_kms: float, # boundary speed along n̂ from timing, km/s (sign irrelevant)
                      sigma_V_kms: float = 0.0, # 1σ of V, km/s
-                     sc_vn_kms: float = 0.0, # spacecraft velocity along n̂ (same sign convention as V), km/s
+                     sc_vn_kms: float = 0.0, # s/c velocity along n̂ (sign convention of V), km/s
                      disp=None, # DispResult of this probe (checks constant speed), or None
-                    ) -> Thickness: # thickness = |V − v_sc,n| × duration, method "timing V × duration"
+                    ) -> Thickness: # |V − v_sc,n| × duration, method "timing V × duration"
     "Cross-check: timing speed relative to the spacecraft × layer duration; σ with V_N(t) − V if known."
     _layer_edges(cr)
     check_sigma(sigma_V_kms, "sigma_V_kms", "km/s")
@@ -201,9 +207,11 @@ def timing_thickness(cr: Crossing, # one crossing (its 76 % edges and σ_t)
     s_edge = u * np.sqrt(2) * cr.sigma_t_s
     flags = tuple(cr.flags)
     dv = np.nan if disp is None else _vn_rms_dev(cr, disp, V_kms)
-    if np.isfinite(dv): s_sys = float(np.hypot(s_sys, dv * D))          # model error of "constant V across the layer"
+    # model error of "constant V across the layer"
+    if np.isfinite(dv): s_sys = float(np.hypot(s_sys, dv * D))
     else: flags = tuple(sorted(set(flags) | {"constant_speed_unchecked"}))
-    ok = not (set(NO_FULL_LAYER) | {"gap_across_crossing"}) & set(flags)   # the duration needs both edges
+    # the duration needs both edges
+    ok = not (set(NO_FULL_LAYER) | {"gap_across_crossing"}) & set(flags)
     return Thickness(
         cr.probe,
         cr.time,
@@ -228,7 +236,7 @@ def _get(obj, *names):
     return None
 
 # %% ../nbs/11_thickness.ipynb #76edbab1
-def _timing_speed(tm, # TimingResult (or a dict: V_km_s, sigma_V_km_s, n_hat, frame), or (V, σ_V) km/s
+def _timing_speed(tm, # TimingResult (or dict: V_km_s, sigma_V_km_s, n_hat, frame), or (V, σ_V) km/s
                   n, # (3,) our unit normal in `frame`, or None
                   frame: str, # frame of `n`
                  ) -> tuple: # (V, σ_V) km/s along our n̂ (the timing normal may be flipped)
@@ -268,7 +276,7 @@ def layer_thicknesses(crossings, # list of Crossing (any probes), or {probe: lis
                       n_hat=None, # (3,) unit normal in `frame`, or {probe: (3,)}
                       frame: str = "GSE", # frame of positions and n_hat
                       timing=None, # [(CrossingGroup, TimingResult)], one result or (V, σ_V); None
-                     ) -> list: # Thickness per crossing ("integrated V_N"), then the timing cross-checks if asked
+                     ) -> list: # a Thickness per crossing, then timing cross-checks (if `timing`)
     "Thickness ± σ for every crossing from ∫V_N dt, plus V_timing × duration where a timing result applies."
     if isinstance(crossings, dict): crossings = [c for v in crossings.values() for c in v]
     out, chk = [], []
@@ -281,7 +289,8 @@ def layer_thicknesses(crossings, # list of Crossing (any probes), or {probe: lis
         d = disp[c.probe] if isinstance(disp, dict) else disp
         pos = positions.get(c.probe) if isinstance(positions, dict) else positions
         n = n_hat.get(c.probe) if isinstance(n_hat, dict) else n_hat
-        out.append(replace(layer_thickness(c, d, positions=pos, n_hat=n, frame=frame), n_hat=_unit(n)))
+        out.append(replace(layer_thickness(c, d, positions=pos, n_hat=n, frame=frame),
+                           n_hat=_unit(n)))
         tm = _timing_for(c, timing)
         if tm is None: continue
         V, sV = _timing_speed(tm, n, frame)
