@@ -104,6 +104,8 @@ def check_config(cfg: dict, # configuration: top-level keys and analysis section
             names = " or ".join(t.__name__ for t in types)
             raise InputError(f"{where}: {k} = {v!r} has type {type(v).__name__}; expected {names}")
     if "rate" in cfg: cfg["rate"] = rate_word(cfg["rate"])   # pySPEDAS's "burst", "fast", "survey"
+    for k in {"data_dir", "outdir", "overlay_json"} & set(cfg):   # "~/mms_data" as a shell reads it
+        cfg[k] = os.path.expanduser(cfg[k])
     for k, allowed in (("rate", RATES), ("source", SOURCES)):
         if k in cfg and cfg[k] not in allowed:
             raise InputError(f"{where}: {k}={cfg[k]!r}; expected one of {allowed}")

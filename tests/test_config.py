@@ -72,3 +72,17 @@ def test_vn_sigma_n_rad_is_refused_with_where_to_set_it():
     with pytest.raises(InputError, match=r"\[vn\] sigma_n_rad: .* use \[displacement\] sigma_n_rad"):
         check_sections({"vn": {"sigma_n_rad": 0.05}})
     check_sections({"displacement": {"sigma_n_rad": 0.05}})
+
+
+def test_config_data_dir_tilde_is_the_home_folder(tmp_path, monkeypatch, capsys):
+    "`data_dir = \"~/mms_data\"` (the CLI page's example) was read literally: exit 2, 'data_dir ~/mms_data is not a folder'."
+    from pathlib import Path
+    real = Path(__file__).parent / "fixtures" / "real"
+    (tmp_path / "home").mkdir()
+    (tmp_path / "home" / "mms_data").symlink_to(real.resolve(), target_is_directory=True)
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    p = _cfg(tmp_path, 'data_dir = "~/mms_data"\noutdir = "~/out"\nsource = "local"\nprobes = 1\nrate = "brst"\n'
+                       'start = "2015-09-02T16:58:44"\nend = "2015-09-02T17:07:04"\n')
+    assert load_config(p)["data_dir"] == str(tmp_path / "home" / "mms_data")
+    assert main(["analyze", "--config", str(p), "--quiet"]) == 0, capsys.readouterr().err
+    assert (tmp_path / "home" / "out" / "mp_analysis.json").is_file()
