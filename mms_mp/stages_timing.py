@@ -92,6 +92,8 @@ def _timing_groups(res: AnalysisResult) -> tuple:
         raise StageSkipped(f"multi-spacecraft timing needs at least 2 probes; this analysis has "
                            f"{have}")
     if res.matched.note: raise StageSkipped(res.matched.note)
+    if not any(len(c) for c in res.matched.crossings.values()):   # nothing to time is no failure of timing
+        raise StageSkipped("no crossing was detected, so there is nothing to time")
     cut = [_with_positions(g) for g in res.matched.groups]
     groups, left = [g for g, _ in cut if len(g.crossings) >= 2], _left_out([w for _, w in cut])
     if not groups:
@@ -145,9 +147,9 @@ def _constrained_timing(res: AnalysisResult, g, cfg: dict, cache: dict | None = 
     # n̂ = n̂₀ with that σ; σ_V = timing part (Birge-widened) ⊕ normal part
     t = timing_normal(**inputs, normal=n0, normal_frame=g.frame, outward_hint=n0,
                       hint_frame=g.frame, normal_source=source, **kw)
-    if n0 is None and t.degenerate:   # density-only: no normal to constrain a string or a plane
-        raise GeometryError(f"the {t.n_spacecraft}-probe formation resolves {t.resolved_dims} of 3 directions and "
-                            "there is no normal to constrain it (no magnetic field): no n̂ or V from timing")
+    if n0 is None and t.degenerate:   # density-only: no normal to constrain the rest, an input this event lacks
+        raise StageSkipped(f"the {t.n_spacecraft}-probe timing resolves {t.resolved_dims} of 3 directions and there "
+                           "is no normal to constrain it (no magnetic field): no n̂ or V from timing")
     return t, delays
 
 # %% ../nbs/14f_stages_timing.ipynb #b15c5bba
@@ -157,11 +159,15 @@ def stage_timing(res: AnalysisResult, # the analysis being built (updated in pla
     "Constrained timing normal and speed for every crossing seen by ≥ 2 probes (`timing_normal`)."
     out, errs, cache = [], [], {}   # cache: each probe's B_L is computed once for all groups
     groups, left = _timing_groups(res)   # left: the probes without positions, and why
+    skip = True   # every group lacked an input (density-only, no normal): the stage is skipped, not failed
     for g in groups:
         try: out.append((g,) + _constrained_timing(res, g, cfg, cache))
-        except MMSMPError as e: errs.append(f"{iso_ms(g.crossings[g.ref].time)}: {e}")
+        except MMSMPError as e:
+            errs.append(f"{iso_ms(g.crossings[g.ref].time)}: {e}")
+            skip = skip and isinstance(e, StageSkipped)
     if not out:
-        raise GeometryError("timing failed for every matched crossing: " + "; ".join(left + errs))
+        cls, what = (StageSkipped, "no timing for any") if skip else (GeometryError, "timing failed for every")
+        raise cls(f"{what} matched crossing: " + "; ".join(left + errs))
     res.timings, res.delays = [(g, t) for g, t, _ in out], [d for _, _, d in out]
     k = max(range(len(out)), key=lambda k: (out[k][1].n_spacecraft, out[k][0].confidence))
     res.timing, res.timing_group = out[k][1], out[k][0]
