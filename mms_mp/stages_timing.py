@@ -92,7 +92,7 @@ def _timing_groups(res: AnalysisResult) -> tuple:
         raise StageSkipped(f"multi-spacecraft timing needs at least 2 probes; this analysis has "
                            f"{have}")
     if res.matched.note: raise StageSkipped(res.matched.note)
-    if not any(len(c) for c in res.matched.crossings.values()):   # nothing to time is no failure of timing
+    if not res.matched.groups and not any(len(c) for c in res.matched.crossings.values()):   # nothing to time
         raise StageSkipped("no crossing was detected, so there is nothing to time")
     cut = [_with_positions(g) for g in res.matched.groups]
     groups, left = [g for g, _ in cut if len(g.crossings) >= 2], _left_out([w for _, w in cut])
