@@ -151,6 +151,8 @@ def strict_reasons(doc: dict, # a parsed mp_analysis.json of a run that finished
     "Why `--strict` calls a finished run degraded: a probe without data, a bad file, a stage skipped, no crossing."
     prov = doc.get("provenance") or {}
     out = [f"MMS{p} was asked for but has no usable data: {r}" for p, r in (doc.get("probes_dropped") or {}).items()]
+    out += [f"MMS{p}: no magnetic field: density-only crossings, no normal ({r})"
+            for p, r in (doc.get("density_only") or {}).items()]
     bad = [m for m in prov.get("missing", []) if m.get("cause") in ("unreadable", "partly_unreadable")]
     out += [f"mms{m['probe']} {m['instrument']} {m['rate']}: {m['reason']}" for m in bad]
     out += [f"file fails its MD5 checksum: {n}" for n in damaged_files(prov.get("files", []))]

@@ -122,17 +122,21 @@ def probe_inputs(event, # Event or {probe: {quantity: DataArray}}
                  p: str, # probe
                  lmn, # one LMN for all probes, or {probe: LMN}
                  fr: str, # frame of B and positions, upper case
-                ) -> tuple: # ((t_B, B, LMN, t_n, Ni, t_He, N_He+), (t_R, R) or None)
-    "One probe's detector inputs and positions; a missing probe, LMN or B is refused with its reason."
+                ) -> tuple: # ((t_B, B, LMN, t_n, Ni, t_He, N_He+), (t_R, R) or None); no B: t_B, B, LMN None
+    "One probe's detector inputs and positions; without B, its density alone (no LMN needed); else refused."
     d = probe_data(event, p)
+    tB, B = _arrays(d, f"B_{fr.lower()}")
+    tn, ni = _arrays(d, "Ni")
+    tr, r = _arrays(d, f"R_{fr.lower()}")
+    pos = None if tr is None else (tr, r)
+    if tB is None and tn is None:
+        raise NoDataError(f"probe {p}: no B_{fr.lower()} and no ion density Ni in the event; load FGM (or FPI "
+                          "moments, to find its crossings from the density alone) for it or drop the probe")
+    if tB is None: return (None, None, None, tn, ni, *_arrays(d, "N_Heplus")), pos   # density alone
     if isinstance(lmn, dict) and p not in lmn:
         raise InputError(f"no LMN for probe {p!r}; give one per probe or a single LMN for all")
-    tB, B = _arrays(d, f"B_{fr.lower()}")
-    if tB is None:
-        raise NoDataError(f"probe {p}: no B_{fr.lower()} in the event; load FGM for it or drop the probe")
     R = lmn[p] if isinstance(lmn, dict) else lmn
-    tr, r = _arrays(d, f"R_{fr.lower()}")
-    return (tB, B, R, *_arrays(d, "Ni"), *_arrays(d, "N_Heplus")), (None if tr is None else (tr, r))
+    return (tB, B, R, tn, ni, *_arrays(d, "N_Heplus")), pos
 
 # %% ../nbs/10c_boundary_multi.ipynb #36829240
 def onto_mean_L(Rs: dict, # probe -> (3,3) rows L, M, N (one frame)
@@ -209,20 +213,23 @@ def detect_crossings_multi(event, # Event (mms_mp.data) or {probe: {quantity: Da
     probes = list(probes or getattr(event, "probes", None) or list(event.keys()))
     got = {p: probe_inputs(event, p, lmn, fr) for p in probes}
     pos = {p: r for p, (_, r) in got.items() if r is not None}
-    Rs = onto_mean_L({p: lmn_matrix(a[2], fr)[0] for p, (a, _) in got.items()})
-    args = {p: a[:2] + (Rs[p],) + a[3:] for p, (a, _) in got.items()}
+    Rs = {p: lmn_matrix(a[2], fr)[0] for p, (a, _) in got.items() if a[0] is not None}
+    Rs = onto_mean_L(Rs) if Rs else {}
+    args = {p: a[:2] + (Rs.get(p),) + a[3:] for p, (a, _) in got.items()}   # no B: no L, the density alone
     own, pfs, per = _detect_all(args, cfg, fr, share_levels)
     scan = tilt_scan([(pfs[p], per[p]) for p in pfs], cfg)
     alpha = scan.alpha
+    on_L = lambda f: {p: f(c) if p in Rs else c for p, c in per.items()}   # density-only probes have no L
     if alpha != 0.0:       # one rotation for the formation (it corrects the LMN the probes share)
-        args = {p: a[:2] + (rotate_L(Rs[p], alpha),) + a[3:] for p, a in args.items()}
+        args = {p: a[:2] + (rotate_L(Rs[p], alpha) if p in Rs else None,) + a[3:] for p, a in args.items()}
         _, pfs, per = _detect_all(args, cfg, fr, share_levels, reuse=own)   # only B_L changes
-        per = {p: mark_tilt(c, alpha) for p, c in per.items()}
+        per = on_L(lambda c: mark_tilt(c, alpha))
     elif not scan.trusted:   # a turn was asked for that the data do not fix: say so
-        per = {p: mark_tilt(c, scan.best, applied=False) for p, c in per.items()}
-    per = {p: with_tilt_sigma(c, scan.sigma_used, cfg) for p, c in per.items()}   # σ_t ⊕ the time L's σ costs
+        per = on_L(lambda c: mark_tilt(c, scan.best, applied=False))
+    per = {p: with_tilt_sigma(c, scan.sigma_used if p in Rs else np.nan, cfg)   # σ_t ⊕ the time L's σ costs
+           for p, c in per.items()}   # (NaN: no L, density times do not depend on it)
     max_delay_s, note = _window_or_why(max_delay_s, pos, len(args), fr, cfg)
     groups = [] if note else _groups(per, pos, probes, fr, max_delay_s)
-    R_used = {p: a[2] for p, a in args.items()}       # after the mean-L turn and the tilt
+    R_used = {p: a[2] for p, a in args.items() if p in Rs}       # after the mean-L turn and the tilt
     return MultiCrossings(per, groups, max_delay_s, fr, R_used, float(np.degrees(alpha)),
                           float(np.degrees(scan.sigma_used)), note, scan.scale)

@@ -426,7 +426,8 @@ def _context_line(res, # mms_mp.stages.AnalysisResult whose `context` is set ([c
                  ) -> str: # the stretch the LMN and the detector's levels came from, and where its data stop short
     "The window and its [context]: L and the detector's levels from a longer stretch; says where the B data end early."
     a, b = res.context.trange
-    t = [res.context[p]["B_gse"]["time"].values for p in res.probes]
+    q = "Ni" if getattr(res, "density_only", None) else "B_gse"   # density-only: the density's span
+    t = [res.context[p][q]["time"].values for p in res.probes]
     steps = [median_step(np.diff(x).astype(np.int64)) for x in t if len(x) > 1]
     step = np.timedelta64(int(max(steps)) if steps else 0, "ns")   # less than a sample short is no gap
     first, last = min(x[0] for x in t), max(x[-1] for x in t)
@@ -455,6 +456,9 @@ def summary_lines(res, # mms_mp.stages.AnalysisResult
     t0, t1 = iso_ms(res.trange[0]), iso_ms(res.trange[1])
     out = [f"{tag}event {t0} – {t1}, probes {' '.join(res.probes)}",
            "stages: " + ", ".join(f"{k} {v.label}" for k, v in res.status.items())]   # as report.html
+    if getattr(res, "density_only", None):   # no B on any probe: say it first, and what is missing
+        out.insert(1, "density-only analysis (no magnetic field): crossings found and timed on the FPI ion density; "
+                      "no LMN, normal, V_N, displacement or thickness without B")
     out += [f"  {k}: {cli_words(v.reason)}" for k, v in res.status.items() if v.reason]  # not run, or degraded
     out += _data_lines(res) + _crossing_lines(res) + _normal_lines(res)
     out += _timing_lines(res) + _thickness_lines(res) + _comparison_lines(res)
@@ -477,6 +481,7 @@ def degraded_reasons(res, # mms_mp.stages.AnalysisResult of a run that finished
     "Why a finished analysis is degraded (`batch.strict_reasons`, the rule `batch --strict` reads in the JSON)."
     ev = res.event
     doc = {"probes_dropped": res.dropped, "crossings": res.crossings,   # the parts of mp_analysis.json it reads
+           "density_only": getattr(res, "density_only", {}),
            "status": {k: v.as_dict() for k, v in res.status.items()},
            "provenance": {"missing": getattr(ev, "missing", []), "files": getattr(ev, "provenance", [])}}
     return [cli_words(w) for w in strict_reasons(doc)]

@@ -108,8 +108,8 @@ def _crossings_table(res: AnalysisResult, # the analysis
     import pandas as pd
     rows = []
     for c in res.crossings:
-        d = crossing_json(c, res.normal_of(c), res.flags_of(c), res.local_vn_of(c))
-        n, v = d["normal"] or {}, d["vn"] or {}
+        d = crossing_json(c, res.normal_of(c), res.flags_of(c), res.local_vn_of(c), res.no_normal_reason(c))
+        n, v = d["normal"] or d["normal_unavailable"] or {}, d["vn"] or {}   # no B: method "unavailable"
         nh = n.get("n_hat") or [np.nan] * 3
         rows.append({k: d[k] for k in _CROSSING_COLS} | {f"n_{x}_gse": a for x, a in zip("xyz", nh)}
                     | {"normal_sigma_deg": n.get("sigma_deg"), "normal_sigma_random_deg": n.get("sigma_random_deg"),
@@ -328,6 +328,8 @@ def _headlines(doc: dict) -> list:
                    f" (σ typical of one crossing), range {v.min():.0f}–{v.max():.0f} km over {len(v)} crossings")
     local = lambda c: c["normal"] and not c["normal"]["method"].startswith("fallback")
     n_loc = sum(1 for c in doc["crossings"] if local(c))
+    if doc.get("density_only"):   # no B on any probe: the times are all there is
+        out.append("density-only analysis (no magnetic field): crossings timed on the FPI ion density, no normal")
     return out + [f"{len(doc['crossings'])} crossings, {n_loc} with a local normal"]
 
 # %% ../nbs/14d_outputs.ipynb #7e8557c3

@@ -25,7 +25,7 @@ __all__ = ['FATAL_STAGES', 'PLAN', 'analyze']
 FATAL_STAGES = ("load", "lmn")  # every later stage needs these: their failure ends the analysis
 
 PLAN = (("quality", stage_quality, ("load",)), ("lmn", stage_lmn, ("load",)),
-        ("detect", stage_detect, ("lmn",)), ("normals", stage_normals, ("detect",)),
+        ("detect", stage_detect, ("load",)), ("normals", stage_normals, ("detect",)),
         ("vn", stage_vn, ("lmn",)), ("displacement", stage_displacement, ("vn",)),
         ("crossing_vn", stage_crossing_vn, ("normals", "vn")), ("timing", stage_timing, ("detect",)),
         ("thickness", stage_thickness, ("detect", "displacement")))

@@ -247,13 +247,15 @@ def _unit_check(v, where: str, errs: list):
 
 # %% ../nbs/14b_schema.ipynb #559ba0ed
 def _crossing_checks(d: dict, errs: list):
-    "Each crossing's probe is analysed; its normal's n̂, L, M: a unit, right-handed triad."
+    "Each crossing's probe is analysed; its normal's n̂, L, M: a unit, right-handed triad; no normal without B."
     for i, c in enumerate(d.get("crossings") or []):
         if not isinstance(c, dict): continue
         if c.get("probe") not in d.get("probes", []):
             errs.append(f"crossings[{i}].probe {c.get('probe')!r} is not one of the analysed "
                         "probes")
         n = c.get("normal")
+        if n is not None and c.get("probe") in (d.get("density_only") or {}):
+            errs.append(f"crossings[{i}]: a normal for density-only MMS{c.get('probe')} (no B: there is none)")
         if not isinstance(n, dict): continue
         for k in ("n_hat", "L", "M"): _unit_check(n.get(k), f"crossings[{i}].normal.{k}", errs)
         _triad_checks([n.get("L"), n.get("M"), n.get("n_hat")], f"crossings[{i}].normal", errs)
@@ -347,15 +349,17 @@ def crossing_json(c, # crossings.Crossing
                   normal=None, # its normals.CrossingNormal (None: not computed)
                   flags=None, # its flags (None: the detector's `c.flags`)
                   local=None, # its stages.LocalVN (V_N along its own normal), or None
+                  no_normal: str | None = None, # why it can have no normal (no B), or None
                  ) -> dict: # probe, times ISO-8601 UTC ms, direction, confidence, σ_t (s), ...
-    "JSON entry of one `crossings.Crossing`, with its flags and normal."
+    "JSON entry of one `crossings.Crossing`, with its flags and normal (or why it has none)."
     return {"probe": str(c.probe), "time": iso_ms(c.time), "direction": str(c.direction),
             "confidence": _f(c.confidence), "sigma_t_s": _f(c.sigma_t_s),
             "sigma_t_L_s": _f(getattr(c, "sigma_t_L_s", np.nan)),
             "layer_start": _iso(c.layer_start), "layer_end": _iso(c.layer_end),
             "flags": [str(f) for f in (c.flags if flags is None else flags)],
             "normal": None if normal is None else normal_json(normal),
-            "vn": None if local is None else local_vn_json(local)}
+            "vn": None if local is None else local_vn_json(local),
+            "normal_unavailable": None if no_normal is None else {"method": "unavailable", "reason": no_normal}}
 
 # %% ../nbs/14b_schema.ipynb #7a428522
 def detection_json(mc, # boundary.MultiCrossings
@@ -363,6 +367,7 @@ def detection_json(mc, # boundary.MultiCrossings
     "The L each probe's detector used: the event LMN turned onto the mean L and by the tilt."
     s = getattr(mc, "tilt_sigma_deg", np.nan)
     note = None if np.isfinite(s) else "no density data: the tilt of L about N could not be tested (tilt 0, σ unknown)"
+    if not mc.R_used: note = "no magnetic field: no L (density-only crossings)"
     return {"frame": str(mc.frame).upper(), "tilt_deg": _f(mc.tilt_deg), "tilt_sigma_deg": _f(s),
             "tilt_sigma_scale": _f(getattr(mc, "tilt_sigma_scale", 1.0)), "tilt_note": note,
             "L": {str(p): _vec(np.asarray(R, float)[0]) for p, R in mc.R_used.items()}}
@@ -467,7 +472,8 @@ def jsonable(x):
 # %% ../nbs/14b_schema.ipynb #3c780791
 def _crossings_json(res) -> list:
     "Every crossing, with its normal and flags (`AnalysisResult.normal_of`, `.flags_of`)."
-    return [crossing_json(c, res.normal_of(c), res.flags_of(c), res.local_vn_of(c)) for c in res.crossings]
+    why = getattr(res, "no_normal_reason", lambda c: None)   # density-only: no B, so no normal
+    return [crossing_json(c, res.normal_of(c), res.flags_of(c), res.local_vn_of(c), why(c)) for c in res.crossings]
 
 # %% ../nbs/14b_schema.ipynb #b734b816
 def coverage_json(ev, # mms_mp.data.Event, or None
@@ -527,6 +533,7 @@ def result_json(res, # stages.AnalysisResult
     return {"schema": SCHEMA, "trange": [iso_ms(res.trange[0]), iso_ms(res.trange[1])],
             "probes": [str(p) for p in res.probes], "frame": "GSE",
             "probes_dropped": {str(p): str(r) for p, r in res.dropped.items()},
+            "density_only": {str(p): str(r) for p, r in getattr(res, "density_only", {}).items()},
             "lmn": {p: lmn_json(l, res.normal_spread.get(p)) for p, l in res.lmn.items()},
             "crossings": _crossings_json(res),
             "detection": detection_json(res.matched) if res.matched is not None else None,

@@ -27,11 +27,12 @@ from .motion import integrate_disp, crossing_closure
 from .schema import result_json
 
 # %% auto #0
-__all__ = ['STAGES', 'NO_LEVELS_HINT', 'CLOSURE_ADVICE', 'StageStatus', 'StageSkipped', 'run_stage', 'crossing_key',
-           'AnalysisResult', 'check_probes', 'drop_reason', 'load_context', 'stage_load', 'stage_quality', 'lmn_range',
-           'stage_lmn', 'edge_flags', 'in_window', 'stage_detect', 'probe_normals', 'angles_deg', 'normal_spread',
-           'probe_message', 'stage_normals', 'vn_sources', 'stage_vn', 'tangential_speed', 'stage_displacement',
-           'probe_closure', 'closure_message', 'LocalVN', 'crossing_window', 'crossing_vn', 'stage_crossing_vn']
+__all__ = ['STAGES', 'NO_B', 'DENSITY_ONLY', 'NO_LEVELS_HINT', 'CLOSURE_ADVICE', 'StageStatus', 'StageSkipped', 'run_stage',
+           'crossing_key', 'AnalysisResult', 'check_probes', 'no_fgm_reason', 'usable', 'drop_reason', 'load_context',
+           'stage_load', 'stage_quality', 'lmn_range', 'stage_lmn', 'edge_flags', 'in_window', 'stage_detect',
+           'probe_normals', 'angles_deg', 'normal_spread', 'probe_message', 'stage_normals', 'vn_sources', 'stage_vn',
+           'tangential_speed', 'stage_displacement', 'probe_closure', 'closure_message', 'LocalVN', 'crossing_window',
+           'crossing_vn', 'stage_crossing_vn']
 
 # %% ../nbs/14c_stages.ipynb #5148ace3
 STAGES = ("load", "quality", "lmn", "detect", "normals", "vn", "displacement", "crossing_vn",
@@ -101,6 +102,7 @@ class AnalysisResult:
     trange: tuple  # (start, end) datetime64[ns] UTC
     probes: list  # probes analysed, e.g. ["1","2","3","4"]
     dropped: dict = field(default_factory=dict)  # requested probe -> why it produced nothing
+    density_only: dict = field(default_factory=dict)  # probe -> why it has no B (set when no probe has B)
     config: dict = field(default_factory=dict)  # the configuration used
     event: object = None  # mms_mp.data.Event
     context: object = None  # mms_mp.data.Event around the window for LMN and levels (None: the window)
@@ -141,6 +143,11 @@ class AnalysisResult:
         "V_N ± σ near the crossing, along its own normal."
         return self.local_vn.get(crossing_key(c))
 
+    def no_normal_reason(self, c) -> str | None: # why `c` has no normal at all (None: it may have one)
+        "A density-only crossing has no normal: there is no B for MVA."
+        why = self.density_only.get(str(c.probe))
+        return None if why is None else f"{DENSITY_ONLY}; no FGM: {why}"
+
     def flags_of(self, c) -> list: # the detector's flags of `c`, then the pipeline's
         "Every flag of the crossing, once each (glossary: `mms_mp.schema.FLAGS`)."
         return list(dict.fromkeys((*c.flags, *self.edge_flags.get(crossing_key(c), ()))))
@@ -164,20 +171,41 @@ def check_probes(probes, # probe ids: "1".."4", ints, or "mms1".."mms4"
     return sorted(set(out))
 
 # %% ../nbs/14c_stages.ipynb #3c5a9a88
-def drop_reason(ev, # mms_mp.data.Event
-                p: str, # a requested probe that has no FGM field
-               ) -> str: # why it produced nothing
-    "Why a requested probe gives nothing: the loader's reasons for its FGM, or that B was absent."
+def no_fgm_reason(ev, # mms_mp.data.Event
+                  p: str, # a requested probe that has no FGM field
+                 ) -> str: # why it has no B
+    "Why a requested probe has no B: the loader's reasons for its FGM, or that B was absent or all bad."
     why = [m["reason"] for m in ev.missing if m.get("probe") == p and m.get("instrument") == "fgm"]
     files = [x["name"] for x in ev.provenance if x.get("probe") == p and x.get("instrument") == "fgm"]
     if ev.has(p, "B_gse"):
         n = ev[p]["B_gse"].shape[0]
         return f"all {n} samples of B_gse in its FGM files {files} are fill, NaN or outside VALIDMIN/VALIDMAX"
-    out = "; ".join(dict.fromkeys(why)) or f"its FGM files {files} hold no B_gse field"
-    if ev.has(p, "Ni"):   # plasma without B: the analysis needs B, but the crossings can still be found
-        out += ("; its FPI ion moments were loaded: mms_mp.detect.detect_crossings(None, None, None, "
-                "t_Ni, Ni) finds its crossings from the density alone")
+    return "; ".join(dict.fromkeys(why)) or f"its FGM files {files} hold no B_gse field"
+
+# %% ../nbs/14c_stages.ipynb #38bc74dd
+def usable(ev, # mms_mp.data.Event
+           p: str, # probe
+           q: str, # quantity, e.g. "B_gse", "Ni"
+          ) -> bool: # the event has it for `p`, with at least one finite value
+    "Whether a probe's quantity can be used at all."
+    return ev.has(p, q) and bool(np.isfinite(ev[p][q].values).any())
+
+# %% ../nbs/14c_stages.ipynb #8d7e3510
+def drop_reason(ev, # mms_mp.data.Event
+                p: str, # a requested probe without FGM, in a run where other probes have B
+               ) -> str: # why it produced nothing
+    "Why a probe gives nothing (`no_fgm_reason`), and how to get its density-only crossings if it has FPI."
+    out = no_fgm_reason(ev, p)
+    if usable(ev, p, "Ni"):   # plasma without B, beside probes with B: density and B_L times are not mixed
+        out += (f"; its FPI ion moments were loaded, but other probes have B and their crossing times (B_L) are not "
+                f"mixed with times from the density: analyse MMS{p} alone (--probes {p}) for its density-only "
+                "crossings")
     return out
+
+# %% ../nbs/14c_stages.ipynb #04255674
+NO_B = "no magnetic field: density-only crossings"
+DENSITY_ONLY = (f"{NO_B} (found and timed on the FPI ion density, flag B_unavailable); without B there is no LMN, "
+                "MVA normal, V_N along a normal, displacement or thickness")
 
 # %% ../nbs/14c_stages.ipynb #e6e1fac2
 def load_context(res: AnalysisResult, # the analysis, its window loaded (probes with B in `res.probes`)
@@ -193,8 +221,9 @@ def load_context(res: AnalysisResult, # the analysis, its window loaded (probes 
                              instruments=("fgm", "fpi", "hpca", "mec"), source=cfg.get("source", "auto"),
                              data_dir=cfg.get("data_dir"))
         except MMSMPError as e: return None, f"no context loaded ({e}): LMN and levels from the window alone"
-    lack = [p for p in res.probes if not ev.has(p, "B_gse")]
-    if lack: return None, f"the context has no B for MMS{', MMS'.join(lack)}: LMN and levels from the window"
+    q = "Ni" if res.density_only else "B_gse"   # density-only: the levels of the density
+    lack = [p for p in res.probes if not ev.has(p, q)]
+    if lack: return None, f"the context has no {q} for MMS{', MMS'.join(lack)}: LMN and levels from the window"
     return ev, ""
 
 
@@ -206,17 +235,20 @@ def stage_load(res: AnalysisResult, # the analysis being built (updated in place
     src, ddir = cfg.get("source", "auto"), cfg.get("data_dir")
     ev = load_event((res.trange[0], res.trange[1]), tuple(res.probes), rate=cfg.get("rate", "auto"),
                     source=src, data_dir=ddir)
-    have = [p for p in res.probes if ev.has(p, "B_gse") and np.isfinite(ev[p]["B_gse"].values).any()]
-    res.dropped = {p: drop_reason(ev, p) for p in res.probes if p not in have}
-    if not have:
-        raise NoDataError(f"no FGM magnetic field for probes {res.probes} in "
+    have = [p for p in res.probes if usable(ev, p, "B_gse")]
+    dens = [] if have else [p for p in res.probes if usable(ev, p, "Ni")]   # no B anywhere: the density alone
+    res.dropped = {p: drop_reason(ev, p) for p in res.probes if p not in have + dens}
+    res.density_only = {p: no_fgm_reason(ev, p) for p in dens}
+    if not have + dens:
+        raise NoDataError(f"no FGM magnetic field and no FPI ion density for probes {res.probes} in "
                           f"{iso_ms(res.trange[0])}–{iso_ms(res.trange[1])} (source={src}, "
                           f"data_dir={ddir}); check the time range and data directory, "
                           "or use --source sdc to download ("
                           + "; ".join(f"MMS{p}: {r}" for p, r in res.dropped.items()) + ")")
-    res.event, res.probes, res.simulated = ev, have, bool(ev.simulated)
+    res.event, res.probes, res.simulated = ev, have + dens, bool(ev.simulated)
     res.context, no_ctx = load_context(res, cfg)
-    why = [f"MMS{p} produced nothing: {r}" for p, r in res.dropped.items()] + [no_ctx] * bool(no_ctx)
+    why = [f"MMS{p}: {NO_B} (no FGM: {r})" for p, r in res.density_only.items()]
+    why += [f"MMS{p} produced nothing: {r}" for p, r in res.dropped.items()] + [no_ctx] * bool(no_ctx)
     why += [f"mms{m['probe']} {m['instrument']} {m['rate']}: {m['reason']}" for m in ev.missing
             if m.get("cause") == "partly_unreadable"]   # some files unreadable: its data have holes
     bad = damaged_files(ev)
@@ -248,6 +280,7 @@ def stage_lmn(res: AnalysisResult, # the analysis being built (updated in place)
               cfg: dict, # configuration: top-level keys and per-stage sections
              ): # probe -> coords.LMN (GSE)
     "Per-probe hybrid LMN (`mms_mp.coords.lmn_for_probe`) over the window or its context, GSE; [lmn] passed on."
+    if res.density_only: raise StageSkipped(DENSITY_ONLY)   # no B on any probe: no MVA, and the model N needs a check
     out, errs = {}, {}
     ev = res.event if res.context is None else res.context
     for p in res.probes:
@@ -264,7 +297,7 @@ def stage_lmn(res: AnalysisResult, # the analysis being built (updated in place)
 
 # %% ../nbs/14c_stages.ipynb #e02ceef3
 def edge_flags(c, # crossings.Crossing
-               t_span: tuple, # (first, last) datetime64 time of the probe's B samples
+               t_span: tuple, # (first, last) datetime64 time of the probe's B (density-only: density) samples
               ) -> tuple: # ("layer_edge_beyond_data",) or ()
     "Flag a crossing whose layer start or end lies outside the loaded magnetic-field data."
     edges = [np.datetime64(x, "ns") for x in (c.layer_start, c.layer_end)
@@ -292,15 +325,16 @@ NO_LEVELS_HINT = ("; a window that holds no long stay on one side gives no two l
 def stage_detect(res: AnalysisResult, # the analysis being built (updated in place)
                  cfg: dict, # configuration: top-level keys and per-stage sections
                 ): # boundary.MultiCrossings
-    "Crossings on every probe with an LMN, matched across probes (`detect_crossings_multi`)."
+    "Crossings on every probe with an LMN (or, density-only, with its density), matched (`detect_crossings_multi`)."
     ev = res.event if res.context is None else res.context
-    mc = detect_crossings_multi(ev, res.lmn, probes=list(res.lmn), frame="GSE",
+    mc = detect_crossings_multi(ev, res.lmn, probes=list(res.lmn) or list(res.density_only), frame="GSE",
                                 cfg=DetectorCfg(**cfg.get("detector", {})))
     if res.context is not None: mc = in_window(mc, res.trange)   # levels of the context, crossings of the window
     res.matched = mc
     res.crossings = sorted((c for p in mc.crossings for c in mc.crossings[p]),
                            key=lambda c: (c.time, c.probe))
-    t = {p: res.event[p]["B_gse"]["time"].values for p in mc.crossings}
+    q = "Ni" if res.density_only else "B_gse"   # the data its layers were timed on
+    t = {p: res.event[p][q]["time"].values for p in mc.crossings}
     flags = {crossing_key(c): edge_flags(c, (t[c.probe][0], t[c.probe][-1])) for c in res.crossings}
     bad = set(damaged_files(res.event))   # B from a file failing its MD5 checksum: every crossing of that probe says so
     hit = {d["probe"] for d in res.event.provenance if d["name"] in bad and d.get("instrument") == "fgm"}
@@ -369,6 +403,7 @@ def stage_normals(res: AnalysisResult, # the analysis being built (updated in pl
                   cfg: dict, # configuration: top-level keys and per-stage sections
                  ): # probe -> [normals.CrossingNormal] (GSE), in the order of its crossings
     "A normal per crossing of every probe (`normals.crossing_normals`), and their spread per probe."
+    if res.density_only: raise StageSkipped(f"{NO_B}: no MVA normal without B (each crossing's normal_unavailable)")
     have = [p for p, c in res.matched.crossings.items() if len(c)]
     if not have: raise StageSkipped("no crossing was detected, so there is no crossing normal")
     out, errs = {}, {}

@@ -53,13 +53,15 @@ def weighted_normal(N: np.ndarray, # (K,3) unit normals, one frame, on one side 
 # %% ../nbs/14f_stages_timing.ipynb #6aed1220
 def group_normal(res: AnalysisResult, # the analysis, after `normals`
                  g, # crossings.CrossingGroup
-                ) -> tuple: # (n̂₀ (3,) GSE, σ deg or None, source text)
-    "Timing constraint of a group: its crossings' local normals, σ-weighted; else the mean LMN N."
+                ) -> tuple: # (n̂₀ (3,) GSE, σ deg or None, source text); density-only: (None, None, why)
+    "Timing constraint of a group: its crossings' local normals, σ-weighted; else the mean LMN N; else none."
     ns = [n for c in g.crossings.values() if (n := res.normal_of(c)) is not None
           and not n.method.startswith("fallback") and 0 < n.sigma_deg < np.inf]  # no NaN, no ∞
     if ns:
         n0, s0 = weighted_normal([n.n_hat for n in ns], [n.sigma_deg for n in ns], common=True)
         return n0, s0, f"per-crossing MVA normals (σ-weighted mean of {len(ns)}, σ not reduced: common errors)"
+    if res.density_only:   # no B, no LMN: the times alone, unconstrained (a degenerate formation fails, with why)
+        return None, None, "none: no magnetic field (density-only crossings), timing unconstrained"
     sN = [s for p in g.crossings if p in res.lmn and np.isfinite(s := res.lmn[p].sigma_N_deg)]
     n0 = mean_normal(res.lmn, g.crossings, g.frame)
     return n0, float(np.mean(sN)) if sN else None, "hybrid_lmn (mean N of the probes)"
@@ -90,6 +92,8 @@ def _timing_groups(res: AnalysisResult) -> tuple:
         raise StageSkipped(f"multi-spacecraft timing needs at least 2 probes; this analysis has "
                            f"{have}")
     if res.matched.note: raise StageSkipped(res.matched.note)
+    if not res.matched.groups and not any(len(c) for c in res.matched.crossings.values()):   # nothing to time
+        raise StageSkipped("no crossing was detected, so there is nothing to time")
     cut = [_with_positions(g) for g in res.matched.groups]
     groups, left = [g for g, _ in cut if len(g.crossings) >= 2], _left_out([w for _, w in cut])
     if not groups:
@@ -103,6 +107,7 @@ def xcorr_check(res: AnalysisResult, # the analysis, after `detect`
                 cache: dict | None = None, # B_L series already computed, reused across groups (filled here)
                ) -> dict: # {delays_s, sigma_s (of each delay), peak_corr, flags}, s; or {reason}
     "Delays of a group by cross-correlating B_L over the reference layer (`group_delays`), as a check."
+    if res.density_only: return {"reason": "no magnetic field (density-only crossings): no B_L to cross-correlate"}
     r = {p: res.event[p]["R_gse"] for p in g.crossings}
     L = {p: np.asarray(res.matched.R_used[p][0], float) for p in g.crossings}   # einsum: no BLAS threads to stall
     cache = {} if cache is None else cache   # key: probe and its L (the same for every group of one analysis)
@@ -140,8 +145,12 @@ def _constrained_timing(res: AnalysisResult, g, cfg: dict, cache: dict | None = 
     kw = {"normal_sigma_deg": s0, **cfg.get("timing", {})}
     inputs, delays = group_timing_inputs(res, g, cache)
     # n̂ = n̂₀ with that σ; σ_V = timing part (Birge-widened) ⊕ normal part
-    return timing_normal(**inputs, normal=n0, normal_frame=g.frame, outward_hint=n0,
-                         hint_frame=g.frame, normal_source=source, **kw), delays
+    t = timing_normal(**inputs, normal=n0, normal_frame=g.frame, outward_hint=n0,
+                      hint_frame=g.frame, normal_source=source, **kw)
+    if n0 is None and t.degenerate:   # density-only: no normal to constrain the rest, an input this event lacks
+        raise StageSkipped(f"the {t.n_spacecraft}-probe timing resolves {t.resolved_dims} of 3 directions and there "
+                           "is no normal to constrain it (no magnetic field): no n̂ or V from timing")
+    return t, delays
 
 # %% ../nbs/14f_stages_timing.ipynb #b15c5bba
 def stage_timing(res: AnalysisResult, # the analysis being built (updated in place)
@@ -150,11 +159,15 @@ def stage_timing(res: AnalysisResult, # the analysis being built (updated in pla
     "Constrained timing normal and speed for every crossing seen by ≥ 2 probes (`timing_normal`)."
     out, errs, cache = [], [], {}   # cache: each probe's B_L is computed once for all groups
     groups, left = _timing_groups(res)   # left: the probes without positions, and why
+    skip = True   # every group lacked an input (density-only, no normal): the stage is skipped, not failed
     for g in groups:
         try: out.append((g,) + _constrained_timing(res, g, cfg, cache))
-        except MMSMPError as e: errs.append(f"{iso_ms(g.crossings[g.ref].time)}: {e}")
+        except MMSMPError as e:
+            errs.append(f"{iso_ms(g.crossings[g.ref].time)}: {e}")
+            skip = skip and isinstance(e, StageSkipped)
     if not out:
-        raise GeometryError("timing failed for every matched crossing: " + "; ".join(left + errs))
+        cls, what = (StageSkipped, "no timing for any") if skip else (GeometryError, "timing failed for every")
+        raise cls(f"{what} matched crossing: " + "; ".join(left + errs))
     res.timings, res.delays = [(g, t) for g, t, _ in out], [d for _, _, d in out]
     k = max(range(len(out)), key=lambda k: (out[k][1].n_spacecraft, out[k][0].confidence))
     res.timing, res.timing_group = out[k][1], out[k][0]
@@ -282,6 +295,7 @@ def stage_compare(res: AnalysisResult, # the analysis being built (updated in pl
     res.published_timing = hits   # matched once: the timing figures draw these entries
     tim = [_timing_comparison(res, *res.timings[k], p, why) for k, p, why in hits]
     why = lambda p: (f"probe dropped: {res.dropped[p]}" if p in res.dropped
+                     else "no magnetic field (density-only crossings): no normal" if p in res.density_only
                      else "not in this run" if p not in res.probes else "no LMN for this probe")
     res.comparison = {"per_probe": per, "timing": tim, "timing_not_compared": missed, "notes": _outside(res),
                       "not_compared": {p: why(p) for p in res.published if p not in per}}

@@ -262,12 +262,22 @@ def test_dropped_probe_is_named_in_the_summary_and_the_json(sim, tmp_path, capsy
     assert f.name in doc["probes_dropped"]["1"] and doc["probes"] == ["2", "3", "4"]
 
 
-def test_every_fgm_file_unreadable_exit_3(sim, tmp_path):
+def test_every_fgm_file_unreadable_density_only(sim, tmp_path):
+    "No probe has B, every probe has FPI: a density-only run (tests/test_density_only.py), degraded: 6 with --strict."
     root = tmp_path / "tree"
     shutil.copytree(sim, root, copy_function=os.link)
     for f in root.rglob("*fgm*srvy*.cdf"): replace(f, b"")
+    code, text = cli(tmp_path, *ARGS, "--strict", data=root)
+    assert code == 6 and "MMS1: no magnetic field: density-only crossings" in text and "corrupt or truncated" in text
+
+
+def test_every_fgm_and_fpi_file_unreadable_exit_3(sim, tmp_path):
+    root = tmp_path / "tree"
+    shutil.copytree(sim, root, copy_function=os.link)
+    for f in [*root.rglob("*fgm*srvy*.cdf"), *root.rglob("*fpi*fast*.cdf")]: replace(f, b"")
     code, line = cli(tmp_path, *ARGS, data=root)
-    assert code == 3 and "no FGM magnetic field" in line and "MMS1: " in line and "corrupt or truncated" in line
+    assert code == 3 and "no FGM magnetic field and no FPI ion density" in line and "MMS1: " in line, line
+    assert "corrupt or truncated" in line
 
 
 def test_empty_data_dir_exit_3(tmp_path):

@@ -85,12 +85,3 @@ def test_real_spectrogram_keeps_the_file_values(dec1):
     assert np.all((lo < E) & (E < hi))                                   # each channel inside its cell
     dt = np.diff(S.time.values).astype("int64") / 1e9
     assert m.n_gaps == int((dt > 1.5 * np.median(dt)).sum()) >= 1    # the data gap after 13:50 is blank
-
-
-def test_analyze_without_fgm_points_to_density_detection():
-    "The pipeline needs B; with FPI alone it stops (no usable data) and says how to find the crossings anyway."
-    from mms_mp.pipeline import analyze
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        with pytest.raises(NoDataError, match=r"FPI ion moments were loaded: mms_mp\.detect\.detect_crossings"):
-            analyze(DEC1, ["1"], rate="srvy", source="local", data_dir=REAL)

