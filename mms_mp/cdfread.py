@@ -114,7 +114,8 @@ class _Meta:
         adr, mx, where = found
         num = entry if glob else self.vars[entry.strip().lower()][0]
         if num > mx or num not in where: return None
-        return self.cdf._get_attdata(adr, num, 1, where[num]).Data  # the one entry, read where it is
+        # the one entry, read where it is
+        return self.cdf._get_attdata(adr, num, 1, where[num]).Data
 
     def _entries(self, att: str, glob: bool):
         """(descriptor, largest entry number, {entry number: position}) of the first attribute `att` of this
@@ -139,9 +140,9 @@ class _Meta:
 
 # %% ../nbs/03_cdfread.ipynb #52f6ce67
 # CDF data types whose values pycdfpp returns as these numpy types, exactly as cdflib does
-_PP_TYPES = {"CDF_BYTE": "i1", "CDF_INT1": "i1", "CDF_INT2": "i2", "CDF_INT4": "i4", "CDF_INT8": "i8",
-             "CDF_UINT1": "u1", "CDF_UINT2": "u2", "CDF_UINT4": "u4", "CDF_REAL4": "f4", "CDF_FLOAT": "f4",
-             "CDF_REAL8": "f8", "CDF_DOUBLE": "f8", "CDF_TIME_TT2000": "i8"}
+_PP_TYPES = {"CDF_BYTE": "i1", "CDF_INT1": "i1", "CDF_INT2": "i2", "CDF_INT4": "i4",
+             "CDF_INT8": "i8", "CDF_UINT1": "u1", "CDF_UINT2": "u2", "CDF_UINT4": "u4",
+             "CDF_REAL4": "f4", "CDF_FLOAT": "f4", "CDF_REAL8": "f8", "CDF_DOUBLE": "f8", "CDF_TIME_TT2000": "i8"}
 
 class _PPVar:
     "A pycdfpp variable with what the loader asks of a descriptor: `record_vary`, `max_rec`."
@@ -155,7 +156,8 @@ class _MetaPP:
     What it does not map one to one is read through cdflib (a `_Meta` of the same file, opened on need)."""
     def __init__(self, path, cdf):
         self.path, self.cdf, self._ref = path, cdf, None
-        self.vars, self.gatts, self.vatts = {}, {}, {}  # vatts: variable -> its attributes, built on first ask
+        # vatts: variable -> its attributes, built on first ask
+        self.vars, self.gatts, self.vatts = {}, {}, {}
         for nm, v in cdf.items(): self.vars.setdefault(nm.strip().lower(), v)
         for nm, a in cdf.attributes.items(): self.gatts.setdefault(nm.strip().lower(), a)
 
@@ -180,7 +182,8 @@ class _MetaPP:
         "Records `startrec`..`endrec` (inclusive) of variable `name` whose descriptor is `vdr`."
         v, dt = vdr.var, _PP_TYPES.get(vdr.var.type.name)
         plain = v.sparse_records.name == "no_sparse_records" and not np.any(v.virtual_records)
-        if dt is None or vdr.max_rec < 0 or not plain: return self._cdflib_get(name, startrec, endrec)
+        if dt is None or vdr.max_rec < 0 or not plain:
+            return self._cdflib_get(name, startrec, endrec)
         a = v.values
         if dt == "i8" and a.dtype.kind == "V": a = a.view(np.int64)  # TT2000: raw nanoseconds
         if a.dtype != np.dtype(dt): return self._cdflib_get(name, startrec, endrec)
@@ -218,7 +221,8 @@ def _pycdfpp():
         try: import pycdfpp
         except ImportError:
             pycdfpp = None
-            warnings.warn("MMS_MP_CDF_READER=pycdfpp, but pycdfpp is not installed (pip install 'mms_mp[fast]'): "
+            warnings.warn("MMS_MP_CDF_READER=pycdfpp, but pycdfpp is not installed "
+                          "(pip install 'mms_mp[fast]'): "
                           "reading with cdflib", stacklevel=2)
         _PYCDFPP.append(pycdfpp)
     return _PYCDFPP[0]
@@ -306,7 +310,8 @@ def _inside(raw, lo, hi, ext=None, fill=None) -> bool:
     a, lo, hi = raw.reshape(len(raw), -1), lo.reshape(-1), hi.reshape(-1)
     if fill is not None: return _inside_but(a, lo, hi, fill, None if ext is None else ext[1])
     mn, mx = _extremes(a) if ext is None else ext  # ext: (min, max) of raw, when known
-    # columns whose limit the overall min (max) does not clear already: tested one by one (NaN clears none)
+    # columns whose limit the overall min (max) does not
+    # clear already: tested one by one (NaN clears none)
     low, high = np.flatnonzero(~(mn >= lo)), np.flatnonzero(~(mx <= hi))
     if len(low) + len(high) > 8: return False  # many strided passes: the mask below is cheaper
     return all(a[:, j].min() >= lo[j] for j in low) and all(a[:, j].max() <= hi[j] for j in high)
@@ -314,7 +319,8 @@ def _inside(raw, lo, hi, ext=None, fill=None) -> bool:
 # %% ../nbs/03_cdfread.ipynb #6b2037e8
 def _above(a, lo) -> bool:
     "True when every value of (n, w) `a` is surely ≥ its column's `lo` (NaN: False)."
-    low = np.flatnonzero(~(a.min() >= lo))  # columns the overall min does not clear: tested one by one
+    # columns the overall min does not clear: tested one by one
+    low = np.flatnonzero(~(a.min() >= lo))
     if len(low) > 8: return False
     return all(a[:, j].min() >= lo[j] for j in low)
 
@@ -340,7 +346,8 @@ OUT_OF_RANGE = "values outside VALIDMIN–VALIDMAX set to NaN (counted in fill)"
 def _range_index(m: _Meta, name: str, raw, fill, ext=None) -> np.ndarray | None:
     "Flat indices of the values outside VALIDMIN–VALIDMAX that are not fill (None when none)."
     raw = np.asarray(raw)
-    if raw.size == 0 or raw.dtype.kind != "f": return None  # limits of float values only: no attribute read
+    # limits of float values only: no attribute read
+    if raw.size == 0 or raw.dtype.kind != "f": return None
     lo, hi = m.att("VALIDMIN", name), m.att("VALIDMAX", name)
     if lo is None or hi is None: return None
     try: lo, hi = (np.broadcast_to(np.asarray(x, raw.dtype), raw.shape[1:]) for x in (lo, hi))
@@ -428,12 +435,13 @@ def _epochs(m: _Meta, prod: Product, p: str) -> tuple:
 
 # %% ../nbs/03_cdfread.ipynb #6b56d938
 _LEAPS = leap_table()  # (UTC day starts, TAI − UTC − 32 s), ns: built once
-_LEAP_AT = (_LEAPS[0] + _LEAPS[1]).tolist()  # the same instants as TT2000, ns (what tt2000_to_datetime64 searches)
+# the same instants as TT2000, ns (what tt2000_to_datetime64 searches)
+_LEAP_AT = (_LEAPS[0] + _LEAPS[1]).tolist()
 _UTC0_NS = int(TT2000_UTC0.astype(np.int64))
 
 def _utc_offset(tt: np.ndarray, # (N,) TT2000 tags, int64 ns, in file order
                 shift, # centring shift, s: one number, or one per record
-               ) -> int | None: # c (ns): centred UTC = tt + c for every tag; None when no one c serves
+               ) -> int | None: # c (ns): centred UTC = tt + c, every tag; None when no one c serves
     """The offset c with `tt2000_to_datetime64(tt)` + round(shift × 10⁹) ns = tt + c for every tag, when the tags
     increase strictly, none is fill, no leap second falls between the first and the last and `shift` is one number."""
     if not len(tt): return None
@@ -451,7 +459,7 @@ def _utc_offset(tt: np.ndarray, # (N,) TT2000 tags, int64 ns, in file order
 def _window(tt: np.ndarray, # (N,) TT2000 tags, int64 ns, in file order
             shift, # centring shift, s: one number, or one per record
             t0: np.datetime64, t1: np.datetime64, # window, UTC
-           ) -> tuple: # (indices of the records in [t0, t1), one run?, their centred tags, TimeOrder or None)
+           ) -> tuple: # (indices of records in [t0, t1), one run?, centred tags, TimeOrder or None)
     "The records of a file inside [t0, t1): centred, in order (`time_order`), and their tags as datetime64[ns]."
     c = _utc_offset(tt, shift) if not (np.isnat(t0) or np.isnat(t1)) else None
     if c is not None:  # one offset: the window found on the raw tags, only its tags converted
@@ -465,7 +473,8 @@ def _window(tt: np.ndarray, # (N,) TT2000 tags, int64 ns, in file order
     ts = t[order] if rep is not None else t
     i0, i1 = np.searchsorted(ts, t0, "left"), np.searchsorted(ts, t1, "left")
     idx = order[i0:i1]
-    run = rep is None or idx[-1] - idx[0] + 1 == len(idx) and bool(np.all(np.diff(idx) == 1)) if len(idx) else False
+    run = (rep is None or idx[-1] - idx[0] + 1 == len(idx) and bool(np.all(np.diff(idx) == 1))
+           if len(idx) else False)
     return idx, run, ts[i0:i1], rep
 
 # %% ../nbs/03_cdfread.ipynb #f1045ed2
@@ -482,9 +491,10 @@ def _check_units(m, # the open file's metadata reader (_Meta)
     if u is None: return
     u = str(np.ravel(u)[0] if np.ndim(u) else u).strip()
     if u and u.lower().replace(" ", "") not in ok:
-        raise _Rejected(f"{nm} has UNITS {u!r}, but mms_mp reads it as {units}: the values would be taken "
-                        f"{'1000× too small' if u.lower() == 'v/m' else 'in the wrong unit'}; convert the file "
-                        f"to {units} or pass the field yourself in {units}")
+        raise _Rejected(f"{nm} has UNITS {u!r}, but mms_mp reads it as {units}: "
+                        "the values would be taken "
+                        f"{'1000× too small' if u.lower() == 'v/m' else 'in the wrong unit'}; "
+                        f"convert the file to {units} or pass the field yourself in {units}")
 
 
 # %% ../nbs/03_cdfread.ipynb #0e0713ec

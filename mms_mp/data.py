@@ -146,7 +146,8 @@ def _median_step_at_least(n: np.ndarray, # (N,) int64 times, ns, N ≥ 2
         if not s.all(): hi = min(hi, int(d[~s].min()))
     h = m // 2
     if m % 2: return c <= h                  # odd: the middle step itself
-    return c < h or (c == h and lo + hi >= (2 * k if twice is None else twice))   # even: the two middle steps
+    # even: the two middle steps
+    return c < h or (c == h and lo + hi >= (2 * k if twice is None else twice))
 
 # %% ../nbs/03_data.ipynb #65aa1f1d
 def covers(time: np.ndarray, # (N,) datetime64[ns] sample times
@@ -204,7 +205,8 @@ def _acquire(root: Path, p: str, prod: Product, t0, t1, source: str,
     return find_local_files(root, p, *prod.key, (t0, t1)), note
 
 # %% ../nbs/03_data.ipynb #3904a78b
-_PENDING: ContextVar = ContextVar("_PENDING", default=None)  # (pool, {path: Future}) within one load_event
+# (pool, {path: Future}) within one load_event
+_PENDING: ContextVar = ContextVar("_PENDING", default=None)
 
 def _digest(ap: str, pool: ThreadPoolExecutor | None = None):
     "(sha256, checksum) of a file: a Future of them in `pool`, started once per file; without a pool, now."
@@ -227,13 +229,14 @@ def _provenance(b: FileBlock, prod: Product, pool: ThreadPoolExecutor | None = N
     sha = _digest(ap, pool)
     sha, chk = (sha, None) if isinstance(sha, Future) else sha
     return dict(name=b.info.name, path=str(path), version=b.info.version_str, size=st.st_size,
-                sha256=sha, checksum=chk, probe=b.info.probe, instrument=prod.instrument, rate=prod.rate,
-                datatype=prod.datatype)
+                sha256=sha, checksum=chk, probe=b.info.probe, instrument=prod.instrument,
+                rate=prod.rate, datatype=prod.datatype)
 
 # %% ../nbs/03_data.ipynb #e2067c1d
 def _missing(p, prod, dirs, reason, cause, errors=(), download_failed=False) -> dict:
     "One `Event.missing` entry: why in words (`reason`) and as a code (`cause`, see `Event`), files rejected."
-    names = [n for e in errors for n in re.findall(r"[\w.+-]+\.cdf\b", e)[:1]]   # each error names its file first
+    # each error names its file first
+    names = [n for e in errors for n in re.findall(r"[\w.+-]+\.cdf\b", e)[:1]]
     return dict(probe=p, instrument=prod.instrument, rate=prod.rate, datatype=prod.datatype,
                 searched=dirs, reason=reason, cause=cause, download_failed=download_failed,
                 files_rejected=list(dict.fromkeys(names)))
@@ -249,7 +252,8 @@ def _no_files(ins: str, prod: Product, p: str, dirs: list) -> str:
 def _read_one(root: Path, p: str, prod: Product, source: str, t0, t1, net) -> tuple:
     "(ProductData or None, unreadable-file errors, `_missing` entry or None) of one product."
     files, note = _acquire(root, p, prod, t0, t1, source, net)
-    def dirs(): return [str(d) for d in search_dirs(root, p, prod, (t0, t1))]  # for the messages only
+    # for the messages only
+    def dirs(): return [str(d) for d in search_dirs(root, p, prod, (t0, t1))]
     if not files:
         dirs = dirs()
         why = note + _no_files(prod.instrument, prod, p, dirs)
@@ -260,7 +264,8 @@ def _read_one(root: Path, p: str, prod: Product, source: str, t0, t1, net) -> tu
     names, dirs = ", ".join(f.name for f in files), dirs()
     why = "; ".join(errors) if errors else f"no data in {iso_ms(t0)}–{iso_ms(t1)} in {names}"
     cause = "unreadable" if errors else "no_samples"
-    return None, errors, _missing(p, prod, dirs, note + why, cause, errors, download_failed=bool(note))
+    return None, errors, _missing(p, prod, dirs, note + why, cause, errors,
+                                  download_failed=bool(note))
 
 # %% ../nbs/03_data.ipynb #abb534ba
 def _read_rate(root: Path, p: str, ins: str, r: str, source: str, t0, t1, net) -> tuple:
@@ -341,9 +346,10 @@ def _loaded_entry(p: str, ins: str, prod: Product, pdata: ProductData, reason: s
                   "(a block jumping back in time) dropped, not re-sorted")
     ends = [iso_ms(pdata.time[0]), iso_ms(pdata.time[-1])] if len(pdata.time) else [None, None]
     return dict(probe=p, instrument=ins, rate=prod.rate, datatype=prod.datatype, rate_reason=reason,
-                files=[b.info.name for b in pdata.blocks], n=len(pdata.time), data_start=ends[0], data_end=ends[1],
-                covers_window=covers_window,
-                largest_gap=None if covers_window else largest_gap(pdata.time if t_all is None else t_all),
+                files=[b.info.name for b in pdata.blocks], n=len(pdata.time), data_start=ends[0],
+                data_end=ends[1], covers_window=covers_window,
+                largest_gap=(None if covers_window
+                             else largest_gap(pdata.time if t_all is None else t_all)),
                 centre_shift_s=pdata.blocks[0].shift_s, time_clean=tc,
                 unreadable=errors)
 
@@ -351,8 +357,10 @@ def _loaded_entry(p: str, ins: str, prod: Product, pdata: ProductData, reason: s
 def _record(ev: Event, p: str, ins: str, pieces: list, reason: str, pool, partial=False):
     "Add one product, read in one or more pieces: quantities, qc, provenance, `loaded`, `rates`."
     t0, t1 = ev.trange
-    t_all = np.sort(np.concatenate([d.time for _, d, _ in pieces])) if len(pieces) > 1 else pieces[0][1].time
-    cov = bool(covers(t_all, t0, t1))   # pieces of one product: their samples together span the window or not
+    t_all = (np.sort(np.concatenate([d.time for _, d, _ in pieces])) if len(pieces) > 1
+             else pieces[0][1].time)
+    # pieces of one product: their samples together span the window or not
+    cov = bool(covers(t_all, t0, t1))
     for prod, pdata, errors in pieces:
         if errors:  # files unreadable: the rest is loaded, the loss recorded (and warned about)
             where = [str(Path(pdata.blocks[0].info.path).parent)]
@@ -391,7 +399,8 @@ def _burst_rejected(ev: Event, p: str, brst: tuple, survey: str | None):
     why = bmiss["reason"] if bmiss else "burst samples do not cover the window"
     ev.rates.append(_rate_entry(p, pb, False, names, why))
     instead = f" ({survey} used instead)" if survey else ""
-    # in `missing` too: unreadable burst files, a failed download, or files without samples here and no survey
+    # in `missing` too: unreadable burst files, a failed
+    # download, or files without samples here and no survey
     told = bmiss is not None and (bmiss["cause"] == "unreadable" or bmiss["download_failed"]
                                   or (bmiss["cause"] == "no_samples" and not survey))
     if told: ev.missing.append(dict(bmiss, reason=bmiss["reason"] + instead))
@@ -473,7 +482,8 @@ def _positions_from_fgm(ev: Event, p: str):
         ev.loaded.append(dict(_loaded_entry(p, "fgm", prod, pdata, POSITION_SOURCE, cov, errors),
                               part=prod.part))
         names = [b.info.name for b in pdata.blocks]
-        ev.rates.append(dict(_rate_entry(p, prod, True, names, POSITION_SOURCE, pdata.time), part="state"))
+        ev.rates.append(dict(_rate_entry(p, prod, True, names, POSITION_SOURCE, pdata.time),
+                             part="state"))
         return
 
 # %% ../nbs/03_data.ipynb #1c3f4dda
@@ -504,15 +514,17 @@ def _check_request(probes, instruments, rate: str, source: str) -> tuple:
 def _other_rates(root: Path, # the data root searched
                  missing: list, # Event.missing entries (probe, instrument, rate, datatype, ...)
                  trange, # (start, end) of the window
-                ) -> list: # "instrument rate" of products with files for this window at another rate
+                ) -> list: # "instrument rate" of products with files for this window at other rates
     "Products asked for whose files for this very window exist at a rate that was not tried."
     found = set()
     key = lambda m, r: (m["probe"], m["instrument"], r, m.get("datatype") or "")
-    tried = {key(m, m["rate"]) for m in missing}   # rate 'auto' tries both: unreadable files are no tip
+    # rate 'auto' tries both: unreadable files are no tip
+    tried = {key(m, m["rate"]) for m in missing}
     for m in missing:
         for r in ("brst", "srvy", "fast"):
             if key(m, r) in tried: continue
-            try: hit = find_local_files(root, m["probe"], m["instrument"], r, m.get("datatype") or "", trange)
+            try: hit = find_local_files(root, m["probe"], m["instrument"], r,
+                                        m.get("datatype") or "", trange)
             except (InputError, OSError): hit = []   # no such product at that rate
             if hit: found.add(f"{m['instrument']} {r}")
     return sorted(found)
@@ -526,22 +538,27 @@ def _no_data_hint(root: Path, # the data root searched
                  ) -> str: # what to try next
     "What to try when nothing loaded: files at another rate, a download."
     other = _other_rates(root, missing, trange) if trange is not None else []
-    tips = [f"files at another rate are there ({', '.join(other)}): try rate='auto' or that rate"] if other else []
-    tips.append("run with source='sdc' to download" if source == "local" else "check the network and data_dir")
+    tips = ([f"files at another rate are there ({', '.join(other)}): try rate='auto' or that rate"]
+            if other else [])
+    tips.append("run with source='sdc' to download" if source == "local"
+                else "check the network and data_dir")
     return "; ".join(tips) + f" (data_dir={root})"
 
 # %% ../nbs/03_data.ipynb #da4a7ddc
 def _warn_partial(ev: Event):
     "One `MissingDataWarning` naming the products whose samples do not span the window (ends or gaps)."
-    dt = lambda x: "".join(f" {x[k]}" for k in ("datatype", "part") if x.get(k))   # DIS/DES, FGM state
+    # DIS/DES, FGM state
+    dt = lambda x: "".join(f" {x[k]}" for k in ("datatype", "part") if x.get(k))
     gap = lambda g: f"; largest gap {g[0]}–{g[1]} ({g[2]:.3g} s)" if g else ""
-    part = [f"  mms{x['probe']} {x['instrument']} {x['rate']}{dt(x)}: {x['data_start']}–{x['data_end']}"
+    part = [f"  mms{x['probe']} {x['instrument']} {x['rate']}{dt(x)}: "
+            f"{x['data_start']}–{x['data_end']}"
             f"{gap(x.get('largest_gap'))}" for x in ev.loaded
             if not x.get("covers_window", True) and x.get("data_start")]
     if part:
         t0, t1 = ev.trange
-        warnings.warn(MissingDataWarning(f"data cover only part of {iso_ms(t0)}–{iso_ms(t1)} (first–last sample, "
-                                         "and the largest gap between samples):\n" + "\n".join(part)), stacklevel=4)
+        warnings.warn(MissingDataWarning(
+            f"data cover only part of {iso_ms(t0)}–{iso_ms(t1)} (first–last sample, "
+            "and the largest gap between samples):\n" + "\n".join(part)), stacklevel=4)
 
 # %% ../nbs/03_data.ipynb #0447af68
 def damaged_files(ev, # a loaded Event, or its provenance list (mp_analysis.json's provenance.files)
@@ -555,7 +572,8 @@ def _warn_damaged(ev: Event):
     bad = damaged_files(ev)
     if bad:
         warnings.warn(DamagedFileWarning(
-            f"{len(bad)} file(s) fail their MD5 checksum, so some of their values may be wrong: {', '.join(bad)}; "
+            f"{len(bad)} file(s) fail their MD5 checksum, so some of their values may be wrong: "
+            f"{', '.join(bad)}; "
             "delete them and download them again (source='sdc')"), stacklevel=3)
 
 # %% ../nbs/03_data.ipynb #4917d9aa
@@ -575,12 +593,14 @@ def _report_missing(ev: Event, ps: list, root: Path, source: str):
         lines.append(f"  no data at all for probe {', '.join(empty)}: "
                      "run with source='sdc' to download, or drop it")
     part = sum(m.get("cause") == "partly_unreadable" for m in ev.missing)
-    what = f"{len(ev.missing) - part} product(s) not loaded" + (f", {part} partly loaded" if part else "")
+    what = (f"{len(ev.missing) - part} product(s) not loaded"
+            + (f", {part} partly loaded" if part else ""))
     msg = f"{what} (see event.missing):\n" + "\n".join(lines)
     warnings.warn(MissingDataWarning(msg), stacklevel=3)
 
 # %% ../nbs/03_data.ipynb #178c826f
-#: MEC (30-s records) is read this far beyond the window, so that its positions bracket every time in it
+#: MEC (30-s records) is read this far beyond the window,
+#: so that its positions bracket every time in it
 EPHEM_PAD = np.timedelta64(60, "s")
 
 # %% ../nbs/03_data.ipynb #ef8e09fb
@@ -617,7 +637,8 @@ def load_event(trange, # (start, end) UTC: ISO strings or datetime64; data in [s
     t0, t1 = parse_trange(trange)
     ps, ins = _check_request(probes, instruments, rate, source)
     root = Path(data_dir) if data_dir is not None else default_data_dir()
-    why = data_root_problem(root, source, given=data_dir is not None)   # one level too deep, not a folder
+    # one level too deep, not a folder
+    why = data_root_problem(root, source, given=data_dir is not None)
     if why: raise InputError(why)
     ev = Event((t0, t1), source=source)
     _load_all(ev, root, ps, ins, rate, source)

@@ -33,7 +33,8 @@ def read_defeph(
 ) -> tuple:  # (time datetime64[ns] (N,), r km J2000 (N,3), v km/s J2000 (N,3))
     "Read one MMS definitive-ephemeris file (UTC epochs like `2019-027/12:43:23.203`)."
     rx = re.compile(
-        r"^(\d{4})-(\d{3})/(\d\d):(\d\d):(\d\d\.\d+)\s+\S+\s+(\S+)\s+(\S+)\s+(\S+)\s+(\S+)\s+(\S+)\s+(\S+)",
+        r"^(\d{4})-(\d{3})/(\d\d):(\d\d):(\d\d\.\d+)\s+\S+"
+        r"\s+(\S+)\s+(\S+)\s+(\S+)\s+(\S+)\s+(\S+)\s+(\S+)",
         re.M,
     )
     rows = np.array(rx.findall(Path(path).read_text()), dtype=float)
@@ -165,13 +166,15 @@ class Formation(_EphemerisTable):
     def shape(self,
               t,  # one UTC time
               probes=PROBES,  # probes to include
-             ) -> dict:  # separations (km), singular values of the centred position matrix (km), centroid GSE (km)
+             ) -> dict:  # separations, singular values of the centred positions, GSE centroid: km
         "Formation geometry at one time: pair separations and singular values (a string of pearls has sv2, sv3 ≈ 0)."
         R = np.array([self.position(p, t, "GSE")[0] for p in probes])
         sep = {f"{a}-{b}": float(np.linalg.norm(R[i] - R[j]))
                for i, a in enumerate(probes) for j, b in enumerate(probes) if j > i}
-        return {"separations_km": sep, "singular_values_km": np.linalg.svd(R - R.mean(0), compute_uv=False).tolist(),
-                "centroid_gse_km": R.mean(0).tolist(), "frame": "GSE", "time": iso_ms(as_datetime64(t))}
+        return {"separations_km": sep,
+                "singular_values_km": np.linalg.svd(R - R.mean(0), compute_uv=False).tolist(),
+                "centroid_gse_km": R.mean(0).tolist(), "frame": "GSE",
+                "time": iso_ms(as_datetime64(t))}
 
 # %% ../nbs/02a_simtruth.ipynb #68965acc
 @functools.lru_cache(maxsize=2)
@@ -213,7 +216,7 @@ class SimParams:
     vn_phase_rad: tuple = (0.3, 1.7)  # phases φ_k at t_ref, rad
     B_sp_nT: float = 40.0  # magnetospheric tangential field, along +L, nT
     B_sh_nT: float = 25.0  # magnetosheath tangential field, nT
-    shear_deg: float = 130.0  # angle from +L to the magnetosheath tangential field (towards +M), deg
+    shear_deg: float = 130.0  # angle from +L to the magnetosheath tangential field (to +M), deg
     B_N_nT: float = 2.0  # normal field, constant, nT
     B_rot_nT: float = 12.0  # extra B_M at the layer centre (∝ sech²(s/δ): the field rotates), nT
     n_sp_cc: float = 0.5  # magnetospheric ion density, cm⁻³
@@ -223,7 +226,7 @@ class SimParams:
     Te_sp_eV: float = 800.0  # magnetospheric electron temperature, eV
     Te_sh_eV: float = 40.0  # magnetosheath electron temperature, eV
     T_perp_over_para: float = 1.15  # temperature anisotropy T⊥/T∥ (both species, both sides)
-    nHe_sp_cc: float = 0.05  # cold He⁺ density on the magnetospheric side, cm⁻³ (zero in the sheath)
+    nHe_sp_cc: float = 0.05  # cold He⁺ density on the magnetospheric side, cm⁻³ (0 in the sheath)
     THe_sp_eV: float = 10.0  # cold He⁺ temperature, eV
     heplusplus_frac: float = 0.03  # He⁺⁺ / ion density in the magnetosheath
     nO_sp_cc: float = 0.01  # O⁺ density on the magnetospheric side, cm⁻³
@@ -232,7 +235,7 @@ class SimParams:
     noise_scale: float = 1.0  # multiplies every noise level below
     fgm_noise_nT: float = 0.1  # FGM noise per component, nT
     fpi_n_rel: float = 0.03  # FPI relative density noise in the magnetosheath (grows as 1/√n)
-    dis_v_noise_kms: float = 5.0  # DIS fast velocity noise in the magnetosheath, km/s (grows as 1/√n)
+    dis_v_noise_kms: float = 5.0  # DIS fast velocity noise in the magnetosheath, km/s (∝ 1/√n)
     des_v_noise_kms: float = 10.0  # DES fast velocity noise in the magnetosheath, km/s
     fpi_T_rel: float = 0.05  # FPI relative temperature noise
     brst_noise_factor: float = 2.5  # burst moments noise relative to fast
@@ -247,7 +250,7 @@ class SimParams:
     hpca_gap_start: str = ""  # UTC start of an HPCA gap on every probe ("" for none)
     hpca_gap_s: float = 0.0  # HPCA gap length, s
     burst_segment_s: float = 600.0  # burst segment (file) length, s
-    wave_amp_km: float = 0.0  # surface-wave amplitude along the mean normal, km (0: a planar boundary)
+    wave_amp_km: float = 0.0  # surface-wave amplitude along the mean normal, km (0: planar)
     wave_length_km: float = 20000.0  # surface-wave wavelength along M, km
     wave_speed_kms: float = -150.0  # surface-wave phase speed along M, km/s (with the sheath flow)
     wave_steep: float = 0.0  # steepening b in η = A sin(φ + b sin φ), 0 ≤ b < 1 (0: a sine; max slope × (1 + b))
@@ -338,7 +341,7 @@ def layer_f(s_km, # signed distance from the layer centre, km (negative: magneto
 def plasma_state(s_km, # (T,) signed distance from the layer centre, km
                  vn_kms, # (T,) boundary normal speed, km/s
                  p: SimParams, # physics
-                ) -> dict: # quantity -> (T,) or (T,3) array; vectors in GSE (B nT, V km/s, E mV/m), n cm⁻³, T eV
+                ) -> dict: # quantity -> (T,)/(T,3) array: GSE B nT, V km/s, E mV/m; n cm⁻³, T eV
     "Noise-free plasma and field at signed distance `s` in a layer moving at `vn` (the module's equations)."
     L, M, N = lmn_from_normal(p.normal_gse)
     f = layer_f(s_km, p.delta_km)[:, None]
@@ -351,7 +354,8 @@ def plasma_state(s_km, # (T,) signed distance from the layer centre, km
     n = mix(p.n_sp_cc, p.n_sh_cc)
     Ti = mix(p.Ti_sp_eV, p.Ti_sh_eV)
     Te = mix(p.Te_sp_eV, p.Te_sh_eV)
-    return {"f": f, "B_gse": B, "V_gse": V, "E_gse": -1e-3 * np.cross(V, B), "n": n, "Ti": Ti, "Te": Te,
+    return {"f": f, "B_gse": B, "V_gse": V, "E_gse": -1e-3 * np.cross(V, B),
+            "n": n, "Ti": Ti, "Te": Te,
             "n_Heplus": p.nHe_sp_cc * (1 - f), "n_Heplusplus": p.heplusplus_frac * p.n_sh_cc * f,
             "n_Oplus": p.nO_sp_cc * (1 - f) + 0.001 * f, "T_Heplus": mix(p.THe_sp_eV, p.Ti_sh_eV)}
 
@@ -367,7 +371,7 @@ class Crossing:
     layer_start: np.datetime64 # UTC, the earlier 76 %-edge time (|s| = δ·atanh 0.76)
     layer_end: np.datetime64 # UTC, the later 76 %-edge time
     complete: bool # True when the edges are on opposite sides (a full traversal)
-    normal_gse: np.ndarray | None = None # (3,) local unit normal at `time`, GSE (None: the planar N)
+    normal_gse: np.ndarray | None = None # (3,) local unit normal at `time`, GSE (None: planar N)
 
     @property
     def duration_s(self) -> float: return float(seconds_since(self.layer_end, self.layer_start))
@@ -375,11 +379,12 @@ class Crossing:
 # %% ../nbs/02a_simtruth.ipynb #8dece9f1
 def _roots(t64, # (T,) datetime64[ns] grid
            y, # (T,) function values on the grid
-          ) -> tuple: # (root times datetime64[ns], grid index before each root, sign of the change ±1)
+          ) -> tuple: # (root times datetime64[ns], grid index before each root, sign of change ±1)
     "Times where `y` changes sign, by linear interpolation between grid points."
     i = np.flatnonzero(np.sign(y[:-1]) * np.sign(y[1:]) < 0)
     x = y[i] / (y[i] - y[i + 1]) * seconds_since(t64[i + 1], t64[i])
-    return t64[i] + np.round(1e9 * x).astype("int64").astype("timedelta64[ns]"), i, np.sign(y[i + 1] - y[i])
+    return (t64[i] + np.round(1e9 * x).astype("int64").astype("timedelta64[ns]"), i,
+            np.sign(y[i + 1] - y[i]))
 
 # %% ../nbs/02a_simtruth.ipynb #wavesurf
 class WaveSurface:
@@ -396,14 +401,15 @@ class WaveSurface:
         k = 2 * np.pi / p.wave_length_km
         ph = k * (r @ self.lmn_gse[1] - p.wave_speed_kms * seconds_since(t, self.t_ref))
         A = p.wave_amp_km
-        b = p.wave_steep   # b > 0: one flank steeper than the other (a steepened wave), single-valued for b < 1
+        # b > 0: one flank steeper than the other (a steepened wave), single-valued for b < 1
+        b = p.wave_steep
         psi = ph + b * np.sin(ph)
         d = A * np.cos(psi) * (1 + b * np.cos(ph))   # ∂η/∂φ
         return F - A * np.sin(psi), k * d, -k * p.wave_speed_kms * d
 
     def local(self, probe, # probe 1..4
               t, # UTC times
-             ) -> tuple: # (signed distance s km, local normal speed km/s outward, slope a) at the probe
+             ) -> tuple: # (signed distance s km, local normal speed km/s outward, slope a) at probe
         "s = F/|∇F| and V_N = (dX/dt + ∂η/∂t)/|∇F| with |∇F| = √(1 + a²): the one place they are formed."
         F, a, eta_t = self.surface(probe, t)
         g = np.sqrt(1 + a**2)
@@ -419,7 +425,7 @@ class WaveSurface:
 
     def V_N_local(self, probe, # probe 1..4
                   t, # UTC times
-                 ) -> np.ndarray: # the surface's speed along its local normal, km/s (outward positive)
+                 ) -> np.ndarray: # surface speed along its local normal, km/s (outward positive)
         "Local normal speed (dX/dt + ∂η/∂t)/|∇F| of the surface where the probe is."
         return self.local(probe, t)[1]
 
@@ -488,7 +494,7 @@ class Truth(_TruthRecord):
     def s(self,
           probe,  # probe 1..4
           t,  # UTC times
-         ) -> np.ndarray:  # signed distance from the layer centre, km (negative: magnetosphere side)
+         ) -> np.ndarray:  # signed distance from the layer centre, km (negative: magnetosphere)
         "True signed distance s = F/|∇F|, F = n̂·(r − r_ref) − X(t) − η (η: surface waves, 0 if planar)."
         return self.local(probe, t)[0]
 
@@ -505,8 +511,8 @@ class Truth(_TruthRecord):
 
     def series(self, step_s: float = 1.0) -> dict:
         "The truth sampled every `step_s` over `trange`: time (datetime64), V_N (km/s), X (km), s per probe (km)."
-        t = from_seconds(np.arange(0, seconds_since(self.trange[1], self.trange[0]) + step_s / 2, step_s),
-                         self.trange[0])
+        t = from_seconds(np.arange(0, seconds_since(self.trange[1], self.trange[0]) + step_s / 2,
+                                   step_s), self.trange[0])
         return {"time": t, "V_N_kms": self.V_N(t), "X_km": self.X(t),
                 **{f"s_mms{q}_km": self.s(q, t) for q in self.probes}}
 
@@ -587,7 +593,8 @@ def _crossing_truth(truth, # event truth (its mean normal and layer edge)
         "layer_start": iso_ms(c.layer_start),
         "layer_end": iso_ms(c.layer_end),
         "duration_s": c.duration_s,
-        "thickness_km": 2 * truth.edge_s_km,  # 76 %-edge to edge, along this crossing's local normal
+        # 76 %-edge to edge, along this crossing's local normal
+        "thickness_km": 2 * truth.edge_s_km,
         "complete": c.complete,
     }
 
@@ -628,7 +635,8 @@ def truth_to_dict(
     layer = {
         "delta_km": p.delta_km,
         "thickness_km": truth.thickness_km,
-        "thickness_note": "top level: 2δ; each crossing: its 76 %-edge to 76 %-edge width, 2δ·atanh(0.76)",
+        "thickness_note": "top level: 2δ; "
+                          "each crossing: its 76 %-edge to 76 %-edge width, 2δ·atanh(0.76)",
         "edge_s_km": truth.edge_s_km,
         "B_N_nT": p.B_N_nT,
         "shear_deg": p.shear_deg,
@@ -647,18 +655,19 @@ def truth_to_dict(
 
 # %% ../nbs/02a_simtruth.ipynb #e2718faa
 def load_truth(event_dir, # folder written by simulate_event (or demo_event_dir())
-              ) -> Truth: # the event's ground truth: parameters, geometry (GSE/GSM), crossings, defects
+              ) -> Truth: # ground truth: parameters, geometry (GSE/GSM), crossings, defects
     "Read `truth.json` of a simulated event back into a `Truth`."
     f = Path(event_dir) / "truth.json"
     if not f.exists():
-        raise NoDataError(f"no truth.json in {event_dir}; it is not a simulated event folder (make one"
-                          " with simulate_event or demo_event_dir)")
+        raise NoDataError(f"no truth.json in {event_dir}; it is not a simulated event folder "
+                          "(make one with simulate_event or demo_event_dir)")
     d = json.loads(f.read_text(encoding="utf-8"))
     if d.get("simulated") is not True:
         raise InputError(f"{f} does not say simulated: true; not written by mms_mp.synthetic")
     p = SimParams().override(**d["params"])
-    cr = [Crossing(c["probe"], as_datetime64(c["time"]), c["direction"], np.array(c["position"]["value"]),
-                   c["V_N_kms"], as_datetime64(c["layer_start"]), as_datetime64(c["layer_end"]), c["complete"],
+    cr = [Crossing(c["probe"], as_datetime64(c["time"]), c["direction"],
+                   np.array(c["position"]["value"]), c["V_N_kms"],
+                   as_datetime64(c["layer_start"]), as_datetime64(c["layer_end"]), c["complete"],
                    np.array(c["normal"]["value"]) if "normal" in c else None)
           for c in d["crossings"]]
     return Truth(p, d["scenario"], d["seed"], parse_trange(d["trange"]), tuple(d["probes"]),

@@ -18,10 +18,11 @@ import numpy as np
 
 from .core import (InputError, M_P_KG, Q_E_C, as_datetime64, cache_root, gse_to_gsm, iso_ms,
                          parse_trange, seconds_since, write_json_atomic)
-from .layout import FPI_BURST_TABLE_RATIO, PROBES, STATE, check_probe, fpi_burst_energies, get_product, sdc_path
+from .layout import (FPI_BURST_TABLE_RATIO, PROBES, STATE, check_probe, fpi_burst_energies,
+                           get_product, sdc_path)
 from .cdfwrite import write_l2_cdf
-from .simtruth import (SCENARIOS, Truth, find_crossings, load_formation, plasma_state, scenario_params,
-                             truth_to_dict)
+from .simtruth import (SCENARIOS, Truth, find_crossings, load_formation, plasma_state,
+                             scenario_params, truth_to_dict)
 
 # %% auto #0
 __all__ = ['M_ELECTRON_KG', 'ENERGY_TABLE_EV', 'PRODUCT_SPECS', 'ALL_PRODUCTS', 'maxwellian_def', 'event_truth', 'simulate_event',
@@ -38,7 +39,8 @@ def maxwellian_def(E_eV, # (n_E,) or (T, n_E) energies, eV
     "Differential energy flux 2E²f(v)/m² of an isotropic Maxwellian (counted per cm², energy/energy dimensionless)."
     E = np.asarray(E_eV, float) * Q_E_C
     kT = np.asarray(T_eV, float)[:, None] * Q_E_C
-    f = np.asarray(n_cc, float)[:, None] * 1e6 * (mass_kg / (2 * np.pi * kT)) ** 1.5 * np.exp(-E / kT)
+    f = (np.asarray(n_cc, float)[:, None] * 1e6 * (mass_kg / (2 * np.pi * kT)) ** 1.5
+         * np.exp(-E / kT))
     return 2 * E ** 2 / mass_kg ** 2 * f * 1e-4
 
 # %% ../nbs/02_synthetic.ipynb #d1dbe142
@@ -80,7 +82,8 @@ def _pick(rng, t, n, trange, avoid=None):
     ok = (t >= trange[0]) & (t < trange[1])
     if avoid is not None: ok &= ~np.asarray(avoid, bool)
     cand = np.flatnonzero(ok)
-    return np.sort(rng.choice(cand, n, replace=False)) if n and len(cand) >= 10 * n else np.array([], int)
+    return (np.sort(rng.choice(cand, n, replace=False)) if n and len(cand) >= 10 * n
+            else np.array([], int))
 
 # %% ../nbs/02_synthetic.ipynb #dc397953
 def _fill(rng, arrays, n, what, probe, t, defects, trange, avoid=None):
@@ -128,11 +131,12 @@ def _red_noise(rng, # numpy Generator
 def _sheath_turbulence(truth, # event truth (params, seed, geometry)
                        probe, # probe 1..4
                        t, # (n,) datetime64 sample times
-                       n_modes: int = 96, # number of random-phase modes, log-spaced over `turb_band_hz`
+                       n_modes: int = 96, # random-phase mode count, log-spaced over `turb_band_hz`
                       ) -> np.ndarray: # (n,3) δB in GSE, nT, zero in the magnetosphere
     "Magnetosheath turbulence: random-phase modes, P(ν) ∝ ν^−α, frozen in the sheath flow, times f(s)."
     p = truth.params
-    rng = np.random.default_rng([truth.seed, 4242])   # one field for the event: every probe and rate sees it
+    # one field for the event: every probe and rate sees it
+    rng = np.random.default_rng([truth.seed, 4242])
     nu = np.geomspace(*p.turb_band_hz, n_modes)
     amp = np.sqrt(nu ** -p.turb_index * np.gradient(nu))
     amp *= p.turb_nT * p.noise_scale * np.sqrt(2 / np.sum(amp**2))   # rms turb_nT per component
@@ -189,8 +193,9 @@ def _sim_fgm(truth, probe, prod, t, rng, defects):
 
 # %% ../nbs/02_synthetic.ipynb #e6a9c4fc
 #: FPI fast energy tables, eV: 32 log-spaced channels spanning the real MMS1 fast L2 v3.3.0
-#: tables of 2015-12-01 (DIS 11.33–26584.79 eV, ×1.2845 per channel; DES 11.66–25923.91 eV, ×1.2822),
-#: which are geometric within 0.05 %. Burst tables lie a quarter channel either side (`_fpi_energies`)
+#: tables of 2015-12-01 (DIS 11.33–26584.79 eV, ×1.2845 per channel;
+#: DES 11.66–25923.91 eV, ×1.2822), which are geometric within 0.05 %.
+#: Burst tables lie a quarter channel either side (`_fpi_energies`)
 ENERGY_TABLE_EV = {
     "i": np.geomspace(11.33, 26584.79, 32),
     "e": np.geomspace(11.66, 25923.91, 32),
@@ -200,9 +205,10 @@ def _fpi_energies(q: str, # species: "i" (DIS) or "e" (DES)
                   rate: str, # "fast" or "brst"
                   t, # (n,) datetime64[ns] record times, k·dt_s from the day start
                   dt_s: float, # record cadence, s
-                 ) -> tuple: # ((n, 32) each record's energies eV, (n,) uint8 step-table parity; fast: None)
+                 ) -> tuple: # ((n, 32) record energies, eV; (n,) uint8 table parity, fast: None)
     "Each record's energy table: one in fast mode; in burst even and odd in turn, parity = record number k mod 2."
-    even = ENERGY_TABLE_EV[q] / np.sqrt(FPI_BURST_TABLE_RATIO)   # real: 10.64 and 12.06 eV about fast 11.33
+    # real: 10.64 and 12.06 eV about fast 11.33
+    even = ENERGY_TABLE_EV[q] / np.sqrt(FPI_BURST_TABLE_RATIO)
     if rate != "brst": return np.broadcast_to(ENERGY_TABLE_EV[q], (len(t), 32)), None
     k = np.rint((t - t.astype("datetime64[D]")) / np.timedelta64(int(round(dt_s * 1e9)), "ns"))
     parity = (k.astype(np.int64) % 2).astype(np.uint8)
@@ -249,7 +255,7 @@ def _sim_fpi(truth, # event truth
              t, # (n,) datetime64[ns] record times
              rng, # numpy Generator
              defects: list, # the event's defect log, appended to
-            ) -> tuple: # ({CDF variable name: array}, with the energy table and burst parity; accumulation s)
+            ) -> tuple: # ({CDF variable: array} incl. energy table, burst parity; accumulation s)
     "One FPI moments product: noisy moments, omni spectrum on each record's energies, error flags, fill records."
     p = truth.params
     q = "i" if prod.datatype.startswith("dis") else "e"
@@ -321,7 +327,8 @@ def _sim_edp(truth, probe, prod, t, rng, defects):
         E = st["E_gse"] + k * p.edp_noise_mVm * rng.standard_normal((n, 3))
         _fill(rng, [E], p.n_fill, "edp_fast_dce", probe, t, defects, truth.trange)
         return {_name(prod, probe, "E_gse"): E}, 0.0
-    V = 8.0 - 1.8 * np.log(st["n"]) + 0.1 * k * rng.standard_normal(n)  # higher potential in tenuous plasma
+    # higher potential in tenuous plasma
+    V = 8.0 - 1.8 * np.log(st["n"]) + 0.1 * k * rng.standard_normal(n)
     _fill(rng, [V], p.n_fill, "edp_fast_scpot", probe, t, defects, truth.trange)
     return {_name(prod, probe, "scpot"): V}, 0.0
 
@@ -405,7 +412,8 @@ def _write_file(root, truth, probe, prod, key, ftime, t, data, accum, seed, stat
     "Write one simulated product file (FPI: its energy tables and parity come in `data`); returns its path."
     path = sdc_path(root, probe, *key, ftime)
     path.parent.mkdir(parents=True, exist_ok=True)
-    sup = {x.format(p=probe, rate=prod.rate) for v in prod.vars for x in (v.depend_1, v.parity) if x}
+    sup = {x.format(p=probe, rate=prod.rate)
+           for v in prod.vars for x in (v.depend_1, v.parity) if x}
     note = (f"SIMULATED by mms_mp.synthetic (scenario {truth.scenario!r}, seed {seed}): a model"
             " magnetopause on the real 2019-01-27 MMS ephemeris. Not MMS data.")
     return write_l2_cdf(path, probe, prod, t, {k: a for k, a in data.items() if k not in sup},
@@ -424,7 +432,8 @@ def _write_product(root, truth, probe, token, t0, t1, seed, defects) -> list:
             rng = np.random.default_rng([seed, int(probe), ALL_PRODUCTS.index(token), j, c])
             data, accum = gen(truth, probe, prod, t, rng, defects)
             st = _state_records(probe, prod, t) if prod.key in STATE else None
-            paths.append(_write_file(root, truth, probe, prod, key, ftime, t, data, accum, seed, st))
+            paths.append(_write_file(root, truth, probe, prod, key, ftime, t, data,
+                                     accum, seed, st))
     return paths
 
 # %% ../nbs/02_synthetic.ipynb #aa66b920
@@ -466,7 +475,8 @@ def event_truth(scenario: str = "default", # a key of SCENARIOS
     t0, t1 = parse_trange(trange)
     fm = load_formation()
     probes = tuple(dict.fromkeys(check_probe(x) for x in probes))
-    truth = Truth(p, scenario, int(seed), (t0, t1), probes, fm.centroid(p.t_ref, "GSE")[0], float(fm.psi(p.t_ref)[0]))
+    truth = Truth(p, scenario, int(seed), (t0, t1), probes, fm.centroid(p.t_ref, "GSE")[0],
+                  float(fm.psi(p.t_ref)[0]))
     truth.crossings = [c for q in probes for c in find_crossings(truth, q)]
     return truth
 
@@ -569,5 +579,6 @@ def _prune_stale(d: Path, min_age_s: float = 3600.0):
     "Delete cached builds of the same scenario made by other simulator versions, once they are `min_age_s` old."
     import time
     for o in d.parent.glob(d.name.rsplit("_", 1)[0] + "_*"):
-        if o != d and o.is_dir() and not o.name.startswith(".") and time.time() - o.stat().st_mtime > min_age_s:
+        if (o != d and o.is_dir() and not o.name.startswith(".")
+                and time.time() - o.stat().st_mtime > min_age_s):
             shutil.rmtree(o, ignore_errors=True)
