@@ -79,8 +79,8 @@ def _positions_km(pos, what="pos_gsm_km"):
         raise InputError(f"{what} has |r| = {r.min():.3g}, which looks like R_E, not km; "
                          f"multiply by {R_E_KM} (mms_mp.core.R_E_KM)")
     if np.any(r < R_E_KM):
-        raise InputError(f"{what} has |r| = {r.min():.0f} km, inside the Earth (R_E = {R_E_KM} km); "
-                         "expected spacecraft positions in km")
+        raise InputError(f"{what} has |r| = {r.min():.0f} km, inside the Earth "
+                         f"(R_E = {R_E_KM} km); expected spacecraft positions in km")
     return P
 
 # %% ../nbs/04a_coords.ipynb #c95d9f21
@@ -141,7 +141,7 @@ def shue_normal(pos_gsm_km, # (3,) or (N,3) spacecraft positions, km, GSM
                 *, bz_nT: float = 0.0, # IMF Bz, nT (GSM)
                 dp_nPa: float = 2.0, # solar-wind dynamic pressure, nPa
                 model: str = "1998", # "1997" or "1998"
-                aberration_deg: float = 0.0, # solar-wind aberration about Z_GSM, deg (Shue et al. used ~4)
+                aberration_deg: float = 0.0, # solar-wind aberration about Z_GSM, deg (Shue: ~4)
                ) -> ShueResult: # unit outward normals (GSM), mapped points and distances
     "Outward normal (surface gradient) of the Shue magnetopause where each position maps radially."
     P = _positions_km(pos_gsm_km)
@@ -255,9 +255,9 @@ def _psi(frame, psi_rad, pos_gse_km, pos_gsm_km):
     if pos_gse_km is not None and pos_gsm_km is not None:
         r_gse, r_gsm = _positions_km(pos_gse_km, "pos_gse_km"), _positions_km(pos_gsm_km)
         return float(np.mean(gse_gsm_angle(r_gse, r_gsm)))
-    raise FrameError("B is in GSE but the Shue model is in GSM; pass psi_rad (GSE→GSM angle) or both "
-                     "pos_gse_km and pos_gsm_km (e.g. mean MEC R_gse and R_gsm) so the normal can be "
-                     "rotated into GSE")
+    raise FrameError("B is in GSE but the Shue model is in GSM; pass psi_rad (GSE→GSM angle) "
+                     "or both pos_gse_km and pos_gsm_km (e.g. mean MEC R_gse and R_gsm) so the "
+                     "normal can be rotated into GSE")
 
 # %% ../nbs/04a_coords.ipynb #6f47c71d
 def _gsm_position(pos_gsm_km, pos_gse_km, psi_rad):
@@ -275,15 +275,16 @@ def _no_position_reference(mv, frame, psi_rad, ratio_min) -> tuple:
     "(n_ref, z_ref, None, NaN, note) when no position is given; refuse a poor MVA normal."
     if mv.degenerate or mv.ratio23 < ratio_min:
         raise GeometryError(f"MVA normal is poorly determined (λ2/λ3 = {mv.ratio23:.2f} < "
-                            f"ratio_min {ratio_min}) and no position was given for the model normal; "
-                            "pass pos_gsm_km (and psi_rad for GSE data)")
+                            f"ratio_min {ratio_min}) and no position was given for the model "
+                            "normal; pass pos_gsm_km (and psi_rad for GSE data)")
     note = "; no position: N sign from N·X > 0 (dayside)"
     z = _ZG if frame == "GSM" else (_ZG if psi_rad is None else gsm_to_gse(_ZG, psi_rad))
     if frame == "GSE" and psi_rad is None: note += "; no ψ: L sign from Z_GSE"
     return np.array([1.0, 0, 0]), z, None, np.nan, note
 
 # %% ../nbs/04a_coords.ipynb #ea4ec88a
-def _model_reference(frame, pos_gsm_km, psi, bz_nT, dp_nPa, model, aberration_deg, bz_spread_nT) -> tuple:
+def _model_reference(frame, pos_gsm_km, psi, bz_nT, dp_nPa, model, aberration_deg,
+                     bz_spread_nT) -> tuple:
     "(Shue normal in `frame`, Z_GSM in `frame`, ShueResult, model σ_N deg, '') at the mean position."
     bz_nT, dp_nPa = _bz_dp(bz_nT, dp_nPa)   # numbers once: the σ cases below do arithmetic on them
     pos = _positions_km(pos_gsm_km).mean(axis=0)
@@ -299,8 +300,9 @@ def _choose_N(mv, n_mod, sig_mod, ratio_min, label, sig_mva) -> tuple:
     lim = 3 * np.hypot(sig_mva, sig_mod)   # NaN without a model: no test
     if mv.degenerate: why = f"λ2/λ3 = {r23:.2f}: no minimum-variance direction, N from {label}"
     elif r23 < ratio_min: why = f"λ2/λ3 = {r23:.2f} < ratio_min {ratio_min}: N from {label}"
-    elif ang > lim: why = (f"λ2/λ3 = {r23:.2f}, but the MVA normal is {ang:.0f}° from the model, beyond 3σ "
-                           f"({lim:.1f}°): the window is not one planar boundary; N from {label}")
+    elif ang > lim: why = (f"λ2/λ3 = {r23:.2f}, but the MVA normal is {ang:.0f}° from the model, "
+                           f"beyond 3σ ({lim:.1f}°): the window is not one planar boundary; "
+                           f"N from {label}")
     else:
         why = f"λ2/λ3 = {r23:.2f} ≥ ratio_min {ratio_min}: N from MVA x3 (σ with M_eff samples)"
         return (mv.normal if mv.normal @ n_mod >= 0 else -mv.normal), "MVA", sig_mva, why
@@ -420,7 +422,8 @@ def lmn_for_probe(event, # mms_mp.data.Event (or any mapping probe -> {quantity:
     d = _probe_with_b(event, probe)
     check_frame(d["B_gse"].attrs.get("frame", "GSE"), "GSE", f"B_gse of probe {probe!r}")
     B = np.asarray(_window(d["B_gse"], trange).values, float)
-    if not ("R_gse" in d and "R_gsm" in d):   # no position: MVA alone, and only where it is well defined
+    # no position: MVA alone, and only where it is well defined
+    if not ("R_gse" in d and "R_gsm" in d):
         return hybrid_lmn(B, None, frame="GSE", **kw)
     pos_gse = _mean_position(d, "R_gse", trange, probe)
     pos_gsm = _mean_position(d, "R_gsm", trange, probe)

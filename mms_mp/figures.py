@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from .core import InputError, check_frame, as_datetime64, seconds_since, from_seconds, median_step
+from .core import (InputError, check_frame, as_datetime64, seconds_since, from_seconds,
+                         median_step)
 from .layout import check_probe
 from .resample import bin_average
-from .visualize import PROBE_COLORS, mark_simulated, new_figure, probe_color, summary_single, time_axis
+from .visualize import (PROBE_COLORS, mark_simulated, new_figure, probe_color,
+                              summary_single, time_axis)
 
 # %% auto #0
 __all__ = ['SUMMARY_POINTS', 'string_direction', 'plot_formation', 'plot_timing', 'plot_hodogram', 'display_bins',
@@ -100,7 +102,8 @@ def plot_formation(r: dict, # {probe: (3,) position, km} in `frame`
     fig, axs = new_figure(1, 3, figsize=figsize, sharex=False)
     for ax, ij in zip(axs[0], ((0, 1), (0, 2), (1, 2))):
         _formation_panel(ax, P, u, normal, ij, frame, pub)
-    h, lab = axs[0, 0].get_legend_handles_labels()   # below the panels: a long citation never covers them
+    # below the panels: a long citation never covers them
+    h, lab = axs[0, 0].get_legend_handles_labels()
     fig.legend(h, lab, fontsize=7, loc="lower center", ncol=len(lab), frameon=False)
     title = title or f"Formation around the centroid ({frame}); dashed: string direction"
     fig.suptitle(title, fontsize=10)
@@ -151,7 +154,8 @@ def _fit_sigmas(normal, # the `normal` given to plot_timing: a vector or a Timin
                 sigma_t: dict | None, # {probe: 1σ of its delay, s} given to plot_timing, or None
                ) -> np.ndarray: # (len(ps),) 1σ of each delay, s; NaN where not known (no error bar)
     "Each probe's delay σ: `sigma_t` if given, else the timing fit's own (`TimingResult.sigma_delay_s`)."
-    own = {check_probe(k): v for k, v in (sigma_t or getattr(normal, "sigma_delay_s", None) or {}).items()}
+    own = {check_probe(k): v
+           for k, v in (sigma_t or getattr(normal, "sigma_delay_s", None) or {}).items()}
     return np.array([own.get(p, np.nan) for p in ps], float)
 
 # %% ../nbs/12a_figures.ipynb #74446083
@@ -161,14 +165,14 @@ def plot_timing(times: dict, # {probe: crossing time, datetime64}
                 V: float | None = None, # normal speed, km/s, + along n̂ (default: TimingResult's)
                 sigma_V: float | None = None, # 1σ of V, km/s
                 *,
-                sigma_t: dict | None = None, # {probe: 1σ of its delay, s}: error bars (default: TimingResult's)
+                sigma_t: dict | None = None, # {probe: 1σ of its delay, s} (default: TimingResult's)
                 frame: str = "GSE", # frame of positions and normal (one frame for both)
                 ref=None, # reference probe (default: first key of `times`)
                 published=None, # overlay.PublishedNormal or dict probe → one (ref's), `frame`
                 simulated: bool = False, # watermark as simulated
                 title: str | None = None, # figure title
                 figsize=(7, 4.5), # inches
-               ): # Figure: delays vs n̂·Δr, residuals ± σ_t (.mms_mp_residuals_s, .mms_mp_residual_sigma_s)
+               ): # Figure: delays, residuals ± σ_t (.mms_mp_residuals_s, .mms_mp_residual_sigma_s)
     "Timing check: delays vs n̂·Δr, the line Δt = n̂·Δr / V, residuals ± σ_t, published delays."
     frame, P = check_frame(frame, frame, "positions and normal"), _positions(r)
     n, V, sigma_V = _timing_inputs(normal, V, sigma_V, frame)
@@ -177,12 +181,14 @@ def plot_timing(times: dict, # {probe: crossing time, datetime64}
     fig, axs = new_figure(2, figsize=figsize, gridspec_kw=dict(height_ratios=[3, 1]))
     a0, a1 = axs[:, 0]
     xx = np.linspace(min(x.min(), 0) - 50, max(x.max(), 0) + 50, 2)
-    c = float(np.mean(dt - x / V - res))   # the line's offset: the fitted time of the reference, not its own
+    # the line's offset: the fitted time of the reference, not its own
+    c = float(np.mean(dt - x / V - res))
     a0.plot(xx, xx / V + c, color="0.4", lw=1, label="Δt = n̂·Δr / V + c")
     sig = _fit_sigmas(normal, ps, sigma_t)
     for p, xi, ti, ri, si in zip(ps, x, dt, res, sig):
         a0.plot(xi, ti, "o", color=PROBE_COLORS[p], ms=7, label=f"MMS{p}")
-        a1.errorbar(xi, ri, yerr=si if np.isfinite(si) else None, fmt="o", color=PROBE_COLORS[p], ms=6, capsize=3)
+        a1.errorbar(xi, ri, yerr=si if np.isfinite(si) else None, fmt="o", color=PROBE_COLORS[p],
+                    ms=6, capsize=3)
     pub = _published(published, n, ref, frame)
     if pub is not None: fig.mms_mp_published_delays_s = _published_delays(a0, pub, P, ps, x, ref, V)
     _timing_labels(a0, a1, ref, frame, V, sigma_V, title, _normal_note(normal, n, frame))
@@ -212,7 +218,8 @@ def _timing_labels(a0, a1, ref, frame, V, sigma_V, title, note=""):
     y_txt, va = (0.95, "top") if V > 0 else (0.05, "bottom")
     a0.text(0.03, y_txt, txt, transform=a0.transAxes, va=va, fontsize=9,
             bbox=dict(fc="w", ec="0.7"))
-    a0.text(1.02, 0.0, note, transform=a0.transAxes, va="bottom", fontsize=7)   # beside, off the data
+    # beside, off the data
+    a0.text(1.02, 0.0, note, transform=a0.transAxes, va="bottom", fontsize=7)
     a0.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
     a0.set_title(title or "Timing: delays vs normal separation", fontsize=10)
 
@@ -331,18 +338,21 @@ def plot_overview(event, # mms_mp.data.Event
     if not rows:
         raise InputError(f"nothing to draw for probes {list(probes)}: load FGM, FPI or HPCA data")
     fig, axs = plt.subplots(len(rows), 1, figsize=(8, 1.8 * len(rows)), sharex=True, squeeze=False,
-                            layout="constrained")   # title and legend fit above the panels: no blank band
+                            # title and legend fit above the panels: no blank band
+                            layout="constrained")
     axs, t0 = axs[:, 0], as_datetime64(event.trange[0])
     for p in probes: _overview_probe(axs, rows, event[p], p, t0)
     for a, (label, _, floor) in zip(axs, rows): _overview_axis(a, label, floor)
     axs[0].legend(fontsize=7, ncol=4, loc="lower left", bbox_to_anchor=(0, 1.0), frameon=False)
-    time_axis(axs[-1], "time (UTC)").xaxis.label.set_size(8)   # concise ticks: 17:00 … and the date once
+    # concise ticks: 17:00 … and the date once
+    time_axis(axs[-1], "time (UTC)").xaxis.label.set_size(8)
     axs[-1].xaxis.get_offset_text().set_size(7)
     fig.suptitle(("SIMULATED " if simulated else "") + "MMS overview " + title, fontsize=10)
     return mark_simulated(fig, simulated)
 
 # %% ../nbs/12a_figures.ipynb #bd9ca789
-SUMMARY_POINTS = 4000   # most samples a summary panel draws: block means beyond (burst data are a solid band)
+# most samples a summary panel draws: block means beyond (burst data are a solid band)
+SUMMARY_POINTS = 4000
 
 def block_mean(t, # (N,) times, datetime64[ns]
                y, # (N,) or (N,k) values
@@ -384,7 +394,7 @@ def summary_event(event, # mms_mp.data.Event (simulated or real)
                   vn=None, # NormalVelocity along this LMN's N, e.g. AnalysisResult.vn[p]
                   trange=None, # (start, end) UTC window; default: the whole event
                   crossings=None, # crossings to shade (see shade_crossings)
-                  max_points: int = SUMMARY_POINTS, # draw high-rate series as at most this many block means
+                  max_points: int = SUMMARY_POINTS, # ≤ this many block means per high-rate series
                   title: str | None = None, # figure title
                  ): # matplotlib Figure (summary_single's panels)
     "Summary of one probe of an Event in the given LMN, with the caller's V_N."

@@ -9,8 +9,8 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from .core import (InputError, GeometryError, as_datetime64, check_count, check_frame, frame_of,
-                         from_seconds, seconds_since)
+from .core import (InputError, GeometryError, as_datetime64, check_count, check_frame,
+                         frame_of, from_seconds, seconds_since)
 
 # %% auto #0
 __all__ = ['MIN_SAMPLES', 'DIRECT_LAGS', 'MAX_WINDOWS', 'finite_rows', 'mean_rows', 'MVAResult', 'no_min_variance', 'mva',
@@ -40,13 +40,15 @@ def _vectors(B, what="B", unit="nT") -> tuple[np.ndarray, int]:
         raise InputError(f"{what} must be numeric (N,3) vectors in {unit}; got values that are not "
                          "numbers") from None
     if B.ndim != 2 or B.shape[1] != 3:
-        raise InputError(f"{what} must be an (N,3) array of vectors in {unit}, got shape {B.shape}; "
+        raise InputError(f"{what} must be an (N,3) array of vectors in {unit}, "
+                         f"got shape {B.shape}; "
                          f"stack the components as columns (e.g. np.column_stack([Bx, By, Bz]))")
     good = finite_rows(B)
     if not good.any():
         raise InputError(f"all {len(B)} samples of {what} are NaN/inf; choose a window with data "
                          f"(check the instrument flags and the time range)")
-    n_bad = int((~good).sum())   # all finite and C-ordered: B itself (nothing downstream writes to it)
+    # all finite and C-ordered: B itself (nothing downstream writes to it)
+    n_bad = int((~good).sum())
     keep = not n_bad and B.flags.c_contiguous
     return (B if keep else B.compress(good, axis=0)), n_bad   # = B[good], 4× faster on (N,3)
 
@@ -140,7 +142,8 @@ def _mva_errors(lam, # (3,) variances along the rows, nT²
     "Angular errors of the triad, deg (S&S eq. 8.23, or the constrained variant)."
     d = {(i, j): np.degrees(_dphi(lam, i, j, m)) for i, j in ((0, 1), (0, 2), (1, 2))}
     if constrained: # x2 ∥ ê: the normal tilts toward ê as ê itself tilts by σ(⟨B⟩·n)/|⟨B⟩|
-        d[(0, 1)], d[(1, 2)] = np.nan, float(np.degrees(np.sqrt(lam[2] / (m - 1)) / np.linalg.norm(Bm)))
+        d[(0, 1)], d[(1, 2)] = np.nan, float(
+            np.degrees(np.sqrt(lam[2] / (m - 1)) / np.linalg.norm(Bm)))
     return d
 
 # %% ../nbs/04_minvar.ipynb #5ec996ee
@@ -173,8 +176,9 @@ def _mva_and_rows(B, constraint, frame, min_samples, allow_degenerate) -> tuple:
                          "variance matrix from fewer samples is noise and its σ meaningless")
     X, n_nan = _vectors(B)
     if len(X) < min_samples:
-        raise InputError(f"MVA needs at least {min_samples} finite samples, got {len(X)} ({n_nan} NaN "
-                         "rows dropped); widen the window or use a model normal (hybrid_lmn)")
+        raise InputError(f"MVA needs at least {min_samples} finite samples, got {len(X)} "
+                         f"({n_nan} NaN rows dropped); widen the window or use a model "
+                         "normal (hybrid_lmn)")
     return _mva_rows(X, n_nan, constraint, frame, allow_degenerate), X
 
 def _mva_rows(X: np.ndarray, # (m,3) finite field rows, nT, already checked
@@ -254,7 +258,8 @@ def _rho_direct(x: np.ndarray, # (N,) mean-removed series, not all zero
                 lags: int, # most lags to take
                ) -> np.ndarray: # ρ_1, ρ_2, … up to the first ρ ≤ 0 or `lags` of them
     "The first autocorrelations by dot products, O(N) each: cheaper than an FFT for a few lags."
-    dot = lambda a, b: float(np.einsum("i,i->", a, b))   # no BLAS: its threads stall on a busy machine
+    # no BLAS: its threads stall on a busy machine
+    dot = lambda a, b: float(np.einsum("i,i->", a, b))
     ac0, rho = dot(x, x), []
     for k in range(1, lags + 1):   # a loop over lags, never over samples
         rho.append(dot(x[:-k], x[k:]) / ac0)
@@ -288,7 +293,7 @@ def autocorr_time(x: np.ndarray, # (N,) a series on a uniform time grid, any uni
 # %% ../nbs/04_minvar.ipynb #8602e813
 def correlated_sigma(B: np.ndarray, # (n,3) the field MVA was run on, nT (NaN rows are skipped)
                      r: MVAResult, # its MVA (not degenerate)
-                    ) -> tuple: # (M_eff independent samples, cone σ of the normal with M_eff samples, deg)
+                    ) -> tuple: # (M_eff independent samples, the normal's cone σ for M_eff, deg)
     "M_eff = M/τ from the autocorrelation of B·n̂, and the Sonnerup–Scheible σ widened to M_eff samples."
     X = np.asarray(B, float)
     ok = finite_rows(X)
@@ -321,12 +326,13 @@ def x1_cone_deg(lam, # (3,) eigenvalues λ1 ≥ λ2 ≥ λ3, nT²
     return float(np.degrees(np.hypot(_dphi(lam, 0, 1, m_eff), _dphi(lam, 0, 2, m_eff))))
 
 # %% ../nbs/04_minvar.ipynb #01a55efb
-def window_mva(B: np.ndarray, # (n,3) field inside one window, nT, `frame` (rows with NaN are dropped)
+def window_mva(B: np.ndarray, # (n,3) field inside one window, nT, `frame` (NaN rows dropped)
                frame: str, # frame of B
                constraint: str | None = None, # None or "<Bn>=0"
-              ) -> tuple: # (MVAResult, n_eff, σ cone with n_eff samples, deg); NaN σ when degenerate
+              ) -> tuple: # (MVAResult, n_eff, σ cone with n_eff samples, deg); NaN σ if degenerate
     "MVA of one window with its σ inflated for the autocorrelation of B along the normal."
-    r, X = _mva_and_rows(B, constraint, frame, MIN_SAMPLES, True)   # `mva`, and the finite rows it used
+    # `mva`, and the finite rows it used
+    r, X = _mva_and_rows(B, constraint, frame, MIN_SAMPLES, True)
     return (r, np.nan, np.nan) if r.degenerate else _with_eff(r, X)
 
 # %% ../nbs/04_minvar.ipynb #9d32a8f7
@@ -335,7 +341,7 @@ def window_mva_moments(X: np.ndarray, # (m,3) finite rows of one window, nT, `fr
                        Mv: np.ndarray, # (3,3) their variance matrix, nT²
                        frame: str, # frame of X
                        constraint: str | None = None, # None or "<Bn>=0"
-                      ) -> tuple: # (MVAResult, n_eff, σ cone with n_eff samples, deg), as `window_mva`
+                      ) -> tuple: # (MVAResult, n_eff, σ cone, deg), as `window_mva`
     "`window_mva` of rows whose moments are already known (e.g. summed once over nested windows)."
     if constraint not in (None, "<Bn>=0"):
         raise InputError(f"constraint must be None or '<Bn>=0', got {constraint!r}")
@@ -347,9 +353,10 @@ def windows_mva_moments(Xs: list, # K (m_k,3) finite rows of each window, nT, `f
                         Bm: np.ndarray, # (K,3) their means, nT
                         Mv: np.ndarray, # (K,3,3) their variance matrices, nT²
                         frame: str, # frame of the rows
-                       ) -> list: # K (MVAResult, n_eff, σ deg), as `window_mva_moments` (unconstrained)
+                       ) -> list: # K (MVAResult, n_eff, σ deg), unconstrained `window_mva_moments`
     "`window_mva_moments` of K windows at once: one stacked eigendecomposition, the errors as arrays."
-    if not (len(Xs) and np.isfinite(Mv).all()):   # an overflow: each window says so as it would alone
+    # an overflow: each window says so as it would alone
+    if not (len(Xs) and np.isfinite(Mv).all()):
         return [window_mva_moments(X, b, M, frame) for X, b, M in zip(Xs, Bm, Mv)]
     frame, m = check_frame(frame, frame, "B"), np.array([len(X) for X in Xs])
     w, v = np.linalg.eigh(Mv)
@@ -373,7 +380,8 @@ def _dphi_rows(lam: np.ndarray, # (K,3) eigenvalues λ1 ≥ λ2 ≥ λ3 of K win
     L = np.ldexp(lam, -np.where(ok, np.frexp(np.where(ok, top, 1.0))[1], 0)[:, None])
     l3 = L[:, 2]
     with np.errstate(divide="ignore", invalid="ignore"):
-        dphi = lambda i, j: np.sqrt(l3 / (m - 1) * (L[:, i] + L[:, j] - l3) / (L[:, i] - L[:, j]) ** 2)
+        dphi = lambda i, j: np.sqrt(l3 / (m - 1) * (L[:, i] + L[:, j] - l3)
+                                    / (L[:, i] - L[:, j]) ** 2)
         return {(i, j): np.degrees(dphi(i, j)) for i, j in ((0, 1), (0, 2), (1, 2))}
 
 # %% ../nbs/04_minvar.ipynb #9f3760c1
@@ -406,7 +414,8 @@ def _boot_cov(X, # (M,3) finite field rows, nT
     else:   # each block adds 1 to the weights of its rows: +1 at its start, −1 past its end, summed
         k = -(-m // block)
         s = (rng.integers(0, m - block + 1, (nb, k)) + (m + 1) * np.arange(nb)[:, None]).ravel()
-        step = np.bincount(s, minlength=nb * (m + 1)) - np.bincount(s + block, minlength=nb * (m + 1))
+        step = (np.bincount(s, minlength=nb * (m + 1))
+                - np.bincount(s + block, minlength=nb * (m + 1)))
         w = np.cumsum(step.reshape(nb, m + 1), axis=1)[:, :m] / (k * block)
     mu = w @ X
     return mu, np.einsum("bm,mi,mj->bij", w, X, X) - mu[:, :, None] * mu[:, None, :]
@@ -433,13 +442,13 @@ def _boot_block(X, rng, nb, constraint, block):
     with np.errstate(divide="ignore", invalid="ignore"): return v[:, :, 0], lam[:, 1] / lam[:, 0]
 
 # %% ../nbs/04_minvar.ipynb #fd5432ac
-def mva_bootstrap(B: np.ndarray, # (N,3) magnetic field, nT, `frame` (NaN rows dropped), in time order
+def mva_bootstrap(B: np.ndarray, # (N,3) field, nT, `frame` (NaN rows dropped), in time order
                   *, n_boot: int = 500, # number of resamples
                   seed: int = 0, # numpy Generator seed
                   constraint: str | None = None, # None or "<Bn>=0", as in `mva`
                   frame: str = "GSE", # frame of B
-                  block: int | None = None, # rows per block; None: ⌈3τ⌉ of B·n̂, ≤ N/4; 1: rows one by one
-                 ) -> MVABootstrap: # resampled normals and their rms angle to the full-data normal (deg)
+                  block: int | None = None, # rows/block; None: ⌈3τ⌉ of B·n̂ ≤ N/4; 1: one by one
+                 ) -> MVABootstrap: # resampled normals, rms angle to the full-data normal (deg)
     "Bootstrap the MVA normal (S&S 1998 §8.3.2) with moving blocks of correlated rows: the spread of the normals."
     base, X = _mva_and_rows(B, constraint, frame, MIN_SAMPLES, False)   # mva, and the rows it used
     if n_boot < 10:
@@ -447,7 +456,8 @@ def mva_bootstrap(B: np.ndarray, # (N,3) magnetic field, nT, `frame` (NaN rows d
     block = _block_rows(X, base, block)
     rng = np.random.default_rng(seed)
     blk = max(1, 4_000_000 // len(X)) # resamples per block: ~32 MB of weights at most
-    chunks = (_boot_block(X, rng, min(blk, n_boot - b), constraint, block) for b in range(0, n_boot, blk))
+    chunks = (_boot_block(X, rng, min(blk, n_boot - b), constraint, block)
+              for b in range(0, n_boot, blk))
     n, r = zip(*chunks)
     n, r = np.concatenate(n), np.concatenate(r)
     n = n * np.where(n @ base.normal < 0, -1.0, 1.0)[:, None]
@@ -471,7 +481,7 @@ def _is_seconds(t) -> bool: return isinstance(t, (int, float, np.floating, np.in
 MAX_WINDOWS = 1_000_000  # most windows `sliding_windows` makes (≈ 0.15 GB of datetime64 pairs)
 
 # %% ../nbs/04_minvar.ipynb #2100778b
-def nested_windows(center, # crossing time: datetime64/ISO string, or float s (same kind as the scan's t)
+def nested_windows(center, # crossing time: datetime64/ISO, or float s (same kind as the scan's t)
                    half_widths_s, # (K,) half-widths, s
                   ) -> list[tuple]: # K windows (t0, t1), same kind as `center`
     "Nested windows [center − h, center + h] for each half-width h (s)."
@@ -556,7 +566,7 @@ def mva_scan(B: np.ndarray, # (N,3) magnetic field, nT, `frame`
              t, # (N,) datetime64 times or float s
              windows, # list of (t0, t1) of the same kind as t (see nested_windows, sliding_windows)
              *, frame: str = "GSE", # frame of B
-             reference=None, # (3,) reference normal in `frame`; default: the window with most samples
+             reference=None, # (3,) reference normal in `frame`; default: window with most samples
              constraint: str | None = None, # passed to `mva`
              min_samples: int = MIN_SAMPLES, # windows with fewer finite samples give NaN rows
             ) -> MVAScan: # per-window normals, ratios and angles to the reference

@@ -28,7 +28,7 @@ class SpecMesh:
     C: np.ndarray # (2M−1, K) cell values (even rows: records; odd rows: between records, NaN)
     n_gaps: int # number of steps longer than gap_factor × cadence
     cadence_s: float # median step between records, s
-    n_dropped_records: int = 0 # records left out: their energy table held fill values, NaN or energies ≤ 0
+    n_dropped_records: int = 0 # records left out: fill values, NaN or ≤ 0 in their energy table
     n_dropped_channels: int = 0 # energy channels left out for the same reason
 
     @property
@@ -36,7 +36,8 @@ class SpecMesh:
         "What was left out and why, in words; '' when nothing was."
         what = [f"{n} {w}" for n, w in ((self.n_dropped_records, "record(s)"),
                                         (self.n_dropped_channels, "energy channel(s)")) if n]
-        return f"{' and '.join(what)} left out: fill values, NaN or energies ≤ 0 in the energy table" if what else ""
+        return (f"{' and '.join(what)} left out: fill values, NaN or energies ≤ 0 in the "
+                "energy table" if what else "")
 
 # %% ../nbs/13_spectra.ipynb #7a7dc1bc
 def _log_edges(E):
@@ -52,22 +53,23 @@ def _energies(energy_eV, # (K,) or (M,K) channel energies, eV
              ) -> np.ndarray: # energies broadcast to `shape`, eV
     "The energy table broadcast to the spectra's shape; InputError when it does not fit them or K < 2."
     if shape[-1] < 2:
-        raise InputError(f"a spectrogram needs at least 2 energy channels, got {shape[-1]}: one channel has no "
-                         "energy width to draw; plot its values against time instead (spec[:, 0])")
+        raise InputError(f"a spectrogram needs at least 2 energy channels, got {shape[-1]}: "
+                         "one channel has no energy width to draw; plot its values against time "
+                         "instead (spec[:, 0])")
     try: return np.broadcast_to(np.asarray(energy_eV, float), shape)
     except ValueError:
-        raise InputError(f"energy_eV of shape {np.shape(energy_eV)} does not fit spec {shape}: give "
-                         f"one energy per channel ({shape[-1]},) or one table per record "
+        raise InputError(f"energy_eV of shape {np.shape(energy_eV)} does not fit spec {shape}: "
+                         f"give one energy per channel ({shape[-1]},) or one table per record "
                          f"{shape}") from None
 
 # %% ../nbs/13_spectra.ipynb #6f1a3b58
-def _usable(E: np.ndarray, # (M,K) channel energies, eV; NaN, a fill value (FPI: −1e31) or ≤ 0 where bad
+def _usable(E: np.ndarray, # (M,K) channel energies, eV; NaN, a fill (FPI: −1e31) or ≤ 0 where bad
            ) -> tuple: # ((M,) bool: records kept, (K,) bool: channels kept)
     "Records and channels to keep so that every kept energy is finite and > 0, losing the fewest cells."
     bad = ~(np.isfinite(E) & (E > 0))
-    by_channel = (np.ones(len(E), bool), ~bad.any(0))          # drop each channel with a bad energy
+    by_channel = (np.ones(len(E), bool), ~bad.any(0))   # drop each channel with a bad energy
     ch = ~bad.all(0)
-    by_record = (~bad[:, ch].any(1), ch)                        # drop all-bad channels, then records still bad
+    by_record = (~bad[:, ch].any(1), ch)   # drop all-bad channels, then records still bad
     return max((by_channel, by_record), key=lambda rc: rc[0].sum() * rc[1].sum())
 
 # %% ../nbs/13_spectra.ipynb #033cae24
@@ -94,9 +96,10 @@ def _drop_bad(t: np.ndarray, # (M,) record centre times, datetime64[ns]
     if rec.all() and ch.all(): return t, e, s, 0, 0
     if rec.sum() < 2 or ch.sum() < 2:
         n_bad = int((~(np.isfinite(E) & (E > 0))).sum())
-        raise InputError(f"energy_eV holds fill values, NaN or energies ≤ 0 in {n_bad} of {E.size} entries: fewer "
-                         "than 2 records with 2 usable energy channels are left, nothing to draw; check the energy "
-                         "table (FPI: the energy variable the spectra depend on)")
+        raise InputError(f"energy_eV holds fill values, NaN or energies ≤ 0 in {n_bad} of "
+                         f"{E.size} entries: fewer than 2 records with 2 usable energy channels "
+                         "are left, nothing to draw; check the energy table (FPI: the energy "
+                         "variable the spectra depend on)")
     return t[rec], E[rec][:, ch], s[rec][:, ch], int((~rec).sum()), int((~ch).sum())
 
 # %% ../nbs/13_spectra.ipynb #a3abf315
@@ -108,7 +111,8 @@ def spectrogram_mesh(t: np.ndarray, # (M,) record centre times, datetime64[ns], 
     "Cell edges from time tags and a (record-varying) energy table, NaN cells across gaps; bad energies left out."
     import matplotlib.dates as mdates
     t, spec = datetime_tags(t, "t").reshape(-1), np.asarray(spec, float)   # numbers refused
-    t, E, spec, n_rec, n_ch = _drop_bad(t, _mesh_inputs(t, energy_eV, spec), spec)   # fill energies left out
+    # fill energies left out
+    t, E, spec, n_rec, n_ch = _drop_bad(t, _mesh_inputs(t, energy_eV, spec), spec)
     ts = seconds_since(t, t[0])
     dt = np.diff(ts)
     cad = float(np.median(dt))
@@ -134,9 +138,10 @@ def _spec_inputs(src, probe, which):
                 src.attrs.get("units", ""), bool(src.attrs.get("simulated", False)))
     try: t, e, s, *units = src
     except (TypeError, ValueError):
-        raise InputError(f"pass an Event, the {name} DataArray, or a (t, energy_eV, spec[, units]) tuple; "
-                         f"got {type(src).__name__}") from None
-    if len(units) > 1: raise InputError(f"a spectrogram tuple is (t, energy_eV, spec[, units]); got {len(src)} items")
+        raise InputError(f"pass an Event, the {name} DataArray, or a (t, energy_eV, spec[, units]) "
+                         f"tuple; got {type(src).__name__}") from None
+    if len(units) > 1: raise InputError(f"a spectrogram tuple is (t, energy_eV, spec[, units]); "
+                                        f"got {len(src)} items")
     return t, e, s, str(units[0]) if units else "", False
 
 # %% ../nbs/13_spectra.ipynb #8bf81e2d
@@ -161,7 +166,7 @@ def _group_starts(ts, k, gap_factor):
 
 # %% ../nbs/13_spectra.ipynb #ab60b84f
 def _common_grid(E: np.ndarray, # (M,K) channel energies of each record, eV
-                ) -> np.ndarray | None: # (G,) common energies, eV, ascending; None: one table for all records
+                ) -> np.ndarray | None: # (G,) common energies, eV, ascending; None: a single table
     "Union of the distinct energy tables (FPI burst: 2 × 32 → 64); 2K log-spaced energies when it is larger."
     K = E.shape[1]
     if K < 2 or np.all(E == E[0]): return None
@@ -172,14 +177,15 @@ def _common_grid(E: np.ndarray, # (M,K) channel energies of each record, eV
 def _on_grid(E: np.ndarray, # (M,K) channel energies of each record, eV
              s: np.ndarray, # (M,K) spectral values, a density per unit energy; NaN = missing
              G: np.ndarray, # (G,) common energies, eV, ascending
-            ) -> tuple: # ((M,G) values at G, linear in ln E between channels, NaN outside; (M,G) bool: measured)
+            ) -> tuple: # ((M,G) values at G, linear in ln E, NaN outside; (M,G) bool: measured)
     "Each record's spectrum at the common energies: its own value where it measured, else interpolated in ln E."
     i = np.argsort(E, axis=1)
     lE, s, lG = np.log(np.take_along_axis(E, i, 1)), np.take_along_axis(s, i, 1), np.log(G)
     M, K = s.shape
-    off = np.arange(M)[:, None] * (lE.max() - lE.min() + 1.0)        # rows laid end to end: one searchsorted
+    # rows laid end to end: one searchsorted
+    off = np.arange(M)[:, None] * (lE.max() - lE.min() + 1.0)
     j = np.searchsorted((lE + off).ravel(), (lG + off).ravel(), "right").reshape(M, -1) - 1
-    j -= np.arange(M)[:, None] * K                                      # channel at or below G in the row; −1: none
+    j -= np.arange(M)[:, None] * K   # channel at or below G in the row; −1: none
     jl = np.clip(j, 0, K - 2)
     a, b = np.take_along_axis(lE, jl, 1), np.take_along_axis(lE, jl + 1, 1)
     sa, sb = np.take_along_axis(s, jl, 1), np.take_along_axis(s, jl + 1, 1)
@@ -193,13 +199,14 @@ def _on_grid(E: np.ndarray, # (M,K) channel energies of each record, eV
 def _group_mean(v: np.ndarray, # (M,G) record values on the common grid (`_on_grid`); NaN = none
                 measured: np.ndarray, # (M,G) bool: the record measured that energy
                 starts: np.ndarray, # (n,) first record of each group
-               ) -> np.ndarray: # (n,G) group means on the common grid, NaN where no record has a value
+               ) -> np.ndarray: # (n,G) group means on the common grid, NaN where none has a value
     "Per group and energy: the mean of the records that measured it, else the mean of their interpolations."
     out = []
     for m in (measured, ~measured):
         ok = m & np.isfinite(v)
         n = np.add.reduceat(ok, starts, axis=0)
-        out.append(np.add.reduceat(np.where(ok, v, 0.0), starts, axis=0) / np.where(n > 0, n, np.nan))
+        out.append(np.add.reduceat(np.where(ok, v, 0.0), starts, axis=0)
+                   / np.where(n > 0, n, np.nan))
     return np.where(np.isfinite(out[0]), out[0], out[1])
 
 # %% ../nbs/13_spectra.ipynb #0dfe2073
@@ -208,7 +215,7 @@ def _rebin(t: np.ndarray, # (M,) record centre times, datetime64[ns]
            s: np.ndarray, # (M,K) spectral values, a density per unit energy; NaN = missing
            max_records: int | None, # at most about this many groups (None: every record)
            gap_factor: float, # a step > gap_factor × cadence is a gap, never averaged across
-          ) -> tuple: # (group times datetime64[ns], energies eV (K,)/(n,K) or (n,G), values (n,K) or (n,G))
+          ) -> tuple: # (group times datetime64[ns], energies eV (K,)/(n,K)/(n,G), values (n,K/G))
     "Average groups of consecutive records (never across a gap); time-varying tables on a common grid first."
     M = len(t)
     k = int(np.ceil(M / max_records)) if max_records else 1
@@ -218,9 +225,11 @@ def _rebin(t: np.ndarray, # (M,) record centre times, datetime64[ns]
     n = np.diff(np.r_[starts, M])[:, None]
     tm = from_seconds(np.add.reduceat(ts, starts) / n[:, 0], t[0])
     E = np.broadcast_to(np.asarray(e, float), s.shape)
-    G = _common_grid(E) if np.all(np.isfinite(E) & (E > 0)) else None    # bad energies: `_drop_bad` first
+    # bad energies: `_drop_bad` first
+    G = _common_grid(E) if np.all(np.isfinite(E) & (E > 0)) else None
     if G is not None:
-        return tm, np.broadcast_to(G, (len(starts), len(G))), _group_mean(*_on_grid(E, s, G), starts)
+        return (tm, np.broadcast_to(G, (len(starts), len(G))),
+                _group_mean(*_on_grid(E, s, G), starts))
     good = np.isfinite(s)
     cnt = np.add.reduceat(good, starts, axis=0)
     sm = np.add.reduceat(np.where(good, s, 0.0), starts, axis=0) / np.where(cnt > 0, cnt, np.nan)
@@ -234,7 +243,8 @@ def _spectrogram_data(src, p, which, trange, max_records, gap_factor, simulated)
     t, s = datetime_tags(t, "t").reshape(-1), np.asarray(s, float)
     if s.ndim == 2: _energies(e, s.shape)        # refused before clipping when it does not fit
     t, e, s = _clip(t, e, s, trange)
-    t, e, s, n_rec, n_ch = _drop_bad(t, e, s) if s.ndim == 2 else (t, e, s, 0, 0)   # counted in the data given
+    # counted in the data given
+    t, e, s, n_rec, n_ch = _drop_bad(t, e, s) if s.ndim == 2 else (t, e, s, 0, 0)
     m = spectrogram_mesh(*_rebin(t, e, s, max_records, gap_factor), gap_factor)
     m.n_dropped_records, m.n_dropped_channels = n_rec, n_ch
     C = np.where(m.C > 0, m.C, np.nan)             # log colour: values ≤ 0 are blank, not fake
@@ -271,7 +281,8 @@ def _note_dropped(ax, m: SpecMesh, p: str):
     if not m.dropped: return
     ax.text(0.005, 0.02, m.dropped, transform=ax.transAxes, fontsize=7, color="w", va="bottom",
             bbox=dict(facecolor="0.2", alpha=0.6, lw=0), gid="mms_mp_dropped")
-    warnings.warn(MissingDataWarning(f"mms{p} FPI spectrogram: {m.dropped}; the rest is drawn"), stacklevel=4)
+    warnings.warn(MissingDataWarning(f"mms{p} FPI spectrogram: {m.dropped}; the rest is drawn"),
+                  stacklevel=4)
 
 # %% ../nbs/13_spectra.ipynb #d19bb932
 def _spectrogram(src, probe, which, ax, crossings, trange, max_records, gap_factor, simulated,
@@ -308,7 +319,7 @@ def _check_draw(max_records, vmin, vmax, cmap):
         raise InputError(f"unknown colour map {cmap!r}; use a matplotlib name such as 'viridis'")
 
 # %% ../nbs/13_spectra.ipynb #09936e33
-def fpi_spectrogram(event_or_arrays, # Event, Ei_spec/Ee_spec DataArray or (t, energy_eV, spec[, units])
+def fpi_spectrogram(event_or_arrays, # Event, Ei/Ee_spec DataArray or (t, energy_eV, spec[, units])
                     probe=1, # probe 1–4
                     ax=None, # Axes to draw into (default: a new figure)
                     crossings=None, # crossings, white: edges dashed, centre solid
@@ -324,8 +335,8 @@ def fpi_spectrogram(event_or_arrays, # Event, Ei_spec/Ee_spec DataArray or (t, e
     "FPI omni-directional energy spectrogram of ions or electrons (log E, log colour, gaps blank)."
     if species not in ("i", "e"): raise InputError(f"species must be 'i' or 'e', got {species!r}")
     _check_draw(max_records, vmin, vmax, cmap)
-    return _spectrogram(event_or_arrays, probe, species, ax, crossings, trange, max_records, gap_factor,
-                        simulated, vmin, vmax, cmap)
+    return _spectrogram(event_or_arrays, probe, species, ax, crossings, trange, max_records,
+                        gap_factor, simulated, vmin, vmax, cmap)
 
 def fpi_ion_spectrogram(event_or_arrays, *args, **kw):
     "FPI DIS spectrogram: `fpi_spectrogram(..., species='i')`."
