@@ -410,9 +410,15 @@ def _burst_rejected(ev: Event, p: str, brst: tuple, survey: str | None):
         ev.missing.append(_missing(p, pb, where, head + ": " + "; ".join(berr), "unreadable", berr))
 
 # %% ../nbs/03_data.ipynb #d9c00ef3
+def _neither(bmiss: dict | None, smiss: dict) -> dict:
+    "The `missing` entry when neither rate has files: both searches named, not the survey's alone."
+    if bmiss is None or bmiss["cause"] != "no_files" or bmiss["download_failed"]: return smiss
+    return dict(smiss, searched=bmiss["searched"] + smiss["searched"],
+                reason=f"{bmiss['reason']}; {smiss['reason']}")
+
 def _fallback(ev: Event, p: str, ins: str, brst: tuple, srvy: tuple, pool):
     "Survey for the whole window (burst missing, unreadable or with a dropout); else burst alone."
-    (pb, b, berr, _), (ps, s, serr, smiss) = brst, srvy
+    (pb, b, berr, bmiss), (ps, s, serr, smiss) = brst, srvy
     what = "missing" if b is None else "do not cover the window"
     if s is None and b is not None:
         ev.rates.append(_rate_entry(p, ps, False, [], smiss["reason"], partial=True))
@@ -420,7 +426,7 @@ def _fallback(ev: Event, p: str, ins: str, brst: tuple, srvy: tuple, pool):
         return _record(ev, p, ins, [(pb, b, berr)], reason, pool, partial=True)
     _burst_rejected(ev, p, brst, ps.rate if s is not None else None)
     if s is None:
-        ev.missing.append(smiss)
+        ev.missing.append(_neither(bmiss, smiss))
         return
     _record(ev, p, ins, [(ps, s, serr)], f"auto: burst files {what}; {ps.rate} used", pool)
 

@@ -237,6 +237,16 @@ def test_auto_rate_takes_burst_where_its_files_reach_and_survey_elsewhere(tmp_pa
     assert ev.loaded[0]["rate_reason"] == "auto: burst files cover the window"
 
 
+def test_auto_rate_with_no_files_at_either_rate_names_both_searches(tmp_path):
+    "rate='auto' searched burst, then survey: the missing entry says both, not the survey's search alone."
+    write_product(tmp_path, "1", get_product("fpi", "fast", "dis-moms"), -60, 300, t_file=T0)
+    with pytest.warns(MissingDataWarning):
+        ev = load_event(W, "1", instruments=("fgm", "fpi"), source="local", data_dir=tmp_path)
+    fgm = next(m for m in ev.missing if m["instrument"] == "fgm")
+    assert "no fgm brst files" in fgm["reason"] and "no fgm srvy files" in fgm["reason"]
+    assert any("/fgm/brst/" in d for d in fgm["searched"]) and any("/fgm/srvy/" in d for d in fgm["searched"])
+
+
 def test_auto_rate_fills_a_hole_between_two_burst_stretches_with_survey(tmp_path):
     "Burst 0–60 s and 150–240 s of a 0–240 s window, survey throughout: burst, survey in the hole, burst; in order."
     srvy, brst = get_product("fgm", "srvy"), get_product("fgm", "brst")
