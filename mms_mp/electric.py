@@ -10,7 +10,8 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from .core import CovBlocks, InputError, check_frame, from_seconds, check_sigma_rad, median_step
+from .core import (CovBlocks, InputError, check_frame, from_seconds, check_sigma_rad,
+                         median_step)
 from .resample import merge_vars, parse_cadence
 from .velocity import float_seconds, median_spacing
 # the velocity sources of mms_mp.velocity, importable from mms_mp.electric too
@@ -51,14 +52,14 @@ class NormalVelocity:
     n_hat: np.ndarray # (3,) unit normal, `frame`
     frame: str # frame of n̂ and of every source
     birge: np.ndarray # (G,) widening factor ≥ 1
-    cov_blocks: list | None = None # [(i0, C)]: V_N covariance of samples i0…, (km/s)²; None: none
+    cov_blocks: list | None = None # [(i0, C)]: V_N covariance of samples i0…, (km/s)²; or None
     smoothing: "Smoothing | None" = None # how V_N was smoothed; None: the plain blend
     flags: tuple = () # why the blend is degraded (a source with too few samples), one text each
-    sigma_sys_V_N: np.ndarray | None = None # (G,) part of σ that is one error at all samples (assumed V∥, n̂), km/s
+    sigma_sys_V_N: np.ndarray | None = None # (G,) σ shared by all samples (assumed V∥, n̂), km/s
     @property
     def good(self) -> np.ndarray: return np.isfinite(self.V_N)
     @property
-    def sigma_random_V_N(self) -> np.ndarray: # (G,) part of σ independent between blend samples, km/s
+    def sigma_random_V_N(self) -> np.ndarray: # (G,) σ part independent between blend samples, km/s
         "The random part of σ: what smoothing may average down (the total without `sigma_sys_V_N`)."
         s = np.asarray(self.sigma_V_N, float)
         if self.sigma_sys_V_N is None: return s
@@ -132,8 +133,9 @@ def _source_vn(s: VelocitySource, # one velocity source, km/s, same frame as `n`
               ) -> tuple: # ((t, (N,6) V_N km/s, 4 variances (km/s)², |v_t| km/s), (N,) good)
     "One source's V_N, variances and tangential speed, ready to merge on the common grid."
     from mms_mp.resample import grid_reach   # looked up per call: tests replace it to check the cut
-    k = slice(None) if grid is None else grid_reach(s.t, *grid, usable=s.good & np.isfinite(s.v_km_s @ n),
-                                                       pad=scatter_window + 2)   # robust_scatter's samples
+    k = slice(None) if grid is None else grid_reach(
+        s.t, *grid, usable=s.good & np.isfinite(s.v_km_s @ n),
+        pad=scatter_window + 2)   # robust_scatter's samples
     vn, corr, var, var_c, sys_v = s.normal(n, vpar, k)
     sg = s.good[k]
     own_sc = np.zeros(len(vn))
@@ -149,8 +151,8 @@ def _check_blend_options(exb_parallel: str, # "fpi" or "sigma"
                         ):
     "Refuse an unknown E×B field-aligned mode or a 1σ of n̂ that is not a finite number ≥ 0."
     if exb_parallel not in ("fpi", "sigma"):
-        raise InputError(f"exb_parallel must be 'fpi' (V∥ from FPI where good) or 'sigma' (σ only), "
-                         f"got {exb_parallel!r}")
+        raise InputError(f"exb_parallel must be 'fpi' (V∥ from FPI where good) or 'sigma' "
+                         f"(σ only), got {exb_parallel!r}")
     check_sigma_rad(sigma_n_rad)
 
 # %% ../nbs/08_electric.ipynb #3cefd72b
@@ -179,11 +181,11 @@ def normal_velocity(
     cadence: str | float = "1s", # common grid spacing: "4.5s", or seconds
     t_range=None, # (start, end) of the grid; None: union of the sources
     exb_parallel: str = "fpi", # "fpi": add (V_i·b̂)(b̂·n̂) where FPI is good; "sigma": σ only
-    v_par_km_s: float | None = None, # a fixed |V∥| for the E×B σ term instead (no correction), km/s
+    v_par_km_s: float | None = None, # fixed |V∥| for the E×B σ term instead (no correction), km/s
     v_par_default_km_s: float = 150.0, # |V∥| assumed where FPI gives no estimate, km/s
     scatter_window: int = 15, # samples in the robust scatter window (0: model σ only)
     birge: bool = True, # widen σ where the sources disagree (Birge ratio)
-    sigma_n_rad: float = 0.0, # 1σ of n̂, rad: adds (σ_n |v_t|)² once, systematic (tangential flow)
+    sigma_n_rad: float = 0.0, # 1σ of n̂, rad: adds (σ_n |v_t|)² once, systematic (v_t tangential)
     align_to: str | None = "auto", # source the grid is phased on: "auto", a name, or None
 ) -> NormalVelocity: # V_N ± σ on the grid with per-source V_N and contributions
     "Inverse-variance blend of V_N = v·n̂ from several sources on one grid (frames checked)."
@@ -196,7 +198,8 @@ def normal_velocity(
     for k, s in sources.items():
         vpar = _source_vpar(s, fpi, exb_parallel, v_par_km_s, v_par_default_km_s)
         series[k], goods[k] = _source_vn(s, n, vpar, scatter_window, (rng, cadence))
-        if np.sum(goods[k] & np.isfinite(series[k][1][:, 0])) < MIN_SCATTER:   # flagged: count them all
+        # flagged: count them all
+        if np.sum(goods[k] & np.isfinite(series[k][1][:, 0])) < MIN_SCATTER:
             series[k], goods[k] = _source_vn(s, n, vpar, scatter_window)
     m = merge_vars(series, cadence, t_range=rng, good=goods, notes=False)
     W, used, per, pers, var_sys, vt = _blend(m, scatter_window)
@@ -306,13 +309,14 @@ def _shared_sigma(W: dict, # {source: (G,)} blend weights 1/σ², (km/s)⁻² (`
                   vt: dict, # {source: (G,)} tangential speed |v_t|, km/s
                   sigma_n_rad: float, # 1σ of n̂, rad
                   fac: np.ndarray, # (G,) Birge factor of the blend
-                 ) -> tuple: # ((G,) systematic 1σ of the blend, (G,) n̂ term σ_n Σ a|v_t|), km/s
+                 ) -> tuple: # ((G,) systematic 1σ of blend, (G,) n̂ term σ_n Σ a|v_t|), km/s
     "Systematic σ of the blend, √(fac² Σ a²σ²_sys + s_n²) (a = W/ΣW, fac Birge), and its n̂ term s_n (not widened)."
     den = sum(np.where(used[k], W[k], 0.0) for k in W)
     with np.errstate(invalid="ignore", divide="ignore"):
         a = {k: np.where(used[k], W[k], 0.0) / den for k in W}
     s2 = fac ** 2 * sum(a[k] ** 2 * var_sys[k] for k in W)
-    # one n̂ for all sources: its error is fully correlated between them, so it is not shrunk by the blend
+    # one n̂ for all sources: its error is fully correlated between them, so it is not shrunk by
+    # the blend
     s_n = sigma_n_rad * sum(a[k] * np.where(used[k], np.nan_to_num(vt[k]), 0.0) for k in W)
     return np.sqrt(s2 + s_n ** 2), s_n
 
@@ -400,7 +404,8 @@ def _brent_bounded(f, # scalar function of one float
             if (np.abs(p) < np.abs(0.5 * q * r)) and (p > q * (a - xf)) and (p < q * (b - xf)):
                 rat = (p + 0.0) / q
                 x = xf + rat
-                if ((x - a) < tol2) or ((b - x) < tol2): rat = tol1 * (np.sign(xm - xf) + ((xm - xf) == 0))
+                if ((x - a) < tol2) or ((b - x) < tol2):
+                    rat = tol1 * (np.sign(xm - xf) + ((xm - xf) == 0))
             else: golden = 1
         if golden:   # a golden-section step into the larger part
             e = a - xf if xf >= xm else b - xf
@@ -523,7 +528,7 @@ def smooth_normal_velocity(
     lam: float | None = None, # fixed λ, (km/s)⁻²; None: chosen per block (unbiased risk)
     max_gap_s: float | None = None, # a longer step between bins splits blocks, s; None: 3 steps
     max_block: int = 4000, # most samples smoothed together (dense covariance)
-) -> NormalVelocity: # smoothed V_N; σ: posterior ⊕ systematic; covariance blocks: random part only
+) -> NormalVelocity: # smoothed V_N; σ: posterior ⊕ systematic; covariance blocks: the random part
     "Whittaker (penalised least squares) smoothing of a blended V_N; λ by unbiased risk."
     if order == 0: return nv
     _check_smoothing(order, lam, max_block, max_gap_s)
@@ -541,8 +546,10 @@ def smooth_normal_velocity(
     if np.any(np.isfinite(nv.V_N) & ~(sig > 0)):
         flags.add("sigma_not_positive")   # such samples are dropped, not trusted
     sm = Smoothing(order, blocks, flags=tuple(sorted(flags)), **info)
-    if nv.sigma_sys_V_N is not None: S = np.hypot(S, nv.sigma_sys_V_N)   # the shared error, as it was
-    return replace(nv, V_N=V, sigma_V_N=S, cov_blocks=CovBlocks(cov), smoothing=sm)   # PSD: posterior covariances
+    # the shared error, as it was
+    if nv.sigma_sys_V_N is not None: S = np.hypot(S, nv.sigma_sys_V_N)
+    # PSD: posterior covariances
+    return replace(nv, V_N=V, sigma_V_N=S, cov_blocks=CovBlocks(cov), smoothing=sm)
 
 # %% ../nbs/08_electric.ipynb #5e637689
 _SRC_KEYS = ("E_gse", "B_gse", "Vi_gse", "Ni", "Ti", "V_Heplus_gse", "N_Heplus", "T_Heplus")

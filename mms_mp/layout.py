@@ -33,8 +33,8 @@ class Var:
     kind: str # one of KINDS: vector4 (FGM Bx,By,Bz,|B|), vector, scalar, spectrum, flags
     col: int | None = None # for a quantity taken from one column of a vector4 (|B| = column 3)
     depend_1: str = "" # template of the spectrum's energy-table variable (eV), spectra only
-    parity: str = "" # template of the step-table parity variable (0/1: which energy table), FPI burst spectra only
-    valid: tuple = () # (VALIDMIN, VALIDMAX) per component as real L2 files state them; () when not written
+    parity: str = "" # step-table parity template (0/1: which energy table); FPI burst spectra only
+    valid: tuple = () # (VALIDMIN, VALIDMAX) per component as real L2 files state them; () if none
 
     def cdf_name(self, probe, rate: str) -> str:
         "The CDF variable name for probe `probe` ('1'..'4') and data rate `rate`."
@@ -149,18 +149,20 @@ STATE = {k: _fgm_state(k[1]) for k in PRODUCTS if k[0] == "fgm"}
 
 # %% ../nbs/01_layout.ipynb #facc691a
 def check_parity(parity, # (T,) FPI burst step-table parity of each record: 0 even table, 1 odd
-                 name: str = "parity", # what the message calls it (the CDF variable name when there is one)
+                 name: str = "parity", # what the message calls it (the CDF variable name, if any)
                 ) -> np.ndarray: # the same values as an array
     "Refuse a step-table parity that is not one 0 (even energy table) or 1 (odd table) per record."
     par = np.asarray(parity)
     if par.ndim != 1 or not np.isin(par, (0, 1)).all():
-        raise InputError(f"{name}: the FPI step-table parity must be one 0 or 1 per record (0: even energy table, "
-                         f"1: odd); got shape {par.shape} with values {np.unique(par)[:4].tolist()}")
+        raise InputError(f"{name}: the FPI step-table parity must be one 0 or 1 per record "
+                         f"(0: even energy table, 1: odd); got shape {par.shape} with values "
+                         f"{np.unique(par)[:4].tolist()}")
     return par
 
 # %% ../nbs/01_layout.ipynb #29f2c3a8
-#: odd/even FPI burst energy-table ratio, half a channel in ln E, measured on the real burst DIS file
-#: (MMS1 2015-10-16, v3.3.0): 28301.89 / 24971.88 eV = 1.133350 = √1.284483 (its channel ratio)
+#: odd/even FPI burst energy-table ratio, half a channel in ln E, measured on the real burst
+#: DIS file (MMS1 2015-10-16, v3.3.0): 28301.89 / 24971.88 eV = 1.133350 = √1.284483
+#: (its channel ratio)
 FPI_BURST_TABLE_RATIO = 1.13335
 
 def fpi_burst_energies(table, # (n_E,) the even table (parity 0), eV
@@ -417,7 +419,8 @@ def _scan(d: Path, probe: str, prod: Product) -> list[FileInfo]:
     out = []
     for e in it:
         f = _parse_name(e.name)
-        if f and f[:4] == (probe, *prod.key) and e.is_file(): out.append(FileInfo(e.name, *f, Path(e.path)))
+        if f and f[:4] == (probe, *prod.key) and e.is_file():
+            out.append(FileInfo(e.name, *f, Path(e.path)))
     return out
 
 # %% ../nbs/01_layout.ipynb #c7e47525
@@ -447,7 +450,8 @@ def find_local_files(root, # data root (SDC layout)
     reach = t0 - np.timedelta64(int(prod.max_span_s * 1e9), "ns")
     keep = [t0 <= f.time < t1 for f in files]  # named inside the window (a few files: no arrays)
     before = [i for i, f in enumerate(files) if reach < f.time < t0]
-    if before and not any(f.time == t0 for f in files): keep[before[-1]] = True  # the last one reaches in
+    # the last one reaches in
+    if before and not any(f.time == t0 for f in files): keep[before[-1]] = True
     return [f for f, k in zip(files, keep) if k]
 
 # %% ../nbs/01_layout.ipynb #b30517de
@@ -464,10 +468,11 @@ def data_root_problem(root, # the data root that would be searched (SDC layout: 
         return (f"data_dir {root} is one probe's folder (it holds {held}): pass its parent, "
                 f"data_dir='{root.parent}', the folder that holds mms1/, mms2/, ... (SDC layout)")
     if source != "local" or root.is_dir(): return None
-    if given: return (f"data_dir {root} is not a folder: pass the folder that holds mms1/, mms2/, ... "
-                      "(SDC layout), or source='sdc' to download into it")
+    if given: return (f"data_dir {root} is not a folder: pass the folder that holds mms1/, "
+                      "mms2/, ... (SDC layout), or source='sdc' to download into it")
     origin = ("$MMS_DATA_DIR" if os.environ.get("MMS_DATA_DIR") else "$SPEDAS_DATA_DIR/mms"
-              if os.environ.get("SPEDAS_DATA_DIR") else f"pySPEDAS's default, ./pydata under {Path.cwd()}")
-    return (f"no data_dir was given, so the default {root} was searched ({origin}), and it is not a folder: "
-            "pass data_dir='FOLDER' (the folder that holds mms1/, mms2/, ...), set MMS_DATA_DIR to it, "
-            "or use source='sdc' to download")
+              if os.environ.get("SPEDAS_DATA_DIR")
+              else f"pySPEDAS's default, ./pydata under {Path.cwd()}")
+    return (f"no data_dir was given, so the default {root} was searched ({origin}), and it "
+            "is not a folder: pass data_dir='FOLDER' (the folder that holds mms1/, mms2/, "
+            "...), set MMS_DATA_DIR to it, or use source='sdc' to download")

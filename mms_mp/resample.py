@@ -61,15 +61,16 @@ def _to_seconds(t, # (N,) times: datetime64 or float s
                ):
     "(kind, float s since 1970 or the float origin, sorting index, clean report) of one time array."
     kind, tdt = _as_dt64(t, name)
-    if tdt.size > 1 and np.all(tdt[1:] > tdt[:-1]):   # already clean (NaT fails every test): no sort, no copy
+    # already clean (NaT fails every test): no sort, no copy
+    if tdt.size > 1 and np.all(tdt[1:] > tdt[:-1]):
         return kind, seconds_since(tdt, _EPOCH), slice(None), TimeCleanReport(len(tdt), 0, 0, 0)
     idx, rep = clean_times(tdt)
     return kind, seconds_since(tdt[idx], _EPOCH), idx, rep
 
 # %% ../nbs/07_resample.ipynb #3f5240e1
-def bridgeable(ts: np.ndarray, # (N,) sample times, s, strictly increasing (all samples, good or not)
+def bridgeable(ts: np.ndarray, # (N,) sample times, s, strictly increasing, good or not
                good: np.ndarray, # (N,) bool, sample is good
-               max_gap: float | None = None, # longest interval to bridge, s; None: 1.5 × local own cadence
+               max_gap: float | None = None, # max interval to bridge, s; None: 1.5 × local cadence
                factor: float = 1.5, # the multiple of the local cadence used when max_gap is None
               ) -> tuple[np.ndarray, np.ndarray]: # (good-sample times, (M-1,) bool: may be bridged)
     "Intervals between consecutive good samples that interpolation may bridge (no bad sample, no gap)."
@@ -104,7 +105,7 @@ def bin_average(ts: np.ndarray, # (N,) sample times, s
                 tgrid: np.ndarray, # (G,) grid times, s, uniform
                 cadence: float, # grid spacing, s
                 min_samples: int = 2, # fewest samples (good or not) a bin needs to be averaged
-               ) -> tuple: # ((G,K) bin means, same units; (G,) bool good bins; (G,) good samples per bin)
+               ) -> tuple: # ((G,K) bin means, y units; (G,) bool good; (G,) good samples per bin)
     "Mean of the good samples within ±cadence/2 of each grid point, where ≥ half of its samples are good."
     if np.ndim(y) != 2 or not len(ts) == len(y) == len(good):
         raise InputError(f"bin_average needs ts (N,), y (N,K) and good (N,); got {np.shape(ts)}, "
@@ -117,7 +118,8 @@ def bin_average(ts: np.ndarray, # (N,) sample times, s
     k[(k < 0) | (k >= G)] = G   # off the grid: one spare bin, dropped (no copy of y; the same sums)
     count = lambda w=None: np.bincount(k, weights=w, minlength=G + 1)[:G]
     n_all = count()
-    n_good = n_all - np.bincount(k[~good], minlength=G + 1)[:G]   # exact integers, as count(good) sums them
+    # exact integers, as count(good) sums them
+    n_good = n_all - np.bincount(k[~good], minlength=G + 1)[:G]
     yz = np.where(good[:, None], y, 0.0)
     sums = np.stack([count(yz[:, j]) for j in range(y.shape[1])], axis=1)
     ok = (n_good > 0) & (2 * n_good >= n_all) & (n_all >= min_samples)
@@ -144,7 +146,8 @@ def interp_nogap(ts: np.ndarray, # (N,) sample times, s
     j = np.clip(np.searchsorted(tg, tgrid, side="right") - 1, 0, M - 2)
     w = ((tgrid - tg[j]) / (tg[j + 1] - tg[j]))[:, None]
     inside = (tgrid >= tg[0]) & (tgrid <= tg[-1])
-    on = tg[np.minimum(np.searchsorted(tg, tgrid), M - 1)] == tgrid # grid point on a good sample (tg sorted)
+    # grid point on a good sample (tg sorted)
+    on = tg[np.minimum(np.searchsorted(tg, tgrid), M - 1)] == tgrid
     okg = inside & (ok[j] | on) # a grid point on a good sample needs no bridge
     out[okg] = ((1 - w) * yg[j] + w * yg[j + 1])[okg]
     return out, okg
@@ -157,7 +160,7 @@ class Merged:
     values: dict # {name: (G,) or (G,K) array}, each in its input's units and frame
     good: dict # {name: (G,) bool}
     cadence_s: float # grid spacing, s
-    info: dict = field(default_factory=dict) # {name: {"method", "own_cadence_s", "n_in", … "n_good_out"}}
+    info: dict = field(default_factory=dict) # {name: {"method", "own_cadence_s", … "n_good_out"}}
     counts: dict = field(default_factory=dict) # {name: (G,) good samples averaged per bin}
     def __iter__(self): return iter((self.t, self.values, self.good))
 
@@ -173,8 +176,9 @@ def _span(series, # [(N,) float s] one per variable
         return lo, hi
     spans = [(s[0], s[-1]) for s in series if len(s)]
     if not spans:
-        raise InputError("every variable is empty or all-NaT, so there is no time range to build a grid "
-                         "on; pass t_range=(start, end) or give at least one non-empty series")
+        raise InputError("every variable is empty or all-NaT, so there is no time range to "
+                         "build a grid on; pass t_range=(start, end) or give at least one "
+                         "non-empty series")
     return min(a for a, _ in spans), max(b for _, b in spans)
 
 # %% ../nbs/07_resample.ipynb #019d70a3
@@ -201,8 +205,8 @@ def _prepare(name: str, # variable name
     if good_extra is not None:
         ge = np.asarray(good_extra, bool)
         if ge.shape != g.shape:
-            raise InputError(f"{name}: good mask of shape {ge.shape} for {len(g)} samples; pass one bool "
-                             "per sample")
+            raise InputError(f"{name}: good mask of shape {ge.shape} for {len(g)} samples; "
+                             "pass one bool per sample")
         g &= ge
     return kind, (ts, y2[idx], g[idx], rep, y.ndim)
 
@@ -234,8 +238,8 @@ def _prepare_all(series: dict, good: dict) -> tuple:
         kind, prep[name] = _prepare(name, ty, good.get(name))
         kinds.add(kind)
     if len(kinds) > 1:
-        raise InputError("some times are datetime64 and some float seconds; convert them to one kind "
-                         "(mms_mp.core.seconds_since)")
+        raise InputError("some times are datetime64 and some float seconds; convert them to "
+                         "one kind (mms_mp.core.seconds_since)")
     return kinds.pop(), prep
 
 # %% ../nbs/07_resample.ipynb #570fac24
@@ -254,13 +258,13 @@ def _check_overlap(prep: dict, # {name: prepared} from `_prepare_all` (sorted fl
                       f"({spans}); choose a t_range that overlaps the data, or load data for it")
 
 # %% ../nbs/07_resample.ipynb #1aed5e0b
-def merge_vars(series: dict, # {name: (t, y)}: t (N,) datetime64 or float s; y (N,) or (N,K), any units/frame
+def merge_vars(series: dict, # {name: (t, y)}: t (N,) dt64 or float s; y (N,)/(N,K), any units/frame
                cadence="150ms", # grid spacing: "150ms", "4.5s", timedelta64 or float s
                *,
-               max_gap=None, # longest interval to interpolate, s: None (1.5 × own cadence), number, {name: s}
-               t_range=None, # (start, end) of the grid, same kind as t; None: the union of the series
-               good: dict | None = None, # optional {name: (N,) bool} extra good masks; NaN is never good
-               notes: bool = True, # fill `info` (method, own cadence, samples cleaned); False: leave it empty
+               max_gap=None, # max interval to interpolate, s; None: 1.5 × own cadence; or {name: s}
+               t_range=None, # (start, end) of the grid, same kind as t; None: union of the series
+               good: dict | None = None, # optional {name: (N,) bool} extra masks; NaN is never good
+               notes: bool = True, # fill `info` (method, own cadence, samples cleaned); else empty
               ) -> Merged: # unpacks as (t_grid, {name: y}, {name: good})
     "Variables with mixed cadences on one grid: bin means for fast ones, gap-aware interpolation for slow ones."
     if not isinstance(series, dict) or not series:
@@ -283,8 +287,8 @@ def grid_reach(t, # (N,) sample times, datetime64 or float s, as `merge_vars` ta
                t_range, # (start, end) of the grid, same kind as t; None: the whole series
                cadence, # grid spacing: "4.5s", timedelta64 or float s
                usable=None, # (N,) bool samples a sliding statistic counts; None: every sample
-               pad: int = 0, # usable samples kept beyond the reach on each side (a sliding window or more)
-              ) -> slice: # the samples `merge_vars` (default max_gap) can read, + `pad`; slice(None): all
+               pad: int = 0, # usable samples kept beyond the reach per side (≥ a sliding window)
+              ) -> slice: # samples `merge_vars` (default max_gap) reads, + `pad`; slice(None): all
     "The part of a strictly increasing series that a `merge_vars` grid over `t_range` can read, with margins."
     if t_range is None: return slice(None)
     try:
@@ -293,11 +297,13 @@ def grid_reach(t, # (N,) sample times, datetime64 or float s, as `merge_vars` ta
         lo, hi = _span([], t_range, kind)
     except (InputError, TypeError, ValueError): return slice(None)   # merge_vars says what is wrong
     n = len(tdt)
-    if n < 2 or not np.all(tdt[1:] > tdt[:-1]): return slice(None)   # to be cleaned: the whole series
+    # to be cleaned: the whole series
+    if n < 2 or not np.all(tdt[1:] > tdt[:-1]): return slice(None)
     ends = seconds_since(tdt[[0, -1]], _EPOCH)
-    if ends[1] < lo + c or ends[0] > hi - c: return slice(None)   # maybe beside the grid: refused with its span
-    # bins reach ±c/2 beyond the grid (a whole c here: no rounding at the edge); 3 more samples hold an
-    # interpolation bracket across the edge and the intervals beside it (`bridgeable`)
+    # maybe beside the grid: refused with its span
+    if ends[1] < lo + c or ends[0] > hi - c: return slice(None)
+    # bins reach ±c/2 beyond the grid (a whole c here: no rounding at the edge); 3 more samples
+    # hold an interpolation bracket across the edge and the intervals beside it (`bridgeable`)
     a = int(np.searchsorted(tdt, from_seconds(lo - c, _EPOCH), "left"))
     b = int(np.searchsorted(tdt, from_seconds(hi + c, _EPOCH), "right"))
     a0, b0 = max(a - 3, 0), min(b + 3, n)

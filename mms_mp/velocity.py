@@ -87,8 +87,9 @@ def _check_E_scale(E: np.ndarray, # (N,3) electric field, claimed mV/m
     if ok.sum() < E_SCALE_MIN_SAMPLES: return
     med, s = float(np.median(mag[ok])), float(np.median(sE[ok]))
     if 0 < med < 0.1 * s:
-        raise InputError(f"E has a median |E| of {med:.3g} mV/m, under a tenth of its own noise σ_E = {s:g} mV/m: "
-                         "no measured electric field is that small in mV/m. Is E in V/m? Multiply it by 1000 "
+        raise InputError(f"E has a median |E| of {med:.3g} mV/m, under a tenth of its own "
+                         f"noise σ_E = {s:g} mV/m: no measured electric field is that small in "
+                         "mV/m. Is E in V/m? Multiply it by 1000 "
                          "(or give sigma_E_mVm of your data if it really is this quiet)")
 
 
@@ -158,17 +159,21 @@ def _check_source(s, # a VelocitySource
     n, what = len(np.asarray(s.t).reshape(-1)), f"velocity source {s.name!r}"
     v, sig, good = np.asarray(s.v_km_s), np.asarray(s.sigma_km_s, float), np.asarray(s.good)
     if np.ndim(s.t) != 1 or v.shape != (n, 3) or good.shape != (n,) or good.dtype != bool:
-        raise InputError(f"{what}: t (N,), v_km_s (N,3) km/s and a bool good (N,) on the same samples, "
-                         f"got {np.shape(s.t)}, {v.shape} and {good.shape} {good.dtype}")
+        raise InputError(f"{what}: t (N,), v_km_s (N,3) km/s and a bool good (N,) on the "
+                         f"same samples, got {np.shape(s.t)}, {v.shape} and {good.shape} "
+                         f"{good.dtype}")
     if sig.shape not in ((n,), (n, 3, 3)):
-        raise InputError(f"{what}: sigma_km_s must be (N,) 1σ or (N,3,3) covariance, got {sig.shape}")
+        raise InputError(f"{what}: sigma_km_s must be (N,) 1σ or (N,3,3) covariance, "
+                         f"got {sig.shape}")
     d = np.einsum("nii->ni", sig) if sig.ndim == 3 else sig[:, None]   # variances or σ, per sample
     if np.any(d < 0) or np.any(good & (d.sum(1) == 0)):
-        raise InputError(f"{what}: sigma_km_s must be ≥ 0, and > 0 on good samples (σ = 0 would be an "
-                         "infinite weight in the blend); use NaN or good=False for samples without a σ")
+        raise InputError(f"{what}: sigma_km_s must be ≥ 0, and > 0 on good samples (σ = 0 "
+                         "would be an infinite weight in the blend); use NaN or good=False for "
+                         "samples without a σ")
     if s.b_hat is not None:
         b = np.asarray(s.b_hat, float)
-        b = b[np.isfinite(b).all(1)] if b.shape == (n, 3) else np.zeros((1, 3))   # wrong shape: refused
+        # wrong shape: refused
+        b = b[np.isfinite(b).all(1)] if b.shape == (n, 3) else np.zeros((1, 3))
         if np.any(np.abs(np.linalg.norm(b, axis=1) - 1) > 1e-3):
             raise InputError(f"{what}: b_hat must be (N,3) unit vectors (NaN where unknown)")
 
@@ -188,7 +193,8 @@ class VelocitySource:
 
     def normal(self, n_hat, v_par=None, keep=slice(None)):
         "(V_N, V∥ correction, own, correction and systematic variance) along unit `n_hat`, on samples `keep`."
-        vn = (self.v_km_s @ n_hat)[keep]   # products of all samples: BLAS may round a part on its own apart
+        # products of all samples: BLAS may round a part on its own apart
+        vn = (self.v_km_s @ n_hat)[keep]
         s = np.asarray(self.sigma_km_s, float)[keep]
         var = np.einsum("i,nij,j->n", n_hat, s, n_hat) if s.ndim == 3 else s ** 2
         sys, var_c, corr = np.zeros(len(vn)), np.zeros(len(vn)), np.zeros(len(vn))
@@ -204,7 +210,8 @@ class VelocitySource:
     def tangential(self, n_hat, keep=slice(None)): # (3,) unit normal, same frame -> |v − (v·n̂) n̂|, km/s
         "Speed along the boundary on samples `keep`: what an error δθ of n̂ turns into V_N (≈ |v_t| δθ)."
         v = self.v_km_s
-        return np.linalg.norm(v[keep] - np.outer((v @ n_hat)[keep], n_hat), axis=1)   # v·n̂ as in `normal`
+        # v·n̂ as in `normal`
+        return np.linalg.norm(v[keep] - np.outer((v @ n_hat)[keep], n_hat), axis=1)
 
 # %% ../nbs/07a_velocity.ipynb #c2b5a6a5
 def exb_source(r: ExBResult, # E×B drift (with times, e.g. from exb_velocity_sync)
@@ -231,12 +238,12 @@ def moment_sigma(
     n = np.asarray(n_cm3, float)
     T = np.asarray(T_eV, float)
     kappa = kappa_per_s * accum_s
-    # n ≤ 0 or T ≤ 0 can only come from a noise-dominated distribution (too few counts): v_th and
-    # hence σ are undefined there, and the floor alone would claim the best accuracy for the worst
-    # sample. NaN makes it not good.
+    # n ≤ 0 or T ≤ 0 can only come from a noise-dominated distribution (too few counts): v_th
+    # and hence σ are undefined there, and the floor alone would claim the best accuracy for
+    # the worst sample. NaN makes it not good.
     phys = (n > 0) & (T > 0)
-    # per component, a Maxwellian's velocities scatter by √(kT/m) (= v_th/√2 with v_th = √(2kT/m)); the mean of
-    # N = κτn counted ions by √(kT/m)/√N
+    # per component, a Maxwellian's velocities scatter by √(kT/m) (= v_th/√2 with
+    # v_th = √(2kT/m)); the mean of N = κτn counted ions by √(kT/m)/√N
     var1 = np.where(phys, T, 1.0) * Q_E_C / (mass_amu * M_P_KG) / 1e6      # kT/m, (km/s)²
     return np.where(phys, np.sqrt(floor_km_s**2 + var1 / (kappa * np.where(phys, n, 1.0))), np.nan)
 
@@ -358,7 +365,8 @@ def vperp_agreement(fpi: VelocitySource, # FPI ion source
     vi = m.values["vi"]
     vperp = vi - np.einsum("ni,ni->n", vi, b)[:, None] * b
     dv = vperp - m.values["ve"]
-    # dv lies in the plane ⊥ b̂: two components. E×B's variance is (nearly all) in that plane: half its trace each
+    # dv lies in the plane ⊥ b̂: two components. E×B's variance is (nearly all) in that plane:
+    # half its trace each
     s = np.sqrt(m.values["si"][:, 0] ** 2 + np.sum(m.values["se"] ** 2, axis=1) / 2)
     ok = m.good["vi"] & m.good["ve"] & m.good["b"] & m.good["se"]
     z = np.where(ok, np.linalg.norm(dv, axis=1) / np.sqrt(2) / s, np.nan)
