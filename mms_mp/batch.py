@@ -23,8 +23,8 @@ from .outputs import FIG_DPI, check_dpi, write_csv_atomic
 from .report import run_report
 
 # %% auto #0
-__all__ = ['EVENT_COLUMNS', 'SUMMARY_COLUMNS', 'BATCH_HINT', 'LOCAL_SCHEDULERS', 'read_events', 'summary_row', 'strict_reasons',
-           'prepare_data', 'run_event', 'check_scheduler', 'run_batch']
+__all__ = ['EVENT_COLUMNS', 'SUMMARY_COLUMNS', 'BATCH_HINT', 'LOCAL_SCHEDULERS', 'read_events', 'summary_row', 'clip_words',
+           'strict_reasons', 'prepare_data', 'warning_digest', 'run_event', 'check_scheduler', 'run_batch']
 
 # %% ../nbs/17_batch.ipynb #41ed4815
 EVENT_COLUMNS = ("name", "start", "end", "probes", "data_dir", "source", "rate", "scenario", "seed")
@@ -139,11 +139,23 @@ def summary_row(doc: dict, # a parsed mp_analysis.json
             "sigma_n_deg": t.get("sigma_n_deg")} | _thickness_fields(doc) | {
             "stages_failed": failed, "stages_skipped": _stages(doc, "skipped"), "stages_degraded": _degraded(doc)}
 
+# %% ../nbs/17_batch.ipynb #a8934942
+def clip_words(text: str, # one line of text
+               n: int = 120, # most characters kept, "…" included
+              ) -> str: # the text, or its first clauses (else words) within n characters and "…"
+    "Text cut where a reader can stop: at a '; ', ' (' or ', ' (a list goes on: ', …'), else a space; never mid-word."
+    if len(text) <= n: return text
+    cut = text[:n - 1]
+    for sep in ("; ", " (", ", ", " "):
+        k = cut.rfind(sep)
+        if k >= n // 2: return cut[:k].rstrip(" ,;:") + (", …" if sep == ", " else "…")
+    return cut + "…"   # one word longer than n/2: cut in it, and say so
+
 # %% ../nbs/17_batch.ipynb #a0d2c35c
 def _degraded(doc: dict) -> str:
-    "Stages that ran but flagged their result (e.g. displacement: closure_drift), with the first words of why."
+    "Stages that ran but flagged their result (e.g. displacement: closure_drift), each with why, cut at a clause."
     st = doc.get("status", {}).items()
-    return "; ".join(f"{k}: {(v.get('reason') or '')[:80]}" for k, v in st if v.get("degraded"))
+    return "; ".join(f"{k}: {clip_words(v.get('reason') or '', 120)}" for k, v in st if v.get("degraded"))
 
 # %% ../nbs/17_batch.ipynb #6e2f3b18
 def strict_reasons(doc: dict, # a parsed mp_analysis.json of a run that finished
@@ -189,6 +201,21 @@ def _event_job(ev: dict, odir: Path, mode: str, plot: bool, dpi: int):
     if mode == "report": run_report((ev["start"], ev["end"]), odir, probes, dpi=dpi, **kw)
     else: analyze((ev["start"], ev["end"]), probes, outdir=odir, plot=plot, dpi=dpi, **kw)
 
+# %% ../nbs/17_batch.ipynb #b73c673b
+def warning_digest(category: str, # the warning's class name, e.g. "MissingDataWarning"
+                   message: str, # its whole text: a head line, maybe an indented list below it
+                   n: int = 200, # most characters of the head and list, "…" included
+                  ) -> str: # one line: the head, the items of the list, and where each is kept with its reason
+    "A warning as one summary cell: what it says and what it names, not the first line only."
+    head, *rest = message.split("\n")
+    see = re.search(r"\s*\(see event\.(\w+)\)", head)   # a pointer to the Event: to the event's own file
+    head = head.replace(see[0], "") if see else head
+    head = re.sub(r"(\d+) (\w+)\(s\)", lambda m: f"{m[1]} {m[2]}" + "s" * (m[1] != "1"), head).rstrip(": ")
+    items = [x.strip().partition(": ")[0] for x in rest if x.strip()]
+    text = clip_words(head + (": " + ", ".join(items) if items else ""), n)
+    where = f" (each with its reason: mp_analysis.json, provenance.{see[1]})" if see else ""
+    return f"{category}: {text}{where}"
+
 # %% ../nbs/17_batch.ipynb #67f193ac
 def run_event(ev: dict, # one event row (read_events)
               out, # survey output folder; the event writes to out/<name>
@@ -216,9 +243,8 @@ def run_event(ev: dict, # one event row (read_events)
             row |= {"status": "failed", "exit_code": exit_code(e), "error": f"{type(e).__name__}: {e}"}
             log = logging.getLogger("mms_mp.batch")
             log.debug("event %s failed\n%s", ev["name"], traceback.format_exc())
-    first = lambda w: str(w.message).partition("\n")[0]   # an empty message too
-    heads = dict.fromkeys(f"{w.category.__name__}: {first(w)}" for w in caught)
-    row["warnings"] = "; ".join(heads) or None   # first lines, each once; the whole text is in the event's files
+    heads = dict.fromkeys(warning_digest(w.category.__name__, str(w.message)) for w in caught)
+    row["warnings"] = "; ".join(heads) or None   # each once; the whole text is in the event's files
     row["seconds"] = round(time.perf_counter() - t0, 2)
     return row
 

@@ -178,8 +178,28 @@ def test_summary_names_degraded_stages():
     why = "MMS1: ∫V_N dt drifts −12.9 ± 0.3 km/s from the spacecraft at its own crossings"
     st = {"load": {"status": "ok"}, "displacement": {"status": "ok", "degraded": True, "reason": why}}
     r = summary_row(_doc(st))
-    assert r["status"] == "ok" and r["stages_degraded"] == "displacement: " + why[:80]
+    assert r["status"] == "ok" and r["stages_degraded"] == "displacement: " + why   # short: whole
     assert summary_row(_doc({"load": {"status": "ok"}}))["stages_degraded"] == ""
+
+
+def test_summary_cells_cut_at_words_and_say_what_is_missing():
+    """A walkthrough's summary.csv cut a degraded stage's reason at 80 characters mid-word ("(B_L: levels ") and kept
+    only a warning's first line ("... not loaded (see event.missing):"), a Python attribute, not the list."""
+    from mms_mp.batch import summary_row, warning_digest
+    why = ("MMS1: no feature usable for detection, so no crossing can be found (B_L: levels 12.0 and 11.8 nT are "
+           "closer than 3 noise σ; N: no plasma data in the window)")
+    got = summary_row(_doc({"detect": {"status": "ok", "degraded": True, "reason": why}}))["stages_degraded"]
+    assert got == "detect: MMS1: no feature usable for detection, so no crossing can be found…", got
+    msg = ("6 product(s) not loaded (see event.missing):\n  mms1 hpca srvy moments: no files under x\n"
+           "  mms2 hpca srvy moments: no files under y\n  mms3 edp fast dce: no files under z\n")
+    d = warning_digest("MissingDataWarning", msg)
+    assert d.startswith("MissingDataWarning: 6 products not loaded: mms1 hpca srvy moments, mms2 hpca srvy "
+                        "moments, mms3 edp fast dce"), d
+    assert "event.missing" not in d and d.endswith("(each with its reason: mp_analysis.json, provenance.missing)")
+    long = warning_digest("MissingDataWarning", "40 product(s) not loaded (see event.missing):\n" + "".join(
+        f"  mms{k % 4 + 1} fpi brst dis-moms part {k}: no files\n" for k in range(40)))
+    assert ", …" in long and len(long) < 300 and "part 0, " in long   # cut between items, never in one
+    assert warning_digest("UserWarning", "1 product(s) not loaded") == "UserWarning: 1 product not loaded"
 
 
 def test_event_warnings_go_to_the_summary_not_stderr(demo_dir, tmp_path, capfd):
@@ -192,7 +212,8 @@ def test_event_warnings_go_to_the_summary_not_stderr(demo_dir, tmp_path, capfd):
         warnings.simplefilter("error")   # a warning that escaped the event would fail here
         r = run_event(ev, tmp_path, plot=False)
     assert r["status"] == "ok", r["error"]
-    assert r["warnings"] and r["warnings"].startswith("MissingDataWarning: "), r["warnings"]
+    assert r["warnings"] and r["warnings"].startswith("MissingDataWarning: 1 product not loaded: mms1 "), r["warnings"]
+    assert "provenance.missing" in r["warnings"]
     assert "MissingDataWarning" not in capfd.readouterr().err
 
 
