@@ -24,7 +24,7 @@ from .report import run_report
 
 # %% auto #0
 __all__ = ['EVENT_COLUMNS', 'SUMMARY_COLUMNS', 'BATCH_HINT', 'LOCAL_SCHEDULERS', 'read_events', 'summary_row', 'clip_words',
-           'strict_reasons', 'prepare_data', 'warning_digest', 'run_event', 'check_scheduler', 'run_batch']
+           'strict_reasons', 'prepare_data', 'written', 'warning_digest', 'run_event', 'check_scheduler', 'run_batch']
 
 # %% ../nbs/17_batch.ipynb #41ed4815
 EVENT_COLUMNS = ("name", "start", "end", "probes", "data_dir", "source", "rate", "scenario", "seed")
@@ -201,6 +201,13 @@ def _event_job(ev: dict, odir: Path, mode: str, plot: bool, dpi: int):
     if mode == "report": run_report((ev["start"], ev["end"]), odir, probes, dpi=dpi, **kw)
     else: analyze((ev["start"], ev["end"]), probes, outdir=odir, plot=plot, dpi=dpi, **kw)
 
+# %% ../nbs/17_batch.ipynb #533b1210
+def written(odir: Path, # an event's output folder
+           ) -> str | None: # the folder, if it holds any output; None if it was never made or holds none
+    "The output folder a summary row names: only one the event wrote into."
+    try: return str(odir) if any(not f.name.startswith(".") for f in odir.iterdir()) else None
+    except OSError: return None   # never made (or not a folder)
+
 # %% ../nbs/17_batch.ipynb #b73c673b
 def warning_digest(category: str, # the warning's class name, e.g. "MissingDataWarning"
                    message: str, # its whole text: a head line, maybe an indented list below it
@@ -228,8 +235,7 @@ def run_event(ev: dict, # one event row (read_events)
     "Run one event and return its summary row; an error becomes a failed row, never an exception."
     import json
     t0, odir = time.perf_counter(), Path(out) / ev["name"]
-    row = dict.fromkeys(SUMMARY_COLUMNS) | {"event": ev["name"], "start": ev["start"],
-                                            "end": ev["end"], "outdir": str(odir)}
+    row = dict.fromkeys(SUMMARY_COLUMNS) | {"event": ev["name"], "start": ev["start"], "end": ev["end"]}
     # a survey reads warnings in its summary, not on stderr; catch_warnings is process-wide, so threads print them
     with warnings.catch_warnings(record=True) if alone else nullcontext([]) as caught:
         if alone: warnings.simplefilter("always")
@@ -245,7 +251,7 @@ def run_event(ev: dict, # one event row (read_events)
             log.debug("event %s failed\n%s", ev["name"], traceback.format_exc())
     heads = dict.fromkeys(warning_digest(w.category.__name__, str(w.message)) for w in caught)
     row["warnings"] = "; ".join(heads) or None   # each once; the whole text is in the event's files
-    row["seconds"] = round(time.perf_counter() - t0, 2)
+    row["seconds"], row["outdir"] = round(time.perf_counter() - t0, 2), written(odir)
     return row
 
 # %% ../nbs/17_batch.ipynb #fc0b9750

@@ -213,7 +213,7 @@ def test_event_warnings_go_to_the_summary_not_stderr(demo_dir, tmp_path, capfd):
         r = run_event(ev, tmp_path, plot=False)
     assert r["status"] == "ok", r["error"]
     assert r["warnings"] and r["warnings"].startswith("MissingDataWarning: 1 product not loaded: mms1 "), r["warnings"]
-    assert "provenance.missing" in r["warnings"]
+    assert "provenance.missing" in r["warnings"] and r["outdir"] == str(tmp_path / "w")   # it wrote its files
     assert "MissingDataWarning" not in capfd.readouterr().err
 
 
@@ -236,6 +236,18 @@ def test_batch_exit_code_is_the_events_own_when_they_fail_alike(tmp_path):
     ev.write_text("name,start,end,probes,data_dir,source\n"
                   f"nodata,2019-01-27T12:16:00,2019-01-27T12:22:00,1,{tmp_path / 'empty'},local\n")
     assert main(["batch", str(ev), "--out", str(tmp_path / "out"), "--scheduler", "synchronous", "--quiet"]) == 3
+
+
+def test_failed_event_names_no_folder_it_never_wrote(tmp_path):
+    "An event that failed before writing anything named an outdir that was never made; now it names none."
+    from mms_mp.batch import run_event
+    (tmp_path / "empty").mkdir()
+    ev = lambda name, d: {"name": name, "start": "2019-01-27T12:16", "end": "2019-01-27T12:22", "probes": "1",
+                          "data_dir": str(d), "source": "local"}
+    for r in (run_event(ev("nodata", tmp_path / "empty"), tmp_path / "out"),
+              run_event(ev("nodir", tmp_path / "nope"), tmp_path / "out")):
+        assert r["status"] == "failed" and r["outdir"] is None, r
+        assert not (tmp_path / "out" / r["event"]).exists()
 
 
 def png_dpi(path) -> int:
