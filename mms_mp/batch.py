@@ -23,8 +23,9 @@ from .outputs import FIG_DPI, check_dpi, write_csv_atomic
 from .report import run_report
 
 # %% auto #0
-__all__ = ['EVENT_COLUMNS', 'SUMMARY_COLUMNS', 'BATCH_HINT', 'LOCAL_SCHEDULERS', 'read_events', 'summary_row', 'clip_words',
-           'strict_reasons', 'prepare_data', 'written', 'warning_digest', 'run_event', 'check_scheduler', 'run_batch']
+__all__ = ['EVENT_COLUMNS', 'SUMMARY_COLUMNS', 'BATCH_HINT', 'LOCAL_SCHEDULERS', 'EXIT_INTERRUPTED', 'read_events', 'summary_row',
+           'clip_words', 'strict_reasons', 'prepare_data', 'written', 'warning_digest', 'run_event', 'check_scheduler',
+           'write_summary', 'run_batch']
 
 # %% ../nbs/17_batch.ipynb #41ed4815
 EVENT_COLUMNS = ("name", "start", "end", "probes", "data_dir", "source", "rate", "scenario", "seed")
@@ -282,12 +283,16 @@ def _figure_dpi(dpi: int | None, # PNG resolution asked for, dots per inch (None
     return dpi
 
 # %% ../nbs/17_batch.ipynb #407cefd4
+EXIT_INTERRUPTED = 130  # an event a Ctrl-C stopped or never let start: 128 + SIGINT, the code mms-mp exits with
+
 def _failed_row(ev, # event dict
                 err: str, # error text
-               ) -> dict: # summary row with status failed, exit code 4
-    "Summary row of an event whose worker died."
-    fields = {"event": ev["name"], "start": ev["start"], "end": ev["end"], "status": "failed",
-              "exit_code": EXIT_FAILED, "error": err}
+                status: str = "failed", # "failed", or "interrupted" (Ctrl-C)
+                code: int = EXIT_FAILED, # its exit code
+               ) -> dict: # summary row of an event with no result
+    "Summary row of an event whose worker died, or that a Ctrl-C stopped."
+    fields = {"event": ev["name"], "start": ev["start"], "end": ev["end"], "status": status,
+              "exit_code": code, "error": err}
     return dict.fromkeys(SUMMARY_COLUMNS) | fields
 
 # %% ../nbs/17_batch.ipynb #1d6b8e3a
@@ -314,9 +319,12 @@ def _level(log: logging.Logger, # a logger
 
 # %% ../nbs/17_batch.ipynb #d68ef1e5
 def _run_local(evs, out, mode, workers, scheduler, dpi, strict, # as run_batch
-              ) -> list: # summary rows in event order
+               rows: dict, # event index -> summary row, filled as each event finishes
+              ):
     "One task per event on a dask local scheduler (threads: no figures, pyplot is not thread-safe)."
-    try: import dask
+    try:
+        import dask
+        from dask.callbacks import Callback
     except ImportError:
         raise InputError(f"dask's local schedulers need dask: {BATCH_HINT}") from None
     plot = scheduler != "threads"
@@ -324,13 +332,18 @@ def _run_local(evs, out, mode, workers, scheduler, dpi, strict, # as run_batch
              for ev in evs]
     pool = _local_pool(scheduler, workers)
     kw = {} if pool is None else {"pool": pool, "chunksize": 1}   # one event per task: each can be cancelled
-    try: return list(dask.compute(*tasks, scheduler=scheduler, num_workers=workers, **kw))
+    index = {t.key: i for i, t in enumerate(tasks)}
+    keep = lambda key, row, *_: rows.__setitem__(index[key], row) if key in index else None
+    try:
+        with Callback(posttask=keep):   # called in this process as each event finishes
+            rows |= enumerate(dask.compute(*tasks, scheduler=scheduler, num_workers=workers, **kw))
     finally:
         if pool is not None: pool.shutdown(cancel_futures=True)   # Ctrl-C: events not started never start
 
 # %% ../nbs/17_batch.ipynb #0e319d17
 def _run_distributed(evs, out, mode, workers, scheduler, processes, progress, dpi, strict, # as run_batch
-                    ) -> list: # summary rows in event order
+                     rows: dict, # event index -> summary row, filled as each event finishes
+                    ):
     "One task per event on a dask.distributed cluster (a new LocalCluster, or `scheduler`)."
     log, level = logging.getLogger("distributed"), logging.getLogger("distributed").level
     try: from dask.distributed import Client, LocalCluster, as_completed
@@ -341,7 +354,7 @@ def _run_distributed(evs, out, mode, workers, scheduler, processes, progress, dp
     cluster = None if scheduler else LocalCluster(n_workers=workers, threads_per_worker=1,
                                                   processes=processes, dashboard_address=None,
                                                   silence_logs=logging.ERROR)
-    rows, n = {}, len(evs)
+    n = len(evs)
     try:
         with Client(scheduler or cluster) as client:
             futs = client.map(run_event, evs, [str(out)] * n, [mode] * n, [processes] * n, [processes] * n,
@@ -359,7 +372,26 @@ def _run_distributed(evs, out, mode, workers, scheduler, processes, progress, dp
         raise
     finally:
         if cluster is not None: cluster.close()
-    return [rows[i] for i in range(n)]
+
+# %% ../nbs/17_batch.ipynb #608758e5
+def _interrupted(ev: dict, # event dict
+                 out: Path, # survey output folder
+                ) -> dict: # its summary row: interrupted, exit code 130, its folder if it wrote into it
+    "Summary row of an event that a Ctrl-C stopped or never let start."
+    why = "the survey was interrupted (Ctrl-C) before this event finished"
+    return _failed_row(ev, why, "interrupted", EXIT_INTERRUPTED) | {"outdir": written(Path(out) / ev["name"])}
+
+# %% ../nbs/17_batch.ipynb #b3766f34
+def write_summary(out: Path, # survey output folder
+                  rows: list, # one summary row per event, in event order
+                 ):  # pandas DataFrame of the rows, as written to out/summary.csv (atomically)
+    "The survey's summary.csv: one row per event, counts as whole numbers."
+    import pandas as pd
+    df = pd.DataFrame(rows, columns=list(SUMMARY_COLUMNS))
+    counts = ["exit_code", "n_crossings", "n_probes_crossing", "n_local_normals", "thickness_n", "timing_groups"]
+    df[counts] = df[counts].astype("Int64")   # whole numbers, empty where the event failed
+    write_csv_atomic(Path(out) / "summary.csv", df)
+    return df
 
 # %% ../nbs/17_batch.ipynb #afbfb249
 def run_batch(events, # events CSV path, or a list of event dicts (read_events)
@@ -373,7 +405,6 @@ def run_batch(events, # events CSV path, or a list of event dicts (read_events)
               strict: bool = False, # an event that finished degraded is `degraded`, exit code 6 (`strict_reasons`)
              ):  # pandas DataFrame, one row per event (also written as summary.csv)
     "Run every event in parallel with Dask and collate summary.csv; failures are rows, not crashes."
-    import pandas as pd
     evs = read_events(events) if isinstance(events, (str, Path)) else _event_rows(list(events), "events")
     check_scheduler(scheduler)
     if mode not in ("analyze", "report"):
@@ -383,10 +414,11 @@ def run_batch(events, # events CSV path, or a list of event dicts (read_events)
     dpi = _figure_dpi(dpi, mode, scheduler != "threads" if local else processes)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    if local: rows = _run_local(evs, out, mode, workers, scheduler, dpi, strict)
-    else: rows = _run_distributed(evs, out, mode, workers, scheduler, processes, progress, dpi, strict)
-    df = pd.DataFrame(rows, columns=list(SUMMARY_COLUMNS))
-    counts = ["exit_code", "n_crossings", "n_probes_crossing", "n_local_normals", "thickness_n", "timing_groups"]
-    df[counts] = df[counts].astype("Int64")   # whole numbers, empty where the event failed
-    write_csv_atomic(out / "summary.csv", df)
-    return df
+    rows = {}
+    try:
+        if local: _run_local(evs, out, mode, workers, scheduler, dpi, strict, rows)
+        else: _run_distributed(evs, out, mode, workers, scheduler, processes, progress, dpi, strict, rows)
+    except KeyboardInterrupt:   # Ctrl-C: the summary of the events that finished, then stop as asked
+        write_summary(out, [rows.get(i) or _interrupted(ev, out) for i, ev in enumerate(evs)])
+        raise
+    return write_summary(out, [rows[i] for i in range(len(evs))])

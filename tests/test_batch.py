@@ -250,6 +250,34 @@ def test_failed_event_names_no_folder_it_never_wrote(tmp_path):
         assert not (tmp_path / "out" / r["event"]).exists()
 
 
+def test_ctrl_c_mid_survey_writes_the_summary_of_the_events_finished(demo_dir, tmp_path, monkeypatch):
+    """`mms-mp batch` interrupted after an event finished exited 130 with no summary.csv at all. Now the events that
+    finished are in it as they ran, the others `interrupted` (exit code 130), and the exit code is still 130.
+    Ctrl-C comes as a KeyboardInterrupt from the second event run (one worker: the first one has finished)."""
+    import mms_mp.batch
+    real, calls, rows = mms_mp.batch.run_event, [], []
+    def run_event(ev, *a):
+        calls.append(ev["name"])
+        if len(calls) == 2: raise KeyboardInterrupt
+        rows.append(real(ev, *a))
+        return rows[-1]
+    monkeypatch.setattr(mms_mp.batch, "run_event", run_event)
+    ev = tmp_path / "events.csv"
+    ev.write_text("name,start,end,probes,data_dir,source\n" + "".join(
+        f"e{k},2019-01-27T12:16:00,2019-01-27T12:22:00,1,{demo_dir},local\n" for k in range(3)))
+    out = tmp_path / "out"
+    assert main(["batch", str(ev), "--out", str(out), "--scheduler", "threads", "--workers", "1", "--quiet"]) == 130
+    s = pd.read_csv(out / "summary.csv", dtype=str, keep_default_na=False).set_index("event")
+    assert list(s.index) == ["e0", "e1", "e2"] and len(calls) == 2 and len(rows) == 1
+    done = rows[0]["event"]
+    assert s.loc[done, "status"] == "ok" and int(s.loc[done, "n_crossings"]) == rows[0]["n_crossings"] >= 1
+    assert s.loc[done, "outdir"] == str(out / done)
+    for e in set(s.index) - {done}:
+        assert (s.loc[e, "status"], s.loc[e, "exit_code"]) == ("interrupted", "130"), s.loc[e]
+        assert "interrupted" in s.loc[e, "error"] and s.loc[e, "outdir"] == ""   # wrote nothing
+    assert not list(out.glob(".summary*")) and not list(out.glob("*.tmp"))   # written whole
+
+
 def png_dpi(path) -> int:
     "The resolution a PNG says it was written at, dots per inch."
     from PIL import Image
@@ -311,7 +339,8 @@ def test_ctrl_c_on_local_processes_never_starts_the_events_queued(demo_dir, tmp_
     assert p.returncode == 130, err
     assert time.monotonic() - t1 < 30, "stopped with the running event (measured: about 1 s)"
     assert len(list(out.glob("e*"))) == 1, "the events queued never started"
-    assert not (out / "summary.csv").exists()
+    s = pd.read_csv(out / "summary.csv")   # none finished: every event is in it, interrupted
+    assert list(s["status"]) == ["interrupted"] * 3 and list(s["exit_code"]) == [130] * 3
 
 
 @pytest.mark.loopback
