@@ -359,7 +359,8 @@ def _planarity_lines(s: dict) -> list:
 def _vs(c: dict) -> str:
     "Angle in degrees and in combined σ; says when the paper gave no σ or its normal points the other way."
     own = "" if c["published_sigma_given"]["n_hat"] else ", our σ only: published σ not given"
-    flip = ", published n̂ inward" if c["opposite_sign"] else ""
+    flip = {True: ", published n̂ inward",
+            None: ", sign undetermined: within 2σ of perpendicular"}.get(c["opposite_sign"], "")
     return f"{c['angle_deg']:.1f}° ± {sig2(c['sigma_angle_deg'])}° ({c['angle_sigma']:.1f} σ{own}){flip}"
 
 # %% ../nbs/16_cli.ipynb #3ad1768d
