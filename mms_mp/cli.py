@@ -136,7 +136,8 @@ def _figure_args(p, # a sub-command's parser
 
 # %% ../nbs/16_cli.ipynb #6d9b713d
 def _event_args(p):
-    p.add_argument("--start", help="start time, ISO-8601 UTC, e.g. 2019-01-27T12:15:00 or 20190127T121500 "
+    p.add_argument("--start", help="start time, ISO-8601 UTC, e.g. 2019-01-27T12:15:00, 20190127T121500 "
+                                   "or the day of year 2019-027T12:15:00 (or 2019-027/12:15:00) "
                                    "(required, here or in --config; not before MMS's launch, 2015-03-13)")
     p.add_argument("--end", help="end time, ISO-8601 UTC (required, here or in --config)")
     p.add_argument("--probes", nargs="+", default=None, metavar="P",
