@@ -23,8 +23,9 @@ from .outputs import FIG_DPI, check_dpi, write_csv_atomic
 from .report import run_report
 
 # %% auto #0
-__all__ = ['EVENT_COLUMNS', 'SUMMARY_COLUMNS', 'BATCH_HINT', 'LOCAL_SCHEDULERS', 'read_events', 'summary_row', 'strict_reasons',
-           'prepare_data', 'run_event', 'check_scheduler', 'run_batch']
+__all__ = ['EVENT_COLUMNS', 'SUMMARY_COLUMNS', 'BATCH_HINT', 'LOCAL_SCHEDULERS', 'EXIT_INTERRUPTED', 'read_events', 'summary_row',
+           'clip_words', 'strict_reasons', 'prepare_data', 'written', 'warning_digest', 'run_event', 'check_scheduler',
+           'write_summary', 'run_batch']
 
 # %% ../nbs/17_batch.ipynb #41ed4815
 EVENT_COLUMNS = ("name", "start", "end", "probes", "data_dir", "source", "rate", "scenario", "seed")
@@ -139,11 +140,23 @@ def summary_row(doc: dict, # a parsed mp_analysis.json
             "sigma_n_deg": t.get("sigma_n_deg")} | _thickness_fields(doc) | {
             "stages_failed": failed, "stages_skipped": _stages(doc, "skipped"), "stages_degraded": _degraded(doc)}
 
+# %% ../nbs/17_batch.ipynb #a8934942
+def clip_words(text: str, # one line of text
+               n: int = 120, # most characters kept, "…" included
+              ) -> str: # the text, or its first clauses (else words) within n characters and "…"
+    "Text cut where a reader can stop: at a '; ', ' (' or ', ' (a list goes on: ', …'), else a space; never mid-word."
+    if len(text) <= n: return text
+    cut = text[:n - 1]
+    for sep in ("; ", " (", ", ", " "):
+        k = cut.rfind(sep)
+        if k >= n // 2: return cut[:k].rstrip(" ,;:") + (", …" if sep == ", " else "…")
+    return cut + "…"   # one word longer than n/2: cut in it, and say so
+
 # %% ../nbs/17_batch.ipynb #a0d2c35c
 def _degraded(doc: dict) -> str:
-    "Stages that ran but flagged their result (e.g. displacement: closure_drift), with the first words of why."
+    "Stages that ran but flagged their result (e.g. displacement: closure_drift), each with why, cut at a clause."
     st = doc.get("status", {}).items()
-    return "; ".join(f"{k}: {(v.get('reason') or '')[:80]}" for k, v in st if v.get("degraded"))
+    return "; ".join(f"{k}: {clip_words(v.get('reason') or '', 120)}" for k, v in st if v.get("degraded"))
 
 # %% ../nbs/17_batch.ipynb #6e2f3b18
 def strict_reasons(doc: dict, # a parsed mp_analysis.json of a run that finished
@@ -191,6 +204,28 @@ def _event_job(ev: dict, odir: Path, mode: str, plot: bool, dpi: int):
     if mode == "report": run_report((ev["start"], ev["end"]), odir, probes, dpi=dpi, **kw)
     else: analyze((ev["start"], ev["end"]), probes, outdir=odir, plot=plot, dpi=dpi, **kw)
 
+# %% ../nbs/17_batch.ipynb #533b1210
+def written(odir: Path, # an event's output folder
+           ) -> str | None: # the folder, if it holds any output; None if it was never made or holds none
+    "The output folder a summary row names: only one the event wrote into."
+    try: return str(odir) if any(not f.name.startswith(".") for f in odir.iterdir()) else None
+    except OSError: return None   # never made (or not a folder)
+
+# %% ../nbs/17_batch.ipynb #b73c673b
+def warning_digest(category: str, # the warning's class name, e.g. "MissingDataWarning"
+                   message: str, # its whole text: a head line, maybe an indented list below it
+                   n: int = 200, # most characters of the head and list, "…" included
+                  ) -> str: # one line: the head, the items of the list, and where each is kept with its reason
+    "A warning as one summary cell: what it says and what it names, not the first line only."
+    head, *rest = message.split("\n")
+    see = re.search(r"\s*\(see event\.(\w+)\)", head)   # a pointer to the Event: to the event's own file
+    head = head.replace(see[0], "") if see else head
+    head = re.sub(r"(\d+) (\w+)\(s\)", lambda m: f"{m[1]} {m[2]}" + "s" * (m[1] != "1"), head).rstrip(": ")
+    items = [x.strip().partition(": ")[0] for x in rest if x.strip()]
+    text = clip_words(head + (": " + ", ".join(items) if items else ""), n)
+    where = f" (each with its reason: mp_analysis.json, provenance.{see[1]})" if see else ""
+    return f"{category}: {text}{where}"
+
 # %% ../nbs/17_batch.ipynb #67f193ac
 def run_event(ev: dict, # one event row (read_events)
               out, # survey output folder; the event writes to out/<name>
@@ -203,8 +238,7 @@ def run_event(ev: dict, # one event row (read_events)
     "Run one event and return its summary row; an error becomes a failed row, never an exception."
     import json
     t0, odir = time.perf_counter(), Path(out) / ev["name"]
-    row = dict.fromkeys(SUMMARY_COLUMNS) | {"event": ev["name"], "start": ev["start"],
-                                            "end": ev["end"], "outdir": str(odir)}
+    row = dict.fromkeys(SUMMARY_COLUMNS) | {"event": ev["name"], "start": ev["start"], "end": ev["end"]}
     # a survey reads warnings in its summary, not on stderr; catch_warnings is process-wide, so threads print them
     with warnings.catch_warnings(record=True) if alone else nullcontext([]) as caught:
         if alone: warnings.simplefilter("always")
@@ -218,10 +252,9 @@ def run_event(ev: dict, # one event row (read_events)
             row |= {"status": "failed", "exit_code": exit_code(e), "error": f"{type(e).__name__}: {e}"}
             log = logging.getLogger("mms_mp.batch")
             log.debug("event %s failed\n%s", ev["name"], traceback.format_exc())
-    first = lambda w: str(w.message).partition("\n")[0]   # an empty message too
-    heads = dict.fromkeys(f"{w.category.__name__}: {first(w)}" for w in caught)
-    row["warnings"] = "; ".join(heads) or None   # first lines, each once; the whole text is in the event's files
-    row["seconds"] = round(time.perf_counter() - t0, 2)
+    heads = dict.fromkeys(warning_digest(w.category.__name__, str(w.message)) for w in caught)
+    row["warnings"] = "; ".join(heads) or None   # each once; the whole text is in the event's files
+    row["seconds"], row["outdir"] = round(time.perf_counter() - t0, 2), written(odir)
     return row
 
 # %% ../nbs/17_batch.ipynb #fc0b9750
@@ -252,12 +285,16 @@ def _figure_dpi(dpi: int | None, # PNG resolution asked for, dots per inch (None
     return dpi
 
 # %% ../nbs/17_batch.ipynb #407cefd4
+EXIT_INTERRUPTED = 130  # an event a Ctrl-C stopped or never let start: 128 + SIGINT, the code mms-mp exits with
+
 def _failed_row(ev, # event dict
                 err: str, # error text
-               ) -> dict: # summary row with status failed, exit code 4
-    "Summary row of an event whose worker died."
-    fields = {"event": ev["name"], "start": ev["start"], "end": ev["end"], "status": "failed",
-              "exit_code": EXIT_FAILED, "error": err}
+                status: str = "failed", # "failed", or "interrupted" (Ctrl-C)
+                code: int = EXIT_FAILED, # its exit code
+               ) -> dict: # summary row of an event with no result
+    "Summary row of an event whose worker died, or that a Ctrl-C stopped."
+    fields = {"event": ev["name"], "start": ev["start"], "end": ev["end"], "status": status,
+              "exit_code": code, "error": err}
     return dict.fromkeys(SUMMARY_COLUMNS) | fields
 
 # %% ../nbs/17_batch.ipynb #1d6b8e3a
@@ -284,9 +321,12 @@ def _level(log: logging.Logger, # a logger
 
 # %% ../nbs/17_batch.ipynb #d68ef1e5
 def _run_local(evs, out, mode, workers, scheduler, dpi, strict, # as run_batch
-              ) -> list: # summary rows in event order
+               rows: dict, # event index -> summary row, filled as each event finishes
+              ):
     "One task per event on a dask local scheduler (threads: no figures, pyplot is not thread-safe)."
-    try: import dask
+    try:
+        import dask
+        from dask.callbacks import Callback
     except ImportError:
         raise InputError(f"dask's local schedulers need dask: {BATCH_HINT}") from None
     plot = scheduler != "threads"
@@ -294,13 +334,18 @@ def _run_local(evs, out, mode, workers, scheduler, dpi, strict, # as run_batch
              for ev in evs]
     pool = _local_pool(scheduler, workers)
     kw = {} if pool is None else {"pool": pool, "chunksize": 1}   # one event per task: each can be cancelled
-    try: return list(dask.compute(*tasks, scheduler=scheduler, num_workers=workers, **kw))
+    index = {t.key: i for i, t in enumerate(tasks)}
+    keep = lambda key, row, *_: rows.__setitem__(index[key], row) if key in index else None
+    try:
+        with Callback(posttask=keep):   # called in this process as each event finishes
+            rows |= enumerate(dask.compute(*tasks, scheduler=scheduler, num_workers=workers, **kw))
     finally:
         if pool is not None: pool.shutdown(cancel_futures=True)   # Ctrl-C: events not started never start
 
 # %% ../nbs/17_batch.ipynb #0e319d17
 def _run_distributed(evs, out, mode, workers, scheduler, processes, progress, dpi, strict, # as run_batch
-                    ) -> list: # summary rows in event order
+                     rows: dict, # event index -> summary row, filled as each event finishes
+                    ):
     "One task per event on a dask.distributed cluster (a new LocalCluster, or `scheduler`)."
     log, level = logging.getLogger("distributed"), logging.getLogger("distributed").level
     try: from dask.distributed import Client, LocalCluster, as_completed
@@ -311,7 +356,7 @@ def _run_distributed(evs, out, mode, workers, scheduler, processes, progress, dp
     cluster = None if scheduler else LocalCluster(n_workers=workers, threads_per_worker=1,
                                                   processes=processes, dashboard_address=None,
                                                   silence_logs=logging.ERROR)
-    rows, n = {}, len(evs)
+    n = len(evs)
     try:
         with Client(scheduler or cluster) as client:
             futs = client.map(run_event, evs, [str(out)] * n, [mode] * n, [processes] * n, [processes] * n,
@@ -329,7 +374,26 @@ def _run_distributed(evs, out, mode, workers, scheduler, processes, progress, dp
         raise
     finally:
         if cluster is not None: cluster.close()
-    return [rows[i] for i in range(n)]
+
+# %% ../nbs/17_batch.ipynb #608758e5
+def _interrupted(ev: dict, # event dict
+                 out: Path, # survey output folder
+                ) -> dict: # its summary row: interrupted, exit code 130, its folder if it wrote into it
+    "Summary row of an event that a Ctrl-C stopped or never let start."
+    why = "the survey was interrupted (Ctrl-C) before this event finished"
+    return _failed_row(ev, why, "interrupted", EXIT_INTERRUPTED) | {"outdir": written(Path(out) / ev["name"])}
+
+# %% ../nbs/17_batch.ipynb #b3766f34
+def write_summary(out: Path, # survey output folder
+                  rows: list, # one summary row per event, in event order
+                 ):  # pandas DataFrame of the rows, as written to out/summary.csv (atomically)
+    "The survey's summary.csv: one row per event, counts as whole numbers."
+    import pandas as pd
+    df = pd.DataFrame(rows, columns=list(SUMMARY_COLUMNS))
+    counts = ["exit_code", "n_crossings", "n_probes_crossing", "n_local_normals", "thickness_n", "timing_groups"]
+    df[counts] = df[counts].astype("Int64")   # whole numbers, empty where the event failed
+    write_csv_atomic(Path(out) / "summary.csv", df)
+    return df
 
 # %% ../nbs/17_batch.ipynb #afbfb249
 def run_batch(events, # events CSV path, or a list of event dicts (read_events)
@@ -343,7 +407,6 @@ def run_batch(events, # events CSV path, or a list of event dicts (read_events)
               strict: bool = False, # an event that finished degraded is `degraded`, exit code 6 (`strict_reasons`)
              ):  # pandas DataFrame, one row per event (also written as summary.csv)
     "Run every event in parallel with Dask and collate summary.csv; failures are rows, not crashes."
-    import pandas as pd
     evs = read_events(events) if isinstance(events, (str, Path)) else _event_rows(list(events), "events")
     check_scheduler(scheduler)
     if mode not in ("analyze", "report"):
@@ -353,10 +416,11 @@ def run_batch(events, # events CSV path, or a list of event dicts (read_events)
     dpi = _figure_dpi(dpi, mode, scheduler != "threads" if local else processes)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    if local: rows = _run_local(evs, out, mode, workers, scheduler, dpi, strict)
-    else: rows = _run_distributed(evs, out, mode, workers, scheduler, processes, progress, dpi, strict)
-    df = pd.DataFrame(rows, columns=list(SUMMARY_COLUMNS))
-    counts = ["exit_code", "n_crossings", "n_probes_crossing", "n_local_normals", "thickness_n", "timing_groups"]
-    df[counts] = df[counts].astype("Int64")   # whole numbers, empty where the event failed
-    write_csv_atomic(out / "summary.csv", df)
-    return df
+    rows = {}
+    try:
+        if local: _run_local(evs, out, mode, workers, scheduler, dpi, strict, rows)
+        else: _run_distributed(evs, out, mode, workers, scheduler, processes, progress, dpi, strict, rows)
+    except KeyboardInterrupt:   # Ctrl-C: the summary of the events that finished, then stop as asked
+        write_summary(out, [rows.get(i) or _interrupted(ev, out) for i, ev in enumerate(evs)])
+        raise
+    return write_summary(out, [rows[i] for i in range(len(evs))])

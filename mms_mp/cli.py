@@ -136,7 +136,8 @@ def _figure_args(p, # a sub-command's parser
 
 # %% ../nbs/16_cli.ipynb #6d9b713d
 def _event_args(p):
-    p.add_argument("--start", help="start time, ISO-8601 UTC, e.g. 2019-01-27T12:15:00 or 20190127T121500 "
+    p.add_argument("--start", help="start time, ISO-8601 UTC, e.g. 2019-01-27T12:15:00, 20190127T121500 "
+                                   "or the day of year 2019-027T12:15:00 (or 2019-027/12:15:00) "
                                    "(required, here or in --config; not before MMS's launch, 2015-03-13)")
     p.add_argument("--end", help="end time, ISO-8601 UTC (required, here or in --config)")
     p.add_argument("--probes", nargs="+", default=None, metavar="P",
@@ -359,7 +360,8 @@ def _planarity_lines(s: dict) -> list:
 def _vs(c: dict) -> str:
     "Angle in degrees and in combined σ; says when the paper gave no σ or its normal points the other way."
     own = "" if c["published_sigma_given"]["n_hat"] else ", our σ only: published σ not given"
-    flip = ", published n̂ inward" if c["opposite_sign"] else ""
+    flip = {True: ", published n̂ inward",
+            None: ", sign undetermined: within 2σ of perpendicular"}.get(c["opposite_sign"], "")
     return f"{c['angle_deg']:.1f}° ± {sig2(c['sigma_angle_deg'])}° ({c['angle_sigma']:.1f} σ{own}){flip}"
 
 # %% ../nbs/16_cli.ipynb #3ad1768d

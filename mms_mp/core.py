@@ -209,16 +209,26 @@ def gse_gsm_angle(r_gse: np.ndarray, # (N,3) vectors in GSE (e.g. MEC position),
 
 # %% ../nbs/00_core.ipynb #8e8aa0b5
 #: the times mms_mp reads, in the words its messages use
-TIME_FORMATS = ("ISO 8601 UTC, e.g. '2019-01-27T12:15:00' "
-                "or its basic form '20190127T121500' (a trailing Z, "
-                "a ±hh:mm offset or a SPEDAS '2019-01-27/12:15' also work)")
+TIME_FORMATS = ("ISO 8601 UTC, e.g. '2019-01-27T12:15:00', "
+                "its basic form '20190127T121500' or a day of year '2019-027T12:15:00' "
+                "(a trailing Z, a ±hh:mm offset, and a space or SPEDAS's '/' "
+                "before the time, '2019-01-27/12:15' or '2019-027/12:15', also work)")
 # ISO 8601 basic form
 _BASIC = re.compile(r"(\d{4})(\d{2})(\d{2})(?:T(\d{2})(?:(\d{2})(?:(\d{2})(\.\d+)?)?)?)?")
+_ORDINAL = re.compile(r"(\d{4})-(\d{3})(T.*)?")   # ISO 8601 ordinal date: year, day of year (001–366)
 _NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
 
 def _time_text(s: str, # one UTC time as typed, without its 'Z' or offset
               ) -> str: # the time in ISO 8601 extended form ('2019-01-27T12:15:00'), as numpy reads
-    "Basic-form ISO 8601 written out; a bare number or a leap second refused, saying what to give instead."
+    "Basic-form and ordinal ISO 8601 written out; a bare number, a day the year lacks or a leap second refused."
+    o = _ORDINAL.fullmatch(s)
+    if o:   # '2015-245T16:58:44', as SPEDAS and CDAWeb write epochs
+        y, d = int(o[1]), int(o[2])
+        days = 365 + (y % 4 == 0 and (y % 100 != 0 or y % 400 == 0))
+        if not 1 <= d <= days:
+            raise InputError(f"{s!r}: {y} has no day of year {o[2]}; give 001–{days:03d}"
+                             + f" ({y} is not a leap year)" * (d == 366))
+        s = str(np.datetime64(f"{y}-01-01") + np.timedelta64(d - 1, "D")) + (o[3] or "")
     m = _BASIC.fullmatch(s)
     if m: s = f"{m[1]}-{m[2]}-{m[3]}" + (f"T{m[4]}:{m[5] or '00'}:{m[6] or '00'}{m[7] or ''}"
                                          if m[4] else "")
@@ -237,10 +247,10 @@ def _time_text(s: str, # one UTC time as typed, without its 'Z' or offset
 # %% ../nbs/00_core.ipynb #41ae4309
 _OFFSET = re.compile(r"([+-])(\d{2}):?(\d{2})$")   # a UTC offset at the end of an ISO time
 
-def _iso_utc(s: str, # ISO-8601 time; 'Z', '±hh:mm', basic form, SPEDAS 'date/time' accepted
+def _iso_utc(s: str, # ISO-8601 time; 'Z', '±hh:mm', basic form, day of year, 'date/time', 'date time' accepted
             ) -> np.datetime64: # datetime64[ns] UTC
     "One ISO string as UTC: an offset is subtracted (numpy would only warn about it), 'Z' dropped, years checked."
-    s = re.sub(r"^(\d{4}-\d{2}-\d{2})/", r"\1T", s.strip()).removesuffix("Z")
+    s = re.sub(r"^(\d{4}-(\d{2}-\d{2}|\d{3}))[/ ]", r"\1T", s.strip()).removesuffix("Z")   # SPEDAS '/', space
     m = _OFFSET.search(s) if "T" in s else None
     minutes = 0 if m is None else (int(m[2]) * 60 + int(m[3])) * (1 if m[1] == "+" else -1)
     # its own unit: no silent wrap-around

@@ -126,7 +126,7 @@ def compare_normal(n_ours: np.ndarray, # (3,) our unit normal, GSE
                    *, V_ours: float = np.nan, # our normal speed, km/s (NaN: none)
                    sigma_V_ours: float = np.nan, # its 1σ, km/s
                    psi_rad: float | None = None, # GSE→GSM angle of the event, rad (needed for a GSM normal)
-                  ) -> dict: # angle (deg), speed difference (km/s, along our n̂), each in combined σ
+                  ) -> dict: # angle (deg), speed difference (km/s, along our n̂), each in combined σ; sign or None
     "Angle and speed difference between our normal and a published one, in GSE, with their significance."
     n = pub.n_hat
     if pub.frame == "GSM":
@@ -137,8 +137,9 @@ def compare_normal(n_ours: np.ndarray, # (3,) our unit normal, GSE
     V_pub = float(pub.V_km_s if c >= 0 else -pub.V_km_s)   # the published speed along our n̂
     sa = float(np.hypot(sigma_ours_deg, np.nan_to_num(pub.sigma_deg)))   # σ not given: ours alone
     sV = float(np.hypot(sigma_V_ours, np.nan_to_num(pub.sigma_V_km_s)))
+    known = c != 0 and not 90.0 - ang <= 2 * sa   # θ more than 2σ from 90° (σ NaN: any c ≠ 0)
     return {"probe": pub.probe, "frame": "GSE", "angle_deg": ang, "sigma_angle_deg": sa,
-            "angle_sigma": ang / sa if sa > 0 else np.nan, "opposite_sign": c < 0,
+            "angle_sigma": ang / sa if sa > 0 else np.nan, "opposite_sign": c < 0 if known else None,
             "published_V_along_ours_km_s": V_pub, "dV_km_s": float(V_ours - V_pub), "sigma_dV_km_s": sV,
             "dV_sigma": abs(V_ours - V_pub) / sV if sV > 0 else np.nan,
             "published_sigma_given": {"n_hat": bool(np.isfinite(pub.sigma_deg)),

@@ -178,8 +178,28 @@ def test_summary_names_degraded_stages():
     why = "MMS1: ∫V_N dt drifts −12.9 ± 0.3 km/s from the spacecraft at its own crossings"
     st = {"load": {"status": "ok"}, "displacement": {"status": "ok", "degraded": True, "reason": why}}
     r = summary_row(_doc(st))
-    assert r["status"] == "ok" and r["stages_degraded"] == "displacement: " + why[:80]
+    assert r["status"] == "ok" and r["stages_degraded"] == "displacement: " + why   # short: whole
     assert summary_row(_doc({"load": {"status": "ok"}}))["stages_degraded"] == ""
+
+
+def test_summary_cells_cut_at_words_and_say_what_is_missing():
+    """A walkthrough's summary.csv cut a degraded stage's reason at 80 characters mid-word ("(B_L: levels ") and kept
+    only a warning's first line ("... not loaded (see event.missing):"), a Python attribute, not the list."""
+    from mms_mp.batch import summary_row, warning_digest
+    why = ("MMS1: no feature usable for detection, so no crossing can be found (B_L: levels 12.0 and 11.8 nT are "
+           "closer than 3 noise σ; N: no plasma data in the window)")
+    got = summary_row(_doc({"detect": {"status": "ok", "degraded": True, "reason": why}}))["stages_degraded"]
+    assert got == "detect: MMS1: no feature usable for detection, so no crossing can be found…", got
+    msg = ("6 product(s) not loaded (see event.missing):\n  mms1 hpca srvy moments: no files under x\n"
+           "  mms2 hpca srvy moments: no files under y\n  mms3 edp fast dce: no files under z\n")
+    d = warning_digest("MissingDataWarning", msg)
+    assert d.startswith("MissingDataWarning: 6 products not loaded: mms1 hpca srvy moments, mms2 hpca srvy "
+                        "moments, mms3 edp fast dce"), d
+    assert "event.missing" not in d and d.endswith("(each with its reason: mp_analysis.json, provenance.missing)")
+    long = warning_digest("MissingDataWarning", "40 product(s) not loaded (see event.missing):\n" + "".join(
+        f"  mms{k % 4 + 1} fpi brst dis-moms part {k}: no files\n" for k in range(40)))
+    assert ", …" in long and len(long) < 300 and "part 0, " in long   # cut between items, never in one
+    assert warning_digest("UserWarning", "1 product(s) not loaded") == "UserWarning: 1 product not loaded"
 
 
 def test_event_warnings_go_to_the_summary_not_stderr(demo_dir, tmp_path, capfd):
@@ -192,7 +212,8 @@ def test_event_warnings_go_to_the_summary_not_stderr(demo_dir, tmp_path, capfd):
         warnings.simplefilter("error")   # a warning that escaped the event would fail here
         r = run_event(ev, tmp_path, plot=False)
     assert r["status"] == "ok", r["error"]
-    assert r["warnings"] and r["warnings"].startswith("MissingDataWarning: "), r["warnings"]
+    assert r["warnings"] and r["warnings"].startswith("MissingDataWarning: 1 product not loaded: mms1 "), r["warnings"]
+    assert "provenance.missing" in r["warnings"] and r["outdir"] == str(tmp_path / "w")   # it wrote its files
     assert "MissingDataWarning" not in capfd.readouterr().err
 
 
@@ -215,6 +236,46 @@ def test_batch_exit_code_is_the_events_own_when_they_fail_alike(tmp_path):
     ev.write_text("name,start,end,probes,data_dir,source\n"
                   f"nodata,2019-01-27T12:16:00,2019-01-27T12:22:00,1,{tmp_path / 'empty'},local\n")
     assert main(["batch", str(ev), "--out", str(tmp_path / "out"), "--scheduler", "synchronous", "--quiet"]) == 3
+
+
+def test_failed_event_names_no_folder_it_never_wrote(tmp_path):
+    "An event that failed before writing anything named an outdir that was never made; now it names none."
+    from mms_mp.batch import run_event
+    (tmp_path / "empty").mkdir()
+    ev = lambda name, d: {"name": name, "start": "2019-01-27T12:16", "end": "2019-01-27T12:22", "probes": "1",
+                          "data_dir": str(d), "source": "local"}
+    for r in (run_event(ev("nodata", tmp_path / "empty"), tmp_path / "out"),
+              run_event(ev("nodir", tmp_path / "nope"), tmp_path / "out")):
+        assert r["status"] == "failed" and r["outdir"] is None, r
+        assert not (tmp_path / "out" / r["event"]).exists()
+
+
+def test_ctrl_c_mid_survey_writes_the_summary_of_the_events_finished(demo_dir, tmp_path, monkeypatch):
+    """`mms-mp batch` interrupted after an event finished exited 130 with no summary.csv at all. Now the events that
+    finished are in it as they ran, the others `interrupted` (exit code 130), and the exit code is still 130.
+    Ctrl-C comes as a KeyboardInterrupt from the second event run (one worker: the first one has finished)."""
+    import mms_mp.batch
+    real, calls, rows = mms_mp.batch.run_event, [], []
+    def run_event(ev, *a):
+        calls.append(ev["name"])
+        if len(calls) == 2: raise KeyboardInterrupt
+        rows.append(real(ev, *a))
+        return rows[-1]
+    monkeypatch.setattr(mms_mp.batch, "run_event", run_event)
+    ev = tmp_path / "events.csv"
+    ev.write_text("name,start,end,probes,data_dir,source\n" + "".join(
+        f"e{k},2019-01-27T12:16:00,2019-01-27T12:22:00,1,{demo_dir},local\n" for k in range(3)))
+    out = tmp_path / "out"
+    assert main(["batch", str(ev), "--out", str(out), "--scheduler", "threads", "--workers", "1", "--quiet"]) == 130
+    s = pd.read_csv(out / "summary.csv", dtype=str, keep_default_na=False).set_index("event")
+    assert list(s.index) == ["e0", "e1", "e2"] and len(calls) == 2 and len(rows) == 1
+    done = rows[0]["event"]
+    assert s.loc[done, "status"] == "ok" and int(s.loc[done, "n_crossings"]) == rows[0]["n_crossings"] >= 1
+    assert s.loc[done, "outdir"] == str(out / done)
+    for e in set(s.index) - {done}:
+        assert (s.loc[e, "status"], s.loc[e, "exit_code"]) == ("interrupted", "130"), s.loc[e]
+        assert "interrupted" in s.loc[e, "error"] and s.loc[e, "outdir"] == ""   # wrote nothing
+    assert not list(out.glob(".summary*")) and not list(out.glob("*.tmp"))   # written whole
 
 
 def png_dpi(path) -> int:
@@ -278,7 +339,8 @@ def test_ctrl_c_on_local_processes_never_starts_the_events_queued(demo_dir, tmp_
     assert p.returncode == 130, err
     assert time.monotonic() - t1 < 30, "stopped with the running event (measured: about 1 s)"
     assert len(list(out.glob("e*"))) == 1, "the events queued never started"
-    assert not (out / "summary.csv").exists()
+    s = pd.read_csv(out / "summary.csv")   # none finished: every event is in it, interrupted
+    assert list(s["status"]) == ["interrupted"] * 3 and list(s["exit_code"]) == [130] * 3
 
 
 @pytest.mark.loopback
