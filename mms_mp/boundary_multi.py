@@ -24,7 +24,7 @@ class CrossingGroup:
     "One boundary crossing matched across probes."
     direction: str  # "out" or "in"
     crossings: dict  # probe -> Crossing
-    positions_km: dict  # probe -> (3,) position at its crossing time, km, `frame` (empty: unknown)
+    positions_km: dict  # probe -> (3,) position at its crossing, km, `frame` (empty: unknown)
     frame: str  # frame of the positions
     ref: str  # reference probe (delays are relative to it)
 
@@ -56,7 +56,8 @@ class CrossingGroup:
         keep = [p for p in self.crossings if p in set(probes)]
         ref = self.ref if self.ref in keep or not keep else keep[0]
         return replace(self, crossings={p: self.crossings[p] for p in keep}, ref=ref,
-                       positions_km={p: self.positions_km[p] for p in keep if p in self.positions_km})
+                       positions_km={p: self.positions_km[p] for p in keep
+                                     if p in self.positions_km})
 
 # %% ../nbs/10c_boundary_multi.ipynb #8ef8fe60
 def match_crossings(crossings: dict, # probe -> list of Crossing
@@ -95,20 +96,22 @@ class MultiCrossings:
     groups: list  # CrossingGroup, in time order
     max_delay_s: float  # matching window used, s
     frame: str  # frame of B, LMN and positions
-    R_used: dict = field(default_factory=dict)  # probe -> (3,3) rows L, M, N (`frame`) that timed it
+    R_used: dict = field(default_factory=dict)  # probe -> (3,3) rows L, M, N (`frame`) used
     tilt_deg: float = 0.0  # common rotation of L about N applied by `tilt_scan`, deg (0.0: none)
     tilt_sigma_deg: float = np.nan  # 1σ of the L in use about N, deg (NaN: no density to test it)
     note: str = ""  # why the crossings were not matched across probes ("": they were, or one probe)
-    tilt_sigma_scale: float = 1.0  # Birge ratio of the probes' own turns, already in tilt_sigma_deg (`TiltScan.scale`)
+    tilt_sigma_scale: float = 1.0  # Birge ratio of probe turns, in tilt_sigma_deg (TiltScan.scale)
 
 # %% ../nbs/10c_boundary_multi.ipynb #31b9a18e
 def shared_levels(pfs, # iterable of ProbeFeatures (same LMN frame)
                  ) -> dict: # {feature name: (low, high)} from the pooled samples
     "Formation-wide levels: the two-cluster fit on every probe's samples of a feature pooled."
     pool = {}
-    for pf in pfs:   # each probe's sorted samples (kept by `make_feature`), merged: no sort from scratch
+    # each probe's sorted samples (kept by `make_feature`), merged: no sort from scratch
+    for pf in pfs:
         for k, f in pf.features.items():
-            pool.setdefault(k, []).append(f.ysort if f.ysort is not None else np.sort(f.y[np.isfinite(f.y)]))
+            pool.setdefault(k, []).append(f.ysort if f.ysort is not None
+                                          else np.sort(f.y[np.isfinite(f.y)]))
     return {k: split_sorted(np.sort(np.concatenate(v), kind="stable")) for k, v in pool.items()}
 
 # %% ../nbs/10c_boundary_multi.ipynb #95942cd3
@@ -130,9 +133,10 @@ def probe_inputs(event, # Event or {probe: {quantity: DataArray}}
     tr, r = _arrays(d, f"R_{fr.lower()}")
     pos = None if tr is None else (tr, r)
     if tB is None and tn is None:
-        raise NoDataError(f"probe {p}: no B_{fr.lower()} and no ion density Ni in the event; load FGM (or FPI "
-                          "moments, to find its crossings from the density alone) for it or drop the probe")
-    if tB is None: return (None, None, None, tn, ni, *_arrays(d, "N_Heplus")), pos   # density alone
+        raise NoDataError(f"probe {p}: no B_{fr.lower()} and no ion density Ni in the event; "
+                          "load FGM (or FPI moments, to find its crossings from the density "
+                          "alone) for it or drop the probe")
+    if tB is None: return (None, None, None, tn, ni, *_arrays(d, "N_Heplus")), pos  # density alone
     if isinstance(lmn, dict) and p not in lmn:
         raise InputError(f"no LMN for probe {p!r}; give one per probe or a single LMN for all")
     R = lmn[p] if isinstance(lmn, dict) else lmn
@@ -140,7 +144,7 @@ def probe_inputs(event, # Event or {probe: {quantity: DataArray}}
 
 # %% ../nbs/10c_boundary_multi.ipynb #36829240
 def onto_mean_L(Rs: dict, # probe -> (3,3) rows L, M, N (one frame)
-               ) -> dict: # probe -> the same triad with L turned about its own N onto the probes' mean L
+               ) -> dict: # probe -> the same triad, L turned about its own N onto the mean L
     "One boundary, one L: each probe's L turned about its own N onto the probes' mean L."
     L0 = next(iter(Rs.values()))[0]
     Lm = np.mean([R[0] * np.sign(R[0] @ L0) for R in Rs.values()], 0)
@@ -150,7 +154,7 @@ def onto_mean_L(Rs: dict, # probe -> (3,3) rows L, M, N (one frame)
 # %% ../nbs/10c_boundary_multi.ipynb #ce703b07
 def matching_window(pos: dict, # probe -> (t, r km) positions in `fr`
                     fr: str, # frame name, for messages
-                    min_speed_kms: float, # slowest boundary speed that counts (DetectorCfg.min_boundary_speed_kms)
+                    min_speed_kms: float, # slowest boundary speed, km/s (min_boundary_speed_kms)
                    ) -> float: # largest delay between probes for one crossing, s: D_max / V_min
     "The matching window: the largest probe separation (mid-event) over the slowest boundary speed."
     if len(pos) < 2:
@@ -160,15 +164,18 @@ def matching_window(pos: dict, # probe -> (t, r km) positions in `fr`
     rr = np.array([position_at(*pos[p], tm[len(tm) // 2]) for p in pos])
     dist = np.linalg.norm(rr[:, None] - rr[None], axis=-1)
     if not np.isfinite(dist).any():
-        raise InputError(f"the positions (R_{fr.lower()}) do not cover the middle of the event, so the "
-                         "probe separation is unknown; load MEC for the whole window or pass max_delay_s")
+        raise InputError(f"the positions (R_{fr.lower()}) do not cover the middle of the event, "
+                         "so the probe separation is unknown; load MEC for the whole window "
+                         "or pass max_delay_s")
     return float(np.nanmax(dist) / min_speed_kms)
 
 # %% ../nbs/10c_boundary_multi.ipynb #7c323592
-def _detect_all(args: dict, cfg: DetectorCfg, fr: str, share_levels: bool, reuse: dict | None = None) -> tuple:
+def _detect_all(args: dict, cfg: DetectorCfg, fr: str, share_levels: bool,
+                reuse: dict | None = None) -> tuple:
     """(own-level features, features, crossings) of every probe; levels pooled over the probes when `share_levels`.
     `reuse`: the own-level features of an earlier pass with another LMN (density and He+ are not rebuilt)."""
-    own = {p: probe_features(*a, probe=p, B_frame=fr, lmn_frame=fr, cfg=cfg, reuse=(reuse or {}).get(p))
+    own = {p: probe_features(*a, probe=p, B_frame=fr, lmn_frame=fr, cfg=cfg,
+                             reuse=(reuse or {}).get(p))
            for p, a in args.items()}
     pfs = own
     if share_levels and len(pfs) > 1:   # the same as probe_features(..., levels=lv), cheaper
@@ -183,7 +190,8 @@ def _groups(per: dict, pos: dict, probes: list, fr: str, max_delay_s: float) -> 
     for g in match_crossings(per, max_delay_s):
         ref = next(p for p in probes if p in g)
         P = {p: position_at(*pos[p], c.time) for p, c in g.items() if p in pos}
-        groups.append(CrossingGroup(g[ref].direction, {p: g[p] for p in probes if p in g}, P, fr, ref))
+        groups.append(CrossingGroup(g[ref].direction, {p: g[p] for p in probes if p in g},
+                                    P, fr, ref))
     return sorted(groups, key=lambda g: g.crossings[g.ref].time)
 
 # %% ../nbs/10c_boundary_multi.ipynb #1d15ed0d
@@ -203,9 +211,9 @@ def _window_or_why(max_delay_s, # the matching window asked for, s (None: from t
 def detect_crossings_multi(event, # Event (mms_mp.data) or {probe: {quantity: DataArray}}
                            lmn, # LMN for all probes, or {probe: LMN}; bare 3×3 arrays in `frame`
                            *, probes=None, # probes to use (default: all in the event)
-                           frame: str = "GSE", # frame of B and positions: B_gse/R_gse or B_gsm/R_gsm
+                           frame: str = "GSE", # frame of B and positions: B_gse/R_gse, B_gsm/R_gsm
                            cfg: DetectorCfg | None = None, # detector settings
-                           max_delay_s: float | None = None, # matching window, s (None: D_max/V_min)
+                           max_delay_s: float | None = None, # matching window, s (None: D/V_min)
                            share_levels: bool = True, # asymptotic levels from all probes pooled
                           ) -> MultiCrossings: # per-probe crossings, matched groups with positions
     "Detect crossings on every probe and match them across spacecraft."
@@ -215,21 +223,25 @@ def detect_crossings_multi(event, # Event (mms_mp.data) or {probe: {quantity: Da
     pos = {p: r for p, (_, r) in got.items() if r is not None}
     Rs = {p: lmn_matrix(a[2], fr)[0] for p, (a, _) in got.items() if a[0] is not None}
     Rs = onto_mean_L(Rs) if Rs else {}
-    args = {p: a[:2] + (Rs.get(p),) + a[3:] for p, (a, _) in got.items()}   # no B: no L, the density alone
+    # no B: no L, the density alone
+    args = {p: a[:2] + (Rs.get(p),) + a[3:] for p, (a, _) in got.items()}
     own, pfs, per = _detect_all(args, cfg, fr, share_levels)
     scan = tilt_scan([(pfs[p], per[p]) for p in pfs], cfg)
     alpha = scan.alpha
-    on_L = lambda f: {p: f(c) if p in Rs else c for p, c in per.items()}   # density-only probes have no L
+    # density-only probes have no L
+    on_L = lambda f: {p: f(c) if p in Rs else c for p, c in per.items()}
     if alpha != 0.0:       # one rotation for the formation (it corrects the LMN the probes share)
-        args = {p: a[:2] + (rotate_L(Rs[p], alpha) if p in Rs else None,) + a[3:] for p, a in args.items()}
+        args = {p: a[:2] + (rotate_L(Rs[p], alpha) if p in Rs else None,) + a[3:]
+                for p, a in args.items()}
         _, pfs, per = _detect_all(args, cfg, fr, share_levels, reuse=own)   # only B_L changes
         per = on_L(lambda c: mark_tilt(c, alpha))
     elif not scan.trusted:   # a turn was asked for that the data do not fix: say so
         per = on_L(lambda c: mark_tilt(c, scan.best, applied=False))
-    per = {p: with_tilt_sigma(c, scan.sigma_used if p in Rs else np.nan, cfg)   # σ_t ⊕ the time L's σ costs
-           for p, c in per.items()}   # (NaN: no L, density times do not depend on it)
+    # σ_t ⊕ the time L's σ costs (NaN: no L, density times do not depend on it)
+    per = {p: with_tilt_sigma(c, scan.sigma_used if p in Rs else np.nan, cfg)
+           for p, c in per.items()}
     max_delay_s, note = _window_or_why(max_delay_s, pos, len(args), fr, cfg)
     groups = [] if note else _groups(per, pos, probes, fr, max_delay_s)
-    R_used = {p: a[2] for p, a in args.items() if p in Rs}       # after the mean-L turn and the tilt
+    R_used = {p: a[2] for p, a in args.items() if p in Rs}  # after the mean-L turn and the tilt
     return MultiCrossings(per, groups, max_delay_s, fr, R_used, float(np.degrees(alpha)),
                           float(np.degrees(scan.sigma_used)), note, scan.scale)

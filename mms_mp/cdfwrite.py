@@ -18,8 +18,10 @@ __all__ = ['CDF_TYPES', 'FILLVAL', 'LABELS', 'var_spec', 'fill_attr', 'l2_global
            'write_product_cdf']
 
 # %% ../nbs/01a_cdfwrite.ipynb #5e4fa026
-CDF_TYPES = {"INT8": 8, "UINT1": 11, "UINT4": 14, "REAL4": 21, "REAL8": 22, "TT2000": 33, "CHAR": 51}
-FILLVAL = {"REAL4": -1e31, "REAL8": -1e31, "UINT1": 255, "UINT4": 4294967295, "TT2000": -9223372036854775808}
+CDF_TYPES = {"INT8": 8, "UINT1": 11, "UINT4": 14, "REAL4": 21, "REAL8": 22, "TT2000": 33,
+             "CHAR": 51}
+FILLVAL = {"REAL4": -1e31, "REAL8": -1e31, "UINT1": 255, "UINT4": 4294967295,
+           "TT2000": -9223372036854775808}
 
 def var_spec(name: str, # CDF variable name
              ctype: str, # a key of CDF_TYPES
@@ -177,7 +179,7 @@ def write_l2_cdf(path, # destination .cdf (its folder must exist)
                  prod: Product, # layout catalogue entry
                  t, # (T,) UTC datetime64 epochs (FPI/HPCA: accumulation start)
                  data: dict, # CDF variable name -> (T,...) array
-                 spectra_energy: dict | None = None, # energy-table name -> (T, n_E) eV; FPI burst parity -> (T,) 0/1
+                 spectra_energy: dict | None = None, # E table -> (T,n_E) eV; FPI parity -> (T,) 0/1
                  accum_s: float = 0.0, # accumulation time (DELTA_PLUS_VAR), s
                  note: str = "", # Generation_note text
                  t_file=None, # file-name time (default: t[0])

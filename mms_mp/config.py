@@ -29,22 +29,24 @@ __all__ = ['CONFIG_KEYS', 'CONFIG_SECTIONS', 'RATES', 'SOURCES', 'RATE_ALIASES',
            'Range', 'Duration', 'annotation_types', 'param_annotations', 'value_problem', 'check_sections']
 
 # %% ../nbs/14a_config.ipynb #eabc52bf
-CONFIG_KEYS = {"start", "end", "probes", "rate", "source", "data_dir", "outdir", "plot", "pdf", "dpi",
-               "overlay_json"}
-CONFIG_SECTIONS = {"context", "lmn", "detector", "normals", "timing", "vn", "smoothing", "displacement"}
+CONFIG_KEYS = {"start", "end", "probes", "rate", "source", "data_dir", "outdir", "plot", "pdf",
+               "dpi", "overlay_json"}
+CONFIG_SECTIONS = {"context", "lmn", "detector", "normals", "timing", "vn", "smoothing",
+                   "displacement"}
 RATES, SOURCES = ("auto", "srvy", "brst"), ("auto", "sdc", "spdf", "local")
 #: pySPEDAS's words for the data rates, read as mms_mp's (FPI and EDP "fast" is the survey class)
 RATE_ALIASES = {"burst": "brst", "fast": "srvy", "survey": "srvy"}
 MMS_LAUNCH = "2015-03-13"  # UTC day the four MMS spacecraft were launched: no MMS data before it
 _TIME, _PATH = (str, datetime.date), (str, os.PathLike)  # a TOML date-time is a datetime.datetime
-#: top-level key -> the types it may have (a time is ISO text, never a number: `start = 123` is refused)
+#: top-level key -> the types it may have
+#: (a time is ISO text, never a number: `start = 123` is refused)
 KEY_TYPES = {"start": _TIME, "end": _TIME, "probes": (list, tuple, str, int), "rate": (str,),
              "source": (str,), "data_dir": _PATH, "outdir": _PATH, "overlay_json": _PATH,
              "plot": (bool,), "pdf": (bool,), "dpi": (int,)}
 
 # %% ../nbs/14a_config.ipynb #635a97aa
 def config_probes(v, # probes: 1, "1", "mms1", "1,2", "1 2", or a list of these
-                  where: str | None = "configuration", # name of the source, for messages (None: none)
+                  where: str | None = "configuration", # source name, for messages (None: none)
                  ) -> list: # probe labels "1".."4" in the order given, each once
     "Probes as one list of labels; `InputError` (a usage error, exit 2) unless each is MMS 1–4."
     items = list(v) if isinstance(v, (list, tuple)) else [v]
@@ -53,23 +55,25 @@ def config_probes(v, # probes: 1, "1", "mms1", "1,2", "1 2", or a list of these
     if not words or any(isinstance(x, bool) or not isinstance(x, (int, str)) for x in items):
         raise InputError(f"{head}: give MMS probes 1–4, e.g. [1, 2], \"1,2\" or \"mms1\"")
     bad = [w for w in words if probe_label(w) not in PROBES]
-    if bad: raise InputError(f"{head}: probe {bad[0]!r} is not an MMS probe; use 1, 2, 3 or 4 (or mms1..mms4)")
+    if bad: raise InputError(f"{head}: probe {bad[0]!r} is not an MMS probe; "
+                             "use 1, 2, 3 or 4 (or mms1..mms4)")
     return list(dict.fromkeys(probe_label(w) for w in words))
 
 
 # %% ../nbs/14a_config.ipynb #6b1a4ded
 def rate_word(v, # a data rate as typed: "brst", "burst", "srvy", "fast", "survey", "auto"
-             ): # the rate in mms_mp's words ("brst", "srvy", "auto"); anything else unchanged, for the check
+             ): # the rate in mms_mp's words ("brst", "srvy", "auto"); else unchanged, for the check
     "pySPEDAS's rate words read as mms_mp's: 'burst' is 'brst', 'fast' and 'survey' are 'srvy'."
     return RATE_ALIASES.get(v.strip().lower(), v.strip().lower()) if isinstance(v, str) else v
 
 # %% ../nbs/14a_config.ipynb #abefe446
-def check_mission_start(t0, # start of an analysis window: datetime64 or anything as_datetime64 reads, UTC
+def check_mission_start(t0, # start of an analysis window, UTC (anything as_datetime64 reads)
                         where: str = "configuration", # name of the source, for messages
                        ):
     "Refuse an analysis window that starts before MMS was launched (2015-03-13): no data can exist."
     if as_datetime64(t0) < as_datetime64(MMS_LAUNCH):
-        raise InputError(f"{where}: start {as_datetime64(t0).astype('datetime64[s]')} is before MMS was launched "
+        raise InputError(f"{where}: start {as_datetime64(t0).astype('datetime64[s]')} "
+                         "is before MMS was launched "
                          f"({MMS_LAUNCH}), so there are no MMS data for it; check the date")
 
 # %% ../nbs/14a_config.ipynb #03096643
@@ -130,7 +134,7 @@ def load_config(path, # TOML file: the CLI's keys plus the sections [lmn], [dete
 # %% ../nbs/14a_config.ipynb #2ed20c7f
 def merge_config(base: dict, # configuration from a file (or {})
                  overrides: dict, # values given explicitly (e.g. CLI flags); None means "not given"
-                 where: str = "configuration", # what the caller calls the merged values, for messages
+                 where: str = "configuration", # caller's name for the merged values, for messages
                 ) -> dict: # merged configuration: overrides win, sections merged key by key
     "Merge two configurations; explicit values override, `None` never does."
     out = {k: (dict(v) if isinstance(v, dict) else v) for k, v in base.items()}
@@ -200,31 +204,36 @@ VN_SOURCES = ("ExB", "FPI ions", "HPCA He+")
 #: section -> parameter -> Range, Duration, or a tuple of the allowed values
 LIMITS = {
     "context": {"windows": NON_NEGATIVE},
-    "lmn": {"ratio_min": Range(1), "ratio_l_min": Range(1), "model": ("1997", "1998"), "dp_nPa": POSITIVE,
-            "bz_spread_nT": NON_NEGATIVE, "aberration_deg": Range(-90, 90)},
-    "detector": {"refine_smooth_s": NON_NEGATIVE, "min_density_ratio": Range(1), "min_bl_jump_nT": NON_NEGATIVE,
-                 "he_frac_min": FRACTION, "min_snr": NON_NEGATIVE, "gap_factor": Range(1), "gap_min_s": NON_NEGATIVE,
-                 "max_L_tilt_deg": Range(0, 90), "tilt_step_deg": POSITIVE, "tilt_min_chi2": NON_NEGATIVE},
+    "lmn": {"ratio_min": Range(1), "ratio_l_min": Range(1), "model": ("1997", "1998"),
+            "dp_nPa": POSITIVE, "bz_spread_nT": NON_NEGATIVE, "aberration_deg": Range(-90, 90)},
+    "detector": {"refine_smooth_s": NON_NEGATIVE, "min_density_ratio": Range(1),
+                 "min_bl_jump_nT": NON_NEGATIVE, "he_frac_min": FRACTION, "min_snr": NON_NEGATIVE,
+                 "gap_factor": Range(1), "gap_min_s": NON_NEGATIVE, "max_L_tilt_deg": Range(0, 90),
+                 "tilt_step_deg": POSITIVE, "tilt_min_chi2": NON_NEGATIVE},
     "normals": {"plateau_deg": Range(0, 90, True), "ratio_min": Range(1), "min_windows": Range(1),
                 "constraint": (None, "<Bn>=0")},
-    "vn": {"v_par_km_s": NON_NEGATIVE, "v_par_default_km_s": NON_NEGATIVE, "scatter_window": NON_NEGATIVE,
-           "sigma_n_rad": Range(0, 1.5708), "exb_parallel": ("fpi", "sigma"), "cadence": Duration(),
+    "vn": {"v_par_km_s": NON_NEGATIVE, "v_par_default_km_s": NON_NEGATIVE,
+           "scatter_window": NON_NEGATIVE, "sigma_n_rad": Range(0, 1.5708),
+           "exb_parallel": ("fpi", "sigma"), "cadence": Duration(),
            "align_to": ("auto", None, *VN_SOURCES)},
-    "smoothing": {"order": (0, 1, 2, 3), "lam": POSITIVE, "max_gap_s": POSITIVE, "max_block": Range(2)},
+    "smoothing": {"order": (0, 1, 2, 3), "lam": POSITIVE, "max_gap_s": POSITIVE,
+                  "max_block": Range(2)},
     "displacement": {"bias_sigma_km_s": NON_NEGATIVE, "sigma_n_rad": Range(0, 1.5708),
                      "scheme": ("trap", "simpson"), "max_gap_s": POSITIVE},
-    "timing": {"sigma_r_km": NON_NEGATIVE, "constrain": ("auto", "always"), "resolve_frac": FRACTION,
-               "n_mc": NON_NEGATIVE, "normal_sigma_deg": Range(0, 180), "string_E": FRACTION,
-               "planar_P": FRACTION, "seed": NON_NEGATIVE}}
+    "timing": {"sigma_r_km": NON_NEGATIVE, "constrain": ("auto", "always"),
+               "resolve_frac": FRACTION, "n_mc": NON_NEGATIVE, "normal_sigma_deg": Range(0, 180),
+               "string_E": FRACTION, "planar_P": FRACTION, "seed": NON_NEGATIVE}}
 
 # %% ../nbs/14a_config.ipynb #9bcbe469
-def annotation_types(annotation, # a parameter's annotation (a string under `from __future__ import annotations`)
+def annotation_types(annotation, # a parameter's annotation (a string under __future__ annotations)
                      default, # its default, for an unannotated parameter
                     ) -> tuple: # allowed Python types; float admits int; () when unknown
     "The JSON/TOML types a parameter accepts, from its annotation."
     text = annotation if isinstance(annotation, str) else getattr(annotation, "__name__", "")
-    if annotation is inspect.Parameter.empty: text = type(default).__name__ if default is not None else ""
-    names = {"float": (int, float), "int": (int,), "bool": (bool,), "str": (str,), "None": (type(None),)}
+    if annotation is inspect.Parameter.empty:
+        text = type(default).__name__ if default is not None else ""
+    names = {"float": (int, float), "int": (int,), "bool": (bool,), "str": (str,),
+             "None": (type(None),)}
     return tuple(t for w in text.replace(" ", "").split("|") for t in names.get(w, ()))
 
 # %% ../nbs/14a_config.ipynb #4544777a
@@ -263,14 +272,17 @@ def check_sections(cfg: dict, # configuration with analysis sections
         if bad:
             raise InputError(f"[{sec}] has unknown parameter(s) {bad}; {name} takes "
                              f"{sorted(allowed)}")
-        if sec == "vn" and "sigma_n_rad" in params:   # the stages add n̂'s error themselves: twice otherwise
-            raise InputError("[vn] sigma_n_rad: the pipeline adds the normal's error once, where V_N is integrated "
-                             "(from the LMN's σ_N); to set it, use [displacement] sigma_n_rad")
+        # the stages add n̂'s error themselves: twice otherwise
+        if sec == "vn" and "sigma_n_rad" in params:
+            raise InputError("[vn] sigma_n_rad: the pipeline adds the normal's error once, "
+                             "where V_N is integrated (from the LMN's σ_N); "
+                             "to set it, use [displacement] sigma_n_rad")
         ann = param_annotations(target)
         for k, v in params.items():
             why = value_problem(v, annotation_types(*ann[k]), LIMITS.get(sec, {}).get(k))
             if why: raise InputError(f"[{sec}] {k} = {v!r}: {why}")
-        if sec == "detector":  # DetectorCfg validates its values; its message gets the section in front
+        # DetectorCfg validates its values; its message gets the section in front
+        if sec == "detector":
             try: target(**params)
             except InputError as e: raise InputError(f"[{sec}] {e}") from None
     return cfg

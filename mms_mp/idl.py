@@ -71,7 +71,8 @@ def _read_sav(path: Path) -> dict:
     "The variables of an IDL `.sav` file, with a clear error when it is missing or unreadable."
     from scipy.io import readsav
     if not path.is_file():
-        raise NoDataError(f"no IDL .sav file at {path}; pass the path of a file saved by IDL SPEDAS "
+        raise NoDataError(f"no IDL .sav file at {path}; "
+                          "pass the path of a file saved by IDL SPEDAS "
                           "(e.g. tests/fixtures/*.sav)")
     try: return readsav(str(path))
     except Exception as e:
@@ -93,13 +94,14 @@ def _is_tplot(v) -> bool:
 
 # %% ../nbs/14_idl.ipynb #ab3b5824
 def load_sav(path, # IDL SPEDAS .sav file
-             frame: str = "GSM", # frame of the saved triads (not in the file; mp_lmn_systems files are GSM)
+             frame: str = "GSM", # frame of the saved triads (not in the file; mp_lmn_systems: GSM)
             ) -> IdlLmn: # triads per probe (rows L, M, N in `frame`), tplot series, time ranges
     "Read LMN triads `LHAT/MHAT/NHAT{p}`, tplot structures (`X`,`Y`) and `TRANGE_*` from a `.sav` file."
     path, frame = Path(path), check_frame(frame, frame, "IDL triad")
     if frame not in ("GSE", "GSM"):
-        raise FrameError(f"frame={frame!r}: the triads are L, M, N with components in the file's frame, GSE or "
-                         "GSM (mp_lmn_systems files: GSM); in LMN every triad would be the identity")
+        raise FrameError(f"frame={frame!r}: the triads are L, M, N with components in the "
+                         "file's frame, GSE or GSM (mp_lmn_systems files: GSM); "
+                         "in LMN every triad would be the identity")
     d = _read_sav(path)
     triads = _sav_triads(d)
     series = {k: _sav_series(k, v, frame) for k, v in d.items() if _is_tplot(v)}
@@ -142,7 +144,7 @@ class LmnComparison:
     angle_L_deg: float # angle between the two L axes, deg (0–180)
     angle_M_deg: float # angle between the two M axes, deg
     angle_N_deg: float # angle between the two N axes, deg
-    angles_deg: np.ndarray # (3,3) angle between our axis i and their axis j (rows/cols L, M, N), deg
+    angles_deg: np.ndarray # (3,3) angle, our axis i to their axis j (rows/cols L, M, N), deg
     frame: str # frame both triads were compared in
     @property
     def max_deg(self) -> float: return max(self.angle_L_deg, self.angle_M_deg, self.angle_N_deg)
@@ -170,16 +172,18 @@ def _to_frame(A, # (3,3) our triad
     "Our triad in the reference frame (GSE → GSM by ψ only); refuse any other mismatch."
     if fa == fb: return A
     if (fa, fb) == ("GSE", "GSM") and psi_rad is not None: return gse_to_gsm(A, psi_rad)
-    raise FrameError(f"our triad is in {fa} but the IDL triad is in {fb}; pass psi_rad (GSE→GSM angle, "
-                     f"mms_mp.core.gse_gsm_angle) to rotate ours from GSE to GSM, or give both in one frame")
+    raise FrameError(f"our triad is in {fa} but the IDL triad is in {fb}; "
+                     "pass psi_rad (GSE→GSM angle, "
+                     f"mms_mp.core.gse_gsm_angle) to rotate ours from GSE to GSM, "
+                     "or give both in one frame")
 
 # %% ../nbs/14_idl.ipynb #d754815b
 def compare_lmn(ours, # (3,3) rows L, M, N, or an object with `.R` and `.frame` (mms_mp.coords LMN)
                 idl, # (3,3) rows L, M, N of the reference (e.g. `IdlLmn.R(p)`), or `.R`/`.frame`
                 ours_frame: str | None = None, # frame of `ours` components (default: `ours.frame`)
                 idl_frame: str | None = None, # frame of `idl` components (default: `idl.frame`)
-                psi_rad: float | None = None, # GSE→GSM angle, rad; needed only if ours is GSE and idl GSM
-               ) -> LmnComparison: # per-axis angles (deg) and the full 3×3 angle table, in the IDL frame
+                psi_rad: float | None = None, # GSE→GSM angle, rad; only if ours is GSE, idl GSM
+               ) -> LmnComparison: # per-axis angles (deg), the full 3×3 angle table, IDL frame
     "Angles (deg) between corresponding L, M, N axes of two triads in the same frame."
     A, fa = _triad_and_frame(ours, ours_frame, "ours")
     B, fb = _triad_and_frame(idl, idl_frame, "idl")

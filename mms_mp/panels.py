@@ -125,7 +125,8 @@ def plot_displacement(disp, # (t, Δs km) pair, DataArray, or an mms_mp.motion.D
         ax.fill_between(t, s - sr, s + sr, color=col, alpha=0.3, lw=0, label="±1σ random")
     plot_series(ax, (t, s), color=col, lw=1.2, label=f"MMS{p} ∫V$_N$dt")
     for k, i in enumerate(_restarts(getattr(disp, "segment", None))):
-        ax.axvline(t[i], color="0.4", ls=":", lw=0.9, label="Δs restarts at 0 after a gap" if k == 0 else None)
+        ax.axvline(t[i], color="0.4", ls=":", lw=0.9,
+                   label="Δs restarts at 0 after a gap" if k == 0 else None)
     if truth is not None:
         plot_series(ax, truth, "truth", color="C1", ls="--", lw=1.2, label="truth")
     _finish_panel(ax, crossings, p, "Δs (km, along n̂)", title or f"MMS{p} boundary displacement")
@@ -134,10 +135,11 @@ def plot_displacement(disp, # (t, Δs km) pair, DataArray, or an mms_mp.motion.D
 # %% ../nbs/12b_panels.ipynb #736464b4
 def _finish_panel(ax, crossings, p, ylabel, title):
     "Crossings, zero line, labels, legend, time axis and title of a one-panel figure."
-    shade_crossings(ax, crossings, probe=p, label=True, hatch="///")   # a tint would read as a σ band
+    shade_crossings(ax, crossings, probe=p, label=True, hatch="///")  # a tint reads as a σ band
     ax.axhline(0, color="0.6", lw=0.5)
     ax.set_ylabel(ylabel)
-    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)   # off the curve
+    # off the curve
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
     time_axis(ax)
     ax.set_title(title, fontsize=10)
     ax.figure.tight_layout()

@@ -64,7 +64,7 @@ def _join_var(blocks: list, # FileBlock of each file, in join order
               n: int, # records in the join
               isint: bool, # integer variable (flags): 0, not NaN, where a file lacks it
               order, # (n,) permutation of the joined records, or None
-             ) -> tuple: # ((n,...) array in the files' dtype, fill → NaN; flat fill indices or None)
+             ) -> tuple: # ((n,...) array in the files' dtype, fill → NaN; flat fill indices | None)
     "Variable `k` of all blocks: (n,...) array in file dtype (fill → NaN, `order`ed), fill indices."
     have = [b.arrays[k] for b in blocks if k in b.arrays]
     shape = have[0].shape[1:]

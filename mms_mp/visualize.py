@@ -10,8 +10,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .core import (InputError, check_frame, atomic_write, as_datetime64, seconds_since, series_arrays,
-                         M_P_KG)
+from .core import (InputError, check_frame, atomic_write, as_datetime64, seconds_since,
+                         series_arrays, M_P_KG)
 from .layout import check_probe
 
 # %% auto #0
@@ -82,8 +82,8 @@ def shade_crossings(ax, # matplotlib Axes with a datetime x axis
                     crossings, # iterable of crossings (see `crossing_span`)
                     probe=None, # if given, shade only this probe's crossings
                     alpha: float = 0.15, # shading opacity
-                    label: bool = False, # name the shading and the line in the legend (once per Axes)
-                    hatch: str | None = None, # e.g. "///": hatch the layer, no tint (beside σ bands)
+                    label: bool = False, # name the shading and the line in the legend (once/Axes)
+                    hatch: str | None = None, # e.g. "///": hatch the layer, no tint (by σ bands)
                    ) -> int: # number of crossings shaded
     "Shade each crossing's layer and mark its centre time, in the probe's colour (x-limits kept)."
     n, has_data, lim = 0, bool(ax.lines or ax.collections), ax.get_xlim()
@@ -92,9 +92,11 @@ def shade_crossings(ax, # matplotlib Axes with a datetime x axis
         if probe is not None and p is not None and p != check_probe(probe): continue
         col = PROBE_COLORS.get(p, "0.4")
         first = label and n == 0
-        look = dict(fc="none", ec=col, hatch=hatch, alpha=0.5) if hatch else dict(color=col, alpha=alpha)
+        look = (dict(fc="none", ec=col, hatch=hatch, alpha=0.5) if hatch
+                else dict(color=col, alpha=alpha))
         ax.axvspan(a, b, lw=0, zorder=0, label="layer" if first else None, **look)
-        if tc is not None: ax.axvline(tc, color=col, lw=0.8, ls="--", zorder=0.5, label="crossing" if first else None)
+        if tc is not None: ax.axvline(tc, color=col, lw=0.8, ls="--", zorder=0.5,
+                                      label="crossing" if first else None)
         n += 1
     if has_data: ax.set_xlim(lim)        # crossings outside the data do not stretch the axis
     return n
@@ -175,7 +177,8 @@ def dynamic_pressure(Ni: np.ndarray, # (N,) ion density, cm⁻³
                     ) -> np.ndarray: # (N,) dynamic pressure m_p N |V|², nPa (NaN where N < 0)
     "Proton dynamic pressure in nPa from density (cm⁻³) and velocity (km/s)."
     Vi, Ni = np.asarray(Vi, float), np.asarray(Ni, float)
-    Ni = np.where(Ni >= 0, Ni, np.nan)   # a negative density is no density: NaN, not a negative pressure
+    # a negative density is no density: NaN, not a negative pressure
+    Ni = np.where(Ni >= 0, Ni, np.nan)
     return M_P_KG * 1e6 * Ni * np.sum(Vi**2, axis=-1) * 1e6 * 1e9
 
 # %% ../nbs/12_visualize.ipynb #ad3cd647
@@ -210,7 +213,7 @@ def _plot_vn(ax, vn_sources, vn_blend):
 
 def _fit_to_blend(ax, v: np.ndarray, # (N,) blended V_N, km/s
                   s, # (N,) its 1σ, km/s, or None
-                 ): # the y-range fitted to the blend ± 3σ; sources beyond it run off-scale, said on the panel
+                 ): # y-range fitted to the blend ± 3σ; off-scale sources noted on the panel
     "Keep the blend readable when one source is far noisier (e.g. HPCA He⁺ at ±500 km/s)."
     s = np.zeros_like(v) if s is None else np.asarray(s, float)
     lo, hi = np.nanmin(np.r_[v - 3 * s, 0.0]), np.nanmax(np.r_[v + 3 * s, 0.0])
@@ -220,7 +223,8 @@ def _fit_to_blend(ax, v: np.ndarray, # (N,) blended V_N, km/s
     if y0 >= lo - pad and y1 <= hi + pad: return   # every source fits already
     ax.set_ylim(lo - pad, hi + pad)
     ax.text(0.99, 0.03, "y-range: blend ± 3σ (sources may run off-scale)", transform=ax.transAxes,
-            ha="right", va="bottom", fontsize=7, color="0.3", bbox=dict(fc="white", ec="none", alpha=0.8))
+            ha="right", va="bottom", fontsize=7, color="0.3",
+            bbox=dict(fc="white", ec="none", alpha=0.8))
 
 # %% ../nbs/12_visualize.ipynb #3571b779
 def _panel_B(ax, tb, b):
