@@ -23,7 +23,7 @@ from .core import (InputError, iso_ms, median_step, atomic_write, EXIT_OK, EXIT_
                          EXIT_FAILED, EXIT_PARTIAL, EXIT_DEGRADED, exit_code, stages_exit)
 from .layout import PRODUCTS
 from .config import CONFIG_SECTIONS, RATES, load_config, merge_config, rate_word
-from .schema import lmn_json, thickness_json
+from .schema import lmn_json, lmn_sigma_note, thickness_json
 from .overlay import overlay_template
 from .outputs import FIG_DPI, check_dpi, lmn_method, sig2
 from .pipeline import analyze
@@ -322,9 +322,8 @@ def _event_lmn_line(p: str, l) -> str:
     "One probe's event LMN: method as the report says it (`lmn_method`), N (GSE) ± σ, where to set a model's inputs."
     n = ", ".join(f"{x:+.2f}" for x in l.N)
     line = f"MMS{p}: event LMN {lmn_method(lmn_json(l))}, N = ({n}) {l.frame} ± {sig2(l.sigma_N_deg)}°"
-    if l.method == "model" and l.shue is not None:
-        line += (" (spread over the inputs' range; the model's own error is not in it); "
-                 "set bz_nT, dp_nPa in [lmn] of --config")
+    note = lmn_sigma_note(lmn_json(l))   # the report's words (mms_mp.schema)
+    if note: line += f" ({note}); set bz_nT, dp_nPa in [lmn] of --config"
     return line
 
 def _normal_lines(res) -> list:

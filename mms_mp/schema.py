@@ -16,9 +16,9 @@ from .normals import SHEAR_MIN_DEG
 
 # %% auto #0
 __all__ = ['SCHEMA', 'NUM', 'NUMN', 'ISO', 'ISON', 'VEC3', 'RESULT_SCHEMA', 'UNITS', 'FLAGS', 'is_num', 'check_value',
-           'physics_checks', 'validate_result_json', 'lmn_json', 'normal_json', 'local_vn_json', 'crossing_json',
-           'detection_json', 'timing_json', 'disp_json', 'vn_json', 'thickness_json', 'jsonable', 'coverage_json',
-           'rates_json', 'time_order_json', 'files_json', 'context_json', 'result_json']
+           'physics_checks', 'validate_result_json', 'lmn_json', 'lmn_sigma_note', 'normal_json', 'local_vn_json',
+           'crossing_json', 'detection_json', 'timing_json', 'disp_json', 'vn_json', 'thickness_json', 'jsonable',
+           'coverage_json', 'rates_json', 'time_order_json', 'files_json', 'context_json', 'result_json']
 
 # %% ../nbs/14b_schema.ipynb #606ce42d
 SCHEMA = "mms_mp/2"
@@ -324,6 +324,13 @@ def _model_inputs(sh) -> dict | None:
     "The Shue model and the upstream values it assumed (nT, nPa), or None without a model."
     if sh is None: return None
     return {"model": f"Shue {sh.model}", "bz_nT": _f(sh.bz_nT), "dp_nPa": _f(sh.dp_nPa)}
+
+# %% ../nbs/14b_schema.ipynb #aa710264
+def lmn_sigma_note(r: dict, # one probe's `lmn` entry of this document
+                  ) -> str: # what a model normal's σ_N is not; "" for an MVA normal
+    "The caveat on a model normal's σ_N, in the words of the CLI summary, report.html and the result's repr."
+    if r["method"] != "model" or not r.get("model_inputs"): return ""
+    return "spread over the inputs' range; the model's own error is not in it"
 
 # %% ../nbs/14b_schema.ipynb #fd241c0f
 def normal_json(n, # normals.CrossingNormal
