@@ -3,6 +3,7 @@ glossary, what `--help` promises, which parameter an error names, what `help()` 
 REAL: MMS1 FGM burst files (tests/fixtures/real); SIMULATED: the demo event (mms_mp.synthetic).
 """
 import json
+import re
 import warnings
 from pathlib import Path
 
@@ -26,14 +27,20 @@ def real_run(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def sim_run(tmp_path_factory):
-    "SIMULATED, four probes: every stage runs (MVA normals, V_N, displacement, timing, thickness)."
+    """SIMULATED, four probes: every stage runs (MVA normals, V_N, displacement, timing, thickness), and the
+    simulator's true normal, given as a published one with each probe's first crossing time, is compared."""
     from mms_mp.simtruth import load_truth
     from mms_mp.synthetic import demo_event_dir
-    d = demo_event_dir("default")
+    d, tmp = demo_event_dir("default"), tmp_path_factory.mktemp("sim")
+    truth = json.loads((d / "truth.json").read_text())
+    first = {p: next(c["time"] for c in truth["crossings"] if c["probe"] == p) for p in "1234"}
+    pub = tmp / "published.json"
+    pub.write_text(json.dumps({"per_probe": {p: {"n_hat": truth["N"]["value"], "V_ph_km_s": 20.0, "time": t}
+                                             for p, t in first.items()}}))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return analyze(load_truth(d).trange, ["1", "2", "3", "4"], source="local", data_dir=d,
-                       outdir=tmp_path_factory.mktemp("sim"))
+                       outdir=tmp / "out", overlay_json=pub)
 
 
 # ------------------------------------------------------------------------------------------ 2. repr
@@ -57,3 +64,72 @@ def test_repr_is_short_and_says_what_was_found(which, request):
         assert "the model's own error is not in it" in text and "timing (" not in text   # one probe: no timing
     else:
         assert "timing (" in text and "km/s" in text and "files written (.files)" in text
+
+
+# ------------------------------------------------------------------------------------- 3. units glossary
+UNIT_SUFFIXES = ("_km", "_s", "_deg", "_nT", "_nPa")   # a key ending so carries its unit (km_s: km/s)
+SEP = "\x1f"
+
+
+def _glossary_patterns(units: dict) -> list:
+    """The key paths `units` explains, as regexes over a path's keys: "a.*.b, .c" is a.*.b and a.*.c; `*` stands for
+    one or more keys (probes, quantities), `<word>` for any one key's text; "vectors" lists its names in brackets."""
+    names = []
+    for key, text in units.items():
+        if key == "vectors":
+            names += re.search(r"\(([^)]*)\)", text).group(1).split(", ")
+            continue
+        prev = ""
+        for part in key.split(", "):
+            prev = prev.rsplit(".", 1)[0] + part if part.startswith(".") else part
+            names.append(prev)
+    def rx(name):
+        keys = [f"[^{SEP}]+(?:{SEP}[^{SEP}]+)*" if k == "*" else
+                "".join(f"[^{SEP}]+" if w.startswith("<") else re.escape(w) for w in re.split(r"(<[^>]+>)", k))
+                for k in name.replace("[]", "").split(".")]
+        return re.compile(f"(?:^|{SEP})" + SEP.join(keys) + "$")
+    return [rx(n) for n in names]
+
+
+def _numeric_leaves(x, path=()):
+    "Key paths (list positions left out) of every number in a JSON document."
+    if isinstance(x, bool) or x is None or isinstance(x, str): return
+    if isinstance(x, (int, float)): yield path
+    elif isinstance(x, dict):
+        for k, v in x.items(): yield from _numeric_leaves(v, path + (str(k),))
+    else:
+        for v in x: yield from _numeric_leaves(v, path)
+
+
+def _unexplained(doc: dict) -> set:
+    "Numbers whose key has no unit suffix and whose path (or a node above it) the `units` glossary does not name."
+    pats = _glossary_patterns(doc["units"])
+    out = set()
+    for path in set(_numeric_leaves(doc)):
+        named = [k for k in path if not k.isdigit()]   # probe ids are map keys, not names
+        if named and named[-1].endswith(UNIT_SUFFIXES): continue
+        if any(p.search(SEP.join(path[:i])) for i in range(1, len(path) + 1) for p in pats): continue
+        out.add(".".join("*" if k.isdigit() else k for k in path))
+    return out
+
+
+@pytest.mark.parametrize("which", ["real_run", "sim_run"])
+def test_every_number_in_the_json_has_its_unit(which, request):
+    """Every number in mp_analysis.json (REAL FGM only; SIMULATED with every stage and a published normal compared)
+    carries a unit suffix in its key or is explained in the document's `units` glossary, dimensionless numbers and
+    counts included: `provenance.coverage[].largest_gap` (its third value is seconds) was not."""
+    res = request.getfixturevalue(which)
+    doc = json.loads(res.files["mp_analysis.json"].read_text())
+    assert "provenance.coverage[].largest_gap" in doc["units"]
+    if which == "sim_run":   # the walk below reaches these: a gap in the data, a comparison, timing
+        assert any(c["largest_gap"] for c in doc["provenance"]["coverage"])
+        assert doc["comparison"]["timing"] and doc["timing"]["delays"]["xcorr_check"]
+    assert _unexplained(doc) == set()
+
+
+def test_the_glossary_walk_finds_an_unexplained_number(sim_run):
+    "The check above can fail: a number under a new key, or a glossary entry removed, is reported by its path."
+    doc = json.loads(sim_run.files["mp_analysis.json"].read_text())
+    doc["timing"]["new_ratio"] = 0.5
+    del doc["units"]["birge"]
+    assert _unexplained(doc) == {"timing.new_ratio", "timing.birge", "timing_groups.birge"}
