@@ -146,16 +146,22 @@ def _event_args(p):
                         "auto burst where burst files reach and survey elsewhere (default); pySPEDAS's "
                         "burst, fast and survey are read as brst, srvy and srvy")
     p.add_argument("--source", choices=("auto", "sdc", "spdf", "local"), default=None,
-                   help="auto: local files if they cover the request, else download; "
-                        "local: never download")
+                   help="where the files come from: auto (default) local files if they cover the request, "
+                        "else download from the SDC; local never downloads; sdc, spdf download from the MMS "
+                        "SDC or NASA's SPDF")
     p.add_argument("--data-dir", default=None, help="local MMS data root (SDC layout)")
     p.add_argument("--config", default=None,
                    help="TOML file with the same keys and analysis parameters")
 
 # %% ../nbs/16_cli.ipynb #77a9ed58
 def _demo_parser(sub):
-    d = sub.add_parser("demo",
-                       help="simulate the 2019-01-27 event offline and analyse it (no network)")
+    d = sub.add_parser("demo", help="simulate the 2019-01-27 event offline and analyse it (no network)",
+                       description="Simulates MMS L2 files of the 2019-01-27 magnetopause event on the real "
+                                   "formation, with known ground truth (SIMULATED, mms_mp.synthetic; no network), "
+                                   "and analyses all four probes as analyze does: OUTDIR gets mp_analysis.json, "
+                                   "crossings.csv, layer_thickness.csv, displacement_<probe>.csv, "
+                                   "normal_velocity_<probe>.csv, report.html, figures/*.png and manifest.json, "
+                                   "each saying SIMULATED. The truth is DATA_DIR/truth.json.")
     d.add_argument("--data-dir", default=None,
                    help="where to write the simulated CDFs (default: the user cache)")
     d.add_argument("--outdir", default="mms_mp_demo", help="output folder (default ./mms_mp_demo)")
@@ -170,9 +176,10 @@ def _demo_parser(sub):
 def _analyze_parser(sub):
     a = sub.add_parser("analyze", help="analyse one event: JSON, CSV, figures",
                        description="Writes OUTDIR/mp_analysis.json (every result with frame, units and σ), "
-                                   "crossings.csv, layer_thickness.csv, displacement_<probe>.csv, "
-                                   "normal_velocity_<probe>.csv, report.html and manifest.json; --plot adds "
-                                   "figures/*.png. The folder is replaced as a whole when the run succeeds.")
+                                   "crossings.csv, report.html and manifest.json; when V_N exists (it needs FGM "
+                                   "and FPI, HPCA or EDP data) also normal_velocity_<probe>.csv, "
+                                   "displacement_<probe>.csv and layer_thickness.csv; --plot adds figures/*.png. "
+                                   "The folder is replaced as a whole when the run succeeds.")
     _event_args(a)
     a.add_argument("--outdir", default=None, help="output folder (default ./results)")
     a.add_argument("--plot", action="store_true", default=None, help="write figures/*.png")

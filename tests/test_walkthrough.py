@@ -133,3 +133,32 @@ def test_the_glossary_walk_finds_an_unexplained_number(sim_run):
     doc["timing"]["new_ratio"] = 0.5
     del doc["units"]["birge"]
     assert _unexplained(doc) == {"timing.new_ratio", "timing.birge", "timing_groups.birge"}
+
+
+# ------------------------------------------------------------------------------------------ 4. --help
+def _help(capsys, *argv) -> str:
+    "The text `mms-mp <argv> --help` prints, on one line (argparse wraps it to the terminal)."
+    from mms_mp.cli import main
+    assert main([*argv, "--help"]) == 0
+    return " ".join(capsys.readouterr().out.split())
+
+
+def test_analyze_help_names_only_the_files_every_run_writes(real_run, capsys):
+    """`analyze --help` listed the V_N tables as if every run wrote them; an FGM-only run (REAL) writes four files,
+    and the help names exactly those as always written, the others under their condition (V_N needs B and plasma
+    or E data: a density-only run has none either)."""
+    text = _help(capsys, "analyze")
+    always, _, rest = text.partition("when V_N exists")
+    written = {p.name for p in real_run.files["mp_analysis.json"].parent.iterdir()}
+    assert written == {"mp_analysis.json", "crossings.csv", "report.html", "manifest.json"}
+    assert all(f in always for f in written) and "it needs FGM and FPI, HPCA or EDP data" in rest
+    for f in ("layer_thickness.csv", "displacement_<probe>.csv", "normal_velocity_<probe>.csv"):
+        assert f not in always and f in rest.split(";")[0], f
+
+
+def test_demo_help_says_what_it_does_and_source_its_default(capsys):
+    demo = _help(capsys, "demo")
+    assert "SIMULATED" in demo and "ground truth" in demo and "no network" in demo.split("options:")[0]
+    for cmd in ("analyze", "report"):
+        src = _help(capsys, cmd).split("--source {auto,sdc,spdf,local}")[-1].split("--data-dir")[0]
+        assert "auto (default)" in src and "local never downloads" in src
