@@ -31,9 +31,9 @@ from .report import run_report
 from .batch import run_batch, strict_reasons
 
 # %% auto #0
-__all__ = ['NOISY_LOGGERS', 'CLI_FLAGS', 'EXIT_PIPE', 'EXIT_HELP', 'DEFAULT_TRANGE', 'COMMANDS', 'PATH_ARGS', 'cli_words',
-           'setup_logging', 'say', 'dpi_arg', 'build_parser', 'default_command', 'event_config', 'summary_lines',
-           'degraded_reasons', 'cmd_analyze', 'demo_data', 'cmd_demo', 'cmd_report', 'cmd_batch',
+__all__ = ['NOISY_LOGGERS', 'CLI_FLAGS', 'NAMES', 'EXIT_PIPE', 'EXIT_HELP', 'DEFAULT_TRANGE', 'COMMANDS', 'PATH_ARGS',
+           'cli_words', 'setup_logging', 'say', 'dpi_arg', 'build_parser', 'default_command', 'event_config',
+           'summary_lines', 'degraded_reasons', 'cmd_analyze', 'demo_data', 'cmd_demo', 'cmd_report', 'cmd_batch',
            'cmd_overlay_template', 'check_paths', 'main']
 
 # %% ../nbs/16_cli.ipynb #b38e8892a
@@ -43,13 +43,16 @@ NOISY_LOGGERS = ("pyspedas", "pytplot", "cdflib", "urllib3", "matplotlib", "dist
 # %% ../nbs/16_cli.ipynb #e9fd8ae4
 #: keyword arguments the library's messages name, and the CLI flags that set them
 CLI_FLAGS = {"source": "--source", "rate": "--rate", "data_dir": "--data-dir", "probes": "--probes",
-             "scheduler": "--scheduler"}
+             "scheduler": "--scheduler", "outdir": "--outdir"}
+NAMES = ("data_dir", "outdir")   # parameter names no English word shares: translated where they stand alone
 
 def cli_words(text: str, # a message written for Python users: "run with source='sdc' to download"
              ) -> str: # the same for the command line: "run with --source sdc to download"
-    "A library message with its keyword arguments (`source='sdc'`) spelled as `mms-mp` flags."
+    "A library message with its keyword arguments (`source='sdc'`, `data_dir=/x`) spelled as `mms-mp` flags."
     pat = r"\b(" + "|".join(CLI_FLAGS) + r")=(['\"])([^'\"]*)\2"
-    return re.sub(pat, lambda m: f"{CLI_FLAGS[m.group(1)]} {m.group(3)}", str(text))
+    text = re.sub(pat, lambda m: f"{CLI_FLAGS[m.group(1)]} {m.group(3)}", str(text))
+    alone = r"(?<![\w/.~-])(" + "|".join(NAMES) + r")(?![\w/.-])"   # not inside a path
+    return re.sub(alone + r"(=?)", lambda m: CLI_FLAGS[m.group(1)] + " " * bool(m.group(2)), text)
 
 def _short_warning(message, category, filename, lineno, line=None) -> str:
     "A warning as its class and message only, in the CLI's words: a user of the CLI needs no source line."

@@ -501,10 +501,10 @@ def outdir_ready(outdir, # output folder
     "Create the output folder; a file in its place, or a folder that cannot be made, is bad input."
     outdir = Path(outdir)
     if outdir.exists() and not outdir.is_dir():
-        raise InputError(f"output folder {outdir} exists and is a file; choose another --outdir")
+        raise InputError(f"output folder {outdir} exists and is a file; choose another outdir")
     try: outdir.mkdir(parents=True, exist_ok=True)
     except OSError as e: raise InputError(f"cannot create output folder {outdir} ({e.strerror}); "
-                                          "choose another --outdir") from None
+                                          "choose another outdir") from None
     return outdir
 
 # %% ../nbs/14d_outputs.ipynb #52a9f7b9

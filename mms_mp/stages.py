@@ -14,7 +14,7 @@ import numpy as np
 
 from .core import (MMSMPError, InputError, NoDataError, GeometryError, iso_ms, check_frame,
                          seconds_since, context_range, format_sigma)
-from .data import MissingDataWarning, damaged_files, load_event
+from .data import MissingDataWarning, damaged_files, default_data_dir, load_event
 from .layout import probe_label
 from .quality import apply_masks
 from .coords import lmn_for_probe
@@ -200,7 +200,7 @@ def check_probes(probes, # probe ids: "1".."4", ints, or "mms1".."mms4"
         if s not in ("1", "2", "3", "4"):
             raise InputError(f"probe {p!r} is not an MMS probe; use 1, 2, 3 or 4")
         out.append(s)
-    if not out: raise InputError("no probes given; use e.g. --probes 1 2 3 4")
+    if not out: raise InputError("no probes given; probes (--probes) takes some of 1, 2, 3, 4")
     return sorted(set(out))
 
 # %% ../nbs/14c_stages.ipynb #3c5a9a88
@@ -231,7 +231,7 @@ def drop_reason(ev, # mms_mp.data.Event
     out = no_fgm_reason(ev, p)
     if usable(ev, p, "Ni"):   # plasma without B, beside probes with B: density and B_L times are not mixed
         out += (f"; its FPI ion moments were loaded, but other probes have B and their crossing times (B_L) are not "
-                f"mixed with times from the density: analyse MMS{p} alone (--probes {p}) for its density-only "
+                f"mixed with times from the density: analyse MMS{p} alone (probes='{p}') for its density-only "
                 "crossings")
     return out
 
@@ -274,9 +274,9 @@ def stage_load(res: AnalysisResult, # the analysis being built (updated in place
     res.density_only = {p: no_fgm_reason(ev, p) for p in dens}
     if not have + dens:
         raise NoDataError(f"no FGM magnetic field and no FPI ion density for probes {res.probes} in "
-                          f"{iso_ms(res.trange[0])}–{iso_ms(res.trange[1])} (source={src}, "
-                          f"data_dir={ddir}); check the time range and data directory, "
-                          "or use --source sdc to download ("
+                          f"{iso_ms(res.trange[0])}–{iso_ms(res.trange[1])} (source='{src}', "
+                          f"data_dir='{ddir or default_data_dir()}'); check the time range and data_dir, "
+                          "or run with source='sdc' to download ("
                           + "; ".join(f"MMS{p}: {r}" for p, r in res.dropped.items()) + ")")
     res.event, res.probes, res.simulated = ev, have + dens, bool(ev.simulated)
     res.context, no_ctx = load_context(res, cfg)

@@ -162,3 +162,40 @@ def test_demo_help_says_what_it_does_and_source_its_default(capsys):
     for cmd in ("analyze", "report"):
         src = _help(capsys, cmd).split("--source {auto,sdc,spdf,local}")[-1].split("--data-dir")[0]
         assert "auto (default)" in src and "local never downloads" in src
+
+
+# ------------------------------------------------------------------------------- 5. whose words an error uses
+def test_outdir_error_names_the_parameter_as_the_caller_gave_it(tmp_path, capsys):
+    "`analyze(outdir=<a file>)` told a Python caller to 'choose another --outdir'; the CLI says --outdir."
+    from mms_mp.cli import main
+    from mms_mp.core import InputError
+    f = tmp_path / "afile"
+    f.write_text("not a folder")
+    with pytest.raises(InputError, match="choose another outdir") as e:
+        analyze(KH, ["1"], rate="brst", source="local", data_dir=DATA, outdir=f)
+    assert "--outdir" not in str(e.value)
+    assert main(["analyze", "--start", KH[0], "--end", KH[1], "--probes", "1", "--rate", "brst", "--source",
+                 "local", "--data-dir", str(DATA), "--outdir", str(f), "--quiet"]) == 2
+    assert "choose another --outdir" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("source", ["local", "auto"])
+def test_no_data_error_names_data_dir_as_the_caller_gave_it(source, tmp_path, capsys, monkeypatch):
+    """No files under the data folder (and, for auto, no network): Python's message names data_dir and source='sdc';
+    the CLI's ended '(data_dir=/tmp/...)' and now names --data-dir (and --source sdc)."""
+    import mms_mp.data
+    from mms_mp.cli import main
+    from mms_mp.core import NoDataError
+    monkeypatch.setattr(mms_mp.data, "reachable", lambda src, *a, **k: (False, f"{src} not reachable (offline)"))
+    empty = tmp_path / "data"
+    empty.mkdir()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with pytest.raises(NoDataError) as e:
+            analyze(KH, ["1"], rate="brst", source=source, data_dir=empty)
+        assert f"data_dir={empty}" in str(e.value) and "--" not in str(e.value)
+        assert main(["analyze", "--start", KH[0], "--end", KH[1], "--probes", "1", "--rate", "brst", "--source",
+                     source, "--data-dir", str(empty), "--outdir", str(tmp_path / "out"), "--quiet"]) == 3
+    err = capsys.readouterr().err
+    assert f"(--data-dir {empty})" in err and "data_dir" not in err, err
+    assert ("--source sdc to download" if source == "local" else "check the network and --data-dir") in err
