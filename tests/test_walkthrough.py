@@ -199,3 +199,35 @@ def test_no_data_error_names_data_dir_as_the_caller_gave_it(source, tmp_path, ca
     err = capsys.readouterr().err
     assert f"(--data-dir {empty})" in err and "data_dir" not in err, err
     assert ("--source sdc to download" if source == "local" else "check the network and --data-dir") in err
+
+
+# ----------------------------------------------------------------------------------------------- 6. help()
+@pytest.mark.parametrize("name, words", [
+    ("mms_mp.pipeline.analyze", ["trange", "(UTC)", "probes", "rate", "source", "data_dir", "outdir", "config",
+                                 "GSE", "km/s", "σ", "InputError", "NoDataError", "AnalysisResult", "15_pipeline",
+                                 "14b_schema", "explanations/conventions"]),
+    ("mms_mp.data.load_event", ["time", "UTC", "units", "frame", "NaN", "provenance", "missing", "NoDataError",
+                                "03_data", "explanations/mms_files"])])
+def test_help_says_what_it_does_returns_and_where_the_docs_are(name, words):
+    """`help(analyze)` showed one line (the parameters are in source comments, which help() does not show);
+    load_event's pointed to CONTRIBUTING.md, which a pip-installed package does not have."""
+    import importlib
+    import inspect
+    mod, fn = name.rsplit(".", 1)
+    doc = inspect.getdoc(getattr(importlib.import_module(mod), fn))
+    assert 5 <= len(doc.splitlines()) <= 14 and "CONTRIBUTING" not in doc
+    assert [w for w in words if w not in doc] == []
+
+
+def test_no_docstring_points_to_a_file_a_pip_user_lacks():
+    "CONTRIBUTING.md is not installed with the package: no public docstring may send a user there."
+    import importlib
+    import inspect
+    import pkgutil
+    import mms_mp
+    bad = []
+    for m in pkgutil.iter_modules(mms_mp.__path__):
+        mod = importlib.import_module(f"mms_mp.{m.name}")
+        for n in getattr(mod, "__all__", []):
+            if "CONTRIBUTING" in (inspect.getdoc(getattr(mod, n)) or ""): bad.append(f"{m.name}.{n}")
+    assert bad == []
