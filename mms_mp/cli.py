@@ -23,7 +23,7 @@ from .core import (InputError, iso_ms, median_step, atomic_write, EXIT_OK, EXIT_
                          EXIT_FAILED, EXIT_PARTIAL, EXIT_DEGRADED, exit_code, stages_exit)
 from .layout import PRODUCTS
 from .config import CONFIG_SECTIONS, RATES, load_config, merge_config, rate_word
-from .schema import lmn_json, thickness_json
+from .schema import lmn_json, lmn_sigma_note, thickness_json
 from .overlay import overlay_template
 from .outputs import FIG_DPI, check_dpi, lmn_method, sig2
 from .pipeline import analyze
@@ -31,9 +31,9 @@ from .report import run_report
 from .batch import run_batch, strict_reasons
 
 # %% auto #0
-__all__ = ['NOISY_LOGGERS', 'CLI_FLAGS', 'EXIT_PIPE', 'EXIT_HELP', 'DEFAULT_TRANGE', 'COMMANDS', 'PATH_ARGS', 'cli_words',
-           'setup_logging', 'say', 'dpi_arg', 'build_parser', 'default_command', 'event_config', 'summary_lines',
-           'degraded_reasons', 'cmd_analyze', 'demo_data', 'cmd_demo', 'cmd_report', 'cmd_batch',
+__all__ = ['NOISY_LOGGERS', 'CLI_FLAGS', 'NAMES', 'EXIT_PIPE', 'EXIT_HELP', 'DEFAULT_TRANGE', 'COMMANDS', 'PATH_ARGS',
+           'cli_words', 'setup_logging', 'say', 'dpi_arg', 'build_parser', 'default_command', 'event_config',
+           'summary_lines', 'degraded_reasons', 'cmd_analyze', 'demo_data', 'cmd_demo', 'cmd_report', 'cmd_batch',
            'cmd_overlay_template', 'check_paths', 'main']
 
 # %% ../nbs/16_cli.ipynb #b38e8892a
@@ -43,13 +43,16 @@ NOISY_LOGGERS = ("pyspedas", "pytplot", "cdflib", "urllib3", "matplotlib", "dist
 # %% ../nbs/16_cli.ipynb #e9fd8ae4
 #: keyword arguments the library's messages name, and the CLI flags that set them
 CLI_FLAGS = {"source": "--source", "rate": "--rate", "data_dir": "--data-dir", "probes": "--probes",
-             "scheduler": "--scheduler"}
+             "scheduler": "--scheduler", "outdir": "--outdir"}
+NAMES = ("data_dir", "outdir")   # parameter names no English word shares: translated where they stand alone
 
 def cli_words(text: str, # a message written for Python users: "run with source='sdc' to download"
              ) -> str: # the same for the command line: "run with --source sdc to download"
-    "A library message with its keyword arguments (`source='sdc'`) spelled as `mms-mp` flags."
+    "A library message with its keyword arguments (`source='sdc'`, `data_dir=/x`) spelled as `mms-mp` flags."
     pat = r"\b(" + "|".join(CLI_FLAGS) + r")=(['\"])([^'\"]*)\2"
-    return re.sub(pat, lambda m: f"{CLI_FLAGS[m.group(1)]} {m.group(3)}", str(text))
+    text = re.sub(pat, lambda m: f"{CLI_FLAGS[m.group(1)]} {m.group(3)}", str(text))
+    alone = r"(?<![\w/.~-])(" + "|".join(NAMES) + r")(?![\w/.-])"   # not inside a path
+    return re.sub(alone + r"(=?)", lambda m: CLI_FLAGS[m.group(1)] + " " * bool(m.group(2)), text)
 
 def _short_warning(message, category, filename, lineno, line=None) -> str:
     "A warning as its class and message only, in the CLI's words: a user of the CLI needs no source line."
@@ -147,16 +150,22 @@ def _event_args(p):
                         "auto burst where burst files reach and survey elsewhere (default); pySPEDAS's "
                         "burst, fast and survey are read as brst, srvy and srvy")
     p.add_argument("--source", choices=("auto", "sdc", "spdf", "local"), default=None,
-                   help="auto: local files if they cover the request, else download; "
-                        "local: never download")
+                   help="where the files come from: auto (default) local files if they cover the request, "
+                        "else download from the SDC; local never downloads; sdc, spdf download from the MMS "
+                        "SDC or NASA's SPDF")
     p.add_argument("--data-dir", default=None, help="local MMS data root (SDC layout)")
     p.add_argument("--config", default=None,
                    help="TOML file with the same keys and analysis parameters")
 
 # %% ../nbs/16_cli.ipynb #77a9ed58
 def _demo_parser(sub):
-    d = sub.add_parser("demo",
-                       help="simulate the 2019-01-27 event offline and analyse it (no network)")
+    d = sub.add_parser("demo", help="simulate the 2019-01-27 event offline and analyse it (no network)",
+                       description="Simulates MMS L2 files of the 2019-01-27 magnetopause event on the real "
+                                   "formation, with known ground truth (SIMULATED, mms_mp.synthetic; no network), "
+                                   "and analyses all four probes as analyze does: OUTDIR gets mp_analysis.json, "
+                                   "crossings.csv, layer_thickness.csv, displacement_<probe>.csv, "
+                                   "normal_velocity_<probe>.csv, report.html, figures/*.png and manifest.json, "
+                                   "each saying SIMULATED. The truth is DATA_DIR/truth.json.")
     d.add_argument("--data-dir", default=None,
                    help="where to write the simulated CDFs (default: the user cache)")
     d.add_argument("--outdir", default="mms_mp_demo", help="output folder (default ./mms_mp_demo)")
@@ -171,9 +180,10 @@ def _demo_parser(sub):
 def _analyze_parser(sub):
     a = sub.add_parser("analyze", help="analyse one event: JSON, CSV, figures",
                        description="Writes OUTDIR/mp_analysis.json (every result with frame, units and σ), "
-                                   "crossings.csv, layer_thickness.csv, displacement_<probe>.csv, "
-                                   "normal_velocity_<probe>.csv, report.html and manifest.json; --plot adds "
-                                   "figures/*.png. The folder is replaced as a whole when the run succeeds.")
+                                   "crossings.csv, report.html and manifest.json; when V_N exists (it needs FGM "
+                                   "and FPI, HPCA or EDP data) also normal_velocity_<probe>.csv, "
+                                   "displacement_<probe>.csv and layer_thickness.csv; --plot adds figures/*.png. "
+                                   "The folder is replaced as a whole when the run succeeds.")
     _event_args(a)
     a.add_argument("--outdir", default=None, help="output folder (default ./results)")
     a.add_argument("--plot", action="store_true", default=None, help="write figures/*.png")
@@ -323,9 +333,8 @@ def _event_lmn_line(p: str, l) -> str:
     "One probe's event LMN: method as the report says it (`lmn_method`), N (GSE) ± σ, where to set a model's inputs."
     n = ", ".join(f"{x:+.2f}" for x in l.N)
     line = f"MMS{p}: event LMN {lmn_method(lmn_json(l))}, N = ({n}) {l.frame} ± {sig2(l.sigma_N_deg)}°"
-    if l.method == "model" and l.shue is not None:
-        line += (" (spread over the inputs' range; the model's own error is not in it); "
-                 "set bz_nT, dp_nPa in [lmn] of --config")
+    note = lmn_sigma_note(lmn_json(l))   # the report's words (mms_mp.schema)
+    if note: line += f" ({note}); set bz_nT, dp_nPa in [lmn] of --config"
     return line
 
 def _normal_lines(res) -> list:

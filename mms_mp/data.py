@@ -639,7 +639,13 @@ def load_event(trange, # (start, end) UTC: ISO strings or datetime64; data in [s
                source: str = "auto", # "local" (offline), "sdc", "spdf" or "auto" (local if covered)
                data_dir=None, # SDC-layout data root (default: default_data_dir())
               ) -> Event: # per-probe DataArrays (nT, cm^-3, km/s, eV, mV/m, V, km; frames in attrs)
-    "Load MMS L2 FGM, FPI, HPCA, EDP and MEC data of one window into an `Event` (CONTRIBUTING.md)."
+    """Load MMS L2 FGM, FPI, HPCA, EDP and MEC data of one window into an `Event`.
+
+    `event[probe][quantity]` is an xarray DataArray on `time` (UTC, increasing; vectors also on `comp` x, y, z)
+    whose attrs give units, frame (GSE, GSM or none), instrument, rate, source files and simulated; fill and
+    flagged samples are NaN, counted in `event.qc`. `event.provenance` lists the files read (with SHA-256),
+    `event.missing` what was not loaded and why (also a `MissingDataWarning`); nothing usable raises
+    `NoDataError`. Docs (nbs/ of the source repository): 03_data, explanations/mms_files (products, units)."""
     t0, t1 = parse_trange(trange)
     ps, ins = _check_request(probes, instruments, rate, source)
     root = Path(data_dir) if data_dir is not None else default_data_dir()

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from .core import InputError, iso_ms, atomic_write, write_json_atomic, format_sigma
-from .schema import crossing_json, validate_result_json, thickness_json, jsonable
+from .schema import crossing_json, validate_result_json, thickness_json, jsonable, lmn_sigma_note
 from .stages import AnalysisResult, StageStatus
 from .figures import SUMMARY_POINTS, block_mean, plot_formation, plot_overview, plot_timing
 from .visualize import save_figure, summary_single
@@ -315,8 +315,9 @@ def _html_sections(doc: dict) -> list:
 # %% ../nbs/14d_outputs.ipynb #09ec3e6a
 def _headlines(doc: dict) -> list:
     "Headline results, `value ± σ unit`: event normals, timing n̂ and V, thickness, crossings."
+    note = lambda r: f"; {lmn_sigma_note(r)}" if lmn_sigma_note(r) else ""
     out = [f"MMS{p} event N ({lmn_method(r)}): {vec_to_sigma(r['N'], r['sigma_N_deg'])}"
-           f" (σ {sig2(r['sigma_N_deg'], 'deg')})" for p, r in doc["lmn"].items()]
+           f" (σ {sig2(r['sigma_N_deg'], 'deg')}{note(r)})" for p, r in doc["lmn"].items()]
     t = doc["timing"]
     if t: out.append(f"timing n̂ {vec_to_sigma(t['n_hat'], t['sigma_n_deg'])}, "
                      f"V = {format_sigma(t['V_km_s'], t['sigma_V_km_s'], 'km/s')}")
@@ -500,10 +501,10 @@ def outdir_ready(outdir, # output folder
     "Create the output folder; a file in its place, or a folder that cannot be made, is bad input."
     outdir = Path(outdir)
     if outdir.exists() and not outdir.is_dir():
-        raise InputError(f"output folder {outdir} exists and is a file; choose another --outdir")
+        raise InputError(f"output folder {outdir} exists and is a file; choose another outdir")
     try: outdir.mkdir(parents=True, exist_ok=True)
     except OSError as e: raise InputError(f"cannot create output folder {outdir} ({e.strerror}); "
-                                          "choose another --outdir") from None
+                                          "choose another outdir") from None
     return outdir
 
 # %% ../nbs/14d_outputs.ipynb #52a9f7b9

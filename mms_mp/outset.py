@@ -73,14 +73,14 @@ def usable_outdir(outdir, # output folder as given
     "Refuse an output folder that cannot be swapped: a file, a mount point, a parent not creatable."
     out = Path(os.path.realpath(Path(outdir).expanduser()))
     if out.exists() and not out.is_dir():
-        raise InputError(f"output folder {out} exists and is a file: choose another --outdir")
+        raise InputError(f"output folder {out} exists and is a file: choose another outdir")
     if os.path.ismount(out):
         raise InputError(f"output folder {out} is a mount point and cannot be replaced as a whole: "
                          f"choose a folder inside it, e.g. {out / 'run1'}")
     try: out.parent.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         raise InputError(f"cannot create the parent of output folder {out} ({e.strerror}): "
-                         "choose another --outdir") from None
+                         "choose another outdir") from None
     return out
 
 # %% ../nbs/14e_outset.ipynb #c889ca4e
@@ -96,12 +96,12 @@ def check_replaceable(out: Path, # output folder (existing or not)
         if extra:
             raise InputError(f"output folder {out} holds files its {MANIFEST} does not list ({', '.join(extra[:5])}"
                              f"{', …' if len(extra) > 5 else ''}): replacing the set would delete them; move them "
-                             "or choose another --outdir")
+                             "or choose another outdir")
         return
     if any(out.iterdir()):
         raise InputError(f"output folder {out} holds files but no {MANIFEST}, so it is not an "
                          "mms_mp output set and replacing it would delete them: choose a new or "
-                         "empty --outdir, or remove the folder")
+                         "empty outdir, or remove the folder")
 
 # %% ../nbs/14e_outset.ipynb #ef68ad04
 class OutdirBusy(InputError):
@@ -119,12 +119,12 @@ def outdir_lock(out: Path, # output folder, absolute; the lock file is its hidde
     try: fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o666)
     except OSError as e:
         raise InputError(f"cannot write beside output folder {out} ({e.strerror}): "
-                         "choose another --outdir") from None
+                         "choose another outdir") from None
     try:
         try: fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             msg = f"output folder {out} is being written by another mms_mp run (pid {_holder(fd)})"
-            raise OutdirBusy(f"{msg}: wait for it or choose another --outdir") from None
+            raise OutdirBusy(f"{msg}: wait for it or choose another outdir") from None
         os.ftruncate(fd, 0)
         os.write(fd, f"{os.getpid()}\n".encode())
         yield lock

@@ -63,7 +63,17 @@ def analyze(trange, # (start, end): ISO strings or datetime64, UTC
             progress: bool = False, # tqdm progress bar on stderr
             overlay_json=None, # JSON file of published normals to compare with (mms_mp.overlay)
            ) -> AnalysisResult: # every stage's result and status (vectors GSE)
-    "Run the whole magnetopause analysis for one event and optionally write its outputs."
+    """Run the whole magnetopause analysis for one event and optionally write its outputs.
+
+    Reads the MMS L2 files of `probes` over `trange` (UTC) at `rate` (auto: burst where it reaches) from `source`
+    (auto: the files under `data_dir` if they cover the window, else a download), then finds the event's LMN,
+    the crossings (time ± σ_t, direction), a normal per crossing (GSE ± deg), V_N and the boundary's
+    displacement (km/s, km; + outward along n̂), the multi-probe timing normal and speed, and the layer
+    thickness (km), each with its σ; `config` tunes the stages. A stage without its data is skipped and
+    `res.status[stage].reason` says why; bad input raises `InputError`, no usable data `NoDataError`.
+    Returns an `AnalysisResult` (vectors GSE; `repr(res)` summarises it); with `outdir`, also
+    mp_analysis.json, CSV tables, report.html and manifest.json there. Docs (nbs/ of the source repository):
+    15_pipeline, 14a_config (`config`), 14b_schema (the JSON), explanations/conventions (frames, signs, σ)."""
     from tqdm.auto import tqdm
     t0, t1 = parse_trange(trange)
     check_mission_start(t0, "analyze()")

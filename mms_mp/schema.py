@@ -16,9 +16,9 @@ from .normals import SHEAR_MIN_DEG
 
 # %% auto #0
 __all__ = ['SCHEMA', 'NUM', 'NUMN', 'ISO', 'ISON', 'VEC3', 'RESULT_SCHEMA', 'UNITS', 'FLAGS', 'is_num', 'check_value',
-           'physics_checks', 'validate_result_json', 'lmn_json', 'normal_json', 'local_vn_json', 'crossing_json',
-           'detection_json', 'timing_json', 'disp_json', 'vn_json', 'thickness_json', 'jsonable', 'coverage_json',
-           'rates_json', 'time_order_json', 'files_json', 'context_json', 'result_json']
+           'physics_checks', 'validate_result_json', 'lmn_json', 'lmn_sigma_note', 'normal_json', 'local_vn_json',
+           'crossing_json', 'detection_json', 'timing_json', 'disp_json', 'vn_json', 'thickness_json', 'jsonable',
+           'coverage_json', 'rates_json', 'time_order_json', 'files_json', 'context_json', 'result_json']
 
 # %% ../nbs/14b_schema.ipynb #606ce42d
 SCHEMA = "mms_mp/2"
@@ -64,7 +64,8 @@ RESULT_SCHEMA = {"schema": ("enum", SCHEMA), "trange": ("list", ISO, 2), "probes
 # %% ../nbs/14b_schema.ipynb #640e675c
 #: what the numbers without a unit suffix are; written into every document as `units`
 UNITS = {
-    "vectors": "unit vectors (n_hat, N, L, M, detection.L) are dimensionless and in the `frame` beside them, else GSE",
+    "vectors": "unit vectors (n_hat, N, L, M, detection.L, published_n_hat_gse) are dimensionless and in the `frame` "
+               "beside them, else GSE",
     "sigma_L_deg": "deg, 1σ cone of L (toward M and toward N); null where L is a convention (Z ⊥ N)",
     "eigenvalues": "nT², variances of B along the maximum, intermediate and minimum variance directions",
     "lambda1_lambda2, lambda2_lambda3": "dimensionless eigenvalue ratios",
@@ -91,7 +92,23 @@ UNITS = {
     "detection.tilt_sigma_deg": "deg, 1σ of the L in use about N (null: no density to test it)",
     "detection.tilt_sigma_scale": "dimensionless, the Birge ratio (≥ 1) of the probes' own turns, already in "
                                   "tilt_sigma_deg; 1 for one probe",
+    "lmn.*.per_crossing_spread_deg.median, .max": "deg, angles of the probe's local crossing normals from its event N",
+    "lmn.*.per_crossing_spread_deg.n_local, .n_fallback, .n_low_shear, .n_beyond_2sigma": "numbers of crossing "
+        "normals: local (own MVA), fallback (the event N), local at low shear, firm local ones beyond 2σ of N",
+    "n_spacecraft": "number of probes in the timing fit",
+    "displacement.*.n_segments": "number of gap-free stretches, each integrated from 0 at its start",
+    "displacement.*.closure.n_crossings": "number of the probe's crossings ∫V_N dt was checked at",
+    "comparison.*.angle_sigma, .dV_sigma": "dimensionless: angle_deg / sigma_angle_deg and |dV_km_s| / "
+                                           "sigma_dV_km_s, the difference in combined σ",
     "provenance.quality.*.removed, .of": "numbers of samples",
+    "provenance.quality.*.why: <reason>": "number of samples that reason removed (a sample may count under several)",
+    "provenance.time_order[].duplicates, .backward, .nat": "numbers of time tags: repeated tags dropped, backward "
+                                                           "steps found (then sorted), NaT tags dropped",
+    "provenance.coverage[].largest_gap": "[last sample before, first sample after] (ISO UTC) and the gap's length "
+                                         "in s, where the data do not cover the window; null where they do, or "
+                                         "where they only start late or end early",
+    "provenance.context.windows": "window lengths of data each side of the window that the LMN and the "
+                                  "detector's levels used (0: the window alone)",
     "status.*.seconds": "s, wall time of the stage",
     "displacement_<probe>.csv disp_km": "km, ∫V_N dt from the start of each segment (0 there; a data gap starts a "
                                         "new segment), + along n̂ (outward)",
@@ -324,6 +341,13 @@ def _model_inputs(sh) -> dict | None:
     "The Shue model and the upstream values it assumed (nT, nPa), or None without a model."
     if sh is None: return None
     return {"model": f"Shue {sh.model}", "bz_nT": _f(sh.bz_nT), "dp_nPa": _f(sh.dp_nPa)}
+
+# %% ../nbs/14b_schema.ipynb #aa710264
+def lmn_sigma_note(r: dict, # one probe's `lmn` entry of this document
+                  ) -> str: # what a model normal's σ_N is not; "" for an MVA normal
+    "The caveat on a model normal's σ_N, in the words of the CLI summary, report.html and the result's repr."
+    if r["method"] != "model" or not r.get("model_inputs"): return ""
+    return "spread over the inputs' range; the model's own error is not in it"
 
 # %% ../nbs/14b_schema.ipynb #fd241c0f
 def normal_json(n, # normals.CrossingNormal

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from .core import (MMSMPError, InputError, NoDataError, GeometryError, iso_ms, check_frame,
-                         seconds_since, context_range)
-from .data import MissingDataWarning, damaged_files, load_event
+                         seconds_since, context_range, format_sigma)
+from .data import MissingDataWarning, damaged_files, default_data_dir, load_event
 from .layout import probe_label
 from .quality import apply_masks
 from .coords import lmn_for_probe
@@ -24,15 +24,15 @@ from .boundary_multi import detect_crossings_multi
 from .crossings import CrossingList
 from .electric import event_sources, normal_velocity, smooth_normal_velocity
 from .motion import integrate_disp, crossing_closure
-from .schema import result_json
+from .schema import lmn_json, lmn_sigma_note, result_json
 
 # %% auto #0
 __all__ = ['STAGES', 'NO_B', 'DENSITY_ONLY', 'NO_LEVELS_HINT', 'CLOSURE_ADVICE', 'StageStatus', 'StageSkipped', 'run_stage',
-           'crossing_key', 'AnalysisResult', 'check_probes', 'no_fgm_reason', 'usable', 'drop_reason', 'load_context',
-           'stage_load', 'stage_quality', 'lmn_range', 'stage_lmn', 'edge_flags', 'in_window', 'stage_detect',
-           'probe_normals', 'angles_deg', 'normal_spread', 'probe_message', 'stage_normals', 'vn_sources', 'stage_vn',
-           'tangential_speed', 'stage_displacement', 'probe_closure', 'closure_message', 'LocalVN', 'crossing_window',
-           'crossing_vn', 'stage_crossing_vn']
+           'crossing_key', 'AnalysisResult', 'result_lines', 'check_probes', 'no_fgm_reason', 'usable', 'drop_reason',
+           'load_context', 'stage_load', 'stage_quality', 'lmn_range', 'stage_lmn', 'edge_flags', 'in_window',
+           'stage_detect', 'probe_normals', 'angles_deg', 'normal_spread', 'probe_message', 'stage_normals',
+           'vn_sources', 'stage_vn', 'tangential_speed', 'stage_displacement', 'probe_closure', 'closure_message',
+           'LocalVN', 'crossing_window', 'crossing_vn', 'stage_crossing_vn']
 
 # %% ../nbs/14c_stages.ipynb #5148ace3
 STAGES = ("load", "quality", "lmn", "detect", "normals", "vn", "displacement", "crossing_vn",
@@ -132,6 +132,8 @@ class AnalysisResult:
     @property
     def ok(self) -> bool: return all(s.status == "ok" for s in self.status.values())
 
+    def __repr__(self) -> str: return "\n".join(result_lines(self))   # short; every field: `vars(res)`
+
     def normal_of(self, c): # -> normals.CrossingNormal of crossing `c`, or None
         "The crossing's own normal (a copy of `c` finds it: matched by key)."
         crs = self.matched.crossings.get(c.probe, []) if self.matched is not None else []
@@ -156,6 +158,37 @@ class AnalysisResult:
         "The `mms_mp/2` JSON document (see `mms_mp.schema.validate_result_json`)."
         return result_json(self)
 
+# %% ../nbs/14c_stages.ipynb #c245aa0c
+def _sig(x) -> str: return f"{float(f'{x:.2g}'):g}" if x is not None and np.isfinite(x) else "n/a"
+
+def _vec_line(v) -> str: return "(" + ", ".join(f"{x:+.2f}" for x in v) + ")"
+
+def result_lines(res: AnalysisResult, # the analysis
+                ) -> list: # at most 7 lines + one per probe: what `repr(res)` shows
+    "The analysis in brief: window, probes, data, stages by status, crossings per probe, event normals, timing."
+    kind = "SIMULATED" if res.simulated else "REAL" if res.event is not None else "no data loaded"
+    win = " – ".join(iso_ms(t) for t in res.trange) if len(res.trange) == 2 else "no window"
+    out = [f"AnalysisResult {win}, {', '.join(f'MMS{p}' for p in res.probes) or 'no probes'}, {kind}"]
+    by = {}
+    for k, s in res.status.items(): by.setdefault(s.label, []).append(k)
+    why = " (why: .status[stage].reason)" if set(by) - {"ok"} else ""
+    out.append("stages: " + ("; ".join(f"{st}: {', '.join(ks)}" for st, ks in by.items()) or "none run") + why)
+    d = {p: [c.direction for c in res.crossings if str(c.probe) == p] for p in res.probes}
+    n = lambda x: f"{len(x)} ({x.count('out')} out, {len(x) - x.count('out')} in)"
+    out.append("crossings: " + ", ".join(f"MMS{p} {n(x)}" for p, x in d.items()))
+    for p, l in res.lmn.items():
+        note = lmn_sigma_note(lmn_json(l))
+        out.append(f"MMS{p} event N ({l.method}) = {_vec_line(l.N)} {l.frame} ± {_sig(l.sigma_N_deg)}°"
+                   + (f" ({note})" if note else ""))
+    t = res.timing
+    if t is not None:
+        how = f"{t.method.split(' (')[0]}, {t.n_spacecraft} probes"
+        out.append(f"timing ({how}) n̂ = {_vec_line(t.n_hat)} {t.frame} ± {_sig(t.sigma_n_deg)}°, "
+                   f"V = {format_sigma(t.V_km_s, t.sigma_V_km_s, 'km/s')}")
+    if res.dropped: out.append(f"dropped: {', '.join(f'MMS{p}' for p in res.dropped)} (why: .dropped)")
+    if res.density_only: out.append("density only (no B): no normals; why: .density_only")
+    return out + ([f"{len(res.files)} files written (.files)"] if res.files else [])
+
 # %% ../nbs/14c_stages.ipynb #c70c9e61
 def check_probes(probes, # probe ids: "1".."4", ints, or "mms1".."mms4"
                 ) -> list: # ["1", ...] sorted, unique
@@ -167,7 +200,7 @@ def check_probes(probes, # probe ids: "1".."4", ints, or "mms1".."mms4"
         if s not in ("1", "2", "3", "4"):
             raise InputError(f"probe {p!r} is not an MMS probe; use 1, 2, 3 or 4")
         out.append(s)
-    if not out: raise InputError("no probes given; use e.g. --probes 1 2 3 4")
+    if not out: raise InputError("no probes given; probes (--probes) takes some of 1, 2, 3, 4")
     return sorted(set(out))
 
 # %% ../nbs/14c_stages.ipynb #3c5a9a88
@@ -198,7 +231,7 @@ def drop_reason(ev, # mms_mp.data.Event
     out = no_fgm_reason(ev, p)
     if usable(ev, p, "Ni"):   # plasma without B, beside probes with B: density and B_L times are not mixed
         out += (f"; its FPI ion moments were loaded, but other probes have B and their crossing times (B_L) are not "
-                f"mixed with times from the density: analyse MMS{p} alone (--probes {p}) for its density-only "
+                f"mixed with times from the density: analyse MMS{p} alone (probes='{p}') for its density-only "
                 "crossings")
     return out
 
@@ -241,9 +274,9 @@ def stage_load(res: AnalysisResult, # the analysis being built (updated in place
     res.density_only = {p: no_fgm_reason(ev, p) for p in dens}
     if not have + dens:
         raise NoDataError(f"no FGM magnetic field and no FPI ion density for probes {res.probes} in "
-                          f"{iso_ms(res.trange[0])}–{iso_ms(res.trange[1])} (source={src}, "
-                          f"data_dir={ddir}); check the time range and data directory, "
-                          "or use --source sdc to download ("
+                          f"{iso_ms(res.trange[0])}–{iso_ms(res.trange[1])} (source='{src}', "
+                          f"data_dir='{ddir or default_data_dir()}'); check the time range and data_dir, "
+                          "or run with source='sdc' to download ("
                           + "; ".join(f"MMS{p}: {r}" for p, r in res.dropped.items()) + ")")
     res.event, res.probes, res.simulated = ev, have + dens, bool(ev.simulated)
     res.context, no_ctx = load_context(res, cfg)

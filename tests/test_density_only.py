@@ -161,4 +161,4 @@ def test_mixed_run_drops_the_probe_without_B_and_says_how(sim, tmp_path):
     for f in (d / "mms2" / "fgm").rglob("*.cdf"): f.unlink()
     code, _, err, doc = analyze_cli(*SIM_W, d, tmp_path / "m", "--quiet", probes=("1", "2"))
     assert code == 0 and doc["probes"] == ["1"] and doc["density_only"] == {}, err
-    assert "analyse MMS2 alone (--probes 2)" in doc["probes_dropped"]["2"]
+    assert "analyse MMS2 alone (probes='2')" in doc["probes_dropped"]["2"]   # the CLI's stderr: --probes 2

@@ -190,3 +190,18 @@ def test_fgm_only_model_normal_names_its_assumed_inputs(kh_result):
     assert doc["lmn"]["1"]["model_inputs"] == {"model": "Shue 1998", "bz_nT": 0.0, "dp_nPa": 2.0}
     said = "model (Shue 1998, assumed Bz 0 nT, Dp 2 nPa)"
     assert said in summary_card(doc) and said in section_html(doc, "lmn")
+
+
+def test_fgm_only_model_sigma_caveat_in_report_as_in_cli(kh_result):
+    """REAL: a model normal's σ is its spread over the assumed inputs, not its error; report.html's card says so in
+    the CLI's own words (one text, `schema.lmn_sigma_note`), and an MVA normal carries no such caveat."""
+    from mms_mp.cli import summary_lines
+    from mms_mp.outputs import sig2, summary_card
+    doc = json.loads(json.dumps(kh_result.to_json(), default=str).replace("NaN", "null"))
+    caveat = "spread over the inputs' range; the model's own error is not in it"
+    sigma = sig2(doc["lmn"]["1"]["sigma_N_deg"], "deg")   # e.g. "4.2 deg"
+    card = summary_card(doc).replace("&#x27;", "'")
+    assert f"(σ {sigma}; {caveat})" in card, card
+    assert f"{caveat}); set bz_nT" in "\n".join(summary_lines(kh_result))
+    doc["lmn"]["1"]["method"] = "MVA"
+    assert "own error" not in summary_card(doc)

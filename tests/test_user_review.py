@@ -76,7 +76,7 @@ def test_default_data_dir_says_where_it_came_from(tmp_path, capsys, monkeypatch,
     for k, v in env.items(): monkeypatch.setenv(k, v)
     code, _, err = run(capsys, "analyze", "--start", "2015-09-02T17:00", "--end", "2015-09-02T17:02",
                        "--probes", "1", "--source", "local", "--outdir", tmp_path / "o")
-    assert code == 2 and "no data_dir was given, so the default" in err and origin in err, err
+    assert code == 2 and "no --data-dir was given, so the default" in err and origin in err, err
     assert "pass --data-dir FOLDER" in err and "set MMS_DATA_DIR" in err
 
 
