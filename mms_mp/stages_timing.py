@@ -92,7 +92,7 @@ def _timing_groups(res: AnalysisResult) -> tuple:
         raise StageSkipped(f"multi-spacecraft timing needs at least 2 probes; this analysis has "
                            f"{have}")
     if res.matched.note: raise StageSkipped(res.matched.note)
-    if not res.matched.groups and not any(len(c) for c in res.matched.crossings.values()):   # nothing to time
+    if not any(len(c) for c in res.matched.crossings.values()):   # nothing to time: no failure of timing
         raise StageSkipped("no crossing was detected, so there is nothing to time")
     cut = [_with_positions(g) for g in res.matched.groups]
     groups, left = [g for g, _ in cut if len(g.crossings) >= 2], _left_out([w for _, w in cut])
@@ -234,6 +234,7 @@ def stage_thickness(res: AnalysisResult, # the analysis being built (updated in 
                     cfg: dict, # configuration: top-level keys and per-stage sections
                    ): # list of thickness.Thickness (km)
     "Layer thickness ± σ per crossing (`thickness.layer_thicknesses`), along the crossing's own normal."
+    if not res.crossings: raise StageSkipped("no crossing was detected, so there is no layer to measure")
     crs = [c for c in res.crossings if c.probe in res.displacement]
     if not crs: raise NoDataError("no crossing on a probe with a displacement series")
     with_r = {c.probe for c in crs if "R_gse" in res.event[c.probe]}

@@ -120,6 +120,20 @@ def test_simulated_window_without_crossing_gives_none(sim, tmp_path):
                                        "reason": "no crossing was detected, so there is nothing to time"}
 
 
+def test_simulated_window_without_crossing_with_B_is_not_a_failure(tmp_path):
+    """The same window with FGM too: no crossing is no failure of timing or thickness (both skipped, saying
+    why), so exit 0, and 6 with --strict naming the missing crossing (README: exit codes)."""
+    from mms_mp.synthetic import simulate_event
+    d, end = tmp_path / "full", "2019-01-27T12:23:30"
+    simulate_event(d, trange=SIM_W, products=("fgm_srvy", "fpi_fast", "mec_srvy"), seed=0)
+    code, _, err, doc = analyze_cli(SIM_W[0], end, d, tmp_path / "n", "--quiet", probes=("1", "2", "3", "4"))
+    st = doc["status"]
+    assert code == 0 and doc["crossings"] == [] and doc["density_only"] == {}, (err, st)
+    assert st["timing"]["status"] == st["thickness"]["status"] == "skipped", st
+    assert st["thickness"]["reason"] == "no crossing was detected, so there is no layer to measure"
+    code, _, err, _ = analyze_cli(SIM_W[0], end, d, tmp_path / "s", "--quiet", "--strict", probes=("1", "2"))
+    assert code == 6 and "no magnetopause crossing found in the window" in err, err
+
 def test_real_burch_event_density_only_end_to_end(tmp_path):
     "REAL MMS1 FPI burst: exit 0 (6 with --strict), ≥ 1 crossing where the density rises, flagged density-only."
     code, text, err, doc = analyze_cli("2015-10-16T13:05:24", "2015-10-16T13:07:43", REAL, tmp_path / "r",
