@@ -15,12 +15,12 @@ from .core import (MMSMPError, InputError, NoDataError, GeometryError, iso_ms, c
 from .delays import group_delays, prepared_series
 from .multispacecraft import timing_normal, positions_at
 from .crossings import retime_edges
-from .thickness import layer_thicknesses, with_edge_definition
+from .thickness import layer_thicknesses, with_edge_definition, sc_motion_along
 from .overlay import compare_normal, match_group
 from .stages import AnalysisResult, StageSkipped, angles_deg, crossing_key
 
 # %% auto #0
-__all__ = ['mean_normal', 'weighted_normal', 'group_normal', 'xcorr_check', 'group_timing_inputs', 'stage_timing',
+__all__ = ['mean_normal', 'weighted_normal', 'group_normal', 'xcorr_check', 'group_timing_inputs', 'outward_side', 'stage_timing',
            'crossing_thickness', 'stage_thickness', 'event_psi', 'median_normal', 'timing_matches', 'stage_compare']
 
 # %% ../nbs/14f_stages_timing.ipynb #8332e294
@@ -92,7 +92,7 @@ def _timing_groups(res: AnalysisResult) -> tuple:
         raise StageSkipped(f"multi-spacecraft timing needs at least 2 probes; this analysis has "
                            f"{have}")
     if res.matched.note: raise StageSkipped(res.matched.note)
-    if not res.matched.groups and not any(len(c) for c in res.matched.crossings.values()):   # nothing to time
+    if not any(len(c) for c in res.matched.crossings.values()):   # nothing to time: no failure of timing
         raise StageSkipped("no crossing was detected, so there is nothing to time")
     cut = [_with_positions(g) for g in res.matched.groups]
     groups, left = [g for g, _ in cut if len(g.crossings) >= 2], _left_out([w for _, w in cut])
@@ -138,9 +138,22 @@ def group_timing_inputs(res: AnalysisResult, # the analysis, after `detect`
         "method": "detected crossing times (layer centres)", "delays_s": g.delays_s,
         "sigma_s": g.sigma_t_s, "xcorr": xcorr_check(res, g, cache)}
 
+# %% ../nbs/14f_stages_timing.ipynb #8206c9e3
+def outward_side(n_hat, # (3,) unit normal along the boundary's motion (timing from the times alone)
+                 V: float, # the boundary's speed along `n_hat`, km/s (> 0)
+                 direction: str, # the crossing: "in" (magnetosheath → magnetosphere) or "out"
+                 vn_sc: float, # the spacecraft's speed along `n_hat`, km/s
+                ) -> np.ndarray: # (3,) `n_hat` or −`n_hat`: the outward one
+    """Which side of a normal found from crossing times alone is outward. Along the outward
+    normal the boundary passes the spacecraft at u = V_N − n̂·v_sc; on an "in" crossing the
+    spacecraft goes from the magnetosheath (s > 0) into the magnetosphere, so ds/dt = −u < 0 and
+    u > 0; on an "out" one u < 0."""
+    n = np.asarray(n_hat, float)
+    return n if (V - vn_sc > 0) == (direction == "in") else -n
+
 # %% ../nbs/14f_stages_timing.ipynb #55a2c622
 def _constrained_timing(res: AnalysisResult, g, cfg: dict, cache: dict | None = None) -> tuple:
-    "(timing, delays) of one group; a degenerate formation is constrained to `group_normal` and its σ."
+    "(timing, delays) of a group: degenerate, constrained to `group_normal`; no normal: turned out."
     n0, s0, source = group_normal(res, g)
     kw = {"normal_sigma_deg": s0, **cfg.get("timing", {})}
     inputs, delays = group_timing_inputs(res, g, cache)
@@ -150,7 +163,23 @@ def _constrained_timing(res: AnalysisResult, g, cfg: dict, cache: dict | None = 
     if n0 is None and t.degenerate:   # density-only: no normal to constrain the rest, an input this event lacks
         raise StageSkipped(f"the {t.n_spacecraft}-probe timing resolves {t.resolved_dims} of 3 directions and there "
                            "is no normal to constrain it (no magnetic field): no n̂ or V from timing")
+    if n0 is None: t = _outward_by_direction(res, g, inputs, kw, t)   # along the motion: turn out
     return t, delays
+
+def _outward_by_direction(res: AnalysisResult, g, inputs: dict, kw: dict, t):
+    "`g`'s unconstrained timing again, turned outward by its crossing direction (`outward_side`)."
+    t0 = np.array([g.crossings[g.ref].time] * 2, "datetime64[ns]")
+    vn = np.mean([sc_motion_along(series_arrays(res.event[p]["R_gse"], "R_gse"), t.n_hat, t0)[1][0]
+                  for p in g.crossings])   # the spacecraft's speed along n̂, km/s (over probes)
+    u = t.V_km_s - vn   # the boundary's speed past the spacecraft along n̂, km/s
+    t = timing_normal(**inputs, outward_hint=outward_side(t.n_hat, t.V_km_s, g.direction, vn),
+                      hint_frame=g.frame, **kw)
+    side = "out" if g.direction == "in" else "in"
+    why = f"outward (an {g.direction!r} crossing: the boundary passed the spacecraft {side}ward)"
+    slow = abs(u) <= 2 * t.sigma_V_km_s   # its sign not known: nor is the outward side
+    flags = t.flags + [f"outward side uncertain: the boundary passed the spacecraft at {abs(u):.2g} "
+                       f"km/s along n̂, within 2σ_V ({2 * t.sigma_V_km_s:.2g} km/s) of 0"] * bool(slow)
+    return replace(t, orientation=why, flags=flags)
 
 # %% ../nbs/14f_stages_timing.ipynb #b15c5bba
 def stage_timing(res: AnalysisResult, # the analysis being built (updated in place)
@@ -205,6 +234,7 @@ def stage_thickness(res: AnalysisResult, # the analysis being built (updated in 
                     cfg: dict, # configuration: top-level keys and per-stage sections
                    ): # list of thickness.Thickness (km)
     "Layer thickness ± σ per crossing (`thickness.layer_thicknesses`), along the crossing's own normal."
+    if not res.crossings: raise StageSkipped("no crossing was detected, so there is no layer to measure")
     crs = [c for c in res.crossings if c.probe in res.displacement]
     if not crs: raise NoDataError("no crossing on a probe with a displacement series")
     with_r = {c.probe for c in crs if "R_gse" in res.event[c.probe]}

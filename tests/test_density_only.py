@@ -120,6 +120,20 @@ def test_simulated_window_without_crossing_gives_none(sim, tmp_path):
                                        "reason": "no crossing was detected, so there is nothing to time"}
 
 
+def test_simulated_window_without_crossing_with_B_is_not_a_failure(tmp_path):
+    """The same window with FGM too: no crossing is no failure of timing or thickness (both skipped, saying
+    why), so exit 0, and 6 with --strict naming the missing crossing (README: exit codes)."""
+    from mms_mp.synthetic import simulate_event
+    d, end = tmp_path / "full", "2019-01-27T12:23:30"
+    simulate_event(d, trange=SIM_W, products=("fgm_srvy", "fpi_fast", "mec_srvy"), seed=0)
+    code, _, err, doc = analyze_cli(SIM_W[0], end, d, tmp_path / "n", "--quiet", probes=("1", "2", "3", "4"))
+    st = doc["status"]
+    assert code == 0 and doc["crossings"] == [] and doc["density_only"] == {}, (err, st)
+    assert st["timing"]["status"] == st["thickness"]["status"] == "skipped", st
+    assert st["thickness"]["reason"] == "no crossing was detected, so there is no layer to measure"
+    code, _, err, _ = analyze_cli(SIM_W[0], end, d, tmp_path / "s", "--quiet", "--strict", probes=("1", "2"))
+    assert code == 6 and "no magnetopause crossing found in the window" in err, err
+
 def test_real_burch_event_density_only_end_to_end(tmp_path):
     "REAL MMS1 FPI burst: exit 0 (6 with --strict), ≥ 1 crossing where the density rises, flagged density-only."
     code, text, err, doc = analyze_cli("2015-10-16T13:05:24", "2015-10-16T13:07:43", REAL, tmp_path / "r",
@@ -162,3 +176,52 @@ def test_mixed_run_drops_the_probe_without_B_and_says_how(sim, tmp_path):
     code, _, err, doc = analyze_cli(*SIM_W, d, tmp_path / "m", "--quiet", probes=("1", "2"))
     assert code == 0 and doc["probes"] == ["1"] and doc["density_only"] == {}, err
     assert "analyse MMS2 alone (probes='2')" in doc["probes_dropped"]["2"]   # the CLI's stderr: --probes 2
+
+
+def tetrahedron_density_event(side_km=1000.0, seed=0):
+    """SIMULATED (mms_mp.toy): four stationary probes of a regular tetrahedron (side `side_km`)
+    with FPI-like ion density and positions only, crossing the toy's planar layer (outward normal
+    +X GSE, boundary at A sin(ωt + φ) along it): each probe's series is `toy_probe(off=its X)`."""
+    import xarray as xr
+    from mms_mp.toy import toy_probe
+    v = np.array([[1, 1, 1], [1, -1, -1], [-1, 1, -1], [-1, -1, 1]], float) * side_km / np.sqrt(8)
+    a, b = 0.4, 0.7   # turned so that no edge lies along X
+    rz = np.array([[np.cos(a), -np.sin(a), 0], [np.sin(a), np.cos(a), 0], [0, 0, 1]])
+    ry = np.array([[np.cos(b), 0, np.sin(b)], [0, 1, 0], [-np.sin(b), 0, np.cos(b)]])
+    v = v @ (rz @ ry).T
+    ev = {}
+    for i, p in enumerate("1234"):
+        d, _ = toy_probe(off=v[i, 0], seed=10 * seed + i, he=False)
+        r = np.tile(np.array([60000.0, 20000.0, 5000.0]) + v[i], (len(d["t_n"]), 1))
+        ev[p] = {"Ni": xr.DataArray(d["Ni"], coords={"time": d["t_n"]}, dims="time"),
+                 "R_gse": xr.DataArray(r, coords={"time": d["t_n"], "comp": list("xyz")},
+                                       dims=("time", "comp"), attrs={"frame": "GSE", "units": "km"})}
+    return ev
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_tetrahedron_density_timing_gives_the_outward_normal_and_V(seed):
+    """Density-only timing on a formation that resolves all three directions: n̂ is the true
+    outward normal (+X) within 3σ_n and V the true V_N along it within 3σ_V, for "in" (boundary
+    moving out, V > 0) and "out" (V < 0) crossings alike. Known answer: the toy boundary moves at
+    A ω cos(ωt + φ) along +X (`toy_probe` defaults)."""
+    from mms_mp.boundary_multi import detect_crossings_multi
+    from mms_mp.core import seconds_since
+    from mms_mp.stages import AnalysisResult
+    from mms_mp.stages_timing import stage_timing
+    from mms_mp.toy import TOY_T0
+    ev = tetrahedron_density_event(seed=seed)
+    mc = detect_crossings_multi(ev, None, probes=list("1234"), frame="GSE")
+    res = AnalysisResult(trange=(), probes=list("1234"), event=ev, matched=mc,
+                         density_only={p: "no FGM" for p in "1234"})
+    tims = stage_timing(res, {})
+    assert {g.direction for g, _ in tims} == {"in", "out"}
+    w, A, phase = 2 * np.pi / 300.0, 1500.0, 0.3   # toy_probe's period, amplitude and phase
+    for g, t in tims:
+        tc = float(seconds_since(g.crossings[g.ref].time, TOY_T0))
+        V_true = A * w * np.cos(w * tc + phase)
+        ang = np.degrees(np.arccos(np.clip(t.n_hat[0], -1, 1)))   # to +X: 180° if inward
+        assert t.resolved_dims == 3 and ang <= 3 * t.sigma_n_deg, (g.direction, t.n_hat)
+        assert abs(t.V_km_s - V_true) <= 3 * t.sigma_V_km_s, (g.direction, t.V_km_s, V_true)
+        assert np.sign(t.V_km_s) == (1 if g.direction == "in" else -1)
+        assert t.orientation.startswith("outward"), t.orientation
