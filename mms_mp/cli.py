@@ -271,8 +271,8 @@ def event_config(args, # parsed arguments of analyze/report
     base = load_config(args.config) if args.config else {}
     keys = ("start", "end", "probes", "rate", "source", "data_dir", "outdir", "plot", "pdf", "dpi",
             "overlay_json")  # `report` has no --outdir, --plot, --pdf, --overlay-json
-    cfg = merge_config(base, {k: getattr(args, k, None) for k in keys},
-                       where="options (command line over --config file)")
+    where = f"options (command line over {args.config})" if args.config else "options"
+    cfg = merge_config(base, {k: getattr(args, k, None) for k in keys}, where=where)
     if cfg.get("probes"):  # "1 2", "1,2" and "1, 2" all mean probes 1 and 2 (pySPEDAS users write commas)
         cfg["probes"] = [q.strip() for p in cfg["probes"] for q in str(p).split(",") if q.strip()]
     missing = [k for k in ("start", "end") if not cfg.get(k)]

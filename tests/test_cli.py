@@ -706,3 +706,15 @@ def test_verbose_traceback_to_a_closed_stderr_keeps_the_exit_code():
     p.stderr.close()   # the reader of stderr goes away before anything is written
     out = p.stdout.read()
     assert (p.wait(timeout=120), out) == (2, "")
+
+
+def test_bad_option_names_the_config_file_only_when_one_was_given(tmp_path):
+    "A bad --probes said 'options (command line over --config file)' when no --config was given."
+    ap = build_parser()
+    args = ap.parse_args(["analyze", "--start", "2019-01-27T12:15", "--end", "2019-01-27T12:55", "--probes", "5"])
+    with pytest.raises(InputError) as e: event_config(args)
+    assert str(e.value).startswith("options: ") and "config" not in str(e.value), e.value
+    toml = tmp_path / "ev.toml"
+    toml.write_text('start = "2019-01-27T12:15"\nend = "2019-01-27T12:55"\n')
+    args = ap.parse_args(["analyze", "--config", str(toml), "--probes", "5"])
+    with pytest.raises(InputError, match=f"options \\(command line over {toml}\\): "): event_config(args)
