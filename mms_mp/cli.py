@@ -24,6 +24,7 @@ from .core import (InputError, iso_ms, median_step, atomic_write, EXIT_OK, EXIT_
 from .layout import PRODUCTS
 from .config import CONFIG_SECTIONS, RATES, load_config, merge_config, rate_word
 from .schema import lmn_json, lmn_sigma_note, thickness_json
+from .stages import DENSITY_ONLY_HEADLINE
 from .overlay import overlay_template
 from .outputs import FIG_DPI, check_dpi, lmn_method, sig2
 from .pipeline import analyze
@@ -468,8 +469,7 @@ def summary_lines(res, # mms_mp.stages.AnalysisResult
     out = [f"{tag}event {t0} – {t1}, probes {' '.join(res.probes)}",
            "stages: " + ", ".join(f"{k} {v.label}" for k, v in res.status.items())]   # as report.html
     if getattr(res, "density_only", None):   # no B on any probe: say it first, and what is missing
-        out.insert(1, "density-only analysis (no magnetic field): crossings found and timed on the FPI ion density; "
-                      "no LMN, normal, V_N, displacement or thickness without B")
+        out.insert(1, DENSITY_ONLY_HEADLINE)
     out += [f"  {k}: {cli_words(v.reason)}" for k, v in res.status.items() if v.reason]  # not run, or degraded
     out += _data_lines(res) + _crossing_lines(res) + _normal_lines(res)
     out += _timing_lines(res) + _thickness_lines(res) + _comparison_lines(res)

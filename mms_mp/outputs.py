@@ -14,7 +14,7 @@ import numpy as np
 
 from .core import InputError, iso_ms, atomic_write, write_json_atomic, format_sigma
 from .schema import crossing_json, validate_result_json, thickness_json, jsonable, lmn_sigma_note
-from .stages import AnalysisResult, StageStatus
+from .stages import DENSITY_ONLY_HEADLINE, AnalysisResult, StageStatus
 from .figures import SUMMARY_POINTS, block_mean, plot_formation, plot_overview, plot_timing
 from .visualize import save_figure, summary_single
 from .panels import plot_displacement
@@ -330,7 +330,7 @@ def _headlines(doc: dict) -> list:
     local = lambda c: c["normal"] and not c["normal"]["method"].startswith("fallback")
     n_loc = sum(1 for c in doc["crossings"] if local(c))
     if doc.get("density_only"):   # no B on any probe: the times are all there is
-        out.append("density-only analysis (no magnetic field): crossings timed on the FPI ion density, no normal")
+        out.append(DENSITY_ONLY_HEADLINE)
     return out + [f"{len(doc['crossings'])} crossings, {n_loc} with a local normal"]
 
 # %% ../nbs/14d_outputs.ipynb #7e8557c3

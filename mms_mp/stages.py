@@ -27,12 +27,12 @@ from .motion import integrate_disp, crossing_closure
 from .schema import lmn_json, lmn_sigma_note, result_json
 
 # %% auto #0
-__all__ = ['STAGES', 'NO_B', 'DENSITY_ONLY', 'NO_LEVELS_HINT', 'CLOSURE_ADVICE', 'StageStatus', 'StageSkipped', 'run_stage',
-           'crossing_key', 'AnalysisResult', 'result_lines', 'check_probes', 'no_fgm_reason', 'usable', 'drop_reason',
-           'load_context', 'stage_load', 'stage_quality', 'lmn_range', 'stage_lmn', 'edge_flags', 'in_window',
-           'stage_detect', 'probe_normals', 'angles_deg', 'normal_spread', 'probe_message', 'stage_normals',
-           'vn_sources', 'stage_vn', 'tangential_speed', 'stage_displacement', 'probe_closure', 'closure_message',
-           'LocalVN', 'crossing_window', 'crossing_vn', 'stage_crossing_vn']
+__all__ = ['STAGES', 'NO_B', 'TIMING_3D', 'DENSITY_ONLY', 'DENSITY_ONLY_HEADLINE', 'NO_LEVELS_HINT', 'CLOSURE_ADVICE',
+           'StageStatus', 'StageSkipped', 'run_stage', 'crossing_key', 'AnalysisResult', 'result_lines', 'check_probes',
+           'no_fgm_reason', 'usable', 'drop_reason', 'load_context', 'stage_load', 'stage_quality', 'lmn_range',
+           'stage_lmn', 'edge_flags', 'in_window', 'stage_detect', 'probe_normals', 'angles_deg', 'normal_spread',
+           'probe_message', 'stage_normals', 'vn_sources', 'stage_vn', 'tangential_speed', 'stage_displacement',
+           'probe_closure', 'closure_message', 'LocalVN', 'crossing_window', 'crossing_vn', 'stage_crossing_vn']
 
 # %% ../nbs/14c_stages.ipynb #5148ace3
 STAGES = ("load", "quality", "lmn", "detect", "normals", "vn", "displacement", "crossing_vn",
@@ -237,8 +237,11 @@ def drop_reason(ev, # mms_mp.data.Event
 
 # %% ../nbs/14c_stages.ipynb #04255674
 NO_B = "no magnetic field: density-only crossings"
-DENSITY_ONLY = (f"{NO_B} (found and timed on the FPI ion density, flag B_unavailable); without B there is no LMN, "
-                "MVA normal, V_N along a normal, displacement or thickness")
+TIMING_3D = "timing n̂ and V only where the formation resolves all three directions"
+DENSITY_ONLY = (f"{NO_B} (found and timed on the FPI ion density, flag B_unavailable); without B there is "
+                f"no LMN, MVA normal, V_N along a normal, displacement or thickness; {TIMING_3D}")
+DENSITY_ONLY_HEADLINE = ("density-only analysis (no magnetic field): crossings found and timed on the FPI "
+                         f"ion density; no LMN, normal, V_N, displacement or thickness; {TIMING_3D}")
 
 # %% ../nbs/14c_stages.ipynb #e6e1fac2
 def load_context(res: AnalysisResult, # the analysis, its window loaded (probes with B in `res.probes`)

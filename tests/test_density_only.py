@@ -99,6 +99,7 @@ def test_simulated_no_normal_is_claimed(sim_run):
     assert csv[["n_x_gse", "V_N_kms"]].isna().all().all() and csv["simulated"].all()
     assert "density-only" in (out / "report.html").read_text() and (out / "figures" / "overview.png").exists()
     assert "density-only analysis (no magnetic field)" in text.splitlines()[1]
+    assert "all three directions" in text.splitlines()[1]   # timing n̂ and V may still exist
 
 
 def test_simulated_strict_exits_6_naming_no_magnetic_field(sim, tmp_path):
