@@ -28,8 +28,8 @@ def _positions_array(positions, # dict probe → (3,) km, or (K,3) array, km
         return keys, r
     r = np.asarray(positions, float)
     if r.ndim != 2 or r.shape[1] != 3:
-        raise InputError(f"{what} must be a dict probe → (3,) km or a (K,3) array in km; got shape "
-                         f"{r.shape}")
+        raise InputError(f"{what} must be a dict probe → (3,) km or a (K,3) array in km; "
+                         f"got shape {r.shape}")
     return list(range(len(r))), r
 
 # %% ../nbs/05_formation.ipynb #c959f6ef
@@ -92,7 +92,7 @@ def _shape_label(K: int, # number of spacecraft
 
 # %% ../nbs/05_formation.ipynb #f4eeaac3
 def _volumetric(r, # (K,3) positions, km
-               ) -> tuple: # (centre (3,) km, R (3,3) km², λ descending (3,) km², rows ê1, ê2, ê3)
+               ) -> tuple: # (centre (3,) km, R (3,3) km², λ1 ≥ λ2 ≥ λ3 km², rows ê1, ê2, ê3)
     "Mesocentre, volumetric tensor and its eigen-analysis (eigenvalues clipped at 0)."
     c = r.mean(0)
     d = r - c

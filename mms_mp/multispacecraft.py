@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .core import (InputError, GeometryError, check_frame, check_sigma, as_datetime64, seconds_since,
-                         iso_ms, series_arrays)
+from .core import (InputError, GeometryError, check_frame, check_sigma, as_datetime64,
+                         seconds_since, iso_ms, series_arrays)
 # the formation's shape (mms_mp.formation), importable from mms_mp.multispacecraft too
 from .formation import FormationGeometry, as_positions, formation_geometry
 from .layout import probe_label
@@ -66,8 +66,8 @@ def _as_times(
     if isinstance(times, dict):
         by = {probe_label(k): v for k, v in times.items()}   # 1, "1" and "mms1" are one probe
         if len(by) != len(times) or set(by) != {probe_label(k) for k in keys}:
-            raise InputError(f"probe keys differ between positions {list(keys)!r} and times {list(times)!r}; "
-                             "pass one crossing time per probe with a position")
+            raise InputError(f"probe keys differ between positions {list(keys)!r} and times "
+                             f"{list(times)!r}; pass one crossing time per probe with a position")
         vals = [by[probe_label(k)] for k in keys]
     else:
         vals = list(np.asarray(times).reshape(-1))
@@ -114,7 +114,7 @@ def _resolved_basis(D, # (K,3) positions about the mesocentre, km
                     geo: FormationGeometry, # the formation's eigen-analysis and label
                     sigma_r_km, # position error, km
                     resolve_frac, # largest σ(m_i)/|m| of a resolved direction
-                   ) -> tuple: # ((k,3) rows: resolved principal directions, their largest σ(m_i)/|m|)
+                   ) -> tuple: # ((k,3) rows: resolved principal directions, largest σ(m_i)/|m|)
     "Directions of m resolvable from the geometry and the timing-error scale, and how near the limit they are."
     keep = list(range(geo.dims))
     while True:
@@ -153,11 +153,11 @@ class TimingResult:
     angle_to_supplied_deg: float = np.nan # angle of timing to a supplied normal, deg (if both)
     sigma_V_timing_km_s: float = np.nan # 1σ of V from timing and position errors, km/s, × birge
     sigma_V_normal_km_s: float = np.nan # 1σ of V from the normal's error, km/s (constrained)
-    chi2_red: float = np.nan # Σ w·residual² / dof (dof = K − solved dims − 1); NaN when dof = 0
-    birge: float = 1.0 # Birge ratio max(1, sqrt(χ²/dof)) applied to the timing σ (1 when dof = 0)
+    chi2_red: float = np.nan # Σ w·residual²/dof (dof = K − solved dims − 1); NaN if dof = 0
+    birge: float = 1.0 # Birge ratio max(1, sqrt(χ²/dof)) applied to the timing σ (1 if dof = 0)
     flags: list = field(default_factory=list) # warnings (insignificant delays, inflated σ, …)
     mc: dict | None = None # Monte Carlo: {"n", "sigma_V_km_s", "sigma_n_deg"} when n_mc > 0
-    sigma_delay_s: dict = field(default_factory=dict) # probe → 1σ of its delay in the fit, √(σ_t² + σ_r²|m|²), s
+    sigma_delay_s: dict = field(default_factory=dict) # probe → 1σ delay, √(σ_t² + σ_r²|m|²), s
     def summary(self) -> str:
         "One line: method, n̂, V ± σ (and its parts when constrained)."
         if np.isnan(self.V_km_s):
@@ -165,7 +165,8 @@ class TimingResult:
                     f"V ≤ {self.V_upper_km_s:.1f} km/s; supply a normal")
         unknown = "unknown (pass normal_sigma_deg), not in σ_V"
         sn = f"{self.sigma_V_normal_km_s:.2g}" if np.isfinite(self.sigma_V_normal_km_s) else unknown
-        sv = f" (timing {self.sigma_V_timing_km_s:.2g} ⊕ normal {sn})" if self.constraint is not None else ""
+        sv = (f" (timing {self.sigma_V_timing_km_s:.2g} ⊕ normal {sn})"
+              if self.constraint is not None else "")
         sv += f", birge {self.birge:.3g}" if self.birge > 1 else ""
         n = np.round(self.n_hat, 3)
         sd = f"±{self.sigma_n_deg:.1f}°" if np.isfinite(self.sigma_n_deg) else "σ unknown"
@@ -215,8 +216,8 @@ def _timing_fields(
     elif len(B) == 3: f = _fields_lsq(m, C, K, n0)
     else:
         f = _fields_projection(len(B))
-        flags.append(f"degenerate formation: only {len(B)} of 3 slowness directions resolved, so n̂ and V are "
-                     "undetermined; give a normal (normal=…) for V along it")
+        flags.append(f"degenerate formation: only {len(B)} of 3 slowness directions resolved, "
+                     "so n̂ and V are undetermined; give a normal (normal=…) for V along it")
     f = {"angle_to_supplied_deg": np.nan, **f}
     if hint is not None and np.isfinite(f["V_km_s"]):
         if f["n_hat"] @ hint[0] < 0: f["n_hat"], f["V_km_s"] = -f["n_hat"], -f["V_km_s"]
@@ -273,8 +274,8 @@ def _add_normal_error(out: dict, D, tau, w, n0, sn: float, normal_source: str):
                             "sigma_n_deg is NaN and sigma_V_km_s covers timing errors only; "
                             "pass normal_sigma_deg (deg) or an LMN/MVA result that carries it")
     if sn > 20:
-        out["flags"].append(f"normal σ = {sn:.3g}° is large: the linear σ_V is unreliable, check "
-                            "it with n_mc")
+        out["flags"].append(f"normal σ = {sn:.3g}° is large: the linear σ_V is unreliable, "
+                            "check it with n_mc")
 
 # %% ../nbs/05_multispacecraft.ipynb #211b18c1
 def _birge(res, # (K,) residuals, s
@@ -327,10 +328,10 @@ def _mc_constrained(
 
 # %% ../nbs/05_multispacecraft.ipynb #18914762
 def _timing_mc(D, tau, # (K,3) centred positions, km; (K,) times, s
-               sig_t, sigma_r_km, # (K,) timing errors, s; position error, km (both already × birge)
+               sig_t, sigma_r_km, # (K,) timing errors, s; position error, km (both × birge)
                B, w, # (k,3) directions solved for; (K,) weights, s⁻²
                n_mc, seed, # number of draws; RNG seed
-               constrained, n0, sigma_n_deg, # m = s·n0?; the constraint normal or None; its σ, deg
+               constrained, n0, sigma_n_deg, # m = s·n0?; constraint normal or None; its σ, deg
               ) -> dict: # {"n", "sigma_V_km_s", "sigma_n_deg"}
     "Monte Carlo σ of V and direction: perturb times, positions and a constraint normal, re-solve."
     rng = np.random.default_rng(seed)
@@ -454,7 +455,7 @@ def _timing_basis(D, # (K,3) positions about the mesocentre, km
                   n0, # (3,) unit constraint normal, or None
                   constrain, # "auto": use n0 only if degenerate; "always"
                   normal_source, # name of the normal (for messages)
-                 ) -> tuple: # ((k,3) resolved directions, directions solved for, constrained?, σ(m)/|m| max)
+                 ) -> tuple: # ((k,3) resolved directions, those solved, constrained?, max σ(m)/|m|)
     "Directions the formation resolves, and those solved for: all, or only n0 when constrained."
     B, rel = _resolved_basis(D, tau, w_t, geo, sigma_r_km, resolve_frac)
     constrained = n0 is not None and (len(B) < 3 or constrain == "always")
@@ -504,16 +505,18 @@ def timing_normal(
     w_t = 1 / sig_t**2
     hint, n0 = _hint_and_normal(outward_hint, hint_frame, normal, normal_frame, normal_source,
                                 frame)
-    B, Bs, constrained, rel = _timing_basis(D, tau, w_t, geo, sigma_r_km, resolve_frac, n0, constrain,
-                                            normal_source)
+    B, Bs, constrained, rel = _timing_basis(D, tau, w_t, geo, sigma_r_km, resolve_frac, n0,
+                                            constrain, normal_source)
     m, C, res, w, chi2, birge = _timing_fit(D, tau, w_t, Bs, sigma_r_km)
     out = _timing_fields(m, C, B, D, tau, w, constrained, n0, hint, normal_source, len(keys))
     out.update(chi2_red=chi2, birge=birge, sigma_V_timing_km_s=out["sigma_V_km_s"])
     out["flags"] = gflags + out["flags"] + ([_birge_flag(chi2, birge, res)] if birge > 1 else [])
-    if not constrained and MARGINAL * resolve_frac < rel <= resolve_frac:   # noise decided this direction passed
-        out["flags"].append(f"marginally resolved: the weakest slowness direction has σ(m)/|m| = {rel:.2f}, near "
-                            f"the limit {resolve_frac}; draws that pass it have |m| inflated by the noise, so V is "
-                            "biased low and the linear σ is too small: prefer a constrained solution (normal=) or "
+    # noise decided this direction passed
+    if not constrained and MARGINAL * resolve_frac < rel <= resolve_frac:
+        out["flags"].append(f"marginally resolved: the weakest slowness direction has "
+                            f"σ(m)/|m| = {rel:.2f}, near the limit {resolve_frac}; draws that "
+                            "pass it have |m| inflated by the noise, so V is biased low and the "
+                            "linear σ is too small: prefer a constrained solution (normal=) or "
                             "another formation")
     sn = _normal_sigma(normal, normal_sigma_deg) if constrained else np.nan
     if constrained: _add_normal_error(out, D, tau, w, n0, sn, normal_source)

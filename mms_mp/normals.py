@@ -10,8 +10,8 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from .core import (InputError, as_datetime64, check_frame, check_sigma, clean_times,
-                         datetime_tags, from_seconds, iso_ms, median_step, seconds_since, triad_problem,
-                         frame_of)
+                         datetime_tags, from_seconds, iso_ms, median_step, seconds_since,
+                         triad_problem, frame_of)
 from .minvar import (MIN_SAMPLES, autocorr_time, finite_rows, mean_rows, mva,
                            window_mva, window_mva_moments, windows_mva_moments, x1_cone_deg)
 
@@ -32,10 +32,10 @@ class NestedScan:
     sigma_ss_deg: np.ndarray  # (K,) Sonnerup–Scheible cone σ with every sample independent, deg
     sigma_deg: np.ndarray  # (K,) the same with M_eff independent samples, deg
     n: np.ndarray  # (K,) finite samples in each window
-    n_eff: np.ndarray  # (K,) independent samples, n/τ (τ: the window's or the stretch's, the longer)
+    n_eff: np.ndarray  # (K,) independent samples, n/τ (τ: the window's or stretch's, the longer)
     frame: str  # frame of `normals`
     sigma_own_deg: np.ndarray | None = None  # (K,) σ with each window's own τ: ranks the windows
-    free_normals: np.ndarray | None = None  # (K,3) a constrained scan's unconstrained normals (same sign)
+    free_normals: np.ndarray | None = None  # (K,3) normals without the constraint (same sign)
     # (K,) each window's rows when its MVA came from sums shared by the windows (`_nested_moments`)
     rows: list | None = field(default=None, repr=False, compare=False)   # `_exact_row` redoes one
     @property
@@ -65,12 +65,13 @@ def _span(t: np.ndarray, # (N,) datetime64[ns] sample times
           c: np.datetime64, # origin of the window times
           wins: np.ndarray, # (K,2) window start and end, s from c
           is_sorted: bool | None = None, # t known to be non-decreasing (None: check, O(N))
-         ) -> tuple: # (i, j): t[i:j] holds every sample of every window (all of t if unsorted or unbounded)
+         ) -> tuple: # (i, j): t[i:j] holds every window's samples (all t if unsorted or unbounded)
     "Index range of the samples the widest window can reach, by binary search on sorted times."
     a, b = (np.min(wins[:, 0]), np.max(wins[:, 1])) if len(wins) else (np.nan, np.nan)
     if is_sorted is None: is_sorted = bool(np.all(t[1:] >= t[:-1]))
     if not (np.isfinite(a) and np.isfinite(b) and is_sorted): return 0, len(t)
-    pad = np.timedelta64(1, "us")   # windows are compared in float s later: the pad keeps every edge sample
+    # windows are compared in float s later: the pad keeps every edge sample
+    pad = np.timedelta64(1, "us")
     i = np.searchsorted(t, from_seconds(a, c) - pad)
     return int(i), int(np.searchsorted(t, from_seconds(b, c) + pad, "right"))
 
@@ -80,7 +81,7 @@ def _window_rows(ts: np.ndarray, # (N,) sample times, s from the crossing
                  ok: np.ndarray, # (N,) rows of B that are finite
                  a: float, b: float, # window start and end, s
                  is_sorted: bool | None, # ts known to be non-decreasing
-                ) -> np.ndarray: # the finite rows with a ≤ ts ≤ b (a view when they are contiguous and all finite)
+                ) -> np.ndarray: # finite rows with a ≤ ts ≤ b (a view if contiguous, all finite)
     "The finite rows of B inside [a, b]: by binary search on sorted times, by a mask otherwise."
     if not is_sorted: return B[ok & (ts >= a) & (ts <= b)]
     i, j = np.searchsorted(ts, a, "left"), np.searchsorted(ts, b, "right")
@@ -185,7 +186,7 @@ def nested_scan(t, # (N,) datetime64 sample times
                 limits=(None, None), # (earliest, latest) datetime64 a window may reach, or None
                 factors=None, # window lengths in layer durations (None: 10, geometric, 0.75–6)
                 constraint: str | None = None, # None or "<Bn>=0"
-                is_sorted: bool | None = None, # t known to be non-decreasing (None: checked here, O(N))
+                is_sorted: bool | None = None, # t known to be non-decreasing (None: checked, O(N))
                ) -> NestedScan: # one row per window with enough samples
     "MVA over windows of `factors` × the layer duration centred on the crossing, cut at `limits`."
     c, (t, B) = as_datetime64(centre), _field(t, B)
@@ -220,9 +221,11 @@ def nested_scan(t, # (N,) datetime64 sample times
     if tb is not None: n_eff, sig = _slower(tb(N), n, n_eff, sig, s_ss)
     F = col(lambda r: r[7].normal) if constraint else None
     if F is not None: F *= np.where(np.sum(F * N, axis=1) < 0, -1.0, 1.0)[:, None]
-    return NestedScan(c, col(lambda r: r[:2]), N, col(lambda r: r[3].vectors[0]), col(lambda r: r[3].eigenvalues),
+    return NestedScan(c, col(lambda r: r[:2]), N, col(lambda r: r[3].vectors[0]),
+                      col(lambda r: r[3].eigenvalues),
                       s_ss, sig, n, n_eff, check_frame(frame, frame), own, F,
-                      [r[6] for r in rows] if is_sorted else None)   # sorted: moments from shared sums
+                      # sorted: moments from shared sums
+                      [r[6] for r in rows] if is_sorted else None)
 
 # %% ../nbs/04b_normals.ipynb #12c55cd3
 def plateau(scan: NestedScan, # nested-window MVA of one crossing
@@ -257,7 +260,8 @@ def _angles_from(N: np.ndarray, # (K,3) unit vectors
                  m: np.ndarray, # (3,) a unit vector
                 ) -> np.ndarray: # (K,) angles, deg (atan2: accurate near 0°)
     "Angles of unit vectors from m, deg."
-    c = N[:, [1, 2, 0]] * m[[2, 0, 1]] - N[:, [2, 0, 1]] * m[[1, 2, 0]]   # N × m as np.cross forms it
+    # N × m as np.cross forms it
+    c = N[:, [1, 2, 0]] * m[[2, 0, 1]] - N[:, [2, 0, 1]] * m[[1, 2, 0]]
     return np.degrees(np.arctan2(np.linalg.norm(c, axis=1), N @ m))
 
 def _spread(N: np.ndarray) -> np.ndarray:
@@ -283,8 +287,8 @@ class CrossingNormal:
     reason: str  # why this method and this window
     flags: tuple = ()  # e.g. "unstable_normal", "sign_ambiguous", "low_eigenvalue_ratio"
     sigma_L_deg: float = float("nan")  # 1σ cone of L, deg; NaN: L not measured here (a fallback)
-    sigma_constraint_deg: float = 0.0  # n_hat from its window's unconstrained normal, deg (0: no constraint)
-    shear_deg: float = float("nan")  # angle between the mean B just beyond the layer's two edges, deg (`field_shear`)
+    sigma_constraint_deg: float = 0.0  # angle of n_hat from its unconstrained normal, deg (0: none)
+    shear_deg: float = float("nan")  # angle between the mean B past each edge, deg (`field_shear`)
     @property
     def lambda2_lambda3(self) -> float: return float(self.eigenvalues[1] / self.eigenvalues[2])
     def as_dict(self) -> dict:
@@ -340,7 +344,8 @@ def _exact_row(scan: NestedScan, # nested-window MVA of one crossing
               ) -> NestedScan: # the same scan, window k's vectors and eigenvalues from its own rows
     "Window k redone by `window_mva` on its own rows: its normal without the shared sums' rounding."
     if scan.rows is None: return scan
-    r = mva(scan.rows[k], frame=scan.frame, constraint=constraint, allow_degenerate=True)   # no σ needed
+    r = mva(scan.rows[k], frame=scan.frame, constraint=constraint,
+            allow_degenerate=True)   # no σ needed
     N, X1, lam = scan.normals.copy(), scan.max_var.copy(), scan.eigenvalues.copy()
     N[k] = r.normal if r.normal @ scan.normals[k] >= 0 else -r.normal   # the scan's sign
     X1[k], lam[k] = r.vectors[0], r.eigenvalues
@@ -369,12 +374,13 @@ def plateau_normal(scan: NestedScan, # nested-window MVA of one crossing
                    run: np.ndarray, # indices of its stable plateau (from `plateau`)
                    R_ref: np.ndarray, # (3,3) reference rows L, M, N (N outward), `scan.frame`
                    constraint: str | None = None, # the constraint the scan used
-                  ) -> CrossingNormal: # the plateau's best-determined normal, σ_random ⊕ σ_window ⊕ σ_constraint
+                  ) -> CrossingNormal: # best normal, σ = σ_random ⊕ σ_window ⊕ σ_constraint
     "The crossing normal from a stable plateau: its smallest-σ window, and the plateau's spread about it."
     k = run[np.nanargmin(_ranking(scan)[run])]
     scan = _exact_row(scan, k, constraint)
     L, M, N, c = orient_triad(scan.normals[k], scan.max_var[k], R_ref)
-    sw = float(np.sqrt(np.sum(_angles_from(scan.normals[run], scan.normals[k]) ** 2) / max(len(run) - 1, 1)))
+    sw = float(np.sqrt(np.sum(_angles_from(scan.normals[run], scan.normals[k]) ** 2)
+                       / max(len(run) - 1, 1)))
     sr = float(scan.sigma_deg[k])
     sl, sc = _sigma_L(scan, run, k, L, N), _constraint_deg(scan, k)
     a, b = from_seconds(scan.windows[k], scan.t0)
@@ -385,7 +391,8 @@ def plateau_normal(scan: NestedScan, # nested-window MVA of one crossing
            f"smallest σ in the {np.ptp(scan.windows[k]):.3g} s window, "
            f"median λ2/λ3 {np.median(scan.ratio23[run]):.3g}, "
            f"M_eff {scan.n_eff[k]:.0f} of {scan.n[k]}"
-           + (f"; {sc:.2g}° from the window's unconstrained normal (σ_constraint)" if constraint else ""))
+           + (f"; {sc:.2g}° from the window's unconstrained normal (σ_constraint)"
+              if constraint else ""))
     return CrossingNormal(N, L, M, scan.frame, _sigma_sum(sr, sw, sc), sr, sw,
                           "mva_nested" + (f" {constraint}" if constraint else ""), (a, b),
                           scan.eigenvalues[k], float(scan.n_eff[k]), why, flags, sl, sc)
@@ -394,7 +401,8 @@ def plateau_normal(scan: NestedScan, # nested-window MVA of one crossing
 def no_window_normal(R_ref, frame, sigma_ref_deg, source, centre, why) -> CrossingNormal:
     "The reference normal, flagged, for a crossing with no usable MVA window at all."
     c = as_datetime64(centre)
-    return CrossingNormal(R_ref[2], R_ref[0], R_ref[1], frame, float(sigma_ref_deg), float(sigma_ref_deg),
+    return CrossingNormal(R_ref[2], R_ref[0], R_ref[1], frame, float(sigma_ref_deg),
+                          float(sigma_ref_deg),
                           np.nan, f"fallback: {source}", (c, c), np.full(3, np.nan), np.nan, why,
                           ("unstable_normal", "no_mva_window"))
 
@@ -404,7 +412,7 @@ def fallback_normal(scan: NestedScan, # nested-window MVA of one crossing
                     sigma_ref_deg: float, # 1σ of the reference normal, deg
                     source: str, # what the reference is, e.g. "event LMN (MVA)"
                     why: str, # why there is no stable plateau
-                   ) -> CrossingNormal: # the reference normal; σ = σ_ref ⊕ the windows' spread about it
+                   ) -> CrossingNormal: # the reference normal; σ = σ_ref ⊕ the windows' spread
     "A flagged normal for a crossing whose nested windows show no stable plateau."
     ang = np.degrees(np.arccos(np.clip(np.abs(scan.normals @ R_ref[2]), 0, 1)))
     sw = float(np.sqrt(np.mean(ang**2)))
@@ -423,7 +431,8 @@ def _jump_over_slope(ts: np.ndarray, # (N,) sample times, s from the crossing (s
     "One step of the layer's own time scale, from a trial duration D."
     r1 = min(3 * D, hi)
     l0 = max(-3 * D, lo)
-    within = lambda a, b: slice(int(np.searchsorted(ts, a, "left")), int(np.searchsorted(ts, b, "right")))
+    within = lambda a, b: slice(int(np.searchsorted(ts, a, "left")),
+                                int(np.searchsorted(ts, b, "right")))
     a = y[within(l0, max(-1.5 * D, l0 / 2))]
     b = y[within(min(1.5 * D, r1 / 2), r1)]
     if a.size < 3 or b.size < 3: return np.nan
@@ -468,11 +477,13 @@ def _anchored_normal(t, B, centre, D, R_ref, frame, sigma_ref_deg, ref_source, l
     "Normal from nested windows anchored on duration D (s), or a flagged fallback with its reason."
     try: scan = nested_scan(t, B, centre, D, frame=frame, limits=limits, constraint=constraint,
                             is_sorted=is_sorted)
-    except InputError as e: return no_window_normal(R_ref, frame, sigma_ref_deg, ref_source, centre, str(e))
+    except InputError as e: return no_window_normal(R_ref, frame, sigma_ref_deg, ref_source,
+                                                    centre, str(e))
     run = plateau(scan, plateau_deg=plateau_deg, ratio_min=ratio_min)
     if len(run) >= min_windows: return plateau_normal(scan, run, R_ref, constraint)
-    why = (f"no stable plateau: the longest run of windows with λ2/λ3 ≥ {ratio_min:g} agreeing within "
-           f"{plateau_deg:g}° has {len(run)} of {len(scan.n)} windows (need {min_windows})")
+    why = (f"no stable plateau: the longest run of windows with λ2/λ3 ≥ {ratio_min:g} "
+           f"agreeing within {plateau_deg:g}° has {len(run)} of {len(scan.n)} windows "
+           f"(need {min_windows})")
     return fallback_normal(scan, R_ref, sigma_ref_deg, ref_source, why)
 
 # %% ../nbs/04b_normals.ipynb #04a3615d
@@ -483,28 +494,34 @@ def two_anchors(c1: CrossingNormal, # normal from windows anchored on the detect
                ) -> CrossingNormal: # the normal to report, with the check in its reason (and flags)
     "Compare the plateaus of two anchors; report the second, σ widened by their angle when they disagree."
     if c2.method.startswith("fallback"):
-        return replace(c1, flags=c1.flags + ("scale_mismatch",), reason=c1.reason + "; windows anchored on the "
-                       f"layer's own scale along L ({D2:.3g} s, detected {D1:.3g} s) find no plateau")
+        return replace(c1, flags=c1.flags + ("scale_mismatch",),
+                       reason=c1.reason + "; windows anchored on the "
+                       f"layer's own scale along L ({D2:.3g} s, detected {D1:.3g} s) "
+                       "find no plateau")
     ang = float(np.degrees(np.arccos(min(1.0, abs(float(c1.n_hat @ c2.n_hat))))))
-    why = c2.reason + f"; anchored on the layer's own scale along L ({D2:.3g} s), not the detected {D1:.3g} s, "
+    why = c2.reason + (f"; anchored on the layer's own scale along L ({D2:.3g} s), "
+                       f"not the detected {D1:.3g} s, ")
     if ang <= 2 * np.hypot(c1.sigma_deg, c2.sigma_deg):
         return replace(c2, reason=why + f"whose windows give a normal {ang:.2g}° away")
     own = (f"self-consistent (its own L gives back {D3:.3g} s)" if abs(np.log(D3 / D2)) <= np.log(2)
            else "neither self-consistent")
     sw = float(np.hypot(c2.sigma_window_deg, ang))
-    return replace(c2, sigma_window_deg=sw, sigma_deg=_sigma_sum(c2.sigma_random_deg, sw, c2.sigma_constraint_deg),
+    return replace(c2, sigma_window_deg=sw,
+                   sigma_deg=_sigma_sum(c2.sigma_random_deg, sw, c2.sigma_constraint_deg),
                    flags=c2.flags + ("window_dependent",),
-                   reason=why + f"{own}; the {ang:.2g}° between the two anchors' normals is in σ_window")
+                   reason=why + f"{own}; the {ang:.2g}° between the two anchors' normals "
+                   "is in σ_window")
 
 # %% ../nbs/04b_normals.ipynb #d3007e0b
-SHEAR_MIN_DEG = 60.0  # below this field rotation across the layer, σ of an MVA normal may not cover: `low_shear`
+# below this field rotation across the layer, σ of an MVA normal may not cover: `low_shear`
+SHEAR_MIN_DEG = 60.0
 
 def field_shear(t, # (N,) datetime64 sample times, sorted
                 B: np.ndarray, # (N,3) magnetic field, nT, any frame
                 centre, # crossing time (layer centre), datetime64
                 duration_s: float, # the layer's duration, s
                 limits=(None, None), # (earliest, latest) datetime64 a side may reach, or None
-               ) -> float: # angle between the two sides' mean fields, deg (NaN: a side holds no finite sample)
+               ) -> float: # angle between the sides' mean fields, deg (NaN: a side has no finite B)
     "Magnetic shear across a layer: the angle between the mean B over half a layer beyond each edge."
     c, t = as_datetime64(centre), datetime_tags(t, "t")
     lo, hi = (s * np.inf if x is None else seconds_since(x, c) for s, x in zip((-1, 1), limits))
@@ -516,25 +533,29 @@ def field_shear(t, # (N,) datetime64 sample times, sorted
         X, s = np.asarray(B[i:j], float), seconds_since(t[i:j], c)
         X = X[finite_rows(X) & (s >= a) & (s <= b)]
         m.append(mean_rows(X) if len(X) else np.full(3, np.nan))
-    return float(_angles_from(m[0][None], m[1])[0])   # atan2(|a × b|, a·b): no need for unit vectors
+    # atan2(|a × b|, a·b): no need for unit vectors
+    return float(_angles_from(m[0][None], m[1])[0])
 
 # %% ../nbs/04b_normals.ipynb #df1a8e9c
 def crossing_checks(cn: CrossingNormal, # a crossing's normal (local or fallback)
                     R_ref: np.ndarray, # (3,3) reference rows L, M, N (N outward), `cn.frame`
                     shear_deg: float, # field rotation across the layer (`field_shear`), deg
-                   ) -> CrossingNormal: # with shear_deg, and the flags its final σ and the shear call for
+                   ) -> CrossingNormal: # shear_deg set; flags from its final σ and the shear
     "A local normal's flags from its final σ and the layer's shear; a fallback only records the shear."
     cn = replace(cn, shear_deg=float(shear_deg))
     if cn.method.startswith("fallback"): return cn
-    sign = sign_ambiguous(abs(float(cn.n_hat @ R_ref[2])), cn.sigma_deg)   # σ may have grown (`two_anchors`)
-    flags = tuple(f for f in cn.flags if f != "sign_ambiguous") + (("sign_ambiguous",) if sign else ())
+    # σ may have grown (`two_anchors`)
+    sign = sign_ambiguous(abs(float(cn.n_hat @ R_ref[2])), cn.sigma_deg)
+    flags = (tuple(f for f in cn.flags if f != "sign_ambiguous")
+             + (("sign_ambiguous",) if sign else ()))
     if not shear_deg < SHEAR_MIN_DEG: return replace(cn, flags=flags)   # NaN: not measured, no flag
-    return replace(cn, flags=flags + ("low_shear",), reason=f"{cn.reason}; the field turns by only {shear_deg:.2g}° "
+    return replace(cn, flags=flags + ("low_shear",),
+                   reason=f"{cn.reason}; the field turns by only {shear_deg:.2g}° "
                    "across the layer: N rests on its small bulge as it turns, "
                    "and σ may not cover fluctuations of that size")
 
 # %% ../nbs/04b_normals.ipynb #7d1c29df
-def _reference(R_ref, # (3,3) rows L, M, N, N outward; or an LMN (coords), whose frame must be `frame`
+def _reference(R_ref, # (3,3) rows L, M, N, N outward; or an LMN (coords) in `frame`
                frame: str = "GSE", # frame the normal is computed in
               ) -> np.ndarray: # the rows as floats
     "R_ref checked (`core.triad_problem`): finite, (3,3), rows orthonormal within 1e-3, right-handed."
@@ -586,7 +607,7 @@ def crossing_normal(t, # (N,) datetime64 sample times
                     B: np.ndarray, # (N,3) magnetic field, nT, `frame`
                     centre, # crossing time (layer centre), datetime64
                     duration_s: float, # duration of the crossing's layer, s
-                    R_ref: np.ndarray, # (3,3) reference rows L, M, N, N outward, `frame` (e.g. event LMN)
+                    R_ref: np.ndarray, # (3,3) rows L, M, N, N outward, `frame` (e.g. event LMN)
                     *, frame: str = "GSE", # frame of B and R_ref
                     sigma_ref_deg: float = np.nan, # 1σ of the reference normal, deg
                     ref_source: str = "event LMN", # what R_ref is, for the record
@@ -596,8 +617,8 @@ def crossing_normal(t, # (N,) datetime64 sample times
                     ratio_min: float = 2.0, # see `plateau`
                     min_windows: int = 3, # fewest windows in a stable plateau
                     is_sorted: bool | None = None, # t non-decreasing, no repeated tag (None: check)
-                    check_scale: bool = True, # check the anchor against the layer's own scale (`two_anchors`)
-                   ) -> CrossingNormal: # the crossing's normal, σ in parts, method, reason, shear and flags
+                    check_scale: bool = True, # anchor checked on the layer's scale (`two_anchors`)
+                   ) -> CrossingNormal: # the normal, σ in parts, method, reason, shear and flags
     "Normal of one crossing from nested-window MVA, or a flagged fallback with its reason."
     frame = frame_of(B, frame, "B")
     R_ref, (t, B) = _reference(R_ref, frame), _field(t, B)
@@ -612,7 +633,8 @@ def crossing_normal(t, # (N,) datetime64 sample times
         D2 = local_scale(t, B, centre, cn.L, duration_s, limits)
     if D2 > 0 and abs(np.log(D2 / max(duration_s, 1e-9))) > np.log(2):
         c2 = _anchored_normal(t, B, centre, D2, R_ref, **kw)
-        D3 = np.nan if c2.method.startswith("fallback") else local_scale(t, B, centre, c2.L, D2, limits)
+        D3 = (np.nan if c2.method.startswith("fallback")
+              else local_scale(t, B, centre, c2.L, D2, limits))
         cn = two_anchors(cn, c2, duration_s, D2, D3)
     shear = field_shear(t, B, centre, duration_s, limits) if is_sorted else np.nan
     return _noted(crossing_checks(cn, R_ref, shear), rep)

@@ -12,7 +12,8 @@ __all__ = ['TOY_T0', 'TOY_LMN', 'toy_probe']
 
 # %% ../nbs/02b_toy.ipynb #2539128e
 TOY_T0 = np.datetime64("2019-01-27T12:15:00", "ns")  # start of the toy series
-TOY_LMN = np.array([[0.0, 0, 1], [0, -1, 0], [1, 0, 0]])  # its rows L, M, N in GSE: N = +X, L = +Z, M = N × L = −Y
+# its rows L, M, N in GSE: N = +X, L = +Z, M = N × L = −Y
+TOY_LMN = np.array([[0.0, 0, 1], [0, -1, 0], [1, 0, 0]])
 
 # %% ../nbs/02b_toy.ipynb #fb77335c
 def toy_probe(dur: float = 600.0, # length of the series, s
@@ -32,7 +33,8 @@ def toy_probe(dur: float = 600.0, # length of the series, s
     tB, tn, th = np.arange(0, dur, 1 / 16), np.arange(0, dur, 4.5), np.arange(0, dur, 10.0)
     s = lambda t: off - A * np.sin(2 * np.pi * t / period + phase)
     f = lambda t: 0.5 * (1 + np.tanh(s(t) / delta))
-    Blmn = np.array([40.0, 0, 2]) + np.array([-60.0, 15, 0]) * f(tB)[:, None] + rng.normal(0, nB, (tB.size, 3))
+    Blmn = (np.array([40.0, 0, 2]) + np.array([-60.0, 15, 0]) * f(tB)[:, None]
+            + rng.normal(0, nB, (tB.size, 3)))
     Blmn[:, 1] += bulge / np.cosh(s(tB) / delta) ** 2
     Ni = (0.5 + 19.5 * f(tn)) * (1 + rng.normal(0, nn, tn.size))
     Nhe = 0.03 * (1 - f(th)) * (1 + rng.normal(0, 0.1, th.size)) if he else None

@@ -23,7 +23,8 @@ def _one_score(c: dict, # a true crossing of truth.json
                n0: np.ndarray, # the event's mean normal
               ) -> dict: # one row of `crossing_scores`
     "Normal error (deg), its σ, and the crossing time's and V_N's errors in units of their σ."
-    row = {"probe": c["probe"], "time": c["time"], "found": x is not None, "err": np.nan, "sigma": np.nan,
+    row = {"probe": c["probe"], "time": c["time"], "found": x is not None, "err": np.nan,
+           "sigma": np.nan,
            "tilt": np.degrees(np.arccos(abs(np.array(c["normal"]["value"]) @ n0))),
            "t_pull": np.nan, "vn_pull": np.nan, "method": None}
     if x is None: return row
@@ -31,17 +32,19 @@ def _one_score(c: dict, # a true crossing of truth.json
     vn, nm = x.get("vn"), x.get("normal")   # both may be null in the JSON
     row |= {"t_pull": dt / x["sigma_t_s"], "method": nm["method"] if nm else "none",
             "vn_pull": (vn["V_N_km_s"] - c["V_N_kms"]) / vn["sigma_V_N_km_s"] if vn else np.nan}
-    return row | ({"err": _signed_deg(c["normal"]["value"], nm["n_hat"]), "sigma": nm["sigma_deg"]} if nm else {})
+    return row | ({"err": _signed_deg(c["normal"]["value"], nm["n_hat"]),
+                   "sigma": nm["sigma_deg"]} if nm else {})
 
 
 # %% ../nbs/10e_nonplanar_validation.ipynb #76e55d74
 def crossing_scores(doc: dict, # an `analyze(...).to_json()` document of a SIMULATED event
                     truth: dict, # that event's truth.json
-                   ) -> tuple: # (DataFrame: one row per complete true crossing, {probe: false detections})
+                   ) -> tuple: # (DataFrame: a row per complete true crossing, {probe: false ones})
     """Each complete true crossing against the detected crossing whose time lies in its layer. A detection in no
     complete true layer (a false one, or one in a layer cut by the window's edge) counts as false."""
     rows, false, n0 = [], {}, np.array(truth["N"]["value"])
-    inside = lambda c, x: as_datetime64(c["layer_start"]) <= as_datetime64(x["time"]) <= as_datetime64(c["layer_end"])
+    inside = lambda c, x: (as_datetime64(c["layer_start"]) <= as_datetime64(x["time"])
+                           <= as_datetime64(c["layer_end"]))
     for p in doc["probes"]:
         tc = [c for c in truth["crossings"] if c["probe"] == p and c["complete"]]
         dc = [x for x in doc["crossings"] if x["probe"] == p]
@@ -77,10 +80,12 @@ def group_scores(doc: dict, # an `analyze(...).to_json()` document of a SIMULATE
     for g in doc["timing_groups"]:
         c = min((c for c in truth["crossings"] if c["probe"] == g["ref_probe"]),
                 key=lambda c: abs(as_datetime64(c["time"]) - as_datetime64(g["time"])))
-        out.append((_signed_deg(c["normal"]["value"], g["n_hat"]), abs(g["V_km_s"] - c["V_N_kms"]) / abs(c["V_N_kms"]),
+        out.append((_signed_deg(c["normal"]["value"], g["n_hat"]),
+                    abs(g["V_km_s"] - c["V_N_kms"]) / abs(c["V_N_kms"]),
                     g["sigma_n_deg"]))
     a, v, sa = np.array(out, float).reshape(-1, 3).T
-    th = np.array([(x["thickness_km"], x["sigma_km"]) for x in doc["thickness"] if x["method"] == "integrated V_N"
+    th = np.array([(x["thickness_km"], x["sigma_km"]) for x in doc["thickness"]
+                   if x["method"] == "integrated V_N"
                    and x["thickness_km"] is not None], float).reshape(-1, 2)
     th, s = th[np.isfinite(th).all(1)].T
     w = truth["crossings"][0]["thickness_km"]   # true width along the local normal, 2δ·atanh 0.76
