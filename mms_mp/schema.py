@@ -270,9 +270,15 @@ def _crossing_checks(d: dict, errs: list):
         if c.get("probe") not in d.get("probes", []):
             errs.append(f"crossings[{i}].probe {c.get('probe')!r} is not one of the analysed "
                         "probes")
-        n = c.get("normal")
-        if n is not None and c.get("probe") in (d.get("density_only") or {}):
+        n, why = c.get("normal"), c.get("normal_unavailable")
+        dens = c.get("probe") in (d.get("density_only") or {})
+        if n is not None and why is not None:
+            errs.append(f"crossings[{i}]: a normal and normal_unavailable (one or the other)")
+        if n is not None and dens:
             errs.append(f"crossings[{i}]: a normal for density-only MMS{c.get('probe')} (no B: there is none)")
+        if why is None and dens:
+            errs.append(f"crossings[{i}]: density-only MMS{c.get('probe')} without normal_unavailable "
+                        "(say why there is no normal)")
         if not isinstance(n, dict): continue
         for k in ("n_hat", "L", "M"): _unit_check(n.get(k), f"crossings[{i}].normal.{k}", errs)
         _triad_checks([n.get("L"), n.get("M"), n.get("n_hat")], f"crossings[{i}].normal", errs)

@@ -226,3 +226,19 @@ def test_tetrahedron_density_timing_gives_the_outward_normal_and_V(seed):
         assert abs(t.V_km_s - V_true) <= 3 * t.sigma_V_km_s, (g.direction, t.V_km_s, V_true)
         assert np.sign(t.V_km_s) == (1 if g.direction == "in" else -1)
         assert t.orientation.startswith("outward"), t.orientation
+
+
+def test_validator_wants_normal_or_why_not_never_both(sim_run):
+    "A density-only crossing must say why it has no normal; no crossing may carry a normal and a reason for none."
+    import copy
+    from mms_mp.core import InputError
+    from mms_mp.schema import physics_checks
+    (code, text, err, doc), out = sim_run
+    bad = copy.deepcopy(doc)
+    bad["crossings"][0]["normal_unavailable"] = None
+    with pytest.raises(InputError, match="without normal_unavailable"): validate_result_json(bad)
+    bad = copy.deepcopy(doc)
+    bad["density_only"] = {}     # as if B had been there: a normal is allowed, but not with a reason for none
+    bad["crossings"][0]["normal"] = {"n_hat": [1.0, 0.0, 0.0], "L": [0.0, 0.0, 1.0], "M": [0.0, -1.0, 0.0]}
+    errs = physics_checks(bad, [])   # the type checks would stop first at the partial normal
+    assert any("a normal and normal_unavailable" in e for e in errs), errs
