@@ -64,112 +64,147 @@ RESULT_SCHEMA = {"schema": ("enum", SCHEMA), "trange": ("list", ISO, 2), "probes
 # %% ../nbs/14b_schema.ipynb #640e675c
 #: what the numbers without a unit suffix are; written into every document as `units`
 UNITS = {
-    "vectors": "unit vectors (n_hat, N, L, M, detection.L, published_n_hat_gse) are dimensionless and in the `frame` "
-               "beside them, else GSE",
-    "sigma_L_deg": "deg, 1σ cone of L (toward M and toward N); null where L is a convention (Z ⊥ N)",
-    "eigenvalues": "nT², variances of B along the maximum, intermediate and minimum variance directions",
+    "vectors": "unit vectors (n_hat, N, L, M, detection.L, published_n_hat_gse) are dimensionless "
+               "and in the `frame` beside them, else GSE",
+    "sigma_L_deg": "deg, 1σ cone of L (toward M and toward N); null where L is a convention (Z ⊥ "
+                   "N)",
+    "eigenvalues": "nT², variances of B along the maximum, intermediate and minimum variance "
+                   "directions",
     "lambda1_lambda2, lambda2_lambda3": "dimensionless eigenvalue ratios",
-    "crossings[].confidence": "dimensionless, 0–1: |P(magnetosheath) after − before| across the layer, from levels "
-                              "on the crossing's own scale, times a factor < 1 for missing features or a gap",
+    "crossings[].confidence": "dimensionless, 0–1: |P(magnetosheath) after − before| across the "
+                              "layer, from levels on the crossing's own scale, times a factor < 1 "
+                              "for missing features or a gap",
     "birge": "dimensionless: √(χ²/ν) of the timing fit, ≥ 1 widens σ",
     "resolved_dims": "number of normal directions the formation resolves (0–3)",
-    "formation.elongation, formation.planarity": "dimensionless shape factors, 0–1 (Robert et al. 1998)",
+    "formation.elongation, formation.planarity": "dimensionless shape factors, 0–1 (Robert et al. "
+                                                 "1998)",
     "xcorr_check.peak_corr": "dimensionless Pearson correlation at the delay",
-    "vn.*.smoothing.lam": "(km/s)⁻², the penalty weight of the Whittaker smoother (data weights are 1/σ²)",
+    "vn.*.smoothing.lam": "(km/s)⁻², the penalty weight of the Whittaker smoother (data weights "
+                          "are 1/σ²)",
     "vn.*.smoothing.phi": "dimensionless noise scale χ²/(m − edf); σ is widened by √φ where φ > 1",
     "vn.*.smoothing.order": "order of the difference penalty",
-    "crossings[].normal.n_eff": "independent samples in the reported window: its samples over the longer of two "
-                                "correlation times of B·n̂, the window's own and that of a stretch 2 widest-window "
-                                "widths either side",
-    "crossings[].normal.shear_deg": "deg, angle between the mean B over half a layer beyond each edge; null where a "
-                                    "side holds no data (a neighbour or the data's end is too close)",
-    "crossings[].normal.sigma_constraint_deg": "deg, angle of a constrained (⟨B_N⟩ = 0) normal from its window's "
-                                               "unconstrained one, a part of sigma_deg; 0 without the constraint",
-    "crossings[].sigma_t_L_s": "s, the part of sigma_t_s from the uncertain turn of L about N; 0 for a crossing timed "
-                               "on the density; null where that turn was not assessed (no density to test L against, "
-                               "or too few crossings), and sigma_t_s leaves it out",
-    "detection.tilt_deg": "deg, turn of L about N (toward M) applied to every probe's LMN by the detector's scan",
+    "crossings[].normal.n_eff": "independent samples in the reported window: its samples over the "
+                                "longer of two correlation times of B·n̂, the window's own and "
+                                "that of a stretch 2 widest-window widths either side",
+    "crossings[].normal.shear_deg": "deg, angle between the mean B over half a layer beyond each "
+                                    "edge; null where a side holds no data (a neighbour or the "
+                                    "data's end is too close)",
+    "crossings[].normal.sigma_constraint_deg": "deg, angle of a constrained (⟨B_N⟩ = 0) normal "
+                                               "from its window's unconstrained one, a part of "
+                                               "sigma_deg; 0 without the constraint",
+    "crossings[].sigma_t_L_s": "s, the part of sigma_t_s from the uncertain turn of L about N; 0 "
+                               "for a crossing timed on the density; null where that turn was not "
+                               "assessed (no density to test L against, or too few crossings), and "
+                               "sigma_t_s leaves it out",
+    "detection.tilt_deg": "deg, turn of L about N (toward M) applied to every probe's LMN by the "
+                          "detector's scan",
     "detection.tilt_sigma_deg": "deg, 1σ of the L in use about N (null: no density to test it)",
-    "detection.tilt_sigma_scale": "dimensionless, the Birge ratio (≥ 1) of the probes' own turns, already in "
-                                  "tilt_sigma_deg; 1 for one probe",
-    "lmn.*.per_crossing_spread_deg.median, .max": "deg, angles of the probe's local crossing normals from its event N",
-    "lmn.*.per_crossing_spread_deg.n_local, .n_fallback, .n_low_shear, .n_beyond_2sigma": "numbers of crossing "
-        "normals: local (own MVA), fallback (the event N), local at low shear, firm local ones beyond 2σ of N",
+    "detection.tilt_sigma_scale": "dimensionless, the Birge ratio (≥ 1) of the probes' own turns, "
+                                  "already in tilt_sigma_deg; 1 for one probe",
+    "lmn.*.per_crossing_spread_deg.median, .max": "deg, angles of the probe's local crossing "
+                                                  "normals from its event N",
+    "lmn.*.per_crossing_spread_deg.n_local, .n_fallback, .n_low_shear, .n_beyond_2sigma":
+        "numbers of crossing normals: local (own MVA), fallback (the event N), local at low shear, "
+        "firm local ones beyond 2σ of N",
     "n_spacecraft": "number of probes in the timing fit",
-    "displacement.*.n_segments": "number of gap-free stretches, each integrated from 0 at its start",
+    "displacement.*.n_segments": "number of gap-free stretches, each integrated from 0 at its "
+                                 "start",
     "displacement.*.closure.n_crossings": "number of the probe's crossings ∫V_N dt was checked at",
-    "comparison.*.angle_sigma, .dV_sigma": "dimensionless: angle_deg / sigma_angle_deg and |dV_km_s| / "
-                                           "sigma_dV_km_s, the difference in combined σ",
+    "comparison.*.angle_sigma, .dV_sigma": "dimensionless: angle_deg / sigma_angle_deg and "
+                                           "|dV_km_s| / sigma_dV_km_s, the difference in combined "
+                                           "σ",
     "provenance.quality.*.removed, .of": "numbers of samples",
-    "provenance.quality.*.why: <reason>": "number of samples that reason removed (a sample may count under several)",
-    "provenance.time_order[].duplicates, .backward, .nat": "numbers of time tags: repeated tags dropped, backward "
-                                                           "steps found (then sorted), NaT tags dropped",
-    "provenance.coverage[].largest_gap": "[last sample before, first sample after] (ISO UTC) and the gap's length "
-                                         "in s, where the data do not cover the window; null where they do, or "
-                                         "where they only start late or end early",
-    "provenance.context.windows": "window lengths of data each side of the window that the LMN and the "
-                                  "detector's levels used (0: the window alone)",
+    "provenance.quality.*.why: <reason>": "number of samples that reason removed (a sample may "
+                                          "count under several)",
+    "provenance.time_order[].duplicates, .backward, .nat":
+        "numbers of time tags: repeated tags dropped, backward steps found (then sorted), NaT tags "
+        "dropped",
+    "provenance.coverage[].largest_gap": "[last sample before, first sample after] (ISO UTC) and "
+                                         "the gap's length in s, where the data do not cover the "
+                                         "window; null where they do, or where they only start "
+                                         "late or end early",
+    "provenance.context.windows": "window lengths of data each side of the window that the LMN and "
+                                  "the detector's levels used (0: the window alone)",
     "status.*.seconds": "s, wall time of the stage",
-    "displacement_<probe>.csv disp_km": "km, ∫V_N dt from the start of each segment (0 there; a data gap starts a "
-                                        "new segment), + along n̂ (outward)",
-    "displacement_<probe>.csv flags": "the probe’s displacement flags, on every row: closure_drift when ∫V_N dt drifts "
-                                      "away from the spacecraft at its own crossings (see flags_glossary)",
+    "displacement_<probe>.csv disp_km": "km, ∫V_N dt from the start of each segment (0 there; a "
+                                        "data gap starts a new segment), + along n̂ (outward)",
+    "displacement_<probe>.csv flags": "the probe’s displacement flags, on every row: closure_drift "
+                                      "when ∫V_N dt drifts away from the spacecraft at its own "
+                                      "crossings (see flags_glossary)",
 }
 
 #: every flag a crossing, its normal or a thickness can carry, in words (also in the JSON as `flags_glossary`)
 FLAGS = {
-    "times_repaired": "repeated or backward time tags of B were repaired before detection (provenance.time_order)",
+    "times_repaired": "repeated or backward time tags of B were repaired before detection "
+                      "(provenance.time_order)",
     "B_unavailable": "no FGM: found and timed on the ion density alone (FPI moments)",
     "density_unavailable": "no ion density: detected from B alone (B_L rotation and |B|)",
     "hpca_unavailable": "no HPCA He⁺ density: the cold-He⁺ feature was not used",
     "gap_across_crossing": "a data gap lies across the crossing; its confidence is reduced",
-    "features_disagree": "the density half-level is more than a layer from the B_L one; confidence halved",
-    "timing_fallback_P": "no half-level of the timing feature: timed where P(magnetosheath) = 0.5, σ_t the "
-                         "decision zone / √12",
-    "B_L_unused": "B_L failed its tests (e.g. its two levels differ by less than the physical floor): not used",
+    "features_disagree": "the density half-level is more than a layer from the B_L one; confidence "
+                         "halved",
+    "timing_fallback_P": "no half-level of the timing feature: timed where P(magnetosheath) = 0.5, "
+                         "σ_t the decision zone / √12",
+    "B_L_unused": "B_L failed its tests (e.g. its two levels differ by less than the physical "
+                  "floor): not used",
     "density_unused": "the ion density failed its tests (contrast, coverage): not used",
     "Heplus_unused": "the He⁺ fraction failed its tests: not used",
-    "no_boundary_contrast": "no feature of this probe was usable: no crossing can be found (the detect stage says why)",
-    "edge_unresolved": "one 76 % edge of the layer was not found in the search span; that edge is the span's end",
+    "no_boundary_contrast": "no feature of this probe was usable: no crossing can be found (the "
+                            "detect stage says why)",
+    "edge_unresolved": "one 76 % edge of the layer was not found in the search span; that edge is "
+                       "the span's end",
     "layer_edge_beyond_data": "a layer edge lies at or beyond the end of the loaded data",
-    "plateau_beyond_data": "one side is seen for under half a layer: levels unsure, σ_t widened to the layer",
-    "layers_overlap": "this layer overlaps its neighbour's: a visit too brief for a clean level between them",
-    "L_turn_untrusted": "L was not turned about N although the density asked for it: the turn is not a χ² minimum "
-                        "inside the scan, or leaves the density and B_L times more than a quarter of a layer apart "
-                        "(rms); σ_t includes the turn asked for (angle in `method`)",
-    "tilt_sigma_estimated": "σ_t's share from L's uncertain turn about N was not measured on this layer (a level "
-                            "window beside it is under half a layer: the data end or a neighbour is close); the "
-                            "probe's median ∂t/∂α per second of layer × its duration stands in (0 if no layer of "
-                            "the probe had both levels)",
-    "L_rotated": "L was turned about N for the whole formation to agree with the density half-level (angle in "
-                 "method; detection.tilt_deg)",
-    "no_stable_normal": "no stable plateau of nested MVA windows: its normal is a fallback (normal.method, reason)",
+    "plateau_beyond_data": "one side is seen for under half a layer: levels unsure, σ_t widened to "
+                           "the layer",
+    "layers_overlap": "this layer overlaps its neighbour's: a visit too brief for a clean level "
+                      "between them",
+    "L_turn_untrusted": "L was not turned about N although the density asked for it: the turn is "
+                        "not a χ² minimum inside the scan, or leaves the density and B_L times "
+                        "more than a quarter of a layer apart (rms); σ_t includes the turn asked "
+                        "for (angle in `method`)",
+    "tilt_sigma_estimated": "σ_t's share from L's uncertain turn about N was not measured on this "
+                            "layer (a level window beside it is under half a layer: the data end "
+                            "or a neighbour is close); the probe's median ∂t/∂α per second of "
+                            "layer × its duration stands in (0 if no layer of the probe had both "
+                            "levels)",
+    "L_rotated": "L was turned about N for the whole formation to agree with the density "
+                 "half-level (angle in method; detection.tilt_deg)",
+    "no_stable_normal": "no stable plateau of nested MVA windows: its normal is a fallback "
+                        "(normal.method, reason)",
     "unstable_normal": "the normal's nested MVA windows disagree: a fallback normal, reason given",
     "no_mva_window": "no window around the crossing holds enough samples for MVA",
-    "sign_ambiguous": "the normal lies within max(10°, 2σ) of the plane ⊥ the reference normal: its outward sign is "
-                      "uncertain",
-    "low_shear": f"the field turns by under {SHEAR_MIN_DEG:g}° across the layer (normal.shear_deg): MVA's normal "
-                 "rests on the field's small bulge as it turns, and on SIMULATED layers under turbulence σ covered "
-                 "< 70 % of the errors there; σ does not include this",
-    "low_eigenvalue_ratio": "median λ2/λ3 < 5 over the plateau: the normal is poorly defined by MVA",
-    "scale_mismatch": "windows anchored on the layer's own scale along L found no plateau; the detected-duration "
-                      "anchor is used",
-    "window_dependent": "the two window anchors give normals more than 2σ apart; their angle is in σ_window",
-    "closure_drift": "displacement: ∫V_N dt drifts away from the spacecraft at the probe's own crossings (where the "
-                     "boundary is at the spacecraft) beyond its σ; V_N along n̂ is biased (normal error × flow along "
-                     "the boundary, or a non-planar boundary): displacement.closure gives the drift",
+    "sign_ambiguous": "the normal lies within max(10°, 2σ) of the plane ⊥ the reference normal: "
+                      "its outward sign is uncertain",
+    "low_shear": f"the field turns by under {SHEAR_MIN_DEG:g}° across the layer "
+                 "(normal.shear_deg): MVA's normal rests on the field's small bulge as it turns, "
+                 "and on SIMULATED layers under turbulence σ covered < 70 % of the errors there; σ "
+                 "does not include this",
+    "low_eigenvalue_ratio": "median λ2/λ3 < 5 over the plateau: the normal is poorly defined by "
+                            "MVA",
+    "scale_mismatch": "windows anchored on the layer's own scale along L found no plateau; the "
+                      "detected-duration anchor is used",
+    "window_dependent": "the two window anchors give normals more than 2σ apart; their angle is in "
+                        "σ_window",
+    "closure_drift": "displacement: ∫V_N dt drifts away from the spacecraft at the probe's own "
+                     "crossings (where the boundary is at the spacecraft) beyond its σ; V_N along "
+                     "n̂ is biased (normal error × flow along the boundary, or a non-planar "
+                     "boundary): displacement.closure gives the drift",
     "gap_in_layer": "thickness: a data gap lies inside the layer",
-    "edges_not_retimed": "thickness: B along the crossing's own L shows no layer edges to time (no level jump above "
-                         "the noise, or an edge not found), so σ lacks the edge-definition part",
-    "edges_depend_on_series": "thickness: timed on B along the crossing's own L, the layer edges give a thickness "
-                              "more than 2σ away; the difference is part of σ (sigma_edge_def_km)",
-    "sc_motion_ignored": "thickness: no positions, the spacecraft's own motion along n̂ is not removed",
-    "no_positions_at_edges": "thickness: the positions end before a layer edge or are missing there, so the "
-                             "spacecraft's own motion is unknown: no thickness",
-    "fgm_file_damaged": "one of this probe's FGM files fails its MD5 checksum: some B values may be wrong "
-                        "(provenance.files[].checksum)",
-    "constant_speed_unchecked": "thickness from timing V × duration: no V_N(t) across the layer to check that the "
-                                "boundary moved at a constant speed; σ lacks that part",
+    "edges_not_retimed": "thickness: B along the crossing's own L shows no layer edges to time (no "
+                         "level jump above the noise, or an edge not found), so σ lacks the "
+                         "edge-definition part",
+    "edges_depend_on_series": "thickness: timed on B along the crossing's own L, the layer edges "
+                              "give a thickness more than 2σ away; the difference is part of σ "
+                              "(sigma_edge_def_km)",
+    "sc_motion_ignored": "thickness: no positions, the spacecraft's own motion along n̂ is not "
+                         "removed",
+    "no_positions_at_edges": "thickness: the positions end before a layer edge or are missing "
+                             "there, so the spacecraft's own motion is unknown: no thickness",
+    "fgm_file_damaged": "one of this probe's FGM files fails its MD5 checksum: some B values may "
+                        "be wrong (provenance.files[].checksum)",
+    "constant_speed_unchecked": "thickness from timing V × duration: no V_N(t) across the layer to "
+                                "check that the boundary moved at a constant speed; σ lacks that "
+                                "part",
 }
 
 # %% ../nbs/14b_schema.ipynb #cf7558e3
@@ -275,10 +310,11 @@ def _crossing_checks(d: dict, errs: list):
         if n is not None and why is not None:
             errs.append(f"crossings[{i}]: a normal and normal_unavailable (one or the other)")
         if n is not None and dens:
-            errs.append(f"crossings[{i}]: a normal for density-only MMS{c.get('probe')} (no B: there is none)")
+            errs.append(f"crossings[{i}]: a normal for density-only MMS{c.get('probe')} (no B: "
+                        "there is none)")
         if why is None and dens:
-            errs.append(f"crossings[{i}]: density-only MMS{c.get('probe')} without normal_unavailable "
-                        "(say why there is no normal)")
+            errs.append(f"crossings[{i}]: density-only MMS{c.get('probe')} without "
+                        "normal_unavailable (say why there is no normal)")
         if not isinstance(n, dict): continue
         for k in ("n_hat", "L", "M"): _unit_check(n.get(k), f"crossings[{i}].normal.{k}", errs)
         _triad_checks([n.get("L"), n.get("M"), n.get("n_hat")], f"crossings[{i}].normal", errs)
@@ -338,9 +374,11 @@ def lmn_json(lmn, # coords.LMN
             "method": str(lmn.method), "reason": str(lmn.reason),
             "eigenvalues": [_f(x) for x in ev] if ev is not None else [None] * 3,
             "ratios": {"lambda1_lambda2": _f(lmn.ratio12), "lambda2_lambda3": _f(lmn.ratio23)},
-            "sigma_N_deg": _f(lmn.sigma_N_deg), "sigma_L_deg": _f(getattr(lmn, "sigma_L_deg", np.nan)),
+            "sigma_N_deg": _f(lmn.sigma_N_deg),
+            "sigma_L_deg": _f(getattr(lmn, "sigma_L_deg", np.nan)),
             "angle_mva_model_deg": _f(lmn.angle_mva_model_deg),
-            "per_crossing_spread_deg": sp, "model_inputs": _model_inputs(getattr(lmn, "shue", None))}
+            "per_crossing_spread_deg": sp,
+            "model_inputs": _model_inputs(getattr(lmn, "shue", None))}
 
 # %% ../nbs/14b_schema.ipynb #a436beaf
 def _model_inputs(sh) -> dict | None:
@@ -360,7 +398,8 @@ def normal_json(n, # normals.CrossingNormal
                ) -> dict: # its `as_dict()`, non-finite numbers as NaN (written as null)
     "JSON entry of one crossing's normal (vectors in `n.frame`, angles deg, eigenvalues nT²)."
     d = n.as_dict()
-    num = ("sigma_deg", "sigma_random_deg", "sigma_window_deg", "sigma_L_deg", "sigma_constraint_deg", "shear_deg",
+    num = ("sigma_deg", "sigma_random_deg", "sigma_window_deg", "sigma_L_deg",
+           "sigma_constraint_deg", "shear_deg",
            "lambda2_lambda3", "n_eff")
     return d | {k: _f(d[k]) for k in num} | {"eigenvalues": [_f(x) for x in d["eigenvalues"]],
                                              "frame": str(d["frame"]).upper()}
@@ -370,7 +409,8 @@ def local_vn_json(lv, # stages.LocalVN of one crossing
                  ) -> dict: # V_N at the crossing ± σ (km/s), the normal it is along, its displacement σ
     "JSON entry of the V_N along one crossing's own normal."
     t = np.asarray(lv.vn.t)
-    return {"V_N_km_s": _f(lv.V_N_km_s), "sigma_V_N_km_s": _f(lv.sigma_V_N_km_s), "frame": lv.vn.frame,
+    return {"V_N_km_s": _f(lv.V_N_km_s), "sigma_V_N_km_s": _f(lv.sigma_V_N_km_s),
+            "frame": lv.vn.frame,
             "n_hat": _vec(lv.n_hat), "normal_method": str(lv.normal_method),
             "window": [iso_ms(t[0]), iso_ms(t[-1])] if len(t) else None}
 
@@ -389,14 +429,16 @@ def crossing_json(c, # crossings.Crossing
             "flags": [str(f) for f in (c.flags if flags is None else flags)],
             "normal": None if normal is None else normal_json(normal),
             "vn": None if local is None else local_vn_json(local),
-            "normal_unavailable": None if no_normal is None else {"method": "unavailable", "reason": no_normal}}
+            "normal_unavailable": None if no_normal is None
+            else {"method": "unavailable", "reason": no_normal}}
 
 # %% ../nbs/14b_schema.ipynb #7a428522
 def detection_json(mc, # boundary.MultiCrossings
                   ) -> dict: # frame, common tilt (deg), and the L the detector used per probe
     "The L each probe's detector used: the event LMN turned onto the mean L and by the tilt."
     s = getattr(mc, "tilt_sigma_deg", np.nan)
-    note = None if np.isfinite(s) else "no density data: the tilt of L about N could not be tested (tilt 0, σ unknown)"
+    note = None if np.isfinite(s) else ("no density data: the tilt of L about N could not be tested "
+                                        "(tilt 0, σ unknown)")
     if not mc.R_used: note = "no magnetic field: no L (density-only crossings)"
     return {"frame": str(mc.frame).upper(), "tilt_deg": _f(mc.tilt_deg), "tilt_sigma_deg": _f(s),
             "tilt_sigma_scale": _f(getattr(mc, "tilt_sigma_scale", 1.0)), "tilt_note": note,
@@ -422,7 +464,8 @@ def timing_json(t, # multispacecraft.TimingResult
            "constraint": t.constraint, "resolved_dims": int(t.resolved_dims),
            "formation": _formation_json(t.geometry), "probes": [str(p) for p in t.probes],
            "residuals_s": {str(k): _f(v) for k, v in (t.residuals_s or {}).items()},
-           "sigma_delay_s": {str(k): _f(v) for k, v in (t.sigma_delay_s or {}).items()},  # σ_t ⊕ σ_r|m| per probe
+           # σ_t ⊕ σ_r|m| per probe
+           "sigma_delay_s": {str(k): _f(v) for k, v in (t.sigma_delay_s or {}).items()},
            "sigma_V_timing_km_s": _f(t.sigma_V_timing_km_s),  # timing/position part (Birge-widened)
            "sigma_V_normal_km_s": _f(t.sigma_V_normal_km_s),  # part from the constraint normal's σ
            "birge": _f(t.birge), "flags": [str(f) for f in t.flags]}
@@ -433,7 +476,8 @@ def timing_json(t, # multispacecraft.TimingResult
                          "sigma_s": per(delays["sigma_s"]),
                          "xcorr_check": {"reason": x["reason"]} if "reason" in x else {
                              "delays_s": per(x["delays_s"]), "sigma_s": per(x["sigma_s"]),
-                             "peak_corr": per(x["peak_corr"]), "flags": [str(f) for f in x["flags"]]}}
+                             "peak_corr": per(x["peak_corr"]),
+                             "flags": [str(f) for f in x["flags"]]}}
     if group is None: return out
     t_ref = group.crossings[group.ref].time
     return out | {"time": iso_ms(t_ref), "direction": str(group.direction),
@@ -448,14 +492,16 @@ def disp_json(d, # motion.DispResult
     return {"max_abs_km": _f(np.nanmax(np.abs(s))) if np.isfinite(s).any() else np.nan,
             "sigma_random_km": last(d.sigma_random_km),
             "sigma_systematic_km": last(d.sigma_systematic_km),
-            "n_segments": len(d.segments),   # gap-free segments; each restarts at 0 (its offset is unknown)
+            # gap-free segments; each restarts at 0 (its offset is unknown)
+            "n_segments": len(d.segments),
             "closure": _closure_json(getattr(d, "closure", None))}
 
 # %% ../nbs/14b_schema.ipynb #78cee9c8
 def _closure_json(cl) -> dict | None:
     "The misfit of ∫V_N dt at the probe's own crossings (`motion.Closure`), km and km/s; None: not checked."
     if cl is None: return None
-    return {"n_crossings": int(cl.n), "drift_km_s": _f(cl.drift_km_s), "sigma_drift_km_s": _f(cl.sigma_drift_km_s),
+    return {"n_crossings": int(cl.n), "drift_km_s": _f(cl.drift_km_s),
+            "sigma_drift_km_s": _f(cl.sigma_drift_km_s),
             "rms_km": _f(cl.rms_km), "miss_km": _f(cl.miss_km), "sigma_km": _f(cl.sigma_km),
             "flags": list(cl.flags)}
 
@@ -476,8 +522,10 @@ def vn_json(v, # electric.NormalVelocity (smoothed or not)
     cad = float(np.median(seconds_since(t[1:], t[:-1]))) if len(t) > 1 else np.nan
     rms = _f(np.sqrt(np.nanmean(s ** 2))) if np.isfinite(s).any() else np.nan
     return {"frame": v.frame, "n_hat": [_f(x) for x in v.n_hat], "cadence_s": _f(cad),
-            "rms_sigma_km_s": rms, "sources": sorted(v.per_source), "flags": [str(f) for f in v.flags],
-            "smoothing": _smoothing_json(v.smoothing)}   # flags: sources too short to check, and so on
+            "rms_sigma_km_s": rms, "sources": sorted(v.per_source),
+            "flags": [str(f) for f in v.flags],
+            # flags: sources too short to check, and so on
+            "smoothing": _smoothing_json(v.smoothing)}
 
 # %% ../nbs/14b_schema.ipynb #c93246d9
 def thickness_json(t, # thickness.Thickness
@@ -503,23 +551,28 @@ def jsonable(x):
 def _crossings_json(res) -> list:
     "Every crossing, with its normal and flags (`AnalysisResult.normal_of`, `.flags_of`)."
     why = getattr(res, "no_normal_reason", lambda c: None)   # density-only: no B, so no normal
-    return [crossing_json(c, res.normal_of(c), res.flags_of(c), res.local_vn_of(c), why(c)) for c in res.crossings]
+    return [crossing_json(c, res.normal_of(c), res.flags_of(c), res.local_vn_of(c), why(c))
+            for c in res.crossings]
 
 # %% ../nbs/14b_schema.ipynb #b734b816
 def coverage_json(ev, # mms_mp.data.Event, or None
                  ) -> list: # per product read: first and last sample (ISO UTC), and whether they span the window
     "What each product's samples span: a window reaching beyond the data says so here."
     if ev is None: return []
-    keys = ("probe", "instrument", "rate", "datatype", "part", "rate_reason", "data_start", "data_end",
-            "covers_window", "largest_gap")   # largest_gap: [before, after, s] where the window is not covered
-    return [{k: x.get(k) for k in keys} for x in ev.loaded]   # part: "state" for positions read from FGM files
+    keys = ("probe", "instrument", "rate", "datatype", "part", "rate_reason", "data_start",
+            "data_end",
+            # largest_gap: [before, after, s] where the window is not covered
+            "covers_window", "largest_gap")
+    # part: "state" for positions read from FGM files
+    return [{k: x.get(k) for k in keys} for x in ev.loaded]
 
 # %% ../nbs/14b_schema.ipynb #6006308b
 def rates_json(ev, # mms_mp.data.Event, or None
               ) -> list: # per product and stretch: the rate read (or files found and not used), and why
     "Which rate each product was read at, over which stretch, and why; files found but not used, and why."
     if ev is None: return []
-    keys = ("probe", "instrument", "datatype", "rate", "part", "used", "span", "files", "reason", "partial")
+    keys = ("probe", "instrument", "datatype", "rate", "part", "used", "span", "files", "reason",
+            "partial")
     return [jsonable({k: x.get(k) for k in keys}) for x in ev.rates]
 
 # %% ../nbs/14b_schema.ipynb #0367fd30
@@ -527,14 +580,16 @@ def time_order_json(ev, # mms_mp.data.Event, or None
                    ) -> list: # per product read: duplicate, backward and dropped time tags, and why
     "How each product's time tags were cleaned: nothing is re-sorted silently, every repair is counted."
     if ev is None: return []
-    keys = ("probe", "instrument", "rate", "datatype", "part")   # part: "state" for the FGM position records
+    # part: "state" for the FGM position records
+    keys = ("probe", "instrument", "rate", "datatype", "part")
     return [{k: x.get(k) for k in keys} | jsonable(x.get("time_clean", {})) for x in ev.loaded]
 
 # %% ../nbs/14b_schema.ipynb #a8497dd3
 def files_json(provenance: list, # `Event.provenance` entries
               ) -> list: # name, sha256 and checksum (the file's CDF MD5: "ok", "mismatch" or "none") per file
     "The files an event was read from, as the JSON lists them."
-    return [{"name": str(p.get("name")), "sha256": str(p.get("sha256")), "checksum": p.get("checksum")}
+    return [{"name": str(p.get("name")), "sha256": str(p.get("sha256")),
+             "checksum": p.get("checksum")}
             for p in provenance]
 
 # %% ../nbs/14b_schema.ipynb #e87c1c13
@@ -545,7 +600,8 @@ def context_json(res, # stages.AnalysisResult
     if ev is None: return {"from": "window", "windows": 0.0}
     span = {p: [iso_ms(ev[p]["B_gse"]["time"].values[k]) for k in (0, -1)] for p in res.probes
             if ev.has(p, "B_gse") and ev[p]["B_gse"].shape[0]}
-    return {"from": "context", "windows": float((res.config.get("context") or {}).get("windows", 0.0)),
+    return {"from": "context",
+            "windows": float((res.config.get("context") or {}).get("windows", 0.0)),
             "trange": [iso_ms(ev.trange[0]), iso_ms(ev.trange[1])], "B_data": span,
             "files": files_json(ev.provenance)}
 
@@ -567,7 +623,8 @@ def result_json(res, # stages.AnalysisResult
             "lmn": {p: lmn_json(l, res.normal_spread.get(p)) for p, l in res.lmn.items()},
             "crossings": _crossings_json(res),
             "detection": detection_json(res.matched) if res.matched is not None else None,
-            "timing": (timing_json(res.timing, res.timing_group, None if best is None else delays[best])
+            "timing": (timing_json(res.timing, res.timing_group,
+                                   None if best is None else delays[best])
                        if res.timing is not None
                        else None),
             "timing_groups": [timing_json(t, g, d) for (g, t), d in zip(res.timings, delays)],
