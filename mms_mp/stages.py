@@ -102,10 +102,12 @@ class AnalysisResult:
     trange: tuple  # (start, end) datetime64[ns] UTC
     probes: list  # probes analysed, e.g. ["1","2","3","4"]
     dropped: dict = field(default_factory=dict)  # requested probe -> why it produced nothing
-    density_only: dict = field(default_factory=dict)  # probe -> why it has no B (set when no probe has B)
+    # probe -> why it has no B (set when no probe has B)
+    density_only: dict = field(default_factory=dict)
     config: dict = field(default_factory=dict)  # the configuration used
     event: object = None  # mms_mp.data.Event
-    context: object = None  # mms_mp.data.Event around the window for LMN and levels (None: the window)
+    # mms_mp.data.Event around the window for LMN and levels (None: the window)
+    context: object = None
     lmn: dict = field(default_factory=dict)  # probe -> coords.LMN (GSE), the event's mean triad
     crossings: list = field(default_factory=list)  # crossings.Crossing, all probes, time order
     matched: object = None  # boundary.MultiCrossings: crossings matched across probes
@@ -119,11 +121,13 @@ class AnalysisResult:
     timing_group: object = None  # the boundary_multi.CrossingGroup `timing` came from
     timings: list = field(default_factory=list)  # (CrossingGroup, TimingResult) per matched group
     delays: list = field(default_factory=list)  # per timing group: how its delays were measured, s
-    local_vn: dict = field(default_factory=dict)  # crossing_key -> LocalVN: V_N along its own normal
+    # crossing_key -> LocalVN: V_N along its own normal
+    local_vn: dict = field(default_factory=dict)
     thickness: list = field(default_factory=list)  # thickness.Thickness results (km)
     published: dict = field(default_factory=dict)  # probe -> overlay.PublishedNormal
     comparison: dict | None = None  # ours against the published normals (overlay.compare_normal)
-    published_timing: list = field(default_factory=list)  # (index into timings, probe, how matched) per entry compared
+    # (index into timings, probe, how matched) per entry compared
+    published_timing: list = field(default_factory=list)
     quality: dict = field(default_factory=dict)  # probe -> {quantity: samples the masks removed}
     status: dict = field(default_factory=dict)  # stage -> StageStatus
     files: dict = field(default_factory=dict)  # output name -> Path
@@ -138,7 +142,8 @@ class AnalysisResult:
         "The crossing's own normal (a copy of `c` finds it: matched by key)."
         crs = self.matched.crossings.get(c.probe, []) if self.matched is not None else []
         key = crossing_key(c)   # by key, as local_vn_of: a copy of `c` finds it too
-        return next((n for x, n in zip(crs, self.normals.get(c.probe, [])) if crossing_key(x) == key),
+        return next((n for x, n in zip(crs, self.normals.get(c.probe, []))
+                     if crossing_key(x) == key),
                     None)
 
     def local_vn_of(self, c): # -> LocalVN of crossing `c` (V_N along its own normal), or None
@@ -168,24 +173,28 @@ def result_lines(res: AnalysisResult, # the analysis
     "The analysis in brief: window, probes, data, stages by status, crossings per probe, event normals, timing."
     kind = "SIMULATED" if res.simulated else "REAL" if res.event is not None else "no data loaded"
     win = " – ".join(iso_ms(t) for t in res.trange) if len(res.trange) == 2 else "no window"
-    out = [f"AnalysisResult {win}, {', '.join(f'MMS{p}' for p in res.probes) or 'no probes'}, {kind}"]
+    out = [f"AnalysisResult {win}, {', '.join(f'MMS{p}' for p in res.probes) or 'no probes'}, "
+           f"{kind}"]
     by = {}
     for k, s in res.status.items(): by.setdefault(s.label, []).append(k)
     why = " (why: .status[stage].reason)" if set(by) - {"ok"} else ""
-    out.append("stages: " + ("; ".join(f"{st}: {', '.join(ks)}" for st, ks in by.items()) or "none run") + why)
+    out.append("stages: " + ("; ".join(f"{st}: {', '.join(ks)}" for st, ks in by.items())
+                             or "none run") + why)
     d = {p: [c.direction for c in res.crossings if str(c.probe) == p] for p in res.probes}
     n = lambda x: f"{len(x)} ({x.count('out')} out, {len(x) - x.count('out')} in)"
     out.append("crossings: " + ", ".join(f"MMS{p} {n(x)}" for p, x in d.items()))
     for p, l in res.lmn.items():
         note = lmn_sigma_note(lmn_json(l))
-        out.append(f"MMS{p} event N ({l.method}) = {_vec_line(l.N)} {l.frame} ± {_sig(l.sigma_N_deg)}°"
+        out.append(f"MMS{p} event N ({l.method}) = {_vec_line(l.N)} {l.frame} ± "
+                   f"{_sig(l.sigma_N_deg)}°"
                    + (f" ({note})" if note else ""))
     t = res.timing
     if t is not None:
         how = f"{t.method.split(' (')[0]}, {t.n_spacecraft} probes"
         out.append(f"timing ({how}) n̂ = {_vec_line(t.n_hat)} {t.frame} ± {_sig(t.sigma_n_deg)}°, "
                    f"V = {format_sigma(t.V_km_s, t.sigma_V_km_s, 'km/s')}")
-    if res.dropped: out.append(f"dropped: {', '.join(f'MMS{p}' for p in res.dropped)} (why: .dropped)")
+    if res.dropped: out.append(f"dropped: {', '.join(f'MMS{p}' for p in res.dropped)} (why: "
+                               ".dropped)")
     if res.density_only: out.append("density only (no B): no normals; why: .density_only")
     return out + ([f"{len(res.files)} files written (.files)"] if res.files else [])
 
@@ -209,7 +218,8 @@ def no_fgm_reason(ev, # mms_mp.data.Event
                  ) -> str: # why it has no B
     "Why a requested probe has no B: the loader's reasons for its FGM, or that B was absent or all bad."
     why = [m["reason"] for m in ev.missing if m.get("probe") == p and m.get("instrument") == "fgm"]
-    files = [x["name"] for x in ev.provenance if x.get("probe") == p and x.get("instrument") == "fgm"]
+    files = [x["name"] for x in ev.provenance if x.get("probe") == p
+             and x.get("instrument") == "fgm"]
     if ev.has(p, "B_gse"):
         n = ev[p]["B_gse"].shape[0]
         return f"all {n} samples of B_gse in its FGM files {files} are fill, NaN or outside VALIDMIN/VALIDMAX"
@@ -229,19 +239,22 @@ def drop_reason(ev, # mms_mp.data.Event
                ) -> str: # why it produced nothing
     "Why a probe gives nothing (`no_fgm_reason`), and how to get its density-only crossings if it has FPI."
     out = no_fgm_reason(ev, p)
-    if usable(ev, p, "Ni"):   # plasma without B, beside probes with B: density and B_L times are not mixed
-        out += (f"; its FPI ion moments were loaded, but other probes have B and their crossing times (B_L) are not "
-                f"mixed with times from the density: analyse MMS{p} alone (probes='{p}') for its density-only "
-                "crossings")
+    # plasma without B, beside probes with B: density and B_L times are not mixed
+    if usable(ev, p, "Ni"):
+        out += ("; its FPI ion moments were loaded, but other probes have B and their crossing "
+                f"times (B_L) are not mixed with times from the density: analyse MMS{p} alone "
+                f"(probes='{p}') for its density-only crossings")
     return out
 
 # %% ../nbs/14c_stages.ipynb #04255674
 NO_B = "no magnetic field: density-only crossings"
 TIMING_3D = "timing n̂ and V only where the formation resolves all three directions"
-DENSITY_ONLY = (f"{NO_B} (found and timed on the FPI ion density, flag B_unavailable); without B there is "
-                f"no LMN, MVA normal, V_N along a normal, displacement or thickness; {TIMING_3D}")
-DENSITY_ONLY_HEADLINE = ("density-only analysis (no magnetic field): crossings found and timed on the FPI "
-                         f"ion density; no LMN, normal, V_N, displacement or thickness; {TIMING_3D}")
+DENSITY_ONLY = (f"{NO_B} (found and timed on the FPI ion density, flag B_unavailable); without B "
+                "there is no LMN, MVA normal, V_N along a normal, displacement or thickness; "
+                f"{TIMING_3D}")
+DENSITY_ONLY_HEADLINE = ("density-only analysis (no magnetic field): crossings found and timed on "
+                         "the FPI ion density; no LMN, normal, V_N, displacement or thickness; "
+                         f"{TIMING_3D}")
 
 # %% ../nbs/14c_stages.ipynb #e6e1fac2
 def load_context(res: AnalysisResult, # the analysis, its window loaded (probes with B in `res.probes`)
@@ -251,10 +264,12 @@ def load_context(res: AnalysisResult, # the analysis, its window loaded (probes 
     w = cfg.get("context", {}).get("windows", 0.0)
     if not w: return None, ""
     rng = context_range(res.trange, w)
-    with warnings.catch_warnings():   # a context reaching past the data is normal: the JSON gives its span
+    # a context reaching past the data is normal: the JSON gives its span
+    with warnings.catch_warnings():
         warnings.simplefilter("ignore", MissingDataWarning)
         try: ev = load_event(rng, tuple(res.probes), rate=cfg.get("rate", "auto"),
-                             instruments=("fgm", "fpi", "hpca", "mec"), source=cfg.get("source", "auto"),
+                             instruments=("fgm", "fpi", "hpca", "mec"),
+                             source=cfg.get("source", "auto"),
                              data_dir=cfg.get("data_dir"))
         except MMSMPError as e: return None, f"no context loaded ({e}): LMN and levels from the window alone"
     q = "Ni" if res.density_only else "B_gse"   # density-only: the levels of the density
@@ -272,19 +287,21 @@ def stage_load(res: AnalysisResult, # the analysis being built (updated in place
     ev = load_event((res.trange[0], res.trange[1]), tuple(res.probes), rate=cfg.get("rate", "auto"),
                     source=src, data_dir=ddir)
     have = [p for p in res.probes if usable(ev, p, "B_gse")]
-    dens = [] if have else [p for p in res.probes if usable(ev, p, "Ni")]   # no B anywhere: the density alone
+    # no B anywhere: the density alone
+    dens = [] if have else [p for p in res.probes if usable(ev, p, "Ni")]
     res.dropped = {p: drop_reason(ev, p) for p in res.probes if p not in have + dens}
     res.density_only = {p: no_fgm_reason(ev, p) for p in dens}
     if not have + dens:
-        raise NoDataError(f"no FGM magnetic field and no FPI ion density for probes {res.probes} in "
-                          f"{iso_ms(res.trange[0])}–{iso_ms(res.trange[1])} (source='{src}', "
-                          f"data_dir='{ddir or default_data_dir()}'); check the time range and data_dir, "
-                          "or run with source='sdc' to download ("
+        raise NoDataError(f"no FGM magnetic field and no FPI ion density for probes {res.probes} "
+                          f"in {iso_ms(res.trange[0])}–{iso_ms(res.trange[1])} (source='{src}', "
+                          f"data_dir='{ddir or default_data_dir()}'); check the time range and "
+                          "data_dir, or run with source='sdc' to download ("
                           + "; ".join(f"MMS{p}: {r}" for p, r in res.dropped.items()) + ")")
     res.event, res.probes, res.simulated = ev, have + dens, bool(ev.simulated)
     res.context, no_ctx = load_context(res, cfg)
     why = [f"MMS{p}: {NO_B} (no FGM: {r})" for p, r in res.density_only.items()]
-    why += [f"MMS{p} produced nothing: {r}" for p, r in res.dropped.items()] + [no_ctx] * bool(no_ctx)
+    why += [f"MMS{p} produced nothing: {r}"
+            for p, r in res.dropped.items()] + [no_ctx] * bool(no_ctx)
     why += [f"mms{m['probe']} {m['instrument']} {m['rate']}: {m['reason']}" for m in ev.missing
             if m.get("cause") == "partly_unreadable"]   # some files unreadable: its data have holes
     bad = damaged_files(ev)
@@ -298,7 +315,8 @@ def stage_quality(res: AnalysisResult, # the analysis being built (updated in pl
                  ): # probe -> {quantity: removed-sample counts}
     "Apply the quality masks once (`mms_mp.quality.apply_masks`): removed samples become NaN."
     res.quality = apply_masks(res.event, res.probes)
-    if res.context is not None: apply_masks(res.context, res.probes)   # the same masks on the context
+    # the same masks on the context
+    if res.context is not None: apply_masks(res.context, res.probes)
     return res.quality
 
 # %% ../nbs/14c_stages.ipynb #c1e05885
@@ -316,7 +334,8 @@ def stage_lmn(res: AnalysisResult, # the analysis being built (updated in place)
               cfg: dict, # configuration: top-level keys and per-stage sections
              ): # probe -> coords.LMN (GSE)
     "Per-probe hybrid LMN (`mms_mp.coords.lmn_for_probe`) over the window or its context, GSE; [lmn] passed on."
-    if res.density_only: raise StageSkipped(DENSITY_ONLY)   # no B on any probe: no MVA, and the model N needs a check
+    # no B on any probe: no MVA, and the model N needs a check
+    if res.density_only: raise StageSkipped(DENSITY_ONLY)
     out, errs = {}, {}
     ev = res.event if res.context is None else res.context
     for p in res.probes:
@@ -355,33 +374,40 @@ def in_window(mc, # boundary_multi.MultiCrossings detected on a context
 
 
 # %% ../nbs/14c_stages.ipynb #6bae5ac7
-NO_LEVELS_HINT = ("; a window that holds no long stay on one side gives no two levels to detect between: "
-                  "widen it, or set [context] windows = 1 so the levels come from around it")
+NO_LEVELS_HINT = ("; a window that holds no long stay on one side gives no two levels to detect "
+                  "between: widen it, or set [context] windows = 1 so the levels come from around "
+                  "it")
 
 def stage_detect(res: AnalysisResult, # the analysis being built (updated in place)
                  cfg: dict, # configuration: top-level keys and per-stage sections
                 ): # boundary.MultiCrossings
     "Crossings on every probe with an LMN (or, density-only, with its density), matched (`detect_crossings_multi`)."
     ev = res.event if res.context is None else res.context
-    mc = detect_crossings_multi(ev, res.lmn, probes=list(res.lmn) or list(res.density_only), frame="GSE",
+    mc = detect_crossings_multi(ev, res.lmn, probes=list(res.lmn) or list(res.density_only),
+                                frame="GSE",
                                 cfg=DetectorCfg(**cfg.get("detector", {})))
-    if res.context is not None: mc = in_window(mc, res.trange)   # levels of the context, crossings of the window
+    # levels of the context, crossings of the window
+    if res.context is not None: mc = in_window(mc, res.trange)
     res.matched = mc
     res.crossings = sorted((c for p in mc.crossings for c in mc.crossings[p]),
                            key=lambda c: (c.time, c.probe))
     q = "Ni" if res.density_only else "B_gse"   # the data its layers were timed on
     t = {p: res.event[p][q]["time"].values for p in mc.crossings}
     flags = {crossing_key(c): edge_flags(c, (t[c.probe][0], t[c.probe][-1])) for c in res.crossings}
-    bad = set(damaged_files(res.event))   # B from a file failing its MD5 checksum: every crossing of that probe says so
-    hit = {d["probe"] for d in res.event.provenance if d["name"] in bad and d.get("instrument") == "fgm"}
+    # B from a file failing its MD5 checksum: every crossing of that probe says so
+    bad = set(damaged_files(res.event))
+    hit = {d["probe"] for d in res.event.provenance if d["name"] in bad
+           and d.get("instrument") == "fgm"}
     flags = {k: v + ("fgm_file_damaged",) * (k[0] in hit) for k, v in flags.items()}
     res.edge_flags = {k: v for k, v in flags.items() if v}
     why = [mc.note] if mc.note else []   # found on each probe, not matched
-    if any("L_turn_untrusted" in c.flags for c in res.crossings):   # a turn asked for and refused: say so once
-        why.append("L not turned about N although the density asked for it: the scan's turn is not a χ² minimum "
-                   "that brings density and B_L within a quarter layer (angle in each crossing's method; flag "
-                   "L_turn_untrusted; σ_t includes the turn)")
-    for p, crs in mc.crossings.items():   # a probe with no usable feature cannot show a crossing: say so
+    # a turn asked for and refused: say so once
+    if any("L_turn_untrusted" in c.flags for c in res.crossings):
+        why.append("L not turned about N although the density asked for it: the scan's turn is not "
+                   "a χ² minimum that brings density and B_L within a quarter layer (angle in each "
+                   "crossing's method; flag L_turn_untrusted; σ_t includes the turn)")
+    # a probe with no usable feature cannot show a crossing: say so
+    for p, crs in mc.crossings.items():
         pf = getattr(crs, "features", None)
         if pf is not None and not pf.used:
             why.append(f"MMS{p}: no feature usable for detection, so no crossing can be found ("
@@ -419,7 +445,8 @@ def normal_spread(normals: list, # normals.CrossingNormal of one probe's crossin
     local = [x for x in normals if not x.method.startswith("fallback")]
     a = angles_deg(np.array([x.n_hat for x in local]), np.asarray(N, float))
     sN = float(sigma_N_deg) if np.isfinite(sigma_N_deg) else 0.0
-    firm = np.array(["low_shear" not in x.flags for x in local], bool)   # N fixed by the layer's rotation
+    # N fixed by the layer's rotation
+    firm = np.array(["low_shear" not in x.flags for x in local], bool)
     far = a > 2 * np.hypot([x.sigma_deg for x in local], sN)   # NaN σ: not beyond
     return {"median": float(np.median(a)) if len(a) else np.nan,
             "max": float(a.max()) if len(a) else np.nan,
@@ -439,7 +466,8 @@ def stage_normals(res: AnalysisResult, # the analysis being built (updated in pl
                   cfg: dict, # configuration: top-level keys and per-stage sections
                  ): # probe -> [normals.CrossingNormal] (GSE), in the order of its crossings
     "A normal per crossing of every probe (`normals.crossing_normals`), and their spread per probe."
-    if res.density_only: raise StageSkipped(f"{NO_B}: no MVA normal without B (each crossing's normal_unavailable)")
+    if res.density_only: raise StageSkipped(f"{NO_B}: no MVA normal without B (each crossing's "
+                                            "normal_unavailable)")
     have = [p for p, c in res.matched.crossings.items() if len(c)]
     if not have: raise StageSkipped("no crossing was detected, so there is no crossing normal")
     out, errs = {}, {}
@@ -449,10 +477,12 @@ def stage_normals(res: AnalysisResult, # the analysis being built (updated in pl
     msg = "; ".join(probe_message(p, e) for p, e in errs.items())
     if not out: raise GeometryError("no probe gave crossing normals: " + msg)
     res.normals = out
-    res.normal_spread = {p: normal_spread(ns, res.lmn[p].N, res.lmn[p].sigma_N_deg) for p, ns in out.items()}
+    res.normal_spread = {p: normal_spread(ns, res.lmn[p].N, res.lmn[p].sigma_N_deg)
+                         for p, ns in out.items()}
     for c in (c for p in out for c in res.matched.crossings[p]):  # no stable local normal: say so
         if "unstable_normal" in res.normal_of(c).flags:
-            res.edge_flags[crossing_key(c)] = (*res.edge_flags.get(crossing_key(c), ()), "no_stable_normal")
+            res.edge_flags[crossing_key(c)] = (*res.edge_flags.get(crossing_key(c), ()),
+                                               "no_stable_normal")
     if errs: res.status["normals"].reason = msg
     return out
 
@@ -478,9 +508,11 @@ def stage_vn(res: AnalysisResult, # the analysis being built (updated in place)
                                       t_range=res.trange, **kw)
         except MMSMPError as e: errs[p] = e
     msg = "; ".join(probe_message(p, e) for p, e in errs.items())
-    if not out and all(isinstance(e, NoDataError) for e in errs.values()):   # an FGM-only event: a skip
+    # an FGM-only event: a skip
+    if not out and all(isinstance(e, NoDataError) for e in errs.values()):
         raise StageSkipped("no V_N (no plasma or E data): " + msg)
-    if not out: raise type(next(iter(errs.values())))("no V_N for any probe: " + msg)   # a failure, as it is
+    # a failure, as it is
+    if not out: raise type(next(iter(errs.values())))("no V_N for any probe: " + msg)
     res.vn_blend = out
     res.vn = {p: smooth_normal_velocity(v, **cfg.get("smoothing", {})) for p, v in out.items()}
     if errs: res.status["vn"].reason = msg
@@ -497,12 +529,14 @@ def tangential_speed(sources: dict, # {name: electric.VelocitySource} (`vn_sourc
         ok = np.flatnonzero(s.good & np.isfinite(s.v_km_s).all(axis=1))
         if len(ok) < 2: continue
         tv = np.asarray(s.t)[ok]
-        k = slice(None)   # the samples around the grid (each grid time's bracket) when the times increase
+        # the samples around the grid (each grid time's bracket) when the times increase
+        k = slice(None)
         if np.all(tv[1:] > tv[:-1]):
             k = slice(max(int(np.searchsorted(tv, t.min(), "right")) - 1, 0),
                       int(np.searchsorted(tv, t.max(), "left")) + 1)
         vt = s.tangential(n_hat, ok[k])
-        out = np.interp(seconds_since(t, tv[0]), seconds_since(tv[k], tv[0]), vt, left=np.nan, right=np.nan)
+        out = np.interp(seconds_since(t, tv[0]), seconds_since(tv[k], tv[0]), vt, left=np.nan,
+                        right=np.nan)
         if np.isfinite(out).all(): return out
         vt = s.tangential(n_hat, ok)   # outside the source's data: its typical value
         return np.where(np.isfinite(out), out, np.median(vt))
@@ -515,13 +549,17 @@ def stage_displacement(res: AnalysisResult, # the analysis being built (updated 
     "Boundary-normal displacement ∫V_N dt ± σ per probe (`mms_mp.motion.integrate_disp`)."
     out = {}
     for p, v in res.vn.items():
-        sn = res.lmn[p].sigma_N_deg  # the LMN σ_N feeds the systematic part, through the tangential flow
-        vt = tangential_speed(vn_sources(res.event, p), v.t, v.n_hat)   # None: no flow to turn δn̂ into V_N
+        # the LMN σ_N feeds the systematic part, through the tangential flow
+        sn = res.lmn[p].sigma_N_deg
+        # None: no flow to turn δn̂ into V_N
+        vt = tangential_speed(vn_sources(res.event, p), v.t, v.n_hat)
         kw = {"sigma_n_rad": float(np.radians(sn)) if np.isfinite(sn) and vt is not None else 0.0,
               "vt_km_s": vt,
               **cfg.get("displacement", {})}
-        d = integrate_disp(v.t, v.V_N, sigma_v=v.sigma_random_V_N, sigma_sys_v=v.sigma_sys_V_N, frame=v.frame,
-                           cov_v=v.cov_blocks, **kw)   # the blend's shared error grows with time, the rest like √N
+        d = integrate_disp(v.t, v.V_N, sigma_v=v.sigma_random_V_N, sigma_sys_v=v.sigma_sys_V_N,
+                           frame=v.frame,
+                           # the blend's shared error grows with time, the rest like √N
+                           cov_v=v.cov_blocks, **kw)
         out[p] = replace(d, closure=probe_closure(res, p, d, v.n_hat))
     res.displacement = out
     bad = [closure_message(p, d.closure) for p, d in out.items() if d.closure and d.closure.flags]
@@ -541,22 +579,23 @@ def probe_closure(res: AnalysisResult, # the analysis, after `detect`, its event
     check_frame(R.attrs.get("frame", "GSE"), "GSE", f"positions of MMS{p}")
     tr = R.time.values
     x, xr_ = seconds_since(tc, tr[0]), seconds_since(tr, tr[0])
-    r = np.column_stack([np.interp(x, xr_, R.values[:, k], left=np.nan, right=np.nan) for k in range(3)])
+    r = np.column_stack([np.interp(x, xr_, R.values[:, k], left=np.nan, right=np.nan)
+                         for k in range(3)])
     return crossing_closure(d, tc, r @ np.asarray(n_hat, float))
 
 
 # %% ../nbs/14c_stages.ipynb #c658c008
-CLOSURE_ADVICE = ("V_N along this normal is biased (a normal error times the flow along the boundary, or a non-planar "
-                  "boundary), so the displacement is no boundary position over this span; use each crossing's own "
-                  "V_N (crossing_vn) and timing")
+CLOSURE_ADVICE = ("V_N along this normal is biased (a normal error times the flow along the "
+                  "boundary, or a non-planar boundary), so the displacement is no boundary "
+                  "position over this span; use each crossing's own V_N (crossing_vn) and timing")
 
 def closure_message(p: str, # probe
                     cl, # its motion.Closure, flagged
                    ) -> str: # the drift, km/s, and what it amounts to, km
     "Plain words for a displacement that does not close at the probe's crossings (CLOSURE_ADVICE says what to do)."
-    return (f"MMS{p}: ∫V_N dt drifts from the spacecraft at its own {cl.n} crossings by {cl.drift_km_s:+.1f} ± "
-            f"{cl.sigma_drift_km_s:.1f} km/s ({cl.miss_km:+.0f} km over its longest segment; stated 1σ "
-            f"{cl.sigma_km:.0f} km)")
+    return (f"MMS{p}: ∫V_N dt drifts from the spacecraft at its own {cl.n} crossings by "
+            f"{cl.drift_km_s:+.1f} ± {cl.sigma_drift_km_s:.1f} km/s ({cl.miss_km:+.0f} km over its "
+            f"longest segment; stated 1σ {cl.sigma_km:.0f} km)")
 
 
 # %% ../nbs/14c_stages.ipynb #d7b5dd14
@@ -596,7 +635,8 @@ def crossing_vn(res: AnalysisResult, # the analysis, after `normals` and `vn`
     v = smooth_normal_velocity(v, **cfg.get("smoothing", {}))
     sn = float(np.radians(n.sigma_deg)) if np.isfinite(n.sigma_deg) else 0.0
     vt = tangential_speed(src, v.t, n.n_hat)   # n̂'s σ reaches V_N through the flow along it
-    d = integrate_disp(v.t, v.V_N, sigma_v=v.sigma_random_V_N, sigma_sys_v=v.sigma_sys_V_N, frame=v.frame,
+    d = integrate_disp(v.t, v.V_N, sigma_v=v.sigma_random_V_N, sigma_sys_v=v.sigma_sys_V_N,
+                       frame=v.frame,
                        cov_v=v.cov_blocks,
                        **{"sigma_n_rad": sn if vt is not None else 0.0, "vt_km_s": vt,
                           **cfg.get("displacement", {})})
@@ -604,7 +644,8 @@ def crossing_vn(res: AnalysisResult, # the analysis, after `normals` and `vn`
     ok = np.isfinite(v.V_N)
     at = lambda y: float(np.interp(0.0, x[ok], y[ok])) if ok.sum() > 1 else np.nan
     s_n = at(vt) * sn if vt is not None else 0.0   # the normal's σ seen in V_N: V_t δθ
-    return LocalVN(np.asarray(n.n_hat, float), n.method, v, d, at(v.V_N), float(np.hypot(at(v.sigma_V_N), s_n)))
+    return LocalVN(np.asarray(n.n_hat, float), n.method, v, d, at(v.V_N),
+                   float(np.hypot(at(v.sigma_V_N), s_n)))
 
 # %% ../nbs/14c_stages.ipynb #e41d4ebb
 def stage_crossing_vn(res: AnalysisResult, # the analysis being built (updated in place)
