@@ -13,7 +13,8 @@ from pathlib import Path
 import numpy as np
 
 from .core import InputError, iso_ms, atomic_write, write_json_atomic, format_sigma
-from .schema import crossing_json, validate_result_json, thickness_json, jsonable, lmn_sigma_note
+from .schema import (crossing_json, validate_result_json, thickness_json, jsonable,
+                           lmn_sigma_note)
 from .stages import DENSITY_ONLY_HEADLINE, AnalysisResult, StageStatus
 from .figures import SUMMARY_POINTS, block_mean, plot_formation, plot_overview, plot_timing
 from .visualize import save_figure, summary_single
@@ -33,8 +34,9 @@ def check_dpi(dpi, # resolution asked for, dots per inch
              ) -> int: # the same, as int
     "Refuse a figure resolution that is not a whole number of dots per inch in 20–1200."
     ok = isinstance(dpi, (int, np.integer)) and not isinstance(dpi, bool) and 20 <= dpi <= 1200
-    if not ok: raise InputError(f"dpi must be a whole number of dots per inch in 20–1200, got {dpi!r}; "
-                                f"{FIG_DPI} is the quick-look default, 300 for publication")
+    if not ok: raise InputError("dpi must be a whole number of dots per inch in 20–1200, got "
+                                f"{dpi!r}; {FIG_DPI} is the quick-look default, 300 for "
+                                "publication")
     return int(dpi)
 
 # %% ../nbs/14d_outputs.ipynb #e5a07bc5
@@ -49,13 +51,15 @@ def save_fig(fig, # matplotlib Figure
     finally: plt.close(fig)
 
 # %% ../nbs/14d_outputs.ipynb #97030aac
-CSV_DIGITS = 7  # significant digits of a float in a CSV (single precision; every σ is far larger; the JSON keeps all)
+# significant digits of a float in a CSV (single precision; every σ is far larger; the JSON keeps all)
+CSV_DIGITS = 7
 
 def write_csv_atomic(path, # destination .csv
                      df, # pandas DataFrame
                     ) -> Path:
     "Write a DataFrame as CSV atomically, floats to `CSV_DIGITS` significant digits."
-    with atomic_write(path) as f: df.to_csv(f, index=False, lineterminator="\n", float_format=f"%.{CSV_DIGITS}g")
+    with atomic_write(path) as f: df.to_csv(f, index=False, lineterminator="\n",
+                                            float_format=f"%.{CSV_DIGITS}g")
     return Path(path)
 
 # %% ../nbs/14d_outputs.ipynb #9112230f
@@ -100,7 +104,8 @@ def _vn_table(v, # electric.NormalVelocity, smoothed
                          **_normal_cols(v.n_hat, v.frame, len(v.t))})
 
 # %% ../nbs/14d_outputs.ipynb #9ca26c37
-_CROSSING_COLS = ("probe", "time", "direction", "confidence", "sigma_t_s", "layer_start", "layer_end")
+_CROSSING_COLS = ("probe", "time", "direction", "confidence", "sigma_t_s", "layer_start",
+                  "layer_end")
 
 def _crossings_table(res: AnalysisResult, # the analysis
                     ):  # pandas DataFrame: one row per crossing, as in mp_analysis.json
@@ -108,19 +113,25 @@ def _crossings_table(res: AnalysisResult, # the analysis
     import pandas as pd
     rows = []
     for c in res.crossings:
-        d = crossing_json(c, res.normal_of(c), res.flags_of(c), res.local_vn_of(c), res.no_normal_reason(c))
-        n, v = d["normal"] or d["normal_unavailable"] or {}, d["vn"] or {}   # no B: method "unavailable"
+        d = crossing_json(c, res.normal_of(c), res.flags_of(c), res.local_vn_of(c),
+                          res.no_normal_reason(c))
+        # no B: method "unavailable"
+        n, v = d["normal"] or d["normal_unavailable"] or {}, d["vn"] or {}
         nh = n.get("n_hat") or [np.nan] * 3
         rows.append({k: d[k] for k in _CROSSING_COLS} | {f"n_{x}_gse": a for x, a in zip("xyz", nh)}
-                    | {"normal_sigma_deg": n.get("sigma_deg"), "normal_sigma_random_deg": n.get("sigma_random_deg"),
+                    | {"normal_sigma_deg": n.get("sigma_deg"),
+                       "normal_sigma_random_deg": n.get("sigma_random_deg"),
                        "normal_sigma_window_deg": n.get("sigma_window_deg"),
-                       "normal_sigma_constraint_deg": n.get("sigma_constraint_deg"), "normal_method": n.get("method"),
+                       "normal_sigma_constraint_deg": n.get("sigma_constraint_deg"),
+                       "normal_method": n.get("method"),
                        "normal_shear_deg": n.get("shear_deg"),
                        "lambda2_lambda3": n.get("lambda2_lambda3"), "V_N_kms": v.get("V_N_km_s"),
                        "sigma_V_N_kms": v.get("sigma_V_N_km_s"), "flags": ";".join(d["flags"]),
                        "normal_flags": ";".join(n.get("flags") or [])})
-    cols = [*_CROSSING_COLS, "n_x_gse", "n_y_gse", "n_z_gse", "normal_sigma_deg", "normal_sigma_random_deg",
-            "normal_sigma_window_deg", "normal_sigma_constraint_deg", "normal_method", "normal_shear_deg",
+    cols = [*_CROSSING_COLS, "n_x_gse", "n_y_gse", "n_z_gse", "normal_sigma_deg",
+            "normal_sigma_random_deg",
+            "normal_sigma_window_deg", "normal_sigma_constraint_deg", "normal_method",
+            "normal_shear_deg",
             "lambda2_lambda3", "V_N_kms", "sigma_V_N_kms", "flags", "normal_flags"]
     return pd.DataFrame(rows, columns=cols)
 
@@ -136,15 +147,18 @@ def write_tables(res: AnalysisResult, # the analysis
     cols = ["probe", "time", "thickness_km", "sigma_km", "method", "normal", "n_x_gse", "n_y_gse",
             "n_z_gse", "flags"]
     out = {}
-    def put(name, df): out[name] = write_csv_atomic(outdir / name, df.assign(simulated=bool(res.simulated)))
+    def put(name, df): out[name] = write_csv_atomic(outdir / name,
+                                                    df.assign(simulated=bool(res.simulated)))
     put("crossings.csv", _crossings_table(res))
-    if res.status.get("thickness") is not None and res.status["thickness"].status == "ok":   # else: no table,
-        put("layer_thickness.csv", pd.DataFrame(th, columns=cols))   # the JSON status says why
+    # else: no table, the JSON status says why
+    if res.status.get("thickness") is not None and res.status["thickness"].status == "ok":
+        put("layer_thickness.csv", pd.DataFrame(th, columns=cols))
     for p, d in res.displacement.items():
         v = res.vn.get(p)
         n, fr = (None, "GSE") if v is None else (v.n_hat, v.frame)
         put(f"displacement_{p}.csv", _disp_table(d, n, fr))
-    for p, v in res.vn.items(): put(f"normal_velocity_{p}.csv", _vn_table(v, res.vn_blend.get(p, v)))
+    for p, v in res.vn.items(): put(f"normal_velocity_{p}.csv",
+                                    _vn_table(v, res.vn_blend.get(p, v)))
     return out
 
 # %% ../nbs/14d_outputs.ipynb #b1d65889
@@ -204,8 +218,10 @@ def _normal_rows(doc: dict) -> list:
     "One row per crossing: its normal (GSE) rounded to its σ, σ, method and the normal's own flags."
     def row(c):
         n, ev = c["normal"], (doc.get("lmn") or {}).get(c["probe"])
-        same = ev is not None and n["method"].startswith("fallback: event LMN")   # the event N itself:
-        digits = ev["sigma_N_deg"] if same else n["sigma_deg"]                    # written as the LMN table does
+        # the event N itself:
+        same = ev is not None and n["method"].startswith("fallback: event LMN")
+        # written as the LMN table does
+        digits = ev["sigma_N_deg"] if same else n["sigma_deg"]
         return {"probe": c["probe"], "time": c["time"],
                 "n_hat": vec_to_sigma(n["n_hat"], digits),
                 "σ": sig2(n["sigma_deg"], "deg"), "σ window": sig2(n["sigma_window_deg"], "deg"),
@@ -235,7 +251,8 @@ def _crossing_rows(doc: dict, probe: str) -> list:
 # %% ../nbs/14d_outputs.ipynb #017279bc
 def _thickness_rows(doc: dict, probe: str | None = None) -> list:
     "Layer thickness ± σ (km) per crossing, of one probe or all."
-    return [{"probe": t["probe"], "time": t["time"], "method": t["method"], "along": t.get("normal"),
+    return [{"probe": t["probe"], "time": t["time"], "method": t["method"],
+             "along": t.get("normal"),
              "thickness": format_sigma(t["thickness_km"], t["sigma_km"], "km")}
             for t in doc["thickness"] if probe is None or t["probe"] == probe]
 
@@ -278,23 +295,28 @@ def _rates_rows(doc: dict) -> list:
     for r in doc["provenance"].get("rates", []):
         what = " ".join(x for x in (r["instrument"], r["datatype"], r.get("part") or "") if x)
         span = " – ".join(r["span"]) if r.get("span") else ""
-        rows.append({"probe": r["probe"], "product": what, "rate": r["rate"], "used": "yes" if r["used"] else "no",
+        rows.append({"probe": r["probe"], "product": what, "rate": r["rate"],
+                     "used": "yes" if r["used"] else "no",
                      "files": len(r["files"]), "span": span, "reason": r["reason"]})
     return rows
 
 # %% ../nbs/14d_outputs.ipynb #5dd65881
 #: section -> (its rows from the document, columns shown; None: every key of the first row)
-SECTIONS = {"missing": (_missing_rows, ["probe", "instrument", "rate", "reason"]), "data": (_rates_rows, None),
+SECTIONS = {"missing": (_missing_rows, ["probe", "instrument", "rate", "reason"]),
+            "data": (_rates_rows, None),
             "stages": (_stage_rows, ["stage", "status", "reason"]), "lmn": (_lmn_rows, None),
-            "normals": (_normal_rows, ["probe", "time", "n_hat", "σ", "σ window", "method", "flags"]),
-            "timing": (_timing_rows, ["method", "n_hat", "σ_n", "V", "spacecraft", "degenerate", "flags"])}
+            "normals": (_normal_rows,
+                        ["probe", "time", "n_hat", "σ", "σ window", "method", "flags"]),
+            "timing": (_timing_rows,
+                       ["method", "n_hat", "σ_n", "V", "spacecraft", "degenerate", "flags"])}
 
 def section_html(doc: dict, # the `mms_mp/2` document
                  name: str, # a key of SECTIONS, or "probes" (per-probe crossings, thickness, displacement)
                 ) -> str: # the section's σ-rounded table(s) as HTML; "" when it has no rows
     "One section of the report layout that report.html and the papermill report share."
     if name == "probes": return "".join(s for p in doc["probes"] for s in _probe_sections(doc, p))
-    if name not in SECTIONS: raise InputError(f"no report section {name!r}; have {sorted(SECTIONS)}, probes")
+    if name not in SECTIONS: raise InputError(f"no report section {name!r}; have "
+                                              f"{sorted(SECTIONS)}, probes")
     rows_of, cols = SECTIONS[name]
     rows = rows_of(doc)
     return html_table(rows, cols or list(rows[0])) if rows else ""
@@ -309,7 +331,8 @@ def _html_sections(doc: dict) -> list:
             section_html(doc, "normals") or html_table([], []), "<h2>Timing (GSE)</h2>",
             section_html(doc, "timing") or html_table([], [])]
     data = section_html(doc, "data")
-    out += ["<h2>Data: the rate of each product, files not used, and why</h2>", data] if data else []
+    out += ["<h2>Data: the rate of each product, files not used, and why</h2>",
+            data] if data else []
     return out + ["<h2>Per probe</h2>", section_html(doc, "probes")]
 
 # %% ../nbs/14d_outputs.ipynb #09ec3e6a
@@ -321,12 +344,14 @@ def _headlines(doc: dict) -> list:
     t = doc["timing"]
     if t: out.append(f"timing n̂ {vec_to_sigma(t['n_hat'], t['sigma_n_deg'])}, "
                      f"V = {format_sigma(t['V_km_s'], t['sigma_V_km_s'], 'km/s')}")
-    th = [(x["thickness_km"], x["sigma_km"]) for x in doc["thickness"] if x["method"] == "integrated V_N"
+    th = [(x["thickness_km"], x["sigma_km"]) for x in doc["thickness"]
+          if x["method"] == "integrated V_N"
           and x["thickness_km"] is not None and np.isfinite(x["thickness_km"])]
     if th:
         v, s = np.array(th, float).T
-        out.append(f"thickness (∫V_N dt across each layer): median {format_sigma(np.median(v), np.median(s), 'km')}"
-                   f" (σ typical of one crossing), range {v.min():.0f}–{v.max():.0f} km over {len(v)} crossings")
+        out.append("thickness (∫V_N dt across each layer): median "
+                   f"{format_sigma(np.median(v), np.median(s), 'km')} (σ typical of one crossing), "
+                   f"range {v.min():.0f}–{v.max():.0f} km over {len(v)} crossings")
     local = lambda c: c["normal"] and not c["normal"]["method"].startswith("fallback")
     n_loc = sum(1 for c in doc["crossings"] if local(c))
     if doc.get("density_only"):   # no B on any probe: the times are all there is
@@ -359,13 +384,16 @@ def data_source_md(doc: dict, # the `mms_mp/2` document
     shown = ", ".join(f"`{n}`" for n in names[:max_names]) + (f" and {len(names) - max_names} more"
                                                               if len(names) > max_names else "")
     if prov["simulated"]:
-        return (f"**Data: SIMULATED** (mms_mp.synthetic: MMS-format files with a known truth), not MMS measurements; "
-                f"{len(names)} files, {where}.")
+        return ("**Data: SIMULATED** (mms_mp.synthetic: MMS-format files with a known truth), not "
+                f"MMS measurements; {len(names)} files, {where}.")
     return f"**Data: REAL** MMS measurements: {len(names)} files ({shown}); {where}."
 
 # %% ../nbs/14d_outputs.ipynb #790b9cf1
-_FIG_ORDER = (("overview", "All probes: |B|, B (GSE) and, where loaded, densities and ion velocity."),
-              ("summary", "B in the probe's LMN frame, the detected crossings and, where loaded, densities and V_N."),
+_FIG_ORDER = (("overview",
+               "All probes: |B|, B (GSE) and, where loaded, densities and ion velocity."),
+              ("summary",
+               "B in the probe's LMN frame, the detected crossings and, where loaded, densities "
+               "and V_N."),
               ("timing", "Crossing times against position along the timing normal."),
               ("formation", "The spacecraft formation and the timing normal."),
               ("displacement", "Boundary displacement Δs(t) integrated from V_N, with its σ."))
@@ -384,7 +412,8 @@ def img_html(src: str, # image address: a path relative to the page, or a data: 
              attrs: str = "", # further attributes, e.g. 'width="700"'
             ) -> str: # one <img> with its alternative text, both escaped for HTML
     "An `<img>` that always carries alternative text (report.html here, the event report's `figure_html`)."
-    return f'<img src="{html.escape(src)}" alt="{html.escape(alt)}"' + (f" {attrs}>" if attrs else ">")
+    return f'<img src="{html.escape(src)}" alt="{html.escape(alt)}"' + (f" {attrs}>" if attrs
+                                                                        else ">")
 
 # %% ../nbs/14d_outputs.ipynb #f7aa2b1c
 _PAGE = ("<!doctype html><html><head><meta charset='utf-8'><title>{title}</title><style>"
@@ -431,7 +460,8 @@ def _summary_job(res: AnalysisResult, p: str, lmn) -> tuple:
     B = block_mean(d["B_gse"]["time"].values, lmn.to_lmn(B_gse, frame="GSE"), SUMMARY_POINTS)
     names = (("Ni", "Ni"), ("Ne", "Ne"), ("N_heplus", "N_Heplus"), ("Vi", "Vi_gse"))
     thin = lambda x: block_mean(x["time"].values, np.asarray(x.values, float), SUMMARY_POINTS)
-    opt = {k: thin(d[q]) for k, q in names if q in d}   # burst rates drawn as block means, as summary_event does
+    # burst rates drawn as block means, as summary_event does
+    opt = {k: thin(d[q]) for k, q in names if q in d}
     crs = [c for c in res.crossings if c.probe == p]
     title = f"MMS{p} ({lmn.method} LMN)"
     make = lambda: summary_single(B, probe=p, vn_blend=res.vn.get(p), crossings=crs,
@@ -444,14 +474,18 @@ def _timing_jobs(res: AnalysisResult) -> list:
     if res.timing is None: return []
     t, g, sim = res.timing, res.timing_group, res.simulated
     k = next((k for k, (h, _) in enumerate(res.timings) if h is g), None)
-    ps = sorted((p != g.ref, p) for i, p, _ in res.published_timing if i == k)   # entries describing it, ref first
+    # entries describing it, ref first
+    ps = sorted((p != g.ref, p) for i, p, _ in res.published_timing if i == k)
     pub = res.published[ps[0][1]] if ps else None
-    when = f"{iso_ms(g.times[g.ref])} {g.direction}, ref MMS{g.ref}"   # which crossing group, and when
+    # which crossing group, and when
+    when = f"{iso_ms(g.times[g.ref])} {g.direction}, ref MMS{g.ref}"
     head = f"Formation about its centroid, {when} ({g.frame}); dashed: string"
     formation = lambda: plot_formation(g.positions_km, frame=g.frame, normal=t.n_hat, simulated=sim,
                                        published=pub, title=head)
-    timing = lambda: plot_timing(g.times, g.positions_km, t, t.V_km_s, t.sigma_V_km_s, frame=t.frame,
-                                 ref=g.ref, simulated=sim, published=pub, title=f"Timing of the group at {when}")
+    timing = lambda: plot_timing(g.times, g.positions_km, t, t.V_km_s, t.sigma_V_km_s,
+                                 frame=t.frame,
+                                 ref=g.ref, simulated=sim, published=pub,
+                                 title=f"Timing of the group at {when}")
     return [("formation", formation), ("timing", timing)]
 
 # %% ../nbs/14d_outputs.ipynb #8014fd1a
@@ -462,7 +496,8 @@ def _disp_title(p: str, # probe
     cl = getattr(dr, "closure", None)
     if not (cl and cl.flags): return None
     return (f"MMS{p} ∫V$_N$dt, not a boundary position (closure_drift): it drifts "
-            f"{cl.drift_km_s:+.1f} ± {sig2(cl.sigma_drift_km_s)} km/s\nfrom the spacecraft at its own crossings")
+            f"{cl.drift_km_s:+.1f} ± {sig2(cl.sigma_drift_km_s)} km/s\nfrom the spacecraft at its "
+            "own crossings")
 
 # %% ../nbs/14d_outputs.ipynb #9777d1f1
 def figure_jobs(res: AnalysisResult, # the analysis
