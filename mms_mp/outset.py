@@ -91,12 +91,14 @@ def check_replaceable(out: Path, # output folder (existing or not)
     if force or not out.is_dir(): return
     if (out / MANIFEST).is_file():
         try: listed = {f["path"] for f in read_manifest(out)["files"]}
-        except (InputError, KeyError, TypeError, ValueError, OSError): listed = set()   # unreadable: lists nothing
+        # unreadable: lists nothing
+        except (InputError, KeyError, TypeError, ValueError, OSError): listed = set()
         extra = [r for r in set_files(out) if r not in listed]
         if extra:
-            raise InputError(f"output folder {out} holds files its {MANIFEST} does not list ({', '.join(extra[:5])}"
-                             f"{', …' if len(extra) > 5 else ''}): replacing the set would delete them; move them "
-                             "or choose another outdir")
+            raise InputError(f"output folder {out} holds files its {MANIFEST} does not list "
+                             f"({', '.join(extra[:5])}{', …' if len(extra) > 5 else ''}): "
+                             "replacing the set would delete them; move them or choose another "
+                             "outdir")
         return
     if any(out.iterdir()):
         raise InputError(f"output folder {out} holds files but no {MANIFEST}, so it is not an "
@@ -279,7 +281,9 @@ def output_set(outdir, # folder the set becomes (created, or replaced as a whole
             _unless_terminated(term)
             write_manifest(stage, started, meta)
             _unless_terminated(term)
-            swap_in(stage, out)   # inside the try: a signal just before its own deferral still cleans up
+            # inside the try: a signal just before its own deferral still cleans up
+            swap_in(stage, out)
         except BaseException:
-            with signals_deferred(): shutil.rmtree(stage, ignore_errors=True)   # gone after a swap: no-op
+            # gone after a swap: no-op
+            with signals_deferred(): shutil.rmtree(stage, ignore_errors=True)
             raise
