@@ -10,8 +10,8 @@ from dataclasses import replace
 
 import numpy as np
 
-from .core import (MMSMPError, InputError, NoDataError, GeometryError, iso_ms, check_frame, gse_gsm_angle,
-                         series_arrays)
+from .core import (MMSMPError, InputError, NoDataError, GeometryError, iso_ms, check_frame,
+                         gse_gsm_angle, series_arrays)
 from .delays import group_delays, prepared_series
 from .multispacecraft import timing_normal, positions_at
 from .crossings import retime_edges
@@ -48,7 +48,8 @@ def weighted_normal(N: np.ndarray, # (K,3) unit normals, one frame, on one side 
     chi2 = float(np.sum(w * angles_deg(N, n) ** 2))
     birge = np.sqrt(chi2 / (len(s) - 1)) if len(s) > 1 else 1.0
     s0 = max(1.0, birge) / np.sqrt(w.sum())            # independent errors: σ/√K
-    return n, float(max(s0, (w * s).sum() / w.sum()) if common else s0)   # shared ones do not average out
+    # shared ones do not average out
+    return n, float(max(s0, (w * s).sum() / w.sum()) if common else s0)
 
 # %% ../nbs/14f_stages_timing.ipynb #6aed1220
 def group_normal(res: AnalysisResult, # the analysis, after `normals`
@@ -60,7 +61,8 @@ def group_normal(res: AnalysisResult, # the analysis, after `normals`
     if ns:
         n0, s0 = weighted_normal([n.n_hat for n in ns], [n.sigma_deg for n in ns], common=True)
         return n0, s0, f"per-crossing MVA normals (σ-weighted mean of {len(ns)}, σ not reduced: common errors)"
-    if res.density_only:   # no B, no LMN: the times alone, unconstrained (a degenerate formation fails, with why)
+    # no B, no LMN: the times alone, unconstrained (a degenerate formation fails, with why)
+    if res.density_only:
         return None, None, "none: no magnetic field (density-only crossings), timing unconstrained"
     sN = [s for p in g.crossings if p in res.lmn and np.isfinite(s := res.lmn[p].sigma_N_deg)]
     n0 = mean_normal(res.lmn, g.crossings, g.frame)
@@ -92,7 +94,8 @@ def _timing_groups(res: AnalysisResult) -> tuple:
         raise StageSkipped(f"multi-spacecraft timing needs at least 2 probes; this analysis has "
                            f"{have}")
     if res.matched.note: raise StageSkipped(res.matched.note)
-    if not any(len(c) for c in res.matched.crossings.values()):   # nothing to time: no failure of timing
+    # nothing to time: no failure of timing
+    if not any(len(c) for c in res.matched.crossings.values()):
         raise StageSkipped("no crossing was detected, so there is nothing to time")
     cut = [_with_positions(g) for g in res.matched.groups]
     groups, left = [g for g, _ in cut if len(g.crossings) >= 2], _left_out([w for _, w in cut])
@@ -107,10 +110,13 @@ def xcorr_check(res: AnalysisResult, # the analysis, after `detect`
                 cache: dict | None = None, # B_L series already computed, reused across groups (filled here)
                ) -> dict: # {delays_s, sigma_s (of each delay), peak_corr, flags}, s; or {reason}
     "Delays of a group by cross-correlating B_L over the reference layer (`group_delays`), as a check."
-    if res.density_only: return {"reason": "no magnetic field (density-only crossings): no B_L to cross-correlate"}
+    if res.density_only: return {"reason": "no magnetic field (density-only crossings): no B_L to "
+                                           "cross-correlate"}
     r = {p: res.event[p]["R_gse"] for p in g.crossings}
-    L = {p: np.asarray(res.matched.R_used[p][0], float) for p in g.crossings}   # einsum: no BLAS threads to stall
-    cache = {} if cache is None else cache   # key: probe and its L (the same for every group of one analysis)
+    # einsum: no BLAS threads to stall
+    L = {p: np.asarray(res.matched.R_used[p][0], float) for p in g.crossings}
+    # key: probe and its L (the same for every group of one analysis)
+    cache = {} if cache is None else cache
     key = {p: (p, L[p].tobytes()) for p in g.crossings}
     for p in g.crossings:
         if key[p] not in cache:
@@ -124,7 +130,8 @@ def xcorr_check(res: AnalysisResult, # the analysis, after `detect`
     if bad: return {"reason": str(bad[0])}
     try: gd = group_delays(g, B_L, r, frame=g.frame, prepared=prep)
     except MMSMPError as e: return {"reason": str(e)}
-    return {"delays_s": gd.delays.delays_s, "sigma_s": gd.delays.sigma_s, "peak_corr": gd.delays.peak_corr,
+    return {"delays_s": gd.delays.delays_s, "sigma_s": gd.delays.sigma_s,
+            "peak_corr": gd.delays.peak_corr,
             "flags": list(gd.delays.flags)}   # σ of each delay (0 for the reference)
 
 def group_timing_inputs(res: AnalysisResult, # the analysis, after `detect`
@@ -160,9 +167,11 @@ def _constrained_timing(res: AnalysisResult, g, cfg: dict, cache: dict | None = 
     # n̂ = n̂₀ with that σ; σ_V = timing part (Birge-widened) ⊕ normal part
     t = timing_normal(**inputs, normal=n0, normal_frame=g.frame, outward_hint=n0,
                       hint_frame=g.frame, normal_source=source, **kw)
-    if n0 is None and t.degenerate:   # density-only: no normal to constrain the rest, an input this event lacks
-        raise StageSkipped(f"the {t.n_spacecraft}-probe timing resolves {t.resolved_dims} of 3 directions and there "
-                           "is no normal to constrain it (no magnetic field): no n̂ or V from timing")
+    # density-only: no normal to constrain the rest, an input this event lacks
+    if n0 is None and t.degenerate:
+        raise StageSkipped(f"the {t.n_spacecraft}-probe timing resolves {t.resolved_dims} of 3 "
+                           "directions and there is no normal to constrain it (no magnetic field): "
+                           "no n̂ or V from timing")
     if n0 is None: t = _outward_by_direction(res, g, inputs, kw, t)   # along the motion: turn out
     return t, delays
 
@@ -177,8 +186,9 @@ def _outward_by_direction(res: AnalysisResult, g, inputs: dict, kw: dict, t):
     side = "out" if g.direction == "in" else "in"
     why = f"outward (an {g.direction!r} crossing: the boundary passed the spacecraft {side}ward)"
     slow = abs(u) <= 2 * t.sigma_V_km_s   # its sign not known: nor is the outward side
-    flags = t.flags + [f"outward side uncertain: the boundary passed the spacecraft at {abs(u):.2g} "
-                       f"km/s along n̂, within 2σ_V ({2 * t.sigma_V_km_s:.2g} km/s) of 0"] * bool(slow)
+    flags = t.flags + ["outward side uncertain: the boundary passed the spacecraft at "
+                       f"{abs(u):.2g} km/s along n̂, within 2σ_V ({2 * t.sigma_V_km_s:.2g} km/s) "
+                       "of 0"] * bool(slow)
     return replace(t, orientation=why, flags=flags)
 
 # %% ../nbs/14f_stages_timing.ipynb #b15c5bba
@@ -188,14 +198,16 @@ def stage_timing(res: AnalysisResult, # the analysis being built (updated in pla
     "Constrained timing normal and speed for every crossing seen by ≥ 2 probes (`timing_normal`)."
     out, errs, cache = [], [], {}   # cache: each probe's B_L is computed once for all groups
     groups, left = _timing_groups(res)   # left: the probes without positions, and why
-    skip = True   # every group lacked an input (density-only, no normal): the stage is skipped, not failed
+    # every group lacked an input (density-only, no normal): the stage is skipped, not failed
+    skip = True
     for g in groups:
         try: out.append((g,) + _constrained_timing(res, g, cfg, cache))
         except MMSMPError as e:
             errs.append(f"{iso_ms(g.crossings[g.ref].time)}: {e}")
             skip = skip and isinstance(e, StageSkipped)
     if not out:
-        cls, what = (StageSkipped, "no timing for any") if skip else (GeometryError, "timing failed for every")
+        cls, what = ((StageSkipped, "no timing for any") if skip
+                     else (GeometryError, "timing failed for every"))
         raise cls(f"{what} matched crossing: " + "; ".join(left + errs))
     res.timings, res.delays = [(g, t) for g, t, _ in out], [d for _, _, d in out]
     k = max(range(len(out)), key=lambda k: (out[k][1].n_spacecraft, out[k][0].confidence))
@@ -212,11 +224,12 @@ def crossing_thickness(res: AnalysisResult, # the analysis, after `displacement`
     lv = res.local_vn.get(crossing_key(c))
     n, disp = (lv.n_hat, lv.disp) if lv else (res.lmn[c.probe].N, res.displacement[c.probe])
     along = f"crossing normal ({lv.normal_method})" if lv else "event LMN N"
-    ts = layer_thicknesses([c], disp, positions=pos, n_hat=n, frame="GSE", timing=res.timings or None)
+    ts = layer_thicknesses([c], disp, positions=pos, n_hat=n, frame="GSE",
+                           timing=res.timings or None)
     first = replace(ts[0], normal=along)
     own = _own_l_crossing(res, c) if lv else None   # edges timed on B along the crossing's own L
-    if own is not None: first = with_edge_definition(first, layer_thicknesses([own], disp, positions=pos,
-                                                                               n_hat=n, frame="GSE")[0])
+    if own is not None: first = with_edge_definition(first, layer_thicknesses(
+        [own], disp, positions=pos, n_hat=n, frame="GSE")[0])
     elif lv: first = replace(first, flags=tuple(sorted(set(first.flags) | {"edges_not_retimed"})))
     return [first] + ts[1:]   # the timing checks keep their timing n̂
 
@@ -234,7 +247,8 @@ def stage_thickness(res: AnalysisResult, # the analysis being built (updated in 
                     cfg: dict, # configuration: top-level keys and per-stage sections
                    ): # list of thickness.Thickness (km)
     "Layer thickness ± σ per crossing (`thickness.layer_thicknesses`), along the crossing's own normal."
-    if not res.crossings: raise StageSkipped("no crossing was detected, so there is no layer to measure")
+    if not res.crossings: raise StageSkipped("no crossing was detected, so there is no layer to "
+                                             "measure")
     crs = [c for c in res.crossings if c.probe in res.displacement]
     if not crs: raise NoDataError("no crossing on a probe with a displacement series")
     with_r = {c.probe for c in crs if "R_gse" in res.event[c.probe]}
@@ -266,7 +280,8 @@ def median_normal(normals: list, # normals.CrossingNormal of one probe
 def _probe_comparison(res: AnalysisResult, p: str, pub) -> dict:
     "One probe: the event LMN N, the median per-crossing normal and the normal at the published time."
     psi, lmn = event_psi(res.event, p), res.lmn[p]
-    out = {"event_lmn": compare_normal(lmn.N, lmn.sigma_N_deg, pub, psi_rad=psi) | {"method": lmn.method},
+    out = {"event_lmn": compare_normal(lmn.N, lmn.sigma_N_deg, pub, psi_rad=psi)
+           | {"method": lmn.method},
            "crossing_median": None, "crossing_at_time": _at_time(res.normals.get(p, []), pub, psi)}
     med = median_normal(res.normals.get(p, []))
     if med: out["crossing_median"] = compare_normal(*med, pub, psi_rad=psi)
@@ -278,8 +293,8 @@ def _at_time(normals: list, pub, psi) -> dict | None:
     i, why = match_group([n.window for n in normals], pub, "crossing")
     if pub.time is None or i is None: return None
     n = normals[i]
-    return compare_normal(n.n_hat, n.sigma_deg, pub, psi_rad=psi) | {"method": n.method, "match": why,
-                                                                      "window": [iso_ms(w) for w in n.window]}
+    return compare_normal(n.n_hat, n.sigma_deg, pub, psi_rad=psi) | {
+        "method": n.method, "match": why, "window": [iso_ms(w) for w in n.window]}
 
 # %% ../nbs/14f_stages_timing.ipynb #57f502cd
 def timing_matches(res: AnalysisResult, # the analysis (its `published` entries and `timings`)
@@ -312,8 +327,10 @@ def _outside(res: AnalysisResult) -> list:
     "Notes for published entries timed outside the analysis window: they describe another interval."
     t0, t1 = res.trange
     return [f"MMS{p}: the published time {iso_ms(pub.time)} lies outside the analysis window "
-            f"{iso_ms(t0)}–{iso_ms(t1)}: the paper describes another interval than this event's normals"
-            for p, pub in res.published.items() if pub.time is not None and not t0 <= pub.time <= t1]
+            f"{iso_ms(t0)}–{iso_ms(t1)}: the paper describes another interval than this event's "
+            "normals"
+            for p, pub in res.published.items()
+            if pub.time is not None and not t0 <= pub.time <= t1]
 
 # %% ../nbs/14f_stages_timing.ipynb #7ec79fb7
 def stage_compare(res: AnalysisResult, # the analysis being built (updated in place)
@@ -325,8 +342,10 @@ def stage_compare(res: AnalysisResult, # the analysis being built (updated in pl
     res.published_timing = hits   # matched once: the timing figures draw these entries
     tim = [_timing_comparison(res, *res.timings[k], p, why) for k, p, why in hits]
     why = lambda p: (f"probe dropped: {res.dropped[p]}" if p in res.dropped
-                     else "no magnetic field (density-only crossings): no normal" if p in res.density_only
+                     else "no magnetic field (density-only crossings): no normal"
+                     if p in res.density_only
                      else "not in this run" if p not in res.probes else "no LMN for this probe")
-    res.comparison = {"per_probe": per, "timing": tim, "timing_not_compared": missed, "notes": _outside(res),
+    res.comparison = {"per_probe": per, "timing": tim, "timing_not_compared": missed,
+                      "notes": _outside(res),
                       "not_compared": {p: why(p) for p in res.published if p not in per}}
     return res.comparison
