@@ -97,6 +97,9 @@ def _timing_groups(res: AnalysisResult) -> tuple:
     # nothing to time: no failure of timing
     if not any(len(c) for c in res.matched.crossings.values()):
         raise StageSkipped("no crossing was detected, so there is nothing to time")
+    if not any(len(g.crossings) >= 2 for g in res.matched.groups):
+        raise StageSkipped("no crossing was seen by two or more probes (each was crossed by one "
+                           "probe alone), so there is nothing to time")
     cut = [_with_positions(g) for g in res.matched.groups]
     groups, left = [g for g, _ in cut if len(g.crossings) >= 2], _left_out([w for _, w in cut])
     if not groups:
