@@ -42,12 +42,13 @@ def _check_cell(c: str, # column: probes, rate, source, scenario or seed
     if c == "scenario":
         from mms_mp.simtruth import SCENARIOS
         if v not in SCENARIOS:
-            raise InputError(f"{v!r} is not a simulator scenario; known: {', '.join(sorted(SCENARIOS))}")
+            raise InputError(f"{v!r} is not a simulator scenario; known: "
+                             f"{', '.join(sorted(SCENARIOS))}")
     if c == "seed":
         if not str(v).strip().isdigit(): raise InputError(f"{v!r} is not a whole number ≥ 0")
         if not ev.get("scenario"):
-            raise InputError(f"seed {v} without a scenario: a seed only sets the simulated data's random "
-                             "numbers; give the row a scenario, or leave seed empty")
+            raise InputError(f"seed {v} without a scenario: a seed only sets the simulated data's "
+                             "random numbers; give the row a scenario, or leave seed empty")
         return int(v)
     return v
 
@@ -61,12 +62,14 @@ def _event_rows(records: list, # one dict per event (a CSV's rows, or given by t
     for i, r in enumerate(records):
         unknown = sorted(set(r) - set(EVENT_COLUMNS))
         if unknown:
-            raise InputError(f"{where} row {i + 1}: unknown column(s) {unknown}; allowed: {list(EVENT_COLUMNS)}")
+            raise InputError(f"{where} row {i + 1}: unknown column(s) {unknown}; allowed: "
+                             f"{list(EVENT_COLUMNS)}")
         ev = {c: (r.get(c) if r.get(c) not in ("", None) else None) for c in EVENT_COLUMNS}
         ev["name"] = ev["name"] or f"event{i:03d}"
         here = f"{where} row {i + 1} ({ev['name']})"
         try: check_mission_start(parse_trange((ev["start"], ev["end"]))[0], here)
-        except InputError as e: raise InputError(str(e) if str(e).startswith(here) else f"{here}: {e}") from None
+        except InputError as e: raise InputError(str(e) if str(e).startswith(here)
+                                                 else f"{here}: {e}") from None
         for c in ("probes", "rate", "source", "scenario", "seed"):
             try: ev[c] = None if ev[c] is None else _check_cell(c, ev[c], ev)
             except InputError as e: raise InputError(f"{here}, column {c}: {e}") from None
@@ -100,9 +103,9 @@ SUMMARY_COLUMNS = ("event", "start", "end", "status", "exit_code", "error", "sim
                    "n_crossings", "n_probes_crossing", "n_local_normals", "timing_method",
                    "timing_time", "timing_direction", "timing_groups",
                    "n_x_gse", "n_y_gse", "n_z_gse", "V_km_s", "sigma_V_km_s", "sigma_n_deg",
-                   "thickness_median_km", "thickness_sigma_km", "thickness_min_km", "thickness_max_km",
-                   "thickness_n", "stages_failed", "stages_skipped", "stages_degraded", "degraded_reasons", "warnings",
-                   "seconds", "outdir")
+                   "thickness_median_km", "thickness_sigma_km", "thickness_min_km",
+                   "thickness_max_km", "thickness_n", "stages_failed", "stages_skipped",
+                   "stages_degraded", "degraded_reasons", "warnings", "seconds", "outdir")
 
 # %% ../nbs/17_batch.ipynb #0c4db7f8
 def _stages(doc: dict, status: str) -> str:
@@ -117,8 +120,10 @@ def _thickness_fields(doc: dict) -> dict:
     v = np.array([x["thickness_km"] for x in th], float)
     s = np.array([np.nan if x.get("sigma_km") is None else x["sigma_km"] for x in th], float)
     stat = lambda f, a: float(f(a)) if np.isfinite(a).any() else np.nan
-    return {"thickness_median_km": stat(np.nanmedian, v), "thickness_sigma_km": stat(np.nanmedian, s),
-            "thickness_min_km": stat(np.nanmin, v), "thickness_max_km": stat(np.nanmax, v), "thickness_n": len(th)}
+    return {"thickness_median_km": stat(np.nanmedian, v),
+            "thickness_sigma_km": stat(np.nanmedian, s),
+            "thickness_min_km": stat(np.nanmin, v), "thickness_max_km": stat(np.nanmax, v),
+            "thickness_n": len(th)}
 
 
 # %% ../nbs/17_batch.ipynb #8583038d
@@ -138,7 +143,8 @@ def summary_row(doc: dict, # a parsed mp_analysis.json
             "n_x_gse": n[0], "n_y_gse": n[1], "n_z_gse": n[2],
             "V_km_s": t.get("V_km_s"), "sigma_V_km_s": t.get("sigma_V_km_s"),
             "sigma_n_deg": t.get("sigma_n_deg")} | _thickness_fields(doc) | {
-            "stages_failed": failed, "stages_skipped": _stages(doc, "skipped"), "stages_degraded": _degraded(doc)}
+            "stages_failed": failed, "stages_skipped": _stages(doc, "skipped"),
+            "stages_degraded": _degraded(doc)}
 
 # %% ../nbs/17_batch.ipynb #a8934942
 def clip_words(text: str, # one line of text
@@ -156,17 +162,20 @@ def clip_words(text: str, # one line of text
 def _degraded(doc: dict) -> str:
     "Stages that ran but flagged their result (e.g. displacement: closure_drift), each with why, cut at a clause."
     st = doc.get("status", {}).items()
-    return "; ".join(f"{k}: {clip_words(v.get('reason') or '', 120)}" for k, v in st if v.get("degraded"))
+    return "; ".join(f"{k}: {clip_words(v.get('reason') or '', 120)}" for k, v in st
+                     if v.get("degraded"))
 
 # %% ../nbs/17_batch.ipynb #6e2f3b18
 def strict_reasons(doc: dict, # a parsed mp_analysis.json of a run that finished
                   ) -> list: # one line per way the run fell short of a clean one, in the library's words; [] if clean
     "Why `--strict` calls a finished run degraded: a probe without data, a bad file, a stage skipped, no crossing."
     prov = doc.get("provenance") or {}
-    out = [f"MMS{p} was asked for but has no usable data: {r}" for p, r in (doc.get("probes_dropped") or {}).items()]
+    out = [f"MMS{p} was asked for but has no usable data: {r}"
+           for p, r in (doc.get("probes_dropped") or {}).items()]
     out += [f"MMS{p}: no magnetic field: density-only crossings, no normal ({r})"
             for p, r in (doc.get("density_only") or {}).items()]
-    bad = [m for m in prov.get("missing", []) if m.get("cause") in ("unreadable", "partly_unreadable")]
+    bad = [m for m in prov.get("missing", [])
+           if m.get("cause") in ("unreadable", "partly_unreadable")]
     out += [f"mms{m['probe']} {m['instrument']} {m['rate']}: {m['reason']}" for m in bad]
     out += [f"file fails its MD5 checksum: {n}" for n in damaged_files(prov.get("files", []))]
     st = (doc.get("status") or {}).items()
@@ -178,7 +187,8 @@ def _strict_fields(row: dict, # an event's summary row (summary_row)
                   ) -> dict: # degraded_reasons; status degraded and exit code 6 where no stage failed
     "The fields `strict` sets on a finished event's row."
     why = strict_reasons(doc)
-    worse = {"status": "degraded", "exit_code": EXIT_DEGRADED} if why and row["status"] == "ok" else {}
+    worse = ({"status": "degraded", "exit_code": EXIT_DEGRADED}
+             if why and row["status"] == "ok" else {})
     return {"degraded_reasons": "; ".join(why) or None} | worse
 
 # %% ../nbs/17_batch.ipynb #c1596cc0
@@ -218,9 +228,11 @@ def warning_digest(category: str, # the warning's class name, e.g. "MissingDataW
                   ) -> str: # one line: the head, the items of the list, and where each is kept with its reason
     "A warning as one summary cell: what it says and what it names, not the first line only."
     head, *rest = message.split("\n")
-    see = re.search(r"\s*\(see event\.(\w+)\)", head)   # a pointer to the Event: to the event's own file
+    # a pointer to the Event: to the event's own file
+    see = re.search(r"\s*\(see event\.(\w+)\)", head)
     head = head.replace(see[0], "") if see else head
-    head = re.sub(r"(\d+) (\w+)\(s\)", lambda m: f"{m[1]} {m[2]}" + "s" * (m[1] != "1"), head).rstrip(": ")
+    head = re.sub(r"(\d+) (\w+)\(s\)", lambda m: f"{m[1]} {m[2]}" + "s" * (m[1] != "1"),
+                  head).rstrip(": ")
     items = [x.strip().partition(": ")[0] for x in rest if x.strip()]
     text = clip_words(head + (": " + ", ".join(items) if items else ""), n)
     where = f" (each with its reason: mp_analysis.json, provenance.{see[1]})" if see else ""
@@ -238,18 +250,22 @@ def run_event(ev: dict, # one event row (read_events)
     "Run one event and return its summary row; an error becomes a failed row, never an exception."
     import json
     t0, odir = time.perf_counter(), Path(out) / ev["name"]
-    row = dict.fromkeys(SUMMARY_COLUMNS) | {"event": ev["name"], "start": ev["start"], "end": ev["end"]}
-    # a survey reads warnings in its summary, not on stderr; catch_warnings is process-wide, so threads print them
+    row = dict.fromkeys(SUMMARY_COLUMNS) | {"event": ev["name"], "start": ev["start"],
+                                            "end": ev["end"]}
+    # a survey reads warnings in its summary, not on stderr; catch_warnings is process-wide,
+    # so threads print them
     with warnings.catch_warnings(record=True) if alone else nullcontext([]) as caught:
         if alone: warnings.simplefilter("always")
         try:
             _event_job(ev, odir, mode, plot, dpi)
-            sub = odir / "analysis" if mode == "report" else odir  # run_report: the analysis set in analysis/
+            # run_report: the analysis set in analysis/
+            sub = odir / "analysis" if mode == "report" else odir
             doc = json.loads((sub / "mp_analysis.json").read_text())
             row |= summary_row(doc) | {"exit_code": stages_exit(doc["status"])}
             if strict: row |= _strict_fields(row, doc)
         except Exception as e:
-            row |= {"status": "failed", "exit_code": exit_code(e), "error": f"{type(e).__name__}: {e}"}
+            row |= {"status": "failed", "exit_code": exit_code(e),
+                    "error": f"{type(e).__name__}: {e}"}
             log = logging.getLogger("mms_mp.batch")
             log.debug("event %s failed\n%s", ev["name"], traceback.format_exc())
     heads = dict.fromkeys(warning_digest(w.category.__name__, str(w.message)) for w in caught)
@@ -266,10 +282,11 @@ def check_scheduler(scheduler, # None, one of LOCAL_SCHEDULERS, or a dask schedu
                    ):
     "Refuse a scheduler that is neither a local one nor an address `[protocol://]host:port`."
     if scheduler is None or scheduler in LOCAL_SCHEDULERS: return
-    if isinstance(scheduler, str) and re.fullmatch(r"(\w+://)?(\[[0-9A-Fa-f:.]+\]|[\w.-]+):\d{1,5}", scheduler): return
-    raise InputError(f"scheduler {scheduler!r} is not a dask scheduler: give the address of a running one, "
-                     f"tcp://host:port (e.g. tcp://10.0.0.5:8786), or one of {', '.join(LOCAL_SCHEDULERS)}; "
-                     "leave it out to start a LocalCluster")
+    if isinstance(scheduler, str) and re.fullmatch(r"(\w+://)?(\[[0-9A-Fa-f:.]+\]|[\w.-]+):\d{1,5}",
+                                                   scheduler): return
+    raise InputError(f"scheduler {scheduler!r} is not a dask scheduler: give the address of a "
+                     "running one, tcp://host:port (e.g. tcp://10.0.0.5:8786), or one of "
+                     f"{', '.join(LOCAL_SCHEDULERS)}; leave it out to start a LocalCluster")
 
 # %% ../nbs/17_batch.ipynb #3c9d0e41
 def _figure_dpi(dpi: int | None, # PNG resolution asked for, dots per inch (None: FIG_DPI)
@@ -280,12 +297,14 @@ def _figure_dpi(dpi: int | None, # PNG resolution asked for, dots per inch (None
     if dpi is None: return FIG_DPI
     dpi = check_dpi(dpi)
     if mode == "analyze" and not plot:
-        raise InputError(f"dpi {dpi} asks for figures, but analyze on threads draws none (pyplot is not "
-                         "thread-safe): use scheduler='processes' or scheduler='synchronous', or leave dpi out")
+        raise InputError(f"dpi {dpi} asks for figures, but analyze on threads draws none (pyplot "
+                         "is not thread-safe): use scheduler='processes' or "
+                         "scheduler='synchronous', or leave dpi out")
     return dpi
 
 # %% ../nbs/17_batch.ipynb #407cefd4
-EXIT_INTERRUPTED = 130  # an event a Ctrl-C stopped or never let start: 128 + SIGINT, the code mms-mp exits with
+# an event a Ctrl-C stopped or never let start: 128 + SIGINT, the code mms-mp exits with
+EXIT_INTERRUPTED = 130
 
 def _failed_row(ev, # event dict
                 err: str, # error text
@@ -305,8 +324,10 @@ def _local_pool(scheduler: str, # one of LOCAL_SCHEDULERS
     from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
     if scheduler == "threads": return ThreadPoolExecutor(workers)
     if scheduler != "processes": return None
-    from dask.multiprocessing import get_context, initialize_worker_process   # as dask makes its own pool
-    return ProcessPoolExecutor(workers, mp_context=get_context(), initializer=initialize_worker_process)
+    # as dask makes its own pool
+    from dask.multiprocessing import get_context, initialize_worker_process
+    return ProcessPoolExecutor(workers, mp_context=get_context(),
+                               initializer=initialize_worker_process)
 
 # %% ../nbs/17_batch.ipynb #4a7e2c19
 @contextmanager
@@ -333,14 +354,16 @@ def _run_local(evs, out, mode, workers, scheduler, dpi, strict, # as run_batch
     tasks = [dask.delayed(run_event, pure=False)(ev, str(out), mode, plot, plot, dpi, strict)
              for ev in evs]
     pool = _local_pool(scheduler, workers)
-    kw = {} if pool is None else {"pool": pool, "chunksize": 1}   # one event per task: each can be cancelled
+    # one event per task: each can be cancelled
+    kw = {} if pool is None else {"pool": pool, "chunksize": 1}
     index = {t.key: i for i, t in enumerate(tasks)}
     keep = lambda key, row, *_: rows.__setitem__(index[key], row) if key in index else None
     try:
         with Callback(posttask=keep):   # called in this process as each event finishes
             rows |= enumerate(dask.compute(*tasks, scheduler=scheduler, num_workers=workers, **kw))
     finally:
-        if pool is not None: pool.shutdown(cancel_futures=True)   # Ctrl-C: events not started never start
+        # Ctrl-C: events not started never start
+        if pool is not None: pool.shutdown(cancel_futures=True)
 
 # %% ../nbs/17_batch.ipynb #0e319d17
 def _run_distributed(evs, out, mode, workers, scheduler, processes, progress, dpi, strict, # as run_batch
@@ -351,7 +374,8 @@ def _run_distributed(evs, out, mode, workers, scheduler, processes, progress, dp
     try: from dask.distributed import Client, LocalCluster, as_completed
     except ImportError:
         raise InputError(f"a dask.distributed cluster needs the extra: {BATCH_HINT}") from None
-    if level: log.setLevel(level)   # its import sets INFO: keep a level set before (mms-mp: WARNING)
+    # its import sets INFO: keep a level set before (mms-mp: WARNING)
+    if level: log.setLevel(level)
     from tqdm.auto import tqdm
     cluster = None if scheduler else LocalCluster(n_workers=workers, threads_per_worker=1,
                                                   processes=processes, dashboard_address=None,
@@ -359,15 +383,17 @@ def _run_distributed(evs, out, mode, workers, scheduler, processes, progress, dp
     n = len(evs)
     try:
         with Client(scheduler or cluster) as client:
-            futs = client.map(run_event, evs, [str(out)] * n, [mode] * n, [processes] * n, [processes] * n,
-                              [dpi] * n, [strict] * n, pure=False)
+            futs = client.map(run_event, evs, [str(out)] * n, [mode] * n, [processes] * n,
+                              [processes] * n, [dpi] * n, [strict] * n, pure=False)
             for f in tqdm(as_completed(futs), total=n, disable=not progress, desc="events"):
                 i = futs.index(f)
                 try: rows[i] = f.result()
                 except Exception as e:  # the worker itself died
                     rows[i] = _failed_row(evs[i], f"worker lost: {e}")
-    except KeyboardInterrupt:   # Ctrl-C: the workers are stopped on purpose; "still alive ..., killing", and the
-        # nanny's traceback when a killed worker's close races it (seen on a loaded machine), are no news
+    # Ctrl-C: the workers are stopped on purpose; "still alive ..., killing", and the
+    # nanny's traceback when a killed worker's close races it (seen on a loaded machine),
+    # are no news
+    except KeyboardInterrupt:
         with _level(logging.getLogger("distributed.nanny"), logging.CRITICAL):
             if cluster is not None: cluster.close()
         cluster = None
@@ -381,7 +407,8 @@ def _interrupted(ev: dict, # event dict
                 ) -> dict: # its summary row: interrupted, exit code 130, its folder if it wrote into it
     "Summary row of an event that a Ctrl-C stopped or never let start."
     why = "the survey was interrupted (Ctrl-C) before this event finished"
-    return _failed_row(ev, why, "interrupted", EXIT_INTERRUPTED) | {"outdir": written(Path(out) / ev["name"])}
+    return (_failed_row(ev, why, "interrupted", EXIT_INTERRUPTED)
+            | {"outdir": written(Path(out) / ev["name"])})
 
 # %% ../nbs/17_batch.ipynb #b3766f34
 def write_summary(out: Path, # survey output folder
@@ -390,7 +417,8 @@ def write_summary(out: Path, # survey output folder
     "The survey's summary.csv: one row per event, counts as whole numbers."
     import pandas as pd
     df = pd.DataFrame(rows, columns=list(SUMMARY_COLUMNS))
-    counts = ["exit_code", "n_crossings", "n_probes_crossing", "n_local_normals", "thickness_n", "timing_groups"]
+    counts = ["exit_code", "n_crossings", "n_probes_crossing", "n_local_normals", "thickness_n",
+              "timing_groups"]
     df[counts] = df[counts].astype("Int64")   # whole numbers, empty where the event failed
     write_csv_atomic(Path(out) / "summary.csv", df)
     return df
@@ -407,7 +435,8 @@ def run_batch(events, # events CSV path, or a list of event dicts (read_events)
               strict: bool = False, # an event that finished degraded is `degraded`, exit code 6 (`strict_reasons`)
              ):  # pandas DataFrame, one row per event (also written as summary.csv)
     "Run every event in parallel with Dask and collate summary.csv; failures are rows, not crashes."
-    evs = read_events(events) if isinstance(events, (str, Path)) else _event_rows(list(events), "events")
+    evs = (read_events(events) if isinstance(events, (str, Path))
+           else _event_rows(list(events), "events"))
     check_scheduler(scheduler)
     if mode not in ("analyze", "report"):
         raise InputError(f"mode={mode!r}; expected 'analyze' or 'report'")
@@ -419,8 +448,10 @@ def run_batch(events, # events CSV path, or a list of event dicts (read_events)
     rows = {}
     try:
         if local: _run_local(evs, out, mode, workers, scheduler, dpi, strict, rows)
-        else: _run_distributed(evs, out, mode, workers, scheduler, processes, progress, dpi, strict, rows)
-    except KeyboardInterrupt:   # Ctrl-C: the summary of the events that finished, then stop as asked
+        else: _run_distributed(evs, out, mode, workers, scheduler, processes, progress, dpi, strict,
+                               rows)
+    # Ctrl-C: the summary of the events that finished, then stop as asked
+    except KeyboardInterrupt:
         write_summary(out, [rows.get(i) or _interrupted(ev, out) for i, ev in enumerate(evs)])
         raise
     return write_summary(out, [rows[i] for i in range(len(evs))])

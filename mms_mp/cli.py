@@ -19,7 +19,8 @@ from pathlib import Path
 import numpy as np
 
 from . import __version__
-from .core import (InputError, iso_ms, median_step, atomic_write, EXIT_OK, EXIT_USAGE, EXIT_NODATA,
+from .core import (InputError, iso_ms, median_step, atomic_write, EXIT_OK, EXIT_USAGE,
+                         EXIT_NODATA,
                          EXIT_FAILED, EXIT_PARTIAL, EXIT_DEGRADED, exit_code, stages_exit)
 from .layout import PRODUCTS
 from .config import CONFIG_SECTIONS, RATES, load_config, merge_config, rate_word
@@ -45,7 +46,8 @@ NOISY_LOGGERS = ("pyspedas", "pytplot", "cdflib", "urllib3", "matplotlib", "dist
 #: keyword arguments the library's messages name, and the CLI flags that set them
 CLI_FLAGS = {"source": "--source", "rate": "--rate", "data_dir": "--data-dir", "probes": "--probes",
              "scheduler": "--scheduler", "outdir": "--outdir"}
-NAMES = ("data_dir", "outdir")   # parameter names no English word shares: translated where they stand alone
+# parameter names no English word shares: translated where they stand alone
+NAMES = ("data_dir", "outdir")
 
 def cli_words(text: str, # a message written for Python users: "run with source='sdc' to download"
              ) -> str: # the same for the command line: "run with --source sdc to download"
@@ -80,14 +82,16 @@ def setup_logging(verbose: int = 0, # -v count
     return level
 
 # %% ../nbs/16_cli.ipynb #a1b2c3d4
-EXIT_PIPE = 141   # 128 + SIGPIPE (13): what a shell reports for a process that a closed pipe stopped
+# 128 + SIGPIPE (13): what a shell reports for a process that a closed pipe stopped
+EXIT_PIPE = 141
 
 def _devnull(f):
     "Point stream `f` at /dev/null: its reader has gone, so nothing more (Python's last flush neither) may fail."
     try: fd = os.open(os.devnull, os.O_WRONLY)
     except OSError: return
     try: os.dup2(fd, f.fileno())
-    except (OSError, ValueError): pass   # a stream without a file descriptor (in memory): nothing left to fail
+    # a stream without a file descriptor (in memory): nothing left to fail
+    except (OSError, ValueError): pass
     finally: os.close(fd)
 
 def _streams_open():
@@ -95,7 +99,8 @@ def _streams_open():
     for k, name in ((1, "stdout"), (2, "stderr")):
         if getattr(sys, name) is not None: continue
         fd = os.open(os.devnull, os.O_WRONLY)
-        if fd != k:                  # on its own descriptor, so that no file the run opens lands there
+        # on its own descriptor, so that no file the run opens lands there
+        if fd != k:
             os.dup2(fd, k)
             os.close(fd)
         setattr(sys, name, os.fdopen(k, "w"))
@@ -125,77 +130,87 @@ def dpi_arg(text: str, # the --dpi value as typed
     "Parse `--dpi N`: a bad value is a usage error (exit 2) that says the range and the usual choices."
     try: return check_dpi(int(text))
     except (ValueError, InputError):
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of dots per inch in 20–1200 "
-                                         f"(default {FIG_DPI} for a quick look, 300 for publication)") from None
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of dots per inch in "
+                                         f"20–1200 (default {FIG_DPI} for a quick look, 300 for "
+                                         "publication)") from None
 
 # %% ../nbs/16_cli.ipynb #3aa99903
 def _figure_args(p, # a sub-command's parser
                  pdf: bool = True, # also --pdf, and --dpi implies --plot (analyze, demo); else --dpi alone
                 ):
     "--pdf and --dpi; --dpi alone for the commands whose figures are always drawn (report, batch)."
-    if pdf: p.add_argument("--pdf", action="store_true", default=None, help="PDF figures too (implies --plot)")
+    if pdf: p.add_argument("--pdf", action="store_true", default=None,
+                           help="PDF figures too (implies --plot)")
     p.add_argument("--dpi", type=dpi_arg, default=None, metavar="N",
-                   help=f"PNG resolution, dots per inch (default {FIG_DPI}, a quick look; 300 for publication)"
+                   help=f"PNG resolution, dots per inch (default {FIG_DPI}, a quick look; 300 for "
+                        "publication)"
                         + ("; implies --plot" if pdf else ""))
 
 # %% ../nbs/16_cli.ipynb #6d9b713d
 def _event_args(p):
-    p.add_argument("--start", help="start time, ISO-8601 UTC, e.g. 2019-01-27T12:15:00, 20190127T121500 "
-                                   "or the day of year 2019-027T12:15:00 (or 2019-027/12:15:00) "
-                                   "(required, here or in --config; not before MMS's launch, 2015-03-13)")
+    p.add_argument("--start",
+                   help="start time, ISO-8601 UTC, e.g. 2019-01-27T12:15:00, 20190127T121500 or "
+                        "the day of year 2019-027T12:15:00 (or 2019-027/12:15:00) (required, here "
+                        "or in --config; not before MMS's launch, 2015-03-13)")
     p.add_argument("--end", help="end time, ISO-8601 UTC (required, here or in --config)")
     p.add_argument("--probes", nargs="+", default=None, metavar="P",
                    help="MMS probes, e.g. 1 2 or 1,2 (default 1 2 3 4)")
     p.add_argument("--rate", type=rate_word, choices=RATES, default=None,
-                   help="data rate: srvy is the survey class (FGM/HPCA/MEC srvy, FPI/EDP fast), brst burst, "
-                        "auto burst where burst files reach and survey elsewhere (default); pySPEDAS's "
-                        "burst, fast and survey are read as brst, srvy and srvy")
+                   help="data rate: srvy is the survey class (FGM/HPCA/MEC srvy, FPI/EDP fast), "
+                        "brst burst, auto burst where burst files reach and survey elsewhere "
+                        "(default); pySPEDAS's burst, fast and survey are read as brst, srvy and "
+                        "srvy")
     p.add_argument("--source", choices=("auto", "sdc", "spdf", "local"), default=None,
-                   help="where the files come from: auto (default) local files if they cover the request, "
-                        "else download from the SDC; local never downloads; sdc, spdf download from the MMS "
-                        "SDC or NASA's SPDF")
+                   help="where the files come from: auto (default) local files if they cover the "
+                        "request, else download from the SDC; local never downloads; sdc, spdf "
+                        "download from the MMS SDC or NASA's SPDF")
     p.add_argument("--data-dir", default=None, help="local MMS data root (SDC layout)")
     p.add_argument("--config", default=None,
                    help="TOML file with the same keys and analysis parameters")
 
 # %% ../nbs/16_cli.ipynb #77a9ed58
 def _demo_parser(sub):
-    d = sub.add_parser("demo", help="simulate the 2019-01-27 event offline and analyse it (no network)",
-                       description="Simulates MMS L2 files of the 2019-01-27 magnetopause event on the real "
-                                   "formation, with known ground truth (SIMULATED, mms_mp.synthetic; no network), "
-                                   "and analyses all four probes as analyze does: OUTDIR gets mp_analysis.json, "
-                                   "crossings.csv, layer_thickness.csv, displacement_<probe>.csv, "
-                                   "normal_velocity_<probe>.csv, report.html, figures/*.png and manifest.json, "
-                                   "each saying SIMULATED. The truth is DATA_DIR/truth.json.")
+    d = sub.add_parser("demo",
+                       help="simulate the 2019-01-27 event offline and analyse it (no network)",
+                       description="Simulates MMS L2 files of the 2019-01-27 magnetopause event on "
+                                   "the real formation, with known ground truth (SIMULATED, "
+                                   "mms_mp.synthetic; no network), and analyses all four probes as "
+                                   "analyze does: OUTDIR gets mp_analysis.json, crossings.csv, "
+                                   "layer_thickness.csv, displacement_<probe>.csv, "
+                                   "normal_velocity_<probe>.csv, report.html, figures/*.png and "
+                                   "manifest.json, each saying SIMULATED. The truth is "
+                                   "DATA_DIR/truth.json.")
     d.add_argument("--data-dir", default=None,
                    help="where to write the simulated CDFs (default: the user cache)")
     d.add_argument("--outdir", default="mms_mp_demo", help="output folder (default ./mms_mp_demo)")
     from mms_mp.simtruth import SCENARIOS
     d.add_argument("--scenario", default="default", choices=sorted(SCENARIOS),
                    help="simulator scenario (default: default)")
-    d.add_argument("--plot", action="store_true", help="accepted for symmetry with analyze: demo always writes figures")
+    d.add_argument("--plot", action="store_true",
+                   help="accepted for symmetry with analyze: demo always writes figures")
     _figure_args(d)
     _common(d)
 
 # %% ../nbs/16_cli.ipynb #4d3247cc
 def _analyze_parser(sub):
     a = sub.add_parser("analyze", help="analyse one event: JSON, CSV, figures",
-                       description="Writes OUTDIR/mp_analysis.json (every result with frame, units and σ), "
-                                   "crossings.csv, report.html and manifest.json; when V_N exists (it needs FGM "
-                                   "and FPI, HPCA or EDP data) also normal_velocity_<probe>.csv, "
-                                   "displacement_<probe>.csv and layer_thickness.csv; --plot adds figures/*.png. "
-                                   "The folder is replaced as a whole when the run succeeds.")
+                       description="Writes OUTDIR/mp_analysis.json (every result with frame, units "
+                                   "and σ), crossings.csv, report.html and manifest.json; when V_N "
+                                   "exists (it needs FGM and FPI, HPCA or EDP data) also "
+                                   "normal_velocity_<probe>.csv, displacement_<probe>.csv and "
+                                   "layer_thickness.csv; --plot adds figures/*.png. The folder is "
+                                   "replaced as a whole when the run succeeds.")
     _event_args(a)
     a.add_argument("--outdir", default=None, help="output folder (default ./results)")
     a.add_argument("--plot", action="store_true", default=None, help="write figures/*.png")
     _figure_args(a)
     a.add_argument("--overlay-json", default=None, metavar="FILE",
-                   help="published normals to compare with (see `mms-mp overlay-template`; an entry's "
-                        "'time' picks the timing group it describes)")
+                   help="published normals to compare with (see `mms-mp overlay-template`; an "
+                        "entry's 'time' picks the timing group it describes)")
     a.add_argument("--strict", action="store_true",
-                   help="exit 6 when the run finished but degraded: a requested probe without data, an "
-                        "unreadable file, a stage skipped for lack of data, or no crossing found (one line "
-                        "per reason on stderr)")
+                   help="exit 6 when the run finished but degraded: a requested probe without "
+                        "data, an unreadable file, a stage skipped for lack of data, or no "
+                        "crossing found (one line per reason on stderr)")
     _common(a)
 
 # %% ../nbs/16_cli.ipynb #08a5b0ee
@@ -211,7 +226,8 @@ def _report_parser(sub):
 def _batch_parser(sub):
     b = sub.add_parser("batch", help="run many events in parallel with dask.distributed")
     b.add_argument("events",
-                   help="CSV with columns start,end[,name,probes,data_dir,source,rate,scenario,seed]")
+                   help="CSV with columns "
+                        "start,end[,name,probes,data_dir,source,rate,scenario,seed]")
     b.add_argument("--out", required=True,
                    help="output folder: one sub-folder per event and summary.csv")
     b.add_argument("--workers", type=int, default=2,
@@ -223,10 +239,11 @@ def _batch_parser(sub):
     b.add_argument("--mode", choices=("analyze", "report"), default="analyze",
                    help="what to run per event")
     b.add_argument("--strict", action="store_true",
-                   help="as analyze --strict: an event that finished but degraded is 'degraded' (exit code 6, its "
-                        "reasons in summary.csv column degraded_reasons), and the batch exits 6 when no event "
-                        "failed and no stage failed")
-    _figure_args(b, pdf=False)   # analyze on --scheduler threads draws no figures: --dpi there is refused
+                   help="as analyze --strict: an event that finished but degraded is 'degraded' "
+                        "(exit code 6, its reasons in summary.csv column degraded_reasons), and "
+                        "the batch exits 6 when no event failed and no stage failed")
+    # analyze on --scheduler threads draws no figures: --dpi there is refused
+    _figure_args(b, pdf=False)
     _common(b)
 
 # %% ../nbs/16_cli.ipynb #0c6a2327
@@ -237,12 +254,13 @@ def _overlay_parser(sub):
     _common(o)
 
 # %% ../nbs/16_cli.ipynb #9360dfe2
-EXIT_HELP = ("exit codes: 0 ok; 2 bad arguments or input; 3 no usable data; 4 the analysis "
-             "failed; 5 it finished and wrote its outputs, but a stage failed (stderr and the "
-             "JSON status say which and why); 6 (analyze or batch --strict only) it finished but degraded: a "
-             "probe without data, an unreadable file, a stage skipped for lack of data, or no crossing. "
-             "A reader that stops reading early (mms-mp ... | head) ends the printing, not the run: the code "
-             "is the run's own, or 141 (128 + SIGPIPE) if a closed pipe stopped the work itself; 130 interrupted")
+EXIT_HELP = ("exit codes: 0 ok; 2 bad arguments or input; 3 no usable data; 4 the analysis failed; "
+             "5 it finished and wrote its outputs, but a stage failed (stderr and the JSON status "
+             "say which and why); 6 (analyze or batch --strict only) it finished but degraded: a "
+             "probe without data, an unreadable file, a stage skipped for lack of data, or no "
+             "crossing. A reader that stops reading early (mms-mp ... | head) ends the printing, "
+             "not the run: the code is the run's own, or 141 (128 + SIGPIPE) if a closed pipe "
+             "stopped the work itself; 130 interrupted")
 
 def build_parser() -> argparse.ArgumentParser:
     "The `mms-mp` argument parser (sub-commands demo, analyze, report, batch, overlay-template)."
@@ -274,7 +292,8 @@ def event_config(args, # parsed arguments of analyze/report
             "overlay_json")  # `report` has no --outdir, --plot, --pdf, --overlay-json
     where = f"options (command line over {args.config})" if args.config else "options"
     cfg = merge_config(base, {k: getattr(args, k, None) for k in keys}, where=where)
-    if cfg.get("probes"):  # "1 2", "1,2" and "1, 2" all mean probes 1 and 2 (pySPEDAS users write commas)
+    # "1 2", "1,2" and "1, 2" all mean probes 1 and 2 (pySPEDAS users write commas)
+    if cfg.get("probes"):
         cfg["probes"] = [q.strip() for p in cfg["probes"] for q in str(p).split(",") if q.strip()]
     missing = [k for k in ("start", "end") if not cfg.get(k)]
     flags = " and --".join(missing)
@@ -300,8 +319,10 @@ def _crossing_lines(res) -> list:
     for p in res.probes:
         cs = [c for c in res.crossings if str(c.probe) == p]
         n_out = sum(c.direction == "out" for c in cs)
-        if cs: out.append(f"MMS{p}: {_count(len(cs), 'crossing')} ({n_out} out, {len(cs) - n_out} in)")
-        elif "detect" in res.status and res.status["detect"].status == "ok": out.append(f"MMS{p}: no crossing found")
+        if cs: out.append(f"MMS{p}: {_count(len(cs), 'crossing')} "
+                          f"({n_out} out, {len(cs) - n_out} in)")
+        elif "detect" in res.status and res.status["detect"].status == "ok":
+            out.append(f"MMS{p}: no crossing found")
         v = res.vn.get(p)
         if v is None or not np.isfinite(v.sigma_V_N).any(): continue
         sm = v.smoothing
@@ -325,15 +346,16 @@ def _thickness_lines(res) -> list:
                    f"(range {v.min():.0f}–{v.max():.0f}, typical σ {np.median(s):.0f} km) "
                    f"over {v.size} crossings")
     if len(ok) < len(th):
-        out.append(f"thickness: {_count(len(th) - len(ok), 'value')} missing (crossings × methods: a layer not wholly "
-                   "inside the data, or a gap in it); see layer_thickness.csv")
+        out.append(f"thickness: {_count(len(th) - len(ok), 'value')} missing (crossings × methods: "
+                   "a layer not wholly inside the data, or a gap in it); see layer_thickness.csv")
     return out
 
 # %% ../nbs/16_cli.ipynb #6cdb7310
 def _event_lmn_line(p: str, l) -> str:
     "One probe's event LMN: method as the report says it (`lmn_method`), N (GSE) ± σ, where to set a model's inputs."
     n = ", ".join(f"{x:+.2f}" for x in l.N)
-    line = f"MMS{p}: event LMN {lmn_method(lmn_json(l))}, N = ({n}) {l.frame} ± {sig2(l.sigma_N_deg)}°"
+    line = (f"MMS{p}: event LMN {lmn_method(lmn_json(l))}, "
+            f"N = ({n}) {l.frame} ± {sig2(l.sigma_N_deg)}°")
     note = lmn_sigma_note(lmn_json(l))   # the report's words (mms_mp.schema)
     if note: line += f" ({note}); set bz_nT, dp_nPa in [lmn] of --config"
     return line
@@ -356,14 +378,16 @@ def _planarity_lines(s: dict) -> list:
     out, firm = [], s["n_local"] - s["n_low_shear"]
     of = f"{firm}{' other' if s['n_low_shear'] else ''} local normals"
     if s["n_low_shear"]:
-        out.append(f"  {_count(s['n_low_shear'], 'local normal')} at low shear (flag low_shear): N rests on the "
-                   "field's small bulge, σ may not cover its error, and it says little about the boundary's shape")
+        out.append(f"  {_count(s['n_low_shear'], 'local normal')} at low shear (flag low_shear): N "
+                   "rests on the field's small bulge, σ may not cover its error, and it says "
+                   "little about the boundary's shape")
     if firm >= 3 and 2 * s["n_beyond_2sigma"] > firm:   # most firm normals differ beyond their σ
-        out.append(f"  the boundary is not planar here: {s['n_beyond_2sigma']} of {of} lie more than 2σ "
-                   "from the event LMN normal; use each crossing's own normal (crossings.csv), not the event LMN")
+        out.append(f"  the boundary is not planar here: {s['n_beyond_2sigma']} of {of} lie more "
+                   "than 2σ from the event LMN normal; use each crossing's own normal "
+                   "(crossings.csv), not the event LMN")
     elif firm and s["median"] > 10.0:
-        out.append(f"  {s['n_beyond_2sigma']} of {of} lie more than 2σ from the event LMN normal: their "
-                   "spread does not show whether the boundary is planar")
+        out.append(f"  {s['n_beyond_2sigma']} of {of} lie more than 2σ from the event LMN normal: "
+                   "their spread does not show whether the boundary is planar")
     return out
 
 # %% ../nbs/16_cli.ipynb #b4db35f5
@@ -372,7 +396,8 @@ def _vs(c: dict) -> str:
     own = "" if c["published_sigma_given"]["n_hat"] else ", our σ only: published σ not given"
     flip = {True: ", published n̂ inward",
             None: ", sign undetermined: within 2σ of perpendicular"}.get(c["opposite_sign"], "")
-    return f"{c['angle_deg']:.1f}° ± {sig2(c['sigma_angle_deg'])}° ({c['angle_sigma']:.1f} σ{own}){flip}"
+    return (f"{c['angle_deg']:.1f}° ± {sig2(c['sigma_angle_deg'])}° "
+            f"({c['angle_sigma']:.1f} σ{own}){flip}")
 
 # %% ../nbs/16_cli.ipynb #3ad1768d
 def _dv(c: dict) -> str:
@@ -386,15 +411,19 @@ def _comparison_lines(res) -> list:
     "Our normals (and timing speeds) against the published ones: angle and σ units."
     if not res.comparison: return []
     cmp = res.comparison
-    out = [f"MMS{p} vs published: event N ({c['event_lmn'].get('method', '?')}) {_vs(c['event_lmn'])}"
+    out = [f"MMS{p} vs published: event N ({c['event_lmn'].get('method', '?')}) "
+           f"{_vs(c['event_lmn'])}"
            + (f", crossing median {_vs(c['crossing_median'])}" if c["crossing_median"] else "")
-           + (f", crossing at its time {_vs(c['crossing_at_time'])}" if c.get("crossing_at_time") else "")
+           + (f", crossing at its time {_vs(c['crossing_at_time'])}" if c.get("crossing_at_time")
+              else "")
            for p, c in cmp["per_probe"].items()]
-    out += [f"timing {c['time']} vs published MMS{c['probe']}: n {_vs(c)}, {_dv(c)}" for c in cmp["timing"]]
+    out += [f"timing {c['time']} vs published MMS{c['probe']}: n {_vs(c)}, {_dv(c)}"
+            for c in cmp["timing"]]
     out += [f"published: {note}" for note in cmp.get("notes", [])]
     out += [f"MMS{p} published, no timing group compared: {why}"
             for p, why in cmp.get("timing_not_compared", {}).items()]
-    return out + [f"MMS{p} published, not compared: {why}" for p, why in cmp["not_compared"].items()]
+    return out + [f"MMS{p} published, not compared: {why}"
+                  for p, why in cmp["not_compared"].items()]
 
 # %% ../nbs/16_cli.ipynb #40945c2f
 def _timing_lines(res) -> list:
@@ -403,11 +432,12 @@ def _timing_lines(res) -> list:
     if t is None: return []
     n = ", ".join(f"{x:+.3f}" for x in t.n_hat)
     c = g.crossings[g.ref]
-    out = [f"timing, {len(res.timings)} group(s); the one with most probes, {iso_ms(c.time)} {g.direction} "
-           f"(ref MMS{g.ref}) [{t.method}]: n = ({n}) {t.frame} ± {sig2(t.sigma_n_deg)}°, "
-           f"V = {t.V_km_s:.1f} ± {t.sigma_V_km_s:.1f} km/s"]
+    out = [f"timing, {len(res.timings)} group(s); the one with most probes, {iso_ms(c.time)} "
+           f"{g.direction} (ref MMS{g.ref}) [{t.method}]: n = ({n}) {t.frame} ± "
+           f"{sig2(t.sigma_n_deg)}°, V = {t.V_km_s:.1f} ± {t.sigma_V_km_s:.1f} km/s"]
     V = [r.V_km_s for _, r in res.timings]
-    if len(V) > 1: out.append(f"  V over the groups: {min(V):+.1f} to {max(V):+.1f} km/s (each in the JSON)")
+    if len(V) > 1: out.append(f"  V over the groups: {min(V):+.1f} to {max(V):+.1f} km/s (each in "
+                              "the JSON)")
     return out
 
 # %% ../nbs/16_cli.ipynb #b203cfb8
@@ -415,7 +445,8 @@ def _worth_saying(r: dict, # an `Event.rates` entry
                   auto: bool, # the rate asked for was "auto" (the loader chose each rate)
                  ) -> bool: # files not used, rates joined, FGM positions, or survey where burst files exist
     "Whether a reader of the summary needs this rate entry (the rest: rates asked for, or the only ones there)."
-    if not r["used"]: return bool(r["files"])   # files never found: in the stage reasons and `missing`
+    # files never found: in the stage reasons and `missing`
+    if not r["used"]: return bool(r["files"])
     if r["partial"] or r.get("part"): return True
     burst_exists = (r["instrument"], "brst", r["datatype"]) in PRODUCTS
     return auto and r["rate"] != "brst" and burst_exists
@@ -441,23 +472,27 @@ def _context_line(res, # mms_mp.stages.AnalysisResult whose `context` is set ([c
     q = "Ni" if getattr(res, "density_only", None) else "B_gse"   # density-only: the density's span
     t = [res.context[p][q]["time"].values for p in res.probes]
     steps = [median_step(np.diff(x).astype(np.int64)) for x in t if len(x) > 1]
-    step = np.timedelta64(int(max(steps)) if steps else 0, "ns")   # less than a sample short is no gap
+    # less than a sample short is no gap
+    step = np.timedelta64(int(max(steps)) if steps else 0, "ns")
     first, last = min(x[0] for x in t), max(x[-1] for x in t)
     note = f"; data start {iso_ms(first)}" if first - a > step else ""
     note += f"; data end {iso_ms(last)}" if b - last > step else ""
-    return (f"LMN and detection levels from {iso_ms(a)} – {iso_ms(b)} (the window and its [context]{note}); "
-            "crossings kept inside the window")
+    return (f"LMN and detection levels from {iso_ms(a)} – {iso_ms(b)} (the window and its "
+            f"[context]{note}); crossings kept inside the window")
 
 # %% ../nbs/16_cli.ipynb #9de30777
 def _data_lines(res) -> list:
     "Per probe: the instruments and rates its data came from, why (rate auto, FGM positions), what was not used."
     ev, out = res.event, []
-    auto = res.config.get("rate", "auto") == "auto"   # the loader chose each rate (as stage_load reads it)
+    # the loader chose each rate (as stage_load reads it)
+    auto = res.config.get("rate", "auto") == "auto"
     for p in res.probes if ev is not None else []:
         got = {}
         for x in ev.loaded:
-            if x["probe"] == p and not x.get("part"): got.setdefault(x["instrument"], []).append(x["rate"])
-        if got: out.append(f"MMS{p} data: " + ", ".join(f"{i} {'+'.join(dict.fromkeys(r))}" for i, r in got.items()))
+            if x["probe"] == p and not x.get("part"):
+                got.setdefault(x["instrument"], []).append(x["rate"])
+        if got: out.append(f"MMS{p} data: " + ", ".join(f"{i} {'+'.join(dict.fromkeys(r))}"
+                                                        for i, r in got.items()))
         out += _rate_lines([r for r in ev.rates if r["probe"] == p], auto)
     return out + ([_context_line(res)] if getattr(res, "context", None) is not None else [])
 
@@ -467,10 +502,12 @@ def summary_lines(res, # mms_mp.stages.AnalysisResult
     tag = "SIMULATED " if res.simulated else ""
     t0, t1 = iso_ms(res.trange[0]), iso_ms(res.trange[1])
     out = [f"{tag}event {t0} – {t1}, probes {' '.join(res.probes)}",
-           "stages: " + ", ".join(f"{k} {v.label}" for k, v in res.status.items())]   # as report.html
+           # as report.html
+           "stages: " + ", ".join(f"{k} {v.label}" for k, v in res.status.items())]
     if getattr(res, "density_only", None):   # no B on any probe: say it first, and what is missing
         out.insert(1, DENSITY_ONLY_HEADLINE)
-    out += [f"  {k}: {cli_words(v.reason)}" for k, v in res.status.items() if v.reason]  # not run, or degraded
+    # not run, or degraded
+    out += [f"  {k}: {cli_words(v.reason)}" for k, v in res.status.items() if v.reason]
     out += _data_lines(res) + _crossing_lines(res) + _normal_lines(res)
     out += _timing_lines(res) + _thickness_lines(res) + _comparison_lines(res)
     out += [f"wrote {res.files[k]}" for k in ("mp_analysis.json", "report.html") if k in res.files]
@@ -491,10 +528,12 @@ def degraded_reasons(res, # mms_mp.stages.AnalysisResult of a run that finished
                     ) -> list: # one line per way the run fell short of a clean one; [] when clean
     "Why a finished analysis is degraded (`batch.strict_reasons`, the rule `batch --strict` reads in the JSON)."
     ev = res.event
-    doc = {"probes_dropped": res.dropped, "crossings": res.crossings,   # the parts of mp_analysis.json it reads
+    # the parts of mp_analysis.json it reads
+    doc = {"probes_dropped": res.dropped, "crossings": res.crossings,
            "density_only": getattr(res, "density_only", {}),
            "status": {k: v.as_dict() for k, v in res.status.items()},
-           "provenance": {"missing": getattr(ev, "missing", []), "files": getattr(ev, "provenance", [])}}
+           "provenance": {"missing": getattr(ev, "missing", []),
+                          "files": getattr(ev, "provenance", [])}}
     return [cli_words(w) for w in strict_reasons(doc)]
 
 # %% ../nbs/16_cli.ipynb #d621d422
@@ -505,7 +544,8 @@ def cmd_analyze(args, # parsed arguments (build_parser)
     res = analyze((cfg["start"], cfg["end"]), cfg.get("probes") or ("1", "2", "3", "4"),
                   rate=cfg.get("rate", "auto"), source=cfg.get("source", "auto"),
                   data_dir=cfg.get("data_dir"), outdir=cfg.get("outdir") or "results",
-                  config=_analysis_params(cfg), plot=bool(cfg.get("plot") or cfg.get("pdf") or cfg.get("dpi")),
+                  config=_analysis_params(cfg),
+                  plot=bool(cfg.get("plot") or cfg.get("pdf") or cfg.get("dpi")),
                   pdf=bool(cfg.get("pdf")), dpi=cfg.get("dpi", FIG_DPI), progress=not args.quiet,
                   overlay_json=cfg.get("overlay_json"))
     if not args.quiet: say("\n".join(summary_lines(res)))
@@ -564,8 +604,10 @@ def _not_ok(r, # one summary row whose status is not "ok"
            ) -> str: # what went wrong, for the console
     "A failed event's error, the stages a partial one did not complete, or why one degraded (`--strict`)."
     if r["status"] == "failed": return f"failed (exit {r['exit_code']}): {cli_words(r['error'])}"
-    if r["status"] == "degraded": return f"degraded (exit {r['exit_code']}): {cli_words(r['degraded_reasons'])}"
-    return f"partial: stages failed: {r['stages_failed'] or 'none'}; skipped: {r['stages_skipped'] or 'none'}"
+    if r["status"] == "degraded": return (f"degraded (exit {r['exit_code']}): "
+                                          f"{cli_words(r['degraded_reasons'])}")
+    return (f"partial: stages failed: {r['stages_failed'] or 'none'}; "
+            f"skipped: {r['stages_skipped'] or 'none'}")
 
 # %% ../nbs/16_cli.ipynb #f1efc1a4
 def cmd_batch(args, # parsed arguments (build_parser)
@@ -578,9 +620,12 @@ def cmd_batch(args, # parsed arguments (build_parser)
         say(f"{n_ok}/{len(summ)} events ok; summary in {Path(args.out) / 'summary.csv'}")
         for _, r in summ[summ["status"] != "ok"].iterrows(): say(f"  {r['event']}: {_not_ok(r)}")
     codes = set(summ.loc[summ["status"] == "failed", "exit_code"].dropna().astype(int))
-    if codes: return codes.pop() if len(codes) == 1 else EXIT_FAILED   # one cause: its code; mixed: 4
-    if (summ["exit_code"] == EXIT_PARTIAL).any(): return EXIT_PARTIAL    # then a failed stage, as analyze
-    return EXIT_DEGRADED if (summ["status"] == "degraded").any() else EXIT_OK   # then degraded (--strict)
+    # one cause: its code; mixed: 4
+    if codes: return codes.pop() if len(codes) == 1 else EXIT_FAILED
+    # then a failed stage, as analyze
+    if (summ["exit_code"] == EXIT_PARTIAL).any(): return EXIT_PARTIAL
+    # then degraded (--strict)
+    return EXIT_DEGRADED if (summ["status"] == "degraded").any() else EXIT_OK
 
 # %% ../nbs/16_cli.ipynb #b9312657
 def cmd_overlay_template(args, # parsed arguments (build_parser)
@@ -625,10 +670,11 @@ def main(argv: list | None = None, # arguments (None: sys.argv[1:])
     try:
         check_paths(args)
         return COMMANDS[args.command](args)
-    except BrokenPipeError as e:   # a pipe closed under the work (not `say`'s): stopped, as by SIGPIPE
+    # a pipe closed under the work (not `say`'s): stopped, as by SIGPIPE
+    except BrokenPipeError as e:
         say(end="")   # stdout flushed, or pointed at /dev/null if it is the pipe that closed
-        say(f"mms-mp {args.command}: stopped: a pipe closed under the run ({type(e).__name__}: {cli_words(e)}); "
-            "it did not finish", file=sys.stderr)   # where stderr still reads
+        say(f"mms-mp {args.command}: stopped: a pipe closed under the run ({type(e).__name__}: "
+            f"{cli_words(e)}); it did not finish", file=sys.stderr)   # where stderr still reads
         return EXIT_PIPE
     except KeyboardInterrupt:
         say("mms-mp: interrupted", file=sys.stderr)
@@ -637,7 +683,8 @@ def main(argv: list | None = None, # arguments (None: sys.argv[1:])
         code = exit_code(e)
         kind = {EXIT_USAGE: "bad input", EXIT_NODATA: "no usable data",
                 EXIT_FAILED: "analysis failed"}[code]
-        if args.verbose: say(traceback.format_exc(), file=sys.stderr, end="")   # a reader gone: quietly
+        # a reader gone: quietly
+        if args.verbose: say(traceback.format_exc(), file=sys.stderr, end="")
         say(f"mms-mp {args.command}: {kind}: {type(e).__name__}: {cli_words(e)}", file=sys.stderr)
         return code
 

@@ -17,8 +17,10 @@ from .core import cache_root, write_json_atomic
 __all__ = ['sha256_cache_file', 'save_digests', 'file_digests', 'file_sha256']
 
 # %% ../nbs/03a_digest.ipynb #62b4c169
-_SHA_MEM: dict = {}  # absolute path -> [st_dev, st_ino, st_size, st_mtime_ns, st_ctime_ns, sha256, checksum, format]
-_FORMAT = "sha256+cdf-md5/1"  # what an entry's digests mean; entries of any other format are computed again
+# absolute path -> [st_dev, st_ino, st_size, st_mtime_ns, st_ctime_ns, sha256, checksum, format]
+_SHA_MEM: dict = {}
+# what an entry's digests mean; entries of any other format are computed again
+_FORMAT = "sha256+cdf-md5/1"
 _SHA_NEW: dict = {}  # entries added in this process, not yet written to disk
 _SHA_DISK_READ: list = [False]
 _RACY_NS = 2 * 10**9  # files changed this recently are not remembered
@@ -43,7 +45,8 @@ def _stat_key(st, # os.stat_result of the file
 def _md5_trailer(head: bytes, # the first 44 bytes of a file
                 ) -> bool: # True: a CDF 3 file whose last 16 bytes are the MD5 of the bytes before them
     "Whether the CDR of a CDF says the file ends with an MD5 checksum (flags bits 2 and 3)."
-    if len(head) < 44 or head[:4] != b"\xcd\xf3\x00\x01" or head[4:8] != b"\x00\x00\xff\xff": return False
+    if (len(head) < 44 or head[:4] != b"\xcd\xf3\x00\x01"
+            or head[4:8] != b"\x00\x00\xff\xff"): return False
     return int.from_bytes(head[40:44], "big") & 0b1100 == 0b1100  # CDR flags
 
 def _digests(path, # a file
@@ -51,7 +54,8 @@ def _digests(path, # a file
     "The SHA-256 of every byte of `path` and, for a CDF that carries one, whether its MD5 checksum holds; one read."
     sha, size = hashlib.sha256(), os.path.getsize(path)
     with open(path, "rb") as f:
-        if not (size >= 60 and _md5_trailer(f.read(44))):   # no checksum: hashlib's own loop, faster
+        # no checksum: hashlib's own loop, faster
+        if not (size >= 60 and _md5_trailer(f.read(44))):
             f.seek(0)
             return hashlib.file_digest(f, "sha256").hexdigest(), "none"
         f.seek(0)
@@ -60,7 +64,8 @@ def _digests(path, # a file
             sha.update(buf[:k])
             if left > 0: md5.update(buf[:min(k, left)])
             left -= k
-            tail = (tail + bytes(buf[max(0, k - 16):k]))[-16:]   # the last 16 bytes read: the stored MD5
+            # the last 16 bytes read: the stored MD5
+            tail = (tail + bytes(buf[max(0, k - 16):k]))[-16:]
     return sha.hexdigest(), "ok" if tail == md5.digest() else "mismatch"
 
 def _sha256(path, # a file
@@ -79,7 +84,8 @@ def _sha_lookup(path: str, # absolute path of the file
         try:
             disk = json.loads(sha256_cache_file().read_text())
             for k, v in disk.items():   # entries of other formats (older code) are hashed again
-                if isinstance(v, list) and len(v) == 8 and v[7] == _FORMAT: _SHA_MEM.setdefault(k, v)
+                if isinstance(v, list) and len(v) == 8 and v[7] == _FORMAT:
+                    _SHA_MEM.setdefault(k, v)
         except (OSError, ValueError, AttributeError): pass
         e = _SHA_MEM.get(path)
     ok = e is not None and len(e) == 8 and e[7] == _FORMAT and e[:5] == key

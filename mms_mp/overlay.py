@@ -42,13 +42,15 @@ def _unit(v, where: str) -> np.ndarray:
         raise InputError(f"{where} must be a list of 3 numbers (a unit vector), got {v!r}")
     n = np.array([check_finite(x, f"{where}[{i}]") for i, x in enumerate(v)])
     if abs(np.linalg.norm(n) - 1) > 0.01:
-        raise InputError(f"{where} = {v} has length {np.linalg.norm(n):.3g}; a normal must be a unit vector")
+        raise InputError(f"{where} = {v} has length {np.linalg.norm(n):.3g}; a normal must be a "
+                         "unit vector")
     return n / np.linalg.norm(n)
 
 # %% ../nbs/11b_overlay.ipynb #8a3392b5
 def overlay_template() -> str:
     "The template of a published-normal file (shipped in mms_mp/resources), as JSON text."
-    return (resources.files("mms_mp") / "resources" / "overlay_template.json").read_text(encoding="utf-8")
+    return (resources.files("mms_mp") / "resources"
+            / "overlay_template.json").read_text(encoding="utf-8")
 
 # %% ../nbs/11b_overlay.ipynb #10aa2b93
 def _check_reference(doc: dict, # the parsed JSON document
@@ -58,11 +60,13 @@ def _check_reference(doc: dict, # the parsed JSON document
     tpl = json.loads(overlay_template())
     for k in ("source", "doi"):
         if doc.get(k) == tpl[k]:
-            raise InputError(f"{where}: {k!r} is still the template's placeholder {tpl[k]!r}; give the "
-                             f"published paper's {k}, so that the comparison says what it compares with")
+            raise InputError(f"{where}: {k!r} is still the template's placeholder {tpl[k]!r}; give "
+                             f"the published paper's {k}, so that the comparison says what it "
+                             "compares with")
     if doc.get("time") == tpl["time"]:
-        raise InputError(f"{where}: 'time' is still the template's placeholder {tpl['time']!r}; give the UTC time "
-                         "of the crossing the paper describes (it picks the timing group compared), or delete the key")
+        raise InputError(f"{where}: 'time' is still the template's placeholder {tpl['time']!r}; "
+                         "give the UTC time of the crossing the paper describes (it picks the "
+                         "timing group compared), or delete the key")
 
 # %% ../nbs/11b_overlay.ipynb #8406bc1b
 def parse_overlay(doc: dict, # the parsed JSON document
@@ -70,11 +74,13 @@ def parse_overlay(doc: dict, # the parsed JSON document
                   where: str = "overlay", # name of the source, for messages
                  ) -> dict: # probe -> PublishedNormal
     "Check a published-normal document and return one `PublishedNormal` per probe."
-    if not isinstance(doc, dict) or not isinstance(doc.get("per_probe"), dict) or not doc["per_probe"]:
+    if (not isinstance(doc, dict) or not isinstance(doc.get("per_probe"), dict)
+            or not doc["per_probe"]):
         raise InputError(f"{where}: needs an object 'per_probe' with at least one probe, "
                          "e.g. {\"per_probe\": {\"1\": {\"n_hat\": [1, 0, 0]}}}")
     _check_reference(doc, where)
-    out, t_doc = {}, _time(doc.get("time"), f"{where}: time")   # the file's crossing time, if it gives one
+    # the file's crossing time, if it gives one
+    out, t_doc = {}, _time(doc.get("time"), f"{where}: time")
     for p, e in doc["per_probe"].items():
         pub = _published(str(p), e, doc, f"{where}: per_probe.{p}", t_doc)
         out[pub.probe] = pub
@@ -92,11 +98,15 @@ def _published(p, e, doc, where, t_doc=None) -> PublishedNormal:
         raise InputError(f"{where}: missing key 'n_hat' (the published unit normal)")
     frame = str(e.get("frame", doc.get("frame", "GSE"))).upper()
     if frame not in OVERLAY_FRAMES:
-        raise InputError(f"{where}: unknown frame {frame!r}; use one of {', '.join(OVERLAY_FRAMES)}")
-    opt = {k: check_finite(e[k], f"{where}.{k}") for k in ("V_ph_km_s", "sigma_deg", "sigma_V_km_s") if k in e}
-    return PublishedNormal(p, _unit(e["n_hat"], f"{where}.n_hat"), frame, opt.get("V_ph_km_s", np.nan),
+        raise InputError(f"{where}: unknown frame {frame!r}; use one of "
+                         f"{', '.join(OVERLAY_FRAMES)}")
+    opt = {k: check_finite(e[k], f"{where}.{k}")
+           for k in ("V_ph_km_s", "sigma_deg", "sigma_V_km_s") if k in e}
+    return PublishedNormal(p, _unit(e["n_hat"], f"{where}.n_hat"), frame,
+                           opt.get("V_ph_km_s", np.nan),
                            opt.get("sigma_deg", np.nan), opt.get("sigma_V_km_s", np.nan),
-                           str(e.get("source", doc.get("source", ""))), str(e.get("doi", doc.get("doi", ""))),
+                           str(e.get("source", doc.get("source", ""))),
+                           str(e.get("doi", doc.get("doi", ""))),
                            _time(e["time"], f"{where}.time") if "time" in e else t_doc)
 
 # %% ../nbs/11b_overlay.ipynb #c7d6de56
@@ -105,7 +115,8 @@ def _time(t, where) -> np.datetime64 | None:
     if t is None: return None
     try: return as_datetime64(str(t))
     except (ValueError, InputError):
-        raise InputError(f"{where} = {t!r} is not an ISO time (e.g. \"2019-01-27T12:30:50Z\")") from None
+        raise InputError(f"{where} = {t!r} is not an ISO time (e.g. "
+                         "\"2019-01-27T12:30:50Z\")") from None
 
 # %% ../nbs/11b_overlay.ipynb #bbd56fd3
 def read_overlay(path, # JSON file of published normals
@@ -113,7 +124,8 @@ def read_overlay(path, # JSON file of published normals
                 ) -> dict: # probe -> PublishedNormal
     "Read and check a published-normal JSON file."
     p = Path(path)
-    if not p.is_file(): raise InputError(f"overlay file {p} does not exist; `mms-mp overlay-template` writes one")
+    if not p.is_file(): raise InputError(f"overlay file {p} does not exist; `mms-mp "
+                                         "overlay-template` writes one")
     try: doc = json.loads(p.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
         raise InputError(f"overlay file {p} is not valid JSON: {e}") from None
@@ -130,7 +142,8 @@ def compare_normal(n_ours: np.ndarray, # (3,) our unit normal, GSE
     "Angle and speed difference between our normal and a published one, in GSE, with their significance."
     n = pub.n_hat
     if pub.frame == "GSM":
-        if psi_rad is None: raise InputError("the published normal is in GSM; pass psi_rad to rotate it to GSE")
+        if psi_rad is None: raise InputError("the published normal is in GSM; pass psi_rad to "
+                                             "rotate it to GSE")
         n = gsm_to_gse(n, psi_rad)
     c = float(np.clip(np.asarray(n_ours, float) @ n, -1, 1))
     ang = float(np.degrees(np.arccos(abs(c))))
@@ -139,8 +152,10 @@ def compare_normal(n_ours: np.ndarray, # (3,) our unit normal, GSE
     sV = float(np.hypot(sigma_V_ours, np.nan_to_num(pub.sigma_V_km_s)))
     known = c != 0 and not 90.0 - ang <= 2 * sa   # θ more than 2σ from 90° (σ NaN: any c ≠ 0)
     return {"probe": pub.probe, "frame": "GSE", "angle_deg": ang, "sigma_angle_deg": sa,
-            "angle_sigma": ang / sa if sa > 0 else np.nan, "opposite_sign": c < 0 if known else None,
-            "published_V_along_ours_km_s": V_pub, "dV_km_s": float(V_ours - V_pub), "sigma_dV_km_s": sV,
+            "angle_sigma": ang / sa if sa > 0 else np.nan,
+            "opposite_sign": c < 0 if known else None,
+            "published_V_along_ours_km_s": V_pub, "dV_km_s": float(V_ours - V_pub),
+            "sigma_dV_km_s": sV,
             "dV_sigma": abs(V_ours - V_pub) / sV if sV > 0 else np.nan,
             "published_sigma_given": {"n_hat": bool(np.isfinite(pub.sigma_deg)),
                                       "V": bool(np.isfinite(pub.sigma_V_km_s))},
@@ -148,7 +163,8 @@ def compare_normal(n_ours: np.ndarray, # (3,) our unit normal, GSE
             "published_time": None if pub.time is None else iso_ms(pub.time)}
 
 # %% ../nbs/11b_overlay.ipynb #132c8546
-MATCH_S = 60.0  # a published time matches a timing group within this many seconds of its crossings, s
+# a published time matches a timing group within this many seconds of its crossings, s
+MATCH_S = 60.0
 
 def match_group(spans: list, # [(first, last)] crossing times of each candidate group, datetime64 UTC
                 pub: PublishedNormal, # the published entry
@@ -158,8 +174,8 @@ def match_group(spans: list, # [(first, last)] crossing times of each candidate 
     if not spans: return None, f"no {what} holds MMS{pub.probe}"
     if pub.time is None:
         if len(spans) == 1: return 0, f"the only {what} (the published entry gives no time)"
-        return None, (f"the published entry gives no time and {len(spans)} {what}s hold MMS{pub.probe}: "
-                      "add 'time' (UTC of the crossing) to compare one")
+        return None, (f"the published entry gives no time and {len(spans)} {what}s hold "
+                      f"MMS{pub.probe}: add 'time' (UTC of the crossing) to compare one")
     zero = np.timedelta64(0, "ns")
     gap = [max(a - pub.time, pub.time - b, zero) / np.timedelta64(1, "s") for a, b in spans]
     i = int(np.argmin(gap))

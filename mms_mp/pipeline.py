@@ -27,11 +27,13 @@ FATAL_STAGES = ("load", "lmn")  # every later stage needs these: their failure e
 PLAN = (("quality", stage_quality, ("load",)), ("lmn", stage_lmn, ("load",)),
         ("detect", stage_detect, ("load",)), ("normals", stage_normals, ("detect",)),
         ("vn", stage_vn, ("lmn",)), ("displacement", stage_displacement, ("vn",)),
-        ("crossing_vn", stage_crossing_vn, ("normals", "vn")), ("timing", stage_timing, ("detect",)),
+        ("crossing_vn", stage_crossing_vn, ("normals", "vn")),
+        ("timing", stage_timing, ("detect",)),
         ("thickness", stage_thickness, ("detect", "displacement")))
 
 # %% ../nbs/15_pipeline.ipynb #43aa306c
-def _run_plan(res: AnalysisResult, cfg: dict, outdir, plot: bool, pdf: bool, bar, dpi: int = FIG_DPI):
+def _run_plan(res: AnalysisResult, cfg: dict, outdir, plot: bool, pdf: bool, bar,
+              dpi: int = FIG_DPI):
     "Load, every stage of PLAN, the comparison (with published normals), then the outputs."
     bar.set_postfix_str("load")
     run_stage(res.status, "load", lambda: stage_load(res, cfg), fatal=True)
@@ -82,7 +84,8 @@ def analyze(trange, # (start, end): ISO strings or datetime64, UTC
     cfg = check_sections(merge_config(config or {}, flags, where="analyze()"))
     res = AnalysisResult(trange=(t0, t1), probes=check_probes(probes), config=cfg)
     if overlay_json: res.published = read_overlay(overlay_json, res.probes)  # bad file: exit 2
-    bar = tqdm(total=len(PLAN) + 1 + bool(outdir), disable=None if progress else True,   # None: off when not a terminal
+    # None: off when not a terminal
+    bar = tqdm(total=len(PLAN) + 1 + bool(outdir), disable=None if progress else True,
                desc="mms-mp", unit="stage", file=sys.stderr)
     try:
         if not outdir: _run_plan(res, cfg, None, plot, pdf, bar, dpi)

@@ -41,7 +41,8 @@ def import_papermill():
     return papermill
 
 # %% ../nbs/15a_report.ipynb #b41d8e07
-#: the kernel's own log: errors only (its TCP-without-encryption warning is for kernels others connect to)
+#: the kernel's own log: errors only (its TCP-without-encryption warning is for kernels
+#: others connect to)
 KERNEL_ARGS = ("--IPKernelApp.log_level=ERROR",)
 
 def report_kernel_manager(ipc_dir=None, # a new folder of this kernel's own for its sockets (None: TCP, loopback)
@@ -49,11 +50,13 @@ def report_kernel_manager(ipc_dir=None, # a new folder of this kernel's own for 
     "jupyter_client's AsyncKernelManager without the SIGINT before a shutdown; Unix sockets in `ipc_dir` if given."
     from jupyter_client.manager import AsyncKernelManager
     class ReportKernelManager(AsyncKernelManager):
-        started = []   # every manager of this class: the kernels a Ctrl-C stops (`sigint_stops_kernels`)
+        # every manager of this class: the kernels a Ctrl-C stops (`sigint_stops_kernels`)
+        started = []
         def __init__(self, **kw):
             super().__init__(**kw)
             if ipc_dir is not None:
-                self.transport, self.ip, self.cache_ports = "ipc", str(Path(ipc_dir) / "kernel"), False
+                self.transport, self.ip, self.cache_ports = ("ipc", str(Path(ipc_dir) / "kernel"),
+                                                             False)
             self.started.append(self)
         async def _async_interrupt_kernel(self):
             if not getattr(self, "shutting_down", False): await super()._async_interrupt_kernel()
@@ -94,7 +97,8 @@ def report_parameters(trange, # (start, end) ISO, UTC
     return {"start": iso_ms(t0), "end": iso_ms(t1), "probes": " ".join(str(p) for p in probes),
             "source": source, "rate": rate, "data_dir": ddir, "demo": 0, "dpi": check_dpi(dpi),
             "outdir": str(Path(out).resolve() / "analysis"),
-            "sidecar": str(Path(out).resolve() / "event_report.json"), "config_json": json.dumps(config or {})}
+            "sidecar": str(Path(out).resolve() / "event_report.json"),
+            "config_json": json.dumps(config or {})}
 
 # %% ../nbs/15a_report.ipynb #7a2c5d90
 @contextmanager
@@ -112,18 +116,23 @@ def _run_papermill(pm, src: Path, dst: Path, params: dict, kernel_name: str, cwd
     "Execute `src` into `dst`, the kernel started in `cwd` with Unix sockets of its own; Ctrl-C: KeyboardInterrupt."
     import tempfile
     import zmq
-    src, dst, cwd = (str(Path(p).resolve()) for p in (src, dst, cwd))   # papermill's own cwd= is an os.chdir
+    # papermill's own cwd= is an os.chdir
+    src, dst, cwd = (str(Path(p).resolve()) for p in (src, dst, cwd))
     with tempfile.TemporaryDirectory(prefix="mms_mp-kernel-") as ipc:
-        km = report_kernel_manager(ipc if zmq.has("ipc") else None)   # TCP where there are no Unix sockets
+        # TCP where there are no Unix sockets
+        km = report_kernel_manager(ipc if zmq.has("ipc") else None)
         with sigint_stops_kernels(km.started) as stopped, _quiet_after(stopped):
             try:
-                pm.execute_notebook(src, dst, parameters=params, kernel_name=kernel_name, progress_bar=False,
-                                    resources={"metadata": {"path": cwd}}, log_output=False, language="python",
+                pm.execute_notebook(src, dst, parameters=params, kernel_name=kernel_name,
+                                    progress_bar=False,
+                                    resources={"metadata": {"path": cwd}}, log_output=False,
+                                    language="python",
                                     extra_arguments=list(KERNEL_ARGS), kernel_manager_class=km)
             except Exception:
                 if stopped: raise KeyboardInterrupt from None   # the kernel was killed on Ctrl-C
                 raise
-            if stopped: raise KeyboardInterrupt   # Ctrl-C as the last cell finished: stopped all the same
+            # Ctrl-C as the last cell finished: stopped all the same
+            if stopped: raise KeyboardInterrupt
 
 # %% ../nbs/15a_report.ipynb #26ba1b18
 def execute_report(params: dict, # report_parameters
