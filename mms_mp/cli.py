@@ -23,7 +23,8 @@ from .core import (InputError, iso_ms, median_step, atomic_write, EXIT_OK, EXIT_
                          EXIT_NODATA,
                          EXIT_FAILED, EXIT_PARTIAL, EXIT_DEGRADED, exit_code, stages_exit)
 from .layout import PRODUCTS
-from .config import CONFIG_SECTIONS, RATES, load_config, merge_config, rate_word
+from .config import (CONFIG_SECTIONS, RATES, check_sections, load_config, merge_config,
+                            rate_word)
 from .schema import lmn_json, lmn_sigma_note, thickness_json
 from .stages import DENSITY_ONLY_HEADLINE
 from .overlay import overlay_template
@@ -288,6 +289,8 @@ def event_config(args, # parsed arguments of analyze/report
                 ) -> dict: # merged configuration (start and end present)
     "Configuration from `--config` (if any) overridden by the flags given on the command line."
     base = load_config(args.config) if args.config else {}
+    try: check_sections(base)   # a section's bad value names the file (analyze checks again)
+    except InputError as e: raise InputError(f"{args.config}: {e}") from None
     keys = ("start", "end", "probes", "rate", "source", "data_dir", "outdir", "plot", "pdf", "dpi",
             "overlay_json")  # `report` has no --outdir, --plot, --pdf, --overlay-json
     where = f"options (command line over {args.config})" if args.config else "options"

@@ -718,3 +718,11 @@ def test_bad_option_names_the_config_file_only_when_one_was_given(tmp_path):
     toml.write_text('start = "2019-01-27T12:15"\nend = "2019-01-27T12:55"\n')
     args = ap.parse_args(["analyze", "--config", str(toml), "--probes", "5"])
     with pytest.raises(InputError, match=f"options \\(command line over {toml}\\): "): event_config(args)
+
+
+def test_a_bad_section_value_in_the_config_file_names_the_file(tmp_path):
+    "An unknown key named the TOML file, a bad value inside a section did not ('[lmn] ratio_min = 0.5: …')."
+    toml = tmp_path / "ev.toml"
+    toml.write_text('start = "2019-01-27T12:15"\nend = "2019-01-27T12:55"\n[lmn]\nratio_min = 0.5\n')
+    args = build_parser().parse_args(["analyze", "--config", str(toml)])
+    with pytest.raises(InputError, match=f"^{toml}: \\[lmn\\] ratio_min = 0.5"): event_config(args)
