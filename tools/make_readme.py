@@ -1,7 +1,8 @@
 """Write README.md from nbs/index.ipynb without quarto (nbdev_readme needs quarto, absent here).
 
 Markdown cells are copied; visible code cells become fenced Python with their text output; hidden
-cells (`#| hide`) are skipped; images and links to other pages are made relative to the repo root (nbs/...).
+cells (`#| hide`) are skipped; a figure output becomes a line saying which notebook shows it;
+images and links to other pages are made relative to the repo root (nbs/...).
 `--check` exits 1 if README.md is out of step instead of writing it.
 """
 import json
@@ -39,6 +40,8 @@ def render(nb_path: Path) -> str:
                 if text and "image/png" not in o.get("data", {}):
                     text = "".join(text) if isinstance(text, list) else text
                     out.append(f"```\n{text.rstrip()}\n```\n\n")
+                elif "image/png" in o.get("data", {}):   # the README carries no images: say where it is
+                    out.append(f"*(The figure this code draws is in [nbs/{nb_path.name}](nbs/{nb_path.name}).)*\n\n")
     return "".join(out).rstrip() + "\n"
 
 
