@@ -10,6 +10,7 @@ import json
 import logging
 import os
 import re
+import shlex
 import sys
 import time
 import traceback
@@ -53,9 +54,12 @@ NAMES = ("data_dir", "outdir")
 def cli_words(text: str, # a message written for Python users: "run with source='sdc' to download"
              ) -> str: # the same for the command line: "run with --source sdc to download"
     "A library message with its keyword arguments (`source='sdc'`, `data_dir=/x`) spelled as `mms-mp` flags."
-    pat = r"\b(" + "|".join(CLI_FLAGS) + r")=(['\"])([^'\"]*)\2"
-    text = re.sub(pat, lambda m: f"{CLI_FLAGS[m.group(1)]} {m.group(3)}", str(text))
-    alone = r"(?<![\w/.~-])(" + "|".join(NAMES) + r")(?![\w/.-])"   # not inside a path
+    def flag(m):   # a folder quoted as a shell needs it ('/a b' and '' stay one word); probes stay words
+        v = m.group(3)
+        return f"{CLI_FLAGS[m.group(1)]} {shlex.quote(v) if m.group(1) in NAMES else v}"
+    text = re.sub(r"\b(" + "|".join(CLI_FLAGS) + r")=(['\"])([^'\"]*)\2", flag, str(text))
+    # standing alone: not inside a path, nor a key as a config file spells it ('outdir', outdir = 5)
+    alone = r"(?<![\w/.~'\"-])(" + "|".join(NAMES) + r")(?![\w/.'\"-]| = )"
     return re.sub(alone + r"(=?)", lambda m: CLI_FLAGS[m.group(1)] + " " * bool(m.group(2)), text)
 
 def _short_warning(message, category, filename, lineno, line=None) -> str:

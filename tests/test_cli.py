@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mms_mp.cli import build_parser, event_config, main
+from mms_mp.cli import build_parser, cli_words, event_config, main
 from mms_mp.core import InputError
 from mms_mp.outputs import CSV_DIGITS
 from mms_mp.schema import validate_result_json
@@ -726,3 +726,23 @@ def test_a_bad_section_value_in_the_config_file_names_the_file(tmp_path):
     toml.write_text('start = "2019-01-27T12:15"\nend = "2019-01-27T12:55"\n[lmn]\nratio_min = 0.5\n')
     args = build_parser().parse_args(["analyze", "--config", str(toml)])
     with pytest.raises(InputError, match=f"^{toml}: \\[lmn\\] ratio_min = 0.5"): event_config(args)
+
+
+@pytest.mark.parametrize("toml, words", [
+    ('outdir = 5\n', ": outdir = 5 has type int"),   # the key as the file spells it
+    ('data_dirr = "x"\n', "allowed: ['data_dir', "),   # the keys a TOML file may hold
+])
+def test_config_file_errors_keep_the_files_key_names(tmp_path, capsys, toml, words):
+    "cli_words turned a TOML key into a flag: 'ev.toml: --outdir = 5', 'allowed: ['--data-dir', …]'."
+    cfg = tmp_path / "ev.toml"
+    cfg.write_text(toml)
+    assert main(["analyze", "--config", str(cfg), *SHORT]) == 2
+    err = capsys.readouterr().err
+    assert words in err and "--outdir" not in err and "--data-dir" not in err, err
+
+
+def test_a_folder_in_a_cli_hint_is_one_shell_word():
+    "data_dir='/my data' became '--data-dir /my data', two words for a shell; an empty outdir='' vanished."
+    assert cli_words("(data_dir='/my data')") == "(--data-dir '/my data')"
+    assert cli_words("outdir='' is empty") == "--outdir '' is empty"
+    assert cli_words("probes='1'") == "--probes 1"
