@@ -220,8 +220,8 @@ _NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
 
 def _time_text(s: str, # one UTC time as typed, without its 'Z' or offset
               ) -> str: # the time in ISO 8601 extended form ('2019-01-27T12:15:00'), as numpy reads
-    "Basic-form and ordinal ISO 8601 written out; a bare number, a day the year lacks or a leap second refused."
-    o = _ORDINAL.fullmatch(s)
+    "Basic and ordinal ISO 8601 written out; numbers, missing days, leap seconds, sub-ns refused."
+    typed, o = s, _ORDINAL.fullmatch(s)
     if o:   # '2015-245T16:58:44', as SPEDAS and CDAWeb write epochs
         y, d = int(o[1]), int(o[2])
         days = 365 + (y % 4 == 0 and (y % 100 != 0 or y % 400 == 0))
@@ -242,6 +242,9 @@ def _time_text(s: str, # one UTC time as typed, without its 'Z' or offset
     if leap: raise InputError(f"{s!r} is a leap second (second 60), which numpy datetime64 "
                               f"(every time in mms_mp) cannot hold; "
                               f"give {leap[1]}:59.999 or the next second")
+    frac = re.search(r":\d{2}\.(\d{10,})$", s)   # numpy would pick ps (or finer) and overflow
+    if frac: raise InputError(f"{typed!r} gives the second to {len(frac[1])} decimals; times in mms_mp "
+                              "are held to the nanosecond: give at most 9")
     return s
 
 # %% ../nbs/00_core.ipynb #41ae4309
