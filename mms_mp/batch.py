@@ -23,9 +23,9 @@ from .outputs import FIG_DPI, check_dpi, write_csv_atomic
 from .report import run_report
 
 # %% auto #0
-__all__ = ['EVENT_COLUMNS', 'SUMMARY_COLUMNS', 'BATCH_HINT', 'LOCAL_SCHEDULERS', 'EXIT_INTERRUPTED', 'read_events', 'summary_row',
-           'clip_words', 'strict_reasons', 'prepare_data', 'written', 'warning_digest', 'run_event', 'check_scheduler',
-           'write_summary', 'run_batch']
+__all__ = ['EVENT_COLUMNS', 'SUMMARY_COLUMNS', 'MTIME_SLACK_S', 'BATCH_HINT', 'LOCAL_SCHEDULERS', 'EXIT_INTERRUPTED',
+           'read_events', 'summary_row', 'clip_words', 'strict_reasons', 'prepare_data', 'written', 'warning_digest',
+           'run_event', 'check_scheduler', 'write_summary', 'run_batch']
 
 # %% ../nbs/17_batch.ipynb #41ed4815
 EVENT_COLUMNS = ("name", "start", "end", "probes", "data_dir", "source", "rate", "scenario", "seed")
@@ -215,10 +215,15 @@ def _event_job(ev: dict, odir: Path, mode: str, plot: bool, dpi: int):
     else: analyze((ev["start"], ev["end"]), probes, outdir=odir, plot=plot, dpi=dpi, **kw)
 
 # %% ../nbs/17_batch.ipynb #533b1210
+# a file system's clock may stamp a file this much before the system's (FAT keeps 2 s), s
+MTIME_SLACK_S = 2.0
+
 def written(odir: Path, # an event's output folder
-           ) -> str | None: # the folder, if it holds any output; None if it was never made or holds none
-    "The output folder a summary row names: only one the event wrote into."
-    try: return str(odir) if any(not f.name.startswith(".") for f in odir.iterdir()) else None
+            since: float, # when the event (or the survey) started, time.time() seconds
+           ) -> str | None: # the folder, if it holds output made since then; else None
+    "The output folder a summary row names: only one the event wrote into, not an earlier run's."
+    new = lambda f: not f.name.startswith(".") and f.stat().st_mtime >= since - MTIME_SLACK_S
+    try: return str(odir) if any(new(f) for f in odir.iterdir()) else None
     except OSError: return None   # never made (or not a folder)
 
 # %% ../nbs/17_batch.ipynb #b73c673b
@@ -249,7 +254,7 @@ def run_event(ev: dict, # one event row (read_events)
              ) -> dict: # one summary row (SUMMARY_COLUMNS)
     "Run one event and return its summary row; an error becomes a failed row, never an exception."
     import json
-    t0, odir = time.perf_counter(), Path(out) / ev["name"]
+    t0, since, odir = time.perf_counter(), time.time(), Path(out) / ev["name"]
     row = dict.fromkeys(SUMMARY_COLUMNS) | {"event": ev["name"], "start": ev["start"],
                                             "end": ev["end"]}
     # a survey reads warnings in its summary, not on stderr; catch_warnings is process-wide,
@@ -270,7 +275,7 @@ def run_event(ev: dict, # one event row (read_events)
             log.debug("event %s failed\n%s", ev["name"], traceback.format_exc())
     heads = dict.fromkeys(warning_digest(w.category.__name__, str(w.message)) for w in caught)
     row["warnings"] = "; ".join(heads) or None   # each once; the whole text is in the event's files
-    row["seconds"], row["outdir"] = round(time.perf_counter() - t0, 2), written(odir)
+    row["seconds"], row["outdir"] = round(time.perf_counter() - t0, 2), written(odir, since)
     return row
 
 # %% ../nbs/17_batch.ipynb #fc0b9750
@@ -404,11 +409,12 @@ def _run_distributed(evs, out, mode, workers, scheduler, processes, progress, dp
 # %% ../nbs/17_batch.ipynb #608758e5
 def _interrupted(ev: dict, # event dict
                  out: Path, # survey output folder
+                 since: float, # when the survey started, time.time() seconds
                 ) -> dict: # its summary row: interrupted, exit code 130, its folder if it wrote into it
     "Summary row of an event that a Ctrl-C stopped or never let start."
     why = "the survey was interrupted (Ctrl-C) before this event finished"
     return (_failed_row(ev, why, "interrupted", EXIT_INTERRUPTED)
-            | {"outdir": written(Path(out) / ev["name"])})
+            | {"outdir": written(Path(out) / ev["name"], since)})
 
 # %% ../nbs/17_batch.ipynb #b3766f34
 def write_summary(out: Path, # survey output folder
@@ -445,13 +451,13 @@ def run_batch(events, # events CSV path, or a list of event dicts (read_events)
     dpi = _figure_dpi(dpi, mode, scheduler != "threads" if local else processes)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    rows = {}
+    rows, since = {}, time.time()
     try:
         if local: _run_local(evs, out, mode, workers, scheduler, dpi, strict, rows)
         else: _run_distributed(evs, out, mode, workers, scheduler, processes, progress, dpi, strict,
                                rows)
     # Ctrl-C: the summary of the events that finished, then stop as asked
     except KeyboardInterrupt:
-        write_summary(out, [rows.get(i) or _interrupted(ev, out) for i, ev in enumerate(evs)])
+        write_summary(out, [rows.get(i) or _interrupted(ev, out, since) for i, ev in enumerate(evs)])
         raise
     return write_summary(out, [rows[i] for i in range(len(evs))])

@@ -250,6 +250,21 @@ def test_failed_event_names_no_folder_it_never_wrote(tmp_path):
         assert not (tmp_path / "out" / r["event"]).exists()
 
 
+def test_failed_rerun_does_not_name_the_earlier_runs_folder(tmp_path):
+    "A re-run that failed named out/<event> because an earlier run's set was still there: not this run's output."
+    import os, time
+    from mms_mp.batch import run_event
+    old = tmp_path / "out" / "again"
+    old.mkdir(parents=True)
+    (old / "mp_analysis.json").write_text("{}")   # the last good run's set, an hour ago
+    os.utime(old / "mp_analysis.json", (time.time() - 3600,) * 2)
+    ev = {"name": "again", "start": "2019-01-27T12:16", "end": "2019-01-27T12:22", "probes": "1",
+          "data_dir": str(tmp_path / "nope"), "source": "local"}
+    r = run_event(ev, tmp_path / "out")
+    assert r["status"] == "failed" and r["outdir"] is None, r
+    assert (old / "mp_analysis.json").is_file()   # the earlier set is left as it was
+
+
 def test_ctrl_c_mid_survey_writes_the_summary_of_the_events_finished(demo_dir, tmp_path, monkeypatch):
     """`mms-mp batch` interrupted after an event finished exited 130 with no summary.csv at all. Now the events that
     finished are in it as they ran, the others `interrupted` (exit code 130), and the exit code is still 130.
