@@ -409,6 +409,7 @@ def _vs(c: dict) -> str:
 # %% ../nbs/16_cli.ipynb #3ad1768d
 def _dv(c: dict) -> str:
     "Speed difference along our n̂, km/s, with its σ (published V turned to our n̂ when it points the other way)."
+    if c["opposite_sign"] is None: return "speed not compared: the published n̂'s sign is undetermined"
     if not np.isfinite(c["dV_km_s"]): return "no published speed to compare"
     own = "" if c["published_sigma_given"]["V"] else ", our σ only"
     return f"dV {c['dV_km_s']:+.1f} ± {sig2(c['sigma_dV_km_s'])} km/s ({c['dV_sigma']:.1f} σ{own})"

@@ -3,7 +3,7 @@ printed `84.5° ± 12° (7.1 σ), published n̂ inward` for a normal 95° from o
 import numpy as np
 from hypothesis import given, strategies as st
 
-from mms_mp.cli import _vs
+from mms_mp.cli import _dv, _vs
 from mms_mp.overlay import PublishedNormal, compare_normal
 
 
@@ -26,3 +26,15 @@ def test_sign_is_known_exactly_outside_two_sigma_of_perpendicular(theta, sigma):
     c = compare_normal(_at(0), sigma, PublishedNormal("1", _at(theta), "GSE"))
     if abs(theta - 90.0) < 2 * sigma - 1e-6: assert c["opposite_sign"] is None
     elif abs(theta - 90.0) > 2 * sigma + 1e-6: assert c["opposite_sign"] is (theta > 90.0)
+
+
+def test_speed_along_a_normal_of_unknown_sign_is_not_compared():
+    "Within 2σ of perpendicular the published V was still turned by the sign of n̂·n̂_pub: a dV of arbitrary sign."
+    pub = PublishedNormal("1", _at(95), "GSE", 25.0, 6.6, 3.0)
+    c = compare_normal(_at(0), 10.0, pub, V_ours=21.0, sigma_V_ours=4.0)
+    assert c["opposite_sign"] is None
+    assert all(np.isnan(c[k]) for k in ("published_V_along_ours_km_s", "dV_km_s", "dV_sigma")), c
+    assert _dv(c) == "speed not compared: the published n̂'s sign is undetermined"
+    far = compare_normal(_at(0), 10.0, PublishedNormal("1", _at(170), "GSE", 25.0, 6.6, 3.0), V_ours=21.0,
+                         sigma_V_ours=4.0)
+    assert far["published_V_along_ours_km_s"] == -25.0 and _dv(far).startswith("dV +46.0 ± 5 km/s")
