@@ -458,6 +458,7 @@ def run_batch(events, # events CSV path, or a list of event dicts (read_events)
                                rows)
     # Ctrl-C: the summary of the events that finished, then stop as asked
     except KeyboardInterrupt:
-        write_summary(out, [rows.get(i) or _interrupted(ev, out, since) for i, ev in enumerate(evs)])
+        write_summary(out, [rows.get(i) or _interrupted(ev, out, since)
+                            for i, ev in enumerate(evs)])
         raise
     return write_summary(out, [rows[i] for i in range(len(evs))])

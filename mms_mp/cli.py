@@ -54,7 +54,7 @@ NAMES = ("data_dir", "outdir")
 def cli_words(text: str, # a message written for Python users: "run with source='sdc' to download"
              ) -> str: # the same for the command line: "run with --source sdc to download"
     "A library message with its keyword arguments (`source='sdc'`, `data_dir=/x`) spelled as `mms-mp` flags."
-    def flag(m):   # a folder quoted as a shell needs it ('/a b' and '' stay one word); probes stay words
+    def flag(m):   # a folder quoted for a shell ('/a b', '' stay one word); probes stay words
         v = m.group(3)
         return f"{CLI_FLAGS[m.group(1)]} {shlex.quote(v) if m.group(1) in NAMES else v}"
     text = re.sub(r"\b(" + "|".join(CLI_FLAGS) + r")=(['\"])([^'\"]*)\2", flag, str(text))
@@ -409,7 +409,8 @@ def _vs(c: dict) -> str:
 # %% ../nbs/16_cli.ipynb #3ad1768d
 def _dv(c: dict) -> str:
     "Speed difference along our n̂, km/s, with its σ (published V turned to our n̂ when it points the other way)."
-    if c["opposite_sign"] is None: return "speed not compared: the published n̂'s sign is undetermined"
+    if c["opposite_sign"] is None:
+        return "speed not compared: the published n̂'s sign is undetermined"
     if not np.isfinite(c["dV_km_s"]): return "no published speed to compare"
     own = "" if c["published_sigma_given"]["V"] else ", our σ only"
     return f"dV {c['dV_km_s']:+.1f} ± {sig2(c['sigma_dV_km_s'])} km/s ({c['dV_sigma']:.1f} σ{own})"

@@ -243,8 +243,8 @@ def _time_text(s: str, # one UTC time as typed, without its 'Z' or offset
                               f"(every time in mms_mp) cannot hold; "
                               f"give {leap[1]}:59.999 or the next second")
     frac = re.search(r":\d{2}\.(\d{10,})$", s)   # numpy would pick ps (or finer) and overflow
-    if frac: raise InputError(f"{typed!r} gives the second to {len(frac[1])} decimals; times in mms_mp "
-                              "are held to the nanosecond: give at most 9")
+    if frac: raise InputError(f"{typed!r} gives the second to {len(frac[1])} decimals; times in "
+                              "mms_mp are held to the nanosecond: give at most 9")
     return s
 
 # %% ../nbs/00_core.ipynb #41ae4309

@@ -150,7 +150,7 @@ def compare_normal(n_ours: np.ndarray, # (3,) our unit normal, GSE
     sa = float(np.hypot(sigma_ours_deg, np.nan_to_num(pub.sigma_deg)))   # σ not given: ours alone
     sV = float(np.hypot(sigma_V_ours, np.nan_to_num(pub.sigma_V_km_s)))
     known = c != 0 and not 90.0 - ang <= 2 * sa   # θ more than 2σ from 90° (σ NaN: any c ≠ 0)
-    # the published speed along our n̂; its sign is that of n̂·n̂_pub, unknown near perpendicular
+    # the published speed along our n̂: its sign is n̂·n̂_pub's, unknown near perpendicular
     V_pub = float(pub.V_km_s if c >= 0 else -pub.V_km_s) if known else np.nan
     return {"probe": pub.probe, "frame": "GSE", "angle_deg": ang, "sigma_angle_deg": sa,
             "angle_sigma": ang / sa if sa > 0 else np.nan,

@@ -251,7 +251,7 @@ def test_failed_event_names_no_folder_it_never_wrote(tmp_path):
 
 
 def test_failed_rerun_does_not_name_the_earlier_runs_folder(tmp_path):
-    "A re-run that failed named out/<event> because an earlier run's set was still there: not this run's output."
+    "A failed re-run named out/<event>, where an earlier run's set still was: not its output."
     import os, time
     from mms_mp.batch import run_event
     old = tmp_path / "out" / "again"

@@ -733,7 +733,7 @@ def test_a_bad_section_value_in_the_config_file_names_the_file(tmp_path):
     ('data_dirr = "x"\n', "allowed: ['data_dir', "),   # the keys a TOML file may hold
 ])
 def test_config_file_errors_keep_the_files_key_names(tmp_path, capsys, toml, words):
-    "cli_words turned a TOML key into a flag: 'ev.toml: --outdir = 5', 'allowed: ['--data-dir', …]'."
+    "cli_words made a TOML key a flag: 'ev.toml: --outdir = 5', 'allowed: ['--data-dir', …]'."
     cfg = tmp_path / "ev.toml"
     cfg.write_text(toml)
     assert main(["analyze", "--config", str(cfg), *SHORT]) == 2
@@ -742,7 +742,7 @@ def test_config_file_errors_keep_the_files_key_names(tmp_path, capsys, toml, wor
 
 
 def test_a_folder_in_a_cli_hint_is_one_shell_word():
-    "data_dir='/my data' became '--data-dir /my data', two words for a shell; an empty outdir='' vanished."
+    "data_dir='/my data' became '--data-dir /my data', two shell words; outdir='' vanished."
     assert cli_words("(data_dir='/my data')") == "(--data-dir '/my data')"
     assert cli_words("outdir='' is empty") == "--outdir '' is empty"
     assert cli_words("probes='1'") == "--probes 1"

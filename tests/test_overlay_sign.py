@@ -29,12 +29,12 @@ def test_sign_is_known_exactly_outside_two_sigma_of_perpendicular(theta, sigma):
 
 
 def test_speed_along_a_normal_of_unknown_sign_is_not_compared():
-    "Within 2σ of perpendicular the published V was still turned by the sign of n̂·n̂_pub: a dV of arbitrary sign."
+    "Near perpendicular the published V was turned by the unknown sign of n̂·n̂_pub: dV of any sign."
     pub = PublishedNormal("1", _at(95), "GSE", 25.0, 6.6, 3.0)
     c = compare_normal(_at(0), 10.0, pub, V_ours=21.0, sigma_V_ours=4.0)
     assert c["opposite_sign"] is None
     assert all(np.isnan(c[k]) for k in ("published_V_along_ours_km_s", "dV_km_s", "dV_sigma")), c
     assert _dv(c) == "speed not compared: the published n̂'s sign is undetermined"
-    far = compare_normal(_at(0), 10.0, PublishedNormal("1", _at(170), "GSE", 25.0, 6.6, 3.0), V_ours=21.0,
-                         sigma_V_ours=4.0)
+    far = compare_normal(_at(0), 10.0, PublishedNormal("1", _at(170), "GSE", 25.0, 6.6, 3.0),
+                         V_ours=21.0, sigma_V_ours=4.0)
     assert far["published_V_along_ours_km_s"] == -25.0 and _dv(far).startswith("dV +46.0 ± 5 km/s")

@@ -35,11 +35,14 @@ def test_a_day_the_year_lacks_is_refused_clearly(text, words):
         as_datetime64(text)
 
 
-@pytest.mark.parametrize("text", ["2016-12-31T23:59:59.9999999999", "2016-366T12:00:00.111111111111",
-                                  "20161231T120000.1234567890123Z", "2016-366/12:00:00.1234567891+01:00"])
+@pytest.mark.parametrize("text", ["2016-12-31T23:59:59.9999999999",
+                                  "2016-366T12:00:00.111111111111",
+                                  "20161231T120000.1234567890123Z",
+                                  "2016-366/12:00:00.1234567891+01:00"])
 def test_a_fraction_finer_than_a_nanosecond_is_refused_clearly(text):
-    "Ten or more decimals made numpy pick picoseconds: an OverflowError traceback, not an InputError."
-    with pytest.raises(InputError, match="decimals; times in mms_mp are held to the nanosecond: give at most 9"):
+    "Ten or more decimals made numpy pick picoseconds: an OverflowError traceback, no InputError."
+    with pytest.raises(InputError, match="decimals; times in mms_mp are held to the nanosecond"):
         as_datetime64(text)
-    t = text.split(".")[0] + "." + text.split(".")[1][:9].rstrip("Z")   # 9 decimals: the nanosecond kept
-    assert as_datetime64(t) == as_datetime64(t.split(".")[0]) + np.timedelta64(int(t.split(".")[1]), "ns")
+    whole, frac = text.split(".")
+    ns = frac[:9]   # nine decimals: kept to the nanosecond
+    assert as_datetime64(f"{whole}.{ns}") == as_datetime64(whole) + np.timedelta64(int(ns), "ns")
