@@ -22,14 +22,14 @@ import numpy as np
 from . import __version__
 from .core import (InputError, iso_ms, median_step, atomic_write, EXIT_OK, EXIT_USAGE,
                          EXIT_NODATA,
-                         EXIT_FAILED, EXIT_PARTIAL, EXIT_DEGRADED, exit_code, stages_exit)
+                         EXIT_FAILED, EXIT_PARTIAL, EXIT_DEGRADED, exit_code, stages_exit, sig2)
 from .layout import PRODUCTS
 from .config import (CONFIG_SECTIONS, RATES, check_sections, load_config, merge_config,
                             rate_word)
 from .schema import lmn_json, lmn_sigma_note, thickness_json
 from .stages import DENSITY_ONLY_HEADLINE
 from .overlay import overlay_template
-from .outputs import FIG_DPI, check_dpi, lmn_method, sig2
+from .outputs import FIG_DPI, check_dpi, lmn_method
 from .pipeline import analyze
 from .report import run_report
 from .batch import run_batch, strict_reasons

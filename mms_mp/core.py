@@ -23,7 +23,8 @@ __all__ = ['MAX_POINTS', 'FRAMES', 'TIME_FORMATS', 'LEAP_SECONDS', 'TT2000_UTC0'
            'check_sigma_rad', 'rotate_about_x', 'gse_to_gsm', 'gsm_to_gse', 'gse_gsm_angle', 'as_datetime64',
            'datetime_tags', 'series_arrays', 'parse_trange', 'seconds_since', 'from_seconds', 'iso_ms', 'median_step',
            'context_range', 'leap_table', 'tt2000_to_datetime64', 'datetime64_to_tt2000', 'TimeCleanReport',
-           'clean_times', 'atomic_write', 'write_json_atomic', 'exit_code', 'stages_exit', 'cache_root', 'format_sigma']
+           'clean_times', 'atomic_write', 'write_json_atomic', 'exit_code', 'stages_exit', 'cache_root', 'format_sigma',
+           'sig2']
 
 # %% ../nbs/00_core.ipynb #866e3565
 class MMSMPError(Exception):
@@ -551,3 +552,10 @@ def format_sigma(x: float, # value
     if s_r >= 10 ** (e + 1): dec -= 1          # σ rounded up to the next decade (e.g. 0.97 → 1.0)
     fmt = (lambda v: f"{v:.{dec}f}") if dec > 0 else (lambda v: f"{round(v, dec):.0f}")
     return f"{fmt(x_r)} ± {fmt(s_r)}{u}"
+
+def sig2(x, # a σ shown alone
+         unit: str = "", # its unit
+        ) -> str: # two significant digits, with the unit
+    "A σ on its own, to two significant digits."
+    if x is None or not np.isfinite(x): return "n/a"
+    return f"{float(f'{x:.2g}'):.10g}" + (f" {unit}" if unit else "")  # 123 → 120, never 1.2e+02

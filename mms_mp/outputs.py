@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .core import InputError, iso_ms, atomic_write, write_json_atomic, format_sigma
+from .core import InputError, iso_ms, atomic_write, write_json_atomic, format_sigma, sig2
 from .schema import (crossing_json, validate_result_json, thickness_json, jsonable,
                            lmn_sigma_note)
 from .stages import DENSITY_ONLY_HEADLINE, AnalysisResult, StageStatus
@@ -22,7 +22,7 @@ from .panels import plot_displacement
 
 # %% auto #0
 __all__ = ['FIG_DPI', 'CSV_DIGITS', 'SECTIONS', 'check_dpi', 'save_fig', 'write_csv_atomic', 'source_slug', 'write_tables',
-           'html_table', 'vec_to_sigma', 'sig2', 'lmn_method', 'section_html', 'summary_card', 'data_source_md',
+           'html_table', 'vec_to_sigma', 'lmn_method', 'section_html', 'summary_card', 'data_source_md',
            'report_figures', 'img_html', 'write_html_report', 'report_sidecar', 'figure_jobs', 'make_figures',
            'outdir_ready', 'write_outputs']
 
@@ -185,14 +185,6 @@ def vec_to_sigma(v: list, # unit vector components
     "A unit vector with its components rounded to what its angular σ supports."
     s = np.radians(sigma_deg) if sigma_deg is not None else np.nan
     return "[" + ", ".join(format_sigma(x, s).split(" ± ")[0] for x in v) + "]"
-
-# %% ../nbs/14d_outputs.ipynb #6c4ffdec
-def sig2(x, # a σ shown alone
-         unit: str = "", # its unit
-        ) -> str: # two significant digits, with the unit
-    "A σ on its own, to two significant digits."
-    if x is None or not np.isfinite(x): return "n/a"
-    return f"{float(f'{x:.2g}'):.10g}" + (f" {unit}" if unit else "")  # 123 → 120, never 1.2e+02
 
 # %% ../nbs/14d_outputs.ipynb #e29065b8
 def lmn_method(r: dict, # one probe's `lmn` entry of the JSON

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from .core import (MMSMPError, InputError, NoDataError, GeometryError, iso_ms, check_frame,
-                         seconds_since, context_range, format_sigma)
+                         seconds_since, context_range, format_sigma, sig2)
 from .data import MissingDataWarning, damaged_files, default_data_dir, load_event
 from .layout import probe_label
 from .quality import apply_masks
@@ -164,8 +164,6 @@ class AnalysisResult:
         return result_json(self)
 
 # %% ../nbs/14c_stages.ipynb #c245aa0c
-def _sig(x) -> str: return f"{float(f'{x:.2g}'):g}" if x is not None and np.isfinite(x) else "n/a"
-
 def _vec_line(v) -> str: return "(" + ", ".join(f"{x:+.2f}" for x in v) + ")"
 
 def result_lines(res: AnalysisResult, # the analysis
@@ -186,12 +184,12 @@ def result_lines(res: AnalysisResult, # the analysis
     for p, l in res.lmn.items():
         note = lmn_sigma_note(lmn_json(l))
         out.append(f"MMS{p} event N ({l.method}) = {_vec_line(l.N)} {l.frame} ± "
-                   f"{_sig(l.sigma_N_deg)}°"
+                   f"{sig2(l.sigma_N_deg)}°"
                    + (f" ({note})" if note else ""))
     t = res.timing
     if t is not None:
         how = f"{t.method.split(' (')[0]}, {t.n_spacecraft} probes"
-        out.append(f"timing ({how}) n̂ = {_vec_line(t.n_hat)} {t.frame} ± {_sig(t.sigma_n_deg)}°, "
+        out.append(f"timing ({how}) n̂ = {_vec_line(t.n_hat)} {t.frame} ± {sig2(t.sigma_n_deg)}°, "
                    f"V = {format_sigma(t.V_km_s, t.sigma_V_km_s, 'km/s')}")
     if res.dropped: out.append(f"dropped: {', '.join(f'MMS{p}' for p in res.dropped)} (why: "
                                ".dropped)")

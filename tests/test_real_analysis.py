@@ -196,7 +196,8 @@ def test_fgm_only_model_sigma_caveat_in_report_as_in_cli(kh_result):
     """REAL: a model normal's σ is its spread over the assumed inputs, not its error; report.html's card says so in
     the CLI's own words (one text, `schema.lmn_sigma_note`), and an MVA normal carries no such caveat."""
     from mms_mp.cli import summary_lines
-    from mms_mp.outputs import sig2, summary_card
+    from mms_mp.core import sig2
+    from mms_mp.outputs import summary_card
     doc = json.loads(json.dumps(kh_result.to_json(), default=str).replace("NaN", "null"))
     caveat = "spread over the inputs' range; the model's own error is not in it"
     sigma = sig2(doc["lmn"]["1"]["sigma_N_deg"], "deg")   # e.g. "4.2 deg"
