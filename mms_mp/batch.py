@@ -395,11 +395,11 @@ def _run_distributed(evs, out, mode, workers, scheduler, processes, progress, dp
                 try: rows[i] = f.result()
                 except Exception as e:  # the worker itself died
                     rows[i] = _failed_row(evs[i], f"worker lost: {e}")
-    # Ctrl-C: the workers are stopped on purpose; "still alive ..., killing", and the
-    # nanny's traceback when a killed worker's close races it (seen on a loaded machine),
-    # are no news
+    # Ctrl-C: the workers are stopped on purpose; "still alive ..., killing", the nanny's
+    # traceback when a killed worker's close races it, and the scheduler's "heartbeat from
+    # unregistered worker" (each seen on a loaded machine) are no news
     except KeyboardInterrupt:
-        with _level(logging.getLogger("distributed.nanny"), logging.CRITICAL):
+        with _level(logging.getLogger("distributed"), logging.CRITICAL):
             if cluster is not None: cluster.close()
         cluster = None
         raise
