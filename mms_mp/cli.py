@@ -35,10 +35,10 @@ from .report import run_report
 from .batch import run_batch, strict_reasons
 
 # %% auto #0
-__all__ = ['NOISY_LOGGERS', 'CLI_FLAGS', 'NAMES', 'EXIT_PIPE', 'EXIT_HELP', 'DEFAULT_TRANGE', 'COMMANDS', 'PATH_ARGS',
-           'cli_words', 'setup_logging', 'say', 'dpi_arg', 'build_parser', 'default_command', 'event_config',
-           'summary_lines', 'degraded_reasons', 'cmd_analyze', 'demo_data', 'cmd_demo', 'cmd_report', 'cmd_batch',
-           'cmd_overlay_template', 'check_paths', 'main']
+__all__ = ['NOISY_LOGGERS', 'CLI_FLAGS', 'NAMES', 'EXIT_PIPE', 'EXIT_HELP', 'DEFAULT_TRANGE', 'EVENT_COLUMNS_WORDS', 'COMMANDS',
+           'PATH_ARGS', 'cli_words', 'setup_logging', 'say', 'dpi_arg', 'build_parser', 'default_command',
+           'event_config', 'summary_lines', 'degraded_reasons', 'cmd_analyze', 'demo_data', 'cmd_demo', 'cmd_report',
+           'event_words', 'cmd_batch', 'cmd_overlay_template', 'check_paths', 'main']
 
 # %% ../nbs/16_cli.ipynb #b38e8892a
 NOISY_LOGGERS = ("pyspedas", "pytplot", "cdflib", "urllib3", "matplotlib", "distributed",
@@ -609,12 +609,25 @@ def cmd_report(args, # parsed arguments (build_parser)
     return _finished(doc["status"])
 
 # %% ../nbs/16_cli.ipynb #a7261b55
+#: the library's keyword arguments that are columns of a batch events file
+EVENT_COLUMNS_WORDS = ("source", "rate", "data_dir", "probes")
+
+def event_words(text: str, # a library message: "run with source='sdc' to download"
+               ) -> str: # for `mms-mp batch`: "run with source sdc (events-file column) to download"
+    "A library message in a batch's words: keyword arguments are events-file columns, outdir is --out."
+    cols = r"\b(" + "|".join(EVENT_COLUMNS_WORDS) + r")=(['\"])([^'\"]*)\2"
+    def col(m):   # a folder quoted for a shell, as cli_words does
+        v = shlex.quote(m.group(3)) if m.group(1) in NAMES else m.group(3)
+        return f"{m.group(1)} {v} (events-file column)"
+    text = re.sub(cols, col, str(text))
+    return re.sub(r"(?<![\w/.~'\"-])outdir(?![\w/.'\"-]| = )", "--out", text)
+
 def _not_ok(r, # one summary row whose status is not "ok"
            ) -> str: # what went wrong, for the console
     "A failed event's error, the stages a partial one did not complete, or why one degraded (`--strict`)."
-    if r["status"] == "failed": return f"failed (exit {r['exit_code']}): {cli_words(r['error'])}"
+    if r["status"] == "failed": return f"failed (exit {r['exit_code']}): {event_words(r['error'])}"
     if r["status"] == "degraded": return (f"degraded (exit {r['exit_code']}): "
-                                          f"{cli_words(r['degraded_reasons'])}")
+                                          f"{event_words(r['degraded_reasons'])}")
     return (f"partial: stages failed: {r['stages_failed'] or 'none'}; "
             f"skipped: {r['stages_skipped'] or 'none'}")
 

@@ -64,11 +64,16 @@ def test_events_file_contract(tmp_path):
     assert main(["batch", str(tmp_path / "missing.csv"), "--out", str(tmp_path / "o"), "--quiet"]) == 2
 
 
-def test_batch_console_speaks_cli_flags():
-    "A failed event's error on the `mms-mp batch` console said source='sdc' (the Python form), not --source sdc."
+def test_batch_console_speaks_the_events_file():
+    """A failed event's error on the `mms-mp batch` console named --source and --data-dir, flags batch does not
+    have: they are columns of the events file (and batch's output flag is --out)."""
     from mms_mp.cli import _not_ok
-    row = {"status": "failed", "exit_code": 3, "error": "NoDataError: no FGM; run with source='sdc' to download"}
-    assert _not_ok(row) == "failed (exit 3): NoDataError: no FGM; run with --source sdc to download"
+    row = {"status": "failed", "exit_code": 3,
+           "error": "NoDataError: no FGM; run with source='sdc' to download (data_dir='/my data')"}
+    assert _not_ok(row) == ("failed (exit 3): NoDataError: no FGM; run with source sdc (events-file column) "
+                            "to download (data_dir '/my data' (events-file column))")
+    row = {"status": "failed", "exit_code": 2, "error": "InputError: x exists and is a file: choose another outdir"}
+    assert _not_ok(row).endswith("choose another --out")
 
 
 HEAD = "name,start,end,probes,data_dir,source,rate,scenario,seed\n"
