@@ -36,7 +36,7 @@ from .batch import run_batch, strict_reasons
 
 # %% auto #0
 __all__ = ['NOISY_LOGGERS', 'CLI_FLAGS', 'NAMES', 'EXIT_PIPE', 'EXIT_HELP', 'DEFAULT_TRANGE', 'EVENT_COLUMNS_WORDS', 'COMMANDS',
-           'PATH_ARGS', 'cli_words', 'setup_logging', 'say', 'dpi_arg', 'build_parser', 'default_command',
+           'PATH_ARGS', 'spelled', 'cli_words', 'setup_logging', 'say', 'dpi_arg', 'build_parser', 'default_command',
            'event_config', 'summary_lines', 'degraded_reasons', 'cmd_analyze', 'demo_data', 'cmd_demo', 'cmd_report',
            'event_words', 'cmd_batch', 'cmd_overlay_template', 'check_paths', 'main']
 
@@ -51,16 +51,23 @@ CLI_FLAGS = {"source": "--source", "rate": "--rate", "data_dir": "--data-dir", "
 # parameter names no English word shares: translated where they stand alone
 NAMES = ("data_dir", "outdir")
 
+def spelled(text: str, # a message written for Python users: "run with source='sdc' to download"
+            keys: dict, # keyword -> how to write `key='value'`: f(value) -> text
+            alone: dict, # parameter name -> what it reads as where it stands alone
+           ) -> str: # the message in the caller's words
+    "A library message with its keyword arguments and stand-alone parameter names written anew."
+    def kw(m):   # a folder quoted for a shell ('/a b', '' stay one word); probes stay words
+        return keys[m[1]](shlex.quote(m[3]) if m[1] in NAMES else m[3])
+    text = re.sub(r"\b(" + "|".join(keys) + r")=(['\"])([^'\"]*)\2", kw, str(text))
+    # standing alone: not inside a path, nor a key as a config file spells it ('outdir', outdir = 5)
+    bare = r"(?<![\w/.~'\"-])(" + "|".join(alone) + r")(?![\w/.'\"-]| = )"
+    return re.sub(bare + r"(=?)", lambda m: alone[m[1]] + " " * bool(m[2]), text)
+
 def cli_words(text: str, # a message written for Python users: "run with source='sdc' to download"
              ) -> str: # the same for the command line: "run with --source sdc to download"
     "A library message with its keyword arguments (`source='sdc'`, `data_dir=/x`) spelled as `mms-mp` flags."
-    def flag(m):   # a folder quoted for a shell ('/a b', '' stay one word); probes stay words
-        v = m.group(3)
-        return f"{CLI_FLAGS[m.group(1)]} {shlex.quote(v) if m.group(1) in NAMES else v}"
-    text = re.sub(r"\b(" + "|".join(CLI_FLAGS) + r")=(['\"])([^'\"]*)\2", flag, str(text))
-    # standing alone: not inside a path, nor a key as a config file spells it ('outdir', outdir = 5)
-    alone = r"(?<![\w/.~'\"-])(" + "|".join(NAMES) + r")(?![\w/.'\"-]| = )"
-    return re.sub(alone + r"(=?)", lambda m: CLI_FLAGS[m.group(1)] + " " * bool(m.group(2)), text)
+    keys = {k: (lambda v, f=f: f"{f} {v}") for k, f in CLI_FLAGS.items()}
+    return spelled(text, keys, {n: CLI_FLAGS[n] for n in NAMES})
 
 def _short_warning(message, category, filename, lineno, line=None) -> str:
     "A warning as its class and message only, in the CLI's words: a user of the CLI needs no source line."
@@ -615,12 +622,8 @@ EVENT_COLUMNS_WORDS = ("source", "rate", "data_dir", "probes")
 def event_words(text: str, # a library message: "run with source='sdc' to download"
                ) -> str: # for `mms-mp batch`: "run with source sdc (events-file column) to download"
     "A library message in a batch's words: keyword arguments are events-file columns, outdir is --out."
-    cols = r"\b(" + "|".join(EVENT_COLUMNS_WORDS) + r")=(['\"])([^'\"]*)\2"
-    def col(m):   # a folder quoted for a shell, as cli_words does
-        v = shlex.quote(m.group(3)) if m.group(1) in NAMES else m.group(3)
-        return f"{m.group(1)} {v} (events-file column)"
-    text = re.sub(cols, col, str(text))
-    return re.sub(r"(?<![\w/.~'\"-])outdir(?![\w/.'\"-]| = )", "--out", text)
+    keys = {k: (lambda v, k=k: f"{k} {v} (events-file column)") for k in EVENT_COLUMNS_WORDS}
+    return spelled(text, keys, {"outdir": "--out"})
 
 def _not_ok(r, # one summary row whose status is not "ok"
            ) -> str: # what went wrong, for the console

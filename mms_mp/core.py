@@ -5,6 +5,7 @@
 # %% ../nbs/00_core.ipynb #837c20a0
 from __future__ import annotations
 
+import calendar
 import json
 import os
 import re
@@ -225,7 +226,7 @@ def _time_text(s: str, # one UTC time as typed, without its 'Z' or offset
     typed, o = s, _ORDINAL.fullmatch(s)
     if o:   # '2015-245T16:58:44', as SPEDAS and CDAWeb write epochs
         y, d = int(o[1]), int(o[2])
-        days = 365 + (y % 4 == 0 and (y % 100 != 0 or y % 400 == 0))
+        days = 365 + calendar.isleap(y)
         if not 1 <= d <= days:
             raise InputError(f"{s!r}: {y} has no day of year {o[2]}; give 001–{days:03d}"
                              + f" ({y} is not a leap year)" * (d == 366))
