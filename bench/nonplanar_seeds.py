@@ -27,7 +27,8 @@ from mms_mp.synthetic import simulate_event
 from mms_mp.validation import TARGETS, crossing_scores, crossing_summary, group_scores
 
 TR, PROBES = ("2019-01-27T12:15", "2019-01-27T12:55"), ["1", "2", "3", "4"]
-CONFIGS = {"default": None, "<Bn>=0": {"normals": {"constraint": "<Bn>=0"}}}
+CONFIGS = {"default": None, "event B_N prior": {"normal_prior": {"use": True}},
+           "<Bn>=0": {"normals": {"constraint": "<Bn>=0"}}}
 MARK = "\n## Reading (by hand"
 KEYS = ["normal error median (deg)", "normal error 90th pct (deg)", "within 2σ", "n̂ error median (deg)",
         "n̂ within 2σ", "crossing time within 2σ_t", "V error median (%)", "thickness error median (%)",

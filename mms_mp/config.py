@@ -17,6 +17,7 @@ from .layout import PROBES, probe_label
 from .resample import parse_cadence
 from .coords import hybrid_lmn
 from .normals import crossing_normal
+from .normal_prior import apply_bn_prior
 from .boundary import DetectorCfg
 from .electric import normal_velocity, smooth_normal_velocity
 from .motion import integrate_disp
@@ -31,8 +32,8 @@ __all__ = ['CONFIG_KEYS', 'CONFIG_SECTIONS', 'RATES', 'SOURCES', 'RATE_ALIASES',
 # %% ../nbs/14a_config.ipynb #eabc52bf
 CONFIG_KEYS = {"start", "end", "probes", "rate", "source", "data_dir", "outdir", "plot", "pdf",
                "dpi", "overlay_json"}
-CONFIG_SECTIONS = {"context", "lmn", "detector", "normals", "timing", "vn", "smoothing",
-                   "displacement"}
+CONFIG_SECTIONS = {"context", "lmn", "detector", "normals", "normal_prior", "timing", "vn",
+                   "smoothing", "displacement"}
 RATES, SOURCES = ("auto", "srvy", "brst"), ("auto", "sdc", "spdf", "local")
 #: pySPEDAS's words for the data rates, read as mms_mp's (FPI and EDP "fast" is the survey class)
 RATE_ALIASES = {"burst": "brst", "fast": "srvy", "survey": "srvy"}
@@ -152,6 +153,7 @@ SECTION_TARGETS = {
     "detector": (DetectorCfg, set()),
     "normals": (crossing_normal, {"t", "B", "centre", "duration_s", "R_ref", "frame",
                                   "sigma_ref_deg", "ref_source", "limits", "is_sorted"}),
+    "normal_prior": (apply_bn_prior, {"normals", "fields"}),
     "vn": (normal_velocity, {"sources", "n_hat", "frame", "t_range"}),
     "smoothing": (smooth_normal_velocity, {"nv"}),
     "displacement": (integrate_disp, {"t", "vN_km_s", "sigma_v", "frame", "cov_v", "vt_km_s"}),
@@ -212,6 +214,7 @@ LIMITS = {
                  "tilt_step_deg": POSITIVE, "tilt_min_chi2": NON_NEGATIVE},
     "normals": {"plateau_deg": Range(0, 90, True), "ratio_min": Range(1), "min_windows": Range(1),
                 "constraint": (None, "<Bn>=0")},
+    "normal_prior": {"use": (True, False), "min_crossings": Range(2), "max_turn_sigma": POSITIVE},
     "vn": {"v_par_km_s": NON_NEGATIVE, "v_par_default_km_s": NON_NEGATIVE,
            "scatter_window": NON_NEGATIVE, "sigma_n_rad": Range(0, 1.5708),
            "exb_parallel": ("fpi", "sigma"), "cadence": Duration(),

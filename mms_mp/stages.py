@@ -19,6 +19,7 @@ from .layout import probe_label
 from .quality import apply_masks
 from .coords import lmn_for_probe
 from .normals import crossing_normals
+from .normal_prior import apply_bn_prior
 from .boundary import DetectorCfg
 from .boundary_multi import detect_crossings_multi
 from .crossings import CrossingList
@@ -114,6 +115,7 @@ class AnalysisResult:
     edge_flags: dict = field(default_factory=dict)  # crossing_key -> flags added by the pipeline
     normals: dict = field(default_factory=dict)  # probe -> [normals.CrossingNormal] per crossing
     normal_spread: dict = field(default_factory=dict)  # probe -> spread about the event N (deg)
+    bn_prior: object = None  # normal_prior.BnPrior: the event's B_N the local normals were turned toward
     vn: dict = field(default_factory=dict)  # probe -> electric.NormalVelocity (km/s), smoothed
     vn_blend: dict = field(default_factory=dict)  # probe -> NormalVelocity (km/s), unsmoothed
     displacement: dict = field(default_factory=dict)  # probe -> motion.DispResult (km)
@@ -463,7 +465,7 @@ def probe_message(p: str, # probe
 def stage_normals(res: AnalysisResult, # the analysis being built (updated in place)
                   cfg: dict, # configuration: top-level keys and per-stage sections
                  ): # probe -> [normals.CrossingNormal] (GSE), in the order of its crossings
-    "A normal per crossing of every probe (`normals.crossing_normals`), and their spread per probe."
+    "A normal per crossing of every probe (`normals.crossing_normals`, then the event's B_N prior), and their spread."
     if res.density_only: raise StageSkipped(f"{NO_B}: no MVA normal without B (each crossing's "
                                             "normal_unavailable)")
     have = [p for p, c in res.matched.crossings.items() if len(c)]
@@ -474,6 +476,10 @@ def stage_normals(res: AnalysisResult, # the analysis being built (updated in pl
         except MMSMPError as e: errs[p] = e
     msg = "; ".join(probe_message(p, e) for p, e in errs.items())
     if not out: raise GeometryError("no probe gave crossing normals: " + msg)
+    if cfg.get("normals", {}).get("constraint") is None:   # `<Bn>=0` asked for: no event prior
+        B = {p: res.event[p]["B_gse"] for p in out}
+        fields = {p: (b["time"].values, np.asarray(b.values, float)) for p, b in B.items()}
+        out, res.bn_prior = apply_bn_prior(out, fields, **cfg.get("normal_prior", {}))
     res.normals = out
     res.normal_spread = {p: normal_spread(ns, res.lmn[p].N, res.lmn[p].sigma_N_deg)
                          for p, ns in out.items()}

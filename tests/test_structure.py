@@ -14,7 +14,7 @@ MODULES = {p.stem: p for p in PKG.glob("*.py") if p.name not in ("__init__.py", 
 
 # Layers, lowest first: a module may import only from its own layer's predecessors (earlier in this list).
 LAYERS = ["core", "layout", "cdfwrite", "cdfread", "digest", "products", "data", "simtruth", "validation", "synthetic",
-          "toy", "resample", "quality", "minvar", "coords", "normals", "formation", "multispacecraft", "delays",
+          "toy", "resample", "quality", "minvar", "coords", "normals", "normal_prior", "formation", "multispacecraft", "delays",
           "velocity", "electric", "motion", "boundary", "crossings", "detect", "boundary_multi", "thickness", "overlay",
           "idl", "visualize", "panels", "figures", "spectra", "config", "schema", "stages", "stages_timing", "outset",
           "outputs", "pipeline", "report", "batch", "cli"]
