@@ -162,8 +162,8 @@ def _figure_args(p, # a sub-command's parser
 def _event_args(p):
     p.add_argument("--start",
                    help="start time, ISO-8601 UTC, e.g. 2019-01-27T12:15:00, 20190127T121500 or "
-                        "the day of year 2019-027T12:15:00 (or 2019-027/12:15:00) (required, here "
-                        "or in --config; not before MMS's launch, 2015-03-13)")
+                        "the day of year 2019-027T12:15:00 (or 2019-027/12:15:00, 2019027T121500) "
+                        "(required, here or in --config; not before MMS's launch, 2015-03-13)")
     p.add_argument("--end", help="end time, ISO-8601 UTC (required, here or in --config)")
     p.add_argument("--probes", nargs="+", default=None, metavar="P",
                    help="MMS probes, e.g. 1 2 or 1,2 (default 1 2 3 4)")
