@@ -746,3 +746,16 @@ def test_a_folder_in_a_cli_hint_is_one_shell_word():
     assert cli_words("(data_dir='/my data')") == "(--data-dir '/my data')"
     assert cli_words("outdir='' is empty") == "--outdir '' is empty"
     assert cli_words("probes='1'") == "--probes 1"
+
+
+@pytest.mark.parametrize("toml, words", [
+    ('source = "xx"\n', "source = 'xx'; expected one of ('auto', 'sdc', 'spdf', 'local')"),
+    ('rate = "xx"\n', "rate = 'xx'; expected one of ('auto', 'srvy', 'brst')"),
+])
+def test_a_bad_source_or_rate_in_the_config_file_names_the_file_and_key(tmp_path, capsys, toml, words):
+    "`source = \"xx\"` in a config file was reported as 'ev.toml: --source xx', a flag the user never typed."
+    cfg = tmp_path / "ev.toml"
+    cfg.write_text(toml)
+    assert main(["analyze", "--config", str(cfg), *SHORT]) == 2
+    err = capsys.readouterr().err
+    assert f"{cfg}: {words}" in err and "--source" not in err and "--rate" not in err, err
