@@ -55,13 +55,17 @@ def spelled(text: str, # a message written for Python users: "run with source='s
             keys: dict, # keyword -> how to write `key='value'`: f(value) -> text
             alone: dict, # parameter name -> what it reads as where it stands alone
            ) -> str: # the message in the caller's words
-    "A library message with its keyword arguments and stand-alone parameter names written anew."
+    "A library message with its keyword arguments, stand-alone parameter names and `event.X` pointers written anew."
     def kw(m):   # a folder quoted for a shell ('/a b', '' stay one word); probes stay words
         return keys[m[1]](shlex.quote(m[3]) if m[1] in NAMES else m[3])
     text = re.sub(r"\b(" + "|".join(keys) + r")=(['\"])([^'\"]*)\2", kw, str(text))
     # standing alone: not inside a path, nor a key as a config file spells it ('outdir', outdir = 5)
     bare = r"(?<![\w/.~'\"-])(" + "|".join(alone) + r")(?![\w/.'\"-]| = )"
-    return re.sub(bare + r"(=?)", lambda m: alone[m[1]] + " " * bool(m[2]), text)
+    text = re.sub(bare + r"(=?)", lambda m: alone[m[1]] + " " * bool(m[2]), text)
+    # a pointer to the loaded Event, which a shell user has not: the lines under the message,
+    # and the JSON that keeps them
+    return re.sub(r"\(see event\.(\w+)\)",
+                  r"(below, and in mp_analysis.json under provenance.\1)", text)
 
 def cli_words(text: str, # a message written for Python users: "run with source='sdc' to download"
              ) -> str: # the same for the command line: "run with --source sdc to download"

@@ -759,3 +759,21 @@ def test_a_bad_source_or_rate_in_the_config_file_names_the_file_and_key(tmp_path
     assert main(["analyze", "--config", str(cfg), *SHORT]) == 2
     err = capsys.readouterr().err
     assert f"{cfg}: {words}" in err and "--source" not in err and "--rate" not in err, err
+
+
+def test_missing_data_warning_points_the_cli_user_at_the_json_not_at_event_missing(demo_dir, tmp_path):
+    """A CLI user has no `event` object: the MissingDataWarning's "(see event.missing)" pointed at nothing they
+    have. On the command line it points at the lines below it and at mp_analysis.json's provenance.missing."""
+    import shutil
+    data = tmp_path / "data"
+    shutil.copytree(demo_dir, data)
+    shutil.rmtree(data / "mms2" / "hpca")   # MMS2 without HPCA: a product not loaded, the run goes on
+    r = cli("analyze", *SHORT, "--probes", "1", "2", "--source", "local", "--data-dir", data, "--outdir",
+            tmp_path / "o")
+    assert r.returncode == 0, r.stderr
+    assert "event.missing" not in r.stderr + r.stdout, r.stderr
+    head = next(x for x in r.stderr.splitlines() if "not loaded" in x)
+    assert head.endswith("product(s) not loaded (below, and in mp_analysis.json under provenance.missing):"), head
+    doc = json.loads((tmp_path / "o" / "mp_analysis.json").read_text())
+    assert [(m["probe"], m["instrument"]) for m in doc["provenance"]["missing"]] == [("2", "hpca")]
+    assert "  mms2 hpca srvy moments: no hpca srvy moments files for mms2" in r.stderr
