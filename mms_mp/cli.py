@@ -32,7 +32,7 @@ from .overlay import overlay_template
 from .outputs import FIG_DPI, check_dpi, lmn_method
 from .pipeline import analyze
 from .report import run_report
-from .batch import run_batch, strict_reasons
+from .batch import EXIT_INTERRUPTED, run_batch, strict_reasons
 
 # %% auto #0
 __all__ = ['NOISY_LOGGERS', 'CLI_FLAGS', 'NAMES', 'EXIT_PIPE', 'EXIT_HELP', 'DEFAULT_TRANGE', 'EVENT_COLUMNS_WORDS', 'COMMANDS',
@@ -638,12 +638,25 @@ def _not_ok(r, # one summary row whose status is not "ok"
     return (f"partial: stages failed: {r['stages_failed'] or 'none'}; "
             f"skipped: {r['stages_skipped'] or 'none'}")
 
+def _stopped(summ, # the summary a Ctrl-C left (`run_batch`: the KeyboardInterrupt's `summary`)
+             path: Path, # where it was written
+            ) -> str: # one line for stderr
+    "What a Ctrl-C kept: where the summary is, how many events it holds, finished and interrupted."
+    stopped = int((summ["status"] == "interrupted").sum())
+    return (f"mms-mp batch: interrupted; wrote {path}: {_count(len(summ), 'event')} "
+            f"({len(summ) - stopped} finished, {stopped} interrupted)")
+
 # %% ../nbs/16_cli.ipynb #f1efc1a4
 def cmd_batch(args, # parsed arguments (build_parser)
              ) -> int: # exit code (errors are raised and mapped by main)
     "`mms-mp batch`: every event of a CSV in parallel (dask.distributed) → OUT/summary.csv."
-    summ = run_batch(args.events, args.out, workers=args.workers, scheduler=args.scheduler,
-                     mode=args.mode, progress=not args.quiet, dpi=args.dpi, strict=args.strict)
+    try: summ = run_batch(args.events, args.out, workers=args.workers, scheduler=args.scheduler,
+                          mode=args.mode, progress=not args.quiet, dpi=args.dpi, strict=args.strict)
+    except KeyboardInterrupt as stop:   # with --quiet too: it replaces main's "interrupted"
+        # none: stopped before the events were read
+        if getattr(stop, "summary", None) is None: raise
+        say(_stopped(stop.summary, Path(args.out) / "summary.csv"), file=sys.stderr)
+        return EXIT_INTERRUPTED
     if not args.quiet:
         n_ok = int((summ["status"] == "ok").sum())
         say(f"{n_ok}/{len(summ)} events ok; summary in {Path(args.out) / 'summary.csv'}")
