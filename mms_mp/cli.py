@@ -192,8 +192,8 @@ def _demo_parser(sub):
                                    "the real formation, with known ground truth (SIMULATED, "
                                    "mms_mp.synthetic; no network), and analyses all four probes as "
                                    "analyze does: OUTDIR gets mp_analysis.json, crossings.csv, "
-                                   "layer_thickness.csv, displacement_<probe>.csv, "
-                                   "normal_velocity_<probe>.csv, report.html, figures/*.png and "
+                                   "layer_thickness.csv, displacement_mms<p>.csv, "
+                                   "normal_velocity_mms<p>.csv, report.html, figures/*.png and "
                                    "manifest.json, each saying SIMULATED. The truth is "
                                    "DATA_DIR/truth.json.")
     d.add_argument("--data-dir", default=None,
@@ -213,7 +213,7 @@ def _analyze_parser(sub):
                        description="Writes OUTDIR/mp_analysis.json (every result with frame, units "
                                    "and σ), crossings.csv, report.html and manifest.json; when V_N "
                                    "exists (it needs FGM and FPI, HPCA or EDP data) also "
-                                   "normal_velocity_<probe>.csv, displacement_<probe>.csv and "
+                                   "normal_velocity_mms<p>.csv, displacement_mms<p>.csv and "
                                    "layer_thickness.csv; --plot adds figures/*.png. The folder is "
                                    "replaced as a whole when the run succeeds.")
     _event_args(a)
