@@ -440,7 +440,10 @@ def run_batch(events, # events CSV path, or a list of event dicts (read_events)
               dpi: int | None = None, # PNG resolution of the figures, dots per inch (None: 150; 300 for publication)
               strict: bool = False, # an event that finished degraded is `degraded`, exit code 6 (`strict_reasons`)
              ):  # pandas DataFrame, one row per event (also written as summary.csv)
-    "Run every event in parallel with Dask and collate summary.csv; failures are rows, not crashes."
+    """Run every event in parallel with Dask and collate summary.csv; failures are rows, not crashes.
+
+    Ctrl-C: summary.csv is written with the events finished (the others `interrupted`, exit code 130) and the
+    KeyboardInterrupt goes on, carrying that table as its `summary`."""
     evs = (read_events(events) if isinstance(events, (str, Path))
            else _event_rows(list(events), "events"))
     check_scheduler(scheduler)
@@ -456,9 +459,10 @@ def run_batch(events, # events CSV path, or a list of event dicts (read_events)
         if local: _run_local(evs, out, mode, workers, scheduler, dpi, strict, rows)
         else: _run_distributed(evs, out, mode, workers, scheduler, processes, progress, dpi, strict,
                                rows)
-    # Ctrl-C: the summary of the events that finished, then stop as asked
-    except KeyboardInterrupt:
-        write_summary(out, [rows.get(i) or _interrupted(ev, out, since)
-                            for i, ev in enumerate(evs)])
+    # Ctrl-C: the summary of the events that finished, then stop as asked; the interrupt
+    # carries it, for a caller to say what was kept
+    except KeyboardInterrupt as stop:
+        stop.summary = write_summary(out, [rows.get(i) or _interrupted(ev, out, since)
+                                           for i, ev in enumerate(evs)])
         raise
     return write_summary(out, [rows[i] for i in range(len(evs))])

@@ -32,7 +32,7 @@ from .overlay import overlay_template
 from .outputs import FIG_DPI, check_dpi, lmn_method
 from .pipeline import analyze
 from .report import run_report
-from .batch import run_batch, strict_reasons
+from .batch import EXIT_INTERRUPTED, run_batch, strict_reasons
 
 # %% auto #0
 __all__ = ['NOISY_LOGGERS', 'CLI_FLAGS', 'NAMES', 'EXIT_PIPE', 'EXIT_HELP', 'DEFAULT_TRANGE', 'EVENT_COLUMNS_WORDS', 'COMMANDS',
@@ -55,13 +55,17 @@ def spelled(text: str, # a message written for Python users: "run with source='s
             keys: dict, # keyword -> how to write `key='value'`: f(value) -> text
             alone: dict, # parameter name -> what it reads as where it stands alone
            ) -> str: # the message in the caller's words
-    "A library message with its keyword arguments and stand-alone parameter names written anew."
+    "A library message with its keyword arguments, stand-alone parameter names and `event.X` pointers written anew."
     def kw(m):   # a folder quoted for a shell ('/a b', '' stay one word); probes stay words
         return keys[m[1]](shlex.quote(m[3]) if m[1] in NAMES else m[3])
     text = re.sub(r"\b(" + "|".join(keys) + r")=(['\"])([^'\"]*)\2", kw, str(text))
     # standing alone: not inside a path, nor a key as a config file spells it ('outdir', outdir = 5)
     bare = r"(?<![\w/.~'\"-])(" + "|".join(alone) + r")(?![\w/.'\"-]| = )"
-    return re.sub(bare + r"(=?)", lambda m: alone[m[1]] + " " * bool(m[2]), text)
+    text = re.sub(bare + r"(=?)", lambda m: alone[m[1]] + " " * bool(m[2]), text)
+    # a pointer to the loaded Event, which a shell user has not: the lines under the message,
+    # and the JSON that keeps them
+    return re.sub(r"\(see event\.(\w+)\)",
+                  r"(below, and in mp_analysis.json under provenance.\1)", text)
 
 def cli_words(text: str, # a message written for Python users: "run with source='sdc' to download"
              ) -> str: # the same for the command line: "run with --source sdc to download"
@@ -162,8 +166,8 @@ def _figure_args(p, # a sub-command's parser
 def _event_args(p):
     p.add_argument("--start",
                    help="start time, ISO-8601 UTC, e.g. 2019-01-27T12:15:00, 20190127T121500 or "
-                        "the day of year 2019-027T12:15:00 (or 2019-027/12:15:00) (required, here "
-                        "or in --config; not before MMS's launch, 2015-03-13)")
+                        "the day of year 2019-027T12:15:00 (or 2019-027/12:15:00, 2019027T121500) "
+                        "(required, here or in --config; not before MMS's launch, 2015-03-13)")
     p.add_argument("--end", help="end time, ISO-8601 UTC (required, here or in --config)")
     p.add_argument("--probes", nargs="+", default=None, metavar="P",
                    help="MMS probes, e.g. 1 2 or 1,2 (default 1 2 3 4)")
@@ -188,8 +192,8 @@ def _demo_parser(sub):
                                    "the real formation, with known ground truth (SIMULATED, "
                                    "mms_mp.synthetic; no network), and analyses all four probes as "
                                    "analyze does: OUTDIR gets mp_analysis.json, crossings.csv, "
-                                   "layer_thickness.csv, displacement_<probe>.csv, "
-                                   "normal_velocity_<probe>.csv, report.html, figures/*.png and "
+                                   "layer_thickness.csv, displacement_mms<p>.csv, "
+                                   "normal_velocity_mms<p>.csv, report.html, figures/*.png and "
                                    "manifest.json, each saying SIMULATED. The truth is "
                                    "DATA_DIR/truth.json.")
     d.add_argument("--data-dir", default=None,
@@ -209,7 +213,7 @@ def _analyze_parser(sub):
                        description="Writes OUTDIR/mp_analysis.json (every result with frame, units "
                                    "and σ), crossings.csv, report.html and manifest.json; when V_N "
                                    "exists (it needs FGM and FPI, HPCA or EDP data) also "
-                                   "normal_velocity_<probe>.csv, displacement_<probe>.csv and "
+                                   "normal_velocity_mms<p>.csv, displacement_mms<p>.csv and "
                                    "layer_thickness.csv; --plot adds figures/*.png. The folder is "
                                    "replaced as a whole when the run succeeds.")
     _event_args(a)
@@ -634,12 +638,25 @@ def _not_ok(r, # one summary row whose status is not "ok"
     return (f"partial: stages failed: {r['stages_failed'] or 'none'}; "
             f"skipped: {r['stages_skipped'] or 'none'}")
 
+def _stopped(summ, # the summary a Ctrl-C left (`run_batch`: the KeyboardInterrupt's `summary`)
+             path: Path, # where it was written
+            ) -> str: # one line for stderr
+    "What a Ctrl-C kept: where the summary is, how many events it holds, finished and interrupted."
+    stopped = int((summ["status"] == "interrupted").sum())
+    return (f"mms-mp batch: interrupted; wrote {path}: {_count(len(summ), 'event')} "
+            f"({len(summ) - stopped} finished, {stopped} interrupted)")
+
 # %% ../nbs/16_cli.ipynb #f1efc1a4
 def cmd_batch(args, # parsed arguments (build_parser)
              ) -> int: # exit code (errors are raised and mapped by main)
     "`mms-mp batch`: every event of a CSV in parallel (dask.distributed) → OUT/summary.csv."
-    summ = run_batch(args.events, args.out, workers=args.workers, scheduler=args.scheduler,
-                     mode=args.mode, progress=not args.quiet, dpi=args.dpi, strict=args.strict)
+    try: summ = run_batch(args.events, args.out, workers=args.workers, scheduler=args.scheduler,
+                          mode=args.mode, progress=not args.quiet, dpi=args.dpi, strict=args.strict)
+    except KeyboardInterrupt as stop:   # with --quiet too: it replaces main's "interrupted"
+        # none: stopped before the events were read
+        if getattr(stop, "summary", None) is None: raise
+        say(_stopped(stop.summary, Path(args.out) / "summary.csv"), file=sys.stderr)
+        return EXIT_INTERRUPTED
     if not args.quiet:
         n_ok = int((summ["status"] == "ok").sum())
         say(f"{n_ok}/{len(summ)} events ok; summary in {Path(args.out) / 'summary.csv'}")

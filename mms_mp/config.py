@@ -95,6 +95,7 @@ def check_times(cfg: dict, # configuration with start and/or end
 # %% ../nbs/14a_config.ipynb #1753a482
 def check_config(cfg: dict, # configuration: top-level keys and analysis sections
                  where: str = "configuration", # name of the source, for messages
+                 toml: bool = False, # the values come from a TOML file: keys as it writes them
                 ) -> dict: # the same dict, validated, its probes as one list (`config_probes`)
     "Refuse unknown keys, sections that are not tables, and bad values of the top-level keys."
     bad = [k for k in cfg if k not in CONFIG_KEYS | CONFIG_SECTIONS]
@@ -111,9 +112,11 @@ def check_config(cfg: dict, # configuration: top-level keys and analysis section
     if "rate" in cfg: cfg["rate"] = rate_word(cfg["rate"])   # pySPEDAS's "burst", "fast", "survey"
     for k in {"data_dir", "outdir", "overlay_json"} & set(cfg):   # "~/mms_data" as a shell reads it
         cfg[k] = os.path.expanduser(cfg[k])
+    # `source = 'x'` in a file; `source='x'` as Python's keyword (the CLI writes it --source x)
+    eq = " = " if toml else "="
     for k, allowed in (("rate", RATES), ("source", SOURCES)):
         if k in cfg and cfg[k] not in allowed:
-            raise InputError(f"{where}: {k}={cfg[k]!r}; expected one of {allowed}")
+            raise InputError(f"{where}: {k}{eq}{cfg[k]!r}; expected one of {allowed}")
     if "probes" in cfg: cfg["probes"] = config_probes(cfg["probes"], where)
     check_times(cfg, where)
     return cfg
@@ -130,7 +133,7 @@ def load_config(path, # TOML file: the CLI's keys plus the sections [lmn], [dete
     try: cfg = tomllib.loads(p.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as e:
         raise InputError(f"config file {p} is not valid TOML: {e}") from None
-    return check_config(cfg, where=str(p))
+    return check_config(cfg, where=str(p), toml=True)
 
 # %% ../nbs/14a_config.ipynb #2ed20c7f
 def merge_config(base: dict, # configuration from a file (or {})

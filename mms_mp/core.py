@@ -213,24 +213,28 @@ def gse_gsm_angle(r_gse: np.ndarray, # (N,3) vectors in GSE (e.g. MEC position),
 #: the times mms_mp reads, in the words its messages use
 TIME_FORMATS = ("ISO 8601 UTC, e.g. '2019-01-27T12:15:00', "
                 "its basic form '20190127T121500' or a day of year '2019-027T12:15:00' "
+                "(basic: '2019027T121500') "
                 "(a trailing Z, a ±hh:mm offset, and a space or SPEDAS's '/' "
                 "before the time, '2019-01-27/12:15' or '2019-027/12:15', also work)")
 # ISO 8601 basic form
 _BASIC = re.compile(r"(\d{4})(\d{2})(\d{2})(?:T(\d{2})(?:(\d{2})(?:(\d{2})(\.\d+)?)?)?)?")
-_ORDINAL = re.compile(r"(\d{4})-(\d{3})(T.*)?")   # ISO 8601 ordinal date: year, day of year (001–366)
+# ISO 8601 ordinal date: year, '-' (none in the basic form), day of year (001–366), time
+_ORDINAL = re.compile(r"(\d{4})(-?)(\d{3})(T.*)?")
 _NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
 
 def _time_text(s: str, # one UTC time as typed, without its 'Z' or offset
               ) -> str: # the time in ISO 8601 extended form ('2019-01-27T12:15:00'), as numpy reads
     "Basic and ordinal ISO 8601 written out; numbers, missing days, leap seconds, sub-ns refused."
     typed, o = s, _ORDINAL.fullmatch(s)
-    if o:   # '2015-245T16:58:44', as SPEDAS and CDAWeb write epochs
-        y, d = int(o[1]), int(o[2])
+    if o:   # '2015-245T16:58:44', as SPEDAS and CDAWeb write epochs; basic '2015245T165844'
+        y, d = int(o[1]), int(o[3])
         days = 365 + calendar.isleap(y)
         if not 1 <= d <= days:
-            raise InputError(f"{s!r}: {y} has no day of year {o[2]}; give 001–{days:03d}"
+            raise InputError(f"{s!r}: {y} has no day of year {o[3]}; give 001–{days:03d}"
                              + f" ({y} is not a leap year)" * (d == 366))
-        s = str(np.datetime64(f"{y}-01-01") + np.timedelta64(d - 1, "D")) + (o[3] or "")
+        date = str(np.datetime64(f"{y}-01-01") + np.timedelta64(d - 1, "D"))
+        # basic stays basic: its time is read as the basic form's below
+        s = (date if o[2] else date.replace("-", "")) + (o[4] or "")
     m = _BASIC.fullmatch(s)
     if m: s = f"{m[1]}-{m[2]}-{m[3]}" + (f"T{m[4]}:{m[5] or '00'}:{m[6] or '00'}{m[7] or ''}"
                                          if m[4] else "")

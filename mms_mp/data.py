@@ -411,9 +411,10 @@ def _burst_rejected(ev: Event, p: str, brst: tuple, survey: str | None):
 
 # %% ../nbs/03_data.ipynb #d9c00ef3
 def _neither(bmiss: dict | None, smiss: dict) -> dict:
-    "The `missing` entry when neither rate has files: both searches named, not the survey's alone."
+    "The `missing` entry when neither rate has files: rate auto, both searches named, in their order."
     if bmiss is None or bmiss["cause"] != "no_files" or bmiss["download_failed"]: return smiss
-    return dict(smiss, searched=bmiss["searched"] + smiss["searched"],
+    return dict(smiss, rate=f"auto ({bmiss['rate']}, then {smiss['rate']})",
+                searched=bmiss["searched"] + smiss["searched"],
                 reason=f"{bmiss['reason']}; {smiss['reason']}")
 
 def _fallback(ev: Event, p: str, ins: str, brst: tuple, srvy: tuple, pool):
@@ -522,12 +523,13 @@ def _other_rates(root: Path, # the data root searched
                  trange, # (start, end) of the window
                 ) -> list: # "instrument rate" of products with files for this window at other rates
     "Products asked for whose files for this very window exist at a rate that was not tried."
-    found = set()
+    found, rates = set(), ("brst", "srvy", "fast")
     key = lambda m, r: (m["probe"], m["instrument"], r, m.get("datatype") or "")
-    # rate 'auto' tries both: unreadable files are no tip
-    tried = {key(m, m["rate"]) for m in missing}
+    # the rates searched: one ('srvy'), or both ('auto (brst, then srvy)'; an unreadable
+    # burst file is an entry of its own): no tip
+    tried = {key(m, r) for m in missing for r in rates if r in m["rate"]}
     for m in missing:
-        for r in ("brst", "srvy", "fast"):
+        for r in rates:
             if key(m, r) in tried: continue
             try: hit = find_local_files(root, m["probe"], m["instrument"], r,
                                         m.get("datatype") or "", trange)

@@ -21,8 +21,8 @@ from .visualize import save_figure, summary_single
 from .panels import plot_displacement
 
 # %% auto #0
-__all__ = ['FIG_DPI', 'CSV_DIGITS', 'SECTIONS', 'check_dpi', 'save_fig', 'write_csv_atomic', 'source_slug', 'write_tables',
-           'html_table', 'vec_to_sigma', 'lmn_method', 'section_html', 'summary_card', 'data_source_md',
+__all__ = ['FIG_DPI', 'CSV_DIGITS', 'SECTIONS', 'check_dpi', 'save_fig', 'write_csv_atomic', 'probe_file', 'source_slug',
+           'write_tables', 'html_table', 'vec_to_sigma', 'lmn_method', 'section_html', 'summary_card', 'data_source_md',
            'report_figures', 'img_html', 'write_html_report', 'report_sidecar', 'figure_jobs', 'make_figures',
            'outdir_ready', 'write_outputs']
 
@@ -83,6 +83,13 @@ def _disp_table(d, # motion.DispResult
                          "segment": np.asarray(d.segment, int), **_normal_cols(n, frame, len(t)),
                          "flags": " ".join(getattr(getattr(d, "closure", None), "flags", ()))})
 
+# %% ../nbs/14d_outputs.ipynb #a7c3e9d1
+def probe_file(stem: str, # what the file holds: "displacement", "normal_velocity", "summary"
+               p: str, # probe, "1" … "4"
+              ) -> str: # its name without the extension, e.g. "displacement_mms1"
+    "A probe's table or figure, named by the probe's label as MMS files name it (mms1 … mms4)."
+    return f"{stem}_mms{p}"
+
 # %% ../nbs/14d_outputs.ipynb #28cab0c0
 def source_slug(name: str, # a V_N source: "ExB", "FPI ions", "HPCA He+"
                ) -> str: # the same as a column-name part: "ExB", "FPI_ions", "HPCA_He_plus"
@@ -139,7 +146,7 @@ def _crossings_table(res: AnalysisResult, # the analysis
 def write_tables(res: AnalysisResult, # the analysis
                  outdir: Path, # output folder
                 ) -> dict: # name -> path written
-    """crossings.csv, layer_thickness.csv (if that stage ran), displacement_<p>.csv, normal_velocity_<p>.csv;
+    """crossings.csv, layer_thickness.csv (if that stage ran), displacement_mms<p>.csv, normal_velocity_mms<p>.csv;
     each ends with a `simulated` column (True: data from mms_mp.synthetic, not MMS measurements)."""
     import pandas as pd
     nc = lambda t: {k: v[0] for k, v in _normal_cols(t.n_hat, "GSE", 1).items()}
@@ -156,8 +163,8 @@ def write_tables(res: AnalysisResult, # the analysis
     for p, d in res.displacement.items():
         v = res.vn.get(p)
         n, fr = (None, "GSE") if v is None else (v.n_hat, v.frame)
-        put(f"displacement_{p}.csv", _disp_table(d, n, fr))
-    for p, v in res.vn.items(): put(f"normal_velocity_{p}.csv",
+        put(probe_file("displacement", p) + ".csv", _disp_table(d, n, fr))
+    for p, v in res.vn.items(): put(probe_file("normal_velocity", p) + ".csv",
                                     _vn_table(v, res.vn_blend.get(p, v)))
     return out
 
@@ -458,7 +465,7 @@ def _summary_job(res: AnalysisResult, p: str, lmn) -> tuple:
     title = f"MMS{p} ({lmn.method} LMN)"
     make = lambda: summary_single(B, probe=p, vn_blend=res.vn.get(p), crossings=crs,
                                   simulated=res.simulated, title=title, **opt)
-    return f"summary_mms{p}", make
+    return probe_file("summary", p), make
 
 # %% ../nbs/14d_outputs.ipynb #c2f05d21
 def _timing_jobs(res: AnalysisResult) -> list:
@@ -502,7 +509,7 @@ def figure_jobs(res: AnalysisResult, # the analysis
     crs = lambda p: [c for c in res.crossings if c.probe == p]
     disp = lambda p, dr: lambda: plot_displacement(dr, probe=p, crossings=crs(p), simulated=sim,
                                                    title=_disp_title(p, dr))
-    jobs += [(f"displacement_mms{p}", disp(p, dr)) for p, dr in res.displacement.items()]
+    jobs += [(probe_file("displacement", p), disp(p, dr)) for p, dr in res.displacement.items()]
     return jobs + _timing_jobs(res)
 
 # %% ../nbs/14d_outputs.ipynb #62ebdbfe

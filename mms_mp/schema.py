@@ -126,11 +126,11 @@ UNITS = {
     "provenance.context.windows": "window lengths of data each side of the window that the LMN and "
                                   "the detector's levels used (0: the window alone)",
     "status.*.seconds": "s, wall time of the stage",
-    "displacement_<probe>.csv disp_km": "km, ∫V_N dt from the start of each segment (0 there; a "
-                                        "data gap starts a new segment), + along n̂ (outward)",
-    "displacement_<probe>.csv flags": "the probe’s displacement flags, on every row: closure_drift "
-                                      "when ∫V_N dt drifts away from the spacecraft at its own "
-                                      "crossings (see flags_glossary)",
+    "displacement_mms<p>.csv disp_km": "km, ∫V_N dt from the start of each segment (0 there; a "
+                                       "data gap starts a new segment), + along n̂ (outward)",
+    "displacement_mms<p>.csv flags": "the probe’s displacement flags, on every row: closure_drift "
+                                     "when ∫V_N dt drifts away from the spacecraft at its own "
+                                     "crossings (see flags_glossary)",
 }
 
 #: every flag a crossing, its normal or a thickness can carry, in words (also in the JSON as `flags_glossary`)

@@ -1,5 +1,6 @@
 """Dask batch survey: a real LocalCluster of worker processes (loopback TCP only), one good and two failing events."""
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -298,6 +299,30 @@ def test_ctrl_c_mid_survey_writes_the_summary_of_the_events_finished(demo_dir, t
     assert not list(out.glob(".summary*")) and not list(out.glob("*.tmp"))   # written whole
 
 
+@pytest.mark.parametrize("quiet", [[], ["--quiet"]])
+def test_ctrl_c_says_where_the_summary_is_and_what_it_holds(tmp_path, monkeypatch, capsys, quiet):
+    """Ctrl-C: summary.csv was written, but the console said only "mms-mp: interrupted". Now one line says it was
+    written, where, and how many events it holds (finished and interrupted), with --quiet too (it is the error)."""
+    import mms_mp.batch
+    real, calls = mms_mp.batch.run_event, []
+    def run_event(ev, *a):
+        calls.append(ev["name"])
+        if len(calls) == 2: raise KeyboardInterrupt
+        return real(ev, *a)   # the first event fails at once: its data folder is not there
+    monkeypatch.setattr(mms_mp.batch, "run_event", run_event)
+    ev = tmp_path / "events.csv"
+    ev.write_text("name,start,end,probes,data_dir,source\n" + "".join(
+        f"e{k},2019-01-27T12:16:00,2019-01-27T12:22:00,1,{tmp_path / 'nope'},local\n" for k in range(3)))
+    out = tmp_path / "out"
+    assert main(["batch", str(ev), "--out", str(out), "--scheduler", "synchronous", *quiet]) == 130
+    std = capsys.readouterr()
+    s = pd.read_csv(out / "summary.csv")
+    assert sorted(s["status"]) == ["failed", "interrupted", "interrupted"], s   # dask picks the order
+    assert std.err == (f"mms-mp batch: interrupted; wrote {out / 'summary.csv'}: 3 events (1 finished, "
+                       "2 interrupted)\n"), std.err
+    assert "events ok" not in std.out
+
+
 def png_dpi(path) -> int:
     "The resolution a PNG says it was written at, dots per inch."
     from PIL import Image
@@ -389,7 +414,10 @@ def test_ctrl_c_on_a_local_cluster_says_one_line(demo_dir, tmp_path):
         time.sleep(0.1)
     os.killpg(p.pid, signal.SIGINT)
     err = p.communicate(timeout=120)[1]
-    assert (p.returncode, err) == (130, "mms-mp: interrupted\n")
+    assert p.returncode == 130, err
+    # one line: the summary, where, what it holds (a report may finish as the signal comes)
+    head = re.escape(f"mms-mp batch: interrupted; wrote {out / 'summary.csv'}: 2 events (")
+    assert re.fullmatch(head + r"[01] finished, [12] interrupted\)\n", err), err
     assert not list(out.glob("e*/event_report.ipynb"))
 
 

@@ -69,7 +69,7 @@ def test_demo_exit0_and_outputs(demo_run):
     assert doc["simulated"] is True and json.loads((out / "manifest.json").read_text())["simulated"] is True
     assert every_flag(doc)
     assert every_flag(doc) <= set(doc["flags_glossary"]), every_flag(doc) - set(doc["flags_glossary"])
-    for f in ("mp_analysis.json", "crossings.csv", "layer_thickness.csv", "displacement_1.csv", "normal_velocity_1.csv",
+    for f in ("mp_analysis.json", "crossings.csv", "layer_thickness.csv", "displacement_mms1.csv", "normal_velocity_mms1.csv",
               "report.html", "figures/overview.png"):
         assert (out / f).is_file(), f"demo did not write {f}"
     assert not list(out.rglob("*.part")), "a temporary .part file was left behind"
@@ -478,7 +478,7 @@ def test_console_script_installed():
 
 
 def test_demo_vn_is_smoothed_and_within_10_percent_of_truth(demo_run, demo_dir):
-    ("normal_velocity_<p>.csv: the smoothed V_N (JSON says how) is within 10 % RMS of the simulator's V_N "
+    ("normal_velocity_mms<p>.csv: the smoothed V_N (JSON says how) is within 10 % RMS of the simulator's V_N "
      "at its crossings.")
     import pandas as pd
     out, doc, truth = demo_docs(demo_run, demo_dir)
@@ -486,7 +486,7 @@ def test_demo_vn_is_smoothed_and_within_10_percent_of_truth(demo_run, demo_dir):
     for p in ("1", "2", "3", "4"):
         sm = doc["vn"][p]["smoothing"]
         assert sm["order"] == 2 and all(10 < w < 120 for w in sm["width_s"]), sm        # an averaging time, stated
-        df = pd.read_csv(out / f"normal_velocity_{p}.csv")
+        df = pd.read_csv(out / f"normal_velocity_mms{p}.csv")
         assert {"V_N_kms", "sigma_V_N_kms", "V_N_blend_kms", "V_N_ExB_kms", "V_N_FPI_ions_kms"} <= set(df.columns)
         for src in ("ExB", "FPI_ions", "HPCA_He_plus"):   # each source's V_N comes with its σ, > 0 where V_N is
             ok = df[f"V_N_{src}_kms"].notna()
@@ -576,7 +576,7 @@ def test_csv_tables_carry_the_normal_they_are_along(demo_run):
     out = demo_run[1]
     doc = json.loads((out / "mp_analysis.json").read_text())
     for p, lmn in doc["lmn"].items():
-        for name in (f"normal_velocity_{p}.csv", f"displacement_{p}.csv"):
+        for name in (f"normal_velocity_mms{p}.csv", f"displacement_mms{p}.csv"):
             df = pd.read_csv(out / name)
             np.testing.assert_allclose(df[["n_x_gse", "n_y_gse", "n_z_gse"]].to_numpy(),
                                        np.tile(lmn["N"], (len(df), 1)), atol=CSV_TOL)
@@ -746,3 +746,54 @@ def test_a_folder_in_a_cli_hint_is_one_shell_word():
     assert cli_words("(data_dir='/my data')") == "(--data-dir '/my data')"
     assert cli_words("outdir='' is empty") == "--outdir '' is empty"
     assert cli_words("probes='1'") == "--probes 1"
+
+
+@pytest.mark.parametrize("toml, words", [
+    ('source = "xx"\n', "source = 'xx'; expected one of ('auto', 'sdc', 'spdf', 'local')"),
+    ('rate = "xx"\n', "rate = 'xx'; expected one of ('auto', 'srvy', 'brst')"),
+])
+def test_a_bad_source_or_rate_in_the_config_file_names_the_file_and_key(tmp_path, capsys, toml, words):
+    "`source = \"xx\"` in a config file was reported as 'ev.toml: --source xx', a flag the user never typed."
+    cfg = tmp_path / "ev.toml"
+    cfg.write_text(toml)
+    assert main(["analyze", "--config", str(cfg), *SHORT]) == 2
+    err = capsys.readouterr().err
+    assert f"{cfg}: {words}" in err and "--source" not in err and "--rate" not in err, err
+
+
+def test_missing_data_warning_points_the_cli_user_at_the_json_not_at_event_missing(demo_dir, tmp_path):
+    """A CLI user has no `event` object: the MissingDataWarning's "(see event.missing)" pointed at nothing they
+    have. On the command line it points at the lines below it and at mp_analysis.json's provenance.missing."""
+    import shutil
+    data = tmp_path / "data"
+    shutil.copytree(demo_dir, data)
+    shutil.rmtree(data / "mms2" / "hpca")   # MMS2 without HPCA: a product not loaded, the run goes on
+    r = cli("analyze", *SHORT, "--probes", "1", "2", "--source", "local", "--data-dir", data, "--outdir",
+            tmp_path / "o")
+    assert r.returncode == 0, r.stderr
+    assert "event.missing" not in r.stderr + r.stdout, r.stderr
+    head = next(x for x in r.stderr.splitlines() if "not loaded" in x)
+    assert head.endswith("product(s) not loaded (below, and in mp_analysis.json under provenance.missing):"), head
+    doc = json.loads((tmp_path / "o" / "mp_analysis.json").read_text())
+    assert [(m["probe"], m["instrument"]) for m in doc["provenance"]["missing"]] == [("2", "hpca")]
+    assert "  mms2 hpca srvy moments: no hpca srvy moments files for mms2" in r.stderr
+
+
+def test_a_probes_tables_and_figures_share_its_label(demo_run, capsys):
+    """The tables were displacement_1.csv and normal_velocity_1.csv, the figures figures/displacement_mms1.png: one
+    probe, two names. Every per-probe file is now named by the label MMS uses (mms1 … mms4): on disk, in the
+    manifest and in the help."""
+    import re
+    out = demo_run[1]
+    for p in "1234":
+        for f in (f"displacement_mms{p}.csv", f"normal_velocity_mms{p}.csv", f"figures/displacement_mms{p}.png",
+                  f"figures/summary_mms{p}.png"):
+            assert (out / f).is_file(), f
+    by_digit = [f.name for f in out.rglob("*") if re.search(r"_\d\.\w+$", f.name)]
+    assert not by_digit, by_digit
+    listed = {f["path"] for f in json.loads((out / "manifest.json").read_text())["files"]}
+    assert {"displacement_mms1.csv", "normal_velocity_mms1.csv", "figures/displacement_mms1.png"} <= listed
+    for cmd in ("demo", "analyze"):
+        assert main([cmd, "--help"]) == 0
+        text = " ".join(capsys.readouterr().out.split())
+        assert "displacement_mms<p>.csv" in text and "normal_velocity_mms<p>.csv" in text, text

@@ -56,13 +56,13 @@ def test_pipeline_flags_a_drifting_displacement(scenario):
 
 
 def test_displacement_csv_carries_the_closure_flag(tmp_path):
-    "A reader of displacement_<p>.csv alone sees closure_drift on the drifting surface_waves probes."
+    "A reader of displacement_mms<p>.csv alone sees closure_drift on the drifting surface_waves probes."
     import pandas as pd
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         analyze(("2019-01-27T12:15", "2019-01-27T12:55"), ["1"], rate="srvy", source="local",
                 data_dir=demo_event_dir("surface_waves"), outdir=tmp_path / "o")
-    df = pd.read_csv(tmp_path / "o" / "displacement_1.csv", keep_default_na=False)
+    df = pd.read_csv(tmp_path / "o" / "displacement_mms1.csv", keep_default_na=False)
     assert set(df["flags"]) == {"closure_drift"}
 
 

@@ -135,7 +135,9 @@ def test_local_missing_is_recorded_and_never_downloads(tree, monkeypatch):
     m, = ev.missing
     assert (m["probe"], m["instrument"], m["rate"]) == ("3", "fgm", "srvy")
     assert m["searched"] == [str(tree / "mms3/fgm/srvy/l2/2019/01")]
-    with pytest.raises(NoDataError, match=r"(?s)mms3 fgm srvy.*run with source='sdc' to download \(data_dir="):
+    # rate auto (the default) searched burst, then survey
+    with pytest.raises(NoDataError, match=r"(?s)mms3 fgm auto \(brst, then srvy\).*run with source='sdc' to "
+                                          r"download \(data_dir="):
         load_event(W, "3", instruments="fgm", source="local", data_dir=tree)
 
 
@@ -245,6 +247,20 @@ def test_auto_rate_with_no_files_at_either_rate_names_both_searches(tmp_path):
     fgm = next(m for m in ev.missing if m["instrument"] == "fgm")
     assert "no fgm brst files" in fgm["reason"] and "no fgm srvy files" in fgm["reason"]
     assert any("/fgm/brst/" in d for d in fgm["searched"]) and any("/fgm/srvy/" in d for d in fgm["searched"])
+
+
+def test_auto_rate_with_no_files_at_either_rate_is_labelled_auto(tmp_path):
+    """The entry of a product found at neither rate was labelled srvy (the last search's), though auto was asked for
+    and burst was searched first: it says auto and the order of the searches, in `missing` and in the warning."""
+    write_product(tmp_path, "1", get_product("fpi", "fast", "dis-moms"), -60, 300, t_file=T0)
+    with pytest.warns(MissingDataWarning, match=r"mms1 fgm auto \(brst, then srvy\): no fgm brst files"):
+        ev = load_event(W, "1", instruments=("fgm", "fpi"), source="local", data_dir=tmp_path)
+    rate = {(m["instrument"], m["datatype"]): m["rate"] for m in ev.missing}
+    assert rate == {("fgm", ""): "auto (brst, then srvy)", ("fpi", "des-moms"): "auto (brst, then fast)"}, rate
+    with pytest.warns(MissingDataWarning, match=r"mms1 fgm srvy: no fgm srvy files"):   # the rate asked for
+        ev = load_event(W, "1", instruments=("fgm", "fpi"), rate="srvy", source="local", data_dir=tmp_path)
+    with pytest.raises(NoDataError, match=r"mms1 fgm auto \(brst, then srvy\): no fgm brst"):
+        load_event(W, "1", instruments="fgm", source="local", data_dir=tmp_path)
 
 
 def test_auto_rate_fills_a_hole_between_two_burst_stretches_with_survey(tmp_path):

@@ -154,7 +154,7 @@ def test_nan_written_as_null(tmp_path):
     d = json.loads(text)["displacement"]["1"]
     assert d == {"max_abs_km": 600.0, "sigma_random_km": 10.0, "sigma_systematic_km": None, "n_segments": 1,
                  "closure": None}
-    csv = (tmp_path / "displacement_1.csv").read_text().splitlines()
+    csv = (tmp_path / "displacement_mms1.csv").read_text().splitlines()
     assert csv[0].startswith("time,disp_km") and csv[2].startswith("2019-01-27T12:16:00.000Z,600,10,,10,")   # NaN: empty
 
 
