@@ -43,3 +43,13 @@ def test_formation_table_says_the_variable_is_not_set():
     "formation_table said 'no MMS_DEFEPH_DIR set not found' (a placeholder path printed as a folder)."
     line = stored_text("explanations/formation_table.ipynb", "e5576fdf")
     assert line.startswith("MMS_DEFEPH_DIR is not set: using the shipped table") or "rebuilt" in line, line
+
+
+def test_real_fpi_page_says_what_the_quality_masks_drop():
+    "real_fpi_moments said the pipeline's masks 'drop no sample' of the REAL 2015-10-16 burst file: they drop the"
+    " samples whose errorflags carry bit 13 (penetrating radiation), 7 of 926."
+    out = stored_text("tutorials/real_fpi_moments.ipynb", "47947a09")
+    n = int(re.search(r"dropped by the quality masks: (\d+) of \d+", out).group(1))
+    nb = json.loads((NBS / "tutorials" / "real_fpi_moments.ipynb").read_text())
+    text = " ".join("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "markdown").replace("\n", " ")
+    assert "drop no sample" not in text and f"drop the {n} samples" in text
