@@ -310,3 +310,17 @@ def test_template_run_by_papermill_directly(tmp_path, repo_root):
     (tmp_path / "b").mkdir()
     with pytest.raises(InputError, match="would ignore start = 2015-09-02T16:58:44, .*set demo = 0"):
         execute_report(params, tmp_path / "b")                  # demo = 1 (the default): refused, not swapped
+
+
+@pytest.mark.loopback
+@pytest.mark.enable_socket
+@pytest.mark.allow_hosts(["127.0.0.1"])
+def test_density_only_report_does_not_say_no_crossing(tmp_path, repo_root):
+    "REAL MMS1 FPI burst alone (2015-10-16): one crossing, found on the density, and no normal; the report said"
+    " 'No crossing was detected.' where the normals table would be."
+    files = run_report(("2015-10-16T13:05:24", "2015-10-16T13:07:43"), tmp_path, ["1"], source="local",
+                       data_dir=repo_root / "tests" / "fixtures" / "real", rate="brst", html=False)
+    nb = json.loads(files["event_report.ipynb"].read_text())
+    text = json.dumps([c.get("outputs") for c in nb["cells"]])
+    assert len(json.loads((tmp_path / "event_report.json").read_text())["crossings"]) == 1
+    assert "No crossing was detected" not in text and "No crossing normal: no magnetic field" in text
