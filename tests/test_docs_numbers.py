@@ -53,3 +53,20 @@ def test_real_fpi_page_says_what_the_quality_masks_drop():
     nb = json.loads((NBS / "tutorials" / "real_fpi_moments.ipynb").read_text())
     text = " ".join("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "markdown").replace("\n", " ")
     assert "drop no sample" not in text and f"drop the {n} samples" in text
+
+
+def test_readme_says_what_its_code_needs_beyond_the_runtime_install():
+    "README's code imported IPython, which `pip install .` (the runtime install it describes) does not bring, and"
+    " did not say so: a pip user copying it got ModuleNotFoundError."
+    import configparser
+    import sys
+    readme = (NBS.parent / "README.md").read_text()
+    parts = readme.split("```")
+    code = " ".join(p for k, p in enumerate(parts) if k % 2 and p.startswith("python"))
+    prose = " ".join(p for k, p in enumerate(parts) if not k % 2)
+    ini = configparser.ConfigParser()
+    ini.read(NBS.parent / "settings.ini")
+    runtime = {re.split(r"[<>=;\[ ]", r)[0].lower() for r in ini["DEFAULT"]["requirements"].split()}
+    mods = set(re.findall(r"^\s*(?:from|import) (\w+)", code, re.M)) - {"mms_mp"}
+    extra = {m for m in mods if m not in sys.stdlib_module_names and m.lower() not in runtime}
+    assert all(m in prose for m in extra), f"README code needs {extra}; its text must say where they come from"
