@@ -407,7 +407,9 @@ def summary_event(event, # mms_mp.data.Event (simulated or real)
     ser = {q: block_mean(x["time"].values, x.values.astype(float), max_points)
            for q, x in d.items()}
     src, blend = _vn_window(vn, lmn, tr) if vn is not None else (None, None)
-    title = title or f"MMS{p}: B in LMN ({lmn.method} N), densities, V_N, P_dyn, N_e/N_i"
+    drawn = {"densities": bool({"Ni", "Ne", "N_Heplus"} & set(ser)), "V_N": vn is not None,
+             "P_dyn": {"Ni", "Vi_gse"} <= set(ser), "N_e/N_i": {"Ni", "Ne"} <= set(ser)}   # summary_single's panels
+    title = title or ", ".join([f"MMS{p}: B in LMN ({lmn.method} N)"] + [k for k, v in drawn.items() if v])
     return summary_single(block_mean(B["time"].values, b, max_points), probe=p, Ni=ser.get("Ni"),
                           Ne=ser.get("Ne"), N_heplus=ser.get("N_Heplus"), Vi=ser.get("Vi_gse"),
                           vn_sources=src, vn_blend=blend, crossings=crossings,

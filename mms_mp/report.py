@@ -17,7 +17,7 @@ from .outputs import FIG_DPI, check_dpi, img_html
 
 # %% auto #0
 __all__ = ['REPORT_HINT', 'KERNEL_ARGS', 'report_template', 'import_papermill', 'report_kernel_manager', 'sigint_stops_kernels',
-           'report_parameters', 'execute_report', 'render_html', 'figure_html', 'run_report']
+           'report_parameters', 'template_event', 'execute_report', 'render_html', 'figure_html', 'run_report']
 
 # %% ../nbs/15a_report.ipynb #754f1e4b
 def report_template() -> Path:
@@ -99,6 +99,28 @@ def report_parameters(trange, # (start, end) ISO, UTC
             "outdir": str(Path(out).resolve() / "analysis"),
             "sidecar": str(Path(out).resolve() / "event_report.json"),
             "config_json": json.dumps(config or {})}
+
+# %% ../nbs/15a_report.ipynb #5b1e7c21
+def template_event(start: str, # the template's `start`, ISO-8601 UTC
+                   end: str, # its `end`
+                   probes, # its `probes`: "1 2", "1,2", or a number papermill typed (`-p probes 1`)
+                   source: str, # its `source`
+                   data_dir: str, # its `data_dir` ("": the loader's default)
+                   demo: tuple | None = None, # the demo event (`cli.demo_data()`: folder, (start, end), probes)
+                  ) -> tuple: # (start, end, probes as a list of str, source, data_dir) to analyse
+    "The event a run of the report template analyses: its own, or the SIMULATED demo event (`demo`)."
+    plist = str(probes).replace(",", " ").split()
+    if demo is None: return start, end, plist, source, data_dir
+    d, tr, _ = demo
+    given = []
+    if tuple(parse_trange((start, end))) != tuple(parse_trange(tr)):
+        given.append(f"start = {start}, end = {end}")
+    if data_dir and Path(data_dir).resolve() != Path(d).resolve(): given.append(f"data_dir = {data_dir}")
+    if source != "local": given.append(f"source = {source}")
+    if given:
+        raise InputError(f"demo = 1 analyses the SIMULATED demo event ({tr[0]} – {tr[1]}) and would ignore "
+                         f"{'; '.join(given)}: set demo = 0 (papermill -p demo 0) to analyse them")
+    return tr[0], tr[1], plist, "local", str(d)
 
 # %% ../nbs/15a_report.ipynb #7a2c5d90
 @contextmanager

@@ -95,3 +95,22 @@ def test_vn_panel_fits_the_blend_not_the_noisiest_source():
     assert not ax2.texts
     plt.close(fig)
     plt.close(fig2)
+
+
+def test_summary_title_names_only_the_panels_drawn():
+    "REAL MMS1 FGM alone (2015-09-02): summary_event drew B only, under the title 'B in LMN (model N), densities,"
+    " V_N, P_dyn, N_e/N_i'."
+    import warnings
+    from pathlib import Path
+    import matplotlib.pyplot as plt
+    from mms_mp.coords import lmn_for_probe
+    from mms_mp.data import load_event
+    from mms_mp.figures import summary_event
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ev = load_event(("2015-09-02T16:59", "2015-09-02T17:01"), "1", rate="brst", source="local",
+                        data_dir=Path(__file__).parent / "fixtures" / "real", instruments=("fgm",))
+    lmn = lmn_for_probe(ev, "1")
+    fig = summary_event(ev, "1", lmn)
+    assert len(fig.axes) == 1 and fig.axes[0].get_title() == f"MMS1: B in LMN ({lmn.method} N)"
+    plt.close(fig)

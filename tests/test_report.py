@@ -286,3 +286,41 @@ def test_reports_on_threads_each_kernel_in_its_own_folder(tmp_path, monkeypatch)
     for o, p in zip(outs, nbs):
         text = "".join(json.loads((tmp_path / p).read_text())["cells"][0]["outputs"][0]["text"])
         assert Path(text.strip()) == (tmp_path / o).resolve()
+
+
+@pytest.mark.loopback
+@pytest.mark.enable_socket
+@pytest.mark.allow_hosts(["127.0.0.1"])
+def test_template_run_by_papermill_directly(tmp_path, repo_root):
+    "The template as `papermill event_report.ipynb out.ipynb -p …` runs it: papermill types `-p probes 1` as a"
+    " number, and `demo` keeps its default 1 unless `-p demo 0` is given."
+    from mms_mp.core import InputError
+    from mms_mp.report import execute_report
+    real = tmp_path / "a_data_folder_whose_path_is_longer_than_fifty_characters"
+    real.symlink_to(repo_root / "tests" / "fixtures" / "real")
+    params = {"start": "2015-09-02T16:58:44", "end": "2015-09-02T17:07:04", "probes": 1, "rate": "brst",
+              "data_dir": str(real), "outdir": str(tmp_path / "analysis"), "sidecar": str(tmp_path / "s.json")}
+    (tmp_path / "a").mkdir()
+    nb = json.loads(execute_report(params | {"demo": 0}, tmp_path / "a").read_text())
+    out = json.dumps([c.get("outputs") for c in nb["cells"]])
+    assert "Data: REAL" in out and "SIMULATED" not in out      # the REAL event it was given, probe 1
+    assert json.loads((tmp_path / "s.json").read_text())["probes"] == ["1"]
+    (table,) = [c["outputs"][0]["data"]["text/html"] for c in nb["cells"] if c.get("id") == "e2cad209"]
+    assert str(real) in "".join(table)                          # the parameters of this run, in full
+    (tmp_path / "b").mkdir()
+    with pytest.raises(InputError, match="would ignore start = 2015-09-02T16:58:44, .*set demo = 0"):
+        execute_report(params, tmp_path / "b")                  # demo = 1 (the default): refused, not swapped
+
+
+@pytest.mark.loopback
+@pytest.mark.enable_socket
+@pytest.mark.allow_hosts(["127.0.0.1"])
+def test_density_only_report_does_not_say_no_crossing(tmp_path, repo_root):
+    "REAL MMS1 FPI burst alone (2015-10-16): one crossing, found on the density, and no normal; the report said"
+    " 'No crossing was detected.' where the normals table would be."
+    files = run_report(("2015-10-16T13:05:24", "2015-10-16T13:07:43"), tmp_path, ["1"], source="local",
+                       data_dir=repo_root / "tests" / "fixtures" / "real", rate="brst", html=False)
+    nb = json.loads(files["event_report.ipynb"].read_text())
+    text = json.dumps([c.get("outputs") for c in nb["cells"]])
+    assert len(json.loads((tmp_path / "event_report.json").read_text())["crossings"]) == 1
+    assert "No crossing was detected" not in text and "No crossing normal: no magnetic field" in text
