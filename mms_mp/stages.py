@@ -485,7 +485,7 @@ def _model_normal(res: AnalysisResult, c, cfg: dict) -> CrossingNormal:
     "The Shue model normal (GSE) at the probe's position at the crossing time: a flagged fallback."
     d = res.event[c.probe]
     if not ("R_gse" in d and "R_gsm" in d):
-        raise NoDataError("no MEC positions in both GSE and GSM, so no model normal either")
+        raise NoDataError(f"no MEC positions of MMS{c.probe} in both GSE and GSM (R_gse, R_gsm)")
     r = [positions_at({c.probe: d[q]}, {c.probe: c.time}, frame=q[2:].upper())[c.probe]
          for q in ("R_gse", "R_gsm")]
     l = model_lmn(*r, **{k: v for k, v in cfg.get("lmn", {}).items() if k in MODEL_KEYS})
