@@ -377,4 +377,5 @@ def test_context_density_only_end_to_end(tmp_path, seed):
             assert any(c["probe"] == x.probe and c["direction"] == x.direction
                        and abs(float(seconds_since(t, x.time))) <= 3 * c["sigma_t_s"] for c, t in got), x
     check_model_normals(doc, d)
-    assert "the window and its [context]" in text
+    line = next(ln for ln in text.splitlines() if "the window and its [context]" in ln)
+    assert line.startswith("detection levels from 2019-01-27T12:20:00.000Z – 2019-01-27T12:35:00.000Z"), line
