@@ -25,6 +25,7 @@ displacement or thickness is computed (they need the event LMN). Known answers:
 import contextlib
 import io
 import json
+import re
 import warnings
 from pathlib import Path
 
@@ -379,3 +380,44 @@ def test_context_density_only_end_to_end(tmp_path, seed):
     check_model_normals(doc, d)
     line = next(ln for ln in text.splitlines() if "the window and its [context]" in ln)
     assert line.startswith("detection levels from 2019-01-27T12:20:00.000Z – 2019-01-27T12:35:00.000Z"), line
+
+
+def test_tetrahedron_timing_normal_replaces_the_model_normal():
+    """With GSM positions too (ψ = 20°), the normals stage first gives every crossing the Shue model normal; the
+    timing of a group that resolves all three directions then replaces it by the group's n̂ (+x within 3σ_n), and
+    the reason gives the model normal's angle from it, the formula's angle here (the toy's planar layer is not the
+    model's magnetopause: that angle is the check a reader makes)."""
+    import xarray as xr
+    from mms_mp.boundary_multi import detect_crossings_multi
+    from mms_mp.stages import AnalysisResult, StageStatus, stage_normals
+    from mms_mp.stages_timing import stage_timing
+    psi = np.radians(20.0)
+    ev = tetrahedron_density_event(seed=0)
+    for d in ev.values():   # GSM: GSE turned by 20° about X (the analysis takes ψ from the pair)
+        r = d["R_gse"]
+        d["R_gsm"] = xr.DataArray(about_x(r.values.T, -psi).T, coords=r.coords, dims=r.dims,
+                                  attrs={"frame": "GSM", "units": "km"})
+    mc = detect_crossings_multi(ev, None, probes=list("1234"), frame="GSE")
+    res = AnalysisResult(trange=(), probes=list("1234"), event=ev, matched=mc,
+                         crossings=[c for cl in mc.crossings.values() for c in cl],
+                         density_only={p: "no FGM" for p in "1234"}, status={"normals": StageStatus()})
+    stage_normals(res, {})
+    assert all(res.normal_of(c).method == MODEL for c in res.crossings)
+    tims = stage_timing(res, {})
+    for g, t in tims:
+        for p, c in g.crossings.items():
+            n = res.normal_of(c)
+            np.testing.assert_allclose(n.n_hat, t.n_hat, atol=1e-12)
+            assert angle_deg(n.n_hat, [1.0, 0, 0]) <= 3 * n.sigma_deg and n.flags[0] == "timing_normal"
+            tc = c.time
+            r = {q: np.array([np.interp(0.0, seconds_since(ev[p][q]["time"].values, tc), ev[p][q].values[:, k])
+                              for k in range(3)]) for q in ("R_gse", "R_gsm")}
+            (ym, zm), (ye, ze) = r["R_gsm"][1:], r["R_gse"][1:]
+            m = about_x(shue_normal_by_formula(r["R_gsm"]), np.arctan2(ym * ze - zm * ye, ym * ye + zm * ze))
+            said = re.search(r"the Shue model normal here lies (\d+)° from it", n.reason)
+            assert said and abs(int(said.group(1)) - angle_deg(m, t.n_hat)) <= 0.5 + 1e-3, n.reason   # 12.5–14.7°
+    timed = {id(c) for g, _ in tims for c in g.crossings.values()}
+    for c in res.crossings:   # the one left out keeps its model normal and says why
+        if id(c) not in timed:
+            assert res.normal_of(c).method == MODEL and "; no timing n̂: " in res.normal_of(c).reason
+    assert "of 13 crossings, 12 carry their group's timing n̂, 1 the Shue model normal" in res.status["normals"].reason
