@@ -201,7 +201,7 @@ def _outward_by_direction(res: AnalysisResult, g, inputs: dict, kw: dict, t):
 def stage_timing(res: AnalysisResult, # the analysis being built (updated in place)
                  cfg: dict, # configuration: top-level keys and per-stage sections
                 ): # [(CrossingGroup, TimingResult GSE)]
-    "Timing n̂ and V of every crossing seen by ≥ 2 probes (`timing_normal`); density-only: then each crossing's normal."
+    "Timing n̂ and V of each crossing seen by ≥ 2 probes (`timing_normal`); density-only: then their normals."
     why = {}   # density-only: crossing_key -> why its group gave no timing n̂
     try: out = _group_timings(res, cfg, why)
     except MMSMPError as e:
