@@ -172,7 +172,7 @@ def strict_reasons(doc: dict, # a parsed mp_analysis.json of a run that finished
     prov = doc.get("provenance") or {}
     out = [f"MMS{p} was asked for but has no usable data: {r}"
            for p, r in (doc.get("probes_dropped") or {}).items()]
-    out += [f"MMS{p}: no magnetic field: density-only crossings, no normal ({r})"
+    out += [f"MMS{p}: no magnetic field: density-only crossings, no MVA normal ({r})"
             for p, r in (doc.get("density_only") or {}).items()]
     bad = [m for m in prov.get("missing", [])
            if m.get("cause") in ("unreadable", "partly_unreadable")]

@@ -497,7 +497,8 @@ def _context_line(res, # mms_mp.stages.AnalysisResult whose `context` is set ([c
     first, last = min(x[0] for x in t), max(x[-1] for x in t)
     note = f"; data start {iso_ms(first)}" if first - a > step else ""
     note += f"; data end {iso_ms(last)}" if b - last > step else ""
-    return (f"LMN and detection levels from {iso_ms(a)} – {iso_ms(b)} (the window and its "
+    what = "detection levels" if q == "Ni" else "LMN and detection levels"   # no B: no LMN
+    return (f"{what} from {iso_ms(a)} – {iso_ms(b)} (the window and its "
             f"[context]{note}); crossings kept inside the window")
 
 # %% ../nbs/16_cli.ipynb #9de30777

@@ -16,7 +16,7 @@ from .minvar import MVAResult, window_mva, x1_cone_deg
 
 # %% auto #0
 __all__ = ['SHUE_MODELS', 'shue_r0', 'shue_alpha', 'ShueResult', 'shue_normal', 'LMN', 'lmn_from_vectors', 'hybrid_lmn',
-           'lmn_for_probe']
+           'model_lmn', 'lmn_for_probe']
 
 # %% ../nbs/04a_coords.ipynb #8d6d3179
 SHUE_MODELS = ("1997", "1998")
@@ -372,6 +372,27 @@ def hybrid_lmn(B: np.ndarray, # (N,3) magnetic field over the crossing, nT, `fra
     return _triad(L, N, frame, method=method, reason=why + lwhy + note, sigma_N_deg=float(sig),
                   ratio12=mv.ratio12, ratio23=mv.ratio23, angle_mva_model_deg=ang, mva=mv, shue=sh,
                   sigma_L_deg=float(sig_L))
+
+# %% ../nbs/04a_coords.ipynb #6efba3a8
+def model_lmn(pos_gse_km, # (3,) or (K,3) spacecraft position(s), km, GSE (their mean is used)
+              pos_gsm_km, # the same position(s) in GSM, km: with the GSE ones they give ψ
+              *, model: str = "1998", # Shue model
+              bz_nT: float = 0.0, # IMF Bz for the model, nT
+              dp_nPa: float = 2.0, # dynamic pressure for the model, nPa
+              bz_spread_nT: float = 5.0, # Bz range (±) in the model-normal uncertainty, nT
+              aberration_deg: float = 0.0, # model axis aberration about Z_GSM, deg (shue_normal)
+             ) -> LMN: # rows [L; M; N] in GSE: N the Shue normal (outward), L = Z_GSM ⊥ N, method "model"
+    "LMN from the Shue model alone (no B, so no MVA): N the model normal ± its spread, L = Z_GSM ⊥ N; GSE."
+    psi = _psi("GSE", None, pos_gse_km, pos_gsm_km)
+    n, z, sh, sig, _ = _model_reference("GSE", pos_gsm_km, psi, bz_nT, dp_nPa, model,
+                                        aberration_deg, bz_spread_nT)
+    _model_note("model", sig, sh)   # the model turns by ≥ 90° here: GeometryError, with why
+    why = (f"no magnetic field, so no MVA: N from Shue {model} model (Bz {bz_nT} nT, Dp {dp_nPa} "
+           f"nPa) at {sh.theta_deg[0]:.0f}° from its axis, {sh.distance_re[0]:+.1f} R_E from its "
+           f"surface; σ_N its spread over Bz ± {bz_spread_nT:g} nT, Dp × / ÷ 2, both models and "
+           "aberration 0 or 4°; L = Z_GSM ⊥ N")
+    return _triad(z, n, "GSE", method="model", reason=why, sigma_N_deg=float(sig), shue=sh)
+
 
 # %% ../nbs/04a_coords.ipynb #81406118
 def _window(da, trange):

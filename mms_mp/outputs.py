@@ -351,7 +351,8 @@ def _headlines(doc: dict) -> list:
         out.append("thickness (∫V_N dt across each layer): median "
                    f"{format_sigma(np.median(v), np.median(s), 'km')} (σ typical of one crossing), "
                    f"range {v.min():.0f}–{v.max():.0f} km over {len(v)} crossings")
-    local = lambda c: c["normal"] and not c["normal"]["method"].startswith("fallback")
+    # its own MVA normal (not a fallback, nor a density-only crossing's timing n̂), as batch counts
+    local = lambda c: c["normal"] and c["normal"]["method"].startswith("mva")
     n_loc = sum(1 for c in doc["crossings"] if local(c))
     if doc.get("density_only"):   # no B on any probe: the times are all there is
         out.append(DENSITY_ONLY_HEADLINE)

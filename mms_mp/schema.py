@@ -15,10 +15,10 @@ from . import __version__
 from .normals import SHEAR_MIN_DEG
 
 # %% auto #0
-__all__ = ['SCHEMA', 'NUM', 'NUMN', 'ISO', 'ISON', 'VEC3', 'RESULT_SCHEMA', 'UNITS', 'FLAGS', 'is_num', 'check_value',
-           'physics_checks', 'validate_result_json', 'lmn_json', 'lmn_sigma_note', 'normal_json', 'local_vn_json',
-           'crossing_json', 'detection_json', 'timing_json', 'disp_json', 'vn_json', 'thickness_json', 'jsonable',
-           'coverage_json', 'rates_json', 'time_order_json', 'files_json', 'context_json', 'result_json']
+__all__ = ['SCHEMA', 'NUM', 'NUMN', 'ISO', 'ISON', 'VEC3', 'RESULT_SCHEMA', 'UNITS', 'FLAGS', 'DENSITY_NORMALS', 'is_num',
+           'check_value', 'physics_checks', 'validate_result_json', 'lmn_json', 'lmn_sigma_note', 'normal_json',
+           'local_vn_json', 'crossing_json', 'detection_json', 'timing_json', 'disp_json', 'vn_json', 'thickness_json',
+           'jsonable', 'coverage_json', 'rates_json', 'time_order_json', 'files_json', 'context_json', 'result_json']
 
 # %% ../nbs/14b_schema.ipynb #606ce42d
 SCHEMA = "mms_mp/2"
@@ -173,6 +173,12 @@ FLAGS = {
                         "(normal.method, reason)",
     "unstable_normal": "the normal's nested MVA windows disagree: a fallback normal, reason given",
     "no_mva_window": "no window around the crossing holds enough samples for MVA",
+    "model_normal": "no magnetic field, so no MVA: the normal is the Shue model's at the probe's "
+                    "position at the crossing time (normal.method, .reason); its σ is the model's "
+                    "spread over plausible Bz, Dp, model and aberration, not a measurement",
+    "timing_normal": "no magnetic field, so no MVA: the normal is the timing n̂ of the crossing's "
+                     "group (density half-level times) with its σ_n; the reason gives the Shue "
+                     "model normal's angle from it",
     "sign_ambiguous": "the normal lies within max(10°, 2σ) of the plane ⊥ the reference normal: "
                       "its outward sign is uncertain",
     "low_shear": f"the field turns by under {SHEAR_MIN_DEG:g}° across the layer "
@@ -298,8 +304,10 @@ def _unit_check(v, where: str, errs: list):
             errs.append(f"{where} is not a unit vector (|n| = {np.linalg.norm(v):.6f})")
 
 # %% ../nbs/14b_schema.ipynb #559ba0ed
+DENSITY_NORMALS = ("fallback: Shue", "timing")   # the normals a crossing without B can have (methods)
+
 def _crossing_checks(d: dict, errs: list):
-    "Each crossing's probe is analysed; its normal's n̂, L, M: a unit, right-handed triad; no normal without B."
+    "Each crossing's probe is analysed; its normal's n̂, L, M: a unit, right-handed triad; no MVA normal without B."
     for i, c in enumerate(d.get("crossings") or []):
         if not isinstance(c, dict): continue
         if c.get("probe") not in d.get("probes", []):
@@ -309,12 +317,13 @@ def _crossing_checks(d: dict, errs: list):
         dens = c.get("probe") in (d.get("density_only") or {})
         if n is not None and why is not None:
             errs.append(f"crossings[{i}]: a normal and normal_unavailable (one or the other)")
-        if n is not None and dens:
-            errs.append(f"crossings[{i}]: a normal for density-only MMS{c.get('probe')} (no B: "
-                        "there is none)")
-        if why is None and dens:
-            errs.append(f"crossings[{i}]: density-only MMS{c.get('probe')} without "
-                        "normal_unavailable (say why there is no normal)")
+        how = str((n or {}).get("method", "")) if isinstance(n, dict) else ""
+        if n is not None and dens and not how.startswith(DENSITY_NORMALS):
+            errs.append(f"crossings[{i}]: a normal by {how!r} for density-only "
+                        f"MMS{c.get('probe')} (no B, so no MVA: only {' or '.join(DENSITY_NORMALS)})")
+        if n is None and why is None and dens:
+            errs.append(f"crossings[{i}]: density-only MMS{c.get('probe')} with neither a normal "
+                        "(model or timing) nor normal_unavailable (say why there is none)")
         if not isinstance(n, dict): continue
         for k in ("n_hat", "L", "M"): _unit_check(n.get(k), f"crossings[{i}].normal.{k}", errs)
         _triad_checks([n.get("L"), n.get("M"), n.get("n_hat")], f"crossings[{i}].normal", errs)
@@ -594,15 +603,17 @@ def files_json(provenance: list, # `Event.provenance` entries
 
 # %% ../nbs/14b_schema.ipynb #e87c1c13
 def context_json(res, # stages.AnalysisResult
-                ) -> dict: # from: "window" or "context"; for a context its range, B data span and files
+                ) -> dict: # from: "window" or "context"; for a context its range, B (or Ni) span, files
     "Which stretch of data the LMN and the detector's levels came from: the window, or a context around it."
     ev = getattr(res, "context", None)
     if ev is None: return {"from": "window", "windows": 0.0}
-    span = {p: [iso_ms(ev[p]["B_gse"]["time"].values[k]) for k in (0, -1)] for p in res.probes
-            if ev.has(p, "B_gse") and ev[p]["B_gse"].shape[0]}
+    # density-only: the span of the density the levels came from (Ni_data), else of B (B_data)
+    q, key = ("Ni", "Ni_data") if getattr(res, "density_only", None) else ("B_gse", "B_data")
+    span = {p: [iso_ms(ev[p][q]["time"].values[k]) for k in (0, -1)] for p in res.probes
+            if ev.has(p, q) and ev[p][q].shape[0]}
     return {"from": "context",
             "windows": float((res.config.get("context") or {}).get("windows", 0.0)),
-            "trange": [iso_ms(ev.trange[0]), iso_ms(ev.trange[1])], "B_data": span,
+            "trange": [iso_ms(ev.trange[0]), iso_ms(ev.trange[1])], key: span,
             "files": files_json(ev.provenance)}
 
 # %% ../nbs/14b_schema.ipynb #fcc70560

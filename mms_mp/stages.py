@@ -17,9 +17,10 @@ from .core import (MMSMPError, InputError, NoDataError, GeometryError, iso_ms, c
 from .data import MissingDataWarning, damaged_files, default_data_dir, load_event
 from .layout import probe_label
 from .quality import apply_masks
-from .coords import lmn_for_probe
-from .normals import crossing_normals
+from .coords import lmn_for_probe, model_lmn
+from .normals import CrossingNormal, crossing_normals
 from .normal_prior import apply_bn_prior
+from .multispacecraft import positions_at
 from .boundary import DetectorCfg
 from .boundary_multi import detect_crossings_multi
 from .crossings import CrossingList
@@ -28,12 +29,13 @@ from .motion import integrate_disp, crossing_closure
 from .schema import lmn_json, lmn_sigma_note, result_json
 
 # %% auto #0
-__all__ = ['STAGES', 'NO_B', 'TIMING_3D', 'DENSITY_ONLY', 'DENSITY_ONLY_HEADLINE', 'NO_LEVELS_HINT', 'CLOSURE_ADVICE',
-           'StageStatus', 'StageSkipped', 'run_stage', 'crossing_key', 'AnalysisResult', 'result_lines', 'check_probes',
-           'no_fgm_reason', 'usable', 'drop_reason', 'load_context', 'stage_load', 'stage_quality', 'lmn_range',
-           'stage_lmn', 'edge_flags', 'in_window', 'stage_detect', 'probe_normals', 'angles_deg', 'normal_spread',
-           'probe_message', 'stage_normals', 'vn_sources', 'stage_vn', 'tangential_speed', 'stage_displacement',
-           'probe_closure', 'closure_message', 'LocalVN', 'crossing_window', 'crossing_vn', 'stage_crossing_vn']
+__all__ = ['STAGES', 'NO_B', 'TIMING_3D', 'MODEL_NORMAL', 'DENSITY_ONLY', 'DENSITY_ONLY_HEADLINE', 'NO_LEVELS_HINT', 'MODEL_KEYS',
+           'CLOSURE_ADVICE', 'StageStatus', 'StageSkipped', 'run_stage', 'crossing_key', 'AnalysisResult',
+           'result_lines', 'check_probes', 'no_fgm_reason', 'usable', 'drop_reason', 'load_context', 'stage_load',
+           'stage_quality', 'lmn_range', 'stage_lmn', 'edge_flags', 'in_window', 'stage_detect', 'probe_normals',
+           'angles_deg', 'normal_spread', 'probe_message', 'stage_normals', 'vn_sources', 'stage_vn',
+           'tangential_speed', 'stage_displacement', 'probe_closure', 'closure_message', 'LocalVN', 'crossing_window',
+           'crossing_vn', 'stage_crossing_vn']
 
 # %% ../nbs/14c_stages.ipynb #5148ace3
 STAGES = ("load", "quality", "lmn", "detect", "normals", "vn", "displacement", "crossing_vn",
@@ -125,6 +127,8 @@ class AnalysisResult:
     delays: list = field(default_factory=list)  # per timing group: how its delays were measured, s
     # crossing_key -> LocalVN: V_N along its own normal
     local_vn: dict = field(default_factory=dict)
+    # crossing_key -> why a density-only crossing has no model (nor timing) normal either
+    no_normal: dict = field(default_factory=dict)
     thickness: list = field(default_factory=list)  # thickness.Thickness results (km)
     published: dict = field(default_factory=dict)  # probe -> overlay.PublishedNormal
     comparison: dict | None = None  # ours against the published normals (overlay.compare_normal)
@@ -152,10 +156,22 @@ class AnalysisResult:
         "V_N ± σ near the crossing, along its own normal."
         return self.local_vn.get(crossing_key(c))
 
-    def no_normal_reason(self, c) -> str | None: # why `c` has no normal at all (None: it may have one)
-        "A density-only crossing has no normal: there is no B for MVA."
+    def no_normal_reason(self, c) -> str | None: # why `c` has no normal at all (None: it has one, or may)
+        "A density-only crossing without a model or timing normal: no B for MVA, and what stopped the others."
         why = self.density_only.get(str(c.probe))
-        return None if why is None else f"{DENSITY_ONLY}; no FGM: {why}"
+        if why is None or self.normal_of(c) is not None: return None
+        more = self.no_normal.get(crossing_key(c))
+        return f"{DENSITY_ONLY}; no FGM: {why}" + (f"; {more}" if more else "")
+
+    def density_normals_note(self) -> str: # the normals a density-only analysis gave, counted
+        "Density-only: how many crossings carry their group's timing n̂, the Shue model normal, or none."
+        ns = [self.normal_of(c) for c in self.crossings]
+        k = lambda pre: sum(n is not None and n.method.startswith(pre) for n in ns)
+        return (f"{NO_B}: no MVA normal without B; of {len(ns)} crossings, {k('timing')} carry "
+                f"their group's timing n̂, {k('fallback: Shue')} the Shue model normal at their "
+                "position (a flagged fallback: normal.method, .reason, .sigma_deg), "
+                f"{ns.count(None)} none (normal_unavailable says why); V_N, displacement and "
+                "thickness need the event LMN and are not computed along these normals")
 
     def flags_of(self, c) -> list: # the detector's flags of `c`, then the pipeline's
         "Every flag of the crossing, once each (glossary: `mms_mp.schema.FLAGS`)."
@@ -195,7 +211,8 @@ def result_lines(res: AnalysisResult, # the analysis
                    f"V = {format_sigma(t.V_km_s, t.sigma_V_km_s, 'km/s')}")
     if res.dropped: out.append(f"dropped: {', '.join(f'MMS{p}' for p in res.dropped)} (why: "
                                ".dropped)")
-    if res.density_only: out.append("density only (no B): no normals; why: .density_only")
+    if res.density_only: out.append("density only (no B): no MVA; crossing normals from timing or "
+                                    "the Shue model (.normals); why: .density_only")
     return out + ([f"{len(res.files)} files written (.files)"] if res.files else [])
 
 # %% ../nbs/14c_stages.ipynb #c70c9e61
@@ -249,12 +266,14 @@ def drop_reason(ev, # mms_mp.data.Event
 # %% ../nbs/14c_stages.ipynb #04255674
 NO_B = "no magnetic field: density-only crossings"
 TIMING_3D = "timing n̂ and V only where the formation resolves all three directions"
+MODEL_NORMAL = ("each crossing's normal is its group's timing n̂ there, else the Shue model normal "
+                "at its position (a flagged fallback with its σ)")
 DENSITY_ONLY = (f"{NO_B} (found and timed on the FPI ion density, flag B_unavailable); without B "
                 "there is no LMN, MVA normal, V_N along a normal, displacement or thickness; "
-                f"{TIMING_3D}")
+                f"{TIMING_3D}; {MODEL_NORMAL}")
 DENSITY_ONLY_HEADLINE = ("density-only analysis (no magnetic field): crossings found and timed on "
-                         "the FPI ion density; no LMN, normal, V_N, displacement or thickness; "
-                         f"{TIMING_3D}")
+                         "the FPI ion density; no LMN, MVA normal, V_N, displacement or thickness; "
+                         f"{TIMING_3D}; {MODEL_NORMAL}")
 
 # %% ../nbs/14c_stages.ipynb #e6e1fac2
 def load_context(res: AnalysisResult, # the analysis, its window loaded (probes with B in `res.probes`)
@@ -462,14 +481,44 @@ def probe_message(p: str, # probe
     return m if f"mms{p}" in m.lower() else f"MMS{p}: {m}"
 
 # %% ../nbs/14c_stages.ipynb #18135ad2
+MODEL_KEYS = ("model", "bz_nT", "dp_nPa", "bz_spread_nT", "aberration_deg")   # [lmn]'s model inputs
+
+def _model_normal(res: AnalysisResult, c, cfg: dict) -> CrossingNormal:
+    "The Shue model normal (GSE) at the probe's position at the crossing time: a flagged fallback."
+    d = res.event[c.probe]
+    if not ("R_gse" in d and "R_gsm" in d):
+        raise NoDataError(f"no MEC positions of MMS{c.probe} in both GSE and GSM (R_gse, R_gsm)")
+    r = [positions_at({c.probe: d[q]}, {c.probe: c.time}, frame=q[2:].upper())[c.probe]
+         for q in ("R_gse", "R_gsm")]
+    l = model_lmn(*r, **{k: v for k, v in cfg.get("lmn", {}).items() if k in MODEL_KEYS})
+    sh = l.shue
+    return CrossingNormal(l.N, l.L, l.M, l.frame, l.sigma_N_deg, np.nan, np.nan,
+                          f"fallback: Shue {sh.model} model (Bz {sh.bz_nT:g} nT, Dp {sh.dp_nPa:g} nPa)",
+                          (c.time, c.time), np.full(3, np.nan), np.nan, l.reason, ("model_normal",))
+
+def _model_normals(res: AnalysisResult, cfg: dict, have: list) -> dict:
+    "Density-only: every crossing's model normal (`_model_normal`), or None and why (`res.no_normal`)."
+    out = {p: [] for p in have}
+    for p in have:
+        for c in res.matched.crossings[p]:
+            try: n = _model_normal(res, c, cfg)
+            except MMSMPError as e:
+                n, res.no_normal[crossing_key(c)] = None, f"no model normal either: {e}"
+            out[p].append(n)
+    res.normals = out
+    res.status.setdefault("normals", StageStatus()).reason = res.density_normals_note()
+    if all(n is None for ns in out.values() for n in ns):
+        raise StageSkipped(f"{NO_B}: no MVA normal without B, nor a model normal (each "
+                           "crossing's normal_unavailable says why)")
+    return out
+
 def stage_normals(res: AnalysisResult, # the analysis being built (updated in place)
                   cfg: dict, # configuration: top-level keys and per-stage sections
                  ): # probe -> [normals.CrossingNormal] (GSE), in the order of its crossings
-    "A normal per crossing of every probe (`normals.crossing_normals`, then the event's B_N prior), and their spread."
-    if res.density_only: raise StageSkipped(f"{NO_B}: no MVA normal without B (each crossing's "
-                                            "normal_unavailable)")
+    "A normal per crossing (`normals.crossing_normals`, then the event's B_N prior); density-only: the model's."
     have = [p for p, c in res.matched.crossings.items() if len(c)]
     if not have: raise StageSkipped("no crossing was detected, so there is no crossing normal")
+    if res.density_only: return _model_normals(res, cfg, have)
     out, errs = {}, {}
     for p in have:
         try: out[p] = probe_normals(res, p, cfg)
@@ -489,6 +538,7 @@ def stage_normals(res: AnalysisResult, # the analysis being built (updated in pl
                                                "no_stable_normal")
     if errs: res.status["normals"].reason = msg
     return out
+
 
 # %% ../nbs/14c_stages.ipynb #f8f17926
 def vn_sources(event, # mms_mp.data.Event

@@ -11,17 +11,20 @@ from dataclasses import replace
 import numpy as np
 
 from .core import (MMSMPError, InputError, NoDataError, GeometryError, iso_ms, check_frame,
-                         gse_gsm_angle, series_arrays)
+                         gse_gsm_angle, gsm_to_gse, series_arrays, sig2)
+from .coords import lmn_from_vectors
+from .normals import CrossingNormal
 from .delays import group_delays, prepared_series
 from .multispacecraft import timing_normal, positions_at
 from .crossings import retime_edges
 from .thickness import layer_thicknesses, with_edge_definition, sc_motion_along
 from .overlay import compare_normal, match_group
-from .stages import AnalysisResult, StageSkipped, angles_deg, crossing_key
+from .stages import AnalysisResult, StageSkipped, StageStatus, angles_deg, crossing_key
 
 # %% auto #0
 __all__ = ['mean_normal', 'weighted_normal', 'group_normal', 'xcorr_check', 'group_timing_inputs', 'outward_side', 'stage_timing',
-           'crossing_thickness', 'stage_thickness', 'event_psi', 'median_normal', 'timing_matches', 'stage_compare']
+           'crossing_thickness', 'stage_thickness', 'event_psi', 'timing_crossing_normal', 'density_normals',
+           'median_normal', 'timing_matches', 'stage_compare']
 
 # %% ../nbs/14f_stages_timing.ipynb #8332e294
 def mean_normal(lmn: dict, # probe -> coords.LMN
@@ -198,7 +201,17 @@ def _outward_by_direction(res: AnalysisResult, g, inputs: dict, kw: dict, t):
 def stage_timing(res: AnalysisResult, # the analysis being built (updated in place)
                  cfg: dict, # configuration: top-level keys and per-stage sections
                 ): # [(CrossingGroup, TimingResult GSE)]
-    "Constrained timing normal and speed for every crossing seen by ≥ 2 probes (`timing_normal`)."
+    "Timing n̂ and V of each crossing seen by ≥ 2 probes (`timing_normal`); density-only: then their normals."
+    why = {}   # density-only: crossing_key -> why its group gave no timing n̂
+    try: out = _group_timings(res, cfg, why)
+    except MMSMPError as e:
+        if res.density_only: density_normals(res, why, str(e))
+        raise
+    if res.density_only: density_normals(res, why)
+    return out
+
+def _group_timings(res: AnalysisResult, cfg: dict, why: dict) -> list:
+    "Constrained timing of every group (`_constrained_timing`); a group's failure noted in `why` per crossing."
     out, errs, cache = [], [], {}   # cache: each probe's B_L is computed once for all groups
     groups, left = _timing_groups(res)   # left: the probes without positions, and why
     # every group lacked an input (density-only, no normal): the stage is skipped, not failed
@@ -207,6 +220,7 @@ def stage_timing(res: AnalysisResult, # the analysis being built (updated in pla
         try: out.append((g,) + _constrained_timing(res, g, cfg, cache))
         except MMSMPError as e:
             errs.append(f"{iso_ms(g.crossings[g.ref].time)}: {e}")
+            why.update({crossing_key(c): str(e) for c in g.crossings.values()})
             skip = skip and isinstance(e, StageSkipped)
     if not out:
         cls, what = ((StageSkipped, "no timing for any") if skip
@@ -217,6 +231,7 @@ def stage_timing(res: AnalysisResult, # the analysis being built (updated in pla
     res.timing, res.timing_group = out[k][1], out[k][0]
     if left or errs: res.status["timing"].reason = "; ".join(left + errs)
     return res.timings
+
 
 # %% ../nbs/14f_stages_timing.ipynb #fd937d7b
 def crossing_thickness(res: AnalysisResult, # the analysis, after `displacement` (and `crossing_vn`)
@@ -269,6 +284,60 @@ def event_psi(event, # mms_mp.data.Event
     if not ("R_gse" in d and "R_gsm" in d): return None
     r_gse, r_gsm = np.asarray(d["R_gse"].values, float), np.asarray(d["R_gsm"].values, float)
     return float(np.mean(gse_gsm_angle(r_gse, r_gsm)))
+
+# %% ../nbs/14f_stages_timing.ipynb #167c2c76
+_ZGSM = np.array([0.0, 0.0, 1.0])
+
+def timing_crossing_normal(g, # boundary_multi.CrossingGroup the timing came from
+                           t, # its multispacecraft.TimingResult, GSE, resolving all three directions
+                           model=None, # the crossing's Shue model normal (normals.CrossingNormal), or None
+                           psi: float | None = None, # GSE→GSM angle ψ, rad (None: L from Z_GSE)
+                          ) -> CrossingNormal: # n̂ ± σ_n of the timing, L = Z_GSM ⊥ n̂; GSE
+    "A density-only crossing's normal from its group's timing n̂ ± σ_n; the model normal's angle in its reason."
+    n = np.asarray(t.n_hat, float)
+    check_frame(t.frame, "GSE", "the timing n̂")
+    z = _ZGSM if psi is None else gsm_to_gse(_ZGSM, psi)
+    l = lmn_from_vectors(z if abs(z @ n) < 0.99 else np.array([1.0, 0, 0]), n, frame="GSE")
+    ts = sorted(c.time for c in g.crossings.values())
+    why = (f"no magnetic field, so no MVA: n̂ from the timing of its {t.n_spacecraft}-probe crossing "
+           f"group ({iso_ms(ts[0])}–{iso_ms(ts[-1])}, density half-level times; {t.method}), σ_n "
+           "from that timing")
+    if model is not None:
+        why += (f"; the Shue model normal here lies {float(angles_deg(model.n_hat, n)[0]):.0f}° from "
+                f"it (model σ {sig2(model.sigma_deg)}°)")
+    sign = any(f.startswith("outward side uncertain") for f in t.flags)
+    return CrossingNormal(l.N, l.L, l.M, "GSE", float(t.sigma_n_deg), float(t.sigma_n_deg), np.nan,
+                          f"timing: {t.n_spacecraft}-probe group, density half-level times",
+                          (ts[0], ts[-1]), np.full(3, np.nan), np.nan, why,
+                          ("timing_normal",) + ("sign_ambiguous",) * sign)
+
+
+# %% ../nbs/14f_stages_timing.ipynb #b9dd961c
+def density_normals(res: AnalysisResult, # density-only, after `normals` and its groups' timing
+                    why: dict, # crossing_key -> why its group's timing gave no n̂
+                    skipped: str = "", # why the timing stage gave none at all ("": it ran)
+                   ) -> dict: # probe -> [normals.CrossingNormal or None] (GSE), in crossing order
+    "Density-only: a crossing of a group whose timing resolves 3 directions carries its n̂; the others say why not."
+    timed = {crossing_key(c): (g, t) for g, t in res.timings if not t.degenerate
+             for c in g.crossings.values()}
+    paired = {crossing_key(c) for g in res.matched.groups if len(g.crossings) > 1
+              for c in g.crossings.values()}
+    for p, crs in res.matched.crossings.items():
+        ns = list(res.normals.get(p) or [None] * len(crs))
+        for i, c in enumerate(crs):
+            k = crossing_key(c)
+            if k in timed:
+                ns[i] = timing_crossing_normal(*timed[k], ns[i], event_psi(res.event, p))
+                continue
+            no = "no timing n̂: " + (why.get(k) or skipped or (
+                "its group's timing left it out (status timing)" if k in paired
+                else "no other probe's crossing was matched to it, so there is nothing to time"))
+            if ns[i] is not None: ns[i] = replace(ns[i], reason=f"{ns[i].reason}; {no}")
+            else: res.no_normal[k] = "; ".join(filter(None, (res.no_normal.get(k), no)))
+        res.normals[p] = ns
+    res.status.setdefault("normals", StageStatus()).reason = res.density_normals_note()
+    return res.normals
+
 
 # %% ../nbs/14f_stages_timing.ipynb #dfed5bdf
 def median_normal(normals: list, # normals.CrossingNormal of one probe

@@ -1,12 +1,22 @@
 """`mms-mp analyze` with FPI ion moments and no FGM on any probe: a density-only analysis, flagged and degraded.
 
-The crossings are found and timed on the ion density alone; without B there is no LMN, no MVA normal (each
-crossing's `normal` is null and `normal_unavailable` says why), and no V_N, displacement or thickness along a normal.
-Known answers:
+The crossings are found and timed on the ion density alone; without B there is no LMN and no MVA normal. Each
+crossing carries its group's timing n̂ where the formation resolves all three directions, else the Shue model normal
+at its position (a flagged fallback); `normal_unavailable` says why where it has neither (no MEC positions). No V_N,
+displacement or thickness is computed (they need the event LMN). Known answers:
 - SIMULATED (mms_mp.synthetic, 2019-01-27 12:20–12:30, four probes, FPI fast and MEC only, seed 0): every true
   crossing of the simulator's truth is found, in its direction, within 3 of its own σ_t, and nothing else. Over
   seeds 0–99 (800 true crossings) none was missed, none was extra, 99 % lay within 1 σ_t and the largest
   |Δt|/σ_t was 1.73 (seed 0: all within 1 σ_t), so the bound holds for any draw;
+- the model normal of each crossing is the Shue et al. (1998, JGR 103, 17691) normal (Bz 0 nT, Dp 2 nPa) at the
+  probe's MEC position at the crossing time, evaluated here from the formula alone (numerical gradient of the
+  surface r = r0 (2/(1 + cos θ))^α at the point on the spacecraft's ray, turned into GSE by the rotation about X that
+  takes the position's GSM components to its GSE ones), and its σ is the largest angle to the Shue normals over
+  Bz ± 5 nT, Dp × / ÷ 2, both models (1997: JGR 102, 9497) and aberration 0 or 4°, the spread it states;
+- with a [context] (the detector's levels from one window length each side, SIMULATED 12:20–12:35, window
+  12:25–12:30): every crossing kept lies in the window and within 3 σ_t of a true crossing of its probe and
+  direction, and every true crossing 10 s or more inside the window is found. Over seeds 0–49 none was missed and the
+  largest |Δt|/σ_t was 1.41 (seeds 0–2 run here);
 - REAL (tests/fixtures/real, MMS1 FPI burst ion moments, 2015-10-16): MMS1 leaves the magnetosphere (~0.4 cm⁻³)
   for the magnetosheath side (~10 cm⁻³) near 13:05:44 (Burch et al. 2016, Science 352, aaf2939; the fixtures
   README), so the crossing lies where the density rises, 13:05:24–13:06:30, found with the detector's default
@@ -15,6 +25,7 @@ Known answers:
 import contextlib
 import io
 import json
+import re
 import warnings
 from pathlib import Path
 
@@ -23,12 +34,68 @@ import pandas as pd
 import pytest
 
 from mms_mp.cli import main
-from mms_mp.core import seconds_since
+from mms_mp.core import R_E_KM, seconds_since
+from mms_mp.data import load_event
 from mms_mp.schema import validate_result_json
 
 REAL = Path(__file__).parent / "fixtures" / "real"
 SIM_W = ("2019-01-27T12:20", "2019-01-27T12:30")
 NO_B = "no magnetic field: density-only crossings"
+MODEL = "fallback: Shue 1998 model (Bz 0 nT, Dp 2 nPa)"
+
+
+def shue_normal_by_formula(r_gsm, model="1998", bz=0.0, dp=2.0, aberration_deg=0.0):
+    """Outward normal (GSM) of the Shue et al. surface at the point on the ray through `r_gsm` (km), from the
+    papers' r0 and α and a numerical gradient of F(x) = |x| − r_mp(θ), θ measured from the model axis
+    (cos a, −sin a, 0) (aberration a toward dawn)."""
+    if model == "1998":
+        r0 = (10.22 + 1.29 * np.tanh(0.184 * (bz + 8.14))) * dp ** (-1 / 6.6)
+        al = (0.58 - 0.007 * bz) * (1 + 0.024 * np.log(dp))
+    else:
+        r0 = (11.4 + (0.013 if bz >= 0 else 0.140) * bz) * dp ** (-1 / 6.6)
+        al = (0.58 - 0.010 * bz) * (1 + 0.010 * dp)
+    a = np.radians(aberration_deg)
+    axis = np.array([np.cos(a), -np.sin(a), 0.0])
+    rmp = lambda x: r0 * R_E_KM * (2 / (1 + (x @ axis) / np.linalg.norm(x))) ** al
+    F = lambda x: np.linalg.norm(x) - rmp(x)
+    u = np.asarray(r_gsm, float) / np.linalg.norm(r_gsm)
+    s = rmp(u) * u   # the surface point on the ray
+    g = np.array([(F(s + e) - F(s - e)) / 2 for e in np.eye(3)])   # central differences, 1 km steps
+    return g / np.linalg.norm(g)
+
+
+def about_x(v, a):
+    "v turned by angle a (rad) about X, in the y–z plane."
+    return np.array([v[0], np.cos(a) * v[1] - np.sin(a) * v[2], np.sin(a) * v[1] + np.cos(a) * v[2]])
+
+
+def angle_deg(u, v):
+    return float(np.degrees(np.arctan2(np.linalg.norm(np.cross(u, v)), np.dot(u, v))))
+
+
+def check_model_normals(doc, data):
+    "Every crossing of `doc` carries the Shue 1998 normal at its probe's MEC position, GSE, with the stated σ."
+    ev = load_event(tuple(t[:-1] for t in doc["trange"]), doc["probes"], instruments=("mec",), source="local",
+                    data_dir=data)
+    for c in doc["crossings"]:
+        n = c["normal"]
+        assert c["normal_unavailable"] is None and n["flags"] == ["model_normal"], c
+        assert n["method"] == MODEL and n["frame"] == "GSE", n
+        assert n["reason"].startswith("no magnetic field, so no MVA: N from Shue 1998 model"), n["reason"]
+        t = np.datetime64(c["time"][:-1], "ns")
+        r = {}
+        for q in ("R_gse", "R_gsm"):
+            da = ev[c["probe"]][q]
+            x = seconds_since(da["time"].values, t)
+            r[q] = np.array([np.interp(0.0, x, da.values[:, k]) for k in range(3)])
+        # the rotation about X that takes the GSM position to the GSE one
+        (ym, zm), (ye, ze) = r["R_gsm"][1:], r["R_gse"][1:]
+        a = np.arctan2(ym * ze - zm * ye, ym * ye + zm * ze)
+        n0 = shue_normal_by_formula(r["R_gsm"])
+        np.testing.assert_allclose(n["n_hat"], about_x(n0, a), atol=1e-6)
+        spread = max(angle_deg(shue_normal_by_formula(r["R_gsm"], m, b, d, ab), n0)
+                     for m in ("1997", "1998") for b in (-5.0, 5.0) for d in (1.0, 4.0) for ab in (0.0, 4.0))
+        assert abs(n["sigma_deg"] - spread) < 1e-3, (n["sigma_deg"], spread)
 
 
 def analyze_cli(start, end, data, out, *extra, rate="srvy", probes=("1",)):
@@ -76,17 +143,23 @@ def test_simulated_every_true_crossing_found_within_sigma_t(sim, sim_run):
             assert dt <= 3 * x["sigma_t_s"], (p, c.time, x)
 
 
-def test_simulated_no_normal_is_claimed(sim_run):
+def test_simulated_crossings_carry_the_shue_model_normal(sim, sim_run):
+    "No MVA without B and no timing n̂ from this formation: each crossing carries the Shue normal at its position."
     (code, text, err, doc), out = sim_run
     assert validate_result_json(doc) is doc
     assert sorted(doc["density_only"]) == ["1", "2", "3", "4"] and doc["lmn"] == {}
     for c in doc["crossings"]:
-        assert c["normal"] is None and c["vn"] is None and "B_unavailable" in c["flags"]
-        assert c["normal_unavailable"]["method"] == "unavailable"
-        assert c["normal_unavailable"]["reason"].startswith(NO_B)
+        assert c["vn"] is None and "B_unavailable" in c["flags"]
+        # why timing gave no n̂ for it: this formation resolves one direction of three
+        assert "; no timing n̂: the " in c["normal"]["reason"], c["normal"]["reason"]
+        assert "timing resolves 1 of 3 directions" in c["normal"]["reason"]
+    check_model_normals(doc, sim[0])
     st = doc["status"]
     assert st["lmn"]["status"] == "skipped" and st["lmn"]["reason"].startswith(NO_B)
-    assert st["normals"]["status"] == "skipped" and "no MVA normal without B" in st["normals"]["reason"]
+    assert st["normals"]["status"] == "ok" and st["normals"]["reason"].startswith(
+        f"{NO_B}: no MVA normal without B; of {len(doc['crossings'])} crossings, 0 carry their group's timing n̂, "
+        f"{len(doc['crossings'])} the Shue model normal")
+    assert "not computed along these normals" in st["normals"]["reason"]
     for k in ("vn", "displacement", "crossing_vn", "thickness"):   # nothing along a normal, and why
         assert st[k]["status"] == "skipped" and "did not succeed" in st[k]["reason"], (k, st[k])
     assert doc["vn"] == {} and doc["displacement"] == {} and doc["thickness"] == []
@@ -95,11 +168,17 @@ def test_simulated_no_normal_is_claimed(sim_run):
     assert doc["timing"] is None and doc["detection"]["L"] == {}
     assert "no magnetic field" in doc["detection"]["tilt_note"]
     csv = pd.read_csv(out / "crossings.csv")
-    assert len(csv) == len(doc["crossings"]) and set(csv["normal_method"]) == {"unavailable"}
-    assert csv[["n_x_gse", "V_N_kms"]].isna().all().all() and csv["simulated"].all()
-    assert "density-only" in (out / "report.html").read_text() and (out / "figures" / "overview.png").exists()
+    assert len(csv) == len(doc["crossings"]) and set(csv["normal_method"]) == {MODEL}
+    np.testing.assert_allclose(csv[["n_x_gse", "n_y_gse", "n_z_gse"]].values,
+                               [c["normal"]["n_hat"] for c in doc["crossings"]], atol=1e-6)   # CSV: 7 digits
+    assert csv["V_N_kms"].isna().all() and csv["simulated"].all() and set(csv["normal_flags"]) == {"model_normal"}
+    html = (out / "report.html").read_text()
+    assert "density-only" in html and MODEL in html and (out / "figures" / "overview.png").exists()
     assert "density-only analysis (no magnetic field)" in text.splitlines()[1]
     assert "all three directions" in text.splitlines()[1]   # timing n̂ and V may still exist
+    assert "else the Shue model normal at its position" in text.splitlines()[1]
+    assert any(ln.startswith("  normals: ") and "the Shue model normal at their position" in ln
+               for ln in text.splitlines())
 
 
 def test_simulated_strict_exits_6_naming_no_magnetic_field(sim, tmp_path):
@@ -144,7 +223,10 @@ def test_real_burch_event_density_only_end_to_end(tmp_path):
     assert doc["simulated"] is False and list(doc["density_only"]) == ["1"] and "density-only" in text
     assert len(doc["crossings"]) >= 1
     rise = [c for c in doc["crossings"] if "2015-10-16T13:05:24" <= c["time"] <= "2015-10-16T13:06:30"]
-    assert rise and all(c["normal"] is None and c["normal_unavailable"] for c in doc["crossings"])
+    # no MEC file among the fixtures: no model normal either, and each crossing says so
+    assert rise and all(c["normal"] is None and "no model normal either: no MEC positions of MMS1"
+                        in c["normal_unavailable"]["reason"] for c in doc["crossings"])
+    assert doc["status"]["normals"]["status"] == "skipped"
     assert rise[0]["direction"] == "out" and rise[0]["sigma_t_s"] > 0
     code, _, err, _ = analyze_cli("2015-10-16T13:05:24", "2015-10-16T13:07:43", REAL, tmp_path / "s",
                                   "--strict", "--quiet", rate="brst")
@@ -214,6 +296,7 @@ def test_tetrahedron_density_timing_gives_the_outward_normal_and_V(seed):
     ev = tetrahedron_density_event(seed=seed)
     mc = detect_crossings_multi(ev, None, probes=list("1234"), frame="GSE")
     res = AnalysisResult(trange=(), probes=list("1234"), event=ev, matched=mc,
+                         crossings=[c for cl in mc.crossings.values() for c in cl],
                          density_only={p: "no FGM" for p in "1234"})
     tims = stage_timing(res, {})
     assert {g.direction for g, _ in tims} == {"in", "out"}
@@ -226,19 +309,115 @@ def test_tetrahedron_density_timing_gives_the_outward_normal_and_V(seed):
         assert abs(t.V_km_s - V_true) <= 3 * t.sigma_V_km_s, (g.direction, t.V_km_s, V_true)
         assert np.sign(t.V_km_s) == (1 if g.direction == "in" else -1)
         assert t.orientation.startswith("outward"), t.orientation
+        for c in g.crossings.values():   # each crossing carries its group's n̂ (no GSM positions: no model)
+            n = res.normal_of(c)
+            np.testing.assert_allclose(n.n_hat, t.n_hat, atol=1e-12)
+            assert n.sigma_deg == t.sigma_n_deg and "timing_normal" in n.flags
+            assert n.method == "timing: 4-probe group, density half-level times"
+    timed = {id(c) for g, _ in tims for c in g.crossings.values()}
+    for c in res.crossings:   # the others have none, and say why
+        if id(c) not in timed: assert "no timing n̂: " in res.no_normal_reason(c)
 
 
 def test_validator_wants_normal_or_why_not_never_both(sim_run):
-    "A density-only crossing must say why it has no normal; no crossing may carry a normal and a reason for none."
+    """A density-only crossing carries a model or timing normal, or says why it has none; never an MVA normal, and
+    no crossing carries a normal and a reason for none."""
     import copy
     from mms_mp.core import InputError
     from mms_mp.schema import physics_checks
     (code, text, err, doc), out = sim_run
     bad = copy.deepcopy(doc)
-    bad["crossings"][0]["normal_unavailable"] = None
-    with pytest.raises(InputError, match="without normal_unavailable"): validate_result_json(bad)
+    bad["crossings"][0]["normal"] = None
+    with pytest.raises(InputError, match="with neither a normal .model or timing. nor normal_unavailable"):
+        validate_result_json(bad)
     bad = copy.deepcopy(doc)
-    bad["density_only"] = {}     # as if B had been there: a normal is allowed, but not with a reason for none
-    bad["crossings"][0]["normal"] = {"n_hat": [1.0, 0.0, 0.0], "L": [0.0, 0.0, 1.0], "M": [0.0, -1.0, 0.0]}
-    errs = physics_checks(bad, [])   # the type checks would stop first at the partial normal
-    assert any("a normal and normal_unavailable" in e for e in errs), errs
+    bad["crossings"][0]["normal"]["method"] = "mva_nested"
+    with pytest.raises(InputError, match="a normal by 'mva_nested' for density-only MMS"): validate_result_json(bad)
+    for dens in (doc["density_only"], {}):   # with or without B: a normal, or a reason for none, not both
+        bad = copy.deepcopy(doc) | {"density_only": dens}
+        bad["crossings"][0]["normal_unavailable"] = {"method": "unavailable", "reason": "no MEC positions"}
+        errs = physics_checks(bad, [])
+        assert any("a normal and normal_unavailable" in e for e in errs), errs
+
+
+CTX_SIM = ("2019-01-27T12:20", "2019-01-27T12:35")
+CTX_W = ("2019-01-27T12:25", "2019-01-27T12:30")
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_context_density_only_end_to_end(tmp_path, seed):
+    """SIMULATED FPI fast + MEC, no FGM, 12:20–12:35; the window 12:25–12:30 with [context] windows = 1: the
+    detector's levels come from 12:20–12:35 (the JSON gives the density's span there), the crossings kept lie in the
+    window, each within 3 σ_t of a true crossing, every true crossing ≥ 10 s inside the window is found, and each
+    carries the Shue model normal at its position (see the module docstring for the seeds checked)."""
+    from mms_mp.synthetic import simulate_event
+    d = tmp_path / "sim"
+    truth = simulate_event(d, trange=CTX_SIM, products=("fpi_fast", "mec_srvy"), seed=seed)
+    cfg = tmp_path / "ctx.toml"
+    cfg.write_text("[context]\nwindows = 1\n")
+    code, text, err, doc = analyze_cli(*CTX_W, d, tmp_path / "o", "--config", str(cfg), probes=("1", "2", "3", "4"))
+    assert code == 0, err
+    validate_result_json(doc)
+    ctx = doc["provenance"]["context"]
+    assert (ctx["from"], ctx["windows"], ctx["trange"]) == ("context", 1.0, ["2019-01-27T12:20:00.000Z",
+                                                                            "2019-01-27T12:35:00.000Z"])
+    assert "B_data" not in ctx and sorted(ctx["Ni_data"]) == ["1", "2", "3", "4"]
+    for a, b in ctx["Ni_data"].values():   # the density reaches well beyond the window on both sides
+        assert a < "2019-01-27T12:21" and b > "2019-01-27T12:34", (a, b)
+    t0, t1 = (np.datetime64(x, "ns") for x in CTX_W)
+    got = [(c, np.datetime64(c["time"][:-1], "ns")) for c in doc["crossings"]]
+    assert got
+    for c, t in got:
+        assert t0 <= t < t1
+        dt = min(abs(float(seconds_since(t, x.time))) for x in truth.crossings_of(c["probe"])
+                 if x.direction == c["direction"])
+        assert dt <= 3 * c["sigma_t_s"], (c, dt)
+    margin = np.timedelta64(10, "s")
+    for x in truth.crossings:
+        if t0 + margin <= x.time < t1 - margin:
+            assert any(c["probe"] == x.probe and c["direction"] == x.direction
+                       and abs(float(seconds_since(t, x.time))) <= 3 * c["sigma_t_s"] for c, t in got), x
+    check_model_normals(doc, d)
+    line = next(ln for ln in text.splitlines() if "the window and its [context]" in ln)
+    assert line.startswith("detection levels from 2019-01-27T12:20:00.000Z – 2019-01-27T12:35:00.000Z"), line
+
+
+def test_tetrahedron_timing_normal_replaces_the_model_normal():
+    """With GSM positions too (ψ = 20°), the normals stage first gives every crossing the Shue model normal; the
+    timing of a group that resolves all three directions then replaces it by the group's n̂ (+x within 3σ_n), and
+    the reason gives the model normal's angle from it, the formula's angle here (the toy's planar layer is not the
+    model's magnetopause: that angle is the check a reader makes)."""
+    import xarray as xr
+    from mms_mp.boundary_multi import detect_crossings_multi
+    from mms_mp.stages import AnalysisResult, StageStatus, stage_normals
+    from mms_mp.stages_timing import stage_timing
+    psi = np.radians(20.0)
+    ev = tetrahedron_density_event(seed=0)
+    for d in ev.values():   # GSM: GSE turned by 20° about X (the analysis takes ψ from the pair)
+        r = d["R_gse"]
+        d["R_gsm"] = xr.DataArray(about_x(r.values.T, -psi).T, coords=r.coords, dims=r.dims,
+                                  attrs={"frame": "GSM", "units": "km"})
+    mc = detect_crossings_multi(ev, None, probes=list("1234"), frame="GSE")
+    res = AnalysisResult(trange=(), probes=list("1234"), event=ev, matched=mc,
+                         crossings=[c for cl in mc.crossings.values() for c in cl],
+                         density_only={p: "no FGM" for p in "1234"}, status={"normals": StageStatus()})
+    stage_normals(res, {})
+    assert all(res.normal_of(c).method == MODEL for c in res.crossings)
+    tims = stage_timing(res, {})
+    for g, t in tims:
+        for p, c in g.crossings.items():
+            n = res.normal_of(c)
+            np.testing.assert_allclose(n.n_hat, t.n_hat, atol=1e-12)
+            assert angle_deg(n.n_hat, [1.0, 0, 0]) <= 3 * n.sigma_deg and n.flags[0] == "timing_normal"
+            tc = c.time
+            r = {q: np.array([np.interp(0.0, seconds_since(ev[p][q]["time"].values, tc), ev[p][q].values[:, k])
+                              for k in range(3)]) for q in ("R_gse", "R_gsm")}
+            (ym, zm), (ye, ze) = r["R_gsm"][1:], r["R_gse"][1:]
+            m = about_x(shue_normal_by_formula(r["R_gsm"]), np.arctan2(ym * ze - zm * ye, ym * ye + zm * ze))
+            said = re.search(r"the Shue model normal here lies (\d+)° from it", n.reason)
+            assert said and abs(int(said.group(1)) - angle_deg(m, t.n_hat)) <= 0.5 + 1e-3, n.reason   # 12.5–14.7°
+    timed = {id(c) for g, _ in tims for c in g.crossings.values()}
+    for c in res.crossings:   # the one left out keeps its model normal and says why
+        if id(c) not in timed:
+            assert res.normal_of(c).method == MODEL and "; no timing n̂: " in res.normal_of(c).reason
+    assert "of 13 crossings, 12 carry their group's timing n̂, 1 the Shue model normal" in res.status["normals"].reason
