@@ -6,7 +6,8 @@ realisation. Here the same scenario is simulated with several seeds: the wave, t
 same, the FGM noise and the magnetosheath turbulence are new each time (`mms_mp.synthetic.simulate_event(seed=)`).
 
 For each seed, rate and configuration: `analyze` on four probes, scored by `mms_mp.validation` (the page's own
-functions). Configurations (fixed before measuring): `default`; `<Bn>=0`, constrained MVA in every window of the
+functions). Configurations: `default` (with the event's B_N prior, nbs/04d_normal_prior); `no prior`
+(`[normal_prior] use = false`, the default before session 32); `<Bn>=0`, constrained MVA in every window of the
 nested scan (`[normals] constraint`), the variant measured on seed 0 in 10e.
 
 Usage (repository root): .venv/bin/python bench/nonplanar_seeds.py [--seeds 0 1 2 3 4] [--out FILE]
@@ -27,7 +28,7 @@ from mms_mp.synthetic import simulate_event
 from mms_mp.validation import TARGETS, crossing_scores, crossing_summary, group_scores
 
 TR, PROBES = ("2019-01-27T12:15", "2019-01-27T12:55"), ["1", "2", "3", "4"]
-CONFIGS = {"default": None, "event B_N prior": {"normal_prior": {"use": True}},
+CONFIGS = {"default": None, "no prior": {"normal_prior": {"use": False}},
            "<Bn>=0": {"normals": {"constraint": "<Bn>=0"}}}
 MARK = "\n## Reading (by hand"
 KEYS = ["normal error median (deg)", "normal error 90th pct (deg)", "within 2σ", "n̂ error median (deg)",

@@ -133,7 +133,7 @@ def _local(cn): return not cn.method.startswith("fallback") and "<Bn>=0" not in 
 
 def apply_bn_prior(normals: dict, # probe -> [normals.CrossingNormal] of its crossings
                    fields: dict, # probe -> (t (N,) datetime64, B (N,3) nT), the normals' frame
-                   use: bool = False, # True: turn the local normals; False: measure the prior only
+                   use: bool = True, # False: measure the prior, turn nothing
                    min_crossings: int = 5, # fewest local normals that define the prior
                    max_turn_sigma: float = 3.0, # a cone normal beyond this many σ is refused
                   ) -> tuple: # (probe -> [CrossingNormal], BnPrior or None)

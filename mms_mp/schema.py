@@ -89,9 +89,14 @@ UNITS = {
     "crossings[].normal.shear_deg": "deg, angle between the mean B over half a layer beyond each "
                                     "edge; null where a side holds no data (a neighbour or the "
                                     "data's end is too close)",
-    "crossings[].normal.sigma_constraint_deg": "deg, angle of a constrained (⟨B_N⟩ = 0) normal "
-                                               "from its window's unconstrained one, a part of "
-                                               "sigma_deg; 0 without the constraint",
+    "crossings[].normal.sigma_constraint_deg": "deg, angle of the normal from its window's "
+                                               "unconstrained MVA normal: constrained (⟨B_N⟩ = 0) "
+                                               "or turned toward the event's normal field "
+                                               "(normal_prior); a part of sigma_deg, 0 if neither",
+    "normal_prior": "the event's normal field that the local normals were turned toward: b0_nT = "
+                    "median ⟨B⟩·n̂ of the local normals, spread_nT its true spread (measurement σ "
+                    "taken out), n the normals it comes from; null with too few normals or "
+                    "⟨B_N⟩ = 0 asked for",
     "crossings[].sigma_t_L_s": "s, the part of sigma_t_s from the uncertain turn of L about N; 0 "
                                "for a crossing timed on the density; null where that turn was not "
                                "assessed (no density to test L against, or too few crossings), and "
@@ -185,6 +190,8 @@ FLAGS = {
                  "(normal.shear_deg): MVA's normal rests on the field's small bulge as it turns, "
                  "and on SIMULATED layers under turbulence σ covered < 70 % of the errors there; σ "
                  "does not include this",
+    "bn_prior_rejected": "the normal was not turned toward the event's normal field (normal.reason): "
+                         "its cone normal lies beyond 3σ, so it does not share the event's B_N",
     "low_eigenvalue_ratio": "median λ2/λ3 < 5 over the plateau: the normal is poorly defined by "
                             "MVA",
     "scale_mismatch": "windows anchored on the layer's own scale along L found no plateau; the "
@@ -631,6 +638,7 @@ def result_json(res, # stages.AnalysisResult
             "probes": [str(p) for p in res.probes], "frame": "GSE",
             "probes_dropped": {str(p): str(r) for p, r in res.dropped.items()},
             "density_only": {str(p): str(r) for p, r in getattr(res, "density_only", {}).items()},
+            "normal_prior": None if getattr(res, "bn_prior", None) is None else res.bn_prior.as_dict(),
             "lmn": {p: lmn_json(l, res.normal_spread.get(p)) for p, l in res.lmn.items()},
             "crossings": _crossings_json(res),
             "detection": detection_json(res.matched) if res.matched is not None else None,

@@ -74,12 +74,12 @@ def test_window_without_rows_and_fallbacks_are_left_alone():
     assert pr is None and out["1"][0] is fb
 
 
-def test_by_default_the_prior_is_measured_not_applied(tmp_path):
+def test_use_false_measures_without_turning():
     t = np.datetime64("2019-01-27T12:00", "ns") + np.arange(100) * np.timedelta64(100, "ms")
     rng = np.random.default_rng(0)
     B = np.c_[20 * np.tanh(np.linspace(-3, 3, 100)), rng.normal(0, 1, 100), 2 + rng.normal(0, 0.1, 100)]
     cns = [_cn([0.05, 0, 1.0], window=(t[0], t[-1]))] * 6
-    out, pr = apply_bn_prior({"1": cns}, {"1": (t, B)})
+    out, pr = apply_bn_prior({"1": cns}, {"1": (t, B)}, use=False)
     assert out["1"] is cns and pr is not None and abs(pr.b0_nT - 2) < 1.5
 
 
@@ -102,22 +102,23 @@ def planar(tmp_path_factory):
     simulate_event(d, trange=tr, probes=("1", "2"), seed=3)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        on = analyze(tr, ["1", "2"], rate="srvy", source="local", data_dir=d,
-                     config={"normal_prior": {"use": True}})
+        on = analyze(tr, ["1", "2"], rate="srvy", source="local", data_dir=d)
         off = analyze(tr, ["1", "2"], rate="srvy", source="local", data_dir=d,
-                      config={})
+                      config={"normal_prior": {"use": False}})
     return json.loads((d / "truth.json").read_text()), on, off
 
 
 def test_planar_event_prior_holds_the_simulated_bn(planar):
     truth, on, off = planar
     pr = on.bn_prior
-    assert pr is not None and pr.n >= 5
+    assert pr is not None and pr.n >= 5 and on.to_json()["normal_prior"] == pr.as_dict()
+    assert off.bn_prior is not None and off.to_json()["normal_prior"]["n"] == pr.n   # measured, not applied
     bn = truth["params"]["B_N_nT"]
     assert abs(pr.b0_nT - bn) < 0.2 and pr.spread_nT < 0.2
     for p, ns in on.normals.items():
         for a, b in zip(ns, off.normals[p]):
             if b.method.startswith("fallback"): continue
+            assert b.method.endswith("mva_nested") or "prior" not in b.method
             assert a.method == b.method + " + event B_N prior" or "bn_prior_rejected" in a.flags
             turned = np.degrees(np.arccos(min(1.0, a.n_hat @ b.n_hat)))
             assert turned <= 3 * b.sigma_deg and a.sigma_deg >= b.sigma_deg
