@@ -382,9 +382,11 @@ def _run_distributed(evs, out, mode, workers, scheduler, processes, progress, dp
     # its import sets INFO: keep a level set before (mms-mp: WARNING)
     if level: log.setLevel(level)
     from tqdm.auto import tqdm
+    # workers log at CRITICAL only: a failed event's error reaches its summary row through the client, and on
+    # Ctrl-C (sent to the whole process group) the workers' own "failed to communicate with scheduler" is noise
     cluster = None if scheduler else LocalCluster(n_workers=workers, threads_per_worker=1,
                                                   processes=processes, dashboard_address=None,
-                                                  silence_logs=logging.ERROR)
+                                                  silence_logs=logging.CRITICAL)
     n = len(evs)
     try:
         with Client(scheduler or cluster) as client:

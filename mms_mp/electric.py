@@ -310,7 +310,7 @@ def _shared_sigma(W: dict, # {source: (G,)} blend weights 1/σ², (km/s)⁻² (`
                   sigma_n_rad: float, # 1σ of n̂, rad
                   fac: np.ndarray, # (G,) Birge factor of the blend
                  ) -> tuple: # ((G,) systematic 1σ of blend, (G,) n̂ term σ_n Σ a|v_t|), km/s
-    "Systematic σ of the blend, √(fac² Σ a²σ²_sys + s_n²) (a = W/ΣW, fac Birge), and its n̂ term s_n (not widened)."
+    "Systematic σ of the blend, √(fac² Σ a²σ²_sys + s_n²) (a = W/ΣW, fac Birge), and its n̂ term s_n."
     den = sum(np.where(used[k], W[k], 0.0) for k in W)
     with np.errstate(invalid="ignore", divide="ignore"):
         a = {k: np.where(used[k], W[k], 0.0) / den for k in W}
