@@ -12,6 +12,13 @@ from mms_mp.cli import main
 from mms_mp.core import InputError
 
 
+def _sigint_default():
+    """In the child: SIGINT back to its default, so that Python installs its KeyboardInterrupt handler even where the
+    test run was started with SIGINT ignored (a shell's background job)."""
+    import signal
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 @pytest.fixture(scope="module")
 def demo_dir():
     from mms_mp.synthetic import demo_event_dir
@@ -375,6 +382,7 @@ def test_ctrl_c_on_local_processes_never_starts_the_events_queued(demo_dir, tmp_
     out = tmp_path / "out"
     env = {**os.environ, "MPLBACKEND": "Agg", "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
     p = subprocess.Popen([sys.executable, "-c", BATCH_CTRL_C, str(ev), str(out)], env=env, start_new_session=True,
+                         preexec_fn=_sigint_default,
                          stderr=subprocess.PIPE, text=True)
     t0 = time.monotonic()
     while not list(out.glob("e*")) and time.monotonic() - t0 < 120 and p.poll() is None: time.sleep(0.05)
@@ -408,7 +416,8 @@ def test_ctrl_c_on_a_local_cluster_says_one_line(demo_dir, tmp_path):
     out = tmp_path / "out"
     env = {**os.environ, "MPLBACKEND": "Agg", "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
     p = subprocess.Popen([sys.executable, "-m", "mms_mp.cli", "batch", str(ev), "--out", str(out), "--mode", "report",
-                          "--quiet"], env=env, start_new_session=True, stderr=subprocess.PIPE, text=True)
+                          "--quiet"], env=env, start_new_session=True, stderr=subprocess.PIPE, text=True,
+                         preexec_fn=_sigint_default)
     t0 = time.monotonic()
     while len(list(out.glob("e*/.analysis.lock"))) < 2 and time.monotonic() - t0 < 180 and p.poll() is None:
         time.sleep(0.1)
