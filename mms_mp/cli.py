@@ -389,7 +389,22 @@ def _normal_lines(res) -> list:
                      "from the event LMN normal")
         out.append(line)
         out += _planarity_lines(s)
-    return out
+    return out + _prior_lines(res)
+
+def _prior_lines(res) -> list:
+    "The event's normal field (`normal_prior`): its value, and how many local normals it turned or refused."
+    pr = getattr(res, "bn_prior", None)
+    if pr is None: return []
+    head = (f"event normal field B̄_N = {pr.b0_nT:+.2f} ± {pr.spread_nT:.2f} nT (median ⟨B⟩·n̂ of {pr.n} local "
+            "normals, ± their true spread)")
+    if not res.config.get("normal_prior", {}).get("use", True):
+        return [head + "; measured, not applied ([normal_prior] use = false)"]
+    ns = [c for v in res.normals.values() for c in v]
+    turned = [c.sigma_constraint_deg for c in ns if c.method.endswith("+ event B_N prior")]
+    refused = sum("bn_prior_rejected" in c.flags for c in ns)
+    moved = f" (median {sig2(float(np.median(turned)))}°, in their σ)" if turned else ""
+    return [head + f"; {len(turned)} local normals turned toward it{moved}, {refused} refused "
+            "(flag bn_prior_rejected)"]
 
 def _planarity_lines(s: dict) -> list:
     "What the spread of one probe's local normals says about the boundary's shape (`normal_spread`), if anything."

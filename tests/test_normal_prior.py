@@ -123,3 +123,13 @@ def test_planar_event_prior_holds_the_simulated_bn(planar):
             turned = np.degrees(np.arccos(min(1.0, a.n_hat @ b.n_hat)))
             assert turned <= 3 * b.sigma_deg and a.sigma_deg >= b.sigma_deg
             assert abs(a.sigma_constraint_deg - turned) < 1e-6 or "bn_prior_rejected" in a.flags
+
+
+def test_console_says_the_prior_value_and_what_it_did(planar):
+    from mms_mp.cli import summary_lines
+    truth, on, off = planar
+    (line,) = [s for s in summary_lines(on) if s.startswith("event normal field")]
+    b0 = float(line.split("B̄_N = ")[1].split(" ±")[0])
+    assert abs(b0 - truth["params"]["B_N_nT"]) < 0.2 and "local normals turned toward it" in line
+    (line,) = [s for s in summary_lines(off) if s.startswith("event normal field")]
+    assert line.endswith("measured, not applied ([normal_prior] use = false)")
