@@ -156,7 +156,7 @@ SECTION_TARGETS = {
     "detector": (DetectorCfg, set()),
     "normals": (crossing_normal, {"t", "B", "centre", "duration_s", "R_ref", "frame",
                                   "sigma_ref_deg", "ref_source", "limits", "is_sorted"}),
-    "normal_prior": (apply_bn_prior, {"normals", "fields"}),
+    "normal_prior": (apply_bn_prior, {"normals", "fields", "refs"}),
     "vn": (normal_velocity, {"sources", "n_hat", "frame", "t_range"}),
     "smoothing": (smooth_normal_velocity, {"nv"}),
     "displacement": (integrate_disp, {"t", "vN_km_s", "sigma_v", "frame", "cov_v", "vt_km_s"}),

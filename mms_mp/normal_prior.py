@@ -10,7 +10,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from .core import InputError
-from .normals import CrossingNormal, orient_triad
+from .normals import CrossingNormal, orient_triad, sign_ambiguous
 
 # %% auto #0
 __all__ = ['cone_normal', 'BnPrior', 'event_bn_prior', 'with_bn_prior', 'window_moments', 'apply_bn_prior']
@@ -81,21 +81,35 @@ def _slerp(a, b, w):
     if th < 1e-12: return a
     return (np.sin((1 - w) * th) * a + np.sin(w * th) * b) / np.sin(th)
 
+def _refusal(nc, d: float, s: float, gate: float, b0: float, Bm: np.ndarray) -> str:
+    "Why a normal is not turned: no cone on its side, no σ, or a cone normal beyond the gate."
+    if nc is None:
+        return f"no direction on its side has ⟨B⟩·n̂ = {b0:.2g} nT (|⟨B⟩| = {np.linalg.norm(Bm):.2g} nT)"
+    if not np.isfinite(s): return "its σ is unknown"
+    return f"its cone normal lies {d:.2g}° away, beyond {gate:g}σ ({gate * s:.2g}°)"
+
+def _sign_judged(flags: tuple, n: np.ndarray, sigma_deg: float, R_ref) -> tuple:
+    "`flags` with `sign_ambiguous` judged again on n̂ and its σ (04b's rule); as they were without R_ref."
+    if R_ref is None: return flags
+    amb = sign_ambiguous(abs(float(n @ np.asarray(R_ref, float)[2])), sigma_deg)
+    return tuple(f for f in flags if f != "sign_ambiguous") + ("sign_ambiguous",) * amb
+
 def with_bn_prior(cn: CrossingNormal, # a crossing's local (MVA) normal
                   Bm: np.ndarray, # (3,) mean B over its window, nT, cn.frame
                   M: np.ndarray, # (3,3) variance matrix of B over its window, nT²
                   prior: BnPrior, # the event's B̄_N and s_b
                   max_turn_sigma: float = 3.0, # refuse a cone normal beyond this many σ of cn
+                  R_ref: np.ndarray | None = None, # (3,3) rows L, M, N (N outward), cn.frame: sign judged again
                  ) -> CrossingNormal: # n̂ turned toward ⟨B⟩·n̂ = B̄_N; σ_constraint = the angle turned
     "The normal moved toward the event's B_N by σ²/(σ² + σ_c²), σ_c = s_b/|B_t|; or kept, flagged, if refused."
     n, s = np.asarray(cn.n_hat, float), float(cn.sigma_deg)
     nc = cone_normal(M, Bm, prior.b0_nT, n)
     where = f"⟨B⟩·n̂ = {prior.b0_nT:.2g} ± {prior.spread_nT:.2g} nT, the event's median over {prior.n} normals"
     d = np.nan if nc is None else _angle(n, nc)
-    if not np.isfinite(s) or not d <= max_turn_sigma * s:
+    if not (np.isfinite(s) and d <= max_turn_sigma * s):
+        why = _refusal(nc, d, s, max_turn_sigma, prior.b0_nT, Bm)
         return replace(cn, flags=cn.flags + ("bn_prior_rejected",),
-                       reason=f"{cn.reason}; not turned toward {where}: its cone normal lies {d:.2g}° away, "
-                              f"beyond {max_turn_sigma:g}σ")
+                       reason=f"{cn.reason}; not turned toward {where}: {why}")
     Bt = np.linalg.norm(Bm - (Bm @ n) * n)
     sc = np.degrees(prior.spread_nT / Bt) if Bt > 0 else np.inf
     w = 1.0 if sc == 0 else s**2 / (s**2 + sc**2)
@@ -104,7 +118,7 @@ def with_bn_prior(cn: CrossingNormal, # a crossing's local (MVA) normal
     moved = _angle(N, n)
     sig = float(np.sqrt(cn.sigma_random_deg**2 + cn.sigma_window_deg**2 + moved**2))
     return replace(cn, n_hat=N, L=L, M=Mv, sigma_deg=sig, sigma_constraint_deg=moved,
-                   method=f"{cn.method} + event B_N prior",
+                   flags=_sign_judged(cn.flags, N, sig, R_ref), method=f"{cn.method} + event B_N prior",
                    reason=f"{cn.reason}; turned {moved:.2g}° toward {where} (weight {w:.2f})")
 
 # %% ../nbs/04d_normal_prior.ipynb #0cf29427
@@ -129,13 +143,16 @@ def _measured(cn, mom):
     b = float(Bm @ n)
     return b, float(np.linalg.norm(Bm - b * n) * np.sin(np.radians(cn.sigma_deg)))
 
-def _local(cn): return not cn.method.startswith("fallback") and "<Bn>=0" not in cn.method
+def _local(cn):
+    "A plain MVA normal: not a fallback, a timing normal, `<Bn>=0`, nor one already turned."
+    return cn.method == "mva_nested"
 
 def apply_bn_prior(normals: dict, # probe -> [normals.CrossingNormal] of its crossings
                    fields: dict, # probe -> (t (N,) datetime64, B (N,3) nT), the normals' frame
                    use: bool = True, # False: measure the prior, turn nothing
                    min_crossings: int = 5, # fewest local normals that define the prior
                    max_turn_sigma: float = 3.0, # a cone normal beyond this many σ is refused
+                   refs: dict | None = None, # probe -> (3,3) rows L, M, N (N outward) of its normals' reference
                   ) -> tuple: # (probe -> [CrossingNormal], BnPrior or None)
     "The event's B̄_N ± s_b from every probe's local normals, and each local normal turned toward it."
     mom = {p: [window_moments(*fields[p], cn.window) if _local(cn) else None for cn in ns]
@@ -143,6 +160,7 @@ def apply_bn_prior(normals: dict, # probe -> [normals.CrossingNormal] of its cro
     bs = [_measured(cn, m) for p, ns in normals.items() for cn, m in zip(ns, mom[p]) if _local(cn)]
     prior = event_bn_prior(*(np.array(x, float) for x in zip(*bs)), min_crossings) if bs else None
     if prior is None or not use: return normals, prior
-    turn = lambda cn, m: (with_bn_prior(cn, m[0], m[1], prior, max_turn_sigma)
-                          if _local(cn) and m is not None else cn)
-    return {p: [turn(cn, m) for cn, m in zip(ns, mom[p])] for p, ns in normals.items()}, prior
+    refs = refs or {}
+    turn = lambda p, cn, m: (with_bn_prior(cn, m[0], m[1], prior, max_turn_sigma, refs.get(p))
+                             if _local(cn) and m is not None else cn)
+    return {p: [turn(p, cn, m) for cn, m in zip(ns, mom[p])] for p, ns in normals.items()}, prior

@@ -191,7 +191,8 @@ FLAGS = {
                  "and on SIMULATED layers under turbulence σ covered < 70 % of the errors there; σ "
                  "does not include this",
     "bn_prior_rejected": "the normal was not turned toward the event's normal field (normal.reason): "
-                         "its cone normal lies beyond 3σ, so it does not share the event's B_N",
+                         "its cone normal lies beyond 3σ ([normal_prior] max_turn_sigma), so it does not "
+                         "share the event's B_N; or no direction has that normal field, or its σ is unknown",
     "low_eigenvalue_ratio": "median λ2/λ3 < 5 over the plateau: the normal is poorly defined by "
                             "MVA",
     "scale_mismatch": "windows anchored on the layer's own scale along L found no plateau; the "

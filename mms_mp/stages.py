@@ -528,7 +528,8 @@ def stage_normals(res: AnalysisResult, # the analysis being built (updated in pl
     if cfg.get("normals", {}).get("constraint") is None:   # `<Bn>=0` asked for: no event prior
         B = {p: res.event[p]["B_gse"] for p in out}
         fields = {p: (b["time"].values, np.asarray(b.values, float)) for p, b in B.items()}
-        out, res.bn_prior = apply_bn_prior(out, fields, **cfg.get("normal_prior", {}))
+        out, res.bn_prior = apply_bn_prior(out, fields, refs=res.matched.R_used,
+                                           **cfg.get("normal_prior", {}))
     res.normals = out
     res.normal_spread = {p: normal_spread(ns, res.lmn[p].N, res.lmn[p].sigma_N_deg)
                          for p, ns in out.items()}

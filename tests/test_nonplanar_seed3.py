@@ -5,7 +5,9 @@ survey (bench/results/nonplanar_seeds.md). Its known answer checks:
   (`detect.side_levels`) it asks for a turn inside the scan, which is applied;
 - the trust rule, which refuses a turn beyond the scan (here a scan of ±5°) and says so once in the detect stage;
 - sheath turbulence stretches the steep face's detected layers, and the thickness σ (with its edge-definition
-  part) still covers the true width."""
+  part) still covers the true width;
+- the event's B_N prior turns normals and grows their σ: each MVA normal's `sign_ambiguous` is judged on its final
+  n̂ and σ (here one normal of MMS2 moves to 46° from the plane ⊥ N_ref with σ 25°)."""
 import json
 import warnings
 
@@ -53,6 +55,16 @@ def test_crossing_times_within_their_sigma(seed3):
                and t64(x["layer_start"]) <= np.datetime64(c.time, "ns") <= t64(x["layer_end"])]
         if hit: pulls.append(float(seconds_since(np.datetime64(c.time, "ns"), t64(hit[0]["time"]))) / c.sigma_t_s)
     assert len(pulls) >= 80 and np.mean(np.abs(pulls) <= 2) >= 0.9   # 95 % expected; 0.9 is 2 binomial σ below
+
+
+def test_sign_ambiguous_follows_each_normal_as_reported(seed3):
+    from mms_mp.normals import sign_ambiguous
+    res, _ = seed3
+    local = [(p, n) for p, ns in res.normals.items() for n in ns if n.method.startswith("mva")]
+    assert sum("+ event B_N prior" in n.method for _, n in local) >= 80   # the prior turned most of them
+    for p, n in local:
+        N_ref = res.matched.R_used[p][2]
+        assert ("sign_ambiguous" in n.flags) == sign_ambiguous(abs(float(n.n_hat @ N_ref)), n.sigma_deg)
 
 
 def test_stated_thickness_sigma_covers_the_true_width(seed3):

@@ -5,6 +5,7 @@ against every other direction on the cone for random ones); the event's B̄_N on
 every crossing shares the simulator's B_N; refusal and degradation without an exception.
 """
 import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -133,3 +134,54 @@ def test_console_says_the_prior_value_and_what_it_did(planar):
     assert abs(b0 - truth["params"]["B_N_nT"]) < 0.2 and "local normals turned toward it" in line
     (line,) = [s for s in summary_lines(off) if s.startswith("event normal field")]
     assert line.endswith("measured, not applied ([normal_prior] use = false)")
+
+def _tilted_lesson():
+    "The 04d lesson: a normal 6° from z toward y, ⟨B⟩ along x, variances 9, 4, 1: the b = 0 cone normal is z."
+    tilt = np.radians(6.0)
+    n6 = np.array([0.0, np.sin(tilt), np.cos(tilt)])
+    cn = CrossingNormal(n6, np.array([1.0, 0, 0]), np.cross(n6, [1.0, 0, 0]), "GSE", 5.0, 4.0, 3.0,
+                        "mva_nested", (None, None), np.array([9.0, 4.0, 1.0]), 20.0, "test")
+    return cn, np.array([20.0, 0, 0]), np.diag([9.0, 4.0, 1.0])
+
+
+def test_a_turn_judges_the_outward_sign_again_from_the_turned_normal_and_its_grown_sigma():
+    "σ 5° → √(4² + 3² + 6²) = 7.8°: a normal 13° from the plane ⊥ N_ref is then within 2σ of it (04b's rule)."
+    cn, Bm, M = _tilted_lesson()
+    a = np.radians(77.0)
+    N_ref, L_ref = np.array([np.sin(a), 0, np.cos(a)]), np.array([-np.cos(a), 0, np.sin(a)])
+    R = np.array([L_ref, np.cross(N_ref, L_ref), N_ref])
+    assert np.degrees(np.arcsin(cn.n_hat @ N_ref)) > 10   # before: 12.9° off the plane, σ 5°: not ambiguous
+    out = with_bn_prior(cn, Bm, M, BnPrior(0.0, 0.0, 0.0, 0.0, 9), R_ref=R)
+    assert abs(out.sigma_constraint_deg - 6) < 1e-6 and abs(out.sigma_deg - np.sqrt(61)) < 1e-9
+    assert "sign_ambiguous" in out.flags                  # 13.0° < 2σ = 15.6°
+    far = np.array([[0, 1.0, 0], [-1.0, 0, 0], [0, 0, 1.0]])   # N_ref = z: far from the plane, flag dropped
+    out = with_bn_prior(replace(cn, flags=("sign_ambiguous",)), Bm, M, BnPrior(0.0, 0.0, 0.0, 0.0, 9), R_ref=far)
+    assert "sign_ambiguous" not in out.flags
+    refs = apply_bn_prior({"1": [cn]}, {"1": (np.array([], "datetime64[ns]"), np.zeros((0, 3)))},
+                          refs={"1": R})[0]   # no window: nothing measured, nothing turned, no error
+    assert refs["1"][0] is cn
+
+
+def test_a_refusal_says_why_without_a_nan_angle():
+    cn, Bm, M = _tilted_lesson()
+    out = with_bn_prior(cn, Bm, M, BnPrior(30.0, 0.0, 0.0, 0.0, 9))   # |B̄_N| > |⟨B⟩|: no cone
+    assert "bn_prior_rejected" in out.flags and "nan" not in out.reason and "no direction" in out.reason
+    out = with_bn_prior(replace(cn, sigma_deg=np.nan), Bm, M, BnPrior(0.0, 0.0, 0.0, 0.0, 9))
+    assert "bn_prior_rejected" in out.flags and "nan" not in out.reason and "σ is unknown" in out.reason
+    out = with_bn_prior(replace(cn, sigma_deg=1.5), Bm, M, BnPrior(0.0, 0.0, 0.0, 0.0, 9))
+    assert "6° away, beyond 3σ (4.5°)" in out.reason
+
+
+def test_only_plain_mva_normals_are_measured_and_turned():
+    "Timing normals (density-only crossings) and normals already turned are neither measured nor turned again."
+    t = np.datetime64("2019-01-27T12:00", "ns") + np.arange(100) * np.timedelta64(100, "ms")
+    rng = np.random.default_rng(0)
+    B = np.c_[20 * np.tanh(np.linspace(-3, 3, 100)), rng.normal(0, 1, 100), 2 + rng.normal(0, 0.1, 100)]
+    how = "timing: 4-probe group, density half-level times"
+    timing = [_cn([0.05, 0, 1.0], method=how, window=(t[0], t[-1]))] * 6
+    out, pr = apply_bn_prior({"1": timing}, {"1": (t, B)})
+    assert pr is None and all(a is b for a, b in zip(out["1"], timing))
+    once, pr = apply_bn_prior({"1": [_cn([0.05, 0, 1.0], window=(t[0], t[-1]))] * 6}, {"1": (t, B)})
+    assert pr is not None and all(c.method.endswith("+ event B_N prior") for c in once["1"])
+    twice, pr2 = apply_bn_prior(once, {"1": (t, B)})
+    assert pr2 is None and all(a is b for a, b in zip(twice["1"], once["1"]))
