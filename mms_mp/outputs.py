@@ -206,10 +206,12 @@ def _lmn_rows(doc: dict) -> list:
     "One row per probe: the event's N (GSE) rounded to σ_N, σ_N and the crossing-normal spread."
     def row(p, r):
         sp = r["per_crossing_spread_deg"] or {}
+        # no spread: no crossing (0 normals of each kind), or the normals did not run (unknown)
+        none = "n/a" if any(c["probe"] == p for c in doc["crossings"]) else 0
         return {"probe": p, "method": lmn_method(r), "N": vec_to_sigma(r["N"], r["sigma_N_deg"]),
                 "σ_N": sig2(r["sigma_N_deg"], "deg"), "spread median (deg)": sig2(sp.get("median")),
-                "spread max (deg)": sig2(sp.get("max")), "n_local": sp.get("n_local"),
-                "n_fallback": sp.get("n_fallback")}
+                "spread max (deg)": sig2(sp.get("max")), "n_local": sp.get("n_local", none),
+                "n_fallback": sp.get("n_fallback", none)}
     return [row(p, r) for p, r in doc["lmn"].items()]
 
 # %% ../nbs/14d_outputs.ipynb #21cafc14
@@ -240,8 +242,8 @@ def _timing_rows(doc: dict) -> list:
 
 # %% ../nbs/14d_outputs.ipynb #15d8cfe7
 def _crossing_rows(doc: dict, probe: str) -> list:
-    "One probe's crossings: time, direction, confidence, σ_t and flags."
-    vn = lambda v: format_sigma(v["V_N_km_s"], v["sigma_V_N_km_s"], "km/s") if v else None
+    "One probe's crossings: time, direction, confidence, σ_t, V_N (or n/a) and flags."
+    vn = lambda v: format_sigma(v["V_N_km_s"], v["sigma_V_N_km_s"], "km/s") if v else "n/a"
     return [{"time": c["time"], "direction": c["direction"], "confidence": c["confidence"],
              "σ_t": sig2(c["sigma_t_s"], "s"), "V_N (own normal)": vn(c.get("vn")),
              "flags": ", ".join(c["flags"])}
@@ -270,14 +272,26 @@ def _named_table(doc: dict, head: str, rows: list, cols: list, stage: str) -> st
     body = f"<p><i>none: {html.escape(why)}</i></p>" if why else html_table(rows, cols)
     return f"<h4>{html.escape(head)}</h4>{body}"
 
+def _vn_why(doc: dict, c: dict) -> str:
+    "Why a crossing has no V_N along its own normal: the stage's reason, or what the crossing lacks."
+    st, vn = doc["status"].get("crossing_vn") or {}, doc["status"].get("vn") or {}
+    if st.get("status", "ok") != "ok": return st.get("reason") or f"crossing_vn {st.get('status')}"
+    if not c.get("normal"):
+        return "no normal: " + (c.get("normal_unavailable") or {}).get("reason", "")
+    if c["probe"] not in doc["vn"]: return vn.get("reason") or f"no V_N for MMS{c['probe']}"
+    return st.get("reason") or "no V_N along its normal"
+
 def _probe_sections(doc: dict, p: str) -> list:
     "One probe's tables, each under its heading: crossings with flags, thickness, displacement."
     d = doc["displacement"].get(p)
     dsig = np.hypot(d["sigma_random_km"], d["sigma_systematic_km"]) if d else np.nan
     disp = [{"max |Δs|": format_sigma(d["max_abs_km"], dsig, "km")}] if d else []
     cols = ["time", "direction", "confidence", "σ_t", "V_N (own normal)", "flags"]
+    no_vn = [c for c in doc["crossings"] if c["probe"] == p and not c.get("vn")]
+    why = dict.fromkeys(_vn_why(doc, c) for c in no_vn)   # each reason once, in order
+    note = f"<p><i>V_N (own normal) n/a: {html.escape('; '.join(why))}</i></p>" if why else ""
     return [f"<h3>MMS{html.escape(p)}</h3>",
-            _named_table(doc, "Crossings", _crossing_rows(doc, p), cols, "detect"),
+            _named_table(doc, "Crossings", _crossing_rows(doc, p), cols, "detect") + note,
             _named_table(doc, "Layer thickness", _thickness_rows(doc, p),
                          ["time", "method", "along", "thickness"], "thickness"),
             _named_table(doc, "Boundary displacement", disp, ["max |Δs|"], "displacement")]
@@ -335,13 +349,20 @@ def _html_sections(doc: dict) -> list:
     return out + ["<h2>Per probe</h2>", section_html(doc, "probes")]
 
 # %% ../nbs/14d_outputs.ipynb #09ec3e6a
+def _count(n: int, # how many
+          noun: str, # its singular: "file", "crossing"
+         ) -> str: # "1 file", "0 files", "2 files"
+    "A count and its noun, singular for one."
+    return f"{n} {noun}" + ("" if n == 1 else "s")
+
 def _headlines(doc: dict) -> list:
     "Headline results, `value ± σ unit`: event normals, timing n̂ and V, thickness, crossings."
     note = lambda r: f"; {lmn_sigma_note(r)}" if lmn_sigma_note(r) else ""
     out = [f"MMS{p} event N ({lmn_method(r)}): {vec_to_sigma(r['N'], r['sigma_N_deg'])}"
            f" (σ {sig2(r['sigma_N_deg'], 'deg')}{note(r)})" for p, r in doc["lmn"].items()]
     t = doc["timing"]
-    if t: out.append(f"timing n̂ {vec_to_sigma(t['n_hat'], t['sigma_n_deg'])}, "
+    if t: out.append(f"timing n̂ {vec_to_sigma(t['n_hat'], t['sigma_n_deg'])} ({t['frame']}, "
+                     f"σ {sig2(t['sigma_n_deg'], 'deg')}), "
                      f"V = {format_sigma(t['V_km_s'], t['sigma_V_km_s'], 'km/s')}")
     th = [(x["thickness_km"], x["sigma_km"]) for x in doc["thickness"]
           if x["method"] == "integrated V_N"
@@ -350,13 +371,13 @@ def _headlines(doc: dict) -> list:
         v, s = np.array(th, float).T
         out.append("thickness (∫V_N dt across each layer): median "
                    f"{format_sigma(np.median(v), np.median(s), 'km')} (σ typical of one crossing), "
-                   f"range {v.min():.0f}–{v.max():.0f} km over {len(v)} crossings")
+                   f"range {v.min():.0f}–{v.max():.0f} km over {_count(len(v), 'crossing')}")
     # its own MVA normal (not a fallback, nor a density-only crossing's timing n̂), as batch counts
     local = lambda c: c["normal"] and c["normal"]["method"].startswith("mva")
     n_loc = sum(1 for c in doc["crossings"] if local(c))
     if doc.get("density_only"):   # no B on any probe: the times are all there is
         out.append(DENSITY_ONLY_HEADLINE)
-    return out + [f"{len(doc['crossings'])} crossings, {n_loc} with a local normal"]
+    return out + [f"{_count(len(doc['crossings']), 'crossing')}, {n_loc} with a local normal"]
 
 # %% ../nbs/14d_outputs.ipynb #7e8557c3
 def summary_card(doc: dict, # the `mms_mp/2` document
@@ -364,7 +385,7 @@ def summary_card(doc: dict, # the `mms_mp/2` document
     "The card at the top: event, probes, rates, data source and the headline results."
     e, prov, cfg = html.escape, doc["provenance"], doc["provenance"]["config"]
     src = ("SIMULATED data (mms_mp.synthetic)" if prov["simulated"]
-           else f"REAL data, {len(prov['files'])} files")
+           else f"REAL data, {_count(len(prov['files']), 'file')}")
     head = [f"event {doc['trange'][0]} – {doc['trange'][1]}",
             f"probes {', '.join(doc['probes'])}",
             f"rate {cfg.get('rate', 'auto')}", src]
@@ -385,12 +406,21 @@ def data_source_md(doc: dict, # the `mms_mp/2` document
                                                               if len(names) > max_names else "")
     if prov["simulated"]:
         return ("**Data: SIMULATED** (mms_mp.synthetic: MMS-format files with a known truth), not "
-                f"MMS measurements; {len(names)} files, {where}.")
-    return f"**Data: REAL** MMS measurements: {len(names)} files ({shown}); {where}."
+                f"MMS measurements; {_count(len(names), 'file')}, {where}.")
+    return f"**Data: REAL** MMS measurements: {_count(len(names), 'file')} ({shown}); {where}."
 
 # %% ../nbs/14d_outputs.ipynb #790b9cf1
-_FIG_ORDER = (("overview",
-               "All probes: |B|, B (GSE) and, where loaded, densities and ion velocity."),
+#: each quantity figures.plot_overview draws (in a panel of its own or shared) when a probe has it
+_OVERVIEW_TERMS = (("Bmag", "|B|"), ("B_gse", "B (GSE)"), ("Ni", "ion density"),
+                   ("Ne", "electron density"), ("N_Heplus", "He⁺ density"),
+                   ("Vi_gse", "ion velocity (GSE)"))
+
+def _overview_caption(event, probes) -> str:
+    "The overview's caption: only the quantities it draws, those some probe has."
+    w = [t for q, t in _OVERVIEW_TERMS if any(q in event[p] for p in probes)]
+    return "All probes: " + (", ".join(w[:-1]) + " and " if len(w) > 1 else "") + w[-1] + "."
+
+_FIG_ORDER = (("overview", None),   # captioned by the panels drawn
               ("summary",
                "B in the probe's LMN frame, the detected crossings and, where loaded, densities "
                "and V_N."),
@@ -399,12 +429,14 @@ _FIG_ORDER = (("overview",
               ("displacement", "Boundary displacement Δs(t) integrated from V_N, with its σ."))
 
 def report_figures(files: dict, # name -> path written (`res.files` or `make_figures`' paths)
+                   event, # the figures' `data.Event` (the overview's caption names what it holds)
+                   probes: list, # the probes drawn
                   ) -> list: # (relative name, caption) in reading order
     "This run's PNGs, overview → summaries → timing → formation → displacement, captioned."
     names = [n for n in files if n.startswith("figures/") and n.endswith(".png")]
     rank = lambda n: next((k for k, (s, _) in enumerate(_FIG_ORDER) if n[8:].startswith(s)), 9)
-    cap = lambda n: _FIG_ORDER[rank(n)][1] if rank(n) < 9 else ""
-    return [(n, cap(n)) for n in sorted(names, key=lambda n: (rank(n), n))]
+    cap = lambda k: _overview_caption(event, probes) if k == 0 else _FIG_ORDER[k][1] if k < 9 else ""
+    return [(n, cap(rank(n))) for n in sorted(names, key=lambda n: (rank(n), n))]
 
 # %% ../nbs/14d_outputs.ipynb #3b7c1e20
 def img_html(src: str, # image address: a path relative to the page, or a data: URI
@@ -435,7 +467,7 @@ def write_html_report(res: AnalysisResult, # the analysis
     wide = 'style="max-width:100%"'
     img = lambda n, c: (f'<figure>{img_html(n, sim + who(n) + (c or n), wide)}'
                         f'<figcaption>{e(sim)}{e(c)}</figcaption></figure>')
-    figs = report_figures(res.files if files is None else files)
+    figs = report_figures(res.files if files is None else files, res.event, res.probes)
     parts = [f"<h1>MMS magnetopause analysis ({kind})</h1>", summary_card(doc)]
     parts += [img(n, c) for n, c in figs] + _html_sections(doc)
     title = f"mms_mp: {doc['trange'][0]} – {doc['trange'][1]}, MMS{', MMS'.join(doc['probes'])} ({kind})"

@@ -158,7 +158,8 @@ def test_report_cli_dpi_and_quiet(demo_dir, tmp_path):
     from test_html_reports import Page
     html = (tmp_path / "event_report.html").read_text()
     assert len(Page(html).imgs) == len(pngs) and html.count(' alt="') == len(pngs)
-    assert 'alt="All probes: |B|, B (GSE) and, where loaded, densities and ion velocity. (SIMULATED data)"' in html
+    assert ('alt="All probes: |B|, B (GSE), ion density, electron density, He⁺ density and ion velocity (GSE). '
+            '(SIMULATED data)"') in html
 
 
 # a cell that makes the kernel's kernel_info handler linger after its reply is sent: papermill asks for kernel_info
