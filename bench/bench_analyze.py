@@ -3,7 +3,8 @@
 Usage (from the repo root; not part of the test suite):
     .venv/bin/python bench/bench_analyze.py                  # 40-min 4-probe burst event + scaling 10/40/120 min
     .venv/bin/python bench/bench_analyze.py --minutes 10 40 120 270 --profile
-Writes bench/results/analyze.md (and prints it).
+Writes bench/results/analyze_run.md (and prints it): the latest run only. bench/results/analyze.md is the history
+(issue 13's target and each session's status, written by hand from such runs); the script does not overwrite it.
 
 Each measurement runs in its own fresh interpreter, so wall time and peak memory (ru_maxrss) include imports and
 nothing is shared between runs. The simulated events are written once into a cache folder (MMS_MP_CACHE or
@@ -84,7 +85,7 @@ def child_analyze(d: str, trange: list, probes: list, rate: str, profile: str | 
     warnings.simplefilter("ignore")   # the missing-product warnings of the FGM-only tree
     t_imp = time.perf_counter()
     from mms_mp.pipeline import analyze
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     kw = dict(rate=rate, source="local", data_dir=d)
     if profile:
         import cProfile
@@ -95,7 +96,7 @@ def child_analyze(d: str, trange: list, probes: list, rate: str, profile: str | 
         pr.dump_stats(profile)
     else:
         res = analyze(tuple(trange), tuple(probes), **kw)
-    wall = time.perf_counter() - t0
+    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
     n = sum(da.sizes["time"] for p in res.event.probes for da in res.event[p].values())
     files = sorted({f["path"] for f in res.event.provenance})
     same = lambda x, p, da: (x["probe"] == p and x["instrument"] == da.attrs.get("instrument")
@@ -103,7 +104,7 @@ def child_analyze(d: str, trange: list, probes: list, rate: str, profile: str | 
                              and x.get("datatype", "") == da.attrs.get("datatype", x.get("datatype", "")))
     vars_ = sorted({(x["path"], str(da.attrs.get("var"))) for p in res.event.probes for da in res.event[p].values()
                     for x in res.event.provenance if same(x, p, da)})
-    return {"wall_s": wall, "import_s": t0 - t_imp, "samples": int(n), "n_files": len(files),
+    return {"wall_s": wall, "cpu_s": cpu, "import_s": t0 - t_imp, "samples": int(n), "n_files": len(files),
             "crossings": len(res.crossings),
             "stages": {k: round(v.seconds, 3) for k, v in res.status.items()},
             "status": {k: v.status for k, v in res.status.items()}, "vars": vars_}
@@ -113,7 +114,7 @@ def child_cdflib(vars_: list) -> dict:
     "Bare cdflib: varget of every variable the event used plus its DEPEND_0 epoch, TT2000 → datetime64 vectorised."
     import numpy as np
     import cdflib
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     n = 0
     keep = []  # arrays are kept, as a loader must, so peak memory is comparable
     by_file: dict = {}
@@ -133,7 +134,7 @@ def child_cdflib(vars_: list) -> dict:
                      + (np.asarray(tt, "int64") - 5_000_000_000).astype("timedelta64[ns]"))
                 n += len(t)
                 keep.append(t)
-    return {"wall_s": time.perf_counter() - t0, "samples": n}
+    return {"wall_s": time.perf_counter() - t0, "cpu_s": time.process_time() - c0, "samples": n}
 
 
 def run_child(kind: str, *args) -> dict:
@@ -190,23 +191,27 @@ def measure(label: str, d: Path, trange: tuple, probes: tuple, rate: str, prof: 
     an = run_child("analyze", str(d), list(trange), list(probes), rate, None)
     if prof: run_child("analyze", str(d), list(trange), list(probes), rate, prof)   # profiled apart: not timed
     cd = run_child("cdflib", an.pop("vars"))
-    row = {"label": label, "an": an, "cd": cd, "prof": prof, "ratio": an["wall_s"] / cd["wall_s"]}
+    row = {"label": label, "an": an, "cd": cd, "prof": prof, "ratio": an["wall_s"] / cd["wall_s"],
+           "cpu_ratio": an["cpu_s"] / cd["cpu_s"]}
     print(f"{label:>14}: {an['samples']:>11,d} samples  analyze {an['wall_s']:.1f} s ({an['peak_rss_mb']:.0f} MB)  "
           f"cdflib {cd['samples']:,} samples {cd['wall_s']:.2f} s ({cd['peak_rss_mb']:.0f} MB)  "
-          f"ratio {row['ratio']:.1f}", file=sys.stderr)
+          f"ratio {row['ratio']:.1f} (CPU {an['cpu_s']:.1f} / {cd['cpu_s']:.2f} s = {row['cpu_ratio']:.1f})",
+          file=sys.stderr)
     return row
 
 
 def table(rows: list) -> list:
     "Markdown rows: sizes, times, memory, ratio; then the stage times."
     out = ["| run | samples (all quantities) | files | crossings | analyze wall (s) | s per M samples | "
-           "analyze peak RSS (MB) | cdflib samples read | cdflib wall (s) | cdflib peak RSS (MB) | ratio |",
-           "|---|---|---|---|---|---|---|---|---|---|---|"]
+           "analyze peak RSS (MB) | cdflib samples read | cdflib wall (s) | cdflib peak RSS (MB) | ratio | "
+           "analyze CPU (s) | cdflib CPU (s) | CPU ratio |",
+           "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         an, cd = r["an"], r["cd"]
         out.append(f"| {r['label']} | {an['samples']:,} | {an['n_files']} | {an['crossings']} | {an['wall_s']:.1f} | "
                    f"{an['wall_s'] / an['samples'] * 1e6:.2f} | {an['peak_rss_mb']:.0f} | {cd['samples']:,} | "
-                   f"{cd['wall_s']:.2f} | {cd['peak_rss_mb']:.0f} | {r['ratio']:.1f} |")
+                   f"{cd['wall_s']:.2f} | {cd['peak_rss_mb']:.0f} | {r['ratio']:.1f} | {an['cpu_s']:.2f} | "
+                   f"{cd['cpu_s']:.2f} | {r['cpu_ratio']:.1f} |")
     stages = list(dict.fromkeys(k for r in rows for k in r["an"]["stages"]))
     out += ["", "Stage times (s); `-` = skipped (no plasma/E data or one probe):", "",
             "| run | " + " | ".join(stages) + " |", "|---|" + "---|" * len(stages)]
@@ -225,7 +230,7 @@ def main():
     ap.add_argument("--fgm-hours", nargs="*", type=float, default=[3, 8, 24],
                     help="one-probe FGM-only burst runs (hours; none: skip)")
     ap.add_argument("--profile", action="store_true")
-    ap.add_argument("--out", default=str(ROOT / "bench" / "results" / "analyze.md"))
+    ap.add_argument("--out", default=str(ROOT / "bench" / "results" / "analyze_run.md"))
     a = ap.parse_args()
     import numpy as np
     head = machine()
@@ -245,7 +250,8 @@ def main():
              "jobs: wall times scatter by up to 2× between runs. SIMULATED events: 4-probe events from 12:15 UTC "
              "(mms_mp.synthetic, all instruments) and one-probe burst FGM (+ a MEC file) written with "
              "mms_mp.cdfwrite (`fgm_day_dir`). Each number is one run in a fresh interpreter; `analyze` wall time "
-             "excludes the import of mms_mp.pipeline, peak RSS includes it. No plots, no output files.", "",
+             "excludes the import of mms_mp.pipeline, peak RSS includes it; CPU is `time.process_time` over the same "
+             "span (all threads of the process). No plots, no output files.", "",
              f"Import (fresh interpreter): `import mms_mp` {imp['import_mms_mp_s']:.2f} s, then "
              f"`import mms_mp.pipeline` {imp['import_pipeline_s']:.2f} s (loads: "
              f"{', '.join(imp['loaded_by_pipeline']) or 'none of pandas/scipy/xarray/dask/matplotlib/pyspedas'}).",

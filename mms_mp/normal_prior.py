@@ -127,7 +127,7 @@ def window_moments(t: np.ndarray, # (N,) datetime64 sample times, sorted
                    window: tuple, # (start, end) datetime64, inclusive
                   ) -> tuple | None: # (mean (3,) nT, variance matrix (3,3) nT²); None: < 3 finite rows
     "Mean and variance matrix of the finite rows of B within a window."
-    t = np.asarray(t).astype("datetime64[ns]")
+    t = np.asarray(t).astype("datetime64[ns]", copy=False)   # no copy of the event's times per crossing
     i, j = np.searchsorted(t, np.datetime64(window[0], "ns")), np.searchsorted(t, np.datetime64(window[1], "ns"),
                                                                                "right")
     X = np.asarray(B, float)[i:j]

@@ -712,3 +712,31 @@ def test_median_step_is_np_median_to_the_bit(seed):
     d = _hard_rows(seed, n)[:, 1]
     d[rng.integers(0, n)] = np.nan
     assert np.isnan(median_step(d)) and np.isnan(np.median(d))
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_coords_window_is_label_slicing(seed):
+    "coords._window cuts sorted times by binary search: the rows, values and times of `da.sel(time=slice(t0, t1))`."
+    import xarray as xr
+    from mms_mp.coords import _window
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(1, 3000))
+    base = np.datetime64("2019-01-27T12:00", "ns")
+    t = base + np.sort(rng.integers(0, 10**12, n)).astype("timedelta64[ns]")
+    t[rng.integers(0, n, n // 10)] = t[0]                       # repeated times (then re-sorted)
+    t = np.sort(t)
+    for tt in (t, t[::-1].copy(), rng.permutation(t)):            # sorted; unsorted ones go to pandas
+        da = xr.DataArray(_hard_rows(seed, n), dims=("time", "c"), coords={"time": tt})
+        edges = [t[0], t[-1], t[n // 2], t[0] - np.timedelta64(1, "s"), t[-1] + np.timedelta64(1, "s"),
+                 t[n // 3] + np.timedelta64(1, "ns"), t[n // 3] - np.timedelta64(1, "ns")]
+        for a in edges:
+            for b in edges:
+                if not a < b: continue
+                try: ref = da.sel(time=slice(a, b))
+                except KeyError:   # pandas refuses to slice an unsorted index by a missing label
+                    with pytest.raises(KeyError): _window(da, (a, b))
+                    continue
+                got = _window(da, (a, b))
+                assert got["time"].values.tobytes() == ref["time"].values.tobytes()
+                assert got.values.tobytes() == ref.values.tobytes()
+    assert _window(da, None) is da
