@@ -399,13 +399,17 @@ def offset_mask(values, # (N,) or (N,K) samples on a uniform time base (e.g. B, 
         near = np.maximum(np.where(at > 0, mag(np.maximum(at - 1, 0)), 0),
                           np.where(at < end, mag(np.minimum(at + 1, end)), 0))
         m_at = mag(at)
+        tt = None if t is None else np.asarray(t, "datetime64[ns]")
+        # every row finite: ok is 0 … n − 1, the times themselves
         step = (np.diff(ok).astype(float) if t is None
-                else np.diff(np.asarray(t, "datetime64[ns]")[ok]).astype(float))
+                else np.diff(tt if len(ok) == n else tt[ok]).astype(float))
+        step_at = step[at]
         # np.median: on the two or three cadences of a time base
-        # its partition is ≈ 7× exact_median's
-        joined = step <= 1.5 * np.median(step)     # across missing samples or a time gap: no edge
+        # its partition is ≈ 7× exact_median's; in place (step is not used again)
+        # across missing samples or a time gap: no edge
+        joined_at = step_at <= 1.5 * np.median(step, overwrite_input=True)
         big = np.max(ad[at] / np.maximum(sig, 1e-12), axis=1) > n_mad
-        keep = big & (near <= m_at / 4) & joined[at]
+        keep = big & (near <= m_at / 4) & joined_at
         edges, m_e = at[keep], m_at[keep]
         last = -1
         for a, i in enumerate(edges):              # edges are few (none in clean data)
@@ -494,14 +498,17 @@ def _increments(v: np.ndarray, # (N,K) samples, any float type
                 fin: np.ndarray, # (N,) bool: rows with every component finite (at least 8)
                ) -> _Increments: # what spike_mask and offset_mask share
     "The finite rows (float64) and their |increments| with both robust-scale medians, one partition each."
-    x = np.asarray(np.compress(fin, v, axis=0), float)
+    # every row finite: no selection (float64 rows: no copy, x is v)
+    x = np.asarray(v if fin.all() else np.compress(fin, v, axis=0), float)
     ad = np.zeros((x.shape[1], len(x)))
     h, odd = (len(x) - 1) // 2, (len(x) - 1) % 2
     sp, of = [], []
+    p = np.empty(len(x) - 1)               # one scratch copy, partitioned in place per component
     for c, a in enumerate(ad[:, :-1]):     # a loop over components, never over samples
         # np.diff, without a copy of the rows
         np.abs(np.subtract(x[1:, c], x[:-1, c], out=a), out=a)
-        p = np.partition(a, h)
+        np.copyto(p, a)
+        p.partition(h)
         lo, mid = p[:h].max(), p[h]        # elements h − 1 and h of the sorted |Δy|
         # the mean of the two middle values, as np.median takes it
         both = np.mean([lo, mid])

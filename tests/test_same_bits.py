@@ -740,3 +740,56 @@ def test_coords_window_is_label_slicing(seed):
                 assert got["time"].values.tobytes() == ref["time"].values.tobytes()
                 assert got.values.tobytes() == ref.values.tobytes()
     assert _window(da, None) is da
+
+
+def _b_cases():
+    "B-like (N,3) series: float64 and float32, contiguous or a view of 4 columns, all rows finite or not."
+    rng = np.random.default_rng(7)
+    for n in (8, 9, 1000, 40001):
+        v4 = np.round(rng.normal(0, 1, (n, 4)).cumsum(axis=0), 2)   # ties and zero steps
+        v4[n // 3: n // 3 + 3] = v4[n // 3]
+        for v in (v4[:, :3].copy(), v4[:, :3], v4[:, :3].astype(np.float32)):
+            yield v
+            w = v.copy()
+            w[[1, n // 2]] = np.nan                                   # whole rows missing
+            yield w
+
+
+def test_shared_increments_are_the_plain_numpy_to_the_bit():
+    """_increments (no row selection when every row is finite, one scratch buffer partitioned in place) gives the
+    float64 rows, |increments| and np.median of each component's |Δ| (with and without spike_mask's trailing 0)."""
+    from mms_mp.quality import _increments, finite_mask
+    for v in _b_cases():
+        fin = np.isfinite(v).all(axis=1)
+        inc = _increments(v, finite_mask(v))
+        x = v[fin].astype(float)
+        assert np.array_equal(inc.ok, np.flatnonzero(fin))
+        assert np.ascontiguousarray(inc.x).tobytes() == x.tobytes()
+        if fin.all() and v.dtype == np.float64:
+            assert np.shares_memory(inc.x, v)                         # the rows themselves
+        for c in range(3):
+            d = np.abs(np.diff(x[:, c], append=x[-1, c]))
+            assert inc.ad[c].tobytes() == d.tobytes()
+            assert np.float64(inc.med_spike[c]).tobytes() == np.median(d).tobytes()
+            assert np.float64(inc.med_offset[c]).tobytes() == np.median(d[:-1]).tobytes()
+
+
+def test_offset_mask_across_a_time_gap_with_and_without_missing_rows():
+    """offset_mask's 'joined' test (a step over 1.5 median cadences is no edge) reads the times themselves when
+    every row is finite and the finite rows' times otherwise: the same blocks either way. Known answer: a block
+    of 200 samples jumping 30 nT off is removed; the same block whose jump off coincides with a 10-s data gap is
+    not (a gap is never an edge)."""
+    from mms_mp.quality import _increments, finite_mask, offset_mask
+    rng = np.random.default_rng(11)
+    n = 20000
+    t = np.datetime64("2019-01-27T12:00", "ns") + (np.arange(n) * 7812500).astype("timedelta64[ns]")
+    v = rng.normal(0, 0.3, (n, 3))
+    v[5000:5200] += [30.0, -20.0, 10.0]
+    v[12000:12200] += [30.0, -20.0, 10.0]
+    t[12000:] += np.timedelta64(10, "s")                              # the second block starts after a gap
+    want = np.zeros(n, bool)
+    want[5000:5200] = True
+    for w in (v, np.where(np.arange(n)[:, None] == 777, np.nan, v)):
+        for inc in (None, _increments(w, finite_mask(w))):
+            m = offset_mask(w, t=t, _inc=inc)
+            assert np.array_equal(~m.good, want) and m.reasons == {"offset block": 200}
