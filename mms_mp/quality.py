@@ -494,6 +494,21 @@ class _Increments:
     # as _finite_series
     def series(self, c): return self.ok, self.x[:, c], self.ad[c], self.med_spike[c]
 
+def _two_middle(a: np.ndarray, # (n,) values, no NaN, n ≥ 2
+                h: int, # rank, 1 ≤ h < n
+               ) -> tuple: # elements h − 1 and h of sorted a
+    "Two neighbouring order statistics, from the few values between two quantiles of a sample of a."
+    n = len(a)
+    s = np.sort(a[:: max(n // 8192, 1)])
+    r = len(s) * h // n            # the rank's place in the sample, ± 5 of its σ ≈ √len(s)/2
+    lo, hi = s[max(r - 256, 0)], s[min(r + 256, len(s) - 1)]
+    below = np.count_nonzero(a < lo)
+    inside = a[(a >= lo) & (a <= hi)]
+    if not below <= h - 1 < h < below + len(inside):   # the sample missed the rank: all of a
+        below, inside = 0, a.copy()
+    inside.partition([h - 1 - below, h - below])
+    return inside[h - 1 - below], inside[h - below]
+
 def _increments(v: np.ndarray, # (N,K) samples, any float type
                 fin: np.ndarray, # (N,) bool: rows with every component finite (at least 8)
                ) -> _Increments: # what spike_mask and offset_mask share
@@ -503,13 +518,10 @@ def _increments(v: np.ndarray, # (N,K) samples, any float type
     ad = np.zeros((x.shape[1], len(x)))
     h, odd = (len(x) - 1) // 2, (len(x) - 1) % 2
     sp, of = [], []
-    p = np.empty(len(x) - 1)               # one scratch copy, partitioned in place per component
     for c, a in enumerate(ad[:, :-1]):     # a loop over components, never over samples
         # np.diff, without a copy of the rows
         np.abs(np.subtract(x[1:, c], x[:-1, c], out=a), out=a)
-        np.copyto(p, a)
-        p.partition(h)
-        lo, mid = p[:h].max(), p[h]        # elements h − 1 and h of the sorted |Δy|
+        lo, mid = _two_middle(a, h)        # elements h − 1 and h of the sorted |Δy|
         # the mean of the two middle values, as np.median takes it
         both = np.mean([lo, mid])
         sp.append(both if odd else lo)     # |Δy| ≥ 0: spike_mask's appended 0 sorts first

@@ -793,3 +793,24 @@ def test_offset_mask_across_a_time_gap_with_and_without_missing_rows():
         for inc in (None, _increments(w, finite_mask(w))):
             m = offset_mask(w, t=t, _inc=inc)
             assert np.array_equal(~m.good, want) and m.reasons == {"offset block": 200}
+
+
+def test_two_middle_is_the_sorted_pair():
+    """quality._two_middle (a bracket from a sample, then a partition of the few values inside it) gives elements
+    h − 1 and h of np.sort(a) exactly, for continuous values, heavy ties, a constant, ±inf, any rank, and when the
+    sample misses the rank (the whole array is partitioned then)."""
+    from mms_mp.quality import _two_middle
+    rng = np.random.default_rng(12)
+    cases = [np.abs(rng.standard_normal(n)) for n in (2, 3, 8, 1001, 300_001)]
+    cases += [rng.integers(0, k, 100_000).astype(float) for k in (1, 2, 3, 50)]
+    cases += [np.r_[np.abs(rng.standard_normal(50_000)), np.full(10, np.inf)], np.sort(rng.random(70_000))]
+    miss = rng.integers(0, 4, 200_000).astype(float)
+    miss[:: 200_000 // 8192] = 9.0                                     # every sampled value 9: the sample misses
+    cases.append(miss)
+    for a in cases:
+        s = np.sort(a)
+        for h in {1, len(a) // 3, len(a) // 2, (len(a) - 1) // 2, len(a) - 1} - {0}:
+            b = a.copy()
+            lo, hi = _two_middle(b, h)
+            assert (np.float64(lo).tobytes(), np.float64(hi).tobytes()) == (s[h - 1].tobytes(), s[h].tobytes())
+            assert b.tobytes() == a.tobytes()                          # a itself is not reordered
