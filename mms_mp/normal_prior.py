@@ -10,7 +10,8 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from .core import InputError
-from .normals import CrossingNormal, orient_triad, sign_ambiguous
+from .minvar import finite_rows, mean_rows
+from .normals import CrossingNormal, angles_from, orient_triad, sigma_sum, sign_ambiguous
 
 # %% auto #0
 __all__ = ['cone_normal', 'BnPrior', 'event_bn_prior', 'with_bn_prior', 'window_moments', 'apply_bn_prior']
@@ -73,7 +74,7 @@ def event_bn_prior(b: np.ndarray, # (K,) each local normal's ⟨B⟩·n̂, nT
     return BnPrior(b0, float(np.sqrt(max(0.0, mad**2 - sm**2))), mad, sm, int(ok.sum()))
 
 # %% ../nbs/04d_normal_prior.ipynb #dbae4d28
-def _angle(a, b): return float(np.degrees(np.arctan2(np.linalg.norm(np.cross(a, b)), a @ b)))
+def _angle(a, b): return float(angles_from(np.asarray(a, float)[None], np.asarray(b, float))[0])
 
 def _slerp(a, b, w):
     "The unit vector a fraction w of the way from a to b along their great circle."
@@ -116,7 +117,7 @@ def with_bn_prior(cn: CrossingNormal, # a crossing's local (MVA) normal
     N = _slerp(n, nc, w)
     L, Mv, N, _ = orient_triad(N, cn.L, np.array([cn.L, cn.M, n]))
     moved = _angle(N, n)
-    sig = float(np.sqrt(cn.sigma_random_deg**2 + cn.sigma_window_deg**2 + moved**2))
+    sig = sigma_sum(cn.sigma_random_deg, cn.sigma_window_deg, moved)
     return replace(cn, n_hat=N, L=L, M=Mv, sigma_deg=sig, sigma_constraint_deg=moved,
                    flags=_sign_judged(cn.flags, N, sig, R_ref), method=f"{cn.method} + event B_N prior",
                    reason=f"{cn.reason}; turned {moved:.2g}° toward {where} (weight {w:.2f})")
@@ -131,9 +132,9 @@ def window_moments(t: np.ndarray, # (N,) datetime64 sample times, sorted
     i, j = np.searchsorted(t, np.datetime64(window[0], "ns")), np.searchsorted(t, np.datetime64(window[1], "ns"),
                                                                                "right")
     X = np.asarray(B, float)[i:j]
-    X = X[np.isfinite(X).all(1)]
+    X = X[finite_rows(X)]
     if len(X) < 3: return None
-    m = X.mean(0)
+    m = mean_rows(X)
     return m, (X - m).T @ (X - m) / len(X)
 
 def _measured(cn, mom):

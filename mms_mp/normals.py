@@ -16,9 +16,9 @@ from .minvar import (MIN_SAMPLES, autocorr_time, finite_rows, mean_rows, mva,
                            window_mva, window_mva_moments, windows_mva_moments, x1_cone_deg)
 
 # %% auto #0
-__all__ = ['BG_SPAN', 'BG_POINTS', 'SHEAR_MIN_DEG', 'NestedScan', 'nested_scan', 'plateau', 'CrossingNormal', 'orient_triad',
-           'sign_ambiguous', 'plateau_normal', 'no_window_normal', 'fallback_normal', 'local_scale', 'two_anchors',
-           'field_shear', 'crossing_checks', 'crossing_normal', 'crossing_normals']
+__all__ = ['BG_SPAN', 'BG_POINTS', 'SHEAR_MIN_DEG', 'NestedScan', 'nested_scan', 'plateau', 'angles_from', 'CrossingNormal',
+           'orient_triad', 'sign_ambiguous', 'sigma_sum', 'plateau_normal', 'no_window_normal', 'fallback_normal',
+           'local_scale', 'two_anchors', 'field_shear', 'crossing_checks', 'crossing_normal', 'crossing_normals']
 
 # %% ../nbs/04b_normals.ipynb #7b989bce
 @dataclass
@@ -256,7 +256,7 @@ def _run_spreads(N: np.ndarray, # (K,3) unit vectors
     return np.where(j[..., 0] > i[..., 0], A, np.nan)
 
 # %% ../nbs/04b_normals.ipynb #cc6621c4
-def _angles_from(N: np.ndarray, # (K,3) unit vectors
+def angles_from(N: np.ndarray, # (K,3) unit vectors
                  m: np.ndarray, # (3,) a unit vector
                 ) -> np.ndarray: # (K,) angles, deg (atan2: accurate near 0°)
     "Angles of unit vectors from m, deg."
@@ -267,7 +267,7 @@ def _angles_from(N: np.ndarray, # (K,3) unit vectors
 def _spread(N: np.ndarray) -> np.ndarray:
     "Angles of unit vectors from their normalised mean, deg."
     m = N.mean(axis=0)
-    return _angles_from(N, m / np.linalg.norm(m))
+    return angles_from(N, m / np.linalg.norm(m))
 
 # %% ../nbs/04b_normals.ipynb #444bef64
 @dataclass
@@ -334,7 +334,7 @@ def _sigma_L(scan: NestedScan, # nested-window MVA of one crossing
     rand = x1_cone_deg(scan.eigenvalues[k], max(scan.n_eff[k], 2.0))
     Ls = scan.max_var[run] - np.outer(scan.max_var[run] @ N, N)
     Ls *= np.where(Ls @ L < 0, -1.0, 1.0)[:, None] / np.linalg.norm(Ls, axis=1)[:, None]
-    win = np.sqrt(np.sum(_angles_from(Ls, L) ** 2) / max(len(run) - 1, 1))
+    win = np.sqrt(np.sum(angles_from(Ls, L) ** 2) / max(len(run) - 1, 1))
     return float(np.hypot(rand, win))
 
 # %% ../nbs/04b_normals.ipynb #d29ce8f3
@@ -361,9 +361,9 @@ def _constraint_deg(scan: NestedScan, # nested-window MVA of one crossing
                    ) -> float: # deg (0: the scan is unconstrained)
     "Window k's constrained normal from its unconstrained one: what assuming ⟨B_N⟩ = 0 costs."
     if scan.free_normals is None: return 0.0
-    return float(_angles_from(scan.free_normals[k:k + 1], scan.normals[k])[0])
+    return float(angles_from(scan.free_normals[k:k + 1], scan.normals[k])[0])
 
-def _sigma_sum(sr: float, sw: float, # σ_random and σ_window, deg
+def sigma_sum(sr: float, sw: float, # σ_random and σ_window, deg
                sc: float = 0.0, # σ_constraint, deg (0 without a constraint)
               ) -> float: # σ_random ⊕ σ_window ⊕ σ_constraint, deg
     "The normal's total σ; hypot(x, 0) = x, so an unconstrained σ is the two-part one, bit for bit."
@@ -379,12 +379,12 @@ def plateau_normal(scan: NestedScan, # nested-window MVA of one crossing
     k = run[np.nanargmin(_ranking(scan)[run])]
     scan = _exact_row(scan, k, constraint)
     L, M, N, c = orient_triad(scan.normals[k], scan.max_var[k], R_ref)
-    sw = float(np.sqrt(np.sum(_angles_from(scan.normals[run], scan.normals[k]) ** 2)
+    sw = float(np.sqrt(np.sum(angles_from(scan.normals[run], scan.normals[k]) ** 2)
                        / max(len(run) - 1, 1)))
     sr = float(scan.sigma_deg[k])
     sl, sc = _sigma_L(scan, run, k, L, N), _constraint_deg(scan, k)
     a, b = from_seconds(scan.windows[k], scan.t0)
-    flags = (("sign_ambiguous",) if sign_ambiguous(c, _sigma_sum(sr, sw, sc)) else ()) + \
+    flags = (("sign_ambiguous",) if sign_ambiguous(c, sigma_sum(sr, sw, sc)) else ()) + \
             (("low_eigenvalue_ratio",) if np.median(scan.ratio23[run]) < 5 else ())
     why = (f"stable plateau of {len(run)} of {len(scan.n)} nested windows "
            f"({np.ptp(scan.windows[run[0]]):.3g}–{np.ptp(scan.windows[run[-1]]):.3g} s), "
@@ -393,7 +393,7 @@ def plateau_normal(scan: NestedScan, # nested-window MVA of one crossing
            f"M_eff {scan.n_eff[k]:.0f} of {scan.n[k]}"
            + (f"; {sc:.2g}° from the window's unconstrained normal (σ_constraint)"
               if constraint else ""))
-    return CrossingNormal(N, L, M, scan.frame, _sigma_sum(sr, sw, sc), sr, sw,
+    return CrossingNormal(N, L, M, scan.frame, sigma_sum(sr, sw, sc), sr, sw,
                           "mva_nested" + (f" {constraint}" if constraint else ""), (a, b),
                           scan.eigenvalues[k], float(scan.n_eff[k]), why, flags, sl, sc)
 
@@ -418,7 +418,7 @@ def fallback_normal(scan: NestedScan, # nested-window MVA of one crossing
     sw = float(np.sqrt(np.mean(ang**2)))
     k = int(np.argmin(_ranking(scan)))
     a, b = from_seconds(scan.windows[k], scan.t0)
-    return CrossingNormal(R_ref[2], R_ref[0], R_ref[1], scan.frame, _sigma_sum(sigma_ref_deg, sw),
+    return CrossingNormal(R_ref[2], R_ref[0], R_ref[1], scan.frame, sigma_sum(sigma_ref_deg, sw),
                           float(sigma_ref_deg), sw, f"fallback: {source}", (a, b),
                           scan.eigenvalues[k], float(scan.n_eff[k]), why, ("unstable_normal",))
 
@@ -507,7 +507,7 @@ def two_anchors(c1: CrossingNormal, # normal from windows anchored on the detect
            else "neither self-consistent")
     sw = float(np.hypot(c2.sigma_window_deg, ang))
     return replace(c2, sigma_window_deg=sw,
-                   sigma_deg=_sigma_sum(c2.sigma_random_deg, sw, c2.sigma_constraint_deg),
+                   sigma_deg=sigma_sum(c2.sigma_random_deg, sw, c2.sigma_constraint_deg),
                    flags=c2.flags + ("window_dependent",),
                    reason=why + f"{own}; the {ang:.2g}° between the two anchors' normals "
                    "is in σ_window")
@@ -534,7 +534,7 @@ def field_shear(t, # (N,) datetime64 sample times, sorted
         X = X[finite_rows(X) & (s >= a) & (s <= b)]
         m.append(mean_rows(X) if len(X) else np.full(3, np.nan))
     # atan2(|a × b|, a·b): no need for unit vectors
-    return float(_angles_from(m[0][None], m[1])[0])
+    return float(angles_from(m[0][None], m[1])[0])
 
 # %% ../nbs/04b_normals.ipynb #df1a8e9c
 def crossing_checks(cn: CrossingNormal, # a crossing's normal (local or fallback)

@@ -18,7 +18,7 @@ from .data import MissingDataWarning, damaged_files, default_data_dir, load_even
 from .layout import probe_label
 from .quality import apply_masks
 from .coords import lmn_for_probe, model_lmn
-from .normals import CrossingNormal, crossing_normals
+from .normals import CrossingNormal, angles_from, crossing_normals
 from .normal_prior import apply_bn_prior
 from .multispacecraft import positions_at
 from .boundary import DetectorCfg
@@ -451,9 +451,8 @@ def probe_normals(res: AnalysisResult, # the analysis, after `detect`
 def angles_deg(N: np.ndarray, # (K,3) unit vectors
                n: np.ndarray, # (3,) unit vector, same frame
               ) -> np.ndarray: # (K,) angles, deg (0–180)
-    "Angles between unit vectors and one direction (arctan2: exact near 0°)."
-    N = np.asarray(N, float).reshape(-1, 3)
-    return np.degrees(np.arctan2(np.linalg.norm(np.cross(N, n), axis=1), N @ n))
+    "Angles between unit vectors and one direction (arctan2: exact near 0°; `normals.angles_from`)."
+    return angles_from(np.asarray(N, float).reshape(-1, 3), np.asarray(n, float))
 
 # %% ../nbs/14c_stages.ipynb #c61b21c7
 def normal_spread(normals: list, # normals.CrossingNormal of one probe's crossings

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from mms_mp.minvar import autocorr_time, finite_rows, mean_rows
-from mms_mp.normals import _angles_from
+from mms_mp.normals import angles_from
 
 
 def _hard_rows(seed, n):
@@ -35,7 +35,7 @@ def test_angles_from_is_the_cross_product_formula():
     N /= np.linalg.norm(N, axis=1)[:, None]
     m = N[3]
     ref = np.degrees(np.arctan2(np.linalg.norm(np.cross(N, m), axis=1), N @ m))
-    assert _angles_from(N, m).tobytes() == ref.tobytes()
+    assert angles_from(N, m).tobytes() == ref.tobytes()
 
 
 def _tau_by_flatnonzero(x):
