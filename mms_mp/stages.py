@@ -167,8 +167,9 @@ class AnalysisResult:
         "Density-only: how many crossings carry their group's timing n̂, the Shue model normal, or none."
         ns = [self.normal_of(c) for c in self.crossings]
         k = lambda pre: sum(n is not None and n.method.startswith(pre) for n in ns)
-        return (f"{NO_B}: no MVA normal without B; of {len(ns)} crossing{'s' * (len(ns) != 1)}, {k('timing')} carry "
-                f"their group's timing n̂, {k('fallback: Shue')} the Shue model normal at their "
+        carry = "carries its" if k("timing") == 1 else "carry their"
+        return (f"{NO_B}: no MVA normal without B; of {len(ns)} crossing{'s' * (len(ns) != 1)}, "
+                f"{k('timing')} {carry} group's timing n̂, {k('fallback: Shue')} the Shue model normal at their "
                 "position (a flagged fallback: normal.method, .reason, .sigma_deg), "
                 f"{ns.count(None)} none (normal_unavailable says why); V_N, displacement and "
                 "thickness need the event LMN and are not computed along these normals")
