@@ -395,8 +395,10 @@ def _prior_lines(res) -> list:
     "The event's normal field (`normal_prior`): its value, and how many local normals it turned or refused."
     pr = getattr(res, "bn_prior", None)
     if pr is None: return []
-    head = (f"event normal field B̄_N = {pr.b0_nT:+.2f} ± {pr.spread_nT:.2f} nT (median ⟨B⟩·n̂ of {pr.n} local "
-            "normals, ± their true spread)")
+    spread = (f"true spread {pr.spread_nT:.2f} nT" if pr.spread_nT > 0 else
+              f"true spread not resolved: their scatter is within the measurement σ {pr.sigma_meas_nT:.2g} nT")
+    head = (f"event normal field B̄_N = {pr.b0_nT:+.2f} ± {sig2(pr.sigma_nT)} nT (median ⟨B⟩·n̂ of {pr.n} local "
+            f"normals at {pr.n_crossings} crossings, ± its σ; {spread})")
     if not res.config.get("normal_prior", {}).get("use", True):
         return [head + "; measured, not applied ([normal_prior] use = false)"]
     ns = [c for v in res.normals.values() for c in v]

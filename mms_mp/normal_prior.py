@@ -53,25 +53,31 @@ class BnPrior:
     mad_nT: float  # 1.4826 MAD of the measured ⟨B⟩·n̂, nT
     sigma_meas_nT: float  # median measurement σ of ⟨B⟩·n̂, nT
     n: int  # local normals it comes from
+    sigma_nT: float  # σ_B̄: B̄_N's own 1σ, 1.2533 MAD/√n_crossings, nT
+    n_crossings: int  # crossings the normals come from (the most local normals on one probe)
     def as_dict(self) -> dict:
         "JSON-ready (nT)."
-        return {"b0_nT": self.b0_nT, "spread_nT": self.spread_nT, "mad_nT": self.mad_nT,
-                "sigma_meas_nT": self.sigma_meas_nT, "n": self.n}
+        return {"b0_nT": self.b0_nT, "sigma_nT": self.sigma_nT, "spread_nT": self.spread_nT,
+                "mad_nT": self.mad_nT, "sigma_meas_nT": self.sigma_meas_nT, "n": self.n,
+                "n_crossings": self.n_crossings}
 
 def event_bn_prior(b: np.ndarray, # (K,) each local normal's ⟨B⟩·n̂, nT
                    sigma_b: np.ndarray, # (K,) their 1σ, nT
-                   min_crossings: int = 5, # fewest normals that define the prior
-                  ) -> BnPrior | None: # None: too few finite normals
-    "B̄_N = median b_i, s_b² = max(0, (1.4826 MAD)² − median σ_b²)."
+                   min_crossings: int = 5, # fewest crossings that define the prior
+                   crossings: int | None = None, # crossings the finite b come from (None: one each)
+                  ) -> BnPrior | None: # None: too few crossings
+    "B̄_N = median b_i ± 1.2533 MAD/√K (K crossings), s_b² = max(0, (1.4826 MAD)² − median σ_b²)."
     b, s = np.asarray(b, float), np.asarray(sigma_b, float)
     if b.shape != s.shape: raise InputError(f"b and sigma_b differ in shape: {b.shape}, {s.shape}")
     ok = np.isfinite(b) & np.isfinite(s)
-    if ok.sum() < max(int(min_crossings), 2): return None
+    K = int(ok.sum()) if crossings is None else min(int(crossings), int(ok.sum()))
+    if K < max(int(min_crossings), 2): return None
     b, s = b[ok], s[ok]
     b0 = float(np.median(b))
     mad = 1.4826 * float(np.median(np.abs(b - b0)))
     sm = float(np.median(s))
-    return BnPrior(b0, float(np.sqrt(max(0.0, mad**2 - sm**2))), mad, sm, int(ok.sum()))
+    return BnPrior(b0, float(np.sqrt(max(0.0, mad**2 - sm**2))), mad, sm, int(ok.sum()),
+                   1.2533 * mad / np.sqrt(K), K)
 
 # %% ../nbs/04d_normal_prior.ipynb #dbae4d28
 def _angle(a, b): return float(angles_from(np.asarray(a, float)[None], np.asarray(b, float))[0])
@@ -102,17 +108,19 @@ def with_bn_prior(cn: CrossingNormal, # a crossing's local (MVA) normal
                   max_turn_sigma: float = 3.0, # refuse a cone normal beyond this many σ of cn
                   R_ref: np.ndarray | None = None, # (3,3) rows L, M, N (N outward), cn.frame: sign judged again
                  ) -> CrossingNormal: # n̂ turned toward ⟨B⟩·n̂ = B̄_N; σ_constraint = the angle turned
-    "The normal moved toward the event's B_N by σ²/(σ² + σ_c²), σ_c = s_b/|B_t|; or kept, flagged, if refused."
+    """The normal moved toward the event's B_N by σ²/(σ² + σ_c²), σ_c = √(s_b² + σ_B̄²)/|B_t|; or kept, flagged,
+    if refused."""
     n, s = np.asarray(cn.n_hat, float), float(cn.sigma_deg)
     nc = cone_normal(M, Bm, prior.b0_nT, n)
-    where = f"⟨B⟩·n̂ = {prior.b0_nT:.2g} ± {prior.spread_nT:.2g} nT, the event's median over {prior.n} normals"
+    where = (f"⟨B⟩·n̂ = {prior.b0_nT:.2g} ± {prior.sigma_nT:.2g} nT (spread {prior.spread_nT:.2g} nT), "
+             f"the event's median over {prior.n} normals of {prior.n_crossings} crossings")
     d = np.nan if nc is None else _angle(n, nc)
     if not (np.isfinite(s) and d <= max_turn_sigma * s):
         why = _refusal(nc, d, s, max_turn_sigma, prior.b0_nT, Bm)
         return replace(cn, flags=cn.flags + ("bn_prior_rejected",),
                        reason=f"{cn.reason}; not turned toward {where}: {why}")
     Bt = np.linalg.norm(Bm - (Bm @ n) * n)
-    sc = np.degrees(prior.spread_nT / Bt) if Bt > 0 else np.inf
+    sc = np.degrees(np.hypot(prior.spread_nT, prior.sigma_nT) / Bt) if Bt > 0 else np.inf
     w = 1.0 if sc == 0 else s**2 / (s**2 + sc**2)
     N = _slerp(n, nc, w)
     L, Mv, N, _ = orient_triad(N, cn.L, np.array([cn.L, cn.M, n]))
@@ -151,15 +159,19 @@ def _local(cn):
 def apply_bn_prior(normals: dict, # probe -> [normals.CrossingNormal] of its crossings
                    fields: dict, # probe -> (t (N,) datetime64, B (N,3) nT), the normals' frame
                    use: bool = True, # False: measure the prior, turn nothing
-                   min_crossings: int = 5, # fewest local normals that define the prior
+                   min_crossings: int = 5, # fewest crossings (the most local normals on one probe)
                    max_turn_sigma: float = 3.0, # a cone normal beyond this many σ is refused
                    refs: dict | None = None, # probe -> (3,3) rows L, M, N (N outward) of its normals' reference
                   ) -> tuple: # (probe -> [CrossingNormal], BnPrior or None)
     "The event's B̄_N ± s_b from every probe's local normals, and each local normal turned toward it."
     mom = {p: [window_moments(*fields[p], cn.window) if _local(cn) else None for cn in ns]
            for p, ns in normals.items()}
-    bs = [_measured(cn, m) for p, ns in normals.items() for cn, m in zip(ns, mom[p]) if _local(cn)]
-    prior = event_bn_prior(*(np.array(x, float) for x in zip(*bs)), min_crossings) if bs else None
+    per = {p: [_measured(cn, m) for cn, m in zip(ns, mom[p]) if _local(cn)] for p, ns in normals.items()}
+    bs = [x for v in per.values() for x in v]
+    # the probes see the same crossings: K = the most finite local normals on one probe
+    K = max((sum(np.isfinite(b) and np.isfinite(s) for b, s in v) for v in per.values()), default=0)
+    prior = (event_bn_prior(*(np.array(x, float) for x in zip(*bs)), min_crossings, K) if bs
+             else None)
     if prior is None or not use: return normals, prior
     refs = refs or {}
     turn = lambda p, cn, m: (with_bn_prior(cn, m[0], m[1], prior, max_turn_sigma, refs.get(p))

@@ -94,8 +94,10 @@ UNITS = {
                                                "or turned toward the event's normal field "
                                                "(normal_prior); a part of sigma_deg, 0 if neither",
     "normal_prior": "the event's normal field that the local normals were turned toward: b0_nT = "
-                    "median ⟨B⟩·n̂ of the local normals, spread_nT its true spread (measurement σ "
-                    "taken out), n the normals it comes from; null with too few normals or "
+                    "median ⟨B⟩·n̂ of the local normals, sigma_nT its own 1σ (1.2533 MAD/√n_crossings), "
+                    "spread_nT its true spread (measurement σ taken out; 0: not resolved), n the "
+                    "normals it comes from, n_crossings the crossings (the most local normals on one "
+                    "probe); null with too few crossings or "
                     "⟨B_N⟩ = 0 asked for",
     "crossings[].sigma_t_L_s": "s, the part of sigma_t_s from the uncertain turn of L about N; 0 "
                                "for a crossing timed on the density; null where that turn was not "

@@ -59,11 +59,11 @@ def _cn(n, sigma=5.0, method="mva_nested", window=(None, None)):
 
 
 def test_a_normal_without_a_cone_or_sigma_is_kept_and_flagged():
-    pr = BnPrior(30.0, 0.0, 0.0, 0.0, 9)   # |B̄_N| beyond |⟨B⟩|: no cone
+    pr = BnPrior(30.0, 0.0, 0.0, 0.0, 9, 0.0, 9)   # |B̄_N| beyond |⟨B⟩|: no cone
     out = with_bn_prior(_cn([0, 0, 1.0]), np.array([20.0, 0, 0]), np.diag([9.0, 4, 1]), pr)
     assert out.flags == ("bn_prior_rejected",) and np.array_equal(out.n_hat, [0, 0, 1.0])
     out = with_bn_prior(_cn([0, 0, 1.0], sigma=np.nan), np.array([20.0, 0, 0]), np.diag([9.0, 4, 1]),
-                        BnPrior(0.0, 0.0, 0.0, 0.0, 9))
+                        BnPrior(0.0, 0.0, 0.0, 0.0, 9, 0.0, 9))
     assert "bn_prior_rejected" in out.flags
 
 
@@ -152,11 +152,11 @@ def test_a_turn_judges_the_outward_sign_again_from_the_turned_normal_and_its_gro
     N_ref, L_ref = np.array([np.sin(a), 0, np.cos(a)]), np.array([-np.cos(a), 0, np.sin(a)])
     R = np.array([L_ref, np.cross(N_ref, L_ref), N_ref])
     assert np.degrees(np.arcsin(cn.n_hat @ N_ref)) > 10   # before: 12.9° off the plane, σ 5°: not ambiguous
-    out = with_bn_prior(cn, Bm, M, BnPrior(0.0, 0.0, 0.0, 0.0, 9), R_ref=R)
+    out = with_bn_prior(cn, Bm, M, BnPrior(0.0, 0.0, 0.0, 0.0, 9, 0.0, 9), R_ref=R)
     assert abs(out.sigma_constraint_deg - 6) < 1e-6 and abs(out.sigma_deg - np.sqrt(61)) < 1e-9
     assert "sign_ambiguous" in out.flags                  # 13.0° < 2σ = 15.6°
     far = np.array([[0, 1.0, 0], [-1.0, 0, 0], [0, 0, 1.0]])   # N_ref = z: far from the plane, flag dropped
-    out = with_bn_prior(replace(cn, flags=("sign_ambiguous",)), Bm, M, BnPrior(0.0, 0.0, 0.0, 0.0, 9), R_ref=far)
+    out = with_bn_prior(replace(cn, flags=("sign_ambiguous",)), Bm, M, BnPrior(0.0, 0.0, 0.0, 0.0, 9, 0.0, 9), R_ref=far)
     assert "sign_ambiguous" not in out.flags
     refs = apply_bn_prior({"1": [cn]}, {"1": (np.array([], "datetime64[ns]"), np.zeros((0, 3)))},
                           refs={"1": R})[0]   # no window: nothing measured, nothing turned, no error
@@ -165,11 +165,11 @@ def test_a_turn_judges_the_outward_sign_again_from_the_turned_normal_and_its_gro
 
 def test_a_refusal_says_why_without_a_nan_angle():
     cn, Bm, M = _tilted_lesson()
-    out = with_bn_prior(cn, Bm, M, BnPrior(30.0, 0.0, 0.0, 0.0, 9))   # |B̄_N| > |⟨B⟩|: no cone
+    out = with_bn_prior(cn, Bm, M, BnPrior(30.0, 0.0, 0.0, 0.0, 9, 0.0, 9))   # |B̄_N| > |⟨B⟩|: no cone
     assert "bn_prior_rejected" in out.flags and "nan" not in out.reason and "no direction" in out.reason
-    out = with_bn_prior(replace(cn, sigma_deg=np.nan), Bm, M, BnPrior(0.0, 0.0, 0.0, 0.0, 9))
+    out = with_bn_prior(replace(cn, sigma_deg=np.nan), Bm, M, BnPrior(0.0, 0.0, 0.0, 0.0, 9, 0.0, 9))
     assert "bn_prior_rejected" in out.flags and "nan" not in out.reason and "σ is unknown" in out.reason
-    out = with_bn_prior(replace(cn, sigma_deg=1.5), Bm, M, BnPrior(0.0, 0.0, 0.0, 0.0, 9))
+    out = with_bn_prior(replace(cn, sigma_deg=1.5), Bm, M, BnPrior(0.0, 0.0, 0.0, 0.0, 9, 0.0, 9))
     assert "6° away, beyond 3σ (4.5°)" in out.reason
 
 
