@@ -236,17 +236,22 @@ def hpca_mask(density=None, # (N,) HPCA number density, cm⁻³ (fill/zero when 
 def exact_median(x: np.ndarray, # (n,) values, any order; NaN and ±inf allowed
                  overwrite_input: bool = False, # partition x in place (x, writable, is reordered)
                 ) -> float: # np.median(x), the same float (NaN if x holds NaN or is empty)
-    """np.median of a 1-D array, to the bit, from one partition at the middle rank. With `overwrite_input` no copy
+    """np.median of a 1-D array, to the bit, from one partition at the middle rank(s). With `overwrite_input` no copy
     is made; the value is the same, but a median of zero may then carry the sign np.median gives the reordered x."""
     x = np.asarray(x)
     x = x if x.ndim == 1 else x.ravel()
     n = x.size
     if n == 0: return float(np.median(x))         # NaN, with numpy's warning
     h = n // 2
-    p = x if overwrite_input else np.partition(x, h)
-    if overwrite_input: p.partition(h)
-    # p[:h].max(): element h − 1
-    m = float(p[h] if n % 2 else np.mean([p[:h].max(), p[h]]))
+    # both middle ranks at once: numpy selects two ranks ≈ 3× faster than one below ~30 000 values
+    # (one rank: faster above); the same two values either way. In place: one rank, so that x is
+    # reordered as before (a zero's sign follows the order)
+    two = 2 <= n < 32768 and not overwrite_input
+    k = [h - 1, h] if two else h
+    p = x if overwrite_input else np.partition(x, k)
+    if overwrite_input: p.partition(k)
+    # element h − 1 (one rank: p[:h].max())
+    m = float(p[h] if n % 2 else np.mean([p[h - 1] if two else p[:h].max(), p[h]]))
     if np.isnan(p[h:].max()) or (m == 0 and np.signbit(x[x == 0]).any()):
         # NaN; or ±0 in x, the sign of a zero np.median's partition picks
         return float(np.median(x))

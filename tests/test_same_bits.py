@@ -814,3 +814,29 @@ def test_two_middle_is_the_sorted_pair():
             lo, hi = _two_middle(b, h)
             assert (np.float64(lo).tobytes(), np.float64(hi).tobytes()) == (s[h - 1].tobytes(), s[h].tobytes())
             assert b.tobytes() == a.tobytes()                          # a itself is not reordered
+
+
+def test_exact_median_is_np_median_to_the_bit():
+    """quality.exact_median (two middle ranks selected at once below 32 768 values, one rank above and in place)
+    gives np.median's float, sign bit included, around the switch and for NaN, ±inf, signed zeros, ties, float32
+    and 2-D input; in place it reorders x exactly as one partition at n // 2 (what the zero-sign fallback reads)."""
+    from mms_mp.quality import exact_median
+    rng = np.random.default_rng(13)
+    sizes = [1, 2, 3, 4, 5, 100, 101, 6282, 32766, 32767, 32768, 32769, 70001]
+    for n in sizes:
+        base = [rng.standard_normal(n), np.abs(rng.standard_normal(n)).cumsum(),
+                rng.integers(0, 3, n).astype(float), rng.choice([-0.0, 0.0, 1.0, -1.0], n),
+                rng.choice([-0.0, 0.0], n), rng.standard_normal(n).astype(np.float32)]
+        nan, inf = rng.standard_normal(n), rng.standard_normal(n)
+        nan[n // 3] = np.nan
+        inf[: max(n // 4, 1)] = np.inf
+        for x in base + [nan, inf, -inf]:
+            want = np.median(x)
+            got = exact_median(x)
+            assert np.float64(got).tobytes() == np.float64(want).tobytes(), (n, x.dtype)
+            assert exact_median(x.reshape(1, -1)) == got or np.isnan(got)
+            y, z = x.copy(), x.copy()
+            got_in = exact_median(y, overwrite_input=True)
+            z.partition(n // 2)
+            assert y.tobytes() == z.tobytes()
+            assert np.float64(got_in).tobytes() == np.float64(np.median(z)).tobytes()
