@@ -572,17 +572,28 @@ def _mask_counts(m: QualityMask) -> dict:
             **{f"why: {k}": v for k, v in m.reasons.items() if v}}
 
 # %% ../nbs/06_quality.ipynb #7046938b
+def _nan_already(v: np.ndarray, # (N,...) float values
+                 bad: np.ndarray, # (N,) bool, the samples to set to NaN
+                ) -> bool: # True: every value of those samples has the bits `= np.nan` writes
+    "True when setting the `bad` samples of `v` to NaN would change no bit."
+    if v.itemsize not in (2, 4, 8): return False   # no unsigned type of that width
+    u = np.dtype(f"u{v.itemsize}")
+    return bool(np.all(v[bad].view(u) == np.array(np.nan, v.dtype).view(u)))
+
 def _masked(da, # DataArray with "time" as its first dimension
             good: np.ndarray, # (N,) bool, False = set to NaN
-           ): # a new DataArray (same coords, attrs, name), float, NaN where not good
+           ): # a new DataArray (same coords, attrs, name), float, NaN where not good (da: NaN already)
     "`da.where(good)` with numpy: no xarray dispatch, which imports dask (≈ 0.4 s) when dask is installed."
     import xarray as xr
     v = da.data                          # a dask (or other lazy) array stays with xarray's `where`
     if type(v) is not np.ndarray or v.dtype.kind not in "fiu" or da.dims[0] != "time":
         return da.where(xr.DataArray(good, dims="time", coords={"time": da["time"]}))
     # new values, of `where`'s type (integers: float64)
-    out = v.astype(np.result_type(v.dtype, np.nan))
-    out[~good] = np.nan                  # a copy and a few writes: faster than np.where's broadcast
+    dt, bad = np.result_type(v.dtype, np.nan), ~good
+    # those samples NaN already (fill or flags set at load): the same values, no copy
+    if dt == v.dtype and _nan_already(v, bad): return da
+    out = v.astype(dt)
+    out[bad] = np.nan                    # a copy and a few writes: faster than np.where's broadcast
     # deep=False: coordinates shared, not copied (as `where` does)
     return da.copy(deep=False, data=xr.Variable(da.dims, out, fastpath=True))
 

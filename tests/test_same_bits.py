@@ -840,3 +840,35 @@ def test_exact_median_is_np_median_to_the_bit():
             z.partition(n // 2)
             assert y.tobytes() == z.tobytes()
             assert np.float64(got_in).tobytes() == np.float64(np.median(z)).tobytes()
+
+
+def test_masked_without_a_copy_when_nothing_changes():
+    """quality._masked returns the DataArray itself when every sample to mask already holds the NaN that
+    `out[~good] = np.nan` writes; otherwise the copy. Values (bytes), dtype and shape equal the plain copy-and-write
+    for float64/float32/float16, a view of 4 columns, integers, partly NaN rows, −NaN and a NaN of other payload."""
+    import xarray as xr
+    from mms_mp.quality import _masked
+    rng = np.random.default_rng(14)
+    n = 1000
+    good = rng.random(n) > 0.05
+    odd = np.array(0x7FF8_0000_0000_0001, np.uint64).view(np.float64)   # a NaN of another payload
+    v4 = rng.standard_normal((n, 4))
+    # each layout built afresh: float64, a view of 4 columns (float64, float32), float16, 1-D, integers
+    layouts = (lambda w: w, lambda w: w[:, :3], lambda w: w.astype(np.float32)[:, :3],
+               lambda w: w.astype(np.float16), lambda w: w[:, 0], lambda w: np.round(w * 100).astype(np.int64))
+    for layout in layouts:
+        for fill in (np.nan, -np.nan, odd, "part"):
+            v = layout(v4.copy())
+            part = isinstance(fill, str)
+            if part and v.ndim == 1: continue
+            if v.dtype.kind == "f" and part: v[~good, :1] = np.nan                 # one component of each row
+            elif v.dtype.kind == "f": v[~good] = fill
+            da = xr.DataArray(v, dims=("time", "comp")[: v.ndim])
+            want = np.array(v).astype(np.result_type(v.dtype, np.nan))
+            want[~good] = np.nan
+            got = _masked(da, good)
+            assert got.dtype == want.dtype and got.shape == want.shape
+            assert np.ascontiguousarray(got.values).tobytes() == want.tobytes()
+            # the other payload is lost when cast to float32/16 (numpy keeps only its top bits)
+            same = v.dtype.kind == "f" and not part and (fill is np.nan or fill is odd and v.dtype != np.float64)
+            assert (got is da) == same, (v.dtype, fill)
