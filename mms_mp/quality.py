@@ -335,12 +335,13 @@ def _median_outliers(yy: np.ndarray, # (n,) finite samples, n > 2·half
     # the windows centred on the candidates, end samples repeated
     # (scipy.ndimage's "nearest" boundary)
     rows = yy[np.clip(maybe[:, None] + np.arange(-half, half + 1), 0, len(yy) - 1)]
+    rows = rows.astype(float, copy=False)  # float32 samples: these few as float64
     wide = rows.max(axis=1) - rows.min(axis=1) > thr
     maybe, rows = maybe[wide], rows[wide]
     # chunks bound the memory
     med = np.concatenate([np.partition(rows[a: a + chunk], half, axis=1)[:, half]
                           for a in range(0, len(rows), chunk)] or [np.zeros(0)])
-    dev = np.abs(yy[maybe] - med)
+    dev = np.abs(yy[maybe].astype(float, copy=False) - med)
     keep = dev > thr
     return maybe[keep], dev[keep]
 
@@ -398,7 +399,8 @@ def offset_mask(values, # (N,) or (N,K) samples on a uniform time base (e.g. B, 
         at = np.flatnonzero(_rows(ad > 0.5 * n_mad * 1.4826 * np.array(meds), np.logical_or))
         sig = np.column_stack([np.sqrt(2) * _local_scale(a, at, scale_block, m)
                                for a, m in zip(ad.T, meds)])
-        dx = lambda i: x[i + 1] - x[i]                      # increments, only where an edge may be
+        # increments, only where an edge may be (float64, also of float32 rows)
+        dx = lambda i: np.subtract(x[i + 1], x[i], dtype=float)
         mag = lambda i: np.linalg.norm(dx(i), axis=1)
         end = len(ad) - 1                                   # the last increment
         near = np.maximum(np.where(at > 0, mag(np.maximum(at - 1, 0)), 0),
@@ -492,7 +494,7 @@ class _Increments:
     "The rows of an (N,K) series with every component finite, and their |increments|."
     n: int # N, all samples
     ok: np.ndarray # (n,) indices of the finite rows
-    x: np.ndarray # (n,K) float64, the rows
+    x: np.ndarray # (n,K) the rows, float32 or float64 as given (other types: float64)
     ad: np.ndarray # (K,n) |x[i + 1] − x[i]| per component, with a trailing 0 (spike_mask's |Δy|)
     med_spike: list # [K] median of each ad[k]: spike_mask's robust scale
     med_offset: list # [K] median of each ad[k, :-1]: offset_mask's
@@ -517,15 +519,17 @@ def _two_middle(a: np.ndarray, # (n,) values, no NaN, n ≥ 2
 def _increments(v: np.ndarray, # (N,K) samples, any float type
                 fin: np.ndarray, # (N,) bool: rows with every component finite (at least 8)
                ) -> _Increments: # what spike_mask and offset_mask share
-    "The finite rows (float64) and their |increments| with both robust-scale medians, one partition each."
-    # every row finite: no selection (float64 rows: no copy, x is v)
-    x = np.asarray(v if fin.all() else np.compress(fin, v, axis=0), float)
+    "The finite rows and their float64 |increments| with both robust-scale medians, one partition each."
+    # every row finite: no selection (no copy, x is v); float32 rows stay float32 (no float64 copy:
+    # the increments are taken in float64, and spike_mask and offset_mask read only a few rows)
+    x = v if fin.all() else np.compress(fin, v, axis=0)
+    x = x if x.dtype in (np.float32, np.float64) else np.asarray(x, float)
     ad = np.zeros((x.shape[1], len(x)))
     h, odd = (len(x) - 1) // 2, (len(x) - 1) % 2
     sp, of = [], []
     for c, a in enumerate(ad[:, :-1]):     # a loop over components, never over samples
-        # np.diff, without a copy of the rows
-        np.abs(np.subtract(x[1:, c], x[:-1, c], out=a), out=a)
+        # np.diff of the float64 rows, without a copy of them
+        np.abs(np.subtract(x[1:, c], x[:-1, c], out=a, dtype=float), out=a)
         lo, mid = _two_middle(a, h)        # elements h − 1 and h of the sorted |Δy|
         # the mean of the two middle values, as np.median takes it
         both = np.mean([lo, mid])
@@ -540,14 +544,17 @@ def _other_mask(name, # quantity name
     "Mask of a quantity without FPI errorflags."
     vals = np.asarray(da.values)
     if name.startswith("N_"): return hpca_mask(vals)
-    fin = finite_mask(vals)
+    b = name.startswith("B_") and vals.ndim == 2
+    # B: each value's finiteness, kept for the test below (finite_mask's)
+    isf = np.isfinite(_columns(vals, None)) if b else None
+    fin = _rows(isf) if b else finite_mask(vals)
     who = str(da.attrs.get("instrument", ""))
     m = QualityMask(fin, {"non-finite values": int((~fin).sum())}, {}, who)
-    if not (name.startswith("B_") and vals.ndim == 2): return m
-    # samples all finite or all missing
-    whole = bool(np.all(fin == _rows(np.isfinite(vals), np.logical_or)))
+    if not b: return m
+    # samples all finite or all missing: no row but the finite ones holds a finite value
+    whole = isf.shape[1] > 0 and not isf[~fin].any()
     # then spike_mask (per component) and offset_mask (per row) see the same rows:
-    # one float64 copy of them
+    # one selection of them
     inc = _increments(vals, fin) if whole and fin.sum() >= 8 else None
     return m & spike_mask(vals, _inc=inc) & offset_mask(vals, t=da.time.values, _inc=inc)
 

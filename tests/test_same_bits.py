@@ -756,16 +756,18 @@ def _b_cases():
 
 
 def test_shared_increments_are_the_plain_numpy_to_the_bit():
-    """_increments (no row selection when every row is finite, one scratch buffer partitioned in place) gives the
-    float64 rows, |increments| and np.median of each component's |Δ| (with and without spike_mask's trailing 0)."""
+    """_increments (no row selection when every row is finite, float32 rows kept float32, one scratch buffer
+    partitioned in place) gives the rows, the float64 |increments| and np.median of each component's |Δ| (with and
+    without spike_mask's trailing 0)."""
     from mms_mp.quality import _increments, finite_mask
     for v in _b_cases():
         fin = np.isfinite(v).all(axis=1)
         inc = _increments(v, finite_mask(v))
         x = v[fin].astype(float)
         assert np.array_equal(inc.ok, np.flatnonzero(fin))
-        assert np.ascontiguousarray(inc.x).tobytes() == x.tobytes()
-        if fin.all() and v.dtype == np.float64:
+        assert inc.x.dtype == v.dtype
+        assert np.ascontiguousarray(inc.x, dtype=float).tobytes() == x.tobytes()
+        if fin.all():
             assert np.shares_memory(inc.x, v)                         # the rows themselves
         for c in range(3):
             d = np.abs(np.diff(x[:, c], append=x[-1, c]))
@@ -872,3 +874,39 @@ def test_masked_without_a_copy_when_nothing_changes():
             # the other payload is lost when cast to float32/16 (numpy keeps only its top bits)
             same = v.dtype.kind == "f" and not part and (fill is np.nan or fill is odd and v.dtype != np.float64)
             assert (got is da) == same, (v.dtype, fill)
+
+
+def test_spike_and_offset_masks_of_float32_rows_are_the_float64_ones():
+    """spike_mask and offset_mask given _increments of float32 B (rows kept float32, the few windows and edge
+    increments they read taken as float64) flag exactly the samples the plain path flags on the float64 values,
+    with spikes, offset blocks, ties, missing rows and time tags; _median_outliers of float32 samples equals that
+    of their float64 values."""
+    from mms_mp.quality import _increments, _median_outliers, finite_mask, offset_mask, spike_mask
+    rng = np.random.default_rng(15)
+    n = 30000
+    t = np.datetime64("2019-01-27T12:00", "ns") + (np.arange(n) * 7812500).astype("timedelta64[ns]")
+    for seed in range(3):
+        v = np.round(rng.normal(0, 0.3, (n, 4)).cumsum(axis=0) * 0.1, 3).astype(np.float32)[:, :3]
+        v[rng.integers(10, n - 10, 20), rng.integers(0, 3, 20)] += 40.0            # 1-sample spikes
+        v[5000:5300] += np.float32([30.0, -20.0, 10.0])                            # an offset block
+        v[9000:9003] = v[9000]                                                     # ties
+        if seed: v[rng.integers(0, n, 5 * seed)] = np.nan                          # whole rows missing
+        fin = finite_mask(v)
+        inc = _increments(v, fin)
+        assert inc.x.dtype == np.float32
+        plain = v.astype(float)
+        s_inc, s_plain = spike_mask(v, _inc=inc), spike_mask(plain)
+        o_inc, o_plain = offset_mask(v, t=t, _inc=inc), offset_mask(plain, t=t)
+        assert np.array_equal(s_inc.good, s_plain.good) and s_inc.reasons == s_plain.reasons
+        assert np.array_equal(o_inc.good, o_plain.good) and o_inc.reasons == o_plain.reasons
+        assert s_plain.reasons["spike"] > 0 and o_plain.reasons["offset block"] == 300
+        y32 = v[fin, 0]
+        ad = np.abs(np.diff(y32.astype(float), append=float(y32[-1])))
+        a32, a64 = _median_outliers(y32, 3, 2.0, ad), _median_outliers(y32.astype(float), 3, 2.0, ad)
+        assert a32[0].tobytes() == a64[0].tobytes() and a32[1].tobytes() == a64[1].tobytes()
+    # a window whose range rounds in float32 (2^24 + 0.5 → 2^24) to below the threshold: the float64 one is above
+    y32 = np.full(9, -0.5, np.float32)
+    y32[4] = 2.0 ** 24
+    ad = np.abs(np.diff(y32.astype(float), append=float(y32[-1])))
+    i, dev = _median_outliers(y32, 1, 2.0 ** 24 + 0.25, ad)
+    assert i.tolist() == [4] and dev.tolist() == [2.0 ** 24 + 0.5]
