@@ -233,16 +233,38 @@ def hpca_mask(density=None, # (N,) HPCA number density, cm⁻³ (fill/zero when 
     return QualityMask(good, reasons, {}, "HPCA")
 
 # %% ../nbs/06_quality.ipynb #5a7d1e20
+def _two_middle(a: np.ndarray, # (n,) values, no NaN, n ≥ 2
+                h: int, # rank, 1 ≤ h < n
+               ) -> tuple: # elements h − 1 and h of sorted a
+    "Two neighbouring order statistics, from the few values between two quantiles of a sample of a."
+    n = len(a)
+    s = np.sort(a[:: max(n // 8192, 1)])
+    r = len(s) * h // n            # the rank's place in the sample, ± 5 of its σ ≈ √len(s)/2
+    lo, hi = s[max(r - 256, 0)], s[min(r + 256, len(s) - 1)]
+    below = np.count_nonzero(a < lo)
+    inside = a[(a >= lo) & (a <= hi)]
+    if not below <= h - 1 < h < below + len(inside):   # the sample missed the rank: all of a
+        below, inside = 0, a.copy()
+    inside.partition([h - 1 - below, h - below])
+    return inside[h - 1 - below], inside[h - below]
+
 def exact_median(x: np.ndarray, # (n,) values, any order; NaN and ±inf allowed
                  overwrite_input: bool = False, # partition x in place (x, writable, is reordered)
                 ) -> float: # np.median(x), the same float (NaN if x holds NaN or is empty)
-    """np.median of a 1-D array, to the bit, from one partition at the middle rank(s). With `overwrite_input` no copy
-    is made; the value is the same, but a median of zero may then carry the sign np.median gives the reordered x."""
+    """np.median of a 1-D array, to the bit, from one partition at the middle rank(s) (many values: of the few
+    inside a bracket, `_two_middle`). With `overwrite_input` no copy is made; the value is the same, but a median of
+    zero may then carry the sign np.median gives the reordered x."""
     x = np.asarray(x)
     x = x if x.ndim == 1 else x.ravel()
     n = x.size
     if n == 0: return float(np.median(x))         # NaN, with numpy's warning
     h = n // 2
+    if n >= 32768 and not overwrite_input and x.dtype.kind == "f" and not np.isnan(x).any():
+        # many values: the two middle ones from a bracket, ≈ 2× faster (x is not reordered)
+        lo, mid = _two_middle(x, h)
+        m = float(mid if n % 2 else np.mean([lo, mid]))
+        # ±0 in x: the sign of a zero np.median's partition picks
+        return float(np.median(x)) if m == 0 and np.signbit(x[x == 0]).any() else m
     # both middle ranks at once: numpy selects two ranks ≈ 3× faster than one below ~30 000 values
     # (one rank: faster above); the same two values either way. In place: one rank, so that x is
     # reordered as before (a zero's sign follows the order)
@@ -500,21 +522,6 @@ class _Increments:
     med_offset: list # [K] median of each ad[k, :-1]: offset_mask's
     # as _finite_series
     def series(self, c): return self.ok, self.x[:, c], self.ad[c], self.med_spike[c]
-
-def _two_middle(a: np.ndarray, # (n,) values, no NaN, n ≥ 2
-                h: int, # rank, 1 ≤ h < n
-               ) -> tuple: # elements h − 1 and h of sorted a
-    "Two neighbouring order statistics, from the few values between two quantiles of a sample of a."
-    n = len(a)
-    s = np.sort(a[:: max(n // 8192, 1)])
-    r = len(s) * h // n            # the rank's place in the sample, ± 5 of its σ ≈ √len(s)/2
-    lo, hi = s[max(r - 256, 0)], s[min(r + 256, len(s) - 1)]
-    below = np.count_nonzero(a < lo)
-    inside = a[(a >= lo) & (a <= hi)]
-    if not below <= h - 1 < h < below + len(inside):   # the sample missed the rank: all of a
-        below, inside = 0, a.copy()
-    inside.partition([h - 1 - below, h - below])
-    return inside[h - 1 - below], inside[h - below]
 
 def _increments(v: np.ndarray, # (N,K) samples, any float type
                 fin: np.ndarray, # (N,) bool: rows with every component finite (at least 8)

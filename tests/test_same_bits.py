@@ -819,9 +819,10 @@ def test_two_middle_is_the_sorted_pair():
 
 
 def test_exact_median_is_np_median_to_the_bit():
-    """quality.exact_median (two middle ranks selected at once below 32 768 values, one rank above and in place)
-    gives np.median's float, sign bit included, around the switch and for NaN, ±inf, signed zeros, ties, float32
-    and 2-D input; in place it reorders x exactly as one partition at n // 2 (what the zero-sign fallback reads)."""
+    """quality.exact_median (two middle ranks selected at once below 32 768 values, a bracket of them above,
+    one rank in place) gives np.median's float, sign bit included, around the switch and for NaN, ±inf, signed
+    zeros, ties, float32 and 2-D input; in place it reorders x exactly as one partition at n // 2 (what the
+    zero-sign fallback reads)."""
     from mms_mp.quality import exact_median
     rng = np.random.default_rng(13)
     sizes = [1, 2, 3, 4, 5, 100, 101, 6282, 32766, 32767, 32768, 32769, 70001]
