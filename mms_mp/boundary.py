@@ -203,6 +203,27 @@ def _median_sorted(x: np.ndarray, # (n,) sorted values, n ≥ 1
     return float(np.mean(x[m - 1:m + 1])) if x.size % 2 == 0 else float(x[m])
 
 # %% ../nbs/10_boundary.ipynb #3e97cd1c
+def _between_var(C: np.ndarray, # (n,) cumulative sums of the sorted values
+                 S: float, # their total
+                 n: int, # number of values
+                 a: int, b: int, # the splits after a+1 … b values
+                ) -> np.ndarray: # (b − a,) w0 w1 (m1 − m0)², units of the values squared
+    "Between-class variance w0·(1 − w0)·((S − c)/(n − k) − c/k)² of each split (float64: in place)."
+    if C.dtype != np.float64:               # another float type: its own roundings, as written
+        k, c = np.arange(a + 1, b + 1), C[a:b]
+        w0 = k / n
+        return w0 * (1 - w0) * ((S - c) / (n - k) - c / k) ** 2
+    k, c = np.arange(a + 1, b + 1, dtype=float), C[a:b]   # float k: integers, the same quotients
+    w0 = k / n
+    d = np.subtract(S, c)
+    d /= np.subtract(n, k)
+    d -= np.divide(c, k, out=k)
+    d *= d                                  # x ** 2 is x · x
+    w = np.subtract(1, w0)
+    w *= w0
+    d *= w
+    return d
+
 def split_sorted(s: np.ndarray, # (n,) sorted finite values of one feature, any units
                  min_frac: float = 0.02, # smallest class, fraction of the samples
                 ) -> tuple[float, float]: # (low level, high level), units of s; NaN if n < 10
@@ -210,10 +231,7 @@ def split_sorted(s: np.ndarray, # (n,) sorted finite values of one feature, any 
     n = s.size
     if n < 10: return np.nan, np.nan
     C, S = np.cumsum(s), s.sum()
-    def bv(a, b):   # between-class variance w0 w1 (m1 - m0)² of the splits after a+1 … b values
-        k, c = np.arange(a + 1, b + 1), C[a:b]
-        w0 = k / n
-        return w0 * (1 - w0) * ((S - c) / (n - k) - c / k) ** 2
+    bv = lambda a, b: _between_var(C, S, n, a, b)
     kmin = max(int(np.ceil(min_frac * n)), 1)          # each class holds ≥ min_frac of the values
     lo, hi = kmin - 1, n - kmin
     kb = (_first_max(bv, lo, hi) if lo < hi else 0) + 1

@@ -84,13 +84,15 @@ def median_in(ts: np.ndarray, # (N,) times, s (sorted)
     s = time_slice(ts, a, b)
     tw, yw = ts[s], y[s]
     m = np.isfinite(yw)
-    return exact_median(yw[m]) if m.sum() >= 3 and np.ptp(tw[m]) >= min_len else np.nan
+    if not m.all(): tw, yw = tw[m], yw[m]     # no hole: the window's views, not copies
+    return exact_median(yw) if yw.size >= 3 and np.ptp(tw) >= min_len else np.nan
 
 # %% ../nbs/10a_crossings.ipynb #bbe73663
 def finite_median(x: np.ndarray, # (N,) values, NaN/inf = missing
                  ) -> float: # median of the finite values, units of x (NaN if there are none)
     "Median of the finite values of x; NaN, explicitly and without a warning, if there are none."
-    x = x[np.isfinite(x)]
+    ok = np.isfinite(x)
+    x = x if ok.all() else x[ok]
     return exact_median(x) if x.size else np.nan
 
 # %% ../nbs/10a_crossings.ipynb #c8f3b908
@@ -231,8 +233,9 @@ def _plateaus(t_s, t_e, span, W):
 # %% ../nbs/10a_crossings.ipynb #4f92c293
 def _sample_noise(y, n):
     "1σ sample noise of y from its successive differences (robust), reduced by an n-sample mean."
-    d = np.abs(np.diff(y[np.isfinite(y)]))
-    return 1.4826 * finite_median(d) / np.sqrt(2) / np.sqrt(max(n, 1))
+    ok = np.isfinite(y)
+    d = np.diff(y if ok.all() else y[ok])
+    return 1.4826 * finite_median(np.abs(d, out=d)) / np.sqrt(2) / np.sqrt(max(n, 1))
 
 # %% ../nbs/10a_crossings.ipynb #a52c2fc5
 def _time_layer(ts, y, span, zone, t_ref, before_lvl, after_lvl, cfg, fit=False, floor=True):

@@ -911,3 +911,71 @@ def test_spike_and_offset_masks_of_float32_rows_are_the_float64_ones():
     ad = np.abs(np.diff(y32.astype(float), append=float(y32[-1])))
     i, dev = _median_outliers(y32, 1, 2.0 ** 24 + 0.25, ad)
     assert i.tolist() == [4] and dev.tolist() == [2.0 ** 24 + 0.5]
+
+
+def test_window_medians_without_copies_are_the_masked_ones():
+    """crossings.median_in, finite_median and _sample_noise read the window's views when it has no hole (copies
+    only with NaN/inf): the same floats as the boolean-indexed originals, for continuous values, ties, signed zeros,
+    holes, all missing, fewer than 3 samples, a span too short, an empty window and a 2-D array."""
+    from mms_mp.crossings import _sample_noise, finite_median, median_in
+    from mms_mp.quality import exact_median
+
+    def median_in_ref(ts, y, a, b, min_len):
+        s = slice(int(np.searchsorted(ts, a, "left")), int(np.searchsorted(ts, b, "right")))
+        tw, yw = ts[s], y[s]
+        m = np.isfinite(yw)
+        return exact_median(yw[m]) if m.sum() >= 3 and np.ptp(tw[m]) >= min_len else np.nan
+
+    def finite_median_ref(x):
+        x = x[np.isfinite(x)]
+        return exact_median(x) if x.size else np.nan
+
+    def same(u, v): return np.float64(u).tobytes() == np.float64(v).tobytes()
+
+    rng = np.random.default_rng(34)
+    ts = np.arange(100_000) / 128.0
+    holes = rng.standard_normal(100_000)
+    holes[rng.random(100_000) < 0.1] = np.nan
+    holes[5_000:6_000] = np.inf
+    ys = [np.cumsum(rng.standard_normal(100_000)), rng.integers(0, 3, 100_000).astype(float), holes,
+          rng.choice([-0.0, 0.0, 1.0], 100_000), np.full(100_000, np.nan), np.zeros(100_000)]
+    for y in ys:
+        for a, b, L in [(0, 800, 1), (10, 10.01, 0), (10, 10.01, 1), (5, 4, 0), (-1, 1e6, 60), (40, 45, 0.5),
+                        (39, 47, 2.0), (10, 10.02, 0.0)]:
+            assert same(median_in(ts, y, a, b, L), median_in_ref(ts, y, a, b, L))
+        for x in (y, y[:2], y[:0], y[::7], y.reshape(-1, 4)):
+            assert same(finite_median(x), finite_median_ref(x))
+        for n in (1, 64):
+            for x in (y, y[:1], y[:0], y[:3]):
+                want = 1.4826 * finite_median_ref(np.abs(np.diff(x[np.isfinite(x)]))) / np.sqrt(2) / np.sqrt(n)
+                assert same(_sample_noise(x, n), want)
+
+
+def test_between_class_variance_in_place_is_the_formula():
+    """boundary._between_var (float64: in place, float k) is w0·(1 − w0)·((S − c)/(n − k) − c/k)² as written
+    with integer k, to the bit, for every split of continuous, tied, constant, huge and tiny sorted values (and
+    float32 / int sums by the formula itself); split_sorted's levels follow."""
+    from mms_mp.boundary import _between_var, _first_max, shorth, split_sorted
+
+    def ref(C, S, n, a, b):
+        k, c = np.arange(a + 1, b + 1), C[a:b]
+        w0 = k / n
+        return w0 * (1 - w0) * ((S - c) / (n - k) - c / k) ** 2
+
+    rng = np.random.default_rng(35)
+    cases = [np.sort(rng.standard_normal(n)) for n in (10, 11, 257, 300_001)]
+    cases += [np.sort(rng.integers(0, 3, 50_000).astype(float)), np.full(1_000, 7.25),
+              np.sort(rng.standard_normal(70_000) * 1e150), np.sort(rng.standard_normal(5_000) * 1e-150),
+              np.sort(np.r_[rng.normal(-20, 1, 40_000), rng.normal(35, 2, 60_000)]),
+              np.sort(rng.standard_normal(2_000)).astype(np.float32), np.arange(5_000)]
+    for s in cases:
+        n = s.size
+        C, S = np.cumsum(s), s.sum()
+        for a, b in [(0, n - 1), (n // 50, n - n // 50), (n // 3, n // 3 + 1), (n - 2, n - 1)]:
+            with np.errstate(all="ignore"):     # b = n (n < 50): the last split divides by 0, in both
+                got, want = _between_var(C, S, n, a, b), ref(C, S, n, a, b)
+            assert got.dtype == want.dtype and got.tobytes() == want.tobytes()
+        kmin = max(int(np.ceil(0.02 * n)), 1)
+        kb = _first_max(lambda a, b: ref(C, S, n, a, b), kmin - 1, n - kmin) + 1
+        want = (shorth(s[:kb]), shorth(s[kb:]))
+        assert np.array_equal(split_sorted(s), want, equal_nan=True)
