@@ -42,7 +42,7 @@ __all__ = ['NOISY_LOGGERS', 'CLI_FLAGS', 'NAMES', 'EXIT_PIPE', 'EXIT_HELP', 'DEF
            'PATH_ARGS', 'spelled', 'cli_words', 'setup_logging', 'say', 'dpi_arg', 'build_parser', 'default_command',
            'event_config', 'summary_lines', 'degraded_reasons', 'cmd_analyze', 'demo_data', 'cmd_demo', 'cmd_report',
            'event_words', 'cmd_batch', 'cmd_overlay_template', 'check_paths', 'interrupts_kept', 'set_stamp',
-           'interrupted_line', 'main']
+           'interrupted_line', 'ignore_sigint_at_exit', 'main']
 
 # %% ../nbs/16_cli.ipynb #b38e8892a
 NOISY_LOGGERS = ("pyspedas", "pytplot", "cdflib", "urllib3", "matplotlib", "distributed",
@@ -809,6 +809,13 @@ def _command(args, # parsed arguments (build_parser)
     say(interrupted_line(args), file=sys.stderr)   # what the output folder holds
     return 130
 
+def ignore_sigint_at_exit():
+    """Once the command has ended: a Ctrl-C while the interpreter exits is ignored. Python's exit puts SIGINT
+    back to its default, which would end a finished run silently with 130, its new set complete."""
+    if (threading.current_thread() is threading.main_thread()
+            and signal.getsignal(signal.SIGINT) is signal.default_int_handler):
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+
 def main(argv: list | None = None, # arguments (None: sys.argv[1:])
         ) -> int: # exit code (the table above: 0, 2, 3, 4, 5, 6, 130 or 141)
     "Entry point of the `mms-mp` console script (no sub-command: `analyze`)."
@@ -844,4 +851,6 @@ def main(argv: list | None = None, # arguments (None: sys.argv[1:])
 # %% ../nbs/16_cli.ipynb #277c4ab5
 # `python -m mms_mp.cli`; inert inside a notebook
 if __name__ == "__main__" and "__file__" in globals():
-    sys.exit(main())
+    _code = main()
+    ignore_sigint_at_exit()
+    sys.exit(_code)

@@ -14,8 +14,10 @@ __all__ = ['main']
 def main() -> int: # exit code: `mms_mp.cli.main`'s, or 130 when interrupted while it loads
     "Entry point of the `mms-mp` console script: loads the command line, then runs it (`mms_mp.cli.main`)."
     try:
-        from mms_mp.cli import main as run   # numpy, xarray, the pipeline: about a second
-        return run()
+        from mms_mp.cli import main as run, ignore_sigint_at_exit   # numpy, the pipeline: ~1 s
+        code = run()
+        ignore_sigint_at_exit()   # the run is over: a Ctrl-C now would only hide its exit code
+        return code
     except KeyboardInterrupt:   # while loading, or before the command started (run's own: inside it)
         try: print("mms-mp: interrupted", file=sys.stderr)
         except (AttributeError, OSError): pass   # no stderr, or its reader gone

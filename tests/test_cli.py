@@ -902,3 +902,22 @@ def test_a_ctrl_c_dropped_as_the_command_ends_is_still_exit_130(monkeypatch, cap
     monkeypatch.setitem(cli_mod.COMMANDS, "overlay-template", command)
     assert main(["overlay-template"]) == 130
     assert capsys.readouterr().err == "mms-mp: interrupted\n"
+
+
+LATE_CTRL_C = """import os, signal, sys, time
+signal.signal(signal.SIGINT, signal.default_int_handler)   # as in a terminal
+sys.argv[1:] = ["overlay-template", %r, "--quiet"]
+from mms_mp.console import main
+code = main()
+os.kill(os.getpid(), signal.SIGINT)   # Ctrl-C after the command returned, as the interpreter exits
+time.sleep(0.2)
+sys.exit(code)
+"""
+
+
+def test_a_ctrl_c_as_the_interpreter_exits_keeps_the_runs_exit_code(tmp_path):
+    """A Ctrl-C after the run had committed its set, while Python exited, ended the process with 130 and no word
+    (Python's exit puts SIGINT back to its default). The console script ignores SIGINT once the command returned."""
+    r = subprocess.run([sys.executable, "-c", LATE_CTRL_C % str(tmp_path / "pub.json")], capture_output=True,
+                       text=True, timeout=120, env={**os.environ, "MPLBACKEND": "Agg"})
+    assert (r.returncode, r.stderr) == (0, "") and (tmp_path / "pub.json").is_file()
