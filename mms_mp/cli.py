@@ -11,10 +11,13 @@ import logging
 import os
 import re
 import shlex
+import signal
 import sys
+import threading
 import time
 import traceback
 import warnings
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -38,7 +41,8 @@ from .batch import EXIT_INTERRUPTED, run_batch, strict_reasons
 __all__ = ['NOISY_LOGGERS', 'CLI_FLAGS', 'NAMES', 'EXIT_PIPE', 'EXIT_HELP', 'DEFAULT_TRANGE', 'EVENT_COLUMNS_WORDS', 'COMMANDS',
            'PATH_ARGS', 'spelled', 'cli_words', 'setup_logging', 'say', 'dpi_arg', 'build_parser', 'default_command',
            'event_config', 'summary_lines', 'degraded_reasons', 'cmd_analyze', 'demo_data', 'cmd_demo', 'cmd_report',
-           'event_words', 'cmd_batch', 'cmd_overlay_template', 'check_paths', 'main']
+           'event_words', 'cmd_batch', 'cmd_overlay_template', 'check_paths', 'interrupts_kept', 'set_stamp',
+           'interrupted_line', 'ignore_sigint_at_exit', 'main']
 
 # %% ../nbs/16_cli.ipynb #b38e8892a
 NOISY_LOGGERS = ("pyspedas", "pytplot", "cdflib", "urllib3", "matplotlib", "distributed",
@@ -137,9 +141,10 @@ def say(text: str = "", # what to print
 
 # %% ../nbs/16_cli.ipynb #9a2260b8
 def _common(p):
-    p.add_argument("-v", "--verbose", action="count", default=0,
+    g = p.add_mutually_exclusive_group()   # -v with --quiet: refused, neither silently wins
+    g.add_argument("-v", "--verbose", action="count", default=0,
                    help="more messages (-v -v: also pySPEDAS); tracebacks on error")
-    p.add_argument("--quiet", action="store_true", help="only errors")
+    g.add_argument("--quiet", action="store_true", help="only errors")
 
 def dpi_arg(text: str, # the --dpi value as typed
            ) -> int: # dots per inch, checked (`outputs.check_dpi`)
@@ -579,9 +584,11 @@ def cmd_analyze(args, # parsed arguments (build_parser)
                ) -> int: # exit code (errors are raised and mapped by main)
     "`mms-mp analyze`: one event → OUTDIR/mp_analysis.json, CSVs, figures."
     cfg = event_config(args)
+    out = cfg.get("outdir") or "results"
+    args.outset = (out, set_stamp(out))   # what a Ctrl-C leaves there (`interrupted_line`)
     res = analyze((cfg["start"], cfg["end"]), cfg.get("probes") or ("1", "2", "3", "4"),
                   rate=cfg.get("rate", "auto"), source=cfg.get("source", "auto"),
-                  data_dir=cfg.get("data_dir"), outdir=cfg.get("outdir") or "results",
+                  data_dir=cfg.get("data_dir"), outdir=out,
                   config=_analysis_params(cfg),
                   plot=bool(cfg.get("plot") or cfg.get("pdf") or cfg.get("dpi")),
                   pdf=bool(cfg.get("pdf")), dpi=cfg.get("dpi", FIG_DPI), progress=not args.quiet,
@@ -601,6 +608,12 @@ def demo_data(data_dir=None, # folder for the simulated CDFs (None: the shared c
     if data_dir is None: d = Path(synthetic.demo_event_dir(scenario))
     else:
         d = Path(data_dir)
+        if d.exists() and not d.is_dir():
+            raise InputError(f"--data-dir {d} is a file; give a folder for the SIMULATED files")
+        # a folder of other files: never replaced (the simulator's overwrite=True is no CLI option)
+        if d.is_dir() and any(d.iterdir()) and not (d / "truth.json").exists():
+            raise InputError(f"--data-dir {d} holds files but no simulated event (truth.json); "
+                             "give a new or empty folder, or one an earlier demo wrote")
         if not (d / "truth.json").exists(): synthetic.simulate_event(d, scenario=scenario)
     truth = simtruth.load_truth(d)
     tr = truth.trange or DEFAULT_TRANGE
@@ -615,6 +628,7 @@ def cmd_demo(args, # parsed arguments (build_parser)
     if not args.quiet: say("mms-mp demo: SIMULATED data from mms_mp.synthetic (no network), "
                            "MMS 2019-01-27 formation", file=sys.stderr)
     d, trange, probes = demo_data(args.data_dir, args.scenario)
+    args.outset = (args.outdir, set_stamp(args.outdir))   # what a Ctrl-C leaves there
     res = analyze(trange, probes, source="local", data_dir=d, outdir=args.outdir, plot=True,
                   pdf=bool(args.pdf), dpi=args.dpi or FIG_DPI, progress=not args.quiet)
     if not args.quiet:
@@ -716,7 +730,94 @@ def check_paths(args, # parsed arguments (build_parser)
             name = k if k == "events" else "--" + k.replace("_", "-")
             raise InputError(f"{name} is empty: give a path (is a shell variable unset?)")
 
+class _Interrupts:
+    "Ctrl-C while a command runs: raised as KeyboardInterrupt, and raised again if Python drops it."
+    def __init__(self):
+        # got: Ctrl-Cs the command never saw as a KeyboardInterrupt
+        self.open, self.got, self.timers, self.lock = True, 0, [], threading.Lock()
+
+    def on_sigint(self, signum, frame):
+        "SIGINT's handler: KeyboardInterrupt while the command runs; after its end, counted in `got`."
+        if self.open: raise KeyboardInterrupt
+        self.got += 1
+
+    def unraisable(self, u, prev):
+        """sys.unraisablehook: a KeyboardInterrupt raised inside a GC or weakref callback is dropped by
+        Python ("Exception ignored in ..."), and the run would go on; SIGINT comes again 50 ms on."""
+        if not issubclass(u.exc_type, KeyboardInterrupt): return prev(u)
+        t = threading.Timer(0.05, self.again)
+        t.daemon = True
+        self.timers.append(t)
+        t.start()
+
+    def again(self):
+        "The dropped Ctrl-C sent once more, while the command still runs."
+        with self.lock:
+            if self.open: os.kill(os.getpid(), signal.SIGINT)
+
+    @contextmanager
+    def closing(self):
+        "The command's block: once it ends, a SIGINT (or one dropped and not yet sent again) is recorded."
+        try: yield
+        finally:
+            with self.lock:
+                self.open = False
+                waiting = [t for t in self.timers if not t.finished.is_set()]   # not yet sent
+                for t in waiting: t.cancel()
+                self.got += len(waiting)
+
+@contextmanager
+def interrupts_kept():
+    "Ctrl-C handled by `_Interrupts` in the block (main thread, SIGINT not ignored); yields it."
+    it = _Interrupts()
+    mine = (threading.current_thread() is threading.main_thread()
+            and signal.getsignal(signal.SIGINT) is signal.default_int_handler)
+    prev_int = signal.signal(signal.SIGINT, it.on_sigint) if mine else None
+    prev_hook = sys.unraisablehook
+    sys.unraisablehook = lambda u: it.unraisable(u, prev_hook)
+    try: yield it
+    finally:
+        sys.unraisablehook = prev_hook
+        if mine: signal.signal(signal.SIGINT, prev_int)
+        for t in it.timers: t.cancel()
+
+def set_stamp(outdir, # an output folder (`mms_mp.outset`), or where one will be
+             ) -> tuple | None: # (inode, mtime ns) of its manifest.json; None: no set there
+    "Which set a folder holds: a run that committed a new one changed its manifest's stamp."
+    try: st = (Path(outdir) / "manifest.json").stat()
+    except OSError: return None
+    return st.st_ino, st.st_mtime_ns
+
+def interrupted_line(args, # parsed arguments; `args.outset` = (outdir, its stamp before the run)
+                    ) -> str: # one line for stderr
+    "What a Ctrl-C left: the output folder's complete new set, its earlier set, or nothing."
+    out, before = getattr(args, "outset", (None, None))
+    if out is None: return "mms-mp: interrupted"
+    now = set_stamp(out)
+    if now is not None and now != before:
+        return (f"mms-mp: interrupted after the run had written {out}: that set is complete "
+                "(its manifest.json lists every file)")
+    if before is None: return f"mms-mp: interrupted; nothing was written to {out}"
+    return f"mms-mp: interrupted; {out} still holds the earlier set, unchanged"
+
 # %% ../nbs/16_cli.ipynb #1cd86c48
+def _command(args, # parsed arguments (build_parser)
+             late, # `_Interrupts` of this run (`interrupts_kept`)
+            ) -> int: # the command's exit code; 130 if a Ctrl-C came after its end
+    "Run the command; a Ctrl-C once it ended, or one Python dropped and never raised, still ends in 130."
+    check_paths(args)
+    with late.closing(): code = COMMANDS[args.command](args)
+    if not late.got: return code
+    say(interrupted_line(args), file=sys.stderr)   # what the output folder holds
+    return 130
+
+def ignore_sigint_at_exit():
+    """Once the command has ended: a Ctrl-C while the interpreter exits is ignored. Python's exit puts SIGINT
+    back to its default, which would end a finished run silently with 130, its new set complete."""
+    if (threading.current_thread() is threading.main_thread()
+            and signal.getsignal(signal.SIGINT) is signal.default_int_handler):
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+
 def main(argv: list | None = None, # arguments (None: sys.argv[1:])
         ) -> int: # exit code (the table above: 0, 2, 3, 4, 5, 6, 130 or 141)
     "Entry point of the `mms-mp` console script (no sub-command: `analyze`)."
@@ -727,28 +828,31 @@ def main(argv: list | None = None, # arguments (None: sys.argv[1:])
         say(end="")   # --help's text flushed here: a reader gone early is no error at exit
         return e.code if isinstance(e.code, int) else EXIT_USAGE
     setup_logging(args.verbose, args.quiet)
-    try:
-        check_paths(args)
-        return COMMANDS[args.command](args)
-    # a pipe closed under the work (not `say`'s): stopped, as by SIGPIPE
-    except BrokenPipeError as e:
-        say(end="")   # stdout flushed, or pointed at /dev/null if it is the pipe that closed
-        say(f"mms-mp {args.command}: stopped: a pipe closed under the run ({type(e).__name__}: "
-            f"{cli_words(e)}); it did not finish", file=sys.stderr)   # where stderr still reads
-        return EXIT_PIPE
-    except KeyboardInterrupt:
-        say("mms-mp: interrupted", file=sys.stderr)
-        return 130
-    except Exception as e:
-        code = exit_code(e)
-        kind = {EXIT_USAGE: "bad input", EXIT_NODATA: "no usable data",
-                EXIT_FAILED: "analysis failed"}[code]
-        # a reader gone: quietly
-        if args.verbose: say(traceback.format_exc(), file=sys.stderr, end="")
-        say(f"mms-mp {args.command}: {kind}: {type(e).__name__}: {cli_words(e)}", file=sys.stderr)
-        return code
+    with interrupts_kept() as late:
+        try: return _command(args, late)
+        # a pipe closed under the work (not `say`'s): stopped, as by SIGPIPE
+        except BrokenPipeError as e:
+            say(end="")   # stdout flushed, or pointed at /dev/null if it is the pipe that closed
+            say(f"mms-mp {args.command}: stopped: a pipe closed under the run "
+                f"({type(e).__name__}: {cli_words(e)}); it did not finish",
+                file=sys.stderr)   # where stderr still reads
+            return EXIT_PIPE
+        except KeyboardInterrupt:
+            say(interrupted_line(args), file=sys.stderr)
+            return 130
+        except Exception as e:
+            code = exit_code(e)
+            kind = {EXIT_USAGE: "bad input", EXIT_NODATA: "no usable data",
+                    EXIT_FAILED: "analysis failed"}[code]
+            # a reader gone: quietly
+            if args.verbose: say(traceback.format_exc(), file=sys.stderr, end="")
+            say(f"mms-mp {args.command}: {kind}: {type(e).__name__}: {cli_words(e)}",
+                file=sys.stderr)
+            return code
 
 # %% ../nbs/16_cli.ipynb #277c4ab5
 # `python -m mms_mp.cli`; inert inside a notebook
 if __name__ == "__main__" and "__file__" in globals():
-    sys.exit(main())
+    _code = main()
+    ignore_sigint_at_exit()
+    sys.exit(_code)

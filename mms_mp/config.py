@@ -12,7 +12,7 @@ import math
 import os
 from pathlib import Path
 
-from .core import InputError, context_range, as_datetime64, parse_trange
+from .core import InputError, MAX_CONTEXT_WINDOWS, context_range, as_datetime64, parse_trange
 from .layout import PROBES, probe_label
 from .resample import parse_cadence
 from .coords import hybrid_lmn
@@ -25,9 +25,10 @@ from .multispacecraft import timing_normal
 
 # %% auto #0
 __all__ = ['CONFIG_KEYS', 'CONFIG_SECTIONS', 'RATES', 'SOURCES', 'RATE_ALIASES', 'MMS_LAUNCH', 'KEY_TYPES', 'SECTION_TARGETS',
-           'POSITIVE', 'NON_NEGATIVE', 'FRACTION', 'VN_SOURCES', 'LIMITS', 'config_probes', 'rate_word',
-           'check_mission_start', 'check_times', 'check_config', 'load_config', 'merge_config', 'section_params',
-           'Range', 'Duration', 'annotation_types', 'param_annotations', 'value_problem', 'check_sections']
+           'POSITIVE', 'NON_NEGATIVE', 'FRACTION', 'CONTEXT_NOTE', 'BZ_NOTE', 'DP_NOTE', 'SMOOTH_NOTE', 'GRID_NOTE',
+           'VN_SOURCES', 'LIMITS', 'config_probes', 'rate_word', 'check_mission_start', 'check_times', 'check_config',
+           'load_config', 'merge_config', 'section_params', 'Range', 'Duration', 'annotation_types',
+           'param_annotations', 'value_problem', 'check_sections']
 
 # %% ../nbs/14a_config.ipynb #eabc52bf
 CONFIG_KEYS = {"start", "end", "probes", "rate", "source", "data_dir", "outdir", "plot", "pdf",
@@ -131,6 +132,9 @@ def load_config(path, # TOML file: the CLI's keys plus the sections [lmn], [dete
     if not p.is_file():
         raise InputError(f"config file {p} does not exist; pass the path of a TOML file")
     try: cfg = tomllib.loads(p.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as e:   # a file saved as UTF-16 ("Unicode text") or Latin-1
+        raise InputError(f"config file {p} is not UTF-8 text (byte {e.object[e.start]:#04x} at "
+                         f"position {e.start}); save it as UTF-8") from None
     except tomllib.TOMLDecodeError as e:
         raise InputError(f"config file {p} is not valid TOML: {e}") from None
     return check_config(cfg, where=str(p), toml=True)
@@ -159,7 +163,8 @@ SECTION_TARGETS = {
     "normal_prior": (apply_bn_prior, {"normals", "fields", "refs"}),
     "vn": (normal_velocity, {"sources", "n_hat", "frame", "t_range"}),
     "smoothing": (smooth_normal_velocity, {"nv"}),
-    "displacement": (integrate_disp, {"t", "vN_km_s", "sigma_v", "frame", "cov_v", "vt_km_s"}),
+    "displacement": (integrate_disp, {"t", "vN_km_s", "sigma_v", "sigma_sys_v", "frame", "cov_v",
+                                      "vt_km_s"}),
     "timing": (timing_normal, {"positions", "times", "frame", "normal", "sigma_t_s", "normal_frame",
                                "normal_source", "outward_hint", "hint_frame", "formation"})}
 
@@ -179,6 +184,7 @@ class Range:
     lo: float | None = None  # lower bound (None: unbounded)
     hi: float | None = None  # upper bound, inclusive (None: unbounded)
     open_lo: bool = False  # True: the value must exceed `lo`
+    note: str = ""  # units and why the bounds, said after them
 
     def ok(self, v) -> bool:
         "Whether the number v lies in the interval."
@@ -188,7 +194,8 @@ class Range:
     def __str__(self):
         lo = "" if self.lo is None else f"{'>' if self.open_lo else '≥'} {self.lo:g}"
         hi = "" if self.hi is None else f"≤ {self.hi:g}"
-        return " and ".join(x for x in (lo, hi) if x) or "any number"
+        text = " and ".join(x for x in (lo, hi) if x) or "any number"
+        return f"{text} ({self.note})" if self.note else text
 
 # %% ../nbs/14a_config.ipynb #8eb0bb5d
 @dataclasses.dataclass(frozen=True)
@@ -204,14 +211,25 @@ class Duration:
 
 # %% ../nbs/14a_config.ipynb #af699f0a
 POSITIVE, NON_NEGATIVE, FRACTION = Range(0, open_lo=True), Range(0), Range(0, 1)
+# why the bounds of the physical parameters: said in the message that refuses a value
+CONTEXT_NOTE = ("window lengths of data each side; 1 is usual: for a longer stretch, widen "
+                "--start/--end")
+BZ_NOTE = ("nT: the solar wind's IMF Bz is within ±10 nT most of the time, a few tens of nT "
+           "in the strongest storms")
+DP_NOTE = "nPa: the solar wind's dynamic pressure is typically 1–10 nPa"
+SMOOTH_NOTE = "s: a running mean longer than an hour averages the crossings away"
+GRID_NOTE = "s: FGM burst samples every 7.8 ms, and a crossing lasts seconds to minutes"
 #: names of the V_N sources (`electric.event_sources`) a grid may be phased on (`[vn] align_to`)
 VN_SOURCES = ("ExB", "FPI ions", "HPCA He+")
 #: section -> parameter -> Range, Duration, or a tuple of the allowed values
 LIMITS = {
-    "context": {"windows": NON_NEGATIVE},
+    "context": {"windows": Range(0, MAX_CONTEXT_WINDOWS, note=CONTEXT_NOTE)},
     "lmn": {"ratio_min": Range(1), "ratio_l_min": Range(1), "model": ("1997", "1998"),
-            "dp_nPa": POSITIVE, "bz_spread_nT": NON_NEGATIVE, "aberration_deg": Range(-90, 90)},
-    "detector": {"refine_smooth_s": NON_NEGATIVE, "min_density_ratio": Range(1),
+            "bz_nT": Range(-100, 100, note=BZ_NOTE), "dp_nPa": Range(0.01, 100, note=DP_NOTE),
+            "bz_spread_nT": Range(0, 100, note="nT"), "aberration_deg": Range(-90, 90)},
+    "detector": {"refine_smooth_s": Range(0, 3600, note=SMOOTH_NOTE),
+                 "smooth_s": Range(0, 3600, True, SMOOTH_NOTE),
+                 "grid_dt_s": Range(0.001, 60, note=GRID_NOTE), "min_density_ratio": Range(1),
                  "min_bl_jump_nT": NON_NEGATIVE, "he_frac_min": FRACTION, "min_snr": NON_NEGATIVE,
                  "gap_factor": Range(1), "gap_min_s": NON_NEGATIVE, "max_L_tilt_deg": Range(0, 90),
                  "tilt_step_deg": POSITIVE, "tilt_min_chi2": NON_NEGATIVE},

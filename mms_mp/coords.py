@@ -283,15 +283,26 @@ def _no_position_reference(mv, frame, psi_rad, ratio_min) -> tuple:
     return np.array([1.0, 0, 0]), z, None, np.nan, note
 
 # %% ../nbs/04a_coords.ipynb #ea4ec88a
+def _domain_note(bz, dp, bz_spread) -> str:
+    "Where the Shue formulas give no flaring magnetopause (r0 ≤ 0 or α ≤ 0) at an input N or its σ uses."
+    bz, dp, s = float(bz), float(dp), float(bz_spread)
+    bad = sorted({m for b in (bz - s, bz, bz + s) for d in (dp / 2, dp, dp * 2) for m in SHUE_MODELS
+                  if not (shue_r0(b, d, m) > 0 and shue_alpha(b, d, m) > 0)})
+    if not bad: return ""
+    return (f"; the Shue {' and '.join(bad)} formulas give no flaring magnetopause (r0 ≤ 0 or α ≤ 0) "
+            f"somewhere in Bz {bz - s:g} to {bz + s:g} nT, Dp {dp / 2:g}–{dp * 2:g} nPa: the model "
+            "normal and its σ_N are not meaningful there; give the solar wind's Bz and Dp")
+
 def _model_reference(frame, pos_gsm_km, psi, bz_nT, dp_nPa, model, aberration_deg,
                      bz_spread_nT) -> tuple:
-    "(Shue normal in `frame`, Z_GSM in `frame`, ShueResult, model σ_N deg, '') at the mean position."
+    "(Shue normal in `frame`, Z_GSM in `frame`, ShueResult, model σ_N deg, note) at the mean position."
     bz_nT, dp_nPa = _bz_dp(bz_nT, dp_nPa)   # numbers once: the σ cases below do arithmetic on them
     pos = _positions_km(pos_gsm_km).mean(axis=0)
     sh = shue_normal(pos, bz_nT=bz_nT, dp_nPa=dp_nPa, model=model, aberration_deg=aberration_deg)
     n_gsm = sh.normal[0]
     n_mod, z = (n_gsm, _ZG) if frame == "GSM" else (gsm_to_gse(n_gsm, psi), gsm_to_gse(_ZG, psi))
-    return n_mod, z, sh, _model_sigma(_positions_km(pos), n_gsm, bz_nT, dp_nPa, bz_spread_nT), ""
+    sig = _model_sigma(_positions_km(pos), n_gsm, bz_nT, dp_nPa, bz_spread_nT)
+    return n_mod, z, sh, sig, _domain_note(bz_nT, dp_nPa, bz_spread_nT)
 
 # %% ../nbs/04a_coords.ipynb #424b87cb
 def _choose_N(mv, n_mod, sig_mod, ratio_min, label, sig_mva) -> tuple:
@@ -384,13 +395,13 @@ def model_lmn(pos_gse_km, # (3,) or (K,3) spacecraft position(s), km, GSE (their
              ) -> LMN: # rows [L; M; N] in GSE: N the Shue normal (outward), L = Z_GSM ⊥ N, method "model"
     "LMN from the Shue model alone (no B, so no MVA): N the model normal ± its spread, L = Z_GSM ⊥ N; GSE."
     psi = _psi("GSE", None, pos_gse_km, pos_gsm_km)
-    n, z, sh, sig, _ = _model_reference("GSE", pos_gsm_km, psi, bz_nT, dp_nPa, model,
-                                        aberration_deg, bz_spread_nT)
+    n, z, sh, sig, note = _model_reference("GSE", pos_gsm_km, psi, bz_nT, dp_nPa, model,
+                                           aberration_deg, bz_spread_nT)
     _model_note("model", sig, sh)   # the model turns by ≥ 90° here: GeometryError, with why
     why = (f"no magnetic field, so no MVA: N from Shue {model} model (Bz {bz_nT} nT, Dp {dp_nPa} "
            f"nPa) at {sh.theta_deg[0]:.0f}° from its axis, {sh.distance_re[0]:+.1f} R_E from its "
            f"surface; σ_N its spread over Bz ± {bz_spread_nT:g} nT, Dp × / ÷ 2, both models and "
-           "aberration 0 or 4°; L = Z_GSM ⊥ N")
+           "aberration 0 or 4°; L = Z_GSM ⊥ N" + note)
     return _triad(z, n, "GSE", method="model", reason=why, sigma_N_deg=float(sig), shue=sh)
 
 

@@ -17,15 +17,15 @@ from pathlib import Path
 import numpy as np
 
 # %% auto #0
-__all__ = ['MAX_POINTS', 'FRAMES', 'TIME_FORMATS', 'LEAP_SECONDS', 'TT2000_UTC0', 'TT2000_FILL', 'R_E_KM', 'MU0', 'M_P_KG',
-           'Q_E_C', 'EXIT_OK', 'EXIT_USAGE', 'EXIT_NODATA', 'EXIT_FAILED', 'EXIT_PARTIAL', 'EXIT_DEGRADED',
-           'MMSMPError', 'InputError', 'FrameError', 'NoDataError', 'GeometryError', 'probe_data', 'check_finite',
-           'check_positive', 'check_sigma', 'check_count', 'CovBlocks', 'triad_problem', 'check_frame', 'frame_of',
-           'check_sigma_rad', 'rotate_about_x', 'gse_to_gsm', 'gsm_to_gse', 'gse_gsm_angle', 'as_datetime64',
-           'datetime_tags', 'series_arrays', 'parse_trange', 'seconds_since', 'from_seconds', 'iso_ms', 'median_step',
-           'context_range', 'leap_table', 'tt2000_to_datetime64', 'datetime64_to_tt2000', 'TimeCleanReport',
-           'clean_times', 'atomic_write', 'write_json_atomic', 'exit_code', 'stages_exit', 'cache_root', 'format_sigma',
-           'sig2']
+__all__ = ['MAX_POINTS', 'FRAMES', 'TIME_FORMATS', 'MAX_CONTEXT_WINDOWS', 'LEAP_SECONDS', 'TT2000_UTC0', 'TT2000_FILL', 'R_E_KM',
+           'MU0', 'M_P_KG', 'Q_E_C', 'EXIT_OK', 'EXIT_USAGE', 'EXIT_NODATA', 'EXIT_FAILED', 'EXIT_PARTIAL',
+           'EXIT_DEGRADED', 'MMSMPError', 'InputError', 'FrameError', 'NoDataError', 'GeometryError', 'probe_data',
+           'check_finite', 'check_positive', 'check_sigma', 'check_count', 'CovBlocks', 'triad_problem', 'check_frame',
+           'frame_of', 'check_sigma_rad', 'rotate_about_x', 'gse_to_gsm', 'gsm_to_gse', 'gse_gsm_angle',
+           'as_datetime64', 'datetime_tags', 'series_arrays', 'parse_trange', 'seconds_since', 'from_seconds', 'iso_ms',
+           'median_step', 'context_range', 'leap_table', 'tt2000_to_datetime64', 'datetime64_to_tt2000',
+           'TimeCleanReport', 'clean_times', 'atomic_write', 'write_json_atomic', 'exit_code', 'stages_exit',
+           'cache_root', 'format_sigma', 'sig2']
 
 # %% ../nbs/00_core.ipynb #866e3565
 class MMSMPError(Exception):
@@ -244,10 +244,15 @@ def _time_text(s: str, # one UTC time as typed, without its 'Z' or offset
                 f"{np.datetime64(round(float(s)), 's')}: "
                 "give that if it is what you mean") if 1e8 <= float(s) < 1e10 else ""
         raise InputError(f"{s!r} is a number, not a time; give {TIME_FORMATS}{unix}")
-    leap = re.fullmatch(r"(.*T\d{2}:\d{2}):60(\.\d*)?", s)
-    if leap: raise InputError(f"{s!r} is a leap second (second 60), which numpy datetime64 "
-                              f"(every time in mms_mp) cannot hold; "
-                              f"give {leap[1]}:59.999 or the next second")
+    leap = re.fullmatch(r"(.*T(\d{2}:\d{2})):60(\.\d*)?", s)
+    # a leap second is only ever 23:59:60 UTC, at the end of a day the IERS announces
+    if leap and leap[2] == "23:59":
+        raise InputError(f"{s!r} is a leap second (second 60), which numpy datetime64 "
+                         "(every time in mms_mp) cannot hold; "
+                         f"give {leap[1]}:59.999 or the next second")
+    if leap: raise InputError(f"{s!r} has second 60, which the minute {leap[2]} does not have "
+                              "(a minute has seconds 00–59; only 23:59 UTC gains a 60th, on a "
+                              f"leap-second day); give {leap[1]}:59 or the next minute")
     frac = re.search(r":\d{2}\.(\d{10,})$", s)   # numpy would pick ps (or finer) and overflow
     if frac: raise InputError(f"{typed!r} gives the second to {len(frac[1])} decimals; times in "
                               "mms_mp are held to the nanosecond: give at most 9")
@@ -259,8 +264,14 @@ _OFFSET = re.compile(r"([+-])(\d{2}):?(\d{2})$")   # a UTC offset at the end of 
 def _iso_utc(s: str, # ISO-8601 time; 'Z', '±hh:mm', basic form, day of year, 'date/time', 'date time' accepted
             ) -> np.datetime64: # datetime64[ns] UTC
     "One ISO string as UTC: an offset is subtracted (numpy would only warn about it), 'Z' dropped, years checked."
-    s = re.sub(r"^(\d{4}-(\d{2}-\d{2}|\d{3}))[/ ]", r"\1T", s.strip()).removesuffix("Z")   # SPEDAS '/', space
+    s = re.sub(r"^(\d{4}-(\d{2}-\d{2}|\d{3}))[/ ]", r"\1T", s.strip())   # SPEDAS '/', space
+    z, s = s.endswith("Z"), s.removesuffix("Z")
     m = _OFFSET.search(s) if "T" in s else None
+    if m and (z or s[:m.start()].endswith("Z")):
+        raise InputError(f"{s + 'Z' * z!r} gives both 'Z' (UTC) and the offset {m[0]}: give one")
+    if m and (int(m[3]) > 59 or int(m[2]) * 60 + int(m[3]) > (14 if m[1] == "+" else 12) * 60):
+        raise InputError(f"{s!r} has the UTC offset {m[0]}, which no time zone has (offsets run "
+                         "from −12:00 to +14:00, minutes 00–59): check it")
     minutes = 0 if m is None else (int(m[2]) * 60 + int(m[3])) * (1 if m[1] == "+" else -1)
     # its own unit: no silent wrap-around
     t = np.datetime64(_time_text(s if m is None else s[:m.start()]))
@@ -375,10 +386,15 @@ def median_step(d: np.ndarray, # (N,) steps between samples (e.g. np.diff of tim
     return float(s[h] if n % 2 else np.mean(s[h - 1:h + 1]))
 
 # %% ../nbs/00_core.ipynb #37fc6a54
+MAX_CONTEXT_WINDOWS = 10   # a context longer than this many window lengths each side is refused
+
 def context_range(trange: tuple, # (start, end) of the analysis window, datetime64 UTC
                   windows: float = 0.0, # data each side for the LMN and levels, window lengths
                  ) -> tuple: # (start, end) datetime64[ns]: the window widened on both sides
     "The window and `windows` window lengths on each side of it (section [context] of an analysis)."
+    if not 0 <= float(windows) <= MAX_CONTEXT_WINDOWS:   # NaN too
+        raise InputError(f"[context] windows = {windows!r}: give 0–{MAX_CONTEXT_WINDOWS} window "
+                         "lengths of data each side (1 is usual)")
     t0, t1 = (np.datetime64(t, "ns") for t in trange)
     ns = float((t1 - t0) / np.timedelta64(1, "ns"))
     pad = np.timedelta64(int(round(float(windows) * ns)), "ns")

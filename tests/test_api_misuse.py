@@ -169,3 +169,49 @@ def test_crossing_delays_ref_as_number_or_mms_name():
     s = {"1": (t, y), "2": (t + np.timedelta64(200, "ms"), y)}
     d = [crossing_delays(s, t_center=t[1000], window_s=8, ref=r).delays_s for r in (2, "mms2", "2")]
     assert d[0] == d[1] == d[2] and d[0]["2"] == 0.0 and abs(d[0]["1"] + 0.2) < 0.01
+
+
+@pytest.mark.parametrize("text, says", [
+    ("2019-01-27T12:15:00-25:00", "UTC offset -25:00, which no time zone has"),
+    ("2019-01-27T12:15:00+14:01", "UTC offset +14:01, which no time zone has"),
+    ("2019-01-27T12:15:00-12:30", "UTC offset -12:30, which no time zone has"),
+    ("2019-01-27T12:15:00+01:75", "minutes 00–59"),
+    ("2015-09-02T16:58:44Z+00:00", "gives both 'Z' (UTC) and the offset +00:00: give one"),
+    ("2015-09-02T16:58:44+02:00Z", "gives both 'Z' (UTC) and the offset +02:00: give one"),
+    ("2019-01-27T12:15:60", "has second 60, which the minute 12:15 does not have"),
+])
+def test_odd_time_texts_refused_with_what_is_wrong(text, says):
+    """'-25:00' was accepted and shifted by 25 h; 'Z+00:00' was accepted with numpy's timezone UserWarning twice;
+    '12:15:60' was called 'a leap second' (leap seconds are only ever 23:59:60 UTC)."""
+    import warnings
+    from mms_mp.core import as_datetime64
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(InputError) as e:
+            as_datetime64(text)
+    assert says in str(e.value) and "leap second (second 60)" not in str(e.value)
+
+
+def test_real_offsets_and_leap_seconds_still_read_as_before():
+    "The widest real offsets, +14:00 (Kiribati) and −12:00, are read; 23:59:60 on a leap-second day is still one."
+    from mms_mp.core import as_datetime64
+    assert as_datetime64("2019-01-27T12:15+14:00") == np.datetime64("2019-01-26T22:15", "ns")
+    assert as_datetime64("2019-01-27T12:15-12:00") == np.datetime64("2019-01-28T00:15", "ns")
+    with pytest.raises(InputError, match=r"is a leap second \(second 60\)"):
+        as_datetime64("2016-12-31T23:59:60")
+
+
+def test_model_normal_where_the_shue_formulas_give_no_magnetopause_is_flagged():
+    """`bz_nT = 500` gave a confident 'outward' model normal pointing tailward (σ 8°), with no word. The config now
+    refuses it; through the API the reason says the Shue formulas give no flaring magnetopause there. Known answer:
+    the 1997 α = (0.58 − 0.010 Bz)(1 + 0.010 Dp) and the 1998 α = (0.58 − 0.007 Bz)(1 + 0.024 ln Dp) vanish at
+    Bz = 58 and 82.9 nT; the 1997 r0 = 11.4 + 0.140 Bz at Bz = −81.4 nT (Bz ± bz_spread_nT is what σ_N uses)."""
+    from mms_mp.coords import hybrid_lmn
+    B, _ = _harris_sheet(N_TRUE, [0, 0, 1], noise=30.0)   # noisy: N from the model
+    p = np.array([1.5, 11.9, -0.3]) * R_E_KM   # the reviewer's flank position, GSM
+    say = "formulas give no flaring magnetopause"
+    for bz, bad in ((0.0, None), (52.9, None), (53.1, "1997"), (78.0, "1997 and 1998"), (-76.0, None),
+                    (-77.0, "1997"), (500.0, "1997 and 1998")):
+        why = hybrid_lmn(B, p, psi_rad=PSI, bz_nT=bz).reason
+        assert (say in why) == (bad is not None), (bz, why)
+        if bad: assert f"the Shue {bad} {say}" in why

@@ -797,3 +797,127 @@ def test_a_probes_tables_and_figures_share_its_label(demo_run, capsys):
         assert main([cmd, "--help"]) == 0
         text = " ".join(capsys.readouterr().out.split())
         assert "displacement_mms<p>.csv" in text and "normal_velocity_mms<p>.csv" in text, text
+
+
+CTRL_C_AT_IMPORT = """import os, signal, sys
+signal.signal(signal.SIGINT, signal.default_int_handler)   # as in a terminal
+class Interrupt:
+    def find_spec(self, name, path=None, target=None):
+        if name == %r: os.kill(os.getpid(), signal.SIGINT)   # Ctrl-C as that import starts
+sys.meta_path.insert(0, Interrupt())
+sys.argv[1:] = ["--version"]
+"""
+
+
+@pytest.mark.parametrize("at", ["mms_mp.cli", "numpy", "mms_mp.pipeline"])
+def test_ctrl_c_while_the_cli_loads_is_one_line(at):
+    """A Ctrl-C in the first second (numpy and the pipeline being imported) printed a KeyboardInterrupt traceback
+    from importlib. The console script enters through mms_mp.console, which loads the CLI inside a try."""
+    code = CTRL_C_AT_IMPORT % at + "from mms_mp.console import main; sys.exit(main())"
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                       env={**os.environ, "MPLBACKEND": "Agg"})
+    assert (r.returncode, r.stderr) == (130, "mms-mp: interrupted\n")
+    ini = (Path(__file__).resolve().parents[1] / "settings.ini").read_text()
+    assert "console_scripts = mms-mp=mms_mp.console:main" in ini
+
+
+SWALLOWED = """import signal, sys, weakref
+signal.signal(signal.SIGINT, signal.default_int_handler)   # as in a terminal
+from mms_mp import pipeline
+from mms_mp.cli import main
+load = pipeline.stage_load
+class _O: pass
+def _swallowed(res, cfg):
+    "The load stage, then Ctrl-C's handler run inside a weakref callback: Python prints and drops its exception."
+    out = load(res, cfg)
+    o = _O()
+    r = weakref.ref(o, lambda _: signal.getsignal(signal.SIGINT)(signal.SIGINT, None))
+    del o
+    return out
+pipeline.stage_load = _swallowed
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def test_a_ctrl_c_python_drops_still_stops_the_run(demo_dir, tmp_path):
+    """A SIGINT whose KeyboardInterrupt was raised inside a weakref callback was printed as "Exception ignored in
+    ... KeyboardInterrupt" and dropped: the run went on, replaced the set and exited 0. Now it stops (exit 130),
+    the earlier set is kept, and no traceback is printed (SIMULATED 2019-01-27, MMS1)."""
+    from mms_mp.outset import check_set
+    out = tmp_path / "out"
+    args = ["analyze", "--start", "2019-01-27T12:15", "--end", "2019-01-27T12:25", "--probes", "1",
+            "--source", "local", "--data-dir", str(demo_dir), "--outdir", str(out), "--quiet"]
+    assert main(args) == 0
+    manifest = (out / "manifest.json").read_text()
+    r = subprocess.run([sys.executable, "-c", SWALLOWED, *args], capture_output=True, text=True, timeout=300,
+                       env={**os.environ, "MPLBACKEND": "Agg"})
+    assert (r.returncode, r.stderr) == (130, f"mms-mp: interrupted; {out} still holds the earlier set, "
+                                             "unchanged\n")
+    assert (out / "manifest.json").read_text() == manifest and not check_set(out)
+
+
+def test_a_ctrl_c_after_the_set_is_written_says_it_is_complete(demo_dir, tmp_path, monkeypatch, capsys):
+    """A SIGINT just after the commit gave exit 130 and no word, though the new set was complete. Now the line
+    says so (here Ctrl-C comes while the summary is printed, after `analyze` has replaced the set)."""
+    from mms_mp import cli as cli_mod
+    from mms_mp.outset import check_set
+    def ctrl_c(res): raise KeyboardInterrupt
+    monkeypatch.setattr(cli_mod, "summary_lines", ctrl_c)
+    out = tmp_path / "out"
+    code = main(["analyze", "--start", "2019-01-27T12:15", "--end", "2019-01-27T12:25", "--probes", "1",
+                 "--source", "local", "--data-dir", str(demo_dir), "--outdir", str(out)])
+    err = capsys.readouterr().err
+    assert code == 130 and err.endswith(f"mms-mp: interrupted after the run had written {out}: that set is "
+                                        "complete (its manifest.json lists every file)\n"), err
+    assert not check_set(out)
+
+
+def test_verbose_with_quiet_is_refused(capsys):
+    "`-v --quiet` was accepted and --quiet silently won: now it is a usage error naming both."
+    assert main(["analyze", *TR, "-v", "--quiet"]) == 2
+    assert "argument --quiet: not allowed with argument -v/--verbose" in capsys.readouterr().err
+
+
+def test_demo_into_a_folder_of_other_files_says_the_cli_way(tmp_path, capsys):
+    "`demo --data-dir <non-empty folder>` said 'pass overwrite=True', which the CLI has no way to do."
+    (tmp_path / "d").mkdir()
+    (tmp_path / "d" / "notes.txt").write_text("mine")
+    assert main(["demo", "--data-dir", str(tmp_path / "d"), "--outdir", str(tmp_path / "o"), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "holds files but no simulated event (truth.json); give a new or empty folder" in err
+    assert "overwrite" not in err and (tmp_path / "d" / "notes.txt").read_text() == "mine"
+
+
+def test_a_ctrl_c_dropped_as_the_command_ends_is_still_exit_130(monkeypatch, capsys):
+    """A Ctrl-C that Python dropped (raised inside a weakref callback) just before the command returned: exit 0
+    and an "Exception ignored ... KeyboardInterrupt" traceback. Now 130 and one line, no traceback."""
+    import weakref
+    from mms_mp import cli as cli_mod
+    def _raise(_): raise KeyboardInterrupt   # what Ctrl-C's handler does, here inside the callback
+    def command(args):
+        o = type("O", (), {})()
+        r = weakref.ref(o, _raise)
+        del o   # the callback runs: its KeyboardInterrupt goes to sys.unraisablehook
+        return 0 if r() is None else 4
+    monkeypatch.setitem(cli_mod.COMMANDS, "overlay-template", command)
+    assert main(["overlay-template"]) == 130
+    assert capsys.readouterr().err == "mms-mp: interrupted\n"
+
+
+LATE_CTRL_C = """import os, signal, sys, time
+signal.signal(signal.SIGINT, signal.default_int_handler)   # as in a terminal
+sys.argv[1:] = ["overlay-template", %r, "--quiet"]
+from mms_mp.console import main
+code = main()
+os.kill(os.getpid(), signal.SIGINT)   # Ctrl-C after the command returned, as the interpreter exits
+time.sleep(0.2)
+sys.exit(code)
+"""
+
+
+def test_a_ctrl_c_as_the_interpreter_exits_keeps_the_runs_exit_code(tmp_path):
+    """A Ctrl-C after the run had committed its set, while Python exited, ended the process with 130 and no word
+    (Python's exit puts SIGINT back to its default). The console script ignores SIGINT once the command returned."""
+    r = subprocess.run([sys.executable, "-c", LATE_CTRL_C % str(tmp_path / "pub.json")], capture_output=True,
+                       text=True, timeout=120, env={**os.environ, "MPLBACKEND": "Agg"})
+    assert (r.returncode, r.stderr) == (0, "") and (tmp_path / "pub.json").is_file()

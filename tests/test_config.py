@@ -86,3 +86,70 @@ def test_config_data_dir_tilde_is_the_home_folder(tmp_path, monkeypatch, capsys)
     assert load_config(p)["data_dir"] == str(tmp_path / "home" / "mms_data")
     assert main(["analyze", "--config", str(p), "--quiet"]) == 0, capsys.readouterr().err
     assert (tmp_path / "home" / "out" / "mp_analysis.json").is_file()
+
+
+def _every_section_parameter():
+    "Each parameter a section may set, at its default (None too), unless the config refuses it there."
+    from mms_mp.config import SECTION_TARGETS, param_annotations, section_params
+    cfg, refused = {}, []
+    for sec, (target, own) in SECTION_TARGETS.items():
+        ann = param_annotations(target)
+        for k in sorted(section_params(target, own)):
+            try: check_sections({sec: {k: ann[k][1]}})
+            except InputError: refused.append((sec, k))
+            else: cfg.setdefault(sec, {})[k] = ann[k][1]
+    return cfg, refused
+
+
+def test_every_section_parameter_is_refused_or_runs():
+    """`[displacement] sigma_sys_v` passed the config, and then displacement and crossing_vn failed with TypeError
+    (the stage passes it itself). Every section parameter is set at once, at its default: each is either refused
+    when the configuration is read or reaches its stage, and no stage fails (SIMULATED 2019-01-27, MMS1 and 2)."""
+    from mms_mp.pipeline import analyze
+    from mms_mp.synthetic import demo_event_dir
+    cfg, refused = _every_section_parameter()
+    assert refused == [("vn", "sigma_n_rad")]   # the one a message sends to [displacement]
+    cfg["context"]["windows"] = 0.5   # 0 would skip the context's call
+    res = analyze(("2019-01-27T12:15", "2019-01-27T12:35"), ["1", "2"], source="local",
+                  data_dir=demo_event_dir(), config=cfg)
+    bad = {k: v.reason for k, v in res.status.items() if v.status != "ok"}
+    assert bad == {}
+    # the stages that take a section ran their call: context loaded, the B_N prior and the timing formed
+    assert res.context is not None and res.bn_prior is not None and res.timing is not None
+
+
+def test_every_section_parameter_has_a_type():
+    "An unannotated parameter (sigma_sys_v) took any value, 'abc' and [1, 2] too: every parameter has a type."
+    from mms_mp.config import SECTION_TARGETS, annotation_types, param_annotations, section_params
+    untyped = [(s, k) for s, (t, own) in SECTION_TARGETS.items() for k in section_params(t, own)
+               if not annotation_types(*param_annotations(t)[k])]
+    assert untyped == []
+
+
+@pytest.mark.parametrize("section, key, value, why", [
+    ("lmn", "bz_nT", "500", "nT: the solar wind's IMF Bz"), ("lmn", "bz_nT", "1e300", "≥ -100 and ≤ 100"),
+    ("lmn", "dp_nPa", "1e-5", "typically 1–10 nPa"), ("lmn", "dp_nPa", "500", "≤ 100"),
+    ("context", "windows", "1e5", "≤ 10 (window lengths"), ("context", "windows", "1e12", "≤ 10"),
+    ("detector", "smooth_s", "1e300", "≤ 3600 (s:"), ("detector", "grid_dt_s", "1e-300", "≥ 0.001"),
+    ("displacement", "sigma_sys_v", "1.0", "unknown parameter(s) ['sigma_sys_v']")])
+def test_out_of_range_physical_inputs_are_usage_errors(tmp_path, capsys, section, key, value, why):
+    """`[lmn] bz_nT = 500` gave a confident tailward 'outward' normal; `[context] windows = 1e12` an OverflowError
+    (exit 4); `[detector] smooth_s = 1e300` numpy's 'Maximum allowed dimension exceeded' (exit 5): each is now
+    exit 2 before any data are read, with the range and why."""
+    p = _cfg(tmp_path, f'source = "local"\n[{section}]\n{key} = {value}\n')
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert main(["analyze", *TR, "--config", str(p), "--data-dir", str(empty), "--quiet",
+                 "--outdir", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert "bad input" in err and why in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "latin-1"])
+def test_config_file_not_utf8_is_a_usage_error(tmp_path, capsys, encoding):
+    "A config saved as UTF-16 (Windows 'Unicode text') was exit 4 'analysis failed: UnicodeDecodeError'."
+    p = tmp_path / "event.toml"
+    p.write_text('source = "local"  # Überprüfung\n', encoding=encoding)
+    assert main(["analyze", *TR, "--config", str(p), "--quiet", "--outdir", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert f"config file {p} is not UTF-8 text" in err and "save it as UTF-8" in err

@@ -17,7 +17,7 @@ LAYERS = ["core", "layout", "cdfwrite", "cdfread", "digest", "products", "data",
           "toy", "resample", "quality", "minvar", "coords", "normals", "normal_prior", "formation", "multispacecraft", "delays",
           "velocity", "electric", "motion", "boundary", "crossings", "detect", "boundary_multi", "thickness", "overlay",
           "idl", "visualize", "panels", "figures", "spectra", "config", "schema", "stages", "stages_timing", "outset",
-          "outputs", "pipeline", "report", "batch", "cli"]
+          "outputs", "pipeline", "report", "batch", "cli", "console"]
 
 
 def package_imports(path: Path) -> set:
