@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from .core import (InputError, check_frame, as_datetime64, seconds_since, from_seconds,
-                         median_step)
+                         median_step, sig2)
 from .layout import check_probe
 from .resample import bin_average
 from .visualize import (PROBE_COLORS, mark_simulated, new_figure, probe_color,
@@ -201,13 +201,15 @@ def plot_timing(times: dict, # {probe: crossing time, datetime64}
 def _normal_note(normal, # the `normal` given to plot_timing: a vector or a TimingResult
                  n: np.ndarray, # (3,) unit normal drawn
                  frame: str, # its frame
-                ) -> str: # "n̂ = (…) GSE\nfitted by timing", or "…\nfrom <source>\n(not fitted)"
+                ) -> str: # "n̂ = (…) GSE ± σ°\nfitted by timing", or "…\nfrom <source>\n(not fitted)"
     "The n̂ note of the timing figure: components, frame, and whether timing fitted n̂ or was given it."
     src = getattr(normal, "constraint", None)
     if src: how = src.removeprefix("n ").split(" (")[0] + "\n(not fitted)"
     elif hasattr(normal, "n_hat"): how = "fitted by timing"
     else: how = "given (not fitted)"
-    return f"n̂ = ({', '.join(f'{x:+.3f}' for x in n)}) {frame}\n{how}"
+    s = getattr(normal, "sigma_n_deg", None)   # a TimingResult's σ of n̂; a bare vector has none
+    sig = f" ± {sig2(s)}°" if s is not None and np.isfinite(s) else ""
+    return f"n̂ = ({', '.join(f'{x:+.3f}' for x in n)}) {frame}{sig}\n{how}"
 
 def _timing_labels(a0, a1, ref, frame, V, sigma_V, title, note=""):
     "Axis labels, the V ± σ box (in the corner the line leaves free), the n̂ note, legend and title."

@@ -24,7 +24,9 @@ def test_timing_figure_states_a_fitted_normal_and_its_frame():
     n = np.array([0.9, 0.4, 0.17]); n /= np.linalg.norm(n)
     res = timing_normal(R, _times(n, 27.0), frame="GSM")
     fig = plot_timing(_times(n, 27.0), R, res, frame="GSM")
-    assert "n̂ = (+0.900, +0.400, +0.170) GSM\nfitted by timing" in _box(fig), _box(fig)
+    from mms_mp.core import sig2
+    assert res.sigma_n_deg > 0   # the figure states the fitted n̂'s σ beside it
+    assert f"n̂ = (+0.900, +0.400, +0.170) GSM ± {sig2(res.sigma_n_deg)}°\nfitted by timing" in _box(fig), _box(fig)
     plt.close(fig)
 
 
