@@ -320,7 +320,7 @@ def stage_load(res: AnalysisResult, # the analysis being built (updated in place
     res.event, res.probes, res.simulated = ev, have + dens, bool(ev.simulated)
     res.context, no_ctx = load_context(res, cfg)
     why = [f"MMS{p}: {NO_B} (no FGM: {r})" for p, r in res.density_only.items()]
-    why += [f"MMS{p} produced nothing: {r}"
+    why += [f"MMS{p} not analysed: {r}"
             for p, r in res.dropped.items()] + [no_ctx] * bool(no_ctx)
     why += [f"mms{m['probe']} {m['instrument']} {m['rate']}: {m['reason']}" for m in ev.missing
             if m.get("cause") == "partly_unreadable"]   # some files unreadable: its data have holes

@@ -183,7 +183,7 @@ def _dropped_probe_1(sim, tmp_path, data: bytes, why: str):
     res = run(root)
     assert res.probes == ["2", "3", "4"] and why in res.dropped["1"], res.dropped
     assert f.name in res.dropped["1"]
-    assert "MMS1 produced nothing" in res.status["load"].reason
+    assert "MMS1 not analysed: " in res.status["load"].reason
     doc = res.to_json()
     assert doc["probes_dropped"]["1"] == res.dropped["1"] and doc["timing"] is not None   # 3 probes still time
     return res
@@ -255,7 +255,7 @@ def test_dropped_probe_is_named_in_the_summary_and_the_json(sim, tmp_path, capsy
         warnings.simplefilter("ignore")
         code = main(["analyze", *ARGS, "--data-dir", str(root), "--outdir", str(out)])
     text = capsys.readouterr().out
-    assert code == 0 and "probes 2 3 4" in text and "MMS1 produced nothing" in text and f.name in text, text
+    assert code == 0 and "probes 2 3 4" in text and "MMS1 not analysed: " in text and f.name in text, text
     tl = next(ln for ln in text.splitlines() if ln.startswith("timing, "))   # n̂ with its frame and σ
     assert re.search(r"n = \([^)]*\) GSE ± [0-9.]+°, V = -?[0-9.]+ ± [0-9.]+ km/s", tl), tl
     doc = json.loads((out / "mp_analysis.json").read_text())
@@ -349,7 +349,7 @@ def _dropped_fgm_1(root, f, why: str):
     "MMS1 dropped from a full run of `root` with `why` (and the file's name) in its reason, in JSON and status."
     res = run(root)
     assert res.probes == ["2", "3", "4"] and why in res.dropped["1"] and f.name in res.dropped["1"], res.dropped
-    assert res.to_json()["probes_dropped"]["1"] == res.dropped["1"] and "MMS1 produced nothing" in (
+    assert res.to_json()["probes_dropped"]["1"] == res.dropped["1"] and "MMS1 not analysed: " in (
         res.status["load"].reason)
 
 
