@@ -15,7 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .core import InputError, EXIT_FAILED, EXIT_DEGRADED, exit_code, stages_exit, parse_trange
+from .core import (InputError, EXIT_FAILED, EXIT_DEGRADED, exit_code, stages_exit, parse_trange,
+                         iso_ms)
 from .config import RATES, SOURCES, check_mission_start, config_probes, rate_word
 from .data import damaged_files
 from .pipeline import analyze
@@ -53,11 +54,25 @@ def _check_cell(c: str, # column: probes, rate, source, scenario or seed
     return v
 
 
+# %% ../nbs/17_batch.ipynb #9e8ce3c1
+def _check_name(name, # an event's name: its own folder in the survey's output folder
+               ) -> str: # the name as text
+    "Refuse a name that is not one plain folder name: a path (absolute, with / or \\), `.`, `..`, hidden, or summary.csv."
+    name = str(name)
+    why = ("holds a path separator (/ or \\)" if "/" in name or "\\" in name
+           else "starts with '.' (., .. and hidden names)" if name.startswith(".")
+           else "is the survey's own summary file" if name == "summary.csv"
+           else "holds a control character" if any(ord(ch) < 32 for ch in name)
+           else "has spaces at an end" if name != name.strip() else None)
+    if why: raise InputError(f"{name!r} {why}: a name is the event's own folder inside the survey's "
+                             "output folder, so it must be one plain folder name, e.g. mp_2015_09_02")
+    return name
+
 # %% ../nbs/17_batch.ipynb #17aef127
 def _event_rows(records: list, # one dict per event (a CSV's rows, or given by the caller)
                 where, # the events file, for messages
                ) -> list: # one dict per event with every column of EVENT_COLUMNS, checked
-    "Every row named and checked: its time range, then each column (`_check_cell`)."
+    "Every row named and checked: its name, time range, each column (`_check_cell`), a simulated window."
     rows = []
     for i, r in enumerate(records):
         unknown = sorted(set(r) - set(EVENT_COLUMNS))
@@ -67,12 +82,16 @@ def _event_rows(records: list, # one dict per event (a CSV's rows, or given by t
         ev = {c: (r.get(c) if r.get(c) not in ("", None) else None) for c in EVENT_COLUMNS}
         ev["name"] = ev["name"] or f"event{i:03d}"
         here = f"{where} row {i + 1} ({ev['name']})"
+        try: ev["name"] = _check_name(ev["name"])
+        except InputError as e: raise InputError(f"{here}, column name: {e}") from None
         try: check_mission_start(parse_trange((ev["start"], ev["end"]))[0], here)
         except InputError as e: raise InputError(str(e) if str(e).startswith(here)
                                                  else f"{here}: {e}") from None
         for c in ("probes", "rate", "source", "scenario", "seed"):
             try: ev[c] = None if ev[c] is None else _check_cell(c, ev[c], ev)
             except InputError as e: raise InputError(f"{here}, column {c}: {e}") from None
+        try: _check_scenario_window(ev)
+        except InputError as e: raise InputError(f"{here}: {e}") from None
         rows.append(ev)
     names = [r["name"] for r in rows]
     if len(set(names)) != len(names):
@@ -80,16 +99,55 @@ def _event_rows(records: list, # one dict per event (a CSV's rows, or given by t
     return rows
 
 
+# %% ../nbs/17_batch.ipynb #7b832120
+def _check_scenario_window(ev: dict, # one event row, its times and scenario checked
+                          ):
+    "A simulated event's window inside what the simulator makes: the cached demo event, or the shipped ephemeris."
+    if not ev.get("scenario"): return
+    import inspect
+    from mms_mp import synthetic
+    from mms_mp.simtruth import scenario_params
+    t0, t1 = parse_trange((ev["start"], ev["end"]))
+    if ev.get("data_dir") is None:   # `prepare_data`: the cached demo event, simulated over its default window
+        a, b = parse_trange(inspect.signature(synthetic.simulate_event).parameters["trange"].default)
+        if t0 < a or t1 > b:
+            raise InputError(f"without a data_dir column, scenario {ev['scenario']} analyses the cached "
+                             f"SIMULATED demo event, {iso_ms(a)}–{iso_ms(b)}: choose a window inside it, or "
+                             "give the row a data_dir to simulate this window into")
+    elif not (Path(ev["data_dir"]) / "truth.json").exists():   # to be simulated there
+        synthetic._check_request(scenario_params(ev["scenario"]), t0, t1, synthetic.ALL_PRODUCTS)
+
+# %% ../nbs/17_batch.ipynb #599b8df5
+def _events_text(p: Path, # the events file
+                 give: str, # what to give instead, for messages
+                ) -> str: # its text (UTF-8, a byte-order mark dropped)
+    "An events file's text; `InputError` for an empty file and for text that is not UTF-8 (e.g. Excel's UTF-16)."
+    raw = p.read_bytes()
+    if not raw.strip(): raise InputError(f"events file {p} is empty; {give}")
+    if raw[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        raise InputError(f"events file {p} is UTF-16 text (Excel's 'Unicode text'): save it as "
+                         "'CSV UTF-8' (or plain CSV) and run again")
+    try: return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise InputError(f"events file {p} is not UTF-8 text (byte {e.start} is {raw[e.start]:#04x}): "
+                         "save it as 'CSV UTF-8' and run again") from None
+
 # %% ../nbs/17_batch.ipynb #2206f40f
 def read_events(path, # CSV file, one event per row
                ) -> list: # dicts with every column of EVENT_COLUMNS (None where absent), checked
     "Read and check an events CSV (required columns start,end; unknown columns refused)."
+    import csv
+    import io
     import pandas as pd
     p = Path(path)
-    if not p.is_file():
-        raise InputError(f"events file {p} does not exist; give a CSV with columns "
-                         "start,end[,probes,data_dir,...]")
-    df = pd.read_csv(p, dtype=str, keep_default_na=False, skipinitialspace=True)
+    give = "give a CSV file whose first line names its columns: start,end[,name,probes,source,...]"
+    if p.is_dir(): raise InputError(f"events file {p} is a folder; {give}")
+    if not p.is_file(): raise InputError(f"events file {p} does not exist; {give}")
+    text = _events_text(p, give)
+    head = [h.strip() for h in next(csv.reader(io.StringIO(text)), [])]
+    twice = sorted({h for h in head if head.count(h) > 1})
+    if twice: raise InputError(f"{p}: column(s) {twice} appear more than once; give each column once")
+    df = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, skipinitialspace=True)
     unknown = [c for c in df.columns if c not in EVENT_COLUMNS]
     if unknown:
         raise InputError(f"{p}: unknown column(s) {unknown}; allowed: {list(EVENT_COLUMNS)}")
