@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import re
 import time
 import traceback
@@ -489,6 +490,23 @@ def write_summary(out: Path, # survey output folder
     write_csv_atomic(Path(out) / "summary.csv", df)
     return df
 
+# %% ../nbs/17_batch.ipynb #9a2750a7
+def _survey_folder(out, # the survey's output folder as given
+                  ) -> Path: # it, made if new
+    "The survey's folder, made; `InputError` for a file, a place no folder can be made, or a folder in an output set."
+    from mms_mp.outset import enclosing_set
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise InputError(f"output folder {out} is a file: choose a folder (it gets one sub-folder per event "
+                         "and summary.csv)")
+    inside = enclosing_set(Path(os.path.realpath(out)))
+    if inside: raise InputError(f"output folder {out} is inside the mms_mp output set {inside}: choose a "
+                                "folder outside it")
+    try: out.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise InputError(f"cannot make output folder {out} ({e.strerror}): choose another folder") from None
+    return out
+
 # %% ../nbs/17_batch.ipynb #afbfb249
 def run_batch(events, # events CSV path, or a list of event dicts (read_events)
               out, # output folder: <out>/<event>/... and <out>/summary.csv
@@ -512,8 +530,7 @@ def run_batch(events, # events CSV path, or a list of event dicts (read_events)
     if workers < 1: raise InputError(f"workers={workers}; need at least 1")
     local = scheduler in LOCAL_SCHEDULERS
     dpi = _figure_dpi(dpi, mode, scheduler != "threads" if local else processes)
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    out = _survey_folder(out)
     rows, since = {}, time.time()
     try:
         if local: _run_local(evs, out, mode, workers, scheduler, dpi, strict, rows)

@@ -1,0 +1,129 @@
+"""Hostile inputs to the output folders and input files (review s33): bad input is exit 2 with one sentence before any
+work, an output set is never written where a rerun would be refused, and nothing is left behind.
+
+Covered here (each test says what was wrong before):
+- batch: an event name used as a path (../x, /abs, ., a/b beside a); an events file that is empty, UTF-16, a folder,
+  or repeats a column; a scenario row on a date the simulator does not cover; --out a file;
+- outset: an output folder inside another set, or a symlink loop; lock files left beside every folder;
+- synthetic: a data folder that is a file; overlay: the template written to a folder, "" or /proc/version.
+"""
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from mms_mp.batch import read_events, run_batch
+from mms_mp.cli import main
+from mms_mp.core import EXIT_USAGE, InputError
+
+TR = ("2015-09-02T16:58:44", "2015-09-02T17:07:04")
+
+
+@pytest.fixture
+def real(repo_root, tmp_path):
+    "A copy of the REAL 2015-09-02 MMS1 FGM burst files (the tests damage their copy only)."
+    d = tmp_path / "real"
+    src = repo_root / "tests" / "fixtures" / "real" / "mms1" / "fgm" / "brst" / "l2" / "2015" / "09" / "02"
+    shutil.copytree(src, d / "mms1" / "fgm" / "brst" / "l2" / "2015" / "09" / "02")
+    return d
+
+
+def _events(tmp_path, name, extra="") -> Path:
+    p = tmp_path / "events.csv"
+    p.write_text(f"name,start,end{extra and ',' + extra.split('=')[0]}\n"
+                 f"{name},2019-01-27T12:16,2019-01-27T12:22{extra and ',' + extra.split('=')[1]}\n")
+    return p
+
+
+@pytest.mark.parametrize("name", ["../escape", "/tmp/abs", "a/b", "a\\b", ".", "..", ".hidden", "summary.csv"])
+def test_event_name_that_is_a_path_is_refused_before_any_work(tmp_path, name):
+    "A name was joined to --out as given: ../escape and /abs wrote outside it, '.' into it, a/b inside event a (exit 0)."
+    ev = _events(tmp_path, name)
+    with pytest.raises(InputError, match="column name: .* must be one plain folder name"):
+        read_events(ev)
+    out = tmp_path / "out"
+    assert main(["batch", str(ev), "--out", str(out), "--scheduler", "synchronous", "--quiet"]) == EXIT_USAGE
+    assert not out.exists() and sorted(p.name for p in tmp_path.iterdir()) == ["events.csv"]
+
+
+def test_events_file_problems_are_sentences(tmp_path, capsys):
+    "Zero bytes gave 'EmptyDataError', UTF-16 a UnicodeDecodeError (both exit 4); a folder 'does not exist'; a column"
+    " given twice was 'unknown column(s) ['start.1']'."
+    p = tmp_path / "e.csv"
+    cases = [(b"", "is empty"), ("start,end\n2019-01-27T12:16,2019-01-27T12:22\n".encode("utf-16"), "is UTF-16 text"),
+             (b"start,end,start\n2019-01-27T12:16,2019-01-27T12:22,2019-01-27T12:16\n",
+              "column(s) ['start'] appear more than once")]
+    for raw, words in cases:
+        p.write_bytes(raw)
+        assert main(["batch", str(p), "--out", str(tmp_path / "o"), "--quiet"]) == EXIT_USAGE
+        assert words in capsys.readouterr().err
+    with pytest.raises(InputError, match="is a folder"):
+        read_events(tmp_path)
+    with pytest.raises(InputError) as e:
+        read_events(tmp_path / "none.csv")
+    assert "data_dir" not in str(e.value)   # the CLI would spell a column as --data-dir
+
+
+def test_scenario_row_outside_the_simulator_is_refused_when_read(tmp_path):
+    "A 2015 scenario row ran, then failed (exit 3) with 44 lines about 2015 folders in the SIMULATED cache."
+    p = tmp_path / "e.csv"
+    p.write_text(f"start,end,scenario\n{TR[0]},{TR[1]},default\n")
+    with pytest.raises(InputError, match="SIMULATED demo event, 2019-01-27T12:15:00.000Z–2019-01-27T12:55:00.000Z"):
+        read_events(p)
+    p.write_text(f"start,end,scenario,data_dir\n{TR[0]},{TR[1]},default,{tmp_path / 'sim'}\n")
+    with pytest.raises(InputError, match="simulate inside 2019-01-27 10:02–14:58 UT"):
+        read_events(p)
+    assert not (tmp_path / "sim").exists()
+
+
+def test_batch_out_that_is_a_file_or_inside_a_set(tmp_path, capsys):
+    "--out a file was exit 4 'FileExistsError'."
+    p = _events(tmp_path, "a")
+    (tmp_path / "afile").write_text("x")
+    assert main(["batch", str(p), "--out", str(tmp_path / "afile"), "--quiet"]) == EXIT_USAGE
+    assert "is a file: choose a folder" in capsys.readouterr().err
+    (tmp_path / "set").mkdir()
+    (tmp_path / "set" / "manifest.json").write_text('{"format": "mms_mp output set", "files": []}')
+    with pytest.raises(InputError, match="inside the mms_mp output set"):
+        run_batch(p, tmp_path / "set" / "survey", scheduler="synchronous")
+
+
+def test_analyze_outdir_inside_a_set_or_a_link_loop_refused_before_the_analysis(real, tmp_path, monkeypatch):
+    """`--outdir set/inner` was written (exit 0), and the set could then not be rerun; a symlink loop as --outdir ran
+    the whole analysis, then failed (exit 4) on the rename. Both are refused before any data is read."""
+    from mms_mp import pipeline
+    from mms_mp.pipeline import analyze
+    kw = dict(source="local", data_dir=real, rate="brst")
+    first = analyze(TR, ["1"], outdir=tmp_path / "set", **kw)
+    assert first.files
+    def no_analysis(*a, **k): raise AssertionError("the analysis ran")
+    monkeypatch.setattr(pipeline, "_run_plan", no_analysis)
+    with pytest.raises(InputError, match=f"inside the mms_mp output set {tmp_path / 'set'}"):
+        analyze(TR, ["1"], outdir=tmp_path / "set" / "inner", **kw)
+    (tmp_path / "loop").symlink_to(tmp_path / "loop")
+    with pytest.raises(InputError, match="never reaches a folder"):
+        analyze(TR, ["1"], outdir=tmp_path / "loop", **kw)
+    # no lock file beside any folder, after a run and after the refused ones
+    assert not list(tmp_path.rglob("*.lock"))
+
+
+def test_demo_data_dir_that_is_a_file(tmp_path, capsys):
+    "demo --data-dir afile was exit 4 'NotADirectoryError'."
+    from mms_mp.synthetic import simulate_event
+    (tmp_path / "afile").write_text("x")
+    with pytest.raises(InputError, match="is a file, not a folder"):
+        simulate_event(tmp_path / "afile")
+    assert main(["demo", "--data-dir", str(tmp_path / "afile"), "--outdir", str(tmp_path / "o"), "--quiet"]) == 2
+
+
+@pytest.mark.parametrize("where, words", [("folder", "is a folder"), ("", "path is empty"),
+                                          ("/proc/version", "cannot write /proc/version")])
+def test_overlay_template_path_refused(tmp_path, where, words):
+    "overlay-template to a folder, '' or /proc/version was exit 4 with IsADirectoryError, OSError, FileNotFoundError."
+    from mms_mp.overlay import write_overlay_template
+    path = tmp_path if where == "folder" else where
+    with pytest.raises(InputError, match=words):
+        write_overlay_template(path)
+    assert not [p for p in tmp_path.iterdir()]
