@@ -127,3 +127,51 @@ def test_overlay_template_path_refused(tmp_path, where, words):
     with pytest.raises(InputError, match=words):
         write_overlay_template(path)
     assert not [p for p in tmp_path.iterdir()]
+
+
+@pytest.mark.parametrize("kind", ["dangling link", "fifo", "folder", "another date"])
+def test_file_that_cannot_be_this_file_is_named_and_degrades_the_load(real, repo_root, kind):
+    """A dangling symlink, a FIFO, a folder, or a valid CDF of 2019-11-30 under the 2015-09-02 file's name was skipped
+    in silence ("load ok"); a zero-byte file under that name was already named. Now each is named, with what it is,
+    in event.missing (cause partly_unreadable), as the zero-byte file is."""
+    from mms_mp.data import MissingDataWarning, load_event
+    day = real / "mms1" / "fgm" / "brst" / "l2" / "2015" / "09" / "02"
+    f = day / "mms1_fgm_brst_l2_20150902165844_v4.18.0.cdf"
+    f.unlink()
+    if kind == "dangling link": f.symlink_to(real / "gone.cdf")
+    elif kind == "fifo": os.mkfifo(f)
+    elif kind == "folder": f.mkdir()
+    else: shutil.copy(next((repo_root / "tests/fixtures/real/mms1/fgm/brst/l2/2019/11/30").glob("*.cdf")), f)
+    with pytest.warns(MissingDataWarning, match=f.name):
+        ev = load_event(TR, "1", instruments="fgm", rate="brst", source="local", data_dir=real)
+    (m,) = ev.missing
+    assert m["cause"] == "partly_unreadable" and m["files_rejected"] == [f.name]
+    words = {"dangling link": "a symbolic link to nothing", "fifo": "no regular file", "folder": "it is a folder",
+             "another date": "are not of the time its name says (2015-09-02)"}[kind]
+    assert words in m["reason"]
+    assert ev.has("1", "B_gse")   # the other file is read
+
+
+def test_sdc_offline_does_not_say_the_local_files_are_missing(real, capsys):
+    "--source sdc offline said 'no fgm brst files for mms1 under <folder>' with both files in that folder."
+    from mms_mp.core import NoDataError
+    from mms_mp.data import load_event
+    with pytest.raises(NoDataError) as e:
+        load_event(TR, "1", instruments="fgm", rate="brst", source="sdc", data_dir=real)
+    assert "no fgm brst" not in str(e.value)
+    assert "2 local fgm brst file(s) for this window under" in str(e.value) and "were not read" in str(e.value)
+    assert main(["analyze", "--start", TR[0], "--end", TR[1], "--probes", "1", "--rate", "brst", "--source", "sdc",
+                 "--data-dir", str(real), "--quiet"]) == 3
+    assert "use --source auto" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("kw, words", [({"probes": None}, "probes=None is not one probe"),
+                                       ({"data_dir": 5}, "data_dir=5 is not a folder path"),
+                                       ({"data_dir": b"/data"}, "is not a folder path"),
+                                       ({"trange": ("1970-01-01", "1970-01-02")}, "before MMS was launched")])
+def test_load_event_misuse_is_an_input_error(real, kw, words):
+    "TypeError from pathlib or list(None), and a 1970 window searched as …/1969/12/31 (NoDataError), before."
+    from mms_mp.data import load_event
+    args = {"trange": TR, "probes": "1", "data_dir": real} | kw
+    with pytest.raises(InputError, match=words):
+        load_event(args.pop("trange"), args.pop("probes"), source="local", **args)
