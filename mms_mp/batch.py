@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from .core import (InputError, EXIT_FAILED, EXIT_DEGRADED, exit_code, stages_exit, parse_trange,
-                         iso_ms)
+                         iso_ms, atomic_write)
 from .config import RATES, SOURCES, check_mission_start, config_probes, rate_word
 from .data import damaged_files
 from .pipeline import analyze
@@ -25,9 +25,9 @@ from .outputs import FIG_DPI, check_dpi, write_csv_atomic
 from .report import run_report
 
 # %% auto #0
-__all__ = ['EVENT_COLUMNS', 'SUMMARY_COLUMNS', 'MTIME_SLACK_S', 'BATCH_HINT', 'LOCAL_SCHEDULERS', 'EXIT_INTERRUPTED',
-           'read_events', 'summary_row', 'clip_words', 'strict_reasons', 'prepare_data', 'written', 'warning_digest',
-           'run_event', 'check_scheduler', 'write_summary', 'run_batch']
+__all__ = ['EVENT_COLUMNS', 'SUMMARY_COLUMNS', 'MTIME_SLACK_S', 'ERRORS_LOG', 'BATCH_HINT', 'LOCAL_SCHEDULERS',
+           'EXIT_INTERRUPTED', 'read_events', 'summary_row', 'clip_words', 'strict_reasons', 'prepare_data', 'written',
+           'warning_digest', 'error_cell', 'run_event', 'check_scheduler', 'write_summary', 'run_batch']
 
 # %% ../nbs/17_batch.ipynb #41ed4815
 EVENT_COLUMNS = ("name", "start", "end", "probes", "data_dir", "source", "rate", "scenario", "seed")
@@ -302,6 +302,20 @@ def warning_digest(category: str, # the warning's class name, e.g. "MissingDataW
     where = f" (each with its reason: mp_analysis.json, provenance.{see[1]})" if see else ""
     return f"{category}: {text}{where}"
 
+# %% ../nbs/17_batch.ipynb #e93f756d
+#: where a survey keeps the whole text of the errors its summary cells shorten
+ERRORS_LOG = "errors.log"
+
+def error_cell(text: str, # a failed event's error: "Class: head line", maybe a list of lines below
+               n: int = 300, # most characters of the cell
+              ) -> str: # one line: the text itself when short, else its head and the items listed below it
+    "A failed event's error as one summary cell (a spreadsheet line); a shortened one points to errors.log."
+    head, *rest = text.split("\n")
+    if not rest and len(head) <= n: return head
+    items = [x.strip().partition(": ")[0] for x in rest if x.strip()]
+    where = f" (whole text: {ERRORS_LOG})"
+    return clip_words(head.rstrip(": ") + (": " + ", ".join(items) if items else ""), n - len(where)) + where
+
 # %% ../nbs/17_batch.ipynb #67f193ac
 def run_event(ev: dict, # one event row (read_events)
               out, # survey output folder; the event writes to out/<name>
@@ -328,8 +342,9 @@ def run_event(ev: dict, # one event row (read_events)
             row |= summary_row(doc) | {"exit_code": stages_exit(doc["status"])}
             if strict: row |= _strict_fields(row, doc)
         except Exception as e:
-            row |= {"status": "failed", "exit_code": exit_code(e),
-                    "error": f"{type(e).__name__}: {e}"}
+            whole = f"{type(e).__name__}: {e}"
+            row |= {"status": "failed", "exit_code": exit_code(e), "error": error_cell(whole)}
+            if row["error"] != whole: row["error_text"] = whole   # to errors.log (`write_summary`)
             log = logging.getLogger("mms_mp.batch")
             log.debug("event %s failed\n%s", ev["name"], traceback.format_exc())
     heads = dict.fromkeys(warning_digest(w.category.__name__, str(w.message)) for w in caught)
@@ -481,13 +496,17 @@ def _interrupted(ev: dict, # event dict
 def write_summary(out: Path, # survey output folder
                   rows: list, # one summary row per event, in event order
                  ):  # pandas DataFrame of the rows, as written to out/summary.csv (atomically)
-    "The survey's summary.csv: one row per event, counts as whole numbers."
+    "The survey's summary.csv, one row per event, counts as whole numbers; errors.log: the errors a cell shortened."
     import pandas as pd
     df = pd.DataFrame(rows, columns=list(SUMMARY_COLUMNS))
     counts = ["exit_code", "n_crossings", "n_probes_crossing", "n_local_normals", "thickness_n",
               "timing_groups"]
     df[counts] = df[counts].astype("Int64")   # whole numbers, empty where the event failed
     write_csv_atomic(Path(out) / "summary.csv", df)
+    long = [f"== {r['event']} ==\n{r['error_text']}\n" for r in rows if r.get("error_text")]
+    if long:
+        with atomic_write(Path(out) / ERRORS_LOG) as f: f.write("\n".join(long))
+    else: (Path(out) / ERRORS_LOG).unlink(missing_ok=True)   # an earlier survey's: not this one's
     return df
 
 # %% ../nbs/17_batch.ipynb #9a2750a7

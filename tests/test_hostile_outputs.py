@@ -175,3 +175,19 @@ def test_load_event_misuse_is_an_input_error(real, kw, words):
     args = {"trange": TR, "probes": "1", "data_dir": real} | kw
     with pytest.raises(InputError, match=words):
         load_event(args.pop("trange"), args.pop("probes"), source="local", **args)
+
+
+def test_failed_event_error_cell_is_one_line_whole_text_in_errors_log(tmp_path, real):
+    "A failed event's error cell held the whole 44-line NoDataError (9.5 KB) in one spreadsheet cell."
+    import pandas as pd
+    (tmp_path / "empty").mkdir()
+    evs = [{"name": "nodata", "start": TR[0], "end": TR[1], "probes": "1", "data_dir": str(tmp_path / "empty"),
+            "source": "local"}]
+    run_batch(evs, tmp_path / "out", scheduler="synchronous")
+    cell = pd.read_csv(tmp_path / "out" / "summary.csv").loc[0, "error"]
+    assert "\n" not in cell and len(cell) <= 300 and cell.endswith("(whole text: errors.log)")
+    assert cell.startswith("NoDataError: no usable MMS data for probes 1") and "mms1 fgm auto (brst, then srvy)" in cell
+    log = (tmp_path / "out" / "errors.log").read_text()
+    assert log.startswith("== nodata ==\nNoDataError: ") and log.count("\n  mms1 ") >= 5   # every product's line
+    run_batch([evs[0] | {"data_dir": str(real), "rate": "brst"}], tmp_path / "out", scheduler="synchronous")
+    assert not (tmp_path / "out" / "errors.log").exists()   # the earlier survey's errors are not this one's
