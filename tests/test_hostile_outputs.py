@@ -191,3 +191,10 @@ def test_failed_event_error_cell_is_one_line_whole_text_in_errors_log(tmp_path, 
     assert log.startswith("== nodata ==\nNoDataError: ") and log.count("\n  mms1 ") >= 5   # every product's line
     run_batch([evs[0] | {"data_dir": str(real), "rate": "brst"}], tmp_path / "out", scheduler="synchronous")
     assert not (tmp_path / "out" / "errors.log").exists()   # the earlier survey's errors are not this one's
+
+
+def test_analyze_config_not_a_dict_is_an_input_error(real):
+    "analyze(..., config=[1, 2]) raised AttributeError: 'list' object has no attribute 'items'."
+    from mms_mp.pipeline import analyze
+    with pytest.raises(InputError, match=r"config=\[1, 2\] is not a dict of sections"):
+        analyze(TR, ["1"], source="local", data_dir=real, config=[1, 2])
