@@ -58,7 +58,7 @@ def _check_cell(c: str, # column: probes, rate, source, scenario or seed
 # %% ../nbs/17_batch.ipynb #9e8ce3c1
 def _check_name(name, # an event's name: its own folder in the survey's output folder
                ) -> str: # the name as text
-    "Refuse a name that is not one plain folder name: a path (absolute, with / or \\), `.`, `..`, hidden, or summary.csv."
+    "Refuse a name that is not one plain folder name: a path (/ or \\), `.`, `..`, hidden, summary.csv."
     name = str(name)
     why = ("holds a path separator (/ or \\)" if "/" in name or "\\" in name
            else "starts with '.' (., .. and hidden names)" if name.startswith(".")

@@ -80,7 +80,7 @@ def enclosing_set(out: Path, # output folder, absolute
 # %% ../nbs/14e_outset.ipynb #23dfaf88
 def usable_outdir(outdir, # output folder as given
                  ) -> Path: # absolute path, symlinks resolved; its parent exists
-    "Refuse an output folder that cannot be swapped (a file, a link loop, a mount point, a parent not creatable) or lies in a set."
+    "Refuse an outdir that cannot be swapped (a file, a link loop, a mount point, no parent) or that lies in a set."
     given = Path(outdir).expanduser()
     out = Path(os.path.realpath(given))
     if os.path.islink(out):   # realpath stops where a chain of links loops

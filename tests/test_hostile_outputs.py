@@ -39,7 +39,7 @@ def _events(tmp_path, name, extra="") -> Path:
 
 @pytest.mark.parametrize("name", ["../escape", "/tmp/abs", "a/b", "a\\b", ".", "..", ".hidden", "summary.csv"])
 def test_event_name_that_is_a_path_is_refused_before_any_work(tmp_path, name):
-    "A name was joined to --out as given: ../escape and /abs wrote outside it, '.' into it, a/b inside event a (exit 0)."
+    "A name was joined to --out as is: ../escape and /abs wrote outside it, '.' into it, a/b inside event a (exit 0)."
     ev = _events(tmp_path, name)
     with pytest.raises(InputError, match="column name: .* must be one plain folder name"):
         read_events(ev)
