@@ -343,6 +343,7 @@ def test_failed_report_keeps_the_old_set_and_a_first_one_leaves_nothing(tmp_path
     out = tmp_path / "rep"
     run_report(tr, out, ["1"], **kw)
     assert not check_set(out) and read_manifest(out)["kind"] == "report"
+    assert not list(tmp_path.rglob("*.lock")), "the report's and its analysis's lock files are gone"
     assert json.loads((out / "event_report.json").read_text())["report_parameters"]["outdir"] == "analysis"
     before = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
     with pytest.raises(NoDataError):
