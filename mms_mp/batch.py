@@ -73,7 +73,7 @@ def _check_name(name, # an event's name: its own folder in the survey's output f
 def _event_rows(records: list, # one dict per event (a CSV's rows, or given by the caller)
                 where, # the events file, for messages
                ) -> list: # one dict per event with every column of EVENT_COLUMNS, checked
-    "Every row named and checked: its name, time range, each column (`_check_cell`), a simulated window."
+    "Every row named and checked: name, time range, each column (`_check_cell`), a simulated window; no copies."
     rows = []
     for i, r in enumerate(records):
         unknown = sorted(set(r) - set(EVENT_COLUMNS))
@@ -97,6 +97,15 @@ def _event_rows(records: list, # one dict per event (a CSV's rows, or given by t
     names = [r["name"] for r in rows]
     if len(set(names)) != len(names):
         raise InputError(f"{where}: event names must be unique (they name output folders): {names}")
+    seen = {}   # unnamed rows alike in every column (times as instants): a copy, not a second event
+    for i, (r, rec) in enumerate(zip(rows, records)):
+        if rec.get("name") not in ("", None): continue   # named: run as asked
+        key = (tuple(iso_ms(t) for t in parse_trange((r["start"], r["end"])))
+               + tuple(str(r[c]) for c in EVENT_COLUMNS if c not in ("name", "start", "end")))
+        if key in seen:
+            raise InputError(f"{where}: rows {seen[key] + 1} and {i + 1} are the same event (every column "
+                             "alike): remove one, or give each a name to run both")
+        seen[key] = i
     return rows
 
 

@@ -198,3 +198,13 @@ def test_analyze_config_not_a_dict_is_an_input_error(real):
     from mms_mp.pipeline import analyze
     with pytest.raises(InputError, match=r"config=\[1, 2\] is not a dict of sections"):
         analyze(TR, ["1"], source="local", data_dir=real, config=[1, 2])
+
+
+def test_unnamed_copy_of_a_row_is_refused(tmp_path):
+    "Unnamed duplicate rows ran twice without a word (event000 and event001, the same analysis)."
+    p = tmp_path / "e.csv"
+    p.write_text("start,end,probes\n2019-01-27T12:16,2019-01-27T12:22,1\n2019-01-27T12:16:00,2019-01-27T12:22,mms1\n")
+    with pytest.raises(InputError, match="rows 1 and 2 are the same event"):
+        read_events(p)
+    p.write_text("name,start,end\na,2019-01-27T12:16,2019-01-27T12:22\nb,2019-01-27T12:16,2019-01-27T12:22\n")
+    assert [e["name"] for e in read_events(p)] == ["a", "b"]   # named: both run, as asked
