@@ -248,13 +248,13 @@ def _no_files(ins: str, prod: Product, p: str, dirs: list) -> str:
     what = f"no {ins} {prod.rate} {prod.datatype or ''} files"
     return f"{what} for mms{p} under {where}".replace("  ", " ")
 
-def _not_searched(root: Path, prod: Product, p: str, t0, t1, source: str) -> str:
-    "Why a product is missing when `source` (sdc, spdf) could not download: the local files were not read."
+def _not_searched(root: Path, prod: Product, p: str, t0, t1, source: str) -> str | None:
+    "Why a product is missing when `source` (sdc, spdf) could not download, if local files were there: not read."
     here = find_local_files(root, p, *prod.key, (t0, t1))
-    what = (f"{len(here)} local {prod.instrument} {prod.rate} file(s) for this window under "
-            f"{here[0].path.parent} were not read" if here else "no local files were read either")
-    return (f"{what}: source={source!r} reads the files it downloads; use source='auto' (the local files "
-            "when they cover the window) or source='local'")
+    if not here: return None   # `_no_files` says it, truly
+    return (f"{len(here)} local {prod.instrument} {prod.rate} file(s) for this window under "
+            f"{here[0].path.parent} were not read: source={source!r} reads the files it downloads; use "
+            "source='auto' (the local files when they cover the window) or source='local'")
 
 # %% ../nbs/03_data.ipynb #17adf0b7
 def _not_files(root: Path, p: str, prod: Product, t0, t1) -> list:
@@ -285,8 +285,8 @@ def _read_one(root: Path, p: str, prod: Product, source: str, t0, t1, net) -> tu
                                    download_failed=bool(note))
     if not files:
         dirs = dirs()
-        none = (_not_searched(root, prod, p, t0, t1, source) if note and source in ("sdc", "spdf")
-                else _no_files(prod.instrument, prod, p, dirs))
+        there = _not_searched(root, prod, p, t0, t1, source) if note and source in ("sdc", "spdf") else None
+        none = there or _no_files(prod.instrument, prod, p, dirs)
         return None, [], _missing(p, prod, dirs, note + none, "no_files", download_failed=bool(note))
     _prehash(files)
     pdata, errors = read_product(files, prod, t0, t1)
