@@ -162,7 +162,7 @@ def execute_report(params: dict, # report_parameters
                    out: Path, # output folder
                    kernel_name: str = "python3", # Jupyter kernel
                    template: Path | None = None, # the notebook to run (None: `report_template()`)
-                  ) -> Path: # the executed notebook (kept in `out` when a cell fails; run_report's `out` is a staging folder)
+                  ) -> Path: # the executed notebook (kept when a cell fails; run_report's goes with its stage)
     "Run the template with papermill; a failing cell raises the matching mms_mp error class, Ctrl-C stops it."
     pm = import_papermill()
     nb_out, tmp = out / "event_report.ipynb", out / ".event_report.part.ipynb"
