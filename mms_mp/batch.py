@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import re
 import time
 import traceback
@@ -15,7 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .core import InputError, EXIT_FAILED, EXIT_DEGRADED, exit_code, stages_exit, parse_trange
+from .core import (InputError, EXIT_FAILED, EXIT_DEGRADED, exit_code, stages_exit, parse_trange,
+                         iso_ms, atomic_write)
 from .config import RATES, SOURCES, check_mission_start, config_probes, rate_word
 from .data import damaged_files
 from .pipeline import analyze
@@ -23,9 +25,9 @@ from .outputs import FIG_DPI, check_dpi, write_csv_atomic
 from .report import run_report
 
 # %% auto #0
-__all__ = ['EVENT_COLUMNS', 'SUMMARY_COLUMNS', 'MTIME_SLACK_S', 'BATCH_HINT', 'LOCAL_SCHEDULERS', 'EXIT_INTERRUPTED',
-           'read_events', 'summary_row', 'clip_words', 'strict_reasons', 'prepare_data', 'written', 'warning_digest',
-           'run_event', 'check_scheduler', 'write_summary', 'run_batch']
+__all__ = ['EVENT_COLUMNS', 'SUMMARY_COLUMNS', 'MTIME_SLACK_S', 'ERRORS_LOG', 'BATCH_HINT', 'LOCAL_SCHEDULERS',
+           'EXIT_INTERRUPTED', 'read_events', 'summary_row', 'clip_words', 'strict_reasons', 'prepare_data', 'written',
+           'warning_digest', 'error_cell', 'run_event', 'check_scheduler', 'write_summary', 'run_batch']
 
 # %% ../nbs/17_batch.ipynb #41ed4815
 EVENT_COLUMNS = ("name", "start", "end", "probes", "data_dir", "source", "rate", "scenario", "seed")
@@ -53,11 +55,25 @@ def _check_cell(c: str, # column: probes, rate, source, scenario or seed
     return v
 
 
+# %% ../nbs/17_batch.ipynb #9e8ce3c1
+def _check_name(name, # an event's name: its own folder in the survey's output folder
+               ) -> str: # the name as text
+    "Refuse a name that is not one plain folder name: a path (/ or \\), `.`, `..`, hidden, summary.csv."
+    name = str(name)
+    why = ("holds a path separator (/ or \\)" if "/" in name or "\\" in name
+           else "starts with '.' (., .. and hidden names)" if name.startswith(".")
+           else "is the survey's own summary file" if name == "summary.csv"
+           else "holds a control character" if any(ord(ch) < 32 for ch in name)
+           else "has spaces at an end" if name != name.strip() else None)
+    if why: raise InputError(f"{name!r} {why}: a name is the event's own folder inside the survey's "
+                             "output folder, so it must be one plain folder name, e.g. mp_2015_09_02")
+    return name
+
 # %% ../nbs/17_batch.ipynb #17aef127
 def _event_rows(records: list, # one dict per event (a CSV's rows, or given by the caller)
                 where, # the events file, for messages
                ) -> list: # one dict per event with every column of EVENT_COLUMNS, checked
-    "Every row named and checked: its time range, then each column (`_check_cell`)."
+    "Every row named and checked: name, time range, each column (`_check_cell`), a simulated window; no copies."
     rows = []
     for i, r in enumerate(records):
         unknown = sorted(set(r) - set(EVENT_COLUMNS))
@@ -67,29 +83,81 @@ def _event_rows(records: list, # one dict per event (a CSV's rows, or given by t
         ev = {c: (r.get(c) if r.get(c) not in ("", None) else None) for c in EVENT_COLUMNS}
         ev["name"] = ev["name"] or f"event{i:03d}"
         here = f"{where} row {i + 1} ({ev['name']})"
+        try: ev["name"] = _check_name(ev["name"])
+        except InputError as e: raise InputError(f"{here}, column name: {e}") from None
         try: check_mission_start(parse_trange((ev["start"], ev["end"]))[0], here)
         except InputError as e: raise InputError(str(e) if str(e).startswith(here)
                                                  else f"{here}: {e}") from None
         for c in ("probes", "rate", "source", "scenario", "seed"):
             try: ev[c] = None if ev[c] is None else _check_cell(c, ev[c], ev)
             except InputError as e: raise InputError(f"{here}, column {c}: {e}") from None
+        try: _check_scenario_window(ev)
+        except InputError as e: raise InputError(f"{here}: {e}") from None
         rows.append(ev)
     names = [r["name"] for r in rows]
     if len(set(names)) != len(names):
         raise InputError(f"{where}: event names must be unique (they name output folders): {names}")
+    seen = {}   # unnamed rows alike in every column (times as instants): a copy, not a second event
+    for i, (r, rec) in enumerate(zip(rows, records)):
+        if rec.get("name") not in ("", None): continue   # named: run as asked
+        key = (tuple(iso_ms(t) for t in parse_trange((r["start"], r["end"])))
+               + tuple(str(r[c]) for c in EVENT_COLUMNS if c not in ("name", "start", "end")))
+        if key in seen:
+            raise InputError(f"{where}: rows {seen[key] + 1} and {i + 1} are the same event (every column "
+                             "alike): remove one, or give each a name to run both")
+        seen[key] = i
     return rows
 
+
+# %% ../nbs/17_batch.ipynb #7b832120
+def _check_scenario_window(ev: dict, # one event row, its times and scenario checked
+                          ):
+    "A simulated event's window inside what the simulator makes: the cached demo event, or the shipped ephemeris."
+    if not ev.get("scenario"): return
+    import inspect
+    from mms_mp import synthetic
+    from mms_mp.simtruth import scenario_params
+    t0, t1 = parse_trange((ev["start"], ev["end"]))
+    if ev.get("data_dir") is None:   # `prepare_data`: the cached demo event, simulated over its default window
+        a, b = parse_trange(inspect.signature(synthetic.simulate_event).parameters["trange"].default)
+        if t0 < a or t1 > b:
+            raise InputError(f"without a data_dir column, scenario {ev['scenario']} analyses the cached "
+                             f"SIMULATED demo event, {iso_ms(a)}–{iso_ms(b)}: choose a window inside it, or "
+                             "give the row a data_dir to simulate this window into")
+    elif not (Path(ev["data_dir"]) / "truth.json").exists():   # to be simulated there
+        synthetic._check_request(scenario_params(ev["scenario"]), t0, t1, synthetic.ALL_PRODUCTS)
+
+# %% ../nbs/17_batch.ipynb #599b8df5
+def _events_text(p: Path, # the events file
+                 give: str, # what to give instead, for messages
+                ) -> str: # its text (UTF-8, a byte-order mark dropped)
+    "An events file's text; `InputError` for an empty file and for text that is not UTF-8 (e.g. Excel's UTF-16)."
+    raw = p.read_bytes()
+    if not raw.strip(): raise InputError(f"events file {p} is empty; {give}")
+    if raw[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        raise InputError(f"events file {p} is UTF-16 text (Excel's 'Unicode text'): save it as "
+                         "'CSV UTF-8' (or plain CSV) and run again")
+    try: return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise InputError(f"events file {p} is not UTF-8 text (byte {e.start} is {raw[e.start]:#04x}): "
+                         "save it as 'CSV UTF-8' and run again") from None
 
 # %% ../nbs/17_batch.ipynb #2206f40f
 def read_events(path, # CSV file, one event per row
                ) -> list: # dicts with every column of EVENT_COLUMNS (None where absent), checked
     "Read and check an events CSV (required columns start,end; unknown columns refused)."
+    import csv
+    import io
     import pandas as pd
     p = Path(path)
-    if not p.is_file():
-        raise InputError(f"events file {p} does not exist; give a CSV with columns "
-                         "start,end[,probes,data_dir,...]")
-    df = pd.read_csv(p, dtype=str, keep_default_na=False, skipinitialspace=True)
+    give = "give a CSV file whose first line names its columns: start,end[,name,probes,source,...]"
+    if p.is_dir(): raise InputError(f"events file {p} is a folder; {give}")
+    if not p.is_file(): raise InputError(f"events file {p} does not exist; {give}")
+    text = _events_text(p, give)
+    head = [h.strip() for h in next(csv.reader(io.StringIO(text)), [])]
+    twice = sorted({h for h in head if head.count(h) > 1})
+    if twice: raise InputError(f"{p}: column(s) {twice} appear more than once; give each column once")
+    df = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, skipinitialspace=True)
     unknown = [c for c in df.columns if c not in EVENT_COLUMNS]
     if unknown:
         raise InputError(f"{p}: unknown column(s) {unknown}; allowed: {list(EVENT_COLUMNS)}")
@@ -243,6 +311,20 @@ def warning_digest(category: str, # the warning's class name, e.g. "MissingDataW
     where = f" (each with its reason: mp_analysis.json, provenance.{see[1]})" if see else ""
     return f"{category}: {text}{where}"
 
+# %% ../nbs/17_batch.ipynb #e93f756d
+#: where a survey keeps the whole text of the errors its summary cells shorten
+ERRORS_LOG = "errors.log"
+
+def error_cell(text: str, # a failed event's error: "Class: head line", maybe a list of lines below
+               n: int = 300, # most characters of the cell
+              ) -> str: # one line: the text itself when short, else its head and the items listed below it
+    "A failed event's error as one summary cell (a spreadsheet line); a shortened one points to errors.log."
+    head, *rest = text.split("\n")
+    if not rest and len(head) <= n: return head
+    items = [x.strip().partition(": ")[0] for x in rest if x.strip()]
+    where = f" (whole text: {ERRORS_LOG})"
+    return clip_words(head.rstrip(": ") + (": " + ", ".join(items) if items else ""), n - len(where)) + where
+
 # %% ../nbs/17_batch.ipynb #67f193ac
 def run_event(ev: dict, # one event row (read_events)
               out, # survey output folder; the event writes to out/<name>
@@ -269,8 +351,9 @@ def run_event(ev: dict, # one event row (read_events)
             row |= summary_row(doc) | {"exit_code": stages_exit(doc["status"])}
             if strict: row |= _strict_fields(row, doc)
         except Exception as e:
-            row |= {"status": "failed", "exit_code": exit_code(e),
-                    "error": f"{type(e).__name__}: {e}"}
+            whole = f"{type(e).__name__}: {e}"
+            row |= {"status": "failed", "exit_code": exit_code(e), "error": error_cell(whole)}
+            if row["error"] != whole: row["error_text"] = whole   # to errors.log (`write_summary`)
             log = logging.getLogger("mms_mp.batch")
             log.debug("event %s failed\n%s", ev["name"], traceback.format_exc())
     heads = dict.fromkeys(warning_digest(w.category.__name__, str(w.message)) for w in caught)
@@ -422,14 +505,35 @@ def _interrupted(ev: dict, # event dict
 def write_summary(out: Path, # survey output folder
                   rows: list, # one summary row per event, in event order
                  ):  # pandas DataFrame of the rows, as written to out/summary.csv (atomically)
-    "The survey's summary.csv: one row per event, counts as whole numbers."
+    "The survey's summary.csv, one row per event, counts as whole numbers; errors.log: the errors a cell shortened."
     import pandas as pd
     df = pd.DataFrame(rows, columns=list(SUMMARY_COLUMNS))
     counts = ["exit_code", "n_crossings", "n_probes_crossing", "n_local_normals", "thickness_n",
               "timing_groups"]
     df[counts] = df[counts].astype("Int64")   # whole numbers, empty where the event failed
     write_csv_atomic(Path(out) / "summary.csv", df)
+    long = [f"== {r['event']} ==\n{r['error_text']}\n" for r in rows if r.get("error_text")]
+    if long:
+        with atomic_write(Path(out) / ERRORS_LOG) as f: f.write("\n".join(long))
+    else: (Path(out) / ERRORS_LOG).unlink(missing_ok=True)   # an earlier survey's: not this one's
     return df
+
+# %% ../nbs/17_batch.ipynb #9a2750a7
+def _survey_folder(out, # the survey's output folder as given
+                  ) -> Path: # it, made if new
+    "The survey's folder, made; `InputError` for a file, a place no folder can be made, or a folder in an output set."
+    from mms_mp.outset import enclosing_set
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise InputError(f"output folder {out} is a file: choose a folder (it gets one sub-folder per event "
+                         "and summary.csv)")
+    inside = enclosing_set(Path(os.path.realpath(out)))
+    if inside: raise InputError(f"output folder {out} is inside the mms_mp output set {inside}: choose a "
+                                "folder outside it")
+    try: out.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise InputError(f"cannot make output folder {out} ({e.strerror}): choose another folder") from None
+    return out
 
 # %% ../nbs/17_batch.ipynb #afbfb249
 def run_batch(events, # events CSV path, or a list of event dicts (read_events)
@@ -454,8 +558,7 @@ def run_batch(events, # events CSV path, or a list of event dicts (read_events)
     if workers < 1: raise InputError(f"workers={workers}; need at least 1")
     local = scheduler in LOCAL_SCHEDULERS
     dpi = _figure_dpi(dpi, mode, scheduler != "threads" if local else processes)
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    out = _survey_folder(out)
     rows, since = {}, time.time()
     try:
         if local: _run_local(evs, out, mode, workers, scheduler, dpi, strict, rows)

@@ -24,7 +24,7 @@ from .layout import STATE, FileInfo, Product, Var, check_probe, parse_filename, 
 
 # %% auto #0
 __all__ = ['SOURCES', 'RATES', 'SURVEY', 'DATATYPES', 'FPI_INVALID_BITS', 'FPI_INVALID_MASK', 'OUT_OF_RANGE', 'UNIT_SPELLINGS',
-           'FileBlock', 'open_once', 'TimeOrder', 'time_order', 'read_product_file', 'download_files']
+           'NAME_SLACK', 'FileBlock', 'open_once', 'TimeOrder', 'time_order', 'read_product_file', 'download_files']
 
 # %% ../nbs/03_cdfread.ipynb #6a194004
 SOURCES = ("auto", "local", "sdc", "spdf")
@@ -533,6 +533,25 @@ def _one_shift(shift) -> float:
     if np.min(shift) == np.max(shift): return float(np.ravel(shift)[0])
     return float(np.median(shift))
 
+# %% ../nbs/03_cdfread.ipynb #170f3976
+#: how far a file's samples may lie outside the span its name gives (name time + the product's longest file)
+NAME_SLACK = np.timedelta64(1, "D")
+
+def _check_span(tt: np.ndarray, # (N,) TT2000 tags of the file, int64 ns (fill allowed)
+                info: FileInfo, # what its name says (time)
+                prod: Product, # its catalogue entry (max_span_s)
+               ):
+    "`_Rejected` when every sample lies far (a day) from the time the file's name gives: a mis-filed file."
+    good = tt[tt != np.iinfo(np.int64).min]
+    if not len(good): return
+    # UTC to within the leap seconds (≤ 37 s): enough against a day's slack
+    lo, hi = (np.datetime64(int(x) + _UTC0_NS, "ns") for x in (good.min(), good.max()))
+    a = np.datetime64(info.time, "ns") - NAME_SLACK
+    b = np.datetime64(info.time, "ns") + np.timedelta64(int(prod.max_span_s), "s") + NAME_SLACK
+    if hi < a or lo > b:
+        raise _Rejected(f"its samples ({iso_ms(lo)[:10]} – {iso_ms(hi)[:10]}) are not of the time its name "
+                        f"says ({str(info.time)[:10]}): a file filed under another date's name")
+
 # %% ../nbs/03_cdfread.ipynb #a7df78a2
 def read_product_file(info: FileInfo, # a file found by find_local_files (with .path)
                       prod: Product, # its catalogue entry
@@ -545,6 +564,7 @@ def read_product_file(info: FileInfo, # a file found by find_local_files (with .
         m = _open(info.path, keep=prod.key in STATE)
         _check_identity(m, info)
         tt, shift = _epochs(m, prod, info.probe)
+        _check_span(tt, info, prod)
         idx, contiguous, times, rep = _window(tt, shift, t0, t1)
         sim = str(m.att("MMS_MP_SIMULATED", 0) or "").strip().lower() == "true"
         arrays, fill, oor = _read_vars(m, prod, info.probe, idx, contiguous, raw)

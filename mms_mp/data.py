@@ -24,9 +24,9 @@ from .digest import file_digests, file_sha256, save_digests, sha256_cache_file
 from .products import ProductData, product_quantities, read_product, read_state
 
 # %% auto #0
-__all__ = ['DATA_CENTRES', 'POSITION_SOURCE', 'EPHEM_PAD', 'Event', 'MissingDataWarning', 'DamagedFileWarning', 'covers',
-           'reachable', 'uncovered', 'largest_gap', 'default_data_dir', 'damaged_files', 'load_event', 'ProductData',
-           'read_product', 'product_quantities', 'read_state', 'sha256_cache_file', 'file_sha256']
+__all__ = ['DATA_CENTRES', 'POSITION_SOURCE', 'LAUNCH', 'EPHEM_PAD', 'Event', 'MissingDataWarning', 'DamagedFileWarning',
+           'covers', 'reachable', 'uncovered', 'largest_gap', 'default_data_dir', 'damaged_files', 'load_event',
+           'ProductData', 'read_product', 'product_quantities', 'read_state', 'sha256_cache_file', 'file_sha256']
 
 # %% ../nbs/03_data.ipynb #80f5c982
 # defined in mms_mp.products and mms_mp.digest; public here too, as before they moved
@@ -248,18 +248,49 @@ def _no_files(ins: str, prod: Product, p: str, dirs: list) -> str:
     what = f"no {ins} {prod.rate} {prod.datatype or ''} files"
     return f"{what} for mms{p} under {where}".replace("  ", " ")
 
+def _not_searched(root: Path, prod: Product, p: str, t0, t1, source: str) -> str | None:
+    "Why a product is missing when `source` (sdc, spdf) could not download, if local files were there: not read."
+    here = find_local_files(root, p, *prod.key, (t0, t1))
+    if not here: return None   # `_no_files` says it, truly
+    return (f"{len(here)} local {prod.instrument} {prod.rate} file(s) for this window under "
+            f"{here[0].path.parent} were not read: source={source!r} reads the files it downloads; use "
+            "source='auto' (the local files when they cover the window) or source='local'")
+
+# %% ../nbs/03_data.ipynb #17adf0b7
+def _not_files(root: Path, p: str, prod: Product, t0, t1) -> list:
+    "Errors naming the entries called like a file of this product for the window that are no file to read."
+    reach, out = t0 - np.timedelta64(int(prod.max_span_s * 1e9), "ns"), []
+    for d in search_dirs(root, p, prod, (t0, t1)):
+        try: entries = sorted(os.scandir(d), key=lambda e: e.name)
+        except OSError: continue   # no such folder
+        for e in entries:
+            f = parse_filename(e.name)
+            if (f is None or (f.probe, f.instrument, f.rate, f.datatype) != (p, *prod.key)
+                    or not reach < f.time < t1 or e.is_file()): continue
+            what = ("a symbolic link to nothing" if e.is_symlink() and not os.path.exists(e.path)
+                    else "a folder" if e.is_dir() else "no regular file (a FIFO, socket or device)")
+            out.append(f"{e.path} skipped: it is {what}, not a CDF file (a broken copy or sync?): "
+                       "delete it and download it again (source='sdc')")
+    return out
+
 # %% ../nbs/03_data.ipynb #08dffa59
 def _read_one(root: Path, p: str, prod: Product, source: str, t0, t1, net) -> tuple:
     "(ProductData or None, unreadable-file errors, `_missing` entry or None) of one product."
     files, note = _acquire(root, p, prod, t0, t1, source, net)
     # for the messages only
     def dirs(): return [str(d) for d in search_dirs(root, p, prod, (t0, t1))]
+    odd = _not_files(root, p, prod, t0, t1)   # named like a file of the window, but none
+    if not files and odd:
+        return None, odd, _missing(p, prod, dirs(), note + "; ".join(odd), "unreadable", odd,
+                                   download_failed=bool(note))
     if not files:
         dirs = dirs()
-        why = note + _no_files(prod.instrument, prod, p, dirs)
-        return None, [], _missing(p, prod, dirs, why, "no_files", download_failed=bool(note))
+        there = _not_searched(root, prod, p, t0, t1, source) if note and source in ("sdc", "spdf") else None
+        none = there or _no_files(prod.instrument, prod, p, dirs)
+        return None, [], _missing(p, prod, dirs, note + none, "no_files", download_failed=bool(note))
     _prehash(files)
     pdata, errors = read_product(files, prod, t0, t1)
+    errors = odd + errors
     if pdata is not None: return pdata, errors, None
     names, dirs = ", ".join(f.name for f in files), dirs()
     why = "; ".join(errors) if errors else f"no data in {iso_ms(t0)}–{iso_ms(t1)} in {names}"
@@ -501,13 +532,19 @@ def default_data_dir() -> Path:
     return Path("pydata")
 
 # %% ../nbs/03_data.ipynb #bc84c00e
-def _as_list(x) -> list: return [x] if isinstance(x, (str, int)) else list(x)
+def _as_list(x, what: str) -> list:
+    "One value or several as a list; `InputError` for something that is neither (None, a float)."
+    if isinstance(x, (str, int)): return [x]
+    try: return list(x)
+    except TypeError:
+        raise InputError(f"{what}={x!r} is not one {what[:-1]} nor a list of them, e.g. "
+                         + ("('1', '2') or 'mms1'" if what == "probes" else "('fgm', 'fpi')")) from None
 
 # %% ../nbs/03_data.ipynb #5b32d7df
 def _check_request(probes, instruments, rate: str, source: str) -> tuple:
     "(probe digits, instrument names) of a request; `InputError` for anything unknown or empty."
-    ps = list(dict.fromkeys(check_probe(p) for p in _as_list(probes)))
-    ins = [str(i).lower() for i in _as_list(instruments)]
+    ps = list(dict.fromkeys(check_probe(p) for p in _as_list(probes, "probes")))
+    ins = [str(i).lower() for i in _as_list(instruments, "instruments")]
     for i in ins:
         if i not in INSTRUMENTS:
             raise InputError(f"unknown instrument {i!r}; choose from {', '.join(INSTRUMENTS)}")
@@ -516,6 +553,20 @@ def _check_request(probes, instruments, rate: str, source: str) -> tuple:
     if source not in SOURCES:
         raise InputError(f"unknown source {source!r}; choose from {', '.join(SOURCES)}")
     return ps, ins
+
+# %% ../nbs/03_data.ipynb #4fcaebe3
+#: the UTC day the four MMS spacecraft were launched: no MMS data before it
+LAUNCH = np.datetime64("2015-03-13", "ns")
+
+def _check_window(t0, # window start, datetime64[ns] UTC
+                  data_dir, # as given: None, a str or an os.PathLike
+                 ):
+    "`InputError` for a window before MMS's launch or a `data_dir` that is not a path (a number, bytes)."
+    if t0 < LAUNCH:
+        raise InputError(f"start {iso_ms(t0)} is before MMS was launched ({str(LAUNCH)[:10]}), so there are "
+                         "no MMS data for it; check the date")
+    if data_dir is not None and not isinstance(data_dir, (str, os.PathLike)):
+        raise InputError(f"data_dir={data_dir!r} is not a folder path: give it as text or a pathlib.Path")
 
 # %% ../nbs/03_data.ipynb #3b74e213
 def _other_rates(root: Path, # the data root searched
@@ -649,6 +700,7 @@ def load_event(trange, # (start, end) UTC: ISO strings or datetime64; data in [s
     `event.missing` what was not loaded and why (also a `MissingDataWarning`); nothing usable raises
     `NoDataError`. Docs (nbs/ of the source repository): 03_data, explanations/mms_files (products, units)."""
     t0, t1 = parse_trange(trange)
+    _check_window(t0, data_dir)
     ps, ins = _check_request(probes, instruments, rate, source)
     root = Path(data_dir) if data_dir is not None else default_data_dir()
     # one level too deep, not a folder

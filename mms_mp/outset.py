@@ -22,10 +22,10 @@ from . import __version__
 from .core import InputError, write_json_atomic
 
 # %% auto #0
-__all__ = ['MANIFEST', 'side_path', 'sibling_owner', 'pid_alive', 'clean_stale', 'usable_outdir', 'check_replaceable',
-           'OutdirBusy', 'outdir_lock', 'Terminated', 'sigterm_raises', 'signals_deferred', 'set_files', 'file_digest',
-           'fsync_dir', 'utc_now', 'write_manifest', 'read_manifest', 'check_set', 'make_stage', 'swap_in',
-           'output_set']
+__all__ = ['MANIFEST', 'side_path', 'sibling_owner', 'pid_alive', 'clean_stale', 'enclosing_set', 'usable_outdir',
+           'check_replaceable', 'OutdirBusy', 'outdir_lock', 'Terminated', 'sigterm_raises', 'signals_deferred',
+           'set_files', 'file_digest', 'fsync_dir', 'utc_now', 'write_manifest', 'read_manifest', 'check_set',
+           'make_stage', 'swap_in', 'output_set']
 
 # %% ../nbs/14e_outset.ipynb #3a7f5b15
 MANIFEST = "manifest.json"
@@ -67,16 +67,35 @@ def clean_stale(out: Path, # output folder; call with its lock held
         done.append(p.name)
     return done
 
+# %% ../nbs/14e_outset.ipynb #4f9c1fbd
+def enclosing_set(out: Path, # output folder, absolute
+                 ) -> Path | None: # the nearest folder above `out` that is an mms_mp output set; None
+    "The output set `out` would lie inside: a folder above it whose manifest.json an mms_mp run wrote."
+    for d in out.parents:
+        try: doc = json.loads((d / MANIFEST).read_text(encoding="utf-8"))
+        except (OSError, ValueError): continue   # none, or not JSON: not a set
+        if isinstance(doc, dict) and doc.get("format") == "mms_mp output set": return d
+    return None
+
 # %% ../nbs/14e_outset.ipynb #23dfaf88
 def usable_outdir(outdir, # output folder as given
                  ) -> Path: # absolute path, symlinks resolved; its parent exists
-    "Refuse an output folder that cannot be swapped: a file, a mount point, a parent not creatable."
-    out = Path(os.path.realpath(Path(outdir).expanduser()))
+    "Refuse an outdir that cannot be swapped (a file, a link loop, a mount point, no parent) or that lies in a set."
+    given = Path(outdir).expanduser()
+    out = Path(os.path.realpath(given))
+    if os.path.islink(out):   # realpath stops where a chain of links loops
+        raise InputError(f"output folder {given} is a symbolic link that never reaches a folder (a loop): "
+                         "remove the link or choose another outdir")
     if out.exists() and not out.is_dir():
         raise InputError(f"output folder {out} exists and is a file: choose another outdir")
     if os.path.ismount(out):
         raise InputError(f"output folder {out} is a mount point and cannot be replaced as a whole: "
                          f"choose a folder inside it, e.g. {out / 'run1'}")
+    inside = enclosing_set(out)
+    if inside:
+        raise InputError(f"output folder {out} is inside the mms_mp output set {inside}, whose "
+                         f"{MANIFEST} would not list it (a rerun of that set would be refused): "
+                         "choose a folder outside it")
     try: out.parent.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         raise InputError(f"cannot create the parent of output folder {out} ({e.strerror}): "
@@ -86,13 +105,19 @@ def usable_outdir(outdir, # output folder as given
 # %% ../nbs/14e_outset.ipynb #c889ca4e
 def check_replaceable(out: Path, # output folder (existing or not)
                       force: bool = False, # replace a non-empty folder without manifest.json
+                      kind: str = "analysis", # the kind of set that would replace it ("analysis", "report")
                      ):
     "Refuse to replace a folder holding files no run wrote: not an output set, or a set plus the user's own files."
     if force or not out.is_dir(): return
     if (out / MANIFEST).is_file():
-        try: listed = {f["path"] for f in read_manifest(out)["files"]}
+        try:
+            doc = read_manifest(out)
+            listed, had = {f["path"] for f in doc["files"]}, doc.get("kind", "analysis")
         # unreadable: lists nothing
-        except (InputError, KeyError, TypeError, ValueError, OSError): listed = set()
+        except (InputError, KeyError, TypeError, ValueError, OSError): listed, had = set(), kind
+        if had != kind:
+            raise InputError(f"output folder {out} holds an mms_mp {had} set; writing a {kind} set "
+                             "there would replace it: choose another folder")
         extra = [r for r in set_files(out) if r not in listed]
         if extra:
             raise InputError(f"output folder {out} holds files its {MANIFEST} does not list "
@@ -112,25 +137,41 @@ class OutdirBusy(InputError):
 def _holder(fd: int) -> str:
     return os.pread(fd, 32, 0).decode(errors="replace").strip() or "unknown"
 
+def _names(path: Path, fd: int) -> bool:
+    "Whether `path` still names the open file `fd` (same device and inode)."
+    try: st = os.stat(path)
+    except FileNotFoundError: return False
+    f = os.fstat(fd)
+    return (st.st_dev, st.st_ino) == (f.st_dev, f.st_ino)
+
 # %% ../nbs/14e_outset.ipynb #64f57e6c
 @contextmanager
 def outdir_lock(out: Path, # output folder, absolute; the lock file is its hidden sibling
                ):
     "Hold an exclusive, non-blocking `flock` for `out`; a second holder gets `OutdirBusy`."
     lock = side_path(out, "lock")
-    try: fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o666)
-    except OSError as e:
-        raise InputError(f"cannot write beside output folder {out} ({e.strerror}): "
-                         "choose another outdir") from None
-    try:
+    while True:
+        try: fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o666)
+        except OSError as e:
+            raise InputError(f"cannot write beside output folder {out} ({e.strerror}): "
+                             "choose another outdir") from None
         try: fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             msg = f"output folder {out} is being written by another mms_mp run (pid {_holder(fd)})"
+            os.close(fd)
             raise OutdirBusy(f"{msg}: wait for it or choose another outdir") from None
+        if _names(lock, fd): break
+        os.close(fd)   # the last holder deleted this file as it let go: lock the one the name leads to now
+    try:
         os.ftruncate(fd, 0)
         os.write(fd, f"{os.getpid()}\n".encode())
         yield lock
-    finally: os.close(fd)
+    finally:
+        # deleted while still held: one who opened it meanwhile finds the name gone and starts again
+        try:
+            if _names(lock, fd): os.unlink(lock)
+        except OSError: pass   # a place that lets us lock but not delete: the file stays, harmless
+        os.close(fd)
 
 # %% ../nbs/14e_outset.ipynb #86f891e4
 class Terminated(BaseException):
@@ -269,17 +310,18 @@ def swap_in(stage: Path, # complete staging folder (manifest written)
 def output_set(outdir, # folder the set becomes (created, or replaced as a whole)
                *, force: bool = False, # replace a non-empty folder that has no manifest.json
                meta: dict | None = None, # filled by the block: more keys for the manifest
+               kind: str = "analysis", # what the set is ("analysis", "report"): one kind never replaces another
               ):
     "Yield a fresh staging folder: it replaces `outdir` whole if the block succeeds, else vanishes."
     out, started = usable_outdir(outdir), utc_now()
     with sigterm_raises() as term, outdir_lock(out):
         clean_stale(out)
-        check_replaceable(out, force)
+        check_replaceable(out, force, kind)
         stage = side_path(out, "staging")
         try:
             yield make_stage(stage, out)
             _unless_terminated(term)
-            write_manifest(stage, started, meta)
+            write_manifest(stage, started, {"kind": kind} | (meta or {}))
             _unless_terminated(term)
             # inside the try: a signal just before its own deferral still cleans up
             swap_in(stage, out)

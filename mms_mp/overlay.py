@@ -12,12 +12,12 @@ from pathlib import Path
 
 import numpy as np
 
-from .core import InputError, check_finite, gsm_to_gse, as_datetime64, iso_ms
+from .core import InputError, atomic_write, check_finite, gsm_to_gse, as_datetime64, iso_ms
 from .layout import probe_label
 
 # %% auto #0
-__all__ = ['OVERLAY_FRAMES', 'MATCH_S', 'PublishedNormal', 'overlay_template', 'parse_overlay', 'read_overlay', 'compare_normal',
-           'match_group']
+__all__ = ['OVERLAY_FRAMES', 'MATCH_S', 'PublishedNormal', 'overlay_template', 'write_overlay_template', 'parse_overlay',
+           'read_overlay', 'compare_normal', 'match_group']
 
 # %% ../nbs/11b_overlay.ipynb #e6c742fb
 OVERLAY_FRAMES = ("GSE", "GSM")  # frames a published normal may be given in
@@ -51,6 +51,21 @@ def overlay_template() -> str:
     "The template of a published-normal file (shipped in mms_mp/resources), as JSON text."
     return (resources.files("mms_mp") / "resources"
             / "overlay_template.json").read_text(encoding="utf-8")
+
+# %% ../nbs/11b_overlay.ipynb #dbaa15c9
+def write_overlay_template(path, # the file to write (made, or replaced atomically)
+                          ) -> Path: # the file written
+    "Write the template to `path`; `InputError` for an empty path, a folder, or a place no file can be made."
+    if not str(path).strip(): raise InputError("the template's path is empty: give a file name, e.g. published.json")
+    p = Path(path).expanduser()
+    if p.is_dir(): raise InputError(f"{p} is a folder: give a file name, e.g. {p / 'published.json'}")
+    if p.exists() and not p.is_file(): raise InputError(f"{p} is not a regular file: give a file name")
+    try:
+        with atomic_write(p) as f: f.write(overlay_template())
+    except OSError as e:
+        raise InputError(f"cannot write {p} ({e.strerror or type(e).__name__}): choose a file in a folder "
+                         "you can write") from None
+    return p
 
 # %% ../nbs/11b_overlay.ipynb #10aa2b93
 def _check_reference(doc: dict, # the parsed JSON document

@@ -8,7 +8,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from .core import parse_trange
+from .core import InputError, parse_trange
 from .overlay import read_overlay
 from .config import merge_config, check_sections, check_mission_start
 from .stages import (AnalysisResult, run_stage, check_probes, stage_load, stage_quality,
@@ -80,6 +80,8 @@ def analyze(trange, # (start, end): ISO strings or datetime64, UTC
     t0, t1 = parse_trange(trange)
     check_mission_start(t0, "analyze()")
     dpi = check_dpi(dpi)   # before the analysis, not after it
+    if config is not None and not isinstance(config, dict):
+        raise InputError(f"config={config!r} is not a dict of sections, e.g. {{'detector': {{'smooth_s': 2.0}}}}")
     flags = {"rate": rate, "source": source, "data_dir": str(data_dir) if data_dir else None}
     cfg = check_sections(merge_config(config or {}, flags, where="analyze()"))
     res = AnalysisResult(trange=(t0, t1), probes=check_probes(probes), config=cfg)

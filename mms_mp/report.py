@@ -14,10 +14,12 @@ from pathlib import Path
 
 from .core import MMSMPError, InputError, NoDataError, iso_ms, parse_trange, atomic_write
 from .outputs import FIG_DPI, check_dpi, img_html
+from .outset import MANIFEST, check_set, output_set, read_manifest
 
 # %% auto #0
-__all__ = ['REPORT_HINT', 'KERNEL_ARGS', 'report_template', 'import_papermill', 'report_kernel_manager', 'sigint_stops_kernels',
-           'report_parameters', 'template_event', 'execute_report', 'render_html', 'figure_html', 'run_report']
+__all__ = ['REPORT_HINT', 'KERNEL_ARGS', 'REPORT_FILES', 'report_template', 'import_papermill', 'report_kernel_manager',
+           'sigint_stops_kernels', 'report_parameters', 'template_event', 'execute_report', 'render_html',
+           'earlier_report', 'figure_html', 'run_report']
 
 # %% ../nbs/15a_report.ipynb #754f1e4b
 def report_template() -> Path:
@@ -83,7 +85,6 @@ def sigint_stops_kernels(kms: list, # kernel managers (`report_kernel_manager().
 
 # %% ../nbs/15a_report.ipynb #f88145c6
 def report_parameters(trange, # (start, end) ISO, UTC
-                      out: Path, # output folder
                       probes, # MMS probes
                       source: str, # data source
                       data_dir, # local data root (None: the loader's default)
@@ -96,8 +97,8 @@ def report_parameters(trange, # (start, end) ISO, UTC
     ddir = str(Path(data_dir).resolve()) if data_dir else ""   # absolute: papermill runs in `out`
     return {"start": iso_ms(t0), "end": iso_ms(t1), "probes": " ".join(str(p) for p in probes),
             "source": source, "rate": rate, "data_dir": ddir, "demo": 0, "dpi": check_dpi(dpi),
-            "outdir": str(Path(out).resolve() / "analysis"),
-            "sidecar": str(Path(out).resolve() / "event_report.json"),
+            # relative to the report's folder, where the kernel runs: right after the swap too
+            "outdir": "analysis", "sidecar": "event_report.json",
             "config_json": json.dumps(config or {})}
 
 # %% ../nbs/15a_report.ipynb #5b1e7c21
@@ -161,7 +162,7 @@ def execute_report(params: dict, # report_parameters
                    out: Path, # output folder
                    kernel_name: str = "python3", # Jupyter kernel
                    template: Path | None = None, # the notebook to run (None: `report_template()`)
-                  ) -> Path: # the executed notebook (kept when a cell fails, for inspection)
+                  ) -> Path: # the executed notebook (kept when a cell fails; run_report's goes with its stage)
     "Run the template with papermill; a failing cell raises the matching mms_mp error class, Ctrl-C stops it."
     pm = import_papermill()
     nb_out, tmp = out / "event_report.ipynb", out / ".event_report.part.ipynb"
@@ -189,6 +190,21 @@ def render_html(nb_path: Path, # executed notebook
     with atomic_write(dst) as f: f.write(body)
     return dst
 
+# %% ../nbs/15a_report.ipynb #5d493031
+#: what a report folder holds (`run_report`)
+REPORT_FILES = ("event_report.ipynb", "event_report.html", "event_report.json", "analysis")
+
+def earlier_report(out, # a folder
+                  ) -> bool: # True: a report written before reports had a manifest, nothing else in it
+    "A report folder from before reports were output sets: only the report's files, its analysis a complete set."
+    out = Path(out)
+    if not out.is_dir() or (out / MANIFEST).exists(): return False
+    names = {p.name for p in out.iterdir() if not p.name.startswith(".")}
+    if not names or not names <= set(REPORT_FILES): return False
+    if "analysis" not in names: return True
+    try: return not check_set(out / "analysis")
+    except (InputError, OSError, ValueError, KeyError, TypeError): return False   # no set: not ours
+
 # %% ../nbs/15a_report.ipynb #e5f0a7c4
 def figure_html(path, # PNG file
                 alt: str, # what the figure shows, for a reader who cannot see it (its caption)
@@ -201,7 +217,7 @@ def figure_html(path, # PNG file
 
 # %% ../nbs/15a_report.ipynb #109df9a8
 def run_report(trange, # (start, end) ISO, UTC
-               out, # output folder: event_report.ipynb/.html/.json; the analysis outputs in out/analysis
+               out, # output set: event_report.ipynb/.html/.json, the analysis's set in out/analysis
                probes=("1", "2", "3", "4"), # MMS probes
                *, source: str = "auto", # data source
                data_dir=None, # local data root
@@ -211,11 +227,13 @@ def run_report(trange, # (start, end) ISO, UTC
                html: bool = True, # render HTML with nbconvert
                kernel_name: str = "python3", # Jupyter kernel (python3 = this interpreter)
               ) -> dict: # name -> path of the files written
-    "Execute the event report with papermill for one event and render it to HTML."
+    "Execute the event report with papermill for one event and render it to HTML: all of it, or the old report kept."
     import_papermill()
-    params = report_parameters(trange, Path(out), probes, source, data_dir, rate, config, dpi)
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    files = {"event_report.ipynb": execute_report(params, out, kernel_name)}
-    if html: files["event_report.html"] = render_html(files["event_report.ipynb"])
-    return files | {"event_report.json": out / "event_report.json", "analysis": out / "analysis"}
+    params = report_parameters(trange, probes, source, data_dir, rate, config, dpi)
+    meta = {}   # for the manifest
+    with output_set(out, kind="report", force=earlier_report(out), meta=meta) as stage:
+        execute_report(params, stage, kernel_name)
+        if html: render_html(stage / "event_report.ipynb")
+        meta["simulated"] = bool(read_manifest(stage / "analysis").get("simulated"))
+    names = REPORT_FILES if html else [n for n in REPORT_FILES if n != "event_report.html"]
+    return {n: Path(out) / n for n in names}

@@ -439,6 +439,8 @@ def _write_product(root, truth, probe, token, t0, t1, seed, defects) -> list:
 # %% ../nbs/02_synthetic.ipynb #aa66b920
 def _staged_dir(out_dir: Path, overwrite: bool) -> Path:
     "A fresh hidden folder beside `out_dir` to build into (moved into place at the end)."
+    if out_dir.exists() and not out_dir.is_dir():
+        raise InputError(f"{out_dir} is a file, not a folder: choose a folder for the simulated data")
     if out_dir.exists() and any(out_dir.iterdir()) and not overwrite:
         raise InputError(
             f"{out_dir} exists and is not empty; pass overwrite=True to replace it, or choose a new"

@@ -419,7 +419,7 @@ def test_ctrl_c_on_a_local_cluster_says_one_line(demo_dir, tmp_path):
                           "--quiet"], env=env, start_new_session=True, stderr=subprocess.PIPE, text=True,
                          preexec_fn=_sigint_default)
     t0 = time.monotonic()
-    while len(list(out.glob("e*/.analysis.lock"))) < 2 and time.monotonic() - t0 < 180 and p.poll() is None:
+    while len(list(out.glob(".e*.staging-*/.analysis.lock"))) < 2 and time.monotonic() - t0 < 180 and p.poll() is None:
         time.sleep(0.1)
     os.killpg(p.pid, signal.SIGINT)
     err = p.communicate(timeout=120)[1]

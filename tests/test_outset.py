@@ -206,3 +206,30 @@ def test_a_signal_just_before_the_swap_leaves_no_staging_folder(out, monkeypatch
     with pytest.raises(KeyboardInterrupt):
         write_here(out, {"mp_analysis.json": "{}"})
     assert snapshot(out) == before and check_set(out) == [] and siblings(out) == []
+
+
+def test_lock_file_deleted_on_release_never_lets_two_writers_in(tmp_path):
+    """The lock file is now deleted as its holder lets go (it was left beside every folder for good). Deleting it is
+    safe only because a new holder checks that the name still leads to the file it locked: here 4 threads, each with
+    its own open file, take and release the lock 300 times each, and never two hold it at once. Without that check
+    (`_names` always True) this fails within a few hundred rounds on 2 cores."""
+    import threading
+    from mms_mp.outset import OutdirBusy, outdir_lock
+    out, inside, seen, errors = tmp_path / "run", [0], [], []
+    def writer():
+        done = 0
+        while done < 300:
+            try:
+                with outdir_lock(out):
+                    inside[0] += 1
+                    seen.append(inside[0])
+                    time.sleep(0)
+                    inside[0] -= 1
+                done += 1
+            except OutdirBusy: time.sleep(0)
+            except Exception as e: errors.append(e); return
+    ts = [threading.Thread(target=writer) for _ in range(4)]
+    for t in ts: t.start()
+    for t in ts: t.join()
+    assert not errors and len(seen) == 1200 and max(seen) == 1
+    assert not list(tmp_path.iterdir()), "no lock file left"

@@ -92,7 +92,8 @@ def test_report_without_data_raises_nodata(tmp_path):
     with pytest.raises(NoDataError, match="event report failed in cell .*NoDataError"):
         run_report(("2019-01-27T12:15", "2019-01-27T12:55"), tmp_path / "r", ["1"], source="local",
                    data_dir=tmp_path / "empty", html=False)
-    assert (tmp_path / "r" / "event_report.ipynb").is_file()  # the failed notebook is kept for inspection
+    # a failed run is no report: nothing published (the error names the cell); an earlier report would stay
+    assert not (tmp_path / "r").exists()
 
 
 @pytest.mark.loopback
@@ -325,3 +326,34 @@ def test_density_only_report_does_not_say_no_crossing(tmp_path, repo_root):
     text = json.dumps([c.get("outputs") for c in nb["cells"]])
     assert len(json.loads((tmp_path / "event_report.json").read_text())["crossings"]) == 1
     assert "No crossing was detected" not in text and "No crossing normal: no magnetic field" in text
+
+
+@pytest.mark.loopback
+@pytest.mark.enable_socket
+@pytest.mark.allow_hosts(["127.0.0.1"])
+def test_failed_report_keeps_the_old_set_and_a_first_one_leaves_nothing(tmp_path, repo_root):
+    """A rerun that failed (MMS2 has no data in the REAL 2015-09-02 files) wrote its notebook over the MMS1 report and
+    left the MMS1 HTML, JSON and analysis/ beside it; a first run that failed left a partial notebook and a lock file.
+    The report folder is now an output set: the old report stays byte for byte, a failed first run leaves nothing."""
+    from mms_mp.core import InputError
+    from mms_mp.outset import read_manifest
+    from mms_mp.pipeline import analyze
+    real, tr = repo_root / "tests" / "fixtures" / "real", ("2015-09-02T16:58:44", "2015-09-02T17:07:04")
+    kw = dict(source="local", data_dir=real, rate="brst", html=False)
+    out = tmp_path / "rep"
+    run_report(tr, out, ["1"], **kw)
+    assert not check_set(out) and read_manifest(out)["kind"] == "report"
+    assert not list(tmp_path.rglob("*.lock")), "the report's and its analysis's lock files are gone"
+    assert json.loads((out / "event_report.json").read_text())["report_parameters"]["outdir"] == "analysis"
+    before = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    with pytest.raises(NoDataError):
+        run_report(tr, out, ["2"], **kw)
+    assert {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
+    with pytest.raises(NoDataError):
+        run_report(tr, tmp_path / "fresh", ["2"], **kw)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["rep"], "no partial report, staging folder or lock"
+    # an analysis set is not written over a report, nor inside it (its rerun would be refused)
+    with pytest.raises(InputError, match="holds an mms_mp report set"):
+        analyze(tr, ["1"], source="local", data_dir=real, rate="brst", outdir=out)
+    with pytest.raises(InputError, match="inside the mms_mp output set"):
+        analyze(tr, ["1"], source="local", data_dir=real, rate="brst", outdir=out / "analysis" / "inner")
