@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from . import __version__
-from .core import (InputError, iso_ms, median_step, atomic_write, EXIT_OK, EXIT_USAGE,
+from .core import (InputError, iso_ms, median_step, EXIT_OK, EXIT_USAGE,
                          EXIT_NODATA,
                          EXIT_FAILED, EXIT_PARTIAL, EXIT_DEGRADED, exit_code, stages_exit, sig2)
 from .layout import PRODUCTS
@@ -31,7 +31,7 @@ from .config import (CONFIG_SECTIONS, RATES, check_sections, load_config, merge_
                             rate_word)
 from .schema import lmn_json, lmn_sigma_note, thickness_json
 from .stages import DENSITY_ONLY_HEADLINE
-from .overlay import overlay_template
+from .overlay import overlay_template, write_overlay_template
 from .outputs import FIG_DPI, check_dpi, lmn_method
 from .pipeline import analyze
 from .report import run_report
@@ -709,7 +709,7 @@ def cmd_overlay_template(args, # parsed arguments (build_parser)
     if args.path is None:
         say(text, end="" if text.endswith("\n") else "\n")
         return EXIT_OK
-    with atomic_write(args.path) as f: f.write(text)
+    write_overlay_template(args.path)   # InputError (exit 2) for a folder, "" or a place no file can be made
     if not args.quiet: say(f"wrote {args.path}")
     return EXIT_OK
 

@@ -208,3 +208,13 @@ def test_unnamed_copy_of_a_row_is_refused(tmp_path):
         read_events(p)
     p.write_text("name,start,end\na,2019-01-27T12:16,2019-01-27T12:22\nb,2019-01-27T12:16,2019-01-27T12:22\n")
     assert [e["name"] for e in read_events(p)] == ["a", "b"]   # named: both run, as asked
+
+
+def test_overlay_template_cli_path_refused_is_exit_2(tmp_path, capsys):
+    "The command writes through write_overlay_template: a folder or '' is exit 2 with its sentence (was exit 4)."
+    from mms_mp.cli import main
+    assert main(["overlay-template", str(tmp_path)]) == 2
+    assert main(["overlay-template", ""]) == 2
+    err = capsys.readouterr().err
+    assert "is a folder" in err and "path is empty" in err and "analysis failed" not in err
+    assert main(["overlay-template", str(tmp_path / "p.json"), "--quiet"]) == 0 and (tmp_path / "p.json").exists()
