@@ -16,9 +16,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .core import (InputError, EXIT_FAILED, EXIT_DEGRADED, exit_code, stages_exit, parse_trange,
+from .core import (check_mission_start, InputError, EXIT_FAILED, EXIT_DEGRADED, exit_code, stages_exit, parse_trange,
                          iso_ms, atomic_write)
-from .config import RATES, SOURCES, check_mission_start, config_probes, rate_word
+from .config import RATES, SOURCES, config_probes, rate_word
 from .data import damaged_files
 from .pipeline import analyze
 from .outputs import FIG_DPI, check_dpi, write_csv_atomic

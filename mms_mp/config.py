@@ -12,7 +12,8 @@ import math
 import os
 from pathlib import Path
 
-from .core import InputError, MAX_CONTEXT_WINDOWS, context_range, as_datetime64, parse_trange
+from .core import (InputError, MAX_CONTEXT_WINDOWS, check_mission_start, context_range, as_datetime64,
+                         parse_trange)
 from .layout import PROBES, probe_label
 from .resample import parse_cadence
 from .coords import hybrid_lmn
@@ -24,11 +25,11 @@ from .motion import integrate_disp
 from .multispacecraft import timing_normal
 
 # %% auto #0
-__all__ = ['CONFIG_KEYS', 'CONFIG_SECTIONS', 'RATES', 'SOURCES', 'RATE_ALIASES', 'MMS_LAUNCH', 'KEY_TYPES', 'SECTION_TARGETS',
-           'POSITIVE', 'NON_NEGATIVE', 'FRACTION', 'CONTEXT_NOTE', 'BZ_NOTE', 'DP_NOTE', 'SMOOTH_NOTE', 'GRID_NOTE',
-           'VN_SOURCES', 'LIMITS', 'config_probes', 'rate_word', 'check_mission_start', 'check_times', 'check_config',
-           'load_config', 'merge_config', 'section_params', 'Range', 'Duration', 'annotation_types',
-           'param_annotations', 'value_problem', 'check_sections']
+__all__ = ['CONFIG_KEYS', 'CONFIG_SECTIONS', 'RATES', 'SOURCES', 'RATE_ALIASES', 'KEY_TYPES', 'SECTION_TARGETS', 'POSITIVE',
+           'NON_NEGATIVE', 'FRACTION', 'CONTEXT_NOTE', 'BZ_NOTE', 'DP_NOTE', 'SMOOTH_NOTE', 'GRID_NOTE', 'VN_SOURCES',
+           'LIMITS', 'config_probes', 'rate_word', 'check_times', 'check_config', 'load_config', 'merge_config',
+           'section_params', 'Range', 'Duration', 'annotation_types', 'param_annotations', 'value_problem',
+           'check_sections']
 
 # %% ../nbs/14a_config.ipynb #eabc52bf
 CONFIG_KEYS = {"start", "end", "probes", "rate", "source", "data_dir", "outdir", "plot", "pdf",
@@ -38,7 +39,6 @@ CONFIG_SECTIONS = {"context", "lmn", "detector", "normals", "normal_prior", "tim
 RATES, SOURCES = ("auto", "srvy", "brst"), ("auto", "sdc", "spdf", "local")
 #: pySPEDAS's words for the data rates, read as mms_mp's (FPI and EDP "fast" is the survey class)
 RATE_ALIASES = {"burst": "brst", "fast": "srvy", "survey": "srvy"}
-MMS_LAUNCH = "2015-03-13"  # UTC day the four MMS spacecraft were launched: no MMS data before it
 _TIME, _PATH = (str, datetime.date), (str, os.PathLike)  # a TOML date-time is a datetime.datetime
 #: top-level key -> the types it may have
 #: (a time is ISO text, never a number: `start = 123` is refused)
@@ -67,16 +67,6 @@ def rate_word(v, # a data rate as typed: "brst", "burst", "srvy", "fast", "surve
              ): # the rate in mms_mp's words ("brst", "srvy", "auto"); else unchanged, for the check
     "pySPEDAS's rate words read as mms_mp's: 'burst' is 'brst', 'fast' and 'survey' are 'srvy'."
     return RATE_ALIASES.get(v.strip().lower(), v.strip().lower()) if isinstance(v, str) else v
-
-# %% ../nbs/14a_config.ipynb #abefe446
-def check_mission_start(t0, # start of an analysis window, UTC (anything as_datetime64 reads)
-                        where: str = "configuration", # name of the source, for messages
-                       ):
-    "Refuse an analysis window that starts before MMS was launched (2015-03-13): no data can exist."
-    if as_datetime64(t0) < as_datetime64(MMS_LAUNCH):
-        raise InputError(f"{where}: start {as_datetime64(t0).astype('datetime64[s]')} "
-                         "is before MMS was launched "
-                         f"({MMS_LAUNCH}), so there are no MMS data for it; check the date")
 
 # %% ../nbs/14a_config.ipynb #03096643
 def check_times(cfg: dict, # configuration with start and/or end

@@ -17,15 +17,15 @@ from pathlib import Path
 import numpy as np
 
 # %% auto #0
-__all__ = ['MAX_POINTS', 'FRAMES', 'TIME_FORMATS', 'MAX_CONTEXT_WINDOWS', 'LEAP_SECONDS', 'TT2000_UTC0', 'TT2000_FILL', 'R_E_KM',
-           'MU0', 'M_P_KG', 'Q_E_C', 'EXIT_OK', 'EXIT_USAGE', 'EXIT_NODATA', 'EXIT_FAILED', 'EXIT_PARTIAL',
-           'EXIT_DEGRADED', 'MMSMPError', 'InputError', 'FrameError', 'NoDataError', 'GeometryError', 'probe_data',
-           'check_finite', 'check_positive', 'check_sigma', 'check_count', 'CovBlocks', 'triad_problem', 'check_frame',
-           'frame_of', 'check_sigma_rad', 'rotate_about_x', 'gse_to_gsm', 'gsm_to_gse', 'gse_gsm_angle',
+__all__ = ['MAX_POINTS', 'FRAMES', 'TIME_FORMATS', 'MMS_LAUNCH', 'MAX_CONTEXT_WINDOWS', 'LEAP_SECONDS', 'TT2000_UTC0',
+           'TT2000_FILL', 'R_E_KM', 'MU0', 'M_P_KG', 'Q_E_C', 'EXIT_OK', 'EXIT_USAGE', 'EXIT_NODATA', 'EXIT_FAILED',
+           'EXIT_PARTIAL', 'EXIT_DEGRADED', 'MMSMPError', 'InputError', 'FrameError', 'NoDataError', 'GeometryError',
+           'probe_data', 'check_finite', 'check_positive', 'check_sigma', 'check_count', 'CovBlocks', 'triad_problem',
+           'check_frame', 'frame_of', 'check_sigma_rad', 'rotate_about_x', 'gse_to_gsm', 'gsm_to_gse', 'gse_gsm_angle',
            'as_datetime64', 'datetime_tags', 'series_arrays', 'parse_trange', 'seconds_since', 'from_seconds', 'iso_ms',
-           'median_step', 'context_range', 'leap_table', 'tt2000_to_datetime64', 'datetime64_to_tt2000',
-           'TimeCleanReport', 'clean_times', 'atomic_write', 'write_json_atomic', 'exit_code', 'stages_exit',
-           'cache_root', 'format_sigma', 'sig2']
+           'check_mission_start', 'median_step', 'context_range', 'leap_table', 'tt2000_to_datetime64',
+           'datetime64_to_tt2000', 'TimeCleanReport', 'clean_times', 'atomic_write', 'write_json_atomic', 'exit_code',
+           'stages_exit', 'cache_root', 'format_sigma', 'sig2']
 
 # %% ../nbs/00_core.ipynb #866e3565
 class MMSMPError(Exception):
@@ -190,7 +190,6 @@ def gse_to_gsm(v: np.ndarray, # (...,3) vectors in GSE, any units
     "GSE → GSM with the angle ψ from `gse_gsm_angle` (v in any units)."
     return rotate_about_x(v, psi_rad)
 
-# %% ../nbs/00_core.ipynb #72c7dfc7
 def gsm_to_gse(v: np.ndarray, # (...,3) vectors in GSM, any units
                psi_rad, # GSE→GSM angle ψ from `gse_gsm_angle`, rad; scalar or one per vector
               ) -> np.ndarray: # (...,3) the same vectors in GSE, same units
@@ -374,6 +373,19 @@ def iso_ms(t, # time(s), anything as_datetime64 reads
     if a.ndim == 0: return str(a) + "Z"
     return [str(x) + "Z" for x in a]
 
+# %% ../nbs/00_core.ipynb #7235154e
+MMS_LAUNCH = "2015-03-13"  # UTC day the four MMS spacecraft were launched: no MMS data before it
+
+def check_mission_start(t0, # start of an analysis window, UTC (anything as_datetime64 reads)
+                        where: str = "", # name of the source, for messages ("configuration", "analyze()")
+                       ):
+    "Refuse an analysis window that starts before MMS was launched (2015-03-13): no data can exist."
+    if as_datetime64(t0) < as_datetime64(MMS_LAUNCH):
+        at = where + ": " if where else ""
+        raise InputError(f"{at}start {as_datetime64(t0).astype('datetime64[s]')} is before MMS was launched "
+                         f"({MMS_LAUNCH}), so there are no MMS data for it; check the date")
+
+
 # %% ../nbs/00_core.ipynb #c89f2a47
 def median_step(d: np.ndarray, # (N,) steps between samples (e.g. np.diff of times), any unit
                ) -> float: # np.median(d), the same float; NaN if d is empty or holds NaN
@@ -430,7 +442,6 @@ def tt2000_to_datetime64(tt, # CDF_TIME_TT2000 values, int64 ns
     out = TT2000_UTC0 + (tt - extra[np.maximum(i, 0)]).astype("timedelta64[ns]")
     return np.where((tt == TT2000_FILL) | (i < 0), np.datetime64("NaT", "ns"), out)
 
-# %% ../nbs/00_core.ipynb #43564f3c
 def datetime64_to_tt2000(t, # UTC times: datetime64 or anything `as_datetime64` reads
                         ) -> np.ndarray: # int64 TT2000 ns; NaT → the TT2000 fill value
     "UTC → TT2000 for any date since 1972, the exact inverse of `tt2000_to_datetime64`."

@@ -16,7 +16,7 @@ import numpy as np
 import xarray as xr
 from concurrent.futures import Future, ThreadPoolExecutor
 
-from .core import InputError, NoDataError, iso_ms, parse_trange, probe_data
+from .core import InputError, NoDataError, check_mission_start, iso_ms, parse_trange, probe_data
 from .layout import (INSTRUMENTS, PRODUCTS, PROBES, STATE, Product, check_probe, file_time,
                            data_root_problem, find_local_files, parse_filename, search_dirs)
 from .cdfread import DATATYPES, RATES, SOURCES, SURVEY, FileBlock, download_files, open_once
@@ -24,9 +24,9 @@ from .digest import file_digests, file_sha256, save_digests, sha256_cache_file
 from .products import ProductData, product_quantities, read_product, read_state
 
 # %% auto #0
-__all__ = ['DATA_CENTRES', 'POSITION_SOURCE', 'LAUNCH', 'EPHEM_PAD', 'Event', 'MissingDataWarning', 'DamagedFileWarning',
-           'covers', 'reachable', 'uncovered', 'largest_gap', 'default_data_dir', 'damaged_files', 'load_event',
-           'ProductData', 'read_product', 'product_quantities', 'read_state', 'sha256_cache_file', 'file_sha256']
+__all__ = ['DATA_CENTRES', 'POSITION_SOURCE', 'EPHEM_PAD', 'Event', 'MissingDataWarning', 'DamagedFileWarning', 'covers',
+           'reachable', 'uncovered', 'largest_gap', 'default_data_dir', 'damaged_files', 'load_event', 'ProductData',
+           'read_product', 'product_quantities', 'read_state', 'sha256_cache_file', 'file_sha256']
 
 # %% ../nbs/03_data.ipynb #80f5c982
 # defined in mms_mp.products and mms_mp.digest; public here too, as before they moved
@@ -494,7 +494,6 @@ def _load_instrument(ev: Event, root: Path, p: str, ins: str, rate: str, source:
 # %% ../nbs/03_data.ipynb #eb718721
 POSITION_SOURCE = "FGM state (MEC absent)"  # `position_source` and `rate_reason` of FGM positions
 
-# %% ../nbs/03_data.ipynb #40345d33
 def _fgm_files(ev: Event, p: str) -> dict:
     "rate -> FileInfo list of the FGM files `ev` read for probe `p` (survey first: daily files)."
     out = {}
@@ -555,16 +554,11 @@ def _check_request(probes, instruments, rate: str, source: str) -> tuple:
     return ps, ins
 
 # %% ../nbs/03_data.ipynb #4fcaebe3
-#: the UTC day the four MMS spacecraft were launched: no MMS data before it
-LAUNCH = np.datetime64("2015-03-13", "ns")
-
 def _check_window(t0, # window start, datetime64[ns] UTC
                   data_dir, # as given: None, a str or an os.PathLike
                  ):
     "`InputError` for a window before MMS's launch or a `data_dir` that is not a path (a number, bytes)."
-    if t0 < LAUNCH:
-        raise InputError(f"start {iso_ms(t0)} is before MMS was launched ({str(LAUNCH)[:10]}), so there are "
-                         "no MMS data for it; check the date")
+    check_mission_start(t0)
     if data_dir is not None and not isinstance(data_dir, (str, os.PathLike)):
         raise InputError(f"data_dir={data_dir!r} is not a folder path: give it as text or a pathlib.Path")
 

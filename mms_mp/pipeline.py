@@ -8,9 +8,9 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from .core import InputError, parse_trange
+from .core import check_mission_start, InputError, parse_trange
 from .overlay import read_overlay
-from .config import merge_config, check_sections, check_mission_start
+from .config import merge_config, check_sections
 from .stages import (AnalysisResult, run_stage, check_probes, stage_load, stage_quality,
                            stage_lmn, stage_detect, stage_normals, stage_vn, stage_displacement,
                            stage_crossing_vn)
