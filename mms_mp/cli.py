@@ -473,9 +473,11 @@ def _timing_lines(res) -> list:
     t, g = res.timing, res.timing_group
     if t is None: return []
     n = ", ".join(f"{x:+.3f}" for x in t.n_hat)
-    c = g.crossings[g.ref]
-    out = [f"timing, {len(res.timings)} group(s); the one with most probes, {iso_ms(c.time)} "
-           f"{g.direction} (ref MMS{g.ref}) [{t.method}]: n = ({n}) {t.frame} ± "
+    c, m = g.crossings[g.ref], len(g.crossings)
+    k = sum(len(h.crossings) == m for h, _ in res.timings)   # groups as large: the first is shown
+    which = "the one with most probes" if k == 1 else f"the first of the {k} with {m} probes"
+    out = [f"timing, {len(res.timings)} group(s); {which}, {iso_ms(c.time)} "
+           f"{g.direction} (ref MMS{g.ref}), method {t.method}: n = ({n}) {t.frame} ± "
            f"{sig2(t.sigma_n_deg)}°, V = {t.V_km_s:.1f} ± {t.sigma_V_km_s:.1f} km/s"]
     V = [r.V_km_s for _, r in res.timings]
     if len(V) > 1: out.append(f"  V over the groups: {min(V):+.1f} to {max(V):+.1f} km/s (each in "

@@ -921,3 +921,18 @@ def test_a_ctrl_c_as_the_interpreter_exits_keeps_the_runs_exit_code(tmp_path):
     r = subprocess.run([sys.executable, "-c", LATE_CTRL_C % str(tmp_path / "pub.json")], capture_output=True,
                        text=True, timeout=120, env={**os.environ, "MPLBACKEND": "Agg"})
     assert (r.returncode, r.stderr) == (0, "") and (tmp_path / "pub.json").is_file()
+
+
+def test_timing_line_says_which_of_equally_large_groups_it_shows():
+    "Two 4-probe groups: the line named 'the one with most probes' although another was as large."
+    from types import SimpleNamespace as NS
+    from mms_mp.cli import _timing_lines
+    t = NS(n_hat=np.array([1.0, 0, 0]), frame="GSE", sigma_n_deg=1.2, V_km_s=-20.0, sigma_V_km_s=2.0,
+           method="timing")
+    g4 = NS(crossings={p: NS(time=np.datetime64("2019-01-27T12:20", "ns")) for p in "1234"}, ref="1",
+            direction="in")
+    g3 = NS(crossings={p: None for p in "123"})
+    one = _timing_lines(NS(timing=t, timing_group=g4, timings=[(g4, t), (g3, t)]))[0]
+    two = _timing_lines(NS(timing=t, timing_group=g4, timings=[(g4, t), (g4, t), (g3, t)]))[0]
+    assert "the one with most probes" in one and "method timing: n = (+1.000, +0.000, +0.000) GSE ± 1.2°" in one
+    assert "the first of the 2 with 4 probes" in two
