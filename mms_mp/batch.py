@@ -58,11 +58,12 @@ def _check_cell(c: str, # column: probes, rate, source, scenario or seed
 # %% ../nbs/17_batch.ipynb #9e8ce3c1
 def _check_name(name, # an event's name: its own folder in the survey's output folder
                ) -> str: # the name as text
-    "Refuse a name that is not one plain folder name: a path (/ or \\), `.`, `..`, hidden, summary.csv."
+    "Refuse a name that is not one plain folder name: a path (/ or \\), `.`, `..`, hidden, the survey's files."
     name = str(name)
     why = ("holds a path separator (/ or \\)" if "/" in name or "\\" in name
            else "starts with '.' (., .. and hidden names)" if name.startswith(".")
-           else "is the survey's own summary file" if name == "summary.csv"
+           else "is one of the survey's own files (summary.csv, errors.log)" if name in ("summary.csv", "errors.log")
+           else "is longer than 255 bytes, the longest folder name file systems allow" if len(name.encode()) > 255
            else "holds a control character" if any(ord(ch) < 32 for ch in name)
            else "has spaces at an end" if name != name.strip() else None)
     if why: raise InputError(f"{name!r} {why}: a name is the event's own folder inside the survey's "
@@ -527,7 +528,11 @@ def _survey_folder(out, # the survey's output folder as given
     if out.exists() and not out.is_dir():
         raise InputError(f"output folder {out} is a file: choose a folder (it gets one sub-folder per event "
                          "and summary.csv)")
-    inside = enclosing_set(Path(os.path.realpath(out)))
+    real = Path(os.path.realpath(out))
+    inside = enclosing_set(real / "summary.csv")   # the nearest set at or above the survey's folder
+    if inside == real:
+        raise InputError(f"output folder {out} is an mms_mp output set (manifest.json): a survey writes "
+                         "summary.csv and one folder per event beside it, so choose another folder")
     if inside: raise InputError(f"output folder {out} is inside the mms_mp output set {inside}: choose a "
                                 "folder outside it")
     try: out.mkdir(parents=True, exist_ok=True)
@@ -558,7 +563,20 @@ def run_batch(events, # events CSV path, or a list of event dicts (read_events)
     if workers < 1: raise InputError(f"workers={workers}; need at least 1")
     local = scheduler in LOCAL_SCHEDULERS
     dpi = _figure_dpi(dpi, mode, scheduler != "threads" if local else processes)
+    from mms_mp.outset import outdir_lock
     out = _survey_folder(out)
+    with outdir_lock(Path(os.path.realpath(out))):   # one survey at a time writes summary.csv here
+        return _run_survey(evs, out, mode, workers, scheduler, processes, progress, dpi, strict, local)
+
+def _run_survey(evs, out, mode, workers, scheduler, processes, progress, dpi, strict, local):
+    "Check every event's folder first (a refusal runs nothing), run them, write summary.csv (Ctrl-C too)."
+    from mms_mp.outset import check_replaceable
+    kind = "analysis" if mode == "analyze" else "report"
+    why = []
+    for ev in evs:   # each event's set replaces only a set of its kind with nothing of the user's
+        try: check_replaceable(out / ev["name"], kind=kind)
+        except InputError as e: why.append(f"{ev['name']}: {e}")
+    if why: raise InputError("no event was run, summary.csv is as it was: " + "; ".join(why))
     rows, since = {}, time.time()
     try:
         if local: _run_local(evs, out, mode, workers, scheduler, dpi, strict, rows)

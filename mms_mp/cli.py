@@ -694,7 +694,8 @@ def cmd_batch(args, # parsed arguments (build_parser)
     if not args.quiet:
         n_ok = int((summ["status"] == "ok").sum())
         say(f"{n_ok}/{len(summ)} events ok; summary in {Path(args.out) / 'summary.csv'}")
-        for _, r in summ[summ["status"] != "ok"].iterrows(): say(f"  {r['event']}: {_not_ok(r)}")
+    for _, r in summ[summ["status"] != "ok"].iterrows():   # errors: shown with --quiet too, on stderr
+        say(f"  {r['event']}: {_not_ok(r)}", file=sys.stderr if args.quiet else None)
     codes = set(summ.loc[summ["status"] == "failed", "exit_code"].dropna().astype(int))
     # one cause: its code; mixed: 4
     if codes: return codes.pop() if len(codes) == 1 else EXIT_FAILED

@@ -37,7 +37,8 @@ def _events(tmp_path, name, extra="") -> Path:
     return p
 
 
-@pytest.mark.parametrize("name", ["../escape", "/tmp/abs", "a/b", "a\\b", ".", "..", ".hidden", "summary.csv"])
+@pytest.mark.parametrize("name", ["../escape", "/tmp/abs", "a/b", "a\\b", ".", "..", ".hidden", "summary.csv",
+                                  "errors.log", "x" * 256])
 def test_event_name_that_is_a_path_is_refused_before_any_work(tmp_path, name):
     "A name was joined to --out as is: ../escape and /abs wrote outside it, '.' into it, a/b inside event a (exit 0)."
     ev = _events(tmp_path, name)
@@ -88,6 +89,48 @@ def test_batch_out_that_is_a_file_or_inside_a_set(tmp_path, capsys):
     (tmp_path / "set" / "manifest.json").write_text('{"format": "mms_mp output set", "files": []}')
     with pytest.raises(InputError, match="inside the mms_mp output set"):
         run_batch(p, tmp_path / "set" / "survey", scheduler="synchronous")
+    # --out that is itself a set: its summary.csv would be a file the set's manifest does not list
+    with pytest.raises(InputError, match="is an mms_mp output set"):
+        run_batch(p, tmp_path / "set", scheduler="synchronous")
+    assert sorted(q.name for q in (tmp_path / "set").iterdir()) == ["manifest.json"]
+
+
+def test_survey_refuses_before_any_event_when_a_folder_is_another_kind(tmp_path, monkeypatch):
+    """--mode report into an --mode analyze survey failed every event one by one and replaced the good summary.csv;
+    now nothing runs and summary.csv stays as it was."""
+    from mms_mp import batch
+    p = _events(tmp_path, "a")
+    out = tmp_path / "survey"
+    (out / "a").mkdir(parents=True)
+    (out / "a" / "manifest.json").write_text('{"format": "mms_mp output set", "kind": "analysis", "files": []}')
+    (out / "summary.csv").write_text("event,status\na,ok\n")
+    def no_event(*a, **k): raise AssertionError("an event ran")
+    monkeypatch.setattr(batch, "_run_local", no_event)
+    with pytest.raises(InputError, match="no event was run, summary.csv is as it was: a: .* holds an mms_mp analysis set"):
+        run_batch(p, out, scheduler="synchronous", mode="report")
+    assert (out / "summary.csv").read_text() == "event,status\na,ok\n"
+
+
+def test_two_surveys_into_one_folder_the_second_is_refused(tmp_path):
+    "Two batches into one --out interleaved their events and the last summary.csv contradicted the folders."
+    from mms_mp.outset import OutdirBusy, outdir_lock
+    p = _events(tmp_path, "a")
+    out = tmp_path / "survey"
+    out.mkdir()
+    with outdir_lock(out):   # another survey holds the folder
+        with pytest.raises(OutdirBusy, match="being written by another mms_mp run"):
+            run_batch(p, out, scheduler="synchronous")
+    assert not any(out.iterdir())
+
+
+def test_batch_quiet_still_shows_failed_events(tmp_path, capsys):
+    "--quiet ('only errors') dropped the failed events' lines: a run with failures printed nothing."
+    p = tmp_path / "e.csv"
+    p.write_text(f"name,start,end,probes,data_dir,source\nempty,2019-01-27T12:16,2019-01-27T12:22,1,{tmp_path / 'none'},local\n")
+    (tmp_path / "none").mkdir()
+    code = main(["batch", str(p), "--out", str(tmp_path / "o"), "--scheduler", "synchronous", "--quiet"])
+    err = capsys.readouterr().err
+    assert code != 0 and "  empty: " in err
 
 
 def test_analyze_outdir_inside_a_set_or_a_link_loop_refused_before_the_analysis(real, tmp_path, monkeypatch):
