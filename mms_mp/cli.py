@@ -849,8 +849,10 @@ def main(argv: list | None = None, # arguments (None: sys.argv[1:])
                     EXIT_FAILED: "analysis failed"}[code]
             # a reader gone: quietly
             if args.verbose: say(traceback.format_exc(), file=sys.stderr, end="")
-            say(f"mms-mp {args.command}: {kind}: {type(e).__name__}: {cli_words(e)}",
-                file=sys.stderr)
+            words = cli_words(e)
+            # report and batch name their output folder --out
+            if args.command in ("report", "batch"): words = words.replace("--outdir", "--out")
+            say(f"mms-mp {args.command}: {kind}: {type(e).__name__}: {words}", file=sys.stderr)
             return code
 
 # %% ../nbs/16_cli.ipynb #277c4ab5

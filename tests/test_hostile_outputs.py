@@ -261,3 +261,14 @@ def test_overlay_template_cli_path_refused_is_exit_2(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "is a folder" in err and "path is empty" in err and "analysis failed" not in err
     assert main(["overlay-template", str(tmp_path / "p.json"), "--quiet"]) == 0 and (tmp_path / "p.json").exists()
+
+
+def test_report_and_batch_messages_name_their_own_option(tmp_path, capsys):
+    "report --out <a file> said 'choose another --outdir', an option report does not have."
+    (tmp_path / "afile").write_text("x")
+    p = _events(tmp_path, "a")
+    assert main(["batch", str(p), "--out", str(tmp_path / "afile"), "--quiet"]) == EXIT_USAGE
+    assert main(["report", "--start", "2019-01-27T12:16", "--end", "2019-01-27T12:22", "--out",
+                 str(tmp_path / "afile"), "--quiet"]) == EXIT_USAGE
+    err = capsys.readouterr().err
+    assert "--outdir" not in err and "mms-mp report: bad input" in err, err
