@@ -454,6 +454,17 @@ def _run_local(evs, out, mode, workers, scheduler, dpi, strict, # as run_batch
         # Ctrl-C: events not started never start
         if pool is not None: pool.shutdown(cancel_futures=True)
 
+# %% ../nbs/17_batch.ipynb #40bc556c
+def _ignore_sigint() -> bool: # True: set in the worker's main thread
+    """Run on each worker process of the survey's own LocalCluster (`Client.run`, in its main thread): a Ctrl-C
+    sent to the process group is the parent's to answer (it writes summary.csv and stops the cluster); a worker
+    that took it too printed tracebacks and left its event's lock and staging folder behind."""
+    import signal, threading
+    if threading.current_thread() is not threading.main_thread(): return False
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    return True
+
+
 # %% ../nbs/17_batch.ipynb #0e319d17
 def _run_distributed(evs, out, mode, workers, scheduler, processes, progress, dpi, strict, # as run_batch
                      rows: dict, # event index -> summary row, filled as each event finishes
@@ -474,6 +485,7 @@ def _run_distributed(evs, out, mode, workers, scheduler, processes, progress, dp
     n = len(evs)
     try:
         with Client(scheduler or cluster) as client:
+            if cluster is not None and processes: client.run(_ignore_sigint)
             futs = client.map(run_event, evs, [str(out)] * n, [mode] * n, [processes] * n,
                               [processes] * n, [dpi] * n, [strict] * n, pure=False)
             for f in tqdm(as_completed(futs), total=n, disable=not progress, desc="events"):
@@ -498,9 +510,14 @@ def _interrupted(ev: dict, # event dict
                  since: float, # when the survey started, time.time() seconds
                 ) -> dict: # its summary row: interrupted, exit code 130, its folder if it wrote into it
     "Summary row of an event that a Ctrl-C stopped or never let start."
-    why = "the survey was interrupted (Ctrl-C) before this event finished"
-    return (_failed_row(ev, why, "interrupted", EXIT_INTERRUPTED)
-            | {"outdir": written(Path(out) / ev["name"], since)})
+    from mms_mp.outset import check_set
+    odir = written(Path(out) / ev["name"], since)
+    try: whole = odir is not None and not check_set(odir)   # its manifest lists every file, each digest holds
+    except (InputError, OSError, ValueError): whole = False
+    why = ("the survey was interrupted (Ctrl-C) as this event ended: its folder holds its complete new output "
+           "set, not summarised here (rerun the survey to summarise it)" if whole
+           else "the survey was interrupted (Ctrl-C) before this event finished")
+    return _failed_row(ev, why, "interrupted", EXIT_INTERRUPTED) | {"outdir": odir}
 
 # %% ../nbs/17_batch.ipynb #b3766f34
 def write_summary(out: Path, # survey output folder

@@ -499,3 +499,19 @@ def test_reports_on_threads_two_events(demo_dir, tmp_path, monkeypatch):
         doc = json.loads((tmp_path / "out" / k / "analysis" / "mp_analysis.json").read_text())
         assert len(want) == len(doc["crossings"]) == 1 and all(   # known answer: MMS1's one crossing, in its layer
             T(c["layer_start"]) <= T(x["time"]) <= T(c["layer_end"]) for c, x in zip(want, doc["crossings"]))
+
+
+@pytest.mark.loopback
+@pytest.mark.enable_socket
+@pytest.mark.allow_hosts(["127.0.0.1"])
+def test_survey_workers_leave_ctrl_c_to_the_parent():
+    """A Ctrl-C sent to the process group reached the LocalCluster's workers too: tracebacks, and the event's lock
+    and staging folder left behind. The survey sets SIGINT ignored in each worker process (its main thread)."""
+    import logging
+    import signal
+    from dask.distributed import Client, LocalCluster
+    from mms_mp.batch import _ignore_sigint
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
+                      silence_logs=logging.CRITICAL) as cl, Client(cl) as c:
+        assert set(c.run(_ignore_sigint).values()) == {True}
+        assert set(c.run(signal.getsignal, signal.SIGINT).values()) == {signal.SIG_IGN}
