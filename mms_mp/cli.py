@@ -32,6 +32,7 @@ from .config import (CONFIG_SECTIONS, RATES, check_sections, load_config, merge_
 from .schema import lmn_json, lmn_sigma_note, thickness_json
 from .stages import DENSITY_ONLY_HEADLINE
 from .overlay import overlay_template, write_overlay_template
+from .outset import Terminated
 from .outputs import FIG_DPI, check_dpi, lmn_method
 from .pipeline import analyze
 from .report import run_report
@@ -843,6 +844,9 @@ def main(argv: list | None = None, # arguments (None: sys.argv[1:])
         except KeyboardInterrupt:
             say(interrupted_line(args), file=sys.stderr)
             return 130
+        except Terminated:   # SIGTERM (kill, timeout, a batch scheduler) while a set was written
+            say(interrupted_line(args).replace("interrupted", "terminated (SIGTERM)", 1), file=sys.stderr)
+            return 143
         except Exception as e:
             code = exit_code(e)
             kind = {EXIT_USAGE: "bad input", EXIT_NODATA: "no usable data",

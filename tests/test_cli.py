@@ -936,3 +936,14 @@ def test_timing_line_says_which_of_equally_large_groups_it_shows():
     two = _timing_lines(NS(timing=t, timing_group=g4, timings=[(g4, t), (g4, t), (g3, t)]))[0]
     assert "the one with most probes" in one and "method timing: n = (+1.000, +0.000, +0.000) GSE ± 1.2°" in one
     assert "the first of the 2 with 4 probes" in two
+
+
+def test_sigterm_while_a_set_is_written_is_one_line_and_exit_143(monkeypatch, capsys):
+    "`Terminated` (SIGTERM inside an output set) reached the user as a traceback and exit 1."
+    from mms_mp import cli
+    from mms_mp.outset import Terminated
+    def killed(args, late): raise Terminated("signal 15 (SIGTERM)")
+    monkeypatch.setattr(cli, "_command", killed)
+    assert cli.main(["overlay-template"]) == 143
+    err = capsys.readouterr().err
+    assert err.strip() == "mms-mp: terminated (SIGTERM)" and "Traceback" not in err
