@@ -222,12 +222,15 @@ LIMITS = {
                  "grid_dt_s": Range(0.001, 60, note=GRID_NOTE), "min_density_ratio": Range(1),
                  "min_bl_jump_nT": NON_NEGATIVE, "he_frac_min": FRACTION, "min_snr": NON_NEGATIVE,
                  "gap_factor": Range(1), "gap_min_s": NON_NEGATIVE, "max_L_tilt_deg": Range(0, 90),
-                 "tilt_step_deg": POSITIVE, "tilt_min_chi2": NON_NEGATIVE},
+                 "tilt_step_deg": POSITIVE, "tilt_min_chi2": NON_NEGATIVE,
+                 "min_dwell_s": Range(0, 3600, True, SMOOTH_NOTE.replace("running mean", "stay"))},
     "normals": {"plateau_deg": Range(0, 90, True), "ratio_min": Range(1), "min_windows": Range(1),
                 "constraint": (None, "<Bn>=0")},
     "normal_prior": {"use": (True, False), "min_crossings": Range(2), "max_turn_sigma": POSITIVE},
     "vn": {"v_par_km_s": NON_NEGATIVE, "v_par_default_km_s": NON_NEGATIVE,
-           "scatter_window": NON_NEGATIVE, "sigma_n_rad": Range(0, 1.5708),
+           "scatter_window": Range(0, 1000, note="samples: the scatter of V_N about its local median; "
+                                                 "a longer window is no longer local (default 15)"),
+           "sigma_n_rad": Range(0, 1.5708),
            "exb_parallel": ("fpi", "sigma"), "cadence": Duration(),
            "align_to": ("auto", None, *VN_SOURCES)},
     "smoothing": {"order": (0, 1, 2, 3), "lam": POSITIVE, "max_gap_s": POSITIVE,
@@ -235,7 +238,8 @@ LIMITS = {
     "displacement": {"bias_sigma_km_s": NON_NEGATIVE, "sigma_n_rad": Range(0, 1.5708),
                      "scheme": ("trap", "simpson"), "max_gap_s": POSITIVE},
     "timing": {"sigma_r_km": NON_NEGATIVE, "constrain": ("auto", "always"),
-               "resolve_frac": FRACTION, "n_mc": NON_NEGATIVE, "normal_sigma_deg": Range(0, 180),
+               "resolve_frac": FRACTION, "n_mc": Range(0, 100_000, note="draws: 10⁵ fix a σ to ±0.2 %"),
+               "normal_sigma_deg": Range(0, 180),
                "string_E": FRACTION, "planar_P": FRACTION, "seed": NON_NEGATIVE}}
 
 # %% ../nbs/14a_config.ipynb #9bcbe469

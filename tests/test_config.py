@@ -153,3 +153,14 @@ def test_config_file_not_utf8_is_a_usage_error(tmp_path, capsys, encoding):
     assert main(["analyze", *TR, "--config", str(p), "--quiet", "--outdir", str(tmp_path / "o")]) == 2
     err = capsys.readouterr().err
     assert f"config file {p} is not UTF-8 text" in err and "save it as UTF-8" in err
+
+
+@pytest.mark.parametrize("sec, key, value, words", [
+    ("vn", "scatter_window", 100000, "≤ 1000"), ("timing", "n_mc", 10**12, "≤ 100000"),
+    ("detector", "min_dwell_s", 1e300, "≤ 3600")])
+def test_unbounded_work_parameters_have_an_upper_bound(sec, key, value, words):
+    """scatter_window = 1e5 ran out of memory (a running median quadratic in it), n_mc = 1e12 asked for 44 TiB (exit 5),
+    min_dwell_s = 1e300 silently merged every crossing: each is now a usage error naming its bound and unit."""
+    from mms_mp.config import check_sections
+    with pytest.raises(InputError, match=f"\\[{sec}\\] {key} = .*{words}"):
+        check_sections({sec: {key: value}})

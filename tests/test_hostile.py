@@ -133,7 +133,7 @@ BAD_CONFIG = {
     "plot = yes": ('plot = "yes"\n', "plot = 'yes' has type str; expected bool"),
     "p_enter below p_exit": ('[detector]\np_enter = 0.2\n', "p_enter"),
     "not TOML": ('[lmn\nratio_min = 5\n', "not valid TOML"),
-    "negative dwell": ('[detector]\nmin_dwell_s = -3\n', "[detector] DetectorCfg.min_dwell_s must be > 0, got -3"),
+    "negative dwell": ('[detector]\nmin_dwell_s = -3\n', "[detector] min_dwell_s = -3: expected a number > 0 and ≤ 3600"),
     "pipeline's own argument": ('[timing]\noutward_hint = [1, 0, 0]\n', "[timing] has unknown parameter(s)"),
 }
 
