@@ -115,12 +115,11 @@ def _check_scenario_window(ev: dict, # one event row, its times and scenario che
                           ):
     "A simulated event's window inside what the simulator makes: the cached demo event, or the shipped ephemeris."
     if not ev.get("scenario"): return
-    import inspect
     from mms_mp import synthetic
     from mms_mp.simtruth import scenario_params
     t0, t1 = parse_trange((ev["start"], ev["end"]))
     if ev.get("data_dir") is None:   # `prepare_data`: the cached demo event, simulated over its default window
-        a, b = parse_trange(inspect.signature(synthetic.simulate_event).parameters["trange"].default)
+        a, b = parse_trange(synthetic.DEMO_TRANGE)
         if t0 < a or t1 > b:
             raise InputError(f"without a data_dir column, scenario {ev['scenario']} analyses the cached "
                              f"SIMULATED demo event, {iso_ms(a)}–{iso_ms(b)}: choose a window inside it, or "
@@ -540,16 +539,16 @@ def write_summary(out: Path, # survey output folder
 def _survey_folder(out, # the survey's output folder as given
                   ) -> Path: # it, made if new
     "The survey's folder, made; `InputError` for a file, a place no folder can be made, or a folder in an output set."
-    from mms_mp.outset import enclosing_set
+    from mms_mp.outset import enclosing_set, is_set
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise InputError(f"output folder {out} is a file: choose a folder (it gets one sub-folder per event "
                          "and summary.csv)")
     real = Path(os.path.realpath(out))
-    inside = enclosing_set(real / "summary.csv")   # the nearest set at or above the survey's folder
-    if inside == real:
+    if is_set(real):
         raise InputError(f"output folder {out} is an mms_mp output set (manifest.json): a survey writes "
                          "summary.csv and one folder per event beside it, so choose another folder")
+    inside = enclosing_set(real)
     if inside: raise InputError(f"output folder {out} is inside the mms_mp output set {inside}: choose a "
                                 "folder outside it")
     try: out.mkdir(parents=True, exist_ok=True)

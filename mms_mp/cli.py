@@ -32,7 +32,7 @@ from .config import (CONFIG_SECTIONS, RATES, check_sections, load_config, merge_
 from .schema import lmn_json, lmn_sigma_note, thickness_json
 from .stages import DENSITY_ONLY_HEADLINE
 from .overlay import overlay_template, write_overlay_template
-from .outset import Terminated
+from .outset import MANIFEST, Terminated
 from .outputs import FIG_DPI, check_dpi, lmn_method
 from .pipeline import analyze
 from .report import run_report
@@ -788,7 +788,7 @@ def interrupts_kept():
 def set_stamp(outdir, # an output folder (`mms_mp.outset`), or where one will be
              ) -> tuple | None: # (inode, mtime ns) of its manifest.json; None: no set there
     "Which set a folder holds: a run that committed a new one changed its manifest's stamp."
-    try: st = (Path(outdir) / "manifest.json").stat()
+    try: st = (Path(outdir) / MANIFEST).stat()
     except OSError: return None
     return st.st_ino, st.st_mtime_ns
 

@@ -22,7 +22,7 @@ from . import __version__
 from .core import InputError, write_json_atomic
 
 # %% auto #0
-__all__ = ['MANIFEST', 'side_path', 'sibling_owner', 'pid_alive', 'clean_stale', 'enclosing_set', 'usable_outdir',
+__all__ = ['MANIFEST', 'side_path', 'sibling_owner', 'pid_alive', 'clean_stale', 'is_set', 'enclosing_set', 'usable_outdir',
            'check_replaceable', 'OutdirBusy', 'outdir_lock', 'Terminated', 'sigterm_raises', 'signals_deferred',
            'set_files', 'file_digest', 'fsync_dir', 'utc_now', 'write_manifest', 'read_manifest', 'check_set',
            'make_stage', 'swap_in', 'output_set']
@@ -68,14 +68,17 @@ def clean_stale(out: Path, # output folder; call with its lock held
     return done
 
 # %% ../nbs/14e_outset.ipynb #4f9c1fbd
+def is_set(d: Path, # a folder
+          ) -> bool: # whether an mms_mp run wrote its manifest.json
+    "Whether `d` is an mms_mp output set (its manifest.json says so)."
+    try: doc = json.loads((d / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError): return False   # none, or not JSON: not a set
+    return isinstance(doc, dict) and doc.get("format") == "mms_mp output set"
+
 def enclosing_set(out: Path, # output folder, absolute
                  ) -> Path | None: # the nearest folder above `out` that is an mms_mp output set; None
     "The output set `out` would lie inside: a folder above it whose manifest.json an mms_mp run wrote."
-    for d in out.parents:
-        try: doc = json.loads((d / MANIFEST).read_text(encoding="utf-8"))
-        except (OSError, ValueError): continue   # none, or not JSON: not a set
-        if isinstance(doc, dict) and doc.get("format") == "mms_mp output set": return d
-    return None
+    return next((d for d in out.parents if is_set(d)), None)
 
 # %% ../nbs/14e_outset.ipynb #23dfaf88
 def usable_outdir(outdir, # output folder as given

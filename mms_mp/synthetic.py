@@ -25,8 +25,8 @@ from .simtruth import (SCENARIOS, Truth, find_crossings, load_formation, plasma_
                              scenario_params, truth_to_dict)
 
 # %% auto #0
-__all__ = ['M_ELECTRON_KG', 'ENERGY_TABLE_EV', 'PRODUCT_SPECS', 'ALL_PRODUCTS', 'maxwellian_def', 'event_truth', 'simulate_event',
-           'demo_event_dir']
+__all__ = ['M_ELECTRON_KG', 'ENERGY_TABLE_EV', 'PRODUCT_SPECS', 'ALL_PRODUCTS', 'DEMO_TRANGE', 'maxwellian_def', 'event_truth',
+           'simulate_event', 'demo_event_dir']
 
 # %% ../nbs/02_synthetic.ipynb #294ae5b0
 M_ELECTRON_KG = 9.1093837e-31  # electron mass, kg (CODATA 2018)
@@ -466,8 +466,11 @@ def _publish(tmp: Path, out_dir: Path) -> bool:
         return True
 
 # %% ../nbs/02_synthetic.ipynb #d8a2da98
+#: the demo event's UTC window (`demo_event_dir`, and the default of `event_truth` and `simulate_event`)
+DEMO_TRANGE = ("2019-01-27T12:15", "2019-01-27T12:55")
+
 def event_truth(scenario: str = "default", # a key of SCENARIOS
-                *, trange=("2019-01-27T12:15", "2019-01-27T12:55"), # UTC window
+                *, trange=DEMO_TRANGE, # UTC window
                 probes=PROBES, # probes
                 seed: int = 0, # noise seed (recorded only: the truth does not depend on it)
                 **physics, # SimParams overrides
@@ -510,7 +513,7 @@ def _check_request(p, # SimParams of the event (burst segment length)
 def simulate_event(
     out_dir,  # folder to create (SDC layout below it, plus truth.json)
     *,
-    trange=("2019-01-27T12:15", "2019-01-27T12:55"),  # UTC window, inside 2019-01-27 10:00–15:00
+    trange=DEMO_TRANGE,  # UTC window, inside 2019-01-27 10:00–15:00
     probes=PROBES,  # probes to write
     seed: int = 0,  # noise seed: same seed, same files
     scenario: str = "default",  # a key of SCENARIOS
