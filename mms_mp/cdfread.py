@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from .core import (TT2000_UTC0, InputError, NoDataError, iso_ms, leap_table, parse_trange,
-                         tt2000_to_datetime64)
+                         tt2000_to_datetime64, user_stacklevel)
 from .layout import STATE, FileInfo, Product, Var, check_probe, parse_filename, sdc_dir
 
 # %% auto #0
@@ -223,7 +223,7 @@ def _pycdfpp():
             pycdfpp = None
             warnings.warn("MMS_MP_CDF_READER=pycdfpp, but pycdfpp is not installed "
                           "(pip install 'mms_mp[fast]'): "
-                          "reading with cdflib", stacklevel=2)
+                          "reading with cdflib", stacklevel=user_stacklevel(2))
         _PYCDFPP.append(pycdfpp)
     return _PYCDFPP[0]
 

@@ -16,7 +16,8 @@ import numpy as np
 import xarray as xr
 from concurrent.futures import Future, ThreadPoolExecutor
 
-from .core import InputError, NoDataError, check_mission_start, iso_ms, parse_trange, probe_data
+from .core import (InputError, NoDataError, check_mission_start, iso_ms, parse_trange, probe_data,
+                         user_stacklevel)
 from .layout import (INSTRUMENTS, PRODUCTS, PROBES, STATE, Product, check_probe, file_time,
                            data_root_problem, find_local_files, parse_filename, search_dirs)
 from .cdfread import DATATYPES, RATES, SOURCES, SURVEY, FileBlock, download_files, open_once
@@ -611,7 +612,7 @@ def _warn_partial(ev: Event):
         t0, t1 = ev.trange
         warnings.warn(MissingDataWarning(
             f"data cover only part of {iso_ms(t0)}–{iso_ms(t1)} (first–last sample, "
-            "and the largest gap between samples):\n" + "\n".join(part)), stacklevel=4)
+            "and the largest gap between samples):\n" + "\n".join(part)), stacklevel=user_stacklevel(4))
 
 # %% ../nbs/03_data.ipynb #0447af68
 def damaged_files(ev, # a loaded Event, or its provenance list (mp_analysis.json's provenance.files)
@@ -627,7 +628,7 @@ def _warn_damaged(ev: Event):
         warnings.warn(DamagedFileWarning(
             f"{len(bad)} file(s) fail their MD5 checksum, so some of their values may be wrong: "
             f"{', '.join(bad)}; "
-            "delete them and download them again (source='sdc')"), stacklevel=3)
+            "delete them and download them again (source='sdc')"), stacklevel=user_stacklevel(3))
 
 # %% ../nbs/03_data.ipynb #4917d9aa
 def _report_missing(ev: Event, ps: list, root: Path, source: str):
@@ -649,7 +650,7 @@ def _report_missing(ev: Event, ps: list, root: Path, source: str):
     what = (f"{len(ev.missing) - part} product(s) not loaded"
             + (f", {part} partly loaded" if part else ""))
     msg = f"{what} (see event.missing):\n" + "\n".join(lines)
-    warnings.warn(MissingDataWarning(msg), stacklevel=3)
+    warnings.warn(MissingDataWarning(msg), stacklevel=user_stacklevel(3))
 
 # %% ../nbs/03_data.ipynb #178c826f
 #: MEC (30-s records) is read this far beyond the window,

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .core import (InputError, NoDataError, datetime_tags, parse_trange, seconds_since,
-                         from_seconds)
+                         from_seconds, user_stacklevel)
 from .layout import check_probe
 from .data import MissingDataWarning
 from .visualize import crossing_span, time_axis, mark_simulated, PROBE_COLORS
@@ -282,7 +282,7 @@ def _note_dropped(ax, m: SpecMesh, p: str):
     ax.text(0.005, 0.02, m.dropped, transform=ax.transAxes, fontsize=7, color="w", va="bottom",
             bbox=dict(facecolor="0.2", alpha=0.6, lw=0), gid="mms_mp_dropped")
     warnings.warn(MissingDataWarning(f"mms{p} FPI spectrogram: {m.dropped}; the rest is drawn"),
-                  stacklevel=4)
+                  stacklevel=user_stacklevel(4))
 
 # %% ../nbs/13_spectra.ipynb #d19bb932
 def _spectrogram(src, probe, which, ax, crossings, trange, max_records, gap_factor, simulated,

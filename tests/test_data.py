@@ -661,3 +661,18 @@ def test_partly_unreadable_burst_files_are_listed_as_rejected_when_survey_is_use
     assert [(m["cause"], m["files_rejected"]) for m in miss] == [("unreadable", [bad.name])]
     doc = result_json(AnalysisResult(trange=ev.trange, probes=["1"], event=ev))
     assert [(f["name"], f["rate"]) for f in doc["provenance"]["rejected_files"]] == [(bad.name, "brst")]
+
+
+def test_missing_data_warning_points_at_the_callers_line(tree):
+    "The warning names the user's line (this file), called directly or from deep inside `analyze`."
+    import warnings
+    from mms_mp.pipeline import analyze
+    from mms_mp.synthetic import demo_event_dir
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        load_event(W, ("1", "3"), rate="srvy", instruments="fgm", source="local", data_dir=tree)
+        analyze(("2019-01-27T12:16:00", "2019-01-27T12:22:00"), ("1",), rate="brst", source="local",
+                data_dir=demo_event_dir())
+    missing = [w for w in seen if issubclass(w.category, MissingDataWarning)]
+    assert len(missing) >= 2
+    assert all(w.filename == __file__ for w in missing), [(w.filename, w.lineno) for w in missing]
