@@ -16,7 +16,7 @@ from .stages import (AnalysisResult, run_stage, check_probes, stage_load, stage_
                            stage_crossing_vn)
 from .stages_timing import stage_timing, stage_thickness, stage_compare
 from .outputs import FIG_DPI, check_dpi, write_outputs
-from .outset import output_set
+from .outset import MANIFEST, output_set
 
 # %% auto #0
 __all__ = ['FATAL_STAGES', 'PLAN', 'analyze']
@@ -97,5 +97,6 @@ def analyze(trange, # (start, end): ISO strings or datetime64, UTC
                 _run_plan(res, cfg, stage, plot, pdf, bar, dpi)
                 meta["simulated"] = bool(res.simulated)
             res.files = {k: Path(outdir) / Path(v).relative_to(stage) for k, v in res.files.items()}
+            res.files[MANIFEST] = Path(outdir) / MANIFEST   # what the set holds, with digests
     finally: bar.close()
     return res

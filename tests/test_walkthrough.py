@@ -151,6 +151,7 @@ def test_analyze_help_names_only_the_files_every_run_writes(real_run, capsys):
     always, _, rest = text.partition("when V_N exists")
     written = {p.name for p in real_run.files["mp_analysis.json"].parent.iterdir()}
     assert written == {"mp_analysis.json", "crossings.csv", "report.html", "manifest.json"}
+    assert set(real_run.files) == written   # `.files` lists every file of the set, manifest.json too
     assert all(f in always for f in written) and "it needs FGM and FPI, HPCA or EDP data" in rest
     for f in ("layer_thickness.csv", "displacement_mms<p>.csv", "normal_velocity_mms<p>.csv"):
         assert f not in always and f in rest.split(";")[0], f
