@@ -396,6 +396,50 @@ def spike_mask(values, # (N,) or (N,K) samples on a uniform time base (e.g. B, n
         bad[ok[hit]] = True
     return QualityMask(~bad, {"spike": int(bad.sum())}, {}, "")
 
+# %% ../nbs/06_quality.ipynb #54dd46b3
+def _offset_edges(x, ad, meds, ok, t, n, n_mad, scale_block) -> tuple:
+    "(edge indices into the increments, their sizes, increment function) of `offset_mask`: one-step jumps."
+    # σ ≥ 1.4826 × the series' median: below half of n_mad of that no increment can be big
+    at = np.flatnonzero(_rows(ad > 0.5 * n_mad * 1.4826 * np.array(meds), np.logical_or))
+    sig = np.column_stack([np.sqrt(2) * _local_scale(a, at, scale_block, m)
+                           for a, m in zip(ad.T, meds)])
+    # increments, only where an edge may be (float64, also of float32 rows)
+    dx = lambda i: np.subtract(x[i + 1], x[i], dtype=float)
+    mag = lambda i: np.linalg.norm(dx(i), axis=1)
+    end = len(ad) - 1                                   # the last increment
+    near = np.maximum(np.where(at > 0, mag(np.maximum(at - 1, 0)), 0),
+                      np.where(at < end, mag(np.minimum(at + 1, end)), 0))
+    m_at = mag(at)
+    tt = None if t is None else np.asarray(t, "datetime64[ns]")
+    # every row finite: ok is 0 … n − 1, the times themselves
+    step = (np.diff(ok).astype(float) if t is None
+            else np.diff(tt if len(ok) == n else tt[ok]).astype(float))
+    step_at = step[at]
+    # np.median: on the two or three cadences of a time base
+    # its partition is ≈ 7× exact_median's; in place (step is not used again)
+    # across missing samples or a time gap: no edge
+    joined_at = step_at <= 1.5 * np.median(step, overwrite_input=True)
+    big = np.max(ad[at] / np.maximum(sig, 1e-12), axis=1) > n_mad
+    keep = big & (near <= m_at / 4) & joined_at
+    return at[keep], m_at[keep], dx
+
+
+# %% ../nbs/06_quality.ipynb #1bff0a56
+def _offset_blocks(edges, m_e, dx, max_len, back_tol) -> list:
+    "[(first, last) increment index] of each block that jumps off at an edge and back by the opposite vector."
+    out, last = [], -1
+    for a, i in enumerate(edges):              # edges are few (none in clean data)
+        if i <= last: continue                 # inside a block already removed
+        # only edges within max_len
+        later = edges[a + 1: np.searchsorted(edges, i + max_len, "right")]
+        back = [j for j in later
+                if j - i >= 2 and np.linalg.norm(dx(i) + dx(j)) <= back_tol * m_e[a]]
+        if back:
+            out.append((i, back[0]))
+            last = back[0]
+    return out
+
+
 # %% ../nbs/06_quality.ipynb #6c28ae31
 def offset_mask(values, # (N,) or (N,K) samples on a uniform time base (e.g. B, nT); NaN = missing
                 max_len: int = 1280, # longest offset block, samples
@@ -417,40 +461,11 @@ def offset_mask(values, # (N,) or (N,K) samples on a uniform time base (e.g. B, 
     if len(x) > 5:
         ad = np.abs(np.diff(x, axis=0)) if _inc is None else _inc.ad[:, :-1].T
         meds = [exact_median(a) for a in ad.T] if _inc is None else _inc.med_offset
-        # σ ≥ 1.4826 × the series' median: below half of n_mad of that no increment can be big
-        at = np.flatnonzero(_rows(ad > 0.5 * n_mad * 1.4826 * np.array(meds), np.logical_or))
-        sig = np.column_stack([np.sqrt(2) * _local_scale(a, at, scale_block, m)
-                               for a, m in zip(ad.T, meds)])
-        # increments, only where an edge may be (float64, also of float32 rows)
-        dx = lambda i: np.subtract(x[i + 1], x[i], dtype=float)
-        mag = lambda i: np.linalg.norm(dx(i), axis=1)
-        end = len(ad) - 1                                   # the last increment
-        near = np.maximum(np.where(at > 0, mag(np.maximum(at - 1, 0)), 0),
-                          np.where(at < end, mag(np.minimum(at + 1, end)), 0))
-        m_at = mag(at)
-        tt = None if t is None else np.asarray(t, "datetime64[ns]")
-        # every row finite: ok is 0 … n − 1, the times themselves
-        step = (np.diff(ok).astype(float) if t is None
-                else np.diff(tt if len(ok) == n else tt[ok]).astype(float))
-        step_at = step[at]
-        # np.median: on the two or three cadences of a time base
-        # its partition is ≈ 7× exact_median's; in place (step is not used again)
-        # across missing samples or a time gap: no edge
-        joined_at = step_at <= 1.5 * np.median(step, overwrite_input=True)
-        big = np.max(ad[at] / np.maximum(sig, 1e-12), axis=1) > n_mad
-        keep = big & (near <= m_at / 4) & joined_at
-        edges, m_e = at[keep], m_at[keep]
-        last = -1
-        for a, i in enumerate(edges):              # edges are few (none in clean data)
-            if i <= last: continue                 # inside a block already removed
-            # only edges within max_len
-            later = edges[a + 1: np.searchsorted(edges, i + max_len, "right")]
-            back = [j for j in later
-                    if j - i >= 2 and np.linalg.norm(dx(i) + dx(j)) <= back_tol * m_e[a]]
-            if back:
-                bad[ok[i + 1: back[0] + 1]] = True
-                last = back[0]
+        edges, m_e, dx = _offset_edges(x, ad, meds, ok, t, n, n_mad, scale_block)
+        for i, j in _offset_blocks(edges, m_e, dx, max_len, back_tol):
+            bad[ok[i + 1: j + 1]] = True
     return QualityMask(~bad, {"offset block": int(bad.sum())}, {}, "")
+
 
 # %% ../nbs/06_quality.ipynb #cee8c6a4
 def _nearest_index(tf, # (M,) sorted times, int64 ns, M ≥ 1
