@@ -266,7 +266,8 @@ def drop_reason(ev, # mms_mp.data.Event
 
 # %% ../nbs/14c_stages.ipynb #04255674
 NO_B = "no magnetic field: density-only crossings"
-TIMING_3D = "timing n̂ and V only where the formation resolves all three directions"
+TIMING_3D = ("timing n̂ and V where the formation resolves all three directions, else V along the "
+             "crossings' model normals")
 MODEL_NORMAL = ("each crossing's normal is its group's timing n̂ there, else the Shue model normal "
                 "at its position (a flagged fallback with its σ)")
 DENSITY_ONLY = (f"{NO_B} (found and timed on the FPI ion density, flag B_unavailable); without B "

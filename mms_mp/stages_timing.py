@@ -22,9 +22,9 @@ from .overlay import compare_normal, match_group
 from .stages import AnalysisResult, StageSkipped, StageStatus, angles_deg, crossing_key
 
 # %% auto #0
-__all__ = ['mean_normal', 'weighted_normal', 'group_normal', 'xcorr_check', 'group_timing_inputs', 'outward_side', 'stage_timing',
-           'crossing_thickness', 'stage_thickness', 'event_psi', 'timing_crossing_normal', 'density_normals',
-           'median_normal', 'timing_matches', 'stage_compare']
+__all__ = ['mean_normal', 'weighted_normal', 'group_normal', 'xcorr_check', 'group_timing_inputs', 'outward_side',
+           'model_constraint', 'stage_timing', 'crossing_thickness', 'stage_thickness', 'event_psi',
+           'timing_crossing_normal', 'density_normals', 'median_normal', 'timing_matches', 'stage_compare']
 
 # %% ../nbs/14f_stages_timing.ipynb #8332e294
 def mean_normal(lmn: dict, # probe -> coords.LMN
@@ -164,6 +164,19 @@ def outward_side(n_hat, # (3,) unit normal along the boundary's motion (timing f
     n = np.asarray(n_hat, float)
     return n if (V - vn_sc > 0) == (direction == "in") else -n
 
+# %% ../nbs/14f_stages_timing.ipynb #e4b9b572
+def model_constraint(res: AnalysisResult, # density-only, after `normals`
+                     g, # boundary_multi.CrossingGroup
+                    ) -> tuple: # (n̂₀ (3,) GSE, σ deg, source) or (None, None, why there is none)
+    "Density-only: the timing constraint of a group, its crossings' model normals σ-weighted (σ not reduced)."
+    ns = [n for c in g.crossings.values() if (n := res.normal_of(c)) is not None
+          and "model_normal" in n.flags and 0 < n.sigma_deg < np.inf]
+    if not ns: return None, None, "no model normal either (no MEC position at its crossings)"
+    n0, s0 = weighted_normal([n.n_hat for n in ns], [n.sigma_deg for n in ns], common=True)
+    what = ns[0].method.removeprefix("fallback: ")
+    return n0, s0, f"{what} normals of its crossings (σ-weighted mean of {len(ns)}; no magnetic field)"
+
+
 # %% ../nbs/14f_stages_timing.ipynb #55a2c622
 def _constrained_timing(res: AnalysisResult, g, cfg: dict, cache: dict | None = None) -> tuple:
     "(timing, delays) of a group: degenerate, constrained to `group_normal`; no normal: turned out."
@@ -173,13 +186,20 @@ def _constrained_timing(res: AnalysisResult, g, cfg: dict, cache: dict | None = 
     # n̂ = n̂₀ with that σ; σ_V = timing part (Birge-widened) ⊕ normal part
     t = timing_normal(**inputs, normal=n0, normal_frame=g.frame, outward_hint=n0,
                       hint_frame=g.frame, normal_source=source, **kw)
-    # density-only: no normal to constrain the rest, an input this event lacks
-    if n0 is None and t.degenerate:
-        raise StageSkipped(f"the {t.n_spacecraft}-probe timing resolves {t.resolved_dims} of 3 "
-                           "directions and there is no normal to constrain it (no magnetic field): "
-                           "no n̂ or V from timing")
+    # density-only, a degenerate formation: V along the crossings' model normals, if any
+    if n0 is None and t.degenerate: return _model_timing(res, g, inputs, kw, t), delays
     if n0 is None: t = _outward_by_direction(res, g, inputs, kw, t)   # along the motion: turn out
     return t, delays
+
+def _model_timing(res: AnalysisResult, g, inputs: dict, kw: dict, t):
+    "Density-only, degenerate: `g`'s timing constrained to its crossings' model normals (`model_constraint`)."
+    n0, s0, source = model_constraint(res, g)
+    if n0 is None:
+        raise StageSkipped(f"the {t.n_spacecraft}-probe timing resolves {t.resolved_dims} of 3 "
+                           f"directions and there is no normal to constrain it (no magnetic field; {source}): "
+                           "no n̂ or V from timing")
+    return timing_normal(**inputs, normal=n0, normal_frame=g.frame, outward_hint=n0, hint_frame=g.frame,
+                         normal_source=source, **{**kw, "normal_sigma_deg": s0})
 
 def _outward_by_direction(res: AnalysisResult, g, inputs: dict, kw: dict, t):
     "`g`'s unconstrained timing again, turned outward by its crossing direction (`outward_side`)."
@@ -320,6 +340,9 @@ def density_normals(res: AnalysisResult, # density-only, after `normals` and its
     "Density-only: a crossing of a group whose timing resolves 3 directions carries its n̂; the others say why not."
     timed = {crossing_key(c): (g, t) for g, t in res.timings if not t.degenerate
              for c in g.crossings.values()}
+    along = {crossing_key(c): (f"its {t.n_spacecraft}-probe group's timing resolves {t.resolved_dims} of 3 "
+                               "directions, so it gives V along the model normals (status timing)")
+             for g, t in res.timings if t.degenerate for c in g.crossings.values()}
     paired = {crossing_key(c) for g in res.matched.groups if len(g.crossings) > 1
               for c in g.crossings.values()}
     for p, crs in res.matched.crossings.items():
@@ -329,7 +352,7 @@ def density_normals(res: AnalysisResult, # density-only, after `normals` and its
             if k in timed:
                 ns[i] = timing_crossing_normal(*timed[k], ns[i], event_psi(res.event, p))
                 continue
-            no = "no timing n̂: " + (why.get(k) or skipped or (
+            no = "no timing n̂: " + (why.get(k) or along.get(k) or skipped or (
                 "its group's timing left it out (status timing)" if k in paired
                 else "no other probe's crossing was matched to it, so there is nothing to time"))
             if ns[i] is not None: ns[i] = replace(ns[i], reason=f"{ns[i].reason}; {no}")

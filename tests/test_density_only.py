@@ -151,8 +151,8 @@ def test_simulated_crossings_carry_the_shue_model_normal(sim, sim_run):
     for c in doc["crossings"]:
         assert c["vn"] is None and "B_unavailable" in c["flags"]
         # why timing gave no n̂ for it: this formation resolves one direction of three
-        assert "; no timing n̂: the " in c["normal"]["reason"], c["normal"]["reason"]
-        assert "timing resolves 1 of 3 directions" in c["normal"]["reason"]
+        assert "; no timing n̂: its 4-probe group's timing resolves 1 of 3 directions, so it gives V along the " \
+               "model normals (status timing)" in c["normal"]["reason"], c["normal"]["reason"]
     check_model_normals(doc, sim[0])
     st = doc["status"]
     assert st["lmn"]["status"] == "skipped" and st["lmn"]["reason"].startswith(NO_B)
@@ -163,9 +163,8 @@ def test_simulated_crossings_carry_the_shue_model_normal(sim, sim_run):
     for k in ("vn", "displacement", "crossing_vn", "thickness"):   # nothing along a normal, and why
         assert st[k]["status"] == "skipped" and "did not succeed" in st[k]["reason"], (k, st[k])
     assert doc["vn"] == {} and doc["displacement"] == {} and doc["thickness"] == []
-    # timing takes the density times; this formation and these σ_t resolve too few directions without a normal
-    assert st["timing"]["status"] == "skipped" and "no normal to constrain it" in st["timing"]["reason"]
-    assert doc["timing"] is None and doc["detection"]["L"] == {}
+    # timing takes the density times; this string resolves one direction: V along the model normals
+    assert st["timing"]["status"] == "ok" and doc["detection"]["L"] == {}
     assert "no magnetic field" in doc["detection"]["tilt_note"]
     csv = pd.read_csv(out / "crossings.csv")
     assert len(csv) == len(doc["crossings"]) and set(csv["normal_method"]) == {MODEL}
@@ -175,7 +174,7 @@ def test_simulated_crossings_carry_the_shue_model_normal(sim, sim_run):
     html = (out / "report.html").read_text()
     assert "density-only" in html and MODEL in html and (out / "figures" / "overview.png").exists()
     assert "density-only analysis (no magnetic field)" in text.splitlines()[1]
-    assert "all three directions" in text.splitlines()[1]   # timing n̂ and V may still exist
+    assert "all three directions, else V along the crossings' model normals" in text.splitlines()[1]
     assert "else the Shue model normal at its position" in text.splitlines()[1]
     assert any(ln.startswith("  normals: ") and "the Shue model normal at their position" in ln
                for ln in text.splitlines())
@@ -421,3 +420,21 @@ def test_tetrahedron_timing_normal_replaces_the_model_normal():
         if id(c) not in timed:
             assert res.normal_of(c).method == MODEL and "; no timing n̂: " in res.normal_of(c).reason
     assert "of 13 crossings, 12 carry their group's timing n̂, 1 the Shue model normal" in res.status["normals"].reason
+
+
+def test_simulated_string_timing_gives_V_along_the_model_normals(sim, sim_run):
+    """SIMULATED: the near-collinear 2019-01-27 string resolves one direction of three; without B each group's
+    timing is constrained to its crossings' Shue model normals, and its V (outward on "in" crossings) lies within
+    3σ_V of the simulator's normal speed at the reference probe's crossing."""
+    (code, text, err, doc), _ = sim_run
+    _, truth = sim
+    assert code == 0, err
+    assert doc["timing"] is not None and len(doc["timing_groups"]) >= 2
+    for g in doc["timing_groups"]:
+        assert g["degenerate"] and g["resolved_dims"] == 1 and g["formation"]["label"] == "string", g
+        assert g["constraint"].startswith("n from Shue 1998 model") and "no magnetic field" in g["constraint"]
+        t = np.datetime64(g["time"][:-1])
+        c = min(truth.crossings_of(g["ref_probe"]), key=lambda c: abs(float(seconds_since(c.time, t))))
+        assert c.direction == g["direction"] and np.sign(g["V_km_s"]) == (1 if c.direction == "in" else -1)
+        assert abs(g["V_km_s"] - c.V_N_kms) <= 3 * g["sigma_V_km_s"], (g["time"], g["V_km_s"], c.V_N_kms)
+        assert g["sigma_V_normal_km_s"] > 0   # the model normal's σ is in σ_V
