@@ -138,6 +138,7 @@ def sigma_t_sampled(dt: float, # sample spacing, s
                     k: int = 64, # sample phases averaged over
                    ) -> float: # rms error of the interpolated half-level time, s (dt/√12 for a step)
     "Sampling error of a half-level time interpolated between two samples: a tanh layer at a random grid phase."
+    if not (np.isfinite(dt) and dt > 0): raise InputError(f"sample spacing must be positive, got {dt!r} s")
     if not D > 0: return dt / np.sqrt(12)
     tau = D / (2 * np.arctanh(edge_frac))
     u = (np.arange(k) + 0.5) / k * dt                  # the centre lies u after the sample before it
