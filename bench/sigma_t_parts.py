@@ -5,11 +5,14 @@ burst rate, with the package's own LMN (`coords.lmn_for_probe`, as nbs/10b and t
 LMN. Each true crossing is paired with the nearest detection of the same direction (as `bench/tilt_sigma_seeds.py`).
 Per pair: Δt = detected − true and σ_t for the B_L half-level time (the crossing's time) and for the density
 half-level time beside it (`t_density`, `sigma_t_density`: the time the tilt scan compares), and each part of σ_t as
-the package computed it (`crossings._time_layer`'s `parts`, recorded while the detector runs):
-- quant: Δt_s/√12 (sampling); noise: σ̂/ẏ (sample noise over the mean slope), or the line fit's σ (`centre_fit`);
+the package computed it (`crossings._time_layer`'s `parts`, the density check's own `parts`, recorded while the
+detector runs):
+- quant: Δt_s/√12 (sampling; the density check: `sigma_t_sampled`, the interpolation error of a tanh of its D);
+  noise: σ̂/ẏ (sample noise over the mean slope), or the line fit's σ (`centre_fit`);
 - level: Δh/ẏ, Δh = max(shift of the half-level between the global and the local levels, `level_rel_sigma`·jump);
   `level_rel` is the floor's own value, `level_rel_sigma`·D/0.76;
 - spread: the spread of several half-level crossings inside the layer;
+- curve: the density check's line-fit bias where the profile is curved (`line_bias`, de-biased);
 - floor: what `sigma_t_floor` adds beyond the sum of the parts above (σ_t = max(√Σ, floor));
 - cut: D/√12 where a plateau lies beyond the data (`plateau_beyond_data`); gap: T_gap/√12 (`gap_across_crossing`);
 - L: |∂t/∂α|·σ_L, the uncertain turn of L (`detect.with_tilt_sigma`; B_L-timed crossings only).
