@@ -5,11 +5,14 @@ burst rate, with the package's own LMN (`coords.lmn_for_probe`, as nbs/10b and t
 LMN. Each true crossing is paired with the nearest detection of the same direction (as `bench/tilt_sigma_seeds.py`).
 Per pair: Δt = detected − true and σ_t for the B_L half-level time (the crossing's time) and for the density
 half-level time beside it (`t_density`, `sigma_t_density`: the time the tilt scan compares), and each part of σ_t as
-the package computed it (`crossings._time_layer`'s `parts`, recorded while the detector runs):
-- quant: Δt_s/√12 (sampling); noise: σ̂/ẏ (sample noise over the mean slope), or the line fit's σ (`centre_fit`);
+the package computed it (`crossings._time_layer`'s `parts`, the density check's own `parts`, recorded while the
+detector runs):
+- quant: Δt_s/√12 (sampling; the density check: `sigma_t_sampled`, the interpolation error of a tanh of its D);
+  noise: σ̂/ẏ (sample noise over the mean slope), or the line fit's σ (`centre_fit`);
 - level: Δh/ẏ, Δh = max(shift of the half-level between the global and the local levels, `level_rel_sigma`·jump);
   `level_rel` is the floor's own value, `level_rel_sigma`·D/0.76;
 - spread: the spread of several half-level crossings inside the layer;
+- curve: the density check's line-fit bias where the profile is curved (`line_bias`, de-biased);
 - floor: what `sigma_t_floor` adds beyond the sum of the parts above (σ_t = max(√Σ, floor));
 - cut: D/√12 where a plateau lies beyond the data (`plateau_beyond_data`); gap: T_gap/√12 (`gap_across_crossing`);
 - L: |∂t/∂α|·σ_L, the uncertain turn of L (`detect.with_tilt_sigma`; B_L-timed crossings only).
@@ -45,10 +48,10 @@ from tilt_levels_seeds import event as srvy_event
 
 SCENARIOS = ("default", "fast_thin", "noisy_hpca_gap")
 BRST = ("fgm_brst", "fpi_brst", "hpca_srvy", "mec_srvy")
-PARTS = ("quant", "noise", "level", "spread", "floor", "cut", "gap", "L")
+PARTS = ("quant", "noise", "level", "spread", "curve", "floor", "cut", "gap", "L")
 ROOT = Path(os.environ.get("MMS_MP_BENCH_DIR", "/tmp/mms_mp_bench"))
 CSV = ROOT / "sigma_t_parts_rows.csv"
-TIME_LAYER, ONE_CROSSING = crs_mod._time_layer, crs_mod._one_crossing
+TIME_LAYER, ONE_CROSSING, DENSITY_CHECK = crs_mod._time_layer, crs_mod._one_crossing, crs_mod._density_check
 
 
 def event(sc: str, seed: int, rate: str) -> Path:
@@ -61,19 +64,25 @@ def event(sc: str, seed: int, rate: str) -> Path:
 
 
 class Recorder:
-    "Every `_time_layer` result of each timed crossing, keyed by (probe, time ns): the last detector pass wins."
-    def __init__(self): self.calls, self.by_key = [], {}
+    """Every `_time_layer` result of each timed crossing and the density check's σ parts, keyed by (probe, time ns):
+    the last detector pass wins."""
+    def __init__(self): self.calls, self.by_key, self.dparts = [], {}, {}
+    def density_check(self, *a, **k):
+        r = DENSITY_CHECK(*a, **k)
+        self.dparts = r[3]
+        return r
     def time_layer(self, *a, **k):
         r = TIME_LAYER(*a, **k)
         self.calls.append((k.get("floor", True), r))
         return r
     def one_crossing(self, pf, fp, ctx, span, zone, new, cfg):
-        self.calls = []
+        self.calls, self.dparts = [], {}
         out = ONE_CROSSING(pf, fp, ctx, span, zone, new, cfg)
         if out is not None:
             c = out[0]
             prim = next((r for fl, r in self.calls if fl and isinstance(r, dict)), None)
             dens = next((r for fl, r in self.calls if not fl and isinstance(r, dict)), None)
+            if dens is not None: dens = dens | {"parts": self.dparts}   # the density check's own σ parts
             self.by_key[(c.probe, int(c.time.astype("datetime64[ns]").astype("int64")))] = (c.sigma_t_s, prim, dens)
         return out
 
@@ -82,10 +91,11 @@ def parts_of(sig_pre_L: float, r: dict | None, sigma_L: float) -> dict:
     "σ_t's parts (s) so that Σ part² = σ_t²: the layer's (`_time_layer`), the gap's and L's."
     if r is None: return {k: np.nan for k in PARTS}
     p = r["parts"]
-    base = np.sqrt(sum(p[k] ** 2 for k in ("quant", "noise", "level", "spread")))
+    base = np.sqrt(sum(p.get(k, 0.0) ** 2 for k in ("quant", "noise", "level", "spread", "curve")))
     fl = np.sqrt(max(p.get("floor", 0.0) ** 2 - base ** 2, 0.0))
     gap = np.sqrt(max(sig_pre_L ** 2 - r["sigma"] ** 2, 0.0))
-    return {**{k: p[k] for k in ("quant", "noise", "level", "spread")}, "floor": fl, "cut": p["cut"], "gap": gap,
+    return {**{k: p.get(k, 0.0) for k in ("quant", "noise", "level", "spread", "curve")}, "floor": fl, "cut": p["cut"],
+            "gap": gap,
             "L": sigma_L}
 
 
@@ -123,9 +133,11 @@ def one(sc: str, seed: int, rate: str, lmn_kind: str) -> list:
         warnings.simplefilter("ignore")
         ev = load_event(tr.trange, tr.probes, rate=rate, source="local", data_dir=d)
         lmn = {p: lmn_for_probe(ev, p) for p in tr.probes} if lmn_kind == "package" else tr.lmn_gse
-        crs_mod._time_layer, crs_mod._one_crossing = rec.time_layer, rec.one_crossing
+        crs_mod._time_layer, crs_mod._one_crossing, crs_mod._density_check = (rec.time_layer, rec.one_crossing,
+                                                                              rec.density_check)
         try: mc = detect_crossings_multi(ev, lmn, frame="GSE")
-        finally: crs_mod._time_layer, crs_mod._one_crossing = TIME_LAYER, ONE_CROSSING
+        finally: crs_mod._time_layer, crs_mod._one_crossing, crs_mod._density_check = (TIME_LAYER, ONE_CROSSING,
+                                                                                       DENSITY_CHECK)
     cfg, rows = DetectorCfg(), []
     for p in tr.probes:
         cl = mc.crossings[p]

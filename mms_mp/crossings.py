@@ -16,9 +16,9 @@ from .boundary import (DetectorCfg, Feature, FusedP, ProbeFeatures, clean_series
                              running_rows, running_sums)
 
 # %% auto #0
-__all__ = ['Crossing', 'CrossingList', 'median_in', 'finite_median', 'time_slice', 'sigma_t_floor', 'retime_edges', 'centre_fit',
-           'contrast_windows', 'crossing_contrast', 'neighbour_bounds', 'flag_overlaps', 'crossings_from_states',
-           'crossings_from_features', 'position_at']
+__all__ = ['Crossing', 'CrossingList', 'median_in', 'finite_median', 'time_slice', 'sigma_t_floor', 'sigma_t_sampled',
+           'retime_edges', 'centre_fit', 'line_bias', 'contrast_windows', 'crossing_contrast', 'neighbour_bounds',
+           'flag_overlaps', 'crossings_from_states', 'crossings_from_features', 'position_at']
 
 # %% ../nbs/10a_crossings.ipynb #eb973b86
 @dataclass
@@ -40,6 +40,8 @@ class Crossing:
     t_density: np.datetime64 | None = None  # density half-level time when another feature timed it
     sigma_t_density: float = np.nan  # 1σ of `t_density`, s
     sigma_t_L_s: float = np.nan  # share of `sigma_t_s` from L's uncertain turn, s (NaN: unassessed)
+    # σ of `t_density` from its layer alone (sampling Δt/√12, noise, local levels), s: the tilt scan's weight
+    sigma_t_density_own: float = np.nan
 
     @property
     def duration_s(self) -> float: # layer duration, s
@@ -128,6 +130,21 @@ def sigma_t_floor(dt: float, # sample spacing of the timed series, s
     "σ_t floor: quantisation of the sample times and level noise over the layer's mean slope."
     slope = edge_frac * abs(jump) / max(D, dt)
     return float(np.hypot(dt / np.sqrt(12), level_noise / slope))
+
+# %% ../nbs/10a_crossings.ipynb #5a3b1ed0
+def sigma_t_sampled(dt: float, # sample spacing, s
+                    D: float, # layer duration between the 76 % edges, s (0: a step)
+                    edge_frac: float = 0.76, # fraction of the jump between the two edges
+                    k: int = 64, # sample phases averaged over
+                   ) -> float: # rms error of the interpolated half-level time, s (dt/√12 for a step)
+    "Sampling error of a half-level time interpolated between two samples: a tanh layer at a random grid phase."
+    if not (np.isfinite(dt) and dt > 0): raise InputError(f"sample spacing must be positive, got {dt!r} s")
+    if not D > 0: return dt / np.sqrt(12)
+    tau = D / (2 * np.arctanh(edge_frac))
+    u = (np.arange(k) + 0.5) / k * dt                  # the centre lies u after the sample before it
+    f0, f1 = np.tanh(-u / tau), np.tanh((dt - u) / tau)   # 2f − 1 at the two samples
+    return float(np.sqrt(np.mean((-u - f0 * dt / (f1 - f0)) ** 2)))
+
 
 # %% ../nbs/10a_crossings.ipynb #1efecd12
 class _Smoothed:
@@ -364,6 +381,29 @@ def centre_fit(ts: np.ndarray, # (N,) sample times, s (sorted)
         if done: break
     return t, sig
 
+# %% ../nbs/10a_crossings.ipynb #b1a5c0de
+def line_bias(ts: np.ndarray, # (N,) sample times, s (sorted)
+              y: np.ndarray, # (N,) raw samples of a linear layer tracer, NaN allowed
+              a: float, # level before the transition, units of y
+              b: float, # level after it, units of y
+              t: float, # the line's half-level time (`centre_fit`), s
+              h: float, # half-width of the fit window, s
+             ) -> tuple[float, float]: # (quadratic − line half-level time s, its variance s²); NaN: no fit
+    "How far a quadratic moves the half-level of the line fitted in t ± h, and the variance of that shift."
+    s = time_slice(ts, t - h, t + h)
+    x, f = ts[s] - t, (y[s] - a) / (b - a)
+    ok = np.isfinite(f)
+    x, f = x[ok], f[ok]
+    if x.size < 5: return np.nan, np.nan
+    X = np.c_[np.ones_like(x), x, x * x]
+    P1, P2 = np.linalg.pinv(X[:, :2]), np.linalg.pinv(X)   # least squares: coefficients = P @ f
+    c1, c2 = P1 @ f, P2 @ f
+    if not c1[1] > 0: return np.nan, np.nan
+    r = f - X @ c2
+    g = (P2[0] - P1[0]) / c1[1]               # the shift, linear in f: (value at t, quadratic − line)/slope
+    return float(-(g @ f)), float(r @ r / (x.size - 3) * (g @ g))
+
+
 # %% ../nbs/10a_crossings.ipynb #5464e261
 def _gaps(ts, cfg):
     "(start, end) s of every data gap in samples ts; None if fewer than 2 samples."
@@ -458,12 +498,22 @@ def _time_prim(ctx, span, zone, t_P, new, cfg):
 
 # %% ../nbs/10a_crossings.ipynb #071b31c5
 def _density_check(ctx, span, zone, t_c, D, cfg):
-    "(density half-level time s or None, its σ s, agrees with t_c) if density is not the timer."
-    if ctx["dens"] is None: return None, np.nan, True
-    r = _time_layer(ctx["dts"], ctx["dlin"], span, zone, t_c, np.nan, np.nan, cfg,
-                    fit=True, floor=False)
-    if not isinstance(r, dict): return None, np.nan, True
-    return r["t_c"], r["sigma"], abs(r["t_c"] - t_c) <= max(D, 2 * r["dt"])
+    "(density half-level time s or None, its σ s, agrees with t_c, σ's parts s, σ of its own layer s)."
+    if ctx["dens"] is None: return None, np.nan, True, {}, np.nan
+    ts, y = ctx["dts"], ctx["dlin"]
+    r = _time_layer(ts, y, span, zone, t_c, np.nan, np.nan, cfg, fit=True, floor=False)
+    if not isinstance(r, dict): return None, np.nan, True, {}, np.nan
+    p, a, b, dt, Dn = r["parts"], r["a"], r["b"], r["dt"], r["t_e"] - r["t_s"]
+    slope = abs(b - a) * cfg.edge_frac / max(Dn, dt)
+    # the level part: the half-level's shift from the feature's global levels (as the timer's first pass)
+    shift = abs((a + b) - (10 ** ctx["dens"].lo + 10 ** ctx["dens"].hi)) / 2
+    sh, var = line_bias(ts, y, a, b, r["t_c"], cfg.centre_fit_frac * Dn)
+    curve = np.sqrt(max(sh ** 2 - var, 0.0)) if np.isfinite(sh) else 0.0   # E[sh²] = bias² + var
+    parts = dict(quant=sigma_t_sampled(dt, Dn, cfg.edge_frac), noise=p["noise"], spread=p["spread"],
+                 level=max(p["level"], shift / slope), curve=curve, cut=p["cut"])
+    sig = float(np.sqrt(sum(v ** 2 for v in parts.values())))
+    return r["t_c"], sig, abs(r["t_c"] - t_c) <= max(D, 2 * r["dt"]), parts, r["sigma"]
+
 
 # %% ../nbs/10a_crossings.ipynb #c04068db
 def _bn_over_b(pf, t0, t_s, t_e):
@@ -510,7 +560,7 @@ def _one_crossing(pf, fp, ctx, span, zone, new, cfg):
     t_c, t_s, t_e, sig, lv, method, fl, gap = r
     ok_grid = np.isfinite(P[time_slice(ts, min(t_s, z0), max(t_e, z1))])
     if not ok_grid.all(): gap = max(gap, cfg.grid_dt_s * (~ok_grid).sum())
-    t_dn, s_dn, agree = _density_check(ctx, span, zone, t_c, t_e - t_s, cfg)
+    t_dn, s_dn, agree, _, s_own = _density_check(ctx, span, zone, t_c, t_e - t_s, cfg)
     if not agree: factor, fl = factor * 0.5, fl + ["features_disagree"]
     if gap > 0:
         factor, fl = factor * cfg.gap_confidence, fl + ["gap_across_crossing"]
@@ -519,7 +569,8 @@ def _one_crossing(pf, fp, ctx, span, zone, new, cfg):
     bn = _bn_over_b(pf, fp.t0, t_s, t_e)
     c = Crossing(pf.probe, at(t_c), "out" if new == 1 else "in", np.nan, float(sig), at(t_s),
                  at(t_e), at(t_P), method, used, tuple(sorted(set(flags + fl))), lv, bn,
-                 None if t_dn is None else at(t_dn), float(s_dn))
+                 None if t_dn is None else at(t_dn), float(s_dn),
+                 sigma_t_density_own=float(s_own))
     return c, factor
 
 # %% ../nbs/10a_crossings.ipynb #1b67afdc

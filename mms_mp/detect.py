@@ -61,8 +61,8 @@ def tilt_cost(pf: ProbeFeatures, # features of one probe (B_lmn in the LMN being
         tw = ts[m]
         Bs = np.c_[running_mean(Bt[m, 0], 8), running_mean(Bt[m, 1], 8)]
         th = _nearest_tilt_crossings(tw, Bs, A, Z, E, t_c)
-        # χ² weight: slow or coarsely sampled layers count less
-        w = 1.0 / (c.sigma_t_density ** 2 + c.sigma_t_s ** 2)
+        # χ² weight: slow or coarsely sampled layers count less (the density time's σ from its own layer)
+        w = 1.0 / (c.sigma_t_density_own ** 2 + c.sigma_t_s ** 2)
         if np.isfinite(th).all() and np.isfinite(w):
             cost += w * (th - t_n) ** 2
             raw += (th - t_n) ** 2
