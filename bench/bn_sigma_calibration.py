@@ -12,7 +12,9 @@ of the measured b_i = ⟨B⟩_i·n̂_i over an event's local normals is their me
   the normal's own count of independent samples (04b: n/τ, τ from the autocorrelation of B·n̂);
 - `ss_m`: the same with every sample independent (M = samples in the window);
 - `ss_eff+win`: `ss_eff` ⊕ |B_t| sin σ_window (the plateau's spread taken as a further error of b);
-- `cone_rand`: |B_t| sin σ_random (the cone σ without its window part).
+- `cone_rand`: |B_t| sin σ_random (the cone σ without its window part);
+- `ss_eff+bwin`: `ss_eff` ⊕ the RMS of b_k − b over the plateau's windows k (each window's ⟨B⟩·n̂_k; the nested
+  scan is recorded by wrapping `normals.plateau_normal`): the window part measured on b itself.
 Scenarios: `sigma_t_parts`' three planar ones and `default+red`, the default one with `surface_waves`' correlated
 FGM noise (0.3 nT, τ = 2 s), where M_eff ≪ M; and `surface_waves` (the events of `bench/nonplanar_seeds.py`), not
 planar: the local normal turns, but the simulator's B_N along it is the same 2 nT, and sheath turbulence adds field.
@@ -33,7 +35,9 @@ import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import mms_mp.normals as normals  # noqa: E402
 import mms_mp.stages as stages  # noqa: E402
+from mms_mp.core import from_seconds  # noqa: E402
 from mms_mp.minvar import sigma_bn  # noqa: E402
 from mms_mp.normal_prior import window_moments  # noqa: E402
 from mms_mp.pipeline import analyze  # noqa: E402
@@ -43,7 +47,7 @@ from mms_mp.synthetic import simulate_event  # noqa: E402
 from tilt_levels_seeds import PRODUCTS  # noqa: E402
 
 TR, PROBES = ("2019-01-27T12:15", "2019-01-27T12:55"), ["1", "2", "3", "4"]
-KINDS = ("cone", "cone_rand", "ss_eff", "ss_m", "ss_eff+win")
+KINDS = ("cone", "cone_rand", "ss_eff", "ss_m", "ss_eff+win", "ss_eff+bwin")
 
 
 RED = dict(red_noise_nT=0.3, red_noise_tau_s=2.0)   # the correlated FGM noise of `surface_waves`
@@ -58,10 +62,20 @@ def red_event(seed: int, rate: str) -> Path:
     return d
 
 
-def rows_of(normals: dict, fields: dict) -> list:
-    "b and every σ_b candidate of each local normal (nT)."
+def b_spread(scan, run, t, B, cn) -> float:
+    "RMS of b_k − b over the plateau's windows k, nT (b_k = ⟨B⟩_k·n̂_k, n̂_k on n̂'s side)."
+    bk = []
+    for k in run:
+        mk = window_moments(t, B, tuple(from_seconds(scan.windows[k], scan.t0)))
+        if mk is not None: bk.append(mk[0] @ (scan.normals[k] * np.sign(scan.normals[k] @ cn.n_hat)))
+    b = window_moments(t, B, cn.window)[0] @ cn.n_hat
+    return float(np.sqrt(np.sum((np.array(bk) - b) ** 2) / max(len(bk) - 1, 1)))
+
+
+def rows_of(crossing_normals: dict, fields: dict, scans: dict) -> list:
+    "b and every σ_b candidate of each local normal (nT); `scans`: window (ns, ns) -> (nested scan, plateau)."
     out = []
-    for p, ns in normals.items():
+    for p, ns in crossing_normals.items():
         t, B = fields[p]
         t = np.asarray(t).astype("datetime64[ns]")
         for cn in ns:
@@ -78,27 +92,35 @@ def rows_of(normals: dict, fields: dict) -> list:
             Bx = np.array([Bm @ cn.L, Bm @ cn.M, b])
             lam = np.asarray(cn.eigenvalues, float)
             se = sigma_bn(lam, Bx, max(cn.n_eff, 2.0))
+            key = tuple(int(np.datetime64(x, "ns").astype("int64")) for x in cn.window)
+            bw = b_spread(*scans[key], t, B, cn) if key in scans else np.nan
             out.append({"probe": p, "b": b, "Bt": Bt, "sigma_deg": cn.sigma_deg, "n_eff": cn.n_eff, "m": m,
                         "cone": Bt * np.sin(np.radians(cn.sigma_deg)),
                         "cone_rand": Bt * np.sin(np.radians(cn.sigma_random_deg)), "ss_eff": se, "ss_m": sigma_bn(lam, Bx, m),
-                        "ss_eff+win": float(np.hypot(se, Bt * np.sin(np.radians(cn.sigma_window_deg))))})
+                        "ss_eff+win": float(np.hypot(se, Bt * np.sin(np.radians(cn.sigma_window_deg)))),
+                        "ss_eff+bwin": float(np.hypot(se, bw))})
     return out
 
 
 def run(d: Path, rate: str) -> tuple:
     "(per-normal rows, the prior analyze computed) of one event and rate."
-    seen, orig = {}, stages.apply_bn_prior
+    seen, orig, orig_pn, scans = {}, stages.apply_bn_prior, normals.plateau_normal, {}
 
-    def spy(normals, fields, **k):
-        seen["rows"] = rows_of(normals, fields)
-        return orig(normals, fields, **k)
-    stages.apply_bn_prior = spy
+    def spy(ns, fields, **k):
+        seen["rows"] = rows_of(ns, fields, scans)
+        return orig(ns, fields, **k)
+
+    def pn(scan, run, *a):
+        cn = orig_pn(scan, run, *a)
+        scans[tuple(int(np.datetime64(x, "ns").astype("int64")) for x in cn.window)] = (scan, run)
+        return cn
+    stages.apply_bn_prior, normals.plateau_normal = spy, pn
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             res = analyze(TR, PROBES, rate=rate, source="local", data_dir=d)
     finally:
-        stages.apply_bn_prior = orig
+        stages.apply_bn_prior, normals.plateau_normal = orig, orig_pn
     return seen.get("rows", []), res.bn_prior
 
 
@@ -129,6 +151,8 @@ def pooled(df: pd.DataFrame, rng) -> str:
             r[f"pull {k}"] = round(rmad((g.b.to_numpy() - bn) / g[k].to_numpy()), 2)
         rows.append(r)
     runs = list(df[df.scenario != "surface_waves"].groupby(["scenario", "rate", "seed"]))   # the rule's: planar
+    head = "## Pooled over the seeds\n\n" + md(pd.DataFrame(rows)) + "\n"
+    if not runs: return head
     per = pd.DataFrame([{k: rmad(g.b.to_numpy()) / float(g[k].median()) for k in KINDS} for _, g in runs])
     chance = lambda s: np.mean([not 0.7 <= rmad(s * rng.standard_normal(len(s))) / np.median(s) <= 1.4
                                 for _ in range(400)])
@@ -136,7 +160,7 @@ def pooled(df: pd.DataFrame, rng) -> str:
              f"outside [0.7, 1.4] in {int(((per[k] < 0.7) | (per[k] > 1.4)).sum())} of {len(per)} runs, "
              f"{sum(chance(g[k].to_numpy()) for _, g in runs):.1f} expected by chance were it calibrated"
              for k in KINDS]
-    return "## Pooled over the seeds\n\n" + md(pd.DataFrame(rows)) + "\n\n## Per run\n\n" + "\n".join(lines) + "\n"
+    return head + "\n## Per run (planar scenarios)\n\n" + "\n".join(lines) + "\n"
 
 
 def main():
@@ -166,10 +190,10 @@ def main():
                 out.append(r)
                 print(json.dumps(r, ensure_ascii=False), flush=True)
     df = pd.DataFrame(out)
+    if a.csv: pd.DataFrame(allrows).to_csv(a.csv, index=False)
     text = (f"Run {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {time.perf_counter() - t0:.0f} s, "
             f"scenarios {a.scenarios}, seeds {a.seeds}, rates {a.rates}.\n\n"
             + pooled(pd.DataFrame(allrows), np.random.default_rng(0)) + "\n## Every run\n\n" + md(df) + "\n")
-    if a.csv: pd.DataFrame(allrows).to_csv(a.csv, index=False)
     if a.out: Path(a.out).write_text(text)
     print(text)
 

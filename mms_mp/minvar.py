@@ -117,7 +117,6 @@ def sigma_bn(lam, # (3,) variances along the rows x1, x2, x3, nT²
     terms = [(np.radians(d[(1, 2)]) * Bx[1]) ** 2, (np.radians(d[(0, 2)]) * Bx[0]) ** 2]
     return float(np.sqrt(lam[2] / (m - 1) + np.nansum(terms)))
 
-
 # %% ../nbs/04_minvar.ipynb #63413abb
 def _triad_unconstrained(Mv) -> tuple:
     "(eigenvalues λ1 ≥ λ2 ≥ λ3 clipped at 0, rows x1, x2, x3) of the variance matrix."
