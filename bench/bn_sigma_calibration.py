@@ -14,7 +14,8 @@ of the measured b_i = ⟨B⟩_i·n̂_i over an event's local normals is their me
 - `ss_eff+win`: `ss_eff` ⊕ |B_t| sin σ_window (the plateau's spread taken as a further error of b);
 - `cone_rand`: |B_t| sin σ_random (the cone σ without its window part);
 - `ss_eff+bwin`: `ss_eff` ⊕ the RMS of b_k − b over the plateau's windows k (each window's ⟨B⟩·n̂_k; the nested
-  scan is recorded by wrapping `normals.plateau_normal`): the window part measured on b itself.
+  scan is recorded by wrapping `normals.plateau_normal`): the window part measured on b itself;
+- `ss_eff+bnet`: the same with the plateau's own noise taken out (`b_spread`).
 Scenarios: `sigma_t_parts`' three planar ones and `default+red`, the default one with `surface_waves`' correlated
 FGM noise (0.3 nT, τ = 2 s), where M_eff ≪ M; and `surface_waves` (the events of `bench/nonplanar_seeds.py`), not
 planar: the local normal turns, but the simulator's B_N along it is the same 2 nT, and sheath turbulence adds field.
@@ -47,7 +48,7 @@ from mms_mp.synthetic import simulate_event  # noqa: E402
 from tilt_levels_seeds import PRODUCTS  # noqa: E402
 
 TR, PROBES = ("2019-01-27T12:15", "2019-01-27T12:55"), ["1", "2", "3", "4"]
-KINDS = ("cone", "cone_rand", "ss_eff", "ss_m", "ss_eff+win", "ss_eff+bwin")
+KINDS = ("cone", "cone_rand", "ss_eff", "ss_m", "ss_eff+win", "ss_eff+bwin", "ss_eff+bnet")
 
 
 RED = dict(red_noise_nT=0.3, red_noise_tau_s=2.0)   # the correlated FGM noise of `surface_waves`
@@ -62,14 +63,23 @@ def red_event(seed: int, rate: str) -> Path:
     return d
 
 
-def b_spread(scan, run, t, B, cn) -> float:
-    "RMS of b_k − b over the plateau's windows k, nT (b_k = ⟨B⟩_k·n̂_k, n̂_k on n̂'s side)."
-    bk = []
+def b_spread(scan, run, t, B, cn, se: float) -> tuple:
+    """(RMS of b_k − b over the plateau's windows k, the same net of their own random part), nT. b_k = ⟨B⟩_k·n̂_k
+    (n̂_k on n̂'s side); nested windows share samples, so b_k − b has variance |σ_k² − σ_b²| from noise alone
+    (σ_k: eq. 8.24 of window k with its M_eff), and the net part is √max(0, mean (b_k − b)² − mean |σ_k² − σ_b²|)."""
+    d2, v = [], []
+    b = window_moments(t, B, cn.window)[0] @ cn.n_hat
     for k in run:
         mk = window_moments(t, B, tuple(from_seconds(scan.windows[k], scan.t0)))
-        if mk is not None: bk.append(mk[0] @ (scan.normals[k] * np.sign(scan.normals[k] @ cn.n_hat)))
-    b = window_moments(t, B, cn.window)[0] @ cn.n_hat
-    return float(np.sqrt(np.sum((np.array(bk) - b) ** 2) / max(len(bk) - 1, 1)))
+        if mk is None: continue
+        nk = scan.normals[k] * np.sign(scan.normals[k] @ cn.n_hat)
+        x1 = scan.max_var[k] - (scan.max_var[k] @ nk) * nk
+        x1 /= np.linalg.norm(x1)
+        Bx = np.array([mk[0] @ x1, mk[0] @ np.cross(nk, x1), mk[0] @ nk])
+        d2.append((Bx[2] - b) ** 2)
+        v.append(abs(sigma_bn(scan.eigenvalues[k], Bx, max(float(scan.n_eff[k]), 2.0)) ** 2 - se**2))
+    raw = float(np.sqrt(np.sum(d2) / max(len(d2) - 1, 1)))
+    return raw, float(np.sqrt(max(0.0, np.mean(d2) - np.mean(v)))) if d2 else np.nan
 
 
 def rows_of(crossing_normals: dict, fields: dict, scans: dict) -> list:
@@ -93,12 +103,12 @@ def rows_of(crossing_normals: dict, fields: dict, scans: dict) -> list:
             lam = np.asarray(cn.eigenvalues, float)
             se = sigma_bn(lam, Bx, max(cn.n_eff, 2.0))
             key = tuple(int(np.datetime64(x, "ns").astype("int64")) for x in cn.window)
-            bw = b_spread(*scans[key], t, B, cn) if key in scans else np.nan
+            bw, bn = b_spread(*scans[key], t, B, cn, se) if key in scans else (np.nan, np.nan)
             out.append({"probe": p, "b": b, "Bt": Bt, "sigma_deg": cn.sigma_deg, "n_eff": cn.n_eff, "m": m,
                         "cone": Bt * np.sin(np.radians(cn.sigma_deg)),
                         "cone_rand": Bt * np.sin(np.radians(cn.sigma_random_deg)), "ss_eff": se, "ss_m": sigma_bn(lam, Bx, m),
                         "ss_eff+win": float(np.hypot(se, Bt * np.sin(np.radians(cn.sigma_window_deg)))),
-                        "ss_eff+bwin": float(np.hypot(se, bw))})
+                        "ss_eff+bwin": float(np.hypot(se, bw)), "ss_eff+bnet": float(np.hypot(se, bn))})
     return out
 
 
