@@ -13,8 +13,8 @@ from .core import (InputError, GeometryError, as_datetime64, check_count, check_
                          frame_of, from_seconds, seconds_since)
 
 # %% auto #0
-__all__ = ['MIN_SAMPLES', 'DIRECT_LAGS', 'MAX_WINDOWS', 'finite_rows', 'mean_rows', 'MVAResult', 'no_min_variance', 'mva',
-           'fft_len', 'autocorr_time', 'correlated_sigma', 'x1_cone_deg', 'window_mva', 'window_mva_moments',
+__all__ = ['MIN_SAMPLES', 'DIRECT_LAGS', 'MAX_WINDOWS', 'finite_rows', 'mean_rows', 'MVAResult', 'sigma_bn', 'no_min_variance',
+           'mva', 'fft_len', 'autocorr_time', 'correlated_sigma', 'x1_cone_deg', 'window_mva', 'window_mva_moments',
            'windows_mva_moments', 'MVABootstrap', 'mva_bootstrap', 'nested_windows', 'sliding_windows', 'MVAScan',
            'mva_scan']
 
@@ -107,12 +107,13 @@ def _dphi(lam, i, j, M):
         return float(np.sqrt(l3 / (M - 1) * (lam[i] + lam[j] - l3) / (lam[i] - lam[j]) ** 2))
 
 # %% ../nbs/04_minvar.ipynb #f69c39db
-def _sigma_bn(lam, # (3,) variances along the rows, nT²
-              d: dict, # {(i, j): Δφ_ij deg}
-              Bx, # (3,) ⟨B⟩ along the rows, nT
-              m: int, # samples
-             ) -> float: # 1σ of ⟨B_n⟩, nT
-    "S&S eq. 8.24; an undefined Δφ (NaN) contributes nothing."
+def sigma_bn(lam, # (3,) variances along the rows x1, x2, x3, nT²
+             Bx, # (3,) ⟨B⟩ along the rows, nT
+             m: float, # independent samples (M, or M_eff for correlated ones; > 1)
+             d: dict | None = None, # {(i, j): Δφ_ij deg} already computed; None: from lam and m
+            ) -> float: # 1σ of ⟨B_n⟩ = ⟨B⟩·x3, nT
+    "S&S eq. 8.24, √(λ3/(M−1) + (Δφ32 ⟨B⟩·x2)² + (Δφ31 ⟨B⟩·x1)²); an undefined Δφ (NaN) contributes nothing."
+    if d is None: d = {k: np.degrees(_dphi(lam, *k, m)) for k in ((1, 2), (0, 2))}
     terms = [(np.radians(d[(1, 2)]) * Bx[1]) ** 2, (np.radians(d[(0, 2)]) * Bx[0]) ** 2]
     return float(np.sqrt(lam[2] / (m - 1) + np.nansum(terms)))
 
@@ -207,7 +208,7 @@ def _mva_of(Mv: np.ndarray, # (3,3) variance matrix of the rows X, nT²
         raise GeometryError(_degenerate_msg(lam, m))
     Bx = R @ Bm
     return MVAResult(lam, R, frame, m, n_nan, Bm, d[(0, 1)], d[(0, 2)], d[(1, 2)], float(Bx[2]),
-                     _sigma_bn(lam, d, Bx, m), constraint)
+                     sigma_bn(lam, Bx, m, d), constraint)
 
 def _degenerate_msg(lam, m: int) -> str:
     "The message of an MVA with no minimum-variance direction."

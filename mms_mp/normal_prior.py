@@ -10,7 +10,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from .core import InputError
-from .minvar import finite_rows, mean_rows
+from .minvar import finite_rows, mean_rows, sigma_bn
 from .normals import CrossingNormal, angles_from, orient_triad, sigma_sum, sign_ambiguous
 
 # %% auto #0
@@ -51,7 +51,7 @@ class BnPrior:
     b0_nT: float  # B̄_N: median of the crossings' ⟨B⟩·n̂, nT
     spread_nT: float  # s_b: their true spread, the measurement σ taken out, nT
     mad_nT: float  # 1.4826 MAD of the measured ⟨B⟩·n̂, nT
-    sigma_meas_nT: float  # median measurement σ of ⟨B⟩·n̂, nT
+    sigma_meas_nT: float  # median measurement σ of ⟨B⟩·n̂ (S&S eq. 8.24 with M_eff), nT
     n: int  # local normals it comes from
     sigma_nT: float  # σ_B̄: B̄_N's own 1σ, 1.2533 MAD/√n_crossings, nT
     n_crossings: int  # crossings the normals come from (the most local normals on one probe)
@@ -146,11 +146,10 @@ def window_moments(t: np.ndarray, # (N,) datetime64 sample times, sorted
     return m, (X - m).T @ (X - m) / len(X)
 
 def _measured(cn, mom):
-    "(b = ⟨B⟩·n̂, its σ) of one local normal, nT; NaN without a window."
+    "(b = ⟨B⟩·n̂, its σ: S&S eq. 8.24 with the normal's M_eff) of one local normal, nT; NaN without a window."
     if mom is None: return np.nan, np.nan
-    n, Bm = np.asarray(cn.n_hat, float), mom[0]
-    b = float(Bm @ n)
-    return b, float(np.linalg.norm(Bm - b * n) * np.sin(np.radians(cn.sigma_deg)))
+    Bx = np.array([mom[0] @ cn.L, mom[0] @ cn.M, mom[0] @ np.asarray(cn.n_hat, float)])   # along x1, x2, x3
+    return float(Bx[2]), sigma_bn(cn.eigenvalues, Bx, max(float(cn.n_eff), 2.0))
 
 def _local(cn):
     "A plain MVA normal: not a fallback, a timing normal, `<Bn>=0`, nor one already turned."

@@ -186,3 +186,19 @@ def test_only_plain_mva_normals_are_measured_and_turned():
     assert pr is not None and all(c.method.endswith("+ event B_N prior") for c in once["1"])
     twice, pr2 = apply_bn_prior(once, {"1": (t, B)})
     assert pr2 is None and all(a is b for a, b in zip(twice["1"], once["1"]))
+
+
+def test_each_b_has_the_mva_sigma_of_its_normal_field_with_m_eff():
+    """σ_b of a local normal is MVA's σ of ⟨B_N⟩ (Sonnerup & Scheible eq. 8.24) with the window's M_eff, as
+    `window_mva` states it: the same number by two routes (moments of the window, the normal's eigenvalues and axes)."""
+    from mms_mp.minvar import _harris_sheet, window_mva
+    from mms_mp.normal_prior import _measured
+    t = np.datetime64("2019-01-27T12:00", "ns") + np.arange(600) * np.timedelta64(62500, "us")
+    B, _ = _harris_sheet([0.9, 0.4, 0.1], [0, 0, 1.0], n=600, BN=2.0, noise=1.0, seed=4)
+    B = B + np.convolve(np.random.default_rng(5).normal(0, 1, 609), np.ones(10) / 10, "valid")[:, None]
+    r, n_eff, sig = window_mva(B, "GSE")
+    assert 2 < n_eff < 300   # correlated samples: M_eff well below M = 600
+    cn = CrossingNormal(r.normal, r.vectors[0], r.vectors[1], "GSE", sig, sig, 0.0, "mva_nested", (t[0], t[-1]),
+                        r.eigenvalues, n_eff, "test")
+    b, sb = _measured(cn, window_moments(t, B, cn.window))
+    assert abs(b - r.Bn) < 1e-9 and abs(sb - r.sigma_Bn) < 1e-9 * r.sigma_Bn
