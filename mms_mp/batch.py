@@ -25,7 +25,7 @@ from .outputs import FIG_DPI, check_dpi, write_csv_atomic
 from .report import run_report
 
 # %% auto #0
-__all__ = ['EVENT_COLUMNS', 'SUMMARY_COLUMNS', 'MTIME_SLACK_S', 'ERRORS_LOG', 'BATCH_HINT', 'LOCAL_SCHEDULERS',
+__all__ = ['EVENT_COLUMNS', 'ERRORS_LOG', 'SUMMARY_COLUMNS', 'MTIME_SLACK_S', 'BATCH_HINT', 'LOCAL_SCHEDULERS',
            'EXIT_INTERRUPTED', 'read_events', 'summary_row', 'clip_words', 'strict_reasons', 'prepare_data', 'written',
            'warning_digest', 'error_cell', 'run_event', 'check_scheduler', 'write_summary', 'run_batch']
 
@@ -56,13 +56,16 @@ def _check_cell(c: str, # column: probes, rate, source, scenario or seed
 
 
 # %% ../nbs/17_batch.ipynb #9e8ce3c1
+#: where a survey keeps the whole text of the errors its summary cells shorten
+ERRORS_LOG = "errors.log"
+
 def _check_name(name, # an event's name: its own folder in the survey's output folder
                ) -> str: # the name as text
     "Refuse a name that is not one plain folder name: a path (/ or \\), `.`, `..`, hidden, the survey's files."
     name = str(name)
     why = ("holds a path separator (/ or \\)" if "/" in name or "\\" in name
            else "starts with '.' (., .. and hidden names)" if name.startswith(".")
-           else "is one of the survey's own files (summary.csv, errors.log)" if name in ("summary.csv", "errors.log")
+           else f"is one of the survey's own files (summary.csv, {ERRORS_LOG})" if name in ("summary.csv", ERRORS_LOG)
            else "is longer than 255 bytes, the longest folder name file systems allow" if len(name.encode()) > 255
            else "holds a control character" if any(ord(ch) < 32 for ch in name)
            else "has spaces at an end" if name != name.strip() else None)
@@ -312,9 +315,6 @@ def warning_digest(category: str, # the warning's class name, e.g. "MissingDataW
     return f"{category}: {text}{where}"
 
 # %% ../nbs/17_batch.ipynb #e93f756d
-#: where a survey keeps the whole text of the errors its summary cells shorten
-ERRORS_LOG = "errors.log"
-
 def error_cell(text: str, # a failed event's error: "Class: head line", maybe a list of lines below
                n: int = 300, # most characters of the cell
               ) -> str: # one line: the text itself when short, else its head and the items listed below it
