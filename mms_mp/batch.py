@@ -538,20 +538,24 @@ def write_summary(out: Path, # survey output folder
 # %% ../nbs/17_batch.ipynb #9a2750a7
 def _survey_folder(out, # the survey's output folder as given
                   ) -> Path: # it, made if new
-    "The survey's folder, made; `InputError` for a file, a place no folder can be made, or a folder in an output set."
+    """The survey's folder, made (a link's target too); `InputError` for a file, a link loop, a place no folder
+    can be made, or a folder in an output set."""
     from mms_mp.outset import enclosing_set, is_set
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise InputError(f"output folder {out} is a file: choose a folder (it gets one sub-folder per event "
                          "and summary.csv)")
     real = Path(os.path.realpath(out))
+    if os.path.islink(real):   # realpath stops where a chain of links loops
+        raise InputError(f"output folder {out} is a symbolic link that never reaches a folder (a loop): "
+                         "remove the link or choose another folder")
     if is_set(real):
         raise InputError(f"output folder {out} is an mms_mp output set (manifest.json): a survey writes "
                          "summary.csv and one folder per event beside it, so choose another folder")
     inside = enclosing_set(real)
     if inside: raise InputError(f"output folder {out} is inside the mms_mp output set {inside}: choose a "
                                 "folder outside it")
-    try: out.mkdir(parents=True, exist_ok=True)
+    try: real.mkdir(parents=True, exist_ok=True)   # a link to a folder not made yet: its target
     except OSError as e:
         raise InputError(f"cannot make output folder {out} ({e.strerror}): choose another folder") from None
     return out

@@ -272,3 +272,28 @@ def test_report_and_batch_messages_name_their_own_option(tmp_path, capsys):
                  str(tmp_path / "afile"), "--quiet"]) == EXIT_USAGE
     err = capsys.readouterr().err
     assert "--outdir" not in err and "mms-mp report: bad input" in err, err
+
+
+# ---- review s33b, items left open (session 34) -------------------------------------------------------------------
+
+@pytest.mark.parametrize("kind", ["loop", "chain loop"])
+def test_batch_out_a_symlink_loop_is_a_sentence(tmp_path, capsys, kind):
+    "`batch --out <a symlink loop>` said 'cannot make output folder loopA (File exists)': what is wrong, what to do?"
+    p = _events(tmp_path, "a")
+    loop = tmp_path / "loopA"
+    if kind == "loop": loop.symlink_to(loop)
+    else:
+        loop.symlink_to(tmp_path / "loopB")
+        (tmp_path / "loopB").symlink_to(loop)
+    assert main(["batch", str(p), "--out", str(loop), "--scheduler", "synchronous", "--quiet"]) == EXIT_USAGE
+    err = capsys.readouterr().err
+    assert "is a symbolic link that never reaches a folder (a loop): remove the link" in err, err
+    assert "File exists" not in err and "--outdir" not in err
+
+
+def test_batch_out_a_dangling_symlink_makes_its_target(tmp_path):
+    "A link to a folder not yet made (`ln -s /scratch/survey out`) was 'File exists' too: the survey makes the target."
+    out = tmp_path / "out"
+    out.symlink_to(tmp_path / "target" / "survey")
+    from mms_mp.batch import _survey_folder
+    assert _survey_folder(out) == out and (tmp_path / "target" / "survey").is_dir()
