@@ -660,9 +660,10 @@ EVENT_COLUMNS_WORDS = ("source", "rate", "data_dir", "probes")
 
 def event_words(text: str, # a library message: "run with source='sdc' to download"
                ) -> str: # for `mms-mp batch`: "run with source sdc (events-file column) to download"
-    "A library message in a batch's words: keyword arguments are events-file columns, outdir is --out."
+    """A library message in a batch's words: keyword arguments are events-file columns (a bare `data_dir` stays
+    the column's name), scheduler is --scheduler, outdir is --out."""
     keys = {k: (lambda v, k=k: f"{k} {v} (events-file column)") for k in EVENT_COLUMNS_WORDS}
-    return spelled(text, keys, {"outdir": "--out"})
+    return spelled(text, keys | {"scheduler": lambda v: f"--scheduler {v}"}, {"outdir": "--out"})
 
 def _not_ok(r, # one summary row whose status is not "ok"
            ) -> str: # what went wrong, for the console
@@ -853,9 +854,10 @@ def main(argv: list | None = None, # arguments (None: sys.argv[1:])
                     EXIT_FAILED: "analysis failed"}[code]
             # a reader gone: quietly
             if args.verbose: say(traceback.format_exc(), file=sys.stderr, end="")
-            words = cli_words(e)
-            # report and batch name their output folder --out
-            if args.command in ("report", "batch"): words = words.replace("--outdir", "--out")
+            # batch: the events file's columns (data_dir), not analyze's flags (--data-dir)
+            words = event_words(e) if args.command == "batch" else cli_words(e)
+            # report names its output folder --out
+            if args.command == "report": words = words.replace("--outdir", "--out")
             say(f"mms-mp {args.command}: {kind}: {type(e).__name__}: {words}", file=sys.stderr)
             return code
 

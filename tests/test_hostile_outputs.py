@@ -297,3 +297,17 @@ def test_batch_out_a_dangling_symlink_makes_its_target(tmp_path):
     out.symlink_to(tmp_path / "target" / "survey")
     from mms_mp.batch import _survey_folder
     assert _survey_folder(out) == out and (tmp_path / "target" / "survey").is_dir()
+
+
+def test_batch_refusal_names_the_events_file_column_not_a_flag(tmp_path, capsys):
+    """A scenario row outside the demo window said 'without a --data-dir column … give the row a --data-dir': the CLI
+    spelled the column as analyze's flag, which batch does not have."""
+    p = tmp_path / "e.csv"
+    p.write_text(f"start,end,scenario\n{TR[0]},{TR[1]},default\n")
+    assert main(["batch", str(p), "--out", str(tmp_path / "o"), "--scheduler", "synchronous"]) == EXIT_USAGE
+    err = capsys.readouterr().err
+    assert "without a data_dir column" in err and "give the row a data_dir" in err, err
+    assert "--data-dir" not in err
+    # a batch flag stays a flag
+    assert main(["batch", str(_events(tmp_path, "a")), "--out", str(tmp_path / "o"), "--scheduler", "threads", "--dpi", "300"]) == 2
+    assert "--scheduler processes" in capsys.readouterr().err
