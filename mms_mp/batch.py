@@ -19,7 +19,7 @@ import numpy as np
 from .core import (check_mission_start, InputError, EXIT_FAILED, EXIT_DEGRADED, exit_code, stages_exit, parse_trange,
                          iso_ms, atomic_write)
 from .config import RATES, SOURCES, config_probes, rate_word
-from .data import damaged_files
+from .data import damaged_files, default_data_dir
 from .pipeline import analyze
 from .outputs import FIG_DPI, check_dpi, write_csv_atomic
 from .report import run_report
@@ -76,7 +76,8 @@ def _check_name(name, # an event's name: its own folder in the survey's output f
 # %% ../nbs/17_batch.ipynb #17aef127
 def _event_rows(records: list, # one dict per event (a CSV's rows, or given by the caller)
                 where, # the events file, for messages
-               ) -> list: # one dict per event with every column of EVENT_COLUMNS, checked
+                base=None, # folder a relative data_dir is read from (the events file's; None: the current one)
+               ) -> list: # one dict per event with every column of EVENT_COLUMNS, checked; data_dir absolute
     "Every row named and checked: name, time range, each column (`_check_cell`), a simulated window; no copies."
     rows = []
     for i, r in enumerate(records):
@@ -95,6 +96,8 @@ def _event_rows(records: list, # one dict per event (a CSV's rows, or given by t
         for c in ("probes", "rate", "source", "scenario", "seed"):
             try: ev[c] = None if ev[c] is None else _check_cell(c, ev[c], ev)
             except InputError as e: raise InputError(f"{here}, column {c}: {e}") from None
+        if ev["data_dir"] is not None:   # "~/x" is the user's; "x" and "../x" lie beside the events file
+            ev["data_dir"] = os.path.abspath(Path(base or ".") / Path(str(ev["data_dir"])).expanduser())
         try: _check_scenario_window(ev)
         except InputError as e: raise InputError(f"{here}: {e}") from None
         rows.append(ev)
@@ -148,7 +151,7 @@ def _events_text(p: Path, # the events file
 # %% ../nbs/17_batch.ipynb #2206f40f
 def read_events(path, # CSV file, one event per row
                ) -> list: # dicts with every column of EVENT_COLUMNS (None where absent), checked
-    "Read and check an events CSV (required columns start,end; unknown columns refused)."
+    "Read and check an events CSV (required columns start,end; unknown columns refused; data_dir from its folder)."
     import csv
     import io
     import pandas as pd
@@ -167,10 +170,10 @@ def read_events(path, # CSV file, one event per row
     if not {"start", "end"} <= set(df.columns):
         raise InputError(f"{p}: needs columns start and end, has {list(df.columns)}")
     if df.empty: raise InputError(f"{p} has no events")
-    return _event_rows(df.to_dict("records"), p)
+    return _event_rows(df.to_dict("records"), p, base=p.parent)
 
 # %% ../nbs/17_batch.ipynb #5202966f
-SUMMARY_COLUMNS = ("event", "start", "end", "status", "exit_code", "error", "simulated",
+SUMMARY_COLUMNS = ("event", "start", "end", "data_dir", "status", "exit_code", "error", "simulated",
                    "n_crossings", "n_probes_crossing", "n_local_normals", "timing_method",
                    "timing_time", "timing_direction", "timing_groups",
                    "n_x_gse", "n_y_gse", "n_z_gse", "V_km_s", "sigma_V_km_s", "sigma_n_deg",
@@ -277,11 +280,14 @@ def prepare_data(ev: dict, # one event row (read_events)
     return d
 
 # %% ../nbs/17_batch.ipynb #7d459671
-def _event_job(ev: dict, odir: Path, mode: str, plot: bool, dpi: int):
+def _event_job(ev: dict, odir: Path, mode: str, plot: bool, dpi: int,
+               row: dict, # the event's summary row: gets `data_dir`, the absolute folder read
+              ):
     "Analyse (or report on) one event into `odir`; figures at `dpi` dots per inch."
     probes = config_probes(ev.get("probes") or "1 2 3 4", None)
     source = ev.get("source") or ("local" if ev.get("scenario") else "auto")
     kw = dict(source=source, data_dir=prepare_data(ev), rate=ev.get("rate") or "auto")
+    row["data_dir"] = os.path.abspath(kw["data_dir"] or default_data_dir())
     if mode == "report": run_report((ev["start"], ev["end"]), odir, probes, dpi=dpi, **kw)
     else: analyze((ev["start"], ev["end"]), probes, outdir=odir, plot=plot, dpi=dpi, **kw)
 
@@ -338,13 +344,13 @@ def run_event(ev: dict, # one event row (read_events)
     import json
     t0, since, odir = time.perf_counter(), time.time(), Path(out) / ev["name"]
     row = dict.fromkeys(SUMMARY_COLUMNS) | {"event": ev["name"], "start": ev["start"],
-                                            "end": ev["end"]}
+                                            "end": ev["end"], "data_dir": ev.get("data_dir")}
     # a survey reads warnings in its summary, not on stderr; catch_warnings is process-wide,
     # so threads print them
     with warnings.catch_warnings(record=True) if alone else nullcontext([]) as caught:
         if alone: warnings.simplefilter("always")
         try:
-            _event_job(ev, odir, mode, plot, dpi)
+            _event_job(ev, odir, mode, plot, dpi, row)
             # run_report: the analysis set in analysis/
             sub = odir / "analysis" if mode == "report" else odir
             doc = json.loads((sub / "mp_analysis.json").read_text())
@@ -400,8 +406,8 @@ def _failed_row(ev, # event dict
                 code: int = EXIT_FAILED, # its exit code
                ) -> dict: # summary row of an event with no result
     "Summary row of an event whose worker died, or that a Ctrl-C stopped."
-    fields = {"event": ev["name"], "start": ev["start"], "end": ev["end"], "status": status,
-              "exit_code": code, "error": err}
+    fields = {"event": ev["name"], "start": ev["start"], "end": ev["end"], "data_dir": ev.get("data_dir"),
+              "status": status, "exit_code": code, "error": err}
     return dict.fromkeys(SUMMARY_COLUMNS) | fields
 
 # %% ../nbs/17_batch.ipynb #1d6b8e3a

@@ -248,8 +248,9 @@ def _report_parser(sub):
 def _batch_parser(sub):
     b = sub.add_parser("batch", help="run many events in parallel with dask.distributed")
     b.add_argument("events",
-                   help="CSV with columns "
-                        "start,end[,name,probes,data_dir,source,rate,scenario,seed]")
+                   help="CSV with columns start,end[,name,probes,data_dir,source,rate,scenario,seed]; a "
+                        "relative data_dir is read from the CSV's own folder (summary.csv's data_dir "
+                        "column names the absolute folder each event read)")
     b.add_argument("--out", required=True,
                    help="output folder: one sub-folder per event and summary.csv")
     b.add_argument("--workers", type=int, default=2,

@@ -311,3 +311,26 @@ def test_batch_refusal_names_the_events_file_column_not_a_flag(tmp_path, capsys)
     # a batch flag stays a flag
     assert main(["batch", str(_events(tmp_path, "a")), "--out", str(tmp_path / "o"), "--scheduler", "threads", "--dpi", "300"]) == 2
     assert "--scheduler processes" in capsys.readouterr().err
+
+
+def test_relative_data_dir_is_read_from_the_events_files_folder(tmp_path, real, monkeypatch):
+    """A relative data_dir was read against the current folder: `cd b && mms-mp batch rel.csv` with data_dir ../real
+    worked, the same file run from elsewhere failed ('data_dir real is not a folder'). An events file travels with its
+    data, as a manifest does: a relative data_dir is read from the file's own folder, and summary.csv says which
+    absolute folder each event read."""
+    import pandas as pd
+    (tmp_path / "b").mkdir()
+    ev = tmp_path / "b" / "rel.csv"
+    ev.write_text(f"name,start,end,probes,data_dir,source,rate\nr,{TR[0]},{TR[1]},1,../real,local,brst\n")
+    assert read_events(ev)[0]["data_dir"] == str(real)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    assert main(["batch", str(ev), "--out", "o", "--scheduler", "synchronous", "--quiet"]) == 0
+    s = pd.read_csv(elsewhere / "o" / "summary.csv").set_index("event")
+    assert s.loc["r", "status"] == "ok" and s.loc["r", "data_dir"] == str(real)
+    # events given as a list (the API): relative to the current folder, as any path a Python caller passes
+    monkeypatch.chdir(tmp_path)
+    rows = run_batch([{"name": "r", "start": TR[0], "end": TR[1], "probes": "1", "data_dir": "real",
+                       "source": "local", "rate": "brst"}], tmp_path / "o2", scheduler="synchronous")
+    assert rows.loc[0, "data_dir"] == str(real) and rows.loc[0, "status"] == "ok"
