@@ -48,11 +48,14 @@ def sibling_owner(out: Path, # output folder
 # %% ../nbs/14e_outset.ipynb #450dd9ad
 def pid_alive(pid: int, # process id
              ) -> bool: # a process with this id exists
-    "True when a process with this pid exists (signal 0 probes without sending anything)."
+    "True when a process with this pid exists (signal 0 probes without sending anything) and is not a zombie."
     try: os.kill(pid, 0)
     except ProcessLookupError: return False
-    except PermissionError: return True
-    return True
+    except PermissionError: pass
+    # ended, not yet reaped: its state in /proc (after the name, which may hold ')'); no /proc: alive
+    try: state = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
+    except (OSError, IndexError): return True
+    return state not in ("Z", "X")
 
 # %% ../nbs/14e_outset.ipynb #8f8f4276
 def clean_stale(out: Path, # output folder; call with its lock held

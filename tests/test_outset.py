@@ -107,6 +107,33 @@ def test_sigkill_staging_is_cleaned_by_next_run(out):
     assert snapshot(out) == expected("next", 2) and siblings(out) == []
 
 
+def _zombie(pid: int, timeout: float = 10.0) -> bool:
+    "Whether `pid` has ended and waits to be reaped (state Z in /proc), polled until `timeout` s."
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < timeout:
+        try: state = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
+        except OSError: return False
+        if state == "Z": return True
+        time.sleep(0.02)
+    return False
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs Linux /proc")
+def test_sigkill_staging_of_an_unreaped_writer_is_cleaned_by_the_first_rerun(out):
+    """After `timeout -s KILL 3 mms-mp ...` the killed writer was orphaned and stayed a zombie until init reaped it;
+    signal 0 still finds a zombie, so the first rerun kept its staging folder (the second removed it). A writer that
+    has ended, reaped or not, writes nothing more: its staging folder goes at the first rerun."""
+    p = writer(out, "killed", 6, 0.2)
+    assert p.stdout.readline() == "staging\n"
+    p.kill()
+    assert _zombie(p.pid), "the killed writer, not yet reaped, is a zombie"
+    try:
+        assert [s.split("-")[0] for s in siblings(out)] == [".OUT.staging"]
+        write_here(out, expected("next", 2))
+        assert snapshot(out) == expected("next", 2) and siblings(out) == []
+    finally: p.communicate(timeout=10)
+
+
 def test_sigkill_mid_swap_restores_old_set(out, tmp_path):
     "A writer killed between its two renames leaves OUT missing: the next run puts the old set back."
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
