@@ -645,6 +645,7 @@ def cmd_report(args, # parsed arguments (build_parser)
               ) -> int: # exit code (errors are raised and mapped by main)
     "`mms-mp report`: execute the papermill template for one event, write notebook + HTML + JSON."
     cfg = event_config(args)
+    args.outset = (args.out, set_stamp(args.out))   # what a Ctrl-C leaves there (`interrupted_line`)
     probes = cfg.get("probes") or ("1", "2", "3", "4")
     files = run_report((cfg["start"], cfg["end"]), args.out, probes,
                        source=cfg.get("source", "auto"), data_dir=cfg.get("data_dir"),
@@ -800,6 +801,9 @@ def interrupted_line(args, # parsed arguments; `args.outset` = (outdir, its stam
     out, before = getattr(args, "outset", (None, None))
     if out is None: return "mms-mp: interrupted"
     now = set_stamp(out)
+    if now is not None and now != before and getattr(args, "command", None) == "report":
+        return (f"mms-mp: interrupted after the run had written {out}: the report is complete "
+                f"({Path(out) / 'event_report.html'}; its manifest.json lists every file)")
     if now is not None and now != before:
         return (f"mms-mp: interrupted after the run had written {out}: that set is complete "
                 "(its manifest.json lists every file)")

@@ -872,6 +872,29 @@ def test_a_ctrl_c_after_the_set_is_written_says_it_is_complete(demo_dir, tmp_pat
     assert not check_set(out)
 
 
+def test_a_ctrl_c_after_the_report_is_written_says_it_is_complete_and_where(tmp_path, monkeypatch, capsys):
+    """`report`: a Ctrl-C just after its commit said only 'mms-mp: interrupted', though OUT held the complete new
+    report. Now it says the report is complete and where it is, as analyze does for its set. (The report's own
+    content is not the point: run_report is replaced by a writer of a report set through the same output_set.)"""
+    from mms_mp import cli as cli_mod
+    from mms_mp.outset import check_set, output_set
+    def report_then_ctrl_c(trange, out, probes, **kw):
+        with output_set(out, kind="report") as st:
+            (st / "event_report.html").write_text("<html>report</html>")
+        raise KeyboardInterrupt   # just after the commit
+    monkeypatch.setattr(cli_mod, "run_report", report_then_ctrl_c)
+    out = tmp_path / "rep"
+    assert main(["report", *TR, "--out", str(out)]) == 130
+    err = capsys.readouterr().err
+    assert err == (f"mms-mp: interrupted after the run had written {out}: the report is complete "
+                   f"({out / 'event_report.html'}; its manifest.json lists every file)\n"), err
+    assert not check_set(out)
+    def ctrl_c_before(trange, out, probes, **kw): raise KeyboardInterrupt
+    monkeypatch.setattr(cli_mod, "run_report", ctrl_c_before)   # the next run, stopped before its commit
+    assert main(["report", *TR, "--out", str(out)]) == 130
+    assert capsys.readouterr().err == f"mms-mp: interrupted; {out} still holds the earlier set, unchanged\n"
+
+
 def test_verbose_with_quiet_is_refused(capsys):
     "`-v --quiet` was accepted and --quiet silently won: now it is a usage error naming both."
     assert main(["analyze", *TR, "-v", "--quiet"]) == 2
