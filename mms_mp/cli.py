@@ -23,10 +23,12 @@ from pathlib import Path
 import numpy as np
 
 from . import __version__
-from .core import (InputError, iso_ms, median_step, EXIT_OK, EXIT_USAGE,
+from .core import (InputError, iso_ms, median_step, EXIT_OK, EXIT_USAGE, MAX_POINTS, parse_trange,
                          EXIT_NODATA,
                          EXIT_FAILED, EXIT_PARTIAL, EXIT_DEGRADED, exit_code, stages_exit, sig2)
+from .boundary import DetectorCfg
 from .layout import PRODUCTS
+from .resample import parse_cadence
 from .config import (CONFIG_SECTIONS, RATES, check_sections, load_config, merge_config,
                             rate_word)
 from .schema import lmn_json, lmn_sigma_note, thickness_json
@@ -41,9 +43,9 @@ from .batch import EXIT_INTERRUPTED, run_batch, strict_reasons
 # %% auto #0
 __all__ = ['NOISY_LOGGERS', 'CLI_FLAGS', 'NAMES', 'EXIT_PIPE', 'EXIT_HELP', 'DEFAULT_TRANGE', 'EVENT_COLUMNS_WORDS', 'COMMANDS',
            'PATH_ARGS', 'spelled', 'cli_words', 'setup_logging', 'say', 'dpi_arg', 'build_parser', 'default_command',
-           'event_config', 'summary_lines', 'degraded_reasons', 'cmd_analyze', 'demo_data', 'cmd_demo', 'cmd_report',
-           'event_words', 'cmd_batch', 'cmd_overlay_template', 'check_paths', 'interrupts_kept', 'set_stamp',
-           'interrupted_line', 'ignore_sigint_at_exit', 'main']
+           'check_window_grids', 'event_config', 'summary_lines', 'degraded_reasons', 'cmd_analyze', 'demo_data',
+           'cmd_demo', 'cmd_report', 'event_words', 'cmd_batch', 'cmd_overlay_template', 'check_paths',
+           'interrupts_kept', 'set_stamp', 'interrupted_line', 'ignore_sigint_at_exit', 'main']
 
 # %% ../nbs/16_cli.ipynb #b38e8892a
 NOISY_LOGGERS = ("pyspedas", "pytplot", "cdflib", "urllib3", "matplotlib", "distributed",
@@ -304,6 +306,27 @@ def default_command(argv: list, # command-line arguments, without the program na
         return ["analyze", *argv]
     return list(argv)
 
+# %% ../nbs/16_cli.ipynb #f3dd0f5f
+def check_window_grids(cfg: dict, # merged configuration (`event_config`): start, end and the stage sections
+                      ):
+    """Refuse, before any data are read, a window whose detector grid ([detector] grid_dt_s, over the window and
+    its [context]) or V_N grid (a [vn] cadence given) would pass the points `core.check_count` allows."""
+    t0, t1 = parse_trange((cfg["start"], cfg["end"]))
+    span = float((t1 - t0) / np.timedelta64(1, "s"))
+    w = float(cfg.get("context", {}).get("windows", 0))
+    grids = [("[detector] grid_dt_s", cfg.get("detector", {}).get("grid_dt_s", DetectorCfg.grid_dt_s), 1 + 2 * w)]
+    if "cadence" in cfg.get("vn", {}): grids.append(("[vn] cadence", cfg["vn"]["cadence"], 1))
+    for key, dt, k in grids:
+        dt = parse_cadence(dt)
+        if span * k / dt <= MAX_POINTS: continue
+        ctx = f" (with [context] windows = {w:g}: {k:g} window lengths of data)" if k > 1 else ""
+        longest = MAX_POINTS * dt / k
+        raise InputError(f"the window --start {cfg['start']} to --end {cfg['end']} is {span / 86400:.0f} days "
+                         f"long{ctx}: its grid at {key} = {dt:g} s would have {span * k / dt:.3g} points, more "
+                         f"than the {MAX_POINTS:,} allowed; the longest window at that spacing is "
+                         f"{longest / 86400:.2f} days ({longest:.2g} s): give a shorter --start/--end, or a "
+                         f"larger {key.split()[1]} in {key.split()[0]} of --config")
+
 # %% ../nbs/16_cli.ipynb #32815341
 DEFAULT_TRANGE = ("2019-01-27T12:15:00", "2019-01-27T12:55:00")
 
@@ -325,6 +348,7 @@ def event_config(args, # parsed arguments of analyze/report
     if missing: raise InputError(f"missing --{flags}: give the event's time range, "
                                  "e.g. --start 2019-01-27T12:15 --end 2019-01-27T12:55 "
                                  "(or start/end in --config)")
+    check_window_grids(cfg)
     return cfg
 
 # %% ../nbs/16_cli.ipynb #adf73ca6

@@ -895,6 +895,35 @@ def test_a_ctrl_c_after_the_report_is_written_says_it_is_complete_and_where(tmp_
     assert capsys.readouterr().err == f"mms-mp: interrupted; {out} still holds the earlier set, unchanged\n"
 
 
+@pytest.mark.parametrize("cmd", ["analyze", "report"])
+def test_a_window_too_long_for_the_grids_is_said_in_cli_terms(tmp_path, capsys, cmd):
+    """A 10-year window (--start 2015-03-13 --end 2026-01-01) loaded the data, then failed two stages (exit 5) in
+    the resampler's words: 'use a coarser cadence or a shorter t_range'. It is bad input: exit 2 before any data are
+    read, naming the flags, the limit and its unit. The known answer: 50,000,000 grid points of 0.5 s are
+    25,000,000 s = 289.35 days."""
+    from mms_mp import pipeline
+    from mms_mp.core import MAX_POINTS
+    out = "--out" if cmd == "report" else "--outdir"
+    run = lambda *a: main([cmd, "--start", "2015-03-13", "--end", "2026-01-01", "--probes", "1", "--source",
+                           "local", "--data-dir", str(tmp_path), out, str(tmp_path / "o"), *a])
+    assert run() == 2
+    err = capsys.readouterr().err
+    assert ("--start 2015-03-13 to --end 2026-01-01 is 3947 days long" in err
+            and "[detector] grid_dt_s = 0.5 s" in err and f"more than the {MAX_POINTS:,} allowed" in err
+            and "the longest window at that spacing is 289.35 days (2.5e+07 s)" in err), err
+    assert "t_range" not in err and "coarser cadence" not in err and not (tmp_path / "o").exists()
+    # the limit follows the settings: a coarser detector grid and a finer V_N one, from --config
+    cfg = tmp_path / "c.toml"
+    cfg.write_text('[detector]\ngrid_dt_s = 60.0\n[vn]\ncadence = "1s"\n')
+    assert run("--config", str(cfg)) == 2
+    assert "[vn] cadence = 1 s" in capsys.readouterr().err
+    # one window length of context each side: three window lengths of data on the detector's grid
+    cfg.write_text('[context]\nwindows = 1\n')
+    assert main([cmd, "--start", "2019-01-01", "--end", "2019-04-30", "--config", str(cfg), "--source", "local",
+                 "--data-dir", str(tmp_path), out, str(tmp_path / "o")]) == 2
+    assert "with [context] windows = 1" in capsys.readouterr().err
+
+
 def test_verbose_with_quiet_is_refused(capsys):
     "`-v --quiet` was accepted and --quiet silently won: now it is a usage error naming both."
     assert main(["analyze", *TR, "-v", "--quiet"]) == 2
