@@ -84,6 +84,12 @@ def _short_warning(message, category, filename, lineno, line=None) -> str:
     "A warning as its class and message only, in the CLI's words: a user of the CLI needs no source line."
     return f"{category.__name__}: {cli_words(message)}"
 
+def _located_warning(message, category, filename, lineno, line=None) -> str:
+    "`-v`: the same text, its head line ending with where the warning was raised (no source line below it)."
+    head, nl, rest = _short_warning(message, category, filename, lineno).partition("\n")
+    colon = ":" * head.endswith(":")   # a list follows: the place goes before its colon
+    return f"{head.removesuffix(':')} (at {filename}:{lineno}){colon}{nl}{rest}"
+
 # %% ../nbs/16_cli.ipynb #b38e8892b
 def setup_logging(verbose: int = 0, # -v count
                   quiet: bool = False, # only errors
@@ -98,9 +104,9 @@ def setup_logging(verbose: int = 0, # -v count
         logging.getLogger(n).setLevel(logging.DEBUG if verbose > 1 else logging.WARNING)
     logging.captureWarnings(True)  # warnings (MissingDataWarning, ...) become log records
     logging.getLogger("py.warnings").setLevel(logging.ERROR if quiet else logging.WARNING)
-    if not verbose:  # numpy NaN chatter and the source line of each warning; -v shows them
-        warnings.filterwarnings("ignore", category=RuntimeWarning)
-        warnings.formatwarning = _short_warning
+    # numpy NaN chatter: -v shows it; each warning is one line in the CLI's words, -v adds where it was raised
+    if not verbose: warnings.filterwarnings("ignore", category=RuntimeWarning)
+    warnings.formatwarning = _located_warning if verbose else _short_warning
     root.setLevel(logging.WARNING if verbose < 2 else logging.DEBUG)
     return level
 

@@ -924,6 +924,32 @@ def test_a_window_too_long_for_the_grids_is_said_in_cli_terms(tmp_path, capsys, 
     assert "with [context] windows = 1" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("verbose", [0, 1])
+def test_warnings_are_one_line_in_cli_words_with_and_without_v(monkeypatch, caplog, verbose):
+    """With -v, a warning came in Python's default form: a file and line, the library's words ('(see event.missing)',
+    source='sdc') and the source line below. Now it is one line in the CLI's words either way; -v adds where it was
+    raised, on the same line."""
+    import logging
+    import warnings
+    from mms_mp.cli import setup_logging
+    monkeypatch.setattr(warnings, "formatwarning", warnings.formatwarning)   # restored after the test
+    monkeypatch.setattr(logging.getLogger("mms_mp"), "level", logging.getLogger("mms_mp").level)
+    with warnings.catch_warnings():
+        setup_logging(verbose=verbose)
+        warnings.simplefilter("always")
+        with caplog.at_level(logging.WARNING, logger="py.warnings"):
+            warnings.warn("2 product(s) not loaded (see event.missing): run with source='sdc' to download",
+                          UserWarning)
+    logging.captureWarnings(False)
+    msg = caplog.records[-1].getMessage()
+    head = ("UserWarning: 2 product(s) not loaded (below, and in mp_analysis.json under provenance.missing): run with "
+            "--source sdc to download")
+    assert "\n" not in msg.strip() and msg.startswith(head), msg
+    import re
+    assert msg.strip() == head if not verbose else re.fullmatch(re.escape(head) + r" \(at \S+test_cli\.py:\d+\)",
+                                                                 msg.strip()), msg
+
+
 def test_verbose_with_quiet_is_refused(capsys):
     "`-v --quiet` was accepted and --quiet silently won: now it is a usage error naming both."
     assert main(["analyze", *TR, "-v", "--quiet"]) == 2
