@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import signal
 import time
 import traceback
 import warnings
@@ -470,6 +471,43 @@ def _ignore_sigint() -> bool: # True: set in the worker's main thread
     return True
 
 
+# %% ../nbs/17_batch.ipynb #f08d787e
+@contextmanager
+def _sigint_blocked():
+    """SIGINT held back in this thread while the block starts worker processes. They inherit the mask (fork and
+    exec keep it), so a Ctrl-C to the process group never reaches them, not even while they import (their
+    tracebacks, and a 'leaked semaphore' warning, came from that); here it waits, and is raised as the block ends.
+    The resource tracker is started first, as its own start unblocks SIGINT in the thread that starts it; it is told
+    (its command line copies sys.warnoptions) not to warn of the semaphores of workers that a Ctrl-C's close ended
+    mid-event: it removes them itself, and their end was asked for."""
+    if not hasattr(signal, "pthread_sigmask"):   # no masks (Windows): as before
+        yield
+        return
+    import sys
+    from multiprocessing import resource_tracker
+    quiet = "ignore:resource_tracker:UserWarning"
+    sys.warnoptions.append(quiet)
+    try: resource_tracker.ensure_running()   # a tracker already running keeps its own options
+    finally: sys.warnoptions.remove(quiet)
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try: yield
+    finally: signal.pthread_sigmask(signal.SIG_SETMASK, old)
+
+# %% ../nbs/17_batch.ipynb #4e4e3ee1
+def _tidy_events(out: Path, # survey output folder
+                 evs: list, # its events
+                ) -> list: # names removed, or restored as an event's folder (`outset.clean_stale`)
+    """After the cluster's close ended its workers mid-event (Ctrl-C): each event's staging folder of a dead writer
+    and its lock file are removed now, not at the next run. An event still held by a live writer is left alone."""
+    from mms_mp.outset import clean_stale, outdir_lock
+    done = []
+    for ev in evs:
+        o = Path(os.path.realpath(Path(out) / ev["name"]))
+        try:
+            with outdir_lock(o): done += clean_stale(o)   # the lock file goes as it is let go
+        except (InputError, OSError): continue   # held by a live writer, or unwritable: the next run tidies
+    return done
+
 # %% ../nbs/17_batch.ipynb #0e319d17
 def _run_distributed(evs, out, mode, workers, scheduler, processes, progress, dpi, strict, # as run_batch
                      rows: dict, # event index -> summary row, filled as each event finishes
@@ -484,11 +522,12 @@ def _run_distributed(evs, out, mode, workers, scheduler, processes, progress, dp
     from tqdm.auto import tqdm
     # workers log at CRITICAL only: a failed event's error reaches its summary row through the client, and on
     # Ctrl-C (sent to the whole process group) the workers' own "failed to communicate with scheduler" is noise
-    cluster = None if scheduler else LocalCluster(n_workers=workers, threads_per_worker=1,
-                                                  processes=processes, dashboard_address=None,
-                                                  silence_logs=logging.CRITICAL)
-    n = len(evs)
+    cluster, n = None, len(evs)
     try:
+        if not scheduler:
+            with _sigint_blocked():   # its workers start with SIGINT blocked: a Ctrl-C is this process's alone
+                cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=processes,
+                                       dashboard_address=None, silence_logs=logging.CRITICAL)
         with Client(scheduler or cluster) as client:
             if cluster is not None and processes: client.run(_ignore_sigint)
             futs = client.map(run_event, evs, [str(out)] * n, [mode] * n, [processes] * n,
@@ -503,7 +542,9 @@ def _run_distributed(evs, out, mode, workers, scheduler, processes, progress, dp
     # unregistered worker" (each seen on a loaded machine) are no news
     except KeyboardInterrupt:
         with _level(logging.getLogger("distributed"), logging.CRITICAL):
-            if cluster is not None: cluster.close()
+            if cluster is not None:
+                cluster.close()
+                _tidy_events(out, evs)   # what its workers, ended mid-event, left
         cluster = None
         raise
     finally:
