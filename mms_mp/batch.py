@@ -497,8 +497,8 @@ def _sigint_blocked():
 def _tidy_events(out: Path, # survey output folder
                  evs: list, # its events
                 ) -> list: # names removed, or restored as an event's folder (`outset.clean_stale`)
-    """After the cluster's close ended its workers mid-event (Ctrl-C): each event's staging folder of a dead writer
-    and its lock file are removed now, not at the next run. An event still held by a live writer is left alone."""
+    """After the cluster's close ended its workers mid-event (Ctrl-C): each event's staging folder of a writer that let
+    its lock go, and the lock file, are removed now, not at the next run. An event still locked is left alone."""
     from mms_mp.outset import clean_stale, outdir_lock
     done = []
     for ev in evs:

@@ -134,6 +134,22 @@ def test_sigkill_staging_of_an_unreaped_writer_is_cleaned_by_the_first_rerun(out
     finally: p.communicate(timeout=10)
 
 
+def test_staging_of_a_pid_that_still_exists_but_holds_no_lock_is_cleaned(out):
+    """`timeout -s KILL 4 mms-mp analyze ...`, then at once a rerun: the killed writer was still exiting (state R in
+    /proc, its lock already let go), so its pid answered and the rerun kept its staging folder. A writer holds the lock
+    for as long as its staging folder exists, so the rerun that holds it now cleans any other process's folder:
+    here a pid that exists (a sleeping process, as a pid reused would be) and holds no lock."""
+    import subprocess
+    live = subprocess.Popen(["sleep", "30"])
+    try:
+        (out.parent / f".OUT.staging-{live.pid}-00ff").mkdir()
+        write_here(out, expected("next", 2))
+        assert snapshot(out) == expected("next", 2) and siblings(out) == []
+    finally:
+        live.kill()
+        live.wait()
+
+
 def test_sigkill_mid_swap_restores_old_set(out, tmp_path):
     "A writer killed between its two renames leaves OUT missing: the next run puts the old set back."
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
