@@ -935,6 +935,7 @@ def test_warnings_are_one_line_in_cli_words_with_and_without_v(monkeypatch, capl
     monkeypatch.setattr(warnings, "formatwarning", warnings.formatwarning)   # restored after the test
     monkeypatch.setattr(logging.getLogger("mms_mp"), "level", logging.getLogger("mms_mp").level)
     with warnings.catch_warnings():
+        logging.captureWarnings(False)   # an earlier main() left it on, around another test's warnings.showwarning
         setup_logging(verbose=verbose)
         warnings.simplefilter("always")
         with caplog.at_level(logging.WARNING, logger="py.warnings"):
