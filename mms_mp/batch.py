@@ -17,7 +17,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .core import (check_mission_start, InputError, EXIT_FAILED, EXIT_DEGRADED, exit_code, stages_exit, parse_trange,
+from .boundary import DetectorCfg
+from .resample import parse_cadence
+from .core import (MAX_POINTS, check_mission_start, InputError, EXIT_FAILED, EXIT_DEGRADED, exit_code, stages_exit, parse_trange,
                          iso_ms, atomic_write)
 from .config import RATES, SOURCES, config_probes, rate_word
 from .data import damaged_files, default_data_dir
@@ -27,8 +29,9 @@ from .report import run_report
 
 # %% auto #0
 __all__ = ['EVENT_COLUMNS', 'ERRORS_LOG', 'SUMMARY_COLUMNS', 'MTIME_SLACK_S', 'BATCH_HINT', 'LOCAL_SCHEDULERS',
-           'EXIT_INTERRUPTED', 'read_events', 'summary_row', 'clip_words', 'strict_reasons', 'prepare_data', 'written',
-           'warning_digest', 'error_cell', 'run_event', 'check_scheduler', 'write_summary', 'run_batch']
+           'EXIT_INTERRUPTED', 'window_grid_problem', 'read_events', 'summary_row', 'clip_words', 'strict_reasons',
+           'prepare_data', 'written', 'warning_digest', 'error_cell', 'run_event', 'check_scheduler', 'write_summary',
+           'run_batch']
 
 # %% ../nbs/17_batch.ipynb #41ed4815
 EVENT_COLUMNS = ("name", "start", "end", "probes", "data_dir", "source", "rate", "scenario", "seed")
@@ -101,6 +104,8 @@ def _event_rows(records: list, # one dict per event (a CSV's rows, or given by t
             ev["data_dir"] = os.path.abspath(Path(base or ".") / Path(str(ev["data_dir"])).expanduser())
         try: _check_scenario_window(ev)
         except InputError as e: raise InputError(f"{here}: {e}") from None
+        long = window_grid_problem((ev["start"], ev["end"]))
+        if long: raise InputError(f"{here}: the window {long[0]}: split it into rows no longer than that")
         rows.append(ev)
     names = [r["name"] for r in rows]
     if len(set(names)) != len(names):
@@ -133,6 +138,28 @@ def _check_scenario_window(ev: dict, # one event row, its times and scenario che
                              "give the row a data_dir to simulate this window into")
     elif not (Path(ev["data_dir"]) / "truth.json").exists():   # to be simulated there
         synthetic._check_request(scenario_params(ev["scenario"]), t0, t1, synthetic.ALL_PRODUCTS)
+
+# %% ../nbs/17_batch.ipynb #bad0b3d0
+def window_grid_problem(trange, # (start, end) of an event window, as typed
+                        cfg: dict | None = None, # analysis sections: [detector] grid_dt_s, [vn] cadence, [context]
+                       ) -> tuple | None: # (what is wrong, the setting that sets the grid), or None if it fits
+    """Why a window is too long for the analysis's grids: the detector's ([detector] grid_dt_s, over the window and its
+    [context]) or V_N's (a [vn] cadence given) would pass the points `core.check_count` allows."""
+    cfg = cfg or {}
+    t0, t1 = parse_trange(trange)
+    span = float((t1 - t0) / np.timedelta64(1, "s"))
+    w = float(cfg.get("context", {}).get("windows", 0))
+    grids = [("[detector] grid_dt_s", cfg.get("detector", {}).get("grid_dt_s", DetectorCfg.grid_dt_s), 1 + 2 * w)]
+    if "cadence" in cfg.get("vn", {}): grids.append(("[vn] cadence", cfg["vn"]["cadence"], 1))
+    for key, dt, k in grids:
+        dt = parse_cadence(dt)
+        if span * k / dt <= MAX_POINTS: continue
+        ctx = f" (with [context] windows = {w:g}: {k:g} window lengths of data)" if k > 1 else ""
+        longest = MAX_POINTS * dt / k
+        return (f"is {span / 86400:.0f} days long{ctx}: its grid at {key} = {dt:g} s would have "
+                f"{span * k / dt:.3g} points, more than the {MAX_POINTS:,} allowed; the longest window at that "
+                f"spacing is {longest / 86400:.2f} days ({longest:.2g} s)", key)
+    return None
 
 # %% ../nbs/17_batch.ipynb #599b8df5
 def _events_text(p: Path, # the events file

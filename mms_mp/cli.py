@@ -23,12 +23,10 @@ from pathlib import Path
 import numpy as np
 
 from . import __version__
-from .core import (InputError, iso_ms, median_step, EXIT_OK, EXIT_USAGE, MAX_POINTS, parse_trange,
+from .core import (InputError, iso_ms, median_step, EXIT_OK, EXIT_USAGE,
                          EXIT_NODATA,
                          EXIT_FAILED, EXIT_PARTIAL, EXIT_DEGRADED, exit_code, stages_exit, sig2)
-from .boundary import DetectorCfg
 from .layout import PRODUCTS
-from .resample import parse_cadence
 from .config import (CONFIG_SECTIONS, RATES, check_sections, load_config, merge_config,
                             rate_word)
 from .schema import lmn_json, lmn_sigma_note, thickness_json
@@ -38,7 +36,7 @@ from .outset import MANIFEST, Terminated
 from .outputs import FIG_DPI, check_dpi, lmn_method
 from .pipeline import analyze
 from .report import run_report
-from .batch import EXIT_INTERRUPTED, run_batch, strict_reasons
+from .batch import EXIT_INTERRUPTED, run_batch, strict_reasons, window_grid_problem
 
 # %% auto #0
 __all__ = ['NOISY_LOGGERS', 'CLI_FLAGS', 'NAMES', 'EXIT_PIPE', 'EXIT_HELP', 'DEFAULT_TRANGE', 'EVENT_COLUMNS_WORDS', 'COMMANDS',
@@ -315,23 +313,13 @@ def default_command(argv: list, # command-line arguments, without the program na
 # %% ../nbs/16_cli.ipynb #f3dd0f5f
 def check_window_grids(cfg: dict, # merged configuration (`event_config`): start, end and the stage sections
                       ):
-    """Refuse, before any data are read, a window whose detector grid ([detector] grid_dt_s, over the window and
-    its [context]) or V_N grid (a [vn] cadence given) would pass the points `core.check_count` allows."""
-    t0, t1 = parse_trange((cfg["start"], cfg["end"]))
-    span = float((t1 - t0) / np.timedelta64(1, "s"))
-    w = float(cfg.get("context", {}).get("windows", 0))
-    grids = [("[detector] grid_dt_s", cfg.get("detector", {}).get("grid_dt_s", DetectorCfg.grid_dt_s), 1 + 2 * w)]
-    if "cadence" in cfg.get("vn", {}): grids.append(("[vn] cadence", cfg["vn"]["cadence"], 1))
-    for key, dt, k in grids:
-        dt = parse_cadence(dt)
-        if span * k / dt <= MAX_POINTS: continue
-        ctx = f" (with [context] windows = {w:g}: {k:g} window lengths of data)" if k > 1 else ""
-        longest = MAX_POINTS * dt / k
-        raise InputError(f"the window --start {cfg['start']} to --end {cfg['end']} is {span / 86400:.0f} days "
-                         f"long{ctx}: its grid at {key} = {dt:g} s would have {span * k / dt:.3g} points, more "
-                         f"than the {MAX_POINTS:,} allowed; the longest window at that spacing is "
-                         f"{longest / 86400:.2f} days ({longest:.2g} s): give a shorter --start/--end, or a "
-                         f"larger {key.split()[1]} in {key.split()[0]} of --config")
+    """Refuse, before any data are read, a window too long for the analysis's grids (`batch.window_grid_problem`),
+    in the words of the command line: the flags as typed, and what to change."""
+    long = window_grid_problem((cfg["start"], cfg["end"]), cfg)
+    if long:
+        section, key = long[1].split()
+        raise InputError(f"the window --start {cfg['start']} to --end {cfg['end']} {long[0]}: give a shorter "
+                         f"--start/--end, or a larger {key} in {section} of --config")
 
 # %% ../nbs/16_cli.ipynb #32815341
 DEFAULT_TRANGE = ("2019-01-27T12:15:00", "2019-01-27T12:55:00")

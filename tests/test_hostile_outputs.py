@@ -334,3 +334,16 @@ def test_relative_data_dir_is_read_from_the_events_files_folder(tmp_path, real, 
     rows = run_batch([{"name": "r", "start": TR[0], "end": TR[1], "probes": "1", "data_dir": "real",
                        "source": "local", "rate": "brst"}], tmp_path / "o2", scheduler="synchronous")
     assert rows.loc[0, "data_dir"] == str(real) and rows.loc[0, "status"] == "ok"
+
+
+def test_batch_row_too_long_for_the_grids_is_refused_when_read(tmp_path, capsys):
+    """A 10-year row ran, loaded its data and failed two stages in the resampler's words ('use a coarser cadence or a
+    shorter t_range'). It is refused when the events file is read (exit 2, nothing run), naming the row, the limit and
+    its unit: 50,000,000 points of the detector's 0.5 s grid, 289.35 days."""
+    p = tmp_path / "e.csv"
+    p.write_text("name,start,end\nok,2019-01-27T12:16,2019-01-27T12:22\nlong,2015-03-13,2026-01-01\n")
+    assert main(["batch", str(p), "--out", str(tmp_path / "o"), "--scheduler", "synchronous"]) == EXIT_USAGE
+    err = capsys.readouterr().err
+    assert ("row 2 (long): the window is 3947 days long" in err and "the longest window at that spacing is 289.35 "
+            "days (2.5e+07 s): split it into rows no longer than that" in err), err
+    assert "t_range" not in err and not (tmp_path / "o").exists()
