@@ -438,6 +438,24 @@ def _failed_row(ev, # event dict
               "status": status, "exit_code": code, "error": err}
     return dict.fromkeys(SUMMARY_COLUMNS) | fields
 
+# %% ../nbs/17_batch.ipynb #3cdc3efc
+def _pool_worker_init():
+    """Set-up of each worker of the `processes` scheduler's pool: dask's, then SIGINT let through. The worker was
+    started with it blocked (`_start_workers`), so a Ctrl-C never lands in its imports; one that came meanwhile is
+    dropped, as the survey is stopping already. From here a Ctrl-C stops the worker's event, as before."""
+    from dask.multiprocessing import initialize_worker_process
+    initialize_worker_process()
+    if not hasattr(signal, "pthread_sigmask"): return
+    if signal.SIGINT in signal.sigpending(): signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+
+def _start_workers(pool, # the `processes` scheduler's pool (`_local_pool`)
+                   workers: int, # its size
+                  ):
+    "Start the pool's worker processes now, with SIGINT blocked (`_sigint_blocked`): each submit starts one."
+    with _sigint_blocked():
+        for f in [pool.submit(int) for _ in range(workers)]: f.result()
+
 # %% ../nbs/17_batch.ipynb #1d6b8e3a
 def _local_pool(scheduler: str, # one of LOCAL_SCHEDULERS
                 workers: int, # parallel workers
@@ -446,10 +464,9 @@ def _local_pool(scheduler: str, # one of LOCAL_SCHEDULERS
     from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
     if scheduler == "threads": return ThreadPoolExecutor(workers)
     if scheduler != "processes": return None
-    # as dask makes its own pool
-    from dask.multiprocessing import get_context, initialize_worker_process
-    return ProcessPoolExecutor(workers, mp_context=get_context(),
-                               initializer=initialize_worker_process)
+    # as dask makes its own pool (its worker set-up, in `_pool_worker_init`)
+    from dask.multiprocessing import get_context
+    return ProcessPoolExecutor(workers, mp_context=get_context(), initializer=_pool_worker_init)
 
 # %% ../nbs/17_batch.ipynb #4a7e2c19
 @contextmanager
@@ -481,6 +498,7 @@ def _run_local(evs, out, mode, workers, scheduler, dpi, strict, # as run_batch
     index = {t.key: i for i, t in enumerate(tasks)}
     keep = lambda key, row, *_: rows.__setitem__(index[key], row) if key in index else None
     try:
+        if scheduler == "processes": _start_workers(pool, workers)   # no Ctrl-C in their imports
         with Callback(posttask=keep):   # called in this process as each event finishes
             rows |= enumerate(dask.compute(*tasks, scheduler=scheduler, num_workers=workers, **kw))
     finally:

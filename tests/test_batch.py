@@ -533,11 +533,13 @@ def _children_starting(pid: int) -> bool:
 @pytest.mark.loopback
 @pytest.mark.skipif(not Path("/proc/self/cmdline").exists(), reason="needs Linux /proc")
 @pytest.mark.parametrize("when", ["workers starting", "events running"])
-def test_ctrl_c_on_a_local_cluster_leaves_one_line_and_nothing_behind(demo_dir, tmp_path, when):
+@pytest.mark.parametrize("sched", [[], ["--scheduler", "processes"]])
+def test_ctrl_c_on_a_local_cluster_leaves_one_line_and_nothing_behind(demo_dir, tmp_path, when, sched):
     """Ctrl-C to the process group while the LocalCluster's workers were still starting printed their tracebacks
     (KeyboardInterrupt in spawn_main, while they imported); while events ran, the cluster's close ended the workers
     mid-event and left each event's lock and staging folder until the next run, and the resource tracker warned of
-    'leaked semaphore objects'. Now: exit 130, the one line, and no hidden file in --out."""
+    'leaked semaphore objects'. dask's processes scheduler printed the same tracebacks from its pool's workers. Now:
+    exit 130, the one line, and no hidden file in --out."""
     import signal
     import subprocess
     import sys
@@ -547,8 +549,8 @@ def test_ctrl_c_on_a_local_cluster_leaves_one_line_and_nothing_behind(demo_dir, 
         f"e{k},2019-01-27T12:15:00,2019-01-27T12:55:00,1 2,{demo_dir},local\n" for k in range(2)))
     out = tmp_path / "out"
     env = {**os.environ, "MPLBACKEND": "Agg", "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
-    p = subprocess.Popen([sys.executable, "-m", "mms_mp.cli", "batch", str(ev), "--out", str(out), "--quiet"],
-                         env=env, start_new_session=True, stderr=subprocess.PIPE, text=True,
+    p = subprocess.Popen([sys.executable, "-m", "mms_mp.cli", "batch", str(ev), "--out", str(out), "--quiet",
+                          *sched], env=env, start_new_session=True, stderr=subprocess.PIPE, text=True,
                          preexec_fn=_sigint_default)
     ready = ((lambda: _children_starting(p.pid)) if when == "workers starting"
              else lambda: len(list(out.glob(".e*.staging-*"))) == 2)
