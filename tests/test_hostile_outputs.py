@@ -309,7 +309,8 @@ def test_batch_refusal_names_the_events_file_column_not_a_flag(tmp_path, capsys)
     assert "without a data_dir column" in err and "give the row a data_dir" in err, err
     assert "--data-dir" not in err
     # a batch flag stays a flag
-    assert main(["batch", str(_events(tmp_path, "a")), "--out", str(tmp_path / "o"), "--scheduler", "threads", "--dpi", "300"]) == 2
+    assert main(["batch", str(_events(tmp_path, "a")), "--out", str(tmp_path / "o"), "--scheduler", "threads",
+                 "--dpi", "300"]) == 2
     assert "--scheduler processes" in capsys.readouterr().err
 
 
