@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import signal
 import time
 import traceback
 import warnings
@@ -16,18 +17,21 @@ from pathlib import Path
 
 import numpy as np
 
-from .core import (check_mission_start, InputError, EXIT_FAILED, EXIT_DEGRADED, exit_code, stages_exit, parse_trange,
+from .boundary import DetectorCfg
+from .resample import parse_cadence
+from .core import (MAX_POINTS, check_mission_start, InputError, EXIT_FAILED, EXIT_DEGRADED, exit_code, stages_exit, parse_trange,
                          iso_ms, atomic_write)
 from .config import RATES, SOURCES, config_probes, rate_word
-from .data import damaged_files
+from .data import damaged_files, default_data_dir
 from .pipeline import analyze
 from .outputs import FIG_DPI, check_dpi, write_csv_atomic
 from .report import run_report
 
 # %% auto #0
-__all__ = ['EVENT_COLUMNS', 'SUMMARY_COLUMNS', 'MTIME_SLACK_S', 'ERRORS_LOG', 'BATCH_HINT', 'LOCAL_SCHEDULERS',
-           'EXIT_INTERRUPTED', 'read_events', 'summary_row', 'clip_words', 'strict_reasons', 'prepare_data', 'written',
-           'warning_digest', 'error_cell', 'run_event', 'check_scheduler', 'write_summary', 'run_batch']
+__all__ = ['EVENT_COLUMNS', 'ERRORS_LOG', 'SUMMARY_COLUMNS', 'MTIME_SLACK_S', 'BATCH_HINT', 'LOCAL_SCHEDULERS',
+           'EXIT_INTERRUPTED', 'window_grid_problem', 'read_events', 'summary_row', 'clip_words', 'strict_reasons',
+           'prepare_data', 'written', 'warning_digest', 'error_cell', 'run_event', 'check_scheduler', 'write_summary',
+           'run_batch']
 
 # %% ../nbs/17_batch.ipynb #41ed4815
 EVENT_COLUMNS = ("name", "start", "end", "probes", "data_dir", "source", "rate", "scenario", "seed")
@@ -56,13 +60,16 @@ def _check_cell(c: str, # column: probes, rate, source, scenario or seed
 
 
 # %% ../nbs/17_batch.ipynb #9e8ce3c1
+#: where a survey keeps the whole text of the errors its summary cells shorten
+ERRORS_LOG = "errors.log"
+
 def _check_name(name, # an event's name: its own folder in the survey's output folder
                ) -> str: # the name as text
     "Refuse a name that is not one plain folder name: a path (/ or \\), `.`, `..`, hidden, the survey's files."
     name = str(name)
     why = ("holds a path separator (/ or \\)" if "/" in name or "\\" in name
            else "starts with '.' (., .. and hidden names)" if name.startswith(".")
-           else "is one of the survey's own files (summary.csv, errors.log)" if name in ("summary.csv", "errors.log")
+           else f"is one of the survey's own files (summary.csv, {ERRORS_LOG})" if name in ("summary.csv", ERRORS_LOG)
            else "is longer than 255 bytes, the longest folder name file systems allow" if len(name.encode()) > 255
            else "holds a control character" if any(ord(ch) < 32 for ch in name)
            else "has spaces at an end" if name != name.strip() else None)
@@ -73,7 +80,8 @@ def _check_name(name, # an event's name: its own folder in the survey's output f
 # %% ../nbs/17_batch.ipynb #17aef127
 def _event_rows(records: list, # one dict per event (a CSV's rows, or given by the caller)
                 where, # the events file, for messages
-               ) -> list: # one dict per event with every column of EVENT_COLUMNS, checked
+                base=None, # folder a relative data_dir is read from (the events file's; None: the current one)
+               ) -> list: # one dict per event with every column of EVENT_COLUMNS, checked; data_dir absolute
     "Every row named and checked: name, time range, each column (`_check_cell`), a simulated window; no copies."
     rows = []
     for i, r in enumerate(records):
@@ -92,8 +100,12 @@ def _event_rows(records: list, # one dict per event (a CSV's rows, or given by t
         for c in ("probes", "rate", "source", "scenario", "seed"):
             try: ev[c] = None if ev[c] is None else _check_cell(c, ev[c], ev)
             except InputError as e: raise InputError(f"{here}, column {c}: {e}") from None
+        if ev["data_dir"] is not None:   # "~/x" is the user's; "x" and "../x" lie beside the events file
+            ev["data_dir"] = os.path.abspath(Path(base or ".") / Path(str(ev["data_dir"])).expanduser())
         try: _check_scenario_window(ev)
         except InputError as e: raise InputError(f"{here}: {e}") from None
+        long = window_grid_problem((ev["start"], ev["end"]))
+        if long: raise InputError(f"{here}: the window {long[0]}: split it into rows no longer than that")
         rows.append(ev)
     names = [r["name"] for r in rows]
     if len(set(names)) != len(names):
@@ -127,6 +139,28 @@ def _check_scenario_window(ev: dict, # one event row, its times and scenario che
     elif not (Path(ev["data_dir"]) / "truth.json").exists():   # to be simulated there
         synthetic._check_request(scenario_params(ev["scenario"]), t0, t1, synthetic.ALL_PRODUCTS)
 
+# %% ../nbs/17_batch.ipynb #bad0b3d0
+def window_grid_problem(trange, # (start, end) of an event window, as typed
+                        cfg: dict | None = None, # analysis sections: [detector] grid_dt_s, [vn] cadence, [context]
+                       ) -> tuple | None: # (what is wrong, the setting that sets the grid), or None if it fits
+    """Why a window is too long for the analysis's grids: the detector's ([detector] grid_dt_s, over the window and its
+    [context]) or V_N's (a [vn] cadence given) would pass the points `core.check_count` allows."""
+    cfg = cfg or {}
+    t0, t1 = parse_trange(trange)
+    span = float((t1 - t0) / np.timedelta64(1, "s"))
+    w = float(cfg.get("context", {}).get("windows", 0))
+    grids = [("[detector] grid_dt_s", cfg.get("detector", {}).get("grid_dt_s", DetectorCfg.grid_dt_s), 1 + 2 * w)]
+    if "cadence" in cfg.get("vn", {}): grids.append(("[vn] cadence", cfg["vn"]["cadence"], 1))
+    for key, dt, k in grids:
+        dt = parse_cadence(dt)
+        if span * k / dt <= MAX_POINTS: continue
+        ctx = f" (with [context] windows = {w:g}: {k:g} window lengths of data)" if k > 1 else ""
+        longest = MAX_POINTS * dt / k
+        return (f"is {span / 86400:.0f} days long{ctx}: its grid at {key} = {dt:g} s would have "
+                f"{span * k / dt:.3g} points, more than the {MAX_POINTS:,} allowed; the longest window at that "
+                f"spacing is {longest / 86400:.2f} days ({longest:.2g} s)", key)
+    return None
+
 # %% ../nbs/17_batch.ipynb #599b8df5
 def _events_text(p: Path, # the events file
                  give: str, # what to give instead, for messages
@@ -145,7 +179,7 @@ def _events_text(p: Path, # the events file
 # %% ../nbs/17_batch.ipynb #2206f40f
 def read_events(path, # CSV file, one event per row
                ) -> list: # dicts with every column of EVENT_COLUMNS (None where absent), checked
-    "Read and check an events CSV (required columns start,end; unknown columns refused)."
+    "Read and check an events CSV (required columns start,end; unknown columns refused; data_dir from its folder)."
     import csv
     import io
     import pandas as pd
@@ -164,10 +198,10 @@ def read_events(path, # CSV file, one event per row
     if not {"start", "end"} <= set(df.columns):
         raise InputError(f"{p}: needs columns start and end, has {list(df.columns)}")
     if df.empty: raise InputError(f"{p} has no events")
-    return _event_rows(df.to_dict("records"), p)
+    return _event_rows(df.to_dict("records"), p, base=p.parent)
 
 # %% ../nbs/17_batch.ipynb #5202966f
-SUMMARY_COLUMNS = ("event", "start", "end", "status", "exit_code", "error", "simulated",
+SUMMARY_COLUMNS = ("event", "start", "end", "data_dir", "status", "exit_code", "error", "simulated",
                    "n_crossings", "n_probes_crossing", "n_local_normals", "timing_method",
                    "timing_time", "timing_direction", "timing_groups",
                    "n_x_gse", "n_y_gse", "n_z_gse", "V_km_s", "sigma_V_km_s", "sigma_n_deg",
@@ -274,11 +308,14 @@ def prepare_data(ev: dict, # one event row (read_events)
     return d
 
 # %% ../nbs/17_batch.ipynb #7d459671
-def _event_job(ev: dict, odir: Path, mode: str, plot: bool, dpi: int):
+def _event_job(ev: dict, odir: Path, mode: str, plot: bool, dpi: int,
+               row: dict, # the event's summary row: gets `data_dir`, the absolute folder read
+              ):
     "Analyse (or report on) one event into `odir`; figures at `dpi` dots per inch."
     probes = config_probes(ev.get("probes") or "1 2 3 4", None)
     source = ev.get("source") or ("local" if ev.get("scenario") else "auto")
     kw = dict(source=source, data_dir=prepare_data(ev), rate=ev.get("rate") or "auto")
+    row["data_dir"] = os.path.abspath(kw["data_dir"] or default_data_dir())
     if mode == "report": run_report((ev["start"], ev["end"]), odir, probes, dpi=dpi, **kw)
     else: analyze((ev["start"], ev["end"]), probes, outdir=odir, plot=plot, dpi=dpi, **kw)
 
@@ -312,9 +349,6 @@ def warning_digest(category: str, # the warning's class name, e.g. "MissingDataW
     return f"{category}: {text}{where}"
 
 # %% ../nbs/17_batch.ipynb #e93f756d
-#: where a survey keeps the whole text of the errors its summary cells shorten
-ERRORS_LOG = "errors.log"
-
 def error_cell(text: str, # a failed event's error: "Class: head line", maybe a list of lines below
                n: int = 300, # most characters of the cell
               ) -> str: # one line: the text itself when short, else its head and the items listed below it
@@ -338,13 +372,13 @@ def run_event(ev: dict, # one event row (read_events)
     import json
     t0, since, odir = time.perf_counter(), time.time(), Path(out) / ev["name"]
     row = dict.fromkeys(SUMMARY_COLUMNS) | {"event": ev["name"], "start": ev["start"],
-                                            "end": ev["end"]}
+                                            "end": ev["end"], "data_dir": ev.get("data_dir")}
     # a survey reads warnings in its summary, not on stderr; catch_warnings is process-wide,
     # so threads print them
     with warnings.catch_warnings(record=True) if alone else nullcontext([]) as caught:
         if alone: warnings.simplefilter("always")
         try:
-            _event_job(ev, odir, mode, plot, dpi)
+            _event_job(ev, odir, mode, plot, dpi, row)
             # run_report: the analysis set in analysis/
             sub = odir / "analysis" if mode == "report" else odir
             doc = json.loads((sub / "mp_analysis.json").read_text())
@@ -400,9 +434,27 @@ def _failed_row(ev, # event dict
                 code: int = EXIT_FAILED, # its exit code
                ) -> dict: # summary row of an event with no result
     "Summary row of an event whose worker died, or that a Ctrl-C stopped."
-    fields = {"event": ev["name"], "start": ev["start"], "end": ev["end"], "status": status,
-              "exit_code": code, "error": err}
+    fields = {"event": ev["name"], "start": ev["start"], "end": ev["end"], "data_dir": ev.get("data_dir"),
+              "status": status, "exit_code": code, "error": err}
     return dict.fromkeys(SUMMARY_COLUMNS) | fields
+
+# %% ../nbs/17_batch.ipynb #3cdc3efc
+def _pool_worker_init():
+    """Set-up of each worker of the `processes` scheduler's pool: dask's, then SIGINT let through. The worker was
+    started with it blocked (`_start_workers`), so a Ctrl-C never lands in its imports; one that came meanwhile is
+    dropped, as the survey is stopping already. From here a Ctrl-C stops the worker's event, as before."""
+    from dask.multiprocessing import initialize_worker_process
+    initialize_worker_process()
+    if not hasattr(signal, "pthread_sigmask"): return
+    if signal.SIGINT in signal.sigpending(): signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+
+def _start_workers(pool, # the `processes` scheduler's pool (`_local_pool`)
+                   workers: int, # its size
+                  ):
+    "Start the pool's worker processes now, with SIGINT blocked (`_sigint_blocked`): each submit starts one."
+    with _sigint_blocked():
+        for f in [pool.submit(int) for _ in range(workers)]: f.result()
 
 # %% ../nbs/17_batch.ipynb #1d6b8e3a
 def _local_pool(scheduler: str, # one of LOCAL_SCHEDULERS
@@ -412,10 +464,9 @@ def _local_pool(scheduler: str, # one of LOCAL_SCHEDULERS
     from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
     if scheduler == "threads": return ThreadPoolExecutor(workers)
     if scheduler != "processes": return None
-    # as dask makes its own pool
-    from dask.multiprocessing import get_context, initialize_worker_process
-    return ProcessPoolExecutor(workers, mp_context=get_context(),
-                               initializer=initialize_worker_process)
+    # as dask makes its own pool (its worker set-up, in `_pool_worker_init`)
+    from dask.multiprocessing import get_context
+    return ProcessPoolExecutor(workers, mp_context=get_context(), initializer=_pool_worker_init)
 
 # %% ../nbs/17_batch.ipynb #4a7e2c19
 @contextmanager
@@ -447,6 +498,7 @@ def _run_local(evs, out, mode, workers, scheduler, dpi, strict, # as run_batch
     index = {t.key: i for i, t in enumerate(tasks)}
     keep = lambda key, row, *_: rows.__setitem__(index[key], row) if key in index else None
     try:
+        if scheduler == "processes": _start_workers(pool, workers)   # no Ctrl-C in their imports
         with Callback(posttask=keep):   # called in this process as each event finishes
             rows |= enumerate(dask.compute(*tasks, scheduler=scheduler, num_workers=workers, **kw))
     finally:
@@ -464,6 +516,43 @@ def _ignore_sigint() -> bool: # True: set in the worker's main thread
     return True
 
 
+# %% ../nbs/17_batch.ipynb #f08d787e
+@contextmanager
+def _sigint_blocked():
+    """SIGINT held back in this thread while the block starts worker processes. They inherit the mask (fork and
+    exec keep it), so a Ctrl-C to the process group never reaches them, not even while they import (their
+    tracebacks, and a 'leaked semaphore' warning, came from that); here it waits, and is raised as the block ends.
+    The resource tracker is started first, as its own start unblocks SIGINT in the thread that starts it; it is told
+    (its command line copies sys.warnoptions) not to warn of the semaphores of workers that a Ctrl-C's close ended
+    mid-event: it removes them itself, and their end was asked for."""
+    if not hasattr(signal, "pthread_sigmask"):   # no masks (Windows): as before
+        yield
+        return
+    import sys
+    from multiprocessing import resource_tracker
+    quiet = "ignore:resource_tracker:UserWarning"
+    sys.warnoptions.append(quiet)
+    try: resource_tracker.ensure_running()   # a tracker already running keeps its own options
+    finally: sys.warnoptions.remove(quiet)
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try: yield
+    finally: signal.pthread_sigmask(signal.SIG_SETMASK, old)
+
+# %% ../nbs/17_batch.ipynb #4e4e3ee1
+def _tidy_events(out: Path, # survey output folder
+                 evs: list, # its events
+                ) -> list: # names removed, or restored as an event's folder (`outset.clean_stale`)
+    """After the cluster's close ended its workers mid-event (Ctrl-C): each event's staging folder of a writer that let
+    its lock go, and the lock file, are removed now, not at the next run. An event still locked is left alone."""
+    from mms_mp.outset import clean_stale, outdir_lock
+    done = []
+    for ev in evs:
+        o = Path(os.path.realpath(Path(out) / ev["name"]))
+        try:
+            with outdir_lock(o): done += clean_stale(o)   # the lock file goes as it is let go
+        except (InputError, OSError): continue   # held by a live writer, or unwritable: the next run tidies
+    return done
+
 # %% ../nbs/17_batch.ipynb #0e319d17
 def _run_distributed(evs, out, mode, workers, scheduler, processes, progress, dpi, strict, # as run_batch
                      rows: dict, # event index -> summary row, filled as each event finishes
@@ -478,11 +567,12 @@ def _run_distributed(evs, out, mode, workers, scheduler, processes, progress, dp
     from tqdm.auto import tqdm
     # workers log at CRITICAL only: a failed event's error reaches its summary row through the client, and on
     # Ctrl-C (sent to the whole process group) the workers' own "failed to communicate with scheduler" is noise
-    cluster = None if scheduler else LocalCluster(n_workers=workers, threads_per_worker=1,
-                                                  processes=processes, dashboard_address=None,
-                                                  silence_logs=logging.CRITICAL)
-    n = len(evs)
+    cluster, n = None, len(evs)
     try:
+        if not scheduler:
+            with _sigint_blocked():   # its workers start with SIGINT blocked: a Ctrl-C is this process's alone
+                cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=processes,
+                                       dashboard_address=None, silence_logs=logging.CRITICAL)
         with Client(scheduler or cluster) as client:
             if cluster is not None and processes: client.run(_ignore_sigint)
             futs = client.map(run_event, evs, [str(out)] * n, [mode] * n, [processes] * n,
@@ -497,7 +587,9 @@ def _run_distributed(evs, out, mode, workers, scheduler, processes, progress, dp
     # unregistered worker" (each seen on a loaded machine) are no news
     except KeyboardInterrupt:
         with _level(logging.getLogger("distributed"), logging.CRITICAL):
-            if cluster is not None: cluster.close()
+            if cluster is not None:
+                cluster.close()
+                _tidy_events(out, evs)   # what its workers, ended mid-event, left
         cluster = None
         raise
     finally:
@@ -538,20 +630,24 @@ def write_summary(out: Path, # survey output folder
 # %% ../nbs/17_batch.ipynb #9a2750a7
 def _survey_folder(out, # the survey's output folder as given
                   ) -> Path: # it, made if new
-    "The survey's folder, made; `InputError` for a file, a place no folder can be made, or a folder in an output set."
+    """The survey's folder, made (a link's target too); `InputError` for a file, a link loop, a place no folder
+    can be made, or a folder in an output set."""
     from mms_mp.outset import enclosing_set, is_set
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise InputError(f"output folder {out} is a file: choose a folder (it gets one sub-folder per event "
                          "and summary.csv)")
     real = Path(os.path.realpath(out))
+    if os.path.islink(real):   # realpath stops where a chain of links loops
+        raise InputError(f"output folder {out} is a symbolic link that never reaches a folder (a loop): "
+                         "remove the link or choose another folder")
     if is_set(real):
         raise InputError(f"output folder {out} is an mms_mp output set (manifest.json): a survey writes "
                          "summary.csv and one folder per event beside it, so choose another folder")
     inside = enclosing_set(real)
     if inside: raise InputError(f"output folder {out} is inside the mms_mp output set {inside}: choose a "
                                 "folder outside it")
-    try: out.mkdir(parents=True, exist_ok=True)
+    try: real.mkdir(parents=True, exist_ok=True)   # a link to a folder not made yet: its target
     except OSError as e:
         raise InputError(f"cannot make output folder {out} ({e.strerror}): choose another folder") from None
     return out

@@ -36,14 +36,14 @@ from .outset import MANIFEST, Terminated
 from .outputs import FIG_DPI, check_dpi, lmn_method
 from .pipeline import analyze
 from .report import run_report
-from .batch import EXIT_INTERRUPTED, run_batch, strict_reasons
+from .batch import EXIT_INTERRUPTED, run_batch, strict_reasons, window_grid_problem
 
 # %% auto #0
 __all__ = ['NOISY_LOGGERS', 'CLI_FLAGS', 'NAMES', 'EXIT_PIPE', 'EXIT_HELP', 'DEFAULT_TRANGE', 'EVENT_COLUMNS_WORDS', 'COMMANDS',
            'PATH_ARGS', 'spelled', 'cli_words', 'setup_logging', 'say', 'dpi_arg', 'build_parser', 'default_command',
-           'event_config', 'summary_lines', 'degraded_reasons', 'cmd_analyze', 'demo_data', 'cmd_demo', 'cmd_report',
-           'event_words', 'cmd_batch', 'cmd_overlay_template', 'check_paths', 'interrupts_kept', 'set_stamp',
-           'interrupted_line', 'ignore_sigint_at_exit', 'main']
+           'check_window_grids', 'event_config', 'summary_lines', 'degraded_reasons', 'cmd_analyze', 'demo_data',
+           'cmd_demo', 'cmd_report', 'event_words', 'cmd_batch', 'cmd_overlay_template', 'check_paths',
+           'interrupts_kept', 'set_stamp', 'interrupted_line', 'ignore_sigint_at_exit', 'main']
 
 # %% ../nbs/16_cli.ipynb #b38e8892a
 NOISY_LOGGERS = ("pyspedas", "pytplot", "cdflib", "urllib3", "matplotlib", "distributed",
@@ -82,6 +82,12 @@ def _short_warning(message, category, filename, lineno, line=None) -> str:
     "A warning as its class and message only, in the CLI's words: a user of the CLI needs no source line."
     return f"{category.__name__}: {cli_words(message)}"
 
+def _located_warning(message, category, filename, lineno, line=None) -> str:
+    "`-v`: the same text, its head line ending with where the warning was raised (no source line below it)."
+    head, nl, rest = _short_warning(message, category, filename, lineno).partition("\n")
+    colon = ":" * head.endswith(":")   # a list follows: the place goes before its colon
+    return f"{head.removesuffix(':')} (at {filename}:{lineno}){colon}{nl}{rest}"
+
 # %% ../nbs/16_cli.ipynb #b38e8892b
 def setup_logging(verbose: int = 0, # -v count
                   quiet: bool = False, # only errors
@@ -96,9 +102,9 @@ def setup_logging(verbose: int = 0, # -v count
         logging.getLogger(n).setLevel(logging.DEBUG if verbose > 1 else logging.WARNING)
     logging.captureWarnings(True)  # warnings (MissingDataWarning, ...) become log records
     logging.getLogger("py.warnings").setLevel(logging.ERROR if quiet else logging.WARNING)
-    if not verbose:  # numpy NaN chatter and the source line of each warning; -v shows them
-        warnings.filterwarnings("ignore", category=RuntimeWarning)
-        warnings.formatwarning = _short_warning
+    # numpy NaN chatter: -v shows it; each warning is one line in the CLI's words, -v adds where it was raised
+    if not verbose: warnings.filterwarnings("ignore", category=RuntimeWarning)
+    warnings.formatwarning = _located_warning if verbose else _short_warning
     root.setLevel(logging.WARNING if verbose < 2 else logging.DEBUG)
     return level
 
@@ -248,8 +254,9 @@ def _report_parser(sub):
 def _batch_parser(sub):
     b = sub.add_parser("batch", help="run many events in parallel with dask.distributed")
     b.add_argument("events",
-                   help="CSV with columns "
-                        "start,end[,name,probes,data_dir,source,rate,scenario,seed]")
+                   help="CSV with columns start,end[,name,probes,data_dir,source,rate,scenario,seed]; a "
+                        "relative data_dir is read from the CSV's own folder (summary.csv's data_dir "
+                        "column names the absolute folder each event read)")
     b.add_argument("--out", required=True,
                    help="output folder: one sub-folder per event and summary.csv")
     b.add_argument("--workers", type=int, default=2,
@@ -303,6 +310,17 @@ def default_command(argv: list, # command-line arguments, without the program na
         return ["analyze", *argv]
     return list(argv)
 
+# %% ../nbs/16_cli.ipynb #f3dd0f5f
+def check_window_grids(cfg: dict, # merged configuration (`event_config`): start, end and the stage sections
+                      ):
+    """Refuse, before any data are read, a window too long for the analysis's grids (`batch.window_grid_problem`),
+    in the words of the command line: the flags as typed, and what to change."""
+    long = window_grid_problem((cfg["start"], cfg["end"]), cfg)
+    if long:
+        section, key = long[1].split()
+        raise InputError(f"the window --start {cfg['start']} to --end {cfg['end']} {long[0]}: give a shorter "
+                         f"--start/--end, or a larger {key} in {section} of --config")
+
 # %% ../nbs/16_cli.ipynb #32815341
 DEFAULT_TRANGE = ("2019-01-27T12:15:00", "2019-01-27T12:55:00")
 
@@ -324,6 +342,7 @@ def event_config(args, # parsed arguments of analyze/report
     if missing: raise InputError(f"missing --{flags}: give the event's time range, "
                                  "e.g. --start 2019-01-27T12:15 --end 2019-01-27T12:55 "
                                  "(or start/end in --config)")
+    check_window_grids(cfg)
     return cfg
 
 # %% ../nbs/16_cli.ipynb #adf73ca6
@@ -644,6 +663,7 @@ def cmd_report(args, # parsed arguments (build_parser)
               ) -> int: # exit code (errors are raised and mapped by main)
     "`mms-mp report`: execute the papermill template for one event, write notebook + HTML + JSON."
     cfg = event_config(args)
+    args.outset = (args.out, set_stamp(args.out))   # what a Ctrl-C leaves there (`interrupted_line`)
     probes = cfg.get("probes") or ("1", "2", "3", "4")
     files = run_report((cfg["start"], cfg["end"]), args.out, probes,
                        source=cfg.get("source", "auto"), data_dir=cfg.get("data_dir"),
@@ -660,9 +680,10 @@ EVENT_COLUMNS_WORDS = ("source", "rate", "data_dir", "probes")
 
 def event_words(text: str, # a library message: "run with source='sdc' to download"
                ) -> str: # for `mms-mp batch`: "run with source sdc (events-file column) to download"
-    "A library message in a batch's words: keyword arguments are events-file columns, outdir is --out."
+    """A library message in a batch's words: keyword arguments are events-file columns (a bare `data_dir` stays
+    the column's name), scheduler is --scheduler, outdir is --out."""
     keys = {k: (lambda v, k=k: f"{k} {v} (events-file column)") for k in EVENT_COLUMNS_WORDS}
-    return spelled(text, keys, {"outdir": "--out"})
+    return spelled(text, keys | {"scheduler": lambda v: f"--scheduler {v}"}, {"outdir": "--out"})
 
 def _not_ok(r, # one summary row whose status is not "ok"
            ) -> str: # what went wrong, for the console
@@ -798,6 +819,9 @@ def interrupted_line(args, # parsed arguments; `args.outset` = (outdir, its stam
     out, before = getattr(args, "outset", (None, None))
     if out is None: return "mms-mp: interrupted"
     now = set_stamp(out)
+    if now is not None and now != before and getattr(args, "command", None) == "report":
+        return (f"mms-mp: interrupted after the run had written {out}: the report is complete "
+                f"({Path(out) / 'event_report.html'}; its manifest.json lists every file)")
     if now is not None and now != before:
         return (f"mms-mp: interrupted after the run had written {out}: that set is complete "
                 "(its manifest.json lists every file)")
@@ -853,9 +877,10 @@ def main(argv: list | None = None, # arguments (None: sys.argv[1:])
                     EXIT_FAILED: "analysis failed"}[code]
             # a reader gone: quietly
             if args.verbose: say(traceback.format_exc(), file=sys.stderr, end="")
-            words = cli_words(e)
-            # report and batch name their output folder --out
-            if args.command in ("report", "batch"): words = words.replace("--outdir", "--out")
+            # batch: the events file's columns (data_dir), not analyze's flags (--data-dir)
+            words = event_words(e) if args.command == "batch" else cli_words(e)
+            # report names its output folder --out
+            if args.command == "report": words = words.replace("--outdir", "--out")
             say(f"mms-mp {args.command}: {kind}: {type(e).__name__}: {words}", file=sys.stderr)
             return code
 

@@ -22,7 +22,7 @@ from . import __version__
 from .core import InputError, write_json_atomic
 
 # %% auto #0
-__all__ = ['MANIFEST', 'side_path', 'sibling_owner', 'pid_alive', 'clean_stale', 'is_set', 'enclosing_set', 'usable_outdir',
+__all__ = ['MANIFEST', 'side_path', 'sibling_owner', 'clean_stale', 'is_set', 'enclosing_set', 'usable_outdir',
            'check_replaceable', 'OutdirBusy', 'outdir_lock', 'Terminated', 'sigterm_raises', 'signals_deferred',
            'set_files', 'file_digest', 'fsync_dir', 'utc_now', 'write_manifest', 'read_manifest', 'check_set',
            'make_stage', 'swap_in', 'output_set']
@@ -45,23 +45,14 @@ def sibling_owner(out: Path, # output folder
     m = re.fullmatch(rf"\.{re.escape(out.name)}\.(staging|old)-(\d+)-[0-9a-f]+", p.name)
     return (m[1], int(m[2])) if m else None
 
-# %% ../nbs/14e_outset.ipynb #450dd9ad
-def pid_alive(pid: int, # process id
-             ) -> bool: # a process with this id exists
-    "True when a process with this pid exists (signal 0 probes without sending anything)."
-    try: os.kill(pid, 0)
-    except ProcessLookupError: return False
-    except PermissionError: return True
-    return True
-
 # %% ../nbs/14e_outset.ipynb #8f8f4276
 def clean_stale(out: Path, # output folder; call with its lock held
                ) -> list: # siblings removed, or restored as `out`
-    "Remove staging and old folders of dead writers (an old set cut off mid-swap becomes `out`)."
+    "Remove staging and old folders of writers that let the lock go (an old set cut off mid-swap becomes `out`)."
     done = []
     for p in sorted(out.parent.iterdir()):
         own = sibling_owner(out, p)
-        if own is None or pid_alive(own[1]): continue
+        if own is None or own[1] == os.getpid(): continue   # held lock: no other writer is at work here
         if own[0] == "old" and not out.exists(): os.replace(p, out)
         else: shutil.rmtree(p, ignore_errors=True)
         done.append(p.name)

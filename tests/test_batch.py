@@ -1,5 +1,6 @@
 """Dask batch survey: a real LocalCluster of worker processes (loopback TCP only), one good and two failing events."""
 import json
+import os
 import re
 from pathlib import Path
 
@@ -515,3 +516,50 @@ def test_survey_workers_leave_ctrl_c_to_the_parent():
                       silence_logs=logging.CRITICAL) as cl, Client(cl) as c:
         assert set(c.run(_ignore_sigint).values()) == {True}
         assert set(c.run(signal.getsignal, signal.SIGINT).values()) == {signal.SIG_IGN}
+
+
+def _children_starting(pid: int) -> bool:
+    """Whether a process of `pid`'s group is a worker in the middle of its imports: multiprocessing's spawn_main on
+    its command line and an extension module of site-packages mapped (SIGINT then lands in an import)."""
+    for p in Path("/proc").iterdir():
+        if not p.name.isdigit(): continue
+        try:
+            if (os.getpgid(int(p.name)) == pid and b"spawn_main" in (p / "cmdline").read_bytes()
+                    and "site-packages" in (p / "maps").read_text()): return True
+        except (OSError, ProcessLookupError): continue
+    return False
+
+
+@pytest.mark.loopback
+@pytest.mark.skipif(not Path("/proc/self/cmdline").exists(), reason="needs Linux /proc")
+@pytest.mark.parametrize("when", ["workers starting", "events running"])
+@pytest.mark.parametrize("sched", [[], ["--scheduler", "processes"]])
+def test_ctrl_c_on_a_local_cluster_leaves_one_line_and_nothing_behind(demo_dir, tmp_path, when, sched):
+    """Ctrl-C to the process group while the LocalCluster's workers were still starting printed their tracebacks
+    (KeyboardInterrupt in spawn_main, while they imported); while events ran, the cluster's close ended the workers
+    mid-event and left each event's lock and staging folder until the next run, and the resource tracker warned of
+    'leaked semaphore objects'. dask's processes scheduler printed the same tracebacks from its pool's workers. Now:
+    exit 130, the one line, and no hidden file in --out."""
+    import signal
+    import subprocess
+    import sys
+    import time
+    ev = tmp_path / "events.csv"
+    ev.write_text("name,start,end,probes,data_dir,source\n" + "".join(
+        f"e{k},2019-01-27T12:15:00,2019-01-27T12:55:00,1 2,{demo_dir},local\n" for k in range(2)))
+    out = tmp_path / "out"
+    env = {**os.environ, "MPLBACKEND": "Agg", "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    p = subprocess.Popen([sys.executable, "-m", "mms_mp.cli", "batch", str(ev), "--out", str(out), "--quiet",
+                          *sched], env=env, start_new_session=True, stderr=subprocess.PIPE, text=True,
+                         preexec_fn=_sigint_default)
+    ready = ((lambda: _children_starting(p.pid)) if when == "workers starting"
+             else lambda: len(list(out.glob(".e*.staging-*"))) == 2)
+    t0 = time.monotonic()
+    while not ready() and time.monotonic() - t0 < 180 and p.poll() is None: time.sleep(0.01)
+    assert p.poll() is None, "the survey ended before the moment came"
+    os.killpg(p.pid, signal.SIGINT)
+    err = p.communicate(timeout=120)[1]
+    assert p.returncode == 130, err
+    assert re.fullmatch(re.escape(f"mms-mp batch: interrupted; wrote {out / 'summary.csv'}: 2 events (")
+                        + r"[0-2] finished, [0-2] interrupted\)\n", err), err
+    assert [q.name for q in out.iterdir() if q.name.startswith(".")] == []

@@ -872,6 +872,85 @@ def test_a_ctrl_c_after_the_set_is_written_says_it_is_complete(demo_dir, tmp_pat
     assert not check_set(out)
 
 
+def test_a_ctrl_c_after_the_report_is_written_says_it_is_complete_and_where(tmp_path, monkeypatch, capsys):
+    """`report`: a Ctrl-C just after its commit said only 'mms-mp: interrupted', though OUT held the complete new
+    report. Now it says the report is complete and where it is, as analyze does for its set. (The report's own
+    content is not the point: run_report is replaced by a writer of a report set through the same output_set.)"""
+    from mms_mp import cli as cli_mod
+    from mms_mp.outset import check_set, output_set
+    def report_then_ctrl_c(trange, out, probes, **kw):
+        with output_set(out, kind="report") as st:
+            (st / "event_report.html").write_text("<html>report</html>")
+        raise KeyboardInterrupt   # just after the commit
+    monkeypatch.setattr(cli_mod, "run_report", report_then_ctrl_c)
+    out = tmp_path / "rep"
+    assert main(["report", *TR, "--out", str(out)]) == 130
+    err = capsys.readouterr().err
+    assert err == (f"mms-mp: interrupted after the run had written {out}: the report is complete "
+                   f"({out / 'event_report.html'}; its manifest.json lists every file)\n"), err
+    assert not check_set(out)
+    def ctrl_c_before(trange, out, probes, **kw): raise KeyboardInterrupt
+    monkeypatch.setattr(cli_mod, "run_report", ctrl_c_before)   # the next run, stopped before its commit
+    assert main(["report", *TR, "--out", str(out)]) == 130
+    assert capsys.readouterr().err == f"mms-mp: interrupted; {out} still holds the earlier set, unchanged\n"
+
+
+@pytest.mark.parametrize("cmd", ["analyze", "report"])
+def test_a_window_too_long_for_the_grids_is_said_in_cli_terms(tmp_path, capsys, cmd):
+    """A 10-year window (--start 2015-03-13 --end 2026-01-01) loaded the data, then failed two stages (exit 5) in
+    the resampler's words: 'use a coarser cadence or a shorter t_range'. It is bad input: exit 2 before any data are
+    read, naming the flags, the limit and its unit. The known answer: 50,000,000 grid points of 0.5 s are
+    25,000,000 s = 289.35 days."""
+    from mms_mp import pipeline
+    from mms_mp.core import MAX_POINTS
+    out = "--out" if cmd == "report" else "--outdir"
+    run = lambda *a: main([cmd, "--start", "2015-03-13", "--end", "2026-01-01", "--probes", "1", "--source",
+                           "local", "--data-dir", str(tmp_path), out, str(tmp_path / "o"), *a])
+    assert run() == 2
+    err = capsys.readouterr().err
+    assert ("--start 2015-03-13 to --end 2026-01-01 is 3947 days long" in err
+            and "[detector] grid_dt_s = 0.5 s" in err and f"more than the {MAX_POINTS:,} allowed" in err
+            and "the longest window at that spacing is 289.35 days (2.5e+07 s)" in err), err
+    assert "t_range" not in err and "coarser cadence" not in err and not (tmp_path / "o").exists()
+    # the limit follows the settings: a coarser detector grid and a finer V_N one, from --config
+    cfg = tmp_path / "c.toml"
+    cfg.write_text('[detector]\ngrid_dt_s = 60.0\n[vn]\ncadence = "1s"\n')
+    assert run("--config", str(cfg)) == 2
+    assert "[vn] cadence = 1 s" in capsys.readouterr().err
+    # one window length of context each side: three window lengths of data on the detector's grid
+    cfg.write_text('[context]\nwindows = 1\n')
+    assert main([cmd, "--start", "2019-01-01", "--end", "2019-04-30", "--config", str(cfg), "--source", "local",
+                 "--data-dir", str(tmp_path), out, str(tmp_path / "o")]) == 2
+    assert "with [context] windows = 1" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("verbose", [0, 1])
+def test_warnings_are_one_line_in_cli_words_with_and_without_v(monkeypatch, caplog, verbose):
+    """With -v, a warning came in Python's default form: a file and line, the library's words ('(see event.missing)',
+    source='sdc') and the source line below. Now it is one line in the CLI's words either way; -v adds where it was
+    raised, on the same line."""
+    import logging
+    import warnings
+    from mms_mp.cli import setup_logging
+    monkeypatch.setattr(warnings, "formatwarning", warnings.formatwarning)   # restored after the test
+    monkeypatch.setattr(logging.getLogger("mms_mp"), "level", logging.getLogger("mms_mp").level)
+    with warnings.catch_warnings():
+        logging.captureWarnings(False)   # an earlier main() left it on, around another test's warnings.showwarning
+        setup_logging(verbose=verbose)
+        warnings.simplefilter("always")
+        with caplog.at_level(logging.WARNING, logger="py.warnings"):
+            warnings.warn("2 product(s) not loaded (see event.missing): run with source='sdc' to download",
+                          UserWarning)
+    logging.captureWarnings(False)
+    msg = caplog.records[-1].getMessage()
+    head = ("UserWarning: 2 product(s) not loaded (below, and in mp_analysis.json under provenance.missing): run with "
+            "--source sdc to download")
+    assert "\n" not in msg.strip() and msg.startswith(head), msg
+    import re
+    assert msg.strip() == head if not verbose else re.fullmatch(re.escape(head) + r" \(at \S+test_cli\.py:\d+\)",
+                                                                 msg.strip()), msg
+
+
 def test_verbose_with_quiet_is_refused(capsys):
     "`-v --quiet` was accepted and --quiet silently won: now it is a usage error naming both."
     assert main(["analyze", *TR, "-v", "--quiet"]) == 2

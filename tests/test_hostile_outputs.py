@@ -272,3 +272,79 @@ def test_report_and_batch_messages_name_their_own_option(tmp_path, capsys):
                  str(tmp_path / "afile"), "--quiet"]) == EXIT_USAGE
     err = capsys.readouterr().err
     assert "--outdir" not in err and "mms-mp report: bad input" in err, err
+
+
+# ---- review s33b, items left open (session 34) -------------------------------------------------------------------
+
+@pytest.mark.parametrize("kind", ["loop", "chain loop"])
+def test_batch_out_a_symlink_loop_is_a_sentence(tmp_path, capsys, kind):
+    "`batch --out <a symlink loop>` said 'cannot make output folder loopA (File exists)': what is wrong, what to do?"
+    p = _events(tmp_path, "a")
+    loop = tmp_path / "loopA"
+    if kind == "loop": loop.symlink_to(loop)
+    else:
+        loop.symlink_to(tmp_path / "loopB")
+        (tmp_path / "loopB").symlink_to(loop)
+    assert main(["batch", str(p), "--out", str(loop), "--scheduler", "synchronous", "--quiet"]) == EXIT_USAGE
+    err = capsys.readouterr().err
+    assert "is a symbolic link that never reaches a folder (a loop): remove the link" in err, err
+    assert "File exists" not in err and "--outdir" not in err
+
+
+def test_batch_out_a_dangling_symlink_makes_its_target(tmp_path):
+    "A link to a folder not yet made (`ln -s /scratch/survey out`) was 'File exists' too: the survey makes the target."
+    out = tmp_path / "out"
+    out.symlink_to(tmp_path / "target" / "survey")
+    from mms_mp.batch import _survey_folder
+    assert _survey_folder(out) == out and (tmp_path / "target" / "survey").is_dir()
+
+
+def test_batch_refusal_names_the_events_file_column_not_a_flag(tmp_path, capsys):
+    """A scenario row outside the demo window said 'without a --data-dir column … give the row a --data-dir': the CLI
+    spelled the column as analyze's flag, which batch does not have."""
+    p = tmp_path / "e.csv"
+    p.write_text(f"start,end,scenario\n{TR[0]},{TR[1]},default\n")
+    assert main(["batch", str(p), "--out", str(tmp_path / "o"), "--scheduler", "synchronous"]) == EXIT_USAGE
+    err = capsys.readouterr().err
+    assert "without a data_dir column" in err and "give the row a data_dir" in err, err
+    assert "--data-dir" not in err
+    # a batch flag stays a flag
+    assert main(["batch", str(_events(tmp_path, "a")), "--out", str(tmp_path / "o"), "--scheduler", "threads",
+                 "--dpi", "300"]) == 2
+    assert "--scheduler processes" in capsys.readouterr().err
+
+
+def test_relative_data_dir_is_read_from_the_events_files_folder(tmp_path, real, monkeypatch):
+    """A relative data_dir was read against the current folder: `cd b && mms-mp batch rel.csv` with data_dir ../real
+    worked, the same file run from elsewhere failed ('data_dir real is not a folder'). An events file travels with its
+    data, as a manifest does: a relative data_dir is read from the file's own folder, and summary.csv says which
+    absolute folder each event read."""
+    import pandas as pd
+    (tmp_path / "b").mkdir()
+    ev = tmp_path / "b" / "rel.csv"
+    ev.write_text(f"name,start,end,probes,data_dir,source,rate\nr,{TR[0]},{TR[1]},1,../real,local,brst\n")
+    assert read_events(ev)[0]["data_dir"] == str(real)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    assert main(["batch", str(ev), "--out", "o", "--scheduler", "synchronous", "--quiet"]) == 0
+    s = pd.read_csv(elsewhere / "o" / "summary.csv").set_index("event")
+    assert s.loc["r", "status"] == "ok" and s.loc["r", "data_dir"] == str(real)
+    # events given as a list (the API): relative to the current folder, as any path a Python caller passes
+    monkeypatch.chdir(tmp_path)
+    rows = run_batch([{"name": "r", "start": TR[0], "end": TR[1], "probes": "1", "data_dir": "real",
+                       "source": "local", "rate": "brst"}], tmp_path / "o2", scheduler="synchronous")
+    assert rows.loc[0, "data_dir"] == str(real) and rows.loc[0, "status"] == "ok"
+
+
+def test_batch_row_too_long_for_the_grids_is_refused_when_read(tmp_path, capsys):
+    """A 10-year row ran, loaded its data and failed two stages in the resampler's words ('use a coarser cadence or a
+    shorter t_range'). It is refused when the events file is read (exit 2, nothing run), naming the row, the limit and
+    its unit: 50,000,000 points of the detector's 0.5 s grid, 289.35 days."""
+    p = tmp_path / "e.csv"
+    p.write_text("name,start,end\nok,2019-01-27T12:16,2019-01-27T12:22\nlong,2015-03-13,2026-01-01\n")
+    assert main(["batch", str(p), "--out", str(tmp_path / "o"), "--scheduler", "synchronous"]) == EXIT_USAGE
+    err = capsys.readouterr().err
+    assert ("row 2 (long): the window is 3947 days long" in err and "the longest window at that spacing is 289.35 "
+            "days (2.5e+07 s): split it into rows no longer than that" in err), err
+    assert "t_range" not in err and not (tmp_path / "o").exists()

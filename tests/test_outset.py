@@ -107,6 +107,49 @@ def test_sigkill_staging_is_cleaned_by_next_run(out):
     assert snapshot(out) == expected("next", 2) and siblings(out) == []
 
 
+def _zombie(pid: int, timeout: float = 10.0) -> bool:
+    "Whether `pid` has ended and waits to be reaped (state Z in /proc), polled until `timeout` s."
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < timeout:
+        try: state = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
+        except OSError: return False
+        if state == "Z": return True
+        time.sleep(0.02)
+    return False
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs Linux /proc")
+def test_sigkill_staging_of_an_unreaped_writer_is_cleaned_by_the_first_rerun(out):
+    """After `timeout -s KILL 3 mms-mp ...` the killed writer was orphaned and stayed a zombie until init reaped it;
+    signal 0 still finds a zombie, so the first rerun kept its staging folder (the second removed it). A writer that
+    has ended, reaped or not, writes nothing more: its staging folder goes at the first rerun."""
+    p = writer(out, "killed", 6, 0.2)
+    assert p.stdout.readline() == "staging\n"
+    p.kill()
+    assert _zombie(p.pid), "the killed writer, not yet reaped, is a zombie"
+    try:
+        assert [s.split("-")[0] for s in siblings(out)] == [".OUT.staging"]
+        write_here(out, expected("next", 2))
+        assert snapshot(out) == expected("next", 2) and siblings(out) == []
+    finally: p.communicate(timeout=10)
+
+
+def test_staging_of_a_pid_that_still_exists_but_holds_no_lock_is_cleaned(out):
+    """`timeout -s KILL 4 mms-mp analyze ...`, then at once a rerun: the killed writer was still exiting (state R in
+    /proc, its lock already let go), so its pid answered and the rerun kept its staging folder. A writer holds the lock
+    for as long as its staging folder exists, so the rerun that holds it now cleans any other process's folder:
+    here a pid that exists (a sleeping process, as a pid reused would be) and holds no lock."""
+    import subprocess
+    live = subprocess.Popen(["sleep", "30"])
+    try:
+        (out.parent / f".OUT.staging-{live.pid}-00ff").mkdir()
+        write_here(out, expected("next", 2))
+        assert snapshot(out) == expected("next", 2) and siblings(out) == []
+    finally:
+        live.kill()
+        live.wait()
+
+
 def test_sigkill_mid_swap_restores_old_set(out, tmp_path):
     "A writer killed between its two renames leaves OUT missing: the next run puts the old set back."
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
