@@ -18,15 +18,16 @@ from pathlib import Path
 import numpy as np
 
 # %% auto #0
-__all__ = ['MAX_POINTS', 'FRAMES', 'TIME_FORMATS', 'MMS_LAUNCH', 'MAX_CONTEXT_WINDOWS', 'LEAP_SECONDS', 'TT2000_UTC0',
-           'TT2000_FILL', 'R_E_KM', 'MU0', 'M_P_KG', 'Q_E_C', 'EXIT_OK', 'EXIT_USAGE', 'EXIT_NODATA', 'EXIT_FAILED',
-           'EXIT_PARTIAL', 'EXIT_DEGRADED', 'MMSMPError', 'InputError', 'FrameError', 'NoDataError', 'GeometryError',
-           'user_stacklevel', 'probe_data', 'check_finite', 'check_positive', 'check_sigma', 'check_count', 'CovBlocks',
-           'triad_problem', 'check_frame', 'frame_of', 'check_sigma_rad', 'rotate_about_x', 'gse_to_gsm', 'gsm_to_gse',
-           'gse_gsm_angle', 'as_datetime64', 'datetime_tags', 'series_arrays', 'parse_trange', 'seconds_since',
-           'from_seconds', 'iso_ms', 'check_mission_start', 'median_step', 'context_range', 'leap_table',
-           'tt2000_to_datetime64', 'datetime64_to_tt2000', 'TimeCleanReport', 'clean_times', 'atomic_write',
-           'write_json_atomic', 'exit_code', 'stages_exit', 'cache_root', 'format_sigma', 'sig2']
+__all__ = ['CLI_MODULES', 'MAX_POINTS', 'FRAMES', 'TIME_FORMATS', 'MMS_LAUNCH', 'MAX_CONTEXT_WINDOWS', 'LEAP_SECONDS',
+           'TT2000_UTC0', 'TT2000_FILL', 'R_E_KM', 'MU0', 'M_P_KG', 'Q_E_C', 'EXIT_OK', 'EXIT_USAGE', 'EXIT_NODATA',
+           'EXIT_FAILED', 'EXIT_PARTIAL', 'EXIT_DEGRADED', 'MMSMPError', 'InputError', 'FrameError', 'NoDataError',
+           'GeometryError', 'user_stacklevel', 'probe_data', 'check_finite', 'check_positive', 'check_sigma',
+           'check_count', 'CovBlocks', 'triad_problem', 'check_frame', 'frame_of', 'check_sigma_rad', 'rotate_about_x',
+           'gse_to_gsm', 'gsm_to_gse', 'gse_gsm_angle', 'as_datetime64', 'datetime_tags', 'series_arrays',
+           'parse_trange', 'seconds_since', 'from_seconds', 'iso_ms', 'check_mission_start', 'median_step',
+           'context_range', 'leap_table', 'tt2000_to_datetime64', 'datetime64_to_tt2000', 'TimeCleanReport',
+           'clean_times', 'atomic_write', 'write_json_atomic', 'exit_code', 'stages_exit', 'cache_root', 'format_sigma',
+           'sig2']
 
 # %% ../nbs/00_core.ipynb #866e3565
 class MMSMPError(Exception):
@@ -45,12 +46,16 @@ class GeometryError(MMSMPError, ValueError):
     "A spacecraft formation or boundary geometry that cannot give the requested answer."
 
 # %% ../nbs/00_core.ipynb #c0612caa
+#: modules of the command line: a warning under them has no user's line, so it points at the package's own
+CLI_MODULES = ("mms_mp.console", "mms_mp.cli")
+
 def user_stacklevel(skip: int = 1, # frames up to the caller of the public function that warns (1: the warner)
                    ) -> int: # `stacklevel` for warnings.warn: that frame, or the nearest one above it outside mms_mp
     "Where a warning should point: at the user's line that called into mms_mp, however deep it is raised."
     f, level = sys._getframe(skip), skip
-    in_pkg = lambda f: f.f_globals.get("__name__", "").partition(".")[0] == "mms_mp"
-    while in_pkg(f) and f.f_back is not None:
+    name = lambda f: f.f_globals.get("__name__", "")
+    while name(f).partition(".")[0] == "mms_mp" and f.f_back is not None:
+        if name(f) in CLI_MODULES: return skip   # `mms-mp ...`: the public function's caller
         f, level = f.f_back, level + 1
     return level
 
