@@ -89,6 +89,12 @@ def _located_warning(message, category, filename, lineno, line=None) -> str:
     return f"{head.removesuffix(':')} (at {filename}:{lineno}){colon}{nl}{rest}"
 
 # %% ../nbs/16_cli.ipynb #b38e8892b
+class _CliFormat(logging.Formatter):
+    "Python warnings as 'mms-mp: warning: …'; the records of other libraries' loggers as 'LEVEL logger: …'."
+    def format(self, r):
+        if r.name == "py.warnings": return f"mms-mp: warning: {r.getMessage().rstrip()}"
+        return super().format(r)
+
 def setup_logging(verbose: int = 0, # -v count
                   quiet: bool = False, # only errors
                  ) -> int: # the level set on the mms_mp logger
@@ -96,7 +102,9 @@ def setup_logging(verbose: int = 0, # -v count
     level = logging.ERROR if quiet else logging.DEBUG if verbose else logging.INFO
     root = logging.getLogger()
     if not root.handlers:
-        logging.basicConfig(format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+        h = logging.StreamHandler(sys.stderr)
+        h.setFormatter(_CliFormat("%(levelname)s %(name)s: %(message)s"))
+        root.addHandler(h)
     logging.getLogger("mms_mp").setLevel(level)
     for n in NOISY_LOGGERS:
         logging.getLogger(n).setLevel(logging.DEBUG if verbose > 1 else logging.WARNING)

@@ -1039,6 +1039,8 @@ def test_verbose_warning_names_the_package_line_not_the_console_script(tmp_path)
     r = subprocess.run([str(exe), "analyze", "--start", "2015-09-02T16:58", "--end", "2015-09-02T17:08",
                         "--probes", "1", "--rate", "brst", "--source", "local", "--data-dir", str(real), "-v"],
                        capture_output=True, text=True, timeout=300, cwd=tmp_path)
-    at = [ln.split(" (at ")[1].split(")")[0] for ln in r.stderr.splitlines() if "MissingDataWarning" in ln]
+    heads = [ln for ln in r.stderr.splitlines() if "MissingDataWarning" in ln]
+    assert heads and all(ln.startswith("mms-mp: warning: MissingDataWarning: ") for ln in heads), heads
+    at = [ln.split(" (at ")[1].split(")")[0] for ln in heads]
     assert r.returncode == 0 and at, r.stderr[-2000:]
     assert all(f"{os.sep}mms_mp{os.sep}" in a and not a.startswith(str(exe)) for a in at), at
