@@ -18,9 +18,10 @@ from pathlib import Path
 import numpy as np
 
 from .boundary import DetectorCfg
+from .stages import VN_CADENCE
 from .resample import parse_cadence
-from .core import (MAX_POINTS, check_mission_start, InputError, EXIT_FAILED, EXIT_DEGRADED, exit_code, stages_exit, parse_trange,
-                         iso_ms, atomic_write)
+from .core import (MAX_POINTS, check_mission_start, InputError, EXIT_FAILED, EXIT_DEGRADED,
+                         exit_code, stages_exit, parse_trange, iso_ms, atomic_write)
 from .config import RATES, SOURCES, config_probes, rate_word
 from .data import damaged_files, default_data_dir
 from .pipeline import analyze
@@ -144,13 +145,13 @@ def window_grid_problem(trange, # (start, end) of an event window, as typed
                         cfg: dict | None = None, # analysis sections: [detector] grid_dt_s, [vn] cadence, [context]
                        ) -> tuple | None: # (what is wrong, the setting that sets the grid), or None if it fits
     """Why a window is too long for the analysis's grids: the detector's ([detector] grid_dt_s, over the window and its
-    [context]) or V_N's (a [vn] cadence given) would pass the points `core.check_count` allows."""
+    [context]) or V_N's ([vn] cadence, else `stages.VN_CADENCE`) would pass the points `core.check_count` allows."""
     cfg = cfg or {}
     t0, t1 = parse_trange(trange)
     span = float((t1 - t0) / np.timedelta64(1, "s"))
     w = float(cfg.get("context", {}).get("windows", 0))
     grids = [("[detector] grid_dt_s", cfg.get("detector", {}).get("grid_dt_s", DetectorCfg.grid_dt_s), 1 + 2 * w)]
-    if "cadence" in cfg.get("vn", {}): grids.append(("[vn] cadence", cfg["vn"]["cadence"], 1))
+    grids.append(("[vn] cadence", cfg.get("vn", {}).get("cadence", VN_CADENCE), 1))
     for key, dt, k in grids:
         dt = parse_cadence(dt)
         if span * k / dt <= MAX_POINTS: continue

@@ -30,7 +30,7 @@ from .schema import lmn_json, lmn_sigma_note, result_json
 
 # %% auto #0
 __all__ = ['STAGES', 'NO_B', 'TIMING_3D', 'MODEL_NORMAL', 'DENSITY_ONLY', 'DENSITY_ONLY_HEADLINE', 'NO_LEVELS_HINT', 'MODEL_KEYS',
-           'CLOSURE_ADVICE', 'StageStatus', 'StageSkipped', 'run_stage', 'crossing_key', 'AnalysisResult',
+           'VN_CADENCE', 'CLOSURE_ADVICE', 'StageStatus', 'StageSkipped', 'run_stage', 'crossing_key', 'AnalysisResult',
            'result_lines', 'check_probes', 'no_fgm_reason', 'usable', 'drop_reason', 'load_context', 'stage_load',
            'stage_quality', 'lmn_range', 'stage_lmn', 'edge_flags', 'in_window', 'stage_detect', 'probe_normals',
            'angles_deg', 'normal_spread', 'probe_message', 'stage_normals', 'vn_sources', 'stage_vn',
@@ -553,12 +553,14 @@ def vn_sources(event, # mms_mp.data.Event
     except InputError as e: raise NoDataError(probe_message(probe, e)) from None
 
 # %% ../nbs/14c_stages.ipynb #6ff7a635
+VN_CADENCE = "4.5s"   # V_N's grid unless [vn] cadence says otherwise: FPI fast cadence, one ion moment per bin
+
 def stage_vn(res: AnalysisResult, # the analysis being built (updated in place)
              cfg: dict, # configuration: top-level keys and per-stage sections
             ): # probe -> electric.NormalVelocity (km/s, along that probe's N)
     "Blended V_N ± σ per probe along its LMN normal (`electric.normal_velocity`), then smoothed."
     out, errs = {}, {}
-    kw = {"cadence": "4.5s", **cfg.get("vn", {})}  # FPI fast cadence: one ion moment per bin
+    kw = {"cadence": VN_CADENCE, **cfg.get("vn", {})}
     for p, lmn in res.lmn.items():
         try: out[p] = normal_velocity(vn_sources(res.event, p), lmn, frame=lmn.frame,
                                       t_range=res.trange, **kw)
@@ -684,7 +686,7 @@ def crossing_vn(res: AnalysisResult, # the analysis, after `normals` and `vn`
                ) -> LocalVN: # V_N and displacement along the crossing's own normal
     "V_N along one crossing's own normal (blended, smoothed) and its integral, around that crossing."
     n = res.normal_of(c)
-    kw = {"cadence": "4.5s", **cfg.get("vn", {})}
+    kw = {"cadence": VN_CADENCE, **cfg.get("vn", {})}
     t_range = crossing_window(c, res.trange, margin_s)
     src = vn_sources(res.event, c.probe)
     v = normal_velocity(src, n.n_hat, frame=n.frame, t_range=t_range, **kw)

@@ -917,6 +917,12 @@ def test_a_window_too_long_for_the_grids_is_said_in_cli_terms(tmp_path, capsys, 
     cfg.write_text('[detector]\ngrid_dt_s = 60.0\n[vn]\ncadence = "1s"\n')
     assert run("--config", str(cfg)) == 2
     assert "[vn] cadence = 1 s" in capsys.readouterr().err
+    # a coarse detector grid alone: V_N's own grid (stages.VN_CADENCE, 4.5 s) is the one too long,
+    # 50,000,000 × 4.5 s = 2604.17 days (was left to fail late, in the resampler's words)
+    cfg.write_text('[detector]\ngrid_dt_s = 60.0\n')
+    assert run("--config", str(cfg)) == 2
+    err = capsys.readouterr().err
+    assert "[vn] cadence = 4.5 s" in err and "the longest window at that spacing is 2604.17 days" in err, err
     # one window length of context each side: three window lengths of data on the detector's grid
     cfg.write_text('[context]\nwindows = 1\n')
     assert main([cmd, "--start", "2019-01-01", "--end", "2019-04-30", "--config", str(cfg), "--source", "local",
