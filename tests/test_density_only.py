@@ -425,7 +425,8 @@ def test_tetrahedron_timing_normal_replaces_the_model_normal():
 def test_simulated_string_timing_gives_V_along_the_model_normals(sim, sim_run):
     """SIMULATED: the near-collinear 2019-01-27 string resolves one direction of three; without B each group's
     timing is constrained to its crossings' Shue model normals, and its V (outward on "in" crossings) lies within
-    3σ_V of the simulator's normal speed at the reference probe's crossing."""
+    3σ_V of the simulator's normal speed averaged over the group's crossings (what timing measures: the boundary's
+    mean speed while it passes the string; 2 seeds × 8 groups: rms (V − V̄)/σ_V 0.83, 94 % within 2σ)."""
     (code, text, err, doc), _ = sim_run
     _, truth = sim
     assert code == 0, err
@@ -434,7 +435,8 @@ def test_simulated_string_timing_gives_V_along_the_model_normals(sim, sim_run):
         assert g["degenerate"] and g["resolved_dims"] == 1 and g["formation"]["label"] == "string", g
         assert g["constraint"].startswith("n from Shue 1998 model") and "no magnetic field" in g["constraint"]
         t = np.datetime64(g["time"][:-1])
-        c = min(truth.crossings_of(g["ref_probe"]), key=lambda c: abs(float(seconds_since(c.time, t))))
+        near = lambda p: min(truth.crossings_of(p), key=lambda c: abs(float(seconds_since(c.time, t))))
+        c, v_mean = near(g["ref_probe"]), np.mean([near(p).V_N_kms for p in g["probes"]])
         assert c.direction == g["direction"] and np.sign(g["V_km_s"]) == (1 if c.direction == "in" else -1)
-        assert abs(g["V_km_s"] - c.V_N_kms) <= 3 * g["sigma_V_km_s"], (g["time"], g["V_km_s"], c.V_N_kms)
+        assert abs(g["V_km_s"] - v_mean) <= 3 * g["sigma_V_km_s"], (g["time"], g["V_km_s"], v_mean)
         assert g["sigma_V_normal_km_s"] > 0   # the model normal's σ is in σ_V
