@@ -494,24 +494,37 @@ def _time_prim(ctx, span, zone, t_P, new, cfg):
     lo_, hi_ = (10**f.lo, 10**f.hi) if f.name == "density" else (f.lo, f.hi)
     sph, sh = (lo_, hi_) if f.sheath_high else (hi_, lo_)
     lv = (sph, sh) if new == 1 else (sh, sph)
-    return _time_layer(ctx["pts"], ctx["lin"], span, zone, t_P, *lv, cfg, fit=f.name == "density")
+    dens = f.name == "density"   # a noisy tracer: a line fit over the layer's centre
+    r = _time_layer(ctx["pts"], ctx["lin"], span, zone, t_P, *lv, cfg, fit=dens)
+    if not (dens and isinstance(r, dict)): return r
+    # the fit's σ with its parts as the density check's (`_density_sigma`), not the one-sample floor; its
+    # levels already start from the feature's global ones (their shift is not counted again). Too few
+    # samples to see the profile's curvature (a layer of a few FPI fast samples): the floored σ
+    sig, parts, seen = _density_sigma(ctx["pts"], ctx["lin"], r, None, cfg)
+    return {**r, "sigma": sig, "parts": {**r["parts"], **parts}} if seen else r
 
 # %% ../nbs/10a_crossings.ipynb #071b31c5
+def _density_sigma(ts, y, r, dens, cfg) -> tuple:
+    """(σ s, its parts s, whether the curvature was measured) of a density half-level time (`_time_layer`'s dict
+    `r`, series ts, y): sampling (`sigma_t_sampled`), noise, levels (with `dens`, the feature: at least their shift
+    from its global ones; None: the timer's own level moves), curvature (`line_bias`: ≥ 5 samples in the fit)."""
+    p, a, b, dt, Dn = r["parts"], r["a"], r["b"], r["dt"], r["t_e"] - r["t_s"]
+    slope = abs(b - a) * cfg.edge_frac / max(Dn, dt)
+    # the level part: the half-level's shift from the feature's global levels (as the timer's first pass)
+    shift = 0.0 if dens is None else abs((a + b) - (10 ** dens.lo + 10 ** dens.hi)) / 2
+    sh, var = line_bias(ts, y, a, b, r["t_c"], cfg.centre_fit_frac * Dn)
+    curve = np.sqrt(max(sh ** 2 - var, 0.0)) if np.isfinite(sh) else 0.0   # E[sh²] = bias² + var
+    parts = dict(quant=sigma_t_sampled(dt, Dn, cfg.edge_frac), noise=p["noise"], spread=p["spread"],
+                 level=max(p["level"], shift / slope), curve=curve, cut=p["cut"])
+    return float(np.sqrt(sum(v ** 2 for v in parts.values()))), parts, bool(np.isfinite(sh))
+
 def _density_check(ctx, span, zone, t_c, D, cfg):
     "(density half-level time s or None, its σ s, agrees with t_c, σ's parts s, σ of its own layer s)."
     if ctx["dens"] is None: return None, np.nan, True, {}, np.nan
     ts, y = ctx["dts"], ctx["dlin"]
     r = _time_layer(ts, y, span, zone, t_c, np.nan, np.nan, cfg, fit=True, floor=False)
     if not isinstance(r, dict): return None, np.nan, True, {}, np.nan
-    p, a, b, dt, Dn = r["parts"], r["a"], r["b"], r["dt"], r["t_e"] - r["t_s"]
-    slope = abs(b - a) * cfg.edge_frac / max(Dn, dt)
-    # the level part: the half-level's shift from the feature's global levels (as the timer's first pass)
-    shift = abs((a + b) - (10 ** ctx["dens"].lo + 10 ** ctx["dens"].hi)) / 2
-    sh, var = line_bias(ts, y, a, b, r["t_c"], cfg.centre_fit_frac * Dn)
-    curve = np.sqrt(max(sh ** 2 - var, 0.0)) if np.isfinite(sh) else 0.0   # E[sh²] = bias² + var
-    parts = dict(quant=sigma_t_sampled(dt, Dn, cfg.edge_frac), noise=p["noise"], spread=p["spread"],
-                 level=max(p["level"], shift / slope), curve=curve, cut=p["cut"])
-    sig = float(np.sqrt(sum(v ** 2 for v in parts.values())))
+    sig, parts, _ = _density_sigma(ts, y, r, ctx["dens"], cfg)
     return r["t_c"], sig, abs(r["t_c"] - t_c) <= max(D, 2 * r["dt"]), parts, r["sigma"]
 
 

@@ -48,3 +48,29 @@ def test_density_check_covers_a_neighbours_tail(dt, noise):
         z.append((t_n - 100) / s_n)
     z = np.array(z)
     assert 0.5 < np.sqrt(np.mean(z ** 2)) < 1.3 and np.mean(abs(z) <= 2) >= 0.9
+
+
+def test_density_timer_sigma_covers_a_curved_layer_at_burst():
+    """SIMULATED density-only burst series (150 ms, noise 10 % of the density, as counting noise scales): out through
+    a layer whose boundary speeds up as it passes (s = u + κ·u|u|), in again 200 s later. Over 100 draws the density
+    timer's Δt/σ_t has rms in [0.7, 1.3] and ≥ 90 % lie within 2σ_t (measured: 1.03, 95 %; the floored σ gave 0.86,
+    96 %: wider than its errors)."""
+    from mms_mp.detect import detect_crossings
+    from mms_mp.core import seconds_since
+    rng = np.random.default_rng(7)
+    t0 = np.datetime64("2019-01-27T12:00:00", "ns")
+    tt = np.arange(0.0, 600.0, 0.15)
+    times = t0 + (tt * 1e9).astype("int64").astype("timedelta64[ns]")
+    z = []
+    for _ in range(100):
+        c1, c2 = 200 + rng.uniform(-5, 5), 400 + rng.uniform(-5, 5)
+        tau, kap = rng.uniform(8, 15), rng.uniform(0, 0.03)
+        s = lambda u: u + kap * u * np.abs(u)                 # faster after the centre than before it
+        f = 0.5 * (np.tanh(s(tt - c1) / tau) - np.tanh(s(tt - c2) / tau))
+        n = (0.5 + 19.5 * f) * (1 + 0.1 * rng.standard_normal(tt.size))
+        cr = detect_crossings(None, None, None, times, n, probe="1")
+        c = min(cr, key=lambda c: abs(float(seconds_since(c.time, t0)) - c1))
+        assert c.method == "density half-level" and c.direction == "out"
+        z.append((float(seconds_since(c.time, t0)) - c1) / c.sigma_t_s)
+    z = np.abs(z)
+    assert 0.7 <= np.sqrt(np.mean(z ** 2)) <= 1.3 and np.mean(z <= 2) >= 0.9, np.round(np.sort(z)[-10:], 2)
