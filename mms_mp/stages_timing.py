@@ -22,8 +22,8 @@ from .overlay import compare_normal, match_group
 from .stages import AnalysisResult, StageSkipped, StageStatus, angles_deg, crossing_key
 
 # %% auto #0
-__all__ = ['mean_normal', 'weighted_normal', 'group_normal', 'xcorr_check', 'group_timing_inputs', 'outward_side',
-           'model_constraint', 'stage_timing', 'crossing_thickness', 'stage_thickness', 'event_psi',
+__all__ = ['MODEL_SIGMA_NOTE', 'mean_normal', 'weighted_normal', 'group_normal', 'xcorr_check', 'group_timing_inputs',
+           'outward_side', 'model_constraint', 'stage_timing', 'crossing_thickness', 'stage_thickness', 'event_psi',
            'timing_crossing_normal', 'density_normals', 'median_normal', 'timing_matches', 'stage_compare']
 
 # %% ../nbs/14f_stages_timing.ipynb #8332e294
@@ -191,6 +191,10 @@ def _constrained_timing(res: AnalysisResult, g, cfg: dict, cache: dict | None = 
     if n0 is None: t = _outward_by_direction(res, g, inputs, kw, t)   # along the motion: turn out
     return t, delays
 
+#: what σ_V does not hold when the normal is the model's
+MODEL_SIGMA_NOTE = ("normal from the Shue model: its σ is the model's spread over its inputs, not its error "
+                    "against the real boundary, so σ_V may be too small where its normal part dominates")
+
 def _model_timing(res: AnalysisResult, g, inputs: dict, kw: dict, t):
     "Density-only, degenerate: `g`'s timing constrained to its crossings' model normals (`model_constraint`)."
     n0, s0, source = model_constraint(res, g)
@@ -198,8 +202,9 @@ def _model_timing(res: AnalysisResult, g, inputs: dict, kw: dict, t):
         raise StageSkipped(f"the {t.n_spacecraft}-probe timing resolves {t.resolved_dims} of 3 "
                            f"directions and there is no normal to constrain it (no magnetic field; {source}): "
                            "no n̂ or V from timing")
-    return timing_normal(**inputs, normal=n0, normal_frame=g.frame, outward_hint=n0, hint_frame=g.frame,
-                         normal_source=source, **{**kw, "normal_sigma_deg": s0})
+    t = timing_normal(**inputs, normal=n0, normal_frame=g.frame, outward_hint=n0, hint_frame=g.frame,
+                      normal_source=source, **{**kw, "normal_sigma_deg": s0})
+    return replace(t, flags=t.flags + [MODEL_SIGMA_NOTE])
 
 def _outward_by_direction(res: AnalysisResult, g, inputs: dict, kw: dict, t):
     "`g`'s unconstrained timing again, turned outward by its crossing direction (`outward_side`)."

@@ -439,4 +439,6 @@ def test_simulated_string_timing_gives_V_along_the_model_normals(sim, sim_run):
         c, v_mean = near(g["ref_probe"]), np.mean([near(p).V_N_kms for p in g["probes"]])
         assert c.direction == g["direction"] and np.sign(g["V_km_s"]) == (1 if c.direction == "in" else -1)
         assert abs(g["V_km_s"] - v_mean) <= 3 * g["sigma_V_km_s"], (g["time"], g["V_km_s"], v_mean)
-        assert g["sigma_V_normal_km_s"] > 0   # the model normal's σ is in σ_V
+        assert g["sigma_V_normal_km_s"] > 0   # the model normal's σ is in σ_V, and what it leaves out is said
+        assert any(f.startswith("normal from the Shue model: its σ is the model's spread over its inputs")
+                   for f in g["flags"]), g["flags"]
