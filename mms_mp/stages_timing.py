@@ -55,12 +55,16 @@ def weighted_normal(N: np.ndarray, # (K,3) unit normals, one frame, on one side 
     return n, float(max(s0, (w * s).sum() / w.sum()) if common else s0)
 
 # %% ../nbs/14f_stages_timing.ipynb #6aed1220
+def _group_normals(res: AnalysisResult, g, keep) -> list:
+    "The normals of `g`'s crossings that `keep` accepts and whose σ is finite and > 0 (no NaN, no ∞)."
+    return [n for c in g.crossings.values() if (n := res.normal_of(c)) is not None
+            and keep(n) and 0 < n.sigma_deg < np.inf]
+
 def group_normal(res: AnalysisResult, # the analysis, after `normals`
                  g, # crossings.CrossingGroup
                 ) -> tuple: # (n̂₀ (3,) GSE, σ deg or None, source text); density-only: (None, None, why)
     "Timing constraint of a group: its crossings' local normals, σ-weighted; else the mean LMN N; else none."
-    ns = [n for c in g.crossings.values() if (n := res.normal_of(c)) is not None
-          and not n.method.startswith("fallback") and 0 < n.sigma_deg < np.inf]  # no NaN, no ∞
+    ns = _group_normals(res, g, lambda n: not n.method.startswith("fallback"))
     if ns:
         n0, s0 = weighted_normal([n.n_hat for n in ns], [n.sigma_deg for n in ns], common=True)
         return n0, s0, f"per-crossing MVA normals (σ-weighted mean of {len(ns)}, σ not reduced: common errors)"
@@ -169,8 +173,7 @@ def model_constraint(res: AnalysisResult, # density-only, after `normals`
                      g, # boundary_multi.CrossingGroup
                     ) -> tuple: # (n̂₀ (3,) GSE, σ deg, source) or (None, None, why there is none)
     "Density-only: the timing constraint of a group, its crossings' model normals σ-weighted (σ not reduced)."
-    ns = [n for c in g.crossings.values() if (n := res.normal_of(c)) is not None
-          and "model_normal" in n.flags and 0 < n.sigma_deg < np.inf]
+    ns = _group_normals(res, g, lambda n: "model_normal" in n.flags)
     if not ns: return None, None, "no model normal either (no MEC position at its crossings)"
     n0, s0 = weighted_normal([n.n_hat for n in ns], [n.sigma_deg for n in ns], common=True)
     what = ns[0].method.removeprefix("fallback: ")
